@@ -1,0 +1,126 @@
+import { McError } from "./errors.js";
+
+/** What to do when a session name is already taken: fail, replace the old session, or pick `name_N`. */
+export type ConflictPolicy = "error" | "restart" | "rename";
+
+/** The policies, for CLI choices and validation. */
+export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ["error", "restart", "rename"];
+
+/** One requested session and what will happen to it. */
+export interface PlannedName {
+  /** Position in the request. */
+  index: number;
+  /** The name that was asked for. */
+  requested: string;
+  /** The name the session will get. */
+  name: string;
+  /** `create`: a fresh name; `replace`: kill the existing session of that name first. */
+  action: "create" | "replace";
+  /** True when `name` differs from `requested`. */
+  renamed: boolean;
+}
+
+/** A conflict found while resolving names. */
+export interface NameConflict {
+  index: number;
+  name: string;
+  /** `exists`: a session of that name is running; `duplicate`: asked for twice in this request. */
+  kind: "exists" | "duplicate";
+}
+
+/** The result of {@link resolveSessionNames}. */
+export type ConflictPlan = { ok: true; plan: PlannedName[] } | { ok: false; conflicts: NameConflict[] };
+
+/** Input of {@link resolveSessionNames}. */
+export interface ResolveNamesInput {
+  requested: readonly string[];
+  existing: Iterable<string>;
+  policy: ConflictPolicy;
+  /**
+   * The backend's identity of a name: two names with the same key are the same session (tmux turns `.`
+   * and `:` into `_`, so `a.b` and `a_b` collide there). Defaults to the name itself.
+   */
+  key?: (name: string) => string;
+}
+
+/**
+ * Decide the final session names for a request, before anything starts. Pure.
+ * - `error`: any requested name that exists, or is requested twice, is a conflict; all are returned at once.
+ * - `restart`: an existing name is reused and its session replaced; a name requested twice keeps it for the
+ *   first occurrence and the later ones are renamed (replacing a session started moments ago would lose it).
+ * - `rename`: a taken name becomes `name_1`, `name_2`, … skipping names that exist or are requested.
+ */
+export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
+  const key = input.key ?? ((s: string) => s);
+  const existing = new Set<string>();
+  for (const e of input.existing) existing.add(key(e));
+  const requestedKeys = new Set(input.requested.map(key));
+  const taken = new Set<string>();
+
+  if (input.policy === "error") {
+    const conflicts: NameConflict[] = [];
+    input.requested.forEach((name, index) => {
+      const k = key(name);
+      if (existing.has(k)) conflicts.push({ index, name, kind: "exists" });
+      else if (taken.has(k)) conflicts.push({ index, name, kind: "duplicate" });
+      taken.add(k);
+    });
+    if (conflicts.length) return { ok: false, conflicts };
+    return {
+      ok: true,
+      plan: input.requested.map((name, index) => ({
+        index,
+        requested: name,
+        name,
+        action: "create",
+        renamed: false,
+      })),
+    };
+  }
+
+  const fresh = (name: string): string => {
+    for (let n = 1; ; n++) {
+      const candidate = `${name}_${n}`;
+      const k = key(candidate);
+      if (!existing.has(k) && !requestedKeys.has(k) && !taken.has(k)) return candidate;
+    }
+  };
+  const plan = input.requested.map((requested, index): PlannedName => {
+    const k = key(requested);
+    if (taken.has(k) || (existing.has(k) && input.policy === "rename")) {
+      const name = fresh(requested);
+      taken.add(key(name));
+      return { index, requested, name, action: "create", renamed: true };
+    }
+    taken.add(k);
+    return {
+      index,
+      requested,
+      name: requested,
+      action: existing.has(k) ? "replace" : "create",
+      renamed: false,
+    };
+  });
+  return { ok: true, plan };
+}
+
+/** Like {@link resolveSessionNames} but throws one SESSION_CONFLICT error listing every conflict. */
+export function planSessionNames(input: ResolveNamesInput, backend = "core"): PlannedName[] {
+  const result = resolveSessionNames(input);
+  if (result.ok) return result.plan;
+  const lines = result.conflicts.map((c) =>
+    c.kind === "exists"
+      ? `session "${c.name}" already exists`
+      : `session "${c.name}" is requested more than once`,
+  );
+  throw new McError(
+    "SESSION_CONFLICT",
+    lines.length === 1 ? lines[0]! : `${lines.length} conflicts: ${lines.join("; ")}`,
+    {
+      backend,
+      op: "start",
+      hint: "use --on-conflict rename (name_1, name_2, …) or --on-conflict restart (replace the running session); nothing was started",
+      details: result.conflicts,
+    },
+  );
+}

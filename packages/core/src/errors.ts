@@ -1,0 +1,82 @@
+/**
+ * The closed list of error codes every mc package uses. The CLI maps each one to an exit code in a single place.
+ */
+export const ERROR_CODES = [
+  "LAYOUT_INVALID",
+  "LAYOUT_NOT_FOUND",
+  "SESSION_CONFLICT",
+  "SESSION_NOT_FOUND",
+  "BINARY_NOT_FOUND",
+  "VERSION_UNSUPPORTED",
+  "COMMAND_FAILED",
+  "START_FAILED",
+  "TIMEOUT",
+  "SSH_UNREACHABLE",
+  "SSH_AUTH_FAILED",
+  "STATE_CORRUPT",
+  "STATE_IO",
+  "BACKEND_MISSING",
+  "USAGE",
+  "ABORTED",
+  "INTERNAL",
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Fields of an {@link McError} besides its message. */
+export interface McErrorInit {
+  /** Which backend raised it (`tmux`, `zellij`, `wt`, `remote`, `core`, `cli`). */
+  backend?: string | undefined;
+  /** The operation that failed (`start`, `status`, `kill`, `load`, …). */
+  op?: string | undefined;
+  /** One line telling the user what to do about it. */
+  hint?: string | undefined;
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** Structured details for `--json` output (for example the list of conflicts). */
+  details?: unknown;
+}
+
+/**
+ * The one error type of mc. Its message reads `[mc] [tmux] start: session "api" already exists`;
+ * `hint` is shown on the next line by the CLI.
+ */
+export class McError extends Error {
+  readonly code: ErrorCode;
+  readonly backend: string | undefined;
+  readonly op: string | undefined;
+  readonly hint: string | undefined;
+  readonly details: unknown;
+  /** The message without the `[mc] [backend] op:` prefix. */
+  readonly reason: string;
+
+  constructor(code: ErrorCode, reason: string, init: McErrorInit = {}) {
+    const prefix = `[mc]${init.backend ? ` [${init.backend}]` : ""}${init.op ? ` ${init.op}:` : ""}`;
+    super(`${prefix} ${reason}`, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "McError";
+    this.code = code;
+    this.reason = reason;
+    this.backend = init.backend;
+    this.op = init.op;
+    this.hint = init.hint;
+    this.details = init.details;
+  }
+
+  /** A plain object for JSON output. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      backend: this.backend,
+      op: this.op,
+      hint: this.hint,
+      details: this.details,
+    };
+  }
+}
+
+/** True when `e` is an {@link McError}, optionally of the given code. */
+export function isMcError(e: unknown, code?: ErrorCode): e is McError {
+  return e instanceof McError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,14 @@
+export * from "./balance.js";
+export * from "./conflict.js";
+export * from "./errors.js";
+export type * from "./host.js";
+export * from "./lifecycle.js";
+export * from "./local-host.js";
+export * from "./monitor.js";
+export * from "./outcome.js";
+export * from "./paths.js";
+export * from "./persistence.js";
+export { linuxProcessTrees } from "./proc.js";
+export * from "./schema.js";
+export * from "./status.js";
+export * from "./validate.js";

@@ -1,0 +1,395 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { type ConflictPolicy, type PlannedName, planSessionNames } from "./conflict.js";
+import { McError } from "./errors.js";
+import type { Command, Host, HostInfo } from "./host.js";
+import { type MonitorSnapshot, monitor } from "./monitor.js";
+import {
+  deleteRun,
+  listRuns,
+  loadRun,
+  type ManagedRun,
+  type ManagedSession,
+  saveRun,
+} from "./persistence.js";
+import type { LayoutConfig } from "./schema.js";
+import { makeReport, type SessionStatus, type StatusReport } from "./status.js";
+
+/** A file a backend generates for a session (script, KDL layout, ps1), written to the host before start. */
+export interface Artefact {
+  path: string;
+  content: string;
+  mode?: number;
+  /** What it is, for dry-run output (`tmux build script`, `tab wrapper`, …). */
+  description: string;
+}
+
+/** One session to start, after conflict resolution. */
+export interface SessionSpec extends PlannedName {
+  layout: LayoutConfig;
+  /** Where this session's tab records go on the host. */
+  runDir: string;
+  /** Where its artefacts go on the host. */
+  artefactDir: string;
+}
+
+/** A session ready to start: its artefacts and the commands that start it. */
+export interface PreparedSession extends SessionSpec {
+  artefacts: Artefact[];
+  /** Run in order; a non-zero exit fails the start. */
+  start: Command[];
+}
+
+/** What a backend must provide; the generic {@link SessionManager} does the rest. */
+export interface SessionBackend {
+  /** `tmux`, `zellij`, `wt`. */
+  readonly name: string;
+  readonly host: Host;
+  /** Identity of a session name for this tool (tmux turns `.` and `:` into `_`). */
+  sessionKey(name: string): string;
+  /** Reject names this tool cannot hold, before anything starts (throw LAYOUT_INVALID). */
+  checkName?(name: string): void;
+  /** Fail early with BINARY_NOT_FOUND / VERSION_UNSUPPORTED when the tool is missing or too old. */
+  checkAvailable?(): Promise<void>;
+  /** Names of the sessions that exist now, including ones that block a name without running. */
+  listSessions(): Promise<string[]>;
+  /** Pure: the artefacts and start commands of one session. */
+  prepare(spec: SessionSpec, info: HostInfo): PreparedSession;
+  /** Start a prepared session (its artefacts are already written). Default: run `start` in order. */
+  start?(session: PreparedSession): Promise<Record<string, unknown> | undefined>;
+  /** Kill a session by name so the name is free again. Missing sessions are not an error. */
+  kill(name: string, session?: ManagedSession): Promise<void>;
+  /** Status of the given sessions, in as few tool calls as the tool allows (one for tmux). */
+  status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]>;
+  /** The command that attaches this terminal to a session. */
+  attachCommand(name: string, env?: NodeJS.ProcessEnv): Command;
+  /** How long to wait for a started session to appear (ms). */
+  readonly appearTimeoutMs?: number;
+}
+
+/** Options shared by every manager constructor. */
+export interface ManagerOptions {
+  sessionLayouts: readonly LayoutConfig[];
+  /** Put in front of every session name as `<prefix>_<layoutName>`. */
+  sessionNamePrefix?: string;
+  /** Keep the tab open with an interactive shell after its command ends (default true). */
+  keepShell?: boolean;
+}
+
+/** Result of starting one session. */
+export interface StartedSession {
+  name: string;
+  requestedName: string;
+  action: "create" | "replace";
+  renamed: boolean;
+  tabs: number;
+  artefacts: string[];
+}
+
+/** Result of {@link SessionManager.killAllSessions}. */
+export interface KillResult {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** Options of {@link SessionManager.startAllSessions}. */
+export interface StartOptions {
+  onConflict?: ConflictPolicy;
+  /** Called after each session has started (for progress output). */
+  onSessionStarted?: (s: StartedSession, done: number, total: number) => void;
+}
+
+/** Options of {@link SessionManager.runMonitoringRoutine}. */
+export interface MonitoringOptions {
+  intervalMs?: number;
+  killUponCompletion?: boolean;
+  signal?: AbortSignal;
+  maxCycles?: number;
+  onSnapshot?: (snap: MonitorSnapshot) => void;
+}
+
+function newRunId(): string {
+  const d = new Date();
+  const stamp = d.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * The generic session lifecycle: resolve names → generate artefacts → start → verify → status → monitor
+ * → kill → save/load. A backend supplies only what is specific to its tool ({@link SessionBackend}).
+ */
+export class SessionManager {
+  readonly backend: SessionBackend;
+  readonly kind: string;
+  readonly sessionLayouts: readonly LayoutConfig[];
+  readonly sessionNamePrefix: string | undefined;
+  readonly keepShell: boolean;
+  /** Id under which this manager's run is saved. */
+  runId: string;
+  /** Sessions this manager started (or loaded); the only ones it will ever kill. */
+  managed: ManagedSession[] = [];
+  private infoCache: HostInfo | undefined;
+
+  constructor(backend: SessionBackend, kind: string, opts: ManagerOptions) {
+    this.backend = backend;
+    this.kind = kind;
+    this.sessionLayouts = opts.sessionLayouts;
+    this.sessionNamePrefix = opts.sessionNamePrefix;
+    this.keepShell = opts.keepShell ?? true;
+    this.runId = newRunId();
+  }
+
+  get host(): Host {
+    return this.backend.host;
+  }
+
+  /** Host facts, read once. */
+  async hostInfo(): Promise<HostInfo> {
+    this.infoCache ??= await this.host.info();
+    return this.infoCache;
+  }
+
+  /** The names asked for, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
+  getAllSessionNames(): string[] {
+    return this.sessionLayouts.map((l) =>
+      this.sessionNamePrefix ? `${this.sessionNamePrefix}_${l.layoutName}` : l.layoutName,
+    );
+  }
+
+  /**
+   * Resolve names against the sessions that exist and generate every artefact, starting nothing.
+   * This is what a dry run prints.
+   */
+  async plan(opts: { onConflict?: ConflictPolicy } = {}): Promise<PreparedSession[]> {
+    const requested = this.getAllSessionNames();
+    for (const n of requested) this.backend.checkName?.(n);
+    await this.backend.checkAvailable?.();
+    const existing = await this.backend.listSessions();
+    const names = planSessionNames(
+      { requested, existing, policy: opts.onConflict ?? "error", key: (n) => this.backend.sessionKey(n) },
+      this.backend.name,
+    );
+    const info = await this.hostInfo();
+    const base = join(info.stateDir, "runs", this.runId);
+    return names.map((p) => {
+      const layout = this.sessionLayouts[p.index]!;
+      const dir = join(base, `s${p.index}`);
+      return this.backend.prepare({ ...p, layout, runDir: dir, artefactDir: dir }, info);
+    });
+  }
+
+  /**
+   * Start every session: resolve conflicts by policy, write artefacts, start, verify each session
+   * appeared. When one fails, every session this call started is killed again and START_FAILED names the
+   * session that failed and why. The run is saved so `status`, `kill` and `load` find it later.
+   */
+  async startAllSessions(opts: StartOptions = {}): Promise<StartedSession[]> {
+    const prepared = await this.plan(opts);
+    const started: ManagedSession[] = [];
+    const results: StartedSession[] = [];
+    for (const p of prepared) {
+      try {
+        if (p.action === "replace") await this.backend.kill(p.name);
+        for (const a of p.artefacts)
+          await this.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+        const data = this.backend.start ? await this.backend.start(p) : await this.runStart(p);
+        const session: ManagedSession = {
+          name: p.name,
+          requestedName: p.requested,
+          layout: p.layout,
+          runDir: p.runDir,
+          artefacts: p.artefacts.map((a) => a.path),
+          startedAt: Date.now(),
+          ...(data ? { data } : {}),
+        };
+        started.push(session);
+        await this.waitForSessions([p.name]);
+        const r: StartedSession = {
+          name: p.name,
+          requestedName: p.requested,
+          action: p.action,
+          renamed: p.renamed,
+          tabs: p.layout.layoutTabs.length,
+          artefacts: session.artefacts,
+        };
+        results.push(r);
+        opts.onSessionStarted?.(r, results.length, prepared.length);
+      } catch (e) {
+        const rollback = await this.rollback(started);
+        const why = e instanceof McError ? e.reason : (e as Error).message;
+        throw new McError("START_FAILED", `session "${p.name}" failed to start: ${why}`, {
+          backend: this.backend.name,
+          op: "start",
+          hint:
+            started.length > 0
+              ? `rolled back ${rollback.filter((r) => r.ok).length} of ${started.length} session(s) this run had started`
+              : e instanceof McError
+                ? e.hint
+                : undefined,
+          cause: e,
+          details: { failed: p.name, rolledBack: rollback },
+        });
+      }
+    }
+    this.managed.push(...started);
+    await this.save();
+    return results;
+  }
+
+  private async runStart(p: PreparedSession): Promise<undefined> {
+    for (const cmd of p.start) {
+      const r = await this.host.run(cmd);
+      if (r.exitCode !== 0) {
+        throw new McError(
+          "COMMAND_FAILED",
+          `${cmd.file} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim()}`,
+          {
+            backend: this.backend.name,
+            op: "start",
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private async rollback(started: ManagedSession[]): Promise<KillResult[]> {
+    const out: KillResult[] = [];
+    for (const s of [...started].reverse()) {
+      try {
+        await this.backend.kill(s.name, s);
+        out.push({ name: s.name, ok: true });
+      } catch (e) {
+        out.push({ name: s.name, ok: false, error: (e as Error).message });
+      }
+    }
+    return out;
+  }
+
+  /** Wait (bounded) until every named session is listed by the tool. */
+  private async waitForSessions(names: string[]): Promise<void> {
+    const want = new Set(names.map((n) => this.backend.sessionKey(n)));
+    const deadline = Date.now() + (this.backend.appearTimeoutMs ?? 5000);
+    let delay = 25;
+    for (;;) {
+      const seen = new Set((await this.backend.listSessions()).map((n) => this.backend.sessionKey(n)));
+      const missing = [...want].filter((k) => !seen.has(k));
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new McError(
+          "TIMEOUT",
+          `session did not appear within ${this.backend.appearTimeoutMs ?? 5000} ms`,
+          {
+            backend: this.backend.name,
+            op: "start",
+          },
+        );
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  /** Status of every managed session: per tab running / exited (code) / killed / missing. */
+  async checkAllSessionsStatus(): Promise<StatusReport> {
+    return makeReport(await this.backend.status(this.managed));
+  }
+
+  /** Monitoring snapshots until every tab's command has finished (see {@link monitor}). */
+  monitor(
+    opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {},
+  ): AsyncGenerator<MonitorSnapshot> {
+    return monitor(() => this.checkAllSessionsStatus(), opts);
+  }
+
+  /**
+   * Poll until every tab's command has finished, then (with `killUponCompletion`) kill the sessions.
+   * Returns the last report. An abort ends monitoring without killing.
+   */
+  async runMonitoringRoutine(opts: MonitoringOptions = {}): Promise<StatusReport | undefined> {
+    let last: StatusReport | undefined;
+    let finished = false;
+    for await (const snap of this.monitor(opts)) {
+      opts.onSnapshot?.(snap);
+      if (snap.report) last = snap.report;
+      finished = snap.done;
+    }
+    if (finished && opts.killUponCompletion) await this.killAllSessions();
+    return last;
+  }
+
+  /** Kill the sessions this manager started, and only those. */
+  async killAllSessions(): Promise<KillResult[]> {
+    const out: KillResult[] = [];
+    for (const s of this.managed) {
+      try {
+        await this.backend.kill(s.name, s);
+        out.push({ name: s.name, ok: true });
+      } catch (e) {
+        out.push({ name: s.name, ok: false, error: (e as Error).message });
+      }
+    }
+    return out;
+  }
+
+  /** The attach command for a managed session (the only one when `name` is omitted). */
+  attachToSession(name?: string, env: NodeJS.ProcessEnv = process.env): Command {
+    const names = this.managed.map((s) => s.name);
+    const target = name ?? (names.length === 1 ? names[0] : undefined);
+    if (target === undefined) {
+      throw new McError(
+        "USAGE",
+        names.length === 0 ? "no sessions are managed here" : `several sessions: ${names.join(", ")}`,
+        { backend: this.backend.name, op: "attach", hint: "name the session to attach to" },
+      );
+    }
+    if (name !== undefined && !names.includes(name)) {
+      throw new McError("SESSION_NOT_FOUND", `session "${name}" is not managed by this run`, {
+        backend: this.backend.name,
+        op: "attach",
+        hint: names.length ? `managed: ${names.join(", ")}` : undefined,
+      });
+    }
+    return this.backend.attachCommand(target, env);
+  }
+
+  /** The run as saved on disk. */
+  toRun(): ManagedRun {
+    return {
+      v: 1,
+      id: this.runId,
+      kind: this.kind,
+      backend: this.backend.name,
+      host: this.host.id,
+      createdAt: Math.min(Date.now(), ...this.managed.map((s) => s.startedAt)),
+      ...(this.sessionNamePrefix === undefined ? {} : { sessionNamePrefix: this.sessionNamePrefix }),
+      sessions: this.managed,
+    };
+  }
+
+  /** Save what this manager manages (atomically); returns the run id. */
+  async save(id?: string): Promise<string> {
+    if (id) this.runId = id;
+    await saveRun(this.host, (await this.hostInfo()).stateDir, this.toRun());
+    return this.runId;
+  }
+
+  /** Replace what this manager manages with a saved run (no side effects: nothing is regenerated). */
+  async load(id: string): Promise<ManagedRun> {
+    const run = await loadRun(this.host, (await this.hostInfo()).stateDir, this.kind, id);
+    this.runId = run.id;
+    this.managed = run.sessions;
+    return run;
+  }
+
+  /** Saved runs of this manager's kind. */
+  async listSaved(): Promise<ManagedRun[]> {
+    return (await listRuns(this.host, (await this.hostInfo()).stateDir, this.kind)).runs;
+  }
+
+  /** Delete a saved run record. */
+  async deleteSaved(id: string): Promise<void> {
+    await deleteRun(this.host, (await this.hostInfo()).stateDir, this.kind, id);
+  }
+}

@@ -1,0 +1,88 @@
+import { z } from "zod";
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const name = (what: string) =>
+  z
+    .string()
+    .refine((s) => s.trim().length > 0, { message: `${what} must not be blank` })
+    .refine((s) => !CONTROL.test(s), {
+      message: `${what} must not contain control characters (newline, tab, …)`,
+    });
+
+/** One tab: a name, the directory it starts in and the command it runs through the user's shell. */
+export const TabConfigSchema = z
+  .strictObject({
+    tabName: name("tabName").describe("Name of the tab (window) shown by the multiplexer."),
+    startDir: z
+      .string()
+      .refine((s) => s.trim().length > 0, { message: "startDir must not be blank" })
+      .refine((s) => !s.includes("\u0000"), { message: "startDir must not contain a NUL character" })
+      .describe("Directory the tab starts in; a leading ~, ~/, $HOME or ${HOME} is the home directory."),
+    command: z
+      .string()
+      .refine((s) => s.trim().length > 0, { message: "command must not be blank" })
+      .refine((s) => !s.includes("\u0000"), { message: "command must not contain a NUL character" })
+      .describe("Command run through the user's shell (pipes, &&, ; and redirections work)."),
+    tabWeight: z
+      .number({ error: "tabWeight must be a non-negative integer" })
+      .int({ error: "tabWeight must be a non-negative integer" })
+      .min(0, { error: "tabWeight must be a non-negative integer" })
+      .optional()
+      .describe("Relative cost of the tab for balance-load; defaults to 1."),
+  })
+  .describe("A tab of a layout.");
+
+/** One layout: becomes one session. */
+export const LayoutConfigSchema = z
+  .strictObject({
+    layoutName: name("layoutName").describe("Name of the layout; the session name is derived from it."),
+    layoutTabs: z
+      .array(TabConfigSchema)
+      .min(1, { error: "layoutTabs must have at least one tab" })
+      .describe("Tabs of the layout, in order."),
+  })
+  .describe("A layout: one session with its tabs.");
+
+/** The layouts file, exactly machineconfig's format. */
+export const LayoutsFileSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("URL or path of this JSON Schema."),
+    version: z.string().describe('Format version; machineconfig writes "0.1".'),
+    layouts: z
+      .array(LayoutConfigSchema)
+      .min(1, { error: "layouts must have at least one layout" })
+      .describe("The layouts (sessions) in this file."),
+  })
+  .describe("Terminal Layouts: sessions with tabs, as read by mc and machineconfig.");
+
+/** A tab of a layout (machineconfig's `TabConfig`). */
+export type TabConfig = z.infer<typeof TabConfigSchema>;
+/** A layout (machineconfig's `LayoutConfig`). */
+export type LayoutConfig = z.infer<typeof LayoutConfigSchema>;
+/** A whole layouts file (machineconfig's `LayoutsFile`). */
+export type LayoutsFile = z.infer<typeof LayoutsFileSchema>;
+
+/** Format versions mc knows; any other string loads with a warning. */
+export const KNOWN_VERSIONS = ["0.1", "1.0"] as const;
+
+/** The `$schema` value machineconfig writes into new files. */
+export const MACHINECONFIG_SCHEMA_URL = "https://bit.ly/cfglayout";
+
+/** The weight of a tab: `tabWeight`, or 1 when absent. */
+export function tabWeight(tab: TabConfig): number {
+  return tab.tabWeight ?? 1;
+}
+
+/** The JSON Schema (draft 2020-12) of a layouts file, generated from the zod schema. */
+export function layoutsJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(LayoutsFileSchema, { target: "draft-2020-12", io: "input" }) as Record<
+    string,
+    unknown
+  >;
+  return {
+    $schema: schema.$schema,
+    title: "mc / machineconfig terminal layouts",
+    ...schema,
+  };
+}

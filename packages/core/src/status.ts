@@ -1,0 +1,163 @@
+import type { ProcessNode } from "./host.js";
+
+/**
+ * State of one tab's command.
+ * - `pending`: the tab exists but its command has not started yet.
+ * - `running`: the command is running.
+ * - `exited`: the command finished with `exitCode`.
+ * - `killed`: the command or its tab was ended by `signal` (an exit status of 128+N reads as signal N).
+ * - `missing`: the tab is gone and nothing recorded how its command ended.
+ * - `unknown`: mc cannot tell (for example the backend did not answer).
+ */
+export type TabState = "pending" | "running" | "exited" | "killed" | "missing" | "unknown";
+
+/** States from which a tab's command will not run again. */
+export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing"];
+
+/** Status of one tab. */
+export interface TabStatus {
+  /** Position of the tab in its layout. */
+  index: number;
+  tabName: string;
+  command: string;
+  state: TabState;
+  exitCode?: number;
+  signal?: string;
+  /** Pid of the tab's root process (the wrapper or pane process). */
+  pid?: number;
+  /** The tab's process tree, root first. */
+  processes: ProcessNode[];
+  /** Epoch ms when the command started / ended, when known. */
+  startedAt?: number;
+  endedAt?: number;
+  /** Milliseconds the command has run (until now, or until it ended). */
+  runtimeMs?: number;
+}
+
+/** Counts for one session (machineconfig's `CommandSummary`). */
+export interface CommandSummary {
+  totalCommands: number;
+  runningCommands: number;
+  /** Finished: exited, killed or missing. */
+  stoppedCommands: number;
+  failedCommands: number;
+  sessionHealthy: boolean;
+}
+
+/** Status of one session. */
+export interface SessionStatus {
+  session: string;
+  backend: string;
+  host: string;
+  exists: boolean;
+  tabs: TabStatus[];
+  summary: CommandSummary;
+  /** Why the status is incomplete (the backend or host did not answer). */
+  error?: string;
+}
+
+/** Counts over every session (machineconfig's `GlobalSummary`). */
+export interface GlobalSummary {
+  totalSessions: number;
+  healthySessions: number;
+  unhealthySessions: number;
+  totalCommands: number;
+  runningCommands: number;
+  stoppedCommands: number;
+  failedCommands: number;
+  allSessionsHealthy: boolean;
+  allCommandsRunning: boolean;
+  /** True when every tab's command has finished. */
+  allFinished: boolean;
+}
+
+/** One status snapshot of everything a manager started. */
+export interface StatusReport {
+  at: number;
+  sessions: SessionStatus[];
+  summary: GlobalSummary;
+}
+
+/** Map a shell exit status to exited/killed: 128+N is how every POSIX shell reports death by signal N. */
+export function classifyExit(code: number): Pick<TabStatus, "state" | "exitCode" | "signal"> {
+  if (code > 128 && code <= 128 + 64) {
+    return { state: "killed", exitCode: code, signal: signalName(code - 128) };
+  }
+  return { state: "exited", exitCode: code };
+}
+
+const SIGNALS = [
+  "",
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGILL",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGFPE",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGSEGV",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+];
+
+/** `SIGTERM` for 15, `SIG42` for numbers without a common name. */
+export function signalName(n: number): string {
+  return SIGNALS[n] || `SIG${n}`;
+}
+
+/** Per-session counts. */
+export function summarizeSession(tabs: readonly TabStatus[], exists: boolean): CommandSummary {
+  const running = tabs.filter((t) => t.state === "running" || t.state === "pending").length;
+  const stopped = tabs.filter((t) => FINISHED_STATES.includes(t.state)).length;
+  const failed = tabs.filter(
+    (t) => (t.state === "exited" && t.exitCode !== 0) || t.state === "killed" || t.state === "missing",
+  ).length;
+  return {
+    totalCommands: tabs.length,
+    runningCommands: running,
+    stoppedCommands: stopped,
+    failedCommands: failed,
+    sessionHealthy: exists && tabs.every((t) => t.state !== "missing" && t.state !== "unknown"),
+  };
+}
+
+/** Global counts over sessions. */
+export function summarizeAll(sessions: readonly SessionStatus[]): GlobalSummary {
+  const s = (f: (c: CommandSummary) => number) => sessions.reduce((a, x) => a + f(x.summary), 0);
+  const healthy = sessions.filter((x) => x.summary.sessionHealthy).length;
+  const total = s((c) => c.totalCommands);
+  const running = s((c) => c.runningCommands);
+  return {
+    totalSessions: sessions.length,
+    healthySessions: healthy,
+    unhealthySessions: sessions.length - healthy,
+    totalCommands: total,
+    runningCommands: running,
+    stoppedCommands: s((c) => c.stoppedCommands),
+    failedCommands: s((c) => c.failedCommands),
+    allSessionsHealthy: healthy === sessions.length,
+    allCommandsRunning: total > 0 && running === total,
+    allFinished: sessions.every((x) => !x.error && x.tabs.every((t) => FINISHED_STATES.includes(t.state))),
+  };
+}
+
+/** Build a report from per-session statuses. */
+export function makeReport(sessions: SessionStatus[], at = Date.now()): StatusReport {
+  return { at, sessions, summary: summarizeAll(sessions) };
+}
+
+/** `1:02:03` / `4:05` from milliseconds. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return "-";
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+}

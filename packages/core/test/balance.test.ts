@@ -1,0 +1,142 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { balanceLoad } from "../src/balance.js";
+import type { LayoutConfig } from "../src/schema.js";
+
+const L = (name: string, weights: number[]): LayoutConfig => ({
+  layoutName: name,
+  layoutTabs: weights.map((w, i) => ({ tabName: `t${i}`, startDir: "~", command: `job${i}`, tabWeight: w })),
+});
+const names = (ls: LayoutConfig[]) => ls.map((l) => [l.layoutName, l.layoutTabs.map((t) => t.tabName)]);
+
+describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
+  it("number/moreLayouts: 10 tabs, max 4 → 4+4+2", () => {
+    const r = balanceLoad([L("L", Array(10).fill(1))], {
+      maxThreshold: 4,
+      thresholdType: "number",
+      breakingMethod: "moreLayouts",
+    });
+    expect(names(r.layouts)).toEqual([
+      ["L_part1", ["t0", "t1", "t2", "t3"]],
+      ["L_part2", ["t4", "t5", "t6", "t7"]],
+      ["L_part3", ["t8", "t9"]],
+    ]);
+  });
+
+  it("number/combineTabs: 10 tabs, max 4 → exactly 4 tabs (3,3,2,2), not 3+3+3+1", () => {
+    const r = balanceLoad([L("L", Array(10).fill(1))], {
+      maxThreshold: 4,
+      thresholdType: "number",
+      breakingMethod: "combineTabs",
+    });
+    const tabs = r.layouts[0]!.layoutTabs;
+    expect(tabs.map((t) => [t.tabName, t.command, t.tabWeight])).toEqual([
+      ["super_tab_1", "job0; job1; job2", 3],
+      ["super_tab_2", "job3; job4; job5", 3],
+      ["super_tab_3", "job6; job7", 2],
+      ["super_tab_4", "job8; job9", 2],
+    ]);
+  });
+
+  it("number/combineTabs: 9 tabs → 4 tabs, 5 tabs → 4 tabs (machineconfig gave 3 and 3)", () => {
+    for (const n of [9, 5]) {
+      const r = balanceLoad([L("L", Array(n).fill(1))], {
+        maxThreshold: 4,
+        thresholdType: "number",
+        breakingMethod: "combineTabs",
+      });
+      expect(r.layouts[0]!.layoutTabs).toHaveLength(4);
+    }
+    const five = balanceLoad([L("L", Array(5).fill(1))], {
+      maxThreshold: 4,
+      thresholdType: "number",
+      breakingMethod: "combineTabs",
+    });
+    expect(five.layouts[0]!.layoutTabs.map((t) => t.tabName)).toEqual(["super_tab_1", "t2", "t3", "t4"]);
+  });
+
+  it("weight/moreLayouts: [3,2,2,5,1,4], max 5", () => {
+    const r = balanceLoad([L("W", [3, 2, 2, 5, 1, 4])], {
+      maxThreshold: 5,
+      thresholdType: "weight",
+      breakingMethod: "moreLayouts",
+    });
+    expect(names(r.layouts)).toEqual([
+      ["W_part1", ["t0", "t1"]],
+      ["W_part2", ["t2"]],
+      ["W_part3", ["t3"]],
+      ["W_part4", ["t4", "t5"]],
+    ]);
+  });
+
+  it("weight/combineTabs: super tabs never exceed the threshold", () => {
+    const r = balanceLoad([L("W", [3, 2, 2, 5, 1, 4])], {
+      maxThreshold: 5,
+      thresholdType: "weight",
+      breakingMethod: "combineTabs",
+    });
+    expect(r.layouts[0]!.layoutTabs.map((t) => [t.tabName, t.command, t.tabWeight])).toEqual([
+      ["super_tab_1", "job0; job1", 5],
+      ["t2", "job2", 2],
+      ["t3", "job3", 5],
+      ["super_tab_4", "job4; job5", 5],
+    ]);
+  });
+
+  it("reports a tab heavier than the threshold", () => {
+    const r = balanceLoad([L("H", [7, 1])], {
+      maxThreshold: 5,
+      thresholdType: "weight",
+      breakingMethod: "moreLayouts",
+    });
+    expect(r.warnings).toEqual(['layout "H", tab "t0": weight 7 is over the threshold 5 on its own']);
+  });
+
+  it("generated names never collide with existing layouts", () => {
+    const r = balanceLoad([L("A", [1, 1, 1]), L("A_part1", [1])], {
+      maxThreshold: 2,
+      thresholdType: "number",
+      breakingMethod: "moreLayouts",
+    });
+    expect(r.layouts.map((l) => l.layoutName)).toEqual(["A_part2", "A_part3", "A_part1"]);
+  });
+
+  it("merged tabs keep each part's directory", () => {
+    const layout: LayoutConfig = {
+      layoutName: "D",
+      layoutTabs: [
+        { tabName: "a", startDir: "/x", command: "make" },
+        { tabName: "b", startDir: "/y z", command: "make test" },
+      ],
+    };
+    const r = balanceLoad([layout], {
+      maxThreshold: 1,
+      thresholdType: "number",
+      breakingMethod: "combineTabs",
+    });
+    expect(r.layouts[0]!.layoutTabs[0]!.command).toBe("make; cd '/y z' && make test");
+  });
+
+  it("property: combineTabs gives min(n, max) tabs; moreLayouts keeps every tab in order", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 10 }), (n, max) => {
+        const layouts = [L("P", Array(n).fill(1))];
+        const c = balanceLoad(layouts, {
+          maxThreshold: max,
+          thresholdType: "number",
+          breakingMethod: "combineTabs",
+        });
+        expect(c.layouts[0]!.layoutTabs).toHaveLength(Math.min(n, max));
+        const m = balanceLoad(layouts, {
+          maxThreshold: max,
+          thresholdType: "number",
+          breakingMethod: "moreLayouts",
+        });
+        expect(m.layouts.flatMap((l) => l.layoutTabs.map((t) => t.tabName))).toEqual(
+          layouts[0]!.layoutTabs.map((t) => t.tabName),
+        );
+        expect(m.layouts.every((l) => l.layoutTabs.length <= max)).toBe(true);
+      }),
+    );
+  });
+});

@@ -1,0 +1,87 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { planSessionNames, resolveSessionNames } from "../src/conflict.js";
+
+describe("resolveSessionNames", () => {
+  it("error: lists every conflict at once", () => {
+    const r = resolveSessionNames({ requested: ["a", "b", "a", "c"], existing: ["b", "z"], policy: "error" });
+    expect(r).toEqual({
+      ok: false,
+      conflicts: [
+        { index: 1, name: "b", kind: "exists" },
+        { index: 2, name: "a", kind: "duplicate" },
+      ],
+    });
+    expect(() => planSessionNames({ requested: ["b"], existing: ["b"], policy: "error" })).toThrow(
+      /session "b" already exists/,
+    );
+  });
+
+  it("rename: name_1, name_2, skipping names that exist or are requested", () => {
+    const r = resolveSessionNames({
+      requested: ["a", "a", "a_1", "b"],
+      existing: ["a", "a_2", "b"],
+      policy: "rename",
+    });
+    expect(r.ok && r.plan.map((p) => p.name)).toEqual(["a_3", "a_4", "a_1", "b_1"]);
+  });
+
+  it("restart: replaces existing, renames repeats inside the request", () => {
+    const r = resolveSessionNames({ requested: ["a", "a", "b"], existing: ["a"], policy: "restart" });
+    expect(r.ok && r.plan.map((p) => [p.name, p.action])).toEqual([
+      ["a", "replace"],
+      ["a_1", "create"],
+      ["b", "create"],
+    ]);
+  });
+
+  it("uses the backend key: a.b and a_b are one tmux session", () => {
+    const key = (s: string) => s.replace(/[.:]/g, "_");
+    const r = resolveSessionNames({ requested: ["a.b"], existing: ["a_b"], policy: "rename", key });
+    expect(r.ok && r.plan[0]?.name).toBe("a.b_1");
+  });
+
+  const names = fc.array(fc.constantFrom("a", "b", "a_1", "a_2", "b_1", "c", "a.b", "a_b"), {
+    maxLength: 12,
+  });
+  const key = (s: string) => s.replace(/[.:]/g, "_");
+
+  it("property: rename and restart give distinct names, rename never reuses an existing one", () => {
+    fc.assert(
+      fc.property(
+        names,
+        names,
+        fc.constantFrom("rename" as const, "restart" as const),
+        (requested, existing, policy) => {
+          const r = resolveSessionNames({ requested, existing, policy, key });
+          expect(r.ok).toBe(true);
+          if (!r.ok) return;
+          const keys = r.plan.map((p) => key(p.name));
+          expect(new Set(keys).size).toBe(keys.length);
+          expect(r.plan.map((p) => p.index)).toEqual(requested.map((_, i) => i));
+          const ex = new Set(existing.map(key));
+          for (const p of r.plan) {
+            if (policy === "rename") expect(ex.has(key(p.name))).toBe(false);
+            if (p.action === "replace") expect(ex.has(key(p.name)) && p.name === p.requested).toBe(true);
+            if (!p.renamed) expect(p.name).toBe(p.requested);
+            else expect(p.name.startsWith(`${p.requested}_`)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("property: error succeeds exactly when there is no conflict", () => {
+    fc.assert(
+      fc.property(names, names, (requested, existing) => {
+        const r = resolveSessionNames({ requested, existing, policy: "error", key });
+        const ks = requested.map(key);
+        const clean = new Set(ks).size === ks.length && !ks.some((k) => existing.map(key).includes(k));
+        expect(r.ok).toBe(clean);
+        if (r.ok) expect(r.plan.every((p) => p.name === p.requested && p.action === "create")).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

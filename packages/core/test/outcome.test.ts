@@ -1,0 +1,69 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseTabRecord, posixTabScript, recordOutcome } from "../src/outcome.js";
+
+const run = promisify(execFile);
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mc-outcome-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function runTab(command: string, index = 0) {
+  const script = join(dir, `s${index}.sh`);
+  const runDir = join(dir, `run${index}`);
+  await writeFile(
+    script,
+    posixTabScript({ title: "test", runDir, tabs: [{ index, tabName: "t", command }], keepShell: false }),
+  );
+  const r = await run("/bin/sh", [script, String(index)], {
+    env: { ...process.env, SHELL: "/bin/sh" },
+  }).catch((e) => e);
+  const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+  return { r, rec };
+}
+
+describe("posix tab wrapper", () => {
+  it("records start, end and exit code", async () => {
+    const { rec } = await runTab("echo hi; exit 3");
+    expect(rec).toMatchObject({ v: 1, exit: 3 });
+    expect(rec!.end).toBeGreaterThanOrEqual(rec!.start);
+    expect(recordOutcome(rec!)).toMatchObject({ state: "exited", exitCode: 3 });
+  });
+
+  it("runs pipes, && and env assignments through the shell", async () => {
+    const out = join(dir, "pipe.txt");
+    await runTab(`FOO=bar sh -c 'echo $FOO' | tr a-z A-Z > '${out}' && echo ok >> '${out}'`, 1);
+    expect(await readFile(out, "utf8")).toBe("BAR\nok\n");
+  });
+
+  it("reports 128+N as death by signal N", async () => {
+    const { rec } = await runTab("kill -TERM $$", 2);
+    expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
+  });
+
+  it("property: any command text reaches the shell exactly as written", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: "grapheme" }).filter((s) => !s.includes("\0")),
+        async (payload) => {
+          const out = join(dir, "payload.txt");
+          const { rec } = await runTab(
+            `printf '%s' ${"'"}${payload.replace(/'/g, "'\\''")}${"'"} > '${out}'`,
+            3,
+          );
+          expect(rec?.exit).toBe(0);
+          expect(await readFile(out, "utf8")).toBe(payload);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
