@@ -1,0 +1,4 @@
+import { defineConfig } from "tsup";
+import { base } from "../../tsup.base.ts";
+
+export default defineConfig(base({ index: "src/index.ts" }, { external: ["@mc/core"] }));
