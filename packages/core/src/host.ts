@@ -69,6 +69,8 @@ export interface Host {
   readDir(dir: string): Promise<Map<string, string>>;
   /** Write a file atomically (temp file + rename), creating parent directories. */
   writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
+  /** What is at `path`: a directory, a file, or nothing. */
+  stat(path: string): Promise<"dir" | "file" | undefined>;
   /** Remove a file or directory tree; missing paths are fine. */
   remove(path: string): Promise<void>;
   /** The process trees under the given pids (each list starts with the root), from one read of the process table. */

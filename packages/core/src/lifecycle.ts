@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { type ConflictPolicy, type PlannedName, planSessionNames } from "./conflict.js";
 import { McError } from "./errors.js";
 import type { Command, Host, HostInfo } from "./host.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
+import { normaliseStartDir } from "./paths.js";
 import {
   deleteRun,
   listRuns,
@@ -71,9 +72,9 @@ export interface SessionBackend {
 export interface ManagerOptions {
   sessionLayouts: readonly LayoutConfig[];
   /** Put in front of every session name as `<prefix>_<layoutName>`. */
-  sessionNamePrefix?: string;
+  sessionNamePrefix?: string | undefined;
   /** Keep the tab open with an interactive shell after its command ends (default true). */
-  keepShell?: boolean;
+  keepShell?: boolean | undefined;
 }
 
 /** Result of starting one session. */
@@ -171,12 +172,45 @@ export class SessionManager {
       this.backend.name,
     );
     const info = await this.hostInfo();
+    await this.checkStartDirs(info);
     const base = join(info.stateDir, "runs", this.runId);
     return names.map((p) => {
       const layout = this.sessionLayouts[p.index]!;
       const dir = join(base, `s${p.index}`);
       return this.backend.prepare({ ...p, layout, runDir: dir, artefactDir: dir }, info);
     });
+  }
+
+  /** Every absolute startDir must be a directory on the host: checked for all tabs before anything starts. */
+  private async checkStartDirs(info: HostInfo): Promise<void> {
+    const problems: string[] = [];
+    const seen = new Map<string, Promise<"dir" | "file" | undefined>>();
+    const checks = this.sessionLayouts.flatMap((layout, li) =>
+      layout.layoutTabs.map(async (tab, ti) => {
+        const dir = normaliseStartDir(tab.startDir, info.home);
+        if (!isAbsolute(dir) && !/^[A-Za-z]:[\\/]/.test(dir)) return;
+        if (!seen.has(dir)) seen.set(dir, this.host.stat(dir));
+        const kind = await seen.get(dir);
+        if (kind !== "dir") {
+          problems.push(
+            `layouts[${li}].layoutTabs[${ti}].startDir: ${kind === "file" ? "is a file, not a directory" : "does not exist"}: ${dir} (layout "${layout.layoutName}", tab "${tab.tabName}")`,
+          );
+        }
+      }),
+    );
+    await Promise.all(checks);
+    if (problems.length) {
+      throw new McError(
+        "LAYOUT_INVALID",
+        `${problems.length === 1 ? "a start directory is" : `${problems.length} start directories are`} missing on ${this.host.id}:\n${problems.sort().join("\n")}`,
+        {
+          backend: this.backend.name,
+          op: "start",
+          hint: "create the directories or fix startDir; nothing was started",
+          details: problems,
+        },
+      );
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { execa } from "execa";
@@ -136,6 +136,13 @@ export function localHost(opts: LocalHostOptions = {}): Host {
       return out;
     },
     writeFile: (path, data, o) => writeFileAtomic(path, data, o?.mode),
+    async stat(path) {
+      try {
+        return (await stat(path)).isDirectory() ? "dir" : "file";
+      } catch {
+        return undefined;
+      }
+    },
     async remove(path) {
       await rm(path, { recursive: true, force: true });
     },

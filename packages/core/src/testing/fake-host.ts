@@ -25,6 +25,8 @@ export interface FakeHostOptions {
   handler?: FakeHandler;
   /** Executables that `which` finds. */
   binaries?: string[];
+  /** Paths that do not exist for `stat` (everything else is a directory unless it is a file). */
+  missing?: string[];
 }
 
 /** A recording fake host for tests (exported from `@mc/core/testing`). */
@@ -78,6 +80,10 @@ export function fakeHost(opts: FakeHostOptions = {}): FakeHost {
     },
     async writeFile(path, data) {
       files.set(path, data);
+    },
+    async stat(path) {
+      if (files.has(path)) return "file";
+      return opts.missing?.includes(path) ? undefined : "dir";
     },
     async remove(path) {
       for (const p of [...files.keys()]) if (p === path || p.startsWith(`${path}/`)) files.delete(p);
