@@ -1,0 +1,215 @@
+import { join } from "node:path";
+import {
+  type Command,
+  type Host,
+  type HostInfo,
+  type ManagedSession,
+  McError,
+  type PreparedSession,
+  parseTabRecord,
+  recordOutcome,
+  type SessionBackend,
+  type SessionSpec,
+  type SessionStatus,
+  summarizeSession,
+  type TabStatus,
+  tabRecordName,
+} from "@mc/core";
+import { isNoServer, isNoSession, tmuxError } from "./errors.js";
+import {
+  exactSession,
+  PANE_FORMAT,
+  SESSION_FORMAT,
+  type TmuxTarget,
+  tmuxArgs,
+  tmuxSessionFiles,
+  tmuxSessionKey,
+} from "./generate.js";
+import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
+
+/** Oldest tmux mc supports: `new-session -e`/`-c` and `{}` parsing of 3.0, exact `=name` targets. */
+export const MIN_TMUX_VERSION = [3, 0] as const;
+
+/** Parse `tmux -V` (`tmux 3.3a`, `tmux next-3.4`, `tmux master`) into [major, minor]. */
+export function parseTmuxVersion(out: string): [number, number] | undefined {
+  const m = /(\d+)\.(\d+)/.exec(out);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** The tmux {@link SessionBackend}: one `source-file` per session build, one `list-panes -a` per status. */
+export class TmuxBackend implements SessionBackend {
+  readonly name = "tmux";
+  readonly host: Host;
+  readonly target: TmuxTarget;
+  readonly keepShell: boolean;
+  readonly runId: () => string;
+  readonly appearTimeoutMs = 5000;
+  private checked = false;
+
+  constructor(host: Host, target: TmuxTarget, opts: { keepShell: boolean; runId: () => string }) {
+    this.host = host;
+    this.target = target;
+    this.keepShell = opts.keepShell;
+    this.runId = opts.runId;
+  }
+
+  private cmd(...args: string[]): Command {
+    return tmuxArgs(this.target, ...args);
+  }
+
+  sessionKey(name: string): string {
+    return tmuxSessionKey(name);
+  }
+
+  async checkAvailable(): Promise<void> {
+    if (this.checked) return;
+    const r = await this.host.run(this.cmd("-V"));
+    const v = parseTmuxVersion(r.stdout);
+    if (
+      r.exitCode === 0 &&
+      v &&
+      (v[0] < MIN_TMUX_VERSION[0] || (v[0] === MIN_TMUX_VERSION[0] && v[1] < MIN_TMUX_VERSION[1]))
+    ) {
+      throw new McError(
+        "VERSION_UNSUPPORTED",
+        `tmux ${v.join(".")} is too old; mc needs tmux ${MIN_TMUX_VERSION.join(".")} or newer`,
+        {
+          backend: "tmux",
+          op: "start",
+          hint: "install a newer tmux from your package manager",
+        },
+      );
+    }
+    this.checked = true;
+  }
+
+  async listSessions(): Promise<string[]> {
+    const r = await this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
+    if (r.exitCode !== 0) {
+      if (isNoServer(r.stderr)) return [];
+      throw tmuxError("list", r.exitCode, r.stderr);
+    }
+    return parseSessions(r.stdout).map((s) => s.name);
+  }
+
+  prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
+    const tabs = spec.layout.layoutTabs.map((t, index) => ({
+      index,
+      tabName: t.tabName,
+      startDir: t.startDir,
+      command: t.command,
+    }));
+    const f = tmuxSessionFiles(
+      this.target,
+      {
+        name: spec.name,
+        tabs,
+        dir: spec.artefactDir,
+        runDir: spec.runDir,
+        runId: this.runId(),
+        keepShell: this.keepShell,
+      },
+      info,
+    );
+    return {
+      ...spec,
+      artefacts: [
+        { path: f.tabScriptPath, content: f.tabScript, mode: 0o755, description: "tab wrapper (POSIX sh)" },
+        { path: f.buildPath, content: f.build, description: "tmux build script" },
+      ],
+      start: [f.start],
+    };
+  }
+
+  async start(p: PreparedSession): Promise<Record<string, unknown>> {
+    const r = await this.host.run(p.start[0]!);
+    if (r.exitCode !== 0) {
+      // source-file stops at the first failing line; whatever it built of this session goes again.
+      await this.kill(p.name).catch(() => {});
+      throw tmuxError("start", r.exitCode, r.stderr);
+    }
+    return { tabScript: join(p.artefactDir, "tabs.sh"), key: tmuxSessionKey(p.name) };
+  }
+
+  async kill(name: string): Promise<void> {
+    const r = await this.host.run(this.cmd("kill-session", "-t", exactSession(name)));
+    if (r.exitCode !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr))
+      throw tmuxError("kill", r.exitCode, r.stderr);
+  }
+
+  async status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]> {
+    if (sessions.length === 0) return [];
+    const [panesResult, records] = await Promise.all([
+      this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT)),
+      Promise.all(sessions.map((s) => this.host.readDir(s.runDir))),
+    ]);
+    let panes: PaneRow[] = [];
+    let error: string | undefined;
+    if (panesResult.exitCode === 0) panes = parsePanes(panesResult.stdout);
+    else if (isNoServer(panesResult.stderr)) error = "the tmux server is not running";
+    else error = panesResult.stderr.trim() || `tmux exited ${panesResult.exitCode}`;
+
+    const bySession = new Map<string, PaneRow[]>();
+    for (const p of panes) bySession.set(p.session, [...(bySession.get(p.session) ?? []), p]);
+    const now = Date.now();
+    const trees = await this.host.processTrees(panes.filter((p) => !p.dead).map((p) => p.pid));
+
+    return sessions.map((s, si) => {
+      const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
+      const own = bySession.get(tmuxSessionKey(s.name)) ?? [];
+      const files = records[si]!;
+      const tabs = s.layout.layoutTabs.map((t, index): TabStatus => {
+        const pane = own.find((p) => paneTabIndex(p.startCommand, tabScript) === index);
+        const rec = parseTabRecord(files.get(tabRecordName(index)));
+        const base = {
+          index,
+          tabName: t.tabName,
+          command: t.command,
+          processes: [] as TabStatus["processes"],
+        };
+        const outcome = rec ? recordOutcome(rec, now) : undefined;
+        if (pane) {
+          const processes = trees.get(pane.pid) ?? [];
+          if (outcome) return { ...base, ...outcome, pid: rec!.pid, processes };
+          if (pane.dead) {
+            return {
+              ...base,
+              state: "exited",
+              ...(pane.deadStatus === undefined ? {} : { exitCode: pane.deadStatus }),
+              pid: pane.pid,
+            };
+          }
+          return { ...base, state: "pending", pid: pane.pid, processes };
+        }
+        if (outcome && outcome.state !== "running") return { ...base, ...outcome, pid: rec!.pid };
+        if (error && !error.includes("not running")) return { ...base, state: "unknown" };
+        return { ...base, state: "missing", ...(outcome?.startedAt ? { startedAt: outcome.startedAt } : {}) };
+      });
+      const exists = own.length > 0;
+      return {
+        session: s.name,
+        backend: "tmux",
+        host: this.host.id,
+        exists,
+        tabs,
+        summary: summarizeSession(tabs, exists),
+        ...(error ? { error } : {}),
+      };
+    });
+  }
+
+  attachCommand(name: string, env: NodeJS.ProcessEnv = process.env): Command {
+    const insideSameServer = Boolean(env.TMUX) && this.insideThisServer(env.TMUX!);
+    if (insideSameServer) return this.cmd("switch-client", "-t", exactSession(name));
+    const c = this.cmd("attach-session", "-t", exactSession(name));
+    // Inside another tmux server, attach nests a client; tmux refuses unless $TMUX is cleared.
+    return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
+  }
+
+  private insideThisServer(tmuxEnv: string): boolean {
+    const socketPath = tmuxEnv.split(",")[0] ?? "";
+    const s = this.target.socket;
+    if (s === undefined) return /\/default$/.test(socketPath);
+    return "path" in s ? socketPath === s.path : socketPath.endsWith(`/${s.name}`);
+  }
+}

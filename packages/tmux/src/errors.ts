@@ -1,0 +1,34 @@
+import { McError } from "@mc/core";
+
+/** tmux said there is no server (not an error for listing: nothing runs). */
+export function isNoServer(stderr: string): boolean {
+  return /no server running|error connecting to|No such file or directory|server exited unexpectedly/i.test(
+    stderr,
+  );
+}
+
+/** tmux said the target session does not exist. */
+export function isNoSession(stderr: string): boolean {
+  return /can't find session|session not found|no such session/i.test(stderr);
+}
+
+/** Map a failed tmux call to an McError. */
+export function tmuxError(op: string, exitCode: number, stderr: string): McError {
+  const msg = stderr.trim() || `tmux exited ${exitCode}`;
+  if (/duplicate session/i.test(msg)) {
+    return new McError("SESSION_CONFLICT", msg, {
+      backend: "tmux",
+      op,
+      hint: "use --on-conflict rename or restart",
+    });
+  }
+  if (isNoSession(msg)) return new McError("SESSION_NOT_FOUND", msg, { backend: "tmux", op });
+  if (isNoServer(msg)) {
+    return new McError("COMMAND_FAILED", `the tmux server is not running (${msg})`, {
+      backend: "tmux",
+      op,
+      hint: "start sessions with `sessions run`; a killed server loses its sessions",
+    });
+  }
+  return new McError("COMMAND_FAILED", msg, { backend: "tmux", op });
+}

@@ -1,0 +1,21 @@
+export { MIN_TMUX_VERSION, parseTmuxVersion, TmuxBackend } from "./backend.js";
+export { isNoServer, isNoSession, tmuxError } from "./errors.js";
+export {
+  exactSession,
+  noFormat,
+  PANE_FORMAT,
+  paneCommand,
+  SESSION_FORMAT,
+  type TmuxBuild,
+  type TmuxSessionFiles,
+  type TmuxSocket,
+  type TmuxTab,
+  type TmuxTarget,
+  tmuxArgs,
+  tmuxBuildScript,
+  tmuxQuote,
+  tmuxSessionFiles,
+  tmuxSessionKey,
+} from "./generate.js";
+export { TmuxLocalManager, type TmuxManagerOptions, toSocket } from "./manager.js";
+export { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";

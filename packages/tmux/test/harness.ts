@@ -1,0 +1,94 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Host, type LayoutConfig, localHost } from "@mc/core";
+import { TmuxLocalManager } from "../src/index.js";
+
+/** A private tmux server on its own socket (`SHELL=/bin/sh`), killed and deleted by `stop()`. */
+export interface PrivateTmux {
+  dir: string;
+  socket: string;
+  stateDir: string;
+  work: string;
+  env: NodeJS.ProcessEnv;
+  host: Host;
+  tmux(...args: string[]): string;
+  manager(opts: {
+    sessionLayouts: LayoutConfig[];
+    sessionNamePrefix?: string;
+    host?: Host;
+    keepShell?: boolean;
+  }): TmuxLocalManager;
+  sessions(): string[];
+  stop(): void;
+}
+
+/** Start a private tmux server; `conf` is the user's tmux.conf it starts with. */
+export function privateTmux(conf = ""): PrivateTmux {
+  const dir = mkdtempSync(join(tmpdir(), "mc-tmux-"));
+  const socket = join(dir, "sock");
+  const stateDir = join(dir, "state");
+  const work = join(dir, "work");
+  mkdirSync(work);
+  writeFileSync(join(dir, "tmux.conf"), conf);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SHELL: "/bin/sh",
+    MC_STATE_DIR: stateDir,
+    LANG: "C.UTF-8",
+  };
+  delete env.TMUX;
+  delete env.TMUX_PANE;
+  const host = localHost({ env, stateDir });
+  const tmux = (...args: string[]) =>
+    execFileSync("tmux", ["-u", "-S", socket, ...args], {
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  // The server starts with this config (like a user's ~/.tmux.conf) and a session of its own that mc must never touch.
+  tmux("-f", join(dir, "tmux.conf"), "new-session", "-d", "-s", "keeper", "sleep 100000");
+  return {
+    dir,
+    socket,
+    stateDir,
+    work,
+    env,
+    host,
+    tmux,
+    manager: (o) => new TmuxLocalManager({ ...o, host: o.host ?? host, socket }),
+    sessions: () => {
+      try {
+        return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    stop() {
+      try {
+        tmux("kill-server");
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A one-layout helper. */
+export function layout(name: string, tabs: [string, string][], dir: string): LayoutConfig {
+  return {
+    layoutName: name,
+    layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: dir, command })),
+  };
+}
+
+/** Poll until `ok` or time out. */
+export async function waitFor<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await get();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    v = await get();
+  }
+  return v;
+}
