@@ -64,6 +64,12 @@ export interface SessionBackend {
   status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]>;
   /** The command that attaches this terminal to a session. */
   attachCommand(name: string, env?: NodeJS.ProcessEnv): Command;
+  /**
+   * True when a successful `start` already proves the session exists (tmux: `source-file` returns only
+   * after `new-session` succeeded), so no listing poll is needed; a session whose tabs all finished and
+   * closed at once would otherwise look like a failed start.
+   */
+  readonly startVerifies?: boolean;
   /** How long to wait for a started session to appear (ms). */
   readonly appearTimeoutMs?: number;
 }
@@ -238,7 +244,7 @@ export class SessionManager {
           ...(data ? { data } : {}),
         };
         started.push(session);
-        await this.waitForSessions([p.name]);
+        if (!this.backend.startVerifies) await this.waitForSessions([p.name]);
         const r: StartedSession = {
           name: p.name,
           requestedName: p.requested,

@@ -97,15 +97,23 @@ mkdir -p "$mc_dir" 2>/dev/null
 mc_start=$(date +%s)
 mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start}"
 mc_end() { mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$(date +%s),$1}"; }
-trap 'mc_end "\\"signal\\":\\"HUP\\""; exit 129' HUP
-trap 'mc_end "\\"signal\\":\\"TERM\\""; exit 143' TERM
-# Ctrl-C ends the command, not this wrapper (the command starts with the default handler).
+# This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
+# (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
+# command is never left running without its tab. The subshell records how the command ended.
 trap ':' INT
-"\${SHELL:-/bin/sh}" -c "$mc_cmd"
+(
+  trap 'mc_end "\\"signal\\":\\"HUP\\""; exit 129' HUP
+  trap 'mc_end "\\"signal\\":\\"TERM\\""; exit 143' TERM
+  # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
+  trap ':' INT
+  "\${SHELL:-/bin/sh}" -c "$mc_cmd"
+  mc_code=$?
+  mc_end "\\"exit\\":$mc_code"
+  exit "$mc_code"
+)
 mc_code=$?
-mc_end "\\"exit\\":$mc_code"
 ${o.onExit ?? ":"}
-trap - HUP TERM INT
+trap - INT
 ${keep ? 'exec "${SHELL:-/bin/sh}"' : 'exit "$mc_code"'}
 `;
 }

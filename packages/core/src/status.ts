@@ -142,7 +142,7 @@ export function summarizeAll(sessions: readonly SessionStatus[]): GlobalSummary 
     failedCommands: s((c) => c.failedCommands),
     allSessionsHealthy: healthy === sessions.length,
     allCommandsRunning: total > 0 && running === total,
-    allFinished: sessions.every((x) => !x.error && x.tabs.every((t) => FINISHED_STATES.includes(t.state))),
+    allFinished: sessions.every((x) => x.tabs.every((t) => FINISHED_STATES.includes(t.state))),
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
+  buildName,
   exactSession,
   PANE_FORMAT,
   SESSION_FORMAT,
@@ -44,6 +45,7 @@ export class TmuxBackend implements SessionBackend {
   readonly keepShell: boolean;
   readonly runId: () => string;
   readonly appearTimeoutMs = 5000;
+  readonly startVerifies = true;
   private checked = false;
 
   constructor(host: Host, target: TmuxTarget, opts: { keepShell: boolean; runId: () => string }) {
@@ -103,6 +105,7 @@ export class TmuxBackend implements SessionBackend {
       this.target,
       {
         name: spec.name,
+        index: spec.index,
         tabs,
         dir: spec.artefactDir,
         runDir: spec.runDir,
@@ -122,19 +125,32 @@ export class TmuxBackend implements SessionBackend {
   }
 
   async start(p: PreparedSession): Promise<Record<string, unknown>> {
+    const runId = this.runId();
     const r = await this.host.run(p.start[0]!);
     if (r.exitCode !== 0) {
-      // source-file stops at the first failing line; whatever it built of this session goes again.
-      await this.kill(p.name).catch(() => {});
+      // Whatever was built still has its private build name (see tmuxBuildScript): remove it.
+      await this.host.run(this.cmd("kill-session", "-t", `=${buildName(runId, p.index)}`)).catch(() => {});
       throw tmuxError("start", r.exitCode, r.stderr);
     }
-    return { tabScript: join(p.artefactDir, "tabs.sh"), key: tmuxSessionKey(p.name) };
+    return { tabScript: join(p.artefactDir, "tabs.sh"), key: tmuxSessionKey(p.name), runId };
   }
 
-  async kill(name: string): Promise<void> {
+  /**
+   * Kill a session by exact name. Given the managed session, only if it still carries the run id mc
+   * gave it: a session of the same name that someone else created since is never touched.
+   */
+  async kill(name: string, session?: ManagedSession): Promise<void> {
+    const runId = session?.data?.runId;
+    if (typeof runId === "string") {
+      const owner = await this.host.run(
+        this.cmd("display-message", "-p", "-t", `${exactSession(name)}:`, "#{@mc_run}"),
+      );
+      if (owner.exitCode !== 0 || owner.stdout.trim() !== runId) return;
+    }
     const r = await this.host.run(this.cmd("kill-session", "-t", exactSession(name)));
-    if (r.exitCode !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr))
+    if (r.exitCode !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr)) {
       throw tmuxError("kill", r.exitCode, r.stderr);
+    }
   }
 
   async status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]> {
@@ -152,7 +168,18 @@ export class TmuxBackend implements SessionBackend {
     const bySession = new Map<string, PaneRow[]>();
     for (const p of panes) bySession.set(p.session, [...(bySession.get(p.session) ?? []), p]);
     const now = Date.now();
-    const trees = await this.host.processTrees(panes.filter((p) => !p.dead).map((p) => p.pid));
+    // Wrappers whose pane is gone but whose record has no end yet may still be writing it (a killed
+    // server sends SIGHUP; the trap records it a moment later): look at those pids too.
+    const orphanPids = sessions.flatMap((s, si) =>
+      s.layout.layoutTabs.flatMap((_, index) => {
+        const rec = parseTabRecord(records[si]!.get(tabRecordName(index)));
+        return rec && rec.end === undefined ? [rec.pid] : [];
+      }),
+    );
+    const trees = await this.host.processTrees([
+      ...panes.filter((p) => !p.dead).map((p) => p.pid),
+      ...orphanPids,
+    ]);
 
     return sessions.map((s, si) => {
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
@@ -182,6 +209,8 @@ export class TmuxBackend implements SessionBackend {
           return { ...base, state: "pending", pid: pane.pid, processes };
         }
         if (outcome && outcome.state !== "running") return { ...base, ...outcome, pid: rec!.pid };
+        const alive = rec ? trees.get(rec.pid) : undefined;
+        if (outcome && alive?.length) return { ...base, ...outcome, pid: rec!.pid, processes: alive };
         if (error && !error.includes("not running")) return { ...base, state: "unknown" };
         return { ...base, state: "missing", ...(outcome?.startedAt ? { startedAt: outcome.startedAt } : {}) };
       });

@@ -1,6 +1,7 @@
 export { MIN_TMUX_VERSION, parseTmuxVersion, TmuxBackend } from "./backend.js";
 export { isNoServer, isNoSession, tmuxError } from "./errors.js";
 export {
+  buildName,
   exactSession,
   noFormat,
   PANE_FORMAT,

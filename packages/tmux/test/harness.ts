@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Host, type LayoutConfig, localHost } from "@mc/core";
@@ -69,9 +69,37 @@ export function privateTmux(conf = ""): PrivateTmux {
       try {
         tmux("kill-server");
       } catch {}
+      const leaked = processesMentioning(dir);
       rmSync(dir, { recursive: true, force: true });
+      // A tab's command must die with its tab: anything still running from this server's files leaked.
+      if (leaked.length) throw new Error(`processes outlived the tmux server: ${leaked.join(" | ")}`);
     },
   };
+}
+
+/** Command lines of live processes whose command line or environment mentions `text` (after a short grace for SIGHUP delivery). */
+export function processesMentioning(text: string): string[] {
+  const found = () =>
+    readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((p) => {
+        try {
+          const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+          // Tab commands inherit MC_STATE_DIR from the private server, so even a bare `sleep` is caught.
+          const environ = readFileSync(`/proc/${p}/environ`, "utf8");
+          const state = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]?.[0];
+          return (cmd.includes(text) || environ.includes(text)) && state !== "Z" ? [cmd] : [];
+        } catch {
+          return [];
+        }
+      });
+  const end = Date.now() + 2000;
+  let list = found();
+  while (list.length && Date.now() < end) {
+    execFileSync("sleep", ["0.05"]);
+    list = found();
+  }
+  return list;
 }
 
 /** A one-layout helper. */

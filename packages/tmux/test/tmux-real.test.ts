@@ -1,0 +1,287 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Command, type Host, isMcError, shQuote } from "@mc/core";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { layout, type PrivateTmux, privateTmux, waitFor } from "./harness.js";
+
+describe("tmux: commands run exactly as written (property, real tmux)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  const nasty = fc.constantFrom(
+    "'",
+    '"',
+    "$",
+    "`",
+    ";",
+    "&&",
+    "|",
+    "\\",
+    "\n",
+    "%",
+    "#{",
+    "}",
+    "#(",
+    ")",
+    "~",
+    "*",
+    "é",
+    "😀",
+    "\t",
+    " ",
+    "$(",
+    "!",
+    "<",
+    ">",
+  );
+  const payload = fc
+    .array(fc.oneof(nasty, fc.string({ unit: "grapheme", maxLength: 4 })), { minLength: 1, maxLength: 12 })
+    .map((a) => a.join(""));
+
+  it("200 generated commands each write back exactly what they received", async () => {
+    const payloads = fc.sample(
+      payload.filter((s) => !s.includes("\0")),
+      { numRuns: 200, seed: 42 },
+    );
+    const out = (i: number) => join(t.work, `out-${i}`);
+    const tabs = payloads.map((p, i): [string, string] => [
+      `p${i}`,
+      `printf '%s' ${shQuote(p)} > ${shQuote(out(i))}`,
+    ]);
+    // Four sessions of 50 tabs: what a user would run, and quicker than 200 sessions.
+    const layouts = [0, 1, 2, 3].map((k) => layout(`prop${k}`, tabs.slice(k * 50, k * 50 + 50), t.work));
+    const m = t.manager({ sessionLayouts: layouts, keepShell: false });
+    await m.startAllSessions();
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+      60000,
+    );
+    expect(r.summary.totalCommands).toBe(200);
+    const bad = payloads.filter((p, i) => !existsSync(out(i)) || readFileSync(out(i), "utf8") !== p);
+    expect(bad).toEqual([]);
+    expect(
+      r.sessions.flatMap((s) => s.tabs).every((tab) => tab.state === "exited" && tab.exitCode === 0),
+    ).toBe(true);
+  }, 120_000);
+
+  it("shell features work: pipes, &&, ;, env assignments, redirections", async () => {
+    const f = join(t.work, "features");
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "feat",
+          [
+            [
+              "f",
+              `FOO=bar sh -c 'echo $FOO' | tr a-z A-Z > ${f}; echo two >> ${f} && cat < ${f} | wc -l >> ${f}`,
+            ],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    expect(readFileSync(f, "utf8")).toBe("BAR\ntwo\n2\n");
+    await m.killAllSessions();
+  });
+});
+
+describe("tmux: names", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("#(…) and #{…} in names are text, never run", async () => {
+    const marker = join(t.work, "pwned");
+    const evil = `#(touch ${marker})#{session_id}`;
+    const m = t.manager({ sessionLayouts: [layout(evil, [[evil, "sleep 30"]], t.work)] });
+    await m.startAllSessions();
+    const r = await m.checkAllSessionsStatus();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(existsSync(marker)).toBe(false);
+    expect(r.sessions[0]!.session).toBe(evil);
+    expect(r.sessions[0]!.tabs[0]!.tabName).toBe(evil);
+    expect(t.tmux("list-windows", "-a", "-F", "#{window_name}")).toContain(evil);
+    await m.killAllSessions();
+  });
+
+  it("a.b:c, 'build #1' and emoji names round-trip; duplicate tab names work", async () => {
+    const names = ["a.b:c", "build #1", "déploiement 🚀"];
+    const m = t.manager({
+      sessionLayouts: names.map((n) =>
+        layout(
+          n,
+          [
+            [n, "sleep 30"],
+            [n, "exit 4"],
+          ],
+          t.work,
+        ),
+      ),
+    });
+    const started = await m.startAllSessions();
+    expect(started.map((s) => s.name)).toEqual(names);
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions.every((s) => s.tabs[1]!.state === "exited"),
+    );
+    expect(r.sessions.map((s) => [s.session, s.exists, s.tabs.map((x) => [x.tabName, x.state])])).toEqual(
+      names.map((n) => [
+        n,
+        true,
+        [
+          [n, "running"],
+          [n, "exited"],
+        ],
+      ]),
+    );
+    expect(await m.backend.listSessions()).toEqual(expect.arrayContaining(names));
+    await m.killAllSessions();
+  });
+
+  it("kill of api never touches api2, and a.b conflicts with a_b (tmux keeps one name)", async () => {
+    t.tmux("new-session", "-d", "-s", "api2", "sleep 1000");
+    t.tmux("new-session", "-d", "-s", "a_b", "sleep 1000");
+    const m = t.manager({ sessionLayouts: [layout("api", [["t", "sleep 30"]], t.work)] });
+    await m.startAllSessions();
+    await m.killAllSessions();
+    expect(t.sessions()).toContain("api2");
+    const clash = t.manager({ sessionLayouts: [layout("a.b", [["t", "sleep 30"]], t.work)] });
+    await expect(clash.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
+    const renamed = await clash.startAllSessions({ onConflict: "rename" });
+    expect(renamed[0]!.name).toBe("a.b_1");
+    await clash.killAllSessions();
+  });
+});
+
+describe("tmux: exit codes, base-index 1, rollback, server death", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux("set -g base-index 1\nset -g pane-base-index 1\nset -g renumber-windows on\n");
+  });
+  afterAll(() => t.stop());
+
+  it("reports exit 0, 3, 130 and a killed command (base-index 1 config)", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "codes",
+          [
+            ["zero", "exit 0"],
+            ["three", "exit 3"],
+            ["int", "exit 130"],
+            ["victim", "sleep 60"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions();
+    const running = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) =>
+        x.sessions[0]!.tabs[3]!.state === "running" &&
+        x.sessions[0]!.tabs[3]!.processes.some((p) => p.command.startsWith("sleep")),
+    );
+    const sleep = running.sessions[0]!.tabs[3]!.processes.find((p) => p.command.startsWith("sleep"))!;
+    process.kill(sleep.pid, "SIGKILL");
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state, x.exitCode, x.signal])).toEqual([
+      ["zero", "exited", 0, undefined],
+      ["three", "exited", 3, undefined],
+      ["int", "killed", 130, "SIGINT"],
+      ["victim", "killed", 137, "SIGKILL"],
+    ]);
+    // The tabs stay usable: each still has a live shell after its command ended.
+    expect(r.sessions[0]!.tabs.every((x) => x.processes.length > 0)).toBe(true);
+    expect(t.tmux("list-windows", "-t", "=codes:", "-F", "#{window_index}").trim().split("\n")).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+    ]);
+    await m.killAllSessions();
+  });
+
+  it("rolls back what it started when a later session fails, and names it", async () => {
+    // A host that lets another client grab the second session's name just before mc builds it.
+    const sneaky: Host = {
+      ...t.host,
+      run: async (cmd: Command, o) => {
+        if (cmd.args.includes("source-file") && String(cmd.args.at(-1)).includes("/s1/")) {
+          t.tmux("new-session", "-d", "-s", "second", "sleep 1000");
+        }
+        return t.host.run(cmd, o);
+      },
+    };
+    const m = t.manager({
+      sessionLayouts: [
+        layout("first", [["t", "sleep 30"]], t.work),
+        layout("second", [["t", "sleep 30"]], t.work),
+      ],
+      host: sneaky,
+    });
+    const err = await m.startAllSessions().catch((e) => e);
+    expect(isMcError(err, "START_FAILED")).toBe(true);
+    expect(err.message).toContain('session "second" failed to start: duplicate session: second');
+    expect(err.hint).toBe("rolled back 1 of 1 session(s) this run had started");
+    expect(t.sessions()).not.toContain("first");
+    expect(t.sessions().sort().join(",")).toBe("keeper,second");
+    t.tmux("kill-session", "-t", "=second");
+  });
+
+  it("monitoring survives the tmux server dying and reports the tabs as killed", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "doomed",
+          [
+            ["a", "sleep 60"],
+            ["b", "sleep 60"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    const errors: string[] = [];
+    let cycles = 0;
+    const done = m.runMonitoringRoutine({
+      intervalMs: 100,
+      onSnapshot: (s) => {
+        cycles++;
+        if (s.report?.sessions[0]?.error) errors.push(s.report.sessions[0].error);
+      },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    t.tmux("kill-server");
+    const last = await done;
+    expect(cycles).toBeGreaterThan(1);
+    expect(last!.sessions[0]!.exists).toBe(false);
+    expect(last!.sessions[0]!.error).toBe("the tmux server is not running");
+    expect(last!.sessions[0]!.tabs.map((x) => [x.state, x.signal])).toEqual([
+      ["killed", "SIGHUP"],
+      ["killed", "SIGHUP"],
+    ]);
+  });
+});
