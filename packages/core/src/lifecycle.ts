@@ -32,6 +32,11 @@ export interface SessionSpec extends PlannedName {
   runDir: string;
   /** Where its artefacts go on the host. */
   artefactDir: string;
+  /**
+   * Start only the first N tabs; the rest are prepared and started later one by one (the CLI's
+   * `--max-parallel-tabs`). A backend that cannot add tabs to a running session rejects it.
+   */
+  initialTabs?: number;
 }
 
 /** A session ready to start: its artefacts and the commands that start it. */
@@ -103,6 +108,10 @@ export interface KillResult {
 /** Options of {@link SessionManager.startAllSessions}. */
 export interface StartOptions {
   onConflict?: ConflictPolicy;
+  /** Wait this long between two session starts (machineconfig's `--sleep-inbetween`). */
+  delayBetweenMs?: number;
+  /** See {@link SessionSpec.initialTabs}. */
+  initialTabs?: number;
   /** Called after each session has started (for progress output). */
   onSessionStarted?: (s: StartedSession, done: number, total: number) => void;
 }
@@ -132,6 +141,8 @@ export class SessionManager {
   readonly sessionLayouts: readonly LayoutConfig[];
   readonly sessionNamePrefix: string | undefined;
   readonly keepShell: boolean;
+  /** Backend options saved with the run so a later process can reach the same sessions (e.g. the tmux socket). */
+  runOptions: Record<string, unknown> = {};
   /** Id under which this manager's run is saved. */
   runId: string;
   /** Sessions this manager started (or loaded); the only ones it will ever kill. */
@@ -168,7 +179,7 @@ export class SessionManager {
    * Resolve names against the sessions that exist and generate every artefact, starting nothing.
    * This is what a dry run prints.
    */
-  async plan(opts: { onConflict?: ConflictPolicy } = {}): Promise<PreparedSession[]> {
+  async plan(opts: { onConflict?: ConflictPolicy; initialTabs?: number } = {}): Promise<PreparedSession[]> {
     const requested = this.getAllSessionNames();
     for (const n of requested) this.backend.checkName?.(n);
     await this.backend.checkAvailable?.();
@@ -183,7 +194,9 @@ export class SessionManager {
     return names.map((p) => {
       const layout = this.sessionLayouts[p.index]!;
       const dir = join(base, `s${p.index}`);
-      return this.backend.prepare({ ...p, layout, runDir: dir, artefactDir: dir }, info);
+      const spec: SessionSpec = { ...p, layout, runDir: dir, artefactDir: dir };
+      if (opts.initialTabs !== undefined) spec.initialTabs = opts.initialTabs;
+      return this.backend.prepare(spec, info);
     });
   }
 
@@ -228,7 +241,8 @@ export class SessionManager {
     const prepared = await this.plan(opts);
     const started: ManagedSession[] = [];
     const results: StartedSession[] = [];
-    for (const p of prepared) {
+    for (const [i, p] of prepared.entries()) {
+      if (i > 0 && opts.delayBetweenMs) await new Promise((r) => setTimeout(r, opts.delayBetweenMs));
       try {
         if (p.action === "replace") await this.backend.kill(p.name);
         for (const a of p.artefacts)
@@ -404,6 +418,7 @@ export class SessionManager {
       host: this.host.id,
       createdAt: Math.min(Date.now(), ...this.managed.map((s) => s.startedAt)),
       ...(this.sessionNamePrefix === undefined ? {} : { sessionNamePrefix: this.sessionNamePrefix }),
+      options: this.runOptions,
       sessions: this.managed,
     };
   }
@@ -418,9 +433,24 @@ export class SessionManager {
   /** Replace what this manager manages with a saved run (no side effects: nothing is regenerated). */
   async load(id: string): Promise<ManagedRun> {
     const run = await loadRun(this.host, (await this.hostInfo()).stateDir, this.kind, id);
+    this.adopt(run);
+    return run;
+  }
+
+  /** Take over a saved run's sessions (what `load` does after reading it). */
+  adopt(run: ManagedRun): void {
     this.runId = run.id;
     this.managed = run.sessions;
-    return run;
+  }
+
+  /** Forget a session (after it was killed) and save the run again; returns false when it was not managed. */
+  async forget(name: string): Promise<boolean> {
+    const before = this.managed.length;
+    this.managed = this.managed.filter((s) => s.name !== name);
+    if (this.managed.length === before) return false;
+    if (this.managed.length === 0) await this.deleteSaved(this.runId);
+    else await this.save();
+    return true;
   }
 
   /** Saved runs of this manager's kind. */

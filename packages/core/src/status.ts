@@ -25,6 +25,8 @@ export interface TabStatus {
   signal?: string;
   /** Pid of the tab's root process (the wrapper or pane process). */
   pid?: number;
+  /** The backend's handle for the tab (tmux pane id, zellij pane id), when it has one. */
+  ref?: string;
   /** The tab's process tree, root first. */
   processes: ProcessNode[];
   /** Epoch ms when the command started / ended, when known. */

@@ -5,6 +5,7 @@ import {
   type HostInfo,
   type ManagedSession,
   McError,
+  normaliseStartDir,
   type PreparedSession,
   parseTabRecord,
   recordOutcome,
@@ -19,6 +20,8 @@ import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
   buildName,
   exactSession,
+  noFormat,
+  paneCommand,
   PANE_FORMAT,
   SESSION_FORMAT,
   type TmuxTarget,
@@ -111,6 +114,7 @@ export class TmuxBackend implements SessionBackend {
         runDir: spec.runDir,
         runId: this.runId(),
         keepShell: this.keepShell,
+        windows: spec.initialTabs,
       },
       info,
     );
@@ -197,16 +201,18 @@ export class TmuxBackend implements SessionBackend {
         const outcome = rec ? recordOutcome(rec, now) : undefined;
         if (pane) {
           const processes = trees.get(pane.pid) ?? [];
-          if (outcome) return { ...base, ...outcome, pid: rec!.pid, processes };
+          const ref = { ref: pane.paneId };
+          if (outcome) return { ...base, ...outcome, ...ref, pid: rec!.pid, processes };
           if (pane.dead) {
             return {
               ...base,
+              ...ref,
               state: "exited",
               ...(pane.deadStatus === undefined ? {} : { exitCode: pane.deadStatus }),
               pid: pane.pid,
             };
           }
-          return { ...base, state: "pending", pid: pane.pid, processes };
+          return { ...base, ...ref, state: "pending", pid: pane.pid, processes };
         }
         if (outcome && outcome.state !== "running") return { ...base, ...outcome, pid: rec!.pid };
         const alive = rec ? trees.get(rec.pid) : undefined;
@@ -225,6 +231,37 @@ export class TmuxBackend implements SessionBackend {
         ...(error ? { error } : {}),
       };
     });
+  }
+
+  /** Open tab `index` of a managed session as a new window (its wrapper script already holds every tab). */
+  async startTab(session: ManagedSession, index: number, info: { home: string }): Promise<void> {
+    const tab = session.layout.layoutTabs[index];
+    if (!tab)
+      throw new McError("USAGE", `session "${session.name}" has no tab ${index}`, {
+        backend: "tmux",
+        op: "start",
+      });
+    const tabScript = String(session.data?.tabScript ?? join(session.runDir, "tabs.sh"));
+    const r = await this.host.run(
+      this.cmd(
+        "new-window",
+        "-d",
+        "-t",
+        `${exactSession(session.name)}:`,
+        "-n",
+        noFormat(tab.tabName),
+        "-c",
+        noFormat(normaliseStartDir(tab.startDir, info.home)),
+        paneCommand(tabScript, index),
+      ),
+    );
+    if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+  }
+
+  /** Close one tab by its pane id (from status `ref`). */
+  async killTab(ref: string): Promise<void> {
+    const r = await this.host.run(this.cmd("kill-pane", "-t", ref));
+    if (r.exitCode !== 0 && !/can't find pane/i.test(r.stderr)) throw tmuxError("kill", r.exitCode, r.stderr);
   }
 
   attachCommand(name: string, env: NodeJS.ProcessEnv = process.env): Command {

@@ -1,4 +1,11 @@
-import { type Host, localHost, type ManagerOptions, SessionManager } from "@mc/core";
+import {
+  type Host,
+  localHost,
+  type ManagedSession,
+  type ManagerOptions,
+  McError,
+  SessionManager,
+} from "@mc/core";
 import { TmuxBackend } from "./backend.js";
 import type { TmuxSocket } from "./generate.js";
 
@@ -39,5 +46,27 @@ export class TmuxLocalManager extends SessionManager {
       { keepShell: opts.keepShell ?? true, runId: () => this?.runId ?? "" },
     );
     super(backend, "TmuxLocalManager", opts);
+    const socket = toSocket(opts.socket);
+    this.runOptions = { ...(socket ? { socket } : {}), ...(opts.tmux ? { tmux: opts.tmux } : {}) };
+  }
+
+  /** Start tab `index` of a managed session that was started with `initialTabs` (dynamic scheduling). */
+  async startTab(sessionName: string, index: number): Promise<void> {
+    await this.backend.startTab(this.session(sessionName), index, await this.hostInfo());
+  }
+
+  /** Close a tab by the `ref` its status reported (a tmux pane id). */
+  async killTab(ref: string): Promise<void> {
+    await this.backend.killTab(ref);
+  }
+
+  private session(name: string): ManagedSession {
+    const s = this.managed.find((m) => m.name === name);
+    if (!s)
+      throw new McError("SESSION_NOT_FOUND", `session "${name}" is not managed here`, {
+        backend: "tmux",
+        op: "start",
+      });
+    return s;
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, type Host, isMcError, shQuote } from "@mc/core";
 import fc from "fast-check";
@@ -114,6 +114,38 @@ describe("tmux: names", () => {
     expect(r.sessions[0]!.tabs[0]!.tabName).toBe(evil);
     expect(t.tmux("list-windows", "-a", "-F", "#{window_name}")).toContain(evil);
     await m.killAllSessions();
+  });
+
+  it("a startDir holding #(…) is a path, not a command", async () => {
+    // One path component: the job would expand $MC_STATE_DIR from the server's environment.
+    const marker = `${t.stateDir}.pwned`;
+    const dir = join(t.work, "d#(touch $MC_STATE_DIR.pwned)#{pane_id}");
+    mkdirSync(dir);
+    const out = join(t.work, "pwd-out");
+    const m = t.manager({ sessionLayouts: [layout("dirs", [["t", `pwd > ${shQuote(out)}`]], dir)] });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    expect(existsSync(marker)).toBe(false);
+    expect(readFileSync(out, "utf8").trim()).toBe(dir);
+    await m.killAllSessions();
+  });
+
+  it("refuses a missing startDir before starting anything", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout("fine", [["t", "sleep 30"]], t.work),
+        layout("broken", [["t", "true"]], join(t.work, "nope")),
+      ],
+    });
+    const err = await m.startAllSessions().catch((e) => e);
+    expect(err.code).toBe("LAYOUT_INVALID");
+    expect(err.message).toContain(
+      `layouts[1].layoutTabs[0].startDir: does not exist: ${join(t.work, "nope")}`,
+    );
+    expect(t.sessions()).not.toContain("fine");
   });
 
   it("a.b:c, 'build #1' and emoji names round-trip; duplicate tab names work", async () => {
@@ -283,5 +315,45 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
       ["killed", "SIGHUP"],
       ["killed", "SIGHUP"],
     ]);
+  });
+});
+
+describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("starts only the first tabs, then adds and closes tabs by ref", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "dyn",
+          [
+            ["a", "exit 0"],
+            ["b", "sleep 30"],
+            ["c", "exit 5"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    let r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    expect(r.sessions[0]!.tabs.map((x) => x.state)).toEqual(["exited", "missing", "missing"]);
+    await m.startTab("dyn", 2);
+    r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[2]!.state === "exited",
+    );
+    expect(r.sessions[0]!.tabs[2]).toMatchObject({ tabName: "c", state: "exited", exitCode: 5 });
+    await m.killTab(r.sessions[0]!.tabs[0]!.ref!);
+    const windows = t.tmux("list-windows", "-t", "=dyn:", "-F", "#{window_name}").trim().split("\n");
+    expect(windows).toEqual(["c"]);
+    await m.killAllSessions();
   });
 });
