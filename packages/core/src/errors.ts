@@ -76,7 +76,9 @@ export class McError extends Error {
   }
 }
 
-/** True when `e` is an {@link McError}, optionally of the given code. */
+/** True when `e` is an {@link McError} (from any copy of this package), optionally of the given code. */
 export function isMcError(e: unknown, code?: ErrorCode): e is McError {
-  return e instanceof McError && (code === undefined || e.code === code);
+  // By shape, not instanceof: a bundled CLI and a backend may each hold their own copy of this module.
+  const ok = e instanceof Error && e.name === "McError" && typeof (e as McError).code === "string";
+  return ok && (code === undefined || (e as McError).code === code);
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+declare const __MC_VERSION__: string;
+
+// `sessions --version` must cost no more than starting node: answer before loading anything else.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  process.stdout.write(`${typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev"}\n`);
+} else {
+  const { main } = await import("./main.js");
+  process.exitCode = await main(process.argv);
+}
+
+export {};

@@ -1,0 +1,198 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
+import {
+  type BreakingMethod,
+  balanceLoad,
+  formatIssues,
+  type LayoutConfig,
+  type LayoutsFile,
+  layoutsJsonSchema,
+  loadLayoutsFile,
+  MACHINECONFIG_SCHEMA_URL,
+  McError,
+  readLayoutsFile,
+  shQuote,
+  type ThresholdType,
+  tabWeight,
+  writeFileAtomic,
+} from "@mc/core";
+import { type Output, printJson, table } from "../output.js";
+
+const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
+
+/** `sessions validate FILE`. */
+export async function validateCommand(file: string, out: Output): Promise<number> {
+  const r = await loadLayoutsFile(file);
+  if (out.json) {
+    printJson(
+      r.ok
+        ? { ok: true, warnings: r.warnings, layouts: r.value.layouts.length }
+        : { ok: false, issues: r.issues },
+    );
+    return r.ok ? 0 : 3;
+  }
+  if (!r.ok) {
+    out.err(formatIssues(r.issues, file));
+    out.err(out.c.red(`${r.issues.length} problem${r.issues.length === 1 ? "" : "s"}`));
+    return 3;
+  }
+  if (r.warnings.length) out.err(out.c.yellow(formatIssues(r.warnings, file)));
+  const tabs = r.value.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
+  out.out(
+    `${file}: ok (${r.value.layouts.length} layout${r.value.layouts.length === 1 ? "" : "s"}, ${tabs} tab${tabs === 1 ? "" : "s"})`,
+  );
+  return 0;
+}
+
+/** `sessions summarize FILE`. */
+export async function summarizeCommand(file: string, out: Output): Promise<number> {
+  const f = await readLayoutsFile(file);
+  const counts = f.layouts.map((l) => l.layoutTabs.length);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const max = f.layouts[counts.indexOf(Math.max(...counts))]!;
+  const min = f.layouts[counts.indexOf(Math.min(...counts))]!;
+  const summary = {
+    file,
+    version: f.version,
+    layouts: f.layouts.length,
+    tabs: total,
+    averageTabsPerLayout: Math.round((total / f.layouts.length) * 100) / 100,
+    largest: { layoutName: max.layoutName, tabs: max.layoutTabs.length },
+    smallest: { layoutName: min.layoutName, tabs: min.layoutTabs.length },
+    perLayout: f.layouts.map((l) => ({
+      layoutName: l.layoutName,
+      tabs: l.layoutTabs.length,
+      weight: l.layoutTabs.reduce((w, t) => w + tabWeight(t), 0),
+    })),
+  };
+  if (out.json) {
+    printJson(summary);
+    return 0;
+  }
+  out.out(`${out.c.bold(file)}  version ${f.version}`);
+  out.out(
+    `${summary.layouts} layouts, ${total} tabs, ${summary.averageTabsPerLayout} tabs per layout on average`,
+  );
+  out.out(
+    `largest: ${max.layoutName} (${max.layoutTabs.length}), smallest: ${min.layoutName} (${min.layoutTabs.length})`,
+  );
+  out.out("");
+  for (const l of table(
+    ["#", "LAYOUT", "TABS", "WEIGHT"],
+    summary.perLayout.map((p, i) => [String(i + 1), p.layoutName, String(p.tabs), String(p.weight)]),
+    { c: out.c },
+  ))
+    out.out(l);
+  return 0;
+}
+
+/** `sessions balance-load FILE -m N -t number|weight -b moreLayouts|combineTabs [-o OUT]`. */
+export async function balanceCommand(
+  file: string,
+  o: { maxThreshold: number; thresholdType: string; breakingMethod: string; outputPath?: string },
+  out: Output,
+): Promise<number> {
+  const tt: Record<string, ThresholdType> = { number: "number", n: "number", weight: "weight", w: "weight" };
+  const bm: Record<string, BreakingMethod> = {
+    moreLayouts: "moreLayouts",
+    ml: "moreLayouts",
+    combineTabs: "combineTabs",
+    ct: "combineTabs",
+  };
+  const thresholdType = tt[o.thresholdType];
+  const breakingMethod = bm[o.breakingMethod];
+  if (!thresholdType) throw usage(`unknown --threshold-type "${o.thresholdType}"`, "use number or weight");
+  if (!breakingMethod)
+    throw usage(`unknown --breaking-method "${o.breakingMethod}"`, "use moreLayouts or combineTabs");
+  if (!Number.isInteger(o.maxThreshold) || o.maxThreshold < 1)
+    throw usage("--max-threshold must be a positive integer");
+  const f = await readLayoutsFile(file);
+  const result = balanceLoad(f.layouts, { maxThreshold: o.maxThreshold, thresholdType, breakingMethod });
+  const output: LayoutsFile = { ...f, layouts: result.layouts };
+  const target =
+    o.outputPath ??
+    join(
+      dirname(file),
+      `${basename(file, extname(file))}_adjusted_${o.maxThreshold}_${o.thresholdType}_${o.breakingMethod}.json`,
+    );
+  await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`);
+  if (out.json) {
+    printJson({ output: target, report: result.report, warnings: result.warnings });
+    return 0;
+  }
+  for (const r of result.report) {
+    out.err(
+      r.action === "kept"
+        ? `${r.layoutName}: kept (${r.tabsBefore} tabs)`
+        : r.action === "split"
+          ? `${r.layoutName}: split into ${r.into.join(", ")}`
+          : `${r.layoutName}: ${r.tabsBefore} tabs combined into ${r.tabsAfter}`,
+    );
+  }
+  for (const w of result.warnings) out.err(out.c.yellow(`warning: ${w}`));
+  out.out(target);
+  return 0;
+}
+
+/** `sessions create-template [NAME] --num-tabs N`: a starter layouts file in this directory. */
+export async function templateCommand(
+  name: string | undefined,
+  o: { numTabs: number; force?: boolean },
+  out: Output,
+): Promise<number> {
+  if (!Number.isInteger(o.numTabs) || o.numTabs < 1) throw usage("--num-tabs must be a positive integer");
+  const target = resolve(name ? (name.endsWith(".json") ? name : `${name}.json`) : "layout.json");
+  if (existsSync(target) && !o.force)
+    throw usage(`${target} already exists`, "pass --force to overwrite it, or choose another name");
+  const cwd = process.cwd();
+  const rel = relative(homedir(), cwd);
+  // Outside the home directory (machineconfig crashed there) the absolute path is kept.
+  const startDir = rel === "" ? "~" : rel.startsWith("..") || resolve(rel) === rel ? cwd : `~/${rel}`;
+  const layout: LayoutConfig = {
+    layoutName: `${basename(cwd) || "root"}Layout`,
+    layoutTabs: Array.from({ length: o.numTabs }, (_, i) => ({
+      tabName: `Tab${i + 1}`,
+      startDir,
+      command: `echo 'Tab${i + 1}: replace this command'`,
+    })),
+  };
+  const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
+  await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
+  if (out.json) printJson({ written: target });
+  else out.out(target);
+  return 0;
+}
+
+/** `sessions schema`: the JSON Schema of layouts files. */
+export function schemaCommand(): number {
+  printJson(layoutsJsonSchema());
+  return 0;
+}
+
+/**
+ * The layout of `sessions create-from-command -n N -- CMD…`: N tabs, `{idx}` and `{idx_max}` replaced
+ * in every argument. One argument is a shell command line; several are an argv, each quoted.
+ */
+export function layoutFromCommand(
+  o: { num: number; name: string; startDir: string },
+  argv: string[],
+): LayoutConfig {
+  if (argv.length === 0)
+    throw usage(
+      "give the command after --",
+      "sessions create-from-command -n 4 -- python job.py --idx {idx}",
+    );
+  if (!Number.isInteger(o.num) || o.num < 1) throw usage("-n must be a positive integer");
+  const sub = (s: string, i: number) =>
+    s.replaceAll("{idx}", String(i)).replaceAll("{idx_max}", String(o.num));
+  return {
+    layoutName: o.name,
+    layoutTabs: Array.from({ length: o.num }, (_, i) => ({
+      tabName: `tab${i}`,
+      startDir: o.startDir,
+      command: argv.length === 1 ? sub(argv[0]!, i) : argv.map((a) => shQuote(sub(a, i))).join(" "),
+    })),
+  };
+}

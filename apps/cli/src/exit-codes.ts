@@ -1,0 +1,69 @@
+import { type ErrorCode, isMcError } from "@mc/core";
+import type { Output } from "./output.js";
+
+/** The one place error codes become exit codes (documented in the README and `sessions --help`). */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  USAGE: 2,
+  LAYOUT_INVALID: 3,
+  LAYOUT_NOT_FOUND: 3,
+  SESSION_CONFLICT: 4,
+  SESSION_NOT_FOUND: 5,
+  BINARY_NOT_FOUND: 6,
+  BACKEND_MISSING: 6,
+  VERSION_UNSUPPORTED: 6,
+  TIMEOUT: 7,
+  SSH_UNREACHABLE: 8,
+  SSH_AUTH_FAILED: 8,
+  STATE_CORRUPT: 9,
+  STATE_IO: 9,
+  COMMAND_FAILED: 1,
+  START_FAILED: 1,
+  INTERNAL: 1,
+  ABORTED: 130,
+};
+
+/** Exit code when monitoring ended and at least one tab's command failed. */
+export const EXIT_TABS_FAILED = 10;
+
+/** Text for `--help`. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0    success
+  1    a command or session start failed (started sessions were rolled back)
+  2    usage error
+  3    invalid or missing layouts file
+  4    session name conflict (--on-conflict error)
+  5    no such managed session
+  6    backend binary or package missing, or too old
+  7    timeout
+  8    ssh host unreachable or authentication refused
+  9    state file unreadable or unwritable
+  10   monitoring finished and at least one tab's command failed
+  130  interrupted`;
+
+/** Print an error (one line, then a hint line) and return its exit code. */
+export function reportError(e: unknown, out: Output): number {
+  if (isMcError(e)) {
+    if (out.json) {
+      process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
+    } else {
+      const [first, ...rest] = e.reason.split("\n");
+      out.err(
+        `${out.c.red("error:")} ${e.backend && e.backend !== "cli" && e.backend !== "core" ? `[${e.backend}] ` : ""}${first}`,
+      );
+      for (const line of rest) out.err(`  ${line}`);
+      if (e.hint) out.err(`${out.c.dim("hint:")} ${e.hint}`);
+    }
+    return EXIT_CODES[e.code] ?? 1;
+  }
+  const err = e as Error;
+  if (out.json)
+    process.stderr.write(
+      `${JSON.stringify({ error: { code: "INTERNAL", message: String(err?.message ?? e) } })}\n`,
+    );
+  else {
+    out.err(`${out.c.red("error:")} ${err?.message ?? String(e)}`);
+    if (process.env.MC_DEBUG) out.err(String(err?.stack));
+    else out.err(`${out.c.dim("hint:")} this is a bug in mc; run again with MC_DEBUG=1 for the stack trace`);
+  }
+  return 1;
+}

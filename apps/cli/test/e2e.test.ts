@@ -1,0 +1,323 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+let dir: string;
+let sock: string;
+let env: NodeJS.ProcessEnv;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built `sessions` binary as a user would. */
+function sessions(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      "node",
+      [BIN, ...args],
+      { env: { ...env, ...extraEnv }, cwd: dir, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === "number"
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const tmux = (...args: string[]) =>
+  execFileSync("tmux", ["-u", "-S", sock, ...args], { env, encoding: "utf8" });
+
+function layoutsFile(
+  name: string,
+  layouts: { layoutName: string; layoutTabs: { tabName: string; command: string }[] }[],
+): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      version: "0.1",
+      layouts: layouts.map((l) => ({ ...l, layoutTabs: l.layoutTabs.map((t) => ({ ...t, startDir: dir })) })),
+    }),
+  );
+  return path;
+}
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
+  dir = mkdtempSync(join(tmpdir(), "mc-cli-"));
+  sock = join(dir, "sock");
+  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
+  delete env.TMUX;
+  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
+    env,
+  });
+});
+
+afterAll(() => {
+  try {
+    tmux("kill-server");
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("sessions (built binary, real tmux on a private socket)", () => {
+  it("--version answers without loading the rest", async () => {
+    const r = await sessions(["--version"]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("run → status → attach --print → ls → kill", async () => {
+    const f = layoutsFile("life.json", [
+      {
+        layoutName: "life",
+        layoutTabs: [
+          { tabName: "long", command: "sleep 30" },
+          { tabName: "quick", command: "exit 3" },
+        ],
+      },
+    ]);
+    const run = await sessions(["run", f, "--socket", sock, "--json"]);
+    expect(run.code).toBe(0);
+    const started = JSON.parse(run.stdout);
+    expect(started.backend).toBe("tmux");
+    expect(started.batches[0].sessions[0]).toMatchObject({ name: "life", tabs: 2, action: "create" });
+    expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("life");
+
+    await new Promise((r) => setTimeout(r, 500));
+    const status = await sessions(["status", "life", "--json"]);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(
+      report.sessions[0].tabs.map((t: { tabName: string; state: string; exitCode?: number }) => [
+        t.tabName,
+        t.state,
+        t.exitCode,
+      ]),
+    ).toEqual([
+      ["long", "running", undefined],
+      ["quick", "exited", 3],
+    ]);
+    const table = await sessions(["status"]);
+    expect(table.stdout).toMatch(/SESSION\s+TAB\s+STATE\s+EXIT\s+RUNTIME\s+PID\s+COMMAND/);
+    expect(table.stdout).toMatch(/life\s+quick\s+exited\s+3/);
+
+    const attach = await sessions(["attach", "life", "--print"]);
+    expect(attach.stdout.trim()).toBe(`tmux -u -S ${sock} attach-session -t =life`);
+
+    const ls = await sessions(["ls", "--json"]);
+    expect(JSON.parse(ls.stdout).runs).toEqual([
+      expect.objectContaining({ session: "life", backend: "tmux", live: true, tabs: 2 }),
+    ]);
+
+    const kill = await sessions(["kill", "life"]);
+    expect(kill.code).toBe(0);
+    expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("life");
+    expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("keeper");
+    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
+  });
+
+  it("run --monitor --kill-upon-completion ends when every command is done and exits 10 on a failed tab", async () => {
+    const f = layoutsFile("mon.json", [
+      {
+        layoutName: "mon",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 0.5" },
+          { tabName: "b", command: "exit 2" },
+        ],
+      },
+    ]);
+    const r = await sessions(["run", f, "--socket", sock, "-m", "-k", "--interval", "0.2"]);
+    expect(r.code).toBe(10);
+    expect(r.stdout).toMatch(/mon \/ b: exited 2/);
+    expect(r.stdout).toMatch(/mon \/ a: exited 0/);
+    expect(r.stderr).toContain("sessions killed");
+    expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("mon");
+  });
+
+  it("--dry-run prints every generated script and starts nothing", async () => {
+    const f = layoutsFile("dry.json", [
+      { layoutName: "dry", layoutTabs: [{ tabName: "t", command: "echo 'hi'; exit 0" }] },
+    ]);
+    const r = await sessions(["run", f, "--socket", sock, "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('# session "dry" on tmux: 1 tab(s)');
+    expect(r.stdout).toContain("new-session -d -s 'mc-build-");
+    expect(r.stdout).toContain("rename-session");
+    expect(r.stdout).toContain(`mc_cmd='echo '\\''hi'\\''; exit 0'`);
+    expect(r.stderr).toContain("nothing was started");
+    expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("dry");
+    const j = await sessions(["run", f, "--socket", sock, "--dry-run", "--json"]);
+    const plan = JSON.parse(j.stdout);
+    expect(plan.batches[0][0].artefacts.map((a: { description: string }) => a.description)).toEqual([
+      "tab wrapper (POSIX sh)",
+      "tmux build script",
+    ]);
+  });
+
+  it("error paths: one line, a hint, documented exit codes", async () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(
+      bad,
+      '{"version": "0.1", "layouts": [{"layoutName": "x", "layoutTabs": [{"tabName": "t", "startDir": "~"}]}]}',
+    );
+    const invalid = await sessions(["run", bad, "--socket", sock]);
+    expect(invalid.code).toBe(3);
+    expect(invalid.stderr).toContain("layouts[0].layoutTabs[0].command: command is required");
+    expect(invalid.stderr).toContain("hint: fix the fields above; nothing was started");
+
+    const f = layoutsFile("dup.json", [
+      { layoutName: "dup", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    const conflict = await sessions(["run", f, "--socket", sock]);
+    expect(conflict.code).toBe(4);
+    expect(conflict.stderr).toContain('error: [tmux] session "dup" already exists');
+    expect(conflict.stderr).toContain("hint: use --on-conflict rename");
+    const renamed = await sessions(["run", f, "--socket", sock, "--on-conflict", "rename", "--json"]);
+    expect(JSON.parse(renamed.stdout).batches[0].sessions[0].name).toBe("dup_1");
+    expect((await sessions(["kill", "--all"])).code).toBe(0);
+
+    const missing = await sessions(["status", "nope"]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('no managed session "nope"');
+
+    const usage = await sessions(["run", f, "--on-conflict", "sometimes"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("use error, restart or rename");
+
+    const nofile = await sessions(["run"], { HOME: dir });
+    expect(nofile.code).toBe(3);
+    expect(nofile.stderr).toContain("no layouts file given");
+
+    const json = await sessions(["validate", bad, "--json"]);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout).issues[0]).toMatchObject({
+      path: "layouts[0].layoutTabs[0].command",
+      line: 1,
+    });
+  });
+
+  it("--max-parallel-tabs keeps exactly N tabs running and starts the next as each finishes", async () => {
+    const log = join(dir, "par.log");
+    const tabs = Array.from({ length: 6 }, (_, i) => ({
+      tabName: `job${i}`,
+      command: `echo start ${i} $(date +%s.%N) >> ${log}; sleep 0.6; echo end ${i} $(date +%s.%N) >> ${log}`,
+    }));
+    const f = layoutsFile("par.json", [{ layoutName: "par", layoutTabs: tabs }]);
+    const r = await sessions([
+      "run",
+      f,
+      "--socket",
+      sock,
+      "--max-parallel-tabs",
+      "2",
+      "--poll-seconds",
+      "0.1",
+      "--kill-finished-tabs",
+      "-k",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("all 6 tabs finished, 0 failed");
+    const events = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "))
+      .map(([kind, , t]) => ({ kind: kind!, t: Number(t) }))
+      .sort((a, b) => a.t - b.t);
+    let running = 0;
+    let peak = 0;
+    for (const e of events) {
+      running += e.kind === "start" ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    expect(events.filter((e) => e.kind === "start")).toHaveLength(6);
+    expect(peak).toBe(2);
+    expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("par");
+  });
+
+  it("layout tools: validate, summarize, balance-load, create-template, create-from-command, schema, completion", async () => {
+    const f = layoutsFile("tools.json", [
+      {
+        layoutName: "L",
+        layoutTabs: Array.from({ length: 5 }, (_, i) => ({ tabName: `t${i}`, command: `job${i}` })),
+      },
+    ]);
+    expect((await sessions(["validate", f])).stdout).toContain("ok (1 layout, 5 tabs)");
+    expect((await sessions(["summarize", f])).stdout).toMatch(/1 layouts, 5 tabs/);
+    const out = join(dir, "balanced.json");
+    const bal = await sessions(["balance-load", f, "-m", "2", "-o", out]);
+    expect(bal.code).toBe(0);
+    expect(
+      JSON.parse(readFileSync(out, "utf8")).layouts.map((l: { layoutName: string }) => l.layoutName),
+    ).toEqual(["L_part1", "L_part2", "L_part3"]);
+    const ct = await sessions(["balance-load", f, "-m", "2", "-b", "combineTabs", "--json"]);
+    expect(JSON.parse(ct.stdout).report[0]).toMatchObject({ action: "combined", tabsAfter: 2 });
+
+    mkdirSync(join(dir, "proj"));
+    const tpl = await sessions(["create-template", "dev", "--num-tabs", "2"]);
+    expect(tpl.code).toBe(0);
+    expect((await sessions(["validate", join(dir, "dev.json")])).code).toBe(0);
+    expect((await sessions(["create-template", "dev"])).code).toBe(2);
+
+    const gen = join(dir, "gen.json");
+    await sessions([
+      "create-from-command",
+      "-n",
+      "3",
+      "-o",
+      gen,
+      "--",
+      "python",
+      "job.py",
+      "--idx",
+      "{idx}",
+      "--of",
+      "{idx_max}",
+    ]);
+    expect(
+      JSON.parse(readFileSync(gen, "utf8")).layouts[0].layoutTabs.map((t: { command: string }) => t.command),
+    ).toEqual([
+      "python job.py --idx 0 --of 3",
+      "python job.py --idx 1 --of 3",
+      "python job.py --idx 2 --of 3",
+    ]);
+    expect(JSON.parse((await sessions(["schema"])).stdout).required).toEqual(["version", "layouts"]);
+    expect((await sessions(["completion", "bash"])).stdout).toContain(
+      "complete -F _sessions_complete sessions",
+    );
+    expect((await sessions(["completion", "fish"])).stdout).toContain("complete -c sessions");
+    expect((await sessions(["completion", "tcsh"])).code).toBe(2);
+  });
+
+  it("every command has --help with an example", async () => {
+    for (const c of [
+      "run",
+      "status",
+      "attach",
+      "kill",
+      "ls",
+      "balance-load",
+      "create-template",
+      "summarize",
+      "validate",
+      "schema",
+      "create-from-command",
+      "completion",
+    ]) {
+      const r = await sessions([c, "--help"]);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toContain("Example:");
+    }
+  });
+});

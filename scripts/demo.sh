@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up mc and runs the bundled example layout on a private tmux server (socket "mc-demo"):
+# starts it, shows the live status table until every tab's command has finished, then kills it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MC_SKIP_SSHD=1 bash scripts/setup.sh
+node apps/cli/dist/bin.js run examples/demo.json --socket mc-demo --on-conflict restart --monitor --interval 0.5 --kill-upon-completion
