@@ -70,12 +70,12 @@ export function table(
     const fixed = widths.slice(0, last).reduce((a, w) => a + w + 2, 0);
     widths[last] = Math.max(10, Math.min(widths[last]!, opts.maxWidth - fixed));
   }
-  const fit = (s: string, w: number) => {
+  const fitCell = (s: string, w: number) => {
     const chars = [...s];
     return chars.length > w ? `${chars.slice(0, w - 1).join("")}…` : s + " ".repeat(w - chars.length);
   };
   const head = headers
-    .map((h, i) => fit(h, widths[i]!))
+    .map((h, i) => fitCell(h, widths[i]!))
     .join("  ")
     .trimEnd();
   const lines = [opts.c ? opts.c.bold(head) : head];
@@ -83,7 +83,7 @@ export function table(
     lines.push(
       r
         .map((cell, ci) => {
-          const s = fit(cell, widths[ci]!);
+          const s = fitCell(cell, widths[ci]!);
           return opts.paintCell ? opts.paintCell(ri, ci, s) : s;
         })
         .join("  ")
