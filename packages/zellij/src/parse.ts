@@ -1,0 +1,92 @@
+/** One line of `zellij list-sessions --no-formatting`. */
+export interface SessionRow {
+  name: string;
+  /** `(EXITED - attach to resurrect)`: a dead session kept for resurrection; it still blocks its name. */
+  exited: boolean;
+  /** `(current)`: the session this command runs in. */
+  current: boolean;
+  /** The `[Created … ago]` text, as zellij printed it (humantime, e.g. `1h 2m 3s`). */
+  created: string;
+}
+
+/** Remove ANSI escape sequences (zellij colours list-sessions output unless `--no-formatting`). */
+export function stripAnsi(s: string): string {
+  return s.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "");
+}
+
+// zellij-utils/src/sessions.rs `print_sessions` (same in v0.40.0 … v0.45.0):
+// `println!("{} {} {}", session_name, "[Created {humantime} ago]", suffix)`, where suffix is "",
+// "(current)" or "(EXITED - attach to resurrect)". The greedy name group takes the last `[Created`, so a
+// name holding that text still parses; names cannot hold newlines (mc rejects control characters).
+const ROW = /^(.*) \[Created ([0-9a-z ]+) ago\] ?(\(current\)|\(EXITED - attach to resurrect\))?\s*$/;
+
+/**
+ * Parse `zellij list-sessions --no-formatting` (coloured output is accepted too: ANSI is stripped).
+ * Lines that do not match the format (for example a `--short` listing) are taken as bare names.
+ */
+export function parseSessionList(stdout: string): SessionRow[] {
+  const rows: SessionRow[] = [];
+  for (const raw of stripAnsi(stdout).split("\n")) {
+    const line = raw.replace(/\r$/, "");
+    if (line.trim() === "") continue;
+    const m = ROW.exec(line);
+    if (m) {
+      rows.push({
+        name: m[1]!,
+        exited: m[3] === "(EXITED - attach to resurrect)",
+        current: m[3] === "(current)",
+        created: m[2]!,
+      });
+    } else {
+      rows.push({ name: line, exited: false, current: false, created: "" });
+    }
+  }
+  return rows;
+}
+
+/** One pane of `zellij action list-panes --json` (zellij-utils/src/data.rs `PaneListEntry`, 0.44.0+). */
+export interface PaneRow {
+  id: number;
+  isPlugin: boolean;
+  /** The pane's program has ended (zellij keeps it on screen when it is held). */
+  exited: boolean;
+  /** Exit status when it ended normally; zellij has none for a death by signal. */
+  exitStatus?: number;
+  held: boolean;
+  tabPosition: number;
+  tabName: string;
+  /** `command arg1 arg2…` joined with spaces (command.rs `impl Display for RunCommand`). */
+  terminalCommand?: string;
+}
+
+/** Parse the JSON array printed by `zellij action list-panes --json`; throws on anything else. */
+export function parsePaneList(stdout: string): PaneRow[] {
+  const data = JSON.parse(stdout) as unknown;
+  if (!Array.isArray(data)) throw new Error("list-panes --json did not print an array");
+  return data.map((e: Record<string, unknown>): PaneRow => {
+    const row: PaneRow = {
+      id: Number(e.id),
+      isPlugin: e.is_plugin === true,
+      exited: e.exited === true,
+      held: e.is_held === true,
+      tabPosition: Number(e.tab_position ?? -1),
+      tabName: String(e.tab_name ?? ""),
+    };
+    if (typeof e.exit_status === "number") row.exitStatus = e.exit_status;
+    if (typeof e.terminal_command === "string") row.terminalCommand = e.terminal_command;
+    return row;
+  });
+}
+
+/**
+ * Which tab of a session a pane runs: its command line ends with `<tab script> <index>` (both pane forms
+ * of generate.ts `paneArgv`). Undefined for other panes (ones the user opened).
+ */
+export function paneTabIndex(terminalCommand: string | undefined, tabScript: string): number | undefined {
+  if (!terminalCommand) return undefined;
+  const marker = ` ${tabScript} `;
+  const at = terminalCommand.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const rest = terminalCommand.slice(at + marker.length);
+  return /^\d+$/.test(rest) ? Number(rest) : undefined;
+}

@@ -1,0 +1,198 @@
+import type { Command, ManagedSession } from "@mc/core";
+import { isMcError } from "@mc/core";
+import { type FakeHost, fakeHost } from "@mc/core/testing";
+import { describe, expect, it } from "vitest";
+import { ZellijBackend } from "../src/index.js";
+import { fixture, message } from "./fixtures.js";
+
+const V = "0.44.3";
+const argv = (c: Command) => [c.file, ...c.args].join(" ");
+
+/** A fake host answering like zellij 0.44.3 with the given list-sessions text and list-panes JSON. */
+function host(o: { sessions: () => string; panes?: string; fail?: boolean }): FakeHost {
+  return fakeHost({
+    handler: (cmd) => {
+      const a = cmd.args.join(" ");
+      if (a === "--version") return { stdout: fixture(V, "version.txt")! };
+      if (a.startsWith("list-sessions")) {
+        if (o.fail) return { exitCode: 1, stderr: "Error occurred: PermissionDenied" };
+        const out = o.sessions();
+        if (out === "") {
+          const m = message(V, "noSessions");
+          return { exitCode: m.exit, stderr: `${m.text}\n` };
+        }
+        return { stdout: out };
+      }
+      if (a.includes("list-panes")) return { stdout: o.panes ?? "[]" };
+      if (a.startsWith("kill-session") || a.startsWith("delete-session")) return {};
+      return { exitCode: 2, stderr: "unexpected" };
+    },
+  });
+}
+
+const session = (name: string, tabs: string[]): ManagedSession => ({
+  name,
+  requestedName: name,
+  layout: {
+    layoutName: name,
+    layoutTabs: tabs.map((tabName) => ({ tabName, startDir: "/tmp", command: "x" })),
+  },
+  runDir: "/state/runs/r1/s0",
+  artefacts: [],
+  startedAt: 0,
+  data: { tabScript: "/state/runs/r1/s0/tabs.sh" },
+});
+
+const backend = (h: FakeHost) =>
+  new ZellijBackend(h, { zellij: "zellij", keepShell: true, maxNameBytes: 60 });
+
+describe("ZellijBackend on a recording host", () => {
+  it("lists live and EXITED sessions, and an empty listing is no error", async () => {
+    let text = fixture(V, "list-sessions-no-formatting.txt")!;
+    const h = host({ sessions: () => text });
+    const b = backend(h);
+    expect(await b.listSessions()).toContain("LocalJobMgr_a");
+    text = "";
+    expect(await b.listSessions()).toEqual([]);
+    expect(h.calls.map(argv)).toEqual([
+      "zellij list-sessions --no-formatting",
+      "zellij list-sessions --no-formatting",
+    ]);
+  });
+
+  it("kills a live session, then deletes its EXITED entry, exact name only", async () => {
+    const state = new Map([
+      ["LocalJobMgr_a", false],
+      ["LocalJobMgr_ab", false],
+    ]);
+    const h = host({
+      sessions: () =>
+        [...state]
+          .map(([n, dead]) => `${n} [Created 0s ago] ${dead ? "(EXITED - attach to resurrect)" : ""}\n`)
+          .join(""),
+    });
+    const inner = h.handler;
+    h.handler = (cmd, hh) => {
+      const [sub, name] = cmd.args;
+      if (sub === "kill-session") state.set(name!, true);
+      if (sub === "delete-session") state.delete(name!);
+      return inner(cmd, hh);
+    };
+    await backend(h).kill("LocalJobMgr_a");
+    expect(h.calls.map(argv).filter((c) => !c.includes("list-sessions"))).toEqual([
+      "zellij kill-session LocalJobMgr_a",
+      "zellij delete-session LocalJobMgr_a",
+    ]);
+    expect([...state.keys()]).toEqual(["LocalJobMgr_ab"]);
+  });
+
+  it("deletes an EXITED session without trying to kill it, and ignores a missing one", async () => {
+    const h = host({ sessions: () => fixture(V, "list-sessions-no-formatting.txt")! });
+    let listed = 0;
+    const inner = h.handler;
+    h.handler = (cmd, hh) => {
+      if (cmd.args[0] === "list-sessions" && ++listed > 1)
+        return { stdout: "LocalJobMgr_ab [Created 0s ago] \n" };
+      return inner(cmd, hh);
+    };
+    await backend(h).kill("LocalJobMgr_a");
+    expect(h.calls.map(argv).filter((c) => !c.includes("list-sessions"))).toEqual([
+      "zellij delete-session LocalJobMgr_a",
+    ]);
+    await backend(h).kill("nope");
+    expect(h.calls.at(-1)!.args[0]).toBe("list-sessions");
+  });
+
+  it("builds status from one list-sessions, one list-panes, the tab records and one process-table read", async () => {
+    const h = host({
+      sessions: () => "s [Created 1s ago] \n",
+      panes: fixture(V, "list-panes.json")!,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    h.files.set("/state/runs/r1/s0/tab-0.json", JSON.stringify({ v: 1, pid: 4242, start: now - 5 }));
+    h.trees.set(4242, [{ pid: 4242, ppid: 1, command: "sh tabs.sh 0", cpuPercent: 0, rssBytes: 0 }]);
+    let treeCalls = 0;
+    const trees = h.processTrees.bind(h);
+    h.processTrees = (pids) => {
+      treeCalls++;
+      return trees(pids);
+    };
+    const b = backend(h);
+    const [st] = await b.status([session("s", ["ok", "fail", "dollar", "pending"])]);
+    expect(st!.exists).toBe(true);
+    expect(st!.tabs.map((t) => [t.tabName, t.state, t.exitCode, t.signal])).toEqual([
+      ["ok", "running", undefined, undefined],
+      // No record but zellij holds the pane with its exit status (list-panes --json).
+      ["fail", "exited", 3, undefined],
+      // Ended without an exit status: zellij has none for a death by signal.
+      ["dollar", "killed", undefined, undefined],
+      ["pending", "pending", undefined, undefined],
+    ]);
+    expect(st!.tabs[0]!.processes).toHaveLength(1);
+    expect(treeCalls).toBe(1);
+    expect(h.calls.map(argv)).toEqual([
+      "zellij --version",
+      "zellij list-sessions --no-formatting",
+      "zellij --session s action list-panes --json",
+    ]);
+  });
+
+  it("reports tabs of a vanished or EXITED session as finished, never running", async () => {
+    const h = host({ sessions: () => "s [Created 1s ago] (EXITED - attach to resurrect)\n" });
+    const now = Math.floor(Date.now() / 1000);
+    h.files.set("/state/runs/r1/s0/tab-0.json", JSON.stringify({ v: 1, pid: 1111, start: now }));
+    h.files.set(
+      "/state/runs/r1/s0/tab-1.json",
+      JSON.stringify({ v: 1, pid: 1112, start: now, end: now, signal: "HUP" }),
+    );
+    const [st] = await backend(h).status([session("s", ["gone", "hup", "never"])]);
+    expect(st!.exists).toBe(false);
+    expect(st!.tabs.map((t) => t.state)).toEqual(["missing", "killed", "missing"]);
+    expect(st!.summary.runningCommands).toBe(0);
+    expect(h.calls.some((c) => c.args.includes("list-panes"))).toBe(false);
+  });
+
+  it("says unknown, not missing, when zellij cannot be asked", async () => {
+    const h = host({ sessions: () => "", fail: true });
+    const [st] = await backend(h).status([session("s", ["t"])]);
+    expect(st!.error).toMatch(/PermissionDenied/);
+    expect(st!.tabs[0]!.state).toBe("unknown");
+  });
+
+  it("checks the version once and names the minimum", async () => {
+    const h = fakeHost({ handler: () => ({ stdout: "zellij 0.39.2\n" }) });
+    const err = await backend(h)
+      .checkAvailable()
+      .catch((e: unknown) => e);
+    expect(isMcError(err, "VERSION_UNSUPPORTED")).toBe(true);
+    const ok = host({ sessions: () => "" });
+    const b = backend(ok);
+    await b.checkAvailable();
+    await b.checkAvailable();
+    expect(ok.calls.filter((c) => c.args[0] === "--version")).toHaveLength(1);
+    expect(b.version).toEqual([0, 44, 3]);
+  });
+
+  it("maps a failed start to the zellij error code", async () => {
+    const h = fakeHost({
+      handler: () => ({ exitCode: 1, stdout: `${message(V, "existsDead", "n").text}\n` }),
+    });
+    const b = backend(h);
+    const p = b.prepare(
+      {
+        index: 0,
+        requested: "n",
+        name: "n",
+        action: "create",
+        renamed: false,
+        layout: { layoutName: "n", layoutTabs: [{ tabName: "t", startDir: "/", command: "true" }] },
+        runDir: "/r",
+        artefactDir: "/r",
+      },
+      await h.info(),
+    );
+    expect(p.artefacts.map((a) => a.path)).toEqual(["/r/tabs.sh", "/r/layout.kdl"]);
+    const err = await b.start(p).catch((e: unknown) => e);
+    expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
+  });
+});

@@ -1,0 +1,229 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isMcError, type LayoutConfig, type StatusReport } from "@mc/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { ZellijBackend, type ZellijLocalManager } from "../src/index.js";
+import { type FakeZellij, fakeZellij } from "./harness.js";
+
+const layout = (name: string, dir: string, tabs: [string, string][]): LayoutConfig => ({
+  layoutName: name,
+  layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: dir, command })),
+});
+
+async function until(
+  m: ZellijLocalManager,
+  ok: (r: StatusReport) => boolean,
+  ms = 8000,
+): Promise<StatusReport> {
+  const end = Date.now() + ms;
+  let r = await m.checkAllSessionsStatus();
+  while (!ok(r) && Date.now() < end) {
+    await new Promise((res) => setTimeout(res, 100));
+    r = await m.checkAllSessionsStatus();
+  }
+  return r;
+}
+
+const uniq = () => `t${Math.random().toString(36).slice(2, 7)}`;
+const fakes: FakeZellij[] = [];
+const make = (version: string, env: NodeJS.ProcessEnv = {}) => {
+  const z = fakeZellij(version, env);
+  fakes.push(z);
+  return z;
+};
+afterAll(() => {
+  for (const z of fakes) z.cleanup();
+});
+
+describe.each(["0.40.1", "0.44.3"])("ZellijLocalManager on fake zellij %s", (version) => {
+  const z = make(version);
+  const probe = new ZellijBackend(z.host, { zellij: "zellij", keepShell: true, maxNameBytes: 60 });
+
+  it("starts detached with the version's layout flag and reports exit codes, signals and pipes", async () => {
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      keepShell: false,
+      sessionLayouts: [
+        layout("s", z.workDir, [
+          ["pipe", "printf 'a\\nb\\n' | wc -l | grep -q 2 && exit 0; exit 9"],
+          ["and", "false && echo no; exit 4"],
+          ["semi", "true; sleep 30"],
+        ]),
+      ],
+    });
+    const started = await m.startAllSessions();
+    expect(started[0]).toMatchObject({ name: `${p}_s`, tabs: 3 });
+    const start = z.calls().find((c) => c.includes("--create-background"))!;
+    expect(start.slice(0, 1)).toEqual([version === "0.40.1" ? "--layout" : "--new-session-with-layout"]);
+    expect(start.slice(2)).toEqual(["attach", "--create-background", `${p}_s`]);
+
+    const r = await until(m, (x) => x.sessions[0]!.tabs.filter((t) => t.state === "exited").length === 2);
+    const tabs = r.sessions[0]!.tabs;
+    expect(tabs.map((t) => [t.tabName, t.state, t.exitCode])).toEqual([
+      ["pipe", "exited", 0],
+      ["and", "exited", 4],
+      ["semi", "running", undefined],
+    ]);
+    expect(tabs[2]!.processes.map((x) => x.command).join("\n")).toMatch(/sleep 30/);
+    expect(r.sessions[0]!.exists).toBe(true);
+
+    await m.killAllSessions();
+    const after = await m.checkAllSessionsStatus();
+    expect(after.sessions[0]!.exists).toBe(false);
+    expect(after.sessions[0]!.tabs[2]).toMatchObject({ state: "killed", signal: "SIGHUP" });
+    expect(await probe.listSessions()).not.toContain(`${p}_s`);
+  });
+
+  it("status uses one list-sessions call, plus list-panes per live session only where zellij has it", async () => {
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("a", z.workDir, [["t", "sleep 30"]])],
+    });
+    await m.startAllSessions();
+    const before = z.calls().length;
+    await m.checkAllSessionsStatus();
+    const calls = z.calls().slice(before);
+    const kinds = calls.map((c) => c.filter((a) => !a.startsWith("/")).join(" "));
+    expect(kinds.filter((k) => k.startsWith("list-sessions"))).toEqual(["list-sessions --no-formatting"]);
+    expect(kinds.filter((k) => k.includes("list-panes"))).toHaveLength(version === "0.40.1" ? 0 : 1);
+    await m.killAllSessions();
+  });
+
+  it("an EXITED session blocks its name: conflict, restart deletes it, rename steps past it", async () => {
+    const p = uniq();
+    const first = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("x", z.workDir, [["old", "sleep 30"]])],
+    });
+    await first.startAllSessions();
+    // Kill behind mc's back: zellij keeps the session as EXITED (resurrectable).
+    await z.host.run({ file: "zellij", args: ["kill-session", `${p}_x`] });
+    const rows = await probe.sessionRows();
+    expect(rows.find((r) => r.name === `${p}_x`)).toMatchObject({ exited: true });
+    expect((await first.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+
+    const mk = () =>
+      z.manager({ sessionNamePrefix: p, sessionLayouts: [layout("x", z.workDir, [["new", "exit 5"]])] });
+    const err = await mk()
+      .startAllSessions({ onConflict: "error" })
+      .catch((e: unknown) => e);
+    expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
+
+    const renamed = mk();
+    expect((await renamed.startAllSessions({ onConflict: "rename" }))[0]!.name).toBe(`${p}_x_1`);
+    await renamed.killAllSessions();
+
+    const restarted = mk();
+    expect((await restarted.startAllSessions({ onConflict: "restart" }))[0]).toMatchObject({
+      name: `${p}_x`,
+      action: "replace",
+    });
+    // A fresh session ran the new layout (a resurrection would have brought back "old", suspended).
+    const r = await until(restarted, (x) => x.sessions[0]!.tabs[0]!.state === "exited");
+    expect(r.sessions[0]!.tabs[0]).toMatchObject({ tabName: "new", state: "exited", exitCode: 5 });
+    await restarted.killAllSessions();
+    expect((await probe.listSessions()).filter((n) => n.startsWith(p))).toEqual([]);
+  });
+
+  it("matches names exactly: LocalJobMgr_a is not LocalJobMgr_ab", async () => {
+    const p = uniq();
+    const ab = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("ab", z.workDir, [["t", "sleep 30"]])],
+    });
+    await ab.startAllSessions();
+    const a = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("a", z.workDir, [["t", "sleep 30"]])],
+    });
+    expect((await a.startAllSessions({ onConflict: "error" }))[0]!.name).toBe(`${p}_a`);
+    await a.killAllSessions();
+    expect(await probe.listSessions()).toContain(`${p}_ab`);
+    expect((await ab.checkAllSessionsStatus()).sessions[0]!.exists).toBe(true);
+    await ab.killAllSessions();
+  });
+});
+
+describe("fake zellij: edge cases from zellij's source", () => {
+  it("runs a tab whose startDir zellij would expand ($, ~user) in exactly that directory", async () => {
+    const z = make("0.45.0");
+    const dir = join(z.workDir, "$HOME and ${UNSET_VAR} 'q'");
+    mkdirSync(dir, { recursive: true });
+    const m = z.manager({
+      sessionNamePrefix: uniq(),
+      keepShell: false,
+      sessionLayouts: [layout("d", dir, [["here", `pwd > ${JSON.stringify(join(z.workDir, "pwd.out"))}`]])],
+    });
+    await m.startAllSessions();
+    await until(m, (x) => x.sessions[0]!.tabs[0]!.state === "exited");
+    expect(readFileSync(join(z.workDir, "pwd.out"), "utf8").trim()).toBe(dir);
+    await m.killAllSessions();
+  });
+
+  it("inside a zellij session (ZELLIJ_SESSION_NAME set) still creates a new session on 0.41+", async () => {
+    const z = make("0.44.3", { ZELLIJ_SESSION_NAME: "outer" });
+    await z.host.run({ file: "zellij", args: ["attach", "--create-background", "outer"] });
+    const m = z.manager({
+      sessionNamePrefix: uniq(),
+      sessionLayouts: [layout("in", z.workDir, [["t", "sleep 30"]])],
+    });
+    const [s] = await m.startAllSessions();
+    const probe = new ZellijBackend(z.host, { zellij: "zellij", keepShell: true, maxNameBytes: 60 });
+    expect(await probe.listSessions()).toContain(s!.name);
+    // And attach switches the current client instead of nesting zellij in a pane (0.44+).
+    expect(m.attachToSession(s!.name, { ZELLIJ_SESSION_NAME: "outer" }).args).toEqual([
+      "action",
+      "switch-session",
+      s!.name,
+    ]);
+    expect(m.attachToSession(s!.name, {}).args).toEqual(["attach", s!.name]);
+    await m.killAllSessions();
+  });
+
+  it("kill frees the name even when zellij re-creates the EXITED entry after delete (zellij#4641)", async () => {
+    const z = make("0.45.0", { FAKE_ZELLIJ_GHOSTS: "2" });
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("g", z.workDir, [["t", "sleep 30"]])],
+    });
+    await m.startAllSessions();
+    expect(await m.killAllSessions()).toEqual([{ name: `${p}_g`, ok: true }]);
+    const deletes = z.calls().filter((c) => c[0] === "delete-session");
+    expect(deletes).toHaveLength(3);
+    const probe = new ZellijBackend(z.host, { zellij: "zellij", keepShell: true, maxNameBytes: 60 });
+    expect(await probe.listSessions()).not.toContain(`${p}_g`);
+  });
+
+  it("refuses zellij older than 0.40.0 and a missing binary, before starting anything", async () => {
+    const old = make("0.39.2");
+    const m = old.manager({ sessionLayouts: [layout("v", old.workDir, [["t", "true"]])] });
+    const e1 = await m.startAllSessions().catch((e: unknown) => e);
+    expect(isMcError(e1, "VERSION_UNSUPPORTED")).toBe(true);
+    expect(String((e1 as Error).message)).toMatch(/0\.39\.2 is too old.*0\.40\.0/);
+
+    const none = old.manager({
+      zellij: "zellij-not-installed",
+      sessionLayouts: [layout("v", old.workDir, [["t", "true"]])],
+    });
+    const e2 = await none.startAllSessions().catch((e: unknown) => e);
+    expect(isMcError(e2, "BINARY_NOT_FOUND")).toBe(true);
+    expect(old.calls().filter((c) => c.includes("attach"))).toEqual([]);
+  });
+
+  it("rejects names zellij cannot hold with LAYOUT_INVALID before running zellij", async () => {
+    const z = make("0.45.0");
+    const before = z.calls().length;
+    for (const name of ["a/b", "-x", "x".repeat(80)]) {
+      const m = z.manager({
+        sessionNamePrefix: "",
+        sessionLayouts: [layout(name, z.workDir, [["t", "true"]])],
+      });
+      const e = await m.startAllSessions().catch((err: unknown) => err);
+      expect(isMcError(e, "LAYOUT_INVALID")).toBe(true);
+    }
+    expect(z.calls().length).toBe(before);
+  });
+});
