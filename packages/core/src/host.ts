@@ -77,6 +77,12 @@ export interface Host {
   processTrees(rootPids: readonly number[]): Promise<Map<number, ProcessNode[]>>;
   /** Whether an executable is found on the host's PATH. */
   which(file: string): Promise<string | undefined>;
+  /**
+   * Take an exclusive lock named `name` on this host (waiting up to `timeoutMs`), so that two mc processes
+   * resolving session names against the same server cannot both take the same name. Resolves with the
+   * release function. Optional: a host without it is not locked.
+   */
+  lock?(name: string, timeoutMs?: number): Promise<() => Promise<void>>;
   /** Number of subprocesses this host has started (for benchmarks and tests). */
   readonly spawned: number;
 }

@@ -55,6 +55,11 @@ export interface SessionBackend {
   sessionKey(name: string): string;
   /** Reject names this tool cannot hold, before anything starts (throw LAYOUT_INVALID). */
   checkName?(name: string): void;
+  /**
+   * Name of the host lock held while names are resolved and sessions started, one per server (for
+   * example `tmux-<socket>`), so concurrent `sessions run` calls never take the same name.
+   */
+  readonly lockName?: string;
   /** Fail early with BINARY_NOT_FOUND / VERSION_UNSUPPORTED when the tool is missing or too old. */
   checkAvailable?(): Promise<void>;
   /** Names of the sessions that exist now, including ones that block a name without running. */
@@ -238,6 +243,15 @@ export class SessionManager {
    * session that failed and why. The run is saved so `status`, `kill` and `load` find it later.
    */
   async startAllSessions(opts: StartOptions = {}): Promise<StartedSession[]> {
+    const release = this.backend.lockName && this.host.lock ? await this.host.lock(this.backend.lockName) : undefined;
+    try {
+      return await this.startLocked(opts);
+    } finally {
+      await release?.();
+    }
+  }
+
+  private async startLocked(opts: StartOptions): Promise<StartedSession[]> {
     const prepared = await this.plan(opts);
     const started: ManagedSession[] = [];
     const results: StartedSession[] = [];

@@ -37,6 +37,51 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
   }
 }
 
+/**
+ * An exclusive lock on this machine: a directory created with mkdir (atomic), holding the owner's pid.
+ * A lock whose owner process is gone is taken over, so a crashed mc never blocks the next one.
+ */
+export async function lockLocal(dir: string, timeoutMs = 30_000): Promise<() => Promise<void>> {
+  await mkdir(dirname(dir), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await mkdir(dir);
+      await writeFileAtomic(join(dir, "owner"), `${process.pid}\n`);
+      return async () => {
+        await rm(dir, { recursive: true, force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const owner = Number((await readFile(join(dir, "owner"), "utf8").catch(() => "")).trim());
+    let alive = true;
+    if (owner > 0) {
+      try {
+        process.kill(owner, 0);
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === "EPERM";
+      }
+    } else {
+      // No owner yet: the holder is between mkdir and writing its pid. Only a long-stale one is taken over.
+      const age = await stat(dir).then((s) => Date.now() - s.mtimeMs, () => 0);
+      alive = age < 5_000;
+    }
+    if (!alive) {
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new McError("TIMEOUT", `another mc process holds ${dir} (pid ${owner || "?"})`, {
+        backend: "core",
+        op: "lock",
+        hint: "wait for it to finish, or remove the lock directory if that process is not mc",
+      });
+    }
+    await new Promise((r) => setTimeout(r, 10 + Math.random() * Math.min(200, 10 * 2 ** Math.min(attempt, 5))));
+  }
+}
+
 function platformOf(p: NodeJS.Platform): HostInfo["platform"] {
   return p === "linux" || p === "darwin" || p === "win32" || p === "freebsd" ? p : "other";
 }
@@ -147,6 +192,7 @@ export function localHost(opts: LocalHostOptions = {}): Host {
       await rm(path, { recursive: true, force: true });
     },
     processTrees: (pids): Promise<Map<number, ProcessNode[]>> => linuxProcessTrees(pids),
+    lock: (name, timeoutMs) => lockLocal(join(stateDir, "locks", `${name.replace(/[^\w.-]/g, "_")}.lock`), timeoutMs),
     async which(file) {
       const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
       for (const d of file.includes("/") ? [""] : dirs) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   type Command,
@@ -49,6 +50,7 @@ export class TmuxBackend implements SessionBackend {
   readonly runId: () => string;
   readonly appearTimeoutMs = 5000;
   readonly startVerifies = true;
+  readonly lockName: string;
   private checked = false;
 
   constructor(host: Host, target: TmuxTarget, opts: { keepShell: boolean; runId: () => string }) {
@@ -56,6 +58,8 @@ export class TmuxBackend implements SessionBackend {
     this.target = target;
     this.keepShell = opts.keepShell;
     this.runId = opts.runId;
+    const sock = target.socket === undefined ? "default" : "path" in target.socket ? `S${target.socket.path}` : `L${target.socket.name}`;
+    this.lockName = `tmux-${createHash("sha256").update(sock).digest("hex").slice(0, 16)}`;
   }
 
   private cmd(...args: string[]): Command {
