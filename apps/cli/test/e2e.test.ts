@@ -324,22 +324,70 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
 
 describe("sessions: 20 runs of the same layout at the same moment", () => {
   it("rename gives 20 distinct sessions; error lets exactly one through", async () => {
-    const f = layoutsFile("race.json", [{ layoutName: "race", layoutTabs: [{ tabName: "t", command: "sleep 30" }] }]);
-    const renamed = await Promise.all(Array.from({ length: 20 }, () => sessions(["run", f, "--socket", sock, "--on-conflict", "rename", "--json"])));
+    const f = layoutsFile("race.json", [
+      { layoutName: "race", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    const renamed = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        sessions(["run", f, "--socket", sock, "--on-conflict", "rename", "--json"]),
+      ),
+    );
     expect(renamed.map((r) => r.code)).toEqual(Array(20).fill(0));
     const names = renamed.map((r) => JSON.parse(r.stdout).batches[0].sessions[0].name as string);
     expect(new Set(names).size).toBe(20);
-    const live = tmux("list-sessions", "-F", "#{session_name}").split("\n").filter((n) => n.startsWith("race"));
+    const live = tmux("list-sessions", "-F", "#{session_name}")
+      .split("\n")
+      .filter((n) => n.startsWith("race"));
     expect(live.sort()).toEqual(names.sort());
-    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter((r: { session: string }) => r.session.startsWith("race"));
+    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter((r: { session: string }) =>
+      r.session.startsWith("race"),
+    );
     expect(ls).toHaveLength(20);
     expect((await sessions(["kill", "--all"])).code).toBe(0);
 
-    const raced = await Promise.all(Array.from({ length: 20 }, () => sessions(["run", f, "--socket", sock, "--on-conflict", "error"])));
+    const raced = await Promise.all(
+      Array.from({ length: 20 }, () => sessions(["run", f, "--socket", sock, "--on-conflict", "error"])),
+    );
     expect(raced.filter((r) => r.code === 0)).toHaveLength(1);
     expect(raced.filter((r) => r.code === 4)).toHaveLength(19);
-    expect(tmux("list-sessions", "-F", "#{session_name}").split("\n").filter((n) => n.startsWith("race"))).toEqual(["race"]);
+    expect(
+      tmux("list-sessions", "-F", "#{session_name}")
+        .split("\n")
+        .filter((n) => n.startsWith("race")),
+    ).toEqual(["race"]);
     expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("mc-build");
     expect((await sessions(["kill", "--all"])).code).toBe(0);
   }, 120_000);
+});
+
+describe("sessions: interrupted launch", () => {
+  it("SIGINT during a launch rolls back what was started and leaves no record", async () => {
+    const layouts = Array.from({ length: 12 }, (_, i) => ({
+      layoutName: `int${i}`,
+      layoutTabs: [{ tabName: "t", command: "sleep 30" }],
+    }));
+    const f = layoutsFile("int.json", layouts);
+    const child = execFile("node", [BIN, "run", f, "--socket", sock, "--sleep-inbetween", "0.2"], {
+      env,
+      cwd: dir,
+    });
+    let stderr = "";
+    let sent = false;
+    child.stderr!.on("data", (d) => {
+      stderr += String(d);
+      if (!sent && stderr.includes("[2/12]")) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toContain("interrupted while starting sessions; rolled back");
+    expect(
+      tmux("list-sessions", "-F", "#{session_name}")
+        .split("\n")
+        .filter((n) => n.startsWith("int")),
+    ).toEqual([]);
+    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isAbsolute, join } from "node:path";
 import { type ConflictPolicy, type PlannedName, planSessionNames } from "./conflict.js";
-import { McError } from "./errors.js";
+import { isMcError, McError } from "./errors.js";
 import type { Command, Host, HostInfo } from "./host.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
 import { normaliseStartDir } from "./paths.js";
@@ -117,6 +117,8 @@ export interface StartOptions {
   delayBetweenMs?: number;
   /** See {@link SessionSpec.initialTabs}. */
   initialTabs?: number;
+  /** Interrupt the start: what this call started is killed again, and ABORTED is thrown. */
+  signal?: AbortSignal;
   /** Called after each session has started (for progress output). */
   onSessionStarted?: (s: StartedSession, done: number, total: number) => void;
 }
@@ -243,7 +245,8 @@ export class SessionManager {
    * session that failed and why. The run is saved so `status`, `kill` and `load` find it later.
    */
   async startAllSessions(opts: StartOptions = {}): Promise<StartedSession[]> {
-    const release = this.backend.lockName && this.host.lock ? await this.host.lock(this.backend.lockName) : undefined;
+    const release =
+      this.backend.lockName && this.host.lock ? await this.host.lock(this.backend.lockName) : undefined;
     try {
       return await this.startLocked(opts);
     } finally {
@@ -255,9 +258,15 @@ export class SessionManager {
     const prepared = await this.plan(opts);
     const started: ManagedSession[] = [];
     const results: StartedSession[] = [];
+    const aborted = () =>
+      new McError("ABORTED", "interrupted while starting sessions", {
+        backend: this.backend.name,
+        op: "start",
+      });
     for (const [i, p] of prepared.entries()) {
       if (i > 0 && opts.delayBetweenMs) await new Promise((r) => setTimeout(r, opts.delayBetweenMs));
       try {
+        if (opts.signal?.aborted) throw aborted();
         if (p.action === "replace") await this.backend.kill(p.name);
         for (const a of p.artefacts)
           await this.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
@@ -272,6 +281,9 @@ export class SessionManager {
           ...(data ? { data } : {}),
         };
         started.push(session);
+        // Recorded at once: a process killed mid-launch leaves a run that `sessions ls/kill` can find.
+        this.managed.push(session);
+        await this.save();
         if (!this.backend.startVerifies) await this.waitForSessions([p.name]);
         const r: StartedSession = {
           name: p.name,
@@ -285,23 +297,41 @@ export class SessionManager {
         opts.onSessionStarted?.(r, results.length, prepared.length);
       } catch (e) {
         const rollback = await this.rollback(started);
+        const gone = new Set(rollback.filter((r) => r.ok).map((r) => r.name));
+        this.managed = this.managed.filter((m) => !gone.has(m.name));
+        await (this.managed.length ? this.save() : this.deleteSaved(this.runId)).catch(() => {});
+        const rolled = `rolled back ${gone.size} of ${started.length} session(s) this run had started`;
+        if (isMcError(e, "ABORTED")) {
+          throw new McError("ABORTED", `interrupted while starting sessions; ${rolled}`, {
+            backend: this.backend.name,
+            op: "start",
+            details: { rolledBack: rollback },
+          });
+        }
         const why = e instanceof McError ? e.reason : (e as Error).message;
         throw new McError("START_FAILED", `session "${p.name}" failed to start: ${why}`, {
           backend: this.backend.name,
           op: "start",
-          hint:
-            started.length > 0
-              ? `rolled back ${rollback.filter((r) => r.ok).length} of ${started.length} session(s) this run had started`
-              : e instanceof McError
-                ? e.hint
-                : undefined,
+          hint: started.length > 0 ? rolled : e instanceof McError ? e.hint : undefined,
           cause: e,
           details: { failed: p.name, rolledBack: rollback },
         });
       }
     }
-    this.managed.push(...started);
-    await this.save();
+    if (opts.signal?.aborted) {
+      // The last session finished starting as the signal came: roll back everything, like any interruption.
+      const rollback = await this.rollback(started);
+      this.managed = this.managed.filter((m) => !started.includes(m));
+      await (this.managed.length ? this.save() : this.deleteSaved(this.runId)).catch(() => {});
+      throw new McError(
+        "ABORTED",
+        `interrupted while starting sessions; rolled back ${rollback.filter((r) => r.ok).length} of ${started.length}`,
+        {
+          backend: this.backend.name,
+          op: "start",
+        },
+      );
+    }
     return results;
   }
 

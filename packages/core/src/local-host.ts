@@ -64,7 +64,10 @@ export async function lockLocal(dir: string, timeoutMs = 30_000): Promise<() => 
       }
     } else {
       // No owner yet: the holder is between mkdir and writing its pid. Only a long-stale one is taken over.
-      const age = await stat(dir).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(dir).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       alive = age < 5_000;
     }
     if (!alive) {
@@ -78,7 +81,9 @@ export async function lockLocal(dir: string, timeoutMs = 30_000): Promise<() => 
         hint: "wait for it to finish, or remove the lock directory if that process is not mc",
       });
     }
-    await new Promise((r) => setTimeout(r, 10 + Math.random() * Math.min(200, 10 * 2 ** Math.min(attempt, 5))));
+    await new Promise((r) =>
+      setTimeout(r, 10 + Math.random() * Math.min(200, 10 * 2 ** Math.min(attempt, 5))),
+    );
   }
 }
 
@@ -192,7 +197,8 @@ export function localHost(opts: LocalHostOptions = {}): Host {
       await rm(path, { recursive: true, force: true });
     },
     processTrees: (pids): Promise<Map<number, ProcessNode[]>> => linuxProcessTrees(pids),
-    lock: (name, timeoutMs) => lockLocal(join(stateDir, "locks", `${name.replace(/[^\w.-]/g, "_")}.lock`), timeoutMs),
+    lock: (name, timeoutMs) =>
+      lockLocal(join(stateDir, "locks", `${name.replace(/[^\w.-]/g, "_")}.lock`), timeoutMs),
     async which(file) {
       const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
       for (const d of file.includes("/") ? [""] : dirs) {

@@ -219,22 +219,33 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   for (const [bi, batch] of batches.entries()) {
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await createManager(backend, init(batch));
-    const started = await manager.startAllSessions({
-      onConflict: o.onConflict,
-      delayBetweenMs: o.sleepInbetween * 1000,
-      onSessionStarted: (s, done, total) => {
-        if (out.json) return;
-        const note =
-          s.action === "replace"
-            ? " (replaced the running session)"
-            : s.renamed
-              ? ` (renamed from "${s.requestedName}")`
-              : "";
-        out.err(
-          `${out.c.green("✓")} ${s.name} ${out.c.dim(`${s.tabs} tab${s.tabs === 1 ? "" : "s"} on ${backend}${note} [${done}/${total}]`)}`,
-        );
-      },
-    });
+    // Ctrl-C or SIGTERM while starting rolls back what this run started instead of leaving it unknown.
+    const ac = new AbortController();
+    const onSig = () => ac.abort();
+    process.on("SIGINT", onSig);
+    process.on("SIGTERM", onSig);
+    const started = await manager
+      .startAllSessions({
+        signal: ac.signal,
+        onConflict: o.onConflict,
+        delayBetweenMs: o.sleepInbetween * 1000,
+        onSessionStarted: (s, done, total) => {
+          if (out.json) return;
+          const note =
+            s.action === "replace"
+              ? " (replaced the running session)"
+              : s.renamed
+                ? ` (renamed from "${s.requestedName}")`
+                : "";
+          out.err(
+            `${out.c.green("✓")} ${s.name} ${out.c.dim(`${s.tabs} tab${s.tabs === 1 ? "" : "s"} on ${backend}${note} [${done}/${total}]`)}`,
+          );
+        },
+      })
+      .finally(() => {
+        process.off("SIGINT", onSig);
+        process.off("SIGTERM", onSig);
+      });
     let report: StatusReport | undefined;
     if (monitor) {
       const r = await monitorWithOutput(
