@@ -78,6 +78,12 @@ export async function selectLayouts(file: string, o: RunOptions): Promise<Layout
   return layouts;
 }
 
+/** What conflict resolution did to a session, for humans. */
+function conflictNote(action: "create" | "replace", renamed: boolean, requested: string): string {
+  if (action === "replace") return " (replaces the session that was running)";
+  return renamed ? ` (renamed from "${requested}")` : "";
+}
+
 /** Print the plan and every generated artefact; start nothing. */
 function printPlan(backend: BackendName, batches: PreparedSession[][], out: Output): void {
   if (out.json) {
@@ -105,12 +111,7 @@ function printPlan(backend: BackendName, batches: PreparedSession[][], out: Outp
   batches.forEach((batch, bi) => {
     if (batches.length > 1) out.out(out.c.bold(`## batch ${bi + 1} of ${batches.length}`));
     for (const p of batch) {
-      const why =
-        p.action === "replace"
-          ? " (replaces the running session)"
-          : p.renamed
-            ? ` (renamed from "${p.requested}")`
-            : "";
+      const why = conflictNote(p.action, p.renamed, p.requested);
       out.out(out.c.bold(`# session "${p.name}" on ${backend}: ${p.layout.layoutTabs.length} tab(s)${why}`));
       for (const a of p.artefacts) {
         out.out(out.c.dim(`# --- ${a.description}: ${a.path}`));
@@ -231,12 +232,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
         delayBetweenMs: o.sleepInbetween * 1000,
         onSessionStarted: (s, done, total) => {
           if (out.json) return;
-          const note =
-            s.action === "replace"
-              ? " (replaced the running session)"
-              : s.renamed
-                ? ` (renamed from "${s.requestedName}")`
-                : "";
+          const note = conflictNote(s.action, s.renamed, s.requestedName);
           out.err(
             `${out.c.green("✓")} ${s.name} ${out.c.dim(`${s.tabs} tab${s.tabs === 1 ? "" : "s"} on ${backend}${note} [${done}/${total}]`)}`,
           );
