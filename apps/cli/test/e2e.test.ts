@@ -391,3 +391,66 @@ describe("sessions: interrupted launch", () => {
     expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
   });
 });
+
+describe("sessions on the other backends (their fake executables on PATH)", () => {
+  const fakes = join(import.meta.dirname, "..", "..", "..", "packages");
+  it("zellij: run → status → kill", async () => {
+    const fakeState = join(dir, "fake-zellij");
+    mkdirSync(fakeState, { recursive: true });
+    const zenv = {
+      PATH: `${join(fakes, "zellij", "test", "fake")}:${process.env.PATH}`,
+      FAKE_ZELLIJ_STATE: fakeState,
+    };
+    const f = layoutsFile("z.json", [
+      {
+        layoutName: "zz",
+        layoutTabs: [
+          { tabName: "ok", command: "exit 0" },
+          { tabName: "bad", command: "exit 4" },
+        ],
+      },
+    ]);
+    const run = await sessions(["run", f, "-b", "zellij", "-m", "--interval", "0.2", "--json"], zenv);
+    expect(run.code).toBe(10);
+    const last = run.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith('{"event"'))
+      .map((l) => JSON.parse(l))
+      .at(-1);
+    expect(last.report.sessions[0].session).toBe("LocalJobMgr_zz");
+    expect(last.report.sessions[0].tabs.map((t: { exitCode: number }) => t.exitCode)).toEqual([0, 4]);
+    const kill = await sessions(["kill", "LocalJobMgr_zz"], zenv);
+    expect(kill.code).toBe(0);
+    expect(JSON.parse((await sessions(["ls", "--json"], zenv)).stdout).runs).toEqual([]);
+  });
+
+  it("wt: run → status → kill (fake wt.exe and pwsh)", async () => {
+    const bin = join(dir, "wt-bin");
+    mkdirSync(bin, { recursive: true });
+    execFileSync("ln", ["-sf", join(fakes, "wt", "test", "fake", "wt.mjs"), join(bin, "wt")]);
+    execFileSync("ln", ["-sf", join(fakes, "wt", "test", "fake", "pwsh.mjs"), join(bin, "pwsh")]);
+    const wenv = { PATH: `${bin}:${process.env.PATH}`, FAKE_WT_STATE: join(dir, "fake-wt") };
+    const f = layoutsFile("w.json", [
+      {
+        layoutName: "win",
+        layoutTabs: [
+          { tabName: "long", command: "sleep 30" },
+          { tabName: "three", command: "exit 3" },
+        ],
+      },
+    ]);
+    const run = await sessions(["run", f, "-b", "wt", "--json"], wenv);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).batches[0].sessions[0].name).toBe("win");
+    await new Promise((r) => setTimeout(r, 800));
+    const status = JSON.parse((await sessions(["status", "win", "--json"], wenv)).stdout);
+    expect(
+      status.sessions[0].tabs.map((t: { state: string; exitCode?: number }) => [t.state, t.exitCode]),
+    ).toEqual([
+      ["running", undefined],
+      ["exited", 3],
+    ]);
+    expect((await sessions(["kill", "win"], wenv)).code).toBe(0);
+  });
+});
