@@ -58,7 +58,12 @@ export class TmuxBackend implements SessionBackend {
     this.target = target;
     this.keepShell = opts.keepShell;
     this.runId = opts.runId;
-    const sock = target.socket === undefined ? "default" : "path" in target.socket ? `S${target.socket.path}` : `L${target.socket.name}`;
+    const sock =
+      target.socket === undefined
+        ? "default"
+        : "path" in target.socket
+          ? `S${target.socket.path}`
+          : `L${target.socket.name}`;
     this.lockName = `tmux-${createHash("sha256").update(sock).digest("hex").slice(0, 16)}`;
   }
 
