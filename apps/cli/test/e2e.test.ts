@@ -454,3 +454,40 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     expect((await sessions(["kill", "win"], wenv)).code).toBe(0);
   });
 });
+
+describe("sessions run -i (a real terminal: a tmux pane)", () => {
+  it("offers the layouts in a checkbox prompt and runs only the chosen ones", async () => {
+    const f = layoutsFile("pick.json", [
+      { layoutName: "first", layoutTabs: [{ tabName: "t", command: "true" }] },
+      { layoutName: "second", layoutTabs: [{ tabName: "t", command: "true" }] },
+    ]);
+    const cli = `node ${BIN} run ${f} -i --dry-run --socket ${sock}; echo "exit=$?"`;
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "prompt",
+      "-x",
+      "150",
+      "-y",
+      "40",
+      `MC_STATE_DIR=${env.MC_STATE_DIR} ${cli}; sleep 30`,
+    );
+    const screen = async (want: string) => {
+      for (let i = 0; i < 100; i++) {
+        const s = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "=prompt:");
+        if (s.includes(want)) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`prompt never showed ${want}: ${tmux("capture-pane", "-p", "-t", "=prompt:")}`);
+    };
+    expect(await screen("Layouts to run")).toContain("second (1 tab: t)");
+    tmux("send-keys", "-t", "=prompt:", "Space");
+    tmux("send-keys", "-t", "=prompt:", "Enter");
+    const text = await screen("exit=");
+    expect(text).toContain("exit=0");
+    expect(text).toContain('# session "second"');
+    expect(text).not.toContain('# session "first"');
+    tmux("kill-session", "-t", "=prompt");
+  });
+});
