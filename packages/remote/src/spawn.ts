@@ -1,0 +1,82 @@
+import { spawn } from "node:child_process";
+import { McError } from "@mc/core";
+
+/** What one ssh client invocation produced; stdout stays bytes so framed lengths are exact. */
+export interface SshResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** A running ssh client. */
+export interface SshProcess {
+  result: Promise<SshResult>;
+}
+
+/** Start the local ssh client (the one place this package spawns a process). */
+export function spawnSsh(
+  file: string,
+  args: readonly string[],
+  o: {
+    input?: string | undefined;
+    timeoutMs?: number | undefined;
+    signal?: AbortSignal | undefined;
+    env?: NodeJS.ProcessEnv | undefined;
+  },
+): SshProcess {
+  const result = new Promise<SshResult>((resolve, reject) => {
+    const child = spawn(file, [...args], {
+      stdio: [o.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      env: o.env ?? process.env,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer =
+      o.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGTERM");
+          }, o.timeoutMs);
+    const onAbort = () => child.kill("SIGTERM");
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+      reject(
+        e.code === "ENOENT"
+          ? new McError("BINARY_NOT_FOUND", `the OpenSSH client "${file}" was not found`, {
+              backend: "remote",
+              op: "connect",
+              hint: "install openssh-client (apt install openssh-client) or set the ssh option",
+              cause: e,
+            })
+          : e,
+      );
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+      if (o.signal?.aborted) {
+        reject(new McError("ABORTED", "interrupted", { backend: "remote" }));
+        return;
+      }
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString("utf8"),
+        timedOut,
+      });
+    });
+    if (o.input !== undefined && child.stdin) {
+      // The remote side may close stdin early (a refused connection): never crash on EPIPE.
+      child.stdin.on("error", () => {});
+      child.stdin.end(o.input);
+    }
+  });
+  return { result };
+}

@@ -1,0 +1,147 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isMcError } from "@mc/core";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { ABSENT, batchScript, type Op, parseDirListing, parseFrames } from "../src/index.js";
+
+/** Run a batch the way the remote side does (`/bin/sh -s` reading the script on stdin), here, without ssh. */
+function runBatch(ops: Op[], env: Record<string, string> = {}, noise = "") {
+  const boundary = `MCB${Math.random().toString(16).slice(2)}`;
+  const r = spawnSync("/bin/sh", ["-c", `printf %s "$1"; exec /bin/sh -s`, "sh", noise], {
+    input: batchScript(ops, boundary, env),
+  });
+  return parseFrames(r.stdout, boundary);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "mc-remote-batch-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const text = fc.string({
+  unit: fc.constantFrom(
+    "a",
+    "'",
+    '"',
+    "\\",
+    "$",
+    "`",
+    "\n",
+    "%",
+    "é",
+    "😀",
+    "\t",
+    " ",
+    "-",
+    "*",
+    "\r",
+    "MCB",
+    "!",
+  ),
+});
+
+describe("batch script (run by a real /bin/sh)", () => {
+  it("carries any argv, input and environment value exactly (property)", () => {
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 5 }), text, text, (args, input, value) => {
+        const { frames, complete } = runBatch([
+          { kind: "run", cmd: { file: "printf", args: ["%s|", ...args] } },
+          { kind: "run", cmd: { file: "cat", args: [], input } },
+          { kind: "run", cmd: { file: "sh", args: ["-c", 'printf %s "$MC_X"'], env: { MC_X: value } } },
+        ]);
+        expect(complete).toBe(true);
+        expect(frames.get(0)!.out.toString()).toBe(args.map((a) => `${a}|`).join("") || "|");
+        expect(frames.get(1)!.out.toString()).toBe(input);
+        expect(frames.get(2)!.out.toString()).toBe(value);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("writes files atomically with their mode and reads them back exactly (property)", () => {
+    let n = 0;
+    fc.assert(
+      fc.property(text, fc.constantFrom(0o644, 0o755, 0o600), (data, mode) => {
+        const path = join(dir, `w ${n++}`, "-f'ile$");
+        const { frames } = runBatch([
+          { kind: "writeFile", path, data, mode, tmp: `${path}.tmp-x` },
+          { kind: "readFile", path },
+          { kind: "stat", path },
+        ]);
+        expect(frames.get(0)!.status).toBe(0);
+        expect(readFileSync(path, "utf8")).toBe(data);
+        expect(statSync(path).mode & 0o777).toBe(mode);
+        expect(frames.get(1)!.out.toString()).toBe(data);
+        expect(frames.get(2)!.out.toString().trim()).toBe("file");
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("lists a directory with odd names (newline, quote, leading dash, dotfile) and skips subdirectories", () => {
+    const d = mkdtempSync(join(dir, "ls-"));
+    const names = ["tab-0.json", "a\nb", "-x", ".hidden", "it's", "sp ace", "MCB end"];
+    for (const n of names) writeFileSync(join(d, n), `content of ${n}\n`);
+    execFileSync("mkdir", [join(d, "sub")]);
+    const { frames } = runBatch([
+      { kind: "readDir", dir: d },
+      { kind: "readDir", dir: join(d, "none") },
+    ]);
+    const files = parseDirListing(frames.get(0)!.out);
+    expect([...files.keys()].sort()).toEqual([...names].sort());
+    for (const n of names) expect(files.get(n)).toBe(`content of ${n}\n`);
+    expect(frames.get(1)!.status).toBe(ABSENT);
+  });
+
+  it("marks a missing executable apart from a command that exits 127", () => {
+    const { frames } = runBatch([
+      { kind: "run", cmd: { file: "mc-no-such-binary", args: [] } },
+      { kind: "run", cmd: { file: "sh", args: ["-c", "exit 127"] } },
+      { kind: "which", file: "sh" },
+      { kind: "which", file: "mc-no-such-binary" },
+      { kind: "readFile", path: join(dir, "absent") },
+    ]);
+    expect(frames.get(0)).toMatchObject({ status: 127, flags: "nf" });
+    expect(frames.get(1)).toMatchObject({ status: 127, flags: "-" });
+    expect(frames.get(2)!.out.toString()).toMatch(/\/sh\n$/);
+    expect(frames.get(3)!.status).not.toBe(0);
+    expect(frames.get(4)!.status).toBe(ABSENT);
+  });
+
+  it("skips login noise before the first frame and reports a cut-off batch as incomplete", () => {
+    const { frames, complete } = runBatch(
+      [{ kind: "run", cmd: { file: "echo", args: ["hi"] } }],
+      {},
+      "Welcome!\nMCB fake 0 0 9 9 -\n",
+    );
+    expect(complete).toBe(true);
+    expect(frames.get(0)!.out.toString()).toBe("hi\n");
+    const cut = runBatch([{ kind: "run", cmd: { file: "sh", args: ["-c", "kill -9 $PPID"] } }]);
+    expect(cut.complete).toBe(false);
+  });
+
+  it("takes the remote environment and refuses names that are not identifiers", () => {
+    const { frames } = runBatch([{ kind: "run", cmd: { file: "sh", args: ["-c", 'printf %s "$SHELL"'] } }], {
+      SHELL: "/bin/sh",
+    });
+    expect(frames.get(0)!.out.toString()).toBe("/bin/sh");
+    for (const bad of ["A B", "1X", "X;rm", ""]) {
+      const e = (() => {
+        try {
+          batchScript([{ kind: "run", cmd: { file: "true", args: [], env: { [bad]: "v" } } }], "B");
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(isMcError(e, "USAGE")).toBe(true);
+    }
+    expect(() => batchScript([{ kind: "run", cmd: { file: "-oProxyCommand=x", args: [] } }], "B")).toThrow(
+      /not valid/,
+    );
+    expect(() => batchScript([{ kind: "remove", path: "/" }], "B")).toThrow(/refusing/);
+    expect(() =>
+      batchScript([{ kind: "writeFile", path: "/x", data: "a\0b", mode: 0o644, tmp: "/x.t" }], "B"),
+    ).toThrow(/NUL/);
+  });
+});

@@ -1,0 +1,56 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runConformanceSuite } from "@mc/core/testing";
+import { TmuxLocalManager } from "@mc/tmux";
+import { describe } from "vitest";
+import { type SshHost, sshHost } from "../src/index.js";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
+
+let d: PrivateSshd;
+let host: SshHost;
+let dir: string;
+const tmux = (...args: string[]) =>
+  execFileSync("tmux", ["-S", join(dir, "sock"), ...args], {
+    encoding: "utf8",
+    env: { ...process.env, SHELL: "/bin/sh" },
+  });
+
+describe.skipIf(!HAVE_SSHD)("TmuxLocalManager on an sshHost to 127.0.0.1", () => {
+  runConformanceSuite({
+    name: "tmux over ssh (real sshd, real tmux)",
+    async setup() {
+      dir = mkdtempSync(join(tmpdir(), "mc-remote-conf-"));
+      mkdirSync(join(dir, "work"));
+      d = await privateSshd(1);
+      host = sshHost(
+        "127.0.0.1",
+        d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: join(dir, "state") }),
+      );
+    },
+    async teardown() {
+      try {
+        tmux("kill-server");
+      } catch {}
+      await host.close();
+      d.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    manager: (o) => new TmuxLocalManager({ ...o, host, socket: join(dir, "sock") }),
+    listSessions: async () => {
+      try {
+        return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    createForeignSession: async (name) => {
+      tmux("new-session", "-d", "-s", name, "sleep 1000");
+    },
+    get workDir() {
+      return join(dir, "work");
+    },
+    intervalMs: 100,
+  });
+});

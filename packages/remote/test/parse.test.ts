@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import {
+  parseDirListing,
+  parseEtime,
+  parseFrames,
+  parseInfo,
+  parsePsTable,
+  parsePsWinTable,
+  treesFromTable,
+} from "../src/index.js";
+
+describe("parsers", () => {
+  it("reads POSIX etime", () => {
+    expect(parseEtime("00:05")).toBe(5);
+    expect(parseEtime("01:02:03")).toBe(3723);
+    expect(parseEtime("2-01:00:00")).toBe(176400);
+    expect(parseEtime("x")).toBeUndefined();
+  });
+  it("reads a procps ps table and builds trees breadth-first", () => {
+    const out = [
+      "1000",
+      "    1     0  0.1 13452    16:40 /sbin/init",
+      "  100     1  0.0  2000    00:10 sh /state/tabs.sh 0",
+      "  101   100 50.0  4096    00:09 sleep 30",
+      "  102   100  0.0  1024    00:08 sh -c echo  two  spaces",
+      "  103   101  0.0   512    00:01 child",
+      "",
+    ].join("\n");
+    const table = parsePsTable(out);
+    expect(table[2]).toEqual({
+      pid: 101,
+      ppid: 100,
+      cpuPercent: 50,
+      rssBytes: 4096 * 1024,
+      command: "sleep 30",
+      startedAt: 991_000,
+    });
+    expect(table[3]!.command).toBe("sh -c echo  two  spaces");
+    const trees = treesFromTable(table, [100, 999]);
+    expect(trees.get(100)!.map((n) => n.pid)).toEqual([100, 101, 102, 103]);
+    expect(trees.has(999)).toBe(false);
+  });
+  it("reads the info lines and the Windows process table", () => {
+    expect(parseInfo("Linux\n/root\n/root/.local/state/mc\n/bin/bash\n")).toEqual({
+      platform: "linux",
+      home: "/root",
+      stateDir: "/root/.local/state/mc",
+      shell: "/bin/bash",
+    });
+    expect(parseInfo("Darwin\n/Users/a\n/s\n\n").platform).toBe("darwin");
+    const win = parsePsWinTable(
+      "10000\r\n4 0 1000 0 1.5\tSystem\r\n200 4 2048 9000 0.5\tpowershell -File C:\\a b.ps1\r\n",
+    );
+    expect(win[1]).toMatchObject({
+      pid: 200,
+      ppid: 4,
+      rssBytes: 2048,
+      startedAt: 9000,
+      command: "powershell -File C:\\a b.ps1",
+    });
+    expect(win[1]!.cpuPercent).toBe(50);
+  });
+  it("splits frames by byte length, even when an output holds the boundary or invalid UTF-8", () => {
+    const b = "MCBx";
+    const out0 = Buffer.concat([Buffer.from(`\n${b} 1 0 0 0 -\n`), Buffer.from([0xff, 0xfe])]);
+    const stdout = Buffer.concat([
+      Buffer.from(`noise\n${b} 0 0 ${out0.length} 2 -\n`),
+      out0,
+      Buffer.from("e!"),
+      Buffer.from(`\n${b} 1 7 3 0 nf\nabc\n${b} end\n`),
+    ]);
+    const { frames, complete } = parseFrames(stdout, b);
+    expect(complete).toBe(true);
+    expect(frames.get(0)!.out.equals(out0)).toBe(true);
+    expect(frames.get(0)!.err.toString()).toBe("e!");
+    expect(frames.get(1)).toMatchObject({ status: 7, flags: "nf" });
+    expect(parseFrames(stdout.subarray(0, 40), b).complete).toBe(false);
+  });
+  it("decodes a directory listing", () => {
+    const l = Buffer.from("3 2\na\nbhi1 0\nz");
+    expect([...parseDirListing(l)]).toEqual([
+      ["a\nb", "hi"],
+      ["z", ""],
+    ]);
+  });
+});

@@ -1,0 +1,182 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { isMcError } from "@mc/core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { checkTarget, loginShellQuote, psEncodedArgs, psQuote, sshBaseArgs, sshError } from "../src/index.js";
+
+const shells = ["/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/zsh", "/usr/bin/fish"].filter(existsSync);
+const anyText = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom(
+      "'",
+      '"',
+      "\\",
+      "$",
+      "`",
+      "\n",
+      "!",
+      "%",
+      "*",
+      "~",
+      "#",
+      ";",
+      "&",
+      "|",
+      "(",
+      ")",
+      "{",
+      "}",
+      "\t",
+      " ",
+      "é",
+      "😀",
+    ),
+    fc.string({ unit: "grapheme", maxLength: 2 }),
+  ),
+});
+
+describe("loginShellQuote", () => {
+  it.each(shells)("any string survives %s -c as one word (property)", (shell) => {
+    fc.assert(
+      fc.property(
+        anyText.filter((s) => !s.includes("\0")),
+        (s) => {
+          const out = execFileSync(shell, ["-c", `printf %s ${loginShellQuote(s)}`], { encoding: "utf8" });
+          expect(out).toBe(s);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+  it("never puts a backslash or quote inside single quotes (fish reads those as escapes)", () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        expect(loginShellQuote(s)).toMatch(/^(?:(?:'[^'\\]+'|"'"|"\\\\")+|[A-Za-z0-9_@%+=:,./-]+|'')$/);
+      }),
+    );
+  });
+});
+
+describe("psQuote / psEncodedArgs", () => {
+  /** PowerShell's single-quoted literal rule: inside, a doubled quote (any of the four) is one quote. */
+  const unquote = (q: string) => q.slice(1, -1).replace(/(['\u2018\u2019\u201a\u201b])\1/g, "$1");
+  it("round-trips any string and leaves no lone quote (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom("'", "\u2019", "\u2018", "a", "$", "`", '"', "\n", " ") }),
+        (s) => {
+          const q = psQuote(s);
+          expect(unquote(q)).toBe(s);
+          expect(q.slice(1, -1).replace(/(['\u2018\u2019\u201a\u201b])\1/g, "")).not.toMatch(
+            /['\u2018\u2019\u201a\u201b]/,
+          );
+        },
+      ),
+    );
+  });
+  it("encodes the script as base64 UTF-16LE, so the command line holds no shell syntax", () => {
+    const args = psEncodedArgs("Write-Output 'é 😀'");
+    const b64 = args.at(-1)!;
+    expect(b64).toMatch(/^[A-Za-z0-9+/=]+$/);
+    expect(Buffer.from(b64, "base64").toString("utf16le")).toBe("Write-Output 'é 😀'");
+  });
+});
+
+describe("ssh targets and arguments", () => {
+  const refused = (t: string) => {
+    try {
+      checkTarget(t);
+      return false;
+    } catch (e) {
+      return isMcError(e, "USAGE");
+    }
+  };
+  it.each([
+    "-oProxyCommand=touch /tmp/x",
+    "-p",
+    "a b",
+    "host\n",
+    "a\tb",
+    "",
+    "a@b@c",
+    "host:22",
+    "user@",
+    "h;rm",
+    "h$(x)",
+    "-@h",
+    "@h",
+    "ssh://-x",
+  ])("refuses %j", (t) => expect(refused(t)).toBe(true));
+  it.each([
+    "host",
+    "user@host",
+    "gpu-1.example.org",
+    "10.0.0.1",
+    "::1",
+    "root@[fe80::1%eth0]",
+    "ssh://u@h:2222",
+    "my_alias",
+  ])("accepts %j", (t) => expect(refused(t)).toBe(false));
+  it("builds the multiplexed, non-interactive base arguments", () => {
+    expect(
+      sshBaseArgs(
+        "h",
+        {
+          port: 2222,
+          user: "ops",
+          identityFile: "/k/id%1",
+          configFile: "/dev/null",
+          extraOptions: { StrictHostKeyChecking: "accept-new" },
+        },
+        "/tmp/cm/%C",
+      ),
+    ).toEqual([
+      "-F",
+      "/dev/null",
+      "-p",
+      "2222",
+      "-l",
+      "ops",
+      "-i",
+      "/k/id%%1",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=10",
+      "-o",
+      "ControlMaster=auto",
+      "-o",
+      "ControlPath=/tmp/cm/%C",
+      "-o",
+      "ControlPersist=60",
+      "-o",
+      "ServerAliveInterval=10",
+      "-o",
+      "ServerAliveCountMax=3",
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+    ]);
+    expect(() => sshBaseArgs("h", { user: "-x" }, "/c/%C")).toThrow(/user/);
+    expect(() => sshBaseArgs("h", { port: 70000 }, "/c/%C")).toThrow(/port/);
+    expect(() => sshBaseArgs("h", { extraOptions: { "A B": "x" } }, "/c/%C")).toThrow(/option/);
+    expect(() => sshBaseArgs("h", { extraOptions: { ProxyCommand: "x\ny" } }, "/c/%C")).toThrow(/option/);
+  });
+});
+
+describe("sshError (OpenSSH 9.2p1 messages)", () => {
+  it.each([
+    ["root@127.0.0.1: Permission denied (publickey).", "SSH_AUTH_FAILED"],
+    ["Host key verification failed.", "SSH_AUTH_FAILED"],
+    ["ssh: connect to host 127.0.0.1 port 1: Connection refused", "SSH_UNREACHABLE"],
+    ["ssh: connect to host 10.255.255.1 port 22: Connection timed out", "SSH_UNREACHABLE"],
+    ["ssh: Could not resolve hostname nohost: Name or service not known", "SSH_UNREACHABLE"],
+    ["Connection closed by 127.0.0.1 port 2222", "SSH_UNREACHABLE"],
+  ])("%s → %s", (stderr, code) => {
+    const e = sshError("ssh:gpu-1", "status", 255, stderr);
+    expect(e.code).toBe(code);
+    expect(e.message).toContain("ssh:gpu-1");
+  });
+});

@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isMcError } from "@mc/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SshHost, sshHost } from "../src/index.js";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
+
+describe.skipIf(!HAVE_SSHD)("sshHost against a real sshd", () => {
+  let d: PrivateSshd;
+  let h: SshHost;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mc-remote-host-"));
+    d = await privateSshd(1);
+    h = sshHost(
+      "127.0.0.1",
+      d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: join(dir, "state") }),
+    );
+  });
+  afterAll(async () => {
+    await h.close();
+    d.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("detects the platform in one round trip and coalesces a tick's operations into one ssh invocation", async () => {
+    const info = await h.info();
+    expect(info).toMatchObject({ platform: "linux", stateDir: join(dir, "state"), shell: "/bin/sh" });
+    expect(h.spawned).toBe(1);
+    const before = h.spawned;
+    const [run, files, kind, missing, which] = await Promise.all([
+      h.run({ file: "printf", args: ["%s", "a 'b' $c"] }),
+      h.readDir("/etc/ssh"),
+      h.stat(dir),
+      h.readFile(join(dir, "nope")),
+      h.which("tmux"),
+    ]);
+    const trees = await h.processTrees([1]);
+    expect(h.spawned - before).toBe(1);
+    expect(run.stdout).toBe("a 'b' $c");
+    expect(files.has("ssh_config")).toBe(true);
+    expect([kind, missing, which]).toEqual(["dir", undefined, "/usr/bin/tmux"]);
+    expect(trees.get(1)?.[0]?.pid).toBe(1);
+    await h.writeFile(join(dir, "x", "f.sh"), "echo 'hi'\n", { mode: 0o755 });
+    expect(await h.readFile(join(dir, "x", "f.sh"))).toBe("echo 'hi'\n");
+    const missingBinary = await h.run({ file: "mc-no-such-binary", args: [] }).catch((e) => e);
+    expect(isMcError(missingBinary, "BINARY_NOT_FOUND")).toBe(true);
+  });
+
+  it("locks are exclusive across hosts reaching the same machine", async () => {
+    const other = sshHost("127.0.0.1", { ...h.options, id: "other" });
+    const release = await h.lock!("tmux-test");
+    const err = await other.lock!("tmux-test", 300).catch((e) => e);
+    expect(isMcError(err, "TIMEOUT")).toBe(true);
+    await release();
+    const again = await other.lock!("tmux-test", 2000);
+    await again();
+  });
+});
