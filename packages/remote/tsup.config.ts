@@ -2,5 +2,8 @@ import { defineConfig } from "tsup";
 import { base } from "../../tsup.base.ts";
 
 export default defineConfig(
-  base({ index: "src/index.ts" }, { external: ["@mc/core", "@mc/tmux", "@mc/zellij", "@mc/wt"] }),
+  base(
+    { index: "src/index.ts", tmux: "src/tmux.ts", zellij: "src/zellij.ts", wt: "src/wt.ts" },
+    { external: ["@mc/core", "@mc/tmux", "@mc/zellij", "@mc/wt"] },
+  ),
 );

@@ -13,14 +13,6 @@ export {
   RemoteFleetManager,
   type RemoteManagerOptions,
 } from "./fleet.js";
-export {
-  type TmuxRemoteBackendOptions,
-  TmuxRemoteManager,
-  type WTRemoteBackendOptions,
-  WTRemoteManager,
-  type ZellijRemoteBackendOptions,
-  ZellijRemoteManager,
-} from "./managers.js";
 export { parseEtime, parseInfo, parsePsTable, platformFromUname, treesFromTable } from "./parse.js";
 export { checkTarget, checkUser, loginShellQuote, psEncodedArgs, psQuote, shJoin } from "./quote.js";
 export { type SshHostOptions, sshBaseArgs, sshPercent } from "./ssh-args.js";

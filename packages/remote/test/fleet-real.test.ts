@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMcError, type LayoutConfig } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FleetSnapshot, type SshHost, TmuxRemoteManager } from "../src/index.js";
+import type { FleetSnapshot, SshHost } from "../src/index.js";
+import { TmuxRemoteManager } from "../src/tmux.js";
 import { freePorts, HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
 
 const layout = (name: string, tabs: [string, string][], dir: string): LayoutConfig => ({
