@@ -196,7 +196,11 @@ export class TmuxBackend implements SessionBackend {
 
     return sessions.map((s, si) => {
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
-      const own = bySession.get(tmuxSessionKey(s.name)) ?? [];
+      // A session of the same name that another run built since (restart, or a user) is not this one.
+      const runId = s.data?.runId;
+      const own = (bySession.get(tmuxSessionKey(s.name)) ?? []).filter(
+        (p) => typeof runId !== "string" || p.runId === runId,
+      );
       const files = records[si]!;
       const tabs = s.layout.layoutTabs.map((t, index): TabStatus => {
         const pane = own.find((p) => paneTabIndex(p.startCommand, tabScript) === index);

@@ -165,6 +165,7 @@ export const PANE_FORMAT = [
   "#{pane_pid}",
   "#{pane_dead}",
   "#{pane_dead_status}",
+  "#{@mc_run}",
   "#{pane_start_command}",
 ].join("\t");
 

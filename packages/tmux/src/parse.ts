@@ -9,6 +9,8 @@ export interface PaneRow {
   pid: number;
   dead: boolean;
   deadStatus?: number;
+  /** The run id mc stamped on the session (empty for sessions mc did not build). */
+  runId: string;
   startCommand: string;
 }
 
@@ -17,9 +19,9 @@ export function parsePanes(stdout: string): PaneRow[] {
   const rows: PaneRow[] = [];
   for (const line of stdout.split("\n")) {
     const f = line.split("\t");
-    if (f.length < 9) continue;
+    if (f.length < 10) continue;
     // pane_start_command is last and may itself hold tabs: join the rest back.
-    const [session, mcName, windowId, windowName, paneId, pid, dead, deadStatus] = f;
+    const [session, mcName, windowId, windowName, paneId, pid, dead, deadStatus, runId] = f;
     rows.push({
       session: session!,
       mcName: mcName!,
@@ -29,7 +31,8 @@ export function parsePanes(stdout: string): PaneRow[] {
       pid: Number(pid),
       dead: dead === "1",
       ...(deadStatus ? { deadStatus: Number(deadStatus) } : {}),
-      startCommand: f.slice(8).join("\t"),
+      runId: runId!,
+      startCommand: f.slice(9).join("\t"),
     });
   }
   return rows;

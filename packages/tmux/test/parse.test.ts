@@ -9,11 +9,13 @@ const fx = (f: string) => readFileSync(join(import.meta.dirname, "fixtures", "tm
 describe("parsers on recorded tmux 3.3a output", () => {
   it("list-panes: names with spaces and emoji, dead panes with status, quoted start commands", () => {
     const rows = parsePanes(fx("list-panes.txt"));
-    expect(rows.map((r) => [r.session, r.mcName, r.windowName, r.paneId, r.dead, r.deadStatus])).toEqual([
-      ["a_b_c", "a.b:c", "w 1", "%0", false, undefined],
-      ["a_b_c", "a.b:c", "déploiement 🚀", "%1", false, undefined],
-      ["plain", "", "sh", "%2", false, undefined],
-      ["plain", "", "sh", "%3", true, 3],
+    expect(
+      rows.map((r) => [r.session, r.mcName, r.runId, r.windowName, r.paneId, r.dead, r.deadStatus]),
+    ).toEqual([
+      ["a_b_c", "a.b:c", "RUN1", "w 1", "%0", false, undefined],
+      ["a_b_c", "a.b:c", "RUN1", "déploiement 🚀", "%1", false, undefined],
+      ["plain", "", "", "sh", "%2", false, undefined],
+      ["plain", "", "", "exit", "%3", true, 3],
     ]);
     expect(paneTabIndex(rows[0]!.startCommand, "/tmp/x/tabs.sh")).toBe(0);
     expect(paneTabIndex(rows[1]!.startCommand, "/tmp/it's/tabs.sh")).toBe(1);

@@ -182,6 +182,19 @@ describe("tmux: names", () => {
     await m.killAllSessions();
   });
 
+  it("a session replaced by another run is no longer reported (or killed) as this run's", async () => {
+    const first = t.manager({ sessionLayouts: [layout("same", [["old", "sleep 30"]], t.work)] });
+    await first.startAllSessions();
+    const second = t.manager({ sessionLayouts: [layout("same", [["new", "sleep 30"]], t.work)] });
+    await second.startAllSessions({ onConflict: "restart" });
+    const r = await first.checkAllSessionsStatus();
+    expect(r.sessions[0]).toMatchObject({ session: "same", exists: false });
+    await first.killAllSessions();
+    expect(t.sessions()).toContain("same");
+    await second.killAllSessions();
+    expect(t.sessions()).not.toContain("same");
+  });
+
   it("kill of api never touches api2, and a.b conflicts with a_b (tmux keeps one name)", async () => {
     t.tmux("new-session", "-d", "-s", "api2", "sleep 1000");
     t.tmux("new-session", "-d", "-s", "a_b", "sleep 1000");
