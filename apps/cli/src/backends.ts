@@ -1,4 +1,5 @@
 import {
+  type Command,
   type Host,
   type LayoutConfig,
   listRuns,
@@ -6,6 +7,8 @@ import {
   type ManagedRun,
   McError,
   type SessionManager,
+  type StartedSession,
+  type StatusReport,
 } from "@mc/core";
 
 /** Backends the CLI knows. */
@@ -142,4 +145,162 @@ export async function loadRuns(
     }
   }
   return { runs: out, corrupt };
+}
+
+/** The remote manager of each backend, in `@mc/remote/<backend>`. */
+const REMOTE_KIND: Record<BackendName, string> = {
+  tmux: "TmuxRemoteManager",
+  zellij: "ZellijRemoteManager",
+  wt: "WTRemoteManager",
+};
+
+/** The parts of `@mc/remote`'s fleet manager the CLI uses. */
+export interface Fleet {
+  runId: string;
+  managers: Map<string, SessionManager>;
+  startAllSessions(
+    o: Record<string, unknown>,
+  ): Promise<
+    (
+      | { machine: string; ok: true; sessions: StartedSession[] }
+      | { machine: string; ok: false; error: Error; sessions: [] }
+    )[]
+  >;
+  checkAllSessionsStatus(): Promise<
+    StatusReport & { machines: { machine: string; reachable: boolean; error?: string }[] }
+  >;
+  runMonitoringRoutine(o: Record<string, unknown>): Promise<StatusReport | undefined>;
+  killAllSessions(): Promise<unknown>;
+  attachToSession(machine: string, name?: string): Command;
+  manager(machine: string): SessionManager;
+  save(id?: string): Promise<string>;
+  load(id: string): Promise<ManagedRun>;
+  deleteSaved(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What the CLI passes to build a fleet. */
+export interface FleetInit {
+  machines: string[];
+  sessionLayouts: LayoutConfig[];
+  sessionNamePrefix?: string | undefined;
+  socket?: unknown;
+  sshConfig?: string | undefined;
+}
+
+async function loadRemote(name: BackendName): Promise<Record<string, unknown>> {
+  try {
+    switch (name) {
+      case "tmux":
+        return (await import("@mc/remote/tmux")) as Record<string, unknown>;
+      case "zellij":
+        return (await import("@mc/remote/zellij")) as Record<string, unknown>;
+      case "wt":
+        return (await import("@mc/remote/wt")) as Record<string, unknown>;
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new McError("BACKEND_MISSING", `remote support for ${name} is not installed`, {
+        backend: "cli",
+        hint: `npm install @mc/remote ${BACKENDS[name].pkg}`,
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/** A fleet of one backend over ssh: the same layouts on every machine. */
+export async function createFleet(name: BackendName, init: FleetInit): Promise<Fleet> {
+  const mod = await loadRemote(name);
+  const Ctor = mod[REMOTE_KIND[name]] as new (opts: Record<string, unknown>) => Fleet;
+  return new Ctor(
+    clean({
+      machineLayouts: Object.fromEntries(init.machines.map((m) => [m, init.sessionLayouts])),
+      sessionNamePrefix: init.sessionNamePrefix,
+      ssh: init.sshConfig ? { "*": { configFile: init.sshConfig } } : undefined,
+      backendOptions:
+        name === "tmux" && init.socket !== undefined ? { "*": { socket: init.socket } } : undefined,
+    }),
+  );
+}
+
+/** One saved run as the CLI's commands see it: local (one manager) or remote (a fleet of machines). */
+export interface RunView {
+  backend: BackendName;
+  run: ManagedRun;
+  /** Sessions with the machine they run on (undefined: this machine). */
+  sessions(): { name: string; machine?: string }[];
+  status(): Promise<StatusReport>;
+  kill(name: string, machine?: string): Promise<void>;
+  attach(name: string, machine?: string): Command;
+  /** Where the attach command runs (always this machine). */
+  local: Host;
+  deleteRecord(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function localView(backend: BackendName, run: ManagedRun, manager: SessionManager): RunView {
+  return {
+    backend,
+    run,
+    sessions: () => manager.managed.map((s) => ({ name: s.name })),
+    status: () => manager.checkAllSessionsStatus(),
+    async kill(name) {
+      await manager.backend.kill(
+        name,
+        manager.managed.find((s) => s.name === name),
+      );
+      await manager.forget(name);
+    },
+    attach: (name) => manager.attachToSession(name),
+    local: manager.host,
+    deleteRecord: () => manager.deleteSaved(run.id),
+    close: async () => {},
+  };
+}
+
+function fleetView(backend: BackendName, run: ManagedRun, fleet: Fleet, local: Host): RunView {
+  return {
+    backend,
+    run,
+    sessions: () =>
+      [...fleet.managers].flatMap(([machine, m]) => m.managed.map((s) => ({ name: s.name, machine }))),
+    status: () => fleet.checkAllSessionsStatus(),
+    async kill(name, machine) {
+      const m = fleet.manager(machine!);
+      await m.backend.kill(
+        name,
+        m.managed.find((s) => s.name === name),
+      );
+      m.managed = m.managed.filter((s) => s.name !== name);
+      const left = [...fleet.managers.values()].some((x) => x.managed.length > 0);
+      if (left) await fleet.save();
+      else await fleet.deleteSaved(fleet.runId);
+    },
+    attach: (name, machine) => fleet.attachToSession(machine!, name),
+    local,
+    deleteRecord: () => fleet.deleteSaved(fleet.runId),
+    close: () => fleet.close(),
+  };
+}
+
+/** Every saved run, local and remote, of every installed backend. */
+export async function loadViews(
+  host: Host = localHost(),
+): Promise<{ views: RunView[]; corrupt: { path: string; error: string }[] }> {
+  const { runs, corrupt } = await loadRuns(host);
+  const views = runs.map((r) => localView(r.backend, r.run, r.manager));
+  const { stateDir } = await host.info();
+  for (const name of BACKEND_NAMES) {
+    const listing = await listRuns(host, stateDir, REMOTE_KIND[name]);
+    corrupt.push(...listing.corrupt);
+    for (const run of listing.runs) {
+      const fleet = await createFleet(name, { machines: [], sessionLayouts: [] });
+      await fleet.load(run.id);
+      views.push(fleetView(name, run, fleet, host));
+    }
+  }
+  return { views, corrupt };
 }

@@ -33,6 +33,7 @@ const policy = (v: string): ConflictPolicy => {
   return v as ConflictPolicy;
 };
 const example = (text: string) => `\nExample:\n  ${text}\n`;
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 function addRunOptions(c: Command): Command {
   return c
@@ -124,9 +125,19 @@ export function buildProgram(state: { out: Output; code: number }): Command {
         int("--max-parallel-tabs"),
       )
       .option("--poll-seconds <s>", "poll interval with --max-parallel-tabs", num("--poll-seconds"), 2)
-      .option("--kill-finished-tabs", "with --max-parallel-tabs: close each tab when its command finishes"),
+      .option("--kill-finished-tabs", "with --max-parallel-tabs: close each tab when its command finishes")
+      .option(
+        "--host <machine>",
+        "run on this machine over ssh instead (repeat, or comma-separate, for several)",
+        collect,
+        [],
+      )
+      .option("--ssh-config <file>", "ssh client config for --host (default: ~/.ssh/config)"),
   )
-    .addHelpText("after", example("sessions run layouts.json -c build,test --on-conflict rename -m -k"))
+    .addHelpText(
+      "after",
+      `${example("sessions run layouts.json -c build,test --on-conflict rename -m -k")}  sessions run layouts.json --host gpu-1 --host gpu-2 -m    # over ssh, one connection per machine\n`,
+    )
     .action((file: string | undefined, o: RunOptions) => set(runCommand(file, o, state.out)));
 
   program
@@ -136,6 +147,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     .option("-w, --watch", "keep the table updated until Ctrl-C")
     .option("-a, --all", "include sessions that are gone")
     .option("--interval <seconds>", "refresh interval with --watch", num("--interval"), 2)
+    .option("--host <machine>", "only sessions on this machine")
     .addHelpText("after", example("sessions status --watch"))
     .action((name: string | undefined, o) => set(statusCommand(name, o, state.out)));
 
@@ -144,6 +156,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     .description("attach this terminal to a managed session (switch-client inside tmux)")
     .argument("[session]", "session name (asked for when several run)")
     .option("--print", "print the attach command instead of running it")
+    .option("--host <machine>", "the machine the session runs on, when several have one of that name")
     .addHelpText("after", example("sessions attach api"))
     .action((name: string | undefined, o) => set(attachCommand(name, o, state.out)));
 
@@ -152,6 +165,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     .description("kill managed sessions (never sessions mc did not start)")
     .argument("[sessions...]", "session names")
     .option("--all", "every session mc manages")
+    .option("--host <machine>", "only sessions on this machine")
     .addHelpText("after", example("sessions kill api web"))
     .action((names: string[], o) => set(killCommand(names, o, state.out)));
 

@@ -96,7 +96,9 @@ export function table(
 /** The status table: session, tab, state, exit code, runtime, pid, command. */
 export function statusTable(report: StatusReport, out: Output): string[] {
   const tabs = report.sessions.flatMap((s) => s.tabs.map((t) => ({ s, t })));
+  const remote = report.sessions.some((s) => s.host !== "local");
   const rows = tabs.map(({ s, t }) => [
+    ...(remote ? [s.host.replace(/^ssh:/, "")] : []),
     s.session,
     t.tabName,
     t.state,
@@ -105,10 +107,12 @@ export function statusTable(report: StatusReport, out: Output): string[] {
     t.pid === undefined ? "" : String(t.pid),
     oneLine(t.command),
   ]);
-  const lines = table(["SESSION", "TAB", "STATE", "EXIT", "RUNTIME", "PID", "COMMAND"], rows, {
+  const headers = ["SESSION", "TAB", "STATE", "EXIT", "RUNTIME", "PID", "COMMAND"];
+  const stateCol = remote ? 3 : 2;
+  const lines = table(remote ? ["HOST", ...headers] : headers, rows, {
     c: out.c,
     maxWidth: out.tty ? out.columns : 200,
-    paintCell: (ri, ci, s) => (ci === 2 ? paint(out.c, tabs[ri]!.t, s) : s),
+    paintCell: (ri, ci, s) => (ci === stateCol ? paint(out.c, tabs[ri]!.t, s) : s),
   });
   const g = report.summary;
   lines.push(
@@ -133,19 +137,20 @@ export class LiveBlock {
 
 /** Lines describing what changed between two reports (for piped, non-TTY monitoring). */
 export function transitions(prev: StatusReport | undefined, next: StatusReport): string[] {
+  const key = (host: string, session: string, index: number) => `${host}\u0000${session}\u0000${index}`;
   const before = new Map<string, string>();
   for (const s of prev?.sessions ?? [])
-    for (const t of s.tabs) before.set(`${s.session}\u0000${t.index}`, stateText(t));
+    for (const t of s.tabs) before.set(key(s.host, s.session, t.index), stateText(t));
   const time = new Date(next.at).toISOString().slice(11, 19);
   const lines: string[] = [];
   for (const s of next.sessions) {
+    const where = s.host === "local" ? "" : `${s.host.replace(/^ssh:/, "")}: `;
     for (const t of s.tabs) {
       const now = stateText(t);
-      if (before.get(`${s.session}\u0000${t.index}`) !== now) {
-        lines.push(
-          `${time} ${s.session} / ${t.tabName}: ${now}${t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : ""}`,
-        );
-      }
+      if (before.get(key(s.host, s.session, t.index)) === now) continue;
+      const after =
+        t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
+      lines.push(`${time} ${where}${s.session} / ${t.tabName}: ${now}${after}`);
     }
   }
   return lines;

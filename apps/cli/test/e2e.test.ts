@@ -348,6 +348,8 @@ describe("sessions: 20 runs of the same layout at the same moment", () => {
     const raced = await Promise.all(
       Array.from({ length: 20 }, () => sessions(["run", f, "--socket", sock, "--on-conflict", "error"])),
     );
+    const odd = raced.filter((r) => r.code !== 0 && r.code !== 4).map((r) => `${r.code}: ${r.stderr}`);
+    expect(odd).toEqual([]);
     expect(raced.filter((r) => r.code === 0)).toHaveLength(1);
     expect(raced.filter((r) => r.code === 4)).toHaveLength(19);
     expect(

@@ -181,7 +181,17 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
     };
   }
 
-  private createManager(machine: string, layouts: readonly LayoutConfig[], ssh?: MachineSsh): M {
+  /** The backend options of one machine (`*` merged under its own). */
+  backendOptionsOf(machine: string): B {
+    return { ...this.opts.backendOptions?.["*"], ...this.opts.backendOptions?.[machine] } as B;
+  }
+
+  private createManager(
+    machine: string,
+    layouts: readonly LayoutConfig[],
+    ssh?: MachineSsh,
+    backendOptions?: B,
+  ): M {
     const given = this.opts.hosts?.[machine];
     let host: Host;
     if (given) host = given;
@@ -191,8 +201,7 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
       checkTarget(t);
       host = sshHost(t, { ...o, id: o.id ?? `ssh:${machine}` });
     }
-    const backend = { ...this.opts.backendOptions?.["*"], ...this.opts.backendOptions?.[machine] } as B;
-    return this.make(layouts, host, backend);
+    return this.make(layouts, host, backendOptions ?? this.backendOptionsOf(machine));
   }
 
   /** The manager of one machine (SESSION_NOT_FOUND for a machine not in this fleet). */
@@ -331,7 +340,7 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
   /** Save the fleet: each machine's run on that machine, and one record of all of them here. */
   async save(id?: string): Promise<string> {
     if (id) this.runId = id;
-    const machines: Record<string, { ssh?: MachineSsh; host: string; sessions: number }> = {};
+    const machines: Record<string, { ssh?: MachineSsh; backend?: B; host: string; sessions: number }> = {};
     const sessions: ManagedSession[] = [];
     await Promise.all(
       [...this.managers.values()].map(async (mgr) => {
@@ -344,6 +353,8 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
         host: mgr.host.id,
         sessions: mgr.managed.length,
         ...(this.opts.hosts?.[machine] ? {} : { ssh: this.sshOptionsOf(machine) }),
+        // A later process must reach the same server (e.g. the tmux socket) to see and kill these sessions.
+        backend: this.backendOptionsOf(machine),
       };
       for (const s of mgr.managed) sessions.push({ ...s, data: { ...s.data, machine } });
     }
@@ -370,11 +381,14 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
   async load(id: string): Promise<ManagedRun> {
     const { host, stateDir } = this.fleetHost();
     const run = await loadRun(host, stateDir, this.kind, id);
-    const saved = (run.options?.machines ?? {}) as Record<string, { ssh?: MachineSsh }>;
+    const saved = (run.options?.machines ?? {}) as Record<string, { ssh?: MachineSsh; backend?: B }>;
     this.runId = run.id;
     for (const machine of Object.keys(saved)) {
       if (!this.managers.has(machine)) {
-        this.managers.set(machine, this.createManager(machine, [], saved[machine]?.ssh));
+        this.managers.set(
+          machine,
+          this.createManager(machine, [], saved[machine]?.ssh, saved[machine]?.backend),
+        );
         this.machines.push(machine);
       }
     }

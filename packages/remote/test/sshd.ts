@@ -91,7 +91,10 @@ export async function freePorts(n: number): Promise<number[]> {
  * remote bash skip ~/.bashrc for commands (bash shell.c runs it for sshd commands only at shell level < 2):
  * root's .bashrc here runs `pyenv init`, ~0.65 s of CPU per command.
  */
-export async function privateSshd(count: number, opts: { cheapLogin?: boolean } = {}): Promise<PrivateSshd> {
+export async function privateSshd(
+  count: number,
+  opts: { cheapLogin?: boolean; serverEnv?: Record<string, string> } = {},
+): Promise<PrivateSshd> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(join(tmpdir(), "mc-sshd-"));
   const keygen = (f: string) =>
@@ -117,7 +120,12 @@ export async function privateSshd(count: number, opts: { cheapLogin?: boolean } 
       "StrictModes no",
       "MaxStartups 100:30:200",
       "MaxSessions 100",
-      ...(opts.cheapLogin === false ? [] : ["SetEnv SHLVL=1"]),
+      // sshd takes the first SetEnv line only: every variable goes on it.
+      ...(() => {
+        const env = { ...(opts.cheapLogin === false ? {} : { SHLVL: "1" }), ...opts.serverEnv };
+        const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+        return pairs.length ? [`SetEnv ${pairs.join(" ")}`] : [];
+      })(),
       "",
     ].join("\n"),
   );

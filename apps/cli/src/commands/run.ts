@@ -3,16 +3,18 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import {
   type ConflictPolicy,
+  isMcError,
   type LayoutConfig,
   McError,
   type MonitorSnapshot,
   type PreparedSession,
   readLayoutsFile,
   type SessionManager,
+  type StartedSession,
   type StatusReport,
   sleep,
 } from "@mc/core";
-import { type BackendName, createManager, resolveBackend } from "../backends.js";
+import { type BackendName, createFleet, createManager, resolveBackend } from "../backends.js";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
 import { LiveBlock, type Output, printJson, statusTable, transitions } from "../output.js";
 import { chooseInteractively, chooseLayouts, chooseTabs } from "../select.js";
@@ -39,6 +41,9 @@ export interface RunOptions {
   dryRun?: boolean;
   prefix?: string;
   socket?: string;
+  /** Run on these machines over ssh (`@mc/remote`) instead of this one. */
+  host?: string[];
+  sshConfig?: string;
   interval: number;
 }
 
@@ -131,7 +136,11 @@ function printPlan(backend: BackendName, batches: PreparedSession[][], out: Outp
 
 /** Monitor with a live table on a TTY, transition lines when piped, JSON snapshots with --json. */
 export async function monitorWithOutput(
-  manager: SessionManager,
+  target: {
+    runMonitoringRoutine(o: Record<string, unknown>): Promise<StatusReport | undefined>;
+    /** Forget the killed sessions' run record. */
+    forgetAll(): Promise<void>;
+  },
   o: { intervalMs: number; killUponCompletion: boolean },
   out: Output,
 ): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
@@ -156,7 +165,7 @@ export async function monitorWithOutput(
     prev = r;
   };
   try {
-    const report = await manager.runMonitoringRoutine({
+    const report = await target.runMonitoringRoutine({
       intervalMs: o.intervalMs,
       killUponCompletion: o.killUponCompletion,
       signal: ac.signal,
@@ -167,7 +176,7 @@ export async function monitorWithOutput(
       return { report, interrupted: true };
     }
     if (o.killUponCompletion) {
-      for (const s of manager.managed.map((m) => m.name)) await manager.forget(s);
+      await target.forgetAll();
       if (!out.json) out.err(out.c.dim("every command finished; sessions killed"));
     } else if (!out.json && !live && report) {
       for (const line of statusTable(report, out)) out.out(line);
@@ -194,6 +203,7 @@ export async function runCommand(file: string | undefined, o: RunOptions, out: O
 
 /** Start (or plan) the given layouts with the run options. */
 export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
+  if (o.host?.length) return runRemote(layouts, o, out);
   const backend = await resolveBackend(o.backend);
   if (o.maxParallelTabs !== undefined) return runDynamic(backend, layouts, o, out);
 
@@ -245,7 +255,12 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
     let report: StatusReport | undefined;
     if (monitor) {
       const r = await monitorWithOutput(
-        manager,
+        {
+          runMonitoringRoutine: (m) => manager.runMonitoringRoutine(m),
+          forgetAll: async () => {
+            for (const s of manager.managed.map((x) => x.name)) await manager.forget(s);
+          },
+        },
         { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
         out,
       );
@@ -265,4 +280,102 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   }
   if (out.json) printJson({ backend, batches: results });
   return failed > 0 ? EXIT_TABS_FAILED : 0;
+}
+
+/**
+ * `sessions run --host A --host B`: the same layouts on every machine, started in parallel over one ssh
+ * connection each; a machine that fails is reported and the others carry on.
+ */
+async function runRemote(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
+  // On another machine there is nothing local to detect: auto means tmux there.
+  const backend: BackendName =
+    o.backend === "auto" || o.backend === "a" ? "tmux" : await resolveBackend(o.backend);
+  if (o.maxParallelTabs !== undefined || o.parallelLayouts !== undefined) {
+    throw usage("--host does not combine with --max-parallel-tabs or --parallel-layouts yet");
+  }
+  const machines = [
+    ...new Set(
+      o
+        .host!.flatMap((h) => h.split(","))
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const fleet = await createFleet(backend, {
+    machines,
+    sessionLayouts: layouts,
+    sessionNamePrefix: o.prefix,
+    socket: o.socket,
+    sshConfig: o.sshConfig,
+  });
+  try {
+    if (o.dryRun) {
+      const plans: PreparedSession[][] = [];
+      for (const m of machines) plans.push(await fleet.manager(m).plan({ onConflict: o.onConflict }));
+      if (!out.json) machines.forEach((m, i) => out.err(out.c.dim(`batch ${i + 1} is machine ${m}`)));
+      printPlan(backend, plans, out);
+      return 0;
+    }
+    const ac = new AbortController();
+    const onSig = () => ac.abort();
+    process.on("SIGINT", onSig);
+    process.on("SIGTERM", onSig);
+    const results = await fleet
+      .startAllSessions({
+        onConflict: o.onConflict,
+        delayBetweenMs: o.sleepInbetween * 1000,
+        signal: ac.signal,
+        onMachineDone: (r: { machine: string; ok: boolean; error?: Error; sessions: StartedSession[] }) => {
+          if (out.json) return;
+          if (r.ok) {
+            for (const s of r.sessions) {
+              out.err(
+                `${out.c.green("✓")} ${r.machine}: ${s.name} ${out.c.dim(`${s.tabs} tab(s) on ${backend}${conflictNote(s.action, s.renamed, s.requestedName)}`)}`,
+              );
+            }
+          } else out.err(`${out.c.red("✗")} ${r.machine}: ${r.error?.message ?? "failed"}`);
+        },
+      })
+      .finally(() => {
+        process.off("SIGINT", onSig);
+        process.off("SIGTERM", onSig);
+      });
+    const failedMachines = results.filter((r) => !r.ok);
+    let report: StatusReport | undefined;
+    let failedTabs = 0;
+    if (o.monitor && results.some((r) => r.ok)) {
+      const r = await monitorWithOutput(
+        {
+          runMonitoringRoutine: (m) => fleet.runMonitoringRoutine(m),
+          forgetAll: () => fleet.deleteSaved(fleet.runId).catch(() => {}),
+        },
+        { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
+        out,
+      );
+      if (r.interrupted) return 130;
+      report = r.report;
+      failedTabs = report?.summary.failedCommands ?? 0;
+    }
+    if (out.json) {
+      printJson({
+        backend,
+        runId: fleet.runId,
+        machines: results.map((r) =>
+          r.ok
+            ? { machine: r.machine, ok: true, sessions: r.sessions }
+            : {
+                machine: r.machine,
+                ok: false,
+                error: isMcError(r.error) ? r.error.toJSON() : { message: r.error.message },
+              },
+        ),
+        ...(report ? { report } : {}),
+      });
+    }
+    if (failedMachines.length === machines.length) throw failedMachines[0]!.error;
+    if (failedMachines.length > 0) return 1;
+    return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
+  } finally {
+    await fleet.close();
+  }
 }

@@ -1,0 +1,184 @@
+import { execFile, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../../../packages/remote/test/sshd.js";
+
+const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+
+describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0.1, real tmux)", () => {
+  let sshd: PrivateSshd;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const sock = (m: string) => join(dir, `tmux-${m}`);
+  const remoteState = () => join(dir, "remote-state");
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mc-cli-remote-"));
+    sshd = await privateSshd(2, { serverEnv: { SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "remote-state") } });
+    const cfg = ["alpha", "beta"].map((m, i) =>
+      [
+        `Host ${m}`,
+        "  HostName 127.0.0.1",
+        `  Port ${sshd.ports[i]}`,
+        "  User root",
+        `  IdentityFile ${sshd.key}`,
+        "  IdentitiesOnly yes",
+        "  StrictHostKeyChecking no",
+        "  UserKnownHostsFile /dev/null",
+        "  LogLevel ERROR",
+      ].join("\n"),
+    );
+    writeFileSync(join(dir, "ssh_config"), `${cfg.join("\n")}\n`);
+    env = { ...process.env, MC_STATE_DIR: join(dir, "local-state"), NO_COLOR: "1", SHELL: "/bin/sh" };
+    delete env.TMUX;
+    mkdirSync(join(dir, "work"));
+  });
+  afterAll(() => {
+    for (const m of ["shared"]) {
+      try {
+        execFileSync("tmux", ["-S", sock(m), "kill-server"]);
+      } catch {}
+    }
+    sshd?.stop();
+    // Tab wrappers may still be writing their last record as the server goes: retry the removal.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  });
+
+  const sessions = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile("node", [BIN, ...args], { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+
+  it("runs the same layout on two machines, monitors them in one table, and kills what it started", async () => {
+    const f = join(dir, "remote.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "job",
+            layoutTabs: [
+              { tabName: "a", startDir: join(dir, "work"), command: "sleep 0.3; exit 2" },
+              { tabName: "b", startDir: join(dir, "work"), command: "sleep 30" },
+            ],
+          },
+        ],
+      }),
+    );
+    // Both "machines" are this one and share a tmux server, so beta's start meets alpha's session: rename.
+    const ssh = ["--ssh-config", join(dir, "ssh_config")];
+    const a = await sessions(["run", f, "--host", "alpha", "--socket", sock("shared"), ...ssh, "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    const started = JSON.parse(a.stdout);
+    expect(started.machines).toEqual([expect.objectContaining({ machine: "alpha", ok: true })]);
+    const b = await sessions([
+      "run",
+      f,
+      "--host",
+      "beta",
+      "--socket",
+      sock("shared"),
+      ...ssh,
+      "--on-conflict",
+      "rename",
+      "--json",
+    ]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout).machines[0].sessions[0].name).toBe("job_1");
+
+    await new Promise((r) => setTimeout(r, 800));
+    const status = JSON.parse((await sessions(["status", "--json"])).stdout);
+    const rows = status.sessions.map((s: { host: string; session: string; tabs: { state: string }[] }) => [
+      s.host,
+      s.session,
+      s.tabs.map((t) => t.state),
+    ]);
+    expect(rows.sort((x: string[], y: string[]) => String(x[0]).localeCompare(String(y[0])))).toEqual([
+      ["ssh:alpha", "job", ["exited", "running"]],
+      ["ssh:beta", "job_1", ["exited", "running"]],
+    ]);
+    const table = (await sessions(["status"])).stdout;
+    expect(table).toMatch(/HOST\s+SESSION\s+TAB/);
+    expect(table).toMatch(/alpha\s+job\s+a\s+exited\s+2/);
+
+    const attach = await sessions(["attach", "job_1", "--print"]);
+    expect(attach.stdout).toContain("beta");
+    expect(attach.stdout).toContain("attach-session");
+
+    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs;
+    expect(ls.map((r: { host: string; session: string }) => `${r.host}:${r.session}`).sort()).toEqual([
+      "alpha:job",
+      "beta:job_1",
+    ]);
+
+    expect((await sessions(["kill", "job", "--host", "alpha"])).code).toBe(0);
+    expect((await sessions(["kill", "--all"])).code).toBe(0);
+    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
+    // Every session is gone, so the tmux server has exited (list-sessions fails) or lists nothing.
+    let left = "";
+    try {
+      left = execFileSync("tmux", ["-S", sock("shared"), "list-sessions", "-F", "#{session_name}"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
+    } catch {}
+    expect(left).toBe("");
+  });
+
+  it("a machine that cannot be reached is reported and the others carry on", async () => {
+    const f = join(dir, "one.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "solo",
+            layoutTabs: [{ tabName: "t", startDir: join(dir, "work"), command: "exit 0" }],
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(dir, "ssh_config"),
+      `${execFileSync("cat", [join(dir, "ssh_config")], { encoding: "utf8" })}Host nowhere\n  HostName 127.0.0.1\n  Port 1\n`,
+    );
+    const r = await sessions([
+      "run",
+      f,
+      "--host",
+      "alpha,nowhere",
+      "--socket",
+      sock("shared"),
+      "--ssh-config",
+      join(dir, "ssh_config"),
+      "-m",
+      "-k",
+      "--interval",
+      "0.2",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/✗ nowhere: .*unreachable/);
+    expect(r.stderr).toMatch(/✓ alpha: solo/);
+    expect(r.stdout).toMatch(/alpha: solo \/ t: exited 0/);
+  });
+
+  it("refuses a host that would be read as an ssh option, before running ssh", async () => {
+    const f = join(dir, "one.json");
+    const r = await sessions([
+      "run",
+      f,
+      "--host",
+      "-oProxyCommand=touch /tmp/mc-pwned",
+      "--socket",
+      sock("shared"),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error:");
+  });
+});
