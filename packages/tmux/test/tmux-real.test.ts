@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, type Host, isMcError, shQuote } from "@mc/core";
@@ -369,6 +370,45 @@ describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => 
     await m.killTab(r.sessions[0]!.tabs[0]!.ref!);
     const windows = t.tmux("list-windows", "-t", "=dyn:", "-F", "#{window_name}").trim().split("\n");
     expect(windows).toEqual(["c"]);
+    await m.killAllSessions();
+  });
+});
+
+describe("tmux: attach command", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("attach from outside tmux, switch-client inside the same server, a nested attach from another server", async () => {
+    const m = t.manager({ sessionLayouts: [layout("att", [["t", "sleep 30"]], t.work)] });
+    await m.startAllSessions();
+    expect(m.attachToSession(undefined, {})).toEqual({
+      file: "tmux",
+      args: ["-u", "-S", t.socket, "attach-session", "-t", "=att"],
+    });
+    expect(m.attachToSession("att", { TMUX: `${t.socket},1234,0` }).args).toEqual([
+      "-u",
+      "-S",
+      t.socket,
+      "switch-client",
+      "-t",
+      "=att",
+    ]);
+    expect(m.attachToSession("att", { TMUX: "/tmp/tmux-0/default,1,0" })).toMatchObject({
+      args: ["-u", "-S", t.socket, "attach-session", "-t", "=att"],
+      env: { TMUX: "" },
+    });
+    // The command really targets the session: the same argv with has-session instead of attach succeeds.
+    const cmd = m.attachToSession("att", {});
+    expect(() =>
+      execFileSync(
+        cmd.file,
+        cmd.args.map((a) => (a === "attach-session" ? "has-session" : a)),
+      ),
+    ).not.toThrow();
+    expect(() => m.attachToSession("nope", {})).toThrow(/not managed by this run/);
     await m.killAllSessions();
   });
 });
