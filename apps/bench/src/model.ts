@@ -1,0 +1,111 @@
+import type { Stats } from "./stats.js";
+
+/** One contender's figures in one launch scenario. */
+export interface LaunchRow {
+  id: string;
+  label: string;
+  /** Headline: spawn → every marker exists and the launcher has exited. Milliseconds. */
+  stats: Stats;
+  /** Spawn → every marker exists (the launcher may still be running). */
+  ready: Stats;
+  /** Spawn → the launcher exited. */
+  returned: Stats;
+  /** `stats.median / floor median`. */
+  ratio: number;
+  samples: number[];
+  /** Why the contender did not run (tool missing); a skipped row has no figures. */
+  skipped?: string;
+  /** First error seen, when some samples failed. */
+  error?: string;
+}
+
+/** Launch of N tabs, every contender interleaved run by run. */
+export interface LaunchResult {
+  tabs: number;
+  reps: number;
+  rows: LaunchRow[];
+}
+
+/** `checkAllSessionsStatus()` against a bare `tmux list-panes -a` at one size. */
+export interface StatusResult {
+  panes: number;
+  sessions: number;
+  reps: number;
+  mc: Stats;
+  bare: Stats;
+  ratio: number;
+  /** `Host.spawned` delta of each status call (the same every time, normally). */
+  spawned: number[];
+  /** Processes started by this node process during each status call (child_process.spawn hook). */
+  execs: number[];
+  /** Tabs the last status reported as running (sanity: should equal `panes`). */
+  running: number;
+}
+
+/** CPU cost of `sessions status --watch` on N tabs. */
+export interface MonitorResult {
+  tabs: number;
+  seconds: number;
+  intervalMs: number;
+  /** CPU ms of the watch process and the children it waited for (tmux clients), during the window. */
+  cpuMs: number;
+  /** Part of `cpuMs` spent in the children (the tmux clients it spawned). */
+  childCpuMs: number;
+  percent: number;
+  /** CPU ms of the tmux server during the window (answering the queries), for context. */
+  serverCpuMs: number;
+  serverPercent: number;
+  /** Status snapshots the process printed during the window. */
+  cycles: number;
+  /** CPU ms of the process start (node + loading the CLI + first poll), excluded from `percent`. */
+  startupCpuMs: number;
+}
+
+/** `sessions --version` against `node -e 0`. */
+export interface CliStartResult {
+  reps: number;
+  sessions: Stats;
+  node: Stats;
+  /** `sessions --help`: loads the whole CLI, as every real command does (diagnostic). */
+  help: Stats;
+  ratio: number;
+}
+
+/** Remote scenario: figures, or why it did not run. */
+export interface RemoteResult {
+  skipped?: string;
+  rows?: { label: string; stats: Stats; spawned?: number }[];
+}
+
+/** A speed goal checked against a baseline of the same run. */
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  verdict: "PASS" | "MISS" | "SKIP";
+}
+
+/** What the machine and tools were. */
+export interface Environment {
+  cpuModel: string;
+  cores: number;
+  ramGiB: number;
+  os: string;
+  kernel: string;
+  versions: Record<string, string>;
+}
+
+/** Everything one `pnpm bench` run measured. */
+export interface BenchResults {
+  mode: "full" | "quick";
+  date: string;
+  durationMs: number;
+  env: Environment;
+  launch: LaunchResult[];
+  status: StatusResult[];
+  monitor?: MonitorResult | { skipped: string };
+  cliStart?: CliStartResult;
+  remote: RemoteResult;
+  targets: Target[];
+  notes: string[];
+}

@@ -1,0 +1,285 @@
+import { describe, expect, it } from "vitest";
+import type { BenchResults, LaunchResult, LaunchRow } from "../src/model.js";
+import { PLANS, withOverrides } from "../src/plan.js";
+import {
+  evaluateTargets,
+  launchBreakdown,
+  launchTable,
+  markdownTable,
+  mdCell,
+  renderReport,
+} from "../src/report.js";
+import {
+  floorScript,
+  layoutsConfig,
+  perCommandScript,
+  tabCommand,
+  tmuxinatorConfig,
+  tmuxpConfig,
+  wrappedFloorFiles,
+} from "../src/scenarios/launch.js";
+import { benchLayouts } from "../src/scenarios/status.js";
+import { cpuPercent, fmtMs, fmtRatio, median, procCpuMs, ratio, summarize } from "../src/stats.js";
+
+describe("stats", () => {
+  it("median of odd and even counts, unsorted input untouched", () => {
+    const xs = [5, 1, 3];
+    expect(median(xs)).toBe(3);
+    expect(xs).toEqual([5, 1, 3]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(median([])).toBeNaN();
+  });
+
+  it("summarize counts failed (NaN) samples apart and never as zero", () => {
+    expect(summarize([30, Number.NaN, 10, 20])).toEqual({ n: 3, median: 20, min: 10, max: 30, failed: 1 });
+    const none = summarize([Number.NaN]);
+    expect(none.n).toBe(0);
+    expect(none.failed).toBe(1);
+    expect(none.median).toBeNaN();
+    expect(none.min).toBeNaN();
+  });
+
+  it("ratio and cpuPercent refuse missing or non-positive baselines", () => {
+    expect(ratio(150, 100)).toBe(1.5);
+    expect(ratio(150, 0)).toBeNaN();
+    expect(ratio(Number.NaN, 100)).toBeNaN();
+    expect(cpuPercent(300, 30_000)).toBe(1);
+    expect(cpuPercent(1, 0)).toBeNaN();
+  });
+
+  it("procCpuMs reads utime+stime (+cutime+cstime) after the last ')' of comm", () => {
+    // Fields 14–17 = 120 30 7 3 ticks; comm holds spaces and a ')' to trip naive splitting.
+    const stat = "4242 (node (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 120 30 7 3 20 0 11 0 500 1000 50";
+    expect(procCpuMs(stat, false, 100)).toBe(1500);
+    expect(procCpuMs(stat, true, 100)).toBe(1600);
+    expect(procCpuMs(stat, true, 1000)).toBe(160);
+    expect(procCpuMs("garbage")).toBeNaN();
+  });
+
+  it("formats milliseconds and ratios for tables", () => {
+    expect(fmtMs(4.5)).toBe("4.50 ms");
+    expect(fmtMs(850.4)).toBe("850 ms");
+    expect(fmtMs(2414)).toBe("2.41 s");
+    expect(fmtMs(Number.NaN)).toBe("—");
+    expect(fmtRatio(1.069)).toBe("1.07×");
+    expect(fmtRatio(Number.NaN)).toBe("—");
+  });
+});
+
+describe("markdown rendering", () => {
+  it("pads columns, aligns right where asked, and escapes pipes", () => {
+    const t = markdownTable(
+      ["name", "ms"],
+      [
+        ["a|b", "5"],
+        ["long name", "1234"],
+      ],
+      ["l", "r"],
+    );
+    expect(t.split("\n")).toEqual([
+      "| name      |   ms |",
+      "|-----------|-----:|",
+      "| a\\|b      |    5 |",
+      "| long name | 1234 |",
+    ]);
+    expect(mdCell("x\ny")).toBe("x y");
+  });
+
+  it("a missing cell renders empty rather than shifting the row", () => {
+    expect(markdownTable(["a", "b"], [["1"]]).split("\n")[2]).toBe("| 1   |     |");
+  });
+});
+
+const st = (median: number, n = 3) => ({ n, median, min: median * 0.9, max: median * 1.1, failed: 0 });
+const row = (id: string, ms: number, extra: Partial<LaunchRow> = {}): LaunchRow => ({
+  id,
+  label: id,
+  stats: st(ms),
+  ready: st(ms),
+  returned: st(ms),
+  ratio: Number.NaN,
+  samples: [ms],
+  ...extra,
+});
+
+function results(launch: LaunchResult[], over: Partial<BenchResults> = {}): BenchResults {
+  return {
+    mode: "full",
+    date: "2026-11-24T00:00:00.000Z",
+    durationMs: 60_000,
+    env: { cpuModel: "CPU", cores: 2, ramGiB: 24, os: "Debian", kernel: "6", versions: { node: "v20" } },
+    launch,
+    status: [],
+    remote: { skipped: "no remote" },
+    targets: [],
+    notes: [],
+    ...over,
+  };
+}
+
+describe("targets", () => {
+  const launch100: LaunchResult = {
+    tabs: 100,
+    reps: 3,
+    rows: [
+      row("floor", 1000),
+      row("floor-wrapped", 1050),
+      row("sessions", 1100),
+      row("tmuxp", 2300),
+      row("tmuxinator", 2100),
+    ],
+  };
+
+  it("judges the largest launch size against floor, tmuxp and tmuxinator", () => {
+    const t = evaluateTargets(
+      results([{ ...launch100, tabs: 20, rows: [row("floor", 1), row("sessions", 100)] }, launch100]),
+    );
+    expect(t[0]).toMatchObject({
+      name: "launch, 100 tabs: sessions run vs floor",
+      measured: "1.10×",
+      verdict: "PASS",
+    });
+    expect(t[1]).toMatchObject({ measured: "2.09× faster", verdict: "PASS" });
+    expect(t[2]).toMatchObject({ measured: "1.91× faster", verdict: "MISS" });
+  });
+
+  it("a skipped peer is SKIP, never PASS; a quick run says the goal is set at 100", () => {
+    const rows = [
+      row("floor", 100),
+      row("sessions", 200),
+      row("tmuxp", 0, { skipped: "tmuxp not installed" }),
+    ];
+    const t = evaluateTargets(results([{ tabs: 20, reps: 1, rows }]));
+    expect(t[0]).toMatchObject({
+      verdict: "MISS",
+      name: "launch, 20 tabs (goal is set at 100): sessions run vs floor",
+    });
+    expect(t[1]).toMatchObject({ verdict: "SKIP", measured: "tmuxp skipped" });
+    expect(t[2]).toMatchObject({ verdict: "SKIP", measured: "—" });
+  });
+
+  it("status counts the worst of both subprocess counters; monitoring and CLI start have their own goals", () => {
+    const status = [100, 500].map((panes) => ({
+      panes,
+      sessions: panes / 100,
+      reps: 2,
+      mc: st(20),
+      bare: st(5),
+      ratio: 4,
+      spawned: [1, 1],
+      execs: panes === 500 ? [1, 3] : [1, 1],
+      running: panes,
+    }));
+    const monitor = {
+      tabs: 100,
+      seconds: 30,
+      intervalMs: 1000,
+      cpuMs: 240,
+      childCpuMs: 90,
+      percent: 0.8,
+      serverCpuMs: 30,
+      serverPercent: 0.1,
+      cycles: 30,
+      startupCpuMs: 200,
+    };
+    const cliStart = { reps: 5, sessions: st(70), node: st(60), help: st(200), ratio: 70 / 60 };
+    const t = evaluateTargets(results([], { status, monitor, cliStart }));
+    expect(t.find((x) => x.name.startsWith("status"))).toMatchObject({ measured: "3", verdict: "MISS" });
+    expect(t.find((x) => x.name.startsWith("monitoring"))).toMatchObject({
+      measured: "0.80%",
+      verdict: "PASS",
+    });
+    expect(t.find((x) => x.name.startsWith("CLI start"))).toMatchObject({
+      measured: "1.17×",
+      verdict: "PASS",
+    });
+    const skipped = evaluateTargets(results([], { monitor: { skipped: "no fixture" } }));
+    expect(skipped.find((x) => x.name === "monitoring")).toMatchObject({
+      verdict: "SKIP",
+      measured: "no fixture",
+    });
+  });
+
+  it("breaks sessions run down into floor + wrapper + CLI process", () => {
+    const cliStart = { reps: 5, sessions: st(70), node: st(60), help: st(260), ratio: 1 };
+    expect(launchBreakdown(results([launch100], { cliStart }))).toEqual([
+      ["100", "1.00 s", "+50 ms", "+50 ms", "60 ms", "200 ms", "1.10 s"],
+    ]);
+    expect(launchBreakdown(results([{ ...launch100, rows: [row("floor", 1)] }]))).toEqual([]);
+  });
+
+  it("renders a report with every section, the targets and a skipped contender", () => {
+    const r = results([{ ...launch100, rows: [...launch100.rows, row("x", 0, { skipped: "x missing" })] }]);
+    r.targets = evaluateTargets(r);
+    const md = renderReport(r);
+    for (const h of [
+      "# Benchmarks",
+      "## Targets",
+      "### 100 tabs (3 runs each)",
+      "## Monitoring cost",
+      "## CLI start",
+      "## Remote",
+      "## Reproduce",
+    ])
+      expect(md).toContain(h);
+    expect(md).toMatch(/\| x +\| +skipped \| +x missing \| +— \|/);
+    expect(md).toContain("Skipped: no remote.");
+    expect(launchTable(launch100)).toContain("1.10 s");
+  });
+});
+
+describe("launch inputs", () => {
+  const c = { tabs: 3, dir: "/tmp/it's dir", sock: "/tmp/it's dir/sock", markers: "/tmp/it's dir/m" };
+
+  it("every contender runs the same tab command, quoted for its own parser", () => {
+    expect(tabCommand(c.markers, 2)).toBe(`touch '/tmp/it'\\''s dir/m/2'; exec sleep 100000`);
+    const floor = floorScript(c).trim().split("\n");
+    expect(floor).toHaveLength(3);
+    expect(floor[0]).toMatch(/^new-session -d -s floor -n t0 -c '\/tmp\/it'"'"'s dir' /);
+    expect(floor[2]).toMatch(/^new-window -d -t '=floor:' -n t2 /);
+    const per = perCommandScript(c).trim().split("\n");
+    expect(per).toHaveLength(4);
+    expect(per[1]).toContain(`tmux -S '/tmp/it'\\''s dir/sock' new-session -d -s percmd`);
+  });
+
+  it("peer configs are JSON (valid YAML) with one window per tab", () => {
+    const tp = JSON.parse(tmuxpConfig(c));
+    expect(tp.windows).toHaveLength(3);
+    expect(tp.windows[1].panes[0].shell_command[0]).toBe(tabCommand(c.markers, 1));
+    const ti = JSON.parse(tmuxinatorConfig(c));
+    expect(ti.socket_path).toBe(c.sock);
+    expect(ti.windows[2]).toEqual({ t2: tabCommand(c.markers, 2) });
+    const l = JSON.parse(layoutsConfig(c));
+    expect(l.layouts[0].layoutTabs.map((t: { command: string }) => t.command)).toEqual(
+      [0, 1, 2].map((i) => tabCommand(c.markers, i)),
+    );
+  });
+
+  it("the diagnostic floor runs mc's wrapper in every pane", () => {
+    const f = wrappedFloorFiles(c);
+    expect(f.build.trim().split("\n")).toHaveLength(3);
+    expect(f.build).toContain("exec /bin/sh");
+    expect(f.tabs).toContain("mc_put");
+  });
+
+  it("benchLayouts splits panes into sessions of at most 100, tab i touching marker i", () => {
+    const ls = benchLayouts(250, 100, "/d", "/d/m");
+    expect(ls.map((l) => l.layoutTabs.length)).toEqual([100, 100, 50]);
+    expect(ls[2]!.layoutTabs[0]!.command).toBe(tabCommand("/d/m", 200));
+  });
+});
+
+describe("plans", () => {
+  it("quick is a subset of full; --tabs and --reps override without touching the defaults", () => {
+    expect(PLANS.quick.launch.map((l) => l.tabs)).toEqual([20]);
+    expect(PLANS.full.launch.map((l) => l.tabs)).toEqual([20, 100]);
+    const p = withOverrides(PLANS.quick, ["--tabs", "50,x,200", "--reps", "2"]);
+    expect(p.launch.map((l) => [l.tabs, l.reps])).toEqual([
+      [50, 2],
+      [200, 2],
+    ]);
+    expect(p.status[0]!.reps).toBe(2);
+    expect(PLANS.quick.launch[0]!.reps).toBe(3);
+  });
+});
