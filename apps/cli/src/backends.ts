@@ -8,6 +8,7 @@ import {
   McError,
   type SessionManager,
   type StartedSession,
+  type StatusOptions,
   type StatusReport,
 } from "@mc/core";
 
@@ -166,9 +167,9 @@ export interface Fleet {
       | { machine: string; ok: false; error: Error; sessions: [] }
     )[]
   >;
-  checkAllSessionsStatus(): Promise<
-    StatusReport & { machines: { machine: string; reachable: boolean; error?: string }[] }
-  >;
+  checkAllSessionsStatus(
+    opts?: StatusOptions,
+  ): Promise<StatusReport & { machines: { machine: string; reachable: boolean; error?: string }[] }>;
   runMonitoringRoutine(o: Record<string, unknown>): Promise<StatusReport | undefined>;
   killAllSessions(): Promise<unknown>;
   attachToSession(machine: string, name?: string): Command;
@@ -232,7 +233,7 @@ export interface RunView {
   run: ManagedRun;
   /** Sessions with the machine they run on (undefined: this machine). */
   sessions(): { name: string; machine?: string }[];
-  status(): Promise<StatusReport>;
+  status(opts?: StatusOptions): Promise<StatusReport>;
   kill(name: string, machine?: string): Promise<void>;
   attach(name: string, machine?: string): Command;
   /** Where the attach command runs (always this machine). */
@@ -246,7 +247,7 @@ function localView(backend: BackendName, run: ManagedRun, manager: SessionManage
     backend,
     run,
     sessions: () => manager.managed.map((s) => ({ name: s.name })),
-    status: () => manager.checkAllSessionsStatus(),
+    status: (opts) => manager.checkAllSessionsStatus(opts),
     async kill(name) {
       await manager.backend.kill(
         name,
@@ -267,7 +268,7 @@ function fleetView(backend: BackendName, run: ManagedRun, fleet: Fleet, local: H
     run,
     sessions: () =>
       [...fleet.managers].flatMap(([machine, m]) => m.managed.map((s) => ({ name: s.name, machine }))),
-    status: () => fleet.checkAllSessionsStatus(),
+    status: (opts) => fleet.checkAllSessionsStatus(opts),
     async kill(name, machine) {
       const m = fleet.manager(machine!);
       await m.backend.kill(

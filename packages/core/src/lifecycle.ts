@@ -71,7 +71,7 @@ export interface SessionBackend {
   /** Kill a session by name so the name is free again. Missing sessions are not an error. */
   kill(name: string, session?: ManagedSession): Promise<void>;
   /** Status of the given sessions, in as few tool calls as the tool allows (one for tmux). */
-  status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]>;
+  status(sessions: readonly ManagedSession[], opts?: StatusOptions): Promise<SessionStatus[]>;
   /** The command that attaches this terminal to a session. */
   attachCommand(name: string, env?: NodeJS.ProcessEnv): Command;
   /**
@@ -82,6 +82,15 @@ export interface SessionBackend {
   readonly startVerifies?: boolean;
   /** How long to wait for a started session to appear (ms). */
   readonly appearTimeoutMs?: number;
+}
+
+/** What a status poll gathers. */
+export interface StatusOptions {
+  /**
+   * Read each tab's process tree (pids, command lines, cpu, memory). Default true; monitoring turns it
+   * off, since deciding running / exited / killed needs only the pane list and the tab records.
+   */
+  processes?: boolean;
 }
 
 /** Options shared by every manager constructor. */
@@ -126,6 +135,8 @@ export interface StartOptions {
 /** Options of {@link SessionManager.runMonitoringRoutine}. */
 export interface MonitoringOptions {
   intervalMs?: number;
+  /** Read process trees on every poll (default true); see {@link StatusOptions.processes}. */
+  processes?: boolean;
   killUponCompletion?: boolean;
   signal?: AbortSignal;
   maxCycles?: number;
@@ -390,15 +401,15 @@ export class SessionManager {
   }
 
   /** Status of every managed session: per tab running / exited (code) / killed / missing. */
-  async checkAllSessionsStatus(): Promise<StatusReport> {
-    return makeReport(await this.backend.status(this.managed));
+  async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<StatusReport> {
+    return makeReport(await this.backend.status(this.managed, opts));
   }
 
   /** Monitoring snapshots until every tab's command has finished (see {@link monitor}). */
   monitor(
     opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {},
   ): AsyncGenerator<MonitorSnapshot> {
-    return monitor(() => this.checkAllSessionsStatus(), opts);
+    return monitor(() => this.checkAllSessionsStatus({ processes: opts.processes ?? true }), opts);
   }
 
   /**

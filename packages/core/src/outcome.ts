@@ -3,11 +3,13 @@ import { classifyExit, type TabStatus } from "./status.js";
 
 /**
  * The per-tab outcome record, the same for every backend. A tab's wrapper writes
- * `<runDir>/tab-<index>.json` atomically (temp file + rename) twice:
+ * `<runDir>/tab-<index>.json` twice (the run directory exists: the backend writes its artefacts there):
  *
- * - when the command starts: `{"v":1,"pid":<wrapper pid>,"start":<epoch s>}`
+ * - when the command starts: `{"v":1,"pid":<wrapper pid>,"start":<epoch s>}`, in place (a reader that
+ *   catches it half-written sees no record, i.e. the tab is still pending);
  * - when it ends: the same plus `"end":<epoch s>` and either `"exit":<status>` or `"signal":"<NAME>"`
- *   (the wrapper itself was sent SIGHUP/SIGTERM, for example because its tab was closed).
+ *   (the wrapper itself was sent SIGHUP/SIGTERM, for example because its tab was closed), atomically
+ *   (temp file + rename), so the final outcome is never read torn.
  *
  * The PowerShell wrapper used for Windows Terminal writes the same file with the same keys
  * (`pid` = `$PID`, times from `[DateTimeOffset]::UtcNow.ToUnixTimeSeconds()`, `exit` = `$LASTEXITCODE`).
@@ -93,9 +95,10 @@ ${cases}
 esac
 mc_rec="$mc_dir/tab-$1.json"
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
-mkdir -p "$mc_dir" 2>/dev/null
 mc_start=$(date +%s)
-mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start}"
+# The start record is written in place (one small write; a reader that catches it half-written sees no
+# record yet, i.e. "pending"); the end record replaces it atomically. Two fewer processes per tab.
+printf '%s\\n' "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start}" >"$mc_rec"
 mc_end() { mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$(date +%s),$1}"; }
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the

@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { ProcessNode } from "./host.js";
 
 interface Stat {
@@ -30,79 +30,100 @@ function parseStat(text: string): Stat | undefined {
   };
 }
 
-async function bootTimeMs(): Promise<{ boot: number; uptime: number }> {
-  const up = await readFile("/proc/uptime", "utf8");
-  const uptime = Number(up.split(" ")[0]) * 1000;
-  return { boot: Date.now() - uptime, uptime };
+const read = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+// A pid's command line never changes while that process lives (exec makes a new start time): cache it
+// by pid and start time, so monitoring reads each process's cmdline once, not once per poll.
+const cmdlineCache = new Map<string, string>();
+
+/** Direct children of `pid` from every thread's `children` file (CONFIG_PROC_CHILDREN). */
+function childrenOf(pid: number): number[] | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const t of tasks) {
+    const text = read(`/proc/${pid}/task/${t}/children`);
+    if (text === undefined) return undefined;
+    for (const c of text.split(" ")) if (c.trim()) out.push(Number(c));
+  }
+  return out;
+}
+
+/** Fallback without `children` files: one scan of every `/proc/<pid>/stat` for the parent map. */
+function scanChildren(): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = parseStat(read(`/proc/${e}/stat`) ?? "");
+    if (!st) continue;
+    const list = map.get(st.ppid) ?? [];
+    list.push(st.pid);
+    map.set(st.ppid, list);
+  }
+  return map;
 }
 
 /**
- * Process trees from Linux /proc: one scan of `/proc/<pid>/stat` builds the parent map, then the
- * command lines of the processes that matter are read. No subprocess. Returns an empty map elsewhere.
+ * Process trees from Linux /proc, no subprocess: the tree under each root is walked through
+ * `/proc/<pid>/task/<tid>/children` (about 0.1 ms a tree; a full `/proc` scan is the fallback where the
+ * kernel lacks those files), and only the processes found are read. Returns an empty map elsewhere.
  */
 export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Map<number, ProcessNode[]>> {
   const out = new Map<number, ProcessNode[]>();
-  if (process.platform !== "linux" || rootPids.length === 0) return out;
-  let entries: string[];
-  try {
-    entries = await readdir("/proc");
-  } catch {
-    return out;
-  }
-  const { boot, uptime } = await bootTimeMs();
-  const stats = new Map<number, Stat>();
-  const children = new Map<number, number[]>();
-  await Promise.all(
-    entries
-      .filter((e) => /^\d+$/.test(e))
-      .map(async (e) => {
-        try {
-          const st = parseStat(await readFile(`/proc/${e}/stat`, "utf8"));
-          if (!st) return;
-          stats.set(st.pid, st);
-        } catch {}
-      }),
-  );
-  for (const st of stats.values()) {
-    const list = children.get(st.ppid) ?? [];
-    list.push(st.pid);
-    children.set(st.ppid, list);
-  }
-  for (const root of rootPids) {
-    if (!stats.has(root)) continue;
-    const pids: number[] = [];
-    const stack = [root];
-    while (stack.length) {
-      const p = stack.shift()!;
-      pids.push(p);
-      stack.push(...(children.get(p) ?? []).sort((a, b) => a - b));
+  if (process.platform !== "linux" || rootPids.length === 0 || !existsSync("/proc/uptime")) return out;
+  const uptimeMs = Number((read("/proc/uptime") ?? "0").split(" ")[0]) * 1000;
+  const bootMs = Date.now() - uptimeMs;
+  let scanned: Map<number, number[]> | undefined;
+  const kids = (pid: number): number[] => {
+    if (!scanned) {
+      const direct = childrenOf(pid);
+      if (direct !== undefined) return direct;
+      scanned = scanChildren();
     }
-    const nodes = await Promise.all(
-      pids.map(async (pid): Promise<ProcessNode | undefined> => {
-        const st = stats.get(pid)!;
-        let command = st.comm;
-        try {
-          const raw = await readFile(`/proc/${pid}/cmdline`, "utf8");
-          if (raw) command = raw.replace(/\0+$/, "").split("\0").join(" ");
-        } catch {
-          return undefined;
-        }
-        const startedMs = (st.startTicks / CLK_TCK) * 1000;
-        const aliveMs = Math.max(1, uptime - startedMs);
-        return {
-          pid,
-          ppid: st.ppid,
-          command,
-          cpuPercent: Math.round(((st.cpuTicks / CLK_TCK) * 1000 * 1000) / aliveMs) / 10,
-          rssBytes: st.rssPages * PAGE,
-          startedAt: Math.round(boot + startedMs),
-        };
-      }),
-    );
-    out.set(
-      root,
-      nodes.filter((n): n is ProcessNode => n !== undefined),
-    );
+    return scanned.get(pid) ?? [];
+  };
+  const seenKeys = new Set<string>();
+  for (const root of rootPids) {
+    const nodes: ProcessNode[] = [];
+    const queue = [root];
+    while (queue.length) {
+      const pid = queue.shift()!;
+      const st = parseStat(read(`/proc/${pid}/stat`) ?? "");
+      if (!st) continue;
+      const key = `${pid}:${st.startTicks}`;
+      seenKeys.add(key);
+      let command = cmdlineCache.get(key);
+      if (command === undefined) {
+        const raw = read(`/proc/${pid}/cmdline`);
+        command = raw ? raw.replace(/\0+$/, "").split("\0").join(" ") : st.comm;
+        cmdlineCache.set(key, command);
+      }
+      const startedMs = (st.startTicks / CLK_TCK) * 1000;
+      const aliveMs = Math.max(1, uptimeMs - startedMs);
+      nodes.push({
+        pid,
+        ppid: st.ppid,
+        command,
+        cpuPercent: Math.round(((st.cpuTicks / CLK_TCK) * 1000 * 1000) / aliveMs) / 10,
+        rssBytes: st.rssPages * PAGE,
+        startedAt: Math.round(bootMs + startedMs),
+      });
+      queue.push(...kids(pid).sort((a, b) => a - b));
+    }
+    if (nodes.length) out.set(root, nodes);
   }
+  // Forget processes that are gone, so the cache stays the size of what is being watched.
+  if (cmdlineCache.size > 4 * seenKeys.size + 64)
+    for (const k of cmdlineCache.keys()) if (!seenKeys.has(k)) cmdlineCache.delete(k);
   return out;
 }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,6 +19,7 @@ afterAll(async () => {
 async function runTab(command: string, index = 0) {
   const script = join(dir, `s${index}.sh`);
   const runDir = join(dir, `run${index}`);
+  await mkdir(runDir, { recursive: true });
   await writeFile(
     script,
     posixTabScript({ title: "test", runDir, tabs: [{ index, tabName: "t", command }], keepShell: false }),

@@ -18,6 +18,7 @@ import {
   type SessionManager,
   type SessionStatus,
   type StartedSession,
+  type StatusOptions,
   type StatusReport,
   saveRun,
   sleep,
@@ -94,6 +95,8 @@ export interface FleetStartOptions {
 /** Options of {@link RemoteFleetManager.runMonitoringRoutine}. */
 export interface FleetMonitoringOptions {
   intervalMs?: number;
+  /** Read process trees on every poll (default true). */
+  processes?: boolean;
   killUponCompletion?: boolean;
   signal?: AbortSignal;
   maxCycles?: number;
@@ -255,13 +258,13 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
   }
 
   /** Status of every managed session on every machine: one ssh round trip per machine. */
-  async checkAllSessionsStatus(): Promise<FleetStatusReport> {
+  async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<FleetStatusReport> {
     const per = await Promise.all(
       [...this.managers].map(async ([machine, mgr]): Promise<[SessionStatus[], MachineHealth]> => {
         const health = { machine, host: mgr.host.id };
         if (mgr.managed.length === 0) return [[], { ...health, reachable: true }];
         try {
-          const r = await mgr.checkAllSessionsStatus();
+          const r = await mgr.checkAllSessionsStatus(opts);
           return [r.sessions, { ...health, reachable: true }];
         } catch (e) {
           const error = asError(e).message;
@@ -282,7 +285,7 @@ export class RemoteFleetManager<M extends SessionManager, B = Record<string, nev
     const down = new Map<string, boolean>();
     for (let cycle = 0; !o.signal?.aborted; cycle++) {
       const started = Date.now();
-      const report = await this.checkAllSessionsStatus();
+      const report = await this.checkAllSessionsStatus({ processes: o.processes ?? true });
       for (const h of report.machines) {
         const wasDown = down.get(h.machine) ?? false;
         if (wasDown !== !h.reachable) o.onMachineChange?.(h.machine, h.reachable, h.error);

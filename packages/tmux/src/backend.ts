@@ -8,11 +8,13 @@ import {
   McError,
   normaliseStartDir,
   type PreparedSession,
+  type ProcessNode,
   parseTabRecord,
   recordOutcome,
   type SessionBackend,
   type SessionSpec,
   type SessionStatus,
+  type StatusOptions,
   summarizeSession,
   type TabStatus,
   tabRecordName,
@@ -166,7 +168,7 @@ export class TmuxBackend implements SessionBackend {
     }
   }
 
-  async status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]> {
+  async status(sessions: readonly ManagedSession[], opts: StatusOptions = {}): Promise<SessionStatus[]> {
     if (sessions.length === 0) return [];
     const [panesResult, records] = await Promise.all([
       this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT)),
@@ -189,10 +191,11 @@ export class TmuxBackend implements SessionBackend {
         return rec && rec.end === undefined ? [rec.pid] : [];
       }),
     );
-    const trees = await this.host.processTrees([
-      ...panes.filter((p) => !p.dead).map((p) => p.pid),
+    const roots = [
+      ...(opts.processes === false ? [] : panes.filter((p) => !p.dead).map((p) => p.pid)),
       ...orphanPids,
-    ]);
+    ];
+    const trees = roots.length ? await this.host.processTrees(roots) : new Map<number, ProcessNode[]>();
 
     return sessions.map((s, si) => {
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));

@@ -19,9 +19,9 @@ async function withViews<T>(
 /** Status of managed sessions (all, or one by name, optionally on one host), one backend query per run. */
 async function gather(
   views: RunView[],
-  o: { name?: string | undefined; host?: string | undefined; all?: boolean },
+  o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
 ): Promise<SessionStatus[]> {
-  const reports = await Promise.all(views.map((v) => v.status()));
+  const reports = await Promise.all(views.map((v) => v.status({ processes: o.processes ?? true })));
   return reports
     .flatMap((r) => r.sessions)
     .filter(
@@ -40,7 +40,13 @@ export async function statusCommand(
   return withViews(async (views, { corrupt }) => {
     for (const c of corrupt) out.err(out.c.yellow(`skipped unreadable state file ${c.path}: ${c.error}`));
     const once = async () => {
-      const sessions = await gather(views, { name, host: o.host, all: Boolean(o.all) });
+      // A watched table needs states, not process trees (sessions status --json has them).
+      const sessions = await gather(views, {
+        name,
+        host: o.host,
+        all: Boolean(o.all),
+        processes: !o.watch || out.json,
+      });
       if (name !== undefined && sessions.length === 0) {
         throw new McError(
           "SESSION_NOT_FOUND",

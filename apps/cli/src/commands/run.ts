@@ -166,6 +166,8 @@ export async function monitorWithOutput(
   };
   try {
     const report = await target.runMonitoringRoutine({
+      // States are all monitoring needs; process trees cost most of a poll (sessions status --json has them).
+      processes: false,
       intervalMs: o.intervalMs,
       killUponCompletion: o.killUponCompletion,
       signal: ac.signal,
