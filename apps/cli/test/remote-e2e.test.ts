@@ -12,7 +12,6 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const sock = (m: string) => join(dir, `tmux-${m}`);
-  const remoteState = () => join(dir, "remote-state");
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "mc-cli-remote-"));

@@ -12,6 +12,7 @@ import {
   type ManagedRun,
   type ManagedSession,
   saveRun,
+  updateRun,
 } from "./persistence.js";
 import type { LayoutConfig } from "./schema.js";
 import { makeReport, type SessionStatus, type StatusReport } from "./status.js";
@@ -72,8 +73,8 @@ export interface SessionBackend {
   kill(name: string, session?: ManagedSession): Promise<void>;
   /** Status of the given sessions, in as few tool calls as the tool allows (one for tmux). */
   status(sessions: readonly ManagedSession[], opts?: StatusOptions): Promise<SessionStatus[]>;
-  /** The command that attaches this terminal to a session. */
-  attachCommand(name: string, env?: NodeJS.ProcessEnv): Command;
+  /** The command that attaches this terminal to a session (the managed session when there is one). */
+  attachCommand(name: string, env?: NodeJS.ProcessEnv, session?: ManagedSession): Command;
   /**
    * True when a successful `start` already proves the session exists (tmux: `source-file` returns only
    * after `new-session` succeeded), so no listing poll is needed; a session whose tabs all finished and
@@ -294,7 +295,10 @@ export class SessionManager {
         started.push(session);
         // Recorded at once: a process killed mid-launch leaves a run that `sessions ls/kill` can find.
         this.managed.push(session);
-        await this.save();
+        await this.updateRecord((run) => ({
+          ...(run ?? this.toRun()),
+          sessions: [...(run?.sessions ?? []), session],
+        }));
         if (!this.backend.startVerifies) await this.waitForSessions([p.name]);
         const r: StartedSession = {
           name: p.name,
@@ -309,8 +313,7 @@ export class SessionManager {
       } catch (e) {
         const rollback = await this.rollback(started);
         const gone = new Set(rollback.filter((r) => r.ok).map((r) => r.name));
-        this.managed = this.managed.filter((m) => !gone.has(m.name));
-        await (this.managed.length ? this.save() : this.deleteSaved(this.runId)).catch(() => {});
+        await this.dropSessions(gone).catch(() => {});
         const rolled = `rolled back ${gone.size} of ${started.length} session(s) this run had started`;
         if (isMcError(e, "ABORTED")) {
           throw new McError("ABORTED", `interrupted while starting sessions; ${rolled}`, {
@@ -332,8 +335,7 @@ export class SessionManager {
     if (opts.signal?.aborted) {
       // The last session finished starting as the signal came: roll back everything, like any interruption.
       const rollback = await this.rollback(started);
-      this.managed = this.managed.filter((m) => !started.includes(m));
-      await (this.managed.length ? this.save() : this.deleteSaved(this.runId)).catch(() => {});
+      await this.dropSessions(new Set(rollback.filter((r) => r.ok).map((r) => r.name))).catch(() => {});
       throw new McError(
         "ABORTED",
         `interrupted while starting sessions; rolled back ${rollback.filter((r) => r.ok).length} of ${started.length}`,
@@ -460,7 +462,11 @@ export class SessionManager {
         hint: names.length ? `managed: ${names.join(", ")}` : undefined,
       });
     }
-    return this.backend.attachCommand(target, env);
+    return this.backend.attachCommand(
+      target,
+      env,
+      this.managed.find((s) => s.name === target),
+    );
   }
 
   /** The run as saved on disk. */
@@ -498,14 +504,35 @@ export class SessionManager {
     this.managed = run.sessions;
   }
 
-  /** Forget a session (after it was killed) and save the run again; returns false when it was not managed. */
+  /**
+   * Forget a session (after it was killed): it leaves the run record (read-modify-write under a lock,
+   * so a `run` still starting in another process keeps its own additions) and its files are removed.
+   * Returns false when it was not managed.
+   */
   async forget(name: string): Promise<boolean> {
-    const before = this.managed.length;
-    this.managed = this.managed.filter((s) => s.name !== name);
-    if (this.managed.length === before) return false;
-    if (this.managed.length === 0) await this.deleteSaved(this.runId);
-    else await this.save();
+    if (!this.managed.some((s) => s.name === name)) return false;
+    await this.dropSessions(new Set([name]));
     return true;
+  }
+
+  /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
+  private async dropSessions(names: Set<string>): Promise<void> {
+    const dropped = this.managed.filter((s) => names.has(s.name));
+    this.managed = this.managed.filter((s) => !names.has(s.name));
+    const left = await this.updateRecord((run) => {
+      const sessions = (run?.sessions ?? []).filter((s) => !names.has(s.name));
+      return run && sessions.length ? { ...run, sessions } : undefined;
+    });
+    await Promise.all(dropped.map((s) => this.host.remove(s.runDir).catch(() => {})));
+    if (!left)
+      await this.host.remove(join((await this.hostInfo()).stateDir, "runs", this.runId)).catch(() => {});
+  }
+
+  /** Change this manager's run record on the host under its lock (see {@link updateRun}). */
+  private async updateRecord(
+    change: (run: ManagedRun | undefined) => ManagedRun | undefined,
+  ): Promise<ManagedRun | undefined> {
+    return updateRun(this.host, (await this.hostInfo()).stateDir, this.kind, this.runId, change);
   }
 
   /** Saved runs of this manager's kind. */
@@ -513,8 +540,10 @@ export class SessionManager {
     return (await listRuns(this.host, (await this.hostInfo()).stateDir, this.kind)).runs;
   }
 
-  /** Delete a saved run record. */
+  /** Delete a saved run record and its run directory (artefacts and tab records). */
   async deleteSaved(id: string): Promise<void> {
-    await deleteRun(this.host, (await this.hostInfo()).stateDir, this.kind, id);
+    const { stateDir } = await this.hostInfo();
+    await deleteRun(this.host, stateDir, this.kind, id);
+    await this.host.remove(join(stateDir, "runs", id));
   }
 }

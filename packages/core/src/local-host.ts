@@ -42,6 +42,21 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
  * A lock whose owner process is gone is taken over, so a crashed mc never blocks the next one.
  */
 export async function lockLocal(dir: string, timeoutMs = 30_000): Promise<() => Promise<void>> {
+  try {
+    return await takeLock(dir, timeoutMs);
+  } catch (e) {
+    if (e instanceof McError) throw e;
+    // A read-only, full or misplaced state directory is the user's to fix, not a bug in mc.
+    throw new McError("STATE_IO", `cannot lock ${dir}: ${(e as Error).message}`, {
+      backend: "core",
+      op: "lock",
+      hint: "check that the state directory ($MC_STATE_DIR or $XDG_STATE_HOME/mc) is writable and the disk is not full",
+      cause: e,
+    });
+  }
+}
+
+async function takeLock(dir: string, timeoutMs: number): Promise<() => Promise<void>> {
   await mkdir(dirname(dir), { recursive: true });
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {

@@ -129,3 +129,29 @@ export async function deleteRun(host: Host, stateDir: string, kind: string, id: 
   checkId(id);
   await host.remove(join(runsDir(stateDir, kind), `${id}.json`));
 }
+
+/**
+ * Read-modify-write one run record under a host lock, so two mc processes (a `run` still starting and a
+ * `kill` from another terminal) never overwrite each other's changes. `change` gets the record on disk
+ * (undefined when there is none) and returns the new one, or undefined to delete it.
+ */
+export async function updateRun(
+  host: Host,
+  stateDir: string,
+  kind: string,
+  id: string,
+  change: (current: ManagedRun | undefined) => ManagedRun | undefined,
+): Promise<ManagedRun | undefined> {
+  checkId(id);
+  const release = host.lock ? await host.lock(`run-${kind}-${id}`) : undefined;
+  try {
+    const path = join(runsDir(stateDir, kind), `${id}.json`);
+    const text = await host.readFile(path);
+    const next = change(text === undefined ? undefined : parseRun(text, path));
+    if (next) await saveRun(host, stateDir, next);
+    else if (text !== undefined) await host.remove(path);
+    return next;
+  } finally {
+    await release?.();
+  }
+}

@@ -1,6 +1,14 @@
 import { z } from "zod";
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Half of a UTF-16 surrogate pair on its own: not a character, and no file or argv can carry it.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Longest layout or tab name: tmux refuses commands over 16 KiB, and no terminal shows more. */
+export const MAX_NAME_LENGTH = 256;
+/** Longest startDir (PATH_MAX on Linux). */
+export const MAX_PATH_LENGTH = 4096;
 
 const name = (what: string) =>
   z
@@ -8,6 +16,10 @@ const name = (what: string) =>
     .refine((s) => s.trim().length > 0, { message: `${what} must not be blank` })
     .refine((s) => !CONTROL.test(s), {
       message: `${what} must not contain control characters (newline, tab, …)`,
+    })
+    .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` })
+    .refine((s) => s.length <= MAX_NAME_LENGTH, {
+      message: `${what} is longer than ${MAX_NAME_LENGTH} characters`,
     });
 
 /** One tab: a name, the directory it starts in and the command it runs through the user's shell. */
@@ -18,11 +30,16 @@ export const TabConfigSchema = z
       .string()
       .refine((s) => s.trim().length > 0, { message: "startDir must not be blank" })
       .refine((s) => !s.includes("\u0000"), { message: "startDir must not contain a NUL character" })
+      .refine((s) => !LONE_SURROGATE.test(s), { message: "startDir is not valid Unicode (a lone surrogate)" })
+      .refine((s) => s.length <= MAX_PATH_LENGTH, {
+        message: `startDir is longer than ${MAX_PATH_LENGTH} characters`,
+      })
       .describe("Directory the tab starts in; a leading ~, ~/, $HOME or ${HOME} is the home directory."),
     command: z
       .string()
       .refine((s) => s.trim().length > 0, { message: "command must not be blank" })
       .refine((s) => !s.includes("\u0000"), { message: "command must not contain a NUL character" })
+      .refine((s) => !LONE_SURROGATE.test(s), { message: "command is not valid Unicode (a lone surrogate)" })
       .describe("Command run through the user's shell (pipes, &&, ; and redirections work)."),
     tabWeight: z
       .number({ error: "tabWeight must be a non-negative integer" })

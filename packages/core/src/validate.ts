@@ -182,6 +182,9 @@ export function parseLayouts(text: string): ValidationResult<LayoutsFile> {
         const k = String(key?.value);
         if (seen.has(k))
           issues.push(at(key?.offset ?? prop.offset, [...pathOf(n), k], `duplicate key "${k}"`));
+        // No layouts key is called __proto__; say so here, since schema checks may not see it as a key.
+        else if (k === "__proto__")
+          issues.push(at(key?.offset ?? prop.offset, [...pathOf(n), k], 'unknown key "__proto__"'));
         seen.add(k);
       }
     }
@@ -227,6 +230,8 @@ export function parseLayouts(text: string): ValidationResult<LayoutsFile> {
       warnings.push(at(node?.offset ?? 0, ["version"], `unknown version "${v}"; read as "0.1"`));
     }
   }
+  const unique = new Map(issues.map((i) => [`${i.line}:${i.column}:${i.path}:${i.message}`, i]));
+  issues.splice(0, issues.length, ...unique.values());
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
   if (issues.length > 0 || !parsed.success) return { ok: false, issues };
   return { ok: true, value: parsed.data, warnings };
@@ -238,7 +243,15 @@ function nodeToValue(node: JsonNode): unknown {
       const o: Record<string, unknown> = {};
       for (const p of node.children ?? []) {
         const [k, v] = p.children ?? [];
-        if (k && v) o[String(k.value)] = nodeToValue(v);
+        // defineProperty, not assignment: a "__proto__" key must stay an ordinary (unknown) key.
+        if (k && v) {
+          Object.defineProperty(o, String(k.value), {
+            value: nodeToValue(v),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
       }
       return o;
     }
@@ -262,7 +275,7 @@ function zodIssues(
         const keyPath = [...pointer, key];
         const valueNode = findNodeAtLocation(root, keyPath);
         const keyNode = valueNode?.parent?.children?.[0];
-        const hint = HINTS[key] ? ` (did you mean ${HINTS[key]}?)` : "";
+        const hint = Object.hasOwn(HINTS, key) ? ` (did you mean ${HINTS[key]}?)` : "";
         out.push(at(keyNode?.offset ?? valueNode?.offset ?? 0, keyPath, `unknown key "${key}"${hint}`));
       }
       continue;
@@ -354,7 +367,21 @@ function firstBadUtf8Byte(b: Uint8Array): number {
     const n =
       c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
     if (n < 0) return i;
-    for (let k = 1; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    // After some lead bytes the second byte's range is narrower (RFC 3629 §4): no overlong forms, no
+    // surrogates (ED A0–BF), nothing past U+10FFFF.
+    const [lo, hi] =
+      c === 0xe0
+        ? [0xa0, 0xbf]
+        : c === 0xed
+          ? [0x80, 0x9f]
+          : c === 0xf0
+            ? [0x90, 0xbf]
+            : c === 0xf4
+              ? [0x80, 0x8f]
+              : [0x80, 0xbf];
+    const second = b[i + 1];
+    if (n > 0 && (second === undefined || second < lo || second > hi)) return i;
+    for (let k = 2; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
     i += n + 1;
   }
   return i;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   type Command,
+  classifyExit,
   type Host,
   type HostInfo,
   type ManagedSession,
@@ -16,6 +17,7 @@ import {
   type SessionStatus,
   type StatusOptions,
   summarizeSession,
+  type TabRecord,
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
@@ -54,6 +56,10 @@ export class TmuxBackend implements SessionBackend {
   readonly startVerifies = true;
   readonly lockName: string;
   private checked = false;
+  /** Session ids by mc name, from the last listing (restart kills by id: names can be rewritten). */
+  private idsByName = new Map<string, string>();
+  /** Tab records read so far; a record with an end never changes and is not read again. */
+  private readonly records = new Map<string, TabRecord>();
 
   constructor(host: Host, target: TmuxTarget, opts: { keepShell: boolean; runId: () => string }) {
     this.host = host;
@@ -105,7 +111,9 @@ export class TmuxBackend implements SessionBackend {
       if (isNoServer(r.stderr)) return [];
       throw tmuxError("list", r.exitCode, r.stderr);
     }
-    return parseSessions(r.stdout).map((s) => s.name);
+    const sessions = parseSessions(r.stdout);
+    this.idsByName = new Map(sessions.map((s) => [s.name, s.id]));
+    return sessions.map((s) => s.name);
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
@@ -147,22 +155,37 @@ export class TmuxBackend implements SessionBackend {
       await this.host.run(this.cmd("kill-session", "-t", `=${buildName(runId, p.index)}`)).catch(() => {});
       throw tmuxError("start", r.exitCode, r.stderr);
     }
-    return { tabScript: join(p.artefactDir, "tabs.sh"), key: tmuxSessionKey(p.name), runId };
+    const sessionId = r.stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => /^\$\d+$/.test(l))
+      .at(-1);
+    return {
+      tabScript: join(p.artefactDir, "tabs.sh"),
+      key: tmuxSessionKey(p.name),
+      runId,
+      ...(sessionId ? { sessionId } : {}),
+    };
+  }
+
+  /** The exact target of a session: its tmux id when known (`$3`), else `=name`. */
+  private targetOf(name: string, session?: Pick<ManagedSession, "data">): string {
+    const id = session?.data?.sessionId ?? this.idsByName.get(name);
+    return typeof id === "string" && id ? id : exactSession(name);
   }
 
   /**
-   * Kill a session by exact name. Given the managed session, only if it still carries the run id mc
-   * gave it: a session of the same name that someone else created since is never touched.
+   * Kill a session. Given the managed session, only if it still carries the run id mc gave it: a
+   * session of the same name that someone else created since is never touched.
    */
   async kill(name: string, session?: ManagedSession): Promise<void> {
+    const target = this.targetOf(name, session);
     const runId = session?.data?.runId;
     if (typeof runId === "string") {
-      const owner = await this.host.run(
-        this.cmd("display-message", "-p", "-t", `${exactSession(name)}:`, "#{@mc_run}"),
-      );
+      const owner = await this.host.run(this.cmd("display-message", "-p", "-t", `${target}:`, "#{@mc_run}"));
       if (owner.exitCode !== 0 || owner.stdout.trim() !== runId) return;
     }
-    const r = await this.host.run(this.cmd("kill-session", "-t", exactSession(name)));
+    const r = await this.host.run(this.cmd("kill-session", "-t", target));
     if (r.exitCode !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr)) {
       throw tmuxError("kill", r.exitCode, r.stderr);
     }
@@ -170,25 +193,68 @@ export class TmuxBackend implements SessionBackend {
 
   async status(sessions: readonly ManagedSession[], opts: StatusOptions = {}): Promise<SessionStatus[]> {
     if (sessions.length === 0) return [];
-    const [panesResult, records] = await Promise.all([
-      this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT)),
-      Promise.all(sessions.map((s) => this.host.readDir(s.runDir))),
-    ]);
+    const panesResult = await this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT));
     let panes: PaneRow[] = [];
     let error: string | undefined;
     if (panesResult.exitCode === 0) panes = parsePanes(panesResult.stdout);
     else if (isNoServer(panesResult.stderr)) error = "the tmux server is not running";
     else error = panesResult.stderr.trim() || `tmux exited ${panesResult.exitCode}`;
 
-    const bySession = new Map<string, PaneRow[]>();
-    for (const p of panes) bySession.set(p.session, [...(bySession.get(p.session) ?? []), p]);
+    // Each session's panes by tab index. Sessions are matched by tmux's session id when known (names
+    // can be rewritten by tmux), else by name and run id: a same-named session another run built since
+    // (restart, or a user) is not this one.
+    const bySessionId = new Map<string, PaneRow[]>();
+    const byName = new Map<string, PaneRow[]>();
+    for (const p of panes) {
+      bySessionId.set(p.sessionId, [...(bySessionId.get(p.sessionId) ?? []), p]);
+      byName.set(p.session, [...(byName.get(p.session) ?? []), p]);
+    }
+    const ownPanes = sessions.map((s) => {
+      const id = s.data?.sessionId;
+      const runId = s.data?.runId;
+      const list =
+        typeof id === "string"
+          ? (bySessionId.get(id) ?? []).filter((p) => typeof runId !== "string" || p.runId === runId)
+          : (byName.get(tmuxSessionKey(s.name)) ?? []).filter(
+              (p) => typeof runId !== "string" || p.runId === runId,
+            );
+      const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
+      const byIndex = new Map<number, PaneRow>();
+      for (const p of list) {
+        const i = paneTabIndex(p.startCommand, tabScript);
+        if (i !== undefined && !byIndex.has(i)) byIndex.set(i, p);
+      }
+      return { list, byIndex };
+    });
+
+    // Tab records are read only when they can have changed: a new tab, or one whose command the pane
+    // says has ended (or whose pane is gone). A steady poll of running tabs reads no file at all.
+    const reads: Promise<void>[] = [];
+    sessions.forEach((s, si) => {
+      s.layout.layoutTabs.forEach((_, index) => {
+        const key = `${s.runDir}\u0000${index}`;
+        const cached = this.records.get(key);
+        if (cached?.end !== undefined) return;
+        const pane = ownPanes[si]!.byIndex.get(index);
+        if (cached && pane && pane.exit === undefined && !pane.dead) return;
+        reads.push(
+          this.host.readFile(join(s.runDir, tabRecordName(index))).then((text) => {
+            const rec = parseTabRecord(text);
+            if (rec) this.records.set(key, rec);
+          }),
+        );
+      });
+    });
+    await Promise.all(reads);
+
     const now = Date.now();
+    const recordOf = (s: ManagedSession, index: number) => this.records.get(`${s.runDir}\u0000${index}`);
     // Wrappers whose pane is gone but whose record has no end yet may still be writing it (a killed
     // server sends SIGHUP; the trap records it a moment later): look at those pids too.
     const orphanPids = sessions.flatMap((s, si) =>
       s.layout.layoutTabs.flatMap((_, index) => {
-        const rec = parseTabRecord(records[si]!.get(tabRecordName(index)));
-        return rec && rec.end === undefined ? [rec.pid] : [];
+        const rec = recordOf(s, index);
+        return rec && rec.end === undefined && !ownPanes[si]!.byIndex.has(index) ? [rec.pid] : [];
       }),
     );
     const roots = [
@@ -198,16 +264,10 @@ export class TmuxBackend implements SessionBackend {
     const trees = roots.length ? await this.host.processTrees(roots) : new Map<number, ProcessNode[]>();
 
     return sessions.map((s, si) => {
-      const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
-      // A session of the same name that another run built since (restart, or a user) is not this one.
-      const runId = s.data?.runId;
-      const own = (bySession.get(tmuxSessionKey(s.name)) ?? []).filter(
-        (p) => typeof runId !== "string" || p.runId === runId,
-      );
-      const files = records[si]!;
+      const { list, byIndex } = ownPanes[si]!;
       const tabs = s.layout.layoutTabs.map((t, index): TabStatus => {
-        const pane = own.find((p) => paneTabIndex(p.startCommand, tabScript) === index);
-        const rec = parseTabRecord(files.get(tabRecordName(index)));
+        const pane = byIndex.get(index);
+        const rec = recordOf(s, index);
         const base = {
           index,
           tabName: t.tabName,
@@ -219,6 +279,8 @@ export class TmuxBackend implements SessionBackend {
           const processes = trees.get(pane.pid) ?? [];
           const ref = { ref: pane.paneId };
           if (outcome) return { ...base, ...outcome, ...ref, pid: rec!.pid, processes };
+          if (pane.exit !== undefined)
+            return { ...base, ...ref, ...classifyExit(pane.exit), pid: pane.pid, processes };
           if (pane.dead) {
             return {
               ...base,
@@ -236,7 +298,7 @@ export class TmuxBackend implements SessionBackend {
         if (error && !error.includes("not running")) return { ...base, state: "unknown" };
         return { ...base, state: "missing", ...(outcome?.startedAt ? { startedAt: outcome.startedAt } : {}) };
       });
-      const exists = own.length > 0;
+      const exists = list.length > 0;
       return {
         session: s.name,
         backend: "tmux",
@@ -263,7 +325,7 @@ export class TmuxBackend implements SessionBackend {
         "new-window",
         "-d",
         "-t",
-        `${exactSession(session.name)}:`,
+        `${this.targetOf(session.name, session)}:`,
         "-n",
         noFormat(tab.tabName),
         "-c",
@@ -280,10 +342,12 @@ export class TmuxBackend implements SessionBackend {
     if (r.exitCode !== 0 && !/can't find pane/i.test(r.stderr)) throw tmuxError("kill", r.exitCode, r.stderr);
   }
 
-  attachCommand(name: string, env: NodeJS.ProcessEnv = process.env): Command {
+  attachCommand(name: string, env: NodeJS.ProcessEnv = process.env, session?: ManagedSession): Command {
+    // A plain name reads better in the printed command; any other goes by id, which is always exact.
+    const target = /^[A-Za-z0-9_][\w@%+,=-]*$/.test(name) ? exactSession(name) : this.targetOf(name, session);
     const insideSameServer = Boolean(env.TMUX) && this.insideThisServer(env.TMUX!);
-    if (insideSameServer) return this.cmd("switch-client", "-t", exactSession(name));
-    const c = this.cmd("attach-session", "-t", exactSession(name));
+    if (insideSameServer) return this.cmd("switch-client", "-t", target);
+    const c = this.cmd("attach-session", "-t", target);
     // Inside another tmux server, attach nests a client; tmux refuses unless $TMUX is cleared.
     return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
   }

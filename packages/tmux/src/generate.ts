@@ -46,7 +46,8 @@ export function tmuxQuote(s: string): string {
  * `touch x` (verified on tmux 3.3a). The pane's shell command is not expanded and must not be escaped.
  */
 export function noFormat(s: string): string {
-  return s.replace(/#/g, "##");
+  // A run of `#` before `[` is a style (#[fg=red]) that format.c copies as it is, so it is left alone.
+  return s.replace(/#(?!#*\[)/g, "##");
 }
 
 /** One tab of a tmux build. */
@@ -66,6 +67,14 @@ export interface TmuxBuild {
   tabScript: string;
   /** Run id recorded on the session, so mc can tell its sessions apart. */
   runId: string;
+}
+
+/**
+ * What the tab wrapper runs after the command ends, under tmux: it stamps the exit status on its own
+ * pane (`@mc_exit`), so one `list-panes` tells status which tabs finished without reading any file.
+ */
+export function tmuxOnExit(tmux: string): string {
+  return `[ -n "$TMUX_PANE" ] && ${shQuote(tmux)} set-option -p -t "$TMUX_PANE" @mc_exit "$mc_code" 2>/dev/null`;
 }
 
 /** The pane command of tab `index`: the wrapper replaces tmux's `sh -c`, so the pane pid is the wrapper. */
@@ -98,11 +107,16 @@ export function tmuxBuildScript(b: TmuxBuild & { index: number; windows?: number
       lines.push(`new-session -d -s ${tmuxQuote(tmp)} ${common}`);
       lines.push(`set-option -t ${target} @mc_name ${tmuxQuote(b.name)}`);
       lines.push(`set-option -t ${target} @mc_run ${tmuxQuote(b.runId)}`);
+      // Printed to the source-file client: mc targets the session by this id from now on, since
+      // tmux rewrites some names (`.`/`:` to `_`, `\\` and `$x` escaped by utf8_stravis) and a
+      // name starting with `$` would read as an id.
+      lines.push(`display-message -p -t ${target} '#{session_id}'`);
     } else {
       lines.push(`new-window -d -t ${target} ${common}`);
     }
   });
-  lines.push(`rename-session -t ${tmuxQuote(`=${tmp}`)} ${tmuxQuote(noFormat(tmuxSessionKey(b.name)))}`);
+  // `--`: a name such as "-e" is a name, not a flag.
+  lines.push(`rename-session -t ${tmuxQuote(`=${tmp}`)} -- ${tmuxQuote(noFormat(tmuxSessionKey(b.name)))}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -149,6 +163,7 @@ export function tmuxSessionFiles(
       runDir: o.runDir,
       tabs,
       keepShell: o.keepShell,
+      onExit: tmuxOnExit(t.tmux),
     }),
     // start-server first: source-file needs a running server, and the new session keeps it alive.
     start: tmuxArgs(t, "start-server", ";", "source-file", buildPath),
@@ -166,8 +181,10 @@ export const PANE_FORMAT = [
   "#{pane_dead}",
   "#{pane_dead_status}",
   "#{@mc_run}",
+  "#{session_id}",
+  "#{@mc_exit}",
   "#{pane_start_command}",
 ].join("\t");
 
 /** Fields of `list-sessions`. */
-export const SESSION_FORMAT = ["#{session_name}", "#{@mc_name}"].join("\t");
+export const SESSION_FORMAT = ["#{session_name}", "#{@mc_name}", "#{session_id}"].join("\t");

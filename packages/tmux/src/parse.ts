@@ -11,6 +11,10 @@ export interface PaneRow {
   deadStatus?: number;
   /** The run id mc stamped on the session (empty for sessions mc did not build). */
   runId: string;
+  /** tmux's id of the session (`$3`). */
+  sessionId: string;
+  /** Exit status the tab wrapper stamped on the pane (`@mc_exit`), once its command ended. */
+  exit?: number;
   startCommand: string;
 }
 
@@ -19,9 +23,9 @@ export function parsePanes(stdout: string): PaneRow[] {
   const rows: PaneRow[] = [];
   for (const line of stdout.split("\n")) {
     const f = line.split("\t");
-    if (f.length < 10) continue;
+    if (f.length < 12) continue;
     // pane_start_command is last and may itself hold tabs: join the rest back.
-    const [session, mcName, windowId, windowName, paneId, pid, dead, deadStatus, runId] = f;
+    const [session, mcName, windowId, windowName, paneId, pid, dead, deadStatus, runId, sessionId, exit] = f;
     rows.push({
       session: session!,
       mcName: mcName!,
@@ -32,20 +36,22 @@ export function parsePanes(stdout: string): PaneRow[] {
       dead: dead === "1",
       ...(deadStatus ? { deadStatus: Number(deadStatus) } : {}),
       runId: runId!,
-      startCommand: f.slice(9).join("\t"),
+      sessionId: sessionId!,
+      ...(exit ? { exit: Number(exit) } : {}),
+      startCommand: f.slice(11).join("\t"),
     });
   }
   return rows;
 }
 
 /** One session from `list-sessions -F SESSION_FORMAT`: the display name is mc's name when set. */
-export function parseSessions(stdout: string): { key: string; name: string }[] {
+export function parseSessions(stdout: string): { key: string; name: string; id: string }[] {
   return stdout
     .split("\n")
     .filter((l) => l.length > 0)
     .map((l) => {
-      const [key, mcName] = l.split("\t");
-      return { key: key!, name: mcName || key! };
+      const [key, mcName, id] = l.split("\t");
+      return { key: key!, name: mcName || key!, id: id ?? "" };
     });
 }
 

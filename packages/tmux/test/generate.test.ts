@@ -23,8 +23,9 @@ describe("tmux build script", () => {
 new-session -d -s 'mc-build-RUN-0' -n 'it'"'"'s ##{x}' -c '/home/u/src' 'exec /bin/sh /state/runs/RUN/s0/tabs.sh 0'
 set-option -t '=mc-build-RUN-0:' @mc_name 'api.v2 #1'
 set-option -t '=mc-build-RUN-0:' @mc_run 'RUN'
+display-message -p -t '=mc-build-RUN-0:' '#{session_id}'
 new-window -d -t '=mc-build-RUN-0:' -n 'db' -c '/srv/##(x)' 'exec /bin/sh /state/runs/RUN/s0/tabs.sh 1'
-rename-session -t '=mc-build-RUN-0' 'api_v2 ##1'
+rename-session -t '=mc-build-RUN-0' -- 'api_v2 ##1'
 `);
   });
 

@@ -10,12 +10,22 @@ describe("parsers on recorded tmux 3.3a output", () => {
   it("list-panes: names with spaces and emoji, dead panes with status, quoted start commands", () => {
     const rows = parsePanes(fx("list-panes.txt"));
     expect(
-      rows.map((r) => [r.session, r.mcName, r.runId, r.windowName, r.paneId, r.dead, r.deadStatus]),
+      rows.map((r) => [
+        r.session,
+        r.sessionId,
+        r.mcName,
+        r.runId,
+        r.windowName,
+        r.paneId,
+        r.dead,
+        r.deadStatus,
+        r.exit,
+      ]),
     ).toEqual([
-      ["a_b_c", "a.b:c", "RUN1", "w 1", "%0", false, undefined],
-      ["a_b_c", "a.b:c", "RUN1", "déploiement 🚀", "%1", false, undefined],
-      ["plain", "", "", "sh", "%2", false, undefined],
-      ["plain", "", "", "exit", "%3", true, 3],
+      ["a_b_c", "$0", "a.b:c", "RUN1", "w 1", "%0", false, undefined, undefined],
+      ["a_b_c", "$0", "a.b:c", "RUN1", "déploiement 🚀", "%1", false, undefined, 3],
+      ["plain", "$1", "", "", "sh", "%2", false, undefined, undefined],
+      ["plain", "$1", "", "", "exit", "%3", true, 3, undefined],
     ]);
     expect(paneTabIndex(rows[0]!.startCommand, "/tmp/x/tabs.sh")).toBe(0);
     expect(paneTabIndex(rows[1]!.startCommand, "/tmp/it's/tabs.sh")).toBe(1);
@@ -25,8 +35,8 @@ describe("parsers on recorded tmux 3.3a output", () => {
 
   it("list-sessions: mc's name wins over tmux's rewritten one", () => {
     expect(parseSessions(fx("list-sessions.txt"))).toEqual([
-      { key: "a_b_c", name: "a.b:c" },
-      { key: "plain", name: "plain" },
+      { key: "a_b_c", name: "a.b:c", id: "$0" },
+      { key: "plain", name: "plain", id: "$1" },
     ]);
   });
 

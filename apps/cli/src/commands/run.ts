@@ -9,7 +9,6 @@ import {
   type MonitorSnapshot,
   type PreparedSession,
   readLayoutsFile,
-  type SessionManager,
   type StartedSession,
   type StatusReport,
   sleep,
@@ -314,7 +313,8 @@ async function runRemote(layouts: LayoutConfig[], o: RunOptions, out: Output): P
     if (o.dryRun) {
       const plans: PreparedSession[][] = [];
       for (const m of machines) plans.push(await fleet.manager(m).plan({ onConflict: o.onConflict }));
-      if (!out.json) machines.forEach((m, i) => out.err(out.c.dim(`batch ${i + 1} is machine ${m}`)));
+      if (!out.json)
+        for (const [i, m] of machines.entries()) out.err(out.c.dim(`batch ${i + 1} is machine ${m}`));
       printPlan(backend, plans, out);
       return 0;
     }
