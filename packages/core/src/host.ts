@@ -83,6 +83,11 @@ export interface Host {
    * release function. Optional: a host without it is not locked.
    */
   lock?(name: string, timeoutMs?: number): Promise<() => Promise<void>>;
+  /**
+   * True when operations started in the same tick travel together (one round trip, as `sshHost` does):
+   * a backend then issues what a poll needs at once rather than in dependent steps.
+   */
+  readonly coalesces?: boolean;
   /** Number of subprocesses this host has started (for benchmarks and tests). */
   readonly spawned: number;
 }

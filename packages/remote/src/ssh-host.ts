@@ -222,6 +222,7 @@ export function sshHost(target: string, opts: SshHostOptions = {}): SshHost {
     target,
     options: opts,
     controlPath,
+    coalesces: batching,
     get spawned() {
       return spawned;
     },

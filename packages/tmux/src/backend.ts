@@ -193,7 +193,19 @@ export class TmuxBackend implements SessionBackend {
 
   async status(sessions: readonly ManagedSession[], opts: StatusOptions = {}): Promise<SessionStatus[]> {
     if (sessions.length === 0) return [];
-    const panesResult = await this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT));
+    // On a host that coalesces (ssh), the pane list and every session's records travel in one round
+    // trip (and its process snapshot answers processTrees below); locally the records are read only
+    // when they can have changed, after the pane list says so.
+    const listing = this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT));
+    const dirs = this.host.coalesces ? sessions.map((s) => this.host.readDir(s.runDir)) : [];
+    const panesResult = await listing;
+    for (const [si, dir] of (await Promise.all(dirs)).entries()) {
+      const s = sessions[si]!;
+      s.layout.layoutTabs.forEach((_, index) => {
+        const rec = parseTabRecord(dir.get(tabRecordName(index)));
+        if (rec) this.records.set(`${s.runDir}\u0000${index}`, rec);
+      });
+    }
     let panes: PaneRow[] = [];
     let error: string | undefined;
     if (panesResult.exitCode === 0) panes = parsePanes(panesResult.stdout);
@@ -234,7 +246,7 @@ export class TmuxBackend implements SessionBackend {
       s.layout.layoutTabs.forEach((_, index) => {
         const key = `${s.runDir}\u0000${index}`;
         const cached = this.records.get(key);
-        if (cached?.end !== undefined) return;
+        if (cached?.end !== undefined || this.host.coalesces) return;
         const pane = ownPanes[si]!.byIndex.get(index);
         if (cached && pane && pane.exit === undefined && !pane.dead) return;
         reads.push(
