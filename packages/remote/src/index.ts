@@ -1,4 +1,13 @@
-export { ABSENT, batchScript, type Frame, type Op, parseDirListing, parseFrames, runText } from "./batch.js";
+export {
+  ABSENT,
+  batchScript,
+  type Frame,
+  type Op,
+  parseDirListing,
+  parseFrames,
+  parseTar,
+  runText,
+} from "./batch.js";
 export { droppedError, sshError } from "./errors.js";
 export {
   type FleetKillResult,

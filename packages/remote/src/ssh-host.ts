@@ -287,7 +287,7 @@ export function sshHost(target: string, opts: SshHostOptions = {}): SshHost {
       const f = await enqueue({ kind: "readDir", dir });
       if (f.status === ABSENT) return new Map();
       if (f.status !== 0) throw failed("readDir", dir, f);
-      return f.kind === "win" ? f.files! : parseDirListing(f.out);
+      return f.kind === "win" ? f.files! : parseDirListing(f.out, f.flags);
     },
     async writeFile(path, data, o) {
       const tmp = `${path}.tmp-mc-${randomBytes(4).toString("hex")}`;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { isMcError } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { ABSENT, batchScript, type Op, parseDirListing, parseFrames } from "../src/index.js";
+import { ABSENT, batchScript, type Op, parseDirListing, parseFrames, parseTar } from "../src/index.js";
 
 /** Run a batch the way the remote side does (`/bin/sh -s` reading the script on stdin), here, without ssh. */
 function runBatch(ops: Op[], env: Record<string, string> = {}, noise = "") {
@@ -88,10 +88,35 @@ describe("batch script (run by a real /bin/sh)", () => {
       { kind: "readDir", dir: d },
       { kind: "readDir", dir: join(d, "none") },
     ]);
-    const files = parseDirListing(frames.get(0)!.out);
+    expect(frames.get(0)!.flags).toBe("tar");
+    const files = parseDirListing(frames.get(0)!.out, frames.get(0)!.flags);
     expect([...files.keys()].sort()).toEqual([...names].sort());
     for (const n of names) expect(files.get(n)).toBe(`content of ${n}\n`);
     expect(frames.get(1)!.status).toBe(ABSENT);
+  });
+
+  it("reads long names from GNU tar (././@LongLink) and pax (bsdtar) archives", () => {
+    const d = mkdtempSync(join(dir, "tar-"));
+    const long = `${"n".repeat(150)}.json`;
+    writeFileSync(join(d, long), "long\n");
+    writeFileSync(join(d, "short"), "");
+    for (const format of ["gnu", "pax"]) {
+      const archive = execFileSync("tar", [
+        "-c",
+        "-f",
+        "-",
+        `--format=${format}`,
+        "-C",
+        d,
+        `./${long}`,
+        "./short",
+      ]);
+      const files = parseTar(archive);
+      expect([...files.entries()].sort()).toEqual([
+        [long, "long\n"],
+        ["short", ""],
+      ]);
+    }
   });
 
   it("marks a missing executable apart from a command that exits 127", () => {
