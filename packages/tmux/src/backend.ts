@@ -196,10 +196,12 @@ export class TmuxBackend implements SessionBackend {
     // On a host that coalesces (ssh), the pane list and every session's records travel in one round
     // trip (and its process snapshot answers processTrees below); locally the records are read only
     // when they can have changed, after the pane list says so.
-    const listing = this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT));
-    const dirs = this.host.coalesces ? sessions.map((s) => this.host.readDir(s.runDir)) : [];
-    const panesResult = await listing;
-    for (const [si, dir] of (await Promise.all(dirs)).entries()) {
+    // Awaited together: when the host is unreachable both reject, and neither may go unhandled.
+    const [panesResult, dirMaps] = await Promise.all([
+      this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT)),
+      Promise.all(this.host.coalesces ? sessions.map((s) => this.host.readDir(s.runDir)) : []),
+    ]);
+    for (const [si, dir] of dirMaps.entries()) {
       const s = sessions[si]!;
       s.layout.layoutTabs.forEach((_, index) => {
         const rec = parseTabRecord(dir.get(tabRecordName(index)));
