@@ -2,8 +2,8 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "@mc/remote/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../../../packages/remote/test/sshd.js";
 
 const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 

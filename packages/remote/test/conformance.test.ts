@@ -6,7 +6,7 @@ import { runConformanceSuite } from "@mc/core/testing";
 import { TmuxLocalManager } from "@mc/tmux";
 import { describe } from "vitest";
 import { type SshHost, sshHost } from "../src/index.js";
-import { HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 
 let d: PrivateSshd;
 let host: SshHost;

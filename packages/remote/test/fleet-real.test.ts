@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { isMcError, type LayoutConfig } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FleetSnapshot, SshHost } from "../src/index.js";
+import { freePorts, HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 import { TmuxRemoteManager } from "../src/tmux.js";
-import { freePorts, HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
 
 const layout = (name: string, tabs: [string, string][], dir: string): LayoutConfig => ({
   layoutName: name,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { isMcError } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SshHost, sshHost } from "../src/index.js";
-import { HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 
 describe.skipIf(!HAVE_SSHD)("sshHost against a real sshd", () => {
   let d: PrivateSshd;

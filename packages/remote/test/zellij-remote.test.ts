@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LayoutConfig } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 import { ZellijRemoteManager } from "../src/zellij.js";
-import { HAVE_SSHD, type PrivateSshd, privateSshd } from "./sshd.js";
 
 // zellij cannot be installed here: the "remote" side runs packages/zellij's fake zellij (which really
 // runs each tab), put on the PATH of the commands ssh runs there.

@@ -1,9 +1,7 @@
-import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createConnection, createServer, type Server } from "node:net";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { LayoutConfig } from "@mc/core";
+import { privateSshd } from "@mc/remote/testing";
 import { REPO_ROOT, which } from "../env.js";
 import type { RemoteResult } from "../model.js";
 import type { Sandbox } from "../sandbox.js";
@@ -11,7 +9,7 @@ import { summarize } from "../stats.js";
 import { tabCommand } from "./launch.js";
 import { countSpawns } from "./status.js";
 
-/** The part of `@mc/remote`'s TmuxRemoteManager the bench uses (typed here: it is not a dependency yet). */
+/** The part of `@mc/remote`'s TmuxRemoteManager the bench uses. */
 interface Fleet {
   startAllSessions(): Promise<{ machine: string; ok: boolean; error?: Error }[]>;
   checkAllSessionsStatus(): Promise<{
@@ -22,7 +20,7 @@ interface Fleet {
 }
 type FleetCtor = new (opts: Record<string, unknown>) => Fleet;
 
-const REMOTE_INDEX = join(REPO_ROOT, "packages", "remote", "src", "index.ts");
+const _REMOTE_INDEX = join(REPO_ROOT, "packages", "remote", "src", "index.ts");
 const MACHINES = ["alpha", "beta", "gamma"] as const;
 
 /**
@@ -31,123 +29,13 @@ const MACHINES = ["alpha", "beta", "gamma"] as const;
  * `import("@mc/remote/tmux")`. Returns the manager class or why the scenario cannot run.
  */
 async function loadRemote(): Promise<FleetCtor | string> {
-  if (!existsSync(REMOTE_INDEX)) return "@mc/remote does not exist yet (no packages/remote/src/index.ts)";
-  if (!/\bsshHost\b/.test(readFileSync(REMOTE_INDEX, "utf8")))
-    return "@mc/remote does not export sshHost yet";
-  // Since 0278d01 the tmux fleet lives in the `@mc/remote/tmux` entry (src/tmux.ts); before, in the index.
-  for (const file of [join(dirname(REMOTE_INDEX), "tmux.ts"), REMOTE_INDEX]) {
-    if (!existsSync(file)) continue;
-    try {
-      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      if (typeof mod.TmuxRemoteManager === "function") return mod.TmuxRemoteManager as FleetCtor;
-    } catch (e) {
-      return `@mc/remote could not be loaded: ${(e as Error).message.split("\n")[0]}`;
-    }
+  try {
+    const mod = (await import("@mc/remote/tmux")) as Record<string, unknown>;
+    if (typeof mod.TmuxRemoteManager === "function") return mod.TmuxRemoteManager as FleetCtor;
+    return "@mc/remote/tmux exports no TmuxRemoteManager";
+  } catch (e) {
+    return `@mc/remote could not be loaded (run pnpm build): ${(e as Error).message.split("\n")[0]}`;
   }
-  return "@mc/remote exports no TmuxRemoteManager (neither @mc/remote/tmux nor @mc/remote)";
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve) =>
-          createServer().listen(0, "127.0.0.1", function (this: Server) {
-            resolve(this);
-          }),
-        ),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createConnection({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const st = readFileSync(`/proc/${e}/stat`, "utf8");
-      parent.set(Number(e), Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {}
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [c, pp] of parent)
-      if (pp === p) {
-        out.push(c);
-        walk(c);
-      }
-  };
-  walk(root);
-  return out;
-}
-
-/**
- * One sshd on 127.0.0.1 listening on three ports (three "hosts"), toolchain.md §4. `SetEnv SHLVL=1`
- * keeps root's bash from sourcing ~/.bashrc for ssh commands (pyenv init there costs ~0.65 s of CPU
- * per command); the sshd and its per-connection children are killed at cleanup.
- */
-async function startSshd(sb: Sandbox, dir: string): Promise<{ ports: number[]; key: string }> {
-  // Debian's sshd refuses to start without its privilege-separation directory. It is left in place: an
-  // sshd started meanwhile by someone else (a test suite) needs it for every new connection.
-  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const keygen = (f: string) =>
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, f)]);
-  keygen("host_ed25519");
-  keygen("id_ed25519");
-  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "id_ed25519.pub")));
-  chmodSync(join(dir, "authorized_keys"), 0o600);
-  const ports = await freePorts(MACHINES.length);
-  const conf = [
-    ...ports.map((p) => `Port ${p}`),
-    "ListenAddress 127.0.0.1",
-    `HostKey ${join(dir, "host_ed25519")}`,
-    `PidFile ${join(dir, "sshd.pid")}`,
-    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-    "PubkeyAuthentication yes",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "PermitRootLogin prohibit-password",
-    "UsePAM no",
-    "StrictModes no",
-    "MaxStartups 100:30:200",
-    "MaxSessions 100",
-    "SetEnv SHLVL=1",
-  ];
-  writeFileSync(join(dir, "sshd_config"), `${conf.join("\n")}\n`);
-  // -D: the daemon stays our child, so it is reaped and killed by pid (a daemonised one lingers as <defunct>).
-  const child = sb.track(
-    spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: "ignore" }),
-  );
-  const pid = child.pid!;
-  sb.onCleanup(() => {
-    for (const p of [...descendants(pid), pid]) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
-    }
-  });
-  const deadline = Date.now() + 5000;
-  for (const p of ports) {
-    while (!(await portOpen(p))) {
-      if (Date.now() > deadline) throw new Error("the private sshd did not start listening within 5 s");
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  return { ports, key: join(dir, "id_ed25519") };
 }
 
 /**
@@ -169,7 +57,9 @@ export async function runRemote(
   if (typeof Fleet === "string") return { skipped: Fleet };
 
   const base = sb.dir("sshd");
-  const { ports, key } = await startSshd(sb, base);
+  const sshd = await privateSshd(MACHINES.length);
+  sb.onCleanup(() => sshd.stop());
+  const { ports, key } = sshd;
   const noReuse = join(base, "ssh-no-reuse");
   writeFileSync(noReuse, '#!/bin/sh\nexec ssh -o ControlMaster=no -o ControlPath=none "$@"\n', {
     mode: 0o755,

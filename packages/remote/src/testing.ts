@@ -11,7 +11,12 @@ import {
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SshHostOptions } from "../src/index.js";
+import type { SshHostOptions } from "./ssh-args.js";
+
+/**
+ * `@mc/remote/testing`: a private OpenSSH server on 127.0.0.1 for tests and benchmarks (the recipe of
+ * toolchain.md §4), owned by the calling process and killed with everything it forked.
+ */
 
 /** Where the OpenSSH server is (Debian's openssh-server). */
 export const SSHD = "/usr/sbin/sshd";
