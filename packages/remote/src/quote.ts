@@ -82,25 +82,8 @@ export function loginShellQuote(s: string): string {
   return out || "''";
 }
 
-/** Quote a string as a PowerShell single-quoted literal (only `'` is special inside: doubled). */
-export function psQuote(s: string): string {
-  // PowerShell also treats the typographic quotes U+2018/U+2019/U+201A/U+201B as single quotes
-  // (System.Management.Automation.Language.CharExtensions.IsSingleQuote): double them too.
-  return `'${s.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
-}
-
-/** The argv of a PowerShell invocation that runs `script` without any shell quoting (`-EncodedCommand`). */
-export function psEncodedArgs(script: string): string[] {
-  return [
-    "-NoLogo",
-    "-NoProfile",
-    "-NonInteractive",
-    "-ExecutionPolicy",
-    "Bypass",
-    "-EncodedCommand",
-    Buffer.from(script, "utf16le").toString("base64"),
-  ];
-}
+/** PowerShell quoting lives in @mc/core, shared with @mc/wt. */
+export { psEncodedArgs, psQuote } from "@mc/core";
 
 /** A POSIX sh command line that runs `argv` exactly (each element single-quoted). */
 export function shJoin(argv: readonly string[]): string {

@@ -1,4 +1,4 @@
-import { McError } from "@mc/core";
+import { McError, psEncodedArgs, psQuote } from "@mc/core";
 
 /**
  * Pure generators for the Windows Terminal backend: the wt.exe argument list, the PowerShell launch
@@ -30,14 +30,8 @@ export const MARKERS = {
 /** UTF-8 byte order mark: Windows PowerShell 5.1 reads a .ps1 without it in the ANSI code page. */
 export const BOM = "\uFEFF";
 
-// PowerShell treats ' and the typographic single quotes U+2018..U+201B alike inside '…' literals
-// (PowerShell tokenizer CharExtensions.IsSingleQuote); a doubled quote stands for one.
-const PS_SINGLE_QUOTES = /['\u2018\u2019\u201A\u201B]/g;
-
-/** A PowerShell single-quoted literal whose value is exactly `s` (no expansion of `$`, backtick or anything). */
-export function psQuote(s: string): string {
-  return `'${s.replace(PS_SINGLE_QUOTES, (q) => q + q)}'`;
-}
+/** Re-exported from @mc/core, where the other PowerShell user (@mc/remote) finds it too. */
+export { psQuote };
 
 /** Text safe inside a PowerShell `#` comment (one line). */
 export function psComment(s: string): string {
@@ -360,23 +354,8 @@ ConvertTo-Json -InputObject @($mcIds) -Compress
 `;
 }
 
-/** `-EncodedCommand` payload: base64 of the script's UTF-16LE bytes (about_Pwsh). */
-export function encodeCommand(script: string): string {
-  return Buffer.from(script, "utf16le").toString("base64");
-}
-
-/** Arguments for running a generated script with PowerShell, non-interactively. */
-export function pwshScriptArgs(script: string): string[] {
-  return [
-    "-NoLogo",
-    "-NoProfile",
-    "-NonInteractive",
-    "-ExecutionPolicy",
-    "Bypass",
-    "-EncodedCommand",
-    encodeCommand(script),
-  ];
-}
+/** Arguments for running a generated script with PowerShell, non-interactively (`-EncodedCommand`). */
+export const pwshScriptArgs = psEncodedArgs;
 
 /** Arguments for running a script file with PowerShell, non-interactively. */
 export function pwshFileArgs(path: string): string[] {
