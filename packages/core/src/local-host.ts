@@ -209,7 +209,9 @@ export function localHost(opts: LocalHostOptions = {}): Host {
       }
     },
     async remove(path) {
-      await rm(path, { recursive: true, force: true });
+      // A tab wrapper hung up by a kill may still be writing its last record into the run directory:
+      // rm then meets ENOTEMPTY, and a retry finishes the job.
+      await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
     processTrees: (pids): Promise<Map<number, ProcessNode[]>> => linuxProcessTrees(pids),
     lock: (name, timeoutMs) =>

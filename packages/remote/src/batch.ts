@@ -133,7 +133,8 @@ elif [ -e ${p(op.dir)} ]; then mc_s=1; echo "not a directory" >"$mc_d/e"; else m
           op: "remove",
         });
       }
-      return `rm -rf -- ${p(op.path)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?`;
+      // Retried once: a tab wrapper hung up by a kill may still be writing its last record there.
+      return `rm -rf -- ${p(op.path)} >"$mc_d/o" 2>"$mc_d/e" || { sleep 1; rm -rf -- ${p(op.path)} >"$mc_d/o" 2>"$mc_d/e"; }; mc_s=$?`;
     case "which": {
       checkNoNul(op.file, "an executable name");
       const f = shQuote(op.file);
