@@ -276,6 +276,26 @@ export class TmuxBackend implements SessionBackend {
       ...orphanPids,
     ];
     const trees = roots.length ? await this.host.processTrees(roots) : new Map<number, ProcessNode[]>();
+    // A tab whose pane is gone, whose wrapper is dead and whose record has no end is usually a tab that
+    // was just hung up: the wrapper dies at once, and its recorder subshell writes the end record a few
+    // milliseconds later. Look again once before calling it missing.
+    const late = sessions.flatMap((s, si) =>
+      s.layout.layoutTabs.flatMap((_, index) => {
+        const rec = recordOf(s, index);
+        const gone =
+          rec && rec.end === undefined && !ownPanes[si]!.byIndex.has(index) && !trees.get(rec.pid)?.length;
+        return gone ? [{ s, index }] : [];
+      }),
+    );
+    if (late.length) {
+      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all(
+        late.map(async ({ s, index }) => {
+          const rec = parseTabRecord(await this.host.readFile(join(s.runDir, tabRecordName(index))));
+          if (rec) this.records.set(`${s.runDir}\u0000${index}`, rec);
+        }),
+      );
+    }
 
     return sessions.map((s, si) => {
       const { list, byIndex } = ownPanes[si]!;
