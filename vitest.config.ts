@@ -1,12 +1,6 @@
 import { defineConfig } from "vitest/config";
 
+/** `pnpm test` at the root: every package's own vitest config, as one run. */
 export default defineConfig({
-  resolve: { conditions: ["development"] },
-  ssr: { resolve: { conditions: ["development"] } },
-  test: {
-    include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    pool: "forks",
-  },
+  test: { projects: ["packages/*", "apps/*"] },
 });

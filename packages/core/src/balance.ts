@@ -1,4 +1,4 @@
-import { shQuote } from "./paths.js";
+import { shQuote } from "./quote.js";
 import { type LayoutConfig, type TabConfig, tabWeight } from "./schema.js";
 
 /** How the threshold is measured: tab count or summed `tabWeight`. */

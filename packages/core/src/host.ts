@@ -52,22 +52,38 @@ export interface ProcessNode {
 }
 
 /**
- * Where commands run. Backends never spawn processes any other way. File operations go through the host
- * too, so a remote host can upload artefacts and read run state over the same connection.
+ * The few things a transport must do. {@link defineHost} derives every other {@link Host} operation from
+ * them (file reads and writes, stat, which, process trees, the lock), per platform; a transport may give
+ * any of those itself when it can do better (node:fs locally, one batched round trip over ssh).
  */
-export interface Host {
-  /** `local`, or `ssh:<target>` for a remote host. Used in messages and state. */
+export interface HostPrimitives {
+  /** `local`, or `ssh:<machine>` for a remote host. Used in messages and state. */
   readonly id: string;
   /** Run a command to completion. Throws McError BINARY_NOT_FOUND when the executable does not exist. */
   run(cmd: Command, opts?: { signal?: AbortSignal }): Promise<CommandResult>;
   /** Run a command attached to this terminal (attach); resolves with its exit code. */
   runInteractive(cmd: Command): Promise<number>;
   info(): Promise<HostInfo>;
-  /** Text of a file, or undefined when it does not exist. */
+  /** Number of subprocesses this host has started (for benchmarks and tests). */
+  readonly spawned: number;
+  /**
+   * True when operations started in the same tick travel together (one round trip, as `sshHost` does):
+   * a backend then issues what a poll needs at once rather than in dependent steps.
+   */
+  readonly coalesces?: boolean;
+  /** The command, run on this machine, that runs `cmd` on the host with a terminal (`ssh -t …`). */
+  interactiveCommand?(cmd: Command): Command;
+  /** Release what the transport holds (an ssh connection this process opened). */
+  close?(): Promise<void>;
+}
+
+/** Operations every {@link Host} has; {@link defineHost} derives those a transport does not give. */
+export interface HostOperations {
+  /** Text of a regular file, or undefined when there is none (a FIFO or device is never opened). */
   readFile(path: string): Promise<string | undefined>;
   /** Every regular file directly inside `dir` (name → text); empty when the directory does not exist. */
   readDir(dir: string): Promise<Map<string, string>>;
-  /** Write a file atomically (temp file + rename), creating parent directories. */
+  /** Write a file atomically (temp file + rename), creating parent directories (0700). */
   writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
   /** What is at `path`: a directory, a file, or nothing. */
   stat(path: string): Promise<"dir" | "file" | undefined>;
@@ -75,19 +91,20 @@ export interface Host {
   remove(path: string): Promise<void>;
   /** The process trees under the given pids (each list starts with the root), from one read of the process table. */
   processTrees(rootPids: readonly number[]): Promise<Map<number, ProcessNode[]>>;
-  /** Whether an executable is found on the host's PATH. */
+  /** Whether an executable is found on the host's PATH (its path). */
   which(file: string): Promise<string | undefined>;
   /**
    * Take an exclusive lock named `name` on this host (waiting up to `timeoutMs`), so that two mc processes
    * resolving session names against the same server cannot both take the same name. Resolves with the
-   * release function. Optional: a host without it is not locked.
+   * release function. Staleness is decided on the host, by its clock and its process table.
    */
-  lock?(name: string, timeoutMs?: number): Promise<() => Promise<void>>;
-  /**
-   * True when operations started in the same tick travel together (one round trip, as `sshHost` does):
-   * a backend then issues what a poll needs at once rather than in dependent steps.
-   */
-  readonly coalesces?: boolean;
-  /** Number of subprocesses this host has started (for benchmarks and tests). */
-  readonly spawned: number;
+  lock(name: string, timeoutMs?: number): Promise<() => Promise<void>>;
+}
+
+/**
+ * Where commands run. Backends never spawn processes any other way. File operations go through the host
+ * too, so a remote host can upload artefacts and read run state over the same connection.
+ */
+export interface Host extends HostPrimitives, HostOperations {
+  interactiveCommand(cmd: Command): Command;
 }

@@ -1,3 +1,4 @@
+import { sleep } from "./poll.js";
 import type { StatusReport } from "./status.js";
 
 /** One step of monitoring. */
@@ -19,20 +20,6 @@ export interface MonitorOptions {
   signal?: AbortSignal;
   /** Stop after this many polls (for tests and `status --watch --count`). */
   maxCycles?: number;
-}
-
-/** Resolve after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

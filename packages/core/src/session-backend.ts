@@ -1,9 +1,42 @@
-import type { ConflictPolicy, PlannedName } from "./conflict.js";
+import type { PlannedName } from "./conflict.js";
 import type { Command, Host, HostInfo } from "./host.js";
-import type { MonitorSnapshot } from "./monitor.js";
-import type { ManagedSession } from "./persistence.js";
+import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
-import type { SessionStatus } from "./status.js";
+import type { PaneEvidence } from "./tab-state.js";
+
+/**
+ * What a backend can do. The CLI checks a request against these before anything starts and names the
+ * missing capability; no backend silently ignores an option.
+ */
+export interface BackendCapabilities {
+  /** Tabs can be added to a running session (`--max-parallel-tabs`, rerun). */
+  addTabsLater: boolean;
+  /** One tab can be closed while its session keeps running (`--kill-finished-tabs`). */
+  closeTab: boolean;
+  /** The tool itself reports a pane's exit status, beside mc's tab wrapper. */
+  nativeExitStatus: boolean;
+  /** Sessions can be renamed, so a session is built under a private name and takes its name last. */
+  renameSession: boolean;
+  /** Attaching from inside a session of the same tool switches the client instead of nesting. */
+  attachFromInside: boolean;
+  /** A tab can hold several panes. */
+  panes: boolean;
+  /** The tool lists sessions mc did not start (so `attach` can reach any session). */
+  listsForeignSessions: boolean;
+}
+
+/** The capability names, for messages and checks. */
+export type Capability = keyof BackendCapabilities;
+
+/** A session as the tool lists it. */
+export interface ListedSession {
+  /** The name the user sees (mc's name when mc built it; tmux may keep another key). */
+  name: string;
+  /** mc's run id stamped on the session: set only for sessions mc built (its ownership marker). */
+  runId?: string;
+  /** It no longer runs but still blocks its name (a zellij EXITED session). */
+  exited?: boolean;
+}
 
 /** A file a backend generates for a session (script, KDL layout, ps1), written to the host before start. */
 export interface Artefact {
@@ -16,14 +49,18 @@ export interface Artefact {
 
 /** One session to start, after conflict resolution. */
 export interface SessionSpec extends PlannedName {
+  /** The run this session belongs to; backends stamp it on what they build (the ownership marker). */
+  runId: string;
   layout: LayoutConfig;
   /** Where this session's tab records go on the host. */
   runDir: string;
   /** Where its artefacts go on the host. */
   artefactDir: string;
+  /** Keep the tab open with an interactive shell after its command ends. */
+  keepShell: boolean;
   /**
-   * Start only the first N tabs; the rest are prepared and started later one by one (the CLI's
-   * `--max-parallel-tabs`). A backend that cannot add tabs to a running session rejects it.
+   * Start only these tabs now; the others are prepared and started later (`--max-parallel-tabs`). Only
+   * asked of a backend with the `addTabsLater` capability.
    */
   initialTabs?: number;
 }
@@ -35,11 +72,29 @@ export interface PreparedSession extends SessionSpec {
   start: Command[];
 }
 
+/** What a backend saw of one managed session in one poll. */
+export interface SessionObservation {
+  /** The session runs in the tool. */
+  exists: boolean;
+  /** The panes mc started, by tab index. */
+  panes: ReadonlyMap<number, PaneEvidence>;
+  /** The tool cannot list panes (Windows Terminal): tab states come from records and processes only. */
+  noPaneEvidence?: boolean;
+  /** Until this time (epoch ms) tabs without a record count as still starting. */
+  startingUntil?: number;
+  /** Why the observation is incomplete (the tool did not answer). */
+  error?: string;
+}
+
+/** What a kill found: the session was killed, or there was nothing of mc's left to kill. */
+export type KillOutcome = "killed" | "gone";
+
 /** What a backend must provide; the generic {@link SessionManager} does the rest. */
 export interface SessionBackend {
   /** `tmux`, `zellij`, `wt`. */
   readonly name: string;
   readonly host: Host;
+  readonly capabilities: BackendCapabilities;
   /** Identity of a session name for this tool (tmux turns `.` and `:` into `_`). */
   sessionKey(name: string): string;
   /** Reject names this tool cannot hold, before anything starts (throw LAYOUT_INVALID). */
@@ -51,83 +106,54 @@ export interface SessionBackend {
   readonly lockName?: string;
   /** Fail early with BINARY_NOT_FOUND / VERSION_UNSUPPORTED when the tool is missing or too old. */
   checkAvailable?(): Promise<void>;
-  /** Names of the sessions that exist now, including ones that block a name without running. */
-  listSessions(): Promise<string[]>;
+  /** The sessions that exist now, including ones that block a name without running. */
+  listSessions(): Promise<ListedSession[]>;
   /** Pure: the artefacts and start commands of one session. */
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession;
-  /** Start a prepared session (its artefacts are already written). Default: run `start` in order. */
+  /** Start a prepared session (its artefacts are already written); returns facts to save with it. */
   start?(session: PreparedSession): Promise<Record<string, unknown> | undefined>;
-  /** Kill a session by name so the name is free again. Missing sessions are not an error. */
-  kill(name: string, session?: ManagedSession): Promise<void>;
-  /** Status of the given sessions, in as few tool calls as the tool allows (one for tmux). */
-  status(sessions: readonly ManagedSession[], opts?: StatusOptions): Promise<SessionStatus[]>;
+  /**
+   * Kill a session so the name is free again. Given the managed session, only if it is still the one mc
+   * started (its ownership marker matches); a same-named session someone made since is never touched.
+   */
+  kill(name: string, session?: ManagedSession): Promise<KillOutcome>;
+  /** One observation per session, in as few tool calls as the tool allows (one for tmux). */
+  observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]>;
   /** The command that attaches this terminal to a session (the managed session when there is one). */
   attachCommand(name: string, env?: NodeJS.ProcessEnv, session?: ManagedSession): Command;
+  /** Open tab `index` of a running managed session (backends with `addTabsLater`). */
+  startTab?(session: ManagedSession, index: number, info: HostInfo): Promise<void>;
+  /** Close one tab by the `ref` its status reported (backends with `closeTab`). */
+  closeTab?(ref: string): Promise<void>;
   /**
    * True when a successful `start` already proves the session exists (tmux: `source-file` returns only
-   * after `new-session` succeeded), so no listing poll is needed; a session whose tabs all finished and
-   * closed at once would otherwise look like a failed start.
+   * after `new-session` succeeded), so no listing poll is needed.
    */
   readonly startVerifies?: boolean;
   /** How long to wait for a started session to appear (ms). */
   readonly appearTimeoutMs?: number;
 }
 
+/**
+ * A backend package's entry point: its name, what it can do, and how to make it on a host. The CLI's
+ * registry is a typed map from backend name to a lazy import of one of these.
+ */
+export interface BackendFactory<O extends object = Record<string, unknown>> {
+  readonly name: string;
+  /** The kind under which this backend's runs are saved (`TmuxLocalManager`). */
+  readonly kind: string;
+  /** The tool's executable, for messages. */
+  readonly binary: string;
+  readonly capabilities: BackendCapabilities;
+  /** A backend on `host` with these options (saved with the run, so they must be plain JSON). */
+  create(host: Host, options: O): SessionBackend;
+}
+
 /** What a status poll gathers. */
 export interface StatusOptions {
   /**
    * Read each tab's process tree (pids, command lines, cpu, memory). Default true; monitoring turns it
-   * off, since deciding running / exited / killed needs only the pane list and the tab records.
+   * off, since deciding running / exited / killed needs only the panes and the tab records.
    */
   processes?: boolean;
-}
-
-/** Options shared by every manager constructor. */
-export interface ManagerOptions {
-  sessionLayouts: readonly LayoutConfig[];
-  /** Put in front of every session name as `<prefix>_<layoutName>`. */
-  sessionNamePrefix?: string | undefined;
-  /** Keep the tab open with an interactive shell after its command ends (default true). */
-  keepShell?: boolean | undefined;
-}
-
-/** Result of starting one session. */
-export interface StartedSession {
-  name: string;
-  requestedName: string;
-  action: "create" | "replace";
-  renamed: boolean;
-  tabs: number;
-  artefacts: string[];
-}
-
-/** Result of {@link SessionManager.killAllSessions}. */
-export interface KillResult {
-  name: string;
-  ok: boolean;
-  error?: string;
-}
-
-/** Options of {@link SessionManager.startAllSessions}. */
-export interface StartOptions {
-  onConflict?: ConflictPolicy;
-  /** Wait this long between two session starts (machineconfig's `--sleep-inbetween`). */
-  delayBetweenMs?: number;
-  /** See {@link SessionSpec.initialTabs}. */
-  initialTabs?: number;
-  /** Interrupt the start: what this call started is killed again, and ABORTED is thrown. */
-  signal?: AbortSignal;
-  /** Called after each session has started (for progress output). */
-  onSessionStarted?: (s: StartedSession, done: number, total: number) => void;
-}
-
-/** Options of {@link SessionManager.runMonitoringRoutine}. */
-export interface MonitoringOptions {
-  intervalMs?: number;
-  /** Read process trees on every poll (default true); see {@link StatusOptions.processes}. */
-  processes?: boolean;
-  killUponCompletion?: boolean;
-  signal?: AbortSignal;
-  maxCycles?: number;
-  onSnapshot?: (snap: MonitorSnapshot) => void;
 }

@@ -2,6 +2,7 @@ import type { ProcessNode } from "./host.js";
 
 /**
  * State of one tab's command.
+ * - `not-started`: a scheduler (`--max-parallel-tabs`) has not opened the tab yet.
  * - `pending`: the tab exists but its command has not started yet.
  * - `running`: the command is running.
  * - `exited`: the command finished with `exitCode`.
@@ -9,7 +10,7 @@ import type { ProcessNode } from "./host.js";
  * - `missing`: the tab is gone and nothing recorded how its command ended.
  * - `unknown`: mc cannot tell (for example the backend did not answer).
  */
-export type TabState = "pending" | "running" | "exited" | "killed" | "missing" | "unknown";
+export type TabState = "not-started" | "pending" | "running" | "exited" | "killed" | "missing" | "unknown";
 
 /** States from which a tab's command will not run again. */
 export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing"];
@@ -49,6 +50,8 @@ export interface CommandSummary {
 /** Status of one session. */
 export interface SessionStatus {
   session: string;
+  /** The machine it runs on (`local`, or its name in the run). */
+  machine: string;
   backend: string;
   host: string;
   exists: boolean;
@@ -73,11 +76,21 @@ export interface GlobalSummary {
   allFinished: boolean;
 }
 
+/** Whether a machine answered the last status poll. */
+export interface MachineHealth {
+  machine: string;
+  host: string;
+  reachable: boolean;
+  error?: string;
+}
+
 /** One status snapshot of everything a manager started. */
 export interface StatusReport {
   at: number;
   sessions: SessionStatus[];
   summary: GlobalSummary;
+  /** Each machine of the run and whether it answered. */
+  machines: MachineHealth[];
 }
 
 /** Map a shell exit status to exited/killed: 128+N is how every POSIX shell reports death by signal N. */
@@ -149,8 +162,12 @@ export function summarizeAll(sessions: readonly SessionStatus[]): GlobalSummary 
 }
 
 /** Build a report from per-session statuses. */
-export function makeReport(sessions: SessionStatus[], at = Date.now()): StatusReport {
-  return { at, sessions, summary: summarizeAll(sessions) };
+export function makeReport(
+  sessions: SessionStatus[],
+  machines: MachineHealth[] = [],
+  at = Date.now(),
+): StatusReport {
+  return { at, sessions, summary: summarizeAll(sessions), machines };
 }
 
 /** `1:02:03` / `4:05` from milliseconds. */

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normaliseStartDir, shQuote } from "../src/paths.js";
+import { normaliseStartDir } from "../src/paths.js";
+import { shQuote } from "../src/quote.js";
 
 describe("normaliseStartDir", () => {
   const home = "/home/u";

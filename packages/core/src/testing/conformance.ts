@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMcError } from "../errors.js";
-import type { SessionManager } from "../lifecycle.js";
+import type { SessionManager } from "../manager.js";
 import type { LayoutConfig } from "../schema.js";
 import type { StatusReport } from "../status.js";
 
@@ -161,7 +161,7 @@ export function runConformanceSuite(h: ConformanceHarness): void {
       });
       await m.startAllSessions();
       const killed = await m.killAllSessions();
-      expect(killed).toEqual([{ name: `${p}_mine`, ok: true }]);
+      expect(killed).toMatchObject([{ name: `${p}_mine`, ok: true, outcome: "killed" }]);
       const names = await h.listSessions();
       expect(names).not.toContain(`${p}_mine`);
       expect(names).toContain(`${p}_mine2`);

@@ -42,6 +42,7 @@ export function fakeHost(opts: FakeHostOptions = {}): FakeHost {
     ...opts.info,
   };
   const binaries = new Set(opts.binaries ?? []);
+  const locks = new Set<string>();
   const host: FakeHost = {
     id: opts.id ?? "fake",
     calls,
@@ -98,6 +99,14 @@ export function fakeHost(opts: FakeHostOptions = {}): FakeHost {
     },
     async which(file) {
       return binaries.has(file) ? `/usr/bin/${file}` : undefined;
+    },
+    interactiveCommand: (cmd) => cmd,
+    async lock(name) {
+      while (locks.has(name)) await new Promise((r) => setTimeout(r, 5));
+      locks.add(name);
+      return async () => {
+        locks.delete(name);
+      };
     },
   };
   return host;

@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTabRecord, posixTabScript, recordOutcome } from "../src/outcome.js";
+import { parseTabRecord, type TabRecord } from "../src/tab-record.js";
+import { decideTabState } from "../src/tab-state.js";
+import { posixTabScript } from "../src/tab-wrapper.js";
+
+/** What the record alone says (the pane is gone and the wrapper process too). */
+const recordOutcome = (record: TabRecord) =>
+  decideTabState({ scheduled: true, record, process: "dead", unreachable: false });
 
 const run = promisify(execFile);
 let dir: string;

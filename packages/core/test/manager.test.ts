@@ -1,22 +1,33 @@
 import { describe, expect, it } from "vitest";
 import { McError } from "../src/errors.js";
-import type { SessionBackend } from "../src/lifecycle.js";
-import { SessionManager } from "../src/lifecycle.js";
-import type { ManagedSession } from "../src/persistence.js";
+import { SessionManager } from "../src/manager.js";
 import type { LayoutConfig } from "../src/schema.js";
-import { makeReport, summarizeSession } from "../src/status.js";
+import type { BackendCapabilities, BackendFactory, SessionBackend } from "../src/session-backend.js";
+import { makeReport } from "../src/status.js";
 import { fakeHost } from "../src/testing/fake-host.js";
 
+const CAPS: BackendCapabilities = {
+  addTabsLater: false,
+  closeTab: false,
+  nativeExitStatus: false,
+  renameSession: false,
+  attachFromInside: false,
+  panes: false,
+  listsForeignSessions: true,
+};
+
 /** A toy backend over a fake host: sessions live in a Set, "start" fails for names containing "bad". */
-function toyBackend() {
+function toy() {
   const host = fakeHost();
   const live = new Set<string>();
   const killed: string[] = [];
+  let panesAlive = true;
   const backend: SessionBackend = {
     name: "toy",
     host,
+    capabilities: CAPS,
     sessionKey: (n) => n,
-    listSessions: async () => [...live],
+    listSessions: async () => [...live].map((name) => ({ name })),
     prepare: (spec) => ({
       ...spec,
       artefacts: [{ path: `${spec.artefactDir}/build`, content: spec.name, description: "build" }],
@@ -29,32 +40,26 @@ function toyBackend() {
     },
     async kill(name) {
       killed.push(name);
-      live.delete(name);
+      return live.delete(name) ? "killed" : "gone";
     },
-    async status(sessions: readonly ManagedSession[]) {
-      return sessions.map((s) => {
-        const tabs = s.layout.layoutTabs.map((t, index) => ({
-          index,
-          tabName: t.tabName,
-          command: t.command,
-          state: "exited" as const,
-          exitCode: 0,
-          processes: [],
-        }));
-        return {
-          session: s.name,
-          backend: "toy",
-          host: "fake",
-          exists: live.has(s.name),
-          tabs,
-          summary: summarizeSession(tabs, live.has(s.name)),
-        };
-      });
+    async observe(sessions) {
+      return sessions.map((s) => ({
+        exists: live.has(s.name),
+        panes: new Map(s.layout.layoutTabs.map((_, i) => [i, { alive: panesAlive }])),
+      }));
     },
     attachCommand: (name) => ({ file: "toy", args: ["attach", name] }),
     appearTimeoutMs: 50,
   };
-  return { backend, live, killed, host };
+  const factory: BackendFactory = { name: "toy", kind: "Toy", binary: "toy", capabilities: CAPS, create: () => backend };
+  const manager = (layouts: LayoutConfig[], prefix?: string) =>
+    new SessionManager({
+      kind: "Toy",
+      factory,
+      machines: [{ name: "local", host, layouts }],
+      sessionNamePrefix: prefix,
+    });
+  return { backend, live, killed, host, manager, endPanes: () => (panesAlive = false) };
 }
 
 const L = (name: string): LayoutConfig => ({
@@ -64,10 +69,8 @@ const L = (name: string): LayoutConfig => ({
 
 describe("SessionManager (generic lifecycle)", () => {
   it("rolls back what it started when a later session fails, and says which", async () => {
-    const { backend, live, killed } = toyBackend();
-    const m = new SessionManager(backend, "Toy", {
-      sessionLayouts: [L("one"), L("two"), L("bad"), L("four")],
-    });
+    const { live, killed, manager } = toy();
+    const m = manager([L("one"), L("two"), L("bad"), L("four")]);
     const err = await m.startAllSessions().catch((e) => e);
     expect(err.code).toBe("START_FAILED");
     expect(err.message).toBe('[mc] [toy] start: session "bad" failed to start: toy refused');
@@ -78,12 +81,9 @@ describe("SessionManager (generic lifecycle)", () => {
   });
 
   it("plans (dry run) without starting or writing anything", async () => {
-    const { backend, live, host } = toyBackend();
+    const { live, host, manager } = toy();
     live.add("a");
-    const m = new SessionManager(backend, "Toy", {
-      sessionLayouts: [L("a"), L("a")],
-      sessionNamePrefix: undefined,
-    });
+    const m = manager([L("a"), L("a")]);
     const plan = await m.plan({ onConflict: "rename" });
     expect(plan.map((p) => p.name)).toEqual(["a_1", "a_2"]);
     expect(host.files.size).toBe(0);
@@ -91,56 +91,56 @@ describe("SessionManager (generic lifecycle)", () => {
   });
 
   it("writes artefacts, saves the run and only kills its own sessions", async () => {
-    const { backend, live, host } = toyBackend();
+    const { live, host, manager } = toy();
     live.add("p_other");
-    const m = new SessionManager(backend, "Toy", { sessionLayouts: [L("x")], sessionNamePrefix: "p" });
+    const m = manager([L("x")], "p");
     await m.startAllSessions();
     expect([...host.files.keys()].some((k) => k.endsWith("/build"))).toBe(true);
     expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(true);
-    await m.killAllSessions();
+    expect(await m.killAllSessions()).toEqual([{ machine: "local", name: "p_x", ok: true, outcome: "killed" }]);
     expect([...live]).toEqual(["p_other"]);
+    expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(false);
   });
 
   it("throws SESSION_CONFLICT under error policy and starts nothing", async () => {
-    const { backend, live } = toyBackend();
+    const { live, manager } = toy();
     live.add("x");
-    const m = new SessionManager(backend, "Toy", { sessionLayouts: [L("y"), L("x")] });
-    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
-      code: "SESSION_CONFLICT",
-    });
+    const m = manager([L("y"), L("x")]);
+    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({ code: "SESSION_CONFLICT" });
     expect([...live]).toEqual(["x"]);
   });
 
   it("reports a corrupt saved run clearly", async () => {
-    const { backend, host } = toyBackend();
+    const { host, manager } = toy();
     host.files.set("/state/mc/managers/Toy/broken.json", "{ not json");
-    const m = new SessionManager(backend, "Toy", { sessionLayouts: [] });
+    const m = manager([]);
     await expect(m.load("broken")).rejects.toMatchObject({ code: "STATE_CORRUPT" });
     await expect(m.load("../../etc/passwd")).rejects.toMatchObject({ code: "USAGE" });
     expect(await m.listSaved()).toEqual([]);
   });
 
-  it("monitoring does not finish while a tab is pending", async () => {
-    const { backend } = toyBackend();
-    let polls = 0;
-    backend.status = async () => {
-      polls++;
-      const state = polls < 3 ? ("pending" as const) : ("exited" as const);
-      const tabs = [{ index: 0, tabName: "t", command: "x", state, exitCode: 0, processes: [] }];
-      return [
-        {
-          session: "s",
-          backend: "toy",
-          host: "fake",
-          exists: true,
-          tabs,
-          summary: summarizeSession(tabs, true),
-        },
-      ];
-    };
-    const m = new SessionManager(backend, "Toy", { sessionLayouts: [] });
+  it("refuses initialTabs on a backend without the addTabsLater capability, naming it", async () => {
+    const { manager } = toy();
+    await expect(manager([L("a")]).startAllSessions({ initialTabs: 1 })).rejects.toThrow(/addTabsLater/);
+  });
+
+  it("monitoring does not finish while a tab is pending, and ends on the recorded exits", async () => {
+    const t = toy();
+    const m = t.manager([L("s")]);
+    await m.startAllSessions();
+    const run = m.managed[0]!.runDir;
     const done: boolean[] = [];
-    await m.runMonitoringRoutine({ intervalMs: 1, onSnapshot: (s) => done.push(s.done) });
+    await m.runMonitoringRoutine({
+      intervalMs: 1,
+      maxCycles: 5,
+      onSnapshot: (s) => {
+        done.push(s.done);
+        if (done.length === 2) {
+          t.host.files.set(`${run}/tab-0.json`, '{"v":1,"pid":7,"start":1,"end":2,"exit":0}');
+          t.endPanes();
+        }
+      },
+    });
     expect(done).toEqual([false, false, true]);
     expect(makeReport([]).summary.allFinished).toBe(true);
   });

@@ -5,6 +5,8 @@ import type { LayoutConfig } from "./schema.js";
 
 /** A session a manager started, as saved on disk. */
 export interface ManagedSession {
+  /** The machine it runs on (`local`, or the machine's name in the run). */
+  machine: string;
   /** The session's name as the user sees it (may differ from the backend's key). */
   name: string;
   /** The name that was asked for before conflict resolution. */
@@ -15,21 +17,33 @@ export interface ManagedSession {
   /** Generated files (scripts, layouts) kept for inspection. */
   artefacts: string[];
   startedAt: number;
-  /** Backend-specific facts (for example the tmux session id). */
+  /** Tabs a scheduler has not started yet (they read `not-started`). */
+  pendingTabs?: number[];
+  /** Backend-specific facts (for example the tmux session id and run id). */
   data?: Record<string, unknown>;
+}
+
+/** How a run reaches one of its machines again. */
+export interface MachineRecord {
+  /** The host's id (`local`, `ssh:gpu-1`). */
+  host: string;
+  /** Transport options (ssh target, port, config file); absent for this machine. */
+  connection?: Record<string, unknown>;
+  /** Backend options (tmux socket, zellij binary) the sessions were started with. */
+  backendOptions?: Record<string, unknown>;
 }
 
 /** Everything one manager run started: what `save` writes and `load` reads. */
 export interface ManagedRun {
-  v: 1;
+  v: 2;
   id: string;
   /** Manager kind, e.g. `TmuxLocalManager`; runs are kept in one directory per kind. */
   kind: string;
   backend: string;
-  host: string;
   createdAt: number;
   sessionNamePrefix?: string;
-  options?: Record<string, unknown>;
+  /** Every machine of the run, by name. */
+  machines: Record<string, MachineRecord>;
   sessions: ManagedSession[];
 }
 
@@ -46,12 +60,12 @@ function checkId(id: string): void {
   }
 }
 
-/** Save a run atomically to `<stateDir>/managers/<kind>/<id>.json`. */
+/** Save a run atomically to `<stateDir>/managers/<kind>/<id>.json` (mode 0600: commands may hold secrets). */
 export async function saveRun(host: Host, stateDir: string, run: ManagedRun): Promise<string> {
   checkId(run.id);
   const path = join(runsDir(stateDir, run.kind), `${run.id}.json`);
   try {
-    await host.writeFile(path, `${JSON.stringify(run, null, 2)}\n`);
+    await host.writeFile(path, `${JSON.stringify(run, null, 2)}\n`, { mode: 0o600 });
   } catch (e) {
     throw new McError("STATE_IO", `cannot write ${path}: ${(e as Error).message}`, {
       backend: "core",
@@ -63,26 +77,81 @@ export async function saveRun(host: Host, stateDir: string, run: ManagedRun): Pr
   return path;
 }
 
-function parseRun(text: string, path: string): ManagedRun {
-  let run: ManagedRun;
+const corrupt = (path: string, why: string, cause?: unknown) =>
+  new McError("STATE_CORRUPT", `${path} ${why}`, {
+    backend: "core",
+    op: "load",
+    hint: "sessions ls lists it as corrupt; sessions ls --prune removes it",
+    cause,
+  });
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function validSession(s: unknown): s is ManagedSession {
+  if (!isObject(s) || typeof s.name !== "string" || typeof s.runDir !== "string") return false;
+  const layout = s.layout;
+  return isObject(layout) && Array.isArray(layout.layoutTabs) && typeof s.startedAt === "number";
+}
+
+/** Read a run record of version 1 (one machine, or a fleet's `options.machines`) as version 2. */
+function fromV1(r: Record<string, unknown>): ManagedRun {
+  const options = isObject(r.options) ? r.options : {};
+  const machines: Record<string, MachineRecord> = {};
+  const fleet = isObject(options.machines) ? options.machines : undefined;
+  const sessions = (r.sessions as Record<string, unknown>[]).map((s) => {
+    const data = isObject(s.data) ? { ...s.data } : undefined;
+    const machine = fleet && typeof data?.machine === "string" ? data.machine : "local";
+    if (data) delete data.machine;
+    return { ...s, machine, ...(data ? { data } : {}) } as ManagedSession;
+  });
+  if (fleet) {
+    for (const [name, m] of Object.entries(fleet)) {
+      if (!isObject(m)) continue;
+      const ssh = isObject(m.ssh) ? m.ssh : {};
+      machines[name] = {
+        host: typeof m.host === "string" ? m.host : `ssh:${name}`,
+        connection: { target: name, ...ssh },
+        ...(isObject(m.backend) ? { backendOptions: m.backend } : {}),
+      };
+    }
+  } else {
+    const { machines: _m, ...backendOptions } = options;
+    machines.local = { host: "local", backendOptions };
+  }
+  return {
+    v: 2,
+    id: r.id as string,
+    kind: r.kind as string,
+    backend: typeof r.backend === "string" && r.backend !== "remote" ? r.backend : "",
+    createdAt: typeof r.createdAt === "number" ? r.createdAt : 0,
+    ...(typeof r.sessionNamePrefix === "string" ? { sessionNamePrefix: r.sessionNamePrefix } : {}),
+    machines,
+    sessions,
+  };
+}
+
+/** Parse a run record; STATE_CORRUPT for anything that is not one. */
+export function parseRun(text: string, path: string): ManagedRun {
+  let raw: unknown;
   try {
-    run = JSON.parse(text) as ManagedRun;
+    raw = JSON.parse(text);
   } catch (e) {
-    throw new McError("STATE_CORRUPT", `${path} is not valid JSON`, {
-      backend: "core",
-      op: "load",
-      hint: `delete it (sessions ls shows saved runs) or restore it from a backup`,
-      cause: e,
-    });
+    throw corrupt(path, "is not valid JSON", e);
   }
-  if (
-    run?.v !== 1 ||
-    typeof run.id !== "string" ||
-    !Array.isArray(run.sessions) ||
-    typeof run.kind !== "string"
-  ) {
-    throw new McError("STATE_CORRUPT", `${path} is not an mc run record`, { backend: "core", op: "load" });
+  if (!isObject(raw) || typeof raw.id !== "string" || typeof raw.kind !== "string" || !Array.isArray(raw.sessions))
+    throw corrupt(path, "is not an mc run record");
+  if (!raw.sessions.every(validSession) && !(raw.v === 1 && raw.sessions.every((s) => isObject(s))))
+    throw corrupt(path, "has a damaged session entry");
+  if (raw.v === 1) {
+    const run = fromV1(raw);
+    if (!run.sessions.every(validSession)) throw corrupt(path, "has a damaged session entry");
+    return run;
   }
+  if (raw.v !== 2 || !isObject(raw.machines)) throw corrupt(path, "is not an mc run record of a known version");
+  const run = raw as unknown as ManagedRun;
+  if (!run.sessions.every((s) => typeof s.machine === "string" && s.machine in run.machines))
+    throw corrupt(path, "names a machine it does not describe");
   return run;
 }
 
@@ -143,7 +212,7 @@ export async function updateRun(
   change: (current: ManagedRun | undefined) => ManagedRun | undefined,
 ): Promise<ManagedRun | undefined> {
   checkId(id);
-  const release = host.lock ? await host.lock(`run-${kind}-${id}`) : undefined;
+  const release = await host.lock(`run-${kind}-${id}`);
   try {
     const path = join(runsDir(stateDir, kind), `${id}.json`);
     const text = await host.readFile(path);
@@ -152,6 +221,6 @@ export async function updateRun(
     else if (text !== undefined) await host.remove(path);
     return next;
   } finally {
-    await release?.();
+    await release();
   }
 }

@@ -1,0 +1,143 @@
+import { randomBytes } from "node:crypto";
+import { join as posixJoin } from "node:path/posix";
+import { win32 } from "node:path";
+import { McError } from "./errors.js";
+import type { Command, CommandResult, HostInfo } from "./host.js";
+import { psEncodedArgs, psQuote } from "./quote.js";
+
+/** How long a lock stays valid without its holder renewing it (seconds, by the host's clock). */
+export const LOCK_LEASE_SECONDS = 30;
+
+/**
+ * The lock, decided on the host that holds it, in one `sh` call per attempt: `mkdir` takes it; the owner
+ * file says until when (host clock), on which boot and pid namespace, and which holder pid with which
+ * start time (when the holder runs on that host). A lock is stale when its lease ran out, the host
+ * rebooted, or (same pid namespace) its holder process is gone or is another process with the same pid.
+ * A stale lock is moved aside atomically before it is removed, so two contenders cannot both take it.
+ * Arguments: op (acquire|renew|release), dir, token, lease seconds, holder pid or "-".
+ */
+export const POSIX_LOCK_SCRIPT = `op=$1 d=$2 tok=$3 lease=$4 hp=$5
+now=$(date +%s) || exit 1
+boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || sysctl -n kern.boottime 2>/dev/null | tr -dc '0-9') || boot=
+ns=$(readlink /proc/self/ns/pid 2>/dev/null) || ns=
+pstart() {
+  [ "$1" = - ] && { echo -; return; }
+  if [ -r "/proc/$1/stat" ]; then sed -e 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f20
+  else ps -o lstart= -p "$1" 2>/dev/null | tr -d ' '; fi
+}
+owner() { printf '%s %s %s %s %s %s\\n' "$((now + lease))" "\${boot:--}" "\${ns:--}" "$hp" "$(pstart "$hp")" "$tok" >"$d/owner.$$" && mv -f -- "$d/owner.$$" "$d/owner"; }
+mine() { read -r _u _b _n _p _s t <"$d/owner" 2>/dev/null && [ "$t" = "$tok" ]; }
+case $op in
+release) mine && rm -rf -- "$d"; exit 0 ;;
+renew) mine && owner; exit 0 ;;
+esac
+mkdir -p -- "\${d%/*}" || exit 1
+if mkdir -- "$d" 2>/dev/null; then owner && { echo got; exit 0; }; exit 1; fi
+[ -d "$d" ] || exit 1
+if read -r u b n p s t <"$d/owner" 2>/dev/null; then
+  stale=
+  [ "$now" -gt "$u" ] && stale="its lease ended"
+  [ -z "$stale" ] && [ -n "$boot" ] && [ "$b" != - ] && [ "$b" != "$boot" ] && stale="the host restarted"
+  if [ -z "$stale" ] && [ "$p" != - ] && [ -n "$ns" ] && [ "$n" = "$ns" ] && [ "$(pstart "$p")" != "$s" ]; then stale="its holder (pid $p) is gone"; fi
+else
+  # Between the holder's mkdir and its owner file: stale only once that is older than a lease.
+  t= p=- u=0
+  [ -n "$(find "$d" -prune -mmin +1 2>/dev/null)" ] && stale="it has no owner" || stale=
+fi
+if [ -n "$stale" ]; then
+  read -r _u _b _n _p _s t2 <"$d/owner" 2>/dev/null || t2=
+  if [ "$t2" = "$t" ] && mv -- "$d" "$d.stale.$$" 2>/dev/null; then rm -rf -- "$d.stale.$$"; echo "stale $stale"; exit 0; fi
+fi
+echo "held $u $p $now"`;
+
+/** The same lock in PowerShell (Windows PowerShell 5.1 and pwsh): lease by the host clock, holder pid and start time. */
+function windowsLockScript(op: string, dir: string, token: string, lease: number, holderPid: string): string {
+  return `$ErrorActionPreference = 'Stop'
+$op = ${psQuote(op)}; $d = ${psQuote(dir)}; $tok = ${psQuote(token)}; $lease = ${lease}; $hp = ${psQuote(holderPid)}
+$now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+$f = Join-Path $d 'owner'
+function PStart($id) { if ($id -eq '-') { return '-' }; $p = Get-Process -Id ([int]$id) -ErrorAction SilentlyContinue; if ($p) { return [string]$p.StartTime.ToFileTimeUtc() }; return 'gone' }
+function Mine { if (Test-Path -LiteralPath $f) { return ((Get-Content -LiteralPath $f -Raw).Trim() -split ' ')[3] -eq $tok }; return $false }
+function Owner { Set-Content -LiteralPath $f -Value ("{0} {1} {2} {3}" -f ($now + $lease), $hp, (PStart $hp), $tok) -NoNewline }
+if ($op -eq 'release') { if (Mine) { Remove-Item -LiteralPath $d -Recurse -Force }; exit 0 }
+if ($op -eq 'renew') { if (Mine) { Owner }; exit 0 }
+[void][IO.Directory]::CreateDirectory((Split-Path -Parent $d))
+try { [void](New-Item -ItemType Directory -Path $d -ErrorAction Stop); Owner; 'got'; exit 0 } catch { if (-not (Test-Path -LiteralPath $d -PathType Container)) { throw } }
+$u = 0; $p = '-'; $s = ''; $stale = ''
+if (Test-Path -LiteralPath $f) { $u, $p, $s, $t = (Get-Content -LiteralPath $f -Raw).Trim() -split ' '
+  if ($now -gt [long]$u) { $stale = 'its lease ended' } elseif ($p -ne '-' -and (PStart $p) -ne $s) { $stale = "its holder (pid $p) is gone" } }
+elseif (((Get-Date) - (Get-Item -LiteralPath $d).LastWriteTime).TotalSeconds -gt 60) { $stale = 'it has no owner' }
+if ($stale) { $g = "$d.stale.$PID"; try { Move-Item -LiteralPath $d -Destination $g -ErrorAction Stop; Remove-Item -LiteralPath $g -Recurse -Force; "stale $stale"; exit 0 } catch {} }
+"held $u $p $now"`;
+}
+
+/** What {@link hostLock} needs of a host. */
+export interface LockHost {
+  readonly id: string;
+  run(cmd: Command): Promise<CommandResult>;
+  info(): Promise<HostInfo>;
+}
+
+/** Options of {@link hostLock}. */
+export interface HostLockOptions {
+  timeoutMs?: number | undefined;
+  /** Pid of the holder when it runs on that host (this process, for the local host). */
+  holderPid?: number | undefined;
+  platform: "posix" | "win32";
+}
+
+/**
+ * Take lock `name` in `<stateDir>/locks` of a host and keep it (its lease is renewed every third of
+ * {@link LOCK_LEASE_SECONDS}) until the returned function releases it. A release that fails is harmless:
+ * the lease runs out, so it never hides the error of the work the lock guarded.
+ */
+export async function hostLock(
+  host: LockHost,
+  name: string,
+  o: HostLockOptions,
+): Promise<() => Promise<void>> {
+  const { stateDir } = await host.info();
+  const file = `${name.replace(/[^\w.-]/g, "_")}.lock`;
+  const dir = o.platform === "win32" ? win32.join(stateDir, "locks", file) : posixJoin(stateDir, "locks", file);
+  const token = randomBytes(8).toString("hex");
+  const pid = o.holderPid === undefined ? "-" : String(o.holderPid);
+  const call = (op: string): Command =>
+    o.platform === "win32"
+      ? { file: "powershell", args: psEncodedArgs(windowsLockScript(op, dir, token, LOCK_LEASE_SECONDS, pid)) }
+      : {
+          file: "/bin/sh",
+          args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, token, String(LOCK_LEASE_SECONDS), pid],
+        };
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const r = await host.run(call("acquire"));
+    const answer = r.stdout.trim();
+    if (r.exitCode !== 0 || !/^(got|held|stale)/.test(answer)) {
+      throw new McError("STATE_IO", `${host.id}: cannot take the lock ${dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`, {
+        backend: "core",
+        op: "lock",
+        hint: "check that the state directory ($MC_STATE_DIR or $XDG_STATE_HOME/mc) is writable and the disk is not full",
+      });
+    }
+    if (answer === "got") {
+      const renew = setInterval(() => void host.run(call("renew")).catch(() => {}), (LOCK_LEASE_SECONDS * 1000) / 3);
+      renew.unref?.();
+      return async () => {
+        clearInterval(renew);
+        await host.run(call("release")).catch(() => {});
+      };
+    }
+    if (answer.startsWith("stale")) continue;
+    if (Date.now() > deadline) {
+      const [, until, holder] = answer.split(" ");
+      throw new McError("TIMEOUT", `another mc process holds the lock ${dir} on ${host.id}`, {
+        backend: "core",
+        op: "lock",
+        details: { holderPid: holder, leaseUntil: Number(until) },
+        hint: `wait for it to finish; its lease ends within ${LOCK_LEASE_SECONDS} s of its last renewal`,
+      });
+    }
+    await new Promise((res) => setTimeout(res, 20 + Math.random() * Math.min(400, 20 * 2 ** Math.min(attempt, 5))));
+  }
+}

@@ -1,0 +1,48 @@
+import { McError } from "./errors.js";
+
+/** Resolve after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Options of {@link pollUntil}. */
+export interface PollOptions {
+  /** Give up after this long (ms). */
+  timeoutMs: number;
+  /** First wait between two probes (ms, default 25); it doubles up to `maxDelayMs`. */
+  firstDelayMs?: number;
+  /** Longest wait between two probes (ms, default 500). */
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+  /** The error thrown when the time is up. */
+  onTimeout: () => Error;
+}
+
+/**
+ * Probe until it returns something other than undefined, with a doubling delay; the one wait-for loop
+ * every backend and the manager use (a session appearing, a name becoming free, records being written).
+ */
+export async function pollUntil<T>(
+  probe: () => Promise<T | undefined>,
+  o: PollOptions,
+): Promise<T> {
+  const deadline = Date.now() + o.timeoutMs;
+  let delay = o.firstDelayMs ?? 25;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (o.signal?.aborted) throw new McError("ABORTED", "interrupted while waiting", { backend: "core" });
+    if (Date.now() >= deadline) throw o.onTimeout();
+    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), o.signal);
+    delay = Math.min(delay * 2, o.maxDelayMs ?? 500);
+  }
+}

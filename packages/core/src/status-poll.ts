@@ -1,0 +1,175 @@
+import { join } from "node:path";
+import type { Host, ProcessNode } from "./host.js";
+import { sleep } from "./poll.js";
+import type { ManagedSession } from "./run-record.js";
+import type { SessionBackend, SessionObservation, StatusOptions } from "./session-backend.js";
+import { type SessionStatus, summarizeSession, type TabStatus } from "./status.js";
+import { parseTabRecord, type TabRecord, tabRecordName } from "./tab-record.js";
+import { decideTabState, isRecordedProcess, type ProcessEvidence, type TabEvidence } from "./tab-state.js";
+
+/**
+ * Tab records read so far, per machine. A record with an end never changes, so it is never read again;
+ * one without an end is read again only when the pane says its command may have ended.
+ */
+export type RecordCache = Map<string, TabRecord>;
+
+const recordKey = (s: ManagedSession, index: number) => `${s.runDir}\u0000${index}`;
+
+/** What one poll of one machine gathered besides the backend's observations. */
+interface Gathered {
+  observations: (SessionObservation | undefined)[];
+  error: string | undefined;
+  trees: Map<number, ProcessNode[]> | undefined;
+}
+
+/** Whether tab `index` of a session needs its record read in this poll. */
+function needsRead(cache: RecordCache, s: ManagedSession, index: number, obs: SessionObservation | undefined) {
+  const cached = cache.get(recordKey(s, index));
+  if (cached?.end !== undefined) return false;
+  if (!cached) return true;
+  const pane = obs?.panes.get(index);
+  return !pane || !pane.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
+}
+
+async function readRecords(host: Host, cache: RecordCache, wanted: { s: ManagedSession; index: number }[]) {
+  await Promise.all(
+    wanted.map(async ({ s, index }) => {
+      const rec = parseTabRecord(await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined));
+      if (rec) cache.set(recordKey(s, index), rec);
+    }),
+  );
+}
+
+/**
+ * Observe the sessions and read what can have changed. On a host that coalesces (ssh), the observation,
+ * every run directory and the process snapshot travel in one round trip; locally a record is read only
+ * when it can have changed.
+ */
+async function gather(
+  backend: SessionBackend,
+  cache: RecordCache,
+  sessions: readonly ManagedSession[],
+  opts: StatusOptions,
+): Promise<Gathered> {
+  const host = backend.host;
+  const open = sessions.filter((s) => s.layout.layoutTabs.some((_, i) => cache.get(recordKey(s, i))?.end === undefined));
+  let error: string | undefined;
+  const [observations, dirs] = await Promise.all([
+    backend.observe(sessions).catch((e: unknown) => {
+      error = e instanceof Error ? e.message.replace(/^\[mc\]( \[[^\]]*\])?( \w+:)? /, "") : String(e);
+      return sessions.map(() => undefined);
+    }),
+    host.coalesces ? Promise.all(open.map((s) => host.readDir(s.runDir).catch(() => undefined))) : [],
+  ]);
+  for (const [k, dir] of dirs.entries()) {
+    const s = open[k]!;
+    s.layout.layoutTabs.forEach((_, i) => {
+      const rec = parseTabRecord(dir?.get(tabRecordName(i)));
+      if (rec) cache.set(recordKey(s, i), rec);
+    });
+  }
+  if (!host.coalesces) {
+    const wanted = sessions.flatMap((s, si) =>
+      s.layout.layoutTabs.flatMap((_, index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
+    );
+    await readRecords(host, cache, wanted);
+  }
+  const pids = new Set<number>();
+  sessions.forEach((s, si) => {
+    const obs = observations[si];
+    s.layout.layoutTabs.forEach((_, index) => {
+      const rec = cache.get(recordKey(s, index));
+      const pane = obs?.panes.get(index);
+      if (rec && rec.end === undefined && (!pane?.alive || opts.processes !== false)) pids.add(rec.pid);
+      if (pane?.alive && pane.pid !== undefined && opts.processes !== false) pids.add(pane.pid);
+    });
+  });
+  // A remote host that did not answer the observation will not answer this either.
+  const trees =
+    pids.size === 0
+      ? new Map<number, ProcessNode[]>()
+      : error !== undefined && host.coalesces
+        ? undefined
+        : await host.processTrees([...pids]).catch(() => undefined);
+  return { observations, error, trees };
+}
+
+function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
+  if (!rec || rec.end !== undefined) return "dead";
+  if (!g.trees) return "unknown";
+  const root = g.trees.get(rec.pid)?.[0];
+  return root && isRecordedProcess(rec, root.startedAt) ? "alive" : "dead";
+}
+
+function evidence(s: ManagedSession, index: number, cache: RecordCache, g: Gathered, si: number): TabEvidence {
+  const obs = g.observations[si];
+  const rec = cache.get(recordKey(s, index));
+  const pane = obs?.panes.get(index);
+  return {
+    scheduled: !s.pendingTabs?.includes(index),
+    ...(pane ? { pane } : {}),
+    ...(obs?.noPaneEvidence ? { noPaneEvidence: true } : {}),
+    ...(rec ? { record: rec } : {}),
+    process: processOf(rec, g),
+    unreachable: Boolean(g.error),
+    ...(obs?.startingUntil === undefined ? {} : { startingUntil: obs.startingUntil }),
+  };
+}
+
+function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, now: number): TabStatus[] {
+  return s.layout.layoutTabs.map((t, index): TabStatus => {
+    const outcome = decideTabState(evidence(s, index, cache, g, si), now);
+    const live = outcome.state === "running" || outcome.state === "pending";
+    const pane = g.observations[si]?.panes.get(index);
+    const root = pane?.alive && pane.pid !== undefined ? pane.pid : outcome.pid;
+    const processes = live && root !== undefined ? (g.trees?.get(root) ?? []) : [];
+    return { index, tabName: t.tabName, command: t.command, ...outcome, processes };
+  });
+}
+
+/**
+ * Status of one machine's managed sessions: the backend observes, core reads the tab records and the
+ * process table, and {@link decideTabState} decides every tab. A tab that reads `missing` because its
+ * wrapper died without an end record is usually one that was just hung up (its recorder writes the end
+ * a few milliseconds later): its record is read once more before it is called missing.
+ */
+export async function pollSessions(
+  backend: SessionBackend,
+  machine: string,
+  cache: RecordCache,
+  sessions: readonly ManagedSession[],
+  opts: StatusOptions = {},
+): Promise<{ sessions: SessionStatus[]; error?: string }> {
+  if (sessions.length === 0) return { sessions: [] };
+  const g = await gather(backend, cache, sessions, opts);
+  let now = Date.now();
+  let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
+  const late = sessions.flatMap((s, si) =>
+    tabs[si]!.flatMap((t) => (t.state === "missing" && cache.get(recordKey(s, t.index)) ? [{ s, index: t.index }] : [])),
+  );
+  if (late.length && !g.error) {
+    await sleep(200);
+    await readRecords(backend.host, cache, late);
+    now = Date.now();
+    tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
+  }
+  const statuses = sessions.map((s, si): SessionStatus => {
+    const obs = g.observations[si];
+    const t = tabs[si]!;
+    const exists = obs?.noPaneEvidence
+      ? t.some((x) => x.state === "running" || x.state === "pending")
+      : Boolean(obs?.exists);
+    const error = g.error ?? obs?.error;
+    return {
+      session: s.name,
+      machine,
+      backend: backend.name,
+      host: backend.host.id,
+      exists,
+      tabs: t,
+      summary: summarizeSession(t, exists),
+      ...(error ? { error } : {}),
+    };
+  });
+  return g.error ? { sessions: statuses, error: g.error } : { sessions: statuses };
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import type { TabRecord } from "../src/tab-record.js";
+import { decideTabState, isRecordedProcess, type PaneEvidence, type TabEvidence } from "../src/tab-state.js";
+
+const NOW = 1_000_000_000;
+const running: TabRecord = { v: 1, pid: 42, start: 999_990 };
+const ended = (x: Partial<TabRecord>): TabRecord => ({ v: 1, pid: 42, start: 999_990, end: 999_995, ...x });
+const base: TabEvidence = { scheduled: true, process: "dead", unreachable: false };
+const alive: PaneEvidence = { ref: "%1", pid: 42, alive: true };
+const dead = (x: Partial<PaneEvidence> = {}): PaneEvidence => ({ ref: "%1", pid: 42, alive: false, ...x });
+
+/** Evidence → the state (and exit code or signal) it must read as, on every backend. */
+const TABLE: [string, Partial<TabEvidence>, string][] = [
+  ["ended record wins over a live pane", { record: ended({ exit: 3 }), pane: alive }, "exited 3"],
+  ["ended record wins over an unreachable host", { record: ended({ exit: 0 }), unreachable: true }, "exited 0"],
+  ["ended record wins over not scheduled", { record: ended({ exit: 0 }), scheduled: false }, "exited 0"],
+  ["record signal reads killed", { record: ended({ signal: "HUP" }) }, "killed SIGHUP"],
+  ["record 130 reads killed SIGINT", { record: ended({ exit: 130 }) }, "killed SIGINT"],
+  ["record 128 is an exit code", { record: ended({ exit: 128 }) }, "exited 128"],
+  ["not scheduled, nothing else", { scheduled: false }, "not-started"],
+  ["not scheduled, unreachable", { scheduled: false, unreachable: true }, "not-started"],
+  ["running record, live pane", { record: running, pane: alive }, "running"],
+  ["running record, pane ended with a status (wrapper killed outright)", { record: running, pane: dead({ exitStatus: 137 }) }, "killed SIGKILL"],
+  ["running record, pane ended with status 0", { record: running, pane: dead({ exitStatus: 0 }) }, "exited 0"],
+  ["running record, tool says the pane was killed", { record: running, pane: dead({ killedBy: "" }) }, "killed"],
+  ["running record, pane dead without status, process dead", { record: running, pane: dead() }, "missing"],
+  ["running record, pane gone, process alive (orphan)", { record: running, process: "alive" }, "running"],
+  ["running record, pane gone, process dead", { record: running }, "missing"],
+  ["running record, pane gone, process unknown", { record: running, process: "unknown" }, "missing"],
+  ["running record, no pane evidence, process alive", { record: running, noPaneEvidence: true, process: "alive" }, "running"],
+  ["running record, no pane evidence, process dead", { record: running, noPaneEvidence: true }, "missing"],
+  ["running record, no pane evidence, process unknown", { record: running, noPaneEvidence: true, process: "unknown" }, "unknown"],
+  ["running record, unreachable", { record: running, unreachable: true }, "unknown"],
+  ["running record, unreachable but process alive", { record: running, unreachable: true, process: "alive" }, "running"],
+  ["no record, live pane", { pane: alive }, "pending"],
+  ["no record, pane ended with a status", { pane: dead({ exitStatus: 2 }) }, "exited 2"],
+  ["no record, pane dead without status", { pane: dead() }, "missing"],
+  ["no record, still starting", { startingUntil: NOW + 1 }, "pending"],
+  ["no record, starting time over", { startingUntil: NOW - 1 }, "missing"],
+  ["no record, nothing", {}, "missing"],
+  ["no record, unreachable", { unreachable: true }, "unknown"],
+];
+
+const text = (o: ReturnType<typeof decideTabState>) =>
+  o.state === "exited" ? `exited ${o.exitCode}` : o.state === "killed" ? `killed ${o.signal ?? ""}`.trim() : o.state;
+
+describe("decideTabState: the one rule", () => {
+  it.each(TABLE)("%s", (_, e, want) => {
+    expect(text(decideTabState({ ...base, ...e }, NOW))).toBe(want);
+  });
+
+  it("every combination of evidence obeys the invariants", () => {
+    const records = [undefined, running, ended({ exit: 0 }), ended({ exit: 3 }), ended({ signal: "TERM" })];
+    const panes = [undefined, alive, dead(), dead({ exitStatus: 0 }), dead({ exitStatus: 143 }), dead({ killedBy: "SIGKILL" })];
+    let n = 0;
+    for (const record of records)
+      for (const pane of panes)
+        for (const process of ["alive", "dead", "unknown"] as const)
+          for (const unreachable of [false, true])
+            for (const scheduled of [true, false])
+              for (const noPaneEvidence of [false, true])
+                for (const startingUntil of [undefined, NOW + 1, NOW - 1]) {
+                  if (noPaneEvidence && pane) continue;
+                  const e: TabEvidence = {
+                    scheduled,
+                    process,
+                    unreachable,
+                    ...(record ? { record } : {}),
+                    ...(pane ? { pane } : {}),
+                    ...(noPaneEvidence ? { noPaneEvidence } : {}),
+                    ...(startingUntil === undefined ? {} : { startingUntil }),
+                  };
+                  const o = decideTabState(e, NOW);
+                  n++;
+                  // A finished record is final, whatever else is seen.
+                  if (record?.end !== undefined) expect(["exited", "killed"]).toContain(o.state);
+                  // Only an unstarted tab without a record reads not-started.
+                  expect(o.state === "not-started").toBe(!scheduled && !record);
+                  // Never missing when nobody answered, and never unknown when everyone did and a pane spoke.
+                  if (unreachable) expect(o.state).not.toBe("missing");
+                  // A live pane, or a live recorded process whose pane did not end, is never called finished
+                  // (the pane's program is the wrapper: a pane that ended with a status outranks a pid).
+                  const paneEnded = pane && !pane.alive && (pane.exitStatus !== undefined || pane.killedBy !== undefined);
+                  if (record && record.end === undefined && (pane?.alive || (process === "alive" && !paneEnded)))
+                    expect(o.state).toBe("running");
+                  // Times come only from the record.
+                  if (!record) expect(o.startedAt).toBeUndefined();
+                  else expect(o.startedAt).toBe(record.start * 1000);
+                }
+    expect(n).toBeGreaterThan(1000);
+  });
+
+  it("a reused pid is not the recorded process", () => {
+    expect(isRecordedProcess(running, running.start * 1000 - 300)).toBe(true);
+    expect(isRecordedProcess(running, running.start * 1000 + 1500)).toBe(true);
+    expect(isRecordedProcess(running, running.start * 1000 + 60_000)).toBe(false);
+  });
+});
