@@ -238,7 +238,7 @@ async function failStart(
     });
   }
   const why = e instanceof McError ? e.reason : (e as Error).message;
-  return new McError(isMcError(e, "SESSION_CONFLICT") ? "SESSION_CONFLICT" : "START_FAILED", `session "${failed}" failed to start: ${why}`, {
+  return new McError("START_FAILED", `session "${failed}" failed to start: ${why}`, {
     backend: m.backend.name,
     op: "start",
     hint: started.length > 0 ? rolled : e instanceof McError ? e.hint : undefined,

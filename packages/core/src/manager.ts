@@ -37,7 +37,7 @@ import { pollSessions, type RecordCache } from "./status-poll.js";
 export type { StartedSession } from "./machine-start.js";
 
 /** One machine a manager starts sessions on. */
-export interface MachineSpec<O extends object = Record<string, unknown>> {
+export interface MachineSpec<O extends object = object> {
   /** `local` for this machine; otherwise the name the user gave it (an ssh alias). */
   name: string;
   host: Host;
@@ -50,7 +50,7 @@ export interface MachineSpec<O extends object = Record<string, unknown>> {
 }
 
 /** Options of {@link SessionManager}. */
-export interface SessionManagerOptions<O extends object = Record<string, unknown>> {
+export interface SessionManagerOptions<O extends object = object> {
   /** Saved-run kind (the manager's class name, `TmuxLocalManager`). */
   kind: string;
   factory: BackendFactory<O>;
@@ -146,7 +146,7 @@ interface Machine<O extends object> extends MachineRuntime {
  * backend on it; a local run is the one machine `local`. A backend supplies only what is specific to its
  * tool ({@link SessionBackend}); the tab state is decided in one place ({@link decideTabState}).
  */
-export class SessionManager<O extends object = Record<string, unknown>> {
+export class SessionManager<O extends object = object> {
   readonly kind: string;
   readonly factory: BackendFactory<O>;
   readonly sessionNamePrefix: string | undefined;

@@ -138,7 +138,7 @@ export interface SessionBackend {
  * A backend package's entry point: its name, what it can do, and how to make it on a host. The CLI's
  * registry is a typed map from backend name to a lazy import of one of these.
  */
-export interface BackendFactory<O extends object = Record<string, unknown>> {
+export interface BackendFactory<O extends object = object> {
   readonly name: string;
   /** The kind under which this backend's runs are saved (`TmuxLocalManager`). */
   readonly kind: string;

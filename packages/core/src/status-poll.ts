@@ -121,8 +121,9 @@ function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, 
     const outcome = decideTabState(evidence(s, index, cache, g, si), now);
     const live = outcome.state === "running" || outcome.state === "pending";
     const pane = g.observations[si]?.panes.get(index);
-    const root = pane?.alive && pane.pid !== undefined ? pane.pid : outcome.pid;
-    const processes = live && root !== undefined ? (g.trees?.get(root) ?? []) : [];
+    // A live pane shows its processes even after the command ended (the shell kept in the tab).
+    const root = pane?.alive && pane.pid !== undefined ? pane.pid : live ? outcome.pid : undefined;
+    const processes = root === undefined ? [] : (g.trees?.get(root) ?? []);
     return { index, tabName: t.tabName, command: t.command, ...outcome, processes };
   });
 }

@@ -8,11 +8,11 @@ export interface PaneEvidence {
   ref?: string;
   /** Pid of the pane's root process (the tab wrapper), when the tool reports it. */
   pid?: number;
-  /** The pane's program is still running. */
+  /** The pane is still there with its program running (after the command, that may be the kept shell). */
   alive: boolean;
   /**
-   * Exit status of the pane's program as the tool itself reports it (zellij `exit_status`, tmux
-   * `pane_dead_status`, or the status the wrapper stamped on its pane), once it ended.
+   * Exit status of the tab's command as the tool reports it, once it ended (zellij `exit_status`, tmux
+   * `pane_dead_status`, or the status the wrapper stamped on its pane while a shell stays in it).
    */
   exitStatus?: number;
   /** The tool says the pane's program was ended by a signal (the name when known, else ""). */
@@ -63,7 +63,7 @@ function recordEnd(r: TabRecord): TabOutcome {
 
 function paneOutcome(p: PaneEvidence): TabOutcome | undefined {
   if (p.exitStatus !== undefined) return classifyExit(p.exitStatus);
-  if (p.killedBy !== undefined) return { state: "killed", ...(p.killedBy ? { signal: p.killedBy } : {}) };
+  if (!p.alive && p.killedBy !== undefined) return { state: "killed", ...(p.killedBy ? { signal: p.killedBy } : {}) };
   return undefined;
 }
 
@@ -82,7 +82,7 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
   const r = e.record;
   if (r?.end !== undefined) return { ...recordEnd(r), ...ref };
   if (!e.scheduled && !r) return { state: "not-started" };
-  const paneEnd = e.pane && !e.pane.alive ? paneOutcome(e.pane) : undefined;
+  const paneEnd = e.pane ? paneOutcome(e.pane) : undefined;
   if (r) {
     const startedAt = r.start * 1000;
     const running = { state: "running" as const, startedAt, runtimeMs: Math.max(0, now - startedAt), pid: r.pid, ...ref };

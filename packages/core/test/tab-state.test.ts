@@ -35,6 +35,7 @@ const TABLE: [string, Partial<TabEvidence>, string][] = [
   ["no record, live pane", { pane: alive }, "pending"],
   ["no record, pane ended with a status", { pane: dead({ exitStatus: 2 }) }, "exited 2"],
   ["no record, pane dead without status", { pane: dead() }, "missing"],
+  ["running record, live pane with a stamped status (shell kept)", { record: running, pane: { ...alive, exitStatus: 4 } }, "exited 4"],
   ["no record, still starting", { startingUntil: NOW + 1 }, "pending"],
   ["no record, starting time over", { startingUntil: NOW - 1 }, "missing"],
   ["no record, nothing", {}, "missing"],
@@ -80,8 +81,8 @@ describe("decideTabState: the one rule", () => {
                   if (unreachable) expect(o.state).not.toBe("missing");
                   // A live pane, or a live recorded process whose pane did not end, is never called finished
                   // (the pane's program is the wrapper: a pane that ended with a status outranks a pid).
-                  const paneEnded = pane && !pane.alive && (pane.exitStatus !== undefined || pane.killedBy !== undefined);
-                  if (record && record.end === undefined && (pane?.alive || (process === "alive" && !paneEnded)))
+                  const paneEnded = pane && (pane.exitStatus !== undefined || (!pane.alive && pane.killedBy !== undefined));
+                  if (record && record.end === undefined && !paneEnded && (pane?.alive || process === "alive"))
                     expect(o.state).toBe("running");
                   // Times come only from the record.
                   if (!record) expect(o.startedAt).toBeUndefined();

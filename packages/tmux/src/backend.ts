@@ -1,25 +1,20 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
+  type BackendCapabilities,
   type Command,
-  classifyExit,
   type Host,
   type HostInfo,
+  type KillOutcome,
+  type ListedSession,
   type ManagedSession,
   McError,
   normaliseStartDir,
+  type PaneEvidence,
   type PreparedSession,
-  type ProcessNode,
-  parseTabRecord,
-  recordOutcome,
   type SessionBackend,
+  type SessionObservation,
   type SessionSpec,
-  type SessionStatus,
-  type StatusOptions,
-  summarizeSession,
-  type TabRecord,
-  type TabStatus,
-  tabRecordName,
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
@@ -29,12 +24,38 @@ import {
   PANE_FORMAT,
   paneCommand,
   SESSION_FORMAT,
+  type TmuxSocket,
   type TmuxTarget,
   tmuxArgs,
   tmuxSessionFiles,
   tmuxSessionKey,
 } from "./generate.js";
 import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
+
+/** What tmux can do (see {@link BackendCapabilities}). */
+export const TMUX_CAPABILITIES: BackendCapabilities = {
+  addTabsLater: true,
+  closeTab: true,
+  nativeExitStatus: true,
+  renameSession: true,
+  attachFromInside: true,
+  panes: false,
+  listsForeignSessions: true,
+};
+
+/** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
+export interface TmuxBackendOptions {
+  /** A `-L` socket name or a `-S` socket path (a string with a `/` is a path). */
+  socket?: string | TmuxSocket | undefined;
+  /** tmux executable (default `tmux`). */
+  tmux?: string | undefined;
+}
+
+/** Normalise the `socket` option. */
+export function toSocket(socket: TmuxBackendOptions["socket"]): TmuxSocket | undefined {
+  if (socket === undefined || typeof socket === "object") return socket;
+  return socket.includes("/") ? { path: socket } : { name: socket };
+}
 
 /** Oldest tmux mc supports: `new-session -e`/`-c` and `{}` parsing of 3.0, exact `=name` targets. */
 export const MIN_TMUX_VERSION = [3, 0] as const;
@@ -45,33 +66,24 @@ export function parseTmuxVersion(out: string): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-/** The tmux {@link SessionBackend}: one `source-file` per session build, one `list-panes -a` per status. */
+/** The tmux {@link SessionBackend}: one `source-file` per session build, one `list-panes -a` per poll. */
 export class TmuxBackend implements SessionBackend {
   readonly name = "tmux";
+  readonly capabilities = TMUX_CAPABILITIES;
   readonly host: Host;
   readonly target: TmuxTarget;
-  readonly keepShell: boolean;
-  readonly runId: () => string;
   readonly appearTimeoutMs = 5000;
   readonly startVerifies = true;
   readonly lockName: string;
   private checked = false;
   /** Session ids by mc name, from the last listing (restart kills by id: names can be rewritten). */
   private idsByName = new Map<string, string>();
-  /** Tab records read so far; a record with an end never changes and is not read again. */
-  private readonly records = new Map<string, TabRecord>();
 
-  constructor(host: Host, target: TmuxTarget, opts: { keepShell: boolean; runId: () => string }) {
+  constructor(host: Host, options: TmuxBackendOptions = {}) {
     this.host = host;
-    this.target = target;
-    this.keepShell = opts.keepShell;
-    this.runId = opts.runId;
-    const sock =
-      target.socket === undefined
-        ? "default"
-        : "path" in target.socket
-          ? `S${target.socket.path}`
-          : `L${target.socket.name}`;
+    this.target = { tmux: options.tmux ?? "tmux", socket: toSocket(options.socket) };
+    const socket = this.target.socket;
+    const sock = socket === undefined ? "default" : "path" in socket ? `S${socket.path}` : `L${socket.name}`;
     this.lockName = `tmux-${createHash("sha256").update(sock).digest("hex").slice(0, 16)}`;
   }
 
@@ -105,7 +117,7 @@ export class TmuxBackend implements SessionBackend {
     this.checked = true;
   }
 
-  async listSessions(): Promise<string[]> {
+  async listSessions(): Promise<ListedSession[]> {
     const r = await this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
     if (r.exitCode !== 0) {
       if (isNoServer(r.stderr)) return [];
@@ -113,7 +125,7 @@ export class TmuxBackend implements SessionBackend {
     }
     const sessions = parseSessions(r.stdout);
     this.idsByName = new Map(sessions.map((s) => [s.name, s.id]));
-    return sessions.map((s) => s.name);
+    return sessions.map((s) => ({ name: s.name, ...(s.runId ? { runId: s.runId } : {}) }));
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
@@ -131,8 +143,8 @@ export class TmuxBackend implements SessionBackend {
         tabs,
         dir: spec.artefactDir,
         runDir: spec.runDir,
-        runId: this.runId(),
-        keepShell: this.keepShell,
+        runId: spec.runId,
+        keepShell: spec.keepShell,
         windows: spec.initialTabs,
       },
       info,
@@ -148,7 +160,7 @@ export class TmuxBackend implements SessionBackend {
   }
 
   async start(p: PreparedSession): Promise<Record<string, unknown>> {
-    const runId = this.runId();
+    const runId = p.runId;
     const r = await this.host.run(p.start[0]!);
     if (r.exitCode !== 0) {
       // Whatever was built still has its private build name (see tmuxBuildScript): remove it.
@@ -176,177 +188,73 @@ export class TmuxBackend implements SessionBackend {
 
   /**
    * Kill a session. Given the managed session, only if it still carries the run id mc gave it: a
-   * session of the same name that someone else created since is never touched.
+   * session of the same name that someone else created since is never touched. "gone" when there was
+   * nothing of mc's left to kill (no server, no such session, or a session that is not mc's any more).
    */
-  async kill(name: string, session?: ManagedSession): Promise<void> {
+  async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     const target = this.targetOf(name, session);
     const runId = session?.data?.runId;
     if (typeof runId === "string") {
       const owner = await this.host.run(this.cmd("display-message", "-p", "-t", `${target}:`, "#{@mc_run}"));
-      if (owner.exitCode !== 0 || owner.stdout.trim() !== runId) return;
+      if (owner.exitCode !== 0) {
+        if (isNoSession(owner.stderr) || isNoServer(owner.stderr)) return "gone";
+        throw tmuxError("kill", owner.exitCode, owner.stderr);
+      }
+      if (owner.stdout.trim() !== runId) return "gone";
     }
     const r = await this.host.run(this.cmd("kill-session", "-t", target));
-    if (r.exitCode !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr)) {
-      throw tmuxError("kill", r.exitCode, r.stderr);
-    }
+    if (r.exitCode === 0) return "killed";
+    if (isNoSession(r.stderr) || isNoServer(r.stderr)) return "gone";
+    throw tmuxError("kill", r.exitCode, r.stderr);
   }
 
-  async status(sessions: readonly ManagedSession[], opts: StatusOptions = {}): Promise<SessionStatus[]> {
-    if (sessions.length === 0) return [];
-    // On a host that coalesces (ssh), the pane list and every session's records travel in one round
-    // trip (and its process snapshot answers processTrees below); locally the records are read only
-    // when they can have changed, after the pane list says so.
-    // Awaited together: when the host is unreachable both reject, and neither may go unhandled.
-    const [panesResult, dirMaps] = await Promise.all([
-      this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT)),
-      Promise.all(this.host.coalesces ? sessions.map((s) => this.host.readDir(s.runDir)) : []),
-    ]);
-    for (const [si, dir] of dirMaps.entries()) {
-      const s = sessions[si]!;
-      s.layout.layoutTabs.forEach((_, index) => {
-        const rec = parseTabRecord(dir.get(tabRecordName(index)));
-        if (rec) this.records.set(`${s.runDir}\u0000${index}`, rec);
-      });
-    }
+  /**
+   * One `list-panes -a` for every session. Sessions are matched by tmux's session id when known (names
+   * can be rewritten by tmux), else by name, and always by run id: a same-named session another run built
+   * since (restart, or a user) is not this one. A pane's tab comes from its start command.
+   */
+  async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
+    const r = await this.host.run(this.cmd("list-panes", "-a", "-F", PANE_FORMAT));
     let panes: PaneRow[] = [];
     let error: string | undefined;
-    if (panesResult.exitCode === 0) panes = parsePanes(panesResult.stdout);
-    else if (isNoServer(panesResult.stderr)) error = "the tmux server is not running";
-    else error = panesResult.stderr.trim() || `tmux exited ${panesResult.exitCode}`;
-
-    // Each session's panes by tab index. Sessions are matched by tmux's session id when known (names
-    // can be rewritten by tmux), else by name and run id: a same-named session another run built since
-    // (restart, or a user) is not this one.
-    const bySessionId = new Map<string, PaneRow[]>();
-    const byName = new Map<string, PaneRow[]>();
+    if (r.exitCode === 0) panes = parsePanes(r.stdout);
+    else if (isNoServer(r.stderr)) error = "the tmux server is not running";
+    else throw tmuxError("status", r.exitCode, r.stderr);
+    const bySession = new Map<string, PaneRow[]>();
     for (const p of panes) {
-      bySessionId.set(p.sessionId, [...(bySessionId.get(p.sessionId) ?? []), p]);
-      byName.set(p.session, [...(byName.get(p.session) ?? []), p]);
+      for (const k of [`id:${p.sessionId}`, `name:${p.session}`]) {
+        const list = bySession.get(k);
+        if (list) list.push(p);
+        else bySession.set(k, [p]);
+      }
     }
-    const ownPanes = sessions.map((s) => {
+    return sessions.map((s) => {
       const id = s.data?.sessionId;
       const runId = s.data?.runId;
-      const list =
-        typeof id === "string"
-          ? (bySessionId.get(id) ?? []).filter((p) => typeof runId !== "string" || p.runId === runId)
-          : (byName.get(tmuxSessionKey(s.name)) ?? []).filter(
-              (p) => typeof runId !== "string" || p.runId === runId,
-            );
+      const list = (bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []).filter(
+        (p) => typeof runId !== "string" || p.runId === runId,
+      );
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
-      const byIndex = new Map<number, PaneRow>();
+      const byIndex = new Map<number, PaneEvidence>();
       for (const p of list) {
         const i = paneTabIndex(p.startCommand, tabScript);
-        if (i !== undefined && !byIndex.has(i)) byIndex.set(i, p);
+        if (i === undefined || byIndex.has(i)) continue;
+        // The wrapper stamps its command's status on the pane (@mc_exit); pane_dead_status is tmux's own
+        // word for the wrapper's end, unreliable on 3.3a (toolchain notes) and so only a fallback.
+        const status = p.exit ?? (p.dead ? p.deadStatus : undefined);
+        byIndex.set(i, {
+          ref: p.paneId,
+          pid: p.pid,
+          alive: !p.dead,
+          ...(status === undefined ? {} : { exitStatus: status }),
+        });
       }
-      return { list, byIndex };
-    });
-
-    // Tab records are read only when they can have changed: a new tab, or one whose command the pane
-    // says has ended (or whose pane is gone). A steady poll of running tabs reads no file at all.
-    const reads: Promise<void>[] = [];
-    sessions.forEach((s, si) => {
-      s.layout.layoutTabs.forEach((_, index) => {
-        const key = `${s.runDir}\u0000${index}`;
-        const cached = this.records.get(key);
-        if (cached?.end !== undefined || this.host.coalesces) return;
-        const pane = ownPanes[si]!.byIndex.get(index);
-        if (cached && pane && pane.exit === undefined && !pane.dead) return;
-        reads.push(
-          this.host.readFile(join(s.runDir, tabRecordName(index))).then((text) => {
-            const rec = parseTabRecord(text);
-            if (rec) this.records.set(key, rec);
-          }),
-        );
-      });
-    });
-    await Promise.all(reads);
-
-    const now = Date.now();
-    const recordOf = (s: ManagedSession, index: number) => this.records.get(`${s.runDir}\u0000${index}`);
-    // Wrappers whose pane is gone but whose record has no end yet may still be writing it (a killed
-    // server sends SIGHUP; the trap records it a moment later): look at those pids too.
-    const orphanPids = sessions.flatMap((s, si) =>
-      s.layout.layoutTabs.flatMap((_, index) => {
-        const rec = recordOf(s, index);
-        return rec && rec.end === undefined && !ownPanes[si]!.byIndex.has(index) ? [rec.pid] : [];
-      }),
-    );
-    const roots = [
-      ...(opts.processes === false ? [] : panes.filter((p) => !p.dead).map((p) => p.pid)),
-      ...orphanPids,
-    ];
-    const trees = roots.length ? await this.host.processTrees(roots) : new Map<number, ProcessNode[]>();
-    // A tab whose pane is gone, whose wrapper is dead and whose record has no end is usually a tab that
-    // was just hung up: the wrapper dies at once, and its recorder subshell writes the end record a few
-    // milliseconds later. Look again once before calling it missing.
-    const late = sessions.flatMap((s, si) =>
-      s.layout.layoutTabs.flatMap((_, index) => {
-        const rec = recordOf(s, index);
-        const gone =
-          rec && rec.end === undefined && !ownPanes[si]!.byIndex.has(index) && !trees.get(rec.pid)?.length;
-        return gone ? [{ s, index }] : [];
-      }),
-    );
-    if (late.length) {
-      await new Promise((r) => setTimeout(r, 200));
-      await Promise.all(
-        late.map(async ({ s, index }) => {
-          const rec = parseTabRecord(await this.host.readFile(join(s.runDir, tabRecordName(index))));
-          if (rec) this.records.set(`${s.runDir}\u0000${index}`, rec);
-        }),
-      );
-    }
-
-    return sessions.map((s, si) => {
-      const { list, byIndex } = ownPanes[si]!;
-      const tabs = s.layout.layoutTabs.map((t, index): TabStatus => {
-        const pane = byIndex.get(index);
-        const rec = recordOf(s, index);
-        const base = {
-          index,
-          tabName: t.tabName,
-          command: t.command,
-          processes: [] as TabStatus["processes"],
-        };
-        const outcome = rec ? recordOutcome(rec, now) : undefined;
-        if (pane) {
-          const processes = trees.get(pane.pid) ?? [];
-          const ref = { ref: pane.paneId };
-          if (outcome) return { ...base, ...outcome, ...ref, pid: rec!.pid, processes };
-          if (pane.exit !== undefined)
-            return { ...base, ...ref, ...classifyExit(pane.exit), pid: pane.pid, processes };
-          if (pane.dead) {
-            return {
-              ...base,
-              ...ref,
-              state: "exited",
-              ...(pane.deadStatus === undefined ? {} : { exitCode: pane.deadStatus }),
-              pid: pane.pid,
-            };
-          }
-          return { ...base, ...ref, state: "pending", pid: pane.pid, processes };
-        }
-        if (outcome && outcome.state !== "running") return { ...base, ...outcome, pid: rec!.pid };
-        const alive = rec ? trees.get(rec.pid) : undefined;
-        if (outcome && alive?.length) return { ...base, ...outcome, pid: rec!.pid, processes: alive };
-        if (error && !error.includes("not running")) return { ...base, state: "unknown" };
-        return { ...base, state: "missing", ...(outcome?.startedAt ? { startedAt: outcome.startedAt } : {}) };
-      });
-      const exists = list.length > 0;
-      return {
-        session: s.name,
-        backend: "tmux",
-        host: this.host.id,
-        exists,
-        tabs,
-        summary: summarizeSession(tabs, exists),
-        ...(error ? { error } : {}),
-      };
+      return { exists: list.length > 0, panes: byIndex, ...(error ? { error } : {}) };
     });
   }
 
   /** Open tab `index` of a managed session as a new window (its wrapper script already holds every tab). */
-  async startTab(session: ManagedSession, index: number, info: { home: string }): Promise<void> {
+  async startTab(session: ManagedSession, index: number, info: HostInfo): Promise<void> {
     const tab = session.layout.layoutTabs[index];
     if (!tab)
       throw new McError("USAGE", `session "${session.name}" has no tab ${index}`, {
@@ -371,7 +279,7 @@ export class TmuxBackend implements SessionBackend {
   }
 
   /** Close one tab by its pane id (from status `ref`). */
-  async killTab(ref: string): Promise<void> {
+  async closeTab(ref: string): Promise<void> {
     const r = await this.host.run(this.cmd("kill-pane", "-t", ref));
     if (r.exitCode !== 0 && !/can't find pane/i.test(r.stderr)) throw tmuxError("kill", r.exitCode, r.stderr);
   }

@@ -187,4 +187,4 @@ export const PANE_FORMAT = [
 ].join("\t");
 
 /** Fields of `list-sessions`. */
-export const SESSION_FORMAT = ["#{session_name}", "#{@mc_name}", "#{session_id}"].join("\t");
+export const SESSION_FORMAT = ["#{session_name}", "#{@mc_name}", "#{session_id}", "#{@mc_run}"].join("\t");

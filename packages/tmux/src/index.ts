@@ -1,4 +1,11 @@
-export { MIN_TMUX_VERSION, parseTmuxVersion, TmuxBackend } from "./backend.js";
+export {
+  MIN_TMUX_VERSION,
+  parseTmuxVersion,
+  TMUX_CAPABILITIES,
+  TmuxBackend,
+  type TmuxBackendOptions,
+  toSocket,
+} from "./backend.js";
 export { isNoServer, isNoSession, tmuxError } from "./errors.js";
 export {
   buildName,
@@ -18,5 +25,5 @@ export {
   tmuxSessionFiles,
   tmuxSessionKey,
 } from "./generate.js";
-export { TmuxLocalManager, type TmuxManagerOptions, toSocket } from "./manager.js";
+export { TmuxLocalManager, type TmuxManagerOptions, tmuxBackend } from "./manager.js";
 export { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";

@@ -45,13 +45,13 @@ export function parsePanes(stdout: string): PaneRow[] {
 }
 
 /** One session from `list-sessions -F SESSION_FORMAT`: the display name is mc's name when set. */
-export function parseSessions(stdout: string): { key: string; name: string; id: string }[] {
+export function parseSessions(stdout: string): { key: string; name: string; id: string; runId: string }[] {
   return stdout
     .split("\n")
     .filter((l) => l.length > 0)
     .map((l) => {
-      const [key, mcName, id] = l.split("\t");
-      return { key: key!, name: mcName || key!, id: id ?? "" };
+      const [key, mcName, id, runId] = l.split("\t");
+      return { key: key!, name: mcName || key!, id: id ?? "", runId: runId ?? "" };
     });
 }
 
