@@ -96,9 +96,9 @@ export function table(
 /** The status table: session, tab, state, exit code, runtime, pid, command. */
 export function statusTable(report: StatusReport, out: Output): string[] {
   const tabs = report.sessions.flatMap((s) => s.tabs.map((t) => ({ s, t })));
-  const remote = report.sessions.some((s) => s.host !== "local");
+  const remote = report.sessions.some((s) => s.machine !== "local");
   const rows = tabs.map(({ s, t }) => [
-    ...(remote ? [s.host.replace(/^ssh:/, "")] : []),
+    ...(remote ? [s.machine] : []),
     s.session,
     t.tabName,
     t.state,
@@ -137,17 +137,17 @@ export class LiveBlock {
 
 /** Lines describing what changed between two reports (for piped, non-TTY monitoring). */
 export function transitions(prev: StatusReport | undefined, next: StatusReport): string[] {
-  const key = (host: string, session: string, index: number) => `${host}\u0000${session}\u0000${index}`;
+  const key = (machine: string, session: string, index: number) => `${machine}\u0000${session}\u0000${index}`;
   const before = new Map<string, string>();
   for (const s of prev?.sessions ?? [])
-    for (const t of s.tabs) before.set(key(s.host, s.session, t.index), stateText(t));
+    for (const t of s.tabs) before.set(key(s.machine, s.session, t.index), stateText(t));
   const time = new Date(next.at).toISOString().slice(11, 19);
   const lines: string[] = [];
   for (const s of next.sessions) {
-    const where = s.host === "local" ? "" : `${s.host.replace(/^ssh:/, "")}: `;
+    const where = s.machine === "local" ? "" : `${s.machine}: `;
     for (const t of s.tabs) {
       const now = stateText(t);
-      if (before.get(key(s.host, s.session, t.index)) === now) continue;
+      if (before.get(key(s.machine, s.session, t.index)) === now) continue;
       const after =
         t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
       lines.push(`${time} ${where}${s.session} / ${t.tabName}: ${now}${after}`);

@@ -101,6 +101,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Pr
     const spec: SessionSpec = {
       ...p,
       runId: c.runId,
+      machine: m.name,
       layout: m.layouts[p.index]!,
       runDir: dir,
       artefactDir: dir,

@@ -51,6 +51,8 @@ export interface Artefact {
 export interface SessionSpec extends PlannedName {
   /** The run this session belongs to; backends stamp it on what they build (the ownership marker). */
   runId: string;
+  /** The machine it will run on (`local`, or its name in the run). */
+  machine: string;
   layout: LayoutConfig;
   /** Where this session's tab records go on the host. */
   runDir: string;

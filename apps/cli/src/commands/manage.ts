@@ -1,32 +1,30 @@
 import { McError, makeReport, type SessionStatus, sleep } from "@mc/core";
-import { loadViews, type RunView } from "../backends.js";
 import { LiveBlock, type Output, printJson, statusTable, table } from "../output.js";
+import { type LoadedRun, loadRuns } from "../registry.js";
 
-/** `ssh:box` → `box`; `local` → undefined. */
-const machineOf = (hostId: string) => (hostId.startsWith("ssh:") ? hostId.slice(4) : undefined);
+type Corrupt = { path: string; error: string }[];
 
-async function withViews<T>(
-  f: (views: RunView[], out: { corrupt: { path: string; error: string }[] }) => Promise<T>,
-): Promise<T> {
-  const { views, corrupt } = await loadViews();
+/** Run `f` over every saved run, then release their connections. */
+async function withRuns<T>(f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>): Promise<T> {
+  const { runs, corrupt } = await loadRuns();
   try {
-    return await f(views, { corrupt });
+    return await f(runs, corrupt);
   } finally {
-    await Promise.all(views.map((v) => v.close()));
+    await Promise.all(runs.map((r) => r.manager.close()));
   }
 }
 
-/** Status of managed sessions (all, or one by name, optionally on one host), one backend query per run. */
+/** Status of managed sessions (all, or one by name, optionally on one machine), one backend query per run and machine. */
 async function gather(
-  views: RunView[],
+  runs: LoadedRun[],
   o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
 ): Promise<SessionStatus[]> {
-  const reports = await Promise.all(views.map((v) => v.status({ processes: o.processes ?? true })));
+  const reports = await Promise.all(runs.map((r) => r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })));
   return reports
     .flatMap((r) => r.sessions)
     .filter(
       (s) =>
-        (o.host === undefined || machineOf(s.host) === o.host) &&
+        (o.host === undefined || s.machine === o.host) &&
         (o.name === undefined ? o.all || s.exists || Boolean(s.error) : s.session === o.name),
     );
 }
@@ -37,34 +35,24 @@ export async function statusCommand(
   o: { watch?: boolean; all?: boolean; interval: number; host?: string },
   out: Output,
 ): Promise<number> {
-  return withViews(async (views, { corrupt }) => {
+  return withRuns(async (runs, corrupt) => {
     for (const c of corrupt) out.err(out.c.yellow(`skipped unreadable state file ${c.path}: ${c.error}`));
     const once = async () => {
       // A watched table needs states, not process trees (sessions status --json has them).
-      const sessions = await gather(views, {
-        name,
-        host: o.host,
-        all: Boolean(o.all),
-        processes: !o.watch || out.json,
-      });
+      const sessions = await gather(runs, { name, host: o.host, all: Boolean(o.all), processes: !o.watch || out.json });
       if (name !== undefined && sessions.length === 0) {
-        throw new McError(
-          "SESSION_NOT_FOUND",
-          `no managed session "${name}"${o.host ? ` on ${o.host}` : ""}`,
-          {
-            backend: "cli",
-            op: "status",
-            hint: "sessions ls lists what mc manages",
-          },
-        );
+        throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${o.host ? ` on ${o.host}` : ""}`, {
+          backend: "cli",
+          op: "status",
+          hint: "sessions ls lists what mc manages",
+        });
       }
       return makeReport(sessions);
     };
     if (!o.watch) {
       const report = await once();
       if (out.json) printJson(report);
-      else if (report.sessions.length === 0)
-        out.err("no managed sessions are running (sessions ls shows saved runs)");
+      else if (report.sessions.length === 0) out.err("no managed sessions are running (sessions ls shows saved runs)");
       else for (const l of statusTable(report, out)) out.out(l);
       return 0;
     }
@@ -82,35 +70,41 @@ export async function statusCommand(
   });
 }
 
-/** The run holding a session, by name and (for sessions on several hosts) host. */
-function findSession(
-  views: RunView[],
-  name: string,
-  host: string | undefined,
-): { view: RunView; machine?: string } {
-  const hits = views.flatMap((view) =>
-    view
-      .sessions()
+/** The run holding a session, by name and (for sessions on several machines) machine. */
+function findSession(runs: LoadedRun[], name: string, host: string | undefined): { run: LoadedRun; machine: string } {
+  const hits = runs.flatMap((run) =>
+    run.manager.managed
       .filter((s) => s.name === name && (host === undefined || s.machine === host))
-      .map((s) => ({ view, ...(s.machine === undefined ? {} : { machine: s.machine }) })),
+      .map((s) => ({ run, machine: s.machine })),
   );
   if (hits.length === 1) return hits[0]!;
   if (hits.length > 1) {
     throw new McError(
       "USAGE",
-      `session "${name}" runs on several hosts: ${hits.map((h) => h.machine ?? "this machine").join(", ")}`,
-      {
-        backend: "cli",
-        hint: "pick one with --host",
-      },
+      `session "${name}" runs on several machines: ${hits.map((h) => (h.machine === "local" ? "this machine" : h.machine)).join(", ")}`,
+      { backend: "cli", hint: "pick one with --host" },
     );
   }
-  const known = views.flatMap((v) =>
-    v.sessions().map((s) => (s.machine ? `${s.name} (${s.machine})` : s.name)),
-  );
+  const known = runs.flatMap((r) => r.manager.managed.map((s) => (s.machine === "local" ? s.name : `${s.name} (${s.machine})`)));
   throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
     backend: "cli",
     hint: known.length ? `managed sessions: ${known.join(", ")}` : "start one with sessions run",
+  });
+}
+
+async function pickSession(runs: LoadedRun[], o: { print?: boolean; host?: string }, out: Output): Promise<string> {
+  const live = (await gather(runs, { host: o.host })).filter((s) => s.exists).map((s) => s.session);
+  if (live.length === 1) return live[0]!;
+  if (live.length === 0) {
+    throw new McError("SESSION_NOT_FOUND", "no managed session is running", { backend: "cli", hint: "start one with sessions run" });
+  }
+  if (process.stdin.isTTY && !o.print && !out.json) {
+    const { default: select } = await import("@inquirer/select");
+    return select({ message: "Attach to", choices: live.map((s) => ({ name: s, value: s })) });
+  }
+  throw new McError("USAGE", `several sessions are running: ${live.join(", ")}`, {
+    backend: "cli",
+    hint: "name one: sessions attach NAME",
   });
 }
 
@@ -120,80 +114,46 @@ export async function attachCommand(
   o: { print?: boolean; host?: string },
   out: Output,
 ): Promise<number> {
-  return withViews(async (views) => {
-    let target = name;
-    if (target === undefined) {
-      const live = (await gather(views, { host: o.host })).filter((s) => s.exists).map((s) => s.session);
-      if (live.length === 1) target = live[0]!;
-      else if (live.length === 0) {
-        throw new McError("SESSION_NOT_FOUND", "no managed session is running", {
-          backend: "cli",
-          hint: "start one with sessions run",
-        });
-      } else if (process.stdin.isTTY && !o.print && !out.json) {
-        const { default: select } = await import("@inquirer/select");
-        target = await select({ message: "Attach to", choices: live.map((s) => ({ name: s, value: s })) });
-      } else {
-        throw new McError("USAGE", `several sessions are running: ${live.join(", ")}`, {
-          backend: "cli",
-          hint: "name one: sessions attach NAME",
-        });
-      }
-    }
-    const { view, machine } = findSession(views, target, o.host);
-    const cmd = view.attach(target, machine);
+  return withRuns(async (runs) => {
+    const target = name ?? (await pickSession(runs, o, out));
+    const { run, machine } = findSession(runs, target, o.host);
+    const cmd = run.manager.attachToSession(target, process.env, machine);
     if (o.print || out.json) {
       if (out.json)
         printJson({
           session: target,
-          backend: view.backend,
-          machine,
+          backend: run.backend,
+          ...(machine === "local" ? {} : { machine }),
           command: { file: cmd.file, args: cmd.args, env: cmd.env ?? {} },
         });
       else
-        out.out(
-          [cmd.file, ...cmd.args]
-            .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-            .join(" "),
-        );
+        out.out([cmd.file, ...cmd.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
       return 0;
     }
-    return view.local.runInteractive(cmd);
+    return (await import("@mc/core")).localHost().runInteractive(cmd);
   });
 }
 
 /** `sessions kill SESSION… | --all`: only sessions mc started. */
-export async function killCommand(
-  names: string[],
-  o: { all?: boolean; host?: string },
-  out: Output,
-): Promise<number> {
-  if (!o.all && names.length === 0)
-    throw new McError("USAGE", "name the sessions to kill, or pass --all", { backend: "cli", op: "kill" });
-  return withViews(async (views) => {
+export async function killCommand(names: string[], o: { all?: boolean; host?: string }, out: Output): Promise<number> {
+  if (!o.all && names.length === 0) throw new McError("USAGE", "name the sessions to kill, or pass --all", { backend: "cli", op: "kill" });
+  return withRuns(async (runs) => {
     const targets = o.all
-      ? views.flatMap((view) =>
-          view
-            .sessions()
-            .filter((s) => o.host === undefined || s.machine === o.host)
-            .map((s) => ({ view, name: s.name, machine: s.machine })),
+      ? runs.flatMap((run) =>
+          run.manager.managed.filter((s) => o.host === undefined || s.machine === o.host).map((s) => ({ run, name: s.name, machine: s.machine })),
         )
-      : names.map((n) => ({ name: n, ...findSession(views, n, o.host) }));
-    const results: { session: string; host?: string; ok: boolean; error?: string }[] = [];
-    for (const { view, name, machine } of targets) {
-      const where = machine ? ` on ${machine}` : "";
-      try {
-        await view.kill(name, machine);
-        results.push({ session: name, ...(machine ? { host: machine } : {}), ok: true });
-        if (!out.json) out.err(`${out.c.green("✓")} killed ${name}${where}`);
-      } catch (e) {
-        results.push({
-          session: name,
-          ...(machine ? { host: machine } : {}),
-          ok: false,
-          error: (e as Error).message,
-        });
-        if (!out.json) out.err(`${out.c.red("✗")} ${name}${where}: ${(e as Error).message}`);
+      : names.map((n) => ({ name: n, ...findSession(runs, n, o.host) }));
+    const results: { session: string; host?: string; ok: boolean; outcome?: string; error?: string }[] = [];
+    for (const { run, name, machine } of targets) {
+      const where = machine === "local" ? "" : ` on ${machine}`;
+      const r = await run.manager.killSession(name, machine);
+      const host = machine === "local" ? {} : { host: machine };
+      if (r.ok) {
+        results.push({ session: name, ...host, ok: true, ...(r.outcome ? { outcome: r.outcome } : {}) });
+        if (!out.json) out.err(`${out.c.green("✓")} ${r.outcome === "gone" ? "already gone:" : "killed"} ${name}${where}`);
+      } else {
+        results.push({ session: name, ...host, ok: false, error: r.error ?? "failed" });
+        if (!out.json) out.err(`${out.c.red("✗")} ${name}${where}: ${r.error}`);
       }
     }
     if (out.json) printJson({ killed: results });
@@ -204,32 +164,23 @@ export async function killCommand(
 
 /** `sessions ls`: managed runs and their sessions (live or gone); `--prune` forgets runs whose sessions are all gone. */
 export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<number> {
-  return withViews(async (views, { corrupt }) => {
-    const rows: {
-      run: string;
-      kind: string;
-      backend: string;
-      host: string;
-      created: string;
-      session: string;
-      live: boolean;
-      tabs: number;
-    }[] = [];
-    for (const v of views) {
-      const report = await v.status();
+  return withRuns(async (runs, corrupt) => {
+    const rows: { run: string; kind: string; backend: string; host: string; created: string; session: string; live: boolean; tabs: number }[] = [];
+    for (const { run, backend, manager } of runs) {
+      const report = await manager.checkAllSessionsStatus({ processes: false });
       for (const s of report.sessions) {
         rows.push({
-          run: v.run.id,
-          kind: v.run.kind,
-          backend: v.backend,
-          host: machineOf(s.host) ?? "local",
-          created: new Date(v.run.createdAt).toISOString(),
+          run: run.id,
+          kind: run.kind,
+          backend,
+          host: s.machine,
+          created: new Date(run.createdAt).toISOString(),
           session: s.session,
           live: s.exists,
           tabs: s.tabs.length,
         });
       }
-      if (o.prune && report.sessions.every((s) => !s.exists && !s.error)) await v.deleteRecord();
+      if (o.prune && report.sessions.every((s) => !s.exists && !s.error)) await manager.deleteSaved(run.id);
     }
     if (out.json) {
       printJson({ runs: rows, corrupt });
@@ -240,20 +191,12 @@ export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<nu
       out.err("mc manages no sessions (start some with sessions run)");
       return 0;
     }
-    for (const l of table(
+    const lines = table(
       ["SESSION", "HOST", "BACKEND", "TABS", "STATE", "RUN", "CREATED"],
-      rows.map((r) => [
-        r.session,
-        r.host,
-        r.backend,
-        String(r.tabs),
-        r.live ? "live" : "gone",
-        r.run,
-        r.created.replace("T", " ").slice(0, 19),
-      ]),
+      rows.map((r) => [r.session, r.host, r.backend, String(r.tabs), r.live ? "live" : "gone", r.run, r.created.replace("T", " ").slice(0, 19)]),
       { c: out.c },
-    ))
-      out.out(l);
+    );
+    for (const l of lines) out.out(l);
     if (o.prune) out.err(out.c.dim("pruned runs whose sessions are all gone"));
     return 0;
   });

@@ -1,0 +1,209 @@
+import { resolve } from "node:path";
+import {
+  type BackendFactory,
+  type Host,
+  type LayoutConfig,
+  listRuns,
+  localHost,
+  type MachineRecord,
+  type MachineSpec,
+  type ManagedRun,
+  McError,
+  SessionManager,
+} from "@mc/core";
+import type { TmuxBackendOptions } from "@mc/tmux";
+import type { WtBackendOptions } from "@mc/wt";
+import type { ZellijBackendOptions } from "@mc/zellij";
+
+/** Backends the CLI knows. */
+export type BackendName = "tmux" | "zellij" | "wt";
+
+/** Each backend's own options, as its package types them. */
+export interface BackendOptions {
+  tmux: TmuxBackendOptions;
+  zellij: ZellijBackendOptions;
+  wt: WtBackendOptions;
+}
+
+interface Entry<K extends BackendName> {
+  /** The package to install for it. */
+  pkg: string;
+  /** Saved-run kinds: runs on this machine, and runs across machines (`--host`). */
+  kinds: { local: string; remote: string };
+  load(): Promise<BackendFactory<BackendOptions[K]>>;
+}
+
+/** Backend name → its package, loaded only when used. */
+const REGISTRY: { [K in BackendName]: Entry<K> } = {
+  tmux: {
+    pkg: "@mc/tmux",
+    kinds: { local: "TmuxLocalManager", remote: "TmuxRemoteManager" },
+    load: async () => (await import("@mc/tmux")).tmuxBackend,
+  },
+  zellij: {
+    pkg: "@mc/zellij",
+    kinds: { local: "ZellijLocalManager", remote: "ZellijRemoteManager" },
+    load: async () => (await import("@mc/zellij")).zellijBackend,
+  },
+  wt: {
+    pkg: "@mc/wt",
+    kinds: { local: "WTLocalManager", remote: "WTRemoteManager" },
+    load: async () => (await import("@mc/wt")).wtBackend,
+  },
+};
+
+/** Every backend name. */
+export const BACKEND_NAMES = Object.keys(REGISTRY) as BackendName[];
+
+const missing = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+};
+
+/** The factory of a backend; BACKEND_MISSING naming the package when it is not installed. */
+export async function loadBackend<K extends BackendName>(name: K): Promise<BackendFactory<BackendOptions[K]>> {
+  try {
+    return await REGISTRY[name].load();
+  } catch (e) {
+    if (!missing(e)) throw e;
+    throw new McError("BACKEND_MISSING", `the ${name} backend is not installed`, {
+      backend: "cli",
+      hint: `npm install ${REGISTRY[name].pkg}`,
+      cause: e,
+    });
+  }
+}
+
+/** `auto`: tmux if installed, else zellij; Windows Terminal on Windows. */
+export async function resolveBackend(choice: string, host: Host = localHost()): Promise<BackendName> {
+  const alias: Record<string, BackendName> = {
+    t: "tmux",
+    tmux: "tmux",
+    z: "zellij",
+    zellij: "zellij",
+    w: "wt",
+    wt: "wt",
+    "windows-terminal": "wt",
+  };
+  const c = choice.toLowerCase();
+  if (alias[c]) return alias[c]!;
+  if (c !== "auto" && c !== "a") {
+    throw new McError("USAGE", `unknown backend "${choice}"`, { backend: "cli", hint: "use tmux, zellij, wt or auto" });
+  }
+  if ((await host.info()).platform === "win32") return "wt";
+  if (await host.which("tmux")) return "tmux";
+  if (await host.which("zellij")) return "zellij";
+  throw new McError("BINARY_NOT_FOUND", "neither tmux nor zellij is installed", {
+    backend: "cli",
+    hint: "install tmux (apt install tmux, brew install tmux) or zellij",
+  });
+}
+
+/** Where a run's sessions go: this machine, or these machines over ssh. */
+export interface Placement {
+  /** Machines (ssh aliases or `user@host`); empty: this machine. */
+  hosts: readonly string[];
+  /** ssh client config for the machines (made absolute). */
+  sshConfig?: string | undefined;
+}
+
+async function loadRemote() {
+  try {
+    return await import("@mc/remote");
+  } catch (e) {
+    if (!missing(e)) throw e;
+    throw new McError("BACKEND_MISSING", "remote support is not installed", {
+      backend: "cli",
+      hint: "npm install @mc/remote",
+      cause: e,
+    });
+  }
+}
+
+/** Reach a machine of a saved run again over ssh, with the options it was started with. */
+async function connector(): Promise<(machine: string, rec: MachineRecord) => Host> {
+  const { sshHost } = await loadRemote();
+  return (machine, rec) => {
+    const { target, ...opts } = rec.connection ?? {};
+    return sshHost(typeof target === "string" ? target : machine, { ...opts, id: rec.host });
+  };
+}
+
+/** A manager for these layouts on this machine or on every `--host` machine. */
+export async function buildManager<K extends BackendName>(
+  name: K,
+  layouts: readonly LayoutConfig[],
+  o: { prefix?: string | undefined; backendOptions: BackendOptions[K]; placement: Placement; keepShell?: boolean },
+): Promise<SessionManager<BackendOptions[K]>> {
+  const factory = await loadBackend(name);
+  const remote = o.placement.hosts.length > 0;
+  let machines: MachineSpec<BackendOptions[K]>[];
+  if (remote) {
+    const { sshHost, checkTarget } = await loadRemote();
+    // Absolute: a later `sessions status` from another directory must read the same file.
+    const ssh = o.placement.sshConfig === undefined ? {} : { configFile: resolve(o.placement.sshConfig) };
+    machines = o.placement.hosts.map((h) => {
+      checkTarget(h);
+      return {
+        name: h,
+        host: sshHost(h, { ...ssh, id: `ssh:${h}` }),
+        connection: { target: h, ...ssh },
+        layouts,
+        backendOptions: o.backendOptions,
+      };
+    });
+  } else {
+    machines = [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }];
+  }
+  return new SessionManager({
+    kind: remote ? REGISTRY[name].kinds.remote : REGISTRY[name].kinds.local,
+    factory,
+    machines,
+    sessionNamePrefix: o.prefix,
+    keepShell: o.keepShell,
+    stateHost: localHost(),
+    ...(remote ? { connect: await connector() } : {}),
+  });
+}
+
+/** A saved run with a manager that adopted it (its machines reconnected on demand). */
+export interface LoadedRun {
+  backend: BackendName;
+  run: ManagedRun;
+  manager: SessionManager;
+}
+
+/** Every saved run of every installed backend, local and remote; damaged records listed apart. */
+export async function loadRuns(
+  host: Host = localHost(),
+): Promise<{ runs: LoadedRun[]; corrupt: { path: string; error: string }[] }> {
+  const { stateDir } = await host.info();
+  const runs: LoadedRun[] = [];
+  const corrupt: { path: string; error: string }[] = [];
+  for (const name of BACKEND_NAMES) {
+    for (const kind of [REGISTRY[name].kinds.local, REGISTRY[name].kinds.remote]) {
+      const listing = await listRuns(host, stateDir, kind);
+      corrupt.push(...listing.corrupt);
+      if (listing.runs.length === 0) continue;
+      const factory = await loadBackend(name);
+      const remote = kind === REGISTRY[name].kinds.remote;
+      for (const run of listing.runs) {
+        const manager = new SessionManager({
+          kind,
+          factory: factory as BackendFactory<object>,
+          machines: [],
+          stateHost: host,
+          ...(remote ? { connect: await connector() } : {}),
+        });
+        try {
+          manager.adopt(run);
+        } catch (e) {
+          corrupt.push({ path: `${stateDir}/managers/${kind}/${run.id}.json`, error: (e as Error).message });
+          continue;
+        }
+        runs.push({ backend: name, run, manager });
+      }
+    }
+  }
+  return { runs, corrupt };
+}
