@@ -61,7 +61,9 @@ const missing = (e: unknown) => {
 };
 
 /** The factory of a backend; BACKEND_MISSING naming the package when it is not installed. */
-export async function loadBackend<K extends BackendName>(name: K): Promise<BackendFactory<BackendOptions[K]>> {
+export async function loadBackend<K extends BackendName>(
+  name: K,
+): Promise<BackendFactory<BackendOptions[K]>> {
   try {
     return await REGISTRY[name].load();
   } catch (e) {
@@ -88,7 +90,10 @@ export async function resolveBackend(choice: string, host: Host = localHost()): 
   const c = choice.toLowerCase();
   if (alias[c]) return alias[c]!;
   if (c !== "auto" && c !== "a") {
-    throw new McError("USAGE", `unknown backend "${choice}"`, { backend: "cli", hint: "use tmux, zellij, wt or auto" });
+    throw new McError("USAGE", `unknown backend "${choice}"`, {
+      backend: "cli",
+      hint: "use tmux, zellij, wt or auto",
+    });
   }
   if ((await host.info()).platform === "win32") return "wt";
   if (await host.which("tmux")) return "tmux";
@@ -133,7 +138,12 @@ async function connector(): Promise<(machine: string, rec: MachineRecord) => Hos
 export async function buildManager<K extends BackendName>(
   name: K,
   layouts: readonly LayoutConfig[],
-  o: { prefix?: string | undefined; backendOptions: BackendOptions[K]; placement: Placement; keepShell?: boolean },
+  o: {
+    prefix?: string | undefined;
+    backendOptions: BackendOptions[K];
+    placement: Placement;
+    keepShell?: boolean;
+  },
 ): Promise<SessionManager<BackendOptions[K]>> {
   const factory = await loadBackend(name);
   const remote = o.placement.hosts.length > 0;

@@ -1,7 +1,10 @@
 import { z } from "zod";
+import { McError } from "./errors.js";
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Bidirectional overrides, embeddings, isolates and marks: they make a name read differently from what it is.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 // Half of a UTF-16 surrogate pair on its own: not a character, and no file or argv can carry it.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -18,9 +21,22 @@ const name = (what: string) =>
       message: `${what} must not contain control characters (newline, tab, …)`,
     })
     .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` })
+    .refine((s) => !BIDI.test(s), { message: `${what} must not contain bidirectional control characters` })
     .refine((s) => s.length <= MAX_NAME_LENGTH, {
       message: `${what} is longer than ${MAX_NAME_LENGTH} characters`,
-    });
+    })
+    // One name, one spelling: é typed as e + combining accent is the same session as é.
+    .transform((s) => s.normalize("NFC"));
+
+/**
+ * Check a name given outside a layouts file (`--prefix`, `--name`) by the same rules as names in one;
+ * returns it NFC-normalised. Throws USAGE with the reason.
+ */
+export function checkName(value: string, what: string): string {
+  const r = name(what).safeParse(value);
+  if (r.success) return r.data;
+  throw new McError("USAGE", `${what}: ${r.error.issues[0]?.message ?? "not a valid name"}`, { backend: "core" });
+}
 
 /** One tab: a name, the directory it starts in and the command it runs through the user's shell. */
 export const TabConfigSchema = z

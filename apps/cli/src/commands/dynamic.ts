@@ -1,12 +1,13 @@
 import { type LayoutConfig, McError, type SessionManager, sleep, type TabStatus } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
-import { type Output, printJson } from "../output.js";
+import type { Output } from "../output.js";
 import type { BackendName } from "../registry.js";
 import { managerFor, type RunOptions } from "./run.js";
 
 const FINISHED = new Set<TabStatus["state"]>(["exited", "killed"]);
 
-const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", op: "run", hint });
+const usage = (reason: string, hint?: string) =>
+  new McError("USAGE", reason, { backend: "cli", op: "run", hint });
 
 function checkOptions(layouts: LayoutConfig[], o: RunOptions): number {
   const n = o.maxParallelTabs!;
@@ -18,7 +19,8 @@ function checkOptions(layouts: LayoutConfig[], o: RunOptions): number {
       "pick one with --choose-layouts NAME (or --choose-tabs)",
     );
   }
-  if (o.parallelLayouts !== undefined) throw usage("--max-parallel-tabs and --parallel-layouts cannot be combined");
+  if (o.parallelLayouts !== undefined)
+    throw usage("--max-parallel-tabs and --parallel-layouts cannot be combined");
   return n;
 }
 
@@ -40,14 +42,25 @@ async function step(
     state.done.set(i, t);
     const ok = t.state === "exited" && t.exitCode === 0;
     event(
-      { event: "finished", session: s.name, tab: t.tabName, index: i, state: t.state, exitCode: t.exitCode, signal: t.signal },
+      {
+        event: "finished",
+        session: s.name,
+        tab: t.tabName,
+        index: i,
+        state: t.state,
+        exitCode: t.exitCode,
+        signal: t.signal,
+      },
       `${ok ? "✓" : "✗"} ${s.name} / ${t.tabName}: ${t.state}${t.exitCode === undefined ? "" : ` ${t.exitCode}`} (${state.done.size}/${state.total})`,
     );
     if (o.killFinishedTabs && t.ref) await manager.closeTab(t.ref, s.machine);
     if (state.next < state.total) {
       const k = state.next++;
       await manager.startTab(s.name, k, s.machine);
-      event({ event: "started", session: s.name, tab: tabs[k]?.tabName, index: k }, `▶ ${s.name} / ${tabs[k]?.tabName ?? k}`);
+      event(
+        { event: "started", session: s.name, tab: tabs[k]?.tabName, index: k },
+        `▶ ${s.name} / ${tabs[k]?.tabName ?? k}`,
+      );
       state.running.add(k);
     }
   }
@@ -69,17 +82,27 @@ export async function runDynamic(
   const manager = await managerFor(backend, layouts, o);
   try {
     if (o.killFinishedTabs && !manager.factory.capabilities.closeTab)
-      throw usage(`${backend} cannot close one tab (capability "closeTab"): --kill-finished-tabs is not possible`);
+      throw usage(
+        `${backend} cannot close one tab (capability "closeTab"): --kill-finished-tabs is not possible`,
+      );
     const tabs = layouts[0]!.layoutTabs;
     const first = Math.min(n, tabs.length);
     if (o.dryRun) {
       const plan = await manager.plan({ onConflict: o.onConflict, initialTabs: first });
-      if (out.json) printJson({ dryRun: true, backend, maxParallelTabs: n, plan: plan.map((p) => ({ name: p.name, machine: p.machine, artefacts: p.artefacts })) });
-      else for (const p of plan) for (const a of p.artefacts) out.out(`# --- ${a.description}: ${a.path}\n${a.content}`);
+      if (out.json)
+        out.printJson({
+          dryRun: true,
+          backend,
+          maxParallelTabs: n,
+          plan: plan.map((p) => ({ name: p.name, machine: p.machine, artefacts: p.artefacts })),
+        });
+      else
+        for (const p of plan)
+          for (const a of p.artefacts) out.out(`# --- ${a.description}: ${a.path}\n${a.content}`);
       return 0;
     }
     const started = await manager.startAllSessions({ onConflict: o.onConflict, initialTabs: first });
-    const event = (e: Record<string, unknown>, text: string) => (out.json ? process.stdout.write(`${JSON.stringify(e)}\n`) : out.err(text));
+    const event = (e: Record<string, unknown>, text: string) => (out.json ? out.jsonLine(e) : out.err(text));
     const ac = new AbortController();
     const onSig = () => ac.abort();
     process.once("SIGINT", onSig);
@@ -88,16 +111,31 @@ export async function runDynamic(
       // Each machine's copy of the layout is scheduled on its own.
       await Promise.all(
         started.map(async (s) => {
-          for (let i = 0; i < first; i++) event({ event: "started", session: s.name, tab: tabs[i]!.tabName, index: i }, `▶ ${s.name} / ${tabs[i]!.tabName}`);
-          const state = { running: new Set(Array.from({ length: first }, (_, i) => i)), done: new Map<number, TabStatus>(), next: first, total: tabs.length };
+          for (let i = 0; i < first; i++)
+            event(
+              { event: "started", session: s.name, tab: tabs[i]!.tabName, index: i },
+              `▶ ${s.name} / ${tabs[i]!.tabName}`,
+            );
+          const state = {
+            running: new Set(Array.from({ length: first }, (_, i) => i)),
+            done: new Map<number, TabStatus>(),
+            next: first,
+            total: tabs.length,
+          };
           while (state.running.size > 0 && !ac.signal.aborted) {
             await sleep(o.pollSeconds * 1000, ac.signal);
             if (ac.signal.aborted) break;
             if (await step(manager, s, state, o, event)) {
-              throw new McError("SESSION_NOT_FOUND", `session "${s.name}" went away with ${state.running.size} tab(s) still running`, { backend: "cli" });
+              throw new McError(
+                "SESSION_NOT_FOUND",
+                `session "${s.name}" went away with ${state.running.size} tab(s) still running`,
+                { backend: "cli" },
+              );
             }
           }
-          failed += [...state.done.values()].filter((t) => !(t.state === "exited" && t.exitCode === 0)).length;
+          failed += [...state.done.values()].filter(
+            (t) => !(t.state === "exited" && t.exitCode === 0),
+          ).length;
         }),
       );
     } finally {
@@ -109,7 +147,7 @@ export async function runDynamic(
     }
     if (o.killUponCompletion) await manager.killAllSessions();
     const total = tabs.length * started.length;
-    if (out.json) process.stdout.write(`${JSON.stringify({ event: "done", sessions: started.map((s) => s.name), tabs: total, failed })}\n`);
+    if (out.json) out.jsonLine({ event: "done", sessions: started.map((s) => s.name), tabs: total, failed });
     else out.err(`all ${total} tabs finished, ${failed} failed`);
     return failed > 0 ? EXIT_TABS_FAILED : 0;
   } finally {

@@ -18,7 +18,7 @@ import {
   tabWeight,
   writeFileAtomic,
 } from "@mc/core";
-import { type Output, printJson, table } from "../output.js";
+import { type Output, table } from "../output.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -26,7 +26,7 @@ const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { 
 export async function validateCommand(file: string, out: Output): Promise<number> {
   const r = await loadLayoutsFile(file);
   if (out.json) {
-    printJson(
+    out.printJson(
       r.ok
         ? { ok: true, warnings: r.warnings, layouts: r.value.layouts.length }
         : { ok: false, issues: r.issues },
@@ -68,7 +68,7 @@ export async function summarizeCommand(file: string, out: Output): Promise<numbe
     })),
   };
   if (out.json) {
-    printJson(summary);
+    out.printJson(summary);
     return 0;
   }
   out.out(`${out.c.bold(file)}  version ${f.version}`);
@@ -119,7 +119,7 @@ export async function balanceCommand(
     );
   await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`);
   if (out.json) {
-    printJson({ output: target, report: result.report, warnings: result.warnings });
+    out.printJson({ output: target, report: result.report, warnings: result.warnings });
     return 0;
   }
   for (const r of result.report) {
@@ -160,14 +160,14 @@ export async function templateCommand(
   };
   const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
   await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
-  if (out.json) printJson({ written: target });
+  if (out.json) out.printJson({ written: target });
   else out.out(target);
   return 0;
 }
 
 /** `sessions schema`: the JSON Schema of layouts files. */
-export function schemaCommand(): number {
-  printJson(layoutsJsonSchema());
+export function schemaCommand(out: Output): number {
+  out.printJson(layoutsJsonSchema());
   return 0;
 }
 
@@ -176,7 +176,7 @@ export function schemaCommand(): number {
  * in every argument. One argument is a shell command line; several are an argv, each quoted.
  */
 export function layoutFromCommand(
-  o: { num: number; name: string; startDir: string },
+  o: { num: number; name: string; startDir: string; maxTabs?: number },
   argv: string[],
 ): LayoutConfig {
   if (argv.length === 0)
@@ -185,6 +185,12 @@ export function layoutFromCommand(
       "sessions create-from-command -n 4 -- python job.py --idx {idx}",
     );
   if (!Number.isInteger(o.num) || o.num < 1) throw usage("-n must be a positive integer");
+  const max = o.maxTabs ?? 25;
+  if (o.num > max)
+    throw usage(
+      `-n ${o.num} is over --max-tabs-per-layout ${max}`,
+      "raise --max-tabs-per-layout, or use --max-parallel-tabs",
+    );
   const sub = (s: string, i: number) =>
     s.replaceAll("{idx}", String(i)).replaceAll("{idx_max}", String(o.num));
   return {

@@ -1,5 +1,5 @@
 import { McError, makeReport, type SessionStatus, sleep } from "@mc/core";
-import { LiveBlock, type Output, printJson, statusTable, table } from "../output.js";
+import { display, type Output, statusTable, table } from "../output.js";
 import { type LoadedRun, loadRuns } from "../registry.js";
 
 type Corrupt = { path: string; error: string }[];
@@ -19,7 +19,9 @@ async function gather(
   runs: LoadedRun[],
   o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
 ): Promise<SessionStatus[]> {
-  const reports = await Promise.all(runs.map((r) => r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })));
+  const reports = await Promise.all(
+    runs.map((r) => r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })),
+  );
   return reports
     .flatMap((r) => r.sessions)
     .filter(
@@ -39,29 +41,39 @@ export async function statusCommand(
     for (const c of corrupt) out.err(out.c.yellow(`skipped unreadable state file ${c.path}: ${c.error}`));
     const once = async () => {
       // A watched table needs states, not process trees (sessions status --json has them).
-      const sessions = await gather(runs, { name, host: o.host, all: Boolean(o.all), processes: !o.watch || out.json });
+      const sessions = await gather(runs, {
+        name,
+        host: o.host,
+        all: Boolean(o.all),
+        processes: !o.watch || out.json,
+      });
       if (name !== undefined && sessions.length === 0) {
-        throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${o.host ? ` on ${o.host}` : ""}`, {
-          backend: "cli",
-          op: "status",
-          hint: "sessions ls lists what mc manages",
-        });
+        throw new McError(
+          "SESSION_NOT_FOUND",
+          `no managed session "${name}"${o.host ? ` on ${o.host}` : ""}`,
+          {
+            backend: "cli",
+            op: "status",
+            hint: "sessions ls lists what mc manages",
+          },
+        );
       }
       return makeReport(sessions);
     };
     if (!o.watch) {
       const report = await once();
-      if (out.json) printJson(report);
-      else if (report.sessions.length === 0) out.err("no managed sessions are running (sessions ls shows saved runs)");
+      if (out.json) out.printJson(report);
+      else if (report.sessions.length === 0)
+        out.err("no managed sessions are running (sessions ls shows saved runs)");
       else for (const l of statusTable(report, out)) out.out(l);
       return 0;
     }
     const ac = new AbortController();
     process.once("SIGINT", () => ac.abort());
-    const live = out.tty && !out.json ? new LiveBlock((s) => process.stdout.write(s)) : undefined;
+    const live = out.tty && !out.json ? out.live() : undefined;
     while (!ac.signal.aborted) {
       const report = await once();
-      if (out.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      if (out.json) out.jsonLine(report);
       else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);
       else for (const l of [...statusTable(report, out), ""]) out.out(l);
       await sleep(o.interval * 1000, ac.signal);
@@ -71,7 +83,11 @@ export async function statusCommand(
 }
 
 /** The run holding a session, by name and (for sessions on several machines) machine. */
-function findSession(runs: LoadedRun[], name: string, host: string | undefined): { run: LoadedRun; machine: string } {
+function findSession(
+  runs: LoadedRun[],
+  name: string,
+  host: string | undefined,
+): { run: LoadedRun; machine: string } {
   const hits = runs.flatMap((run) =>
     run.manager.managed
       .filter((s) => s.name === name && (host === undefined || s.machine === host))
@@ -85,22 +101,34 @@ function findSession(runs: LoadedRun[], name: string, host: string | undefined):
       { backend: "cli", hint: "pick one with --host" },
     );
   }
-  const known = runs.flatMap((r) => r.manager.managed.map((s) => (s.machine === "local" ? s.name : `${s.name} (${s.machine})`)));
+  const known = runs.flatMap((r) =>
+    r.manager.managed.map((s) => (s.machine === "local" ? s.name : `${s.name} (${s.machine})`)),
+  );
   throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
     backend: "cli",
     hint: known.length ? `managed sessions: ${known.join(", ")}` : "start one with sessions run",
   });
 }
 
-async function pickSession(runs: LoadedRun[], o: { print?: boolean; host?: string }, out: Output): Promise<string> {
+async function pickSession(
+  runs: LoadedRun[],
+  o: { print?: boolean; host?: string },
+  out: Output,
+): Promise<string> {
   const live = (await gather(runs, { host: o.host })).filter((s) => s.exists).map((s) => s.session);
   if (live.length === 1) return live[0]!;
   if (live.length === 0) {
-    throw new McError("SESSION_NOT_FOUND", "no managed session is running", { backend: "cli", hint: "start one with sessions run" });
+    throw new McError("SESSION_NOT_FOUND", "no managed session is running", {
+      backend: "cli",
+      hint: "start one with sessions run",
+    });
   }
   if (process.stdin.isTTY && !o.print && !out.json) {
     const { default: select } = await import("@inquirer/select");
-    return select({ message: "Attach to", choices: live.map((s) => ({ name: s, value: s })) });
+    return select({
+      message: "Attach to",
+      choices: live.map((s) => ({ name: display(s, { oneLine: true }), value: s })),
+    });
   }
   throw new McError("USAGE", `several sessions are running: ${live.join(", ")}`, {
     backend: "cli",
@@ -120,14 +148,18 @@ export async function attachCommand(
     const cmd = run.manager.attachToSession(target, process.env, machine);
     if (o.print || out.json) {
       if (out.json)
-        printJson({
+        out.printJson({
           session: target,
           backend: run.backend,
           ...(machine === "local" ? {} : { machine }),
           command: { file: cmd.file, args: cmd.args, env: cmd.env ?? {} },
         });
       else
-        out.out([cmd.file, ...cmd.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
+        out.out(
+          [cmd.file, ...cmd.args]
+            .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+            .join(" "),
+        );
       return 0;
     }
     return (await import("@mc/core")).localHost().runInteractive(cmd);
@@ -135,12 +167,19 @@ export async function attachCommand(
 }
 
 /** `sessions kill SESSION… | --all`: only sessions mc started. */
-export async function killCommand(names: string[], o: { all?: boolean; host?: string }, out: Output): Promise<number> {
-  if (!o.all && names.length === 0) throw new McError("USAGE", "name the sessions to kill, or pass --all", { backend: "cli", op: "kill" });
+export async function killCommand(
+  names: string[],
+  o: { all?: boolean; host?: string },
+  out: Output,
+): Promise<number> {
+  if (!o.all && names.length === 0)
+    throw new McError("USAGE", "name the sessions to kill, or pass --all", { backend: "cli", op: "kill" });
   return withRuns(async (runs) => {
     const targets = o.all
       ? runs.flatMap((run) =>
-          run.manager.managed.filter((s) => o.host === undefined || s.machine === o.host).map((s) => ({ run, name: s.name, machine: s.machine })),
+          run.manager.managed
+            .filter((s) => o.host === undefined || s.machine === o.host)
+            .map((s) => ({ run, name: s.name, machine: s.machine })),
         )
       : names.map((n) => ({ name: n, ...findSession(runs, n, o.host) }));
     const results: { session: string; host?: string; ok: boolean; outcome?: string; error?: string }[] = [];
@@ -150,13 +189,14 @@ export async function killCommand(names: string[], o: { all?: boolean; host?: st
       const host = machine === "local" ? {} : { host: machine };
       if (r.ok) {
         results.push({ session: name, ...host, ok: true, ...(r.outcome ? { outcome: r.outcome } : {}) });
-        if (!out.json) out.err(`${out.c.green("✓")} ${r.outcome === "gone" ? "already gone:" : "killed"} ${name}${where}`);
+        if (!out.json)
+          out.err(`${out.c.green("✓")} ${r.outcome === "gone" ? "already gone:" : "killed"} ${name}${where}`);
       } else {
         results.push({ session: name, ...host, ok: false, error: r.error ?? "failed" });
         if (!out.json) out.err(`${out.c.red("✗")} ${name}${where}: ${r.error}`);
       }
     }
-    if (out.json) printJson({ killed: results });
+    if (out.json) out.printJson({ killed: results });
     else if (targets.length === 0) out.err("nothing to kill: no managed sessions");
     return results.every((r) => r.ok) ? 0 : 1;
   });
@@ -165,7 +205,16 @@ export async function killCommand(names: string[], o: { all?: boolean; host?: st
 /** `sessions ls`: managed runs and their sessions (live or gone); `--prune` forgets runs whose sessions are all gone. */
 export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<number> {
   return withRuns(async (runs, corrupt) => {
-    const rows: { run: string; kind: string; backend: string; host: string; created: string; session: string; live: boolean; tabs: number }[] = [];
+    const rows: {
+      run: string;
+      kind: string;
+      backend: string;
+      host: string;
+      created: string;
+      session: string;
+      live: boolean;
+      tabs: number;
+    }[] = [];
     for (const { run, backend, manager } of runs) {
       const report = await manager.checkAllSessionsStatus({ processes: false });
       for (const s of report.sessions) {
@@ -183,7 +232,7 @@ export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<nu
       if (o.prune && report.sessions.every((s) => !s.exists && !s.error)) await manager.deleteSaved(run.id);
     }
     if (out.json) {
-      printJson({ runs: rows, corrupt });
+      out.printJson({ runs: rows, corrupt });
       return 0;
     }
     for (const c of corrupt) out.err(out.c.yellow(`unreadable state file ${c.path}: ${c.error}`));
@@ -193,7 +242,15 @@ export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<nu
     }
     const lines = table(
       ["SESSION", "HOST", "BACKEND", "TABS", "STATE", "RUN", "CREATED"],
-      rows.map((r) => [r.session, r.host, r.backend, String(r.tabs), r.live ? "live" : "gone", r.run, r.created.replace("T", " ").slice(0, 19)]),
+      rows.map((r) => [
+        r.session,
+        r.host,
+        r.backend,
+        String(r.tabs),
+        r.live ? "live" : "gone",
+        r.run,
+        r.created.replace("T", " ").slice(0, 19),
+      ]),
       { c: out.c },
     );
     for (const l of lines) out.out(l);

@@ -1,5 +1,5 @@
 import type { MonitorSnapshot, SessionManager, StatusReport } from "@mc/core";
-import { LiveBlock, type Output, statusTable, transitions } from "../output.js";
+import { type Output, statusTable, transitions } from "../output.js";
 
 /**
  * Monitor a run until every command has finished: a live table on a TTY, transition lines when piped,
@@ -14,7 +14,7 @@ export async function monitorWithOutput(
   const onSig = () => ac.abort();
   process.once("SIGINT", onSig);
   process.once("SIGTERM", onSig);
-  const live = out.tty && !out.json ? new LiveBlock((s) => process.stdout.write(s)) : undefined;
+  const live = out.tty && !out.json ? out.live() : undefined;
   let prev: StatusReport | undefined;
   const down = new Set<string>();
   const onSnapshot = (snap: MonitorSnapshot) => {
@@ -24,12 +24,14 @@ export async function monitorWithOutput(
     }
     const r = snap.report!;
     for (const h of r.machines) {
-      if (!h.reachable && !down.has(h.machine) && !out.json) out.err(out.c.yellow(`${h.machine}: not answering (${h.error ?? "?"}); still watching`));
-      if (h.reachable && down.has(h.machine) && !out.json) out.err(out.c.dim(`${h.machine}: answering again`));
+      if (!h.reachable && !down.has(h.machine) && !out.json)
+        out.err(out.c.yellow(`${h.machine}: not answering (${h.error ?? "?"}); still watching`));
+      if (h.reachable && down.has(h.machine) && !out.json)
+        out.err(out.c.dim(`${h.machine}: answering again`));
       if (h.reachable) down.delete(h.machine);
       else down.add(h.machine);
     }
-    if (out.json) process.stdout.write(`${JSON.stringify({ event: "status", cycle: snap.cycle, done: snap.done, report: r })}\n`);
+    if (out.json) out.jsonLine({ event: "status", cycle: snap.cycle, done: snap.done, report: r });
     else if (live) live.render(statusTable(r, out));
     else for (const line of transitions(prev, r)) out.out(line);
     prev = r;

@@ -1,12 +1,11 @@
 import { type PreparedSession, shQuote } from "@mc/core";
 import type { Output } from "../output.js";
-import { printJson } from "../output.js";
 import { conflictNote } from "./run.js";
 
 /** Print the plan and every generated artefact of a dry run; nothing is started. */
 export function printPlan(backend: string, batches: PreparedSession[][], out: Output, remote = false): void {
   if (out.json) {
-    printJson({
+    out.printJson({
       dryRun: true,
       backend,
       batches: batches.map((b) =>
@@ -16,7 +15,11 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
           action: p.action,
           renamed: p.renamed,
           tabs: p.layout.layoutTabs.length,
-          artefacts: p.artefacts.map((a) => ({ path: a.path, description: a.description, content: a.content })),
+          artefacts: p.artefacts.map((a) => ({
+            path: a.path,
+            description: a.description,
+            content: a.content,
+          })),
           start: p.start.map((c) => ({ file: c.file, args: c.args })),
         })),
       ),
@@ -28,10 +31,13 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
     for (const p of batch) {
       const why = conflictNote(p.action, p.renamed, p.requested);
       const where = remote ? ` (${p.machine})` : "";
-      out.out(out.c.bold(`# session "${p.name}" on ${backend}${where}: ${p.layout.layoutTabs.length} tab(s)${why}`));
+      out.out(
+        out.c.bold(`# session "${p.name}" on ${backend}${where}: ${p.layout.layoutTabs.length} tab(s)${why}`),
+      );
       for (const a of p.artefacts) {
         out.out(out.c.dim(`# --- ${a.description}: ${a.path}`));
-        out.out(a.content.replace(/\n$/, ""));
+        // Indented: no line of a generated file (which holds the layout's commands) can pass for a header.
+        out.out(a.content.replace(/\n$/, "").replace(/^/gm, "    "));
       }
       for (const c of p.start) out.out(out.c.dim(`# start: ${[c.file, ...c.args].map(shQuote).join(" ")}`));
       out.out("");

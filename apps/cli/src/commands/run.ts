@@ -15,8 +15,14 @@ import {
   sleep,
 } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
-import { type Output, printJson } from "../output.js";
-import { type BackendName, type BackendOptions, buildManager, type Placement, resolveBackend } from "../registry.js";
+import type { Output } from "../output.js";
+import {
+  type BackendName,
+  type BackendOptions,
+  buildManager,
+  type Placement,
+  resolveBackend,
+} from "../registry.js";
 import { chooseInteractively, chooseLayouts, chooseTabs } from "../select.js";
 import { runDynamic } from "./dynamic.js";
 import { monitorWithOutput } from "./monitor-output.js";
@@ -52,7 +58,8 @@ export interface RunOptions {
 /** machineconfig's default layouts file. */
 export const DEFAULT_LAYOUTS_FILE = join(homedir(), "dotfiles", "machineconfig", "layouts.json");
 
-const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", op: "run", hint });
+const usage = (reason: string, hint?: string) =>
+  new McError("USAGE", reason, { backend: "cli", op: "run", hint });
 
 /** Load the file and apply -c / -t / -i and the sanity limits. */
 export async function selectLayouts(file: string, o: RunOptions): Promise<LayoutConfig[]> {
@@ -72,7 +79,9 @@ export async function selectLayouts(file: string, o: RunOptions): Promise<Layout
   if (o.parallelLayouts !== undefined) {
     if (o.parallelLayouts < 1) throw usage("--parallel-layouts must be at least 1");
     if (o.parallelLayouts > o.maxParallelLayouts)
-      throw usage(`--parallel-layouts ${o.parallelLayouts} is over --max-parallel-layouts ${o.maxParallelLayouts}`);
+      throw usage(
+        `--parallel-layouts ${o.parallelLayouts} is over --max-parallel-layouts ${o.maxParallelLayouts}`,
+      );
   } else if (layouts.length > o.maxParallelLayouts && o.maxParallelTabs === undefined) {
     throw usage(
       `${layouts.length} layouts would start at once, over --max-parallel-layouts ${o.maxParallelLayouts}`,
@@ -140,11 +149,20 @@ async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>): Promise
   }
 }
 
-function startedLine(out: Output, backend: string, remote: boolean, s: StartedSession, done: number, total: number) {
+function startedLine(
+  out: Output,
+  backend: string,
+  remote: boolean,
+  s: StartedSession,
+  done: number,
+  total: number,
+) {
   const where = remote ? `${s.machine}: ` : "";
   const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
   const note = conflictNote(s.action, s.renamed, s.requestedName);
-  out.err(`${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${done}/${total}]`)}`);
+  out.err(
+    `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${done}/${total}]`)}`,
+  );
 }
 
 /** The JSON of one machine's start result. */
@@ -166,7 +184,8 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   const placement = placementOf(o);
   const remote = placement.hosts.length > 0;
   // On another machine there is nothing local to detect: auto means tmux there.
-  const backend: BackendName = remote && (o.backend === "auto" || o.backend === "a") ? "tmux" : await resolveBackend(o.backend);
+  const backend: BackendName =
+    remote && (o.backend === "auto" || o.backend === "a") ? "tmux" : await resolveBackend(o.backend);
   if (o.maxParallelTabs !== undefined) return runDynamic(backend, layouts, o, out);
   const batchSize = o.parallelLayouts ?? layouts.length;
   const batches: LayoutConfig[][] = [];
@@ -213,24 +232,43 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
       const sessions = started.flatMap((r) => r.sessions);
       let report: StatusReport | undefined;
       if (monitor) {
-        const r = await monitorWithOutput(manager, { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) }, out);
+        const r = await monitorWithOutput(
+          manager,
+          { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
+          out,
+        );
         if (r.interrupted) return 130;
         report = r.report;
         failedTabs += report?.summary.failedCommands ?? 0;
       }
-      results.push({ batch: bi + 1, runId: manager.runId, machines: started.map(machineJson), sessions, ...(report ? { report } : {}) });
+      results.push({
+        batch: bi + 1,
+        runId: manager.runId,
+        machines: started.map(machineJson),
+        sessions,
+        ...(report ? { report } : {}),
+      });
       if (!monitor && !out.json) attachHint(out, sessions);
     } finally {
       await manager.close();
     }
   }
-  if (out.json) printJson({ backend, batches: results });
+  if (out.json) out.printJson({ backend, batches: results });
   if (failedMachines > 0) return 1;
   return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
 }
 
 function attachHint(out: Output, sessions: StartedSession[]): void {
   const names = sessions.map((s) => s.name);
-  const one = names.length === 1 && /^\w[\w.-]*$/.test(names[0]!) ? names[0]! : names.length === 1 ? JSON.stringify(names[0]) : "<session>";
-  out.err(out.c.dim(`started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${one}`));
+  const one =
+    names.length === 1 && /^\w[\w.-]*$/.test(names[0]!)
+      ? names[0]!
+      : names.length === 1
+        ? JSON.stringify(names[0])
+        : "<session>";
+  out.err(
+    out.c.dim(
+      `started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${one}`,
+    ),
+  );
 }
