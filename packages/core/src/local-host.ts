@@ -4,8 +4,8 @@ import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { execa } from "execa";
-import { McError } from "./errors.js";
 import { defineHost } from "./define-host.js";
+import { McError } from "./errors.js";
 import type { Command, CommandResult, Host, HostInfo } from "./host.js";
 import { linuxProcessTrees } from "./linux-proc.js";
 
@@ -153,6 +153,20 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         } catch {
           return undefined;
         }
+      },
+      async dirAccess(path) {
+        try {
+          if (!(await stat(path)).isDirectory()) return "not-dir";
+        } catch {
+          return "missing";
+        }
+        return access(path, constants.X_OK).then(
+          () => "ok" as const,
+          () => "denied" as const,
+        );
+      },
+      async makeDir(path) {
+        await mkdir(path, { recursive: true });
       },
       async remove(path) {
         // A tab wrapper hung up by a kill may still be writing its last record into the run directory:

@@ -6,6 +6,7 @@ import type { Command, Host, HostInfo } from "./host.js";
 import { localHost } from "./local-host.js";
 import {
   type MachineRuntime,
+  type MissingDirsPolicy,
   type PlanContext,
   planMachine,
   requestedNames,
@@ -31,7 +32,13 @@ import type {
   SessionBackend,
   StatusOptions,
 } from "./session-backend.js";
-import { type MachineHealth, makeReport, type SessionStatus, type StatusReport, summarizeSession } from "./status.js";
+import {
+  type MachineHealth,
+  makeReport,
+  type SessionStatus,
+  type StatusReport,
+  summarizeSession,
+} from "./status.js";
 import { pollSessions, type RecordCache } from "./status-poll.js";
 
 export type { StartedSession } from "./machine-start.js";
@@ -82,6 +89,10 @@ export interface StartOptions {
   delayBetweenMs?: number | undefined;
   /** Start only the first N tabs of each session; the others are `not-started` until `startTab`. */
   initialTabs?: number | undefined;
+  /** Start directories that do not exist: an error (default), created, or their tabs skipped. */
+  missingDirs?: MissingDirsPolicy | undefined;
+  /** Something the user should know (a skipped tab). */
+  onWarning?: ((message: string) => void) | undefined;
   /** Interrupt the start: what this call started is killed again, and ABORTED is thrown. */
   signal?: AbortSignal | undefined;
   /** Called after each session has started (for progress output). */
@@ -121,7 +132,11 @@ function newRunId(): string {
 }
 
 /** Run `f` over `items` with at most `limit` at once, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (x: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -176,8 +191,19 @@ export class SessionManager<O extends object = object> {
     if (this.machineMap.has(spec.name)) {
       throw new McError("USAGE", `machine "${spec.name}" is listed twice`, { backend: "core", op: "start" });
     }
-    const backend = this.factory.create(spec.host, (spec.backendOptions ?? {}) as O);
-    const m: Machine<O> = { name: spec.name, host: spec.host, backend, layouts: spec.layouts, spec, records: new Map() };
+    const given = (spec.backendOptions ?? {}) as O;
+    const options =
+      spec.host.id === "local" && this.factory.pinLocal ? this.factory.pinLocal(given, process.env) : given;
+    const pinned = { ...spec, backendOptions: options };
+    const backend = this.factory.create(spec.host, options);
+    const m: Machine<O> = {
+      name: spec.name,
+      host: spec.host,
+      backend,
+      layouts: spec.layouts,
+      spec: pinned,
+      records: new Map(),
+    };
     this.machineMap.set(spec.name, m);
     return m;
   }
@@ -208,11 +234,18 @@ export class SessionManager<O extends object = object> {
   }
 
   private machine(name?: string): Machine<O> {
-    const m = name === undefined ? (this.machineMap.size === 1 ? [...this.machineMap.values()][0] : undefined) : this.machineMap.get(name);
+    const m =
+      name === undefined
+        ? this.machineMap.size === 1
+          ? [...this.machineMap.values()][0]
+          : undefined
+        : this.machineMap.get(name);
     if (m) return m;
     throw new McError(
       name === undefined ? "USAGE" : "SESSION_NOT_FOUND",
-      name === undefined ? "this run has several machines; name one" : `machine "${name}" is not part of this run`,
+      name === undefined
+        ? "this run has several machines; name one"
+        : `machine "${name}" is not part of this run`,
       { backend: this.factory.name, hint: `machines: ${this.machines.join(", ")}` },
     );
   }
@@ -235,34 +268,47 @@ export class SessionManager<O extends object = object> {
   }
 
   private async planContext(m: Machine<O>, o: StartOptions): Promise<PlanContext> {
+    const info = await this.hostInfo(m.name);
     return {
       runId: this.runId,
       sessionNamePrefix: this.sessionNamePrefix,
       keepShell: this.keepShell,
-      info: await this.hostInfo(m.name),
+      info,
       onConflict: this.policyFor(m.name, o.onConflict),
       initialTabs: o.initialTabs,
+      // Relative start directories: from where `sessions run` runs, or the remote user's home.
+      baseDir: m.host.id === "local" ? process.cwd() : info.home,
+      missingDirs: o.missingDirs ?? "error",
     };
   }
 
   private checkInitialTabs(o: StartOptions): void {
     if (o.initialTabs === undefined || this.factory.capabilities.addTabsLater) return;
-    throw new McError("USAGE", `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`, {
-      backend: this.factory.name,
-      op: "start",
-      hint: "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
-    });
+    throw new McError(
+      "USAGE",
+      `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`,
+      {
+        backend: this.factory.name,
+        op: "start",
+        hint: "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
+      },
+    );
   }
 
   /**
    * Resolve names against the sessions that exist and generate every artefact, starting nothing. This is
    * what a dry run prints.
    */
-  async plan(o: Omit<StartOptions, "signal" | "onSessionStarted" | "onMachineDone"> = {}): Promise<PreparedSession[]> {
+  async plan(
+    o: Omit<StartOptions, "signal" | "onSessionStarted" | "onMachineDone"> = {},
+  ): Promise<PreparedSession[]> {
     this.checkInitialTabs(o);
-    const per = await mapLimit([...this.machineMap.values()], this.concurrency, async (m) =>
-      m.layouts.length ? planMachine(m, await this.planContext(m, o)) : [],
-    );
+    const per = await mapLimit([...this.machineMap.values()], this.concurrency, async (m) => {
+      if (!m.layouts.length) return [];
+      const plan = await planMachine(m, await this.planContext(m, o));
+      for (const w of plan.warnings) o.onWarning?.(w);
+      return plan.prepared;
+    });
     return per.flat();
   }
 
@@ -273,13 +319,19 @@ export class SessionManager<O extends object = object> {
    */
   async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     this.checkInitialTabs(o);
+    await this.checkStateWritable();
     const todo = [...this.machineMap.values()].filter((m) => m.layouts.length > 0);
     return mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
       let r: MachineStartResult;
       try {
         r = { machine: m.name, ok: true, sessions: await this.startOne(m, o) };
       } catch (e) {
-        r = { machine: m.name, ok: false, error: e instanceof Error ? e : new Error(String(e)), sessions: [] };
+        r = {
+          machine: m.name,
+          ok: false,
+          error: e instanceof Error ? e : new Error(String(e)),
+          sessions: [],
+        };
       }
       o.onMachineDone?.(r);
       return r;
@@ -289,21 +341,74 @@ export class SessionManager<O extends object = object> {
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
     const release = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
     try {
-      const prepared = await planMachine(m, await this.planContext(m, o));
-      return await startMachine(m, prepared, {
+      const plan = await planMachine(m, await this.planContext(m, o));
+      for (const w of plan.warnings) o.onWarning?.(w);
+      return await startMachine(m, plan, {
         signal: o.signal,
         delayBetweenMs: o.delayBetweenMs,
         onSessionStarted: o.onSessionStarted,
         recorded: async (s) => {
           this.managed.push(s);
-          await this.updateRecord((run) => ({ ...(run ?? this.toRun()), sessions: [...(run?.sessions ?? []), s] }));
+          await this.updateRecord((run) => ({
+            ...(run ?? this.toRun()),
+            sessions: [...(run?.sessions ?? []), s],
+          }));
         },
         dropped: (names) => this.dropSessions(m.name, names),
+        previous: (listed) => this.previousSession(m, listed.name, listed.runId),
+        replaced: (old) => (old ? this.forgetElsewhere(m, old) : Promise.resolve()),
       });
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
       await release?.().catch(() => {});
     }
+  }
+
+  /**
+   * Fail with the state exit code before anything is started or killed when the state directory cannot
+   * be written (read-only, full, or owned by another user): a change mc cannot record must not happen.
+   */
+  async checkStateWritable(): Promise<void> {
+    const dir = await this.stateDir();
+    const probe = join(dir, `.write-probe-${process.pid}-${randomBytes(3).toString("hex")}`);
+    try {
+      await this.stateHost.writeFile(probe, "");
+      await this.stateHost.remove(probe);
+    } catch (e) {
+      throw new McError("STATE_IO", `the state directory ${dir} cannot be written: ${(e as Error).message}`, {
+        backend: "core",
+        op: "state",
+        hint: "make it writable (and owned by you: was it created by sudo?), or choose another with --state-dir; nothing was changed",
+        cause: e,
+      });
+    }
+  }
+
+  /** The saved record of a session mc started in another run (the one a restart replaces). */
+  private async previousSession(
+    m: Machine<O>,
+    name: string,
+    runId: string | undefined,
+  ): Promise<ManagedSession | undefined> {
+    if (!runId || runId === this.runId) return undefined;
+    const run = await loadRun(this.stateHost, await this.stateDir(), this.kind, runId).catch(() => undefined);
+    const s = run?.sessions.find(
+      (x) => x.machine === m.name && m.backend.sessionKey(x.name) === m.backend.sessionKey(name),
+    );
+    return s && { ...s, data: { ...s.data, runId } };
+  }
+
+  /** A session of another run was replaced: it leaves that run's record, and its files go. */
+  private async forgetElsewhere(m: Machine<O>, old: ManagedSession): Promise<void> {
+    const runId = typeof old.data?.runId === "string" ? old.data.runId : undefined;
+    if (!runId) return;
+    await updateRun(this.stateHost, await this.stateDir(), this.kind, runId, (run) => {
+      const sessions = (run?.sessions ?? []).filter(
+        (s) => !(s.machine === old.machine && s.name === old.name),
+      );
+      return run && sessions.length ? { ...run, sessions } : undefined;
+    });
+    if (old.runDir) await m.host.remove(old.runDir).catch(() => {});
   }
 
   /**
@@ -331,7 +436,10 @@ export class SessionManager<O extends object = object> {
         if (own.length === 0) return [[], { ...health, reachable: true }];
         try {
           const r = await pollSessions(m.backend, m.name, m.records, own, opts);
-          return [r.sessions, r.error ? { ...health, reachable: false, error: r.error } : { ...health, reachable: true }];
+          return [
+            r.sessions,
+            r.error ? { ...health, reachable: false, error: r.error } : { ...health, reachable: true },
+          ];
         } catch (e) {
           const error = (e as Error).message;
           return [own.map((s) => unknownStatus(s, m, error)), { ...health, reachable: false, error }];
@@ -345,7 +453,9 @@ export class SessionManager<O extends object = object> {
   }
 
   /** Monitoring snapshots until every tab's command has finished (see {@link monitor}). */
-  monitor(opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {}): AsyncGenerator<MonitorSnapshot> {
+  monitor(
+    opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {},
+  ): AsyncGenerator<MonitorSnapshot> {
     return monitor(() => this.checkAllSessionsStatus({ processes: opts.processes ?? true }), opts);
   }
 
@@ -367,7 +477,9 @@ export class SessionManager<O extends object = object> {
 
   /** The managed session of that name (on that machine, when several machines have one). */
   session(name: string, machine?: string): ManagedSession {
-    const hits = this.managed.filter((s) => s.name === name && (machine === undefined || s.machine === machine));
+    const hits = this.managed.filter(
+      (s) => s.name === name && (machine === undefined || s.machine === machine),
+    );
     if (hits.length === 1) return hits[0]!;
     throw new McError(
       hits.length ? "USAGE" : "SESSION_NOT_FOUND",
@@ -376,7 +488,9 @@ export class SessionManager<O extends object = object> {
         : `session "${name}" is not managed by this run`,
       {
         backend: this.factory.name,
-        hint: hits.length ? "name the machine" : `managed: ${this.managed.map((s) => s.name).join(", ") || "none"}`,
+        hint: hits.length
+          ? "name the machine"
+          : `managed: ${this.managed.map((s) => s.name).join(", ") || "none"}`,
       },
     );
   }
@@ -384,6 +498,7 @@ export class SessionManager<O extends object = object> {
   /** Kill one managed session and forget it; the result says whether it was killed or already gone. */
   async killSession(name: string, machine?: string): Promise<KillResult> {
     const s = this.session(name, machine);
+    await this.checkStateWritable();
     try {
       const outcome = await this.machine(s.machine).backend.kill(s.name, s);
       await this.dropSessions(s.machine, new Set([s.name]));
@@ -406,7 +521,9 @@ export class SessionManager<O extends object = object> {
     if (name === undefined && candidates.length !== 1) {
       throw new McError(
         "USAGE",
-        candidates.length === 0 ? "no sessions are managed here" : `several sessions: ${candidates.map((s) => s.name).join(", ")}`,
+        candidates.length === 0
+          ? "no sessions are managed here"
+          : `several sessions: ${candidates.map((s) => s.name).join(", ")}`,
         { backend: this.factory.name, op: "attach", hint: "name the session to attach to" },
       );
     }
@@ -422,17 +539,26 @@ export class SessionManager<O extends object = object> {
     const s = this.session(name, machine);
     const m = this.machine(s.machine);
     if (!m.backend.startTab) {
-      throw new McError("USAGE", `${m.backend.name} cannot add tabs to a running session (capability "addTabsLater")`, {
-        backend: m.backend.name,
-        op: "start",
-      });
+      throw new McError(
+        "USAGE",
+        `${m.backend.name} cannot add tabs to a running session (capability "addTabsLater")`,
+        {
+          backend: m.backend.name,
+          op: "start",
+        },
+      );
     }
     await m.backend.startTab(s, index, await this.hostInfo(m.name));
     const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
     if (pending.length) s.pendingTabs = pending;
     else delete s.pendingTabs;
     await this.updateRecord((run) =>
-      run ? { ...run, sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)) } : run,
+      run
+        ? {
+            ...run,
+            sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)),
+          }
+        : run,
     );
   }
 
@@ -455,7 +581,9 @@ export class SessionManager<O extends object = object> {
       machines[m.name] = {
         host: m.host.id,
         ...(m.spec.connection ? { connection: m.spec.connection } : {}),
-        ...(m.spec.backendOptions ? { backendOptions: m.spec.backendOptions as Record<string, unknown> } : {}),
+        ...(m.spec.backendOptions && Object.keys(m.spec.backendOptions).length
+          ? { backendOptions: m.spec.backendOptions as Record<string, unknown> }
+          : {}),
       };
     }
     return {
@@ -496,11 +624,15 @@ export class SessionManager<O extends object = object> {
       if (have) this.machineMap.delete(name);
       const host = rec.host === "local" ? (have?.host ?? localHost()) : this.connect?.(name, rec);
       if (!host) {
-        throw new McError("USAGE", `run ${run.id} has machine "${name}" (${rec.host}), which this manager cannot reach`, {
-          backend: this.factory.name,
-          op: "load",
-          hint: "load it with the remote manager of this backend (@mc/remote)",
-        });
+        throw new McError(
+          "USAGE",
+          `run ${run.id} has machine "${name}" (${rec.host}), which this manager cannot reach`,
+          {
+            backend: this.factory.name,
+            op: "load",
+            hint: "load it with the remote manager of this backend (@mc/remote)",
+          },
+        );
       }
       this.addMachine({
         name,

@@ -35,7 +35,9 @@ const name = (what: string) =>
 export function checkName(value: string, what: string): string {
   const r = name(what).safeParse(value);
   if (r.success) return r.data;
-  throw new McError("USAGE", `${what}: ${r.error.issues[0]?.message ?? "not a valid name"}`, { backend: "core" });
+  throw new McError("USAGE", `${what}: ${r.error.issues[0]?.message ?? "not a valid name"}`, {
+    backend: "core",
+  });
 }
 
 /** One tab: a name, the directory it starts in and the command it runs through the user's shell. */

@@ -112,8 +112,14 @@ export interface SessionBackend {
   listSessions(): Promise<ListedSession[]>;
   /** Pure: the artefacts and start commands of one session. */
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession;
-  /** Start a prepared session (its artefacts are already written); returns facts to save with it. */
+  /**
+   * Start a prepared session (its artefacts are already written); returns facts to save with it. With
+   * `renameSession`, a session whose action is `replace` is built under a private name: the session it
+   * replaces is killed only once every replacement of the run has started, then {@link finish} names it.
+   */
   start?(session: PreparedSession): Promise<Record<string, unknown> | undefined>;
+  /** Give a replacement built under a private name its real name (backends with `renameSession`). */
+  finish?(session: PreparedSession): Promise<void>;
   /**
    * Kill a session so the name is free again. Given the managed session, only if it is still the one mc
    * started (its ownership marker matches); a same-named session someone made since is never touched.
@@ -149,6 +155,11 @@ export interface BackendFactory<O extends object = object> {
   readonly capabilities: BackendCapabilities;
   /** A backend on `host` with these options (saved with the run, so they must be plain JSON). */
   create(host: Host, options: O): SessionBackend;
+  /**
+   * Options made exact for this machine before they are saved with a run, so every later command reaches
+   * the same server (tmux: the socket the tool would pick from `$TMUX` and `$TMUX_TMPDIR`).
+   */
+  pinLocal?(options: O, env: NodeJS.ProcessEnv): O;
 }
 
 /** What a status poll gathers. */

@@ -23,7 +23,12 @@ interface Gathered {
 }
 
 /** Whether tab `index` of a session needs its record read in this poll. */
-function needsRead(cache: RecordCache, s: ManagedSession, index: number, obs: SessionObservation | undefined) {
+function needsRead(
+  cache: RecordCache,
+  s: ManagedSession,
+  index: number,
+  obs: SessionObservation | undefined,
+) {
   const cached = cache.get(recordKey(s, index));
   if (cached?.end !== undefined) return false;
   if (!cached) return true;
@@ -34,7 +39,9 @@ function needsRead(cache: RecordCache, s: ManagedSession, index: number, obs: Se
 async function readRecords(host: Host, cache: RecordCache, wanted: { s: ManagedSession; index: number }[]) {
   await Promise.all(
     wanted.map(async ({ s, index }) => {
-      const rec = parseTabRecord(await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined));
+      const rec = parseTabRecord(
+        await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined),
+      );
       if (rec) cache.set(recordKey(s, index), rec);
     }),
   );
@@ -52,7 +59,9 @@ async function gather(
   opts: StatusOptions,
 ): Promise<Gathered> {
   const host = backend.host;
-  const open = sessions.filter((s) => s.layout.layoutTabs.some((_, i) => cache.get(recordKey(s, i))?.end === undefined));
+  const open = sessions.filter((s) =>
+    s.layout.layoutTabs.some((_, i) => cache.get(recordKey(s, i))?.end === undefined),
+  );
   let error: string | undefined;
   const [observations, dirs] = await Promise.all([
     backend.observe(sessions).catch((e: unknown) => {
@@ -70,7 +79,9 @@ async function gather(
   }
   if (!host.coalesces) {
     const wanted = sessions.flatMap((s, si) =>
-      s.layout.layoutTabs.flatMap((_, index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
+      s.layout.layoutTabs.flatMap((_, index) =>
+        needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [],
+      ),
     );
     await readRecords(host, cache, wanted);
   }
@@ -101,7 +112,13 @@ function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
   return root && isRecordedProcess(rec, root.startedAt) ? "alive" : "dead";
 }
 
-function evidence(s: ManagedSession, index: number, cache: RecordCache, g: Gathered, si: number): TabEvidence {
+function evidence(
+  s: ManagedSession,
+  index: number,
+  cache: RecordCache,
+  g: Gathered,
+  si: number,
+): TabEvidence {
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, index));
   const pane = obs?.panes.get(index);
@@ -146,7 +163,9 @@ export async function pollSessions(
   let now = Date.now();
   let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
   const late = sessions.flatMap((s, si) =>
-    tabs[si]!.flatMap((t) => (t.state === "missing" && cache.get(recordKey(s, t.index)) ? [{ s, index: t.index }] : [])),
+    tabs[si]!.flatMap((t) =>
+      t.state === "missing" && cache.get(recordKey(s, t.index)) ? [{ s, index: t.index }] : [],
+    ),
   );
   if (late.length && !g.error) {
     await sleep(200);

@@ -5,6 +5,8 @@ export interface WrappedTab {
   index: number;
   tabName: string;
   command: string;
+  /** Absolute directory the command runs in; the wrapper enters it itself. */
+  startDir: string;
 }
 
 /** Options of {@link posixTabScript}. */
@@ -20,16 +22,29 @@ export interface PosixTabScriptOptions {
   onExit?: string;
 }
 
+/** The environment variable every process of a tab inherits: `<runDir>#<index>`, unique to the tab. */
+export const TAB_MARKER_VAR = "MC_TAB";
+
 /**
- * A POSIX sh script that runs one tab's command (`sh script.sh <index>`) through the user's shell
- * (`$SHELL -c`, so pipes, `&&`, `;`, redirections and env assignments work), records pid, start, end and
- * exit status, then leaves an interactive shell in the tab. Every command is embedded as one single-quoted
- * word, so no field is ever parsed by anything but the tab's own shell.
+ * A POSIX sh script that runs one tab's command (`sh script.sh <index>`): it enters the tab's start
+ * directory itself (a directory it cannot enter fails the tab visibly, exit 126, and the command never
+ * runs elsewhere), records pid, start, end and exit status, and runs the command through the user's shell
+ * (`$SHELL`, so pipes, `&&`, `;`, redirections and env assignments work). The command reaches that shell
+ * through the environment, not its argv, so `ps` never shows it to other users. Every process the tab
+ * starts inherits {@link TAB_MARKER_VAR}, which survives `setsid` and `nohup`, so kill can find them all.
+ * Then an interactive shell stays in the tab (unless keepShell is off). Every command and directory is
+ * embedded as one single-quoted word, so no field is ever parsed by anything but the tab's own shell.
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
+  const after = `${o.onExit ?? ":"}
+trap - INT
+${keep ? 'exec "${SHELL:-/bin/sh}"' : 'exit "$mc_code"'}`;
   const cases = o.tabs
-    .map((t) => `  ${t.index}) # ${t.tabName.replace(/[\r\n]/g, " ")}\n    mc_cmd=${shQuote(t.command)} ;;`)
+    .map(
+      (t) =>
+        `  ${t.index}) # ${t.tabName.replace(/[\r\n]/g, " ")}\n    mc_cwd=${shQuote(t.startDir)}\n    mc_cmd=${shQuote(t.command)} ;;`,
+    )
     .join("\n");
   return `#!/bin/sh
 # ${o.title.replace(/[\r\n]/g, " ")}
@@ -43,9 +58,16 @@ mc_rec="$mc_dir/tab-$1.json"
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
 mc_start=$(date +%s)
 # The start record is written in place (one small write; a reader that catches it half-written sees no
-# record yet, i.e. "pending"); the end record replaces it atomically. Two fewer processes per tab.
+# record yet, i.e. "pending"); the end record replaces it atomically.
 printf '%s\\n' "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start}" >"$mc_rec"
 mc_end() { mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$(date +%s),$1}"; }
+export ${TAB_MARKER_VAR}="$mc_dir#$1"
+if ! cd -- "$mc_cwd" 2>/dev/null; then
+  printf 'mc: cannot enter the start directory %s; the command did not run\\n' "$mc_cwd" >&2
+  mc_end '"exit":126,"error":"startDir"'
+  mc_code=126
+  ${after.replace(/\n/g, "\n  ")}
+fi
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
 # command is never left running without its tab. The subshell records how the command ended.
@@ -55,14 +77,12 @@ trap ':' INT
   trap 'mc_end "\\"signal\\":\\"TERM\\""; exit 143' TERM
   # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
   trap ':' INT
-  "\${SHELL:-/bin/sh}" -c "$mc_cmd"
+  MC_TAB_CMD=$mc_cmd "\${SHELL:-/bin/sh}" -c 'eval "$MC_TAB_CMD"'
   mc_code=$?
   mc_end "\\"exit\\":$mc_code"
   exit "$mc_code"
 )
 mc_code=$?
-${o.onExit ?? ":"}
-trap - INT
-${keep ? 'exec "${SHELL:-/bin/sh}"' : 'exit "$mc_code"'}
+${after}
 `;
 }

@@ -51,7 +51,13 @@ function toy() {
     attachCommand: (name) => ({ file: "toy", args: ["attach", name] }),
     appearTimeoutMs: 50,
   };
-  const factory: BackendFactory = { name: "toy", kind: "Toy", binary: "toy", capabilities: CAPS, create: () => backend };
+  const factory: BackendFactory = {
+    name: "toy",
+    kind: "Toy",
+    binary: "toy",
+    capabilities: CAPS,
+    create: () => backend,
+  };
   const manager = (layouts: LayoutConfig[], prefix?: string) =>
     new SessionManager({
       kind: "Toy",
@@ -97,7 +103,9 @@ describe("SessionManager (generic lifecycle)", () => {
     await m.startAllSessions();
     expect([...host.files.keys()].some((k) => k.endsWith("/build"))).toBe(true);
     expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(true);
-    expect(await m.killAllSessions()).toEqual([{ machine: "local", name: "p_x", ok: true, outcome: "killed" }]);
+    expect(await m.killAllSessions()).toEqual([
+      { machine: "local", name: "p_x", ok: true, outcome: "killed" },
+    ]);
     expect([...live]).toEqual(["p_other"]);
     expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(false);
   });
@@ -106,7 +114,9 @@ describe("SessionManager (generic lifecycle)", () => {
     const { live, manager } = toy();
     live.add("x");
     const m = manager([L("y"), L("x")]);
-    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({ code: "SESSION_CONFLICT" });
+    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
     expect([...live]).toEqual(["x"]);
   });
 

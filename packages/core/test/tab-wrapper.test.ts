@@ -22,13 +22,18 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runTab(command: string, index = 0) {
+async function runTab(command: string, index = 0, startDir = dir) {
   const script = join(dir, `s${index}.sh`);
   const runDir = join(dir, `run${index}`);
   await mkdir(runDir, { recursive: true });
   await writeFile(
     script,
-    posixTabScript({ title: "test", runDir, tabs: [{ index, tabName: "t", command }], keepShell: false }),
+    posixTabScript({
+      title: "test",
+      runDir,
+      tabs: [{ index, tabName: "t", command, startDir }],
+      keepShell: false,
+    }),
   );
   const r = await run("/bin/sh", [script, String(index)], {
     env: { ...process.env, SHELL: "/bin/sh" },
@@ -54,6 +59,48 @@ describe("posix tab wrapper", () => {
   it("reports 128+N as death by signal N", async () => {
     const { rec } = await runTab("kill -TERM $$", 2);
     expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
+  });
+
+  it("runs the command in its start directory, and never elsewhere when that cannot be entered", async () => {
+    const here = join(dir, "a dir 'quoted'");
+    await mkdir(here);
+    const out = join(dir, "pwd.txt");
+    await runTab(`pwd > '${out}'`, 4, here);
+    expect((await readFile(out, "utf8")).trim()).toBe(here);
+    const marker = join(dir, "ran.txt");
+    for (const [i, bad] of [
+      [5, join(dir, "missing")],
+      [6, out],
+    ] as const) {
+      const { rec } = await runTab(`touch '${marker}'`, i, bad);
+      expect(rec).toMatchObject({ exit: 126, error: "startDir" });
+      expect(recordOutcome(rec!)).toMatchObject({
+        state: "exited",
+        exitCode: 126,
+        error: expect.stringContaining("start directory"),
+      });
+    }
+    const locked = join(dir, "locked");
+    await mkdir(locked, { mode: 0o000 });
+    if (process.getuid?.() !== 0) {
+      const { rec } = await runTab(`touch '${marker}'`, 7, locked);
+      expect(rec).toMatchObject({ exit: 126, error: "startDir" });
+    }
+    await expect(readFile(marker)).rejects.toThrow();
+  });
+
+  it("marks every process of the tab, and keeps the command out of argv", async () => {
+    const out = join(dir, "env.txt");
+    const secret = "hunter2-secret-token";
+    const { rec } = await runTab(
+      `echo "$MC_TAB" > '${out}'; ps -eo args | grep -c '${secret}' >> '${out}'`,
+      8,
+    );
+    expect(rec?.exit).toBe(0);
+    const [marker, seen] = (await readFile(out, "utf8")).trim().split("\n");
+    expect(marker).toBe(`${join(dir, "run8")}#8`);
+    // Only the grep itself shows the text: the command line of the tab is not in any argv.
+    expect(seen).toBe("1");
   });
 
   it("property: any command text reaches the shell exactly as written", async () => {

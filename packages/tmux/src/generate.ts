@@ -94,7 +94,9 @@ export function buildName(runId: string, index: number): string {
  * fails and nothing was added to somebody else's session. Targets are exact (`=name:`), names are
  * format-escaped, and no window index is assumed (a user's `base-index 1` works).
  */
-export function tmuxBuildScript(b: TmuxBuild & { index: number; windows?: number | undefined }): string {
+export function tmuxBuildScript(
+  b: TmuxBuild & { index: number; windows?: number | undefined; rename?: boolean },
+): string {
   const tmp = buildName(b.runId, b.index);
   const target = tmuxQuote(`=${tmp}:`);
   const lines = [
@@ -115,9 +117,24 @@ export function tmuxBuildScript(b: TmuxBuild & { index: number; windows?: number
       lines.push(`new-window -d -t ${target} ${common}`);
     }
   });
-  // `--`: a name such as "-e" is a name, not a flag.
-  lines.push(`rename-session -t ${tmuxQuote(`=${tmp}`)} -- ${tmuxQuote(noFormat(tmuxSessionKey(b.name)))}`);
+  // A replacement keeps its private name until the session it replaces is gone (see renameCommand).
+  if (b.rename !== false) lines.push(renameLine(tmp, b.name));
   return `${lines.join("\n")}\n`;
+}
+
+/** `--`: a name such as "-e" is a name, not a flag. */
+function renameLine(from: string, to: string): string {
+  return `rename-session -t ${tmuxQuote(`=${from}`)} -- ${tmuxQuote(noFormat(tmuxSessionKey(to)))}`;
+}
+
+/** The tmux call that gives a session built under its private name its real name. */
+export function renameCommand(
+  t: TmuxTarget,
+  sessionId: string | undefined,
+  from: string,
+  to: string,
+): Command {
+  return tmuxArgs(t, "rename-session", "-t", sessionId ?? `=${from}`, "--", noFormat(tmuxSessionKey(to)));
 }
 
 /** Artefacts and start command of one tmux session. */
@@ -141,6 +158,8 @@ export function tmuxSessionFiles(
     runId: string;
     keepShell: boolean;
     windows?: number | undefined;
+    /** False for a replacement: it is renamed once the session it replaces is gone. */
+    rename?: boolean;
   },
   info: HostInfo,
 ): TmuxSessionFiles {
@@ -156,6 +175,7 @@ export function tmuxSessionFiles(
       tabScript: tabScriptPath,
       runId: o.runId,
       windows: o.windows,
+      ...(o.rename === false ? { rename: false } : {}),
     }),
     tabScriptPath,
     tabScript: posixTabScript({
