@@ -101,7 +101,7 @@ export function runHostConformance(h: HostHarness): void {
       const pid = Number(r.stdout.trim());
       try {
         let tree = (await host.processTrees([pid])).get(pid) ?? [];
-        for (let i = 0; tree.length < 3 && i < 50; i++) {
+        for (let i = 0; tree.filter((p) => p.command === "sleep 30").length < 2 && i < 250; i++) {
           await new Promise((res) => setTimeout(res, 20));
           tree = (await host.processTrees([pid])).get(pid) ?? [];
         }
