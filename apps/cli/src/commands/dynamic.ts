@@ -43,13 +43,14 @@ async function step(
     const ok = t.state === "exited" && t.exitCode === 0;
     event(
       {
-        event: "finished",
+        type: t.state === "exited" ? "tab-exited" : "tab-killed",
+        time: new Date().toISOString(),
+        machine: s.machine,
         session: s.name,
         tab: t.tabName,
         index: i,
-        state: t.state,
-        exitCode: t.exitCode,
-        signal: t.signal,
+        ...(t.exitCode === undefined ? {} : { exitCode: t.exitCode }),
+        ...(t.signal ? { signal: t.signal } : {}),
       },
       `${ok ? "✓" : "✗"} ${s.name} / ${t.tabName}: ${t.state}${t.exitCode === undefined ? "" : ` ${t.exitCode}`} (${state.done.size}/${state.total})`,
     );
@@ -58,7 +59,14 @@ async function step(
       const k = state.next++;
       await manager.startTab(s.name, k, s.machine);
       event(
-        { event: "started", session: s.name, tab: tabs[k]?.tabName, index: k },
+        {
+          type: "tab-started",
+          time: new Date().toISOString(),
+          machine: s.machine,
+          session: s.name,
+          tab: tabs[k]?.tabName,
+          index: k,
+        },
         `▶ ${s.name} / ${tabs[k]?.tabName ?? k}`,
       );
       state.running.add(k);
@@ -88,7 +96,11 @@ export async function runDynamic(
     const tabs = layouts[0]!.layoutTabs;
     const first = Math.min(n, tabs.length);
     if (o.dryRun) {
-      const plan = await manager.plan({ onConflict: o.onConflict, initialTabs: first });
+      const plan = await manager.plan({
+        onConflict: o.onConflict,
+        initialTabs: first,
+        missingDirs: o.missingDirs,
+      });
       if (out.json)
         out.printJson({
           dryRun: true,
@@ -101,7 +113,11 @@ export async function runDynamic(
           for (const a of p.artefacts) out.out(`# --- ${a.description}: ${a.path}\n${a.content}`);
       return 0;
     }
-    const started = await manager.startAllSessions({ onConflict: o.onConflict, initialTabs: first });
+    const started = await manager.startAllSessions({
+      onConflict: o.onConflict,
+      initialTabs: first,
+      missingDirs: o.missingDirs,
+    });
     const event = (e: Record<string, unknown>, text: string) => (out.json ? out.jsonLine(e) : out.err(text));
     const ac = new AbortController();
     const onSig = () => ac.abort();
@@ -111,16 +127,26 @@ export async function runDynamic(
       // Each machine's copy of the layout is scheduled on its own.
       await Promise.all(
         started.map(async (s) => {
-          for (let i = 0; i < first; i++)
+          // The session's own tabs: --missing-dirs skip may have left out some of the layout's.
+          const own = manager.session(s.name, s.machine).layout.layoutTabs;
+          const now = Math.min(first, own.length);
+          for (let i = 0; i < now; i++)
             event(
-              { event: "started", session: s.name, tab: tabs[i]!.tabName, index: i },
-              `▶ ${s.name} / ${tabs[i]!.tabName}`,
+              {
+                type: "tab-started",
+                time: new Date().toISOString(),
+                machine: s.machine,
+                session: s.name,
+                tab: own[i]!.tabName,
+                index: i,
+              },
+              `▶ ${s.name} / ${own[i]!.tabName}`,
             );
           const state = {
-            running: new Set(Array.from({ length: first }, (_, i) => i)),
+            running: new Set(Array.from({ length: now }, (_, i) => i)),
             done: new Map<number, TabStatus>(),
-            next: first,
-            total: tabs.length,
+            next: now,
+            total: own.length,
           };
           while (state.running.size > 0 && !ac.signal.aborted) {
             await sleep(o.pollSeconds * 1000, ac.signal);
@@ -146,8 +172,15 @@ export async function runDynamic(
       return 130;
     }
     if (o.killUponCompletion) await manager.killAllSessions();
-    const total = tabs.length * started.length;
-    if (out.json) out.jsonLine({ event: "done", sessions: started.map((s) => s.name), tabs: total, failed });
+    const total = started.reduce((n, s) => n + s.tabs, 0);
+    if (out.json)
+      out.jsonLine({
+        type: "run-done",
+        time: new Date().toISOString(),
+        sessions: started.map((s) => s.name),
+        tabs: total,
+        failed,
+      });
     else out.err(`all ${total} tabs finished, ${failed} failed`);
     return failed > 0 ? EXIT_TABS_FAILED : 0;
   } finally {

@@ -117,7 +117,7 @@ export async function balanceCommand(
       dirname(file),
       `${basename(file, extname(file))}_adjusted_${o.maxThreshold}_${o.thresholdType}_${o.breakingMethod}.json`,
     );
-  await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`);
+  await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`, 0o644);
   if (out.json) {
     out.printJson({ output: target, report: result.report, warnings: result.warnings });
     return 0;
@@ -165,9 +165,16 @@ export async function templateCommand(
   return 0;
 }
 
-/** `sessions schema`: the JSON Schema of layouts files. */
-export function schemaCommand(out: Output): number {
-  out.printJson(layoutsJsonSchema());
+/** `sessions schema [NAME]`: the JSON Schema of layouts files, or of one command's `--json` output. */
+export async function schemaCommand(name: string | undefined, out: Output): Promise<number> {
+  if (name === undefined || name === "layouts") {
+    out.printJson(layoutsJsonSchema());
+    return 0;
+  }
+  const { OUTPUT_SCHEMAS, outputJsonSchema } = await import("../output-schemas.js");
+  if (!(name in OUTPUT_SCHEMAS))
+    throw usage(`no schema "${name}"`, `schemas: layouts, ${Object.keys(OUTPUT_SCHEMAS).join(", ")}`);
+  out.printJson(outputJsonSchema(name as keyof typeof OUTPUT_SCHEMAS));
   return 0;
 }
 

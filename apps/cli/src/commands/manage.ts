@@ -1,16 +1,36 @@
-import { McError, makeReport, type SessionStatus, sleep } from "@mc/core";
+import { McError, makeReport, type SessionStatus, shQuote, sleep } from "@mc/core";
 import { display, type Output, statusTable, table } from "../output.js";
 import { type LoadedRun, loadRuns } from "../registry.js";
 
 type Corrupt = { path: string; error: string }[];
 
-/** Run `f` over every saved run, then release their connections. */
-async function withRuns<T>(f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>): Promise<T> {
-  const { runs, corrupt } = await loadRuns();
+/** The tmux server a run's machine used, as the path its socket pins to. */
+function socketOf(run: LoadedRun): string | undefined {
+  const opts = Object.values(run.run.machines)[0]?.backendOptions as
+    | { socket?: { path?: string } }
+    | undefined;
+  return opts?.socket?.path;
+}
+
+/**
+ * Run `f` over every saved run (only the runs on one tmux server with `--socket`), then release their
+ * connections.
+ */
+async function withRuns<T>(
+  f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>,
+  socket?: string,
+): Promise<T> {
+  const { runs: all, corrupt } = await loadRuns();
+  let runs = all;
+  if (socket !== undefined) {
+    const { pinSocket } = await import("@mc/tmux");
+    const want = (pinSocket({ socket }, process.env).socket as { path: string }).path;
+    runs = all.filter((r) => r.backend === "tmux" && socketOf(r) === want);
+  }
   try {
     return await f(runs, corrupt);
   } finally {
-    await Promise.all(runs.map((r) => r.manager.close()));
+    await Promise.all(all.map((r) => r.manager.close()));
   }
 }
 
@@ -34,7 +54,7 @@ async function gather(
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
   name: string | undefined,
-  o: { watch?: boolean; all?: boolean; interval: number; host?: string },
+  o: { watch?: boolean; all?: boolean; interval: number; host?: string; socket?: string },
   out: Output,
 ): Promise<number> {
   return withRuns(async (runs, corrupt) => {
@@ -78,8 +98,9 @@ export async function statusCommand(
       else for (const l of [...statusTable(report, out), ""]) out.out(l);
       await sleep(o.interval * 1000, ac.signal);
     }
+    if (out.json) out.jsonLine({ type: "watch-stopped", time: new Date().toISOString() });
     return 0;
-  });
+  }, o.socket);
 }
 
 /** The run holding a session, by name and (for sessions on several machines) machine. */
@@ -139,12 +160,22 @@ async function pickSession(
 /** `sessions attach [SESSION]`: attach this terminal (or print the command with --print). */
 export async function attachCommand(
   name: string | undefined,
-  o: { print?: boolean; host?: string },
+  o: { print?: boolean; host?: string; socket?: string },
   out: Output,
 ): Promise<number> {
   return withRuns(async (runs) => {
     const target = name ?? (await pickSession(runs, o, out));
     const { run, machine } = findSession(runs, target, o.host);
+    // Only a session that is still the one mc started: never attach to what took its place (or its id).
+    const report = await run.manager.checkAllSessionsStatus({ processes: false });
+    const st = report.sessions.find((s) => s.session === target && s.machine === machine);
+    if (!st?.exists) {
+      throw new McError(
+        "SESSION_NOT_FOUND",
+        `session "${target}"${machine === "local" ? "" : ` on ${machine}`} is gone${st?.error ? ` (${st.error})` : ""}`,
+        { backend: "cli", op: "attach", hint: "sessions ls --prune forgets sessions that are gone" },
+      );
+    }
     const cmd = run.manager.attachToSession(target, process.env, machine);
     if (o.print || out.json) {
       if (out.json)
@@ -154,22 +185,17 @@ export async function attachCommand(
           ...(machine === "local" ? {} : { machine }),
           command: { file: cmd.file, args: cmd.args, env: cmd.env ?? {} },
         });
-      else
-        out.out(
-          [cmd.file, ...cmd.args]
-            .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-            .join(" "),
-        );
+      else out.out([cmd.file, ...cmd.args].map(shQuote).join(" "));
       return 0;
     }
     return (await import("@mc/core")).localHost().runInteractive(cmd);
-  });
+  }, o.socket);
 }
 
 /** `sessions kill SESSION… | --all`: only sessions mc started. */
 export async function killCommand(
   names: string[],
-  o: { all?: boolean; host?: string },
+  o: { all?: boolean; host?: string; socket?: string },
   out: Output,
 ): Promise<number> {
   if (!o.all && names.length === 0)
@@ -199,11 +225,11 @@ export async function killCommand(
     if (out.json) out.printJson({ killed: results });
     else if (targets.length === 0) out.err("nothing to kill: no managed sessions");
     return results.every((r) => r.ok) ? 0 : 1;
-  });
+  }, o.socket);
 }
 
 /** `sessions ls`: managed runs and their sessions (live or gone); `--prune` forgets runs whose sessions are all gone. */
-export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<number> {
+export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Output): Promise<number> {
   return withRuns(async (runs, corrupt) => {
     const rows: {
       run: string;
@@ -229,13 +255,20 @@ export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<nu
           tabs: s.tabs.length,
         });
       }
-      if (o.prune && report.sessions.every((s) => !s.exists && !s.error)) await manager.deleteSaved(run.id);
+      // Gone means: every machine answered and none of the sessions runs ("no server" is an answer).
+      const answered = report.machines.every((h) => h.reachable);
+      if (o.prune && answered && report.sessions.every((s) => !s.exists)) await manager.deleteSaved(run.id);
+    }
+    if (o.prune) {
+      const { rm } = await import("node:fs/promises");
+      for (const c of corrupt) await rm(c.path, { force: true });
     }
     if (out.json) {
       out.printJson({ runs: rows, corrupt });
       return 0;
     }
-    for (const c of corrupt) out.err(out.c.yellow(`unreadable state file ${c.path}: ${c.error}`));
+    for (const c of corrupt)
+      out.err(out.c.yellow(`${o.prune ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`));
     if (rows.length === 0) {
       out.err("mc manages no sessions (start some with sessions run)");
       return 0;
@@ -254,7 +287,7 @@ export async function lsCommand(o: { prune?: boolean }, out: Output): Promise<nu
       { c: out.c },
     );
     for (const l of lines) out.out(l);
-    if (o.prune) out.err(out.c.dim("pruned runs whose sessions are all gone"));
+    if (o.prune) out.err(out.c.dim("pruned runs whose sessions are all gone, and unreadable run records"));
     return 0;
-  });
+  }, o.socket);
 }

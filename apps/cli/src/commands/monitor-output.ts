@@ -1,4 +1,4 @@
-import type { MonitorSnapshot, SessionManager, StatusReport } from "@mc/core";
+import { eventsBetween, type MonitorSnapshot, type SessionManager, type StatusReport } from "@mc/core";
 import { type Output, statusTable, transitions } from "../output.js";
 
 /**
@@ -31,7 +31,7 @@ export async function monitorWithOutput(
       if (h.reachable) down.delete(h.machine);
       else down.add(h.machine);
     }
-    if (out.json) out.jsonLine({ event: "status", cycle: snap.cycle, done: snap.done, report: r });
+    if (out.json) for (const e of eventsBetween(prev, r)) out.jsonLine(e);
     else if (live) live.render(statusTable(r, out));
     else for (const line of transitions(prev, r)) out.out(line);
     prev = r;

@@ -53,6 +53,7 @@ export interface RunOptions {
   host?: string[];
   sshConfig?: string;
   interval: number;
+  missingDirs: "error" | "create" | "skip";
 }
 
 /** machineconfig's default layouts file. */
@@ -191,13 +192,21 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   const batches: LayoutConfig[][] = [];
   for (let i = 0; i < layouts.length; i += batchSize) batches.push(layouts.slice(i, i + batchSize));
   const monitor = Boolean(o.monitor || o.parallelLayouts !== undefined);
+  // With --monitor, --json is a stream (NDJSON) of events that ends with run-done; otherwise one document.
+  const stream = out.json && monitor;
 
   if (o.dryRun) {
     const plans: PreparedSession[][] = [];
     for (const batch of batches) {
       const m = await managerFor(backend, batch, o);
       try {
-        plans.push(await m.plan({ onConflict: o.onConflict }));
+        plans.push(
+          await m.plan({
+            onConflict: o.onConflict,
+            missingDirs: o.missingDirs,
+            onWarning: (w) => warn(out, w),
+          }),
+        );
       } finally {
         await m.close();
       }
@@ -219,8 +228,21 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
         manager.start({
           signal,
           onConflict: o.onConflict,
+          missingDirs: o.missingDirs,
+          onWarning: (w) => warn(out, w),
           delayBetweenMs: o.sleepInbetween * 1000,
-          onSessionStarted: (s) => !out.json && startedLine(out, backend, remote, s, ++done, total),
+          onSessionStarted: (s) => {
+            done++;
+            if (stream)
+              out.jsonLine({
+                type: "session-started",
+                time: new Date().toISOString(),
+                machine: s.machine,
+                session: s.name,
+                tabs: s.tabs,
+              });
+            else if (!out.json) startedLine(out, backend, remote, s, done, total);
+          },
           onMachineDone: (r) => {
             if (!r.ok && !out.json && remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
           },
@@ -237,7 +259,11 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
           { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
           out,
         );
-        if (r.interrupted) return 130;
+        if (r.interrupted) {
+          if (stream)
+            out.jsonLine({ type: "run-done", time: new Date().toISOString(), interrupted: true, backend });
+          return 130;
+        }
         report = r.report;
         failedTabs += report?.summary.failedCommands ?? 0;
       }
@@ -253,9 +279,21 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
       await manager.close();
     }
   }
-  if (out.json) out.printJson({ backend, batches: results });
+  if (stream)
+    out.jsonLine({
+      type: "run-done",
+      time: new Date().toISOString(),
+      failed: failedTabs,
+      backend,
+      batches: results,
+    });
+  else if (out.json) out.printJson({ backend, batches: results });
   if (failedMachines > 0) return 1;
   return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
+}
+
+function warn(out: Output, message: string): void {
+  if (!out.json) out.err(out.c.yellow(`warning: ${message}`));
 }
 
 function attachHint(out: Output, sessions: StartedSession[]): void {

@@ -93,6 +93,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("-a, --all", "include sessions that are gone")
     .option("--interval <seconds>", "refresh interval with --watch (at least 0.1)", num("--interval", 0.1), 2)
     .option("--host <machine>", "only sessions on this machine")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
     .addHelpText("after", example("sessions status --watch"))
     .action((name: string | undefined, o) => ctx.set(statusCommand(name, o, ctx.out)));
   program
@@ -101,6 +102,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .argument("[session]", "session name (asked for when several run)")
     .option("--print", "print the attach command instead of running it")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
+    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
     .addHelpText("after", example("sessions attach api"))
     .action((name: string | undefined, o) => ctx.set(attachCommand(name, o, ctx.out)));
   program
@@ -109,12 +111,14 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .argument("[sessions...]", "session names")
     .option("--all", "every session mc manages")
     .option("--host <machine>", "only sessions on this machine")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
     .addHelpText("after", example("sessions kill api web"))
     .action((names: string[], o) => ctx.set(killCommand(names, o, ctx.out)));
   program
     .command("ls")
     .description("list managed runs and their sessions (saved state)")
-    .option("--prune", "forget runs whose sessions are all gone")
+    .option("--prune", "forget runs whose sessions are all gone, and remove unreadable run records")
+    .option("--socket <name|path>", "tmux: only runs on this tmux server")
     .addHelpText("after", example("sessions ls --json"))
     .action((o) => ctx.set(lsCommand(o, ctx.out)));
 }
@@ -160,9 +164,10 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .action((file: string) => ctx.set(validateCommand(file, ctx.out)));
   program
     .command("schema")
-    .description("print the JSON Schema of layouts files")
+    .description("print the JSON Schema of layouts files, or of a command's --json output")
+    .argument("[name]", "layouts (default), status, run, event, dry-run, ls, kill, attach, validate or error")
     .addHelpText("after", example("sessions schema > layouts.schema.json"))
-    .action(() => ctx.set(schemaCommand(ctx.out)));
+    .action((name: string | undefined) => ctx.set(schemaCommand(name, ctx.out)));
 }
 
 type FromCommandOptions = RunOptions & { num: number; name: string; startDir: string; output?: string };

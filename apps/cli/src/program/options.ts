@@ -68,6 +68,14 @@ export function addRunOptions(c: Command): Command {
       num("--sleep-inbetween"),
       0,
     )
+    .addOption(
+      new Option(
+        "--missing-dirs <policy>",
+        "start directories that do not exist: error, create them, or skip their tabs",
+      )
+        .choices(["error", "create", "skip"])
+        .default("error"),
+    )
     .option("--dry-run", "print the plan and every generated script or layout; start nothing");
 }
 
