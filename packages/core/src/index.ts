@@ -4,6 +4,7 @@ export * from "./define-host.js";
 export * from "./errors.js";
 export * from "./events.js";
 export type * from "./host.js";
+export * from "./layouts-file.js";
 export { linuxProcessTrees } from "./linux-proc.js";
 export * from "./local-host.js";
 export * from "./lock.js";
