@@ -6,32 +6,25 @@ import type { Command, Host, HostInfo } from "./host.js";
 import { localHost } from "./local-host.js";
 import {
   type MachineRuntime,
-  type MissingDirsPolicy,
   type PlanContext,
   planMachine,
   requestedNames,
   type StartedSession,
   startMachine,
 } from "./machine-start.js";
-import { type MonitorSnapshot, monitor } from "./monitor.js";
-import {
-  deleteRun,
-  listRuns,
-  loadRun,
-  type MachineRecord,
-  type ManagedRun,
-  type ManagedSession,
-  saveRun,
-  updateRun,
-} from "./run-record.js";
-import type { LayoutConfig } from "./schema.js";
+import { type Machine, Machines } from "./machines.js";
 import type {
-  BackendFactory,
-  KillOutcome,
-  PreparedSession,
-  SessionBackend,
-  StatusOptions,
-} from "./session-backend.js";
+  KillResult,
+  MachineSpec,
+  MachineStartResult,
+  MonitoringOptions,
+  SessionManagerOptions,
+  StartOptions,
+} from "./manager-options.js";
+import { type MonitorSnapshot, monitor } from "./monitor.js";
+import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
+import { RunStore } from "./run-store.js";
+import type { BackendFactory, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
 import {
   type MachineHealth,
   makeReport,
@@ -39,92 +32,10 @@ import {
   type StatusReport,
   summarizeSession,
 } from "./status.js";
-import { pollSessions, type RecordCache } from "./status-poll.js";
+import { pollSessions } from "./status-poll.js";
 
 export type { StartedSession } from "./machine-start.js";
-
-/** One machine a manager starts sessions on. */
-export interface MachineSpec<O extends object = object> {
-  /** `local` for this machine; otherwise the name the user gave it (an ssh alias). */
-  name: string;
-  host: Host;
-  /** The layouts to start there. */
-  layouts: readonly LayoutConfig[];
-  /** How to reach it again later (saved with the run; given to `connect`). */
-  connection?: Record<string, unknown> | undefined;
-  /** The backend's options on that machine (tmux socket, zellij binary). */
-  backendOptions?: O | undefined;
-}
-
-/** Options of {@link SessionManager}. */
-export interface SessionManagerOptions<O extends object = object> {
-  /** Saved-run kind (the manager's class name, `TmuxLocalManager`). */
-  kind: string;
-  factory: BackendFactory<O>;
-  machines: readonly MachineSpec<O>[];
-  /** Put in front of every session name as `<prefix>_<layoutName>`. */
-  sessionNamePrefix?: string | undefined;
-  /** Keep the tab open with an interactive shell after its command ends (default true). */
-  keepShell?: boolean | undefined;
-  /** Where the run record is kept (default: this machine). */
-  stateHost?: Host | undefined;
-  /** Reach a machine of a saved run again; without it only `local` machines can be loaded. */
-  connect?: ((machine: string, record: MachineRecord) => Host) | undefined;
-  /** How many machines start at the same time (default 4). */
-  concurrency?: number | undefined;
-}
-
-/** Options shared by the seed's manager constructors (`TmuxLocalManager`, …). */
-export interface ManagerOptions {
-  sessionLayouts: readonly LayoutConfig[];
-  sessionNamePrefix?: string | undefined;
-  keepShell?: boolean | undefined;
-}
-
-/** Options of {@link SessionManager.startAllSessions}. */
-export interface StartOptions {
-  /** One policy, or one per machine (`*` as the default). */
-  onConflict?: ConflictPolicy | Readonly<Record<string, ConflictPolicy>> | undefined;
-  /** Wait this long between two session starts (machineconfig's `--sleep-inbetween`). */
-  delayBetweenMs?: number | undefined;
-  /** Start only the first N tabs of each session; the others are `not-started` until `startTab`. */
-  initialTabs?: number | undefined;
-  /** Start directories that do not exist: an error (default), created, or their tabs skipped. */
-  missingDirs?: MissingDirsPolicy | undefined;
-  /** Something the user should know (a skipped tab). */
-  onWarning?: ((message: string) => void) | undefined;
-  /** Interrupt the start: what this call started is killed again, and ABORTED is thrown. */
-  signal?: AbortSignal | undefined;
-  /** Called after each session has started (for progress output). */
-  onSessionStarted?: ((s: StartedSession) => void) | undefined;
-  /** Called when a machine has finished starting, or failed. */
-  onMachineDone?: ((r: MachineStartResult) => void) | undefined;
-}
-
-/** How one machine's start went. */
-export type MachineStartResult =
-  | { machine: string; ok: true; sessions: StartedSession[] }
-  | { machine: string; ok: false; error: Error; sessions: [] };
-
-/** What killing one session found. */
-export interface KillResult {
-  machine: string;
-  name: string;
-  ok: boolean;
-  outcome?: KillOutcome;
-  error?: string;
-}
-
-/** Options of {@link SessionManager.runMonitoringRoutine}. */
-export interface MonitoringOptions {
-  intervalMs?: number;
-  /** Read process trees on every poll (default true); see {@link StatusOptions.processes}. */
-  processes?: boolean;
-  killUponCompletion?: boolean;
-  signal?: AbortSignal;
-  maxCycles?: number;
-  onSnapshot?: (snap: MonitorSnapshot) => void;
-}
+export type * from "./manager-options.js";
 
 function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
@@ -149,12 +60,6 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-interface Machine<O extends object> extends MachineRuntime {
-  readonly spec: MachineSpec<O>;
-  readonly records: RecordCache;
-  info?: HostInfo;
-}
-
 /**
  * The session lifecycle, the same on this machine and across many: resolve names → generate artefacts →
  * start → verify → status → monitor → kill → save/load. A run is a set of machines, each a `Host` with a
@@ -170,9 +75,8 @@ export class SessionManager<O extends object = object> {
   runId: string;
   /** Sessions this manager started (or loaded); the only ones it will ever kill. */
   managed: ManagedSession[] = [];
-  private readonly machineMap = new Map<string, Machine<O>>();
-  private readonly stateHost: Host;
-  private readonly connect: SessionManagerOptions<O>["connect"];
+  private readonly machineSet: Machines<O>;
+  private readonly store: RunStore;
   private readonly concurrency: number;
 
   constructor(opts: SessionManagerOptions<O>) {
@@ -181,36 +85,16 @@ export class SessionManager<O extends object = object> {
     this.sessionNamePrefix = opts.sessionNamePrefix;
     this.keepShell = opts.keepShell ?? true;
     this.runId = newRunId();
-    this.connect = opts.connect;
     this.concurrency = opts.concurrency ?? 4;
-    for (const m of opts.machines) this.addMachine(m);
-    this.stateHost = opts.stateHost ?? this.machineMap.get("local")?.host ?? localHost();
-  }
-
-  private addMachine(spec: MachineSpec<O>): Machine<O> {
-    if (this.machineMap.has(spec.name)) {
-      throw new McError("USAGE", `machine "${spec.name}" is listed twice`, { backend: "core", op: "start" });
-    }
-    const given = (spec.backendOptions ?? {}) as O;
-    const options =
-      spec.host.id === "local" && this.factory.pinLocal ? this.factory.pinLocal(given, process.env) : given;
-    const pinned = { ...spec, backendOptions: options };
-    const backend = this.factory.create(spec.host, options);
-    const m: Machine<O> = {
-      name: spec.name,
-      host: spec.host,
-      backend,
-      layouts: spec.layouts,
-      spec: pinned,
-      records: new Map(),
-    };
-    this.machineMap.set(spec.name, m);
-    return m;
+    this.machineSet = new Machines(opts.factory, opts.connect);
+    for (const m of opts.machines) this.machineSet.add(m);
+    const local = this.machineSet.has("local") ? this.machineSet.get("local").host : undefined;
+    this.store = new RunStore(opts.stateHost ?? local ?? localHost(), this.kind);
   }
 
   /** The machines of this run, by name. */
   get machines(): string[] {
-    return [...this.machineMap.keys()];
+    return this.machineSet.names();
   }
 
   /** The backend on a machine (the only one, when `machine` is omitted and the run has one). */
@@ -234,32 +118,17 @@ export class SessionManager<O extends object = object> {
   }
 
   private machine(name?: string): Machine<O> {
-    const m =
-      name === undefined
-        ? this.machineMap.size === 1
-          ? [...this.machineMap.values()][0]
-          : undefined
-        : this.machineMap.get(name);
-    if (m) return m;
-    throw new McError(
-      name === undefined ? "USAGE" : "SESSION_NOT_FOUND",
-      name === undefined
-        ? "this run has several machines; name one"
-        : `machine "${name}" is not part of this run`,
-      { backend: this.factory.name, hint: `machines: ${this.machines.join(", ")}` },
-    );
+    return this.machineSet.get(name);
   }
 
   /** Host facts of a machine, read once. */
   async hostInfo(machine?: string): Promise<HostInfo> {
-    const m = this.machine(machine);
-    m.info ??= await m.host.info();
-    return m.info;
+    return this.machineSet.info(machine);
   }
 
   /** The names asked for, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`, every machine. */
   getAllSessionNames(): string[] {
-    return [...this.machineMap.values()].flatMap((m) => requestedNames(m.layouts, this.sessionNamePrefix));
+    return this.machineSet.all().flatMap((m) => requestedNames(m.layouts, this.sessionNamePrefix));
   }
 
   private policyFor(machine: string, p: StartOptions["onConflict"]): ConflictPolicy {
@@ -303,7 +172,7 @@ export class SessionManager<O extends object = object> {
     o: Omit<StartOptions, "signal" | "onSessionStarted" | "onMachineDone"> = {},
   ): Promise<PreparedSession[]> {
     this.checkInitialTabs(o);
-    const per = await mapLimit([...this.machineMap.values()], this.concurrency, async (m) => {
+    const per = await mapLimit(this.machineSet.all(), this.concurrency, async (m) => {
       if (!m.layouts.length) return [];
       const plan = await planMachine(m, await this.planContext(m, o));
       for (const w of plan.warnings) o.onWarning?.(w);
@@ -320,7 +189,7 @@ export class SessionManager<O extends object = object> {
   async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     this.checkInitialTabs(o);
     await this.checkStateWritable();
-    const todo = [...this.machineMap.values()].filter((m) => m.layouts.length > 0);
+    const todo = this.machineSet.all().filter((m) => m.layouts.length > 0);
     return mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
       let r: MachineStartResult;
       try {
@@ -364,50 +233,23 @@ export class SessionManager<O extends object = object> {
     }
   }
 
-  /**
-   * Fail with the state exit code before anything is started or killed when the state directory cannot
-   * be written (read-only, full, or owned by another user): a change mc cannot record must not happen.
-   */
+  /** Fail with the state exit code before anything starts or is killed when state cannot be written. */
   async checkStateWritable(): Promise<void> {
-    const dir = await this.stateDir();
-    const probe = join(dir, `.write-probe-${process.pid}-${randomBytes(3).toString("hex")}`);
-    try {
-      await this.stateHost.writeFile(probe, "");
-      await this.stateHost.remove(probe);
-    } catch (e) {
-      throw new McError("STATE_IO", `the state directory ${dir} cannot be written: ${(e as Error).message}`, {
-        backend: "core",
-        op: "state",
-        hint: "make it writable (and owned by you: was it created by sudo?), or choose another with --state-dir; nothing was changed",
-        cause: e,
-      });
-    }
+    await this.store.checkWritable();
   }
 
   /** The saved record of a session mc started in another run (the one a restart replaces). */
-  private async previousSession(
-    m: Machine<O>,
-    name: string,
-    runId: string | undefined,
-  ): Promise<ManagedSession | undefined> {
+  private async previousSession(m: Machine<O>, name: string, runId: string | undefined) {
     if (!runId || runId === this.runId) return undefined;
-    const run = await loadRun(this.stateHost, await this.stateDir(), this.kind, runId).catch(() => undefined);
-    const s = run?.sessions.find(
-      (x) => x.machine === m.name && m.backend.sessionKey(x.name) === m.backend.sessionKey(name),
-    );
-    return s && { ...s, data: { ...s.data, runId } };
+    const key = m.backend.sessionKey(name);
+    return this.store.session(runId, (x) => x.machine === m.name && m.backend.sessionKey(x.name) === key);
   }
 
   /** A session of another run was replaced: it leaves that run's record, and its files go. */
   private async forgetElsewhere(m: Machine<O>, old: ManagedSession): Promise<void> {
     const runId = typeof old.data?.runId === "string" ? old.data.runId : undefined;
     if (!runId) return;
-    await updateRun(this.stateHost, await this.stateDir(), this.kind, runId, (run) => {
-      const sessions = (run?.sessions ?? []).filter(
-        (s) => !(s.machine === old.machine && s.name === old.name),
-      );
-      return run && sessions.length ? { ...run, sessions } : undefined;
-    });
+    await this.store.drop(runId, (s) => s.machine === old.machine && s.name === old.name);
     if (old.runDir) await m.host.remove(old.runDir).catch(() => {});
   }
 
@@ -430,7 +272,7 @@ export class SessionManager<O extends object = object> {
   /** Status of every managed session on every machine: per tab running / exited (code) / killed / missing. */
   async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<StatusReport> {
     const per = await Promise.all(
-      [...this.machineMap.values()].map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
+      this.machineSet.all().map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
         const health = { machine: m.name, host: m.host.id };
         const own = this.managed.filter((s) => s.machine === m.name);
         if (own.length === 0) return [[], { ...health, reachable: true }];
@@ -576,16 +418,7 @@ export class SessionManager<O extends object = object> {
 
   /** The run as saved on disk. */
   toRun(): ManagedRun {
-    const machines: Record<string, MachineRecord> = {};
-    for (const m of this.machineMap.values()) {
-      machines[m.name] = {
-        host: m.host.id,
-        ...(m.spec.connection ? { connection: m.spec.connection } : {}),
-        ...(m.spec.backendOptions && Object.keys(m.spec.backendOptions).length
-          ? { backendOptions: m.spec.backendOptions as Record<string, unknown> }
-          : {}),
-      };
-    }
+    const machines = this.machineSet.records();
     return {
       v: 2,
       id: this.runId,
@@ -598,50 +431,23 @@ export class SessionManager<O extends object = object> {
     };
   }
 
-  private async stateDir(): Promise<string> {
-    return (await this.stateHost.info()).stateDir;
-  }
-
   /** Save what this manager manages (atomically); returns the run id. */
   async save(id?: string): Promise<string> {
     if (id) this.runId = id;
-    await saveRun(this.stateHost, await this.stateDir(), this.toRun());
+    await this.store.save(this.toRun());
     return this.runId;
   }
 
   /** Replace what this manager manages with a saved run (no side effects: nothing is regenerated). */
   async load(id: string): Promise<ManagedRun> {
-    const run = await loadRun(this.stateHost, await this.stateDir(), this.kind, id);
+    const run = await this.store.load(id);
     this.adopt(run);
     return run;
   }
 
   /** Take over a saved run's machines and sessions (what `load` does after reading it). */
   adopt(run: ManagedRun): void {
-    for (const [name, rec] of Object.entries(run.machines)) {
-      const have = this.machineMap.get(name);
-      if (have && have.host.id === rec.host) continue;
-      if (have) this.machineMap.delete(name);
-      const host = rec.host === "local" ? (have?.host ?? localHost()) : this.connect?.(name, rec);
-      if (!host) {
-        throw new McError(
-          "USAGE",
-          `run ${run.id} has machine "${name}" (${rec.host}), which this manager cannot reach`,
-          {
-            backend: this.factory.name,
-            op: "load",
-            hint: "load it with the remote manager of this backend (@mc/remote)",
-          },
-        );
-      }
-      this.addMachine({
-        name,
-        host,
-        layouts: [],
-        ...(rec.connection ? { connection: rec.connection } : {}),
-        ...(rec.backendOptions ? { backendOptions: rec.backendOptions as O } : {}),
-      });
-    }
+    this.machineSet.adopt(run);
     this.runId = run.id;
     this.managed = run.sessions;
   }
@@ -659,41 +465,40 @@ export class SessionManager<O extends object = object> {
     const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
     const dropped = this.managed.filter(hit);
     this.managed = this.managed.filter((s) => !hit(s));
-    await this.updateRecord((run) => {
-      const sessions = (run?.sessions ?? []).filter((s) => !hit(s));
-      return run && sessions.length ? { ...run, sessions } : undefined;
-    });
-    const m = this.machineMap.get(machine);
-    if (!m) return;
+    await this.store.drop(this.runId, hit);
+    if (!this.machineSet.has(machine)) return;
+    const m = this.machineSet.get(machine);
     await Promise.all(dropped.map((s) => m.host.remove(s.runDir).catch(() => {})));
     if (!this.managed.some((s) => s.machine === machine)) {
       await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
     }
   }
 
-  /** Change this manager's run record under its lock (read-modify-write, see {@link updateRun}). */
+  /** Change this manager's run record under its lock (read-modify-write). */
   private async updateRecord(change: (run: ManagedRun | undefined) => ManagedRun | undefined) {
-    return updateRun(this.stateHost, await this.stateDir(), this.kind, this.runId, change);
+    return this.store.update(this.runId, change);
   }
 
   /** Saved runs of this manager's kind. */
   async listSaved(): Promise<ManagedRun[]> {
-    return (await listRuns(this.stateHost, await this.stateDir(), this.kind)).runs;
+    return this.store.list();
   }
 
   /** Delete a saved run record and, on every machine it used, its run directory. */
   async deleteSaved(id: string): Promise<void> {
     await Promise.all(
-      [...this.machineMap.values()].map(async (m) =>
-        m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
-      ),
+      this.machineSet
+        .all()
+        .map(async (m) =>
+          m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
+        ),
     );
-    await deleteRun(this.stateHost, await this.stateDir(), this.kind, id);
+    await this.store.delete(id);
   }
 
   /** Release what the machines' transports hold (ssh connections this process opened). */
   async close(): Promise<void> {
-    await Promise.all([...this.machineMap.values()].map((m) => m.host.close?.().catch(() => {})));
+    await Promise.all(this.machineSet.all().map((m) => m.host.close?.().catch(() => {})));
   }
 }
 

@@ -58,16 +58,12 @@ const startDir = text("startDir")
 /** Environment variables: POSIX names, string values (no NUL). */
 const env = z
   .record(
-    z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-        message: "environment variable names are letters, digits and _ (not starting with a digit)",
-      }),
-    z
-      .string()
-      .refine((s) => !s.includes("\u0000"), {
-        message: "environment values must not contain a NUL character",
-      }),
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      message: "environment variable names are letters, digits and _ (not starting with a digit)",
+    }),
+    z.string().refine((s) => !s.includes("\u0000"), {
+      message: "environment values must not contain a NUL character",
+    }),
   )
   .describe("Environment variables for the command(s).");
 

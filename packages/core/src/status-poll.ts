@@ -33,7 +33,7 @@ function needsRead(
   if (cached?.end !== undefined) return false;
   if (!cached) return true;
   const pane = obs?.panes.get(index);
-  return !pane || !pane.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
+  return !pane?.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
 }
 
 async function readRecords(host: Host, cache: RecordCache, wanted: { s: ManagedSession; index: number }[]) {
