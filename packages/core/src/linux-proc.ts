@@ -5,6 +5,8 @@ interface Stat {
   pid: number;
   ppid: number;
   comm: string;
+  /** Process state letter (`R`, `S`, `Z` for a zombie, …). */
+  state: string;
   startTicks: number;
   cpuTicks: number;
   rssPages: number;
@@ -23,6 +25,7 @@ function parseStat(text: string): Stat | undefined {
   return {
     pid: Number(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
+    state: rest[0] ?? "",
     ppid: num(1),
     cpuTicks: num(11) + num(12),
     startTicks: num(19),
@@ -99,7 +102,9 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
     while (queue.length) {
       const pid = queue.shift()!;
       const st = parseStat(read(`/proc/${pid}/stat`) ?? "");
-      if (!st) continue;
+      // A zombie has exited: it only waits for a parent to reap it (an init that never reaps, in some
+      // containers, keeps it forever), so it is not a running process.
+      if (!st || st.state === "Z" || st.state === "X") continue;
       const key = `${pid}:${st.startTicks}`;
       seenKeys.add(key);
       let command = cmdlineCache.get(key);

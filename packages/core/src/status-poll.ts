@@ -91,7 +91,10 @@ async function gather(
     s.layout.layoutTabs.forEach((_, index) => {
       const rec = cache.get(recordKey(s, index));
       const pane = obs?.panes.get(index);
-      if (rec && rec.end === undefined && (!pane?.alive || opts.processes !== false)) pids.add(rec.pid);
+      // Without pane evidence the recorded wrapper's own process is the only sign its tab is still open
+      // (a shell kept after the command): it is looked up even after the command ended.
+      if (rec && (rec.end === undefined || obs?.noPaneEvidence) && (!pane?.alive || opts.processes !== false))
+        pids.add(rec.pid);
       if (pane?.alive && pane.pid !== undefined && opts.processes !== false) pids.add(pane.pid);
     });
   });
@@ -105,20 +108,19 @@ async function gather(
   return { observations, error, trees };
 }
 
-function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
-  if (!rec || rec.end !== undefined) return "dead";
+/** Whether the process a record names still runs (the same process: start time checked). */
+function recordedAlive(rec: TabRecord, g: Gathered): ProcessEvidence {
   if (!g.trees) return "unknown";
   const root = g.trees.get(rec.pid)?.[0];
   return root && isRecordedProcess(rec, root.startedAt) ? "alive" : "dead";
 }
 
-function evidence(
-  s: ManagedSession,
-  index: number,
-  cache: RecordCache,
-  g: Gathered,
-  si: number,
-): TabEvidence {
+function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
+  if (!rec || rec.end !== undefined) return "dead";
+  return recordedAlive(rec, g);
+}
+
+function evidence(s: ManagedSession, index: number, cache: RecordCache, g: Gathered, si: number): TabEvidence {
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, index));
   const pane = obs?.panes.get(index);
@@ -176,8 +178,14 @@ export async function pollSessions(
   const statuses = sessions.map((s, si): SessionStatus => {
     const obs = g.observations[si];
     const t = tabs[si]!;
+    // Without pane evidence a session exists while a tab runs or starts, or while a recorded wrapper
+    // still holds its tab open after the command ended (Windows Terminal with a kept shell).
+    const open = (i: number) => {
+      const rec = cache.get(recordKey(s, i));
+      return rec !== undefined && recordedAlive(rec, g) === "alive";
+    };
     const exists = obs?.noPaneEvidence
-      ? t.some((x) => x.state === "running" || x.state === "pending")
+      ? t.some((x) => x.state === "running" || x.state === "pending") || s.layout.layoutTabs.some((_, i) => open(i))
       : Boolean(obs?.exists);
     const error = g.error ?? obs?.error;
     return {

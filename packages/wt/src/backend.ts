@@ -2,22 +2,23 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   type Artefact,
+  type BackendCapabilities,
   type Command,
   type Host,
   type HostInfo,
+  isRecordedProcess,
+  type KillOutcome,
+  type ListedSession,
   type ManagedSession,
   McError,
   normaliseStartDir,
   type PreparedSession,
-  type ProcessNode,
   parseTabRecord,
-  recordOutcome,
+  pollUntil,
   type SessionBackend,
+  type SessionObservation,
   type SessionSpec,
-  type SessionStatus,
-  summarizeSession,
   type TabRecord,
-  type TabStatus,
   tabRecordName,
 } from "@mc/core";
 import { pwshError } from "./errors.js";
@@ -25,75 +26,74 @@ import {
   attachArgs,
   checkWindowName,
   commandFileName,
+  type KillTarget,
   killScript,
   launchScript,
-  processQueryScript,
   pwshFileArgs,
   pwshScriptArgs,
   wrapperScript,
 } from "./generate.js";
-import { parseKilledPids, parseProcessRows, treesFromRows } from "./parse.js";
+import { parseKillReport } from "./parse.js";
 
-/** Options of {@link WtBackend}. */
+/**
+ * What Windows Terminal can do (see {@link BackendCapabilities}). wt.exe can open tabs in a named window
+ * but cannot list, query or close them (microsoft/terminal#19818, #18935), so everything after the
+ * launch comes from the wrappers' records and the process table.
+ */
+export const WT_CAPABILITIES: BackendCapabilities = {
+  addTabsLater: false,
+  closeTab: false,
+  nativeExitStatus: false,
+  renameSession: false,
+  // Attach brings the window forward; from inside another Windows Terminal tab nothing nests.
+  attachFromInside: true,
+  panes: false,
+  listsForeignSessions: false,
+};
+
+/** Options of {@link WtBackend} (saved with a run, so plain JSON). */
 export interface WtBackendOptions {
-  host: Host;
   /** wt executable (default `wt`, the App Execution Alias). */
-  wt?: string;
+  wt?: string | undefined;
   /** PowerShell executable; by default `pwsh`, else `powershell` (resolved by `checkAvailable`). */
-  pwsh?: string;
-  keepShell?: boolean;
+  pwsh?: string | undefined;
   /** How long a launched window may take to record every tab's start (default 20 s). */
-  appearTimeoutMs?: number;
+  appearTimeoutMs?: number | undefined;
 }
 
-/** mc's own record of a window it launched (wt cannot list windows: microsoft/terminal#19818, #18935). */
+/** mc's own record of a window it launched (wt cannot list windows). */
 interface WindowEntry {
   v: 1;
   name: string;
+  runId: string;
   runDir: string;
   tabs: number;
   launchedAt: number;
 }
-
-/** What mc knows about one launched window. */
-interface Watched {
-  name: string;
-  runDir: string;
-  tabs: number;
-  launchedAt: number;
-}
-
-interface Inspection {
-  records: (TabRecord | undefined)[];
-  alive: boolean[];
-  trees: ProcessNode[][];
-  pending: boolean[];
-  exists: boolean;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The Windows Terminal backend. wt.exe can open tabs in a named window but cannot list, query or close
- * them, so everything after the launch comes from mc's bookkeeping: a registry entry per launched
- * window, the tab records the wrappers write, and one PowerShell process query per status poll.
+ * The Windows Terminal {@link SessionBackend}. A registry entry per launched window, the tab records the
+ * wrappers write, and core's process table are all it has: it never decides a tab's state (core's
+ * `decideTabState` does, from records and processes, with `noPaneEvidence`).
  */
 export class WtBackend implements SessionBackend {
   readonly name = "wt";
+  readonly capabilities = WT_CAPABILITIES;
   readonly host: Host;
   readonly wt: string;
   readonly appearTimeoutMs: number;
-  readonly keepShell: boolean;
-  private pwshOption: string | undefined;
+  /** start() returns only once every tab recorded its start, so no listing poll is needed. */
+  readonly startVerifies = true;
+  readonly lockName = "wt-windows";
+  private readonly pwshOption: string | undefined;
   private resolvedPwsh: string | undefined;
   private info: HostInfo | undefined;
 
-  constructor(opts: WtBackendOptions) {
-    this.host = opts.host;
-    this.wt = opts.wt ?? "wt";
-    this.pwshOption = opts.pwsh;
-    this.keepShell = opts.keepShell ?? true;
-    this.appearTimeoutMs = opts.appearTimeoutMs ?? 20_000;
+  constructor(host: Host, options: WtBackendOptions = {}) {
+    this.host = host;
+    this.wt = options.wt ?? "wt";
+    this.pwshOption = options.pwsh;
+    this.appearTimeoutMs = options.appearTimeoutMs ?? 20_000;
   }
 
   /** The PowerShell executable in use. */
@@ -142,13 +142,19 @@ export class WtBackend implements SessionBackend {
     return this.info;
   }
 
+  private async registryDir(): Promise<string> {
+    return join((await this.hostInfo()).stateDir, "wt", "windows");
+  }
+
   private async registryPath(name: string): Promise<string> {
-    const id = createHash("sha256").update(name).digest("hex").slice(0, 32);
-    return join((await this.hostInfo()).stateDir, "wt", "windows", `${id}.json`);
+    return join(
+      await this.registryDir(),
+      `${createHash("sha256").update(name).digest("hex").slice(0, 32)}.json`,
+    );
   }
 
   private async entries(): Promise<{ entry: WindowEntry; file: string }[]> {
-    const dir = join((await this.hostInfo()).stateDir, "wt", "windows");
+    const dir = await this.registryDir();
     const out: { entry: WindowEntry; file: string }[] = [];
     for (const [file, text] of await this.host.readDir(dir)) {
       try {
@@ -160,72 +166,40 @@ export class WtBackend implements SessionBackend {
     return out;
   }
 
-  private async entry(name: string): Promise<WindowEntry | undefined> {
-    const text = await this.host.readFile(await this.registryPath(name));
-    try {
-      return text ? (JSON.parse(text) as WindowEntry) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   private async readRecords(runDir: string, tabs: number): Promise<(TabRecord | undefined)[]> {
     const files = await this.host.readDir(runDir);
     return Array.from({ length: tabs }, (_, i) => parseTabRecord(files.get(tabRecordName(i))));
   }
 
-  /** One PowerShell call: the process trees under every given pid. */
-  private async queryProcesses(pids: readonly number[]): Promise<ProcessNode[]> {
-    if (pids.length === 0) return [];
-    const r = await this.host.run({
-      file: this.pwsh,
-      args: pwshScriptArgs(processQueryScript(pids)),
-      timeoutMs: 20_000,
+  /**
+   * The recorded wrappers of a run that still run (pid and start time checked), with their trees. A
+   * wrapper whose command ended may still hold its tab open with the kept shell: it counts too.
+   */
+  private async liveTrees(runDir: string, tabs: number) {
+    const records = await this.readRecords(runDir, tabs);
+    const open = records.flatMap((r, i) => (r ? [{ r, i }] : []));
+    const trees = open.length ? await this.host.processTrees(open.map(({ r }) => r.pid)) : new Map();
+    const live = open.flatMap(({ r, i }) => {
+      const tree = trees.get(r.pid);
+      return tree?.[0] && isRecordedProcess(r, tree[0].startedAt) ? [{ index: i, record: r, tree }] : [];
     });
-    if (r.exitCode !== 0) throw pwshError(r, "status", this.ctx());
-    return parseProcessRows(r.stdout);
-  }
-
-  private async inspect(ws: readonly Watched[], now = Date.now()): Promise<Inspection[]> {
-    const records = await Promise.all(ws.map((w) => this.readRecords(w.runDir, w.tabs)));
-    const pids = [...new Set(records.flat().flatMap((r) => (r ? [r.pid] : [])))];
-    const trees = treesFromRows(await this.queryProcesses(pids), pids);
-    return ws.map((w, k) => {
-      const recs = records[k]!;
-      // A pid is our wrapper only if its process existed by the second after the record's start:
-      // a reused pid belongs to a process created after the wrapper ended.
-      const alive = recs.map((r) => {
-        const root = r ? trees.get(r.pid)?.[0] : undefined;
-        return !!r && !!root && (root.startedAt === undefined || root.startedAt <= (r.start + 1) * 1000);
-      });
-      const pending = recs.map((r) => !r && now - w.launchedAt < this.appearTimeoutMs);
-      return {
-        records: recs,
-        alive,
-        trees: recs.map((r, i) => (r && alive[i] ? (trees.get(r.pid) ?? []) : [])),
-        pending,
-        exists: alive.some(Boolean) || pending.some(Boolean),
-      };
-    });
+    return { records, live };
   }
 
   /**
-   * Windows mc launched whose wrappers are still alive (or that were launched moments ago and may still
-   * be opening). Windows opened by anything else are invisible: wt has no way to list them.
+   * Windows mc launched whose wrappers still run (or that were launched moments ago and may still be
+   * opening), with the run id that launched them. Windows opened by anything else are invisible.
    */
-  async listSessions(): Promise<string[]> {
-    const all = await this.entries();
+  async listSessions(): Promise<ListedSession[]> {
     const now = Date.now();
-    const seen = await this.inspect(
-      all.map(({ entry }) => entry),
-      now,
-    );
-    const names: string[] = [];
-    for (const [k, { entry, file }] of all.entries()) {
-      if (seen[k]!.exists || now - entry.launchedAt < this.appearTimeoutMs) names.push(entry.name);
-      else await this.host.remove(file);
+    const out: ListedSession[] = [];
+    for (const { entry, file } of await this.entries()) {
+      const opening = now - entry.launchedAt < this.appearTimeoutMs;
+      if (opening || (await this.liveTrees(entry.runDir, entry.tabs)).live.length > 0) {
+        out.push({ name: entry.name, ...(entry.runId ? { runId: entry.runId } : {}) });
+      } else await this.host.remove(file);
     }
-    return names;
+    return out;
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
@@ -242,22 +216,19 @@ export class WtBackend implements SessionBackend {
       title: t.tabName,
       startDir: normaliseStartDir(t.startDir, info.home),
     }));
+    const launch = {
+      window: spec.name,
+      tabs,
+      pwsh: this.pwsh,
+      wrapperPath,
+      keepShell: spec.keepShell,
+      wt: this.wt,
+    };
     const artefacts: Artefact[] = [
-      {
-        path: launchPath,
-        content: launchScript({
-          window: spec.name,
-          tabs,
-          pwsh: this.pwsh,
-          wrapperPath,
-          keepShell: this.keepShell,
-          wt: this.wt,
-        }),
-        description: "wt launch script (PowerShell)",
-      },
+      { path: launchPath, content: launchScript(launch), description: "wt launch script (PowerShell)" },
       {
         path: wrapperPath,
-        content: wrapperScript({ window: spec.name, runDir: spec.runDir, keepShell: this.keepShell }),
+        content: wrapperScript({ window: spec.name, runDir: spec.runDir, keepShell: spec.keepShell }),
         description: "tab wrapper (PowerShell)",
       },
       ...spec.layout.layoutTabs.map(
@@ -278,7 +249,14 @@ export class WtBackend implements SessionBackend {
   async start(session: PreparedSession): Promise<Record<string, unknown>> {
     const launchedAt = Date.now();
     const tabs = session.layout.layoutTabs.length;
-    const entry: WindowEntry = { v: 1, name: session.name, runDir: session.runDir, tabs, launchedAt };
+    const entry: WindowEntry = {
+      v: 1,
+      name: session.name,
+      runId: session.runId,
+      runDir: session.runDir,
+      tabs,
+      launchedAt,
+    };
     const registry = await this.registryPath(session.name);
     await this.host.writeFile(registry, `${JSON.stringify(entry)}\n`);
     try {
@@ -292,117 +270,115 @@ export class WtBackend implements SessionBackend {
       await this.host.remove(registry);
       throw e;
     }
-    return { launchedAt, pwsh: this.pwsh, wt: this.wt };
+    return { runId: session.runId, launchedAt, pwsh: this.pwsh, wt: this.wt };
   }
 
   /** wt.exe exits as soon as it has handed the command line over (src/cascadia/wt/shim.cpp), so success is every wrapper's first record. */
   private async waitForRecords(runDir: string, tabs: number): Promise<void> {
-    const deadline = Date.now() + this.appearTimeoutMs;
-    let delay = 25;
-    for (;;) {
-      const recs = await this.readRecords(runDir, tabs);
-      const missing = recs.flatMap((r, i) => (r ? [] : [i]));
-      if (missing.length === 0) return;
-      if (Date.now() > deadline) {
-        throw new McError(
-          "TIMEOUT",
-          `tab(s) ${missing.join(", ")} did not start within ${this.appearTimeoutMs} ms`,
-          {
-            backend: "wt",
-            op: "start",
-            hint: "look at the Windows Terminal window: a missing startDir or PowerShell error is shown in the tab",
-          },
-        );
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 250);
-    }
+    let missing: number[] = [];
+    await pollUntil(
+      async () => {
+        const recs = await this.readRecords(runDir, tabs);
+        missing = recs.flatMap((r, i) => (r ? [] : [i]));
+        return missing.length === 0 ? true : undefined;
+      },
+      {
+        timeoutMs: this.appearTimeoutMs,
+        maxDelayMs: 250,
+        onTimeout: () =>
+          new McError(
+            "TIMEOUT",
+            `tab(s) ${missing.join(", ")} did not start within ${this.appearTimeoutMs} ms`,
+            {
+              backend: "wt",
+              op: "start",
+              hint: "look at the Windows Terminal window: a missing startDir or PowerShell error is shown in the tab",
+            },
+          ),
+      },
+    );
   }
 
-  /** Stop the recorded wrappers of one run and their process trees (one PowerShell call). */
-  private async killRun(runDir: string, tabs: number): Promise<void> {
-    const recs = await this.readRecords(runDir, tabs);
-    const targets = recs.flatMap((r) => (r ? [{ pid: r.pid, start: r.start }] : []));
-    if (targets.length === 0) return;
+  /**
+   * Stop the live recorded wrappers of one run and their process trees (from core's process table) in one
+   * PowerShell call. Reports only what really stopped: a process that survives (access denied to an
+   * elevated one) is an error, never a kill. A wrapper stopped by TerminateProcess cannot write its end
+   * record; mc writes it for the wrapper.
+   */
+  private async killRun(runDir: string, tabs: number): Promise<KillOutcome> {
+    const { live } = await this.liveTrees(runDir, tabs);
+    if (live.length === 0) return "gone";
+    const targets: KillTarget[] = live.flatMap(({ tree }) =>
+      tree.map((p: { pid: number; startedAt?: number }) => ({ pid: p.pid, startedAt: p.startedAt ?? -1 })),
+    );
     const r = await this.host.run({
       file: this.pwsh,
       args: pwshScriptArgs(killScript(targets)),
-      timeoutMs: 20_000,
+      timeoutMs: 30_000,
     });
     if (r.exitCode !== 0) throw pwshError(r, "kill", this.ctx());
-    const killed = new Set(parseKilledPids(r.stdout));
+    const report = parseKillReport(r.stdout);
+    const stopped = new Set(report.stopped);
     const end = Math.floor(Date.now() / 1000);
-    // A wrapper stopped by TerminateProcess cannot write its end record; mc writes it for the wrapper.
-    for (const [i, rec] of recs.entries()) {
-      if (rec && rec.end === undefined && killed.has(rec.pid)) {
-        await this.host.writeFile(
-          join(runDir, tabRecordName(i)),
-          `${JSON.stringify({ ...rec, end, signal: "KILL" })}\n`,
-        );
-      }
+    for (const { index, record } of live) {
+      if (!stopped.has(record.pid)) continue;
+      // Re-read: the wrapper may have written its own end between the table read and the kill.
+      const now = parseTabRecord(await this.host.readFile(join(runDir, tabRecordName(index))));
+      if (now?.end !== undefined) continue;
+      await this.host.writeFile(
+        join(runDir, tabRecordName(index)),
+        `${JSON.stringify({ ...record, end, signal: "KILL" })}\n`,
+      );
     }
+    if (report.survivors.length > 0) {
+      throw new McError(
+        "COMMAND_FAILED",
+        `${report.survivors.length} process(es) did not stop: ${report.survivors.join(", ")}`,
+        {
+          backend: "wt",
+          op: "kill",
+          hint: 'an elevated process (a profile with "elevate": true, or a command run as administrator) can only be stopped from an elevated shell',
+          details: report,
+        },
+      );
+    }
+    return stopped.size > 0 ? "killed" : "gone";
   }
 
-  async kill(name: string, session?: ManagedSession): Promise<void> {
-    const entry = await this.entry(name);
+  /**
+   * Kill a session's recorded process trees. Given the managed session, only that run's wrappers (the
+   * run directory is the ownership marker); otherwise the window mc's registry names.
+   */
+  async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
+    const registry = await this.registryPath(name);
+    const text = await this.host.readFile(registry);
+    let entry: WindowEntry | undefined;
+    try {
+      entry = text ? (JSON.parse(text) as WindowEntry) : undefined;
+    } catch {}
     const target = session
       ? { runDir: session.runDir, tabs: session.layout.layoutTabs.length }
       : entry && { runDir: entry.runDir, tabs: entry.tabs };
-    if (!target) return;
-    await this.killRun(target.runDir, target.tabs);
-    if (entry && entry.runDir === target.runDir) await this.host.remove(await this.registryPath(name));
+    if (!target) return "gone";
+    const outcome = await this.killRun(target.runDir, target.tabs);
+    if (entry && entry.runDir === target.runDir) await this.host.remove(registry);
+    return outcome;
   }
 
-  async status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]> {
-    const watched = sessions.map((s) => ({
-      name: s.name,
-      runDir: s.runDir,
-      tabs: s.layout.layoutTabs.length,
-      launchedAt: typeof s.data?.launchedAt === "number" ? s.data.launchedAt : s.startedAt,
-    }));
-    let seen: Inspection[] | undefined;
-    let error: string | undefined;
-    try {
-      seen = await this.inspect(watched);
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    const out: SessionStatus[] = [];
-    for (const [k, s] of sessions.entries()) {
-      const ins = seen?.[k] ?? (await this.recordsOnly(watched[k]!));
-      const tabs = s.layout.layoutTabs.map((t, i): TabStatus => {
-        const base = { index: i, tabName: t.tabName, command: t.command };
-        const rec = ins.records[i];
-        if (!rec) return { ...base, state: ins.pending[i] ? "pending" : "missing", processes: [] };
-        const pid = { pid: rec.pid, processes: ins.trees[i] ?? [] };
-        if (rec.end !== undefined) return { ...base, ...pid, ...recordOutcome(rec) };
-        if (error) return { ...base, ...pid, state: "unknown" };
-        if (ins.alive[i]) return { ...base, ...pid, ...recordOutcome(rec) };
-        return { ...base, ...pid, state: "missing", startedAt: rec.start * 1000 };
-      });
-      out.push({
-        session: s.name,
-        backend: "wt",
-        host: this.host.id,
-        exists: ins.exists,
-        tabs,
-        summary: summarizeSession(tabs, ins.exists),
-        ...(error ? { error } : {}),
-      });
-    }
-    return out;
-  }
-
-  /** What the records alone say, when PowerShell did not answer. */
-  private async recordsOnly(w: Watched): Promise<Inspection> {
-    const records = await this.readRecords(w.runDir, w.tabs);
-    return {
-      records,
-      alive: records.map(() => false),
-      trees: records.map(() => []),
-      pending: records.map(() => false),
-      exists: records.some((r) => r && r.end === undefined),
-    };
+  /**
+   * wt cannot list panes: every tab's state comes from its record and the process table (core reads
+   * both). Until the launch is `appearTimeoutMs` old, a tab without a record is still starting.
+   */
+  async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
+    return sessions.map((s) => {
+      const launchedAt = typeof s.data?.launchedAt === "number" ? s.data.launchedAt : s.startedAt;
+      return {
+        exists: true,
+        panes: new Map(),
+        noPaneEvidence: true,
+        startingUntil: launchedAt + this.appearTimeoutMs,
+      };
+    });
   }
 
   attachCommand(name: string): Command {

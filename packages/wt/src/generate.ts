@@ -23,8 +23,7 @@ import { McError, psEncodedArgs, psQuote } from "@mc/core";
 export const MARKERS = {
   launch: "# mc:launch v1",
   wrapper: "# mc:tab-wrapper v1",
-  processes: "# mc:processes v1",
-  kill: "# mc:kill v1",
+  kill: "# mc:kill v2",
 } as const;
 
 /** UTF-8 byte order mark: Windows PowerShell 5.1 reads a .ps1 without it in the ANSI code page. */
@@ -278,79 +277,47 @@ ${w.keepShell ? "# -NoExit keeps this PowerShell open in the tab." : "exit $mcCo
 `;
 }
 
-// Walks the process table from the roots; a child must not predate its parent, because Windows keeps a
-// dead parent's id in ParentProcessId and may hand that id to an unrelated process.
-const TREE_WALK = `$mcAll = @(Get-CimInstance -ClassName Win32_Process)
-$mcById = @{}
-$mcKids = @{}
-foreach ($p in $mcAll) {
-  $mcById[[int]$p.ProcessId] = $p
-  $k = [int]$p.ParentProcessId
-  if (-not $mcKids.ContainsKey($k)) { $mcKids[$k] = [System.Collections.Generic.List[object]]::new() }
-  $mcKids[$k].Add($p)
-}
-function Get-McStart($p) {
-  if ($null -eq $p.CreationDate) { return 0 }
-  return ([DateTimeOffset]$p.CreationDate).ToUnixTimeMilliseconds()
-}
-$mcSeen = @{}
-$mcOut = [System.Collections.Generic.List[object]]::new()
-$mcQueue = [System.Collections.Generic.Queue[int]]::new()
-for ($i = 0; $i -lt $mcRoots.Count; $i++) {
-  $r = [int]$mcRoots[$i]
-  if ($mcById.ContainsKey($r) -and (Test-McRoot $mcById[$r] $i)) { $mcQueue.Enqueue($r) }
-}
-while ($mcQueue.Count -gt 0) {
-  $id = $mcQueue.Dequeue()
-  if ($mcSeen.ContainsKey($id)) { continue }
-  $mcSeen[$id] = $true
-  $p = $mcById[$id]
-  $mcOut.Add([pscustomobject]@{ pid = $id; ppid = [int]$p.ParentProcessId; start = (Get-McStart $p); rss = [long]$p.WorkingSetSize; cmd = [string]$p.CommandLine })
-  if ($mcKids.ContainsKey($id)) {
-    foreach ($c in $mcKids[$id]) { if ((Get-McStart $c) -ge (Get-McStart $p)) { $mcQueue.Enqueue([int]$c.ProcessId) } }
-  }
-}`;
-
 function intList(xs: readonly number[]): string {
-  for (const x of xs) if (!Number.isSafeInteger(x) || x < 0) throw new Error(`not a pid/time: ${x}`);
+  for (const x of xs) if (!Number.isSafeInteger(x) || x < -1) throw new Error(`not a pid/time: ${x}`);
   return `@(${xs.join(", ")})`;
 }
 
-/**
- * One PowerShell script that lists the process trees under `pids` (from one Win32_Process query) as a
- * JSON array of `{pid, ppid, start (epoch ms), rss, cmd}`; parsed by `parseProcessRows`.
- */
-export function processQueryScript(pids: readonly number[]): string {
-  return `${MARKERS.processes}
-$ErrorActionPreference = 'Stop'
-$mcRoots = ${intList(pids)}
-function Test-McRoot($p, $i) { return $true }
-${TREE_WALK}
-ConvertTo-Json -InputObject @($mcOut) -Compress
-`;
-}
-
-/** A wrapper to stop: its pid and the `start` (epoch s) its record holds. */
+/** A process to stop: its pid and its start time (epoch ms) in the process table, or -1 when unknown. */
 export interface KillTarget {
   pid: number;
-  start: number;
+  startedAt: number;
 }
 
 /**
- * One PowerShell script that stops the recorded wrappers and everything under them, and nothing else:
- * a root counts only if its process was created no later than the second after its record's `start`
- * (a reused pid belongs to a process created after the wrapper ended). Prints the stopped pids as JSON.
+ * One PowerShell script that stops the given processes (the trees core's process table found under the
+ * recorded wrappers) and nothing else: a pid counts only while its process started when the table said
+ * (a reused pid belongs to another process). It prints which really stopped and which survived
+ * (access denied to an elevated process, or one that would not exit), parsed by `parseKillReport`.
  */
 export function killScript(targets: readonly KillTarget[]): string {
   return `${MARKERS.kill}
 $ErrorActionPreference = 'Stop'
-$mcRoots = ${intList(targets.map((t) => t.pid))}
-$mcStarts = ${intList(targets.map((t) => t.start))}
-function Test-McRoot($p, $i) { return (Get-McStart $p) -le (([long]$mcStarts[$i] + 1) * 1000) }
-${TREE_WALK}
-$mcIds = @($mcOut | ForEach-Object { $_.pid })
-if ($mcIds.Count -gt 0) { Stop-Process -Id $mcIds -Force -ErrorAction SilentlyContinue }
-ConvertTo-Json -InputObject @($mcIds) -Compress
+$mcPids = ${intList(targets.map((t) => t.pid))}
+$mcStarts = ${intList(targets.map((t) => t.startedAt))}
+$mcTargets = [System.Collections.Generic.List[object]]::new()
+$mcSurvivors = [System.Collections.Generic.List[int]]::new()
+for ($i = 0; $i -lt $mcPids.Count; $i++) {
+  $p = Get-Process -Id $mcPids[$i] -ErrorAction SilentlyContinue
+  if ($null -eq $p) { continue }
+  $s = $null
+  try { $s = ([DateTimeOffset]$p.StartTime).ToUnixTimeMilliseconds() } catch { }
+  if ($null -eq $s) { $mcSurvivors.Add($p.Id); continue }
+  if ([long]$mcStarts[$i] -ge 0 -and [Math]::Abs($s - [long]$mcStarts[$i]) -gt 2000) { continue }
+  $mcTargets.Add($p)
+}
+foreach ($p in $mcTargets) { try { $p.Kill() } catch { } }
+$mcStopped = [System.Collections.Generic.List[int]]::new()
+foreach ($p in $mcTargets) {
+  $gone = $false
+  try { $gone = $p.WaitForExit(3000) } catch { }
+  if ($gone) { $mcStopped.Add($p.Id) } else { $mcSurvivors.Add($p.Id) }
+}
+ConvertTo-Json -InputObject @{ stopped = @($mcStopped); survivors = @($mcSurvivors) } -Compress
 `;
 }
 

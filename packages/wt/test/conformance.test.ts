@@ -17,7 +17,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { localHost } from "@mc/core";
+import { type Command, localHost } from "@mc/core";
 import { runConformanceSuite } from "@mc/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatStatusReport, WTLocalManager } from "../src/index.js";
@@ -31,6 +31,13 @@ const stateDir = join(root, "state");
 const workDir = join(root, "work dir; with ' quote");
 const env = { ...process.env, FAKE_WT_STATE: fakeState };
 const host = localHost({ stateDir, env });
+/** Every PowerShell command the manager ran through the host. */
+const pwshRuns: Command[] = [];
+const run = host.run.bind(host);
+host.run = (cmd, o) => {
+  if (cmd.file === FAKE_PWSH) pwshRuns.push(cmd);
+  return run(cmd, o);
+};
 
 function killAllFakeTabs() {
   for (const pids of listWindows(fakeState).values()) {
@@ -95,10 +102,10 @@ describe("WTLocalManager on the fakes", () => {
       "command of tab 0 (a;b)",
       "command of tab 1 ([[tt]])",
     ]);
-    const before = host.spawned;
+    const before = pwshRuns.length;
     await m.startAllSessions();
-    // plan's listing of existing windows (none → no pwsh call), one launch, then one query per listing.
-    expect(host.spawned - before).toBeLessThanOrEqual(3);
+    // One launch (the lock is core's); start then waits on records, and the listing reads /proc.
+    expect(pwshRuns.slice(before).map((c) => c.args.includes("-File"))).toEqual([true]);
     expect([...listWindows(fakeState).keys()]).toContain("own_svc; api's");
     const waitFor = async (ok: (r: Awaited<ReturnType<typeof m.checkAllSessionsStatus>>) => boolean) => {
       for (let i = 0; i < 100; i++) {
@@ -116,18 +123,23 @@ describe("WTLocalManager on the fakes", () => {
     ]);
     expect(readFileSync(join(workDir, "out.txt"), "utf8")).toBe("multi\nline\n");
     expect(s.tabs[0]!.processes.length).toBeGreaterThanOrEqual(2);
+    // A status poll reads records and /proc: no subprocess at all on this host.
     const n = host.spawned;
     await m.checkAllSessionsStatus();
-    expect(host.spawned - n).toBe(1);
+    expect(host.spawned - n).toBe(0);
+    expect(pwshRuns.length).toBe(before + 1);
     expect(formatStatusReport(r)).toContain("own_svc; api's [wt@local] open");
-    const [killed] = await m.killAllSessions();
-    expect(killed).toEqual({ name: "own_svc; api's", ok: true });
+    // The backend's kill first (the manager's would forget the session and its records at once).
+    const managed = m.session("own_svc; api's");
+    expect(await m.backend.kill(managed.name, managed)).toBe("killed");
     const after = await m.checkAllSessionsStatus();
     expect(after.sessions[0]!.tabs.map((t) => [t.state, t.signal ?? t.exitCode])).toEqual([
       ["killed", "SIGKILL"],
       ["exited", 7],
     ]);
     expect(after.sessions[0]!.exists).toBe(false);
+    const [killed] = await m.killAllSessions();
+    expect(killed).toEqual({ machine: "local", name: "own_svc; api's", ok: true, outcome: "gone" });
     expect([...listWindows(fakeState).keys()]).not.toContain("own_svc; api's");
   });
 
@@ -144,7 +156,7 @@ describe("WTLocalManager on the fakes", () => {
     const err = await m.startAllSessions().catch((e) => e);
     expect(err.code).toBe("START_FAILED");
     expect(err.cause.code).toBe("BINARY_NOT_FOUND");
-    expect(await m.backend.listSessions()).not.toContain("nowt_x");
+    expect((await m.backend.listSessions()).map((s) => s.name)).not.toContain("nowt_x");
   });
 
   it("attach summons the named window", async () => {

@@ -6,7 +6,6 @@ import {
   killScript,
   launchScript,
   MARKERS,
-  processQueryScript,
   reservedWindowName,
   WtBackend,
   wrapperScript,
@@ -58,18 +57,15 @@ describe("golden scripts", () => {
     }
   });
 
-  it("process query and kill scripts", async () => {
-    const q = processQueryScript([4120, 5532]);
+  it("kill script", async () => {
     const k = killScript([
-      { pid: 4120, start: 1_760_000_000 },
-      { pid: 5532, start: 1_760_000_003 },
+      { pid: 4120, startedAt: 1_760_000_000_123 },
+      { pid: 5532, startedAt: -1 },
     ]);
-    await expect(q).toMatchFileSnapshot("fixtures/processes.ps1");
     await expect(k).toMatchFileSnapshot("fixtures/kill.ps1");
-    expect(await powershellSyntaxErrors(q)).toEqual([]);
     expect(await powershellSyntaxErrors(k)).toEqual([]);
-    expect(() => processQueryScript([1.5])).toThrow();
-    expect(() => killScript([{ pid: -1, start: 0 }])).toThrow();
+    expect(() => killScript([{ pid: 1.5, startedAt: 0 }])).toThrow();
+    expect(() => killScript([{ pid: -2, startedAt: 0 }])).toThrow();
   });
 
   it("the syntax checker does catch broken PowerShell", async () => {
@@ -96,13 +92,12 @@ describe("every generated script parses with the PowerShell grammar", () => {
           const scripts = [
             launchScript({ window, tabs, pwsh: "pwsh", wrapperPath, keepShell, wt: "wt" }),
             wrapperScript({ window, runDir, keepShell }),
-            processQueryScript(pids),
-            killScript(pids.map((pid) => ({ pid, start: pid }))),
+            killScript(pids.map((pid) => ({ pid, startedAt: pid }))),
           ];
           for (const s of scripts) expect(await powershellSyntaxErrors(s), s).toEqual([]);
           // Commands never enter a script: they are only in the per-tab command files.
           const host = fakeHost();
-          const be = new WtBackend({ host, keepShell });
+          const be = new WtBackend(host);
           const prepared = be.prepare(
             {
               index: 0,
@@ -120,6 +115,8 @@ describe("every generated script parses with the PowerShell grammar", () => {
               },
               runDir: "/state/runs/r/s0",
               artefactDir: "/state/runs/r/s0",
+              runId: "r",
+              keepShell,
             },
             { platform: "win32", home: "C:\\Users\\u", stateDir: "/state" },
           );
@@ -140,8 +137,7 @@ describe("every generated script parses with the PowerShell grammar", () => {
     expect(wrapperScript({ window: "w", runDir: "C:\\r", keepShell: true })).toContain(
       `\n${MARKERS.wrapper}\n`,
     );
-    expect(processQueryScript([1]).startsWith(MARKERS.processes)).toBe(true);
-    expect(killScript([{ pid: 1, start: 1 }]).startsWith(MARKERS.kill)).toBe(true);
+    expect(killScript([{ pid: 1, startedAt: 1 }]).startsWith(MARKERS.kill)).toBe(true);
   });
 });
 

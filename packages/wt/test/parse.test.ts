@@ -1,22 +1,22 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  cli11Collapse,
   cli11Encode,
-  evaluateLaunchScript,
   launchScript,
-  parseKilledPids,
-  parseProcessRows,
-  parseWtArgv,
+  parseKillReport,
   psQuote,
-  readPsSingleQuoted,
-  splitWtCommands,
   tabCommandline,
-  treesFromRows,
   WtParseError,
-  windowsArgv,
   wtEscapeDelimiters,
 } from "../src/index.js";
+import {
+  cli11Collapse,
+  evaluateLaunchScript,
+  parseWtArgv,
+  readPsSingleQuoted,
+  splitWtCommands,
+  windowsArgv,
+} from "../src/testing/index.js";
 import { anyText, dirText, nameText, quoteWindowsArg, tabPath, windowName } from "./arbitraries.js";
 import { evaluateLaunch as fakeEvaluate, splitCommands as fakeSplit } from "./fake/lib.mjs";
 
@@ -195,26 +195,12 @@ describe("wt CLI subset", () => {
   });
 });
 
-describe("process query output", () => {
-  it("parses rows (array, single object, empty) and builds trees", () => {
-    const rows = parseProcessRows(
-      '[{"pid":10,"ppid":1,"start":5000,"rss":100,"cmd":"pwsh -File w.ps1 0"},{"pid":11,"ppid":10,"start":6000,"rss":50,"cmd":"pwsh -EncodedCommand x"},{"pid":12,"ppid":11,"start":7000,"rss":1,"cmd":null}]',
-    );
-    expect(rows.map((r) => [r.pid, r.ppid, r.startedAt, r.command])).toEqual([
-      [10, 1, 5000, "pwsh -File w.ps1 0"],
-      [11, 10, 6000, "pwsh -EncodedCommand x"],
-      [12, 11, 7000, ""],
-    ]);
-    expect(
-      treesFromRows(rows, [10, 99])
-        .get(10)!
-        .map((p) => p.pid),
-    ).toEqual([10, 11, 12]);
-    expect(treesFromRows(rows, [10, 99]).has(99)).toBe(false);
-    expect(parseProcessRows('{"pid":1,"ppid":0,"start":0,"rss":0,"cmd":"x"}')).toHaveLength(1);
-    expect(parseProcessRows("\n")).toEqual([]);
-    expect(() => parseProcessRows('[{"ppid":1}]')).toThrow(WtParseError);
-    expect(parseKilledPids("[3,4]\n")).toEqual([3, 4]);
-    expect(parseKilledPids("7")).toEqual([7]);
+describe("kill script output", () => {
+  it("reads what stopped and what survived, in PowerShell's JSON shapes", () => {
+    expect(parseKillReport('{"stopped":[3,4],"survivors":[]}\n')).toEqual({ stopped: [3, 4], survivors: [] });
+    // ConvertTo-Json of a one-element array inside a hashtable may print the bare element.
+    expect(parseKillReport('\uFEFF{"survivors":7,"stopped":null}')).toEqual({ stopped: [], survivors: [7] });
+    expect(() => parseKillReport("")).toThrow(WtParseError);
+    expect(() => parseKillReport("[1]")).toThrow(WtParseError);
   });
 });

@@ -28,7 +28,7 @@ export function assigned(script, name) {
 
 /** `$name = @(1, 2, 3)` integers. */
 export function intArray(script, name) {
-  const m = new RegExp(`^\\$${name} = @\\(([0-9, ]*)\\)$`, "m").exec(script);
+  const m = new RegExp(`^\\$${name} = @\\(([0-9, -]*)\\)$`, "m").exec(script);
   if (!m) throw new Error(`no $${name} array`);
   return m[1]
     .split(",")
@@ -207,24 +207,13 @@ export function processTable() {
   return table;
 }
 
-/** Rows of the trees under the roots that pass `rootOk(row, index)`, as the generated PowerShell walks them. */
-export function treeRows(roots, rootOk) {
-  const table = processTable();
-  const kids = new Map();
-  for (const p of table.values()) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p]);
-  const out = [];
-  const seen = new Set();
-  const queue = roots.filter((r, i) => table.has(r) && rootOk(table.get(r), i));
-  while (queue.length) {
-    const id = queue.shift();
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const p = table.get(id);
-    if (!p) continue;
-    out.push(p);
-    for (const c of kids.get(id) ?? []) if (c.start >= p.start) queue.push(c.pid);
+/** A process that stands for an elevated one (see pwsh.mjs): FAKE_ELEVATED=1 in its environment. */
+export function elevated(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes("FAKE_ELEVATED=1");
+  } catch {
+    return false;
   }
-  return out;
 }
 
 export function alive(pid) {

@@ -7,12 +7,14 @@
 //   (temp file + rename), runs the command from tab-<i>.command.txt, writes the end record — except that
 //   the command runs with /bin/sh -c instead of PowerShell. With -NoExit it then stays alive like the tab's
 //   interactive PowerShell would.
-// - `-EncodedCommand` (# mc:processes v1 / # mc:kill v1): reads `$mcRoots`/`$mcStarts` and walks /proc the
-//   way the generated script walks Win32_Process (same root check, same child-not-older-than-parent rule).
+// - `-EncodedCommand` (# mc:kill v2): stops the listed processes whose start time still matches, the way
+//   the generated script does with Get-Process / Process.Kill / WaitForExit, and reports only what really
+//   stopped. A process started with FAKE_ELEVATED=1 in its environment stands for an elevated one: its
+//   StartTime cannot be read and Kill() is denied (Win32Exception "Access is denied"), so it survives.
 import { spawn } from "node:child_process";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { assigned, evaluateLaunch, intArray, treeRows } from "./lib.mjs";
+import { alive, assigned, elevated, evaluateLaunch, intArray, processTable } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 let noExit = false;
@@ -79,16 +81,35 @@ if (script.includes("\n# mc:launch v1\n")) {
     if (noExit) setInterval(() => {}, 1 << 30);
     else process.exit(code ?? 1);
   });
-} else if (script.startsWith("# mc:processes v1\n")) {
-  const rows = treeRows(intArray(script, "mcRoots"), () => true);
-  process.stdout.write(`${JSON.stringify(rows)}\n`);
-} else if (script.startsWith("# mc:kill v1\n")) {
-  const starts = intArray(script, "mcStarts");
-  const rows = treeRows(intArray(script, "mcRoots"), (p, i) => p.start <= (starts[i] + 1) * 1000);
-  for (const p of rows) {
+} else if (script.startsWith("# mc:kill v2\n")) {
+  await killTargets(intArray(script, "mcPids"), intArray(script, "mcStarts"));
+} else fail("fake pwsh: not an mc script form");
+
+/** The kill script's behaviour on the /proc process table (see the header). */
+async function killTargets(pids, starts) {
+  const table = processTable();
+  const targets = [];
+  const survivors = [];
+  pids.forEach((pid, i) => {
+    const p = table.get(pid);
+    if (!p) return;
+    if (elevated(pid)) {
+      survivors.push(pid);
+      return;
+    }
+    if (starts[i] >= 0 && Math.abs(p.start - starts[i]) > 2000) return;
+    targets.push(pid);
+  });
+  for (const pid of targets) {
     try {
-      process.kill(p.pid, "SIGKILL");
+      process.kill(pid, "SIGKILL");
     } catch {}
   }
-  process.stdout.write(`${JSON.stringify(rows.map((p) => p.pid))}\n`);
-} else fail("fake pwsh: not an mc script form");
+  const stopped = [];
+  for (const pid of targets) {
+    const until = Date.now() + 3000;
+    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    (alive(pid) ? survivors : stopped).push(pid);
+  }
+  process.stdout.write(`${JSON.stringify({ stopped, survivors })}\n`);
+}

@@ -1,5 +1,5 @@
-import { BOM } from "./generate.js";
-import { WtParseError } from "./parse.js";
+import { BOM } from "../generate.js";
+import { WtParseError } from "../parse.js";
 
 /**
  * A reader for the restricted PowerShell forms mc generates (single-quoted literals, the launch script's

@@ -1,0 +1,21 @@
+/**
+ * Test oracles for the Windows Terminal backend (`@mc/wt/testing`): independent readers of what wt.exe,
+ * CommandLineToArgvW and PowerShell make of mc's generated argv and scripts. Not part of the public API.
+ */
+export {
+  evaluateLaunchScript,
+  type LaunchEvaluation,
+  psAssignedLiteral,
+  readPsSingleQuoted,
+} from "./ps-literal.js";
+export {
+  cli11Collapse,
+  parseWtArgv,
+  splitWtCommands,
+  type WtAction,
+  type WtFocusTab,
+  type WtInvocation,
+  type WtNewTab,
+  windowsArgv,
+  wtJoinCommandline,
+} from "./wt-argv.js";

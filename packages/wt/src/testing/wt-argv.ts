@@ -1,0 +1,279 @@
+import { WtParseError } from "../parse.js";
+
+/**
+ * Test oracles (`@mc/wt/testing`, not the public API): Windows Terminal's command-line rules, to prove
+ * what wt makes of the arguments mc generates. Rules are from microsoft/terminal at 20588130
+ * (2026-08-19): src/cascadia/TerminalApp/AppCommandlineArgs.cpp, Commandline.cpp,
+ * src/cascadia/WindowsTerminal/WindowEmperor.cpp, and CLI11 2.6.1 (the version pinned in its vcpkg.json).
+ */
+
+// AppCommandlineArgs.cpp `_commandDelimiterRegex`: a `;` at the start, or one after any char but `\`.
+const DELIMITER = /^;|[^\\];/;
+
+/**
+ * Split wt's argv (without the program name) into subcommands exactly as `BuildCommands` /
+ * `_addCommandsForArg` do, de-escaping `\;` as `Commandline::AddArg` does. An empty subcommand (`;;`)
+ * is kept as `[]`; wt runs it as a `new-tab` with defaults.
+ */
+export function splitWtCommands(argv: readonly string[]): string[][] {
+  const commands: string[][] = [[]];
+  for (const arg of argv) {
+    let remaining = arg;
+    do {
+      const m = DELIMITER.exec(remaining);
+      if (!m) {
+        commands.at(-1)!.push(remaining.split("\\;").join(";"));
+        break;
+      }
+      const cut = m[0].length === 1 ? m.index : m.index + 1;
+      const next = remaining.slice(0, cut);
+      if (next !== "") commands.at(-1)!.push(next.split("\\;").join(";"));
+      commands.push([]);
+      remaining = remaining.slice(m.index + m[0].length);
+    } while (remaining !== "");
+  }
+  return commands;
+}
+
+/** CLI11 2.6.1 `Option::_add_result` escape clause: `[[` + doubled characters + `]]` becomes `[…]`. */
+export function cli11Collapse(v: string): string {
+  if (v.length < 4 || !v.startsWith("[[") || !v.endsWith("]]")) return v;
+  let out = "[";
+  for (let i = 2; i < v.length - 2; i += 2) {
+    if (v[i] !== v[i + 1]) return v;
+    out += v[i];
+  }
+  return `${out}]`;
+}
+
+/** What a `new-tab` subcommand asks for. */
+export interface WtNewTab {
+  kind: "new-tab";
+  title?: string;
+  startingDirectory?: string;
+  profile?: string;
+  suppressApplicationTitle?: boolean;
+  /** The positional command arguments, after CLI11. */
+  command: string[];
+  /** The command line wt builds from them (AppCommandlineArgs.cpp `_getNewTerminalArgs`). */
+  commandline?: string;
+}
+
+/** What a `focus-tab` subcommand asks for. */
+export interface WtFocusTab {
+  kind: "focus-tab";
+  target?: number;
+  next?: boolean;
+  previous?: boolean;
+}
+
+/** One wt action. */
+export type WtAction = WtNewTab | WtFocusTab;
+
+/** A whole wt invocation: the target window and the actions in order. */
+export interface WtInvocation {
+  /** `--window` value, when given. */
+  window?: string;
+  actions: WtAction[];
+}
+
+const ROOT_FLAGS = new Set(["-v", "--version", "-M", "--maximized", "-F", "--fullscreen", "-f", "--focus"]);
+const ROOT_OPTIONS: Record<string, string> = {
+  "-w": "window",
+  "--window": "window",
+  "-s": "saved",
+  "--saved": "saved",
+  "--pos": "pos",
+  "--size": "size",
+};
+const NEW_TAB_OPTIONS: Record<string, string> = {
+  "-p": "profile",
+  "--profile": "profile",
+  "--sessionId": "sessionId",
+  "-d": "startingDirectory",
+  "--startingDirectory": "startingDirectory",
+  "--title": "title",
+  "--tabColor": "tabColor",
+  "--colorScheme": "colorScheme",
+};
+const NEW_TAB_FLAGS: Record<string, string> = {
+  "--suppressApplicationTitle": "suppressApplicationTitle",
+  "--useApplicationTitle": "useApplicationTitle",
+  "--appendCommandLine": "appendCommandLine",
+  "--inheritEnvironment": "inheritEnvironment",
+  "--reloadEnvironment": "reloadEnvironment",
+};
+const NEW_TAB = new Set(["new-tab", "nt"]);
+const FOCUS_TAB = new Set(["focus-tab", "ft"]);
+const OTHER_SUBCOMMANDS = new Set(["split-pane", "sp", "move-focus", "mf", "move-pane", "mp", "swap-pane"]);
+
+interface OptionHit {
+  key: string;
+  value?: string;
+  consumed: number;
+}
+
+/** Match `args[i]` against options: `--name=value`, `--name value`, `-x value`, `-xvalue` (CLI11 split_long / split_short). */
+function matchOption(
+  args: readonly string[],
+  i: number,
+  options: Record<string, string>,
+  flags: Record<string, string> | Set<string>,
+): OptionHit | undefined {
+  const a = args[i]!;
+  const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+  const name = eq >= 0 ? a.slice(0, eq) : a.startsWith("--") ? a : a.slice(0, 2);
+  const isFlag = flags instanceof Set ? flags.has(name) : name in flags;
+  if (isFlag && (name === a || eq >= 0)) {
+    const key = flags instanceof Set ? name : flags[name]!;
+    return { key, consumed: 1 };
+  }
+  const key = options[name];
+  if (!key) return undefined;
+  if (eq >= 0 && eq < a.length - 1) return { key, value: cli11Collapse(a.slice(eq + 1)), consumed: 1 };
+  if (!a.startsWith("--") && a.length > 2) return { key, value: cli11Collapse(a.slice(2)), consumed: 1 };
+  // CLI11 takes the next argument as the value whatever it looks like (App_inl.hpp "gather the minimum").
+  if (i + 1 >= args.length) throw new WtParseError(`${name} requires a value`);
+  return { key, value: cli11Collapse(args[i + 1]!), consumed: 2 };
+}
+
+const looksLikeOption = (a: string) => /^--?[^-\d]/.test(a);
+
+function parseNewTab(args: readonly string[]): WtNewTab {
+  const tab: WtNewTab = { kind: "new-tab", command: [] };
+  let i = 0;
+  for (; i < args.length; ) {
+    const a = args[i]!;
+    if (a === "--") {
+      i++;
+      break;
+    }
+    if (!looksLikeOption(a)) break;
+    const hit = matchOption(args, i, NEW_TAB_OPTIONS, NEW_TAB_FLAGS);
+    if (!hit) throw new WtParseError(`new-tab: unknown option ${a}`);
+    if (hit.key === "title") tab.title = hit.value!;
+    else if (hit.key === "startingDirectory") tab.startingDirectory = hit.value!;
+    else if (hit.key === "profile") tab.profile = hit.value!;
+    else if (hit.key === "suppressApplicationTitle") tab.suppressApplicationTitle = true;
+    else if (hit.key === "useApplicationTitle") tab.suppressApplicationTitle = false;
+    i += hit.consumed;
+  }
+  // positionals_at_end(true): from the first positional on, everything is the command (AppCommandlineArgs.cpp).
+  for (const a of args.slice(i)) {
+    if (a.startsWith("[") && a.endsWith("]") && !a.startsWith("[[")) {
+      // CLI11 splits a bracketed vector value at commas; mc never emits one.
+      tab.command.push(
+        ...a
+          .slice(1, -1)
+          .split(",")
+          .filter((x) => x !== ""),
+      );
+    } else tab.command.push(cli11Collapse(a));
+  }
+  if (tab.command.length) tab.commandline = wtJoinCommandline(tab.command);
+  return tab;
+}
+
+function parseFocusTab(args: readonly string[]): WtFocusTab {
+  const out: WtFocusTab = { kind: "focus-tab" };
+  for (let i = 0; i < args.length; ) {
+    const hit = matchOption(
+      args,
+      i,
+      { "-t": "target", "--target": "target" },
+      {
+        "-n": "next",
+        "--next": "next",
+        "-p": "previous",
+        "--previous": "previous",
+      },
+    );
+    if (!hit) throw new WtParseError(`focus-tab: unexpected ${args[i]}`);
+    if (hit.key === "target") {
+      if (!/^\d+$/.test(hit.value!)) throw new WtParseError(`focus-tab: bad target ${hit.value}`);
+      out.target = Number(hit.value);
+    } else out[hit.key as "next" | "previous"] = true;
+    i += hit.consumed;
+  }
+  return out;
+}
+
+/**
+ * Parse wt's argv (without the program name) into the target window and the actions, with the subset
+ * of wt's CLI that mc uses (root options, `new-tab`/`nt`, `focus-tab`/`ft`). Unknown options throw.
+ */
+export function parseWtArgv(argv: readonly string[]): WtInvocation {
+  const inv: WtInvocation = { actions: [] };
+  for (const cmd of splitWtCommands(argv)) {
+    let i = 0;
+    // The root App is a prefix command: its options come first (AppCommandlineArgs.cpp `_buildParser`).
+    for (; i < cmd.length; ) {
+      const a = cmd[i]!;
+      if (NEW_TAB.has(a) || FOCUS_TAB.has(a) || OTHER_SUBCOMMANDS.has(a) || !looksLikeOption(a)) break;
+      const hit = matchOption(cmd, i, ROOT_OPTIONS, ROOT_FLAGS);
+      if (!hit) break;
+      if (hit.key === "window") inv.window = hit.value!;
+      i += hit.consumed;
+    }
+    const rest = cmd.slice(i);
+    const sub = rest[0];
+    if (sub !== undefined && FOCUS_TAB.has(sub)) inv.actions.push(parseFocusTab(rest.slice(1)));
+    else if (sub !== undefined && OTHER_SUBCOMMANDS.has(sub))
+      throw new WtParseError(`${sub} is not modelled`);
+    else inv.actions.push(parseNewTab(sub !== undefined && NEW_TAB.has(sub) ? rest.slice(1) : rest));
+  }
+  return inv;
+}
+
+/** wt's rebuild of a tab's command line: arguments joined by spaces, those with a space wrapped in `"…"` unescaped. */
+export function wtJoinCommandline(args: readonly string[]): string {
+  return args.map((a) => (a.includes(" ") ? `"${a}"` : a)).join(" ");
+}
+
+/**
+ * Split a Windows command line into argv as `CommandLineToArgvW` does: the program name ends at the
+ * next space or closing quote with no escapes; after it, `2n` backslashes + `"` give `n` backslashes and
+ * toggle quoting, `2n+1` give `n` and a literal `"`, other backslashes are literal. (`""` inside quotes
+ * gives `"` and stays quoted, the C runtime's post-2008 rule; mc never emits it.)
+ */
+export function windowsArgv(cmdline: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = cmdline.length;
+  let arg0 = "";
+  if (cmdline[0] === '"') {
+    const close = cmdline.indexOf('"', 1);
+    arg0 = cmdline.slice(1, close < 0 ? n : close);
+    i = close < 0 ? n : close + 1;
+  } else {
+    while (i < n && cmdline[i] !== " " && cmdline[i] !== "\t") arg0 += cmdline[i++];
+  }
+  out.push(arg0);
+  for (;;) {
+    while (i < n && (cmdline[i] === " " || cmdline[i] === "\t")) i++;
+    if (i >= n) break;
+    let cur = "";
+    let quoted = false;
+    while (i < n && (quoted || (cmdline[i] !== " " && cmdline[i] !== "\t"))) {
+      let slashes = 0;
+      while (cmdline[i] === "\\") {
+        slashes++;
+        i++;
+      }
+      if (cmdline[i] === '"') {
+        cur += "\\".repeat(Math.floor(slashes / 2));
+        if (slashes % 2 === 1) cur += '"';
+        else if (quoted && cmdline[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else quoted = !quoted;
+        i++;
+      } else {
+        cur += "\\".repeat(slashes);
+        if (i < n && (quoted || (cmdline[i] !== " " && cmdline[i] !== "\t"))) cur += cmdline[i++];
+      }
+    }
+    out.push(cur);
+  }
+  return out;
+}
