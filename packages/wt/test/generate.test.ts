@@ -101,6 +101,7 @@ describe("every generated script parses with the PowerShell grammar", () => {
           const prepared = be.prepare(
             {
               index: 0,
+              machine: "local",
               requested: window,
               name: window,
               action: "create",
