@@ -146,6 +146,18 @@ async function resolveLayouts(
   return { layouts, warnings };
 }
 
+/**
+ * The tabs a session does not open at once: those that depend on others (a scheduler opens them when
+ * their dependencies are ready), and, with `initialTabs` N (`--max-parallel-tabs`), all but the first N
+ * of the others.
+ */
+export function pendingOf(layout: LayoutConfig, initialTabs: number | undefined): { pendingTabs?: number[] } {
+  const free = layout.layoutTabs.flatMap((t, i) => (t.dependsOn?.length ? [] : [i]));
+  const now = new Set(initialTabs === undefined ? free : free.slice(0, Math.max(1, initialTabs)));
+  const pending = layout.layoutTabs.flatMap((_, i) => (now.has(i) ? [] : [i]));
+  return pending.length ? { pendingTabs: pending } : {};
+}
+
 /** Resolve names against the sessions on the machine and generate every artefact, starting nothing. */
 export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<MachinePlan> {
   const { layouts, warnings } = await resolveLayouts(m, c);
@@ -176,7 +188,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       runDir: dir,
       artefactDir: dir,
       keepShell: c.keepShell,
-      ...(c.initialTabs === undefined ? {} : { initialTabs: c.initialTabs }),
+      ...pendingOf(keep[p.index]!.layout, c.initialTabs),
     };
     return m.backend.prepare(spec, c.info);
   });
@@ -323,10 +335,7 @@ async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedS
   for (const a of p.artefacts)
     await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
   const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
-  const pendingTabs =
-    p.initialTabs !== undefined && p.initialTabs < p.layout.layoutTabs.length
-      ? p.layout.layoutTabs.map((_, k) => k).slice(p.initialTabs)
-      : undefined;
+  const pendingTabs = p.pendingTabs?.length ? [...p.pendingTabs] : undefined;
   return {
     machine: m.name,
     name: p.name,

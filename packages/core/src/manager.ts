@@ -33,6 +33,7 @@ import {
   summarizeSession,
 } from "./status.js";
 import { pollSessions } from "./status-poll.js";
+import { tabRecordName } from "./tab-record.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -152,14 +153,21 @@ export class SessionManager<O extends object = object> {
   }
 
   private checkInitialTabs(o: StartOptions): void {
-    if (o.initialTabs === undefined || this.factory.capabilities.addTabsLater) return;
+    if (this.factory.capabilities.addTabsLater) return;
+    const deps = this.machineSet
+      .all()
+      .some((m) => m.layouts.some((l) => l.layoutTabs.some((t) => t.dependsOn?.length)));
+    if (o.initialTabs === undefined && !deps) return;
     throw new McError(
       "USAGE",
       `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`,
       {
         backend: this.factory.name,
         op: "start",
-        hint: "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
+        hint:
+          o.initialTabs === undefined
+            ? "dependsOn needs a backend that can open tabs later (tmux); drop dependsOn for this one"
+            : "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
       },
     );
   }
@@ -394,6 +402,37 @@ export class SessionManager<O extends object = object> {
     const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
     if (pending.length) s.pendingTabs = pending;
     else delete s.pendingTabs;
+    await this.saveSession(s);
+  }
+
+  /** Record why a tab failed beyond what its record says (shown as its status's `error`). */
+  async noteTabError(name: string, index: number, message: string, machine?: string): Promise<void> {
+    const s = this.session(name, machine);
+    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
+    await this.saveSession(s);
+  }
+
+  /**
+   * A tab a scheduler will never open (a tab it depends on failed): it gets a record that says so
+   * (exit 125, `dependency`), so it reads as failed and monitoring can finish.
+   */
+  async failPendingTab(name: string, index: number, message: string, machine?: string): Promise<void> {
+    const s = this.session(name, machine);
+    const now = Math.floor(Date.now() / 1000);
+    const record = { v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" };
+    await this.hostOf(s.machine).writeFile(
+      join(s.runDir, tabRecordName(index)),
+      `${JSON.stringify(record)}\n`,
+    );
+    const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
+    if (pending.length) s.pendingTabs = pending;
+    else delete s.pendingTabs;
+    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
+    await this.saveSession(s);
+  }
+
+  /** Write one session's changed entry into the run record. */
+  private async saveSession(s: ManagedSession): Promise<void> {
     await this.updateRecord((run) =>
       run
         ? {

@@ -19,6 +19,8 @@ export interface ManagedSession {
   startedAt: number;
   /** Tabs a scheduler has not started yet (they read `not-started`). */
   pendingTabs?: number[];
+  /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
+  tabErrors?: Record<string, string>;
   /** Backend-specific facts (for example the tmux session id and run id). */
   data?: Record<string, unknown>;
 }

@@ -61,10 +61,11 @@ export interface SessionSpec extends PlannedName {
   /** Keep the tab open with an interactive shell after its command ends. */
   keepShell: boolean;
   /**
-   * Start only these tabs now; the others are prepared and started later (`--max-parallel-tabs`). Only
-   * asked of a backend with the `addTabsLater` capability.
+   * Tabs not to open now (indexes, ascending): a scheduler opens them later with `startTab`, when their
+   * dependencies are ready or a slot of `--max-parallel-tabs` frees. Only asked of a backend with the
+   * `addTabsLater` capability; the session is built from the other tabs, in layout order.
    */
-  initialTabs?: number;
+  pendingTabs?: readonly number[];
 }
 
 /** A session ready to start: its artefacts and the commands that start it. */

@@ -120,7 +120,13 @@ function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
   return recordedAlive(rec, g);
 }
 
-function evidence(s: ManagedSession, index: number, cache: RecordCache, g: Gathered, si: number): TabEvidence {
+function evidence(
+  s: ManagedSession,
+  index: number,
+  cache: RecordCache,
+  g: Gathered,
+  si: number,
+): TabEvidence {
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, index));
   const pane = obs?.panes.get(index);
@@ -143,7 +149,15 @@ function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, 
     // A live pane shows its processes even after the command ended (the shell kept in the tab).
     const root = pane?.alive && pane.pid !== undefined ? pane.pid : live ? outcome.pid : undefined;
     const processes = root === undefined ? [] : (g.trees?.get(root) ?? []);
-    return { index, tabName: t.tabName, command: t.command, ...outcome, processes };
+    const note = s.tabErrors?.[String(index)];
+    return {
+      index,
+      tabName: t.tabName,
+      command: t.command,
+      ...outcome,
+      ...(note ? { error: note } : {}),
+      processes,
+    };
   });
 }
 
@@ -185,7 +199,8 @@ export async function pollSessions(
       return rec !== undefined && recordedAlive(rec, g) === "alive";
     };
     const exists = obs?.noPaneEvidence
-      ? t.some((x) => x.state === "running" || x.state === "pending") || s.layout.layoutTabs.some((_, i) => open(i))
+      ? t.some((x) => x.state === "running" || x.state === "pending") ||
+        s.layout.layoutTabs.some((_, i) => open(i))
       : Boolean(obs?.exists);
     const error = g.error ?? obs?.error;
     return {

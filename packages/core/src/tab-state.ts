@@ -55,6 +55,7 @@ export type TabOutcome = Pick<
 /** What a record's `error` means, for humans. */
 const RECORD_ERRORS: Record<string, string> = {
   startDir: "its start directory could not be entered; the command did not run",
+  dependency: "not started: a tab it depends on failed",
 };
 
 /** The outcome a finished record states: exited with its code, or killed by its signal. */

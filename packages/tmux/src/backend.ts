@@ -161,7 +161,7 @@ export class TmuxBackend implements SessionBackend {
         runDir: spec.runDir,
         runId: spec.runId,
         keepShell: spec.keepShell,
-        windows: spec.initialTabs,
+        pending: spec.pendingTabs,
         rename: spec.action !== "replace",
       },
       info,

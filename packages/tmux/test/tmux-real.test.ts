@@ -558,3 +558,94 @@ describe("tmux: start directories (resolved by core, entered by the wrapper)", (
     expect(pinSocket({}, {}).socket).toEqual({ path: `/tmp/tmux-${process.getuid?.() ?? 0}/default` });
   });
 });
+
+describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("a tab starts only once the tabs it depends on are ready: by file, by port, and at once", async () => {
+    const { schedule } = await import("@mc/core");
+    const log = join(t.work, "order.log");
+    const stamp = (what: string) => `echo ${what} $(date +%s.%N) >> '${log}'`;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "jobs",
+          layoutTabs: [
+            {
+              tabName: "db",
+              startDir: t.work,
+              command: `${stamp("db")}; sleep 0.4; touch db.ready; sleep 30`,
+              readiness: { file: "db.ready", timeoutSeconds: 10 },
+            },
+            {
+              tabName: "api",
+              startDir: t.work,
+              command: `${stamp("api")}; sleep 0.3; exec python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", ${port})); s.listen(); time.sleep(30)'`,
+              dependsOn: ["db"],
+              readiness: { port, timeoutSeconds: 10 },
+            },
+            { tabName: "web", startDir: t.work, command: `${stamp("web")}; sleep 30`, dependsOn: ["api"] },
+            { tabName: "free", startDir: t.work, command: `${stamp("free")}; sleep 30` },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    expect(m.managed[0]!.pendingTabs).toEqual([1, 2]);
+    const events: string[] = [];
+    await schedule(m, { pollMs: 100, onEvent: (e) => events.push(`${e.type}:${e.tab}`) });
+    const order = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "))
+      .sort((a, b) => Number(a[1]) - Number(b[1]))
+      .map((x) => x[0]);
+    expect(order.indexOf("api")).toBeGreaterThan(order.indexOf("db"));
+    expect(order.indexOf("web")).toBeGreaterThan(order.indexOf("api"));
+    expect(events).toEqual(
+      expect.arrayContaining(["tab-ready:db", "tab-started:api", "tab-ready:api", "tab-started:web"]),
+    );
+    expect(events.indexOf("tab-ready:db")).toBeLessThan(events.indexOf("tab-started:api"));
+    await m.killAllSessions();
+  });
+
+  it("a tab that is not ready in time fails, and the tabs that depend on it never start", async () => {
+    const { schedule } = await import("@mc/core");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "broken",
+          layoutTabs: [
+            {
+              tabName: "never",
+              startDir: t.work,
+              command: "sleep 30",
+              readiness: { file: "never.ready", timeoutSeconds: 0.5 },
+            },
+            { tabName: "after", startDir: t.work, command: "touch ran-after", dependsOn: ["never"] },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    await schedule(m, { pollMs: 100 });
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    const [never, after] = r.sessions[0]!.tabs;
+    expect(never).toMatchObject({ state: "killed", error: "not ready within 0.5 s" });
+    expect(after).toMatchObject({
+      state: "exited",
+      exitCode: 125,
+      error: expect.stringContaining('"never"'),
+    });
+    expect(existsSync(join(t.work, "ran-after"))).toBe(false);
+    await m.killAllSessions();
+  });
+});

@@ -9,12 +9,13 @@ export async function monitorWithOutput(
   manager: SessionManager,
   o: { intervalMs: number; killUponCompletion: boolean },
   out: Output,
+  style: { quiet?: boolean } = {},
 ): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once("SIGINT", onSig);
   process.once("SIGTERM", onSig);
-  const live = out.tty && !out.json ? out.live() : undefined;
+  const live = out.tty && !out.json && !style.quiet ? out.live() : undefined;
   let prev: StatusReport | undefined;
   const down = new Set<string>();
   const onSnapshot = (snap: MonitorSnapshot) => {
@@ -33,7 +34,7 @@ export async function monitorWithOutput(
     }
     if (out.json) for (const e of eventsBetween(prev, r)) out.jsonLine(e);
     else if (live) live.render(statusTable(r, out));
-    else for (const line of transitions(prev, r)) out.out(line);
+    else for (const line of transitions(prev, r)) (style.quiet ? out.err : out.out)(line);
     prev = r;
   };
   try {
@@ -51,7 +52,7 @@ export async function monitorWithOutput(
     }
     if (o.killUponCompletion) {
       if (!out.json) out.err(out.c.dim("every command finished; sessions killed"));
-    } else if (!out.json && !live && report) {
+    } else if (!out.json && !live && !style.quiet && report) {
       for (const line of statusTable(report, out)) out.out(line);
     }
     return { report, interrupted: false };

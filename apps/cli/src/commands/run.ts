@@ -7,11 +7,13 @@ import {
   type LayoutConfig,
   type MachineStartResult,
   McError,
+  type McEvent,
   type PreparedSession,
   readLayoutsFile,
   type SessionManager,
   type StartedSession,
   type StatusReport,
+  schedule,
   sleep,
 } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
@@ -24,7 +26,6 @@ import {
   resolveBackend,
 } from "../registry.js";
 import { chooseInteractively, chooseLayouts, chooseTabs } from "../select.js";
-import { runDynamic } from "./dynamic.js";
 import { monitorWithOutput } from "./monitor-output.js";
 import { printPlan } from "./plan-output.js";
 
@@ -176,6 +177,112 @@ function machineJson(r: MachineStartResult) {
   };
 }
 
+/** What one batch's run reported. */
+interface BatchResult {
+  json: Record<string, unknown>;
+  failedTabs: number;
+  failedMachines: number;
+  interrupted: boolean;
+}
+
+/** Print a scheduler event for humans (JSON streams print it as it is). */
+function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
+  if (stream) out.jsonLine(e);
+  else if (out.json) return;
+  else if (e.type === "tab-started") out.err(`▶ ${e.session} / ${e.tab}`);
+  else if (e.type === "tab-ready") out.err(`${out.c.green("●")} ${e.session} / ${e.tab}: ready`);
+  else if (e.reason) out.err(`${out.c.red("✗")} ${e.session} / ${e.tab}: ${e.reason}`);
+}
+
+/**
+ * Start one batch of layouts, open the tabs it holds back (dependsOn, --max-parallel-tabs) as they may
+ * start, and monitor it to the end when asked.
+ */
+async function runBatch(
+  manager: SessionManager,
+  ctx: { backend: BackendName; remote: boolean; monitor: boolean; stream: boolean; batch: number },
+  o: RunOptions,
+  out: Output,
+): Promise<BatchResult> {
+  let done = 0;
+  const total = manager.getAllSessionNames().length;
+  const started = await withInterrupt((signal) =>
+    manager.start({
+      signal,
+      onConflict: o.onConflict,
+      missingDirs: o.missingDirs,
+      initialTabs: o.maxParallelTabs,
+      onWarning: (w) => warn(out, w),
+      delayBetweenMs: o.sleepInbetween * 1000,
+      onSessionStarted: (s) => {
+        done++;
+        if (ctx.stream)
+          out.jsonLine({
+            type: "session-started",
+            time: new Date().toISOString(),
+            machine: s.machine,
+            session: s.name,
+            tabs: s.tabs,
+          });
+        else if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
+      },
+      onMachineDone: (r) => {
+        if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
+      },
+    }),
+  );
+  const failed = started.filter((r) => !r.ok);
+  if (failed.length === started.length) throw (failed[0] as { error: Error }).error;
+  const sessions = started.flatMap((r) => r.sessions);
+  const result: BatchResult = { json: {}, failedTabs: 0, failedMachines: failed.length, interrupted: false };
+  // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
+  // the last command, as machineconfig's dynamic mode does.
+  const dynamic = o.maxParallelTabs !== undefined;
+  if (manager.managed.some((s) => s.pendingTabs?.length) || o.killFinishedTabs) {
+    const interrupted = await withInterrupt(async (signal) => {
+      await schedule(manager, {
+        maxParallel: o.maxParallelTabs,
+        pollMs: (dynamic ? o.pollSeconds : 0.5) * 1000,
+        closeFinished: o.killFinishedTabs,
+        untilDone: dynamic,
+        signal,
+        onEvent: (e) => schedulerLine(out, e, ctx.stream),
+      });
+      return signal.aborted;
+    });
+    if (interrupted) {
+      out.err("stopped scheduling; the tabs already open keep running (sessions status, sessions kill)");
+      return { ...result, interrupted: true };
+    }
+  }
+  let report: StatusReport | undefined;
+  if (ctx.monitor || dynamic) {
+    const r = await monitorWithOutput(
+      manager,
+      {
+        intervalMs: (dynamic ? o.pollSeconds : o.interval) * 1000,
+        killUponCompletion: Boolean(o.killUponCompletion),
+      },
+      out,
+      { quiet: dynamic && !ctx.monitor },
+    );
+    if (r.interrupted) return { ...result, interrupted: true };
+    report = r.report;
+    result.failedTabs = report?.summary.failedCommands ?? 0;
+    if (dynamic && !out.json)
+      out.err(`all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`);
+  }
+  result.json = {
+    batch: ctx.batch,
+    runId: manager.runId,
+    machines: started.map(machineJson),
+    sessions,
+    ...(report ? { report } : {}),
+  };
+  if (!ctx.monitor && !dynamic && !out.json) attachHint(out, sessions);
+  return result;
+}
+
 /**
  * Start (or plan) the given layouts: the same path on this machine and across `--host` machines. Batches
  * (`-p N`) start, are monitored until done, then the next starts. A machine that fails is reported and
@@ -187,33 +294,13 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   // On another machine there is nothing local to detect: auto means tmux there.
   const backend: BackendName =
     remote && (o.backend === "auto" || o.backend === "a") ? "tmux" : await resolveBackend(o.backend);
-  if (o.maxParallelTabs !== undefined) return runDynamic(backend, layouts, o, out);
   const batchSize = o.parallelLayouts ?? layouts.length;
   const batches: LayoutConfig[][] = [];
   for (let i = 0; i < layouts.length; i += batchSize) batches.push(layouts.slice(i, i + batchSize));
   const monitor = Boolean(o.monitor || o.parallelLayouts !== undefined);
   // With --monitor, --json is a stream (NDJSON) of events that ends with run-done; otherwise one document.
-  const stream = out.json && monitor;
-
-  if (o.dryRun) {
-    const plans: PreparedSession[][] = [];
-    for (const batch of batches) {
-      const m = await managerFor(backend, batch, o);
-      try {
-        plans.push(
-          await m.plan({
-            onConflict: o.onConflict,
-            missingDirs: o.missingDirs,
-            onWarning: (w) => warn(out, w),
-          }),
-        );
-      } finally {
-        await m.close();
-      }
-    }
-    printPlan(backend, plans, out, remote);
-    return 0;
-  }
+  const stream = out.json && (monitor || o.maxParallelTabs !== undefined);
+  if (o.dryRun) return dryRun(backend, batches, o, out, remote);
 
   let failedTabs = 0;
   let failedMachines = 0;
@@ -222,59 +309,15 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o);
     try {
-      let done = 0;
-      const total = batch.length * Math.max(1, placement.hosts.length);
-      const started = await withInterrupt((signal) =>
-        manager.start({
-          signal,
-          onConflict: o.onConflict,
-          missingDirs: o.missingDirs,
-          onWarning: (w) => warn(out, w),
-          delayBetweenMs: o.sleepInbetween * 1000,
-          onSessionStarted: (s) => {
-            done++;
-            if (stream)
-              out.jsonLine({
-                type: "session-started",
-                time: new Date().toISOString(),
-                machine: s.machine,
-                session: s.name,
-                tabs: s.tabs,
-              });
-            else if (!out.json) startedLine(out, backend, remote, s, done, total);
-          },
-          onMachineDone: (r) => {
-            if (!r.ok && !out.json && remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
-          },
-        }),
-      );
-      const failed = started.filter((r) => !r.ok);
-      if (failed.length === started.length) throw (failed[0] as { error: Error }).error;
-      failedMachines += failed.length;
-      const sessions = started.flatMap((r) => r.sessions);
-      let report: StatusReport | undefined;
-      if (monitor) {
-        const r = await monitorWithOutput(
-          manager,
-          { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
-          out,
-        );
-        if (r.interrupted) {
-          if (stream)
-            out.jsonLine({ type: "run-done", time: new Date().toISOString(), interrupted: true, backend });
-          return 130;
-        }
-        report = r.report;
-        failedTabs += report?.summary.failedCommands ?? 0;
+      const r = await runBatch(manager, { backend, remote, monitor, stream, batch: bi + 1 }, o, out);
+      if (r.interrupted) {
+        if (stream)
+          out.jsonLine({ type: "run-done", time: new Date().toISOString(), interrupted: true, backend });
+        return 130;
       }
-      results.push({
-        batch: bi + 1,
-        runId: manager.runId,
-        machines: started.map(machineJson),
-        sessions,
-        ...(report ? { report } : {}),
-      });
-      if (!monitor && !out.json) attachHint(out, sessions);
+      failedTabs += r.failedTabs;
+      failedMachines += r.failedMachines;
+      results.push(r.json);
     } finally {
       await manager.close();
     }
@@ -290,6 +333,33 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   else if (out.json) out.printJson({ backend, batches: results });
   if (failedMachines > 0) return 1;
   return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
+}
+
+async function dryRun(
+  backend: BackendName,
+  batches: LayoutConfig[][],
+  o: RunOptions,
+  out: Output,
+  remote: boolean,
+) {
+  const plans: PreparedSession[][] = [];
+  for (const batch of batches) {
+    const m = await managerFor(backend, batch, o);
+    try {
+      plans.push(
+        await m.plan({
+          onConflict: o.onConflict,
+          missingDirs: o.missingDirs,
+          initialTabs: o.maxParallelTabs,
+          onWarning: (w) => warn(out, w),
+        }),
+      );
+    } finally {
+      await m.close();
+    }
+  }
+  printPlan(backend, plans, out, remote);
+  return 0;
 }
 
 function warn(out: Output, message: string): void {

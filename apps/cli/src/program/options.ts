@@ -99,6 +99,10 @@ export function checkRunFlags(
 ): void {
   if (file !== undefined && o.layoutsFile !== undefined)
     throw usage("give the layouts file once: as the argument or with -f/--layouts-file, not both");
+  if (o.maxParallelTabs !== undefined && (!Number.isInteger(o.maxParallelTabs) || o.maxParallelTabs < 1))
+    throw usage("--max-parallel-tabs must be a positive integer");
+  if (o.maxParallelTabs !== undefined && given("parallelLayouts"))
+    throw usage("--max-parallel-tabs and --parallel-layouts cannot be combined");
   if (o.maxParallelTabs === undefined) {
     if (o.killFinishedTabs) throw usage("--kill-finished-tabs works only with --max-parallel-tabs");
     if (given("pollSeconds"))
