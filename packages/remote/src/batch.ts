@@ -14,7 +14,7 @@ export type Op =
   | { kind: "stat"; path: string }
   | { kind: "remove"; path: string }
   | { kind: "which"; file: string }
-  | { kind: "info" }
+  | { kind: "info"; stateDir?: string | undefined }
   | { kind: "ps" };
 
 /** Status an operation reports when its path does not exist (readFile, readDir). */
@@ -153,7 +153,8 @@ elif [ -e ${p(op.dir)} ]; then mc_s=1; echo "not a directory" >"$mc_d/e"; else m
         : `mc_s=1; mc_ifs=$IFS; IFS=:; for mc_p in $PATH; do [ -n "$mc_p" ] || continue; if [ -f "$mc_p"/${f} ] && [ -x "$mc_p"/${f} ]; then printf '%s\\n' "$mc_p"/${f} >"$mc_d/o"; mc_s=0; break; fi; done; IFS=$mc_ifs`;
     }
     case "info":
-      return `( ${INFO_SCRIPT}
+      // A state directory given to the host is the one whose owner is checked (MC_STATE_DIR in the subshell).
+      return `( ${op.stateDir === undefined ? "" : `MC_STATE_DIR=${p(op.stateDir)}\n`}${INFO_SCRIPT}
 ) >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?`;
     case "ps":
       // core's PS_TABLE_SCRIPT: the remote clock first, to turn etime into a start time in that clock.

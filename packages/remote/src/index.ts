@@ -25,6 +25,7 @@ export {
   ensurePrivateDir,
 } from "./control-dir.js";
 export { droppedError, type SshErrorContext, sshError, stateError } from "./errors.js";
+export { checkDistinctMachines, type IdentifiedHost, machineIdentity } from "./machine-identity.js";
 export { type HostFacts, INFO_SCRIPT, parseClock, parseInfo, platformFromUname } from "./parse.js";
 export {
   checkTarget,
@@ -38,6 +39,7 @@ export {
 } from "./quote.js";
 export {
   machineSshOptions,
+  type RemoteKillResult,
   RemoteManager,
   type RemoteManagerOptions,
   remoteMachines,
@@ -53,6 +55,9 @@ export {
 } from "./ssh-args.js";
 export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
+export { checkRemoteStateOwner, localStateProblem } from "./state-owner.js";
+export { correctClock } from "./status-clock.js";
+export { parseSweep, SWEEP_SCRIPT, type SweepResult, sweepTabs } from "./tab-sweep.js";
 export { parseDirListing, parseTar } from "./tar.js";
 export { type PsCall, parsePsDir, parsePsInfo, parsePsWinTable, psInfo, psRun } from "./windows.js";
 export { windowsCall } from "./windows-ops.js";

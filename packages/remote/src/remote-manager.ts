@@ -1,13 +1,25 @@
 import {
   type BackendFactory,
   type Host,
+  type KillResult,
   type LayoutConfig,
   localHost,
+  localStateDir,
   type MachineSpec,
+  type MachineStartResult,
+  McError,
+  type PreparedSession,
   SessionManager,
+  type StartOptions,
+  type StatusOptions,
+  type StatusReport,
 } from "@mc/core";
 import { type MachineSsh, sshConnect, sshMachine } from "./connection.js";
+import { checkDistinctMachines, type IdentifiedHost } from "./machine-identity.js";
 import type { SshHostOptions } from "./ssh-args.js";
+import { checkRemoteStateOwner, localStateProblem } from "./state-owner.js";
+import { correctClock } from "./status-clock.js";
+import { type SweepResult, sweepTabs } from "./tab-sweep.js";
 
 /** Options every remote manager takes. `B` is the backend's own options (tmux socket, zellij binary…). */
 export interface RemoteManagerOptions<B extends object> {
@@ -29,6 +41,33 @@ export interface RemoteManagerOptions<B extends object> {
   cwd?: string | undefined;
   /** Told what a user should know (a saved run's ssh config file changed since it started). */
   onNotice?: ((message: string) => void) | undefined;
+}
+
+/** What killing one session of a remote run found, with what its tabs had left running. */
+export interface RemoteKillResult extends KillResult {
+  /** Processes of its tabs that outlived the session (nohup, setsid) and were ended. */
+  ended?: number[];
+  /** Processes that could not be ended: the session stays in the record. */
+  survivors?: SweepResult["survivors"];
+}
+
+/**
+ * The factory with the checks a remote machine needs before anything starts there: mc's state directory
+ * there must belong to the remote user (a `sudo -E` there leaves it root-owned).
+ */
+function guarded<B extends object>(factory: BackendFactory<B>): BackendFactory<B> {
+  return {
+    ...factory,
+    create(host, options) {
+      const backend = factory.create(host, options);
+      const own = backend.checkAvailable?.bind(backend);
+      backend.checkAvailable = async () => {
+        await checkRemoteStateOwner(host as IdentifiedHost);
+        await own?.();
+      };
+      return backend;
+    },
+  };
 }
 
 /** The ssh options of one machine: defaults, then `*`, then its own (extraOptions and env key by key). */
@@ -86,7 +125,7 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
   ) {
     super({
       kind,
-      factory,
+      factory: guarded(factory),
       machines: remoteMachines(opts, defaults),
       sessionNamePrefix: opts.sessionNamePrefix,
       keepShell: opts.keepShell,
@@ -110,5 +149,73 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
   /** The backend options of one machine (`*` merged under its own). */
   backendOptionsOf(machine: string): B {
     return { ...this.remote.backendOptions?.["*"], ...this.remote.backendOptions?.[machine] } as B;
+  }
+
+  /** Before anything starts: no machine listed twice, and this machine's own state is ours to write. */
+  private async preflight(): Promise<void> {
+    const problem = localStateProblem(this.remote.stateDir ?? localStateDir());
+    if (problem) throw new McError("STATE_IO", problem, { backend: "remote", op: "start" });
+    const withLayouts = this.machines.filter((m) => this.remote.machineLayouts[m]?.length);
+    await checkDistinctMachines(
+      withLayouts.map((name) => ({
+        name,
+        host: this.hostOf(name) as IdentifiedHost,
+        backendOptions: this.backendOptionsOf(name),
+      })),
+    );
+  }
+
+  override async plan(o: Parameters<SessionManager<B>["plan"]>[0] = {}): Promise<PreparedSession[]> {
+    await this.preflight();
+    return super.plan(o);
+  }
+
+  override async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
+    await this.preflight();
+    return super.start(o);
+  }
+
+  /** Status with every time in this machine's clock (remote clocks may be off; see {@link correctClock}). */
+  override async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<StatusReport> {
+    const report = await super.checkAllSessionsStatus(opts);
+    return correctClock(report, (m) => (this.hostOf(m) as { clockSkewMs?: number }).clockSkewMs ?? 0);
+  }
+
+  /**
+   * Kill one session and everything its tabs left running. Only what the backend confirms (killed, or
+   * nothing of mc's left) counts: an unreachable machine or a tool error is an error and the session stays
+   * in the record. After the kill, every process that still carries a tab's marker (nohup, setsid) is
+   * ended; one that survives keeps the session in the record and is reported.
+   */
+  override async killSession(name: string, machine?: string): Promise<RemoteKillResult> {
+    const s = this.session(name, machine);
+    const base = { machine: s.machine, name: s.name };
+    let outcome: KillResult["outcome"];
+    let sweep: SweepResult;
+    try {
+      outcome = await this.backendOf(s.machine).kill(s.name, s);
+      sweep = await sweepTabs(this.hostOf(s.machine), s);
+    } catch (e) {
+      return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
+    }
+    if (sweep.survivors.length) {
+      const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
+      return {
+        ...base,
+        ok: false,
+        outcome: outcome!,
+        ended: sweep.ended,
+        survivors: sweep.survivors,
+        error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
+      };
+    }
+    await this.forget(s.name, s.machine);
+    return { ...base, ok: true, outcome: outcome!, ended: sweep.ended };
+  }
+
+  override async killAllSessions(): Promise<RemoteKillResult[]> {
+    const out: RemoteKillResult[] = [];
+    for (const s of [...this.managed]) out.push(await this.killSession(s.name, s.machine));
+    return out;
   }
 }

@@ -151,7 +151,7 @@ async function hostInfo(t: SshTransport): Promise<HostInfo> {
         t.info = parsePsInfo(text(r.stdout));
         return t.info;
       }
-      const f = await t.enqueue({ kind: "info" });
+      const f = await t.enqueue({ kind: "info", stateDir: t.opts.stateDir });
       if (f.status !== 0)
         throw new McError("COMMAND_FAILED", `${t.id}: info: ${text(f.err).trim()}`, { backend: "remote" });
       if (!t.info)

@@ -145,7 +145,7 @@ export class SshTransport {
     }
     const ops = items.map((i) => i.op);
     const wantInfo = this.info === undefined && !ops.some((o) => o.kind === "info");
-    if (wantInfo) ops.unshift({ kind: "info" });
+    if (wantInfo) ops.unshift({ kind: "info", stateDir: this.opts.stateDir });
     const wantPs = ops.some((o) => o.kind === "readDir") && !ops.some((o) => o.kind === "ps");
     if (wantPs) ops.push({ kind: "ps" });
     const boundary = `MCB${randomBytes(16).toString("hex")}`;
@@ -204,7 +204,10 @@ export class SshTransport {
         })
       : r.exitCode === 0
         ? droppedError(this.id, op, r.stderr)
-        : sshError(this.id, op, r.exitCode, r.stderr, { probe: this.probe() });
+        : // nologin(8) prints its message on stdout: what the login shell said is the cause either way.
+          sshError(this.id, op, r.exitCode, `${r.stdout.toString("utf8").slice(0, 2000)}\n${r.stderr}`, {
+            probe: this.probe(),
+          });
     for (const it of items) it.reject(err);
   }
 

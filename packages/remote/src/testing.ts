@@ -120,7 +120,8 @@ function sshdConfig(dir: string, ports: number[], opts: PrivateSshdOptions): str
     "ListenAddress 127.0.0.1",
     `HostKey ${join(dir, "host_ed25519")}`,
     `PidFile ${join(dir, "sshd.pid")}`,
-    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+    // The harness key for root, and each user's own (sshd reads those files as that user).
+    `AuthorizedKeysFile ${join(dir, "authorized_keys")} .ssh/authorized_keys`,
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
