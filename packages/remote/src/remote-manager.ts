@@ -153,7 +153,8 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
 
   /** Before anything starts: no machine listed twice, and this machine's own state is ours to write. */
   private async preflight(): Promise<void> {
-    const problem = localStateProblem(this.remote.stateDir ?? localStateDir());
+    // An explicit stateDir, like MC_STATE_DIR, is the caller's choice and is not questioned.
+    const problem = this.remote.stateDir === undefined ? localStateProblem(localStateDir()) : undefined;
     if (problem) throw new McError("STATE_IO", problem, { backend: "remote", op: "start" });
     const withLayouts = this.machines.filter((m) => this.remote.machineLayouts[m]?.length);
     await checkDistinctMachines(
