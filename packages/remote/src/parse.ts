@@ -33,6 +33,8 @@ export interface HostFacts {
 /**
  * The POSIX sh of the info operation: one value per line (platform, home, state dir — `$MC_STATE_DIR`,
  * else `$XDG_STATE_HOME/mc`, else `~/.local/state/mc`, as core's localStateDir —, shell, then the facts).
+ * With the first call of each host it also removes this user's batch temp dirs older than a day: a batch killed with
+ * SIGKILL (the machine's sshd killed, an OOM kill) cannot run its EXIT trap.
  */
 export const INFO_SCRIPT = `mc_sd=\${MC_STATE_DIR:-\${XDG_STATE_HOME:-$HOME/.local/state}/mc}
 uname -s; printf '%s\\n' "$HOME" "$mc_sd" "\${SHELL:-}"
@@ -41,7 +43,8 @@ cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo
 id -u; id -un 2>/dev/null || echo; hostname 2>/dev/null || uname -n
 date +%s%N
 printf '%s\\n' "TMUX_TMPDIR=\${TMUX_TMPDIR:-}" "XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-}" "ZELLIJ_SOCKET_DIR=\${ZELLIJ_SOCKET_DIR:-}"
-if [ -e "$mc_sd" ] && [ ! -O "$mc_sd" ]; then ls -ld -- "$mc_sd" | awk '{print "owner=" $3}'; else echo owner=; fi`;
+if [ -e "$mc_sd" ] && [ ! -O "$mc_sd" ]; then ls -ld -- "$mc_sd" | awk '{print "owner=" $3}'; else echo owner=; fi
+find "\${TMPDIR:-/tmp}" /tmp -maxdepth 1 -name 'mc-ssh.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null || :`;
 
 /** Epoch ms from `date +%s%N` (GNU) or what BSD prints for it (`<seconds>N` or `<seconds>%N`). */
 export function parseClock(s: string): number {

@@ -91,6 +91,7 @@ describe.skipIf(!HAVE_SSHD)("kill, locks and clocks", () => {
       try {
         execFileSync("tmux", ["-S", s, "kill-server"], { stdio: "ignore" });
       } catch {}
+      rmSync(s, { force: true });
     }
     d.stop();
     rmSync(dir, { recursive: true, force: true });

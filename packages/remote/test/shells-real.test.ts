@@ -235,6 +235,9 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
   });
 
   it("a batch whose connection drops mid-command leaves no temp directory behind", async () => {
+    // One a SIGKILL left two days ago (no trap runs then) goes with the next host's first call.
+    mkdirSync(join(leakTmp, "mc-ssh.killed"));
+    spawnSync("touch", ["-d", "2 days ago", join(leakTmp, "mc-ssh.killed")]);
     const h = sshHost("127.0.0.1", d.options(d.ports[2]!, { env: { SHELL: "/bin/sh" } }));
     await h.run({ file: "true", args: [] });
     expect(readdirSync(leakTmp)).toEqual([]);
