@@ -22,18 +22,32 @@ export interface PosixTabScriptOptions {
   onExit?: string;
 }
 
-/** The environment variable every process of a tab inherits: `<runDir>#<index>`, unique to the tab. */
+/** The environment variable every process of a tab inherits: `<runDir>#<index>` (see {@link tabMarker}). */
 export const TAB_MARKER_VAR = "MC_TAB";
+
+/**
+ * The marker of tab `index` of the session whose records go to `runDir`. Every process a tab starts
+ * inherits it in its environment, which survives `nohup`, `setsid` and a new process group (not `env -i`):
+ * a kill finds what a tab left running by this marker in `/proc/<pid>/environ`.
+ */
+export function tabMarker(runDir: string, index: number): string {
+  return `${runDir}#${index}`;
+}
 
 /**
  * A POSIX sh script that runs one tab's command (`sh script.sh <index>`): it enters the tab's start
  * directory itself (a directory it cannot enter fails the tab visibly, exit 126, and the command never
  * runs elsewhere), records pid, start, end and exit status, and runs the command through the user's shell
- * (`$SHELL`, so pipes, `&&`, `;`, redirections and env assignments work). The command reaches that shell
- * through the environment, not its argv, so `ps` never shows it to other users. Every process the tab
- * starts inherits {@link TAB_MARKER_VAR}, which survives `setsid` and `nohup`, so kill can find them all.
- * Then an interactive shell stays in the tab (unless keepShell is off). Every command and directory is
- * embedded as one single-quoted word, so no field is ever parsed by anything but the tab's own shell.
+ * (`$SHELL`, so pipes, `&&`, `;`, redirections and env assignments work), then leaves an interactive
+ * shell in the tab (unless keepShell is off). Every command and directory is embedded as one
+ * single-quoted word, so no field is ever parsed by anything but the tab's own shell.
+ *
+ * The command is never on a command line: it is written to `cmd-<index>` in the run directory (mode 0600)
+ * and the shell reads it from there (`$SHELL <file>`), so `ps` shows no inline secret. Reading a file also
+ * makes a command the shell cannot parse fail (fish 3.6 exits 0 for `fish -c` with a syntax error, 127
+ * for the same text in a file). The command's shell is the user's login shell (`$SHELL`, else /bin/sh):
+ * a layout written for POSIX sh needs a POSIX `$SHELL`. Every process of the tab carries
+ * {@link TAB_MARKER_VAR} (see {@link tabMarker}).
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
@@ -55,6 +69,8 @@ ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
 esac
 mc_rec="$mc_dir/tab-$1.json"
+mc_cf="$mc_dir/cmd-$1"
+(umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
 mc_start=$(date +%s)
 # The start record is written in place (one small write; a reader that catches it half-written sees no
@@ -77,7 +93,7 @@ trap ':' INT
   trap 'mc_end "\\"signal\\":\\"TERM\\""; exit 143' TERM
   # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
   trap ':' INT
-  MC_TAB_CMD=$mc_cmd "\${SHELL:-/bin/sh}" -c 'eval "$MC_TAB_CMD"'
+  "\${SHELL:-/bin/sh}" "$mc_cf"
   mc_code=$?
   mc_end "\\"exit\\":$mc_code"
   exit "$mc_code"
