@@ -203,8 +203,8 @@ export class WtBackend implements SessionBackend {
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
-    if (spec.initialTabs !== undefined && spec.initialTabs < spec.layout.layoutTabs.length) {
-      throw new McError("USAGE", "the wt backend starts every tab of a window at once (no initialTabs)", {
+    if (spec.pendingTabs?.length) {
+      throw new McError("USAGE", "the wt backend starts every tab of a window at once (it cannot open tabs later)", {
         backend: "wt",
         op: "start",
         hint: "drop --max-parallel-tabs for Windows Terminal, or split the layout with balance-load",
