@@ -12,6 +12,12 @@ fi
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ "${MC_SKIP_SSHD:-0}" != 1 ] && [ ! -x /usr/sbin/sshd ]; then need+=(openssh-server); fi
+# The remote suites also try fish as a login shell and a skewed host clock (libfaketime); without them
+# those cases report themselves skipped.
+if [ "${MC_SKIP_SSHD:-0}" != 1 ]; then
+  command -v fish >/dev/null 2>&1 || need+=(fish)
+  [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || [ "$(uname -m)" != x86_64 ] || need+=(faketime)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} with apt-get"

@@ -1,12 +1,9 @@
-import { resolve } from "node:path";
 import {
   type BackendFactory,
   type Host,
   type LayoutConfig,
   listRuns,
   localHost,
-  type MachineRecord,
-  type MachineSpec,
   type ManagedRun,
   McError,
   SessionManager,
@@ -125,16 +122,10 @@ async function loadRemote() {
   }
 }
 
-/** Reach a machine of a saved run again over ssh, with the options it was started with. */
-async function connector(): Promise<(machine: string, rec: MachineRecord) => Host> {
-  const { sshHost } = await loadRemote();
-  return (machine, rec) => {
-    const { target, ...opts } = rec.connection ?? {};
-    return sshHost(typeof target === "string" ? target : machine, { ...opts, id: rec.host });
-  };
-}
-
-/** A manager for these layouts on this machine or on every `--host` machine. */
+/**
+ * A manager for these layouts on this machine, or on every `--host` machine (`@mc/remote`'s manager:
+ * it checks the machines are distinct and reach them again later with the ssh options they were given).
+ */
 export async function buildManager<K extends BackendName>(
   name: K,
   layouts: readonly LayoutConfig[],
@@ -143,36 +134,28 @@ export async function buildManager<K extends BackendName>(
     backendOptions: BackendOptions[K];
     placement: Placement;
     keepShell?: boolean;
+    onNotice?: (message: string) => void;
   },
 ): Promise<SessionManager<BackendOptions[K]>> {
   const factory = await loadBackend(name);
-  const remote = o.placement.hosts.length > 0;
-  let machines: MachineSpec<BackendOptions[K]>[];
-  if (remote) {
-    const { sshHost, checkTarget } = await loadRemote();
-    // Absolute: a later `sessions status` from another directory must read the same file.
-    const ssh = o.placement.sshConfig === undefined ? {} : { configFile: resolve(o.placement.sshConfig) };
-    machines = o.placement.hosts.map((h) => {
-      checkTarget(h);
-      return {
-        name: h,
-        host: sshHost(h, { ...ssh, id: `ssh:${h}` }),
-        connection: { target: h, ...ssh },
-        layouts,
-        backendOptions: o.backendOptions,
-      };
+  if (o.placement.hosts.length > 0) {
+    const { RemoteManager } = await loadRemote();
+    return new RemoteManager(REGISTRY[name].kinds.remote, factory, {
+      machineLayouts: Object.fromEntries(o.placement.hosts.map((h) => [h, layouts])),
+      sessionNamePrefix: o.prefix,
+      keepShell: o.keepShell,
+      ...(o.placement.sshConfig === undefined ? {} : { ssh: { "*": { configFile: o.placement.sshConfig } } }),
+      backendOptions: { "*": o.backendOptions },
+      cwd: process.cwd(),
+      onNotice: o.onNotice,
     });
-  } else {
-    machines = [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }];
   }
   return new SessionManager({
-    kind: remote ? REGISTRY[name].kinds.remote : REGISTRY[name].kinds.local,
+    kind: REGISTRY[name].kinds.local,
     factory,
-    machines,
+    machines: [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }],
     sessionNamePrefix: o.prefix,
     keepShell: o.keepShell,
-    stateHost: localHost(),
-    ...(remote ? { connect: await connector() } : {}),
   });
 }
 
@@ -186,6 +169,7 @@ export interface LoadedRun {
 /** Every saved run of every installed backend, local and remote; damaged records listed apart. */
 export async function loadRuns(
   host: Host = localHost(),
+  onNotice: (message: string) => void = () => {},
 ): Promise<{ runs: LoadedRun[]; corrupt: { path: string; error: string }[] }> {
   const { stateDir } = await host.info();
   const runs: LoadedRun[] = [];
@@ -195,16 +179,13 @@ export async function loadRuns(
       const listing = await listRuns(host, stateDir, kind);
       corrupt.push(...listing.corrupt);
       if (listing.runs.length === 0) continue;
-      const factory = await loadBackend(name);
+      const factory = (await loadBackend(name)) as BackendFactory<object>;
       const remote = kind === REGISTRY[name].kinds.remote;
+      const { RemoteManager } = remote ? await loadRemote() : { RemoteManager: undefined };
       for (const run of listing.runs) {
-        const manager = new SessionManager({
-          kind,
-          factory: factory as BackendFactory<object>,
-          machines: [],
-          stateHost: host,
-          ...(remote ? { connect: await connector() } : {}),
-        });
+        const manager = RemoteManager
+          ? new RemoteManager(kind, factory, { machineLayouts: {}, onNotice })
+          : new SessionManager({ kind, factory, machines: [], stateHost: host });
         try {
           manager.adopt(run);
         } catch (e) {

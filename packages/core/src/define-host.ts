@@ -241,6 +241,9 @@ export function defineHost(p: HostPrimitives & Partial<HostOperations>, o: Defin
       return p.spawned;
     },
     ...(p.coalesces === undefined ? {} : { coalesces: p.coalesces }),
+    get clockSkewMs() {
+      return p.clockSkewMs;
+    },
     run: (cmd, opts) => p.run(cmd, opts),
     runInteractive: (cmd) => p.runInteractive(cmd),
     info: () => p.info(),

@@ -78,6 +78,8 @@ export interface HostPrimitives {
   interactiveCommand?(cmd: Command): Command;
   /** Release what the transport holds (an ssh connection this process opened). */
   close?(): Promise<void>;
+  /** How far the host's clock is ahead of this machine's (ms), once known: its times are corrected by it. */
+  readonly clockSkewMs?: number | undefined;
 }
 
 /** Operations every {@link Host} has; {@link defineHost} derives those a transport does not give. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, statSync } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
@@ -188,4 +188,35 @@ export function localHost(opts: LocalHostOptions = {}): Host {
     },
     { holderPid: process.pid },
   );
+}
+
+/**
+ * Why mc's local state would end up owned by the wrong user, or undefined. Two cases: running as root
+ * with another user's home (`sudo -E`: root-owned files land in that home and the user's own mc can no
+ * longer write them), and a state directory that another user already owns (left by an earlier `sudo -E`).
+ * An explicit `MC_STATE_DIR` is the user's choice and is never questioned.
+ */
+export function localStateProblem(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  uid = process.getuid?.(),
+): string | undefined {
+  if (uid === undefined || env.MC_STATE_DIR) return undefined;
+  const ownerOf = (p: string): number | undefined => {
+    for (let d = p; ; d = dirname(d)) {
+      try {
+        return statSync(d).uid;
+      } catch {
+        if (dirname(d) === d) return undefined;
+      }
+    }
+  };
+  const owner = ownerOf(stateDir);
+  if (uid === 0 && env.SUDO_USER && owner !== undefined && owner !== 0) {
+    return `running as root (sudo -E) with ${env.SUDO_USER}'s home: ${stateDir} would hold root-owned files ${env.SUDO_USER}'s own mc cannot change; run mc without sudo, or with sudo -H, or set MC_STATE_DIR`;
+  }
+  if (owner !== undefined && owner !== uid && uid !== 0) {
+    return `${stateDir} belongs to uid ${owner}, not to you (uid ${uid}), probably left by sudo -E: sudo chown -R "$(id -un)" ${stateDir}`;
+  }
+  return undefined;
 }

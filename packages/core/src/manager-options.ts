@@ -71,6 +71,10 @@ export type MachineStartResult =
 
 /** What killing one session found. */
 export interface KillResult {
+  /** Processes of its tabs that outlived the session (nohup, setsid) and were ended. */
+  ended?: number[];
+  /** Processes that could not be ended: the session stays in the record. */
+  survivors?: { pid: number; command: string }[];
   machine: string;
   name: string;
   ok: boolean;

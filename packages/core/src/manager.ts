@@ -32,8 +32,10 @@ import {
   type StatusReport,
   summarizeSession,
 } from "./status.js";
+import { correctClock } from "./status-clock.js";
 import { pollSessions } from "./status-poll.js";
 import { tabRecordName } from "./tab-record.js";
+import { type SweepResult, sweepTabs } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -90,7 +92,11 @@ export class SessionManager<O extends object = object> {
     this.machineSet = new Machines(opts.factory, opts.connect);
     for (const m of opts.machines) this.machineSet.add(m);
     const local = this.machineSet.has("local") ? this.machineSet.get("local").host : undefined;
-    this.store = new RunStore(opts.stateHost ?? local ?? localHost(), this.kind);
+    this.store = new RunStore(
+      opts.stateHost ?? local ?? localHost(),
+      this.kind,
+      opts.stateHost !== undefined,
+    );
   }
 
   /** The machines of this run, by name. */
@@ -296,9 +302,13 @@ export class SessionManager<O extends object = object> {
         }
       }),
     );
-    return makeReport(
+    // Remote records and process times are in each machine's clock: shown in this machine's.
+    const report = makeReport(
       per.flatMap(([s]) => s),
       per.map(([, h]) => h),
+    );
+    return correctClock(report, (name) =>
+      this.machineSet.has(name) ? (this.hostOf(name).clockSkewMs ?? 0) : 0,
     );
   }
 
@@ -346,16 +356,38 @@ export class SessionManager<O extends object = object> {
   }
 
   /** Kill one managed session and forget it; the result says whether it was killed or already gone. */
+  /**
+   * Kill one managed session and everything its tabs left running, then forget it. Only what the backend
+   * confirms (killed, or nothing of mc's left) counts: an unreachable machine or a tool error is an error
+   * and the session stays in the record. After the kill, every process that still carries one of its
+   * tabs' markers (nohup, setsid) is ended; one that survives keeps the session in the record.
+   */
   async killSession(name: string, machine?: string): Promise<KillResult> {
     const s = this.session(name, machine);
     await this.checkStateWritable();
+    const base = { machine: s.machine, name: s.name };
+    let outcome: KillResult["outcome"];
+    let sweep: SweepResult;
     try {
-      const outcome = await this.machine(s.machine).backend.kill(s.name, s);
-      await this.dropSessions(s.machine, new Set([s.name]));
-      return { machine: s.machine, name: s.name, ok: true, outcome };
+      outcome = await this.machine(s.machine).backend.kill(s.name, s);
+      sweep = await sweepTabs(this.hostOf(s.machine), s);
     } catch (e) {
-      return { machine: s.machine, name: s.name, ok: false, error: (e as Error).message };
+      return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
     }
+    const ended = sweep.ended.length ? { ended: sweep.ended } : {};
+    if (sweep.survivors.length) {
+      const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
+      return {
+        ...base,
+        ok: false,
+        outcome: outcome!,
+        ...ended,
+        survivors: sweep.survivors,
+        error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
+      };
+    }
+    await this.dropSessions(s.machine, new Set([s.name]));
+    return { ...base, ok: true, outcome: outcome!, ...ended };
   }
 
   /** Kill the sessions this manager started, and only those. */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
+import { localStateProblem } from "./local-host.js";
 import {
   deleteRun,
   listRuns,
@@ -20,6 +21,8 @@ export class RunStore {
   constructor(
     readonly host: Host,
     readonly kind: string,
+    /** The state directory was chosen explicitly (a stateHost given): its owner is the caller's business. */
+    private readonly explicit = false,
   ) {}
 
   async stateDir(): Promise<string> {
@@ -32,6 +35,9 @@ export class RunStore {
    */
   async checkWritable(): Promise<void> {
     const dir = await this.stateDir();
+    // A run record another user's mc cannot change later (sudo -E) is refused before anything happens.
+    const problem = this.host.id === "local" && !this.explicit ? localStateProblem(dir) : undefined;
+    if (problem) throw new McError("STATE_IO", problem, { backend: "core", op: "state" });
     const probe = join(dir, `.write-probe-${process.pid}-${randomBytes(3).toString("hex")}`);
     try {
       await this.host.writeFile(probe, "");

@@ -55,9 +55,7 @@ export {
 } from "./ssh-args.js";
 export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
-export { checkRemoteStateOwner, localStateProblem } from "./state-owner.js";
-export { correctClock } from "./status-clock.js";
-export { parseSweep, SWEEP_SCRIPT, type SweepResult, sweepTabs } from "./tab-sweep.js";
+export { checkRemoteStateOwner } from "./state-owner.js";
 export { parseDirListing, parseTar } from "./tar.js";
 export { type PsCall, parsePsDir, parsePsInfo, parsePsWinTable, psInfo, psRun } from "./windows.js";
 export { windowsCall } from "./windows-ops.js";

@@ -17,9 +17,7 @@ import {
 import { type MachineSsh, sshConnect, sshMachine } from "./connection.js";
 import { checkDistinctMachines, type IdentifiedHost } from "./machine-identity.js";
 import type { SshHostOptions } from "./ssh-args.js";
-import { checkRemoteStateOwner, localStateProblem } from "./state-owner.js";
-import { correctClock } from "./status-clock.js";
-import { type SweepResult, sweepTabs } from "./tab-sweep.js";
+import { checkRemoteStateOwner } from "./state-owner.js";
 
 /** Options every remote manager takes. `B` is the backend's own options (tmux socket, zellij binary…). */
 export interface RemoteManagerOptions<B extends object> {
@@ -43,13 +41,8 @@ export interface RemoteManagerOptions<B extends object> {
   onNotice?: ((message: string) => void) | undefined;
 }
 
-/** What killing one session of a remote run found, with what its tabs had left running. */
-export interface RemoteKillResult extends KillResult {
-  /** Processes of its tabs that outlived the session (nohup, setsid) and were ended. */
-  ended?: number[];
-  /** Processes that could not be ended: the session stays in the record. */
-  survivors?: SweepResult["survivors"];
-}
+/** What killing one session of a remote run found (core's KillResult, with `ended` and `survivors`). */
+export type RemoteKillResult = KillResult;
 
 /**
  * The factory with the checks a remote machine needs before anything starts there: mc's state directory
@@ -153,9 +146,6 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
 
   /** Before anything starts: no machine listed twice, and this machine's own state is ours to write. */
   private async preflight(): Promise<void> {
-    // An explicit stateDir, like MC_STATE_DIR, is the caller's choice and is not questioned.
-    const problem = this.remote.stateDir === undefined ? localStateProblem(localStateDir()) : undefined;
-    if (problem) throw new McError("STATE_IO", problem, { backend: "remote", op: "start" });
     const withLayouts = this.machines.filter((m) => this.remote.machineLayouts[m]?.length);
     await checkDistinctMachines(
       withLayouts.map((name) => ({
@@ -174,49 +164,5 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
   override async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     await this.preflight();
     return super.start(o);
-  }
-
-  /** Status with every time in this machine's clock (remote clocks may be off; see {@link correctClock}). */
-  override async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<StatusReport> {
-    const report = await super.checkAllSessionsStatus(opts);
-    return correctClock(report, (m) => (this.hostOf(m) as { clockSkewMs?: number }).clockSkewMs ?? 0);
-  }
-
-  /**
-   * Kill one session and everything its tabs left running. Only what the backend confirms (killed, or
-   * nothing of mc's left) counts: an unreachable machine or a tool error is an error and the session stays
-   * in the record. After the kill, every process that still carries a tab's marker (nohup, setsid) is
-   * ended; one that survives keeps the session in the record and is reported.
-   */
-  override async killSession(name: string, machine?: string): Promise<RemoteKillResult> {
-    const s = this.session(name, machine);
-    const base = { machine: s.machine, name: s.name };
-    let outcome: KillResult["outcome"];
-    let sweep: SweepResult;
-    try {
-      outcome = await this.backendOf(s.machine).kill(s.name, s);
-      sweep = await sweepTabs(this.hostOf(s.machine), s);
-    } catch (e) {
-      return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
-    }
-    if (sweep.survivors.length) {
-      const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
-      return {
-        ...base,
-        ok: false,
-        outcome: outcome!,
-        ended: sweep.ended,
-        survivors: sweep.survivors,
-        error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
-      };
-    }
-    await this.forget(s.name, s.machine);
-    return { ...base, ok: true, outcome: outcome!, ended: sweep.ended };
-  }
-
-  override async killAllSessions(): Promise<RemoteKillResult[]> {
-    const out: RemoteKillResult[] = [];
-    for (const s of [...this.managed]) out.push(await this.killSession(s.name, s.machine));
-    return out;
   }
 }

@@ -20,6 +20,7 @@ const tmux = (...args: string[]) =>
 describe.skipIf(!HAVE_SSHD)("TmuxLocalManager on an sshHost to 127.0.0.1", () => {
   runConformanceSuite({
     name: "tmux over ssh (real sshd, real tmux)",
+    attachTarget: (s) => String(s.data?.sessionId),
     async setup() {
       dir = mkdtempSync(join(tmpdir(), "mc-remote-conf-"));
       mkdirSync(join(dir, "work"));

@@ -15,9 +15,16 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMcError, type LayoutConfig, type ManagedRun, TAB_MARKER_VAR, tabMarker } from "@mc/core";
+import {
+  isMcError,
+  type LayoutConfig,
+  type ManagedRun,
+  parseSweep,
+  TAB_MARKER_VAR,
+  tabMarker,
+} from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { parseSweep, type SshHost, sshHost } from "../src/index.js";
+import { type SshHost, sshHost } from "../src/index.js";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 import { TmuxRemoteManager } from "../src/tmux.js";
 

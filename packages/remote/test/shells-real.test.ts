@@ -14,9 +14,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMcError, type LayoutConfig } from "@mc/core";
+import { isMcError, type LayoutConfig, localStateProblem } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localStateProblem, sshError, sshHost } from "../src/index.js";
+import { sshError, sshHost } from "../src/index.js";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 import { TmuxRemoteManager } from "../src/tmux.js";
 

@@ -204,11 +204,15 @@ export class WtBackend implements SessionBackend {
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
     if (spec.pendingTabs?.length) {
-      throw new McError("USAGE", "the wt backend starts every tab of a window at once (it cannot open tabs later)", {
-        backend: "wt",
-        op: "start",
-        hint: "drop --max-parallel-tabs for Windows Terminal, or split the layout with balance-load",
-      });
+      throw new McError(
+        "USAGE",
+        "the wt backend starts every tab of a window at once (it cannot open tabs later)",
+        {
+          backend: "wt",
+          op: "start",
+          hint: "drop --max-parallel-tabs for Windows Terminal, or split the layout with balance-load",
+        },
+      );
     }
     const launchPath = join(spec.artefactDir, "launch.ps1");
     const wrapperPath = join(spec.artefactDir, "wrapper.ps1");

@@ -116,11 +116,13 @@ export async function managerFor(
   backend: BackendName,
   layouts: readonly LayoutConfig[],
   o: RunOptions,
+  out?: Output,
 ): Promise<SessionManager> {
   return (await buildManager(backend, layouts, {
     prefix: o.prefix,
     backendOptions: backendOptionsOf(backend, o),
     placement: placementOf(o),
+    ...(out ? { onNotice: (n: string) => warn(out, n) } : {}),
   })) as SessionManager;
 }
 
@@ -307,7 +309,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   const results: unknown[] = [];
   for (const [bi, batch] of batches.entries()) {
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
-    const manager = await managerFor(backend, batch, o);
+    const manager = await managerFor(backend, batch, o, out);
     try {
       const r = await runBatch(manager, { backend, remote, monitor, stream, batch: bi + 1 }, o, out);
       if (r.interrupted) {
@@ -344,7 +346,7 @@ async function dryRun(
 ) {
   const plans: PreparedSession[][] = [];
   for (const batch of batches) {
-    const m = await managerFor(backend, batch, o);
+    const m = await managerFor(backend, batch, o, out);
     try {
       plans.push(
         await m.plan({

@@ -1,4 +1,6 @@
-import { type Host, type ManagedSession, TAB_MARKER_VAR, tabMarker } from "@mc/core";
+import type { Host } from "./host.js";
+import type { ManagedSession } from "./run-record.js";
+import { TAB_MARKER_VAR, tabMarker } from "./tab-wrapper.js";
 
 /** What a sweep found of one session's tabs after its kill. */
 export interface SweepResult {
@@ -52,6 +54,7 @@ export function parseSweep(out: string): SweepResult {
 
 /** End every process the tabs of a killed session left running on its machine (see {@link SWEEP_SCRIPT}). */
 export async function sweepTabs(host: Host, s: ManagedSession): Promise<SweepResult> {
+  if ((await host.info()).platform === "win32") return { supported: false, ended: [], survivors: [] };
   const markers = s.layout.layoutTabs.map((_, i) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, i)}`);
   const r = await host.run({ file: "/bin/sh", args: ["-c", SWEEP_SCRIPT, "mc-sweep", ...markers] });
   if (r.exitCode !== 0)

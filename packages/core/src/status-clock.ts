@@ -1,4 +1,4 @@
-import type { StatusReport } from "@mc/core";
+import type { StatusReport } from "./status.js";
 
 /**
  * Express a report's times in this machine's clock. A remote machine's tab records and process start
