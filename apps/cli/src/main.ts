@@ -9,6 +9,7 @@ import {
   registerLayoutTools,
   registerManage,
   registerRun,
+  registerRunAll,
 } from "./program/commands.js";
 
 declare const __MC_VERSION__: string;
@@ -50,6 +51,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
       }),
   };
   registerRun(program, ctx);
+  registerRunAll(program, ctx);
   registerManage(program, ctx);
   registerLayoutTools(program, ctx);
   registerFromCommand(program, ctx);

@@ -1,5 +1,6 @@
 import {
   type BackendFactory,
+  type ExitMode,
   type Host,
   type LayoutConfig,
   listRuns,
@@ -133,7 +134,7 @@ export async function buildManager<K extends BackendName>(
     prefix?: string | undefined;
     backendOptions: BackendOptions[K];
     placement: Placement;
-    keepShell?: boolean;
+    exitMode?: ExitMode | undefined;
     onNotice?: (message: string) => void;
   },
 ): Promise<SessionManager<BackendOptions[K]>> {
@@ -143,7 +144,7 @@ export async function buildManager<K extends BackendName>(
     return new RemoteManager(REGISTRY[name].kinds.remote, factory, {
       machineLayouts: Object.fromEntries(o.placement.hosts.map((h) => [h, layouts])),
       sessionNamePrefix: o.prefix,
-      keepShell: o.keepShell,
+      exitMode: o.exitMode,
       ...(o.placement.sshConfig === undefined ? {} : { ssh: { "*": { configFile: o.placement.sshConfig } } }),
       backendOptions: { "*": o.backendOptions },
       cwd: process.cwd(),
@@ -155,7 +156,7 @@ export async function buildManager<K extends BackendName>(
     factory,
     machines: [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }],
     sessionNamePrefix: o.prefix,
-    keepShell: o.keepShell,
+    exitMode: o.exitMode,
   });
 }
 

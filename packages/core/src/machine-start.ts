@@ -7,6 +7,7 @@ import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
 import type {
+  ExitMode,
   KillOutcome,
   ListedSession,
   PreparedSession,
@@ -41,6 +42,7 @@ export interface PlanContext {
   runId: string;
   sessionNamePrefix: string | undefined;
   keepShell: boolean;
+  exitMode: ExitMode;
   info: HostInfo;
   onConflict: ConflictPolicy;
   initialTabs?: number | undefined;
@@ -187,7 +189,8 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       layout: keep[p.index]!.layout,
       runDir: dir,
       artefactDir: dir,
-      keepShell: c.keepShell,
+      keepShell: c.exitMode === "shell",
+      exitMode: c.exitMode,
       ...pendingOf(keep[p.index]!.layout, c.initialTabs),
     };
     return m.backend.prepare(spec, c.info);

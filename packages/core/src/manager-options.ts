@@ -4,7 +4,7 @@ import type { MissingDirsPolicy, StartedSession } from "./machine-start.js";
 import type { MonitorSnapshot } from "./monitor.js";
 import type { MachineRecord } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
-import type { BackendFactory, KillOutcome } from "./session-backend.js";
+import type { BackendFactory, ExitMode, KillOutcome } from "./session-backend.js";
 
 /** One machine a manager starts sessions on. */
 export interface MachineSpec<O extends object = object> {
@@ -29,6 +29,8 @@ export interface SessionManagerOptions<O extends object = object> {
   sessionNamePrefix?: string | undefined;
   /** Keep the tab open with an interactive shell after its command ends (default true). */
   keepShell?: boolean | undefined;
+  /** What a tab does once its command ended (overrides keepShell; default "shell"). */
+  exitMode?: ExitMode | undefined;
   /** Where the run record is kept (default: this machine). */
   stateHost?: Host | undefined;
   /** Reach a machine of a saved run again; without it only `local` machines can be loaded. */
@@ -42,6 +44,8 @@ export interface ManagerOptions {
   sessionLayouts: readonly LayoutConfig[];
   sessionNamePrefix?: string | undefined;
   keepShell?: boolean | undefined;
+  /** What a tab does once its command ended (overrides keepShell; default "shell"). */
+  exitMode?: ExitMode | undefined;
 }
 
 /** Options of {@link SessionManager.startAllSessions}. */

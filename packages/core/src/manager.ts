@@ -24,7 +24,13 @@ import type {
 import { type MonitorSnapshot, monitor } from "./monitor.js";
 import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
 import { RunStore } from "./run-store.js";
-import type { BackendFactory, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
+import type {
+  BackendFactory,
+  ExitMode,
+  PreparedSession,
+  SessionBackend,
+  StatusOptions,
+} from "./session-backend.js";
 import {
   type MachineHealth,
   makeReport,
@@ -74,6 +80,7 @@ export class SessionManager<O extends object = object> {
   readonly factory: BackendFactory<O>;
   readonly sessionNamePrefix: string | undefined;
   readonly keepShell: boolean;
+  readonly exitMode: ExitMode;
   /** Id under which this manager's run is saved. */
   runId: string;
   /** Sessions this manager started (or loaded); the only ones it will ever kill. */
@@ -86,7 +93,8 @@ export class SessionManager<O extends object = object> {
     this.kind = opts.kind;
     this.factory = opts.factory;
     this.sessionNamePrefix = opts.sessionNamePrefix;
-    this.keepShell = opts.keepShell ?? true;
+    this.exitMode = opts.exitMode ?? (opts.keepShell === false ? "close" : "shell");
+    this.keepShell = this.exitMode === "shell";
     this.runId = newRunId();
     this.concurrency = opts.concurrency ?? 4;
     this.machineSet = new Machines(opts.factory, opts.connect);
@@ -149,6 +157,7 @@ export class SessionManager<O extends object = object> {
       runId: this.runId,
       sessionNamePrefix: this.sessionNamePrefix,
       keepShell: this.keepShell,
+      exitMode: this.exitMode,
       info,
       onConflict: this.policyFor(m.name, o.onConflict),
       initialTabs: o.initialTabs,
@@ -159,6 +168,17 @@ export class SessionManager<O extends object = object> {
   }
 
   private checkInitialTabs(o: StartOptions): void {
+    if (this.exitMode === "keep" && !this.factory.capabilities.keepPane) {
+      throw new McError(
+        "USAGE",
+        `${this.factory.name} cannot keep a finished pane on screen (capability "keepPane")`,
+        {
+          backend: this.factory.name,
+          op: "start",
+          hint: "use --exit shell or --exit close with this backend",
+        },
+      );
+    }
     if (this.factory.capabilities.addTabsLater) return;
     const deps = this.machineSet
       .all()

@@ -23,6 +23,8 @@ export interface BackendCapabilities {
   panes: boolean;
   /** The tool lists sessions mc did not start (so `attach` can reach any session). */
   listsForeignSessions: boolean;
+  /** A pane whose program ended can stay on screen, finished, without a shell (`--exit keep`). */
+  keepPane: boolean;
 }
 
 /** The capability names, for messages and checks. */
@@ -58,8 +60,13 @@ export interface SessionSpec extends PlannedName {
   runDir: string;
   /** Where its artefacts go on the host. */
   artefactDir: string;
-  /** Keep the tab open with an interactive shell after its command ends. */
+  /** Keep the tab open with an interactive shell after its command ends (`exitMode` "shell"). */
   keepShell: boolean;
+  /**
+   * What a tab does once its command ended: `shell` leaves an interactive shell, `close` closes the tab,
+   * `keep` keeps the finished pane (its output) on screen without a shell (backends with `keepPane`).
+   */
+  exitMode: ExitMode;
   /**
    * Tabs not to open now (indexes, ascending): a scheduler opens them later with `startTab`, when their
    * dependencies are ready or a slot of `--max-parallel-tabs` frees. Only asked of a backend with the
@@ -88,6 +95,9 @@ export interface SessionObservation {
   /** Why the observation is incomplete (the tool did not answer). */
   error?: string;
 }
+
+/** What a tab does once its command ended (`--exit`). */
+export type ExitMode = "shell" | "close" | "keep";
 
 /** What a kill found: the session was killed, or there was nothing of mc's left to kill. */
 export type KillOutcome = "killed" | "gone";
@@ -130,6 +140,8 @@ export interface SessionBackend {
   observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]>;
   /** The command that attaches this terminal to a session (the managed session when there is one). */
   attachCommand(name: string, env?: NodeJS.ProcessEnv, session?: ManagedSession): Command;
+  /** The command that opens a plain new interactive session of the tool in this terminal (`attach -n`). */
+  newSessionCommand?(env?: NodeJS.ProcessEnv): Command;
   /** Open tab `index` of a running managed session (backends with `addTabsLater`). */
   startTab?(session: ManagedSession, index: number, info: HostInfo): Promise<void>;
   /** Close one tab by the `ref` its status reported (backends with `closeTab`). */

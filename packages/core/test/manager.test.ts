@@ -14,6 +14,7 @@ const CAPS: BackendCapabilities = {
   attachFromInside: false,
   panes: false,
   listsForeignSessions: true,
+  keepPane: false,
 };
 
 /** A toy backend over a fake host: sessions live in a Set, "start" fails for names containing "bad". */

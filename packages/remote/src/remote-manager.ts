@@ -1,5 +1,6 @@
 import {
   type BackendFactory,
+  type ExitMode,
   type Host,
   type KillResult,
   type LayoutConfig,
@@ -25,6 +26,8 @@ export interface RemoteManagerOptions<B extends object> {
   machineLayouts: Readonly<Record<string, readonly LayoutConfig[]>>;
   sessionNamePrefix?: string | undefined;
   keepShell?: boolean | undefined;
+  /** What a tab does once its command ended (overrides keepShell). */
+  exitMode?: ExitMode | undefined;
   /** ssh options per machine; the key `*` applies to every machine (merged under the machine's own). */
   ssh?: Readonly<Record<string, MachineSsh>> | undefined;
   /** Backend options per machine; `*` applies to every machine. */
@@ -122,6 +125,7 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
       machines: remoteMachines(opts, defaults),
       sessionNamePrefix: opts.sessionNamePrefix,
       keepShell: opts.keepShell,
+      exitMode: opts.exitMode,
       stateHost: opts.stateDir === undefined ? undefined : localHost({ stateDir: opts.stateDir }),
       connect: (machine, record) =>
         sshConnect(machine, record, {

@@ -138,8 +138,8 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
     expect(attach.args.slice(attach.args.indexOf("--") + 1, -1)).toEqual(["127.0.0.1"]);
     expect(attach.args.at(-1)).toContain("attach-session");
     // By tmux's session id, which follows a rename made in tmux since.
-    const id = String(fleet.session("fl_a2", "alpha").data?.sessionId);
-    expect(attach.args.at(-1)).toContain(id);
+    const sessionId = String(fleet.session("fl_a2", "alpha").data?.sessionId);
+    expect(attach.args.at(-1)).toContain(sessionId);
     const hostA = fleet.hostOf("alpha") as SshHost;
     const probe = hostA.interactiveCommand({
       file: "tmux",

@@ -15,6 +15,7 @@ import {
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  shQuote,
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
@@ -42,6 +43,7 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   attachFromInside: true,
   panes: false,
   listsForeignSessions: true,
+  keepPane: true,
 };
 
 /** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
@@ -163,6 +165,7 @@ export class TmuxBackend implements SessionBackend {
         keepShell: spec.keepShell,
         pending: spec.pendingTabs,
         rename: spec.action !== "replace",
+        keepPanes: spec.exitMode === "keep",
       },
       info,
     );
@@ -194,6 +197,7 @@ export class TmuxBackend implements SessionBackend {
       key: tmuxSessionKey(p.name),
       runId,
       ...(sessionId ? { sessionId } : {}),
+      ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
     };
   }
 
@@ -289,6 +293,9 @@ export class TmuxBackend implements SessionBackend {
       this.cmd(
         "new-window",
         "-d",
+        "-P",
+        "-F",
+        "#{window_id}",
         "-t",
         `${this.targetOf(session.name, session)}:`,
         "-n",
@@ -299,6 +306,10 @@ export class TmuxBackend implements SessionBackend {
       ),
     );
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+    if (session.data?.keepPanes) {
+      const w = r.stdout.trim();
+      if (w) await this.host.run(this.cmd("set-option", "-w", "-t", w, "remain-on-exit", "on"));
+    }
   }
 
   /** Close one tab by its pane id (from status `ref`). */
@@ -314,6 +325,23 @@ export class TmuxBackend implements SessionBackend {
     if (insideSameServer) return this.cmd("switch-client", "-t", target);
     const c = this.cmd("attach-session", "-t", target);
     // Inside another tmux server, attach nests a client; tmux refuses unless $TMUX is cleared.
+    return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
+  }
+
+  /** A plain new session: attached here, or switched to from inside a tmux of the same server. */
+  newSessionCommand(env: NodeJS.ProcessEnv = process.env): Command {
+    if (env.TMUX && this.insideThisServer(env.TMUX)) {
+      const [file, ...args] = [this.target.tmux, ...tmuxArgs(this.target).args];
+      const tmux = [file!, ...args].map(shQuote).join(" ");
+      return {
+        file: "/bin/sh",
+        args: [
+          "-c",
+          `id=$(${tmux} new-session -d -P -F '#{session_id}') && exec ${tmux} switch-client -t "$id"`,
+        ],
+      };
+    }
+    const c = this.cmd("new-session");
     return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
   }
 

@@ -95,7 +95,13 @@ export function buildName(runId: string, index: number): string {
  * format-escaped, and no window index is assumed (a user's `base-index 1` works).
  */
 export function tmuxBuildScript(
-  b: TmuxBuild & { index: number; pending?: readonly number[] | undefined; rename?: boolean },
+  b: TmuxBuild & {
+    index: number;
+    pending?: readonly number[] | undefined;
+    rename?: boolean;
+    /** Keep each finished pane on screen (remain-on-exit) instead of closing it (`--exit keep`). */
+    keepPanes?: boolean;
+  },
 ): string {
   const tmp = buildName(b.runId, b.index);
   const target = tmuxQuote(`=${tmp}:`);
@@ -116,8 +122,11 @@ export function tmuxBuildScript(
         // tmux rewrites some names (`.`/`:` to `_`, `\\` and `$x` escaped by utf8_stravis) and a
         // name starting with `$` would read as an id.
         lines.push(`display-message -p -t ${target} '#{session_id}'`);
+        if (b.keepPanes) lines.push(`set-option -w -t ${target} remain-on-exit on`);
       } else {
         lines.push(`new-window -d -t ${target} ${common}`);
+        // Windows are appended in order, so the newest is the last one ({end}).
+        if (b.keepPanes) lines.push(`set-option -w -t ${tmuxQuote(`=${tmp}:{end}`)} remain-on-exit on`);
       }
     });
   // A replacement keeps its private name until the session it replaces is gone (see renameCommand).
@@ -164,6 +173,7 @@ export function tmuxSessionFiles(
     pending?: readonly number[] | undefined;
     /** False for a replacement: it is renamed once the session it replaces is gone. */
     rename?: boolean;
+    keepPanes?: boolean;
   },
   info: HostInfo,
 ): TmuxSessionFiles {
@@ -180,6 +190,7 @@ export function tmuxSessionFiles(
       runId: o.runId,
       pending: o.pending,
       ...(o.rename === false ? { rename: false } : {}),
+      ...(o.keepPanes ? { keepPanes: true } : {}),
     }),
     tabScriptPath,
     tabScript: posixTabScript({

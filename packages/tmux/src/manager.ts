@@ -44,6 +44,7 @@ export class TmuxLocalManager extends SessionManager<TmuxBackendOptions> {
       ],
       sessionNamePrefix: opts.sessionNamePrefix,
       keepShell: opts.keepShell,
+      exitMode: opts.exitMode,
     });
   }
 

@@ -649,3 +649,59 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await m.killAllSessions();
   });
 });
+
+describe("tmux: what a tab does once its command ended (--exit)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("keep leaves the finished pane (and its output) on screen; close closes the tab; both keep the exit code", async () => {
+    const { TmuxLocalManager } = await import("../src/index.js");
+    const mk = (exitMode: "keep" | "close", name: string) =>
+      new TmuxLocalManager({
+        sessionLayouts: [
+          layout(
+            name,
+            [
+              ["a", "echo visible-output; exit 4"],
+              ["b", "sleep 30"],
+            ],
+            t.work,
+          ),
+        ],
+        host: t.host,
+        socket: t.socket,
+        exitMode,
+      });
+    const keep = mk("keep", "kp");
+    await keep.startAllSessions();
+    const r = await waitFor(
+      () => keep.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "exited", exitCode: 4 });
+    const panes = t
+      .tmux("list-panes", "-s", "-t", "=kp", "-F", "#{window_name} #{pane_dead}")
+      .trim()
+      .split("\n");
+    expect(panes).toContain("a 1");
+    const id = String(keep.managed[0]!.data?.sessionId);
+    expect(t.tmux("capture-pane", "-p", "-t", `${id}:a`)).toContain("visible-output");
+    await keep.killAllSessions();
+    const close = mk("close", "cl");
+    await close.startAllSessions();
+    const c = await waitFor(
+      () => close.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    expect(c.sessions[0]!.tabs[0]).toMatchObject({ state: "exited", exitCode: 4 });
+    await waitFor(
+      async () => t.tmux("list-windows", "-t", "=cl", "-F", "#{window_name}"),
+      (w) => !w.includes("a"),
+    );
+    expect(t.tmux("list-windows", "-t", "=cl", "-F", "#{window_name}").trim()).toBe("b");
+    await close.killAllSessions();
+  });
+});

@@ -49,6 +49,7 @@ export const WT_CAPABILITIES: BackendCapabilities = {
   attachFromInside: true,
   panes: false,
   listsForeignSessions: false,
+  keepPane: false,
 };
 
 /** Options of {@link WtBackend} (saved with a run, so plain JSON). */

@@ -102,6 +102,7 @@ describe("every generated script parses with the PowerShell grammar", () => {
             {
               index: 0,
               machine: "local",
+              exitMode: keepShell ? "shell" : "close",
               requested: window,
               name: window,
               action: "create",

@@ -12,19 +12,32 @@ import {
   loadLayoutsFile,
   MACHINECONFIG_SCHEMA_URL,
   McError,
-  readLayoutsFile,
   shQuote,
   type ThresholdType,
   tabWeight,
   writeFileAtomic,
 } from "@mc/core";
+import { otherToolFormat, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
 /** `sessions validate FILE`. */
-export async function validateCommand(file: string, out: Output): Promise<number> {
-  const r = await loadLayoutsFile(file);
+export async function validateCommand(file: string, o: { lenient?: boolean }, out: Output): Promise<number> {
+  const r = await loadLayoutsFile(file, { lenient: Boolean(o.lenient) });
+  const other = r.ok ? undefined : otherToolFormat(file);
+  if (other) {
+    const issue = {
+      path: "",
+      pointer: [],
+      line: 1,
+      column: 1,
+      message: `this is ${other}, not an mc layouts file; convert it with: sessions import ${file} -o layouts.json`,
+    };
+    if (out.json) out.printJson({ ok: false, issues: [issue] });
+    else out.err(formatIssues([issue], file));
+    return 3;
+  }
   if (out.json) {
     out.printJson(
       r.ok
@@ -47,8 +60,8 @@ export async function validateCommand(file: string, out: Output): Promise<number
 }
 
 /** `sessions summarize FILE`. */
-export async function summarizeCommand(file: string, out: Output): Promise<number> {
-  const f = await readLayoutsFile(file);
+export async function summarizeCommand(file: string, o: { lenient?: boolean }, out: Output): Promise<number> {
+  const f = await readLayouts(file, o, out);
   const counts = f.layouts.map((l) => l.layoutTabs.length);
   const total = counts.reduce((a, b) => a + b, 0);
   const max = f.layouts[counts.indexOf(Math.max(...counts))]!;
@@ -91,7 +104,13 @@ export async function summarizeCommand(file: string, out: Output): Promise<numbe
 /** `sessions balance-load FILE -m N -t number|weight -b moreLayouts|combineTabs [-o OUT]`. */
 export async function balanceCommand(
   file: string,
-  o: { maxThreshold: number; thresholdType: string; breakingMethod: string; outputPath?: string },
+  o: {
+    maxThreshold: number;
+    thresholdType: string;
+    breakingMethod: string;
+    outputPath?: string;
+    lenient?: boolean;
+  },
   out: Output,
 ): Promise<number> {
   const tt: Record<string, ThresholdType> = { number: "number", n: "number", weight: "weight", w: "weight" };
@@ -108,7 +127,7 @@ export async function balanceCommand(
     throw usage(`unknown --breaking-method "${o.breakingMethod}"`, "use moreLayouts or combineTabs");
   if (!Number.isInteger(o.maxThreshold) || o.maxThreshold < 1)
     throw usage("--max-threshold must be a positive integer");
-  const f = await readLayoutsFile(file);
+  const f = await readLayouts(file, o, out);
   const result = balanceLoad(f.layouts, { maxThreshold: o.maxThreshold, thresholdType, breakingMethod });
   const output: LayoutsFile = { ...f, layouts: result.layouts };
   const target =

@@ -1,58 +1,6 @@
-import { McError, makeReport, type SessionStatus, shQuote, sleep } from "@mc/core";
-import { display, type Output, statusTable, table } from "../output.js";
-import { type LoadedRun, loadRuns } from "../registry.js";
-
-type Corrupt = { path: string; error: string }[];
-
-/** The tmux server a run's machine used, as the path its socket pins to. */
-function socketOf(run: LoadedRun): string | undefined {
-  const opts = Object.values(run.run.machines)[0]?.backendOptions as
-    | { socket?: { path?: string } }
-    | undefined;
-  return opts?.socket?.path;
-}
-
-/**
- * Run `f` over every saved run (only the runs on one tmux server with `--socket`), then release their
- * connections.
- */
-async function withRuns<T>(
-  out: Output,
-  f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>,
-  socket?: string,
-): Promise<T> {
-  const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
-    if (!out.json) out.err(out.c.yellow(`warning: ${n}`));
-  });
-  let runs = all;
-  if (socket !== undefined) {
-    const { pinSocket } = await import("@mc/tmux");
-    const want = (pinSocket({ socket }, process.env).socket as { path: string }).path;
-    runs = all.filter((r) => r.backend === "tmux" && socketOf(r) === want);
-  }
-  try {
-    return await f(runs, corrupt);
-  } finally {
-    await Promise.all(all.map((r) => r.manager.close()));
-  }
-}
-
-/** Status of managed sessions (all, or one by name, optionally on one machine), one backend query per run and machine. */
-async function gather(
-  runs: LoadedRun[],
-  o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
-): Promise<SessionStatus[]> {
-  const reports = await Promise.all(
-    runs.map((r) => r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })),
-  );
-  return reports
-    .flatMap((r) => r.sessions)
-    .filter(
-      (s) =>
-        (o.host === undefined || s.machine === o.host) &&
-        (o.name === undefined ? o.all || s.exists || Boolean(s.error) : s.session === o.name),
-    );
-}
+import { McError, makeReport, sleep } from "@mc/core";
+import { type Output, statusTable, table } from "../output.js";
+import { findSession, gather, withRuns } from "./runs.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
@@ -110,99 +58,6 @@ export async function statusCommand(
   );
 }
 
-/** The run holding a session, by name and (for sessions on several machines) machine. */
-function findSession(
-  runs: LoadedRun[],
-  name: string,
-  host: string | undefined,
-): { run: LoadedRun; machine: string } {
-  const hits = runs.flatMap((run) =>
-    run.manager.managed
-      .filter((s) => s.name === name && (host === undefined || s.machine === host))
-      .map((s) => ({ run, machine: s.machine })),
-  );
-  if (hits.length === 1) return hits[0]!;
-  if (hits.length > 1) {
-    throw new McError(
-      "USAGE",
-      `session "${name}" runs on several machines: ${hits.map((h) => (h.machine === "local" ? "this machine" : h.machine)).join(", ")}`,
-      { backend: "cli", hint: "pick one with --host" },
-    );
-  }
-  const known = runs.flatMap((r) =>
-    r.manager.managed.map((s) => (s.machine === "local" ? s.name : `${s.name} (${s.machine})`)),
-  );
-  throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
-    backend: "cli",
-    hint: known.length ? `managed sessions: ${known.join(", ")}` : "start one with sessions run",
-  });
-}
-
-async function pickSession(
-  runs: LoadedRun[],
-  o: { print?: boolean; host?: string },
-  out: Output,
-): Promise<string> {
-  const live = (await gather(runs, { host: o.host })).filter((s) => s.exists).map((s) => s.session);
-  if (live.length === 1) return live[0]!;
-  if (live.length === 0) {
-    throw new McError("SESSION_NOT_FOUND", "no managed session is running", {
-      backend: "cli",
-      hint: "start one with sessions run",
-    });
-  }
-  if (process.stdin.isTTY && !o.print && !out.json) {
-    const { default: select } = await import("@inquirer/select");
-    return select({
-      message: "Attach to",
-      choices: live.map((s) => ({ name: display(s, { oneLine: true }), value: s })),
-    });
-  }
-  throw new McError("USAGE", `several sessions are running: ${live.join(", ")}`, {
-    backend: "cli",
-    hint: "name one: sessions attach NAME",
-  });
-}
-
-/** `sessions attach [SESSION]`: attach this terminal (or print the command with --print). */
-export async function attachCommand(
-  name: string | undefined,
-  o: { print?: boolean; host?: string; socket?: string },
-  out: Output,
-): Promise<number> {
-  return withRuns(
-    out,
-    async (runs) => {
-      const target = name ?? (await pickSession(runs, o, out));
-      const { run, machine } = findSession(runs, target, o.host);
-      // Only a session that is still the one mc started: never attach to what took its place (or its id).
-      const report = await run.manager.checkAllSessionsStatus({ processes: false });
-      const st = report.sessions.find((s) => s.session === target && s.machine === machine);
-      if (!st?.exists) {
-        throw new McError(
-          "SESSION_NOT_FOUND",
-          `session "${target}"${machine === "local" ? "" : ` on ${machine}`} is gone${st?.error ? ` (${st.error})` : ""}`,
-          { backend: "cli", op: "attach", hint: "sessions ls --prune forgets sessions that are gone" },
-        );
-      }
-      const cmd = run.manager.attachToSession(target, process.env, machine);
-      if (o.print || out.json) {
-        if (out.json)
-          out.printJson({
-            session: target,
-            backend: run.backend,
-            ...(machine === "local" ? {} : { machine }),
-            command: { file: cmd.file, args: cmd.args, env: cmd.env ?? {} },
-          });
-        else out.out([cmd.file, ...cmd.args].map(shQuote).join(" "));
-        return 0;
-      }
-      return (await import("@mc/core")).localHost().runInteractive(cmd);
-    },
-    o.socket,
-  );
-}
-
 /** `sessions kill SESSION… | --all`: only sessions mc started. */
 export async function killCommand(
   names: string[],
@@ -220,7 +75,7 @@ export async function killCommand(
               .filter((s) => o.host === undefined || s.machine === o.host)
               .map((s) => ({ run, name: s.name, machine: s.machine })),
           )
-        : names.map((n) => ({ name: n, ...findSession(runs, n, o.host) }));
+        : names.map((n) => findSession(runs, n, o.host));
       const results: {
         session: string;
         host?: string;

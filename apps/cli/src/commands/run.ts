@@ -9,7 +9,6 @@ import {
   McError,
   type McEvent,
   type PreparedSession,
-  readLayoutsFile,
   type SessionManager,
   type StartedSession,
   type StatusReport,
@@ -17,6 +16,7 @@ import {
   sleep,
 } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
+import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "../layouts-source.js";
 import type { Output } from "../output.js";
 import {
   type BackendName,
@@ -55,6 +55,12 @@ export interface RunOptions {
   sshConfig?: string;
   interval: number;
   missingDirs: "error" | "create" | "skip";
+  /** Warn about and ignore unknown keys; read a numeric-string tabWeight (machineconfig runs such files). */
+  lenient?: boolean;
+  /** Every tab of every layout as one session (with --max-parallel-tabs). */
+  allFile?: boolean;
+  /** What a tab does once its command ended. */
+  exit: "shell" | "close" | "keep";
 }
 
 /** machineconfig's default layouts file. */
@@ -63,13 +69,28 @@ export const DEFAULT_LAYOUTS_FILE = join(homedir(), "dotfiles", "machineconfig",
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "run", hint });
 
-/** Load the file and apply -c / -t / -i and the sanity limits. */
-export async function selectLayouts(file: string, o: RunOptions): Promise<LayoutConfig[]> {
-  const layoutsFile = await readLayoutsFile(file);
+const blank = (v: string) => v.split(",").every((x) => x.trim() === "");
+
+/**
+ * Load the file and apply -c / -t (a blank value opens a picker on a terminal) / -i / --all-file and the
+ * sanity limits.
+ */
+export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
+  const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
   let layouts: LayoutConfig[] = layoutsFile.layouts;
-  if (o.chooseLayouts !== undefined) layouts = chooseLayouts(layouts, o.chooseLayouts.split(","));
+  if (o.allFile) {
+    if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
+      throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");
+    // machineconfig's --all-file: every tab of every layout, as one session.
+    return [{ layoutName: "all-layouts-dynamic", layoutTabs: layouts.flatMap((l) => l.layoutTabs) }];
+  }
+  if (o.chooseLayouts !== undefined)
+    layouts = blank(o.chooseLayouts)
+      ? await pickLayouts(layouts)
+      : chooseLayouts(layouts, o.chooseLayouts.split(","));
   if (o.interactive) layouts = await chooseInteractively(layouts);
-  if (o.chooseTabs !== undefined) layouts = [chooseTabs(layouts, o.chooseTabs.split(","))];
+  if (o.chooseTabs !== undefined)
+    layouts = [blank(o.chooseTabs) ? await pickTabs(layouts) : chooseTabs(layouts, o.chooseTabs.split(","))];
   for (const l of layouts) {
     if (l.layoutTabs.length > o.maxTabsPerLayout) {
       throw usage(
@@ -120,6 +141,7 @@ export async function managerFor(
 ): Promise<SessionManager> {
   return (await buildManager(backend, layouts, {
     prefix: o.prefix,
+    exitMode: o.exit,
     backendOptions: backendOptionsOf(backend, o),
     placement: placementOf(o),
     ...(out ? { onNotice: (n: string) => warn(out, n) } : {}),
@@ -136,7 +158,7 @@ export async function runCommand(file: string | undefined, o: RunOptions, out: O
       hint: "sessions run FILE (sessions create-template writes a starter file)",
     });
   }
-  return runLayouts(await selectLayouts(path, o), o, out);
+  return runLayouts(await selectLayouts(path, o, out), o, out);
 }
 
 /** Ctrl-C or SIGTERM while starting rolls back what this run started instead of leaving it half-made. */

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { attachCommand } from "../commands/attach.js";
 import { completionScript } from "../commands/completion.js";
 import {
   balanceCommand,
@@ -8,7 +9,7 @@ import {
   templateCommand,
   validateCommand,
 } from "../commands/layouts.js";
-import { attachCommand, killCommand, lsCommand, statusCommand } from "../commands/manage.js";
+import { killCommand, lsCommand, statusCommand } from "../commands/manage.js";
 import { DEFAULT_LAYOUTS_FILE, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
 import type { Output } from "../output.js";
 import { addRunOptions, checkRunFlags, collect, example, int, nameArg, num } from "./options.js";
@@ -27,6 +28,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
   const cmd = addRunOptions(
     program
       .command("run")
+      .alias("r")
       .description("start the layouts of a layouts file (machineconfig's format)")
       .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
@@ -41,9 +43,14 @@ export function registerRun(program: Command, ctx: Ctx): void {
         "run layouts in batches of n: start, monitor until done, next batch",
         int("--parallel-layouts"),
       )
-      .option("--max-tabs-per-layout <n>", "refuse layouts with more tabs", int("--max-tabs-per-layout"), 25)
       .option(
-        "--max-parallel-layouts <n>",
+        "-T, --max-tabs-per-layout <n>",
+        "refuse layouts with more tabs",
+        int("--max-tabs-per-layout"),
+        25,
+      )
+      .option(
+        "-P, --max-parallel-layouts <n>",
         "refuse to start more layouts at once",
         int("--max-parallel-layouts"),
         25,
@@ -65,6 +72,11 @@ export function registerRun(program: Command, ctx: Ctx): void {
       )
       .option("--kill-finished-tabs", "with --max-parallel-tabs: close each tab when its command finishes")
       .option(
+        "--all-file",
+        "with --max-parallel-tabs: every tab of every layout, as one session (all-layouts-dynamic)",
+      )
+      .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+      .option(
         "--host <machine>",
         "run on this machine over ssh instead (repeat, or comma-separate, for several)",
         collect,
@@ -83,6 +95,43 @@ export function registerRun(program: Command, ctx: Ctx): void {
     });
 }
 
+/** `run-all` (machineconfig's --all-file, stackops' run-all): every tab of a file, N at a time, as one session. */
+export function registerRunAll(program: Command, ctx: Ctx): void {
+  const cmd = addRunOptions(
+    program
+      .command("run-all")
+      .alias("R")
+      .description(
+        "run every tab of every layout in a file as one session, N tabs at a time (all-layouts-dynamic)",
+      )
+      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
+      .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
+      .requiredOption("-t, --max-parallel-tabs <n>", "how many tabs run at once", int("--max-parallel-tabs"))
+      .option(
+        "--poll-seconds <s>",
+        "how often to look for finished tabs (at least 0.1)",
+        num("--poll-seconds", 0.1),
+        2,
+      )
+      .option("--kill-finished-tabs", "close each tab when its command finishes")
+      .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+      .option(
+        "--host <machine>",
+        "run on this machine over ssh instead (repeat, or comma-separate, for several)",
+        collect,
+        [],
+      )
+      .option("--ssh-config <file>", "ssh client config for --host (default: ~/.ssh/config)"),
+  );
+  cmd
+    .addHelpText("after", example("sessions run-all jobs.json -t 4 -k"))
+    .action((file: string | undefined, o: RunOptions) => {
+      checkRunFlags(o, file, (k) => cmd.getOptionValueSource(k) === "cli");
+      const all = { ...o, allFile: true, maxTabsPerLayout: Number.POSITIVE_INFINITY, maxParallelLayouts: 25 };
+      return ctx.set(runCommand(file, effective(all), ctx.out));
+    });
+}
+
 /** `status`, `attach`, `kill`, `ls`: what mc manages. */
 export function registerManage(program: Command, ctx: Ctx): void {
   program
@@ -98,8 +147,13 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .action((name: string | undefined, o) => ctx.set(statusCommand(name, o, ctx.out)));
   program
     .command("attach")
-    .description("attach this terminal to a managed session (switch-client inside tmux)")
-    .argument("[session]", "session name (asked for when several run)")
+    .alias("a")
+    .description(
+      "attach this terminal to a session, mc's or not (a picker without a name; switch-client inside tmux)",
+    )
+    .argument("[session]", "session name (the name in the layouts file or the one the tool shows)")
+    .option("-n, --new-session", "start a plain new session instead")
+    .option("-b, --backend <name>", "tmux, zellij, wt or auto, for sessions mc did not start", "auto")
     .option("--print", "print the attach command instead of running it")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
     .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
@@ -127,6 +181,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
 export function registerLayoutTools(program: Command, ctx: Ctx): void {
   program
     .command("balance-load")
+    .alias("b")
     .description("split or combine layouts so none is over a tab-count or weight threshold")
     .argument("<layouts-file>")
     .requiredOption(
@@ -137,6 +192,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .option("-t, --threshold-type <type>", "number or weight", "number")
     .option("-b, --breaking-method <method>", "moreLayouts or combineTabs", "moreLayouts")
     .option("-o, --output-path <file>", "where to write the result")
+    .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
     .addHelpText(
       "after",
       example("sessions balance-load layouts.json -m 4 -t number -b moreLayouts -o balanced.json"),
@@ -144,24 +200,28 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .action((file: string, o) => ctx.set(balanceCommand(file, o, ctx.out)));
   program
     .command("create-template")
+    .alias("t")
     .description("write a starter layouts file (layout.json, or NAME.json) for this directory")
     .argument("[name]")
-    .option("--num-tabs <n>", "number of tabs", int("--num-tabs"), 3)
+    .option("-t, --num-tabs <n>", "number of tabs", int("--num-tabs"), 3)
     .option("--force", "overwrite an existing file")
     .addHelpText("after", example("sessions create-template dev --num-tabs 4"))
     .action((name: string | undefined, o) => ctx.set(templateCommand(name, o, ctx.out)));
   program
     .command("summarize")
+    .alias("s")
     .description("layouts, tabs and weights of a layouts file")
     .argument("<layouts-file>")
+    .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
     .addHelpText("after", example("sessions summarize layouts.json"))
-    .action((file: string) => ctx.set(summarizeCommand(file, ctx.out)));
+    .action((file: string, o: { lenient?: boolean }) => ctx.set(summarizeCommand(file, o, ctx.out)));
   program
     .command("validate")
     .description("check a layouts file; every problem with its line:column")
     .argument("<layouts-file>")
+    .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
     .addHelpText("after", example("sessions validate layouts.json"))
-    .action((file: string) => ctx.set(validateCommand(file, ctx.out)));
+    .action((file: string, o: { lenient?: boolean }) => ctx.set(validateCommand(file, o, ctx.out)));
   program
     .command("schema")
     .description("print the JSON Schema of layouts files, or of a command's --json output")
@@ -177,6 +237,7 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
   const cmd = addRunOptions(
     program
       .command("create-from-command")
+      .alias("c")
       .description("run N tabs of one command, with {idx} and {idx_max} replaced in each")
       .requiredOption("-n, --num <n>", "number of tabs (at most --max-tabs-per-layout)", int("-n"))
       .option("--max-tabs-per-layout <n>", "refuse more tabs", int("--max-tabs-per-layout"), 25)

@@ -63,7 +63,7 @@ export function addRunOptions(c: Command): Command {
     .option("--prefix <prefix>", "put <prefix>_ before every session name", nameArg("--prefix"))
     .option("--socket <name|path>", "tmux: a -L socket name, or a -S socket path (anything with a /)")
     .option(
-      "--sleep-inbetween <seconds>",
+      "-S, --sleep-inbetween <seconds>",
       "wait between starting two layouts, and between batches",
       num("--sleep-inbetween"),
       0,
@@ -75,6 +75,14 @@ export function addRunOptions(c: Command): Command {
       )
         .choices(["error", "create", "skip"])
         .default("error"),
+    )
+    .addOption(
+      new Option(
+        "--exit <mode>",
+        "after a tab's command ends: leave a shell, close the tab, or keep the finished pane",
+      )
+        .choices(["shell", "close", "keep"])
+        .default("shell"),
     )
     .option("--dry-run", "print the plan and every generated script or layout; start nothing");
 }
@@ -91,8 +99,7 @@ export function checkRunFlags(
     maxParallelTabs?: number;
     killFinishedTabs?: boolean;
     layoutsFile?: string;
-    chooseLayouts?: string;
-    chooseTabs?: string;
+    allFile?: boolean;
   },
   file: string | undefined,
   given: (flag: string) => boolean,
@@ -108,11 +115,6 @@ export function checkRunFlags(
     if (given("pollSeconds"))
       throw usage("--poll-seconds works only with --max-parallel-tabs", "use --interval for monitoring");
   }
-  for (const [flag, v] of [
-    ["--choose-layouts", o.chooseLayouts],
-    ["--choose-tabs", o.chooseTabs],
-  ] as const) {
-    if (v !== undefined && v.split(",").every((x) => x.trim() === ""))
-      throw usage(`${flag} ${JSON.stringify(v)} selects nothing`, "name at least one (comma-separated)");
-  }
+  if (o.allFile && o.maxParallelTabs === undefined)
+    throw usage("--all-file works with --max-parallel-tabs (or use: sessions run-all FILE -t N)");
 }
