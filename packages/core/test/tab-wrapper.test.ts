@@ -151,12 +151,17 @@ describe.skipIf(process.platform !== "linux")(
         11,
       );
       expect(rec?.exit).toBe(0);
-      const marked = pidsWithEnv(`${TAB_MARKER_VAR}=${tabMarker(runDir, 11)}`);
+      const entry = `${TAB_MARKER_VAR}=${tabMarker(runDir, 11)}`;
+      const cmdsOf = (pids: number[]) =>
+        pids.map((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim()).sort();
+      // The background children exec their sleep a moment after the tab's shell exited.
+      let marked = pidsWithEnv(entry);
+      for (let i = 0; i < 100 && cmdsOf(marked).filter((c) => c.startsWith("sleep")).length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        marked = pidsWithEnv(entry);
+      }
       try {
-        const cmds = marked
-          .map((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim())
-          .sort();
-        expect(cmds).toEqual(["sleep 30", "sleep 31", "sleep 32"]);
+        expect(cmdsOf(marked)).toEqual(["sleep 30", "sleep 31", "sleep 32"]);
       } finally {
         for (const p of marked) process.kill(p, "SIGKILL");
       }

@@ -688,7 +688,9 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
       .split("\n");
     expect(panes).toContain("a 1");
     const id = String(keep.managed[0]!.data?.sessionId);
-    expect(t.tmux("capture-pane", "-p", "-t", `${id}:a`)).toContain("visible-output");
+    // tmux draws the pane's output a moment after the process wrote it.
+    const shown = await waitFor(async () => t.tmux("capture-pane", "-p", "-t", `${id}:a`), (x) => x.includes("visible-output"));
+    expect(shown).toContain("visible-output");
     await keep.killAllSessions();
     const close = mk("close", "cl");
     await close.startAllSessions();
