@@ -97,10 +97,11 @@ const started = z.object({
   machine: z.string(),
   name: z.string(),
   requestedName: z.string(),
-  action: z.enum(["create", "replace"]),
+  action: z.enum(["create", "replace", "merge"]),
   renamed: z.boolean(),
   tabs: z.number().int(),
   artefacts: z.array(z.string()),
+  tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
 });
 
 /** `sessions run --json` without `--monitor`. */
@@ -163,11 +164,12 @@ export const dryRunDocument = z
         z.object({
           name: z.string(),
           requested: z.string(),
-          action: z.enum(["create", "replace"]),
+          action: z.enum(["create", "replace", "merge"]),
           renamed: z.boolean(),
           tabs: z.number().int(),
           artefacts: z.array(z.object({ path: z.string(), description: z.string(), content: z.string() })),
           start: z.array(z.object({ file: z.string(), args: z.array(z.string()) })),
+          tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
         }),
       ),
     ),

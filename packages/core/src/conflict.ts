@@ -1,10 +1,21 @@
 import { McError } from "./errors.js";
 
-/** What to do when a session name is already taken: fail, replace the old session, or pick `name_N`. */
-export type ConflictPolicy = "error" | "restart" | "rename";
+/**
+ * What to do when a session name is already taken: fail, replace the old session, pick `name_N`, or
+ * apply the layout to the running session: add the tabs it lacks (`merge-skip`), and also restart the
+ * tabs whose command or directory changed (`merge-overwrite`). Restart and merge act only on sessions mc
+ * started.
+ */
+export type ConflictPolicy = "error" | "restart" | "rename" | "merge-skip" | "merge-overwrite";
 
 /** The policies, for CLI choices and validation. */
-export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ["error", "restart", "rename"];
+export const CONFLICT_POLICIES: readonly ConflictPolicy[] = [
+  "error",
+  "restart",
+  "rename",
+  "merge-skip",
+  "merge-overwrite",
+];
 
 /** One requested session and what will happen to it. */
 export interface PlannedName {
@@ -14,8 +25,11 @@ export interface PlannedName {
   requested: string;
   /** The name the session will get. */
   name: string;
-  /** `create`: a fresh name; `replace`: the existing session of that name (one mc started) is replaced. */
-  action: "create" | "replace";
+  /**
+   * `create`: a fresh name; `replace`: the existing session of that name (one mc started) is replaced;
+   * `merge`: the layout is applied to that running session (tabs added, or also restarted).
+   */
+  action: "create" | "replace" | "merge";
   /** True when `name` differs from `requested`. */
   renamed: boolean;
 }
@@ -92,7 +106,8 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   };
   const foreign = new Set<string>();
   for (const f of input.foreign ?? []) foreign.add(key(f));
-  if (input.policy === "restart") {
+  const takesOver = input.policy !== "rename";
+  if (takesOver) {
     const conflicts: NameConflict[] = [];
     const seen = new Set<string>();
     input.requested.forEach((name, index) => {
@@ -110,13 +125,8 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
       return { index, requested, name, action: "create", renamed: true };
     }
     taken.add(k);
-    return {
-      index,
-      requested,
-      name: requested,
-      action: existing.has(k) ? "replace" : "create",
-      renamed: false,
-    };
+    const over = input.policy === "restart" ? "replace" : "merge";
+    return { index, requested, name: requested, action: existing.has(k) ? over : "create", renamed: false };
   });
   return { ok: true, plan };
 }
@@ -129,7 +139,7 @@ export function planSessionNames(input: ResolveNamesInput, backend = "core"): Pl
     c.kind === "exists"
       ? `session "${c.name}" already exists`
       : c.kind === "foreign"
-        ? `session "${c.name}" exists and was not started by mc (restart replaces only sessions mc started)`
+        ? `session "${c.name}" exists and was not started by mc (restart and merge act only on sessions mc started)`
         : `session "${c.name}" is requested more than once`,
   );
   const foreignOnly = result.conflicts.every((c) => c.kind === "foreign");

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
+import { applyMerge, checkMergeable, type MergePlan, planMerge, type TabAction } from "./merge.js";
 import { resolveStartDir } from "./paths.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
@@ -28,9 +29,11 @@ export interface StartedSession {
   machine: string;
   name: string;
   requestedName: string;
-  action: "create" | "replace";
+  action: "create" | "replace" | "merge";
   renamed: boolean;
   tabs: number;
+  /** For a merge: what happened to each tab of the merged session. */
+  tabActions?: TabAction[];
   artefacts: string[];
 }
 
@@ -49,6 +52,8 @@ export interface PlanContext {
   /** What relative start directories are relative to on this machine. */
   baseDir: string;
   missingDirs: MissingDirsPolicy;
+  /** The saved record of a session mc started in another run (for restart and merge). */
+  previous?: ((listed: ListedSession) => Promise<ManagedSession | undefined>) | undefined;
 }
 
 /** A machine's plan: the prepared sessions, what the tool listed, and what the user should know. */
@@ -56,6 +61,29 @@ export interface MachinePlan {
   prepared: PreparedSession[];
   listed: ListedSession[];
   warnings: string[];
+  /** For each prepared session (by position) merged into a running one: how. */
+  merges: Map<number, MergePlan>;
+}
+
+/** How a layout applies to the running session of its name (the merge policies). */
+async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSession[], spec: SessionSpec) {
+  const overwrite = c.onConflict === "merge-overwrite";
+  checkMergeable(m, spec.name, overwrite);
+  const key = m.backend.sessionKey(spec.name);
+  const l = listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: spec.name };
+  const old = await c.previous?.(l);
+  if (!old) {
+    throw new McError(
+      "SESSION_CONFLICT",
+      `session "${spec.name}" is mc's, but its run record is gone: there is nothing to merge into`,
+      {
+        backend: m.backend.name,
+        op: "start",
+        hint: "use --on-conflict restart to replace it, or rename",
+      },
+    );
+  }
+  return planMerge(old, spec.layout, overwrite);
 }
 
 /** The names asked for on a machine, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
@@ -180,7 +208,9 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
     },
     m.backend.name,
   );
-  const prepared = names.map((p) => {
+  const merges = new Map<number, MergePlan>();
+  const prepared: PreparedSession[] = [];
+  for (const p of names) {
     const dir = runDirOf(c.info, c.runId, m.name, p.index);
     const spec: SessionSpec = {
       ...p,
@@ -193,9 +223,20 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       exitMode: c.exitMode,
       ...pendingOf(keep[p.index]!.layout, c.initialTabs),
     };
-    return m.backend.prepare(spec, c.info);
-  });
-  return { prepared, listed, warnings };
+    if (p.action === "merge") {
+      const plan = await mergePlanOf(m, c, listed, spec);
+      merges.set(prepared.length, plan);
+      // The running session keeps its run, run directory and marker: its artefacts are regenerated there.
+      const at = plan.old.runDir;
+      const runId = typeof plan.old.data?.runId === "string" ? plan.old.data.runId : c.runId;
+      const p2 = m.backend.prepare(
+        { ...spec, runId, runDir: at, artefactDir: at, layout: plan.layout },
+        c.info,
+      );
+      prepared.push({ ...p2, tabActions: plan.actions });
+    } else prepared.push(m.backend.prepare(spec, c.info));
+  }
+  return { prepared, listed, warnings, merges };
 }
 
 /** Run a prepared session's start commands in order (backends without their own `start`). */
@@ -246,7 +287,11 @@ export interface StartHooks {
   previous(listed: ListedSession): Promise<ManagedSession | undefined>;
   /** A replaced session was killed: it leaves its old run's record (the same name never shows twice). */
   replaced(old: ManagedSession | undefined): Promise<void>;
+  /** A session merged into moves to this run: it leaves its old run's record, its files stay. */
+  adopted(old: ManagedSession): Promise<void>;
   onSessionStarted?: ((s: StartedSession) => void) | undefined;
+  /** The machine's facts (for tabs a merge opens). */
+  info: HostInfo;
 }
 
 /** Kill sessions this call started, newest first; what each kill found. */
@@ -308,6 +353,7 @@ export async function startMachine(
       current = p.name;
       if (i > 0 && hooks.delayBetweenMs) await new Promise((r) => setTimeout(r, hooks.delayBetweenMs));
       if (hooks.signal?.aborted) throw aborted();
+      if (p.action === "merge") continue;
       if (p.action === "replace" && !deferred) await replaceOld(p);
       const session = await startOne(m, p);
       started.push(session);
@@ -324,7 +370,21 @@ export async function startMachine(
       await replaceOld(p);
       await m.backend.finish!(p);
       if (!m.backend.startVerifies) await waitForSession(m, p.name);
-      hooks.onSessionStarted?.(results[i]!);
+      hooks.onSessionStarted?.(results.find((r) => r.name === p.name)!);
+    }
+    // Merges last: a failure before them leaves every running session as it was.
+    for (const [i, p] of plan.prepared.entries()) {
+      const merge = plan.merges.get(i);
+      if (!merge) continue;
+      current = p.name;
+      for (const a of p.artefacts)
+        await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+      const session = await applyMerge(m, p, merge, hooks.info);
+      await hooks.adopted(merge.old);
+      await hooks.recorded(session);
+      const r = { ...startedOf(m, p, session), tabActions: merge.actions };
+      results.push(r);
+      hooks.onSessionStarted?.(r);
     }
     if (hooks.signal?.aborted && started.length) throw aborted();
   } catch (e) {

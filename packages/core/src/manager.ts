@@ -164,6 +164,7 @@ export class SessionManager<O extends object = object> {
       // Relative start directories: from where `sessions run` runs, or the remote user's home.
       baseDir: m.host.id === "local" ? process.cwd() : info.home,
       missingDirs: o.missingDirs ?? "error",
+      previous: (listed) => this.previousSession(m, listed.name, listed.runId),
     };
   }
 
@@ -244,9 +245,11 @@ export class SessionManager<O extends object = object> {
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
     const release = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
     try {
-      const plan = await planMachine(m, await this.planContext(m, o));
+      const ctx = await this.planContext(m, o);
+      const plan = await planMachine(m, ctx);
       for (const w of plan.warnings) o.onWarning?.(w);
       return await startMachine(m, plan, {
+        info: ctx.info,
         signal: o.signal,
         delayBetweenMs: o.delayBetweenMs,
         onSessionStarted: o.onSessionStarted,
@@ -260,6 +263,7 @@ export class SessionManager<O extends object = object> {
         dropped: (names) => this.dropSessions(m.name, names),
         previous: (listed) => this.previousSession(m, listed.name, listed.runId),
         replaced: (old) => (old ? this.forgetElsewhere(m, old) : Promise.resolve()),
+        adopted: (old) => this.forgetElsewhere(m, old, { keepFiles: true }),
       });
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
@@ -280,11 +284,15 @@ export class SessionManager<O extends object = object> {
   }
 
   /** A session of another run was replaced: it leaves that run's record, and its files go. */
-  private async forgetElsewhere(m: Machine<O>, old: ManagedSession): Promise<void> {
-    const runId = typeof old.data?.runId === "string" ? old.data.runId : undefined;
-    if (!runId) return;
-    await this.store.drop(runId, (s) => s.machine === old.machine && s.name === old.name);
-    if (old.runDir) await m.host.remove(old.runDir).catch(() => {});
+  private async forgetElsewhere(
+    m: Machine<O>,
+    old: ManagedSession,
+    o: { keepFiles?: boolean } = {},
+  ): Promise<void> {
+    const saved = old.data?.savedIn ?? old.data?.runId;
+    if (typeof saved !== "string") return;
+    await this.store.drop(saved, (s) => s.machine === old.machine && s.name === old.name);
+    if (old.runDir && !o.keepFiles) await m.host.remove(old.runDir).catch(() => {});
   }
 
   /**

@@ -72,11 +72,20 @@ export class RunStore {
     await deleteRun(this.host, await this.stateDir(), this.kind, id);
   }
 
-  /** A saved session of run `runId` (the one a restart replaces), with that run id in its data. */
+  /**
+   * The saved session whose ownership marker is `runId` (the one a restart replaces or a merge extends):
+   * in run `runId` itself, or in the run a merge moved it to. Its data carries the marker and `savedIn`.
+   */
   async session(runId: string, match: (s: ManagedSession) => boolean): Promise<ManagedSession | undefined> {
-    const run = await this.load(runId).catch(() => undefined);
-    const s = run?.sessions.find(match);
-    return s && { ...s, data: { ...s.data, runId } };
+    const own = await this.load(runId).catch(() => undefined);
+    const runs = [...(own ? [own] : []), ...(await this.list()).filter((r) => r.id !== runId)];
+    for (const run of runs) {
+      const s = run.sessions.find(
+        (x) => ((x.data?.runId as string | undefined) ?? run.id) === runId && match(x),
+      );
+      if (s) return { ...s, data: { ...s.data, runId, savedIn: run.id } };
+    }
+    return undefined;
   }
 
   /** Remove sessions from run `runId`'s record (the record goes when it is left empty). */

@@ -80,6 +80,8 @@ export interface PreparedSession extends SessionSpec {
   artefacts: Artefact[];
   /** Run in order; a non-zero exit fails the start. */
   start: Command[];
+  /** For a layout merged into a running session: what happens to each of its tabs. */
+  tabActions?: ("create" | "keep" | "restart")[];
 }
 
 /** What a backend saw of one managed session in one poll. */

@@ -689,7 +689,10 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
     expect(panes).toContain("a 1");
     const id = String(keep.managed[0]!.data?.sessionId);
     // tmux draws the pane's output a moment after the process wrote it.
-    const shown = await waitFor(async () => t.tmux("capture-pane", "-p", "-t", `${id}:a`), (x) => x.includes("visible-output"));
+    const shown = await waitFor(
+      async () => t.tmux("capture-pane", "-p", "-t", `${id}:a`),
+      (x) => x.includes("visible-output"),
+    );
     expect(shown).toContain("visible-output");
     await keep.killAllSessions();
     const close = mk("close", "cl");
@@ -705,5 +708,102 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
     );
     expect(t.tmux("list-windows", "-t", "=cl", "-F", "#{window_name}").trim()).toBe("b");
     await close.killAllSessions();
+  });
+});
+
+describe("tmux: applying a layout to a running session (merge-skip, merge-overwrite)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+  const windows = (id: string) => t.tmux("list-windows", "-t", id, "-F", "#{window_name}").trim().split("\n");
+
+  it("merge-skip adds the tabs the session lacks and keeps the rest; merge-overwrite restarts the changed ones", async () => {
+    const first = t.manager({
+      sessionLayouts: [
+        layout(
+          "mg",
+          [
+            ["a", "sleep 60"],
+            ["b", "sleep 61"],
+            ["extra", "sleep 62"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await first.startAllSessions();
+    const id = String(first.managed[0]!.data?.sessionId);
+    const pidOf = async (m: typeof first, tab: string) =>
+      (await m.checkAllSessionsStatus()).sessions[0]!.tabs.find((x) => x.tabName === tab)?.pid;
+    const aPid = await waitFor(
+      () => pidOf(first, "a"),
+      (p) => p !== undefined,
+    );
+
+    const skip = t.manager({
+      sessionLayouts: [
+        layout(
+          "mg",
+          [
+            ["a", "sleep 600"],
+            ["c", "sleep 63"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    const plan = await skip.plan({ onConflict: "merge-skip" });
+    expect(plan[0]).toMatchObject({ action: "merge", tabActions: ["keep", "keep", "keep", "create"] });
+    const [s] = await skip.startAllSessions({ onConflict: "merge-skip" });
+    expect(s).toMatchObject({ name: "mg", action: "merge", tabActions: ["keep", "keep", "keep", "create"] });
+    expect(windows(id)).toEqual(["a", "b", "extra", "c"]);
+    const r = await waitFor(
+      () => skip.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([
+      ["a", "running"],
+      ["b", "running"],
+      ["extra", "running"],
+      ["c", "running"],
+    ]);
+    expect(await pidOf(skip, "a")).toBe(aPid);
+    // The session now belongs to the second run: the first run's record no longer lists it.
+    expect((await first.listSaved()).map((x) => x.id)).toEqual([skip.runId]);
+
+    const over = t.manager({
+      sessionLayouts: [
+        layout(
+          "mg",
+          [
+            ["a", "sleep 600"],
+            ["b", "sleep 61"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    const [o] = await over.startAllSessions({ onConflict: "merge-overwrite" });
+    expect(o!.tabActions).toEqual(["restart", "keep", "keep", "keep"]);
+    const after = await waitFor(
+      () => over.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "running" && x.sessions[0]!.tabs[0]!.pid !== aPid,
+    );
+    const a = after.sessions[0]!.tabs[0]!;
+    expect(a).toMatchObject({ tabName: "a", command: "sleep 600", state: "running" });
+    expect(a.processes.some((p) => p.command === "sleep 600")).toBe(true);
+    expect(windows(id).sort()).toEqual(["a", "b", "c", "extra"]);
+    await over.killAllSessions();
+  });
+
+  it("a merge never touches a session mc did not start", async () => {
+    t.tmux("new-session", "-d", "-s", "theirs", "sleep 1000");
+    const m = t.manager({ sessionLayouts: [layout("theirs", [["x", "true"]], t.work)] });
+    await expect(m.startAllSessions({ onConflict: "merge-skip" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
+    expect(windows("=theirs")).toHaveLength(1);
   });
 });

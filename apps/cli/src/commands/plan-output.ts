@@ -1,5 +1,5 @@
 import { type PreparedSession, shQuote } from "@mc/core";
-import type { Output } from "../output.js";
+import { display, type Output } from "../output.js";
 import { conflictNote } from "./run.js";
 
 /** Print the plan and every generated artefact of a dry run; nothing is started. */
@@ -21,6 +21,7 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
             content: a.content,
           })),
           start: p.start.map((c) => ({ file: c.file, args: c.args })),
+          ...(p.tabActions ? { tabActions: p.tabActions } : {}),
         })),
       ),
     });
@@ -29,11 +30,17 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
   batches.forEach((batch, bi) => {
     if (batches.length > 1) out.out(out.c.bold(`## batch ${bi + 1} of ${batches.length}`));
     for (const p of batch) {
-      const why = conflictNote(p.action, p.renamed, p.requested);
+      const why = conflictNote(p.action, p.renamed, p.requested, p.tabActions);
       const where = remote ? ` (${p.machine})` : "";
       out.out(
         out.c.bold(`# session "${p.name}" on ${backend}${where}: ${p.layout.layoutTabs.length} tab(s)${why}`),
       );
+      if (p.tabActions) {
+        for (const [i, a] of p.tabActions.entries())
+          out.out(
+            `#   ${a.padEnd(7)} ${display(p.layout.layoutTabs[i]?.tabName ?? String(i), { oneLine: true })}`,
+          );
+      }
       for (const a of p.artefacts) {
         out.out(out.c.dim(`# --- ${a.description}: ${a.path}`));
         // Indented: no line of a generated file (which holds the layout's commands) can pass for a header.

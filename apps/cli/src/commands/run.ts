@@ -115,8 +115,17 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
 }
 
 /** What conflict resolution did to a session, for humans. */
-export function conflictNote(action: "create" | "replace", renamed: boolean, requested: string): string {
+export function conflictNote(
+  action: "create" | "replace" | "merge",
+  renamed: boolean,
+  requested: string,
+  tabActions?: readonly string[],
+): string {
   if (action === "replace") return " (replaces the session that was running)";
+  if (action === "merge") {
+    const n = (a: string) => tabActions?.filter((x) => x === a).length ?? 0;
+    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${n("keep")} kept)`;
+  }
   return renamed ? ` (renamed from "${requested}")` : "";
 }
 
@@ -185,7 +194,7 @@ function startedLine(
 ) {
   const where = remote ? `${s.machine}: ` : "";
   const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
-  const note = conflictNote(s.action, s.renamed, s.requestedName);
+  const note = conflictNote(s.action, s.renamed, s.requestedName, s.tabActions);
   out.err(
     `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${done}/${total}]`)}`,
   );

@@ -1,0 +1,109 @@
+import { join } from "node:path";
+import { McError } from "./errors.js";
+import type { HostInfo } from "./host.js";
+import type { MachineRuntime } from "./machine-start.js";
+import { pollUntil } from "./poll.js";
+import type { ManagedSession } from "./run-record.js";
+import type { LayoutConfig, TabConfig } from "./schema.js";
+import type { PreparedSession } from "./session-backend.js";
+import { parseTabRecord, tabRecordName } from "./tab-record.js";
+
+/** What applying a layout to a running session does to each of its tabs. */
+export type TabAction = "create" | "keep" | "restart";
+
+/** A layout applied to a running session: the merged layout and what happens to each tab. */
+export interface MergePlan {
+  /** The session as mc recorded it (its run, run directory and ownership marker stay). */
+  old: ManagedSession;
+  /** The session's tabs after the merge, old ones first in their places, new ones after. */
+  layout: LayoutConfig;
+  /** Per tab of `layout`. */
+  actions: TabAction[];
+}
+
+const changed = (a: TabConfig, b: TabConfig) => a.command !== b.command || a.startDir !== b.startDir;
+
+/**
+ * Apply `wanted` to the running session `old` (tabs matched by name): tabs it lacks are added; with
+ * `overwrite`, tabs whose command or directory changed are restarted; every other tab is kept, also the
+ * ones the new layout does not name.
+ */
+export function planMerge(old: ManagedSession, wanted: LayoutConfig, overwrite: boolean): MergePlan {
+  const tabs = [...old.layout.layoutTabs];
+  const actions: TabAction[] = tabs.map(() => "keep");
+  for (const t of wanted.layoutTabs) {
+    const i = tabs.findIndex((x) => x.tabName === t.tabName);
+    if (i < 0) {
+      tabs.push(t);
+      actions.push("create");
+    } else if (overwrite && changed(tabs[i]!, t)) {
+      tabs[i] = t;
+      actions[i] = "restart";
+    }
+  }
+  return { old, layout: { ...old.layout, layoutTabs: tabs }, actions };
+}
+
+/** Merging needs a backend that opens tabs later (and, to restart one, closes a tab). */
+export function checkMergeable(m: MachineRuntime, name: string, overwrite: boolean): void {
+  const caps = m.backend.capabilities;
+  const missing = !caps.addTabsLater ? "addTabsLater" : overwrite && !caps.closeTab ? "closeTab" : undefined;
+  if (!missing) return;
+  throw new McError(
+    "USAGE",
+    `${m.backend.name} cannot merge a layout into session "${name}" (capability "${missing}")`,
+    {
+      backend: m.backend.name,
+      op: "start",
+      hint: "use --on-conflict restart or rename with this backend",
+    },
+  );
+}
+
+/**
+ * Carry out a merge on the running session: its regenerated artefacts are already written (the tab
+ * wrapper is replaced atomically, so tabs still running keep the one they started with). Restarted tabs
+ * are closed, their record kept as `tab-<i>.prev-<time>.json`, and opened again; new tabs are opened.
+ */
+export async function applyMerge(
+  m: MachineRuntime,
+  p: PreparedSession,
+  plan: MergePlan,
+  info: HostInfo,
+): Promise<ManagedSession> {
+  const { savedIn: _, ...data } = plan.old.data ?? {};
+  const session: ManagedSession = {
+    ...plan.old,
+    data,
+    layout: plan.layout,
+    artefacts: p.artefacts.map((a) => a.path),
+  };
+  const restart = plan.actions.flatMap((a, i) => (a === "restart" ? [i] : []));
+  if (restart.length) {
+    const [obs] = await m.backend.observe([plan.old]);
+    for (const i of restart) {
+      const rec = join(session.runDir, tabRecordName(i));
+      const pid = parseTabRecord(await m.host.readFile(rec))?.pid;
+      const ref = obs?.panes.get(i)?.ref;
+      if (ref) await m.backend.closeTab!(ref);
+      // The closed tab's wrapper writes its last record as it dies: wait for it, so it cannot land on the
+      // new tab's record.
+      if (pid !== undefined) {
+        await pollUntil(async () => ((await m.host.processTrees([pid])).has(pid) ? undefined : true), {
+          timeoutMs: 3000,
+          onTimeout: () =>
+            new McError("TIMEOUT", `tab ${i} of "${session.name}" did not close`, {
+              backend: m.backend.name,
+            }),
+        });
+      }
+      const text = await m.host.readFile(rec);
+      if (text !== undefined) {
+        await m.host.writeFile(rec.replace(/\.json$/, `.prev-${Date.now()}.json`), text);
+        await m.host.remove(rec);
+      }
+    }
+  }
+  for (const [i, a] of plan.actions.entries()) if (a !== "keep") await m.backend.startTab!(session, i, info);
+  return session;
+}
