@@ -37,6 +37,8 @@ export interface TabStatus {
   runtimeMs?: number;
   /** Why the command did not run as asked (its start directory could not be entered). */
   error?: string;
+  /** Which run of the command (more than 1 with `retry`, or after `sessions rerun`). */
+  attempt?: number;
 }
 
 /** Counts for one session (machineconfig's `CommandSummary`). */

@@ -20,6 +20,8 @@ export interface TabRecord {
   signal?: string;
   /** Why the command never ran (`startDir`: the wrapper could not enter the tab's directory). */
   error?: string;
+  /** Which run of the command this is (1, or more with `retry`). */
+  attempt?: number;
 }
 
 /** File name of tab `index`'s record inside a run directory. */

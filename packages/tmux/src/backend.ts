@@ -152,6 +152,9 @@ export class TmuxBackend implements SessionBackend {
       tabName: t.tabName,
       startDir: t.startDir,
       command: t.command,
+      env: { ...spec.layout.env, ...t.env },
+      shell: t.shell,
+      retry: t.retry,
     }));
     const f = tmuxSessionFiles(
       this.target,
@@ -174,6 +177,7 @@ export class TmuxBackend implements SessionBackend {
       artefacts: [
         { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.buildPath, content: f.build, description: "tmux build script" },
+        ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: `command of tab ${i}` })),
       ],
       start: [f.start],
     };

@@ -1,5 +1,13 @@
 import { join } from "node:path";
-import { type Command, type HostInfo, normaliseStartDir, posixTabScript, shQuote } from "@mc/core";
+import {
+  type Command,
+  commandFiles,
+  type HostInfo,
+  normaliseStartDir,
+  posixTabScript,
+  shQuote,
+  type WrappedTab,
+} from "@mc/core";
 
 /** How to reach a tmux server: a `-L` socket name or a `-S` socket path. */
 export type TmuxSocket = { name: string } | { path: string };
@@ -51,12 +59,7 @@ export function noFormat(s: string): string {
 }
 
 /** One tab of a tmux build. */
-export interface TmuxTab {
-  index: number;
-  tabName: string;
-  startDir: string;
-  command: string;
-}
+export type TmuxTab = WrappedTab;
 
 /** Input of {@link tmuxBuildScript}. */
 export interface TmuxBuild {
@@ -155,6 +158,8 @@ export interface TmuxSessionFiles {
   build: string;
   tabScriptPath: string;
   tabScript: string;
+  /** Each tab's command, read by the wrapper from a file (mode 0600), never from a command line. */
+  commandFiles: { path: string; content: string }[];
   start: Command;
 }
 
@@ -193,8 +198,10 @@ export function tmuxSessionFiles(
       ...(o.keepPanes ? { keepPanes: true } : {}),
     }),
     tabScriptPath,
+    commandFiles: commandFiles(o.runDir, tabs),
     tabScript: posixTabScript({
       title: `mc: tabs of tmux session ${JSON.stringify(o.name)}`,
+      session: o.name,
       runDir: o.runDir,
       tabs,
       keepShell: o.keepShell,

@@ -690,7 +690,7 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
     const id = String(keep.managed[0]!.data?.sessionId);
     // tmux draws the pane's output a moment after the process wrote it.
     const shown = await waitFor(
-      async () => t.tmux("capture-pane", "-p", "-t", `${id}:a`),
+      async () => t.tmux("capture-pane", "-p", "-S", "-", "-t", `${id}:a`),
       (x) => x.includes("visible-output"),
     );
     expect(shown).toContain("visible-output");
