@@ -22,6 +22,7 @@ export * from "./schema.js";
 export type * from "./session-backend.js";
 export * from "./status.js";
 export * from "./status-clock.js";
+export * from "./tab-log.js";
 export * from "./tab-record.js";
 export * from "./tab-state.js";
 export * from "./tab-sweep.js";

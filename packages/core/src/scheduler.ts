@@ -47,8 +47,10 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
   const tracks = new Map<string, Track>();
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
-    if (!t)
-      tracks.set(key(s), (t = { ready: new Set(), failed: new Set(), closed: new Set(), since: new Map() }));
+    if (!t) {
+      t = { ready: new Set(), failed: new Set(), closed: new Set(), since: new Map() };
+      tracks.set(key(s), t);
+    }
     return t;
   };
   for (;;) {

@@ -25,6 +25,8 @@ export interface BackendCapabilities {
   listsForeignSessions: boolean;
   /** A pane whose program ended can stay on screen, finished, without a shell (`--exit keep`). */
   keepPane: boolean;
+  /** Each tab's output is also written to `tab-<i>.log` in its run directory (`sessions logs`). */
+  logs: boolean;
 }
 
 /** The capability names, for messages and checks. */

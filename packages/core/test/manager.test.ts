@@ -15,6 +15,7 @@ const CAPS: BackendCapabilities = {
   panes: false,
   listsForeignSessions: true,
   keepPane: false,
+  logs: false,
 };
 
 /** A toy backend over a fake host: sessions live in a Set, "start" fails for names containing "bad". */

@@ -24,6 +24,7 @@ import {
   noFormat,
   PANE_FORMAT,
   paneCommand,
+  pipeArgs,
   renameCommand,
   SESSION_FORMAT,
   type TmuxSocket,
@@ -44,6 +45,7 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   panes: false,
   listsForeignSessions: true,
   keepPane: true,
+  logs: true,
 };
 
 /** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
@@ -293,27 +295,30 @@ export class TmuxBackend implements SessionBackend {
         op: "start",
       });
     const tabScript = String(session.data?.tabScript ?? join(session.runDir, "tabs.sh"));
+    // One tmux invocation, so the window is last (-a after {end}) and its log and remain-on-exit are in
+    // place before the server reads a byte from the pane: a command that prints and exits at once is kept.
+    const last = `${this.targetOf(session.name, session)}:{end}`;
     const r = await this.host.run(
       this.cmd(
         "new-window",
         "-d",
+        "-a",
         "-P",
         "-F",
         "#{window_id}",
         "-t",
-        `${this.targetOf(session.name, session)}:`,
+        last,
         "-n",
         noFormat(tab.tabName),
         "-c",
         noFormat(normaliseStartDir(tab.startDir, info.home)),
         paneCommand(tabScript, index),
+        ...(session.data?.keepPanes ? [";", "set-option", "-w", "-t", last, "remain-on-exit", "on"] : []),
+        ";",
+        ...pipeArgs(last, session.runDir, index),
       ),
     );
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
-    if (session.data?.keepPanes) {
-      const w = r.stdout.trim();
-      if (w) await this.host.run(this.cmd("set-option", "-w", "-t", w, "remain-on-exit", "on"));
-    }
   }
 
   /** Close one tab by its pane id (from status `ref`). */

@@ -3,9 +3,11 @@ import {
   type Command,
   commandFiles,
   type HostInfo,
+  logWriterCommand,
   normaliseStartDir,
   posixTabScript,
   shQuote,
+  tabLogName,
   type WrappedTab,
 } from "@mc/core";
 
@@ -70,6 +72,8 @@ export interface TmuxBuild {
   tabScript: string;
   /** Run id recorded on the session, so mc can tell its sessions apart. */
   runId: string;
+  /** Where the tabs' records and logs go. */
+  runDir: string;
 }
 
 /**
@@ -126,15 +130,31 @@ export function tmuxBuildScript(
         // name starting with `$` would read as an id.
         lines.push(`display-message -p -t ${target} '#{session_id}'`);
         if (b.keepPanes) lines.push(`set-option -w -t ${target} remain-on-exit on`);
+        lines.push(pipeLine(target, b.runDir, t.index));
       } else {
         lines.push(`new-window -d -t ${target} ${common}`);
         // Windows are appended in order, so the newest is the last one ({end}).
-        if (b.keepPanes) lines.push(`set-option -w -t ${tmuxQuote(`=${tmp}:{end}`)} remain-on-exit on`);
+        const last = tmuxQuote(`=${tmp}:{end}`);
+        if (b.keepPanes) lines.push(`set-option -w -t ${last} remain-on-exit on`);
+        lines.push(pipeLine(last, b.runDir, t.index));
       }
     });
   // A replacement keeps its private name until the session it replaces is gone (see renameCommand).
   if (b.rename !== false) lines.push(renameLine(tmp, b.name));
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The pane's output also goes to its tab's log (`pipe-pane -o`, which tmux 3.x expands as a format: `#` is
+ * escaped). What the tab shows and how programs in it behave do not change.
+ */
+function pipeLine(target: string, runDir: string, index: number): string {
+  return `pipe-pane -o -t ${target} ${tmuxQuote(noFormat(logWriterCommand(join(runDir, tabLogName(index)))))}`;
+}
+
+/** The tmux arguments that start tab `index`'s log writer on a pane (tabs opened later). */
+export function pipeArgs(target: string, runDir: string, index: number): string[] {
+  return ["pipe-pane", "-o", "-t", target, noFormat(logWriterCommand(join(runDir, tabLogName(index))))];
 }
 
 /** `--`: a name such as "-e" is a name, not a flag. */
@@ -193,6 +213,7 @@ export function tmuxSessionFiles(
       tabs,
       tabScript: tabScriptPath,
       runId: o.runId,
+      runDir: o.runDir,
       pending: o.pending,
       ...(o.rename === false ? { rename: false } : {}),
       ...(o.keepPanes ? { keepPanes: true } : {}),

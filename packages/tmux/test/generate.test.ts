@@ -2,16 +2,20 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { logWriterCommand } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { exactSession, tmuxBuildScript, tmuxQuote, tmuxSessionKey } from "../src/generate.js";
 
 describe("tmux build script", () => {
+  // Each pane's output also goes to its tab's log, through the core log writer (tested in core).
+  const writer = (i: number) => tmuxQuote(logWriterCommand(`/state/runs/RUN/s0/tab-${i}.log`));
   it("golden: one session, tricky names, exact targets, no index assumptions", () => {
     const script = tmuxBuildScript({
       name: "api.v2 #1",
       index: 0,
       runId: "RUN",
+      runDir: "/state/runs/RUN/s0",
       tabScript: "/state/runs/RUN/s0/tabs.sh",
       tabs: [
         { index: 0, tabName: "it's #{x}", startDir: "/home/u/src", command: "ignored here" },
@@ -24,7 +28,9 @@ new-session -d -s 'mc-build-RUN-0' -n 'it'"'"'s ##{x}' -c '/home/u/src' 'exec /b
 set-option -t '=mc-build-RUN-0:' @mc_name 'api.v2 #1'
 set-option -t '=mc-build-RUN-0:' @mc_run 'RUN'
 display-message -p -t '=mc-build-RUN-0:' '#{session_id}'
+pipe-pane -o -t '=mc-build-RUN-0:' ${writer(0)}
 new-window -d -t '=mc-build-RUN-0:' -n 'db' -c '/srv/##(x)' 'exec /bin/sh /state/runs/RUN/s0/tabs.sh 1'
+pipe-pane -o -t '=mc-build-RUN-0:{end}' ${writer(1)}
 rename-session -t '=mc-build-RUN-0' -- 'api_v2 ##1'
 `);
   });

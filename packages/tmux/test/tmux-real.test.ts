@@ -372,6 +372,33 @@ describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => 
     expect(windows).toEqual(["c"]);
     await m.killAllSessions();
   });
+
+  it("each tab's output goes to its log, for tabs started at once and later", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "logs",
+          [
+            ["a", "printf 'from a\\n'; sleep 30"],
+            ["b", "printf 'from b, $(not run)\\n'; sleep 30"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    await m.startTab("logs", 1);
+    const log = (i: number) =>
+      execFileSync("find", [t.stateDir, "-name", `tab-${i}.log`, "-exec", "cat", "{}", "+"], {
+        encoding: "utf8",
+      });
+    await waitFor(
+      async () => [log(0), log(1)],
+      ([a, b]) => a!.includes("from a") && b!.includes("from b"),
+    );
+    expect(log(1)).toContain("from b, $(not run)");
+    await m.killAllSessions();
+  });
 });
 
 describe("tmux: attach command", () => {

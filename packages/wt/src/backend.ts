@@ -50,6 +50,7 @@ export const WT_CAPABILITIES: BackendCapabilities = {
   panes: false,
   listsForeignSessions: false,
   keepPane: false,
+  logs: false,
 };
 
 /** Options of {@link WtBackend} (saved with a run, so plain JSON). */
