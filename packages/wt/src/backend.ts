@@ -163,10 +163,13 @@ export class WtBackend implements SessionBackend {
     const now = Date.now();
     const out: ListedSession[] = [];
     for (const { entry, file } of await this.registry.entries()) {
-      const opening = now - entry.launchedAt < this.appearTimeoutMs;
-      if (opening || (await this.registry.live(entry.runDir, entry.tabs)).length > 0) {
-        out.push({ name: entry.name, runId: entry.runId });
-      } else await this.host.remove(file);
+      const live = await this.registry.live(entry.runDir, entry.tabs);
+      // Launched moments ago and not every tab has recorded its start yet: it may still be opening.
+      const opening =
+        now - entry.launchedAt < this.appearTimeoutMs &&
+        (await this.readRecords(entry.runDir, entry.tabs)).some((r) => !r);
+      if (live.length > 0 || opening) out.push({ name: entry.name, runId: entry.runId });
+      else await this.host.remove(file);
     }
     return out;
   }

@@ -15,3 +15,4 @@ export function parseCommand(args: string[], wtVersion: number[]): Json;
 export function version(s: string): number[];
 export function psLiteral(text: string, i: number): [string, number];
 export function launchFacts(script: string): { name: string; commandLine: string };
+export function legacyCommandLine(args: string[], psVersion: number[]): string;

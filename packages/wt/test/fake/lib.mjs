@@ -359,3 +359,33 @@ export function listWindows(stateDir) {
   }
   return out;
 }
+
+/** NativeCommandParameterBinder.cs `NeedQuotes` (v7.2.0:522): whitespace outside `"` pairs. */
+function needQuotes(s) {
+  let quotes = 0;
+  let afterBackslash = false;
+  for (const c of s) {
+    if (c === '"' && !afterBackslash) quotes++;
+    else if (/\s/.test(c) && quotes % 2 === 0) return true;
+    afterBackslash = c === "\\";
+  }
+  return false;
+}
+
+/**
+ * The command line `& program @args` gives a native program under "Legacy" argument passing, the only one
+ * of Windows PowerShell 5.1 and the default of pwsh 7.0–7.2 (NativeCommandParameterBinder.cs v7.2.0:293-315):
+ * an argument with unquoted whitespace is wrapped in "…" with embedded quotes left raw; pwsh 6+ doubles its
+ * trailing backslashes (:308, commit 59311d03e1, PowerShell#4965), 5.1 does not; empty arguments are
+ * dropped (:338 adds them only under Standard). mc no longer passes arguments this way: this shows why.
+ */
+export function legacyCommandLine(args, psVersion) {
+  return args
+    .filter((a) => a !== "")
+    .map((a) => {
+      if (!needQuotes(a)) return a;
+      const trailing = atLeast(psVersion, [6]) ? (/\\*$/.exec(a)?.[0] ?? "") : "";
+      return `"${a}${trailing}"`;
+    })
+    .join(" ");
+}
