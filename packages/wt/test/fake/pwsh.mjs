@@ -5,7 +5,8 @@
 //   and appends mc's exit epilogue): through psmodel.mjs, PowerShell's exit-code behaviour included;
 // - mc's script forms, recognised by their marker line, doing what the script does with the PowerShell
 //   behaviour that decides the outcome modelled (see each handler): launch v2, tab-wrapper v2, kill v3,
-//   probe v1, attach v1; the run-a-file stub (`& ([scriptblock]::Create([IO.File]::ReadAllText('…')))`);
+//   probe v1, attach v1; the run-a-file stub (`& ([scriptblock]::Create([IO.File]::ReadAllText('…')))`)
+//   and the run-stdin stub (base64 of the script on stdin, src/remote.ts);
 // - no command at all: the interactive shell kept in a tab. It records its state in FAKE_PWSH_STATE
 //   (profile loaded or not, $ErrorActionPreference, the variables and functions it has) and waits.
 // - `-NoExit -File x.ps1`: the script runs dot-sourced into the interactive session (ConsoleHost.cs:1975
@@ -79,6 +80,8 @@ const model = () => ({
   interrupted: () => interrupted,
 });
 
+const STDIN =
+  "& ([scriptblock]::Create([System.Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd().Trim()))))";
 const RUN_FILE = /^& \(\[scriptblock\]::Create\(\[System\.IO\.File\]::ReadAllText\(('(?:[^']|'')*')\)\)\)$/;
 const STUB =
   /^\. \(\[scriptblock\]::Create\(\[System\.IO\.File\]::ReadAllText\(('(?:[^']|'')*'), \[System\.Text\.Encoding\]::UTF8\) \+ "`n`n" \+ ('(?:[^']|'')*')\)\)$/;
@@ -93,6 +96,12 @@ async function main() {
       const text = `${readFileSync(psLiteral(stub[1], 0)[0], "utf8")}\n\n${psLiteral(stub[2], 0)[0]}`;
       process.on("SIGINT", () => (interrupted = true));
       return exitWith(await runPowerShell(text, model()));
+    }
+    if (o.encoded === STDIN) {
+      const script = Buffer.from(readFileSync(0, "utf8").trim(), "base64").toString("utf8");
+      return script.startsWith("# mc:")
+        ? runScript(script, [])
+        : exitWith(await runPowerShell(script, model()));
     }
     if (o.encoded.startsWith("# mc:")) return runScript(o.encoded, []);
     return exitWith(await runPowerShell(o.encoded, model()));
