@@ -1,4 +1,18 @@
+import { existsSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+/** Tools scripts/setup.sh built into the per-user cache (a real zellij), put first on the tests' PATH. */
+function toolDirs(): string[] {
+  const root = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mc-tools");
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((d) => join(root, d, "bin"))
+    .filter((d) => existsSync(d))
+    .sort()
+    .reverse();
+}
 
 /**
  * The settings every package's tests share. Packages resolve each other through the `@mc/source` export
@@ -9,6 +23,7 @@ export const shared = defineConfig({
   ssr: { resolve: { conditions: ["@mc/source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    env: { PATH: [...toolDirs(), process.env.PATH ?? ""].join(delimiter) },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

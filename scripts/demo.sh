@@ -3,5 +3,5 @@
 # starts it, shows the live status table until every tab's command has finished, then kills it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MC_SKIP_SSHD=1 bash scripts/setup.sh
+MC_SKIP_SSHD=1 MC_SKIP_ZELLIJ=1 bash scripts/setup.sh
 node apps/cli/dist/bin.js run examples/demo.jsonc --socket mc-demo --on-conflict restart --monitor --interval 0.5 --kill-upon-completion

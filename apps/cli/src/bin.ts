@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 declare const __MC_VERSION__: string;
 
+// A closed pipe (`sessions status | head -1`) ends the program quietly, as git does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 // `sessions --version` must cost no more than starting node: answer before loading anything else.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {

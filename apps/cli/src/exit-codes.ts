@@ -44,7 +44,7 @@ export const EXIT_CODES_HELP = `Exit codes:
 export function reportError(e: unknown, out: Output): number {
   if (isMcError(e)) {
     if (out.json) {
-      process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
+      out.errJson({ error: e.toJSON() });
     } else {
       const [first, ...rest] = e.reason.split("\n");
       out.err(
@@ -56,10 +56,7 @@ export function reportError(e: unknown, out: Output): number {
     return EXIT_CODES[e.code] ?? 1;
   }
   const err = e as Error;
-  if (out.json)
-    process.stderr.write(
-      `${JSON.stringify({ error: { code: "INTERNAL", message: String(err?.message ?? e) } })}\n`,
-    );
+  if (out.json) out.errJson({ error: { code: "INTERNAL", message: String(err?.message ?? e) } });
   else {
     out.err(`${out.c.red("error:")} ${err?.message ?? String(e)}`);
     if (process.env.MC_DEBUG) out.err(String(err?.stack));

@@ -1,9 +1,14 @@
 import { formatDuration, type StatusReport, type TabStatus } from "@mc/core";
-import pc from "picocolors";
+import { type Colors, cells, colors, display, fit, pad, render, unstyled } from "./display.js";
 
-type Colors = ReturnType<typeof pc.createColors>;
+export { display } from "./display.js";
 
-/** Where the CLI writes: data to stdout, progress and errors to stderr; colour only on a TTY without NO_COLOR. */
+/**
+ * Where the CLI writes. Humans get `out` (data, stdout) and `err` (progress and errors, stderr): every
+ * string passes {@link render}, so nothing from a file or a tool reaches the terminal raw. Programs get
+ * `json` (one document) and `jsonLine` (NDJSON), and `data` for text meant for files (completion
+ * scripts), all with their exact bytes. Colour only where {@link colorEnabled} says so.
+ */
 export interface Output {
   json: boolean;
   color: boolean;
@@ -11,33 +16,78 @@ export interface Output {
   c: Colors;
   out(line: string): void;
   err(line: string): void;
+  /** Human text as it comes (no newline added), displayed: commander's help and usage messages. */
+  outText(text: string): void;
+  errText(text: string): void;
+  /** One JSON document on stdout. */
+  printJson(value: unknown): void;
+  /** One JSON value on one line (NDJSON), for streams. */
+  jsonLine(value: unknown): void;
+  /** One JSON value on one line on stderr (errors under --json). */
+  errJson(value: unknown): void;
+  /** Exact text on stdout (a script for a file). */
+  data(text: string): void;
+  /** A block of lines redrawn in place (TTY only). */
+  live(): LiveBlock;
   columns: number;
 }
 
+/**
+ * Colour by the published conventions: FORCE_COLOR=0 (or false) turns it off and any other FORCE_COLOR
+ * turns it on (force-color.org); otherwise a non-empty NO_COLOR turns it off (no-color.org); otherwise
+ * colour only on a terminal. Never in JSON.
+ */
+export function colorEnabled(json: boolean, tty: boolean, env: NodeJS.ProcessEnv): boolean {
+  if (json) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return !/^(0|false)$/i.test(force);
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  return tty;
+}
+
+/** The streams an Output writes to (the process's, or a test's). */
+export interface Streams {
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
+  stderr: { write(s: string): unknown };
+}
+
 /** Build the output for this process. */
-export function makeOutput(json: boolean, env: NodeJS.ProcessEnv = process.env): Output {
-  const tty = Boolean(process.stdout.isTTY);
-  const color = !json && !("NO_COLOR" in env && env.NO_COLOR !== "") && (tty || Boolean(env.FORCE_COLOR));
+export function makeOutput(
+  json: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  streams: Streams = { stdout: process.stdout, stderr: process.stderr },
+): Output {
+  const tty = Boolean(streams.stdout.isTTY);
+  const color = colorEnabled(json, tty, env);
+  const columns = streams.stdout.columns || 120;
   return {
     json,
     color,
     tty,
-    c: pc.createColors(color),
-    out: (l) => process.stdout.write(`${l}\n`),
-    err: (l) => process.stderr.write(`${l}\n`),
-    columns: process.stdout.columns || 120,
+    c: colors,
+    out: (l) => streams.stdout.write(`${render(l, color)}\n`),
+    err: (l) => streams.stderr.write(`${render(l, color)}\n`),
+    outText: (t) => streams.stdout.write(render(t, color)),
+    errText: (t) => streams.stderr.write(render(t, color)),
+    printJson: (v) => streams.stdout.write(`${JSON.stringify(v, null, 2)}\n`),
+    jsonLine: (v) => streams.stdout.write(`${JSON.stringify(v)}\n`),
+    errJson: (v) => streams.stderr.write(`${JSON.stringify(v)}\n`),
+    data: (t) => streams.stdout.write(t),
+    live: () =>
+      new LiveBlock(
+        (s) => streams.stdout.write(s),
+        () => ({ columns: streams.stdout.columns || columns, rows: streams.stdout.rows || 50 }),
+        color,
+      ),
+    columns,
   };
 }
 
-/** Print a value as JSON on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** `exited 3`, `killed SIGTERM`, … */
+/** `exited 3`, `killed SIGTERM`, `not started`, … */
 export function stateText(t: TabStatus): string {
   if (t.state === "exited") return `exited ${t.exitCode ?? "?"}`;
   if (t.state === "killed") return `killed ${t.signal ?? ""}`.trim();
+  if (t.state === "not-started") return "not started";
   return t.state;
 }
 
@@ -46,6 +96,7 @@ function paint(c: Colors, t: TabStatus, s: string): string {
     case "running":
       return c.cyan(s);
     case "pending":
+    case "not-started":
       return c.dim(s);
     case "exited":
       return t.exitCode === 0 ? c.green(s) : c.red(s);
@@ -56,34 +107,33 @@ function paint(c: Colors, t: TabStatus, s: string): string {
   }
 }
 
-const oneLine = (s: string) => s.replace(/\s*\n\s*/g, " ⏎ ");
-
-/** A plain text table (no colour codes in the width maths). */
+/**
+ * A plain text table. Cells are displayed (one line each, controls made visible) before they are
+ * measured, widths are terminal cells, and the last column is cut to fit `maxWidth`.
+ */
 export function table(
   headers: string[],
   rows: string[][],
   opts: { c?: Colors; paintCell?: (row: number, col: number, s: string) => string; maxWidth?: number } = {},
 ): string[] {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? "")].length)));
+  const shown = rows.map((r) => r.map((cell) => display(cell, { oneLine: true })));
+  const widths = headers.map((h, i) => Math.max(cells(h), ...shown.map((r) => cells(r[i] ?? ""))));
   const last = widths.length - 1;
   if (opts.maxWidth) {
     const fixed = widths.slice(0, last).reduce((a, w) => a + w + 2, 0);
     widths[last] = Math.max(10, Math.min(widths[last]!, opts.maxWidth - fixed));
   }
-  const fitCell = (s: string, w: number) => {
-    const chars = [...s];
-    return chars.length > w ? `${chars.slice(0, w - 1).join("")}…` : s + " ".repeat(w - chars.length);
-  };
+  const cell = (s: string, w: number) => pad(fit(s, w), w);
   const head = headers
-    .map((h, i) => fitCell(h, widths[i]!))
+    .map((h, i) => cell(h, widths[i]!))
     .join("  ")
     .trimEnd();
   const lines = [opts.c ? opts.c.bold(head) : head];
-  rows.forEach((r, ri) => {
+  shown.forEach((r, ri) => {
     lines.push(
       r
-        .map((cell, ci) => {
-          const s = fitCell(cell, widths[ci]!);
+        .map((text, ci) => {
+          const s = cell(text, widths[ci]!);
           return opts.paintCell ? opts.paintCell(ri, ci, s) : s;
         })
         .join("  ")
@@ -93,19 +143,19 @@ export function table(
   return lines;
 }
 
-/** The status table: session, tab, state, exit code, runtime, pid, command. */
-export function statusTable(report: StatusReport, out: Output): string[] {
+/** The status table: session, tab, state, exit code, runtime, pid, command (and the machine, when remote). */
+export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" | "columns">): string[] {
   const tabs = report.sessions.flatMap((s) => s.tabs.map((t) => ({ s, t })));
-  const remote = report.sessions.some((s) => s.host !== "local");
+  const remote = report.sessions.some((s) => s.machine !== "local");
   const rows = tabs.map(({ s, t }) => [
-    ...(remote ? [s.host.replace(/^ssh:/, "")] : []),
+    ...(remote ? [s.machine] : []),
     s.session,
     t.tabName,
     t.state,
     t.exitCode === undefined ? (t.signal ?? "") : String(t.exitCode),
     formatDuration(t.runtimeMs),
     t.pid === undefined ? "" : String(t.pid),
-    oneLine(t.command),
+    t.command,
   ]);
   const headers = ["SESSION", "TAB", "STATE", "EXIT", "RUNTIME", "PID", "COMMAND"];
   const stateCol = remote ? 3 : 2;
@@ -120,38 +170,68 @@ export function statusTable(report: StatusReport, out: Output): string[] {
       `${g.totalSessions} session${g.totalSessions === 1 ? "" : "s"}, ${g.totalCommands} tab${g.totalCommands === 1 ? "" : "s"}: ${g.runningCommands} running, ${g.stoppedCommands} finished, ${g.failedCommands} failed`,
     ),
   );
-  for (const s of report.sessions) if (s.error) lines.push(out.c.yellow(`${s.session}: ${s.error}`));
+  for (const s of report.sessions)
+    if (s.error) lines.push(out.c.yellow(`${s.session}: ${display(s.error, { oneLine: true })}`));
   return lines;
 }
 
-/** Redraws a block of lines in place on a TTY. */
+/**
+ * Redraws a block of lines in place on a TTY. Every line is cut to the terminal's width, so no line wraps;
+ * when the terminal got narrower since the last draw, the rows the old lines now wrap into are counted,
+ * so the block is erased whole instead of piling up copies. A block taller than the terminal is cut too
+ * (the cursor cannot move above the screen's top to erase it).
+ */
 export class LiveBlock {
-  private shown = 0;
-  constructor(private readonly write: (s: string) => void) {}
-  render(lines: string[]): void {
-    const up = this.shown > 0 ? `\x1b[${this.shown}F\x1b[0J` : "";
-    this.write(`${up}${lines.join("\n")}\n`);
-    this.shown = lines.length;
+  private shown: number[] = [];
+  constructor(
+    private readonly write: (s: string) => void,
+    private readonly size: () => { columns: number; rows: number },
+    private readonly color: boolean,
+  ) {}
+
+  render(all: string[]): void {
+    const { columns, rows: height } = this.size();
+    const cols = Math.max(10, columns);
+    const room = Math.max(2, height - 1);
+    const lines =
+      all.length > room
+        ? [...all.slice(0, room - 1), colors.dim(`… ${all.length - room + 1} more lines`)]
+        : all;
+    const rows = this.shown.reduce((n, w) => n + Math.max(1, Math.ceil(w / cols)), 0);
+    const up = rows > 0 ? `\x1b[${rows}F\x1b[0J` : "";
+    const drawn = lines.map((l) => {
+      const text = render(l, this.color, { oneLine: true });
+      const plain = render(l, false, { oneLine: true });
+      if (cells(plain) < cols) return { text, width: cells(plain) };
+      const cut = fit(plain, cols - 1);
+      return { text: cut, width: cells(cut) };
+    });
+    this.shown = drawn.map((d) => d.width);
+    this.write(`${up}${drawn.map((d) => d.text).join("\n")}\n`);
   }
 }
 
 /** Lines describing what changed between two reports (for piped, non-TTY monitoring). */
 export function transitions(prev: StatusReport | undefined, next: StatusReport): string[] {
-  const key = (host: string, session: string, index: number) => `${host}\u0000${session}\u0000${index}`;
+  const key = (machine: string, session: string, index: number) => `${machine}\u0000${session}\u0000${index}`;
   const before = new Map<string, string>();
   for (const s of prev?.sessions ?? [])
-    for (const t of s.tabs) before.set(key(s.host, s.session, t.index), stateText(t));
+    for (const t of s.tabs) before.set(key(s.machine, s.session, t.index), stateText(t));
   const time = new Date(next.at).toISOString().slice(11, 19);
   const lines: string[] = [];
   for (const s of next.sessions) {
-    const where = s.host === "local" ? "" : `${s.host.replace(/^ssh:/, "")}: `;
+    const where = s.machine === "local" ? "" : `${display(s.machine, { oneLine: true })}: `;
     for (const t of s.tabs) {
       const now = stateText(t);
-      if (before.get(key(s.host, s.session, t.index)) === now) continue;
+      if (before.get(key(s.machine, s.session, t.index)) === now) continue;
       const after =
         t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
-      lines.push(`${time} ${where}${s.session} / ${t.tabName}: ${now}${after}`);
+      lines.push(
+        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(t.tabName, { oneLine: true })}: ${now}${after}`,
+      );
     }
   }
   return lines;
 }
+
+export { unstyled };

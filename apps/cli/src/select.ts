@@ -1,4 +1,5 @@
 import { type LayoutConfig, McError } from "@mc/core";
+import { display } from "./display.js";
 
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "select", hint });
@@ -57,7 +58,10 @@ export async function chooseInteractively(layouts: readonly LayoutConfig[]): Pro
   const picked = await checkbox({
     message: "Layouts to run",
     choices: layouts.map((l) => ({
-      name: `${l.layoutName} (${l.layoutTabs.length} tab${l.layoutTabs.length === 1 ? "" : "s"}: ${l.layoutTabs.map((t) => t.tabName).join(", ")})`,
+      name: display(
+        `${l.layoutName} (${l.layoutTabs.length} tab${l.layoutTabs.length === 1 ? "" : "s"}: ${l.layoutTabs.map((t) => t.tabName).join(", ")})`,
+        { oneLine: true },
+      ),
       value: l,
       checked: true,
     })),

@@ -21,11 +21,11 @@ import { localHost, saveRun } from ${JSON.stringify(CORE)};
 const stateDir = process.argv[2];
 const host = localHost({ stateDir });
 const sessions = (seq) => Array.from({ length: 400 + (seq % 7) * 50 }, (_, i) => ({
-  name: "s" + i, requestedName: "s" + i, runDir: "/r/" + seq, artefacts: [], startedAt: seq,
+  machine: "local", name: "s" + i, requestedName: "s" + i, runDir: "/r/" + seq, artefacts: [], startedAt: seq,
   layout: { layoutName: "s" + i, layoutTabs: [{ tabName: "t", startDir: "~", command: "x".repeat(500) }] },
 }));
 for (let seq = 1; ; seq++) {
-  await saveRun(host, stateDir, { v: 1, id: "soak", kind: "Atomic", backend: "tmux", host: "local", createdAt: seq, options: { seq }, sessions: sessions(seq) });
+  await saveRun(host, stateDir, { v: 2, id: "soak", kind: "Atomic", backend: "tmux", createdAt: seq, machines: { local: { host: "local" } }, sessions: sessions(seq) });
   if (seq === 1) process.stdout.write("ready\\n");
   if (process.argv[3] && seq >= Number(process.argv[3])) break;
 }
@@ -42,7 +42,7 @@ function writer(stateDir: string, stopAfter?: number) {
 
 /** A loaded run is whole: every session belongs to the same version and the count matches it. */
 function whole(run: ManagedRun): boolean {
-  const seq = Number((run.options as { seq: number }).seq);
+  const seq = run.createdAt;
   return (
     run.sessions.length === 400 + (seq % 7) * 50 &&
     run.sessions.every((s) => s.startedAt === seq && s.runDir === `/r/${seq}`)
@@ -74,8 +74,8 @@ describe("nothing lost: state writes are atomic", () => {
         await exited;
         try {
           const run = await loadRun(localHost({ stateDir: sd }), sd, "Atomic", "soak");
-          if (!whole(run)) bad.push(`trial ${i}: torn content (seq ${(run.options as { seq: number }).seq})`);
-          seqs.push(Number((run.options as { seq: number }).seq));
+          if (!whole(run)) bad.push(`trial ${i}: torn content (seq ${run.createdAt})`);
+          seqs.push(run.createdAt);
         } catch (e) {
           bad.push(`trial ${i}: ${(e as Error).message}`);
         }

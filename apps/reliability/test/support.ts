@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { lockLocal, writeFileAtomic } from "@mc/core";
+import { localHost, writeFileAtomic } from "@mc/core";
 
 /** Repository root. */
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -21,7 +21,7 @@ export function requireCli(): void {
 
 /** Merge one section into `results/figures.json` (under a lock: test files run in parallel). */
 export async function recordFigures(section: string, data: Record<string, unknown>): Promise<void> {
-  const release = await lockLocal(join(RESULTS, ".lock"), 10_000);
+  const release = await localHost({ stateDir: RESULTS }).lock("figures", 10_000);
   try {
     const path = join(RESULTS, "figures.json");
     let all: Record<string, unknown> = {};
@@ -29,7 +29,7 @@ export async function recordFigures(section: string, data: Record<string, unknow
       all = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
     } catch {}
     all[section] = { ...data, recordedAt: new Date().toISOString() };
-    await writeFileAtomic(path, `${JSON.stringify(all, null, 2)}\n`);
+    await writeFileAtomic(path, `${JSON.stringify(all, null, 2)}\n`, 0o644);
   } finally {
     await release();
   }

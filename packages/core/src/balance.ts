@@ -69,23 +69,32 @@ function weightChunks(tabs: readonly TabConfig[], max: number): TabConfig[][] {
 }
 
 /**
- * Merge tabs into one "super tab" whose command runs each command in turn in the user's shell (`a; b`).
- * A part whose startDir differs from the first tab's is run as `cd DIR && cmd`, so every part still runs
- * where it was meant to.
+ * The POSIX sh driver of a merged tab: each part runs in its own subshell, in its own start directory (a
+ * leading `~` is the home directory), through the user's shell, one after the other; a part that fails is
+ * named, the others still run, and the merged tab exits with the first failure's status. Each part travels
+ * as one quoted argument, so a trailing `;`, `&`, a comment or a newline in it cannot touch the others.
  */
-export function mergeTabs(tabs: readonly TabConfig[], tabName: string, warnings: string[]): TabConfig {
-  const first = tabs[0]!;
-  const parts = tabs.map((t) => {
-    const cmd = t.command.trim();
-    if (/(^|\s)#/.test(cmd) || cmd.includes("\n") || /(^|[^&])&\s*$/.test(cmd)) {
-      warnings.push(
-        `tab "${t.tabName}": its command has a comment, a newline or a trailing '&' and may not combine cleanly; it is wrapped in { …; }`,
-      );
-      return `{ ${cmd}\n}`;
-    }
-    return t.startDir === first.startDir ? cmd : `cd ${shQuote(t.startDir)} && ${cmd}`;
-  });
-  return { tabName, startDir: first.startDir, command: parts.join("; "), tabWeight: layoutWeight(tabs) };
+const MERGE_DRIVER = `mc_first=0
+mc_part() {
+  case $2 in "~") set -- "$1" "$HOME" "$3" ;; "~/"*) set -- "$1" "$HOME/\${2#"~/"}" "$3" ;; esac
+  ( cd -- "$2" && exec "\${SHELL:-/bin/sh}" -c "$3" )
+  mc_c=$?
+  if [ "$mc_c" -ne 0 ]; then
+    printf 'mc: part "%s" failed (exit %s)\\n' "$1" "$mc_c" >&2
+    [ "$mc_first" -ne 0 ] || mc_first=$mc_c
+  fi
+}
+while [ $# -ge 3 ]; do mc_part "$1" "$2" "$3"; shift 3; done
+exit "$mc_first"`;
+
+/**
+ * Merge tabs into one "super tab" whose command runs each tab's command in turn (see MERGE_DRIVER): every
+ * part in its own subshell and directory, a failing part named, and the merged tab failing when any did.
+ */
+export function mergeTabs(tabs: readonly TabConfig[], tabName: string, _warnings: string[]): TabConfig {
+  const args = tabs.flatMap((t) => [t.tabName, t.startDir, t.command]).map(shQuote);
+  const command = `/bin/sh -c ${shQuote(MERGE_DRIVER)} mc-merged ${args.join(" ")}`;
+  return { tabName, startDir: tabs[0]!.startDir, command, tabWeight: layoutWeight(tabs) };
 }
 
 /**

@@ -14,7 +14,7 @@ export interface PlannedName {
   requested: string;
   /** The name the session will get. */
   name: string;
-  /** `create`: a fresh name; `replace`: kill the existing session of that name first. */
+  /** `create`: a fresh name; `replace`: the existing session of that name (one mc started) is replaced. */
   action: "create" | "replace";
   /** True when `name` differs from `requested`. */
   renamed: boolean;
@@ -24,8 +24,11 @@ export interface PlannedName {
 export interface NameConflict {
   index: number;
   name: string;
-  /** `exists`: a session of that name is running; `duplicate`: asked for twice in this request. */
-  kind: "exists" | "duplicate";
+  /**
+   * `exists`: a session of that name is running; `duplicate`: asked for twice in this request;
+   * `foreign`: restart was asked for, but the session of that name is not one mc started.
+   */
+  kind: "exists" | "duplicate" | "foreign";
 }
 
 /** The result of {@link resolveSessionNames}. */
@@ -41,6 +44,8 @@ export interface ResolveNamesInput {
    * and `:` into `_`, so `a.b` and `a_b` collide there). Defaults to the name itself.
    */
   key?: (name: string) => string;
+  /** Existing names whose sessions mc did not start: `restart` never replaces them (a conflict instead). */
+  foreign?: Iterable<string>;
 }
 
 /**
@@ -85,6 +90,18 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
       if (!existing.has(k) && !requestedKeys.has(k) && !taken.has(k)) return candidate;
     }
   };
+  const foreign = new Set<string>();
+  for (const f of input.foreign ?? []) foreign.add(key(f));
+  if (input.policy === "restart") {
+    const conflicts: NameConflict[] = [];
+    const seen = new Set<string>();
+    input.requested.forEach((name, index) => {
+      const k = key(name);
+      if (foreign.has(k) && !seen.has(k)) conflicts.push({ index, name, kind: "foreign" });
+      seen.add(k);
+    });
+    if (conflicts.length) return { ok: false, conflicts };
+  }
   const plan = input.requested.map((requested, index): PlannedName => {
     const k = key(requested);
     if (taken.has(k) || (existing.has(k) && input.policy === "rename")) {
@@ -111,15 +128,20 @@ export function planSessionNames(input: ResolveNamesInput, backend = "core"): Pl
   const lines = result.conflicts.map((c) =>
     c.kind === "exists"
       ? `session "${c.name}" already exists`
-      : `session "${c.name}" is requested more than once`,
+      : c.kind === "foreign"
+        ? `session "${c.name}" exists and was not started by mc (restart replaces only sessions mc started)`
+        : `session "${c.name}" is requested more than once`,
   );
+  const foreignOnly = result.conflicts.every((c) => c.kind === "foreign");
   throw new McError(
     "SESSION_CONFLICT",
     lines.length === 1 ? lines[0]! : `${lines.length} conflicts: ${lines.join("; ")}`,
     {
       backend,
       op: "start",
-      hint: "use --on-conflict rename (name_1, name_2, …) or --on-conflict restart (replace the running session); nothing was started",
+      hint: foreignOnly
+        ? "use --on-conflict rename (name_1, name_2, …), or end that session yourself; nothing was started"
+        : "use --on-conflict rename (name_1, name_2, …) or --on-conflict restart (replace the running session); nothing was started",
       details: result.conflicts,
     },
   );

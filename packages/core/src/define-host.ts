@@ -40,6 +40,9 @@ const WRITE_FILE = `umask 077; mkdir -p -- "$(dirname -- "$1")" || exit 1
 t="$1.tmp-mc-$$"; cat >"$t" && chmod "$2" "$t" && mv -f -- "$t" "$1" || { rm -f -- "$t"; exit 1; }`;
 const STAT = 'if [ -d "$1" ]; then echo dir; elif [ -e "$1" ]; then echo file; fi';
 const REMOVE = 'exec rm -rf -- "$1"';
+const DIR_ACCESS =
+  'if [ -d "$1" ]; then if [ -x "$1" ]; then echo ok; else echo denied; fi; elif [ -e "$1" ]; then echo not-dir; else echo missing; fi';
+const MAKE_DIR = 'exec mkdir -p -- "$1"';
 const WHICH = 'p=$(command -v -- "$1") && case $p in /*) printf "%s\\n" "$p" ;; *) exit 1 ;; esac';
 
 /** Split the output of the POSIX read-dir script into name → text. */
@@ -55,10 +58,14 @@ function parseDirFrames(out: string, boundary: string): Map<string, string> {
 }
 
 function failure(p: HostPrimitives, op: string, what: string, r: CommandResult): McError {
-  return new McError("STATE_IO", `${p.id}: ${op} ${what}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`, {
-    backend: "core",
-    op,
-  });
+  return new McError(
+    "STATE_IO",
+    `${p.id}: ${op} ${what}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`,
+    {
+      backend: "core",
+      op,
+    },
+  );
 }
 
 /** Every operation through POSIX sh on the host (Linux, macOS, BSD; local or remote). */
@@ -89,6 +96,14 @@ function posixOperations(p: HostPrimitives, holderPid?: number): HostOperations 
     async remove(path) {
       const r = await p.run(sh(REMOVE, path));
       if (r.exitCode !== 0) throw failure(p, "remove", path, r);
+    },
+    async dirAccess(path) {
+      const a = (await p.run(sh(DIR_ACCESS, path))).stdout.trim();
+      return a === "ok" || a === "denied" || a === "not-dir" ? a : "missing";
+    },
+    async makeDir(path) {
+      const r = await p.run(sh(MAKE_DIR, path));
+      if (r.exitCode !== 0) throw failure(p, "create", path, r);
     },
     async which(file) {
       const r = await p.run(sh(WHICH, file));
@@ -155,6 +170,18 @@ if (Test-Path -LiteralPath $p) { [IO.File]::Replace($t, $p, $null) } else { [IO.
         `$p = ${psQuote(path)}; if (Test-Path -LiteralPath $p) { Remove-Item -LiteralPath $p -Recurse -Force }`,
       );
     },
+    async dirAccess(path) {
+      const out = (
+        await run(
+          "stat",
+          `$p = ${psQuote(path)}; if (Test-Path -LiteralPath $p -PathType Container) { try { [void][IO.Directory]::GetFileSystemEntries($p); 'ok' } catch { 'denied' } } elseif (Test-Path -LiteralPath $p) { 'not-dir' } else { 'missing' }`,
+        )
+      ).trim();
+      return out === "ok" || out === "denied" || out === "not-dir" ? out : "missing";
+    },
+    async makeDir(path) {
+      await run("create", `[void][IO.Directory]::CreateDirectory(${psQuote(path)})`);
+    },
     async which(file) {
       const out = await run(
         "which",
@@ -181,12 +208,25 @@ export function defineHost(p: HostPrimitives & Partial<HostOperations>, o: Defin
   const base = (): Promise<HostOperations> => {
     derived ??= p.info().then((info: HostInfo) => {
       const self = { ...p, ...given };
-      return info.platform === "win32" ? windowsOperations(self, o.holderPid) : posixOperations(self, o.holderPid);
+      return info.platform === "win32"
+        ? windowsOperations(self, o.holderPid)
+        : posixOperations(self, o.holderPid);
     });
     return derived;
   };
   const given: Partial<HostOperations> = {};
-  const names = ["readFile", "readDir", "writeFile", "stat", "remove", "processTrees", "which", "lock"] as const;
+  const names = [
+    "readFile",
+    "readDir",
+    "writeFile",
+    "stat",
+    "dirAccess",
+    "makeDir",
+    "remove",
+    "processTrees",
+    "which",
+    "lock",
+  ] as const;
   for (const n of names) if (p[n]) (given as Record<string, unknown>)[n] = p[n].bind(p);
   const pick = <K extends keyof HostOperations>(k: K): HostOperations[K] => {
     const own = given[k];
@@ -201,6 +241,9 @@ export function defineHost(p: HostPrimitives & Partial<HostOperations>, o: Defin
       return p.spawned;
     },
     ...(p.coalesces === undefined ? {} : { coalesces: p.coalesces }),
+    get clockSkewMs() {
+      return p.clockSkewMs;
+    },
     run: (cmd, opts) => p.run(cmd, opts),
     runInteractive: (cmd) => p.runInteractive(cmd),
     info: () => p.info(),
@@ -210,6 +253,8 @@ export function defineHost(p: HostPrimitives & Partial<HostOperations>, o: Defin
     readDir: pick("readDir"),
     writeFile: pick("writeFile"),
     stat: pick("stat"),
+    dirAccess: pick("dirAccess"),
+    makeDir: pick("makeDir"),
     remove: pick("remove"),
     processTrees: pick("processTrees"),
     which: pick("which"),

@@ -27,6 +27,9 @@ export interface CommandResult {
   durationMs: number;
 }
 
+/** What {@link HostOperations.dirAccess} found. */
+export type DirAccess = "ok" | "missing" | "not-dir" | "denied";
+
 /** The machine a host stands for. */
 export interface HostInfo {
   platform: "linux" | "darwin" | "win32" | "freebsd" | "other";
@@ -75,6 +78,8 @@ export interface HostPrimitives {
   interactiveCommand?(cmd: Command): Command;
   /** Release what the transport holds (an ssh connection this process opened). */
   close?(): Promise<void>;
+  /** How far the host's clock is ahead of this machine's (ms), once known: its times are corrected by it. */
+  readonly clockSkewMs?: number | undefined;
 }
 
 /** Operations every {@link Host} has; {@link defineHost} derives those a transport does not give. */
@@ -87,6 +92,10 @@ export interface HostOperations {
   writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
   /** What is at `path`: a directory, a file, or nothing. */
   stat(path: string): Promise<"dir" | "file" | undefined>;
+  /** Whether this user can enter directory `path` (a tab's start directory). */
+  dirAccess(path: string): Promise<DirAccess>;
+  /** Create a directory and its parents (the user's umask applies, as with mkdir -p). */
+  makeDir(path: string): Promise<void>;
   /** Remove a file or directory tree; missing paths are fine. */
   remove(path: string): Promise<void>;
   /** The process trees under the given pids (each list starts with the root), from one read of the process table. */

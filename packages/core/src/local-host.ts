@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, statSync } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { execa } from "execa";
-import { McError } from "./errors.js";
 import { defineHost } from "./define-host.js";
+import { McError } from "./errors.js";
 import type { Command, CommandResult, Host, HostInfo } from "./host.js";
 import { linuxProcessTrees } from "./linux-proc.js";
 
@@ -154,6 +154,20 @@ export function localHost(opts: LocalHostOptions = {}): Host {
           return undefined;
         }
       },
+      async dirAccess(path) {
+        try {
+          if (!(await stat(path)).isDirectory()) return "not-dir";
+        } catch {
+          return "missing";
+        }
+        return access(path, constants.X_OK).then(
+          () => "ok" as const,
+          () => "denied" as const,
+        );
+      },
+      async makeDir(path) {
+        await mkdir(path, { recursive: true });
+      },
       async remove(path) {
         // A tab wrapper hung up by a kill may still be writing its last record into the run directory:
         // rm then meets ENOTEMPTY, and a retry finishes the job.
@@ -174,4 +188,35 @@ export function localHost(opts: LocalHostOptions = {}): Host {
     },
     { holderPid: process.pid },
   );
+}
+
+/**
+ * Why mc's local state would end up owned by the wrong user, or undefined. Two cases: running as root
+ * with another user's home (`sudo -E`: root-owned files land in that home and the user's own mc can no
+ * longer write them), and a state directory that another user already owns (left by an earlier `sudo -E`).
+ * An explicit `MC_STATE_DIR` is the user's choice and is never questioned.
+ */
+export function localStateProblem(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  uid = process.getuid?.(),
+): string | undefined {
+  if (uid === undefined || env.MC_STATE_DIR) return undefined;
+  const ownerOf = (p: string): number | undefined => {
+    for (let d = p; ; d = dirname(d)) {
+      try {
+        return statSync(d).uid;
+      } catch {
+        if (dirname(d) === d) return undefined;
+      }
+    }
+  };
+  const owner = ownerOf(stateDir);
+  if (uid === 0 && env.SUDO_USER && owner !== undefined && owner !== 0) {
+    return `running as root (sudo -E) with ${env.SUDO_USER}'s home: ${stateDir} would hold root-owned files ${env.SUDO_USER}'s own mc cannot change; run mc without sudo, or with sudo -H, or set MC_STATE_DIR`;
+  }
+  if (owner !== undefined && owner !== uid && uid !== 0) {
+    return `${stateDir} belongs to uid ${owner}, not to you (uid ${uid}), probably left by sudo -E: sudo chown -R "$(id -un)" ${stateDir}`;
+  }
+  return undefined;
 }

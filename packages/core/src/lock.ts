@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { join as posixJoin } from "node:path/posix";
 import { win32 } from "node:path";
+import { join as posixJoin } from "node:path/posix";
 import { McError } from "./errors.js";
 import type { Command, CommandResult, HostInfo } from "./host.js";
 import { psEncodedArgs, psQuote } from "./quote.js";
@@ -98,12 +98,16 @@ export async function hostLock(
 ): Promise<() => Promise<void>> {
   const { stateDir } = await host.info();
   const file = `${name.replace(/[^\w.-]/g, "_")}.lock`;
-  const dir = o.platform === "win32" ? win32.join(stateDir, "locks", file) : posixJoin(stateDir, "locks", file);
+  const dir =
+    o.platform === "win32" ? win32.join(stateDir, "locks", file) : posixJoin(stateDir, "locks", file);
   const token = randomBytes(8).toString("hex");
   const pid = o.holderPid === undefined ? "-" : String(o.holderPid);
   const call = (op: string): Command =>
     o.platform === "win32"
-      ? { file: "powershell", args: psEncodedArgs(windowsLockScript(op, dir, token, LOCK_LEASE_SECONDS, pid)) }
+      ? {
+          file: "powershell",
+          args: psEncodedArgs(windowsLockScript(op, dir, token, LOCK_LEASE_SECONDS, pid)),
+        }
       : {
           file: "/bin/sh",
           args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, token, String(LOCK_LEASE_SECONDS), pid],
@@ -114,14 +118,21 @@ export async function hostLock(
     const r = await host.run(call("acquire"));
     const answer = r.stdout.trim();
     if (r.exitCode !== 0 || !/^(got|held|stale)/.test(answer)) {
-      throw new McError("STATE_IO", `${host.id}: cannot take the lock ${dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`, {
-        backend: "core",
-        op: "lock",
-        hint: "check that the state directory ($MC_STATE_DIR or $XDG_STATE_HOME/mc) is writable and the disk is not full",
-      });
+      throw new McError(
+        "STATE_IO",
+        `${host.id}: cannot take the lock ${dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`,
+        {
+          backend: "core",
+          op: "lock",
+          hint: "check that the state directory ($MC_STATE_DIR or $XDG_STATE_HOME/mc) is writable and the disk is not full",
+        },
+      );
     }
     if (answer === "got") {
-      const renew = setInterval(() => void host.run(call("renew")).catch(() => {}), (LOCK_LEASE_SECONDS * 1000) / 3);
+      const renew = setInterval(
+        () => void host.run(call("renew")).catch(() => {}),
+        (LOCK_LEASE_SECONDS * 1000) / 3,
+      );
       renew.unref?.();
       return async () => {
         clearInterval(renew);
@@ -138,6 +149,8 @@ export async function hostLock(
         hint: `wait for it to finish; its lease ends within ${LOCK_LEASE_SECONDS} s of its last renewal`,
       });
     }
-    await new Promise((res) => setTimeout(res, 20 + Math.random() * Math.min(400, 20 * 2 ** Math.min(attempt, 5))));
+    await new Promise((res) =>
+      setTimeout(res, 20 + Math.random() * Math.min(400, 20 * 2 ** Math.min(attempt, 5))),
+    );
   }
 }

@@ -1,12 +1,19 @@
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
-import { normaliseStartDir } from "./paths.js";
+import { resolveStartDir } from "./paths.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
-import type { KillOutcome, PreparedSession, SessionBackend, SessionSpec } from "./session-backend.js";
+import type {
+  ExitMode,
+  KillOutcome,
+  ListedSession,
+  PreparedSession,
+  SessionBackend,
+  SessionSpec,
+} from "./session-backend.js";
 
 /** One machine of a run, as the manager holds it. */
 export interface MachineRuntime {
@@ -27,14 +34,28 @@ export interface StartedSession {
   artefacts: string[];
 }
 
+/** What to do about start directories that do not exist on the machine. */
+export type MissingDirsPolicy = "error" | "create" | "skip";
+
 /** What planning needs besides the machine. */
 export interface PlanContext {
   runId: string;
   sessionNamePrefix: string | undefined;
   keepShell: boolean;
+  exitMode: ExitMode;
   info: HostInfo;
   onConflict: ConflictPolicy;
   initialTabs?: number | undefined;
+  /** What relative start directories are relative to on this machine. */
+  baseDir: string;
+  missingDirs: MissingDirsPolicy;
+}
+
+/** A machine's plan: the prepared sessions, what the tool listed, and what the user should know. */
+export interface MachinePlan {
+  prepared: PreparedSession[];
+  listed: ListedSession[];
+  warnings: string[];
 }
 
 /** The names asked for on a machine, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
@@ -53,62 +74,128 @@ export function runDirOf(info: HostInfo, runId: string, machine: string, index: 
   return join(base, `m-${slug}-${Buffer.from(machine).toString("hex").slice(0, 8)}`, `s${index}`);
 }
 
-/** Every absolute startDir must be a directory on the host: checked for all tabs before anything starts. */
-async function checkStartDirs(m: MachineRuntime, info: HostInfo): Promise<void> {
+const dirProblem = {
+  "not-dir": "is not a directory",
+  denied: "cannot be entered (no permission)",
+  missing: "does not exist",
+} as const;
+
+/**
+ * Every tab's start directory, resolved to an absolute path and checked on the machine that will run
+ * it before anything starts: each directory must exist and be enterable. Missing ones are an error
+ * (every one named, in tab order), created, or their tabs skipped, as `missingDirs` says.
+ */
+async function resolveLayouts(
+  m: MachineRuntime,
+  c: PlanContext,
+): Promise<{ layouts: (LayoutConfig | undefined)[]; warnings: string[] }> {
+  const platform = c.info.platform === "win32" ? "win32" : "posix";
+  const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
+  const resolved = m.layouts.map((l) => l.layoutTabs.map((t) => resolveStartDir(t.startDir, ctx)));
+  const dirs = [...new Set(resolved.flat().flatMap((r) => ("path" in r ? [r.path] : [])))];
+  const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
+  if (c.missingDirs === "create") {
+    for (const d of dirs.filter((x) => access.get(x) === "missing")) {
+      await m.host.makeDir(d);
+      access.set(d, await m.host.dirAccess(d));
+    }
+  }
   const problems: string[] = [];
-  const seen = new Map<string, Promise<"dir" | "file" | undefined>>();
-  const checks = m.layouts.flatMap((layout, li) =>
-    layout.layoutTabs.map(async (tab, ti) => {
-      const dir = normaliseStartDir(tab.startDir, info.home);
-      if (!isAbsolute(dir) && !/^[A-Za-z]:[\\/]/.test(dir)) return;
-      if (!seen.has(dir)) seen.set(dir, m.host.stat(dir));
-      const kind = await seen.get(dir);
-      if (kind !== "dir") {
-        problems.push(
-          `layouts[${li}].layoutTabs[${ti}].startDir: ${kind === "file" ? "is a file, not a directory" : "does not exist"}: ${dir} (layout "${layout.layoutName}", tab "${tab.tabName}")`,
-        );
+  const warnings: string[] = [];
+  const layouts = m.layouts.map((layout, li) => {
+    const tabs = layout.layoutTabs.flatMap((tab, ti) => {
+      const r = resolved[li]![ti]!;
+      const where = `layouts[${li}].layoutTabs[${ti}].startDir`;
+      const who = `(layout "${layout.layoutName}", tab "${tab.tabName}")`;
+      if ("error" in r) {
+        problems.push(`${where}: ${r.error} ${who}`);
+        return [];
       }
-    }),
-  );
-  await Promise.all(checks);
+      const a = access.get(r.path) ?? "missing";
+      if (a === "ok") return [{ ...tab, startDir: r.path }];
+      if (a === "missing" && c.missingDirs === "skip") {
+        warnings.push(
+          `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${r.path} does not exist on ${m.host.id}`,
+        );
+        return [];
+      }
+      problems.push(`${where}: ${dirProblem[a]}: ${r.path} ${who}`);
+      return [];
+    });
+    if (tabs.length === 0 && layout.layoutTabs.length > 0 && problems.length === 0) {
+      warnings.push(
+        `skipped layout "${layout.layoutName}": none of its start directories exist on ${m.host.id}`,
+      );
+      return undefined;
+    }
+    return { ...layout, layoutTabs: tabs };
+  });
   if (problems.length) {
+    const missingOnly = problems.every((p) => p.includes(dirProblem.missing));
     throw new McError(
       "LAYOUT_INVALID",
-      `${problems.length === 1 ? "a start directory is" : `${problems.length} start directories are`} missing on ${m.host.id}:\n${problems.sort().join("\n")}`,
+      `${problems.length === 1 ? "a start directory cannot be used" : `${problems.length} start directories cannot be used`} on ${m.host.id}:\n${problems.join("\n")}`,
       {
         backend: m.backend.name,
         op: "start",
-        hint: "create the directories or fix startDir; nothing was started",
+        hint: missingOnly
+          ? "create them, fix startDir, or pass --missing-dirs create|skip; nothing was started"
+          : "fix startDir (or the directories' permissions); nothing was started",
         details: problems,
       },
     );
   }
+  return { layouts, warnings };
+}
+
+/**
+ * The tabs a session does not open at once: those that depend on others (a scheduler opens them when
+ * their dependencies are ready), and, with `initialTabs` N (`--max-parallel-tabs`), all but the first N
+ * of the others.
+ */
+export function pendingOf(layout: LayoutConfig, initialTabs: number | undefined): { pendingTabs?: number[] } {
+  const free = layout.layoutTabs.flatMap((t, i) => (t.dependsOn?.length ? [] : [i]));
+  const now = new Set(initialTabs === undefined ? free : free.slice(0, Math.max(1, initialTabs)));
+  const pending = layout.layoutTabs.flatMap((_, i) => (now.has(i) ? [] : [i]));
+  return pending.length ? { pendingTabs: pending } : {};
 }
 
 /** Resolve names against the sessions on the machine and generate every artefact, starting nothing. */
-export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<PreparedSession[]> {
-  const requested = requestedNames(m.layouts, c.sessionNamePrefix);
+export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<MachinePlan> {
+  const { layouts, warnings } = await resolveLayouts(m, c);
+  const keep = layouts.flatMap((l, i) =>
+    l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
+  );
+  const requested = keep.map((k) => k.name);
   for (const n of requested) m.backend.checkName?.(n);
   await m.backend.checkAvailable?.();
-  const existing = (await m.backend.listSessions()).map((s) => s.name);
+  const listed = await m.backend.listSessions();
   const names = planSessionNames(
-    { requested, existing, policy: c.onConflict, key: (n) => m.backend.sessionKey(n) },
+    {
+      requested,
+      existing: listed.map((s) => s.name),
+      foreign: listed.filter((s) => !s.runId).map((s) => s.name),
+      policy: c.onConflict,
+      key: (n) => m.backend.sessionKey(n),
+    },
     m.backend.name,
   );
-  await checkStartDirs(m, c.info);
-  return names.map((p) => {
+  const prepared = names.map((p) => {
     const dir = runDirOf(c.info, c.runId, m.name, p.index);
     const spec: SessionSpec = {
       ...p,
       runId: c.runId,
-      layout: m.layouts[p.index]!,
+      machine: m.name,
+      layout: keep[p.index]!.layout,
       runDir: dir,
       artefactDir: dir,
-      keepShell: c.keepShell,
-      ...(c.initialTabs === undefined ? {} : { initialTabs: c.initialTabs }),
+      keepShell: c.exitMode === "shell",
+      exitMode: c.exitMode,
+      ...pendingOf(keep[p.index]!.layout, c.initialTabs),
     };
     return m.backend.prepare(spec, c.info);
   });
+  return { prepared, listed, warnings };
 }
 
 /** Run a prepared session's start commands in order (backends without their own `start`). */
@@ -116,10 +203,14 @@ async function runStart(m: MachineRuntime, p: PreparedSession): Promise<undefine
   for (const cmd of p.start) {
     const r = await m.host.run(cmd);
     if (r.exitCode !== 0) {
-      throw new McError("COMMAND_FAILED", `${cmd.file} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim()}`, {
-        backend: m.backend.name,
-        op: "start",
-      });
+      throw new McError(
+        "COMMAND_FAILED",
+        `${cmd.file} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim()}`,
+        {
+          backend: m.backend.name,
+          op: "start",
+        },
+      );
     }
   }
   return undefined;
@@ -130,11 +221,15 @@ async function waitForSession(m: MachineRuntime, name: string): Promise<void> {
   const key = m.backend.sessionKey(name);
   const timeoutMs = m.backend.appearTimeoutMs ?? 5000;
   await pollUntil(
-    async () => ((await m.backend.listSessions()).some((s) => m.backend.sessionKey(s.name) === key) ? true : undefined),
+    async () =>
+      (await m.backend.listSessions()).some((s) => m.backend.sessionKey(s.name) === key) ? true : undefined,
     {
       timeoutMs,
       onTimeout: () =>
-        new McError("TIMEOUT", `session did not appear within ${timeoutMs} ms`, { backend: m.backend.name, op: "start" }),
+        new McError("TIMEOUT", `session did not appear within ${timeoutMs} ms`, {
+          backend: m.backend.name,
+          op: "start",
+        }),
     },
   );
 }
@@ -147,6 +242,10 @@ export interface StartHooks {
   recorded(session: ManagedSession): Promise<void>;
   /** Sessions rolled back: drop them from the record. */
   dropped(names: Set<string>): Promise<void>;
+  /** The saved record of the session a restart replaces (from the run that started it), when there is one. */
+  previous(listed: ListedSession): Promise<ManagedSession | undefined>;
+  /** A replaced session was killed: it leaves its old run's record (the same name never shows twice). */
+  replaced(old: ManagedSession | undefined): Promise<void>;
   onSessionStarted?: ((s: StartedSession) => void) | undefined;
 }
 
@@ -163,66 +262,113 @@ async function rollback(m: MachineRuntime, started: ManagedSession[]) {
   return out;
 }
 
+/** What a kill needs to know of a session mc started in a run whose record is gone: its run id. */
+function bareSession(m: MachineRuntime, listed: ListedSession): ManagedSession {
+  return {
+    machine: m.name,
+    name: listed.name,
+    requestedName: listed.name,
+    layout: { layoutName: listed.name, layoutTabs: [] },
+    runDir: "",
+    artefacts: [],
+    startedAt: 0,
+    ...(listed.runId ? { data: { runId: listed.runId } } : {}),
+  };
+}
+
 /**
- * Start every prepared session of one machine in order. When one fails (or the signal aborts), every
- * session this call started is killed again and the error names the session that failed and why.
+ * Start every prepared session of one machine. A restart replaces only sessions mc started, and where the
+ * tool can rename (tmux) it builds every replacement first under a private name and kills the sessions
+ * being replaced only once all of them started: a failure leaves the originals untouched. Where it cannot,
+ * each original is killed just before its replacement starts, and a failure says which were killed.
+ * When a session fails (or the signal aborts), every session this call started is killed again.
  */
 export async function startMachine(
   m: MachineRuntime,
-  prepared: readonly PreparedSession[],
+  plan: MachinePlan,
   hooks: StartHooks,
 ): Promise<StartedSession[]> {
   const started: ManagedSession[] = [];
   const results: StartedSession[] = [];
-  const aborted = () => new McError("ABORTED", "interrupted while starting sessions", { backend: m.backend.name, op: "start" });
-  for (const [i, p] of prepared.entries()) {
-    try {
+  const killed: string[] = [];
+  const deferred = m.backend.capabilities.renameSession && m.backend.finish !== undefined;
+  const replaceOld = async (p: PreparedSession) => {
+    const key = m.backend.sessionKey(p.name);
+    const listed = plan.listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: p.name };
+    const old = await hooks.previous(listed);
+    await m.backend.kill(p.name, old ?? bareSession(m, listed));
+    killed.push(p.name);
+    await hooks.replaced(old);
+  };
+  const aborted = () =>
+    new McError("ABORTED", "interrupted while starting sessions", { backend: m.backend.name, op: "start" });
+  let current = "";
+  try {
+    for (const [i, p] of plan.prepared.entries()) {
+      current = p.name;
       if (i > 0 && hooks.delayBetweenMs) await new Promise((r) => setTimeout(r, hooks.delayBetweenMs));
       if (hooks.signal?.aborted) throw aborted();
-      if (p.action === "replace") await m.backend.kill(p.name);
-      for (const a of p.artefacts) await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
-      const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
-      const pendingTabs =
-        p.initialTabs !== undefined && p.initialTabs < p.layout.layoutTabs.length
-          ? p.layout.layoutTabs.map((_, k) => k).slice(p.initialTabs)
-          : undefined;
-      const session: ManagedSession = {
-        machine: m.name,
-        name: p.name,
-        requestedName: p.requested,
-        layout: p.layout,
-        runDir: p.runDir,
-        artefacts: p.artefacts.map((a) => a.path),
-        startedAt: Date.now(),
-        ...(pendingTabs ? { pendingTabs } : {}),
-        ...(data ? { data } : {}),
-      };
+      if (p.action === "replace" && !deferred) await replaceOld(p);
+      const session = await startOne(m, p);
       started.push(session);
       await hooks.recorded(session);
-      if (!m.backend.startVerifies) await waitForSession(m, p.name);
-      const r: StartedSession = {
-        machine: m.name,
-        name: p.name,
-        requestedName: p.requested,
-        action: p.action,
-        renamed: p.renamed,
-        tabs: p.layout.layoutTabs.length,
-        artefacts: session.artefacts,
-      };
-      results.push(r);
-      hooks.onSessionStarted?.(r);
-    } catch (e) {
-      throw await failStart(m, p.name, started, hooks, e);
+      const later = p.action === "replace" && deferred;
+      if (!m.backend.startVerifies && !later) await waitForSession(m, p.name);
+      results.push(startedOf(m, p, session));
+      if (!later) hooks.onSessionStarted?.(results.at(-1)!);
     }
+    for (const [i, p] of plan.prepared.entries()) {
+      if (p.action !== "replace" || !deferred) continue;
+      current = p.name;
+      if (hooks.signal?.aborted) throw aborted();
+      await replaceOld(p);
+      await m.backend.finish!(p);
+      if (!m.backend.startVerifies) await waitForSession(m, p.name);
+      hooks.onSessionStarted?.(results[i]!);
+    }
+    if (hooks.signal?.aborted && started.length) throw aborted();
+  } catch (e) {
+    const replacing = plan.prepared.some((p) => p.action === "replace");
+    throw await failStart(m, current, started, replacing ? killed : undefined, hooks, e);
   }
-  if (hooks.signal?.aborted && started.length) throw await failStart(m, undefined, started, hooks, aborted());
   return results;
+}
+
+async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedSession> {
+  for (const a of p.artefacts)
+    await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+  const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
+  const pendingTabs = p.pendingTabs?.length ? [...p.pendingTabs] : undefined;
+  return {
+    machine: m.name,
+    name: p.name,
+    requestedName: p.requested,
+    layout: p.layout,
+    runDir: p.runDir,
+    artefacts: p.artefacts.map((a) => a.path),
+    startedAt: Date.now(),
+    ...(pendingTabs ? { pendingTabs } : {}),
+    ...(data ? { data } : {}),
+  };
+}
+
+function startedOf(m: MachineRuntime, p: PreparedSession, s: ManagedSession): StartedSession {
+  return {
+    machine: m.name,
+    name: p.name,
+    requestedName: p.requested,
+    action: p.action,
+    renamed: p.renamed,
+    tabs: p.layout.layoutTabs.length,
+    artefacts: s.artefacts,
+  };
 }
 
 async function failStart(
   m: MachineRuntime,
-  failed: string | undefined,
+  failed: string,
   started: ManagedSession[],
+  killed: string[] | undefined,
   hooks: StartHooks,
   e: unknown,
 ): Promise<McError> {
@@ -230,19 +376,27 @@ async function failStart(
   const gone = new Set(rolledBack.filter((r) => r.ok).map((r) => r.name));
   await hooks.dropped(gone).catch(() => {});
   const rolled = `rolled back ${gone.size} of ${started.length} session(s) this run had started`;
-  if (isMcError(e, "ABORTED") || failed === undefined) {
-    return new McError("ABORTED", `interrupted while starting sessions; ${rolled}`, {
+  // A restart says exactly what it had destroyed, or that it destroyed nothing.
+  const lost =
+    killed === undefined
+      ? ""
+      : killed.length
+        ? `; the restart had already killed ${killed.map((k) => `"${k}"`).join(", ")}`
+        : "; the sessions it was replacing are untouched";
+  if (isMcError(e, "ABORTED")) {
+    return new McError("ABORTED", `interrupted while starting sessions; ${rolled}${lost}`, {
       backend: m.backend.name,
       op: "start",
-      details: { rolledBack },
+      details: { rolledBack, killedOriginals: killed ?? [] },
     });
   }
   const why = e instanceof McError ? e.reason : (e as Error).message;
   return new McError("START_FAILED", `session "${failed}" failed to start: ${why}`, {
     backend: m.backend.name,
     op: "start",
-    hint: started.length > 0 ? rolled : e instanceof McError ? e.hint : undefined,
+    hint:
+      started.length > 0 || killed?.length ? `${rolled}${lost}` : e instanceof McError ? e.hint : undefined,
     cause: e,
-    details: { failed, rolledBack },
+    details: { failed, rolledBack, killedOriginals: killed ?? [] },
   });
 }

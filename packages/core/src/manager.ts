@@ -12,108 +12,39 @@ import {
   type StartedSession,
   startMachine,
 } from "./machine-start.js";
+import { type Machine, Machines } from "./machines.js";
+import type {
+  KillResult,
+  MachineSpec,
+  MachineStartResult,
+  MonitoringOptions,
+  SessionManagerOptions,
+  StartOptions,
+} from "./manager-options.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
-import {
-  deleteRun,
-  listRuns,
-  loadRun,
-  type MachineRecord,
-  type ManagedRun,
-  type ManagedSession,
-  saveRun,
-  updateRun,
-} from "./run-record.js";
-import type { LayoutConfig } from "./schema.js";
+import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
+import { RunStore } from "./run-store.js";
 import type {
   BackendFactory,
-  KillOutcome,
+  ExitMode,
   PreparedSession,
   SessionBackend,
   StatusOptions,
 } from "./session-backend.js";
-import { type MachineHealth, makeReport, type SessionStatus, type StatusReport, summarizeSession } from "./status.js";
-import { pollSessions, type RecordCache } from "./status-poll.js";
+import {
+  type MachineHealth,
+  makeReport,
+  type SessionStatus,
+  type StatusReport,
+  summarizeSession,
+} from "./status.js";
+import { correctClock } from "./status-clock.js";
+import { pollSessions } from "./status-poll.js";
+import { tabRecordName } from "./tab-record.js";
+import { type SweepResult, sweepTabs } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
-
-/** One machine a manager starts sessions on. */
-export interface MachineSpec<O extends object = object> {
-  /** `local` for this machine; otherwise the name the user gave it (an ssh alias). */
-  name: string;
-  host: Host;
-  /** The layouts to start there. */
-  layouts: readonly LayoutConfig[];
-  /** How to reach it again later (saved with the run; given to `connect`). */
-  connection?: Record<string, unknown> | undefined;
-  /** The backend's options on that machine (tmux socket, zellij binary). */
-  backendOptions?: O | undefined;
-}
-
-/** Options of {@link SessionManager}. */
-export interface SessionManagerOptions<O extends object = object> {
-  /** Saved-run kind (the manager's class name, `TmuxLocalManager`). */
-  kind: string;
-  factory: BackendFactory<O>;
-  machines: readonly MachineSpec<O>[];
-  /** Put in front of every session name as `<prefix>_<layoutName>`. */
-  sessionNamePrefix?: string | undefined;
-  /** Keep the tab open with an interactive shell after its command ends (default true). */
-  keepShell?: boolean | undefined;
-  /** Where the run record is kept (default: this machine). */
-  stateHost?: Host | undefined;
-  /** Reach a machine of a saved run again; without it only `local` machines can be loaded. */
-  connect?: ((machine: string, record: MachineRecord) => Host) | undefined;
-  /** How many machines start at the same time (default 4). */
-  concurrency?: number | undefined;
-}
-
-/** Options shared by the seed's manager constructors (`TmuxLocalManager`, …). */
-export interface ManagerOptions {
-  sessionLayouts: readonly LayoutConfig[];
-  sessionNamePrefix?: string | undefined;
-  keepShell?: boolean | undefined;
-}
-
-/** Options of {@link SessionManager.startAllSessions}. */
-export interface StartOptions {
-  /** One policy, or one per machine (`*` as the default). */
-  onConflict?: ConflictPolicy | Readonly<Record<string, ConflictPolicy>> | undefined;
-  /** Wait this long between two session starts (machineconfig's `--sleep-inbetween`). */
-  delayBetweenMs?: number | undefined;
-  /** Start only the first N tabs of each session; the others are `not-started` until `startTab`. */
-  initialTabs?: number | undefined;
-  /** Interrupt the start: what this call started is killed again, and ABORTED is thrown. */
-  signal?: AbortSignal | undefined;
-  /** Called after each session has started (for progress output). */
-  onSessionStarted?: ((s: StartedSession) => void) | undefined;
-  /** Called when a machine has finished starting, or failed. */
-  onMachineDone?: ((r: MachineStartResult) => void) | undefined;
-}
-
-/** How one machine's start went. */
-export type MachineStartResult =
-  | { machine: string; ok: true; sessions: StartedSession[] }
-  | { machine: string; ok: false; error: Error; sessions: [] };
-
-/** What killing one session found. */
-export interface KillResult {
-  machine: string;
-  name: string;
-  ok: boolean;
-  outcome?: KillOutcome;
-  error?: string;
-}
-
-/** Options of {@link SessionManager.runMonitoringRoutine}. */
-export interface MonitoringOptions {
-  intervalMs?: number;
-  /** Read process trees on every poll (default true); see {@link StatusOptions.processes}. */
-  processes?: boolean;
-  killUponCompletion?: boolean;
-  signal?: AbortSignal;
-  maxCycles?: number;
-  onSnapshot?: (snap: MonitorSnapshot) => void;
-}
+export type * from "./manager-options.js";
 
 function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
@@ -121,7 +52,11 @@ function newRunId(): string {
 }
 
 /** Run `f` over `items` with at most `limit` at once, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (x: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -132,12 +67,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (x: 
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return out;
-}
-
-interface Machine<O extends object> extends MachineRuntime {
-  readonly spec: MachineSpec<O>;
-  readonly records: RecordCache;
-  info?: HostInfo;
 }
 
 /**
@@ -151,40 +80,36 @@ export class SessionManager<O extends object = object> {
   readonly factory: BackendFactory<O>;
   readonly sessionNamePrefix: string | undefined;
   readonly keepShell: boolean;
+  readonly exitMode: ExitMode;
   /** Id under which this manager's run is saved. */
   runId: string;
   /** Sessions this manager started (or loaded); the only ones it will ever kill. */
   managed: ManagedSession[] = [];
-  private readonly machineMap = new Map<string, Machine<O>>();
-  private readonly stateHost: Host;
-  private readonly connect: SessionManagerOptions<O>["connect"];
+  private readonly machineSet: Machines<O>;
+  private readonly store: RunStore;
   private readonly concurrency: number;
 
   constructor(opts: SessionManagerOptions<O>) {
     this.kind = opts.kind;
     this.factory = opts.factory;
     this.sessionNamePrefix = opts.sessionNamePrefix;
-    this.keepShell = opts.keepShell ?? true;
+    this.exitMode = opts.exitMode ?? (opts.keepShell === false ? "close" : "shell");
+    this.keepShell = this.exitMode === "shell";
     this.runId = newRunId();
-    this.connect = opts.connect;
     this.concurrency = opts.concurrency ?? 4;
-    for (const m of opts.machines) this.addMachine(m);
-    this.stateHost = opts.stateHost ?? this.machineMap.get("local")?.host ?? localHost();
-  }
-
-  private addMachine(spec: MachineSpec<O>): Machine<O> {
-    if (this.machineMap.has(spec.name)) {
-      throw new McError("USAGE", `machine "${spec.name}" is listed twice`, { backend: "core", op: "start" });
-    }
-    const backend = this.factory.create(spec.host, (spec.backendOptions ?? {}) as O);
-    const m: Machine<O> = { name: spec.name, host: spec.host, backend, layouts: spec.layouts, spec, records: new Map() };
-    this.machineMap.set(spec.name, m);
-    return m;
+    this.machineSet = new Machines(opts.factory, opts.connect);
+    for (const m of opts.machines) this.machineSet.add(m);
+    const local = this.machineSet.has("local") ? this.machineSet.get("local").host : undefined;
+    this.store = new RunStore(
+      opts.stateHost ?? local ?? localHost(),
+      this.kind,
+      opts.stateHost !== undefined,
+    );
   }
 
   /** The machines of this run, by name. */
   get machines(): string[] {
-    return [...this.machineMap.keys()];
+    return this.machineSet.names();
   }
 
   /** The backend on a machine (the only one, when `machine` is omitted and the run has one). */
@@ -208,25 +133,17 @@ export class SessionManager<O extends object = object> {
   }
 
   private machine(name?: string): Machine<O> {
-    const m = name === undefined ? (this.machineMap.size === 1 ? [...this.machineMap.values()][0] : undefined) : this.machineMap.get(name);
-    if (m) return m;
-    throw new McError(
-      name === undefined ? "USAGE" : "SESSION_NOT_FOUND",
-      name === undefined ? "this run has several machines; name one" : `machine "${name}" is not part of this run`,
-      { backend: this.factory.name, hint: `machines: ${this.machines.join(", ")}` },
-    );
+    return this.machineSet.get(name);
   }
 
   /** Host facts of a machine, read once. */
   async hostInfo(machine?: string): Promise<HostInfo> {
-    const m = this.machine(machine);
-    m.info ??= await m.host.info();
-    return m.info;
+    return this.machineSet.info(machine);
   }
 
   /** The names asked for, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`, every machine. */
   getAllSessionNames(): string[] {
-    return [...this.machineMap.values()].flatMap((m) => requestedNames(m.layouts, this.sessionNamePrefix));
+    return this.machineSet.all().flatMap((m) => requestedNames(m.layouts, this.sessionNamePrefix));
   }
 
   private policyFor(machine: string, p: StartOptions["onConflict"]): ConflictPolicy {
@@ -235,34 +152,66 @@ export class SessionManager<O extends object = object> {
   }
 
   private async planContext(m: Machine<O>, o: StartOptions): Promise<PlanContext> {
+    const info = await this.hostInfo(m.name);
     return {
       runId: this.runId,
       sessionNamePrefix: this.sessionNamePrefix,
       keepShell: this.keepShell,
-      info: await this.hostInfo(m.name),
+      exitMode: this.exitMode,
+      info,
       onConflict: this.policyFor(m.name, o.onConflict),
       initialTabs: o.initialTabs,
+      // Relative start directories: from where `sessions run` runs, or the remote user's home.
+      baseDir: m.host.id === "local" ? process.cwd() : info.home,
+      missingDirs: o.missingDirs ?? "error",
     };
   }
 
   private checkInitialTabs(o: StartOptions): void {
-    if (o.initialTabs === undefined || this.factory.capabilities.addTabsLater) return;
-    throw new McError("USAGE", `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`, {
-      backend: this.factory.name,
-      op: "start",
-      hint: "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
-    });
+    if (this.exitMode === "keep" && !this.factory.capabilities.keepPane) {
+      throw new McError(
+        "USAGE",
+        `${this.factory.name} cannot keep a finished pane on screen (capability "keepPane")`,
+        {
+          backend: this.factory.name,
+          op: "start",
+          hint: "use --exit shell or --exit close with this backend",
+        },
+      );
+    }
+    if (this.factory.capabilities.addTabsLater) return;
+    const deps = this.machineSet
+      .all()
+      .some((m) => m.layouts.some((l) => l.layoutTabs.some((t) => t.dependsOn?.length)));
+    if (o.initialTabs === undefined && !deps) return;
+    throw new McError(
+      "USAGE",
+      `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`,
+      {
+        backend: this.factory.name,
+        op: "start",
+        hint:
+          o.initialTabs === undefined
+            ? "dependsOn needs a backend that can open tabs later (tmux); drop dependsOn for this one"
+            : "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
+      },
+    );
   }
 
   /**
    * Resolve names against the sessions that exist and generate every artefact, starting nothing. This is
    * what a dry run prints.
    */
-  async plan(o: Omit<StartOptions, "signal" | "onSessionStarted" | "onMachineDone"> = {}): Promise<PreparedSession[]> {
+  async plan(
+    o: Omit<StartOptions, "signal" | "onSessionStarted" | "onMachineDone"> = {},
+  ): Promise<PreparedSession[]> {
     this.checkInitialTabs(o);
-    const per = await mapLimit([...this.machineMap.values()], this.concurrency, async (m) =>
-      m.layouts.length ? planMachine(m, await this.planContext(m, o)) : [],
-    );
+    const per = await mapLimit(this.machineSet.all(), this.concurrency, async (m) => {
+      if (!m.layouts.length) return [];
+      const plan = await planMachine(m, await this.planContext(m, o));
+      for (const w of plan.warnings) o.onWarning?.(w);
+      return plan.prepared;
+    });
     return per.flat();
   }
 
@@ -273,13 +222,19 @@ export class SessionManager<O extends object = object> {
    */
   async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     this.checkInitialTabs(o);
-    const todo = [...this.machineMap.values()].filter((m) => m.layouts.length > 0);
+    await this.checkStateWritable();
+    const todo = this.machineSet.all().filter((m) => m.layouts.length > 0);
     return mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
       let r: MachineStartResult;
       try {
         r = { machine: m.name, ok: true, sessions: await this.startOne(m, o) };
       } catch (e) {
-        r = { machine: m.name, ok: false, error: e instanceof Error ? e : new Error(String(e)), sessions: [] };
+        r = {
+          machine: m.name,
+          ok: false,
+          error: e instanceof Error ? e : new Error(String(e)),
+          sessions: [],
+        };
       }
       o.onMachineDone?.(r);
       return r;
@@ -289,21 +244,47 @@ export class SessionManager<O extends object = object> {
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
     const release = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
     try {
-      const prepared = await planMachine(m, await this.planContext(m, o));
-      return await startMachine(m, prepared, {
+      const plan = await planMachine(m, await this.planContext(m, o));
+      for (const w of plan.warnings) o.onWarning?.(w);
+      return await startMachine(m, plan, {
         signal: o.signal,
         delayBetweenMs: o.delayBetweenMs,
         onSessionStarted: o.onSessionStarted,
         recorded: async (s) => {
           this.managed.push(s);
-          await this.updateRecord((run) => ({ ...(run ?? this.toRun()), sessions: [...(run?.sessions ?? []), s] }));
+          await this.updateRecord((run) => ({
+            ...(run ?? this.toRun()),
+            sessions: [...(run?.sessions ?? []), s],
+          }));
         },
         dropped: (names) => this.dropSessions(m.name, names),
+        previous: (listed) => this.previousSession(m, listed.name, listed.runId),
+        replaced: (old) => (old ? this.forgetElsewhere(m, old) : Promise.resolve()),
       });
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
       await release?.().catch(() => {});
     }
+  }
+
+  /** Fail with the state exit code before anything starts or is killed when state cannot be written. */
+  async checkStateWritable(): Promise<void> {
+    await this.store.checkWritable();
+  }
+
+  /** The saved record of a session mc started in another run (the one a restart replaces). */
+  private async previousSession(m: Machine<O>, name: string, runId: string | undefined) {
+    if (!runId || runId === this.runId) return undefined;
+    const key = m.backend.sessionKey(name);
+    return this.store.session(runId, (x) => x.machine === m.name && m.backend.sessionKey(x.name) === key);
+  }
+
+  /** A session of another run was replaced: it leaves that run's record, and its files go. */
+  private async forgetElsewhere(m: Machine<O>, old: ManagedSession): Promise<void> {
+    const runId = typeof old.data?.runId === "string" ? old.data.runId : undefined;
+    if (!runId) return;
+    await this.store.drop(runId, (s) => s.machine === old.machine && s.name === old.name);
+    if (old.runDir) await m.host.remove(old.runDir).catch(() => {});
   }
 
   /**
@@ -325,27 +306,36 @@ export class SessionManager<O extends object = object> {
   /** Status of every managed session on every machine: per tab running / exited (code) / killed / missing. */
   async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<StatusReport> {
     const per = await Promise.all(
-      [...this.machineMap.values()].map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
+      this.machineSet.all().map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
         const health = { machine: m.name, host: m.host.id };
         const own = this.managed.filter((s) => s.machine === m.name);
         if (own.length === 0) return [[], { ...health, reachable: true }];
         try {
           const r = await pollSessions(m.backend, m.name, m.records, own, opts);
-          return [r.sessions, r.error ? { ...health, reachable: false, error: r.error } : { ...health, reachable: true }];
+          return [
+            r.sessions,
+            r.error ? { ...health, reachable: false, error: r.error } : { ...health, reachable: true },
+          ];
         } catch (e) {
           const error = (e as Error).message;
           return [own.map((s) => unknownStatus(s, m, error)), { ...health, reachable: false, error }];
         }
       }),
     );
-    return makeReport(
+    // Remote records and process times are in each machine's clock: shown in this machine's.
+    const report = makeReport(
       per.flatMap(([s]) => s),
       per.map(([, h]) => h),
+    );
+    return correctClock(report, (name) =>
+      this.machineSet.has(name) ? (this.hostOf(name).clockSkewMs ?? 0) : 0,
     );
   }
 
   /** Monitoring snapshots until every tab's command has finished (see {@link monitor}). */
-  monitor(opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {}): AsyncGenerator<MonitorSnapshot> {
+  monitor(
+    opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {},
+  ): AsyncGenerator<MonitorSnapshot> {
     return monitor(() => this.checkAllSessionsStatus({ processes: opts.processes ?? true }), opts);
   }
 
@@ -367,7 +357,9 @@ export class SessionManager<O extends object = object> {
 
   /** The managed session of that name (on that machine, when several machines have one). */
   session(name: string, machine?: string): ManagedSession {
-    const hits = this.managed.filter((s) => s.name === name && (machine === undefined || s.machine === machine));
+    const hits = this.managed.filter(
+      (s) => s.name === name && (machine === undefined || s.machine === machine),
+    );
     if (hits.length === 1) return hits[0]!;
     throw new McError(
       hits.length ? "USAGE" : "SESSION_NOT_FOUND",
@@ -376,21 +368,46 @@ export class SessionManager<O extends object = object> {
         : `session "${name}" is not managed by this run`,
       {
         backend: this.factory.name,
-        hint: hits.length ? "name the machine" : `managed: ${this.managed.map((s) => s.name).join(", ") || "none"}`,
+        hint: hits.length
+          ? "name the machine"
+          : `managed: ${this.managed.map((s) => s.name).join(", ") || "none"}`,
       },
     );
   }
 
   /** Kill one managed session and forget it; the result says whether it was killed or already gone. */
+  /**
+   * Kill one managed session and everything its tabs left running, then forget it. Only what the backend
+   * confirms (killed, or nothing of mc's left) counts: an unreachable machine or a tool error is an error
+   * and the session stays in the record. After the kill, every process that still carries one of its
+   * tabs' markers (nohup, setsid) is ended; one that survives keeps the session in the record.
+   */
   async killSession(name: string, machine?: string): Promise<KillResult> {
     const s = this.session(name, machine);
+    await this.checkStateWritable();
+    const base = { machine: s.machine, name: s.name };
+    let outcome: KillResult["outcome"];
+    let sweep: SweepResult;
     try {
-      const outcome = await this.machine(s.machine).backend.kill(s.name, s);
-      await this.dropSessions(s.machine, new Set([s.name]));
-      return { machine: s.machine, name: s.name, ok: true, outcome };
+      outcome = await this.machine(s.machine).backend.kill(s.name, s);
+      sweep = await sweepTabs(this.hostOf(s.machine), s);
     } catch (e) {
-      return { machine: s.machine, name: s.name, ok: false, error: (e as Error).message };
+      return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
     }
+    const ended = sweep.ended.length ? { ended: sweep.ended } : {};
+    if (sweep.survivors.length) {
+      const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
+      return {
+        ...base,
+        ok: false,
+        outcome: outcome!,
+        ...ended,
+        survivors: sweep.survivors,
+        error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
+      };
+    }
+    await this.dropSessions(s.machine, new Set([s.name]));
+    return { ...base, ok: true, outcome: outcome!, ...ended };
   }
 
   /** Kill the sessions this manager started, and only those. */
@@ -406,7 +423,9 @@ export class SessionManager<O extends object = object> {
     if (name === undefined && candidates.length !== 1) {
       throw new McError(
         "USAGE",
-        candidates.length === 0 ? "no sessions are managed here" : `several sessions: ${candidates.map((s) => s.name).join(", ")}`,
+        candidates.length === 0
+          ? "no sessions are managed here"
+          : `several sessions: ${candidates.map((s) => s.name).join(", ")}`,
         { backend: this.factory.name, op: "attach", hint: "name the session to attach to" },
       );
     }
@@ -422,17 +441,57 @@ export class SessionManager<O extends object = object> {
     const s = this.session(name, machine);
     const m = this.machine(s.machine);
     if (!m.backend.startTab) {
-      throw new McError("USAGE", `${m.backend.name} cannot add tabs to a running session (capability "addTabsLater")`, {
-        backend: m.backend.name,
-        op: "start",
-      });
+      throw new McError(
+        "USAGE",
+        `${m.backend.name} cannot add tabs to a running session (capability "addTabsLater")`,
+        {
+          backend: m.backend.name,
+          op: "start",
+        },
+      );
     }
     await m.backend.startTab(s, index, await this.hostInfo(m.name));
     const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
     if (pending.length) s.pendingTabs = pending;
     else delete s.pendingTabs;
+    await this.saveSession(s);
+  }
+
+  /** Record why a tab failed beyond what its record says (shown as its status's `error`). */
+  async noteTabError(name: string, index: number, message: string, machine?: string): Promise<void> {
+    const s = this.session(name, machine);
+    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
+    await this.saveSession(s);
+  }
+
+  /**
+   * A tab a scheduler will never open (a tab it depends on failed): it gets a record that says so
+   * (exit 125, `dependency`), so it reads as failed and monitoring can finish.
+   */
+  async failPendingTab(name: string, index: number, message: string, machine?: string): Promise<void> {
+    const s = this.session(name, machine);
+    const now = Math.floor(Date.now() / 1000);
+    const record = { v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" };
+    await this.hostOf(s.machine).writeFile(
+      join(s.runDir, tabRecordName(index)),
+      `${JSON.stringify(record)}\n`,
+    );
+    const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
+    if (pending.length) s.pendingTabs = pending;
+    else delete s.pendingTabs;
+    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
+    await this.saveSession(s);
+  }
+
+  /** Write one session's changed entry into the run record. */
+  private async saveSession(s: ManagedSession): Promise<void> {
     await this.updateRecord((run) =>
-      run ? { ...run, sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)) } : run,
+      run
+        ? {
+            ...run,
+            sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)),
+          }
+        : run,
     );
   }
 
@@ -450,14 +509,7 @@ export class SessionManager<O extends object = object> {
 
   /** The run as saved on disk. */
   toRun(): ManagedRun {
-    const machines: Record<string, MachineRecord> = {};
-    for (const m of this.machineMap.values()) {
-      machines[m.name] = {
-        host: m.host.id,
-        ...(m.spec.connection ? { connection: m.spec.connection } : {}),
-        ...(m.spec.backendOptions ? { backendOptions: m.spec.backendOptions as Record<string, unknown> } : {}),
-      };
-    }
+    const machines = this.machineSet.records();
     return {
       v: 2,
       id: this.runId,
@@ -470,46 +522,23 @@ export class SessionManager<O extends object = object> {
     };
   }
 
-  private async stateDir(): Promise<string> {
-    return (await this.stateHost.info()).stateDir;
-  }
-
   /** Save what this manager manages (atomically); returns the run id. */
   async save(id?: string): Promise<string> {
     if (id) this.runId = id;
-    await saveRun(this.stateHost, await this.stateDir(), this.toRun());
+    await this.store.save(this.toRun());
     return this.runId;
   }
 
   /** Replace what this manager manages with a saved run (no side effects: nothing is regenerated). */
   async load(id: string): Promise<ManagedRun> {
-    const run = await loadRun(this.stateHost, await this.stateDir(), this.kind, id);
+    const run = await this.store.load(id);
     this.adopt(run);
     return run;
   }
 
   /** Take over a saved run's machines and sessions (what `load` does after reading it). */
   adopt(run: ManagedRun): void {
-    for (const [name, rec] of Object.entries(run.machines)) {
-      const have = this.machineMap.get(name);
-      if (have && have.host.id === rec.host) continue;
-      if (have) this.machineMap.delete(name);
-      const host = rec.host === "local" ? (have?.host ?? localHost()) : this.connect?.(name, rec);
-      if (!host) {
-        throw new McError("USAGE", `run ${run.id} has machine "${name}" (${rec.host}), which this manager cannot reach`, {
-          backend: this.factory.name,
-          op: "load",
-          hint: "load it with the remote manager of this backend (@mc/remote)",
-        });
-      }
-      this.addMachine({
-        name,
-        host,
-        layouts: [],
-        ...(rec.connection ? { connection: rec.connection } : {}),
-        ...(rec.backendOptions ? { backendOptions: rec.backendOptions as O } : {}),
-      });
-    }
+    this.machineSet.adopt(run);
     this.runId = run.id;
     this.managed = run.sessions;
   }
@@ -527,41 +556,40 @@ export class SessionManager<O extends object = object> {
     const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
     const dropped = this.managed.filter(hit);
     this.managed = this.managed.filter((s) => !hit(s));
-    await this.updateRecord((run) => {
-      const sessions = (run?.sessions ?? []).filter((s) => !hit(s));
-      return run && sessions.length ? { ...run, sessions } : undefined;
-    });
-    const m = this.machineMap.get(machine);
-    if (!m) return;
+    await this.store.drop(this.runId, hit);
+    if (!this.machineSet.has(machine)) return;
+    const m = this.machineSet.get(machine);
     await Promise.all(dropped.map((s) => m.host.remove(s.runDir).catch(() => {})));
     if (!this.managed.some((s) => s.machine === machine)) {
       await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
     }
   }
 
-  /** Change this manager's run record under its lock (read-modify-write, see {@link updateRun}). */
+  /** Change this manager's run record under its lock (read-modify-write). */
   private async updateRecord(change: (run: ManagedRun | undefined) => ManagedRun | undefined) {
-    return updateRun(this.stateHost, await this.stateDir(), this.kind, this.runId, change);
+    return this.store.update(this.runId, change);
   }
 
   /** Saved runs of this manager's kind. */
   async listSaved(): Promise<ManagedRun[]> {
-    return (await listRuns(this.stateHost, await this.stateDir(), this.kind)).runs;
+    return this.store.list();
   }
 
   /** Delete a saved run record and, on every machine it used, its run directory. */
   async deleteSaved(id: string): Promise<void> {
     await Promise.all(
-      [...this.machineMap.values()].map(async (m) =>
-        m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
-      ),
+      this.machineSet
+        .all()
+        .map(async (m) =>
+          m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
+        ),
     );
-    await deleteRun(this.stateHost, await this.stateDir(), this.kind, id);
+    await this.store.delete(id);
   }
 
   /** Release what the machines' transports hold (ssh connections this process opened). */
   async close(): Promise<void> {
-    await Promise.all([...this.machineMap.values()].map((m) => m.host.close?.().catch(() => {})));
+    await Promise.all(this.machineSet.all().map((m) => m.host.close?.().catch(() => {})));
   }
 }
 

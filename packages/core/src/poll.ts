@@ -31,10 +31,7 @@ export interface PollOptions {
  * Probe until it returns something other than undefined, with a doubling delay; the one wait-for loop
  * every backend and the manager use (a session appearing, a name becoming free, records being written).
  */
-export async function pollUntil<T>(
-  probe: () => Promise<T | undefined>,
-  o: PollOptions,
-): Promise<T> {
+export async function pollUntil<T>(probe: () => Promise<T | undefined>, o: PollOptions): Promise<T> {
   const deadline = Date.now() + o.timeoutMs;
   let delay = o.firstDelayMs ?? 25;
   for (;;) {

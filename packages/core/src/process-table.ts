@@ -38,7 +38,8 @@ export function treesFromTable(
  * BSD): the host's clock first, so `etime` becomes a start time in that host's clock (the clock its tab
  * records use), then `pid ppid pcpu rss(KiB) etime args…`; `-ww` keeps whole command lines on procps and BSD.
  */
-export const PS_TABLE_SCRIPT = "date +%s; exec ps -A -ww -o pid= -o ppid= -o pcpu= -o rss= -o etime= -o args=";
+export const PS_TABLE_SCRIPT =
+  "date +%s; exec ps -A -ww -o pid= -o ppid= -o pcpu= -o rss= -o etime= -o args=";
 
 /** POSIX `etime` (`[[dd-]hh:]mm:ss`) in seconds; undefined when unreadable. */
 export function parseEtime(s: string): number | undefined {

@@ -19,6 +19,8 @@ export interface ManagedSession {
   startedAt: number;
   /** Tabs a scheduler has not started yet (they read `not-started`). */
   pendingTabs?: number[];
+  /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
+  tabErrors?: Record<string, string>;
   /** Backend-specific facts (for example the tmux session id and run id). */
   data?: Record<string, unknown>;
 }
@@ -139,7 +141,12 @@ export function parseRun(text: string, path: string): ManagedRun {
   } catch (e) {
     throw corrupt(path, "is not valid JSON", e);
   }
-  if (!isObject(raw) || typeof raw.id !== "string" || typeof raw.kind !== "string" || !Array.isArray(raw.sessions))
+  if (
+    !isObject(raw) ||
+    typeof raw.id !== "string" ||
+    typeof raw.kind !== "string" ||
+    !Array.isArray(raw.sessions)
+  )
     throw corrupt(path, "is not an mc run record");
   if (!raw.sessions.every(validSession) && !(raw.v === 1 && raw.sessions.every((s) => isObject(s))))
     throw corrupt(path, "has a damaged session entry");
@@ -148,7 +155,8 @@ export function parseRun(text: string, path: string): ManagedRun {
     if (!run.sessions.every(validSession)) throw corrupt(path, "has a damaged session entry");
     return run;
   }
-  if (raw.v !== 2 || !isObject(raw.machines)) throw corrupt(path, "is not an mc run record of a known version");
+  if (raw.v !== 2 || !isObject(raw.machines))
+    throw corrupt(path, "is not an mc run record of a known version");
   const run = raw as unknown as ManagedRun;
   if (!run.sessions.every((s) => typeof s.machine === "string" && s.machine in run.machines))
     throw corrupt(path, "names a machine it does not describe");

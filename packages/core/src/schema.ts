@@ -1,7 +1,10 @@
 import { z } from "zod";
+import { McError } from "./errors.js";
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Bidirectional overrides, embeddings, isolates and marks: they make a name read differently from what it is.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 // Half of a UTF-16 surrogate pair on its own: not a character, and no file or argv can carry it.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -18,35 +21,120 @@ const name = (what: string) =>
       message: `${what} must not contain control characters (newline, tab, …)`,
     })
     .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` })
+    .refine((s) => !BIDI.test(s), { message: `${what} must not contain bidirectional control characters` })
     .refine((s) => s.length <= MAX_NAME_LENGTH, {
       message: `${what} is longer than ${MAX_NAME_LENGTH} characters`,
-    });
+    })
+    // One name, one spelling: é typed as e + combining accent is the same session as é.
+    .transform((s) => s.normalize("NFC"));
+
+/**
+ * Check a name given outside a layouts file (`--prefix`, `--name`) by the same rules as names in one;
+ * returns it NFC-normalised. Throws USAGE with the reason.
+ */
+export function checkName(value: string, what: string): string {
+  const r = name(what).safeParse(value);
+  if (r.success) return r.data;
+  throw new McError("USAGE", `${what}: ${r.error.issues[0]?.message ?? "not a valid name"}`, {
+    backend: "core",
+  });
+}
+
+const text = (what: string) =>
+  z
+    .string()
+    .refine((s) => s.trim().length > 0, { message: `${what} must not be blank` })
+    .refine((s) => !s.includes("\u0000"), { message: `${what} must not contain a NUL character` })
+    .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` });
+
+const startDir = text("startDir")
+  .refine((s) => s.length <= MAX_PATH_LENGTH, {
+    message: `startDir is longer than ${MAX_PATH_LENGTH} characters`,
+  })
+  .describe(
+    "Directory the tab starts in; a leading ~, ~/, $HOME or ${HOME} is the home directory, and a relative one is relative to the directory sessions runs in (the home directory on a remote host).",
+  );
+
+/** Environment variables: POSIX names, string values (no NUL). */
+const env = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      message: "environment variable names are letters, digits and _ (not starting with a digit)",
+    }),
+    z.string().refine((s) => !s.includes("\u0000"), {
+      message: "environment values must not contain a NUL character",
+    }),
+  )
+  .describe("Environment variables for the command(s).");
+
+const readiness = z
+  .strictObject({
+    file: text("readiness.file")
+      .optional()
+      .describe("Ready once this file exists (relative to the tab's startDir)."),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("Ready once a TCP connection to this port on localhost succeeds."),
+    logMatches: text("readiness.logMatches")
+      .optional()
+      .describe("Ready once the tab's output matches this regular expression."),
+    command: text("readiness.command")
+      .optional()
+      .describe("Ready once this command exits 0 (run in the tab's startDir)."),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Fail the tab (and its dependants) when not ready by then (default 60)."),
+  })
+  .refine((r) => [r.file, r.port, r.logMatches, r.command].filter((x) => x !== undefined).length === 1, {
+    message: "readiness takes exactly one of file, port, logMatches, command",
+  })
+  .describe("When the tab counts as ready for the tabs that depend on it (without it: once started).");
+
+const retry = z
+  .strictObject({
+    max: z
+      .number()
+      .int()
+      .min(0, { error: "retry.max must be a non-negative integer" })
+      .describe("Run a failing command up to this many more times."),
+    backoffSeconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Wait this long before each new attempt (default 0)."),
+  })
+  .describe("Rerun a failing command.");
 
 /** One tab: a name, the directory it starts in and the command it runs through the user's shell. */
 export const TabConfigSchema = z
   .strictObject({
     tabName: name("tabName").describe("Name of the tab (window) shown by the multiplexer."),
-    startDir: z
-      .string()
-      .refine((s) => s.trim().length > 0, { message: "startDir must not be blank" })
-      .refine((s) => !s.includes("\u0000"), { message: "startDir must not contain a NUL character" })
-      .refine((s) => !LONE_SURROGATE.test(s), { message: "startDir is not valid Unicode (a lone surrogate)" })
-      .refine((s) => s.length <= MAX_PATH_LENGTH, {
-        message: `startDir is longer than ${MAX_PATH_LENGTH} characters`,
-      })
-      .describe("Directory the tab starts in; a leading ~, ~/, $HOME or ${HOME} is the home directory."),
-    command: z
-      .string()
-      .refine((s) => s.trim().length > 0, { message: "command must not be blank" })
-      .refine((s) => !s.includes("\u0000"), { message: "command must not contain a NUL character" })
-      .refine((s) => !LONE_SURROGATE.test(s), { message: "command is not valid Unicode (a lone surrogate)" })
-      .describe("Command run through the user's shell (pipes, &&, ; and redirections work)."),
+    startDir,
+    command: text("command").describe(
+      "Command run through the user's shell (pipes, &&, ; and redirections work).",
+    ),
     tabWeight: z
       .number({ error: "tabWeight must be a non-negative integer" })
       .int({ error: "tabWeight must be a non-negative integer" })
       .min(0, { error: "tabWeight must be a non-negative integer" })
       .optional()
       .describe("Relative cost of the tab for balance-load; defaults to 1."),
+    env: env.optional(),
+    shell: text("shell")
+      .optional()
+      .describe("The program that interprets command (default: the user's login shell, $SHELL)."),
+    dependsOn: z
+      .array(name("dependsOn"))
+      .optional()
+      .describe("Tabs of the same layout that must be ready before this one starts."),
+    readiness: readiness.optional(),
+    retry: retry.optional(),
   })
   .describe("A tab of a layout.");
 
@@ -58,6 +146,15 @@ export const LayoutConfigSchema = z
       .array(TabConfigSchema)
       .min(1, { error: "layoutTabs must have at least one tab" })
       .describe("Tabs of the layout, in order."),
+    env: env.optional().describe("Environment variables for every tab of the session."),
+    onStart: text("onStart")
+      .optional()
+      .describe("Command run once before the session's tabs start (in the first tab's startDir)."),
+    onStop: text("onStop")
+      .optional()
+      .describe(
+        "Command run once however the session ends (killed by mc or the user, or its last tab exited).",
+      ),
   })
   .describe("A layout: one session with its tabs.");
 

@@ -23,6 +23,8 @@ export interface BackendCapabilities {
   panes: boolean;
   /** The tool lists sessions mc did not start (so `attach` can reach any session). */
   listsForeignSessions: boolean;
+  /** A pane whose program ended can stay on screen, finished, without a shell (`--exit keep`). */
+  keepPane: boolean;
 }
 
 /** The capability names, for messages and checks. */
@@ -51,18 +53,26 @@ export interface Artefact {
 export interface SessionSpec extends PlannedName {
   /** The run this session belongs to; backends stamp it on what they build (the ownership marker). */
   runId: string;
+  /** The machine it will run on (`local`, or its name in the run). */
+  machine: string;
   layout: LayoutConfig;
   /** Where this session's tab records go on the host. */
   runDir: string;
   /** Where its artefacts go on the host. */
   artefactDir: string;
-  /** Keep the tab open with an interactive shell after its command ends. */
+  /** Keep the tab open with an interactive shell after its command ends (`exitMode` "shell"). */
   keepShell: boolean;
   /**
-   * Start only these tabs now; the others are prepared and started later (`--max-parallel-tabs`). Only
-   * asked of a backend with the `addTabsLater` capability.
+   * What a tab does once its command ended: `shell` leaves an interactive shell, `close` closes the tab,
+   * `keep` keeps the finished pane (its output) on screen without a shell (backends with `keepPane`).
    */
-  initialTabs?: number;
+  exitMode: ExitMode;
+  /**
+   * Tabs not to open now (indexes, ascending): a scheduler opens them later with `startTab`, when their
+   * dependencies are ready or a slot of `--max-parallel-tabs` frees. Only asked of a backend with the
+   * `addTabsLater` capability; the session is built from the other tabs, in layout order.
+   */
+  pendingTabs?: readonly number[];
 }
 
 /** A session ready to start: its artefacts and the commands that start it. */
@@ -85,6 +95,9 @@ export interface SessionObservation {
   /** Why the observation is incomplete (the tool did not answer). */
   error?: string;
 }
+
+/** What a tab does once its command ended (`--exit`). */
+export type ExitMode = "shell" | "close" | "keep";
 
 /** What a kill found: the session was killed, or there was nothing of mc's left to kill. */
 export type KillOutcome = "killed" | "gone";
@@ -110,8 +123,14 @@ export interface SessionBackend {
   listSessions(): Promise<ListedSession[]>;
   /** Pure: the artefacts and start commands of one session. */
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession;
-  /** Start a prepared session (its artefacts are already written); returns facts to save with it. */
+  /**
+   * Start a prepared session (its artefacts are already written); returns facts to save with it. With
+   * `renameSession`, a session whose action is `replace` is built under a private name: the session it
+   * replaces is killed only once every replacement of the run has started, then {@link finish} names it.
+   */
   start?(session: PreparedSession): Promise<Record<string, unknown> | undefined>;
+  /** Give a replacement built under a private name its real name (backends with `renameSession`). */
+  finish?(session: PreparedSession): Promise<void>;
   /**
    * Kill a session so the name is free again. Given the managed session, only if it is still the one mc
    * started (its ownership marker matches); a same-named session someone made since is never touched.
@@ -121,6 +140,8 @@ export interface SessionBackend {
   observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]>;
   /** The command that attaches this terminal to a session (the managed session when there is one). */
   attachCommand(name: string, env?: NodeJS.ProcessEnv, session?: ManagedSession): Command;
+  /** The command that opens a plain new interactive session of the tool in this terminal (`attach -n`). */
+  newSessionCommand?(env?: NodeJS.ProcessEnv): Command;
   /** Open tab `index` of a running managed session (backends with `addTabsLater`). */
   startTab?(session: ManagedSession, index: number, info: HostInfo): Promise<void>;
   /** Close one tab by the `ref` its status reported (backends with `closeTab`). */
@@ -147,6 +168,11 @@ export interface BackendFactory<O extends object = object> {
   readonly capabilities: BackendCapabilities;
   /** A backend on `host` with these options (saved with the run, so they must be plain JSON). */
   create(host: Host, options: O): SessionBackend;
+  /**
+   * Options made exact for this machine before they are saved with a run, so every later command reaches
+   * the same server (tmux: the socket the tool would pick from `$TMUX` and `$TMUX_TMPDIR`).
+   */
+  pinLocal?(options: O, env: NodeJS.ProcessEnv): O;
 }
 
 /** What a status poll gathers. */

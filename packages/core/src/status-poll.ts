@@ -23,18 +23,25 @@ interface Gathered {
 }
 
 /** Whether tab `index` of a session needs its record read in this poll. */
-function needsRead(cache: RecordCache, s: ManagedSession, index: number, obs: SessionObservation | undefined) {
+function needsRead(
+  cache: RecordCache,
+  s: ManagedSession,
+  index: number,
+  obs: SessionObservation | undefined,
+) {
   const cached = cache.get(recordKey(s, index));
   if (cached?.end !== undefined) return false;
   if (!cached) return true;
   const pane = obs?.panes.get(index);
-  return !pane || !pane.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
+  return !pane?.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
 }
 
 async function readRecords(host: Host, cache: RecordCache, wanted: { s: ManagedSession; index: number }[]) {
   await Promise.all(
     wanted.map(async ({ s, index }) => {
-      const rec = parseTabRecord(await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined));
+      const rec = parseTabRecord(
+        await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined),
+      );
       if (rec) cache.set(recordKey(s, index), rec);
     }),
   );
@@ -52,7 +59,9 @@ async function gather(
   opts: StatusOptions,
 ): Promise<Gathered> {
   const host = backend.host;
-  const open = sessions.filter((s) => s.layout.layoutTabs.some((_, i) => cache.get(recordKey(s, i))?.end === undefined));
+  const open = sessions.filter((s) =>
+    s.layout.layoutTabs.some((_, i) => cache.get(recordKey(s, i))?.end === undefined),
+  );
   let error: string | undefined;
   const [observations, dirs] = await Promise.all([
     backend.observe(sessions).catch((e: unknown) => {
@@ -70,7 +79,9 @@ async function gather(
   }
   if (!host.coalesces) {
     const wanted = sessions.flatMap((s, si) =>
-      s.layout.layoutTabs.flatMap((_, index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
+      s.layout.layoutTabs.flatMap((_, index) =>
+        needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [],
+      ),
     );
     await readRecords(host, cache, wanted);
   }
@@ -109,7 +120,13 @@ function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
   return recordedAlive(rec, g);
 }
 
-function evidence(s: ManagedSession, index: number, cache: RecordCache, g: Gathered, si: number): TabEvidence {
+function evidence(
+  s: ManagedSession,
+  index: number,
+  cache: RecordCache,
+  g: Gathered,
+  si: number,
+): TabEvidence {
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, index));
   const pane = obs?.panes.get(index);
@@ -132,7 +149,15 @@ function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, 
     // A live pane shows its processes even after the command ended (the shell kept in the tab).
     const root = pane?.alive && pane.pid !== undefined ? pane.pid : live ? outcome.pid : undefined;
     const processes = root === undefined ? [] : (g.trees?.get(root) ?? []);
-    return { index, tabName: t.tabName, command: t.command, ...outcome, processes };
+    const note = s.tabErrors?.[String(index)];
+    return {
+      index,
+      tabName: t.tabName,
+      command: t.command,
+      ...outcome,
+      ...(note ? { error: note } : {}),
+      processes,
+    };
   });
 }
 
@@ -154,7 +179,9 @@ export async function pollSessions(
   let now = Date.now();
   let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
   const late = sessions.flatMap((s, si) =>
-    tabs[si]!.flatMap((t) => (t.state === "missing" && cache.get(recordKey(s, t.index)) ? [{ s, index: t.index }] : [])),
+    tabs[si]!.flatMap((t) =>
+      t.state === "missing" && cache.get(recordKey(s, t.index)) ? [{ s, index: t.index }] : [],
+    ),
   );
   if (late.length && !g.error) {
     await sleep(200);
@@ -172,7 +199,8 @@ export async function pollSessions(
       return rec !== undefined && recordedAlive(rec, g) === "alive";
     };
     const exists = obs?.noPaneEvidence
-      ? t.some((x) => x.state === "running" || x.state === "pending") || s.layout.layoutTabs.some((_, i) => open(i))
+      ? t.some((x) => x.state === "running" || x.state === "pending") ||
+        s.layout.layoutTabs.some((_, i) => open(i))
       : Boolean(obs?.exists);
     const error = g.error ?? obs?.error;
     return {

@@ -35,6 +35,8 @@ export interface TabStatus {
   endedAt?: number;
   /** Milliseconds the command has run (until now, or until it ended). */
   runtimeMs?: number;
+  /** Why the command did not run as asked (its start directory could not be entered). */
+  error?: string;
 }
 
 /** Counts for one session (machineconfig's `CommandSummary`). */

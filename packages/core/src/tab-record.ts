@@ -18,6 +18,8 @@ export interface TabRecord {
   end?: number;
   exit?: number;
   signal?: string;
+  /** Why the command never ran (`startDir`: the wrapper could not enter the tab's directory). */
+  error?: string;
 }
 
 /** File name of tab `index`'s record inside a run directory. */

@@ -1,6 +1,6 @@
-import type { TabRecord } from "./tab-record.js";
 import type { TabStatus } from "./status.js";
 import { classifyExit } from "./status.js";
+import type { TabRecord } from "./tab-record.js";
 
 /** What a backend saw of one tab's pane in one poll. */
 export interface PaneEvidence {
@@ -49,21 +49,35 @@ export interface TabEvidence {
 /** The part of {@link TabStatus} that {@link decideTabState} fills in. */
 export type TabOutcome = Pick<
   TabStatus,
-  "state" | "exitCode" | "signal" | "startedAt" | "endedAt" | "runtimeMs" | "pid" | "ref"
+  "state" | "exitCode" | "signal" | "startedAt" | "endedAt" | "runtimeMs" | "pid" | "ref" | "error"
 >;
+
+/** What a record's `error` means, for humans. */
+const RECORD_ERRORS: Record<string, string> = {
+  startDir: "its start directory could not be entered; the command did not run",
+  dependency: "not started: a tab it depends on failed",
+};
 
 /** The outcome a finished record states: exited with its code, or killed by its signal. */
 function recordEnd(r: TabRecord): TabOutcome {
   const startedAt = r.start * 1000;
   const endedAt = (r.end ?? r.start) * 1000;
-  const base = { startedAt, endedAt, runtimeMs: Math.max(0, endedAt - startedAt), pid: r.pid };
-  if (r.signal) return { ...base, state: "killed", signal: r.signal.startsWith("SIG") ? r.signal : `SIG${r.signal}` };
+  const base = {
+    startedAt,
+    endedAt,
+    runtimeMs: Math.max(0, endedAt - startedAt),
+    pid: r.pid,
+    ...(r.error ? { error: RECORD_ERRORS[r.error] ?? r.error } : {}),
+  };
+  if (r.signal)
+    return { ...base, state: "killed", signal: r.signal.startsWith("SIG") ? r.signal : `SIG${r.signal}` };
   return { ...base, ...classifyExit(r.exit ?? 0) };
 }
 
 function paneOutcome(p: PaneEvidence): TabOutcome | undefined {
   if (p.exitStatus !== undefined) return classifyExit(p.exitStatus);
-  if (!p.alive && p.killedBy !== undefined) return { state: "killed", ...(p.killedBy ? { signal: p.killedBy } : {}) };
+  if (!p.alive && p.killedBy !== undefined)
+    return { state: "killed", ...(p.killedBy ? { signal: p.killedBy } : {}) };
   return undefined;
 }
 
@@ -85,7 +99,13 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
   const paneEnd = e.pane ? paneOutcome(e.pane) : undefined;
   if (r) {
     const startedAt = r.start * 1000;
-    const running = { state: "running" as const, startedAt, runtimeMs: Math.max(0, now - startedAt), pid: r.pid, ...ref };
+    const running = {
+      state: "running" as const,
+      startedAt,
+      runtimeMs: Math.max(0, now - startedAt),
+      pid: r.pid,
+      ...ref,
+    };
     if (paneEnd) return { ...paneEnd, startedAt, pid: r.pid, ...ref };
     if (e.pane?.alive) return running;
     if (e.process === "alive") return running;

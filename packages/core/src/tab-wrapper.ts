@@ -5,6 +5,8 @@ export interface WrappedTab {
   index: number;
   tabName: string;
   command: string;
+  /** Absolute directory the command runs in; the wrapper enters it itself. */
+  startDir: string;
 }
 
 /** Options of {@link posixTabScript}. */
@@ -20,16 +22,43 @@ export interface PosixTabScriptOptions {
   onExit?: string;
 }
 
+/** The environment variable every process of a tab inherits: `<runDir>#<index>` (see {@link tabMarker}). */
+export const TAB_MARKER_VAR = "MC_TAB";
+
 /**
- * A POSIX sh script that runs one tab's command (`sh script.sh <index>`) through the user's shell
- * (`$SHELL -c`, so pipes, `&&`, `;`, redirections and env assignments work), records pid, start, end and
- * exit status, then leaves an interactive shell in the tab. Every command is embedded as one single-quoted
- * word, so no field is ever parsed by anything but the tab's own shell.
+ * The marker of tab `index` of the session whose records go to `runDir`. Every process a tab starts
+ * inherits it in its environment, which survives `nohup`, `setsid` and a new process group (not `env -i`):
+ * a kill finds what a tab left running by this marker in `/proc/<pid>/environ`.
+ */
+export function tabMarker(runDir: string, index: number): string {
+  return `${runDir}#${index}`;
+}
+
+/**
+ * A POSIX sh script that runs one tab's command (`sh script.sh <index>`): it enters the tab's start
+ * directory itself (a directory it cannot enter fails the tab visibly, exit 126, and the command never
+ * runs elsewhere), records pid, start, end and exit status, and runs the command through the user's shell
+ * (`$SHELL`, so pipes, `&&`, `;`, redirections and env assignments work), then leaves an interactive
+ * shell in the tab (unless keepShell is off). Every command and directory is embedded as one
+ * single-quoted word, so no field is ever parsed by anything but the tab's own shell.
+ *
+ * The command is never on a command line: it is written to `cmd-<index>` in the run directory (mode 0600)
+ * and the shell reads it from there (`$SHELL <file>`), so `ps` shows no inline secret. Reading a file also
+ * makes a command the shell cannot parse fail (fish 3.6 exits 0 for `fish -c` with a syntax error, 127
+ * for the same text in a file). The command's shell is the user's login shell (`$SHELL`, else /bin/sh):
+ * a layout written for POSIX sh needs a POSIX `$SHELL`. Every process of the tab carries
+ * {@link TAB_MARKER_VAR} (see {@link tabMarker}).
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
+  const after = `${o.onExit ?? ":"}
+trap - INT
+${keep ? 'exec "${SHELL:-/bin/sh}"' : 'exit "$mc_code"'}`;
   const cases = o.tabs
-    .map((t) => `  ${t.index}) # ${t.tabName.replace(/[\r\n]/g, " ")}\n    mc_cmd=${shQuote(t.command)} ;;`)
+    .map(
+      (t) =>
+        `  ${t.index}) # ${t.tabName.replace(/[\r\n]/g, " ")}\n    mc_cwd=${shQuote(t.startDir)}\n    mc_cmd=${shQuote(t.command)} ;;`,
+    )
     .join("\n");
   return `#!/bin/sh
 # ${o.title.replace(/[\r\n]/g, " ")}
@@ -40,12 +69,21 @@ ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
 esac
 mc_rec="$mc_dir/tab-$1.json"
+mc_cf="$mc_dir/cmd-$1"
+(umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
 mc_start=$(date +%s)
 # The start record is written in place (one small write; a reader that catches it half-written sees no
-# record yet, i.e. "pending"); the end record replaces it atomically. Two fewer processes per tab.
+# record yet, i.e. "pending"); the end record replaces it atomically.
 printf '%s\\n' "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start}" >"$mc_rec"
 mc_end() { mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$(date +%s),$1}"; }
+export ${TAB_MARKER_VAR}="$mc_dir#$1"
+if ! cd -- "$mc_cwd" 2>/dev/null; then
+  printf 'mc: cannot enter the start directory %s; the command did not run\\n' "$mc_cwd" >&2
+  mc_end '"exit":126,"error":"startDir"'
+  mc_code=126
+  ${after.replace(/\n/g, "\n  ")}
+fi
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
 # command is never left running without its tab. The subshell records how the command ended.
@@ -55,14 +93,12 @@ trap ':' INT
   trap 'mc_end "\\"signal\\":\\"TERM\\""; exit 143' TERM
   # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
   trap ':' INT
-  "\${SHELL:-/bin/sh}" -c "$mc_cmd"
+  "\${SHELL:-/bin/sh}" "$mc_cf"
   mc_code=$?
   mc_end "\\"exit\\":$mc_code"
   exit "$mc_code"
 )
 mc_code=$?
-${o.onExit ?? ":"}
-trap - INT
-${keep ? 'exec "${SHELL:-/bin/sh}"' : 'exit "$mc_code"'}
+${after}
 `;
 }

@@ -1,4 +1,3 @@
-import { readFile, stat } from "node:fs/promises";
 import {
   findNodeAtLocation,
   type Node as JsonNode,
@@ -7,8 +6,23 @@ import {
   printParseErrorCode,
 } from "jsonc-parser";
 import type { z } from "zod";
-import { McError } from "./errors.js";
+import {
+  depth,
+  EXPECTED,
+  formatPath,
+  HINTS,
+  lineStarts,
+  MAX_NESTING,
+  nodeToValue,
+  nodeValue,
+  PARSE_WORDS,
+  position,
+  typeName,
+} from "./json-source.js";
+import { checkLayouts, lenientFixes } from "./layout-checks.js";
 import { KNOWN_VERSIONS, type LayoutsFile, LayoutsFileSchema } from "./schema.js";
+
+export { formatPath, MAX_NESTING } from "./json-source.js";
 
 /** One problem found in a layouts file, pointing at the exact field. */
 export interface ValidationIssue {
@@ -29,111 +43,23 @@ export type ValidationResult<T> =
   | { ok: true; value: T; warnings: ValidationIssue[] }
   | { ok: false; issues: ValidationIssue[] };
 
-/** Largest layouts file mc reads (bytes). */
-export const MAX_LAYOUTS_FILE_BYTES = 8 * 1024 * 1024;
-/** Deepest JSON nesting accepted; a layouts file needs 4. */
-export const MAX_NESTING = 64;
-
-const HINTS: Record<string, string> = {
-  tabs: "layoutTabs",
-  cwd: "startDir",
-  dir: "startDir",
-  cmd: "command",
-  name: "tabName or layoutName",
-  title: "tabName",
-  weight: "tabWeight",
-  sessions: "layouts",
-};
-
-/** Format a path such as `["layouts", 0, "layoutName"]` as `layouts[0].layoutName`. */
-export function formatPath(pointer: readonly (string | number)[]): string {
-  let out = "";
-  for (const p of pointer) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += /^[A-Za-z_$][\w$]*$/.test(p) ? (out ? `.${p}` : p) : `[${JSON.stringify(p)}]`;
-  }
-  return out;
+/** Options of {@link parseLayouts}. */
+export interface ParseOptions {
+  /**
+   * Accept what machineconfig runs: unknown keys are warned about (each with its line:column) and
+   * ignored, and a `tabWeight` given as a numeric string is read as a number. Strict by default.
+   */
+  lenient?: boolean;
 }
 
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-  return starts;
-}
-
-function position(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((starts[mid] ?? 0) <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - (starts[lo] ?? 0) + 1 };
-}
-
-function typeName(v: unknown): string {
-  if (v === undefined) return "nothing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return "a string";
-  if (typeof v === "number") return Number.isInteger(v) ? "a number" : "a decimal number";
-  return `a ${typeof v}`;
-}
-
-const EXPECTED: Record<string, string> = {
-  string: "a string",
-  number: "a number",
-  array: "an array",
-  object: "an object",
-  boolean: "true or false",
-};
-
-const PARSE_WORDS: Record<string, string> = {
-  InvalidSymbol: "unexpected character",
-  InvalidNumberFormat: "invalid number",
-  PropertyNameExpected: "expected a property name in double quotes",
-  ValueExpected: "expected a value",
-  ColonExpected: "expected ':'",
-  CommaExpected: "expected ',' or a closing bracket",
-  CloseBraceExpected: "expected '}'",
-  CloseBracketExpected: "expected ']'",
-  EndOfFileExpected: "unexpected text after the end of the document",
-  InvalidCommentToken: "invalid comment",
-  UnexpectedEndOfComment: "unterminated comment",
-  UnexpectedEndOfString: "unterminated string",
-  UnexpectedEndOfNumber: "unterminated number",
-  InvalidUnicode: "invalid \\u escape",
-  InvalidEscapeCharacter: "invalid escape character in string",
-  InvalidCharacter: "invalid character in string (control characters must be escaped)",
-};
-
-function depth(node: JsonNode): number {
-  let max = 0;
-  const stack: [JsonNode, number][] = [[node, 1]];
-  while (stack.length) {
-    const [n, d] = stack.pop()!;
-    if (d > max) max = d;
-    if (max > MAX_NESTING) return max;
-    for (const c of n.children ?? []) stack.push([c, n.type === "property" ? d : d + 1]);
-  }
-  return max;
-}
-
-function nodeValue(root: JsonNode | undefined, pointer: (string | number)[]): unknown {
-  const node = root ? findNodeAtLocation(root, pointer) : undefined;
-  if (!node) return undefined;
-  if (node.type === "object") return {};
-  if (node.type === "array") return [];
-  return node.value;
-}
+/** Where a problem is: path and line:column in the source. */
+export type At = (offset: number, pointer: (string | number)[], message: string) => ValidationIssue;
 
 /**
  * Parse and validate the text of a layouts file (JSON with comments). Never throws for bad input:
  * every problem comes back at once, each with its path and line:column.
  */
-export function parseLayouts(text: string): ValidationResult<LayoutsFile> {
+export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationResult<LayoutsFile> {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const starts = lineStarts(src);
   const at = (offset: number, pointer: (string | number)[], message: string): ValidationIssue => ({
@@ -204,26 +130,13 @@ export function parseLayouts(text: string): ValidationResult<LayoutsFile> {
     return { ok: false, issues };
   }
 
+  const warnings: ValidationIssue[] = [];
+  if (opts.lenient) warnings.push(...lenientFixes(data as Record<string, unknown>, root, at));
   const parsed = LayoutsFileSchema.safeParse(data);
   if (!parsed.success) issues.push(...zodIssues(parsed.error, root, at));
 
-  const warnings: ValidationIssue[] = [];
   if (parsed.success) {
-    const names = new Map<string, number>();
-    parsed.data.layouts.forEach((layout, i) => {
-      const first = names.get(layout.layoutName);
-      const pointer = ["layouts", i, "layoutName"];
-      const node = findNodeAtLocation(root, pointer);
-      if (first !== undefined) {
-        issues.push(
-          at(
-            node?.offset ?? 0,
-            pointer,
-            `duplicate layoutName "${layout.layoutName}" (also layouts[${first}])`,
-          ),
-        );
-      } else names.set(layout.layoutName, i);
-    });
+    issues.push(...checkLayouts(parsed.data, root, at));
     const v = parsed.data.version;
     if (!(KNOWN_VERSIONS as readonly string[]).includes(v)) {
       const node = findNodeAtLocation(root, ["version"]);
@@ -237,36 +150,7 @@ export function parseLayouts(text: string): ValidationResult<LayoutsFile> {
   return { ok: true, value: parsed.data, warnings };
 }
 
-function nodeToValue(node: JsonNode): unknown {
-  switch (node.type) {
-    case "object": {
-      const o: Record<string, unknown> = {};
-      for (const p of node.children ?? []) {
-        const [k, v] = p.children ?? [];
-        // defineProperty, not assignment: a "__proto__" key must stay an ordinary (unknown) key.
-        if (k && v) {
-          Object.defineProperty(o, String(k.value), {
-            value: nodeToValue(v),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        }
-      }
-      return o;
-    }
-    case "array":
-      return (node.children ?? []).map(nodeToValue);
-    default:
-      return node.value;
-  }
-}
-
-function zodIssues(
-  error: z.ZodError,
-  root: JsonNode,
-  at: (offset: number, pointer: (string | number)[], message: string) => ValidationIssue,
-): ValidationIssue[] {
+function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   for (const issue of error.issues) {
     const pointer = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
@@ -316,101 +200,9 @@ function zodIssues(
   return out;
 }
 
-/** Read and validate a layouts file from disk. I/O problems come back as issues too. */
-export async function loadLayoutsFile(path: string): Promise<ValidationResult<LayoutsFile>> {
-  const fail = (message: string): ValidationResult<LayoutsFile> => ({
-    ok: false,
-    issues: [{ path: "", pointer: [], line: 1, column: 1, message }],
-  });
-  let size: number;
-  try {
-    const st = await stat(path);
-    if (st.isDirectory()) return fail("is a directory, not a layouts file");
-    size = st.size;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(code === "ENOENT" ? "no such file" : `cannot read: ${code ?? String(e)}`);
-  }
-  if (size > MAX_LAYOUTS_FILE_BYTES) {
-    return fail(`the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`);
-  }
-  const bytes = await readFile(path);
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    const bad = firstBadUtf8Byte(bytes);
-    let line = 1;
-    let lineStart = 0;
-    for (let i = 0; i < bad; i++) if (bytes[i] === 10) [line, lineStart] = [line + 1, i + 1];
-    return {
-      ok: false,
-      issues: [
-        {
-          path: "",
-          pointer: [],
-          line,
-          column: bad - lineStart + 1,
-          message: `the file is not valid UTF-8 (bad byte 0x${bytes[bad]?.toString(16)} at offset ${bad})`,
-        },
-      ],
-    };
-  }
-  return parseLayouts(text);
-}
-
-/** Offset of the first byte that breaks UTF-8 (only called when decoding failed). */
-function firstBadUtf8Byte(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    const n =
-      c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
-    if (n < 0) return i;
-    // After some lead bytes the second byte's range is narrower (RFC 3629 §4): no overlong forms, no
-    // surrogates (ED A0–BF), nothing past U+10FFFF.
-    const [lo, hi] =
-      c === 0xe0
-        ? [0xa0, 0xbf]
-        : c === 0xed
-          ? [0x80, 0x9f]
-          : c === 0xf0
-            ? [0x90, 0xbf]
-            : c === 0xf4
-              ? [0x80, 0x8f]
-              : [0x80, 0xbf];
-    const second = b[i + 1];
-    if (n > 0 && (second === undefined || second < lo || second > hi)) return i;
-    for (let k = 2; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
-    i += n + 1;
-  }
-  return i;
-}
-
 /** Render issues as `file:line:col path: message` lines. */
 export function formatIssues(issues: readonly ValidationIssue[], source = "<layouts>"): string {
   return issues
     .map((i) => `${source}:${i.line}:${i.column}${i.path ? ` ${i.path}` : ""}: ${i.message}`)
     .join("\n");
-}
-
-/** Return the value of a valid result, or throw one LAYOUT_INVALID error listing every issue. */
-export function unwrapLayouts<T>(result: ValidationResult<T>, source = "<layouts>"): T {
-  if (result.ok) return result.value;
-  const n = result.issues.length;
-  throw new McError(
-    "LAYOUT_INVALID",
-    `${source} has ${n} problem${n === 1 ? "" : "s"}:\n${formatIssues(result.issues, source)}`,
-    {
-      backend: "core",
-      op: "load",
-      hint: "fix the fields above; nothing was started",
-      details: result.issues,
-    },
-  );
-}
-
-/** Load a layouts file and throw LAYOUT_INVALID (with every issue) when it is not valid. */
-export async function readLayoutsFile(path: string): Promise<LayoutsFile> {
-  return unwrapLayouts(await loadLayoutsFile(path), path);
 }

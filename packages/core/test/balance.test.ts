@@ -1,7 +1,21 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { balanceLoad } from "../src/balance.js";
 import type { LayoutConfig } from "../src/schema.js";
+
+/** The commands a merged tab runs, in order (`a; b`), read back from its driver's arguments; a plain tab's command. */
+function partsOf(command: string): string {
+  const m = /' mc-merged (.*)$/s.exec(command);
+  if (!m) return command;
+  const words = [...m[1]!.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((w) =>
+    (w[1] ?? w[2]!).replace(/'\\''/g, "'"),
+  );
+  return words.filter((_, i) => i % 3 === 2).join("; ");
+}
 
 const L = (name: string, weights: number[]): LayoutConfig => ({
   layoutName: name,
@@ -30,7 +44,7 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
       breakingMethod: "combineTabs",
     });
     const tabs = r.layouts[0]!.layoutTabs;
-    expect(tabs.map((t) => [t.tabName, t.command, t.tabWeight])).toEqual([
+    expect(tabs.map((t) => [t.tabName, partsOf(t.command), t.tabWeight])).toEqual([
       ["super_tab_1", "job0; job1; job2", 3],
       ["super_tab_2", "job3; job4; job5", 3],
       ["super_tab_3", "job6; job7", 2],
@@ -75,7 +89,7 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
       thresholdType: "weight",
       breakingMethod: "combineTabs",
     });
-    expect(r.layouts[0]!.layoutTabs.map((t) => [t.tabName, t.command, t.tabWeight])).toEqual([
+    expect(r.layouts[0]!.layoutTabs.map((t) => [t.tabName, partsOf(t.command), t.tabWeight])).toEqual([
       ["super_tab_1", "job0; job1", 5],
       ["t2", "job2", 2],
       ["t3", "job3", 5],
@@ -101,20 +115,48 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
     expect(r.layouts.map((l) => l.layoutName)).toEqual(["A_part2", "A_part3", "A_part1"]);
   });
 
-  it("merged tabs keep each part's directory", () => {
-    const layout: LayoutConfig = {
-      layoutName: "D",
-      layoutTabs: [
-        { tabName: "a", startDir: "/x", command: "make" },
-        { tabName: "b", startDir: "/y z", command: "make test" },
-      ],
-    };
-    const r = balanceLoad([layout], {
-      maxThreshold: 1,
-      thresholdType: "number",
-      breakingMethod: "combineTabs",
-    });
-    expect(r.layouts[0]!.layoutTabs[0]!.command).toBe("make; cd '/y z' && make test");
+  it("a merged tab runs every part in its own directory and subshell, and fails naming the part", () => {
+    const root = mkdtempSync(join(tmpdir(), "mc-merge-"));
+    try {
+      mkdirSync(join(root, "a"));
+      mkdirSync(join(root, "b c"));
+      const home = join(root, "home");
+      mkdirSync(home);
+      const log = join(root, "log");
+      const layout: LayoutConfig = {
+        layoutName: "D",
+        layoutTabs: [
+          { tabName: "one", startDir: join(root, "a"), command: `pwd >> '${log}'; export X=leak;` },
+          {
+            tabName: "two",
+            startDir: join(root, "b c"),
+            command: `pwd >> '${log}'; echo "x=$X" >> '${log}'; exit 4 # comment`,
+          },
+          { tabName: "three", startDir: "~", command: `pwd >> '${log}' &\nwait` },
+        ],
+      };
+      const r = balanceLoad([layout], {
+        maxThreshold: 1,
+        thresholdType: "number",
+        breakingMethod: "combineTabs",
+      });
+      const merged = r.layouts[0]!.layoutTabs[0]!;
+      expect(merged.startDir).toBe(join(root, "a"));
+      const run = spawnSync("/bin/sh", ["-c", merged.command], {
+        env: { PATH: process.env.PATH, HOME: home, SHELL: "/bin/sh" },
+        encoding: "utf8",
+      });
+      expect(run.status).toBe(4);
+      expect(run.stderr).toContain('mc: part "two" failed (exit 4)');
+      expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toEqual([
+        join(root, "a"),
+        join(root, "b c"),
+        "x=",
+        home,
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("property: combineTabs gives min(n, max) tabs; moreLayouts keeps every tab in order", () => {

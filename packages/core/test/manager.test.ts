@@ -14,6 +14,7 @@ const CAPS: BackendCapabilities = {
   attachFromInside: false,
   panes: false,
   listsForeignSessions: true,
+  keepPane: false,
 };
 
 /** A toy backend over a fake host: sessions live in a Set, "start" fails for names containing "bad". */
@@ -51,7 +52,13 @@ function toy() {
     attachCommand: (name) => ({ file: "toy", args: ["attach", name] }),
     appearTimeoutMs: 50,
   };
-  const factory: BackendFactory = { name: "toy", kind: "Toy", binary: "toy", capabilities: CAPS, create: () => backend };
+  const factory: BackendFactory = {
+    name: "toy",
+    kind: "Toy",
+    binary: "toy",
+    capabilities: CAPS,
+    create: () => backend,
+  };
   const manager = (layouts: LayoutConfig[], prefix?: string) =>
     new SessionManager({
       kind: "Toy",
@@ -97,7 +104,9 @@ describe("SessionManager (generic lifecycle)", () => {
     await m.startAllSessions();
     expect([...host.files.keys()].some((k) => k.endsWith("/build"))).toBe(true);
     expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(true);
-    expect(await m.killAllSessions()).toEqual([{ machine: "local", name: "p_x", ok: true, outcome: "killed" }]);
+    expect(await m.killAllSessions()).toEqual([
+      { machine: "local", name: "p_x", ok: true, outcome: "killed" },
+    ]);
     expect([...live]).toEqual(["p_other"]);
     expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(false);
   });
@@ -106,7 +115,9 @@ describe("SessionManager (generic lifecycle)", () => {
     const { live, manager } = toy();
     live.add("x");
     const m = manager([L("y"), L("x")]);
-    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({ code: "SESSION_CONFLICT" });
+    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
     expect([...live]).toEqual(["x"]);
   });
 

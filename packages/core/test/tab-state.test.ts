@@ -12,7 +12,11 @@ const dead = (x: Partial<PaneEvidence> = {}): PaneEvidence => ({ ref: "%1", pid:
 /** Evidence → the state (and exit code or signal) it must read as, on every backend. */
 const TABLE: [string, Partial<TabEvidence>, string][] = [
   ["ended record wins over a live pane", { record: ended({ exit: 3 }), pane: alive }, "exited 3"],
-  ["ended record wins over an unreachable host", { record: ended({ exit: 0 }), unreachable: true }, "exited 0"],
+  [
+    "ended record wins over an unreachable host",
+    { record: ended({ exit: 0 }), unreachable: true },
+    "exited 0",
+  ],
   ["ended record wins over not scheduled", { record: ended({ exit: 0 }), scheduled: false }, "exited 0"],
   ["record signal reads killed", { record: ended({ signal: "HUP" }) }, "killed SIGHUP"],
   ["record 130 reads killed SIGINT", { record: ended({ exit: 130 }) }, "killed SIGINT"],
@@ -20,22 +24,50 @@ const TABLE: [string, Partial<TabEvidence>, string][] = [
   ["not scheduled, nothing else", { scheduled: false }, "not-started"],
   ["not scheduled, unreachable", { scheduled: false, unreachable: true }, "not-started"],
   ["running record, live pane", { record: running, pane: alive }, "running"],
-  ["running record, pane ended with a status (wrapper killed outright)", { record: running, pane: dead({ exitStatus: 137 }) }, "killed SIGKILL"],
-  ["running record, pane ended with status 0", { record: running, pane: dead({ exitStatus: 0 }) }, "exited 0"],
-  ["running record, tool says the pane was killed", { record: running, pane: dead({ killedBy: "" }) }, "killed"],
+  [
+    "running record, pane ended with a status (wrapper killed outright)",
+    { record: running, pane: dead({ exitStatus: 137 }) },
+    "killed SIGKILL",
+  ],
+  [
+    "running record, pane ended with status 0",
+    { record: running, pane: dead({ exitStatus: 0 }) },
+    "exited 0",
+  ],
+  [
+    "running record, tool says the pane was killed",
+    { record: running, pane: dead({ killedBy: "" }) },
+    "killed",
+  ],
   ["running record, pane dead without status, process dead", { record: running, pane: dead() }, "missing"],
   ["running record, pane gone, process alive (orphan)", { record: running, process: "alive" }, "running"],
   ["running record, pane gone, process dead", { record: running }, "missing"],
   ["running record, pane gone, process unknown", { record: running, process: "unknown" }, "missing"],
-  ["running record, no pane evidence, process alive", { record: running, noPaneEvidence: true, process: "alive" }, "running"],
+  [
+    "running record, no pane evidence, process alive",
+    { record: running, noPaneEvidence: true, process: "alive" },
+    "running",
+  ],
   ["running record, no pane evidence, process dead", { record: running, noPaneEvidence: true }, "missing"],
-  ["running record, no pane evidence, process unknown", { record: running, noPaneEvidence: true, process: "unknown" }, "unknown"],
+  [
+    "running record, no pane evidence, process unknown",
+    { record: running, noPaneEvidence: true, process: "unknown" },
+    "unknown",
+  ],
   ["running record, unreachable", { record: running, unreachable: true }, "unknown"],
-  ["running record, unreachable but process alive", { record: running, unreachable: true, process: "alive" }, "running"],
+  [
+    "running record, unreachable but process alive",
+    { record: running, unreachable: true, process: "alive" },
+    "running",
+  ],
   ["no record, live pane", { pane: alive }, "pending"],
   ["no record, pane ended with a status", { pane: dead({ exitStatus: 2 }) }, "exited 2"],
   ["no record, pane dead without status", { pane: dead() }, "missing"],
-  ["running record, live pane with a stamped status (shell kept)", { record: running, pane: { ...alive, exitStatus: 4 } }, "exited 4"],
+  [
+    "running record, live pane with a stamped status (shell kept)",
+    { record: running, pane: { ...alive, exitStatus: 4 } },
+    "exited 4",
+  ],
   ["no record, still starting", { startingUntil: NOW + 1 }, "pending"],
   ["no record, starting time over", { startingUntil: NOW - 1 }, "missing"],
   ["no record, nothing", {}, "missing"],
@@ -43,7 +75,11 @@ const TABLE: [string, Partial<TabEvidence>, string][] = [
 ];
 
 const text = (o: ReturnType<typeof decideTabState>) =>
-  o.state === "exited" ? `exited ${o.exitCode}` : o.state === "killed" ? `killed ${o.signal ?? ""}`.trim() : o.state;
+  o.state === "exited"
+    ? `exited ${o.exitCode}`
+    : o.state === "killed"
+      ? `killed ${o.signal ?? ""}`.trim()
+      : o.state;
 
 describe("decideTabState: the one rule", () => {
   it.each(TABLE)("%s", (_, e, want) => {
@@ -52,7 +88,14 @@ describe("decideTabState: the one rule", () => {
 
   it("every combination of evidence obeys the invariants", () => {
     const records = [undefined, running, ended({ exit: 0 }), ended({ exit: 3 }), ended({ signal: "TERM" })];
-    const panes = [undefined, alive, dead(), dead({ exitStatus: 0 }), dead({ exitStatus: 143 }), dead({ killedBy: "SIGKILL" })];
+    const panes = [
+      undefined,
+      alive,
+      dead(),
+      dead({ exitStatus: 0 }),
+      dead({ exitStatus: 143 }),
+      dead({ killedBy: "SIGKILL" }),
+    ];
     let n = 0;
     for (const record of records)
       for (const pane of panes)
@@ -81,8 +124,14 @@ describe("decideTabState: the one rule", () => {
                   if (unreachable) expect(o.state).not.toBe("missing");
                   // A live pane, or a live recorded process whose pane did not end, is never called finished
                   // (the pane's program is the wrapper: a pane that ended with a status outranks a pid).
-                  const paneEnded = pane && (pane.exitStatus !== undefined || (!pane.alive && pane.killedBy !== undefined));
-                  if (record && record.end === undefined && !paneEnded && (pane?.alive || process === "alive"))
+                  const paneEnded =
+                    pane && (pane.exitStatus !== undefined || (!pane.alive && pane.killedBy !== undefined));
+                  if (
+                    record &&
+                    record.end === undefined &&
+                    !paneEnded &&
+                    (pane?.alive || process === "alive")
+                  )
                     expect(o.state).toBe("running");
                   // Times come only from the record.
                   if (!record) expect(o.startedAt).toBeUndefined();

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTabRecord, type TabRecord } from "../src/tab-record.js";
 import { decideTabState } from "../src/tab-state.js";
-import { posixTabScript } from "../src/tab-wrapper.js";
+import { posixTabScript, TAB_MARKER_VAR, tabMarker } from "../src/tab-wrapper.js";
 
 /** What the record alone says (the pane is gone and the wrapper process too). */
 const recordOutcome = (record: TabRecord) =>
@@ -22,19 +23,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runTab(command: string, index = 0) {
+async function runTab(command: string, index = 0, startDir = dir, shell = "/bin/sh") {
   const script = join(dir, `s${index}.sh`);
   const runDir = join(dir, `run${index}`);
   await mkdir(runDir, { recursive: true });
   await writeFile(
     script,
-    posixTabScript({ title: "test", runDir, tabs: [{ index, tabName: "t", command }], keepShell: false }),
+    posixTabScript({
+      title: "test",
+      runDir,
+      tabs: [{ index, tabName: "t", command, startDir }],
+      keepShell: false,
+    }),
   );
   const r = await run("/bin/sh", [script, String(index)], {
-    env: { ...process.env, SHELL: "/bin/sh" },
+    env: { ...process.env, SHELL: shell },
   }).catch((e) => e);
   const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
-  return { r, rec };
+  return { r, rec, runDir };
 }
 
 describe("posix tab wrapper", () => {
@@ -56,6 +62,34 @@ describe("posix tab wrapper", () => {
     expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
   });
 
+  it("runs the command in its start directory, and never elsewhere when that cannot be entered", async () => {
+    const here = join(dir, "a dir 'quoted'");
+    await mkdir(here);
+    const out = join(dir, "pwd.txt");
+    await runTab(`pwd > '${out}'`, 4, here);
+    expect((await readFile(out, "utf8")).trim()).toBe(here);
+    const marker = join(dir, "ran.txt");
+    for (const [i, bad] of [
+      [5, join(dir, "missing")],
+      [6, out],
+    ] as const) {
+      const { rec } = await runTab(`touch '${marker}'`, i, bad);
+      expect(rec).toMatchObject({ exit: 126, error: "startDir" });
+      expect(recordOutcome(rec!)).toMatchObject({
+        state: "exited",
+        exitCode: 126,
+        error: expect.stringContaining("start directory"),
+      });
+    }
+    const locked = join(dir, "locked");
+    await mkdir(locked, { mode: 0o000 });
+    if (process.getuid?.() !== 0) {
+      const { rec } = await runTab(`touch '${marker}'`, 7, locked);
+      expect(rec).toMatchObject({ exit: 126, error: "startDir" });
+    }
+    await expect(readFile(marker)).rejects.toThrow();
+  });
+
   it("property: any command text reaches the shell exactly as written", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -74,3 +108,74 @@ describe("posix tab wrapper", () => {
     );
   });
 });
+
+/** Pids whose environment holds exactly `VAR=value` (what a kill's sweep looks for), from /proc. */
+function pidsWithEnv(entry: string): number[] {
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(entry);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(process.platform !== "linux")(
+  "posix tab wrapper: what others can see, what a kill can find",
+  () => {
+    it("never puts the command on a command line (ps shows no inline secret)", async () => {
+      const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+      const done = runTab(`TOKEN=${secret} sleep 1; echo ${secret} >/dev/null`, 10);
+      await new Promise((r) => setTimeout(r, 400));
+      const seen = readdirSync("/proc")
+        .filter((e) => /^\d+$/.test(e))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(secret);
+          } catch {
+            return false;
+          }
+        });
+      const { rec, runDir } = await done;
+      expect(seen).toEqual([]);
+      expect(rec?.exit).toBe(0);
+      expect((await import("node:fs")).statSync(join(runDir, "cmd-10")).mode & 0o777).toBe(0o600);
+    });
+
+    it("marks every process of a tab, also those that left with setsid or nohup", async () => {
+      const { rec, runDir } = await runTab(
+        "setsid sleep 30 >/dev/null 2>&1 & nohup sleep 31 >/dev/null 2>&1 & (trap '' HUP; exec sleep 32) >/dev/null 2>&1 & exit 0",
+        11,
+      );
+      expect(rec?.exit).toBe(0);
+      const entry = `${TAB_MARKER_VAR}=${tabMarker(runDir, 11)}`;
+      const cmdsOf = (pids: number[]) =>
+        pids.map((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim()).sort();
+      // The background children exec their sleep a moment after the tab's shell exited.
+      let marked = pidsWithEnv(entry);
+      for (let i = 0; i < 100 && cmdsOf(marked).filter((c) => c.startsWith("sleep")).length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        marked = pidsWithEnv(entry);
+      }
+      try {
+        expect(cmdsOf(marked)).toEqual(["sleep 30", "sleep 31", "sleep 32"]);
+      } finally {
+        for (const p of marked) process.kill(p, "SIGKILL");
+      }
+    });
+
+    it.skipIf(!existsSync("/usr/bin/fish"))(
+      "under fish, a command fish cannot parse never reads as success",
+      async () => {
+        // fish 3.6: `fish -c 'for i in 1 2; do echo; done'` exits 0 without running anything.
+        const { rec } = await runTab("for i in 1 2; do echo $i; done", 12, dir, "/usr/bin/fish");
+        expect(rec?.exit).not.toBe(0);
+        const ok = await runTab("echo (math 1 + 2) >/dev/null; and exit 4", 13, dir, "/usr/bin/fish");
+        expect(ok.rec?.exit).toBe(4);
+      },
+    );
+  },
+);

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { formatIssues, loadLayoutsFile, parseLayouts, readLayoutsFile } from "../src/validate.js";
+import { loadLayoutsFile, readLayoutsFile } from "../src/layouts-file.js";
+import { formatIssues, parseLayouts } from "../src/validate.js";
 
 const fixtures = join(import.meta.dirname, "fixtures");
 
@@ -61,4 +62,72 @@ describe("malformed corpus: each file gives its exact message", () => {
       expect(`${formatIssues(r.issues, f)}\n`).toBe(expected);
     });
   }
+});
+
+describe("jobs fields and --lenient", () => {
+  const file = (tabs: unknown[], extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ version: "0.1", layouts: [{ layoutName: "L", layoutTabs: tabs, ...extra }] }, null, 2);
+  const tab = (name: string, more: Record<string, unknown> = {}) => ({
+    tabName: name,
+    startDir: "~",
+    command: "true",
+    ...more,
+  });
+
+  it("accepts dependsOn, readiness, retry, env, shell, onStart and onStop", () => {
+    const r = parseLayouts(
+      file(
+        [
+          tab("db", { readiness: { port: 5432, timeoutSeconds: 30 }, env: { PGDATA: "/x" } }),
+          tab("app", { dependsOn: ["db"], retry: { max: 2, backoffSeconds: 1 }, shell: "bash" }),
+        ],
+        { env: { A: "1" }, onStart: "make prep", onStop: "make clean" },
+      ),
+    );
+    expect(r.ok).toBe(true);
+  });
+
+  it("refuses unknown or ambiguous dependencies and cycles, each with line:column", () => {
+    const r = parseLayouts(
+      file([
+        tab("a", { dependsOn: ["b"] }),
+        tab("b", { dependsOn: ["c"] }),
+        tab("c", { dependsOn: ["a"] }),
+        tab("d", { dependsOn: ["nope", "d"] }),
+        tab("x"),
+        tab("x"),
+        tab("e", { dependsOn: ["x"] }),
+      ]),
+    );
+    expect(r.ok).toBe(false);
+    const messages = !r.ok ? r.issues.map((i) => `${i.line}:${i.path}: ${i.message}`) : [];
+    expect(messages.join("\n")).toMatch(/dependsOn has a cycle: "a" → "b" → "c" → "a"/);
+    expect(messages.join("\n")).toMatch(
+      /layoutTabs\[3\]\.dependsOn\[0\]: dependsOn names "nope", which is not a tab/,
+    );
+    expect(messages.join("\n")).toMatch(/layoutTabs\[3\]\.dependsOn\[1\]: tab "d" depends on itself/);
+    expect(messages.join("\n")).toMatch(/dependsOn names "x", which is the name of several tabs/);
+    expect(!r.ok && r.issues.every((i) => i.line > 1)).toBe(true);
+  });
+
+  it("readiness takes exactly one condition", () => {
+    const r = parseLayouts(file([tab("a", { readiness: { port: 1, file: "x" } })]));
+    expect(!r.ok && r.issues[0]!.message).toBe(
+      "readiness takes exactly one of file, port, logMatches, command",
+    );
+  });
+
+  it("--lenient warns about and drops unknown keys, and reads a numeric-string tabWeight", () => {
+    const text = file([tab("a", { color: "red", tabWeight: "3" })], { icon: "x" });
+    expect(parseLayouts(text).ok).toBe(false);
+    const r = parseLayouts(text, { lenient: true });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.layouts[0]!.layoutTabs[0]!.tabWeight).toBe(3);
+    expect(r.warnings.map((w) => `${w.line}:${w.column} ${w.message}`)).toEqual([
+      expect.stringMatching(/^\d+:\d+ unknown key "icon" ignored/),
+      expect.stringMatching(/^\d+:\d+ unknown key "color" ignored/),
+      expect.stringMatching(/^\d+:\d+ tabWeight "3" read as the number 3/),
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import { dirname } from "node:path/posix";
-import { type Command, McError, type ProcessNode, shQuote } from "@mc/core";
+import { type Command, McError, type ProcessNode, PS_TABLE_SCRIPT, shQuote } from "@mc/core";
+import { INFO_SCRIPT } from "./parse.js";
 
 /**
  * One host operation inside a batch. A batch is one POSIX sh script sent over one ssh invocation on the
@@ -13,10 +14,8 @@ export type Op =
   | { kind: "stat"; path: string }
   | { kind: "remove"; path: string }
   | { kind: "which"; file: string }
-  | { kind: "info" }
-  | { kind: "ps" }
-  | { kind: "lock"; dir: string; owner: string }
-  | { kind: "unlock"; dir: string; owner: string };
+  | { kind: "info"; stateDir?: string | undefined }
+  | { kind: "ps" };
 
 /** Status an operation reports when its path does not exist (readFile, readDir). */
 export const ABSENT = 3;
@@ -72,6 +71,15 @@ function p(path: string): string {
 }
 
 /**
+ * `data` as a printf format that prints exactly `data` (callers put `%s` and an empty argument first, so a
+ * leading `-` is never an option): `%` and `\\` doubled, NUL as the octal escape
+ * POSIX printf reads in a format (a NUL cannot be in a shell word). printf is a builtin: no size limit.
+ */
+export function printfFormat(data: string): string {
+  return data.replace(/[%\\\0]/g, (c) => (c === "%" ? "%%" : c === "\\" ? "\\\\" : "\\000"));
+}
+
+/**
  * The sh text of one command: its own subshell, cwd and environment, stdin from `input` or /dev/null.
  * The executable is looked up first so a missing one is told apart from a command that exits 127.
  */
@@ -99,7 +107,8 @@ function opText(op: Op): string {
     case "run":
       return `${runText(op.cmd)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; [ -e "$mc_d/nf" ] && { mc_f=nf; rm -f "$mc_d/nf"; }`;
     case "readFile":
-      return `if [ -e ${p(op.path)} ]; then cat -- ${p(op.path)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; else mc_s=${ABSENT}; fi`;
+      // Only a regular file is read: a FIFO or a device would block the whole batch.
+      return `if [ -f ${p(op.path)} ]; then cat -- ${p(op.path)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; else mc_s=${ABSENT}; fi`;
     case "readDir":
       // One tar process for the whole directory when tar is there (a status poll reads a run directory
       // every time; five subprocesses per file made a 30-tab poll cost ~120 ms per host). tar's exit 1
@@ -120,9 +129,10 @@ elif [ -d ${p(op.dir)} ]; then
   done ) 2>"$mc_d/e"; mc_s=$?
 elif [ -e ${p(op.dir)} ]; then mc_s=1; echo "not a directory" >"$mc_d/e"; else mc_s=${ABSENT}; fi`;
     case "writeFile": {
-      checkNoNul(op.data, "file content");
       const mode = (op.mode & 0o7777).toString(8).padStart(4, "0");
-      return `{ mkdir -p -- ${p(dirname(op.path))} && printf %s ${shQuote(op.data)} >${p(op.tmp)} && chmod -- ${mode} ${p(op.tmp)} && mv -f -- ${p(op.tmp)} ${p(op.path)}; } >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; [ "$mc_s" = 0 ] || rm -f -- ${p(op.tmp)}`;
+      // umask 077 in a subshell: new parent directories are 0700 and the temp file is never readable by
+      // others, while the commands of the same batch keep the user's umask.
+      return `( umask 077; mkdir -p -- ${p(dirname(op.path))} && printf ${shQuote(`%s${printfFormat(op.data)}`)} "" >${p(op.tmp)} && chmod -- ${mode} ${p(op.tmp)} && mv -f -- ${p(op.tmp)} ${p(op.path)} ) >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; [ "$mc_s" = 0 ] || rm -f -- ${p(op.tmp)}`;
     }
     case "stat":
       return `if [ -d ${p(op.path)} ]; then echo dir; elif [ -e ${p(op.path)} ] || [ -L ${p(op.path)} ]; then echo file; fi >"$mc_d/o"; mc_s=0`;
@@ -143,18 +153,37 @@ elif [ -e ${p(op.dir)} ]; then mc_s=1; echo "not a directory" >"$mc_d/e"; else m
         : `mc_s=1; mc_ifs=$IFS; IFS=:; for mc_p in $PATH; do [ -n "$mc_p" ] || continue; if [ -f "$mc_p"/${f} ] && [ -x "$mc_p"/${f} ]; then printf '%s\\n' "$mc_p"/${f} >"$mc_d/o"; mc_s=0; break; fi; done; IFS=$mc_ifs`;
     }
     case "info":
-      // One value per line: platform, home, state dir ($MC_STATE_DIR, else $XDG_STATE_HOME/mc, else ~/.local/state/mc), shell.
-      return `{ uname -s; printf '%s\\n' "$HOME" "\${MC_STATE_DIR:-\${XDG_STATE_HOME:-$HOME/.local/state}/mc}" "\${SHELL:-}"; } >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?`;
+      // A state directory given to the host is the one whose owner is checked (MC_STATE_DIR in the subshell).
+      return `( ${op.stateDir === undefined ? "" : `MC_STATE_DIR=${p(op.stateDir)}\n`}${INFO_SCRIPT}
+) >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?`;
     case "ps":
-      // POSIX ps fields (pid ppid pcpu etime args) plus rss, which procps and BSD ps both have; -ww for
-      // full command lines on both. The first line is the remote clock, to turn etime into a start time.
-      return `{ date +%s; ps -A -ww -o pid= -o ppid= -o pcpu= -o rss= -o etime= -o args=; } >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?`;
-    case "lock":
-      return `mkdir -p -- ${p(dirname(op.dir))} 2>"$mc_d/e"; if mkdir -- ${p(op.dir)} 2>"$mc_d/e"; then printf '%s\\n' ${shQuote(op.owner)} >${p(`${op.dir}/owner`)}; echo got >"$mc_d/o"; mc_s=0; elif [ -d ${p(op.dir)} ]; then { echo held; date +%s; cat -- ${p(`${op.dir}/owner`)} 2>/dev/null; } >"$mc_d/o"; mc_s=0; else mc_s=1; fi`;
-    case "unlock":
-      return `if [ "$(cat -- ${p(`${op.dir}/owner`)} 2>/dev/null)" = ${shQuote(op.owner)} ]; then rm -rf -- ${p(op.dir)}; fi; mc_s=0`;
+      // core's PS_TABLE_SCRIPT: the remote clock first, to turn etime into a start time in that clock.
+      return `( ${PS_TABLE_SCRIPT} ) >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?`;
   }
 }
+
+/** Exit status of a batch that found no usable temp directory; its stderr says why for each one tried. */
+export const NO_TEMP_DIR = 70;
+
+/**
+ * The batch's private temp directory, in `$TMPDIR`, else /tmp, else /var/tmp: the first where a directory
+ * can be made and a byte written (a full TMPDIR passes mkdir on tmpfs and fails on the first write). It is
+ * removed on every way out: the end, an error, a hang-up, a TERM, and a dropped connection (the next write
+ * to the closed pipe raises SIGPIPE, trapped so the EXIT trap still runs).
+ */
+export const TEMP_DIR_SCRIPT = `mc_d= mc_why=
+for mc_t in "\${TMPDIR:-/tmp}" /tmp /var/tmp; do
+  if mc_x=$( (umask 077; mktemp -d "$mc_t/mc-ssh.XXXXXX") 2>&1 ); then
+    if { printf x >"$mc_x/p"; } 2>/dev/null; then mc_d=$mc_x; break; fi
+    mc_y=$( { printf x >"$mc_x/p"; } 2>&1 ); rm -rf -- "$mc_x"; mc_x=\${mc_y:-cannot write there}
+  fi
+  mc_why="$mc_why $mc_t: $(printf %s "$mc_x" | tr '\\n' ' ');"
+done
+[ -n "$mc_d" ] || { printf 'mc: no usable temp directory:%s\\n' "$mc_why" >&2; exit ${NO_TEMP_DIR}; }
+trap 'rm -rf -- "$mc_d"' EXIT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+trap 'exit 141' PIPE`;
 
 /**
  * The script of one batch. It makes a private temp directory, exports the host's environment, runs the
@@ -168,10 +197,7 @@ export function batchScript(
   env: Readonly<Record<string, string>> = {},
 ): string {
   const lines = [
-    "mc_d=$( (umask 077; mktemp -d \"${TMPDIR:-/tmp}/mc-ssh.XXXXXX\") 2>/dev/null) || { echo 'mc: cannot create a temp directory' >&2; exit 70; }",
-    "trap 'rm -rf \"$mc_d\"' EXIT",
-    "trap 'exit 129' HUP",
-    "trap 'exit 143' TERM",
+    TEMP_DIR_SCRIPT,
     exportLines(env).trimEnd(),
     `mc_emit() { printf '\\n%s %s %s %s %s %s\\n' ${boundary} "$1" "$mc_s" "$(wc -c <"$mc_d/o" | tr -d ' ')" "$(wc -c <"$mc_d/e" | tr -d ' ')" "$mc_f"; cat "$mc_d/o" "$mc_d/e"; }`,
   ];
@@ -219,69 +245,4 @@ export function parseFrames(
     });
     at = start + o + e;
   }
-}
-
-/** A C string field of a tar header. */
-function field(h: Buffer, at: number, len: number): string {
-  const f = h.subarray(at, at + len);
-  const end = f.indexOf(0);
-  return f.subarray(0, end < 0 ? len : end).toString("utf8");
-}
-
-/**
- * Regular files of a tar archive (ustar, with GNU `L` long names and pax `path=` records, which GNU tar
- * and bsdtar write for names over 100 bytes), by name without the leading `./`.
- */
-export function parseTar(buf: Buffer): Map<string, string> {
-  const files = new Map<string, string>();
-  let at = 0;
-  let longName: string | undefined;
-  while (at + 512 <= buf.length) {
-    const h = buf.subarray(at, at + 512);
-    if (h.every((b) => b === 0)) break;
-    const size = Number.parseInt(field(h, 124, 12).trim() || "0", 8);
-    const type = String.fromCharCode(h[156] ?? 0);
-    const data = buf.subarray(at + 512, at + 512 + size);
-    at += 512 + Math.ceil(size / 512) * 512;
-    if (type === "L") {
-      longName = data.toString("utf8").replace(/\0+$/, "");
-      continue;
-    }
-    if (type === "x") {
-      // pax records: "<len> key=value\n"; only the path matters here.
-      const text = data.toString("utf8");
-      for (let i = 0; i < text.length; ) {
-        const sp = text.indexOf(" ", i);
-        const len = Number(text.slice(i, sp));
-        if (!(len > 0)) break;
-        const rec = text.slice(sp + 1, i + len - 1);
-        if (rec.startsWith("path=")) longName = rec.slice(5);
-        i += len;
-      }
-      continue;
-    }
-    if (type === "g") continue;
-    const prefix = field(h, 345, 155);
-    const name = longName ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
-    longName = undefined;
-    if (type === "0" || type === "\0") files.set(name.replace(/^\.\//, ""), data.toString("utf8"));
-  }
-  return files;
-}
-
-/** Entries of a readDir frame: `<nameBytes> <contentBytes>\n<name><content>` repeated. */
-export function parseDirListing(out: Buffer, flags = "-"): Map<string, string> {
-  if (flags === "tar") return parseTar(out);
-  const files = new Map<string, string>();
-  let at = 0;
-  while (at < out.length) {
-    const eol = out.indexOf(0x0a, at);
-    if (eol < 0) break;
-    const [n, c] = out.subarray(at, eol).toString("utf8").split(" ").map(Number);
-    if (!Number.isInteger(n) || !Number.isInteger(c)) break;
-    const name = out.subarray(eol + 1, eol + 1 + n!).toString("utf8");
-    files.set(name, out.subarray(eol + 1 + n!, eol + 1 + n! + c!).toString("utf8"));
-    at = eol + 1 + n! + c!;
-  }
-  return files;
 }

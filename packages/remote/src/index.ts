@@ -2,29 +2,60 @@ export {
   ABSENT,
   batchScript,
   type Frame,
+  NO_TEMP_DIR,
   type Op,
-  parseDirListing,
   parseFrames,
-  parseTar,
   runText,
+  TEMP_DIR_SCRIPT,
 } from "./batch.js";
-export { droppedError, sshError } from "./errors.js";
 export {
-  type FleetKillResult,
-  type FleetMonitoringOptions,
-  type FleetSnapshot,
-  type FleetStartOptions,
-  type FleetStatusReport,
-  type MachineHealth,
+  checkMachineName,
+  connectionNotices,
   type MachineSsh,
-  type MachineStartResult,
-  mapLimit,
-  RemoteFleetManager,
+  type SshConnection,
+  type SshMachineOptions,
+  sshConnect,
+  sshConnection,
+  sshMachine,
+} from "./connection.js";
+export {
+  controlDirCandidates,
+  controlDirProblem,
+  defaultControlDir,
+  ensurePrivateDir,
+} from "./control-dir.js";
+export { droppedError, type SshErrorContext, sshError, stateError } from "./errors.js";
+export { checkDistinctMachines, type IdentifiedHost, machineIdentity } from "./machine-identity.js";
+export { type HostFacts, INFO_SCRIPT, parseClock, parseInfo, platformFromUname } from "./parse.js";
+export {
+  checkTarget,
+  checkUser,
+  loginShellQuote,
+  parseDestination,
+  psEncodedArgs,
+  psQuote,
+  type SshDestination,
+  shJoin,
+} from "./quote.js";
+export {
+  machineSshOptions,
+  type RemoteKillResult,
+  RemoteManager,
   type RemoteManagerOptions,
-} from "./fleet.js";
-export { parseEtime, parseInfo, parsePsTable, platformFromUname, treesFromTable } from "./parse.js";
-export { checkTarget, checkUser, loginShellQuote, psEncodedArgs, psQuote, shJoin } from "./quote.js";
-export { type SshHostOptions, sshBaseArgs, sshPercent } from "./ssh-args.js";
-export { defaultControlDir, ensurePrivateDir, type SshHost, sshHost } from "./ssh-host.js";
+  remoteMachines,
+} from "./remote-manager.js";
+export {
+  NEUTRAL_OPTIONS,
+  NEUTRAL_OPTIONS_87,
+  type SshHostOptions,
+  sshBaseArgs,
+  sshMcArgs,
+  sshPercent,
+  sshUserArgs,
+} from "./ssh-args.js";
+export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
+export { type SshHost, sshHost } from "./ssh-host.js";
+export { checkRemoteStateOwner } from "./state-owner.js";
+export { parseDirListing, parseTar } from "./tar.js";
 export { type PsCall, parsePsDir, parsePsInfo, parsePsWinTable, psInfo, psRun } from "./windows.js";
 export { windowsCall } from "./windows-ops.js";

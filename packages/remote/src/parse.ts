@@ -1,4 +1,4 @@
-import type { HostInfo, ProcessNode } from "@mc/core";
+import type { HostInfo } from "@mc/core";
 
 /** `uname -s` → the platform names of {@link HostInfo}. */
 export function platformFromUname(uname: string): HostInfo["platform"] {
@@ -10,74 +10,71 @@ export function platformFromUname(uname: string): HostInfo["platform"] {
   return "other";
 }
 
-/** The info operation's output: uname, home, state dir, shell, one per line. */
-export function parseInfo(out: string): HostInfo {
-  const [uname = "", home = "", stateDir = "", shell = ""] = out.split("\n");
-  return {
-    platform: platformFromUname(uname),
-    home,
-    stateDir,
-    ...(shell ? { shell } : {}),
-  };
-}
-
-/** POSIX `etime` (`[[dd-]hh:]mm:ss`) in seconds; undefined when unreadable. */
-export function parseEtime(s: string): number | undefined {
-  const m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(s.trim());
-  if (!m) return undefined;
-  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+/**
+ * What the info operation learns of a POSIX machine besides {@link HostInfo}: who it is (to tell two
+ * names of one machine apart), its clock, and whether mc's state there belongs to the remote user.
+ */
+export interface HostFacts {
+  /** `/etc/machine-id` (or the BSD host uuid); empty when the machine has none. */
+  machineId: string;
+  /** Linux boot id; empty elsewhere. */
+  bootId: string;
+  uid: string;
+  user: string;
+  hostname: string;
+  /** Variables that choose which multiplexer server a command reaches (`TMUX_TMPDIR`, …). */
+  serverEnv: Record<string, string>;
+  /** The remote clock when the info ran, epoch ms (second resolution where `date` has no `%N`). */
+  clockMs: number;
+  /** The state directory exists and is not owned by the remote user (left by `sudo -E`, for example). */
+  stateForeignOwner?: string;
 }
 
 /**
- * The process table from the ps operation: first line the remote clock (`date +%s`), then
- * `pid ppid pcpu rss(KiB) etime args…` per process. Start times are the remote clock minus etime, so they
- * compare with the tab records, which the same machine wrote.
+ * The POSIX sh of the info operation: one value per line (platform, home, state dir — `$MC_STATE_DIR`,
+ * else `$XDG_STATE_HOME/mc`, else `~/.local/state/mc`, as core's localStateDir —, shell, then the facts).
+ * With the first call of each host it also removes this user's batch temp dirs older than a day: a batch killed with
+ * SIGKILL (the machine's sshd killed, an OOM kill) cannot run its EXIT trap.
  */
-export function parsePsTable(out: string): ProcessNode[] {
-  const lines = out.split("\n");
-  const now = Number(lines[0]?.trim());
-  const nodes: ProcessNode[] = [];
-  for (const line of lines.slice(1)) {
-    const m = /^\s*(\d+)\s+(\d+)\s+([\d.,]+)\s+(\d+)\s+(\S+)\s?(.*)$/.exec(line);
-    if (!m) continue;
-    const etime = parseEtime(m[5]!);
-    nodes.push({
-      pid: Number(m[1]),
-      ppid: Number(m[2]),
-      cpuPercent: Number(m[3]!.replace(",", ".")),
-      rssBytes: Number(m[4]) * 1024,
-      command: m[6]!,
-      ...(etime !== undefined && Number.isFinite(now) ? { startedAt: (now - etime) * 1000 } : {}),
-    });
-  }
-  return nodes;
+export const INFO_SCRIPT = `mc_sd=\${MC_STATE_DIR:-\${XDG_STATE_HOME:-$HOME/.local/state}/mc}
+uname -s; printf '%s\\n' "$HOME" "$mc_sd" "\${SHELL:-}"
+cat /etc/machine-id 2>/dev/null || sysctl -n kern.hostuuid 2>/dev/null || echo
+cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo
+id -u; id -un 2>/dev/null || echo; hostname 2>/dev/null || uname -n
+date +%s%N
+printf '%s\\n' "TMUX_TMPDIR=\${TMUX_TMPDIR:-}" "XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-}" "ZELLIJ_SOCKET_DIR=\${ZELLIJ_SOCKET_DIR:-}"
+if [ -e "$mc_sd" ] && [ ! -O "$mc_sd" ]; then ls -ld -- "$mc_sd" | awk '{print "owner=" $3}'; else echo owner=; fi
+find "\${TMPDIR:-/tmp}" /tmp -maxdepth 1 -name 'mc-ssh.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null || :`;
+
+/** Epoch ms from `date +%s%N` (GNU) or what BSD prints for it (`<seconds>N` or `<seconds>%N`). */
+export function parseClock(s: string): number {
+  const t = s.trim();
+  if (/^\d{13,}$/.test(t)) return Math.floor(Number(t.slice(0, 13)));
+  const sec = /^(\d+)/.exec(t);
+  return sec ? Number(sec[1]) * 1000 : Number.NaN;
 }
 
-/** The trees under `rootPids` (root first, then descendants breadth-first) from one process table. */
-export function treesFromTable(
-  table: readonly ProcessNode[],
-  rootPids: readonly number[],
-): Map<number, ProcessNode[]> {
-  const byPid = new Map(table.map((n) => [n.pid, n]));
-  const children = new Map<number, number[]>();
-  for (const n of table) {
-    if (n.pid === n.ppid) continue;
-    children.set(n.ppid, [...(children.get(n.ppid) ?? []), n.pid]);
+/** The info operation's output (see {@link INFO_SCRIPT}). */
+export function parseInfo(out: string): HostInfo & { facts?: HostFacts } {
+  const lines = out.split("\n");
+  const [uname = "", home = "", stateDir = "", shell = ""] = lines;
+  const info: HostInfo = { platform: platformFromUname(uname), home, stateDir, ...(shell ? { shell } : {}) };
+  if (lines.length < 13) return info;
+  const serverEnv: Record<string, string> = {};
+  for (const l of lines.slice(10, 13)) {
+    const eq = l.indexOf("=");
+    if (eq > 0 && l.slice(eq + 1)) serverEnv[l.slice(0, eq)] = l.slice(eq + 1);
   }
-  const out = new Map<number, ProcessNode[]>();
-  for (const root of rootPids) {
-    if (!byPid.has(root)) continue;
-    const seen = new Set<number>();
-    const queue = [root];
-    const list: ProcessNode[] = [];
-    while (queue.length) {
-      const pid = queue.shift()!;
-      if (seen.has(pid)) continue;
-      seen.add(pid);
-      list.push(byPid.get(pid)!);
-      queue.push(...(children.get(pid) ?? []).sort((a, b) => a - b));
-    }
-    out.set(root, list);
-  }
-  return out;
+  const owner = (lines[13] ?? "").replace(/^owner=/, "");
+  const facts: HostFacts = {
+    machineId: (lines[4] ?? "").trim(),
+    bootId: (lines[5] ?? "").trim(),
+    uid: (lines[6] ?? "").trim(),
+    user: (lines[7] ?? "").trim(),
+    hostname: (lines[8] ?? "").trim(),
+    clockMs: parseClock(lines[9] ?? ""),
+    serverEnv,
+    ...(owner ? { stateForeignOwner: owner } : {}),
+  };
+  return { ...info, facts };
 }

@@ -1,5 +1,5 @@
 import { McError } from "@mc/core";
-import { checkTarget, checkUser } from "./quote.js";
+import { checkUser } from "./quote.js";
 
 /** Options of {@link sshHost}. */
 export interface SshHostOptions {
@@ -15,7 +15,7 @@ export interface SshHostOptions {
   connectTimeoutMs?: number | undefined;
   /** How long the shared connection outlives its last use, in seconds (`ControlPersist`, default 60). */
   controlPersist?: number | undefined;
-  /** Private directory (mode 0700) for the control sockets; default `<tmpdir>/mc-ssh-<uid>`. */
+  /** Private directory (mode 0700) for the control sockets; default: see {@link defaultControlDir}. */
   controlDir?: string | undefined;
   /** More `-o Key=Value` options (for example `StrictHostKeyChecking: "accept-new"`). */
   extraOptions?: Readonly<Record<string, string | number>> | undefined;
@@ -45,11 +45,10 @@ export function sshPercent(s: string): string {
 }
 
 /**
- * The ssh options shared by every call to one host: connection reuse (one master per host, socket named
- * by ssh's `%C` hash of host, port and user), no prompts, a bounded connect time. Pure.
+ * The options that choose where and as whom ssh connects, as the user gave them (`-F`, `-p`, `-l`, `-i`,
+ * `-o`), checked. These, and only these, name a connection (see {@link connectionKey}). Pure.
  */
-export function sshBaseArgs(target: string, o: SshHostOptions, controlPath: string): string[] {
-  checkTarget(target);
+export function sshUserArgs(o: SshHostOptions): string[] {
   const args: string[] = [];
   if (o.configFile !== undefined) args.push("-F", o.configFile);
   if (o.port !== undefined) {
@@ -63,30 +62,6 @@ export function sshBaseArgs(target: string, o: SshHostOptions, controlPath: stri
     args.push("-l", o.user);
   }
   if (o.identityFile !== undefined) args.push("-i", sshPercent(o.identityFile), "-o", "IdentitiesOnly=yes");
-  if (/[\s"'\\]/.test(controlPath)) {
-    throw new McError("USAGE", `control socket path ${JSON.stringify(controlPath)} holds spaces or quotes`, {
-      backend: "remote",
-      op: "connect",
-      hint: "choose a controlDir without spaces",
-    });
-  }
-  args.push(
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    `ConnectTimeout=${Math.max(1, Math.ceil((o.connectTimeoutMs ?? 10_000) / 1000))}`,
-    "-o",
-    "ControlMaster=auto",
-    "-o",
-    `ControlPath=${controlPath}`,
-    "-o",
-    `ControlPersist=${Math.max(1, Math.floor(o.controlPersist ?? 60))}`,
-    // A dead link is noticed within ~30 s instead of the kernel's TCP timeout.
-    "-o",
-    "ServerAliveInterval=10",
-    "-o",
-    "ServerAliveCountMax=3",
-  );
   for (const [k, v] of Object.entries(o.extraOptions ?? {})) {
     const value = String(v);
     if (!OPTION_KEY.test(k) || /[\u0000-\u001f\u007f]/.test(value)) {
@@ -98,4 +73,68 @@ export function sshBaseArgs(target: string, o: SshHostOptions, controlPath: stri
     args.push("-o", `${k}=${value}`);
   }
   return args;
+}
+
+/**
+ * What mc's own ssh calls turn off in the user's configuration, because it is meant for interactive
+ * logins and breaks or hijacks a command channel: a `RemoteCommand` (ssh refuses a command line beside
+ * one, `RemoteCommand tmux new -A` is common), local commands, forwardings that would grab local ports
+ * or open tunnels on every call, and X11. ProxyJump, ProxyCommand, agents and keys are left as they are.
+ * Given before the user's options, so they win (ssh takes the first value of an option).
+ */
+export const NEUTRAL_OPTIONS = [
+  "RemoteCommand=none",
+  "PermitLocalCommand=no",
+  "ClearAllForwardings=yes",
+  "ForwardX11=no",
+  "Tunnel=no",
+] as const;
+
+/** Neutralisers of OpenSSH ≥ 8.7, given only when `ssh -G` shows the client knows them (older ones refuse unknown options). */
+export const NEUTRAL_OPTIONS_87 = {
+  sessiontype: "SessionType=default",
+  stdinnull: "StdinNull=no",
+  forkafterauthentication: "ForkAfterAuthentication=no",
+} as const;
+
+/**
+ * The options mc adds to every call to one host: connection reuse (one master per connection key, see
+ * {@link connectionKey}), no prompts, a bounded connect time, a dead link noticed within ~30 s, and the
+ * {@link NEUTRAL_OPTIONS}. `known` is the set of option names `ssh -G` printed. Pure.
+ */
+export function sshMcArgs(
+  o: SshHostOptions,
+  controlPath: string,
+  known: ReadonlySet<string> = new Set(),
+): string[] {
+  if (/[\s"'\\]/.test(controlPath)) {
+    throw new McError("USAGE", `control socket path ${JSON.stringify(controlPath)} holds spaces or quotes`, {
+      backend: "remote",
+      op: "connect",
+      hint: "choose a controlDir without spaces",
+    });
+  }
+  const extra = Object.entries(NEUTRAL_OPTIONS_87).flatMap(([k, v]) => (known.has(k) ? [v] : []));
+  return [
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `ConnectTimeout=${Math.max(1, Math.ceil((o.connectTimeoutMs ?? 10_000) / 1000))}`,
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${controlPath}`,
+    "-o",
+    `ControlPersist=${Math.max(1, Math.floor(o.controlPersist ?? 60))}`,
+    "-o",
+    "ServerAliveInterval=10",
+    "-o",
+    "ServerAliveCountMax=3",
+    ...[...NEUTRAL_OPTIONS, ...extra].flatMap((x) => ["-o", x]),
+  ];
+}
+
+/** Every option of a call: mc's first (they must win), then the user's. */
+export function sshBaseArgs(o: SshHostOptions, controlPath: string, known?: ReadonlySet<string>): string[] {
+  return [...sshMcArgs(o, controlPath, known), ...sshUserArgs(o)];
 }

@@ -73,6 +73,14 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
+function setEnvLine(env: Record<string, string>): string[] {
+  for (const [k, v] of Object.entries(env)) {
+    if (/[\s"]/.test(k + v)) throw new Error(`SetEnv cannot carry ${k}=${v} (spaces or quotes)`);
+  }
+  const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return pairs.length ? [`SetEnv ${pairs.join(" ")}`] : [];
+}
+
 /** A port nothing listens on (found by binding and releasing it). */
 export async function freePorts(n: number): Promise<number[]> {
   const { createServer } = await import("node:net");
@@ -91,15 +99,89 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** Options of {@link privateSshd}. */
+export interface PrivateSshdOptions {
+  cheapLogin?: boolean;
+  serverEnv?: Record<string, string>;
+  /**
+   * More environment for the sessions of one port (by index), so each port stands for its own machine:
+   * its own HOME, tmux server (TMUX_TMPDIR), clock (LD_PRELOAD + FAKETIME) or login shell (SHELL).
+   */
+  portEnv?: Record<number, Record<string, string>>;
+  /** Extra sshd_config lines (before the Match blocks). */
+  extraConfig?: string[];
+}
+
+/** The sshd_config of a private sshd. */
+function sshdConfig(dir: string, ports: number[], opts: PrivateSshdOptions): string {
+  const base = { ...(opts.cheapLogin === false ? {} : { SHLVL: "1" }), ...opts.serverEnv };
+  return [
+    ...ports.map((p) => `Port ${p}`),
+    "ListenAddress 127.0.0.1",
+    `HostKey ${join(dir, "host_ed25519")}`,
+    `PidFile ${join(dir, "sshd.pid")}`,
+    // The harness key for root, and each user's own (sshd reads those files as that user).
+    `AuthorizedKeysFile ${join(dir, "authorized_keys")} .ssh/authorized_keys`,
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PermitRootLogin prohibit-password",
+    "UsePAM no",
+    "StrictModes no",
+    "MaxStartups 100:30:200",
+    "MaxSessions 100",
+    ...(opts.extraConfig ?? []),
+    // sshd takes the first SetEnv line only: every variable goes on it. A Match block's SetEnv replaces
+    // the global one (servconf.c copies the matched options over), so each block repeats the global ones.
+    ...setEnvLine(base),
+    ...Object.entries(opts.portEnv ?? {}).flatMap(([i, env]) => [
+      `Match LocalPort ${ports[Number(i)]}`,
+      ...setEnvLine({ ...base, ...env }),
+    ]),
+    "",
+  ].join("\n");
+}
+
+/** The sshd process: start it (waiting until every port answers) and kill it with all it forked. */
+function sshdProcess(dir: string, ports: number[]): { start(): Promise<void>; kill(): void } {
+  let child: ChildProcess | undefined;
+  return {
+    async start() {
+      child = spawn(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let log = "";
+      child.stderr?.on("data", (b: Buffer) => {
+        log += b.toString();
+      });
+      const end = Date.now() + 5000;
+      for (const p of ports) {
+        while (!(await portOpen(p))) {
+          if (Date.now() > end) throw new Error(`sshd did not start: ${log}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }
+    },
+    kill() {
+      if (!child?.pid) return;
+      // The listener and every per-connection process it forked (found by pid from /proc), so established
+      // multiplexed connections drop too, as when a machine goes down.
+      for (const pid of [child.pid, ...descendants(child.pid)]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+      child = undefined;
+    },
+  };
+}
+
 /**
  * Start one sshd listening on `count` ports of 127.0.0.1 (toolchain.md §4). `SetEnv SHLVL=1` makes the
  * remote bash skip ~/.bashrc for commands (bash shell.c runs it for sshd commands only at shell level < 2):
  * root's .bashrc here runs `pyenv init`, ~0.65 s of CPU per command.
  */
-export async function privateSshd(
-  count: number,
-  opts: { cheapLogin?: boolean; serverEnv?: Record<string, string> } = {},
-): Promise<PrivateSshd> {
+export async function privateSshd(count: number, opts: PrivateSshdOptions = {}): Promise<PrivateSshd> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(join(tmpdir(), "mc-sshd-"));
   const keygen = (f: string) =>
@@ -109,61 +191,9 @@ export async function privateSshd(
   keygen("wrong_ed25519");
   execFileSync("cp", [join(dir, "id_ed25519.pub"), join(dir, "authorized_keys")]);
   const ports = await freePorts(count);
-  writeFileSync(
-    join(dir, "sshd_config"),
-    [
-      ...ports.map((p) => `Port ${p}`),
-      "ListenAddress 127.0.0.1",
-      `HostKey ${join(dir, "host_ed25519")}`,
-      `PidFile ${join(dir, "sshd.pid")}`,
-      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-      "PubkeyAuthentication yes",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "PermitRootLogin prohibit-password",
-      "UsePAM no",
-      "StrictModes no",
-      "MaxStartups 100:30:200",
-      "MaxSessions 100",
-      // sshd takes the first SetEnv line only: every variable goes on it.
-      ...(() => {
-        const env = { ...(opts.cheapLogin === false ? {} : { SHLVL: "1" }), ...opts.serverEnv };
-        const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-        return pairs.length ? [`SetEnv ${pairs.join(" ")}`] : [];
-      })(),
-      "",
-    ].join("\n"),
-  );
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let log = "";
-    child.stderr?.on("data", (b: Buffer) => {
-      log += b.toString();
-    });
-    const end = Date.now() + 5000;
-    for (const p of ports) {
-      while (!(await portOpen(p))) {
-        if (Date.now() > end) throw new Error(`sshd did not start: ${log}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
-  };
-  const kill = () => {
-    if (!child?.pid) return;
-    // The listener and every per-connection process it forked (found by pid from /proc), so established
-    // multiplexed connections drop too, as when a machine goes down.
-    const pids = descendants(child.pid);
-    for (const pid of [child.pid, ...pids]) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-    child = undefined;
-  };
-  await start();
+  writeFileSync(join(dir, "sshd_config"), sshdConfig(dir, ports, opts));
+  const proc = sshdProcess(dir, ports);
+  await proc.start();
   return {
     dir,
     ports,
@@ -185,10 +215,10 @@ export async function privateSshd(
         ...extra.extraOptions,
       },
     }),
-    kill,
-    start,
+    kill: () => proc.kill(),
+    start: () => proc.start(),
     stop() {
-      kill();
+      proc.kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

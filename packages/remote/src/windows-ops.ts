@@ -1,4 +1,3 @@
-import { McError } from "@mc/core";
 import { ABSENT, type Frame, type Op } from "./batch.js";
 import { sshError } from "./errors.js";
 import type { SshResult } from "./spawn.js";
@@ -43,9 +42,6 @@ export function windowsCall(op: Op, env?: Readonly<Record<string, string>>): PsC
       return psInfo();
     case "ps":
       return psProcessTable();
-    case "lock":
-    case "unlock":
-      throw new McError("USAGE", "host locks are not implemented for Windows hosts", { backend: "remote" });
   }
 }
 

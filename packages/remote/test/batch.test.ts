@@ -59,10 +59,13 @@ describe("batch script (run by a real /bin/sh)", () => {
     );
   });
 
-  it("writes files atomically with their mode and reads them back exactly (property)", () => {
+  it("writes files atomically with their mode and reads them back exactly, NUL and % included (property)", () => {
     let n = 0;
+    const content = fc.string({
+      unit: fc.oneof(fc.constantFrom("\0", "%", "%s", "\\0", "\\n", "\\"), fc.string({ maxLength: 1 })),
+    });
     fc.assert(
-      fc.property(text, fc.constantFrom(0o644, 0o755, 0o600), (data, mode) => {
+      fc.property(fc.oneof(text, content), fc.constantFrom(0o644, 0o755, 0o600), (data, mode) => {
         const path = join(dir, `w ${n++}`, "-f'ile$");
         const { frames } = runBatch([
           { kind: "writeFile", path, data, mode, tmp: `${path}.tmp-x` },
@@ -166,7 +169,7 @@ describe("batch script (run by a real /bin/sh)", () => {
     );
     expect(() => batchScript([{ kind: "remove", path: "/" }], "B")).toThrow(/refusing/);
     expect(() =>
-      batchScript([{ kind: "writeFile", path: "/x", data: "a\0b", mode: 0o644, tmp: "/x.t" }], "B"),
+      batchScript([{ kind: "writeFile", path: "/x\0y", data: "ab", mode: 0o644, tmp: "/x.t" }], "B"),
     ).toThrow(/NUL/);
   });
 });

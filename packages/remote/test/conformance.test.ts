@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runConformanceSuite } from "@mc/core/testing";
+import { runConformanceSuite, runHostConformance } from "@mc/core/testing";
 import { TmuxLocalManager } from "@mc/tmux";
 import { describe } from "vitest";
 import { type SshHost, sshHost } from "../src/index.js";
@@ -20,6 +20,7 @@ const tmux = (...args: string[]) =>
 describe.skipIf(!HAVE_SSHD)("TmuxLocalManager on an sshHost to 127.0.0.1", () => {
   runConformanceSuite({
     name: "tmux over ssh (real sshd, real tmux)",
+    attachTarget: (s) => String(s.data?.sessionId),
     async setup() {
       dir = mkdtempSync(join(tmpdir(), "mc-remote-conf-"));
       mkdirSync(join(dir, "work"));
@@ -52,5 +53,33 @@ describe.skipIf(!HAVE_SSHD)("TmuxLocalManager on an sshHost to 127.0.0.1", () =>
       return join(dir, "work");
     },
     intervalMs: 100,
+  });
+});
+
+describe.skipIf(!HAVE_SSHD)("sshHost to 127.0.0.1", () => {
+  let sshd: PrivateSshd;
+  let h: SshHost;
+  let work: string;
+  runHostConformance({
+    name: "sshHost (real sshd, batched)",
+    async setup() {
+      work = mkdtempSync(join(tmpdir(), "mc-remote-hostconf-"));
+      sshd = await privateSshd(1);
+      h = sshHost(
+        "127.0.0.1",
+        sshd.options(sshd.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: join(work, "state") }),
+      );
+    },
+    async teardown() {
+      await h.close();
+      sshd.stop();
+      rmSync(work, { recursive: true, force: true });
+    },
+    host: () => h,
+    async workDir() {
+      const d = join(work, "files");
+      mkdirSync(d);
+      return d;
+    },
   });
 });

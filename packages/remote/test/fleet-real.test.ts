@@ -2,9 +2,10 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { MonitorSnapshot } from "@mc/core";
 import { isMcError, type LayoutConfig } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FleetSnapshot, SshHost } from "../src/index.js";
+import type { SshHost } from "../src/index.js";
 import { freePorts, HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 import { TmuxRemoteManager } from "../src/tmux.js";
 
@@ -87,26 +88,27 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
         gamma: [],
       }),
     );
-    const results = await fleet.startAllSessions({ onConflict: "error" });
+    const results = await fleet.start({ onConflict: "error" });
+    // gamma has no layouts: nothing starts there, and it has no result.
     expect(results.map((r) => [r.machine, r.ok, r.sessions.map((s) => s.name)])).toEqual([
       ["alpha", true, ["fl_a1", "fl_a2", "fl_a3"]],
       ["beta", true, ["fl_b1"]],
-      ["gamma", true, []],
     ]);
     expect(sessions("alpha").sort()).toEqual(["fl_a1", "fl_a2", "fl_a3"]);
     expect(sessions("beta")).toEqual(["fl_b1"]);
     // The artefacts were written by the ssh host into alpha's remote state dir, before start.
-    for (const s of fleet.manager("alpha").managed) {
+    const onAlpha = fleet.managed.filter((s) => s.machine === "alpha");
+    for (const s of onAlpha) {
       for (const a of s.artefacts) {
         expect(a.startsWith(join(dir, "state-alpha"))).toBe(true);
         expect(existsSync(a)).toBe(true);
       }
     }
-    expect(readFileSync(fleet.manager("alpha").managed[0]!.artefacts[0]!, "utf8")).toContain("sleep 30");
+    expect(readFileSync(onAlpha[0]!.artefacts[0]!, "utf8")).toContain("sleep 30");
 
     // Let every tab record its start, then count ssh client processes for one poll.
     await new Promise((r) => setTimeout(r, 600));
-    const hosts = machines.map((m) => fleet.manager(m).host as SshHost);
+    const hosts = machines.map((m) => fleet.hostOf(m) as SshHost);
     // The first poll (nothing cached yet) and a later one each cost one ssh call per machine with sessions.
     let before = hosts.map((h) => h.spawned);
     await fleet.checkAllSessionsStatus();
@@ -130,13 +132,15 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
 
     // The attach command is `ssh -t … -- 127.0.0.1 <remote line>`; the same wrapper, run here without a
     // terminal around `has-session`, proves the socket and name reach the remote tmux intact.
-    const attach = fleet.attachToSession("alpha", "fl_a2");
+    const attach = fleet.attachToSession("fl_a2", {}, "alpha");
     expect(attach.file).toBe("ssh");
     expect(attach.args).toContain("-t");
     expect(attach.args.slice(attach.args.indexOf("--") + 1, -1)).toEqual(["127.0.0.1"]);
     expect(attach.args.at(-1)).toContain("attach-session");
-    expect(attach.args.at(-1)).toContain("=fl_a2");
-    const hostA = fleet.manager("alpha").host as SshHost;
+    // By tmux's session id, which follows a rename made in tmux since.
+    const sessionId = String(fleet.session("fl_a2", "alpha").data?.sessionId);
+    expect(attach.args.at(-1)).toContain(sessionId);
+    const hostA = fleet.hostOf("alpha") as SshHost;
     const probe = hostA.interactiveCommand({
       file: "tmux",
       args: ["-S", sock("alpha"), "has-session", "-t", "=fl_a2"],
@@ -156,7 +160,7 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
         gamma: [layout("g1", [["t", "sleep 30"]], work)],
       }),
     );
-    const r2 = await second.startAllSessions({
+    const r2 = await second.start({
       onConflict: { alpha: "rename", beta: "restart", "*": "error" },
     });
     expect(r2[0]).toMatchObject({
@@ -175,11 +179,16 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
     const beta = (await second.checkAllSessionsStatus()).sessions.find((s) => s.session === "fl_b1")!;
     expect(beta.tabs.map((t) => t.tabName)).toEqual(["new"]);
 
-    // Save the first fleet, load it in a fresh manager that knows only the ssh options, and kill from there.
+    // Save the first fleet, load it in a fresh manager that knows no machine at all (what the CLI does for
+    // a saved run): the saved connections and backend options reach the same machines and tmux servers.
     const id = await fleet.save();
-    const loaded = new TmuxRemoteManager(fleetOptions({ alpha: [], beta: [], gamma: [] }));
+    const loaded = new TmuxRemoteManager({ machineLayouts: {}, stateDir: join(dir, "local-state") });
     await loaded.load(id);
-    expect(loaded.manager("alpha").managed.map((s) => s.name)).toEqual(["fl_a1", "fl_a2", "fl_a3"]);
+    expect(loaded.managed.filter((s) => s.machine === "alpha").map((s) => s.name)).toEqual([
+      "fl_a1",
+      "fl_a2",
+      "fl_a3",
+    ]);
     expect((await loaded.listSaved()).some((r) => r.id === id)).toBe(true);
     const status = await loaded.checkAllSessionsStatus();
     expect(status.sessions.map((s) => `${s.host} ${s.session} ${s.exists}`)).toEqual([
@@ -221,7 +230,7 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
         },
       ),
     );
-    const r = await fleet.startAllSessions();
+    const r = await fleet.start();
     expect(r.map((x) => [x.machine, x.ok, x.ok ? "" : (x.error as { code?: string }).code])).toEqual([
       ["alpha", true, ""],
       ["beta", false, "SSH_AUTH_FAILED"],
@@ -244,31 +253,38 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
       }),
     );
     await fleet.startAllSessions();
-    const snaps: FleetSnapshot[] = [];
+    const snaps: MonitorSnapshot[] = [];
     const changes: string[] = [];
+    const wasDown = new Map<string, boolean>();
+    const unreachable = (s: MonitorSnapshot) =>
+      (s.report?.machines ?? []).filter((h) => !h.reachable).map((h) => h.machine);
     let phase = 0;
     const last = await fleet.runMonitoringRoutine({
       intervalMs: 250,
       killUponCompletion: true,
-      onMachineChange: (m, up) => changes.push(`${m}:${up ? "up" : "down"}`),
       onSnapshot: (s) => {
         snaps.push(s);
+        for (const h of s.report?.machines ?? []) {
+          if ((wasDown.get(h.machine) ?? false) !== !h.reachable)
+            changes.push(`${h.machine}:${h.reachable ? "up" : "down"}`);
+          wasDown.set(h.machine, !h.reachable);
+        }
         if (phase === 0 && s.cycle === 1) {
           phase = 1;
           d.kill();
-        } else if (phase === 1 && s.unreachable.length > 0) {
+        } else if (phase === 1 && unreachable(s).length > 0) {
           phase = 2;
           void d.start();
         }
       },
     });
-    const down = snaps.find((s) => s.unreachable.length > 0);
-    expect(down?.unreachable).toEqual(["alpha", "beta"]);
+    const down = snaps.find((s) => unreachable(s).length > 0);
+    expect(unreachable(down!)).toEqual(["alpha", "beta"]);
     const m = down!.report!.sessions.find((s) => s.session === "fl_m")!;
     expect(m.error).toMatch(/ssh:alpha/);
     expect(m.tabs[0]!.state).toBe("unknown");
     expect(snaps.at(-1)!.done).toBe(true);
-    expect(snaps.at(-1)!.unreachable).toEqual([]);
+    expect(unreachable(snaps.at(-1)!)).toEqual([]);
     expect(changes).toEqual(["alpha:down", "beta:down", "alpha:up", "beta:up"]);
     expect(last?.sessions.map((s) => [s.session, s.tabs[0]!.state, s.tabs[0]!.exitCode])).toEqual([
       ["fl_m", "exited", 0],

@@ -1,13 +1,6 @@
+import { parseEtime, parsePsTable, treesFromTable } from "@mc/core";
 import { describe, expect, it } from "vitest";
-import {
-  parseDirListing,
-  parseEtime,
-  parseFrames,
-  parseInfo,
-  parsePsTable,
-  parsePsWinTable,
-  treesFromTable,
-} from "../src/index.js";
+import { parseClock, parseDirListing, parseFrames, parseInfo, parsePsWinTable } from "../src/index.js";
 
 describe("parsers", () => {
   it("reads POSIX etime", () => {
@@ -16,7 +9,7 @@ describe("parsers", () => {
     expect(parseEtime("2-01:00:00")).toBe(176400);
     expect(parseEtime("x")).toBeUndefined();
   });
-  it("reads a procps ps table and builds trees breadth-first", () => {
+  it("reads a procps ps table (core's parser, which the ssh host uses) and builds trees breadth-first", () => {
     const out = [
       "1000",
       "    1     0  0.1 13452    16:40 /sbin/init",
@@ -48,6 +41,42 @@ describe("parsers", () => {
       shell: "/bin/bash",
     });
     expect(parseInfo("Darwin\n/Users/a\n/s\n\n").platform).toBe("darwin");
+    const full = parseInfo(
+      [
+        "Linux",
+        "/home/u",
+        "/home/u/.local/state/mc",
+        "/usr/bin/fish",
+        "0123abcd",
+        "boot-1",
+        "1000",
+        "u",
+        "gpu-1",
+        "1700000000123456789",
+        "TMUX_TMPDIR=/run/t",
+        "XDG_RUNTIME_DIR=",
+        "ZELLIJ_SOCKET_DIR=",
+        "owner=root",
+        "",
+      ].join("\n"),
+    );
+    expect(full).toMatchObject({
+      platform: "linux",
+      shell: "/usr/bin/fish",
+      facts: {
+        machineId: "0123abcd",
+        bootId: "boot-1",
+        uid: "1000",
+        user: "u",
+        hostname: "gpu-1",
+        clockMs: 1700000000123,
+        serverEnv: { TMUX_TMPDIR: "/run/t" },
+        stateForeignOwner: "root",
+      },
+    });
+    // BSD date prints %N literally: the clock falls back to whole seconds.
+    expect(parseClock("1700000000N")).toBe(1700000000000);
+    expect(parseClock("1700000000%N")).toBe(1700000000000);
     const win = parsePsWinTable(
       "10000\r\n4 0 1000 0 1.5\tSystem\r\n200 4 2048 9000 0.5\tpowershell -File C:\\a b.ps1\r\n",
     );

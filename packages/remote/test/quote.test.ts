@@ -3,7 +3,15 @@ import { existsSync } from "node:fs";
 import { isMcError } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkTarget, loginShellQuote, psEncodedArgs, psQuote, sshBaseArgs, sshError } from "../src/index.js";
+import {
+  checkTarget,
+  loginShellQuote,
+  parseDestination,
+  psEncodedArgs,
+  psQuote,
+  sshBaseArgs,
+  sshError,
+} from "../src/index.js";
 
 const shells = ["/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/zsh", "/usr/bin/fish"].filter(existsSync);
 const anyText = fc.string({
@@ -86,7 +94,7 @@ describe("psQuote / psEncodedArgs", () => {
 describe("ssh targets and arguments", () => {
   const refused = (t: string) => {
     try {
-      checkTarget(t);
+      parseDestination(t);
       return false;
     } catch (e) {
       return isMcError(e, "USAGE");
@@ -107,21 +115,31 @@ describe("ssh targets and arguments", () => {
     "-@h",
     "@h",
     "ssh://-x",
+    "[host]",
+    "[::1]:99999",
+    "ssh://[::1]:2222:1",
   ])("refuses %j", (t) => expect(refused(t)).toBe(true));
   it.each([
-    "host",
-    "user@host",
-    "gpu-1.example.org",
-    "10.0.0.1",
-    "::1",
-    "root@[fe80::1%eth0]",
-    "ssh://u@h:2222",
-    "my_alias",
-  ])("accepts %j", (t) => expect(refused(t)).toBe(false));
-  it("builds the multiplexed, non-interactive base arguments", () => {
+    ["host", { target: "host" }],
+    ["user@host", { target: "user@host" }],
+    ["gpu-1.example.org", { target: "gpu-1.example.org" }],
+    ["10.0.0.1", { target: "10.0.0.1" }],
+    ["::1", { target: "::1" }],
+    // OpenSSH 9.2 reads "[::1]" as a host name and prints its usage text for ssh://[::1]:22: brackets go.
+    ["[::1]", { target: "::1" }],
+    ["root@[fe80::1%eth0]", { target: "root@fe80::1%eth0" }],
+    ["[::1]:2222", { target: "::1", port: 2222 }],
+    ["ssh://u@h:2222", { target: "u@h", port: 2222 }],
+    ["ssh://[::1]:2200", { target: "::1", port: 2200 }],
+    ["my_alias", { target: "my_alias" }],
+  ])("accepts %j as ssh takes it", (t, want) => expect(parseDestination(t)).toEqual(want));
+  it("checkTarget alone refuses what parseDestination would rewrite", () => {
+    expect(() => checkTarget("[::1]")).toThrow(/brackets/);
+  });
+  it("builds the multiplexed, non-interactive base arguments: mc's options first (they win), then the user's", () => {
+    const known = new Set(["sessiontype", "stdinnull"]);
     expect(
       sshBaseArgs(
-        "h",
         {
           port: 2222,
           user: "ops",
@@ -129,9 +147,38 @@ describe("ssh targets and arguments", () => {
           configFile: "/dev/null",
           extraOptions: { StrictHostKeyChecking: "accept-new" },
         },
-        "/tmp/cm/%C",
+        "/tmp/cm/abc",
+        known,
       ),
     ).toEqual([
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=10",
+      "-o",
+      "ControlMaster=auto",
+      "-o",
+      "ControlPath=/tmp/cm/abc",
+      "-o",
+      "ControlPersist=60",
+      "-o",
+      "ServerAliveInterval=10",
+      "-o",
+      "ServerAliveCountMax=3",
+      "-o",
+      "RemoteCommand=none",
+      "-o",
+      "PermitLocalCommand=no",
+      "-o",
+      "ClearAllForwardings=yes",
+      "-o",
+      "ForwardX11=no",
+      "-o",
+      "Tunnel=no",
+      "-o",
+      "SessionType=default",
+      "-o",
+      "StdinNull=no",
       "-F",
       "/dev/null",
       "-p",
@@ -143,26 +190,13 @@ describe("ssh targets and arguments", () => {
       "-o",
       "IdentitiesOnly=yes",
       "-o",
-      "BatchMode=yes",
-      "-o",
-      "ConnectTimeout=10",
-      "-o",
-      "ControlMaster=auto",
-      "-o",
-      "ControlPath=/tmp/cm/%C",
-      "-o",
-      "ControlPersist=60",
-      "-o",
-      "ServerAliveInterval=10",
-      "-o",
-      "ServerAliveCountMax=3",
-      "-o",
       "StrictHostKeyChecking=accept-new",
     ]);
-    expect(() => sshBaseArgs("h", { user: "-x" }, "/c/%C")).toThrow(/user/);
-    expect(() => sshBaseArgs("h", { port: 70000 }, "/c/%C")).toThrow(/port/);
-    expect(() => sshBaseArgs("h", { extraOptions: { "A B": "x" } }, "/c/%C")).toThrow(/option/);
-    expect(() => sshBaseArgs("h", { extraOptions: { ProxyCommand: "x\ny" } }, "/c/%C")).toThrow(/option/);
+    expect(() => sshBaseArgs({ user: "-x" }, "/c/x")).toThrow(/user/);
+    expect(() => sshBaseArgs({ port: 70000 }, "/c/x")).toThrow(/port/);
+    expect(() => sshBaseArgs({ extraOptions: { "A B": "x" } }, "/c/x")).toThrow(/option/);
+    expect(() => sshBaseArgs({ extraOptions: { ProxyCommand: "x\ny" } }, "/c/x")).toThrow(/option/);
+    expect(() => sshBaseArgs({}, "/c c/x")).toThrow(/spaces/);
   });
 });
 
@@ -175,8 +209,11 @@ describe("sshError (OpenSSH 9.2p1 messages)", () => {
     ["ssh: Could not resolve hostname nohost: Name or service not known", "SSH_UNREACHABLE"],
     ["Connection closed by 127.0.0.1 port 2222", "SSH_UNREACHABLE"],
   ])("%s → %s", (stderr, code) => {
-    const e = sshError("ssh:gpu-1", "status", 255, stderr);
+    const e = sshError("ssh:gpu-1", "status", 255, stderr, { probe: "ssh -p 2222 -- gpu-1 true" });
     expect(e.code).toBe(code);
     expect(e.message).toContain("ssh:gpu-1");
+    // The hint names a command that can work, never `ssh ssh:gpu-1 true`.
+    expect(e.hint).toContain("`ssh -p 2222 -- gpu-1 true`");
+    expect(e.hint).not.toContain("ssh ssh:");
   });
 });

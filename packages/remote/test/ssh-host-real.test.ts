@@ -50,11 +50,11 @@ describe.skipIf(!HAVE_SSHD)("sshHost against a real sshd", () => {
 
   it("locks are exclusive across hosts reaching the same machine", async () => {
     const other = sshHost("127.0.0.1", { ...h.options, id: "other" });
-    const release = await h.lock!("tmux-test");
-    const err = await other.lock!("tmux-test", 300).catch((e) => e);
+    const release = await h.lock("tmux-test");
+    const err = await other.lock("tmux-test", 300).catch((e) => e);
     expect(isMcError(err, "TIMEOUT")).toBe(true);
     await release();
-    const again = await other.lock!("tmux-test", 2000);
+    const again = await other.lock("tmux-test", 2000);
     await again();
   });
 });

@@ -15,6 +15,7 @@ import {
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  shQuote,
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
@@ -23,6 +24,7 @@ import {
   noFormat,
   PANE_FORMAT,
   paneCommand,
+  renameCommand,
   SESSION_FORMAT,
   type TmuxSocket,
   type TmuxTarget,
@@ -41,6 +43,7 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   attachFromInside: true,
   panes: false,
   listsForeignSessions: true,
+  keepPane: true,
 };
 
 /** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
@@ -55,6 +58,21 @@ export interface TmuxBackendOptions {
 export function toSocket(socket: TmuxBackendOptions["socket"]): TmuxSocket | undefined {
   if (socket === undefined || typeof socket === "object") return socket;
   return socket.includes("/") ? { path: socket } : { name: socket };
+}
+
+/**
+ * The socket tmux itself would use on this machine (tmux.c: `-S` path, `-L` name under
+ * `$TMUX_TMPDIR/tmux-<uid>`, else the server of the tmux this runs inside (`$TMUX`), else `default`), as
+ * a path: saved with a run, it makes every later `status`, `attach` and `kill` reach the same server, also
+ * when the run was started inside a tmux attached to another server.
+ */
+export function pinSocket(options: TmuxBackendOptions, env: NodeJS.ProcessEnv): TmuxBackendOptions {
+  const s = toSocket(options.socket);
+  if (s && "path" in s) return { ...options, socket: s };
+  const dir = `${(env.TMUX_TMPDIR || "/tmp").replace(/\/+$/, "")}/tmux-${process.getuid?.() ?? 0}`;
+  if (s) return { ...options, socket: { path: `${dir}/${s.name}` } };
+  const inside = env.TMUX?.split(",")[0];
+  return { ...options, socket: { path: inside || `${dir}/default` } };
 }
 
 /** Oldest tmux mc supports: `new-session -e`/`-c` and `{}` parsing of 3.0, exact `=name` targets. */
@@ -145,14 +163,16 @@ export class TmuxBackend implements SessionBackend {
         runDir: spec.runDir,
         runId: spec.runId,
         keepShell: spec.keepShell,
-        windows: spec.initialTabs,
+        pending: spec.pendingTabs,
+        rename: spec.action !== "replace",
+        keepPanes: spec.exitMode === "keep",
       },
       info,
     );
     return {
       ...spec,
       artefacts: [
-        { path: f.tabScriptPath, content: f.tabScript, mode: 0o755, description: "tab wrapper (POSIX sh)" },
+        { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.buildPath, content: f.build, description: "tmux build script" },
       ],
       start: [f.start],
@@ -177,7 +197,14 @@ export class TmuxBackend implements SessionBackend {
       key: tmuxSessionKey(p.name),
       runId,
       ...(sessionId ? { sessionId } : {}),
+      ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
     };
+  }
+
+  /** A replacement built under its private name takes its real name (the session it replaces is gone). */
+  async finish(p: PreparedSession): Promise<void> {
+    const r = await this.host.run(renameCommand(this.target, undefined, buildName(p.runId, p.index), p.name));
+    if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
   }
 
   /** The exact target of a session: its tmux id when known (`$3`), else `=name`. */
@@ -231,9 +258,9 @@ export class TmuxBackend implements SessionBackend {
     return sessions.map((s) => {
       const id = s.data?.sessionId;
       const runId = s.data?.runId;
-      const list = (bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []).filter(
-        (p) => typeof runId !== "string" || p.runId === runId,
-      );
+      const list = (
+        bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []
+      ).filter((p) => typeof runId !== "string" || p.runId === runId);
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
       const byIndex = new Map<number, PaneEvidence>();
       for (const p of list) {
@@ -266,6 +293,9 @@ export class TmuxBackend implements SessionBackend {
       this.cmd(
         "new-window",
         "-d",
+        "-P",
+        "-F",
+        "#{window_id}",
         "-t",
         `${this.targetOf(session.name, session)}:`,
         "-n",
@@ -276,6 +306,10 @@ export class TmuxBackend implements SessionBackend {
       ),
     );
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+    if (session.data?.keepPanes) {
+      const w = r.stdout.trim();
+      if (w) await this.host.run(this.cmd("set-option", "-w", "-t", w, "remain-on-exit", "on"));
+    }
   }
 
   /** Close one tab by its pane id (from status `ref`). */
@@ -285,12 +319,29 @@ export class TmuxBackend implements SessionBackend {
   }
 
   attachCommand(name: string, env: NodeJS.ProcessEnv = process.env, session?: ManagedSession): Command {
-    // A plain name reads better in the printed command; any other goes by id, which is always exact.
-    const target = /^[A-Za-z0-9_][\w@%+,=-]*$/.test(name) ? exactSession(name) : this.targetOf(name, session);
+    // By id when known: it follows a rename made in tmux since (the CLI checks first that it is still mc's).
+    const target = this.targetOf(name, session);
     const insideSameServer = Boolean(env.TMUX) && this.insideThisServer(env.TMUX!);
     if (insideSameServer) return this.cmd("switch-client", "-t", target);
     const c = this.cmd("attach-session", "-t", target);
     // Inside another tmux server, attach nests a client; tmux refuses unless $TMUX is cleared.
+    return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
+  }
+
+  /** A plain new session: attached here, or switched to from inside a tmux of the same server. */
+  newSessionCommand(env: NodeJS.ProcessEnv = process.env): Command {
+    if (env.TMUX && this.insideThisServer(env.TMUX)) {
+      const [file, ...args] = [this.target.tmux, ...tmuxArgs(this.target).args];
+      const tmux = [file!, ...args].map(shQuote).join(" ");
+      return {
+        file: "/bin/sh",
+        args: [
+          "-c",
+          `id=$(${tmux} new-session -d -P -F '#{session_id}') && exec ${tmux} switch-client -t "$id"`,
+        ],
+      };
+    }
+    const c = this.cmd("new-session");
     return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
   }
 

@@ -1,8 +1,13 @@
 import { McError } from "@mc/core";
 
-/** tmux said there is no server (not an error for listing: nothing runs). */
+/**
+ * tmux said there is no server (not an error for listing: nothing runs). A socket that exists but cannot
+ * be reached (another user's: "Permission denied") is not "no server": it is an error, and nothing that
+ * server holds may be called gone.
+ */
 export function isNoServer(stderr: string): boolean {
-  return /no server running|error connecting to|No such file or directory|server exited unexpectedly/i.test(
+  if (/permission denied/i.test(stderr)) return false;
+  return /no server running|No such file or directory|server exited unexpectedly|Connection refused/i.test(
     stderr,
   );
 }

@@ -1,6 +1,7 @@
 export {
   MIN_TMUX_VERSION,
   parseTmuxVersion,
+  pinSocket,
   TMUX_CAPABILITIES,
   TmuxBackend,
   type TmuxBackendOptions,
@@ -13,6 +14,7 @@ export {
   noFormat,
   PANE_FORMAT,
   paneCommand,
+  renameCommand,
   SESSION_FORMAT,
   type TmuxBuild,
   type TmuxSessionFiles,

@@ -1,5 +1,5 @@
 import { type BackendFactory, type Host, localHost, type ManagerOptions, SessionManager } from "@mc/core";
-import { TMUX_CAPABILITIES, TmuxBackend, type TmuxBackendOptions, toSocket } from "./backend.js";
+import { pinSocket, TMUX_CAPABILITIES, TmuxBackend, type TmuxBackendOptions, toSocket } from "./backend.js";
 
 /** The tmux backend's entry point: what the CLI's registry loads. */
 export const tmuxBackend: BackendFactory<TmuxBackendOptions> = {
@@ -8,6 +8,7 @@ export const tmuxBackend: BackendFactory<TmuxBackendOptions> = {
   binary: "tmux",
   capabilities: TMUX_CAPABILITIES,
   create: (host, options) => new TmuxBackend(host, options),
+  pinLocal: pinSocket,
 };
 
 /** Options of {@link TmuxLocalManager}. */
@@ -43,6 +44,7 @@ export class TmuxLocalManager extends SessionManager<TmuxBackendOptions> {
       ],
       sessionNamePrefix: opts.sessionNamePrefix,
       keepShell: opts.keepShell,
+      exitMode: opts.exitMode,
     });
   }
 

@@ -19,4 +19,5 @@ runConformanceSuite({
     return t.work;
   },
   intervalMs: 100,
+  attachTarget: (s) => String(s.data?.sessionId),
 });

@@ -44,6 +44,7 @@ describe("parsers on recorded tmux 3.3a output", () => {
     expect(isNoServer(fx("no-server.stderr.txt"))).toBe(true);
     expect(isNoServer("no server running on /tmp/s")).toBe(true);
     expect(isNoServer("error connecting to /tmp/nonexist/sock (No such file or directory)")).toBe(true);
+    expect(isNoServer("error connecting to /tmp/tmux-1000/default (Permission denied)")).toBe(false);
     expect(isNoSession(fx("no-session.stderr.txt"))).toBe(true);
     expect(isNoSession("duplicate session: x")).toBe(false);
   });

@@ -384,9 +384,12 @@ describe("tmux: attach command", () => {
   it("attach from outside tmux, switch-client inside the same server, a nested attach from another server", async () => {
     const m = t.manager({ sessionLayouts: [layout("att", [["t", "sleep 30"]], t.work)] });
     await m.startAllSessions();
+    // By tmux's session id: it still reaches the session after someone renames it in tmux.
+    const id = String(m.managed[0]!.data?.sessionId);
+    expect(id).toMatch(/^\$\d+$/);
     expect(m.attachToSession(undefined, {})).toEqual({
       file: "tmux",
-      args: ["-u", "-S", t.socket, "attach-session", "-t", "=att"],
+      args: ["-u", "-S", t.socket, "attach-session", "-t", id],
     });
     expect(m.attachToSession("att", { TMUX: `${t.socket},1234,0` }).args).toEqual([
       "-u",
@@ -394,12 +397,13 @@ describe("tmux: attach command", () => {
       t.socket,
       "switch-client",
       "-t",
-      "=att",
+      id,
     ]);
     expect(m.attachToSession("att", { TMUX: "/tmp/tmux-0/default,1,0" })).toMatchObject({
-      args: ["-u", "-S", t.socket, "attach-session", "-t", "=att"],
+      args: ["-u", "-S", t.socket, "attach-session", "-t", id],
       env: { TMUX: "" },
     });
+    t.tmux("rename-session", "-t", id, "renamed-by-hand");
     // The command really targets the session: the same argv with has-session instead of attach succeeds.
     const cmd = m.attachToSession("att", {});
     expect(() =>
@@ -410,5 +414,296 @@ describe("tmux: attach command", () => {
     ).not.toThrow();
     expect(() => m.attachToSession("nope", {})).toThrow(/not managed by this run/);
     await m.killAllSessions();
+  });
+});
+
+describe("tmux: restart replaces only its own sessions, and only once every replacement started", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+  const ids = () => t.tmux("list-sessions", "-F", "#{session_name} #{@mc_run}").trim().split("\n").sort();
+
+  it("a replacement that fails leaves every original untouched and says so", async () => {
+    const first = t.manager({
+      sessionLayouts: [layout("ra", [["t", "sleep 60"]], t.work), layout("rb", [["t", "sleep 60"]], t.work)],
+    });
+    await first.startAllSessions();
+    const before = ids();
+    // The second replacement's build fails (its build script cannot be read by tmux).
+    const failing: Host = {
+      ...t.host,
+      run: async (cmd: Command, o) =>
+        cmd.args.includes("source-file") && String(cmd.args.at(-1)).includes("/s1/")
+          ? { exitCode: 1, stdout: "", stderr: "no such file: build.tmux", timedOut: false, durationMs: 0 }
+          : t.host.run(cmd, o),
+    };
+    const second = t.manager({
+      sessionLayouts: [
+        layout("ra", [["new", "sleep 60"]], t.work),
+        layout("rb", [["new", "sleep 60"]], t.work),
+      ],
+      host: failing,
+    });
+    const err = await second.startAllSessions({ onConflict: "restart" }).catch((e) => e);
+    expect(isMcError(err, "START_FAILED")).toBe(true);
+    expect(err.hint).toContain("the sessions it was replacing are untouched");
+    expect(ids()).toEqual(before);
+    expect(t.sessions().some((s) => s.startsWith("mc-build-"))).toBe(false);
+    await first.killAllSessions();
+  });
+
+  it("a successful restart replaces the originals, and the old run no longer lists them", async () => {
+    const first = t.manager({ sessionLayouts: [layout("rc", [["old", "sleep 60"]], t.work)] });
+    await first.startAllSessions();
+    const second = t.manager({ sessionLayouts: [layout("rc", [["new", "sleep 60"]], t.work)] });
+    const [s] = await second.startAllSessions({ onConflict: "restart" });
+    expect(s).toMatchObject({ name: "rc", action: "replace" });
+    expect(t.sessions().filter((x) => x === "rc")).toHaveLength(1);
+    const r = await second.checkAllSessionsStatus();
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([["new", "running"]]);
+    // The first run's record is gone with its only session: `ls` shows the name once.
+    expect((await first.listSaved()).map((x) => x.id)).toEqual([second.runId]);
+    await second.killAllSessions();
+  });
+});
+
+describe("tmux: start directories (resolved by core, entered by the wrapper)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("relative directories are relative to where mc runs; ~user is refused", async () => {
+    mkdirSync(join(t.work, "sub"), { recursive: true });
+    const cwd = process.cwd();
+    process.chdir(t.work);
+    try {
+      const m = t.manager({ sessionLayouts: [layout("rel", [["t", "pwd > here.txt"]], "sub")] });
+      await m.startAllSessions();
+      await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (r) => r.summary.allFinished,
+      );
+      expect(readFileSync(join(t.work, "sub", "here.txt"), "utf8").trim()).toBe(join(t.work, "sub"));
+      await m.killAllSessions();
+      const tilde = t.manager({ sessionLayouts: [layout("tl", [["t", "true"]], "~root/x")] });
+      await expect(tilde.startAllSessions()).rejects.toThrow(/another user's home/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("--missing-dirs create makes them; skip drops those tabs with a warning", async () => {
+    const made = join(t.work, "made", "deep");
+    const c = t.manager({ sessionLayouts: [layout("mk", [["t", "pwd > here.txt"]], made)] });
+    await c.startAllSessions({ missingDirs: "create" });
+    await waitFor(
+      () => c.checkAllSessionsStatus(),
+      (r) => r.summary.allFinished,
+    );
+    expect(existsSync(join(made, "here.txt"))).toBe(true);
+    await c.killAllSessions();
+    const warnings: string[] = [];
+    const s = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "sk",
+          layoutTabs: [
+            { tabName: "ok", startDir: t.work, command: "true" },
+            { tabName: "gone", startDir: join(t.work, "nope"), command: "true" },
+          ],
+        },
+      ],
+    });
+    const [started] = await s.startAllSessions({ missingDirs: "skip", onWarning: (w) => warnings.push(w) });
+    expect(started!.tabs).toBe(1);
+    expect(warnings.join("\n")).toContain('skipped tab "gone"');
+    await s.killAllSessions();
+  });
+
+  it("a directory that vanished after planning fails the tab visibly instead of running elsewhere", async () => {
+    const dir = join(t.work, "vanishing");
+    mkdirSync(dir);
+    const hook: Host = {
+      ...t.host,
+      run: async (cmd: Command, o) => {
+        if (cmd.args.includes("source-file")) execFileSync("rmdir", [dir]);
+        return t.host.run(cmd, o);
+      },
+    };
+    const m = t.manager({ sessionLayouts: [layout("van", [["t", "touch ran-here"]], dir)], host: hook });
+    await m.startAllSessions();
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    expect(r.sessions[0]!.tabs[0]).toMatchObject({
+      state: "exited",
+      exitCode: 126,
+      error: expect.stringContaining("start directory"),
+    });
+    expect(existsSync(join(process.cwd(), "ran-here"))).toBe(false);
+    await m.killAllSessions();
+  });
+
+  it("pins the server: inside a tmux attached to another server, the run records that server's socket", async () => {
+    const { pinSocket } = await import("../src/index.js");
+    expect(pinSocket({}, { TMUX: "/tmp/other/sock,123,0" })).toEqual({ socket: { path: "/tmp/other/sock" } });
+    expect(pinSocket({ socket: "x" }, { TMUX_TMPDIR: "/run/t" }).socket).toEqual({
+      path: `/run/t/tmux-${process.getuid?.() ?? 0}/x`,
+    });
+    expect(pinSocket({}, {}).socket).toEqual({ path: `/tmp/tmux-${process.getuid?.() ?? 0}/default` });
+  });
+});
+
+describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("a tab starts only once the tabs it depends on are ready: by file, by port, and at once", async () => {
+    const { schedule } = await import("@mc/core");
+    const log = join(t.work, "order.log");
+    const stamp = (what: string) => `echo ${what} $(date +%s.%N) >> '${log}'`;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "jobs",
+          layoutTabs: [
+            {
+              tabName: "db",
+              startDir: t.work,
+              command: `${stamp("db")}; sleep 0.4; touch db.ready; sleep 30`,
+              readiness: { file: "db.ready", timeoutSeconds: 10 },
+            },
+            {
+              tabName: "api",
+              startDir: t.work,
+              command: `${stamp("api")}; sleep 0.3; exec python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", ${port})); s.listen(); time.sleep(30)'`,
+              dependsOn: ["db"],
+              readiness: { port, timeoutSeconds: 10 },
+            },
+            { tabName: "web", startDir: t.work, command: `${stamp("web")}; sleep 30`, dependsOn: ["api"] },
+            { tabName: "free", startDir: t.work, command: `${stamp("free")}; sleep 30` },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    expect(m.managed[0]!.pendingTabs).toEqual([1, 2]);
+    const events: string[] = [];
+    await schedule(m, { pollMs: 100, onEvent: (e) => events.push(`${e.type}:${e.tab}`) });
+    const order = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "))
+      .sort((a, b) => Number(a[1]) - Number(b[1]))
+      .map((x) => x[0]);
+    expect(order.indexOf("api")).toBeGreaterThan(order.indexOf("db"));
+    expect(order.indexOf("web")).toBeGreaterThan(order.indexOf("api"));
+    expect(events).toEqual(
+      expect.arrayContaining(["tab-ready:db", "tab-started:api", "tab-ready:api", "tab-started:web"]),
+    );
+    expect(events.indexOf("tab-ready:db")).toBeLessThan(events.indexOf("tab-started:api"));
+    await m.killAllSessions();
+  });
+
+  it("a tab that is not ready in time fails, and the tabs that depend on it never start", async () => {
+    const { schedule } = await import("@mc/core");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "broken",
+          layoutTabs: [
+            {
+              tabName: "never",
+              startDir: t.work,
+              command: "sleep 30",
+              readiness: { file: "never.ready", timeoutSeconds: 0.5 },
+            },
+            { tabName: "after", startDir: t.work, command: "touch ran-after", dependsOn: ["never"] },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    await schedule(m, { pollMs: 100 });
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    const [never, after] = r.sessions[0]!.tabs;
+    expect(never).toMatchObject({ state: "killed", error: "not ready within 0.5 s" });
+    expect(after).toMatchObject({
+      state: "exited",
+      exitCode: 125,
+      error: expect.stringContaining('"never"'),
+    });
+    expect(existsSync(join(t.work, "ran-after"))).toBe(false);
+    await m.killAllSessions();
+  });
+});
+
+describe("tmux: what a tab does once its command ended (--exit)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("keep leaves the finished pane (and its output) on screen; close closes the tab; both keep the exit code", async () => {
+    const { TmuxLocalManager } = await import("../src/index.js");
+    const mk = (exitMode: "keep" | "close", name: string) =>
+      new TmuxLocalManager({
+        sessionLayouts: [
+          layout(
+            name,
+            [
+              ["a", "echo visible-output; exit 4"],
+              ["b", "sleep 30"],
+            ],
+            t.work,
+          ),
+        ],
+        host: t.host,
+        socket: t.socket,
+        exitMode,
+      });
+    const keep = mk("keep", "kp");
+    await keep.startAllSessions();
+    const r = await waitFor(
+      () => keep.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "exited", exitCode: 4 });
+    const panes = t
+      .tmux("list-panes", "-s", "-t", "=kp", "-F", "#{window_name} #{pane_dead}")
+      .trim()
+      .split("\n");
+    expect(panes).toContain("a 1");
+    const id = String(keep.managed[0]!.data?.sessionId);
+    // tmux draws the pane's output a moment after the process wrote it.
+    const shown = await waitFor(async () => t.tmux("capture-pane", "-p", "-t", `${id}:a`), (x) => x.includes("visible-output"));
+    expect(shown).toContain("visible-output");
+    await keep.killAllSessions();
+    const close = mk("close", "cl");
+    await close.startAllSessions();
+    const c = await waitFor(
+      () => close.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    expect(c.sessions[0]!.tabs[0]).toMatchObject({ state: "exited", exitCode: 4 });
+    await waitFor(
+      async () => t.tmux("list-windows", "-t", "=cl", "-F", "#{window_name}"),
+      (w) => !w.includes("a"),
+    );
+    expect(t.tmux("list-windows", "-t", "=cl", "-F", "#{window_name}").trim()).toBe("b");
+    await close.killAllSessions();
   });
 });

@@ -44,6 +44,7 @@ export const WT_CAPABILITIES: BackendCapabilities = {
   attachFromInside: true,
   panes: false,
   listsForeignSessions: false,
+  keepPane: false,
 };
 
 /** Options of {@link WtBackend} (saved with a run, so plain JSON). */
@@ -176,12 +177,16 @@ export class WtBackend implements SessionBackend {
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
     const tabs = spec.layout.layoutTabs;
-    if (spec.initialTabs !== undefined && spec.initialTabs < tabs.length) {
-      throw new McError("USAGE", "the wt backend starts every tab of a window at once (no initialTabs)", {
-        backend: "wt",
-        op: "start",
-        hint: "drop --max-parallel-tabs for Windows Terminal, or split the layout with balance-load",
-      });
+    if (spec.pendingTabs?.length) {
+      throw new McError(
+        "USAGE",
+        "the wt backend starts every tab of a window at once (it cannot open tabs later)",
+        {
+          backend: "wt",
+          op: "start",
+          hint: "drop --max-parallel-tabs for Windows Terminal, or split the layout with balance-load",
+        },
+      );
     }
     const windowsPowerShell = isWindowsPowerShell(this.platform, this.pwsh);
     for (const t of tabs) checkTabCommand(t, { shell: this.shell, windowsPowerShell });

@@ -84,6 +84,14 @@ export function checkTabCommand(tab: TabConfig, o: CommandCheck): void {
   }
   const cmdHint =
     'this is a cmd.exe command line: run the layout with shell "cmd" (WTLocalManager / WtBackendOptions)';
+  // @mc/core balance.ts merges tabs with a POSIX sh driver: `/bin/sh -c '<driver>' mc-merged <parts…>`.
+  if (/^\s*\/bin\/sh -c '/.test(c) && / mc-merged /.test(c)) {
+    throw refuse(
+      tab.tabName,
+      "balance-load -b combineTabs merged these tabs with a POSIX sh driver (/bin/sh), which Windows does not have",
+      "merge the tabs for PowerShell (mergeTabsPowerShell), or use -b moreLayouts",
+    );
+  }
   for (const at of statementStarts(c)) {
     const rest = c.slice(at);
     if (/^(?:"[^"\r\n]*"|'(?:[^'\r\n]|'')*')[ \t]+(?!\d*>)[^\s|;)\]},.=+*/<>&-]/.test(rest)) {
@@ -124,24 +132,57 @@ export function checkTabCommand(tab: TabConfig, o: CommandCheck): void {
   }
 }
 
+/** A start directory as a PowerShell expression: `~` and `~/…` are the home directory, as in core's POSIX driver. */
+function dirExpression(dir: string): string {
+  if (dir === "~") return "$HOME";
+  const rest = /^~[\\/](.*)$/s.exec(dir)?.[1];
+  return rest === undefined ? psQuote(dir) : `(Join-Path $HOME ${psQuote(rest)})`;
+}
+
+/** First line of the PowerShell merge driver (the test fakes dispatch on it). */
+export const MERGED_MARKER = "# mc:merged v1";
+
 /**
- * Tabs merged into one PowerShell command, what `balance-load -b combineTabs` must emit for Windows
- * Terminal (a reference for `@mc/core` balance.ts, which today emits POSIX `a; cd DIR && b`). Each part
- * runs in its own directory: `Set-Location -LiteralPath '<dir>' -ErrorAction Stop` whenever the directory
- * changes (back to the first one too), so a missing directory ends the tab loudly instead of running the
- * rest elsewhere. Parts are separated by a blank line, so a trailing comment or line continuation of one
- * part never reaches the next. The merged command's status is its last part's (mc's epilogue).
+ * Tabs merged into one PowerShell command: what `balance-load -b combineTabs` must emit for Windows
+ * Terminal, a reference for `@mc/core` balance.ts (whose driver is POSIX sh: `/bin/sh -c … mc-merged …`).
+ * The same rules as that driver: parts run one after the other, each in its own start directory and its
+ * own scope; a part that fails is named and the others still run; the merged tab exits with the first
+ * failure's status (a part's status as mc's wrapper reads it: a native program's own exit code). One
+ * difference PowerShell imposes: `exit` in a part ends the merged tab (there is no subshell).
  */
 export function mergeTabsPowerShell(tabs: readonly TabConfig[], tabName: string): TabConfig {
   const first = tabs[0];
   if (!first) throw new RangeError("no tabs to merge");
-  let here = first.startDir;
-  const parts = tabs.map((t) => {
-    const cd =
-      t.startDir === here ? "" : `Set-Location -LiteralPath ${psQuote(t.startDir)} -ErrorAction Stop\n`;
-    here = t.startDir;
-    return `# ${t.tabName.replace(/[\r\n]/g, " ")}\n${cd}${t.command}`;
-  });
+  const parts = tabs
+    .map(
+      (t) =>
+        `  @{ name = ${psQuote(t.tabName)}; dir = ${dirExpression(t.startDir)}; code = ${psQuote(t.command)} }`,
+    )
+    .join(",\n");
+  const command = `${MERGED_MARKER}
+# Each part in its own directory and scope; a failing part is named, the others still run, and the tab
+# ends with the first failure's status.
+$mcFirst = 0
+foreach ($mcPart in @(
+${parts}
+)) {
+  $global:mcPartCode = 1
+  try {
+    Push-Location -LiteralPath $mcPart.dir -ErrorAction Stop
+    try {
+      & ([scriptblock]::Create($mcPart.code + "\`n\`n" + '$global:mcPartCode = if ($?) { 0 } elseif ($LASTEXITCODE) { $LASTEXITCODE } else { 1 }'))
+    } finally {
+      Pop-Location
+    }
+  } catch {
+    [Console]::Error.WriteLine($_.Exception.Message)
+  }
+  if ($global:mcPartCode -ne 0) {
+    [Console]::Error.WriteLine(('mc: part "{0}" failed (exit {1})' -f $mcPart.name, $global:mcPartCode))
+    if ($mcFirst -eq 0) { $mcFirst = $global:mcPartCode }
+  }
+}
+exit $mcFirst`;
   const weight = tabs.reduce((s, t) => s + (t.tabWeight ?? 1), 0);
-  return { tabName, startDir: first.startDir, command: parts.join("\n\n"), tabWeight: weight };
+  return { tabName, startDir: first.startDir, command, tabWeight: weight };
 }

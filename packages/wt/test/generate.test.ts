@@ -4,11 +4,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   attachScript,
+  checkTabCommand,
   commandStub,
   EXIT_EPILOGUE,
   killScript,
   launchScript,
   MARKERS,
+  mergeTabsPowerShell,
   probeScript,
   scriptFileArgs,
   WtBackend,
@@ -145,6 +147,8 @@ describe("every generated script parses with the PowerShell grammar", () => {
           const prepared = be.prepare(
             {
               index: 0,
+              machine: "local",
+              exitMode: keepShell ? "shell" : "close",
               requested: session,
               name: session,
               action: "create",
@@ -218,25 +222,43 @@ describe("#19 window names wt reads as ids or keywords", () => {
 });
 
 describe("balance-load's merged commands", () => {
-  it("core's POSIX merge is a script block PowerShell prints instead of running", async () => {
-    const { layouts } = balanceLoad(
-      [
-        {
-          layoutName: "L",
-          layoutTabs: ["a # note", "b", "c"].map((command, i) => ({
-            tabName: `t${i}`,
-            startDir: "C:\\x",
-            command,
-          })),
-        },
-      ],
-      { maxThreshold: 1, thresholdType: "number", breakingMethod: "combineTabs" },
+  it("core's merge is a POSIX sh driver: refused; mc's PowerShell merge parses and runs commands", async () => {
+    const tabs = ["a # note", "b", "c"].map((command, i) => ({
+      tabName: `t${i}`,
+      startDir: i === 1 ? "~/x y" : "C:\\x",
+      command,
+    }));
+    const { layouts } = balanceLoad([{ layoutName: "L", layoutTabs: tabs }], {
+      maxThreshold: 1,
+      thresholdType: "number",
+      breakingMethod: "combineTabs",
+    });
+    const posix = layouts[0]!.layoutTabs[0]!;
+    expect(posix.command.startsWith("/bin/sh -c '")).toBe(true);
+    expect(() => checkTabCommand(posix, { shell: "powershell", windowsPowerShell: false })).toThrow(
+      /POSIX sh driver/,
     );
-    const merged = layouts[0]!.layoutTabs[0]!.command;
-    expect(merged.startsWith("{ a # note\n}")).toBe(true);
+    const merged = mergeTabsPowerShell(tabs, "super_tab_1").command;
+    await expect(merged).toMatchFileSnapshot("fixtures/merged.ps1");
     expect(await powershellSyntaxErrors(merged)).toEqual([]);
-    // The first part is a script block VALUE (output as text), the others are commands.
-    expect(await statementKinds(merged)).toEqual(["expression", "command", "command"]);
+    expect(await statementKinds(merged)).toEqual([
+      "assignment",
+      "foreach_statement",
+      "flow_control_statement",
+    ]);
+    expect(() =>
+      checkTabCommand({ ...posix, command: merged }, { shell: "powershell", windowsPowerShell: true }),
+    ).not.toThrow();
+  });
+
+  it("a statement starting with { is a script block PowerShell prints instead of running", async () => {
+    expect(await statementKinds("{ a # note\n}; b")).toEqual(["expression", "command"]);
     expect(await statementKinds("& { a }")).toEqual(["command"]);
+    expect(() =>
+      checkTabCommand(
+        { tabName: "t", startDir: "C:\\", command: "{ a # note\n}; b" },
+        { shell: "powershell", windowsPowerShell: false },
+      ),
+    ).toThrow(/script block/);
   });
 });

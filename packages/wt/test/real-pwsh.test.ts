@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { StatusReport, TabConfig } from "@mc/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { killScript, scriptFileArgs, wrapperScript } from "../src/index.js";
+import { killScript, mergeTabsPowerShell, scriptFileArgs, wrapperScript } from "../src/index.js";
 import { FAKE_WT, fakeWindows } from "./fakes.js";
 
 const PWSH = (process.env.PATH ?? "")
@@ -76,6 +76,21 @@ describe.skipIf(!PWSH)("a real pwsh running mc's scripts", () => {
     expect(record).toMatchObject({ exit: 0 });
     expect(r.stdout).toContain("EAP=Continue");
     expect(r.stdout).toContain("MC=0");
+  });
+
+  it("runs the PowerShell merge driver: each part in its directory, the first failure's status", () => {
+    const [a, b] = [mkdtempSync(join(dir, "a-")), mkdtempSync(join(dir, "b-"))];
+    const merged = mergeTabsPowerShell(
+      [
+        tab("one", "'a' | Set-Content out.txt", a!),
+        tab("fails", "sh -c 'exit 9'", a!),
+        tab("two", "'b' | Set-Content out.txt", b!),
+      ],
+      "m",
+    );
+    expect(wrap(merged.command).record).toMatchObject({ exit: 9 });
+    expect(readFileSync(join(a!, "out.txt"), "utf8").trim()).toBe("a");
+    expect(readFileSync(join(b!, "out.txt"), "utf8").trim()).toBe("b");
   });
 
   it("the kill script stops what it is given and reports it", () => {

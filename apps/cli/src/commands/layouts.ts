@@ -12,21 +12,34 @@ import {
   loadLayoutsFile,
   MACHINECONFIG_SCHEMA_URL,
   McError,
-  readLayoutsFile,
   shQuote,
   type ThresholdType,
   tabWeight,
   writeFileAtomic,
 } from "@mc/core";
-import { type Output, printJson, table } from "../output.js";
+import { otherToolFormat, readLayouts } from "../layouts-source.js";
+import { type Output, table } from "../output.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
 /** `sessions validate FILE`. */
-export async function validateCommand(file: string, out: Output): Promise<number> {
-  const r = await loadLayoutsFile(file);
+export async function validateCommand(file: string, o: { lenient?: boolean }, out: Output): Promise<number> {
+  const r = await loadLayoutsFile(file, { lenient: Boolean(o.lenient) });
+  const other = r.ok ? undefined : otherToolFormat(file);
+  if (other) {
+    const issue = {
+      path: "",
+      pointer: [],
+      line: 1,
+      column: 1,
+      message: `this is ${other}, not an mc layouts file; convert it with: sessions import ${file} -o layouts.json`,
+    };
+    if (out.json) out.printJson({ ok: false, issues: [issue] });
+    else out.err(formatIssues([issue], file));
+    return 3;
+  }
   if (out.json) {
-    printJson(
+    out.printJson(
       r.ok
         ? { ok: true, warnings: r.warnings, layouts: r.value.layouts.length }
         : { ok: false, issues: r.issues },
@@ -47,8 +60,8 @@ export async function validateCommand(file: string, out: Output): Promise<number
 }
 
 /** `sessions summarize FILE`. */
-export async function summarizeCommand(file: string, out: Output): Promise<number> {
-  const f = await readLayoutsFile(file);
+export async function summarizeCommand(file: string, o: { lenient?: boolean }, out: Output): Promise<number> {
+  const f = await readLayouts(file, o, out);
   const counts = f.layouts.map((l) => l.layoutTabs.length);
   const total = counts.reduce((a, b) => a + b, 0);
   const max = f.layouts[counts.indexOf(Math.max(...counts))]!;
@@ -68,7 +81,7 @@ export async function summarizeCommand(file: string, out: Output): Promise<numbe
     })),
   };
   if (out.json) {
-    printJson(summary);
+    out.printJson(summary);
     return 0;
   }
   out.out(`${out.c.bold(file)}  version ${f.version}`);
@@ -91,7 +104,13 @@ export async function summarizeCommand(file: string, out: Output): Promise<numbe
 /** `sessions balance-load FILE -m N -t number|weight -b moreLayouts|combineTabs [-o OUT]`. */
 export async function balanceCommand(
   file: string,
-  o: { maxThreshold: number; thresholdType: string; breakingMethod: string; outputPath?: string },
+  o: {
+    maxThreshold: number;
+    thresholdType: string;
+    breakingMethod: string;
+    outputPath?: string;
+    lenient?: boolean;
+  },
   out: Output,
 ): Promise<number> {
   const tt: Record<string, ThresholdType> = { number: "number", n: "number", weight: "weight", w: "weight" };
@@ -108,7 +127,7 @@ export async function balanceCommand(
     throw usage(`unknown --breaking-method "${o.breakingMethod}"`, "use moreLayouts or combineTabs");
   if (!Number.isInteger(o.maxThreshold) || o.maxThreshold < 1)
     throw usage("--max-threshold must be a positive integer");
-  const f = await readLayoutsFile(file);
+  const f = await readLayouts(file, o, out);
   const result = balanceLoad(f.layouts, { maxThreshold: o.maxThreshold, thresholdType, breakingMethod });
   const output: LayoutsFile = { ...f, layouts: result.layouts };
   const target =
@@ -117,9 +136,9 @@ export async function balanceCommand(
       dirname(file),
       `${basename(file, extname(file))}_adjusted_${o.maxThreshold}_${o.thresholdType}_${o.breakingMethod}.json`,
     );
-  await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`);
+  await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`, 0o644);
   if (out.json) {
-    printJson({ output: target, report: result.report, warnings: result.warnings });
+    out.printJson({ output: target, report: result.report, warnings: result.warnings });
     return 0;
   }
   for (const r of result.report) {
@@ -160,14 +179,21 @@ export async function templateCommand(
   };
   const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
   await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
-  if (out.json) printJson({ written: target });
+  if (out.json) out.printJson({ written: target });
   else out.out(target);
   return 0;
 }
 
-/** `sessions schema`: the JSON Schema of layouts files. */
-export function schemaCommand(): number {
-  printJson(layoutsJsonSchema());
+/** `sessions schema [NAME]`: the JSON Schema of layouts files, or of one command's `--json` output. */
+export async function schemaCommand(name: string | undefined, out: Output): Promise<number> {
+  if (name === undefined || name === "layouts") {
+    out.printJson(layoutsJsonSchema());
+    return 0;
+  }
+  const { OUTPUT_SCHEMAS, outputJsonSchema } = await import("../output-schemas.js");
+  if (!(name in OUTPUT_SCHEMAS))
+    throw usage(`no schema "${name}"`, `schemas: layouts, ${Object.keys(OUTPUT_SCHEMAS).join(", ")}`);
+  out.printJson(outputJsonSchema(name as keyof typeof OUTPUT_SCHEMAS));
   return 0;
 }
 
@@ -176,7 +202,7 @@ export function schemaCommand(): number {
  * in every argument. One argument is a shell command line; several are an argv, each quoted.
  */
 export function layoutFromCommand(
-  o: { num: number; name: string; startDir: string },
+  o: { num: number; name: string; startDir: string; maxTabs?: number },
   argv: string[],
 ): LayoutConfig {
   if (argv.length === 0)
@@ -185,6 +211,12 @@ export function layoutFromCommand(
       "sessions create-from-command -n 4 -- python job.py --idx {idx}",
     );
   if (!Number.isInteger(o.num) || o.num < 1) throw usage("-n must be a positive integer");
+  const max = o.maxTabs ?? 25;
+  if (o.num > max)
+    throw usage(
+      `-n ${o.num} is over --max-tabs-per-layout ${max}`,
+      "raise --max-tabs-per-layout, or use --max-parallel-tabs",
+    );
   const sub = (s: string, i: number) =>
     s.replaceAll("{idx}", String(i)).replaceAll("{idx_max}", String(o.num));
   return {

@@ -5,19 +5,29 @@ import {
   type ConflictPolicy,
   isMcError,
   type LayoutConfig,
+  type MachineStartResult,
   McError,
-  type MonitorSnapshot,
+  type McEvent,
   type PreparedSession,
-  readLayoutsFile,
+  type SessionManager,
   type StartedSession,
   type StatusReport,
+  schedule,
   sleep,
 } from "@mc/core";
-import { type BackendName, createFleet, createManager, resolveBackend } from "../backends.js";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
-import { LiveBlock, type Output, printJson, statusTable, transitions } from "../output.js";
+import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "../layouts-source.js";
+import type { Output } from "../output.js";
+import {
+  type BackendName,
+  type BackendOptions,
+  buildManager,
+  type Placement,
+  resolveBackend,
+} from "../registry.js";
 import { chooseInteractively, chooseLayouts, chooseTabs } from "../select.js";
-import { runDynamic } from "./dynamic.js";
+import { monitorWithOutput } from "./monitor-output.js";
+import { printPlan } from "./plan-output.js";
 
 /** Options of `sessions run`. */
 export interface RunOptions {
@@ -40,10 +50,17 @@ export interface RunOptions {
   dryRun?: boolean;
   prefix?: string;
   socket?: string;
-  /** Run on these machines over ssh (`@mc/remote`) instead of this one. */
+  /** Run on these machines over ssh instead of this one. */
   host?: string[];
   sshConfig?: string;
   interval: number;
+  missingDirs: "error" | "create" | "skip";
+  /** Warn about and ignore unknown keys; read a numeric-string tabWeight (machineconfig runs such files). */
+  lenient?: boolean;
+  /** Every tab of every layout as one session (with --max-parallel-tabs). */
+  allFile?: boolean;
+  /** What a tab does once its command ended. */
+  exit: "shell" | "close" | "keep";
 }
 
 /** machineconfig's default layouts file. */
@@ -52,13 +69,28 @@ export const DEFAULT_LAYOUTS_FILE = join(homedir(), "dotfiles", "machineconfig",
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "run", hint });
 
-/** Load the file and apply -c / -t / -i and the sanity limits. */
-export async function selectLayouts(file: string, o: RunOptions): Promise<LayoutConfig[]> {
-  const layoutsFile = await readLayoutsFile(file);
+const blank = (v: string) => v.split(",").every((x) => x.trim() === "");
+
+/**
+ * Load the file and apply -c / -t (a blank value opens a picker on a terminal) / -i / --all-file and the
+ * sanity limits.
+ */
+export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
+  const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
   let layouts: LayoutConfig[] = layoutsFile.layouts;
-  if (o.chooseLayouts !== undefined) layouts = chooseLayouts(layouts, o.chooseLayouts.split(","));
+  if (o.allFile) {
+    if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
+      throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");
+    // machineconfig's --all-file: every tab of every layout, as one session.
+    return [{ layoutName: "all-layouts-dynamic", layoutTabs: layouts.flatMap((l) => l.layoutTabs) }];
+  }
+  if (o.chooseLayouts !== undefined)
+    layouts = blank(o.chooseLayouts)
+      ? await pickLayouts(layouts)
+      : chooseLayouts(layouts, o.chooseLayouts.split(","));
   if (o.interactive) layouts = await chooseInteractively(layouts);
-  if (o.chooseTabs !== undefined) layouts = [chooseTabs(layouts, o.chooseTabs.split(","))];
+  if (o.chooseTabs !== undefined)
+    layouts = [blank(o.chooseTabs) ? await pickTabs(layouts) : chooseTabs(layouts, o.chooseTabs.split(","))];
   for (const l of layouts) {
     if (l.layoutTabs.length > o.maxTabsPerLayout) {
       throw usage(
@@ -83,110 +115,37 @@ export async function selectLayouts(file: string, o: RunOptions): Promise<Layout
 }
 
 /** What conflict resolution did to a session, for humans. */
-function conflictNote(action: "create" | "replace", renamed: boolean, requested: string): string {
+export function conflictNote(action: "create" | "replace", renamed: boolean, requested: string): string {
   if (action === "replace") return " (replaces the session that was running)";
   return renamed ? ` (renamed from "${requested}")` : "";
 }
 
-/** Print the plan and every generated artefact; start nothing. */
-function printPlan(backend: BackendName, batches: PreparedSession[][], out: Output): void {
-  if (out.json) {
-    printJson({
-      dryRun: true,
-      backend,
-      batches: batches.map((b) =>
-        b.map((p) => ({
-          name: p.name,
-          requested: p.requested,
-          action: p.action,
-          renamed: p.renamed,
-          tabs: p.layout.layoutTabs.length,
-          artefacts: p.artefacts.map((a) => ({
-            path: a.path,
-            description: a.description,
-            content: a.content,
-          })),
-          start: p.start.map((c) => ({ file: c.file, args: c.args })),
-        })),
-      ),
-    });
-    return;
-  }
-  batches.forEach((batch, bi) => {
-    if (batches.length > 1) out.out(out.c.bold(`## batch ${bi + 1} of ${batches.length}`));
-    for (const p of batch) {
-      const why = conflictNote(p.action, p.renamed, p.requested);
-      out.out(out.c.bold(`# session "${p.name}" on ${backend}: ${p.layout.layoutTabs.length} tab(s)${why}`));
-      for (const a of p.artefacts) {
-        out.out(out.c.dim(`# --- ${a.description}: ${a.path}`));
-        out.out(a.content.replace(/\n$/, ""));
-      }
-      for (const c of p.start)
-        out.out(
-          out.c.dim(
-            `# start: ${[c.file, ...c.args].map((x) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`)).join(" ")}`,
-          ),
-        );
-      out.out("");
-    }
-  });
-  out.err(out.c.dim("dry run: nothing was started"));
+/** The machines of `--host` (repeated or comma-separated), without duplicates. */
+export function placementOf(o: Pick<RunOptions, "host" | "sshConfig">): Placement {
+  const hosts = (o.host ?? []).flatMap((h) => h.split(",")).map((h) => h.trim());
+  if ((o.host?.length ?? 0) > 0 && hosts.every((h) => h === "")) throw usage("--host needs a machine name");
+  return { hosts: [...new Set(hosts.filter(Boolean))], sshConfig: o.sshConfig };
 }
 
-/** Monitor with a live table on a TTY, transition lines when piped, JSON snapshots with --json. */
-export async function monitorWithOutput(
-  target: {
-    runMonitoringRoutine(o: Record<string, unknown>): Promise<StatusReport | undefined>;
-    /** Forget the killed sessions' run record. */
-    forgetAll(): Promise<void>;
-  },
-  o: { intervalMs: number; killUponCompletion: boolean },
-  out: Output,
-): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
-  const ac = new AbortController();
-  const onSig = () => ac.abort();
-  process.once("SIGINT", onSig);
-  process.once("SIGTERM", onSig);
-  const live = out.tty && !out.json ? new LiveBlock((s) => process.stdout.write(s)) : undefined;
-  let prev: StatusReport | undefined;
-  const onSnapshot = (snap: MonitorSnapshot) => {
-    if (snap.error) {
-      out.err(out.c.yellow(`status failed: ${snap.error.message}; still watching`));
-      return;
-    }
-    const r = snap.report!;
-    if (out.json)
-      process.stdout.write(
-        `${JSON.stringify({ event: "status", cycle: snap.cycle, done: snap.done, report: r })}\n`,
-      );
-    else if (live) live.render(statusTable(r, out));
-    else for (const line of transitions(prev, r)) out.out(line);
-    prev = r;
-  };
-  try {
-    const report = await target.runMonitoringRoutine({
-      // States are all monitoring needs; process trees cost most of a poll (sessions status --json has them).
-      processes: false,
-      intervalMs: o.intervalMs,
-      killUponCompletion: o.killUponCompletion,
-      signal: ac.signal,
-      onSnapshot,
-    });
-    if (ac.signal.aborted) {
-      out.err(out.c.yellow("monitoring stopped; the sessions keep running (sessions status, sessions kill)"));
-      return { report, interrupted: true };
-    }
-    if (o.killUponCompletion) {
-      await target.forgetAll();
-      if (!out.json) out.err(out.c.dim("every command finished; sessions killed"));
-    } else if (!out.json && !live && report) {
-      for (const line of statusTable(report, out)) out.out(line);
-    }
-    return { report, interrupted: false };
-  } finally {
-    process.off("SIGINT", onSig);
-    process.off("SIGTERM", onSig);
-  }
+/** The backend's options from the flags (only tmux has any today). */
+function backendOptionsOf<K extends BackendName>(name: K, o: RunOptions): BackendOptions[K] {
+  return (name === "tmux" && o.socket !== undefined ? { socket: o.socket } : {}) as BackendOptions[K];
+}
+
+/** The manager of one batch of layouts, with the run's backend, machines and options. */
+export async function managerFor(
+  backend: BackendName,
+  layouts: readonly LayoutConfig[],
+  o: RunOptions,
+  out?: Output,
+): Promise<SessionManager> {
+  return (await buildManager(backend, layouts, {
+    prefix: o.prefix,
+    exitMode: o.exit,
+    backendOptions: backendOptionsOf(backend, o),
+    placement: placementOf(o),
+    ...(out ? { onNotice: (n: string) => warn(out, n) } : {}),
+  })) as SessionManager;
 }
 
 /** `sessions run`: start layouts, optionally monitor them until done and kill them. */
@@ -199,185 +158,249 @@ export async function runCommand(file: string | undefined, o: RunOptions, out: O
       hint: "sessions run FILE (sessions create-template writes a starter file)",
     });
   }
-  return runLayouts(await selectLayouts(path, o), o, out);
+  return runLayouts(await selectLayouts(path, o, out), o, out);
 }
 
-/** Start (or plan) the given layouts with the run options. */
-export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
-  if (o.host?.length) return runRemote(layouts, o, out);
-  const backend = await resolveBackend(o.backend);
-  if (o.maxParallelTabs !== undefined) return runDynamic(backend, layouts, o, out);
+/** Ctrl-C or SIGTERM while starting rolls back what this run started instead of leaving it half-made. */
+async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSig = () => ac.abort();
+  process.on("SIGINT", onSig);
+  process.on("SIGTERM", onSig);
+  try {
+    return await f(ac.signal);
+  } finally {
+    process.off("SIGINT", onSig);
+    process.off("SIGTERM", onSig);
+  }
+}
 
+function startedLine(
+  out: Output,
+  backend: string,
+  remote: boolean,
+  s: StartedSession,
+  done: number,
+  total: number,
+) {
+  const where = remote ? `${s.machine}: ` : "";
+  const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
+  const note = conflictNote(s.action, s.renamed, s.requestedName);
+  out.err(
+    `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${done}/${total}]`)}`,
+  );
+}
+
+/** The JSON of one machine's start result. */
+function machineJson(r: MachineStartResult) {
+  if (r.ok) return { machine: r.machine, ok: true, sessions: r.sessions };
+  return {
+    machine: r.machine,
+    ok: false,
+    error: isMcError(r.error) ? r.error.toJSON() : { code: "INTERNAL", message: r.error.message },
+  };
+}
+
+/** What one batch's run reported. */
+interface BatchResult {
+  json: Record<string, unknown>;
+  failedTabs: number;
+  failedMachines: number;
+  interrupted: boolean;
+}
+
+/** Print a scheduler event for humans (JSON streams print it as it is). */
+function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
+  if (stream) out.jsonLine(e);
+  else if (out.json) return;
+  else if (e.type === "tab-started") out.err(`▶ ${e.session} / ${e.tab}`);
+  else if (e.type === "tab-ready") out.err(`${out.c.green("●")} ${e.session} / ${e.tab}: ready`);
+  else if (e.reason) out.err(`${out.c.red("✗")} ${e.session} / ${e.tab}: ${e.reason}`);
+}
+
+/**
+ * Start one batch of layouts, open the tabs it holds back (dependsOn, --max-parallel-tabs) as they may
+ * start, and monitor it to the end when asked.
+ */
+async function runBatch(
+  manager: SessionManager,
+  ctx: { backend: BackendName; remote: boolean; monitor: boolean; stream: boolean; batch: number },
+  o: RunOptions,
+  out: Output,
+): Promise<BatchResult> {
+  let done = 0;
+  const total = manager.getAllSessionNames().length;
+  const started = await withInterrupt((signal) =>
+    manager.start({
+      signal,
+      onConflict: o.onConflict,
+      missingDirs: o.missingDirs,
+      initialTabs: o.maxParallelTabs,
+      onWarning: (w) => warn(out, w),
+      delayBetweenMs: o.sleepInbetween * 1000,
+      onSessionStarted: (s) => {
+        done++;
+        if (ctx.stream)
+          out.jsonLine({
+            type: "session-started",
+            time: new Date().toISOString(),
+            machine: s.machine,
+            session: s.name,
+            tabs: s.tabs,
+          });
+        else if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
+      },
+      onMachineDone: (r) => {
+        if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
+      },
+    }),
+  );
+  const failed = started.filter((r) => !r.ok);
+  if (failed.length === started.length) throw (failed[0] as { error: Error }).error;
+  const sessions = started.flatMap((r) => r.sessions);
+  const result: BatchResult = { json: {}, failedTabs: 0, failedMachines: failed.length, interrupted: false };
+  // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
+  // the last command, as machineconfig's dynamic mode does.
+  const dynamic = o.maxParallelTabs !== undefined;
+  if (manager.managed.some((s) => s.pendingTabs?.length) || o.killFinishedTabs) {
+    const interrupted = await withInterrupt(async (signal) => {
+      await schedule(manager, {
+        maxParallel: o.maxParallelTabs,
+        pollMs: (dynamic ? o.pollSeconds : 0.5) * 1000,
+        closeFinished: o.killFinishedTabs,
+        untilDone: dynamic,
+        signal,
+        onEvent: (e) => schedulerLine(out, e, ctx.stream),
+      });
+      return signal.aborted;
+    });
+    if (interrupted) {
+      out.err("stopped scheduling; the tabs already open keep running (sessions status, sessions kill)");
+      return { ...result, interrupted: true };
+    }
+  }
+  let report: StatusReport | undefined;
+  if (ctx.monitor || dynamic) {
+    const r = await monitorWithOutput(
+      manager,
+      {
+        intervalMs: (dynamic ? o.pollSeconds : o.interval) * 1000,
+        killUponCompletion: Boolean(o.killUponCompletion),
+      },
+      out,
+      { quiet: dynamic && !ctx.monitor },
+    );
+    if (r.interrupted) return { ...result, interrupted: true };
+    report = r.report;
+    result.failedTabs = report?.summary.failedCommands ?? 0;
+    if (dynamic && !out.json)
+      out.err(`all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`);
+  }
+  result.json = {
+    batch: ctx.batch,
+    runId: manager.runId,
+    machines: started.map(machineJson),
+    sessions,
+    ...(report ? { report } : {}),
+  };
+  if (!ctx.monitor && !dynamic && !out.json) attachHint(out, sessions);
+  return result;
+}
+
+/**
+ * Start (or plan) the given layouts: the same path on this machine and across `--host` machines. Batches
+ * (`-p N`) start, are monitored until done, then the next starts. A machine that fails is reported and
+ * the others carry on; when every machine failed, its error is the command's.
+ */
+export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
+  const placement = placementOf(o);
+  const remote = placement.hosts.length > 0;
+  // On another machine there is nothing local to detect: auto means tmux there.
+  const backend: BackendName =
+    remote && (o.backend === "auto" || o.backend === "a") ? "tmux" : await resolveBackend(o.backend);
   const batchSize = o.parallelLayouts ?? layouts.length;
   const batches: LayoutConfig[][] = [];
   for (let i = 0; i < layouts.length; i += batchSize) batches.push(layouts.slice(i, i + batchSize));
   const monitor = Boolean(o.monitor || o.parallelLayouts !== undefined);
-  const init = (sessionLayouts: LayoutConfig[]) => ({
-    sessionLayouts,
-    sessionNamePrefix: o.prefix,
-    socket: o.socket,
-  });
+  // With --monitor, --json is a stream (NDJSON) of events that ends with run-done; otherwise one document.
+  const stream = out.json && (monitor || o.maxParallelTabs !== undefined);
+  if (o.dryRun) return dryRun(backend, batches, o, out, remote);
 
-  if (o.dryRun) {
-    const plans: PreparedSession[][] = [];
-    for (const batch of batches)
-      plans.push(await (await createManager(backend, init(batch))).plan({ onConflict: o.onConflict }));
-    printPlan(backend, plans, out);
-    return 0;
-  }
-
-  let failed = 0;
+  let failedTabs = 0;
+  let failedMachines = 0;
   const results: unknown[] = [];
   for (const [bi, batch] of batches.entries()) {
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
-    const manager = await createManager(backend, init(batch));
-    // Ctrl-C or SIGTERM while starting rolls back what this run started instead of leaving it unknown.
-    const ac = new AbortController();
-    const onSig = () => ac.abort();
-    process.on("SIGINT", onSig);
-    process.on("SIGTERM", onSig);
-    const started = await manager
-      .startAllSessions({
-        signal: ac.signal,
-        onConflict: o.onConflict,
-        delayBetweenMs: o.sleepInbetween * 1000,
-        onSessionStarted: (s, done, total) => {
-          if (out.json) return;
-          const note = conflictNote(s.action, s.renamed, s.requestedName);
-          out.err(
-            `${out.c.green("✓")} ${s.name} ${out.c.dim(`${s.tabs} tab${s.tabs === 1 ? "" : "s"} on ${backend}${note} [${done}/${total}]`)}`,
-          );
-        },
-      })
-      .finally(() => {
-        process.off("SIGINT", onSig);
-        process.off("SIGTERM", onSig);
-      });
-    let report: StatusReport | undefined;
-    if (monitor) {
-      const r = await monitorWithOutput(
-        {
-          runMonitoringRoutine: (m) => manager.runMonitoringRoutine(m),
-          forgetAll: async () => {
-            for (const s of manager.managed.map((x) => x.name)) await manager.forget(s);
-          },
-        },
-        { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
-        out,
-      );
-      report = r.report;
-      if (r.interrupted) return 130;
-      failed += report?.summary.failedCommands ?? 0;
-    }
-    results.push({ batch: bi + 1, runId: manager.runId, sessions: started, ...(report ? { report } : {}) });
-    if (!monitor && !out.json) {
-      const names = started.map((s) => s.name);
-      out.err(
-        out.c.dim(
-          `started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${names.length === 1 ? JSON.stringify(names[0]).replace(/^"(\w[\w.-]*)"$/, "$1") : "<session>"}`,
-        ),
-      );
+    const manager = await managerFor(backend, batch, o, out);
+    try {
+      const r = await runBatch(manager, { backend, remote, monitor, stream, batch: bi + 1 }, o, out);
+      if (r.interrupted) {
+        if (stream)
+          out.jsonLine({ type: "run-done", time: new Date().toISOString(), interrupted: true, backend });
+        return 130;
+      }
+      failedTabs += r.failedTabs;
+      failedMachines += r.failedMachines;
+      results.push(r.json);
+    } finally {
+      await manager.close();
     }
   }
-  if (out.json) printJson({ backend, batches: results });
-  return failed > 0 ? EXIT_TABS_FAILED : 0;
+  if (stream)
+    out.jsonLine({
+      type: "run-done",
+      time: new Date().toISOString(),
+      failed: failedTabs,
+      backend,
+      batches: results,
+    });
+  else if (out.json) out.printJson({ backend, batches: results });
+  if (failedMachines > 0) return 1;
+  return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
 }
 
-/**
- * `sessions run --host A --host B`: the same layouts on every machine, started in parallel over one ssh
- * connection each; a machine that fails is reported and the others carry on.
- */
-async function runRemote(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
-  // On another machine there is nothing local to detect: auto means tmux there.
-  const backend: BackendName =
-    o.backend === "auto" || o.backend === "a" ? "tmux" : await resolveBackend(o.backend);
-  if (o.maxParallelTabs !== undefined || o.parallelLayouts !== undefined) {
-    throw usage("--host does not combine with --max-parallel-tabs or --parallel-layouts yet");
-  }
-  const machines = [
-    ...new Set(
-      o
-        .host!.flatMap((h) => h.split(","))
-        .map((h) => h.trim())
-        .filter(Boolean),
-    ),
-  ];
-  const fleet = await createFleet(backend, {
-    machines,
-    sessionLayouts: layouts,
-    sessionNamePrefix: o.prefix,
-    socket: o.socket,
-    sshConfig: o.sshConfig,
-  });
-  try {
-    if (o.dryRun) {
-      const plans: PreparedSession[][] = [];
-      for (const m of machines) plans.push(await fleet.manager(m).plan({ onConflict: o.onConflict }));
-      if (!out.json)
-        for (const [i, m] of machines.entries()) out.err(out.c.dim(`batch ${i + 1} is machine ${m}`));
-      printPlan(backend, plans, out);
-      return 0;
-    }
-    const ac = new AbortController();
-    const onSig = () => ac.abort();
-    process.on("SIGINT", onSig);
-    process.on("SIGTERM", onSig);
-    const results = await fleet
-      .startAllSessions({
-        onConflict: o.onConflict,
-        delayBetweenMs: o.sleepInbetween * 1000,
-        signal: ac.signal,
-        onMachineDone: (r: { machine: string; ok: boolean; error?: Error; sessions: StartedSession[] }) => {
-          if (out.json) return;
-          if (r.ok) {
-            for (const s of r.sessions) {
-              out.err(
-                `${out.c.green("✓")} ${r.machine}: ${s.name} ${out.c.dim(`${s.tabs} tab(s) on ${backend}${conflictNote(s.action, s.renamed, s.requestedName)}`)}`,
-              );
-            }
-          } else out.err(`${out.c.red("✗")} ${r.machine}: ${r.error?.message ?? "failed"}`);
-        },
-      })
-      .finally(() => {
-        process.off("SIGINT", onSig);
-        process.off("SIGTERM", onSig);
-      });
-    const failedMachines = results.filter((r) => !r.ok);
-    let report: StatusReport | undefined;
-    let failedTabs = 0;
-    if (o.monitor && results.some((r) => r.ok)) {
-      const r = await monitorWithOutput(
-        {
-          runMonitoringRoutine: (m) => fleet.runMonitoringRoutine(m),
-          forgetAll: () => fleet.deleteSaved(fleet.runId).catch(() => {}),
-        },
-        { intervalMs: o.interval * 1000, killUponCompletion: Boolean(o.killUponCompletion) },
-        out,
+async function dryRun(
+  backend: BackendName,
+  batches: LayoutConfig[][],
+  o: RunOptions,
+  out: Output,
+  remote: boolean,
+) {
+  const plans: PreparedSession[][] = [];
+  for (const batch of batches) {
+    const m = await managerFor(backend, batch, o, out);
+    try {
+      plans.push(
+        await m.plan({
+          onConflict: o.onConflict,
+          missingDirs: o.missingDirs,
+          initialTabs: o.maxParallelTabs,
+          onWarning: (w) => warn(out, w),
+        }),
       );
-      if (r.interrupted) return 130;
-      report = r.report;
-      failedTabs = report?.summary.failedCommands ?? 0;
+    } finally {
+      await m.close();
     }
-    if (out.json) {
-      printJson({
-        backend,
-        runId: fleet.runId,
-        machines: results.map((r) =>
-          r.ok
-            ? { machine: r.machine, ok: true, sessions: r.sessions }
-            : {
-                machine: r.machine,
-                ok: false,
-                error: isMcError(r.error) ? r.error.toJSON() : { message: r.error.message },
-              },
-        ),
-        ...(report ? { report } : {}),
-      });
-    }
-    if (failedMachines.length === machines.length) throw failedMachines[0]!.error;
-    if (failedMachines.length > 0) return 1;
-    return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
-  } finally {
-    await fleet.close();
   }
+  printPlan(backend, plans, out, remote);
+  return 0;
+}
+
+function warn(out: Output, message: string): void {
+  if (!out.json) out.err(out.c.yellow(`warning: ${message}`));
+}
+
+function attachHint(out: Output, sessions: StartedSession[]): void {
+  const names = sessions.map((s) => s.name);
+  const one =
+    names.length === 1 && /^\w[\w.-]*$/.test(names[0]!)
+      ? names[0]!
+      : names.length === 1
+        ? JSON.stringify(names[0])
+        : "<session>";
+  out.err(
+    out.c.dim(
+      `started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${one}`,
+    ),
+  );
 }

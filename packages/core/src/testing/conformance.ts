@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMcError } from "../errors.js";
 import type { SessionManager } from "../manager.js";
+import type { ManagedSession } from "../run-record.js";
 import type { LayoutConfig } from "../schema.js";
 import type { StatusReport } from "../status.js";
 
@@ -22,6 +23,11 @@ export interface ConformanceHarness {
   workDir: string;
   /** Poll interval for monitoring in this harness (ms). */
   intervalMs?: number;
+  /**
+   * What an attach command must name for this session: its name by default; a backend that targets by
+   * its own id (tmux `$3`, which follows a rename) says which.
+   */
+  attachTarget?(session: ManagedSession): string;
 }
 
 const layout = (name: string, tabs: [string, string][], dir: string): LayoutConfig => ({
@@ -152,6 +158,47 @@ export function runConformanceSuite(h: ConformanceHarness): void {
       await second.killAllSessions();
     });
 
+    it("restart never replaces a session mc did not start", async () => {
+      const p = uniq();
+      await h.createForeignSession(`${p}_theirs`);
+      const m = h.manager({
+        sessionLayouts: [layout("theirs", [["t", "sleep 30"]], h.workDir)],
+        sessionNamePrefix: p,
+      });
+      const err = await m.startAllSessions({ onConflict: "restart" }).catch((e) => e);
+      // A tool that cannot list sessions it did not start (wt) cannot see the conflict, but must not kill it.
+      if (m.factory.capabilities.listsForeignSessions) {
+        expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
+        expect(String(err.message)).toContain("not started by mc");
+      } else await m.killAllSessions();
+      expect(await h.listSessions()).toContain(`${p}_theirs`);
+    });
+
+    it("refuses start directories that cannot be used, naming each, before anything starts", async () => {
+      const p = uniq();
+      const before = await h.listSessions();
+      const m = h.manager({
+        sessionLayouts: [
+          layout("ok", [["t", "sleep 30"]], h.workDir),
+          layout(
+            "bad",
+            [
+              ["a", "true"],
+              ["b", "true"],
+            ],
+            `${h.workDir}/does-not-exist`,
+          ),
+        ],
+        sessionNamePrefix: p,
+      });
+      const err = await m.startAllSessions().catch((e) => e);
+      expect(isMcError(err, "LAYOUT_INVALID")).toBe(true);
+      expect(String(err.message)).toMatch(
+        /layouts\[1\]\.layoutTabs\[0\][\s\S]*layouts\[1\]\.layoutTabs\[1\]/,
+      );
+      expect((await h.listSessions()).sort()).toEqual(before.sort());
+    });
+
     it("kills only the sessions it started", async () => {
       const p = uniq();
       await h.createForeignSession(`${p}_mine2`);
@@ -203,7 +250,8 @@ export function runConformanceSuite(h: ConformanceHarness): void {
       });
       await m.startAllSessions();
       const cmd = m.attachToSession(`${p}_keep`, {});
-      expect([cmd.file, ...cmd.args].join(" ")).toContain(`${p}_keep`);
+      const target = h.attachTarget ? h.attachTarget(m.managed[0]!) : `${p}_keep`;
+      expect([cmd.file, ...cmd.args].join(" ")).toContain(target);
       const id = await m.save();
       const other = h.manager({ sessionLayouts: [], sessionNamePrefix: p });
       await other.load(id);

@@ -15,6 +15,8 @@ export interface FakeHost extends Host {
   readonly files: Map<string, string>;
   /** Process trees to report, by root pid. */
   readonly trees: Map<number, ProcessNode[]>;
+  /** Directories `makeDir` created. */
+  readonly made: string[];
   handler: FakeHandler;
 }
 
@@ -27,6 +29,8 @@ export interface FakeHostOptions {
   binaries?: string[];
   /** Paths that do not exist for `stat` (everything else is a directory unless it is a file). */
   missing?: string[];
+  /** Directories this user cannot enter. */
+  denied?: string[];
 }
 
 /** A recording fake host for tests (exported from `@mc/core/testing`). */
@@ -43,11 +47,13 @@ export function fakeHost(opts: FakeHostOptions = {}): FakeHost {
   };
   const binaries = new Set(opts.binaries ?? []);
   const locks = new Set<string>();
+  const made: string[] = [];
   const host: FakeHost = {
     id: opts.id ?? "fake",
     calls,
     files,
     trees,
+    made,
     handler: opts.handler ?? (() => ({})),
     get spawned() {
       return calls.length;
@@ -85,6 +91,15 @@ export function fakeHost(opts: FakeHostOptions = {}): FakeHost {
     async stat(path) {
       if (files.has(path)) return "file";
       return opts.missing?.includes(path) ? undefined : "dir";
+    },
+    async dirAccess(path) {
+      if (files.has(path)) return "not-dir";
+      if (opts.missing?.includes(path)) return "missing";
+      return opts.denied?.includes(path) ? "denied" : "ok";
+    },
+    async makeDir(path) {
+      if (opts.missing) opts.missing = opts.missing.filter((m) => m !== path);
+      made.push(path);
     },
     async remove(path) {
       for (const p of [...files.keys()]) if (p === path || p.startsWith(`${path}/`)) files.delete(p);

@@ -179,8 +179,51 @@ export function profileFunctions() {
   return new Set([...readFileSync(p, "utf8").matchAll(/^function\s+([\w-]+)/gm)].map((m) => m[1]));
 }
 
+const PART =
+  /^ {2}@\{ name = ('(?:[^']|'')*'); dir = (\$HOME|\(Join-Path \$HOME '(?:[^']|'')*'\)|'(?:[^']|'')*'); code = ('(?:[^']|'')*') \},?$/gm;
+
+/**
+ * mc's PowerShell merge driver (src/commands.ts mergeTabsPowerShell), doing what it does: each part in its
+ * own directory (Push-Location -ErrorAction Stop: a missing one fails the part), its status read as mc's
+ * epilogue reads it, a failing part named, the first failure's status at the end; `exit` in a part ends all.
+ */
+async function runMerged(text, o) {
+  const home = process.env.HOME ?? "/";
+  let first = 0;
+  for (const m of text.matchAll(PART)) {
+    const dir =
+      m[2] === "$HOME"
+        ? home
+        : m[2].startsWith("(Join-Path")
+          ? resolve(home, literal(m[2].slice(17, -1)))
+          : literal(m[2]);
+    let status = 1;
+    if (existsSync(dir)) {
+      const st = { ok: true, lastExit: undefined, cwd: dir, output: [] };
+      let stmts;
+      try {
+        stmts = statements(literal(m[3]));
+        parseCheck(stmts, o);
+      } catch (e) {
+        process.stderr.write(`ParserError: ${e.message}\n`);
+      }
+      if (stmts) {
+        const r = await run(stmts, st, o);
+        if (r) return r.exit;
+        status = st.ok ? 0 : st.lastExit || 1;
+      }
+    } else process.stderr.write(`Cannot find path '${dir}' because it does not exist.\n`);
+    if (status !== 0) {
+      process.stderr.write(`mc: part "${literal(m[1])}" failed (exit ${status})\n`);
+      if (first === 0) first = status;
+    }
+  }
+  return first;
+}
+
 /** Run a PowerShell text as `-Command` would; resolves with the process exit code. */
 export async function runPowerShell(text, o) {
+  if (text.startsWith("# mc:merged v1\n")) return runMerged(text, o);
   let stmts;
   try {
     stmts = statements(text);

@@ -1,0 +1,250 @@
+import { type Command, type ListedSession, localHost, McError, type SessionBackend, shQuote } from "@mc/core";
+import { interactive } from "../layouts-source.js";
+import { display, type Output } from "../output.js";
+import { type BackendName, buildManager, type LoadedRun, resolveBackend } from "../registry.js";
+import { findSession, gather, withRuns } from "./runs.js";
+
+/** Options of `sessions attach`. */
+export interface AttachOptions {
+  print?: boolean;
+  host?: string;
+  socket?: string;
+  backend?: string;
+  newSession?: boolean;
+}
+
+/** One entry of the attach picker. */
+type Choice =
+  | { kind: "managed"; name: string; run: LoadedRun; machine: string; running: boolean }
+  | { kind: "other"; name: string; running: boolean }
+  | { kind: "new" }
+  | { kind: "kill-mc" }
+  | { kind: "kill-all" };
+
+/** The backend of this machine (for sessions mc did not start, and new plain ones). */
+async function localBackend(o: AttachOptions): Promise<{ name: BackendName; backend: SessionBackend }> {
+  const name = await resolveBackend(o.backend ?? "auto");
+  const m = await buildManager(name, [], {
+    backendOptions: (name === "tmux" && o.socket !== undefined ? { socket: o.socket } : {}) as never,
+    placement: { hosts: [] },
+  });
+  return { name, backend: m.backendOf() };
+}
+
+/** Run (or print) an attach command. Without a terminal, only --print makes sense: say so. */
+async function hand(
+  cmd: Command,
+  o: AttachOptions,
+  out: Output,
+  json: Record<string, unknown>,
+): Promise<number> {
+  if (out.json) {
+    out.printJson({ ...json, command: { file: cmd.file, args: cmd.args, env: cmd.env ?? {} } });
+    return 0;
+  }
+  if (o.print) {
+    out.out([cmd.file, ...cmd.args].map(shQuote).join(" "));
+    return 0;
+  }
+  if (!interactive()) {
+    throw new McError("USAGE", "attach needs a terminal, and this is not one", {
+      backend: "cli",
+      op: "attach",
+      hint: "sessions attach --print NAME prints the command to run from a terminal",
+    });
+  }
+  return localHost().runInteractive(cmd);
+}
+
+/** Attach to a session mc manages, only while it is still the one mc started. */
+async function attachManaged(run: LoadedRun, name: string, machine: string, o: AttachOptions, out: Output) {
+  const report = await run.manager.checkAllSessionsStatus({ processes: false });
+  const st = report.sessions.find((s) => s.session === name && s.machine === machine);
+  if (!st?.exists) {
+    throw new McError(
+      "SESSION_NOT_FOUND",
+      `session "${name}"${machine === "local" ? "" : ` on ${machine}`} is gone${st?.error ? ` (${st.error})` : ""}`,
+      { backend: "cli", op: "attach", hint: "sessions ls --prune forgets sessions that are gone" },
+    );
+  }
+  const cmd = run.manager.attachToSession(name, process.env, machine);
+  return hand(cmd, o, out, {
+    session: name,
+    backend: run.backend,
+    ...(machine === "local" ? {} : { machine }),
+  });
+}
+
+/** Every session to offer: mc's (marked), then the tool's others; running ones before ended ones. */
+async function choices(runs: LoadedRun[], listed: ListedSession[], o: AttachOptions): Promise<Choice[]> {
+  const statuses = await gather(runs, { host: o.host, all: true, processes: false });
+  const managed: Choice[] = statuses.flatMap((st) => {
+    const run = runs.find((r) =>
+      r.manager.managed.some((s) => s.name === st.session && s.machine === st.machine),
+    );
+    return run
+      ? [{ kind: "managed" as const, name: st.session, run, machine: st.machine, running: st.exists }]
+      : [];
+  });
+  const mine = new Set(managed.map((c) => (c.kind === "managed" && c.machine === "local" ? c.name : "")));
+  const others: Choice[] = listed
+    .filter((s) => !mine.has(s.name) && !s.runId)
+    .map((s) => ({ kind: "other" as const, name: s.name, running: !s.exited }));
+  const order = (c: Choice) => (c.kind === "managed" || c.kind === "other" ? (c.running ? 0 : 1) : 2);
+  return [...managed, ...others].sort((a, b) => order(a) - order(b));
+}
+
+function label(c: Choice): string {
+  switch (c.kind) {
+    case "managed":
+      return `${c.name}${c.machine === "local" ? "" : ` (${c.machine})`}  [mc]${c.running ? "" : "  ended"}`;
+    case "other":
+      return `${c.name}${c.running ? "" : "  ended"}`;
+    case "new":
+      return "new session";
+    case "kill-mc":
+      return "kill the sessions mc started";
+    case "kill-all":
+      return "kill ALL sessions, also those mc did not start…";
+  }
+}
+
+/**
+ * `sessions attach [NAME]`: the daily "get me into a session". A name reaches any session of the backend,
+ * managed or not (mc's by the name in the file or the name the tool shows); without one a picker offers
+ * every session, mc's marked and running ones first, plus a new session and kill choices (a kill of
+ * sessions mc did not start asks again). `-n` starts a plain new session.
+ */
+export async function attachCommand(
+  name: string | undefined,
+  o: AttachOptions,
+  out: Output,
+): Promise<number> {
+  return withRuns(
+    out,
+    async (runs) => {
+      const local = await localBackend(o);
+      if (o.newSession) return newSession(local, o, out);
+      const listed = await local.backend.listSessions().catch(() => [] as ListedSession[]);
+      if (name !== undefined) {
+        const hit = runs.some((r) =>
+          r.manager.managed.some((s) => s.name === name || s.layout.layoutName === name),
+        );
+        if (
+          hit ||
+          !listed.some(
+            (s) => s.name === name || local.backend.sessionKey(s.name) === local.backend.sessionKey(name),
+          )
+        ) {
+          const f = findSession(runs, name, o.host);
+          return attachManaged(f.run, f.name, f.machine, o, out);
+        }
+        return hand(local.backend.attachCommand(name, process.env), o, out, {
+          session: name,
+          backend: local.name,
+        });
+      }
+      const all = await choices(runs, listed, o);
+      if (all.length === 0) return newSession(local, o, out);
+      if (all.length === 1 && all[0]!.kind !== "new") return attachChoice(all[0]!, local, runs, o, out);
+      if (!interactive() || o.print || out.json) {
+        throw new McError("USAGE", `several sessions: ${all.map(label).join(", ")}`, {
+          backend: "cli",
+          op: "attach",
+          hint: "name one: sessions attach NAME (with --print without a terminal)",
+        });
+      }
+      const { default: select } = await import("@inquirer/select");
+      const extra: Choice[] = [{ kind: "new" }, { kind: "kill-mc" }, { kind: "kill-all" }];
+      const picked = await select<Choice>({
+        message: "Attach to",
+        choices: [...all, ...extra].map((c) => ({ name: display(label(c), { oneLine: true }), value: c })),
+        pageSize: 15,
+      });
+      return attachChoice(picked, local, runs, o, out);
+    },
+    o.socket,
+  );
+}
+
+async function attachChoice(
+  c: Choice,
+  local: { name: BackendName; backend: SessionBackend },
+  runs: LoadedRun[],
+  o: AttachOptions,
+  out: Output,
+): Promise<number> {
+  switch (c.kind) {
+    case "managed":
+      return attachManaged(c.run, c.name, c.machine, o, out);
+    case "other":
+      return hand(local.backend.attachCommand(c.name, process.env), o, out, {
+        session: c.name,
+        backend: local.name,
+      });
+    case "new":
+      return newSession(local, o, out);
+    case "kill-mc":
+      return killManaged(runs, out);
+    case "kill-all":
+      return killEverything(local, runs, out);
+  }
+}
+
+async function newSession(
+  local: { name: BackendName; backend: SessionBackend },
+  o: AttachOptions,
+  out: Output,
+) {
+  if (!local.backend.newSessionCommand) {
+    throw new McError("USAGE", `${local.name} cannot start a plain session here`, {
+      backend: "cli",
+      op: "attach",
+    });
+  }
+  return hand(local.backend.newSessionCommand(process.env), o, out, {
+    session: null,
+    backend: local.name,
+    new: true,
+  });
+}
+
+async function killManaged(runs: LoadedRun[], out: Output): Promise<number> {
+  let failed = 0;
+  for (const r of runs) {
+    for (const k of await r.manager.killAllSessions()) {
+      if (!k.ok) failed++;
+      out.err(`${k.ok ? out.c.green("✓") : out.c.red("✗")} ${k.name}${k.ok ? "" : `: ${k.error}`}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+/** Kill everything of the backend here, mc's and others', only after the user confirms it. */
+async function killEverything(
+  local: { name: BackendName; backend: SessionBackend },
+  runs: LoadedRun[],
+  out: Output,
+) {
+  const others = (await local.backend.listSessions()).filter((s) => !s.runId);
+  const { default: select } = await import("@inquirer/select");
+  const sure = await select({
+    message: display(
+      `Also kill ${others.length} session(s) mc did not start (${others.map((s) => s.name).join(", ")})?`,
+      {
+        oneLine: true,
+      },
+    ),
+    choices: [
+      { name: "no, keep them", value: false },
+      { name: "yes, kill them too", value: true },
+    ],
+  });
+  const code = await killManaged(runs, out);
+  if (!sure) return code;
+  for (const s of others) {
+    await local.backend.kill(s.name);
+    out.err(`${out.c.green("✓")} killed ${display(s.name, { oneLine: true })} (not started by mc)`);
+  }
+  return code;
+}

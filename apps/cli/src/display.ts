@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+import stringWidth from "string-width";
+
+const PICTO = /\p{Extended_Pictographic}/u;
+const EMOJI = /\p{Emoji}/u;
+/** Characters a terminal would act on or hide: controls, format and default-ignorable code points, separators. */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Default_Ignorable_Code_Point}]/u;
+
+function hex(cp: number): string {
+  if (cp === 0x1b) return "\\e";
+  if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, "0")}`;
+  return `\\u{${cp.toString(16)}}`;
+}
+
+/** Zero-width joiners and variation selectors that belong to an emoji sequence stay: they draw nothing else. */
+function emojiGlue(ch: string, prev: string | undefined, next: string | undefined): boolean {
+  if (ch === "\u200d")
+    return (
+      prev !== undefined && next !== undefined && (PICTO.test(prev) || prev === "\ufe0f") && PICTO.test(next)
+    );
+  if (ch === "\ufe0f" || ch === "\ufe0e") return prev !== undefined && EMOJI.test(prev);
+  return false;
+}
+
+/**
+ * What a human sees of a string: every C0 and C1 control, DEL, bidi override, zero-width or otherwise
+ * invisible character is written visibly (`\e`, `\x07`, `\u202e`), so text from a layouts file or a tool
+ * can never move the cursor, clear the screen, set the clipboard (OSC 52) or hide what really runs.
+ * Newlines stay (as ` ⏎ ` with `oneLine`); a tab is shown as `\t` (a space with `oneLine`). Files and
+ * `--json` never go through this.
+ */
+export function display(s: string, opts: { oneLine?: boolean } = {}): string {
+  let out = "";
+  const chars = [...s];
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (ch === "\n") out += opts.oneLine ? " ⏎ " : ch;
+    else if (ch === "\t") out += opts.oneLine ? " " : "\\t";
+    else if (HIDDEN.test(ch) && !emojiGlue(ch, chars[i - 1], chars[i + 1])) out += hex(ch.codePointAt(0)!);
+    else out += ch;
+  }
+  return out;
+}
+
+/** Terminal cells a (displayed) string takes: wide East Asian characters and emoji count two, marks zero. */
+export function cells(s: string): number {
+  return stringWidth(s);
+}
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** Cut a displayed string to at most `width` cells, marking the cut with `…`. */
+export function fit(s: string, width: number): string {
+  if (cells(s) <= width) return s;
+  if (width <= 0) return "";
+  let out = "";
+  let used = 0;
+  for (const { segment } of segmenter.segment(s)) {
+    const w = cells(segment);
+    if (used + w > width - 1) break;
+    out += segment;
+    used += w;
+  }
+  return `${out}…`;
+}
+
+/** Pad a displayed string with spaces to `width` cells. */
+export function pad(s: string, width: number): string {
+  return s + " ".repeat(Math.max(0, width - cells(s)));
+}
+
+// Styles travel as markers carrying a per-process random nonce, so text from a file can never forge one:
+// only markers made by this process become escape sequences; everything else is displayed.
+const NONCE = randomBytes(8).toString("hex");
+const MARK = new RegExp(`\\uE000${NONCE}:(\\d+)\\uE001`, "g");
+const mark = (code: number) => `\uE000${NONCE}:${code}\uE001`;
+
+/** Colour functions; `styled(open, close)` wraps text in markers that {@link render} turns into SGR. */
+export interface Colors {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+  magenta(s: string): string;
+}
+
+const styled = (open: number, close: number) => (s: string) => `${mark(open)}${s}${mark(close)}`;
+
+/** The colour functions (markers; rendered or dropped by {@link render}). */
+export const colors: Colors = {
+  bold: styled(1, 22),
+  dim: styled(2, 22),
+  red: styled(31, 39),
+  green: styled(32, 39),
+  yellow: styled(33, 39),
+  cyan: styled(36, 39),
+  magenta: styled(35, 39),
+};
+
+/** Drop this process's style markers, leaving the text (for measuring). */
+export function unstyled(s: string): string {
+  return s.replace(MARK, "");
+}
+
+/**
+ * The one way text reaches the terminal: everything is passed through {@link display}, then this process's
+ * own style markers become SGR sequences (with colour on) or vanish (off).
+ */
+export function render(s: string, color: boolean, opts: { oneLine?: boolean } = {}): string {
+  let out = "";
+  let last = 0;
+  for (const m of s.matchAll(MARK)) {
+    out += display(s.slice(last, m.index), opts);
+    if (color) out += `\x1b[${m[1]}m`;
+    last = m.index + m[0].length;
+  }
+  return out + display(s.slice(last), opts);
+}

@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, join, relative } from "node:path";
+import {
+  formatIssues,
+  type LayoutConfig,
+  type LayoutsFile,
+  loadLayoutsFile,
+  McError,
+  unwrapLayouts,
+} from "@mc/core";
+import { display } from "./display.js";
+import type { Output } from "./output.js";
+
+const usage = (reason: string, hint?: string) =>
+  new McError("USAGE", reason, { backend: "cli", op: "select", hint });
+
+/** Whether a prompt can be shown: both ends are a terminal. */
+export const interactive = () => Boolean(process.stdin.isTTY && process.stdout.isTTY);
+
+/** Directories never searched for layouts files (machineconfig skips the same kind). */
+const SKIP = new Set([
+  ".git",
+  "node_modules",
+  ".venv",
+  "venv",
+  "__pycache__",
+  ".mypy_cache",
+  ".idea",
+  ".vscode",
+  "dist",
+  ".turbo",
+]);
+
+/** `*.json` and `*.jsonc` below `root` (at most `depth` levels, 2,000 files). */
+function layoutCandidates(root: string, depth = 6): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, d: number) => {
+    if (d > depth || out.length >= 2000) return;
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory() && !SKIP.has(e.name) && !e.name.startsWith(".")) walk(join(dir, e.name), d + 1);
+      else if (e.isFile() && /\.jsonc?$/i.test(e.name)) out.push(join(dir, e.name));
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+/**
+ * The layouts file a user meant: `~` expanded (also in `--layouts-file=~/x`, which no shell expands), and
+ * a name that does not exist matched like machineconfig does, as a case-insensitive substring of the
+ * `*.json`/`*.jsonc` files below the current directory. A match is never run without asking: on a
+ * terminal the user confirms it, elsewhere the error says "did you mean".
+ */
+export async function resolveLayoutsPath(given: string, out: Output): Promise<string> {
+  const path = given.replace(/^~(?=$|[/\\])/, homedir());
+  if (existsSync(path)) return path;
+  const want = basename(given)
+    .replace(/\.jsonc?$/i, "")
+    .toLowerCase();
+  const all = layoutCandidates(process.cwd());
+  const byName = all.filter((f) => basename(f).toLowerCase().includes(want));
+  const matches = (byName.length ? byName : all.filter((f) => f.toLowerCase().includes(want))).sort();
+  const shown = matches.map((m) => `./${relative(process.cwd(), m)}`);
+  if (matches.length > 0 && interactive() && !out.json) {
+    const { default: select } = await import("@inquirer/select");
+    const choice = await select({
+      message: display(`${given} does not exist; run which layouts file?`, { oneLine: true }),
+      choices: [
+        ...matches.slice(0, 20).map((m, i) => ({ name: display(shown[i]!, { oneLine: true }), value: m })),
+        { name: "none of these", value: "" },
+      ],
+    });
+    if (choice) return choice;
+  }
+  throw new McError("LAYOUT_NOT_FOUND", `${given}: no such layouts file`, {
+    backend: "cli",
+    op: "load",
+    hint: matches.length
+      ? `did you mean ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}?`
+      : "sessions create-template writes a starter file",
+  });
+}
+
+/** What another tool's file looks like, to say so instead of "invalid JSON". */
+export function otherToolFormat(path: string): string | undefined {
+  let text: string;
+  try {
+    if (statSync(path).size > 4 * 1024 * 1024) return undefined;
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  if (/\.kdl$/i.test(path) || /^\s*layout\s*\{/m.test(text)) return "a zellij KDL layout";
+  if (/^\s*session_name\s*:/m.test(text) || /"session_name"\s*:/.test(text)) return "a tmuxp configuration";
+  if (/^\s*(name|project_name)\s*:/m.test(text) && /^\s*(windows|tabs)\s*:/m.test(text))
+    return "a tmuxinator project";
+  return undefined;
+}
+
+/** Read a layouts file (strict, or `--lenient`), printing the warnings for humans. */
+export async function readLayouts(
+  path: string,
+  o: { lenient?: boolean | undefined },
+  out: Output,
+): Promise<LayoutsFile> {
+  const r = await loadLayoutsFile(path, { lenient: Boolean(o.lenient) });
+  if (!r.ok) {
+    const other = otherToolFormat(path);
+    if (other) {
+      throw new McError("LAYOUT_INVALID", `${path} is ${other}, not an mc layouts file`, {
+        backend: "cli",
+        op: "load",
+        hint: `convert it with: sessions import ${path} -o layouts.json`,
+      });
+    }
+  }
+  if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatIssues(r.warnings, path)));
+  return unwrapLayouts(r, path);
+}
+
+const preview = (value: unknown) =>
+  display(JSON.stringify(value, null, 2))
+    .split("\n")
+    .slice(0, 24)
+    .join("\n");
+
+/** machineconfig's `-c ""`: pick layouts on a terminal, each previewed as JSON. */
+export async function pickLayouts(layouts: readonly LayoutConfig[]): Promise<LayoutConfig[]> {
+  if (!interactive())
+    throw usage('--choose-layouts "" opens a picker, which needs a terminal', "name the layouts: -c api,web");
+  const { default: checkbox } = await import("@inquirer/checkbox");
+  return checkbox({
+    message: "Layouts to run (space to select, enter to run)",
+    choices: layouts.map((l) => ({
+      name: display(`${l.layoutName} (${l.layoutTabs.length} tab${l.layoutTabs.length === 1 ? "" : "s"})`, {
+        oneLine: true,
+      }),
+      value: l,
+      description: preview(l),
+    })),
+    required: true,
+    pageSize: 12,
+  });
+}
+
+/** machineconfig's `-t ""`: pick tabs of the chosen layouts on a terminal; they run as `custom-tabs`. */
+export async function pickTabs(layouts: readonly LayoutConfig[]): Promise<LayoutConfig> {
+  if (!interactive())
+    throw usage('--choose-tabs "" opens a picker, which needs a terminal', "name the tabs: -t Layout::Tab");
+  const { default: checkbox } = await import("@inquirer/checkbox");
+  const entries = layouts.flatMap((l) => l.layoutTabs.map((t, i) => ({ l, t, i })));
+  const tabs = await checkbox({
+    message: "Tabs to run (space to select, enter to run)",
+    choices: entries.map(({ l, t, i }) => ({
+      name: display(`${l.layoutName}::${t.tabName}[${i}]`, { oneLine: true }),
+      value: t,
+      description: preview({ layoutName: l.layoutName, tabIndex: i, tab: t }),
+    })),
+    required: true,
+    pageSize: 12,
+  });
+  return { layoutName: "custom-tabs", layoutTabs: tabs };
+}

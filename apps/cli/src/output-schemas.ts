@@ -1,0 +1,259 @@
+import { ERROR_CODES } from "@mc/core";
+import { z } from "zod";
+
+/**
+ * The shape of every `--json` output, one schema per command (zod; `sessions schema --output NAME` and
+ * the files in apps/cli/schema are generated from these). Documents are one JSON value; streams (NDJSON)
+ * are one value per line, each matching the stream's schema, and end with a final event.
+ */
+
+const state = z.enum(["not-started", "pending", "running", "exited", "killed", "missing", "unknown"]);
+
+const processNode = z.object({
+  pid: z.number().int(),
+  ppid: z.number().int(),
+  command: z.string(),
+  cpuPercent: z.number(),
+  rssBytes: z.number(),
+  startedAt: z.number().optional(),
+});
+
+const tabStatus = z.object({
+  index: z.number().int(),
+  tabName: z.string(),
+  command: z.string(),
+  state,
+  exitCode: z.number().int().optional(),
+  signal: z.string().optional(),
+  pid: z.number().int().optional(),
+  ref: z.string().optional(),
+  processes: z.array(processNode),
+  startedAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  runtimeMs: z.number().optional(),
+  error: z.string().optional(),
+});
+
+const sessionStatus = z.object({
+  session: z.string(),
+  machine: z.string(),
+  backend: z.string(),
+  host: z.string(),
+  exists: z.boolean(),
+  tabs: z.array(tabStatus),
+  summary: z.object({
+    totalCommands: z.number(),
+    runningCommands: z.number(),
+    stoppedCommands: z.number(),
+    failedCommands: z.number(),
+    sessionHealthy: z.boolean(),
+  }),
+  error: z.string().optional(),
+});
+
+/** `sessions status --json` (and each line of `status --watch --json` but the last). */
+export const statusReport = z
+  .object({
+    at: z.number(),
+    sessions: z.array(sessionStatus),
+    summary: z.object({
+      totalSessions: z.number(),
+      healthySessions: z.number(),
+      unhealthySessions: z.number(),
+      totalCommands: z.number(),
+      runningCommands: z.number(),
+      stoppedCommands: z.number(),
+      failedCommands: z.number(),
+      allSessionsHealthy: z.boolean(),
+      allCommandsRunning: z.boolean(),
+      allFinished: z.boolean(),
+    }),
+    machines: z.array(
+      z.object({
+        machine: z.string(),
+        host: z.string(),
+        reachable: z.boolean(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .describe("sessions status --json");
+
+/** Every `--json` error, on stderr. */
+export const errorDocument = z
+  .object({
+    error: z.object({
+      code: z.enum([...ERROR_CODES]),
+      message: z.string(),
+      backend: z.string().optional(),
+      op: z.string().optional(),
+      hint: z.string().optional(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .describe("any command's error with --json (stderr)");
+
+const started = z.object({
+  machine: z.string(),
+  name: z.string(),
+  requestedName: z.string(),
+  action: z.enum(["create", "replace"]),
+  renamed: z.boolean(),
+  tabs: z.number().int(),
+  artefacts: z.array(z.string()),
+});
+
+/** `sessions run --json` without `--monitor`. */
+export const runDocument = z
+  .object({
+    backend: z.string(),
+    batches: z.array(
+      z.object({
+        batch: z.number().int(),
+        runId: z.string(),
+        machines: z.array(
+          z.union([
+            z.object({ machine: z.string(), ok: z.literal(true), sessions: z.array(started) }),
+            z.object({ machine: z.string(), ok: z.literal(false), error: errorDocument.shape.error }),
+          ]),
+        ),
+        sessions: z.array(started),
+        report: statusReport.optional(),
+      }),
+    ),
+  })
+  .describe("sessions run --json");
+
+/** One line of `sessions run --monitor --json` and `sessions events`. */
+export const event = z
+  .object({
+    type: z.enum([
+      "session-started",
+      "tab-started",
+      "tab-ready",
+      "tab-exited",
+      "tab-killed",
+      "tab-retried",
+      "session-gone",
+      "run-done",
+    ]),
+    time: z.string(),
+    machine: z.string().optional(),
+    session: z.string().optional(),
+    tab: z.string().optional(),
+    index: z.number().int().optional(),
+    tabs: z.number().int().optional(),
+    exitCode: z.number().int().optional(),
+    signal: z.string().optional(),
+    attempt: z.number().int().optional(),
+    reason: z.string().optional(),
+    failed: z.number().int().optional(),
+    interrupted: z.boolean().optional(),
+  })
+  .passthrough()
+  .describe("one line (NDJSON) of sessions run --monitor --json and sessions events; the last is run-done");
+
+/** `sessions run --dry-run --json`. */
+export const dryRunDocument = z
+  .object({
+    dryRun: z.literal(true),
+    backend: z.string(),
+    batches: z.array(
+      z.array(
+        z.object({
+          name: z.string(),
+          requested: z.string(),
+          action: z.enum(["create", "replace"]),
+          renamed: z.boolean(),
+          tabs: z.number().int(),
+          artefacts: z.array(z.object({ path: z.string(), description: z.string(), content: z.string() })),
+          start: z.array(z.object({ file: z.string(), args: z.array(z.string()) })),
+        }),
+      ),
+    ),
+  })
+  .describe("sessions run --dry-run --json");
+
+/** `sessions ls --json`. */
+export const lsDocument = z
+  .object({
+    runs: z.array(
+      z.object({
+        run: z.string(),
+        kind: z.string(),
+        backend: z.string(),
+        host: z.string(),
+        created: z.string(),
+        session: z.string(),
+        live: z.boolean(),
+        tabs: z.number().int(),
+        unreachable: z.string().optional(),
+      }),
+    ),
+    corrupt: z.array(z.object({ path: z.string(), error: z.string() })),
+  })
+  .describe("sessions ls --json");
+
+/** `sessions kill --json`. */
+export const killDocument = z
+  .object({
+    killed: z.array(
+      z.object({
+        session: z.string(),
+        host: z.string().optional(),
+        ok: z.boolean(),
+        outcome: z.enum(["killed", "gone"]).optional(),
+        ended: z.array(z.number().int()).optional(),
+        survivors: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .describe("sessions kill --json");
+
+/** `sessions attach --json` (the command it would run). */
+export const attachDocument = z
+  .object({
+    session: z.string(),
+    backend: z.string(),
+    machine: z.string().optional(),
+    command: z.object({ file: z.string(), args: z.array(z.string()), env: z.record(z.string(), z.string()) }),
+  })
+  .describe("sessions attach --json");
+
+const issue = z.object({
+  path: z.string(),
+  pointer: z.array(z.union([z.string(), z.number()])),
+  line: z.number().int(),
+  column: z.number().int(),
+  message: z.string(),
+});
+
+/** `sessions validate --json`. */
+export const validateDocument = z
+  .union([
+    z.object({ ok: z.literal(true), warnings: z.array(issue), layouts: z.number().int() }),
+    z.object({ ok: z.literal(false), issues: z.array(issue) }),
+  ])
+  .describe("sessions validate --json");
+
+/** Every schema, by the file name it is written to. */
+export const OUTPUT_SCHEMAS = {
+  status: statusReport,
+  error: errorDocument,
+  run: runDocument,
+  event,
+  "dry-run": dryRunDocument,
+  ls: lsDocument,
+  kill: killDocument,
+  attach: attachDocument,
+  validate: validateDocument,
+} as const;
+
+/** The JSON Schema (draft 2020-12) of one output. */
+export function outputJsonSchema(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {
+  return z.toJSONSchema(OUTPUT_SCHEMAS[name], { target: "draft-2020-12", io: "output" }) as Record<
+    string,
+    unknown
+  >;
+}

@@ -1,0 +1,290 @@
+import type { Command } from "commander";
+import { attachCommand } from "../commands/attach.js";
+import { completionScript } from "../commands/completion.js";
+import {
+  balanceCommand,
+  layoutFromCommand,
+  schemaCommand,
+  summarizeCommand,
+  templateCommand,
+  validateCommand,
+} from "../commands/layouts.js";
+import { killCommand, lsCommand, statusCommand } from "../commands/manage.js";
+import { DEFAULT_LAYOUTS_FILE, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
+import type { Output } from "../output.js";
+import { addRunOptions, checkRunFlags, collect, example, int, nameArg, num } from "./options.js";
+
+/** What every command's action reaches: the output and where its exit code goes. */
+export interface Ctx {
+  readonly out: Output;
+  set(code: Promise<number> | number): Promise<void>;
+}
+
+/** `-k` takes effect: it implies watching until the commands finish. */
+const effective = (o: RunOptions): RunOptions => (o.killUponCompletion ? { ...o, monitor: true } : o);
+
+/** `sessions run`. */
+export function registerRun(program: Command, ctx: Ctx): void {
+  const cmd = addRunOptions(
+    program
+      .command("run")
+      .alias("r")
+      .description("start the layouts of a layouts file (machineconfig's format)")
+      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
+      .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
+      .option("-c, --choose-layouts <names>", "comma-separated layout names to run")
+      .option(
+        "-t, --choose-tabs <tabs>",
+        "comma-separated Tab or Layout::Tab to run, merged into one layout 'custom-tabs'",
+      )
+      .option("-i, --interactive", "choose layouts in a terminal prompt")
+      .option(
+        "-p, --parallel-layouts <n>",
+        "run layouts in batches of n: start, monitor until done, next batch",
+        int("--parallel-layouts"),
+      )
+      .option(
+        "-T, --max-tabs-per-layout <n>",
+        "refuse layouts with more tabs",
+        int("--max-tabs-per-layout"),
+        25,
+      )
+      .option(
+        "-P, --max-parallel-layouts <n>",
+        "refuse to start more layouts at once",
+        int("--max-parallel-layouts"),
+        25,
+      )
+      .option(
+        "-H, --substitute-home",
+        "expand ~ and $HOME at the start of startDir (always on; kept for machineconfig scripts)",
+      )
+      .option(
+        "--max-parallel-tabs <n>",
+        "keep n tabs of one layout running, starting the next as each finishes",
+        int("--max-parallel-tabs"),
+      )
+      .option(
+        "--poll-seconds <s>",
+        "poll interval with --max-parallel-tabs (at least 0.1)",
+        num("--poll-seconds", 0.1),
+        2,
+      )
+      .option("--kill-finished-tabs", "with --max-parallel-tabs: close each tab when its command finishes")
+      .option(
+        "--all-file",
+        "with --max-parallel-tabs: every tab of every layout, as one session (all-layouts-dynamic)",
+      )
+      .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+      .option(
+        "--host <machine>",
+        "run on this machine over ssh instead (repeat, or comma-separate, for several)",
+        collect,
+        [],
+      )
+      .option("--ssh-config <file>", "ssh client config for --host (default: ~/.ssh/config)"),
+  );
+  cmd
+    .addHelpText(
+      "after",
+      `${example("sessions run layouts.json -c build,test --on-conflict rename -m -k")}  sessions run layouts.json --host gpu-1 --host gpu-2 -m    # over ssh, one connection per machine\n`,
+    )
+    .action((file: string | undefined, o: RunOptions) => {
+      checkRunFlags(o, file, (k) => cmd.getOptionValueSource(k) === "cli");
+      return ctx.set(runCommand(file, effective(o), ctx.out));
+    });
+}
+
+/** `run-all` (machineconfig's --all-file, stackops' run-all): every tab of a file, N at a time, as one session. */
+export function registerRunAll(program: Command, ctx: Ctx): void {
+  const cmd = addRunOptions(
+    program
+      .command("run-all")
+      .alias("R")
+      .description(
+        "run every tab of every layout in a file as one session, N tabs at a time (all-layouts-dynamic)",
+      )
+      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
+      .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
+      .requiredOption("-t, --max-parallel-tabs <n>", "how many tabs run at once", int("--max-parallel-tabs"))
+      .option(
+        "--poll-seconds <s>",
+        "how often to look for finished tabs (at least 0.1)",
+        num("--poll-seconds", 0.1),
+        2,
+      )
+      .option("--kill-finished-tabs", "close each tab when its command finishes")
+      .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+      .option(
+        "--host <machine>",
+        "run on this machine over ssh instead (repeat, or comma-separate, for several)",
+        collect,
+        [],
+      )
+      .option("--ssh-config <file>", "ssh client config for --host (default: ~/.ssh/config)"),
+  );
+  cmd
+    .addHelpText("after", example("sessions run-all jobs.json -t 4 -k"))
+    .action((file: string | undefined, o: RunOptions) => {
+      checkRunFlags(o, file, (k) => cmd.getOptionValueSource(k) === "cli");
+      const all = { ...o, allFile: true, maxTabsPerLayout: Number.POSITIVE_INFINITY, maxParallelLayouts: 25 };
+      return ctx.set(runCommand(file, effective(all), ctx.out));
+    });
+}
+
+/** `status`, `attach`, `kill`, `ls`: what mc manages. */
+export function registerManage(program: Command, ctx: Ctx): void {
+  program
+    .command("status")
+    .description("per-tab status of the sessions mc manages: running, exited (code), killed, missing")
+    .argument("[session]", "only this session")
+    .option("-w, --watch", "keep the table updated until Ctrl-C")
+    .option("-a, --all", "include sessions that are gone")
+    .option("--interval <seconds>", "refresh interval with --watch (at least 0.1)", num("--interval", 0.1), 2)
+    .option("--host <machine>", "only sessions on this machine")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .addHelpText("after", example("sessions status --watch"))
+    .action((name: string | undefined, o) => ctx.set(statusCommand(name, o, ctx.out)));
+  program
+    .command("attach")
+    .alias("a")
+    .description(
+      "attach this terminal to a session, mc's or not (a picker without a name; switch-client inside tmux)",
+    )
+    .argument("[session]", "session name (the name in the layouts file or the one the tool shows)")
+    .option("-n, --new-session", "start a plain new session instead")
+    .option("-b, --backend <name>", "tmux, zellij, wt or auto, for sessions mc did not start", "auto")
+    .option("--print", "print the attach command instead of running it")
+    .option("--host <machine>", "the machine the session runs on, when several have one of that name")
+    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
+    .addHelpText("after", example("sessions attach api"))
+    .action((name: string | undefined, o) => ctx.set(attachCommand(name, o, ctx.out)));
+  program
+    .command("kill")
+    .description("kill managed sessions (never sessions mc did not start)")
+    .argument("[sessions...]", "session names")
+    .option("--all", "every session mc manages")
+    .option("--host <machine>", "only sessions on this machine")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .addHelpText("after", example("sessions kill api web"))
+    .action((names: string[], o) => ctx.set(killCommand(names, o, ctx.out)));
+  program
+    .command("ls")
+    .description("list managed runs and their sessions (saved state)")
+    .option("--prune", "forget runs whose sessions are all gone, and remove unreadable run records")
+    .option("--socket <name|path>", "tmux: only runs on this tmux server")
+    .addHelpText("after", example("sessions ls --json"))
+    .action((o) => ctx.set(lsCommand(o, ctx.out)));
+}
+
+/** `balance-load`, `create-template`, `summarize`, `validate`, `schema`: tools for layouts files. */
+export function registerLayoutTools(program: Command, ctx: Ctx): void {
+  program
+    .command("balance-load")
+    .alias("b")
+    .description("split or combine layouts so none is over a tab-count or weight threshold")
+    .argument("<layouts-file>")
+    .requiredOption(
+      "-m, --max-threshold <n>",
+      "most tabs (number) or weight (weight)",
+      int("--max-threshold"),
+    )
+    .option("-t, --threshold-type <type>", "number or weight", "number")
+    .option("-b, --breaking-method <method>", "moreLayouts or combineTabs", "moreLayouts")
+    .option("-o, --output-path <file>", "where to write the result")
+    .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+    .addHelpText(
+      "after",
+      example("sessions balance-load layouts.json -m 4 -t number -b moreLayouts -o balanced.json"),
+    )
+    .action((file: string, o) => ctx.set(balanceCommand(file, o, ctx.out)));
+  program
+    .command("create-template")
+    .alias("t")
+    .description("write a starter layouts file (layout.json, or NAME.json) for this directory")
+    .argument("[name]")
+    .option("-t, --num-tabs <n>", "number of tabs", int("--num-tabs"), 3)
+    .option("--force", "overwrite an existing file")
+    .addHelpText("after", example("sessions create-template dev --num-tabs 4"))
+    .action((name: string | undefined, o) => ctx.set(templateCommand(name, o, ctx.out)));
+  program
+    .command("summarize")
+    .alias("s")
+    .description("layouts, tabs and weights of a layouts file")
+    .argument("<layouts-file>")
+    .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+    .addHelpText("after", example("sessions summarize layouts.json"))
+    .action((file: string, o: { lenient?: boolean }) => ctx.set(summarizeCommand(file, o, ctx.out)));
+  program
+    .command("validate")
+    .description("check a layouts file; every problem with its line:column")
+    .argument("<layouts-file>")
+    .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
+    .addHelpText("after", example("sessions validate layouts.json"))
+    .action((file: string, o: { lenient?: boolean }) => ctx.set(validateCommand(file, o, ctx.out)));
+  program
+    .command("schema")
+    .description("print the JSON Schema of layouts files, or of a command's --json output")
+    .argument("[name]", "layouts (default), status, run, event, dry-run, ls, kill, attach, validate or error")
+    .addHelpText("after", example("sessions schema > layouts.schema.json"))
+    .action((name: string | undefined) => ctx.set(schemaCommand(name, ctx.out)));
+}
+
+type FromCommandOptions = RunOptions & { num: number; name: string; startDir: string; output?: string };
+
+/** `create-from-command`: N tabs of one command. */
+export function registerFromCommand(program: Command, ctx: Ctx): void {
+  const cmd = addRunOptions(
+    program
+      .command("create-from-command")
+      .alias("c")
+      .description("run N tabs of one command, with {idx} and {idx_max} replaced in each")
+      .requiredOption("-n, --num <n>", "number of tabs (at most --max-tabs-per-layout)", int("-n"))
+      .option("--max-tabs-per-layout <n>", "refuse more tabs", int("--max-tabs-per-layout"), 25)
+      .option("--name <layout>", "layout (session) name", nameArg("--name"), "fromCommand")
+      .option("--start-dir <dir>", "directory the tabs start in", process.cwd())
+      .option("-o, --output <file>", "write the layouts file instead of running it")
+      .argument("<command...>", "the command (one argument: a shell command line; several: an argv)"),
+  );
+  cmd
+    .addHelpText(
+      "after",
+      example("sessions create-from-command -n 4 -m -k -- python train.py --shard {idx} --of {idx_max}"),
+    )
+    .action(async (argv: string[], o: FromCommandOptions) => {
+      const layout = layoutFromCommand(
+        { num: o.num, name: o.name, startDir: o.startDir, maxTabs: o.maxTabsPerLayout },
+        argv,
+      );
+      if (o.output) {
+        const { writeFileAtomic, MACHINECONFIG_SCHEMA_URL } = await import("@mc/core");
+        const text = JSON.stringify(
+          { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] },
+          null,
+          4,
+        );
+        await writeFileAtomic(o.output, `${text}\n`, 0o644);
+        ctx.out.out(o.output);
+        return ctx.set(0);
+      }
+      return ctx.set(
+        runLayouts([layout], effective({ ...o, maxParallelLayouts: 25, pollSeconds: 2 }), ctx.out),
+      );
+    });
+}
+
+/** `completion bash|zsh|fish`. */
+export function registerCompletion(program: Command, ctx: Ctx): void {
+  program
+    .command("completion")
+    .description("print a shell completion script")
+    .argument("<shell>", "bash, zsh or fish")
+    .addHelpText(
+      "after",
+      example("sessions completion bash > ~/.local/share/bash-completion/completions/sessions"),
+    )
+    .action((shell: string) => {
+      ctx.out.data(completionScript(program, shell));
+      return ctx.set(0);
+    });
+}

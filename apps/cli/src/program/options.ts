@@ -1,0 +1,120 @@
+import { CONFLICT_POLICIES, type ConflictPolicy, checkName, McError } from "@mc/core";
+import { type Command, InvalidArgumentError, Option } from "commander";
+
+/** A whole-number option. */
+export const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+};
+
+/** A non-negative number option, at least `min`. */
+export const num =
+  (name: string, min = 0) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min)
+      throw new InvalidArgumentError(
+        min > 0 ? `${name} must be at least ${min}` : `${name} must be a non-negative number`,
+      );
+    return n;
+  };
+
+/** A name given as a flag passes the same rules as a name in a layouts file (NFC, no controls or bidi). */
+export const nameArg = (name: string) => (v: string) => {
+  try {
+    return checkName(v, name);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^\[mc\]( \S+)* /, ""));
+  }
+};
+
+const policy = (v: string): ConflictPolicy => {
+  if (!(CONFLICT_POLICIES as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`use ${CONFLICT_POLICIES.join(", ")}`);
+  return v as ConflictPolicy;
+};
+
+/** `Example:` help text. */
+export const example = (text: string) => `\nExample:\n  ${text}\n`;
+
+/** Collect a repeated option. */
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Options `run` and `create-from-command` share. */
+export function addRunOptions(c: Command): Command {
+  return c
+    .option(
+      "-b, --backend <name>",
+      "tmux, zellij, wt or auto (tmux if installed, else zellij; wt on Windows)",
+      "auto",
+    )
+    .addOption(
+      new Option("--on-conflict <policy>", `when a session name is taken: ${CONFLICT_POLICIES.join(", ")}`)
+        .default("error")
+        .argParser(policy),
+    )
+    .option("-m, --monitor", "watch the tabs until every command has finished")
+    .option(
+      "-k, --kill-upon-completion",
+      "kill the sessions when every command has finished (implies --monitor)",
+    )
+    .option("--interval <seconds>", "monitoring poll interval (at least 0.1)", num("--interval", 0.1), 2)
+    .option("--prefix <prefix>", "put <prefix>_ before every session name", nameArg("--prefix"))
+    .option("--socket <name|path>", "tmux: a -L socket name, or a -S socket path (anything with a /)")
+    .option(
+      "-S, --sleep-inbetween <seconds>",
+      "wait between starting two layouts, and between batches",
+      num("--sleep-inbetween"),
+      0,
+    )
+    .addOption(
+      new Option(
+        "--missing-dirs <policy>",
+        "start directories that do not exist: error, create them, or skip their tabs",
+      )
+        .choices(["error", "create", "skip"])
+        .default("error"),
+    )
+    .addOption(
+      new Option(
+        "--exit <mode>",
+        "after a tab's command ends: leave a shell, close the tab, or keep the finished pane",
+      )
+        .choices(["shell", "close", "keep"])
+        .default("shell"),
+    )
+    .option("--dry-run", "print the plan and every generated script or layout; start nothing");
+}
+
+const usage = (reason: string, hint?: string) =>
+  new McError("USAGE", reason, { backend: "cli", op: "run", hint });
+
+/**
+ * Flags that would be ignored are refused (or take effect): every flag a user typed does something.
+ * `given(name)` tells whether a flag was typed rather than defaulted.
+ */
+export function checkRunFlags(
+  o: {
+    maxParallelTabs?: number;
+    killFinishedTabs?: boolean;
+    layoutsFile?: string;
+    allFile?: boolean;
+  },
+  file: string | undefined,
+  given: (flag: string) => boolean,
+): void {
+  if (file !== undefined && o.layoutsFile !== undefined)
+    throw usage("give the layouts file once: as the argument or with -f/--layouts-file, not both");
+  if (o.maxParallelTabs !== undefined && (!Number.isInteger(o.maxParallelTabs) || o.maxParallelTabs < 1))
+    throw usage("--max-parallel-tabs must be a positive integer");
+  if (o.maxParallelTabs !== undefined && given("parallelLayouts"))
+    throw usage("--max-parallel-tabs and --parallel-layouts cannot be combined");
+  if (o.maxParallelTabs === undefined) {
+    if (o.killFinishedTabs) throw usage("--kill-finished-tabs works only with --max-parallel-tabs");
+    if (given("pollSeconds"))
+      throw usage("--poll-seconds works only with --max-parallel-tabs", "use --interval for monitoring");
+  }
+  if (o.allFile && o.maxParallelTabs === undefined)
+    throw usage("--all-file works with --max-parallel-tabs (or use: sessions run-all FILE -t N)");
+}

@@ -1,0 +1,201 @@
+import {
+  type BackendFactory,
+  type ExitMode,
+  type Host,
+  type LayoutConfig,
+  listRuns,
+  localHost,
+  type ManagedRun,
+  McError,
+  SessionManager,
+} from "@mc/core";
+import type { TmuxBackendOptions } from "@mc/tmux";
+import type { WtBackendOptions } from "@mc/wt";
+import type { ZellijBackendOptions } from "@mc/zellij";
+
+/** Backends the CLI knows. */
+export type BackendName = "tmux" | "zellij" | "wt";
+
+/** Each backend's own options, as its package types them. */
+export interface BackendOptions {
+  tmux: TmuxBackendOptions;
+  zellij: ZellijBackendOptions;
+  wt: WtBackendOptions;
+}
+
+interface Entry<K extends BackendName> {
+  /** The package to install for it. */
+  pkg: string;
+  /** Saved-run kinds: runs on this machine, and runs across machines (`--host`). */
+  kinds: { local: string; remote: string };
+  load(): Promise<BackendFactory<BackendOptions[K]>>;
+}
+
+/** Backend name → its package, loaded only when used. */
+const REGISTRY: { [K in BackendName]: Entry<K> } = {
+  tmux: {
+    pkg: "@mc/tmux",
+    kinds: { local: "TmuxLocalManager", remote: "TmuxRemoteManager" },
+    load: async () => (await import("@mc/tmux")).tmuxBackend,
+  },
+  zellij: {
+    pkg: "@mc/zellij",
+    kinds: { local: "ZellijLocalManager", remote: "ZellijRemoteManager" },
+    load: async () => (await import("@mc/zellij")).zellijBackend,
+  },
+  wt: {
+    pkg: "@mc/wt",
+    kinds: { local: "WTLocalManager", remote: "WTRemoteManager" },
+    load: async () => (await import("@mc/wt")).wtBackend,
+  },
+};
+
+/** Every backend name. */
+export const BACKEND_NAMES = Object.keys(REGISTRY) as BackendName[];
+
+const missing = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+};
+
+/** The factory of a backend; BACKEND_MISSING naming the package when it is not installed. */
+export async function loadBackend<K extends BackendName>(
+  name: K,
+): Promise<BackendFactory<BackendOptions[K]>> {
+  try {
+    return await REGISTRY[name].load();
+  } catch (e) {
+    if (!missing(e)) throw e;
+    throw new McError("BACKEND_MISSING", `the ${name} backend is not installed`, {
+      backend: "cli",
+      hint: `npm install ${REGISTRY[name].pkg}`,
+      cause: e,
+    });
+  }
+}
+
+/** `auto`: tmux if installed, else zellij; Windows Terminal on Windows. */
+export async function resolveBackend(choice: string, host: Host = localHost()): Promise<BackendName> {
+  const alias: Record<string, BackendName> = {
+    t: "tmux",
+    tmux: "tmux",
+    z: "zellij",
+    zellij: "zellij",
+    w: "wt",
+    wt: "wt",
+    "windows-terminal": "wt",
+  };
+  const c = choice.toLowerCase();
+  if (alias[c]) return alias[c]!;
+  if (c !== "auto" && c !== "a") {
+    throw new McError("USAGE", `unknown backend "${choice}"`, {
+      backend: "cli",
+      hint: "use tmux, zellij, wt or auto",
+    });
+  }
+  if ((await host.info()).platform === "win32") return "wt";
+  if (await host.which("tmux")) return "tmux";
+  if (await host.which("zellij")) return "zellij";
+  throw new McError("BINARY_NOT_FOUND", "neither tmux nor zellij is installed", {
+    backend: "cli",
+    hint: "install tmux (apt install tmux, brew install tmux) or zellij",
+  });
+}
+
+/** Where a run's sessions go: this machine, or these machines over ssh. */
+export interface Placement {
+  /** Machines (ssh aliases or `user@host`); empty: this machine. */
+  hosts: readonly string[];
+  /** ssh client config for the machines (made absolute). */
+  sshConfig?: string | undefined;
+}
+
+async function loadRemote() {
+  try {
+    return await import("@mc/remote");
+  } catch (e) {
+    if (!missing(e)) throw e;
+    throw new McError("BACKEND_MISSING", "remote support is not installed", {
+      backend: "cli",
+      hint: "npm install @mc/remote",
+      cause: e,
+    });
+  }
+}
+
+/**
+ * A manager for these layouts on this machine, or on every `--host` machine (`@mc/remote`'s manager:
+ * it checks the machines are distinct and reach them again later with the ssh options they were given).
+ */
+export async function buildManager<K extends BackendName>(
+  name: K,
+  layouts: readonly LayoutConfig[],
+  o: {
+    prefix?: string | undefined;
+    backendOptions: BackendOptions[K];
+    placement: Placement;
+    exitMode?: ExitMode | undefined;
+    onNotice?: (message: string) => void;
+  },
+): Promise<SessionManager<BackendOptions[K]>> {
+  const factory = await loadBackend(name);
+  if (o.placement.hosts.length > 0) {
+    const { RemoteManager } = await loadRemote();
+    return new RemoteManager(REGISTRY[name].kinds.remote, factory, {
+      machineLayouts: Object.fromEntries(o.placement.hosts.map((h) => [h, layouts])),
+      sessionNamePrefix: o.prefix,
+      exitMode: o.exitMode,
+      ...(o.placement.sshConfig === undefined ? {} : { ssh: { "*": { configFile: o.placement.sshConfig } } }),
+      backendOptions: { "*": o.backendOptions },
+      cwd: process.cwd(),
+      onNotice: o.onNotice,
+    });
+  }
+  return new SessionManager({
+    kind: REGISTRY[name].kinds.local,
+    factory,
+    machines: [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }],
+    sessionNamePrefix: o.prefix,
+    exitMode: o.exitMode,
+  });
+}
+
+/** A saved run with a manager that adopted it (its machines reconnected on demand). */
+export interface LoadedRun {
+  backend: BackendName;
+  run: ManagedRun;
+  manager: SessionManager;
+}
+
+/** Every saved run of every installed backend, local and remote; damaged records listed apart. */
+export async function loadRuns(
+  host: Host = localHost(),
+  onNotice: (message: string) => void = () => {},
+): Promise<{ runs: LoadedRun[]; corrupt: { path: string; error: string }[] }> {
+  const { stateDir } = await host.info();
+  const runs: LoadedRun[] = [];
+  const corrupt: { path: string; error: string }[] = [];
+  for (const name of BACKEND_NAMES) {
+    for (const kind of [REGISTRY[name].kinds.local, REGISTRY[name].kinds.remote]) {
+      const listing = await listRuns(host, stateDir, kind);
+      corrupt.push(...listing.corrupt);
+      if (listing.runs.length === 0) continue;
+      const factory = (await loadBackend(name)) as BackendFactory<object>;
+      const remote = kind === REGISTRY[name].kinds.remote;
+      const { RemoteManager } = remote ? await loadRemote() : { RemoteManager: undefined };
+      for (const run of listing.runs) {
+        const manager = RemoteManager
+          ? new RemoteManager(kind, factory, { machineLayouts: {}, onNotice })
+          : new SessionManager({ kind, factory, machines: [], stateHost: host });
+        try {
+          manager.adopt(run);
+        } catch (e) {
+          corrupt.push({ path: `${stateDir}/managers/${kind}/${run.id}.json`, error: (e as Error).message });
+          continue;
+        }
+        runs.push({ backend: name, run, manager });
+      }
+    }
+  }
+  return { runs, corrupt };
+}

@@ -1,0 +1,151 @@
+import { McError, makeReport, type SessionStatus, summarizeSession, type TabStatus } from "@mc/core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { cells, display, render } from "../src/display.js";
+import { reportError } from "../src/exit-codes.js";
+import { colorEnabled, makeOutput, statusTable, table, transitions } from "../src/output.js";
+
+/** Anything a hostile file or tool can put in a string: controls, C1, bidi, zero-width, emoji, wide text. */
+const hostile = fc.oneof(
+  fc.string({ unit: "grapheme" }),
+  fc.string({
+    unit: fc.constantFrom(
+      "\x1b",
+      "\x07",
+      "\r",
+      "\n",
+      "\t",
+      "\x9b",
+      "\u202e",
+      "\u2066",
+      "\u200b",
+      "\ufeff",
+      "\u2028",
+      "\x7f",
+      "]52;c;",
+      "[2J",
+      "\u{e0041}",
+      "ｗ",
+      "🚀",
+      "é",
+      "\u0301",
+      "\ue000",
+      "\ue001",
+    ),
+  }),
+  fc.string({ unit: "binary" }),
+);
+
+/** A control byte, or an invisible/format character, that is not one of our own SGR colour codes. */
+function rawControl(s: string): string | undefined {
+  const rest = s.replace(/\x1b\[\d+m/g, "").replace(/\n/g, "");
+  const m = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u.exec(
+    rest
+      .replace(/(\p{Extended_Pictographic})\u200d(?=\p{Extended_Pictographic})/gu, "$1")
+      .replace(/(\p{Emoji})[\ufe0e\ufe0f]/gu, "$1"),
+  );
+  return m?.[0];
+}
+
+function sink() {
+  const chunks: string[] = [];
+  const w = { write: (s: string) => chunks.push(s) };
+  return { chunks, stdout: { ...w, isTTY: true, columns: 40, rows: 10 }, stderr: w };
+}
+
+const tab = (name: string, command: string, state: TabStatus["state"] = "running"): TabStatus => ({
+  index: 0,
+  tabName: name,
+  command,
+  state,
+  processes: [],
+});
+
+function report(name: string, text: string) {
+  const tabs = [tab(text, text), tab("t", text, "exited")];
+  const s: SessionStatus = {
+    session: name,
+    machine: text || "m",
+    backend: "tmux",
+    host: "local",
+    exists: true,
+    tabs,
+    summary: summarizeSession(tabs, true),
+    error: text,
+  };
+  return makeReport([s]);
+}
+
+describe("the display function", () => {
+  it("shows controls, bidi and invisible characters visibly, and keeps ordinary text", () => {
+    expect(display("a\x1b[2Jb\x07c\u202ed\u200be\x9bf")).toBe("a\\e[2Jb\\x07c\\u202ed\\u200be\\x9bf");
+    expect(display("\x1b]52;c;SGVsbG8=\x07")).toBe("\\e]52;c;SGVsbG8=\\x07");
+    expect(display("build 🚀 ｗｉｄｅ é 👨‍👩‍👧 ❤️")).toBe("build 🚀 ｗｉｄｅ é 👨‍👩‍👧 ❤️");
+    expect(display("two\nlines\tx", { oneLine: true })).toBe("two ⏎ lines x");
+    expect(display("a\tb\r\n")).toBe("a\\tb\\x0d\n");
+  });
+
+  it("measures terminal cells, not code points", () => {
+    expect(cells("ｗｉｄｅ")).toBe(8);
+    expect(cells("🚀")).toBe(2);
+    expect(cells("e\u0301")).toBe(1);
+  });
+
+  it("property: no printer lets a raw control out, colour on or off", () => {
+    fc.assert(
+      fc.property(hostile, hostile, fc.boolean(), (a, b, color) => {
+        const printed: string[] = [];
+        printed.push(render(`${a} ${b}`, color));
+        printed.push(...table(["A", "B"], [[a, b]]).map((l) => render(l, color)));
+        const out = { c: makeOutput(false).c, tty: true, columns: 60 };
+        printed.push(...statusTable(report(a, b), out).map((l) => render(l, color)));
+        printed.push(...transitions(undefined, report(a, b)).map((l) => render(l, color)));
+        const s = sink();
+        const o = makeOutput(false, color ? { FORCE_COLOR: "1" } : { NO_COLOR: "1" }, s);
+        reportError(new McError("START_FAILED", `${a}\n${b}`, { backend: "tmux", hint: b }), o);
+        reportError(new Error(a), o);
+        o.out(a);
+        o.err(b);
+        o.outText(a);
+        o.live().render([a, b, `${a}${b}`]);
+        printed.push(...s.chunks.map((c) => c.replace(/\x1b\[\d+F\x1b\[0J/g, "")));
+        for (const p of printed) expect(rawControl(p), JSON.stringify(p)).toBeUndefined();
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("a string cannot forge this process's colour markers", () => {
+    const fake = "\ue000deadbeefdeadbeef:31\ue001red";
+    expect(render(fake, true)).not.toContain("\x1b[31m");
+  });
+
+  it("the live block cuts lines to the terminal and erases every row it drew, also after a resize", () => {
+    const s = sink();
+    const o = makeOutput(false, { FORCE_COLOR: "0" }, s);
+    const live = o.live();
+    live.render(["x".repeat(100), "short"]);
+    expect(s.chunks[0]!.split("\n")[0]!.length).toBeLessThan(40);
+    s.stdout.columns = 10;
+    live.render(["again"]);
+    // The first line took 39 cells: at 10 columns it now wraps into 4 rows, plus 1 for "short".
+    expect(s.chunks[1]).toMatch(/^\x1b\[5F\x1b\[0J/);
+  });
+});
+
+describe("colour follows NO_COLOR and FORCE_COLOR", () => {
+  it.each([
+    [{}, true, true],
+    [{}, false, false],
+    [{ NO_COLOR: "1" }, true, false],
+    [{ NO_COLOR: "" }, true, true],
+    [{ FORCE_COLOR: "0" }, true, false],
+    [{ FORCE_COLOR: "false" }, true, false],
+    [{ FORCE_COLOR: "1" }, false, true],
+    [{ FORCE_COLOR: "" }, false, true],
+    [{ FORCE_COLOR: "1", NO_COLOR: "1" }, false, true],
+  ])("%j on a tty=%s → colour %s", (env, tty, want) => {
+    expect(colorEnabled(false, tty, env)).toBe(want);
+    expect(colorEnabled(true, tty, env)).toBe(false);
+  });
+});

@@ -1,0 +1,140 @@
+import { findNodeAtLocation, type Node as JsonNode } from "jsonc-parser";
+import { LayoutConfigSchema, type LayoutsFile, LayoutsFileSchema, TabConfigSchema } from "./schema.js";
+import type { At, ValidationIssue } from "./validate.js";
+
+const offsetOf = (root: JsonNode, pointer: (string | number)[]) =>
+  findNodeAtLocation(root, pointer)?.offset ?? 0;
+
+/** Layout names must be unique: one name is one session. */
+function duplicateLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const names = new Map<string, number>();
+  file.layouts.forEach((layout, i) => {
+    const first = names.get(layout.layoutName);
+    const pointer = ["layouts", i, "layoutName"];
+    if (first !== undefined) {
+      out.push(
+        at(
+          offsetOf(root, pointer),
+          pointer,
+          `duplicate layoutName "${layout.layoutName}" (also layouts[${first}])`,
+        ),
+      );
+    } else names.set(layout.layoutName, i);
+  });
+  return out;
+}
+
+/**
+ * `dependsOn` names tabs of the same layout, each once, never the tab itself, and the graph has no cycle;
+ * a tab named by `dependsOn` must have a unique name in its layout.
+ */
+function dependencies(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  file.layouts.forEach((layout, li) => {
+    const count = new Map<string, number>();
+    for (const t of layout.layoutTabs) count.set(t.tabName, (count.get(t.tabName) ?? 0) + 1);
+    const edges = new Map<number, number[]>();
+    layout.layoutTabs.forEach((tab, ti) => {
+      (tab.dependsOn ?? []).forEach((dep, di) => {
+        const pointer = ["layouts", li, "layoutTabs", ti, "dependsOn", di];
+        const where = (message: string) => out.push(at(offsetOf(root, pointer), pointer, message));
+        const target = layout.layoutTabs.findIndex((t) => t.tabName === dep);
+        if (target < 0)
+          where(`dependsOn names "${dep}", which is not a tab of layout "${layout.layoutName}"`);
+        else if ((count.get(dep) ?? 0) > 1)
+          where(`dependsOn names "${dep}", which is the name of several tabs`);
+        else if (target === ti) where(`tab "${tab.tabName}" depends on itself`);
+        else edges.set(ti, [...(edges.get(ti) ?? []), target]);
+      });
+    });
+    const cycle = findCycle(layout.layoutTabs.length, edges);
+    if (cycle) {
+      const pointer = ["layouts", li, "layoutTabs", cycle[0]!, "dependsOn"];
+      const names = [...cycle, cycle[0]!].map((i) => `"${layout.layoutTabs[i]!.tabName}"`).join(" → ");
+      out.push(at(offsetOf(root, pointer), pointer, `dependsOn has a cycle: ${names}`));
+    }
+  });
+  return out;
+}
+
+/** One cycle of the graph (node indexes), if any: depth-first search with colours. */
+function findCycle(n: number, edges: Map<number, number[]>): number[] | undefined {
+  const colour = new Array<number>(n).fill(0);
+  const stack: number[] = [];
+  const visit = (v: number): number[] | undefined => {
+    colour[v] = 1;
+    stack.push(v);
+    for (const w of edges.get(v) ?? []) {
+      if (colour[w] === 1) return stack.slice(stack.indexOf(w));
+      if (colour[w] === 0) {
+        const c = visit(w);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    colour[v] = 2;
+    return undefined;
+  };
+  for (let v = 0; v < n; v++) {
+    if (colour[v] !== 0) continue;
+    const c = visit(v);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/** What a valid layouts file must also satisfy beyond its schema. */
+export function checkLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
+  return [...duplicateLayouts(file, root, at), ...dependencies(file, root, at)];
+}
+
+const KEYS = {
+  file: new Set(Object.keys(LayoutsFileSchema.shape)),
+  layout: new Set(Object.keys(LayoutConfigSchema.shape)),
+  tab: new Set(Object.keys(TabConfigSchema.shape)),
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * `--lenient`: drop unknown keys at the file, layout and tab levels and read a numeric-string
+ * `tabWeight` as a number, in place; each change is a warning with its line:column.
+ */
+export function lenientFixes(data: Record<string, unknown>, root: JsonNode, at: At): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const strip = (o: Record<string, unknown>, known: Set<string>, pointer: (string | number)[]) => {
+    for (const k of Object.keys(o)) {
+      if (known.has(k)) continue;
+      const keyPath = [...pointer, k];
+      const keyNode = findNodeAtLocation(root, keyPath)?.parent?.children?.[0];
+      out.push(at(keyNode?.offset ?? 0, keyPath, `unknown key "${k}" ignored (--lenient)`));
+      delete o[k];
+    }
+  };
+  strip(data, KEYS.file, []);
+  const layouts = Array.isArray(data.layouts) ? data.layouts : [];
+  layouts.forEach((l, li) => {
+    if (!isObject(l)) return;
+    strip(l, KEYS.layout, ["layouts", li]);
+    const tabs = Array.isArray(l.layoutTabs) ? l.layoutTabs : [];
+    tabs.forEach((t, ti) => {
+      if (!isObject(t)) return;
+      const pointer = ["layouts", li, "layoutTabs", ti];
+      strip(t, KEYS.tab, pointer);
+      if (typeof t.tabWeight === "string" && /^\s*\d+\s*$/.test(t.tabWeight)) {
+        const p = [...pointer, "tabWeight"];
+        out.push(
+          at(
+            offsetOf(root, p),
+            p,
+            `tabWeight "${t.tabWeight}" read as the number ${Number(t.tabWeight)} (--lenient)`,
+          ),
+        );
+        t.tabWeight = Number(t.tabWeight);
+      }
+    });
+  });
+  return out;
+}

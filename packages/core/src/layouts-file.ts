@@ -1,0 +1,102 @@
+import { readFile, stat } from "node:fs/promises";
+import { McError } from "./errors.js";
+import type { LayoutsFile } from "./schema.js";
+import { formatIssues, type ParseOptions, parseLayouts, type ValidationResult } from "./validate.js";
+
+/** Largest layouts file mc reads (bytes). */
+export const MAX_LAYOUTS_FILE_BYTES = 8 * 1024 * 1024;
+
+/** Read and validate a layouts file from disk. I/O problems come back as issues too. */
+export async function loadLayoutsFile(
+  path: string,
+  opts: ParseOptions = {},
+): Promise<ValidationResult<LayoutsFile>> {
+  const fail = (message: string): ValidationResult<LayoutsFile> => ({
+    ok: false,
+    issues: [{ path: "", pointer: [], line: 1, column: 1, message }],
+  });
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) return fail("is a directory, not a layouts file");
+    size = st.size;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === "ENOENT" ? "no such file" : `cannot read: ${code ?? String(e)}`);
+  }
+  if (size > MAX_LAYOUTS_FILE_BYTES) {
+    return fail(`the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`);
+  }
+  const bytes = await readFile(path);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const bad = firstBadUtf8Byte(bytes);
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < bad; i++) if (bytes[i] === 10) [line, lineStart] = [line + 1, i + 1];
+    return {
+      ok: false,
+      issues: [
+        {
+          path: "",
+          pointer: [],
+          line,
+          column: bad - lineStart + 1,
+          message: `the file is not valid UTF-8 (bad byte 0x${bytes[bad]?.toString(16)} at offset ${bad})`,
+        },
+      ],
+    };
+  }
+  return parseLayouts(text, opts);
+}
+
+/** Offset of the first byte that breaks UTF-8 (only called when decoding failed). */
+function firstBadUtf8Byte(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n =
+      c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
+    if (n < 0) return i;
+    // After some lead bytes the second byte's range is narrower (RFC 3629 §4): no overlong forms, no
+    // surrogates (ED A0–BF), nothing past U+10FFFF.
+    const [lo, hi] =
+      c === 0xe0
+        ? [0xa0, 0xbf]
+        : c === 0xed
+          ? [0x80, 0x9f]
+          : c === 0xf0
+            ? [0x90, 0xbf]
+            : c === 0xf4
+              ? [0x80, 0x8f]
+              : [0x80, 0xbf];
+    const second = b[i + 1];
+    if (n > 0 && (second === undefined || second < lo || second > hi)) return i;
+    for (let k = 2; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return i;
+}
+
+/** Return the value of a valid result, or throw one LAYOUT_INVALID error listing every issue. */
+export function unwrapLayouts<T>(result: ValidationResult<T>, source = "<layouts>"): T {
+  if (result.ok) return result.value;
+  const n = result.issues.length;
+  throw new McError(
+    "LAYOUT_INVALID",
+    `${source} has ${n} problem${n === 1 ? "" : "s"}:\n${formatIssues(result.issues, source)}`,
+    {
+      backend: "core",
+      op: "load",
+      hint: "fix the fields above; nothing was started",
+      details: result.issues,
+    },
+  );
+}
+
+/** Load a layouts file and throw LAYOUT_INVALID (with every issue) when it is not valid. */
+export async function readLayoutsFile(path: string, opts: ParseOptions = {}): Promise<LayoutsFile> {
+  return unwrapLayouts(await loadLayoutsFile(path, opts), path);
+}

@@ -1,0 +1,172 @@
+import { join } from "node:path";
+import type { McEvent } from "./events.js";
+import type { SessionManager } from "./manager.js";
+import { sleep } from "./poll.js";
+import { DEFAULT_READINESS_TIMEOUT_S, probeReadiness } from "./readiness.js";
+import type { ManagedSession } from "./run-record.js";
+import type { SessionStatus, TabStatus } from "./status.js";
+import { tabRecordName } from "./tab-record.js";
+
+/** Options of {@link schedule}. */
+export interface ScheduleOptions {
+  /** At most this many tabs of each session run at once (`--max-parallel-tabs`); default: no limit. */
+  maxParallel?: number | undefined;
+  /** Time between two looks (default 500 ms). */
+  pollMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Close each tab once its command finished (`--kill-finished-tabs`). */
+  closeFinished?: boolean | undefined;
+  /** Keep going until every command finished (not just until every tab was opened). */
+  untilDone?: boolean | undefined;
+  onEvent?: ((e: McEvent) => void) | undefined;
+}
+
+const LIVE = new Set<TabStatus["state"]>(["running", "pending"]);
+const FAILED = (t: TabStatus) =>
+  (t.state === "exited" && t.exitCode !== 0) || t.state === "killed" || t.state === "missing";
+
+/** What the scheduler knows of one session beyond its status. */
+interface Track {
+  ready: Set<number>;
+  failed: Set<number>;
+  closed: Set<number>;
+  /** When each tab with a readiness condition was first seen started (ms). */
+  since: Map<number, number>;
+}
+
+const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.name}`;
+
+/**
+ * Open the tabs a session did not open at once, in order, each when its `dependsOn` tabs are ready and a
+ * slot of `maxParallel` is free: machineconfig's dynamic mode and docker compose's `depends_on` in one
+ * loop. A tab is ready once started, or once its `readiness` probe succeeds; one that is not ready in
+ * time is closed and fails, and so does every tab that depends on a failed one (it never starts, and its
+ * record says why). Returns when every tab was opened or failed (or, with `untilDone`, finished).
+ */
+export async function schedule(manager: SessionManager, o: ScheduleOptions = {}): Promise<void> {
+  const tracks = new Map<string, Track>();
+  const track = (s: ManagedSession) => {
+    let t = tracks.get(key(s));
+    if (!t)
+      tracks.set(key(s), (t = { ready: new Set(), failed: new Set(), closed: new Set(), since: new Map() }));
+    return t;
+  };
+  for (;;) {
+    if (o.signal?.aborted) return;
+    const report = await manager.checkAllSessionsStatus({ processes: false });
+    for (const s of [...manager.managed]) {
+      const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+      if (st) await step(manager, s, st, track(s), o);
+    }
+    const pending = manager.managed.some((s) => s.pendingTabs?.length);
+    if (!pending && (!o.untilDone || report.summary.allFinished)) return;
+    await sleep(o.pollMs ?? 500, o.signal);
+  }
+}
+
+async function step(
+  manager: SessionManager,
+  s: ManagedSession,
+  st: SessionStatus,
+  t: Track,
+  o: ScheduleOptions,
+) {
+  const tabs = s.layout.layoutTabs;
+  const now = Date.now();
+  for (const tab of st.tabs) {
+    const i = tab.index;
+    if (FAILED(tab)) t.failed.add(i);
+    if (
+      o.closeFinished &&
+      tab.ref &&
+      !t.closed.has(i) &&
+      (tab.state === "exited" || tab.state === "killed")
+    ) {
+      t.closed.add(i);
+      await manager.closeTab(tab.ref, s.machine).catch(() => {});
+    }
+    if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
+    await readyCheck(manager, s, tab, t, now, o);
+  }
+  let running = st.tabs.filter((x) => LIVE.has(x.state)).length;
+  for (const i of [...(s.pendingTabs ?? [])]) {
+    const deps = (tabs[i]!.dependsOn ?? []).map((n) => tabs.findIndex((x) => x.tabName === n));
+    const broken = deps.find((d) => t.failed.has(d));
+    if (broken !== undefined) {
+      await manager.failPendingTab(
+        s.name,
+        i,
+        `not started: the tab it depends on ("${tabs[broken]!.tabName}") failed`,
+        s.machine,
+      );
+      t.failed.add(i);
+      o.onEvent?.({
+        type: "tab-exited",
+        time: new Date().toISOString(),
+        machine: s.machine,
+        session: s.name,
+        tab: tabs[i]!.tabName,
+        index: i,
+        exitCode: 125,
+        reason: "dependency failed",
+      });
+      continue;
+    }
+    if (!deps.every((d) => t.ready.has(d))) continue;
+    if (o.maxParallel !== undefined && running >= o.maxParallel) break;
+    await manager.startTab(s.name, i, s.machine);
+    running++;
+    o.onEvent?.({
+      type: "tab-started",
+      time: new Date().toISOString(),
+      machine: s.machine,
+      session: s.name,
+      tab: tabs[i]!.tabName,
+      index: i,
+    });
+  }
+}
+
+/** A started tab becomes ready (its probe succeeds, or at once without one), or fails when out of time. */
+async function readyCheck(
+  manager: SessionManager,
+  s: ManagedSession,
+  tab: TabStatus,
+  t: Track,
+  now: number,
+  o: ScheduleOptions,
+) {
+  const cfg = s.layout.layoutTabs[tab.index]!;
+  const r = cfg.readiness;
+  const emit = () =>
+    o.onEvent?.({
+      type: "tab-ready",
+      time: new Date().toISOString(),
+      machine: s.machine,
+      session: s.name,
+      tab: cfg.tabName,
+      index: tab.index,
+    });
+  if (!r) {
+    t.ready.add(tab.index);
+    if (cfg.dependsOn !== undefined || s.layout.layoutTabs.some((x) => x.dependsOn?.includes(cfg.tabName)))
+      emit();
+    return;
+  }
+  if (!t.since.has(tab.index)) t.since.set(tab.index, now);
+  const host = manager.hostOf(s.machine);
+  const logPath = join(s.runDir, tabRecordName(tab.index).replace(/\.json$/, ".log"));
+  if (
+    await probeReadiness(host, r, { startDir: cfg.startDir, logPath, shell: cfg.shell }).catch(() => false)
+  ) {
+    t.ready.add(tab.index);
+    emit();
+    return;
+  }
+  const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;
+  if (now - t.since.get(tab.index)! < limit) return;
+  t.failed.add(tab.index);
+  await manager.noteTabError(s.name, tab.index, `not ready within ${limit / 1000} s`, s.machine);
+  if (tab.ref && manager.factory.capabilities.closeTab)
+    await manager.closeTab(tab.ref, s.machine).catch(() => {});
+}

@@ -1,0 +1,232 @@
+import { randomBytes } from "node:crypto";
+import { type Command, type HostInfo, McError, type ProcessNode, parsePsTable } from "@mc/core";
+import { batchScript, exportLines, type Frame, type Op, parseFrames } from "./batch.js";
+import { defaultControlDir, ensurePrivateDir } from "./control-dir.js";
+import { droppedError, sshError } from "./errors.js";
+import { type HostFacts, parseInfo } from "./parse.js";
+import { loginShellQuote, psEncodedArgs, psQuote, shJoin } from "./quote.js";
+import { type SshProcess, type SshResult, spawnSsh } from "./spawn.js";
+import { type SshHostOptions, sshBaseArgs, sshPercent, sshUserArgs } from "./ssh-args.js";
+import { type ResolvedSsh, resolveSsh, resolveSshSync } from "./ssh-config.js";
+import { runWindowsOp } from "./windows-ops.js";
+
+interface Pending {
+  op: Op;
+  resolve(f: Frame): void;
+  reject(e: unknown): void;
+}
+
+const REMOTE_SH = "exec /bin/sh -s";
+
+/** Below this the measured clock difference is noise (a round trip, `date`'s resolution). */
+const SKEW_THRESHOLD_MS = 1000;
+
+/**
+ * The ssh side of {@link sshHost}: one control master per connection key, and the batch queue. Every
+ * operation started in the same tick goes out as one POSIX sh script on the stdin of one
+ * `ssh … -T -- <target> exec /bin/sh -s`; each result comes back in its own framed section.
+ */
+export class SshTransport {
+  readonly sshFile: string;
+  readonly userArgs: string[];
+  spawned = 0;
+  batches = 0;
+  mode: "unknown" | "posix" | "win32";
+  info: HostInfo | undefined;
+  facts: HostFacts | undefined;
+  /** Remote clock minus this machine's, in ms (0 until measured or when within noise). */
+  skewMs = 0;
+  snapshot: { at: number; table: ProcessNode[] } | undefined;
+  private resolved: (ResolvedSsh & { controlPath: string }) | undefined;
+  private resolving: Promise<void> | undefined;
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(
+    readonly id: string,
+    readonly target: string,
+    readonly opts: SshHostOptions,
+  ) {
+    this.sshFile = opts.ssh ?? "ssh";
+    this.userArgs = sshUserArgs(opts);
+    this.mode = opts.platform === "posix" ? "posix" : opts.platform === "win32" ? "win32" : "unknown";
+  }
+
+  /** The control socket of this connection, once known. */
+  get controlPath(): string | undefined {
+    return this.resolved?.controlPath;
+  }
+
+  private settle(r: ResolvedSsh): void {
+    const dir = this.opts.controlDir ?? defaultControlDir(this.opts.localEnv ?? process.env);
+    if (this.opts.controlDir !== undefined) ensurePrivateDir(dir);
+    this.resolved = { ...r, controlPath: `${sshPercent(dir)}/${r.key}` };
+  }
+
+  /** Resolve the connection's name (`ssh -G`) before the first call. */
+  async ready(): Promise<void> {
+    if (this.resolved) return;
+    this.resolving ??= resolveSsh(this.sshFile, this.userArgs, this.target, this.opts.localEnv).then(
+      (r) => this.settle(r),
+      (e) => {
+        this.resolving = undefined;
+        throw e;
+      },
+    );
+    await this.resolving;
+  }
+
+  /** Every option of a call to this host (resolving synchronously if nothing has run yet). */
+  baseArgs(): string[] {
+    if (!this.resolved)
+      this.settle(resolveSshSync(this.sshFile, this.userArgs, this.target, this.opts.localEnv));
+    return sshBaseArgs(this.opts, this.resolved!.controlPath, this.resolved!.known);
+  }
+
+  /** The command a user can run to check this connection, for error hints. */
+  probe(): string {
+    return `ssh ${shJoin([...this.userArgs, "--", this.target, "true"])}`;
+  }
+
+  exec(args: string[], input?: string, timeoutMs?: number, signal?: AbortSignal): SshProcess {
+    this.spawned++;
+    return spawnSsh(this.sshFile, [...this.baseArgs(), ...args], {
+      input,
+      timeoutMs,
+      signal,
+      env: this.opts.localEnv,
+    });
+  }
+
+  execWin = async (line: string, input?: string, timeoutMs?: number): Promise<SshResult> => {
+    await this.ready();
+    this.batches++;
+    return this.exec(["-T", "--", this.target, line], input, timeoutMs).result;
+  };
+
+  private applyInfo(out: string, sentAt: number, doneAt: number): void {
+    const parsed = parseInfo(out);
+    const { facts, ...info } = parsed;
+    this.info = { ...info, ...(this.opts.stateDir === undefined ? {} : { stateDir: this.opts.stateDir }) };
+    if (!facts) return;
+    this.facts = facts;
+    const skew = facts.clockMs - (sentAt + doneAt) / 2;
+    this.skewMs = Number.isFinite(skew) && Math.abs(skew) >= SKEW_THRESHOLD_MS ? Math.round(skew) : 0;
+  }
+
+  /** Put an operation in this tick's batch (or send it alone: no batching, or a cancellable call). */
+  enqueue(op: Op, signal?: AbortSignal): Promise<Frame> {
+    return new Promise<Frame>((resolve, reject) => {
+      const item = { op, resolve, reject };
+      if (this.opts.batch === false || signal) {
+        this.send([item], signal).catch(reject);
+        return;
+      }
+      this.queue.push(item);
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        const items = this.queue;
+        this.queue = [];
+        this.send(items).catch((e) => {
+          for (const it of items) it.reject(e);
+        });
+      });
+    });
+  }
+
+  /** Send one batch and answer each of its operations. */
+  async send(items: Pending[], signal?: AbortSignal): Promise<void> {
+    await this.ready();
+    if (this.mode === "win32") {
+      await Promise.all(items.map((it) => runWindowsOp(it, this.execWin, this.id, this.opts.env)));
+      return;
+    }
+    const ops = items.map((i) => i.op);
+    const wantInfo = this.info === undefined && !ops.some((o) => o.kind === "info");
+    if (wantInfo) ops.unshift({ kind: "info", stateDir: this.opts.stateDir });
+    const wantPs = ops.some((o) => o.kind === "readDir") && !ops.some((o) => o.kind === "ps");
+    if (wantPs) ops.push({ kind: "ps" });
+    const boundary = `MCB${randomBytes(16).toString("hex")}`;
+    let script: string;
+    try {
+      script = batchScript(ops, boundary, this.opts.env);
+    } catch (e) {
+      // One bad operation (a NUL in a path) must not sink the others: send them without it.
+      if (items.length === 1) throw e;
+      await Promise.all(items.map((it) => this.send([it], signal).catch(it.reject)));
+      return;
+    }
+    const timeouts = ops.flatMap((o) => (o.kind === "run" && o.cmd.timeoutMs ? [o.cmd.timeoutMs] : []));
+    const timeoutMs = timeouts.length
+      ? Math.max(...timeouts) + (this.opts.connectTimeoutMs ?? 10_000)
+      : undefined;
+    this.batches++;
+    const sentAt = Date.now();
+    const r = await this.exec(["-T", "--", this.target, REMOTE_SH], script, timeoutMs, signal).result;
+    const { frames } = parseFrames(r.stdout, boundary);
+    if (frames.size === 0) return this.failBatch(items, r, timeoutMs, signal);
+    if (this.mode === "unknown") this.mode = "posix";
+    const offset = wantInfo ? 1 : 0;
+    const infoFrame = frames.get(ops.findIndex((o) => o.kind === "info"));
+    if (!this.info && infoFrame?.status === 0)
+      this.applyInfo(infoFrame.out.toString("utf8"), sentAt, Date.now());
+    const psFrame = wantPs ? frames.get(ops.length - 1) : undefined;
+    if (psFrame?.status === 0)
+      this.snapshot = { at: Date.now(), table: parsePsTable(psFrame.out.toString("utf8")) };
+    for (const [k, it] of items.entries()) {
+      const f = frames.get(k + offset);
+      if (f) it.resolve(f);
+      else if (r.timedOut)
+        it.reject(new McError("TIMEOUT", `${this.id}: ${it.op.kind} timed out`, { backend: "remote" }));
+      else it.reject(droppedError(this.id, it.op.kind, r.stderr));
+    }
+  }
+
+  /** No frame came back: a Windows shell (retry as such), a timeout, a dropped link or an ssh error. */
+  private async failBatch(
+    items: Pending[],
+    r: SshResult,
+    timeoutMs: number | undefined,
+    signal?: AbortSignal,
+  ) {
+    if (this.mode === "unknown" && (await import("./windows.js")).looksLikeWindowsShell(r.stderr)) {
+      this.mode = "win32";
+      await this.send(items, signal);
+      return;
+    }
+    const op = items[0]?.op.kind ?? "run";
+    const err = r.timedOut
+      ? new McError("TIMEOUT", `${this.id}: no answer within ${timeoutMs} ms`, {
+          backend: "remote",
+          op: "run",
+        })
+      : r.exitCode === 0
+        ? droppedError(this.id, op, r.stderr)
+        : // nologin(8) prints its message on stdout: what the login shell said is the cause either way.
+          sshError(this.id, op, r.exitCode, `${r.stdout.toString("utf8").slice(0, 2000)}\n${r.stderr}`, {
+            probe: this.probe(),
+          });
+    for (const it of items) it.reject(err);
+  }
+
+  /** The line ssh hands the remote login shell to run `cmd` with a terminal (attach). */
+  remoteLine(cmd: Command): string {
+    if (this.mode === "win32") {
+      const env = Object.entries({ ...this.opts.env, ...cmd.env })
+        .map(([k, v]) => `$env:${k} = ${psQuote(v)}; `)
+        .join("");
+      const cd = cmd.cwd === undefined ? "" : `Set-Location -LiteralPath ${psQuote(cmd.cwd)}; `;
+      const script = `${env}${cd}& ${[cmd.file, ...cmd.args].map(psQuote).join(" ")}; exit $LASTEXITCODE`;
+      return ["powershell", ...psEncodedArgs(script)].join(" ");
+    }
+    const script = [
+      exportLines({ ...this.opts.env, ...cmd.env }),
+      cmd.cwd === undefined ? "" : `cd -- ${shJoin([cmd.cwd])} || exit 126\n`,
+      `exec ${shJoin([cmd.file, ...cmd.args])}`,
+    ].join("");
+    // The login shell (maybe fish) reads only this one line; the script inside it is POSIX sh.
+    return `exec /bin/sh -c ${loginShellQuote(script)}`;
+  }
+}

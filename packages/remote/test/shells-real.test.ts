@@ -1,0 +1,255 @@
+// Issue #20 §6 (shells and secrets) and the state and temp-dir messages of §7, over one private sshd.
+// Port 0: root; port 1: root with a TMPDIR of its own (a small tmpfs, filled up). Two users are made
+// for the run and removed after: one whose login shell is fish, one whose shell is nologin.
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isMcError, type LayoutConfig, localStateProblem } from "@mc/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sshError, sshHost } from "../src/index.js";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
+import { TmuxRemoteManager } from "../src/tmux.js";
+
+const FISH = "/usr/bin/fish";
+const ROOT = process.getuid?.() === 0;
+const CAN_USERS = ROOT && existsSync("/usr/sbin/useradd");
+const mount = (args: string[]) => spawnSync("mount", args, { encoding: "utf8" }).status === 0;
+const layout = (name: string, tabs: [string, string][], dir: string): LayoutConfig => ({
+  layoutName: name,
+  layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: dir, command })),
+});
+if (!existsSync(FISH))
+  console.warn(
+    "[mc remote] fish is not installed (apt install fish): the fish login shell checks are skipped",
+  );
+if (!CAN_USERS) console.warn("[mc remote] not root: the login-shell checks (they add users) are skipped");
+
+describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () => {
+  let d: PrivateSshd;
+  let dir: string;
+  let work: string;
+  let fullTmp: string;
+  let leakTmp: string;
+  const mounted: string[] = [];
+  const users: string[] = [];
+  const addUser = (name: string, shell: string) => {
+    spawnSync("userdel", ["-r", name], { stdio: "ignore" });
+    execFileSync("useradd", ["-m", "-s", shell, name]);
+    execFileSync("usermod", ["-p", "*", name]);
+    users.push(name);
+    const home = `/home/${name}`;
+    mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, ".ssh", "authorized_keys"), readFileSync(`${d.key}.pub`));
+    execFileSync("chown", ["-R", `${name}:${name}`, join(home, ".ssh")]);
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mc-shells-"));
+    work = join(dir, "work");
+    mkdirSync(work, { mode: 0o755 });
+    spawnSync("chmod", ["755", dir]);
+    fullTmp = join(dir, "full-tmp");
+    mkdirSync(fullTmp);
+    if (ROOT && mount(["-t", "tmpfs", "-o", "size=64k", "tmpfs", fullTmp])) {
+      mounted.push(fullTmp);
+      spawnSync("dd", ["if=/dev/zero", `of=${join(fullTmp, "fill")}`, "bs=4k", "count=64"], {
+        stdio: "ignore",
+      });
+    }
+    leakTmp = join(dir, "leak-tmp");
+    mkdirSync(leakTmp);
+    d = await privateSshd(3, {
+      portEnv: { 1: { TMPDIR: fullTmp }, 2: { TMPDIR: leakTmp } },
+      extraConfig: [`AuthorizedKeysFile ${join(dir, "none")} .ssh/authorized_keys`],
+    });
+  });
+  afterAll(() => {
+    for (const u of users) {
+      spawnSync("pkill", ["-KILL", "-u", u], { stdio: "ignore" });
+      spawnSync("userdel", ["-r", u], { stdio: "ignore" });
+    }
+    d.stop();
+    for (const m of mounted.reverse()) spawnSync("umount", ["-l", m]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const asUser = (user: string, extra: object = {}) =>
+    sshHost("127.0.0.1", { ...d.options(d.ports[0]!), user, controlDir: join(dir, "cm"), ...extra });
+
+  it.skipIf(!CAN_USERS || !existsSync(FISH))(
+    "fish as the login shell: mc works, and a command fish cannot parse never reads as success",
+    async () => {
+      addUser("mcfish", FISH);
+      const h = asUser("mcfish");
+      expect((await h.run({ file: "printf", args: ["%s", "a 'b' \\c $d"] })).stdout).toBe("a 'b' \\c $d");
+      const run = new TmuxRemoteManager({
+        machineLayouts: {
+          fishy: [
+            layout(
+              "f",
+              [
+                ["posix", "for i in 1 2; do echo $i; done"],
+                ["fish", "exit (math 2 + 3)"],
+              ],
+              "/tmp",
+            ),
+          ],
+        },
+        ssh: {
+          fishy: {
+            target: "127.0.0.1",
+            ...d.options(d.ports[0]!),
+            user: "mcfish",
+            controlDir: join(dir, "cm"),
+          },
+        },
+        stateDir: join(dir, "local"),
+      });
+      expect((await run.start()).every((r) => r.ok)).toBe(true);
+      let tabs = (await run.checkAllSessionsStatus()).sessions[0]!.tabs;
+      for (let i = 0; i < 50 && tabs.some((t) => t.state !== "exited"); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        tabs = (await run.checkAllSessionsStatus()).sessions[0]!.tabs;
+      }
+      expect(tabs.map((t) => [t.tabName, t.state, t.exitCode])).toEqual([
+        ["posix", "exited", 127],
+        ["fish", "exited", 5],
+      ]);
+      expect((await run.killAllSessions()).every((k) => k.ok)).toBe(true);
+    },
+  );
+
+  it.skipIf(!CAN_USERS)("a nologin shell says so, not 'exit 1'", async () => {
+    addUser("mcnologin", "/usr/sbin/nologin");
+    const e = await asUser("mcnologin")
+      .run({ file: "true", args: [] })
+      .catch((x) => x);
+    expect(e.message).toMatch(/login shell is nologin/);
+    expect(isMcError(e, "SSH_UNREACHABLE")).toBe(true);
+  });
+
+  it("the command of a tab is not in any process's argv on the remote machine", async () => {
+    const secret = `tok-${Math.random().toString(36).slice(2)}`;
+    const run = new TmuxRemoteManager({
+      machineLayouts: { m: [layout("s", [["t", `TOKEN=${secret} sleep 30`]], work)] },
+      ssh: {
+        m: {
+          target: "127.0.0.1",
+          ...d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: join(dir, "state") }),
+        },
+      },
+      backendOptions: { m: { socket: join(dir, "s.sock") } },
+      stateDir: join(dir, "local"),
+    });
+    expect((await run.start()).every((r) => r.ok)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    const shown = readdirSync("/proc").filter((p) => {
+      try {
+        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, "utf8").includes(secret);
+      } catch {
+        return false;
+      }
+    });
+    try {
+      expect(shown).toEqual([]);
+    } finally {
+      await run.killAllSessions();
+      spawnSync("tmux", ["-S", join(dir, "s.sock"), "kill-server"]);
+    }
+  });
+
+  it("state a sudo -E left to another user is named, with what to do, before anything starts", async () => {
+    const foreign = join(dir, "foreign-state");
+    mkdirSync(foreign);
+    chownSync(foreign, 65534, 65534);
+    const run = new TmuxRemoteManager({
+      machineLayouts: { m: [layout("x", [["t", "sleep 1"]], work)] },
+      ssh: {
+        m: {
+          target: "127.0.0.1",
+          ...d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: foreign }),
+        },
+      },
+      stateDir: join(dir, "local"),
+    });
+    const [r] = await run.start();
+    expect(r!.ok).toBe(false);
+    const e = !r!.ok ? r!.error : undefined;
+    expect(e?.message).toMatch(/belongs to nobody, not to root/);
+    expect((e as { hint?: string }).hint).toMatch(/chown -R root/);
+    expect(isMcError(e, "STATE_IO")).toBe(true);
+    // This machine: root with another user's home (sudo -E), and a user whose state root already owns.
+    expect(localStateProblem(join(foreign, "mc"), { SUDO_USER: "alice", HOME: foreign }, 0)).toMatch(
+      /sudo -E/,
+    );
+    expect(localStateProblem(join(dir, "local"), {}, 1000)).toMatch(
+      /belongs to uid 0, not to you \(uid 1000\)/,
+    );
+    expect(localStateProblem(join(dir, "local"), { MC_STATE_DIR: join(dir, "local") }, 1000)).toBeUndefined();
+  });
+
+  it.skipIf(!ROOT)("a read-only remote home is the state error with its cause, not 'exit 1'", async () => {
+    const ro = join(dir, "ro-home");
+    mkdirSync(ro);
+    if (!mount(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", ro])) return;
+    mounted.push(ro);
+    const run = new TmuxRemoteManager({
+      machineLayouts: { m: [layout("x", [["t", "sleep 1"]], work)] },
+      ssh: {
+        m: {
+          target: "127.0.0.1",
+          ...d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: join(ro, ".local/state/mc") }),
+        },
+      },
+      stateDir: join(dir, "local"),
+    });
+    const [r] = await run.start();
+    const e = !r!.ok ? r!.error : undefined;
+    expect(isMcError(e, "STATE_IO") || isMcError((e as { cause?: unknown })?.cause, "STATE_IO")).toBe(true);
+    expect(`${e?.message} ${(e as { hint?: string }).hint}`).toMatch(/Read-only file system/);
+  });
+
+  it("a full remote TMPDIR falls back to /tmp, and with nowhere to go the cause is named", async (ctx) => {
+    if (!mounted.includes(fullTmp)) ctx.skip();
+    const h = sshHost("127.0.0.1", d.options(d.ports[1]!, { env: { SHELL: "/bin/sh" } }));
+    expect((await h.run({ file: "/bin/sh", args: ["-c", 'printf %s "$TMPDIR"'] })).stdout).toBe(fullTmp);
+    expect(readdirSync(fullTmp)).toEqual(["fill"]);
+    const e = sshError(
+      "ssh:m",
+      "run",
+      70,
+      `mc: no usable temp directory: ${fullTmp}: cannot create ${fullTmp}/mc-ssh.x/p: No space left on device; /tmp: Read-only file system;\n`,
+    );
+    expect(e.code).toBe("STATE_IO");
+    expect(e.message).toMatch(/No space left on device/);
+  });
+
+  it("a batch whose connection drops mid-command leaves no temp directory behind", async () => {
+    // One a SIGKILL left two days ago (no trap runs then) goes with the next host's first call.
+    mkdirSync(join(leakTmp, "mc-ssh.killed"));
+    spawnSync("touch", ["-d", "2 days ago", join(leakTmp, "mc-ssh.killed")]);
+    const h = sshHost("127.0.0.1", d.options(d.ports[2]!, { env: { SHELL: "/bin/sh" } }));
+    await h.run({ file: "true", args: [] });
+    expect(readdirSync(leakTmp)).toEqual([]);
+    const ac = new AbortController();
+    const p = h
+      .run({ file: "/bin/sh", args: ["-c", "sleep 1; echo late"] }, { signal: ac.signal })
+      .catch((x) => x);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(readdirSync(leakTmp).filter((f) => f.startsWith("mc-ssh."))).toHaveLength(1);
+    ac.abort();
+    expect(isMcError(await p, "ABORTED")).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readdirSync(leakTmp)).toEqual([]);
+  });
+});
