@@ -13,7 +13,6 @@ import {
   type PreparedSession,
   parseTabRecord,
   pollUntil,
-  psEncodedArgs,
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
@@ -117,14 +116,14 @@ export class WtBackend implements SessionBackend {
   async checkAvailable(): Promise<void> {
     if (this.platform.wtPath !== undefined) return;
     await this.resolvePwsh();
-    const r = await this.host.run({
-      file: this.pwsh,
-      args: psEncodedArgs(probeScript(this.wt)),
-      timeoutMs: 30_000,
-    });
+    const info = await this.host.info();
+    // Every script mc runs travels as a file behind a short command line (Windows OpenSSH's cmd.exe takes 8,191).
+    const script = join(info.stateDir, "wt", "probe.ps1");
+    await this.host.writeFile(script, probeScript(this.wt));
+    const r = await this.host.run({ file: this.pwsh, args: scriptFileArgs(script), timeoutMs: 30_000 });
     if (r.exitCode !== 0) throw pwshError(r, "start", this.ctx());
     const platform = parseProbe(r.stdout);
-    checkPlatform(platform, { wt: this.wt, windowsHost: (await this.host.info()).platform === "win32" });
+    checkPlatform(platform, { wt: this.wt, windowsHost: info.platform === "win32" });
     this.platform = platform;
   }
 

@@ -120,7 +120,10 @@ describe("WtBackend on a recording host", () => {
     await be.checkAvailable();
     expect(be.pwsh).toBe("powershell");
     expect(host.calls).toHaveLength(1);
-    expect(decode(host.calls[0]!).startsWith(MARKERS.probe)).toBe(true);
+    expect(decode(host.calls[0]!)).toBe(
+      "& ([scriptblock]::Create([System.IO.File]::ReadAllText('/state/mc/wt/probe.ps1')))",
+    );
+    expect(host.files.get("/state/mc/wt/probe.ps1")!.startsWith(MARKERS.probe)).toBe(true);
     expect(be.platform).toEqual({
       powershell: [5, 1, 19041, 1],
       windows: [10, 0, 19045, 0],

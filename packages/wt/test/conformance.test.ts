@@ -96,6 +96,8 @@ describe("WTLocalManager on the fakes", () => {
       ["exited", 7],
     ]);
     expect(after.sessions[0]!.exists).toBe(false);
+    // Every PowerShell command mc ran is short: scripts travel as files (cmd.exe over ssh takes 8,191).
+    expect(Math.max(...pwshRuns.map((c) => [c.file, ...c.args].join(" ").length))).toBeLessThan(1500);
     const [killed] = await m.killAllSessions();
     expect(killed).toEqual({ machine: "local", name: "own_svc; api's", ok: true, outcome: "gone" });
     // The killed tab closed (its wrapper left with code 0); the failed one stays, dead, showing its exit

@@ -157,13 +157,17 @@ describe("#19 the tab wrapper", () => {
       if (i < 0) return argv.join(" ") === "-NoLogo" ? "kept shell" : argv.join(" ");
       const text = Buffer.from(argv[i + 1]!, "base64").toString("utf16le");
       if (text.startsWith(". ([scriptblock]")) return "command";
-      return text.includes("launch.ps1") ? "launch" : text.split("\n")[0]!;
+      return text.includes("launch.ps1")
+        ? "launch"
+        : text.includes("probe.ps1")
+          ? "probe"
+          : text.split("\n")[0]!;
     };
     const seen = new Map(
       f.pwshLog().flatMap((e) => (e.argv.includes("-Command") ? [] : [[kind(e.argv), e.profile]])),
     );
     expect(Object.fromEntries(seen)).toEqual({
-      "# mc:probe v1": false,
+      probe: false,
       launch: false,
       wrapper: false,
       command: true,
