@@ -2,14 +2,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMcError, normaliseStartDir, parseTabRecord } from "@mc/core";
+import { isMcError, normaliseStartDir, parseTabRecord, type SessionBackend } from "@mc/core";
 import { fakeHost } from "@mc/core/testing";
 import { paneTabIndex, tmuxSessionFiles, tmuxSessionKey } from "@mc/tmux";
-import { evaluateLaunchScript, parseWtArgv, tabCommandline, WtBackend, windowsArgv } from "@mc/wt";
+import { tabCommandline, WtBackend, wtWindowName } from "@mc/wt";
+import { cli11Of, evaluateLaunchScript, parseWtArgv, windowsArgv } from "@mc/wt/testing";
 import { isLiteralPath, paneArgv, zellijSessionFiles } from "@mc/zellij";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { quoteWindowsArg } from "../../../packages/wt/test/arbitraries.js";
 import { powershellSyntaxErrors } from "../../../packages/wt/test/ps-syntax.js";
 import { readLayout } from "../../../packages/zellij/test/kdl.js";
 import {
@@ -315,11 +315,16 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
     let accepted = 0;
     const refusals = new Map<string, number>();
     const host = fakeHost();
+    // wt 1.25 on pwsh 7.4: what WtBackend.checkAvailable would have probed.
+    const platform = { wt: [1, 25, 1912, 0], powershell: [7, 4, 6], wtPath: "wt" };
     await fc.assert(
       fc.asyncProperty(withExtremes, fc.boolean(), async (l, keepShell) => {
-        const be = new WtBackend({ host, keepShell });
+        const be = new WtBackend(host);
+        be.platform = platform;
         const spec = {
           index: 0,
+          machine: "local",
+          exitMode: keepShell ? ("shell" as const) : ("close" as const),
           requested: l.layoutName,
           name: l.layoutName,
           action: "create" as const,
@@ -327,10 +332,12 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
           layout: l,
           runDir: "/state/runs/r/s0",
           artefactDir: "/state/runs/r/s0",
+          runId: "20261204-230033-abc123",
+          keepShell,
         };
         let prepared: ReturnType<WtBackend["prepare"]>;
         try {
-          be.checkName(l.layoutName);
+          (be as SessionBackend).checkName?.(l.layoutName);
           prepared = be.prepare(spec, { platform: "win32", home: "C:\\Users\\u", stateDir: "/state" });
         } catch (e) {
           // Refusals must be precise: LAYOUT_INVALID naming the value.
@@ -344,11 +351,11 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
         const wrapper = prepared.artefacts.find((a) => a.path.endsWith("wrapper.ps1"))!.content;
         expect(await powershellSyntaxErrors(launch)).toEqual([]);
         expect(await powershellSyntaxErrors(wrapper)).toEqual([]);
+        // PowerShell's reading of the script, then wt.exe's CommandLineToArgvW, then wt's `;` split + CLI11.
         const ps = evaluateLaunchScript(launch);
-        const argv = windowsArgv(["wt.exe", ...ps.args.map(quoteWindowsArg)].join(" ")).slice(1);
-        expect(argv).toEqual(ps.args);
-        const inv = parseWtArgv(argv);
-        expect(inv.window).toBe(l.layoutName);
+        expect(ps.args).toEqual(windowsArgv(`wt.exe ${ps.commandLine}`).slice(1));
+        const inv = parseWtArgv(ps.args, cli11Of(platform.wt));
+        expect(inv.window).toBe(wtWindowName(l.layoutName, spec.runId, 0));
         const wrapperPath = "/state/runs/r/s0/wrapper.ps1";
         expect(
           inv.actions.map((a) =>
@@ -358,7 +365,7 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
           l.layoutTabs.map((t, i) => [
             t.tabName,
             normaliseStartDir(t.startDir, "C:\\Users\\u"),
-            tabCommandline({ pwsh: "pwsh", wrapperPath, keepShell }, i),
+            tabCommandline({ pwsh: be.pwsh, wrapperPath, platform }, i),
           ]),
         );
         // Commands never enter a script: each is its own file, byte for byte.
