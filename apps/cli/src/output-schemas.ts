@@ -32,6 +32,11 @@ const tabStatus = z.object({
   endedAt: z.number().optional(),
   runtimeMs: z.number().optional(),
   error: z.string().optional(),
+  attempt: z.number().int().optional().describe("Which run of the command (retries, sessions rerun)."),
+  logTail: z
+    .array(z.string())
+    .optional()
+    .describe("status --tail N: the last lines a failed tab printed (as written)."),
 });
 
 const sessionStatus = z.object({
@@ -190,6 +195,10 @@ export const lsDocument = z
         live: z.boolean(),
         tabs: z.number().int(),
         unreachable: z.string().optional(),
+        ended: z
+          .object({ at: z.string(), by: z.enum(["killed", "replaced"]) })
+          .optional()
+          .describe("An ended session, kept with its logs until pruned."),
       }),
     ),
     corrupt: z.array(z.object({ path: z.string(), error: z.string() })),
@@ -239,6 +248,24 @@ export const validateDocument = z
   ])
   .describe("sessions validate --json");
 
+/** One line (NDJSON) of `sessions logs --json`. */
+export const logLineDocument = z
+  .object({ session: z.string(), tab: z.string(), index: z.number().int(), line: z.string() })
+  .describe("one line (NDJSON) of sessions logs --json: a line a tab printed, as written");
+
+/** `sessions wait --json`. */
+export const waitDocument = z
+  .object({ ok: z.boolean(), failed: z.number().int(), report: statusReport })
+  .describe("sessions wait --json (exit 0 all succeeded, 10 any failed; a timeout is an error document)");
+
+/** `sessions rerun --json`. */
+export const rerunDocument = z
+  .object({
+    session: z.string(),
+    rerun: z.array(z.object({ tab: z.string(), index: z.number().int(), attempt: z.number().int() })),
+  })
+  .describe("sessions rerun --json");
+
 /** Every schema, by the file name it is written to. */
 export const OUTPUT_SCHEMAS = {
   status: statusReport,
@@ -250,6 +277,9 @@ export const OUTPUT_SCHEMAS = {
   kill: killDocument,
   attach: attachDocument,
   validate: validateDocument,
+  "log-line": logLineDocument,
+  wait: waitDocument,
+  rerun: rerunDocument,
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output. */

@@ -1,5 +1,5 @@
 import { formatDuration, type StatusReport, type TabStatus } from "@mc/core";
-import { type Colors, cells, colors, display, fit, pad, render, unstyled } from "./display.js";
+import { type Colors, cells, colors, display, fitCells, pad, render, unstyled } from "./display.js";
 
 export { display } from "./display.js";
 
@@ -123,7 +123,7 @@ export function table(
     const fixed = widths.slice(0, last).reduce((a, w) => a + w + 2, 0);
     widths[last] = Math.max(10, Math.min(widths[last]!, opts.maxWidth - fixed));
   }
-  const cell = (s: string, w: number) => pad(fit(s, w), w);
+  const cell = (s: string, w: number) => pad(fitCells(s, w), w);
   const head = headers
     .map((h, i) => cell(h, widths[i]!))
     .join("  ")
@@ -203,7 +203,7 @@ export class LiveBlock {
       const text = render(l, this.color, { oneLine: true });
       const plain = render(l, false, { oneLine: true });
       if (cells(plain) < cols) return { text, width: cells(plain) };
-      const cut = fit(plain, cols - 1);
+      const cut = fitCells(plain, cols - 1);
       return { text: cut, width: cells(cut) };
     });
     this.shown = drawn.map((d) => d.width);

@@ -2,6 +2,7 @@ export * from "./balance.js";
 export * from "./conflict.js";
 export * from "./define-host.js";
 export * from "./errors.js";
+export * from "./event-follow.js";
 export * from "./events.js";
 export type * from "./host.js";
 export * from "./layouts-file.js";

@@ -363,7 +363,7 @@ export async function startMachine(
       results.push(startedOf(m, p, session));
       if (!later) hooks.onSessionStarted?.(results.at(-1)!);
     }
-    for (const [i, p] of plan.prepared.entries()) {
+    for (const p of plan.prepared) {
       if (p.action !== "replace" || !deferred) continue;
       current = p.name;
       if (hooks.signal?.aborted) throw aborted();

@@ -15,14 +15,13 @@ import {
 import { type Machine, Machines } from "./machines.js";
 import type {
   KillResult,
-  MachineSpec,
   MachineStartResult,
   MonitoringOptions,
   SessionManagerOptions,
   StartOptions,
 } from "./manager-options.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
-import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
+import type { EndedSession, ManagedRun, ManagedSession } from "./run-record.js";
 import { RunStore } from "./run-store.js";
 import type {
   BackendFactory,
@@ -32,6 +31,7 @@ import type {
   StatusOptions,
 } from "./session-backend.js";
 import {
+  FINISHED_STATES,
   type MachineHealth,
   makeReport,
   type SessionStatus,
@@ -39,8 +39,8 @@ import {
   summarizeSession,
 } from "./status.js";
 import { correctClock } from "./status-clock.js";
-import { pollSessions } from "./status-poll.js";
-import { tabRecordName } from "./tab-record.js";
+import { forgetRecord, pollSessions } from "./status-poll.js";
+import { readyMarkerName, tabRecordName } from "./tab-record.js";
 import { type SweepResult, sweepTabs } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
@@ -85,6 +85,8 @@ export class SessionManager<O extends object = object> {
   runId: string;
   /** Sessions this manager started (or loaded); the only ones it will ever kill. */
   managed: ManagedSession[] = [];
+  /** Sessions of this run that ended (their logs and records are kept). */
+  ended: EndedSession[] = [];
   private readonly machineSet: Machines<O>;
   private readonly store: RunStore;
   private readonly concurrency: number;
@@ -224,6 +226,8 @@ export class SessionManager<O extends object = object> {
   async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     this.checkInitialTabs(o);
     await this.checkStateWritable();
+    // Ended sessions' files on this machine are kept a week; housekeeping must never fail a start.
+    await this.store.pruneEnded().catch(() => {});
     const todo = this.machineSet.all().filter((m) => m.layouts.length > 0);
     return mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
       let r: MachineStartResult;
@@ -262,8 +266,8 @@ export class SessionManager<O extends object = object> {
         },
         dropped: (names) => this.dropSessions(m.name, names),
         previous: (listed) => this.previousSession(m, listed.name, listed.runId),
-        replaced: (old) => (old ? this.forgetElsewhere(m, old) : Promise.resolve()),
-        adopted: (old) => this.forgetElsewhere(m, old, { keepFiles: true }),
+        replaced: (old) => (old ? this.forgetElsewhere(old, "replaced") : Promise.resolve()),
+        adopted: (old) => this.forgetElsewhere(old, "adopted"),
       });
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
@@ -283,16 +287,14 @@ export class SessionManager<O extends object = object> {
     return this.store.session(runId, (x) => x.machine === m.name && m.backend.sessionKey(x.name) === key);
   }
 
-  /** A session of another run was replaced: it leaves that run's record, and its files go. */
-  private async forgetElsewhere(
-    m: Machine<O>,
-    old: ManagedSession,
-    o: { keepFiles?: boolean } = {},
-  ): Promise<void> {
+  /** A session of another run was replaced (it becomes that run's history) or adopted by a merge (it moves here). */
+  private async forgetElsewhere(old: ManagedSession, how: "replaced" | "adopted"): Promise<void> {
     const saved = old.data?.savedIn ?? old.data?.runId;
     if (typeof saved !== "string") return;
-    await this.store.drop(saved, (s) => s.machine === old.machine && s.name === old.name);
-    if (old.runDir && !o.keepFiles) await m.host.remove(old.runDir).catch(() => {});
+    const hit = (s: ManagedSession) => s.machine === old.machine && s.name === old.name;
+    // Adopted by a merge: it lives on in this run. Replaced: its logs and records stay, as history.
+    if (how === "adopted") await this.store.drop(saved, hit);
+    else await this.store.retire(saved, hit, "replaced");
   }
 
   /**
@@ -359,8 +361,31 @@ export class SessionManager<O extends object = object> {
       if (snap.report) last = snap.report;
       finished = snap.done;
     }
-    if (finished && opts.killUponCompletion) await this.killAllSessions();
+    if (finished && opts.killUponCompletion)
+      await this.killAtCompletion({ keepFailed: opts.keepFailed, report: last });
     return last;
+  }
+
+  /**
+   * What `--kill-upon-completion` does once every command finished: kill every session, or with
+   * `keepFailed` only those whose tabs all succeeded; a session with a failed tab stays, its successful
+   * tabs closed where the tool can close one tab, so what failed can be looked at.
+   */
+  async killAtCompletion(o: { keepFailed?: boolean | undefined; report?: StatusReport | undefined } = {}) {
+    if (!o.keepFailed) return this.killAllSessions();
+    const report = o.report ?? (await this.checkAllSessionsStatus({ processes: false }));
+    const out: KillResult[] = [];
+    for (const s of [...this.managed]) {
+      const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+      const ok = (t: { state: string; exitCode?: number }) => t.state === "exited" && t.exitCode === 0;
+      if (!st || st.tabs.every(ok)) {
+        out.push(await this.killSession(s.name, s.machine));
+        continue;
+      }
+      const backend = this.machine(s.machine).backend;
+      for (const t of st.tabs.filter((x) => ok(x) && x.ref)) await backend.closeTab?.(t.ref!).catch(() => {});
+    }
+    return out;
   }
 
   /** The managed session of that name (on that machine, when several machines have one). */
@@ -414,7 +439,7 @@ export class SessionManager<O extends object = object> {
         error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
       };
     }
-    await this.dropSessions(s.machine, new Set([s.name]));
+    await this.retireSessions(s.machine, new Set([s.name]));
     return { ...base, ok: true, outcome: outcome!, ...ended };
   }
 
@@ -465,11 +490,63 @@ export class SessionManager<O extends object = object> {
     await this.saveSession(s);
   }
 
+  /**
+   * Run a finished tab's command again in a new tab of the same name (the old one closes once the new one
+   * is open): its record moves to `attempts/` and the new run counts on from it. Returns the new attempt.
+   */
+  async rerunTab(name: string, index: number, machine?: string): Promise<number> {
+    const s = this.session(name, machine);
+    const m = this.machine(s.machine);
+    const op = { backend: m.backend.name, op: "rerun" };
+    if (!m.backend.startTab)
+      throw new McError(
+        "USAGE",
+        `${m.backend.name} cannot open a tab in a running session (capability "addTabsLater")`,
+        op,
+      );
+    const report = await this.checkAllSessionsStatus({ processes: false });
+    const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+    const tab = st?.tabs.find((t) => t.index === index);
+    if (!st?.exists || !tab)
+      throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
+        ...op,
+        hint: "start it again with sessions run",
+      });
+    if (!FINISHED_STATES.includes(tab.state))
+      throw new McError("USAGE", `tab "${tab.tabName}" of "${s.name}" has not finished (${tab.state})`, {
+        ...op,
+        hint: "wait for it (sessions wait) or close it first",
+      });
+    const last = tab.attempt ?? 1;
+    const host = m.host;
+    const rec = join(s.runDir, tabRecordName(index));
+    const text = await host.readFile(rec);
+    if (text !== undefined)
+      await host.writeFile(join(s.runDir, "attempts", `tab-${index}.${last}.json`), text);
+    await host.remove(rec);
+    forgetRecord(m.records, s, index);
+    if (s.tabErrors?.[String(index)]) {
+      const { [String(index)]: _, ...rest } = s.tabErrors;
+      s.tabErrors = rest;
+    }
+    await m.backend.startTab(s, index, await this.hostInfo(m.name), { attempt: last + 1 });
+    if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
+    await this.saveSession(s);
+    return last + 1;
+  }
+
   /** Record why a tab failed beyond what its record says (shown as its status's `error`). */
   async noteTabError(name: string, index: number, message: string, machine?: string): Promise<void> {
     const s = this.session(name, machine);
     s.tabErrors = { ...s.tabErrors, [String(index)]: message };
     await this.saveSession(s);
+  }
+
+  /** Record when a tab's readiness probe succeeded (`ready-<i>` in its run directory, read by `events`). */
+  async noteTabReady(name: string, index: number, machine?: string): Promise<void> {
+    const s = this.session(name, machine);
+    const at = { t: Date.now() / 1000 };
+    await this.hostOf(s.machine).writeFile(join(s.runDir, readyMarkerName(index)), `${JSON.stringify(at)}\n`);
   }
 
   /**
@@ -527,6 +604,7 @@ export class SessionManager<O extends object = object> {
       ...(this.sessionNamePrefix === undefined ? {} : { sessionNamePrefix: this.sessionNamePrefix }),
       machines,
       sessions: this.managed,
+      ...(this.ended.length ? { ended: this.ended } : {}),
     };
   }
 
@@ -549,6 +627,7 @@ export class SessionManager<O extends object = object> {
     this.machineSet.adopt(run);
     this.runId = run.id;
     this.managed = run.sessions;
+    this.ended = run.ended ?? [];
   }
 
   /** Forget a session (after it was killed): it leaves the run record and its files are removed. */
@@ -557,6 +636,26 @@ export class SessionManager<O extends object = object> {
     if (!s) return false;
     await this.dropSessions(s.machine, new Set([name]));
     return true;
+  }
+
+  /** Forget this run's ended sessions: their files (logs, records) on each machine, and their entries. */
+  async forgetEnded(): Promise<void> {
+    const gone = this.ended;
+    await Promise.all(
+      gone.map((s) =>
+        this.machineSet.has(s.machine)
+          ? this.hostOf(s.machine)
+              .remove(s.runDir)
+              .catch(() => {})
+          : undefined,
+      ),
+    );
+    this.ended = [];
+    const dirs = new Set(gone.map((s) => s.runDir));
+    await this.updateRecord((run) => {
+      const ended = run?.ended?.filter((e) => !dirs.has(e.runDir)) ?? [];
+      return run && (run.sessions.length || ended.length) ? { ...run, ended } : undefined;
+    });
   }
 
   /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
@@ -571,6 +670,15 @@ export class SessionManager<O extends object = object> {
     if (!this.managed.some((s) => s.machine === machine)) {
       await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
     }
+  }
+
+  /** Killed sessions leave the live list for the ended one; their files stay (logs outlive a session). */
+  private async retireSessions(machine: string, names: Set<string>): Promise<void> {
+    const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
+    const endedAt = Date.now();
+    this.ended.push(...this.managed.filter(hit).map((s) => ({ ...s, endedAt, endedBy: "killed" as const })));
+    this.managed = this.managed.filter((s) => !hit(s));
+    await this.store.retire(this.runId, hit, "killed");
   }
 
   /** Change this manager's run record under its lock (read-modify-write). */

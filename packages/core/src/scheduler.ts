@@ -5,7 +5,7 @@ import { sleep } from "./poll.js";
 import { DEFAULT_READINESS_TIMEOUT_S, probeReadiness } from "./readiness.js";
 import type { ManagedSession } from "./run-record.js";
 import type { SessionStatus, TabStatus } from "./status.js";
-import { tabRecordName } from "./tab-record.js";
+import { tabLogName } from "./tab-log.js";
 
 /** Options of {@link schedule}. */
 export interface ScheduleOptions {
@@ -157,12 +157,14 @@ async function readyCheck(
   }
   if (!t.since.has(tab.index)) t.since.set(tab.index, now);
   const host = manager.hostOf(s.machine);
-  const logPath = join(s.runDir, tabRecordName(tab.index).replace(/\.json$/, ".log"));
+  const logPath = join(s.runDir, tabLogName(tab.index));
   if (
     await probeReadiness(host, r, { startDir: cfg.startDir, logPath, shell: cfg.shell }).catch(() => false)
   ) {
     t.ready.add(tab.index);
     emit();
+    // For `sessions events` later: when it became ready (a tab without a probe is ready when it starts).
+    await manager.noteTabReady(s.name, tab.index, s.machine).catch(() => {});
     return;
   }
   const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;

@@ -29,6 +29,12 @@ export interface BackendCapabilities {
   logs: boolean;
 }
 
+/** Options of {@link SessionBackend.startTab}. */
+export interface StartTabOptions {
+  /** The attempt number the tab's wrapper starts counting from (a rerun: one more than the last). */
+  attempt?: number;
+}
+
 /** The capability names, for messages and checks. */
 export type Capability = keyof BackendCapabilities;
 
@@ -147,7 +153,7 @@ export interface SessionBackend {
   /** The command that opens a plain new interactive session of the tool in this terminal (`attach -n`). */
   newSessionCommand?(env?: NodeJS.ProcessEnv): Command;
   /** Open tab `index` of a running managed session (backends with `addTabsLater`). */
-  startTab?(session: ManagedSession, index: number, info: HostInfo): Promise<void>;
+  startTab?(session: ManagedSession, index: number, info: HostInfo, o?: StartTabOptions): Promise<void>;
   /** Close one tab by the `ref` its status reported (backends with `closeTab`). */
   closeTab?(ref: string): Promise<void>;
   /**

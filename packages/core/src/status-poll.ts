@@ -15,6 +15,11 @@ export type RecordCache = Map<string, TabRecord>;
 
 const recordKey = (s: ManagedSession, index: number) => `${s.runDir}\u0000${index}`;
 
+/** Forget what was read of tab `index`'s record (it was archived: a rerun writes a new one). */
+export function forgetRecord(cache: RecordCache, s: ManagedSession, index: number): void {
+  cache.delete(recordKey(s, index));
+}
+
 /** What one poll of one machine gathered besides the backend's observations. */
 interface Gathered {
   observations: (SessionObservation | undefined)[];

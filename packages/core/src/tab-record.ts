@@ -29,6 +29,11 @@ export function tabRecordName(index: number): string {
   return `tab-${index}.json`;
 }
 
+/** Name of the file that says when tab `index`'s readiness probe succeeded (`{"t": epoch seconds}`). */
+export function readyMarkerName(index: number): string {
+  return `ready-${index}.json`;
+}
+
 /** Parse a record; undefined for a missing or damaged file (a torn write can never be read: writes are renames). */
 export function parseTabRecord(text: string | undefined): TabRecord | undefined {
   if (!text) return undefined;

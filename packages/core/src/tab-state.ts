@@ -109,11 +109,13 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
   const paneEnd = e.pane ? paneOutcome(e.pane) : undefined;
   if (r) {
     const startedAt = r.start * 1000;
+    const attempt = r.attempt && r.attempt > 1 ? { attempt: r.attempt } : {};
     const running = {
       state: "running" as const,
       startedAt,
       runtimeMs: Math.max(0, now - startedAt),
       pid: r.pid,
+      ...attempt,
       ...ref,
     };
     if (paneEnd) return { ...paneEnd, startedAt, pid: r.pid, ...ref };

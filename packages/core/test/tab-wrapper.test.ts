@@ -109,7 +109,7 @@ describe("posix tab wrapper", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
-      ["tab-started", null, null],
+      ["tab-started", 1, null],
       ["tab-retried", 2, 1],
       ["tab-retried", 3, 1],
       ["tab-exited", null, 0],
@@ -120,6 +120,26 @@ describe("posix tab wrapper", () => {
     // Out of retries, the last failure is the outcome.
     const gaveUp = await runTab("exit 7", 21, dir, "/bin/sh", { retry: { max: 1 } });
     expect(gaveUp.rec).toMatchObject({ exit: 7, attempt: 2 });
+  });
+
+  it("a rerun counts on from the attempt it is given, with its own retries", async () => {
+    const script = join(dir, "rerun.sh");
+    const runDir = join(dir, "rerun");
+    await mkdir(runDir, { recursive: true });
+    const tabs = [{ index: 0, tabName: "t", command: "exit 4", startDir: dir, retry: { max: 1 } }];
+    await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    for (const [arg, attempt] of [
+      ["3", 4],
+      ["x; touch pwned", 2],
+      ["", 2],
+    ] as const) {
+      await run("/bin/sh", [script, "0", arg], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(() => {});
+      const rec = parseTabRecord(await readFile(join(runDir, "tab-0.json"), "utf8"));
+      // Started at `arg` (or 1 when it is not a number), retried once: one more.
+      expect(rec).toMatchObject({ exit: 4, attempt });
+    }
+    expect(existsSync(join(dir, "pwned"))).toBe(false);
   });
 
   it("gives the command its environment and the shell asked for", async () => {

@@ -15,6 +15,7 @@ import {
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  type StartTabOptions,
   shQuote,
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
@@ -287,7 +288,12 @@ export class TmuxBackend implements SessionBackend {
   }
 
   /** Open tab `index` of a managed session as a new window (its wrapper script already holds every tab). */
-  async startTab(session: ManagedSession, index: number, info: HostInfo): Promise<void> {
+  async startTab(
+    session: ManagedSession,
+    index: number,
+    info: HostInfo,
+    o: StartTabOptions = {},
+  ): Promise<void> {
     const tab = session.layout.layoutTabs[index];
     if (!tab)
       throw new McError("USAGE", `session "${session.name}" has no tab ${index}`, {
@@ -312,7 +318,7 @@ export class TmuxBackend implements SessionBackend {
         noFormat(tab.tabName),
         "-c",
         noFormat(normaliseStartDir(tab.startDir, info.home)),
-        paneCommand(tabScript, index),
+        paneCommand(tabScript, index, o.attempt),
         ...(session.data?.keepPanes ? [";", "set-option", "-w", "-t", last, "remain-on-exit", "on"] : []),
         ";",
         ...pipeArgs(last, session.runDir, index),

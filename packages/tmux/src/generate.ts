@@ -85,8 +85,8 @@ export function tmuxOnExit(tmux: string): string {
 }
 
 /** The pane command of tab `index`: the wrapper replaces tmux's `sh -c`, so the pane pid is the wrapper. */
-export function paneCommand(tabScript: string, index: number): string {
-  return `exec /bin/sh ${shQuote(tabScript)} ${index}`;
+export function paneCommand(tabScript: string, index: number, attempt?: number): string {
+  return `exec /bin/sh ${shQuote(tabScript)} ${index}${attempt === undefined ? "" : ` ${attempt}`}`;
 }
 
 /** The name a session is built under before it takes its real name (unique to the run and session). */

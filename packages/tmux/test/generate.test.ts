@@ -9,7 +9,7 @@ import { exactSession, tmuxBuildScript, tmuxQuote, tmuxSessionKey } from "../src
 
 describe("tmux build script", () => {
   // Each pane's output also goes to its tab's log, through the core log writer (tested in core).
-  const writer = (i: number) => tmuxQuote(logWriterCommand(`/state/runs/RUN/s0/tab-${i}.log`));
+  const writer = (i: number) => tmuxQuote(logWriterCommand(`/state/runs/RUN/s0/logs/tab-${i}.log`));
   it("golden: one session, tricky names, exact targets, no index assumptions", () => {
     const script = tmuxBuildScript({
       name: "api.v2 #1",

@@ -490,8 +490,10 @@ describe("tmux: restart replaces only its own sessions, and only once every repl
     expect(t.sessions().filter((x) => x === "rc")).toHaveLength(1);
     const r = await second.checkAllSessionsStatus();
     expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([["new", "running"]]);
-    // The first run's record is gone with its only session: `ls` shows the name once.
-    expect((await first.listSaved()).map((x) => x.id)).toEqual([second.runId]);
+    // The first run no longer lists it as live: it is that run's history now (its logs kept).
+    const old = (await first.listSaved()).find((x) => x.id === first.runId)!;
+    expect(old.sessions).toEqual([]);
+    expect(old.ended).toMatchObject([{ name: "rc", endedBy: "replaced" }]);
     await second.killAllSessions();
   });
 });
