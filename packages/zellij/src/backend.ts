@@ -1,73 +1,110 @@
 import { join } from "node:path";
 import {
+  type BackendCapabilities,
   type Command,
-  classifyExit,
   type Host,
   type HostInfo,
-  isMcError,
+  type KillOutcome,
+  type ListedSession,
   type ManagedSession,
   McError,
+  type PaneEvidence,
   type PreparedSession,
-  parseTabRecord,
-  recordOutcome,
+  pollUntil,
   type SessionBackend,
+  type SessionObservation,
   type SessionSpec,
-  type SessionStatus,
-  summarizeSession,
-  type TabStatus,
   tabRecordName,
 } from "@mc/core";
-import { isActiveNotDeleted, isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
+import { isActiveNotDeleted, isNoSuchSession, zellijError } from "./errors.js";
 import { zellijSessionFiles } from "./generate.js";
-import { checkSessionName } from "./names.js";
-import { type PaneRow, paneTabIndex, parsePaneList, parseSessionList, type SessionRow } from "./parse.js";
-import {
-  atLeast,
-  formatVersion,
-  LIST_PANES_SINCE,
-  MIN_ZELLIJ_VERSION,
-  parseZellijVersion,
-  type ZellijVersion,
-} from "./version.js";
+import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
+import { exitOfPaneName, type PaneRow, paneTabIndex, type SessionRow } from "./parse.js";
+import { zellijSocketDir } from "./paths.js";
+import { ZellijQueries } from "./queries.js";
+import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
-/** Options of {@link ZellijBackend}. */
+/**
+ * What zellij 0.44+ can do (see {@link BackendCapabilities}); on 0.40–0.43 a backend reports
+ * `nativeExitStatus` and `attachFromInside` false once it has read the version.
+ */
+export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
+  addTabsLater: false,
+  closeTab: false,
+  // `list-panes --json` reports `exit_status` of a held pane (0.44+).
+  nativeExitStatus: true,
+  // zellij renames only the session a client is attached to (`action rename-session`).
+  renameSession: false,
+  // `action switch-session` moves the current client (0.44+).
+  attachFromInside: true,
+  panes: false,
+  listsForeignSessions: true,
+  // A pane with `close_on_exit false` stays on screen, finished, with its exit status.
+  keepPane: true,
+};
+
+/** Options of the zellij backend (saved with a run, so plain JSON). */
 export interface ZellijBackendOptions {
-  /** zellij executable. */
-  zellij: string;
-  keepShell: boolean;
-  /** Longest session name zellij can hold on this host (see names.ts). */
-  maxNameBytes: number;
+  /** zellij executable (default `zellij`). */
+  zellij?: string | undefined;
+  /**
+   * Longest session name zellij can hold (bytes). Default: computed from the socket directory of the host
+   * that runs zellij (its `ZELLIJ_SOCKET_DIR`, `XDG_RUNTIME_DIR`, `TMPDIR`, uid and platform).
+   */
+  maxSessionNameBytes?: number | undefined;
   /** Add zellij's compact tab bar to every tab (default true). */
-  tabBar?: boolean;
-  /** How long a started session may take to be listed (ms, default 10000). */
-  appearTimeoutMs?: number;
+  tabBar?: boolean | undefined;
+  /** How long a started session may take to show mc's panes (ms, default 10000). */
+  appearTimeoutMs?: number | undefined;
   /** How long kill waits for a session to stop being listed (ms, default 8000). */
-  killTimeoutMs?: number;
+  killTimeoutMs?: number | undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The tab wrapper a managed session's panes run (its ownership marker besides the run id). */
+function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
+  return String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
+}
+
+function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
+  return typeof s.data?.runId === "string" ? s.data.runId : undefined;
+}
+
+/** The panes of a pane list that run this session's tab wrapper (or carry its run id in their name). */
+function ownPanes(panes: readonly PaneRow[], s: Pick<ManagedSession, "data" | "runDir">): PaneRow[] {
+  const script = tabScriptOf(s);
+  return panes.filter((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, script) !== undefined);
+}
 
 /**
  * The zellij {@link SessionBackend}: one KDL layout plus one POSIX tab wrapper per session, detached
- * start with `attach --create-background`, one `list-sessions` per status (plus `list-panes --json` per
- * live session on 0.44+), kill then delete so EXITED sessions never keep a name.
+ * start with `attach --create-background`, one `list-sessions` per poll (plus `list-panes --json` per live
+ * session on 0.44+), kill then delete so EXITED sessions never keep a name. A session is mc's only while
+ * its panes prove it: they run this run's tab wrapper, or carry the run id in their name.
  */
 export class ZellijBackend implements SessionBackend {
   readonly name = "zellij";
   readonly host: Host;
   readonly opts: ZellijBackendOptions;
+  readonly zellij: string;
   readonly appearTimeoutMs: number;
-  /** The zellij version, once detected. */
-  version: ZellijVersion | undefined;
+  /** start() returns only once mc's panes (or their tab records) are there. */
+  readonly startVerifies = true;
+  readonly lockName = "zellij";
+  readonly q: ZellijQueries;
 
-  constructor(host: Host, opts: ZellijBackendOptions) {
+  constructor(host: Host, opts: ZellijBackendOptions = {}) {
     this.host = host;
     this.opts = opts;
+    this.zellij = opts.zellij ?? "zellij";
     this.appearTimeoutMs = opts.appearTimeoutMs ?? 10000;
+    this.q = new ZellijQueries(host, this.zellij);
   }
 
-  private cmd(args: string[], timeoutMs = 15000): Command {
-    return { file: this.opts.zellij, args, timeoutMs };
+  get capabilities(): BackendCapabilities {
+    const v = this.q.version;
+    if (v && !atLeast(v, LIST_PANES_SINCE))
+      return { ...ZELLIJ_CAPABILITIES, nativeExitStatus: false, attachFromInside: false };
+    return ZELLIJ_CAPABILITIES;
   }
 
   /** Session names are socket file names: zellij keeps them exactly as given. */
@@ -75,223 +112,302 @@ export class ZellijBackend implements SessionBackend {
     return name;
   }
 
-  checkName(name: string): void {
-    checkSessionName(name, this.opts.maxNameBytes);
+  /** The longest name this host's socket directory allows, once its facts were read. */
+  nameLimit(): number | undefined {
+    if (this.opts.maxSessionNameBytes !== undefined) return this.opts.maxSessionNameBytes;
+    const f = this.q.facts;
+    if (f === null) return DEFAULT_MAX_SESSION_NAME_BYTES;
+    return f ? maxSessionNameBytes(zellijSocketDir(f, this.q.version), f.platform) : undefined;
   }
 
-  /** Run `zellij --version` once and remember the result. */
-  async detectVersion(): Promise<ZellijVersion> {
-    if (this.version) return this.version;
-    let r: Awaited<ReturnType<Host["run"]>>;
-    try {
-      r = await this.host.run(this.cmd(["--version"], 10000));
-    } catch (e) {
-      if (isMcError(e, "BINARY_NOT_FOUND")) {
-        throw new McError("BINARY_NOT_FOUND", `"${this.opts.zellij}" was not found on ${this.host.id}`, {
-          backend: "zellij",
-          op: "start",
-          hint: `install zellij ${formatVersion(MIN_ZELLIJ_VERSION)} or newer (https://zellij.dev), or pass the zellij option`,
-          cause: e,
-        });
-      }
-      throw e;
-    }
-    const v = r.exitCode === 0 ? parseZellijVersion(r.stdout) : undefined;
-    if (!v) {
-      throw new McError(
-        "COMMAND_FAILED",
-        `cannot read the zellij version from "${(r.stdout + r.stderr).trim()}"`,
-        {
-          backend: "zellij",
-          op: "start",
-          hint: `check that "${this.opts.zellij}" is zellij`,
-        },
-      );
-    }
-    this.version = v;
-    return v;
+  /** Before the host was asked, lengths are left to {@link prepare}, which checks them again. */
+  checkName(name: string): void {
+    checkSessionName(name, this.nameLimit());
   }
 
   async checkAvailable(): Promise<void> {
-    const v = await this.detectVersion();
-    if (!atLeast(v, MIN_ZELLIJ_VERSION)) {
-      throw new McError(
-        "VERSION_UNSUPPORTED",
-        `zellij ${formatVersion(v)} is too old; mc needs zellij ${formatVersion(MIN_ZELLIJ_VERSION)} or newer`,
-        {
-          backend: "zellij",
-          op: "start",
-          hint: "zellij 0.40.0 added attach --create-background, which detached start needs; upgrade zellij",
-        },
-      );
-    }
+    await this.q.checkVersion();
+    await this.q.hostFacts();
   }
 
-  /** Every session zellij lists, live and EXITED, from one `list-sessions --no-formatting`. */
-  async sessionRows(op = "list"): Promise<SessionRow[]> {
-    const r = await this.host.run(this.cmd(["list-sessions", "--no-formatting"]));
-    if (r.exitCode !== 0) {
-      if (isNoSessions(r.stderr + r.stdout)) return [];
-      throw zellijError(op, r.exitCode, r.stderr, r.stdout);
-    }
-    return parseSessionList(r.stdout);
-  }
-
-  /** Live and EXITED sessions: a dead session still blocks its name (sessions.rs `assert_session_ne`). */
-  async listSessions(): Promise<string[]> {
-    return (await this.sessionRows()).map((s) => s.name);
+  /** Live and EXITED sessions; `runId` only where zellij shows mc's pane names or tab wrapper. */
+  async listSessions(): Promise<ListedSession[]> {
+    await this.q.detectVersion().catch(() => undefined);
+    const rows = await this.q.sessionRows("list");
+    const stateDir = (await this.host.info()).stateDir;
+    return Promise.all(
+      rows.map(async (r): Promise<ListedSession> => {
+        const ids = await this.q.runIdsOf(r, stateDir).catch(() => new Set<string>());
+        const [runId] = ids;
+        return { name: r.name, ...(r.exited ? { exited: true } : {}), ...(runId ? { runId } : {}) };
+      }),
+    );
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
-    const tabs = spec.layout.layoutTabs.map((t, index) => ({
-      index,
-      tabName: t.tabName,
-      startDir: t.startDir,
-      command: t.command,
-    }));
+    checkSessionName(spec.name, this.nameLimit() ?? DEFAULT_MAX_SESSION_NAME_BYTES);
+    if (spec.pendingTabs?.length && !this.capabilities.addTabsLater) {
+      throw new McError("USAGE", "zellij cannot add tabs to a running session here", {
+        backend: "zellij",
+        op: "start",
+        hint: "drop --max-parallel-tabs and dependsOn for zellij",
+      });
+    }
     const f = zellijSessionFiles(
       {
-        zellij: this.opts.zellij,
-        version: this.version,
+        zellij: this.zellij,
+        version: this.q.version,
         name: spec.name,
-        tabs,
+        runId: spec.runId,
+        tabs: spec.layout.layoutTabs.map((t, index) => ({
+          index,
+          tabName: t.tabName,
+          startDir: t.startDir,
+          command: t.command,
+        })),
         dir: spec.artefactDir,
         runDir: spec.runDir,
-        keepShell: this.opts.keepShell,
-        ...(this.opts.tabBar === undefined ? {} : { tabBar: this.opts.tabBar }),
+        exitMode: spec.exitMode,
+        pending: spec.pendingTabs,
+        tabBar: this.opts.tabBar,
       },
       info,
     );
     return {
       ...spec,
       artefacts: [
-        { path: f.tabScriptPath, content: f.tabScript, mode: 0o755, description: "tab wrapper (POSIX sh)" },
+        { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.layoutPath, content: f.layout, description: "zellij layout (KDL v1)" },
       ],
       start: [f.start],
     };
   }
 
+  /**
+   * Start detached, after making sure the name is free: a live session of that name is a conflict (it
+   * appeared since the names were resolved), an EXITED one is deleted when it was mc's and a conflict
+   * otherwise, since `attach` would silently resurrect it instead of starting this layout. Returns once
+   * the session runs mc's panes.
+   */
   async start(p: PreparedSession): Promise<Record<string, unknown>> {
+    await this.q.checkVersion();
+    await this.clearName(p.name);
     const r = await this.host.run(p.start[0]!);
-    if (r.exitCode !== 0 || r.timedOut) throw zellijError("start", r.exitCode, r.stderr, r.stdout);
-    return { tabScript: join(p.artefactDir, "tabs.sh"), layout: join(p.artefactDir, "layout.kdl") };
+    if (r.timedOut) {
+      throw new McError("TIMEOUT", `zellij did not return from starting session "${p.name}"`, {
+        backend: "zellij",
+        op: "start",
+        hint: "zellij 0.43 and older hang when the socket path is too long: set ZELLIJ_SOCKET_DIR to a short directory",
+      });
+    }
+    if (r.exitCode !== 0) throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+    await this.verifyStarted(p);
+    return {
+      runId: p.runId,
+      tabScript: join(p.artefactDir, "tabs.sh"),
+      layout: join(p.artefactDir, "layout.kdl"),
+    };
+  }
+
+  private async clearName(name: string): Promise<void> {
+    const row = (await this.q.sessionRows("start")).find((s) => s.name === name);
+    if (!row) return;
+    const stateDir = (await this.host.info()).stateDir;
+    const mcs = row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0;
+    if (mcs) {
+      await this.removeName(name);
+      return;
+    }
+    throw new McError(
+      "SESSION_CONFLICT",
+      row.exited
+        ? `an EXITED zellij session "${name}" that mc did not start holds the name (attach would resurrect it)`
+        : `session "${name}" appeared after the names were resolved`,
+      {
+        backend: "zellij",
+        op: "start",
+        hint: row.exited
+          ? `use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(name)}`
+          : "use --on-conflict rename",
+      },
+    );
   }
 
   /**
-   * Free the name: `kill-session` while the session is live, wait until it is no longer live, then
-   * `delete-session` until it is no longer listed. Not `delete-session --force`: it removes the cache
-   * folder right after asking the server to quit, and the quitting server can write it again, leaving an
-   * EXITED entry that blocks the name (zellij#4641, #3918; sessions.rs `delete_session`).
+   * Wait until the session runs this layout: a tab record of this run exists (a wrapper ran), or, on
+   * 0.44+, its panes run this run's wrapper. Panes of anything else mean zellij resurrected an earlier
+   * session of that name: it is put back (killed, so it is EXITED again) and the start fails.
    */
-  async kill(name: string): Promise<void> {
-    const deadline = Date.now() + (this.opts.killTimeoutMs ?? 8000);
-    const find = async () => (await this.sessionRows("kill")).find((s) => s.name === name);
-    let row = await find();
-    let killSent = false;
-    let delay = 25;
-    while (row) {
-      if (row.exited || !killSent) {
-        const r = await this.host.run(this.cmd([row.exited ? "delete-session" : "kill-session", name]));
-        const text = r.stdout + r.stderr;
-        if (r.exitCode !== 0 && !isNoSuchSession(text) && !isActiveNotDeleted(text))
-          throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
-        killSent ||= !row.exited;
-      }
-      row = await find();
-      if (!row) return;
-      if (Date.now() > deadline) {
-        throw new McError(
-          "TIMEOUT",
-          `session "${name}" is still listed${row.exited ? " as EXITED" : ""} after kill and delete`,
-          {
-            backend: "zellij",
-            op: "kill",
-            hint: `try: zellij delete-session --force ${JSON.stringify(name)}`,
-          },
-        );
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 250);
-    }
-  }
-
-  private async listPanes(name: string): Promise<PaneRow[] | undefined> {
-    const r = await this.host.run(this.cmd(["--session", name, "action", "list-panes", "--json"]));
-    if (r.exitCode !== 0) return undefined;
-    try {
-      return parsePaneList(r.stdout);
-    } catch {
-      return undefined;
-    }
-  }
-
-  async status(sessions: readonly ManagedSession[]): Promise<SessionStatus[]> {
-    if (sessions.length === 0) return [];
-    const version = await this.detectVersion().catch(() => undefined);
-    let rows: SessionRow[] = [];
-    let error: string | undefined;
-    try {
-      rows = await this.sessionRows("status");
-    } catch (e) {
-      error = e instanceof McError ? e.reason : (e as Error).message;
-    }
-    const live = new Set(rows.filter((r) => !r.exited).map((r) => r.name));
-    const panesToo = version !== undefined && atLeast(version, LIST_PANES_SINCE);
-    const [records, panes] = await Promise.all([
-      Promise.all(sessions.map((s) => this.host.readDir(s.runDir))),
-      Promise.all(sessions.map((s) => (panesToo && live.has(s.name) ? this.listPanes(s.name) : undefined))),
-    ]);
-    const now = Date.now();
-    const recs = records.map((files, si) =>
-      sessions[si]!.layout.layoutTabs.map((_, i) => parseTabRecord(files.get(tabRecordName(i)))),
+  private async verifyStarted(p: PreparedSession): Promise<void> {
+    const script = join(p.artefactDir, "tabs.sh");
+    const panesToo = this.q.hasListPanes();
+    const seen = await pollUntil(
+      async (): Promise<"ours" | "other" | undefined> => {
+        const files = await this.host.readDir(p.runDir).catch(() => new Map<string, string>());
+        if (p.layout.layoutTabs.some((_, i) => files.has(tabRecordName(i)))) return "ours";
+        if (!panesToo) return undefined;
+        const panes = await this.q.listPanes(p.name);
+        if (!Array.isArray(panes)) return undefined;
+        const terms = panes.filter((x) => !x.isPlugin);
+        if (terms.some((x) => paneTabIndex(x.terminalCommand, script) !== undefined)) return "ours";
+        return terms.length > 0 ? "other" : undefined;
+      },
+      {
+        timeoutMs: this.appearTimeoutMs,
+        onTimeout: () =>
+          new McError(
+            "TIMEOUT",
+            `session "${p.name}" did not show mc's tabs within ${this.appearTimeoutMs} ms`,
+            {
+              backend: "zellij",
+              op: "start",
+              hint: "see zellij's log: $TMPDIR/zellij-<uid>/zellij-log/zellij.log",
+            },
+          ),
+      },
     );
-    const runningPids = recs.flat().flatMap((r) => (r && r.end === undefined ? [r.pid] : []));
-    const trees = await this.host.processTrees(runningPids);
-
-    return sessions.map((s, si): SessionStatus => {
-      const exists = live.has(s.name);
-      const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
-      const own = (panes[si] ?? []).filter((p) => !p.isPlugin);
-      const tabs = s.layout.layoutTabs.map((t, index): TabStatus => {
-        const base = {
-          index,
-          tabName: t.tabName,
-          command: t.command,
-          processes: [] as TabStatus["processes"],
-        };
-        const rec = recs[si]![index];
-        const pane = own.find((p) => paneTabIndex(p.terminalCommand, tabScript) === index);
-        const paneEnd = pane?.exited
-          ? pane.exitStatus === undefined
-            ? { state: "killed" as const }
-            : classifyExit(pane.exitStatus)
-          : undefined;
-        if (rec) {
-          const outcome = recordOutcome(rec, now);
-          if (outcome.state !== "running") return { ...base, ...outcome, pid: rec.pid };
-          // The wrapper never wrote its end: it was killed outright (SIGKILL) and zellij saw the pane end.
-          if (paneEnd) return { ...base, ...outcome, ...paneEnd, pid: rec.pid };
-          const processes = trees.get(rec.pid) ?? [];
-          if (exists || processes.length > 0) return { ...base, ...outcome, pid: rec.pid, processes };
-          if (error) return { ...base, state: "unknown", pid: rec.pid };
-          return { ...base, state: "missing", pid: rec.pid, startedAt: outcome.startedAt! };
-        }
-        // No record: the wrapper has not started yet, or never could (its pane program failed first).
-        if (paneEnd) return { ...base, ...paneEnd };
-        if (exists) return { ...base, state: "pending" };
-        return { ...base, state: error ? "unknown" : "missing" };
-      });
-      return {
-        session: s.name,
+    if (seen === "ours") return;
+    await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
+    throw new McError(
+      "SESSION_CONFLICT",
+      `zellij resurrected an earlier session "${p.name}" instead of starting mc's layout`,
+      {
         backend: "zellij",
-        host: this.host.id,
-        exists,
-        tabs,
-        summary: summarizeSession(tabs, exists),
-        ...(error ? { error } : {}),
-      };
-    });
+        op: "start",
+        hint: `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`,
+      },
+    );
+  }
+
+  /** Whether a listed session is the managed one: its panes (or saved layout) carry its marker. */
+  private async owns(row: SessionRow, s: ManagedSession): Promise<boolean> {
+    const runId = runIdOf(s);
+    const script = tabScriptOf(s);
+    if (row.exited) {
+      const kdl = await this.q.resurrectionLayout(row.name);
+      return (
+        kdl !== undefined &&
+        ((runId !== undefined && this.q.runIdsInKdl(kdl).has(runId)) || kdl.includes(script))
+      );
+    }
+    if (this.q.hasListPanes()) {
+      const panes = await this.q.listPanes(row.name);
+      if (panes === "missing") return false;
+      if (panes === undefined)
+        throw new McError("COMMAND_FAILED", `zellij did not list the panes of "${row.name}"`, {
+          backend: "zellij",
+          op: "kill",
+        });
+      return (
+        ownPanes(panes, s).length > 0 ||
+        (runId !== undefined && panes.some((p) => this.q.runIdOfPane(p) === runId))
+      );
+    }
+    const kdl = await this.q.dumpLayout(row.name);
+    return (
+      kdl !== undefined &&
+      ((runId !== undefined && this.q.runIdsInKdl(kdl).has(runId)) || kdl.includes(script))
+    );
+  }
+
+  /**
+   * Kill a session and free its name. Given the managed session, only while zellij shows it is still
+   * that session (its marker, see {@link owns}): a same-named session someone made since, live or EXITED,
+   * is never touched ("gone"). `kill-session` while it is live, then `delete-session` of the EXITED entry
+   * it may leave until the name is no longer listed. Not `delete-session --force`: it removes the cache
+   * folder right after asking the server to quit, the quitting server can write it again (zellij#4641,
+   * #3918), and on a session under a second old it prints "not found" and exits 2 although it killed it.
+   */
+  async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
+    await this.q.detectVersion().catch(() => undefined);
+    const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
+    if (!row) return "gone";
+    if (session && !(await this.owns(row, session))) return "gone";
+    if (!row.exited) {
+      const r = await this.host.run(this.q.cmd(["kill-session", name]));
+      if (r.exitCode !== 0 && !isNoSuchSession(r.stdout + r.stderr))
+        throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
+    }
+    await this.removeName(name);
+    return "killed";
+  }
+
+  /** Wait until `name` is no longer listed, deleting the EXITED entry a killed session leaves. */
+  private async removeName(name: string): Promise<void> {
+    const timeoutMs = this.opts.killTimeoutMs ?? 8000;
+    let exited = false;
+    await pollUntil(
+      async () => {
+        const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
+        if (!row) return true;
+        exited = row.exited;
+        if (row.exited) {
+          const r = await this.host.run(this.q.cmd(["delete-session", name]));
+          const text = r.stdout + r.stderr;
+          if (r.exitCode !== 0 && !isNoSuchSession(text) && !isActiveNotDeleted(text))
+            throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
+        }
+        return undefined;
+      },
+      {
+        timeoutMs,
+        maxDelayMs: 250,
+        onTimeout: () =>
+          new McError(
+            "TIMEOUT",
+            `session "${name}" is still listed${exited ? " as EXITED" : ""} after kill and delete`,
+            {
+              backend: "zellij",
+              op: "kill",
+              hint: `try: zellij kill-session ${JSON.stringify(name)}; zellij delete-session ${JSON.stringify(name)}`,
+            },
+          ),
+      },
+    );
+  }
+
+  /**
+   * One `list-sessions` for all sessions, plus `list-panes --json` per live session on 0.44+: each tab's
+   * pane is the one running this session's wrapper with the tab's index. A live session whose panes are
+   * all someone else's is a same-named session made since: not this one.
+   */
+  async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
+    if (sessions.length === 0) return [];
+    await this.q.detectVersion().catch(() => undefined);
+    const rows = await this.q.sessionRows("status");
+    const live = new Set(rows.filter((r) => !r.exited).map((r) => r.name));
+    return Promise.all(sessions.map((s) => this.observeOne(s, live.has(s.name))));
+  }
+
+  private async observeOne(s: ManagedSession, live: boolean): Promise<SessionObservation> {
+    const none = new Map<number, PaneEvidence>();
+    if (!live) return { exists: false, panes: none };
+    const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
+    if (!this.q.hasListPanes()) return { exists: true, panes: none, ...starting };
+    const panes = await this.q.listPanes(s.name);
+    if (panes === "missing") return { exists: false, panes: none };
+    if (panes === undefined)
+      return { exists: true, panes: none, ...starting, error: "zellij did not list the session's panes" };
+    const own = ownPanes(panes, s);
+    if (own.length === 0 && panes.some((p) => !p.isPlugin)) return { exists: false, panes: none };
+    const script = tabScriptOf(s);
+    const byIndex = new Map<number, PaneEvidence>();
+    for (const p of own) {
+      const i = paneTabIndex(p.terminalCommand, script)!;
+      if (byIndex.has(i)) continue;
+      // A held pane that has not exited is one zellij resurrected with its command suspended.
+      const ended = p.exited;
+      // While a kept shell runs, the wrapper's stamp on the pane name says the command ended.
+      const status = ended ? p.exitStatus : exitOfPaneName(p.title);
+      byIndex.set(i, {
+        ref: `terminal_${p.id}`,
+        alive: !ended && !p.held,
+        ...(status !== undefined ? { exitStatus: status } : {}),
+        // zellij has no exit status for a death by signal (status.code() is None).
+        ...(ended && p.exitStatus === undefined ? { killedBy: "" } : {}),
+      });
+    }
+    return { exists: true, panes: byIndex, ...starting };
   }
 
   /**
@@ -299,9 +415,14 @@ export class ZellijBackend implements SessionBackend {
    * current client instead of nesting a second zellij in a pane (zellij#3411).
    */
   attachCommand(name: string, env: NodeJS.ProcessEnv = process.env): Command {
-    if (env.ZELLIJ_SESSION_NAME && this.version && atLeast(this.version, LIST_PANES_SINCE)) {
-      return { file: this.opts.zellij, args: ["action", "switch-session", name] };
-    }
-    return { file: this.opts.zellij, args: ["attach", name] };
+    const v = this.q.version;
+    if (env.ZELLIJ_SESSION_NAME && v && atLeast(v, LIST_PANES_SINCE))
+      return { file: this.zellij, args: ["action", "switch-session", name] };
+    return { file: this.zellij, args: ["attach", name] };
+  }
+
+  /** A plain new interactive zellij session in this terminal. */
+  newSessionCommand(): Command {
+    return { file: this.zellij, args: [] };
   }
 }

@@ -1,7 +1,15 @@
 import { join } from "node:path";
-import { type Command, type HostInfo, McError, normaliseStartDir, posixTabScript } from "@mc/core";
+import {
+  type Command,
+  type ExitMode,
+  type HostInfo,
+  McError,
+  normaliseStartDir,
+  posixTabScript,
+  shQuote,
+} from "@mc/core";
 import { hasLoneSurrogate } from "./names.js";
-import { atLeast, NEW_SESSION_WITH_LAYOUT_SINCE, type ZellijVersion } from "./version.js";
+import { atLeast, LIST_PANES_SINCE, NEW_SESSION_WITH_LAYOUT_SINCE, type ZellijVersion } from "./version.js";
 
 /**
  * A KDL v1 string literal whose value is exactly `s`. `"` and `\` are escaped, `\n`, `\r`, `\t` use their
@@ -72,23 +80,65 @@ export function paneArgv(tab: ZellijTab, tabScript: string): string[] {
     : [PANE_SHELL, "-c", CD_LAUNCHER, "mc-tab", tab.startDir, tabScript, String(tab.index)];
 }
 
+/**
+ * The name mc gives a tab's pane: `<tab name> (mc run <run id>)`. It is mc's ownership marker on zellij:
+ * zellij shows it as the pane's title (no program can change it), lists it in `list-panes --json`, and
+ * writes it into the resurrection layout of the session, where the pane's command is gone once the tab's
+ * command ended (see parse.ts `runIdsInLayout`).
+ */
+export function paneName(tabName: string, runId: string): string {
+  return `${tabName} (mc run ${runId})`;
+}
+
+/**
+ * What the tab wrapper runs once the command ended while a shell stays in the pane (`--exit shell`):
+ * it renames its own pane to `<pane name> [exit N]` (`action rename-pane --pane-id`, 0.44+), so a poll
+ * sees from `list-panes` alone that the command ended and reads the tab's record (as tmux's `@mc_exit`).
+ * zellij itself reports the status only of a pane whose program ended, and the kept shell has not.
+ */
+export function zellijOnExit(zellij: string, tabs: readonly ZellijTab[], runId: string): string {
+  const names = tabs.map((t) => `${t.index}) mc_pn=${shQuote(paneName(t.tabName, runId))} ;;`).join(" ");
+  return [
+    `case "$1" in ${names} *) mc_pn= ;; esac`,
+    `[ -n "$ZELLIJ_PANE_ID" ] && [ -n "$mc_pn" ] && ${shQuote(zellij)} action rename-pane --pane-id "terminal_$ZELLIJ_PANE_ID" "$mc_pn [exit $mc_code]" </dev/null >/dev/null 2>&1`,
+  ].join("\n");
+}
+
 /** Input of {@link zellijLayout}. */
 export interface ZellijLayoutInput {
   /** Session name (shown in the header comment only). */
   name: string;
+  /** The run the session belongs to (in every pane's name). */
+  runId: string;
   tabs: readonly ZellijTab[];
   /** Path of the tab wrapper script on the host. */
   tabScript: string;
   /** Add zellij's compact tab bar to every tab (default true, as machineconfig's layouts did). */
   tabBar?: boolean;
+  /** Close a pane once its program ended (`--exit close`); otherwise zellij holds it, finished, on screen. */
+  closeOnExit?: boolean;
+}
+
+/** The KDL lines of one tab (indented for the `layout` block). */
+function tabLines(l: ZellijLayoutInput, t: ZellijTab): string[] {
+  const cwd = isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
+  const [command, ...args] = paneArgv(t, l.tabScript);
+  return [
+    `    tab name=${kdlString(t.tabName)}${cwd} {`,
+    `        pane command=${kdlString(command!)} name=${kdlString(paneName(t.tabName, l.runId))} close_on_exit=${l.closeOnExit ? "true" : "false"} {`,
+    `            args ${args.map(kdlString).join(" ")}`,
+    "        }",
+    "    }",
+  ];
 }
 
 /**
  * The KDL v1 layout of one session: one tab per layout tab with its name and cwd, one command pane per
- * tab running the POSIX tab wrapper (`/bin/sh <script> <index>`). `close_on_exit false` keeps a pane
- * whose wrapper has ended on screen with its exit status (zellij's "held" pane, kdl_layout_parser.rs
- * `hold_on_close`), which is also what lets `list-panes` report `exit_status`; the wrapper itself keeps
- * an interactive shell in the pane unless keepShell is off.
+ * tab running the POSIX tab wrapper (`/bin/sh <script> <index>`), named with mc's marker
+ * ({@link paneName}). `close_on_exit false` keeps a pane whose wrapper has ended on screen with its exit
+ * status (zellij's "held" pane, kdl_layout_parser.rs `hold_on_close`), which is also what lets
+ * `list-panes` report `exit_status`; the wrapper itself keeps an interactive shell in the pane unless
+ * the exit mode says otherwise.
  */
 export function zellijLayout(l: ZellijLayoutInput): string {
   const lines = [
@@ -106,17 +156,7 @@ export function zellijLayout(l: ZellijLayoutInput): string {
       "    }",
     );
   }
-  for (const t of l.tabs) {
-    const cwd = isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
-    const [command, ...args] = paneArgv(t, l.tabScript);
-    lines.push(
-      `    tab name=${kdlString(t.tabName)}${cwd} {`,
-      `        pane command=${kdlString(command!)} close_on_exit=false {`,
-      `            args ${args.map(kdlString).join(" ")}`,
-      "        }",
-      "    }",
-    );
-  }
+  for (const t of l.tabs) lines.push(...tabLines(l, t));
   lines.push("}");
   return `${lines.join("\n")}\n`;
 }
@@ -150,29 +190,38 @@ export interface ZellijSessionFiles {
   start: Command;
 }
 
-/** Everything needed to start one session: the KDL layout, the tab wrapper and the zellij call. */
-export function zellijSessionFiles(
-  o: {
-    zellij: string;
-    version: ZellijVersion | undefined;
-    name: string;
-    tabs: readonly ZellijTab[];
-    dir: string;
-    runDir: string;
-    keepShell: boolean;
-    tabBar?: boolean;
-  },
-  info: HostInfo,
-): ZellijSessionFiles {
+/** Input of {@link zellijSessionFiles}. */
+export interface ZellijSessionInput {
+  zellij: string;
+  version: ZellijVersion | undefined;
+  name: string;
+  runId: string;
+  tabs: readonly ZellijTab[];
+  dir: string;
+  runDir: string;
+  exitMode: ExitMode;
+  /** Tabs not to open now (a scheduler opens them later with `action new-tab`). */
+  pending?: readonly number[] | undefined;
+  tabBar?: boolean | undefined;
+}
+
+/**
+ * Everything needed to start one session: the KDL layout (the tabs to open now), the tab wrapper (every
+ * tab, so a tab opened later runs from the same script) and the zellij call.
+ */
+export function zellijSessionFiles(o: ZellijSessionInput, info: HostInfo): ZellijSessionFiles {
   const tabScriptPath = join(o.dir, "tabs.sh");
   const layoutPath = join(o.dir, "layout.kdl");
   const tabs = o.tabs.map((t) => ({ ...t, startDir: normaliseStartDir(t.startDir, info.home) }));
+  const pending = new Set(o.pending ?? []);
   return {
     layoutPath,
     layout: zellijLayout({
       name: o.name,
-      tabs,
+      runId: o.runId,
+      tabs: tabs.filter((t) => !pending.has(t.index)),
       tabScript: tabScriptPath,
+      closeOnExit: o.exitMode === "close",
       ...(o.tabBar === undefined ? {} : { tabBar: o.tabBar }),
     }),
     tabScriptPath,
@@ -180,7 +229,11 @@ export function zellijSessionFiles(
       title: `mc: tabs of zellij session ${JSON.stringify(o.name)}`,
       runDir: o.runDir,
       tabs,
-      keepShell: o.keepShell,
+      keepShell: o.exitMode === "shell",
+      // A pane whose wrapper ends (keep, close) reports its own exit status; rename-pane is 0.44+.
+      ...(o.exitMode === "shell" && (o.version === undefined || atLeast(o.version, LIST_PANES_SINCE))
+        ? { onExit: zellijOnExit(o.zellij, tabs, o.runId) }
+        : {}),
     }),
     start: startCommand(o.zellij, o.version, layoutPath, o.name),
   };

@@ -1,11 +1,14 @@
-export { ZellijBackend, type ZellijBackendOptions } from "./backend.js";
+export { ZELLIJ_CAPABILITIES, ZellijBackend, type ZellijBackendOptions } from "./backend.js";
 export {
   isActiveNotDeleted,
+  isBadResurrectionLayout,
   isDeadSessionExists,
   isInvalidName,
   isNoSessions,
   isNoSuchSession,
   isSessionExists,
+  isSocketDirError,
+  isSocketPathTooLong,
   isUnknownCli,
   zellijError,
   zellijErrorCode,
@@ -16,30 +19,52 @@ export {
   kdlString,
   PANE_SHELL,
   paneArgv,
+  paneName,
   startCommand,
   type ZellijLayoutInput,
   type ZellijSessionFiles,
+  type ZellijSessionInput,
   type ZellijTab,
   zellijLayout,
+  zellijOnExit,
   zellijSessionFiles,
 } from "./generate.js";
-export { ZellijLocalManager, type ZellijManagerOptions } from "./manager.js";
+export {
+  DEFAULT_ZELLIJ_PREFIX,
+  ZellijLocalManager,
+  type ZellijManagerOptions,
+  zellijBackend,
+} from "./manager.js";
 export {
   checkSessionName,
   DEFAULT_MAX_SESSION_NAME_BYTES,
   hasLoneSurrogate,
   maxSessionNameBytes,
   sessionNameProblem,
-  zellijSocketDir,
 } from "./names.js";
 export {
+  exitOfPaneName,
   type PaneRow,
   paneTabIndex,
   parsePaneList,
   parseSessionList,
+  runIdOfCommand,
+  runIdOfPaneName,
+  runIdsInLayout,
   type SessionRow,
   stripAnsi,
 } from "./parse.js";
+export {
+  contractDir,
+  hostFactsCommand,
+  parseHostFacts,
+  resurrectionLayoutPath,
+  socketPathMax,
+  type ZellijHostFacts,
+  zellijCacheDir,
+  zellijSocketDir,
+} from "./paths.js";
+export { ZellijQueries } from "./queries.js";
 export {
   atLeast,
   formatVersion,

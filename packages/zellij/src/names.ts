@@ -1,37 +1,22 @@
-import { join } from "node:path";
 import { McError } from "@mc/core";
+import { socketPathMax } from "./paths.js";
 
 /**
- * Where zellij puts its session sockets (zellij-utils/src/consts.rs, `ZELLIJ_SOCK_DIR`):
- * `$ZELLIJ_SOCKET_DIR`, else the XDG runtime dir (`$XDG_RUNTIME_DIR/zellij`, Linux only), else
- * `<tmp>/zellij-<uid>`; then a per-contract folder (`contract_version_1` since 0.44.0, the version string
- * such as `0.43.1` before). The longer contract folder is used so the limit is safe for every version.
+ * Longest session name (in bytes) zellij can hold under `socketDir`: the socket path
+ * `<socketDir>/<name>` must be shorter than zellij's limit ({@link socketPathMax}; zellij-utils cli.rs
+ * `validate_session` and, on 0.44+, zellij-client lib.rs `check_ipc_pipe_length` refuse `>=`). `attach`
+ * does not validate, so a longer name fails later: "the IPC socket path is too long" on 0.44+, a hang
+ * on 0.43 and older.
  */
-export function zellijSocketDir(o: {
-  env: NodeJS.ProcessEnv;
-  platform: NodeJS.Platform | string;
-  uid: number;
-  tmpdir: string;
-}): string {
-  const base =
-    o.env.ZELLIJ_SOCKET_DIR ||
-    (o.platform === "linux" && o.env.XDG_RUNTIME_DIR
-      ? join(o.env.XDG_RUNTIME_DIR, "zellij")
-      : join(o.tmpdir, `zellij-${o.uid}`));
-  return join(base, "contract_version_1");
+export function maxSessionNameBytes(socketDir: string, platform: string): number {
+  return socketPathMax(platform) - 1 - Buffer.byteLength(`${socketDir}/`);
 }
 
 /**
- * Longest session name (in bytes) zellij can hold under `socketDir`: its socket path must be shorter than
- * `sockaddr_un.sun_path` (108 bytes on Linux, 104 on macOS; consts.rs `ZELLIJ_SOCK_MAX_LENGTH`, checked by
- * cli.rs `validate_session`, which `attach` does not call, so a longer name fails later and obscurely).
+ * The limit used before the host's socket directory is known (and for a dry run): a Linux runtime dir
+ * with the longest uid. A macOS host (`$TMPDIR/zellij-<uid>/…`) is much tighter; mc checks again once it
+ * has read the host's facts.
  */
-export function maxSessionNameBytes(socketDir: string, platform: NodeJS.Platform | string): number {
-  const max = platform === "darwin" ? 104 : 108;
-  return max - 1 - Buffer.byteLength(`${socketDir}/`);
-}
-
-/** The limit when the socket directory of the host is unknown (a Linux runtime dir with the longest uid). */
 export const DEFAULT_MAX_SESSION_NAME_BYTES = maxSessionNameBytes(
   "/run/user/4294967295/zellij/contract_version_1",
   "linux",
@@ -48,9 +33,10 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * - control characters (a newline would split `list-sessions` output; they are not printable names);
  * - a leading `-` (clap would read it as a flag of `attach`/`kill-session`);
  * - `options` or `help` (subcommands of `attach`, cli.rs `Sessions::Attach`);
- * - longer than the socket path allows ({@link maxSessionNameBytes}).
+ * - `web_server_bus`, the web server's socket in the same directory (0.43+, consts.rs);
+ * - longer than the socket path allows ({@link maxSessionNameBytes}), when `maxBytes` is given.
  */
-export function sessionNameProblem(name: string, maxBytes: number): string | undefined {
+export function sessionNameProblem(name: string, maxBytes?: number): string | undefined {
   if (name.trim() === "") return "a zellij session name cannot be empty";
   if (name === "." || name === "..") return `"${name}" is not a valid zellij session name`;
   if (name.includes("/")) return "a zellij session name cannot contain '/'";
@@ -60,20 +46,21 @@ export function sessionNameProblem(name: string, maxBytes: number): string | und
   if (name.startsWith("-")) return "a zellij session name cannot start with '-' (zellij would read a flag)";
   if (name === "options" || name === "help")
     return `"${name}" is a subcommand of zellij attach and cannot be a session name`;
+  if (name === "web_server_bus") return `"${name}" is the socket of zellij's web server`;
   const bytes = Buffer.byteLength(name);
-  if (bytes > maxBytes)
-    return `zellij session names can have at most ${maxBytes} bytes here (socket path limit); this one has ${bytes}`;
+  if (maxBytes !== undefined && bytes > maxBytes)
+    return `zellij session names can have at most ${maxBytes} bytes on this host (socket path limit); this one has ${bytes}`;
   return undefined;
 }
 
 /** Throw LAYOUT_INVALID when zellij cannot hold `name` ({@link sessionNameProblem}). */
-export function checkSessionName(name: string, maxBytes: number): void {
+export function checkSessionName(name: string, maxBytes?: number, hint?: string): void {
   const problem = sessionNameProblem(name, maxBytes);
   if (problem) {
     throw new McError("LAYOUT_INVALID", `session name ${JSON.stringify(name)}: ${problem}`, {
       backend: "zellij",
       op: "start",
-      hint: "rename the layout (layoutName) or choose a shorter --prefix; nothing was started",
+      hint: hint ?? "rename the layout (layoutName) or choose a shorter --prefix; nothing was started",
     });
   }
 }

@@ -55,6 +55,8 @@ export interface PaneRow {
   held: boolean;
   tabPosition: number;
   tabName: string;
+  /** The pane's title: its name when it has one (mc names its panes, see generate.ts `paneName`). */
+  title: string;
   /** `command arg1 arg2…` joined with spaces (command.rs `impl Display for RunCommand`). */
   terminalCommand?: string;
 }
@@ -71,6 +73,7 @@ export function parsePaneList(stdout: string): PaneRow[] {
       held: e.is_held === true,
       tabPosition: Number(e.tab_position ?? -1),
       tabName: String(e.tab_name ?? ""),
+      title: String(e.title ?? ""),
     };
     if (typeof e.exit_status === "number") row.exitStatus = e.exit_status;
     if (typeof e.terminal_command === "string") row.terminalCommand = e.terminal_command;
@@ -89,4 +92,52 @@ export function paneTabIndex(terminalCommand: string | undefined, tabScript: str
   if (at < 0) return undefined;
   const rest = terminalCommand.slice(at + marker.length);
   return /^\d+$/.test(rest) ? Number(rest) : undefined;
+}
+
+// generate.ts `paneName`, with the `[exit N]` the tab wrapper adds once the command ended (zellijOnExit).
+const PANE_MARK = / \(mc run ([0-9A-Za-z-]+)\)(?: \[exit (\d+)\])?$/;
+
+/**
+ * The run id in the name mc gives each pane (generate.ts `paneName`: `<tab name> (mc run <id>)`). zellij
+ * keeps a pane's name as its title (terminal_pane.rs `current_title`), whatever the program in it does to
+ * the terminal title, and writes it into the resurrection layout (`pane name=…`).
+ */
+export function runIdOfPaneName(title: string): string | undefined {
+  return PANE_MARK.exec(title)?.[1];
+}
+
+/** The exit status the tab wrapper stamped on its pane's name (`… [exit 3]`) once the command ended. */
+export function exitOfPaneName(title: string): number | undefined {
+  const code = PANE_MARK.exec(title)?.[2];
+  return code === undefined ? undefined : Number(code);
+}
+
+/**
+ * The run ids that mc pane names carry in a layout zellij wrote (`dump-layout`, or a resurrection file
+ * `session-layout.kdl`): `pane name="… (mc run <id>)"`. zellij writes the command of a pane only while it
+ * runs a program other than the default shell (session_layout_metadata.rs `update_terminal_commands`), so
+ * the name is the one mark that survives a tab whose command ended.
+ */
+export function runIdsInLayout(kdl: string): Set<string> {
+  const ids = new Set<string>();
+  for (const m of kdl.matchAll(/\bname="((?:[^"\\]|\\.)*)"/g)) {
+    const id = PANE_MARK.exec(m[1]!)?.[1];
+    if (id) ids.add(id);
+  }
+  return ids;
+}
+
+/**
+ * The run id of a pane whose command runs an mc tab wrapper kept under `stateDir`
+ * (`… <stateDir>/runs/<run id>/[m-<machine>/]s<i>/tabs.sh <tab>`, core's `runDirOf`).
+ */
+export function runIdOfCommand(terminalCommand: string | undefined, stateDir: string): string | undefined {
+  if (!terminalCommand) return undefined;
+  const marker = ` ${stateDir.replace(/\/+$/, "")}/runs/`;
+  const at = terminalCommand.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const m = /^([0-9A-Za-z-]+)\/(?:m-[\w.-]+\/)?s\d+\/tabs\.sh \d+$/.exec(
+    terminalCommand.slice(at + marker.length),
+  );
+  return m?.[1];
 }

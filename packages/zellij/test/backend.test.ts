@@ -1,8 +1,7 @@
-import type { Command, ManagedSession } from "@mc/core";
-import { isMcError } from "@mc/core";
+import { type Command, isMcError, type ManagedSession } from "@mc/core";
 import { type FakeHost, fakeHost } from "@mc/core/testing";
 import { describe, expect, it } from "vitest";
-import { ZellijBackend } from "../src/index.js";
+import { ZellijBackend, ZellijLocalManager } from "../src/index.js";
 import { fixture, message } from "./fixtures.js";
 
 const V = "0.44.3";
@@ -13,6 +12,8 @@ function host(o: { sessions: () => string; panes?: string; fail?: boolean }): Fa
   return fakeHost({
     handler: (cmd) => {
       const a = cmd.args.join(" ");
+      if (cmd.file === "/bin/sh")
+        return { stdout: ["Linux", "0", "/home/u", "/tmp", "", "", "", ""].join("\0") };
       if (a === "--version") return { stdout: fixture(V, "version.txt")! };
       if (a.startsWith("list-sessions")) {
         if (o.fail) return { exitCode: 1, stderr: "Error occurred: PermissionDenied" };
@@ -30,7 +31,8 @@ function host(o: { sessions: () => string; panes?: string; fail?: boolean }): Fa
   });
 }
 
-const session = (name: string, tabs: string[]): ManagedSession => ({
+const session = (name: string, tabs: string[], startedAt = 0): ManagedSession => ({
+  machine: "fake",
   name,
   requestedName: name,
   layout: {
@@ -39,22 +41,31 @@ const session = (name: string, tabs: string[]): ManagedSession => ({
   },
   runDir: "/state/runs/r1/s0",
   artefacts: [],
-  startedAt: 0,
-  data: { tabScript: "/state/runs/r1/s0/tabs.sh" },
+  startedAt,
+  data: { tabScript: "/state/runs/r1/s0/tabs.sh", runId: "r1" },
 });
 
-const backend = (h: FakeHost) =>
-  new ZellijBackend(h, { zellij: "zellij", keepShell: true, maxNameBytes: 60 });
+const backend = (h: FakeHost) => new ZellijBackend(h, { zellij: "zellij", maxSessionNameBytes: 60 });
+
+/** A manager on the fake host that manages `s` (as if it had started or loaded it). */
+function managing(h: FakeHost, s: ManagedSession): ZellijLocalManager {
+  const m = new ZellijLocalManager({ host: h, sessionLayouts: [] });
+  m.managed = [s];
+  return m;
+}
 
 describe("ZellijBackend on a recording host", () => {
   it("lists live and EXITED sessions, and an empty listing is no error", async () => {
     let text = fixture(V, "list-sessions-no-formatting.txt")!;
     const h = host({ sessions: () => text });
     const b = backend(h);
-    expect(await b.listSessions()).toContain("LocalJobMgr_a");
+    const listed = await b.listSessions();
+    expect(listed.map((s) => s.name)).toContain("LocalJobMgr_a");
+    expect(listed.find((s) => s.name === "LocalJobMgr_a")).toEqual({ name: "LocalJobMgr_a", exited: true });
+    expect(listed.find((s) => s.name === "LocalJobMgr_ab")).toEqual({ name: "LocalJobMgr_ab" });
     text = "";
     expect(await b.listSessions()).toEqual([]);
-    expect(h.calls.map(argv)).toEqual([
+    expect(h.calls.map(argv).filter((c) => c.includes("list-sessions"))).toEqual([
       "zellij list-sessions --no-formatting",
       "zellij list-sessions --no-formatting",
     ]);
@@ -78,28 +89,29 @@ describe("ZellijBackend on a recording host", () => {
       if (sub === "delete-session") state.delete(name!);
       return inner(cmd, hh);
     };
-    await backend(h).kill("LocalJobMgr_a");
-    expect(h.calls.map(argv).filter((c) => !c.includes("list-sessions"))).toEqual([
-      "zellij kill-session LocalJobMgr_a",
-      "zellij delete-session LocalJobMgr_a",
-    ]);
+    expect(await backend(h).kill("LocalJobMgr_a")).toBe("killed");
+    expect(
+      h.calls.map(argv).filter((c) => c.includes("kill-session") || c.includes("delete-session")),
+    ).toEqual(["zellij kill-session LocalJobMgr_a", "zellij delete-session LocalJobMgr_a"]);
     expect([...state.keys()]).toEqual(["LocalJobMgr_ab"]);
   });
 
   it("deletes an EXITED session without trying to kill it, and ignores a missing one", async () => {
-    const h = host({ sessions: () => fixture(V, "list-sessions-no-formatting.txt")! });
-    let listed = 0;
+    let deleted = false;
+    const h = host({
+      sessions: () =>
+        deleted ? "LocalJobMgr_ab [Created 0s ago] \n" : fixture(V, "list-sessions-no-formatting.txt")!,
+    });
     const inner = h.handler;
     h.handler = (cmd, hh) => {
-      if (cmd.args[0] === "list-sessions" && ++listed > 1)
-        return { stdout: "LocalJobMgr_ab [Created 0s ago] \n" };
+      if (cmd.args[0] === "delete-session") deleted = true;
       return inner(cmd, hh);
     };
-    await backend(h).kill("LocalJobMgr_a");
-    expect(h.calls.map(argv).filter((c) => !c.includes("list-sessions"))).toEqual([
-      "zellij delete-session LocalJobMgr_a",
-    ]);
-    await backend(h).kill("nope");
+    expect(await backend(h).kill("LocalJobMgr_a")).toBe("killed");
+    expect(
+      h.calls.map(argv).filter((c) => c.includes("kill-session") || c.includes("delete-session")),
+    ).toEqual(["zellij delete-session LocalJobMgr_a"]);
+    expect(await backend(h).kill("nope")).toBe("gone");
     expect(h.calls.at(-1)!.args[0]).toBe("list-sessions");
   });
 
@@ -117,8 +129,8 @@ describe("ZellijBackend on a recording host", () => {
       treeCalls++;
       return trees(pids);
     };
-    const b = backend(h);
-    const [st] = await b.status([session("s", ["ok", "fail", "dollar", "pending"])]);
+    const m = managing(h, session("s", ["ok", "fail", "dollar", "pending"], Date.now()));
+    const [st] = (await m.checkAllSessionsStatus()).sessions;
     expect(st!.exists).toBe(true);
     expect(st!.tabs.map((t) => [t.tabName, t.state, t.exitCode, t.signal])).toEqual([
       ["ok", "running", undefined, undefined],
@@ -137,6 +149,20 @@ describe("ZellijBackend on a recording host", () => {
     ]);
   });
 
+  it("a same-named session whose panes are not this run's is not this session", async () => {
+    const foreign = JSON.parse(fixture(V, "list-panes.json")!) as Record<string, unknown>[];
+    const h = host({
+      sessions: () => "s [Created 1s ago] \n",
+      panes: JSON.stringify(foreign.filter((p) => p.terminal_command === null)),
+    });
+    const [st] = (await managing(h, session("s", ["t"])).checkAllSessionsStatus()).sessions;
+    expect(st!.exists).toBe(false);
+    expect(st!.tabs[0]!.state).toBe("missing");
+    // …and kill leaves it alone.
+    expect(await backend(h).kill("s", session("s", ["t"]))).toBe("gone");
+    expect(h.calls.some((c) => c.args[0] === "kill-session")).toBe(false);
+  });
+
   it("reports tabs of a vanished or EXITED session as finished, never running", async () => {
     const h = host({ sessions: () => "s [Created 1s ago] (EXITED - attach to resurrect)\n" });
     const now = Math.floor(Date.now() / 1000);
@@ -145,7 +171,8 @@ describe("ZellijBackend on a recording host", () => {
       "/state/runs/r1/s0/tab-1.json",
       JSON.stringify({ v: 1, pid: 1112, start: now, end: now, signal: "HUP" }),
     );
-    const [st] = await backend(h).status([session("s", ["gone", "hup", "never"])]);
+    const [st] = (await managing(h, session("s", ["gone", "hup", "never"])).checkAllSessionsStatus())
+      .sessions;
     expect(st!.exists).toBe(false);
     expect(st!.tabs.map((t) => t.state)).toEqual(["missing", "killed", "missing"]);
     expect(st!.summary.runningCommands).toBe(0);
@@ -154,7 +181,9 @@ describe("ZellijBackend on a recording host", () => {
 
   it("says unknown, not missing, when zellij cannot be asked", async () => {
     const h = host({ sessions: () => "", fail: true });
-    const [st] = await backend(h).status([session("s", ["t"])]);
+    const now = Math.floor(Date.now() / 1000);
+    h.files.set("/state/runs/r1/s0/tab-0.json", JSON.stringify({ v: 1, pid: 1111, start: now }));
+    const [st] = (await managing(h, session("s", ["t"])).checkAllSessionsStatus()).sessions;
     expect(st!.error).toMatch(/PermissionDenied/);
     expect(st!.tabs[0]!.state).toBe("unknown");
   });
@@ -170,13 +199,16 @@ describe("ZellijBackend on a recording host", () => {
     await b.checkAvailable();
     await b.checkAvailable();
     expect(ok.calls.filter((c) => c.args[0] === "--version")).toHaveLength(1);
-    expect(b.version).toEqual([0, 44, 3]);
+    expect(b.q.version).toEqual([0, 44, 3]);
   });
 
   it("maps a failed start to the zellij error code", async () => {
-    const h = fakeHost({
-      handler: () => ({ exitCode: 1, stdout: `${message(V, "existsDead", "n").text}\n` }),
-    });
+    const h = host({ sessions: () => "" });
+    const inner = h.handler;
+    h.handler = (cmd, hh) =>
+      cmd.args.includes("--create-background")
+        ? { exitCode: 1, stdout: `${message(V, "existsDead", "n").text}\n` }
+        : inner(cmd, hh);
     const b = backend(h);
     const p = b.prepare(
       {
@@ -185,6 +217,10 @@ describe("ZellijBackend on a recording host", () => {
         name: "n",
         action: "create",
         renamed: false,
+        runId: "r1",
+        machine: "local",
+        keepShell: true,
+        exitMode: "shell",
         layout: { layoutName: "n", layoutTabs: [{ tabName: "t", startDir: "/", command: "true" }] },
         runDir: "/r",
         artefactDir: "/r",

@@ -8,12 +8,12 @@ import { fakeZellij } from "./harness.js";
 // whole suite twice would double the package's test time on a 2-core machine.
 for (const version of ["0.45.0"]) {
   const z = fakeZellij(version);
-  const probe = new ZellijBackend(z.host, { zellij: "zellij", keepShell: true, maxNameBytes: 60 });
+  const probe = new ZellijBackend(z.host, { zellij: "zellij", maxSessionNameBytes: 60 });
   afterAll(() => z.cleanup());
   runConformanceSuite({
     name: `zellij ${version} (fake binary)`,
     manager: (opts) => z.manager(opts),
-    listSessions: () => probe.listSessions(),
+    listSessions: async () => (await probe.listSessions()).map((s) => s.name),
     async createForeignSession(name) {
       const r = await z.host.run({ file: "zellij", args: ["attach", "--create-background", name] });
       if (r.exitCode !== 0) throw new Error(r.stderr);

@@ -15,6 +15,7 @@ import {
 import { readLayout } from "./kdl.js";
 
 const SCRIPT = "/state/runs/r 1/s0/tabs.sh";
+const RUN = "20261204-000000-abc123";
 const info = { platform: "linux" as const, home: "/home/u", stateDir: "/state", shell: "/bin/sh" };
 
 function expected(tabs: ZellijTab[]) {
@@ -24,6 +25,7 @@ function expected(tabs: ZellijTab[]) {
       name: t.tabName,
       cwd: isLiteralPath(t.startDir) ? t.startDir : undefined,
       command,
+      paneName: `${t.tabName} (mc run ${RUN})`,
       closeOnExit: false,
       args,
     };
@@ -98,7 +100,7 @@ describe("zellijLayout", () => {
       { index: 0, tabName: "api", startDir: "/srv/api", command: "npm start | tee log" },
       { index: 1, tabName: 'we"ird\\ {name}', startDir: "/srv/$APP", command: "x" },
     ];
-    const text = zellijLayout({ name: "LocalJobMgr_x", tabs, tabScript: SCRIPT });
+    const text = zellijLayout({ name: "LocalJobMgr_x", runId: RUN, tabs, tabScript: SCRIPT });
     const parsed = readLayout(text);
     expect(parsed.template).toBe(true);
     expect(parsed.tabs).toEqual(expected(tabs));
@@ -119,12 +121,12 @@ describe("zellijLayout", () => {
               children
           }
           tab name="api" cwd="/srv/api" {
-              pane command="/bin/sh" close_on_exit=false {
+              pane command="/bin/sh" name="api (mc run 20261204-000000-abc123)" close_on_exit=false {
                   args "/state/runs/r 1/s0/tabs.sh" "0"
               }
           }
           tab name="we\\"ird\\\\ {name}" {
-              pane command="/bin/sh" close_on_exit=false {
+              pane command="/bin/sh" name="we\\"ird\\\\ {name} (mc run 20261204-000000-abc123)" close_on_exit=false {
                   args "-c" "cd -- \\"$1\\" && exec /bin/sh \\"$2\\" \\"$3\\"" "mc-tab" "/srv/$APP" "/state/runs/r 1/s0/tabs.sh" "1"
               }
           }
@@ -136,6 +138,7 @@ describe("zellijLayout", () => {
   it("leaves the tab bar out on request", () => {
     const text = zellijLayout({
       name: "s",
+      runId: RUN,
       tabs: [{ index: 0, tabName: "t", startDir: "/", command: "true" }],
       tabScript: SCRIPT,
       tabBar: false,
@@ -153,7 +156,7 @@ describe("zellijLayout", () => {
         }),
         (layoutName, raw) => {
           const tabs = raw.map((t, index) => ({ index, ...t }));
-          const text = zellijLayout({ name: layoutName, tabs, tabScript: SCRIPT });
+          const text = zellijLayout({ name: layoutName, runId: RUN, tabs, tabScript: SCRIPT });
           expect(readLayout(text).tabs).toEqual(expected(tabs));
         },
       ),
@@ -169,10 +172,11 @@ describe("zellijLayout", () => {
             zellij: "zellij",
             version: [0, 44, 3],
             name: "s",
+            runId: RUN,
             tabs: [{ index: 0, tabName, startDir, command }],
             dir: "/a",
             runDir: "/a",
-            keepShell: true,
+            exitMode: "shell",
           },
           info,
         );
@@ -194,10 +198,11 @@ describe("zellijLayout", () => {
         zellij: "zellij",
         version: undefined,
         name: "s",
+        runId: RUN,
         tabs: [{ index: 0, tabName: "t", startDir: "~/code", command: "git log HEAD~1" }],
         dir: "/a",
         runDir: "/a/run",
-        keepShell: false,
+        exitMode: "keep",
       },
       info,
     );

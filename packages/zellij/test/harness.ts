@@ -36,6 +36,8 @@ export function fakeZellij(version: string, extraEnv: NodeJS.ProcessEnv = {}): F
     FAKE_ZELLIJ_STATE: state,
     FAKE_ZELLIJ_VERSION: version,
     SHELL: "/bin/sh",
+    // zellij keeps resurrection layouts under the cache dir: a private one, never the user's.
+    XDG_CACHE_HOME: join(root, "cache"),
   });
   const host = localHost({ env, stateDir: join(root, "mc-state") });
   return {

@@ -5,6 +5,8 @@ export interface ParsedTab {
   name: unknown;
   cwd: unknown;
   command: unknown;
+  /** The pane's name (mc's marker, `<tab> (mc run <id>)`). */
+  paneName: unknown;
   closeOnExit: unknown;
   args: unknown[];
 }
@@ -28,6 +30,7 @@ export function readLayout(text: string): { tabs: ParsedTab[]; template: boolean
         name: tab.properties.name,
         cwd: tab.properties.cwd,
         command: pane.properties.command,
+        paneName: pane.properties.name,
         closeOnExit: pane.properties.close_on_exit,
         args: args[0]!.values,
       };

@@ -4,8 +4,11 @@ import { describe, expect, it } from "vitest";
 import {
   checkSessionName,
   DEFAULT_MAX_SESSION_NAME_BYTES,
+  hostFactsCommand,
   maxSessionNameBytes,
+  parseHostFacts,
   sessionNameProblem,
+  type ZellijHostFacts,
   zellijSocketDir,
 } from "../src/index.js";
 
@@ -44,27 +47,43 @@ describe("session names zellij can hold", () => {
     expect(sessionNameProblem("é".repeat(31), 60)).toMatch(/at most 60 bytes/);
   });
 
-  it("computes the limit from the socket directory as consts.rs builds it", () => {
-    const linux = zellijSocketDir({
-      env: { XDG_RUNTIME_DIR: "/run/user/1000" },
+  it("computes the limit from the socket directory as consts.rs builds it, on the host's platform", () => {
+    const facts = (o: Partial<ZellijHostFacts>): ZellijHostFacts => ({
       platform: "linux",
-      uid: 1000,
-      tmpdir: "/tmp",
+      uid: "1000",
+      home: "/home/u",
+      tmpdir: "",
+      socketDirEnv: "",
+      runtimeDir: "",
+      cacheHome: "",
+      ...o,
     });
+    const linux = zellijSocketDir(facts({ runtimeDir: "/run/user/1000" }));
     expect(linux).toBe("/run/user/1000/zellij/contract_version_1");
     expect(maxSessionNameBytes(linux, "linux")).toBe(108 - 1 - linux.length - 1);
-    const mac = zellijSocketDir({
-      env: { XDG_RUNTIME_DIR: "/x" },
-      platform: "darwin",
-      uid: 501,
-      tmpdir: "/var/folders/T",
-    });
+    // macOS has no runtime dir in the directories crate: $TMPDIR/zellij-<uid>, and sun_path is 104.
+    const mac = zellijSocketDir(
+      facts({ platform: "darwin", uid: "501", runtimeDir: "/x", tmpdir: "/var/folders/T/" }),
+    );
     expect(mac).toBe("/var/folders/T/zellij-501/contract_version_1");
     expect(maxSessionNameBytes(mac, "darwin")).toBe(104 - 1 - mac.length - 1);
-    expect(
-      zellijSocketDir({ env: { ZELLIJ_SOCKET_DIR: "/s" }, platform: "linux", uid: 0, tmpdir: "/tmp" }),
-    ).toBe("/s/contract_version_1");
+    expect(zellijSocketDir(facts({ socketDirEnv: "/s" }))).toBe("/s/contract_version_1");
+    // No runtime dir and no TMPDIR: /tmp/zellij-<uid>; before 0.44 the folder is the version.
+    expect(zellijSocketDir(facts({ uid: "0" }), [0, 43, 1])).toBe("/tmp/zellij-0/0.43.1");
+    // A relative XDG_RUNTIME_DIR is ignored, as the directories crate does.
+    expect(zellijSocketDir(facts({ runtimeDir: "run" }))).toBe("/tmp/zellij-1000/contract_version_1");
     expect(DEFAULT_MAX_SESSION_NAME_BYTES).toBe(60);
+  });
+
+  it("reads the host's facts from one NUL-separated sh call", () => {
+    const f = parseHostFacts(["Darwin", "501", "/Users/u", "/var/folders/x/T/", "", "", "", ""].join("\0"));
+    expect(f).toMatchObject({ platform: "darwin", uid: "501", tmpdir: "/var/folders/x/T/" });
+    expect(parseHostFacts("garbage")).toBeUndefined();
+    expect(hostFactsCommand().file).toBe("/bin/sh");
+  });
+
+  it("rejects web_server_bus, the web server's socket name", () => {
+    expect(sessionNameProblem("web_server_bus", 60)).toMatch(/web server/);
   });
 
   it("property: an accepted name fits the socket path and has no character that breaks the CLI", () => {

@@ -38,17 +38,17 @@ describe.skipIf(!version)(`real zellij (${version ?? "absent"})`, () => {
   delete env.ZELLIJ;
   delete env.ZELLIJ_SESSION_NAME;
   const host = localHost({ env, stateDir: join(root, "state") });
-  const probe = new ZellijBackend(host, { zellij: "zellij", keepShell: true, maxNameBytes: 40 });
+  const probe = new ZellijBackend(host, { zellij: "zellij", maxSessionNameBytes: 40 });
 
   it("is a supported version", async () => {
     await probe.checkAvailable();
-    expect(probe.version).toBeDefined();
+    expect(probe.q.version).toBeDefined();
   });
 
   runConformanceSuite({
     name: "zellij (real binary)",
     manager: (opts) => new ZellijLocalManager({ ...opts, host, maxSessionNameBytes: 40 }),
-    listSessions: () => probe.listSessions(),
+    listSessions: async () => (await probe.listSessions()).map((s) => s.name),
     async createForeignSession(name) {
       await host.run({ file: "zellij", args: ["attach", "--create-background", name] });
     },

@@ -1,0 +1,97 @@
+import type { Command } from "@mc/core";
+import { atLeast, formatVersion, LIST_PANES_SINCE, type ZellijVersion } from "./version.js";
+
+/**
+ * What decides where zellij keeps its sockets and resurrection data on a host, read on that host (the
+ * machine that runs zellij, which may be another one than mc's): its platform, uid and environment.
+ */
+export interface ZellijHostFacts {
+  platform: string;
+  uid: string;
+  home: string;
+  tmpdir: string;
+  socketDirEnv: string;
+  runtimeDir: string;
+  cacheHome: string;
+}
+
+const FACT_NAMES = ["platform", "uid", "home", "tmpdir", "socketDirEnv", "runtimeDir", "cacheHome"] as const;
+
+/**
+ * The command that reads {@link ZellijHostFacts} on a host: one `sh`, each value NUL-terminated, so any
+ * byte a variable can hold survives. Run through the host like every zellij call, so it sees the same
+ * environment zellij will.
+ */
+export function hostFactsCommand(): Command {
+  return {
+    file: "/bin/sh",
+    args: [
+      "-c",
+      'printf "%s\\0" "$(uname -s)" "$(id -u)" "${HOME-}" "${TMPDIR-}" "${ZELLIJ_SOCKET_DIR-}" "${XDG_RUNTIME_DIR-}" "${XDG_CACHE_HOME-}"',
+    ],
+    timeoutMs: 10000,
+  };
+}
+
+/** Parse the output of {@link hostFactsCommand}; undefined when it is not that. */
+export function parseHostFacts(stdout: string): ZellijHostFacts | undefined {
+  const v = stdout.split("\0");
+  if (v.length < FACT_NAMES.length) return undefined;
+  const out = Object.fromEntries(FACT_NAMES.map((k, i) => [k, v[i]!])) as unknown as ZellijHostFacts;
+  out.platform = out.platform.trim().toLowerCase();
+  return out;
+}
+
+const trimSlash = (p: string) => (p.length > 1 ? p.replace(/\/+$/, "") : p);
+
+/**
+ * The folder zellij keeps per client-server contract: `contract_version_1` since 0.44.0, the version
+ * string (`0.43.1`) before (zellij-utils/src/consts.rs `CLIENT_SERVER_CONTRACT_DIR`, `ZELLIJ_SOCK_DIR`).
+ * Without a known version the longer one is assumed, so a name limit stays safe for every version.
+ */
+export function contractDir(version: ZellijVersion | undefined): string {
+  return version === undefined || atLeast(version, LIST_PANES_SINCE)
+    ? "contract_version_1"
+    : formatVersion(version);
+}
+
+/**
+ * zellij's socket directory on a host (consts.rs `ZELLIJ_SOCK_DIR`, 0.40–0.45): `$ZELLIJ_SOCKET_DIR`, else
+ * the runtime dir of the `directories` crate (`$XDG_RUNTIME_DIR/zellij` when absolute, Linux only), else
+ * `<temp_dir>/zellij-<uid>` (`$TMPDIR` or `/tmp`); then the contract folder.
+ */
+export function zellijSocketDir(f: ZellijHostFacts, version?: ZellijVersion): string {
+  const base = f.socketDirEnv
+    ? trimSlash(f.socketDirEnv)
+    : f.platform === "linux" && f.runtimeDir.startsWith("/")
+      ? `${trimSlash(f.runtimeDir)}/zellij`
+      : `${trimSlash(f.tmpdir || "/tmp")}/zellij-${f.uid}`;
+  return `${base}/${contractDir(version)}`;
+}
+
+/**
+ * zellij's cache directory on a host (`ProjectDirs::from("org", "Zellij Contributors", "Zellij")`):
+ * `$XDG_CACHE_HOME/zellij` (when absolute) or `~/.cache/zellij` on Linux and the BSDs,
+ * `~/Library/Caches/org.Zellij-Contributors.Zellij` on macOS.
+ */
+export function zellijCacheDir(f: ZellijHostFacts): string {
+  if (f.platform === "darwin") return `${trimSlash(f.home)}/Library/Caches/org.Zellij-Contributors.Zellij`;
+  const base = f.cacheHome.startsWith("/") ? trimSlash(f.cacheHome) : `${trimSlash(f.home)}/.cache`;
+  return `${base}/zellij`;
+}
+
+/**
+ * The resurrection layout zellij keeps for a session (consts.rs `session_layout_cache_file_name`): its
+ * presence is what makes `list-sessions` show the session as EXITED once it no longer runs.
+ */
+export function resurrectionLayoutPath(f: ZellijHostFacts, version: ZellijVersion | undefined, name: string) {
+  return `${zellijCacheDir(f)}/${contractDir(version)}/session_info/${name}/session-layout.kdl`;
+}
+
+/**
+ * zellij's limit on a socket path, from `sockaddr_un.sun_path`: 104 bytes on macOS, 108 elsewhere
+ * (consts.rs `ZELLIJ_SOCK_MAX_LENGTH`, chosen by `cfg(target_os = "macos")`).
+ */
+export function socketPathMax(platform: string): number {
+  return platform === "darwin" ? 104 : 108;
+}

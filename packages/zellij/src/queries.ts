@@ -1,0 +1,174 @@
+import { type Command, type CommandResult, type Host, isMcError, McError } from "@mc/core";
+import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
+import {
+  type PaneRow,
+  parsePaneList,
+  parseSessionList,
+  runIdOfCommand,
+  runIdOfPaneName,
+  runIdsInLayout,
+  type SessionRow,
+} from "./parse.js";
+import { hostFactsCommand, parseHostFacts, resurrectionLayoutPath, type ZellijHostFacts } from "./paths.js";
+import {
+  atLeast,
+  formatVersion,
+  LIST_PANES_SINCE,
+  MIN_ZELLIJ_VERSION,
+  parseZellijVersion,
+  type ZellijVersion,
+} from "./version.js";
+
+/**
+ * What zellij and its host say, each asked the same way every time: the version, the host's facts,
+ * the session list, a session's panes or layout, and its saved (resurrection) layout.
+ */
+export class ZellijQueries {
+  /** The zellij version, once detected. */
+  version: ZellijVersion | undefined;
+  /** The host's facts once read; null when they could not be read (a host without /bin/sh). */
+  facts: ZellijHostFacts | null | undefined;
+
+  constructor(
+    readonly host: Host,
+    readonly zellij: string,
+  ) {}
+
+  cmd(args: string[], timeoutMs = 15000): Command {
+    return { file: this.zellij, args, timeoutMs };
+  }
+
+  /** Run `zellij --version` once and remember the result. */
+  async detectVersion(): Promise<ZellijVersion> {
+    if (this.version) return this.version;
+    let r: CommandResult;
+    try {
+      r = await this.host.run(this.cmd(["--version"], 10000));
+    } catch (e) {
+      if (isMcError(e, "BINARY_NOT_FOUND")) {
+        throw new McError("BINARY_NOT_FOUND", `"${this.zellij}" was not found on ${this.host.id}`, {
+          backend: "zellij",
+          op: "start",
+          hint: `install zellij ${formatVersion(MIN_ZELLIJ_VERSION)} or newer (https://zellij.dev), or pass the zellij option`,
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    const v = r.exitCode === 0 ? parseZellijVersion(r.stdout) : undefined;
+    if (!v) {
+      throw new McError(
+        "COMMAND_FAILED",
+        `cannot read the zellij version from "${(r.stdout + r.stderr).trim()}"`,
+        {
+          backend: "zellij",
+          op: "start",
+          hint: `check that "${this.zellij}" is zellij`,
+        },
+      );
+    }
+    this.version = v;
+    return v;
+  }
+
+  /** VERSION_UNSUPPORTED below 0.40.0. */
+  async checkVersion(): Promise<ZellijVersion> {
+    const v = await this.detectVersion();
+    if (!atLeast(v, MIN_ZELLIJ_VERSION)) {
+      throw new McError(
+        "VERSION_UNSUPPORTED",
+        `zellij ${formatVersion(v)} is too old; mc needs zellij ${formatVersion(MIN_ZELLIJ_VERSION)} or newer`,
+        {
+          backend: "zellij",
+          op: "start",
+          hint: "zellij 0.40.0 added attach --create-background, which detached start needs; upgrade zellij",
+        },
+      );
+    }
+    return v;
+  }
+
+  /** `list-panes --json` exists (0.44+). */
+  hasListPanes(): boolean {
+    return this.version !== undefined && atLeast(this.version, LIST_PANES_SINCE);
+  }
+
+  /** Read the host's facts once (socket and cache directories); null when the host cannot tell. */
+  async hostFacts(): Promise<ZellijHostFacts | null> {
+    if (this.facts !== undefined) return this.facts;
+    const r = await this.host.run(hostFactsCommand()).catch(() => undefined);
+    this.facts = (r && r.exitCode === 0 && parseHostFacts(r.stdout)) || null;
+    return this.facts;
+  }
+
+  /** Every session zellij lists, live and EXITED, from one `list-sessions --no-formatting`. */
+  async sessionRows(op: string): Promise<SessionRow[]> {
+    const r = await this.host.run(this.cmd(["list-sessions", "--no-formatting"]));
+    if (r.exitCode !== 0) {
+      if (isNoSessions(r.stderr + r.stdout)) return [];
+      throw zellijError(op, r.exitCode, r.stderr, r.stdout);
+    }
+    return parseSessionList(r.stdout);
+  }
+
+  /**
+   * A live session's panes (0.44+): "missing" when zellij says there is no such session (it can say so
+   * with exit 0 and a session list on stdout), undefined when it did not answer with a pane list.
+   */
+  async listPanes(name: string): Promise<PaneRow[] | "missing" | undefined> {
+    const r = await this.host.run(this.cmd(["--session", name, "action", "list-panes", "--json"]));
+    if (isNoSuchSession(r.stderr)) return "missing";
+    if (r.exitCode !== 0) return undefined;
+    try {
+      return parsePaneList(r.stdout);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A live session's layout as zellij would save it (`action dump-layout`); undefined when missing. */
+  async dumpLayout(name: string): Promise<string | undefined> {
+    const r = await this.host.run(this.cmd(["--session", name, "action", "dump-layout"]));
+    if (r.exitCode !== 0 || isNoSuchSession(r.stderr)) return undefined;
+    return r.stdout;
+  }
+
+  /** The layout zellij saved for resurrecting a session, read on the host; undefined when none. */
+  async resurrectionLayout(name: string): Promise<string | undefined> {
+    const f = await this.hostFacts();
+    if (!f) return undefined;
+    return this.host.readFile(resurrectionLayoutPath(f, this.version, name)).catch(() => undefined);
+  }
+
+  /** The run id of a pane: from its name, or from the tab wrapper it runs under `stateDir`. */
+  runIdOfPane(p: PaneRow, stateDir?: string): string | undefined {
+    if (p.isPlugin) return undefined;
+    return runIdOfPaneName(p.title) ?? (stateDir ? runIdOfCommand(p.terminalCommand, stateDir) : undefined);
+  }
+
+  runIdsInKdl(kdl: string): Set<string> {
+    return runIdsInLayout(kdl);
+  }
+
+  /**
+   * The mc runs whose panes a listed session holds: from its panes (0.44+) or dumped layout while it
+   * runs, from its resurrection layout once EXITED. Empty for a session mc did not start.
+   */
+  async runIdsOf(row: SessionRow, stateDir: string): Promise<Set<string>> {
+    if (row.exited) {
+      const kdl = await this.resurrectionLayout(row.name);
+      return kdl === undefined ? new Set() : runIdsInLayout(kdl);
+    }
+    if (this.hasListPanes()) {
+      const panes = await this.listPanes(row.name);
+      const ids = new Set<string>();
+      for (const p of Array.isArray(panes) ? panes : []) {
+        const id = this.runIdOfPane(p, stateDir);
+        if (id) ids.add(id);
+      }
+      return ids;
+    }
+    const kdl = await this.dumpLayout(row.name);
+    return kdl === undefined ? new Set() : runIdsInLayout(kdl);
+  }
+}
