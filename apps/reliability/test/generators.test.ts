@@ -7,7 +7,7 @@ import { fakeHost } from "@mc/core/testing";
 import { paneTabIndex, tmuxSessionFiles, tmuxSessionKey } from "@mc/tmux";
 import { tabCommandline, WtBackend, wtWindowName } from "@mc/wt";
 import { cli11Of, evaluateLaunchScript, parseWtArgv, windowsArgv } from "@mc/wt/testing";
-import { isLiteralPath, paneArgv, zellijSessionFiles } from "@mc/zellij";
+import { isLiteralPath, paneArgv, paneName, zellijSessionFiles } from "@mc/zellij";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { powershellSyntaxErrors } from "../../../packages/wt/test/ps-syntax.js";
@@ -269,7 +269,8 @@ describe("zellij: KDL read back with kdljs 0.2.0 is structurally the layout", ()
               tabs,
               dir: "/st/a",
               runDir: "/st/r",
-              keepShell: true,
+              runId: "RUN",
+              exitMode: "shell",
             },
             info,
           );
@@ -289,6 +290,8 @@ describe("zellij: KDL read back with kdljs 0.2.0 is structurally the layout", ()
           const [command, ...args] = paneArgv({ ...t, startDir }, files.tabScriptPath);
           return {
             name: t.tabName,
+            // The pane carries mc's ownership marker (zellij keeps it as the title).
+            paneName: paneName(t.tabName, "RUN"),
             cwd: isLiteralPath(startDir) ? startDir : undefined,
             command,
             closeOnExit: false,
