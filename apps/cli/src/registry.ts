@@ -28,6 +28,8 @@ interface Entry<K extends BackendName> {
   pkg: string;
   /** Saved-run kinds: runs on this machine, and runs across machines (`--host`). */
   kinds: { local: string; remote: string };
+  /** Session name prefix on this machine when --prefix is not given (machineconfig's, for its scripts). */
+  defaultPrefix?: string;
   load(): Promise<BackendFactory<BackendOptions[K]>>;
 }
 
@@ -41,6 +43,8 @@ const REGISTRY: { [K in BackendName]: Entry<K> } = {
   zellij: {
     pkg: "@mc/zellij",
     kinds: { local: "ZellijLocalManager", remote: "ZellijRemoteManager" },
+    // machineconfig's ZellijLocalManager names sessions LocalJobMgr_<layout>; `--prefix ""` for none.
+    defaultPrefix: "LocalJobMgr",
     load: async () => (await import("@mc/zellij")).zellijBackend,
   },
   wt: {
@@ -143,7 +147,7 @@ export async function buildManager<K extends BackendName>(
     const { RemoteManager } = await loadRemote();
     return new RemoteManager(REGISTRY[name].kinds.remote, factory, {
       machineLayouts: Object.fromEntries(o.placement.hosts.map((h) => [h, layouts])),
-      sessionNamePrefix: o.prefix,
+      sessionNamePrefix: o.prefix || undefined,
       exitMode: o.exitMode,
       ...(o.placement.sshConfig === undefined ? {} : { ssh: { "*": { configFile: o.placement.sshConfig } } }),
       backendOptions: { "*": o.backendOptions },
@@ -155,7 +159,7 @@ export async function buildManager<K extends BackendName>(
     kind: REGISTRY[name].kinds.local,
     factory,
     machines: [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }],
-    sessionNamePrefix: o.prefix,
+    sessionNamePrefix: (o.prefix ?? REGISTRY[name].defaultPrefix) || undefined,
     exitMode: o.exitMode,
   });
 }

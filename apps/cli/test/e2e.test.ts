@@ -113,7 +113,8 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(table.stdout).toMatch(/life\s+quick\s+exited\s+3/);
 
     const attach = await sessions(["attach", "life", "--print"]);
-    expect(attach.stdout.trim()).toBe(`tmux -u -S ${sock} attach-session -t =life`);
+    // By the session's id: a session renamed since still gets the right attach.
+    expect(attach.stdout.trim()).toMatch(new RegExp(`^tmux -u -S ${sock} attach-session -t '\\$\\d+'$`));
 
     const ls = await sessions(["ls", "--json"]);
     expect(JSON.parse(ls.stdout).runs).toEqual([
@@ -124,6 +125,15 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(kill.code).toBe(0);
     expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("life");
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("keeper");
+    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([
+      expect.objectContaining({
+        session: "life",
+        live: false,
+        ended: expect.objectContaining({ by: "killed" }),
+      }),
+    ]);
+    // --prune forgets ended sessions with their files.
+    await sessions(["ls", "--prune"]);
     expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
   });
 
@@ -162,6 +172,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(plan.batches[0][0].artefacts.map((a: { description: string }) => a.description)).toEqual([
       "tab wrapper (POSIX sh)",
       "tmux build script",
+      "command of tab 0",
     ]);
   });
 
@@ -194,7 +205,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
 
     const usage = await sessions(["run", f, "--on-conflict", "sometimes"]);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("use error, restart or rename");
+    expect(usage.stderr).toContain("use error, restart, rename, merge-skip, merge-overwrite");
 
     const nofile = await sessions(["run"], { HOME: dir });
     expect(nofile.code).toBe(3);
@@ -339,8 +350,8 @@ describe("sessions: 20 runs of the same layout at the same moment", () => {
       .split("\n")
       .filter((n) => n.startsWith("race"));
     expect(live.sort()).toEqual(names.sort());
-    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter((r: { session: string }) =>
-      r.session.startsWith("race"),
+    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter(
+      (r: { session: string; ended?: unknown }) => r.session.startsWith("race") && !r.ended,
     );
     expect(ls).toHaveLength(20);
     expect((await sessions(["kill", "--all"])).code).toBe(0);
@@ -390,7 +401,9 @@ describe("sessions: interrupted launch", () => {
         .split("\n")
         .filter((n) => n.startsWith("int")),
     ).toEqual([]);
-    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
+    // Rolled back, not ended: nothing of it stays in mc's records (earlier tests' ended sessions may).
+    const runs = JSON.parse((await sessions(["ls", "--json"])).stdout).runs;
+    expect(runs.filter((r: { session: string }) => r.session.startsWith("int"))).toEqual([]);
   });
 });
 
@@ -414,17 +427,20 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     ]);
     const run = await sessions(["run", f, "-b", "zellij", "-m", "--interval", "0.2", "--json"], zenv);
     expect(run.code).toBe(10);
-    const last = run.stdout
-      .trim()
-      .split("\n")
-      .filter((l) => l.startsWith('{"event"'))
-      .map((l) => JSON.parse(l))
-      .at(-1);
-    expect(last.report.sessions[0].session).toBe("LocalJobMgr_zz");
-    expect(last.report.sessions[0].tabs.map((t: { exitCode: number }) => t.exitCode)).toEqual([0, 4]);
+    const last = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+    expect(last).toMatchObject({ type: "run-done", failed: 1 });
+    const report = last.batches[0].report;
+    expect(report.sessions[0].session).toBe("LocalJobMgr_zz");
+    expect(report.sessions[0].tabs.map((t: { exitCode: number }) => t.exitCode)).toEqual([0, 4]);
     const kill = await sessions(["kill", "LocalJobMgr_zz"], zenv);
     expect(kill.code).toBe(0);
-    expect(JSON.parse((await sessions(["ls", "--json"], zenv)).stdout).runs).toEqual([]);
+    // What is left is history: the ended session, with its records.
+    const rows = JSON.parse((await sessions(["ls", "--json"], zenv)).stdout).runs.filter(
+      (r: { session: string }) => r.session === "LocalJobMgr_zz",
+    );
+    expect(rows.map((r: { live: boolean; ended?: { by: string } }) => [r.live, r.ended?.by])).toEqual([
+      [false, "killed"],
+    ]);
   });
 
   it("wt: run → status → kill (fake wt.exe and pwsh)", async () => {

@@ -33,7 +33,8 @@ renew) mine && owner; exit 0 ;;
 esac
 mkdir -p -- "\${d%/*}" || exit 1
 if mkdir -- "$d" 2>/dev/null; then owner && { echo got; exit 0; }; exit 1; fi
-[ -d "$d" ] || exit 1
+# Released between our mkdir and this look: try again at once.
+[ -d "$d" ] || { echo "stale released"; exit 0; }
 if read -r u b n p s t <"$d/owner" 2>/dev/null; then
   stale=
   [ "$now" -gt "$u" ] && stale="its lease ended"
@@ -62,7 +63,7 @@ function Owner { Set-Content -LiteralPath $f -Value ("{0} {1} {2} {3}" -f ($now 
 if ($op -eq 'release') { if (Mine) { Remove-Item -LiteralPath $d -Recurse -Force }; exit 0 }
 if ($op -eq 'renew') { if (Mine) { Owner }; exit 0 }
 [void][IO.Directory]::CreateDirectory((Split-Path -Parent $d))
-try { [void](New-Item -ItemType Directory -Path $d -ErrorAction Stop); Owner; 'got'; exit 0 } catch { if (-not (Test-Path -LiteralPath $d -PathType Container)) { throw } }
+try { [void](New-Item -ItemType Directory -Path $d -ErrorAction Stop); Owner; 'got'; exit 0 } catch { if (-not (Test-Path -LiteralPath $d -PathType Container)) { if (Test-Path -LiteralPath $d) { throw }; 'stale released'; exit 0 } }
 $u = 0; $p = '-'; $s = ''; $stale = ''
 if (Test-Path -LiteralPath $f) { $u, $p, $s, $t = (Get-Content -LiteralPath $f -Raw).Trim() -split ' '
   if ($now -gt [long]$u) { $stale = 'its lease ended' } elseif ($p -ne '-' -and (PStart $p) -ne $s) { $stale = "its holder (pid $p) is gone" } }

@@ -75,22 +75,18 @@ async function step(
 ) {
   const tabs = s.layout.layoutTabs;
   const now = Date.now();
+  const finished = (x: TabStatus) => x.state === "exited" || x.state === "killed";
+  const toClose = o.closeFinished
+    ? st.tabs.filter((x) => x.ref && !t.closed.has(x.index) && finished(x))
+    : [];
   for (const tab of st.tabs) {
     const i = tab.index;
     if (FAILED(tab)) t.failed.add(i);
-    if (
-      o.closeFinished &&
-      tab.ref &&
-      !t.closed.has(i) &&
-      (tab.state === "exited" || tab.state === "killed")
-    ) {
-      t.closed.add(i);
-      await manager.closeTab(tab.ref, s.machine).catch(() => {});
-    }
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
     await readyCheck(manager, s, tab, t, now, o);
   }
   let running = st.tabs.filter((x) => LIVE.has(x.state)).length;
+  let opened = 0;
   for (const i of [...(s.pendingTabs ?? [])]) {
     const deps = (tabs[i]!.dependsOn ?? []).map((n) => tabs.findIndex((x) => x.tabName === n));
     const broken = deps.find((d) => t.failed.has(d));
@@ -118,6 +114,7 @@ async function step(
     if (o.maxParallel !== undefined && running >= o.maxParallel) break;
     await manager.startTab(s.name, i, s.machine);
     running++;
+    opened++;
     o.onEvent?.({
       type: "tab-started",
       time: new Date().toISOString(),
@@ -126,6 +123,14 @@ async function step(
       tab: tabs[i]!.tabName,
       index: i,
     });
+  }
+  // Finished tabs close after the next ones opened: closing a session's last tab ends the session (and,
+  // on tmux, a server with nothing else), so while tabs are still to come one finished tab stays.
+  const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.index)).length + opened;
+  const keepOne = s.pendingTabs?.length && open - toClose.length < 1 ? 1 : 0;
+  for (const tab of toClose.slice(0, toClose.length - keepOne)) {
+    t.closed.add(tab.index);
+    await manager.closeTab(tab.ref!, s.machine).catch(() => {});
   }
 }
 

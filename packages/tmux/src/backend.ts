@@ -253,7 +253,8 @@ export class TmuxBackend implements SessionBackend {
     let error: string | undefined;
     if (r.exitCode === 0) panes = parsePanes(r.stdout);
     else if (isNoServer(r.stderr)) error = "the tmux server is not running";
-    else throw tmuxError("status", r.exitCode, r.stderr);
+    // A server whose last session just ended (it exits a moment later) has no current target: no panes.
+    else if (!/no current target/i.test(r.stderr)) throw tmuxError("status", r.exitCode, r.stderr);
     const bySession = new Map<string, PaneRow[]>();
     for (const p of panes) {
       for (const k of [`id:${p.sessionId}`, `name:${p.session}`]) {

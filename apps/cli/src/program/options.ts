@@ -60,7 +60,11 @@ export function addRunOptions(c: Command): Command {
       "kill the sessions when every command has finished (implies --monitor)",
     )
     .option("--interval <seconds>", "monitoring poll interval (at least 0.1)", num("--interval", 0.1), 2)
-    .option("--prefix <prefix>", "put <prefix>_ before every session name", nameArg("--prefix"))
+    .option(
+      "--prefix <prefix>",
+      'put <prefix>_ before every session name (zellij: LocalJobMgr unless given, as machineconfig; "" for none)',
+      (v: string) => (v === "" ? "" : nameArg("--prefix")(v)),
+    )
     .option("--socket <name|path>", "tmux: a -L socket name, or a -S socket path (anything with a /)")
     .option(
       "-S, --sleep-inbetween <seconds>",

@@ -132,5 +132,24 @@ export function runHostConformance(h: HostHarness): void {
       const taken = await host.lock(name, 2_000);
       await taken();
     });
+
+    it("12 contenders that take and release the same lock at once never fail and never overlap", async () => {
+      const name = `race-${Math.random().toString(36).slice(2, 8)}`;
+      let inside = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          for (let round = 0; round < 3; round++) {
+            const release = await host.lock(name, 60_000);
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((r) => setTimeout(r, 5));
+            inside--;
+            await release();
+          }
+        }),
+      );
+      expect(most).toBe(1);
+    }, 120_000);
   });
 }
