@@ -129,7 +129,7 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
   const s = h.session;
   const at = (seconds: number) => iso(seconds * 1000 + (h.skewMs ?? 0));
   const base = { machine: s.machine, session: s.name };
-  const out: McEvent[] = [{ type: "session-started", time: iso(s.startedAt), ...base }];
+  const out: McEvent[] = [];
   const tabs = s.layout.layoutTabs;
   const readySeen = new Set<number>();
   for (const line of (h.files.get(EVENTS_FILE) ?? "").split("\n")) {
@@ -162,8 +162,11 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
         out.push({ type: "tab-ready", time: at(sec), ...base, tab: t.tabName, index });
     } catch {}
   });
-  if (s.endedAt !== undefined) {
-    out.push({ type: "session-gone", time: iso(s.endedAt), ...base, reason: s.endedBy ?? "ended" });
-  }
-  return out.sort((a, b) => a.time.localeCompare(b.time));
+  // The session's start comes first and its end last, whatever two machines' clocks say in between.
+  const started: McEvent = { type: "session-started", time: iso(s.startedAt), ...base };
+  const gone: McEvent[] =
+    s.endedAt === undefined
+      ? []
+      : [{ type: "session-gone", time: iso(s.endedAt), ...base, reason: s.endedBy ?? "ended" }];
+  return [started, ...out.sort((a, b) => a.time.localeCompare(b.time)), ...gone];
 }

@@ -397,6 +397,8 @@ export async function startMachine(
 async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedSession> {
   for (const a of p.artefacts)
     await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+  // When the tool was asked to make it: before any of its tabs could start.
+  const startedAt = Date.now();
   const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
   const pendingTabs = p.pendingTabs?.length ? [...p.pendingTabs] : undefined;
   return {
@@ -406,7 +408,7 @@ async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedS
     layout: p.layout,
     runDir: p.runDir,
     artefacts: p.artefacts.map((a) => a.path),
-    startedAt: Date.now(),
+    startedAt,
     ...(pendingTabs ? { pendingTabs } : {}),
     ...(data ? { data } : {}),
   };

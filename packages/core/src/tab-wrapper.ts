@@ -114,13 +114,18 @@ mc_cf="$mc_dir/${commandFileName(0).replace("0", "$1")}"
 [ -f "$mc_cf" ] || (umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
 mc_event() { printf '{"type":"%s","t":%s,%s%s}\\n' "$1" "$2" "$mc_ev" "$3" >>"$mc_dir/${EVENTS_FILE}"; }
-mc_start=$(date +%s)
+# Times to the millisecond where date has %N (GNU, busybox), else to the second (BSD/macOS date).
+mc_now() {
+  mc_t=$(date +%s.%N 2>/dev/null)
+  case $mc_t in *[!0-9.]* | *. | .* | '') mc_t=$(date +%s) ;; *.????*) mc_f=\${mc_t#*.}; mc_t=\${mc_t%%.*}.\${mc_f%"\${mc_f#???}"} ;; esac
+}
+mc_now; mc_start=$mc_t
 case "$2" in ''|*[!0-9]*) mc_try=1 ;; *) mc_try=$2 ;; esac
 mc_n=1
 # The start record is written in place (one small write; a reader that catches it half-written sees no
 # record yet, i.e. "pending"); the end record replaces it atomically.
 printf '%s\\n' "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"attempt\\":$mc_try}" >"$mc_rec"
-mc_end() { mc_t=$(date +%s); mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$mc_t,\\"attempt\\":$mc_try,$1}"; }
+mc_end() { mc_now; mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$mc_t,\\"attempt\\":$mc_try,$1}"; }
 export ${TAB_MARKER_VAR}="$mc_dir#$1"
 if ! cd -- "$mc_cwd" 2>/dev/null; then
   printf 'mc: cannot enter the start directory %s; the command did not run\\n' "$mc_cwd" >&2
@@ -145,7 +150,8 @@ while :; do
   mc_code=$?
   [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break
   mc_try=$((mc_try + 1)) mc_n=$((mc_n + 1))
-  mc_event tab-retried "$(date +%s)" ",\\"attempt\\":$mc_try,\\"exitCode\\":$mc_code"
+  mc_now
+  mc_event tab-retried "$mc_t" ",\\"attempt\\":$mc_try,\\"exitCode\\":$mc_code"
   sleep "$mc_backoff"
 done
 mc_end "\\"exit\\":$mc_code"

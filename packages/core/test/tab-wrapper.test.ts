@@ -115,11 +115,40 @@ describe("posix tab wrapper", () => {
       ["tab-exited", null, 0],
     ]);
     expect(
-      events.every((e) => e.session === "S" && e.tab === "t" && e.index === 20 && Number.isInteger(e.t)),
+      events.every((e) => e.session === "S" && e.tab === "t" && e.index === 20 && Number.isFinite(e.t)),
     ).toBe(true);
     // Out of retries, the last failure is the outcome.
     const gaveUp = await runTab("exit 7", 21, dir, "/bin/sh", { retry: { max: 1 } });
     expect(gaveUp.rec).toMatchObject({ exit: 7, attempt: 2 });
+  });
+
+  it("times are to the millisecond with GNU date, and whole seconds with a date that has no %N (macOS)", async () => {
+    const gnu = await runTab("exit 0", 30);
+    expect(String(gnu.rec!.start)).toMatch(/^\d{10}\.\d{3}$/);
+    const bin = join(dir, "bsd-bin");
+    await mkdir(bin);
+    // BSD date prints an unknown conversion as the letter itself.
+    await writeFile(
+      join(bin, "date"),
+      `#!/bin/sh\ncase "$1" in *%N*) echo 1700000000.N ;; *) echo 1700000000 ;; esac\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const script = join(dir, "bsd.sh");
+    const runDir = join(dir, "bsd");
+    await mkdir(runDir);
+    const tabs = [{ index: 0, tabName: "t", command: "exit 0", startDir: dir }];
+    await writeFile(script, posixTabScript({ title: "t", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    await run("/bin/sh", [script, "0"], {
+      env: { ...process.env, SHELL: "/bin/sh", PATH: `${bin}:${process.env.PATH}` },
+    });
+    expect(parseTabRecord(await readFile(join(runDir, "tab-0.json"), "utf8"))).toMatchObject({
+      start: 1700000000,
+      end: 1700000000,
+      exit: 0,
+    });
   });
 
   it("a rerun counts on from the attempt it is given, with its own retries", async () => {

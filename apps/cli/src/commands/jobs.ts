@@ -33,7 +33,18 @@ async function history(found: FoundSession[]): Promise<McEvent[]> {
       return sessionEvents({ session: f.session, files, skewMs: host.clockSkewMs ?? 0 });
     }),
   );
-  return all.flat().sort((a, b) => a.time.localeCompare(b.time));
+  // Merged by time, each session's own order (started first, gone last) kept: the earliest head first.
+  const out: McEvent[] = [];
+  const heads = all.map(() => 0);
+  for (;;) {
+    let pick = -1;
+    all.forEach((list, k) => {
+      const e = list[heads[k]!];
+      if (e && (pick < 0 || e.time < all[pick]![heads[pick]!]!.time)) pick = k;
+    });
+    if (pick < 0) return out;
+    out.push(all[pick]![heads[pick]!++]!);
+  }
 }
 
 /**

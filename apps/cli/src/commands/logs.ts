@@ -32,7 +32,8 @@ function printer(found: FoundSession, tabs: number[], o: LogsOptions, out: Outpu
   const palette = [out.c.cyan, out.c.magenta, out.c.green, out.c.yellow];
   return (index: number, line: string) => {
     if (out.json) {
-      out.jsonLine({ session: found.session.name, tab: names[index], index, line });
+      // A terminal's line ends in \r\n: the line is what came before.
+      out.jsonLine({ session: found.session.name, tab: names[index], index, line: line.replace(/\r$/, "") });
     } else if (o.raw) {
       out.data(`${tabs.length > 1 ? `${names[index]} | ` : ""}${line}\n`);
     } else {
