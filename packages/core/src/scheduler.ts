@@ -61,7 +61,16 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
       if (st) await step(manager, s, st, track(s), o);
     }
     const pending = manager.managed.some((s) => s.pendingTabs?.length);
-    if (!pending && (!o.untilDone || report.summary.allFinished)) return;
+    // A tab with a readiness condition is watched until it is ready or fails, dependants or not.
+    const probing = manager.managed.some((s) => {
+      const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+      const t = track(s);
+      return s.layout.layoutTabs.some((tab, i) => {
+        const state = st?.tabs.find((x) => x.index === i)?.state;
+        return tab.readiness && !t.ready.has(i) && !t.failed.has(i) && state !== undefined && LIVE.has(state);
+      });
+    });
+    if (!pending && !probing && (!o.untilDone || report.summary.allFinished)) return;
     await sleep(o.pollMs ?? 500, o.signal);
   }
 }

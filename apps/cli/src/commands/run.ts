@@ -281,7 +281,9 @@ async function runBatch(
   // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
   // the last command, as machineconfig's dynamic mode does.
   const dynamic = o.maxParallelTabs !== undefined;
-  const scheduling = manager.managed.some((s) => s.pendingTabs?.length) || Boolean(o.killFinishedTabs);
+  const scheduling =
+    manager.managed.some((s) => s.pendingTabs?.length || s.layout.layoutTabs.some((t) => t.readiness)) ||
+    Boolean(o.killFinishedTabs);
   const scheduler = (signal: AbortSignal) =>
     schedule(manager, {
       maxParallel: o.maxParallelTabs,
