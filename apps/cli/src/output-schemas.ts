@@ -20,6 +20,12 @@ const processNode = z.object({
 
 const tabStatus = z.object({
   index: z.number().int(),
+  pane: z
+    .number()
+    .int()
+    .optional()
+    .describe("Which pane of the tab, when it has several (0: its own command)."),
+  slot: z.number().int().optional().describe("Its number in the run's records and logs, when not index."),
   tabName: z.string(),
   command: z.string(),
   state,
@@ -148,6 +154,7 @@ export const event = z
     session: z.string().optional(),
     tab: z.string().optional(),
     index: z.number().int().optional(),
+    pane: z.number().int().optional(),
     tabs: z.number().int().optional(),
     exitCode: z.number().int().optional(),
     signal: z.string().optional(),

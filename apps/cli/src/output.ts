@@ -83,6 +83,11 @@ export function makeOutput(
   };
 }
 
+/** A status row's tab: its name, and `name/1` for a further pane of a tab that has several. */
+export function tabLabel(t: TabStatus): string {
+  return t.pane === undefined ? t.tabName : `${t.tabName}/${t.pane}`;
+}
+
 /** `exited 3`, `killed SIGTERM`, `not started`, … */
 export function stateText(t: TabStatus): string {
   if (t.state === "exited") return `exited ${t.exitCode ?? "?"}`;
@@ -150,7 +155,7 @@ export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" 
   const rows = tabs.map(({ s, t }) => [
     ...(remote ? [s.machine] : []),
     s.session,
-    t.tabName,
+    tabLabel(t),
     t.state,
     t.exitCode === undefined ? (t.signal ?? "") : String(t.exitCode),
     formatDuration(t.runtimeMs),
@@ -216,18 +221,18 @@ export function transitions(prev: StatusReport | undefined, next: StatusReport):
   const key = (machine: string, session: string, index: number) => `${machine}\u0000${session}\u0000${index}`;
   const before = new Map<string, string>();
   for (const s of prev?.sessions ?? [])
-    for (const t of s.tabs) before.set(key(s.machine, s.session, t.index), stateText(t));
+    for (const t of s.tabs) before.set(key(s.machine, s.session, t.slot ?? t.index), stateText(t));
   const time = new Date(next.at).toISOString().slice(11, 19);
   const lines: string[] = [];
   for (const s of next.sessions) {
     const where = s.machine === "local" ? "" : `${display(s.machine, { oneLine: true })}: `;
     for (const t of s.tabs) {
       const now = stateText(t);
-      if (before.get(key(s.machine, s.session, t.index)) === now) continue;
+      if (before.get(key(s.machine, s.session, t.slot ?? t.index)) === now) continue;
       const after =
         t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
       lines.push(
-        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(t.tabName, { oneLine: true })}: ${now}${after}`,
+        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${now}${after}`,
       );
     }
   }

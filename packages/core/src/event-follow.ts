@@ -51,7 +51,8 @@ export async function* followEvents(
           const k = keyOf(e);
           if (seen.has(k)) continue;
           seen.add(k);
-          if (e.type === "tab-exited" || e.type === "tab-killed") ended.add(`${key}\u0000${e.index}`);
+          if (e.type === "tab-exited" || e.type === "tab-killed")
+            ended.add(`${key}\u0000${e.index}.${e.pane ?? 0}`);
           if (!(first && o.skipHistory)) fresh.push(e);
         }
       }
@@ -98,7 +99,7 @@ function fromStatus(
     const key = `${s.machine}\u0000${s.session}`;
     if (!sessions.some((x) => x.machine === s.machine && x.name === s.session)) continue;
     for (const t of s.tabs) {
-      const tk = `${key}\u0000${t.index}`;
+      const tk = `${key}\u0000${t.index}.${t.pane ?? 0}`;
       if (ended.has(tk) || (t.state !== "killed" && t.state !== "missing")) continue;
       ended.add(tk);
       out.push({
@@ -108,6 +109,7 @@ function fromStatus(
         session: s.session,
         tab: t.tabName,
         index: t.index,
+        ...(t.pane ? { pane: t.pane } : {}),
         ...(t.signal ? { signal: t.signal } : {}),
         reason: t.error ?? "its tab is gone and nothing recorded how the command ended",
       });

@@ -24,6 +24,8 @@ export interface McEvent {
   tab?: string;
   /** The tab's position in its layout. */
   index?: number;
+  /** Which pane of the tab, when it has several (0 is the tab's own command). */
+  pane?: number;
   exitCode?: number;
   signal?: string;
   attempt?: number;
@@ -44,6 +46,7 @@ function tabEvent(s: SessionStatus, t: TabStatus, type: McEventType, time: numbe
     session: s.session,
     tab: t.tabName,
     index: t.index,
+    ...(t.pane === undefined ? {} : { pane: t.pane }),
     ...(t.exitCode === undefined ? {} : { exitCode: t.exitCode }),
     ...(t.signal ? { signal: t.signal } : {}),
     ...(t.error ? { reason: t.error } : {}),
@@ -61,12 +64,15 @@ const started = (t: TabStatus | undefined) =>
 export function eventsBetween(prev: StatusReport | undefined, next: StatusReport): McEvent[] {
   const before = new Map<string, { s: SessionStatus; tabs: Map<number, TabStatus> }>();
   for (const s of prev?.sessions ?? [])
-    before.set(`${s.machine}\u0000${s.session}`, { s, tabs: new Map(s.tabs.map((t) => [t.index, t])) });
+    before.set(`${s.machine}\u0000${s.session}`, {
+      s,
+      tabs: new Map(s.tabs.map((t) => [t.slot ?? t.index, t])),
+    });
   const out: McEvent[] = [];
   for (const s of next.sessions) {
     const old = before.get(`${s.machine}\u0000${s.session}`);
     for (const t of s.tabs) {
-      const was = old?.tabs.get(t.index);
+      const was = old?.tabs.get(t.slot ?? t.index);
       if (was?.state === t.state && was.exitCode === t.exitCode) continue;
       if (!started(was) && started(t)) out.push(tabEvent(s, t, "tab-started", t.startedAt ?? next.at));
       if (t.state === "missing" && was?.state !== "missing") {
@@ -92,6 +98,7 @@ interface WrapperEvent {
   session?: string;
   tab?: string;
   index?: number;
+  pane?: number;
   exitCode?: number;
   signal?: string;
   attempt?: number;
@@ -142,13 +149,14 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
       ...base,
       tab: tabs[index]!.tabName,
       index,
+      ...(e.pane ? { pane: e.pane } : {}),
       ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
       ...(e.signal === undefined ? {} : { signal: e.signal }),
       ...(e.attempt === undefined ? {} : { attempt: e.attempt }),
       ...(e.reason === undefined ? {} : { reason: e.reason }),
     };
     out.push(ev);
-    if (e.type === "tab-started" && !tabs[index]!.readiness && !readySeen.has(index)) {
+    if (e.type === "tab-started" && !e.pane && !tabs[index]!.readiness && !readySeen.has(index)) {
       readySeen.add(index);
       out.push({ ...ev, type: "tab-ready" });
     }

@@ -120,7 +120,14 @@ async function resolveLayouts(
   const platform = c.info.platform === "win32" ? "win32" : "posix";
   const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
   const resolved = m.layouts.map((l) => l.layoutTabs.map((t) => resolveStartDir(t.startDir, ctx)));
-  const dirs = [...new Set(resolved.flat().flatMap((r) => ("path" in r ? [r.path] : [])))];
+  // A further pane with its own directory: resolved and checked the same way ([li][ti][pane - 1]).
+  const paneDirs = m.layouts.map((l) =>
+    l.layoutTabs.map((t) =>
+      (t.panes ?? []).map((p) => (p.startDir ? resolveStartDir(p.startDir, ctx) : undefined)),
+    ),
+  );
+  const all = [...resolved.flat(), ...paneDirs.flat(2).flatMap((r) => (r ? [r] : []))];
+  const dirs = [...new Set(all.flatMap((r) => ("path" in r ? [r.path] : [])))];
   const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
   if (c.missingDirs === "create") {
     for (const d of dirs.filter((x) => access.get(x) === "missing")) {
@@ -132,23 +139,36 @@ async function resolveLayouts(
   const warnings: string[] = [];
   const layouts = m.layouts.map((layout, li) => {
     const tabs = layout.layoutTabs.flatMap((tab, ti) => {
-      const r = resolved[li]![ti]!;
-      const where = `layouts[${li}].layoutTabs[${ti}].startDir`;
       const who = `(layout "${layout.layoutName}", tab "${tab.tabName}")`;
-      if ("error" in r) {
-        problems.push(`${where}: ${r.error} ${who}`);
-        return [];
+      // The tab's directory, then each further pane's own one: all must be usable for the tab to start.
+      const checks = [
+        { r: resolved[li]![ti]!, where: `layouts[${li}].layoutTabs[${ti}].startDir` },
+        ...paneDirs[li]![ti]!.flatMap((r, pi) =>
+          r ? [{ r, where: `layouts[${li}].layoutTabs[${ti}].panes[${pi}].startDir` }] : [],
+        ),
+      ];
+      let skip = false;
+      for (const { r, where } of checks) {
+        if ("error" in r) {
+          problems.push(`${where}: ${r.error} ${who}`);
+          continue;
+        }
+        const a = access.get(r.path) ?? "missing";
+        if (a === "ok") continue;
+        if (a === "missing" && c.missingDirs === "skip") {
+          warnings.push(
+            `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${r.path} does not exist on ${m.host.id}`,
+          );
+          skip = true;
+          continue;
+        }
+        problems.push(`${where}: ${dirProblem[a]}: ${r.path} ${who}`);
       }
-      const a = access.get(r.path) ?? "missing";
-      if (a === "ok") return [{ ...tab, startDir: r.path }];
-      if (a === "missing" && c.missingDirs === "skip") {
-        warnings.push(
-          `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${r.path} does not exist on ${m.host.id}`,
-        );
-        return [];
-      }
-      problems.push(`${where}: ${dirProblem[a]}: ${r.path} ${who}`);
-      return [];
+      const [first, ...rest] = checks.map((x) => ("path" in x.r ? x.r.path : ""));
+      if (skip || checks.some((x) => "error" in x.r)) return [];
+      let k = 0;
+      const panes = tab.panes?.map((p) => (p.startDir ? { ...p, startDir: rest[k++]! } : p));
+      return [{ ...tab, startDir: first!, ...(panes ? { panes } : {}) }];
     });
     if (tabs.length === 0 && layout.layoutTabs.length > 0 && problems.length === 0) {
       warnings.push(

@@ -30,6 +30,7 @@ import type {
   SessionBackend,
   StatusOptions,
 } from "./session-backend.js";
+import { hasPanes, sessionSlots } from "./slots.js";
 import {
   FINISHED_STATES,
   type MachineHealth,
@@ -179,6 +180,18 @@ export class SessionManager<O extends object = object> {
           backend: this.factory.name,
           op: "start",
           hint: "use --exit shell or --exit close with this backend",
+        },
+      );
+    }
+    const withPanes = this.machineSet.all().flatMap((m) => m.layouts.filter(hasPanes));
+    if (withPanes.length && !this.factory.capabilities.panes) {
+      throw new McError(
+        "USAGE",
+        `${this.factory.name} cannot split a tab into panes (capability "panes"): layout "${withPanes[0]!.layoutName}" has panes`,
+        {
+          backend: this.factory.name,
+          op: "start",
+          hint: "run it with --backend tmux, or give each pane a tab of its own",
         },
       );
     }
@@ -506,11 +519,16 @@ export class SessionManager<O extends object = object> {
       );
     const report = await this.checkAllSessionsStatus({ processes: false });
     const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
-    const tab = st?.tabs.find((t) => t.index === index);
+    const tab = st?.tabs.find((t) => t.index === index && !t.pane);
     if (!st?.exists || !tab)
       throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
         ...op,
         hint: "start it again with sessions run",
+      });
+    if (s.layout.layoutTabs[index]?.panes?.length)
+      throw new McError("USAGE", `tab "${tab.tabName}" has several panes: rerun runs one command`, {
+        ...op,
+        hint: "restart the session (sessions run --on-conflict restart), or merge-overwrite the changed tab",
       });
     if (!FINISHED_STATES.includes(tab.state))
       throw new McError("USAGE", `tab "${tab.tabName}" of "${s.name}" has not finished (${tab.state})`, {
@@ -557,10 +575,12 @@ export class SessionManager<O extends object = object> {
     const s = this.session(name, machine);
     const now = Math.floor(Date.now() / 1000);
     const record = { v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" };
-    await this.hostOf(s.machine).writeFile(
-      join(s.runDir, tabRecordName(index)),
-      `${JSON.stringify(record)}\n`,
-    );
+    // Every command of the tab (its further panes too) reads as not started for that reason.
+    for (const slot of sessionSlots(s.layout).filter((x) => x.tab === index))
+      await this.hostOf(s.machine).writeFile(
+        join(s.runDir, tabRecordName(slot.slot)),
+        `${JSON.stringify(record)}\n`,
+      );
     const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
     if (pending.length) s.pendingTabs = pending;
     else delete s.pendingTabs;

@@ -66,7 +66,7 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
       const t = track(s);
       return s.layout.layoutTabs.some((tab, i) => {
-        const state = st?.tabs.find((x) => x.index === i)?.state;
+        const state = st?.tabs.find((x) => x.index === i && !x.pane)?.state;
         return tab.readiness && !t.ready.has(i) && !t.failed.has(i) && state !== undefined && LIVE.has(state);
       });
     });
@@ -86,9 +86,10 @@ async function step(
   const now = Date.now();
   const finished = (x: TabStatus) => x.state === "exited" || x.state === "killed";
   const toClose = o.closeFinished
-    ? st.tabs.filter((x) => x.ref && !t.closed.has(x.index) && finished(x))
+    ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x))
     : [];
-  for (const tab of st.tabs) {
+  // A tab is its first pane (its own command): further panes are not what others depend on.
+  for (const tab of st.tabs.filter((x) => !x.pane)) {
     const i = tab.index;
     if (FAILED(tab)) t.failed.add(i);
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
@@ -135,10 +136,10 @@ async function step(
   }
   // Finished tabs close after the next ones opened: closing a session's last tab ends the session (and,
   // on tmux, a server with nothing else), so while tabs are still to come one finished tab stays.
-  const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.index)).length + opened;
+  const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index)).length + opened;
   const keepOne = s.pendingTabs?.length && open - toClose.length < 1 ? 1 : 0;
   for (const tab of toClose.slice(0, toClose.length - keepOne)) {
-    t.closed.add(tab.index);
+    t.closed.add(tab.slot ?? tab.index);
     await manager.closeTab(tab.ref!, s.machine).catch(() => {});
   }
 }

@@ -19,6 +19,10 @@ export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missin
 export interface TabStatus {
   /** Position of the tab in its layout. */
   index: number;
+  /** Which pane of the tab, when it has several (0 is the tab's own command). */
+  pane?: number;
+  /** Its number in the session's records and logs, when not `index` (a further pane). */
+  slot?: number;
   tabName: string;
   command: string;
   state: TabState;

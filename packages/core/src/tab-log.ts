@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Host } from "./host.js";
 import { shQuote } from "./quote.js";
 
@@ -18,10 +18,18 @@ export function tabLogName(index: number): string {
  * A log writer for a pane's output stream (tmux `pipe-pane`): one awk process that appends each line as it
  * comes and, before a line would take the log past `cap` bytes, moves it to `<log>.1` and starts a new
  * one, so the two files never hold more than twice the cap (bar a single longer line) and always the most
- * recent output. A writer started again (a rerun) counts what the log already holds. The path reaches the rename's shell only through
- * the environment (`$MC_LOG`), never as text to parse.
+ * recent output. A writer started again (a rerun) counts what the log already holds. The path reaches
+ * the rename's shell only through the environment (`$MC_LOG`), never as text to parse.
  */
 export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
+  return logWriterScript(shQuote(logPath), cap).join("; ");
+}
+
+/**
+ * The lines of {@link logWriterCommand} with the log's path given as a shell word (`"$mc_dir/…"` in the
+ * tab wrapper's `log` mode, which tmux's pipe-pane runs so a dry run stays readable).
+ */
+export function logWriterScript(pathWord: string, cap = LOG_CAP_BYTES): string[] {
   const prog = [
     `BEGIN { f = ENVIRON["MC_LOG"]; n = 0; while ((getline l < f) > 0) n += length(l) + 1; close(f) }`,
     `{ k = length($0) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 }`,
@@ -30,11 +38,11 @@ export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
   // mawk (Debian's awk) reads a pipe in whole blocks unless told `-W interactive`; other awks read lines
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
   return [
-    `MC_LOG=${shQuote(logPath)}; LC_ALL=C; export MC_LOG LC_ALL; set -- -v cap=${cap}`,
-    `mkdir -p -- ${shQuote(dirname(logPath))} 2>/dev/null`,
+    `MC_LOG=${pathWord}; LC_ALL=C; export MC_LOG LC_ALL; set -- -v cap=${cap}`,
+    `mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
     `awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`,
     `exec awk "$@" ${shQuote(prog)}`,
-  ].join("; ");
+  ];
 }
 
 /** A log from its two files: the rotated-away `.1` (older) then the current one. */

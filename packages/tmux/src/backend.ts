@@ -6,6 +6,7 @@ import {
   type Host,
   type HostInfo,
   type KillOutcome,
+  type LayoutConfig,
   type ListedSession,
   type ManagedSession,
   McError,
@@ -17,22 +18,22 @@ import {
   type SessionSpec,
   type StartTabOptions,
   shQuote,
+  wrappedTabs,
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
   buildName,
   exactSession,
-  noFormat,
   PANE_FORMAT,
-  paneCommand,
-  pipeArgs,
   renameCommand,
   SESSION_FORMAT,
   type TmuxSocket,
+  type TmuxTab,
   type TmuxTarget,
   tmuxArgs,
   tmuxSessionFiles,
   tmuxSessionKey,
+  windowArgs,
 } from "./generate.js";
 import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
 
@@ -43,11 +44,32 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   nativeExitStatus: true,
   renameSession: true,
   attachFromInside: true,
-  panes: false,
+  panes: true,
   listsForeignSessions: true,
   keepPane: true,
   logs: true,
 };
+
+/** Every command of a layout for the tmux build: wrapper fields plus each pane's split, size and focus. */
+function tmuxTabs(layout: LayoutConfig, home?: string): TmuxTab[] {
+  return wrappedTabs(layout).map((w) => {
+    const t = layout.layoutTabs[w.index]!;
+    const p = w.pane ? t.panes![w.pane - 1]! : undefined;
+    return {
+      ...w,
+      ...(home === undefined ? {} : { startDir: normaliseStartDir(w.startDir, home) }),
+      ...(p?.split ? { split: p.split } : {}),
+      ...(p?.size === undefined ? {} : { size: p.size }),
+      ...(p?.focus ? { focus: true } : {}),
+      ...(!w.pane && t.layout ? { layout: t.layout } : {}),
+    };
+  });
+}
+
+/** What a command file is, in a dry run: `command of tab 2`, `command of tab 2 pane 1`. */
+function commandLabel(t: TmuxTab): string {
+  return `command of tab ${t.index}${t.pane ? ` pane ${t.pane}` : ""}`;
+}
 
 /** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
 export interface TmuxBackendOptions {
@@ -150,15 +172,7 @@ export class TmuxBackend implements SessionBackend {
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
-    const tabs = spec.layout.layoutTabs.map((t, index) => ({
-      index,
-      tabName: t.tabName,
-      startDir: t.startDir,
-      command: t.command,
-      env: { ...spec.layout.env, ...t.env },
-      shell: t.shell,
-      retry: t.retry,
-    }));
+    const tabs = tmuxTabs(spec.layout);
     const f = tmuxSessionFiles(
       this.target,
       {
@@ -180,7 +194,7 @@ export class TmuxBackend implements SessionBackend {
       artefacts: [
         { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.buildPath, content: f.build, description: "tmux build script" },
-        ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: `command of tab ${i}` })),
+        ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: commandLabel(tabs[i]!) })),
       ],
       start: [f.start],
     };
@@ -302,29 +316,20 @@ export class TmuxBackend implements SessionBackend {
         op: "start",
       });
     const tabScript = String(session.data?.tabScript ?? join(session.runDir, "tabs.sh"));
-    // One tmux invocation, so the window is last (-a after {end}) and its log and remain-on-exit are in
-    // place before the server reads a byte from the pane: a command that prints and exits at once is kept.
+    // One tmux invocation, so the window is last (-a after {end}) and its panes, logs and remain-on-exit
+    // are in place before the server reads a byte from a pane: a command that prints and exits at once
+    // is kept.
     const last = `${this.targetOf(session.name, session)}:{end}`;
-    const r = await this.host.run(
-      this.cmd(
-        "new-window",
-        "-d",
-        "-a",
-        "-P",
-        "-F",
-        "#{window_id}",
-        "-t",
-        last,
-        "-n",
-        noFormat(tab.tabName),
-        "-c",
-        noFormat(normaliseStartDir(tab.startDir, info.home)),
-        paneCommand(tabScript, index, o.attempt),
-        ...(session.data?.keepPanes ? [";", "set-option", "-w", "-t", last, "remain-on-exit", "on"] : []),
-        ";",
-        ...pipeArgs(last, session.runDir, index),
-      ),
-    );
+    const panes = tmuxTabs(session.layout, info.home).filter((t) => t.index === index);
+    const args = windowArgs({
+      create: ["new-window", "-d", "-a", "-t", last],
+      target: last,
+      panes,
+      tabScript,
+      keepPanes: Boolean(session.data?.keepPanes),
+      attempt: o.attempt,
+    });
+    const r = await this.host.run(this.cmd(...args.flatMap((a, i) => (i === 0 ? a : [";", ...a]))));
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
   }
 

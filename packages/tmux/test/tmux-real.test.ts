@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Command, type Host, isMcError, shQuote } from "@mc/core";
+import { type Command, type Host, isMcError, type LayoutConfig, shQuote } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layout, type PrivateTmux, privateTmux, waitFor } from "./harness.js";
@@ -834,5 +834,103 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
       code: "SESSION_CONFLICT",
     });
     expect(windows("=theirs")).toHaveLength(1);
+  });
+});
+
+describe("tmux: panes (split-window, select-layout, per-pane records and logs)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux("set -g base-index 1\nset -g pane-base-index 1\n");
+  });
+  afterAll(() => t.stop());
+
+  const paneLayout = (name: string, dependsOn?: string[]): LayoutConfig => {
+    const sub = join(t.work, "sub dir");
+    mkdirSync(sub, { recursive: true });
+    return {
+      layoutName: name,
+      layoutTabs: [
+        { tabName: "first", startDir: t.work, command: "sleep 0.3" },
+        {
+          tabName: "split",
+          startDir: t.work,
+          command: "echo left; exit 3",
+          ...(dependsOn ? { dependsOn } : {}),
+          layout: "even-horizontal",
+          panes: [
+            { command: "pwd; echo right; exit 0", startDir: sub, env: { WHO: "pane" } },
+            { command: 'echo "$WHO"; sleep 30', split: "down", size: 5, focus: true, env: { WHO: "me" } },
+            { split: "right" },
+          ],
+        },
+      ],
+    };
+  };
+
+  it("one window with four panes; each has its own exit code, directory, environment and log; focus as asked", async () => {
+    const m = t.manager({ sessionLayouts: [paneLayout("pn")] });
+    await m.startAllSessions();
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => {
+        const tabs = x.sessions[0]!.tabs;
+        return tabs.length === 5 && [0, 1, 2, 4].every((i) => tabs[i]!.state === "exited");
+      },
+    );
+    const rows = r.sessions[0]!.tabs.map((x) => [x.tabName, x.pane ?? null, x.state, x.exitCode ?? null]);
+    expect(rows).toEqual([
+      ["first", null, "exited", 0],
+      ["split", 0, "exited", 3],
+      ["split", 1, "exited", 0],
+      ["split", 2, "running", null],
+      // A pane without a command is an interactive shell: its `true` ended at once, the shell stays.
+      ["split", 3, "exited", 0],
+    ]);
+    const panes = t
+      .tmux("list-panes", "-t", "=pn:2", "-F", "#{pane_index} #{pane_active} #{pane_current_path}")
+      .trim()
+      .split("\n");
+    expect(panes).toHaveLength(4);
+    expect(panes.map((p) => p.split(" ")[1])).toEqual(["0", "0", "1", "0"]);
+    const log = (slot: number) =>
+      waitFor(
+        async () =>
+          execFileSync("find", [t.stateDir, "-name", `tab-${slot}.log`, "-exec", "cat", "{}", "+"], {
+            encoding: "utf8",
+          }),
+        (x) => x.length > 0,
+      );
+    expect(await log(1)).toContain("left");
+    // Further panes are numbered after the last tab: slot 2 is split's second pane.
+    expect(await log(2)).toContain(join(t.work, "sub dir"));
+    expect(await log(2)).toContain("right");
+    expect(await log(3)).toContain("me");
+    await m.killAllSessions();
+  });
+
+  it("a tab with panes opened later (dependsOn) gets its panes too, in one tmux call", async () => {
+    const m = t.manager({ sessionLayouts: [paneLayout("pl", ["first"])] });
+    await m.startAllSessions();
+    const { schedule } = await import("@mc/core");
+    await schedule(m, { pollMs: 100 });
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => [0, 1, 2, 4].every((i) => x.sessions[0]!.tabs[i]!.state === "exited"),
+    );
+    expect(r.sessions[0]!.tabs.map((x) => x.exitCode ?? x.state)).toEqual([0, 3, 0, "running", 0]);
+    expect(t.tmux("list-panes", "-t", "=pl:{end}", "-F", "#{pane_index}").trim().split("\n")).toHaveLength(4);
+    await m.killAllSessions();
+  });
+
+  it("a backend without panes refuses such a layout before anything starts", async () => {
+    const { SessionManager } = await import("@mc/core");
+    const { tmuxBackend } = await import("../src/index.js");
+    const m = new SessionManager({
+      kind: "NoPanes",
+      factory: { ...tmuxBackend, capabilities: { ...tmuxBackend.capabilities, panes: false } },
+      machines: [{ name: "local", host: t.host, layouts: [paneLayout("np")] }],
+    });
+    await expect(m.startAllSessions()).rejects.toThrow(/cannot split a tab into panes/);
+    expect(t.sessions()).not.toContain("np");
   });
 });

@@ -7,12 +7,13 @@ import {
   readLogFrom,
   readTabLog,
   type SessionStatus,
+  sessionSlots,
   sleep,
   type TabStatus,
   tabLogName,
 } from "@mc/core";
 import { logLine } from "../display.js";
-import type { Output } from "../output.js";
+import { type Output, tabLabel } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { type FoundSession, findTarget, withRuns } from "./runs.js";
 
@@ -25,20 +26,50 @@ export interface LogsOptions {
   pollMs?: number;
 }
 
+/** A log the command prints: one command's (a tab, or a pane of one) with the label it is shown with. */
+interface LogSource {
+  slot: number;
+  label: string;
+  tab: string;
+  index: number;
+  pane?: number;
+}
+
+/** The logs of a target: one tab's commands (its panes), or every command of the session. */
+function sourcesOf(found: FoundSession & { tab?: number }): LogSource[] {
+  const tabs = found.session.layout.layoutTabs;
+  return sessionSlots(found.session.layout)
+    .filter((x) => found.tab === undefined || x.tab === found.tab)
+    .sort((a, b) => a.tab - b.tab || a.pane - b.pane)
+    .map((x) => {
+      const several = (tabs[x.tab]!.panes?.length ?? 0) > 0;
+      const name = tabs[x.tab]!.tabName;
+      return {
+        slot: x.slot,
+        label: several ? `${name}/${x.pane}` : name,
+        tab: name,
+        index: x.tab,
+        ...(several ? { pane: x.pane } : {}),
+      };
+    });
+}
+
 /** One log line to the user: displayed safely (colours kept), exact with --raw, an object with --json. */
-function printer(found: FoundSession, tabs: number[], o: LogsOptions, out: Output) {
-  const names = found.session.layout.layoutTabs.map((t) => t.tabName);
-  const width = Math.max(...tabs.map((i) => names[i]!.length));
+function printer(found: FoundSession, sources: LogSource[], o: LogsOptions, out: Output) {
+  const width = Math.max(...sources.map((x) => x.label.length));
   const palette = [out.c.cyan, out.c.magenta, out.c.green, out.c.yellow];
-  return (index: number, line: string) => {
+  const prefixed = sources.length > 1;
+  return (src: LogSource, line: string) => {
     if (out.json) {
       // A terminal's line ends in \r\n: the line is what came before.
-      out.jsonLine({ session: found.session.name, tab: names[index], index, line: line.replace(/\r$/, "") });
+      const where = { session: found.session.name, tab: src.tab, index: src.index };
+      const pane = src.pane === undefined ? {} : { pane: src.pane };
+      out.jsonLine({ ...where, ...pane, line: line.replace(/\r$/, "") });
     } else if (o.raw) {
-      out.data(`${tabs.length > 1 ? `${names[index]} | ` : ""}${line}\n`);
+      out.data(`${prefixed ? `${src.label} | ` : ""}${line}\n`);
     } else {
-      const prefix =
-        tabs.length > 1 ? `${palette[index % palette.length]!(names[index]!.padEnd(width))} | ` : "";
+      const k = sources.indexOf(src);
+      const prefix = prefixed ? `${palette[k % palette.length]!(src.label.padEnd(width))} | ` : "";
       out.out(prefix + logLine(line));
     }
   };
@@ -59,58 +90,63 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
       });
     }
     const host = manager.hostOf(found.machine);
-    const tabs = found.tab === undefined ? found.session.layout.layoutTabs.map((_, i) => i) : [found.tab];
-    const print = printer(found, tabs, o, out);
+    const sources = sourcesOf(found);
+    const print = printer(found, sources, o, out);
     if (!o.follow || found.endedAt !== undefined) {
       let any = false;
-      for (const i of tabs) {
-        const text = await readTabLog(host, found.session.runDir, i);
+      for (const src of sources) {
+        const text = await readTabLog(host, found.session.runDir, src.slot);
         for (const line of splitLines(o.lines === undefined ? text : lastLines(text, o.lines))) {
           any = true;
-          print(i, line);
+          print(src, line);
         }
       }
       if (!any && !out.json) out.err(out.c.dim("no output recorded"));
       return 0;
     }
-    return follow(found, host, tabs, o, print);
+    return follow(found, host, sources, o, print);
   });
 }
 
 /**
- * Print the last lines, then each new line as the tabs write it, until every tab's command has finished
- * (or the session is gone) and its last output was printed, or Ctrl-C.
+ * Print the last lines, then each new line as the tabs write it, until every followed command has
+ * finished (or the session is gone) and its last output was printed, or Ctrl-C.
  */
 async function follow(
   found: FoundSession,
   host: Host,
-  tabs: number[],
+  sources: LogSource[],
   o: LogsOptions,
-  print: (index: number, line: string) => void,
+  print: (src: LogSource, line: string) => void,
 ): Promise<number> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once("SIGINT", stop);
-  const path = (i: number) => join(found.session.runDir, tabLogName(i));
+  const path = (slot: number) => join(found.session.runDir, tabLogName(slot));
   const offsets = new Map<number, number>();
   try {
     // Start with the last lines already written (10, like tail -f, unless -n says otherwise).
-    for (const i of tabs) {
-      const start = await readLogFrom(host, path(i), 0);
+    for (const src of sources) {
+      const start = await readLogFrom(host, path(src.slot), 0);
       const cut = start.data.lastIndexOf(10) + 1;
-      offsets.set(i, cut);
-      for (const line of splitLines(lastLines(start.data.subarray(0, cut).toString("utf8"), o.lines ?? 10)))
-        print(i, line);
+      offsets.set(src.slot, cut);
+      const text = start.data.subarray(0, cut).toString("utf8");
+      for (const line of splitLines(lastLines(text, o.lines ?? 10))) print(src, line);
     }
     let lastCheck = 0;
     for (;;) {
       let finished = false;
       if (Date.now() - lastCheck > 1000) {
         lastCheck = Date.now();
-        finished = await allFinished(found, tabs);
+        finished = await allFinished(
+          found,
+          sources.map((x) => x.slot),
+        );
       }
-      for (const i of tabs)
-        offsets.set(i, await drain(host, path(i), offsets.get(i)!, finished, (l) => print(i, l)));
+      for (const src of sources) {
+        const at = offsets.get(src.slot)!;
+        offsets.set(src.slot, await drain(host, path(src.slot), at, finished, (l) => print(src, l)));
+      }
       if (finished || ac.signal.aborted) return 0;
       await sleep(o.pollMs ?? 250, ac.signal).catch(() => {});
     }
@@ -118,7 +154,6 @@ async function follow(
     process.off("SIGINT", stop);
   }
 }
-
 /** Print the complete lines after `offset` (all of it when `final`); returns the new offset. */
 async function drain(
   host: Host,
@@ -140,13 +175,13 @@ async function drain(
   return offset + cut;
 }
 
-/** Whether every followed tab's command has finished, or the session is gone. */
-async function allFinished(found: FoundSession, tabs: number[]): Promise<boolean> {
+/** Whether every followed command (by slot) has finished, or the session is gone. */
+async function allFinished(found: FoundSession, slots: number[]): Promise<boolean> {
   const report = await found.run.manager.checkAllSessionsStatus({ processes: false });
   const s = report.sessions.find((x) => x.session === found.session.name && x.machine === found.machine);
   if (!s?.exists) return true;
-  return tabs.every((i) => {
-    const t = s.tabs.find((x) => x.index === i);
+  return slots.every((i) => {
+    const t = s.tabs.find((x) => (x.slot ?? x.index) === i);
     return t !== undefined && FINISHED_STATES.includes(t.state);
   });
 }
@@ -168,7 +203,9 @@ export async function addLogTails(runs: LoadedRun[], sessions: SessionStatus[], 
         );
         if (!run?.manager.factory.capabilities.logs) return;
         const s = run.manager.managed.find((x) => x.machine === st.machine && x.name === st.session)!;
-        const text = await readTabLog(run.manager.hostOf(s.machine), s.runDir, t.index).catch(() => "");
+        const text = await readTabLog(run.manager.hostOf(s.machine), s.runDir, t.slot ?? t.index).catch(
+          () => "",
+        );
         (t as TabStatus & { logTail?: string[] }).logTail = splitLines(lastLines(text, n));
       }),
     ),
@@ -181,7 +218,7 @@ export function logTailLines(sessions: SessionStatus[], out: Output): string[] {
   for (const s of sessions) {
     for (const t of s.tabs as (TabStatus & { logTail?: string[] })[]) {
       if (!t.logTail) continue;
-      lines.push("", out.c.bold(`${s.session} / ${t.tabName}: last ${t.logTail.length} line(s)`));
+      lines.push("", out.c.bold(`${s.session} / ${tabLabel(t)}: last ${t.logTail.length} line(s)`));
       for (const l of t.logTail) lines.push(`  ${logLine(l)}`);
     }
   }
