@@ -17,15 +17,7 @@
 //   each version's message (DiscoveryExceptions.resx).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import {
-  control,
-  controlText,
-  exitWith,
-  findApplication,
-  logTo,
-  readExitCode,
-  windowsArgv,
-} from "./win-lib.mjs";
+import { controlText, exitWith, findApplication, logTo, readExitCode, windowsArgv } from "./win-lib.mjs";
 import { runStdinScript } from "./win-ps-model.mjs";
 
 const shell = process.env.FAKE_WIN_SHELL ?? "cmd";
