@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isMcError, psEncodedArgs } from "@mc/core";
 import { killScript } from "@mc/wt";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SshHost, sshHost } from "../src/index.js";
 import { HAVE_SSHD } from "../src/testing.js";
@@ -113,20 +114,83 @@ describe.skipIf(!HAVE_SSHD || !HAVE_WT_FAKES)("Windows hosts over ssh, per OpenS
 
       it("runs a command with exact argv (empty, quotes, backslashes, unicode), input, env, cwd and exit code", async () => {
         const h = host(shell);
-        const weird = ["a b", "", '"q"', "tail\\", 'x\\"y', "ü 🚀", "semi;colon", "%PATH%", "$HOME"];
+        const weird = [
+          "a b",
+          "",
+          '"q"',
+          "tail\\",
+          'x\\"y',
+          "ü 🚀",
+          "semi;colon",
+          "%PATH%",
+          "$HOME",
+          "l1\nl2",
+        ];
         const dir = join(m.root, "work dir");
         mkdirSync(dir, { recursive: true });
         const r = await h.run({
           file: "/bin/sh",
-          args: ["-c", 'printf "%s\\n" "$@"; printf "%s\\n" "$MC_T" "$(pwd)"; cat; exit 3', "sh", ...weird],
-          env: { MC_T: "v a l" },
+          args: [
+            "-c",
+            'printf "%s\\n" "$@"; printf "%s\\n" "$MC_T" "$MC_N" "$(pwd)"; cat; exit 3',
+            "sh",
+            ...weird,
+          ],
+          env: { MC_T: "v a l", MC_N: "x\n$mcInfo.EnvironmentVariables['MC_T'] = 'no'" },
           cwd: dir,
           input: "in put\n",
         });
-        expect(r.stdout).toBe(`${weird.join("\n")}\nv a l\n${dir}\nin put\n`);
+        expect(r.stdout).toBe(
+          `${weird.join("\n")}\nv a l\nx\n$mcInfo.EnvironmentVariables['MC_T'] = 'no'\n${dir}\nin put\n`,
+        );
         expect(r.exitCode).toBe(3);
         const e = await h.run({ file: "mc-no-such-binary-xyz", args: [] }).catch((x) => x);
         expect(isMcError(e, "BINARY_NOT_FOUND")).toBe(true);
+      });
+
+      it("any argv, environment value and file content survives exactly (fast-check, 12 runs)", async () => {
+        const h = host(shell);
+        const piece = fc.oneof(
+          fc.constantFrom(
+            "'",
+            "\u2019",
+            '"',
+            "\\",
+            "`",
+            "$",
+            "%",
+            ";",
+            "&",
+            "|",
+            "^",
+            " ",
+            "\n",
+            "\r\n",
+            "é",
+            "😀",
+            "$(x)",
+          ),
+          fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }),
+        );
+        const text = fc.string({ unit: piece, maxLength: 12 }).filter((t) => !t.includes("\0"));
+        await fc.assert(
+          fc.asyncProperty(fc.array(text, { maxLength: 4 }), text, text, async (args, value, content) => {
+            const r = await h.run({
+              file: process.execPath,
+              args: [
+                "-e",
+                "process.stdout.write(JSON.stringify([process.argv.slice(1), process.env.MC_V]))",
+                ...args,
+              ],
+              env: { MC_V: value },
+            });
+            expect(JSON.parse(r.stdout)).toEqual([args, value]);
+            const f = join(m.root, `prop-${shell}`, "f.txt");
+            await h.writeFile(f, content);
+            expect(await h.readFile(f)).toBe(content);
+          }),
+          { numRuns: 12 },
+        );
       });
 
       it("reads, writes, lists, stats, removes and finds, with scripts far over 8,191 characters", async () => {

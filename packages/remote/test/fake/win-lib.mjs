@@ -20,13 +20,13 @@ export function psLiteral(text, i) {
   throw new Error("unterminated literal");
 }
 
-/** `$name = '…'` alone on its line. */
+/** `$name = '…'` at the start of a line, the literal running to the end of its (last) line. */
 export function assigned(script, name) {
   const prefix = `$${name} = `;
-  const line = script.split(/\r?\n/).find((l) => l.startsWith(prefix));
-  if (line === undefined) throw new Error(`no $${name}`);
-  const [v, end] = psLiteral(line, prefix.length);
-  if (end !== line.length) throw new Error(`trailing text after $${name}`);
+  const at = script.startsWith(prefix) ? 0 : script.indexOf(`\n${prefix}`) + 1;
+  if (at <= 0 && !script.startsWith(prefix)) throw new Error(`no $${name}`);
+  const [v, end] = psLiteral(script, at + prefix.length);
+  if (!/^\r?(\n|$)/.test(script.slice(end))) throw new Error(`trailing text after $${name}`);
   return v;
 }
 

@@ -110,10 +110,13 @@ function run(script) {
   const cwd = assigned(script, "mcCwd");
   const input = assigned(script, "mcInput");
   const env = { ...process.env };
-  const ENV = /^\$mcInfo\.EnvironmentVariables\[('(?:[^']|'')*')\] = ('(?:[^']|'')*')$/;
-  for (const l of script.split("\n")) {
-    const e = ENV.exec(l);
-    if (e) env[psLiteral(e[1], 0)[0]] = psLiteral(e[2], 0)[0];
+  const SET = "\n$mcInfo.EnvironmentVariables[";
+  for (let i = script.indexOf(SET); i >= 0; ) {
+    const [k, kEnd] = psLiteral(script, i + SET.length);
+    if (script.slice(kEnd, kEnd + 4) !== "] = ") throw new Error("bad environment line");
+    const [v, vEnd] = psLiteral(script, kEnd + 4);
+    env[k] = v;
+    i = script.indexOf(SET, vEnd - 1);
   }
   // CreateProcess takes at most 32,767 characters (ERROR_FILENAME_EXCED_RANGE): Process.Start throws.
   if (commandLine.length + app.length + 3 > 32_767) return fail("The filename or extension is too long.");
