@@ -275,7 +275,13 @@ function coreLock(op, d, tok, lease, hp) {
     write();
     out("got\n");
     return 0;
-  } catch {}
+  } catch {
+    // Released between New-Item and this look: lock.ts answers "stale released" and tries again.
+    if (!existsSync(d)) {
+      out("stale released\n");
+      return 0;
+    }
+  }
   const o = owner();
   if (o && now > Number(o[0])) {
     rmSync(d, { recursive: true, force: true });
