@@ -32,6 +32,10 @@ describe.skipIf(!HAVE_SSHD || !HAVE_WT_FAKES)("Windows hosts over ssh, per OpenS
     m = await fakeWindowsMachine();
     // A program that exits 3 and takes no quoted arguments (PowerShell lines with quotes are not modelled).
     writeFileSync(join(m.root, "bin", "exit3"), "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    writeFileSync(
+      join(m.root, "argv.mjs"),
+      "process.stdout.write(JSON.stringify([process.argv.slice(2), process.env.MC_V]))",
+    );
   });
   afterAll(async () => {
     for (const h of hosts) await h.close();
@@ -169,6 +173,8 @@ describe.skipIf(!HAVE_SSHD || !HAVE_WT_FAKES)("Windows hosts over ssh, per OpenS
             "é",
             "😀",
             "$(x)",
+            "-",
+            "-p",
           ),
           fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }),
         );
@@ -176,12 +182,9 @@ describe.skipIf(!HAVE_SSHD || !HAVE_WT_FAKES)("Windows hosts over ssh, per OpenS
         await fc.assert(
           fc.asyncProperty(fc.array(text, { maxLength: 4 }), text, text, async (args, value, content) => {
             const r = await h.run({
+              // A script file, not -e: node reads a "-p" after -e as its own option.
               file: process.execPath,
-              args: [
-                "-e",
-                "process.stdout.write(JSON.stringify([process.argv.slice(1), process.env.MC_V]))",
-                ...args,
-              ],
+              args: [join(m.root, "argv.mjs"), ...args],
               env: { MC_V: value },
             });
             expect(JSON.parse(r.stdout)).toEqual([args, value]);
