@@ -21,6 +21,7 @@ export * from "./run-record.js";
 export * from "./scheduler.js";
 export * from "./schema.js";
 export type * from "./session-backend.js";
+export * from "./session-hooks.js";
 export * from "./slots.js";
 export * from "./status.js";
 export * from "./status-clock.js";

@@ -15,6 +15,7 @@ import type {
   SessionBackend,
   SessionSpec,
 } from "./session-backend.js";
+import { hookArtefacts, runOnStart } from "./session-hooks.js";
 
 /** One machine of a run, as the manager holds it. */
 export interface MachineRuntime {
@@ -210,6 +211,18 @@ export function pendingOf(layout: LayoutConfig, initialTabs: number | undefined)
 
 /** Resolve names against the sessions on the machine and generate every artefact, starting nothing. */
 export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<MachinePlan> {
+  const hooked = m.layouts.find((l) => l.onStart !== undefined);
+  if (hooked && c.info.platform === "win32") {
+    throw new McError(
+      "USAGE",
+      `onStart needs a POSIX shell: layout "${hooked.layoutName}" runs on Windows (${m.host.id})`,
+      {
+        backend: m.backend.name,
+        op: "start",
+        hint: "drop onStart for this layout, or make it the first tab's command",
+      },
+    );
+  }
   const { layouts, warnings } = await resolveLayouts(m, c);
   const keep = layouts.flatMap((l, i) =>
     l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
@@ -254,7 +267,11 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
         c.info,
       );
       prepared.push({ ...p2, tabActions: plan.actions });
-    } else prepared.push(m.backend.prepare(spec, c.info));
+    } else {
+      // The layout's onStart / onStop go with the session's artefacts, whatever the tool.
+      const p1 = m.backend.prepare(spec, c.info);
+      prepared.push({ ...p1, artefacts: [...p1.artefacts, ...hookArtefacts(spec.layout, spec.runDir)] });
+    }
   }
   return { prepared, listed, warnings, merges };
 }
@@ -375,7 +392,7 @@ export async function startMachine(
       if (hooks.signal?.aborted) throw aborted();
       if (p.action === "merge") continue;
       if (p.action === "replace" && !deferred) await replaceOld(p);
-      const session = await startOne(m, p);
+      const session = await startOne(m, p, hooks.signal);
       started.push(session);
       await hooks.recorded(session);
       const later = p.action === "replace" && deferred;
@@ -414,9 +431,14 @@ export async function startMachine(
   return results;
 }
 
-async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedSession> {
+async function startOne(
+  m: MachineRuntime,
+  p: PreparedSession,
+  signal?: AbortSignal,
+): Promise<ManagedSession> {
   for (const a of p.artefacts)
     await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+  await runOnStart(m.host, p, signal);
   // When the tool was asked to make it: before any of its tabs could start.
   const startedAt = Date.now();
   const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);

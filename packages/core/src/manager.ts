@@ -195,6 +195,14 @@ export class SessionManager<O extends object = object> {
         },
       );
     }
+    const withStop = this.machineSet.all().flatMap((m) => m.layouts.filter((l) => l.onStop !== undefined));
+    if (withStop.length && !this.factory.capabilities.stopHook) {
+      throw new McError(
+        "USAGE",
+        `${this.factory.name} cannot run onStop when a session ends (capability "stopHook"): layout "${withStop[0]!.layoutName}" has one`,
+        { backend: this.factory.name, op: "start", hint: "run it with --backend tmux, or drop onStop" },
+      );
+    }
     if (this.factory.capabilities.addTabsLater) return;
     const deps = this.machineSet
       .all()

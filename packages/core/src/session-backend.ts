@@ -27,6 +27,8 @@ export interface BackendCapabilities {
   keepPane: boolean;
   /** Each tab's output is also written to `tab-<i>.log` in its run directory (`sessions logs`). */
   logs: boolean;
+  /** A layout's `onStop` runs when its session ends, however it ends (killed, or its last tab closed). */
+  stopHook: boolean;
 }
 
 /** Options of {@link SessionBackend.startTab}. */

@@ -16,6 +16,7 @@ const CAPS: BackendCapabilities = {
   listsForeignSessions: true,
   keepPane: false,
   logs: false,
+  stopHook: false,
 };
 
 /** A toy backend over a fake host: sessions live in a Set, "start" fails for names containing "bad". */

@@ -24,6 +24,7 @@ import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
   buildName,
   exactSession,
+  noFormat,
   PANE_FORMAT,
   renameCommand,
   SESSION_FORMAT,
@@ -31,8 +32,10 @@ import {
   type TmuxTab,
   type TmuxTarget,
   tmuxArgs,
+  tmuxQuote,
   tmuxSessionFiles,
   tmuxSessionKey,
+  tmuxStopDispatcher,
   windowArgs,
 } from "./generate.js";
 import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
@@ -48,6 +51,7 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   listsForeignSessions: true,
   keepPane: true,
   logs: true,
+  stopHook: true,
 };
 
 /** Every command of a layout for the tmux build: wrapper fields plus each pane's split, size and focus. */
@@ -213,6 +217,7 @@ export class TmuxBackend implements SessionBackend {
       .map((l) => l.trim())
       .filter((l) => /^\$\d+$/.test(l))
       .at(-1);
+    if (p.layout.onStop !== undefined && sessionId) await this.registerStop(p, sessionId);
     return {
       tabScript: join(p.artefactDir, "tabs.sh"),
       key: tmuxSessionKey(p.name),
@@ -220,6 +225,32 @@ export class TmuxBackend implements SessionBackend {
       ...(sessionId ? { sessionId } : {}),
       ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
     };
+  }
+
+  /**
+   * A layout's onStop runs when its session ends, however it ends (mc or the user kills it, its last
+   * pane closes): the session is registered for the one `session-closed` hook mc keeps on this server,
+   * whose script runs the onStop of every registered session that is gone (see tmuxStopDispatcher).
+   */
+  private async registerStop(p: PreparedSession, sessionId: string): Promise<void> {
+    const { stateDir } = await this.host.info();
+    const dir = join(stateDir, "onstop", this.lockName);
+    const dispatcher = join(stateDir, "onstop", `mc-onstop-${this.lockName}.sh`);
+    await this.host.writeFile(dispatcher, tmuxStopDispatcher(this.target, dir), { mode: 0o700 });
+    const pid = (await this.host.run(this.cmd("display-message", "-p", "#{pid}"))).stdout.trim();
+    await this.host.writeFile(join(dir, `${p.runId}-${p.index}.stop`), `${pid} ${sessionId} ${p.runDir}\n`);
+    const hooks = await this.host.run(this.cmd("show-hooks", "-g", "session-closed"));
+    if (!hooks.stdout.includes(`mc-onstop-${this.lockName}.sh`)) {
+      const used = new Set([...hooks.stdout.matchAll(/session-closed\[(\d+)\]/g)].map((m) => Number(m[1])));
+      let at = 4242;
+      while (used.has(at)) at++;
+      const run = `run-shell -b ${tmuxQuote(noFormat(`exec /bin/sh ${shQuote(dispatcher)}`))}`;
+      const r = await this.host.run(this.cmd("set-hook", "-g", `session-closed[${at}]`, run));
+      if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+    }
+    // Gone before the hook was there (a command that ended at once with --exit close): run it now.
+    if ((await this.host.run(this.cmd("has-session", "-t", sessionId))).exitCode !== 0)
+      await this.host.run({ file: "/bin/sh", args: [dispatcher] });
   }
 
   /** A replacement built under its private name takes its real name (the session it replaces is gone). */

@@ -326,3 +326,31 @@ export const PANE_FORMAT = [
 
 /** Fields of `list-sessions`. */
 export const SESSION_FORMAT = ["#{session_name}", "#{@mc_name}", "#{session_id}", "#{@mc_run}"].join("\t");
+
+/**
+ * The script tmux's `session-closed` hook runs (`run-shell -b`) for layouts with `onStop`: for each of
+ * mc's sessions registered in `dir` (`<runId>-<index>.stop`: server pid, session id, run directory) that
+ * is gone from this server, it claims the entry (a rename, so two hooks never run it twice) and runs the
+ * session's onStop. Entries of a server that is no longer running are dropped: a killed server runs no
+ * hooks. It prints nothing and exits 0, so tmux never shows anything on a user's screen.
+ */
+export function tmuxStopDispatcher(t: TmuxTarget, dir: string): string {
+  const tmux = tmuxArgs(t);
+  return `#!/bin/sh
+# mc: runs the onStop of mc's sessions on this tmux server once they are gone (tmux session-closed hook).
+exec >/dev/null 2>&1 </dev/null
+mc_tmux() { ${[tmux.file, ...tmux.args].map(shQuote).join(" ")} "$@"; }
+mc_dir=${shQuote(dir)}
+mc_pid=$(mc_tmux display-message -p '#{pid}') || exit 0
+for mc_f in "$mc_dir"/*.stop; do
+  [ -f "$mc_f" ] || continue
+  read -r mc_spid mc_sid mc_run <"$mc_f" || continue
+  if [ "$mc_spid" != "$mc_pid" ]; then rm -f -- "$mc_f"; continue; fi
+  mc_tmux has-session -t "$mc_sid" && continue
+  mv -- "$mc_f" "$mc_f.$$" || continue
+  /bin/sh "$mc_run/hooks.sh" onStop
+  rm -f -- "$mc_f.$$"
+done
+exit 0
+`;
+}

@@ -934,3 +934,75 @@ describe("tmux: panes (split-window, select-layout, per-pane records and logs)",
     expect(t.sessions()).not.toContain("np");
   });
 });
+
+describe("tmux: onStart and onStop (session hooks)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  const hooked = (name: string, marks: string, command = "sleep 30", more: Partial<LayoutConfig> = {}) => ({
+    layoutName: name,
+    env: { WHO: "it's $(me)" },
+    onStart: `echo "start $WHO $(pwd)" >> '${marks}'`,
+    onStop: `echo "stop $WHO" >> '${marks}'`,
+    layoutTabs: [{ tabName: "t", startDir: t.work, command }],
+    ...more,
+  });
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+
+  it("onStart runs before the tabs, in the first tab's directory, with the layout's environment; onStop when mc kills it", async () => {
+    const marks = join(t.dir, "m1");
+    const m = t.manager({ sessionLayouts: [hooked("h1", marks)] });
+    await m.startAllSessions();
+    expect(read(marks)).toBe(`start it's $(me) ${t.work}\n`);
+    await m.killAllSessions();
+    await waitFor(
+      async () => read(marks),
+      (x) => x.includes("stop"),
+    );
+    expect(read(marks)).toBe(`start it's $(me) ${t.work}\nstop it's $(me)\n`);
+  });
+
+  it("onStop runs when the user kills the session with tmux, and when its last tab exits; never twice", async () => {
+    const marks = join(t.dir, "m2");
+    const m = t.manager({
+      sessionLayouts: [hooked("h2", marks), { ...hooked("h3", marks, "exit 0"), onStart: undefined }],
+      keepShell: false,
+    });
+    await m.startAllSessions();
+    await waitFor(
+      async () => read(marks),
+      (x) => x.includes("stop"),
+    );
+    t.tmux("kill-session", "-t", "=h2");
+    await waitFor(
+      async () =>
+        read(marks)
+          .split("\n")
+          .filter((l) => l.startsWith("stop")).length,
+      (n) => n >= 2,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      read(marks)
+        .split("\n")
+        .filter((l) => l.startsWith("stop")),
+    ).toHaveLength(2);
+    // The hook is one global session-closed entry; closing the user's own session runs nothing of mc's.
+    expect(t.tmux("show-hooks", "-g", "session-closed").match(/mc-onstop/g)).toHaveLength(1);
+    t.tmux("new-session", "-d", "-s", "mine", "sleep 1");
+    t.tmux("kill-session", "-t", "=mine");
+    expect(t.sessions()).toContain("keeper");
+  });
+
+  it("a failing onStart stops that session's start and says why; nothing of it is left", async () => {
+    const marks = join(t.dir, "m3");
+    const m = t.manager({ sessionLayouts: [{ ...hooked("h4", marks), onStart: "echo nope >&2; exit 7" }] });
+    const err = await m.startAllSessions().catch((e) => e);
+    expect(isMcError(err)).toBe(true);
+    expect(String(err.message)).toMatch(/onStart of session "h4" exited 7:\s+nope/);
+    expect(t.sessions()).not.toContain("h4");
+  });
+});

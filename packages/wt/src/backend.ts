@@ -45,6 +45,7 @@ export const WT_CAPABILITIES: BackendCapabilities = {
   listsForeignSessions: false,
   keepPane: false,
   logs: false,
+  stopHook: false,
 };
 
 /** Options of {@link WtBackend} (saved with a run, so plain JSON). */

@@ -40,6 +40,7 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   panes: false,
   // Tab output is not captured yet (zellij has no pipe-pane; the wrapper would have to tee).
   logs: false,
+  stopHook: false,
   listsForeignSessions: true,
   // A pane with `close_on_exit false` stays on screen, finished, with its exit status.
   keepPane: true,

@@ -112,7 +112,8 @@ export function runHostConformance(h: HostHarness): void {
       } finally {
         await host.run({ file: "/bin/sh", args: ["-c", `pkill -P ${pid}; kill ${pid}`] });
       }
-    });
+      // A loaded machine (CI, two cores) can take seconds to fork two sleeps and read the table.
+    }, 30_000);
 
     it("locks exclusively, releases, and frees a lock whose lease ran out", async () => {
       const name = `conf-${Math.random().toString(36).slice(2, 8)}`;
