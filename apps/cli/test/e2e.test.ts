@@ -162,7 +162,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const r = await sessions(["run", f, "--socket", sock, "--dry-run"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('# session "dry" on tmux: 1 tab(s)');
-    expect(r.stdout).toContain("new-session -d -s mc-build-");
+    expect(r.stdout).toContain("new-session -d -s 'mc-build-");
     expect(r.stdout).toContain("rename-session");
     expect(r.stdout).toContain(`mc_cmd='echo '\\''hi'\\''; exit 0'`);
     expect(r.stderr).toContain("nothing was started");

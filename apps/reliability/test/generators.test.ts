@@ -179,8 +179,8 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
   it(`the tab wrapper of the same ${CASES} layouts hands every command to $SHELL byte for byte (real sh)`, () => {
     const started = performance.now();
     const probe = join(dir, "probe.sh");
-    // Stands in for the user's shell: records the `-c` argument it was given.
-    writeFileSync(probe, '#!/bin/sh\nprintf \'%s\' "$2" > "$MC_PROBE_OUT"\n');
+    // Stands in for the user's shell: the wrapper runs `$SHELL <command file>`; it records that file.
+    writeFileSync(probe, '#!/bin/sh\ncat -- "$1" > "$MC_PROBE_OUT"\n');
     chmodSync(probe, 0o755);
     const lines: string[] = ["#!/bin/sh"];
     const expected: { out: string; command: string; rec: string }[] = [];
@@ -192,7 +192,9 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
         {
           name: l.layoutName,
           index: i,
-          tabs: l.layoutTabs.map((t, index) => ({ index, ...t })),
+          // The wrapper enters the start directory itself (the hostile ones are the build test's): here,
+          // one that exists, so every command reaches the shell.
+          tabs: l.layoutTabs.map((t, index) => ({ index, ...t, startDir: caseDir })),
           dir: caseDir,
           // As in a real run, the records go next to the artefacts (the wrapper expects that directory to exist).
           runDir: caseDir,
@@ -230,7 +232,8 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
       try {
         rec = parseTabRecord(readFileSync(e.rec, "utf8"));
       } catch {}
-      return got !== e.command || rec?.exit !== 0;
+      // The command file holds the command and a newline (so a shell reads its last line).
+      return got !== `${e.command}\n` || rec?.exit !== 0;
     });
     figures.tabWrapper = {
       cases: layouts.length,

@@ -166,9 +166,13 @@ export function tabGroups(tabs: readonly TmuxTab[]): TmuxTab[][] {
     .map(([, g]) => g.sort((x, y) => (x.pane ?? 0) - (y.pane ?? 0)));
 }
 
-/** One tmux command as a line of a tmux script: flags and plain words bare, everything else quoted. */
+/**
+ * One tmux command as a line of a tmux script. Only flags, whole numbers and lowercase words (command,
+ * option and layout names) stay bare, for a readable dry run; anything else is quoted (tmux's parser
+ * reads `%`, `{`, `;`, `#`, `~`, quotes and more in a bare word: `-n %PATH%` fails to parse).
+ */
 function tmuxLine(args: readonly string[]): string {
-  return args.map((a) => (/^-?[A-Za-z0-9_%-]+$/.test(a) ? a : tmuxQuote(a))).join(" ");
+  return args.map((a) => (/^(-[A-Za-z]+|\d+|[a-z][a-z-]*)$/.test(a) ? a : tmuxQuote(a))).join(" ");
 }
 
 /**
