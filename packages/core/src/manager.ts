@@ -5,7 +5,6 @@ import { McError } from "./errors.js";
 import type { Command, Host, HostInfo } from "./host.js";
 import { localHost } from "./local-host.js";
 import {
-  type MachineRuntime,
   type PlanContext,
   planMachine,
   requestedNames,
@@ -13,6 +12,7 @@ import {
   startMachine,
 } from "./machine-start.js";
 import { type Machine, Machines } from "./machines.js";
+import { checkRequest } from "./manager-checks.js";
 import type {
   KillResult,
   MachineStartResult,
@@ -20,7 +20,9 @@ import type {
   SessionManagerOptions,
   StartOptions,
 } from "./manager-options.js";
+import { failPendingTab, rerunTab, type TabOps } from "./manager-tabs.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
+import { mapLimit } from "./poll.js";
 import type { EndedSession, ManagedRun, ManagedSession } from "./run-record.js";
 import { RunStore } from "./run-store.js";
 import type {
@@ -30,44 +32,19 @@ import type {
   SessionBackend,
   StatusOptions,
 } from "./session-backend.js";
-import { hasPanes, sessionSlots } from "./slots.js";
-import {
-  FINISHED_STATES,
-  type MachineHealth,
-  makeReport,
-  type SessionStatus,
-  type StatusReport,
-  summarizeSession,
-} from "./status.js";
+import { type MachineHealth, makeReport, type SessionStatus, type StatusReport } from "./status.js";
 import { correctClock } from "./status-clock.js";
-import { forgetRecord, pollSessions } from "./status-poll.js";
-import { readyMarkerName, tabRecordName } from "./tab-record.js";
+import { pollSessions, unknownStatus } from "./status-poll.js";
+import { readyMarkerName } from "./tab-record.js";
 import { type SweepResult, sweepTabs } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
+export { mapLimit } from "./poll.js";
 
 function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
   return `${stamp}-${randomBytes(3).toString("hex")}`;
-}
-
-/** Run `f` over `items` with at most `limit` at once, keeping order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  f: (x: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 /**
@@ -172,53 +149,11 @@ export class SessionManager<O extends object = object> {
   }
 
   private checkInitialTabs(o: StartOptions): void {
-    if (this.exitMode === "keep" && !this.factory.capabilities.keepPane) {
-      throw new McError(
-        "USAGE",
-        `${this.factory.name} cannot keep a finished pane on screen (capability "keepPane")`,
-        {
-          backend: this.factory.name,
-          op: "start",
-          hint: "use --exit shell or --exit close with this backend",
-        },
-      );
-    }
-    const withPanes = this.machineSet.all().flatMap((m) => m.layouts.filter(hasPanes));
-    if (withPanes.length && !this.factory.capabilities.panes) {
-      throw new McError(
-        "USAGE",
-        `${this.factory.name} cannot split a tab into panes (capability "panes"): layout "${withPanes[0]!.layoutName}" has panes`,
-        {
-          backend: this.factory.name,
-          op: "start",
-          hint: "run it with --backend tmux, or give each pane a tab of its own",
-        },
-      );
-    }
-    const withStop = this.machineSet.all().flatMap((m) => m.layouts.filter((l) => l.onStop !== undefined));
-    if (withStop.length && !this.factory.capabilities.stopHook) {
-      throw new McError(
-        "USAGE",
-        `${this.factory.name} cannot run onStop when a session ends (capability "stopHook"): layout "${withStop[0]!.layoutName}" has one`,
-        { backend: this.factory.name, op: "start", hint: "run it with --backend tmux, or drop onStop" },
-      );
-    }
-    if (this.factory.capabilities.addTabsLater) return;
-    const deps = this.machineSet
-      .all()
-      .some((m) => m.layouts.some((l) => l.layoutTabs.some((t) => t.dependsOn?.length)));
-    if (o.initialTabs === undefined && !deps) return;
-    throw new McError(
-      "USAGE",
-      `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`,
-      {
-        backend: this.factory.name,
-        op: "start",
-        hint:
-          o.initialTabs === undefined
-            ? "dependsOn needs a backend that can open tabs later (tmux); drop dependsOn for this one"
-            : "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
-      },
+    checkRequest(
+      this.factory,
+      this.machineSet.all().flatMap((m) => m.layouts),
+      this.exitMode,
+      o.initialTabs,
     );
   }
 
@@ -512,53 +447,20 @@ export class SessionManager<O extends object = object> {
   }
 
   /**
-   * Run a finished tab's command again in a new tab of the same name (the old one closes once the new one
-   * is open): its record moves to `attempts/` and the new run counts on from it. Returns the new attempt.
+   * Run a finished tab's command again in a new tab of the same name; its earlier attempt's record is
+   * kept. Returns the new attempt number (see {@link rerunTab}).
    */
   async rerunTab(name: string, index: number, machine?: string): Promise<number> {
-    const s = this.session(name, machine);
-    const m = this.machine(s.machine);
-    const op = { backend: m.backend.name, op: "rerun" };
-    if (!m.backend.startTab)
-      throw new McError(
-        "USAGE",
-        `${m.backend.name} cannot open a tab in a running session (capability "addTabsLater")`,
-        op,
-      );
-    const report = await this.checkAllSessionsStatus({ processes: false });
-    const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
-    const tab = st?.tabs.find((t) => t.index === index && !t.pane);
-    if (!st?.exists || !tab)
-      throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
-        ...op,
-        hint: "start it again with sessions run",
-      });
-    if (s.layout.layoutTabs[index]?.panes?.length)
-      throw new McError("USAGE", `tab "${tab.tabName}" has several panes: rerun runs one command`, {
-        ...op,
-        hint: "restart the session (sessions run --on-conflict restart), or merge-overwrite the changed tab",
-      });
-    if (!FINISHED_STATES.includes(tab.state))
-      throw new McError("USAGE", `tab "${tab.tabName}" of "${s.name}" has not finished (${tab.state})`, {
-        ...op,
-        hint: "wait for it (sessions wait) or close it first",
-      });
-    const last = tab.attempt ?? 1;
-    const host = m.host;
-    const rec = join(s.runDir, tabRecordName(index));
-    const text = await host.readFile(rec);
-    if (text !== undefined)
-      await host.writeFile(join(s.runDir, "attempts", `tab-${index}.${last}.json`), text);
-    await host.remove(rec);
-    forgetRecord(m.records, s, index);
-    if (s.tabErrors?.[String(index)]) {
-      const { [String(index)]: _, ...rest } = s.tabErrors;
-      s.tabErrors = rest;
-    }
-    await m.backend.startTab(s, index, await this.hostInfo(m.name), { attempt: last + 1 });
-    if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
-    await this.saveSession(s);
-    return last + 1;
+    return rerunTab(this.tabOps(), this.session(name, machine), index);
+  }
+
+  private tabOps(): TabOps {
+    return {
+      machine: (name) => this.machine(name),
+      hostInfo: (name) => this.hostInfo(name),
+      status: () => this.checkAllSessionsStatus({ processes: false }),
+      saveSession: (s) => this.saveSession(s),
+    };
   }
 
   /** Record why a tab failed beyond what its record says (shown as its status's `error`). */
@@ -575,25 +477,9 @@ export class SessionManager<O extends object = object> {
     await this.hostOf(s.machine).writeFile(join(s.runDir, readyMarkerName(index)), `${JSON.stringify(at)}\n`);
   }
 
-  /**
-   * A tab a scheduler will never open (a tab it depends on failed): it gets a record that says so
-   * (exit 125, `dependency`), so it reads as failed and monitoring can finish.
-   */
+  /** A tab a scheduler will never open (a tab it depends on failed): its record says so (exit 125). */
   async failPendingTab(name: string, index: number, message: string, machine?: string): Promise<void> {
-    const s = this.session(name, machine);
-    const now = Math.floor(Date.now() / 1000);
-    const record = { v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" };
-    // Every command of the tab (its further panes too) reads as not started for that reason.
-    for (const slot of sessionSlots(s.layout).filter((x) => x.tab === index))
-      await this.hostOf(s.machine).writeFile(
-        join(s.runDir, tabRecordName(slot.slot)),
-        `${JSON.stringify(record)}\n`,
-      );
-    const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
-    if (pending.length) s.pendingTabs = pending;
-    else delete s.pendingTabs;
-    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
-    await this.saveSession(s);
+    await failPendingTab(this.tabOps(), this.session(name, machine), index, message);
   }
 
   /** Write one session's changed entry into the run record. */
@@ -735,24 +621,4 @@ export class SessionManager<O extends object = object> {
   async close(): Promise<void> {
     await Promise.all(this.machineSet.all().map((m) => m.host.close?.().catch(() => {})));
   }
-}
-
-function unknownStatus(s: ManagedSession, m: MachineRuntime, error: string): SessionStatus {
-  const tabs = s.layout.layoutTabs.map((t, index) => ({
-    index,
-    tabName: t.tabName,
-    command: t.command,
-    state: "unknown" as const,
-    processes: [],
-  }));
-  return {
-    session: s.name,
-    machine: s.machine,
-    backend: m.backend.name,
-    host: m.host.id,
-    exists: false,
-    tabs,
-    summary: summarizeSession(tabs, false),
-    error,
-  };
 }

@@ -228,3 +228,28 @@ export async function pollSessions(
   });
   return g.error ? { sessions: statuses, error: g.error } : { sessions: statuses };
 }
+
+/** A session on a machine that did not answer: every tab `unknown`, with why. */
+export function unknownStatus(
+  s: ManagedSession,
+  m: { backend: { name: string }; host: { id: string } },
+  error: string,
+): SessionStatus {
+  const tabs = s.layout.layoutTabs.map((t, index) => ({
+    index,
+    tabName: t.tabName,
+    command: t.command,
+    state: "unknown" as const,
+    processes: [],
+  }));
+  return {
+    session: s.name,
+    machine: s.machine,
+    backend: m.backend.name,
+    host: m.host.id,
+    exists: false,
+    tabs,
+    summary: summarizeSession(tabs, false),
+    error,
+  };
+}
