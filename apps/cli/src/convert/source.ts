@@ -128,9 +128,10 @@ export function parseKdlText(text: string, source: string): KdlNode[] {
 
 /** Where an ERB tag is (tmuxinator runs every project through ERB first, comments included). */
 export function erbTag(text: string): { line: number; column: number } | undefined {
-  const i = text.indexOf("<%");
-  if (i < 0) return undefined;
-  const before = text.slice(0, i).split("\n");
+  // `<%%` is ERB's escape for a literal `<%`, not a tag.
+  const m = /<%(?!%)/.exec(text);
+  if (!m) return undefined;
+  const before = text.slice(0, m.index).split("\n");
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 

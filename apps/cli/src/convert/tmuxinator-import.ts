@@ -2,7 +2,7 @@ import type { LayoutConfig } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import type { Flat } from "./geometry.js";
 import { isAnchored, joinDir, normDir } from "./paths.js";
-import { isTmuxKeyName, shPath } from "./shell.js";
+import { isTmuxKeyName, parseExportLine, shPath } from "./shell.js";
 import { type Ctx, fail, layoutOf } from "./tmuxp-panes.js";
 import { type ImportContext, type Imported, isMap, Notes, type Plain } from "./types.js";
 import { loc, rbStr, unknownKeys } from "./values.js";
@@ -109,6 +109,18 @@ interface Project {
   pre: string | undefined;
 }
 
+/**
+ * A pane from the lines it types. A first line `export A='1' …` exactly as mc's exporter writes it (what
+ * tmuxinator has instead of environment keys) is the pane's variables.
+ */
+function withEnv(lines: string[], dir: string): SourcePane {
+  const env = lines.length ? parseExportLine(lines[0]!) : undefined;
+  const rest = env ? lines.slice(1) : lines;
+  const pane: SourcePane = { command: rest.length ? rest.join("\n") : undefined, startDir: dir };
+  if (env) pane.env = env;
+  return pane;
+}
+
 /** One pane's commands: pre_window, the window's `pre`, then its own, each typed as a line. */
 function paneOf(raw: Plain, at: string, pre: (string | undefined)[], dir: string, c: Ctx): SourcePane {
   let body = raw;
@@ -118,8 +130,7 @@ function paneOf(raw: Plain, at: string, pre: (string | undefined)[], dir: string
       c.notes.add(at, `pane title ${JSON.stringify(title)} not carried over (mc panes have no titles)`);
     body = title === undefined ? null : raw[title]!;
   }
-  const lines = [...pre.filter((p): p is string => p !== undefined), ...commands(body)];
-  return { command: lines.length ? lines.join("\n") : undefined, startDir: dir };
+  return withEnv([...pre.filter((p): p is string => p !== undefined), ...commands(body)], dir);
 }
 
 /** A window map (`root`, `layout`, `panes`, `pre`, …) as a tab. */
@@ -183,11 +194,7 @@ function windowTab(c: Ctx, w: Plain, i: number, p: Project): SourceTab {
   const v = w[key!]!;
   if (isMap(v)) return hashedWindow(c, v, at, name, p);
   const lines = [p.pre, ...commands(v === "" ? null : v)].filter((s): s is string => s !== undefined);
-  return {
-    name,
-    at,
-    panes: [{ pane: { command: lines.length ? lines.join("\n") : undefined, startDir: p.root ?? "." } }],
-  };
+  return { name, at, panes: [{ pane: withEnv(lines, p.root ?? ".") }] };
 }
 
 /** Notes for the project keys mc has no counterpart for. */
@@ -231,13 +238,17 @@ export function importTmuxinator(data: Plain, ctx: ImportContext, source: string
   const root = rawRoot == null || rbStr(rawRoot).trim() === "" ? undefined : normDir(rbStr(rawRoot));
   const windows = data.tabs ?? data.windows;
   if (!Array.isArray(windows) || windows.length === 0) throw fail(`${source}: windows is missing or empty`);
-  const p: Project = { root, pre: preWindow(c, data) };
+  // pre_window `export A='1' …` as mc's exporter writes it is the layout's variables.
+  const pre = preWindow(c, data);
+  const env = pre === undefined ? undefined : parseExportLine(pre);
+  const p: Project = { root, pre: env ? undefined : pre };
   const tabs = windows.map((w, i) => windowTab(c, w, i, p));
   projectNotes(c, data, tabs);
   const layout: LayoutConfig = {
     layoutName: mcName(rbStr(rawName), data.project_name != null ? "project_name" : "name", "layoutName"),
     layoutTabs: tabs.map((t) => toTab(t, c.notes)),
   };
+  if (env) layout.env = env;
   const start = onStart(c, data, root, layout.layoutTabs[0]!.startDir);
   if (start) layout.onStart = start;
   const stop = joined(data.on_project_stop);

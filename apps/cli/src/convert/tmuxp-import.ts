@@ -3,7 +3,7 @@ import { type LayoutConfig, shQuote } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import type { Flat } from "./geometry.js";
 import { joinDir, TILDE } from "./paths.js";
-import { shlexSplit, shPath } from "./shell.js";
+import { shellScriptOf, shlexSplit, shPath } from "./shell.js";
 import {
   before,
   type Cmd,
@@ -52,6 +52,7 @@ function beforeScript(
   v: Plain | undefined,
   fileDir: string,
   dir: string | undefined,
+  firstDir: string,
 ): string | undefined {
   if (v === undefined || v === null) return undefined;
   const s = expanded(c, v, "before_script", true);
@@ -67,8 +68,9 @@ function beforeScript(
     "before_script",
     "becomes onStart; tmuxp kills the session when it fails, mc's onStart rules apply instead",
   );
-  const run = [shPath(program), ...args.map(shQuote)].join(" ");
-  return dir ? `cd -- ${shPath(dir)} && ${run}` : run;
+  // `sh -c SCRIPT` (what sessions export writes) is the script itself.
+  const run = shellScriptOf(words) ?? [shPath(program), ...args.map(shQuote)].join(" ");
+  return (dir ?? ".") === firstDir ? run : `cd -- ${shPath(dir ?? ".")} || exit\n${run}`;
 }
 
 function sessionNotes(c: Ctx, data: Record<string, Plain>): void {
@@ -196,8 +198,6 @@ export function importTmuxp(data: Plain, ctx: ImportContext, source: string): Im
     data.start_directory != null ? dirOf(c, data.start_directory, "start_directory", fileDir) : undefined;
   const env = envOf(c, data.environment, "environment", fileDir);
   if (env && Object.keys(env).length) layout.env = env;
-  const onStart = beforeScript(c, data.before_script, fileDir, dir);
-  if (onStart) layout.onStart = onStart;
   sessionNotes(c, data);
   const windows = data.windows;
   if (!Array.isArray(windows) || windows.length === 0) throw fail(`${source}: windows is missing or empty`);
@@ -225,6 +225,8 @@ export function importTmuxp(data: Plain, ctx: ImportContext, source: string): Im
       "tmuxp replaces $VAR and a leading ~ in commands when it loads them; mc leaves them to the pane's shell (the same unless quoted or set differently)",
     );
   layout.layoutTabs = tabs.map((t) => toTab(t.tab, c.notes));
+  const onStart = beforeScript(c, data.before_script, fileDir, dir, layout.layoutTabs[0]!.startDir);
+  if (onStart) layout.onStart = onStart;
   const file = layoutsFile([layout], [tabs.map((t) => t.tab.at)], source);
   return { format: "tmuxp", file, warnings: c.notes.list };
 }

@@ -12,7 +12,7 @@ import {
   type Templates,
 } from "./kdl-tree.js";
 import { expandVars, joinDir, mcDir } from "./paths.js";
-import { shellScriptOf, shPath } from "./shell.js";
+import { INTERACTIVE_SHELL, parseExportLine, shellScriptOf, shPath } from "./shell.js";
 import { convertError, type ImportContext, type Imported, Notes } from "./types.js";
 
 const fail = (reason: string, hint?: string) => convertError("import", reason, hint);
@@ -53,6 +53,17 @@ function expandPath(c: Ctx, s: string, at: string): string {
 
 const dirOf = (n: KdlNode): Split => (str(n, "split_direction") === "vertical" ? "right" : "down");
 
+/** A shell script as a pane: a first line `export A='1' …` as mc writes it is the pane's variables. */
+function scriptPane(script: string, shell: string | undefined): Partial<SourcePane> {
+  const [first, ...rest] = script.split("\n");
+  const env = first === undefined ? undefined : parseExportLine(first);
+  const body = env ? rest.join("\n") : script;
+  const out: Partial<SourcePane> = { command: body === INTERACTIVE_SHELL || body === "" ? undefined : body };
+  if (env) out.env = env;
+  if (shell !== undefined) out.shell = shell;
+  return out;
+}
+
 /** A pane node with no child panes: what it runs and where. */
 function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string): SourcePane | undefined {
   const plugin = n.children.find((k) => k.name === "plugin");
@@ -80,11 +91,16 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string): SourcePane | unde
   const edit = str(n, "edit");
   if (command !== undefined) {
     const args = n.children.find((k) => k.name === "args")?.values.map((v) => String(v)) ?? [];
-    const program = expandVars(command, c.ctx.env, (v) => v === "HOME");
+    // `$SHELL -c SCRIPT` (what mc's exporter writes) runs the script in the user's shell, as mc does.
+    const userShell = command === "$SHELL" || command === "${SHELL}";
+    const program = userShell
+      ? { text: "sh", used: [] }
+      : expandVars(command, c.ctx.env, (v) => v === "HOME");
     if (program.used.length)
       c.notes.add(`${at} command`, `$${program.used.join(", $")} replaced now (zellij does it at each load)`);
     const script = shellScriptOf([program.text, ...args]);
-    pane.command = script ?? [shPath(program.text), ...args.map(shQuote)].join(" ");
+    if (script === undefined) pane.command = [shPath(program.text), ...args.map(shQuote)].join(" ");
+    else Object.assign(pane, scriptPane(script, userShell ? undefined : program.text));
   } else if (edit !== undefined) {
     const file = joinDir(pane.startDir, expandPath(c, edit, `${at} edit`));
     pane.command = `"\${EDITOR:-vi}" ${shPath(file)}`;
