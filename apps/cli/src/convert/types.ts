@@ -38,7 +38,8 @@ export interface ImportContext {
 
 /** Another tool's file as an mc layouts file (validated), and what could not be carried over. */
 export interface Imported {
-  format: Format;
+  /** The source: a file's format, or `tmux`/`zellij` for a frozen session. */
+  format: Format | "tmux";
   file: LayoutsFile;
   warnings: ConvertWarning[];
 }
