@@ -85,7 +85,7 @@ export function toTab(t: SourceTab, notes: Notes): TabConfig {
           `gets ${leaked.join(", ")} from the tab in mc, which its source did not give it (mc adds a pane's variables to the tab's)`,
         );
     }
-    if (p.shell !== tab.shell)
+    if (p.shell !== tab.shell && p.command !== undefined)
       notes.add(
         `${t.at} pane ${i + 2}`,
         `its program ${JSON.stringify(p.shell ?? "(the default shell)")} is not kept: mc runs every pane of a tab with the tab's shell (${JSON.stringify(tab.shell ?? "$SHELL")})`,

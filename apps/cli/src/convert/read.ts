@@ -78,8 +78,10 @@ export function importText(
         `render it first, for example: erb ${source} > rendered.yml (Ruby's erb: @args and @settings are empty there), then import rendered.yml`,
       );
   }
+  // ERB turns `<%%` into `<%` (the only ERB left in a file that got this far).
+  const yaml = format === "tmuxinator" ? text.replaceAll("<%%", "<%") : text;
   const data =
-    format === "tmuxp" && /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(text, source);
+    format === "tmuxp" && /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(yaml, source);
   const imported = format === "tmuxp" ? importTmuxp(data, ctx, source) : importTmuxinator(data, ctx, source);
   if (name !== undefined) imported.file.layouts[0]!.layoutName = name;
   return imported;

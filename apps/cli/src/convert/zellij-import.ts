@@ -12,7 +12,7 @@ import {
   type Templates,
 } from "./kdl-tree.js";
 import { expandVars, joinDir, mcDir } from "./paths.js";
-import { INTERACTIVE_SHELL, parseExportLine, shellScriptOf, shPath } from "./shell.js";
+import { INTERACTIVE_SHELL, parseExportLine, programName, shellScriptOf, shPath } from "./shell.js";
 import { convertError, type ImportContext, type Imported, Notes } from "./types.js";
 
 const fail = (reason: string, hint?: string) => convertError("import", reason, hint);
@@ -100,7 +100,12 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string): SourcePane | unde
       c.notes.add(`${at} command`, `$${program.used.join(", $")} replaced now (zellij does it at each load)`);
     const script = shellScriptOf([program.text, ...args]);
     if (script === undefined) pane.command = [shPath(program.text), ...args.map(shQuote)].join(" ");
-    else Object.assign(pane, scriptPane(script, userShell ? undefined : program.text));
+    // `sh -c` is how layouts run a command line at all; another shell (bash, fish) is the tab's `shell`.
+    else
+      Object.assign(
+        pane,
+        scriptPane(script, userShell || programName(program.text) === "sh" ? undefined : program.text),
+      );
   } else if (edit !== undefined) {
     const file = joinDir(pane.startDir, expandPath(c, edit, `${at} edit`));
     pane.command = `"\${EDITOR:-vi}" ${shPath(file)}`;
