@@ -110,7 +110,7 @@ describe("tmuxinator (what tmuxinator 3.0.5 built, results/tmuxinator-*.txt)", (
     expect(l.layoutTabs[0]!.panes![1]!.focus).toBe(true);
     expect(l.layoutTabs[6]!.startDir).toBe("../tree/logs");
     expect(l.onStart).toMatch(/^cd -- \.\.\/tree \|\| exit\necho "start cwd/);
-    expect(l.onStop).toContain("echo stop");
+    expect(l.onStop).toBe("echo stop >> /tmp/mc-import-fixtures/tmuxinator-hooks.log");
     expect(warned(r, "on_project_exit")).toHaveLength(1);
     expect(warned(r, "windows[6].pre")).toHaveLength(1);
     expect(shown(r)).toMatchSnapshot();

@@ -198,6 +198,7 @@ export function linesStandAlone(command: string): boolean {
   let depth = 0;
   for (let i = 0; i < command.length; i++) {
     const c = command[i]!;
+    if (c === "\n" && (quote !== undefined || depth > 0)) return false;
     if (quote === "'") {
       if (c === "'") quote = undefined;
       continue;
@@ -211,7 +212,6 @@ export function linesStandAlone(command: string): boolean {
       while (i + 1 < command.length && command[i + 1] !== "\n") i++;
       continue;
     }
-    if (c === "\n" && (quote !== undefined || depth > 0)) return false;
     if (quote === '"' || quote === "`") {
       if (c === quote) quote = undefined;
       else if (c === "$" && command[i + 1] === "(") [depth, i] = [depth + 1, i + 1];

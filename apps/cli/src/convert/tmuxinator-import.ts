@@ -252,7 +252,7 @@ export function importTmuxinator(data: Plain, ctx: ImportContext, source: string
   const start = onStart(c, data, root, layout.layoutTabs[0]!.startDir);
   if (start) layout.onStart = start;
   const stop = joined(data.on_project_stop);
-  if (stop) layout.onStop = root ? `cd -- ${shPath(root)} || exit\n${stop}` : stop;
+  if (stop) layout.onStop = stop;
   const file = layoutsFile([layout], [tabs.map((t) => t.at)], source);
   return { format: "tmuxinator", file, warnings: c.notes.list };
 }

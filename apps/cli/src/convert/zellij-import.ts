@@ -55,9 +55,13 @@ const dirOf = (n: KdlNode): Split => (str(n, "split_direction") === "vertical" ?
 
 /** A shell script as a pane: a first line `export A='1' …` as mc writes it is the pane's variables. */
 function scriptPane(script: string, shell: string | undefined): Partial<SourcePane> {
-  const [first, ...rest] = script.split("\n");
-  const env = first === undefined ? undefined : parseExportLine(first);
-  const body = env ? rest.join("\n") : script;
+  // The export line ends at the first newline after which the rest of it parses (values may hold newlines).
+  let env: Record<string, string> | undefined;
+  let body = script;
+  for (let k = script.indexOf("\n"); k >= 0 && !env; k = script.indexOf("\n", k + 1)) {
+    env = parseExportLine(script.slice(0, k));
+    if (env) body = script.slice(k + 1);
+  }
   const out: Partial<SourcePane> = { command: body === INTERACTIVE_SHELL || body === "" ? undefined : body };
   if (env) out.env = env;
   if (shell !== undefined) out.shell = shell;
