@@ -1,34 +1,25 @@
 import type { LayoutConfig } from "@mc/core";
 import { type Exported, layoutNotes, newNotes, type OutPane, tabPanes, typedItems } from "./export-common.js";
 import { type Flat, unflatten } from "./geometry.js";
-import { exportLine } from "./shell.js";
+import { exportLine, shPath } from "./shell.js";
 import { formatTmuxLayout } from "./tmux-layout.js";
-import type { Notes } from "./types.js";
 import { yamlText } from "./yaml-out.js";
 
 const SIZE = [800, 600] as const;
 
-/** What a pane types: its variables (tmuxinator has no environment keys), then its command's lines. */
-function paneValue(
-  f: Flat<OutPane>,
-  layoutEnv: Record<string, string>,
-  windowDir: string,
-  at: string,
-  notes: Notes,
-): unknown {
+/** What a pane types: `cd` when it starts elsewhere than its window, its variables, its command's lines. */
+function paneValue(f: Flat<OutPane>, layoutEnv: Record<string, string>, windowDir: string): unknown {
   const p = f.pane;
   const own = Object.fromEntries(
     Object.entries(p.env).filter(([k, v]) => layoutEnv[k] !== v || !(k in layoutEnv)),
   );
+  // tmuxinator starts every pane of a window in its root: a pane elsewhere types `cd` first, as
+  // `tmuxinator new` itself writes it (and sessions import reads it back as the pane's startDir).
   const lines = [
+    ...(p.dir !== windowDir ? [`cd -- ${shPath(p.dir)}`] : []),
     ...(Object.keys(own).length ? [exportLine(own)] : []),
     ...(p.command === undefined ? [] : typedItems(p.command, false)),
   ];
-  if (p.dir !== windowDir)
-    notes.add(
-      at,
-      "tmuxinator starts every pane of a window in its root; this pane's startDir is not carried over",
-    );
   if (lines.length === 0) return null;
   return lines.length === 1 ? lines[0] : lines;
 }
@@ -54,7 +45,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...SIZE);
     if (t.shell)
       notes.add(`${at} shell`, "tmuxinator types commands into the default shell; not carried over");
-    w.panes = panes.map((f, i) => paneValue(f, env, dir, `${at} pane ${i + 1}`, notes));
+    w.panes = panes.map((f) => paneValue(f, env, dir));
     const focus = panes.findIndex((f) => f.pane.focus);
     if (focus > 0 && ti === 0) doc.startup_pane = focus;
     else if (focus > 0) {

@@ -2,7 +2,7 @@ import type { LayoutConfig } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import type { Flat } from "./geometry.js";
 import { isAnchored, joinDir, normDir } from "./paths.js";
-import { isTmuxKeyName, parseExportLine, shPath } from "./shell.js";
+import { isTmuxKeyName, parseExportLine, shlexSplit, shPath } from "./shell.js";
 import { type Ctx, fail, layoutOf } from "./tmuxp-panes.js";
 import { type ImportContext, type Imported, isMap, Notes, type Plain } from "./types.js";
 import { loc, rbStr, unknownKeys } from "./values.js";
@@ -110,13 +110,34 @@ interface Project {
 }
 
 /**
+ * The directory of a first line `cd DIR` or `cd -- DIR` (what `tmuxinator new` and mc's exporter write
+ * for a pane that starts elsewhere than its window), as mc writes a directory.
+ */
+function cdLine(line: string): string | undefined {
+  if (!/^cd\s/.test(line)) return undefined;
+  const arg = line.replace(/^cd\s+(--\s+)?/, "");
+  const home = /^(~(?=\/|$)|"\$HOME")(.*)$/s.exec(arg);
+  let words: string[];
+  try {
+    words = shlexSplit(home ? home[2]! : arg);
+  } catch {
+    return undefined;
+  }
+  if (home) return words.length <= 1 ? normDir(`~${words[0] ?? ""}`) : undefined;
+  return words.length === 1 && words[0] ? normDir(words[0]) : undefined;
+}
+
+/**
  * A pane from the lines it types. A first line `export A='1' …` exactly as mc's exporter writes it (what
  * tmuxinator has instead of environment keys) is the pane's variables.
  */
-function withEnv(lines: string[], dir: string): SourcePane {
+function withEnv(all: string[], windowDir: string): SourcePane {
+  const cd = all.length ? cdLine(all[0]!) : undefined;
+  const lines = cd === undefined ? all : all.slice(1);
   const env = lines.length ? parseExportLine(lines[0]!) : undefined;
   const rest = env ? lines.slice(1) : lines;
-  const pane: SourcePane = { command: rest.length ? rest.join("\n") : undefined, startDir: dir };
+  const startDir = cd === undefined ? windowDir : joinDir(windowDir, cd);
+  const pane: SourcePane = { command: rest.length ? rest.join("\n") : undefined, startDir };
   if (env) pane.env = env;
   return pane;
 }

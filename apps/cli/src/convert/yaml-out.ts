@@ -5,7 +5,7 @@ import { Document, visit } from "yaml";
 const RISKY = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
 const RISKY_G = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 const ESCAPE: Record<string, string> = { "\u0085": "\\N", "\u2028": "\\L", "\u2029": "\\P" };
-const escape = (c: string) => {
+const yamlEscape = (c: string) => {
   const code = c.charCodeAt(0);
   return (
     ESCAPE[c] ??
@@ -28,6 +28,6 @@ export function yamlText(value: unknown, header: string): string {
       if (typeof node.value === "string" && RISKY.test(node.value)) node.type = "QUOTE_DOUBLE";
     },
   });
-  const body = doc.toString({ lineWidth: 0, minContentWidth: 0 }).replace(RISKY_G, escape);
+  const body = doc.toString({ lineWidth: 0, minContentWidth: 0 }).replace(RISKY_G, yamlEscape);
   return `${header.split("\n").map(comment).join("\n")}\n${body}`;
 }
