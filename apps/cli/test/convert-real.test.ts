@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { LayoutConfig } from "@mc/core";
 import { TMUX_CAPABILITIES } from "@mc/tmux";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { convertDocument, exportDocument } from "../src/convert/json.js";
 
 const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 const has = (file: string, args: string[]) => {
@@ -68,7 +69,8 @@ async function eventually<T>(get: () => Promise<T>, check: (v: T) => void, ms = 
 async function freeze(session: string, ...args: string[]): Promise<LayoutConfig> {
   const r = await sessions(["freeze", session, "--json", ...args]);
   if (r.code !== 0) throw new Error(`freeze failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { layouts: { layouts: LayoutConfig[] } }).layouts.layouts[0]!;
+  const doc = convertDocument.parse(JSON.parse(r.stdout));
+  return doc.layouts.layouts[0] as LayoutConfig;
 }
 
 /** What must survive a trip through another tool: windows, and each pane's command, directory, split. */
@@ -259,6 +261,14 @@ describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
       "one",
       "two",
     ]);
+    // A session mc started: freeze reads each tab's own command, not mc's wrapper.
+    const l = await eventually(
+      () => freeze("fromtmuxp", "--socket", s),
+      (x) => expect(x.layoutTabs.map((t) => t.command)).toEqual(["echo one", "echo two"]),
+    );
+    expect(l.layoutTabs.map((t) => t.startDir)).toEqual([dir, dir]);
+    const e = await sessions(["export", ws, "--to", "zellij", "--json"]);
+    expect(exportDocument.parse(JSON.parse(e.stdout)).text).toMatch(/tab name="two"/);
     expect((await sessions(["validate", ws])).stdout).toMatch(/ok as a tmuxp file \(2 tabs/);
   });
 
