@@ -1,5 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
+import { McError } from "@mc/core";
 import {
   detectFormat,
   erbTag,
@@ -32,7 +33,8 @@ export async function readSourceText(path: string, max: number): Promise<string>
     if (!st.isFile()) throw convertError("import", `${path} is not a regular file`);
     size = st.size;
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") throw convertError("import", `${path}: no such file`);
+    if ((e as { code?: string }).code === "ENOENT")
+      throw new McError("LAYOUT_NOT_FOUND", `${path}: no such file`, { backend: "cli", op: "import" });
     throw e;
   }
   if (size > max)
@@ -49,10 +51,13 @@ export async function readSourceText(path: string, max: number): Promise<string>
 export function formatOf(path: string, text: string, from: Format | undefined): Format {
   const f = from ?? detectFormat(path, text);
   if (f) return f;
+  const mc = /(^|[{,])\s*"layouts"\s*:/m.test(text);
   throw convertError(
     "import",
     `${path} is not a tmuxp, tmuxinator or zellij file that mc recognises`,
-    "name the format: --from tmuxp|tmuxinator|zellij",
+    mc
+      ? "it looks like an mc layouts file already: sessions validate checks it"
+      : "name the format: --from tmuxp|tmuxinator|zellij",
   );
 }
 
