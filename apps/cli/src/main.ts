@@ -11,6 +11,7 @@ import {
   registerRun,
   registerRunAll,
 } from "./program/commands.js";
+import { registerConvert } from "./program/convert.js";
 import { registerJobs } from "./program/jobs.js";
 
 declare const __MC_VERSION__: string;
@@ -57,6 +58,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
   registerJobs(program, ctx);
   registerLayoutTools(program, ctx);
   registerFromCommand(program, ctx);
+  registerConvert(program, ctx);
   registerCompletion(program, ctx);
   return program;
 }
