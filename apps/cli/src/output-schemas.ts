@@ -1,5 +1,6 @@
 import { ERROR_CODES } from "@mc/core";
 import { z } from "zod";
+import { convertDocument, exportDocument } from "./convert/json.js";
 
 /**
  * The shape of every `--json` output, one schema per command (zod; `sessions schema --output NAME` and
@@ -287,6 +288,8 @@ export const OUTPUT_SCHEMAS = {
   "log-line": logLineDocument,
   wait: waitDocument,
   rerun: rerunDocument,
+  convert: convertDocument,
+  export: exportDocument,
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output. */

@@ -144,7 +144,10 @@ export const PaneConfigSchema = z
       ])
       .optional()
       .describe('Its width (split right) or height (split down): a percentage such as "30%", or cells.'),
-    focus: z.literal(true).optional().describe("The pane that has the focus when the tab opens."),
+    focus: z
+      .literal(true)
+      .optional()
+      .describe("The pane that has the focus when the tab opens (without one, the tab's first pane has it)."),
   })
   .describe("A further pane of a tab, split from the pane before it.");
 
