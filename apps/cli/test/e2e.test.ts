@@ -508,4 +508,102 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     expect(text).not.toContain('# session "first"');
     tmux("kill-session", "-t", "=prompt");
   });
+
+  /** Run `sessions ARGS` in a pane of the private server (a real terminal) and read its screen. */
+  function inPane(name: string, args: string) {
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      "160",
+      "-y",
+      "45",
+      `MC_STATE_DIR=${env.MC_STATE_DIR} node ${BIN} ${args}; echo "exit=$?"; sleep 30`,
+    );
+    const screen = async (want: string) => {
+      for (let i = 0; i < 150; i++) {
+        const s = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", `=${name}:`);
+        if (s.includes(want)) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the pane never showed ${want}: ${tmux("capture-pane", "-p", "-t", `=${name}:`)}`);
+    };
+    return { screen, keys: (...k: string[]) => tmux("send-keys", "-t", `=${name}:`, ...k) };
+  }
+
+  it('-c "" and -t "" open machineconfig\'s pickers with a JSON preview; without a terminal they are usage errors', async () => {
+    const f = layoutsFile("pick2.json", [
+      { layoutName: "alpha", layoutTabs: [{ tabName: "one", command: "echo one" }] },
+      {
+        layoutName: "beta",
+        layoutTabs: [
+          { tabName: "two", command: "echo two" },
+          { tabName: "three", command: "echo three" },
+        ],
+      },
+    ]);
+    const layouts = inPane("pickc", `run ${f} -c "" --dry-run --socket ${sock}`);
+    const shown = await layouts.screen("Layouts to run");
+    // The highlighted layout is previewed as JSON.
+    expect(shown).toContain('"layoutName": "alpha"');
+    layouts.keys("Down");
+    await layouts.screen('"layoutName": "beta"');
+    layouts.keys("Space");
+    layouts.keys("Enter");
+    const planned = await layouts.screen("exit=");
+    expect(planned).toContain("exit=0");
+    expect(planned).toContain('# session "beta"');
+    expect(planned).not.toContain('# session "alpha"');
+    tmux("kill-session", "-t", "=pickc");
+
+    const tabs = inPane("pickt", `run ${f} -t "" --dry-run --socket ${sock}`);
+    await tabs.screen("Tabs to run");
+    tabs.keys("Down");
+    tabs.keys("Down");
+    await tabs.screen('"tabName": "three"');
+    tabs.keys("Space");
+    tabs.keys("Enter");
+    const custom = await tabs.screen("exit=");
+    expect(custom).toContain("exit=0");
+    expect(custom).toContain('# session "custom-tabs"');
+    expect(custom).toContain("echo three");
+    expect(custom).not.toContain("echo two");
+    tmux("kill-session", "-t", "=pickt");
+
+    for (const flag of ["-c", "-t"]) {
+      const r = await sessions(["run", f, flag, "", "--dry-run", "--socket", sock]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/terminal/);
+    }
+  });
+
+  it("attach without a name: a picker of every session, mc's marked; its kill choice ends only mc's", async () => {
+    const f = layoutsFile("att.json", [
+      { layoutName: "att-a", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+      { layoutName: "att-b", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    // Without a terminal: it says so, names the sessions, and suggests naming one.
+    const blind = await sessions(["attach", "--socket", sock]);
+    expect(blind.code).toBe(2);
+    expect(blind.stderr).toContain("att-a");
+    const p = inPane("pickatt", `attach --socket ${sock}`);
+    const menu = await p.screen("Attach to");
+    expect(menu).toMatch(/att-a\s+\[mc\]/);
+    expect(menu).toMatch(/keeper/);
+    expect(menu).not.toMatch(/keeper\s+\[mc\]/);
+    expect(menu).toContain("new session");
+    // The list wraps: two up from the first is "kill the sessions mc started".
+    p.keys("Up");
+    p.keys("Up");
+    await p.screen("❯ kill the sessions mc started");
+    p.keys("Enter");
+    expect(await p.screen("exit=")).toContain("exit=0");
+    const left = tmux("list-sessions", "-F", "#{session_name}");
+    expect(left).not.toMatch(/att-a|att-b/);
+    expect(left).toContain("keeper");
+    tmux("kill-session", "-t", "=pickatt");
+  });
 });
