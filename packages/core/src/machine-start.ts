@@ -3,7 +3,6 @@ import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { applyMerge, checkMergeable, type MergePlan, planMerge, type TabAction } from "./merge.js";
-import { resolveStartDir } from "./paths.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
@@ -16,6 +15,7 @@ import type {
   SessionSpec,
 } from "./session-backend.js";
 import { hookArtefacts, runOnStart } from "./session-hooks.js";
+import { resolveLayouts } from "./start-dirs.js";
 
 /** One machine of a run, as the manager holds it. */
 export interface MachineRuntime {
@@ -101,100 +101,6 @@ export function runDirOf(info: HostInfo, runId: string, machine: string, index: 
   if (machine === "local") return join(base, `s${index}`);
   const slug = machine.replace(/[^\w.-]/g, "_").slice(0, 40);
   return join(base, `m-${slug}-${Buffer.from(machine).toString("hex").slice(0, 8)}`, `s${index}`);
-}
-
-const dirProblem = {
-  "not-dir": "is not a directory",
-  denied: "cannot be entered (no permission)",
-  missing: "does not exist",
-} as const;
-
-/**
- * Every tab's start directory, resolved to an absolute path and checked on the machine that will run
- * it before anything starts: each directory must exist and be enterable. Missing ones are an error
- * (every one named, in tab order), created, or their tabs skipped, as `missingDirs` says.
- */
-async function resolveLayouts(
-  m: MachineRuntime,
-  c: PlanContext,
-): Promise<{ layouts: (LayoutConfig | undefined)[]; warnings: string[] }> {
-  const platform = c.info.platform === "win32" ? "win32" : "posix";
-  const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
-  const resolved = m.layouts.map((l) => l.layoutTabs.map((t) => resolveStartDir(t.startDir, ctx)));
-  // A further pane with its own directory: resolved and checked the same way ([li][ti][pane - 1]).
-  const paneDirs = m.layouts.map((l) =>
-    l.layoutTabs.map((t) =>
-      (t.panes ?? []).map((p) => (p.startDir ? resolveStartDir(p.startDir, ctx) : undefined)),
-    ),
-  );
-  const all = [...resolved.flat(), ...paneDirs.flat(2).flatMap((r) => (r ? [r] : []))];
-  const dirs = [...new Set(all.flatMap((r) => ("path" in r ? [r.path] : [])))];
-  const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
-  if (c.missingDirs === "create") {
-    for (const d of dirs.filter((x) => access.get(x) === "missing")) {
-      await m.host.makeDir(d);
-      access.set(d, await m.host.dirAccess(d));
-    }
-  }
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  const layouts = m.layouts.map((layout, li) => {
-    const tabs = layout.layoutTabs.flatMap((tab, ti) => {
-      const who = `(layout "${layout.layoutName}", tab "${tab.tabName}")`;
-      // The tab's directory, then each further pane's own one: all must be usable for the tab to start.
-      const checks = [
-        { r: resolved[li]![ti]!, where: `layouts[${li}].layoutTabs[${ti}].startDir` },
-        ...paneDirs[li]![ti]!.flatMap((r, pi) =>
-          r ? [{ r, where: `layouts[${li}].layoutTabs[${ti}].panes[${pi}].startDir` }] : [],
-        ),
-      ];
-      let skip = false;
-      for (const { r, where } of checks) {
-        if ("error" in r) {
-          problems.push(`${where}: ${r.error} ${who}`);
-          continue;
-        }
-        const a = access.get(r.path) ?? "missing";
-        if (a === "ok") continue;
-        if (a === "missing" && c.missingDirs === "skip") {
-          warnings.push(
-            `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${r.path} does not exist on ${m.host.id}`,
-          );
-          skip = true;
-          continue;
-        }
-        problems.push(`${where}: ${dirProblem[a]}: ${r.path} ${who}`);
-      }
-      const [first, ...rest] = checks.map((x) => ("path" in x.r ? x.r.path : ""));
-      if (skip || checks.some((x) => "error" in x.r)) return [];
-      let k = 0;
-      const panes = tab.panes?.map((p) => (p.startDir ? { ...p, startDir: rest[k++]! } : p));
-      return [{ ...tab, startDir: first!, ...(panes ? { panes } : {}) }];
-    });
-    if (tabs.length === 0 && layout.layoutTabs.length > 0 && problems.length === 0) {
-      warnings.push(
-        `skipped layout "${layout.layoutName}": none of its start directories exist on ${m.host.id}`,
-      );
-      return undefined;
-    }
-    return { ...layout, layoutTabs: tabs };
-  });
-  if (problems.length) {
-    const missingOnly = problems.every((p) => p.includes(dirProblem.missing));
-    throw new McError(
-      "LAYOUT_INVALID",
-      `${problems.length === 1 ? "a start directory cannot be used" : `${problems.length} start directories cannot be used`} on ${m.host.id}:\n${problems.join("\n")}`,
-      {
-        backend: m.backend.name,
-        op: "start",
-        hint: missingOnly
-          ? "create them, fix startDir, or pass --missing-dirs create|skip; nothing was started"
-          : "fix startDir (or the directories' permissions); nothing was started",
-        details: problems,
-      },
-    );
-  }
-  return { layouts, warnings };
 }
 
 /**

@@ -101,7 +101,8 @@ export function runHostConformance(h: HostHarness): void {
       const pid = Number(r.stdout.trim());
       try {
         let tree = (await host.processTrees([pid])).get(pid) ?? [];
-        for (let i = 0; tree.filter((p) => p.command === "sleep 30").length < 2 && i < 250; i++) {
+        const until = Date.now() + 20_000;
+        while (tree.filter((p) => p.command === "sleep 30").length < 2 && Date.now() < until) {
           await new Promise((res) => setTimeout(res, 20));
           tree = (await host.processTrees([pid])).get(pid) ?? [];
         }
