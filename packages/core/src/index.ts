@@ -11,6 +11,7 @@ export * from "./local-host.js";
 export * from "./lock.js";
 export { type MachineRuntime, requestedNames, runDirOf } from "./machine-start.js";
 export * from "./manager.js";
+export { RunState } from "./manager-state.js";
 export * from "./monitor.js";
 export * from "./paths.js";
 export * from "./poll.js";
