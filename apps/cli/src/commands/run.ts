@@ -16,7 +16,6 @@ import {
   sleep,
 } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
-import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "../layouts-source.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
 import {
@@ -26,9 +25,9 @@ import {
   type Placement,
   resolveBackend,
 } from "../registry.js";
-import { chooseInteractively, chooseLayouts, chooseTabs } from "../select.js";
+import { selectLayouts } from "../select.js";
 import { monitorWithOutput, streamWithOutput } from "./monitor-output.js";
-import { printPlan } from "./plan-output.js";
+import { conflictNote, printPlan } from "./plan-output.js";
 
 /** Options of `sessions run`. */
 export interface RunOptions {
@@ -73,66 +72,6 @@ export const DEFAULT_LAYOUTS_FILE = join(homedir(), "dotfiles", "machineconfig",
 
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "run", hint });
-
-const blank = (v: string) => v.split(",").every((x) => x.trim() === "");
-
-/**
- * Load the file and apply -c / -t (a blank value opens a picker on a terminal) / -i / --all-file and the
- * sanity limits.
- */
-export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
-  const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
-  let layouts: LayoutConfig[] = layoutsFile.layouts;
-  if (o.allFile) {
-    if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
-      throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");
-    // machineconfig's --all-file: every tab of every layout, as one session.
-    return [{ layoutName: "all-layouts-dynamic", layoutTabs: layouts.flatMap((l) => l.layoutTabs) }];
-  }
-  if (o.chooseLayouts !== undefined)
-    layouts = blank(o.chooseLayouts)
-      ? await pickLayouts(layouts)
-      : chooseLayouts(layouts, o.chooseLayouts.split(","));
-  if (o.interactive) layouts = await chooseInteractively(layouts);
-  if (o.chooseTabs !== undefined)
-    layouts = [blank(o.chooseTabs) ? await pickTabs(layouts) : chooseTabs(layouts, o.chooseTabs.split(","))];
-  for (const l of layouts) {
-    if (l.layoutTabs.length > o.maxTabsPerLayout) {
-      throw usage(
-        `layout "${l.layoutName}" has ${l.layoutTabs.length} tabs, over --max-tabs-per-layout ${o.maxTabsPerLayout}`,
-        "raise the limit, or split it with `sessions balance-load`",
-      );
-    }
-  }
-  if (o.parallelLayouts !== undefined) {
-    if (o.parallelLayouts < 1) throw usage("--parallel-layouts must be at least 1");
-    if (o.parallelLayouts > o.maxParallelLayouts)
-      throw usage(
-        `--parallel-layouts ${o.parallelLayouts} is over --max-parallel-layouts ${o.maxParallelLayouts}`,
-      );
-  } else if (layouts.length > o.maxParallelLayouts && o.maxParallelTabs === undefined) {
-    throw usage(
-      `${layouts.length} layouts would start at once, over --max-parallel-layouts ${o.maxParallelLayouts}`,
-      "run them in batches with --parallel-layouts N, or raise the limit",
-    );
-  }
-  return layouts;
-}
-
-/** What conflict resolution did to a session, for humans. */
-export function conflictNote(
-  action: "create" | "replace" | "merge",
-  renamed: boolean,
-  requested: string,
-  tabActions?: readonly string[],
-): string {
-  if (action === "replace") return " (replaces the session that was running)";
-  if (action === "merge") {
-    const n = (a: string) => tabActions?.filter((x) => x === a).length ?? 0;
-    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${n("keep")} kept)`;
-  }
-  return renamed ? ` (renamed from "${requested}")` : "";
-}
 
 /** The machines of `--host` (repeated or comma-separated), without duplicates. */
 export function placementOf(o: Pick<RunOptions, "host" | "sshConfig">): Placement {
