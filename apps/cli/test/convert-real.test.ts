@@ -55,8 +55,9 @@ const sock = (name: string) => {
 async function eventually<T>(get: () => Promise<T>, check: (v: T) => void, ms = 15000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await get();
     try {
+      // The tool may still be building the session: a failed read is retried like a wrong one.
+      const v = await get();
       check(v);
       return v;
     } catch (e) {
