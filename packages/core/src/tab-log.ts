@@ -29,7 +29,7 @@ export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
  * The lines of {@link logWriterCommand} with the log's path given as a shell word (`"$mc_dir/…"` in the
  * tab wrapper's `log` mode, which tmux's pipe-pane runs so a dry run stays readable).
  */
-export function logWriterScript(pathWord: string, cap = LOG_CAP_BYTES): string[] {
+export function logWriterScript(pathWord: string, cap = LOG_CAP_BYTES, awk: AwkMode = "probe"): string[] {
   const prog = [
     `BEGIN { f = ENVIRON["MC_LOG"]; n = 0; while ((getline l < f) > 0) n += length(l) + 1; close(f) }`,
     `{ k = length($0) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 }`,
@@ -38,12 +38,28 @@ export function logWriterScript(pathWord: string, cap = LOG_CAP_BYTES): string[]
   // mawk (Debian's awk) reads a pipe in whole blocks unless told `-W interactive`; other awks read lines
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
   return [
-    `MC_LOG=${pathWord}; LC_ALL=C; export MC_LOG LC_ALL; set -- -v cap=${cap}`,
+    `MC_LOG=${pathWord}; LC_ALL=C; export MC_LOG LC_ALL; set -- ${awk === "interactive" ? "-W interactive " : ""}-v cap=${cap}`,
     `mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
-    `awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`,
+    ...(awk === "probe"
+      ? [`awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`]
+      : []),
     `exec awk "$@" ${shQuote(prog)}`,
   ];
 }
+
+/**
+ * How the log writer calls awk: `probe` asks awk whether it takes `-W interactive` each time (one more
+ * process per pane), `interactive` and `plain` are that answer found once per machine (see
+ * {@link AWK_PROBE}).
+ */
+export type AwkMode = "probe" | "interactive" | "plain";
+
+/** The command whose exit status says whether this machine's awk takes `-W interactive` (mawk must). */
+export const AWK_PROBE = [
+  "/bin/sh",
+  "-c",
+  "awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1",
+] as const;
 
 /** A log from its two files: the rotated-away `.1` (older) then the current one. */
 export function joinLog(current: string | undefined, previous: string | undefined): string {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { shQuote } from "./quote.js";
-import { logWriterScript, tabLogName } from "./tab-log.js";
+import { type AwkMode, logWriterScript, tabLogName } from "./tab-log.js";
 
 /** One command for {@link posixTabScript}: a tab's first pane, or one of its further panes. */
 export interface WrappedTab {
@@ -37,6 +37,8 @@ export interface PosixTabScriptOptions {
   keepShell?: boolean;
   /** Extra POSIX sh run after the record is written; `$mc_code` holds the exit status. */
   onExit?: string;
+  /** How the `log` mode calls awk (found once per machine by the backend; default: ask each time). */
+  awk?: AwkMode;
 }
 
 /** The environment variable every process of a tab inherits: `<runDir>#<index>` (see {@link tabMarker}). */
@@ -120,7 +122,7 @@ mc_dir=${shQuote(o.runDir)}
 # sh <this file> log <n>: the log writer of command n (tmux's pipe-pane feeds it the pane's output).
 if [ "$1" = log ]; then
   case "$2" in '' | *[!0-9]*) exit 2 ;; esac
-  ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`).join("\n  ")}
+  ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`, undefined, o.awk).join("\n  ")}
 fi
 mc_sh= mc_retry=0 mc_backoff=0 mc_keep=
 case "$1" in

@@ -1,10 +1,11 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { joinLog, lastLines, logWriterCommand } from "../src/tab-log.js";
+import { shQuote } from "../src/quote.js";
+import { AWK_PROBE, joinLog, lastLines, logWriterCommand, logWriterScript } from "../src/tab-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mc-log-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,23 +48,32 @@ describe("tab log writer (real awk)", () => {
     expect(existsSync(join(dir, "pwned"))).toBe(false);
   });
 
-  it("writes each line as it comes, not when the pipe closes (mawk buffers unless told)", async () => {
-    const log = join(dir, "live.log");
-    const child = spawn("/bin/sh", ["-c", logWriterCommand(log)], { stdio: ["pipe", "ignore", "ignore"] });
-    try {
-      child.stdin.write("first\n");
-      const deadline = Date.now() + 5000;
-      let seen = "";
-      while (Date.now() < deadline && !seen.includes("first")) {
-        await new Promise((r) => setTimeout(r, 50));
-        seen = existsSync(log) ? readFileSync(log, "utf8") : "";
+  it.each([
+    ["asked each time", "probe"],
+    ["found once per machine", "interactive"],
+  ] as const)(
+    "writes each line as it comes, not when the pipe closes (mawk buffers unless told): %s",
+    async (_, mode) => {
+      const log = join(dir, `live-${mode}.log`);
+      const awkTakesW = spawnSync(AWK_PROBE[0], AWK_PROBE.slice(1)).status === 0;
+      if (mode === "interactive" && !awkTakesW) return;
+      const cmd = logWriterScript(shQuote(log), undefined, mode).join("; ");
+      const child = spawn("/bin/sh", ["-c", cmd], { stdio: ["pipe", "ignore", "ignore"] });
+      try {
+        child.stdin.write("first\n");
+        const deadline = Date.now() + 5000;
+        let seen = "";
+        while (Date.now() < deadline && !seen.includes("first")) {
+          await new Promise((r) => setTimeout(r, 50));
+          seen = existsSync(log) ? readFileSync(log, "utf8") : "";
+        }
+        expect(seen).toBe("first\n");
+      } finally {
+        child.stdin.end();
+        await once(child, "exit");
       }
-      expect(seen).toBe("first\n");
-    } finally {
-      child.stdin.end();
-      await once(child, "exit");
-    }
-  });
+    },
+  );
 
   it("lastLines", () => {
     expect(lastLines("", 3)).toBe("");

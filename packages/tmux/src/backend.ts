@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
+  AWK_PROBE,
+  type AwkMode,
   type BackendCapabilities,
   type Command,
   type Host,
@@ -123,6 +125,7 @@ export class TmuxBackend implements SessionBackend {
   readonly startVerifies = true;
   readonly lockName: string;
   private checked = false;
+  private awk: AwkMode | undefined;
   /** Session ids by mc name, from the last listing (restart kills by id: names can be rewritten). */
   private idsByName = new Map<string, string>();
 
@@ -144,7 +147,12 @@ export class TmuxBackend implements SessionBackend {
 
   async checkAvailable(): Promise<void> {
     if (this.checked) return;
-    const r = await this.host.run(this.cmd("-V"));
+    // Whether this machine's awk needs -W interactive (mawk) is asked once here, not once per pane.
+    const [r, awk] = await Promise.all([
+      this.host.run(this.cmd("-V")),
+      this.host.run({ file: AWK_PROBE[0], args: AWK_PROBE.slice(1) }),
+    ]);
+    this.awk = awk.exitCode === 0 ? "interactive" : "plain";
     const v = parseTmuxVersion(r.stdout);
     if (
       r.exitCode === 0 &&
@@ -190,6 +198,7 @@ export class TmuxBackend implements SessionBackend {
         pending: spec.pendingTabs,
         rename: spec.action !== "replace",
         keepPanes: spec.exitMode === "keep",
+        awk: this.awk,
       },
       info,
     );

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  type AwkMode,
   type Command,
   commandFiles,
   type HostInfo,
@@ -278,6 +279,8 @@ export function tmuxSessionFiles(
     /** False for a replacement: it is renamed once the session it replaces is gone. */
     rename?: boolean;
     keepPanes?: boolean;
+    /** How the log writer calls awk on that machine (see core's AwkMode). */
+    awk?: AwkMode | undefined;
   },
   info: HostInfo,
 ): TmuxSessionFiles {
@@ -306,6 +309,7 @@ export function tmuxSessionFiles(
       tabs,
       keepShell: o.keepShell,
       onExit: tmuxOnExit(t.tmux),
+      ...(o.awk ? { awk: o.awk } : {}),
     }),
     // start-server first: source-file needs a running server, and the new session keeps it alive.
     start: tmuxArgs(t, "start-server", ";", "source-file", buildPath),
