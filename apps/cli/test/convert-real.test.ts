@@ -273,19 +273,30 @@ describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
     expect((await sessions(["validate", ws])).stdout).toMatch(/ok as a tmuxp file \(2 tabs/);
   });
 
-  it.skipIf(!TMUX_CAPABILITIES.panes)(
-    "a window with three panes runs as one window with three panes",
-    async () => {
-      const ws = join(dir, "three.yaml");
-      writeFileSync(
-        ws,
-        `session_name: three\nstart_directory: ${dir}\nwindows:\n  - window_name: w\n    panes: [exit 0, exit 3, sleep 30]\n`,
-      );
-      const s = sock("three");
-      expect((await sessions(["run", ws, "--socket", s])).code).toBe(0);
-      expect(tmux(s, "list-panes", "-t", "=three:w", "-F", "#{pane_id}").trim().split("\n")).toHaveLength(3);
-    },
-  );
-  if (!TMUX_CAPABILITIES.panes)
-    console.warn("[mc] 'three panes in one window' SKIPPED: the tmux backend does not declare panes yet");
+  it("a tmuxp window with three panes runs as one window with three panes, each with its own exit code in status", async () => {
+    const ws = join(dir, "three.yaml");
+    writeFileSync(
+      ws,
+      `session_name: three\nstart_directory: ${dir}\nwindows:\n  - window_name: w\n    panes: [exit 0, exit 3, sleep 30]\n`,
+    );
+    const s = sock("three");
+    expect((await sessions(["run", ws, "--socket", s])).code).toBe(0);
+    expect(tmux(s, "list-panes", "-t", "=three:w", "-F", "#{pane_id}").trim().split("\n")).toHaveLength(3);
+    // Each pane has its own exit code in status (tab/pane rows).
+    const rows = await eventually(
+      async () => JSON.parse((await sessions(["status", "three", "--json"])).stdout).sessions[0].tabs,
+      (tabs: { state: string }[]) =>
+        expect(tabs.slice(0, 2).map((t) => t.state)).toEqual(["exited", "exited"]),
+    );
+    expect(
+      rows.map((t: { pane: number; state: string; exitCode?: number }) => [t.pane, t.state, t.exitCode]),
+    ).toEqual([
+      [0, "exited", 0],
+      [1, "exited", 3],
+      [2, "running", undefined],
+    ]);
+    const table = (await sessions(["status", "three"])).stdout;
+    expect(table).toMatch(/w\/1\s+exited\s+3/);
+    await sessions(["kill", "three"]);
+  });
 });
