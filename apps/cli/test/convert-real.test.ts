@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LayoutConfig } from "@mc/core";
-import { TMUX_CAPABILITIES } from "@mc/tmux";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertDocument, exportDocument } from "../src/convert/json.js";
 
