@@ -284,7 +284,7 @@ describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
     // Each pane has its own exit code in status (tab/pane rows).
     const rows = await eventually(
       async () => JSON.parse((await sessions(["status", "three", "--json"])).stdout).sessions[0].tabs,
-      (tabs: { state: string }[]) =>
+      (tabs: { pane: number; state: string; exitCode?: number }[]) =>
         expect(tabs.slice(0, 2).map((t) => t.state)).toEqual(["exited", "exited"]),
     );
     expect(
