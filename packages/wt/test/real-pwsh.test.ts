@@ -37,7 +37,13 @@ describe.skipIf(!PWSH)("a real pwsh running mc's scripts", () => {
     const wrapper = join(runDir, "wrapper.ps1");
     writeFileSync(
       wrapper,
-      wrapperScript({ window: "w", runDir, commandFiles: [file], keepShell, shell: "powershell" }),
+      wrapperScript({
+        window: "w",
+        session: "s",
+        runDir,
+        tabs: [{ tabName: "t", index: 0, commandFile: file, shell: "powershell" }],
+        keepShell,
+      }),
     );
     const r = spawnSync(
       PWSH!,

@@ -118,10 +118,10 @@ describe("#19 the tab wrapper", () => {
     writeFileSync(join(dir, "tab-0.command.txt"), "exit 0");
     const script = wrapperScript({
       window: "w",
+      session: "s",
       runDir: dir,
-      commandFiles: [join(dir, "tab-0.command.txt")],
+      tabs: [{ tabName: "t", index: 0, commandFile: join(dir, "tab-0.command.txt"), shell: "powershell" }],
       keepShell: false,
-      shell: "powershell",
     });
     writeFileSync(join(dir, "wrapper.ps1"), script);
     const old = spawn(
@@ -225,7 +225,7 @@ describe("#19 the tab wrapper", () => {
     // The model: Move-Item -Force onto an existing file is Delete() then MoveTo() (FileSystemProvider.cs:6020).
     const moveItem = (w: string) =>
       w.replace(
-        / {2}for \(\$mcTry[\s\S]*?\n {2}\}\n/,
+        / {2}for \(\$mcR[\s\S]*?\n {2}\}\n/,
         "  Move-Item -LiteralPath $mcTmp -Destination $mcRecord -Force\n",
       );
     expect(await watch(moveItem)).toBeGreaterThan(0);
@@ -264,7 +264,7 @@ describe("#19 the tab wrapper", () => {
     const layouts = [{ layoutName: "mc", layoutTabs: [tab("node", command, f.workDir)] }];
     await expect(f.manager({ sessionLayouts: layouts }).plan()).rejects.toMatchObject({
       code: "LAYOUT_INVALID",
-      hint: expect.stringMatching(/shell "cmd"/),
+      hint: expect.stringMatching(/"shell": "cmd"/),
     });
     const m = f.manager({ sessionLayouts: layouts, shell: "cmd", keepShell: false });
     await m.startAllSessions();
