@@ -140,7 +140,8 @@ describe("#19 the tab wrapper", () => {
 
   it("runs the user's command and kept shell with the user's profile, mc's own scripts without", async () => {
     const f = fresh({ profile: "function conda { }\n" });
-    // The model: a command the profile defines is "not recognized" without the profile.
+    // The model: a command the profile defines is "not recognized" without the profile (ConsoleHost.cs:1920
+    // at v7.6.5, `if (!args.SkipProfiles) { … RunProfile(…) }`; -NoProfile sets SkipProfiles).
     expect(pwsh(f, "-NoProfile", "-Command", "conda activate ml").status).toBe(1);
     const m = f.manager({
       sessionLayouts: [{ layoutName: "prof", layoutTabs: [tab("t", "conda activate ml")] }],
@@ -259,7 +260,9 @@ describe("#19 the tab wrapper", () => {
     chmodSync(tool, 0o755);
     f.env.MC_ARG = "hello";
     const command = `"${tool}" %MC_ARG%`;
-    // The model: PowerShell reads a string followed by a bare word as a parse error: nothing runs.
+    // The model: PowerShell reads a string followed by a bare word as a parse error: nothing runs
+    // (Parser.cs:6144 at v7.6.5, PipelineRule: after an expression, any token but `|` or an end is
+    // UnexpectedToken, and a script with a parse error runs nothing).
     expect(pwsh(f, "-NoProfile", "-Command", command).status).toBe(1);
     const layouts = [{ layoutName: "mc", layoutTabs: [tab("node", command, f.workDir)] }];
     await expect(f.manager({ sessionLayouts: layouts }).plan()).rejects.toMatchObject({
