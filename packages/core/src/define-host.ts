@@ -147,12 +147,14 @@ ConvertTo-Json -InputObject $o -Compress`,
     },
     async writeFile(path, data) {
       const b64 = Buffer.from(data, "utf8").toString("base64");
+      // PowerShell binds $null to a string parameter as "", so File.Replace would get an empty backup path
+      // and throw (ArgumentException: Path.GetFullPath("")); [NullString]::Value is a real null: no backup.
       await run(
         "write",
         `$p = ${psQuote(path)}; $t = "$p.tmp-mc-$PID"
 [void][IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($p))
 [IO.File]::WriteAllBytes($t, [Convert]::FromBase64String(${psQuote(b64)}))
-if (Test-Path -LiteralPath $p) { [IO.File]::Replace($t, $p, $null) } else { [IO.File]::Move($t, $p) }`,
+if (Test-Path -LiteralPath $p) { [IO.File]::Replace($t, $p, [NullString]::Value) } else { [IO.File]::Move($t, $p) }`,
       );
     },
     async stat(path) {

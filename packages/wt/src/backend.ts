@@ -19,13 +19,13 @@ import {
   type TabRecord,
   tabRecordName,
 } from "@mc/core";
-import { checkTabCommand } from "./commands.js";
 import { pwshError } from "./errors.js";
 import { launchScript, wtWindowName } from "./generate.js";
 import { killRun } from "./kill.js";
 import { parseProbe } from "./parse.js";
 import { type RegistryEntry, WindowRegistry } from "./registry.js";
 import { attachScript, probeScript, scriptFileArgs } from "./scripts.js";
+import { tabSettings } from "./tab-settings.js";
 import { checkPlatform, isWindowsPowerShell, type WtPlatform } from "./versions.js";
 import { type CommandShell, commandFileName, wrapperScript } from "./wrapper.js";
 
@@ -54,7 +54,10 @@ export interface WtBackendOptions {
   wt?: string | undefined;
   /** PowerShell executable; by default `pwsh`, else `powershell` (resolved by `checkAvailable`). */
   pwsh?: string | undefined;
-  /** Which shell reads the tabs' commands: PowerShell (default) or cmd (machineconfig's Windows layouts). */
+  /**
+   * Which shell reads the tabs' commands: PowerShell (default) or cmd (machineconfig's Windows layouts);
+   * a tab's own `shell` wins.
+   */
   shell?: CommandShell | undefined;
   /** How long a launched window may take to record every tab's start (default 20 s). */
   appearTimeoutMs?: number | undefined;
@@ -189,8 +192,11 @@ export class WtBackend implements SessionBackend {
         },
       );
     }
-    const windowsPowerShell = isWindowsPowerShell(this.platform, this.pwsh);
-    for (const t of tabs) checkTabCommand(t, { shell: this.shell, windowsPowerShell });
+    const settings = tabSettings(spec.layout, {
+      layoutIndex: spec.index,
+      shell: this.shell,
+      windowsPowerShell: isWindowsPowerShell(this.platform, this.pwsh),
+    });
     const window = wtWindowName(spec.name, spec.runId, spec.index);
     const launchPath = join(spec.artefactDir, "launch.ps1");
     const wrapperPath = join(spec.artefactDir, "wrapper.ps1");
@@ -210,10 +216,10 @@ export class WtBackend implements SessionBackend {
         path: wrapperPath,
         content: wrapperScript({
           window,
+          session: spec.name,
           runDir: spec.runDir,
-          commandFiles,
+          tabs: settings.map((t, i) => ({ ...t, commandFile: commandFiles[i]! })),
           keepShell: spec.keepShell,
-          shell: this.shell,
         }),
         description: "tab wrapper (PowerShell)",
       },

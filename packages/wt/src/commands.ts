@@ -6,11 +6,11 @@ import { type CommandShell, MAX_CMD_COMMAND } from "./wrapper.js";
  * because that shell would not run them as written.
  *
  * mc's decision: `command` is PowerShell by default (the PowerShell that runs the wrapper, with the
- * user's profile), so a layout written for Windows Terminal's own shell keeps working; `shell: "cmd"`
- * (a WtBackendOptions field today; a per-layout/per-tab `shell` needs the core schema) runs it with
- * `cmd.exe /s /c`, which is how machineconfig's Windows layouts (`"C:\…\node.exe" x.js`, `%APPDATA%\…`)
- * were meant: machineconfig handed them to wt as a CreateProcess command line, which wt expanded `%VAR%`
- * in (ConptyConnection.cpp:55). A command that cannot be PowerShell is refused with that hint instead of
+ * user's profile), so a layout written for Windows Terminal's own shell keeps working; a tab's
+ * `shell: "cmd"` (or WtBackendOptions.shell for every tab without one) runs it with `cmd.exe /s /c`,
+ * which is how machineconfig's Windows layouts (`"C:\…\node.exe" x.js`, `%APPDATA%\…`) were meant:
+ * machineconfig handed them to wt as a CreateProcess command line, which wt expanded `%VAR%` in
+ * (ConptyConnection.cpp:55). A command that cannot be PowerShell is refused with that hint instead of
  * failing later in its tab.
  */
 
@@ -83,7 +83,7 @@ export function checkTabCommand(tab: TabConfig, o: CommandCheck): void {
     return;
   }
   const cmdHint =
-    'this is a cmd.exe command line: run the layout with shell "cmd" (WTLocalManager / WtBackendOptions)';
+    'this is a cmd.exe command line: give the tab "shell": "cmd" (or WtBackendOptions shell "cmd" for every tab)';
   // @mc/core balance.ts merges tabs with a POSIX sh driver: `/bin/sh -c '<driver>' mc-merged <parts…>`.
   if (/^\s*\/bin\/sh -c '/.test(c) && / mc-merged /.test(c)) {
     throw refuse(

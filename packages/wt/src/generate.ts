@@ -22,7 +22,7 @@ import { cli11EscapeClause, isWindowsPowerShell, type WtPlatform } from "./versi
 /** Marker lines the generated scripts carry (the test fakes dispatch on them). */
 export const MARKERS = {
   launch: "# mc:launch v2",
-  wrapper: "# mc:tab-wrapper v2",
+  wrapper: "# mc:tab-wrapper v3",
   kill: "# mc:kill v3",
   probe: "# mc:probe v1",
   attach: "# mc:attach v1",

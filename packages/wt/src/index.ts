@@ -14,5 +14,6 @@ export {
 } from "./remote.js";
 export { formatSessionReport, formatStatusReport } from "./report.js";
 export * from "./scripts.js";
+export * from "./tab-settings.js";
 export * from "./versions.js";
 export * from "./wrapper.js";

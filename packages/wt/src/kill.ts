@@ -31,12 +31,20 @@ export async function killRun(host: Host, pwsh: string, runDir: string, tabs: nu
   const report = parseKillReport(r.stdout);
   const stopped = new Set(report.stopped);
   const end = Math.floor(Date.now() / 1000);
+  let killed = 0;
   for (const { index, record } of live) {
-    if (!stopped.has(record.pid)) continue;
     const path = join(runDir, tabRecordName(index));
-    // The wrapper writes its own KILL record when it could leave by itself; mc writes it only for one it stopped.
-    if (parseTabRecord(await host.readFile(path))?.end !== undefined) continue;
+    const now = parseTabRecord(await host.readFile(path));
+    // The wrapper writes its own KILL record when it could leave by itself, possibly before the kill
+    // script even looked (a wrapper waiting out a retry backoff sees the kill file within 50 ms); mc
+    // writes the record only for a wrapper it stopped.
+    if (now?.end !== undefined) {
+      if (now.signal === "KILL" || stopped.has(record.pid)) killed++;
+      continue;
+    }
+    if (!stopped.has(record.pid)) continue;
     await host.writeFile(path, `${JSON.stringify({ ...record, end, signal: "KILL" })}\n`);
+    killed++;
   }
   if (report.survivors.length > 0) {
     throw new McError(
@@ -50,5 +58,5 @@ export async function killRun(host: Host, pwsh: string, runDir: string, tabs: nu
       },
     );
   }
-  return stopped.size > 0 ? "killed" : "gone";
+  return killed > 0 || stopped.size > 0 ? "killed" : "gone";
 }

@@ -1,4 +1,4 @@
-import { psQuote } from "@mc/core";
+import { EVENTS_FILE, psQuote } from "@mc/core";
 import { BOM, MARKERS, psComment } from "./generate.js";
 
 /**
@@ -30,6 +30,14 @@ import { BOM, MARKERS, psComment } from "./generate.js";
  * - `tab-<i>.kill` (written by mc's kill): the wrapper records `KILL` and exits 0, so Windows Terminal
  *   closes the tab (closeOnExit: exit code 0 → Closed, ConptyConnection.cpp:548) instead of leaving a
  *   dead tab in the window.
+ * - Per tab, as data (every string a single-quoted literal, never expanded): the shell that reads the
+ *   command (the layout's `shell`), its environment (the layout's `env` under the tab's), set on the
+ *   command's and the kept shell's `ProcessStartInfo` (not `$env:`, which drops an empty value), and
+ *   `retry`: a failing command runs again up to `max` more times, `backoffSeconds` apart, as core's
+ *   posixTabScript does; the record carries the attempt.
+ * - Each start, retry and end is appended to the session's `events.ndjson` with the same lines as
+ *   posixTabScript writes (`tab-started`, `tab-retried`, `tab-exited`, `tab-killed` with `SIGINT` or
+ *   `SIGKILL`), times as epoch seconds with milliseconds.
  */
 
 /** Which shell interprets a tab's `command` on Windows. */
@@ -60,55 +68,117 @@ export function encodeCommand(script: string): string {
   return Buffer.from(script, "utf16le").toString("base64");
 }
 
+/** One tab of the wrapper: its command file and what the layout says about running it. */
+export interface WrapperTab {
+  tabName: string;
+  /** The tab's position in its layout (in its events). */
+  index: number;
+  /** The file its command is read from. */
+  commandFile: string;
+  /** Which shell reads the command. */
+  shell: CommandShell;
+  /** The shell's program; default: the wrapper's own PowerShell, or `%ComSpec%` for cmd. */
+  program?: string | undefined;
+  /** Environment of the command and of the kept shell, over the wrapper's own: `[name, value]` pairs. */
+  env?: readonly (readonly [string, string])[] | undefined;
+  /** Run a failing command up to this many more times (`retry.max`). */
+  retry?: number | undefined;
+  /** Wait this long before each new attempt (`retry.backoffSeconds`, in ms). */
+  backoffMs?: number | undefined;
+}
+
 /** Input of {@link wrapperScript}. */
 export interface WrapperInput {
   window: string;
-  /** Directory of the records and the command files (as the Windows host spells it). */
+  /** The session's name (in the events the tabs write). */
+  session: string;
+  /** Directory of the records, the events and the command files (as the Windows host spells it). */
   runDir: string;
-  /** The command files of the tabs, in order. */
-  commandFiles: readonly string[];
+  tabs: readonly WrapperTab[];
   keepShell: boolean;
-  shell: CommandShell;
 }
 
 const bool = (b: boolean) => (b ? "$true" : "$false");
 
+/** The time now as epoch seconds with milliseconds, as `posixTabScript` writes it (culture-independent). */
+const NOW =
+  "([decimal]([DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()) / 1000).ToString([System.Globalization.CultureInfo]::InvariantCulture)";
+
+/**
+ * Append `$mcLine` to the session's events file. .NET calls and operators only (it runs in a `finally`
+ * too). `AppendAllText` opens the file for writing with FileShare.Read, so two tabs never write at once:
+ * the one that finds it open retries, and each line lands whole.
+ */
+const APPEND_EVENT = `for ($mcW = 0; $mcW -lt 100; $mcW++) { try { [System.IO.File]::AppendAllText($mcEvents, $mcLine, $mcUtf8); break } catch { [System.Threading.Thread]::Sleep(20) } }`;
+
+/** An event line: `{"type":…,"t":…,<the tab's fields>…}` as in core's posixTabScript. */
+const eventLine = (type: string, t: string, extra: string) =>
+  `$mcLine = '{"type":"${type}","t":' + ${t} + ',' + $mcT.event${extra ? ` + ${extra}` : ""} + "}\`n"`;
+
+/** How the command child is started, for attempt after attempt (see the module comment). */
+const RUN_ATTEMPTS = `    ${eventLine("tab-started", "$mcStart", `',"attempt":' + $mcTry`)}
+    ${APPEND_EVENT}
+    $mcN = 1
+    while ($true) {
+      $mcInfo = New-Object System.Diagnostics.ProcessStartInfo
+      $mcInfo.UseShellExecute = $false
+      $mcInfo.FileName = $mcProgram
+      if ($mcT.shell -eq 'cmd') {
+        $mcInfo.Arguments = '/s /c "' + [System.IO.File]::ReadAllText($mcT.file, [System.Text.Encoding]::UTF8) + '"'
+      } else {
+        $mcInfo.Arguments = '-NoLogo -EncodedCommand ' + $mcT.stub
+      }
+      for ($mcE = 0; $mcE + 1 -lt $mcT.env.Count; $mcE += 2) { $mcInfo.EnvironmentVariables[$mcT.env[$mcE]] = $mcT.env[$mcE + 1] }
+      $mcChild = [System.Diagnostics.Process]::Start($mcInfo)
+      $mcChild.WaitForExit()
+      $mcCode = $mcChild.ExitCode
+      if ($mcCode -eq 0 -or $mcN -gt $mcT.retry -or $mcCode -eq -1073741510 -or [System.IO.File]::Exists($mcKill)) { break }
+      $mcTry++
+      $mcN++
+      ${eventLine("tab-retried", NOW, `',"attempt":' + $mcTry + ',"exitCode":' + $mcCode`)}
+      ${APPEND_EVENT}
+      # The backoff, cut short by a kill (mc's kill waits 5 s for a wrapper to leave by itself).
+      $mcUntil = [DateTime]::UtcNow.AddMilliseconds($mcT.backoffMs)
+      while ([DateTime]::UtcNow -lt $mcUntil -and -not [System.IO.File]::Exists($mcKill)) { Start-Sleep -Milliseconds 50 }
+      if ([System.IO.File]::Exists($mcKill)) { break }
+    }`;
+
 /** The wrapper's fixed part, after its settings (see the module comment). */
-const WRAPPER_BODY = `$mcRecord = [System.IO.Path]::Combine($mcRunDir, ('tab-{0}.json' -f $McTab))
+const WRAPPER_BODY = `if ($McTab -lt 0 -or $McTab -ge $mcTabs.Count) {
+  [Console]::Error.WriteLine('mc: no tab ' + $McTab + ' in this wrapper')
+  exit 2
+}
+$mcT = $mcTabs[$McTab]
+$mcUtf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+$mcRecord = [System.IO.Path]::Combine($mcRunDir, ('tab-{0}.json' -f $McTab))
 $mcKill = [System.IO.Path]::Combine($mcRunDir, ('tab-{0}.kill' -f $McTab))
+$mcEvents = [System.IO.Path]::Combine($mcRunDir, '${EVENTS_FILE}')
 $mcTmp = '{0}.tmp.{1}' -f $mcRecord, $PID
-$mcShell = (Get-Process -Id $PID).Path
+if ($mcT.program) { $mcProgram = $mcT.program } elseif ($mcT.shell -eq 'cmd') { $mcProgram = $env:ComSpec } else { $mcProgram = (Get-Process -Id $PID).Path }
 if ([System.IO.File]::Exists($mcRecord)) {
   [Console]::Error.WriteLine('mc: this tab belongs to an earlier start; its command is not run again')
   exit 2
 }
-$mcHead = '{{"v":1,"pid":{0},"start":{1}' -f $PID, [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
-[System.IO.File]::WriteAllText($mcTmp, $mcHead + '}')
+$mcStart = ${NOW}
+$mcTry = 1
+$mcHead = '{"v":1,"pid":' + $PID + ',"start":' + $mcStart
+[System.IO.File]::WriteAllText($mcTmp, $mcHead + ',"attempt":' + $mcTry + '}')
 [System.IO.File]::Move($mcTmp, $mcRecord)
 $mcCode = 1
 $mcSignal = ''
+$mcReason = ''
 $mcDone = $false
 $mcChild = $null
 try {
   if ([System.IO.File]::Exists($mcKill)) {
     $mcSignal = 'KILL'
   } else {
-    $mcInfo = New-Object System.Diagnostics.ProcessStartInfo
-    $mcInfo.UseShellExecute = $false
-    if ($mcShellKind -eq 'cmd') {
-      $mcInfo.FileName = $env:ComSpec
-      $mcInfo.Arguments = '/s /c "' + [System.IO.File]::ReadAllText($mcCommandFiles[$McTab], [System.Text.Encoding]::UTF8) + '"'
-    } else {
-      $mcInfo.FileName = $mcShell
-      $mcInfo.Arguments = '-NoLogo -EncodedCommand ' + $mcStubs[$McTab]
-    }
-    $mcChild = [System.Diagnostics.Process]::Start($mcInfo)
-    $mcChild.WaitForExit()
-    $mcCode = $mcChild.ExitCode
+${RUN_ATTEMPTS}
   }
   $mcDone = $true
 } catch {
   $mcDone = $true
+  $mcReason = ',"reason":"the command could not be started"'
   [Console]::Error.WriteLine('mc: the command could not be started: ' + $_.Exception.Message)
 } finally {
   # .NET calls and operators only: PowerShell may skip commands in a finally after Ctrl+C (PowerShell#21552).
@@ -116,18 +186,28 @@ try {
   # Interrupted: Ctrl+C stopped this script while it waited. 0xC000013A: STATUS_CONTROL_C_EXIT.
   if ((-not $mcDone) -or $mcCode -eq -1073741510) { $mcSignal = 'INT' }
   if ([System.IO.File]::Exists($mcKill)) { $mcSignal = 'KILL' }
-  if ($mcSignal) { $mcTail = '"signal":"' + $mcSignal + '"' } else { $mcTail = '"exit":' + $mcCode }
-  [System.IO.File]::WriteAllText($mcTmp, $mcHead + ',"end":' + [DateTimeOffset]::UtcNow.ToUnixTimeSeconds() + ',' + $mcTail + '}')
-  for ($mcTry = 0; $mcTry -lt 100; $mcTry++) {
+  $mcEnd = ${NOW}
+  if ($mcSignal) {
+    $mcTail = '"signal":"' + $mcSignal + '"'
+    ${eventLine("tab-killed", "$mcEnd", `',"signal":"SIG' + $mcSignal + '"'`)}
+  } else {
+    $mcTail = '"exit":' + $mcCode
+    ${eventLine("tab-exited", "$mcEnd", `',"exitCode":' + $mcCode + $mcReason`)}
+  }
+  [System.IO.File]::WriteAllText($mcTmp, $mcHead + ',"end":' + $mcEnd + ',"attempt":' + $mcTry + ',' + $mcTail + '}')
+  for ($mcR = 0; $mcR -lt 100; $mcR++) {
     # ReplaceFileW swaps the name atomically; a reader holding the file open without FILE_SHARE_DELETE makes it fail: retry.
     try { [System.IO.File]::Replace($mcTmp, $mcRecord, [NullString]::Value); break } catch { [System.Threading.Thread]::Sleep(20) }
   }
+  ${APPEND_EVENT}
 }
 if ([System.IO.File]::Exists($mcKill)) { exit 0 }
 if ($mcKeepShell) {
   $mcKept = New-Object System.Diagnostics.ProcessStartInfo
   $mcKept.UseShellExecute = $false
-  if ($mcShellKind -eq 'cmd') { $mcKept.FileName = $env:ComSpec } else { $mcKept.FileName = $mcShell; $mcKept.Arguments = '-NoLogo' }
+  $mcKept.FileName = $mcProgram
+  if ($mcT.shell -ne 'cmd') { $mcKept.Arguments = '-NoLogo' }
+  for ($mcE = 0; $mcE + 1 -lt $mcT.env.Count; $mcE += 2) { $mcKept.EnvironmentVariables[$mcT.env[$mcE]] = $mcT.env[$mcE + 1] }
   $ErrorActionPreference = 'Continue'
   try { [System.Diagnostics.Process]::Start($mcKept).WaitForExit() } catch { }
   exit 0
@@ -135,10 +215,36 @@ if ($mcKeepShell) {
 exit $mcCode
 `;
 
+/** A number the wrapper compares with (a safe non-negative integer, as the layout checks make it). */
+function count(n: number | undefined): string {
+  const v = n ?? 0;
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a count: ${v}`);
+  return String(v);
+}
+
+/** One tab's data: every string a '…' literal, every number an integer literal. */
+function tabData(t: WrapperTab, session: string): string {
+  const event = JSON.stringify({ session, tab: t.tabName, index: t.index }).slice(1, -1);
+  const env = (t.env ?? []).map(
+    ([k, v], i, all) => `      ${psQuote(k)}, ${psQuote(v)}${i < all.length - 1 ? "," : ""}`,
+  );
+  return [
+    "  @{",
+    `    shell = ${psQuote(t.shell)}`,
+    `    program = ${psQuote(t.program ?? "")}`,
+    `    file = ${psQuote(t.commandFile)}`,
+    `    stub = ${psQuote(encodeCommand(commandStub(t.commandFile)))}`,
+    `    retry = ${count(t.retry)}`,
+    `    backoffMs = ${count(t.backoffMs)}`,
+    `    event = ${psQuote(event)}`,
+    env.length ? `    env = @(\n${env.join("\n")}\n    )` : "    env = @()",
+    "  }",
+  ].join("\n");
+}
+
 /** The wrapper each tab runs; see the module comment. */
 export function wrapperScript(w: WrapperInput): string {
-  const stubs = w.commandFiles.map((f) => `  ${psQuote(encodeCommand(commandStub(f)))}`).join(",\n");
-  const files = w.commandFiles.map((f) => `  ${psQuote(f)}`).join(",\n");
+  const tabs = w.tabs.map((t) => tabData(t, w.session)).join(",\n");
   return `${BOM}# mc tab wrapper for Windows Terminal window ${psComment(JSON.stringify(w.window))}
 # Generated by mc. Each tab runs: <PowerShell> -NoLogo -NoProfile -ExecutionPolicy Bypass -File <this file> <tab index>
 ${MARKERS.wrapper}
@@ -146,12 +252,10 @@ param([Parameter(Mandatory = $true)][int]$McTab)
 $ErrorActionPreference = 'Stop'
 $mcRunDir = ${psQuote(w.runDir)}
 $mcKeepShell = ${bool(w.keepShell)}
-$mcShellKind = ${psQuote(w.shell)}
-$mcCommandFiles = @(
-${files}
-)
-$mcStubs = @(
-${stubs}
+# Per tab, data only: the shell that reads its command and its program, the command file (cmd) and the
+# stub that reads it (PowerShell), retries, the fields of its events, its environment (name, value, …).
+$mcTabs = @(
+${tabs}
 )
 ${WRAPPER_BODY}`;
 }

@@ -68,3 +68,33 @@ export const sessionName = fc.oneof(
 
 /** Re-exported for older importers (apps/reliability); the generator itself lives in src/generate.ts. */
 export { quoteWindowsArg } from "../src/index.js";
+
+/** Text that means something to PowerShell, cmd or JSON inside an environment value (or nothing at all). */
+const hostile = fc.constantFrom(
+  "\n",
+  "\r\n",
+  "\t",
+  "$(whoami)",
+  "${env:PATH}",
+  "$env:USERPROFILE",
+  "`",
+  "`n",
+  "'@",
+  "@'\n",
+  '"',
+  "\\",
+  "%PATH%",
+  "^",
+  "!x!",
+  "\u2028",
+  "\u00a0",
+  "日本",
+  "😀",
+  "e\u0301",
+);
+
+/** Any environment value the schema lets through (no NUL, no lone surrogate), hostile pieces included. */
+export const envValue = fc.string({ unit: fc.oneof(hostile, unit), maxLength: 16 });
+
+/** A POSIX environment variable name (what the schema accepts). */
+export const envName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,10}$/);

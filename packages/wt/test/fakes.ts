@@ -13,10 +13,11 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Command, type Host, localHost, pollUntil } from "@mc/core";
 import { WTLocalManager, type WTLocalManagerOptions } from "../src/index.js";
@@ -34,6 +35,8 @@ export interface FakeWindowsOptions {
   profile?: string;
   /** A work directory name with characters that matter to the quoting layers. */
   workDirName?: string;
+  /** Put the fake PowerShell on PATH as `pwsh` and `powershell` (a tab's `shell: "pwsh"` finds it). */
+  pwshOnPath?: boolean;
 }
 
 export type FakeWindows = ReturnType<typeof fakeWindows>;
@@ -52,8 +55,14 @@ export function fakeWindows(o: FakeWindowsOptions = {}) {
   for (const d of [fakeState, stateDir, shells, workDir]) mkdirSync(d, { recursive: true });
   writeFileSync(profile, o.profile ?? "");
   for (const f of [FAKE_WT, FAKE_PWSH, FAKE_CMD]) chmodSync(f, 0o755);
+  const bin = join(root, "bin");
+  if (o.pwshOnPath) {
+    mkdirSync(bin);
+    for (const name of ["pwsh", "powershell"]) symlinkSync(FAKE_PWSH, join(bin, name));
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...(o.pwshOnPath ? { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` } : {}),
     FAKE_WT_STATE: fakeState,
     FAKE_EXIT_DIR: join(root, "exit-codes"),
     FAKE_PWSH_STATE: shells,
@@ -135,6 +144,15 @@ export function fakeWindows(o: FakeWindowsOptions = {}) {
       const t = windowTabs(fakeState, window).sort((a, b) => a.host - b.host)[index];
       if (!t?.pid) throw new Error(`no tab ${index} in ${window}`);
       process.kill(-t.pid, "SIGINT");
+    },
+    /**
+     * Hold `file` open the way `[IO.File]::ReadAllText` does (FileShare.Read) for `ms`: meanwhile a wrapper
+     * cannot open it to append (the fake pwsh's model of the sharing violation, `<file>.open`).
+     */
+    async holdOpen(file: string, ms: number) {
+      writeFileSync(`${file}.open`, "");
+      await new Promise((r) => setTimeout(r, ms));
+      rmSync(`${file}.open`, { force: true });
     },
     hexName: hex,
     killAll,

@@ -63,7 +63,28 @@ describe("golden scripts (each parses with the PowerShell grammar)", () => {
   it("tab wrapper: keepShell or not, PowerShell or cmd", async () => {
     for (const keepShell of [true, false]) {
       for (const shell of ["powershell", "cmd"] as const) {
-        const s = wrapperScript({ window: basic.window, runDir, commandFiles: files, keepShell, shell });
+        const s = wrapperScript({
+          window: basic.window,
+          session: "mc_api",
+          runDir,
+          keepShell,
+          tabs: [
+            { tabName: "web", index: 0, commandFile: files[0]!, shell },
+            {
+              tabName: "worker; 'q'",
+              index: 1,
+              commandFile: files[1]!,
+              shell: "powershell",
+              program: "C:\\Program Files\\PowerShell\\7\\pwsh.exe",
+              env: [
+                ["NODE_ENV", "production"],
+                ["TRICKY", "it's $(whoami) `n ‘x’\nline 2"],
+              ],
+              retry: 3,
+              backoffMs: 1500,
+            },
+          ],
+        });
         await expect(s).toMatchFileSnapshot(`fixtures/wrapper-${keepShell ? "keep" : "exit"}-${shell}.ps1`);
         expect(await powershellSyntaxErrors(s)).toEqual([]);
       }
@@ -100,7 +121,7 @@ describe("golden scripts (each parses with the PowerShell grammar)", () => {
   it("marks each script form for the fakes", () => {
     expect(launchScript(basic)).toContain(`\n${MARKERS.launch}\n`);
     expect(
-      wrapperScript({ window: "w", runDir: "C:\\r", commandFiles: [], keepShell: true, shell: "powershell" }),
+      wrapperScript({ window: "w", session: "s", runDir: "C:\\r", tabs: [], keepShell: true }),
     ).toContain(`\n${MARKERS.wrapper}\n`);
     expect(killScript([], []).startsWith(MARKERS.kill)).toBe(true);
     expect(probeScript("wt").startsWith(MARKERS.probe)).toBe(true);
@@ -127,10 +148,17 @@ describe("every generated script parses with the PowerShell grammar", () => {
             launchScript({ window, tabs, pwsh: "pwsh", wrapperPath, platform: WT_125, wt: "wt" }),
             wrapperScript({
               window,
+              session,
               runDir: dir,
-              commandFiles: [`${dir}\\tab-0.command.txt`],
+              tabs: tabs.map((t, index) => ({
+                tabName: t.title,
+                index,
+                commandFile: `${dir}\\tab-${index}.command.txt`,
+                shell,
+                program: shell === "powershell" ? dir : undefined,
+                env: [[`V${index}`, t.command]],
+              })),
               keepShell,
-              shell,
             }),
             killScript(
               pids.map((pid) => ({ pid, startedAt: pid })),

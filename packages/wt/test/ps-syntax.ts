@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Language, type Node, Parser } from "web-tree-sitter";
+import { readPsSingleQuoted } from "../src/testing/index.js";
 
 let parser: Parser | undefined;
 
@@ -56,4 +57,76 @@ export async function statementKinds(script: string): Promise<string[]> {
   });
   tree.delete();
   return out;
+}
+
+/** Node types that would make PowerShell run or expand something inside data. */
+const CODE_NODES = new Set([
+  "command",
+  "sub_expression",
+  "variable",
+  "expandable_string_literal",
+  "expandable_here_string_literal",
+  "script_block_expression",
+  "invokation_expression",
+  "member_access",
+]);
+
+/** What the real grammar reads in the value of `$<name> = …`: its string literals per hashtable key, and any code. */
+export interface DataReading {
+  /** Per hashtable (in order): each key's string literals, as PowerShell reads them, in order. */
+  tables: Record<string, string[]>[];
+  /** Node types found in the value that run or expand something (must be empty for data). */
+  code: string[];
+}
+
+/**
+ * Read the data assigned to `$<name>` with tree-sitter-powershell: every `'…'` literal under each hashtable
+ * key, decoded by PowerShell's single-quote rules ({@link readPsSingleQuoted}), and the node types that
+ * are not plain data.
+ */
+export async function readData(script: string, name: string): Promise<DataReading> {
+  const p = await powershellParser();
+  const tree = p.parse(script.replace(/^\uFEFF/, ""));
+  if (!tree) throw new Error("no tree");
+  const tables: Record<string, string[]>[] = [];
+  const code = new Set<string>();
+  let found = false;
+  const walkValue = (n: Node, table: Record<string, string[]> | undefined, key: string | undefined) => {
+    if (CODE_NODES.has(n.type)) code.add(n.type);
+    if (n.type === "hash_literal_expression") {
+      const t: Record<string, string[]> = {};
+      tables.push(t);
+      for (const c of n.children) if (c) walkValue(c, t, undefined);
+      return;
+    }
+    if (n.type === "hash_entry" && table) {
+      const k = n.children.find((c) => c?.type === "key_expression")?.text ?? "?";
+      table[k] = [];
+      for (const c of n.children) if (c && c.type !== "key_expression") walkValue(c, table, k);
+      return;
+    }
+    if (n.type === "string_literal" && table && key) {
+      const kind = n.children[0]?.type;
+      if (kind === "verbatim_string_characters") {
+        const { value, end } = readPsSingleQuoted(n.text, 0);
+        if (end !== n.text.length) code.add("string_literal with a tail");
+        table[key]!.push(value);
+        return;
+      }
+      code.add(kind ?? "string_literal");
+    }
+    for (const c of n.children) if (c) walkValue(c, table, key);
+  };
+  const walk = (n: Node) => {
+    if (n.type === "assignment_expression" && n.children[0]?.text === `$${name}`) {
+      found = true;
+      for (const c of n.children.slice(1)) if (c) walkValue(c, undefined, undefined);
+      return;
+    }
+    for (const c of n.children) if (c) walk(c);
+  };
+  walk(tree.rootNode);
+  tree.delete();
+  if (!found) throw new Error(`no $${name} assignment`);
+  return { tables, code: [...code] };
 }

@@ -13,8 +13,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { StatusReport, TabConfig } from "@mc/core";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { killScript, mergeTabsPowerShell, scriptFileArgs, wrapperScript } from "../src/index.js";
+import {
+  killScript,
+  mergeTabsPowerShell,
+  psQuote,
+  scriptFileArgs,
+  type WrapperTab,
+  wrapperScript,
+} from "../src/index.js";
+import { envValue } from "./arbitraries.js";
 import { FAKE_WT, fakeWindows } from "./fakes.js";
 
 const PWSH = (process.env.PATH ?? "")
@@ -29,27 +38,38 @@ describe.skipIf(!PWSH)("a real pwsh running mc's scripts", () => {
   const dir = mkdtempSync(join(tmpdir(), "mc-real-pwsh-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Run the generated wrapper for one command in a run directory of its own; returns its end record. */
-  function wrap(command: string, keepShell = false, input?: string) {
+  /** Write the generated wrapper for one command in a run directory of its own; returns its paths. */
+  function wrapper(command: string, keepShell: boolean, extra: Partial<WrapperTab> = {}) {
     const runDir = mkdtempSync(join(dir, "run-"));
     const file = join(runDir, "tab-0.command.txt");
     writeFileSync(file, command);
-    const wrapper = join(runDir, "wrapper.ps1");
+    const path = join(runDir, "wrapper.ps1");
     writeFileSync(
-      wrapper,
-      wrapperScript({ window: "w", runDir, commandFiles: [file], keepShell, shell: "powershell" }),
+      path,
+      wrapperScript({
+        window: "w",
+        session: "s",
+        runDir,
+        tabs: [{ tabName: "t", index: 0, commandFile: file, shell: "powershell", ...extra }],
+        keepShell,
+      }),
     );
-    const r = spawnSync(
-      PWSH!,
-      ["-NoLogo", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", wrapper, "0"],
-      {
-        encoding: "utf8",
-        input: input ?? "",
-        timeout: 60_000,
-      },
-    );
-    return { r, record: JSON.parse(readFileSync(join(runDir, "tab-0.json"), "utf8")) };
+    const args = ["-NoLogo", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", path, "0"];
+    return { runDir, args };
   }
+
+  /** Run the generated wrapper for one command; returns its end record. */
+  function wrap(command: string, keepShell = false, input?: string, extra: Partial<WrapperTab> = {}) {
+    const { runDir, args } = wrapper(command, keepShell, extra);
+    const r = spawnSync(PWSH!, args, { encoding: "utf8", input: input ?? "", timeout: 60_000 });
+    return { r, runDir, record: JSON.parse(readFileSync(join(runDir, "tab-0.json"), "utf8")) };
+  }
+
+  const events = (runDir: string) =>
+    readFileSync(join(runDir, "events.ndjson"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it("records the real exit code (PowerShell#13501), for commands of any length", () => {
     const cases: [string, number][] = [
@@ -91,6 +111,90 @@ describe.skipIf(!PWSH)("a real pwsh running mc's scripts", () => {
     expect(wrap(merged.command).record).toMatchObject({ exit: 9 });
     expect(readFileSync(join(a!, "out.txt"), "utf8").trim()).toBe("a");
     expect(readFileSync(join(b!, "out.txt"), "utf8").trim()).toBe("b");
+  });
+
+  it("gives the command its environment, values exactly as written (generated hostile values)", () => {
+    const dump = join(dir, "dump-env.mjs");
+    writeFileSync(
+      dump,
+      'import { writeFileSync } from "node:fs";\nwriteFileSync(process.argv[2], JSON.stringify(process.env));\n',
+    );
+    const values = [
+      "",
+      "it's",
+      '"double"',
+      "$(whoami)",
+      "`n backtick",
+      "line 1\nline 2\r\n",
+      "%PATH%",
+      "日本 😀 e\u0301",
+      ...fc.sample(envValue, { numRuns: 20, seed: 19 }),
+    ];
+    const env = values.map((v, i) => [`MC_V${i}`, v] as const);
+    const out = join(dir, "env.json");
+    const { record } = wrap(`node ${psQuote(dump)} ${psQuote(out)}`, false, undefined, { env });
+    expect(record).toMatchObject({ exit: 0 });
+    const seen = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+    for (const [k, v] of env) expect(seen[k], k).toBe(v);
+  });
+
+  it("runs the command in the PowerShell the tab names", () => {
+    const { record } = wrap(
+      "if ($PSVersionTable.PSEdition -eq 'Core') { exit 7 } else { exit 1 }",
+      false,
+      undefined,
+      {
+        program: PWSH!,
+      },
+    );
+    expect(record).toMatchObject({ exit: 7 });
+    // A program that does not exist: the command could not be started, said in the events.
+    const gone = wrap("exit 0", false, undefined, { program: join(dir, "no-such-pwsh") });
+    expect(gone.record).toMatchObject({ exit: 1 });
+    expect(events(gone.runDir).at(-1)).toMatchObject({
+      type: "tab-exited",
+      exitCode: 1,
+      reason: "the command could not be started",
+    });
+  });
+
+  it("retries a failing command, records the attempt and writes posixTabScript's event lines", () => {
+    const { record, runDir } = wrap("sh -c 'exit 3'", false, undefined, { retry: 2, backoffMs: 300 });
+    expect(record).toMatchObject({ exit: 3, attempt: 3, end: expect.any(Number) });
+    const lines = events(runDir);
+    const who = { session: "s", tab: "t", index: 0 };
+    expect(lines.map(({ t: _, ...e }) => e)).toEqual([
+      { type: "tab-started", ...who, attempt: 1 },
+      { type: "tab-retried", ...who, attempt: 2, exitCode: 3 },
+      { type: "tab-retried", ...who, attempt: 3, exitCode: 3 },
+      { type: "tab-exited", ...who, exitCode: 3 },
+    ]);
+    const t = lines.map((e) => e.t as number);
+    expect(t[2]! - t[1]!).toBeGreaterThanOrEqual(0.25);
+    expect(Math.abs(t[0]! - Date.now() / 1000)).toBeLessThan(120);
+  });
+
+  it("a kill file ends the backoff at once: KILL recorded, tab-killed written", async () => {
+    const { runDir, args } = wrapper("sh -c 'exit 1'", false, { retry: 5, backoffMs: 60_000 });
+    const child = spawn(PWSH!, args, { stdio: "ignore" });
+    const gone = new Promise((res) => child.on("exit", res));
+    const started = Date.now();
+    while (
+      !existsSync(join(runDir, "events.ndjson")) ||
+      !readFileSync(join(runDir, "events.ndjson"), "utf8").includes("tab-retried")
+    ) {
+      if (Date.now() - started > 30_000) throw new Error("no tab-retried event within 30 s");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    writeFileSync(join(runDir, "tab-0.kill"), "kill\n");
+    const t0 = Date.now();
+    await gone;
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(JSON.parse(readFileSync(join(runDir, "tab-0.json"), "utf8"))).toMatchObject({
+      signal: "KILL",
+      attempt: 2,
+    });
+    expect(events(runDir).at(-1)).toMatchObject({ type: "tab-killed", signal: "SIGKILL" });
   });
 
   it("the kill script stops what it is given and reports it", () => {

@@ -77,6 +77,8 @@ describe("#19 wt's argv and windows", () => {
   });
 
   it("passes [[…]] titles through CLI11 2.4.2 (wt ≤ 1.24) and 2.6.1 (wt ≥ 1.25) alike", async () => {
+    // The model: CLI11 2.6.1 turns `[[` + doubled characters + `]]` into `[…]` (Option_inl.hpp:698, the
+    // "escape clause for odd strings"), pinned from wt v1.25 (vcpkg.json); CLI11 2.4.2 has no such clause.
     for (const wtVersion of ["1.24.11911.0", "1.25.1912.0"]) {
       const f = fresh({ wtVersion });
       const m = f.manager({
@@ -153,6 +155,8 @@ describe("#19 wt's argv and windows", () => {
 
 describe("#19 kill and attach", () => {
   it("reports only processes that really stopped: an elevated survivor is an error", async () => {
+    // The model: a non-elevated process cannot open an elevated one to stop it or read its start time
+    // (Process.Kill / Process.StartTime throw Win32Exception "Access is denied"; wt-real.md finding 9).
     const f = fresh();
     const m = f.manager({
       sessionLayouts: [{ layoutName: "el", layoutTabs: [tab("t", "env FAKE_ELEVATED=1 sleep 30")] }],

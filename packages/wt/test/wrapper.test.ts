@@ -118,10 +118,10 @@ describe("#19 the tab wrapper", () => {
     writeFileSync(join(dir, "tab-0.command.txt"), "exit 0");
     const script = wrapperScript({
       window: "w",
+      session: "s",
       runDir: dir,
-      commandFiles: [join(dir, "tab-0.command.txt")],
+      tabs: [{ tabName: "t", index: 0, commandFile: join(dir, "tab-0.command.txt"), shell: "powershell" }],
       keepShell: false,
-      shell: "powershell",
     });
     writeFileSync(join(dir, "wrapper.ps1"), script);
     const old = spawn(
@@ -140,7 +140,8 @@ describe("#19 the tab wrapper", () => {
 
   it("runs the user's command and kept shell with the user's profile, mc's own scripts without", async () => {
     const f = fresh({ profile: "function conda { }\n" });
-    // The model: a command the profile defines is "not recognized" without the profile.
+    // The model: a command the profile defines is "not recognized" without the profile (ConsoleHost.cs:1920
+    // at v7.6.5, `if (!args.SkipProfiles) { … RunProfile(…) }`; -NoProfile sets SkipProfiles).
     expect(pwsh(f, "-NoProfile", "-Command", "conda activate ml").status).toBe(1);
     const m = f.manager({
       sessionLayouts: [{ layoutName: "prof", layoutTabs: [tab("t", "conda activate ml")] }],
@@ -225,7 +226,7 @@ describe("#19 the tab wrapper", () => {
     // The model: Move-Item -Force onto an existing file is Delete() then MoveTo() (FileSystemProvider.cs:6020).
     const moveItem = (w: string) =>
       w.replace(
-        / {2}for \(\$mcTry[\s\S]*?\n {2}\}\n/,
+        / {2}for \(\$mcR[\s\S]*?\n {2}\}\n/,
         "  Move-Item -LiteralPath $mcTmp -Destination $mcRecord -Force\n",
       );
     expect(await watch(moveItem)).toBeGreaterThan(0);
@@ -259,12 +260,14 @@ describe("#19 the tab wrapper", () => {
     chmodSync(tool, 0o755);
     f.env.MC_ARG = "hello";
     const command = `"${tool}" %MC_ARG%`;
-    // The model: PowerShell reads a string followed by a bare word as a parse error: nothing runs.
+    // The model: PowerShell reads a string followed by a bare word as a parse error: nothing runs
+    // (Parser.cs:6144 at v7.6.5, PipelineRule: after an expression, any token but `|` or an end is
+    // UnexpectedToken, and a script with a parse error runs nothing).
     expect(pwsh(f, "-NoProfile", "-Command", command).status).toBe(1);
     const layouts = [{ layoutName: "mc", layoutTabs: [tab("node", command, f.workDir)] }];
     await expect(f.manager({ sessionLayouts: layouts }).plan()).rejects.toMatchObject({
       code: "LAYOUT_INVALID",
-      hint: expect.stringMatching(/shell "cmd"/),
+      hint: expect.stringMatching(/"shell": "cmd"/),
     });
     const m = f.manager({ sessionLayouts: layouts, shell: "cmd", keepShell: false });
     await m.startAllSessions();

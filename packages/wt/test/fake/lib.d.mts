@@ -16,3 +16,4 @@ export function version(s: string): number[];
 export function psLiteral(text: string, i: number): [string, number];
 export function launchFacts(script: string): { name: string; commandLine: string };
 export function legacyCommandLine(args: string[], psVersion: number[]): string;
+export function psData(script: string, name: string): Json;

@@ -54,6 +54,57 @@ export function stringArray(script, name) {
 }
 
 /**
+ * The value of `$name = <data>` in a script, in the restricted data forms mc's wrapper uses: '…'
+ * literals (across lines), integers, `@( … )` arrays (elements after `,` or a newline) and `@{ key = … }`
+ * hashtables (entries after `;` or a newline). Anything else throws: it is not mc's data.
+ */
+export function psData(script, name) {
+  const head = `\n$${name} = `;
+  let i = script.indexOf(head);
+  if (i < 0) throw new Error(`no $${name}`);
+  i += head.length;
+  const blank = () => {
+    while (i < script.length && /[ \t\r\n]/.test(script[i])) i++;
+  };
+  const value = () => {
+    blank();
+    if (Q.test(script[i] ?? "")) {
+      const [v, end] = psLiteral(script, i);
+      i = end;
+      return v;
+    }
+    const open = script.slice(i, i + 2);
+    if (open === "@(" || open === "@{") {
+      i += 2;
+      const list = open === "@(" ? [] : {};
+      for (;;) {
+        blank();
+        if (script[i] === (open === "@(" ? ")" : "}")) {
+          i++;
+          return list;
+        }
+        if (Array.isArray(list)) list.push(value());
+        else {
+          const key = /^[A-Za-z]\w*/.exec(script.slice(i, i + 64))?.[0];
+          if (!key) throw new Error(`not a hashtable key at ${i}`);
+          i += key.length;
+          blank();
+          if (script[i++] !== "=") throw new Error(`no = after ${key}`);
+          list[key] = value();
+        }
+        while (script[i] === " " || script[i] === "\t") i++;
+        if (script[i] === (Array.isArray(list) ? "," : ";")) i++;
+      }
+    }
+    const n = /^-?\d+/.exec(script.slice(i, i + 32))?.[0];
+    if (n === undefined) throw new Error(`not mc's data at ${i}: ${script.slice(i, i + 40)}`);
+    i += n.length;
+    return Number(n);
+  };
+  return value();
+}
+
+/**
  * The restricted launch form (launch v2): `$mcWt = (Get-Command -Name '<wt>' …).Path`, `$mcCommandLine =
  * '<line>'` and the fixed Process.Start lines. Returns `{ name, commandLine }`; anything else throws.
  */

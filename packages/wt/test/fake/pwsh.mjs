@@ -4,7 +4,7 @@
 // - user text (`-Command`, a plain `-EncodedCommand`, or mc's command stub that reads the command file
 //   and appends mc's exit epilogue): through psmodel.mjs, PowerShell's exit-code behaviour included;
 // - mc's script forms, recognised by their marker line, doing what the script does with the PowerShell
-//   behaviour that decides the outcome modelled (see each handler): launch v2, tab-wrapper v2, kill v3,
+//   behaviour that decides the outcome modelled (see each handler): launch v2, tab-wrapper v3, kill v3,
 //   probe v1, attach v1; the run-a-file stub (`& ([scriptblock]::Create([IO.File]::ReadAllText('…')))`)
 //   and the run-stdin stub (base64 of the script on stdin, src/remote.ts);
 // - no command at all: the interactive shell kept in a tab. It records its state in FAKE_PWSH_STATE
@@ -13,7 +13,16 @@
 //   `new Command(filePath, false, false)`, useLocalScope false; about_Pwsh), so the recorded state keeps
 //   the script's top-level variables, functions and $ErrorActionPreference.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import {
   alive,
@@ -23,9 +32,9 @@ import {
   intArray,
   launchFacts,
   processTable,
+  psData,
   psLiteral,
   readExitCode,
-  stringArray,
   version,
   which,
   windowsArgv,
@@ -147,7 +156,7 @@ function dotSourcedState(script) {
 async function runScript(script, args) {
   let code;
   if (script.includes("# mc:launch v2\n")) code = await launch(script);
-  else if (script.includes("# mc:tab-wrapper v2\n")) code = await wrapper(script, Number(args[0]));
+  else if (script.includes("# mc:tab-wrapper v3\n")) code = await wrapper(script, Number(args[0]));
   else if (script.startsWith("# mc:kill v3\n")) code = await kill(script);
   else if (script.startsWith("# mc:probe v1\n")) code = probe(script);
   else if (script.includes("# mc:attach v1\n")) code = await attach(script, args[0]);
@@ -157,10 +166,13 @@ async function runScript(script, args) {
 }
 
 /** Run a program the way `Process.Start` with `Arguments` does: one CreateProcess command line. */
-function start(program, commandLine, extra = {}) {
+function startProgram(program, commandLine, extra = {}) {
   const line = `"${program}" ${commandLine}`;
   // CreateProcess refuses a command line over 32,767 characters (error 206): Process.Start throws.
   if (line.length > 32_767) throw new Error("The filename or extension is too long.");
+  // A program that does not resolve (PATH with UseShellExecute false): Process.Start throws Win32Exception.
+  if (!which(program, extra.env))
+    throw new Error("An error occurred trying to start process: The system cannot find the file specified.");
   return spawn(program, windowsArgv(line).slice(1), extra);
 }
 const exited = (child) =>
@@ -176,7 +188,7 @@ async function launch(script) {
     return fail(
       `The term '${name}' is not recognized as a name of a cmdlet, function, script file, or executable program.`,
     );
-  return exited(start(wt, commandLine, { stdio: "inherit" }));
+  return exited(startProgram(wt, commandLine, { stdio: "inherit" }));
 }
 
 /** probe v1: versions from FAKE_PWSH_VERSION / FAKE_WT_VERSION / FAKE_WINDOWS_VERSION, wt from PATH. */
@@ -255,11 +267,11 @@ async function attach(script, window) {
   }
   const name = psLiteral(script, script.indexOf("(Get-Command -Name ") + "(Get-Command -Name ".length)[0];
   const args = /\$mcInfo\.Arguments = ('(?:[^']|'')*')/.exec(script);
-  return exited(start(which(name), psLiteral(args[1], 0)[0], { stdio: "inherit" }));
+  return exited(startProgram(which(name), psLiteral(args[1], 0)[0], { stdio: "inherit" }));
 }
 
 /**
- * tab-wrapper v2: what the wrapper does, with the PowerShell behaviour that decides its outcome:
+ * tab-wrapper v3: what the wrapper does, with the PowerShell and .NET behaviour that decides its outcome:
  * - the end record replaces the start record the way the script does it: `[System.IO.File]::Replace`
  *   swaps the name atomically (ReplaceFileW); `Move-Item -Force` onto an existing file deletes it, then
  *   moves (FileSystemProvider.cs:6020 `destfile.Delete(); file.MoveTo(destination)`): a reader can find
@@ -268,69 +280,121 @@ async function attach(script, window) {
  *   .NET call, so its script stops only after the command ended, then runs its `finally` (and, unless the
  *   script has its own handling, records nothing else). A `finally` that calls cmdlets or functions does
  *   not get to run them after Ctrl+C (PowerShell#21552, #23786): modelled by skipping the end record;
- * - the command child is `Process.Start` of the same PowerShell (or %ComSpec% for cmd) with the script's
- *   arguments; its exit code is read exactly.
+ * - each attempt's child is `Process.Start` of the tab's program (its `program`, else the same
+ *   PowerShell, or %ComSpec% for cmd) with the script's arguments and the tab's `env` pairs over this
+ *   process's environment (ProcessStartInfo.EnvironmentVariables); its exit code is read exactly. A
+ *   failing one runs again up to `retry` more times, `backoffMs` apart, unless it was Ctrl+C or a kill;
+ * - events are appended with `File.AppendAllText`, which opens the file FileMode.Append,
+ *   FileAccess.Write, FileShare.Read (File.cs `AppendAllText` → StreamWriter.cs `ValidateArgsAndOpenPath`):
+ *   while anyone else has it open (another tab appending, mc reading it with `ReadAllText`, FileShare.Read),
+ *   the open fails with a sharing violation. Modelled by `<events>.open`: the script's own loop retries
+ *   (as many times as it says); without one, the line is lost.
  */
 async function wrapper(script, tab) {
   const runDir = assigned(script, "mcRunDir");
   const keep = /^\$mcKeepShell = \$true$/m.test(script);
-  const kind = assigned(script, "mcShellKind");
-  const files = stringArray(script, "mcCommandFiles");
-  const stubs = stringArray(script, "mcStubs");
+  const t = psData(script, "mcTabs")[tab];
+  if (!t) return fail(`mc: no tab ${tab} in this wrapper`, 2);
   const fin = /\} finally \{\n([\s\S]*?)\n\}\n/.exec(script)?.[1] ?? "";
   const atomic = /\[System\.IO\.File\]::Replace\(/.test(fin) && !/Move-Item/.test(fin);
   const finallyCallsCommands = fin
     .split("\n")
     .some((l) => /^\s*(?:[A-Z][a-z]+-[A-Z]\w+|Write-Mc\w+)\b/.test(l));
+  const appendTries = Number(
+    /for \(\$mcW = 0; \$mcW -lt (\d+); \$mcW\+\+\) \{ try \{ \[System\.IO\.File\]::AppendAllText\(/.exec(
+      script,
+    )?.[1] ?? 1,
+  );
   const rec = join(runDir, `tab-${tab}.json`);
   const killFile = join(runDir, `tab-${tab}.kill`);
+  const eventsFile = join(runDir, "events.ndjson");
   const tmp = `${rec}.tmp.${process.pid}`;
+  const env = { ...process.env };
+  for (let k = 0; k + 1 < t.env.length; k += 2) env[t.env[k]] = t.env[k + 1];
+  const program = t.program || (t.shell === "cmd" ? process.env.ComSpec : SELF);
+  const now = () => String(Date.now() / 1000);
+  const field = JSON.parse(`{${t.event}}`);
+  const event = async (type, time, extra) => {
+    const line = `${JSON.stringify({ type, t: Number(time), ...field, ...extra })}\n`;
+    for (let k = 0; k < appendTries; k++) {
+      try {
+        const fd = openSync(`${eventsFile}.open`, "wx");
+        try {
+          appendFileSync(eventsFile, line);
+        } finally {
+          closeSync(fd);
+          unlinkSync(`${eventsFile}.open`);
+        }
+        return;
+      } catch (e) {
+        if (e.code !== "EEXIST") throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
   if (existsSync(rec))
     return fail("mc: this tab belongs to an earlier start; its command is not run again", 2);
-  const head = { v: 1, pid: process.pid, start: Math.floor(Date.now() / 1000) };
-  writeFileSync(tmp, JSON.stringify(head));
+  const start = now();
+  let attempt = 1;
+  const head = { v: 1, pid: process.pid, start: Number(start) };
+  writeFileSync(tmp, JSON.stringify({ ...head, attempt }));
   renameSync(tmp, rec);
   process.on("SIGINT", () => (interrupted = true));
   let code = 1;
   let signal = "";
+  let reason;
   let done = false;
   if (existsSync(killFile)) {
     signal = "KILL";
     done = true;
   } else {
     try {
-      const child =
-        kind === "cmd"
-          ? start(process.env.ComSpec, "", {
-              stdio: "ignore",
-              env: { ...process.env, FAKE_CMDLINE: `/s /c "${readFileSync(files[tab], "utf8")}"` },
-            })
-          : start(SELF, `-NoLogo -EncodedCommand ${stubs[tab]}`, { stdio: "ignore" });
-      code = await exited(child);
+      await event("tab-started", start, { attempt });
+      for (let n = 1; ; n++) {
+        const child =
+          t.shell === "cmd"
+            ? startProgram(program, "", {
+                stdio: "ignore",
+                env: { ...env, FAKE_CMDLINE: `/s /c "${readFileSync(t.file, "utf8")}"` },
+              })
+            : startProgram(program, `-NoLogo -EncodedCommand ${t.stub}`, { stdio: "ignore", env });
+        code = await exited(child);
+        if (interrupted || code === 0 || n > t.retry || code === -1073741510 || existsSync(killFile)) break;
+        attempt++;
+        await event("tab-retried", now(), { attempt, exitCode: code });
+        const until = Date.now() + t.backoffMs;
+        while (Date.now() < until && !existsSync(killFile) && !interrupted)
+          await new Promise((r) => setTimeout(r, 50));
+        if (existsSync(killFile) || interrupted) break;
+      }
       done = !interrupted;
     } catch (e) {
       process.stderr.write(`mc: the command could not be started: ${e.message}\n`);
+      reason = "the command could not be started";
       done = true;
     }
   }
   if (!done || code === -1073741510) signal = "INT";
   if (existsSync(killFile)) signal = "KILL";
   if (!(interrupted && finallyCallsCommands)) {
-    const end = { ...head, end: Math.floor(Date.now() / 1000), ...(signal ? { signal } : { exit: code }) };
-    writeFileSync(tmp, JSON.stringify(end));
+    const end = now();
+    const last = { ...head, end: Number(end), attempt, ...(signal ? { signal } : { exit: code }) };
+    writeFileSync(tmp, JSON.stringify(last));
     if (!atomic) {
       unlinkSync(rec);
       await new Promise((r) => setTimeout(r, 30));
     }
     renameSync(tmp, rec);
+    if (signal) await event("tab-killed", end, { signal: `SIG${signal}` });
+    else await event("tab-exited", end, { exitCode: code, ...(reason ? { reason } : {}) });
   }
   if (existsSync(killFile)) return 0;
   if (interrupted) return 1;
   if (keep) {
     const shell =
-      kind === "cmd"
-        ? start(process.env.ComSpec, "", { stdio: "ignore", env: { ...process.env, FAKE_CMDLINE: "" } })
-        : start(SELF, "-NoLogo", { stdio: "ignore" });
+      t.shell === "cmd"
+        ? startProgram(program, "", { stdio: "ignore", env: { ...env, FAKE_CMDLINE: "" } })
+        : startProgram(program, "-NoLogo", { stdio: "ignore", env });
     await exited(shell);
     return 0;
   }
