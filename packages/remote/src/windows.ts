@@ -115,7 +115,7 @@ $mcTmp = ${psQuote(tmp)}
 $mcData = ${psQuote(b64(data))}
 [void][IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($mcPath))
 [IO.File]::WriteAllBytes($mcTmp, [Convert]::FromBase64String($mcData))
-if ([IO.File]::Exists($mcPath)) { [IO.File]::Replace($mcTmp, $mcPath, $null) } else { [IO.File]::Move($mcTmp, $mcPath) }
+if ([IO.File]::Exists($mcPath)) { [IO.File]::Replace($mcTmp, $mcPath, [NullString]::Value) } else { [IO.File]::Move($mcTmp, $mcPath) }
 exit 0`;
 }
 
