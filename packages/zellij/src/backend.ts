@@ -19,21 +19,27 @@ import {
 import { isActiveNotDeleted, isNoSuchSession, zellijError } from "./errors.js";
 import { zellijSessionFiles } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { exitOfPaneName, type PaneRow, paneTabIndex, type SessionRow } from "./parse.js";
+import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
+import { closeTabByRef, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
- * What zellij 0.44+ can do (see {@link BackendCapabilities}); on 0.40–0.43 a backend reports
- * `nativeExitStatus` and `attachFromInside` false once it has read the version.
+ * What zellij 0.44+ can do (see {@link BackendCapabilities}); on 0.40–0.43 a backend reports the
+ * 0.44 features false once it has read the version.
  */
 export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
-  addTabsLater: false,
-  closeTab: false,
+  // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter`: zellij
+  // 0.45 gives a tab added to a session without a client no room for a pane (`new-tab` makes an empty tab
+  // and an orphan process). A tab a session was not started with cannot be added (merge is refused).
+  addTabsLater: true,
+  // `close-tab-by-id` (0.44+).
+  closeTab: true,
   // `list-panes --json` reports `exit_status` of a held pane (0.44+).
   nativeExitStatus: true,
-  // zellij renames only the session a client is attached to (`action rename-session`).
+  // `--session X action rename-session Y` works on a detached 0.45 session, but every pane keeps the old
+  // ZELLIJ_SESSION_NAME, which the wrapper's exit stamp needs: a replacement is not built under a private name.
   renameSession: false,
   // `action switch-session` moves the current client (0.44+).
   attachFromInside: true,
@@ -60,26 +66,16 @@ export interface ZellijBackendOptions {
   killTimeoutMs?: number | undefined;
 }
 
-/** The tab wrapper a managed session's panes run (its ownership marker besides the run id). */
+/** The tab wrapper a managed session's panes run. */
 function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
   return String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
-}
-
-function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
-  return typeof s.data?.runId === "string" ? s.data.runId : undefined;
-}
-
-/** The panes of a pane list that run this session's tab wrapper (or carry its run id in their name). */
-function ownPanes(panes: readonly PaneRow[], s: Pick<ManagedSession, "data" | "runDir">): PaneRow[] {
-  const script = tabScriptOf(s);
-  return panes.filter((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, script) !== undefined);
 }
 
 /**
  * The zellij {@link SessionBackend}: one KDL layout plus one POSIX tab wrapper per session, detached
  * start with `attach --create-background`, one `list-sessions` per poll (plus `list-panes --json` per live
  * session on 0.44+), kill then delete so EXITED sessions never keep a name. A session is mc's only while
- * its panes prove it: they run this run's tab wrapper, or carry the run id in their name.
+ * zellij shows it is: its panes run this run's tab wrapper or carry the run id in their name.
  */
 export class ZellijBackend implements SessionBackend {
   readonly name = "zellij";
@@ -90,6 +86,7 @@ export class ZellijBackend implements SessionBackend {
   /** start() returns only once mc's panes (or their tab records) are there. */
   readonly startVerifies = true;
   readonly lockName = "zellij";
+  /** What zellij and the host say (version, host facts, sessions, panes). */
   readonly q: ZellijQueries;
 
   constructor(host: Host, opts: ZellijBackendOptions = {}) {
@@ -102,8 +99,15 @@ export class ZellijBackend implements SessionBackend {
 
   get capabilities(): BackendCapabilities {
     const v = this.q.version;
-    if (v && !atLeast(v, LIST_PANES_SINCE))
-      return { ...ZELLIJ_CAPABILITIES, nativeExitStatus: false, attachFromInside: false };
+    if (v && !atLeast(v, LIST_PANES_SINCE)) {
+      return {
+        ...ZELLIJ_CAPABILITIES,
+        addTabsLater: false,
+        closeTab: false,
+        nativeExitStatus: false,
+        attachFromInside: false,
+      };
+    }
     return ZELLIJ_CAPABILITIES;
   }
 
@@ -133,12 +137,11 @@ export class ZellijBackend implements SessionBackend {
   /** Live and EXITED sessions; `runId` only where zellij shows mc's pane names or tab wrapper. */
   async listSessions(): Promise<ListedSession[]> {
     await this.q.detectVersion().catch(() => undefined);
-    const rows = await this.q.sessionRows("list");
+    const rows = await this.q.allRows("list");
     const stateDir = (await this.host.info()).stateDir;
     return Promise.all(
       rows.map(async (r): Promise<ListedSession> => {
-        const ids = await this.q.runIdsOf(r, stateDir).catch(() => new Set<string>());
-        const [runId] = ids;
+        const [runId] = await this.q.runIdsOf(r, stateDir).catch(() => new Set<string>());
         return { name: r.name, ...(r.exited ? { exited: true } : {}), ...(runId ? { runId } : {}) };
       }),
     );
@@ -146,12 +149,22 @@ export class ZellijBackend implements SessionBackend {
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
     checkSessionName(spec.name, this.nameLimit() ?? DEFAULT_MAX_SESSION_NAME_BYTES);
-    if (spec.pendingTabs?.length && !this.capabilities.addTabsLater) {
-      throw new McError("USAGE", "zellij cannot add tabs to a running session here", {
-        backend: "zellij",
-        op: "start",
-        hint: "drop --max-parallel-tabs and dependsOn for zellij",
-      });
+    const caps = this.capabilities;
+    if (spec.action === "merge" || (spec.pendingTabs?.length && !caps.addTabsLater)) {
+      throw new McError(
+        "USAGE",
+        spec.action === "merge"
+          ? `zellij cannot add tabs to running session "${spec.name}"`
+          : "this zellij cannot hold tabs back to start them later",
+        {
+          backend: "zellij",
+          op: "start",
+          hint:
+            spec.action === "merge"
+              ? "zellij gives a tab added without a client attached no room for its pane: use --on-conflict restart or rename"
+              : "zellij 0.44 or newer starts held-back tabs; or drop --max-parallel-tabs and dependsOn",
+        },
+      );
     }
     const f = zellijSessionFiles(
       {
@@ -210,11 +223,10 @@ export class ZellijBackend implements SessionBackend {
   }
 
   private async clearName(name: string): Promise<void> {
-    const row = (await this.q.sessionRows("start")).find((s) => s.name === name);
+    const row = await this.q.findRow(name, "start");
     if (!row) return;
     const stateDir = (await this.host.info()).stateDir;
-    const mcs = row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0;
-    if (mcs) {
+    if (row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0) {
       await this.removeName(name);
       return;
     }
@@ -240,16 +252,15 @@ export class ZellijBackend implements SessionBackend {
    */
   private async verifyStarted(p: PreparedSession): Promise<void> {
     const script = join(p.artefactDir, "tabs.sh");
-    const panesToo = this.q.hasListPanes();
     const seen = await pollUntil(
       async (): Promise<"ours" | "other" | undefined> => {
         const files = await this.host.readDir(p.runDir).catch(() => new Map<string, string>());
         if (p.layout.layoutTabs.some((_, i) => files.has(tabRecordName(i)))) return "ours";
-        if (!panesToo) return undefined;
+        if (!this.q.hasListPanes()) return undefined;
         const panes = await this.q.listPanes(p.name);
         if (!Array.isArray(panes)) return undefined;
         const terms = panes.filter((x) => !x.isPlugin);
-        if (terms.some((x) => paneTabIndex(x.terminalCommand, script) !== undefined)) return "ours";
+        if (ownPanes(terms, script).length > 0) return "ours";
         return terms.length > 0 ? "other" : undefined;
       },
       {
@@ -261,11 +272,16 @@ export class ZellijBackend implements SessionBackend {
             {
               backend: "zellij",
               op: "start",
-              hint: "see zellij's log: $TMPDIR/zellij-<uid>/zellij-log/zellij.log",
+              hint: "zellij's log on that host: $TMPDIR/zellij-<uid>/zellij-log/zellij.log",
             },
           ),
       },
-    );
+    ).catch(async (e: unknown) => {
+      // The session this call started never ran a tab: it is removed, so no half-started session stays.
+      await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
+      await this.removeName(p.name).catch(() => {});
+      throw e;
+    });
     if (seen === "ours") return;
     await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
     throw new McError(
@@ -279,40 +295,9 @@ export class ZellijBackend implements SessionBackend {
     );
   }
 
-  /** Whether a listed session is the managed one: its panes (or saved layout) carry its marker. */
-  private async owns(row: SessionRow, s: ManagedSession): Promise<boolean> {
-    const runId = runIdOf(s);
-    const script = tabScriptOf(s);
-    if (row.exited) {
-      const kdl = await this.q.resurrectionLayout(row.name);
-      return (
-        kdl !== undefined &&
-        ((runId !== undefined && this.q.runIdsInKdl(kdl).has(runId)) || kdl.includes(script))
-      );
-    }
-    if (this.q.hasListPanes()) {
-      const panes = await this.q.listPanes(row.name);
-      if (panes === "missing") return false;
-      if (panes === undefined)
-        throw new McError("COMMAND_FAILED", `zellij did not list the panes of "${row.name}"`, {
-          backend: "zellij",
-          op: "kill",
-        });
-      return (
-        ownPanes(panes, s).length > 0 ||
-        (runId !== undefined && panes.some((p) => this.q.runIdOfPane(p) === runId))
-      );
-    }
-    const kdl = await this.q.dumpLayout(row.name);
-    return (
-      kdl !== undefined &&
-      ((runId !== undefined && this.q.runIdsInKdl(kdl).has(runId)) || kdl.includes(script))
-    );
-  }
-
   /**
    * Kill a session and free its name. Given the managed session, only while zellij shows it is still
-   * that session (its marker, see {@link owns}): a same-named session someone made since, live or EXITED,
+   * that session ({@link ZellijQueries.owns}): a same-named session someone made since, live or EXITED,
    * is never touched ("gone"). `kill-session` while it is live, then `delete-session` of the EXITED entry
    * it may leave until the name is no longer listed. Not `delete-session --force`: it removes the cache
    * folder right after asking the server to quit, the quitting server can write it again (zellij#4641,
@@ -320,9 +305,9 @@ export class ZellijBackend implements SessionBackend {
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     await this.q.detectVersion().catch(() => undefined);
-    const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
+    const row = await this.q.findRow(name, "kill");
     if (!row) return "gone";
-    if (session && !(await this.owns(row, session))) return "gone";
+    if (session && !(await this.q.owns(row, session))) return "gone";
     if (!row.exited) {
       const r = await this.host.run(this.q.cmd(["kill-session", name]));
       if (r.exitCode !== 0 && !isNoSuchSession(r.stdout + r.stderr))
@@ -338,7 +323,7 @@ export class ZellijBackend implements SessionBackend {
     let exited = false;
     await pollUntil(
       async () => {
-        const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
+        const row = await this.q.findRow(name, "kill");
         if (!row) return true;
         exited = row.exited;
         if (row.exited) {
@@ -368,46 +353,42 @@ export class ZellijBackend implements SessionBackend {
 
   /**
    * One `list-sessions` for all sessions, plus `list-panes --json` per live session on 0.44+: each tab's
-   * pane is the one running this session's wrapper with the tab's index. A live session whose panes are
-   * all someone else's is a same-named session made since: not this one.
+   * pane is the one running this session's wrapper with the tab's index. A live session without such a
+   * pane is a same-named session made since: not this one.
    */
   async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
     if (sessions.length === 0) return [];
     await this.q.detectVersion().catch(() => undefined);
-    const rows = await this.q.sessionRows("status");
-    const live = new Set(rows.filter((r) => !r.exited).map((r) => r.name));
-    return Promise.all(sessions.map((s) => this.observeOne(s, live.has(s.name))));
+    const rows = new Map((await this.q.sessionRows("status")).map((r) => [r.name, r]));
+    return Promise.all(sessions.map((s) => this.observeOne(s, rows.get(s.name))));
   }
 
-  private async observeOne(s: ManagedSession, live: boolean): Promise<SessionObservation> {
+  private async observeOne(s: ManagedSession, row: SessionRow | undefined): Promise<SessionObservation> {
     const none = new Map<number, PaneEvidence>();
-    if (!live) return { exists: false, panes: none };
+    if (row?.exited) return { exists: false, panes: none };
     const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
-    if (!this.q.hasListPanes()) return { exists: true, panes: none, ...starting };
+    if (!this.q.hasListPanes())
+      return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
+    // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.findRow).
     const panes = await this.q.listPanes(s.name);
-    if (panes === "missing") return { exists: false, panes: none };
+    if (panes === "missing" || (!row && !Array.isArray(panes))) return { exists: false, panes: none };
     if (panes === undefined)
       return { exists: true, panes: none, ...starting, error: "zellij did not list the session's panes" };
-    const own = ownPanes(panes, s);
-    if (own.length === 0 && panes.some((p) => !p.isPlugin)) return { exists: false, panes: none };
     const script = tabScriptOf(s);
-    const byIndex = new Map<number, PaneEvidence>();
-    for (const p of own) {
-      const i = paneTabIndex(p.terminalCommand, script)!;
-      if (byIndex.has(i)) continue;
-      // A held pane that has not exited is one zellij resurrected with its command suspended.
-      const ended = p.exited;
-      // While a kept shell runs, the wrapper's stamp on the pane name says the command ended.
-      const status = ended ? p.exitStatus : exitOfPaneName(p.title);
-      byIndex.set(i, {
-        ref: `terminal_${p.id}`,
-        alive: !ended && !p.held,
-        ...(status !== undefined ? { exitStatus: status } : {}),
-        // zellij has no exit status for a death by signal (status.code() is None).
-        ...(ended && p.exitStatus === undefined ? { killedBy: "" } : {}),
-      });
-    }
-    return { exists: true, panes: byIndex, ...starting };
+    // Only panes running this session's wrapper prove it is this session (a same-named one made since
+    // has none; mc's own always has them: start() waited for them, held-back tabs are held panes).
+    if (ownPanes(panes, script).length === 0) return { exists: false, panes: none };
+    return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
+  }
+
+  /** Start held-back tab `index` of a managed session (see tabs.ts). */
+  async startTab(session: ManagedSession, index: number, _info: HostInfo): Promise<void> {
+    await startHeldTab(this.q, session.name, tabScriptOf(session), index);
+  }
+
+  /** Close one tab by its status `ref`, only while that tab still holds the pane the ref names. */
+  async closeTab(ref: string): Promise<void> {
+    await closeTabByRef(this.q, ref);
   }
 
   /**

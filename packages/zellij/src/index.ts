@@ -44,15 +44,19 @@ export {
 } from "./names.js";
 export {
   exitOfPaneName,
+  ownPanes,
   type PaneRow,
+  paneEvidence,
   paneTabIndex,
   parsePaneList,
   parseSessionList,
+  parseTabRef,
   runIdOfCommand,
   runIdOfPaneName,
   runIdsInLayout,
   type SessionRow,
   stripAnsi,
+  tabRef,
 } from "./parse.js";
 export {
   contractDir,

@@ -1,6 +1,14 @@
-import { type Command, type CommandResult, type Host, isMcError, McError } from "@mc/core";
+import {
+  type Command,
+  type CommandResult,
+  type Host,
+  isMcError,
+  type ManagedSession,
+  McError,
+} from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
+  ownPanes,
   type PaneRow,
   parsePaneList,
   parseSessionList,
@@ -9,7 +17,13 @@ import {
   runIdsInLayout,
   type SessionRow,
 } from "./parse.js";
-import { hostFactsCommand, parseHostFacts, resurrectionLayoutPath, type ZellijHostFacts } from "./paths.js";
+import {
+  hostFactsCommand,
+  parseHostFacts,
+  resurrectionLayoutPath,
+  type ZellijHostFacts,
+  zellijSocketDir,
+} from "./paths.js";
 import {
   atLeast,
   formatVersion,
@@ -112,6 +126,49 @@ export class ZellijQueries {
   }
 
   /**
+   * Every session, with what `list-sessions` left out added back: a socket in zellij's socket directory
+   * whose server answers `--session NAME action list-panes` is a live session (0.44+; see
+   * {@link findRow}).
+   */
+  async allRows(op: string): Promise<SessionRow[]> {
+    const rows = await this.sessionRows(op);
+    const f = await this.hostFacts();
+    if (!f || !this.hasListPanes()) return rows;
+    const dir = zellijSocketDir(f, this.version);
+    const r = await this.host
+      .run({
+        file: "/bin/sh",
+        args: [
+          "-c",
+          'for f in "$1"/* "$1"/.[!.]*; do [ -S "$f" ] && printf "%s\\0" "${f##*/}"; done; true',
+          "sh",
+          dir,
+        ],
+        timeoutMs: 10000,
+      })
+      .catch(() => undefined);
+    const listed = new Set(rows.map((x) => x.name));
+    const missed = (r?.stdout ?? "").split("\0").filter((n) => n && n !== "web_server_bus" && !listed.has(n));
+    for (const name of missed) {
+      if (Array.isArray(await this.listPanes(name)))
+        rows.push({ name, exited: false, current: false, created: "" });
+    }
+    return rows;
+  }
+
+  /**
+   * The row of one session. zellij's `list-sessions` can leave out a live session now and then (its
+   * server did not answer the `ConnStatus` probe in sessions.rs `assert_socket`; seen on 0.45.0 under
+   * load), so on 0.44+ a name it does not list is asked directly (`--session NAME action list-panes`).
+   */
+  async findRow(name: string, op: string): Promise<SessionRow | undefined> {
+    const row = (await this.sessionRows(op)).find((s) => s.name === name);
+    if (row || !this.hasListPanes()) return row;
+    const panes = await this.listPanes(name);
+    return Array.isArray(panes) ? { name, exited: false, current: false, created: "" } : undefined;
+  }
+
+  /**
    * A live session's panes (0.44+): "missing" when zellij says there is no such session (it can say so
    * with exit 0 and a session list on stdout), undefined when it did not answer with a pane list.
    */
@@ -146,8 +203,30 @@ export class ZellijQueries {
     return runIdOfPaneName(p.title) ?? (stateDir ? runIdOfCommand(p.terminalCommand, stateDir) : undefined);
   }
 
-  runIdsInKdl(kdl: string): Set<string> {
-    return runIdsInLayout(kdl);
+  /**
+   * Whether a listed session is the managed one: while it runs, its panes run the session's tab wrapper
+   * or carry its run id in their name; once EXITED, its saved layout names that run or wrapper.
+   */
+  async owns(row: SessionRow, s: Pick<ManagedSession, "data" | "runDir">): Promise<boolean> {
+    const runId = typeof s.data?.runId === "string" ? s.data.runId : undefined;
+    const script = String(s.data?.tabScript ?? `${s.runDir}/tabs.sh`);
+    const inKdl = (kdl: string | undefined) =>
+      kdl !== undefined && ((runId !== undefined && runIdsInLayout(kdl).has(runId)) || kdl.includes(script));
+    if (row.exited) return inKdl(await this.resurrectionLayout(row.name));
+    if (!this.hasListPanes()) return inKdl(await this.dumpLayout(row.name));
+    const panes = await this.listPanes(row.name);
+    if (panes === "missing") return false;
+    if (panes === undefined) {
+      throw new McError("COMMAND_FAILED", `zellij did not list the panes of session "${row.name}"`, {
+        backend: "zellij",
+        op: "kill",
+        hint: "try again; zellij answers list-panes from its screen thread, which can be busy",
+      });
+    }
+    return (
+      ownPanes(panes, script).length > 0 ||
+      (runId !== undefined && panes.some((p) => this.runIdOfPane(p) === runId))
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import { type Command, isMcError, type ManagedSession } from "@mc/core";
 import { type FakeHost, fakeHost } from "@mc/core/testing";
 import { describe, expect, it } from "vitest";
-import { ZellijBackend, ZellijLocalManager } from "../src/index.js";
+import { parseSessionList, ZellijBackend, ZellijLocalManager } from "../src/index.js";
 import { fixture, message } from "./fixtures.js";
 
 const V = "0.44.3";
@@ -24,7 +24,13 @@ function host(o: { sessions: () => string; panes?: string; fail?: boolean }): Fa
         }
         return { stdout: out };
       }
-      if (a.includes("list-panes")) return { stdout: o.panes ?? "[]" };
+      if (a.includes("list-panes")) {
+        const name = cmd.args[1]!;
+        const live = o.fail ? [] : parseSessionList(o.sessions()).filter((r) => !r.exited);
+        if (!live.some((r) => r.name === name))
+          return { exitCode: 1, stderr: `Session '${name}' not found. The following sessions are active:\n` };
+        return { stdout: o.panes ?? "[]" };
+      }
       if (a.startsWith("kill-session") || a.startsWith("delete-session")) return {};
       return { exitCode: 2, stderr: "unexpected" };
     },
@@ -111,8 +117,14 @@ describe("ZellijBackend on a recording host", () => {
     expect(
       h.calls.map(argv).filter((c) => c.includes("kill-session") || c.includes("delete-session")),
     ).toEqual(["zellij delete-session LocalJobMgr_a"]);
+    const before = h.calls.length;
     expect(await backend(h).kill("nope")).toBe("gone");
-    expect(h.calls.at(-1)!.args[0]).toBe("list-sessions");
+    // A name list-sessions leaves out is asked for directly (list-sessions can miss a live session).
+    expect(h.calls.slice(before).map(argv)).toEqual([
+      "zellij --version",
+      "zellij list-sessions --no-formatting",
+      "zellij --session nope action list-panes --json",
+    ]);
   });
 
   it("builds status from one list-sessions, one list-panes, the tab records and one process-table read", async () => {
