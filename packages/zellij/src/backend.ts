@@ -227,7 +227,7 @@ export class ZellijBackend implements SessionBackend {
     if (!row) return;
     const stateDir = (await this.host.info()).stateDir;
     if (row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0) {
-      await this.removeName(name);
+      await this.removeName(name, false);
       return;
     }
     throw new McError(
@@ -278,8 +278,7 @@ export class ZellijBackend implements SessionBackend {
       },
     ).catch(async (e: unknown) => {
       // The session this call started never ran a tab: it is removed, so no half-started session stays.
-      await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
-      await this.removeName(p.name).catch(() => {});
+      await this.removeName(p.name, true).catch(() => {});
       throw e;
     });
     if (seen === "ours") return;
@@ -308,31 +307,41 @@ export class ZellijBackend implements SessionBackend {
     const row = await this.q.findRow(name, "kill");
     if (!row) return "gone";
     if (session && !(await this.q.owns(row, session))) return "gone";
-    if (!row.exited) {
-      const r = await this.host.run(this.q.cmd(["kill-session", name]));
-      if (r.exitCode !== 0 && !isNoSuchSession(r.stdout + r.stderr))
-        throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
-    }
-    await this.removeName(name);
+    await this.removeName(name, !row.exited);
     return "killed";
   }
 
-  /** Wait until `name` is no longer listed, deleting the EXITED entry a killed session leaves. */
-  private async removeName(name: string): Promise<void> {
+  /**
+   * Free `name`: `kill-session` (when `kill`) until it lands, then wait until the name is not listed and
+   * its server is gone, deleting the EXITED entry it leaves once the server has exited: a server that is
+   * still quitting can write the saved layout again after a delete (zellij#4641; seen with 0.45.0 and
+   * `serialization_interval 1`).
+   */
+  private async removeName(name: string, kill: boolean): Promise<void> {
     const timeoutMs = this.opts.killTimeoutMs ?? 8000;
+    let killed = !kill;
     let exited = false;
     await pollUntil(
       async () => {
-        const row = await this.q.findRow(name, "kill");
-        if (!row) return true;
-        exited = row.exited;
-        if (row.exited) {
+        if (!killed) {
+          const r = await this.host.run(this.q.cmd(["kill-session", name]));
+          if (r.exitCode === 0) killed = true;
+          else if (!isNoSuchSession(r.stdout + r.stderr))
+            throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
+        }
+        const there = await this.q.serverPresence(name);
+        const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
+        // kill-session can answer "not found" for a live server that missed zellij's probe: it is sent again.
+        if (!killed && !there?.socket && !there?.process) killed = true;
+        exited = row?.exited ?? false;
+        if (row?.exited && !there?.process) {
           const r = await this.host.run(this.q.cmd(["delete-session", name]));
           const text = r.stdout + r.stderr;
           if (r.exitCode !== 0 && !isNoSuchSession(text) && !isActiveNotDeleted(text))
             throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
+          return undefined;
         }
-        return undefined;
+        return !row && killed && !there?.socket && !there?.process ? true : undefined;
       },
       {
         timeoutMs,
@@ -340,7 +349,7 @@ export class ZellijBackend implements SessionBackend {
         onTimeout: () =>
           new McError(
             "TIMEOUT",
-            `session "${name}" is still listed${exited ? " as EXITED" : ""} after kill and delete`,
+            `session "${name}" is still ${exited ? "listed as EXITED" : "there"} after kill and delete`,
             {
               backend: "zellij",
               op: "kill",
@@ -369,11 +378,16 @@ export class ZellijBackend implements SessionBackend {
     const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
     if (!this.q.hasListPanes())
       return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
-    // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.findRow).
-    const panes = await this.q.listPanes(s.name);
-    if (panes === "missing" || (!row && !Array.isArray(panes))) return { exists: false, panes: none };
-    if (panes === undefined)
-      return { exists: true, panes: none, ...starting, error: "zellij did not list the session's panes" };
+    // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
+    const panes = await this.q.panesOf(s.name);
+    if (panes === "gone") return { exists: false, panes: none };
+    if (panes === "unknown")
+      return {
+        exists: true,
+        panes: none,
+        ...starting,
+        error: `zellij did not answer for session "${s.name}"`,
+      };
     const script = tabScriptOf(s);
     // Only panes running this session's wrapper prove it is this session (a same-named one made since
     // has none; mc's own always has them: start() waited for them, held-back tabs are held panes).

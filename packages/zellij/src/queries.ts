@@ -5,6 +5,7 @@ import {
   isMcError,
   type ManagedSession,
   McError,
+  sleep,
 } from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
@@ -21,6 +22,8 @@ import {
   hostFactsCommand,
   parseHostFacts,
   resurrectionLayoutPath,
+  serverPresenceCommand,
+  socketListCommand,
   type ZellijHostFacts,
   zellijSocketDir,
 } from "./paths.js";
@@ -32,6 +35,8 @@ import {
   parseZellijVersion,
   type ZellijVersion,
 } from "./version.js";
+
+const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });
 
 /**
  * What zellij and its host say, each asked the same way every time: the version, the host's facts,
@@ -127,45 +132,61 @@ export class ZellijQueries {
 
   /**
    * Every session, with what `list-sessions` left out added back: a socket in zellij's socket directory
-   * whose server answers `--session NAME action list-panes` is a live session (0.44+; see
-   * {@link findRow}).
+   * whose server shows its panes is a live session (0.44+; see {@link panesOf}).
    */
   async allRows(op: string): Promise<SessionRow[]> {
     const rows = await this.sessionRows(op);
     const f = await this.hostFacts();
     if (!f || !this.hasListPanes()) return rows;
-    const dir = zellijSocketDir(f, this.version);
-    const r = await this.host
-      .run({
-        file: "/bin/sh",
-        args: [
-          "-c",
-          'for f in "$1"/* "$1"/.[!.]*; do [ -S "$f" ] && printf "%s\\0" "${f##*/}"; done; true',
-          "sh",
-          dir,
-        ],
-        timeoutMs: 10000,
-      })
-      .catch(() => undefined);
+    const r = await this.host.run(socketListCommand(zellijSocketDir(f, this.version))).catch(() => undefined);
     const listed = new Set(rows.map((x) => x.name));
     const missed = (r?.stdout ?? "").split("\0").filter((n) => n && n !== "web_server_bus" && !listed.has(n));
     for (const name of missed) {
-      if (Array.isArray(await this.listPanes(name)))
-        rows.push({ name, exited: false, current: false, created: "" });
+      if (Array.isArray(await this.panesOf(name))) rows.push(liveRow(name));
     }
     return rows;
   }
 
   /**
-   * The row of one session. zellij's `list-sessions` can leave out a live session now and then (its
-   * server did not answer the `ConnStatus` probe in sessions.rs `assert_socket`; seen on 0.45.0 under
-   * load), so on 0.44+ a name it does not list is asked directly (`--session NAME action list-panes`).
+   * The row of one session. zellij's `list-sessions` leaves out a live session now and then, so on 0.44+
+   * a name it does not list is asked directly ({@link panesOf}); one that does not answer but whose
+   * server is there counts as live.
    */
   async findRow(name: string, op: string): Promise<SessionRow | undefined> {
     const row = (await this.sessionRows(op)).find((s) => s.name === name);
     if (row || !this.hasListPanes()) return row;
-    const panes = await this.listPanes(name);
-    return Array.isArray(panes) ? { name, exited: false, current: false, created: "" } : undefined;
+    const panes = await this.panesOf(name);
+    return panes === "gone" ? undefined : liveRow(name);
+  }
+
+  /** Whether a session's server is there (its socket, its process); undefined when the host cannot tell. */
+  async serverPresence(name: string): Promise<{ socket: boolean; process: boolean } | undefined> {
+    const f = await this.hostFacts();
+    if (!f) return undefined;
+    const r = await this.host
+      .run(serverPresenceCommand(`${zellijSocketDir(f, this.version)}/${name}`))
+      .catch(() => undefined);
+    if (r?.exitCode !== 0) return undefined;
+    return { socket: r.stdout.includes("S"), process: r.stdout.includes("P") };
+  }
+
+  /**
+   * A session's panes, asked until the answer is sure. zellij 0.45 decides that a session exists by
+   * probing its server (sessions.rs `assert_socket`: `ConnStatus`, answered `Connected`), and a server
+   * can drop that answer while it is busy: `list-sessions` then leaves the session out and
+   * `--session NAME action …` says it was not found. A "not found" counts only once the server's socket
+   * and process are gone; while they are there it is asked again, and "unknown" if it never answers.
+   */
+  async panesOf(name: string): Promise<PaneRow[] | "gone" | "unknown"> {
+    let missing = 0;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (attempt > 0) await sleep(50 * 2 ** attempt);
+      const panes = await this.listPanes(name);
+      if (Array.isArray(panes)) return panes;
+      const there = await this.serverPresence(name);
+      if (there ? !there.socket && !there.process : panes === "missing" && ++missing >= 2) return "gone";
+    }
+    return "unknown";
   }
 
   /**
@@ -214,9 +235,9 @@ export class ZellijQueries {
       kdl !== undefined && ((runId !== undefined && runIdsInLayout(kdl).has(runId)) || kdl.includes(script));
     if (row.exited) return inKdl(await this.resurrectionLayout(row.name));
     if (!this.hasListPanes()) return inKdl(await this.dumpLayout(row.name));
-    const panes = await this.listPanes(row.name);
-    if (panes === "missing") return false;
-    if (panes === undefined) {
+    const panes = await this.panesOf(row.name);
+    if (panes === "gone") return false;
+    if (panes === "unknown") {
       throw new McError("COMMAND_FAILED", `zellij did not list the panes of session "${row.name}"`, {
         backend: "zellij",
         op: "kill",
@@ -239,7 +260,7 @@ export class ZellijQueries {
       return kdl === undefined ? new Set() : runIdsInLayout(kdl);
     }
     if (this.hasListPanes()) {
-      const panes = await this.listPanes(row.name);
+      const panes = await this.panesOf(row.name);
       const ids = new Set<string>();
       for (const p of Array.isArray(panes) ? panes : []) {
         const id = this.runIdOfPane(p, stateDir);

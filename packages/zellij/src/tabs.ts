@@ -15,7 +15,7 @@ export async function startHeldTab(
   tabScript: string,
   index: number,
 ): Promise<void> {
-  const panes = q.hasListPanes() ? await q.listPanes(session) : undefined;
+  const panes = q.hasListPanes() ? await q.panesOf(session) : undefined;
   const pane = Array.isArray(panes)
     ? panes.find((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) === index)
     : undefined;
@@ -41,7 +41,7 @@ export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void
   const t = parseTabRef(ref);
   if (!t)
     throw new McError("USAGE", `"${ref}" is not a zellij tab reference`, { backend: "zellij", op: "kill" });
-  const panes = await q.listPanes(t.session);
+  const panes = await q.panesOf(t.session);
   if (!Array.isArray(panes)) return;
   if (!panes.some((p) => !p.isPlugin && p.id === t.paneId && p.tabId === t.tabId)) return;
   const r = await q.host.run(q.cmd(["--session", t.session, "action", "close-tab-by-id", String(t.tabId)]));

@@ -120,10 +120,12 @@ describe("ZellijBackend on a recording host", () => {
     const before = h.calls.length;
     expect(await backend(h).kill("nope")).toBe("gone");
     // A name list-sessions leaves out is asked for directly (list-sessions can miss a live session).
-    expect(h.calls.slice(before).map(argv)).toEqual([
+    expect(h.calls.slice(before).map((c) => (c.file === "/bin/sh" ? "sh" : argv(c)))).toEqual([
       "zellij --version",
       "zellij list-sessions --no-formatting",
       "zellij --session nope action list-panes --json",
+      "sh", // the host's facts
+      "sh", // its server's socket and process: none
     ]);
   });
 
