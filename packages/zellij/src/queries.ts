@@ -132,7 +132,7 @@ export class ZellijQueries {
 
   /**
    * Every session, with what `list-sessions` left out added back: a socket in zellij's socket directory
-   * whose server shows its panes is a live session (0.44+; see {@link panesOf}).
+   * whose server is there is a live session (0.44+; see {@link panesOf}).
    */
   async allRows(op: string): Promise<SessionRow[]> {
     const rows = await this.sessionRows(op);
@@ -141,9 +141,8 @@ export class ZellijQueries {
     const r = await this.host.run(socketListCommand(zellijSocketDir(f, this.version))).catch(() => undefined);
     const listed = new Set(rows.map((x) => x.name));
     const missed = (r?.stdout ?? "").split("\0").filter((n) => n && n !== "web_server_bus" && !listed.has(n));
-    for (const name of missed) {
-      if (Array.isArray(await this.panesOf(name))) rows.push(liveRow(name));
-    }
+    // A server that is there but does not answer still holds its name.
+    for (const name of missed) if ((await this.panesOf(name)) !== "gone") rows.push(liveRow(name));
     return rows;
   }
 

@@ -177,6 +177,33 @@ describe("ZellijBackend on a recording host", () => {
     expect(h.calls.some((c) => c.args[0] === "kill-session")).toBe(false);
   });
 
+  it("a live session zellij's probe misses (not listed, 'not found') is neither gone nor someone else's", async () => {
+    // zellij 0.45 loses its ConnStatus answer under load: list-sessions leaves the session out and
+    // --session NAME action says it was not found, while its socket and server are there.
+    let serverUp = true;
+    let misses = 2;
+    const h = host({ sessions: () => "" });
+    const inner = h.handler;
+    h.handler = (cmd, hh) => {
+      if (cmd.file === "/bin/sh" && cmd.args[1]?.includes("--server"))
+        return { stdout: serverUp ? "SP" : "" };
+      if (cmd.args.includes("list-panes")) {
+        if (!serverUp || misses-- > 0)
+          return { exitCode: 1, stderr: "Session 's' not found. The following sessions are active:\n" };
+        return { stdout: fixture(V, "list-panes.json")! };
+      }
+      if (cmd.args[0] === "kill-session") serverUp = false;
+      return inner(cmd, hh);
+    };
+    const m = managing(h, session("s", ["ok", "fail"], Date.now()));
+    const [st] = (await m.checkAllSessionsStatus()).sessions;
+    expect(st!.exists).toBe(true);
+    expect(st!.tabs[1]).toMatchObject({ state: "exited", exitCode: 3 });
+    misses = 3;
+    expect(await backend(h).kill("s", session("s", ["ok", "fail"]))).toBe("killed");
+    expect(h.calls.filter((c) => c.args[0] === "kill-session")).toHaveLength(1);
+  });
+
   it("reports tabs of a vanished or EXITED session as finished, never running", async () => {
     const h = host({ sessions: () => "s [Created 1s ago] (EXITED - attach to resurrect)\n" });
     const now = Math.floor(Date.now() / 1000);

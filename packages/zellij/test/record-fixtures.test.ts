@@ -65,6 +65,13 @@ describe.skipIf(!on)("record zellij outputs", () => {
         ["attach", "--create-background", "alpha"],
         "alpha",
       );
+      const settled = (n: number) =>
+        waitFor(
+          async () => z.sessions(),
+          (l) => l.length === n,
+          5000,
+        );
+      await settled(1);
       rec(
         "action-missing-1live",
         "--session X action, X missing, one other session",
@@ -100,6 +107,7 @@ describe.skipIf(!on)("record zellij outputs", () => {
         "badenv",
       );
       z.zellij("attach", "--create-background", "beta b");
+      await settled(2);
       rec("ls-several-n", "two live sessions", ["list-sessions", "--no-formatting"]);
       rec("ls-several", "two live sessions, coloured", ["list-sessions"]);
       rec("ls-several-s", "two live sessions, --short", ["list-sessions", "--short"]);
@@ -135,7 +143,12 @@ describe.skipIf(!on)("record zellij outputs", () => {
         ["delete-session", "--force", "young"],
         "young",
       );
-      rec("unknown-action", "an action this zellij does not have", ["action", "no-such-action"]);
+      rec(
+        "unknown-action",
+        "an action this zellij does not have",
+        ["action", "no-such-action"],
+        "no-such-action",
+      );
 
       // An mc session: list-panes while tabs run, end (keep mode) and are held back.
       const m = z.manager({
@@ -163,11 +176,17 @@ describe.skipIf(!on)("record zellij outputs", () => {
         ["--session", "mcs", "action", "list-panes", "--json"],
         "mcs",
       );
-      rec(
-        "dump-layout-mc",
-        "dump-layout of that session",
-        ["--session", "mcs", "action", "dump-layout"],
-        "mcs",
+      // Its answer, like every action's, can come back empty (exit 0) when the server is busy: asked again.
+      await waitFor(
+        async () =>
+          rec(
+            "dump-layout-mc",
+            "dump-layout of that session",
+            ["--session", "mcs", "action", "dump-layout"],
+            "mcs",
+          ),
+        (r) => r.stdout !== "",
+        5000,
       );
       rec(
         "save-session-mc",
@@ -207,11 +226,17 @@ describe.skipIf(!on)("record zellij outputs", () => {
         ["attach", "--create-background", "mcs"],
         "mcs",
       );
-      rec(
-        "lp-resurrected",
-        "list-panes --json of the resurrected session: panes held, suspended",
-        ["--session", "mcs", "action", "list-panes", "--json"],
-        "mcs",
+      // The resurrected panes appear a moment after attach returns.
+      await waitFor(
+        async () =>
+          rec(
+            "lp-resurrected",
+            "list-panes --json of the resurrected session: panes held, suspended",
+            ["--session", "mcs", "action", "list-panes", "--json"],
+            "mcs",
+          ),
+        (r) => r.stdout.includes("terminal_command"),
+        5000,
       );
       z.zellij("kill-session", "mcs");
       z.zellij("delete-session", "mcs");
@@ -251,6 +276,23 @@ describe.skipIf(!on)("record zellij outputs", () => {
         "sd",
         { ZELLIJ_SOCKET_DIR: "/proc/mc-no-such/zj" },
       );
+      // zellij 0.45 loses an answer now and then under load (a session left out, an empty reply): a run
+      // disturbed that way is not kept. These are the answers every undisturbed run gives.
+      const rc = (k: string) => Number(readFileSync(join(out, `${k}.rc`), "utf8"));
+      const text = (k: string, s: "stdout" | "stderr") => readFileSync(join(out, `${k}.${s}`), "utf8");
+      expect(rc("attach-b-live")).toBe(1);
+      expect(text("attach-b-live", "stderr")).toBe("Session already exists\n");
+      expect([
+        rc("fg-s-live"),
+        rc("fg-s-exited"),
+        rc("action-missing-1live"),
+        rc("action-missing-2live"),
+      ]).toEqual([1, 1, 1, 0]);
+      expect([rc("lp-plain"), rc("save-session"), rc("kill-live"), rc("delete-exited")]).toEqual([
+        0, 0, 0, 0,
+      ]);
+      expect(text("ls-several-n", "stdout").trim().split("\n")).toHaveLength(2);
+      expect(text("ls-exited-n", "stdout")).toMatch(/^alpha .*EXITED/m);
       writeFileSync(join(out, "..", "recorded.json"), `${JSON.stringify({ version, index }, null, 2)}\n`);
     } finally {
       z.stop();
