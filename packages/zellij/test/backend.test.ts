@@ -229,6 +229,25 @@ describe("ZellijBackend on a recording host", () => {
     expect(st!.tabs[0]!.state).toBe("unknown");
   });
 
+  it("limits names by the socket directory of the host that runs zellij (a macOS TMPDIR is deep)", async () => {
+    const tmp = "/var/folders/zz/abcdefghijklmnopqrstuvwxyz0000gn/T/";
+    const h = host({ sessions: () => "" });
+    const inner = h.handler;
+    h.handler = (cmd, hh) =>
+      cmd.file === "/bin/sh" && cmd.args[1]?.includes("uname")
+        ? { stdout: ["Darwin", "501", "/Users/u", tmp, "", "", "", ""].join("\0") }
+        : inner(cmd, hh);
+    const b = new ZellijBackend(h);
+    // Before the host was asked only the rules that hold everywhere apply…
+    expect(() => b.checkName("LocalJobMgr_a_rather_long_layout_name")).not.toThrow();
+    await b.checkAvailable();
+    // …then the socket path `<TMPDIR>zellij-501/contract_version_1/<name>` must stay under 104 bytes.
+    const limit = 104 - 1 - Buffer.byteLength(`${tmp}zellij-501/contract_version_1/`);
+    expect(b.nameLimit()).toBe(limit);
+    expect(() => b.checkName("x".repeat(limit))).not.toThrow();
+    expect(() => b.checkName("x".repeat(limit + 1))).toThrow(/at most \d+ bytes on this host/);
+  });
+
   it("checks the version once and names the minimum", async () => {
     const h = fakeHost({ handler: () => ({ stdout: "zellij 0.39.2\n" }) });
     const err = await backend(h)

@@ -7,7 +7,7 @@ import {
   zellijError,
   zellijErrorCode,
 } from "../src/index.js";
-import { message, RECORDED_VERSIONS, VERSIONS } from "./fixtures.js";
+import { message, RECORDED_VERSIONS, SOURCE_VERSIONS, VERSIONS } from "./fixtures.js";
 
 describe.each([...VERSIONS, "0.39.2"])("zellij %s messages", (version) => {
   const m = (key: string, name = "LocalJobMgr_a") => message(version, key, name).text;
@@ -75,5 +75,31 @@ describe.each([...VERSIONS, "0.39.2"])("zellij %s messages", (version) => {
     const e = zellijError("kill", 101, "thread 'main' panicked", "");
     expect(e.code).toBe("COMMAND_FAILED");
     expect(e.details).toMatchObject({ exitCode: 101, stderr: "thread 'main' panicked" });
+  });
+});
+
+describe("the source-rendered messages agree with the real binary's", () => {
+  const newest = SOURCE_VERSIONS.at(-1)!;
+  it.each(
+    RECORDED_VERSIONS.flatMap((v) =>
+      [
+        "noSessions",
+        "killMissing",
+        "deleteMissing",
+        "deleteOk",
+        "deleteActive",
+        "exists",
+        "existsDead",
+        "noActiveSession",
+        "nameEmpty",
+        "nameDots",
+        "nameSlash",
+        "attachExists",
+      ].map((key) => [v, key]),
+    ),
+  )(`zellij %s recorded vs ${newest} rendered: %s`, (version, key) => {
+    const real = message(version, key, "LocalJobMgr_a");
+    const rendered = message(newest, key, "LocalJobMgr_a");
+    expect(rendered).toEqual(real);
   });
 });

@@ -13,7 +13,7 @@ import { findRealZellij, layout, QUICK_SAVE, realZellij, waitFor } from "./real-
 const found = findRealZellij();
 const on = process.env.MC_RECORD_ZELLIJ === "1" && "version" in found;
 
-describe.skipIf(!on)("record zellij outputs", () => {
+describe.skipIf(!on)("record zellij outputs (opt-in: MC_RECORD_ZELLIJ=1, with a real zellij)", () => {
   it("records every output mc parses", async () => {
     if (!("version" in found)) return;
     const version = found.version.replace(/^zellij /, "");
