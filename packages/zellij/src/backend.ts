@@ -16,7 +16,8 @@ import {
   type SessionSpec,
   tabRecordName,
 } from "@mc/core";
-import { isActiveNotDeleted, isNoSuchSession, zellijError } from "./errors.js";
+import { zellijError } from "./errors.js";
+import { freeName } from "./free-name.js";
 import { zellijSessionFiles } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
 import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
@@ -227,7 +228,7 @@ export class ZellijBackend implements SessionBackend {
     if (!row) return;
     const stateDir = (await this.host.info()).stateDir;
     if (row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0) {
-      await this.removeName(name, false);
+      await freeName(this.q, name, false, this.opts.killTimeoutMs);
       return;
     }
     throw new McError(
@@ -278,7 +279,7 @@ export class ZellijBackend implements SessionBackend {
       },
     ).catch(async (e: unknown) => {
       // The session this call started never ran a tab: it is removed, so no half-started session stays.
-      await this.removeName(p.name, true).catch(() => {});
+      await freeName(this.q, p.name, true, this.opts.killTimeoutMs).catch(() => {});
       throw e;
     });
     if (seen === "ours") return;
@@ -307,57 +308,8 @@ export class ZellijBackend implements SessionBackend {
     const row = await this.q.findRow(name, "kill");
     if (!row) return "gone";
     if (session && !(await this.q.owns(row, session))) return "gone";
-    await this.removeName(name, !row.exited);
+    await freeName(this.q, name, !row.exited, this.opts.killTimeoutMs);
     return "killed";
-  }
-
-  /**
-   * Free `name`: `kill-session` (when `kill`) until it lands, then wait until the name is not listed and
-   * its server is gone, deleting the EXITED entry it leaves once the server has exited: a server that is
-   * still quitting can write the saved layout again after a delete (zellij#4641; seen with 0.45.0 and
-   * `serialization_interval 1`).
-   */
-  private async removeName(name: string, kill: boolean): Promise<void> {
-    const timeoutMs = this.opts.killTimeoutMs ?? 8000;
-    let killed = !kill;
-    let exited = false;
-    await pollUntil(
-      async () => {
-        if (!killed) {
-          const r = await this.host.run(this.q.cmd(["kill-session", name]));
-          if (r.exitCode === 0) killed = true;
-          else if (!isNoSuchSession(r.stdout + r.stderr))
-            throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
-        }
-        const there = await this.q.serverPresence(name);
-        const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
-        // kill-session can answer "not found" for a live server that missed zellij's probe: it is sent again.
-        if (!killed && !there?.socket && !there?.process) killed = true;
-        exited = row?.exited ?? false;
-        if (row?.exited && !there?.process) {
-          const r = await this.host.run(this.q.cmd(["delete-session", name]));
-          const text = r.stdout + r.stderr;
-          if (r.exitCode !== 0 && !isNoSuchSession(text) && !isActiveNotDeleted(text))
-            throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
-          return undefined;
-        }
-        return !row && killed && !there?.socket && !there?.process ? true : undefined;
-      },
-      {
-        timeoutMs,
-        maxDelayMs: 250,
-        onTimeout: () =>
-          new McError(
-            "TIMEOUT",
-            `session "${name}" is still ${exited ? "listed as EXITED" : "there"} after kill and delete`,
-            {
-              backend: "zellij",
-              op: "kill",
-              hint: `try: zellij kill-session ${JSON.stringify(name)}; zellij delete-session ${JSON.stringify(name)}`,
-            },
-          ),
-      },
-    );
   }
 
   /**
