@@ -20,7 +20,7 @@ import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
 import { zellijSessionFiles } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
+import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { closeTabByRef, startHeldTab } from "./tabs.js";
@@ -248,8 +248,10 @@ export class ZellijBackend implements SessionBackend {
 
   /**
    * Wait until the session runs this layout: a tab record of this run exists (a wrapper ran), or, on
-   * 0.44+, its panes run this run's wrapper. Panes of anything else mean zellij resurrected an earlier
-   * session of that name: it is put back (killed, so it is EXITED again) and the start fails.
+   * 0.44+, its panes run this run's wrapper. Panes of anything else mean the name belongs to another
+   * session: one zellij resurrected (it has a saved layout) is put back (killed, so EXITED again); a
+   * live one is never touched. Nothing is killed either when mc's tabs never show: what holds the name
+   * is not provably mc's.
    */
   private async verifyStarted(p: PreparedSession): Promise<void> {
     const script = join(p.artefactDir, "tabs.sh");
@@ -269,28 +271,31 @@ export class ZellijBackend implements SessionBackend {
         onTimeout: () =>
           new McError(
             "TIMEOUT",
-            `session "${p.name}" did not show mc's tabs within ${this.appearTimeoutMs} ms`,
+            `session "${p.name}" did not show mc's tabs within ${this.appearTimeoutMs} ms; it was left as it is`,
             {
               backend: "zellij",
               op: "start",
-              hint: "zellij's log on that host: $TMPDIR/zellij-<uid>/zellij-log/zellij.log",
+              hint: `zellij may have given the start to another session of that name; see zellij list-sessions, and zellij's log ($TMPDIR/zellij-<uid>/zellij-log/zellij.log)`,
             },
           ),
       },
-    ).catch(async (e: unknown) => {
-      // The session this call started never ran a tab: it is removed, so no half-started session stays.
-      await freeName(this.q, p.name, true, this.opts.killTimeoutMs).catch(() => {});
-      throw e;
-    });
+    );
     if (seen === "ours") return;
-    await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
+    // A resurrection reads its saved layout (commands held, or plain shells where it saved none); a live
+    // session someone made in the moment before mc's start has none.
+    const resurrected = (await this.q.resurrectionLayout(p.name)) !== undefined;
+    if (resurrected) await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
     throw new McError(
       "SESSION_CONFLICT",
-      `zellij resurrected an earlier session "${p.name}" instead of starting mc's layout`,
+      resurrected
+        ? `zellij resurrected an earlier session "${p.name}" instead of starting mc's layout`
+        : `session "${p.name}" was taken just before mc's start, and zellij did not refuse the name`,
       {
         backend: "zellij",
         op: "start",
-        hint: `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`,
+        hint: resurrected
+          ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`
+          : "use --on-conflict rename",
       },
     );
   }
@@ -343,7 +348,10 @@ export class ZellijBackend implements SessionBackend {
     const script = tabScriptOf(s);
     // Only panes running this session's wrapper prove it is this session (a same-named one made since
     // has none; mc's own always has them: start() waited for them, held-back tabs are held panes).
-    if (ownPanes(panes, script).length === 0) return { exists: false, panes: none };
+    if (ownPanes(panes, script).length === 0) {
+      const tabs = s.layout.layoutTabs.map((t) => t.tabName);
+      return { exists: panes.length > 0 && isRemains(panes, tabs), panes: none };
+    }
     return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
   }
 

@@ -44,6 +44,7 @@ export {
 } from "./names.js";
 export {
   exitOfPaneName,
+  isRemains,
   ownPanes,
   type PaneRow,
   paneEvidence,

@@ -193,3 +193,13 @@ export function paneEvidence(
 export function ownPanes(panes: readonly PaneRow[], tabScript: string): PaneRow[] {
   return panes.filter((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) !== undefined);
 }
+
+/**
+ * What is left of a session mc started once every one of its command panes closed (`--exit close`):
+ * zellij 0.45 keeps a tab open while a plugin pane is in it (the `zellij:link` plugin it loads, the tab
+ * bar), so the session stays with plugin panes only. No terminal pane means no user work in it; its tabs
+ * must be ones the managed session has.
+ */
+export function isRemains(panes: readonly PaneRow[], tabNames: readonly string[]): boolean {
+  return panes.every((p) => p.isPlugin && tabNames.includes(p.tabName));
+}

@@ -9,6 +9,7 @@ import {
 } from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
+  isRemains,
   ownPanes,
   type PaneRow,
   parsePaneList,
@@ -225,9 +226,10 @@ export class ZellijQueries {
 
   /**
    * Whether a listed session is the managed one: while it runs, its panes run the session's tab wrapper
-   * or carry its run id in their name; once EXITED, its saved layout names that run or wrapper.
+   * or carry its run id in their name (or, all its command panes closed, only plugin panes are left in its
+   * tabs: parse.ts `isRemains`); once EXITED, its saved layout names that run or wrapper.
    */
-  async owns(row: SessionRow, s: Pick<ManagedSession, "data" | "runDir">): Promise<boolean> {
+  async owns(row: SessionRow, s: Pick<ManagedSession, "data" | "runDir" | "layout">): Promise<boolean> {
     const runId = typeof s.data?.runId === "string" ? s.data.runId : undefined;
     const script = String(s.data?.tabScript ?? `${s.runDir}/tabs.sh`);
     const inKdl = (kdl: string | undefined) =>
@@ -245,7 +247,11 @@ export class ZellijQueries {
     }
     return (
       ownPanes(panes, script).length > 0 ||
-      (runId !== undefined && panes.some((p) => this.runIdOfPane(p) === runId))
+      (runId !== undefined && panes.some((p) => this.runIdOfPane(p) === runId)) ||
+      isRemains(
+        panes,
+        s.layout.layoutTabs.map((t) => t.tabName),
+      )
     );
   }
 

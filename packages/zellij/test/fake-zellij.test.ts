@@ -366,3 +366,30 @@ describe("fake zellij 0.45.0: what the real binary showed, replayed", () => {
     await run("kill-session", "two");
   });
 });
+
+describe("fake zellij 0.45.0: --exit close", () => {
+  it("closes each tab when its command ends; what is left of the session is still mc's to kill", async () => {
+    const z = make("0.45.0");
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      exitMode: "close",
+      sessionLayouts: [
+        layout("c", z.workDir, [
+          ["a", "exit 3"],
+          ["b", "exit 0"],
+        ]),
+      ],
+    });
+    await m.startAllSessions();
+    const r = await until(m, (x) => x.summary.allFinished);
+    expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([
+      ["exited", 3],
+      ["exited", 0],
+    ]);
+    // Only the plugin pane is left, in the session's own tab.
+    expect(r.sessions[0]!.exists).toBe(true);
+    expect(await m.killAllSessions()).toMatchObject([{ outcome: "killed" }]);
+    expect((await new ZellijBackend(z.host).listSessions()).map((s) => s.name)).not.toContain(`${p}_c`);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  isRemains,
   paneEvidence,
   paneTabIndex,
   parsePaneList,
@@ -144,6 +145,22 @@ describe("parse helpers", () => {
     expect(paneTabIndex("/bin/sh /b/a/tabs.sh 1", "/a/tabs.sh")).toBeUndefined();
     expect(paneTabIndex("/bin/sh /a/tabs.sh 1 x", "/a/tabs.sh")).toBeUndefined();
     expect(paneTabIndex(undefined, "/a/tabs.sh")).toBeUndefined();
+  });
+
+  it("takes a session holding only plugin panes in its own tabs as what is left of it", () => {
+    const plugin = {
+      id: 0,
+      isPlugin: true,
+      exited: false,
+      held: false,
+      tabPosition: 0,
+      tabId: 1,
+      tabName: "b",
+      title: "",
+    };
+    expect(isRemains([plugin], ["a", "b"])).toBe(true);
+    expect(isRemains([plugin], ["a"])).toBe(false);
+    expect(isRemains([plugin, { ...plugin, isPlugin: false }], ["a", "b"])).toBe(false);
   });
 
   it("rejects list-panes output that is not a JSON array", () => {

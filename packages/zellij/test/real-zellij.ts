@@ -180,7 +180,7 @@ export function processesMentioning(text: string): number[] {
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     if (Number(pid) === process.pid) continue;
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
       const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
       if (cmd.includes(text) || environ.includes(text)) out.push(Number(pid));
     } catch {}
