@@ -51,7 +51,7 @@ export function cells(s: string): number {
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /** Cut a displayed string to at most `width` cells, marking the cut with `…`. */
-export function fit(s: string, width: number): string {
+export function fitCells(s: string, width: number): string {
   if (cells(s) <= width) return s;
   if (width <= 0) return "";
   let out = "";
@@ -73,8 +73,8 @@ export function pad(s: string, width: number): string {
 // Styles travel as markers carrying a per-process random nonce, so text from a file can never forge one:
 // only markers made by this process become escape sequences; everything else is displayed.
 const NONCE = randomBytes(8).toString("hex");
-const MARK = new RegExp(`\\uE000${NONCE}:(\\d+)\\uE001`, "g");
-const mark = (code: number) => `\uE000${NONCE}:${code}\uE001`;
+const MARK = new RegExp(`\\uE000${NONCE}:([0-9;:]{1,64})\\uE001`, "g");
+const mark = (code: number | string) => `\uE000${NONCE}:${code}\uE001`;
 
 /** Colour functions; `styled(open, close)` wraps text in markers that {@link render} turns into SGR. */
 export interface Colors {
@@ -118,4 +118,51 @@ export function render(s: string, color: boolean, opts: { oneLine?: boolean } = 
     last = m.index + m[0].length;
   }
   return out + display(s.slice(last), opts);
+}
+
+/** Colour and style (SGR) sequences in a program's output: kept, as this process's markers. */
+const SGR = /\x1b\[([0-9;:]{0,64})m/y;
+/**
+ * Every other escape sequence a program may print (cursor moves, clears, titles, OSC 52 clipboard writes,
+ * device control strings): dropped. CSI, OSC (ended by BEL or ST, or by the line's end), DCS/SOS/PM/APC,
+ * and two-character escapes.
+ */
+const OTHER_ESC =
+  /\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~]?)/y;
+const C1_CSI = /\u009b[0-?]*[ -/]*[@-~]?/y;
+
+/**
+ * One line of a tab's log as a terminal would finally show it, safe to print: what a carriage return
+ * overwrote is gone (progress bars), colours stay (as style markers: {@link render} prints them only with
+ * colour on), every other escape sequence is dropped and any remaining control character is displayed
+ * visibly. Logs hold whatever the tab's programs printed: never raw to the terminal.
+ */
+export function logLine(line: string): string {
+  let s = line.replace(/\r+$/, "");
+  const cr = s.lastIndexOf("\r");
+  if (cr >= 0) s = s.slice(cr + 1);
+  let out = "";
+  let styled = false;
+  let i = 0;
+  while (i < s.length) {
+    const esc = s.indexOf("\x1b", i);
+    const c1 = s.indexOf("\u009b", i);
+    const next = esc < 0 ? c1 : c1 < 0 ? esc : Math.min(esc, c1);
+    if (next < 0) {
+      out += s.slice(i);
+      break;
+    }
+    out += s.slice(i, next);
+    SGR.lastIndex = OTHER_ESC.lastIndex = C1_CSI.lastIndex = next;
+    const sgr = SGR.exec(s);
+    if (sgr) {
+      out += mark(sgr[1] || "0");
+      styled = true;
+      i = SGR.lastIndex;
+      continue;
+    }
+    const other = s[next] === "\x1b" ? OTHER_ESC.exec(s) : C1_CSI.exec(s);
+    i = other ? (s[next] === "\x1b" ? OTHER_ESC.lastIndex : C1_CSI.lastIndex) : next + 1;
+  }
+  return styled ? out + mark(0) : out;
 }

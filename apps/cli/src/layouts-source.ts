@@ -9,6 +9,8 @@ import {
   McError,
   unwrapLayouts,
 } from "@mc/core";
+import { importFile } from "./convert/read.js";
+import type { Imported } from "./convert/types.js";
 import { display } from "./display.js";
 import type { Output } from "./output.js";
 
@@ -104,7 +106,22 @@ export function otherToolFormat(path: string): string | undefined {
   return undefined;
 }
 
-/** Read a layouts file (strict, or `--lenient`), printing the warnings for humans. */
+/**
+ * A tmuxp, tmuxinator or zellij file read as mc layouts, the way `sessions import` converts it (in
+ * memory), with what could not be carried over printed (stderr; one JSON line under --json). Undefined
+ * for a file that is none of them; LAYOUT_INVALID when it is one that cannot be converted.
+ */
+export async function importedLayouts(path: string, out: Output): Promise<Imported | undefined> {
+  if (!otherToolFormat(path)) return undefined;
+  const imported = await importFile(path);
+  if (out.json) out.errJson({ source: path, format: imported.format, warnings: imported.warnings });
+  else
+    for (const w of imported.warnings)
+      out.err(out.c.yellow(`warning: ${path}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
+  return imported;
+}
+
+/** Read a layouts file (strict, or `--lenient`), or another tool's file it recognises, printing the warnings for humans. */
 export async function readLayouts(
   path: string,
   o: { lenient?: boolean | undefined },
@@ -112,14 +129,8 @@ export async function readLayouts(
 ): Promise<LayoutsFile> {
   const r = await loadLayoutsFile(path, { lenient: Boolean(o.lenient) });
   if (!r.ok) {
-    const other = otherToolFormat(path);
-    if (other) {
-      throw new McError("LAYOUT_INVALID", `${path} is ${other}, not an mc layouts file`, {
-        backend: "cli",
-        op: "load",
-        hint: `convert it with: sessions import ${path} -o layouts.json`,
-      });
-    }
+    const imported = await importedLayouts(path, out);
+    if (imported) return imported.file;
   }
   if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatIssues(r.warnings, path)));
   return unwrapLayouts(r, path);

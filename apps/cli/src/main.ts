@@ -11,6 +11,8 @@ import {
   registerRun,
   registerRunAll,
 } from "./program/commands.js";
+import { registerConvert } from "./program/convert.js";
+import { registerJobs } from "./program/jobs.js";
 
 declare const __MC_VERSION__: string;
 const VERSION = typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev";
@@ -53,8 +55,10 @@ export function buildProgram(state: { out: Output; code: number }): Command {
   registerRun(program, ctx);
   registerRunAll(program, ctx);
   registerManage(program, ctx);
+  registerJobs(program, ctx);
   registerLayoutTools(program, ctx);
   registerFromCommand(program, ctx);
+  registerConvert(program, ctx);
   registerCompletion(program, ctx);
   return program;
 }

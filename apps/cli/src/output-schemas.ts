@@ -1,5 +1,6 @@
 import { ERROR_CODES } from "@mc/core";
 import { z } from "zod";
+import { convertDocument, exportDocument } from "./convert/json.js";
 
 /**
  * The shape of every `--json` output, one schema per command (zod; `sessions schema --output NAME` and
@@ -20,6 +21,12 @@ const processNode = z.object({
 
 const tabStatus = z.object({
   index: z.number().int(),
+  pane: z
+    .number()
+    .int()
+    .optional()
+    .describe("Which pane of the tab, when it has several (0: its own command)."),
+  slot: z.number().int().optional().describe("Its number in the run's records and logs, when not index."),
   tabName: z.string(),
   command: z.string(),
   state,
@@ -32,6 +39,11 @@ const tabStatus = z.object({
   endedAt: z.number().optional(),
   runtimeMs: z.number().optional(),
   error: z.string().optional(),
+  attempt: z.number().int().optional().describe("Which run of the command (retries, sessions rerun)."),
+  logTail: z
+    .array(z.string())
+    .optional()
+    .describe("status --tail N: the last lines a failed tab printed (as written)."),
 });
 
 const sessionStatus = z.object({
@@ -143,6 +155,7 @@ export const event = z
     session: z.string().optional(),
     tab: z.string().optional(),
     index: z.number().int().optional(),
+    pane: z.number().int().optional(),
     tabs: z.number().int().optional(),
     exitCode: z.number().int().optional(),
     signal: z.string().optional(),
@@ -190,6 +203,10 @@ export const lsDocument = z
         live: z.boolean(),
         tabs: z.number().int(),
         unreachable: z.string().optional(),
+        ended: z
+          .object({ at: z.string(), by: z.enum(["killed", "replaced"]) })
+          .optional()
+          .describe("An ended session, kept with its logs until pruned."),
       }),
     ),
     corrupt: z.array(z.object({ path: z.string(), error: z.string() })),
@@ -239,6 +256,24 @@ export const validateDocument = z
   ])
   .describe("sessions validate --json");
 
+/** One line (NDJSON) of `sessions logs --json`. */
+export const logLineDocument = z
+  .object({ session: z.string(), tab: z.string(), index: z.number().int(), line: z.string() })
+  .describe("one line (NDJSON) of sessions logs --json: a line a tab printed, as written");
+
+/** `sessions wait --json`. */
+export const waitDocument = z
+  .object({ ok: z.boolean(), failed: z.number().int(), report: statusReport })
+  .describe("sessions wait --json (exit 0 all succeeded, 10 any failed; a timeout is an error document)");
+
+/** `sessions rerun --json`. */
+export const rerunDocument = z
+  .object({
+    session: z.string(),
+    rerun: z.array(z.object({ tab: z.string(), index: z.number().int(), attempt: z.number().int() })),
+  })
+  .describe("sessions rerun --json");
+
 /** Every schema, by the file name it is written to. */
 export const OUTPUT_SCHEMAS = {
   status: statusReport,
@@ -250,6 +285,11 @@ export const OUTPUT_SCHEMAS = {
   kill: killDocument,
   attach: attachDocument,
   validate: validateDocument,
+  "log-line": logLineDocument,
+  wait: waitDocument,
+  rerun: rerunDocument,
+  convert: convertDocument,
+  export: exportDocument,
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output. */

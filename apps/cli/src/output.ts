@@ -1,5 +1,5 @@
 import { formatDuration, type StatusReport, type TabStatus } from "@mc/core";
-import { type Colors, cells, colors, display, fit, pad, render, unstyled } from "./display.js";
+import { type Colors, cells, colors, display, fitCells, pad, render, unstyled } from "./display.js";
 
 export { display } from "./display.js";
 
@@ -83,6 +83,11 @@ export function makeOutput(
   };
 }
 
+/** A status row's tab: its name, and `name/1` for a further pane of a tab that has several. */
+export function tabLabel(t: TabStatus): string {
+  return t.pane === undefined ? t.tabName : `${t.tabName}/${t.pane}`;
+}
+
 /** `exited 3`, `killed SIGTERM`, `not started`, … */
 export function stateText(t: TabStatus): string {
   if (t.state === "exited") return `exited ${t.exitCode ?? "?"}`;
@@ -123,7 +128,7 @@ export function table(
     const fixed = widths.slice(0, last).reduce((a, w) => a + w + 2, 0);
     widths[last] = Math.max(10, Math.min(widths[last]!, opts.maxWidth - fixed));
   }
-  const cell = (s: string, w: number) => pad(fit(s, w), w);
+  const cell = (s: string, w: number) => pad(fitCells(s, w), w);
   const head = headers
     .map((h, i) => cell(h, widths[i]!))
     .join("  ")
@@ -150,7 +155,7 @@ export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" 
   const rows = tabs.map(({ s, t }) => [
     ...(remote ? [s.machine] : []),
     s.session,
-    t.tabName,
+    tabLabel(t),
     t.state,
     t.exitCode === undefined ? (t.signal ?? "") : String(t.exitCode),
     formatDuration(t.runtimeMs),
@@ -203,7 +208,7 @@ export class LiveBlock {
       const text = render(l, this.color, { oneLine: true });
       const plain = render(l, false, { oneLine: true });
       if (cells(plain) < cols) return { text, width: cells(plain) };
-      const cut = fit(plain, cols - 1);
+      const cut = fitCells(plain, cols - 1);
       return { text: cut, width: cells(cut) };
     });
     this.shown = drawn.map((d) => d.width);
@@ -216,18 +221,18 @@ export function transitions(prev: StatusReport | undefined, next: StatusReport):
   const key = (machine: string, session: string, index: number) => `${machine}\u0000${session}\u0000${index}`;
   const before = new Map<string, string>();
   for (const s of prev?.sessions ?? [])
-    for (const t of s.tabs) before.set(key(s.machine, s.session, t.index), stateText(t));
+    for (const t of s.tabs) before.set(key(s.machine, s.session, t.slot ?? t.index), stateText(t));
   const time = new Date(next.at).toISOString().slice(11, 19);
   const lines: string[] = [];
   for (const s of next.sessions) {
     const where = s.machine === "local" ? "" : `${display(s.machine, { oneLine: true })}: `;
     for (const t of s.tabs) {
       const now = stateText(t);
-      if (before.get(key(s.machine, s.session, t.index)) === now) continue;
+      if (before.get(key(s.machine, s.session, t.slot ?? t.index)) === now) continue;
       const after =
         t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
       lines.push(
-        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(t.tabName, { oneLine: true })}: ${now}${after}`,
+        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${now}${after}`,
       );
     }
   }

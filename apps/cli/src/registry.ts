@@ -28,7 +28,11 @@ interface Entry<K extends BackendName> {
   pkg: string;
   /** Saved-run kinds: runs on this machine, and runs across machines (`--host`). */
   kinds: { local: string; remote: string };
+  /** Session name prefix on this machine when --prefix is not given (machineconfig's, for its scripts). */
+  defaultPrefix?: string;
   load(): Promise<BackendFactory<BackendOptions[K]>>;
+  /** Its factory for machines reached over ssh, when that differs (Windows Terminal starts windows on the desktop). */
+  loadRemote?(): Promise<BackendFactory<BackendOptions[K]>>;
 }
 
 /** Backend name → its package, loaded only when used. */
@@ -41,12 +45,15 @@ const REGISTRY: { [K in BackendName]: Entry<K> } = {
   zellij: {
     pkg: "@mc/zellij",
     kinds: { local: "ZellijLocalManager", remote: "ZellijRemoteManager" },
+    // machineconfig's ZellijLocalManager names sessions LocalJobMgr_<layout>; `--prefix ""` for none.
+    defaultPrefix: "LocalJobMgr",
     load: async () => (await import("@mc/zellij")).zellijBackend,
   },
   wt: {
     pkg: "@mc/wt",
     kinds: { local: "WTLocalManager", remote: "WTRemoteManager" },
     load: async () => (await import("@mc/wt")).wtBackend,
+    loadRemote: async () => (await import("@mc/remote/wt")).wtRemoteBackend,
   },
 };
 
@@ -61,9 +68,11 @@ const missing = (e: unknown) => {
 /** The factory of a backend; BACKEND_MISSING naming the package when it is not installed. */
 export async function loadBackend<K extends BackendName>(
   name: K,
+  remote = false,
 ): Promise<BackendFactory<BackendOptions[K]>> {
+  const entry = REGISTRY[name];
   try {
-    return await REGISTRY[name].load();
+    return await (remote && entry.loadRemote ? entry.loadRemote() : entry.load());
   } catch (e) {
     if (!missing(e)) throw e;
     throw new McError("BACKEND_MISSING", `the ${name} backend is not installed`, {
@@ -138,12 +147,12 @@ export async function buildManager<K extends BackendName>(
     onNotice?: (message: string) => void;
   },
 ): Promise<SessionManager<BackendOptions[K]>> {
-  const factory = await loadBackend(name);
+  const factory = await loadBackend(name, o.placement.hosts.length > 0);
   if (o.placement.hosts.length > 0) {
     const { RemoteManager } = await loadRemote();
     return new RemoteManager(REGISTRY[name].kinds.remote, factory, {
       machineLayouts: Object.fromEntries(o.placement.hosts.map((h) => [h, layouts])),
-      sessionNamePrefix: o.prefix,
+      sessionNamePrefix: o.prefix || undefined,
       exitMode: o.exitMode,
       ...(o.placement.sshConfig === undefined ? {} : { ssh: { "*": { configFile: o.placement.sshConfig } } }),
       backendOptions: { "*": o.backendOptions },
@@ -155,7 +164,7 @@ export async function buildManager<K extends BackendName>(
     kind: REGISTRY[name].kinds.local,
     factory,
     machines: [{ name: "local", host: localHost(), layouts, backendOptions: o.backendOptions }],
-    sessionNamePrefix: o.prefix,
+    sessionNamePrefix: (o.prefix ?? REGISTRY[name].defaultPrefix) || undefined,
     exitMode: o.exitMode,
   });
 }
@@ -180,8 +189,8 @@ export async function loadRuns(
       const listing = await listRuns(host, stateDir, kind);
       corrupt.push(...listing.corrupt);
       if (listing.runs.length === 0) continue;
-      const factory = (await loadBackend(name)) as BackendFactory<object>;
       const remote = kind === REGISTRY[name].kinds.remote;
+      const factory = (await loadBackend(name, remote)) as BackendFactory<object>;
       const { RemoteManager } = remote ? await loadRemote() : { RemoteManager: undefined };
       for (const run of listing.runs) {
         const manager = RemoteManager

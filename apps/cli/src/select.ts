@@ -1,5 +1,8 @@
 import { type LayoutConfig, McError } from "@mc/core";
+import type { RunOptions } from "./commands/run.js";
 import { display } from "./display.js";
+import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "./layouts-source.js";
+import type { Output } from "./output.js";
 
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "select", hint });
@@ -68,4 +71,49 @@ export async function chooseInteractively(layouts: readonly LayoutConfig[]): Pro
     required: true,
   });
   return picked;
+}
+
+const blank = (v: string) => v.split(",").every((x) => x.trim() === "");
+
+/**
+ * Load the file and apply -c / -t (a blank value opens a picker on a terminal) / -i / --all-file and the
+ * sanity limits.
+ */
+export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
+  const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
+  let layouts: LayoutConfig[] = layoutsFile.layouts;
+  if (o.allFile) {
+    if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
+      throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");
+    // machineconfig's --all-file: every tab of every layout, as one session.
+    return [{ layoutName: "all-layouts-dynamic", layoutTabs: layouts.flatMap((l) => l.layoutTabs) }];
+  }
+  if (o.chooseLayouts !== undefined)
+    layouts = blank(o.chooseLayouts)
+      ? await pickLayouts(layouts)
+      : chooseLayouts(layouts, o.chooseLayouts.split(","));
+  if (o.interactive) layouts = await chooseInteractively(layouts);
+  if (o.chooseTabs !== undefined)
+    layouts = [blank(o.chooseTabs) ? await pickTabs(layouts) : chooseTabs(layouts, o.chooseTabs.split(","))];
+  for (const l of layouts) {
+    if (l.layoutTabs.length > o.maxTabsPerLayout) {
+      throw usage(
+        `layout "${l.layoutName}" has ${l.layoutTabs.length} tabs, over --max-tabs-per-layout ${o.maxTabsPerLayout}`,
+        "raise the limit, or split it with `sessions balance-load`",
+      );
+    }
+  }
+  if (o.parallelLayouts !== undefined) {
+    if (o.parallelLayouts < 1) throw usage("--parallel-layouts must be at least 1");
+    if (o.parallelLayouts > o.maxParallelLayouts)
+      throw usage(
+        `--parallel-layouts ${o.parallelLayouts} is over --max-parallel-layouts ${o.maxParallelLayouts}`,
+      );
+  } else if (layouts.length > o.maxParallelLayouts && o.maxParallelTabs === undefined) {
+    throw usage(
+      `${layouts.length} layouts would start at once, over --max-parallel-layouts ${o.maxParallelLayouts}`,
+      "run them in batches with --parallel-layouts N, or raise the limit",
+    );
+  }
+  return layouts;
 }

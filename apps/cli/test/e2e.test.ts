@@ -113,7 +113,8 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(table.stdout).toMatch(/life\s+quick\s+exited\s+3/);
 
     const attach = await sessions(["attach", "life", "--print"]);
-    expect(attach.stdout.trim()).toBe(`tmux -u -S ${sock} attach-session -t =life`);
+    // By the session's id: a session renamed since still gets the right attach.
+    expect(attach.stdout.trim()).toMatch(new RegExp(`^tmux -u -S ${sock} attach-session -t '\\$\\d+'$`));
 
     const ls = await sessions(["ls", "--json"]);
     expect(JSON.parse(ls.stdout).runs).toEqual([
@@ -124,6 +125,15 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(kill.code).toBe(0);
     expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("life");
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("keeper");
+    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([
+      expect.objectContaining({
+        session: "life",
+        live: false,
+        ended: expect.objectContaining({ by: "killed" }),
+      }),
+    ]);
+    // --prune forgets ended sessions with their files.
+    await sessions(["ls", "--prune"]);
     expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
   });
 
@@ -162,6 +172,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(plan.batches[0][0].artefacts.map((a: { description: string }) => a.description)).toEqual([
       "tab wrapper (POSIX sh)",
       "tmux build script",
+      "command of tab 0",
     ]);
   });
 
@@ -194,7 +205,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
 
     const usage = await sessions(["run", f, "--on-conflict", "sometimes"]);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("use error, restart or rename");
+    expect(usage.stderr).toContain("use error, restart, rename, merge-skip, merge-overwrite");
 
     const nofile = await sessions(["run"], { HOME: dir });
     expect(nofile.code).toBe(3);
@@ -339,8 +350,8 @@ describe("sessions: 20 runs of the same layout at the same moment", () => {
       .split("\n")
       .filter((n) => n.startsWith("race"));
     expect(live.sort()).toEqual(names.sort());
-    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter((r: { session: string }) =>
-      r.session.startsWith("race"),
+    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter(
+      (r: { session: string; ended?: unknown }) => r.session.startsWith("race") && !r.ended,
     );
     expect(ls).toHaveLength(20);
     expect((await sessions(["kill", "--all"])).code).toBe(0);
@@ -390,7 +401,9 @@ describe("sessions: interrupted launch", () => {
         .split("\n")
         .filter((n) => n.startsWith("int")),
     ).toEqual([]);
-    expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
+    // Rolled back, not ended: nothing of it stays in mc's records (earlier tests' ended sessions may).
+    const runs = JSON.parse((await sessions(["ls", "--json"])).stdout).runs;
+    expect(runs.filter((r: { session: string }) => r.session.startsWith("int"))).toEqual([]);
   });
 });
 
@@ -414,17 +427,20 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     ]);
     const run = await sessions(["run", f, "-b", "zellij", "-m", "--interval", "0.2", "--json"], zenv);
     expect(run.code).toBe(10);
-    const last = run.stdout
-      .trim()
-      .split("\n")
-      .filter((l) => l.startsWith('{"event"'))
-      .map((l) => JSON.parse(l))
-      .at(-1);
-    expect(last.report.sessions[0].session).toBe("LocalJobMgr_zz");
-    expect(last.report.sessions[0].tabs.map((t: { exitCode: number }) => t.exitCode)).toEqual([0, 4]);
+    const last = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+    expect(last).toMatchObject({ type: "run-done", failed: 1 });
+    const report = last.batches[0].report;
+    expect(report.sessions[0].session).toBe("LocalJobMgr_zz");
+    expect(report.sessions[0].tabs.map((t: { exitCode: number }) => t.exitCode)).toEqual([0, 4]);
     const kill = await sessions(["kill", "LocalJobMgr_zz"], zenv);
     expect(kill.code).toBe(0);
-    expect(JSON.parse((await sessions(["ls", "--json"], zenv)).stdout).runs).toEqual([]);
+    // What is left is history: the ended session, with its records.
+    const rows = JSON.parse((await sessions(["ls", "--json"], zenv)).stdout).runs.filter(
+      (r: { session: string }) => r.session === "LocalJobMgr_zz",
+    );
+    expect(rows.map((r: { live: boolean; ended?: { by: string } }) => [r.live, r.ended?.by])).toEqual([
+      [false, "killed"],
+    ]);
   });
 
   it("wt: run → status → kill (fake wt.exe and pwsh)", async () => {
@@ -491,5 +507,103 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     expect(text).toContain('# session "second"');
     expect(text).not.toContain('# session "first"');
     tmux("kill-session", "-t", "=prompt");
+  });
+
+  /** Run `sessions ARGS` in a pane of the private server (a real terminal) and read its screen. */
+  function inPane(name: string, args: string) {
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      "160",
+      "-y",
+      "45",
+      `MC_STATE_DIR=${env.MC_STATE_DIR} node ${BIN} ${args}; echo "exit=$?"; sleep 30`,
+    );
+    const screen = async (want: string) => {
+      for (let i = 0; i < 150; i++) {
+        const s = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", `=${name}:`);
+        if (s.includes(want)) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the pane never showed ${want}: ${tmux("capture-pane", "-p", "-t", `=${name}:`)}`);
+    };
+    return { screen, keys: (...k: string[]) => tmux("send-keys", "-t", `=${name}:`, ...k) };
+  }
+
+  it('-c "" and -t "" open machineconfig\'s pickers with a JSON preview; without a terminal they are usage errors', async () => {
+    const f = layoutsFile("pick2.json", [
+      { layoutName: "alpha", layoutTabs: [{ tabName: "one", command: "echo one" }] },
+      {
+        layoutName: "beta",
+        layoutTabs: [
+          { tabName: "two", command: "echo two" },
+          { tabName: "three", command: "echo three" },
+        ],
+      },
+    ]);
+    const layouts = inPane("pickc", `run ${f} -c "" --dry-run --socket ${sock}`);
+    const shown = await layouts.screen("Layouts to run");
+    // The highlighted layout is previewed as JSON.
+    expect(shown).toContain('"layoutName": "alpha"');
+    layouts.keys("Down");
+    await layouts.screen('"layoutName": "beta"');
+    layouts.keys("Space");
+    layouts.keys("Enter");
+    const planned = await layouts.screen("exit=");
+    expect(planned).toContain("exit=0");
+    expect(planned).toContain('# session "beta"');
+    expect(planned).not.toContain('# session "alpha"');
+    tmux("kill-session", "-t", "=pickc");
+
+    const tabs = inPane("pickt", `run ${f} -t "" --dry-run --socket ${sock}`);
+    await tabs.screen("Tabs to run");
+    tabs.keys("Down");
+    tabs.keys("Down");
+    await tabs.screen('"tabName": "three"');
+    tabs.keys("Space");
+    tabs.keys("Enter");
+    const custom = await tabs.screen("exit=");
+    expect(custom).toContain("exit=0");
+    expect(custom).toContain('# session "custom-tabs"');
+    expect(custom).toContain("echo three");
+    expect(custom).not.toContain("echo two");
+    tmux("kill-session", "-t", "=pickt");
+
+    for (const flag of ["-c", "-t"]) {
+      const r = await sessions(["run", f, flag, "", "--dry-run", "--socket", sock]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/terminal/);
+    }
+  });
+
+  it("attach without a name: a picker of every session, mc's marked; its kill choice ends only mc's", async () => {
+    const f = layoutsFile("att.json", [
+      { layoutName: "att-a", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+      { layoutName: "att-b", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    // Without a terminal: it says so, names the sessions, and suggests naming one.
+    const blind = await sessions(["attach", "--socket", sock]);
+    expect(blind.code).toBe(2);
+    expect(blind.stderr).toContain("att-a");
+    const p = inPane("pickatt", `attach --socket ${sock}`);
+    const menu = await p.screen("Attach to");
+    expect(menu).toMatch(/att-a\s+\[mc\]/);
+    expect(menu).toMatch(/keeper/);
+    expect(menu).not.toMatch(/keeper\s+\[mc\]/);
+    expect(menu).toContain("new session");
+    // The list wraps: two up from the first is "kill the sessions mc started".
+    p.keys("Up");
+    p.keys("Up");
+    await p.screen("❯ kill the sessions mc started");
+    p.keys("Enter");
+    expect(await p.screen("exit=")).toContain("exit=0");
+    const left = tmux("list-sessions", "-F", "#{session_name}");
+    expect(left).not.toMatch(/att-a|att-b/);
+    expect(left).toContain("keeper");
+    tmux("kill-session", "-t", "=pickatt");
   });
 });

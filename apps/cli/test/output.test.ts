@@ -1,7 +1,7 @@
 import { McError, makeReport, type SessionStatus, summarizeSession, type TabStatus } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cells, display, render } from "../src/display.js";
+import { cells, display, logLine, render } from "../src/display.js";
 import { reportError } from "../src/exit-codes.js";
 import { colorEnabled, makeOutput, statusTable, table, transitions } from "../src/output.js";
 
@@ -112,6 +112,29 @@ describe("the display function", () => {
         for (const p of printed) expect(rawControl(p), JSON.stringify(p)).toBeUndefined();
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it("a log line keeps colours, drops every other escape sequence, and shows what \\r left", () => {
+    expect(render(logLine("\x1b[1;31mfail\x1b[0m done"), true)).toBe("\x1b[1;31mfail\x1b[0m done\x1b[0m");
+    expect(render(logLine("\x1b[1;31mfail\x1b[0m done"), false)).toBe("fail done");
+    expect(render(logLine("a\x1b]52;c;SGVsbG8=\x07b\x1b[2Jc\x1b[10;1Hd\x1bPq#0;2\x1b\\e"), true)).toBe(
+      "abcde",
+    );
+    expect(render(logLine("a\x1b]0;title"), true)).toBe("a");
+    expect(render(logLine(" 10%\r 50%\r100%\r\r"), true)).toBe("100%");
+    expect(render(logLine("x\x9b2Jy\x07z\u202e"), true)).toBe("xy\\x07z\\u202e");
+  });
+
+  it("property: no log line lets a raw control out but colour, colour on or off", () => {
+    fc.assert(
+      fc.property(hostile, fc.boolean(), (a, color) => {
+        const p = render(logLine(a), color);
+        const rest = p.replace(/\x1b\[[0-9;:]*m/g, "");
+        expect(rawControl(rest), JSON.stringify(p)).toBeUndefined();
+        if (!color) expect(p).not.toContain("\x1b");
+      }),
+      { numRuns: 2000 },
     );
   });
 

@@ -62,7 +62,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
           {
             layoutName: "job",
             layoutTabs: [
-              { tabName: "a", startDir: join(dir, "work"), command: "sleep 0.3; exit 2" },
+              { tabName: "a", startDir: join(dir, "work"), command: "echo from-a; sleep 0.3; exit 2" },
               { tabName: "b", startDir: join(dir, "work"), command: "sleep 30" },
             ],
           },
@@ -74,7 +74,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     const a = await sessions(["run", f, "--host", "alpha", "--socket", sock("shared"), ...ssh, "--json"]);
     expect(a.code, a.stderr).toBe(0);
     const started = JSON.parse(a.stdout);
-    expect(started.machines).toEqual([expect.objectContaining({ machine: "alpha", ok: true })]);
+    expect(started.batches[0].machines).toEqual([expect.objectContaining({ machine: "alpha", ok: true })]);
     const b = await sessions([
       "run",
       f,
@@ -88,7 +88,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       "--json",
     ]);
     expect(b.code, b.stderr).toBe(0);
-    expect(JSON.parse(b.stdout).machines[0].sessions[0].name).toBe("job_1");
+    expect(JSON.parse(b.stdout).batches[0].machines[0].sessions[0].name).toBe("job_1");
 
     await new Promise((r) => setTimeout(r, 800));
     const status = JSON.parse((await sessions(["status", "--json"])).stdout);
@@ -117,6 +117,17 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
 
     expect((await sessions(["kill", "job", "--host", "alpha"])).code).toBe(0);
     expect((await sessions(["kill", "--all"])).code).toBe(0);
+    // Killed sessions are history (their logs stay on their machines) until pruned over the same ssh.
+    const after = JSON.parse((await sessions(["ls", "--json"])).stdout).runs;
+    expect(after.map((r: { live: boolean; ended?: { by: string } }) => [r.live, r.ended?.by])).toEqual([
+      [false, "killed"],
+      [false, "killed"],
+    ]);
+    const logs = await sessions(["logs", "job_1/a", "--host", "beta"]);
+    expect(logs.code, logs.stderr).toBe(0);
+    // What the tab printed, read on beta through the same ssh connection.
+    expect(logs.stdout).toContain("from-a");
+    expect((await sessions(["ls", "--prune"])).code).toBe(0);
     expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);
     // Every session is gone, so the tmux server has exited (list-sessions fails) or lists nothing.
     let left = "";

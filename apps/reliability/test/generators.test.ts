@@ -2,14 +2,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMcError, normaliseStartDir, parseTabRecord } from "@mc/core";
+import { isMcError, normaliseStartDir, parseTabRecord, type SessionBackend } from "@mc/core";
 import { fakeHost } from "@mc/core/testing";
 import { paneTabIndex, tmuxSessionFiles, tmuxSessionKey } from "@mc/tmux";
-import { evaluateLaunchScript, parseWtArgv, tabCommandline, WtBackend, windowsArgv } from "@mc/wt";
-import { isLiteralPath, paneArgv, zellijSessionFiles } from "@mc/zellij";
+import { tabCommandline, WtBackend, wtWindowName } from "@mc/wt";
+import { cli11Of, evaluateLaunchScript, parseWtArgv, windowsArgv } from "@mc/wt/testing";
+import { isLiteralPath, paneArgv, paneName, zellijSessionFiles } from "@mc/zellij";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { quoteWindowsArg } from "../../../packages/wt/test/arbitraries.js";
 import { powershellSyntaxErrors } from "../../../packages/wt/test/ps-syntax.js";
 import { readLayout } from "../../../packages/zellij/test/kdl.js";
 import {
@@ -179,8 +179,8 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
   it(`the tab wrapper of the same ${CASES} layouts hands every command to $SHELL byte for byte (real sh)`, () => {
     const started = performance.now();
     const probe = join(dir, "probe.sh");
-    // Stands in for the user's shell: records the `-c` argument it was given.
-    writeFileSync(probe, '#!/bin/sh\nprintf \'%s\' "$2" > "$MC_PROBE_OUT"\n');
+    // Stands in for the user's shell: the wrapper runs `$SHELL <command file>`; it records that file.
+    writeFileSync(probe, '#!/bin/sh\ncat -- "$1" > "$MC_PROBE_OUT"\n');
     chmodSync(probe, 0o755);
     const lines: string[] = ["#!/bin/sh"];
     const expected: { out: string; command: string; rec: string }[] = [];
@@ -192,7 +192,9 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
         {
           name: l.layoutName,
           index: i,
-          tabs: l.layoutTabs.map((t, index) => ({ index, ...t })),
+          // The wrapper enters the start directory itself (the hostile ones are the build test's): here,
+          // one that exists, so every command reaches the shell.
+          tabs: l.layoutTabs.map((t, index) => ({ index, ...t, startDir: caseDir })),
           dir: caseDir,
           // As in a real run, the records go next to the artefacts (the wrapper expects that directory to exist).
           runDir: caseDir,
@@ -230,7 +232,8 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
       try {
         rec = parseTabRecord(readFileSync(e.rec, "utf8"));
       } catch {}
-      return got !== e.command || rec?.exit !== 0;
+      // The command file holds the command and a newline (so a shell reads its last line).
+      return got !== `${e.command}\n` || rec?.exit !== 0;
     });
     figures.tabWrapper = {
       cases: layouts.length,
@@ -269,7 +272,8 @@ describe("zellij: KDL read back with kdljs 0.2.0 is structurally the layout", ()
               tabs,
               dir: "/st/a",
               runDir: "/st/r",
-              keepShell: true,
+              runId: "RUN",
+              exitMode: "shell",
             },
             info,
           );
@@ -289,6 +293,8 @@ describe("zellij: KDL read back with kdljs 0.2.0 is structurally the layout", ()
           const [command, ...args] = paneArgv({ ...t, startDir }, files.tabScriptPath);
           return {
             name: t.tabName,
+            // The pane carries mc's ownership marker (zellij keeps it as the title).
+            paneName: paneName(t.tabName, "RUN"),
             cwd: isLiteralPath(startDir) ? startDir : undefined,
             command,
             closeOnExit: false,
@@ -315,11 +321,16 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
     let accepted = 0;
     const refusals = new Map<string, number>();
     const host = fakeHost();
+    // wt 1.25 on pwsh 7.4: what WtBackend.checkAvailable would have probed.
+    const platform = { wt: [1, 25, 1912, 0], powershell: [7, 4, 6], wtPath: "wt" };
     await fc.assert(
       fc.asyncProperty(withExtremes, fc.boolean(), async (l, keepShell) => {
-        const be = new WtBackend({ host, keepShell });
+        const be = new WtBackend(host);
+        be.platform = platform;
         const spec = {
           index: 0,
+          machine: "local",
+          exitMode: keepShell ? ("shell" as const) : ("close" as const),
           requested: l.layoutName,
           name: l.layoutName,
           action: "create" as const,
@@ -327,10 +338,12 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
           layout: l,
           runDir: "/state/runs/r/s0",
           artefactDir: "/state/runs/r/s0",
+          runId: "20261204-230033-abc123",
+          keepShell,
         };
         let prepared: ReturnType<WtBackend["prepare"]>;
         try {
-          be.checkName(l.layoutName);
+          (be as SessionBackend).checkName?.(l.layoutName);
           prepared = be.prepare(spec, { platform: "win32", home: "C:\\Users\\u", stateDir: "/state" });
         } catch (e) {
           // Refusals must be precise: LAYOUT_INVALID naming the value.
@@ -344,11 +357,11 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
         const wrapper = prepared.artefacts.find((a) => a.path.endsWith("wrapper.ps1"))!.content;
         expect(await powershellSyntaxErrors(launch)).toEqual([]);
         expect(await powershellSyntaxErrors(wrapper)).toEqual([]);
+        // PowerShell's reading of the script, then wt.exe's CommandLineToArgvW, then wt's `;` split + CLI11.
         const ps = evaluateLaunchScript(launch);
-        const argv = windowsArgv(["wt.exe", ...ps.args.map(quoteWindowsArg)].join(" ")).slice(1);
-        expect(argv).toEqual(ps.args);
-        const inv = parseWtArgv(argv);
-        expect(inv.window).toBe(l.layoutName);
+        expect(ps.args).toEqual(windowsArgv(`wt.exe ${ps.commandLine}`).slice(1));
+        const inv = parseWtArgv(ps.args, cli11Of(platform.wt));
+        expect(inv.window).toBe(wtWindowName(l.layoutName, spec.runId, 0));
         const wrapperPath = "/state/runs/r/s0/wrapper.ps1";
         expect(
           inv.actions.map((a) =>
@@ -358,7 +371,7 @@ describe("wt: PowerShell launch script parses with tree-sitter and wt's split gi
           l.layoutTabs.map((t, i) => [
             t.tabName,
             normaliseStartDir(t.startDir, "C:\\Users\\u"),
-            tabCommandline({ pwsh: "pwsh", wrapperPath, keepShell }, i),
+            tabCommandline({ pwsh: be.pwsh, wrapperPath, platform }, i),
           ]),
         );
         // Commands never enter a script: each is its own file, byte for byte.

@@ -1,4 +1,7 @@
+import type { ManagedSession } from "./run-record.js";
 import type { SessionStatus, StatusReport, TabStatus } from "./status.js";
+import { readyMarkerName } from "./tab-record.js";
+import { EVENTS_FILE } from "./tab-wrapper.js";
 
 /** What happened, one line of `sessions events` and of `sessions run --monitor --json`. */
 export type McEventType =
@@ -21,6 +24,8 @@ export interface McEvent {
   tab?: string;
   /** The tab's position in its layout. */
   index?: number;
+  /** Which pane of the tab, when it has several (0 is the tab's own command). */
+  pane?: number;
   exitCode?: number;
   signal?: string;
   attempt?: number;
@@ -41,6 +46,7 @@ function tabEvent(s: SessionStatus, t: TabStatus, type: McEventType, time: numbe
     session: s.session,
     tab: t.tabName,
     index: t.index,
+    ...(t.pane === undefined ? {} : { pane: t.pane }),
     ...(t.exitCode === undefined ? {} : { exitCode: t.exitCode }),
     ...(t.signal ? { signal: t.signal } : {}),
     ...(t.error ? { reason: t.error } : {}),
@@ -58,12 +64,15 @@ const started = (t: TabStatus | undefined) =>
 export function eventsBetween(prev: StatusReport | undefined, next: StatusReport): McEvent[] {
   const before = new Map<string, { s: SessionStatus; tabs: Map<number, TabStatus> }>();
   for (const s of prev?.sessions ?? [])
-    before.set(`${s.machine}\u0000${s.session}`, { s, tabs: new Map(s.tabs.map((t) => [t.index, t])) });
+    before.set(`${s.machine}\u0000${s.session}`, {
+      s,
+      tabs: new Map(s.tabs.map((t) => [t.slot ?? t.index, t])),
+    });
   const out: McEvent[] = [];
   for (const s of next.sessions) {
     const old = before.get(`${s.machine}\u0000${s.session}`);
     for (const t of s.tabs) {
-      const was = old?.tabs.get(t.index);
+      const was = old?.tabs.get(t.slot ?? t.index);
       if (was?.state === t.state && was.exitCode === t.exitCode) continue;
       if (!started(was) && started(t)) out.push(tabEvent(s, t, "tab-started", t.startedAt ?? next.at));
       if (t.state === "missing" && was?.state !== "missing") {
@@ -80,4 +89,92 @@ export function eventsBetween(prev: StatusReport | undefined, next: StatusReport
       out.push({ type: "session-gone", time: iso(next.at), machine: s.machine, session: s.session });
   }
   return out;
+}
+
+/** A line the tab wrapper appended to the session's events file. */
+interface WrapperEvent {
+  type: McEventType;
+  t: number;
+  session?: string;
+  tab?: string;
+  index?: number;
+  pane?: number;
+  exitCode?: number;
+  signal?: string;
+  attempt?: number;
+  reason?: string;
+}
+
+const TAB_EVENTS = new Set<McEventType>(["tab-started", "tab-exited", "tab-killed", "tab-retried"]);
+
+function wrapperEvent(line: string): WrapperEvent | undefined {
+  try {
+    const v = JSON.parse(line) as WrapperEvent;
+    return v && TAB_EVENTS.has(v.type) && typeof v.t === "number" && Number.isInteger(v.index)
+      ? v
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What `sessions events` knows of one session: its run directory's files and its entry in the run record. */
+export interface SessionHistory {
+  session: ManagedSession & { endedAt?: number; endedBy?: string };
+  /** The run directory's files (`events.ndjson`, `ready-<i>.json`), by name. */
+  files: Map<string, string>;
+  /** Seconds to add to the machine's clock to get this one's (its skew). */
+  skewMs?: number;
+}
+
+/**
+ * A session's events so far, oldest first: `session-started` (from the run record), what its tabs' wrapper
+ * wrote (`tab-started`, `tab-retried`, `tab-exited`, `tab-killed`), `tab-ready` (when its probe succeeded,
+ * or when it started if it has none) and, for an ended session, `session-gone`. Damaged lines are skipped.
+ */
+export function sessionEvents(h: SessionHistory): McEvent[] {
+  const s = h.session;
+  const at = (seconds: number) => iso(seconds * 1000 + (h.skewMs ?? 0));
+  const base = { machine: s.machine, session: s.name };
+  const out: McEvent[] = [];
+  const tabs = s.layout.layoutTabs;
+  const readySeen = new Set<number>();
+  for (const line of (h.files.get(EVENTS_FILE) ?? "").split("\n")) {
+    const e = wrapperEvent(line);
+    if (!e || e.index! >= tabs.length) continue;
+    const index = e.index!;
+    const ev: McEvent = {
+      type: e.type,
+      time: at(e.t),
+      ...base,
+      tab: tabs[index]!.tabName,
+      index,
+      ...(e.pane ? { pane: e.pane } : {}),
+      ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
+      ...(e.signal === undefined ? {} : { signal: e.signal }),
+      ...(e.attempt === undefined ? {} : { attempt: e.attempt }),
+      ...(e.reason === undefined ? {} : { reason: e.reason }),
+    };
+    out.push(ev);
+    if (e.type === "tab-started" && !e.pane && !tabs[index]!.readiness && !readySeen.has(index)) {
+      readySeen.add(index);
+      out.push({ ...ev, type: "tab-ready" });
+    }
+  }
+  tabs.forEach((t, index) => {
+    const marker = h.files.get(readyMarkerName(index));
+    if (!t.readiness || marker === undefined) return;
+    try {
+      const { t: sec } = JSON.parse(marker) as { t: number };
+      if (typeof sec === "number")
+        out.push({ type: "tab-ready", time: at(sec), ...base, tab: t.tabName, index });
+    } catch {}
+  });
+  // The session's start comes first and its end last, whatever two machines' clocks say in between.
+  const started: McEvent = { type: "session-started", time: iso(s.startedAt), ...base };
+  const gone: McEvent[] =
+    s.endedAt === undefined
+      ? []
+      : [{ type: "session-gone", time: iso(s.endedAt), ...base, reason: s.endedBy ?? "ended" }];
+  return [started, ...out.sort((a, b) => a.time.localeCompare(b.time)), ...gone];
 }

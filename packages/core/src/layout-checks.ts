@@ -84,9 +84,36 @@ function findCycle(n: number, edges: Map<number, number[]>): number[] | undefine
   return undefined;
 }
 
+/** One pane of a tab has the focus: a second `focus: true` is an error, and so is a layout without panes. */
+function panes(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  file.layouts.forEach((layout, li) => {
+    layout.layoutTabs.forEach((tab, ti) => {
+      const focused = (tab.panes ?? []).flatMap((p, pi) => (p.focus ? [pi] : []));
+      for (const pi of focused.slice(1)) {
+        const pointer = ["layouts", li, "layoutTabs", ti, "panes", pi, "focus"];
+        out.push(
+          at(
+            offsetOf(root, pointer),
+            pointer,
+            `only one pane can have the focus (also panes[${focused[0]}])`,
+          ),
+        );
+      }
+      if (tab.layout && !tab.panes?.length) {
+        const pointer = ["layouts", li, "layoutTabs", ti, "layout"];
+        out.push(
+          at(offsetOf(root, pointer), pointer, "layout arranges panes: this tab has none (add panes)"),
+        );
+      }
+    });
+  });
+  return out;
+}
+
 /** What a valid layouts file must also satisfy beyond its schema. */
 export function checkLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
-  return [...duplicateLayouts(file, root, at), ...dependencies(file, root, at)];
+  return [...duplicateLayouts(file, root, at), ...dependencies(file, root, at), ...panes(file, root, at)];
 }
 
 const KEYS = {

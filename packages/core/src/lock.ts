@@ -9,6 +9,15 @@ import { psEncodedArgs, psQuote } from "./quote.js";
 export const LOCK_LEASE_SECONDS = 30;
 
 /**
+ * The lease in use: {@link LOCK_LEASE_SECONDS}, or `MC_LOCK_LEASE_SECONDS` (at least 3) for a machine
+ * where a crashed mc should free its locks sooner (and for tests of exactly that).
+ */
+export function lockLeaseSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.MC_LOCK_LEASE_SECONDS);
+  return Number.isFinite(v) && v >= 3 ? Math.floor(v) : LOCK_LEASE_SECONDS;
+}
+
+/**
  * The lock, decided on the host that holds it, in one `sh` call per attempt: `mkdir` takes it; the owner
  * file says until when (host clock), on which boot and pid namespace, and which holder pid with which
  * start time (when the holder runs on that host). A lock is stale when its lease ran out, the host
@@ -33,7 +42,8 @@ renew) mine && owner; exit 0 ;;
 esac
 mkdir -p -- "\${d%/*}" || exit 1
 if mkdir -- "$d" 2>/dev/null; then owner && { echo got; exit 0; }; exit 1; fi
-[ -d "$d" ] || exit 1
+# Released between our mkdir and this look: try again at once.
+[ -d "$d" ] || { echo "stale released"; exit 0; }
 if read -r u b n p s t <"$d/owner" 2>/dev/null; then
   stale=
   [ "$now" -gt "$u" ] && stale="its lease ended"
@@ -62,7 +72,7 @@ function Owner { Set-Content -LiteralPath $f -Value ("{0} {1} {2} {3}" -f ($now 
 if ($op -eq 'release') { if (Mine) { Remove-Item -LiteralPath $d -Recurse -Force }; exit 0 }
 if ($op -eq 'renew') { if (Mine) { Owner }; exit 0 }
 [void][IO.Directory]::CreateDirectory((Split-Path -Parent $d))
-try { [void](New-Item -ItemType Directory -Path $d -ErrorAction Stop); Owner; 'got'; exit 0 } catch { if (-not (Test-Path -LiteralPath $d -PathType Container)) { throw } }
+try { [void](New-Item -ItemType Directory -Path $d -ErrorAction Stop); Owner; 'got'; exit 0 } catch { if (-not (Test-Path -LiteralPath $d -PathType Container)) { if (Test-Path -LiteralPath $d) { throw }; 'stale released'; exit 0 } }
 $u = 0; $p = '-'; $s = ''; $stale = ''
 if (Test-Path -LiteralPath $f) { $u, $p, $s, $t = (Get-Content -LiteralPath $f -Raw).Trim() -split ' '
   if ($now -gt [long]$u) { $stale = 'its lease ended' } elseif ($p -ne '-' -and (PStart $p) -ne $s) { $stale = "its holder (pid $p) is gone" } }
@@ -97,6 +107,7 @@ export async function hostLock(
   o: HostLockOptions,
 ): Promise<() => Promise<void>> {
   const { stateDir } = await host.info();
+  const lease = lockLeaseSeconds();
   const file = `${name.replace(/[^\w.-]/g, "_")}.lock`;
   const dir =
     o.platform === "win32" ? win32.join(stateDir, "locks", file) : posixJoin(stateDir, "locks", file);
@@ -106,11 +117,11 @@ export async function hostLock(
     o.platform === "win32"
       ? {
           file: "powershell",
-          args: psEncodedArgs(windowsLockScript(op, dir, token, LOCK_LEASE_SECONDS, pid)),
+          args: psEncodedArgs(windowsLockScript(op, dir, token, lease, pid)),
         }
       : {
           file: "/bin/sh",
-          args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, token, String(LOCK_LEASE_SECONDS), pid],
+          args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, token, String(lease), pid],
         };
   const timeoutMs = o.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
@@ -129,10 +140,7 @@ export async function hostLock(
       );
     }
     if (answer === "got") {
-      const renew = setInterval(
-        () => void host.run(call("renew")).catch(() => {}),
-        (LOCK_LEASE_SECONDS * 1000) / 3,
-      );
+      const renew = setInterval(() => void host.run(call("renew")).catch(() => {}), (lease * 1000) / 3);
       renew.unref?.();
       return async () => {
         clearInterval(renew);
@@ -146,7 +154,7 @@ export async function hostLock(
         backend: "core",
         op: "lock",
         details: { holderPid: holder, leaseUntil: Number(until) },
-        hint: `wait for it to finish; its lease ends within ${LOCK_LEASE_SECONDS} s of its last renewal`,
+        hint: `wait for it to finish; its lease ends within ${lease} s of its last renewal`,
       });
     }
     await new Promise((res) =>

@@ -3,7 +3,6 @@ import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { applyMerge, checkMergeable, type MergePlan, planMerge, type TabAction } from "./merge.js";
-import { resolveStartDir } from "./paths.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
@@ -15,6 +14,8 @@ import type {
   SessionBackend,
   SessionSpec,
 } from "./session-backend.js";
+import { hookArtefacts, runOnStart } from "./session-hooks.js";
+import { resolveLayouts } from "./start-dirs.js";
 
 /** One machine of a run, as the manager holds it. */
 export interface MachineRuntime {
@@ -102,80 +103,6 @@ export function runDirOf(info: HostInfo, runId: string, machine: string, index: 
   return join(base, `m-${slug}-${Buffer.from(machine).toString("hex").slice(0, 8)}`, `s${index}`);
 }
 
-const dirProblem = {
-  "not-dir": "is not a directory",
-  denied: "cannot be entered (no permission)",
-  missing: "does not exist",
-} as const;
-
-/**
- * Every tab's start directory, resolved to an absolute path and checked on the machine that will run
- * it before anything starts: each directory must exist and be enterable. Missing ones are an error
- * (every one named, in tab order), created, or their tabs skipped, as `missingDirs` says.
- */
-async function resolveLayouts(
-  m: MachineRuntime,
-  c: PlanContext,
-): Promise<{ layouts: (LayoutConfig | undefined)[]; warnings: string[] }> {
-  const platform = c.info.platform === "win32" ? "win32" : "posix";
-  const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
-  const resolved = m.layouts.map((l) => l.layoutTabs.map((t) => resolveStartDir(t.startDir, ctx)));
-  const dirs = [...new Set(resolved.flat().flatMap((r) => ("path" in r ? [r.path] : [])))];
-  const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
-  if (c.missingDirs === "create") {
-    for (const d of dirs.filter((x) => access.get(x) === "missing")) {
-      await m.host.makeDir(d);
-      access.set(d, await m.host.dirAccess(d));
-    }
-  }
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  const layouts = m.layouts.map((layout, li) => {
-    const tabs = layout.layoutTabs.flatMap((tab, ti) => {
-      const r = resolved[li]![ti]!;
-      const where = `layouts[${li}].layoutTabs[${ti}].startDir`;
-      const who = `(layout "${layout.layoutName}", tab "${tab.tabName}")`;
-      if ("error" in r) {
-        problems.push(`${where}: ${r.error} ${who}`);
-        return [];
-      }
-      const a = access.get(r.path) ?? "missing";
-      if (a === "ok") return [{ ...tab, startDir: r.path }];
-      if (a === "missing" && c.missingDirs === "skip") {
-        warnings.push(
-          `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${r.path} does not exist on ${m.host.id}`,
-        );
-        return [];
-      }
-      problems.push(`${where}: ${dirProblem[a]}: ${r.path} ${who}`);
-      return [];
-    });
-    if (tabs.length === 0 && layout.layoutTabs.length > 0 && problems.length === 0) {
-      warnings.push(
-        `skipped layout "${layout.layoutName}": none of its start directories exist on ${m.host.id}`,
-      );
-      return undefined;
-    }
-    return { ...layout, layoutTabs: tabs };
-  });
-  if (problems.length) {
-    const missingOnly = problems.every((p) => p.includes(dirProblem.missing));
-    throw new McError(
-      "LAYOUT_INVALID",
-      `${problems.length === 1 ? "a start directory cannot be used" : `${problems.length} start directories cannot be used`} on ${m.host.id}:\n${problems.join("\n")}`,
-      {
-        backend: m.backend.name,
-        op: "start",
-        hint: missingOnly
-          ? "create them, fix startDir, or pass --missing-dirs create|skip; nothing was started"
-          : "fix startDir (or the directories' permissions); nothing was started",
-        details: problems,
-      },
-    );
-  }
-  return { layouts, warnings };
-}
-
 /**
  * The tabs a session does not open at once: those that depend on others (a scheduler opens them when
  * their dependencies are ready), and, with `initialTabs` N (`--max-parallel-tabs`), all but the first N
@@ -190,6 +117,18 @@ export function pendingOf(layout: LayoutConfig, initialTabs: number | undefined)
 
 /** Resolve names against the sessions on the machine and generate every artefact, starting nothing. */
 export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<MachinePlan> {
+  const hooked = m.layouts.find((l) => l.onStart !== undefined);
+  if (hooked && c.info.platform === "win32") {
+    throw new McError(
+      "USAGE",
+      `onStart needs a POSIX shell: layout "${hooked.layoutName}" runs on Windows (${m.host.id})`,
+      {
+        backend: m.backend.name,
+        op: "start",
+        hint: "drop onStart for this layout, or make it the first tab's command",
+      },
+    );
+  }
   const { layouts, warnings } = await resolveLayouts(m, c);
   const keep = layouts.flatMap((l, i) =>
     l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
@@ -234,7 +173,11 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
         c.info,
       );
       prepared.push({ ...p2, tabActions: plan.actions });
-    } else prepared.push(m.backend.prepare(spec, c.info));
+    } else {
+      // The layout's onStart / onStop go with the session's artefacts, whatever the tool.
+      const p1 = m.backend.prepare(spec, c.info);
+      prepared.push({ ...p1, artefacts: [...p1.artefacts, ...hookArtefacts(spec.layout, spec.runDir)] });
+    }
   }
   return { prepared, listed, warnings, merges };
 }
@@ -355,7 +298,7 @@ export async function startMachine(
       if (hooks.signal?.aborted) throw aborted();
       if (p.action === "merge") continue;
       if (p.action === "replace" && !deferred) await replaceOld(p);
-      const session = await startOne(m, p);
+      const session = await startOne(m, p, hooks.signal);
       started.push(session);
       await hooks.recorded(session);
       const later = p.action === "replace" && deferred;
@@ -363,7 +306,7 @@ export async function startMachine(
       results.push(startedOf(m, p, session));
       if (!later) hooks.onSessionStarted?.(results.at(-1)!);
     }
-    for (const [i, p] of plan.prepared.entries()) {
+    for (const p of plan.prepared) {
       if (p.action !== "replace" || !deferred) continue;
       current = p.name;
       if (hooks.signal?.aborted) throw aborted();
@@ -394,9 +337,16 @@ export async function startMachine(
   return results;
 }
 
-async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedSession> {
+async function startOne(
+  m: MachineRuntime,
+  p: PreparedSession,
+  signal?: AbortSignal,
+): Promise<ManagedSession> {
   for (const a of p.artefacts)
     await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+  await runOnStart(m.host, p, signal);
+  // When the tool was asked to make it: before any of its tabs could start.
+  const startedAt = Date.now();
   const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
   const pendingTabs = p.pendingTabs?.length ? [...p.pendingTabs] : undefined;
   return {
@@ -406,7 +356,7 @@ async function startOne(m: MachineRuntime, p: PreparedSession): Promise<ManagedS
     layout: p.layout,
     runDir: p.runDir,
     artefacts: p.artefacts.map((a) => a.path),
-    startedAt: Date.now(),
+    startedAt,
     ...(pendingTabs ? { pendingTabs } : {}),
     ...(data ? { data } : {}),
   };

@@ -92,6 +92,8 @@ export interface MonitoringOptions {
   /** Read process trees on every poll (default true); see {@link StatusOptions.processes}. */
   processes?: boolean;
   killUponCompletion?: boolean;
+  /** With killUponCompletion: keep sessions with a failed tab, closing only their successful tabs. */
+  keepFailed?: boolean | undefined;
   signal?: AbortSignal;
   maxCycles?: number;
   onSnapshot?: (snap: MonitorSnapshot) => void;

@@ -1,73 +1,38 @@
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
 import { McError } from "./errors.js";
-import type { Command, Host, HostInfo } from "./host.js";
-import { localHost } from "./local-host.js";
+import type { Command } from "./host.js";
 import {
-  type MachineRuntime,
   type PlanContext,
   planMachine,
   requestedNames,
   type StartedSession,
   startMachine,
 } from "./machine-start.js";
-import { type Machine, Machines } from "./machines.js";
+import type { Machine } from "./machines.js";
+import { checkRequest } from "./manager-checks.js";
 import type {
   KillResult,
-  MachineSpec,
   MachineStartResult,
   MonitoringOptions,
   SessionManagerOptions,
   StartOptions,
 } from "./manager-options.js";
+import { RunState } from "./manager-state.js";
+import { failPendingTab, rerunTab, type TabOps } from "./manager-tabs.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
-import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
-import { RunStore } from "./run-store.js";
-import type {
-  BackendFactory,
-  ExitMode,
-  PreparedSession,
-  SessionBackend,
-  StatusOptions,
-} from "./session-backend.js";
-import {
-  type MachineHealth,
-  makeReport,
-  type SessionStatus,
-  type StatusReport,
-  summarizeSession,
-} from "./status.js";
+import { mapLimit } from "./poll.js";
+import type { ManagedSession } from "./run-record.js";
+import type { ExitMode, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
+import { type MachineHealth, makeReport, type SessionStatus, type StatusReport } from "./status.js";
 import { correctClock } from "./status-clock.js";
-import { pollSessions } from "./status-poll.js";
-import { tabRecordName } from "./tab-record.js";
+import { pollSessions, unknownStatus } from "./status-poll.js";
+import { readyMarkerName } from "./tab-record.js";
 import { type SweepResult, sweepTabs } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
-
-function newRunId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
-}
-
-/** Run `f` over `items` with at most `limit` at once, keeping order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  f: (x: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
+export { mapLimit } from "./poll.js";
 
 /**
  * The session lifecycle, the same on this machine and across many: resolve names → generate artefacts →
@@ -75,70 +40,16 @@ export async function mapLimit<T, R>(
  * backend on it; a local run is the one machine `local`. A backend supplies only what is specific to its
  * tool ({@link SessionBackend}); the tab state is decided in one place ({@link decideTabState}).
  */
-export class SessionManager<O extends object = object> {
-  readonly kind: string;
-  readonly factory: BackendFactory<O>;
-  readonly sessionNamePrefix: string | undefined;
+export class SessionManager<O extends object = object> extends RunState<O> {
   readonly keepShell: boolean;
   readonly exitMode: ExitMode;
-  /** Id under which this manager's run is saved. */
-  runId: string;
-  /** Sessions this manager started (or loaded); the only ones it will ever kill. */
-  managed: ManagedSession[] = [];
-  private readonly machineSet: Machines<O>;
-  private readonly store: RunStore;
   private readonly concurrency: number;
 
   constructor(opts: SessionManagerOptions<O>) {
-    this.kind = opts.kind;
-    this.factory = opts.factory;
-    this.sessionNamePrefix = opts.sessionNamePrefix;
+    super(opts);
     this.exitMode = opts.exitMode ?? (opts.keepShell === false ? "close" : "shell");
     this.keepShell = this.exitMode === "shell";
-    this.runId = newRunId();
     this.concurrency = opts.concurrency ?? 4;
-    this.machineSet = new Machines(opts.factory, opts.connect);
-    for (const m of opts.machines) this.machineSet.add(m);
-    const local = this.machineSet.has("local") ? this.machineSet.get("local").host : undefined;
-    this.store = new RunStore(
-      opts.stateHost ?? local ?? localHost(),
-      this.kind,
-      opts.stateHost !== undefined,
-    );
-  }
-
-  /** The machines of this run, by name. */
-  get machines(): string[] {
-    return this.machineSet.names();
-  }
-
-  /** The backend on a machine (the only one, when `machine` is omitted and the run has one). */
-  backendOf(machine?: string): SessionBackend {
-    return this.machine(machine).backend;
-  }
-
-  /** The host of a machine (the only one, when omitted). */
-  hostOf(machine?: string): Host {
-    return this.machine(machine).host;
-  }
-
-  /** Backwards-compatible: the backend of a one-machine manager. */
-  get backend(): SessionBackend {
-    return this.backendOf();
-  }
-
-  /** Backwards-compatible: the host of a one-machine manager. */
-  get host(): Host {
-    return this.hostOf();
-  }
-
-  private machine(name?: string): Machine<O> {
-    return this.machineSet.get(name);
-  }
-
-  /** Host facts of a machine, read once. */
-  async hostInfo(machine?: string): Promise<HostInfo> {
-    return this.machineSet.info(machine);
   }
 
   /** The names asked for, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`, every machine. */
@@ -169,33 +80,11 @@ export class SessionManager<O extends object = object> {
   }
 
   private checkInitialTabs(o: StartOptions): void {
-    if (this.exitMode === "keep" && !this.factory.capabilities.keepPane) {
-      throw new McError(
-        "USAGE",
-        `${this.factory.name} cannot keep a finished pane on screen (capability "keepPane")`,
-        {
-          backend: this.factory.name,
-          op: "start",
-          hint: "use --exit shell or --exit close with this backend",
-        },
-      );
-    }
-    if (this.factory.capabilities.addTabsLater) return;
-    const deps = this.machineSet
-      .all()
-      .some((m) => m.layouts.some((l) => l.layoutTabs.some((t) => t.dependsOn?.length)));
-    if (o.initialTabs === undefined && !deps) return;
-    throw new McError(
-      "USAGE",
-      `${this.factory.name} cannot add tabs to a running session (capability "addTabsLater")`,
-      {
-        backend: this.factory.name,
-        op: "start",
-        hint:
-          o.initialTabs === undefined
-            ? "dependsOn needs a backend that can open tabs later (tmux); drop dependsOn for this one"
-            : "drop --max-parallel-tabs for this backend, or split the layout with sessions balance-load",
-      },
+    checkRequest(
+      this.factory,
+      this.machineSet.all().flatMap((m) => m.layouts),
+      this.exitMode,
+      o.initialTabs,
     );
   }
 
@@ -224,6 +113,8 @@ export class SessionManager<O extends object = object> {
   async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     this.checkInitialTabs(o);
     await this.checkStateWritable();
+    // Ended sessions' files on this machine are kept a week; housekeeping must never fail a start.
+    await this.store.pruneEnded().catch(() => {});
     const todo = this.machineSet.all().filter((m) => m.layouts.length > 0);
     return mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
       let r: MachineStartResult;
@@ -262,8 +153,8 @@ export class SessionManager<O extends object = object> {
         },
         dropped: (names) => this.dropSessions(m.name, names),
         previous: (listed) => this.previousSession(m, listed.name, listed.runId),
-        replaced: (old) => (old ? this.forgetElsewhere(m, old) : Promise.resolve()),
-        adopted: (old) => this.forgetElsewhere(m, old, { keepFiles: true }),
+        replaced: (old) => (old ? this.forgetElsewhere(old, "replaced") : Promise.resolve()),
+        adopted: (old) => this.forgetElsewhere(old, "adopted"),
       });
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
@@ -283,16 +174,14 @@ export class SessionManager<O extends object = object> {
     return this.store.session(runId, (x) => x.machine === m.name && m.backend.sessionKey(x.name) === key);
   }
 
-  /** A session of another run was replaced: it leaves that run's record, and its files go. */
-  private async forgetElsewhere(
-    m: Machine<O>,
-    old: ManagedSession,
-    o: { keepFiles?: boolean } = {},
-  ): Promise<void> {
+  /** A session of another run was replaced (it becomes that run's history) or adopted by a merge (it moves here). */
+  private async forgetElsewhere(old: ManagedSession, how: "replaced" | "adopted"): Promise<void> {
     const saved = old.data?.savedIn ?? old.data?.runId;
     if (typeof saved !== "string") return;
-    await this.store.drop(saved, (s) => s.machine === old.machine && s.name === old.name);
-    if (old.runDir && !o.keepFiles) await m.host.remove(old.runDir).catch(() => {});
+    const hit = (s: ManagedSession) => s.machine === old.machine && s.name === old.name;
+    // Adopted by a merge: it lives on in this run. Replaced: its logs and records stay, as history.
+    if (how === "adopted") await this.store.drop(saved, hit);
+    else await this.store.retire(saved, hit, "replaced");
   }
 
   /**
@@ -359,8 +248,31 @@ export class SessionManager<O extends object = object> {
       if (snap.report) last = snap.report;
       finished = snap.done;
     }
-    if (finished && opts.killUponCompletion) await this.killAllSessions();
+    if (finished && opts.killUponCompletion)
+      await this.killAtCompletion({ keepFailed: opts.keepFailed, report: last });
     return last;
+  }
+
+  /**
+   * What `--kill-upon-completion` does once every command finished: kill every session, or with
+   * `keepFailed` only those whose tabs all succeeded; a session with a failed tab stays, its successful
+   * tabs closed where the tool can close one tab, so what failed can be looked at.
+   */
+  async killAtCompletion(o: { keepFailed?: boolean | undefined; report?: StatusReport | undefined } = {}) {
+    if (!o.keepFailed) return this.killAllSessions();
+    const report = o.report ?? (await this.checkAllSessionsStatus({ processes: false }));
+    const out: KillResult[] = [];
+    for (const s of [...this.managed]) {
+      const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+      const ok = (t: { state: string; exitCode?: number }) => t.state === "exited" && t.exitCode === 0;
+      if (!st || st.tabs.every(ok)) {
+        out.push(await this.killSession(s.name, s.machine));
+        continue;
+      }
+      const backend = this.machine(s.machine).backend;
+      for (const t of st.tabs.filter((x) => ok(x) && x.ref)) await backend.closeTab?.(t.ref!).catch(() => {});
+    }
+    return out;
   }
 
   /** The managed session of that name (on that machine, when several machines have one). */
@@ -414,7 +326,7 @@ export class SessionManager<O extends object = object> {
         error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
       };
     }
-    await this.dropSessions(s.machine, new Set([s.name]));
+    await this.retireSessions(s.machine, new Set([s.name]));
     return { ...base, ok: true, outcome: outcome!, ...ended };
   }
 
@@ -465,6 +377,23 @@ export class SessionManager<O extends object = object> {
     await this.saveSession(s);
   }
 
+  /**
+   * Run a finished tab's command again in a new tab of the same name; its earlier attempt's record is
+   * kept. Returns the new attempt number (see {@link rerunTab}).
+   */
+  async rerunTab(name: string, index: number, machine?: string): Promise<number> {
+    return rerunTab(this.tabOps(), this.session(name, machine), index);
+  }
+
+  private tabOps(): TabOps {
+    return {
+      machine: (name) => this.machine(name),
+      hostInfo: (name) => this.hostInfo(name),
+      status: () => this.checkAllSessionsStatus({ processes: false }),
+      saveSession: (s) => this.saveSession(s),
+    };
+  }
+
   /** Record why a tab failed beyond what its record says (shown as its status's `error`). */
   async noteTabError(name: string, index: number, message: string, machine?: string): Promise<void> {
     const s = this.session(name, machine);
@@ -472,35 +401,16 @@ export class SessionManager<O extends object = object> {
     await this.saveSession(s);
   }
 
-  /**
-   * A tab a scheduler will never open (a tab it depends on failed): it gets a record that says so
-   * (exit 125, `dependency`), so it reads as failed and monitoring can finish.
-   */
-  async failPendingTab(name: string, index: number, message: string, machine?: string): Promise<void> {
+  /** Record when a tab's readiness probe succeeded (`ready-<i>` in its run directory, read by `events`). */
+  async noteTabReady(name: string, index: number, machine?: string): Promise<void> {
     const s = this.session(name, machine);
-    const now = Math.floor(Date.now() / 1000);
-    const record = { v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" };
-    await this.hostOf(s.machine).writeFile(
-      join(s.runDir, tabRecordName(index)),
-      `${JSON.stringify(record)}\n`,
-    );
-    const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
-    if (pending.length) s.pendingTabs = pending;
-    else delete s.pendingTabs;
-    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
-    await this.saveSession(s);
+    const at = { t: Date.now() / 1000 };
+    await this.hostOf(s.machine).writeFile(join(s.runDir, readyMarkerName(index)), `${JSON.stringify(at)}\n`);
   }
 
-  /** Write one session's changed entry into the run record. */
-  private async saveSession(s: ManagedSession): Promise<void> {
-    await this.updateRecord((run) =>
-      run
-        ? {
-            ...run,
-            sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)),
-          }
-        : run,
-    );
+  /** A tab a scheduler will never open (a tab it depends on failed): its record says so (exit 125). */
+  async failPendingTab(name: string, index: number, message: string, machine?: string): Promise<void> {
+    await failPendingTab(this.tabOps(), this.session(name, machine), index, message);
   }
 
   /** Close a tab by the `ref` its status reported. */
@@ -514,109 +424,4 @@ export class SessionManager<O extends object = object> {
     }
     await m.backend.closeTab(ref);
   }
-
-  /** The run as saved on disk. */
-  toRun(): ManagedRun {
-    const machines = this.machineSet.records();
-    return {
-      v: 2,
-      id: this.runId,
-      kind: this.kind,
-      backend: this.factory.name,
-      createdAt: Math.min(Date.now(), ...this.managed.map((s) => s.startedAt)),
-      ...(this.sessionNamePrefix === undefined ? {} : { sessionNamePrefix: this.sessionNamePrefix }),
-      machines,
-      sessions: this.managed,
-    };
-  }
-
-  /** Save what this manager manages (atomically); returns the run id. */
-  async save(id?: string): Promise<string> {
-    if (id) this.runId = id;
-    await this.store.save(this.toRun());
-    return this.runId;
-  }
-
-  /** Replace what this manager manages with a saved run (no side effects: nothing is regenerated). */
-  async load(id: string): Promise<ManagedRun> {
-    const run = await this.store.load(id);
-    this.adopt(run);
-    return run;
-  }
-
-  /** Take over a saved run's machines and sessions (what `load` does after reading it). */
-  adopt(run: ManagedRun): void {
-    this.machineSet.adopt(run);
-    this.runId = run.id;
-    this.managed = run.sessions;
-  }
-
-  /** Forget a session (after it was killed): it leaves the run record and its files are removed. */
-  async forget(name: string, machine?: string): Promise<boolean> {
-    const s = this.managed.find((x) => x.name === name && (machine === undefined || x.machine === machine));
-    if (!s) return false;
-    await this.dropSessions(s.machine, new Set([name]));
-    return true;
-  }
-
-  /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
-  private async dropSessions(machine: string, names: Set<string>): Promise<void> {
-    const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
-    const dropped = this.managed.filter(hit);
-    this.managed = this.managed.filter((s) => !hit(s));
-    await this.store.drop(this.runId, hit);
-    if (!this.machineSet.has(machine)) return;
-    const m = this.machineSet.get(machine);
-    await Promise.all(dropped.map((s) => m.host.remove(s.runDir).catch(() => {})));
-    if (!this.managed.some((s) => s.machine === machine)) {
-      await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
-    }
-  }
-
-  /** Change this manager's run record under its lock (read-modify-write). */
-  private async updateRecord(change: (run: ManagedRun | undefined) => ManagedRun | undefined) {
-    return this.store.update(this.runId, change);
-  }
-
-  /** Saved runs of this manager's kind. */
-  async listSaved(): Promise<ManagedRun[]> {
-    return this.store.list();
-  }
-
-  /** Delete a saved run record and, on every machine it used, its run directory. */
-  async deleteSaved(id: string): Promise<void> {
-    await Promise.all(
-      this.machineSet
-        .all()
-        .map(async (m) =>
-          m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
-        ),
-    );
-    await this.store.delete(id);
-  }
-
-  /** Release what the machines' transports hold (ssh connections this process opened). */
-  async close(): Promise<void> {
-    await Promise.all(this.machineSet.all().map((m) => m.host.close?.().catch(() => {})));
-  }
-}
-
-function unknownStatus(s: ManagedSession, m: MachineRuntime, error: string): SessionStatus {
-  const tabs = s.layout.layoutTabs.map((t, index) => ({
-    index,
-    tabName: t.tabName,
-    command: t.command,
-    state: "unknown" as const,
-    processes: [],
-  }));
-  return {
-    session: s.name,
-    machine: s.machine,
-    backend: m.backend.name,
-    host: m.host.id,
-    exists: false,
-    tabs,
-    summary: summarizeSession(tabs, false),
-    error,
-  };
 }

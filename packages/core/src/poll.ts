@@ -43,3 +43,21 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined>, o: PollO
     delay = Math.min(delay * 2, o.maxDelayMs ?? 500);
   }
 }
+
+/** Run `f` over `items` with at most `limit` at once, keeping order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (x: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}

@@ -25,6 +25,19 @@ export interface ManagedSession {
   data?: Record<string, unknown>;
 }
 
+/**
+ * A session that ended (mc killed it, or a restart replaced it): kept in its run's record with its files,
+ * so its logs, records and events outlive it, until pruned (`sessions ls --prune`, or after
+ * {@link ENDED_KEEP_MS} on this machine).
+ */
+export interface EndedSession extends ManagedSession {
+  endedAt: number;
+  endedBy: "killed" | "replaced";
+}
+
+/** How long an ended session's files are kept on this machine before a later run removes them (7 days). */
+export const ENDED_KEEP_MS = 7 * 24 * 3600 * 1000;
+
 /** How a run reaches one of its machines again. */
 export interface MachineRecord {
   /** The host's id (`local`, `ssh:gpu-1`). */
@@ -47,6 +60,8 @@ export interface ManagedRun {
   /** Every machine of the run, by name. */
   machines: Record<string, MachineRecord>;
   sessions: ManagedSession[];
+  /** Sessions of this run that ended, newest last. */
+  ended?: EndedSession[];
 }
 
 /** Directory holding saved runs of one manager kind. */
@@ -160,6 +175,17 @@ export function parseRun(text: string, path: string): ManagedRun {
   const run = raw as unknown as ManagedRun;
   if (!run.sessions.every((s) => typeof s.machine === "string" && s.machine in run.machines))
     throw corrupt(path, "names a machine it does not describe");
+  // History is kept on a best-effort basis: a damaged ended entry is left out, never fatal.
+  if (run.ended !== undefined) {
+    const ok = Array.isArray(run.ended) ? run.ended : [];
+    run.ended = ok.filter(
+      (s) =>
+        validSession(s) &&
+        typeof s.endedAt === "number" &&
+        typeof s.machine === "string" &&
+        s.machine in run.machines,
+    );
+  }
   return run;
 }
 

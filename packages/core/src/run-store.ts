@@ -5,6 +5,8 @@ import type { Host } from "./host.js";
 import { localStateProblem } from "./local-host.js";
 import {
   deleteRun,
+  ENDED_KEEP_MS,
+  type EndedSession,
   listRuns,
   loadRun,
   type ManagedRun,
@@ -88,11 +90,45 @@ export class RunStore {
     return undefined;
   }
 
-  /** Remove sessions from run `runId`'s record (the record goes when it is left empty). */
+  /** Remove sessions from run `runId`'s record (the record goes when nothing, live or ended, is left). */
   async drop(runId: string, hit: (s: ManagedSession) => boolean): Promise<void> {
     await this.update(runId, (run) => {
       const sessions = (run?.sessions ?? []).filter((s) => !hit(s));
-      return run && sessions.length ? { ...run, sessions } : undefined;
+      return run && (sessions.length || run.ended?.length) ? { ...run, sessions } : undefined;
     });
+  }
+
+  /** Move sessions of run `runId` to its ended list (their files stay: logs outlive the session). */
+  async retire(runId: string, hit: (s: ManagedSession) => boolean, endedBy: EndedSession["endedBy"]) {
+    await this.update(runId, (run) => {
+      if (!run) return run;
+      const endedAt = Date.now();
+      const gone = run.sessions.filter(hit).map((s): EndedSession => ({ ...s, endedAt, endedBy }));
+      return {
+        ...run,
+        sessions: run.sessions.filter((s) => !hit(s)),
+        ended: [...(run.ended ?? []), ...gone],
+      };
+    });
+  }
+
+  /**
+   * Remove ended sessions older than `keepMs` whose files are on this machine (a remote machine's are
+   * removed by `sessions ls --prune`, which reaches it), and the records left with nothing.
+   */
+  async pruneEnded(keepMs = ENDED_KEEP_MS): Promise<void> {
+    const cutoff = Date.now() - keepMs;
+    for (const run of await this.list()) {
+      const old = (run.ended ?? []).filter(
+        (s) => s.endedAt < cutoff && run.machines[s.machine]?.host === this.host.id,
+      );
+      if (!old.length) continue;
+      await Promise.all(old.map((s) => this.host.remove(s.runDir).catch(() => {})));
+      await this.update(run.id, (r) => {
+        if (!r) return r;
+        const ended = (r.ended ?? []).filter((s) => !old.some((o) => o.runDir === s.runDir));
+        return r.sessions.length || ended.length ? { ...r, ended } : undefined;
+      });
+    }
   }
 }

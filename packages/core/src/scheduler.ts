@@ -5,7 +5,7 @@ import { sleep } from "./poll.js";
 import { DEFAULT_READINESS_TIMEOUT_S, probeReadiness } from "./readiness.js";
 import type { ManagedSession } from "./run-record.js";
 import type { SessionStatus, TabStatus } from "./status.js";
-import { tabRecordName } from "./tab-record.js";
+import { tabLogName } from "./tab-log.js";
 
 /** Options of {@link schedule}. */
 export interface ScheduleOptions {
@@ -47,8 +47,10 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
   const tracks = new Map<string, Track>();
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
-    if (!t)
-      tracks.set(key(s), (t = { ready: new Set(), failed: new Set(), closed: new Set(), since: new Map() }));
+    if (!t) {
+      t = { ready: new Set(), failed: new Set(), closed: new Set(), since: new Map() };
+      tracks.set(key(s), t);
+    }
     return t;
   };
   for (;;) {
@@ -59,7 +61,16 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
       if (st) await step(manager, s, st, track(s), o);
     }
     const pending = manager.managed.some((s) => s.pendingTabs?.length);
-    if (!pending && (!o.untilDone || report.summary.allFinished)) return;
+    // A tab with a readiness condition is watched until it is ready or fails, dependants or not.
+    const probing = manager.managed.some((s) => {
+      const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+      const t = track(s);
+      return s.layout.layoutTabs.some((tab, i) => {
+        const state = st?.tabs.find((x) => x.index === i && !x.pane)?.state;
+        return tab.readiness && !t.ready.has(i) && !t.failed.has(i) && state !== undefined && LIVE.has(state);
+      });
+    });
+    if (!pending && !probing && (!o.untilDone || report.summary.allFinished)) return;
     await sleep(o.pollMs ?? 500, o.signal);
   }
 }
@@ -73,22 +84,19 @@ async function step(
 ) {
   const tabs = s.layout.layoutTabs;
   const now = Date.now();
-  for (const tab of st.tabs) {
+  const finished = (x: TabStatus) => x.state === "exited" || x.state === "killed";
+  const toClose = o.closeFinished
+    ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x))
+    : [];
+  // A tab is its first pane (its own command): further panes are not what others depend on.
+  for (const tab of st.tabs.filter((x) => !x.pane)) {
     const i = tab.index;
     if (FAILED(tab)) t.failed.add(i);
-    if (
-      o.closeFinished &&
-      tab.ref &&
-      !t.closed.has(i) &&
-      (tab.state === "exited" || tab.state === "killed")
-    ) {
-      t.closed.add(i);
-      await manager.closeTab(tab.ref, s.machine).catch(() => {});
-    }
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
     await readyCheck(manager, s, tab, t, now, o);
   }
   let running = st.tabs.filter((x) => LIVE.has(x.state)).length;
+  let opened = 0;
   for (const i of [...(s.pendingTabs ?? [])]) {
     const deps = (tabs[i]!.dependsOn ?? []).map((n) => tabs.findIndex((x) => x.tabName === n));
     const broken = deps.find((d) => t.failed.has(d));
@@ -116,6 +124,7 @@ async function step(
     if (o.maxParallel !== undefined && running >= o.maxParallel) break;
     await manager.startTab(s.name, i, s.machine);
     running++;
+    opened++;
     o.onEvent?.({
       type: "tab-started",
       time: new Date().toISOString(),
@@ -124,6 +133,14 @@ async function step(
       tab: tabs[i]!.tabName,
       index: i,
     });
+  }
+  // Finished tabs close after the next ones opened: closing a session's last tab ends the session (and,
+  // on tmux, a server with nothing else), so while tabs are still to come one finished tab stays.
+  const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index)).length + opened;
+  const keepOne = s.pendingTabs?.length && open - toClose.length < 1 ? 1 : 0;
+  for (const tab of toClose.slice(0, toClose.length - keepOne)) {
+    t.closed.add(tab.slot ?? tab.index);
+    await manager.closeTab(tab.ref!, s.machine).catch(() => {});
   }
 }
 
@@ -155,12 +172,14 @@ async function readyCheck(
   }
   if (!t.since.has(tab.index)) t.since.set(tab.index, now);
   const host = manager.hostOf(s.machine);
-  const logPath = join(s.runDir, tabRecordName(tab.index).replace(/\.json$/, ".log"));
+  const logPath = join(s.runDir, tabLogName(tab.index));
   if (
     await probeReadiness(host, r, { startDir: cfg.startDir, logPath, shell: cfg.shell }).catch(() => false)
   ) {
     t.ready.add(tab.index);
     emit();
+    // For `sessions events` later: when it became ready (a tab without a probe is ready when it starts).
+    await manager.noteTabReady(s.name, tab.index, s.machine).catch(() => {});
     return;
   }
   const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;

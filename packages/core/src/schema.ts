@@ -111,6 +111,46 @@ const retry = z
   })
   .describe("Rerun a failing command.");
 
+/** tmux's named layouts: how a tab's panes are arranged (`select-layout`). */
+export const PANE_LAYOUTS = [
+  "even-horizontal",
+  "even-vertical",
+  "main-horizontal",
+  "main-vertical",
+  "tiled",
+] as const;
+
+/** Most panes one tab may have (its own and its `panes`). */
+export const MAX_PANES = 16;
+
+/** A further pane of a tab. */
+export const PaneConfigSchema = z
+  .strictObject({
+    command: text("command")
+      .optional()
+      .describe("Command run in this pane through the user's shell (default: an interactive shell)."),
+    startDir: startDir.optional().describe("Directory the pane starts in (default: the tab's startDir)."),
+    env: env.optional().describe("Environment variables of this pane (over the tab's and the layout's)."),
+    split: z
+      .enum(["right", "down"])
+      .optional()
+      .describe("Open it to the right of the pane before it, or below it (default right)."),
+    size: z
+      .union([
+        z
+          .string()
+          .regex(/^([1-9]|[1-9][0-9])%$/, { message: 'size is a percentage ("30%") or a number of cells' }),
+        z.number().int().min(1).max(10000),
+      ])
+      .optional()
+      .describe('Its width (split right) or height (split down): a percentage such as "30%", or cells.'),
+    focus: z
+      .literal(true)
+      .optional()
+      .describe("The pane that has the focus when the tab opens (without one, the tab's first pane has it)."),
+  })
+  .describe("A further pane of a tab, split from the pane before it.");
+
 /** One tab: a name, the directory it starts in and the command it runs through the user's shell. */
 export const TabConfigSchema = z
   .strictObject({
@@ -135,6 +175,19 @@ export const TabConfigSchema = z
       .describe("Tabs of the same layout that must be ready before this one starts."),
     readiness: readiness.optional(),
     retry: retry.optional(),
+    panes: z
+      .array(PaneConfigSchema)
+      .max(MAX_PANES - 1, {
+        error: `a tab has at most ${MAX_PANES} panes (its own and ${MAX_PANES - 1} more)`,
+      })
+      .optional()
+      .describe(
+        "Further panes of this tab, each split from the one before; the tab's own command runs in its first pane.",
+      ),
+    layout: z
+      .enum(PANE_LAYOUTS)
+      .optional()
+      .describe("How the tab's panes are arranged (tmux's named layouts), after they are split."),
   })
   .describe("A tab of a layout.");
 
@@ -170,6 +223,8 @@ export const LayoutsFileSchema = z
   })
   .describe("Terminal Layouts: sessions with tabs, as read by mc and machineconfig.");
 
+/** A further pane of a tab. */
+export type PaneConfig = z.infer<typeof PaneConfigSchema>;
 /** A tab of a layout (machineconfig's `TabConfig`). */
 export type TabConfig = z.infer<typeof TabConfigSchema>;
 /** A layout (machineconfig's `LayoutConfig`). */

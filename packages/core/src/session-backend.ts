@@ -25,6 +25,16 @@ export interface BackendCapabilities {
   listsForeignSessions: boolean;
   /** A pane whose program ended can stay on screen, finished, without a shell (`--exit keep`). */
   keepPane: boolean;
+  /** Each tab's output is also written to `tab-<i>.log` in its run directory (`sessions logs`). */
+  logs: boolean;
+  /** A layout's `onStop` runs when its session ends, however it ends (killed, or its last tab closed). */
+  stopHook: boolean;
+}
+
+/** Options of {@link SessionBackend.startTab}. */
+export interface StartTabOptions {
+  /** The attempt number the tab's wrapper starts counting from (a rerun: one more than the last). */
+  attempt?: number;
 }
 
 /** The capability names, for messages and checks. */
@@ -145,7 +155,7 @@ export interface SessionBackend {
   /** The command that opens a plain new interactive session of the tool in this terminal (`attach -n`). */
   newSessionCommand?(env?: NodeJS.ProcessEnv): Command;
   /** Open tab `index` of a running managed session (backends with `addTabsLater`). */
-  startTab?(session: ManagedSession, index: number, info: HostInfo): Promise<void>;
+  startTab?(session: ManagedSession, index: number, info: HostInfo, o?: StartTabOptions): Promise<void>;
   /** Close one tab by the `ref` its status reported (backends with `closeTab`). */
   closeTab?(ref: string): Promise<void>;
   /**

@@ -3,6 +3,7 @@ import type { Host, ProcessNode } from "./host.js";
 import { sleep } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { SessionBackend, SessionObservation, StatusOptions } from "./session-backend.js";
+import { type Slot, sessionSlots } from "./slots.js";
 import { type SessionStatus, summarizeSession, type TabStatus } from "./status.js";
 import { parseTabRecord, type TabRecord, tabRecordName } from "./tab-record.js";
 import { decideTabState, isRecordedProcess, type ProcessEvidence, type TabEvidence } from "./tab-state.js";
@@ -14,6 +15,11 @@ import { decideTabState, isRecordedProcess, type ProcessEvidence, type TabEviden
 export type RecordCache = Map<string, TabRecord>;
 
 const recordKey = (s: ManagedSession, index: number) => `${s.runDir}\u0000${index}`;
+
+/** Forget what was read of tab `index`'s record (it was archived: a rerun writes a new one). */
+export function forgetRecord(cache: RecordCache, s: ManagedSession, index: number): void {
+  cache.delete(recordKey(s, index));
+}
 
 /** What one poll of one machine gathered besides the backend's observations. */
 interface Gathered {
@@ -60,7 +66,7 @@ async function gather(
 ): Promise<Gathered> {
   const host = backend.host;
   const open = sessions.filter((s) =>
-    s.layout.layoutTabs.some((_, i) => cache.get(recordKey(s, i))?.end === undefined),
+    slotNumbers(s).some((i) => cache.get(recordKey(s, i))?.end === undefined),
   );
   let error: string | undefined;
   const [observations, dirs] = await Promise.all([
@@ -72,23 +78,21 @@ async function gather(
   ]);
   for (const [k, dir] of dirs.entries()) {
     const s = open[k]!;
-    s.layout.layoutTabs.forEach((_, i) => {
+    for (const i of slotNumbers(s)) {
       const rec = parseTabRecord(dir?.get(tabRecordName(i)));
       if (rec) cache.set(recordKey(s, i), rec);
-    });
+    }
   }
   if (!host.coalesces) {
     const wanted = sessions.flatMap((s, si) =>
-      s.layout.layoutTabs.flatMap((_, index) =>
-        needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [],
-      ),
+      slotNumbers(s).flatMap((index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
     );
     await readRecords(host, cache, wanted);
   }
   const pids = new Set<number>();
   sessions.forEach((s, si) => {
     const obs = observations[si];
-    s.layout.layoutTabs.forEach((_, index) => {
+    slotNumbers(s).forEach((index) => {
       const rec = cache.get(recordKey(s, index));
       const pane = obs?.panes.get(index);
       // Without pane evidence the recorded wrapper's own process is the only sign its tab is still open
@@ -120,18 +124,12 @@ function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
   return recordedAlive(rec, g);
 }
 
-function evidence(
-  s: ManagedSession,
-  index: number,
-  cache: RecordCache,
-  g: Gathered,
-  si: number,
-): TabEvidence {
+function evidence(s: ManagedSession, slot: Slot, cache: RecordCache, g: Gathered, si: number): TabEvidence {
   const obs = g.observations[si];
-  const rec = cache.get(recordKey(s, index));
-  const pane = obs?.panes.get(index);
+  const rec = cache.get(recordKey(s, slot.slot));
+  const pane = obs?.panes.get(slot.slot);
   return {
-    scheduled: !s.pendingTabs?.includes(index),
+    scheduled: !s.pendingTabs?.includes(slot.tab),
     ...(pane ? { pane } : {}),
     ...(obs?.noPaneEvidence ? { noPaneEvidence: true } : {}),
     ...(rec ? { record: rec } : {}),
@@ -141,24 +139,38 @@ function evidence(
   };
 }
 
+/**
+ * One status row per command: a tab, or each pane of a tab that has several (`pane` then numbers them,
+ * 0 being the tab's own command), in the layout's order.
+ */
 function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, now: number): TabStatus[] {
-  return s.layout.layoutTabs.map((t, index): TabStatus => {
-    const outcome = decideTabState(evidence(s, index, cache, g, si), now);
+  const slots = sessionSlots(s.layout).sort((a, b) => a.tab - b.tab || a.pane - b.pane);
+  return slots.map((slot): TabStatus => {
+    const t = s.layout.layoutTabs[slot.tab]!;
+    const outcome = decideTabState(evidence(s, slot, cache, g, si), now);
     const live = outcome.state === "running" || outcome.state === "pending";
-    const pane = g.observations[si]?.panes.get(index);
+    const pane = g.observations[si]?.panes.get(slot.slot);
     // A live pane shows its processes even after the command ended (the shell kept in the tab).
     const root = pane?.alive && pane.pid !== undefined ? pane.pid : live ? outcome.pid : undefined;
     const processes = root === undefined ? [] : (g.trees?.get(root) ?? []);
-    const note = s.tabErrors?.[String(index)];
+    const note = slot.pane === 0 ? s.tabErrors?.[String(slot.tab)] : undefined;
+    const command = slot.pane === 0 ? t.command : (t.panes![slot.pane - 1]!.command ?? "");
     return {
-      index,
+      index: slot.tab,
+      ...(t.panes?.length ? { pane: slot.pane } : {}),
+      ...(slot.slot === slot.tab ? {} : { slot: slot.slot }),
       tabName: t.tabName,
-      command: t.command,
+      command,
       ...outcome,
       ...(note ? { error: note } : {}),
       processes,
     };
   });
+}
+
+/** The slot numbers of a session's commands (its tabs, then their further panes). */
+function slotNumbers(s: ManagedSession): number[] {
+  return sessionSlots(s.layout).map((x) => x.slot);
 }
 
 /**
@@ -179,9 +191,10 @@ export async function pollSessions(
   let now = Date.now();
   let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
   const late = sessions.flatMap((s, si) =>
-    tabs[si]!.flatMap((t) =>
-      t.state === "missing" && cache.get(recordKey(s, t.index)) ? [{ s, index: t.index }] : [],
-    ),
+    tabs[si]!.flatMap((t) => {
+      const slot = t.slot ?? t.index;
+      return t.state === "missing" && cache.get(recordKey(s, slot)) ? [{ s, index: slot }] : [];
+    }),
   );
   if (late.length && !g.error) {
     await sleep(200);
@@ -199,8 +212,7 @@ export async function pollSessions(
       return rec !== undefined && recordedAlive(rec, g) === "alive";
     };
     const exists = obs?.noPaneEvidence
-      ? t.some((x) => x.state === "running" || x.state === "pending") ||
-        s.layout.layoutTabs.some((_, i) => open(i))
+      ? t.some((x) => x.state === "running" || x.state === "pending") || slotNumbers(s).some((i) => open(i))
       : Boolean(obs?.exists);
     const error = g.error ?? obs?.error;
     return {
@@ -215,4 +227,29 @@ export async function pollSessions(
     };
   });
   return g.error ? { sessions: statuses, error: g.error } : { sessions: statuses };
+}
+
+/** A session on a machine that did not answer: every tab `unknown`, with why. */
+export function unknownStatus(
+  s: ManagedSession,
+  m: { backend: { name: string }; host: { id: string } },
+  error: string,
+): SessionStatus {
+  const tabs = s.layout.layoutTabs.map((t, index) => ({
+    index,
+    tabName: t.tabName,
+    command: t.command,
+    state: "unknown" as const,
+    processes: [],
+  }));
+  return {
+    session: s.name,
+    machine: s.machine,
+    backend: m.backend.name,
+    host: m.host.id,
+    exists: false,
+    tabs,
+    summary: summarizeSession(tabs, false),
+    error,
+  };
 }

@@ -19,6 +19,10 @@ export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missin
 export interface TabStatus {
   /** Position of the tab in its layout. */
   index: number;
+  /** Which pane of the tab, when it has several (0 is the tab's own command). */
+  pane?: number;
+  /** Its number in the session's records and logs, when not `index` (a further pane). */
+  slot?: number;
   tabName: string;
   command: string;
   state: TabState;
@@ -37,6 +41,8 @@ export interface TabStatus {
   runtimeMs?: number;
   /** Why the command did not run as asked (its start directory could not be entered). */
   error?: string;
+  /** Which run of the command (more than 1 with `retry`, or after `sessions rerun`). */
+  attempt?: number;
 }
 
 /** Counts for one session (machineconfig's `CommandSummary`). */

@@ -20,11 +20,18 @@ export interface TabRecord {
   signal?: string;
   /** Why the command never ran (`startDir`: the wrapper could not enter the tab's directory). */
   error?: string;
+  /** Which run of the command this is (1, or more with `retry`). */
+  attempt?: number;
 }
 
 /** File name of tab `index`'s record inside a run directory. */
 export function tabRecordName(index: number): string {
   return `tab-${index}.json`;
+}
+
+/** Name of the file that says when tab `index`'s readiness probe succeeded (`{"t": epoch seconds}`). */
+export function readyMarkerName(index: number): string {
+  return `ready-${index}.json`;
 }
 
 /** Parse a record; undefined for a missing or damaged file (a torn write can never be read: writes are renames). */

@@ -49,7 +49,16 @@ export interface TabEvidence {
 /** The part of {@link TabStatus} that {@link decideTabState} fills in. */
 export type TabOutcome = Pick<
   TabStatus,
-  "state" | "exitCode" | "signal" | "startedAt" | "endedAt" | "runtimeMs" | "pid" | "ref" | "error"
+  | "state"
+  | "exitCode"
+  | "signal"
+  | "startedAt"
+  | "endedAt"
+  | "runtimeMs"
+  | "pid"
+  | "ref"
+  | "error"
+  | "attempt"
 >;
 
 /** What a record's `error` means, for humans. */
@@ -68,6 +77,7 @@ function recordEnd(r: TabRecord): TabOutcome {
     runtimeMs: Math.max(0, endedAt - startedAt),
     pid: r.pid,
     ...(r.error ? { error: RECORD_ERRORS[r.error] ?? r.error } : {}),
+    ...(r.attempt && r.attempt > 1 ? { attempt: r.attempt } : {}),
   };
   if (r.signal)
     return { ...base, state: "killed", signal: r.signal.startsWith("SIG") ? r.signal : `SIG${r.signal}` };
@@ -99,11 +109,13 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
   const paneEnd = e.pane ? paneOutcome(e.pane) : undefined;
   if (r) {
     const startedAt = r.start * 1000;
+    const attempt = r.attempt && r.attempt > 1 ? { attempt: r.attempt } : {};
     const running = {
       state: "running" as const,
       startedAt,
       runtimeMs: Math.max(0, now - startedAt),
       pid: r.pid,
+      ...attempt,
       ...ref,
     };
     if (paneEnd) return { ...paneEnd, startedAt, pid: r.pid, ...ref };

@@ -1,5 +1,6 @@
 import type { Host } from "./host.js";
 import type { ManagedSession } from "./run-record.js";
+import { sessionSlots } from "./slots.js";
 import { TAB_MARKER_VAR, tabMarker } from "./tab-wrapper.js";
 
 /** What a sweep found of one session's tabs after its kill. */
@@ -55,7 +56,7 @@ export function parseSweep(out: string): SweepResult {
 /** End every process the tabs of a killed session left running on its machine (see {@link SWEEP_SCRIPT}). */
 export async function sweepTabs(host: Host, s: ManagedSession): Promise<SweepResult> {
   if ((await host.info()).platform === "win32") return { supported: false, ended: [], survivors: [] };
-  const markers = s.layout.layoutTabs.map((_, i) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, i)}`);
+  const markers = sessionSlots(s.layout).map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
   const r = await host.run({ file: "/bin/sh", args: ["-c", SWEEP_SCRIPT, "mc-sweep", ...markers] });
   if (r.exitCode !== 0)
     throw new Error(`the sweep for left-over processes failed: ${(r.stderr || r.stdout).trim()}`);

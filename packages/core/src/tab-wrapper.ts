@@ -1,18 +1,35 @@
+import { join } from "node:path";
 import { shQuote } from "./quote.js";
+import { type AwkMode, logWriterScript, tabLogName } from "./tab-log.js";
 
-/** One tab for {@link posixTabScript}. */
+/** One command for {@link posixTabScript}: a tab's first pane, or one of its further panes. */
 export interface WrappedTab {
+  /** The tab's position in its layout. */
   index: number;
+  /** Which pane of the tab (0, its first, unless it has further panes). */
+  pane?: number | undefined;
+  /** Its number in the session's script, records and logs (default `index`; see {@link sessionSlots}). */
+  slot?: number | undefined;
+  /** Stay as an interactive shell after the command whatever the exit mode (a pane without a command). */
+  keep?: boolean | undefined;
   tabName: string;
   command: string;
   /** Absolute directory the command runs in; the wrapper enters it itself. */
   startDir: string;
+  /** Environment variables for the command (the session's and the tab's). */
+  env?: Readonly<Record<string, string>> | undefined;
+  /** The program that interprets the command (default: the user's login shell, `$SHELL`). */
+  shell?: string | undefined;
+  /** Run a failing command up to `max` more times, `backoffSeconds` apart. */
+  retry?: { max: number; backoffSeconds?: number | undefined } | undefined;
 }
 
 /** Options of {@link posixTabScript}. */
 export interface PosixTabScriptOptions {
   /** Title line of the script. */
   title: string;
+  /** The session's name (in the events the tabs write). */
+  session?: string;
   /** Directory the records go to (on the machine where the tabs run). */
   runDir: string;
   tabs: readonly WrappedTab[];
@@ -20,10 +37,15 @@ export interface PosixTabScriptOptions {
   keepShell?: boolean;
   /** Extra POSIX sh run after the record is written; `$mc_code` holds the exit status. */
   onExit?: string;
+  /** How the `log` mode calls awk (found once per machine by the backend; default: ask each time). */
+  awk?: AwkMode;
 }
 
 /** The environment variable every process of a tab inherits: `<runDir>#<index>` (see {@link tabMarker}). */
 export const TAB_MARKER_VAR = "MC_TAB";
+
+/** Name of the events file the tabs of a session append to (NDJSON, one event per line). */
+export const EVENTS_FILE = "events.ndjson";
 
 /**
  * The marker of tab `index` of the session whose records go to `runDir`. Every process a tab starts
@@ -34,71 +56,126 @@ export function tabMarker(runDir: string, index: number): string {
   return `${runDir}#${index}`;
 }
 
+/** File the command of tab `index` is read from (mode 0600: the command may hold secrets). */
+export function commandFileName(index: number): string {
+  return `cmd-${index}`;
+}
+
+/** The command files of a session's tabs, written with its artefacts (mode 0600). */
+export function commandFiles(
+  runDir: string,
+  tabs: readonly WrappedTab[],
+): { path: string; content: string }[] {
+  return tabs.map((t) => ({
+    path: join(runDir, commandFileName(t.slot ?? t.index)),
+    content: `${t.command}\n`,
+  }));
+}
+
+/** What one tab's `case` entry sets: its directory, shell, environment, retries and event fields. */
+function caseEntry(t: WrappedTab, session: string | undefined): string {
+  const fields = JSON.stringify({
+    ...(session === undefined ? {} : { session }),
+    tab: t.tabName,
+    index: t.index,
+    ...(t.pane ? { pane: t.pane } : {}),
+  }).slice(1, -1);
+  const lines = [
+    `  ${t.slot ?? t.index}) # ${t.tabName.replace(/[\r\n]/g, " ")}${t.pane ? ` (pane ${t.pane})` : ""}`,
+    `    mc_cwd=${shQuote(t.startDir)}`,
+    `    mc_cmd=${shQuote(t.command)}`,
+    `    mc_ev=${shQuote(fields)}`,
+  ];
+  if (t.shell) lines.push(`    mc_sh=${shQuote(t.shell)}`);
+  if (t.keep) lines.push("    mc_keep=1");
+  if (t.retry?.max) lines.push(`    mc_retry=${t.retry.max} mc_backoff=${t.retry.backoffSeconds ?? 0}`);
+  for (const [k, v] of Object.entries(t.env ?? {})) lines.push(`    export ${k}=${shQuote(v)}`);
+  lines[lines.length - 1] += " ;;";
+  return lines.join("\n");
+}
+
 /**
  * A POSIX sh script that runs one tab's command (`sh script.sh <index>`): it enters the tab's start
  * directory itself (a directory it cannot enter fails the tab visibly, exit 126, and the command never
  * runs elsewhere), records pid, start, end and exit status, and runs the command through the user's shell
- * (`$SHELL`, so pipes, `&&`, `;`, redirections and env assignments work), then leaves an interactive
- * shell in the tab (unless keepShell is off). Every command and directory is embedded as one
- * single-quoted word, so no field is ever parsed by anything but the tab's own shell.
+ * (`$SHELL`, or the tab's `shell`: pipes, `&&`, `;`, redirections and env assignments work), up to `retry`
+ * more times while it fails; then an interactive shell stays in the tab (unless keepShell is off). Every
+ * command and directory is embedded as one single-quoted word, so no field is ever parsed by anything but
+ * the tab's own shell. Each start, retry and end is also appended to the session's events file.
  *
- * The command is never on a command line: it is written to `cmd-<index>` in the run directory (mode 0600)
- * and the shell reads it from there (`$SHELL <file>`), so `ps` shows no inline secret. Reading a file also
- * makes a command the shell cannot parse fail (fish 3.6 exits 0 for `fish -c` with a syntax error, 127
- * for the same text in a file). The command's shell is the user's login shell (`$SHELL`, else /bin/sh):
- * a layout written for POSIX sh needs a POSIX `$SHELL`. Every process of the tab carries
- * {@link TAB_MARKER_VAR} (see {@link tabMarker}).
+ * The command is never on a command line: it is read from `cmd-<index>` in the run directory (mode 0600,
+ * written with the artefacts; the wrapper writes it only if it is missing), so `ps` shows no inline secret.
+ * Reading a file also makes a command the shell cannot parse fail (fish 3.6 exits 0 for `fish -c` with a
+ * syntax error, 127 for the same text in a file). A layout written for POSIX sh needs a POSIX shell.
+ * Every process of the tab carries {@link TAB_MARKER_VAR} (see {@link tabMarker}).
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
   const after = `${o.onExit ?? ":"}
 trap - INT
-${keep ? 'exec "${SHELL:-/bin/sh}"' : 'exit "$mc_code"'}`;
-  const cases = o.tabs
-    .map(
-      (t) =>
-        `  ${t.index}) # ${t.tabName.replace(/[\r\n]/g, " ")}\n    mc_cwd=${shQuote(t.startDir)}\n    mc_cmd=${shQuote(t.command)} ;;`,
-    )
-    .join("\n");
+${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\nexit "$mc_code"'}`;
+  const cases = o.tabs.map((t) => caseEntry(t, o.session)).join("\n");
   return `#!/bin/sh
 # ${o.title.replace(/[\r\n]/g, " ")}
-# Generated by mc. Each tab runs: sh <this file> <tab index>
+# Generated by mc. Each tab runs: sh <this file> <tab index> [<first attempt number> (a rerun)]
 mc_dir=${shQuote(o.runDir)}
+# sh <this file> log <n>: the log writer of command n (tmux's pipe-pane feeds it the pane's output).
+if [ "$1" = log ]; then
+  case "$2" in '' | *[!0-9]*) exit 2 ;; esac
+  ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`, undefined, o.awk).join("\n  ")}
+fi
+mc_sh= mc_retry=0 mc_backoff=0 mc_keep=
 case "$1" in
 ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
 esac
 mc_rec="$mc_dir/tab-$1.json"
-mc_cf="$mc_dir/cmd-$1"
-(umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
+mc_cf="$mc_dir/${commandFileName(0).replace("0", "$1")}"
+[ -f "$mc_cf" ] || (umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
-mc_start=$(date +%s)
+mc_event() { printf '{"type":"%s","t":%s,%s%s}\\n' "$1" "$2" "$mc_ev" "$3" >>"$mc_dir/${EVENTS_FILE}"; }
+# Times to the millisecond where date has %N (GNU, busybox), else to the second (BSD/macOS date).
+mc_now() {
+  mc_t=$(date +%s.%N 2>/dev/null)
+  case $mc_t in *[!0-9.]* | *. | .* | '') mc_t=$(date +%s) ;; *.????*) mc_f=\${mc_t#*.}; mc_t=\${mc_t%%.*}.\${mc_f%"\${mc_f#???}"} ;; esac
+}
+mc_now; mc_start=$mc_t
+case "$2" in ''|*[!0-9]*) mc_try=1 ;; *) mc_try=$2 ;; esac
+mc_n=1
 # The start record is written in place (one small write; a reader that catches it half-written sees no
 # record yet, i.e. "pending"); the end record replaces it atomically.
-printf '%s\\n' "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start}" >"$mc_rec"
-mc_end() { mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$(date +%s),$1}"; }
+printf '%s\\n' "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"attempt\\":$mc_try}" >"$mc_rec"
+mc_end() { mc_now; mc_put "{\\"v\\":1,\\"pid\\":$$,\\"start\\":$mc_start,\\"end\\":$mc_t,\\"attempt\\":$mc_try,$1}"; }
 export ${TAB_MARKER_VAR}="$mc_dir#$1"
 if ! cd -- "$mc_cwd" 2>/dev/null; then
   printf 'mc: cannot enter the start directory %s; the command did not run\\n' "$mc_cwd" >&2
   mc_end '"exit":126,"error":"startDir"'
+  mc_event tab-exited "$mc_t" ',"exitCode":126,"reason":"start directory"'
   mc_code=126
   ${after.replace(/\n/g, "\n  ")}
 fi
+mc_event tab-started "$mc_start" ",\\"attempt\\":$mc_try"
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
-# command is never left running without its tab. The subshell records how the command ended.
+# command is never left running without its tab. The subshell records a hang-up or TERM.
 trap ':' INT
-(
-  trap 'mc_end "\\"signal\\":\\"HUP\\""; exit 129' HUP
-  trap 'mc_end "\\"signal\\":\\"TERM\\""; exit 143' TERM
-  # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
-  trap ':' INT
-  "\${SHELL:-/bin/sh}" "$mc_cf"
+while :; do
+  (
+    trap 'mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; exit 129' HUP
+    trap 'mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; exit 143' TERM
+    # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
+    trap ':' INT
+    "\${mc_sh:-\${SHELL:-/bin/sh}}" "$mc_cf"
+  )
   mc_code=$?
-  mc_end "\\"exit\\":$mc_code"
-  exit "$mc_code"
-)
-mc_code=$?
+  [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break
+  mc_try=$((mc_try + 1)) mc_n=$((mc_n + 1))
+  mc_now
+  mc_event tab-retried "$mc_t" ",\\"attempt\\":$mc_try,\\"exitCode\\":$mc_code"
+  sleep "$mc_backoff"
+done
+mc_end "\\"exit\\":$mc_code"
+mc_event tab-exited "$mc_t" ",\\"exitCode\\":$mc_code"
 ${after}
 `;
 }

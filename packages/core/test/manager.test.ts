@@ -15,6 +15,8 @@ const CAPS: BackendCapabilities = {
   panes: false,
   listsForeignSessions: true,
   keepPane: false,
+  logs: false,
+  stopHook: false,
 };
 
 /** A toy backend over a fake host: sessions live in a Set, "start" fails for names containing "bad". */
@@ -108,7 +110,29 @@ describe("SessionManager (generic lifecycle)", () => {
       { machine: "local", name: "p_x", ok: true, outcome: "killed" },
     ]);
     expect([...live]).toEqual(["p_other"]);
-    expect([...host.files.keys()].some((k) => k.startsWith("/state/mc/managers/Toy/"))).toBe(false);
+    // The killed session is history: out of the live list, its files (logs, records) kept.
+    const [saved] = await m.listSaved();
+    expect(saved!.sessions).toEqual([]);
+    expect(saved!.ended).toMatchObject([{ name: "p_x", endedBy: "killed" }]);
+    expect([...host.files.keys()].some((k) => k.endsWith("/build"))).toBe(true);
+    expect(m.ended.map((s) => s.name)).toEqual(["p_x"]);
+  });
+
+  it("ended sessions on this machine are pruned after a week, with their files; the record goes when empty", async () => {
+    const { host, manager } = toy();
+    const m = manager([L("old")], "p");
+    await m.startAllSessions();
+    await m.killAllSessions();
+    const [run] = await m.listSaved();
+    const runDir = run!.ended![0]!.runDir;
+    expect([...host.files.keys()].some((k) => k.startsWith(runDir))).toBe(true);
+    // A week and a bit later, the next start removes it.
+    m.ended[0]!.endedAt -= 8 * 24 * 3600 * 1000;
+    await m.save();
+    const next = manager([L("new")], "p");
+    await next.startAllSessions();
+    expect([...host.files.keys()].some((k) => k.startsWith(runDir))).toBe(false);
+    expect((await next.listSaved()).map((r) => r.id)).toEqual([next.runId]);
   });
 
   it("throws SESSION_CONFLICT under error policy and starts nothing", async () => {

@@ -8,7 +8,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTabRecord, type TabRecord } from "../src/tab-record.js";
 import { decideTabState } from "../src/tab-state.js";
-import { posixTabScript, TAB_MARKER_VAR, tabMarker } from "../src/tab-wrapper.js";
+import {
+  commandFiles,
+  posixTabScript,
+  TAB_MARKER_VAR,
+  tabMarker,
+  type WrappedTab,
+} from "../src/tab-wrapper.js";
 
 /** What the record alone says (the pane is gone and the wrapper process too). */
 const recordOutcome = (record: TabRecord) =>
@@ -23,19 +29,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runTab(command: string, index = 0, startDir = dir, shell = "/bin/sh") {
+async function runTab(
+  command: string,
+  index = 0,
+  startDir = dir,
+  shell = "/bin/sh",
+  more: Partial<WrappedTab> = {},
+) {
   const script = join(dir, `s${index}.sh`);
   const runDir = join(dir, `run${index}`);
   await mkdir(runDir, { recursive: true });
-  await writeFile(
-    script,
-    posixTabScript({
-      title: "test",
-      runDir,
-      tabs: [{ index, tabName: "t", command, startDir }],
-      keepShell: false,
-    }),
-  );
+  const tabs = [{ index, tabName: "t", command, startDir, ...more }];
+  await writeFile(script, posixTabScript({ title: "test", session: "S", runDir, tabs, keepShell: false }));
+  // The command files come with the artefacts (mode 0600), as every backend writes them.
+  for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
   const r = await run("/bin/sh", [script, String(index)], {
     env: { ...process.env, SHELL: shell },
   }).catch((e) => e);
@@ -88,6 +95,90 @@ describe("posix tab wrapper", () => {
       expect(rec).toMatchObject({ exit: 126, error: "startDir" });
     }
     await expect(readFile(marker)).rejects.toThrow();
+  });
+
+  it("retries a failing command, records every attempt, and writes the events of the tab", async () => {
+    const count = join(dir, "count");
+    // Fails twice, then succeeds: attempt 3 of at most 1 + 3.
+    const cmd = `n=$(cat '${count}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${count}'; [ $n -ge 3 ]`;
+    const { rec, runDir } = await runTab(cmd, 20, dir, "/bin/sh", { retry: { max: 3 } });
+    expect(rec).toMatchObject({ exit: 0, attempt: 3 });
+    expect(recordOutcome(rec!)).toMatchObject({ state: "exited", exitCode: 0, attempt: 3 });
+    const events = (await readFile(join(runDir, "events.ndjson"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
+      ["tab-started", 1, null],
+      ["tab-retried", 2, 1],
+      ["tab-retried", 3, 1],
+      ["tab-exited", null, 0],
+    ]);
+    expect(
+      events.every((e) => e.session === "S" && e.tab === "t" && e.index === 20 && Number.isFinite(e.t)),
+    ).toBe(true);
+    // Out of retries, the last failure is the outcome.
+    const gaveUp = await runTab("exit 7", 21, dir, "/bin/sh", { retry: { max: 1 } });
+    expect(gaveUp.rec).toMatchObject({ exit: 7, attempt: 2 });
+  });
+
+  it("times are to the millisecond with GNU date, and whole seconds with a date that has no %N (macOS)", async () => {
+    const gnu = await runTab("exit 0", 30);
+    // JSON drops trailing zeros: 1796432666.490 reads as 1796432666.49.
+    expect(String(gnu.rec!.start)).toMatch(/^\d{10}(\.\d{1,3})?$/);
+    const bin = join(dir, "bsd-bin");
+    await mkdir(bin);
+    // BSD date prints an unknown conversion as the letter itself.
+    await writeFile(
+      join(bin, "date"),
+      `#!/bin/sh\ncase "$1" in *%N*) echo 1700000000.N ;; *) echo 1700000000 ;; esac\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const script = join(dir, "bsd.sh");
+    const runDir = join(dir, "bsd");
+    await mkdir(runDir);
+    const tabs = [{ index: 0, tabName: "t", command: "exit 0", startDir: dir }];
+    await writeFile(script, posixTabScript({ title: "t", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    await run("/bin/sh", [script, "0"], {
+      env: { ...process.env, SHELL: "/bin/sh", PATH: `${bin}:${process.env.PATH}` },
+    });
+    expect(parseTabRecord(await readFile(join(runDir, "tab-0.json"), "utf8"))).toMatchObject({
+      start: 1700000000,
+      end: 1700000000,
+      exit: 0,
+    });
+  });
+
+  it("a rerun counts on from the attempt it is given, with its own retries", async () => {
+    const script = join(dir, "rerun.sh");
+    const runDir = join(dir, "rerun");
+    await mkdir(runDir, { recursive: true });
+    const tabs = [{ index: 0, tabName: "t", command: "exit 4", startDir: dir, retry: { max: 1 } }];
+    await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    for (const [arg, attempt] of [
+      ["3", 4],
+      ["x; touch pwned", 2],
+      ["", 2],
+    ] as const) {
+      await run("/bin/sh", [script, "0", arg], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(() => {});
+      const rec = parseTabRecord(await readFile(join(runDir, "tab-0.json"), "utf8"));
+      // Started at `arg` (or 1 when it is not a number), retried once: one more.
+      expect(rec).toMatchObject({ exit: 4, attempt });
+    }
+    expect(existsSync(join(dir, "pwned"))).toBe(false);
+  });
+
+  it("gives the command its environment and the shell asked for", async () => {
+    const out = join(dir, "env-shell.txt");
+    await runTab(`echo "$GREETING $0" > '${out}'`, 22, dir, "/bin/sh", {
+      env: { GREETING: "hi 'there'" },
+      shell: "/bin/bash",
+    });
+    expect((await readFile(out, "utf8")).trim()).toBe(`hi 'there' ${join(dir, "run22", "cmd-22")}`);
   });
 
   it("property: any command text reaches the shell exactly as written", async () => {

@@ -110,6 +110,49 @@ describe("jobs fields and --lenient", () => {
     expect(!r.ok && r.issues.every((i) => i.line > 1)).toBe(true);
   });
 
+  it("panes: accepted with split, size, focus, env and a layout; refused with line:column when wrong", () => {
+    const ok = parseLayouts(
+      file([
+        tab("dev", {
+          layout: "main-vertical",
+          panes: [
+            { command: "npm test", split: "down", size: "30%", env: { A: "1" } },
+            { focus: true },
+            { size: 12 },
+          ],
+        }),
+      ]),
+    );
+    expect(ok.ok).toBe(true);
+    const issues = (tabs: unknown[]) => {
+      const r = parseLayouts(file(tabs));
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.issues.every((i) => i.line > 1)).toBe(true);
+      return !r.ok ? r.issues.map((i) => `${i.path}: ${i.message}`).join("\n") : "";
+    };
+    const meaning = issues([
+      tab("a", { panes: [{ focus: true }, { focus: true }] }),
+      tab("b", { layout: "tiled" }),
+    ]);
+    expect(meaning).toMatch(
+      /layoutTabs\[0\]\.panes\[1\]\.focus: only one pane can have the focus \(also panes\[0\]\)/,
+    );
+    expect(meaning).toMatch(/layoutTabs\[1\]\.layout: layout arranges panes: this tab has none/);
+    const got = issues([
+      tab("c", { panes: [{ split: "left" }, { size: "130%" }, { size: 0 }, { command: "" }, { bogus: 1 }] }),
+      tab("d", { layout: "spiral", panes: [{}] }),
+    ]);
+    expect(got).toMatch(/layoutTabs\[0\]\.panes\[0\]\.split/);
+    expect(got).toMatch(/layoutTabs\[0\]\.panes\[1\]\.size/);
+    expect(got).toMatch(/layoutTabs\[0\]\.panes\[2\]\.size/);
+    expect(got).toMatch(/layoutTabs\[0\]\.panes\[3\]\.command: command must not be blank/);
+    expect(got).toMatch(/layoutTabs\[0\]\.panes\[4\]/);
+    expect(got).toMatch(/layoutTabs\[1\]\.layout/);
+    expect(issues([tab("e", { panes: Array.from({ length: 16 }, () => ({})) })])).toMatch(
+      /layoutTabs\[0\]\.panes: a tab has at most 16 panes/,
+    );
+  });
+
   it("readiness takes exactly one condition", () => {
     const r = parseLayouts(file([tab("a", { readiness: { port: 1, file: "x" } })]));
     expect(!r.ok && r.issues[0]!.message).toBe(

@@ -57,5 +57,20 @@ export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
 export { checkRemoteStateOwner } from "./state-owner.js";
 export { parseDirListing, parseTar } from "./tar.js";
-export { type PsCall, parsePsDir, parsePsInfo, parsePsWinTable, psInfo, psRun } from "./windows.js";
-export { windowsCall } from "./windows-ops.js";
+export {
+  parsePsDir,
+  parsePsInfo,
+  parsePsWinTable,
+  psInfo,
+  psRun,
+  windowsCommandLine,
+} from "./windows.js";
+export { windowsScript } from "./windows-ops.js";
+export {
+  parseShellProbe,
+  SHELL_PROBE,
+  STDIN_STUB,
+  stubInput,
+  stubLine,
+  type WindowsShell,
+} from "./windows-shell.js";

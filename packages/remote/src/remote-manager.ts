@@ -5,15 +5,11 @@ import {
   type KillResult,
   type LayoutConfig,
   localHost,
-  localStateDir,
   type MachineSpec,
   type MachineStartResult,
-  McError,
   type PreparedSession,
   SessionManager,
   type StartOptions,
-  type StatusOptions,
-  type StatusReport,
 } from "@mc/core";
 import { type MachineSsh, sshConnect, sshMachine } from "./connection.js";
 import { checkDistinctMachines, type IdentifiedHost } from "./machine-identity.js";

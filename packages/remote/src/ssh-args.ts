@@ -27,6 +27,11 @@ export interface SshHostOptions {
   stateDir?: string | undefined;
   /** `auto` (default) detects a Windows host on the first call; `posix` or `win32` skip detection. */
   platform?: "auto" | "posix" | "win32" | undefined;
+  /**
+   * A Windows host's OpenSSH default shell (`cmd`, `powershell` for 5.1, `pwsh`); found with one probe on
+   * the first call when not given.
+   */
+  windowsShell?: "cmd" | "powershell" | "pwsh" | undefined;
   /** Host id in messages and status (default `ssh:<target>[:<port>]`). */
   id?: string | undefined;
   /** Coalesce operations started in the same tick into one ssh invocation (default true). */

@@ -121,6 +121,7 @@ function primitives(t: SshTransport): HostPrimitives {
     interactiveCommand,
     async runInteractive(cmd) {
       await t.ready();
+      if (t.mode === "win32") await t.windowsShell();
       const c = interactiveCommand(cmd);
       t.spawned++;
       return new Promise<number>((resolve, reject) => {
@@ -144,18 +145,24 @@ async function hostInfo(t: SshTransport): Promise<HostInfo> {
   if (!p) {
     p = (async () => {
       await t.ready();
-      if (t.mode === "win32") {
-        const { psInfo, parsePsInfo } = await import("./windows.js");
-        const r = await t.execWin(psInfo().line);
-        if (r.exitCode !== 0) throw sshError(t.id, "info", r.exitCode, r.stderr, { probe: t.probe() });
-        t.info = parsePsInfo(text(r.stdout));
-        return t.info;
+      if (t.mode !== "win32") {
+        const f = await t.enqueue({ kind: "info", stateDir: t.opts.stateDir });
+        // A first call that found a Windows shell (auto detection) asks again, the Windows way.
+        if ((t.mode as SshTransport["mode"]) !== "win32") {
+          if (f.status !== 0)
+            throw new McError("COMMAND_FAILED", `${t.id}: info: ${text(f.err).trim()}`, {
+              backend: "remote",
+            });
+          if (!t.info)
+            throw new McError("INTERNAL", `${t.id}: the info operation was not read`, { backend: "remote" });
+          return t.info;
+        }
       }
-      const f = await t.enqueue({ kind: "info", stateDir: t.opts.stateDir });
-      if (f.status !== 0)
-        throw new McError("COMMAND_FAILED", `${t.id}: info: ${text(f.err).trim()}`, { backend: "remote" });
-      if (!t.info)
-        throw new McError("INTERNAL", `${t.id}: the info operation was not read`, { backend: "remote" });
+      const { psInfo, parsePsInfo } = await import("./windows.js");
+      const r = await t.winScript(psInfo(), "info");
+      if (r.exitCode !== 0) throw sshError(t.id, "info", r.exitCode, r.err, { probe: t.probe() });
+      const info = parsePsInfo(text(r.out), await t.windowsShell());
+      t.info = t.opts.stateDir === undefined ? info : { ...info, stateDir: t.opts.stateDir };
       return t.info;
     })().finally(() => infoCalls.delete(t));
     infoCalls.set(t, p);

@@ -4,11 +4,22 @@ import { batchScript, exportLines, type Frame, type Op, parseFrames } from "./ba
 import { defaultControlDir, ensurePrivateDir } from "./control-dir.js";
 import { droppedError, sshError } from "./errors.js";
 import { type HostFacts, parseInfo } from "./parse.js";
-import { loginShellQuote, psEncodedArgs, psQuote, shJoin } from "./quote.js";
+import { loginShellQuote, psQuote, shJoin } from "./quote.js";
 import { type SshProcess, type SshResult, spawnSsh } from "./spawn.js";
 import { type SshHostOptions, sshBaseArgs, sshPercent, sshUserArgs } from "./ssh-args.js";
 import { type ResolvedSsh, resolveSsh, resolveSshSync } from "./ssh-config.js";
-import { runWindowsOp } from "./windows-ops.js";
+import { runWindowsOp, type WinResult } from "./windows-ops.js";
+import {
+  afterBoundary,
+  interactiveLine,
+  parseShellProbe,
+  SHELL_PROBE,
+  scriptNotRun,
+  stubInput,
+  stubLine,
+  unknownShell,
+  type WindowsShell,
+} from "./windows-shell.js";
 
 interface Pending {
   op: Op;
@@ -39,6 +50,9 @@ export class SshTransport {
   snapshot: { at: number; table: ProcessNode[] } | undefined;
   private resolved: (ResolvedSsh & { controlPath: string }) | undefined;
   private resolving: Promise<void> | undefined;
+  private shellProbe: Promise<WindowsShell> | undefined;
+  /** The Windows default shell once found. */
+  knownShell: WindowsShell | undefined;
   private queue: Pending[] = [];
   private scheduled = false;
 
@@ -104,6 +118,49 @@ export class SshTransport {
     return this.exec(["-T", "--", this.target, line], input, timeoutMs).result;
   };
 
+  /** The Windows host's OpenSSH default shell: given, or found with one probe (see windows-shell.ts). */
+  windowsShell(): Promise<WindowsShell> {
+    if (this.opts.windowsShell) {
+      this.knownShell = this.opts.windowsShell;
+      return Promise.resolve(this.opts.windowsShell);
+    }
+    this.shellProbe ??= (async () => {
+      const r = await this.execWin(SHELL_PROBE, "");
+      const shell = parseShellProbe(r.stdout.toString("utf8"));
+      if (shell) {
+        this.knownShell = shell;
+        return shell;
+      }
+      if (r.exitCode === 255) throw sshError(this.id, "connect", 255, r.stderr, { probe: this.probe() });
+      throw unknownShell(this.id, r.stdout.toString("utf8"), r.stderr);
+    })().catch((e) => {
+      this.shellProbe = undefined;
+      throw e;
+    });
+    return this.shellProbe;
+  }
+
+  /**
+   * Run one PowerShell script on a Windows host: the command line is the constant stub of its default
+   * shell, the script travels on stdin, and only what it printed after its boundary counts.
+   */
+  winScript = async (script: string, op: string, timeoutMs?: number): Promise<WinResult> => {
+    const shell = await this.windowsShell();
+    const boundary = `MCW${randomBytes(12).toString("hex")}`;
+    const r = await this.execWin(stubLine(shell), stubInput(script, boundary), timeoutMs);
+    const got = afterBoundary(r.stdout, r.stderr, boundary);
+    if (r.timedOut)
+      throw new McError("TIMEOUT", `${this.id}: ${op}: no answer within ${timeoutMs} ms`, {
+        backend: "remote",
+        op,
+      });
+    if (!got) {
+      if (r.exitCode === 255) throw sshError(this.id, op, r.exitCode, r.stderr, { probe: this.probe() });
+      throw scriptNotRun(this.id, op, shell, { ...r, stdout: r.stdout.toString("utf8") });
+    }
+    return { exitCode: r.exitCode, ...got };
+  };
+
   private applyInfo(out: string, sentAt: number, doneAt: number): void {
     const parsed = parseInfo(out);
     const { facts, ...info } = parsed;
@@ -140,7 +197,7 @@ export class SshTransport {
   async send(items: Pending[], signal?: AbortSignal): Promise<void> {
     await this.ready();
     if (this.mode === "win32") {
-      await Promise.all(items.map((it) => runWindowsOp(it, this.execWin, this.id, this.opts.env)));
+      await Promise.all(items.map((it) => runWindowsOp(it, this.winScript, this.opts.env)));
       return;
     }
     const ops = items.map((i) => i.op);
@@ -211,7 +268,10 @@ export class SshTransport {
     for (const it of items) it.reject(err);
   }
 
-  /** The line ssh hands the remote login shell to run `cmd` with a terminal (attach). */
+  /**
+   * The line ssh hands the remote login shell to run `cmd` with a terminal (attach). On Windows the
+   * default shell must be known first (`info()` finds it), else cmd.exe is assumed.
+   */
   remoteLine(cmd: Command): string {
     if (this.mode === "win32") {
       const env = Object.entries({ ...this.opts.env, ...cmd.env })
@@ -219,7 +279,7 @@ export class SshTransport {
         .join("");
       const cd = cmd.cwd === undefined ? "" : `Set-Location -LiteralPath ${psQuote(cmd.cwd)}; `;
       const script = `${env}${cd}& ${[cmd.file, ...cmd.args].map(psQuote).join(" ")}; exit $LASTEXITCODE`;
-      return ["powershell", ...psEncodedArgs(script)].join(" ");
+      return interactiveLine(script, this.knownShell ?? "cmd");
     }
     const script = [
       exportLines({ ...this.opts.env, ...cmd.env }),

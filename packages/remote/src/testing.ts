@@ -110,6 +110,11 @@ export interface PrivateSshdOptions {
   portEnv?: Record<number, Record<string, string>>;
   /** Extra sshd_config lines (before the Match blocks). */
   extraConfig?: string[];
+  /**
+   * sshd_config lines for the sessions of one port (by index), in its Match block: a `ForceCommand` that
+   * stands for another machine's default shell (the fake Windows shells of the wt tests).
+   */
+  portConfig?: Record<number, string[]>;
 }
 
 /** The sshd_config of a private sshd. */
@@ -134,10 +139,13 @@ function sshdConfig(dir: string, ports: number[], opts: PrivateSshdOptions): str
     // sshd takes the first SetEnv line only: every variable goes on it. A Match block's SetEnv replaces
     // the global one (servconf.c copies the matched options over), so each block repeats the global ones.
     ...setEnvLine(base),
-    ...Object.entries(opts.portEnv ?? {}).flatMap(([i, env]) => [
-      `Match LocalPort ${ports[Number(i)]}`,
-      ...setEnvLine({ ...base, ...env }),
-    ]),
+    ...[...new Set([...Object.keys(opts.portEnv ?? {}), ...Object.keys(opts.portConfig ?? {})])].flatMap(
+      (i) => [
+        `Match LocalPort ${ports[Number(i)]}`,
+        ...setEnvLine({ ...base, ...opts.portEnv?.[Number(i)] }),
+        ...(opts.portConfig?.[Number(i)] ?? []),
+      ],
+    ),
     "",
   ].join("\n");
 }

@@ -1,10 +1,7 @@
 import { ABSENT, type Frame, type Op } from "./batch.js";
-import { sshError } from "./errors.js";
-import type { SshResult } from "./spawn.js";
 import {
   checkWinPath,
   PS_NOT_FOUND,
-  type PsCall,
   parsePsDir,
   parsePsWinTable,
   psInfo,
@@ -18,8 +15,8 @@ import {
   psWriteFile,
 } from "./windows.js";
 
-/** The PowerShell call for one operation (Windows hosts only). */
-export function windowsCall(op: Op, env?: Readonly<Record<string, string>>): PsCall {
+/** The PowerShell script of one operation (Windows hosts only). */
+export function windowsScript(op: Op, env?: Readonly<Record<string, string>>): string {
   switch (op.kind) {
     case "run":
       return psRun(op.cmd, env);
@@ -45,25 +42,33 @@ export function windowsCall(op: Op, env?: Readonly<Record<string, string>>): PsC
   }
 }
 
+/** What one script produced on the host, from its boundary on (see windows-shell.ts). */
+export interface WinResult {
+  exitCode: number;
+  out: Buffer;
+  err: string;
+}
+
+/** Runs one script on the host (the transport: stdin stub, boundary, errors). */
+export type WinScriptRunner = (script: string, op: string, timeoutMs?: number) => Promise<WinResult>;
+
 /** Run one operation on a Windows host and answer it with a frame, as the POSIX batch would. */
 export async function runWindowsOp(
   it: { op: Op; resolve(f: Frame): void; reject(e: unknown): void },
-  exec: (line: string, input?: string, timeoutMs?: number) => Promise<SshResult>,
-  id = "windows host",
+  runScript: WinScriptRunner,
   env?: Readonly<Record<string, string>>,
 ): Promise<void> {
   try {
-    const call = windowsCall(it.op, env);
+    const script = windowsScript(it.op, env);
     const timeout = it.op.kind === "run" ? it.op.cmd.timeoutMs : undefined;
-    const r = await exec(call.line, call.input, timeout);
-    const out = r.stdout.toString("utf8");
-    if (r.exitCode === 255 && it.op.kind !== "run") throw sshError(id, it.op.kind, r.exitCode, r.stderr);
+    const r = await runScript(script, it.op.kind, timeout);
+    const out = r.out.toString("utf8");
     const frame: Frame = {
       index: 0,
       status: r.exitCode,
-      out: r.stdout,
-      err: Buffer.from(r.stderr),
-      flags: it.op.kind === "run" && r.exitCode === 127 && r.stderr.includes(PS_NOT_FOUND) ? "nf" : "-",
+      out: r.out,
+      err: Buffer.from(r.err),
+      flags: it.op.kind === "run" && r.exitCode === 127 && r.err.includes(PS_NOT_FOUND) ? "nf" : "-",
       kind: "win",
     };
     if (it.op.kind === "readFile" && r.exitCode === 0) frame.out = Buffer.from(out.trim(), "base64");

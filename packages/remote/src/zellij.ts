@@ -1,6 +1,3 @@
-// Written against the zellij backend on the new contract (`zellijBackend`, mirroring `tmuxBackend`),
-// which @mc/zellij does not export yet on `redesign`: this entry is excluded from this package's
-// typecheck until it does (tsconfig.json), and its test skips itself until then.
 import { type ZellijBackendOptions, zellijBackend } from "@mc/zellij";
 import { RemoteManager, type RemoteManagerOptions } from "./remote-manager.js";
 

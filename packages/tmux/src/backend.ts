@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
+  AWK_PROBE,
+  type AwkMode,
   type BackendCapabilities,
   type Command,
   type Host,
   type HostInfo,
   type KillOutcome,
+  type LayoutConfig,
   type ListedSession,
   type ManagedSession,
   McError,
@@ -15,7 +18,9 @@ import {
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  type StartTabOptions,
   shQuote,
+  wrappedTabs,
 } from "@mc/core";
 import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
@@ -23,14 +28,17 @@ import {
   exactSession,
   noFormat,
   PANE_FORMAT,
-  paneCommand,
   renameCommand,
   SESSION_FORMAT,
   type TmuxSocket,
+  type TmuxTab,
   type TmuxTarget,
   tmuxArgs,
+  tmuxQuote,
   tmuxSessionFiles,
   tmuxSessionKey,
+  tmuxStopDispatcher,
+  windowArgs,
 } from "./generate.js";
 import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
 
@@ -41,10 +49,33 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   nativeExitStatus: true,
   renameSession: true,
   attachFromInside: true,
-  panes: false,
+  panes: true,
   listsForeignSessions: true,
   keepPane: true,
+  logs: true,
+  stopHook: true,
 };
+
+/** Every command of a layout for the tmux build: wrapper fields plus each pane's split, size and focus. */
+function tmuxTabs(layout: LayoutConfig, home?: string): TmuxTab[] {
+  return wrappedTabs(layout).map((w) => {
+    const t = layout.layoutTabs[w.index]!;
+    const p = w.pane ? t.panes![w.pane - 1]! : undefined;
+    return {
+      ...w,
+      ...(home === undefined ? {} : { startDir: normaliseStartDir(w.startDir, home) }),
+      ...(p?.split ? { split: p.split } : {}),
+      ...(p?.size === undefined ? {} : { size: p.size }),
+      ...(p?.focus ? { focus: true } : {}),
+      ...(!w.pane && t.layout ? { layout: t.layout } : {}),
+    };
+  });
+}
+
+/** What a command file is, in a dry run: `command of tab 2`, `command of tab 2 pane 1`. */
+function commandLabel(t: TmuxTab): string {
+  return `command of tab ${t.index}${t.pane ? ` pane ${t.pane}` : ""}`;
+}
 
 /** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
 export interface TmuxBackendOptions {
@@ -94,6 +125,7 @@ export class TmuxBackend implements SessionBackend {
   readonly startVerifies = true;
   readonly lockName: string;
   private checked = false;
+  private awk: AwkMode | undefined;
   /** Session ids by mc name, from the last listing (restart kills by id: names can be rewritten). */
   private idsByName = new Map<string, string>();
 
@@ -115,7 +147,12 @@ export class TmuxBackend implements SessionBackend {
 
   async checkAvailable(): Promise<void> {
     if (this.checked) return;
-    const r = await this.host.run(this.cmd("-V"));
+    // Whether this machine's awk needs -W interactive (mawk) is asked once here, not once per pane.
+    const [r, awk] = await Promise.all([
+      this.host.run(this.cmd("-V")),
+      this.host.run({ file: AWK_PROBE[0], args: AWK_PROBE.slice(1) }),
+    ]);
+    this.awk = awk.exitCode === 0 ? "interactive" : "plain";
     const v = parseTmuxVersion(r.stdout);
     if (
       r.exitCode === 0 &&
@@ -147,12 +184,7 @@ export class TmuxBackend implements SessionBackend {
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
-    const tabs = spec.layout.layoutTabs.map((t, index) => ({
-      index,
-      tabName: t.tabName,
-      startDir: t.startDir,
-      command: t.command,
-    }));
+    const tabs = tmuxTabs(spec.layout);
     const f = tmuxSessionFiles(
       this.target,
       {
@@ -166,6 +198,7 @@ export class TmuxBackend implements SessionBackend {
         pending: spec.pendingTabs,
         rename: spec.action !== "replace",
         keepPanes: spec.exitMode === "keep",
+        awk: this.awk,
       },
       info,
     );
@@ -174,6 +207,7 @@ export class TmuxBackend implements SessionBackend {
       artefacts: [
         { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.buildPath, content: f.build, description: "tmux build script" },
+        ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: commandLabel(tabs[i]!) })),
       ],
       start: [f.start],
     };
@@ -192,6 +226,7 @@ export class TmuxBackend implements SessionBackend {
       .map((l) => l.trim())
       .filter((l) => /^\$\d+$/.test(l))
       .at(-1);
+    if (p.layout.onStop !== undefined && sessionId) await this.registerStop(p, sessionId);
     return {
       tabScript: join(p.artefactDir, "tabs.sh"),
       key: tmuxSessionKey(p.name),
@@ -199,6 +234,32 @@ export class TmuxBackend implements SessionBackend {
       ...(sessionId ? { sessionId } : {}),
       ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
     };
+  }
+
+  /**
+   * A layout's onStop runs when its session ends, however it ends (mc or the user kills it, its last
+   * pane closes): the session is registered for the one `session-closed` hook mc keeps on this server,
+   * whose script runs the onStop of every registered session that is gone (see tmuxStopDispatcher).
+   */
+  private async registerStop(p: PreparedSession, sessionId: string): Promise<void> {
+    const { stateDir } = await this.host.info();
+    const dir = join(stateDir, "onstop", this.lockName);
+    const dispatcher = join(stateDir, "onstop", `mc-onstop-${this.lockName}.sh`);
+    await this.host.writeFile(dispatcher, tmuxStopDispatcher(this.target, dir), { mode: 0o700 });
+    const pid = (await this.host.run(this.cmd("display-message", "-p", "#{pid}"))).stdout.trim();
+    await this.host.writeFile(join(dir, `${p.runId}-${p.index}.stop`), `${pid} ${sessionId} ${p.runDir}\n`);
+    const hooks = await this.host.run(this.cmd("show-hooks", "-g", "session-closed"));
+    if (!hooks.stdout.includes(`mc-onstop-${this.lockName}.sh`)) {
+      const used = new Set([...hooks.stdout.matchAll(/session-closed\[(\d+)\]/g)].map((m) => Number(m[1])));
+      let at = 4242;
+      while (used.has(at)) at++;
+      const run = `run-shell -b ${tmuxQuote(noFormat(`exec /bin/sh ${shQuote(dispatcher)}`))}`;
+      const r = await this.host.run(this.cmd("set-hook", "-g", `session-closed[${at}]`, run));
+      if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+    }
+    // Gone before the hook was there (a command that ended at once with --exit close): run it now.
+    if ((await this.host.run(this.cmd("has-session", "-t", sessionId))).exitCode !== 0)
+      await this.host.run({ file: "/bin/sh", args: [dispatcher] });
   }
 
   /** A replacement built under its private name takes its real name (the session it replaces is gone). */
@@ -246,7 +307,8 @@ export class TmuxBackend implements SessionBackend {
     let error: string | undefined;
     if (r.exitCode === 0) panes = parsePanes(r.stdout);
     else if (isNoServer(r.stderr)) error = "the tmux server is not running";
-    else throw tmuxError("status", r.exitCode, r.stderr);
+    // A server whose last session just ended (it exits a moment later) has no current target: no panes.
+    else if (!/no current target/i.test(r.stderr)) throw tmuxError("status", r.exitCode, r.stderr);
     const bySession = new Map<string, PaneRow[]>();
     for (const p of panes) {
       for (const k of [`id:${p.sessionId}`, `name:${p.session}`]) {
@@ -281,7 +343,12 @@ export class TmuxBackend implements SessionBackend {
   }
 
   /** Open tab `index` of a managed session as a new window (its wrapper script already holds every tab). */
-  async startTab(session: ManagedSession, index: number, info: HostInfo): Promise<void> {
+  async startTab(
+    session: ManagedSession,
+    index: number,
+    info: HostInfo,
+    o: StartTabOptions = {},
+  ): Promise<void> {
     const tab = session.layout.layoutTabs[index];
     if (!tab)
       throw new McError("USAGE", `session "${session.name}" has no tab ${index}`, {
@@ -289,27 +356,21 @@ export class TmuxBackend implements SessionBackend {
         op: "start",
       });
     const tabScript = String(session.data?.tabScript ?? join(session.runDir, "tabs.sh"));
-    const r = await this.host.run(
-      this.cmd(
-        "new-window",
-        "-d",
-        "-P",
-        "-F",
-        "#{window_id}",
-        "-t",
-        `${this.targetOf(session.name, session)}:`,
-        "-n",
-        noFormat(tab.tabName),
-        "-c",
-        noFormat(normaliseStartDir(tab.startDir, info.home)),
-        paneCommand(tabScript, index),
-      ),
-    );
+    // One tmux invocation, so the window is last (-a after {end}) and its panes, logs and remain-on-exit
+    // are in place before the server reads a byte from a pane: a command that prints and exits at once
+    // is kept.
+    const last = `${this.targetOf(session.name, session)}:{end}`;
+    const panes = tmuxTabs(session.layout, info.home).filter((t) => t.index === index);
+    const args = windowArgs({
+      create: ["new-window", "-d", "-a", "-t", last],
+      target: last,
+      panes,
+      tabScript,
+      keepPanes: Boolean(session.data?.keepPanes),
+      attempt: o.attempt,
+    });
+    const r = await this.host.run(this.cmd(...args.flatMap((a, i) => (i === 0 ? a : [";", ...a]))));
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
-    if (session.data?.keepPanes) {
-      const w = r.stdout.trim();
-      if (w) await this.host.run(this.cmd("set-option", "-w", "-t", w, "remain-on-exit", "on"));
-    }
   }
 
   /** Close one tab by its pane id (from status `ref`). */

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Command, type Host, isMcError, shQuote } from "@mc/core";
+import { type Command, type Host, isMcError, type LayoutConfig, shQuote } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layout, type PrivateTmux, privateTmux, waitFor } from "./harness.js";
@@ -372,6 +372,33 @@ describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => 
     expect(windows).toEqual(["c"]);
     await m.killAllSessions();
   });
+
+  it("each tab's output goes to its log, for tabs started at once and later", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "logs",
+          [
+            ["a", "printf 'from a\\n'; sleep 30"],
+            ["b", "printf 'from b, $(not run)\\n'; sleep 30"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    await m.startTab("logs", 1);
+    const log = (i: number) =>
+      execFileSync("find", [t.stateDir, "-name", `tab-${i}.log`, "-exec", "cat", "{}", "+"], {
+        encoding: "utf8",
+      });
+    await waitFor(
+      async () => [log(0), log(1)],
+      ([a, b]) => a!.includes("from a") && b!.includes("from b"),
+    );
+    expect(log(1)).toContain("from b, $(not run)");
+    await m.killAllSessions();
+  });
 });
 
 describe("tmux: attach command", () => {
@@ -463,8 +490,10 @@ describe("tmux: restart replaces only its own sessions, and only once every repl
     expect(t.sessions().filter((x) => x === "rc")).toHaveLength(1);
     const r = await second.checkAllSessionsStatus();
     expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([["new", "running"]]);
-    // The first run's record is gone with its only session: `ls` shows the name once.
-    expect((await first.listSaved()).map((x) => x.id)).toEqual([second.runId]);
+    // The first run no longer lists it as live: it is that run's history now (its logs kept).
+    const old = (await first.listSaved()).find((x) => x.id === first.runId)!;
+    expect(old.sessions).toEqual([]);
+    expect(old.ended).toMatchObject([{ name: "rc", endedBy: "replaced" }]);
     await second.killAllSessions();
   });
 });
@@ -690,7 +719,7 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
     const id = String(keep.managed[0]!.data?.sessionId);
     // tmux draws the pane's output a moment after the process wrote it.
     const shown = await waitFor(
-      async () => t.tmux("capture-pane", "-p", "-t", `${id}:a`),
+      async () => t.tmux("capture-pane", "-p", "-S", "-", "-t", `${id}:a`),
       (x) => x.includes("visible-output"),
     );
     expect(shown).toContain("visible-output");
@@ -805,5 +834,175 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
       code: "SESSION_CONFLICT",
     });
     expect(windows("=theirs")).toHaveLength(1);
+  });
+});
+
+describe("tmux: panes (split-window, select-layout, per-pane records and logs)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux("set -g base-index 1\nset -g pane-base-index 1\n");
+  });
+  afterAll(() => t.stop());
+
+  const paneLayout = (name: string, dependsOn?: string[]): LayoutConfig => {
+    const sub = join(t.work, "sub dir");
+    mkdirSync(sub, { recursive: true });
+    return {
+      layoutName: name,
+      layoutTabs: [
+        { tabName: "first", startDir: t.work, command: "sleep 0.3" },
+        {
+          tabName: "split",
+          startDir: t.work,
+          command: "echo left; exit 3",
+          ...(dependsOn ? { dependsOn } : {}),
+          layout: "even-horizontal",
+          panes: [
+            { command: "pwd; echo right; exit 0", startDir: sub, env: { WHO: "pane" } },
+            { command: 'echo "$WHO"; sleep 30', split: "down", size: 5, focus: true, env: { WHO: "me" } },
+            { split: "right" },
+          ],
+        },
+      ],
+    };
+  };
+
+  it("one window with four panes; each has its own exit code, directory, environment and log; focus as asked", async () => {
+    const m = t.manager({ sessionLayouts: [paneLayout("pn")] });
+    await m.startAllSessions();
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => {
+        const tabs = x.sessions[0]!.tabs;
+        return tabs.length === 5 && [0, 1, 2, 4].every((i) => tabs[i]!.state === "exited");
+      },
+    );
+    const rows = r.sessions[0]!.tabs.map((x) => [x.tabName, x.pane ?? null, x.state, x.exitCode ?? null]);
+    expect(rows).toEqual([
+      ["first", null, "exited", 0],
+      ["split", 0, "exited", 3],
+      ["split", 1, "exited", 0],
+      ["split", 2, "running", null],
+      // A pane without a command is an interactive shell: its `true` ended at once, the shell stays.
+      ["split", 3, "exited", 0],
+    ]);
+    const panes = t
+      .tmux("list-panes", "-t", "=pn:2", "-F", "#{pane_index} #{pane_active} #{pane_current_path}")
+      .trim()
+      .split("\n");
+    expect(panes).toHaveLength(4);
+    expect(panes.map((p) => p.split(" ")[1])).toEqual(["0", "0", "1", "0"]);
+    const log = (slot: number) =>
+      waitFor(
+        async () =>
+          execFileSync("find", [t.stateDir, "-name", `tab-${slot}.log`, "-exec", "cat", "{}", "+"], {
+            encoding: "utf8",
+          }),
+        (x) => x.length > 0,
+      );
+    expect(await log(1)).toContain("left");
+    // Further panes are numbered after the last tab: slot 2 is split's second pane.
+    expect(await log(2)).toContain(join(t.work, "sub dir"));
+    expect(await log(2)).toContain("right");
+    expect(await log(3)).toContain("me");
+    await m.killAllSessions();
+  });
+
+  it("a tab with panes opened later (dependsOn) gets its panes too, in one tmux call", async () => {
+    const m = t.manager({ sessionLayouts: [paneLayout("pl", ["first"])] });
+    await m.startAllSessions();
+    const { schedule } = await import("@mc/core");
+    await schedule(m, { pollMs: 100 });
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => [0, 1, 2, 4].every((i) => x.sessions[0]!.tabs[i]!.state === "exited"),
+    );
+    expect(r.sessions[0]!.tabs.map((x) => x.exitCode ?? x.state)).toEqual([0, 3, 0, "running", 0]);
+    expect(t.tmux("list-panes", "-t", "=pl:{end}", "-F", "#{pane_index}").trim().split("\n")).toHaveLength(4);
+    await m.killAllSessions();
+  });
+
+  it("a backend without panes refuses such a layout before anything starts", async () => {
+    const { SessionManager } = await import("@mc/core");
+    const { tmuxBackend } = await import("../src/index.js");
+    const m = new SessionManager({
+      kind: "NoPanes",
+      factory: { ...tmuxBackend, capabilities: { ...tmuxBackend.capabilities, panes: false } },
+      machines: [{ name: "local", host: t.host, layouts: [paneLayout("np")] }],
+    });
+    await expect(m.startAllSessions()).rejects.toThrow(/cannot split a tab into panes/);
+    expect(t.sessions()).not.toContain("np");
+  });
+});
+
+describe("tmux: onStart and onStop (session hooks)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  const hooked = (name: string, marks: string, command = "sleep 30", more: Partial<LayoutConfig> = {}) => ({
+    layoutName: name,
+    env: { WHO: "it's $(me)" },
+    onStart: `echo "start $WHO $(pwd)" >> '${marks}'`,
+    onStop: `echo "stop $WHO" >> '${marks}'`,
+    layoutTabs: [{ tabName: "t", startDir: t.work, command }],
+    ...more,
+  });
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+
+  it("onStart runs before the tabs, in the first tab's directory, with the layout's environment; onStop when mc kills it", async () => {
+    const marks = join(t.dir, "m1");
+    const m = t.manager({ sessionLayouts: [hooked("h1", marks)] });
+    await m.startAllSessions();
+    expect(read(marks)).toBe(`start it's $(me) ${t.work}\n`);
+    await m.killAllSessions();
+    await waitFor(
+      async () => read(marks),
+      (x) => x.includes("stop"),
+    );
+    expect(read(marks)).toBe(`start it's $(me) ${t.work}\nstop it's $(me)\n`);
+  });
+
+  it("onStop runs when the user kills the session with tmux, and when its last tab exits; never twice", async () => {
+    const marks = join(t.dir, "m2");
+    const m = t.manager({
+      sessionLayouts: [hooked("h2", marks), { ...hooked("h3", marks, "exit 0"), onStart: undefined }],
+      keepShell: false,
+    });
+    await m.startAllSessions();
+    await waitFor(
+      async () => read(marks),
+      (x) => x.includes("stop"),
+    );
+    t.tmux("kill-session", "-t", "=h2");
+    await waitFor(
+      async () =>
+        read(marks)
+          .split("\n")
+          .filter((l) => l.startsWith("stop")).length,
+      (n) => n >= 2,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      read(marks)
+        .split("\n")
+        .filter((l) => l.startsWith("stop")),
+    ).toHaveLength(2);
+    // The hook is one global session-closed entry; closing the user's own session runs nothing of mc's.
+    expect(t.tmux("show-hooks", "-g", "session-closed").match(/mc-onstop/g)).toHaveLength(1);
+    t.tmux("new-session", "-d", "-s", "mine", "sleep 1");
+    t.tmux("kill-session", "-t", "=mine");
+    expect(t.sessions()).toContain("keeper");
+  });
+
+  it("a failing onStart stops that session's start and says why; nothing of it is left", async () => {
+    const marks = join(t.dir, "m3");
+    const m = t.manager({ sessionLayouts: [{ ...hooked("h4", marks), onStart: "echo nope >&2; exit 7" }] });
+    const err = await m.startAllSessions().catch((e) => e);
+    expect(isMcError(err)).toBe(true);
+    expect(String(err.message)).toMatch(/onStart of session "h4" exited 7:\s+nope/);
+    expect(t.sessions()).not.toContain("h4");
   });
 });

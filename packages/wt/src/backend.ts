@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   type Artefact,
@@ -6,7 +5,6 @@ import {
   type Command,
   type Host,
   type HostInfo,
-  isRecordedProcess,
   type KillOutcome,
   type ListedSession,
   type ManagedSession,
@@ -21,19 +19,15 @@ import {
   type TabRecord,
   tabRecordName,
 } from "@mc/core";
+import { checkTabCommand } from "./commands.js";
 import { pwshError } from "./errors.js";
-import {
-  attachArgs,
-  checkWindowName,
-  commandFileName,
-  type KillTarget,
-  killScript,
-  launchScript,
-  pwshFileArgs,
-  pwshScriptArgs,
-  wrapperScript,
-} from "./generate.js";
-import { parseKillReport } from "./parse.js";
+import { launchScript, wtWindowName } from "./generate.js";
+import { killRun } from "./kill.js";
+import { parseProbe } from "./parse.js";
+import { type RegistryEntry, WindowRegistry } from "./registry.js";
+import { attachScript, probeScript, scriptFileArgs } from "./scripts.js";
+import { checkPlatform, isWindowsPowerShell, type WtPlatform } from "./versions.js";
+import { type CommandShell, commandFileName, wrapperScript } from "./wrapper.js";
 
 /**
  * What Windows Terminal can do (see {@link BackendCapabilities}). wt.exe can open tabs in a named window
@@ -50,6 +44,8 @@ export const WT_CAPABILITIES: BackendCapabilities = {
   panes: false,
   listsForeignSessions: false,
   keepPane: false,
+  logs: false,
+  stopHook: false,
 };
 
 /** Options of {@link WtBackend} (saved with a run, so plain JSON). */
@@ -58,18 +54,15 @@ export interface WtBackendOptions {
   wt?: string | undefined;
   /** PowerShell executable; by default `pwsh`, else `powershell` (resolved by `checkAvailable`). */
   pwsh?: string | undefined;
+  /** Which shell reads the tabs' commands: PowerShell (default) or cmd (machineconfig's Windows layouts). */
+  shell?: CommandShell | undefined;
   /** How long a launched window may take to record every tab's start (default 20 s). */
   appearTimeoutMs?: number | undefined;
-}
-
-/** mc's own record of a window it launched (wt cannot list windows). */
-interface WindowEntry {
-  v: 1;
-  name: string;
-  runId: string;
-  runDir: string;
-  tabs: number;
-  launchedAt: number;
+  /**
+   * How long until the first tab of a launch records anything (default 10 s): wt.exe exits 0 even when
+   * Windows Terminal rejects its command line, so a launch that opened nothing is known only this way.
+   */
+  launchTimeoutMs?: number | undefined;
 }
 
 /**
@@ -82,19 +75,26 @@ export class WtBackend implements SessionBackend {
   readonly capabilities = WT_CAPABILITIES;
   readonly host: Host;
   readonly wt: string;
+  readonly shell: CommandShell;
   readonly appearTimeoutMs: number;
+  readonly launchTimeoutMs: number;
   /** start() returns only once every tab recorded its start, so no listing poll is needed. */
   readonly startVerifies = true;
   readonly lockName = "wt-windows";
+  /** What the probe found (empty until `checkAvailable`: generation is then conservative). */
+  platform: WtPlatform = {};
   private readonly pwshOption: string | undefined;
   private resolvedPwsh: string | undefined;
-  private info: HostInfo | undefined;
+  private readonly registry: WindowRegistry;
 
   constructor(host: Host, options: WtBackendOptions = {}) {
     this.host = host;
     this.wt = options.wt ?? "wt";
+    this.shell = options.shell ?? "powershell";
     this.pwshOption = options.pwsh;
     this.appearTimeoutMs = options.appearTimeoutMs ?? 20_000;
+    this.launchTimeoutMs = Math.min(options.launchTimeoutMs ?? 10_000, this.appearTimeoutMs);
+    this.registry = new WindowRegistry(host);
   }
 
   /** The PowerShell executable in use. */
@@ -106,16 +106,30 @@ export class WtBackend implements SessionBackend {
     return { pwsh: this.pwsh, wt: this.wt };
   }
 
-  /** wt compares window names exactly (WindowEmperor.cpp `GetWindowByName`). */
+  /** Sessions are mc's names; the window name wt sees is a different, per-start one ({@link wtWindowName}). */
   sessionKey(name: string): string {
     return name;
   }
 
-  checkName(name: string): void {
-    checkWindowName(name, this.pwsh);
+  /**
+   * Find PowerShell, then probe the versions of PowerShell, Windows and Windows Terminal once: mc
+   * generates for what is there and refuses what is too old ({@link checkPlatform}).
+   */
+  async checkAvailable(): Promise<void> {
+    if (this.platform.wtPath !== undefined) return;
+    await this.resolvePwsh();
+    const info = await this.host.info();
+    // Every script mc runs travels as a file behind a short command line (Windows OpenSSH's cmd.exe takes 8,191).
+    const script = join(info.stateDir, "wt", "probe.ps1");
+    await this.host.writeFile(script, probeScript(this.wt));
+    const r = await this.host.run({ file: this.pwsh, args: scriptFileArgs(script), timeoutMs: 30_000 });
+    if (r.exitCode !== 0) throw pwshError(r, "start", this.ctx());
+    const platform = parseProbe(r.stdout);
+    checkPlatform(platform, { wt: this.wt, windowsHost: info.platform === "win32" });
+    this.platform = platform;
   }
 
-  async checkAvailable(): Promise<void> {
+  private async resolvePwsh(): Promise<void> {
     const found = async (f: string) => (await this.host.which(f)) ?? (await this.host.which(`${f}.exe`));
     if (this.pwshOption !== undefined) {
       if (await found(this.pwshOption)) return;
@@ -133,58 +147,14 @@ export class WtBackend implements SessionBackend {
       {
         backend: "wt",
         op: "start",
-        hint: "install PowerShell 7.3+ (winget install Microsoft.PowerShell) or pass its path",
+        hint: "install PowerShell 7 (winget install Microsoft.PowerShell) or pass its path",
       },
     );
-  }
-
-  private async hostInfo(): Promise<HostInfo> {
-    this.info ??= await this.host.info();
-    return this.info;
-  }
-
-  private async registryDir(): Promise<string> {
-    return join((await this.hostInfo()).stateDir, "wt", "windows");
-  }
-
-  private async registryPath(name: string): Promise<string> {
-    return join(
-      await this.registryDir(),
-      `${createHash("sha256").update(name).digest("hex").slice(0, 32)}.json`,
-    );
-  }
-
-  private async entries(): Promise<{ entry: WindowEntry; file: string }[]> {
-    const dir = await this.registryDir();
-    const out: { entry: WindowEntry; file: string }[] = [];
-    for (const [file, text] of await this.host.readDir(dir)) {
-      try {
-        const e = JSON.parse(text) as WindowEntry;
-        if (e.v === 1 && typeof e.name === "string" && typeof e.runDir === "string")
-          out.push({ entry: e, file: join(dir, file) });
-      } catch {}
-    }
-    return out;
   }
 
   private async readRecords(runDir: string, tabs: number): Promise<(TabRecord | undefined)[]> {
     const files = await this.host.readDir(runDir);
     return Array.from({ length: tabs }, (_, i) => parseTabRecord(files.get(tabRecordName(i))));
-  }
-
-  /**
-   * The recorded wrappers of a run that still run (pid and start time checked), with their trees. A
-   * wrapper whose command ended may still hold its tab open with the kept shell: it counts too.
-   */
-  private async liveTrees(runDir: string, tabs: number) {
-    const records = await this.readRecords(runDir, tabs);
-    const open = records.flatMap((r, i) => (r ? [{ r, i }] : []));
-    const trees = open.length ? await this.host.processTrees(open.map(({ r }) => r.pid)) : new Map();
-    const live = open.flatMap(({ r, i }) => {
-      const tree = trees.get(r.pid);
-      return tree?.[0] && isRecordedProcess(r, tree[0].startedAt) ? [{ index: i, record: r, tree }] : [];
-    });
-    return { records, live };
   }
 
   /**
@@ -194,16 +164,20 @@ export class WtBackend implements SessionBackend {
   async listSessions(): Promise<ListedSession[]> {
     const now = Date.now();
     const out: ListedSession[] = [];
-    for (const { entry, file } of await this.entries()) {
-      const opening = now - entry.launchedAt < this.appearTimeoutMs;
-      if (opening || (await this.liveTrees(entry.runDir, entry.tabs)).live.length > 0) {
-        out.push({ name: entry.name, ...(entry.runId ? { runId: entry.runId } : {}) });
-      } else await this.host.remove(file);
+    for (const { entry, file } of await this.registry.entries()) {
+      const live = await this.registry.live(entry.runDir, entry.tabs);
+      // Launched moments ago and not every tab has recorded its start yet: it may still be opening.
+      const opening =
+        now - entry.launchedAt < this.appearTimeoutMs &&
+        (await this.readRecords(entry.runDir, entry.tabs)).some((r) => !r);
+      if (live.length > 0 || opening) out.push({ name: entry.name, runId: entry.runId });
+      else await this.host.remove(file);
     }
     return out;
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
+    const tabs = spec.layout.layoutTabs;
     if (spec.pendingTabs?.length) {
       throw new McError(
         "USAGE",
@@ -215,30 +189,48 @@ export class WtBackend implements SessionBackend {
         },
       );
     }
+    const windowsPowerShell = isWindowsPowerShell(this.platform, this.pwsh);
+    for (const t of tabs) checkTabCommand(t, { shell: this.shell, windowsPowerShell });
+    const window = wtWindowName(spec.name, spec.runId, spec.index);
     const launchPath = join(spec.artefactDir, "launch.ps1");
     const wrapperPath = join(spec.artefactDir, "wrapper.ps1");
-    const tabs = spec.layout.layoutTabs.map((t) => ({
-      title: t.tabName,
-      startDir: normaliseStartDir(t.startDir, info.home),
-    }));
+    const attachPath = join(spec.artefactDir, "attach.ps1");
+    const commandFiles = tabs.map((_, i) => join(spec.runDir, commandFileName(i)));
     const launch = {
-      window: spec.name,
-      tabs,
+      window,
+      tabs: tabs.map((t) => ({ title: t.tabName, startDir: normaliseStartDir(t.startDir, info.home) })),
       pwsh: this.pwsh,
       wrapperPath,
-      keepShell: spec.keepShell,
+      platform: this.platform,
       wt: this.wt,
     };
     const artefacts: Artefact[] = [
       { path: launchPath, content: launchScript(launch), description: "wt launch script (PowerShell)" },
       {
         path: wrapperPath,
-        content: wrapperScript({ window: spec.name, runDir: spec.runDir, keepShell: spec.keepShell }),
+        content: wrapperScript({
+          window,
+          runDir: spec.runDir,
+          commandFiles,
+          keepShell: spec.keepShell,
+          shell: this.shell,
+        }),
         description: "tab wrapper (PowerShell)",
       },
-      ...spec.layout.layoutTabs.map(
+      {
+        path: attachPath,
+        content: attachScript({
+          session: spec.name,
+          window,
+          runDir: spec.runDir,
+          tabs: tabs.length,
+          wt: this.wt,
+        }),
+        description: "attach script (PowerShell)",
+      },
+      ...tabs.map(
         (t, i): Artefact => ({
-          path: join(spec.runDir, commandFileName(i)),
+          path: commandFiles[i]!,
           content: t.command,
           description: `command of tab ${i} (${t.tabName})`,
         }),
@@ -247,48 +239,69 @@ export class WtBackend implements SessionBackend {
     return {
       ...spec,
       artefacts,
-      start: [{ file: this.pwsh, args: pwshFileArgs(launchPath), timeoutMs: 30_000 }],
+      start: [{ file: this.pwsh, args: scriptFileArgs(launchPath), timeoutMs: 30_000 }],
     };
   }
 
   async start(session: PreparedSession): Promise<Record<string, unknown>> {
     const launchedAt = Date.now();
     const tabs = session.layout.layoutTabs.length;
-    const entry: WindowEntry = {
-      v: 1,
+    const window = wtWindowName(session.name, session.runId, session.index);
+    const entry: RegistryEntry = {
+      v: 2,
       name: session.name,
+      window,
       runId: session.runId,
       runDir: session.runDir,
       tabs,
       launchedAt,
     };
-    const registry = await this.registryPath(session.name);
-    await this.host.writeFile(registry, `${JSON.stringify(entry)}\n`);
+    const file = await this.registry.add(entry);
     try {
       for (const cmd of session.start) {
         const r = await this.host.run(cmd);
         if (r.exitCode !== 0) throw pwshError(r, "start", this.ctx());
       }
-      await this.waitForRecords(session.runDir, tabs);
+      await this.waitForLaunch(session.runDir, tabs, launchedAt);
     } catch (e) {
-      await this.killRun(session.runDir, tabs).catch(() => {});
-      await this.host.remove(registry);
+      await killRun(this.host, this.pwsh, session.runDir, tabs).catch(() => {});
+      await this.host.remove(file);
       throw e;
     }
-    return { runId: session.runId, launchedAt, pwsh: this.pwsh, wt: this.wt };
+    return { runId: session.runId, window, launchedAt, pwsh: this.pwsh, wt: this.wt, shell: this.shell };
   }
 
-  /** wt.exe exits as soon as it has handed the command line over (src/cascadia/wt/shim.cpp), so success is every wrapper's first record. */
-  private async waitForRecords(runDir: string, tabs: number): Promise<void> {
+  /**
+   * Wait for the tabs' records in two steps. wt.exe returns as soon as it has handed the command line
+   * over (src/cascadia/wt/shim.cpp), with exit code 0 even when Windows Terminal cannot parse it and shows
+   * the reason in a message box instead (WindowEmperor.cpp `_dispatchCommandline` → `_showMessageBox`).
+   * So: some tab must record its start within `launchTimeoutMs`, else the launch failed; then every tab
+   * within `appearTimeoutMs`.
+   */
+  private async waitForLaunch(runDir: string, tabs: number, launchedAt: number): Promise<void> {
     let missing: number[] = [];
+    const probe = (done: (n: number) => boolean) => async () => {
+      const recs = await this.readRecords(runDir, tabs);
+      missing = recs.flatMap((r, i) => (r ? [] : [i]));
+      return done(tabs - missing.length) ? true : undefined;
+    };
     await pollUntil(
-      async () => {
-        const recs = await this.readRecords(runDir, tabs);
-        missing = recs.flatMap((r, i) => (r ? [] : [i]));
-        return missing.length === 0 ? true : undefined;
-      },
+      probe((n) => n > 0),
       {
-        timeoutMs: this.appearTimeoutMs,
+        timeoutMs: this.launchTimeoutMs,
+        maxDelayMs: 250,
+        onTimeout: () =>
+          new McError("START_FAILED", `Windows Terminal opened no tab within ${this.launchTimeoutMs} ms`, {
+            backend: "wt",
+            op: "start",
+            hint: "wt.exe exits 0 even when it rejects its command line: look for a Windows Terminal error dialog (and report it: mc generated that command line)",
+          }),
+      },
+    );
+    await pollUntil(
+      probe((n) => n === tabs),
+      {
+        timeoutMs: Math.max(0, launchedAt + this.appearTimeoutMs - Date.now()),
         maxDelayMs: 250,
         onTimeout: () =>
           new McError(
@@ -305,68 +318,18 @@ export class WtBackend implements SessionBackend {
   }
 
   /**
-   * Stop the live recorded wrappers of one run and their process trees (from core's process table) in one
-   * PowerShell call. Reports only what really stopped: a process that survives (access denied to an
-   * elevated one) is an error, never a kill. A wrapper stopped by TerminateProcess cannot write its end
-   * record; mc writes it for the wrapper.
-   */
-  private async killRun(runDir: string, tabs: number): Promise<KillOutcome> {
-    const { live } = await this.liveTrees(runDir, tabs);
-    if (live.length === 0) return "gone";
-    const targets: KillTarget[] = live.flatMap(({ tree }) =>
-      tree.map((p: { pid: number; startedAt?: number }) => ({ pid: p.pid, startedAt: p.startedAt ?? -1 })),
-    );
-    const r = await this.host.run({
-      file: this.pwsh,
-      args: pwshScriptArgs(killScript(targets)),
-      timeoutMs: 30_000,
-    });
-    if (r.exitCode !== 0) throw pwshError(r, "kill", this.ctx());
-    const report = parseKillReport(r.stdout);
-    const stopped = new Set(report.stopped);
-    const end = Math.floor(Date.now() / 1000);
-    for (const { index, record } of live) {
-      if (!stopped.has(record.pid)) continue;
-      // Re-read: the wrapper may have written its own end between the table read and the kill.
-      const now = parseTabRecord(await this.host.readFile(join(runDir, tabRecordName(index))));
-      if (now?.end !== undefined) continue;
-      await this.host.writeFile(
-        join(runDir, tabRecordName(index)),
-        `${JSON.stringify({ ...record, end, signal: "KILL" })}\n`,
-      );
-    }
-    if (report.survivors.length > 0) {
-      throw new McError(
-        "COMMAND_FAILED",
-        `${report.survivors.length} process(es) did not stop: ${report.survivors.join(", ")}`,
-        {
-          backend: "wt",
-          op: "kill",
-          hint: 'an elevated process (a profile with "elevate": true, or a command run as administrator) can only be stopped from an elevated shell',
-          details: report,
-        },
-      );
-    }
-    return stopped.size > 0 ? "killed" : "gone";
-  }
-
-  /**
-   * Kill a session's recorded process trees. Given the managed session, only that run's wrappers (the
-   * run directory is the ownership marker); otherwise the window mc's registry names.
+   * Kill a session: its wrappers record KILL and leave, closing their tabs (see kill.ts). Given the
+   * managed session, only that run's wrappers (the run directory is the ownership marker); otherwise the
+   * window mc's registry names.
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
-    const registry = await this.registryPath(name);
-    const text = await this.host.readFile(registry);
-    let entry: WindowEntry | undefined;
-    try {
-      entry = text ? (JSON.parse(text) as WindowEntry) : undefined;
-    } catch {}
+    const found = await this.registry.byName(name);
     const target = session
       ? { runDir: session.runDir, tabs: session.layout.layoutTabs.length }
-      : entry && { runDir: entry.runDir, tabs: entry.tabs };
+      : found && { runDir: found.entry.runDir, tabs: found.entry.tabs };
     if (!target) return "gone";
-    const outcome = await this.killRun(target.runDir, target.tabs);
-    if (entry && entry.runDir === target.runDir) await this.host.remove(registry);
+    const outcome = await killRun(this.host, this.pwsh, target.runDir, target.tabs);
+    if (found && found.entry.runDir === target.runDir) await this.host.remove(found.file);
     return outcome;
   }
 
@@ -386,7 +349,32 @@ export class WtBackend implements SessionBackend {
     });
   }
 
-  attachCommand(name: string): Command {
-    return { file: this.wt, args: attachArgs(name) };
+  /**
+   * The session's attach script: it brings the window forward only while a tab of it still runs, so
+   * attaching to a gone session never opens a stray default window.
+   */
+  attachCommand(name: string, _env?: NodeJS.ProcessEnv, session?: ManagedSession): Command {
+    const window = typeof session?.data?.window === "string" ? session.data.window : undefined;
+    const script = session?.artefacts.find((a) => /[\\/]attach\.ps1$/.test(a));
+    if (!session || !window || !script) {
+      throw new McError("SESSION_NOT_FOUND", `session "${name}" is not one mc started in Windows Terminal`, {
+        backend: "wt",
+        op: "attach",
+      });
+    }
+    const pwsh = typeof session.data?.pwsh === "string" ? session.data.pwsh : this.pwsh;
+    return {
+      file: pwsh,
+      args: [
+        "-NoLogo",
+        "-NoProfile",
+        "-NonInteractive",
+        "-ExecutionPolicy",
+        "Bypass",
+        "-File",
+        script,
+        window,
+      ],
+    };
   }
 }

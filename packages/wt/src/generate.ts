@@ -1,29 +1,31 @@
-import { McError, psEncodedArgs, psQuote } from "@mc/core";
+import { McError, psQuote } from "@mc/core";
+import { cli11EscapeClause, isWindowsPowerShell, type WtPlatform } from "./versions.js";
 
 /**
- * Pure generators for the Windows Terminal backend: the wt.exe argument list, the PowerShell launch
- * script, the per-tab wrapper and the process query/kill scripts.
- *
- * Escaping layers, outermost first (each is undone in the reverse order on the way in):
- * 1. PowerShell: every value is one single-quoted literal ({@link psQuote}); the `;` between wt
- *    subcommands is the literal `';'` (a bare `;` would end the PowerShell statement).
- * 2. PowerShell → wt.exe command line: `$PSNativeCommandArgumentPassing = 'Standard'` (PowerShell 7.3+,
- *    ProcessStartInfo.ArgumentList) quotes each argument with the C runtime rules that wt's
- *    `CommandLineToArgvW` undoes exactly (microsoft/terminal src/cascadia/WindowsTerminal/WindowEmperor.cpp
- *    `commandlineToArgArray`; src/cascadia/wt/shim.cpp forwards the command line verbatim).
+ * Pure generators for the wt.exe launch: the window name, wt's argument list, the exact command line
+ * wt.exe receives, and the PowerShell script that starts it. Escaping layers, outermost first:
+ * 1. PowerShell: the command line is ONE single-quoted literal ({@link psQuote}), handed to
+ *    `System.Diagnostics.Process.Start` as `ProcessStartInfo.Arguments`. No PowerShell version's
+ *    native-argument passing touches it (Windows PowerShell 5.1 and pwsh 7.0–7.2 "Legacy" mangle `"` and
+ *    trailing backslashes; NativeCommandParameterBinder.cs), so one form works on 5.1 and every 7.x.
+ * 2. The command line: each argument quoted with .NET's `PasteArguments.AppendArgument` rules
+ *    ({@link quoteWindowsArg}), which `CommandLineToArgvW` undoes exactly: wt.exe forwards the tail verbatim
+ *    (src/cascadia/wt/shim.cpp) and WindowEmperor.cpp `commandlineToArgArray` splits it.
  * 3. wt's own splitter: `;` anywhere in any argument starts a new subcommand unless written `\;`
  *    (AppCommandlineArgs.cpp `_commandDelimiterRegex` `^;|[^\\];`, Commandline.cpp `AddArg`).
- * 4. CLI11 2.6.1 (wt's vcpkg.json): an option value written `[[` + doubled characters + `]]` collapses to
- *    `[…]` (CLI11 Option_inl.hpp `_add_result`), so such values are pre-encoded.
+ * 4. CLI11: from wt 1.25 (CLI11 2.6.1) an option value written `[[` + doubled characters + `]]`
+ *    collapses to `[…]` (Option_inl.hpp `_add_result`), so such values are pre-encoded there, and only there.
  *
  * Newlines never travel in wt's argv (microsoft/terminal#4619): commands live in files the wrapper reads.
  */
 
 /** Marker lines the generated scripts carry (the test fakes dispatch on them). */
 export const MARKERS = {
-  launch: "# mc:launch v1",
-  wrapper: "# mc:tab-wrapper v1",
-  kill: "# mc:kill v2",
+  launch: "# mc:launch v2",
+  wrapper: "# mc:tab-wrapper v2",
+  kill: "# mc:kill v3",
+  probe: "# mc:probe v1",
+  attach: "# mc:attach v1",
 } as const;
 
 /** UTF-8 byte order mark: Windows PowerShell 5.1 reads a .ps1 without it in the ANSI code page. */
@@ -32,23 +34,31 @@ export const BOM = "\uFEFF";
 /** Re-exported from @mc/core, where the other PowerShell user (@mc/remote) finds it too. */
 export { psQuote };
 
+/** CreateProcess takes at most 32,767 characters of command line, program path included. */
+export const MAX_COMMAND_LINE = 32_767;
+/** What mc allows itself for wt's arguments, leaving room for the path of wt.exe. */
+export const MAX_WT_ARGUMENTS = 32_000;
+
 /** Text safe inside a PowerShell `#` comment (one line). */
 export function psComment(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, " ");
 }
 
-/** True when CLI11 would rewrite this option value: `[[` + every character doubled + `]]`. */
+function invalid(reason: string, hint?: string): McError {
+  return new McError("LAYOUT_INVALID", reason, { backend: "wt", op: "prepare", hint });
+}
+
+/** True when CLI11 2.6.1 would rewrite this option value: `[[` + every character doubled + `]]`. */
 export function cli11Collapses(v: string): boolean {
   if (v.length < 4 || !v.startsWith("[[") || !v.endsWith("]]")) return false;
   for (let i = 2; i < v.length - 2; i += 2) if (v[i] !== v[i + 1]) return false;
   return true;
 }
 
-/** Encode an option value so CLI11's `[[…]]` escape clause gives it back unchanged. */
+/** Encode an option value so CLI11 2.6.1's `[[…]]` escape clause gives it back unchanged. */
 export function cli11Encode(v: string): string {
   if (!cli11Collapses(v)) return v;
-  const inner = [...v.slice(1, -1)].map((c) => c + c).join("");
-  return `[[${inner}]]`;
+  return `[[${[...v.slice(1, -1)].map((c) => c + c).join("")}]]`;
 }
 
 /** Escape every `;` as `\;` so wt's splitter keeps it in the argument (Commandline.cpp `AddArg` undoes it). */
@@ -56,45 +66,68 @@ export function wtEscapeDelimiters(v: string): string {
   return v.replace(/;/g, "\\;");
 }
 
-/** An option value for wt: CLI11-encoded, then `;`-escaped. */
-export function wtValue(v: string): string {
-  return wtEscapeDelimiters(cli11Encode(v));
+/**
+ * An option value for this wt: `;`-escaped, and CLI11-encoded where CLI11 2.6.1 (wt ≥ 1.25) would
+ * collapse it. A value CLI11 may or may not collapse, for a wt of unknown version, is refused.
+ */
+export function wtValue(v: string, p: WtPlatform, what = "value"): string {
+  if (cli11Collapses(v)) {
+    const clause = cli11EscapeClause(p);
+    if (clause === undefined) {
+      throw invalid(
+        `${what} ${JSON.stringify(v)} reads differently in Windows Terminal ≥ 1.25 (CLI11 2.6.1 turns [[xx]] into [x]) and older releases, and this wt's version is unknown`,
+        "let mc detect the Windows Terminal version (checkAvailable), or rename it",
+      );
+    }
+    if (clause) return wtEscapeDelimiters(cli11Encode(v));
+  }
+  return wtEscapeDelimiters(v);
 }
 
 /**
- * Window names wt does not treat as names (WindowEmperor.cpp `_dispatchCommandline`): an integer
- * (`til::parse_signed`, so `0`, `-1`, `42`) is a window id or "current/new", and `new` / `last` are keywords.
+ * The name of the window mc opens for a session: `mc-<run>-<index> <session>`. It is new for every start,
+ * so nothing of an earlier start is ever reused: not a window left open by a killed or failed tab
+ * (closeOnExit keeps those, ConptyConnection.cpp:548), nor a layout Windows Terminal saved under the
+ * name (workspaces, #20314 on main: WindowEmperor.cpp `_createWindowMaybeRestoringWorkspace` restores it
+ * and drops the new command line), nor a same-named window of the user's. Starting with `mc-` it is
+ * never a window id or keyword: not on wt ≥ 1.23 (`til::parse_signed`, `new`, `last`, WindowEmperor.cpp
+ * `_dispatchCommandline`), not on wt ≤ 1.22 (`std::stoi` reads a prefix, so `2fa` is window 2:
+ * v1.22.11751.0 AppLogic.cpp), not `_quake` (TerminalWindow.cpp `IsQuakeWindow`), and never `[[…]]`.
  */
-export function reservedWindowName(name: string): boolean {
-  return /^-?[0-9]+$/.test(name) || name === "new" || name === "last";
+export function wtWindowName(session: string, runId: string, index: number): string {
+  const tag = runId.replace(/[^0-9A-Za-z]/g, "").slice(-6) || "run";
+  return `mc-${tag}-${index} ${session}`;
 }
 
-/** True when the launcher is Windows PowerShell 5.1, whose native-argument passing is the legacy one. */
-export function isLegacyPowerShell(pwsh: string): boolean {
-  return /(^|[\\/])powershell(\.exe)?$/i.test(pwsh);
-}
-
-function invalid(reason: string, hint?: string): McError {
-  return new McError("LAYOUT_INVALID", reason, { backend: "wt", op: "prepare", hint });
-}
-
-/** Reject a session (window) name wt cannot hold; see {@link reservedWindowName}. */
-export function checkWindowName(name: string, pwsh = "pwsh"): void {
-  if (name.trim() === "") throw invalid("session name must not be blank");
-  if (/[\u0000-\u001f\u007f]/.test(name))
-    throw invalid(`session name ${JSON.stringify(name)} has control characters`);
-  if (reservedWindowName(name)) {
-    throw invalid(
-      `session name "${name}" is a wt window id or keyword, not a window name`,
-      "use --prefix or rename the layout (wt treats integers, `new` and `last` specially)",
-    );
+/**
+ * How .NET quotes one argument for a Windows command line (System.PasteArguments.AppendArgument):
+ * unchanged unless empty or containing whitespace or `"`, else `"…"` with backslashes doubled before a
+ * `"` and at the end. `CommandLineToArgvW` reads it back exactly.
+ */
+export function quoteWindowsArg(arg: string): string {
+  if (arg !== "" && !/[\s"]/.test(arg)) return arg;
+  let out = '"';
+  for (let i = 0; i < arg.length; ) {
+    let slashes = 0;
+    while (arg[i] === "\\") {
+      slashes++;
+      i++;
+    }
+    if (i === arg.length) out += "\\".repeat(slashes * 2);
+    else if (arg[i] === '"') {
+      out += `${"\\".repeat(slashes * 2 + 1)}"`;
+      i++;
+    } else {
+      out += "\\".repeat(slashes) + arg[i];
+      i++;
+    }
   }
-  if (isLegacyPowerShell(pwsh) && name.includes('"')) {
-    throw invalid(
-      `session name ${JSON.stringify(name)} contains '"', which Windows PowerShell 5.1 cannot pass to wt.exe`,
-      "use pwsh 7.3 or newer",
-    );
-  }
+  return `${out}"`;
+}
+
+/** The command line (after the program) that gives a program exactly `args`. */
+export function windowsCommandLine(args: readonly string[]): string {
+  return args.map(quoteWindowsArg).join(" ");
 }
 
 /** One tab of a launch. */
@@ -106,15 +139,15 @@ export interface LaunchTab {
 
 /** Input of {@link wtArgs} and {@link launchScript}. */
 export interface LaunchInput {
-  /** Window name (`--window`). */
+  /** Window name (`--window`), from {@link wtWindowName}. */
   window: string;
   tabs: readonly LaunchTab[];
   /** PowerShell executable each tab runs its wrapper with. */
   pwsh: string;
   /** Path of the session's wrapper script. */
   wrapperPath: string;
-  /** Keep the tab's PowerShell open after the command (`-NoExit`). */
-  keepShell: boolean;
+  /** What mc knows of the host's wt and PowerShell versions. */
+  platform: WtPlatform;
 }
 
 /**
@@ -122,7 +155,7 @@ export interface LaunchInput {
  * spaces and wrapping those containing a space in `"…"` with no escaping (AppCommandlineArgs.cpp
  * `_getNewTerminalArgs`), then expands `%VAR%` (ConptyConnection.cpp `ExpandEnvironmentStringsW`).
  */
-function checkTabArg(arg: string, what: string): void {
+function checkTabArg(arg: string, what: string, windowsPowerShell: boolean): void {
   const bad =
     arg === "" ||
     /[\u0000-\u001f"%]/.test(arg) ||
@@ -139,37 +172,48 @@ function checkTabArg(arg: string, what: string): void {
       },
     );
   }
+  // Windows PowerShell 5.1 reads a -File path as a wildcard pattern (PowerShell/PowerShell#4726).
+  if (windowsPowerShell && what === "wrapper path" && /[[\]*?]/.test(arg)) {
+    throw new McError(
+      "USAGE",
+      `wrapper path ${JSON.stringify(arg)} has a wildcard character Windows PowerShell 5.1 cannot run with -File`,
+      {
+        backend: "wt",
+        op: "prepare",
+        hint: "choose a state directory (MC_STATE_DIR) without [ ] * ?, or use PowerShell 7",
+      },
+    );
+  }
 }
 
-/** The argv (after the program name) of a tab: PowerShell running the wrapper for tab `index`. */
+/**
+ * The argv (after the program name) a tab starts: PowerShell running the wrapper for tab `index`,
+ * without a profile and without -NoExit (the wrapper itself leaves a fresh shell in the tab).
+ */
 export function tabCommandline(
-  input: Pick<LaunchInput, "pwsh" | "wrapperPath" | "keepShell">,
+  input: Pick<LaunchInput, "pwsh" | "wrapperPath" | "platform">,
   index: number,
-) {
-  const args = [
+): string[] {
+  const legacy = isWindowsPowerShell(input.platform, input.pwsh);
+  checkTabArg(input.pwsh, "PowerShell path", legacy);
+  checkTabArg(input.wrapperPath, "wrapper path", legacy);
+  return [
     input.pwsh,
     "-NoLogo",
     "-NoProfile",
     "-ExecutionPolicy",
     "Bypass",
-    ...(input.keepShell ? ["-NoExit"] : []),
     "-File",
     input.wrapperPath,
     String(index),
   ];
-  checkTabArg(input.pwsh, "PowerShell path");
-  checkTabArg(input.wrapperPath, "wrapper path");
-  return args;
 }
 
-/** A directory as wt's `--startingDirectory` value (Windows PowerShell 5.1: a trailing `\` is dropped, same directory). */
-function startDirValue(dir: string, legacy: boolean): string {
+function startDirValue(dir: string, p: WtPlatform): string {
   if (/[\u0000-\u001f]/.test(dir)) throw invalid(`startDir ${JSON.stringify(dir)} has control characters`);
   if (dir.includes('"'))
     throw invalid(`startDir ${JSON.stringify(dir)} contains '"', which no Windows path can`);
-  // Windows PowerShell 5.1 wraps an argument with a space in "…" without doubling a trailing backslash,
-  // so `"C:\a b\"` would swallow the quote (microsoft/terminal#4571 shows the same with cmd.exe).
-  return legacy && dir.includes(" ") ? dir.replace(/(?<=[^\\:])\\+$/, "") : dir;
+  return wtValue(dir, p, "startDir");
 }
 
 /**
@@ -177,159 +221,53 @@ function startDirValue(dir: string, legacy: boolean): string {
  * `--window=<name> new-tab --title=… --startingDirectory=… --suppressApplicationTitle -- <pwsh wrapper> ; new-tab …`.
  */
 export function wtArgs(input: LaunchInput): string[] {
-  const legacy = isLegacyPowerShell(input.pwsh);
-  checkWindowName(input.window, input.pwsh);
-  const out = [`--window=${wtValue(input.window)}`];
+  if (!input.window.startsWith("mc-") || /[\u0000-\u001f\u007f]/.test(input.window)) {
+    throw invalid(`window name ${JSON.stringify(input.window)} is not one mc generates`);
+  }
+  const out = [`--window=${wtValue(input.window, input.platform, "window name")}`];
   input.tabs.forEach((t, i) => {
-    if (legacy && t.title.includes('"')) {
-      throw invalid(`tab title ${JSON.stringify(t.title)} contains '"'`, "use pwsh 7.3 or newer");
-    }
     if (i > 0) out.push(";");
     out.push(
       "new-tab",
-      `--title=${wtValue(t.title.replace(/[\u0000-\u001f\u007f]/g, " "))}`,
-      `--startingDirectory=${wtValue(startDirValue(t.startDir, legacy))}`,
+      `--title=${wtValue(t.title.replace(/[\u0000-\u001f\u007f]/g, " "), input.platform, "tab title")}`,
+      `--startingDirectory=${startDirValue(t.startDir, input.platform)}`,
       "--suppressApplicationTitle",
       "--",
       ...tabCommandline(input, i).map(wtEscapeDelimiters),
     );
   });
+  const length = windowsCommandLine(out).length;
+  if (length > MAX_WT_ARGUMENTS) {
+    throw invalid(
+      `the wt command line for ${input.tabs.length} tab(s) is ${length} characters; Windows allows ${MAX_COMMAND_LINE.toLocaleString("en-US")} in all`,
+      "split the layout into several (sessions balance-load -b moreLayouts)",
+    );
+  }
   return out;
 }
 
-/** The PowerShell script that opens the window: one wt invocation for every tab. */
+/**
+ * The PowerShell script that opens the window: wt.exe started once, by `Process.Start`, with the exact
+ * command line mc computed (see the module comment). wt.exe exits 0 as soon as it handed the command line
+ * over, even when Windows Terminal cannot parse it (shim.cpp), so this script's exit code only says that
+ * wt.exe ran; the tabs' records say whether the window opened.
+ */
 export function launchScript(input: LaunchInput & { wt: string }): string {
-  const args = wtArgs(input);
-  const lines: string[] = [];
-  let line: string[] = [];
-  for (const a of args) {
-    if (a === "new-tab" || a === ";") {
-      if (line.length) lines.push(`  ${line.join(", ")}`);
-      line = [];
-    }
-    line.push(psQuote(a));
-  }
-  if (line.length) lines.push(`  ${line.join(", ")}`);
+  const commandLine = windowsCommandLine(wtArgs(input));
   return `${BOM}# Windows Terminal window ${psComment(JSON.stringify(input.window))}: ${input.tabs.length} tab(s)
-# Generated by mc. Run: pwsh -NoProfile -File <this file>
+# Generated by mc.
 ${MARKERS.launch}
 $ErrorActionPreference = 'Stop'
-# Pass each argument to wt.exe with the C runtime quoting rules (PowerShell 7.3+, about_Parsing).
-$PSNativeCommandArgumentPassing = 'Standard'
-$mcArgs = @(
-${lines.join("\n")}
-)
-& ${psQuote(input.wt)} @mcArgs
-exit $LASTEXITCODE
+$mcWt = (Get-Command -Name ${psQuote(input.wt)} -CommandType Application | Select-Object -First 1).Path
+# The exact command line for wt.exe, quoted by mc for CommandLineToArgvW: no PowerShell version's
+# native-argument passing is involved.
+$mcCommandLine = ${psQuote(commandLine)}
+$mcInfo = New-Object System.Diagnostics.ProcessStartInfo
+$mcInfo.FileName = $mcWt
+$mcInfo.Arguments = $mcCommandLine
+$mcInfo.UseShellExecute = $false
+$mcProcess = [System.Diagnostics.Process]::Start($mcInfo)
+$mcProcess.WaitForExit()
+exit $mcProcess.ExitCode
 `;
-}
-
-/** Input of {@link wrapperScript}. */
-export interface WrapperInput {
-  window: string;
-  /** Directory of the records and the command files. */
-  runDir: string;
-  keepShell: boolean;
-}
-
-/** Name of tab `index`'s command file inside the run directory. */
-export function commandFileName(index: number): string {
-  return `tab-${index}.command.txt`;
-}
-
-/**
- * The per-session PowerShell wrapper each tab runs (`-File wrapper.ps1 <index>`). It writes the core
- * record (`@mc/core` outcome.ts) to `<runDir>/tab-<index>.json` atomically (temp file + Move-Item -Force),
- * runs the tab's command, read from its file, in a child PowerShell (`-EncodedCommand`, so no quoting
- * layer touches it), and records the exit code, or `signal: "INT"` when Ctrl+C stopped it.
- */
-export function wrapperScript(w: WrapperInput): string {
-  return `${BOM}# mc tab wrapper for Windows Terminal window ${psComment(JSON.stringify(w.window))}
-# Generated by mc. Each tab runs: pwsh -NoLogo -NoProfile -ExecutionPolicy Bypass${w.keepShell ? " -NoExit" : ""} -File <this file> <tab index>
-${MARKERS.wrapper}
-param([Parameter(Mandatory = $true)][int]$McTab)
-$ErrorActionPreference = 'Stop'
-$mcRunDir = ${psQuote(w.runDir)}
-$mcRecord = Join-Path $mcRunDir ('tab-{0}.json' -f $McTab)
-function Write-McRecord([string]$Json) {
-  $tmp = '{0}.tmp.{1}' -f $mcRecord, $PID
-  [System.IO.File]::WriteAllText($tmp, $Json)
-  Move-Item -LiteralPath $tmp -Destination $mcRecord -Force
-}
-$mcStart = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
-Write-McRecord ('{{"v":1,"pid":{0},"start":{1}}}' -f $PID, $mcStart)
-$mcCommandFile = Join-Path $mcRunDir ('tab-{0}.command.txt' -f $McTab)
-$mcCommand = [System.IO.File]::ReadAllText($mcCommandFile, [System.Text.Encoding]::UTF8)
-$mcEncoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($mcCommand))
-$mcShell = (Get-Process -Id $PID).Path
-$mcCode = $null
-try {
-  & $mcShell -NoLogo -NoProfile -EncodedCommand $mcEncoded
-  $mcCode = $LASTEXITCODE
-} catch {
-  $mcCode = 1
-  Write-Error -ErrorRecord $_ -ErrorAction Continue
-} finally {
-  $mcEnd = if ($null -eq $mcCode) { '"signal":"INT"' } else { '"exit":{0}' -f $mcCode }
-  Write-McRecord ('{{"v":1,"pid":{0},"start":{1},"end":{2},{3}}}' -f $PID, $mcStart, [DateTimeOffset]::UtcNow.ToUnixTimeSeconds(), $mcEnd)
-}
-${w.keepShell ? "# -NoExit keeps this PowerShell open in the tab." : "exit $mcCode"}
-`;
-}
-
-function intList(xs: readonly number[]): string {
-  for (const x of xs) if (!Number.isSafeInteger(x) || x < -1) throw new Error(`not a pid/time: ${x}`);
-  return `@(${xs.join(", ")})`;
-}
-
-/** A process to stop: its pid and its start time (epoch ms) in the process table, or -1 when unknown. */
-export interface KillTarget {
-  pid: number;
-  startedAt: number;
-}
-
-/**
- * One PowerShell script that stops the given processes (the trees core's process table found under the
- * recorded wrappers) and nothing else: a pid counts only while its process started when the table said
- * (a reused pid belongs to another process). It prints which really stopped and which survived
- * (access denied to an elevated process, or one that would not exit), parsed by `parseKillReport`.
- */
-export function killScript(targets: readonly KillTarget[]): string {
-  return `${MARKERS.kill}
-$ErrorActionPreference = 'Stop'
-$mcPids = ${intList(targets.map((t) => t.pid))}
-$mcStarts = ${intList(targets.map((t) => t.startedAt))}
-$mcTargets = [System.Collections.Generic.List[object]]::new()
-$mcSurvivors = [System.Collections.Generic.List[int]]::new()
-for ($i = 0; $i -lt $mcPids.Count; $i++) {
-  $p = Get-Process -Id $mcPids[$i] -ErrorAction SilentlyContinue
-  if ($null -eq $p) { continue }
-  $s = $null
-  try { $s = ([DateTimeOffset]$p.StartTime).ToUnixTimeMilliseconds() } catch { }
-  if ($null -eq $s) { $mcSurvivors.Add($p.Id); continue }
-  if ([long]$mcStarts[$i] -ge 0 -and [Math]::Abs($s - [long]$mcStarts[$i]) -gt 2000) { continue }
-  $mcTargets.Add($p)
-}
-foreach ($p in $mcTargets) { try { $p.Kill() } catch { } }
-$mcStopped = [System.Collections.Generic.List[int]]::new()
-foreach ($p in $mcTargets) {
-  $gone = $false
-  try { $gone = $p.WaitForExit(3000) } catch { }
-  if ($gone) { $mcStopped.Add($p.Id) } else { $mcSurvivors.Add($p.Id) }
-}
-ConvertTo-Json -InputObject @{ stopped = @($mcStopped); survivors = @($mcSurvivors) } -Compress
-`;
-}
-
-/** Arguments for running a generated script with PowerShell, non-interactively (`-EncodedCommand`). */
-export const pwshScriptArgs = psEncodedArgs;
-
-/** Arguments for running a script file with PowerShell, non-interactively. */
-export function pwshFileArgs(path: string): string[] {
-  return ["-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", path];
-}
-
-/** Arguments that bring window `name` forward (an existing window is summoned; AppHost.cpp `DispatchCommandline`). */
-export function attachArgs(name: string): string[] {
-  return [`--window=${wtValue(name)}`, "focus-tab"];
 }

@@ -25,10 +25,11 @@ export interface WTLocalManagerOptions extends ManagerOptions, WtBackendOptions 
 }
 
 /**
- * machineconfig's `WTLocalManager` on mc's lifecycle: each layout becomes one Windows Terminal window
- * named `<prefix>_<layoutName>` (the prefix is used, unlike machineconfig), opened by one generated
- * PowerShell launch script; each tab runs a wrapper that records pid, start, end and exit code. Status
- * and kill use those records and the host's process table, and only ever touch processes mc started.
+ * machineconfig's `WTLocalManager` on mc's lifecycle: each layout becomes one session
+ * `<prefix>_<layoutName>` (the prefix is used, unlike machineconfig) in a Windows Terminal window of its
+ * own (`mc-<run>-<i> <session>`), opened by one generated PowerShell launch script; each tab runs a
+ * wrapper that records pid, start, end and the command's real exit code. Status and kill use those
+ * records and the host's process table, and only ever touch processes mc started.
  *
  * @example
  * const m = new WTLocalManager({ sessionLayouts: file.layouts, sessionNamePrefix: "ops" });
@@ -41,7 +42,9 @@ export class WTLocalManager extends SessionManager<WtBackendOptions> {
     const backendOptions: WtBackendOptions = {
       ...(opts.wt === undefined ? {} : { wt: opts.wt }),
       ...(opts.pwsh === undefined ? {} : { pwsh: opts.pwsh }),
+      ...(opts.shell === undefined ? {} : { shell: opts.shell }),
       ...(opts.appearTimeoutMs === undefined ? {} : { appearTimeoutMs: opts.appearTimeoutMs }),
+      ...(opts.launchTimeoutMs === undefined ? {} : { launchTimeoutMs: opts.launchTimeoutMs }),
     };
     super({
       kind: "WTLocalManager",

@@ -1,3 +1,5 @@
+import { parseVersion, type WtPlatform } from "./versions.js";
+
 /** A command line or script output mc could not read. */
 export class WtParseError extends Error {
   override name = "WtParseError";
@@ -28,4 +30,23 @@ export function parseKillReport(stdout: string): KillReport {
   }
   const r = parsed as { stopped?: unknown; survivors?: unknown };
   return { stopped: ints(r.stopped), survivors: ints(r.survivors) };
+}
+
+/** Parse the probe's JSON (see `probeScript`) into what mc knows of the host's tools. */
+export function parseProbe(stdout: string): WtPlatform {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(stdout.replace(/^\uFEFF/, "").trim()) as Record<string, unknown>;
+  } catch {
+    throw new WtParseError(`the PowerShell probe printed no report: ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
+  const powershell = parseVersion(r.powershell);
+  const wt = parseVersion(r.wt);
+  const windows = parseVersion(r.windows);
+  return {
+    ...(powershell ? { powershell } : {}),
+    ...(wt ? { wt } : {}),
+    ...(windows ? { windows } : {}),
+    ...(typeof r.wtPath === "string" && r.wtPath !== "" ? { wtPath: r.wtPath } : {}),
+  };
 }

@@ -64,13 +64,21 @@ describe("WtBackend on a recording host", () => {
     expect(r.sessions[0]!.tabs[0]!.state).toBe("unknown");
   });
 
-  it("kill stops only the recorded trees, records the kill of what stopped, and frees the name", async () => {
+  it("kill lets the wrappers leave by themselves, stops only the recorded trees, and records what stopped", async () => {
     const host = fakeHost({
-      handler: (cmd) => {
-        const script = decode(cmd);
+      handler: (cmd, h) => {
+        // The kill script travels as a file (short command line); the stub runs it.
+        expect(decode(cmd)).toBe("& ([scriptblock]::Create([System.IO.File]::ReadAllText('/r/a/kill.ps1')))");
+        const script = h.files.get("/r/a/kill.ps1")!;
         expect(script.startsWith(MARKERS.kill)).toBe(true);
-        expect(script).toContain("$mcPids = @(100, 101)");
-        expect(script).toContain("$mcStarts = @(1000000, 1000500)");
+        expect(script).toContain("$mcWrapperPids = @(100)");
+        expect(script).toContain("$mcOtherPids = @(101)");
+        expect(script).toContain("$mcOtherStarts = @(1000500)");
+        // Every tab got its kill file first: a wrapper records KILL and exits 0 (its tab closes).
+        expect([...h.files.keys()].filter((k) => k.endsWith(".kill")).sort()).toEqual([
+          "/r/a/tab-0.kill",
+          "/r/a/tab-1.kill",
+        ]);
         return { stdout: '{"stopped":[100,101],"survivors":[]}' };
       },
     });
@@ -93,7 +101,7 @@ describe("WtBackend on a recording host", () => {
   });
 
   it("kill never reports a survivor as killed", async () => {
-    // backend.ts killScript: an elevated child's StartTime cannot be read and Kill() is denied.
+    // scripts.ts killScript: an elevated child's StartTime cannot be read and Kill() is denied.
     const host = fakeHost({ handler: () => ({ stdout: '{"stopped":101,"survivors":[100]}' }) });
     host.files.set("/r/a/tab-0.json", '{"v":1,"pid":100,"start":1000}');
     host.trees.set(100, [node(100, 1, 1_000_000), node(101, 100, 1_000_500)]);
@@ -102,12 +110,47 @@ describe("WtBackend on a recording host", () => {
     expect(JSON.parse(host.files.get("/r/a/tab-0.json")!)).toEqual({ v: 1, pid: 100, start: 1000 });
   });
 
-  it("finds PowerShell: pwsh first, then Windows PowerShell", async () => {
-    const be = new WtBackend(fakeHost({ binaries: ["powershell.exe"] }));
+  it("finds PowerShell (pwsh first, then Windows PowerShell) and probes the versions once", async () => {
+    const probe = (stdout: string) => fakeHost({ binaries: ["powershell.exe"], handler: () => ({ stdout }) });
+    const host = probe(
+      '{"powershell":"5.1.19041.1","windows":"10.0.19045.0","wtPath":"C:\\\\wt.exe","wt":"1.22.11751.0"}',
+    );
+    const be = new WtBackend(host);
+    await be.checkAvailable();
     await be.checkAvailable();
     expect(be.pwsh).toBe("powershell");
+    expect(host.calls).toHaveLength(1);
+    expect(decode(host.calls[0]!)).toBe(
+      "& ([scriptblock]::Create([System.IO.File]::ReadAllText('/state/mc/wt/probe.ps1')))",
+    );
+    expect(host.files.get("/state/mc/wt/probe.ps1")!.startsWith(MARKERS.probe)).toBe(true);
+    expect(be.platform).toEqual({
+      powershell: [5, 1, 19041, 1],
+      windows: [10, 0, 19045, 0],
+      wtPath: "C:\\wt.exe",
+      wt: [1, 22, 11751, 0],
+    });
     const none = new WtBackend(fakeHost());
     await expect(none.checkAvailable()).rejects.toMatchObject({ code: "BINARY_NOT_FOUND" });
+  });
+
+  it("#19 refuses versions below the minimum, and a missing wt, before anything starts", async () => {
+    const check = (report: object) =>
+      new WtBackend(fakeHost({ binaries: ["pwsh"], handler: () => ({ stdout: JSON.stringify(report) }) }))
+        .checkAvailable()
+        .catch((e) => e);
+    const ok = { powershell: "7.4.6", windows: "10.0.22631.0", wtPath: "C:\\wt.exe", wt: "1.22.11751.0" };
+    expect(await check(ok)).toBeUndefined();
+    expect(await check({ ...ok, wt: "1.17.11461.0" })).toMatchObject({
+      code: "VERSION_UNSUPPORTED",
+      reason: expect.stringMatching(/Windows Terminal 1\.17\.11461\.0 .*1\.18/),
+    });
+    expect(await check({ ...ok, powershell: "5.0.10586.117" })).toMatchObject({
+      code: "VERSION_UNSUPPORTED",
+    });
+    expect(await check({ ...ok, wtPath: null, wt: null })).toMatchObject({ code: "BINARY_NOT_FOUND" });
+    // An unknown wt version is not refused: generation is conservative then (see parse.test.ts).
+    expect(await check({ ...ok, wt: null })).toBeUndefined();
   });
 
   it("maps PowerShell failures to error codes", () => {

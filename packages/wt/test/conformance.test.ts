@@ -1,88 +1,42 @@
 /**
- * The shared conformance suite and the manager's own lifecycle, against fake `wt` and `pwsh` executables
- * (test/fake/*.mjs): neither Windows Terminal nor PowerShell can run on Linux.
+ * The shared conformance suite and the manager's own lifecycle, against fake `wt`, `pwsh` and `cmd`
+ * executables (test/fake/*.mjs, wired by fakes.ts): neither Windows Terminal nor PowerShell runs on Linux.
  *
- * What the fakes prove: the generated launch script, evaluated as the restricted PowerShell forms mc emits,
- * gives wt an argv that wt's rules (split at `;`, CLI11 options, tab command line rebuilt and split with
- * CommandLineToArgvW) turn into exactly the tabs asked for, each starting the wrapper in its directory; the
- * records, the single process query per poll and the kill of recorded process trees then work end to end.
- *
- * Limitation: the fake pwsh does what the generated wrapper does (same record file, same atomic rename,
- * same keys) but runs the tab's command with /bin/sh -c, not PowerShell. That is enough for the conformance
- * commands (`exit 0`, `exit 3`, `sleep 1`, `sleep 30`), which mean the same in both shells. The PowerShell
- * text itself is checked by the tree-sitter grammar (generate.test.ts) and on Windows by real.test.ts.
+ * What the fakes prove: the generated launch script, read as the restricted PowerShell forms mc emits,
+ * gives wt.exe a command line that wt's rules (CommandLineToArgvW, split at `;`, CLI11 options, tab
+ * command line rebuilt and split again) turn into exactly the tabs asked for, each starting the wrapper in
+ * its directory; the records, the status from records + /proc and the cooperative kill then work end to
+ * end. The tabs' commands run through the fake's model of PowerShell (psmodel.mjs); the PowerShell text
+ * itself is checked by the tree-sitter grammar (generate.test.ts), by a real pwsh where one exists
+ * (real-pwsh.test.ts) and on Windows by real.test.ts.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Command, localHost } from "@mc/core";
 import { runConformanceSuite } from "@mc/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { formatStatusReport, WTLocalManager } from "../src/index.js";
 import { listWindows } from "./fake/lib.mjs";
+import { FAKE_PWSH, fakeWindows } from "./fakes.js";
 
-const FAKE_WT = fileURLToPath(new URL("./fake/wt.mjs", import.meta.url));
-const FAKE_PWSH = fileURLToPath(new URL("./fake/pwsh.mjs", import.meta.url));
-const root = mkdtempSync(join(tmpdir(), "mc-wt-"));
-const fakeState = join(root, "fake-wt");
-const stateDir = join(root, "state");
-const workDir = join(root, "work dir; with ' quote");
-const env = { ...process.env, FAKE_WT_STATE: fakeState };
-const host = localHost({ stateDir, env });
-/** Every PowerShell command the manager ran through the host. */
-const pwshRuns: Command[] = [];
-const run = host.run.bind(host);
-host.run = (cmd, o) => {
-  if (cmd.file === FAKE_PWSH) pwshRuns.push(cmd);
-  return run(cmd, o);
-};
-
-function killAllFakeTabs() {
-  for (const pids of listWindows(fakeState).values()) {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-  }
-}
-
-const setup = async () => {
-  mkdirSync(workDir, { recursive: true });
-  chmodSync(FAKE_WT, 0o755);
-  chmodSync(FAKE_PWSH, 0o755);
-};
-const teardown = async () => {
-  killAllFakeTabs();
-  rmSync(root, { recursive: true, force: true });
-};
-
-const manager = (opts: ConstructorParameters<typeof WTLocalManager>[0]) =>
-  new WTLocalManager({ ...opts, host, wt: FAKE_WT, pwsh: FAKE_PWSH, appearTimeoutMs: 10_000 });
+const f = fakeWindows();
+const { workDir, host, env, pwshRuns } = f;
 
 runConformanceSuite({
   name: "wt (fake wt + fake pwsh)",
   workDir,
-  setup,
-  teardown,
+  teardown: async () => f.killAll(),
   intervalMs: 200,
-  manager,
-  async listSessions() {
-    return [...listWindows(fakeState).keys()];
-  },
-  async createForeignSession(name) {
-    execFileSync(FAKE_WT, [`--window=${name}`, "new-tab", "--", "sleep", "30"], { env });
-  },
+  manager: (opts) => f.manager(opts),
+  listSessions: async () => f.sessions(),
+  createForeignSession: async (name) => f.foreignWindow(name),
 });
 
-describe("WTLocalManager on the fakes", () => {
-  beforeAll(setup);
-  afterAll(teardown);
+afterAll(() => f.cleanup());
 
+describe("WTLocalManager on the fakes", () => {
   it("one wt launch per session, one pwsh call per status poll, kill touches only recorded trees", async () => {
-    const m = manager({
+    const m = f.manager({
       sessionLayouts: [
         {
           layoutName: "svc; api's",
@@ -99,14 +53,18 @@ describe("WTLocalManager on the fakes", () => {
     expect(plan[0]!.artefacts.map((a) => a.description)).toEqual([
       "wt launch script (PowerShell)",
       "tab wrapper (PowerShell)",
+      "attach script (PowerShell)",
       "command of tab 0 (a;b)",
       "command of tab 1 ([[tt]])",
     ]);
     const before = pwshRuns.length;
     await m.startAllSessions();
     // One launch (the lock is core's); start then waits on records, and the listing reads /proc.
-    expect(pwshRuns.slice(before).map((c) => c.args.includes("-File"))).toEqual([true]);
-    expect([...listWindows(fakeState).keys()]).toContain("own_svc; api's");
+    const decoded = pwshRuns
+      .slice(before)
+      .map((c) => Buffer.from(c.args.at(-1)!, "base64").toString("utf16le"));
+    expect(decoded).toEqual([expect.stringContaining("launch.ps1")]);
+    expect(f.sessions()).toContain("own_svc; api's");
     const waitFor = async (ok: (r: Awaited<ReturnType<typeof m.checkAllSessionsStatus>>) => boolean) => {
       for (let i = 0; i < 100; i++) {
         const r = await m.checkAllSessionsStatus();
@@ -138,38 +96,59 @@ describe("WTLocalManager on the fakes", () => {
       ["exited", 7],
     ]);
     expect(after.sessions[0]!.exists).toBe(false);
+    // Every PowerShell command mc ran is short: scripts travel as files (cmd.exe over ssh takes 8,191).
+    expect(Math.max(...pwshRuns.map((c) => [c.file, ...c.args].join(" ").length))).toBeLessThan(1500);
     const [killed] = await m.killAllSessions();
     expect(killed).toEqual({ machine: "local", name: "own_svc; api's", ok: true, outcome: "gone" });
-    expect([...listWindows(fakeState).keys()]).not.toContain("own_svc; api's");
+    // The killed tab closed (its wrapper left with code 0); the failed one stays, dead, showing its exit
+    // code, as Windows Terminal keeps a tab whose process failed (ConptyConnection.cpp:548).
+    const window = f.windows().find((w) => w.endsWith(" own_svc; api's"))!;
+    expect(
+      f
+        .tabs(window)
+        .map((t) => [t.closed, t.exit])
+        .sort(),
+    ).toEqual([
+      [false, 7],
+      [true, 0],
+    ]);
+    expect(listWindows(f.fakeState).get(window)).toEqual([]);
   });
 
   it("a missing wt is BINARY_NOT_FOUND and nothing is left registered", async () => {
     const m = new WTLocalManager({
       host,
-      wt: join(root, "no-such-wt"),
+      wt: join(f.root, "no-such-wt"),
       pwsh: FAKE_PWSH,
       sessionLayouts: [
         { layoutName: "x", layoutTabs: [{ tabName: "t", startDir: workDir, command: "exit 0" }] },
       ],
       sessionNamePrefix: "nowt",
     });
+    // The probe finds no wt before anything is planned or written.
     const err = await m.startAllSessions().catch((e) => e);
-    expect(err.code).toBe("START_FAILED");
-    expect(err.cause.code).toBe("BINARY_NOT_FOUND");
+    expect(err.code).toBe("BINARY_NOT_FOUND");
     expect((await m.backend.listSessions()).map((s) => s.name)).not.toContain("nowt_x");
   });
 
-  it("attach summons the named window", async () => {
-    const m = manager({
+  it("attach brings the session's own window forward", async () => {
+    const m = f.manager({
       sessionLayouts: [
         { layoutName: "att", layoutTabs: [{ tabName: "t", startDir: workDir, command: "sleep 30" }] },
       ],
       sessionNamePrefix: "own",
     });
     await m.startAllSessions();
+    const window = f.windows().find((w) => w.endsWith(" own_att"))!;
     const cmd = m.attachToSession("own_att");
-    expect(cmd).toEqual({ file: FAKE_WT, args: ["--window=own_att", "focus-tab"] });
-    expect(execFileSync(cmd.file, [...cmd.args], { env }).toString()).toBe("focused own_att\n");
+    expect(cmd.file).toBe(FAKE_PWSH);
+    expect(cmd.args.slice(-2)).toEqual([join(m.session("own_att").runDir, "attach.ps1"), window]);
+    execFileSync(cmd.file, [...cmd.args], { env });
+    expect(f.events().filter((e: { kind: string }) => e.kind === "focus")).toContainEqual({
+      kind: "focus",
+      window,
+      existed: true,
+    });
     await m.killAllSessions();
   });
 });

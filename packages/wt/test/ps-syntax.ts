@@ -35,3 +35,25 @@ export async function powershellSyntaxErrors(script: string): Promise<string[]> 
   tree.delete();
   return out;
 }
+
+/**
+ * What each top-level statement of a script is to PowerShell's grammar: `command` (something is run) or
+ * `assignment`, `expression` (a value, which PowerShell outputs: a `{ … }` there is a script block that is printed,
+ * never invoked), or the statement's own node type for anything else (`if_statement`, …).
+ */
+export async function statementKinds(script: string): Promise<string[]> {
+  const p = await powershellParser();
+  const tree = p.parse(script);
+  if (!tree) return [];
+  const list = tree.rootNode.children.find((c) => c?.type === "statement_list");
+  const out = (list?.children ?? []).flatMap((st) => {
+    if (!st || st.type === ";" || st.type === "comment" || st.type === "empty_statement") return [];
+    if (st.type !== "pipeline") return [st.type];
+    if (st.children.some((c) => c?.type === "assignment_expression")) return ["assignment"];
+    const chain = st.children.find((c) => c?.type === "pipeline_chain");
+    const first = chain?.children[0];
+    return [first?.type === "command" ? "command" : "expression"];
+  });
+  tree.delete();
+  return out;
+}

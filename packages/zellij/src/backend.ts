@@ -45,6 +45,9 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   // `action switch-session` moves the current client (0.44+).
   attachFromInside: true,
   panes: false,
+  // Tab output is not captured yet (zellij has no pipe-pane; the wrapper would have to tee).
+  logs: false,
+  stopHook: false,
   listsForeignSessions: true,
   // A pane with `close_on_exit false` stays on screen, finished, with its exit status.
   keepPane: true,

@@ -44,6 +44,7 @@ export function wrappedFloorFiles(c: LaunchCtx): { build: string; tabs: string; 
     tabs: Array.from({ length: c.tabs }, (_, i) => ({
       index: i,
       tabName: `t${i}`,
+      startDir: c.dir,
       command: tabCommand(c.markers, i),
     })),
     keepShell: true,

@@ -17,7 +17,7 @@ import {
   tabWeight,
   writeFileAtomic,
 } from "@mc/core";
-import { otherToolFormat, readLayouts } from "../layouts-source.js";
+import { importedLayouts, otherToolFormat, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
@@ -25,6 +25,16 @@ const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { 
 /** `sessions validate FILE`. */
 export async function validateCommand(file: string, o: { lenient?: boolean }, out: Output): Promise<number> {
   const r = await loadLayoutsFile(file, { lenient: Boolean(o.lenient) });
+  const imported = r.ok ? undefined : await importedLayouts(file, out);
+  if (imported) {
+    const tabs = imported.file.layouts[0]!.layoutTabs.length;
+    if (out.json) out.printJson({ ok: true, warnings: [], layouts: imported.file.layouts.length });
+    else
+      out.out(
+        `${file}: ok as a ${imported.format} file (${tabs} tab${tabs === 1 ? "" : "s"}; sessions import shows the layouts file)`,
+      );
+    return 0;
+  }
   const other = r.ok ? undefined : otherToolFormat(file);
   if (other) {
     const issue = {

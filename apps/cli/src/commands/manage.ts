@@ -1,11 +1,12 @@
 import { McError, makeReport, sleep } from "@mc/core";
 import { type Output, statusTable, table } from "../output.js";
+import { addLogTails, logTailLines } from "./logs.js";
 import { findSession, gather, withRuns } from "./runs.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
   name: string | undefined,
-  o: { watch?: boolean; all?: boolean; interval: number; host?: string; socket?: string },
+  o: { watch?: boolean; all?: boolean; interval: number; host?: string; socket?: string; tail?: number },
   out: Output,
 ): Promise<number> {
   return withRuns(
@@ -31,6 +32,7 @@ export async function statusCommand(
             },
           );
         }
+        if (o.tail) await addLogTails(runs, sessions, o.tail);
         return makeReport(sessions);
       };
       if (!o.watch) {
@@ -38,7 +40,7 @@ export async function statusCommand(
         if (out.json) out.printJson(report);
         else if (report.sessions.length === 0)
           out.err("no managed sessions are running (sessions ls shows saved runs)");
-        else for (const l of statusTable(report, out)) out.out(l);
+        else for (const l of [...statusTable(report, out), ...logTailLines(report.sessions, out)]) out.out(l);
         return 0;
       }
       const ac = new AbortController();
@@ -136,6 +138,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         tabs: number;
         /** Why the machine did not answer (its sessions are not "gone": mc cannot tell). */
         unreachable?: string;
+        ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
       for (const { run, backend, manager } of runs) {
         const report = await manager.checkAllSessionsStatus({ processes: false });
@@ -152,9 +155,23 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             ...unreachableOf(report.machines, s.machine),
           });
         }
+        for (const s of manager.ended) {
+          rows.push({
+            run: run.id,
+            kind: run.kind,
+            backend,
+            host: s.machine,
+            created: new Date(run.createdAt).toISOString(),
+            session: s.name,
+            live: false,
+            tabs: s.layout.layoutTabs.length,
+            ended: { at: new Date(s.endedAt).toISOString(), by: s.endedBy },
+          });
+        }
         // Gone means: every machine answered and none of the sessions runs ("no server" is an answer).
         const answered = report.machines.every((h) => h.reachable);
         if (o.prune && answered && report.sessions.every((s) => !s.exists)) await manager.deleteSaved(run.id);
+        else if (o.prune) await manager.forgetEnded();
       }
       if (o.prune) {
         const { rm } = await import("node:fs/promises");
@@ -177,14 +194,25 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
           r.host,
           r.backend,
           String(r.tabs),
-          r.live ? "live" : r.unreachable ? `unreachable: ${r.unreachable}` : "gone",
+          r.live
+            ? "live"
+            : r.ended
+              ? `ended (${r.ended.by})`
+              : r.unreachable
+                ? `unreachable: ${r.unreachable}`
+                : "gone",
           r.run,
           r.created.replace("T", " ").slice(0, 19),
         ]),
         { c: out.c },
       );
       for (const l of lines) out.out(l);
-      if (o.prune) out.err(out.c.dim("pruned runs whose sessions are all gone, and unreadable run records"));
+      if (o.prune)
+        out.err(
+          out.c.dim(
+            "pruned runs whose sessions are all gone, ended sessions' logs, and unreadable run records",
+          ),
+        );
       return 0;
     },
     o.socket,

@@ -1,21 +1,48 @@
-import { eventsBetween, type MonitorSnapshot, type SessionManager, type StatusReport } from "@mc/core";
+import {
+  eventsBetween,
+  followEvents,
+  type MonitorSnapshot,
+  type SessionManager,
+  type StatusReport,
+} from "@mc/core";
+import type { Notifier } from "../notify.js";
 import { type Output, statusTable, transitions } from "../output.js";
 
-/**
- * Monitor a run until every command has finished: a live table on a TTY, transition lines when piped,
- * one JSON line per snapshot with --json. Ctrl-C stops watching and leaves the sessions running.
- */
-export async function monitorWithOutput(
-  manager: SessionManager,
-  o: { intervalMs: number; killUponCompletion: boolean },
-  out: Output,
-  style: { quiet?: boolean } = {},
-): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
+/** How a run ends its monitoring. */
+export interface MonitorEnd {
+  intervalMs: number;
+  killUponCompletion: boolean;
+  keepFailed?: boolean | undefined;
+  notify?: Notifier | undefined;
+}
+
+/** Ctrl-C or SIGTERM while monitoring: stop watching, leave the sessions running. */
+function interruptible() {
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once("SIGINT", onSig);
   process.once("SIGTERM", onSig);
-  const live = out.tty && !out.json && !style.quiet ? out.live() : undefined;
+  return {
+    signal: ac.signal,
+    done: () => {
+      process.off("SIGINT", onSig);
+      process.off("SIGTERM", onSig);
+    },
+  };
+}
+
+/**
+ * Monitor a run until every command has finished: a live table on a TTY, transition lines when piped.
+ * Ctrl-C stops watching and leaves the sessions running.
+ */
+export async function monitorWithOutput(
+  manager: SessionManager,
+  o: MonitorEnd,
+  out: Output,
+  style: { quiet?: boolean } = {},
+): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
+  const { signal, done } = interruptible();
+  const live = out.tty && !style.quiet ? out.live() : undefined;
   let prev: StatusReport | undefined;
   const down = new Set<string>();
   const onSnapshot = (snap: MonitorSnapshot) => {
@@ -25,15 +52,14 @@ export async function monitorWithOutput(
     }
     const r = snap.report!;
     for (const h of r.machines) {
-      if (!h.reachable && !down.has(h.machine) && !out.json)
+      if (!h.reachable && !down.has(h.machine))
         out.err(out.c.yellow(`${h.machine}: not answering (${h.error ?? "?"}); still watching`));
-      if (h.reachable && down.has(h.machine) && !out.json)
-        out.err(out.c.dim(`${h.machine}: answering again`));
+      if (h.reachable && down.has(h.machine)) out.err(out.c.dim(`${h.machine}: answering again`));
       if (h.reachable) down.delete(h.machine);
       else down.add(h.machine);
     }
-    if (out.json) for (const e of eventsBetween(prev, r)) out.jsonLine(e);
-    else if (live) live.render(statusTable(r, out));
+    for (const e of eventsBetween(prev, r)) o.notify?.(e);
+    if (live) live.render(statusTable(r, out));
     else for (const line of transitions(prev, r)) (style.quiet ? out.err : out.out)(line);
     prev = r;
   };
@@ -43,21 +69,60 @@ export async function monitorWithOutput(
       processes: false,
       intervalMs: o.intervalMs,
       killUponCompletion: o.killUponCompletion,
-      signal: ac.signal,
+      keepFailed: o.keepFailed,
+      signal,
       onSnapshot,
     });
-    if (ac.signal.aborted) {
+    if (signal.aborted) {
       out.err(out.c.yellow("monitoring stopped; the sessions keep running (sessions status, sessions kill)"));
       return { report, interrupted: true };
     }
     if (o.killUponCompletion) {
-      if (!out.json) out.err(out.c.dim("every command finished; sessions killed"));
-    } else if (!out.json && !live && !style.quiet && report) {
+      out.err(
+        out.c.dim(
+          o.keepFailed
+            ? "every command finished; sessions without failures killed"
+            : "every command finished; sessions killed",
+        ),
+      );
+    } else if (!live && !style.quiet && report) {
       for (const line of statusTable(report, out)) out.out(line);
     }
     return { report, interrupted: false };
   } finally {
-    process.off("SIGINT", onSig);
-    process.off("SIGTERM", onSig);
+    done();
+  }
+}
+
+/**
+ * `run --monitor --json`: the event stream `sessions events --follow` prints (NDJSON, from the tabs' own
+ * events files as they change), while `during` (the scheduler) runs, until every command finished; then
+ * the kill policy. The caller prints the final `run-done`.
+ */
+export async function streamWithOutput(
+  manager: SessionManager,
+  o: MonitorEnd,
+  out: Output,
+  during?: (signal: AbortSignal) => Promise<void>,
+): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
+  const { signal, done } = interruptible();
+  let report: StatusReport | undefined;
+  try {
+    const pump = (async () => {
+      for await (const e of followEvents(manager, { signal, statusEveryMs: o.intervalMs })) {
+        if (e.type === "run-done") {
+          report = e.report;
+          return;
+        }
+        out.jsonLine(e);
+        o.notify?.(e);
+      }
+    })();
+    await Promise.all([during?.(signal), pump]);
+    if (signal.aborted) return { report, interrupted: true };
+    if (o.killUponCompletion) await manager.killAtCompletion({ keepFailed: o.keepFailed, report });
+    return { report, interrupted: false };
+  } finally {
+    done();
   }
 }

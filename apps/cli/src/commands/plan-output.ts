@@ -1,6 +1,5 @@
 import { type PreparedSession, shQuote } from "@mc/core";
 import { display, type Output } from "../output.js";
-import { conflictNote } from "./run.js";
 
 /** Print the plan and every generated artefact of a dry run; nothing is started. */
 export function printPlan(backend: string, batches: PreparedSession[][], out: Output, remote = false): void {
@@ -51,4 +50,19 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
     }
   });
   out.err(out.c.dim("dry run: nothing was started"));
+}
+
+/** What conflict resolution did to a session, for humans. */
+export function conflictNote(
+  action: "create" | "replace" | "merge",
+  renamed: boolean,
+  requested: string,
+  tabActions?: readonly string[],
+): string {
+  if (action === "replace") return " (replaces the session that was running)";
+  if (action === "merge") {
+    const n = (a: string) => tabActions?.filter((x) => x === a).length ?? 0;
+    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${n("keep")} kept)`;
+  }
+  return renamed ? ` (renamed from "${requested}")` : "";
 }

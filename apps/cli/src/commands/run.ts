@@ -16,7 +16,7 @@ import {
   sleep,
 } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
-import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "../layouts-source.js";
+import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
 import {
   type BackendName,
@@ -25,9 +25,9 @@ import {
   type Placement,
   resolveBackend,
 } from "../registry.js";
-import { chooseInteractively, chooseLayouts, chooseTabs } from "../select.js";
-import { monitorWithOutput } from "./monitor-output.js";
-import { printPlan } from "./plan-output.js";
+import { selectLayouts } from "../select.js";
+import { monitorWithOutput, streamWithOutput } from "./monitor-output.js";
+import { conflictNote, printPlan } from "./plan-output.js";
 
 /** Options of `sessions run`. */
 export interface RunOptions {
@@ -61,6 +61,10 @@ export interface RunOptions {
   allFile?: boolean;
   /** What a tab does once its command ended. */
   exit: "shell" | "close" | "keep";
+  /** With --kill-upon-completion: keep sessions that have a failed tab (their successful tabs close). */
+  keepFailed?: boolean;
+  /** A command run (event JSON on stdin) on failures and at the end, or `desktop`. */
+  notify?: string;
 }
 
 /** machineconfig's default layouts file. */
@@ -68,66 +72,6 @@ export const DEFAULT_LAYOUTS_FILE = join(homedir(), "dotfiles", "machineconfig",
 
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "run", hint });
-
-const blank = (v: string) => v.split(",").every((x) => x.trim() === "");
-
-/**
- * Load the file and apply -c / -t (a blank value opens a picker on a terminal) / -i / --all-file and the
- * sanity limits.
- */
-export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
-  const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
-  let layouts: LayoutConfig[] = layoutsFile.layouts;
-  if (o.allFile) {
-    if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
-      throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");
-    // machineconfig's --all-file: every tab of every layout, as one session.
-    return [{ layoutName: "all-layouts-dynamic", layoutTabs: layouts.flatMap((l) => l.layoutTabs) }];
-  }
-  if (o.chooseLayouts !== undefined)
-    layouts = blank(o.chooseLayouts)
-      ? await pickLayouts(layouts)
-      : chooseLayouts(layouts, o.chooseLayouts.split(","));
-  if (o.interactive) layouts = await chooseInteractively(layouts);
-  if (o.chooseTabs !== undefined)
-    layouts = [blank(o.chooseTabs) ? await pickTabs(layouts) : chooseTabs(layouts, o.chooseTabs.split(","))];
-  for (const l of layouts) {
-    if (l.layoutTabs.length > o.maxTabsPerLayout) {
-      throw usage(
-        `layout "${l.layoutName}" has ${l.layoutTabs.length} tabs, over --max-tabs-per-layout ${o.maxTabsPerLayout}`,
-        "raise the limit, or split it with `sessions balance-load`",
-      );
-    }
-  }
-  if (o.parallelLayouts !== undefined) {
-    if (o.parallelLayouts < 1) throw usage("--parallel-layouts must be at least 1");
-    if (o.parallelLayouts > o.maxParallelLayouts)
-      throw usage(
-        `--parallel-layouts ${o.parallelLayouts} is over --max-parallel-layouts ${o.maxParallelLayouts}`,
-      );
-  } else if (layouts.length > o.maxParallelLayouts && o.maxParallelTabs === undefined) {
-    throw usage(
-      `${layouts.length} layouts would start at once, over --max-parallel-layouts ${o.maxParallelLayouts}`,
-      "run them in batches with --parallel-layouts N, or raise the limit",
-    );
-  }
-  return layouts;
-}
-
-/** What conflict resolution did to a session, for humans. */
-export function conflictNote(
-  action: "create" | "replace" | "merge",
-  renamed: boolean,
-  requested: string,
-  tabActions?: readonly string[],
-): string {
-  if (action === "replace") return " (replaces the session that was running)";
-  if (action === "merge") {
-    const n = (a: string) => tabActions?.filter((x) => x === a).length ?? 0;
-    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${n("keep")} kept)`;
-  }
-  return renamed ? ` (renamed from "${requested}")` : "";
-}
 
 /** The machines of `--host` (repeated or comma-separated), without duplicates. */
 export function placementOf(o: Pick<RunOptions, "host" | "sshConfig">): Placement {
@@ -218,10 +162,15 @@ interface BatchResult {
   interrupted: boolean;
 }
 
-/** Print a scheduler event for humans (JSON streams print it as it is). */
+/**
+ * Print a scheduler event for humans. A JSON stream gets tab-started and tab-ready from the tabs' own
+ * events (the same stream as `sessions events`); only what the scheduler alone knows (a tab that was not
+ * ready in time, one whose dependency failed) is printed here.
+ */
 function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
-  if (stream) out.jsonLine(e);
-  else if (out.json) return;
+  if (stream) {
+    if (e.reason) out.jsonLine(e);
+  } else if (out.json) return;
   else if (e.type === "tab-started") out.err(`▶ ${e.session} / ${e.tab}`);
   else if (e.type === "tab-ready") out.err(`${out.c.green("●")} ${e.session} / ${e.tab}: ready`);
   else if (e.reason) out.err(`${out.c.red("✗")} ${e.session} / ${e.tab}: ${e.reason}`);
@@ -233,7 +182,14 @@ function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
  */
 async function runBatch(
   manager: SessionManager,
-  ctx: { backend: BackendName; remote: boolean; monitor: boolean; stream: boolean; batch: number },
+  ctx: {
+    backend: BackendName;
+    remote: boolean;
+    monitor: boolean;
+    stream: boolean;
+    batch: number;
+    notify?: Notifier | undefined;
+  },
   o: RunOptions,
   out: Output,
 ): Promise<BatchResult> {
@@ -249,15 +205,8 @@ async function runBatch(
       delayBetweenMs: o.sleepInbetween * 1000,
       onSessionStarted: (s) => {
         done++;
-        if (ctx.stream)
-          out.jsonLine({
-            type: "session-started",
-            time: new Date().toISOString(),
-            machine: s.machine,
-            session: s.name,
-            tabs: s.tabs,
-          });
-        else if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
+        // A JSON stream reads session-started with the rest of the events, once monitoring begins.
+        if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
       },
       onMachineDone: (r) => {
         if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
@@ -271,39 +220,50 @@ async function runBatch(
   // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
   // the last command, as machineconfig's dynamic mode does.
   const dynamic = o.maxParallelTabs !== undefined;
-  if (manager.managed.some((s) => s.pendingTabs?.length) || o.killFinishedTabs) {
-    const interrupted = await withInterrupt(async (signal) => {
-      await schedule(manager, {
-        maxParallel: o.maxParallelTabs,
-        pollMs: (dynamic ? o.pollSeconds : 0.5) * 1000,
-        closeFinished: o.killFinishedTabs,
-        untilDone: dynamic,
-        signal,
-        onEvent: (e) => schedulerLine(out, e, ctx.stream),
-      });
-      return signal.aborted;
+  const scheduling =
+    manager.managed.some((s) => s.pendingTabs?.length || s.layout.layoutTabs.some((t) => t.readiness)) ||
+    Boolean(o.killFinishedTabs);
+  const scheduler = (signal: AbortSignal) =>
+    schedule(manager, {
+      maxParallel: o.maxParallelTabs,
+      pollMs: (dynamic ? o.pollSeconds : 0.5) * 1000,
+      closeFinished: o.killFinishedTabs,
+      untilDone: dynamic,
+      signal,
+      onEvent: (e) => schedulerLine(out, e, ctx.stream),
     });
-    if (interrupted) {
-      out.err("stopped scheduling; the tabs already open keep running (sessions status, sessions kill)");
-      return { ...result, interrupted: true };
-    }
-  }
+  const end = {
+    intervalMs: (dynamic ? o.pollSeconds : o.interval) * 1000,
+    killUponCompletion: Boolean(o.killUponCompletion),
+    keepFailed: o.keepFailed,
+    notify: ctx.notify,
+  };
   let report: StatusReport | undefined;
-  if (ctx.monitor || dynamic) {
-    const r = await monitorWithOutput(
-      manager,
-      {
-        intervalMs: (dynamic ? o.pollSeconds : o.interval) * 1000,
-        killUponCompletion: Boolean(o.killUponCompletion),
-      },
-      out,
-      { quiet: dynamic && !ctx.monitor },
-    );
+  if (ctx.stream) {
+    // The event stream runs while the scheduler opens tabs, so nothing it does goes unseen.
+    const r = await streamWithOutput(manager, end, out, scheduling ? scheduler : undefined);
     if (r.interrupted) return { ...result, interrupted: true };
     report = r.report;
     result.failedTabs = report?.summary.failedCommands ?? 0;
-    if (dynamic && !out.json)
-      out.err(`all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`);
+  } else {
+    if (scheduling) {
+      const interrupted = await withInterrupt(async (signal) => {
+        await scheduler(signal);
+        return signal.aborted;
+      });
+      if (interrupted) {
+        out.err("stopped scheduling; the tabs already open keep running (sessions status, sessions kill)");
+        return { ...result, interrupted: true };
+      }
+    }
+    if (ctx.monitor || dynamic) {
+      const r = await monitorWithOutput(manager, end, out, { quiet: dynamic && !ctx.monitor });
+      if (r.interrupted) return { ...result, interrupted: true };
+      report = r.report;
+      result.failedTabs = report?.summary.failedCommands ?? 0;
+      if (dynamic && !out.json)
+        out.err(`all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`);
+    }
   }
   result.json = {
     batch: ctx.batch,
@@ -335,6 +295,36 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   const stream = out.json && (monitor || o.maxParallelTabs !== undefined);
   if (o.dryRun) return dryRun(backend, batches, o, out, remote);
 
+  const notify = o.notify ? notifier(o.notify, out) : undefined;
+  let r: Awaited<ReturnType<typeof runBatches>>;
+  try {
+    r = await runBatches(batches, { backend, remote, monitor, stream, notify }, o, out);
+    if (r === "interrupted") return 130;
+    const doneEvent = { type: "run-done" as const, time: new Date().toISOString(), failed: r.failedTabs };
+    if (monitor || o.maxParallelTabs !== undefined) notify?.(doneEvent);
+    if (stream) out.jsonLine({ ...doneEvent, backend, batches: r.results });
+    else if (out.json) out.printJson({ backend, batches: r.results });
+  } finally {
+    await notify?.flush();
+  }
+  if (r.failedMachines > 0) return 1;
+  return r.failedTabs > 0 ? EXIT_TABS_FAILED : 0;
+}
+
+/** Each batch in turn: started, scheduled and (when asked) monitored to the end before the next. */
+async function runBatches(
+  batches: LayoutConfig[][],
+  ctx: {
+    backend: BackendName;
+    remote: boolean;
+    monitor: boolean;
+    stream: boolean;
+    notify?: Notifier | undefined;
+  },
+  o: RunOptions,
+  out: Output,
+): Promise<"interrupted" | { failedTabs: number; failedMachines: number; results: unknown[] }> {
+  const { backend, stream } = ctx;
   let failedTabs = 0;
   let failedMachines = 0;
   const results: unknown[] = [];
@@ -342,11 +332,11 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o, out);
     try {
-      const r = await runBatch(manager, { backend, remote, monitor, stream, batch: bi + 1 }, o, out);
+      const r = await runBatch(manager, { ...ctx, batch: bi + 1 }, o, out);
       if (r.interrupted) {
         if (stream)
           out.jsonLine({ type: "run-done", time: new Date().toISOString(), interrupted: true, backend });
-        return 130;
+        return "interrupted";
       }
       failedTabs += r.failedTabs;
       failedMachines += r.failedMachines;
@@ -355,17 +345,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
       await manager.close();
     }
   }
-  if (stream)
-    out.jsonLine({
-      type: "run-done",
-      time: new Date().toISOString(),
-      failed: failedTabs,
-      backend,
-      batches: results,
-    });
-  else if (out.json) out.printJson({ backend, batches: results });
-  if (failedMachines > 0) return 1;
-  return failedTabs > 0 ? EXIT_TABS_FAILED : 0;
+  return { failedTabs, failedMachines, results };
 }
 
 async function dryRun(

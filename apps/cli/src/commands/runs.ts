@@ -1,4 +1,4 @@
-import { type ManagedSession, McError, type SessionStatus } from "@mc/core";
+import { isMcError, type ManagedSession, McError, type SessionStatus } from "@mc/core";
 import type { Output } from "../output.js";
 import { type LoadedRun, loadRuns } from "../registry.js";
 
@@ -95,5 +95,79 @@ export function findSession(
   throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
     backend: "cli",
     hint: known.length ? `managed sessions: ${known.join(", ")}` : "start one with sessions run",
+  });
+}
+
+/** A session mc started, live or ended, with the run and machine that hold it. */
+export interface FoundSession {
+  run: LoadedRun;
+  machine: string;
+  session: ManagedSession;
+  /** When it ended (killed, or replaced by a restart); absent while it is managed. */
+  endedAt?: number;
+}
+
+/**
+ * A session by name among live and ended ones (for what outlives a session: logs, events): the live one,
+ * else the one that ended last. `--host` picks the machine when several have one of that name.
+ */
+export function findAnySession(runs: LoadedRun[], name: string, host: string | undefined): FoundSession {
+  const all: FoundSession[] = runs.flatMap((run) => [
+    ...run.manager.managed.map((session) => ({ run, machine: session.machine, session })),
+    ...run.manager.ended.map((session) => ({
+      run,
+      machine: session.machine,
+      session,
+      endedAt: session.endedAt,
+    })),
+  ]);
+  const on = all.filter((f) => host === undefined || f.machine === host);
+  const named = on.filter((f) => sameSession(f.run, f.session, name));
+  const hits = named.length ? named : on.filter((f) => f.session.layout.layoutName === name);
+  const live = hits.filter((f) => f.endedAt === undefined);
+  const machines = new Set(hits.map((h) => h.machine));
+  if (machines.size > 1) {
+    throw new McError(
+      "USAGE",
+      `session "${name}" ran on several machines: ${[...machines].map((m) => (m === "local" ? "this machine" : m)).join(", ")}`,
+      { backend: "cli", hint: "pick one with --host" },
+    );
+  }
+  if (live.length) return live[0]!;
+  const last = hits.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0))[0];
+  if (last) return last;
+  throw new McError("SESSION_NOT_FOUND", `no session "${name}" in mc's records${host ? ` on ${host}` : ""}`, {
+    backend: "cli",
+    hint: "sessions ls lists live and ended sessions",
+  });
+}
+
+/**
+ * `SESSION/TAB` (or `SESSION`): a session, then a tab by name or, when no tab has that name, by its
+ * position (0-based). A session whose name holds `/` is found whole first.
+ */
+export function findTarget(
+  runs: LoadedRun[],
+  target: string,
+  host: string | undefined,
+): FoundSession & { tab?: number } {
+  try {
+    return findAnySession(runs, target, host);
+  } catch (e) {
+    const cut = target.lastIndexOf("/");
+    if (cut <= 0 || !isMcError(e, "SESSION_NOT_FOUND")) throw e;
+    const found = findAnySession(runs, target.slice(0, cut), host);
+    return { ...found, tab: tabIndex(found.session, target.slice(cut + 1)) };
+  }
+}
+
+function tabIndex(s: ManagedSession, tab: string): number {
+  const tabs = s.layout.layoutTabs;
+  const byName = tabs.findIndex((t) => t.tabName === tab);
+  if (byName >= 0) return byName;
+  if (/^\d+$/.test(tab) && Number(tab) < tabs.length) return Number(tab);
+  throw new McError("SESSION_NOT_FOUND", `session "${s.name}" has no tab "${tab}"`, {
+    backend: "cli",
+    hint: `its tabs: ${tabs.map((t) => t.tabName).join(", ")}`,
   });
 }

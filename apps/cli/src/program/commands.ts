@@ -20,8 +20,9 @@ export interface Ctx {
   set(code: Promise<number> | number): Promise<void>;
 }
 
-/** `-k` takes effect: it implies watching until the commands finish. */
-const effective = (o: RunOptions): RunOptions => (o.killUponCompletion ? { ...o, monitor: true } : o);
+/** `-k` and `--notify` take effect: they imply watching until the commands finish. */
+const effective = (o: RunOptions): RunOptions =>
+  o.killUponCompletion || o.notify !== undefined ? { ...o, monitor: true } : o;
 
 /** `sessions run`. */
 export function registerRun(program: Command, ctx: Ctx): void {
@@ -141,6 +142,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("-w, --watch", "keep the table updated until Ctrl-C")
     .option("-a, --all", "include sessions that are gone")
     .option("--interval <seconds>", "refresh interval with --watch (at least 0.1)", num("--interval", 0.1), 2)
+    .option("--tail <n>", "show the last n lines each failed tab printed", int("--tail"))
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server")
     .addHelpText("after", example("sessions status --watch"))

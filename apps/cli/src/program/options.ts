@@ -60,7 +60,11 @@ export function addRunOptions(c: Command): Command {
       "kill the sessions when every command has finished (implies --monitor)",
     )
     .option("--interval <seconds>", "monitoring poll interval (at least 0.1)", num("--interval", 0.1), 2)
-    .option("--prefix <prefix>", "put <prefix>_ before every session name", nameArg("--prefix"))
+    .option(
+      "--prefix <prefix>",
+      'put <prefix>_ before every session name (zellij: LocalJobMgr unless given, as machineconfig; "" for none)',
+      (v: string) => (v === "" ? "" : nameArg("--prefix")(v)),
+    )
     .option("--socket <name|path>", "tmux: a -L socket name, or a -S socket path (anything with a /)")
     .option(
       "-S, --sleep-inbetween <seconds>",
@@ -84,6 +88,11 @@ export function addRunOptions(c: Command): Command {
         .choices(["shell", "close", "keep"])
         .default("shell"),
     )
+    .option("--keep-failed", "with --kill-upon-completion: keep sessions with a failed tab open to look at")
+    .option(
+      "--notify <cmd>",
+      "on a failed tab and at the end, run cmd (event JSON on stdin) or 'desktop' (notify-send); implies --monitor",
+    )
     .option("--dry-run", "print the plan and every generated script or layout; start nothing");
 }
 
@@ -100,6 +109,8 @@ export function checkRunFlags(
     killFinishedTabs?: boolean;
     layoutsFile?: string;
     allFile?: boolean;
+    keepFailed?: boolean;
+    killUponCompletion?: boolean;
   },
   file: string | undefined,
   given: (flag: string) => boolean,
@@ -115,6 +126,8 @@ export function checkRunFlags(
     if (given("pollSeconds"))
       throw usage("--poll-seconds works only with --max-parallel-tabs", "use --interval for monitoring");
   }
+  if (o.keepFailed && !o.killUponCompletion)
+    throw usage("--keep-failed works with --kill-upon-completion (-k): it says which sessions -k keeps");
   if (o.allFile && o.maxParallelTabs === undefined)
     throw usage("--all-file works with --max-parallel-tabs (or use: sessions run-all FILE -t N)");
 }

@@ -9,7 +9,9 @@ export {
   readPsSingleQuoted,
 } from "./ps-literal.js";
 export {
+  type Cli11,
   cli11Collapse,
+  cli11Of,
   parseWtArgv,
   splitWtCommands,
   type WtAction,
@@ -17,5 +19,6 @@ export {
   type WtInvocation,
   type WtNewTab,
   windowsArgv,
+  windowTarget,
   wtJoinCommandline,
 } from "./wt-argv.js";

@@ -1,5 +1,6 @@
 import { BOM } from "../generate.js";
 import { WtParseError } from "../parse.js";
+import { windowsArgv } from "./wt-argv.js";
 
 /**
  * A reader for the restricted PowerShell forms mc generates (single-quoted literals, the launch script's
@@ -27,22 +28,6 @@ export function readPsSingleQuoted(text: string, start: number): { value: string
   throw new WtParseError("unterminated '…' literal");
 }
 
-/** Values of a line made only of single-quoted literals separated by commas. */
-function literalList(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (line[i] === " ") i++;
-    const { value, end } = readPsSingleQuoted(line, i);
-    out.push(value);
-    i = end;
-    while (line[i] === " ") i++;
-    if (i >= line.length) return out;
-    if (line[i] !== ",") throw new WtParseError(`unexpected ${JSON.stringify(line.slice(i))}`);
-    i++;
-  }
-}
-
 /** The value of `$<name> = '<literal>'` in a generated script. */
 export function psAssignedLiteral(script: string, name: string): string {
   const prefix = `$${name} = `;
@@ -53,49 +38,56 @@ export function psAssignedLiteral(script: string, name: string): string {
   return value;
 }
 
-/** What a launch script runs, and the PowerShell settings it makes. */
+/** What a launch script runs. */
 export interface LaunchEvaluation {
+  /** The program name `Get-Command` resolves (`wt`, or a path). */
   file: string;
+  /** The exact command line `Process.Start` passes (`ProcessStartInfo.Arguments`). */
+  commandLine: string;
+  /** That command line split as the program reads it (CommandLineToArgvW). */
   args: string[];
-  /** `$PSNativeCommandArgumentPassing`, when set. */
-  argumentPassing?: string;
 }
 
+const FIXED = new Set([
+  "$mcInfo = New-Object System.Diagnostics.ProcessStartInfo",
+  "$mcInfo.FileName = $mcWt",
+  "$mcInfo.Arguments = $mcCommandLine",
+  "$mcInfo.UseShellExecute = $false",
+  "$mcProcess = [System.Diagnostics.Process]::Start($mcInfo)",
+  "$mcProcess.WaitForExit()",
+  "exit $mcProcess.ExitCode",
+]);
+const GET = "$mcWt = (Get-Command -Name ";
+const GET_TAIL = " -CommandType Application | Select-Object -First 1).Path";
+
 /**
- * Evaluate a launch script in the restricted form mc generates (comments, `$X = '…'` settings, one
- * `$mcArgs = @( … )` of single-quoted literals, `& '<file>' @mcArgs`, `exit $LASTEXITCODE`), giving the
- * program and argv PowerShell passes. Anything else throws: it would not be mc's script.
+ * Evaluate a launch script in the restricted form mc generates (comments, `$ErrorActionPreference`, the
+ * `Get-Command` of wt, one `$mcCommandLine = '…'`, the fixed `Process.Start` lines), giving the program and
+ * the command line it is started with. Anything else throws: it would not be mc's script.
  */
 export function evaluateLaunchScript(text: string): LaunchEvaluation {
   const lines = (text.startsWith(BOM) ? text.slice(1) : text).split(/\r?\n/);
-  let args: string[] | undefined;
-  let call: { file: string } | undefined;
-  let argumentPassing: string | undefined;
-  for (let k = 0; k < lines.length; k++) {
-    const line = lines[k]!;
+  let file: string | undefined;
+  let commandLine: string | undefined;
+  const seen = new Set<string>();
+  for (const [k, line] of lines.entries()) {
     if (line.trim() === "" || line.startsWith("#")) continue;
-    const setting = /^\$(ErrorActionPreference|PSNativeCommandArgumentPassing) = (?=')/.exec(line);
-    if (setting) {
-      const v = readPsSingleQuoted(line, setting[0].length);
-      if (v.end !== line.length) throw new WtParseError(`line ${k + 1}: trailing text`);
-      if (setting[1] === "PSNativeCommandArgumentPassing") argumentPassing = v.value;
+    if (FIXED.has(line)) {
+      seen.add(line);
       continue;
     }
-    if (line === "$mcArgs = @(") {
-      args = [];
-      for (k++; k < lines.length && lines[k] !== ")"; k++) args.push(...literalList(lines[k]!));
-      if (k >= lines.length) throw new WtParseError("unterminated @( … )");
-      continue;
-    }
-    if (line.startsWith("& ") && line.endsWith(" @mcArgs")) {
-      const { value, end } = readPsSingleQuoted(line, 2);
-      if (line.slice(end) !== " @mcArgs") throw new WtParseError(`line ${k + 1}: unexpected call form`);
-      call = { file: value };
-      continue;
-    }
-    if (line === "exit $LASTEXITCODE") continue;
-    throw new WtParseError(`line ${k + 1}: not an mc launch form: ${JSON.stringify(line)}`);
+    const lit = (prefix: string, tail = "") => {
+      const v = readPsSingleQuoted(line, prefix.length);
+      if (line.slice(v.end) !== tail) throw new WtParseError(`line ${k + 1}: trailing text`);
+      return v.value;
+    };
+    if (line.startsWith("$ErrorActionPreference = ")) lit("$ErrorActionPreference = ");
+    else if (line.startsWith(GET)) file = lit(GET, GET_TAIL);
+    else if (line.startsWith("$mcCommandLine = ")) commandLine = lit("$mcCommandLine = ");
+    else throw new WtParseError(`line ${k + 1}: not an mc launch form: ${JSON.stringify(line)}`);
   }
-  if (!args || !call) throw new WtParseError("no wt invocation");
-  return { file: call.file, args, ...(argumentPassing === undefined ? {} : { argumentPassing }) };
+  if (file === undefined || commandLine === undefined || seen.size !== FIXED.size) {
+    throw new WtParseError("no complete wt invocation");
+  }
+  return { file, commandLine, args: windowsArgv(`wt.exe ${commandLine}`).slice(1) };
 }

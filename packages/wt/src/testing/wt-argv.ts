@@ -1,5 +1,31 @@
 import { WtParseError } from "../parse.js";
 
+/** The CLI11 release a Windows Terminal build links. */
+export type Cli11 = "2.4.2" | "2.6.1";
+
+/** CLI11 of a Windows Terminal version (vcpkg.json: 2.4.2 up to v1.24, 2.6.1 from v1.25.622.0). */
+export function cli11Of(wtVersion: readonly number[]): Cli11 {
+  const [a = 0, b = 0] = wtVersion;
+  return a > 1 || (a === 1 && b >= 25) ? "2.6.1" : "2.4.2";
+}
+
+/**
+ * What wt makes of a `--window` value. v1.23+ (WindowEmperor.cpp `_dispatchCommandline`): a whole base-10
+ * integer (`til::parse_signed`) is an id (>0), the current window (0) or a new one (<0); `last` and `new`
+ * are keywords. v1.22 and older (v1.22.11751.0 AppLogic.cpp:557): `std::stoi` reads a prefix (leading
+ * blanks, a sign), so `2fa` is window 2. Otherwise it is a name; `_quake` is the quake window.
+ */
+export function windowTarget(
+  value: string,
+  wtVersion: readonly number[],
+): "name" | "quake" | "id" | "keyword" {
+  const [a = 0, b = 0] = wtVersion;
+  const modern = a > 1 || (a === 1 && b >= 23);
+  if (modern ? /^-?[0-9]+$/.test(value) : /^[ \t\n\v\f\r]*[+-]?[0-9]/.test(value)) return "id";
+  if (value === "new" || value === "last") return "keyword";
+  return value === "_quake" ? "quake" : "name";
+}
+
 /**
  * Test oracles (`@mc/wt/testing`, not the public API): Windows Terminal's command-line rules, to prove
  * what wt makes of the arguments mc generates. Rules are from microsoft/terminal at 20588130
@@ -35,8 +61,13 @@ export function splitWtCommands(argv: readonly string[]): string[][] {
   return commands;
 }
 
-/** CLI11 2.6.1 `Option::_add_result` escape clause: `[[` + doubled characters + `]]` becomes `[…]`. */
-export function cli11Collapse(v: string): string {
+/**
+ * CLI11 2.6.1 `Option::_add_result` escape clause: `[[` + doubled characters + `]]` becomes `[…]`. Windows
+ * Terminal pins CLI11 2.6.1 from v1.25 (vcpkg.json); v1.22–v1.24 pin 2.4.2, which has no such clause
+ * (`cli11: "2.4.2"` leaves the value alone).
+ */
+export function cli11Collapse(v: string, cli11: Cli11 = "2.6.1"): string {
+  if (cli11 === "2.4.2") return v;
   if (v.length < 4 || !v.startsWith("[[") || !v.endsWith("]]")) return v;
   let out = "[";
   for (let i = 2; i < v.length - 2; i += 2) {
@@ -119,6 +150,7 @@ function matchOption(
   i: number,
   options: Record<string, string>,
   flags: Record<string, string> | Set<string>,
+  cli11: Cli11 = "2.6.1",
 ): OptionHit | undefined {
   const a = args[i]!;
   const eq = a.startsWith("--") ? a.indexOf("=") : -1;
@@ -130,16 +162,17 @@ function matchOption(
   }
   const key = options[name];
   if (!key) return undefined;
-  if (eq >= 0 && eq < a.length - 1) return { key, value: cli11Collapse(a.slice(eq + 1)), consumed: 1 };
-  if (!a.startsWith("--") && a.length > 2) return { key, value: cli11Collapse(a.slice(2)), consumed: 1 };
+  if (eq >= 0 && eq < a.length - 1) return { key, value: cli11Collapse(a.slice(eq + 1), cli11), consumed: 1 };
+  if (!a.startsWith("--") && a.length > 2)
+    return { key, value: cli11Collapse(a.slice(2), cli11), consumed: 1 };
   // CLI11 takes the next argument as the value whatever it looks like (App_inl.hpp "gather the minimum").
   if (i + 1 >= args.length) throw new WtParseError(`${name} requires a value`);
-  return { key, value: cli11Collapse(args[i + 1]!), consumed: 2 };
+  return { key, value: cli11Collapse(args[i + 1]!, cli11), consumed: 2 };
 }
 
 const looksLikeOption = (a: string) => /^--?[^-\d]/.test(a);
 
-function parseNewTab(args: readonly string[]): WtNewTab {
+function parseNewTab(args: readonly string[], cli11: Cli11): WtNewTab {
   const tab: WtNewTab = { kind: "new-tab", command: [] };
   let i = 0;
   for (; i < args.length; ) {
@@ -149,7 +182,7 @@ function parseNewTab(args: readonly string[]): WtNewTab {
       break;
     }
     if (!looksLikeOption(a)) break;
-    const hit = matchOption(args, i, NEW_TAB_OPTIONS, NEW_TAB_FLAGS);
+    const hit = matchOption(args, i, NEW_TAB_OPTIONS, NEW_TAB_FLAGS, cli11);
     if (!hit) throw new WtParseError(`new-tab: unknown option ${a}`);
     if (hit.key === "title") tab.title = hit.value!;
     else if (hit.key === "startingDirectory") tab.startingDirectory = hit.value!;
@@ -168,7 +201,7 @@ function parseNewTab(args: readonly string[]): WtNewTab {
           .split(",")
           .filter((x) => x !== ""),
       );
-    } else tab.command.push(cli11Collapse(a));
+    } else tab.command.push(cli11Collapse(a, cli11));
   }
   if (tab.command.length) tab.commandline = wtJoinCommandline(tab.command);
   return tab;
@@ -202,7 +235,7 @@ function parseFocusTab(args: readonly string[]): WtFocusTab {
  * Parse wt's argv (without the program name) into the target window and the actions, with the subset
  * of wt's CLI that mc uses (root options, `new-tab`/`nt`, `focus-tab`/`ft`). Unknown options throw.
  */
-export function parseWtArgv(argv: readonly string[]): WtInvocation {
+export function parseWtArgv(argv: readonly string[], cli11: Cli11 = "2.6.1"): WtInvocation {
   const inv: WtInvocation = { actions: [] };
   for (const cmd of splitWtCommands(argv)) {
     let i = 0;
@@ -210,7 +243,7 @@ export function parseWtArgv(argv: readonly string[]): WtInvocation {
     for (; i < cmd.length; ) {
       const a = cmd[i]!;
       if (NEW_TAB.has(a) || FOCUS_TAB.has(a) || OTHER_SUBCOMMANDS.has(a) || !looksLikeOption(a)) break;
-      const hit = matchOption(cmd, i, ROOT_OPTIONS, ROOT_FLAGS);
+      const hit = matchOption(cmd, i, ROOT_OPTIONS, ROOT_FLAGS, cli11);
       if (!hit) break;
       if (hit.key === "window") inv.window = hit.value!;
       i += hit.consumed;
@@ -220,7 +253,7 @@ export function parseWtArgv(argv: readonly string[]): WtInvocation {
     if (sub !== undefined && FOCUS_TAB.has(sub)) inv.actions.push(parseFocusTab(rest.slice(1)));
     else if (sub !== undefined && OTHER_SUBCOMMANDS.has(sub))
       throw new WtParseError(`${sub} is not modelled`);
-    else inv.actions.push(parseNewTab(sub !== undefined && NEW_TAB.has(sub) ? rest.slice(1) : rest));
+    else inv.actions.push(parseNewTab(sub !== undefined && NEW_TAB.has(sub) ? rest.slice(1) : rest, cli11));
   }
   return inv;
 }

@@ -1,14 +1,15 @@
-// Shared code of the fake `wt` and `pwsh` used by the tests. Written independently of src/ from the same
-// sources (microsoft/terminal AppCommandlineArgs.cpp + Commandline.cpp, CLI11 2.6.1, CommandLineToArgvW,
-// the PowerShell tokenizer's single-quoted strings), so the end-to-end suite checks two readings of them.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// Shared code of the fake `wt`, `pwsh` and `cmd` used by the tests. Written independently of src/ from
+// the same sources (microsoft/terminal at 20588130 and its release tags, CLI11 2.4.2 / 2.6.1,
+// CommandLineToArgvW, the PowerShell tokenizer's single-quoted strings), so the end-to-end suites check two
+// readings of them. Line references are to those sources.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
 
 const Q = /['\u2018\u2019\u201A\u201B]/;
 
 /** Value of a PowerShell '…' literal at text[i]; returns [value, indexAfter]. */
 export function psLiteral(text, i) {
-  if (!Q.test(text[i] ?? "")) throw new Error(`expected '…' at ${i}: ${text}`);
+  if (!Q.test(text[i] ?? "")) throw new Error(`expected '…' at ${i}: ${text.slice(0, 80)}`);
   let v = "";
   for (let j = i + 1; j < text.length; j++) {
     if (Q.test(text[j])) {
@@ -37,51 +38,85 @@ export function intArray(script, name) {
     .map(Number);
 }
 
-/** The restricted launch form: returns { file, args } or throws. */
-export function evaluateLaunch(script) {
-  const lines = script.replace(/^\uFEFF/, "").split(/\r?\n/);
-  let args;
-  let file;
-  for (let k = 0; k < lines.length; k++) {
-    const l = lines[k];
-    if (
-      l.trim() === "" ||
-      l.startsWith("#") ||
-      /^\$(ErrorActionPreference|PSNativeCommandArgumentPassing) = '[A-Za-z]+'$/.test(l)
-    )
-      continue;
-    if (l === "$mcArgs = @(") {
-      args = [];
-      for (k++; lines[k] !== ")"; k++) {
-        const l2 = lines[k];
-        if (l2 === undefined) throw new Error("unterminated @(");
-        let i = 0;
-        for (;;) {
-          while (l2[i] === " ") i++;
-          const [v, end] = psLiteral(l2, i);
-          args.push(v);
-          i = end;
-          while (l2[i] === " ") i++;
-          if (i >= l2.length) break;
-          if (l2[i++] !== ",") throw new Error(`bad element line: ${l2}`);
-        }
-      }
-      continue;
-    }
-    if (l.startsWith("& ")) {
-      const [v, end] = psLiteral(l, 2);
-      if (l.slice(end) !== " @mcArgs") throw new Error(`bad call: ${l}`);
-      file = v;
-      continue;
-    }
-    if (l === "exit $LASTEXITCODE") continue;
-    throw new Error(`fake pwsh cannot evaluate: ${l}`);
+/** `$name = @(\n  '…',\n  '…'\n)` string literals. */
+export function stringArray(script, name) {
+  const lines = script.split(/\r?\n/);
+  let k = lines.indexOf(`$${name} = @(`);
+  if (k < 0) throw new Error(`no $${name} array`);
+  const out = [];
+  for (k++; lines[k] !== ")"; k++) {
+    if (lines[k] === undefined) throw new Error(`unterminated $${name}`);
+    const [v, end] = psLiteral(lines[k], lines[k].indexOf("'"));
+    if (!/^,?$/.test(lines[k].slice(end))) throw new Error(`bad element: ${lines[k]}`);
+    out.push(v);
   }
-  if (!args || file === undefined) throw new Error("no invocation");
-  return { file, args };
+  return out;
 }
 
-/** wt: split argv at unescaped `;` (regex `^;|[^\\];`), de-escaping `\;`. */
+/**
+ * The restricted launch form (launch v2): `$mcWt = (Get-Command -Name '<wt>' …).Path`, `$mcCommandLine =
+ * '<line>'` and the fixed Process.Start lines. Returns `{ name, commandLine }`; anything else throws.
+ */
+export function launchFacts(script) {
+  const fixed = [
+    "$ErrorActionPreference = 'Stop'",
+    "$mcInfo = New-Object System.Diagnostics.ProcessStartInfo",
+    "$mcInfo.FileName = $mcWt",
+    "$mcInfo.Arguments = $mcCommandLine",
+    "$mcInfo.UseShellExecute = $false",
+    "$mcProcess = [System.Diagnostics.Process]::Start($mcInfo)",
+    "$mcProcess.WaitForExit()",
+    "exit $mcProcess.ExitCode",
+  ];
+  let name;
+  let commandLine;
+  for (const l of script.replace(/^\uFEFF/, "").split(/\r?\n/)) {
+    if (l.trim() === "" || l.startsWith("#") || fixed.includes(l)) continue;
+    if (l.startsWith("$mcWt = (Get-Command -Name ")) {
+      const [v, end] = psLiteral(l, 27);
+      if (l.slice(end) !== " -CommandType Application | Select-Object -First 1).Path")
+        throw new Error(`bad line: ${l}`);
+      name = v;
+    } else if (l.startsWith("$mcCommandLine = ")) {
+      const [v, end] = psLiteral(l, 17);
+      if (end !== l.length) throw new Error(`bad line: ${l}`);
+      commandLine = v;
+    } else throw new Error(`fake pwsh cannot evaluate: ${l}`);
+  }
+  if (name === undefined || commandLine === undefined) throw new Error("no invocation");
+  return { name, commandLine };
+}
+
+/** Windows exit codes are 32-bit, Linux ones 8-bit: the fakes leave the full code beside the process. */
+export function writeExitCode(pid, code) {
+  const dir = process.env.FAKE_EXIT_DIR;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, String(pid)), String(code));
+  }
+}
+export function readExitCode(pid, fallback) {
+  const dir = process.env.FAKE_EXIT_DIR;
+  try {
+    return dir ? Number(readFileSync(join(dir, String(pid)), "utf8")) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+/** Leave with a 32-bit exit code (see writeExitCode). */
+export function exitWith(code) {
+  writeExitCode(process.pid, code);
+  process.exit(code & 0xff);
+}
+
+/** Where a program name resolves, as Get-Command / CreateProcess would find it (PATH, or a path). */
+export function which(name, env = process.env) {
+  if (name.includes("/")) return existsSync(name) ? name : undefined;
+  for (const d of (env.PATH ?? "").split(delimiter)) if (d && existsSync(join(d, name))) return join(d, name);
+  return undefined;
+}
+
+/** wt: split argv at unescaped `;` (AppCommandlineArgs.cpp:13 `^;|[^\\];`), de-escaping `\;` (Commandline.cpp AddArg). */
 export function splitCommands(argv) {
   const out = [[]];
   const deEscape = (s) => s.replaceAll("\\;", ";");
@@ -102,7 +137,21 @@ export function splitCommands(argv) {
   return out;
 }
 
-export function collapse(v) {
+/** A dotted version as numbers. */
+export const version = (s) =>
+  String(s)
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
+export function atLeast(v, min) {
+  for (let i = 0; i < Math.max(v.length, min.length); i++)
+    if ((v[i] ?? 0) !== (min[i] ?? 0)) return (v[i] ?? 0) > (min[i] ?? 0);
+  return true;
+}
+
+/** CLI11 2.6.1 Option_inl.hpp:698 escape clause ("[[" + doubled chars + "]]" → "[…]"); CLI11 2.4.2 has none. */
+export function collapse(v, wtVersion) {
+  if (!atLeast(wtVersion, [1, 25])) return v;
   if (v.length < 4 || !v.startsWith("[[") || !v.endsWith("]]")) return v;
   let o = "[";
   for (let i = 2; i < v.length - 2; i += 2) {
@@ -113,10 +162,11 @@ export function collapse(v) {
 }
 
 /** The subset of wt's CLI mc uses: `--window=`, `new-tab` (`--title=`, `--startingDirectory=`, flag, `--`), `focus-tab`. */
-export function parseCommand(args) {
+export function parseCommand(args, wtVersion) {
   const out = {};
   let i = 0;
-  const val = (a, name) => (a.startsWith(`${name}=`) ? collapse(a.slice(name.length + 1)) : undefined);
+  const val = (a, name) =>
+    a.startsWith(`${name}=`) ? collapse(a.slice(name.length + 1), wtVersion) : undefined;
   if (args[i] !== undefined && val(args[i], "--window") !== undefined)
     out.window = val(args[i++], "--window");
   const sub = args[i] === "focus-tab" || args[i] === "new-tab" ? args[i++] : "new-tab";
@@ -135,15 +185,41 @@ export function parseCommand(args) {
     if (val(a, "--title") !== undefined) tab.title = val(a, "--title");
     else if (val(a, "--startingDirectory") !== undefined) tab.dir = val(a, "--startingDirectory");
     else if (a === "--suppressApplicationTitle") tab.suppress = true;
-    else throw new Error(`fake wt: unsupported argument ${a}`);
+    else throw new Error(`The following argument was not expected: ${a}`);
   }
-  tab.command = args.slice(i).map(collapse);
+  tab.command = args.slice(i).map((a) => collapse(a, wtVersion));
   out.action = tab;
   return out;
 }
 
-/** wt rebuilds the tab command line: join by spaces, "…" around arguments with a space. */
+/**
+ * What a `--window` value means. wt ≥ 1.23 (WindowEmperor.cpp:816): a whole base-10 integer is an id
+ * (>0), the current window (0) or a new one (<0); `last`, `new` are keywords; anything else is a name.
+ * wt ≤ 1.22 (v1.22.11751.0 AppLogic.cpp:557): `std::stoi` reads a PREFIX (leading blanks, `+`/`-`), so
+ * `2fa` is window 2 and `0day` the current window. `_quake` is the quake window (TerminalWindow.cpp:1474).
+ */
+export function windowTarget(value, wtVersion) {
+  let n;
+  if (atLeast(wtVersion, [1, 23])) n = /^-?\d+$/.test(value) ? Number(value) : undefined;
+  else {
+    const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(value);
+    n = m ? Number(m[1]) : undefined;
+  }
+  if (n !== undefined) return n > 0 ? { kind: "id", id: n } : n === 0 ? { kind: "current" } : { kind: "new" };
+  if (value === "last") return { kind: "current" };
+  if (value === "new") return { kind: "new" };
+  if (value === "_quake") return { kind: "quake", name: value };
+  return { kind: "name", name: value };
+}
+
+/** wt rebuilds the tab command line: join by spaces, "…" around arguments with a space (AppCommandlineArgs.cpp:683). */
 export const joinCommandline = (args) => args.map((a) => (a.includes(" ") ? `"${a}"` : a)).join(" ");
+
+/** ExpandEnvironmentStringsW (ConptyConnection.cpp:55): %NAME% (case-insensitive) when defined. */
+export function expandEnv(s, env = process.env) {
+  const lower = new Map(Object.entries(env).map(([k, v]) => [k.toLowerCase(), v]));
+  return s.replace(/%([^%]+)%/g, (m, name) => lower.get(name.toLowerCase()) ?? m);
+}
 
 /** CommandLineToArgvW. */
 export function windowsArgv(s) {
@@ -184,7 +260,7 @@ export function windowsArgv(s) {
   }
 }
 
-/** Linux process table: pid → { pid, ppid, start (epoch ms), rss, cmd }, zombies left out (they are dead). */
+/** Linux process table: pid → { pid, ppid, start (epoch ms), cmd }, zombies left out (they are dead). */
 export function processTable() {
   const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))[1]) * 1000;
   const table = new Map();
@@ -194,20 +270,13 @@ export function processTable() {
       const st = readFileSync(`/proc/${e}/stat`, "utf8");
       const rest = st.slice(st.lastIndexOf(")") + 2).split(" ");
       if (rest[0] === "Z" || rest[0] === "X") continue;
-      const cmd = readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0+$/, "").split("\0").join(" ");
-      table.set(Number(e), {
-        pid: Number(e),
-        ppid: Number(rest[1]),
-        start: btime + Number(rest[19]) * 10,
-        rss: Number(rest[21]) * 4096,
-        cmd,
-      });
+      table.set(Number(e), { pid: Number(e), ppid: Number(rest[1]), start: btime + Number(rest[19]) * 10 });
     } catch {}
   }
   return table;
 }
 
-/** A process that stands for an elevated one (see pwsh.mjs): FAKE_ELEVATED=1 in its environment. */
+/** A process that stands for an elevated one: FAKE_ELEVATED=1 in its environment. */
 export function elevated(pid) {
   try {
     return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes("FAKE_ELEVATED=1");
@@ -226,23 +295,97 @@ export function alive(pid) {
   }
 }
 
-const hex = (s) => Buffer.from(s, "utf8").toString("hex");
+export const hex = (s) => Buffer.from(s, "utf8").toString("hex");
+const unhex = (h) => Buffer.from(h, "hex").toString("utf8");
 
-/** The fake terminal's own state: which window each tab process belongs to. */
-export function registerTab(stateDir, window, pid) {
-  const dir = join(stateDir, "windows", hex(window));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, String(pid)), "");
+/** Write JSON atomically (the fakes' own state). */
+export function putJson(path, value) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, path);
+}
+export function getJson(path, fallback) {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return fallback;
+  }
 }
 
-/** Windows with at least one live tab process, and their pids. */
+/** Append one event to the fake terminal's log (message boxes, focus, restored workspaces, targets). */
+export function logEvent(stateDir, event) {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, "events.jsonl"), `${JSON.stringify(event)}\n`, { flag: "a" });
+}
+export function events(stateDir) {
+  try {
+    return readFileSync(join(stateDir, "events.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
+
+/** The tabs of a window: `{ host, pid?, cmdline, exit?, closed? }` by tab file. */
+export function windowTabs(stateDir, name) {
+  const dir = join(stateDir, "windows", hex(name));
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => ({ file: join(dir, f), ...getJson(join(dir, f), {}) }));
+}
+
+/**
+ * A tab is open until its process exits with code 0 (closeOnExit "automatic": ConptyConnection.cpp:548
+ * maps exit code 0 to Closed, anything else to Failed, and TerminalPaneContent.cpp closes only on Closed).
+ * A process that just ended and whose exit the host has not written yet counts as closing.
+ */
+export const tabOpen = (t) => !t.closed && (t.exit !== undefined || !t.pid || alive(t.pid));
+
+/** Windows with at least one open tab, and the pids of their live tab processes. */
 export function listWindows(stateDir) {
   const root = join(stateDir, "windows");
   const out = new Map();
   if (!existsSync(root)) return out;
   for (const h of readdirSync(root)) {
-    const pids = readdirSync(join(root, h)).map(Number).filter(alive);
-    if (pids.length) out.set(Buffer.from(h, "hex").toString("utf8"), pids);
+    const tabs = windowTabs(stateDir, unhex(h)).filter(tabOpen);
+    if (tabs.length)
+      out.set(
+        unhex(h),
+        tabs.flatMap((t) => (t.pid && alive(t.pid) ? [t.pid] : [])),
+      );
   }
   return out;
+}
+
+/** NativeCommandParameterBinder.cs `NeedQuotes` (v7.2.0:522): whitespace outside `"` pairs. */
+function needQuotes(s) {
+  let quotes = 0;
+  let afterBackslash = false;
+  for (const c of s) {
+    if (c === '"' && !afterBackslash) quotes++;
+    else if (/\s/.test(c) && quotes % 2 === 0) return true;
+    afterBackslash = c === "\\";
+  }
+  return false;
+}
+
+/**
+ * The command line `& program @args` gives a native program under "Legacy" argument passing, the only one
+ * of Windows PowerShell 5.1 and the default of pwsh 7.0–7.2 (NativeCommandParameterBinder.cs v7.2.0:293-315):
+ * an argument with unquoted whitespace is wrapped in "…" with embedded quotes left raw; pwsh 6+ doubles its
+ * trailing backslashes (:308, commit 59311d03e1, PowerShell#4965), 5.1 does not; empty arguments are
+ * dropped (:338 adds them only under Standard). mc no longer passes arguments this way: this shows why.
+ */
+export function legacyCommandLine(args, psVersion) {
+  return args
+    .filter((a) => a !== "")
+    .map((a) => {
+      if (!needQuotes(a)) return a;
+      const trailing = atLeast(psVersion, [6]) ? (/\\*$/.exec(a)?.[0] ?? "") : "";
+      return `"${a}${trailing}"`;
+    })
+    .join(" ");
 }

@@ -1,115 +1,340 @@
 #!/usr/bin/env node
-// Fake pwsh for the tests (no PowerShell here). It evaluates ONLY the restricted script forms mc
-// generates, recognised by their marker line, and fails on anything else:
-// - `-File launch.ps1` (# mc:launch v1): single-quoted literals in `$mcArgs = @( … )`, then
-//   `& '<wt>' @mcArgs` runs that program with exactly those arguments (Standard argument passing).
-// - `-File wrapper.ps1 <i>` (# mc:tab-wrapper v1): does what the wrapper does — writes the core tab record
-//   (temp file + rename), runs the command from tab-<i>.command.txt, writes the end record — except that
-//   the command runs with /bin/sh -c instead of PowerShell. With -NoExit it then stays alive like the tab's
-//   interactive PowerShell would.
-// - `-EncodedCommand` (# mc:kill v2): stops the listed processes whose start time still matches, the way
-//   the generated script does with Get-Process / Process.Kill / WaitForExit, and reports only what really
-//   stopped. A process started with FAKE_ELEVATED=1 in its environment stands for an elevated one: its
-//   StartTime cannot be read and Kill() is denied (Win32Exception "Access is denied"), so it survives.
+// Fake pwsh / powershell for the tests (no PowerShell here). Version: FAKE_PWSH_VERSION (default 7.4.6).
+// Every invocation is logged to FAKE_PWSH_LOG (argv, whether the profile was loaded). What it runs:
+// - user text (`-Command`, a plain `-EncodedCommand`, or mc's command stub that reads the command file
+//   and appends mc's exit epilogue): through psmodel.mjs, PowerShell's exit-code behaviour included;
+// - mc's script forms, recognised by their marker line, doing what the script does with the PowerShell
+//   behaviour that decides the outcome modelled (see each handler): launch v2, tab-wrapper v2, kill v3,
+//   probe v1, attach v1; the run-a-file stub (`& ([scriptblock]::Create([IO.File]::ReadAllText('…')))`)
+//   and the run-stdin stub (base64 of the script on stdin, src/remote.ts);
+// - no command at all: the interactive shell kept in a tab. It records its state in FAKE_PWSH_STATE
+//   (profile loaded or not, $ErrorActionPreference, the variables and functions it has) and waits.
+// - `-NoExit -File x.ps1`: the script runs dot-sourced into the interactive session (ConsoleHost.cs:1975
+//   `new Command(filePath, false, false)`, useLocalScope false; about_Pwsh), so the recorded state keeps
+//   the script's top-level variables, functions and $ErrorActionPreference.
 import { spawn } from "node:child_process";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, assigned, elevated, evaluateLaunch, intArray, processTable } from "./lib.mjs";
+import {
+  alive,
+  assigned,
+  elevated,
+  exitWith,
+  intArray,
+  launchFacts,
+  processTable,
+  psLiteral,
+  readExitCode,
+  stringArray,
+  version,
+  which,
+  windowsArgv,
+} from "./lib.mjs";
+import { profileFunctions, runPowerShell } from "./psmodel.mjs";
 
+const SELF = process.argv[1];
+const psVersion = version(process.env.FAKE_PWSH_VERSION ?? "7.4.6");
 const argv = process.argv.slice(2);
-let noExit = false;
-let file;
-let fileArgs = [];
-let encoded;
+const o = {
+  noExit: false,
+  noProfile: false,
+  file: undefined,
+  fileArgs: [],
+  encoded: undefined,
+  command: undefined,
+};
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
-  if (["-NoLogo", "-NoProfile", "-NonInteractive"].includes(a)) continue;
-  if (a === "-NoExit") noExit = true;
+  if (a === "-NoLogo" || a === "-NonInteractive") continue;
+  if (a === "-NoProfile") o.noProfile = true;
+  else if (a === "-NoExit") o.noExit = true;
   else if (a === "-ExecutionPolicy") i++;
-  else if (a === "-EncodedCommand") encoded = Buffer.from(argv[++i], "base64").toString("utf16le");
-  else if (a === "-File") {
-    file = argv[i + 1];
-    fileArgs = argv.slice(i + 2);
+  else if (a === "-EncodedCommand") o.encoded = Buffer.from(argv[++i], "base64").toString("utf16le");
+  else if (a === "-Command") {
+    o.command = argv.slice(i + 1).join(" ");
+    break;
+  } else if (a === "-File") {
+    o.file = argv[i + 1];
+    o.fileArgs = argv.slice(i + 2);
     break;
   } else fail(`fake pwsh: unsupported argument ${a}`);
 }
-
-function fail(msg) {
-  process.stderr.write(`${msg}\n`);
-  process.exit(1);
+if (process.env.FAKE_PWSH_LOG) {
+  writeFileSync(
+    process.env.FAKE_PWSH_LOG,
+    `${JSON.stringify({ pid: process.pid, argv, profile: !o.noProfile })}\n`,
+    { flag: "a" },
+  );
 }
 
-const script = file !== undefined ? readFileSync(file, "utf8").replace(/^\uFEFF/, "") : encoded;
-if (script === undefined) fail("fake pwsh: nothing to run");
+function fail(msg, code = 1) {
+  process.stderr.write(`${msg}\n`);
+  exitWith(code);
+}
 
-if (script.includes("\n# mc:launch v1\n")) {
-  let call;
-  try {
-    call = evaluateLaunch(script);
-  } catch (e) {
-    fail(e.message);
+let interrupted = false;
+const model = () => ({
+  profileLoaded: !o.noProfile,
+  profileFunctions: profileFunctions(),
+  windowsPowerShell: psVersion[0] < 6,
+  interrupted: () => interrupted,
+});
+
+const STDIN =
+  "& ([scriptblock]::Create([System.Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd().Trim()))))";
+const RUN_FILE = /^& \(\[scriptblock\]::Create\(\[System\.IO\.File\]::ReadAllText\(('(?:[^']|'')*')\)\)\)$/;
+const STUB =
+  /^\. \(\[scriptblock\]::Create\(\[System\.IO\.File\]::ReadAllText\(('(?:[^']|'')*'), \[System\.Text\.Encoding\]::UTF8\) \+ "`n`n" \+ ('(?:[^']|'')*')\)\)$/;
+
+async function main() {
+  if (o.file !== undefined) return runScript(readFileSync(o.file, "utf8").replace(/^\uFEFF/, ""), o.fileArgs);
+  if (o.encoded !== undefined) {
+    const file = RUN_FILE.exec(o.encoded);
+    if (file) return runScript(readFileSync(psLiteral(file[1], 0)[0], "utf8").replace(/^\uFEFF/, ""), []);
+    const stub = STUB.exec(o.encoded);
+    if (stub) {
+      const text = `${readFileSync(psLiteral(stub[1], 0)[0], "utf8")}\n\n${psLiteral(stub[2], 0)[0]}`;
+      process.on("SIGINT", () => (interrupted = true));
+      return exitWith(await runPowerShell(text, model()));
+    }
+    if (o.encoded === STDIN) {
+      const script = Buffer.from(readFileSync(0, "utf8").trim(), "base64").toString("utf8");
+      return script.startsWith("# mc:")
+        ? runScript(script, [])
+        : exitWith(await runPowerShell(script, model()));
+    }
+    if (o.encoded.startsWith("# mc:")) return runScript(o.encoded, []);
+    return exitWith(await runPowerShell(o.encoded, model()));
   }
-  const child = spawn(call.file, call.args, { stdio: "inherit" });
-  child.on("error", () =>
-    fail(
-      `The term '${call.file}' is not recognized as a name of a cmdlet, function, script file, or executable program.`,
-    ),
-  );
-  child.on("exit", (code) => process.exit(code ?? 1));
-} else if (script.includes("\n# mc:tab-wrapper v1\n")) {
-  const runDir = assigned(script, "mcRunDir");
-  const tab = Number(fileArgs[0]);
-  if (!Number.isInteger(tab)) fail("fake pwsh: missing tab index");
-  const rec = join(runDir, `tab-${tab}.json`);
-  const put = (o) => {
-    const tmp = `${rec}.tmp.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(o));
-    renameSync(tmp, rec);
-  };
-  const start = Math.floor(Date.now() / 1000);
-  put({ v: 1, pid: process.pid, start });
-  const command = readFileSync(join(runDir, `tab-${tab}.command.txt`), "utf8");
-  process.on("SIGINT", () => {});
-  const child = spawn("/bin/sh", ["-c", command], { stdio: "ignore" });
-  child.on("exit", (code) => {
-    const end = Math.floor(Date.now() / 1000);
-    put(
-      code === null
-        ? { v: 1, pid: process.pid, start, end, signal: "INT" }
-        : { v: 1, pid: process.pid, start, end, exit: code },
-    );
-    if (noExit) setInterval(() => {}, 1 << 30);
-    else process.exit(code ?? 1);
-  });
-} else if (script.startsWith("# mc:kill v2\n")) {
-  await killTargets(intArray(script, "mcPids"), intArray(script, "mcStarts"));
-} else fail("fake pwsh: not an mc script form");
+  if (o.command !== undefined) return exitWith(await runPowerShell(o.command, model()));
+  return interactive({});
+}
 
-/** The kill script's behaviour on the /proc process table (see the header). */
-async function killTargets(pids, starts) {
+/** The interactive shell kept in a tab: records what it has, survives Ctrl+C at its prompt, waits. */
+function interactive(dotSourced) {
+  const dir = process.env.FAKE_PWSH_STATE;
+  if (dir) {
+    const s = {
+      shell: "powershell",
+      profile: !o.noProfile,
+      eap: "Continue",
+      variables: [],
+      functions: [],
+      ...dotSourced,
+    };
+    writeFileSync(join(dir, `shell-${process.pid}.json`), JSON.stringify(s));
+  }
+  process.on("SIGINT", () => {});
+  setInterval(() => {}, 1 << 30);
+}
+
+/** What a script leaves in the session when dot-sourced: its top-level variables, functions and EAP. */
+function dotSourcedState(script) {
+  const top = script.split(/\r?\n/).filter((l) => /^\S/.test(l));
+  const eap = top
+    .map((l) => /^\$ErrorActionPreference = '(\w+)'/.exec(l)?.[1])
+    .filter(Boolean)
+    .at(-1);
+  return {
+    eap: eap ?? "Continue",
+    variables: [...new Set(top.flatMap((l) => /^\$(\w+) = /.exec(l)?.[1] ?? []))].filter(
+      (v) => v !== "ErrorActionPreference",
+    ),
+    functions: top.flatMap((l) => /^function ([\w-]+)/.exec(l)?.[1] ?? []),
+  };
+}
+
+async function runScript(script, args) {
+  let code;
+  if (script.includes("# mc:launch v2\n")) code = await launch(script);
+  else if (script.includes("# mc:tab-wrapper v2\n")) code = await wrapper(script, Number(args[0]));
+  else if (script.startsWith("# mc:kill v3\n")) code = await kill(script);
+  else if (script.startsWith("# mc:probe v1\n")) code = probe(script);
+  else if (script.includes("# mc:attach v1\n")) code = await attach(script, args[0]);
+  else return fail("fake pwsh: not an mc script form");
+  if (o.noExit) return interactive(dotSourcedState(script));
+  exitWith(code);
+}
+
+/** Run a program the way `Process.Start` with `Arguments` does: one CreateProcess command line. */
+function start(program, commandLine, extra = {}) {
+  const line = `"${program}" ${commandLine}`;
+  // CreateProcess refuses a command line over 32,767 characters (error 206): Process.Start throws.
+  if (line.length > 32_767) throw new Error("The filename or extension is too long.");
+  return spawn(program, windowsArgv(line).slice(1), extra);
+}
+const exited = (child) =>
+  new Promise((res) =>
+    child.on("exit", (c, s) => res(readExitCode(child.pid, c ?? (s === "SIGINT" ? -1073741510 : -1)))),
+  );
+
+/** launch v2: Get-Command resolves wt (CommandNotFoundException if absent), Process.Start, exit code. */
+async function launch(script) {
+  const { name, commandLine } = launchFacts(script);
+  const wt = which(name);
+  if (!wt)
+    return fail(
+      `The term '${name}' is not recognized as a name of a cmdlet, function, script file, or executable program.`,
+    );
+  return exited(start(wt, commandLine, { stdio: "inherit" }));
+}
+
+/** probe v1: versions from FAKE_PWSH_VERSION / FAKE_WT_VERSION / FAKE_WINDOWS_VERSION, wt from PATH. */
+function probe(script) {
+  const name = psLiteral(script, script.indexOf("Get-Command -Name ") + "Get-Command -Name ".length)[0];
+  const wtPath = which(name) ?? null;
+  const out = {
+    powershell: psVersion.join("."),
+    windows: process.env.FAKE_WINDOWS_VERSION ?? "10.0.22631.0",
+    wtPath,
+    wt: wtPath ? (process.env.FAKE_WT_VERSION ?? "1.25.1912.0") : null,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  return 0;
+}
+
+/** The same process (pid and start time within 2 s, as the script compares) that is alive. */
+function targets(pids, starts, survivors) {
   const table = processTable();
-  const targets = [];
-  const survivors = [];
-  pids.forEach((pid, i) => {
+  return pids.flatMap((pid, i) => {
     const p = table.get(pid);
-    if (!p) return;
+    if (!p) return [];
+    // An elevated process: StartTime throws "Access is denied" for a non-elevated caller.
     if (elevated(pid)) {
       survivors.push(pid);
-      return;
+      return [];
     }
-    if (starts[i] >= 0 && Math.abs(p.start - starts[i]) > 2000) return;
-    targets.push(pid);
+    return starts[i] < 0 || Math.abs(p.start - starts[i]) <= 2000 ? [pid] : [];
   });
-  for (const pid of targets) {
+}
+const waitGone = async (pids, ms) => {
+  const until = Date.now() + ms;
+  while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+};
+
+/** kill v3: stop the others, let the wrappers leave (5 s), stop those that did not, report. */
+async function kill(script) {
+  const survivors = [];
+  const wrappers = targets(intArray(script, "mcWrapperPids"), intArray(script, "mcWrapperStarts"), survivors);
+  const others = targets(intArray(script, "mcOtherPids"), intArray(script, "mcOtherStarts"), survivors);
+  for (const pid of others) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {}
   }
-  const stopped = [];
-  for (const pid of targets) {
-    const until = Date.now() + 3000;
-    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    (alive(pid) ? survivors : stopped).push(pid);
+  await waitGone(wrappers, 5000);
+  for (const pid of wrappers.filter(alive)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
   }
-  process.stdout.write(`${JSON.stringify({ stopped, survivors })}\n`);
+  await waitGone([...wrappers, ...others], 3000);
+  const all = [...wrappers, ...others];
+  const report = { stopped: all.filter((p) => !alive(p)), survivors: [...survivors, ...all.filter(alive)] };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  return 0;
 }
+
+/** attach v1: bring the window forward only while a recorded wrapper lives. */
+async function attach(script, window) {
+  if (window !== assigned(script, "mcWindow")) return fail("mc: this attach script is for another window", 2);
+  const runDir = assigned(script, "mcRunDir");
+  const tabs = Number(/for \(\$i = 0; \$i -lt (\d+);/.exec(script)[1]);
+  const table = processTable();
+  let live = false;
+  for (let i = 0; i < tabs; i++) {
+    const f = join(runDir, `tab-${i}.json`);
+    if (!existsSync(f)) continue;
+    const r = JSON.parse(readFileSync(f, "utf8"));
+    const p = table.get(r.pid);
+    if (p && p.start <= (r.start + 2) * 1000 + 999) live = true;
+  }
+  if (!live) {
+    const msg = /\[Console\]::Error\.WriteLine\(('(?:[^']|'')*')\)\n {2}exit 1/.exec(script);
+    return fail(msg ? psLiteral(msg[1], 0)[0] : "gone");
+  }
+  const name = psLiteral(script, script.indexOf("(Get-Command -Name ") + "(Get-Command -Name ".length)[0];
+  const args = /\$mcInfo\.Arguments = ('(?:[^']|'')*')/.exec(script);
+  return exited(start(which(name), psLiteral(args[1], 0)[0], { stdio: "inherit" }));
+}
+
+/**
+ * tab-wrapper v2: what the wrapper does, with the PowerShell behaviour that decides its outcome:
+ * - the end record replaces the start record the way the script does it: `[System.IO.File]::Replace`
+ *   swaps the name atomically (ReplaceFileW); `Move-Item -Force` onto an existing file deletes it, then
+ *   moves (FileSystemProvider.cs:6020 `destfile.Delete(); file.MoveTo(destination)`): a reader can find
+ *   no record in between (modelled with a 30 ms gap);
+ * - Ctrl+C (SIGINT to the tab's process group) reaches the wrapper and the command; the wrapper waits in a
+ *   .NET call, so its script stops only after the command ended, then runs its `finally` (and, unless the
+ *   script has its own handling, records nothing else). A `finally` that calls cmdlets or functions does
+ *   not get to run them after Ctrl+C (PowerShell#21552, #23786): modelled by skipping the end record;
+ * - the command child is `Process.Start` of the same PowerShell (or %ComSpec% for cmd) with the script's
+ *   arguments; its exit code is read exactly.
+ */
+async function wrapper(script, tab) {
+  const runDir = assigned(script, "mcRunDir");
+  const keep = /^\$mcKeepShell = \$true$/m.test(script);
+  const kind = assigned(script, "mcShellKind");
+  const files = stringArray(script, "mcCommandFiles");
+  const stubs = stringArray(script, "mcStubs");
+  const fin = /\} finally \{\n([\s\S]*?)\n\}\n/.exec(script)?.[1] ?? "";
+  const atomic = /\[System\.IO\.File\]::Replace\(/.test(fin) && !/Move-Item/.test(fin);
+  const finallyCallsCommands = fin
+    .split("\n")
+    .some((l) => /^\s*(?:[A-Z][a-z]+-[A-Z]\w+|Write-Mc\w+)\b/.test(l));
+  const rec = join(runDir, `tab-${tab}.json`);
+  const killFile = join(runDir, `tab-${tab}.kill`);
+  const tmp = `${rec}.tmp.${process.pid}`;
+  if (existsSync(rec))
+    return fail("mc: this tab belongs to an earlier start; its command is not run again", 2);
+  const head = { v: 1, pid: process.pid, start: Math.floor(Date.now() / 1000) };
+  writeFileSync(tmp, JSON.stringify(head));
+  renameSync(tmp, rec);
+  process.on("SIGINT", () => (interrupted = true));
+  let code = 1;
+  let signal = "";
+  let done = false;
+  if (existsSync(killFile)) {
+    signal = "KILL";
+    done = true;
+  } else {
+    try {
+      const child =
+        kind === "cmd"
+          ? start(process.env.ComSpec, "", {
+              stdio: "ignore",
+              env: { ...process.env, FAKE_CMDLINE: `/s /c "${readFileSync(files[tab], "utf8")}"` },
+            })
+          : start(SELF, `-NoLogo -EncodedCommand ${stubs[tab]}`, { stdio: "ignore" });
+      code = await exited(child);
+      done = !interrupted;
+    } catch (e) {
+      process.stderr.write(`mc: the command could not be started: ${e.message}\n`);
+      done = true;
+    }
+  }
+  if (!done || code === -1073741510) signal = "INT";
+  if (existsSync(killFile)) signal = "KILL";
+  if (!(interrupted && finallyCallsCommands)) {
+    const end = { ...head, end: Math.floor(Date.now() / 1000), ...(signal ? { signal } : { exit: code }) };
+    writeFileSync(tmp, JSON.stringify(end));
+    if (!atomic) {
+      unlinkSync(rec);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    renameSync(tmp, rec);
+  }
+  if (existsSync(killFile)) return 0;
+  if (interrupted) return 1;
+  if (keep) {
+    const shell =
+      kind === "cmd"
+        ? start(process.env.ComSpec, "", { stdio: "ignore", env: { ...process.env, FAKE_CMDLINE: "" } })
+        : start(SELF, "-NoLogo", { stdio: "ignore" });
+    await exited(shell);
+    return 0;
+  }
+  return code;
+}
+
+await main();

@@ -1,0 +1,170 @@
+import { resolve } from "node:path";
+import { type LayoutsFile, localHost, McError, writeFileAtomic } from "@mc/core";
+import { toSocket } from "@mc/tmux";
+import { type Exported, pickLayout } from "../convert/export-common.js";
+import { freezeQuery, freezeTmux, parseFreeze } from "../convert/freeze-tmux.js";
+import { freezeZellij } from "../convert/freeze-zellij.js";
+import { importFile } from "../convert/read.js";
+import { parseKdlText, parseYaml } from "../convert/source.js";
+import { exportTmuxinator } from "../convert/tmuxinator-export.js";
+import { exportTmuxp } from "../convert/tmuxp-export.js";
+import type { ConvertWarning, Format, Imported } from "../convert/types.js";
+import { exportZellij } from "../convert/zellij-export.js";
+import { readLayouts } from "../layouts-source.js";
+import type { Output } from "../output.js";
+
+const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
+
+/** Warnings for humans (stderr, one line each, through the display function). */
+export function printWarnings(out: Output, warnings: readonly ConvertWarning[], source: string): void {
+  for (const w of warnings)
+    out.err(out.c.yellow(`warning: ${source}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
+}
+
+/** Write `text` to `output` atomically, never over the file it was made from. */
+async function writeOut(output: string, text: string, from: string | undefined): Promise<void> {
+  if (from !== undefined && resolve(output) === resolve(from))
+    throw usage(`-o ${output} is the file being converted`, "write the result to another file");
+  await writeFileAtomic(output, text, 0o644);
+}
+
+/** The JSON of a layouts file as mc writes one (4 spaces, as create-from-command). */
+const layoutsText = (file: LayoutsFile) => `${JSON.stringify(file, null, 4)}\n`;
+
+/** Print or write an imported or frozen layouts file, with its warnings. */
+async function emitLayouts(
+  r: Imported,
+  source: string,
+  output: string | undefined,
+  from: string | undefined,
+  out: Output,
+): Promise<number> {
+  const text = layoutsText(r.file);
+  if (output !== undefined) await writeOut(output, text, from);
+  if (out.json) {
+    out.printJson({
+      ok: true,
+      source,
+      format: r.format,
+      output: output ?? null,
+      layouts: r.file,
+      warnings: r.warnings,
+    });
+    return 0;
+  }
+  printWarnings(out, r.warnings, source);
+  if (output === undefined) out.data(text);
+  else {
+    const tabs = r.file.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
+    out.err(
+      `${output}: ${r.file.layouts.length} layout, ${tabs} tab${tabs === 1 ? "" : "s"} (from ${r.format}); ${r.warnings.length} warning${r.warnings.length === 1 ? "" : "s"}`,
+    );
+  }
+  return 0;
+}
+
+/** `sessions import FILE [-o OUT] [--from FORMAT] [--name NAME]`. */
+export async function importCommand(
+  file: string,
+  o: { output?: string; from?: Format; name?: string },
+  out: Output,
+): Promise<number> {
+  const r = await importFile(file, { from: o.from, name: o.name });
+  return emitLayouts(r, file, o.output, file, out);
+}
+
+const EXPORTERS = { tmuxp: exportTmuxp, tmuxinator: exportTmuxinator, zellij: exportZellij } as const;
+
+/** The exporter's output read back by the tool's own kind of parser: a failure is a bug in mc. */
+function selfCheck(e: Exported): void {
+  try {
+    if (e.format === "zellij") parseKdlText(e.text, "export");
+    else parseYaml(e.format === "tmuxinator" ? e.text.replaceAll("<%%", "<%") : e.text, "export");
+  } catch (err) {
+    throw new McError("INTERNAL", `the ${e.format} file mc wrote does not parse: ${(err as Error).message}`, {
+      backend: "cli",
+      op: "export",
+    });
+  }
+}
+
+/** `sessions export FILE --to tmuxp|tmuxinator|zellij [-o OUT] [--layout NAME]`. */
+export async function exportCommand(
+  file: string,
+  o: { to: Format; output?: string; layout?: string; lenient?: boolean },
+  out: Output,
+): Promise<number> {
+  const layouts = await readLayouts(file, o, out);
+  const e = EXPORTERS[o.to](pickLayout(layouts, o.layout), process.cwd());
+  selfCheck(e);
+  if (o.output !== undefined) await writeOut(o.output, e.text, file);
+  if (out.json) {
+    out.printJson({
+      ok: true,
+      source: file,
+      format: e.format,
+      output: o.output ?? null,
+      text: e.text,
+      warnings: e.warnings,
+    });
+    return 0;
+  }
+  printWarnings(out, e.warnings, file);
+  if (o.output === undefined) out.data(e.text);
+  else out.err(`${o.output}: ${e.format}; ${e.warnings.length} warning${e.warnings.length === 1 ? "" : "s"}`);
+  return 0;
+}
+
+const notFound = (session: string, hint: string) =>
+  new McError("SESSION_NOT_FOUND", `no session ${JSON.stringify(session)}`, {
+    backend: "cli",
+    op: "freeze",
+    hint,
+  });
+
+/** `sessions freeze SESSION [-o OUT] [--socket S] [-b tmux|zellij|auto]`. */
+export async function freezeCommand(
+  session: string,
+  o: { output?: string; socket?: string; backend?: string; zellij?: string },
+  out: Output,
+): Promise<number> {
+  const host = localHost();
+  const backend = o.backend ?? "auto";
+  if (backend !== "auto" && backend !== "tmux" && backend !== "zellij")
+    throw usage("--backend is tmux, zellij or auto");
+  if (backend !== "zellij") {
+    const q = freezeQuery({ tmux: "tmux", socket: toSocket(o.socket) }, session);
+    const r = await host.run(q.cmd).catch((e) => (backend === "tmux" ? Promise.reject(e) : undefined));
+    if (r && r.exitCode === 0)
+      return emitLayouts(
+        freezeTmux(session, parseFreeze(r.stdout, q.nonce)),
+        `tmux session ${session}`,
+        o.output,
+        undefined,
+        out,
+      );
+    if (backend === "tmux")
+      throw notFound(
+        session,
+        `tmux says: ${(r?.stderr ?? "").trim() || "no server"}; sessions attach lists the sessions`,
+      );
+  }
+  const zellij = o.zellij ?? "zellij";
+  const r = await host
+    .run({ file: zellij, args: ["--session", session, "action", "dump-layout"], timeoutMs: 20000 })
+    .catch((e) => (backend === "zellij" ? Promise.reject(e) : undefined));
+  if (r && r.exitCode === 0 && /\blayout\b/.test(r.stdout))
+    return emitLayouts(
+      freezeZellij(session, r.stdout),
+      `zellij session ${session}`,
+      o.output,
+      undefined,
+      out,
+    );
+  throw notFound(
+    session,
+    backend === "auto"
+      ? "neither tmux nor zellij has it (--socket for another tmux server)"
+      : `zellij says: ${(r?.stderr ?? "").trim()}`,
+  );
+}

@@ -1,0 +1,233 @@
+import {
+  FINISHED_STATES,
+  followEvents,
+  McError,
+  type McEvent,
+  makeReport,
+  parseTabRecord,
+  type SessionStatus,
+  sessionEvents,
+  tabRecordName,
+} from "@mc/core";
+import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
+import type { Output } from "../output.js";
+import type { LoadedRun } from "../registry.js";
+import { type FoundSession, findAnySession, findTarget, withRuns } from "./runs.js";
+
+/** The sessions a jobs command is about: those named (live or ended), else every live one. */
+function targets(runs: LoadedRun[], names: string[], host: string | undefined): FoundSession[] {
+  if (names.length) return names.map((n) => findAnySession(runs, n, host));
+  return runs.flatMap((run) =>
+    run.manager.managed
+      .filter((s) => host === undefined || s.machine === host)
+      .map((session) => ({ run, machine: session.machine, session })),
+  );
+}
+
+/** What the sessions' files say happened so far, oldest first. */
+async function history(found: FoundSession[]): Promise<McEvent[]> {
+  const all = await Promise.all(
+    found.map(async (f) => {
+      const host = f.run.manager.hostOf(f.machine);
+      const files = await host.readDir(f.session.runDir).catch(() => new Map<string, string>());
+      return sessionEvents({ session: f.session, files, skewMs: host.clockSkewMs ?? 0 });
+    }),
+  );
+  // Merged by time, each session's own order (started first, gone last) kept: the earliest head first.
+  const out: McEvent[] = [];
+  const heads = all.map(() => 0);
+  for (;;) {
+    let pick = -1;
+    all.forEach((list, k) => {
+      const e = list[heads[k]!];
+      if (e && (pick < 0 || e.time < all[pick]![heads[pick]!]!.time)) pick = k;
+    });
+    if (pick < 0) return out;
+    out.push(all[pick]![heads[pick]!++]!);
+  }
+}
+
+/**
+ * Follow the live ones of `found` to the end: each run's event stream, merged; one `run-done` at the end
+ * (with every session's last status). Returns the failed count, or undefined when interrupted.
+ */
+async function followAll(
+  found: FoundSession[],
+  signal: AbortSignal,
+  emit: (e: McEvent) => void,
+): Promise<{ failed: number; sessions: SessionStatus[] } | undefined> {
+  const byRun = new Map<LoadedRun, Set<string>>();
+  for (const f of found.filter((x) => x.endedAt === undefined)) {
+    const set = byRun.get(f.run) ?? new Set<string>();
+    set.add(`${f.machine}\u0000${f.session.name}`);
+    byRun.set(f.run, set);
+  }
+  const ends = await Promise.all(
+    [...byRun].map(async ([run, keys]) => {
+      const stream = followEvents(run.manager, {
+        only: (s) => keys.has(`${s.machine}\u0000${s.name}`),
+        signal,
+        skipHistory: true,
+      });
+      for await (const e of stream) {
+        if (e.type === "run-done") return { failed: e.failed ?? 0, sessions: e.report?.sessions ?? [] };
+        emit(e);
+      }
+      return undefined;
+    }),
+  );
+  if (ends.some((e) => e === undefined)) return undefined;
+  return {
+    failed: ends.reduce((n, e) => n + e!.failed, 0),
+    sessions: ends.flatMap((e) => e!.sessions),
+  };
+}
+
+/** An ended session's failed tabs, from its records (a tab without an end record failed). */
+async function endedFailures(f: FoundSession): Promise<number> {
+  const files = await f.run.manager
+    .hostOf(f.machine)
+    .readDir(f.session.runDir)
+    .catch(() => new Map<string, string>());
+  return f.session.layout.layoutTabs.filter((_, i) => {
+    const r = parseTabRecord(files.get(tabRecordName(i)));
+    return r?.exit !== 0;
+  }).length;
+}
+
+function interruptible(): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return {
+    signal: ac.signal,
+    done: () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    },
+  };
+}
+
+/**
+ * `sessions events [SESSION…] [--follow]`: NDJSON, one event per line (type, time, session, tab, …), what
+ * happened so far; with --follow, then each event as it happens until every tab finished (`run-done`).
+ */
+export async function eventsCommand(
+  names: string[],
+  o: { follow?: boolean; host?: string },
+  out: Output,
+): Promise<number> {
+  return withRuns(out, async (runs) => {
+    const found = targets(runs, names, o.host);
+    for (const e of await history(found)) out.jsonLine(e);
+    if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
+    const { signal, done } = interruptible();
+    try {
+      const end = await followAll(found, signal, (e) => out.jsonLine(e));
+      if (!end) return EXIT_CODES.ABORTED;
+      out.jsonLine({
+        type: "run-done",
+        time: new Date().toISOString(),
+        failed: end.failed,
+        report: makeReport(end.sessions),
+      });
+      return 0;
+    } finally {
+      done();
+    }
+  });
+}
+
+/**
+ * `sessions wait [SESSION…] [--timeout S]`: until every tab of those sessions (default: every live one)
+ * finished. Exit 0 when all succeeded, 10 when any failed, 7 on timeout.
+ */
+export async function waitCommand(
+  names: string[],
+  o: { timeout?: number; host?: string },
+  out: Output,
+): Promise<number> {
+  return withRuns(out, async (runs) => {
+    const found = targets(runs, names, o.host);
+    if (found.length === 0) {
+      if (!out.json) out.err("nothing to wait for: no managed sessions are running");
+      return 0;
+    }
+    const { signal, done } = interruptible();
+    const timer = o.timeout === undefined ? undefined : AbortSignal.timeout(Math.max(0, o.timeout * 1000));
+    const both = timer ? AbortSignal.any([signal, timer]) : signal;
+    try {
+      const end = await followAll(found, both, () => {});
+      if (!end) {
+        if (timer?.aborted) {
+          throw new McError("TIMEOUT", `not every tab finished within ${o.timeout} s`, {
+            backend: "cli",
+            op: "wait",
+            hint: "sessions status shows which tabs are still running",
+          });
+        }
+        return EXIT_CODES.ABORTED;
+      }
+      let failed = end.failed;
+      for (const f of found.filter((x) => x.endedAt !== undefined)) failed += await endedFailures(f);
+      const report = makeReport(end.sessions);
+      if (out.json) out.printJson({ ok: failed === 0, failed, report });
+      else
+        out.err(
+          failed === 0
+            ? out.c.green("every tab finished successfully")
+            : out.c.red(`${failed} tab(s) failed (sessions status shows which)`),
+        );
+      return failed === 0 ? 0 : EXIT_TABS_FAILED;
+    } finally {
+      done();
+    }
+  });
+}
+
+/**
+ * `sessions rerun SESSION/TAB` and `sessions rerun SESSION --failed`: run finished tabs' commands again,
+ * each in a new tab of the same name; earlier attempts' records are kept and the attempt number goes on.
+ */
+export async function rerunCommand(
+  target: string,
+  o: { failed?: boolean; host?: string },
+  out: Output,
+): Promise<number> {
+  return withRuns(out, async (runs) => {
+    const found = findTarget(runs, target, o.host);
+    const { manager } = found.run;
+    if (found.endedAt !== undefined) {
+      throw new McError("SESSION_NOT_FOUND", `session "${found.session.name}" has ended`, {
+        backend: "cli",
+        op: "rerun",
+        hint: "start it again with sessions run",
+      });
+    }
+    let tabs: number[];
+    if (found.tab !== undefined) tabs = [found.tab];
+    else if (o.failed) {
+      const report = await manager.checkAllSessionsStatus({ processes: false });
+      const st = report.sessions.find((x) => x.session === found.session.name && x.machine === found.machine);
+      tabs = (st?.tabs ?? [])
+        .filter((t) => FINISHED_STATES.includes(t.state) && !(t.state === "exited" && t.exitCode === 0))
+        .map((t) => t.index);
+    } else {
+      throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
+        backend: "cli",
+        op: "rerun",
+      });
+    }
+    const done: { tab: string; index: number; attempt: number }[] = [];
+    for (const i of tabs) {
+      const attempt = await manager.rerunTab(found.session.name, i, found.machine);
+      const tab = found.session.layout.layoutTabs[i]!.tabName;
+      done.push({ tab, index: i, attempt });
+      if (!out.json) out.err(`${out.c.green("✓")} ${found.session.name}/${tab}: attempt ${attempt} started`);
+    }
+    if (out.json) out.printJson({ session: found.session.name, rerun: done });
+    else if (done.length === 0) out.err("no failed tabs to rerun");
+    return 0;
+  });
+}

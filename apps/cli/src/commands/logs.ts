@@ -1,0 +1,226 @@
+import { join } from "node:path";
+import {
+  FINISHED_STATES,
+  type Host,
+  lastLines,
+  McError,
+  readLogFrom,
+  readTabLog,
+  type SessionStatus,
+  sessionSlots,
+  sleep,
+  type TabStatus,
+  tabLogName,
+} from "@mc/core";
+import { logLine } from "../display.js";
+import { type Output, tabLabel } from "../output.js";
+import type { LoadedRun } from "../registry.js";
+import { type FoundSession, findTarget, withRuns } from "./runs.js";
+
+export interface LogsOptions {
+  follow?: boolean;
+  lines?: number;
+  host?: string;
+  raw?: boolean;
+  /** Milliseconds between reads with --follow. */
+  pollMs?: number;
+}
+
+/** A log the command prints: one command's (a tab, or a pane of one) with the label it is shown with. */
+interface LogSource {
+  slot: number;
+  label: string;
+  tab: string;
+  index: number;
+  pane?: number;
+}
+
+/** The logs of a target: one tab's commands (its panes), or every command of the session. */
+function sourcesOf(found: FoundSession & { tab?: number }): LogSource[] {
+  const tabs = found.session.layout.layoutTabs;
+  return sessionSlots(found.session.layout)
+    .filter((x) => found.tab === undefined || x.tab === found.tab)
+    .sort((a, b) => a.tab - b.tab || a.pane - b.pane)
+    .map((x) => {
+      const several = (tabs[x.tab]!.panes?.length ?? 0) > 0;
+      const name = tabs[x.tab]!.tabName;
+      return {
+        slot: x.slot,
+        label: several ? `${name}/${x.pane}` : name,
+        tab: name,
+        index: x.tab,
+        ...(several ? { pane: x.pane } : {}),
+      };
+    });
+}
+
+/** One log line to the user: displayed safely (colours kept), exact with --raw, an object with --json. */
+function printer(found: FoundSession, sources: LogSource[], o: LogsOptions, out: Output) {
+  const width = Math.max(...sources.map((x) => x.label.length));
+  const palette = [out.c.cyan, out.c.magenta, out.c.green, out.c.yellow];
+  const prefixed = sources.length > 1;
+  return (src: LogSource, line: string) => {
+    if (out.json) {
+      // A terminal's line ends in \r\n: the line is what came before.
+      const where = { session: found.session.name, tab: src.tab, index: src.index };
+      const pane = src.pane === undefined ? {} : { pane: src.pane };
+      out.jsonLine({ ...where, ...pane, line: line.replace(/\r$/, "") });
+    } else if (o.raw) {
+      out.data(`${prefixed ? `${src.label} | ` : ""}${line}\n`);
+    } else {
+      const k = sources.indexOf(src);
+      const prefix = prefixed ? `${palette[k % palette.length]!(src.label.padEnd(width))} | ` : "";
+      out.out(prefix + logLine(line));
+    }
+  };
+}
+
+const splitLines = (text: string) => (text === "" ? [] : text.replace(/\n$/, "").split("\n"));
+
+/** `sessions logs SESSION[/TAB] [-f] [-n N]`: what a tab printed, kept after it, its session and its server end. */
+export async function logsCommand(target: string, o: LogsOptions, out: Output): Promise<number> {
+  return withRuns(out, async (runs) => {
+    const found = findTarget(runs, target, o.host);
+    const { manager } = found.run;
+    if (!manager.factory.capabilities.logs) {
+      throw new McError("USAGE", `${manager.factory.name} does not keep tab logs (capability "logs")`, {
+        backend: "cli",
+        op: "logs",
+        hint: "status shows each tab's state and exit code",
+      });
+    }
+    const host = manager.hostOf(found.machine);
+    const sources = sourcesOf(found);
+    const print = printer(found, sources, o, out);
+    if (!o.follow || found.endedAt !== undefined) {
+      let any = false;
+      for (const src of sources) {
+        const text = await readTabLog(host, found.session.runDir, src.slot);
+        for (const line of splitLines(o.lines === undefined ? text : lastLines(text, o.lines))) {
+          any = true;
+          print(src, line);
+        }
+      }
+      if (!any && !out.json) out.err(out.c.dim("no output recorded"));
+      return 0;
+    }
+    return follow(found, host, sources, o, print);
+  });
+}
+
+/**
+ * Print the last lines, then each new line as the tabs write it, until every followed command has
+ * finished (or the session is gone) and its last output was printed, or Ctrl-C.
+ */
+async function follow(
+  found: FoundSession,
+  host: Host,
+  sources: LogSource[],
+  o: LogsOptions,
+  print: (src: LogSource, line: string) => void,
+): Promise<number> {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once("SIGINT", stop);
+  const path = (slot: number) => join(found.session.runDir, tabLogName(slot));
+  const offsets = new Map<number, number>();
+  try {
+    // Start with the last lines already written (10, like tail -f, unless -n says otherwise).
+    for (const src of sources) {
+      const start = await readLogFrom(host, path(src.slot), 0);
+      const cut = start.data.lastIndexOf(10) + 1;
+      offsets.set(src.slot, cut);
+      const text = start.data.subarray(0, cut).toString("utf8");
+      for (const line of splitLines(lastLines(text, o.lines ?? 10))) print(src, line);
+    }
+    let lastCheck = 0;
+    for (;;) {
+      let finished = false;
+      if (Date.now() - lastCheck > 1000) {
+        lastCheck = Date.now();
+        finished = await allFinished(
+          found,
+          sources.map((x) => x.slot),
+        );
+      }
+      for (const src of sources) {
+        const at = offsets.get(src.slot)!;
+        offsets.set(src.slot, await drain(host, path(src.slot), at, finished, (l) => print(src, l)));
+      }
+      if (finished || ac.signal.aborted) return 0;
+      await sleep(o.pollMs ?? 250, ac.signal).catch(() => {});
+    }
+  } finally {
+    process.off("SIGINT", stop);
+  }
+}
+/** Print the complete lines after `offset` (all of it when `final`); returns the new offset. */
+async function drain(
+  host: Host,
+  path: string,
+  offset: number,
+  final: boolean,
+  print: (line: string) => void,
+): Promise<number> {
+  let chunk = await readLogFrom(host, path, offset);
+  if (chunk.size < offset) {
+    // Rotated: the rest of the old log went to `.1`, the new one starts at 0.
+    const rest = await readLogFrom(host, `${path}.1`, offset);
+    for (const line of splitLines(rest.data.toString("utf8"))) print(line);
+    offset = 0;
+    chunk = await readLogFrom(host, path, 0);
+  }
+  const cut = final ? chunk.data.length : chunk.data.lastIndexOf(10) + 1;
+  for (const line of splitLines(chunk.data.subarray(0, cut).toString("utf8"))) print(line);
+  return offset + cut;
+}
+
+/** Whether every followed command (by slot) has finished, or the session is gone. */
+async function allFinished(found: FoundSession, slots: number[]): Promise<boolean> {
+  const report = await found.run.manager.checkAllSessionsStatus({ processes: false });
+  const s = report.sessions.find((x) => x.session === found.session.name && x.machine === found.machine);
+  if (!s?.exists) return true;
+  return slots.every((i) => {
+    const t = s.tabs.find((x) => (x.slot ?? x.index) === i);
+    return t !== undefined && FINISHED_STATES.includes(t.state);
+  });
+}
+
+/** A failed tab: finished, and not with exit 0. */
+const failedTab = (t: { state: string; exitCode?: number }) =>
+  (t.state === "exited" && t.exitCode !== 0) || t.state === "killed" || t.state === "missing";
+
+/**
+ * `status --tail N`: the last `n` lines of every failed tab's log, added to its status as `logTail`
+ * (tabs of backends that keep no logs get none).
+ */
+export async function addLogTails(runs: LoadedRun[], sessions: SessionStatus[], n: number): Promise<void> {
+  await Promise.all(
+    sessions.flatMap((st) =>
+      st.tabs.filter(failedTab).map(async (t) => {
+        const run = runs.find((r) =>
+          r.manager.managed.some((s) => s.machine === st.machine && s.name === st.session),
+        );
+        if (!run?.manager.factory.capabilities.logs) return;
+        const s = run.manager.managed.find((x) => x.machine === st.machine && x.name === st.session)!;
+        const text = await readTabLog(run.manager.hostOf(s.machine), s.runDir, t.slot ?? t.index).catch(
+          () => "",
+        );
+        (t as TabStatus & { logTail?: string[] }).logTail = splitLines(lastLines(text, n));
+      }),
+    ),
+  );
+}
+
+/** The tails added by {@link addLogTails}, for humans: a heading per tab, then its lines, indented. */
+export function logTailLines(sessions: SessionStatus[], out: Output): string[] {
+  const lines: string[] = [];
+  for (const s of sessions) {
+    for (const t of s.tabs as (TabStatus & { logTail?: string[] })[]) {
+      if (!t.logTail) continue;
+      lines.push("", out.c.bold(`${s.session} / ${tabLabel(t)}: last ${t.logTail.length} line(s)`));
+      for (const l of t.logTail) lines.push(`  ${logLine(l)}`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,112 @@
+import { resolve } from "node:path";
+import type { LayoutConfig, LayoutsFile, TabConfig } from "@mc/core";
+import type { Flat } from "./geometry.js";
+import { TILDE } from "./paths.js";
+import { INTERACTIVE_SHELL, isTmuxKeyName, linesStandAlone } from "./shell.js";
+import { convertError, type Format, Notes } from "./types.js";
+
+/** One pane of an mc tab, as the exporters see it (the tab's own first, then its `panes`). */
+export interface OutPane {
+  /** The command; undefined for an interactive shell. */
+  command: string | undefined;
+  /** Absolute, or `~`-relative. */
+  dir: string;
+  /** The tab's variables and the pane's (not the layout's). */
+  env: Record<string, string>;
+  focus: boolean;
+}
+
+/** What `sessions export` produced: the file's text and what could not be carried over. */
+export interface Exported {
+  format: Format;
+  text: string;
+  warnings: { at: string; message: string }[];
+}
+
+/** The layout to export: the only one, or the one named. */
+export function pickLayout(file: LayoutsFile, name: string | undefined): LayoutConfig {
+  if (name !== undefined) {
+    const l = file.layouts.find((x) => x.layoutName === name);
+    if (l) return l;
+    throw convertError(
+      "export",
+      `no layout named ${JSON.stringify(name)}`,
+      `the file has: ${file.layouts.map((x) => x.layoutName).join(", ")}`,
+    );
+  }
+  if (file.layouts.length === 1) return file.layouts[0]!;
+  throw convertError(
+    "export",
+    `the file has ${file.layouts.length} layouts and a ${"tmuxp, tmuxinator or zellij"} file holds one session`,
+    `choose one with --layout (${file.layouts.map((x) => x.layoutName).join(", ")})`,
+  );
+}
+
+/**
+ * A startDir for another tool: a relative one is made absolute against `cwd` (mc reads it against the
+ * directory sessions runs in; the other tools each read it differently), `$HOME` becomes `~`.
+ */
+export function outDir(dir: string, cwd: string): string {
+  const d = dir.replace(/^(\$HOME|\$\{HOME\})(?=\/|$)/, "~");
+  return d.startsWith("/") || TILDE.test(d) ? d : resolve(cwd, d);
+}
+
+/** Every pane of a tab with what it inherits from the tab. */
+export function tabPanes(tab: TabConfig, cwd: string): Flat<OutPane>[] {
+  const dir = outDir(tab.startDir, cwd);
+  const first: OutPane = {
+    command: tab.command === INTERACTIVE_SHELL ? undefined : tab.command,
+    dir,
+    env: { ...tab.env },
+    focus: false,
+  };
+  const rest = (tab.panes ?? []).map((p) => {
+    const pane: OutPane = {
+      command: p.command === INTERACTIVE_SHELL ? undefined : p.command,
+      dir: p.startDir === undefined ? dir : outDir(p.startDir, cwd),
+      env: { ...tab.env, ...p.env },
+      focus: Boolean(p.focus),
+    };
+    const f: Flat<OutPane> = { pane, split: p.split ?? "right" };
+    if (p.size !== undefined) f.size = p.size;
+    return f;
+  });
+  const all: Flat<OutPane>[] = [{ pane: first }, ...rest];
+  if (!all.some((p) => p.pane.focus)) first.focus = true;
+  return all;
+}
+
+/** Warnings for what an mc layout has and the other tools do not. */
+export function layoutNotes(
+  layout: LayoutConfig,
+  notes: Notes,
+  hooks: { onStart: boolean; onStop: boolean },
+): void {
+  if (layout.onStart && !hooks.onStart)
+    notes.add("onStart", "this tool has no hook run when a session starts; not carried over");
+  if (layout.onStop && !hooks.onStop)
+    notes.add("onStop", "this tool has no hook run when a session ends; not carried over");
+  layout.layoutTabs.forEach((t) => {
+    const at = `tab ${JSON.stringify(t.tabName)}`;
+    if (t.dependsOn?.length)
+      notes.add(`${at} dependsOn`, "the tool starts every tab at once; not carried over");
+    if (t.readiness) notes.add(`${at} readiness`, "not carried over");
+    if (t.retry) notes.add(`${at} retry`, "the tool runs a command once; not carried over");
+    if (t.tabWeight !== undefined)
+      notes.add(`${at} tabWeight`, "only mc's balance-load uses it; not carried over");
+  });
+}
+
+/**
+ * A command as the lines tmuxp or tmuxinator type into the pane's shell: one item per line when every
+ * line stands alone, else the whole text as one item (typed with its newlines, so a here-document or a
+ * quoted newline arrives intact). Without `leadingSpace` (tmuxinator) a line tmux would read as a key
+ * name (`end`, `C-c`) gets one: the shell ignores it, and the importer takes it off again.
+ */
+export function typedItems(command: string, leadingSpace: boolean): string[] {
+  const items = command.includes("\n") && linesStandAlone(command) ? command.split("\n") : [command];
+  return leadingSpace ? items : items.map((l) => (isTmuxKeyName(l) ? ` ${l}` : l));
+}
+
+/** A fresh warning list for one export. */
+export const newNotes = () => new Notes();

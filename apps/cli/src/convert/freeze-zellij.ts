@@ -1,0 +1,51 @@
+import type { Node as KdlNode } from "kdljs";
+import { mcScriptCommand } from "./freeze-tmux.js";
+import { parseKdlText } from "./source.js";
+import type { Imported } from "./types.js";
+import { importZellij } from "./zellij-import.js";
+
+/** What `dump-layout` adds that is not the session: zellij's defaults for tabs opened later. */
+const ARTEFACTS = new Set(["new_tab_template", "swap_tiled_layout", "swap_floating_layout"]);
+
+/**
+ * A pane running mc's tab wrapper (`/bin/sh …/tabs.sh N`, possibly behind `sh -c 'cd …'`) stands for
+ * the tab's own command; and `dump-layout` marks every command pane `start_suspended`, which the
+ * session's panes were not.
+ */
+function rewrite(n: KdlNode): KdlNode {
+  const children = n.children.filter((k) => k.name !== "start_suspended").map(rewrite);
+  const { start_suspended: _, ...properties } = n.properties;
+  const args = children.find((k) => k.name === "args")?.values.map(String) ?? [];
+  const [script, index] = args.slice(-2);
+  const command = script && index ? mcScriptCommand(script, index) : undefined;
+  if (n.name !== "pane" || command === undefined) return { ...n, properties, children };
+  const argsNode: KdlNode = {
+    name: "args",
+    values: ["-c", command],
+    properties: {},
+    children: [],
+    tags: { name: "", values: [], properties: {} },
+  };
+  return {
+    ...n,
+    properties: { ...properties, command: "$SHELL" },
+    children: [...children.filter((k) => k.name !== "args" && k.name !== "command"), argsNode],
+  };
+}
+
+/** A running zellij session, from the KDL `zellij --session S action dump-layout` printed. */
+export function freezeZellij(session: string, dump: string): Imported {
+  const source = `zellij session ${session}`;
+  const doc = parseKdlText(dump, source).map((root) =>
+    root.name === "layout"
+      ? rewrite({ ...root, children: root.children.filter((k) => !ARTEFACTS.has(k.name)) })
+      : root,
+  );
+  const r = importZellij(doc, { file: "/", cwd: "/", env: {} }, source, session);
+  r.warnings.push({
+    at: "focus",
+    message: "zellij's dump-layout does not say which pane has the focus; not captured",
+  });
+  r.warnings.push({ at: "environment", message: "the panes' environment variables are not captured" });
+  return { ...r, format: "zellij" };
+}

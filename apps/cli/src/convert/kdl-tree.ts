@@ -1,0 +1,102 @@
+import type { Node as KdlNode, Value as KdlValue } from "kdljs";
+import { convertError } from "./types.js";
+
+/** Templates of a zellij layout (pane_template, tab_template, default_tab_template), by name. */
+export interface Templates {
+  panes: Map<string, KdlNode>;
+  tabs: Map<string, KdlNode>;
+  defaultTab?: KdlNode | undefined;
+}
+
+/** Properties a pane may give as a child node instead of on its title line (`pane { cwd "x" }`). */
+export const PANE_PROPS = new Set([
+  "cwd",
+  "command",
+  "args",
+  "name",
+  "size",
+  "focus",
+  "split_direction",
+  "borderless",
+  "close_on_exit",
+  "start_suspended",
+  "edit",
+  "plugin",
+  "stacked",
+  "expanded",
+  "exclude_from_sync",
+  "contents_file",
+  "default_fg",
+  "default_bg",
+]);
+
+/** Deepest template nesting followed (a template that uses itself never ends). */
+const MAX_EXPANSION = 32;
+
+/** A property of a node: on its title line, or as a child node's first value. */
+export function prop(n: KdlNode, key: string): KdlValue | undefined {
+  if (Object.hasOwn(n.properties, key)) return n.properties[key];
+  return n.children.find((c) => c.name === key)?.values[0];
+}
+
+/** A string property, or undefined (a property of another type is ignored, as a number `cwd` is meaningless). */
+export function str(n: KdlNode, key: string): string | undefined {
+  const v = prop(n, key);
+  return typeof v === "string" ? v : undefined;
+}
+
+/** True for a node that lays out panes (a pane, a pane template's use, the `children` slot). */
+export function isPaneNode(n: KdlNode, t: Templates): boolean {
+  return n.name === "pane" || n.name === "children" || n.name === "floating_panes" || t.panes.has(n.name);
+}
+
+/** Put `fill` where `children` is in `body` (once); without a slot, `fill` follows the body. */
+export function fillChildren(body: KdlNode[], fill: KdlNode[]): KdlNode[] {
+  let used = false;
+  const walk = (nodes: KdlNode[]): KdlNode[] =>
+    nodes.flatMap((n) => {
+      if (n.name === "children" && !used) {
+        used = true;
+        return fill;
+      }
+      return n.children.length ? [{ ...n, children: walk(n.children) }] : [n];
+    });
+  const out = walk(body);
+  return used ? out : [...out, ...fill];
+}
+
+/**
+ * A use of a pane template, as the pane it stands for: the template's properties and child nodes, the
+ * use's over them (a command template takes the use's `args`, `cwd`, `close_on_exit`, …), and the use's
+ * panes in the template's `children` slot.
+ */
+export function expandPaneTemplate(use: KdlNode, t: Templates, depth: number): KdlNode {
+  if (depth > MAX_EXPANSION)
+    throw convertError(
+      "import",
+      `pane_template "${use.name}" uses itself (nested over ${MAX_EXPANSION} levels)`,
+    );
+  const tpl = t.panes.get(use.name)!;
+  const { name: _, ...tplProps } = tpl.properties;
+  const useProps = Object.keys(use.properties);
+  const overridden = new Set([
+    ...useProps,
+    ...use.children.filter((c) => PANE_PROPS.has(c.name)).map((c) => c.name),
+  ]);
+  const tplChildren = tpl.children.filter((c) => !(PANE_PROPS.has(c.name) && overridden.has(c.name)));
+  const props = Object.fromEntries(
+    Object.entries(tplProps).filter(([k]) => !overridden.has(k) || useProps.includes(k)),
+  );
+  const useSettings = use.children.filter((c) => PANE_PROPS.has(c.name));
+  const usePanes = use.children.filter((c) => !PANE_PROPS.has(c.name));
+  const panes = fillChildren(
+    tplChildren.filter((c) => !PANE_PROPS.has(c.name)),
+    usePanes,
+  );
+  return {
+    ...use,
+    name: "pane",
+    properties: { ...props, ...use.properties },
+    children: [...tplChildren.filter((c) => PANE_PROPS.has(c.name)), ...useSettings, ...panes],
+  };
+}

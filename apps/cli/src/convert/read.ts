@@ -1,0 +1,104 @@
+import { readFile, stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { McError } from "@mc/core";
+import {
+  detectFormat,
+  erbTag,
+  MAX_KDL_BYTES,
+  MAX_YAML_BYTES,
+  parseJson,
+  parseKdlText,
+  parseYaml,
+} from "./source.js";
+import { importTmuxinator } from "./tmuxinator-import.js";
+import { importTmuxp } from "./tmuxp-import.js";
+import { convertError, type Format, type ImportContext, type Imported } from "./types.js";
+import { importZellij } from "./zellij-import.js";
+
+/** Options of {@link importFile}. */
+export interface ImportOptions {
+  /** The format, when the file's name and content do not tell. */
+  from?: Format | undefined;
+  /** The layout's name for a zellij layout (default: the file's name without `.kdl`). */
+  name?: string | undefined;
+  cwd?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The text of a source file: a regular file, not too large, valid UTF-8. */
+export async function readSourceText(path: string, max: number): Promise<string> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw convertError("import", `${path} is not a regular file`);
+    size = st.size;
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT")
+      throw new McError("LAYOUT_NOT_FOUND", `${path}: no such file`, { backend: "cli", op: "import" });
+    throw e;
+  }
+  if (size > max)
+    throw convertError("import", `${path} is ${size} bytes; files to import are limited to ${max} bytes`);
+  const bytes = await readFile(path);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "");
+  } catch {
+    throw convertError("import", `${path} is not valid UTF-8 text`);
+  }
+}
+
+/** Which tool's file this is, or why it cannot be told. */
+export function formatOf(path: string, text: string, from: Format | undefined): Format {
+  const f = from ?? detectFormat(path, text);
+  if (f) return f;
+  const mc = /(^|[{,])\s*"layouts"\s*:/m.test(text);
+  throw convertError(
+    "import",
+    `${path} is not a tmuxp, tmuxinator or zellij file that mc recognises`,
+    mc
+      ? "it looks like an mc layouts file already: sessions validate checks it"
+      : "name the format: --from tmuxp|tmuxinator|zellij",
+  );
+}
+
+/** Convert text of a known format (pure apart from nothing: the context carries cwd and env). */
+export function importText(
+  text: string,
+  format: Format,
+  ctx: ImportContext,
+  source: string,
+  name?: string,
+): Imported {
+  if (format === "zellij") {
+    const layoutName = name ?? basename(source).replace(/\.kdl$/i, "");
+    return importZellij(parseKdlText(text, source), ctx, source, layoutName);
+  }
+  if (format === "tmuxinator") {
+    // `<%%` is ERB's own escape for a literal `<%` (mc's exporter writes it); any other tag is refused.
+    const erb = erbTag(text);
+    if (erb)
+      throw convertError(
+        "import",
+        `${source}:${erb.line}:${erb.column}: an ERB tag; tmuxinator runs every project through ERB (Ruby templates) before reading it, mc does not`,
+        `render it first, for example: erb ${source} > rendered.yml (Ruby's erb: @args and @settings are empty there), then import rendered.yml`,
+      );
+  }
+  // ERB turns `<%%` into `<%` (the only ERB left in a file that got this far).
+  const yaml = format === "tmuxinator" ? text.replaceAll("<%%", "<%") : text;
+  const data =
+    format === "tmuxp" && /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(yaml, source);
+  const imported = format === "tmuxp" ? importTmuxp(data, ctx, source) : importTmuxinator(data, ctx, source);
+  if (name !== undefined) imported.file.layouts[0]!.layoutName = name;
+  return imported;
+}
+
+/** Read another tool's file and convert it. */
+export async function importFile(path: string, o: ImportOptions = {}): Promise<Imported> {
+  const kdl = o.from === "zellij" || (o.from === undefined && /\.kdl$/i.test(path));
+  const text = await readSourceText(path, kdl ? MAX_KDL_BYTES : MAX_YAML_BYTES);
+  const format = formatOf(path, text, o.from);
+  if (format === "zellij" && text.length > MAX_KDL_BYTES)
+    throw convertError("import", `${path} is too large for a zellij layout (over ${MAX_KDL_BYTES} bytes)`);
+  const ctx: ImportContext = { file: resolve(path), cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env };
+  return importText(text, format, ctx, path, o.name);
+}

@@ -1,0 +1,152 @@
+import { type Node as KdlNode, parse as parseKdl } from "kdljs";
+import { parseDocument, type Tags } from "yaml";
+import { convertError, type Format, isMap, type Plain } from "./types.js";
+
+/** Largest tmuxp or tmuxinator file read (real ones are a few KiB). */
+export const MAX_YAML_BYTES = 1024 * 1024;
+/** Largest KDL layout read: kdljs 0.2.0 needs seconds for a few hundred KiB of values. */
+export const MAX_KDL_BYTES = 256 * 1024;
+/** Deepest nesting accepted in any of these files (real ones nest a few levels). */
+export const MAX_DEPTH = 64;
+
+const fail = (reason: string, hint?: string) => convertError("import", reason, hint);
+
+// PyYAML (tmuxp) and Ruby's Psych (tmuxinator) read YAML 1.1, where yes/no/on/off are booleans, but
+// neither reads y/n as one, nor a date as anything but text here: those two tags are adjusted.
+const yaml11Tags = (tags: Tags): Tags =>
+  tags
+    .filter((t) => !(typeof t === "object" && t.tag === "tag:yaml.org,2002:timestamp"))
+    .map((t) => {
+      if (typeof t !== "object" || t.tag !== "tag:yaml.org,2002:bool" || !("test" in t)) return t;
+      const truthy = (t as { default?: unknown; identify?: (v: unknown) => boolean }).identify?.(true);
+      return {
+        ...t,
+        test: truthy
+          ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/
+          : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/,
+      } as typeof t;
+    });
+
+/** A value as JSON-like data, refusing what none of the tools could read (binary, sets) and deep nesting. */
+function plain(v: unknown, where: string, depth = 0): Plain {
+  if (depth > MAX_DEPTH) throw fail(`${where}: nested deeper than ${MAX_DEPTH} levels`);
+  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v)) return v.map((x) => plain(x, where, depth + 1));
+  if (isMap(v) && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, Plain> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plain(x, where, depth + 1);
+    return out;
+  }
+  throw fail(
+    `${where}: a value of a kind tmuxp and tmuxinator do not read (${Object.prototype.toString.call(v)})`,
+  );
+}
+
+/** Parse YAML the way PyYAML's and Psych's safe loaders do (YAML 1.1, merge keys, ≤100 aliases). */
+export function parseYaml(text: string, source: string): Plain {
+  const doc = parseDocument(text, {
+    version: "1.1",
+    customTags: yaml11Tags,
+    merge: true,
+    uniqueKeys: true,
+    prettyErrors: true,
+  });
+  const first = doc.errors[0];
+  if (first) {
+    const at = first.linePos?.[0];
+    const why = /call stack/i.test(first.message)
+      ? "it is nested too deeply"
+      : first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw fail(`${source}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${why}`);
+  }
+  const tag = doc.warnings.find((w) => w.code === "TAG_RESOLVE_FAILED");
+  if (tag) {
+    const at = tag.linePos?.[0];
+    throw fail(
+      `${source}${at ? `:${at.line}:${at.col}` : ""}: ${tag.message.split("\n")[0]!.replace(/ at line.*$/, "")}`,
+      "tmuxp and tmuxinator load YAML safely: remove the tag",
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw fail(
+      /alias/i.test(msg)
+        ? `${source}: too many YAML aliases (a "billion laughs" file?)`
+        : `${source}: ${msg}`,
+      /alias/i.test(msg) ? "expand the aliases, or use fewer than 100" : undefined,
+    );
+  }
+  return plain(value, source);
+}
+
+/** Parse JSON (tmuxp reads `.json` workspaces with Python's json module). */
+export function parseJson(text: string, source: string): Plain {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw fail(`${source}: not valid JSON: ${(e as Error).message}`);
+  }
+  return plain(value, source);
+}
+
+/** Braces nest at most this deep before kdljs's recursive parser would run out of stack. */
+function kdlDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const c of text.replace(/"(?:[^"\\]|\\.)*"/gs, '""')) {
+    if (c === "{") max = Math.max(max, ++depth);
+    else if (c === "}") depth--;
+  }
+  return max;
+}
+
+/** Parse a KDL v1 document (zellij's layout language) with kdljs 0.2.0. */
+export function parseKdlText(text: string, source: string): KdlNode[] {
+  if (kdlDepth(text) > MAX_DEPTH) throw fail(`${source}: braces nested deeper than ${MAX_DEPTH} levels`);
+  let r: ReturnType<typeof parseKdl>;
+  try {
+    r = parseKdl(text);
+  } catch (e) {
+    throw fail(
+      `${source}: not valid KDL (${e instanceof RangeError ? "nested too deeply" : (e as Error).message})`,
+    );
+  }
+  const err = r.errors[0];
+  if (err || !r.output) {
+    const tok = (err as { token?: { startLine?: number; startColumn?: number } } | undefined)?.token;
+    const at = tok?.startLine && Number.isFinite(tok.startLine) ? `:${tok.startLine}:${tok.startColumn}` : "";
+    throw fail(`${source}${at}: not valid KDL v1: ${(err?.message ?? "no document").split("\n")[0]}`);
+  }
+  return r.output;
+}
+
+/** Where an ERB tag is (tmuxinator runs every project through ERB first, comments included). */
+export function erbTag(text: string): { line: number; column: number } | undefined {
+  // `<%%` is ERB's escape for a literal `<%`, not a tag.
+  const m = /<%(?!%)/.exec(text);
+  if (!m) return undefined;
+  const before = text.slice(0, m.index).split("\n");
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/**
+ * Which tool a file is for, from its name and content, or undefined when it is none of them (an mc
+ * layouts file, or anything else). YAML/JSON is told apart by its keys: tmuxp has `session_name`,
+ * tmuxinator `name`/`project_name` with `windows`/`tabs` of one-key maps.
+ */
+export function detectFormat(path: string, text: string): Format | undefined {
+  if (/\.kdl$/i.test(path)) return "zellij";
+  const code = text.replace(/^\s*(\/\/|#).*$/gm, "");
+  if (/^\s*layout\b[^\n{]*\{/m.test(code) && !/^\s*[{[]/.test(code)) return "zellij";
+  const key = (name: string) => new RegExp(`(^|[{,])\\s*"?(${name})"?\\s*:`, "m").test(text);
+  if (key("session_name")) return "tmuxp";
+  if (key("name|project_name") && key("windows|tabs")) return "tmuxinator";
+  if (key("windows") && /(^|[{,])\s*-?\s*"?(window_name|panes)"?\s*:/m.test(text)) return "tmuxp";
+  return undefined;
+}

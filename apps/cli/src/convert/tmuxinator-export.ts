@@ -1,0 +1,61 @@
+import type { LayoutConfig } from "@mc/core";
+import { type Exported, layoutNotes, newNotes, type OutPane, tabPanes, typedItems } from "./export-common.js";
+import { type Flat, unflatten } from "./geometry.js";
+import { exportLine, shPath } from "./shell.js";
+import { formatTmuxLayout } from "./tmux-layout.js";
+import { yamlText } from "./yaml-out.js";
+
+const SIZE = [800, 600] as const;
+
+/** What a pane types: `cd` when it starts elsewhere than its window, its variables, its command's lines. */
+function paneValue(f: Flat<OutPane>, layoutEnv: Record<string, string>, windowDir: string): unknown {
+  const p = f.pane;
+  const own = Object.fromEntries(
+    Object.entries(p.env).filter(([k, v]) => layoutEnv[k] !== v || !(k in layoutEnv)),
+  );
+  // tmuxinator starts every pane of a window in its root: a pane elsewhere types `cd` first, as
+  // `tmuxinator new` itself writes it (and sessions import reads it back as the pane's startDir).
+  const lines = [
+    ...(p.dir !== windowDir ? [`cd -- ${shPath(p.dir)}`] : []),
+    ...(Object.keys(own).length ? [exportLine(own)] : []),
+    ...(p.command === undefined ? [] : typedItems(p.command, false)),
+  ];
+  if (lines.length === 0) return null;
+  return lines.length === 1 ? lines[0] : lines;
+}
+
+/** An mc layout as a tmuxinator project (YAML) that `tmuxinator start -p FILE` builds. */
+export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
+  const notes = newNotes();
+  layoutNotes(layout, notes, { onStart: true, onStop: true });
+  const tabs = layout.layoutTabs.map((t) => ({ t, panes: tabPanes(t, cwd) }));
+  const doc: Record<string, unknown> = { name: layout.layoutName, root: tabs[0]!.panes[0]!.pane.dir };
+  if (layout.onStart) doc.on_project_first_start = layout.onStart;
+  if (layout.onStop) {
+    doc.on_project_stop = layout.onStop;
+    notes.add("onStop", "becomes on_project_stop, which tmuxinator runs only on `tmuxinator stop`");
+  }
+  const env = { ...layout.env };
+  if (Object.keys(env).length) doc.pre_window = exportLine(env);
+  doc.windows = tabs.map(({ t, panes }, ti) => {
+    const at = `tab ${JSON.stringify(t.tabName)}`;
+    const dir = panes[0]!.pane.dir;
+    const w: Record<string, unknown> = { root: dir };
+    if (t.layout) w.layout = t.layout;
+    else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...SIZE);
+    if (t.shell)
+      notes.add(`${at} shell`, "tmuxinator types commands into the default shell; not carried over");
+    w.panes = panes.map((f) => paneValue(f, env, dir));
+    const focus = panes.findIndex((f) => f.pane.focus);
+    if (focus > 0 && ti === 0) doc.startup_pane = focus;
+    else if (focus > 0) {
+      w.focused_pane = focus;
+      notes.add(`${at} focus`, "becomes focused_pane, which tmuxinator reads from 3.4 on");
+    }
+    return { [t.tabName]: w };
+  });
+  const header = `tmuxinator project written by mc (sessions export --to tmuxinator) from layout ${JSON.stringify(layout.layoutName)}.\nStart it with: tmuxinator start -p <this file>`;
+  // tmuxinator runs the file through ERB first: a literal <% is written <%%, which ERB turns back.
+  const text = yamlText(doc, header).replaceAll("<%", "<%%");
+  return { format: "tmuxinator", text, warnings: notes.list };
+}

@@ -1,0 +1,33 @@
+import { Document, visit } from "yaml";
+
+// Characters PyYAML's and libyaml's readers refuse in a stream (non-printable), or read as line breaks
+// (NEL, LS, PS): written only as escapes inside double quotes. C0 controls get JSON's escapes there.
+const RISKY = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
+const RISKY_G = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+const ESCAPE: Record<string, string> = { "\u0085": "\\N", "\u2028": "\\L", "\u2029": "\\P" };
+const yamlEscape = (c: string) => {
+  const code = c.charCodeAt(0);
+  return (
+    ESCAPE[c] ??
+    (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`)
+  );
+};
+
+/** A comment line that cannot end early or carry a character a YAML reader refuses. */
+const comment = (line: string) => `# ${line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/g, "?")}`;
+
+/**
+ * YAML that PyYAML (tmuxp) and Ruby's Psych (tmuxinator) read back as exactly these strings: written as
+ * YAML 1.1, so `yes`, `on`, `0755`, `12:30` and the like are quoted, never folded, and a string holding
+ * a character their readers refuse or take for a line break is double-quoted with that character escaped.
+ */
+export function yamlText(value: unknown, header: string): string {
+  const doc = new Document(value, { version: "1.1", aliasDuplicateObjects: false });
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === "string" && RISKY.test(node.value)) node.type = "QUOTE_DOUBLE";
+    },
+  });
+  const body = doc.toString({ lineWidth: 0, minContentWidth: 0 }).replace(RISKY_G, yamlEscape);
+  return `${header.split("\n").map(comment).join("\n")}\n${body}`;
+}

@@ -1,0 +1,285 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseLayouts } from "@mc/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { importFile, importText } from "../src/convert/read.js";
+import type { Format, Imported } from "../src/convert/types.js";
+
+const F = join(import.meta.dirname, "fixtures", "convert");
+const ENV = { HOME: "/home/u", MC_FIXTURE_TAG: "x" };
+const tmp = mkdtempSync(join(tmpdir(), "mc-convert-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const load = (rel: string, env: Record<string, string> = ENV) => importFile(join(F, rel), { cwd: F, env });
+/** The result with the fixtures' absolute directory written as <F>, for snapshots that hold anywhere. */
+const shown = (r: Imported) => JSON.parse(JSON.stringify(r).replaceAll(F, "<F>"));
+const tabs = (r: Imported) => r.file.layouts[0]!.layoutTabs;
+const warned = (r: Imported, at: string) => r.warnings.filter((w) => w.at === at).map((w) => w.message);
+
+function fromText(text: string, format: Format, name = "f.yaml"): Imported {
+  return importText(text, format, { file: join(tmp, name), cwd: tmp, env: ENV }, name);
+}
+
+describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.txt)", () => {
+  it("full.yaml: every window in tmux index order, directories resolved by tmuxp's rules", async () => {
+    const r = await load("tmuxp/full.yaml");
+    expect(tabs(r).map((t) => t.tabName)).toEqual(["editor", "shells", "logs-x", "window-3", "server"]);
+    const [editor, shells, logs, unnamed, server] = tabs(r);
+    expect(editor!.startDir).toBe(join(F, "tree/src"));
+    expect(editor!.layout).toBe("main-vertical");
+    expect(editor!.panes).toHaveLength(6);
+    expect(editor!.command).toBe("echo session-before\necho window-before\necho pane-as-string");
+    expect(editor!.panes![4]!.focus).toBe(true);
+    expect(shells!.command).toBe("sleep 600");
+    expect(shells!.panes![0]!.command).toBe("cat");
+    expect(logs!.startDir).toBe("~");
+    expect(unnamed!.startDir).toBe("/tmp");
+    expect(server!.startDir).toBe(join(F, "tree/docs"));
+    expect(server!.env).toEqual({ W_ENV: "window-value" });
+    expect(server!.panes![0]).toMatchObject({
+      startDir: "/tmp",
+      env: { W_ENV: "pane-override", P_ENV: "pane-value" },
+    });
+    expect(server!.panes![1]).toMatchObject({ startDir: join(F, "tree/docs/api") });
+    expect(server!.panes![1]!.command).toBeUndefined();
+    expect(r.file.layouts[0]!.env).toEqual({
+      S_ENV: "session-value",
+      S_REL: join(F, "tmuxp/relative-to-workspace-file"),
+    });
+    // before_script runs in the session's directory; onStart in the first tab's (tree/src).
+    expect(r.file.layouts[0]!.onStart).toBe(
+      `cd -- ${join(F, "tree")} || exit\n${join(F, "tmuxp/before-script.sh")} --from-tmuxp`,
+    );
+    expect(warned(r, "windows[0].panes[6]").join("\n")).toMatch(/never entered/);
+    expect(warned(r, "global_options.history-limit")).toHaveLength(1);
+    expect(warned(r, "windows[1].window_index")).toHaveLength(1);
+    expect(shown(r)).toMatchSnapshot();
+  });
+
+  it("shorthand.json: every pane shorthand, string booleans read as Python reads them", async () => {
+    const r = await load("tmuxp/shorthand.json");
+    const [short, nopanes, booleans] = tabs(r);
+    expect(short!.panes).toHaveLength(11);
+    expect(short!.panes!.map((p) => p.command?.split("\n").slice(3).join("|") ?? null)).toEqual([
+      "echo two-a|echo two-b",
+      "",
+      "",
+      "",
+      "",
+      "echo three",
+      "echo four|echo five",
+      "",
+      "",
+      "",
+      "",
+    ]);
+    expect(short!.panes![4]!.command).toBe("echo sb-1\necho sb-2\necho wb-dict\n");
+    expect(nopanes!.command).toBe("echo sb-1\necho sb-2");
+    expect(booleans!.panes![0]!.focus).toBe(true);
+    expect(shown(r)).toMatchSnapshot();
+  });
+
+  it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
+    const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "a7d1,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;
+    const t = tabs(fromText(text, "tmuxp"))[0]!;
+    expect(t.layout).toBeUndefined();
+    expect(t.panes).toEqual([
+      { command: "b", split: "right", size: "70%" },
+      { command: "c", split: "down", focus: true },
+    ]);
+  });
+});
+
+describe("tmuxinator (what tmuxinator 3.0.5 built, results/tmuxinator-*.txt)", () => {
+  it("full.yml: hooks, pre_window and window pre as typed, named panes, focused_pane, tiled by default", async () => {
+    const r = await load("tmuxinator/full.yml");
+    const l = r.file.layouts[0]!;
+    expect(l.layoutTabs.map((t) => t.tabName)).toEqual([
+      "editor",
+      "server",
+      "checks",
+      "docs",
+      "empty",
+      "window-5",
+      "hashnopanes",
+    ]);
+    expect(l.layoutTabs[0]!.panes![0]!.command).toBe(
+      "echo pre-window\necho window-pre-a && echo window-pre-b\necho pane-as-list-a\necho pane-as-list-b",
+    );
+    expect(l.layoutTabs[0]!.panes![1]!.focus).toBe(true);
+    expect(l.layoutTabs[6]!.startDir).toBe("../tree/logs");
+    expect(l.onStart).toMatch(/^cd -- \.\.\/tree \|\| exit\necho "start cwd/);
+    expect(l.onStop).toBe("echo stop >> /tmp/mc-import-fixtures/tmuxinator-hooks.log");
+    expect(warned(r, "on_project_exit")).toHaveLength(1);
+    expect(warned(r, "windows[6].pre")).toHaveLength(1);
+    expect(shown(r)).toMatchSnapshot();
+  });
+
+  it("deprecated.yml: rbenv wins over rvm, pre_tab and pre_window; pre is onStart; panes tiled", async () => {
+    const r = await load("tmuxinator/deprecated.yml");
+    const [one, two] = tabs(r);
+    expect(one!.command).toBe("rbenv shell 2.7.0\necho tab-one");
+    expect(two!.layout).toBe("tiled");
+    expect(warned(r, "pre_window")[0]).toMatch(/rbenv takes its place/);
+    expect(warned(r, "post")).toHaveLength(1);
+  });
+
+  it("deprecated-tabs.yml: tabs read as windows (tmuxinator itself crashes on it)", async () => {
+    const r = await load("tmuxinator/deprecated-tabs.yml");
+    expect(tabs(r).map((t) => [t.tabName, t.layout ?? null])).toEqual([
+      ["first", null],
+      ["second", "even-vertical"],
+    ]);
+  });
+
+  it("erb.yml: refused with the place of the tag and how to render it", async () => {
+    await expect(load("tmuxinator/erb.yml")).rejects.toThrow(/erb\.yml:9:7: an ERB tag/);
+  });
+
+  it("<%% is ERB's escape for a literal <%", () => {
+    const r = fromText("name: n\nwindows:\n  - w: echo '<%%= x %>'\n", "tmuxinator");
+    expect(tabs(r)[0]!.command).toBe("echo '<%= x %>'");
+  });
+});
+
+describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
+  it("full.kdl: templates expanded, cwd chains joined, chrome left out, nesting flattened", async () => {
+    const r = await load("zellij/full.kdl");
+    const [editor, docs, templates, sidebar, plugins] = tabs(r);
+    expect(editor).toMatchObject({
+      tabName: "editor",
+      startDir: "../tree/src",
+      command: "echo editor-main; exec sleep 600",
+    });
+    expect(editor!.panes).toEqual([
+      { command: "sleep 600", startDir: "../tree/src/sub", split: "right", size: "40%" },
+      { startDir: "/tmp", split: "down" },
+      { command: "true", split: "down", size: 5 },
+    ]);
+    expect(docs!.command).toBe('"${EDITOR:-vi}" ../tree/docs/api/.keep');
+    expect(templates!.command).toBe("echo consumer-args; exec sleep 605");
+    expect(templates!.startDir).toBe("../tree/logs");
+    expect(sidebar!.panes!.map((p) => p.size ?? null)).toEqual(["80%", "67%", null]);
+    expect(plugins!.command).toBe('exec "${SHELL:-/bin/sh}"');
+    expect(warned(r, "plugin zellij:tab-bar")).toHaveLength(1);
+    expect(shown(r)).toMatchSnapshot();
+  });
+
+  it("no-tabs.kdl: the layout is one tab; $HOME and ~ kept for mc", async () => {
+    const r = await load("zellij/no-tabs.kdl");
+    const t = tabs(r)[0]!;
+    expect(t.tabName).toBe("solo");
+    expect(t.startDir).toBe("../tree/src");
+    expect(t.panes!.map((p) => p.startDir ?? t.startDir)).toEqual([
+      "../tree/src/sub",
+      "$HOME",
+      "~",
+      "../tree/src",
+    ]);
+  });
+
+  it("tabs and panes side by side are refused, as zellij refuses them", () => {
+    expect(() => fromText('layout {\n tab name="a"\n pane\n}\n', "zellij", "x.kdl")).toThrow(
+      /both tabs and panes/,
+    );
+  });
+});
+
+describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () => {
+  const refused = (text: string, format: Format, re: RegExp, name?: string) => {
+    let err: unknown;
+    try {
+      fromText(text, format, name);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).toBe("LAYOUT_INVALID");
+    expect(String((err as Error).message)).toMatch(re);
+  };
+
+  it("a YAML alias bomb", () => {
+    const lines = ["a: &a [x,x,x,x,x,x,x,x,x]"];
+    for (let i = 1; i < 9; i++) {
+      const p = String.fromCharCode(96 + i);
+      const n = String.fromCharCode(97 + i);
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${p}`).join(",")}]`);
+    }
+    refused(
+      `session_name: s\n${lines.join("\n")}\nwindows: [{panes: [x]}]\n`,
+      "tmuxp",
+      /too many YAML aliases/,
+    );
+  });
+  it("YAML and KDL nested thousands deep", () => {
+    refused(
+      `session_name: ${"[".repeat(5000)}${"]".repeat(5000)}\n`,
+      "tmuxp",
+      /nested too deeply|not valid YAML/,
+    );
+    refused(`layout ${"{ pane ".repeat(3000)}${"}".repeat(3000)}`, "zellij", /nested deeper/, "x.kdl");
+  });
+  it("odd KDL escapes and unpaired surrogates", () => {
+    refused('layout { tab name="\\q" }', "zellij", /not valid KDL/, "x.kdl");
+    refused('layout { tab name="\\u{D800}" }', "zellij", /not valid KDL/, "x.kdl");
+  });
+  it("names with control or bidi characters, and NUL in a command", () => {
+    refused(
+      'session_name: "a\\tb"\nwindows: [{panes: [x]}]\n',
+      "tmuxp",
+      /session_name: layoutName must not contain control characters/,
+    );
+    refused(
+      'session_name: s\nwindows: [{window_name: "x\\u202ey", panes: [x]}]\n',
+      "tmuxp",
+      /windows\[0\].window_name|bidirectional/,
+    );
+    refused(
+      'name: n\nwindows:\n  - w: "echo \\0"\n',
+      "tmuxinator",
+      /windows\[0\] \(command\): command must not contain a NUL/,
+    );
+    refused('layout {\n tab name="t" {\n pane command="a\\u{0}b"\n }\n}\n', "zellij", /NUL/, "x.kdl");
+  });
+  it("a file too large to be a layout", async () => {
+    const big = join(tmp, "big.yaml");
+    writeFileSync(big, `session_name: s\n# ${"x".repeat(1024 * 1024)}\n`);
+    await expect(importFile(big, { cwd: tmp })).rejects.toThrow(/limited to 1048576 bytes/);
+  });
+  it("unknown tags, several documents, duplicate keys, the wrong shapes", () => {
+    refused(
+      "session_name: !!python/object:os.system x\nwindows: [{panes: [x]}]\n",
+      "tmuxp",
+      /Unresolved tag|tag/,
+    );
+    refused("session_name: a\n---\nsession_name: b\n", "tmuxp", /multiple documents/);
+    refused("session_name: a\nsession_name: b\nwindows: []\n", "tmuxp", /unique/);
+    refused("session_name: s\nwindows: {a: 1}\n", "tmuxp", /windows is missing or empty/);
+    refused("session_name: s\nwindows: [[1]]\n", "tmuxp", /windows\[0\]: a window is a mapping/);
+    refused("name: n\nwindows: [x]\n", "tmuxinator", /windows\[0\]: a window is a one-key mapping/);
+    refused(
+      'session_name: s\nbefore_script: "a \'b"\nwindows: [{panes: [x]}]\n',
+      "tmuxp",
+      /before_script: no closing quotation/,
+    );
+  });
+  it("a window with more panes than an mc tab holds", () => {
+    refused(
+      `session_name: s\nwindows: [{panes: [${Array(17).fill("x").join(",")}]}]\n`,
+      "tmuxp",
+      /17 panes; an mc tab has at most 16/,
+    );
+  });
+  it("what it writes is always a valid layouts file", async () => {
+    for (const f of [
+      "tmuxp/full.yaml",
+      "tmuxp/shorthand.json",
+      "tmuxinator/full.yml",
+      "zellij/full.kdl",
+      "zellij/no-tabs.kdl",
+    ]) {
+      const r = await load(f);
+      expect(parseLayouts(JSON.stringify(r.file)).ok).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,321 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LayoutConfig, PaneConfig, TabConfig } from "@mc/core";
+import { shQuote } from "@mc/core";
+import fc from "fast-check";
+import { parse as parseKdl } from "kdljs";
+import { afterAll, describe, expect, it } from "vitest";
+import { flatten, unflatten } from "../src/convert/geometry.js";
+import { importText } from "../src/convert/read.js";
+import {
+  exportLine,
+  INTERACTIVE_SHELL,
+  isTmuxKeyName,
+  linesStandAlone,
+  parseExportLine,
+  shlexSplit,
+} from "../src/convert/shell.js";
+import { parseYaml } from "../src/convert/source.js";
+import { formatTmuxLayout, layoutChecksum, parseTmuxLayout } from "../src/convert/tmux-layout.js";
+import { exportTmuxinator } from "../src/convert/tmuxinator-export.js";
+import { exportTmuxp } from "../src/convert/tmuxp-export.js";
+import type { Format } from "../src/convert/types.js";
+import { exportZellij } from "../src/convert/zellij-export.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "mc-convert-rt-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// Text the way a hostile layouts file has it: quotes, $, ~, #, ERB and KDL syntax, tmux key names,
+// YAML 1.1 words, non-ASCII, invisible characters, newlines; never NUL or a lone surrogate (mc refuses those).
+const piece = fc.constantFrom(
+  "'",
+  '"',
+  "\\",
+  "$HOME",
+  "${X}",
+  "$(id)",
+  "`id`",
+  "~",
+  "#",
+  "#{pane_id}",
+  "<%= 1 %>",
+  "<%%",
+  "%>",
+  "{",
+  "}",
+  ";",
+  "&",
+  "|",
+  "end",
+  "C-c",
+  "Enter",
+  "yes",
+  "no",
+  "on",
+  "~",
+  "null",
+  "0755",
+  "12:30",
+  "- x",
+  ": y",
+  "? z",
+  "blank",
+  "pane",
+  "é",
+  "🚀",
+  "\u200b",
+  "\u00a0",
+  "\u0085",
+  "\u2028",
+  "\t",
+  "\n",
+  " ",
+  "x",
+  "echo",
+  "//",
+  "/*",
+);
+const text = fc
+  .array(fc.oneof(piece, fc.string({ unit: "grapheme", maxLength: 4 })), { minLength: 1, maxLength: 8 })
+  .map((a) => a.join("").replace(/\0/g, ""))
+  .filter((s) => s.trim().length > 0);
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// mc keeps names NFC-normalised (one spelling per name).
+const name = text
+  .map((s) => s.replace(new RegExp(CONTROL, "g"), "_").slice(0, 60).normalize("NFC"))
+  .filter((s) => s.trim().length > 0);
+const dir = fc
+  .oneof(
+    text.map((s) => `/tmp/${s.replace(/\n/g, "")}`),
+    text.map((s) => `~/${s.replace(/\n/g, "")}`),
+  )
+  .filter((d) => !/\/\.\.?(\/|$)|\/\//.test(d) && !d.endsWith("/"));
+const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/);
+const envValue = text.filter((v) => !v.startsWith(".") && !/\$(\w|\{)/.test(v));
+const env = fc.dictionary(envName, envValue, { maxKeys: 2 });
+
+/** An mc layout as hostile as mc accepts; `f` says what the target format cannot carry, so it is left out. */
+function layoutArb(f: Format): fc.Arbitrary<LayoutConfig> {
+  const pane = fc.record(
+    {
+      command: text,
+      startDir: f === "tmuxinator" ? fc.constant(undefined) : dir,
+      env,
+      split: fc.constantFrom("right" as const, "down" as const),
+      size: fc.integer({ min: 20, max: 80 }).map((n) => `${n}%`),
+    },
+    { requiredKeys: ["split"] },
+  );
+  const tab = fc.record({
+    tabName: name,
+    startDir: dir,
+    command: text,
+    env,
+    panes: fc.array(pane, { maxLength: 3 }),
+    focus: fc.integer({ min: 0, max: 3 }),
+    layout:
+      f === "zellij"
+        ? fc.constant(undefined)
+        : fc.option(fc.constantFrom("tiled" as const, "even-horizontal" as const), { nil: undefined }),
+  });
+  return fc
+    .record({
+      layoutName: name,
+      tabs: fc.array(tab, { minLength: 1, maxLength: 3 }),
+      env,
+      onStart: fc.option(text, { nil: undefined }),
+    })
+    .map((l) => {
+      const layout: LayoutConfig = {
+        layoutName: l.layoutName,
+        layoutTabs: l.tabs.map((t): TabConfig => {
+          const out: TabConfig = { tabName: t.tabName, startDir: t.startDir, command: t.command };
+          if (Object.keys(t.env).length) out.env = t.env;
+          if (t.panes.length) {
+            out.panes = t.panes.map((p, i): PaneConfig => {
+              const q: PaneConfig = { ...p };
+              if (q.startDir === undefined) delete q.startDir;
+              if (!Object.keys(p.env ?? {}).length) delete q.env;
+              if (i + 1 === t.focus) q.focus = true;
+              return q;
+            });
+            if (t.layout) out.layout = t.layout;
+          }
+          return out;
+        }),
+      };
+      if (Object.keys(l.env).length) layout.env = l.env;
+      if (l.onStart !== undefined && f !== "zellij") layout.onStart = l.onStart;
+      return layout;
+    });
+}
+
+/** What a layout means pane by pane: command, directory, every variable, focus, and (roughly) geometry. */
+function meaning(l: LayoutConfig) {
+  return {
+    name: l.layoutName,
+    onStart: l.onStart,
+    tabs: l.layoutTabs.map((t) => {
+      const panes = [
+        { command: t.command, startDir: t.startDir, env: {} as Record<string, string>, focus: false },
+        ...(t.panes ?? []).map((p) => ({
+          command: p.command,
+          startDir: p.startDir ?? t.startDir,
+          env: p.env ?? {},
+          focus: Boolean(p.focus),
+        })),
+      ];
+      const focus = Math.max(
+        0,
+        panes.findIndex((p) => p.focus),
+      );
+      return {
+        name: t.tabName,
+        layout: t.layout,
+        splits: (t.panes ?? []).map((p) => p.split ?? "right"),
+        focus,
+        panes: panes.map((p) => ({
+          command: p.command === INTERACTIVE_SHELL ? undefined : p.command,
+          startDir: p.startDir,
+          env: { ...l.env, ...t.env, ...p.env },
+        })),
+      };
+    }),
+  };
+}
+
+const EXPORT = { tmuxp: exportTmuxp, tmuxinator: exportTmuxinator, zellij: exportZellij } as const;
+const roundTrip = (l: LayoutConfig, f: Format) => {
+  const e = EXPORT[f](l, tmp);
+  const file = f === "zellij" ? "x.kdl" : f === "tmuxp" ? "x.yaml" : "x.yml";
+  const back = importText(e.text, f, { file: join(tmp, file), cwd: tmp, env: {} }, file, l.layoutName);
+  return { e, back: back.file.layouts[0]! };
+};
+
+describe.each(["tmuxp", "tmuxinator", "zellij"] as const)(
+  "export --to %s then import gives the same layout",
+  (f) => {
+    it("for any names, directories, commands and variables (fast-check)", () => {
+      fc.assert(
+        fc.property(layoutArb(f), (l) => {
+          const { back } = roundTrip(l, f);
+          const want = meaning(l);
+          const got = meaning(back);
+          if (f === "tmuxp" || f === "tmuxinator") for (const t of [...want.tabs, ...got.tabs]) t.splits = [];
+          if (f === "zellij") for (const t of [...want.tabs, ...got.tabs]) t.layout = undefined;
+          expect(got).toEqual(want);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  },
+);
+
+describe("the other tools' own parsers read what mc writes as the same strings", () => {
+  const python = (() => {
+    try {
+      execFileSync("python3", ["-c", "import yaml"]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const ruby = (() => {
+    try {
+      execFileSync("ruby", ["-ryaml", "-rerb", "-e", "1"]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!python) console.warn("[mc] PyYAML check SKIPPED: python3 with the yaml module is not installed");
+  if (!ruby) console.warn("[mc] Psych/ERB check SKIPPED: ruby is not installed");
+
+  const samples = (f: Format) =>
+    fc.sample(layoutArb(f), { numRuns: 60, seed: 17 }).map((l) => EXPORT[f](l, tmp).text);
+  it.skipIf(!python)("PyYAML (tmuxp's loader) reads every exported tmuxp file as mc's parser does", () => {
+    const texts = samples("tmuxp");
+    const path = join(tmp, "pyyaml.json");
+    writeFileSync(path, JSON.stringify(texts));
+    const out = execFileSync(
+      "python3",
+      [
+        "-c",
+        "import json,sys,yaml\nprint(json.dumps([yaml.safe_load(t) for t in json.load(open(sys.argv[1]))]))",
+        path,
+      ],
+      { encoding: "utf8", maxBuffer: 64 << 20 },
+    );
+    expect(JSON.parse(out)).toEqual(texts.map((t) => parseYaml(t, "x")));
+  });
+  it.skipIf(!ruby)(
+    "ERB then Psych (tmuxinator's loader) read every exported tmuxinator file as mc does",
+    () => {
+      const texts = samples("tmuxinator");
+      const path = join(tmp, "psych.json");
+      writeFileSync(path, JSON.stringify(texts));
+      const rb =
+        'require "json"; require "yaml"; require "erb"; puts JSON.generate(JSON.parse(File.read(ARGV[0])).map { |t| YAML.safe_load(ERB.new(t).result, aliases: true) })';
+      const out = execFileSync("ruby", ["-e", rb, path], { encoding: "utf8", maxBuffer: 64 << 20 });
+      expect(JSON.parse(out)).toEqual(texts.map((t) => parseYaml(t.replaceAll("<%%", "<%"), "x")));
+    },
+  );
+  it("kdljs (a KDL v1 parser, as zellij's kdl-rs) reads every exported zellij layout", () => {
+    for (const t of samples("zellij")) expect(parseKdl(t).errors).toEqual([]);
+  });
+});
+
+describe("quoting and geometry helpers", () => {
+  it("shlex-split of shQuote'd words gives the words back (tmuxp's before_script)", () => {
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 4 }), (words) => {
+        expect(shlexSplit(words.map(shQuote).join(" "))).toEqual(words);
+      }),
+    );
+  });
+  it("exportLine and parseExportLine are inverse", () => {
+    fc.assert(
+      fc.property(fc.dictionary(envName, text, { minKeys: 1, maxKeys: 3 }), (e) => {
+        expect(parseExportLine(exportLine(e))).toEqual(e);
+      }),
+    );
+  });
+  it("tmux key names are recognised as tmux 3.3a reads them", () => {
+    for (const k of ["end", "End", "C-c", "M-x", "^a", "Enter", "F12", "0x41", "KP5", "S-Up"])
+      expect(isTmuxKeyName(k)).toBe(true);
+    for (const k of ["echo end", "ends", "ls", "C-", "cd ~"]) expect(isTmuxKeyName(k)).toBe(false);
+  });
+  it("a command whose lines do not stand alone is typed whole", () => {
+    expect(linesStandAlone("a\nb")).toBe(true);
+    expect(linesStandAlone("if true; then\n  echo\nfi")).toBe(true);
+    for (const c of ["echo 'a\nb'", 'echo "a\nb"', "cat <<EOF\nx\nEOF", "echo a \\\nb", "x=$(\necho)"])
+      expect(linesStandAlone(c)).toBe(false);
+  });
+  it("layout strings: tmux's checksum, and format → parse → same tree", () => {
+    // Recorded from tmux 3.3a (results/tmuxp-full.txt and a 3-pane window).
+    expect(
+      layoutChecksum("800x600,0,0{559x600,0,0,0,240x600,560,0[240x299,560,0,1,240x300,560,300,2]}"),
+    ).toBe("c9e0");
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            split: fc.constantFrom("right" as const, "down" as const),
+            size: fc.integer({ min: 10, max: 90 }).map((n) => `${n}%`),
+          }),
+          { maxLength: 6 },
+        ),
+        (rest) => {
+          const panes = [{ pane: 0 }, ...rest.map((r, i) => ({ pane: i + 1, ...r }))];
+          const tree = unflatten(panes);
+          const cell = parseTmuxLayout(formatTmuxLayout(tree, 800, 600));
+          expect(cell).toBeDefined();
+          const back = flatten(unflatten(panes));
+          expect(back.panes.map((p) => p.pane)).toEqual(panes.map((p) => p.pane));
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,298 @@
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { event as eventSchema } from "../src/output-schemas.js";
+
+/** Tabs as jobs (#16) through the built binary on a private real tmux server. */
+const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+let dir: string;
+let sock: string;
+let env: NodeJS.ProcessEnv;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sessions(args: string[], timeout = 60_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile("node", [BIN, ...args], { env, cwd: dir, timeout }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+type Tab = { tabName: string; command: string } & Record<string, unknown>;
+
+function layouts(name: string, ls: { layoutName: string; layoutTabs: Tab[] }[]): string {
+  const path = join(dir, name);
+  const withDir = ls.map((l) => ({ ...l, layoutTabs: l.layoutTabs.map((t) => ({ startDir: dir, ...t })) }));
+  writeFileSync(path, JSON.stringify({ version: "0.1", layouts: withDir }));
+  return path;
+}
+
+const run = (file: string, ...more: string[]) => sessions(["run", file, "--socket", sock, ...more]);
+const lines = (s: string) => s.trim().split("\n").filter(Boolean);
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
+  dir = mkdtempSync(join(tmpdir(), "mc-jobs-"));
+  sock = join(dir, "sock");
+  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
+  delete env.TMUX;
+  delete env.FORCE_COLOR;
+  // A session of someone else's on the same server: it keeps the server up and must never be touched.
+  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
+    env,
+  });
+});
+
+afterAll(() => {
+  try {
+    execFileSync("tmux", ["-S", sock, "kill-server"]);
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("logs", () => {
+  it("outlive the session: after kill, colours kept only with --raw, escapes never raw, -n, SESSION prefixes", async () => {
+    const f = layouts("logs.json", [
+      {
+        layoutName: "lg",
+        layoutTabs: [
+          {
+            tabName: "out",
+            command: `printf 'one\\n\\033[31mtwo\\033[0m\\n\\033]52;c;SGVsbG8=\\007three\\n'; sleep 30`,
+          },
+          { tabName: "other", command: "echo from-other; sleep 30" },
+        ],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await sessions(["kill", "lg"])).code).toBe(0);
+    const all = await sessions(["logs", "lg/out"]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(lines(all.stdout).slice(-3)).toEqual(["one", "two", "three"]);
+    expect(all.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    const raw = await sessions(["logs", "lg/out", "--raw"]);
+    expect(raw.stdout).toContain("\x1b]52;c;SGVsbG8=\x07");
+    expect(lines((await sessions(["logs", "lg/out", "-n", "1"])).stdout)).toEqual(["three"]);
+    // By position, and the whole session with each line prefixed by its tab.
+    expect((await sessions(["logs", "lg/1"])).stdout).toContain("from-other");
+    const both = lines((await sessions(["logs", "lg"])).stdout);
+    expect(both).toContain("other | from-other");
+    expect(both.some((l) => /^out\s+\| three$/.test(l))).toBe(true);
+    const json = lines((await sessions(["logs", "lg/other", "--json"])).stdout).map((l) => JSON.parse(l));
+    expect(json.at(-1)).toMatchObject({ session: "lg", tab: "other", index: 1, line: "from-other" });
+    const missing = await sessions(["logs", "lg/nope"]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain("its tabs: out, other");
+  });
+
+  it("-f prints lines as they come and returns once the tab's command finished", async () => {
+    const f = layouts("follow.json", [
+      {
+        layoutName: "fl",
+        layoutTabs: [{ tabName: "t", command: "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done" }],
+      },
+    ]);
+    expect((await run(f, "--exit", "close")).code).toBe(0);
+    const r = await sessions(["logs", "fl/t", "-f"], 20_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lines(r.stdout).filter((l) => l.startsWith("line"))).toEqual([
+      "line 1",
+      "line 2",
+      "line 3",
+      "line 4",
+      "line 5",
+    ]);
+  });
+});
+
+describe("wait", () => {
+  it("exits 0 when every tab succeeded, 10 when one failed, 7 on timeout", async () => {
+    const f = layouts("wait.json", [
+      { layoutName: "w-ok", layoutTabs: [{ tabName: "t", command: "sleep 0.3; exit 0" }] },
+      { layoutName: "w-bad", layoutTabs: [{ tabName: "t", command: "sleep 0.3; exit 3" }] },
+      { layoutName: "w-long", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    expect((await sessions(["wait", "w-ok"])).code).toBe(0);
+    const bad = await sessions(["wait", "w-bad", "--json"]);
+    expect(bad.code).toBe(10);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, failed: 1 });
+    const t0 = Date.now();
+    const late = await sessions(["wait", "w-long", "--timeout", "0.5"]);
+    expect(late.code).toBe(7);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect((await sessions(["kill", "w-ok", "w-bad", "w-long"])).code).toBe(0);
+  });
+});
+
+describe("events", () => {
+  it("every line matches the schema; retries, readiness and dependency order read from the tabs' own events", async () => {
+    const count = join(dir, "count");
+    const ready = join(dir, "db-ready");
+    const f = layouts("events.json", [
+      {
+        layoutName: "ev",
+        layoutTabs: [
+          {
+            tabName: "db",
+            command: `sleep 0.5; touch '${ready}'; sleep 1`,
+            readiness: { file: ready, timeoutSeconds: 20 },
+          },
+          { tabName: "app", command: "echo app", dependsOn: ["db"] },
+          {
+            tabName: "flaky",
+            command: `n=$(cat '${count}' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${count}'; [ $n -ge 3 ]`,
+            retry: { max: 3 },
+          },
+        ],
+      },
+    ]);
+    const r = await run(f, "-m", "--interval", "0.2", "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const stream = lines(r.stdout).map((l) => JSON.parse(l));
+    for (const e of stream) expect(eventSchema.safeParse(e).success, JSON.stringify(e)).toBe(true);
+    expect(stream.at(-1)).toMatchObject({ type: "run-done", failed: 0 });
+    const ev = lines((await sessions(["events", "ev"])).stdout).map((l) => JSON.parse(l));
+    for (const e of ev) expect(eventSchema.safeParse(e).success, JSON.stringify(e)).toBe(true);
+    expect(ev[0]).toMatchObject({ type: "session-started", session: "ev" });
+    const of = (type: string, tab: string) => ev.filter((e) => e.type === type && e.tab === tab);
+    expect(of("tab-retried", "flaky").map((e) => e.attempt)).toEqual([2, 3]);
+    expect(of("tab-exited", "flaky")).toEqual([expect.objectContaining({ exitCode: 0 })]);
+    // app started only once db was ready, by the tabs' own clocks.
+    const dbReady = Date.parse(of("tab-ready", "db")[0].time);
+    const appStarted = Date.parse(of("tab-started", "app")[0].time);
+    expect(appStarted).toBeGreaterThanOrEqual(dbReady - 1000);
+    expect(appStarted).toBeGreaterThanOrEqual(Date.parse(of("tab-started", "db")[0].time) + 0);
+    // The monitor stream is the same events (and the scheduler's) in time order, then run-done.
+    const kinds = new Set(stream.map((e) => e.type));
+    for (const k of ["session-started", "tab-started", "tab-ready", "tab-retried", "tab-exited", "run-done"])
+      expect(kinds.has(k), k).toBe(true);
+    expect((await sessions(["kill", "ev"])).code).toBe(0);
+    expect(
+      lines((await sessions(["events", "ev"])).stdout)
+        .map((l) => JSON.parse(l).type)
+        .at(-1),
+    ).toBe("session-gone");
+  });
+
+  it("--follow prints a tab's end as it happens and ends with run-done", async () => {
+    const stamp = join(dir, "ended-at");
+    const f = layouts("follow-ev.json", [
+      {
+        layoutName: "fe",
+        layoutTabs: [
+          { tabName: "t", command: `sleep 1.5; node -e 'console.log(Date.now())' > '${stamp}'; exit 4` },
+        ],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    const child = spawn("node", [BIN, "events", "fe", "--follow"], { env, cwd: dir });
+    const seen: { at: number; e: { type: string; exitCode?: number } }[] = [];
+    let buf = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        seen.push({ at: Date.now(), e: JSON.parse(buf.slice(0, i)) });
+        buf = buf.slice(i + 1);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    const exited = seen.find((s) => s.e.type === "tab-exited")!;
+    expect(exited.e.exitCode).toBe(4);
+    // Seen through inotify, not a poll: well under a second here (BENCHMARKS.md has the figures).
+    expect(exited.at - Number(readFileSync(stamp, "utf8"))).toBeLessThan(1000);
+    expect(seen.at(-1)!.e).toMatchObject({ type: "run-done", failed: 1 });
+    await sessions(["kill", "fe"]);
+  });
+});
+
+describe("rerun, --keep-failed, --notify", () => {
+  it("rerun runs a finished tab again in a new tab of the same name and keeps the earlier attempt", async () => {
+    const flag = join(dir, "second-time");
+    const f = layouts("rerun.json", [
+      {
+        layoutName: "rr",
+        layoutTabs: [
+          { tabName: "ok", command: "exit 0" },
+          { tabName: "job", command: `[ -e '${flag}' ] || { touch '${flag}'; exit 3; }` },
+        ],
+      },
+    ]);
+    expect((await run(f, "--exit", "keep")).code).toBe(0);
+    expect((await sessions(["wait", "rr"])).code).toBe(10);
+    const r = await sessions(["rerun", "rr", "--failed", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ session: "rr", rerun: [{ tab: "job", index: 1, attempt: 2 }] });
+    expect((await sessions(["wait", "rr"])).code).toBe(0);
+    const st = JSON.parse((await sessions(["status", "rr", "--json"])).stdout).sessions[0];
+    expect(st.tabs[1]).toMatchObject({ tabName: "job", state: "exited", exitCode: 0, attempt: 2 });
+    const windows = execFileSync("tmux", ["-S", sock, "list-windows", "-t", "=rr:", "-F", "#{window_name}"], {
+      encoding: "utf8",
+    });
+    expect(lines(windows).sort()).toEqual(["job", "ok"]);
+    const runDir = join(dir, "state", "runs");
+    const archived = execFileSync("find", [runDir, "-path", "*attempts/tab-1.1.json"], { encoding: "utf8" });
+    expect(JSON.parse(readFileSync(archived.trim(), "utf8"))).toMatchObject({ exit: 3 });
+    expect((await sessions(["rerun", "rr/ok"])).code).toBe(0);
+    const running = await sessions(["rerun", "rr/nope"]);
+    expect(running.code).toBe(5);
+    await sessions(["kill", "rr"]);
+  });
+
+  it("-k --keep-failed kills what succeeded and keeps the failed tabs to look at; --notify runs on failures and at the end", async () => {
+    const note = join(dir, "notes.ndjson");
+    const f = layouts("keep.json", [
+      { layoutName: "kf-good", layoutTabs: [{ tabName: "a", command: "exit 0" }] },
+      {
+        layoutName: "kf-bad",
+        layoutTabs: [
+          { tabName: "fine", command: "exit 0" },
+          { tabName: "broken", command: "exit 5" },
+        ],
+      },
+    ]);
+    const r = await run(f, "-k", "--keep-failed", "--interval", "0.2", "--notify", `cat >> '${note}'`);
+    expect(r.code, r.stderr).toBe(10);
+    const names = lines(
+      execFileSync("tmux", ["-S", sock, "list-sessions", "-F", "#{session_name}"], { encoding: "utf8" }),
+    );
+    expect(names).toContain("kf-bad");
+    expect(names).not.toContain("kf-good");
+    expect(names).toContain("keeper");
+    const windows = execFileSync(
+      "tmux",
+      ["-S", sock, "list-windows", "-t", "=kf-bad:", "-F", "#{window_name}"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(lines(windows)).toEqual(["broken"]);
+    const notes = lines(readFileSync(note, "utf8")).map((l) => JSON.parse(l));
+    expect(notes.map((n) => [n.type, n.tab ?? null, n.exitCode ?? null])).toEqual([
+      ["tab-exited", "broken", 5],
+      ["run-done", null, null],
+    ]);
+    expect(notes[1].failed).toBe(1);
+    await sessions(["kill", "kf-bad"]);
+  });
+});
+
+describe("housekeeping", () => {
+  it("ls --prune forgets ended sessions and removes their files", async () => {
+    const before = (await sessions(["ls", "--json"])).stdout;
+    expect((await sessions(["ls", "--prune"])).code).toBe(0);
+    const runs = join(dir, "state", "runs");
+    const left = existsSync(runs) ? readdirSync(runs) : [];
+    expect(left, before).toEqual([]);
+  });
+});

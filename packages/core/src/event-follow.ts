@@ -1,0 +1,163 @@
+import { watch } from "node:fs";
+import { type McEvent, sessionEvents } from "./events.js";
+import type { SessionManager } from "./manager.js";
+import { sleep } from "./poll.js";
+import type { ManagedSession } from "./run-record.js";
+import { FINISHED_STATES, type StatusReport } from "./status.js";
+
+/** Options of {@link followEvents}. */
+export interface FollowOptions {
+  /** Only these sessions (default: every session the manager manages). */
+  only?: (s: ManagedSession) => boolean;
+  signal?: AbortSignal;
+  /** How often the tool itself is asked (sessions gone, tabs killed without a record); default 2000 ms. */
+  statusEveryMs?: number;
+  /** Where files cannot be watched (remote machines), how often they are read; default 250 ms. */
+  pollMs?: number;
+  /** Events already printed (history), so they are not repeated. */
+  skipHistory?: boolean;
+}
+
+const keyOf = (e: McEvent) =>
+  `${e.type}\u0000${e.machine}\u0000${e.session}\u0000${e.index ?? ""}\u0000${e.time}\u0000${e.attempt ?? ""}`;
+
+/**
+ * The live event stream of a run (`sessions events --follow`, `sessions run --monitor --json`): what the
+ * tabs' wrappers append to each session's events file, read the moment it changes (inotify on this
+ * machine, a short poll elsewhere), plus what only the tool can tell (a session gone, a tab ended without
+ * a record), asked every few seconds. Ends with `run-done` once every tab finished or its session is gone.
+ */
+export async function* followEvents(
+  manager: SessionManager,
+  o: FollowOptions = {},
+): AsyncGenerator<McEvent, StatusReport | undefined> {
+  const tracked = () => manager.managed.filter((s) => o.only?.(s) ?? true);
+  const seen = new Set<string>();
+  const gone = new Set<string>();
+  const ended = new Set<string>();
+  const statusEvery = o.statusEveryMs ?? 2000;
+  const wake = wakeOnChange(tracked().filter((s) => manager.hostOf(s.machine).id === "local"));
+  let lastStatus = 0;
+  let first = true;
+  try {
+    for (;;) {
+      const fresh: McEvent[] = [];
+      for (const s of tracked()) {
+        const key = `${s.machine}\u0000${s.name}`;
+        if (gone.has(key)) continue;
+        const host = manager.hostOf(s.machine);
+        const files = await host.readDir(s.runDir).catch(() => new Map<string, string>());
+        for (const e of sessionEvents({ session: s, files, skewMs: host.clockSkewMs ?? 0 })) {
+          const k = keyOf(e);
+          if (seen.has(k)) continue;
+          seen.add(k);
+          if (e.type === "tab-exited" || e.type === "tab-killed")
+            ended.add(`${key}\u0000${e.index}.${e.pane ?? 0}`);
+          if (!(first && o.skipHistory)) fresh.push(e);
+        }
+      }
+      first = false;
+      for (const e of fresh.sort((a, b) => a.time.localeCompare(b.time))) yield e;
+      if (Date.now() - lastStatus >= statusEvery) {
+        lastStatus = Date.now();
+        const report = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
+        if (report) {
+          for (const e of fromStatus(report, tracked(), gone, ended)) yield e;
+          const mine = report.sessions.filter((x) =>
+            tracked().some((s) => s.machine === x.machine && s.name === x.session),
+          );
+          const done = mine.every((x) => !x.exists || x.tabs.every((t) => FINISHED_STATES.includes(t.state)));
+          if (done) {
+            const failed = mine
+              .flatMap((x) => x.tabs)
+              .filter((t) => t.state !== "exited" || t.exitCode !== 0).length;
+            yield { type: "run-done", time: new Date().toISOString(), failed, report };
+            return report;
+          }
+        }
+      }
+      if (o.signal?.aborted) return undefined;
+      // Watched directories wake the loop themselves: no reading in between, only the tool's answer is due.
+      const due = statusEvery - (Date.now() - lastStatus);
+      await wake(wake.watchesAll(tracked()) ? due : Math.min(due, o.pollMs ?? 250), o.signal);
+    }
+  } finally {
+    wake.close();
+  }
+}
+
+/** What only the tool's answer tells: sessions gone, tabs that ended without writing an event. */
+function fromStatus(
+  report: StatusReport,
+  sessions: ManagedSession[],
+  gone: Set<string>,
+  ended: Set<string>,
+): McEvent[] {
+  const out: McEvent[] = [];
+  const time = new Date(report.at).toISOString();
+  for (const s of report.sessions) {
+    const key = `${s.machine}\u0000${s.session}`;
+    if (!sessions.some((x) => x.machine === s.machine && x.name === s.session)) continue;
+    for (const t of s.tabs) {
+      const tk = `${key}\u0000${t.index}.${t.pane ?? 0}`;
+      if (ended.has(tk) || (t.state !== "killed" && t.state !== "missing")) continue;
+      ended.add(tk);
+      out.push({
+        type: "tab-killed",
+        time,
+        machine: s.machine,
+        session: s.session,
+        tab: t.tabName,
+        index: t.index,
+        ...(t.pane ? { pane: t.pane } : {}),
+        ...(t.signal ? { signal: t.signal } : {}),
+        reason: t.error ?? "its tab is gone and nothing recorded how the command ended",
+      });
+    }
+    if (!s.exists && !s.error && !gone.has(key)) {
+      gone.add(key);
+      out.push({ type: "session-gone", time, machine: s.machine, session: s.session });
+    }
+  }
+  return out;
+}
+
+/**
+ * A wait that ends early when a file changes in one of these run directories (inotify through fs.watch);
+ * where a directory cannot be watched, the wait is just a timeout.
+ */
+function wakeOnChange(sessions: ManagedSession[]) {
+  let notify: (() => void) | undefined;
+  let dirty = false;
+  const watchers = sessions.flatMap((s) => {
+    try {
+      return [
+        watch(s.runDir, { persistent: false }, () => {
+          dirty = true;
+          notify?.();
+        }),
+      ];
+    } catch {
+      return [];
+    }
+  });
+  const wait = async (ms: number, signal?: AbortSignal) => {
+    if (dirty) {
+      dirty = false;
+      return;
+    }
+    const woken = new Promise<void>((resolve) => {
+      notify = resolve;
+    });
+    await Promise.race([woken, sleep(Math.max(0, ms), signal).catch(() => {})]);
+    notify = undefined;
+    dirty = false;
+  };
+  const watched = new Set(watchers.length === sessions.length ? sessions.map((s) => s.runDir) : []);
+  return Object.assign(wait, {
+    close: () => {
+      for (const w of watchers) w.close();
+    },
+    watchesAll: (now: ManagedSession[]) => now.every((s) => watched.has(s.runDir)),
+  });
+}

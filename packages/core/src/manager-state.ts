@@ -1,0 +1,190 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { Host, HostInfo } from "./host.js";
+import { localHost } from "./local-host.js";
+import { type Machine, Machines } from "./machines.js";
+import type { SessionManagerOptions } from "./manager-options.js";
+import type { EndedSession, ManagedRun, ManagedSession } from "./run-record.js";
+import { RunStore } from "./run-store.js";
+import type { BackendFactory, SessionBackend } from "./session-backend.js";
+
+function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * A run's machines and its record: which sessions it manages (and which ended), saved atomically under
+ * the state host's lock, loaded and adopted again later. {@link SessionManager} adds the lifecycle.
+ */
+export abstract class RunState<O extends object = object> {
+  readonly kind: string;
+  readonly factory: BackendFactory<O>;
+  readonly sessionNamePrefix: string | undefined;
+  /** Id under which this manager's run is saved. */
+  runId: string;
+  /** Sessions this manager started (or loaded); the only ones it will ever kill. */
+  managed: ManagedSession[] = [];
+  /** Sessions of this run that ended (their logs and records are kept). */
+  ended: EndedSession[] = [];
+  protected readonly machineSet: Machines<O>;
+  protected readonly store: RunStore;
+
+  constructor(opts: SessionManagerOptions<O>) {
+    this.kind = opts.kind;
+    this.factory = opts.factory;
+    this.sessionNamePrefix = opts.sessionNamePrefix;
+    this.runId = newRunId();
+    this.machineSet = new Machines(opts.factory, opts.connect);
+    for (const m of opts.machines) this.machineSet.add(m);
+    const local = this.machineSet.has("local") ? this.machineSet.get("local").host : undefined;
+    this.store = new RunStore(
+      opts.stateHost ?? local ?? localHost(),
+      this.kind,
+      opts.stateHost !== undefined,
+    );
+  }
+
+  /** The machines of this run, by name. */
+  get machines(): string[] {
+    return this.machineSet.names();
+  }
+  /** The backend on a machine (the only one, when `machine` is omitted and the run has one). */
+  backendOf(machine?: string): SessionBackend {
+    return this.machine(machine).backend;
+  }
+  /** The host of a machine (the only one, when omitted). */
+  hostOf(machine?: string): Host {
+    return this.machine(machine).host;
+  }
+  /** Backwards-compatible: the backend of a one-machine manager. */
+  get backend(): SessionBackend {
+    return this.backendOf();
+  }
+  /** Backwards-compatible: the host of a one-machine manager. */
+  get host(): Host {
+    return this.hostOf();
+  }
+  protected machine(name?: string): Machine<O> {
+    return this.machineSet.get(name);
+  }
+  /** Host facts of a machine, read once. */
+  async hostInfo(machine?: string): Promise<HostInfo> {
+    return this.machineSet.info(machine);
+  }
+  /** Write one session's changed entry into the run record. */
+  protected async saveSession(s: ManagedSession): Promise<void> {
+    await this.updateRecord((run) =>
+      run
+        ? {
+            ...run,
+            sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)),
+          }
+        : run,
+    );
+  }
+  /** The run as saved on disk. */
+  toRun(): ManagedRun {
+    const machines = this.machineSet.records();
+    return {
+      v: 2,
+      id: this.runId,
+      kind: this.kind,
+      backend: this.factory.name,
+      createdAt: Math.min(Date.now(), ...this.managed.map((s) => s.startedAt)),
+      ...(this.sessionNamePrefix === undefined ? {} : { sessionNamePrefix: this.sessionNamePrefix }),
+      machines,
+      sessions: this.managed,
+      ...(this.ended.length ? { ended: this.ended } : {}),
+    };
+  }
+  /** Save what this manager manages (atomically); returns the run id. */
+  async save(id?: string): Promise<string> {
+    if (id) this.runId = id;
+    await this.store.save(this.toRun());
+    return this.runId;
+  }
+  /** Replace what this manager manages with a saved run (no side effects: nothing is regenerated). */
+  async load(id: string): Promise<ManagedRun> {
+    const run = await this.store.load(id);
+    this.adopt(run);
+    return run;
+  }
+  /** Take over a saved run's machines and sessions (what `load` does after reading it). */
+  adopt(run: ManagedRun): void {
+    this.machineSet.adopt(run);
+    this.runId = run.id;
+    this.managed = run.sessions;
+    this.ended = run.ended ?? [];
+  }
+  /** Forget a session (after it was killed): it leaves the run record and its files are removed. */
+  async forget(name: string, machine?: string): Promise<boolean> {
+    const s = this.managed.find((x) => x.name === name && (machine === undefined || x.machine === machine));
+    if (!s) return false;
+    await this.dropSessions(s.machine, new Set([name]));
+    return true;
+  }
+  /** Forget this run's ended sessions: their files (logs, records) on each machine, and their entries. */
+  async forgetEnded(): Promise<void> {
+    const gone = this.ended;
+    await Promise.all(
+      gone.map((s) =>
+        this.machineSet.has(s.machine)
+          ? this.hostOf(s.machine)
+              .remove(s.runDir)
+              .catch(() => {})
+          : undefined,
+      ),
+    );
+    this.ended = [];
+    const dirs = new Set(gone.map((s) => s.runDir));
+    await this.updateRecord((run) => {
+      const ended = run?.ended?.filter((e) => !dirs.has(e.runDir)) ?? [];
+      return run && (run.sessions.length || ended.length) ? { ...run, ended } : undefined;
+    });
+  }
+  /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
+  protected async dropSessions(machine: string, names: Set<string>): Promise<void> {
+    const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
+    const dropped = this.managed.filter(hit);
+    this.managed = this.managed.filter((s) => !hit(s));
+    await this.store.drop(this.runId, hit);
+    if (!this.machineSet.has(machine)) return;
+    const m = this.machineSet.get(machine);
+    await Promise.all(dropped.map((s) => m.host.remove(s.runDir).catch(() => {})));
+    if (!this.managed.some((s) => s.machine === machine)) {
+      await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
+    }
+  }
+  /** Killed sessions leave the live list for the ended one; their files stay (logs outlive a session). */
+  protected async retireSessions(machine: string, names: Set<string>): Promise<void> {
+    const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
+    const endedAt = Date.now();
+    this.ended.push(...this.managed.filter(hit).map((s) => ({ ...s, endedAt, endedBy: "killed" as const })));
+    this.managed = this.managed.filter((s) => !hit(s));
+    await this.store.retire(this.runId, hit, "killed");
+  }
+  /** Change this manager's run record under its lock (read-modify-write). */
+  protected async updateRecord(change: (run: ManagedRun | undefined) => ManagedRun | undefined) {
+    return this.store.update(this.runId, change);
+  }
+  /** Saved runs of this manager's kind. */
+  async listSaved(): Promise<ManagedRun[]> {
+    return this.store.list();
+  }
+  /** Delete a saved run record and, on every machine it used, its run directory. */
+  async deleteSaved(id: string): Promise<void> {
+    await Promise.all(
+      this.machineSet
+        .all()
+        .map(async (m) =>
+          m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
+        ),
+    );
+    await this.store.delete(id);
+  }
+  /** Release what the machines' transports hold (ssh connections this process opened). */
+  async close(): Promise<void> {
+    await Promise.all(this.machineSet.all().map((m) => m.host.close?.().catch(() => {})));
+  }
+}

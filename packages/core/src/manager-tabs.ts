@@ -1,0 +1,82 @@
+import { join } from "node:path";
+import { McError } from "./errors.js";
+import type { HostInfo } from "./host.js";
+import type { Machine } from "./machines.js";
+import type { ManagedSession } from "./run-record.js";
+import { sessionSlots } from "./slots.js";
+import { FINISHED_STATES, type StatusReport } from "./status.js";
+import { forgetRecord } from "./status-poll.js";
+import { tabRecordName } from "./tab-record.js";
+
+/** What the tab operations need of a manager. */
+export interface TabOps {
+  machine(name: string): Machine<object>;
+  hostInfo(machine: string): Promise<HostInfo>;
+  status(): Promise<StatusReport>;
+  saveSession(s: ManagedSession): Promise<void>;
+}
+
+/**
+ * Run a finished tab's command again in a new tab of the same name (the old one closes once the new one
+ * is open): its record moves to `attempts/` and the new run counts on from it. Returns the new attempt.
+ */
+export async function rerunTab(ops: TabOps, s: ManagedSession, index: number): Promise<number> {
+  const m = ops.machine(s.machine);
+  const op = { backend: m.backend.name, op: "rerun" };
+  if (!m.backend.startTab)
+    throw new McError(
+      "USAGE",
+      `${m.backend.name} cannot open a tab in a running session (capability "addTabsLater")`,
+      op,
+    );
+  const report = await ops.status();
+  const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+  const tab = st?.tabs.find((t) => t.index === index && !t.pane);
+  if (!st?.exists || !tab)
+    throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
+      ...op,
+      hint: "start it again with sessions run",
+    });
+  if (s.layout.layoutTabs[index]?.panes?.length)
+    throw new McError("USAGE", `tab "${tab.tabName}" has several panes: rerun runs one command`, {
+      ...op,
+      hint: "restart the session (sessions run --on-conflict restart), or merge-overwrite the changed tab",
+    });
+  if (!FINISHED_STATES.includes(tab.state))
+    throw new McError("USAGE", `tab "${tab.tabName}" of "${s.name}" has not finished (${tab.state})`, {
+      ...op,
+      hint: "wait for it (sessions wait) or close it first",
+    });
+  const last = tab.attempt ?? 1;
+  const rec = join(s.runDir, tabRecordName(index));
+  const text = await m.host.readFile(rec);
+  if (text !== undefined)
+    await m.host.writeFile(join(s.runDir, "attempts", `tab-${index}.${last}.json`), text);
+  await m.host.remove(rec);
+  forgetRecord(m.records, s, index);
+  if (s.tabErrors?.[String(index)]) {
+    const { [String(index)]: _, ...rest } = s.tabErrors;
+    s.tabErrors = rest;
+  }
+  await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
+  if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
+  await ops.saveSession(s);
+  return last + 1;
+}
+
+/**
+ * A tab a scheduler will never open (a tab it depends on failed): it gets a record that says so (exit
+ * 125, `dependency`), for every command of the tab, so it reads as failed and monitoring can finish.
+ */
+export async function failPendingTab(ops: TabOps, s: ManagedSession, index: number, message: string) {
+  const host = ops.machine(s.machine).host;
+  const now = Math.floor(Date.now() / 1000);
+  const record = `${JSON.stringify({ v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" })}\n`;
+  for (const slot of sessionSlots(s.layout).filter((x) => x.tab === index))
+    await host.writeFile(join(s.runDir, tabRecordName(slot.slot)), record);
+  const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
+  if (pending.length) s.pendingTabs = pending;
+  else delete s.pendingTabs;
+  s.tabErrors = { ...s.tabErrors, [String(index)]: message };
+  await ops.saveSession(s);
+}

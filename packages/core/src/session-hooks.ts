@@ -1,0 +1,74 @@
+import { join } from "node:path";
+import { McError } from "./errors.js";
+import type { Host } from "./host.js";
+import { shQuote } from "./quote.js";
+import type { LayoutConfig } from "./schema.js";
+import type { Artefact, PreparedSession } from "./session-backend.js";
+
+/** A layout's session hooks. */
+export type HookName = "onStart" | "onStop";
+
+/** Name of the script that runs a session's hooks (`sh hooks.sh onStart|onStop`), in its run directory. */
+export const HOOK_SCRIPT = "hooks.sh";
+
+/** Where a hook's output goes, in the run directory. */
+export function hookLogName(hook: HookName): string {
+  return `logs/${hook}.log`;
+}
+
+/**
+ * The files that run a layout's `onStart` and `onStop`: one POSIX sh script that enters the first tab's
+ * directory, sets the layout's environment and runs the hook's command from its own file (mode 0600)
+ * through the user's shell, as a tab's command runs, with its output appended to `logs/<hook>.log`.
+ * None when the layout has no hooks.
+ */
+export function hookArtefacts(layout: LayoutConfig, runDir: string): Artefact[] {
+  const hooks = (["onStart", "onStop"] as const).filter((h) => layout[h] !== undefined);
+  if (hooks.length === 0) return [];
+  const dir = layout.layoutTabs[0]!.startDir;
+  const env = Object.entries(layout.env ?? {}).map(([k, v]) => `export ${k}=${shQuote(v)}`);
+  const script = [
+    "#!/bin/sh",
+    `# mc: the session hooks of layout ${JSON.stringify(layout.layoutName).replace(/[\r\n]/g, " ")}`,
+    "# Run: sh <this file> onStart|onStop",
+    `mc_dir=${shQuote(runDir)}`,
+    'case "$1" in onStart | onStop) ;; *) echo "mc: no hook \'$1\'" >&2; exit 2 ;; esac',
+    'mkdir -p -- "$mc_dir/logs" && exec >>"$mc_dir/logs/$1.log" 2>&1',
+    `cd -- ${shQuote(dir)} || { echo "mc: cannot enter the start directory"; exit 126; }`,
+    ...env,
+    'exec "${SHELL:-/bin/sh}" "$mc_dir/$1.cmd"',
+    "",
+  ].join("\n");
+  return [
+    {
+      path: join(runDir, HOOK_SCRIPT),
+      content: script,
+      mode: 0o700,
+      description: "session hooks (POSIX sh)",
+    },
+    ...hooks.map((h) => ({
+      path: join(runDir, `${h}.cmd`),
+      content: `${layout[h]}\n`,
+      mode: 0o600,
+      description: `${h} command`,
+    })),
+  ];
+}
+
+/**
+ * Run a session's `onStart` on its machine before its tabs start; a failure stops that session's start
+ * (and so rolls back what the run started) with the hook's last output in the message.
+ */
+export async function runOnStart(host: Host, p: PreparedSession, signal?: AbortSignal): Promise<void> {
+  if (p.layout.onStart === undefined) return;
+  const cmd = { file: "/bin/sh", args: [join(p.runDir, HOOK_SCRIPT), "onStart"] };
+  const r = await host.run(cmd, signal ? { signal } : {});
+  if (r.exitCode === 0) return;
+  const log = (await host.readFile(join(p.runDir, hookLogName("onStart"))).catch(() => undefined)) ?? "";
+  const tail = log.trimEnd().split("\n").slice(-5).join("\n");
+  throw new McError(
+    "START_FAILED",
+    `onStart of session "${p.name}" exited ${r.exitCode}${tail ? `:\n${tail}` : ""}`,
+    { backend: "core", op: "start", hint: `its output is in ${join(p.runDir, hookLogName("onStart"))}` },
+  );
+}

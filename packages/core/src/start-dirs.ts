@@ -1,0 +1,123 @@
+import { McError } from "./errors.js";
+import type { DirAccess } from "./host.js";
+import type { MachineRuntime, PlanContext } from "./machine-start.js";
+import { type ResolvedDir, resolveStartDir } from "./paths.js";
+import type { LayoutConfig, TabConfig } from "./schema.js";
+
+const dirProblem = {
+  "not-dir": "is not a directory",
+  denied: "cannot be entered (no permission)",
+  missing: "does not exist",
+} as const;
+
+/** One directory a tab needs: its own, or a further pane's. */
+interface DirCheck {
+  r: ResolvedDir;
+  where: string;
+}
+
+/** The directories of tab `ti` of layout `li`, resolved: the tab's, then each pane's own (when it has one). */
+function tabDirs(
+  tab: TabConfig,
+  li: number,
+  ti: number,
+  ctx: Parameters<typeof resolveStartDir>[1],
+): DirCheck[] {
+  const at = `layouts[${li}].layoutTabs[${ti}]`;
+  return [
+    { r: resolveStartDir(tab.startDir, ctx), where: `${at}.startDir` },
+    ...(tab.panes ?? []).flatMap((p, pi) =>
+      p.startDir ? [{ r: resolveStartDir(p.startDir, ctx), where: `${at}.panes[${pi}].startDir` }] : [],
+    ),
+  ];
+}
+
+/** What one tab's directories say: usable (the tab with absolute paths), skipped, or problems. */
+function checkTab(
+  tab: TabConfig,
+  checks: DirCheck[],
+  access: Map<string, DirAccess>,
+  c: PlanContext,
+  say: { problem(s: string): void; skip(path: string): void },
+): TabConfig | undefined {
+  let usable = true;
+  for (const { r, where } of checks) {
+    if ("error" in r) {
+      say.problem(`${where}: ${r.error}`);
+      usable = false;
+      continue;
+    }
+    const a = access.get(r.path) ?? "missing";
+    if (a === "ok") continue;
+    usable = false;
+    if (a === "missing" && c.missingDirs === "skip") say.skip(r.path);
+    else say.problem(`${where}: ${dirProblem[a]}: ${r.path}`);
+  }
+  if (!usable) return undefined;
+  const [first, ...rest] = checks.map((x) => ("path" in x.r ? x.r.path : ""));
+  let k = 0;
+  const panes = tab.panes?.map((p) => (p.startDir ? { ...p, startDir: rest[k++]! } : p));
+  return { ...tab, startDir: first!, ...(panes ? { panes } : {}) };
+}
+
+/**
+ * Every tab's start directory (and every further pane's own), resolved to an absolute path and checked on
+ * the machine that will run it before anything starts: each must exist and be enterable. Missing ones are
+ * an error (every one named, in tab order), created, or their tabs skipped, as `missingDirs` says.
+ */
+export async function resolveLayouts(
+  m: MachineRuntime,
+  c: PlanContext,
+): Promise<{ layouts: (LayoutConfig | undefined)[]; warnings: string[] }> {
+  const platform = c.info.platform === "win32" ? "win32" : "posix";
+  const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
+  const checks = m.layouts.map((l, li) => l.layoutTabs.map((t, ti) => tabDirs(t, li, ti, ctx)));
+  const dirs = [...new Set(checks.flat(2).flatMap((x) => ("path" in x.r ? [x.r.path] : [])))];
+  const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
+  if (c.missingDirs === "create") {
+    for (const d of dirs.filter((x) => access.get(x) === "missing")) {
+      await m.host.makeDir(d);
+      access.set(d, await m.host.dirAccess(d));
+    }
+  }
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const layouts = m.layouts.map((layout, li) => {
+    const tabs = layout.layoutTabs.flatMap((tab, ti) => {
+      const who = `(layout "${layout.layoutName}", tab "${tab.tabName}")`;
+      const ok = checkTab(tab, checks[li]![ti]!, access, c, {
+        problem: (s) => problems.push(`${s} ${who}`),
+        skip: (path) =>
+          warnings.push(
+            `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${path} does not exist on ${m.host.id}`,
+          ),
+      });
+      return ok ? [ok] : [];
+    });
+    if (tabs.length === 0 && layout.layoutTabs.length > 0 && problems.length === 0) {
+      warnings.push(
+        `skipped layout "${layout.layoutName}": none of its start directories exist on ${m.host.id}`,
+      );
+      return undefined;
+    }
+    return { ...layout, layoutTabs: tabs };
+  });
+  if (problems.length) throw dirError(m, problems);
+  return { layouts, warnings };
+}
+
+function dirError(m: MachineRuntime, problems: string[]): McError {
+  const missingOnly = problems.every((p) => p.includes(dirProblem.missing));
+  return new McError(
+    "LAYOUT_INVALID",
+    `${problems.length === 1 ? "a start directory cannot be used" : `${problems.length} start directories cannot be used`} on ${m.host.id}:\n${problems.join("\n")}`,
+    {
+      backend: m.backend.name,
+      op: "start",
+      hint: missingOnly
+        ? "create them, fix startDir, or pass --missing-dirs create|skip; nothing was started"
+        : "fix startDir (or the directories' permissions); nothing was started",
+      details: problems,
+    },
+  );
+}

@@ -1,0 +1,116 @@
+import { join } from "node:path";
+import type { Host } from "./host.js";
+import { shQuote } from "./quote.js";
+
+/** Largest a tab's log grows before it rotates (bytes): the current file and one previous are kept. */
+export const LOG_CAP_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Path of tab `index`'s log in its run directory (`<name>.1` holds the half before it, when rotated). Logs
+ * live in a subdirectory: a status poll reads the run directory's files (tab records) in one go, and must
+ * not carry megabytes of output with them.
+ */
+export function tabLogName(index: number): string {
+  return `logs/tab-${index}.log`;
+}
+
+/**
+ * A log writer for a pane's output stream (tmux `pipe-pane`): one awk process that appends each line as it
+ * comes and, before a line would take the log past `cap` bytes, moves it to `<log>.1` and starts a new
+ * one, so the two files never hold more than twice the cap (bar a single longer line) and always the most
+ * recent output. A writer started again (a rerun) counts what the log already holds. The path reaches
+ * the rename's shell only through the environment (`$MC_LOG`), never as text to parse.
+ */
+export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
+  return logWriterScript(shQuote(logPath), cap).join("; ");
+}
+
+/**
+ * The lines of {@link logWriterCommand} with the log's path given as a shell word (`"$mc_dir/…"` in the
+ * tab wrapper's `log` mode, which tmux's pipe-pane runs so a dry run stays readable).
+ */
+export function logWriterScript(pathWord: string, cap = LOG_CAP_BYTES, awk: AwkMode = "probe"): string[] {
+  const prog = [
+    `BEGIN { f = ENVIRON["MC_LOG"]; n = 0; while ((getline l < f) > 0) n += length(l) + 1; close(f) }`,
+    `{ k = length($0) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 }`,
+    `print >> f; fflush(f); n += k }`,
+  ].join(" ");
+  // mawk (Debian's awk) reads a pipe in whole blocks unless told `-W interactive`; other awks read lines
+  // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
+  return [
+    `MC_LOG=${pathWord}; LC_ALL=C; export MC_LOG LC_ALL; set -- ${awk === "interactive" ? "-W interactive " : ""}-v cap=${cap}`,
+    `mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
+    ...(awk === "probe"
+      ? [`awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`]
+      : []),
+    `exec awk "$@" ${shQuote(prog)}`,
+  ];
+}
+
+/**
+ * How the log writer calls awk: `probe` asks awk whether it takes `-W interactive` each time (one more
+ * process per pane), `interactive` and `plain` are that answer found once per machine (see
+ * {@link AWK_PROBE}).
+ */
+export type AwkMode = "probe" | "interactive" | "plain";
+
+/** The command whose exit status says whether this machine's awk takes `-W interactive` (mawk must). */
+export const AWK_PROBE = [
+  "/bin/sh",
+  "-c",
+  "awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1",
+] as const;
+
+/** A log from its two files: the rotated-away `.1` (older) then the current one. */
+export function joinLog(current: string | undefined, previous: string | undefined): string {
+  return (previous ?? "") + (current ?? "");
+}
+
+/** The last `n` lines of a text. */
+export function lastLines(text: string, n: number): string {
+  if (n <= 0 || text === "") return "";
+  const lines = text.replace(/\n$/, "").split("\n");
+  return `${lines.slice(-n).join("\n")}\n`;
+}
+
+/** Tab `index`'s whole log (the rotated-away half first) as the host has it; "" when it wrote nothing yet. */
+export async function readTabLog(host: Host, runDir: string, index: number): Promise<string> {
+  const path = join(runDir, tabLogName(index));
+  const [current, previous] = await Promise.all([host.readFile(path), host.readFile(`${path}.1`)]);
+  return joinLog(current, previous);
+}
+
+/** What a follower read: the bytes after `offset`, and the log's size when they were read. */
+export interface LogChunk {
+  size: number;
+  data: Buffer;
+}
+
+/** Most a follower reads at once (the rest comes with the next read). */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The part of a log after byte `offset` (for `sessions logs -f`): on this machine straight from the file,
+ * elsewhere with one `tail -c` through the host's connection. A size below `offset` means it rotated.
+ */
+export async function readLogFrom(host: Host, path: string, offset: number): Promise<LogChunk> {
+  if (host.id === "local") {
+    const { open } = await import("node:fs/promises");
+    const f = await open(path, "r").catch(() => undefined);
+    if (!f) return { size: 0, data: Buffer.alloc(0) };
+    try {
+      const { size } = await f.stat();
+      if (size <= offset) return { size, data: Buffer.alloc(0) };
+      const buf = Buffer.alloc(Math.min(size - offset, CHUNK_BYTES));
+      const { bytesRead } = await f.read(buf, 0, buf.length, offset);
+      return { size, data: buf.subarray(0, bytesRead) };
+    } finally {
+      await f.close();
+    }
+  }
+  const script = `wc -c < "$1" 2>/dev/null || echo 0; tail -c +"$2" -- "$1" 2>/dev/null | head -c ${CHUNK_BYTES}`;
+  const r = await host.run({ file: "sh", args: ["-c", script, "sh", path, String(offset + 1)] });
+  const nl = r.stdout.indexOf("\n");
+  const size = Number.parseInt(r.stdout.slice(0, nl), 10) || 0;
+  return { size, data: size <= offset ? Buffer.alloc(0) : Buffer.from(r.stdout.slice(nl + 1), "utf8") };
+}

@@ -1,0 +1,84 @@
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { shQuote } from "../src/quote.js";
+import { AWK_PROBE, joinLog, lastLines, logWriterCommand, logWriterScript } from "../src/tab-log.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mc-log-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Feed `input` to the real log writer as tmux's pipe-pane would (sh -c, stdin). */
+function feed(log: string, input: string, cap?: number) {
+  execFileSync("/bin/sh", ["-c", logWriterCommand(log, cap)], { input });
+}
+
+describe("tab log writer (real awk)", () => {
+  it("appends what it is fed, and a second writer appends rather than truncates", () => {
+    const log = join(dir, "a.log");
+    feed(log, "one\ntwo\n");
+    feed(log, "three\n");
+    expect(readFileSync(log, "utf8")).toBe("one\ntwo\nthree\n");
+  });
+
+  it("rotates at the cap into <log>.1 and keeps the newest output; never more than twice the cap", () => {
+    const log = join(dir, "b.log");
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(3, "0")}`);
+    feed(log, `${lines.join("\n")}\n`, 200);
+    const cur = readFileSync(log, "utf8");
+    const prev = readFileSync(`${log}.1`, "utf8");
+    expect(Buffer.byteLength(cur)).toBeLessThanOrEqual(200);
+    expect(Buffer.byteLength(prev)).toBeLessThanOrEqual(200);
+    const joined = joinLog(cur, prev);
+    expect(joined.endsWith("line 099\n")).toBe(true);
+    expect(lastLines(joined, 2)).toBe("line 098\nline 099\n");
+  });
+
+  it("a hostile log path is a path: quotes, $(), spaces, newlines", () => {
+    for (const name of ["it's $(touch pwned) `x`.log", 'a"b\n;c.log']) {
+      const log = join(dir, name);
+      feed(log, "ok\n", 3);
+      feed(log, "again\n", 3);
+      expect(readFileSync(`${log}.1`, "utf8")).toBe("ok\n");
+      expect(readFileSync(log, "utf8")).toBe("again\n");
+    }
+    expect(existsSync(join(process.cwd(), "pwned"))).toBe(false);
+    expect(existsSync(join(dir, "pwned"))).toBe(false);
+  });
+
+  it.each([
+    ["asked each time", "probe"],
+    ["found once per machine", "interactive"],
+  ] as const)(
+    "writes each line as it comes, not when the pipe closes (mawk buffers unless told): %s",
+    async (_, mode) => {
+      const log = join(dir, `live-${mode}.log`);
+      const awkTakesW = spawnSync(AWK_PROBE[0], AWK_PROBE.slice(1)).status === 0;
+      if (mode === "interactive" && !awkTakesW) return;
+      const cmd = logWriterScript(shQuote(log), undefined, mode).join("; ");
+      const child = spawn("/bin/sh", ["-c", cmd], { stdio: ["pipe", "ignore", "ignore"] });
+      try {
+        child.stdin.write("first\n");
+        const deadline = Date.now() + 5000;
+        let seen = "";
+        while (Date.now() < deadline && !seen.includes("first")) {
+          await new Promise((r) => setTimeout(r, 50));
+          seen = existsSync(log) ? readFileSync(log, "utf8") : "";
+        }
+        expect(seen).toBe("first\n");
+      } finally {
+        child.stdin.end();
+        await once(child, "exit");
+      }
+    },
+  );
+
+  it("lastLines", () => {
+    expect(lastLines("", 3)).toBe("");
+    expect(lastLines("a\nb\nc\n", 2)).toBe("b\nc\n");
+    expect(lastLines("a\nb", 5)).toBe("a\nb\n");
+    expect(lastLines("a\n", 0)).toBe("");
+  });
+});

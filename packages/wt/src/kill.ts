@@ -1,0 +1,54 @@
+import { join } from "node:path";
+import { type Host, type KillOutcome, McError, parseTabRecord, tabRecordName } from "@mc/core";
+import { pwshError } from "./errors.js";
+import { parseKillReport } from "./parse.js";
+import { liveWrappers } from "./registry.js";
+import { type KillTarget, killScript, scriptFileArgs } from "./scripts.js";
+
+/**
+ * Kill one run's tabs. mc first writes `tab-<i>.kill` for every tab (a tab still starting sees it and
+ * leaves at once), then one PowerShell call stops the processes under the live wrappers; each wrapper
+ * records KILL and exits 0, so Windows Terminal closes its tab instead of leaving a dead one in the window
+ * (ConptyConnection.cpp: exit code 0 → Closed). A wrapper that did not leave is stopped and mc writes its
+ * end record. Only what really stopped counts: a survivor (an elevated process) is an error, never a kill.
+ */
+export async function killRun(host: Host, pwsh: string, runDir: string, tabs: number): Promise<KillOutcome> {
+  const live = await liveWrappers(host, runDir, tabs);
+  await Promise.all(
+    Array.from({ length: tabs }, (_, i) => host.writeFile(join(runDir, `tab-${i}.kill`), "kill\n")),
+  );
+  if (live.length === 0) return "gone";
+  const target = (p: { pid: number; startedAt?: number }): KillTarget => ({
+    pid: p.pid,
+    startedAt: p.startedAt ?? -1,
+  });
+  const wrappers = live.map((w) => target(w.tree[0]!));
+  const others = live.flatMap((w) => w.tree.slice(1).map(target));
+  const script = join(runDir, "kill.ps1");
+  await host.writeFile(script, killScript(wrappers, others));
+  const r = await host.run({ file: pwsh, args: scriptFileArgs(script), timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw pwshError(r, "kill", { pwsh, wt: "wt" });
+  const report = parseKillReport(r.stdout);
+  const stopped = new Set(report.stopped);
+  const end = Math.floor(Date.now() / 1000);
+  for (const { index, record } of live) {
+    if (!stopped.has(record.pid)) continue;
+    const path = join(runDir, tabRecordName(index));
+    // The wrapper writes its own KILL record when it could leave by itself; mc writes it only for one it stopped.
+    if (parseTabRecord(await host.readFile(path))?.end !== undefined) continue;
+    await host.writeFile(path, `${JSON.stringify({ ...record, end, signal: "KILL" })}\n`);
+  }
+  if (report.survivors.length > 0) {
+    throw new McError(
+      "COMMAND_FAILED",
+      `${report.survivors.length} process(es) did not stop: ${report.survivors.join(", ")}`,
+      {
+        backend: "wt",
+        op: "kill",
+        hint: 'an elevated process (a profile with "elevate": true, or a command run as administrator) can only be stopped from an elevated shell',
+        details: report,
+      },
+    );
+  }
+  return stopped.size > 0 ? "killed" : "gone";
+}

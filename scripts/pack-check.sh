@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# What a user installs, checked as they would get it: every published package is packed (pnpm pack turns
+# workspace:* into versions), linted with publint and @arethetypeswrong/cli, installed from its tarball into
+# an empty folder with npm, and the installed `sessions` answers --version and plans the bundled example.
+# Needs the build (scripts/test.sh runs it after `pnpm test`, which builds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$(mktemp -d "${TMPDIR:-/tmp}/mc-pack.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+packages=(packages/core packages/tmux packages/zellij packages/wt packages/remote apps/cli)
+for p in "${packages[@]}"; do
+  (cd "$p" && pnpm pack --pack-destination "$work" >/dev/null)
+  # publint: what the package.json promises (exports, files, types) exists in what is packed.
+  (cd "$p" && "$root/node_modules/.bin/publint" --level warning --strict >/dev/null) || {
+    (cd "$p" && "$root/node_modules/.bin/publint" --level warning --strict)
+    echo "pack-check: publint failed for $p" >&2
+    exit 1
+  }
+done
+
+# attw: the types resolve for ESM consumers under node16 and bundler resolution (the CLI is a binary only).
+for tgz in "$work"/mc-core-*.tgz "$work"/mc-tmux-*.tgz "$work"/mc-zellij-*.tgz "$work"/mc-wt-*.tgz "$work"/mc-remote-*.tgz; do
+  "$root/node_modules/.bin/attw" "$tgz" --profile esm-only --format table-flipped >"$work/attw.txt" 2>&1 || {
+    cat "$work/attw.txt"
+    echo "pack-check: @arethetypeswrong/cli failed for $(basename "$tgz")" >&2
+    exit 1
+  }
+done
+
+# Install the tarballs (not the workspace) into an empty folder, as a user would.
+mkdir "$work/app"
+cd "$work/app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$work"/*.tgz >/dev/null
+bin=./node_modules/.bin/sessions
+version=$("$bin" --version)
+echo "pack-check: installed sessions $version from $(ls "$work"/*.tgz | wc -l) tarballs"
+cp "$root/examples/demo.jsonc" ./demo.jsonc
+MC_STATE_DIR="$work/state" "$bin" run demo.jsonc --backend tmux --dry-run >"$work/plan.txt" 2>&1 || {
+  cat "$work/plan.txt"
+  echo "pack-check: the installed sessions could not plan examples/demo.jsonc" >&2
+  exit 1
+}
+grep -q "source-file" "$work/plan.txt" || { cat "$work/plan.txt"; echo "pack-check: no tmux plan" >&2; exit 1; }
+# The layouts JSON Schema ships with @mc/core.
+test -s node_modules/@mc/core/schema/layouts.schema.json
+
+# A library user installs core and the one backend they need: nothing else comes with it.
+mkdir "$work/lib"
+cd "$work/lib"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$work"/mc-core-*.tgz "$work"/mc-tmux-*.tgz >/dev/null
+test ! -e node_modules/@mc/zellij && test ! -e node_modules/@mc/wt && test ! -e node_modules/@mc/cli
+node --input-type=module -e '
+  import { TmuxLocalManager } from "@mc/tmux";
+  import { parseLayouts } from "@mc/core";
+  const r = parseLayouts(JSON.stringify({ version: "0.1", layouts: [{ layoutName: "a", layoutTabs: [{ tabName: "t", startDir: "~", command: "true" }] }] }));
+  if (!r.ok || typeof TmuxLocalManager !== "function") process.exit(1);
+'
+echo "pack-check: @mc/core + @mc/tmux alone import and validate a layout"
+echo "pack-check: publint, attw, npm install, --version and a dry run from the tarballs: ok"
