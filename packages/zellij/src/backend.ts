@@ -14,7 +14,9 @@ import {
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  type StartTabOptions,
   tabRecordName,
+  wrappedTabs,
 } from "@mc/core";
 import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
@@ -176,12 +178,8 @@ export class ZellijBackend implements SessionBackend {
         version: this.q.version,
         name: spec.name,
         runId: spec.runId,
-        tabs: spec.layout.layoutTabs.map((t, index) => ({
-          index,
-          tabName: t.tabName,
-          startDir: t.startDir,
-          command: t.command,
-        })),
+        // Each tab's environment, shell and retries travel in the wrapper (zellij has no panes here).
+        tabs: wrappedTabs(spec.layout),
         dir: spec.artefactDir,
         runDir: spec.runDir,
         exitMode: spec.exitMode,
@@ -195,6 +193,7 @@ export class ZellijBackend implements SessionBackend {
       artefacts: [
         { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.layoutPath, content: f.layout, description: "zellij layout (KDL v1)" },
+        ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: `command of tab ${i}` })),
       ],
       start: [f.start],
     };
@@ -358,8 +357,22 @@ export class ZellijBackend implements SessionBackend {
     return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
   }
 
-  /** Start held-back tab `index` of a managed session (see tabs.ts). */
-  async startTab(session: ManagedSession, index: number, _info: HostInfo): Promise<void> {
+  /** Start held-back tab `index` of a managed session (see tabs.ts); a rerun is refused. */
+  async startTab(
+    session: ManagedSession,
+    index: number,
+    _info: HostInfo,
+    o?: StartTabOptions,
+  ): Promise<void> {
+    if (o?.attempt !== undefined) {
+      // A rerun needs a new tab (or the wrapper started again with its attempt number): zellij 0.45 gives
+      // a tab added to a session without a client no room for a pane.
+      throw new McError("USAGE", `zellij cannot run tab ${index} of "${session.name}" again in its session`, {
+        backend: "zellij",
+        op: "rerun",
+        hint: "restart the session (sessions run --on-conflict restart)",
+      });
+    }
     await startHeldTab(this.q, session.name, tabScriptOf(session), index);
   }
 

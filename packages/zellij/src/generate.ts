@@ -1,12 +1,14 @@
 import { join } from "node:path";
 import {
   type Command,
+  commandFiles,
   type ExitMode,
   type HostInfo,
   McError,
   normaliseStartDir,
   posixTabScript,
   shQuote,
+  type WrappedTab,
 } from "@mc/core";
 import { hasLoneSurrogate } from "./names.js";
 import { atLeast, LIST_PANES_SINCE, NEW_SESSION_WITH_LAYOUT_SINCE, type ZellijVersion } from "./version.js";
@@ -65,12 +67,9 @@ export const PANE_SHELL = "/bin/sh";
 export const CD_LAUNCHER = 'cd -- "$1" && exec /bin/sh "$2" "$3"';
 
 /** One tab of a zellij layout. */
-export interface ZellijTab {
-  index: number;
-  tabName: string;
+export interface ZellijTab extends WrappedTab {
   /** Already normalised (leading `~`/`$HOME` expanded by mc). */
   startDir: string;
-  command: string;
 }
 
 /** The argv of tab `index`'s pane: `[command, ...args]`. */
@@ -194,6 +193,8 @@ export interface ZellijSessionFiles {
   layout: string;
   tabScriptPath: string;
   tabScript: string;
+  /** Each tab's command, which the wrapper reads (mode 0600: it may hold secrets). */
+  commandFiles: { path: string; content: string }[];
   start: Command;
 }
 
@@ -232,8 +233,10 @@ export function zellijSessionFiles(o: ZellijSessionInput, info: HostInfo): Zelli
       ...(o.tabBar === undefined ? {} : { tabBar: o.tabBar }),
     }),
     tabScriptPath,
+    commandFiles: commandFiles(o.runDir, tabs),
     tabScript: posixTabScript({
       title: `mc: tabs of zellij session ${JSON.stringify(o.name)}`,
+      session: o.name,
       runDir: o.runDir,
       tabs,
       keepShell: o.exitMode === "shell",

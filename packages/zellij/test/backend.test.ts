@@ -248,6 +248,15 @@ describe("ZellijBackend on a recording host", () => {
     expect(() => b.checkName("x".repeat(limit + 1))).toThrow(/at most \d+ bytes on this host/);
   });
 
+  it("refuses to run a finished tab again (zellij cannot give it a new tab) before asking zellij", async () => {
+    const h = host({ sessions: () => "s [Created 1s ago] \n", panes: fixture(V, "list-panes.json")! });
+    const b = backend(h);
+    await expect(b.startTab(session("s", ["a", "b"]), 1, await h.info(), { attempt: 2 })).rejects.toThrow(
+      /cannot run tab 1 of "s" again/,
+    );
+    expect(h.calls).toEqual([]);
+  });
+
   it("checks the version once and names the minimum", async () => {
     const h = fakeHost({ handler: () => ({ stdout: "zellij 0.39.2\n" }) });
     const err = await backend(h)
@@ -287,7 +296,11 @@ describe("ZellijBackend on a recording host", () => {
       },
       await h.info(),
     );
-    expect(p.artefacts.map((a) => a.path)).toEqual(["/r/tabs.sh", "/r/layout.kdl"]);
+    expect(p.artefacts.map((a) => [a.path, a.mode])).toEqual([
+      ["/r/tabs.sh", 0o700],
+      ["/r/layout.kdl", undefined],
+      ["/r/cmd-0", 0o600],
+    ]);
     const err = await b.start(p).catch((e: unknown) => e);
     expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
   });

@@ -150,6 +150,44 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       await m.killAllSessions();
     });
 
+    it("the layout's and the tab's environment reach the command exactly; a failing tab is retried", async () => {
+      const z = w();
+      const out = join(z.work, "env-out");
+      const tries = join(z.work, "tries");
+      const m = z.manager({
+        sessionLayouts: [
+          {
+            layoutName: "envs",
+            env: { MC_A: "layout $HOME `x` 'q'", MC_B: "from layout" },
+            layoutTabs: [
+              {
+                tabName: "e",
+                startDir: z.work,
+                command: `printf '%s|%s' "$MC_A" "$MC_B" > ${shQuote(out)}`,
+                env: { MC_B: "tab\nline" },
+              },
+              {
+                tabName: "r",
+                startDir: z.work,
+                command: `echo x >> ${shQuote(tries)}; [ $(wc -l < ${shQuote(tries)}) -ge 3 ]`,
+                retry: { max: 2 },
+              },
+            ],
+          },
+        ],
+        exitMode: "keep",
+      });
+      await m.startAllSessions();
+      const r = await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.summary.allFinished,
+      );
+      expect(readFileSync(out, "utf8")).toBe("layout $HOME `x` 'q'|tab\nline");
+      expect(r.sessions[0]!.tabs[1]).toMatchObject({ state: "exited", exitCode: 0 });
+      expect(readFileSync(tries, "utf8")).toBe("x\nx\nx\n");
+      await m.killAllSessions();
+    });
+
     it("generated session names round-trip exactly, and no name or path is ever executed", async () => {
       const z = w();
       const marker = join(z.work, "pwned");
