@@ -14,26 +14,35 @@ import {
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  type StartTabOptions,
   tabRecordName,
+  wrappedTabs,
 } from "@mc/core";
-import { isActiveNotDeleted, isNoSuchSession, zellijError } from "./errors.js";
+import { zellijError } from "./errors.js";
+import { freeName } from "./free-name.js";
 import { zellijSessionFiles } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { exitOfPaneName, type PaneRow, paneTabIndex, type SessionRow } from "./parse.js";
+import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
+import { closeTabByRef, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
- * What zellij 0.44+ can do (see {@link BackendCapabilities}); on 0.40–0.43 a backend reports
- * `nativeExitStatus` and `attachFromInside` false once it has read the version.
+ * What zellij 0.44+ can do (see {@link BackendCapabilities}); on 0.40–0.43 a backend reports the
+ * 0.44 features false once it has read the version.
  */
 export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
-  addTabsLater: false,
-  closeTab: false,
+  // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter`: zellij
+  // 0.45 gives a tab added to a session without a client no room for a pane (`new-tab` makes an empty tab
+  // and an orphan process). A tab a session was not started with cannot be added (merge is refused).
+  addTabsLater: true,
+  // `close-tab-by-id` (0.44+).
+  closeTab: true,
   // `list-panes --json` reports `exit_status` of a held pane (0.44+).
   nativeExitStatus: true,
-  // zellij renames only the session a client is attached to (`action rename-session`).
+  // `--session X action rename-session Y` works on a detached 0.45 session, but every pane keeps the old
+  // ZELLIJ_SESSION_NAME, which the wrapper's exit stamp needs: a replacement is not built under a private name.
   renameSession: false,
   // `action switch-session` moves the current client (0.44+).
   attachFromInside: true,
@@ -63,26 +72,16 @@ export interface ZellijBackendOptions {
   killTimeoutMs?: number | undefined;
 }
 
-/** The tab wrapper a managed session's panes run (its ownership marker besides the run id). */
+/** The tab wrapper a managed session's panes run. */
 function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
   return String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
-}
-
-function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
-  return typeof s.data?.runId === "string" ? s.data.runId : undefined;
-}
-
-/** The panes of a pane list that run this session's tab wrapper (or carry its run id in their name). */
-function ownPanes(panes: readonly PaneRow[], s: Pick<ManagedSession, "data" | "runDir">): PaneRow[] {
-  const script = tabScriptOf(s);
-  return panes.filter((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, script) !== undefined);
 }
 
 /**
  * The zellij {@link SessionBackend}: one KDL layout plus one POSIX tab wrapper per session, detached
  * start with `attach --create-background`, one `list-sessions` per poll (plus `list-panes --json` per live
  * session on 0.44+), kill then delete so EXITED sessions never keep a name. A session is mc's only while
- * its panes prove it: they run this run's tab wrapper, or carry the run id in their name.
+ * zellij shows it is: its panes run this run's tab wrapper or carry the run id in their name.
  */
 export class ZellijBackend implements SessionBackend {
   readonly name = "zellij";
@@ -93,6 +92,7 @@ export class ZellijBackend implements SessionBackend {
   /** start() returns only once mc's panes (or their tab records) are there. */
   readonly startVerifies = true;
   readonly lockName = "zellij";
+  /** What zellij and the host say (version, host facts, sessions, panes). */
   readonly q: ZellijQueries;
 
   constructor(host: Host, opts: ZellijBackendOptions = {}) {
@@ -105,8 +105,15 @@ export class ZellijBackend implements SessionBackend {
 
   get capabilities(): BackendCapabilities {
     const v = this.q.version;
-    if (v && !atLeast(v, LIST_PANES_SINCE))
-      return { ...ZELLIJ_CAPABILITIES, nativeExitStatus: false, attachFromInside: false };
+    if (v && !atLeast(v, LIST_PANES_SINCE)) {
+      return {
+        ...ZELLIJ_CAPABILITIES,
+        addTabsLater: false,
+        closeTab: false,
+        nativeExitStatus: false,
+        attachFromInside: false,
+      };
+    }
     return ZELLIJ_CAPABILITIES;
   }
 
@@ -136,12 +143,11 @@ export class ZellijBackend implements SessionBackend {
   /** Live and EXITED sessions; `runId` only where zellij shows mc's pane names or tab wrapper. */
   async listSessions(): Promise<ListedSession[]> {
     await this.q.detectVersion().catch(() => undefined);
-    const rows = await this.q.sessionRows("list");
+    const rows = await this.q.allRows("list");
     const stateDir = (await this.host.info()).stateDir;
     return Promise.all(
       rows.map(async (r): Promise<ListedSession> => {
-        const ids = await this.q.runIdsOf(r, stateDir).catch(() => new Set<string>());
-        const [runId] = ids;
+        const [runId] = await this.q.runIdsOf(r, stateDir).catch(() => new Set<string>());
         return { name: r.name, ...(r.exited ? { exited: true } : {}), ...(runId ? { runId } : {}) };
       }),
     );
@@ -149,12 +155,22 @@ export class ZellijBackend implements SessionBackend {
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
     checkSessionName(spec.name, this.nameLimit() ?? DEFAULT_MAX_SESSION_NAME_BYTES);
-    if (spec.pendingTabs?.length && !this.capabilities.addTabsLater) {
-      throw new McError("USAGE", "zellij cannot add tabs to a running session here", {
-        backend: "zellij",
-        op: "start",
-        hint: "drop --max-parallel-tabs and dependsOn for zellij",
-      });
+    const caps = this.capabilities;
+    if (spec.action === "merge" || (spec.pendingTabs?.length && !caps.addTabsLater)) {
+      throw new McError(
+        "USAGE",
+        spec.action === "merge"
+          ? `zellij cannot add tabs to running session "${spec.name}"`
+          : "this zellij cannot hold tabs back to start them later",
+        {
+          backend: "zellij",
+          op: "start",
+          hint:
+            spec.action === "merge"
+              ? "zellij gives a tab added without a client attached no room for its pane: use --on-conflict restart or rename"
+              : "zellij 0.44 or newer starts held-back tabs; or drop --max-parallel-tabs and dependsOn",
+        },
+      );
     }
     const f = zellijSessionFiles(
       {
@@ -162,12 +178,8 @@ export class ZellijBackend implements SessionBackend {
         version: this.q.version,
         name: spec.name,
         runId: spec.runId,
-        tabs: spec.layout.layoutTabs.map((t, index) => ({
-          index,
-          tabName: t.tabName,
-          startDir: t.startDir,
-          command: t.command,
-        })),
+        // Each tab's environment, shell and retries travel in the wrapper (zellij has no panes here).
+        tabs: wrappedTabs(spec.layout),
         dir: spec.artefactDir,
         runDir: spec.runDir,
         exitMode: spec.exitMode,
@@ -181,6 +193,7 @@ export class ZellijBackend implements SessionBackend {
       artefacts: [
         { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.layoutPath, content: f.layout, description: "zellij layout (KDL v1)" },
+        ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: `command of tab ${i}` })),
       ],
       start: [f.start],
     };
@@ -213,12 +226,11 @@ export class ZellijBackend implements SessionBackend {
   }
 
   private async clearName(name: string): Promise<void> {
-    const row = (await this.q.sessionRows("start")).find((s) => s.name === name);
+    const row = await this.q.findRow(name, "start");
     if (!row) return;
     const stateDir = (await this.host.info()).stateDir;
-    const mcs = row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0;
-    if (mcs) {
-      await this.removeName(name);
+    if (row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0) {
+      await freeName(this.q, name, false, this.opts.killTimeoutMs);
       return;
     }
     throw new McError(
@@ -238,21 +250,22 @@ export class ZellijBackend implements SessionBackend {
 
   /**
    * Wait until the session runs this layout: a tab record of this run exists (a wrapper ran), or, on
-   * 0.44+, its panes run this run's wrapper. Panes of anything else mean zellij resurrected an earlier
-   * session of that name: it is put back (killed, so it is EXITED again) and the start fails.
+   * 0.44+, its panes run this run's wrapper. Panes of anything else mean the name belongs to another
+   * session: one zellij resurrected (it has a saved layout) is put back (killed, so EXITED again); a
+   * live one is never touched. Nothing is killed either when mc's tabs never show: what holds the name
+   * is not provably mc's.
    */
   private async verifyStarted(p: PreparedSession): Promise<void> {
     const script = join(p.artefactDir, "tabs.sh");
-    const panesToo = this.q.hasListPanes();
     const seen = await pollUntil(
       async (): Promise<"ours" | "other" | undefined> => {
         const files = await this.host.readDir(p.runDir).catch(() => new Map<string, string>());
         if (p.layout.layoutTabs.some((_, i) => files.has(tabRecordName(i)))) return "ours";
-        if (!panesToo) return undefined;
+        if (!this.q.hasListPanes()) return undefined;
         const panes = await this.q.listPanes(p.name);
         if (!Array.isArray(panes)) return undefined;
         const terms = panes.filter((x) => !x.isPlugin);
-        if (terms.some((x) => paneTabIndex(x.terminalCommand, script) !== undefined)) return "ours";
+        if (ownPanes(terms, script).length > 0) return "ours";
         return terms.length > 0 ? "other" : undefined;
       },
       {
@@ -260,62 +273,38 @@ export class ZellijBackend implements SessionBackend {
         onTimeout: () =>
           new McError(
             "TIMEOUT",
-            `session "${p.name}" did not show mc's tabs within ${this.appearTimeoutMs} ms`,
+            `session "${p.name}" did not show mc's tabs within ${this.appearTimeoutMs} ms; it was left as it is`,
             {
               backend: "zellij",
               op: "start",
-              hint: "see zellij's log: $TMPDIR/zellij-<uid>/zellij-log/zellij.log",
+              hint: `zellij may have given the start to another session of that name; see zellij list-sessions, and zellij's log ($TMPDIR/zellij-<uid>/zellij-log/zellij.log)`,
             },
           ),
       },
     );
     if (seen === "ours") return;
-    await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
+    // A resurrection reads its saved layout (commands held, or plain shells where it saved none); a live
+    // session someone made in the moment before mc's start has none.
+    const resurrected = (await this.q.resurrectionLayout(p.name)) !== undefined;
+    if (resurrected) await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
     throw new McError(
       "SESSION_CONFLICT",
-      `zellij resurrected an earlier session "${p.name}" instead of starting mc's layout`,
+      resurrected
+        ? `zellij resurrected an earlier session "${p.name}" instead of starting mc's layout`
+        : `session "${p.name}" was taken just before mc's start, and zellij did not refuse the name`,
       {
         backend: "zellij",
         op: "start",
-        hint: `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`,
+        hint: resurrected
+          ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`
+          : "use --on-conflict rename",
       },
-    );
-  }
-
-  /** Whether a listed session is the managed one: its panes (or saved layout) carry its marker. */
-  private async owns(row: SessionRow, s: ManagedSession): Promise<boolean> {
-    const runId = runIdOf(s);
-    const script = tabScriptOf(s);
-    if (row.exited) {
-      const kdl = await this.q.resurrectionLayout(row.name);
-      return (
-        kdl !== undefined &&
-        ((runId !== undefined && this.q.runIdsInKdl(kdl).has(runId)) || kdl.includes(script))
-      );
-    }
-    if (this.q.hasListPanes()) {
-      const panes = await this.q.listPanes(row.name);
-      if (panes === "missing") return false;
-      if (panes === undefined)
-        throw new McError("COMMAND_FAILED", `zellij did not list the panes of "${row.name}"`, {
-          backend: "zellij",
-          op: "kill",
-        });
-      return (
-        ownPanes(panes, s).length > 0 ||
-        (runId !== undefined && panes.some((p) => this.q.runIdOfPane(p) === runId))
-      );
-    }
-    const kdl = await this.q.dumpLayout(row.name);
-    return (
-      kdl !== undefined &&
-      ((runId !== undefined && this.q.runIdsInKdl(kdl).has(runId)) || kdl.includes(script))
     );
   }
 
   /**
    * Kill a session and free its name. Given the managed session, only while zellij shows it is still
-   * that session (its marker, see {@link owns}): a same-named session someone made since, live or EXITED,
+   * that session ({@link ZellijQueries.owns}): a same-named session someone made since, live or EXITED,
    * is never touched ("gone"). `kill-session` while it is live, then `delete-session` of the EXITED entry
    * it may leave until the name is no longer listed. Not `delete-session --force`: it removes the cache
    * folder right after asking the server to quit, the quitting server can write it again (zellij#4641,
@@ -323,94 +312,73 @@ export class ZellijBackend implements SessionBackend {
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     await this.q.detectVersion().catch(() => undefined);
-    const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
+    const row = await this.q.findRow(name, "kill");
     if (!row) return "gone";
-    if (session && !(await this.owns(row, session))) return "gone";
-    if (!row.exited) {
-      const r = await this.host.run(this.q.cmd(["kill-session", name]));
-      if (r.exitCode !== 0 && !isNoSuchSession(r.stdout + r.stderr))
-        throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
-    }
-    await this.removeName(name);
+    if (session && !(await this.q.owns(row, session))) return "gone";
+    await freeName(this.q, name, !row.exited, this.opts.killTimeoutMs);
     return "killed";
-  }
-
-  /** Wait until `name` is no longer listed, deleting the EXITED entry a killed session leaves. */
-  private async removeName(name: string): Promise<void> {
-    const timeoutMs = this.opts.killTimeoutMs ?? 8000;
-    let exited = false;
-    await pollUntil(
-      async () => {
-        const row = (await this.q.sessionRows("kill")).find((s) => s.name === name);
-        if (!row) return true;
-        exited = row.exited;
-        if (row.exited) {
-          const r = await this.host.run(this.q.cmd(["delete-session", name]));
-          const text = r.stdout + r.stderr;
-          if (r.exitCode !== 0 && !isNoSuchSession(text) && !isActiveNotDeleted(text))
-            throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
-        }
-        return undefined;
-      },
-      {
-        timeoutMs,
-        maxDelayMs: 250,
-        onTimeout: () =>
-          new McError(
-            "TIMEOUT",
-            `session "${name}" is still listed${exited ? " as EXITED" : ""} after kill and delete`,
-            {
-              backend: "zellij",
-              op: "kill",
-              hint: `try: zellij kill-session ${JSON.stringify(name)}; zellij delete-session ${JSON.stringify(name)}`,
-            },
-          ),
-      },
-    );
   }
 
   /**
    * One `list-sessions` for all sessions, plus `list-panes --json` per live session on 0.44+: each tab's
-   * pane is the one running this session's wrapper with the tab's index. A live session whose panes are
-   * all someone else's is a same-named session made since: not this one.
+   * pane is the one running this session's wrapper with the tab's index. A live session without such a
+   * pane is a same-named session made since: not this one.
    */
   async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
     if (sessions.length === 0) return [];
     await this.q.detectVersion().catch(() => undefined);
-    const rows = await this.q.sessionRows("status");
-    const live = new Set(rows.filter((r) => !r.exited).map((r) => r.name));
-    return Promise.all(sessions.map((s) => this.observeOne(s, live.has(s.name))));
+    const rows = new Map((await this.q.sessionRows("status")).map((r) => [r.name, r]));
+    return Promise.all(sessions.map((s) => this.observeOne(s, rows.get(s.name))));
   }
 
-  private async observeOne(s: ManagedSession, live: boolean): Promise<SessionObservation> {
+  private async observeOne(s: ManagedSession, row: SessionRow | undefined): Promise<SessionObservation> {
     const none = new Map<number, PaneEvidence>();
-    if (!live) return { exists: false, panes: none };
+    if (row?.exited) return { exists: false, panes: none };
     const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
-    if (!this.q.hasListPanes()) return { exists: true, panes: none, ...starting };
-    const panes = await this.q.listPanes(s.name);
-    if (panes === "missing") return { exists: false, panes: none };
-    if (panes === undefined)
-      return { exists: true, panes: none, ...starting, error: "zellij did not list the session's panes" };
-    const own = ownPanes(panes, s);
-    if (own.length === 0 && panes.some((p) => !p.isPlugin)) return { exists: false, panes: none };
+    if (!this.q.hasListPanes())
+      return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
+    // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
+    const panes = await this.q.panesOf(s.name);
+    if (panes === "gone") return { exists: false, panes: none };
+    if (panes === "unknown")
+      return {
+        exists: true,
+        panes: none,
+        ...starting,
+        error: `zellij did not answer for session "${s.name}"`,
+      };
     const script = tabScriptOf(s);
-    const byIndex = new Map<number, PaneEvidence>();
-    for (const p of own) {
-      const i = paneTabIndex(p.terminalCommand, script)!;
-      if (byIndex.has(i)) continue;
-      // A held pane that has not exited is one zellij resurrected with its command suspended.
-      const ended = p.exited;
-      // While a kept shell runs, the wrapper's stamp on the pane name says the command ended.
-      const status = ended ? p.exitStatus : exitOfPaneName(p.title);
-      byIndex.set(i, {
-        ref: `terminal_${p.id}`,
-        alive: !ended && !p.held,
-        ...(status !== undefined ? { exitStatus: status } : {}),
-        // zellij has no exit status for a death by signal (status.code() is None).
-        ...(ended && p.exitStatus === undefined ? { killedBy: "" } : {}),
+    // Only panes running this session's wrapper prove it is this session (a same-named one made since
+    // has none; mc's own always has them: start() waited for them, held-back tabs are held panes).
+    if (ownPanes(panes, script).length === 0) {
+      const tabs = s.layout.layoutTabs.map((t) => t.tabName);
+      return { exists: panes.length > 0 && isRemains(panes, tabs), panes: none };
+    }
+    return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
+  }
+
+  /** Start held-back tab `index` of a managed session (see tabs.ts); a rerun is refused. */
+  async startTab(
+    session: ManagedSession,
+    index: number,
+    _info: HostInfo,
+    o?: StartTabOptions,
+  ): Promise<void> {
+    if (o?.attempt !== undefined) {
+      // A rerun needs a new tab (or the wrapper started again with its attempt number): zellij 0.45 gives
+      // a tab added to a session without a client no room for a pane.
+      throw new McError("USAGE", `zellij cannot run tab ${index} of "${session.name}" again in its session`, {
+        backend: "zellij",
+        op: "rerun",
+        hint: "restart the session (sessions run --on-conflict restart)",
       });
     }
-    return { exists: true, panes: byIndex, ...starting };
+    await startHeldTab(this.q, session.name, tabScriptOf(session), index);
+  }
+
+  /** Close one tab by its status `ref`, only while that tab still holds the pane the ref names. */
+  async closeTab(ref: string): Promise<void> {
+    await closeTabByRef(this.q, ref);
   }
 
   /**

@@ -1,12 +1,14 @@
 import { join } from "node:path";
 import {
   type Command,
+  commandFiles,
   type ExitMode,
   type HostInfo,
   McError,
   normaliseStartDir,
   posixTabScript,
   shQuote,
+  type WrappedTab,
 } from "@mc/core";
 import { hasLoneSurrogate } from "./names.js";
 import { atLeast, LIST_PANES_SINCE, NEW_SESSION_WITH_LAYOUT_SINCE, type ZellijVersion } from "./version.js";
@@ -65,12 +67,9 @@ export const PANE_SHELL = "/bin/sh";
 export const CD_LAUNCHER = 'cd -- "$1" && exec /bin/sh "$2" "$3"';
 
 /** One tab of a zellij layout. */
-export interface ZellijTab {
-  index: number;
-  tabName: string;
+export interface ZellijTab extends WrappedTab {
   /** Already normalised (leading `~`/`$HOME` expanded by mc). */
   startDir: string;
-  command: string;
 }
 
 /** The argv of tab `index`'s pane: `[command, ...args]`. */
@@ -117,15 +116,22 @@ export interface ZellijLayoutInput {
   tabBar?: boolean;
   /** Close a pane once its program ended (`--exit close`); otherwise zellij holds it, finished, on screen. */
   closeOnExit?: boolean;
+  /**
+   * Tabs held back (indexes): their pane waits, suspended, until mc starts it (`send-keys Enter`). zellij
+   * 0.45 cannot give a tab added to a session without a client any room for a pane, so every tab is
+   * created at start and the held-back ones start later.
+   */
+  suspended?: readonly number[] | undefined;
 }
 
 /** The KDL lines of one tab (indented for the `layout` block). */
 function tabLines(l: ZellijLayoutInput, t: ZellijTab): string[] {
   const cwd = isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
   const [command, ...args] = paneArgv(t, l.tabScript);
+  const held = l.suspended?.includes(t.index) ? " start_suspended=true" : "";
   return [
     `    tab name=${kdlString(t.tabName)}${cwd} {`,
-    `        pane command=${kdlString(command!)} name=${kdlString(paneName(t.tabName, l.runId))} close_on_exit=${l.closeOnExit ? "true" : "false"} {`,
+    `        pane command=${kdlString(command!)} name=${kdlString(paneName(t.tabName, l.runId))} close_on_exit=${l.closeOnExit ? "true" : "false"}${held} {`,
     `            args ${args.map(kdlString).join(" ")}`,
     "        }",
     "    }",
@@ -187,6 +193,8 @@ export interface ZellijSessionFiles {
   layout: string;
   tabScriptPath: string;
   tabScript: string;
+  /** Each tab's command, which the wrapper reads (mode 0600: it may hold secrets). */
+  commandFiles: { path: string; content: string }[];
   start: Command;
 }
 
@@ -200,33 +208,35 @@ export interface ZellijSessionInput {
   dir: string;
   runDir: string;
   exitMode: ExitMode;
-  /** Tabs not to open now (a scheduler opens them later with `action new-tab`). */
+  /** Tabs not to start now: created suspended, a scheduler starts them later (see `suspended`). */
   pending?: readonly number[] | undefined;
   tabBar?: boolean | undefined;
 }
 
 /**
- * Everything needed to start one session: the KDL layout (the tabs to open now), the tab wrapper (every
- * tab, so a tab opened later runs from the same script) and the zellij call.
+ * Everything needed to start one session: the KDL layout (held-back tabs suspended), the tab wrapper and
+ * the zellij call.
  */
 export function zellijSessionFiles(o: ZellijSessionInput, info: HostInfo): ZellijSessionFiles {
   const tabScriptPath = join(o.dir, "tabs.sh");
   const layoutPath = join(o.dir, "layout.kdl");
   const tabs = o.tabs.map((t) => ({ ...t, startDir: normaliseStartDir(t.startDir, info.home) }));
-  const pending = new Set(o.pending ?? []);
   return {
     layoutPath,
     layout: zellijLayout({
       name: o.name,
       runId: o.runId,
-      tabs: tabs.filter((t) => !pending.has(t.index)),
+      tabs,
+      suspended: o.pending,
       tabScript: tabScriptPath,
       closeOnExit: o.exitMode === "close",
       ...(o.tabBar === undefined ? {} : { tabBar: o.tabBar }),
     }),
     tabScriptPath,
+    commandFiles: commandFiles(o.runDir, tabs),
     tabScript: posixTabScript({
       title: `mc: tabs of zellij session ${JSON.stringify(o.name)}`,
+      session: o.name,
       runDir: o.runDir,
       tabs,
       keepShell: o.exitMode === "shell",

@@ -44,15 +44,20 @@ export {
 } from "./names.js";
 export {
   exitOfPaneName,
+  isRemains,
+  ownPanes,
   type PaneRow,
+  paneEvidence,
   paneTabIndex,
   parsePaneList,
   parseSessionList,
+  parseTabRef,
   runIdOfCommand,
   runIdOfPaneName,
   runIdsInLayout,
   type SessionRow,
   stripAnsi,
+  tabRef,
 } from "./parse.js";
 export {
   contractDir,

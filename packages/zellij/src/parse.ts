@@ -1,3 +1,5 @@
+import type { PaneEvidence } from "@mc/core";
+
 /** One line of `zellij list-sessions --no-formatting`. */
 export interface SessionRow {
   name: string;
@@ -54,6 +56,8 @@ export interface PaneRow {
   exitStatus?: number;
   held: boolean;
   tabPosition: number;
+  /** The tab's stable id (`close-tab-by-id`). */
+  tabId: number;
   tabName: string;
   /** The pane's title: its name when it has one (mc names its panes, see generate.ts `paneName`). */
   title: string;
@@ -72,6 +76,7 @@ export function parsePaneList(stdout: string): PaneRow[] {
       exited: e.exited === true,
       held: e.is_held === true,
       tabPosition: Number(e.tab_position ?? -1),
+      tabId: Number(e.tab_id ?? -1),
       tabName: String(e.tab_name ?? ""),
       title: String(e.title ?? ""),
     };
@@ -140,4 +145,61 @@ export function runIdOfCommand(terminalCommand: string | undefined, stateDir: st
     terminalCommand.slice(at + marker.length),
   );
   return m?.[1];
+}
+
+/**
+ * A tab's `ref` in status: zellij's pane and tab ids only mean something inside their session, so the ref
+ * carries all three (`zellij:<tab id>:<pane id>:<session>`; the name is last, so it may hold `:`).
+ */
+export function tabRef(session: string, p: Pick<PaneRow, "id" | "tabId">): string {
+  return `zellij:${p.tabId}:${p.id}:${session}`;
+}
+
+/** The parts of a {@link tabRef}; undefined for anything else. */
+export function parseTabRef(ref: string): { session: string; tabId: number; paneId: number } | undefined {
+  const m = /^zellij:(\d+):(\d+):([\s\S]+)$/.exec(ref);
+  return m ? { tabId: Number(m[1]), paneId: Number(m[2]), session: m[3]! } : undefined;
+}
+
+/**
+ * What the panes of one session say about its tabs: the pane running tab `i` of the wrapper `tabScript`
+ * is tab `i`'s pane. A held pane that has not exited is suspended (resurrected, or a tab held back for
+ * later): its program is not running. An exited pane has zellij's exit status, none for a death by signal;
+ * a live one may carry the status the wrapper stamped on its name once the command ended.
+ */
+export function paneEvidence(
+  session: string,
+  panes: readonly PaneRow[],
+  tabScript: string,
+): Map<number, PaneEvidence> {
+  const byIndex = new Map<number, PaneEvidence>();
+  for (const p of panes) {
+    if (p.isPlugin) continue;
+    const i = paneTabIndex(p.terminalCommand, tabScript);
+    if (i === undefined || byIndex.has(i)) continue;
+    const status = p.exited ? p.exitStatus : exitOfPaneName(p.title);
+    byIndex.set(i, {
+      ref: tabRef(session, p),
+      alive: !p.exited && !p.held,
+      ...(status !== undefined ? { exitStatus: status } : {}),
+      // zellij has no exit status for a death by signal (status.code() is None).
+      ...(p.exited && p.exitStatus === undefined ? { killedBy: "" } : {}),
+    });
+  }
+  return byIndex;
+}
+
+/** The panes that run the wrapper `tabScript` (a session's own panes, whatever the session is called). */
+export function ownPanes(panes: readonly PaneRow[], tabScript: string): PaneRow[] {
+  return panes.filter((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) !== undefined);
+}
+
+/**
+ * What is left of a session mc started once every one of its command panes closed (`--exit close`):
+ * zellij 0.45 keeps a tab open while a plugin pane is in it (the `zellij:link` plugin it loads, the tab
+ * bar), so the session stays with plugin panes only. No terminal pane means no user work in it; its tabs
+ * must be ones the managed session has.
+ */
+export function isRemains(panes: readonly PaneRow[], tabNames: readonly string[]): boolean {
+  return panes.every((p) => p.isPlugin && tabNames.includes(p.tabName));
 }

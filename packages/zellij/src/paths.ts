@@ -95,3 +95,35 @@ export function resurrectionLayoutPath(f: ZellijHostFacts, version: ZellijVersio
 export function socketPathMax(platform: string): number {
   return platform === "darwin" ? 104 : 108;
 }
+
+/** Lists the sockets in zellij's socket directory (NUL-terminated names): the servers that may be live. */
+export function socketListCommand(socketDir: string): Command {
+  return {
+    file: "/bin/sh",
+    args: [
+      "-c",
+      'for f in "$1"/* "$1"/.[!.]*; do [ -S "$f" ] && printf "%s\\0" "${f##*/}"; done; true',
+      "sh",
+      socketDir,
+    ],
+    timeoutMs: 10000,
+  };
+}
+
+/**
+ * Whether a session's server is still there, without asking it: `S` when its socket exists, `P` when a
+ * process runs `zellij --server <socket path>` (how zellij starts its server, src/commands.rs). A
+ * server that removed its socket may still write the session's saved layout until it exits.
+ */
+export function serverPresenceCommand(socketPath: string): Command {
+  return {
+    file: "/bin/sh",
+    args: [
+      "-c",
+      '[ -S "$1" ] && printf S; ps -eo args= 2>/dev/null | while IFS= read -r l; do case "$l" in *" --server $1") printf P; break ;; esac; done; true',
+      "sh",
+      socketPath,
+    ],
+    timeoutMs: 10000,
+  };
+}

@@ -1,6 +1,16 @@
-import { type Command, type CommandResult, type Host, isMcError, McError } from "@mc/core";
+import {
+  type Command,
+  type CommandResult,
+  type Host,
+  isMcError,
+  type ManagedSession,
+  McError,
+  sleep,
+} from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
+  isRemains,
+  ownPanes,
   type PaneRow,
   parsePaneList,
   parseSessionList,
@@ -9,7 +19,15 @@ import {
   runIdsInLayout,
   type SessionRow,
 } from "./parse.js";
-import { hostFactsCommand, parseHostFacts, resurrectionLayoutPath, type ZellijHostFacts } from "./paths.js";
+import {
+  hostFactsCommand,
+  parseHostFacts,
+  resurrectionLayoutPath,
+  serverPresenceCommand,
+  socketListCommand,
+  type ZellijHostFacts,
+  zellijSocketDir,
+} from "./paths.js";
 import {
   atLeast,
   formatVersion,
@@ -18,6 +36,8 @@ import {
   parseZellijVersion,
   type ZellijVersion,
 } from "./version.js";
+
+const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });
 
 /**
  * What zellij and its host say, each asked the same way every time: the version, the host's facts,
@@ -112,6 +132,64 @@ export class ZellijQueries {
   }
 
   /**
+   * Every session, with what `list-sessions` left out added back: a socket in zellij's socket directory
+   * whose server is there is a live session (0.44+; see {@link panesOf}).
+   */
+  async allRows(op: string): Promise<SessionRow[]> {
+    const rows = await this.sessionRows(op);
+    const f = await this.hostFacts();
+    if (!f || !this.hasListPanes()) return rows;
+    const r = await this.host.run(socketListCommand(zellijSocketDir(f, this.version))).catch(() => undefined);
+    const listed = new Set(rows.map((x) => x.name));
+    const missed = (r?.stdout ?? "").split("\0").filter((n) => n && n !== "web_server_bus" && !listed.has(n));
+    // A server that is there but does not answer still holds its name.
+    for (const name of missed) if ((await this.panesOf(name)) !== "gone") rows.push(liveRow(name));
+    return rows;
+  }
+
+  /**
+   * The row of one session. zellij's `list-sessions` leaves out a live session now and then, so on 0.44+
+   * a name it does not list is asked directly ({@link panesOf}); one that does not answer but whose
+   * server is there counts as live.
+   */
+  async findRow(name: string, op: string): Promise<SessionRow | undefined> {
+    const row = (await this.sessionRows(op)).find((s) => s.name === name);
+    if (row || !this.hasListPanes()) return row;
+    const panes = await this.panesOf(name);
+    return panes === "gone" ? undefined : liveRow(name);
+  }
+
+  /** Whether a session's server is there (its socket, its process); undefined when the host cannot tell. */
+  async serverPresence(name: string): Promise<{ socket: boolean; process: boolean } | undefined> {
+    const f = await this.hostFacts();
+    if (!f) return undefined;
+    const r = await this.host
+      .run(serverPresenceCommand(`${zellijSocketDir(f, this.version)}/${name}`))
+      .catch(() => undefined);
+    if (r?.exitCode !== 0) return undefined;
+    return { socket: r.stdout.includes("S"), process: r.stdout.includes("P") };
+  }
+
+  /**
+   * A session's panes, asked until the answer is sure. zellij 0.45 decides that a session exists by
+   * probing its server (sessions.rs `assert_socket`: `ConnStatus`, answered `Connected`), and a server
+   * can drop that answer while it is busy: `list-sessions` then leaves the session out and
+   * `--session NAME action …` says it was not found. A "not found" counts only once the server's socket
+   * and process are gone; while they are there it is asked again, and "unknown" if it never answers.
+   */
+  async panesOf(name: string): Promise<PaneRow[] | "gone" | "unknown"> {
+    let missing = 0;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (attempt > 0) await sleep(50 * 2 ** attempt);
+      const panes = await this.listPanes(name);
+      if (Array.isArray(panes)) return panes;
+      const there = await this.serverPresence(name);
+      if (there ? !there.socket && !there.process : panes === "missing" && ++missing >= 2) return "gone";
+    }
+    return "unknown";
+  }
+
+  /**
    * A live session's panes (0.44+): "missing" when zellij says there is no such session (it can say so
    * with exit 0 and a session list on stdout), undefined when it did not answer with a pane list.
    */
@@ -146,8 +224,35 @@ export class ZellijQueries {
     return runIdOfPaneName(p.title) ?? (stateDir ? runIdOfCommand(p.terminalCommand, stateDir) : undefined);
   }
 
-  runIdsInKdl(kdl: string): Set<string> {
-    return runIdsInLayout(kdl);
+  /**
+   * Whether a listed session is the managed one: while it runs, its panes run the session's tab wrapper
+   * or carry its run id in their name (or, all its command panes closed, only plugin panes are left in its
+   * tabs: parse.ts `isRemains`); once EXITED, its saved layout names that run or wrapper.
+   */
+  async owns(row: SessionRow, s: Pick<ManagedSession, "data" | "runDir" | "layout">): Promise<boolean> {
+    const runId = typeof s.data?.runId === "string" ? s.data.runId : undefined;
+    const script = String(s.data?.tabScript ?? `${s.runDir}/tabs.sh`);
+    const inKdl = (kdl: string | undefined) =>
+      kdl !== undefined && ((runId !== undefined && runIdsInLayout(kdl).has(runId)) || kdl.includes(script));
+    if (row.exited) return inKdl(await this.resurrectionLayout(row.name));
+    if (!this.hasListPanes()) return inKdl(await this.dumpLayout(row.name));
+    const panes = await this.panesOf(row.name);
+    if (panes === "gone") return false;
+    if (panes === "unknown") {
+      throw new McError("COMMAND_FAILED", `zellij did not list the panes of session "${row.name}"`, {
+        backend: "zellij",
+        op: "kill",
+        hint: "try again; zellij answers list-panes from its screen thread, which can be busy",
+      });
+    }
+    return (
+      ownPanes(panes, script).length > 0 ||
+      (runId !== undefined && panes.some((p) => this.runIdOfPane(p) === runId)) ||
+      isRemains(
+        panes,
+        s.layout.layoutTabs.map((t) => t.tabName),
+      )
+    );
   }
 
   /**
@@ -160,7 +265,7 @@ export class ZellijQueries {
       return kdl === undefined ? new Set() : runIdsInLayout(kdl);
     }
     if (this.hasListPanes()) {
-      const panes = await this.listPanes(row.name);
+      const panes = await this.panesOf(row.name);
       const ids = new Set<string>();
       for (const p of Array.isArray(panes) ? panes : []) {
         const id = this.runIdOfPane(p, stateDir);

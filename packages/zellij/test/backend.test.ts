@@ -1,7 +1,7 @@
 import { type Command, isMcError, type ManagedSession } from "@mc/core";
 import { type FakeHost, fakeHost } from "@mc/core/testing";
 import { describe, expect, it } from "vitest";
-import { ZellijBackend, ZellijLocalManager } from "../src/index.js";
+import { parseSessionList, ZellijBackend, ZellijLocalManager } from "../src/index.js";
 import { fixture, message } from "./fixtures.js";
 
 const V = "0.44.3";
@@ -24,7 +24,13 @@ function host(o: { sessions: () => string; panes?: string; fail?: boolean }): Fa
         }
         return { stdout: out };
       }
-      if (a.includes("list-panes")) return { stdout: o.panes ?? "[]" };
+      if (a.includes("list-panes")) {
+        const name = cmd.args[1]!;
+        const live = o.fail ? [] : parseSessionList(o.sessions()).filter((r) => !r.exited);
+        if (!live.some((r) => r.name === name))
+          return { exitCode: 1, stderr: `Session '${name}' not found. The following sessions are active:\n` };
+        return { stdout: o.panes ?? "[]" };
+      }
       if (a.startsWith("kill-session") || a.startsWith("delete-session")) return {};
       return { exitCode: 2, stderr: "unexpected" };
     },
@@ -111,8 +117,16 @@ describe("ZellijBackend on a recording host", () => {
     expect(
       h.calls.map(argv).filter((c) => c.includes("kill-session") || c.includes("delete-session")),
     ).toEqual(["zellij delete-session LocalJobMgr_a"]);
+    const before = h.calls.length;
     expect(await backend(h).kill("nope")).toBe("gone");
-    expect(h.calls.at(-1)!.args[0]).toBe("list-sessions");
+    // A name list-sessions leaves out is asked for directly (list-sessions can miss a live session).
+    expect(h.calls.slice(before).map((c) => (c.file === "/bin/sh" ? "sh" : argv(c)))).toEqual([
+      "zellij --version",
+      "zellij list-sessions --no-formatting",
+      "zellij --session nope action list-panes --json",
+      "sh", // the host's facts
+      "sh", // its server's socket and process: none
+    ]);
   });
 
   it("builds status from one list-sessions, one list-panes, the tab records and one process-table read", async () => {
@@ -163,6 +177,33 @@ describe("ZellijBackend on a recording host", () => {
     expect(h.calls.some((c) => c.args[0] === "kill-session")).toBe(false);
   });
 
+  it("a live session zellij's probe misses (not listed, 'not found') is neither gone nor someone else's", async () => {
+    // zellij 0.45 loses its ConnStatus answer under load: list-sessions leaves the session out and
+    // --session NAME action says it was not found, while its socket and server are there.
+    let serverUp = true;
+    let misses = 2;
+    const h = host({ sessions: () => "" });
+    const inner = h.handler;
+    h.handler = (cmd, hh) => {
+      if (cmd.file === "/bin/sh" && cmd.args[1]?.includes("--server"))
+        return { stdout: serverUp ? "SP" : "" };
+      if (cmd.args.includes("list-panes")) {
+        if (!serverUp || misses-- > 0)
+          return { exitCode: 1, stderr: "Session 's' not found. The following sessions are active:\n" };
+        return { stdout: fixture(V, "list-panes.json")! };
+      }
+      if (cmd.args[0] === "kill-session") serverUp = false;
+      return inner(cmd, hh);
+    };
+    const m = managing(h, session("s", ["ok", "fail"], Date.now()));
+    const [st] = (await m.checkAllSessionsStatus()).sessions;
+    expect(st!.exists).toBe(true);
+    expect(st!.tabs[1]).toMatchObject({ state: "exited", exitCode: 3 });
+    misses = 3;
+    expect(await backend(h).kill("s", session("s", ["ok", "fail"]))).toBe("killed");
+    expect(h.calls.filter((c) => c.args[0] === "kill-session")).toHaveLength(1);
+  });
+
   it("reports tabs of a vanished or EXITED session as finished, never running", async () => {
     const h = host({ sessions: () => "s [Created 1s ago] (EXITED - attach to resurrect)\n" });
     const now = Math.floor(Date.now() / 1000);
@@ -186,6 +227,34 @@ describe("ZellijBackend on a recording host", () => {
     const [st] = (await managing(h, session("s", ["t"])).checkAllSessionsStatus()).sessions;
     expect(st!.error).toMatch(/PermissionDenied/);
     expect(st!.tabs[0]!.state).toBe("unknown");
+  });
+
+  it("limits names by the socket directory of the host that runs zellij (a macOS TMPDIR is deep)", async () => {
+    const tmp = "/var/folders/zz/abcdefghijklmnopqrstuvwxyz0000gn/T/";
+    const h = host({ sessions: () => "" });
+    const inner = h.handler;
+    h.handler = (cmd, hh) =>
+      cmd.file === "/bin/sh" && cmd.args[1]?.includes("uname")
+        ? { stdout: ["Darwin", "501", "/Users/u", tmp, "", "", "", ""].join("\0") }
+        : inner(cmd, hh);
+    const b = new ZellijBackend(h);
+    // Before the host was asked only the rules that hold everywhere apply…
+    expect(() => b.checkName("LocalJobMgr_a_rather_long_layout_name")).not.toThrow();
+    await b.checkAvailable();
+    // …then the socket path `<TMPDIR>zellij-501/contract_version_1/<name>` must stay under 104 bytes.
+    const limit = 104 - 1 - Buffer.byteLength(`${tmp}zellij-501/contract_version_1/`);
+    expect(b.nameLimit()).toBe(limit);
+    expect(() => b.checkName("x".repeat(limit))).not.toThrow();
+    expect(() => b.checkName("x".repeat(limit + 1))).toThrow(/at most \d+ bytes on this host/);
+  });
+
+  it("refuses to run a finished tab again (zellij cannot give it a new tab) before asking zellij", async () => {
+    const h = host({ sessions: () => "s [Created 1s ago] \n", panes: fixture(V, "list-panes.json")! });
+    const b = backend(h);
+    await expect(b.startTab(session("s", ["a", "b"]), 1, await h.info(), { attempt: 2 })).rejects.toThrow(
+      /cannot run tab 1 of "s" again/,
+    );
+    expect(h.calls).toEqual([]);
   });
 
   it("checks the version once and names the minimum", async () => {
@@ -227,7 +296,11 @@ describe("ZellijBackend on a recording host", () => {
       },
       await h.info(),
     );
-    expect(p.artefacts.map((a) => a.path)).toEqual(["/r/tabs.sh", "/r/layout.kdl"]);
+    expect(p.artefacts.map((a) => [a.path, a.mode])).toEqual([
+      ["/r/tabs.sh", 0o700],
+      ["/r/layout.kdl", undefined],
+      ["/r/cmd-0", 0o600],
+    ]);
     const err = await b.start(p).catch((e: unknown) => e);
     expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
   });

@@ -7,7 +7,7 @@ import {
   zellijError,
   zellijErrorCode,
 } from "../src/index.js";
-import { message, VERSIONS } from "./fixtures.js";
+import { message, RECORDED_VERSIONS, SOURCE_VERSIONS, VERSIONS } from "./fixtures.js";
 
 describe.each([...VERSIONS, "0.39.2"])("zellij %s messages", (version) => {
   const m = (key: string, name = "LocalJobMgr_a") => message(version, key, name).text;
@@ -43,9 +43,63 @@ describe.each([...VERSIONS, "0.39.2"])("zellij %s messages", (version) => {
     expect(zellijErrorCode(m("unknownSubcommand", "list-panes"))).toBe("VERSION_UNSUPPORTED");
   });
 
+  it.skipIf(!RECORDED_VERSIONS.includes(version))(
+    "classifies the start failures the real binary printed",
+    () => {
+      // attach --create-background on a live name, and on a name whose saved layout zellij cannot read.
+      for (const key of ["attachExists", "badResurrection"]) {
+        const r = message(version, key, "n");
+        const e = zellijError(
+          "start",
+          r.exit,
+          r.stream === "stderr" ? r.text : "",
+          r.stream === "stdout" ? r.text : "",
+        );
+        expect(e.code).toBe("SESSION_CONFLICT");
+      }
+      expect(zellijError("start", 2, m("badResurrection")).hint).toMatch(/delete-session/);
+      // Socket directory problems: a clear message (the path on it) and what to do.
+      const long = zellijError("start", 1, m("socketTooLong"));
+      expect(long.code).toBe("COMMAND_FAILED");
+      expect(long.reason).toMatch(
+        /^zellij exited 1: the IPC socket path is too long \(\d+ bytes, max 107\): \S+/,
+      );
+      expect(long.hint).toMatch(/ZELLIJ_SOCKET_DIR/);
+      const dir = zellijError("start", 1, m("socketDir"));
+      expect(dir.reason).toMatch(/failed to create the Zellij socket directory: \/proc\//);
+      expect(dir.hint).toMatch(/ZELLIJ_SOCKET_DIR/);
+    },
+  );
+
   it("leaves anything else as COMMAND_FAILED with both streams kept", () => {
     const e = zellijError("kill", 101, "thread 'main' panicked", "");
     expect(e.code).toBe("COMMAND_FAILED");
     expect(e.details).toMatchObject({ exitCode: 101, stderr: "thread 'main' panicked" });
+  });
+});
+
+describe("the source-rendered messages agree with the real binary's", () => {
+  const newest = SOURCE_VERSIONS.at(-1)!;
+  it.each(
+    RECORDED_VERSIONS.flatMap((v) =>
+      [
+        "noSessions",
+        "killMissing",
+        "deleteMissing",
+        "deleteOk",
+        "deleteActive",
+        "exists",
+        "existsDead",
+        "noActiveSession",
+        "nameEmpty",
+        "nameDots",
+        "nameSlash",
+        "attachExists",
+      ].map((key) => [v, key]),
+    ),
+  )(`zellij %s recorded vs ${newest} rendered: %s`, (version, key) => {
+    const real = message(version, key, "LocalJobMgr_a");
+    const rendered = message(newest, key, "LocalJobMgr_a");
+    expect(rendered).toEqual(real);
   });
 });

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isMcError, type LayoutConfig, type StatusReport } from "@mc/core";
+import { type Command, type Host, isMcError, type LayoutConfig, type StatusReport } from "@mc/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { ZellijBackend, type ZellijLocalManager } from "../src/index.js";
+import { parseSessionList, ZellijBackend, ZellijLocalManager } from "../src/index.js";
 import { type FakeZellij, fakeZellij } from "./harness.js";
 
 const layout = (name: string, dir: string, tabs: [string, string][]): LayoutConfig => ({
@@ -96,6 +96,10 @@ describe.each(["0.40.1", "0.44.3"])("ZellijLocalManager on fake zellij %s", (ver
   });
 
   it("an EXITED session blocks its name: conflict, restart deletes it, rename steps past it", async () => {
+    // zellij saves the layout of a session with a command pane at its serialization ticks; a fake whose
+    // interval is 0 has saved every session by the time it is killed.
+    const z = make(version, { FAKE_ZELLIJ_SERIALIZE_MS: "0" });
+    const probe = new ZellijBackend(z.host, { zellij: "zellij", maxSessionNameBytes: 60 });
     const p = uniq();
     const first = z.manager({
       sessionNamePrefix: p,
@@ -188,7 +192,7 @@ describe("fake zellij: edge cases from zellij's source", () => {
   });
 
   it("kill frees the name even when zellij re-creates the EXITED entry after delete (zellij#4641)", async () => {
-    const z = make("0.45.0", { FAKE_ZELLIJ_GHOSTS: "2" });
+    const z = make("0.45.0", { FAKE_ZELLIJ_GHOSTS: "2", FAKE_ZELLIJ_SERIALIZE_MS: "0" });
     const p = uniq();
     const m = z.manager({
       sessionNamePrefix: p,
@@ -232,5 +236,160 @@ describe("fake zellij: edge cases from zellij's source", () => {
     // The length limit comes from the host's socket directory, read before any session starts: zellij
     // was only asked what it is and what it runs.
     expect(z.calls().slice(before)).toEqual([["--version"], ["list-sessions", "--no-formatting"]]);
+  });
+});
+
+describe("fake zellij 0.45.0: what the real binary showed, replayed", () => {
+  it("a session killed before zellij saved its layout vanishes; once saved, it is EXITED until mc deletes it", async () => {
+    const z = make("0.45.0");
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("t", z.workDir, [["t", "sleep 30"]])],
+    });
+    await m.startAllSessions();
+    await z.host.run({ file: "zellij", args: ["kill-session", `${p}_t`] });
+    const probe = new ZellijBackend(z.host, { zellij: "zellij", maxSessionNameBytes: 60 });
+    expect((await probe.listSessions()).map((s) => s.name)).not.toContain(`${p}_t`);
+    const again = z.manager({
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("t", z.workDir, [["t", "sleep 30"]])],
+    });
+    await again.startAllSessions();
+    await z.host.run({ file: "zellij", args: ["--session", `${p}_t`, "action", "save-session"] });
+    await z.host.run({ file: "zellij", args: ["kill-session", `${p}_t`] });
+    expect((await probe.listSessions()).find((s) => s.name === `${p}_t`)).toEqual({
+      name: `${p}_t`,
+      exited: true,
+      runId: again.runId,
+    });
+    expect(await again.killAllSessions()).toMatchObject([{ outcome: "killed" }]);
+    expect((await probe.listSessions()).map((s) => s.name)).not.toContain(`${p}_t`);
+  });
+
+  it("a live name taken just before start is a conflict (Session already exists), and nothing is left running", async () => {
+    const z = make("0.45.0");
+    const p = uniq();
+    const sneaky: Host = {
+      ...z.host,
+      run: async (cmd: Command, o) => {
+        if (cmd.args.includes("--create-background") && cmd.args.at(-1) === `${p}_r`)
+          await z.host.run({ file: "zellij", args: ["attach", "--create-background", `${p}_r`] });
+        return z.host.run(cmd, o);
+      },
+    };
+    const m = new ZellijLocalManager({
+      host: sneaky,
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("r", z.workDir, [["t", "sleep 30"]])],
+    });
+    const err = await m.startAllSessions().catch((e: unknown) => e);
+    expect(isMcError((err as Error).cause, "SESSION_CONFLICT")).toBe(true);
+    expect(String((err as Error).message)).toContain("Session already exists");
+    await z.host.run({ file: "zellij", args: ["kill-session", `${p}_r`] });
+  });
+
+  it("an EXITED session resurrected instead of mc's layout is caught and put back", async () => {
+    const z = make("0.45.0");
+    const p = uniq();
+    const other = join(z.workDir, `${p}.kdl`);
+    writeFileSync(
+      other,
+      'layout {\n  tab name="theirs" {\n    pane command="sleep" {\n      args "600"\n    }\n  }\n}\n',
+    );
+    const sneaky: Host = {
+      ...z.host,
+      run: async (cmd: Command, o) => {
+        if (cmd.args.includes("--create-background") && cmd.args.at(-1) === `${p}_g`) {
+          const run = (...args: string[]) => z.host.run({ file: "zellij", args });
+          await run("--new-session-with-layout", other, "attach", "--create-background", `${p}_g`);
+          await run("--session", `${p}_g`, "action", "save-session");
+          await run("kill-session", `${p}_g`);
+        }
+        return z.host.run(cmd, o);
+      },
+    };
+    const m = new ZellijLocalManager({
+      host: sneaky,
+      sessionNamePrefix: p,
+      sessionLayouts: [layout("g", z.workDir, [["mine", "sleep 30"]])],
+    });
+    const err = await m.startAllSessions().catch((e: unknown) => e);
+    expect(isMcError((err as Error).cause, "SESSION_CONFLICT")).toBe(true);
+    expect(String((err as Error).message)).toContain("resurrected");
+    const rows = await new ZellijBackend(z.host).listSessions();
+    expect(rows.find((r) => r.name === `${p}_g`)).toEqual({ name: `${p}_g`, exited: true });
+  });
+
+  it("holds tabs back and starts them later; closes a tab by its ref", async () => {
+    const z = make("0.45.0");
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      exitMode: "keep",
+      sessionLayouts: [
+        layout("h", z.workDir, [
+          ["a", "exit 0"],
+          ["b", "exit 6"],
+        ]),
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    let r = await until(m, (x) => x.sessions[0]!.tabs[0]!.state === "exited");
+    expect(r.sessions[0]!.tabs.map((t) => t.state)).toEqual(["exited", "not-started"]);
+    await m.startTab(`${p}_h`, 1);
+    r = await until(m, (x) => x.sessions[0]!.tabs[1]!.state === "exited");
+    expect(r.sessions[0]!.tabs[1]).toMatchObject({ exitCode: 6 });
+    await m.closeTab(r.sessions[0]!.tabs[0]!.ref!);
+    r = await m.checkAllSessionsStatus();
+    expect(r.sessions[0]!.tabs[0]!.ref).toBeUndefined();
+    await expect(m.startTab(`${p}_h`, 1)).rejects.toThrow(/not waiting to start/);
+    await m.killAllSessions();
+  });
+
+  it("replays the recorded answers: --session MISSING with two sessions exits 0; delete --force on a young session says not found", async () => {
+    const z = make("0.45.0");
+    const run = (...args: string[]) => z.host.run({ file: "zellij", args });
+    await run("attach", "--create-background", "one");
+    await run("attach", "--create-background", "two");
+    const r = await run("--session", "nosuch", "action", "list-panes", "--json");
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("Session 'nosuch' not found. The following sessions are active:\n");
+    expect(
+      parseSessionList(r.stdout)
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(["one", "two"]);
+    expect(await new ZellijBackend(z.host).q.listPanes("nosuch")).toBe("missing");
+    const d = await run("delete-session", "--force", "one");
+    expect([d.exitCode, d.stderr]).toEqual([2, 'Session: "one" not found.\n']);
+    await run("kill-session", "two");
+  });
+});
+
+describe("fake zellij 0.45.0: --exit close", () => {
+  it("closes each tab when its command ends; what is left of the session is still mc's to kill", async () => {
+    const z = make("0.45.0");
+    const p = uniq();
+    const m = z.manager({
+      sessionNamePrefix: p,
+      exitMode: "close",
+      sessionLayouts: [
+        layout("c", z.workDir, [
+          ["a", "exit 3"],
+          ["b", "exit 0"],
+        ]),
+      ],
+    });
+    await m.startAllSessions();
+    const r = await until(m, (x) => x.summary.allFinished);
+    expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([
+      ["exited", 3],
+      ["exited", 0],
+    ]);
+    // Only the plugin pane is left, in the session's own tab.
+    expect(r.sessions[0]!.exists).toBe(true);
+    expect(await m.killAllSessions()).toMatchObject([{ outcome: "killed" }]);
+    expect((await new ZellijBackend(z.host).listSessions()).map((s) => s.name)).not.toContain(`${p}_c`);
   });
 });

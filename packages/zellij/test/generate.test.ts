@@ -212,6 +212,59 @@ describe("zellijLayout", () => {
   });
 });
 
+describe("exit modes, held-back tabs and the exit stamp", () => {
+  const files = (
+    exitMode: "shell" | "keep" | "close",
+    version: [number, number, number] | undefined,
+    pending?: number[],
+  ) =>
+    zellijSessionFiles(
+      {
+        zellij: "/opt/zj bin/zellij",
+        version,
+        name: "s",
+        runId: RUN,
+        tabs: [
+          { index: 0, tabName: "a'b", startDir: "/", command: "true" },
+          { index: 1, tabName: "c", startDir: "/", command: "true" },
+        ],
+        dir: "/a",
+        runDir: "/a",
+        exitMode,
+        pending,
+      },
+      info,
+    );
+
+  it("closes a pane once its program ended only with --exit close", () => {
+    expect(readLayout(files("close", [0, 45, 0]).layout).tabs.map((t) => t.closeOnExit)).toEqual([
+      true,
+      true,
+    ]);
+    expect(readLayout(files("keep", [0, 45, 0]).layout).tabs.map((t) => t.closeOnExit)).toEqual([
+      false,
+      false,
+    ]);
+  });
+
+  it("creates held-back tabs suspended, with every tab in the wrapper", () => {
+    const f = files("shell", [0, 45, 0], [1]);
+    expect(f.layout).toMatch(/name="c \(mc run [^)]+\)" close_on_exit=false start_suspended=true \{/);
+    expect(f.layout).not.toMatch(/name="a'b[^\n]*start_suspended/);
+    expect(f.tabScript).toContain("  1) # c");
+  });
+
+  it("stamps the command's end on the pane name only where a shell stays and rename-pane has --pane-id (0.44+)", () => {
+    const stamp = files("shell", [0, 45, 0]).tabScript;
+    expect(stamp).toContain(
+      `'/opt/zj bin/zellij' action rename-pane --pane-id "terminal_$ZELLIJ_PANE_ID" "$mc_pn [exit $mc_code]"`,
+    );
+    expect(stamp).toContain(`0) mc_pn='a'\\''b (mc run ${RUN})' ;;`);
+    expect(files("keep", [0, 45, 0]).tabScript).not.toContain("rename-pane");
+    expect(files("shell", [0, 43, 1]).tabScript).not.toContain("rename-pane");
+  });
+});
+
 describe("isLiteralPath", () => {
   it("is false exactly for what shellexpand would touch", () => {
     expect(isLiteralPath("/srv/app")).toBe(true);

@@ -36,8 +36,9 @@ export function fakeZellij(version: string, extraEnv: NodeJS.ProcessEnv = {}): F
     FAKE_ZELLIJ_STATE: state,
     FAKE_ZELLIJ_VERSION: version,
     SHELL: "/bin/sh",
-    // zellij keeps resurrection layouts under the cache dir: a private one, never the user's.
+    // zellij keeps resurrection layouts under the cache dir and sockets in the socket dir: private ones.
     XDG_CACHE_HOME: join(root, "cache"),
+    ZELLIJ_SOCKET_DIR: join(root, "sock"),
   });
   const host = localHost({ env, stateDir: join(root, "mc-state") });
   return {

@@ -1,0 +1,50 @@
+import { McError } from "@mc/core";
+import { isNoSuchSession, zellijError } from "./errors.js";
+import { paneTabIndex, parseTabRef } from "./parse.js";
+import type { ZellijQueries } from "./queries.js";
+
+/**
+ * Start a held-back tab: its pane was created suspended (`start_suspended=true`, generate.ts) and runs
+ * once it gets Enter (`action send-keys --pane-id terminal_N Enter`, 0.44+). Verified on 0.45.0, where
+ * `action new-tab` on a session without a client makes a tab with no room for a pane (zellij logs "Not
+ * enough room for panes") and leaves the new pane's process running outside any tab.
+ */
+export async function startHeldTab(
+  q: ZellijQueries,
+  session: string,
+  tabScript: string,
+  index: number,
+): Promise<void> {
+  const panes = q.hasListPanes() ? await q.panesOf(session) : undefined;
+  const pane = Array.isArray(panes)
+    ? panes.find((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) === index)
+    : undefined;
+  if (!pane?.held || pane.exited) {
+    throw new McError("USAGE", `tab ${index} of zellij session "${session}" is not waiting to start`, {
+      backend: "zellij",
+      op: "start",
+      hint: "zellij starts only the tabs a session was started with, held back (--max-parallel-tabs, dependsOn)",
+    });
+  }
+  const r = await q.host.run(
+    q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
+  );
+  if (r.exitCode !== 0 || isNoSuchSession(r.stderr))
+    throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+}
+
+/**
+ * Close the tab a status `ref` names (`close-tab-by-id`, 0.44+), only while that tab still holds the pane
+ * the ref names: tab and pane ids are per session, and a same-named session made since has its own.
+ */
+export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void> {
+  const t = parseTabRef(ref);
+  if (!t)
+    throw new McError("USAGE", `"${ref}" is not a zellij tab reference`, { backend: "zellij", op: "kill" });
+  const panes = await q.panesOf(t.session);
+  if (!Array.isArray(panes)) return;
+  if (!panes.some((p) => !p.isPlugin && p.id === t.paneId && p.tabId === t.tabId)) return;
+  const r = await q.host.run(q.cmd(["--session", t.session, "action", "close-tab-by-id", String(t.tabId)]));
+  if (r.exitCode !== 0 && !isNoSuchSession(r.stderr))
+    throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
+}
