@@ -415,6 +415,9 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     const zenv = {
       PATH: `${join(fakes, "zellij", "test", "fake")}:${process.env.PATH}`,
       FAKE_ZELLIJ_STATE: fakeState,
+      // The fake makes its socket directory and cache as zellij does: private ones.
+      ZELLIJ_SOCKET_DIR: join(dir, "zsock"),
+      XDG_CACHE_HOME: join(dir, "zcache"),
     };
     const f = layoutsFile("z.json", [
       {

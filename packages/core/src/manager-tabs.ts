@@ -49,16 +49,17 @@ export async function rerunTab(ops: TabOps, s: ManagedSession, index: number): P
     });
   const last = tab.attempt ?? 1;
   const rec = join(s.runDir, tabRecordName(index));
+  // The earlier attempt's record is kept under attempts/; the new wrapper replaces the tab's own in place
+  // once it runs, so a backend that refuses the start leaves the tab as it was.
   const text = await m.host.readFile(rec);
   if (text !== undefined)
     await m.host.writeFile(join(s.runDir, "attempts", `tab-${index}.${last}.json`), text);
-  await m.host.remove(rec);
+  await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
   forgetRecord(m.records, s, index);
   if (s.tabErrors?.[String(index)]) {
     const { [String(index)]: _, ...rest } = s.tabErrors;
     s.tabErrors = rest;
   }
-  await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
   if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
   await ops.saveSession(s);
   return last + 1;
