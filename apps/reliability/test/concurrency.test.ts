@@ -23,6 +23,8 @@ interface LsRow {
   run: string;
   session: string;
   live: boolean;
+  /** Killed or replaced sessions stay listed (with their logs) until pruned. */
+  ended?: { at: string; by: string };
 }
 
 const lsFailures: string[] = [];
@@ -97,7 +99,9 @@ describe("concurrency: status and kill while run is starting", () => {
         else if (r.code !== 0) problems.push(`round ${round}: exit ${r.code}: ${r.stderr.split("\n")[0]}`);
       }
       const live = t.sessions().filter((s) => s.startsWith(`c${round}-`));
-      const recorded = (await ls()).filter((r) => r.session.startsWith(`c${round}-`));
+      const listed = (await ls()).filter((r) => r.session.startsWith(`c${round}-`));
+      const recorded = listed.filter((r) => !r.ended);
+      const ended = listed.filter((r) => r.ended);
       const untargeted = names.filter((n) => !targeted.has(n));
       // Sessions nobody asked to kill are alive and recorded exactly once; killed ones are gone and forgotten.
       for (const n of untargeted) {
@@ -109,7 +113,14 @@ describe("concurrency: status and kill while run is starting", () => {
       for (const n of targeted) {
         if (live.includes(n)) problems.push(`round ${round}: ${n} survived its kill`);
         if (recorded.some((r) => r.session === n))
-          problems.push(`round ${round}: ${n} killed but still recorded`);
+          problems.push(`round ${round}: ${n} killed but still managed`);
+        const gone = ended.filter((r) => r.session === n);
+        if (gone.length !== 1 || gone[0]!.ended!.by !== "killed")
+          problems.push(`round ${round}: ${n} killed but listed ${gone.length} time(s) as ended (killed)`);
+      }
+      for (const r of ended) {
+        if (!targeted.has(r.session))
+          problems.push(`round ${round}: ${r.session} listed as ended, never killed`);
       }
       for (const n of live) {
         if (!recorded.some((r) => r.session === n))

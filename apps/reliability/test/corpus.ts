@@ -134,11 +134,15 @@ export function hasLoneSurrogate(s: string): boolean {
   return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
-/** What core's schema accepts as a name (layoutName, tabName): not blank, no C0 control or DEL. */
+/**
+ * What core's schema accepts as a name (layoutName, tabName): not blank, no C0/C1 control, DEL, line
+ * separator or bidirectional control, at most 256 characters, already in NFC (the form mc keeps).
+ */
 export function schemaName(s: string): boolean {
-  return s.trim() !== "" && !CONTROL.test(s);
+  return s.trim() !== "" && !CONTROL.test(s) && !BIDI.test(s) && s.length <= 256 && s === s.normalize("NFC");
 }
 
 /** What core's schema accepts as startDir or command: not blank, no NUL. */

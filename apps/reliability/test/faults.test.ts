@@ -24,6 +24,8 @@ interface LsRow {
   run: string;
   session: string;
   live: boolean;
+  /** Killed or replaced sessions stay listed (with their logs) until pruned. */
+  ended?: { at: string; by: string };
 }
 
 async function lsJson(
@@ -192,12 +194,12 @@ describe("faults: the state directory cannot be written", () => {
 
   it("EROFS / ENOSPC from writeFile in the middle of a launch: the started sessions are rolled back, the error names the cause", async () => {
     for (const code of ["EROFS", "ENOSPC"]) {
-      let writes = 0;
-      // Artefacts of session 1 (2 files), its run record, then session 2's first artefact fails.
+      // Session 1's artefacts and run record are written; session 2's first artefact fails.
       const failing: Host = {
         ...t.host,
         writeFile: async (path, data, o) => {
-          if (++writes === 4) throw Object.assign(new Error(`${code}: simulated, write '${path}'`), { code });
+          if (/\/s1\/[^/]+$/.test(path))
+            throw Object.assign(new Error(`${code}: simulated, write '${path}'`), { code });
           return t.host.writeFile(path, data, o);
         },
       };
@@ -231,7 +233,8 @@ describe("faults: damaged state files", () => {
     writeFileSync(join(dir, "20260101-000000-dddddd.json"), "");
 
     const ls = await lsJson();
-    expect(ls.runs.map((r) => [r.session, r.live])).toEqual([
+    // Sessions the earlier tests killed are listed as ended; the managed ones are the two good ones.
+    expect(ls.runs.filter((r) => !r.ended).map((r) => [r.session, r.live])).toEqual([
       ["good-a", true],
       ["good-b", true],
     ]);
@@ -257,14 +260,27 @@ describe("faults: damaged state files", () => {
     expect(kill.code).toBe(0);
     expect(t.sessions()).toEqual(["keeper"]);
     const after = await lsJson();
-    expect(after.runs).toEqual([]);
-    // The damaged files are left for the user to inspect; nothing else remains.
-    expect(filesUnder(dir).sort()).toEqual([
+    expect(after.runs.filter((r) => !r.ended)).toEqual([]);
+    expect(
+      after.runs.filter((r) => r.session.startsWith("good-")).map((r) => [r.session, r.ended?.by]),
+    ).toEqual([
+      ["good-a", "killed"],
+      ["good-b", "killed"],
+    ]);
+    // The damaged files are left for the user to inspect until they prune.
+    const damaged = [
       "20260101-000000-aaaaaa.json",
       "20260101-000000-bbbbbb.json",
       "20260101-000000-cccccc.json",
       "20260101-000000-dddddd.json",
-    ]);
+    ];
+    for (const f of damaged) expect(filesUnder(dir)).toContain(f);
+    // `ls --prune` removes the ended sessions' records and the unreadable files; nothing else remains.
+    const prune = await sessions(["ls", "--prune"], env, t.work);
+    expect(prune.code, prune.stderr).toBe(0);
+    for (const f of damaged) expect(prune.stderr).toContain(`removed run record ${join(dir, f)}`);
+    expect(filesUnder(dir)).toEqual([]);
+    expect((await lsJson()).runs).toEqual([]);
     figures.corruptStateFiles = ls.corrupt.length;
   });
 });

@@ -39,7 +39,7 @@ describe("soak: start / status / kill on one tmux server", () => {
     await warm.startAllSessions();
     await warm.checkAllSessionsStatus();
     await warm.killAllSessions();
-    await warm.forget("warm");
+    await warm.forgetEnded();
     await delay(300);
     const before = {
       processes: liveProcessesMentioning(t.dir).length,
@@ -70,9 +70,11 @@ describe("soak: start / status / kill on one tmux server", () => {
         const r = await m.checkAllSessionsStatus();
         if (r.sessions[0]?.exists && r.sessions[0].tabs.length === 2) statusOk++;
         const killed = await m.killAllSessions();
-        expect(killed).toEqual([{ name, ok: true }]);
-        // What `sessions kill` does after killing: forget the session, deleting the run when it is empty.
-        await m.forget(name);
+        expect(killed).toEqual([{ machine: "local", name, ok: true, outcome: "killed" }]);
+        // A killed session is kept as ended (its logs outlive it) until `ls --prune` forgets it: what the
+        // prune does must leave nothing behind, deleting the run when it is empty.
+        expect(m.ended.map((e) => [e.name, e.endedBy])).toEqual([[name, "killed"]]);
+        await m.forgetEnded();
       }
     };
     await Promise.all([lane(0), lane(1)]);

@@ -41,10 +41,6 @@ const read = (path: string): string | undefined => {
   }
 };
 
-// A pid's command line never changes while that process lives (exec makes a new start time): cache it
-// by pid and start time, so monitoring reads each process's cmdline once, not once per poll.
-const cmdlineCache = new Map<string, string>();
-
 /** Direct children of `pid` from every thread's `children` file (CONFIG_PROC_CHILDREN). */
 function childrenOf(pid: number): number[] | undefined {
   let tasks: string[];
@@ -95,7 +91,6 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
     }
     return scanned.get(pid) ?? [];
   };
-  const seenKeys = new Set<string>();
   for (const root of rootPids) {
     const nodes: ProcessNode[] = [];
     const queue = [root];
@@ -105,14 +100,10 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
       // A zombie has exited: it only waits for a parent to reap it (an init that never reaps, in some
       // containers, keeps it forever), so it is not a running process.
       if (!st || st.state === "Z" || st.state === "X") continue;
-      const key = `${pid}:${st.startTicks}`;
-      seenKeys.add(key);
-      let command = cmdlineCache.get(key);
-      if (command === undefined) {
-        const raw = read(`/proc/${pid}/cmdline`);
-        command = raw ? raw.replace(/\0+$/, "").split("\0").join(" ") : st.comm;
-        cmdlineCache.set(key, command);
-      }
+      // Read every time: exec keeps the pid and the start time, so no key tells a cached command line is
+      // still the process's (a fork read before its exec showed the parent shell's command for good).
+      const raw = read(`/proc/${pid}/cmdline`);
+      const command = raw ? raw.replace(/\0+$/, "").split("\0").join(" ") : st.comm;
       const startedMs = (st.startTicks / CLK_TCK) * 1000;
       const aliveMs = Math.max(1, uptimeMs - startedMs);
       nodes.push({
@@ -127,8 +118,5 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
     }
     if (nodes.length) out.set(root, nodes);
   }
-  // Forget processes that are gone, so the cache stays the size of what is being watched.
-  if (cmdlineCache.size > 4 * seenKeys.size + 64)
-    for (const k of cmdlineCache.keys()) if (!seenKeys.has(k)) cmdlineCache.delete(k);
   return out;
 }

@@ -137,6 +137,17 @@ export abstract class RunState<O extends object = object> {
       ),
     );
     this.ended = [];
+    // A machine this run no longer has sessions on keeps no directory for it either.
+    const left = [...new Set(gone.map((s) => s.machine))].filter(
+      (machine) => this.machineSet.has(machine) && !this.managed.some((s) => s.machine === machine),
+    );
+    await Promise.all(
+      left.map(async (machine) =>
+        this.hostOf(machine)
+          .remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId))
+          .catch(() => {}),
+      ),
+    );
     const dirs = new Set(gone.map((s) => s.runDir));
     await this.updateRecord((run) => {
       const ended = run?.ended?.filter((e) => !dirs.has(e.runDir)) ?? [];

@@ -93,6 +93,27 @@ export function runHostConformance(h: HostHarness): void {
       expect(await host.which("mc-no-such-binary-xyz")).toBeUndefined();
     });
 
+    it("a process that execs after being read shows its new command (same pid, same start time)", async () => {
+      const r = await host.run({
+        file: "/bin/sh",
+        args: ["-c", "/bin/sh -c 'sleep 0.4; exec sleep 31' >/dev/null 2>&1 & echo $!"],
+      });
+      const pid = Number(r.stdout.trim());
+      try {
+        const first = (await host.processTrees([pid])).get(pid)?.[0]?.command ?? "";
+        expect(first).toContain("exec sleep 31");
+        const until = Date.now() + 20_000;
+        let now = first;
+        while (now !== "sleep 31" && Date.now() < until) {
+          await new Promise((res) => setTimeout(res, 50));
+          now = (await host.processTrees([pid])).get(pid)?.[0]?.command ?? "";
+        }
+        expect(now).toBe("sleep 31");
+      } finally {
+        await host.run({ file: "/bin/sh", args: ["-c", `kill ${pid}`] });
+      }
+    });
+
     it("reads process trees with start times", async () => {
       const r = await host.run({
         file: "/bin/sh",
