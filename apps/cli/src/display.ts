@@ -43,6 +43,25 @@ export function display(s: string, opts: { oneLine?: boolean } = {}): string {
   return out;
 }
 
+const HIDDEN_ALL = new RegExp(HIDDEN.source, "gu");
+
+/**
+ * JSON text that is safe in a terminal and means exactly the same value: every character a terminal would
+ * act on or hide (DEL, C1 controls, bidi and other format characters, which JSON.stringify leaves raw) is
+ * written as a `\uXXXX` escape. A program reading it gets the exact strings back.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  const escape = (ch: string) => {
+    let out = "";
+    for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    return out;
+  };
+  // A raw newline in JSON.stringify's output is only ever the indentation's (strings escape theirs).
+  return (JSON.stringify(value, null, indent) ?? "null").replace(HIDDEN_ALL, (ch) =>
+    ch === "\n" ? ch : escape(ch),
+  );
+}
+
 /** Terminal cells a (displayed) string takes: wide East Asian characters and emoji count two, marks zero. */
 export function cells(s: string): number {
   return stringWidth(s);

@@ -1,5 +1,5 @@
 import { formatDuration, type StatusReport, type TabStatus } from "@mc/core";
-import { type Colors, cells, colors, display, fitCells, pad, render, unstyled } from "./display.js";
+import { type Colors, cells, colors, display, fitCells, jsonText, pad, render, unstyled } from "./display.js";
 
 export { display } from "./display.js";
 
@@ -69,9 +69,9 @@ export function makeOutput(
     err: (l) => streams.stderr.write(`${render(l, color)}\n`),
     outText: (t) => streams.stdout.write(render(t, color)),
     errText: (t) => streams.stderr.write(render(t, color)),
-    printJson: (v) => streams.stdout.write(`${JSON.stringify(v, null, 2)}\n`),
-    jsonLine: (v) => streams.stdout.write(`${JSON.stringify(v)}\n`),
-    errJson: (v) => streams.stderr.write(`${JSON.stringify(v)}\n`),
+    printJson: (v) => streams.stdout.write(`${jsonText(v, 2)}\n`),
+    jsonLine: (v) => streams.stdout.write(`${jsonText(v)}\n`),
+    errJson: (v) => streams.stderr.write(`${jsonText(v)}\n`),
     data: (t) => streams.stdout.write(t),
     live: () =>
       new LiveBlock(

@@ -1,7 +1,7 @@
 import { McError, makeReport, type SessionStatus, summarizeSession, type TabStatus } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cells, display, logLine, render } from "../src/display.js";
+import { cells, display, jsonText, logLine, render } from "../src/display.js";
 import { reportError } from "../src/exit-codes.js";
 import { colorEnabled, makeOutput, statusTable, table, transitions } from "../src/output.js";
 
@@ -135,6 +135,18 @@ describe("the display function", () => {
         if (!color) expect(p).not.toContain("\x1b");
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it("property: JSON output means the exact same value and lets no raw control out (--json, NDJSON streams)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), hostile, hostile, fc.constantFrom(undefined, 2), (v, a, b, indent) => {
+        const value = { v, [a]: [a, b, { [b]: `${a}\u2069${b}` }] };
+        const text = jsonText(value, indent);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
+        expect(rawControl(text.replace(/\n/g, "")), text).toBeUndefined();
+      }),
+      { numRuns: 400 },
     );
   });
 

@@ -53,7 +53,8 @@ async function emitLayouts(
     return 0;
   }
   printWarnings(out, r.warnings, source);
-  if (output === undefined) out.data(text);
+  // A converted file on a terminal is shown (a hostile source's escapes drawn visibly); piped, it is exact.
+  if (output === undefined) out.tty ? out.outText(text) : out.data(text);
   else {
     const tabs = r.file.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
     out.err(
@@ -110,7 +111,7 @@ export async function exportCommand(
     return 0;
   }
   printWarnings(out, e.warnings, file);
-  if (o.output === undefined) out.data(e.text);
+  if (o.output === undefined) out.tty ? out.outText(e.text) : out.data(e.text);
   else out.err(`${o.output}: ${e.format}; ${e.warnings.length} warning${e.warnings.length === 1 ? "" : "s"}`);
   return 0;
 }
