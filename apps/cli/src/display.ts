@@ -51,14 +51,14 @@ const HIDDEN_ALL = new RegExp(HIDDEN.source, "gu");
  * written as a `\uXXXX` escape. A program reading it gets the exact strings back.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  const escape = (ch: string) => {
+  const unicodeEscape = (ch: string) => {
     let out = "";
     for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
     return out;
   };
   // A raw newline in JSON.stringify's output is only ever the indentation's (strings escape theirs).
   return (JSON.stringify(value, null, indent) ?? "null").replace(HIDDEN_ALL, (ch) =>
-    ch === "\n" ? ch : escape(ch),
+    ch === "\n" ? ch : unicodeEscape(ch),
   );
 }
 
