@@ -29,11 +29,27 @@ export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
  * The lines of {@link logWriterCommand} with the log's path given as a shell word (`"$mc_dir/…"` in the
  * tab wrapper's `log` mode, which tmux's pipe-pane runs so a dry run stays readable).
  */
-export function logWriterScript(pathWord: string, cap = LOG_CAP_BYTES, awk: AwkMode = "probe"): string[] {
+export function logWriterScript(
+  pathWord: string,
+  cap = LOG_CAP_BYTES,
+  awk: AwkMode = "probe",
+  o: { scriptBanner?: boolean } = {},
+): string[] {
+  const write = `function w(l, k) { k = length(l) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 } print l >> f; fflush(f); n += k }`;
   const prog = [
+    write,
     `BEGIN { f = ENVIRON["MC_LOG"]; n = 0; while ((getline l < f) > 0) n += length(l) + 1; close(f) }`,
-    `{ k = length($0) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 }`,
-    `print >> f; fflush(f); n += k }`,
+    // util-linux script(1) frames its typescript with a "Script started" line and, after an empty line
+    // of its own (a pty ends its lines with \r), a "Script done" line: the log keeps only the output.
+    ...(o.scriptBanner
+      ? [
+          `NR == 1 && /^Script started on / { next }`,
+          `/^Script done on .*COMMAND_EXIT_CODE="[0-9]+"]$/ { held = 0; next }`,
+          `$0 == "" { if (held) w(""); held = 1; next }`,
+          `held { w(""); held = 0 }`,
+        ]
+      : []),
+    `{ w($0) }`,
   ].join(" ");
   // mawk (Debian's awk) reads a pipe in whole blocks unless told `-W interactive`; other awks read lines
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.

@@ -47,8 +47,9 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   // `action switch-session` moves the current client (0.44+).
   attachFromInside: true,
   panes: false,
-  // Tab output is not captured yet (zellij has no pipe-pane; the wrapper would have to tee).
-  logs: false,
+  // zellij has no pipe-pane: each pane runs its wrapper under util-linux script(1), which copies the output
+  // to the tab's log (generate.ts LOGGED_LAUNCHER). A host without it keeps no logs ("no output recorded").
+  logs: true,
   stopHook: false,
   listsForeignSessions: true,
   // A pane with `close_on_exit false` stays on screen, finished, with its exit status.
@@ -185,6 +186,7 @@ export class ZellijBackend implements SessionBackend {
         exitMode: spec.exitMode,
         pending: spec.pendingTabs,
         tabBar: this.opts.tabBar,
+        script: this.q.facts?.script || undefined,
       },
       info,
     );

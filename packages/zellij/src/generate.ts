@@ -4,10 +4,12 @@ import {
   commandFiles,
   type ExitMode,
   type HostInfo,
+  logWriterScript,
   McError,
   normaliseStartDir,
   posixTabScript,
   shQuote,
+  tabLogName,
   type WrappedTab,
 } from "@mc/core";
 import { hasLoneSurrogate } from "./names.js";
@@ -72,9 +74,56 @@ export interface ZellijTab extends WrappedTab {
   startDir: string;
 }
 
-/** The argv of tab `index`'s pane: `[command, ...args]`. */
-export function paneArgv(tab: ZellijTab, tabScript: string): string[] {
-  return isLiteralPath(tab.startDir)
+/**
+ * `sh -c` program of a pane whose output is logged (zellij has no pipe-pane): util-linux script(1) runs the
+ * tab wrapper on a terminal of its own, relays everything both ways (the tab shows and behaves as without
+ * it: a pty, window size followed) and copies the output to fd 3, which the log writer of the tab wrapper
+ * (core `logWriterScript`, rotated at 8 MiB) appends to `logs/tab-<i>.log`. The pane exits with the
+ * wrapper's status. `$0` is `mc-tab`; `$1` script(1), `$2` the log, `$3` a startDir zellij could not take
+ * as a cwd (or ""), `$4` the wrapper, `$5` the tab. script(1) runs its command with `$SHELL`, so it gets
+ * /bin/sh and the wrapper gets the user's `$SHELL` back.
+ */
+export const LOGGED_LAUNCHER = [
+  '[ -z "$3" ] || cd -- "$3" || exit 1',
+  "MC_US=${SHELL-} MC_TS=$4 MC_IX=$5 MC_PIDF=$2.pid SHELL=/bin/sh; export MC_US MC_TS MC_IX MC_PIDF SHELL",
+  'mc_rcf=$2.rc; rm -f -- "$MC_PIDF" "$mc_rcf"; exec 4>&1 6<&0',
+  // In the background (so this shell can take the pane's hang-up) with the pane's terminal as stdin.
+  `{ { "$1" -qfec 'echo $$ > "$MC_PIDF"; ts=$MC_TS ix=$MC_IX; SHELL=$MC_US; [ -n "$SHELL" ] || unset SHELL; unset MC_US MC_TS MC_IX MC_PIDF; exec /bin/sh "$ts" "$ix"' /dev/fd/3 3>&1 1>&4 4>&- <&6 6<&-; echo $? > "$mc_rcf"; } | { ${logWriterScript('"$2"', undefined, "probe", { scriptBanner: true }).join("; ")}; } >/dev/null 4>&- 6<&-; } &`,
+  // script(1) neither dies of the pane's hang-up nor passes it on: hand it to the wrapper's session.
+  // (dash's kill takes no `--`: `kill -HUP -PGID`.)
+  'mc_fw() { [ -s "$MC_PIDF" ] && kill -"$1" "-$(cat "$MC_PIDF")" 2>/dev/null; }',
+  "trap 'mc_fw HUP' HUP; trap 'mc_fw TERM' TERM",
+  'mc_j=$!; while kill -0 "$mc_j" 2>/dev/null; do wait "$mc_j"; done',
+  'exit "$(cat "$mc_rcf" 2>/dev/null || echo 1)"',
+].join("\n");
+
+/**
+ * The argv of tab `index`'s pane: `[command, ...args]`, always ending `<tab script> <index>` (how a pane
+ * is matched to its tab, parse.ts `paneTabIndex`). With `logger` (the host's util-linux script(1)) the
+ * tab's output is also logged ({@link LOGGED_LAUNCHER}).
+ */
+export function paneArgv(
+  tab: ZellijTab,
+  tabScript: string,
+  logger?: { script: string; runDir: string },
+): string[] {
+  const literal = isLiteralPath(tab.startDir);
+  if (logger) {
+    const log = join(logger.runDir, tabLogName(tab.slot ?? tab.index));
+    const dir = literal ? "" : tab.startDir;
+    return [
+      PANE_SHELL,
+      "-c",
+      LOGGED_LAUNCHER,
+      "mc-tab",
+      logger.script,
+      log,
+      dir,
+      tabScript,
+      String(tab.index),
+    ];
+  }
+  return literal
     ? [PANE_SHELL, tabScript, String(tab.index)]
     : [PANE_SHELL, "-c", CD_LAUNCHER, "mc-tab", tab.startDir, tabScript, String(tab.index)];
 }
@@ -122,12 +171,14 @@ export interface ZellijLayoutInput {
    * created at start and the held-back ones start later.
    */
   suspended?: readonly number[] | undefined;
+  /** Log each tab's output with the host's util-linux script(1) (see {@link paneArgv}). */
+  logger?: { script: string; runDir: string } | undefined;
 }
 
 /** The KDL lines of one tab (indented for the `layout` block). */
 function tabLines(l: ZellijLayoutInput, t: ZellijTab): string[] {
   const cwd = isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
-  const [command, ...args] = paneArgv(t, l.tabScript);
+  const [command, ...args] = paneArgv(t, l.tabScript, l.logger);
   const held = l.suspended?.includes(t.index) ? " start_suspended=true" : "";
   return [
     `    tab name=${kdlString(t.tabName)}${cwd} {`,
@@ -211,6 +262,8 @@ export interface ZellijSessionInput {
   /** Tabs not to start now: created suspended, a scheduler starts them later (see `suspended`). */
   pending?: readonly number[] | undefined;
   tabBar?: boolean | undefined;
+  /** The host's util-linux script(1), which logs each tab's output; no logs without it. */
+  script?: string | undefined;
 }
 
 /**
@@ -231,6 +284,7 @@ export function zellijSessionFiles(o: ZellijSessionInput, info: HostInfo): Zelli
       tabScript: tabScriptPath,
       closeOnExit: o.exitMode === "close",
       ...(o.tabBar === undefined ? {} : { tabBar: o.tabBar }),
+      ...(o.script ? { logger: { script: o.script, runDir: o.runDir } } : {}),
     }),
     tabScriptPath,
     commandFiles: commandFiles(o.runDir, tabs),

@@ -17,6 +17,7 @@ export {
   CD_LAUNCHER,
   isLiteralPath,
   kdlString,
+  LOGGED_LAUNCHER,
   PANE_SHELL,
   paneArgv,
   paneName,

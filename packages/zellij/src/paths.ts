@@ -13,9 +13,20 @@ export interface ZellijHostFacts {
   socketDirEnv: string;
   runtimeDir: string;
   cacheHome: string;
+  /** util-linux script(1), which logs the tabs' output ("" where the host has none, or another script). */
+  script: string;
 }
 
-const FACT_NAMES = ["platform", "uid", "home", "tmpdir", "socketDirEnv", "runtimeDir", "cacheHome"] as const;
+const FACT_NAMES = [
+  "platform",
+  "uid",
+  "home",
+  "tmpdir",
+  "socketDirEnv",
+  "runtimeDir",
+  "cacheHome",
+  "script",
+] as const;
 
 /**
  * The command that reads {@link ZellijHostFacts} on a host: one `sh`, each value NUL-terminated, so any
@@ -27,7 +38,7 @@ export function hostFactsCommand(): Command {
     file: "/bin/sh",
     args: [
       "-c",
-      'printf "%s\\0" "$(uname -s)" "$(id -u)" "${HOME-}" "${TMPDIR-}" "${ZELLIJ_SOCKET_DIR-}" "${XDG_RUNTIME_DIR-}" "${XDG_CACHE_HOME-}"',
+      'printf "%s\\0" "$(uname -s)" "$(id -u)" "${HOME-}" "${TMPDIR-}" "${ZELLIJ_SOCKET_DIR-}" "${XDG_RUNTIME_DIR-}" "${XDG_CACHE_HOME-}" "$(s=$(command -v script 2>/dev/null) && "$s" --version 2>/dev/null | grep -q util-linux && printf %s "$s")"',
     ],
     timeoutMs: 10000,
   };

@@ -56,6 +56,7 @@ describe("session names zellij can hold", () => {
       socketDirEnv: "",
       runtimeDir: "",
       cacheHome: "",
+      script: "",
       ...o,
     });
     const linux = zellijSocketDir(facts({ runtimeDir: "/run/user/1000" }));

@@ -1,7 +1,15 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Command, checkName, type Host, isMcError, shQuote, TabConfigSchema } from "@mc/core";
+import {
+  type Command,
+  checkName,
+  type Host,
+  isMcError,
+  readTabLog,
+  shQuote,
+  TabConfigSchema,
+} from "@mc/core";
 import { runConformanceSuite } from "@mc/core/testing";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -309,7 +317,10 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       const status = Object.fromEntries(
         panes.filter((p) => !p.is_plugin).map((p) => [p.tab_name, p.exit_status]),
       );
-      expect(status).toEqual({ zero: 0, three: 3, int: 130, victim: null });
+      // A pane whose output is logged runs its wrapper under script(1), which reports a SIGKILLed child as
+      // 137; without it the pane's own process is the one killed, and zellij has no status for it.
+      const logged = /util-linux/.test(spawnSync("script", ["--version"], { encoding: "utf8" }).stdout ?? "");
+      expect(status).toEqual({ zero: 0, three: 3, int: 130, victim: logged ? 137 : null });
       await m.killAllSessions();
     });
 
@@ -346,6 +357,64 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       expect(rec.signal).toBe("HUP");
       await m.killAllSessions();
     });
+  });
+
+  describe("logs (util-linux script(1) in each pane)", () => {
+    const w = world();
+    const hasScript = /util-linux/.test(
+      spawnSync("script", ["--version"], { encoding: "utf8" }).stdout ?? "",
+    );
+
+    it.skipIf(!hasScript)(
+      "each tab's output is logged as printed, the tab still has a terminal, and the log outlives a kill-session",
+      async () => {
+        const z = w();
+        const m = z.manager({
+          sessionLayouts: [
+            layout(
+              "logged",
+              [
+                ["out", "printf 'one\\n\\033[31mred\\033[0m\\n'; printf 'Script done on x\\n'; sleep 60"],
+                ["tty", "[ -t 0 ] && [ -t 1 ] && echo has-a-terminal; stty size; exit 5"],
+              ],
+              z.work,
+            ),
+          ],
+        });
+        await m.startAllSessions();
+        const runDir = m.managed[0]!.runDir;
+        const log = (i: number) => readTabLog(z.host, runDir, i);
+        const r = await waitFor(
+          () => m.checkAllSessionsStatus(),
+          (x) => x.sessions[0]!.tabs[1]!.state === "exited",
+        );
+        expect(r.sessions[0]!.tabs[1]!.exitCode).toBe(5);
+        const tty = await waitFor(
+          () => log(1),
+          (t) => t.includes("has-a-terminal"),
+        );
+        expect(tty).toMatch(/^has-a-terminal\r\n\d+ \d+\r\n/);
+        const out = await waitFor(
+          () => log(0),
+          (t) => t.includes("Script done on x"),
+        );
+        // Exactly what the command printed (a terminal's \r\n, colours kept), nothing of script(1)'s own.
+        expect(out).toBe("one\r\n\u001b[31mred\u001b[0m\r\nScript done on x\r\n");
+        z.zellij("kill-session", "logged");
+        const rec = await waitFor(
+          async () =>
+            JSON.parse((await z.host.readFile(join(runDir, "tab-0.json"))) ?? "{}") as { signal?: string },
+          (x) => x.signal !== undefined,
+        );
+        expect(rec.signal).toBe("HUP");
+        // Nothing of the tab is left running, and its log is still there.
+        const left = spawnSync("pgrep", ["-f", runDir], { encoding: "utf8" }).stdout.trim();
+        expect(left).toBe("");
+        // (The shell may add what the hang-up did, "Hangup", as it would on the screen.)
+        expect((await log(0)).startsWith(out)).toBe(true);
+        await m.killAllSessions();
+      },
+    );
   });
 
   describe("--exit close", () => {
