@@ -1,0 +1,131 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findRealZellij, type RealZellij, realZellij } from "../../../packages/zellij/test/real-zellij.js";
+
+// The CLI end to end on the real zellij that scripts/setup.sh builds (issue 14): what a user types.
+const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+const found = findRealZellij();
+const real = "path" in found ? found : undefined;
+if (!real)
+  console.warn(`[mc] CLI end-to-end tests on real zellij SKIPPED: ${"reason" in found ? found.reason : ""}`);
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`, () => {
+  let z: RealZellij;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    z = realZellij(real!.path, real!.version);
+    env = { ...z.env, MC_STATE_DIR: z.stateDir, NO_COLOR: "1" };
+  });
+  afterAll(() => z?.stop());
+
+  const sessions = (args: string[]): Promise<Ran> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env, cwd: z.work, timeout: 60_000 },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err
+              ? typeof (err as { code?: unknown }).code === "number"
+                ? (err as { code: number }).code
+                : 1
+              : 0,
+            stdout,
+            stderr,
+          }),
+      );
+    });
+  const layouts = (name: string, tabs: [string, string][]) => {
+    const file = join(z.root, `${name}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: name,
+            layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: z.work, command })),
+          },
+        ],
+      }),
+    );
+    return file;
+  };
+
+  it("run -m → exit codes per tab, logs after kill, ls shows it ended", async () => {
+    const f = layouts("jobs", [
+      ["ok", "echo all-good; exit 0"],
+      ["bad", "echo going-wrong >&2; exit 4"],
+    ]);
+    const run = await sessions(["run", f, "-b", "zellij", "-m", "--interval", "0.2", "--json"]);
+    expect(run.code, run.stderr + z.log()).toBe(10);
+    const last = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+    expect(last).toMatchObject({ type: "run-done", failed: 1 });
+    const report = last.batches[0].report;
+    expect(report.sessions[0].session).toBe("LocalJobMgr_jobs");
+    expect(report.sessions[0].tabs.map((t: { exitCode: number }) => t.exitCode)).toEqual([0, 4]);
+    expect(z.sessions()).toContain("LocalJobMgr_jobs");
+    const kill = await sessions(["kill", "LocalJobMgr_jobs"]);
+    expect(kill.code, kill.stderr).toBe(0);
+    // The logs outlive the session: what each tab printed, through the same display as tmux's.
+    const logs = await sessions(["logs", "LocalJobMgr_jobs"]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/ok\s+\| all-good/);
+    expect(logs.stdout).toMatch(/bad\s+\| going-wrong/);
+    const rows = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter(
+      (r: { session: string }) => r.session === "LocalJobMgr_jobs",
+    );
+    expect(rows.map((r: { live: boolean; ended?: { by: string } }) => [r.live, r.ended?.by])).toEqual([
+      [false, "killed"],
+    ]);
+  }, 90_000);
+
+  it("status, attach --print, wait and events name sessions as on tmux; a foreign session is never killed", async () => {
+    const f = layouts("api", [
+      ["srv", "sleep 60"],
+      ["once", "exit 3"],
+    ]);
+    const run = await sessions(["run", f, "-b", "zellij", "--prefix", ""]);
+    expect(run.code, run.stderr + z.log()).toBe(0);
+    const wait = await sessions(["wait", "api", "--timeout", "1"]);
+    expect(wait.code).toBe(7);
+    const status = JSON.parse((await sessions(["status", "api", "--json"])).stdout);
+    expect(
+      status.sessions[0].tabs.map((t: { tabName: string; state: string; exitCode?: number }) => [
+        t.tabName,
+        t.state,
+        t.exitCode,
+      ]),
+    ).toEqual([
+      ["srv", "running", undefined],
+      ["once", "exited", 3],
+    ]);
+    const attach = await sessions(["attach", "api", "--print"]);
+    expect(attach.code, attach.stderr).toBe(0);
+    expect(attach.stdout).toMatch(/zellij.*attach.*api/);
+    const events = (await sessions(["events", "api"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; tab?: string; exitCode?: number });
+    expect(events.find((e) => e.type === "tab-exited")).toMatchObject({ tab: "once", exitCode: 3 });
+    // A session of the user's own with a name mc would use: restart refuses, kill leaves it.
+    expect(z.zellij("attach", "--create-background", "mine").code, z.log()).toBe(0);
+    const mine = layouts("mine", [["t", "sleep 60"]]);
+    const restart = await sessions(["run", mine, "-b", "zellij", "--prefix", "", "--on-conflict", "restart"]);
+    expect(restart.code, restart.stderr).toBe(4);
+    expect((await sessions(["kill", "mine"])).code).not.toBe(0);
+    expect(z.sessions()).toContain("mine");
+    const all = await sessions(["kill", "--all"]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(z.sessions()).toContain("mine");
+  }, 90_000);
+});
