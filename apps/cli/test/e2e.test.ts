@@ -334,6 +334,34 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
 });
 
 describe("sessions: 20 runs of the same layout at the same moment", () => {
+  it("a session is found by the name in the file and by the name tmux shows, in every command", async () => {
+    const f = layoutsFile("dotted.json", [
+      { layoutName: "api.v2:main x", layoutTabs: [{ tabName: "t", command: "echo hello-dotted; sleep 30" }] },
+    ]);
+    const run = await sessions(["run", f, "--socket", sock]);
+    expect(run.code, run.stderr).toBe(0);
+    const shown = tmux("list-sessions", "-F", "#{session_name}")
+      .split("\n")
+      .find((n) => n.startsWith("api"))!;
+    expect(shown).toBe("api_v2_main x");
+    for (const name of ["api.v2:main x", shown]) {
+      const status = await sessions(["status", name, "--json"]);
+      expect(status.code, `${name}: ${status.stderr}`).toBe(0);
+      expect(JSON.parse(status.stdout).sessions.map((x: { session: string }) => x.session)).toEqual([
+        "api.v2:main x",
+      ]);
+      const attach = await sessions(["attach", name, "--print"]);
+      expect(attach.code, attach.stderr).toBe(0);
+      const logs = await sessions(["logs", `${name}/t`]);
+      expect(logs.code, logs.stderr).toBe(0);
+      expect(logs.stdout).toContain("hello-dotted");
+    }
+    expect((await sessions(["status", "api_v2_nope"])).code).toBe(5);
+    const kill = await sessions(["kill", shown]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("api_v2");
+  });
+
   it("rename gives 20 distinct sessions; error lets exactly one through", async () => {
     const f = layoutsFile("race.json", [
       { layoutName: "race", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },

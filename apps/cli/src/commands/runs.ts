@@ -42,6 +42,18 @@ export async function gather(
   runs: LoadedRun[],
   o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
 ): Promise<SessionStatus[]> {
+  // A name is looked up as everywhere else: mc's name, the tool's spelling of it, or the layout's name.
+  const wanted =
+    o.name === undefined
+      ? undefined
+      : (() => {
+          try {
+            return findSession(runs, o.name, o.host);
+          } catch (e) {
+            if (isMcError(e, "SESSION_NOT_FOUND")) return { machine: undefined, name: o.name };
+            throw e;
+          }
+        })();
   const reports = await Promise.all(
     runs.map((r) => r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })),
   );
@@ -50,7 +62,9 @@ export async function gather(
     .filter(
       (s) =>
         (o.host === undefined || s.machine === o.host) &&
-        (o.name === undefined ? o.all || s.exists || Boolean(s.error) : s.session === o.name),
+        (wanted === undefined
+          ? o.all || s.exists || Boolean(s.error)
+          : s.session === wanted.name && (wanted.machine === undefined || s.machine === wanted.machine)),
     );
 }
 
