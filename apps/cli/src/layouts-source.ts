@@ -9,7 +9,6 @@ import {
   McError,
   unwrapLayouts,
 } from "@mc/core";
-import { importFile } from "./convert/read.js";
 import type { Imported } from "./convert/types.js";
 import { display } from "./display.js";
 import type { Output } from "./output.js";
@@ -113,6 +112,7 @@ export function otherToolFormat(path: string): string | undefined {
  */
 export async function importedLayouts(path: string, out: Output): Promise<Imported | undefined> {
   if (!otherToolFormat(path)) return undefined;
+  const { importFile } = await import("./convert/read.js");
   const imported = await importFile(path);
   if (out.json) out.errJson({ source: path, format: imported.format, warnings: imported.warnings });
   else

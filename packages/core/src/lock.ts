@@ -3,6 +3,7 @@ import { win32 } from "node:path";
 import { join as posixJoin } from "node:path/posix";
 import { McError } from "./errors.js";
 import type { Command, CommandResult, HostInfo } from "./host.js";
+import { nativeLockOp } from "./lock-native.js";
 import { psEncodedArgs, psQuote } from "./quote.js";
 
 /** How long a lock stays valid without its holder renewing it (seconds, by the host's clock). */
@@ -123,10 +124,26 @@ export async function hostLock(
           file: "/bin/sh",
           args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, token, String(lease), pid],
         };
+  // The holder runs on the host itself (the local host): the same protocol without a shell per step.
+  const native = o.platform === "posix" && o.holderPid === process.pid && process.platform === "linux";
+  const exec = async (op: string): Promise<CommandResult> => {
+    if (!native) return host.run(call(op));
+    try {
+      return {
+        exitCode: 0,
+        stdout: nativeLockOp(op, dir, token, lease, pid),
+        stderr: "",
+        timedOut: false,
+        durationMs: 0,
+      };
+    } catch (e) {
+      return { exitCode: 1, stdout: "", stderr: (e as Error).message, timedOut: false, durationMs: 0 };
+    }
+  };
   const timeoutMs = o.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
-    const r = await host.run(call("acquire"));
+    const r = await exec("acquire");
     const answer = r.stdout.trim();
     if (r.exitCode !== 0 || !/^(got|held|stale)/.test(answer)) {
       throw new McError(
@@ -140,11 +157,11 @@ export async function hostLock(
       );
     }
     if (answer === "got") {
-      const renew = setInterval(() => void host.run(call("renew")).catch(() => {}), (lease * 1000) / 3);
+      const renew = setInterval(() => void exec("renew").catch(() => {}), (lease * 1000) / 3);
       renew.unref?.();
       return async () => {
         clearInterval(renew);
-        await host.run(call("release")).catch(() => {});
+        await exec("release").catch(() => {});
       };
     }
     if (answer.startsWith("stale")) continue;

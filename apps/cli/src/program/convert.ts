@@ -1,8 +1,11 @@
 import { type Command, Option } from "commander";
-import { exportCommand, freezeCommand, importCommand } from "../commands/convert.js";
 import { FORMATS } from "../convert/types.js";
 import type { Ctx } from "./commands.js";
 import { example, nameArg } from "./options.js";
+
+// The converters (YAML, KDL parsers) load only when one of these commands runs: every other command starts
+// without them (kdljs builds its parser at load, ~45 ms).
+const convert = () => import("../commands/convert.js");
 
 /** `import`, `export`, `freeze`: from and to tmuxp, tmuxinator and zellij, and from running sessions. */
 export function registerConvert(program: Command, ctx: Ctx): void {
@@ -22,7 +25,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
       nameArg("--name"),
     )
     .addHelpText("after", example("sessions import ~/.tmuxinator/api.yml -o api.json"))
-    .action((file: string, o) => ctx.set(importCommand(file, o, ctx.out)));
+    .action((file: string, o) => ctx.set(convert().then((c) => c.importCommand(file, o, ctx.out))));
   program
     .command("export")
     .description("convert a layouts file into a tmuxp, tmuxinator or zellij file that loads in that tool")
@@ -35,7 +38,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
       "after",
       example("sessions export layouts.json --to tmuxp -l api -o api.yaml && tmuxp load api.yaml"),
     )
-    .action((file: string, o) => ctx.set(exportCommand(file, o, ctx.out)));
+    .action((file: string, o) => ctx.set(convert().then((c) => c.exportCommand(file, o, ctx.out))));
   program
     .command("freeze")
     .description("write a layouts file from a running tmux or zellij session, mc's or not (stdout, or -o)")
@@ -51,5 +54,5 @@ export function registerConvert(program: Command, ctx: Ctx): void {
       "after",
       example("sessions freeze work -o work.json && sessions export work.json --to tmuxp"),
     )
-    .action((session: string, o) => ctx.set(freezeCommand(session, o, ctx.out)));
+    .action((session: string, o) => ctx.set(convert().then((c) => c.freezeCommand(session, o, ctx.out))));
 }

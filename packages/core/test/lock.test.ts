@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defineHost, localHost } from "../src/index.js";
+
+// The local host takes core's lock in-process; any other mc on this machine (over ssh, or started
+// through a transport) runs the same protocol as POSIX_LOCK_SCRIPT. They must take turns.
+describe.skipIf(process.platform !== "linux")(
+  "the in-process lock and the lock script share one protocol",
+  () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "mc-lock-"));
+    const native = localHost({ stateDir });
+    const scripted = defineHost({
+      id: "scripted",
+      spawned: 0,
+      run: (c, o) => native.run(c, o),
+      runInteractive: (c) => native.runInteractive(c),
+      info: () => native.info(),
+    });
+
+    it("native and script contenders on one lock never overlap and never fail", async () => {
+      let inside = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, k) => {
+          const host = k % 2 ? scripted : native;
+          for (let round = 0; round < 3; round++) {
+            const release = await host.lock("mixed", 60_000);
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((r) => setTimeout(r, 3));
+            inside--;
+            await release();
+          }
+        }),
+      );
+      expect(most).toBe(1);
+    }, 120_000);
+
+    it("writes the owner line the script reads, and each frees the other's stale locks", async () => {
+      const release = await native.lock("shape", 5_000);
+      const owner = readFileSync(join(stateDir, "locks", "shape.lock", "owner"), "utf8");
+      // until boot ns holder-pid holder-start token
+      expect(owner).toMatch(/^\d+ [0-9a-f-]+ pid:\[\d+\] \d+ \d+ [0-9a-f]{16}\n$/);
+      expect(Number(owner.split(" ")[0])).toBeGreaterThan(Date.now() / 1000);
+      const held = await scripted.lock("shape", 300).catch((e) => e);
+      expect(String(held)).toMatch(/holds the lock/);
+      await release();
+      // A holder that died (same pid namespace, a pid that is not running), a restarted host, a lease over:
+      const ns =
+        readFileSync("/proc/self/stat", "utf8") &&
+        (await import("node:fs")).readlinkSync("/proc/self/ns/pid");
+      const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      const until = Math.floor(Date.now() / 1000) + 3600;
+      const cases = {
+        deadHolder: `${until} ${boot} ${ns} 999999999 12345 feedfacefeedface`,
+        otherBoot: `${until} 00000000-0000-0000-0000-000000000000 ${ns} - - feedfacefeedface`,
+        leaseOver: `1 ${boot} ${ns} - - feedfacefeedface`,
+      };
+      for (const [name, line] of Object.entries(cases)) {
+        for (const host of [native, scripted]) {
+          const dir = join(stateDir, "locks", `${name}-${host.id}.lock`);
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(join(dir, "owner"), `${line}\n`);
+          const t0 = Date.now();
+          const taken = await host.lock(`${name}-${host.id}`, 3_000);
+          expect(Date.now() - t0, `${name} via ${host.id}`).toBeLessThan(2_500);
+          await taken();
+        }
+      }
+    });
+  },
+);
