@@ -67,7 +67,8 @@ export function cells(s: string): number {
   return stringWidth(s);
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Made on first use: ICU's grapheme data costs ~10 ms, which a command that never cuts a line should not pay.
+let segmenter: Intl.Segmenter | undefined;
 
 /** Cut a displayed string to at most `width` cells, marking the cut with `…`. */
 export function fitCells(s: string, width: number): string {
@@ -75,6 +76,7 @@ export function fitCells(s: string, width: number): string {
   if (width <= 0) return "";
   let out = "";
   let used = 0;
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   for (const { segment } of segmenter.segment(s)) {
     const w = cells(segment);
     if (used + w > width - 1) break;
