@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
+import { launchChart } from "./chart.js";
 import { cliBin, describeEnvironment, ensureAnchors, REPO_ROOT, staleBuilds, which } from "./env.js";
 import type { BenchResults } from "./model.js";
 import { PLANS, USAGE, withOverrides } from "./plan.js";
 import { evaluateTargets, renderReport } from "./report.js";
 import { rmTree, Sandbox } from "./sandbox.js";
 import { runCliStart } from "./scenarios/cli-start.js";
+import { runLatency, runStatusRss } from "./scenarios/events.js";
 import { contenders, runLaunch } from "./scenarios/launch.js";
 import { runMonitor } from "./scenarios/monitor.js";
 import { runRemote } from "./scenarios/remote.js";
@@ -80,14 +82,28 @@ async function main(argv: string[]): Promise<number> {
         results.cliStart = runCliStart({ cli, ...plan.cliStart, env: sb.env });
       });
     }
+    const all = contenders({ cli, ...anchors });
     if (want("launch")) {
-      const all = contenders({ cli, ...anchors });
       for (const l of plan.launch) {
         await attempt(`launch ${l.tabs}`, async () => {
           log(`launch ${l.tabs} tabs…`);
           results.launch.push(await runLaunch(sb, all, { ...l, log }));
         });
       }
+    }
+    if (want("cold")) {
+      for (const l of plan.cold) {
+        await attempt(`launch ${l.tabs} (cold server)`, async () => {
+          log(`launch ${l.tabs} tabs, no server running…`);
+          results.launch.push(await runLaunch(sb, all, { ...l, cold: true, log }));
+        });
+      }
+    }
+    if (want("latency")) {
+      await attempt("exit latency", async () => {
+        log(`exit latency over ${plan.latencyTabs} tabs…`);
+        results.latency = await runLatency(sb, { cli, tabs: plan.latencyTabs });
+      });
     }
     if (want("status") || want("monitor")) {
       for (const s of plan.status) {
@@ -97,10 +113,21 @@ async function main(argv: string[]): Promise<number> {
         await attempt(`status ${s.panes}`, async () => {
           log(`status ${s.panes} panes: starting them…`);
           fixture = await managedFixture(sb, s.panes);
-          if (want("status")) results.status.push(await runStatus(fixture, { reps: s.reps, env: sb.env }));
+          if (want("status")) {
+            results.status.push(await runStatus(fixture, { reps: s.reps, env: sb.env }));
+            if (s.panes === Math.max(...plan.status.map((x) => x.panes)))
+              results.rss = runStatusRss(sb, fixture, { cli });
+          }
           if (withMonitor) {
-            log(`monitoring ${s.panes} tabs for ${plan.monitor.seconds} s…`);
+            log(
+              `monitoring ${s.panes} tabs for ${plan.monitor.seconds} s (status --watch, events --follow)…`,
+            );
             results.monitor = await runMonitor(sb, fixture, { cli, ...plan.monitor });
+            results.follow = await runMonitor(sb, fixture, {
+              cli,
+              ...plan.monitor,
+              args: ["events", "--follow"],
+            });
           }
         });
         if (fixture) {
@@ -117,8 +144,8 @@ async function main(argv: string[]): Promise<number> {
     else if (plan.remote.reps === 0) results.remote = { skipped: "quick mode (the full run measures it)" };
     else {
       await attempt("remote", async () => {
-        log(`remote: 3 hosts × ${plan.remote.tabs} tabs through a private sshd…`);
-        results.remote = await runRemote(sb, { ...plan.remote, log });
+        log(`remote: 10 hosts × ${plan.remote.tabs} tabs through a private sshd…`);
+        results.remote = await runRemote(sb, { ...plan.remote, withoutReuse: mode === "full", log });
       });
     }
     if (results.remote.skipped) log(`remote: skipped: ${results.remote.skipped}`);
@@ -133,6 +160,12 @@ async function main(argv: string[]): Promise<number> {
     `load average (1 min) at start ${startLoad!.toFixed(2)}, at end ${endLoad!.toFixed(2)} on ${env.cores} cores: other work on the machine slows and scatters every contender alike (they are interleaved), so read the ratios`,
   );
   results.targets = evaluateTargets(results);
+  const svg = launchChart(results);
+  // A quick or partial run never overwrites the chart of a full one.
+  if (svg && !quick && !only && !argv.includes("--tabs") && !argv.includes("--reps")) {
+    writeFileSync(join(REPO_ROOT, "apps", "bench", "launch-scaling.svg"), svg);
+    results.chart = "apps/bench/launch-scaling.svg";
+  }
   const report = renderReport(results);
   process.stdout.write(`${report}\n`);
   const resultsDir = join(REPO_ROOT, "apps", "bench", "results");

@@ -23,6 +23,8 @@ export interface LaunchRow {
 export interface LaunchResult {
   tabs: number;
   reps: number;
+  /** No tmux server ran before the launch: each contender started it (what a user meets first). */
+  cold?: boolean;
   rows: LaunchRow[];
 }
 
@@ -44,6 +46,8 @@ export interface StatusResult {
 
 /** CPU cost of `sessions status --watch` on N tabs. */
 export interface MonitorResult {
+  /** The watching command (`sessions status --watch …`, `sessions events --follow`). */
+  command?: string;
   tabs: number;
   seconds: number;
   intervalMs: number;
@@ -59,6 +63,23 @@ export interface MonitorResult {
   cycles: number;
   /** CPU ms of the process start (node + loading the CLI + first poll), excluded from `percent`. */
   startupCpuMs: number;
+}
+
+/** How soon a tab's end reaches `sessions events --follow` (command exit → its `tab-exited` line). */
+export interface LatencyResult {
+  tabs: number;
+  /** Milliseconds from releasing each tab's command to reading its event. */
+  samples: number[];
+  stats: Stats;
+}
+
+/** Peak memory of the CLI process for `sessions status --json` on N panes. */
+export interface RssResult {
+  panes: number;
+  /** VmHWM of the CLI process, MiB. */
+  peakMiB: number;
+  /** Wall time of that status call (ms), for context. */
+  ms: number;
 }
 
 /** `sessions --version` against `node -e 0`. */
@@ -104,8 +125,14 @@ export interface BenchResults {
   launch: LaunchResult[];
   status: StatusResult[];
   monitor?: MonitorResult | { skipped: string };
+  /** The event-driven watch: `sessions events --follow` on the same tabs. */
+  follow?: MonitorResult | { skipped: string };
+  latency?: LatencyResult | { skipped: string };
+  rss?: RssResult;
   cliStart?: CliStartResult;
   remote: RemoteResult;
+  /** Path of the launch-scaling SVG, relative to the repository root (full runs). */
+  chart?: string;
   targets: Target[];
   notes: string[];
 }

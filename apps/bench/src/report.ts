@@ -1,4 +1,8 @@
 import type { BenchResults, LaunchResult, MonitorResult, Target } from "./model.js";
+import { isMonitor } from "./targets.js";
+
+export { evaluateTargets } from "./targets.js";
+
 import { fmtMs, fmtRatio, ratio } from "./stats.js";
 
 /** Column alignment of {@link markdownTable}. */
@@ -47,70 +51,6 @@ export function launchTable(l: LaunchResult): string {
     ),
     ["l", "r", "r", "r", "r", "r", "r"],
   );
-}
-
-const isMonitor = (m: BenchResults["monitor"]): m is MonitorResult => m !== undefined && !("skipped" in m);
-
-/** PASS/MISS for each goal, from figures of the same run (SKIP when a side was not measured). */
-export function evaluateTargets(r: BenchResults): Target[] {
-  const out: Target[] = [];
-  const verdict = (ok: boolean | undefined): Target["verdict"] =>
-    ok === undefined ? "SKIP" : ok ? "PASS" : "MISS";
-  const launch = [...r.launch].sort((a, b) => b.tabs - a.tabs)[0];
-  if (launch) {
-    const row = (id: string) => launch.rows.find((x) => x.id === id);
-    const mc = row("sessions");
-    const floor = row("floor");
-    const at = `${launch.tabs} tabs${launch.tabs < 100 ? " (goal is set at 100)" : ""}`;
-    const have = (x: typeof mc) => x !== undefined && !x.skipped && Number.isFinite(x.stats.median);
-    const vsFloor = have(mc) && have(floor) ? ratio(mc!.stats.median, floor!.stats.median) : Number.NaN;
-    out.push({
-      name: `launch, ${at}: sessions run vs floor`,
-      goal: "≤ 1.15× floor",
-      measured: fmtRatio(vsFloor),
-      verdict: verdict(Number.isFinite(vsFloor) ? vsFloor <= 1.15 : undefined),
-    });
-    for (const id of ["tmuxp", "tmuxinator"]) {
-      const peer = row(id);
-      const speedup = have(mc) && have(peer) ? ratio(peer!.stats.median, mc!.stats.median) : Number.NaN;
-      out.push({
-        name: `launch, ${at}: sessions run vs ${id}`,
-        goal: `≥ 2× faster than ${id}`,
-        measured: Number.isFinite(speedup)
-          ? `${speedup.toFixed(2)}× faster`
-          : peer?.skipped
-            ? `${id} skipped`
-            : "—",
-        verdict: verdict(Number.isFinite(speedup) ? speedup >= 2 : undefined),
-      });
-    }
-  }
-  if (r.status.length) {
-    const worst = Math.max(...r.status.flatMap((s) => [...s.spawned, ...s.execs]));
-    out.push({
-      name: `status subprocesses (${r.status.map((s) => s.panes).join(", ")} panes)`,
-      goal: "≤ 2 at any size",
-      measured: `${worst}`,
-      verdict: verdict(Number.isFinite(worst) ? worst <= 2 : undefined),
-    });
-  }
-  const m = r.monitor;
-  out.push({
-    name: isMonitor(m)
-      ? `monitoring ${m.tabs} tabs, ${m.seconds} s at ${m.intervalMs / 1000} s`
-      : "monitoring",
-    goal: "≤ 1% of one core",
-    measured: isMonitor(m) ? `${m.percent.toFixed(2)}%` : (m?.skipped ?? "not run"),
-    verdict: verdict(isMonitor(m) && Number.isFinite(m.percent) ? m.percent <= 1 : undefined),
-  });
-  const c = r.cliStart;
-  out.push({
-    name: "CLI start: sessions --version vs node -e 0",
-    goal: "≤ 1.5×",
-    measured: c ? fmtRatio(c.ratio) : "not run",
-    verdict: verdict(c && Number.isFinite(c.ratio) ? c.ratio <= 1.5 : undefined),
-  });
-  return out;
 }
 
 /** The targets as a table. */
@@ -194,7 +134,19 @@ export function renderReport(r: BenchResults): string {
       "- **tmuxinator**: `tmuxinator start -p FILE.yml --no-attach`, `socket_path:` in the YAML.",
       "",
     );
-    for (const l of r.launch) parts.push(`### ${l.tabs} tabs (${l.reps} runs each)`, "", launchTable(l), "");
+    parts.push(
+      "With **no server running** (the cold tables), each contender starts the tmux server itself, as a user's",
+      "first command of the day does (the floor with `tmux -f CONF start-server \\; source-file`).",
+      "",
+    );
+    if (r.chart) parts.push(`![Launch time against number of tabs](${r.chart})`, "");
+    for (const l of r.launch)
+      parts.push(
+        `### ${l.tabs} tabs${l.cold ? ", no tmux server running (cold)" : ""} (${l.reps} runs each)`,
+        "",
+        launchTable(l),
+        "",
+      );
     const d = launchBreakdown(r);
     if (d.length) {
       parts.push(
@@ -293,6 +245,7 @@ export function renderReport(r: BenchResults): string {
       "",
     );
   } else parts.push(`Skipped: ${r.monitor?.skipped ?? "not run"}.`, "");
+  parts.push(...eventSections(r));
   parts.push("## CLI start", "");
   if (r.cliStart) {
     const c = r.cliStart;
@@ -325,8 +278,8 @@ export function renderReport(r: BenchResults): string {
   if (r.remote.skipped) parts.push(`Skipped: ${r.remote.skipped}.`, "");
   else
     parts.push(
-      "`TmuxRemoteManager` (`@mc/remote`, in-process) on three loopback hosts: one private sshd on 127.0.0.1",
-      "listening on three ports, each host with its own tmux server. Launch is timed from `startAllSessions()`",
+      "`TmuxRemoteManager` (`@mc/remote`, in-process) on 1, 3 and 10 loopback hosts: one private sshd on",
+      "127.0.0.1 listening on ten ports, each host with its own tmux server and state. Launch is timed from `startAllSessions()`",
       "until every remote tab's marker exists; status is `checkAllSessionsStatus()` over all of them, its",
       "subprocesses counted with the `child_process.spawn` hook (local ssh clients). With reuse is the package's",
       "default (`ControlMaster=auto`, a fresh control directory per run, so the first connection is included);",
@@ -359,4 +312,64 @@ export function renderReport(r: BenchResults): string {
     "",
   );
   return parts.join("\n");
+}
+
+/** The event-driven watch, a tab's exit latency and the CLI's memory. */
+function eventSections(r: BenchResults): string[] {
+  const parts: string[] = [];
+  const f = r.follow;
+  if (isMonitor(f))
+    parts.push(
+      `Event-driven: \`${f.command}\` on the same ${f.tabs} tabs (inotify on the tabs' event files; a status`,
+      "check every 2 s for what no file says: a pane killed from outside).",
+      "",
+      markdownTable(
+        ["tabs", "window", "CPU", "% of one core", "tmux server CPU", "start-up CPU"],
+        [
+          [
+            `${f.tabs}`,
+            `${f.seconds} s`,
+            fmtMs(f.cpuMs),
+            `${f.percent.toFixed(2)}%`,
+            fmtMs(f.serverCpuMs),
+            fmtMs(f.startupCpuMs),
+          ],
+        ],
+        ["r", "r", "r", "r", "r", "r"],
+      ),
+      "",
+    );
+  else if (f) parts.push(`events --follow: skipped: ${f.skipped}.`, "");
+  const lat = r.latency;
+  parts.push("## A tab's exit, seen", "");
+  if (lat && "stats" in lat)
+    parts.push(
+      `\`sessions run\` starts ${lat.tabs} tabs that wait on a FIFO and then \`exit 3\`; a child \`sessions events --follow\``,
+      "watches them. Each tab in turn is released (the bench writes its FIFO) and timed until its `tab-exited`",
+      "line arrives on the follower's stdout.",
+      "",
+      markdownTable(
+        ["tabs", "median", "min – max", "samples"],
+        [
+          [
+            `${lat.tabs}`,
+            fmtMs(lat.stats.median),
+            range(lat.stats.min, lat.stats.max),
+            lat.samples.map((v) => fmtMs(v)).join(", "),
+          ],
+        ],
+        ["r", "r", "r", "l"],
+      ),
+      "",
+    );
+  else parts.push(`Skipped: ${lat?.skipped ?? "not run"}.`, "");
+  if (r.rss)
+    parts.push(
+      "## CLI memory",
+      "",
+      `\`sessions status --json\` (the built CLI) on ${r.rss.panes} running panes: peak RSS ${r.rss.peakMiB.toFixed(0)} MB`,
+      `(VmHWM, read by a preload as the process exits), ${fmtMs(r.rss.ms)} wall.`,
+      "",
+    );
+  return parts;
 }

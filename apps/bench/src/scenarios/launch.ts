@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { posixTabScript, shQuote } from "@mc/core";
+import { commandFiles, posixTabScript, shQuote } from "@mc/core";
 import { paneCommand, tmuxQuote } from "@mc/tmux";
 import type { LaunchResult, LaunchRow } from "../model.js";
 import { rmTree, type Sandbox } from "../sandbox.js";
@@ -19,6 +19,15 @@ export interface LaunchCtx {
   dir: string;
   sock: string;
   markers: string;
+  /** No server runs yet: the launcher starts it (with this config when it is tmux itself). */
+  cold?: { conf: string } | undefined;
+}
+
+/** `tmux -S SOCK source-file FILE`, or on a cold start the same after starting the server with the config. */
+function sourceFile(c: LaunchCtx, file: string): string[] {
+  return c.cold
+    ? ["-S", c.sock, "-f", c.cold.conf, "start-server", ";", "source-file", file]
+    : ["-S", c.sock, "source-file", file];
 }
 
 /** The floor: one `tmux source-file` script; each window's command is its pane argv. */
@@ -36,17 +45,25 @@ export function floorScript(c: LaunchCtx): string {
  * wrapper (`posixTabScript` from @mc/core, as `sessions run` does). Its distance to the floor is what the
  * wrapper costs; its distance to `sessions run` is what the CLI process costs.
  */
-export function wrappedFloorFiles(c: LaunchCtx): { build: string; tabs: string; tabsPath: string } {
+export function wrappedFloorFiles(c: LaunchCtx): {
+  build: string;
+  tabs: string;
+  tabsPath: string;
+  /** Each tab's command, which the wrapper reads (as `sessions run` writes them). */
+  commands: { path: string; content: string }[];
+} {
   const tabsPath = join(c.dir, "tabs.sh");
+  const runDir = join(c.dir, "run");
+  const wrapped = Array.from({ length: c.tabs }, (_, i) => ({
+    index: i,
+    tabName: `t${i}`,
+    startDir: c.dir,
+    command: tabCommand(c.markers, i),
+  }));
   const tabs = posixTabScript({
     title: "bench: floor with mc's tab wrapper",
-    runDir: join(c.dir, "run"),
-    tabs: Array.from({ length: c.tabs }, (_, i) => ({
-      index: i,
-      tabName: `t${i}`,
-      startDir: c.dir,
-      command: tabCommand(c.markers, i),
-    })),
+    runDir,
+    tabs: wrapped,
     keepShell: true,
   });
   const lines: string[] = [];
@@ -54,12 +71,12 @@ export function wrappedFloorFiles(c: LaunchCtx): { build: string; tabs: string; 
     const common = `-n t${i} -c ${tmuxQuote(c.dir)} ${tmuxQuote(paneCommand(tabsPath, i))}`;
     lines.push(i === 0 ? `new-session -d -s wrapped ${common}` : `new-window -d -t '=wrapped:' ${common}`);
   }
-  return { build: `${lines.join("\n")}\n`, tabs, tabsPath };
+  return { build: `${lines.join("\n")}\n`, tabs, tabsPath, commands: commandFiles(runDir, wrapped) };
 }
 
 /** One tmux process per command: `new-session`, then one `tmux new-window` per tab (sh script). */
 export function perCommandScript(c: LaunchCtx): string {
-  const tmux = `tmux -S ${shQuote(c.sock)}`;
+  const tmux = `tmux -S ${shQuote(c.sock)}${c.cold ? ` -f ${shQuote(c.cold.conf)}` : ""}`;
   const lines = ["set -e"];
   for (let i = 0; i < c.tabs; i++) {
     const common = `-n t${i} -c ${shQuote(c.dir)} ${shQuote(tabCommand(c.markers, i))}`;
@@ -144,10 +161,7 @@ export function contenders(o: {
     {
       id: "floor",
       label: "floor: tmux source-file",
-      prepare: (c) => ({
-        file: "tmux",
-        args: ["-S", c.sock, "source-file", write(c, "floor.tmux", floorScript(c))],
-      }),
+      prepare: (c) => ({ file: "tmux", args: sourceFile(c, write(c, "floor.tmux", floorScript(c))) }),
     },
     {
       id: "sessions",
@@ -172,7 +186,9 @@ export function contenders(o: {
       prepare: (c) => {
         const f = wrappedFloorFiles(c);
         writeFileSync(f.tabsPath, f.tabs, { mode: 0o755 });
-        return { file: "tmux", args: ["-S", c.sock, "source-file", write(c, "wrapped.tmux", f.build)] };
+        mkdirSync(join(c.dir, "run"), { recursive: true });
+        for (const cmd of f.commands) writeFileSync(cmd.path, cmd.content, { mode: 0o600 });
+        return { file: "tmux", args: sourceFile(c, write(c, "wrapped.tmux", f.build)) };
       },
     },
     {
@@ -223,9 +239,17 @@ export async function timeLaunch(
   c: Contender,
   tabs: number,
   timeoutMs: number,
+  cold = false,
 ): Promise<LaunchSample> {
-  const dir = sb.dir(`launch-${c.id}-${tabs}`);
-  const ctx: LaunchCtx = { tabs, dir, sock: sb.startServer(dir), markers: join(dir, "m") };
+  const dir = sb.dir(`launch-${c.id}-${tabs}${cold ? "-cold" : ""}`);
+  const sock = cold ? join(dir, "sock") : sb.startServer(dir);
+  const ctx: LaunchCtx = {
+    tabs,
+    dir,
+    sock,
+    markers: join(dir, "m"),
+    cold: cold ? { conf: sb.conf } : undefined,
+  };
   mkdirSync(ctx.markers);
   try {
     const s = c.prepare(ctx);
@@ -281,7 +305,7 @@ export async function timeLaunch(
 export async function runLaunch(
   sb: Sandbox,
   all: readonly Contender[],
-  o: { tabs: number; reps: number; warmup: number; log: (s: string) => void },
+  o: { tabs: number; reps: number; warmup: number; cold?: boolean; log: (s: string) => void },
 ): Promise<LaunchResult> {
   const samples = new Map<string, LaunchSample[]>(all.map((c) => [c.id, []]));
   const timeoutMs = 30_000 + o.tabs * 1_000;
@@ -289,14 +313,14 @@ export async function runLaunch(
     const line: string[] = [];
     for (const c of all) {
       if (c.skip) continue;
-      const s = await timeLaunch(sb, c, o.tabs, timeoutMs);
+      const s = await timeLaunch(sb, c, o.tabs, timeoutMs, o.cold);
       if (round >= 0) samples.get(c.id)!.push(s);
       line.push(`${c.id} ${s.error ? "FAILED" : `${(s.ms / 1000).toFixed(2)}s`}`);
       // Let the killed server's panes die before the next contender starts.
       await new Promise((r) => setTimeout(r, 150));
     }
     o.log(
-      `  launch ${o.tabs} tabs, ${round < 0 ? "warm-up" : `run ${round + 1}/${o.reps}`}: ${line.join(", ")}`,
+      `  launch ${o.tabs} tabs${o.cold ? " (cold server)" : ""}, ${round < 0 ? "warm-up" : `run ${round + 1}/${o.reps}`}: ${line.join(", ")}`,
     );
   }
   const floor = summarize(samples.get("floor")!.map((s) => s.ms));
@@ -316,5 +340,5 @@ export async function runLaunch(
       ...(error ? { error } : {}),
     };
   });
-  return { tabs: o.tabs, reps: o.reps, rows };
+  return { tabs: o.tabs, reps: o.reps, ...(o.cold ? { cold: true } : {}), rows };
 }

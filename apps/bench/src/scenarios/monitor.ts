@@ -26,8 +26,9 @@ function cpuOf(pid: number, withChildren: boolean): number {
 export async function runMonitor(
   sb: Sandbox,
   f: ManagedFixture,
-  o: { cli: string; seconds: number; intervalMs: number },
+  o: { cli: string; seconds: number; intervalMs: number; args?: string[] },
 ): Promise<MonitorResult> {
+  const args = o.args ?? ["status", "--watch", "--interval", String(o.intervalMs / 1000), "--json"];
   const serverPid = Number(
     execFileSync("tmux", ["-S", f.sock, "display-message", "-p", "#{pid}"], {
       env: sb.env,
@@ -35,14 +36,10 @@ export async function runMonitor(
     }).trim(),
   );
   const child = sb.track(
-    spawn(
-      process.execPath,
-      [o.cli, "status", "--watch", "--interval", String(o.intervalMs / 1000), "--json"],
-      {
-        env: { ...sb.env, MC_STATE_DIR: f.stateDir },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    ),
+    spawn(process.execPath, [o.cli, ...args], {
+      env: { ...sb.env, MC_STATE_DIR: f.stateDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
   );
   const pid = child.pid!;
   let lines = 0;
@@ -63,7 +60,7 @@ export async function runMonitor(
         onLine = () => lines > 0 && r();
       }),
       exited.then(() => {
-        throw new Error(`sessions status --watch exited early: ${stderr.trim()}`);
+        throw new Error(`sessions ${args.join(" ")} exited early: ${stderr.trim()}`);
       }),
       new Promise((_, rej) => {
         timer = setTimeout(() => rej(new Error("no status snapshot within 30 s")), 30_000);
@@ -81,6 +78,7 @@ export async function runMonitor(
     const serverCpuMs = cpuOf(serverPid, false) - srv0;
     const wall = performance.now() - t0;
     return {
+      command: `sessions ${args.join(" ")}`,
       tabs: f.panes,
       seconds: o.seconds,
       intervalMs: o.intervalMs,

@@ -11,7 +11,8 @@ import { countSpawns } from "./status.js";
 
 /** The part of `@mc/remote`'s TmuxRemoteManager the bench uses. */
 interface Fleet {
-  startAllSessions(): Promise<{ machine: string; ok: boolean; error?: Error }[]>;
+  /** Throws START_FAILED naming each machine's result when any failed. */
+  startAllSessions(): Promise<{ machine: string; name: string }[]>;
   checkAllSessionsStatus(): Promise<{
     sessions: { tabs: { state: string }[] }[];
     machines: { machine: string; reachable: boolean; error?: string }[];
@@ -21,7 +22,8 @@ interface Fleet {
 type FleetCtor = new (opts: Record<string, unknown>) => Fleet;
 
 const _REMOTE_INDEX = join(REPO_ROOT, "packages", "remote", "src", "index.ts");
-const MACHINES = ["alpha", "beta", "gamma"] as const;
+/** Ten machines: one loopback sshd, one port (and tmux server, and state) per machine. */
+const MACHINES = Array.from({ length: 10 }, (_, i) => `m${i}`);
 
 /**
  * `@mc/remote` appeared in the workspace after this package's one install, so it is loaded from its
@@ -39,13 +41,13 @@ async function loadRemote(): Promise<FleetCtor | string> {
 }
 
 /**
- * Launch and status of 3 loopback hosts × `tabs` tabs through a private sshd, with connection reuse
+ * Launch and status of 10 loopback hosts × `tabs` tabs through a private sshd, with connection reuse
  * (`@mc/remote`'s default ControlMaster) and without (an ssh wrapper that puts `ControlMaster=no` and
  * `ControlPath=none` first: ssh keeps the first value of an option). Cases interleave run by run.
  */
 export async function runRemote(
   sb: Sandbox,
-  o: { tabs: number; reps: number; log: (s: string) => void },
+  o: { tabs: number; reps: number; withoutReuse: boolean; log: (s: string) => void },
 ): Promise<RemoteResult> {
   if (process.getuid?.() !== 0)
     return { skipped: "needs root (a private sshd on 127.0.0.1 logging in as root)" };
@@ -65,9 +67,12 @@ export async function runRemote(
     mode: 0o755,
   });
 
+  // How launch and status grow with the number of machines, and what connection reuse saves (full run).
   const cases = [
-    { id: "reuse", label: "ControlMaster (default)" },
-    { id: "noreuse", label: "no connection reuse" },
+    { id: "reuse-1", hosts: 1, label: "ControlMaster (default)" },
+    { id: "reuse-3", hosts: 3, label: "ControlMaster (default)" },
+    { id: "reuse", hosts: MACHINES.length, label: "ControlMaster (default)" },
+    ...(o.withoutReuse ? [{ id: "noreuse", hosts: MACHINES.length, label: "no connection reuse" }] : []),
   ];
   const launch = new Map<string, number[]>(cases.map((c) => [c.id, []]));
   const status = new Map<string, number[]>(cases.map((c) => [c.id, []]));
@@ -75,12 +80,13 @@ export async function runRemote(
   for (let rep = 0; rep < o.reps; rep++) {
     for (const c of cases) {
       const dir = sb.dir(`remote-${c.id}`);
-      const socks = MACHINES.map((m) => {
+      const machines = MACHINES.slice(0, c.hosts);
+      const socks = machines.map((m) => {
         const d = join(dir, m);
         mkdirSync(join(d, "m"), { recursive: true });
         return sb.startServer(d);
       });
-      const layouts: LayoutConfig[][] = MACHINES.map((m) => [
+      const layouts: LayoutConfig[][] = machines.map((m) => [
         {
           layoutName: "bench",
           layoutTabs: Array.from({ length: o.tabs }, (_, i) => ({
@@ -91,11 +97,11 @@ export async function runRemote(
         },
       ]);
       const fleet = new Fleet({
-        machineLayouts: Object.fromEntries(MACHINES.map((m, i) => [m, layouts[i]!])),
+        machineLayouts: Object.fromEntries(machines.map((m, i) => [m, layouts[i]!])),
         sessionNamePrefix: "rb",
         stateDir: join(dir, "local-state"),
         ssh: Object.fromEntries(
-          MACHINES.map((m, i) => [
+          machines.map((m, i) => [
             m,
             {
               target: "127.0.0.1",
@@ -116,15 +122,15 @@ export async function runRemote(
             },
           ]),
         ),
-        backendOptions: Object.fromEntries(MACHINES.map((m, i) => [m, { socket: socks[i]! }])),
+        backendOptions: Object.fromEntries(machines.map((m, i) => [m, { socket: socks[i]! }])),
       });
       try {
-        const total = MACHINES.length * o.tabs;
-        const running = () => MACHINES.reduce((n, m) => n + readdirSync(join(dir, m, "m")).length, 0);
+        const total = machines.length * o.tabs;
+        const running = () => machines.reduce((n, m) => n + readdirSync(join(dir, m, "m")).length, 0);
         const t0 = performance.now();
         const started = await fleet.startAllSessions();
-        const bad = started.find((s) => !s.ok);
-        if (bad) throw new Error(`${bad.machine} did not start: ${bad.error?.message ?? "unknown error"}`);
+        if (started.length !== machines.length)
+          throw new Error(`${started.length} of ${machines.length} machines started their session`);
         const deadline = Date.now() + 60_000;
         while (running() < total) {
           if (Date.now() > deadline) throw new Error(`only ${running()}/${total} remote tabs started`);
@@ -148,12 +154,11 @@ export async function runRemote(
       `  remote run ${rep + 1}/${o.reps}: ${cases.map((c) => `${c.id} ${((launch.get(c.id)!.at(-1) ?? Number.NaN) / 1000).toFixed(2)}s`).join(", ")}`,
     );
   }
-  const machines = `${MACHINES.length} hosts × ${o.tabs} tabs`;
   return {
     rows: cases.flatMap((c) => [
-      { label: `launch ${machines}, ${c.label}`, stats: summarize(launch.get(c.id)!) },
+      { label: `launch ${c.hosts} hosts × ${o.tabs} tabs, ${c.label}`, stats: summarize(launch.get(c.id)!) },
       {
-        label: `status ${machines}, ${c.label}`,
+        label: `status ${c.hosts} hosts × ${o.tabs} tabs, ${c.label}`,
         stats: summarize(status.get(c.id)!),
         spawned: Math.max(...spawns.get(c.id)!),
       },
