@@ -127,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
               cli,
               ...plan.monitor,
               args: ["events", "--follow"],
+              settleMs: 3000,
             });
           }
         });

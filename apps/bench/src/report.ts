@@ -321,7 +321,8 @@ function eventSections(r: BenchResults): string[] {
   if (isMonitor(f))
     parts.push(
       `Event-driven: \`${f.command}\` on the same ${f.tabs} tabs (inotify on the tabs' event files; a status`,
-      "check every 2 s for what no file says: a pane killed from outside).",
+      "check every 30 s, and at once after a tab ends, for what no file says: a wrapper killed outright, a",
+      "dead server). The window starts 3 s after its first line: its first full check is counted as start-up.",
       "",
       markdownTable(
         ["tabs", "window", "CPU", "% of one core", "tmux server CPU", "start-up CPU"],

@@ -10,7 +10,12 @@ export interface FollowOptions {
   /** Only these sessions (default: every session the manager manages). */
   only?: (s: ManagedSession) => boolean;
   signal?: AbortSignal;
-  /** How often the tool itself is asked (sessions gone, tabs killed without a record); default 2000 ms. */
+  /**
+   * How often the tool itself is asked (sessions gone, tabs killed without a record): default 2000 ms, and
+   * 30000 ms while every run directory is watched (an ending tab's wrapper writes its record, which wakes
+   * the stream at once and brings the next check forward; only a wrapper killed outright, or a dead
+   * server, is left for the regular check to find).
+   */
   statusEveryMs?: number;
   /** Where files cannot be watched (remote machines), how often they are read; default 250 ms. */
   pollMs?: number;
@@ -35,14 +40,16 @@ export async function* followEvents(
   const seen = new Set<string>();
   const gone = new Set<string>();
   const ended = new Set<string>();
-  const statusEvery = o.statusEveryMs ?? 2000;
   const wake = wakeOnChange(tracked().filter((s) => manager.hostOf(s.machine).id === "local"));
+  const statusEvery = () => o.statusEveryMs ?? (wake.watchesAll(tracked()) ? 30_000 : 2000);
   let lastStatus = 0;
   let first = true;
+  let changed = true;
   try {
     for (;;) {
       const fresh: McEvent[] = [];
-      for (const s of tracked()) {
+      // Watched directories that did not change have nothing new to read.
+      for (const s of changed || !wake.watchesAll(tracked()) ? tracked() : []) {
         const key = `${s.machine}\u0000${s.name}`;
         if (gone.has(key)) continue;
         const host = manager.hostOf(s.machine);
@@ -57,8 +64,10 @@ export async function* followEvents(
         }
       }
       first = false;
+      // A tab that ended may have been the last: ask the tool now rather than at the next regular check.
+      if (fresh.some((e) => e.type === "tab-exited" || e.type === "tab-killed")) lastStatus = 0;
       for (const e of fresh.sort((a, b) => a.time.localeCompare(b.time))) yield e;
-      if (Date.now() - lastStatus >= statusEvery) {
+      if (Date.now() - lastStatus >= statusEvery()) {
         lastStatus = Date.now();
         const report = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
         if (report) {
@@ -78,8 +87,8 @@ export async function* followEvents(
       }
       if (o.signal?.aborted) return undefined;
       // Watched directories wake the loop themselves: no reading in between, only the tool's answer is due.
-      const due = statusEvery - (Date.now() - lastStatus);
-      await wake(wake.watchesAll(tracked()) ? due : Math.min(due, o.pollMs ?? 250), o.signal);
+      const due = statusEvery() - (Date.now() - lastStatus);
+      changed = await wake(wake.watchesAll(tracked()) ? due : Math.min(due, o.pollMs ?? 250), o.signal);
     }
   } finally {
     wake.close();
@@ -141,17 +150,20 @@ function wakeOnChange(sessions: ManagedSession[]) {
       return [];
     }
   });
-  const wait = async (ms: number, signal?: AbortSignal) => {
+  /** Wait until a watched directory changes or `ms` pass; true when something changed. */
+  const wait = async (ms: number, signal?: AbortSignal): Promise<boolean> => {
     if (dirty) {
       dirty = false;
-      return;
+      return true;
     }
     const woken = new Promise<void>((resolve) => {
       notify = resolve;
     });
     await Promise.race([woken, sleep(Math.max(0, ms), signal).catch(() => {})]);
     notify = undefined;
+    const was = dirty;
     dirty = false;
+    return was;
   };
   const watched = new Set(watchers.length === sessions.length ? sessions.map((s) => s.runDir) : []);
   return Object.assign(wait, {

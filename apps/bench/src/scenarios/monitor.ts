@@ -26,7 +26,14 @@ function cpuOf(pid: number, withChildren: boolean): number {
 export async function runMonitor(
   sb: Sandbox,
   f: ManagedFixture,
-  o: { cli: string; seconds: number; intervalMs: number; args?: string[] },
+  o: {
+    cli: string;
+    seconds: number;
+    intervalMs: number;
+    args?: string[];
+    /** Wait this long after the first line before the window (a follower's first full check is start-up). */
+    settleMs?: number;
+  },
 ): Promise<MonitorResult> {
   const args = o.args ?? ["status", "--watch", "--interval", String(o.intervalMs / 1000), "--json"];
   const serverPid = Number(
@@ -67,6 +74,7 @@ export async function runMonitor(
       }),
     ]).finally(() => clearTimeout(timer));
     onLine = undefined;
+    if (o.settleMs) await new Promise((r) => setTimeout(r, o.settleMs));
     const startupCpuMs = cpuOf(pid, true);
     const self0 = cpuOf(pid, false);
     const srv0 = cpuOf(serverPid, false);
