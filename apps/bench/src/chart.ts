@@ -39,7 +39,8 @@ export function launchChart(r: BenchResults): string | undefined {
   const px = (tabs: number) => L + ((lx(tabs) - x0) / (x1 - x0 || 1)) * (W - L - R);
   const py = (ms: number) => H - B - ((lx(ms) - y0) / (y1 - y0 || 1)) * (H - T - B);
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img" aria-labelledby="title">`,
+    `<title id="title">Launch time against number of tabs: ${esc(points.map((s) => s.label).join(", "))}</title>`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${L}" y="18" font-size="14" font-weight="bold">Launch time against tabs (warm tmux server, median; log–log)</text>`,
   ];

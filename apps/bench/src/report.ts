@@ -1,4 +1,4 @@
-import type { BenchResults, LaunchResult, MonitorResult, Target } from "./model.js";
+import type { BenchResults, LaunchResult, Target } from "./model.js";
 import { isMonitor } from "./targets.js";
 
 export { evaluateTargets } from "./targets.js";
