@@ -23,6 +23,10 @@ export interface FollowOptions {
   skipHistory?: boolean;
 }
 
+/** How often the tool is asked in the {@link HOT_MS} after a change in a run directory. */
+const SOON_MS = 200;
+const HOT_MS = 3000;
+
 const keyOf = (e: McEvent) =>
   `${e.type}\u0000${e.machine}\u0000${e.session}\u0000${e.index ?? ""}\u0000${e.time}\u0000${e.attempt ?? ""}`;
 
@@ -45,6 +49,10 @@ export async function* followEvents(
   let lastStatus = 0;
   let first = true;
   let changed = true;
+  // After a change (a record, an event) the tool is asked every SOON_MS for a while, not at the next
+  // regular check: a tab's end is several steps (its event, its record, the pane's own mark in the tool),
+  // and only the last makes the tool's answer final.
+  let hotUntil = 0;
   try {
     for (;;) {
       const fresh: McEvent[] = [];
@@ -64,10 +72,12 @@ export async function* followEvents(
         }
       }
       first = false;
-      // A tab that ended may have been the last: ask the tool now rather than at the next regular check.
-      if (fresh.some((e) => e.type === "tab-exited" || e.type === "tab-killed")) lastStatus = 0;
+      if (changed || fresh.some((e) => e.type === "tab-exited" || e.type === "tab-killed"))
+        hotUntil = Date.now() + HOT_MS;
       for (const e of fresh.sort((a, b) => a.time.localeCompare(b.time))) yield e;
-      if (Date.now() - lastStatus >= statusEvery()) {
+      const since = Date.now() - lastStatus;
+      const hot = Date.now() < hotUntil;
+      if (since >= statusEvery() || (hot && since >= SOON_MS)) {
         lastStatus = Date.now();
         const report = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
         if (report) {
@@ -87,7 +97,7 @@ export async function* followEvents(
       }
       if (o.signal?.aborted) return undefined;
       // Watched directories wake the loop themselves: no reading in between, only the tool's answer is due.
-      const due = statusEvery() - (Date.now() - lastStatus);
+      const due = (Date.now() < hotUntil ? SOON_MS : statusEvery()) - (Date.now() - lastStatus);
       changed = await wake(wake.watchesAll(tracked()) ? due : Math.min(due, o.pollMs ?? 250), o.signal);
     }
   } finally {

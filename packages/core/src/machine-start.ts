@@ -404,15 +404,12 @@ async function failStart(
   return new McError("START_FAILED", `session "${failed}" failed to start: ${why}`, {
     backend: m.backend.name,
     op: "start",
-    // What was rolled back, what a restart destroyed or left untouched, then the cause's own hint.
+    // What was rolled back and what a restart destroyed or left untouched; with nothing of this run's to
+    // roll back, what the restart did, then the cause's own hint.
     hint:
-      [
-        started.length > 0 ? rolled : undefined,
-        killed === undefined ? undefined : lost.slice(2),
-        e instanceof McError ? e.hint : undefined,
-      ]
-        .filter(Boolean)
-        .join("; ") || undefined,
+      started.length > 0
+        ? `${rolled}${lost}`
+        : [lost.slice(2), e instanceof McError ? e.hint : undefined].filter(Boolean).join("; ") || undefined,
     cause: e,
     details: { failed, rolledBack, killedOriginals: killed ?? [] },
   });
