@@ -15,7 +15,8 @@ export interface SweepResult {
 
 /**
  * Find every process that carries one of the markers given as arguments (`MC_TAB=<runDir>#<i>`, exact
- * entries of /proc/<pid>/environ), TERM them, wait up to 2 s, KILL what is left, and report survivors.
+ * entries of /proc/<pid>/environ) and is still there half a second later (the session's hang-up ends the
+ * rest), TERM them, wait up to 2 s, KILL what is left, and report survivors.
  * One `grep -z` over every environ file (GNU and BusyBox grep), a slower loop where grep has no -z.
  */
 export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; exit 0; }
@@ -26,6 +27,10 @@ else
   marked() { for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' <"$f" 2>/dev/null | grep -qxF "$@" && { f=\${f#/proc/}; echo "\${f%/environ}"; }; done; }
 fi
 pids=$(marked "$@" | grep -vx "$$")
+# The session's hang-up reaches its processes a moment after the kill: what ends by itself in the next
+# half second was not left running.
+i=0
+while [ -n "$pids" ] && [ $i -lt 5 ]; do sleep 0.1; pids=$(marked "$@" | grep -vx "$$"); i=$((i + 1)); done
 [ -n "$pids" ] || { echo none; exit 0; }
 echo found $pids
 kill -TERM $pids 2>/dev/null

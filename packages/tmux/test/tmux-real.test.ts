@@ -628,6 +628,12 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     expect(m.managed[0]!.pendingTabs).toEqual([1, 2]);
     const events: string[] = [];
     await schedule(m, { pollMs: 100, onEvent: (e) => events.push(`${e.type}:${e.tab}`) });
+    // schedule() returns once web's pane is started; its command writes its stamp a moment later.
+    await waitFor(
+      async () => readFileSync(log, "utf8"),
+      (text) => /^web /m.test(text),
+      10_000,
+    );
     const order = readFileSync(log, "utf8")
       .trim()
       .split("\n")
