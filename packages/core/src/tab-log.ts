@@ -55,7 +55,8 @@ export function logWriterScript(
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
   return [
     `MC_LOG=${pathWord}; LC_ALL=C; export MC_LOG LC_ALL; set -- ${awk === "interactive" ? "-W interactive " : ""}-v cap=${cap}`,
-    `mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
+    // A test first (a builtin): only the first of a session's writers starts a mkdir process.
+    `[ -d "\${MC_LOG%/*}" ] || mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
     ...(awk === "probe"
       ? [`awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`]
       : []),

@@ -215,23 +215,38 @@ export class TmuxBackend implements SessionBackend {
 
   async start(p: PreparedSession): Promise<Record<string, unknown>> {
     const runId = p.runId;
-    const r = await this.host.run(p.start[0]!);
-    if (r.exitCode !== 0) {
-      // Whatever was built still has its private build name (see tmuxBuildScript): remove it.
-      await this.host.run(this.cmd("kill-session", "-t", `=${buildName(runId, p.index)}`)).catch(() => {});
-      throw tmuxError("start", r.exitCode, r.stderr);
+    // The socket directory tmux makes itself for -L names (`$TMUX_TMPDIR/tmux-<uid>`, 0700), which mc
+    // pinned to a path: with -S tmux would not make it, and would fail.
+    const socket = this.target.socket;
+    if (socket && "path" in socket && /\/tmux-\d+\/[^/]+$/.test(socket.path)) {
+      const dir = socket.path.slice(0, socket.path.lastIndexOf("/"));
+      // tmux refuses a socket directory others can enter: 0700, as tmux makes it.
+      if ((await this.host.stat(dir)) === undefined)
+        await this.host.run({ file: "mkdir", args: ["-p", "-m", "700", "--", dir] }).catch(() => {});
     }
+    const r = await this.host.run(p.start[0]!);
     const sessionId = r.stdout
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => /^\$\d+$/.test(l))
       .at(-1);
-    if (p.layout.onStop !== undefined && sessionId) await this.registerStop(p, sessionId);
+    // tmux 3.3a exits 0 when it could not even create its server ("error creating <socket> (…)"): only
+    // the session id the build prints says a session exists.
+    if (r.exitCode !== 0 || !sessionId) {
+      // Whatever was built still has its private build name (see tmuxBuildScript): remove it.
+      await this.host.run(this.cmd("kill-session", "-t", `=${buildName(runId, p.index)}`)).catch(() => {});
+      throw tmuxError(
+        "start",
+        r.exitCode === 0 ? 1 : r.exitCode,
+        r.stderr.trim() || "tmux started no session",
+      );
+    }
+    if (p.layout.onStop !== undefined) await this.registerStop(p, sessionId);
     return {
       tabScript: join(p.artefactDir, "tabs.sh"),
       key: tmuxSessionKey(p.name),
       runId,
-      ...(sessionId ? { sessionId } : {}),
+      sessionId,
       ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
     };
   }

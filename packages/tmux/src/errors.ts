@@ -28,6 +28,14 @@ export function tmuxError(op: string, exitCode: number, stderr: string): McError
     });
   }
   if (isNoSession(msg)) return new McError("SESSION_NOT_FOUND", msg, { backend: "tmux", op });
+  const socket = /error creating (.*) \(([^)]*)\)/.exec(msg);
+  if (socket) {
+    return new McError("COMMAND_FAILED", `tmux could not create its socket ${socket[1]}: ${socket[2]}`, {
+      backend: "tmux",
+      op,
+      hint: "the socket's directory must exist and be yours (tmux wants it 0700); check --socket or TMUX_TMPDIR",
+    });
+  }
   if (isNoServer(msg)) {
     return new McError("COMMAND_FAILED", `the tmux server is not running (${msg})`, {
       backend: "tmux",

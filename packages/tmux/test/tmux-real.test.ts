@@ -220,6 +220,47 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
   });
   afterAll(() => t.stop());
 
+  it("a start is verified: tmux exiting 0 without a server is a failure, and a fresh TMUX_TMPDIR works", async () => {
+    const { TmuxLocalManager } = await import("../src/index.js");
+    // tmux 3.3a prints "error creating <socket>" and exits 0 when the socket's directory is missing.
+    const missing = new TmuxLocalManager({
+      sessionLayouts: [layout("nowhere", [["t", "sleep 30"]], t.work)],
+      socket: join(t.dir, "no-such-dir", "sock"),
+      host: t.host,
+    });
+    const err = await missing.startAllSessions().catch((e) => e);
+    expect(isMcError(err, "START_FAILED"), String(err)).toBe(true);
+    expect(err.message).toContain("could not create its socket");
+    expect(missing.managed).toEqual([]);
+    // A socket name under a TMUX_TMPDIR that has no tmux-<uid> directory yet: mc makes it, 0700, as tmux does.
+    const tmpdir = join(t.dir, "fresh-tmpdir");
+    mkdirSync(tmpdir);
+    // (The socket is pinned to a path from this process's environment when the manager is made.)
+    const saved = process.env.TMUX_TMPDIR;
+    process.env.TMUX_TMPDIR = tmpdir;
+    let named: InstanceType<typeof TmuxLocalManager>;
+    try {
+      named = new TmuxLocalManager({
+        sessionLayouts: [layout("fresh", [["t", "sleep 30"]], t.work)],
+        socket: "mc-fresh",
+        host: t.host,
+      });
+      await named.startAllSessions();
+    } finally {
+      if (saved === undefined) delete process.env.TMUX_TMPDIR;
+      else process.env.TMUX_TMPDIR = saved;
+    }
+    const sock = join(tmpdir, `tmux-${process.getuid?.() ?? 0}`, "mc-fresh");
+    expect(existsSync(sock)).toBe(true);
+    expect((await named.checkAllSessionsStatus()).sessions[0]!.exists).toBe(true);
+    await named.killAllSessions();
+    try {
+      execFileSync("tmux", ["-S", sock, "kill-server"], { stdio: "ignore" });
+    } catch {
+      // The server ended with its last session.
+    }
+  });
+
   it("reports exit 0, 3, 130 and a killed command (base-index 1 config)", async () => {
     const m = t.manager({
       sessionLayouts: [
