@@ -58,9 +58,15 @@ const startDir = text("startDir")
 /** Environment variables: POSIX names, string values (no NUL). */
 const env = z
   .record(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-      message: "environment variable names are letters, digits and _ (not starting with a digit)",
-    }),
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+        message: "environment variable names are letters, digits and _ (not starting with a digit)",
+      })
+      // mc_* are the tab wrapper's own variables and MC_TAB marks a tab's processes (kill finds them by it).
+      .refine((k) => !/^mc_/.test(k) && k !== "MC_TAB", {
+        message: "environment variable names mc_* and MC_TAB are mc's own",
+      }),
     z.string().refine((s) => !s.includes("\u0000"), {
       message: "environment values must not contain a NUL character",
     }),

@@ -89,7 +89,11 @@ function caseEntry(t: WrappedTab, session: string | undefined): string {
   if (t.shell) lines.push(`    mc_sh=${shQuote(t.shell)}`);
   if (t.keep) lines.push("    mc_keep=1");
   if (t.retry?.max) lines.push(`    mc_retry=${t.retry.max} mc_backoff=${t.retry.backoffSeconds ?? 0}`);
-  for (const [k, v] of Object.entries(t.env ?? {})) lines.push(`    export ${k}=${shQuote(v)}`);
+  // The tab's environment reaches its command only (mc_env runs in the command's subshell): a PATH, SHELL
+  // or TMUX_PANE of the layout never changes what the wrapper itself runs or marks.
+  const env = Object.entries(t.env ?? {});
+  if (env.length)
+    lines.push(`    mc_env() { export ${env.map(([k, v]) => `${k}=${shQuote(v)}`).join(" ")}; }`);
   lines[lines.length - 1] += " ;;";
   return lines.join("\n");
 }
@@ -124,7 +128,8 @@ if [ "$1" = log ]; then
   case "$2" in '' | *[!0-9]*) exit 2 ;; esac
   ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`, undefined, o.awk).join("\n  ")}
 fi
-mc_sh= mc_retry=0 mc_backoff=0 mc_keep=
+mc_sh= mc_retry=0 mc_backoff=0 mc_keep= mc_path=$PATH
+mc_env() { :; }
 case "$1" in
 ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
@@ -132,12 +137,12 @@ esac
 mc_rec="$mc_dir/tab-$1.json"
 mc_cf="$mc_dir/${commandFileName(0).replace("0", "$1")}"
 [ -f "$mc_cf" ] || (umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
-mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
+mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && PATH=$mc_path mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
 mc_event() { printf '{"type":"%s","t":%s,%s%s}\\n' "$1" "$2" "$mc_ev" "$3" >>"$mc_dir/${EVENTS_FILE}"; }
 # Times to the millisecond where date has %N (GNU, busybox), else to the second (BSD/macOS date).
 mc_now() {
-  mc_t=$(date +%s.%N 2>/dev/null)
-  case $mc_t in *[!0-9.]* | *. | .* | '') mc_t=$(date +%s) ;; *.????*) mc_f=\${mc_t#*.}; mc_t=\${mc_t%%.*}.\${mc_f%"\${mc_f#???}"} ;; esac
+  mc_t=$(PATH=$mc_path date +%s.%N 2>/dev/null)
+  case $mc_t in *[!0-9.]* | *. | .* | '') mc_t=$(PATH=$mc_path date +%s) ;; *.????*) mc_f=\${mc_t#*.}; mc_t=\${mc_t%%.*}.\${mc_f%"\${mc_f#???}"} ;; esac
 }
 mc_now; mc_start=$mc_t
 case "$2" in ''|*[!0-9]*) mc_try=1 ;; *) mc_try=$2 ;; esac
@@ -165,7 +170,9 @@ while :; do
     trap 'mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; exit 143' TERM
     # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
     trap ':' INT
-    "\${mc_sh:-\${SHELL:-/bin/sh}}" "$mc_cf"
+    mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
+    mc_env
+    "$mc_run" "$mc_cf"
   )
   mc_code=$?
   [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break

@@ -181,6 +181,49 @@ describe("posix tab wrapper", () => {
     expect((await readFile(out, "utf8")).trim()).toBe(`hi 'there' ${join(dir, "run22", "cmd-22")}`);
   });
 
+  it("property: the tab's environment (PATH, SHELL, IFS, TMUX_PANE, …) reaches its command and never the wrapper", async () => {
+    const names = [
+      "PATH",
+      "SHELL",
+      "IFS",
+      "LC_ALL",
+      "HOME",
+      "TMUX",
+      "TMUX_PANE",
+      "ENV",
+      "CDPATH",
+      "MC_TAB",
+      "mc_path",
+    ];
+    const value = fc.oneof(
+      fc.constantFrom("", "/nonexistent", "/bin/false", " ", "%0", "a b", "$(touch pwned)", "'"),
+      fc.string({ maxLength: 12 }).filter((v) => !v.includes("\0")),
+    );
+    let k = 100;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom(...names), value, { minKeys: 1 }),
+        fc.integer({ min: 0, max: 9 }),
+        async (env, code) => {
+          const index = k++;
+          const out = join(dir, `env-${index}.txt`);
+          // Absolute paths: the tab's own PATH may hold nothing at all.
+          const { rec } = await runTab(`/usr/bin/env > '${out}'; exit ${code}`, index, dir, "/bin/sh", {
+            env,
+          });
+          expect(rec, JSON.stringify(env)).toMatchObject({ exit: code });
+          expect(rec!.end).toBeGreaterThanOrEqual(rec!.start);
+          const seen = await readFile(out, "utf8");
+          // (The command's own shell resets IFS, as POSIX shells do on start.)
+          for (const [n, v] of Object.entries(env))
+            if (n !== "IFS") expect(seen.split("\n")).toContain(`${n}=${v}`);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(existsSync(join(dir, "pwned"))).toBe(false);
+  });
+
   it("property: any command text reaches the shell exactly as written", async () => {
     await fc.assert(
       fc.asyncProperty(
