@@ -33,6 +33,64 @@ if command -v nc >/dev/null 2>&1; then exec nc -z -w 1 127.0.0.1 "$p"; fi
 if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' mc "$p"; fi
 exit 3`;
 
+/** Longest a pattern may take on a log before it counts as not matching (a pattern that backtracks). */
+export const LOG_MATCH_LIMIT_MS = 1000;
+
+// A pattern from a layouts file is run in a worker thread: one that backtracks catastrophically
+// (`^(a+)+$`) would otherwise hold mc's only thread, its timers and its signal handlers, for minutes.
+const MATCHER = `const { parentPort } = require("node:worker_threads");
+parentPort.on("message", ({ id, pattern, text }) => {
+  let ok = false;
+  try { ok = new RegExp(pattern, "m").test(text); } catch {}
+  parentPort.postMessage({ id, ok });
+});`;
+let matcher: import("node:worker_threads").Worker | undefined;
+const waiting = new Map<number, { done: (ok: boolean) => void; timer: NodeJS.Timeout }>();
+const slow = new Set<string>();
+let nextId = 0;
+
+/**
+ * Whether `pattern` (a JavaScript regular expression, multiline) matches `text`, decided in a worker
+ * thread within {@link LOG_MATCH_LIMIT_MS}; a pattern that took longer never matches again in this
+ * process (the tab then times out, visibly).
+ */
+export async function logMatches(pattern: string, text: string): Promise<boolean> {
+  if (slow.has(pattern)) return false;
+  if (!matcher) {
+    const { Worker } = await import("node:worker_threads");
+    const w = new Worker(MATCHER, { eval: true });
+    w.unref();
+    w.on("message", (m: { id: number; ok: boolean }) => {
+      const req = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (req) {
+        clearTimeout(req.timer);
+        req.done(m.ok);
+      }
+    });
+    w.on("error", () => {});
+    matcher = w;
+  }
+  const w = matcher;
+  const id = nextId++;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      slow.add(pattern);
+      if (matcher === w) matcher = undefined;
+      void w.terminate();
+      // Whatever else was queued behind it is asked again at its next probe.
+      for (const [other, req] of waiting) {
+        clearTimeout(req.timer);
+        waiting.delete(other);
+        req.done(false);
+      }
+    }, LOG_MATCH_LIMIT_MS);
+    timer.unref?.();
+    waiting.set(id, { done: resolve, timer });
+    w.postMessage({ id, pattern, text });
+  });
+}
+
 /**
  * One probe of a tab's readiness on the host it runs on: a file that exists (relative to its start
  * directory), a TCP port on that host's loopback that accepts, its log matching a pattern, or a command
@@ -59,7 +117,7 @@ export async function probeReadiness(
   }
   if (r.logMatches !== undefined) {
     const text = await host.readFile(tab.logPath).catch(() => undefined);
-    return text !== undefined && new RegExp(r.logMatches, "m").test(text);
+    return text !== undefined && (await logMatches(r.logMatches, text));
   }
   if (r.command !== undefined) {
     const shell = tab.shell ?? "/bin/sh";

@@ -82,3 +82,18 @@ describe("tab log writer (real awk)", () => {
     expect(lastLines("a\n", 0)).toBe("");
   });
 });
+
+describe("readiness by log pattern", () => {
+  it("matches in a worker: a pattern that backtracks for minutes answers false within its limit, others still match", async () => {
+    const { logMatches, LOG_MATCH_LIMIT_MS } = await import("../src/readiness.js");
+    expect(await logMatches("^listening on \\d+$", "booting\nlistening on 8080\n")).toBe(true);
+    expect(await logMatches("^ready$", "not yet\n")).toBe(false);
+    const t0 = Date.now();
+    const evil = await logMatches("^(a+)+$", `${"a".repeat(40)}b`);
+    expect(evil).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(LOG_MATCH_LIMIT_MS + 2000);
+    // This thread stayed free meanwhile, and the next pattern gets a fresh worker.
+    expect(await logMatches("server (up|ready)", "server up\n")).toBe(true);
+    expect(await logMatches("^(a+)+$", "aaa")).toBe(false);
+  });
+});
