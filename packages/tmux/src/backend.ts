@@ -268,13 +268,23 @@ export class TmuxBackend implements SessionBackend {
       const used = new Set([...hooks.stdout.matchAll(/session-closed\[(\d+)\]/g)].map((m) => Number(m[1])));
       let at = 4242;
       while (used.has(at)) at++;
-      const run = `run-shell -b ${tmuxQuote(noFormat(`exec /bin/sh ${shQuote(dispatcher)}`))}`;
+      // #{pid} is left for tmux to expand when the hook fires: the dispatcher learns its server's pid
+      // even when that server is exiting with its last session.
+      const run = `run-shell ${tmuxQuote(`${noFormat(`exec /bin/sh ${shQuote(dispatcher)}`)} #{pid}`)}`;
       const r = await this.host.run(this.cmd("set-hook", "-g", `session-closed[${at}]`, run));
       if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
     }
     // Gone before the hook was there (a command that ended at once with --exit close): run it now.
     if ((await this.host.run(this.cmd("has-session", "-t", sessionId))).exitCode !== 0)
       await this.host.run({ file: "/bin/sh", args: [dispatcher] });
+  }
+
+  /** Run the onStop dispatcher of this server's sessions, if mc ever registered one. */
+  private async runPendingStops(): Promise<void> {
+    const { stateDir } = await this.host.info();
+    const dispatcher = join(stateDir, "onstop", `mc-onstop-${this.lockName}.sh`);
+    if ((await this.host.stat(dispatcher)) === "file")
+      await this.host.run({ file: "/bin/sh", args: [dispatcher] }).catch(() => {});
   }
 
   /** A replacement built under its private name takes its real name (the session it replaces is gone). */
@@ -306,9 +316,11 @@ export class TmuxBackend implements SessionBackend {
       if (owner.stdout.trim() !== runId) return "gone";
     }
     const r = await this.host.run(this.cmd("kill-session", "-t", target));
-    if (r.exitCode === 0) return "killed";
-    if (isNoSession(r.stderr) || isNoServer(r.stderr)) return "gone";
-    throw tmuxError("kill", r.exitCode, r.stderr);
+    const gone = r.exitCode !== 0 && (isNoSession(r.stderr) || isNoServer(r.stderr));
+    if (r.exitCode !== 0 && !gone) throw tmuxError("kill", r.exitCode, r.stderr);
+    // The server's hook may not run for its last session (it exits first): make sure onStop does.
+    if (session?.layout.onStop !== undefined) await this.runPendingStops();
+    return gone ? "gone" : "killed";
   }
 
   /**
@@ -321,7 +333,12 @@ export class TmuxBackend implements SessionBackend {
     let panes: PaneRow[] = [];
     let error: string | undefined;
     if (r.exitCode === 0) panes = parsePanes(r.stdout);
-    else if (isNoServer(r.stderr)) error = "the tmux server is not running";
+    else if (isNoServer(r.stderr)) {
+      error = "the tmux server is not running";
+      // A server that exited with its last session may not have run its session-closed hook: run the
+      // onStop of what it had now (the dispatcher claims each one once).
+      if (sessions.some((s) => s.layout.onStop !== undefined)) await this.runPendingStops();
+    }
     // A server whose last session just ended (it exits a moment later) has no current target: no panes.
     else if (!/no current target/i.test(r.stderr)) throw tmuxError("status", r.exitCode, r.stderr);
     const bySession = new Map<string, PaneRow[]>();

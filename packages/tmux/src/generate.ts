@@ -347,14 +347,26 @@ export function tmuxStopDispatcher(t: TmuxTarget, dir: string): string {
   return `#!/bin/sh
 # mc: runs the onStop of mc's sessions on this tmux server once they are gone (tmux session-closed hook).
 exec >/dev/null 2>&1 </dev/null
+# tmux runs this in the foreground (a background job of a server that exits with its last session never
+# starts), so it hands the work to a detached copy of itself at once and returns.
+if [ -z "\${MC_ONSTOP_DETACHED:-}" ]; then
+  export MC_ONSTOP_DETACHED=1
+  if command -v setsid >/dev/null 2>&1; then setsid /bin/sh "$0" "$@" & else (trap '' HUP TERM; exec /bin/sh "$0" "$@") & fi
+  exit 0
+fi
 mc_tmux() { ${[tmux.file, ...tmux.args].map(shQuote).join(" ")} "$@"; }
 mc_dir=${shQuote(dir)}
-mc_pid=$(mc_tmux display-message -p '#{pid}') || exit 0
+# The server's pid comes from the hook itself (#{pid}): when the closed session was its last, the server
+# is exiting and cannot be asked any more (then every session it had is gone: has-session fails).
+# Without it (mc runs this when it finds no server), every session of a server that is gone has ended.
+mc_pid=\${1:-}
+[ -n "$mc_pid" ] || mc_pid=$(mc_tmux display-message -p '#{pid}') || mc_pid=
 for mc_f in "$mc_dir"/*.stop; do
   [ -f "$mc_f" ] || continue
   read -r mc_spid mc_sid mc_run <"$mc_f" || continue
-  if [ "$mc_spid" != "$mc_pid" ]; then rm -f -- "$mc_f"; continue; fi
-  mc_tmux has-session -t "$mc_sid" && continue
+  # Entries are per socket, which one server holds at a time: an entry of another server (or of none
+  # answering) is of a server that is gone, whatever its process is still doing.
+  if [ -n "$mc_pid" ] && [ "$mc_spid" = "$mc_pid" ]; then mc_tmux has-session -t "$mc_sid" && continue; fi
   mv -- "$mc_f" "$mc_f.$$" || continue
   /bin/sh "$mc_run/hooks.sh" onStop
   rm -f -- "$mc_f.$$"

@@ -1044,6 +1044,45 @@ describe("tmux: onStart and onStop (session hooks)", () => {
     expect(t.sessions()).toContain("keeper");
   });
 
+  it("onStop runs when the session was the last on its server (the server exits with it)", async () => {
+    const { TmuxLocalManager } = await import("../src/index.js");
+    for (const how of ["tmux kill-session", "its last tab exits", "mc kill"] as const) {
+      const marks = join(t.dir, `alone-${how.replace(/\W/g, "")}`);
+      const sock = join(t.dir, `alone-${how.length}.sock`);
+      const m = new TmuxLocalManager({
+        sessionLayouts: [hooked("alone", marks, how === "its last tab exits" ? "sleep 1" : "sleep 30")],
+        socket: sock,
+        host: t.host,
+        keepShell: false,
+      });
+      await m.startAllSessions();
+      if (how === "tmux kill-session")
+        execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=alone"], { env: t.env });
+      if (how === "mc kill") await m.killAllSessions();
+      // A server that exits with its last session may do so before it runs its hooks: then mc's next
+      // look at that server (a status, here) runs the onStop.
+      const stops = await waitFor(
+        async () => {
+          await m.checkAllSessionsStatus();
+          return read(marks)
+            .split("\n")
+            .filter((l) => l.startsWith("stop")).length;
+        },
+        (n) => n >= 1,
+        10_000,
+      );
+      expect(stops, how).toBe(1);
+      await new Promise((r) => setTimeout(r, 300));
+      await m.checkAllSessionsStatus();
+      expect(
+        read(marks)
+          .split("\n")
+          .filter((l) => l.startsWith("stop")),
+        `${how}: never twice`,
+      ).toHaveLength(1);
+    }
+  });
+
   it("a failing onStart stops that session's start and says why; nothing of it is left", async () => {
     const marks = join(t.dir, "m3");
     const m = t.manager({ sessionLayouts: [{ ...hooked("h4", marks), onStart: "echo nope >&2; exit 7" }] });
