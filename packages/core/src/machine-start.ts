@@ -64,6 +64,8 @@ export interface MachinePlan {
   warnings: string[];
   /** For each prepared session (by position) merged into a running one: how. */
   merges: Map<number, MergePlan>;
+  /** Missing start directories `--missing-dirs create` makes when the run starts (not in a dry run). */
+  create?: string[];
 }
 
 /** How a layout applies to the running session of its name (the merge policies). */
@@ -129,7 +131,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       },
     );
   }
-  const { layouts, warnings } = await resolveLayouts(m, c);
+  const { layouts, warnings, create } = await resolveLayouts(m, c);
   const keep = layouts.flatMap((l, i) =>
     l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
   );
@@ -179,7 +181,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       prepared.push({ ...p1, artefacts: [...p1.artefacts, ...hookArtefacts(spec.layout, spec.runDir)] });
     }
   }
-  return { prepared, listed, warnings, merges };
+  return { prepared, listed, warnings, merges, create };
 }
 
 /** Run a prepared session's start commands in order (backends without their own `start`). */
@@ -291,6 +293,15 @@ export async function startMachine(
   const aborted = () =>
     new McError("ABORTED", "interrupted while starting sessions", { backend: m.backend.name, op: "start" });
   let current = "";
+  for (const d of plan.create ?? []) {
+    await m.host.makeDir(d);
+    if ((await m.host.dirAccess(d)) !== "ok")
+      throw new McError("START_FAILED", `could not create the start directory ${d} on ${m.host.id}`, {
+        backend: m.backend.name,
+        op: "start",
+        hint: "create it yourself, or fix startDir; nothing was started",
+      });
+  }
   try {
     for (const [i, p] of plan.prepared.entries()) {
       current = p.name;

@@ -68,20 +68,19 @@ function checkTab(
 export async function resolveLayouts(
   m: MachineRuntime,
   c: PlanContext,
-): Promise<{ layouts: (LayoutConfig | undefined)[]; warnings: string[] }> {
+): Promise<{ layouts: (LayoutConfig | undefined)[]; warnings: string[]; create: string[] }> {
   const platform = c.info.platform === "win32" ? "win32" : "posix";
   const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
   const checks = m.layouts.map((l, li) => l.layoutTabs.map((t, ti) => tabDirs(t, li, ti, ctx)));
   const dirs = [...new Set(checks.flat(2).flatMap((x) => ("path" in x.r ? [x.r.path] : [])))];
   const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
-  if (c.missingDirs === "create") {
-    for (const d of dirs.filter((x) => access.get(x) === "missing")) {
-      await m.host.makeDir(d);
-      access.set(d, await m.host.dirAccess(d));
-    }
-  }
+  // Made when the run starts (startMachine), never while planning: a dry run changes nothing.
+  const create = c.missingDirs === "create" ? dirs.filter((x) => access.get(x) === "missing") : [];
+  for (const d of create) access.set(d, "ok");
   const problems: string[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = create.map(
+    (d) => `will create the missing start directory ${d} on ${m.host.id}`,
+  );
   const layouts = m.layouts.map((layout, li) => {
     const tabs = layout.layoutTabs.flatMap((tab, ti) => {
       const who = `(layout "${layout.layoutName}", tab "${tab.tabName}")`;
@@ -103,7 +102,7 @@ export async function resolveLayouts(
     return { ...layout, layoutTabs: tabs };
   });
   if (problems.length) throw dirError(m, problems);
-  return { layouts, warnings };
+  return { layouts, warnings, create };
 }
 
 function dirError(m: MachineRuntime, problems: string[]): McError {

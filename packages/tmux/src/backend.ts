@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   AWK_PROBE,
   type AwkMode,
@@ -99,7 +99,8 @@ export function toSocket(socket: TmuxBackendOptions["socket"]): TmuxSocket | und
  */
 export function pinSocket(options: TmuxBackendOptions, env: NodeJS.ProcessEnv): TmuxBackendOptions {
   const s = toSocket(options.socket);
-  if (s && "path" in s) return { ...options, socket: s };
+  // A relative -S path is this directory's: saved absolute, later commands elsewhere reach the same server.
+  if (s && "path" in s) return { ...options, socket: { path: resolve(s.path) } };
   const dir = `${(env.TMUX_TMPDIR || "/tmp").replace(/\/+$/, "")}/tmux-${process.getuid?.() ?? 0}`;
   if (s) return { ...options, socket: { path: `${dir}/${s.name}` } };
   const inside = env.TMUX?.split(",")[0];

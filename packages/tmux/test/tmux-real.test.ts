@@ -569,6 +569,11 @@ describe("tmux: start directories (resolved by core, entered by the wrapper)", (
   it("--missing-dirs create makes them; skip drops those tabs with a warning", async () => {
     const made = join(t.work, "made", "deep");
     const c = t.manager({ sessionLayouts: [layout("mk", [["t", "pwd > here.txt"]], made)] });
+    // Planning (what a dry run shows) says what it will create, and creates nothing.
+    const said: string[] = [];
+    await c.plan({ missingDirs: "create", onWarning: (w) => said.push(w) });
+    expect(said.join("\n")).toContain(`will create the missing start directory ${made}`);
+    expect(existsSync(join(t.work, "made"))).toBe(false);
     await c.startAllSessions({ missingDirs: "create" });
     await waitFor(
       () => c.checkAllSessionsStatus(),
