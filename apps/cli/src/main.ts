@@ -1,4 +1,4 @@
-import { isMcError } from "@mc/core";
+import { isMcError, McError } from "@mc/core";
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES_HELP, reportError } from "./exit-codes.js";
 import { makeOutput, type Output } from "./output.js";
@@ -41,6 +41,9 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     .hook("preAction", (cmd) => {
       const g = cmd.optsWithGlobals() as { json?: boolean; stateDir?: string };
       state.out = makeOutput(Boolean(g.json));
+      // An empty --state-dir (a script's unset variable) must never fall back to the user's real state.
+      if (g.stateDir === "")
+        throw new McError("USAGE", "--state-dir is empty: give a directory", { backend: "cli" });
       if (g.stateDir) process.env.MC_STATE_DIR = g.stateDir;
     });
   const ctx: Ctx = {

@@ -94,6 +94,7 @@ const readiness = z
     timeoutSeconds: z
       .number()
       .positive()
+      .max(86_400, { error: "readiness.timeoutSeconds is at most 86400 (a day)" })
       .optional()
       .describe("Fail the tab (and its dependants) when not ready by then (default 60)."),
   })
@@ -108,10 +109,12 @@ const retry = z
       .number()
       .int()
       .min(0, { error: "retry.max must be a non-negative integer" })
-      .describe("Run a failing command up to this many more times."),
+      .max(100, { error: "retry.max is at most 100" })
+      .describe("Run a failing command up to this many more times (at most 100)."),
     backoffSeconds: z
       .number()
       .min(0)
+      .max(3600, { error: "retry.backoffSeconds is at most 3600" })
       .optional()
       .describe("Wait this long before each new attempt (default 0)."),
   })

@@ -55,6 +55,25 @@ export interface ParseOptions {
 /** Where a problem is: path and line:column in the source. */
 export type At = (offset: number, pointer: (string | number)[], message: string) => ValidationIssue;
 
+/** Offset where `[`/`{` nesting (outside strings and comments) first passes MAX_NESTING; a linear scan. */
+function nestedTooDeep(src: string): number | undefined {
+  let level = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '"') {
+      for (i++; i < src.length && src[i] !== '"'; i++) if (src[i] === "\\") i++;
+    } else if (c === "/" && src[i + 1] === "/") {
+      while (i < src.length && src[i] !== "\n") i++;
+    } else if (c === "/" && src[i + 1] === "*") {
+      const end = src.indexOf("*/", i + 2);
+      i = end < 0 ? src.length : end + 1;
+    } else if (c === "[" || c === "{") {
+      if (++level > MAX_NESTING) return i;
+    } else if (c === "]" || c === "}") level--;
+  }
+  return undefined;
+}
+
 /**
  * Parse and validate the text of a layouts file (JSON with comments). Never throws for bad input:
  * every problem comes back at once, each with its path and line:column.
@@ -71,6 +90,10 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
 
   if (src.trim() === "") return { ok: false, issues: [at(0, [], "the file is empty")] };
 
+  // The JSON parser recurses per level: a file nested 200,000 deep would overflow its stack.
+  const deep = nestedTooDeep(src);
+  if (deep !== undefined)
+    return { ok: false, issues: [at(deep, [], `the document is nested deeper than ${MAX_NESTING} levels`)] };
   const errors: ParseError[] = [];
   const root = parseTree(src, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0 || !root) {

@@ -174,3 +174,38 @@ describe("jobs fields and --lenient", () => {
     ]);
   });
 });
+
+describe("hostile sizes and bounds", () => {
+  it("a document nested 200,000 deep (anywhere, strings and comments aside) is refused, not a crash", async () => {
+    const { parseLayouts } = await import("../src/validate.js");
+    for (const text of [
+      `{"version":"0.1","layouts":${"[".repeat(200_000)}${"]".repeat(200_000)}}`,
+      `{"version":"0.1","bogus":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)},"layouts":[]}`,
+    ]) {
+      const r = parseLayouts(text);
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.issues[0]!.message).toMatch(/nested deeper than/);
+    }
+    // Brackets inside strings and comments are not nesting.
+    const fine = `// ${"[".repeat(500)}\n{"version":"0.1","layouts":[{"layoutName":"${"{".repeat(100)}","layoutTabs":[{"tabName":"t","startDir":"/tmp","command":"echo ${"[".repeat(200)}"}]}]}`;
+    expect(parseLayouts(fine).ok).toBe(true);
+  });
+
+  it("retries, backoff and readiness timeouts have upper bounds", async () => {
+    const { parseLayouts } = await import("../src/validate.js");
+    const tab = (extra: object) =>
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "l", layoutTabs: [{ tabName: "t", startDir: "/tmp", command: "true", ...extra }] },
+        ],
+      });
+    for (const extra of [
+      { retry: { max: 1e15 } },
+      { retry: { max: 3, backoffSeconds: 1e300 } },
+      { readiness: { file: "x", timeoutSeconds: 1e300 } },
+    ])
+      expect(parseLayouts(tab(extra)).ok, JSON.stringify(extra)).toBe(false);
+    expect(parseLayouts(tab({ retry: { max: 100, backoffSeconds: 3600 } })).ok).toBe(true);
+  });
+});

@@ -25,7 +25,8 @@ export const nameArg = (name: string) => (v: string) => {
   try {
     return checkName(v, name);
   } catch (e) {
-    throw new InvalidArgumentError((e as Error).message.replace(/^\[mc\]( \S+)* /, ""));
+    // Only the bracketed tags go ("[mc] [core] "): the reason stays.
+    throw new InvalidArgumentError((e as Error).message.replace(/^\[mc\](?: \[[^\]]+\])* /, ""));
   }
 };
 
