@@ -11,7 +11,7 @@
  * (real-pwsh.test.ts) and on Windows by real.test.ts.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runConformanceSuite } from "@mc/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -79,6 +79,10 @@ describe("WTLocalManager on the fakes", () => {
       ["a;b", "running", undefined],
       ["[[tt]]", "exited", 7],
     ]);
+    // The running tab writes it; on a loaded machine a moment after the other tab's exit was seen.
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(join(workDir, "out.txt")) && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 50));
     expect(readFileSync(join(workDir, "out.txt"), "utf8")).toBe("multi\nline\n");
     expect(s.tabs[0]!.processes.length).toBeGreaterThanOrEqual(2);
     // A status poll reads records and /proc: no subprocess at all on this host.

@@ -122,7 +122,15 @@ export function fakeWindows(o: FakeWindowsOptions = {}) {
     events: () => events(fakeState),
     workspaces: () => getJson(join(fakeState, "workspaces.json"), {}) as Record<string, unknown>,
     /** The states the interactive shells kept in tabs recorded. */
-    shells: () => readdirSync(shells).map((f) => JSON.parse(readFileSync(join(shells, f), "utf8"))),
+    // A fake shell may be writing its file right now: a partial one is read again at the next poll.
+    shells: () =>
+      readdirSync(shells).flatMap((f) => {
+        try {
+          return [JSON.parse(readFileSync(join(shells, f), "utf8"))];
+        } catch {
+          return [];
+        }
+      }),
     /** Every fake pwsh invocation: its argv and whether the profile was loaded. */
     pwshLog: () =>
       existsSync(pwshLog)
