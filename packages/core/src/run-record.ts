@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
@@ -193,6 +194,8 @@ export function parseRun(text: string, path: string): ManagedRun {
 export async function loadRun(host: Host, stateDir: string, kind: string, id: string): Promise<ManagedRun> {
   checkId(id);
   const path = join(runsDir(stateDir, kind), `${id}.json`);
+  const foreign = foreignOwner(host, path);
+  if (foreign) throw new McError("STATE_CORRUPT", `${path}: ${foreign}`, { backend: "core", op: "load" });
   const text = await host.readFile(path);
   if (text === undefined) {
     throw new McError("SESSION_NOT_FOUND", `no saved run "${id}" for ${kind}`, {
@@ -202,6 +205,20 @@ export async function loadRun(host: Host, stateDir: string, kind: string, id: st
     });
   }
   return parseRun(text, path);
+}
+
+/**
+ * Why a record on this machine is not trusted: another user owns it (a shared or world-writable state
+ * directory). A record names ssh configs and commands that mc would run as this user.
+ */
+function foreignOwner(host: Host, path: string): string | undefined {
+  if (host.id !== "local" || process.getuid === undefined) return undefined;
+  try {
+    const { uid } = statSync(path);
+    return uid === process.getuid() ? undefined : `owned by uid ${uid}, not by this user: not trusted`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Result of {@link listRuns}: the readable runs and the files that could not be read. */
@@ -217,6 +234,11 @@ export async function listRuns(host: Host, stateDir: string, kind: string): Prom
   const out: RunListing = { runs: [], corrupt: [] };
   for (const [name, text] of files) {
     if (!name.endsWith(".json")) continue;
+    const foreign = foreignOwner(host, join(dir, name));
+    if (foreign) {
+      out.corrupt.push({ path: join(dir, name), error: foreign });
+      continue;
+    }
     try {
       out.runs.push(parseRun(text, join(dir, name)));
     } catch (e) {

@@ -175,14 +175,19 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
       }
       if (o.prune) {
         const { rm } = await import("node:fs/promises");
-        for (const c of corrupt) await rm(c.path, { force: true });
+        // Another user's file is not mc's to remove, even in a shared state directory.
+        for (const c of corrupt) if (!c.error.includes("not trusted")) await rm(c.path, { force: true });
       }
       if (out.json) {
         out.printJson({ runs: rows, corrupt });
         return 0;
       }
       for (const c of corrupt)
-        out.err(out.c.yellow(`${o.prune ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`));
+        out.err(
+          out.c.yellow(
+            `${o.prune && !c.error.includes("not trusted") ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`,
+          ),
+        );
       if (rows.length === 0) {
         out.err("mc manages no sessions (start some with sessions run)");
         return 0;
