@@ -84,6 +84,8 @@ export interface ZellijTab extends WrappedTab {
  * /bin/sh and the wrapper gets the user's `$SHELL` back.
  */
 export const LOGGED_LAUNCHER = [
+  // The logs directory first: the wrapper's pid file goes there before the log writer would make it.
+  'mkdir -p -- "${2%/*}" 2>/dev/null',
   '[ -z "$3" ] || cd -- "$3" || exit 1',
   "MC_US=${SHELL-} MC_TS=$4 MC_IX=$5 MC_PIDF=$2.pid SHELL=/bin/sh; export MC_US MC_TS MC_IX MC_PIDF SHELL",
   'mc_rcf=$2.rc; rm -f -- "$MC_PIDF" "$mc_rcf"; exec 4>&1 6<&0',
