@@ -1,6 +1,6 @@
-import { McError } from "@mc/core";
+import { McError, sleep } from "@mc/core";
 import { isNoSuchSession, zellijError } from "./errors.js";
-import { paneTabIndex, parseTabRef } from "./parse.js";
+import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
 
 /**
@@ -14,11 +14,23 @@ export async function startHeldTab(
   session: string,
   tabScript: string,
   index: number,
+  waitMs = 10000,
 ): Promise<void> {
-  const panes = q.hasListPanes() ? await q.panesOf(session) : undefined;
-  const pane = Array.isArray(panes)
-    ? panes.find((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) === index)
-    : undefined;
+  // zellij makes a new session's tabs one after another: on a loaded machine a held-back tab's pane can
+  // be missing from list-panes for a while after the first tab ran. Wait for it; a pane that is there
+  // and not held (running, or ended) is refused at once.
+  const find = async (): Promise<PaneRow | undefined> => {
+    const panes = q.hasListPanes() ? await q.panesOf(session) : undefined;
+    return Array.isArray(panes)
+      ? panes.find((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) === index)
+      : undefined;
+  };
+  let pane = await find();
+  const deadline = Date.now() + waitMs;
+  for (let delay = 25; !pane && q.hasListPanes() && Date.now() < deadline; delay = Math.min(delay * 2, 250)) {
+    await sleep(delay);
+    pane = await find();
+  }
   if (!pane?.held || pane.exited) {
     throw new McError("USAGE", `tab ${index} of zellij session "${session}" is not waiting to start`, {
       backend: "zellij",
