@@ -43,29 +43,25 @@ export async function gather(
   o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
 ): Promise<SessionStatus[]> {
   // A name is looked up as everywhere else: mc's name, the tool's spelling of it, or the layout's name.
-  const wanted =
-    o.name === undefined
-      ? undefined
-      : (() => {
-          try {
-            return findSession(runs, o.name, o.host);
-          } catch (e) {
-            if (isMcError(e, "SESSION_NOT_FOUND")) return { machine: undefined, name: o.name };
-            throw e;
-          }
-        })();
+  // Status only reads: a name on several machines or servers shows each of them.
+  const wanted = o.name === undefined ? undefined : findSessions(runs, o.name, o.host);
   const reports = await Promise.all(
-    runs.map((r) => r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })),
+    runs.map(async (r) => ({
+      run: r,
+      sessions: (await r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })).sessions,
+    })),
   );
-  return reports
-    .flatMap((r) => r.sessions)
-    .filter(
+  return reports.flatMap(({ run, sessions }) =>
+    sessions.filter(
       (s) =>
         (o.host === undefined || s.machine === o.host) &&
         (wanted === undefined
           ? o.all || s.exists || Boolean(s.error)
-          : s.session === wanted.name && (wanted.machine === undefined || s.machine === wanted.machine)),
-    );
+          : wanted.length === 0
+            ? s.session === o.name
+            : wanted.some((w) => w.run === run && w.name === s.session && w.machine === s.machine)),
+    ),
+  );
 }
 
 /** Whether `name` names a managed session: mc's name, the tool's key of it, or its layout's name. */
@@ -79,28 +75,71 @@ function sameSession(run: LoadedRun, s: ManagedSession, name: string): boolean {
   }
 }
 
-/** The run holding a session, by name and (for sessions on several machines) machine. */
+type Hit = { run: LoadedRun; machine: string; name: string; session: ManagedSession };
+
+/** Where a session runs: the machine, the backend and the server it was started on (tmux socket, …). */
+function placeOf(h: Hit): string {
+  const m = h.run.run.machines[h.machine];
+  return JSON.stringify([h.machine, h.run.backend, m?.connection ?? null, m?.backendOptions ?? null]);
+}
+
+/** How a listing tells two places apart: the machine, and the tmux socket when that differs. */
+function describePlace(h: Hit, all: Hit[]): string {
+  const where = h.machine === "local" ? "this machine" : h.machine;
+  const sockets = new Set(all.map((x) => socketOf(x.run)));
+  const socket = socketOf(h.run);
+  const detail = sockets.size > 1 && socket ? `, tmux socket ${socket}` : "";
+  return `"${h.name}" on ${where} (${h.run.backend}${detail}, run ${h.run.run.id})`;
+}
+
+/**
+ * Every managed session `name` names (mc's name, the tool's spelling of it, else the layout's name), on
+ * `host` when given. Of several records of one session name on one server only the newest counts: a later
+ * start of that name means the earlier session was gone or replaced by then, so its record is stale.
+ */
+export function findSessions(runs: LoadedRun[], name: string, host: string | undefined): Hit[] {
+  const find = (match: (run: LoadedRun, s: ManagedSession) => boolean) =>
+    runs.flatMap((run) =>
+      run.manager.managed
+        .filter((s) => (host === undefined || s.machine === host) && match(run, s))
+        .map((s) => ({ run, machine: s.machine, name: s.name, session: s })),
+    );
+  const named = find((run, s) => sameSession(run, s, name));
+  // Else the layout's name, as written in the file (ZellijLocalManager's sessions are LocalJobMgr_<name>).
+  const hits = named.length ? named : find((_, s) => s.layout.layoutName === name);
+  const newest = new Map<string, Hit>();
+  for (const h of hits) {
+    const key = `${placeOf(h)}\0${h.name}`;
+    const seen = newest.get(key);
+    if (!seen || h.session.startedAt > seen.session.startedAt) newest.set(key, h);
+  }
+  return [...newest.values()];
+}
+
+/** The one managed session `name` names (see {@link findSessions}); several are a usage error naming each. */
 export function findSession(
   runs: LoadedRun[],
   name: string,
   host: string | undefined,
 ): { run: LoadedRun; machine: string; name: string } {
-  // The name in the file or the name the tool shows (tmux turns "a.b" into "a_b"), on any machine asked.
-  const find = (match: (run: LoadedRun, s: ManagedSession) => boolean) =>
-    runs.flatMap((run) =>
-      run.manager.managed
-        .filter((s) => (host === undefined || s.machine === host) && match(run, s))
-        .map((s) => ({ run, machine: s.machine, name: s.name })),
-    );
-  const named = find((run, s) => sameSession(run, s, name));
-  // Else the layout's name, as written in the file (ZellijLocalManager's sessions are LocalJobMgr_<name>).
-  const hits = named.length ? named : find((_, s) => s.layout.layoutName === name);
+  const hits = findSessions(runs, name, host);
   if (hits.length === 1) return hits[0]!;
   if (hits.length > 1) {
+    const machines = new Set(hits.map((h) => h.machine));
+    const names = new Set(hits.map((h) => h.name));
+    const sockets = new Set(hits.map((h) => socketOf(h.run)));
+    const hint =
+      machines.size > 1
+        ? "pick one with --host MACHINE"
+        : names.size > 1
+          ? `name one: ${[...names].map((n) => JSON.stringify(n)).join(", ")}`
+          : sockets.size > 1
+            ? "pick one with --socket PATH"
+            : "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
     throw new McError(
       "USAGE",
-      `session "${name}" runs on several machines: ${hits.map((h) => (h.machine === "local" ? "this machine" : h.machine)).join(", ")}`,
-      { backend: "cli", hint: "pick one with --host" },
+      `"${name}" names ${hits.length} managed sessions: ${hits.map((h) => describePlace(h, hits)).join("; ")}`,
+      { backend: "cli", hint },
     );
   }
   const known = runs.flatMap((r) =>
@@ -108,7 +147,9 @@ export function findSession(
   );
   throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
     backend: "cli",
-    hint: known.length ? `managed sessions: ${known.join(", ")}` : "start one with sessions run",
+    hint: known.length
+      ? `managed sessions: ${[...new Set(known)].join(", ")}`
+      : "start one with sessions run",
   });
 }
 
@@ -158,27 +199,61 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
 
 /**
  * `SESSION/TAB` (or `SESSION`): a session, then a tab by name or, when no tab has that name, by its
- * position (0-based). A session whose name holds `/` is found whole first.
+ * position (0-based). Names may hold `/`, so every split is tried: a target that names more than one
+ * session or tab is a usage error listing them, never a silent pick.
  */
 export function findTarget(
   runs: LoadedRun[],
   target: string,
   host: string | undefined,
 ): FoundSession & { tab?: number } {
-  try {
-    return findAnySession(runs, target, host);
-  } catch (e) {
-    const cut = target.lastIndexOf("/");
-    if (cut <= 0 || !isMcError(e, "SESSION_NOT_FOUND")) throw e;
-    const found = findAnySession(runs, target.slice(0, cut), host);
-    return { ...found, tab: tabIndex(found.session, target.slice(cut + 1)) };
+  const found: (FoundSession & { tab?: number })[] = [];
+  // Not found: say what is missing where a session matched (its tabs), else that no session matched.
+  let noTab: unknown;
+  let noSession: unknown;
+  const session = (name: string) => {
+    try {
+      return findAnySession(runs, name, host);
+    } catch (e) {
+      if (!isMcError(e, "SESSION_NOT_FOUND")) throw e;
+      noSession ??= e;
+      return undefined;
+    }
+  };
+  const whole = session(target);
+  if (whole) found.push(whole);
+  for (let cut = target.indexOf("/"); cut > 0; cut = target.indexOf("/", cut + 1)) {
+    const s = session(target.slice(0, cut));
+    if (!s) continue;
+    try {
+      found.push({ ...s, tab: tabIndex(s.session, target.slice(cut + 1)) });
+    } catch (e) {
+      if (!isMcError(e, "SESSION_NOT_FOUND")) throw e;
+      noTab ??= e;
+    }
   }
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) throw noTab ?? noSession;
+  const what = (f: FoundSession & { tab?: number }) =>
+    f.tab === undefined
+      ? `session "${f.session.name}"`
+      : `tab "${f.session.layout.layoutTabs[f.tab]!.tabName}" (${f.tab}) of session "${f.session.name}"`;
+  throw new McError("USAGE", `"${target}" names ${found.length} things: ${found.map(what).join("; ")}`, {
+    backend: "cli",
+    hint: "name a tab by its position instead (SESSION/0 is the first tab)",
+  });
 }
 
 function tabIndex(s: ManagedSession, tab: string): number {
   const tabs = s.layout.layoutTabs;
-  const byName = tabs.findIndex((t) => t.tabName === tab);
-  if (byName >= 0) return byName;
+  const byName = tabs.flatMap((t, i) => (t.tabName === tab ? [i] : []));
+  if (byName.length > 1) {
+    throw new McError("USAGE", `session "${s.name}" has ${byName.length} tabs named "${tab}"`, {
+      backend: "cli",
+      hint: `name one by its position: ${byName.map((i) => `${s.name}/${i}`).join(", ")}`,
+    });
+  }
+  if (byName.length === 1) return byName[0]!;
   if (/^\d+$/.test(tab) && Number(tab) < tabs.length) return Number(tab);
   throw new McError("SESSION_NOT_FOUND", `session "${s.name}" has no tab "${tab}"`, {
     backend: "cli",
