@@ -114,7 +114,7 @@ function paint(c: Colors, t: TabStatus, s: string): string {
 
 /**
  * A plain text table. Cells are displayed (one line each, controls made visible) before they are
- * measured, widths are terminal cells, and the last column is cut to fit `maxWidth`.
+ * measured, widths are terminal cells, and the widest columns are cut to fit `maxWidth`.
  */
 export function table(
   headers: string[],
@@ -123,11 +123,7 @@ export function table(
 ): string[] {
   const shown = rows.map((r) => r.map((cell) => display(cell, { oneLine: true })));
   const widths = headers.map((h, i) => Math.max(cells(h), ...shown.map((r) => cells(r[i] ?? ""))));
-  const last = widths.length - 1;
-  if (opts.maxWidth) {
-    const fixed = widths.slice(0, last).reduce((a, w) => a + w + 2, 0);
-    widths[last] = Math.max(10, Math.min(widths[last]!, opts.maxWidth - fixed));
-  }
+  if (opts.maxWidth) fitWidths(widths, headers, opts.maxWidth);
   const cell = (s: string, w: number) => pad(fitCells(s, w), w);
   const head = headers
     .map((h, i) => cell(h, widths[i]!))
@@ -146,6 +142,25 @@ export function table(
     );
   });
   return lines;
+}
+
+/**
+ * Narrow the widest columns (the last first, on a tie) until the row fits `maxWidth` cells, none below its
+ * header or 8 cells (10 for the last): one long name must not make every row wrap.
+ */
+function fitWidths(widths: number[], headers: string[], maxWidth: number): void {
+  const last = widths.length - 1;
+  const min = widths.map((w, i) => Math.min(w, Math.max(cells(headers[i] ?? ""), i === last ? 10 : 8)));
+  let over = widths.reduce((a, w) => a + w, 0) + 2 * last - maxWidth;
+  while (over > 0) {
+    let k = -1;
+    for (let i = last; i >= 0; i--) if (widths[i]! > min[i]! && (k < 0 || widths[i]! > widths[k]!)) k = i;
+    if (k < 0) return;
+    const next = Math.max(min[k]!, ...widths.map((w, i) => (i === k ? 0 : w)));
+    const cut = Math.min(over, Math.max(1, widths[k]! - next));
+    widths[k] = widths[k]! - cut;
+    over -= cut;
+  }
 }
 
 /** The status table: session, tab, state, exit code, runtime, pid, command (and the machine, when remote). */

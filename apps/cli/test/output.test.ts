@@ -150,6 +150,24 @@ describe("the display function", () => {
     );
   });
 
+  it("property: a table given a width fits it, whichever column is long, when the headers fit", () => {
+    const cell = fc.string({ unit: fc.constantFrom("a", "é", "界", "👍", "x"), maxLength: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(cell, { minLength: 4, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 60, max: 200 }),
+        (rows, width) => {
+          const lines = table(["SESSION", "HOST", "TABS", "COMMAND"], rows, { maxWidth: width });
+          for (const l of lines) expect(cells(l)).toBeLessThanOrEqual(width);
+          // Nothing is cut that fits: a row of short cells is shown whole.
+          const whole = table(["A", "B"], [["short", "row"]], { maxWidth: width });
+          expect(whole[1]).toBe("short  row");
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("a string cannot forge this process's colour markers", () => {
     const fake = "\ue000deadbeefdeadbeef:31\ue001red";
     expect(render(fake, true)).not.toContain("\x1b[31m");

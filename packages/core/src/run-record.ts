@@ -1,5 +1,5 @@
-import { statSync } from "node:fs";
-import { join } from "node:path";
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
 import type { LayoutConfig } from "./schema.js";
@@ -214,10 +214,49 @@ export async function loadRun(host: Host, stateDir: string, kind: string, id: st
 function foreignOwner(host: Host, path: string): string | undefined {
   if (host.id !== "local" || process.getuid === undefined) return undefined;
   try {
-    const { uid } = statSync(path);
-    return uid === process.getuid() ? undefined : `owned by uid ${uid}, not by this user: not trusted`;
+    const st = lstatSync(path);
+    // A link would let whoever can write the directory point a record at any file this user owns.
+    if (st.isSymbolicLink()) return "a symbolic link, not a record mc wrote: not trusted";
+    return st.uid === process.getuid() ? undefined : `owned by uid ${st.uid}, not by this user: not trusted`;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Why the records of one kind cannot be listed on this machine although something is there: the state
+ * directory, `managers` or the kind's directory is a file or a dangling link. Missing is not a problem
+ * (nothing was saved yet). Read commands must not call a damaged state "no sessions".
+ */
+function damagedRunsDir(host: Host, stateDir: string, dir: string): string | undefined {
+  if (host.id !== "local") return undefined;
+  for (const p of [stateDir, dirname(dir), dir]) {
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      return `${p} cannot be read: ${(e as Error).message}`;
+    }
+    if (st.isSymbolicLink()) {
+      try {
+        st = statSync(p);
+      } catch (e) {
+        return `${p} is a link to something that cannot be read (${(e as NodeJS.ErrnoException).code})`;
+      }
+    }
+    if (!st.isDirectory()) return `${p} is not a directory`;
+  }
+  return undefined;
+}
+
+/** Names of entries in `dir` that look like records but are not regular files (a directory, a FIFO). */
+function oddRecords(host: Host, dir: string, read: Map<string, string>): string[] {
+  if (host.id !== "local") return [];
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith(".json") && !read.has(n));
+  } catch {
+    return [];
   }
 }
 
@@ -231,7 +270,19 @@ export interface RunListing {
 export async function listRuns(host: Host, stateDir: string, kind: string): Promise<RunListing> {
   const dir = runsDir(stateDir, kind);
   const files = await host.readDir(dir);
+  const damaged = files.size === 0 ? damagedRunsDir(host, stateDir, dir) : undefined;
+  if (damaged) {
+    throw new McError("STATE_IO", `mc's run records cannot be read: ${damaged}`, {
+      backend: "core",
+      op: "load",
+      hint: "repair or move the state directory ($MC_STATE_DIR, --state-dir, or $XDG_STATE_HOME/mc)",
+    });
+  }
   const out: RunListing = { runs: [], corrupt: [] };
+  for (const name of oddRecords(host, dir, files)) {
+    const foreign = foreignOwner(host, join(dir, name));
+    out.corrupt.push({ path: join(dir, name), error: foreign ?? "not a regular file" });
+  }
   for (const [name, text] of files) {
     if (!name.endsWith(".json")) continue;
     const foreign = foreignOwner(host, join(dir, name));

@@ -11,6 +11,7 @@ import {
   loadRun,
   type ManagedRun,
   type ManagedSession,
+  runsDir,
   saveRun,
   updateRun,
 } from "./run-record.js";
@@ -40,10 +41,14 @@ export class RunStore {
     // A run record another user's mc cannot change later (sudo -E) is refused before anything happens.
     const problem = this.host.id === "local" && !this.explicit ? localStateProblem(dir) : undefined;
     if (problem) throw new McError("STATE_IO", problem, { backend: "core", op: "state" });
-    const probe = join(dir, `.write-probe-${process.pid}-${randomBytes(3).toString("hex")}`);
+    // The top (the lock lives there) and the directory the records are written in: either can be
+    // read-only, a file, or a dangling link while the other is fine.
+    const tag = `.write-probe-${process.pid}-${randomBytes(3).toString("hex")}`;
     try {
-      await this.host.writeFile(probe, "");
-      await this.host.remove(probe);
+      for (const probe of [join(dir, tag), join(runsDir(dir, this.kind), tag)]) {
+        await this.host.writeFile(probe, "");
+        await this.host.remove(probe);
+      }
     } catch (e) {
       throw new McError("STATE_IO", `the state directory ${dir} cannot be written: ${(e as Error).message}`, {
         backend: "core",

@@ -176,7 +176,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
       if (o.prune) {
         const { rm } = await import("node:fs/promises");
         // Another user's file is not mc's to remove, even in a shared state directory.
-        for (const c of corrupt) if (!c.error.includes("not trusted")) await rm(c.path, { force: true });
+        for (const c of corrupt) if (removable(c.error)) await rm(c.path, { force: true });
       }
       if (out.json) {
         out.printJson({ runs: rows, corrupt });
@@ -185,7 +185,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
       for (const c of corrupt)
         out.err(
           out.c.yellow(
-            `${o.prune && !c.error.includes("not trusted") ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`,
+            `${o.prune && removable(c.error) ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`,
           ),
         );
       if (rows.length === 0) {
@@ -209,7 +209,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
           r.run,
           r.created.replace("T", " ").slice(0, 19),
         ]),
-        { c: out.c },
+        { c: out.c, ...(out.tty ? { maxWidth: out.columns } : {}) },
       );
       for (const l of lines) out.out(l);
       if (o.prune)
@@ -222,4 +222,12 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
     },
     o.socket,
   );
+}
+
+/**
+ * Whether `ls --prune` removes a damaged record: a file mc cannot parse is; another user's file, a link
+ * or something that is not a regular file (a directory someone made) is not mc's to remove.
+ */
+function removable(error: string): boolean {
+  return !error.includes("not trusted") && error !== "not a regular file";
 }
