@@ -93,7 +93,9 @@ export async function resolveLayoutsPath(given: string, out: Output): Promise<st
 export function otherToolFormat(path: string): string | undefined {
   let text: string;
   try {
-    if (statSync(path).size > 4 * 1024 * 1024) return undefined;
+    const st = statSync(path);
+    // Only a regular file: a device or a pipe has no size to check, and a pipe was read once already.
+    if (!st.isFile() || st.size > 4 * 1024 * 1024) return undefined;
     text = readFileSync(path, "utf8");
   } catch {
     return undefined;

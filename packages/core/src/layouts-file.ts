@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { McError } from "./errors.js";
 import type { LayoutsFile } from "./schema.js";
 import { formatIssues, type ParseOptions, parseLayouts, type ValidationResult } from "./validate.js";
@@ -27,7 +27,10 @@ export async function loadLayoutsFile(
   if (size > MAX_LAYOUTS_FILE_BYTES) {
     return fail(`the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`);
   }
-  const bytes = await readFile(path);
+  const bytes = await readBounded(path, MAX_LAYOUTS_FILE_BYTES);
+  if (bytes === undefined) {
+    return fail(`more than ${MAX_LAYOUTS_FILE_BYTES} bytes came from it; layouts files are limited to that`);
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -50,6 +53,28 @@ export async function loadLayoutsFile(
     };
   }
   return parseLayouts(text, opts);
+}
+
+/**
+ * The bytes of `path`, or undefined when it gives more than `max`: the size stat reports says nothing
+ * about a device, a pipe or a file still growing (`/dev/zero`, `<(yes)`), so the cap is kept while reading.
+ */
+export async function readBounded(path: string, max: number): Promise<Buffer | undefined> {
+  const f = await open(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, max + 1 - total));
+      const { bytesRead } = await f.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return Buffer.concat(chunks, total);
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > max) return undefined;
+    }
+  } finally {
+    await f.close();
+  }
 }
 
 /** Offset of the first byte that breaks UTF-8 (only called when decoding failed). */

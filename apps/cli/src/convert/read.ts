@@ -1,6 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { McError } from "@mc/core";
+import { McError, readBounded } from "@mc/core";
 import {
   detectFormat,
   erbTag,
@@ -39,7 +39,12 @@ export async function readSourceText(path: string, max: number): Promise<string>
   }
   if (size > max)
     throw convertError("import", `${path} is ${size} bytes; files to import are limited to ${max} bytes`);
-  const bytes = await readFile(path);
+  const bytes = await readBounded(path, max);
+  if (bytes === undefined)
+    throw convertError(
+      "import",
+      `${path} grew past ${max} bytes while it was read; files to import are limited to that`,
+    );
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "");
   } catch {
