@@ -73,7 +73,10 @@ export async function resolveLayouts(
   const ctx = { home: c.info.home, base: c.baseDir, platform } as const;
   const checks = m.layouts.map((l, li) => l.layoutTabs.map((t, ti) => tabDirs(t, li, ti, ctx)));
   const dirs = [...new Set(checks.flat(2).flatMap((x) => ("path" in x.r ? [x.r.path] : [])))];
-  const access = new Map(await Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)));
+  const [access] = await Promise.all([
+    Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)).then((x) => new Map(x)),
+    checkShells(m),
+  ]);
   // Made when the run starts (startMachine), never while planning: a dry run changes nothing.
   const create = c.missingDirs === "create" ? dirs.filter((x) => access.get(x) === "missing") : [];
   for (const d of create) access.set(d, "ok");
@@ -116,6 +119,40 @@ function dirError(m: MachineRuntime, problems: string[]): McError {
       hint: missingOnly
         ? "create them, fix startDir, or pass --missing-dirs create|skip; nothing was started"
         : "fix startDir (or the directories' permissions); nothing was started",
+      details: problems,
+    },
+  );
+}
+
+/**
+ * Every tab's `shell` is a program on the machine that runs it (a path, or a name on PATH), checked before
+ * anything starts: otherwise each such tab would start and at once read "exited 127".
+ */
+async function checkShells(m: MachineRuntime): Promise<void> {
+  const uses = new Map<string, string[]>();
+  m.layouts.forEach((l, li) => {
+    l.layoutTabs.forEach((t, ti) => {
+      if (t.shell !== undefined)
+        uses.set(t.shell, [...(uses.get(t.shell) ?? []), `layouts[${li}].layoutTabs[${ti}].shell`]);
+    });
+  });
+  if (uses.size === 0) return;
+  const found = await Promise.all([...uses.keys()].map(async (sh) => [sh, await m.host.which(sh)] as const));
+  const host = m.host.id === "local" ? "this machine" : m.host.id;
+  const problems = found.flatMap(([sh, path]) =>
+    path ? [] : uses.get(sh)!.map((where) => `${where}: "${sh}" is not a program on ${host}`),
+  );
+  if (problems.length === 0) return;
+  const spaced = found.some(([sh, path]) => !path && /\s/.test(sh));
+  throw new McError(
+    "LAYOUT_INVALID",
+    `${problems.length === 1 ? "a tab's shell cannot be run" : `${problems.length} tabs' shells cannot be run`} on ${host}:\n${problems.join("\n")}`,
+    {
+      backend: m.backend.name,
+      op: "start",
+      hint: spaced
+        ? "shell is one program (a path, or a name on PATH), not a command line: options go in command; nothing was started"
+        : "install it, or give its full path; nothing was started",
       details: problems,
     },
   );
