@@ -32,6 +32,8 @@ interface Track {
   closed: Set<number>;
   /** When each tab with a readiness condition was first seen started (ms). */
   since: Map<number, number>;
+  /** The session ended under the scheduler (killed by the user or another mc): nothing more starts. */
+  gone?: boolean;
 }
 
 const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.name}`;
@@ -58,9 +60,10 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
     const report = await manager.checkAllSessionsStatus({ processes: false });
     for (const s of [...manager.managed]) {
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
-      if (st) await step(manager, s, st, track(s), o);
+      const reachable = report.machines.some((h) => h.machine === s.machine && h.reachable);
+      if (st) await step(manager, s, st, reachable, track(s), o);
     }
-    const pending = manager.managed.some((s) => s.pendingTabs?.length);
+    const pending = manager.managed.some((s) => s.pendingTabs?.length && !track(s).gone);
     // A tab with a readiness condition is watched until it is ready or fails, dependants or not.
     const probing = manager.managed.some((s) => {
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
@@ -79,11 +82,18 @@ async function step(
   manager: SessionManager,
   s: ManagedSession,
   st: SessionStatus,
+  reachable: boolean,
   t: Track,
   o: ScheduleOptions,
 ) {
   const tabs = s.layout.layoutTabs;
   const now = Date.now();
+  // Gone (its machine answered: no server is an answer too): its held-back tabs stay not started, and
+  // the final report says so.
+  if (t.gone || (!st.exists && reachable)) {
+    t.gone = true;
+    return;
+  }
   const finished = (x: TabStatus) => x.state === "exited" || x.state === "killed";
   const toClose = o.closeFinished
     ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x))
@@ -122,7 +132,7 @@ async function step(
     }
     if (!deps.every((d) => t.ready.has(d))) continue;
     if (o.maxParallel !== undefined && running >= o.maxParallel) break;
-    await manager.startTab(s.name, i, s.machine);
+    if (!(await startOrGone(manager, s, i, t))) return;
     running++;
     opened++;
     o.onEvent?.({
@@ -141,6 +151,30 @@ async function step(
   for (const tab of toClose.slice(0, toClose.length - keepOne)) {
     t.closed.add(tab.slot ?? tab.index);
     await manager.closeTab(tab.ref!, s.machine).catch(() => {});
+  }
+}
+
+/**
+ * Start held-back tab `i`; false when the session turned out to be gone meanwhile (killed between the
+ * look and the start): that is not an error of the run, the report shows the session as it ended.
+ */
+async function startOrGone(
+  manager: SessionManager,
+  s: ManagedSession,
+  i: number,
+  t: Track,
+): Promise<boolean> {
+  try {
+    await manager.startTab(s.name, i, s.machine);
+    return true;
+  } catch (e) {
+    const again = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
+    const st = again?.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+    if (st && !st.exists && again?.machines.some((h) => h.machine === s.machine && h.reachable)) {
+      t.gone = true;
+      return false;
+    }
+    throw e;
   }
 }
 

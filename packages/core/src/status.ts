@@ -150,7 +150,14 @@ export function summarizeSession(tabs: readonly TabStatus[], exists: boolean): C
 }
 
 /** Global counts over sessions. */
-export function summarizeAll(sessions: readonly SessionStatus[]): GlobalSummary {
+export function summarizeAll(
+  sessions: readonly SessionStatus[],
+  machines: readonly MachineHealth[] = [],
+): GlobalSummary {
+  // A tab not started yet of a session that is gone (its machine answered) never starts: it is finished.
+  const answered = new Set(machines.filter((m) => m.reachable).map((m) => m.machine));
+  const over = (x: SessionStatus, t: TabStatus) =>
+    FINISHED_STATES.includes(t.state) || (t.state === "not-started" && !x.exists && answered.has(x.machine));
   const s = (f: (c: CommandSummary) => number) => sessions.reduce((a, x) => a + f(x.summary), 0);
   const healthy = sessions.filter((x) => x.summary.sessionHealthy).length;
   const total = s((c) => c.totalCommands);
@@ -165,7 +172,7 @@ export function summarizeAll(sessions: readonly SessionStatus[]): GlobalSummary 
     failedCommands: s((c) => c.failedCommands),
     allSessionsHealthy: healthy === sessions.length,
     allCommandsRunning: total > 0 && running === total,
-    allFinished: sessions.every((x) => x.tabs.every((t) => FINISHED_STATES.includes(t.state))),
+    allFinished: sessions.every((x) => x.tabs.every((t) => over(x, t))),
   };
 }
 
@@ -175,7 +182,7 @@ export function makeReport(
   machines: MachineHealth[] = [],
   at = Date.now(),
 ): StatusReport {
-  return { at, sessions, summary: summarizeAll(sessions), machines };
+  return { at, sessions, summary: summarizeAll(sessions, machines), machines };
 }
 
 /** `1:02:03` / `4:05` from milliseconds. */

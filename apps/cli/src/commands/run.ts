@@ -261,8 +261,14 @@ async function runBatch(
       if (r.interrupted) return { ...result, interrupted: true };
       report = r.report;
       result.failedTabs = report?.summary.failedCommands ?? 0;
-      if (dynamic && !out.json)
-        out.err(`all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`);
+      if (dynamic && !out.json) {
+        const never = report?.sessions.flatMap((x) => x.tabs).filter((t) => t.state === "not-started").length;
+        out.err(
+          never
+            ? `${(report?.summary.totalCommands ?? 0) - never} tabs finished, ${result.failedTabs} failed; ${never} never started (their session ended)`
+            : `all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`,
+        );
+      }
     }
   }
   result.json = {
