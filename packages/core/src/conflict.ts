@@ -43,6 +43,9 @@ export interface NameConflict {
    * `foreign`: restart was asked for, but the session of that name is not one mc started.
    */
   kind: "exists" | "duplicate" | "foreign";
+  /** For a duplicate: the name that asked for it first, and the tool's key both become. */
+  first?: string;
+  key?: string;
 }
 
 /** The result of {@link resolveSessionNames}. */
@@ -78,11 +81,14 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
 
   if (input.policy === "error") {
     const conflicts: NameConflict[] = [];
+    const firstOf = new Map<string, string>();
     input.requested.forEach((name, index) => {
       const k = key(name);
       if (existing.has(k)) conflicts.push({ index, name, kind: "exists" });
-      else if (taken.has(k)) conflicts.push({ index, name, kind: "duplicate" });
+      else if (taken.has(k))
+        conflicts.push({ index, name, kind: "duplicate", first: firstOf.get(k)!, key: k });
       taken.add(k);
+      if (!firstOf.has(k)) firstOf.set(k, name);
     });
     if (conflicts.length) return { ok: false, conflicts };
     return {
@@ -140,7 +146,9 @@ export function planSessionNames(input: ResolveNamesInput, backend = "core"): Pl
       ? `session "${c.name}" already exists`
       : c.kind === "foreign"
         ? `session "${c.name}" exists and was not started by mc (restart and merge act only on sessions mc started)`
-        : `session "${c.name}" is requested more than once`,
+        : c.first !== undefined && (c.first !== c.name || c.key !== c.name)
+          ? `"${c.first}" and "${c.name}" both become session "${c.key}"`
+          : `session "${c.name}" is requested more than once`,
   );
   const foreignOnly = result.conflicts.every((c) => c.kind === "foreign");
   throw new McError(

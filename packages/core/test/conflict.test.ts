@@ -9,7 +9,7 @@ describe("resolveSessionNames", () => {
       ok: false,
       conflicts: [
         { index: 1, name: "b", kind: "exists" },
-        { index: 2, name: "a", kind: "duplicate" },
+        { index: 2, name: "a", kind: "duplicate", first: "a", key: "a" },
       ],
     });
     expect(() => planSessionNames({ requested: ["b"], existing: ["b"], policy: "error" })).toThrow(
@@ -39,6 +39,10 @@ describe("resolveSessionNames", () => {
     const key = (s: string) => s.replace(/[.:]/g, "_");
     const r = resolveSessionNames({ requested: ["a.b"], existing: ["a_b"], policy: "rename", key });
     expect(r.ok && r.plan[0]?.name).toBe("a.b_1");
+    // Names that only collide in the tool's spelling: the error names both and what they become.
+    expect(() =>
+      planSessionNames({ requested: ["a.b", "a_b", "a:b"], existing: [], policy: "error", key }),
+    ).toThrow(/"a\.b" and "a_b" both become session "a_b"; "a\.b" and "a:b" both become session "a_b"/);
   });
 
   const names = fc.array(fc.constantFrom("a", "b", "a_1", "a_2", "b_1", "c", "a.b", "a_b"), {

@@ -12,6 +12,7 @@ import {
   loadLayoutsFile,
   MACHINECONFIG_SCHEMA_URL,
   McError,
+  parseLayouts,
   shQuote,
   type ThresholdType,
   tabWeight,
@@ -229,7 +230,7 @@ export function layoutFromCommand(
     );
   const sub = (s: string, i: number) =>
     s.replaceAll("{idx}", String(i)).replaceAll("{idx_max}", String(o.num));
-  return {
+  const layout: LayoutConfig = {
     layoutName: o.name,
     layoutTabs: Array.from({ length: o.num }, (_, i) => ({
       tabName: `tab${i}`,
@@ -237,4 +238,13 @@ export function layoutFromCommand(
       command: argv.length === 1 ? sub(argv[0]!, i) : argv.map((a) => shQuote(sub(a, i))).join(" "),
     })),
   };
+  // Flags get the checks a file gets: the layout they make is validated as if it were written in one.
+  const checked = parseLayouts(JSON.stringify({ version: "0.1", layouts: [layout] }));
+  if (!checked.ok) {
+    const flag = (path: string) =>
+      /\.command$/.test(path) ? "the command" : /\.startDir$/.test(path) ? "--start-dir" : "--name";
+    const why = [...new Set(checked.issues.map((i) => `${flag(i.path)}: ${i.message}`))];
+    throw usage(why.join("; "));
+  }
+  return layout;
 }

@@ -1,0 +1,270 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PrivateTmux, privateTmux, waitFor } from "../../../packages/tmux/test/harness.js";
+import { hostileName } from "./corpus.js";
+import { BIN, requireCli, sessions } from "./support.js";
+
+// Classes the second outside review found (hostile-findings F2, F3, F10, F12, F14, F17, H3-3, H3-4), each
+// tested over generated or enumerated cases on the built CLI and a private tmux server.
+const SEED = Number(process.env.MC_TRUST_SEED ?? Date.now() % 1_000_000);
+let t: PrivateTmux;
+let env: NodeJS.ProcessEnv;
+let fileNo = 0;
+
+beforeAll(() => {
+  requireCli();
+  t = privateTmux();
+  env = { ...t.env, NO_COLOR: "1" };
+});
+afterAll(() => t.stop());
+
+function writeLayouts(layouts: unknown[]): string {
+  const file = join(t.dir, `review-${fileNo++}.json`);
+  writeFileSync(file, JSON.stringify({ version: "0.1", layouts }));
+  return file;
+}
+const tab = (tabName: string, command = "sleep 60", extra: Record<string, unknown> = {}) => ({
+  tabName,
+  startDir: t.work,
+  command,
+  ...extra,
+});
+const run = (args: string[], e = env) => sessions(args, e, t.work);
+const liveOn = (sock: string) => {
+  try {
+    return execFileSync("tmux", ["-S", sock, "list-sessions", "-F", "#{session_name}"], {
+      env,
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+describe("one name, several records", () => {
+  it("stale records of a name on one server never compete; one name on two servers is named by socket", async () => {
+    const name = `dup${SEED % 1000}`;
+    const file = writeLayouts([{ layoutName: name, layoutTabs: [tab("t")] }]);
+    // Three runs of the name, each ended behind mc's back: three records still say "managed".
+    for (let i = 0; i < 3; i++) {
+      const r = await run(["run", file, "--socket", t.socket]);
+      expect(r.code, r.stderr).toBe(0);
+      t.tmux("kill-session", "-t", name);
+    }
+    const last = await run(["run", file, "--socket", t.socket, "--json"]);
+    expect(last.code, last.stderr).toBe(0);
+    const status = await run(["status", name, "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const rows = JSON.parse(status.stdout).sessions as { exists: boolean }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.exists).toBe(true);
+
+    // The same name live on a second server: kill must not pick one, and says how to.
+    const other = join(t.dir, "other.sock");
+    const second = await run(["run", file, "--socket", other]);
+    expect(second.code, second.stderr).toBe(0);
+    const both = await run(["kill", name]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(t.socket);
+    expect(both.stderr).toContain(other);
+    expect(both.stderr).toMatch(/--socket/);
+    expect(liveOn(t.socket)).toContain(name);
+    expect(liveOn(other)).toContain(name);
+    // A read shows both.
+    const s2 = await run(["status", name, "--json"]);
+    expect(s2.code, s2.stderr).toBe(0);
+    expect(JSON.parse(s2.stdout).sessions).toHaveLength(2);
+    const k = await run(["kill", name, "--socket", other]);
+    expect(k.code, k.stderr).toBe(0);
+    expect(liveOn(other)).not.toContain(name);
+    expect(liveOn(t.socket)).toContain(name);
+    expect((await run(["kill", name])).code).toBe(0);
+    expect(liveOn(t.socket)).not.toContain(name);
+  }, 90_000);
+});
+
+describe("a damaged state directory is an error, never an empty state", () => {
+  const damages: [string, (state: string) => void][] = [
+    [
+      "managers is a file",
+      (s) => {
+        rmSync(join(s, "managers"), { recursive: true });
+        writeFileSync(join(s, "managers"), "x");
+      },
+    ],
+    [
+      "the manager's directory is a file",
+      (s) => {
+        rmSync(join(s, "managers", "TmuxLocalManager"), { recursive: true });
+        writeFileSync(join(s, "managers", "TmuxLocalManager"), "x");
+      },
+    ],
+    [
+      "the manager's directory is a dangling link",
+      (s) => {
+        renameSync(join(s, "managers", "TmuxLocalManager"), join(s, "moved"));
+        symlinkSync(join(s, "nowhere"), join(s, "managers", "TmuxLocalManager"));
+      },
+    ],
+  ];
+
+  it("status, ls, kill NAME, kill --all and run exit 9 naming the path, and nothing is killed or started", async () => {
+    const name = "dmg";
+    const file = writeLayouts([{ layoutName: name, layoutTabs: [tab("t")] }]);
+    const started = await run(["run", file, "--socket", t.socket]);
+    expect(started.code, started.stderr).toBe(0);
+    const fresh = writeLayouts([{ layoutName: "dmg_new", layoutTabs: [tab("t")] }]);
+    for (const [what, damage] of damages) {
+      const state = join(t.dir, `state-${what.replace(/\W+/g, "-")}`);
+      cpSync(t.stateDir, state, { recursive: true });
+      damage(state);
+      const e = { ...env, MC_STATE_DIR: state };
+      for (const args of [
+        ["status"],
+        ["ls"],
+        ["kill", name],
+        ["kill", "--all"],
+        ["run", fresh, "--socket", t.socket],
+      ]) {
+        const r = await run(args, e);
+        expect(r.code, `${what}: ${args.join(" ")}: ${r.stderr}`).toBe(9);
+        expect(r.stderr).toContain(state);
+      }
+      expect(liveOn(t.socket)).toContain(name);
+      expect(liveOn(t.socket)).not.toContain("dmg_new");
+    }
+    // A record that is a directory is reported, and ls --prune leaves it alone.
+    const state = join(t.dir, "state-dir-record");
+    cpSync(t.stateDir, state, { recursive: true });
+    const odd = join(state, "managers", "TmuxLocalManager", "20000101-000000-000000.json");
+    mkdirSync(odd);
+    const ls = await run(["ls", "--prune"], { ...env, MC_STATE_DIR: state });
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stderr).toMatch(/not a regular file/);
+    expect(statSync(odd).isDirectory()).toBe(true);
+    expect((await run(["kill", name])).code).toBe(0);
+  }, 90_000);
+});
+
+describe("input with no end", () => {
+  it("a device or an endless pipe as the layouts file is cut at the size limit (exit 3), quickly", async () => {
+    for (const args of [
+      ["validate", "/dev/zero"],
+      ["validate", "/dev/urandom"],
+      ["run", "/dev/zero", "--dry-run"],
+      ["import", "/dev/zero"],
+    ]) {
+      const began = Date.now();
+      const r = await run(args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(3);
+      expect(Date.now() - began).toBeLessThan(20_000);
+    }
+    const piped = execFileSync(
+      "sh",
+      ["-c", `yes | "${process.execPath}" "$0" validate /dev/stdin; echo "rc=$?"`, BIN],
+      {
+        env,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    expect(piped).toMatch(/rc=3/);
+  }, 90_000);
+});
+
+describe("a tab's shell is a program on the machine", () => {
+  it("generated shells that are not programs are refused before anything starts, each field named", async () => {
+    const bad = fc.sample(
+      fc.oneof(
+        fc.constantFrom("/nonexistent/sh", "bash -x", "-c", "sh;", "./nope", "$SHELL"),
+        hostileName.map((n) => `/no/such/${n.replace(/\//g, "_")}`),
+      ),
+      { seed: SEED, numRuns: 8 },
+    );
+    const tabs = [
+      ...bad.map((shell, i) => tab(`b${i}`, "sleep 60", { shell })),
+      tab("ok", "sleep 60", { shell: "sh" }),
+    ];
+    const file = writeLayouts([{ layoutName: "shells", layoutTabs: tabs }]);
+    const before = liveOn(t.socket);
+    const r = await run(["run", file, "--socket", t.socket]);
+    expect(r.code, r.stderr).toBe(3);
+    for (let i = 0; i < bad.length; i++) expect(r.stderr).toContain(`layouts[0].layoutTabs[${i}].shell`);
+    expect(r.stderr).not.toContain(`layoutTabs[${bad.length}].shell`);
+    expect(liveOn(t.socket)).toEqual(before);
+  }, 60_000);
+});
+
+describe("targets that could mean two things", () => {
+  it("SESSION/TAB splits that name two things, and duplicate tab names, are usage errors listing them", async () => {
+    const file = writeLayouts([
+      { layoutName: "p", layoutTabs: [tab("q/r", "echo FROM-p; sleep 60")] },
+      { layoutName: "p/q", layoutTabs: [tab("r", "echo FROM-pq; sleep 60")] },
+      { layoutName: "twin", layoutTabs: [tab("t", "echo one; sleep 60"), tab("t", "echo two; sleep 60")] },
+    ]);
+    const r = await run(["run", file, "--socket", t.socket]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const target of ["p/q/r", "twin/t"]) {
+      const l = await run(["logs", target]);
+      expect(l.code, `${target}: ${l.stderr}`).toBe(2);
+    }
+    expect((await run(["logs", "p/q/r"])).stderr).toMatch(
+      /tab "r".*session "p\/q".*tab "q\/r".*session "p"|tab "q\/r".*session "p".*tab "r".*session "p\/q"/,
+    );
+    expect((await run(["logs", "twin/t"])).stderr).toMatch(/twin\/0, twin\/1/);
+    const one = await waitFor(
+      () => run(["logs", "twin/1"]),
+      (x) => x.stdout.includes("two"),
+    );
+    expect(one.code).toBe(0);
+    expect((await run(["kill", "p", "p/q", "twin"])).code).toBe(0);
+  }, 60_000);
+});
+
+describe("flags get the checks files get", () => {
+  it("create-from-command with a blank command is a usage error and starts nothing", async () => {
+    const before = liveOn(t.socket);
+    for (const cmd of ["", "   ", "\t"]) {
+      const r = await run(["create-from-command", "-n", "2", "--socket", t.socket, "--", cmd]);
+      expect(r.code, JSON.stringify(cmd)).toBe(2);
+      expect(r.stderr).toMatch(/blank/);
+    }
+    expect(liveOn(t.socket)).toEqual(before);
+  });
+});
+
+describe("a --max-parallel-tabs run whose session is killed from outside", () => {
+  it("ends with the final report and exit 10, tabs never started say so, and no raw tool error", async () => {
+    const file = writeLayouts([
+      {
+        layoutName: "par",
+        layoutTabs: [0, 1, 2, 3].map((i) => tab(`t${i}`, `sleep 30; exit ${i % 2}`)),
+      },
+    ]);
+    const running = run([
+      "run",
+      file,
+      "--socket",
+      t.socket,
+      "--max-parallel-tabs",
+      "1",
+      "--poll-seconds",
+      "0.2",
+    ]);
+    await waitFor(
+      async () => liveOn(t.socket),
+      (s) => s.includes("par"),
+    );
+    const k = await run(["kill", "par"]);
+    expect(k.code, k.stderr).toBe(0);
+    const r = await running;
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr).toMatch(/never started/);
+    expect(r.stderr).not.toMatch(/\[tmux\]|can't find|\$\d/);
+  }, 90_000);
+});
