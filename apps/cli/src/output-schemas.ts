@@ -224,6 +224,7 @@ export const killDocument = z
         outcome: z.enum(["killed", "gone"]).optional(),
         ended: z.array(z.number().int()).optional(),
         survivors: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
+        spared: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
         error: z.string().optional(),
       }),
     ),

@@ -268,3 +268,53 @@ describe("a --max-parallel-tabs run whose session is killed from outside", () =>
     expect(r.stderr).not.toMatch(/\[tmux\]|can't find|\$\d/);
   }, 90_000);
 });
+
+describe("what a tab leaves behind", () => {
+  it("kill ends what escaped by nohup, setsid, ignored signals or a cleared environment, and never another server a tab started", async () => {
+    // Each escape runs a sleep of its own length, so what is left can be told apart. (setsid with a
+    // cleared environment leaves both the marker and the terminal session: documented as out of reach.)
+    const base = 7000 + (SEED % 500) * 4;
+    const escapes = [
+      (n: number) => `nohup sleep ${n} >/dev/null 2>&1 &`,
+      (n: number) => `setsid sleep ${n} >/dev/null 2>&1 &`,
+      (n: number) => `(trap '' HUP TERM; exec sleep ${n}) >/dev/null 2>&1 &`,
+      (n: number) => `nohup env -i /bin/sleep ${n} >/dev/null 2>&1 &`,
+      (n: number) => `(env -i /bin/sh -c 'trap "" HUP; exec sleep ${n}') >/dev/null 2>&1 &`,
+    ];
+    const picks = fc.sample(
+      fc.subarray(
+        escapes.map((_, i) => i),
+        { minLength: 2 },
+      ),
+      { seed: SEED, numRuns: 1 },
+    )[0]!;
+    const sock2 = join(t.dir, "tab-made.sock");
+    const tabs = picks.map((i, k) => tab(`e${k}`, `${escapes[i]!(base + i)} sleep 60`));
+    tabs.push(tab("server", `env -u TMUX tmux -S ${sock2} new -d -s inner 'sleep ${base + 90}'; sleep 60`));
+    const file = writeLayouts([{ layoutName: "escapes", layoutTabs: tabs }]);
+    const r = await run(["run", file, "--socket", t.socket]);
+    expect(r.code, r.stderr).toBe(0);
+    const sleeping = () =>
+      execFileSync("ps", ["-eo", "args="], { encoding: "utf8" })
+        .split("\n")
+        .flatMap((l) => /sleep (\d+)$/.exec(l.trim())?.[1] ?? [])
+        .map(Number);
+    await waitFor(
+      async () => sleeping(),
+      (s) => picks.every((i) => s.includes(base + i)) && s.includes(base + 90),
+    );
+    // The user opens a session of their own on the server the tab started.
+    execFileSync("tmux", ["-S", sock2, "new", "-d", "-s", "mine", `sleep ${base + 91}`], { env });
+    const k = await run(["kill", "escapes"]);
+    expect(k.code, k.stderr).toBe(0);
+    expect(k.stderr).toMatch(/left alone: \d+ process/);
+    const left = await waitFor(
+      async () => sleeping(),
+      (s) => !picks.some((i) => s.includes(base + i)),
+      3000,
+    );
+    expect(picks.filter((i) => left.includes(base + i))).toEqual([]);
+    expect(liveOn(sock2).sort()).toEqual(["inner", "mine"]);
+    execFileSync("tmux", ["-S", sock2, "kill-server"], { env });
+  }, 60_000);
+});

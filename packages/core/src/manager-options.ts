@@ -79,6 +79,8 @@ export interface KillResult {
   ended?: number[];
   /** Processes that could not be ended: the session stays in the record. */
   survivors?: { pid: number; command: string }[];
+  /** Processes left alone: inside another terminal server (tmux, zellij, screen) one of its tabs started. */
+  spared?: { pid: number; command: string }[];
   machine: string;
   name: string;
   ok: boolean;

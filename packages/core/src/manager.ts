@@ -28,7 +28,7 @@ import { type MachineHealth, makeReport, type SessionStatus, type StatusReport }
 import { correctClock } from "./status-clock.js";
 import { pollSessions, unknownStatus } from "./status-poll.js";
 import { readyMarkerName } from "./tab-record.js";
-import { type SweepResult, sweepTabs } from "./tab-sweep.js";
+import { type SweepResult, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -309,12 +309,16 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     let outcome: KillResult["outcome"];
     let sweep: SweepResult;
     try {
+      const sids = await tabTerminalSessions(this.hostOf(s.machine), s).catch(() => "");
       outcome = await this.machine(s.machine).backend.kill(s.name, s);
-      sweep = await sweepTabs(this.hostOf(s.machine), s);
+      sweep = await sweepTabs(this.hostOf(s.machine), s, sids);
     } catch (e) {
       return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
     }
-    const ended = sweep.ended.length ? { ended: sweep.ended } : {};
+    const ended = {
+      ...(sweep.ended.length ? { ended: sweep.ended } : {}),
+      ...(sweep.spared.length ? { spared: sweep.spared } : {}),
+    };
     if (sweep.survivors.length) {
       const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
       return {

@@ -11,58 +11,116 @@ export interface SweepResult {
   ended: number[];
   /** Processes that still carry a marker after KILL (another user's, or stuck in the kernel). */
   survivors: { pid: number; command: string }[];
+  /** Processes left alone: inside another terminal server (tmux, zellij, screen) a tab started. */
+  spared: { pid: number; command: string }[];
 }
 
 /**
- * Find every process that carries one of the markers given as arguments (`MC_TAB=<runDir>#<i>`, exact
- * entries of /proc/<pid>/environ) and is still there half a second later (the session's hang-up ends the
- * rest), TERM them, wait up to 2 s, KILL what is left, and report survivors.
- * One `grep -z` over every environ file (GNU and BusyBox grep), a slower loop where grep has no -z.
+ * The sweep, in two steps around the tool's kill (`sh -c SWEEP_SCRIPT mc-sweep MODE SIDS MARKER...`):
+ *
+ * - `sids`, before the kill: the terminal sessions (SIDs) of the processes that carry one of the tab
+ *   markers (`MC_TAB=<runDir>#<i>`, exact entries of /proc/<pid>/environ). They are live then, so no
+ *   other process can hold those SIDs until every member is gone.
+ * - `kill`, after it: every process that carries a marker or is still in one of those SIDs (so
+ *   `nohup env -i cmd &`, which drops the marker but stays in the tab's terminal session, is found), that
+ *   is still there half a second later (the session's hang-up ends the rest): TERM, up to 2 s, KILL,
+ *   survivors reported.
+ *
+ * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs from (mc may be run from inside the tab), and
+ * anything inside another terminal server a tab started (a tmux, zellij or screen server that carries the
+ * marker, its panes and everything below them): those sessions may be the user's own since; they are
+ * listed as `spared`. A process that left both the marker and the terminal session (`setsid env -i`)
+ * cannot be told from any other; only a cgroup would hold it.
  */
 export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; exit 0; }
+mode=$1 sids=$2; shift 2
 for p do set -- "$@" -e "$p"; shift; done
 if printf 'a\\0' | grep -qzx a 2>/dev/null; then
   marked() { grep -lszxF "$@" /proc/[0-9]*/environ 2>/dev/null | sed -n 's|^/proc/\\([0-9]*\\)/environ$|\\1|p'; }
 else
   marked() { for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' <"$f" 2>/dev/null | grep -qxF "$@" && { f=\${f#/proc/}; echo "\${f%/environ}"; }; done; }
 fi
-pids=$(marked "$@" | grep -vx "$$")
+# k PID: the tab's; s PID COMM: spared (inside another terminal server); d SID: a SID of the tab's.
+pick() {
+  m=$(marked "$@" | tr '\\n' ' ')
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v marked=" $m " -v sids=" $sids " -v self=$$ '
+    { l = $0; j = 0; for (k = length(l); k > 0; k--) if (substr(l, k, 1) == ")") { j = k; break }
+      if (!j) next
+      p = $1; name[p] = substr(l, index(l, "(") + 1, j - index(l, "(") - 1)
+      split(substr(l, j + 2), f, " "); state[p] = f[1]; ppid[p] = f[2]; sid[p] = f[4]; all[++n] = p }
+    END {
+      for (q = self; q > 1 && (q in ppid); q = ppid[q]) mine[q] = 1
+      for (x = 1; x <= n; x++) {
+        p = all[x]; if (p in mine) continue
+        mk = index(marked, " " p " ") > 0; sd = sid[p] > 0 && index(sids, " " sid[p] " ") > 0
+        if ((!mk && !sd) || state[p] ~ /^[ZX]/) continue
+        other = 0; ours = 0
+        for (q = p; q > 1 && (q in ppid); q = ppid[q]) {
+          if (q == self) { ours = 1; break }
+          if (index(marked, " " q " ") && name[q] ~ /^(tmux: server|zellij|screen|SCREEN)/) { other = 1; break }
+        }
+        if (ours) continue
+        if (other) print "s", p, name[p]
+        else { print "k", p; if (mk) print "d", sid[p] }
+      }
+    }'
+}
+if [ "$mode" = sids ]; then echo "sids $(pick "$@" | sed -n 's/^d //p' | sort -un | tr '\\n' ' ')"; exit 0; fi
+tab() { pick "$@" | sed -n 's/^k //p'; }
+pids=$(tab "$@")
 # The session's hang-up reaches its processes a moment after the kill: what ends by itself in the next
 # half second was not left running.
 i=0
-while [ -n "$pids" ] && [ $i -lt 5 ]; do sleep 0.1; pids=$(marked "$@" | grep -vx "$$"); i=$((i + 1)); done
+while [ -n "$pids" ] && [ $i -lt 5 ]; do sleep 0.1; pids=$(tab "$@"); i=$((i + 1)); done
+pick "$@" | sed -n 's/^s \\([0-9]*\\) \\(.*\\)$/spared \\1 \\2/p'
 [ -n "$pids" ] || { echo none; exit 0; }
 echo found $pids
 kill -TERM $pids 2>/dev/null
 i=0
-while [ $i -lt 20 ]; do sleep 0.1; pids=$(marked "$@" | grep -vx "$$"); [ -n "$pids" ] || break; i=$((i + 1)); done
-if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null; sleep 0.3; pids=$(marked "$@" | grep -vx "$$"); fi
+while [ $i -lt 20 ]; do sleep 0.1; pids=$(tab "$@"); [ -n "$pids" ] || break; i=$((i + 1)); done
+if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null; sleep 0.3; pids=$(tab "$@"); fi
 for p in $pids; do printf 'survivor %s %s\\n' "$p" "$(tr '\\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done
 exit 0`;
 
-/** Parse the output of {@link SWEEP_SCRIPT}. */
+/** Parse the output of {@link SWEEP_SCRIPT} (`kill` mode). */
 export function parseSweep(out: string): SweepResult {
   const lines = out.split("\n");
-  if (lines[0]?.trim() === "unsupported") return { supported: false, ended: [], survivors: [] };
-  const found =
-    /^found (.*)$/
-      .exec(lines[0] ?? "")?.[1]
-      ?.split(/\s+/)
-      .filter(Boolean)
-      .map(Number) ?? [];
-  const survivors = lines.flatMap((l) => {
-    const m = /^survivor (\d+) ?(.*)$/.exec(l);
-    return m ? [{ pid: Number(m[1]), command: m[2]!.trim() }] : [];
-  });
+  if (lines[0]?.trim() === "unsupported") return { supported: false, ended: [], survivors: [], spared: [] };
+  const found = /^found (.*)$/m.exec(out)?.[1]?.split(/\s+/).filter(Boolean).map(Number) ?? [];
+  const listed = (word: string) =>
+    lines.flatMap((l) => {
+      const m = new RegExp(`^${word} (\\d+) ?(.*)$`).exec(l);
+      return m ? [{ pid: Number(m[1]), command: m[2]!.trim() }] : [];
+    });
+  const survivors = listed("survivor");
   const left = new Set(survivors.map((s) => s.pid));
-  return { supported: true, ended: found.filter((p) => !left.has(p)), survivors };
+  return { supported: true, ended: found.filter((p) => !left.has(p)), survivors, spared: listed("spared") };
+}
+
+const markers = (s: ManagedSession) =>
+  sessionSlots(s.layout).map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
+
+/**
+ * Before a session's kill: the terminal sessions its tabs' processes are in (see {@link SWEEP_SCRIPT});
+ * give the result to {@link sweepTabs}. Empty where processes cannot be read.
+ */
+export async function tabTerminalSessions(host: Host, s: ManagedSession): Promise<string> {
+  if ((await host.info()).platform === "win32") return "";
+  const r = await host.run({
+    file: "/bin/sh",
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "sids", "", ...markers(s)],
+  });
+  return r.exitCode === 0 ? (/^sids (.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "") : "";
 }
 
 /** End every process the tabs of a killed session left running on its machine (see {@link SWEEP_SCRIPT}). */
-export async function sweepTabs(host: Host, s: ManagedSession): Promise<SweepResult> {
-  if ((await host.info()).platform === "win32") return { supported: false, ended: [], survivors: [] };
-  const markers = sessionSlots(s.layout).map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
-  const r = await host.run({ file: "/bin/sh", args: ["-c", SWEEP_SCRIPT, "mc-sweep", ...markers] });
+export async function sweepTabs(host: Host, s: ManagedSession, sids = ""): Promise<SweepResult> {
+  if ((await host.info()).platform === "win32")
+    return { supported: false, ended: [], survivors: [], spared: [] };
+  const r = await host.run({
+    file: "/bin/sh",
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "kill", sids, ...markers(s)],
+  });
   if (r.exitCode !== 0)
     throw new Error(`the sweep for left-over processes failed: ${(r.stderr || r.stdout).trim()}`);
   return parseSweep(r.stdout);

@@ -152,10 +152,11 @@ describe.skipIf(!HAVE_SSHD)("kill, locks and clocks", () => {
     expect(k.ended?.sort()).toEqual(left.sort());
     expect(marked([runDir])).toEqual([]);
     // A survivor (SIGKILL did not end it) is reported, as parsed from the sweep.
-    expect(parseSweep("found 7 8\nsurvivor 8 sleep 9\n")).toEqual({
+    expect(parseSweep("spared 5 tmux: server\nfound 7 8\nsurvivor 8 sleep 9\n")).toEqual({
       supported: true,
       ended: [7],
       survivors: [{ pid: 8, command: "sleep 9" }],
+      spared: [{ pid: 5, command: "tmux: server" }],
     });
     expect(parseSweep("unsupported\n").supported).toBe(false);
   });

@@ -85,6 +85,7 @@ export async function killCommand(
         outcome?: string;
         ended?: number[];
         survivors?: { pid: number; command: string }[];
+        spared?: { pid: number; command: string }[];
         error?: string;
       }[] = [];
       for (const { run, name, machine } of targets) {
@@ -95,15 +96,25 @@ export async function killCommand(
           ...(r.outcome ? { outcome: r.outcome } : {}),
           ...(r.ended?.length ? { ended: r.ended } : {}),
           ...(r.survivors?.length ? { survivors: r.survivors } : {}),
+          ...(r.spared?.length ? { spared: r.spared } : {}),
         };
         // What its tabs had left running (nohup, setsid), ended after the session itself.
         const left = r.ended?.length ? ` and ${r.ended.length} process(es) its tabs had left running` : "";
         if (r.ok) {
           results.push({ session: name, ...host, ok: true, ...extra });
-          if (!out.json)
+          if (!out.json) {
             out.err(
               `${out.c.green("✓")} ${r.outcome === "gone" ? "already gone:" : "killed"} ${name}${where}${left}`,
             );
+            // A terminal server a tab started may hold sessions the user made since: never mc's to end.
+            if (r.spared?.length)
+              out.err(
+                `${out.c.yellow("!")} left alone: ${r.spared.length} process(es) in a terminal server its tabs started (${r.spared
+                  .slice(0, 3)
+                  .map((p) => `${p.pid} ${p.command}`)
+                  .join(", ")}${r.spared.length > 3 ? ", …" : ""}); end them yourself if they are not needed`,
+              );
+          }
         } else {
           results.push({ session: name, ...host, ok: false, ...extra, error: r.error ?? "failed" });
           if (!out.json) out.err(`${out.c.red("✗")} ${name}${where}: ${r.error}; it stays in mc's records`);
