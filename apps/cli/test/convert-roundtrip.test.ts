@@ -7,6 +7,7 @@ import { shQuote } from "@mc/core";
 import fc from "fast-check";
 import { parse as parseKdl } from "kdljs";
 import { afterAll, describe, expect, it } from "vitest";
+import { TMUX_FORMAT } from "../src/convert/export-common.js";
 import { flatten, unflatten } from "../src/convert/geometry.js";
 import { importText } from "../src/convert/read.js";
 import {
@@ -96,12 +97,27 @@ const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/);
 const envValue = text.filter((v) => !v.startsWith(".") && !/\$(\w|\{)/.test(v));
 const env = fc.dictionary(envName, envValue, { maxKeys: 2 });
 
+/** Directories a format can carry: tmux would expand a format in a tmuxp or tmuxinator start directory. */
+const dirFor = (f: Format) => (f === "zellij" ? dir : dir.filter((d) => !TMUX_FORMAT.test(d)));
+
+/**
+ * Tab names as a tmuxp or tmuxinator file holds them: a `#` that would start a tmux format becomes `_`
+ * (the layout's name is given back by the round trip's import, as `sessions import --name` does).
+ */
+const tmuxNamed = (l: LayoutConfig): LayoutConfig => {
+  const n = (s: string) => (TMUX_FORMAT.test(s) ? s.replaceAll("#", "_") : s);
+  return {
+    ...l,
+    layoutTabs: l.layoutTabs.map((t) => ({ ...t, tabName: n(t.tabName) })),
+  };
+};
+
 /** An mc layout as hostile as mc accepts; `f` says what the target format cannot carry, so it is left out. */
 function layoutArb(f: Format): fc.Arbitrary<LayoutConfig> {
   const pane = fc.record(
     {
       command: text,
-      startDir: f === "tmuxinator" ? fc.constant(undefined) : dir,
+      startDir: f === "tmuxinator" ? fc.constant(undefined) : dirFor(f),
       env,
       split: fc.constantFrom("right" as const, "down" as const),
       size: fc.integer({ min: 20, max: 80 }).map((n) => `${n}%`),
@@ -110,7 +126,7 @@ function layoutArb(f: Format): fc.Arbitrary<LayoutConfig> {
   );
   const tab = fc.record({
     tabName: name,
-    startDir: dir,
+    startDir: dirFor(f),
     command: text,
     env,
     panes: fc.array(pane, { maxLength: 3 }),
@@ -201,7 +217,7 @@ describe.each(["tmuxp", "tmuxinator", "zellij"] as const)(
       fc.assert(
         fc.property(layoutArb(f), (l) => {
           const { back } = roundTrip(l, f);
-          const want = meaning(l);
+          const want = meaning(f === "zellij" ? l : tmuxNamed(l));
           const got = meaning(back);
           if (f === "tmuxp" || f === "tmuxinator") for (const t of [...want.tabs, ...got.tabs]) t.splits = [];
           if (f === "zellij") for (const t of [...want.tabs, ...got.tabs]) t.layout = undefined;
@@ -212,6 +228,35 @@ describe.each(["tmuxp", "tmuxinator", "zellij"] as const)(
     });
   },
 );
+
+describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux a format", (f) => {
+  const format = fc
+    .tuple(name, fc.constantFrom("#(touch /tmp/pwned)", "#{pane_id}", "#[fg=red]", "##", "#S", "#,"), name)
+    .map(([a, b, c]) =>
+      `${[...a].slice(0, 20).join("")}${b}${[...c].slice(0, 20).join("")}`.normalize("NFC"),
+    );
+  it("a name holding one is written without it and said so; a start directory holding one is refused", () => {
+    fc.assert(
+      fc.property(format, (bad) => {
+        const l: LayoutConfig = {
+          layoutName: bad,
+          layoutTabs: [{ tabName: bad, startDir: "/tmp", command: "true" }],
+        };
+        const e = EXPORT[f](l, tmp);
+        const back = importText(e.text, f, { file: join(tmp, "x.yml"), cwd: tmp, env: {} }, "x.yml");
+        const got = back.file.layouts[0]!;
+        for (const n of [got.layoutName, got.layoutTabs[0]!.tabName]) expect(n).not.toMatch(TMUX_FORMAT);
+        expect(e.warnings.map((w) => w.message).join("\n")).toMatch(/tmux reads #/);
+        const inDir: LayoutConfig = {
+          layoutName: "ok",
+          layoutTabs: [{ tabName: "t", startDir: `/tmp/${bad.replaceAll("/", "_")}`, command: "true" }],
+        };
+        expect(() => EXPORT[f](inDir, tmp)).toThrow(/tmux reads as a format/);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
 
 describe("the other tools' own parsers read what mc writes as the same strings", () => {
   const python = (() => {

@@ -110,3 +110,30 @@ export function typedItems(command: string, leadingSpace: boolean): string[] {
 
 /** A fresh warning list for one export. */
 export const newNotes = () => new Notes();
+
+/** What tmux reads as a format in a session or window name and a start directory (`#(…)` runs a command). */
+export const TMUX_FORMAT = /#[({[#,}A-Za-z]/;
+
+/**
+ * A session or window name for a file tmux will load (tmuxp, tmuxinator): tmux expands formats in
+ * `new-session -s`, `new-window -n` and `-c`, so a `#` that would start one becomes `_`, with a warning.
+ */
+export function tmuxName(name: string, at: string, notes: Notes): string {
+  if (!TMUX_FORMAT.test(name)) return name;
+  const safe = name.replaceAll("#", "_");
+  notes.add(
+    at,
+    `written as ${JSON.stringify(safe)}: tmux reads #(…) and #{…} in names as formats, and would run #(…)`,
+  );
+  return safe;
+}
+
+/** A start directory tmux gets with `-c` (a format there would be expanded, `#(…)` run): refused. */
+export function tmuxDir(dir: string, at: string): string {
+  if (!TMUX_FORMAT.test(dir)) return dir;
+  throw convertError(
+    "export",
+    `${at}: the start directory ${JSON.stringify(dir)} holds what tmux reads as a format (#(…), #{…}), which it would expand or run when it loads the file`,
+    "start that tab in another directory, or export to zellij",
+  );
+}

@@ -1,5 +1,14 @@
 import type { LayoutConfig } from "@mc/core";
-import { type Exported, layoutNotes, newNotes, type OutPane, tabPanes, typedItems } from "./export-common.js";
+import {
+  type Exported,
+  layoutNotes,
+  newNotes,
+  type OutPane,
+  tabPanes,
+  tmuxDir,
+  tmuxName,
+  typedItems,
+} from "./export-common.js";
 import { type Flat, unflatten } from "./geometry.js";
 import { exportLine, shPath } from "./shell.js";
 import { formatTmuxLayout } from "./tmux-layout.js";
@@ -29,7 +38,10 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
   const notes = newNotes();
   layoutNotes(layout, notes, { onStart: true, onStop: true });
   const tabs = layout.layoutTabs.map((t) => ({ t, panes: tabPanes(t, cwd) }));
-  const doc: Record<string, unknown> = { name: layout.layoutName, root: tabs[0]!.panes[0]!.pane.dir };
+  const doc: Record<string, unknown> = {
+    name: tmuxName(layout.layoutName, "layoutName", notes),
+    root: tmuxDir(tabs[0]!.panes[0]!.pane.dir, `tab ${JSON.stringify(tabs[0]!.t.tabName)}`),
+  };
   if (layout.onStart) doc.on_project_first_start = layout.onStart;
   if (layout.onStop) {
     doc.on_project_stop = layout.onStop;
@@ -40,7 +52,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
   doc.windows = tabs.map(({ t, panes }, ti) => {
     const at = `tab ${JSON.stringify(t.tabName)}`;
     const dir = panes[0]!.pane.dir;
-    const w: Record<string, unknown> = { root: dir };
+    const w: Record<string, unknown> = { root: tmuxDir(dir, at) };
     if (t.layout) w.layout = t.layout;
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...SIZE);
     if (t.shell)
@@ -52,7 +64,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
       w.focused_pane = focus;
       notes.add(`${at} focus`, "becomes focused_pane, which tmuxinator reads from 3.4 on");
     }
-    return { [t.tabName]: w };
+    return { [tmuxName(t.tabName, at, notes)]: w };
   });
   const header = `tmuxinator project written by mc (sessions export --to tmuxinator) from layout ${JSON.stringify(layout.layoutName)}.\nStart it with: tmuxinator start -p <this file>`;
   // tmuxinator runs the file through ERB first: a literal <% is written <%%, which ERB turns back.

@@ -6,6 +6,8 @@ import {
   type OutPane,
   outDir,
   tabPanes,
+  tmuxDir,
+  tmuxName,
   typedItems,
 } from "./export-common.js";
 import { type Flat, unflatten } from "./geometry.js";
@@ -54,7 +56,7 @@ function paneEntry(
   const entry: Record<string, unknown> = {
     shell_command: items.length === 1 && BLANK_WORDS.has(items[0]!) ? [{ cmd: items[0] }] : items,
   };
-  if (p.dir !== windowDir) entry.start_directory = p.dir;
+  if (p.dir !== windowDir) entry.start_directory = tmuxDir(p.dir, "a pane");
   // A pane's environment replaces the window's in tmuxp, so it is written whole.
   const same =
     Object.keys(p.env).length === Object.keys(tabEnv).length &&
@@ -71,8 +73,8 @@ export function exportTmuxp(layout: LayoutConfig, cwd: string): Exported {
   expansionNotes(layout, notes);
   const first = layout.layoutTabs[0]!;
   const doc: Record<string, unknown> = {
-    session_name: layout.layoutName,
-    start_directory: outDir(first.startDir, cwd),
+    session_name: tmuxName(layout.layoutName, "layoutName", notes),
+    start_directory: tmuxDir(outDir(first.startDir, cwd), `tab ${JSON.stringify(first.tabName)}`),
   };
   if (layout.env && Object.keys(layout.env).length) doc.environment = layout.env;
   // tmuxp runs before_script without a shell (shlex-split), in the session's start_directory.
@@ -80,7 +82,11 @@ export function exportTmuxp(layout: LayoutConfig, cwd: string): Exported {
   doc.windows = layout.layoutTabs.map((tab) => {
     const panes = tabPanes(tab, cwd);
     const dir = panes[0]!.pane.dir;
-    const w: Record<string, unknown> = { window_name: tab.tabName, start_directory: dir };
+    const at = `tab ${JSON.stringify(tab.tabName)}`;
+    const w: Record<string, unknown> = {
+      window_name: tmuxName(tab.tabName, at, notes),
+      start_directory: tmuxDir(dir, at),
+    };
     if (tab.layout) w.layout = tab.layout;
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...TMUXP_SIZE);
     if (tab.shell) w.window_shell = tab.shell;
