@@ -1,29 +1,11 @@
-import { join } from "node:path";
-import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { isMcError, McError } from "./errors.js";
-import type { Host, HostInfo } from "./host.js";
-import { applyMerge, checkMergeable, type MergePlan, planMerge, type TabAction } from "./merge.js";
+import type { HostInfo } from "./host.js";
+import type { MachinePlan, MachineRuntime } from "./machine-plan.js";
+import { applyMerge, type TabAction } from "./merge.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
-import type { LayoutConfig } from "./schema.js";
-import type {
-  ExitMode,
-  KillOutcome,
-  ListedSession,
-  PreparedSession,
-  SessionBackend,
-  SessionSpec,
-} from "./session-backend.js";
-import { hookArtefacts, runOnStart } from "./session-hooks.js";
-import { resolveLayouts } from "./start-dirs.js";
-
-/** One machine of a run, as the manager holds it. */
-export interface MachineRuntime {
-  readonly name: string;
-  readonly host: Host;
-  readonly backend: SessionBackend;
-  readonly layouts: readonly LayoutConfig[];
-}
+import type { KillOutcome, ListedSession, PreparedSession } from "./session-backend.js";
+import { runOnStart } from "./session-hooks.js";
 
 /** Result of starting one session. */
 export interface StartedSession {
@@ -36,152 +18,6 @@ export interface StartedSession {
   /** For a merge: what happened to each tab of the merged session. */
   tabActions?: TabAction[];
   artefacts: string[];
-}
-
-/** What to do about start directories that do not exist on the machine. */
-export type MissingDirsPolicy = "error" | "create" | "skip";
-
-/** What planning needs besides the machine. */
-export interface PlanContext {
-  runId: string;
-  sessionNamePrefix: string | undefined;
-  keepShell: boolean;
-  exitMode: ExitMode;
-  info: HostInfo;
-  onConflict: ConflictPolicy;
-  initialTabs?: number | undefined;
-  /** What relative start directories are relative to on this machine. */
-  baseDir: string;
-  missingDirs: MissingDirsPolicy;
-  /** The saved record of a session mc started in another run (for restart and merge). */
-  previous?: ((listed: ListedSession) => Promise<ManagedSession | undefined>) | undefined;
-}
-
-/** A machine's plan: the prepared sessions, what the tool listed, and what the user should know. */
-export interface MachinePlan {
-  prepared: PreparedSession[];
-  listed: ListedSession[];
-  warnings: string[];
-  /** For each prepared session (by position) merged into a running one: how. */
-  merges: Map<number, MergePlan>;
-  /** Missing start directories `--missing-dirs create` makes when the run starts (not in a dry run). */
-  create?: string[];
-}
-
-/** How a layout applies to the running session of its name (the merge policies). */
-async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSession[], spec: SessionSpec) {
-  const overwrite = c.onConflict === "merge-overwrite";
-  checkMergeable(m, spec.name, overwrite);
-  const key = m.backend.sessionKey(spec.name);
-  const l = listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: spec.name };
-  const old = await c.previous?.(l);
-  if (!old) {
-    throw new McError(
-      "SESSION_CONFLICT",
-      `session "${spec.name}" is mc's, but its run record is gone: there is nothing to merge into`,
-      {
-        backend: m.backend.name,
-        op: "start",
-        hint: "use --on-conflict restart to replace it, or rename",
-      },
-    );
-  }
-  return planMerge(old, spec.layout, overwrite);
-}
-
-/** The names asked for on a machine, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
-export function requestedNames(layouts: readonly LayoutConfig[], prefix: string | undefined): string[] {
-  return layouts.map((l) => (prefix ? `${prefix}_${l.layoutName}` : l.layoutName));
-}
-
-/**
- * Where a machine's run state goes: `runs/<runId>/s<i>` for this machine, and a directory of its own per
- * named machine, so machines that share a home (NFS, one box listed twice) never share records.
- */
-export function runDirOf(info: HostInfo, runId: string, machine: string, index: number): string {
-  const base = join(info.stateDir, "runs", runId);
-  if (machine === "local") return join(base, `s${index}`);
-  const slug = machine.replace(/[^\w.-]/g, "_").slice(0, 40);
-  return join(base, `m-${slug}-${Buffer.from(machine).toString("hex").slice(0, 8)}`, `s${index}`);
-}
-
-/**
- * The tabs a session does not open at once: those that depend on others (a scheduler opens them when
- * their dependencies are ready), and, with `initialTabs` N (`--max-parallel-tabs`), all but the first N
- * of the others.
- */
-export function pendingOf(layout: LayoutConfig, initialTabs: number | undefined): { pendingTabs?: number[] } {
-  const free = layout.layoutTabs.flatMap((t, i) => (t.dependsOn?.length ? [] : [i]));
-  const now = new Set(initialTabs === undefined ? free : free.slice(0, Math.max(1, initialTabs)));
-  const pending = layout.layoutTabs.flatMap((_, i) => (now.has(i) ? [] : [i]));
-  return pending.length ? { pendingTabs: pending } : {};
-}
-
-/** Resolve names against the sessions on the machine and generate every artefact, starting nothing. */
-export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<MachinePlan> {
-  const hooked = m.layouts.find((l) => l.onStart !== undefined);
-  if (hooked && c.info.platform === "win32") {
-    throw new McError(
-      "USAGE",
-      `onStart needs a POSIX shell: layout "${hooked.layoutName}" runs on Windows (${m.host.id})`,
-      {
-        backend: m.backend.name,
-        op: "start",
-        hint: "drop onStart for this layout, or make it the first tab's command",
-      },
-    );
-  }
-  const { layouts, warnings, create } = await resolveLayouts(m, c);
-  const keep = layouts.flatMap((l, i) =>
-    l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
-  );
-  const requested = keep.map((k) => k.name);
-  for (const n of requested) m.backend.checkName?.(n);
-  await m.backend.checkAvailable?.();
-  const listed = await m.backend.listSessions();
-  const names = planSessionNames(
-    {
-      requested,
-      existing: listed.map((s) => s.name),
-      foreign: listed.filter((s) => !s.runId).map((s) => s.name),
-      policy: c.onConflict,
-      key: (n) => m.backend.sessionKey(n),
-    },
-    m.backend.name,
-  );
-  const merges = new Map<number, MergePlan>();
-  const prepared: PreparedSession[] = [];
-  for (const p of names) {
-    const dir = runDirOf(c.info, c.runId, m.name, p.index);
-    const spec: SessionSpec = {
-      ...p,
-      runId: c.runId,
-      machine: m.name,
-      layout: keep[p.index]!.layout,
-      runDir: dir,
-      artefactDir: dir,
-      keepShell: c.exitMode === "shell",
-      exitMode: c.exitMode,
-      ...pendingOf(keep[p.index]!.layout, c.initialTabs),
-    };
-    if (p.action === "merge") {
-      const plan = await mergePlanOf(m, c, listed, spec);
-      merges.set(prepared.length, plan);
-      // The running session keeps its run, run directory and marker: its artefacts are regenerated there.
-      const at = plan.old.runDir;
-      const runId = typeof plan.old.data?.runId === "string" ? plan.old.data.runId : c.runId;
-      const p2 = m.backend.prepare(
-        { ...spec, runId, runDir: at, artefactDir: at, layout: plan.layout },
-        c.info,
-      );
-      prepared.push({ ...p2, tabActions: plan.actions });
-    } else {
-      // The layout's onStart / onStop go with the session's artefacts, whatever the tool.
-      const p1 = m.backend.prepare(spec, c.info);
-      prepared.push({ ...p1, artefacts: [...p1.artefacts, ...hookArtefacts(spec.layout, spec.runDir)] });
-    }
-  }
-  return { prepared, listed, warnings, merges, create };
 }
 
 /** Run a prepared session's start commands in order (backends without their own `start`). */

@@ -1,7 +1,7 @@
 import { McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { localHost } from "./local-host.js";
-import type { MachineRuntime } from "./machine-start.js";
+import type { MachineRuntime } from "./machine-plan.js";
 import type { MachineSpec } from "./manager-options.js";
 import type { MachineRecord, ManagedRun } from "./run-record.js";
 import type { BackendFactory } from "./session-backend.js";

@@ -1,6 +1,7 @@
 import type { ConflictPolicy } from "./conflict.js";
 import type { Host } from "./host.js";
-import type { MissingDirsPolicy, StartedSession } from "./machine-start.js";
+import type { MissingDirsPolicy } from "./machine-plan.js";
+import type { StartedSession } from "./machine-start.js";
 import type { MonitorSnapshot } from "./monitor.js";
 import type { MachineRecord } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";

@@ -2,13 +2,8 @@ import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
 import { McError } from "./errors.js";
 import type { Command } from "./host.js";
-import {
-  type PlanContext,
-  planMachine,
-  requestedNames,
-  type StartedSession,
-  startMachine,
-} from "./machine-start.js";
+import { type PlanContext, planMachine, requestedNames } from "./machine-plan.js";
+import { type StartedSession, startMachine } from "./machine-start.js";
 import type { Machine } from "./machines.js";
 import { checkRequest } from "./manager-checks.js";
 import type {
@@ -28,7 +23,7 @@ import { type MachineHealth, makeReport, type SessionStatus, type StatusReport }
 import { correctClock } from "./status-clock.js";
 import { pollSessions, unknownStatus } from "./status-poll.js";
 import { readyMarkerName } from "./tab-record.js";
-import { type SweepResult, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
+import { killAndSweep } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -295,43 +290,17 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     );
   }
 
-  /** Kill one managed session and forget it; the result says whether it was killed or already gone. */
   /**
-   * Kill one managed session and everything its tabs left running, then forget it. Only what the backend
-   * confirms (killed, or nothing of mc's left) counts: an unreachable machine or a tool error is an error
-   * and the session stays in the record. After the kill, every process that still carries one of its
-   * tabs' markers (nohup, setsid) is ended; one that survives keeps the session in the record.
+   * Kill one managed session and everything its tabs left running (see {@link killAndSweep}), then forget
+   * it. Only what the backend confirms (killed, or nothing of mc's left) counts: an unreachable machine, a
+   * tool error or a process that survives is an error and the session stays in the record.
    */
   async killSession(name: string, machine?: string): Promise<KillResult> {
     const s = this.session(name, machine);
     await this.checkStateWritable();
-    const base = { machine: s.machine, name: s.name };
-    let outcome: KillResult["outcome"];
-    let sweep: SweepResult;
-    try {
-      const sids = await tabTerminalSessions(this.hostOf(s.machine), s).catch(() => "");
-      outcome = await this.machine(s.machine).backend.kill(s.name, s);
-      sweep = await sweepTabs(this.hostOf(s.machine), s, sids);
-    } catch (e) {
-      return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
-    }
-    const ended = {
-      ...(sweep.ended.length ? { ended: sweep.ended } : {}),
-      ...(sweep.spared.length ? { spared: sweep.spared } : {}),
-    };
-    if (sweep.survivors.length) {
-      const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
-      return {
-        ...base,
-        ok: false,
-        outcome: outcome!,
-        ...ended,
-        survivors: sweep.survivors,
-        error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
-      };
-    }
-    await this.retireSessions(s.machine, new Set([s.name]));
-    return { ...base, ok: true, outcome: outcome!, ...ended };
+    const r = await killAndSweep(this.machine(s.machine).backend, this.hostOf(s.machine), s);
+    if (r.ok) await this.retireSessions(s.machine, new Set([s.name]));
+    return r;
   }
 
   /** Kill the sessions this manager started, and only those. */

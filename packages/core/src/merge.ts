@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { McError } from "./errors.js";
 import type { HostInfo } from "./host.js";
-import type { MachineRuntime } from "./machine-start.js";
+import type { MachineRuntime } from "./machine-plan.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig, TabConfig } from "./schema.js";

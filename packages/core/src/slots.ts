@@ -33,7 +33,7 @@ export function hasPanes(layout: LayoutConfig): boolean {
 /**
  * What the tab wrapper runs for each slot: a further pane's own command, directory and environment over
  * its tab's and the layout's; a pane without a command is an interactive shell (it runs `true` and stays).
- * `startDirs` are the tabs' resolved directories (pane directories resolve the same way, see machine-start).
+ * `startDirs` are the tabs' resolved directories (pane directories resolve the same way, see machine-plan).
  */
 export function wrappedTabs(layout: LayoutConfig): WrappedTab[] {
   return sessionSlots(layout).map(({ slot, tab, pane }) => {

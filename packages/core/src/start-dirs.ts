@@ -1,6 +1,6 @@
 import { McError } from "./errors.js";
 import type { DirAccess } from "./host.js";
-import type { MachineRuntime, PlanContext } from "./machine-start.js";
+import type { MachineRuntime, PlanContext } from "./machine-plan.js";
 import { type ResolvedDir, resolveStartDir } from "./paths.js";
 import type { LayoutConfig, TabConfig } from "./schema.js";
 

@@ -1,5 +1,7 @@
 import type { Host } from "./host.js";
+import type { KillResult } from "./manager-options.js";
 import type { ManagedSession } from "./run-record.js";
+import type { SessionBackend } from "./session-backend.js";
 import { sessionSlots } from "./slots.js";
 import { TAB_MARKER_VAR, tabMarker } from "./tab-wrapper.js";
 
@@ -124,4 +126,39 @@ export async function sweepTabs(host: Host, s: ManagedSession, sids = ""): Promi
   if (r.exitCode !== 0)
     throw new Error(`the sweep for left-over processes failed: ${(r.stderr || r.stdout).trim()}`);
   return parseSweep(r.stdout);
+}
+
+/**
+ * The tool's kill of one session, between the two steps of the sweep: the terminal sessions of its tabs
+ * taken before, what they left running ended after. Not ok when the tool failed or a process survived.
+ */
+export async function killAndSweep(
+  backend: Pick<SessionBackend, "kill">,
+  host: Host,
+  s: ManagedSession,
+): Promise<KillResult> {
+  const base = { machine: s.machine, name: s.name };
+  let outcome: KillResult["outcome"];
+  let sweep: SweepResult;
+  try {
+    const sids = await tabTerminalSessions(host, s).catch(() => "");
+    outcome = await backend.kill(s.name, s);
+    sweep = await sweepTabs(host, s, sids);
+  } catch (e) {
+    return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
+  }
+  const found = {
+    ...(sweep.ended.length ? { ended: sweep.ended } : {}),
+    ...(sweep.spared.length ? { spared: sweep.spared } : {}),
+  };
+  if (sweep.survivors.length === 0) return { ...base, ok: true, outcome, ...found };
+  const list = sweep.survivors.map((p) => `${p.pid} ${p.command}`).join("; ");
+  return {
+    ...base,
+    ok: false,
+    outcome,
+    ...found,
+    survivors: sweep.survivors,
+    error: `${sweep.survivors.length} process(es) of its tabs survived SIGKILL: ${list}`,
+  };
 }
