@@ -111,6 +111,45 @@ function panes(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
   return out;
 }
 
+/**
+ * What is valid but likely a mistake, as warnings (machineconfig's files must keep loading): layout names
+ * tmux would give one session name (it writes `.` and `:` as `_`), and tab names used twice in a layout
+ * (`SESSION/TAB` can then name them only by position).
+ */
+export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const tmuxNames = new Map<string, number>();
+  file.layouts.forEach((layout, i) => {
+    const key = layout.layoutName.replace(/[.:]/g, "_");
+    const first = tmuxNames.get(key);
+    const pointer = ["layouts", i, "layoutName"];
+    if (first !== undefined && file.layouts[first]!.layoutName !== layout.layoutName) {
+      out.push(
+        at(
+          offsetOf(root, pointer),
+          pointer,
+          `layoutName "${layout.layoutName}" and "${file.layouts[first]!.layoutName}" (layouts[${first}]) are one tmux session, "${key}": tmux writes . and : as _`,
+        ),
+      );
+    } else if (first === undefined) tmuxNames.set(key, i);
+    const tabs = new Map<string, number>();
+    layout.layoutTabs.forEach((t, ti) => {
+      const seen = tabs.get(t.tabName);
+      const tp = ["layouts", i, "layoutTabs", ti, "tabName"];
+      if (seen !== undefined)
+        out.push(
+          at(
+            offsetOf(root, tp),
+            tp,
+            `tabName "${t.tabName}" is also layoutTabs[${seen}]: commands name these tabs by position (${layout.layoutName}/${seen}, ${layout.layoutName}/${ti})`,
+          ),
+        );
+      else tabs.set(t.tabName, ti);
+    });
+  });
+  return out;
+}
+
 /** What a valid layouts file must also satisfy beyond its schema. */
 export function checkLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
   return [...duplicateLayouts(file, root, at), ...dependencies(file, root, at), ...panes(file, root, at)];

@@ -19,7 +19,7 @@ import {
   position,
   typeName,
 } from "./json-source.js";
-import { checkLayouts, lenientFixes } from "./layout-checks.js";
+import { checkLayouts, layoutWarnings, lenientFixes } from "./layout-checks.js";
 import { KNOWN_VERSIONS, type LayoutsFile, LayoutsFileSchema } from "./schema.js";
 
 export { formatPath, MAX_NESTING } from "./json-source.js";
@@ -160,6 +160,7 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
 
   if (parsed.success) {
     issues.push(...checkLayouts(parsed.data, root, at));
+    warnings.push(...layoutWarnings(parsed.data, root, at));
     const v = parsed.data.version;
     if (!(KNOWN_VERSIONS as readonly string[]).includes(v)) {
       const node = findNodeAtLocation(root, ["version"]);

@@ -175,6 +175,27 @@ describe("jobs fields and --lenient", () => {
   });
 });
 
+describe("valid but likely a mistake: warnings, never errors (machineconfig's files keep loading)", () => {
+  it("names tmux would make one session, and a tab name used twice in a layout", () => {
+    const tab = (tabName: string) => ({ tabName, startDir: "~", command: "true" });
+    const text = JSON.stringify({
+      version: "0.1",
+      layouts: [
+        { layoutName: "a.b", layoutTabs: [tab("t"), tab("t")] },
+        { layoutName: "a:b", layoutTabs: [tab("u")] },
+        { layoutName: "c", layoutTabs: [tab("t")] },
+      ],
+    });
+    const r = parseLayouts(text);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      'layouts[0].layoutTabs[1].tabName: tabName "t" is also layoutTabs[0]: commands name these tabs by position (a.b/0, a.b/1)',
+      'layouts[1].layoutName: layoutName "a:b" and "a.b" (layouts[0]) are one tmux session, "a_b": tmux writes . and : as _',
+    ]);
+  });
+});
+
 describe("hostile sizes and bounds", () => {
   it("a document nested 200,000 deep (anywhere, strings and comments aside) is refused, not a crash", async () => {
     const { parseLayouts } = await import("../src/validate.js");
