@@ -360,7 +360,11 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
         if (s.report?.sessions[0]?.error) errors.push(s.report.sessions[0].error);
       },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // At least two polls saw the live server (on a loaded machine 300 ms may hold only one).
+    await waitFor(
+      async () => cycles,
+      (n) => n >= 2,
+    );
     t.tmux("kill-server");
     const last = await done;
     expect(cycles).toBeGreaterThan(1);
