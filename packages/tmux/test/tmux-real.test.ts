@@ -767,10 +767,13 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
       (x) => x.sessions[0]!.tabs[0]!.state === "exited",
     );
     expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "exited", exitCode: 4 });
-    const panes = t
-      .tmux("list-panes", "-s", "-t", "=kp", "-F", "#{window_name} #{pane_dead}")
-      .trim()
-      .split("\n");
+    // The tab's record (what status reads) is written before its process ends; tmux marks the pane dead
+    // a moment later, which on a loaded machine is after the status above.
+    const panes = await waitFor(
+      async () =>
+        t.tmux("list-panes", "-s", "-t", "=kp", "-F", "#{window_name} #{pane_dead}").trim().split("\n"),
+      (x) => x.includes("a 1"),
+    );
     expect(panes).toContain("a 1");
     const id = String(keep.managed[0]!.data?.sessionId);
     // tmux draws the pane's output a moment after the process wrote it.
