@@ -591,9 +591,11 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
           return z.host.run(cmd, o);
         },
       };
+      // The product's own wait, so a start that never sees panes fails with its message, not the test's timeout.
       const m = z.manager({
         sessionLayouts: [layout("ghost", [["mine", "sleep 60"]], z.work)],
         host: sneaky,
+        appearTimeoutMs: 20_000,
       });
       const err = await m.startAllSessions().catch((e: unknown) => e);
       expect(isMcError((err as Error).cause, "SESSION_CONFLICT")).toBe(true);
@@ -607,7 +609,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       );
       expect(ls).toMatch(/^ghost .*EXITED/m);
       z.zellij("delete-session", "ghost");
-    });
+    }, 150_000);
   });
 
   describe("tabs held back and closed (--max-parallel-tabs, --kill-finished-tabs)", () => {
