@@ -37,6 +37,17 @@ function sessions(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran
 const tmux = (...args: string[]) =>
   execFileSync("tmux", ["-u", "-S", sock, ...args], { env, encoding: "utf8" });
 
+/** Ask again (every 100 ms, up to `ms`) until `ok`; the last answer. A loaded machine starts tabs late. */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await get();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await get();
+  }
+  return v;
+}
+
 function layoutsFile(
   name: string,
   layouts: { layoutName: string; layoutTabs: { tabName: string; command: string }[] }[],
@@ -94,8 +105,10 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(started.batches[0].sessions[0]).toMatchObject({ name: "life", tabs: 2, action: "create" });
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("life");
 
-    await new Promise((r) => setTimeout(r, 500));
-    const status = await sessions(["status", "life", "--json"]);
+    const status = await until(
+      () => sessions(["status", "life", "--json"]),
+      (r) => r.code !== 0 || JSON.parse(r.stdout).sessions[0]?.tabs[1]?.state === "exited",
+    );
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout);
     expect(
@@ -492,8 +505,11 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     const run = await sessions(["run", f, "-b", "wt", "--json"], wenv);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).batches[0].sessions[0].name).toBe("win");
-    await new Promise((r) => setTimeout(r, 800));
-    const status = JSON.parse((await sessions(["status", "win", "--json"], wenv)).stdout);
+    const ask = () => sessions(["status", "win", "--json"], wenv);
+    const status = JSON.parse(
+      (await until(ask, (r) => r.code !== 0 || JSON.parse(r.stdout).sessions[0]?.tabs[1]?.state === "exited"))
+        .stdout,
+    );
     expect(
       status.sessions[0].tabs.map((t: { state: string; exitCode?: number }) => [t.state, t.exitCode]),
     ).toEqual([
@@ -523,7 +539,7 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       `MC_STATE_DIR=${env.MC_STATE_DIR} ${cli}; sleep 30`,
     );
     const screen = async (want: string) => {
-      for (let i = 0; i < 100; i++) {
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
         const s = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "=prompt:");
         if (s.includes(want)) return s;
         await new Promise((r) => setTimeout(r, 100));
@@ -554,7 +570,7 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       `MC_STATE_DIR=${env.MC_STATE_DIR} node ${BIN} ${args}; echo "exit=$?"; sleep 30`,
     );
     const screen = async (want: string) => {
-      for (let i = 0; i < 150; i++) {
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
         const s = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", `=${name}:`);
         if (s.includes(want)) return s;
         await new Promise((r) => setTimeout(r, 100));

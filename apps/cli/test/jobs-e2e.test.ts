@@ -38,6 +38,17 @@ function layouts(name: string, ls: { layoutName: string; layoutTabs: Tab[] }[]):
 const run = (file: string, ...more: string[]) => sessions(["run", file, "--socket", sock, ...more]);
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 
+/** Ask again (every 100 ms, up to `ms`) until `ok`; the last answer. A loaded machine starts tabs late. */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await get();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await get();
+  }
+  return v;
+}
+
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
   dir = mkdtempSync(join(tmpdir(), "mc-jobs-"));
@@ -73,7 +84,15 @@ describe("logs", () => {
       },
     ]);
     expect((await run(f)).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 700));
+    // Both tabs have printed everything before the kill (their logs are read after it).
+    await until(
+      () => sessions(["logs", "lg/out"]),
+      (r) => r.stdout.includes("three"),
+    );
+    await until(
+      () => sessions(["logs", "lg/other"]),
+      (r) => r.stdout.includes("from-other"),
+    );
     expect((await sessions(["kill", "lg"])).code).toBe(0);
     const all = await sessions(["logs", "lg/out"]);
     expect(all.code, all.stderr).toBe(0);

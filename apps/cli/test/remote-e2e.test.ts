@@ -90,8 +90,18 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(b.code, b.stderr).toBe(0);
     expect(JSON.parse(b.stdout).batches[0].machines[0].sessions[0].name).toBe("job_1");
 
-    await new Promise((r) => setTimeout(r, 800));
-    const status = JSON.parse((await sessions(["status", "--json"])).stdout);
+    // Tab a ends after 0.3 s: ask until both machines report it ended (ssh is slow on a loaded machine).
+    const done = (out: string) => {
+      const doc = JSON.parse(out) as { sessions: { tabs: { state: string }[] }[] };
+      return doc.sessions.length === 2 && doc.sessions.every((s) => s.tabs[0]?.state === "exited");
+    };
+    const end = Date.now() + 30_000;
+    let asked = await sessions(["status", "--json"]);
+    while (asked.code === 0 && !done(asked.stdout) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      asked = await sessions(["status", "--json"]);
+    }
+    const status = JSON.parse(asked.stdout);
     const rows = status.sessions.map((s: { host: string; session: string; tabs: { state: string }[] }) => [
       s.host,
       s.session,

@@ -158,7 +158,8 @@ describe("2. ownership: restart and kill touch only what mc started", () => {
         "-F",
         "#{session_id}",
         "-s",
-        tmuxSessionKey(n),
+        // tmux reads an argv word ending in `;` as a command separator (cmd-parse.c); `\;` keeps it.
+        tmuxSessionKey(n).replace(/;$/, "\\;"),
         "sleep 100000",
       );
       // A name tmux lists back in another spelling (it escapes what it cannot print) is not used here:

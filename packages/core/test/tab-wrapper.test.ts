@@ -290,7 +290,8 @@ describe.skipIf(process.platform !== "linux")(
         pids.map((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim()).sort();
       // The background children exec their sleep a moment after the tab's shell exited.
       let marked = pidsWithEnv(entry);
-      for (let i = 0; i < 100 && cmdsOf(marked).filter((c) => c.startsWith("sleep")).length < 3; i++) {
+      const end = Date.now() + 15_000;
+      while (cmdsOf(marked).filter((c) => c.startsWith("sleep")).length < 3 && Date.now() < end) {
         await new Promise((r) => setTimeout(r, 30));
         marked = pidsWithEnv(entry);
       }

@@ -141,7 +141,8 @@ describe.skipIf(!HAVE_SSHD)("kill, locks and clocks", () => {
     const run = new TmuxRemoteManager(options(0, { machineLayouts: { alpha: [layout("n", cmd, work)] } }));
     expect((await run.start()).every((r) => r.ok)).toBe(true);
     const runDir = run.managed[0]!.runDir;
-    for (let i = 0; i < 50 && marked([runDir]).length < 4; i++) await new Promise((r) => setTimeout(r, 100));
+    for (const end = Date.now() + 30_000; marked([runDir]).length < 4 && Date.now() < end; )
+      await new Promise((r) => setTimeout(r, 100));
     // The tool's kill alone (what `kill` did before) leaves the three behind.
     expect(await run.backendOf("alpha").kill("k_n", run.managed[0])).toBe("killed");
     await new Promise((r) => setTimeout(r, 300));
@@ -237,7 +238,7 @@ describe.skipIf(!HAVE_SSHD)("kill, locks and clocks", () => {
       const host = run.hostOf("skewed") as SshHost;
       expect(Math.abs(host.clockSkewMs - SKEW_MS)).toBeLessThan(5000);
       let tab = (await run.checkAllSessionsStatus()).sessions[0]!.tabs[0]!;
-      for (let i = 0; i < 30 && tab.state !== "running"; i++) {
+      for (const end = Date.now() + 30_000; tab.state !== "running" && Date.now() < end; ) {
         await new Promise((r) => setTimeout(r, 100));
         tab = (await run.checkAllSessionsStatus()).sessions[0]!.tabs[0]!;
       }

@@ -80,7 +80,7 @@ describe.skipIf(!HAVE_SSHD)("records: per machine, and every save keeps each mac
       return r.sessions.map((s) => `${s.machine}:${s.tabs[0]!.state}:${s.tabs[0]!.exitCode}`);
     };
     let seen = await codes();
-    for (let i = 0; i < 50 && seen.some((x) => !x.includes("exited")); i++) {
+    for (const end = Date.now() + 30_000; seen.some((x) => !x.includes("exited")) && Date.now() < end; ) {
       await new Promise((r) => setTimeout(r, 100));
       seen = await codes();
     }

@@ -117,7 +117,8 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
       });
       expect((await run.start()).every((r) => r.ok)).toBe(true);
       let tabs = (await run.checkAllSessionsStatus()).sessions[0]!.tabs;
-      for (let i = 0; i < 50 && tabs.some((t) => t.state !== "exited"); i++) {
+      const end = Date.now() + 30_000;
+      while (Date.now() < end && tabs.some((t) => t.state !== "exited")) {
         await new Promise((r) => setTimeout(r, 100));
         tabs = (await run.checkAllSessionsStatus()).sessions[0]!.tabs;
       }
@@ -152,7 +153,18 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
       stateDir: join(dir, "local"),
     });
     expect((await run.start()).every((r) => r.ok)).toBe(true);
-    await new Promise((r) => setTimeout(r, 500));
+    // The tab's command is running (its environment holds the token) before argv is searched.
+    const holding = () =>
+      readdirSync("/proc").some((p) => {
+        try {
+          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/environ`, "utf8").includes(secret);
+        } catch {
+          return false;
+        }
+      });
+    for (const end = Date.now() + 30_000; !holding() && Date.now() < end; )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(holding()).toBe(true);
     const shown = readdirSync("/proc").filter((p) => {
       try {
         return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, "utf8").includes(secret);

@@ -360,7 +360,11 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
         if (s.report?.sessions[0]?.error) errors.push(s.report.sessions[0].error);
       },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // At least two polls saw the live server (on a loaded machine 300 ms may hold only one).
+    await waitFor(
+      async () => cycles,
+      (n) => n >= 2,
+    );
     t.tmux("kill-server");
     const last = await done;
     expect(cycles).toBeGreaterThan(1);
@@ -763,7 +767,8 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
       (x) => x.sessions[0]!.tabs[0]!.state === "exited",
     );
     expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "exited", exitCode: 4 });
-    // The record is written as the command ends; tmux marks the pane dead a moment later.
+    // The tab's record (what status reads) is written before its process ends; tmux marks the pane dead
+    // a moment later, which on a loaded machine is after the status above.
     const panes = await waitFor(
       async () =>
         t.tmux("list-panes", "-s", "-t", "=kp", "-F", "#{window_name} #{pane_dead}").trim().split("\n"),

@@ -66,7 +66,7 @@ describe("WTLocalManager on the fakes", () => {
     expect(decoded).toEqual([expect.stringContaining("launch.ps1")]);
     expect(f.sessions()).toContain("own_svc; api's");
     const waitFor = async (ok: (r: Awaited<ReturnType<typeof m.checkAllSessionsStatus>>) => boolean) => {
-      for (let i = 0; i < 100; i++) {
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
         const r = await m.checkAllSessionsStatus();
         if (ok(r)) return r;
         await new Promise((res) => setTimeout(res, 100));

@@ -40,7 +40,10 @@ describe.skipIf(!onWindows)("real Windows Terminal", () => {
     try {
       await m.startAllSessions();
       let r = await m.checkAllSessionsStatus();
-      for (let i = 0; i < 100 && r.sessions[0]!.tabs[2]!.state !== "exited"; i++) {
+      for (
+        const end = Date.now() + 60_000;
+        r.sessions[0]!.tabs[2]!.state !== "exited" && Date.now() < end;
+      ) {
         await new Promise((res) => setTimeout(res, 200));
         r = await m.checkAllSessionsStatus();
       }

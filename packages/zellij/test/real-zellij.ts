@@ -147,7 +147,10 @@ export function realZellij(bin: string, version: string, config = ""): RealZelli
     host,
     zellij,
     sessions: () => zellij("list-sessions", "--short").stdout.split("\n").filter(Boolean),
-    manager: (o) => new ZellijLocalManager({ sessionNamePrefix: "", ...o, host: o.host ?? host }),
+    // A start returns as soon as mc's tabs show; the product's 10 s wait for them was too short with three
+    // test files on two loaded cores (the conformance suite's start failed so).
+    manager: (o) =>
+      new ZellijLocalManager({ sessionNamePrefix: "", appearTimeoutMs: 60_000, ...o, host: o.host ?? host }),
     log(lines = 60) {
       const dir = join(root, "t");
       const logs = existsSync(dir)
@@ -194,8 +197,12 @@ export const layout = (name: string, tabs: [string, string][], dir: string): Lay
   layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: dir, command })),
 });
 
-/** Poll `probe` until `ok` (or `ms` passed); the last value. */
-export async function waitFor<T>(probe: () => Promise<T>, ok: (x: T) => boolean, ms = 15000): Promise<T> {
+/**
+ * Poll `probe` until `ok` (or `ms` passed); the last value. Every wait in the real suites is for
+ * something that must happen, so the deadline is generous: zellij saves and lists sessions late when the
+ * machine is loaded.
+ */
+export async function waitFor<T>(probe: () => Promise<T>, ok: (x: T) => boolean, ms = 40_000): Promise<T> {
   const end = Date.now() + ms;
   let last = await probe();
   while (!ok(last) && Date.now() < end) {
