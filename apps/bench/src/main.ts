@@ -13,6 +13,7 @@ import { contenders, runLaunch } from "./scenarios/launch.js";
 import { runMonitor } from "./scenarios/monitor.js";
 import { runRemote } from "./scenarios/remote.js";
 import { type ManagedFixture, managedFixture, runStatus } from "./scenarios/status.js";
+import { runZellij } from "./scenarios/zellij.js";
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -150,6 +151,16 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     if (results.remote.skipped) log(`remote: skipped: ${results.remote.skipped}`);
+    if (!want("zellij")) results.zellij = { skipped: "not selected (--only)" };
+    else if (plan.zellij.sizes.length === 0)
+      results.zellij = { skipped: "quick mode (the full run measures it)" };
+    else {
+      await attempt("zellij", async () => {
+        log("zellij: launch and status against the real zellij…");
+        results.zellij = await runZellij(sb, { cli, ...plan.zellij, log });
+      });
+    }
+    if (results.zellij?.skipped) log(`zellij: skipped: ${results.zellij.skipped}`);
   } finally {
     sb.cleanup();
     removeHandlers();

@@ -1,4 +1,5 @@
 import type { BenchResults, LaunchResult, Target } from "./model.js";
+import { zellijSection } from "./report-zellij.js";
 import { isMonitor } from "./targets.js";
 
 export { evaluateTargets } from "./targets.js";
@@ -297,6 +298,7 @@ export function renderReport(r: BenchResults): string {
       ),
       "",
     );
+  parts.push(...zellijSection(r));
   if (r.notes.length) parts.push("## Notes", "", ...r.notes.map((n) => `- ${n}`), "");
   parts.push(
     "## Reproduce",

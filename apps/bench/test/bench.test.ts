@@ -20,6 +20,7 @@ import {
   wrappedFloorFiles,
 } from "../src/scenarios/launch.js";
 import { benchLayouts } from "../src/scenarios/status.js";
+import { zellijFloorLayout } from "../src/scenarios/zellij.js";
 import { cpuPercent, fmtMs, fmtRatio, median, procCpuMs, ratio, summarize } from "../src/stats.js";
 
 describe("stats", () => {
@@ -266,6 +267,18 @@ describe("targets", () => {
       expect(md).toContain(h);
     expect(md).toMatch(/\| x +\| +skipped \| +x missing \| +— \|/);
     expect(md).toContain("Skipped: no remote.");
+    expect(md).toContain("## Zellij");
+    expect(md).toContain("Skipped: not run.");
+    const z = renderReport({
+      ...r,
+      zellij: {
+        version: "zellij 0.45.0",
+        launch: [{ tabs: 5, reps: 1, rows: [row("zellij-floor", 300), row("zellij-sessions", 600)] }],
+        status: { tabs: 5, reps: 1, mc: st(400), bare: st(50), ratio: 8 },
+      },
+    });
+    expect(z).toContain("### zellij, 5 tabs (1 runs each)");
+    expect(z).toMatch(/\| +5 \| +400 ms \|.*\| +50 ms \| +8\.00× \|/);
     expect(launchTable(launch100)).toContain("1.10 s");
   });
 });
@@ -304,6 +317,17 @@ describe("launch inputs", () => {
     expect(f.tabs).toContain("mc_put");
   });
 
+  it("the zellij floor is a KDL layout with one tab per command, each string quoted for KDL", () => {
+    const kdl = zellijFloorLayout(c.dir, 'm"\\x', 3).trim().split("\n");
+    expect(kdl[0]).toBe("layout {");
+    expect(kdl.at(-1)).toBe("}");
+    expect(kdl.filter((l) => l.trim().startsWith("tab "))).toHaveLength(3);
+    expect(kdl[1]).toBe(`    tab name="t0" cwd="/tmp/it's dir" {`);
+    // JSON string syntax is KDL v1's: the quote and the backslash are escaped.
+    expect(kdl[3]).toBe(`            args "-c" ${JSON.stringify(tabCommand('m"\\x', 0))}`);
+    expect(kdl[3]).toContain('\\"');
+  });
+
   it("benchLayouts splits panes into sessions of at most 100, tab i touching marker i", () => {
     const ls = benchLayouts(250, 100, "/d", "/d/m");
     expect(ls.map((l) => l.layoutTabs.length)).toEqual([100, 100, 50]);
@@ -323,5 +347,8 @@ describe("plans", () => {
     expect(p.status[0]!.reps).toBe(2);
     expect(p.cold).toEqual([]);
     expect(PLANS.quick.launch[0]!.reps).toBe(3);
+    // CI's quick run never waits for zellij; the full run measures it.
+    expect(PLANS.quick.zellij.sizes).toEqual([]);
+    expect(PLANS.full.zellij.sizes.map((z) => z.tabs)).toEqual([5, 20]);
   });
 });
