@@ -63,7 +63,7 @@ export function targetsTable(targets: readonly Target[]): string {
 }
 
 /**
- * Split `sessions run`'s median into floor + wrapper + CLI process, per launch size, from the diagnostic
+ * Split `sessions run`'s median into floor + wrapper + log writers + CLI process, per launch size, from the diagnostic
  * row and the CLI start figures of the same run. Rows of formatted cells; empty when a part is missing.
  */
 export function launchBreakdown(r: BenchResults): string[][] {
@@ -72,6 +72,8 @@ export function launchBreakdown(r: BenchResults): string[][] {
     const med = (id: string) => l.rows.find((x) => x.id === id && !x.skipped)?.stats.median ?? Number.NaN;
     const [floor, wrapped, mc] = [med("floor"), med("floor-wrapped"), med("sessions")];
     if (![floor, wrapped, mc].every(Number.isFinite)) continue;
+    // Older results have no logged row: the log writers are then part of the CLI process's share.
+    const logged = Number.isFinite(med("floor-logged")) ? med("floor-logged") : wrapped;
     const node = r.cliStart?.node.median ?? Number.NaN;
     const load = r.cliStart ? r.cliStart.help.median - node : Number.NaN;
     const signed = (ms: number) =>
@@ -80,7 +82,8 @@ export function launchBreakdown(r: BenchResults): string[][] {
       `${l.tabs}`,
       fmtMs(floor),
       signed(wrapped - floor),
-      signed(mc - wrapped),
+      signed(logged - wrapped),
+      signed(mc - logged),
       fmtMs(node),
       fmtMs(load),
       fmtMs(mc),
@@ -130,7 +133,10 @@ export function renderReport(r: BenchResults): string {
       "  `MC_STATE_DIR`; every tab runs through mc's outcome wrapper, as in real use.",
       "- **(diagnostic) floor + mc tab wrapper**: the floor's script, but each pane runs mc's per-tab outcome",
       "  wrapper (`posixTabScript`) as `sessions run` does. floor → this row is what the wrapper costs; this",
-      "  row → `sessions run` is what the CLI process costs (node start, module loading, planning, state).",
+      "  row → the next is what the log writers cost.",
+      "- **(diagnostic) floor + mc tab wrapper + log writers**: the same, plus each pane's output piped to its",
+      "  log writer (`pipe-pane -o 'exec /bin/sh tabs.sh log i'`), as `sessions run` builds it. This row →",
+      "  `sessions run` is what the CLI process costs (node start, module loading, planning, state).",
       "- **tmuxp**: `tmuxp load -d -y -S SOCK FILE.yaml`, `shell_command` per pane (sent with send-keys).",
       "- **tmuxinator**: `tmuxinator start -p FILE.yml --no-attach`, `socket_path:` in the YAML.",
       "",
@@ -160,13 +166,14 @@ export function renderReport(r: BenchResults): string {
             "tabs",
             "floor",
             "+ tab wrapper",
+            "+ log writers",
             "+ CLI process",
             "of which node start",
             "of which loading the CLI",
             "= sessions run",
           ],
           d,
-          ["r", "r", "r", "r", "r", "r", "r"],
+          ["r", "r", "r", "r", "r", "r", "r", "r"],
         ),
         "",
       );

@@ -243,10 +243,15 @@ describe("targets", () => {
     expect(launchChart(results([sizes[0]!]))).toBeUndefined();
   });
 
-  it("breaks sessions run down into floor + wrapper + CLI process", () => {
+  it("breaks sessions run down into floor + wrapper + log writers + CLI process", () => {
     const cliStart = { reps: 5, sessions: st(70), node: st(60), help: st(260), ratio: 1 };
+    // Without the logged row (older results) the log writers fall in the CLI process's share.
     expect(launchBreakdown(results([launch100], { cliStart }))).toEqual([
-      ["100", "1.00 s", "+50 ms", "+50 ms", "60 ms", "200 ms", "1.10 s"],
+      ["100", "1.00 s", "+50 ms", "+0.00 ms", "+50 ms", "60 ms", "200 ms", "1.10 s"],
+    ]);
+    const logged = { ...launch100, rows: [...launch100.rows, row("floor-logged", 1080)] };
+    expect(launchBreakdown(results([logged], { cliStart }))).toEqual([
+      ["100", "1.00 s", "+50 ms", "+30 ms", "+20 ms", "60 ms", "200 ms", "1.10 s"],
     ]);
     expect(launchBreakdown(results([{ ...launch100, rows: [row("floor", 1)] }]))).toEqual([]);
   });
@@ -310,11 +315,15 @@ describe("launch inputs", () => {
     );
   });
 
-  it("the diagnostic floor runs mc's wrapper in every pane", () => {
+  it("the diagnostic floor runs mc's wrapper in every pane, and its log writer as sessions run does", () => {
     const f = wrappedFloorFiles(c);
     expect(f.build.trim().split("\n")).toHaveLength(3);
     expect(f.build).toContain("exec /bin/sh");
     expect(f.tabs).toContain("mc_put");
+    const logged = wrappedFloorFiles(c, { logs: true, awk: "interactive" }).build.trim().split("\n");
+    expect(logged).toHaveLength(6);
+    expect(logged[1]).toMatch(/^pipe-pane -o -t '=wrapped:' '.*log 0'$/);
+    expect(logged[5]).toMatch(/^pipe-pane -o -t '=wrapped:\{end\}' '.*log 2'$/);
   });
 
   it("the zellij floor is a KDL layout with one tab per command, each string quoted for KDL", () => {
