@@ -157,7 +157,21 @@ describe("targets", () => {
     expect(by("launch, 100 tabs: sessions run vs tmuxinator")).toMatchObject({
       measured: "1.91×",
       verdict: "MISS",
+      check: true,
     });
+    // The issue's own goals are the Targets table; the peers, subprocesses and CLI start are checks.
+    expect(t.filter((g) => !g.check).map((g) => g.name.replace(/\d+/g, "N"))).toEqual([
+      "launch, N tabs: sessions run vs floor",
+      "launch, N tabs: sessions run vs floor",
+      "launch, N tabs: floor + mc's tab wrapper vs floor",
+      "status of N panes vs bare tmux list-panes -a",
+      "CLI memory: sessions status --json on N panes (peak RSS)",
+      "monitoring N running tabs (sessions events --follow), % of one core",
+      "a tab's exit seen by events --follow (slowest of N)",
+      "remote status of N hosts: ssh round trips",
+    ]);
+    const md = renderReport({ ...results([launch100]), targets: t });
+    expect(md.indexOf("sessions run vs tmuxinator")).toBeGreaterThan(md.indexOf("Other checks"));
   });
 
   it("what was not measured is SKIP, never PASS; a cold launch never stands in for a warm one", () => {
