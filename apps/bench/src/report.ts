@@ -33,13 +33,21 @@ export function markdownTable(
 
 const range = (min: number, max: number) => (Number.isFinite(min) ? `${fmtMs(min)} – ${fmtMs(max)}` : "—");
 
-/** The table of one launch scenario. */
-export function launchTable(l: LaunchResult): string {
+/**
+ * The table of one launch scenario; with `cold` (the same size with no server running), two more columns:
+ * each contender's cold median and its ratio to the cold floor.
+ */
+export function launchTable(l: LaunchResult, cold?: LaunchResult): string {
+  const coldRow = (id: string) => cold?.rows.find((x) => x.id === id && !x.skipped);
+  const extra = cold ? ["cold server", "cold × floor"] : [];
   return markdownTable(
-    ["contender", "median", "min – max", "× floor", "all running", "launcher returned", "runs"],
-    l.rows.map((r) =>
-      r.skipped
-        ? [r.label, "skipped", r.skipped, "—", "—", "—", "0"]
+    ["contender", "median", "min – max", "× floor", "all running", "launcher returned", "runs", ...extra],
+    l.rows.map((r) => {
+      const c = cold
+        ? [fmtMs(coldRow(r.id)?.stats.median ?? Number.NaN), fmtRatio(coldRow(r.id)?.ratio ?? Number.NaN)]
+        : [];
+      return r.skipped
+        ? [r.label, "skipped", r.skipped, "—", "—", "—", "0", ...c]
         : [
             r.label,
             fmtMs(r.stats.median),
@@ -48,9 +56,10 @@ export function launchTable(l: LaunchResult): string {
             fmtMs(r.ready.median),
             fmtMs(r.returned.median),
             `${r.stats.n}${r.stats.failed ? ` (+${r.stats.failed} failed${r.error ? `: ${r.error}` : ""})` : ""}`,
-          ],
-    ),
-    ["l", "r", "r", "r", "r", "r", "r"],
+            ...c,
+          ];
+    }),
+    ["l", "r", "r", "r", "r", "r", "r", "r", "r"],
   );
 }
 
@@ -148,7 +157,7 @@ export function renderReport(r: BenchResults): string {
       "",
     );
     parts.push(
-      "With **no server running** (the cold tables), each contender starts the tmux server itself, as a user's",
+      "With **no server running** (the cold columns, and their own tables), each contender starts the tmux server itself, as a user's",
       "first command of the day does (the floor with `tmux -f CONF start-server \\; source-file`).",
       "",
     );
@@ -157,7 +166,7 @@ export function renderReport(r: BenchResults): string {
       parts.push(
         `### ${l.tabs} tabs${l.cold ? ", no tmux server running (cold)" : ""} (${l.reps} runs each)`,
         "",
-        launchTable(l),
+        launchTable(l, l.cold ? undefined : r.launch.find((c) => c.cold && c.tabs === l.tabs)),
         "",
       );
     const d = launchBreakdown(r);

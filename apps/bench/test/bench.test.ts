@@ -299,6 +299,16 @@ describe("targets", () => {
     expect(z).toContain("### zellij, 5 tabs (1 runs each)");
     expect(z).toMatch(/\| +5 \| +400 ms \|.*\| +50 ms \| +8\.00× \|/);
     expect(launchTable(launch100)).toContain("1.10 s");
+    // A warm table carries the cold figures of the same size in two more columns.
+    const cold = {
+      ...launch100,
+      cold: true,
+      rows: [row("floor", 1200), { ...row("sessions", 1500), ratio: 1.25 }],
+    };
+    const both = launchTable(launch100, cold).split("\n");
+    expect(both[0]).toMatch(/cold server \| cold × floor \|$/);
+    expect(both.find((l) => l.startsWith("| sessions"))).toMatch(/1\.50 s \| +1\.25× \|$/);
+    expect(both.find((l) => l.startsWith("| tmuxp"))).toMatch(/— \| +— \|$/);
   });
 });
 
