@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { launchChart } from "./chart.js";
@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (argv.includes("--render")) return render();
   const quick = argv.includes("--quick");
   const onlyAt = argv.indexOf("--only");
   const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined;
@@ -193,6 +194,17 @@ async function main(argv: string[]): Promise<number> {
   for (const t of results.targets) log(`${t.verdict.padEnd(4)} ${t.name}: ${t.measured} (goal ${t.goal})`);
   log(`bench: done in ${(results.durationMs / 1000).toFixed(1)} s`);
   return failed ? 1 : 0;
+}
+
+/** `--render`: BENCHMARKS.md again from the last full run's figures (after a change to the report only). */
+function render(): number {
+  const results = JSON.parse(
+    readFileSync(join(REPO_ROOT, "apps", "bench", "results", "latest.json"), "utf8"),
+  ) as BenchResults;
+  results.targets = evaluateTargets(results);
+  writeFileSync(join(REPO_ROOT, "BENCHMARKS.md"), renderReport(results));
+  process.stderr.write(`bench: rendered BENCHMARKS.md from the run of ${results.date}\n`);
+  return 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

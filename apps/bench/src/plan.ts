@@ -60,12 +60,13 @@ export const PLANS: Record<"full" | "quick", Plan> = {
 };
 
 /** `pnpm bench --help`. */
-export const USAGE = `pnpm bench [--quick] [--no-install] [--only launch,cold,status,monitor,latency,cli,remote,zellij] [--tabs 20,100] [--reps N]
+export const USAGE = `pnpm bench [--quick] [--no-install] [--render] [--only launch,cold,status,monitor,latency,cli,remote,zellij] [--tabs 20,100] [--reps N]
   --quick       reduced set in under a minute; writes apps/bench/results/quick.json, not BENCHMARKS.md
   --no-install  do not apt-get install tmuxp/tmuxinator when missing (they are reported as skipped)
   --only        run only these scenarios (results.json is still written, BENCHMARKS.md is not)
   --tabs        launch sizes instead of the mode's (BENCHMARKS.md is then not written)
-  --reps        repetitions of every launch size and status size`;
+  --reps        repetitions of every launch size and status size
+  --render      measure nothing: write BENCHMARKS.md again from apps/bench/results/latest.json`;
 
 /** Apply `--tabs` and `--reps` to a plan. */
 export function withOverrides(plan: Plan, argv: readonly string[]): Plan {

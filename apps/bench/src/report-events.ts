@@ -59,8 +59,8 @@ export function eventSections(r: BenchResults): string[] {
     parts.push(
       "## CLI memory",
       "",
-      `\`sessions status --json\` (the built CLI) on ${r.rss.panes} running panes: peak RSS ${r.rss.peakMiB.toFixed(0)} MB`,
-      `(VmHWM, read by a preload as the process exits), ${fmtMs(r.rss.ms)} wall.`,
+      `\`sessions status --json\` (the built CLI) on ${r.rss.panes} running panes: peak RSS ${r.rss.peakMiB.toFixed(1)} MiB`,
+      `(${((r.rss.peakMiB * 2 ** 20) / 1e6).toFixed(1)} MB; VmHWM, read by a preload as the process exits), ${fmtMs(r.rss.ms)} wall.`,
       "",
     );
   return parts;

@@ -95,10 +95,11 @@ export function evaluateTargets(r: BenchResults): Target[] {
   }
   out.push(
     goal(
-      `CLI memory: sessions status --json on ${r.rss?.panes ?? 500} panes (peak RSS)`,
+      `CLI memory: sessions status --json on ${r.rss?.panes ?? 500} panes (peak RSS, MiB)`,
       r.rss?.peakMiB ?? Number.NaN,
       80,
-      (v) => `${v.toFixed(0)} MB`,
+      // One decimal: a MISS by 0.4 MiB must not read "80 MiB".
+      (v) => `${v.toFixed(1)} MiB`,
     ),
   );
   const f = r.follow;

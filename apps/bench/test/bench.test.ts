@@ -165,7 +165,7 @@ describe("targets", () => {
       "launch, N tabs: sessions run vs floor",
       "launch, N tabs: floor + mc's tab wrapper vs floor",
       "status of N panes vs bare tmux list-panes -a",
-      "CLI memory: sessions status --json on N panes (peak RSS)",
+      "CLI memory: sessions status --json on N panes (peak RSS, MiB)",
       "monitoring N running tabs (sessions events --follow), % of one core",
       "a tab's exit seen by events --follow (slowest of N)",
       "remote status of N hosts: ssh round trips",
@@ -232,7 +232,7 @@ describe("targets", () => {
     const by = (name: string) => t.find((x) => x.name.startsWith(name));
     expect(by("status of 500 panes")).toMatchObject({ measured: "1.80×", verdict: "PASS" });
     expect(by("status subprocesses")).toMatchObject({ measured: "3", verdict: "MISS" });
-    expect(by("CLI memory")).toMatchObject({ measured: "79 MB", verdict: "PASS" });
+    expect(by("CLI memory")).toMatchObject({ measured: "79.4 MiB", verdict: "PASS" });
     expect(by("monitoring")).toMatchObject({ measured: "0.25%", verdict: "PASS" });
     expect(by("a tab's exit")).toMatchObject({ verdict: "MISS" });
     expect(by("remote status")).toMatchObject({ measured: "10", verdict: "PASS" });
