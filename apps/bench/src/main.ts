@@ -183,7 +183,9 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${report}\n`);
   const resultsDir = join(REPO_ROOT, "apps", "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
-  const jsonPath = join(resultsDir, quick ? "quick.json" : "latest.json");
+  // Only a whole full run is `latest.json` (what --render reads); a partial run never overwrites it.
+  const partial = only || argv.includes("--tabs") || argv.includes("--reps");
+  const jsonPath = join(resultsDir, quick ? "quick.json" : partial ? "partial.json" : "latest.json");
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   log(`bench: wrote ${jsonPath}`);
   // A quick run (CI) must not dirty the tree; a partial run (--only) would overwrite real figures.

@@ -48,7 +48,7 @@ export function launchTable(l: LaunchResult, cold?: LaunchResult): string {
         ? [fmtMs(coldRow(r.id)?.stats.median ?? Number.NaN), fmtRatio(coldRow(r.id)?.ratio ?? Number.NaN)]
         : [];
       return r.skipped
-        ? [r.label, "skipped", r.skipped, "—", "—", "—", "0", ...c]
+        ? [r.label, "absent", r.skipped, "—", "—", "—", "0", ...c]
         : [
             r.label,
             fmtMs(r.stats.median),

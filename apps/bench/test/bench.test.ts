@@ -284,7 +284,7 @@ describe("targets", () => {
       "## Reproduce",
     ])
       expect(md).toContain(h);
-    expect(md).toMatch(/\| x +\| +skipped \| +x missing \| +— \|/);
+    expect(md).toMatch(/\| x +\| +absent \| +x missing \| +— \|/);
     expect(md).toContain("Skipped: no remote.");
     expect(md).toContain("## Zellij");
     expect(md).toContain("Skipped: not run.");
