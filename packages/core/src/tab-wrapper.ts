@@ -97,10 +97,11 @@ function caseEntry(t: WrappedTab, session: string | undefined): string {
 /**
  * How the wrapper tells the time, in seconds to the millisecond, without a process where it can (a `date`
  * per tab was a third of the wrapper's cost at launch): bash's `$EPOCHREALTIME`; on Linux, `/proc/uptime`
- * (read by the builtin, to 10 ms) plus this boot's offset from the epoch, which one `date` per run directory
- * and boot finds and leaves in `clock` for the other tabs (a tab keeps the offset it started with, so its
- * end is never before its start); else `date`, to the millisecond where it has `%N` (GNU, busybox), whole
- * seconds otherwise (BSD/macOS). Sets `$mc_t`.
+ * (read by the builtin, to 10 ms) plus this boot's offset from the epoch, which one `date` per run directory,
+ * boot and hour finds and leaves in `clock` for the other tabs (`<boot id> <offset ms> <uptime cs>`: an hour
+ * old, it is found again, so a step of the system clock is followed within the hour; a tab keeps the offset
+ * it started with, so its end is never before its start); else `date`, to the millisecond where it has `%N`
+ * (GNU, busybox), whole seconds otherwise (BSD/macOS). Sets `$mc_t`.
  */
 const CLOCK = `mc_date() {
   mc_t=$(date +%s.%N 2>/dev/null)
@@ -114,14 +115,18 @@ mc_clock() {
   mc_off=
   [ -n "$mc_bash" ] && [ -n "\${EPOCHREALTIME-}" ] && return 0
   [ -r /proc/uptime ] && [ -r /proc/sys/kernel/random/boot_id ] && read -r mc_boot </proc/sys/kernel/random/boot_id || return 0
-  if [ -f "$mc_dir/clock" ] && read -r mc_b mc_o <"$mc_dir/clock" && [ "$mc_b" = "$mc_boot" ]; then
-    case $mc_o in '' | *[!0-9]*) ;; *) mc_off=$mc_o; return 0 ;; esac
+  mc_up || return 0
+  if [ -f "$mc_dir/clock" ] && read -r mc_b mc_o mc_at <"$mc_dir/clock" && [ "$mc_b" = "$mc_boot" ]; then
+    case $mc_o$mc_at in
+      '' | *[!0-9]*) ;;
+      *) [ "$mc_u" -ge "$mc_at" ] && [ $((mc_u - mc_at)) -lt 360000 ] && mc_off=$mc_o && return 0 ;;
+    esac
   fi
   mc_date
   case $mc_t in
     *.???) mc_up || return 0
       mc_off=$((\${mc_t%.*}000 + 1\${mc_t#*.} - 1000 - mc_u * 10))
-      printf '%s %s\\n' "$mc_boot" "$mc_off" >"$mc_dir/clock" 2>/dev/null ;;
+      printf '%s %s %s\\n' "$mc_boot" "$mc_off" "$mc_u" >"$mc_dir/clock" 2>/dev/null ;;
   esac
   return 0
 }

@@ -188,7 +188,8 @@ describe("posix tab wrapper", () => {
     if (!linux) return;
     const clock = join(runDir, "clock");
     const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    expect(readFileSync(clock, "utf8")).toMatch(new RegExp(`^${bootId} \\d+\n$`));
+    expect(readFileSync(clock, "utf8")).toMatch(new RegExp(`^${bootId} \\d+ \\d+\n$`));
+    const [good, at] = readFileSync(clock, "utf8").trim().split(" ").slice(1).map(Number) as [number, number];
     // bash has its own clock: no date at all, even with no clock file.
     if (existsSync("/bin/bash")) {
       await rm(clock);
@@ -196,18 +197,26 @@ describe("posix tab wrapper", () => {
       expect(dateCalls()).toBe(1);
       expect(existsSync(clock)).toBe(false);
     }
-    // A clock file of another boot, or one that is not a number, is never believed: date is asked again.
+    // A clock file of another boot, an hour old, from the future, or not numbers, is never believed: date
+    // is asked again (and a wrong offset there would put the times outside the bounds `tab` checks).
     for (const [i, content] of [
-      [1, "another-boot 1796423804303\n"],
-      [2, `${bootId} 17964x\n`],
+      [1, `another-boot ${good} ${at}\n`],
+      [2, `${bootId} 17964x ${at}\n`],
+      [0, `${bootId} 1 ${at - 360_001}\n`],
+      [1, `${bootId} 1 ${at + 10_000_000}\n`],
+      [2, `${bootId} 1\n`],
       [0, ""],
     ] as const) {
       await writeFile(clock, content);
       const n = dateCalls();
       await tab(i);
-      expect(dateCalls()).toBe(n + 1);
-      expect(readFileSync(clock, "utf8")).toMatch(new RegExp(`^${bootId} \\d+\n$`));
+      expect(dateCalls(), content).toBe(n + 1);
+      expect(readFileSync(clock, "utf8")).toMatch(new RegExp(`^${bootId} \\d+ \\d+\n$`));
     }
+    // A fresh one is believed: no date.
+    const n = dateCalls();
+    await tab(0);
+    expect(dateCalls()).toBe(n);
   });
 
   it("a rerun counts on from the attempt it is given, with its own retries", async () => {
