@@ -399,6 +399,8 @@ export class TmuxBackend implements SessionBackend {
       target: last,
       panes,
       tabScript,
+      runDir: session.runDir,
+      awk: this.awk,
       keepPanes: Boolean(session.data?.keepPanes),
       attempt: o.attempt,
     });
