@@ -1,7 +1,15 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AWK_PROBE, type AwkMode, commandFiles, posixTabScript, shQuote } from "@mc/core";
+import {
+  AWK_PROBE,
+  type AwkMode,
+  commandFiles,
+  logWriterScript,
+  posixTabScript,
+  shQuote,
+  tabLogName,
+} from "@mc/core";
 import { noFormat, paneCommand, tmuxQuote } from "@mc/tmux";
 import type { LaunchResult, LaunchRow } from "../model.js";
 import { rmTree, type Sandbox } from "../sandbox.js";
@@ -75,7 +83,7 @@ export function wrappedFloorFiles(
     const common = `-n t${i} -c ${tmuxQuote(c.dir)} ${tmuxQuote(paneCommand(tabsPath, i))}`;
     lines.push(i === 0 ? `new-session -d -s wrapped ${common}` : `new-window -d -t '=wrapped:' ${common}`);
     // As `sessions run` builds it (tmux generate.ts pipeArgs): the pane's output to its log writer.
-    const log = noFormat(`exec /bin/sh ${shQuote(tabsPath)} log ${i}`);
+    const log = noFormat(logWriterScript(shQuote(join(runDir, tabLogName(i))), undefined, o.awk).join("; "));
     if (o.logs) lines.push(`pipe-pane -o -t '=wrapped:${i === 0 ? "" : "{end}"}' ${tmuxQuote(log)}`);
   }
   return { build: `${lines.join("\n")}\n`, tabs, tabsPath, commands: commandFiles(runDir, wrapped) };
