@@ -346,8 +346,9 @@ describe("launch inputs", () => {
     expect(f.tabs).toContain("mc_put");
     const logged = wrappedFloorFiles(c, { logs: true, awk: "interactive" }).build.trim().split("\n");
     expect(logged).toHaveLength(6);
-    expect(logged[1]).toMatch(/^pipe-pane -o -t '=wrapped:' '.*log 0'$/);
-    expect(logged[5]).toMatch(/^pipe-pane -o -t '=wrapped:\{end\}' '.*log 2'$/);
+    expect(logged[1]).toMatch(/^pipe-pane -o -t '=wrapped:' 'MC_LOG=.*logs\/tab-0\.log.*exec awk /);
+    expect(logged[5]).toMatch(/^pipe-pane -o -t '=wrapped:\{end\}' 'MC_LOG=.*logs\/tab-2\.log.*exec awk /);
+    expect(logged[1]).not.toContain("tabs.sh");
   });
 
   it("the zellij floor is a KDL layout with one tab per command, each string quoted for KDL", () => {
