@@ -37,7 +37,7 @@ function firstLine(file: string, args: string[]): string {
       .split("\n")[0]!
       .trim();
   } catch {
-    return "not installed";
+    return "absent";
   }
 }
 
@@ -101,7 +101,9 @@ export function ensureAnchors(opts: { install: boolean; log: (s: string) => void
   const how = root
     ? "apt-get install -y tmuxp tmuxinator (or run the bench without --no-install)"
     : "not root: sudo apt-get install -y tmuxp tmuxinator, then run the bench again";
-  const out: Anchors = { missing: Object.fromEntries(missing.map((t) => [t, `${t} not installed: ${how}`])) };
+  const out: Anchors = {
+    missing: Object.fromEntries(missing.map((t) => [t, `${t} absent (not on PATH): ${how}`])),
+  };
   for (const t of want) {
     const p = which(t);
     if (p) out[t] = p;

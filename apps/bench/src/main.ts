@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { launchChart } from "./chart.js";
@@ -13,12 +13,14 @@ import { contenders, runLaunch } from "./scenarios/launch.js";
 import { runMonitor } from "./scenarios/monitor.js";
 import { runRemote } from "./scenarios/remote.js";
 import { type ManagedFixture, managedFixture, runStatus } from "./scenarios/status.js";
+import { runZellij } from "./scenarios/zellij.js";
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (argv.includes("--render")) return render();
   const quick = argv.includes("--quick");
   const onlyAt = argv.indexOf("--only");
   const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined;
@@ -150,6 +152,16 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     if (results.remote.skipped) log(`remote: skipped: ${results.remote.skipped}`);
+    if (!want("zellij")) results.zellij = { skipped: "not selected (--only)" };
+    else if (plan.zellij.sizes.length === 0)
+      results.zellij = { skipped: "quick mode (the full run measures it)" };
+    else {
+      await attempt("zellij", async () => {
+        log("zellij: launch and status against the real zellij…");
+        results.zellij = await runZellij(sb, { cli, ...plan.zellij, log });
+      });
+    }
+    if (results.zellij?.skipped) log(`zellij: skipped: ${results.zellij.skipped}`);
   } finally {
     sb.cleanup();
     removeHandlers();
@@ -171,7 +183,9 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${report}\n`);
   const resultsDir = join(REPO_ROOT, "apps", "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
-  const jsonPath = join(resultsDir, quick ? "quick.json" : "latest.json");
+  // Only a whole full run is `latest.json` (what --render reads); a partial run never overwrites it.
+  const partial = only || argv.includes("--tabs") || argv.includes("--reps");
+  const jsonPath = join(resultsDir, quick ? "quick.json" : partial ? "partial.json" : "latest.json");
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   log(`bench: wrote ${jsonPath}`);
   // A quick run (CI) must not dirty the tree; a partial run (--only) would overwrite real figures.
@@ -182,6 +196,17 @@ async function main(argv: string[]): Promise<number> {
   for (const t of results.targets) log(`${t.verdict.padEnd(4)} ${t.name}: ${t.measured} (goal ${t.goal})`);
   log(`bench: done in ${(results.durationMs / 1000).toFixed(1)} s`);
   return failed ? 1 : 0;
+}
+
+/** `--render`: BENCHMARKS.md again from the last full run's figures (after a change to the report only). */
+function render(): number {
+  const results = JSON.parse(
+    readFileSync(join(REPO_ROOT, "apps", "bench", "results", "latest.json"), "utf8"),
+  ) as BenchResults;
+  results.targets = evaluateTargets(results);
+  writeFileSync(join(REPO_ROOT, "BENCHMARKS.md"), renderReport(results));
+  process.stderr.write(`bench: rendered BENCHMARKS.md from the run of ${results.date}\n`);
+  return 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -98,12 +98,24 @@ export interface RemoteResult {
   rows?: { label: string; stats: Stats; spawned?: number }[];
 }
 
+/** Launch and status rows against the real zellij, or why they were not measured. */
+export interface ZellijResult {
+  skipped?: string;
+  version?: string;
+  /** Per size: the floor (a hand-written layout) and `sessions run -b zellij`, interleaved. */
+  launch?: { tabs: number; reps: number; rows: LaunchRow[] }[];
+  /** `sessions status --json` (whole CLI process) against the bare zellij queries it needs. */
+  status?: { tabs: number; reps: number; mc: Stats; bare: Stats; ratio: number };
+}
+
 /** A speed goal checked against a baseline of the same run. */
 export interface Target {
   name: string;
   goal: string;
   measured: string;
   verdict: "PASS" | "MISS" | "SKIP";
+  /** A check held from earlier work, not one of issue 18's goals (reported in its own table). */
+  check?: true;
 }
 
 /** What the machine and tools were. */
@@ -131,6 +143,7 @@ export interface BenchResults {
   rss?: RssResult;
   cliStart?: CliStartResult;
   remote: RemoteResult;
+  zellij?: ZellijResult;
   /** Path of the launch-scaling SVG, relative to the repository root (full runs). */
   chart?: string;
   targets: Target[];

@@ -10,6 +10,8 @@ export interface Plan {
   cliStart: { reps: number; warmup: number };
   /** 3 loopback hosts × `tabs`; 0 reps skips it. */
   remote: { tabs: number; reps: number };
+  /** Launch sizes against the real zellij (none: skipped) and repetitions of its status. */
+  zellij: { sizes: { tabs: number; reps: number }[]; statusReps: number };
 }
 
 /** The full run, and the reduced one CI uses (`--quick`, under a minute). */
@@ -36,6 +38,13 @@ export const PLANS: Record<"full" | "quick", Plan> = {
     monitor: { tabs: 100, seconds: 30, intervalMs: 1000 },
     cliStart: { reps: 30, warmup: 3 },
     remote: { tabs: 30, reps: 3 },
+    zellij: {
+      sizes: [
+        { tabs: 5, reps: 3 },
+        { tabs: 20, reps: 3 },
+      ],
+      statusReps: 7,
+    },
   },
   quick: {
     launch: [{ tabs: 20, reps: 3, warmup: 0 }],
@@ -45,16 +54,19 @@ export const PLANS: Record<"full" | "quick", Plan> = {
     monitor: { tabs: 100, seconds: 5, intervalMs: 1000 },
     cliStart: { reps: 10, warmup: 2 },
     remote: { tabs: 30, reps: 1 },
+    // zellij starts in about a second per run: the full run measures it, CI does not wait for it.
+    zellij: { sizes: [], statusReps: 0 },
   },
 };
 
 /** `pnpm bench --help`. */
-export const USAGE = `pnpm bench [--quick] [--no-install] [--only launch,cold,status,monitor,latency,cli,remote] [--tabs 20,100] [--reps N]
+export const USAGE = `pnpm bench [--quick] [--no-install] [--render] [--only launch,cold,status,monitor,latency,cli,remote,zellij] [--tabs 20,100] [--reps N]
   --quick       reduced set in under a minute; writes apps/bench/results/quick.json, not BENCHMARKS.md
   --no-install  do not apt-get install tmuxp/tmuxinator when missing (they are reported as skipped)
   --only        run only these scenarios (results.json is still written, BENCHMARKS.md is not)
   --tabs        launch sizes instead of the mode's (BENCHMARKS.md is then not written)
-  --reps        repetitions of every launch size and status size`;
+  --reps        repetitions of every launch size and status size
+  --render      measure nothing: write BENCHMARKS.md again from apps/bench/results/latest.json`;
 
 /** Apply `--tabs` and `--reps` to a plan. */
 export function withOverrides(plan: Plan, argv: readonly string[]): Plan {

@@ -1,4 +1,6 @@
 import type { BenchResults, LaunchResult, Target } from "./model.js";
+import { eventSections } from "./report-events.js";
+import { zellijSection } from "./report-zellij.js";
 import { isMonitor } from "./targets.js";
 
 export { evaluateTargets } from "./targets.js";
@@ -32,13 +34,21 @@ export function markdownTable(
 
 const range = (min: number, max: number) => (Number.isFinite(min) ? `${fmtMs(min)} – ${fmtMs(max)}` : "—");
 
-/** The table of one launch scenario. */
-export function launchTable(l: LaunchResult): string {
+/**
+ * The table of one launch scenario; with `cold` (the same size with no server running), two more columns:
+ * each contender's cold median and its ratio to the cold floor.
+ */
+export function launchTable(l: LaunchResult, cold?: LaunchResult): string {
+  const coldRow = (id: string) => cold?.rows.find((x) => x.id === id && !x.skipped);
+  const extra = cold ? ["cold server", "cold × floor"] : [];
   return markdownTable(
-    ["contender", "median", "min – max", "× floor", "all running", "launcher returned", "runs"],
-    l.rows.map((r) =>
-      r.skipped
-        ? [r.label, "skipped", r.skipped, "—", "—", "—", "0"]
+    ["contender", "median", "min – max", "× floor", "all running", "launcher returned", "runs", ...extra],
+    l.rows.map((r) => {
+      const c = cold
+        ? [fmtMs(coldRow(r.id)?.stats.median ?? Number.NaN), fmtRatio(coldRow(r.id)?.ratio ?? Number.NaN)]
+        : [];
+      return r.skipped
+        ? [r.label, "absent", r.skipped, "—", "—", "—", "0", ...c]
         : [
             r.label,
             fmtMs(r.stats.median),
@@ -47,9 +57,10 @@ export function launchTable(l: LaunchResult): string {
             fmtMs(r.ready.median),
             fmtMs(r.returned.median),
             `${r.stats.n}${r.stats.failed ? ` (+${r.stats.failed} failed${r.error ? `: ${r.error}` : ""})` : ""}`,
-          ],
-    ),
-    ["l", "r", "r", "r", "r", "r", "r"],
+            ...c,
+          ];
+    }),
+    ["l", "r", "r", "r", "r", "r", "r", "r", "r"],
   );
 }
 
@@ -62,7 +73,7 @@ export function targetsTable(targets: readonly Target[]): string {
 }
 
 /**
- * Split `sessions run`'s median into floor + wrapper + CLI process, per launch size, from the diagnostic
+ * Split `sessions run`'s median into floor + wrapper + log writers + CLI process, per launch size, from the diagnostic
  * row and the CLI start figures of the same run. Rows of formatted cells; empty when a part is missing.
  */
 export function launchBreakdown(r: BenchResults): string[][] {
@@ -71,6 +82,8 @@ export function launchBreakdown(r: BenchResults): string[][] {
     const med = (id: string) => l.rows.find((x) => x.id === id && !x.skipped)?.stats.median ?? Number.NaN;
     const [floor, wrapped, mc] = [med("floor"), med("floor-wrapped"), med("sessions")];
     if (![floor, wrapped, mc].every(Number.isFinite)) continue;
+    // Older results have no logged row: the log writers are then part of the CLI process's share.
+    const logged = Number.isFinite(med("floor-logged")) ? med("floor-logged") : wrapped;
     const node = r.cliStart?.node.median ?? Number.NaN;
     const load = r.cliStart ? r.cliStart.help.median - node : Number.NaN;
     const signed = (ms: number) =>
@@ -79,7 +92,8 @@ export function launchBreakdown(r: BenchResults): string[][] {
       `${l.tabs}`,
       fmtMs(floor),
       signed(wrapped - floor),
-      signed(mc - wrapped),
+      signed(logged - wrapped),
+      signed(mc - logged),
       fmtMs(node),
       fmtMs(load),
       fmtMs(mc),
@@ -110,7 +124,13 @@ export function renderReport(r: BenchResults): string {
     "",
     "## Targets",
     "",
-    targetsTable(r.targets),
+    "The goals of issue #18, each against a baseline of the same run:",
+    "",
+    targetsTable(r.targets.filter((t) => !t.check)),
+    "",
+    "Other checks, held from earlier work (not goals of #18):",
+    "",
+    targetsTable(r.targets.filter((t) => t.check)),
     "",
   ];
   if (r.launch.length) {
@@ -129,13 +149,16 @@ export function renderReport(r: BenchResults): string {
       "  `MC_STATE_DIR`; every tab runs through mc's outcome wrapper, as in real use.",
       "- **(diagnostic) floor + mc tab wrapper**: the floor's script, but each pane runs mc's per-tab outcome",
       "  wrapper (`posixTabScript`) as `sessions run` does. floor → this row is what the wrapper costs; this",
-      "  row → `sessions run` is what the CLI process costs (node start, module loading, planning, state).",
+      "  row → the next is what the log writers cost.",
+      "- **(diagnostic) floor + mc tab wrapper + log writers**: the same, plus each pane's output piped to its",
+      "  log writer (`pipe-pane -o` running core's awk writer inline), as `sessions run` builds it. This row →",
+      "  `sessions run` is what the CLI process costs (node start, module loading, planning, state).",
       "- **tmuxp**: `tmuxp load -d -y -S SOCK FILE.yaml`, `shell_command` per pane (sent with send-keys).",
       "- **tmuxinator**: `tmuxinator start -p FILE.yml --no-attach`, `socket_path:` in the YAML.",
       "",
     );
     parts.push(
-      "With **no server running** (the cold tables), each contender starts the tmux server itself, as a user's",
+      "With **no server running** (the cold columns, and their own tables), each contender starts the tmux server itself, as a user's",
       "first command of the day does (the floor with `tmux -f CONF start-server \\; source-file`).",
       "",
     );
@@ -144,7 +167,7 @@ export function renderReport(r: BenchResults): string {
       parts.push(
         `### ${l.tabs} tabs${l.cold ? ", no tmux server running (cold)" : ""} (${l.reps} runs each)`,
         "",
-        launchTable(l),
+        launchTable(l, l.cold ? undefined : r.launch.find((c) => c.cold && c.tabs === l.tabs)),
         "",
       );
     const d = launchBreakdown(r);
@@ -159,13 +182,14 @@ export function renderReport(r: BenchResults): string {
             "tabs",
             "floor",
             "+ tab wrapper",
+            "+ log writers",
             "+ CLI process",
             "of which node start",
             "of which loading the CLI",
             "= sessions run",
           ],
           d,
-          ["r", "r", "r", "r", "r", "r", "r"],
+          ["r", "r", "r", "r", "r", "r", "r", "r"],
         ),
         "",
       );
@@ -297,6 +321,7 @@ export function renderReport(r: BenchResults): string {
       ),
       "",
     );
+  parts.push(...zellijSection(r));
   if (r.notes.length) parts.push("## Notes", "", ...r.notes.map((n) => `- ${n}`), "");
   parts.push(
     "## Reproduce",
@@ -312,65 +337,4 @@ export function renderReport(r: BenchResults): string {
     "",
   );
   return parts.join("\n");
-}
-
-/** The event-driven watch, a tab's exit latency and the CLI's memory. */
-function eventSections(r: BenchResults): string[] {
-  const parts: string[] = [];
-  const f = r.follow;
-  if (isMonitor(f))
-    parts.push(
-      `Event-driven: \`${f.command}\` on the same ${f.tabs} tabs (inotify on the tabs' event files; a status`,
-      "check every 30 s, and at once after a tab ends, for what no file says: a wrapper killed outright, a",
-      "dead server). The window starts 3 s after its first line: its first full check is counted as start-up.",
-      "",
-      markdownTable(
-        ["tabs", "window", "CPU", "% of one core", "tmux server CPU", "start-up CPU"],
-        [
-          [
-            `${f.tabs}`,
-            `${f.seconds} s`,
-            fmtMs(f.cpuMs),
-            `${f.percent.toFixed(2)}%`,
-            fmtMs(f.serverCpuMs),
-            fmtMs(f.startupCpuMs),
-          ],
-        ],
-        ["r", "r", "r", "r", "r", "r"],
-      ),
-      "",
-    );
-  else if (f) parts.push(`events --follow: skipped: ${f.skipped}.`, "");
-  const lat = r.latency;
-  parts.push("## A tab's exit, seen", "");
-  if (lat && "stats" in lat)
-    parts.push(
-      `\`sessions run\` starts ${lat.tabs} tabs that wait on a FIFO and then \`exit 3\`; a child \`sessions events --follow\``,
-      "watches them. Each tab in turn is released (the bench writes its FIFO) and timed until its `tab-exited`",
-      "line arrives on the follower's stdout.",
-      "",
-      markdownTable(
-        ["tabs", "median", "min – max", "samples"],
-        [
-          [
-            `${lat.tabs}`,
-            fmtMs(lat.stats.median),
-            range(lat.stats.min, lat.stats.max),
-            lat.samples.map((v) => fmtMs(v)).join(", "),
-          ],
-        ],
-        ["r", "r", "r", "l"],
-      ),
-      "",
-    );
-  else parts.push(`Skipped: ${lat?.skipped ?? "not run"}.`, "");
-  if (r.rss)
-    parts.push(
-      "## CLI memory",
-      "",
-      `\`sessions status --json\` (the built CLI) on ${r.rss.panes} running panes: peak RSS ${r.rss.peakMiB.toFixed(0)} MB`,
-      `(VmHWM, read by a preload as the process exits), ${fmtMs(r.rss.ms)} wall.`,
-      "",
-    );
-  return parts;
 }

@@ -20,6 +20,7 @@ import {
   wrappedFloorFiles,
 } from "../src/scenarios/launch.js";
 import { benchLayouts } from "../src/scenarios/status.js";
+import { zellijFloorLayout } from "../src/scenarios/zellij.js";
 import { cpuPercent, fmtMs, fmtRatio, median, procCpuMs, ratio, summarize } from "../src/stats.js";
 
 describe("stats", () => {
@@ -156,7 +157,21 @@ describe("targets", () => {
     expect(by("launch, 100 tabs: sessions run vs tmuxinator")).toMatchObject({
       measured: "1.91×",
       verdict: "MISS",
+      check: true,
     });
+    // The issue's own goals are the Targets table; the peers, subprocesses and CLI start are checks.
+    expect(t.filter((g) => !g.check).map((g) => g.name.replace(/\d+/g, "N"))).toEqual([
+      "launch, N tabs: sessions run vs floor",
+      "launch, N tabs: sessions run vs floor",
+      "launch, N tabs: floor + mc's tab wrapper vs floor",
+      "status of N panes vs bare tmux list-panes -a",
+      "CLI memory: sessions status --json on N panes (peak RSS, MiB)",
+      "monitoring N running tabs (sessions events --follow), % of one core",
+      "a tab's exit seen by events --follow (slowest of N)",
+      "remote status of N hosts: ssh round trips",
+    ]);
+    const md = renderReport({ ...results([launch100]), targets: t });
+    expect(md.indexOf("sessions run vs tmuxinator")).toBeGreaterThan(md.indexOf("Other checks"));
   });
 
   it("what was not measured is SKIP, never PASS; a cold launch never stands in for a warm one", () => {
@@ -217,7 +232,7 @@ describe("targets", () => {
     const by = (name: string) => t.find((x) => x.name.startsWith(name));
     expect(by("status of 500 panes")).toMatchObject({ measured: "1.80×", verdict: "PASS" });
     expect(by("status subprocesses")).toMatchObject({ measured: "3", verdict: "MISS" });
-    expect(by("CLI memory")).toMatchObject({ measured: "79 MB", verdict: "PASS" });
+    expect(by("CLI memory")).toMatchObject({ measured: "79.4 MiB", verdict: "PASS" });
     expect(by("monitoring")).toMatchObject({ measured: "0.25%", verdict: "PASS" });
     expect(by("a tab's exit")).toMatchObject({ verdict: "MISS" });
     expect(by("remote status")).toMatchObject({ measured: "10", verdict: "PASS" });
@@ -242,10 +257,15 @@ describe("targets", () => {
     expect(launchChart(results([sizes[0]!]))).toBeUndefined();
   });
 
-  it("breaks sessions run down into floor + wrapper + CLI process", () => {
+  it("breaks sessions run down into floor + wrapper + log writers + CLI process", () => {
     const cliStart = { reps: 5, sessions: st(70), node: st(60), help: st(260), ratio: 1 };
+    // Without the logged row (older results) the log writers fall in the CLI process's share.
     expect(launchBreakdown(results([launch100], { cliStart }))).toEqual([
-      ["100", "1.00 s", "+50 ms", "+50 ms", "60 ms", "200 ms", "1.10 s"],
+      ["100", "1.00 s", "+50 ms", "+0.00 ms", "+50 ms", "60 ms", "200 ms", "1.10 s"],
+    ]);
+    const logged = { ...launch100, rows: [...launch100.rows, row("floor-logged", 1080)] };
+    expect(launchBreakdown(results([logged], { cliStart }))).toEqual([
+      ["100", "1.00 s", "+50 ms", "+30 ms", "+20 ms", "60 ms", "200 ms", "1.10 s"],
     ]);
     expect(launchBreakdown(results([{ ...launch100, rows: [row("floor", 1)] }]))).toEqual([]);
   });
@@ -264,9 +284,31 @@ describe("targets", () => {
       "## Reproduce",
     ])
       expect(md).toContain(h);
-    expect(md).toMatch(/\| x +\| +skipped \| +x missing \| +— \|/);
+    expect(md).toMatch(/\| x +\| +absent \| +x missing \| +— \|/);
     expect(md).toContain("Skipped: no remote.");
+    expect(md).toContain("## Zellij");
+    expect(md).toContain("Skipped: not run.");
+    const z = renderReport({
+      ...r,
+      zellij: {
+        version: "zellij 0.45.0",
+        launch: [{ tabs: 5, reps: 1, rows: [row("zellij-floor", 300), row("zellij-sessions", 600)] }],
+        status: { tabs: 5, reps: 1, mc: st(400), bare: st(50), ratio: 8 },
+      },
+    });
+    expect(z).toContain("### zellij, 5 tabs (1 runs each)");
+    expect(z).toMatch(/\| +5 \| +400 ms \|.*\| +50 ms \| +8\.00× \|/);
     expect(launchTable(launch100)).toContain("1.10 s");
+    // A warm table carries the cold figures of the same size in two more columns.
+    const cold = {
+      ...launch100,
+      cold: true,
+      rows: [row("floor", 1200), { ...row("sessions", 1500), ratio: 1.25 }],
+    };
+    const both = launchTable(launch100, cold).split("\n");
+    expect(both[0]).toMatch(/cold server \| cold × floor \|$/);
+    expect(both.find((l) => l.startsWith("| sessions"))).toMatch(/1\.50 s \| +1\.25× \|$/);
+    expect(both.find((l) => l.startsWith("| tmuxp"))).toMatch(/— \| +— \|$/);
   });
 });
 
@@ -297,11 +339,27 @@ describe("launch inputs", () => {
     );
   });
 
-  it("the diagnostic floor runs mc's wrapper in every pane", () => {
+  it("the diagnostic floor runs mc's wrapper in every pane, and its log writer as sessions run does", () => {
     const f = wrappedFloorFiles(c);
     expect(f.build.trim().split("\n")).toHaveLength(3);
     expect(f.build).toContain("exec /bin/sh");
     expect(f.tabs).toContain("mc_put");
+    const logged = wrappedFloorFiles(c, { logs: true, awk: "interactive" }).build.trim().split("\n");
+    expect(logged).toHaveLength(6);
+    expect(logged[1]).toMatch(/^pipe-pane -o -t '=wrapped:' 'MC_LOG=.*logs\/tab-0\.log.*exec awk /);
+    expect(logged[5]).toMatch(/^pipe-pane -o -t '=wrapped:\{end\}' 'MC_LOG=.*logs\/tab-2\.log.*exec awk /);
+    expect(logged[1]).not.toContain("tabs.sh");
+  });
+
+  it("the zellij floor is a KDL layout with one tab per command, each string quoted for KDL", () => {
+    const kdl = zellijFloorLayout(c.dir, 'm"\\x', 3).trim().split("\n");
+    expect(kdl[0]).toBe("layout {");
+    expect(kdl.at(-1)).toBe("}");
+    expect(kdl.filter((l) => l.trim().startsWith("tab "))).toHaveLength(3);
+    expect(kdl[1]).toBe(`    tab name="t0" cwd="/tmp/it's dir" {`);
+    // JSON string syntax is KDL v1's: the quote and the backslash are escaped.
+    expect(kdl[3]).toBe(`            args "-c" ${JSON.stringify(tabCommand('m"\\x', 0))}`);
+    expect(kdl[3]).toContain('\\"');
   });
 
   it("benchLayouts splits panes into sessions of at most 100, tab i touching marker i", () => {
@@ -323,5 +381,8 @@ describe("plans", () => {
     expect(p.status[0]!.reps).toBe(2);
     expect(p.cold).toEqual([]);
     expect(PLANS.quick.launch[0]!.reps).toBe(3);
+    // CI's quick run never waits for zellij; the full run measures it.
+    expect(PLANS.quick.zellij.sizes).toEqual([]);
+    expect(PLANS.full.zellij.sizes.map((z) => z.tabs)).toEqual([5, 20]);
   });
 });

@@ -152,6 +152,73 @@ describe("posix tab wrapper", () => {
     });
   });
 
+  it("tells the time without a date process: one date per run directory and boot, bash's clock, a stale or damaged clock file", async () => {
+    const bin = join(dir, "counting-bin");
+    const calls = join(dir, "date-calls");
+    await mkdir(bin);
+    // A date that counts its calls, then answers as the real one does.
+    await writeFile(join(bin, "date"), `#!/bin/sh\necho x >> '${calls}'\nexec /bin/date "$@"\n`, {
+      mode: 0o755,
+    });
+    const env = { ...process.env, SHELL: "/bin/sh", PATH: `${bin}:${process.env.PATH}` };
+    const script = join(dir, "clock.sh");
+    const runDir = join(dir, "clock");
+    await mkdir(runDir);
+    const tabs = [0, 1, 2].map((index) => ({ index, tabName: "t", command: "sleep 0.05", startDir: dir }));
+    await writeFile(script, posixTabScript({ title: "t", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    const dateCalls = () => (existsSync(calls) ? readFileSync(calls, "utf8").split("\n").length - 1 : 0);
+    const tab = async (i: number, shell = "/bin/sh") => {
+      const before = Date.now() / 1000;
+      await run(shell, [script, String(i)], { env });
+      const after = Date.now() / 1000;
+      const rec = parseTabRecord(await readFile(join(runDir, `tab-${i}.json`), "utf8"))!;
+      // /proc/uptime counts in 10 ms steps: the wrapper's times are within 20 ms of the true ones.
+      expect(rec.start).toBeGreaterThanOrEqual(before - 0.02);
+      expect(rec.end!).toBeLessThanOrEqual(after + 0.02);
+      expect(rec.end! - rec.start).toBeGreaterThanOrEqual(0.03);
+      expect(String(rec.start)).toMatch(/^\d{10}(\.\d{1,3})?$/);
+      return rec;
+    };
+    const linux = existsSync("/proc/uptime") && existsSync("/proc/sys/kernel/random/boot_id");
+    await tab(0);
+    await tab(1);
+    // The first tab of the run directory asked date once; every later time came from /proc/uptime.
+    expect(dateCalls()).toBe(linux ? 1 : 4);
+    if (!linux) return;
+    const clock = join(runDir, "clock");
+    const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    expect(readFileSync(clock, "utf8")).toMatch(new RegExp(`^${bootId} \\d+ \\d+\n$`));
+    const [good, at] = readFileSync(clock, "utf8").trim().split(" ").slice(1).map(Number) as [number, number];
+    // bash has its own clock: no date at all, even with no clock file.
+    if (existsSync("/bin/bash")) {
+      await rm(clock);
+      await tab(2, "/bin/bash");
+      expect(dateCalls()).toBe(1);
+      expect(existsSync(clock)).toBe(false);
+    }
+    // A clock file of another boot, an hour old, from the future, or not numbers, is never believed: date
+    // is asked again (and a wrong offset there would put the times outside the bounds `tab` checks).
+    for (const [i, content] of [
+      [1, `another-boot ${good} ${at}\n`],
+      [2, `${bootId} 17964x ${at}\n`],
+      [0, `${bootId} 1 ${at - 360_001}\n`],
+      [1, `${bootId} 1 ${at + 10_000_000}\n`],
+      [2, `${bootId} 1\n`],
+      [0, ""],
+    ] as const) {
+      await writeFile(clock, content);
+      const n = dateCalls();
+      await tab(i);
+      expect(dateCalls(), content).toBe(n + 1);
+      expect(readFileSync(clock, "utf8")).toMatch(new RegExp(`^${bootId} \\d+ \\d+\n$`));
+    }
+    // A fresh one is believed: no date.
+    const n = dateCalls();
+    await tab(0);
+    expect(dateCalls()).toBe(n);
+  });
+
   it("a rerun counts on from the attempt it is given, with its own retries", async () => {
     const script = join(dir, "rerun.sh");
     const runDir = join(dir, "rerun");

@@ -42,6 +42,9 @@ import {
 } from "./generate.js";
 import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
 
+/** How long the session list fetched with the version check stays good for the plan that asked for it. */
+const EARLY_LIST_MS = 1000;
+
 /** What tmux can do (see {@link BackendCapabilities}). */
 export const TMUX_CAPABILITIES: BackendCapabilities = {
   addTabsLater: true,
@@ -127,6 +130,7 @@ export class TmuxBackend implements SessionBackend {
   readonly lockName: string;
   private checked = false;
   private awk: AwkMode | undefined;
+  private early: { at: number; listing: ReturnType<Host["run"]> } | undefined;
   /** Session ids by mc name, from the last listing (restart kills by id: names can be rewritten). */
   private idsByName = new Map<string, string>();
 
@@ -148,7 +152,10 @@ export class TmuxBackend implements SessionBackend {
 
   async checkAvailable(): Promise<void> {
     if (this.checked) return;
-    // Whether this machine's awk needs -W interactive (mawk) is asked once here, not once per pane.
+    // Whether this machine's awk needs -W interactive (mawk) is asked once here, not once per pane. The
+    // session list a plan asks for next is fetched meanwhile (one round trip less before a launch).
+    const listing = this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
+    listing.catch(() => {});
     const [r, awk] = await Promise.all([
       this.host.run(this.cmd("-V")),
       this.host.run({ file: AWK_PROBE[0], args: AWK_PROBE.slice(1) }),
@@ -171,10 +178,16 @@ export class TmuxBackend implements SessionBackend {
       );
     }
     this.checked = true;
+    this.early = { at: Date.now(), listing };
   }
 
   async listSessions(): Promise<ListedSession[]> {
-    const r = await this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
+    // The list fetched with the version check serves the one call right after it (a plan), never later.
+    const early = this.early;
+    this.early = undefined;
+    const r = await (early && Date.now() - early.at < EARLY_LIST_MS
+      ? early.listing
+      : this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT)));
     if (r.exitCode !== 0) {
       if (isNoServer(r.stderr)) return [];
       throw tmuxError("list", r.exitCode, r.stderr);
@@ -399,6 +412,8 @@ export class TmuxBackend implements SessionBackend {
       target: last,
       panes,
       tabScript,
+      runDir: session.runDir,
+      awk: this.awk,
       keepPanes: Boolean(session.data?.keepPanes),
       attempt: o.attempt,
     });

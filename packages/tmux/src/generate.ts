@@ -4,9 +4,11 @@ import {
   type Command,
   commandFiles,
   type HostInfo,
+  logWriterScript,
   normaliseStartDir,
   posixTabScript,
   shQuote,
+  tabLogName,
   type WrappedTab,
 } from "@mc/core";
 
@@ -82,6 +84,8 @@ export interface TmuxBuild {
   runId: string;
   /** Where the tabs' records and logs go. */
   runDir: string;
+  /** How the log writers call awk on that machine (core's AwkMode; "probe" when unknown). */
+  awk?: AwkMode | undefined;
 }
 
 /**
@@ -135,6 +139,8 @@ export function tmuxBuildScript(
         target: first ? target : `=${tmp}:{end}`,
         panes: group,
         tabScript: b.tabScript,
+        runDir: b.runDir,
+        awk: b.awk,
         keepPanes: b.keepPanes,
       });
       lines.push(tmuxLine(w[0]!));
@@ -187,6 +193,10 @@ export function windowArgs(o: {
   target: string;
   panes: readonly TmuxTab[];
   tabScript: string;
+  /** The run directory whose logs/ holds each pane's log. */
+  runDir: string;
+  /** How the log writer calls awk on that machine (core's AwkMode; "probe" when unknown). */
+  awk?: AwkMode | undefined;
   keepPanes?: boolean | undefined;
   attempt?: number | undefined;
 }): string[][] {
@@ -203,7 +213,7 @@ export function windowArgs(o: {
     ],
   ];
   if (o.keepPanes) out.push(["set-option", "-w", "-t", o.target, "remain-on-exit", "on"]);
-  out.push(pipeArgs(o.target, o.tabScript, slot(p0!)));
+  out.push(pipeArgs(o.target, o.runDir, slot(p0!), o.awk));
   for (const p of rest) {
     const size = p.size === undefined ? [] : ["-l", String(p.size)];
     const dir = p.split === "down" ? "-v" : "-h";
@@ -217,7 +227,7 @@ export function windowArgs(o: {
       noFormat(p.startDir),
       paneCommand(o.tabScript, slot(p)),
     ]);
-    out.push(pipeArgs(o.target, o.tabScript, slot(p)));
+    out.push(pipeArgs(o.target, o.runDir, slot(p), o.awk));
   }
   if (p0!.layout && rest.length) out.push(["select-layout", "-t", o.target, p0!.layout]);
   const focus = Math.max(
@@ -232,9 +242,12 @@ export function windowArgs(o: {
 /**
  * The tmux arguments that also send a pane's output to its log (`pipe-pane -o`, whose command tmux 3.x
  * expands as a format: `#` is escaped). What the tab shows and how programs in it behave do not change.
+ * The writer is core's awk script inline: pipe-pane's own `sh -c` execs awk, no second shell reading
+ * tabs.sh (that was ~1/4 of a log writer's launch cost per pane).
  */
-export function pipeArgs(target: string, tabScript: string, slot: number): string[] {
-  return ["pipe-pane", "-o", "-t", target, noFormat(`exec /bin/sh ${shQuote(tabScript)} log ${slot}`)];
+export function pipeArgs(target: string, runDir: string, slot: number, awk?: AwkMode): string[] {
+  const log = shQuote(join(runDir, tabLogName(slot)));
+  return ["pipe-pane", "-o", "-t", target, noFormat(logWriterScript(log, undefined, awk).join("; "))];
 }
 
 /** `--`: a name such as "-e" is a name, not a flag. */
@@ -296,6 +309,7 @@ export function tmuxSessionFiles(
       tabScript: tabScriptPath,
       runId: o.runId,
       runDir: o.runDir,
+      awk: o.awk,
       pending: o.pending,
       ...(o.rename === false ? { rename: false } : {}),
       ...(o.keepPanes ? { keepPanes: true } : {}),

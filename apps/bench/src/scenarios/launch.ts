@@ -1,8 +1,16 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commandFiles, posixTabScript, shQuote } from "@mc/core";
-import { paneCommand, tmuxQuote } from "@mc/tmux";
+import {
+  AWK_PROBE,
+  type AwkMode,
+  commandFiles,
+  logWriterScript,
+  posixTabScript,
+  shQuote,
+  tabLogName,
+} from "@mc/core";
+import { noFormat, paneCommand, tmuxQuote } from "@mc/tmux";
 import type { LaunchResult, LaunchRow } from "../model.js";
 import { rmTree, type Sandbox } from "../sandbox.js";
 import { ratio, summarize } from "../stats.js";
@@ -45,7 +53,10 @@ export function floorScript(c: LaunchCtx): string {
  * wrapper (`posixTabScript` from @mc/core, as `sessions run` does). Its distance to the floor is what the
  * wrapper costs; its distance to `sessions run` is what the CLI process costs.
  */
-export function wrappedFloorFiles(c: LaunchCtx): {
+export function wrappedFloorFiles(
+  c: LaunchCtx,
+  o: { logs?: boolean; awk?: AwkMode } = {},
+): {
   build: string;
   tabs: string;
   tabsPath: string;
@@ -65,11 +76,15 @@ export function wrappedFloorFiles(c: LaunchCtx): {
     runDir,
     tabs: wrapped,
     keepShell: true,
+    ...(o.awk ? { awk: o.awk } : {}),
   });
   const lines: string[] = [];
   for (let i = 0; i < c.tabs; i++) {
     const common = `-n t${i} -c ${tmuxQuote(c.dir)} ${tmuxQuote(paneCommand(tabsPath, i))}`;
     lines.push(i === 0 ? `new-session -d -s wrapped ${common}` : `new-window -d -t '=wrapped:' ${common}`);
+    // As `sessions run` builds it (tmux generate.ts pipeArgs): the pane's output to its log writer.
+    const log = noFormat(logWriterScript(shQuote(join(runDir, tabLogName(i))), undefined, o.awk).join("; "));
+    if (o.logs) lines.push(`pipe-pane -o -t '=wrapped:${i === 0 ? "" : "{end}"}' ${tmuxQuote(log)}`);
   }
   return { build: `${lines.join("\n")}\n`, tabs, tabsPath, commands: commandFiles(runDir, wrapped) };
 }
@@ -189,6 +204,19 @@ export function contenders(o: {
         mkdirSync(join(c.dir, "run"), { recursive: true });
         for (const cmd of f.commands) writeFileSync(cmd.path, cmd.content, { mode: 0o600 });
         return { file: "tmux", args: sourceFile(c, write(c, "wrapped.tmux", f.build)) };
+      },
+    },
+    {
+      id: "floor-logged",
+      label: "(diagnostic) floor + mc tab wrapper + log writers",
+      prepare: (c) => {
+        // The awk mode is found once per machine, as the tmux backend does (untimed).
+        const probe = spawnSync(AWK_PROBE[0], AWK_PROBE.slice(1), { stdio: "ignore" });
+        const f = wrappedFloorFiles(c, { logs: true, awk: probe.status === 0 ? "interactive" : "plain" });
+        writeFileSync(f.tabsPath, f.tabs, { mode: 0o755 });
+        mkdirSync(join(c.dir, "run"), { recursive: true });
+        for (const cmd of f.commands) writeFileSync(cmd.path, cmd.content, { mode: 0o600 });
+        return { file: "tmux", args: sourceFile(c, write(c, "logged.tmux", f.build)) };
       },
     },
     {
