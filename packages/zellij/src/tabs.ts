@@ -4,45 +4,53 @@ import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
 
 /**
- * Start a held-back tab: its pane was created suspended (`start_suspended=true`, generate.ts) and runs
- * once it gets Enter (`action send-keys --pane-id terminal_N Enter`, 0.44+). Verified on 0.45.0, where
- * `action new-tab` on a session without a client makes a tab with no room for a pane (zellij logs "Not
- * enough room for panes") and leaves the new pane's process running outside any tab.
+ * Start a held-back tab: each of its panes (`slots`: the tab's own and its further panes) was created
+ * suspended (`start_suspended=true`, generate.ts) and runs once it gets Enter (`action send-keys
+ * --pane-id terminal_N Enter`, 0.44+). Verified on 0.45.0, where `action new-tab` on a session without a
+ * client makes a tab with no room for a pane (zellij logs "Not enough room for panes") and leaves the new
+ * pane's process running outside any tab.
  */
 export async function startHeldTab(
   q: ZellijQueries,
   session: string,
   tabScript: string,
   index: number,
+  slots: readonly number[] = [index],
   waitMs = 10000,
 ): Promise<void> {
-  // zellij makes a new session's tabs one after another: on a loaded machine a held-back tab's pane can
-  // be missing from list-panes for a while after the first tab ran. Wait for it; a pane that is there
-  // and not held (running, or ended) is refused at once.
-  const find = async (): Promise<PaneRow | undefined> => {
+  // zellij makes a new session's tabs one after another: on a loaded machine a held-back tab's panes can
+  // be missing from list-panes for a while after the first tab ran. Wait for all of them; a pane that is
+  // there and not held (running, or ended) is refused at once, before any pane of the tab is started.
+  const find = async (): Promise<(PaneRow | undefined)[]> => {
     const panes = q.hasListPanes() ? await q.panesOf(session) : undefined;
-    return Array.isArray(panes)
-      ? panes.find((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) === index)
-      : undefined;
+    const own = Array.isArray(panes) ? panes.filter((p) => !p.isPlugin) : [];
+    return slots.map((slot) => own.find((p) => paneTabIndex(p.terminalCommand, tabScript) === slot));
   };
-  let pane = await find();
+  const ready = (ps: (PaneRow | undefined)[]) => ps.every((p) => p) || ps.some((p) => p && !p.held);
+  let panes = await find();
   const deadline = Date.now() + waitMs;
-  for (let delay = 25; !pane && q.hasListPanes() && Date.now() < deadline; delay = Math.min(delay * 2, 250)) {
+  for (
+    let delay = 25;
+    !ready(panes) && q.hasListPanes() && Date.now() < deadline;
+    delay = Math.min(delay * 2, 250)
+  ) {
     await sleep(delay);
-    pane = await find();
+    panes = await find();
   }
-  if (!pane?.held || pane.exited) {
+  if (panes.some((p) => !p?.held || p.exited)) {
     throw new McError("USAGE", `tab ${index} of zellij session "${session}" is not waiting to start`, {
       backend: "zellij",
       op: "start",
       hint: "zellij starts only the tabs a session was started with, held back (--max-parallel-tabs, dependsOn)",
     });
   }
-  const r = await q.host.run(
-    q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
-  );
-  if (r.exitCode !== 0 || isNoSuchSession(r.stderr))
-    throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+  for (const pane of panes as PaneRow[]) {
+    const r = await q.host.run(
+      q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
+    );
+    if (r.exitCode !== 0 || isNoSuchSession(r.stderr))
+      throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+  }
 }
 
 /**
