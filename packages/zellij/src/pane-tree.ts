@@ -44,7 +44,23 @@ export function paneTree<P extends PaneGeometry>(panes: readonly P[]): Tree<P> {
       ...(i > 0 && p.size !== undefined ? { size: p.size } : {}),
     }),
   );
-  return unflatten(flat);
+  return flexible(unflatten(flat));
+}
+
+/**
+ * zellij gives fixed (cells) panes their room first and shares the rest by percentage: a box's only
+ * pane without cells takes all of that rest, so its percentage (unflatten's share, capped at 99%) goes.
+ */
+function flexible<P>(t: Tree<P>): Tree<P> {
+  if (!isBox(t)) return t;
+  const children = t.children.map(flexible);
+  const flex = children.filter((c) => typeof c.size !== "number");
+  if (flex.length === 1 && children.length > 1) {
+    const only = flex[0]!;
+    const { size: _, ...rest } = only;
+    children[children.indexOf(only)] = rest as Tree<P>;
+  }
+  return { ...t, children };
 }
 
 /**
