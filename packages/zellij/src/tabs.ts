@@ -54,8 +54,10 @@ export async function startHeldTab(
 }
 
 /**
- * Close the tab a status `ref` names (`close-tab-by-id`, 0.44+), only while that tab still holds the pane
- * the ref names: tab and pane ids are per session, and a same-named session made since has its own.
+ * Close what a status `ref` names, only while its tab still holds the pane the ref names: tab and pane ids
+ * are per session, and a same-named session made since has its own. A pane of a tab that holds other
+ * terminal panes (a tab with `panes`) is closed alone (`close-pane --pane-id`, 0.44+, as tmux's
+ * `kill-pane`); the last one closes its tab (`close-tab-by-id`, with the tab's plugin panes).
  */
 export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void> {
   const t = parseTabRef(ref);
@@ -63,8 +65,13 @@ export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void
     throw new McError("USAGE", `"${ref}" is not a zellij tab reference`, { backend: "zellij", op: "kill" });
   const panes = await q.panesOf(t.session);
   if (!Array.isArray(panes)) return;
-  if (!panes.some((p) => !p.isPlugin && p.id === t.paneId && p.tabId === t.tabId)) return;
-  const r = await q.host.run(q.cmd(["--session", t.session, "action", "close-tab-by-id", String(t.tabId)]));
+  const inTab = panes.filter((p) => !p.isPlugin && p.tabId === t.tabId);
+  if (!inTab.some((p) => p.id === t.paneId)) return;
+  const args =
+    inTab.length > 1
+      ? ["close-pane", "--pane-id", `terminal_${t.paneId}`]
+      : ["close-tab-by-id", String(t.tabId)];
+  const r = await q.host.run(q.cmd(["--session", t.session, "action", ...args]));
   if (r.exitCode !== 0 && !isNoSuchSession(r.stderr))
     throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
 }

@@ -137,6 +137,15 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): tabs with pa
       [1, "exited", 3],
       [2, "running", undefined],
     ]);
+    // Closing a finished pane's ref closes that pane only; the tab and its running pane stay.
+    await m.closeTab(r.sessions[0]!.tabs[2]!.ref!);
+    const slots = async () =>
+      (JSON.parse(z.zellij("--session", "held", "action", "list-panes", "--json").stdout) as ListedPane[])
+        .filter((p) => !p.is_plugin && p.tab_name === "work")
+        .map((p) => Number(/ (\d+)$/.exec(p.terminal_command ?? "")?.[1]))
+        .sort();
+    expect(await waitFor(slots, (x) => x.length === 2)).toEqual([1, 3]);
+    expect((await m.checkAllSessionsStatus()).sessions[0]!.tabs[3]!.state).toBe("running");
     const runDir = m.managed[0]!.runDir;
     await m.killAllSessions();
     expect(z.sessions()).not.toContain("held");
