@@ -15,7 +15,6 @@ import {
   type SessionObservation,
   type SessionSpec,
   type StartTabOptions,
-  sessionSlots,
   tabRecordName,
 } from "@mc/core";
 import { zellijError } from "./errors.js";
@@ -25,7 +24,7 @@ import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes }
 import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
-import { closeTabByRef, startHeldTab } from "./tabs.js";
+import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
@@ -33,9 +32,8 @@ import { atLeast, LIST_PANES_SINCE } from "./version.js";
  * 0.44 features false once it has read the version.
  */
 export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
-  // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter`: zellij
-  // 0.45 gives a tab added to a session without a client no room for a pane (`new-tab` makes an empty tab
-  // and an orphan process). A tab a session was not started with cannot be added (merge is refused).
+  // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter` (tabs.ts):
+  // zellij 0.45 gives a tab added to a session without a client no room for a pane.
   addTabsLater: true,
   // `close-tab-by-id` (0.44+).
   closeTab: true,
@@ -376,14 +374,8 @@ export class ZellijBackend implements SessionBackend {
         hint: "restart the session (sessions run --on-conflict restart)",
       });
     }
-    const slots = sessionSlots(session.layout).filter((x) => x.tab === index);
-    await startHeldTab(
-      this.q,
-      session.name,
-      tabScriptOf(session),
-      index,
-      slots.map((x) => x.slot),
-    );
+    const slots = slotsOfTab(session.layout, index);
+    await startHeldTab(this.q, session.name, tabScriptOf(session), index, slots);
   }
 
   /** Close one tab by its status `ref`, only while that tab still holds the pane the ref names. */

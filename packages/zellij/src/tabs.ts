@@ -1,7 +1,14 @@
-import { McError, sleep } from "@mc/core";
+import { type LayoutConfig, McError, sessionSlots, sleep } from "@mc/core";
 import { isNoSuchSession, zellijError } from "./errors.js";
 import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
+
+/** The slots of tab `index`: its own pane's, then its further panes' (core `sessionSlots`). */
+export function slotsOfTab(layout: LayoutConfig, index: number): number[] {
+  return sessionSlots(layout)
+    .filter((x) => x.tab === index)
+    .map((x) => x.slot);
+}
 
 /**
  * Start a held-back tab: each of its panes (`slots`: the tab's own and its further panes) was created
