@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LayoutConfig, PaneConfig, TabConfig } from "@mc/core";
-import { shQuote } from "@mc/core";
+import { flatten, shQuote, unflatten } from "@mc/core";
 import fc from "fast-check";
 import { parse as parseKdl } from "kdljs";
 import { afterAll, describe, expect, it } from "vitest";
 import { TMUX_FORMAT } from "../src/convert/export-common.js";
-import { flatten, unflatten } from "../src/convert/geometry.js";
 import { importText } from "../src/convert/read.js";
 import {
   exportLine,

@@ -4,6 +4,7 @@ export * from "./define-host.js";
 export * from "./errors.js";
 export * from "./event-follow.js";
 export * from "./events.js";
+export * from "./geometry.js";
 export type * from "./host.js";
 export * from "./layouts-file.js";
 export { linuxProcessTrees } from "./linux-proc.js";

@@ -120,4 +120,51 @@ describe.skipIf(!HAVE_SSHD)("ZellijRemoteManager over a real sshd (fake zellij o
       await fleet.close();
     }
   });
+
+  it("runs a tab with panes there: each pane its own state and exit code", async () => {
+    const fleet = new ZellijRemoteManager({
+      sessionNamePrefix: "LocalJobMgr",
+      machineLayouts: {
+        alpha: [
+          {
+            layoutName: "zp",
+            layoutTabs: [
+              {
+                tabName: "split",
+                startDir: join(dir, "work"),
+                command: "exit 0",
+                panes: [
+                  { command: "exit 3", split: "right", size: "30%" },
+                  { command: "exit 4", split: "down", focus: true },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      ssh: {
+        alpha: {
+          target: "127.0.0.1",
+          ...d.options(d.ports[0]!, { env: remoteEnv, stateDir: join(dir, "state") }),
+        },
+      },
+    });
+    try {
+      const [r] = await fleet.start({ onConflict: "error" });
+      expect(r!.ok).toBe(true);
+      let report = await fleet.checkAllSessionsStatus();
+      for (let i = 0; i < 100 && !report.summary.allFinished; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        report = await fleet.checkAllSessionsStatus();
+      }
+      expect(report.sessions[0]!.tabs.map((t) => [t.tabName, t.pane, t.state, t.exitCode])).toEqual([
+        ["split", 0, "exited", 0],
+        ["split", 1, "exited", 3],
+        ["split", 2, "exited", 4],
+      ]);
+      await fleet.killAllSessions();
+    } finally {
+      await fleet.close();
+    }
+  });
 });

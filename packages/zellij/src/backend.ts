@@ -16,16 +16,15 @@ import {
   type SessionSpec,
   type StartTabOptions,
   tabRecordName,
-  wrappedTabs,
 } from "@mc/core";
 import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
-import { zellijSessionFiles } from "./generate.js";
+import { zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
 import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
-import { closeTabByRef, startHeldTab } from "./tabs.js";
+import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
@@ -33,9 +32,8 @@ import { atLeast, LIST_PANES_SINCE } from "./version.js";
  * 0.44 features false once it has read the version.
  */
 export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
-  // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter`: zellij
-  // 0.45 gives a tab added to a session without a client no room for a pane (`new-tab` makes an empty tab
-  // and an orphan process). A tab a session was not started with cannot be added (merge is refused).
+  // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter` (tabs.ts):
+  // zellij 0.45 gives a tab added to a session without a client no room for a pane.
   addTabsLater: true,
   // `close-tab-by-id` (0.44+).
   closeTab: true,
@@ -46,7 +44,8 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   renameSession: false,
   // `action switch-session` moves the current client (0.44+).
   attachFromInside: true,
-  panes: false,
+  // Nested `pane split_direction=…` boxes in the tab (generate.ts, pane-tree.ts), each pane its own slot.
+  panes: true,
   // zellij has no pipe-pane: each pane runs its wrapper under util-linux script(1), which copies the output
   // to the tab's log (generate.ts LOGGED_LAUNCHER). A host without it keeps no logs ("no output recorded").
   logs: true,
@@ -179,8 +178,8 @@ export class ZellijBackend implements SessionBackend {
         version: this.q.version,
         name: spec.name,
         runId: spec.runId,
-        // Each tab's environment, shell and retries travel in the wrapper (zellij has no panes here).
-        tabs: wrappedTabs(spec.layout),
+        // Each pane's environment, shell and retries travel in the wrapper; the splits in the KDL.
+        tabs: zellijTabs(spec.layout),
         dir: spec.artefactDir,
         runDir: spec.runDir,
         exitMode: spec.exitMode,
@@ -375,7 +374,8 @@ export class ZellijBackend implements SessionBackend {
         hint: "restart the session (sessions run --on-conflict restart)",
       });
     }
-    await startHeldTab(this.q, session.name, tabScriptOf(session), index);
+    const slots = slotsOfTab(session.layout, index);
+    await startHeldTab(this.q, session.name, tabScriptOf(session), index, slots);
   }
 
   /** Close one tab by its status `ref`, only while that tab still holds the pane the ref names. */

@@ -4,15 +4,21 @@ import {
   commandFiles,
   type ExitMode,
   type HostInfo,
+  type LayoutConfig,
   logWriterScript,
   McError,
+  type NamedLayout,
   normaliseStartDir,
   posixTabScript,
+  type Size,
+  type Split,
   shQuote,
   tabLogName,
   type WrappedTab,
+  wrappedTabs,
 } from "@mc/core";
 import { hasLoneSurrogate } from "./names.js";
+import { panesBody, sizeValue } from "./pane-tree.js";
 import { atLeast, LIST_PANES_SINCE, NEW_SESSION_WITH_LAYOUT_SINCE, type ZellijVersion } from "./version.js";
 
 /**
@@ -68,10 +74,33 @@ export const PANE_SHELL = "/bin/sh";
  */
 export const CD_LAUNCHER = 'cd -- "$1" && exec /bin/sh "$2" "$3"';
 
-/** One tab of a zellij layout. */
+/** One command of a zellij layout: a tab's own pane or one of its further panes (its `slot`). */
 export interface ZellijTab extends WrappedTab {
   /** Already normalised (leading `~`/`$HOME` expanded by mc). */
   startDir: string;
+  /** A further pane: how it is split from the pane before it, and its size (schema PaneConfig). */
+  split?: Split | undefined;
+  size?: Size | undefined;
+  focus?: boolean | undefined;
+  /** The tab's named layout (tmux's), on its first pane: zellij gets its shape (geometry namedLayoutTree). */
+  layout?: NamedLayout | undefined;
+}
+
+/**
+ * The layout's commands as zellij panes: what the wrapper runs for each slot (core `wrappedTabs`) with
+ * the geometry of the pane it comes from.
+ */
+export function zellijTabs(layout: LayoutConfig): ZellijTab[] {
+  return wrappedTabs(layout).map((w) => {
+    const t = layout.layoutTabs[w.index]!;
+    const p = w.pane ? t.panes?.[w.pane - 1] : undefined;
+    const geometry = p
+      ? { split: p.split, size: p.size, focus: p.focus }
+      : t.layout && t.panes?.length
+        ? { layout: t.layout }
+        : {};
+    return { ...w, ...geometry };
+  });
 }
 
 /**
@@ -100,8 +129,8 @@ export const LOGGED_LAUNCHER = [
 ].join("\n");
 
 /**
- * The argv of tab `index`'s pane: `[command, ...args]`, always ending `<tab script> <index>` (how a pane
- * is matched to its tab, parse.ts `paneTabIndex`). With `logger` (the host's util-linux script(1)) the
+ * The argv of a pane: `[command, ...args]`, always ending `<tab script> <slot>` (how a pane is matched
+ * to its slot, parse.ts `paneTabIndex`; the slot is the tab's index for a tab's own pane). With `logger` (the host's util-linux script(1)) the
  * tab's output is also logged ({@link LOGGED_LAUNCHER}).
  */
 export function paneArgv(
@@ -110,24 +139,15 @@ export function paneArgv(
   logger?: { script: string; runDir: string },
 ): string[] {
   const literal = isLiteralPath(tab.startDir);
+  const slot = String(tab.slot ?? tab.index);
   if (logger) {
     const log = join(logger.runDir, tabLogName(tab.slot ?? tab.index));
     const dir = literal ? "" : tab.startDir;
-    return [
-      PANE_SHELL,
-      "-c",
-      LOGGED_LAUNCHER,
-      "mc-tab",
-      logger.script,
-      log,
-      dir,
-      tabScript,
-      String(tab.index),
-    ];
+    return [PANE_SHELL, "-c", LOGGED_LAUNCHER, "mc-tab", logger.script, log, dir, tabScript, slot];
   }
   return literal
-    ? [PANE_SHELL, tabScript, String(tab.index)]
-    : [PANE_SHELL, "-c", CD_LAUNCHER, "mc-tab", tab.startDir, tabScript, String(tab.index)];
+    ? [PANE_SHELL, tabScript, slot]
+    : [PANE_SHELL, "-c", CD_LAUNCHER, "mc-tab", tab.startDir, tabScript, slot];
 }
 
 /**
@@ -147,7 +167,9 @@ export function paneName(tabName: string, runId: string): string {
  * zellij itself reports the status only of a pane whose program ended, and the kept shell has not.
  */
 export function zellijOnExit(zellij: string, tabs: readonly ZellijTab[], runId: string): string {
-  const names = tabs.map((t) => `${t.index}) mc_pn=${shQuote(paneName(t.tabName, runId))} ;;`).join(" ");
+  const names = tabs
+    .map((t) => `${t.slot ?? t.index}) mc_pn=${shQuote(paneName(t.tabName, runId))} ;;`)
+    .join(" ");
   return [
     `case "$1" in ${names} *) mc_pn= ;; esac`,
     `[ -n "$ZELLIJ_PANE_ID" ] && [ -n "$mc_pn" ] && ${shQuote(zellij)} action rename-pane --pane-id "terminal_$ZELLIJ_PANE_ID" "$mc_pn [exit $mc_code]" </dev/null >/dev/null 2>&1`,
@@ -177,18 +199,44 @@ export interface ZellijLayoutInput {
   logger?: { script: string; runDir: string } | undefined;
 }
 
-/** The KDL lines of one tab (indented for the `layout` block). */
-function tabLines(l: ZellijLayoutInput, t: ZellijTab): string[] {
-  const cwd = isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
+/** The KDL node of one pane (without its closing brace), at `indent`, with `size` from its split box. */
+export function paneNode(
+  l: ZellijLayoutInput,
+  t: ZellijTab,
+  size: Size | undefined,
+  indent: string,
+): string[] {
   const [command, ...args] = paneArgv(t, l.tabScript, l.logger);
+  // A tab's own pane takes its directory from the tab node; a further pane names its own.
+  const cwd = t.pane && isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
   const held = l.suspended?.includes(t.index) ? " start_suspended=true" : "";
+  const sized = size === undefined ? "" : ` size=${sizeValue(size)}`;
+  const focus = t.focus ? " focus=true" : "";
+  return [
+    `${indent}pane${sized}${focus}${cwd} command=${kdlString(command!)} name=${kdlString(paneName(t.tabName, l.runId))} close_on_exit=${l.closeOnExit ? "true" : "false"}${held} {`,
+    `${indent}    args ${args.map(kdlString).join(" ")}`,
+    `${indent}}`,
+  ];
+}
+
+/** The KDL lines of one tab (indented for the `layout` block): its panes, in order of their panes. */
+function tabLines(l: ZellijLayoutInput, panes: readonly ZellijTab[]): string[] {
+  const t = panes[0]!;
+  const cwd = isLiteralPath(t.startDir) ? ` cwd=${kdlString(t.startDir)}` : "";
   return [
     `    tab name=${kdlString(t.tabName)}${cwd} {`,
-    `        pane command=${kdlString(command!)} name=${kdlString(paneName(t.tabName, l.runId))} close_on_exit=${l.closeOnExit ? "true" : "false"}${held} {`,
-    `            args ${args.map(kdlString).join(" ")}`,
-    "        }",
+    ...panesBody(panes, (p, size, indent) => paneNode(l, p, size, indent), "        "),
     "    }",
   ];
+}
+
+/** The layout's panes grouped by tab, each tab's in pane order. */
+function byTab(tabs: readonly ZellijTab[]): ZellijTab[][] {
+  const groups = new Map<number, ZellijTab[]>();
+  for (const t of tabs) groups.set(t.index, [...(groups.get(t.index) ?? []), t]);
+  return [...groups.keys()]
+    .sort((a, b) => a - b)
+    .map((i) => groups.get(i)!.sort((a, b) => (a.pane ?? 0) - (b.pane ?? 0)));
 }
 
 /**
@@ -200,8 +248,9 @@ function tabLines(l: ZellijLayoutInput, t: ZellijTab): string[] {
  * the exit mode says otherwise.
  */
 export function zellijLayout(l: ZellijLayoutInput): string {
+  const tabCount = new Set(l.tabs.map((t) => t.index)).size;
   const lines = [
-    `// mc: zellij layout of session ${kdlString(l.name)} (${l.tabs.length} tab${l.tabs.length === 1 ? "" : "s"})`,
+    `// mc: zellij layout of session ${kdlString(l.name)} (${tabCount} tab${tabCount === 1 ? "" : "s"})`,
     "// Generated by mc; every string is escaped data.",
     "layout {",
   ];
@@ -215,7 +264,7 @@ export function zellijLayout(l: ZellijLayoutInput): string {
       "    }",
     );
   }
-  for (const t of l.tabs) lines.push(...tabLines(l, t));
+  for (const panes of byTab(l.tabs)) lines.push(...tabLines(l, panes));
   lines.push("}");
   return `${lines.join("\n")}\n`;
 }

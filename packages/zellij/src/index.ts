@@ -29,6 +29,7 @@ export {
   zellijLayout,
   zellijOnExit,
   zellijSessionFiles,
+  zellijTabs,
 } from "./generate.js";
 export {
   DEFAULT_ZELLIJ_PREFIX,

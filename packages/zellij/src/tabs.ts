@@ -1,53 +1,70 @@
-import { McError, sleep } from "@mc/core";
+import { type LayoutConfig, McError, sessionSlots, sleep } from "@mc/core";
 import { isNoSuchSession, zellijError } from "./errors.js";
 import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
 
+/** The slots of tab `index`: its own pane's, then its further panes' (core `sessionSlots`). */
+export function slotsOfTab(layout: LayoutConfig, index: number): number[] {
+  return sessionSlots(layout)
+    .filter((x) => x.tab === index)
+    .map((x) => x.slot);
+}
+
 /**
- * Start a held-back tab: its pane was created suspended (`start_suspended=true`, generate.ts) and runs
- * once it gets Enter (`action send-keys --pane-id terminal_N Enter`, 0.44+). Verified on 0.45.0, where
- * `action new-tab` on a session without a client makes a tab with no room for a pane (zellij logs "Not
- * enough room for panes") and leaves the new pane's process running outside any tab.
+ * Start a held-back tab: each of its panes (`slots`: the tab's own and its further panes) was created
+ * suspended (`start_suspended=true`, generate.ts) and runs once it gets Enter (`action send-keys
+ * --pane-id terminal_N Enter`, 0.44+). Verified on 0.45.0, where `action new-tab` on a session without a
+ * client makes a tab with no room for a pane (zellij logs "Not enough room for panes") and leaves the new
+ * pane's process running outside any tab.
  */
 export async function startHeldTab(
   q: ZellijQueries,
   session: string,
   tabScript: string,
   index: number,
+  slots: readonly number[] = [index],
   waitMs = 10000,
 ): Promise<void> {
-  // zellij makes a new session's tabs one after another: on a loaded machine a held-back tab's pane can
-  // be missing from list-panes for a while after the first tab ran. Wait for it; a pane that is there
-  // and not held (running, or ended) is refused at once.
-  const find = async (): Promise<PaneRow | undefined> => {
+  // zellij makes a new session's tabs one after another: on a loaded machine a held-back tab's panes can
+  // be missing from list-panes for a while after the first tab ran. Wait for all of them; a pane that is
+  // there and not held (running, or ended) is refused at once, before any pane of the tab is started.
+  const find = async (): Promise<(PaneRow | undefined)[]> => {
     const panes = q.hasListPanes() ? await q.panesOf(session) : undefined;
-    return Array.isArray(panes)
-      ? panes.find((p) => !p.isPlugin && paneTabIndex(p.terminalCommand, tabScript) === index)
-      : undefined;
+    const own = Array.isArray(panes) ? panes.filter((p) => !p.isPlugin) : [];
+    return slots.map((slot) => own.find((p) => paneTabIndex(p.terminalCommand, tabScript) === slot));
   };
-  let pane = await find();
+  const ready = (ps: (PaneRow | undefined)[]) => ps.every((p) => p) || ps.some((p) => p && !p.held);
+  let panes = await find();
   const deadline = Date.now() + waitMs;
-  for (let delay = 25; !pane && q.hasListPanes() && Date.now() < deadline; delay = Math.min(delay * 2, 250)) {
+  for (
+    let delay = 25;
+    !ready(panes) && q.hasListPanes() && Date.now() < deadline;
+    delay = Math.min(delay * 2, 250)
+  ) {
     await sleep(delay);
-    pane = await find();
+    panes = await find();
   }
-  if (!pane?.held || pane.exited) {
+  if (panes.some((p) => !p?.held || p.exited)) {
     throw new McError("USAGE", `tab ${index} of zellij session "${session}" is not waiting to start`, {
       backend: "zellij",
       op: "start",
       hint: "zellij starts only the tabs a session was started with, held back (--max-parallel-tabs, dependsOn)",
     });
   }
-  const r = await q.host.run(
-    q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
-  );
-  if (r.exitCode !== 0 || isNoSuchSession(r.stderr))
-    throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+  for (const pane of panes as PaneRow[]) {
+    const r = await q.host.run(
+      q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
+    );
+    if (r.exitCode !== 0 || isNoSuchSession(r.stderr))
+      throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+  }
 }
 
 /**
- * Close the tab a status `ref` names (`close-tab-by-id`, 0.44+), only while that tab still holds the pane
- * the ref names: tab and pane ids are per session, and a same-named session made since has its own.
+ * Close what a status `ref` names, only while its tab still holds the pane the ref names: tab and pane ids
+ * are per session, and a same-named session made since has its own. A pane of a tab that holds other
+ * terminal panes (a tab with `panes`) is closed alone (`close-pane --pane-id`, 0.44+, as tmux's
+ * `kill-pane`); the last one closes its tab (`close-tab-by-id`, with the tab's plugin panes).
  */
 export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void> {
   const t = parseTabRef(ref);
@@ -55,8 +72,13 @@ export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void
     throw new McError("USAGE", `"${ref}" is not a zellij tab reference`, { backend: "zellij", op: "kill" });
   const panes = await q.panesOf(t.session);
   if (!Array.isArray(panes)) return;
-  if (!panes.some((p) => !p.isPlugin && p.id === t.paneId && p.tabId === t.tabId)) return;
-  const r = await q.host.run(q.cmd(["--session", t.session, "action", "close-tab-by-id", String(t.tabId)]));
+  const inTab = panes.filter((p) => !p.isPlugin && p.tabId === t.tabId);
+  if (!inTab.some((p) => p.id === t.paneId)) return;
+  const args =
+    inTab.length > 1
+      ? ["close-pane", "--pane-id", `terminal_${t.paneId}`]
+      : ["close-tab-by-id", String(t.tabId)];
+  const r = await q.host.run(q.cmd(["--session", t.session, "action", ...args]));
   if (r.exitCode !== 0 && !isNoSuchSession(r.stderr))
     throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
 }

@@ -1,3 +1,4 @@
+import type { Flat, NamedLayout } from "@mc/core";
 import {
   checkName,
   formatPath,
@@ -9,7 +10,6 @@ import {
   parseLayouts,
   type TabConfig,
 } from "@mc/core";
-import type { Flat, NamedLayout } from "./geometry.js";
 import { INTERACTIVE_SHELL } from "./shell.js";
 import { convertError, type Notes } from "./types.js";
 

@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
-import type { LayoutConfig, LayoutsFile, TabConfig } from "@mc/core";
-import type { Flat } from "./geometry.js";
+import type { Flat, LayoutConfig, LayoutsFile, TabConfig } from "@mc/core";
 import { TILDE } from "./paths.js";
 import { INTERACTIVE_SHELL, isTmuxKeyName, linesStandAlone } from "./shell.js";
 import { convertError, type Format, Notes } from "./types.js";

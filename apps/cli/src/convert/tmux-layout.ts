@@ -1,4 +1,4 @@
-import { isBox, type NamedLayout, type Split, type Tree } from "./geometry.js";
+import { isBox, type NamedLayout, type Split, type Tree } from "@mc/core";
 
 /**
  * One cell of a tmux layout string (`#{window_layout}`, what tmuxp freeze and tmuxinator new write):

@@ -1,4 +1,5 @@
 import type { LayoutConfig } from "@mc/core";
+import { type Flat, unflatten } from "@mc/core";
 import {
   type Exported,
   layoutNotes,
@@ -9,7 +10,6 @@ import {
   tmuxName,
   typedItems,
 } from "./export-common.js";
-import { type Flat, unflatten } from "./geometry.js";
 import { exportLine, shPath } from "./shell.js";
 import { formatTmuxLayout } from "./tmux-layout.js";
 import { yamlText } from "./yaml-out.js";

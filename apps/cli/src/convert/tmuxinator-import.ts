@@ -1,6 +1,5 @@
-import type { LayoutConfig } from "@mc/core";
+import type { Flat, LayoutConfig } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
-import type { Flat } from "./geometry.js";
 import { isAnchored, joinDir, normDir } from "./paths.js";
 import { isTmuxKeyName, parseExportLine, shlexSplit, shPath } from "./shell.js";
 import { type Ctx, fail, layoutOf } from "./tmuxp-panes.js";

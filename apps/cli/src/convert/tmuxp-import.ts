@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
+import type { Flat } from "@mc/core";
 import { type LayoutConfig, shQuote } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
-import type { Flat } from "./geometry.js";
 import { joinDir, TILDE } from "./paths.js";
 import { shellScriptOf, shlexSplit, shPath } from "./shell.js";
 import {

@@ -1,6 +1,5 @@
-import { PANE_LAYOUTS } from "@mc/core";
+import { type Flat, flatten, type NamedLayout, PANE_LAYOUTS } from "@mc/core";
 import type { SourcePane } from "./build.js";
-import { type Flat, flatten, type NamedLayout } from "./geometry.js";
 import { expandVars, joinDir, normDir, TILDE } from "./paths.js";
 import { isShell, shlexSplit } from "./shell.js";
 import { cellLeaves, cellTree, nearestNamedLayout, parseTmuxLayout } from "./tmux-layout.js";

@@ -1,7 +1,7 @@
 import type { LayoutConfig } from "@mc/core";
+import { isBox, namedLayoutTree, type Tree, unflatten } from "@mc/core";
 import { isLiteralPath, kdlString } from "@mc/zellij";
 import { type Exported, layoutNotes, newNotes, type OutPane, tabPanes } from "./export-common.js";
-import { isBox, namedLayoutTree, type Tree, unflatten } from "./geometry.js";
 import { exportLine, INTERACTIVE_SHELL } from "./shell.js";
 import type { Notes } from "./types.js";
 

@@ -1,7 +1,6 @@
-import { type LayoutConfig, shQuote } from "@mc/core";
+import { type Flat, flatten, type LayoutConfig, type Split, shQuote, type Tree } from "@mc/core";
 import type { Node as KdlNode } from "kdljs";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
-import { type Flat, flatten, type Split, type Tree } from "./geometry.js";
 import {
   expandPaneTemplate,
   fillChildren,

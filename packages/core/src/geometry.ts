@@ -1,4 +1,4 @@
-import type { PANE_LAYOUTS } from "@mc/core";
+import type { PANE_LAYOUTS } from "./schema.js";
 
 /** How a pane is opened from the one before it (mc's `split`). */
 export type Split = "right" | "down";
