@@ -5,6 +5,8 @@ declare const __MC_VERSION__: string;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    // The terminal went away (mc killed the session it runs in): finish the work without a screen.
+    if (e.code === "EIO") return;
     throw e;
   });
 }

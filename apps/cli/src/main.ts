@@ -45,6 +45,15 @@ export function buildProgram(state: { out: Output; code: number }): Command {
       if (g.stateDir === "")
         throw new McError("USAGE", "--state-dir is empty: give a directory", { backend: "cli" });
       if (g.stateDir) process.env.MC_STATE_DIR = g.stateDir;
+      // The state directory is in every tab's marker and script path: a control character (a newline
+      // would split the kill sweep's patterns) has no place there.
+      const dir = process.env.MC_STATE_DIR;
+      if (dir && /[\u0000-\u001f\u007f-\u009f]/.test(dir))
+        throw new McError(
+          "USAGE",
+          `the state directory ${JSON.stringify(dir)} holds a control character (newline, tab, …)`,
+          { backend: "cli", hint: "choose another with --state-dir or MC_STATE_DIR" },
+        );
     });
   const ctx: Ctx = {
     get out() {

@@ -238,6 +238,17 @@ describe("flags get the checks files get", () => {
   });
 });
 
+describe("a state directory that cannot be a marker", () => {
+  it("a control character in MC_STATE_DIR or --state-dir is a usage error before anything runs", async () => {
+    for (const bad of ["/tmp/x\nH4VICTIM=1\ny", "/tmp/x\ty", "/tmp/x\u001b[2Jy"]) {
+      const viaEnv = await run(["ls"], { ...env, MC_STATE_DIR: bad });
+      expect(viaEnv.code, viaEnv.stderr).toBe(2);
+      const viaFlag = await run(["kill", "--all", "--state-dir", bad]);
+      expect(viaFlag.code, viaFlag.stderr).toBe(2);
+    }
+  });
+});
+
 describe("a --max-parallel-tabs run whose session is killed from outside", () => {
   it("ends with the final report and exit 10, tabs never started say so, and no raw tool error", async () => {
     const file = writeLayouts([
@@ -316,5 +327,45 @@ describe("what a tab leaves behind", () => {
     expect(picks.filter((i) => left.includes(base + i))).toEqual([]);
     expect(liveOn(sock2).sort()).toEqual(["inner", "mine"]);
     execFileSync("tmux", ["-S", sock2, "kill-server"], { env });
+  }, 60_000);
+});
+
+describe("kill run from inside a session it kills", () => {
+  it("kill --all typed in a tab ends every session, its own last, and what that tab left running", async () => {
+    const n = 8000 + (SEED % 500) * 2;
+    const kill = `"${process.execPath}" "${BIN}" kill --all --socket "${t.socket}"`;
+    const file = writeLayouts([
+      { layoutName: "inner_a", layoutTabs: [tab("t")] },
+      {
+        layoutName: "inner_self",
+        layoutTabs: [
+          tab(
+            "t",
+            `nohup env -i /bin/sleep ${n} >/dev/null 2>&1 & sleep 1; ${kill} >/dev/null 2>&1; sleep 60`,
+            {
+              env: { MC_STATE_DIR: t.stateDir },
+            },
+          ),
+        ],
+      },
+      { layoutName: "inner_z", layoutTabs: [tab("t")] },
+    ]);
+    const r = await run(["run", file, "--socket", t.socket]);
+    expect(r.code, r.stderr).toBe(0);
+    const left = await waitFor(
+      async () => liveOn(t.socket).filter((s) => s.startsWith("inner_")),
+      (s) => s.length === 0,
+      30_000,
+    );
+    expect(left).toEqual([]);
+    const sleeping = await waitFor(
+      async () => execFileSync("ps", ["-eo", "args="], { encoding: "utf8" }),
+      (ps) => !ps.includes(`sleep ${n}`),
+      5000,
+    );
+    expect(sleeping).not.toContain(`sleep ${n}`);
+    const ls = await run(["ls", "--json"]);
+    const rows = JSON.parse(ls.stdout).runs as { session: string; live: boolean }[];
+    expect(rows.filter((x) => x.session.startsWith("inner_") && x.live)).toEqual([]);
   }, 60_000);
 });

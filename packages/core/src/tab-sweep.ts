@@ -35,6 +35,8 @@ export interface SweepResult {
  * cannot be told from any other; only a cgroup would hold it.
  */
 export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; exit 0; }
+# mc may run inside a tab of the session it kills: that tab's hang-up must not end the sweep.
+trap '' HUP
 mode=$1 sids=$2; shift 2
 for p do set -- "$@" -e "$p"; shift; done
 if printf 'a\\0' | grep -qzx a 2>/dev/null; then
@@ -53,7 +55,9 @@ pick() {
     END {
       for (q = self; q > 1 && (q in ppid); q = ppid[q]) mine[q] = 1
       for (x = 1; x <= n; x++) {
-        p = all[x]; if (p in mine) continue
+        p = all[x]
+        # the process line mc runs in (from inside a tab) is never ended; its terminal session counts
+        if (p in mine) { if (index(marked, " " p " ")) print "d", sid[p]; continue }
         mk = index(marked, " " p " ") > 0; sd = sid[p] > 0 && index(sids, " " sid[p] " ") > 0
         if ((!mk && !sd) || state[p] ~ /^[ZX]/) continue
         other = 0; ours = 0
@@ -99,8 +103,15 @@ export function parseSweep(out: string): SweepResult {
   return { supported: true, ended: found.filter((p) => !left.has(p)), survivors, spared: listed("spared") };
 }
 
-const markers = (s: ManagedSession) =>
-  sessionSlots(s.layout).map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
+/**
+ * The exact environment entries of a session's tabs. grep -F reads a newline as a second pattern: a run
+ * directory holding a control character (never made by mc, but a record is only data) is refused.
+ */
+const markers = (s: ManagedSession) => {
+  if (/[\u0000-\u001f\u007f]/.test(s.runDir))
+    throw new Error(`the run directory ${JSON.stringify(s.runDir)} holds a control character: no sweep`);
+  return sessionSlots(s.layout).map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
+};
 
 /**
  * Before a session's kill: the terminal sessions its tabs' processes are in (see {@link SWEEP_SCRIPT});

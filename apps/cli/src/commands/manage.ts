@@ -88,6 +88,20 @@ export async function killCommand(
         spared?: { pid: number; command: string }[];
         error?: string;
       }[] = [];
+      // Run from inside a tab of a session it kills, mc would die with that tab's hang-up half-way:
+      // that session goes last, and the hang-up is ignored until the sweep is done.
+      const inside = (t: (typeof targets)[number]) => {
+        const mark = process.env.MC_TAB;
+        if (!mark) return false;
+        try {
+          return mark.startsWith(`${t.run.manager.session(t.name, t.machine).runDir}#`);
+        } catch {
+          return false;
+        }
+      };
+      targets.sort((a, b) => Number(inside(a)) - Number(inside(b)));
+      const ignoreHup = () => {};
+      process.on("SIGHUP", ignoreHup);
       for (const { run, name, machine } of targets) {
         const where = machine === "local" ? "" : ` on ${machine}`;
         const r = await run.manager.killSession(name, machine);
@@ -120,6 +134,7 @@ export async function killCommand(
           if (!out.json) out.err(`${out.c.red("✗")} ${name}${where}: ${r.error}; it stays in mc's records`);
         }
       }
+      process.off("SIGHUP", ignoreHup);
       if (out.json) out.printJson({ killed: results });
       else if (targets.length === 0) out.err("nothing to kill: no managed sessions");
       return results.every((r) => r.ok) ? 0 : 1;
