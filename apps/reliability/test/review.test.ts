@@ -302,6 +302,9 @@ describe("what a tab leaves behind", () => {
     const sock2 = join(t.dir, "tab-made.sock");
     const tabs = picks.map((i, k) => tab(`e${k}`, `${escapes[i]!(base + i)} sleep 60`));
     tabs.push(tab("server", `env -u TMUX tmux -S ${sock2} new -d -s inner 'sleep ${base + 90}'; sleep 60`));
+    // A per-user agent a tab happened to start first is shared by the user's other programs.
+    const agentSock = join(t.dir, `agent-${SEED}.sock`);
+    tabs.push(tab("agent", `ssh-agent -a ${agentSock} >/dev/null; sleep 60`));
     const file = writeLayouts([{ layoutName: "escapes", layoutTabs: tabs }]);
     const r = await run(["run", file, "--socket", t.socket]);
     expect(r.code, r.stderr).toBe(0);
@@ -326,6 +329,11 @@ describe("what a tab leaves behind", () => {
     );
     expect(picks.filter((i) => left.includes(base + i))).toEqual([]);
     expect(liveOn(sock2).sort()).toEqual(["inner", "mine"]);
+    const agents = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes(agentSock));
+    expect(agents.length).toBe(1);
+    process.kill(Number(agents[0]!.trim().split(/\s+/)[0]));
     execFileSync("tmux", ["-S", sock2, "kill-server"], { env });
   }, 60_000);
 });

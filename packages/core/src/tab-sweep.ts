@@ -30,8 +30,9 @@ export interface SweepResult {
  *
  * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs from (mc may be run from inside the tab), and
  * anything inside another terminal server a tab started (a tmux, zellij or screen server that carries the
- * marker, its panes and everything below them): those sessions may be the user's own since; they are
- * listed as `spared`. A process that left both the marker and the terminal session (`setsid env -i`)
+ * marker, its panes and everything below them): those sessions may be the user's own since; nor a per-user
+ * agent a tab happened to start first (gpg-agent, ssh-agent, dbus-daemon and gpg's helpers), which the
+ * user's other programs share. They are listed as `spared`. A process that left both the marker and the terminal session (`setsid env -i`)
  * cannot be told from any other; only a cgroup would hold it.
  */
 export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; exit 0; }
@@ -63,7 +64,7 @@ pick() {
         other = 0; ours = 0
         for (q = p; q > 1 && (q in ppid); q = ppid[q]) {
           if (q == self) { ours = 1; break }
-          if (index(marked, " " q " ") && name[q] ~ /^(tmux: server|zellij|screen|SCREEN)/) { other = 1; break }
+          if (index(marked, " " q " ") && name[q] ~ /^(tmux: server|zellij|screen|SCREEN)|^(gpg-agent|ssh-agent|dbus-daemon|keyboxd|dirmngr|scdaemon)$/) { other = 1; break }
         }
         if (ours) continue
         if (other) print "s", p, name[p]

@@ -123,7 +123,7 @@ export async function killCommand(
             // A terminal server a tab started may hold sessions the user made since: never mc's to end.
             if (r.spared?.length)
               out.err(
-                `${out.c.yellow("!")} left alone: ${r.spared.length} process(es) in a terminal server its tabs started (${r.spared
+                `${out.c.yellow("!")} left alone: ${r.spared.length} process(es) of a terminal server or shared agent its tabs started (${r.spared
                   .slice(0, 3)
                   .map((p) => `${p.pid} ${p.command}`)
                   .join(", ")}${r.spared.length > 3 ? ", …" : ""}); end them yourself if they are not needed`,
