@@ -79,6 +79,18 @@ describe("one name, several records", () => {
     const s2 = await run(["status", name, "--json"]);
     expect(s2.code, s2.stderr).toBe(0);
     expect(JSON.parse(s2.stdout).sessions).toHaveLength(2);
+    // Reading or rerunning a tab of it must not pick one of the two silently either.
+    for (const args of [
+      ["logs", `${name}/t`],
+      ["rerun", `${name}/t`],
+      ["wait", name, "--timeout", "1"],
+    ]) {
+      const r = await run(args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/--socket/);
+    }
+    const one = await run(["logs", `${name}/t`, "--socket", other]);
+    expect(one.code, one.stderr).toBe(0);
     const k = await run(["kill", name, "--socket", other]);
     expect(k.code, k.stderr).toBe(0);
     expect(liveOn(other)).not.toContain(name);

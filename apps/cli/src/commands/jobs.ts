@@ -115,28 +115,32 @@ function interruptible(): { signal: AbortSignal; done: () => void } {
  */
 export async function eventsCommand(
   names: string[],
-  o: { follow?: boolean; host?: string },
+  o: { follow?: boolean; host?: string; socket?: string },
   out: Output,
 ): Promise<number> {
-  return withRuns(out, async (runs) => {
-    const found = targets(runs, names, o.host);
-    for (const e of await history(found)) out.jsonLine(e);
-    if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
-    const { signal, done } = interruptible();
-    try {
-      const end = await followAll(found, signal, (e) => out.jsonLine(e));
-      if (!end) return EXIT_CODES.ABORTED;
-      out.jsonLine({
-        type: "run-done",
-        time: new Date().toISOString(),
-        failed: end.failed,
-        report: makeReport(end.sessions),
-      });
-      return 0;
-    } finally {
-      done();
-    }
-  });
+  return withRuns(
+    out,
+    async (runs) => {
+      const found = targets(runs, names, o.host);
+      for (const e of await history(found)) out.jsonLine(e);
+      if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
+      const { signal, done } = interruptible();
+      try {
+        const end = await followAll(found, signal, (e) => out.jsonLine(e));
+        if (!end) return EXIT_CODES.ABORTED;
+        out.jsonLine({
+          type: "run-done",
+          time: new Date().toISOString(),
+          failed: end.failed,
+          report: makeReport(end.sessions),
+        });
+        return 0;
+      } finally {
+        done();
+      }
+    },
+    o.socket,
+  );
 }
 
 /**
@@ -145,45 +149,49 @@ export async function eventsCommand(
  */
 export async function waitCommand(
   names: string[],
-  o: { timeout?: number; host?: string },
+  o: { timeout?: number; host?: string; socket?: string },
   out: Output,
 ): Promise<number> {
-  return withRuns(out, async (runs) => {
-    const found = targets(runs, names, o.host);
-    if (found.length === 0) {
-      if (!out.json) out.err("nothing to wait for: no managed sessions are running");
-      return 0;
-    }
-    const { signal, done } = interruptible();
-    const timer = o.timeout === undefined ? undefined : AbortSignal.timeout(Math.max(0, o.timeout * 1000));
-    const both = timer ? AbortSignal.any([signal, timer]) : signal;
-    try {
-      const end = await followAll(found, both, () => {});
-      if (!end) {
-        if (timer?.aborted) {
-          throw new McError("TIMEOUT", `not every tab finished within ${o.timeout} s`, {
-            backend: "cli",
-            op: "wait",
-            hint: "sessions status shows which tabs are still running",
-          });
-        }
-        return EXIT_CODES.ABORTED;
+  return withRuns(
+    out,
+    async (runs) => {
+      const found = targets(runs, names, o.host);
+      if (found.length === 0) {
+        if (!out.json) out.err("nothing to wait for: no managed sessions are running");
+        return 0;
       }
-      let failed = end.failed;
-      for (const f of found.filter((x) => x.endedAt !== undefined)) failed += await endedFailures(f);
-      const report = makeReport(end.sessions);
-      if (out.json) out.printJson({ ok: failed === 0, failed, report });
-      else
-        out.err(
-          failed === 0
-            ? out.c.green("every tab finished successfully")
-            : out.c.red(`${failed} tab(s) failed (sessions status shows which)`),
-        );
-      return failed === 0 ? 0 : EXIT_TABS_FAILED;
-    } finally {
-      done();
-    }
-  });
+      const { signal, done } = interruptible();
+      const timer = o.timeout === undefined ? undefined : AbortSignal.timeout(Math.max(0, o.timeout * 1000));
+      const both = timer ? AbortSignal.any([signal, timer]) : signal;
+      try {
+        const end = await followAll(found, both, () => {});
+        if (!end) {
+          if (timer?.aborted) {
+            throw new McError("TIMEOUT", `not every tab finished within ${o.timeout} s`, {
+              backend: "cli",
+              op: "wait",
+              hint: "sessions status shows which tabs are still running",
+            });
+          }
+          return EXIT_CODES.ABORTED;
+        }
+        let failed = end.failed;
+        for (const f of found.filter((x) => x.endedAt !== undefined)) failed += await endedFailures(f);
+        const report = makeReport(end.sessions);
+        if (out.json) out.printJson({ ok: failed === 0, failed, report });
+        else
+          out.err(
+            failed === 0
+              ? out.c.green("every tab finished successfully")
+              : out.c.red(`${failed} tab(s) failed (sessions status shows which)`),
+          );
+        return failed === 0 ? 0 : EXIT_TABS_FAILED;
+      } finally {
+        done();
+      }
+    },
+    o.socket,
+  );
 }
 
 /**
@@ -192,42 +200,49 @@ export async function waitCommand(
  */
 export async function rerunCommand(
   target: string,
-  o: { failed?: boolean; host?: string },
+  o: { failed?: boolean; host?: string; socket?: string },
   out: Output,
 ): Promise<number> {
-  return withRuns(out, async (runs) => {
-    const found = findTarget(runs, target, o.host);
-    const { manager } = found.run;
-    if (found.endedAt !== undefined) {
-      throw new McError("SESSION_NOT_FOUND", `session "${found.session.name}" has ended`, {
-        backend: "cli",
-        op: "rerun",
-        hint: "start it again with sessions run",
-      });
-    }
-    let tabs: number[];
-    if (found.tab !== undefined) tabs = [found.tab];
-    else if (o.failed) {
-      const report = await manager.checkAllSessionsStatus({ processes: false });
-      const st = report.sessions.find((x) => x.session === found.session.name && x.machine === found.machine);
-      tabs = (st?.tabs ?? [])
-        .filter((t) => FINISHED_STATES.includes(t.state) && !(t.state === "exited" && t.exitCode === 0))
-        .map((t) => t.index);
-    } else {
-      throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
-        backend: "cli",
-        op: "rerun",
-      });
-    }
-    const done: { tab: string; index: number; attempt: number }[] = [];
-    for (const i of tabs) {
-      const attempt = await manager.rerunTab(found.session.name, i, found.machine);
-      const tab = found.session.layout.layoutTabs[i]!.tabName;
-      done.push({ tab, index: i, attempt });
-      if (!out.json) out.err(`${out.c.green("✓")} ${found.session.name}/${tab}: attempt ${attempt} started`);
-    }
-    if (out.json) out.printJson({ session: found.session.name, rerun: done });
-    else if (done.length === 0) out.err("no failed tabs to rerun");
-    return 0;
-  });
+  return withRuns(
+    out,
+    async (runs) => {
+      const found = findTarget(runs, target, o.host);
+      const { manager } = found.run;
+      if (found.endedAt !== undefined) {
+        throw new McError("SESSION_NOT_FOUND", `session "${found.session.name}" has ended`, {
+          backend: "cli",
+          op: "rerun",
+          hint: "start it again with sessions run",
+        });
+      }
+      let tabs: number[];
+      if (found.tab !== undefined) tabs = [found.tab];
+      else if (o.failed) {
+        const report = await manager.checkAllSessionsStatus({ processes: false });
+        const st = report.sessions.find(
+          (x) => x.session === found.session.name && x.machine === found.machine,
+        );
+        tabs = (st?.tabs ?? [])
+          .filter((t) => FINISHED_STATES.includes(t.state) && !(t.state === "exited" && t.exitCode === 0))
+          .map((t) => t.index);
+      } else {
+        throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
+          backend: "cli",
+          op: "rerun",
+        });
+      }
+      const done: { tab: string; index: number; attempt: number }[] = [];
+      for (const i of tabs) {
+        const attempt = await manager.rerunTab(found.session.name, i, found.machine);
+        const tab = found.session.layout.layoutTabs[i]!.tabName;
+        done.push({ tab, index: i, attempt });
+        if (!out.json)
+          out.err(`${out.c.green("✓")} ${found.session.name}/${tab}: attempt ${attempt} started`);
+      }
+      if (out.json) out.printJson({ session: found.session.name, rerun: done });
+      else if (done.length === 0) out.err("no failed tabs to rerun");
+      return 0;
+    },
+    o.socket,
+  );
 }

@@ -21,6 +21,7 @@ export interface LogsOptions {
   follow?: boolean;
   lines?: number;
   host?: string;
+  socket?: string;
   raw?: boolean;
   /** Milliseconds between reads with --follow. */
   pollMs?: number;
@@ -79,33 +80,37 @@ const splitLines = (text: string) => (text === "" ? [] : text.replace(/\n$/, "")
 
 /** `sessions logs SESSION[/TAB] [-f] [-n N]`: what a tab printed, kept after it, its session and its server end. */
 export async function logsCommand(target: string, o: LogsOptions, out: Output): Promise<number> {
-  return withRuns(out, async (runs) => {
-    const found = findTarget(runs, target, o.host);
-    const { manager } = found.run;
-    if (!manager.factory.capabilities.logs) {
-      throw new McError("USAGE", `${manager.factory.name} does not keep tab logs (capability "logs")`, {
-        backend: "cli",
-        op: "logs",
-        hint: "status shows each tab's state and exit code",
-      });
-    }
-    const host = manager.hostOf(found.machine);
-    const sources = sourcesOf(found);
-    const print = printer(found, sources, o, out);
-    if (!o.follow || found.endedAt !== undefined) {
-      let any = false;
-      for (const src of sources) {
-        const text = await readTabLog(host, found.session.runDir, src.slot);
-        for (const line of splitLines(o.lines === undefined ? text : lastLines(text, o.lines))) {
-          any = true;
-          print(src, line);
-        }
+  return withRuns(
+    out,
+    async (runs) => {
+      const found = findTarget(runs, target, o.host);
+      const { manager } = found.run;
+      if (!manager.factory.capabilities.logs) {
+        throw new McError("USAGE", `${manager.factory.name} does not keep tab logs (capability "logs")`, {
+          backend: "cli",
+          op: "logs",
+          hint: "status shows each tab's state and exit code",
+        });
       }
-      if (!any && !out.json) out.err(out.c.dim("no output recorded"));
-      return 0;
-    }
-    return follow(found, host, sources, o, print);
-  });
+      const host = manager.hostOf(found.machine);
+      const sources = sourcesOf(found);
+      const print = printer(found, sources, o, out);
+      if (!o.follow || found.endedAt !== undefined) {
+        let any = false;
+        for (const src of sources) {
+          const text = await readTabLog(host, found.session.runDir, src.slot);
+          for (const line of splitLines(o.lines === undefined ? text : lastLines(text, o.lines))) {
+            any = true;
+            print(src, line);
+          }
+        }
+        if (!any && !out.json) out.err(out.c.dim("no output recorded"));
+        return 0;
+      }
+      return follow(found, host, sources, o, print);
+    },
+    o.socket,
+  );
 }
 
 /**

@@ -179,7 +179,30 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
   const on = all.filter((f) => host === undefined || f.machine === host);
   const named = on.filter((f) => sameSession(f.run, f.session, name));
   const hits = named.length ? named : on.filter((f) => f.session.layout.layoutName === name);
-  const live = hits.filter((f) => f.endedAt === undefined);
+  // Newest last: of several live records of one server, the newest is the session (older ones are stale).
+  const live = hits
+    .filter((f) => f.endedAt === undefined)
+    .sort((a, b) => a.session.startedAt - b.session.startedAt);
+  // Live on two servers of one machine (two tmux sockets): never a silent pick.
+  const places = new Map(
+    live.map((f) => [
+      placeOf({ run: f.run, machine: f.machine, name: f.session.name, session: f.session }),
+      f,
+    ]),
+  );
+  if (places.size > 1) {
+    const shown = [...places.values()].map((f) => ({
+      run: f.run,
+      machine: f.machine,
+      name: f.session.name,
+      session: f.session,
+    }));
+    throw new McError(
+      "USAGE",
+      `"${name}" names ${shown.length} live sessions: ${shown.map((h) => describePlace(h, shown)).join("; ")}`,
+      { backend: "cli", hint: "pick one with --socket PATH (or --host MACHINE)" },
+    );
+  }
   const machines = new Set(hits.map((h) => h.machine));
   if (machines.size > 1) {
     throw new McError(
@@ -188,7 +211,7 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
       { backend: "cli", hint: "pick one with --host" },
     );
   }
-  if (live.length) return live[0]!;
+  if (places.size === 1) return [...places.values()][0]!;
   const last = hits.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0))[0];
   if (last) return last;
   throw new McError("SESSION_NOT_FOUND", `no session "${name}" in mc's records${host ? ` on ${host}` : ""}`, {

@@ -22,6 +22,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("-n, --lines <n>", "only the last n lines (with --follow: 10 unless given)", lines)
     .option("--raw", "the bytes as written, escape sequences included (for a file or a pager)")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
+    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
     .addHelpText("after", example("sessions logs api/server -f -n 50"))
     .action((target: string, o) => ctx.set(logsCommand(target, o, ctx.out)));
   program
@@ -32,6 +33,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .argument("[sessions...]", "only these sessions (live or ended; default every live one)")
     .option("-f, --follow", "keep printing events until every tab finished (run-done)")
     .option("--host <machine>", "only sessions on this machine")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
     .addHelpText("after", example("sessions events --follow | jq -c 'select(.type==\"tab-exited\")'"))
     .action((names: string[], o) => ctx.set(eventsCommand(names, o, ctx.out)));
   program
@@ -42,6 +44,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .argument("[sessions...]", "only these sessions (default every live one)")
     .option("--timeout <seconds>", "give up after this long (exit 7)", num("--timeout"))
     .option("--host <machine>", "only sessions on this machine")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
     .addHelpText("after", example("sessions wait build --timeout 600 && echo all green"))
     .action((names: string[], o) => ctx.set(waitCommand(names, o, ctx.out)));
   program
@@ -50,6 +53,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .argument("<target>", "SESSION/TAB, or SESSION with --failed")
     .option("--failed", "every tab of the session whose command failed")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
+    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
     .addHelpText("after", example("sessions rerun build --failed"))
     .action((target: string, o) => ctx.set(rerunCommand(target, o, ctx.out)));
 }
