@@ -331,6 +331,19 @@ describe("quoting and geometry helpers", () => {
       expect(isTmuxKeyName(k)).toBe(true);
     for (const k of ["echo end", "ends", "ls", "C-", "cd ~"]) expect(isTmuxKeyName(k)).toBe(false);
   });
+  it("a line of spaces then a key name comes back exactly from tmuxinator (seed 454078106 found it)", () => {
+    for (const command of ["C-c", " C-c", "   end", " echo"]) {
+      const l: LayoutConfig = { layoutName: "k", layoutTabs: [{ tabName: "t", startDir: "/tmp", command }] };
+      const back = importText(
+        exportTmuxinator(l, tmp).text,
+        "tmuxinator",
+        { file: join(tmp, "k.yml"), cwd: tmp, env: {} },
+        "k.yml",
+        "k",
+      );
+      expect(back.file.layouts[0]!.layoutTabs[0]!.command).toBe(command);
+    }
+  });
   it("a command whose lines do not stand alone is typed whole", () => {
     expect(linesStandAlone("a\nb")).toBe(true);
     expect(linesStandAlone("if true; then\n  echo\nfi")).toBe(true);

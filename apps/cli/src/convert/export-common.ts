@@ -104,7 +104,8 @@ export function layoutNotes(
  */
 export function typedItems(command: string, leadingSpace: boolean): string[] {
   const items = command.includes("\n") && linesStandAlone(command) ? command.split("\n") : [command];
-  return leadingSpace ? items : items.map((l) => (isTmuxKeyName(l) ? ` ${l}` : l));
+  // Spaces then a key name get one more too: the importer takes exactly one off.
+  return leadingSpace ? items : items.map((l) => (isTmuxKeyName(l.replace(/^ +/, "")) ? ` ${l}` : l));
 }
 
 /** A fresh warning list for one export. */
