@@ -66,7 +66,7 @@ export interface ZellijBackendOptions {
   maxSessionNameBytes?: number | undefined;
   /** Add zellij's compact tab bar to every tab (default true). */
   tabBar?: boolean | undefined;
-  /** How long a started session may take to show mc's panes (ms, default 10000). */
+  /** How long a started session may take to show mc's panes (ms, default 30000: a loaded machine is slow). */
   appearTimeoutMs?: number | undefined;
   /** How long kill waits for a session to stop being listed (ms, default 8000). */
   killTimeoutMs?: number | undefined;
@@ -99,7 +99,7 @@ export class ZellijBackend implements SessionBackend {
     this.host = host;
     this.opts = opts;
     this.zellij = opts.zellij ?? "zellij";
-    this.appearTimeoutMs = opts.appearTimeoutMs ?? 10000;
+    this.appearTimeoutMs = opts.appearTimeoutMs ?? 30000;
     this.q = new ZellijQueries(host, this.zellij);
   }
 
