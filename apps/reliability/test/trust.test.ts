@@ -319,14 +319,14 @@ describe("5. state that is relative, private, or not a file", () => {
     expect(tabs.map((x) => x.state)).toEqual(["running"]);
     // Every directory is private (0700), so nothing below is reachable by others; what mc writes itself
     // (run records, artefacts with the commands) is 0600 as well. The tab wrapper's own records (exit
-    // codes, events) take the tmux server's umask, inside those private directories.
+    // codes, events, the clock offset) take the tmux server's umask, inside those private directories.
     const loose: string[] = [];
     const dirsSeen = new Set<string>([root]);
     for (const f of filesUnder(root)) {
       const parts = f.split("/");
       for (let k = 1; k < parts.length; k++) dirsSeen.add(join(root, ...parts.slice(0, k)));
       const mode = statSync(join(root, f)).mode & 0o777;
-      const byWrapper = /(^|\/)(tab-\d+(-\d+)?\.json|events\.ndjson|ready-\d+\.json|logs\/.*)$/.test(f);
+      const byWrapper = /(^|\/)(tab-\d+(-\d+)?\.json|events\.ndjson|ready-\d+\.json|clock|logs\/.*)$/.test(f);
       if (!byWrapper && mode & 0o077) loose.push(`${f} ${mode.toString(8)}`);
     }
     for (const d of dirsSeen) {

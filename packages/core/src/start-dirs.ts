@@ -75,7 +75,9 @@ export async function resolveLayouts(
   const dirs = [...new Set(checks.flat(2).flatMap((x) => ("path" in x.r ? [x.r.path] : [])))];
   const [access] = await Promise.all([
     Promise.all(dirs.map(async (d) => [d, await m.host.dirAccess(d)] as const)).then((x) => new Map(x)),
-    checkShells(m),
+    // On Windows a tab's shell is Windows Terminal's word (cmd, powershell, pwsh) or a path the wt backend
+    // checks itself; elsewhere it is the program that reads the tab's command.
+    c.info.platform === "win32" || m.backend.name === "wt" ? undefined : checkShells(m),
   ]);
   // Made when the run starts (startMachine), never while planning: a dry run changes nothing.
   const create = c.missingDirs === "create" ? dirs.filter((x) => access.get(x) === "missing") : [];
