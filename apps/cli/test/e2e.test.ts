@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../../packages/tmux/test/harness.js";
 
 const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 let dir: string;
@@ -37,16 +38,8 @@ function sessions(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran
 const tmux = (...args: string[]) =>
   execFileSync("tmux", ["-u", "-S", sock, ...args], { env, encoding: "utf8" });
 
-/** Ask again (every 100 ms, up to `ms`) until `ok`; the last answer. A loaded machine starts tabs late. */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await get();
-  while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 100));
-    v = await get();
-  }
-  return v;
-}
+/** Ask again until `ok` (up to 30 s: a loaded machine starts tabs late); the last answer. */
+const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => waitFor(get, ok, ms);
 
 function layoutsFile(
   name: string,

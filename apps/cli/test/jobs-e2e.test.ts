@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { event as eventSchema } from "../src/output-schemas.js";
 
 /** Tabs as jobs (#16) through the built binary on a private real tmux server. */
@@ -38,16 +39,8 @@ function layouts(name: string, ls: { layoutName: string; layoutTabs: Tab[] }[]):
 const run = (file: string, ...more: string[]) => sessions(["run", file, "--socket", sock, ...more]);
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 
-/** Ask again (every 100 ms, up to `ms`) until `ok`; the last answer. A loaded machine starts tabs late. */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await get();
-  while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 100));
-    v = await get();
-  }
-  return v;
-}
+/** Ask again until `ok` (up to 30 s: a loaded machine starts tabs late); the last answer. */
+const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => waitFor(get, ok, ms);
 
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
