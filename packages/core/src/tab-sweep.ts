@@ -28,12 +28,13 @@ export interface SweepResult {
  *   is still there half a second later (the session's hang-up ends the rest): TERM, up to 2 s, KILL,
  *   survivors reported.
  *
- * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs from (mc may be run from inside the tab), and
- * anything inside another terminal server a tab started (a tmux, zellij or screen server that carries the
- * marker, its panes and everything below them): those sessions may be the user's own since; nor a per-user
- * agent a tab happened to start first (gpg-agent, ssh-agent, dbus-daemon and gpg's helpers), which the
- * user's other programs share. They are listed as `spared`. A process that left both the marker and the terminal session (`setsid env -i`)
- * cannot be told from any other; only a cgroup would hold it.
+ * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs
+ * from (mc may be run from inside the tab); anything inside another terminal server a tab started (a tmux,
+ * zellij or screen server that carries the marker, its panes and everything below them: those sessions
+ * may be the user's own since); a per-user agent a tab happened to start first (gpg-agent, ssh-agent,
+ * dbus-daemon and gpg's helpers), which the user's other programs share. Those last two are listed as
+ * `spared`. A process that left both the marker and the terminal session (`setsid env -i`) cannot be
+ * told from any other; only a cgroup would hold it.
  */
 export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; exit 0; }
 # mc may run inside a tab of the session it kills: that tab's hang-up must not end the sweep.
