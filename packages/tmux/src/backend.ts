@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   AWK_PROBE,
   type AwkMode,
@@ -26,21 +26,19 @@ import { isNoServer, isNoSession, tmuxError } from "./errors.js";
 import {
   buildName,
   exactSession,
-  noFormat,
   PANE_FORMAT,
   renameCommand,
   SESSION_FORMAT,
-  type TmuxSocket,
   type TmuxTab,
   type TmuxTarget,
   tmuxArgs,
-  tmuxQuote,
   tmuxSessionFiles,
   tmuxSessionKey,
-  tmuxStopDispatcher,
   windowArgs,
 } from "./generate.js";
 import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
+import { MIN_TMUX_VERSION, parseTmuxVersion, type TmuxBackendOptions, toSocket } from "./server.js";
+import { registerStop, runPendingStops, type StopHookContext } from "./stop-hook.js";
 
 /** How long the session list fetched with the version check stays good for the plan that asked for it. */
 const EARLY_LIST_MS = 1000;
@@ -80,45 +78,6 @@ function commandLabel(t: TmuxTab): string {
   return `command of tab ${t.index}${t.pane ? ` pane ${t.pane}` : ""}`;
 }
 
-/** Options of the tmux backend (saved with a run, so a later command reaches the same server). */
-export interface TmuxBackendOptions {
-  /** A `-L` socket name or a `-S` socket path (a string with a `/` is a path). */
-  socket?: string | TmuxSocket | undefined;
-  /** tmux executable (default `tmux`). */
-  tmux?: string | undefined;
-}
-
-/** Normalise the `socket` option. */
-export function toSocket(socket: TmuxBackendOptions["socket"]): TmuxSocket | undefined {
-  if (socket === undefined || typeof socket === "object") return socket;
-  return socket.includes("/") ? { path: socket } : { name: socket };
-}
-
-/**
- * The socket tmux itself would use on this machine (tmux.c: `-S` path, `-L` name under
- * `$TMUX_TMPDIR/tmux-<uid>`, else the server of the tmux this runs inside (`$TMUX`), else `default`), as
- * a path: saved with a run, it makes every later `status`, `attach` and `kill` reach the same server, also
- * when the run was started inside a tmux attached to another server.
- */
-export function pinSocket(options: TmuxBackendOptions, env: NodeJS.ProcessEnv): TmuxBackendOptions {
-  const s = toSocket(options.socket);
-  // A relative -S path is this directory's: saved absolute, later commands elsewhere reach the same server.
-  if (s && "path" in s) return { ...options, socket: { path: resolve(s.path) } };
-  const dir = `${(env.TMUX_TMPDIR || "/tmp").replace(/\/+$/, "")}/tmux-${process.getuid?.() ?? 0}`;
-  if (s) return { ...options, socket: { path: `${dir}/${s.name}` } };
-  const inside = env.TMUX?.split(",")[0];
-  return { ...options, socket: { path: inside || `${dir}/default` } };
-}
-
-/** Oldest tmux mc supports: `new-session -e`/`-c` and `{}` parsing of 3.0, exact `=name` targets. */
-export const MIN_TMUX_VERSION = [3, 0] as const;
-
-/** Parse `tmux -V` (`tmux 3.3a`, `tmux next-3.4`, `tmux master`) into [major, minor]. */
-export function parseTmuxVersion(out: string): [number, number] | undefined {
-  const m = /(\d+)\.(\d+)/.exec(out);
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
-
 /** The tmux {@link SessionBackend}: one `source-file` per session build, one `list-panes -a` per poll. */
 export class TmuxBackend implements SessionBackend {
   readonly name = "tmux";
@@ -144,6 +103,10 @@ export class TmuxBackend implements SessionBackend {
 
   private cmd(...args: string[]): Command {
     return tmuxArgs(this.target, ...args);
+  }
+  /** What the onStop registration needs of this backend (stop-hook.ts). */
+  private stopContext(): StopHookContext {
+    return { host: this.host, lockName: this.lockName, target: this.target, cmd: (...a) => this.cmd(...a) };
   }
 
   sessionKey(name: string): string {
@@ -255,7 +218,7 @@ export class TmuxBackend implements SessionBackend {
         r.stderr.trim() || "tmux started no session",
       );
     }
-    if (p.layout.onStop !== undefined) await this.registerStop(p, sessionId);
+    if (p.layout.onStop !== undefined) await registerStop(this.stopContext(), p, sessionId);
     return {
       tabScript: join(p.artefactDir, "tabs.sh"),
       key: tmuxSessionKey(p.name),
@@ -263,42 +226,6 @@ export class TmuxBackend implements SessionBackend {
       sessionId,
       ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
     };
-  }
-
-  /**
-   * A layout's onStop runs when its session ends, however it ends (mc or the user kills it, its last
-   * pane closes): the session is registered for the one `session-closed` hook mc keeps on this server,
-   * whose script runs the onStop of every registered session that is gone (see tmuxStopDispatcher).
-   */
-  private async registerStop(p: PreparedSession, sessionId: string): Promise<void> {
-    const { stateDir } = await this.host.info();
-    const dir = join(stateDir, "onstop", this.lockName);
-    const dispatcher = join(stateDir, "onstop", `mc-onstop-${this.lockName}.sh`);
-    await this.host.writeFile(dispatcher, tmuxStopDispatcher(this.target, dir), { mode: 0o700 });
-    const pid = (await this.host.run(this.cmd("display-message", "-p", "#{pid}"))).stdout.trim();
-    await this.host.writeFile(join(dir, `${p.runId}-${p.index}.stop`), `${pid} ${sessionId} ${p.runDir}\n`);
-    const hooks = await this.host.run(this.cmd("show-hooks", "-g", "session-closed"));
-    if (!hooks.stdout.includes(`mc-onstop-${this.lockName}.sh`)) {
-      const used = new Set([...hooks.stdout.matchAll(/session-closed\[(\d+)\]/g)].map((m) => Number(m[1])));
-      let at = 4242;
-      while (used.has(at)) at++;
-      // #{pid} is left for tmux to expand when the hook fires: the dispatcher learns its server's pid
-      // even when that server is exiting with its last session.
-      const run = `run-shell ${tmuxQuote(`${noFormat(`exec /bin/sh ${shQuote(dispatcher)}`)} #{pid}`)}`;
-      const r = await this.host.run(this.cmd("set-hook", "-g", `session-closed[${at}]`, run));
-      if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
-    }
-    // Gone before the hook was there (a command that ended at once with --exit close): run it now.
-    if ((await this.host.run(this.cmd("has-session", "-t", sessionId))).exitCode !== 0)
-      await this.host.run({ file: "/bin/sh", args: [dispatcher] });
-  }
-
-  /** Run the onStop dispatcher of this server's sessions, if mc ever registered one. */
-  private async runPendingStops(): Promise<void> {
-    const { stateDir } = await this.host.info();
-    const dispatcher = join(stateDir, "onstop", `mc-onstop-${this.lockName}.sh`);
-    if ((await this.host.stat(dispatcher)) === "file")
-      await this.host.run({ file: "/bin/sh", args: [dispatcher] }).catch(() => {});
   }
 
   /** A replacement built under its private name takes its real name (the session it replaces is gone). */
@@ -333,7 +260,7 @@ export class TmuxBackend implements SessionBackend {
     const gone = r.exitCode !== 0 && (isNoSession(r.stderr) || isNoServer(r.stderr));
     if (r.exitCode !== 0 && !gone) throw tmuxError("kill", r.exitCode, r.stderr);
     // The server's hook may not run for its last session (it exits first): make sure onStop does.
-    if (session?.layout.onStop !== undefined) await this.runPendingStops();
+    if (session?.layout.onStop !== undefined) await runPendingStops(this.stopContext());
     return gone ? "gone" : "killed";
   }
 
@@ -351,7 +278,7 @@ export class TmuxBackend implements SessionBackend {
       error = "the tmux server is not running";
       // A server that exited with its last session may not have run its session-closed hook: run the
       // onStop of what it had now (the dispatcher claims each one once).
-      if (sessions.some((s) => s.layout.onStop !== undefined)) await this.runPendingStops();
+      if (sessions.some((s) => s.layout.onStop !== undefined)) await runPendingStops(this.stopContext());
     }
     // A server whose last session just ended (it exits a moment later) has no current target: no panes.
     else if (!/no current target/i.test(r.stderr)) throw tmuxError("status", r.exitCode, r.stderr);

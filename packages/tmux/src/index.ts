@@ -1,12 +1,4 @@
-export {
-  MIN_TMUX_VERSION,
-  parseTmuxVersion,
-  pinSocket,
-  TMUX_CAPABILITIES,
-  TmuxBackend,
-  type TmuxBackendOptions,
-  toSocket,
-} from "./backend.js";
+export { TMUX_CAPABILITIES, TmuxBackend } from "./backend.js";
 export { isNoServer, isNoSession, tmuxError } from "./errors.js";
 export {
   buildName,
@@ -29,3 +21,10 @@ export {
 } from "./generate.js";
 export { TmuxLocalManager, type TmuxManagerOptions, tmuxBackend } from "./manager.js";
 export { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
+export {
+  MIN_TMUX_VERSION,
+  parseTmuxVersion,
+  pinSocket,
+  type TmuxBackendOptions,
+  toSocket,
+} from "./server.js";

@@ -1,5 +1,6 @@
 import { type BackendFactory, type Host, localHost, type ManagerOptions, SessionManager } from "@mc/core";
-import { pinSocket, TMUX_CAPABILITIES, TmuxBackend, type TmuxBackendOptions, toSocket } from "./backend.js";
+import { TMUX_CAPABILITIES, TmuxBackend } from "./backend.js";
+import { pinSocket, type TmuxBackendOptions, toSocket } from "./server.js";
 
 /** The tmux backend's entry point: what the CLI's registry loads. */
 export const tmuxBackend: BackendFactory<TmuxBackendOptions> = {
