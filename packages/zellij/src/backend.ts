@@ -353,7 +353,9 @@ export class ZellijBackend implements SessionBackend {
     // has none; mc's own always has them: start() waited for them, held-back tabs are held panes).
     if (ownPanes(panes, script).length === 0) {
       const tabs = s.layout.layoutTabs.map((t) => t.tabName);
-      return { exists: panes.length > 0 && isRemains(panes, tabs), panes: none };
+      // Only mc's tab bars left may be a start in progress (--exit close: tab 0 ended before tab 1 spawned).
+      const remains = panes.length > 0 && isRemains(panes, tabs);
+      return { exists: remains, panes: none, ...(remains ? starting : {}) };
     }
     return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
   }
