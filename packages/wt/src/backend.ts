@@ -9,23 +9,24 @@ import {
   type ListedSession,
   type ManagedSession,
   McError,
-  normaliseStartDir,
   type PreparedSession,
   parseTabRecord,
   pollUntil,
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
+  sessionSlots,
   type TabRecord,
   tabRecordName,
 } from "@mc/core";
 import { pwshError } from "./errors.js";
 import { launchScript, wtWindowName } from "./generate.js";
 import { killRun } from "./kill.js";
+import { launchTabs } from "./pane-splits.js";
 import { parseProbe } from "./parse.js";
 import { type RegistryEntry, WindowRegistry } from "./registry.js";
 import { attachScript, probeScript, scriptFileArgs } from "./scripts.js";
-import { tabSettings } from "./tab-settings.js";
+import { slotCommands, tabSettings } from "./tab-settings.js";
 import { checkPlatform, isWindowsPowerShell, type WtPlatform } from "./versions.js";
 import { type CommandShell, commandFileName, wrapperScript } from "./wrapper.js";
 
@@ -41,7 +42,8 @@ export const WT_CAPABILITIES: BackendCapabilities = {
   renameSession: false,
   // Attach brings the window forward; from inside another Windows Terminal tab nothing nests.
   attachFromInside: true,
-  panes: false,
+  // Each pane is a `split-pane` running its own wrapper slot (pane-splits.ts).
+  panes: true,
   listsForeignSessions: false,
   keepPane: false,
   logs: false,
@@ -192,6 +194,7 @@ export class WtBackend implements SessionBackend {
         },
       );
     }
+    const slots = sessionSlots(spec.layout);
     const settings = tabSettings(spec.layout, {
       layoutIndex: spec.index,
       shell: this.shell,
@@ -201,10 +204,11 @@ export class WtBackend implements SessionBackend {
     const launchPath = join(spec.artefactDir, "launch.ps1");
     const wrapperPath = join(spec.artefactDir, "wrapper.ps1");
     const attachPath = join(spec.artefactDir, "attach.ps1");
-    const commandFiles = tabs.map((_, i) => join(spec.runDir, commandFileName(i)));
+    const commands = slotCommands(spec.layout);
+    const commandFiles = commands.map((_, i) => join(spec.runDir, commandFileName(i)));
     const launch = {
       window,
-      tabs: tabs.map((t) => ({ title: t.tabName, startDir: normaliseStartDir(t.startDir, info.home) })),
+      tabs: launchTabs(spec, info.home),
       pwsh: this.pwsh,
       wrapperPath,
       platform: this.platform,
@@ -229,16 +233,18 @@ export class WtBackend implements SessionBackend {
           session: spec.name,
           window,
           runDir: spec.runDir,
-          tabs: tabs.length,
+          tabs: commands.length,
           wt: this.wt,
         }),
         description: "attach script (PowerShell)",
       },
-      ...tabs.map(
-        (t, i): Artefact => ({
-          path: commandFiles[i]!,
-          content: t.command,
-          description: `command of tab ${i} (${t.tabName})`,
+      ...slots.map(
+        ({ slot, tab, pane }): Artefact => ({
+          path: commandFiles[slot]!,
+          content: commands[slot]!,
+          description: pane
+            ? `command of tab ${tab} (${tabs[tab]!.tabName}), pane ${pane}`
+            : `command of tab ${tab} (${tabs[tab]!.tabName})`,
         }),
       ),
     ];
@@ -251,7 +257,7 @@ export class WtBackend implements SessionBackend {
 
   async start(session: PreparedSession): Promise<Record<string, unknown>> {
     const launchedAt = Date.now();
-    const tabs = session.layout.layoutTabs.length;
+    const tabs = sessionSlots(session.layout).length;
     const window = wtWindowName(session.name, session.runId, session.index);
     const entry: RegistryEntry = {
       v: 2,
@@ -331,7 +337,7 @@ export class WtBackend implements SessionBackend {
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     const found = await this.registry.byName(name);
     const target = session
-      ? { runDir: session.runDir, tabs: session.layout.layoutTabs.length }
+      ? { runDir: session.runDir, tabs: sessionSlots(session.layout).length }
       : found && { runDir: found.entry.runDir, tabs: found.entry.tabs };
     if (!target) return "gone";
     const outcome = await killRun(this.host, this.pwsh, target.runDir, target.tabs);

@@ -1,4 +1,5 @@
 import { McError, psQuote } from "@mc/core";
+import type { PaneAction } from "./pane-splits.js";
 import { cli11EscapeClause, isWindowsPowerShell, type WtPlatform } from "./versions.js";
 
 /**
@@ -130,11 +131,20 @@ export function windowsCommandLine(args: readonly string[]): string {
   return args.map(quoteWindowsArg).join(" ");
 }
 
+/** One action after a tab's `new-tab`: a further pane (with its absolute start directory) or a focus move. */
+export type LaunchPaneAction =
+  | (PaneAction & { kind: "focus" })
+  | (PaneAction & { kind: "split"; startDir: string });
+
 /** One tab of a launch. */
 export interface LaunchTab {
   title: string;
   /** Absolute start directory (after `~` expansion). */
   startDir: string;
+  /** The wrapper slot its first pane runs (default: the tab's position). */
+  slot?: number | undefined;
+  /** Its further panes and focus moves, in order (pane-splits.ts `paneActions`). */
+  panes?: readonly LaunchPaneAction[] | undefined;
 }
 
 /** Input of {@link wtArgs} and {@link launchScript}. */
@@ -217,6 +227,25 @@ function startDirValue(dir: string, p: WtPlatform): string {
 }
 
 /**
+ * One pane action as wt arguments: `split-pane -H|-V [--size=0.3] --title=… --startingDirectory=…
+ * --suppressApplicationTitle -- <pwsh wrapper slot>` (see pane-splits.ts for the flags' meaning), or
+ * `focus-pane --target=<id>`.
+ */
+function paneArgs(input: LaunchInput, t: LaunchTab, a: LaunchPaneAction): string[] {
+  if (a.kind === "focus") return ["focus-pane", `--target=${a.target}`];
+  return [
+    "split-pane",
+    a.direction === "down" ? "--horizontal" : "--vertical",
+    ...(a.size === undefined ? [] : [`--size=${a.size}`]),
+    `--title=${wtValue(t.title.replace(/[\u0000-\u001f\u007f]/g, " "), input.platform, "tab title")}`,
+    `--startingDirectory=${startDirValue(a.startDir, input.platform)}`,
+    "--suppressApplicationTitle",
+    "--",
+    ...tabCommandline(input, a.slot).map(wtEscapeDelimiters),
+  ];
+}
+
+/**
  * The arguments wt.exe receives for one window with all its tabs: one invocation,
  * `--window=<name> new-tab --title=… --startingDirectory=… --suppressApplicationTitle -- <pwsh wrapper> ; new-tab …`.
  */
@@ -233,8 +262,9 @@ export function wtArgs(input: LaunchInput): string[] {
       `--startingDirectory=${startDirValue(t.startDir, input.platform)}`,
       "--suppressApplicationTitle",
       "--",
-      ...tabCommandline(input, i).map(wtEscapeDelimiters),
+      ...tabCommandline(input, t.slot ?? i).map(wtEscapeDelimiters),
     );
+    for (const a of t.panes ?? []) out.push(";", ...paneArgs(input, t, a));
   });
   const length = windowsCommandLine(out).length;
   if (length > MAX_WT_ARGUMENTS) {

@@ -32,7 +32,8 @@ export function formatSessionReport(s: SessionStatus): string {
   const rows = [
     ["TAB", "STATE", "PID", "PROCS", "RUNTIME", "COMMAND"],
     ...s.tabs.map((t) => [
-      cut(t.tabName, 24),
+      // A tab with several panes has a row per pane: `tab/pane` (as core's status table).
+      t.pane === undefined ? cut(t.tabName, 24) : `${cut(t.tabName, 21)}/${t.pane}`,
       stateText(t),
       t.pid === undefined ? "-" : String(t.pid),
       String(t.processes.length),

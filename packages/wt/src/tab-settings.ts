@@ -1,4 +1,4 @@
-import { type LayoutConfig, McError, type TabConfig } from "@mc/core";
+import { type LayoutConfig, McError, sessionSlots, type TabConfig } from "@mc/core";
 import { checkTabCommand } from "./commands.js";
 import type { CommandShell, WrapperTab } from "./wrapper.js";
 
@@ -147,25 +147,43 @@ export interface TabSettingsOptions {
 }
 
 /**
- * Each tab's wrapper settings (all but its command file), after checking every field of the layout and
- * each command against the shell that will read it.
+ * Each slot's wrapper settings (all but its command file), in slot order (core `sessionSlots`: the tabs'
+ * own panes, then every further pane), after checking every field of the layout and each command against
+ * the shell that will read it. A pane without a command runs nothing and stays as a shell.
  */
 export function tabSettings(layout: LayoutConfig, o: TabSettingsOptions): Omit<WrapperTab, "commandFile">[] {
   const layoutAt = `layouts[${o.layoutIndex}]`;
   refuseHooks(layout, layoutAt);
-  return layout.layoutTabs.map((tab, index) => {
+  return sessionSlots(layout).map(({ tab: index, pane }) => {
+    const tab = layout.layoutTabs[index]!;
     const tabAt = `${layoutAt}.layoutTabs[${index}]`;
+    const p = pane ? tab.panes![pane - 1]! : undefined;
     const shell = tabShell(tab.shell, o.shell, `${tabAt}.shell`);
-    checkTabCommand(tab, {
-      shell: shell.shell,
-      windowsPowerShell: windowsPowerShellFor(shell, o.windowsPowerShell),
-    });
+    const command = p ? (p.command ?? "") : tab.command;
+    checkTabCommand(
+      { ...tab, command },
+      { shell: shell.shell, windowsPowerShell: windowsPowerShellFor(shell, o.windowsPowerShell) },
+    );
+    const env = p?.env
+      ? tabEnv(layout, { ...tab, env: { ...tab.env, ...p.env } }, layoutAt, `${tabAt}.panes[${pane - 1}]`)
+      : tabEnv(layout, tab, layoutAt, tabAt);
     return {
       tabName: tab.tabName,
       index,
+      ...(pane ? { pane } : {}),
+      ...(p && p.command === undefined ? { keep: true } : {}),
       ...shell,
-      env: tabEnv(layout, tab, layoutAt, tabAt),
-      ...tabRetry(tab, tabAt),
+      env,
+      // Retries are the tab's command's: a further pane runs once (core `wrappedTabs`).
+      ...(p ? {} : tabRetry(tab, tabAt)),
     };
+  });
+}
+
+/** The text of each slot's command file, in slot order (a pane without a command: empty). */
+export function slotCommands(layout: LayoutConfig): string[] {
+  return sessionSlots(layout).map(({ tab, pane }) => {
+    const t = layout.layoutTabs[tab]!;
+    return pane ? (t.panes![pane - 1]!.command ?? "") : t.command;
   });
 }

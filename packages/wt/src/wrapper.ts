@@ -73,6 +73,10 @@ export interface WrapperTab {
   tabName: string;
   /** The tab's position in its layout (in its events). */
   index: number;
+  /** Which pane of the tab, for a further pane (core `sessionSlots`; in its events). */
+  pane?: number | undefined;
+  /** Stay as a shell after the command whatever `keepShell` says (a pane without a command). */
+  keep?: boolean | undefined;
   /** The file its command is read from. */
   commandFile: string;
   /** Which shell reads the command. */
@@ -202,7 +206,7 @@ ${RUN_ATTEMPTS}
   ${APPEND_EVENT}
 }
 if ([System.IO.File]::Exists($mcKill)) { exit 0 }
-if ($mcKeepShell) {
+if ($mcKeepShell -or $mcT.keep) {
   $mcKept = New-Object System.Diagnostics.ProcessStartInfo
   $mcKept.UseShellExecute = $false
   $mcKept.FileName = $mcProgram
@@ -224,7 +228,12 @@ function count(n: number | undefined): string {
 
 /** One tab's data: every string a '…' literal, every number an integer literal. */
 function tabData(t: WrapperTab, session: string): string {
-  const event = JSON.stringify({ session, tab: t.tabName, index: t.index }).slice(1, -1);
+  const event = JSON.stringify({
+    session,
+    tab: t.tabName,
+    index: t.index,
+    ...(t.pane ? { pane: t.pane } : {}),
+  }).slice(1, -1);
   const env = (t.env ?? []).map(
     ([k, v], i, all) => `      ${psQuote(k)}, ${psQuote(v)}${i < all.length - 1 ? "," : ""}`,
   );
@@ -236,6 +245,7 @@ function tabData(t: WrapperTab, session: string): string {
     `    stub = ${psQuote(encodeCommand(commandStub(t.commandFile)))}`,
     `    retry = ${count(t.retry)}`,
     `    backoffMs = ${count(t.backoffMs)}`,
+    `    keep = ${t.keep ? 1 : 0}`,
     `    event = ${psQuote(event)}`,
     env.length ? `    env = @(\n${env.join("\n")}\n    )` : "    env = @()",
     "  }",

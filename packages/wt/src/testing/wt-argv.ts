@@ -98,8 +98,23 @@ export interface WtFocusTab {
   previous?: boolean;
 }
 
+/** What a `split-pane` subcommand asks for: a new-tab's fields, the direction of the new pane and its size. */
+export interface WtSplitPane extends Omit<WtNewTab, "kind"> {
+  kind: "split-pane";
+  /** `-H`/`--horizontal`: the new pane below (`down`); `-V`/`--vertical`: to the right. */
+  direction?: "down" | "right";
+  /** `-s`/`--size`: the new pane's fraction of the pane it splits (default 0.5). */
+  size?: number;
+}
+
+/** What a `focus-pane` subcommand asks for. */
+export interface WtFocusPane {
+  kind: "focus-pane";
+  target: number;
+}
+
 /** One wt action. */
-export type WtAction = WtNewTab | WtFocusTab;
+export type WtAction = WtNewTab | WtFocusTab | WtSplitPane | WtFocusPane;
 
 /** A whole wt invocation: the target window and the actions in order. */
 export interface WtInvocation {
@@ -136,7 +151,9 @@ const NEW_TAB_FLAGS: Record<string, string> = {
 };
 const NEW_TAB = new Set(["new-tab", "nt"]);
 const FOCUS_TAB = new Set(["focus-tab", "ft"]);
-const OTHER_SUBCOMMANDS = new Set(["split-pane", "sp", "move-focus", "mf", "move-pane", "mp", "swap-pane"]);
+const SPLIT_PANE = new Set(["split-pane", "sp"]);
+const FOCUS_PANE = new Set(["focus-pane", "fp"]);
+const OTHER_SUBCOMMANDS = new Set(["move-focus", "mf", "move-pane", "mp", "swap-pane"]);
 
 interface OptionHit {
   key: string;
@@ -171,6 +188,46 @@ function matchOption(
 }
 
 const looksLikeOption = (a: string) => /^--?[^-\d]/.test(a);
+
+function parseSplitPane(args: readonly string[], cli11: Cli11): WtSplitPane {
+  const out: WtSplitPane = { kind: "split-pane", command: [] };
+  const rest: string[] = [];
+  let i = 0;
+  // AppCommandlineArgs.cpp `_buildSplitPaneParser`: -H/-V (excluding each other), -s/--size (0,1),
+  // -D/--duplicate, then new-tab's options and command.
+  for (; i < args.length; ) {
+    const a = args[i]!;
+    if (a === "--" || !looksLikeOption(a)) break;
+    if (a === "-H" || a === "--horizontal" || a === "-V" || a === "--vertical") {
+      const d = a === "-H" || a === "--horizontal" ? "down" : "right";
+      if (out.direction && out.direction !== d) throw new WtParseError("split-pane: -H excludes -V");
+      out.direction = d;
+      i++;
+      continue;
+    }
+    const hit = matchOption(args, i, { "-s": "size", "--size": "size" }, {}, cli11);
+    if (hit) {
+      const n = Number(hit.value);
+      if (!(n > 0 && n < 1)) throw new WtParseError(`split-pane: --size ${hit.value} is not in (0,1)`);
+      out.size = n;
+      i += hit.consumed;
+      continue;
+    }
+    const opt = matchOption(args, i, NEW_TAB_OPTIONS, NEW_TAB_FLAGS, cli11);
+    if (!opt) throw new WtParseError(`split-pane: unknown option ${a}`);
+    rest.push(...args.slice(i, i + opt.consumed));
+    i += opt.consumed;
+  }
+  const { kind: _, ...tab } = parseNewTab([...rest, ...args.slice(i)], cli11);
+  return { ...out, ...tab, kind: "split-pane" };
+}
+
+function parseFocusPane(args: readonly string[]): WtFocusPane {
+  const hit = args.length ? matchOption(args, 0, { "-t": "target", "--target": "target" }, {}) : undefined;
+  if (!hit || hit.consumed !== args.length || !/^\d+$/.test(hit.value!))
+    throw new WtParseError(`focus-pane: expected --target <id>, got ${args.join(" ")}`);
+  return { kind: "focus-pane", target: Number(hit.value) };
+}
 
 function parseNewTab(args: readonly string[], cli11: Cli11): WtNewTab {
   const tab: WtNewTab = { kind: "new-tab", command: [] };
@@ -233,7 +290,7 @@ function parseFocusTab(args: readonly string[]): WtFocusTab {
 
 /**
  * Parse wt's argv (without the program name) into the target window and the actions, with the subset
- * of wt's CLI that mc uses (root options, `new-tab`/`nt`, `focus-tab`/`ft`). Unknown options throw.
+ * of wt's CLI that mc uses (root options, `new-tab`/`nt`, `split-pane`/`sp`, `focus-pane`/`fp`, `focus-tab`/`ft`). Unknown options throw.
  */
 export function parseWtArgv(argv: readonly string[], cli11: Cli11 = "2.6.1"): WtInvocation {
   const inv: WtInvocation = { actions: [] };
@@ -242,7 +299,15 @@ export function parseWtArgv(argv: readonly string[], cli11: Cli11 = "2.6.1"): Wt
     // The root App is a prefix command: its options come first (AppCommandlineArgs.cpp `_buildParser`).
     for (; i < cmd.length; ) {
       const a = cmd[i]!;
-      if (NEW_TAB.has(a) || FOCUS_TAB.has(a) || OTHER_SUBCOMMANDS.has(a) || !looksLikeOption(a)) break;
+      if (
+        NEW_TAB.has(a) ||
+        FOCUS_TAB.has(a) ||
+        SPLIT_PANE.has(a) ||
+        FOCUS_PANE.has(a) ||
+        OTHER_SUBCOMMANDS.has(a) ||
+        !looksLikeOption(a)
+      )
+        break;
       const hit = matchOption(cmd, i, ROOT_OPTIONS, ROOT_FLAGS, cli11);
       if (!hit) break;
       if (hit.key === "window") inv.window = hit.value!;
@@ -251,6 +316,8 @@ export function parseWtArgv(argv: readonly string[], cli11: Cli11 = "2.6.1"): Wt
     const rest = cmd.slice(i);
     const sub = rest[0];
     if (sub !== undefined && FOCUS_TAB.has(sub)) inv.actions.push(parseFocusTab(rest.slice(1)));
+    else if (sub !== undefined && SPLIT_PANE.has(sub)) inv.actions.push(parseSplitPane(rest.slice(1), cli11));
+    else if (sub !== undefined && FOCUS_PANE.has(sub)) inv.actions.push(parseFocusPane(rest.slice(1)));
     else if (sub !== undefined && OTHER_SUBCOMMANDS.has(sub))
       throw new WtParseError(`${sub} is not modelled`);
     else inv.actions.push(parseNewTab(sub !== undefined && NEW_TAB.has(sub) ? rest.slice(1) : rest, cli11));

@@ -212,7 +212,7 @@ export function collapse(v, wtVersion) {
   return `${o}]`;
 }
 
-/** The subset of wt's CLI mc uses: `--window=`, `new-tab` (`--title=`, `--startingDirectory=`, flag, `--`), `focus-tab`. */
+/** The subset of wt's CLI mc uses: `--window=`, `new-tab` / `split-pane` (`--title=`, `--startingDirectory=`, flag, `--`; `--horizontal`/`--vertical`, `--size=`), `focus-tab`, `focus-pane --target=`. */
 export function parseCommand(args, wtVersion) {
   const out = {};
   let i = 0;
@@ -220,20 +220,38 @@ export function parseCommand(args, wtVersion) {
     a.startsWith(`${name}=`) ? collapse(a.slice(name.length + 1), wtVersion) : undefined;
   if (args[i] !== undefined && val(args[i], "--window") !== undefined)
     out.window = val(args[i++], "--window");
-  const sub = args[i] === "focus-tab" || args[i] === "new-tab" ? args[i++] : "new-tab";
+  const SUBS = ["focus-tab", "new-tab", "split-pane", "focus-pane"];
+  const sub = SUBS.includes(args[i]) ? args[i++] : "new-tab";
   if (sub === "focus-tab") {
     if (i !== args.length) throw new Error(`unexpected after focus-tab: ${args.slice(i)}`);
     out.action = { kind: "focus-tab" };
     return out;
   }
-  const tab = { kind: "new-tab", command: [] };
+  if (sub === "focus-pane") {
+    // AppCommandlineArgs.cpp `_buildFocusPaneParser`: `-t,--target`, a pane id.
+    const t = args[i] === undefined ? undefined : val(args[i], "--target");
+    if (t === undefined || !/^\d+$/.test(t) || i + 1 !== args.length)
+      throw new Error(`focus-pane: expected --target=<id>, got ${args.slice(i)}`);
+    out.action = { kind: "focus-pane", target: Number(t) };
+    return out;
+  }
+  // split-pane (AppCommandlineArgs.cpp `_buildSplitPaneParser`): `-H,--horizontal` → SplitDirection::Down,
+  // `-V,--vertical` → Right (each excludes the other), `-s,--size` a float in (0,1), then new-tab's options.
+  const tab = { kind: sub, command: [] };
   for (; i < args.length; i++) {
     const a = args[i];
     if (a === "--") {
       i++;
       break;
     }
-    if (val(a, "--title") !== undefined) tab.title = val(a, "--title");
+    if (sub === "split-pane" && (a === "--horizontal" || a === "--vertical")) {
+      if (tab.direction) throw new Error("--horizontal excludes --vertical");
+      tab.direction = a === "--horizontal" ? "down" : "right";
+    } else if (sub === "split-pane" && val(a, "--size") !== undefined) {
+      const n = Number(val(a, "--size"));
+      if (!(n > 0 && n < 1)) throw new Error(`--size: ${val(a, "--size")} not in (0,1)`);
+      tab.size = n;
+    } else if (val(a, "--title") !== undefined) tab.title = val(a, "--title");
     else if (val(a, "--startingDirectory") !== undefined) tab.dir = val(a, "--startingDirectory");
     else if (a === "--suppressApplicationTitle") tab.suppress = true;
     else throw new Error(`The following argument was not expected: ${a}`);

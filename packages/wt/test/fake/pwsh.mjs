@@ -292,9 +292,9 @@ async function attach(script, window) {
  */
 async function wrapper(script, tab) {
   const runDir = assigned(script, "mcRunDir");
-  const keep = /^\$mcKeepShell = \$true$/m.test(script);
   const t = psData(script, "mcTabs")[tab];
   if (!t) return fail(`mc: no tab ${tab} in this wrapper`, 2);
+  const keep = /^\$mcKeepShell = \$true$/m.test(script) || t.keep === 1;
   const fin = /\} finally \{\n([\s\S]*?)\n\}\n/.exec(script)?.[1] ?? "";
   const atomic = /\[System\.IO\.File\]::Replace\(/.test(fin) && !/Move-Item/.test(fin);
   const finallyCallsCommands = fin

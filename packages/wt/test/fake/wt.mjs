@@ -64,7 +64,7 @@ const key =
       : `#${target.kind}`;
 if (target.kind !== "name") logEvent(state, { kind: "target", value: windowValue, target });
 
-function openTab(cwd, cmdline, title) {
+function openTab(cwd, cmdline, title, pane) {
   const dir = join(state, "windows", hex(key));
   mkdirSync(dir, { recursive: true });
   const child = spawn(process.execPath, [CONPTY, state, key, cwd ?? process.cwd(), cmdline], {
@@ -72,7 +72,7 @@ function openTab(cwd, cmdline, title) {
     stdio: "ignore",
     env: { ...process.env, WT_SESSION: randomUUID() },
   });
-  putJson(join(dir, `${child.pid}.json`), { host: child.pid, cmdline, title, cwd });
+  putJson(join(dir, `${child.pid}.json`), { host: child.pid, cmdline, title, cwd, ...(pane ?? {}) });
   child.unref();
 }
 
@@ -91,7 +91,40 @@ if (!exists && tabs.length === 0) {
   logEvent(state, { kind: "default-tab", window: key });
   openTab(undefined, process.env.FAKE_WT_DEFAULT ?? "sleep 600");
 }
+// Panes of the tab being built (TerminalTab.cpp): ids from 0 in creation order; split-pane splits the
+// focused pane and focuses the new one (Pane.cpp `_Split`); focus-pane with an id the tab lacks does nothing.
+let tabNo = -1;
+let panes = [];
+let focused = 0;
 for (const a of actions) {
   if (a.kind === "focus-tab") logEvent(state, { kind: "focus", window: key, existed: exists });
-  else openTab(a.dir, joinCommandline(a.command), a.title);
+  else if (a.kind === "focus-pane") {
+    if (panes.includes(a.target)) focused = a.target;
+    else logEvent(state, { kind: "focus-pane-missing", window: key, tab: tabNo, target: a.target });
+  } else if (a.kind === "split-pane") {
+    if (tabNo < 0) {
+      tabNo = 0;
+      panes = [0];
+      focused = 0;
+      openTab(undefined, process.env.FAKE_WT_DEFAULT ?? "sleep 600");
+    }
+    const id = panes.length;
+    logEvent(state, {
+      kind: "split",
+      window: key,
+      tab: tabNo,
+      of: focused,
+      id,
+      direction: a.direction ?? "auto",
+      size: a.size ?? 0.5,
+    });
+    panes.push(id);
+    focused = id;
+    openTab(a.dir, joinCommandline(a.command), a.title, { tab: tabNo, pane: id });
+  } else {
+    tabNo++;
+    panes = [0];
+    focused = 0;
+    openTab(a.dir, joinCommandline(a.command), a.title, { tab: tabNo, pane: 0 });
+  }
 }
