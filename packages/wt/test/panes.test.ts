@@ -271,4 +271,47 @@ describe("panes on the fake Windows Terminal", () => {
     expect([0, 1, 2, 3].map((i) => rec(i).signal ?? rec(i).exit)).toEqual(["KILL", 4, 3, "KILL"]);
     expect(await m.backend.listSessions()).toEqual([]);
   });
+
+  it("refuses a size in cells before any window opens, and keeps a pane without a command as a shell", async () => {
+    const f = fakeWindows();
+    all.push(f);
+    const cells = f.manager({
+      sessionLayouts: [
+        { layoutName: "ok", layoutTabs: [{ tabName: "t", startDir: f.workDir, command: "sleep 30" }] },
+        {
+          layoutName: "bad",
+          layoutTabs: [
+            { tabName: "t", startDir: f.workDir, command: "sleep 30", panes: [{ command: "x", size: 10 }] },
+          ],
+        },
+      ],
+    });
+    const err = await cells.startAllSessions().catch((e) => e);
+    expect(err).toMatchObject({ code: "LAYOUT_INVALID" });
+    expect(String(err.message)).toMatch(/layouts\[1\]\.layoutTabs\[0\]\.panes\[0\]\.size/);
+    expect(f.windows()).toEqual([]);
+    const m = f.manager({
+      keepShell: false,
+      sessionLayouts: [
+        {
+          layoutName: "sh",
+          layoutTabs: [{ tabName: "t", startDir: f.workDir, command: "exit 0", panes: [{ split: "down" }] }],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    const tabs = await f.until(async () => {
+      const r = await m.checkAllSessionsStatus();
+      const ts = r.sessions[0]!.tabs;
+      return ts.every((t) => t.state === "exited") ? ts : undefined;
+    });
+    expect(tabs.map((t) => [t.pane, t.exitCode])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    // keepShell is false: only the pane without a command leaves a shell (the fake records each kept shell).
+    await f.until(async () => (f.shells().length > 0 ? true : undefined));
+    expect(f.shells()).toHaveLength(1);
+    await m.killAllSessions();
+  });
 });
