@@ -24,6 +24,7 @@ import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes }
 import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
+import { runStopNow, startStopWatcher, stopArtefacts } from "./stop-hook.js";
 import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
@@ -49,7 +50,8 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   // zellij has no pipe-pane: each pane runs its wrapper under util-linux script(1), which copies the output
   // to the tab's log (generate.ts LOGGED_LAUNCHER). A host without it keeps no logs ("no output recorded").
   logs: true,
-  stopHook: false,
+  // A watcher waits on the session's server process and runs onStop once it exits (stop-hook.ts).
+  stopHook: true,
   listsForeignSessions: true,
   // A pane with `close_on_exit false` stays on screen, finished, with its exit status.
   keepPane: true,
@@ -118,9 +120,7 @@ export class ZellijBackend implements SessionBackend {
   }
 
   /** Session names are socket file names: zellij keeps them exactly as given. */
-  sessionKey(name: string): string {
-    return name;
-  }
+  sessionKey = (name: string): string => name;
 
   /** The longest name this host's socket directory allows, once its facts were read. */
   nameLimit(): number | undefined {
@@ -131,9 +131,7 @@ export class ZellijBackend implements SessionBackend {
   }
 
   /** Before the host was asked, lengths are left to {@link prepare}, which checks them again. */
-  checkName(name: string): void {
-    checkSessionName(name, this.nameLimit());
-  }
+  checkName = (name: string): void => checkSessionName(name, this.nameLimit());
 
   async checkAvailable(): Promise<void> {
     await this.q.checkVersion();
@@ -195,6 +193,7 @@ export class ZellijBackend implements SessionBackend {
         { path: f.tabScriptPath, content: f.tabScript, mode: 0o700, description: "tab wrapper (POSIX sh)" },
         { path: f.layoutPath, content: f.layout, description: "zellij layout (KDL v1)" },
         ...f.commandFiles.map((c, i) => ({ ...c, mode: 0o600, description: `command of tab ${i}` })),
+        ...stopArtefacts(spec, this.q.facts && zellijSocketDir(this.q.facts, this.q.version)),
       ],
       start: [f.start],
     };
@@ -219,6 +218,7 @@ export class ZellijBackend implements SessionBackend {
     }
     if (r.exitCode !== 0) throw zellijError("start", r.exitCode, r.stderr, r.stdout);
     await this.verifyStarted(p);
+    if (p.layout.onStop !== undefined) await startStopWatcher(this.host, p.runDir);
     return {
       runId: p.runId,
       tabScript: join(p.artefactDir, "tabs.sh"),
@@ -250,11 +250,9 @@ export class ZellijBackend implements SessionBackend {
   }
 
   /**
-   * Wait until the session runs this layout: a tab record of this run exists (a wrapper ran), or, on
-   * 0.44+, its panes run this run's wrapper. Panes of anything else mean the name belongs to another
-   * session: one zellij resurrected (it has a saved layout) is put back (killed, so EXITED again); a
-   * live one is never touched. Nothing is killed either when mc's tabs never show: what holds the name
-   * is not provably mc's.
+   * Wait until the session runs this layout: a tab record of this run exists, or (0.44+) its panes run
+   * this run's wrapper. Other panes mean another session holds the name: one zellij resurrected is put
+   * back (killed, EXITED again); a live one, or one where mc's tabs never show, is never touched.
    */
   private async verifyStarted(p: PreparedSession): Promise<void> {
     const script = join(p.artefactDir, "tabs.sh");
@@ -304,12 +302,10 @@ export class ZellijBackend implements SessionBackend {
   }
 
   /**
-   * Kill a session and free its name. Given the managed session, only while zellij shows it is still
-   * that session ({@link ZellijQueries.owns}): a same-named session someone made since, live or EXITED,
-   * is never touched ("gone"). `kill-session` while it is live, then `delete-session` of the EXITED entry
-   * it may leave until the name is no longer listed. Not `delete-session --force`: it removes the cache
-   * folder right after asking the server to quit, the quitting server can write it again (zellij#4641,
-   * #3918), and on a session under a second old it prints "not found" and exits 2 although it killed it.
+   * Kill a session and free its name, only while zellij shows it is still the managed session
+   * ({@link ZellijQueries.owns}): a same-named one made since is never touched ("gone"). `kill-session`,
+   * then `delete-session` of the EXITED entry until the name is free (not `--force`: the quitting server
+   * can write the cache folder again, zellij#4641, #3918, and it says "not found" on a young session).
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     await this.q.detectVersion().catch(() => undefined);
@@ -317,6 +313,8 @@ export class ZellijBackend implements SessionBackend {
     if (!row) return "gone";
     if (session && !(await this.q.owns(row, session))) return "gone";
     await freeName(this.q, name, !row.exited, this.opts.killTimeoutMs);
+    // The watcher runs it too once the server is gone; whoever claims it first runs it.
+    if (session?.layout.onStop !== undefined) await runStopNow(this.host, session.runDir);
     return "killed";
   }
 
@@ -397,7 +395,5 @@ export class ZellijBackend implements SessionBackend {
   }
 
   /** A plain new interactive zellij session in this terminal. */
-  newSessionCommand(): Command {
-    return { file: this.zellij, args: [] };
-  }
+  newSessionCommand = (): Command => ({ file: this.zellij, args: [] });
 }
