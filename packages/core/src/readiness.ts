@@ -59,7 +59,6 @@ export async function logMatches(pattern: string, text: string): Promise<boolean
   if (!matcher) {
     const { Worker } = await import("node:worker_threads");
     const w = new Worker(MATCHER, { eval: true });
-    w.unref();
     w.on("message", (m: { id: number; ok: boolean }) => {
       const req = waiting.get(m.id);
       waiting.delete(m.id);
@@ -67,8 +66,11 @@ export async function logMatches(pattern: string, text: string): Promise<boolean
         clearTimeout(req.timer);
         req.done(m.ok);
       }
+      // Idle, the worker must not keep mc running (a listener on its port refs it again: unref after).
+      if (waiting.size === 0) w.unref();
     });
     w.on("error", () => {});
+    w.unref();
     matcher = w;
   }
   const w = matcher;
@@ -87,6 +89,7 @@ export async function logMatches(pattern: string, text: string): Promise<boolean
     }, LOG_MATCH_LIMIT_MS);
     timer.unref?.();
     waiting.set(id, { done: resolve, timer });
+    w.ref();
     w.postMessage({ id, pattern, text });
   });
 }

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -95,5 +95,20 @@ describe("readiness by log pattern", () => {
     // This thread stayed free meanwhile, and the next pattern gets a fresh worker.
     expect(await logMatches("server (up|ready)", "server up\n")).toBe(true);
     expect(await logMatches("^(a+)+$", "aaa")).toBe(false);
+  });
+  it("an idle matcher never keeps the process alive (a run with logMatches readiness used to hang at its end)", () => {
+    // Node 20 refs a worker again when a message listener is added: the process must still end by itself.
+    const src = new URL("../src/readiness.ts", import.meta.url).pathname;
+    const dir = mkdtempSync(join(tmpdir(), "mc-matcher-"));
+    const file = join(dir, "idle.mjs");
+    writeFileSync(
+      file,
+      `import { logMatches } from ${JSON.stringify(src)};\nconsole.log(await logMatches("ready", "x\\nready\\n"), await logMatches("nope", "x"));\n`,
+    );
+    const r = spawnSync(process.execPath, ["--import", "tsx", file], { encoding: "utf8", timeout: 20_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim()).toBe("true false");
+    expect(r.status).toBe(0);
   });
 });
