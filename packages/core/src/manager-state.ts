@@ -4,7 +4,7 @@ import type { Host, HostInfo } from "./host.js";
 import { localHost } from "./local-host.js";
 import { type Machine, Machines } from "./machines.js";
 import type { SessionManagerOptions } from "./manager-options.js";
-import type { EndedSession, ManagedRun, ManagedSession } from "./run-record.js";
+import { type EndedSession, isOwnRunDir, type ManagedRun, type ManagedSession } from "./run-record.js";
 import { RunStore } from "./run-store.js";
 import type { BackendFactory, SessionBackend } from "./session-backend.js";
 
@@ -128,13 +128,7 @@ export abstract class RunState<O extends object = object> {
   async forgetEnded(): Promise<void> {
     const gone = this.ended;
     await Promise.all(
-      gone.map((s) =>
-        this.machineSet.has(s.machine)
-          ? this.hostOf(s.machine)
-              .remove(s.runDir)
-              .catch(() => {})
-          : undefined,
-      ),
+      gone.map((s) => (this.machineSet.has(s.machine) ? this.removeRunDir(s.machine, s.runDir) : undefined)),
     );
     this.ended = [];
     // A machine this run no longer has sessions on keeps no directory for it either.
@@ -154,6 +148,14 @@ export abstract class RunState<O extends object = object> {
       return run && (run.sessions.length || ended.length) ? { ...run, ended } : undefined;
     });
   }
+  /** Remove a session's directory on its machine, only if it is one mc made there (see isOwnRunDir). */
+  private async removeRunDir(machine: string, runDir: string): Promise<void> {
+    const { stateDir } = await this.hostInfo(machine);
+    if (isOwnRunDir(stateDir, runDir))
+      await this.hostOf(machine)
+        .remove(runDir)
+        .catch(() => {});
+  }
   /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
   protected async dropSessions(machine: string, names: Set<string>): Promise<void> {
     const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
@@ -162,7 +164,7 @@ export abstract class RunState<O extends object = object> {
     await this.store.drop(this.runId, hit);
     if (!this.machineSet.has(machine)) return;
     const m = this.machineSet.get(machine);
-    await Promise.all(dropped.map((s) => m.host.remove(s.runDir).catch(() => {})));
+    await Promise.all(dropped.map((s) => this.removeRunDir(machine, s.runDir)));
     if (!this.managed.some((s) => s.machine === machine)) {
       await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
     }

@@ -65,6 +65,18 @@ export interface ManagedRun {
   ended?: EndedSession[];
 }
 
+/**
+ * Whether `runDir` is a session directory mc made on a machine whose state is `stateDir`: below
+ * `<stateDir>/runs/`, with no `.`/`..` step. A record's `runDir` is removed only then: a record edited or
+ * planted to name another directory never gets it deleted.
+ */
+export function isOwnRunDir(stateDir: string, runDir: string): boolean {
+  const norm = (p: string) => p.replace(/\\/g, "/").replace(/\/+$/, "");
+  const root = `${norm(stateDir)}/runs/`;
+  const d = norm(runDir);
+  return d.startsWith(root) && d.length > root.length && !d.split("/").some((x) => x === ".." || x === ".");
+}
+
 /** Directory holding saved runs of one manager kind. */
 export function runsDir(stateDir: string, kind: string): string {
   return join(stateDir, "managers", kind);

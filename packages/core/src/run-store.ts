@@ -7,6 +7,7 @@ import {
   deleteRun,
   ENDED_KEEP_MS,
   type EndedSession,
+  isOwnRunDir,
   listRuns,
   loadRun,
   type ManagedRun,
@@ -128,7 +129,12 @@ export class RunStore {
         (s) => s.endedAt < cutoff && run.machines[s.machine]?.host === this.host.id,
       );
       if (!old.length) continue;
-      await Promise.all(old.map((s) => this.host.remove(s.runDir).catch(() => {})));
+      const stateDir = await this.stateDir();
+      await Promise.all(
+        old.map((s) =>
+          isOwnRunDir(stateDir, s.runDir) ? this.host.remove(s.runDir).catch(() => {}) : undefined,
+        ),
+      );
       await this.update(run.id, (r) => {
         if (!r) return r;
         const ended = (r.ended ?? []).filter((s) => !old.some((o) => o.runDir === s.runDir));
