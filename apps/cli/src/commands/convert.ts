@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { type LayoutsFile, localHost, McError, writeFileAtomic } from "@mc/core";
+import { type LayoutsFile, localHost, McError } from "@mc/core";
 import { toSocket } from "@mc/tmux";
 import { type Exported, pickLayout } from "../convert/export-common.js";
 import { freezeQuery, freezeTmux, parseFreeze } from "../convert/freeze-tmux.js";
@@ -12,6 +12,7 @@ import type { ConvertWarning, Format, Imported } from "../convert/types.js";
 import { exportZellij } from "../convert/zellij-export.js";
 import { readLayouts } from "../layouts-source.js";
 import type { Output } from "../output.js";
+import { writeOutputFile } from "../output-file.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -25,7 +26,7 @@ export function printWarnings(out: Output, warnings: readonly ConvertWarning[], 
 async function writeOut(output: string, text: string, from: string | undefined): Promise<void> {
   if (from !== undefined && resolve(output) === resolve(from))
     throw usage(`-o ${output} is the file being converted`, "write the result to another file");
-  await writeFileAtomic(output, text, 0o644);
+  await writeOutputFile(output, text);
 }
 
 /** The JSON of a layouts file as mc writes one (4 spaces, as create-from-command). */

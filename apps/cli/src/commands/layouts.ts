@@ -16,10 +16,10 @@ import {
   shQuote,
   type ThresholdType,
   tabWeight,
-  writeFileAtomic,
 } from "@mc/core";
 import { importedLayouts, otherToolFormat, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
+import { writeOutputFile } from "../output-file.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -147,7 +147,7 @@ export async function balanceCommand(
       dirname(file),
       `${basename(file, extname(file))}_adjusted_${o.maxThreshold}_${o.thresholdType}_${o.breakingMethod}.json`,
     );
-  await writeFileAtomic(target, `${JSON.stringify(output, null, 4)}\n`, 0o644);
+  await writeOutputFile(target, `${JSON.stringify(output, null, 4)}\n`);
   if (out.json) {
     out.printJson({ output: target, report: result.report, warnings: result.warnings });
     return 0;

@@ -259,13 +259,14 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
         argv,
       );
       if (o.output) {
-        const { writeFileAtomic, MACHINECONFIG_SCHEMA_URL } = await import("@mc/core");
+        const { MACHINECONFIG_SCHEMA_URL } = await import("@mc/core");
+        const { writeOutputFile } = await import("../output-file.js");
         const text = JSON.stringify(
           { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] },
           null,
           4,
         );
-        await writeFileAtomic(o.output, `${text}\n`, 0o644);
+        await writeOutputFile(o.output, `${text}\n`);
         ctx.out.out(o.output);
         return ctx.set(0);
       }

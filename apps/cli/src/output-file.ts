@@ -1,0 +1,46 @@
+import { lstat, realpath, stat, writeFile } from "node:fs/promises";
+import { McError, writeFileAtomic } from "@mc/core";
+
+const refuse = (reason: string, hint?: string, cause?: unknown) =>
+  new McError("USAGE", reason, { backend: "cli", op: "write", hint, cause });
+
+/**
+ * Write a file the user named with `-o` as a shell redirection would treat it, never worse: a regular file
+ * (or a link to one) is replaced atomically and keeps its mode; a device, FIFO or terminal (`/dev/null`,
+ * `/proc/self/fd/1`) is written through, never replaced by a file; a directory, an empty name or a link to
+ * nothing is a usage error. A new file is made 0644.
+ */
+export async function writeOutputFile(path: string, text: string, flag = "-o"): Promise<void> {
+  if (path === "") throw refuse(`${flag} needs a file name`);
+  const shown = JSON.stringify(path);
+  const fail = (e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    return refuse(
+      `cannot write ${flag} ${shown}: ${err.code ?? ""} ${err.message ?? String(e)}`.trim(),
+      undefined,
+      e,
+    );
+  };
+  let link: Awaited<ReturnType<typeof lstat>> | undefined;
+  try {
+    link = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw fail(e);
+  }
+  if (!link) return writeFileAtomic(path, text, 0o644).catch((e: unknown) => Promise.reject(fail(e)));
+  let target: Awaited<ReturnType<typeof stat>>;
+  try {
+    target = await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      throw refuse(`${flag} ${shown} is a link to a file that does not exist`, "name the file itself");
+    throw fail(e);
+  }
+  if (target.isDirectory())
+    throw refuse(`${flag} ${shown} is a directory`, "name a file in it, e.g. -o DIR/layouts.json");
+  if (!target.isFile()) return writeFile(path, text).catch((e: unknown) => Promise.reject(fail(e)));
+  const real = link.isSymbolicLink()
+    ? await realpath(path).catch((e: unknown) => Promise.reject(fail(e)))
+    : path;
+  await writeFileAtomic(real, text, target.mode & 0o7777).catch((e: unknown) => Promise.reject(fail(e)));
+}
