@@ -41,6 +41,14 @@ export function planMerge(old: ManagedSession, wanted: LayoutConfig, overwrite: 
       actions[i] = "restart";
     }
   }
+  // Tabs are restarted one at a time while the others hold the session (applyMerge); a session of one tab
+  // has nothing to hold it: closing that tab ends the session.
+  if (actions.length === 1 && actions[0] === "restart")
+    throw new McError(
+      "USAGE",
+      `--on-conflict merge-overwrite would restart the only tab of session "${old.name}", which closes the session`,
+      { backend: "core", op: "plan", hint: "use --on-conflict restart to replace the whole session" },
+    );
   return { old, layout: { ...old.layout, layoutTabs: tabs }, actions };
 }
 
@@ -78,6 +86,10 @@ export async function applyMerge(
     layout: plan.layout,
     artefacts: p.artefacts.map((a) => a.path),
   };
+  // New tabs first, then each restarted tab closed and opened again in turn: the session always holds a
+  // window (closing every old one first ended a session whose tabs all changed).
+  for (const [i, a] of plan.actions.entries())
+    if (a === "create") await m.backend.startTab!(session, i, info);
   const restart = plan.actions.flatMap((a, i) => (a === "restart" ? [i] : []));
   if (restart.length) {
     const [obs] = await m.backend.observe([plan.old]);
@@ -102,8 +114,8 @@ export async function applyMerge(
         await m.host.writeFile(rec.replace(/\.json$/, `.prev-${Date.now()}.json`), text);
         await m.host.remove(rec);
       }
+      await m.backend.startTab!(session, i, info);
     }
   }
-  for (const [i, a] of plan.actions.entries()) if (a !== "keep") await m.backend.startTab!(session, i, info);
   return session;
 }

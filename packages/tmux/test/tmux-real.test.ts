@@ -886,6 +886,42 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await over.killAllSessions();
   });
 
+  it("merge-overwrite where every tab changed keeps the session (tabs restart one at a time); of a one-tab session it is refused, nothing touched", async () => {
+    const two = (c: string) =>
+      t.manager({
+        sessionLayouts: [
+          layout(
+            "all",
+            [
+              ["a", `sleep 60${c}`],
+              ["b", `sleep 61${c}`],
+            ],
+            t.work,
+          ),
+        ],
+      });
+    const first = two("0");
+    await first.startAllSessions();
+    const over = two("1");
+    const [o] = await over.startAllSessions({ onConflict: "merge-overwrite" });
+    expect(o!.tabActions).toEqual(["restart", "restart"]);
+    const after = await waitFor(
+      () => over.checkAllSessionsStatus(),
+      (x) => x.sessions[0]?.tabs.every((tab) => tab.state === "running") ?? false,
+    );
+    expect(after.sessions[0]!.tabs.map((x) => x.command)).toEqual(["sleep 601", "sleep 611"]);
+    const one = (c: string) => t.manager({ sessionLayouts: [layout("one", [["a", c]], t.work)] });
+    await one("sleep 70").startAllSessions();
+    const before = windows("=one");
+    await expect(one("sleep 71").startAllSessions({ onConflict: "merge-overwrite" })).rejects.toMatchObject({
+      code: "USAGE",
+      message: expect.stringContaining("only tab"),
+    });
+    expect(windows("=one")).toEqual(before);
+    await over.killAllSessions();
+    t.tmux("kill-session", "-t", "=one");
+  });
+
   it("a merge never touches a session mc did not start", async () => {
     t.tmux("new-session", "-d", "-s", "theirs", "sleep 1000");
     const m = t.manager({ sessionLayouts: [layout("theirs", [["x", "true"]], t.work)] });
