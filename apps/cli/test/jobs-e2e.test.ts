@@ -132,8 +132,13 @@ describe("wait", () => {
       { layoutName: "w-ok", layoutTabs: [{ tabName: "t", command: "sleep 0.3; exit 0" }] },
       { layoutName: "w-bad", layoutTabs: [{ tabName: "t", command: "sleep 0.3; exit 3" }] },
       { layoutName: "w-long", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+      { layoutName: "w-mid", layoutTabs: [{ tabName: "t", command: "sleep 3" }] },
     ]);
     expect((await run(f)).code).toBe(0);
+    // wait returns when the tab ends, not at its next 30 s check (a timer left pending held it ~25 s).
+    const m0 = Date.now();
+    expect((await sessions(["wait", "w-mid"])).code).toBe(0);
+    expect(Date.now() - m0).toBeLessThan(20_000);
     expect((await sessions(["wait", "w-ok"])).code).toBe(0);
     const bad = await sessions(["wait", "w-bad", "--json"]);
     expect(bad.code).toBe(10);
@@ -142,7 +147,7 @@ describe("wait", () => {
     const late = await sessions(["wait", "w-long", "--timeout", "0.5"]);
     expect(late.code).toBe(7);
     expect(Date.now() - t0).toBeLessThan(15_000);
-    expect((await sessions(["kill", "w-ok", "w-bad", "w-long"])).code).toBe(0);
+    expect((await sessions(["kill", "w-ok", "w-bad", "w-long", "w-mid"])).code).toBe(0);
   });
 });
 

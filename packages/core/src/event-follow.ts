@@ -169,7 +169,13 @@ function wakeOnChange(sessions: ManagedSession[]) {
     const woken = new Promise<void>((resolve) => {
       notify = resolve;
     });
-    await Promise.race([woken, sleep(Math.max(0, ms), signal).catch(() => {})]);
+    // The timer ends with the wait: left pending after a wake-up, it held the process up to 30 s after the end.
+    const timer = new AbortController();
+    const stop = () => timer.abort();
+    signal?.addEventListener("abort", stop, { once: true });
+    await Promise.race([woken, sleep(Math.max(0, ms), timer.signal)]);
+    timer.abort();
+    signal?.removeEventListener("abort", stop);
     notify = undefined;
     const was = dirty;
     dirty = false;
