@@ -107,12 +107,29 @@ interface WrapperEvent {
 
 const TAB_EVENTS = new Set<McEventType>(["tab-started", "tab-exited", "tab-killed", "tab-retried"]);
 
+/** Seconds since the epoch that a date can hold (a tab can write anything to its own events file). */
+const isTime = (t: unknown): t is number =>
+  typeof t === "number" && Number.isFinite(t) && Math.abs(t) < 8.64e12;
+const isCount = (n: unknown, min = 0) => n === undefined || (Number.isSafeInteger(n) && (n as number) >= min);
+const isText = (x: unknown) => x === undefined || typeof x === "string";
+
+/** One line of a session's events file, or undefined when it is damaged in any field mc reads. */
 function wrapperEvent(line: string): WrapperEvent | undefined {
   try {
     const v = JSON.parse(line) as WrapperEvent;
-    return v && TAB_EVENTS.has(v.type) && typeof v.t === "number" && Number.isInteger(v.index)
-      ? v
-      : undefined;
+    const ok =
+      v &&
+      typeof v === "object" &&
+      TAB_EVENTS.has(v.type) &&
+      isTime(v.t) &&
+      Number.isSafeInteger(v.index) &&
+      v.index! >= 0 &&
+      isCount(v.pane) &&
+      (v.exitCode === undefined || Number.isSafeInteger(v.exitCode)) &&
+      isCount(v.attempt, 1) &&
+      isText(v.signal) &&
+      isText(v.reason);
+    return ok ? v : undefined;
   } catch {
     return undefined;
   }
@@ -165,9 +182,8 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
     const marker = h.files.get(readyMarkerName(index));
     if (!t.readiness || marker === undefined) return;
     try {
-      const { t: sec } = JSON.parse(marker) as { t: number };
-      if (typeof sec === "number")
-        out.push({ type: "tab-ready", time: at(sec), ...base, tab: t.tabName, index });
+      const { t: sec } = JSON.parse(marker) as { t: unknown };
+      if (isTime(sec)) out.push({ type: "tab-ready", time: at(sec), ...base, tab: t.tabName, index });
     } catch {}
   });
   // The session's start comes first and its end last, whatever two machines' clocks say in between.
