@@ -94,6 +94,9 @@ export async function logMatches(pattern: string, text: string): Promise<boolean
   });
 }
 
+/** How long one readiness command may run (s) before it counts as not ready. */
+const PROBE_LIMIT_S = 10;
+
 /**
  * One probe of a tab's readiness on the host it runs on: a file that exists (relative to its start
  * directory), a TCP port on that host's loopback that accepts, its log matching a pattern, or a command
@@ -123,13 +126,18 @@ export async function probeReadiness(
     return text !== undefined && (await logMatches(r.logMatches, text));
   }
   if (r.command !== undefined) {
-    const shell = tab.shell ?? "/bin/sh";
+    const shell = shQuote(tab.shell ?? "/bin/sh");
+    // Only its exit status is read: its output goes nowhere, so nothing it leaves behind holds mc's pipe;
+    // and where the host has timeout(1), the probe's whole process group ends after PROBE_LIMIT_S, also on
+    // a remote host whose connection would otherwise wait for it.
+    const script = [
+      "exec </dev/null >/dev/null 2>&1",
+      `cd -- ${shQuote(tab.startDir)} || exit 1`,
+      `command -v timeout >/dev/null && exec timeout -k 2 ${PROBE_LIMIT_S} ${shell} -c "$0"`,
+      `exec ${shell} -c "$0"`,
+    ].join("\n");
     const res = await host
-      .run({
-        file: "/bin/sh",
-        args: ["-c", `cd -- ${shQuote(tab.startDir)} && exec ${shQuote(shell)} -c "$0"`, r.command],
-        timeoutMs: 10_000,
-      })
+      .run({ file: "/bin/sh", args: ["-c", script, r.command], timeoutMs: (PROBE_LIMIT_S + 5) * 1000 })
       .catch(() => undefined);
     return res?.exitCode === 0;
   }

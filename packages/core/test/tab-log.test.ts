@@ -96,6 +96,25 @@ describe("readiness by log pattern", () => {
     expect(await logMatches("server (up|ready)", "server up\n")).toBe(true);
     expect(await logMatches("^(a+)+$", "aaa")).toBe(false);
   });
+  it("a readiness command is judged by its exit status alone: a child it leaves holding the output does not hold mc (outside review H5-4)", async () => {
+    const { probeReadiness } = await import("../src/readiness.js");
+    const { localHost } = await import("../src/local-host.js");
+    const host = localHost();
+    const tab = { startDir: tmpdir(), logPath: join(tmpdir(), "none.log") };
+    try {
+      for (const [command, ready] of [
+        ["sleep 23.25 & exit 0", true],
+        ["sleep 23.25 & exit 1", false],
+      ] as const) {
+        const t0 = Date.now();
+        expect(await probeReadiness(host, { command }, tab)).toBe(ready);
+        expect(Date.now() - t0).toBeLessThan(8000);
+      }
+    } finally {
+      spawnSync("pkill", ["-f", "sleep 23.25"]);
+    }
+  });
+
   it("an idle matcher never keeps the process alive (a run with logMatches readiness used to hang at its end)", () => {
     // Node 20 refs a worker again when a message listener is added: the process must still end by itself.
     const src = new URL("../src/readiness.ts", import.meta.url).pathname;
