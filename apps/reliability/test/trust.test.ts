@@ -371,6 +371,12 @@ describe("8. flags that do what they say", () => {
       ["run", file, "--poll-seconds", "1"],
       ["run", file, "-m", "--interval", "0"],
       ["run", "-f", file, file],
+      // Times past what a timer holds (2^31 ms) and counts below 0 or past any real use (review H5-7, H5-17).
+      ["run", file, "-m", "--interval", "3000000"],
+      ["run", file, "-S", "3000000"],
+      ["wait", "f", "--timeout", "4294967.296"],
+      ["status", "--tail", "-1"],
+      ["create-from-command", "sleep 1", "-n", "100000000"],
       ...bad.map((p) => ["run", file, "--prefix", p]),
       ...bad.map((n) => ["create-from-command", "sleep 1", "-n", n]),
     ];

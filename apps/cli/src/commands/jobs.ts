@@ -161,7 +161,8 @@ export async function waitCommand(
         return 0;
       }
       const { signal, done } = interruptible();
-      const timer = o.timeout === undefined ? undefined : AbortSignal.timeout(Math.max(0, o.timeout * 1000));
+      const timer =
+        o.timeout === undefined ? undefined : AbortSignal.timeout(Math.ceil(Math.max(0, o.timeout * 1000)));
       const both = timer ? AbortSignal.any([signal, timer]) : signal;
       try {
         const end = await followAll(found, both, () => {});

@@ -4,9 +4,16 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 /** A whole-number option. */
 export const int = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${name} must be a whole number, 0 or more`);
+  if (n > MAX_COUNT) throw new InvalidArgumentError(`${name} must be at most ${MAX_COUNT}`);
   return n;
 };
+
+/** Largest count a flag takes (tabs, lines, layouts): far past any real use, short of exhausting memory. */
+const MAX_COUNT = 100_000;
+/** Longest time a flag takes (s): timers hold at most 2^31-1 ms (about 24.8 days); 20 days is below. */
+export const MAX_SECONDS = 20 * 24 * 3600;
 
 /** A non-negative number option, at least `min`. */
 export const num =
@@ -17,6 +24,7 @@ export const num =
       throw new InvalidArgumentError(
         min > 0 ? `${name} must be at least ${min}` : `${name} must be a non-negative number`,
       );
+    if (n > MAX_SECONDS) throw new InvalidArgumentError(`${name} must be at most ${MAX_SECONDS} (20 days)`);
     return n;
   };
 
