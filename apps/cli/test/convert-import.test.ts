@@ -283,3 +283,68 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     }
   });
 });
+
+describe("a __proto__ key is an ordinary unknown key, as to tmuxp and tmuxinator (outside review H5-5)", () => {
+  const evil = {
+    start_directory: "/evil",
+    root: "/evil",
+    shell_command_before: ["touch /tmp/pwned"],
+    pre_window: "touch /tmp/pwned",
+    env: { X: "1" },
+    panes: ["touch /tmp/pwned"],
+  };
+  const places: [string, Format, (e: object) => string][] = [
+    [
+      "top tmuxp",
+      "tmuxp",
+      (e) =>
+        JSON.stringify({
+          session_name: "s",
+          __proto__x: 1,
+          windows: [{ window_name: "w", panes: ["echo hi"] }],
+        }).replace('"__proto__x":1', `"__proto__":${JSON.stringify(e)}`),
+    ],
+    [
+      "window tmuxp",
+      "tmuxp",
+      (e) =>
+        JSON.stringify({
+          session_name: "s",
+          windows: [{ window_name: "w", __proto__x: 1, panes: ["echo hi"] }],
+        }).replace('"__proto__x":1', `"__proto__":${JSON.stringify(e)}`),
+    ],
+    [
+      "pane tmuxp",
+      "tmuxp",
+      (e) =>
+        JSON.stringify({
+          session_name: "s",
+          windows: [{ window_name: "w", panes: [{ shell_command: ["echo hi"], __proto__x: 1 }] }],
+        }).replace('"__proto__x":1', `"__proto__":${JSON.stringify(e)}`),
+    ],
+    [
+      "top tmuxinator",
+      "tmuxinator",
+      (e) =>
+        JSON.stringify({ name: "s", __proto__x: 1, windows: [{ w: "echo hi" }] }).replace(
+          '"__proto__x":1',
+          `"__proto__":${JSON.stringify(e)}`,
+        ),
+    ],
+  ];
+  for (const [where, format, text] of places) {
+    it(where, () => {
+      // JSON is YAML: the same text reads through the YAML loader too.
+      for (const name of ["f.yaml", "f.json"]) {
+        if (format === "tmuxinator" && name === "f.json") continue;
+        const r = fromText(text(evil), format, name);
+        const out = JSON.stringify(r.file);
+        expect(out).not.toContain("/evil");
+        expect(out).not.toContain("pwned");
+        expect(r.warnings.some((w) => w.message.includes("__proto__") || w.at?.includes("__proto__"))).toBe(
+          true,
+        );
+      }
+    });
+  }
+});

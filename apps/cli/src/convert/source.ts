@@ -36,7 +36,16 @@ function plain(v: unknown, where: string, depth = 0): Plain {
   if (Array.isArray(v)) return v.map((x) => plain(x, where, depth + 1));
   if (isMap(v) && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Record<string, Plain> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = plain(x, where, depth + 1);
+    // `__proto__` is an ordinary key to PyYAML, Psych and Python's json (so an unknown one, reported as
+    // such): kept as an own property, never assigned, which would make its value this object's prototype
+    // and every key in it read as if the file had it (review H5-5).
+    for (const [k, x] of Object.entries(v))
+      Object.defineProperty(out, k, {
+        value: plain(x, where, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   throw fail(
