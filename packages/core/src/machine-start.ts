@@ -6,6 +6,7 @@ import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { KillOutcome, ListedSession, PreparedSession } from "./session-backend.js";
 import { runOnStart } from "./session-hooks.js";
+import { sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
 /** Result of starting one session. */
 export interface StartedSession {
@@ -122,7 +123,10 @@ export async function startMachine(
     const key = m.backend.sessionKey(p.name);
     const listed = plan.listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: p.name };
     const old = await hooks.previous(listed);
+    // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
+    const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";
     await m.backend.kill(p.name, old ?? bareSession(m, listed));
+    if (old?.runDir) await sweepTabs(m.host, old, sids).catch(() => undefined);
     killed.push(p.name);
     await hooks.replaced(old);
   };

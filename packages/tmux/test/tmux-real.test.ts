@@ -922,6 +922,34 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     t.tmux("kill-session", "-t", "=one");
   });
 
+  it("restart ends what the replaced tabs left running beyond tmux's reach, as kill does (outside review H5-18)", async () => {
+    const pids = () => {
+      try {
+        return execFileSync("pgrep", ["-f", "sleep 97.25"], { encoding: "utf8" }).trim();
+      } catch {
+        return "";
+      }
+    };
+    const first = t.manager({
+      sessionLayouts: [layout("rs", [["a", "nohup sleep 97.25 >/dev/null 2>&1 & sleep 60"]], t.work)],
+    });
+    await first.startAllSessions();
+    await waitFor(
+      async () => pids(),
+      (p) => p !== "",
+    );
+    const second = t.manager({ sessionLayouts: [layout("rs", [["a", "sleep 61"]], t.work)] });
+    const [r] = await second.startAllSessions({ onConflict: "restart" });
+    expect(r!.action).toBe("replace");
+    expect(
+      await waitFor(
+        async () => pids(),
+        (p) => p === "",
+      ),
+    ).toBe("");
+    await second.killAllSessions();
+  });
+
   it("a merge never touches a session mc did not start", async () => {
     t.tmux("new-session", "-d", "-s", "theirs", "sleep 1000");
     const m = t.manager({ sessionLayouts: [layout("theirs", [["x", "true"]], t.work)] });
