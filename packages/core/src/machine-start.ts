@@ -134,9 +134,13 @@ export async function startMachine(
     new McError("ABORTED", "interrupted while starting sessions", { backend: m.backend.name, op: "start" });
   let current = "";
   for (const d of plan.create ?? []) {
-    await m.host.makeDir(d);
-    if ((await m.host.dirAccess(d)) !== "ok")
-      throw new McError("START_FAILED", `could not create the start directory ${d} on ${m.host.id}`, {
+    // A dangling link or a file on the way is the user's to fix: said as such, not as a crash.
+    const made = await m.host.makeDir(d).then(
+      () => "",
+      (e: unknown) => `: ${(e as Error).message}`,
+    );
+    if (made || (await m.host.dirAccess(d)) !== "ok")
+      throw new McError("START_FAILED", `could not create the start directory ${d} on ${m.host.id}${made}`, {
         backend: m.backend.name,
         op: "start",
         hint: "create it yourself, or fix startDir; nothing was started",

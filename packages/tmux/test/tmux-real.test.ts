@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, type Host, isMcError, type LayoutConfig, shQuote } from "@mc/core";
 import fc from "fast-check";
@@ -601,6 +601,17 @@ describe("tmux: start directories (resolved by core, entered by the wrapper)", (
     expect(started!.tabs).toBe(1);
     expect(warnings.join("\n")).toContain('skipped tab "gone"');
     await s.killAllSessions();
+    // A dangling link or a path under a file cannot be made: START_FAILED naming it, no session (H5-15).
+    writeFileSync(join(t.work, "afile"), "");
+    symlinkSync(join(t.work, "nowhere", "x"), join(t.work, "dangle"));
+    for (const bad of [join(t.work, "dangle"), join(t.work, "afile", "sub")]) {
+      const b = t.manager({ sessionLayouts: [layout("bad", [["t", "true"]], bad)] });
+      await expect(b.startAllSessions({ missingDirs: "create" })).rejects.toMatchObject({
+        code: "START_FAILED",
+        message: expect.stringContaining(`could not create the start directory ${bad}`),
+      });
+      expect(t.sessions()).not.toContain("bad");
+    }
   });
 
   it("a directory that vanished after planning fails the tab visibly instead of running elsewhere", async () => {
