@@ -102,6 +102,22 @@ export function pendingOf(layout: LayoutConfig, initialTabs: number | undefined)
   return pending.length ? { pendingTabs: pending } : {};
 }
 
+/**
+ * Every tab a tab depends on is in the session that runs: a tab left out (`-t`, `--missing-dirs skip`)
+ * would hold its dependants back forever, and a session whose every tab waits has nothing to open.
+ */
+function checkDependencies(layout: LayoutConfig): void {
+  const names = new Set(layout.layoutTabs.map((t) => t.tabName));
+  for (const t of layout.layoutTabs)
+    for (const d of t.dependsOn ?? [])
+      if (!names.has(d))
+        throw new McError(
+          "USAGE",
+          `tab "${t.tabName}" of layout "${layout.layoutName}" depends on "${d}", which this run leaves out`,
+          { backend: "core", op: "plan", hint: `select "${d}" too (-t), or make its start directory exist` },
+        );
+}
+
 /** Resolve names against the sessions on the machine and generate every artefact, starting nothing. */
 export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<MachinePlan> {
   const hooked = m.layouts.find((l) => l.onStart !== undefined);
@@ -120,6 +136,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
   const keep = layouts.flatMap((l, i) =>
     l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
   );
+  for (const k of keep) checkDependencies(k.layout);
   const requested = keep.map((k) => k.name);
   for (const n of requested) m.backend.checkName?.(n);
   await m.backend.checkAvailable?.();

@@ -612,6 +612,23 @@ describe("tmux: start directories (resolved by core, entered by the wrapper)", (
       });
       expect(t.sessions()).not.toContain("bad");
     }
+    // A tab whose dependency is skipped would wait forever: refused before anything starts (H5-12).
+    const dep = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "dep",
+          layoutTabs: [
+            { tabName: "db", startDir: join(t.work, "nope"), command: "true" },
+            { tabName: "app", startDir: t.work, command: "true", dependsOn: ["db"] },
+          ],
+        },
+      ],
+    });
+    await expect(dep.startAllSessions({ missingDirs: "skip" })).rejects.toMatchObject({
+      code: "USAGE",
+      message: expect.stringContaining('depends on "db", which this run leaves out'),
+    });
+    expect(t.sessions()).not.toContain("dep");
   });
 
   it("a directory that vanished after planning fails the tab visibly instead of running elsewhere", async () => {
