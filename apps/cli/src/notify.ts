@@ -32,6 +32,7 @@ const markupSafe = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
  */
 export function notifier(spec: string | undefined, out: Output) {
   const running = new Set<Promise<void>>();
+  const children = new Set<ReturnType<typeof spawn>>();
   let missing = false;
   const run = (file: string, args: string[], input: string, env: NodeJS.ProcessEnv) => {
     const p = new Promise<void>((resolve) => {
@@ -53,6 +54,8 @@ export function notifier(spec: string | undefined, out: Output) {
       });
       child.stdin.on("error", () => {});
       child.stdin.end(input);
+      children.add(child);
+      child.on("close", () => children.delete(child));
     });
     running.add(p);
     void p.then(() => running.delete(p));
@@ -79,6 +82,11 @@ export function notifier(spec: string | undefined, out: Output) {
   };
   const flush = async () => {
     await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // A notifier still running after that is left to finish on its own: it no longer holds mc's exit.
+    for (const child of children) {
+      child.stderr?.destroy();
+      child.unref();
+    }
   };
   return Object.assign(send, { flush });
 }

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -301,6 +301,22 @@ describe("rerun, --keep-failed, --notify", () => {
     ]);
     expect(notes[1].failed).toBe(1);
     await sessions(["kill", "kf-bad"]);
+  });
+});
+
+describe("--notify", () => {
+  it("a notifier still running 5 s after the end does not hold the run (outside review H5-16)", async () => {
+    const f = layouts("slow-notify.json", [
+      { layoutName: "sn", layoutTabs: [{ tabName: "a", command: "exit 4" }] },
+    ]);
+    const t0 = Date.now();
+    try {
+      const r = await run(f, "-k", "--interval", "0.2", "--notify", "sleep 29.75");
+      expect(r.code, r.stderr).toBe(10);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+    } finally {
+      spawnSync("pkill", ["-f", "sleep 29.75"]);
+    }
   });
 });
 
