@@ -104,7 +104,7 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
             print(src, line);
           }
         }
-        if (!any && !out.json) out.err(out.c.dim("no output recorded"));
+        if (!any && !out.json && o.lines !== 0) out.err(out.c.dim("no output recorded"));
         return 0;
       }
       return follow(found, host, sources, o, print);
