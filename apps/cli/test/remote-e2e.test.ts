@@ -188,6 +188,34 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(r.stdout).toMatch(/alpha: solo \/ t: exited 0/);
   });
 
+  it("status of a machine that does not answer says unknown and exits 8 (review H5-17)", async () => {
+    const f = join(dir, "gone.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "far",
+            layoutTabs: [{ tabName: "t", startDir: join(dir, "work"), command: "sleep 60" }],
+          },
+        ],
+      }),
+    );
+    const ssh = ["--ssh-config", join(dir, "ssh_config")];
+    const r = await sessions(["run", f, "--host", "alpha", "--socket", sock("far"), ...ssh]);
+    expect(r.code, r.stderr).toBe(0);
+    sshd.kill();
+    try {
+      const st = await sessions(["status", "far"]);
+      expect(st.code, st.stderr).toBe(8);
+      expect(st.stdout).toMatch(/far\s+t\s+unknown/);
+    } finally {
+      await sshd.start();
+    }
+    expect((await sessions(["kill", "far"])).code).toBe(0);
+  });
+
   it("refuses a host that would be read as an ssh option, before running ssh", async () => {
     const f = join(dir, "one.json");
     const r = await sessions([

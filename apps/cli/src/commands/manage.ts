@@ -1,4 +1,5 @@
 import { McError, makeReport, sleep } from "@mc/core";
+import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import { addLogTails, logTailLines } from "./logs.js";
 import { findSession, gather, withRuns } from "./runs.js";
@@ -41,7 +42,10 @@ export async function statusCommand(
         else if (report.sessions.length === 0)
           out.err("no managed sessions are running (sessions ls shows saved runs)");
         else for (const l of [...statusTable(report, out), ...logTailLines(report.sessions, out)]) out.out(l);
-        return 0;
+        // A machine that did not answer was not checked: said by the exit code too (the table says unknown).
+        return report.sessions.some((s) => s.error !== undefined && s.host !== "local")
+          ? EXIT_CODES.SSH_UNREACHABLE
+          : 0;
       }
       const ac = new AbortController();
       process.once("SIGINT", () => ac.abort());
