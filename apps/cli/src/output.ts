@@ -190,8 +190,17 @@ export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" 
       `${g.totalSessions} session${g.totalSessions === 1 ? "" : "s"}, ${g.totalCommands} tab${g.totalCommands === 1 ? "" : "s"}: ${g.runningCommands} running, ${g.stoppedCommands} finished, ${g.failedCommands} failed`,
     ),
   );
-  for (const s of report.sessions)
+  for (const s of report.sessions) {
     if (s.error) lines.push(out.c.yellow(`${s.session}: ${display(s.error, { oneLine: true })}`));
+    // Why a tab ended as it did, when mc knows more than its state (a readiness timeout, a start directory).
+    for (const t of s.tabs)
+      if (t.error && t.state !== "running")
+        lines.push(
+          out.c.yellow(
+            `${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${display(t.error, { oneLine: true })}`,
+          ),
+        );
+  }
   return lines;
 }
 
@@ -246,8 +255,9 @@ export function transitions(prev: StatusReport | undefined, next: StatusReport):
       if (before.get(key(s.machine, s.session, t.slot ?? t.index)) === now) continue;
       const after =
         t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
+      const why = t.error && t.state !== "running" ? ` (${display(t.error, { oneLine: true })})` : "";
       lines.push(
-        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${now}${after}`,
+        `${time} ${where}${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${now}${after}${why}`,
       );
     }
   }

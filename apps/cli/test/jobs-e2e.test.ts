@@ -304,6 +304,30 @@ describe("rerun, --keep-failed, --notify", () => {
   });
 });
 
+describe("readiness timeout", () => {
+  it("is said with the tab's state, in the table and in the monitor's lines (review H5-14)", async () => {
+    const f = layouts("rt.json", [
+      {
+        layoutName: "rt",
+        layoutTabs: [
+          {
+            tabName: "db",
+            command: "sleep 30",
+            readiness: { file: join(dir, "never-there"), timeoutSeconds: 1 },
+          },
+          { tabName: "app", command: "true", dependsOn: ["db"] },
+        ],
+      },
+    ]);
+    const r = await run(f, "-m", "--interval", "0.2");
+    expect(r.code, r.stderr).toBe(10);
+    expect(`${r.stdout}${r.stderr}`).toContain("not ready within 1 s");
+    const st = await sessions(["status", "rt"]);
+    expect(st.stdout).toMatch(/rt \/ db: not ready within 1 s/);
+    await sessions(["kill", "rt"]);
+  });
+});
+
 describe("--notify", () => {
   it("a notifier still running 5 s after the end does not hold the run (outside review H5-16)", async () => {
     const f = layouts("slow-notify.json", [
