@@ -34,10 +34,11 @@ async function finished(
   m: ReturnType<FakeWindows["manager"]>,
   ok?: (r: StatusReport) => boolean,
 ) {
+  // 45 s: the fake PowerShell is a node process per step, slow when the machine runs other suites.
   return f.until(async () => {
     const r = await m.checkAllSessionsStatus();
     return (ok ? ok(r) : r.summary.allFinished) ? r : undefined;
-  });
+  }, 45_000);
 }
 
 /** Change the generated wrapper before it is written (to run an older form against the same fakes). */

@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LayoutConfig } from "@mc/core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findRealZellij, processesMentioning, type RealZellij, realZellij, waitFor } from "./real-zellij.js";
+
+// A loaded machine (CI runs three test files at once) can take most of a minute to start a zellij session.
+vi.setConfig({ testTimeout: 180_000 });
 
 const found = findRealZellij();
 const real = "version" in found ? found : undefined;
@@ -67,7 +70,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
       await waitFor(
         async () => watchers().length,
         (n) => n === 1,
-        10_000,
+        40_000,
       ),
     ).toBe(1);
     expect(stops(marks, who("s1"))).toBe(0);
@@ -76,7 +79,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
     await waitFor(
       async () => watchers().length,
       (n) => n === 0,
-      10_000,
+      40_000,
     );
     await sleep(2500);
     expect(stops(marks, who("s1"))).toBe(1);
@@ -90,7 +93,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
     await waitFor(
       async () => watchers().length,
       (n) => n === 2,
-      10_000,
+      40_000,
     );
     const [pid] = watchers();
     const ticks = () => {
@@ -136,7 +139,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
     await waitFor(
       async () => watchers().length,
       (n) => n === 0,
-      10_000,
+      40_000,
     );
     await sleep(1500);
     expect(stops(marks, who("s4"))).toBe(1);
@@ -157,7 +160,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
     await waitFor(
       async () => watchers().length,
       (n) => n === 1,
-      10_000,
+      40_000,
     );
     expect(stops(marks, who("s5"))).toBe(0);
     expect(read(marks)).not.toMatch(/s5x|mine/);
