@@ -66,9 +66,18 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): tabs with pa
       ["solo", undefined, "exited", 7],
     ]);
     // zellij's own view: one tab holds the three panes, each its own exit status; the focused one is the third.
-    const panes = (
-      JSON.parse(z.zellij("--session", "panes", "action", "list-panes", "--json").stdout) as ListedPane[]
-    ).filter((p) => !p.is_plugin);
+    // The wrapper records its end a moment before its pane exits: zellij marks the pane a little later.
+    const listed = () =>
+      (
+        JSON.parse(z.zellij("--session", "panes", "action", "list-panes", "--json").stdout) as ListedPane[]
+      ).filter((p) => !p.is_plugin);
+    const panes = await waitFor(
+      async () => listed(),
+      (ps) =>
+        ps
+          .filter((p) => p.tab_name === "work")
+          .every((p) => p.exit_status !== null && p.exit_status !== undefined),
+    );
     const slot = (p: ListedPane) => Number(/ (\d+)$/.exec(p.terminal_command ?? "")?.[1]);
     const work = panes.filter((p) => p.tab_name === "work").sort((a, b) => slot(a) - slot(b));
     expect(work.map((p) => [slot(p), p.exit_status])).toEqual([
