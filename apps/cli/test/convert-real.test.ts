@@ -186,6 +186,10 @@ describe.skipIf(!tools.tmux)("freeze a hand-made tmux session, export it, load i
     expect((await sessions(["export", file, "--to", "tmuxinator", "-o", out])).code).toBe(0);
     const s = sock("tmuxinator");
     writeFileSync(out, `${readFileSync(out, "utf8")}socket_path: ${s}\n`);
+    // tmuxinator's script runs `tmux start-server` and then `new-session`: with no server yet, the first
+    // server exits at once (no sessions) and, under load, `new-session` meets it dying ("server exited
+    // unexpectedly"; CI saw it). A session of our own keeps the server up, as a user's usually is.
+    tmux(s, "new-session", "-d", "-s", "keeper", "sleep 600");
     execFileSync("tmuxinator", ["start", "-p", out, "--no-attach"], {
       env,
       stdio: ["ignore", "pipe", "pipe"],

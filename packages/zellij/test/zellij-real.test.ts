@@ -28,6 +28,15 @@ const found = findRealZellij();
 const real = "version" in found ? found : undefined;
 if (!("version" in found)) console.warn(`[mc] zellij real-binary suites SKIPPED: ${found.reason}`);
 
+/** Every process whose command line names `dir`, with its ids and state (evidence when a test fails). */
+function processesOf(dir: string): string {
+  const ps = spawnSync("ps", ["-eo", "pid,ppid,pgid,sid,stat,args"], { encoding: "utf8" }).stdout ?? "";
+  return ps
+    .split("\n")
+    .filter((l, i) => i === 0 || l.includes(dir))
+    .join("\n");
+}
+
 /** A private world per describe block; zellij's log is printed when one of its tests fails. */
 function world(config = ""): () => RealZellij {
   let w: RealZellij | undefined;
@@ -406,9 +415,16 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
             JSON.parse((await z.host.readFile(join(runDir, "tab-0.json"))) ?? "{}") as { signal?: string },
           (x) => x.signal !== undefined,
         );
+        if (rec.signal !== "HUP") console.error("[mc] tab-0 record", rec, processesOf(runDir));
         expect(rec.signal).toBe("HUP");
-        // Nothing of the tab is left running, and its log is still there.
-        const left = spawnSync("pgrep", ["-f", runDir], { encoding: "utf8" }).stdout.trim();
+        // Nothing of the tab is left running (the launcher and the log writer end a moment after the
+        // record is written), and its log is still there.
+        const left = await waitFor(
+          async () => spawnSync("pgrep", ["-f", runDir], { encoding: "utf8" }).stdout.trim(),
+          (l) => l === "",
+          10_000,
+        );
+        if (left !== "") console.error("[mc] left running", processesOf(runDir));
         expect(left).toBe("");
         // (The shell may add what the hang-up did, "Hangup", as it would on the screen.)
         expect((await log(0)).startsWith(out)).toBe(true);
