@@ -342,7 +342,7 @@ describe("launch inputs", () => {
   it("the diagnostic floor runs mc's wrapper in every pane, and its log writer as sessions run does", () => {
     const f = wrappedFloorFiles(c);
     expect(f.build.trim().split("\n")).toHaveLength(3);
-    expect(f.build).toContain("exec /bin/sh");
+    expect(f.build).toContain("'/bin/sh' ");
     expect(f.tabs).toContain("mc_put");
     const logged = wrappedFloorFiles(c, { logs: true, awk: "interactive" }).build.trim().split("\n");
     expect(logged).toHaveLength(6);

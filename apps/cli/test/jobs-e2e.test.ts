@@ -253,6 +253,8 @@ describe("rerun, --keep-failed, --notify", () => {
     expect((await sessions(["wait", "rr"])).code).toBe(0);
     const st = JSON.parse((await sessions(["status", "rr", "--json"])).stdout).sessions[0];
     expect(st.tabs[1]).toMatchObject({ tabName: "job", state: "exited", exitCode: 0, attempt: 2 });
+    // The new attempt's pane is known as the tab's (its argv carries the attempt number).
+    expect(st.tabs[1].ref).toMatch(/^%\d+$/);
     const windows = execFileSync("tmux", ["-S", sock, "list-windows", "-t", "=rr:", "-F", "#{window_name}"], {
       encoding: "utf8",
     });

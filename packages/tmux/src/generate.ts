@@ -96,9 +96,13 @@ export function tmuxOnExit(tmux: string): string {
   return `[ -n "$TMUX_PANE" ] && ${shQuote(tmux)} set-option -p -t "$TMUX_PANE" @mc_exit "$mc_code" 2>/dev/null`;
 }
 
-/** The pane command of tab `index`: the wrapper replaces tmux's `sh -c`, so the pane pid is the wrapper. */
-export function paneCommand(tabScript: string, index: number, attempt?: number): string {
-  return `exec /bin/sh ${shQuote(tabScript)} ${index}${attempt === undefined ? "" : ` ${attempt}`}`;
+/**
+ * The pane command of tab `index`, as argv: tmux (3.0+) execs a command of several arguments itself,
+ * with no shell in between, so the pane pid is the wrapper and no `default-shell -c` (a user's fish or
+ * zsh, with its startup files) runs per pane. `paneTabIndex` reads it back from `#{pane_start_command}`.
+ */
+export function paneCommand(tabScript: string, index: number, attempt?: number): string[] {
+  return ["/bin/sh", tabScript, String(index), ...(attempt === undefined ? [] : [String(attempt)])];
 }
 
 /** The name a session is built under before it takes its real name (unique to the run and session). */
@@ -209,7 +213,7 @@ export function windowArgs(o: {
       noFormat(p0!.tabName),
       "-c",
       noFormat(p0!.startDir),
-      paneCommand(o.tabScript, slot(p0!), o.attempt),
+      ...paneCommand(o.tabScript, slot(p0!), o.attempt),
     ],
   ];
   if (o.keepPanes) out.push(["set-option", "-w", "-t", o.target, "remain-on-exit", "on"]);
@@ -225,7 +229,7 @@ export function windowArgs(o: {
       ...size,
       "-c",
       noFormat(p.startDir),
-      paneCommand(o.tabScript, slot(p)),
+      ...paneCommand(o.tabScript, slot(p)),
     ]);
     out.push(pipeArgs(o.target, o.runDir, slot(p), o.awk));
   }

@@ -20,7 +20,7 @@ export {
   tmuxSessionKey,
 } from "./generate.js";
 export { TmuxLocalManager, type TmuxManagerOptions, tmuxBackend } from "./manager.js";
-export { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
+export { mcPaneCommand, type PaneRow, paneTabIndex, parsePanes, parseSessions, startArgv } from "./parse.js";
 export {
   MIN_TMUX_VERSION,
   parseTmuxVersion,

@@ -56,15 +56,68 @@ export function parseSessions(stdout: string): { key: string; name: string; id: 
 }
 
 /**
- * The tab index of a pane started by mc: its start command is `exec /bin/sh <tabs.sh> <index>`, shown
- * by tmux 3.3a wrapped in double quotes with `\"` escapes. Returns undefined for panes mc did not start
- * (a pane the user split off, another tool's window) or whose script is not `tabScript`.
+ * A pane's start command (`#{pane_start_command}`) back as its argv. tmux 3.3a writes each argument
+ * through its args_escape: in "…" when it holds a space or one of `#';$\{}%` (`"` and `$` then escaped),
+ * in '…' when it holds a space or `"` only, else bare; in every form a backslash and control bytes are
+ * vis(3) C-style escapes (`\\`, `\t`, `\001`), a leading `~` is `\~` and valid UTF-8 stays as is. A
+ * command given as one string (run with `sh -c`) comes back as one argument.
  */
+export function startArgv(s: string): string[] {
+  const named: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, s: 32 };
+  const out: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    if (s[i] === " ") {
+      i++;
+      continue;
+    }
+    const q = s[i] === '"' || s[i] === "'" ? s[i++] : undefined;
+    const bytes: number[] = [];
+    while (i < s.length && s[i] !== (q ?? " ")) {
+      if (s[i] === "\\" && i + 1 < s.length) {
+        const oct = /^[0-7]{3}/.exec(s.slice(i + 1, i + 4))?.[0];
+        if (oct) {
+          bytes.push(Number.parseInt(oct, 8) & 0xff);
+          i += 4;
+          continue;
+        }
+        const e = s[i + 1]!;
+        if (named[e] !== undefined) bytes.push(named[e]!);
+        else bytes.push(...Buffer.from(e, "utf8"));
+        i += 2;
+        continue;
+      }
+      const c = String.fromCodePoint(s.codePointAt(i)!);
+      bytes.push(...Buffer.from(c, "utf8"));
+      i += c.length;
+    }
+    if (q) i++;
+    out.push(Buffer.from(bytes).toString("utf8"));
+  }
+  return out;
+}
+
+/**
+ * The wrapper and tab of a pane mc started: its argv is `/bin/sh <tabs.sh> <index> [<attempt>]` (earlier
+ * releases ran `exec /bin/sh <tabs.sh> <index>` as one `sh -c` string; both are read). Undefined for any
+ * other pane (one the user split off, another tool's window).
+ */
+export function mcPaneCommand(startCommand: string): { tabScript: string; index: number } | undefined {
+  let argv = startArgv(startCommand);
+  if (argv.length === 1) {
+    const m = /^exec (\/bin\/sh) ('(?:[^']|'\\'')*'|\S+) (\d+)(?: (\d+))?$/.exec(argv[0]!);
+    if (!m) return undefined;
+    const script = m[2]!.startsWith("'") ? m[2]!.slice(1, -1).replace(/'\\''/g, "'") : m[2]!;
+    argv = [m[1]!, script, m[3]!, ...(m[4] ? [m[4]] : [])];
+  }
+  const [sh, tabScript, index, attempt, ...rest] = argv;
+  if (sh !== "/bin/sh" || tabScript === undefined || rest.length > 0) return undefined;
+  if (!/^\d+$/.test(index ?? "") || (attempt !== undefined && !/^\d+$/.test(attempt))) return undefined;
+  return { tabScript, index: Number(index) };
+}
+
+/** The tab index of a pane mc started with `tabScript` (undefined for every other pane). */
 export function paneTabIndex(startCommand: string, tabScript: string): number | undefined {
-  let s = startCommand;
-  if (s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1).replace(/\\(.)/g, "$1");
-  const m = /^exec \/bin\/sh (.+) (\d+)$/.exec(s);
-  if (!m) return undefined;
-  const script = m[1]!.startsWith("'") ? m[1]!.slice(1, -1).replace(/'\\''/g, "'") : m[1]!;
-  return script === tabScript ? Number(m[2]) : undefined;
+  const p = mcPaneCommand(startCommand);
+  return p?.tabScript === tabScript ? p.index : undefined;
 }

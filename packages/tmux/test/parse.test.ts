@@ -1,8 +1,12 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isNoServer, isNoSession } from "../src/errors.js";
-import { paneTabIndex, parsePanes, parseSessions } from "../src/parse.js";
+import { paneCommand, tmuxQuote } from "../src/generate.js";
+import { paneTabIndex, parsePanes, parseSessions, startArgv } from "../src/parse.js";
 
 const fx = (f: string) => readFileSync(join(import.meta.dirname, "fixtures", "tmux-3.3a", f), "utf8");
 
@@ -47,5 +51,73 @@ describe("parsers on recorded tmux 3.3a output", () => {
     expect(isNoServer("error connecting to /tmp/tmux-1000/default (Permission denied)")).toBe(false);
     expect(isNoSession(fx("no-session.stderr.txt"))).toBe(true);
     expect(isNoSession("duplicate session: x")).toBe(false);
+  });
+});
+
+describe("a pane's start command read back (real tmux 3.3a)", () => {
+  it("property: the wrapper's argv, under any run directory, is read back exactly and names its tab", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mc-argv-"));
+    const sock = join(dir, "s");
+    const env = { ...process.env, SHELL: "/bin/sh" };
+    const tmux = (...a: string[]) =>
+      execFileSync("tmux", ["-u", "-S", sock, ...a], { env, encoding: "utf8" });
+    try {
+      tmux("-f", "/dev/null", "new-session", "-d", "-s", "q", "sleep 1000");
+      // The panes' scripts do not exist: each pane ends at once and stays (remain-on-exit) to be read.
+      tmux("set-option", "-g", "remain-on-exit", "on");
+      const word = fc.oneof(
+        fc.string({ unit: "grapheme", maxLength: 12 }),
+        fc.string({ unit: "binary", maxLength: 12 }),
+        fc.constantFrom(
+          "it's",
+          'a "b"',
+          "$HOME",
+          "#{pane_id}",
+          "#(id)",
+          "~x",
+          "a\\b",
+          "%1",
+          "{}",
+          ";",
+          " ",
+          "é~",
+        ),
+      );
+      const dirs = fc.sample(
+        fc
+          .tuple(fc.boolean(), fc.array(word, { minLength: 1, maxLength: 3 }))
+          .map(([tilde, parts]) => `${tilde ? "~" : "/"}${parts.join("/")}/tabs.sh`)
+          .filter((p) => !/[\0\r\n]/.test(p)),
+        { numRuns: 80, seed: 11 },
+      );
+      const argvs = dirs.map((d, i) => paneCommand(d, i, i % 3 === 0 ? 2 : undefined));
+      const conf = join(dir, "w.conf");
+      writeFileSync(
+        conf,
+        argvs.map((a) => `new-window -d -t '=q:' ${a.map(tmuxQuote).join(" ")}`).join("\n"),
+      );
+      tmux("source-file", conf);
+      const shown = tmux("list-panes", "-s", "-t", "=q:", "-F", "#{pane_start_command}")
+        .split("\n")
+        .slice(1, -1);
+      expect(shown).toHaveLength(argvs.length);
+      expect(shown.map(startArgv)).toEqual(argvs);
+      expect(shown.map((c, i) => paneTabIndex(c, dirs[i]!))).toEqual(dirs.map((_, i) => i));
+      expect(shown.map((c, i) => paneTabIndex(c, `${dirs[i]!}x`))).toEqual(dirs.map(() => undefined));
+    } finally {
+      try {
+        tmux("kill-server");
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the one-string form earlier releases started, with and without an attempt", () => {
+    // As tmux 3.3a shows it (list-panes -F '#{pane_start_command}'): vis doubles the backslash.
+    expect(paneTabIndex(String.raw`"exec /bin/sh '/tmp/it'\\''s/tabs.sh' 4"`, "/tmp/it's/tabs.sh")).toBe(4);
+    expect(paneTabIndex(`"exec /bin/sh /a/tabs.sh 0 2"`, "/a/tabs.sh")).toBe(0);
+    expect(paneTabIndex(`"exec /bin/sh /a/tabs.sh x"`, "/a/tabs.sh")).toBeUndefined();
+    expect(paneTabIndex("/bin/sh /a/tabs.sh 1 2 3", "/a/tabs.sh")).toBeUndefined();
+    expect(paneTabIndex("/bin/bash /a/tabs.sh 1", "/a/tabs.sh")).toBeUndefined();
   });
 });

@@ -80,7 +80,7 @@ export function wrappedFloorFiles(
   });
   const lines: string[] = [];
   for (let i = 0; i < c.tabs; i++) {
-    const common = `-n t${i} -c ${tmuxQuote(c.dir)} ${tmuxQuote(paneCommand(tabsPath, i))}`;
+    const common = `-n t${i} -c ${tmuxQuote(c.dir)} ${paneCommand(tabsPath, i).map(tmuxQuote).join(" ")}`;
     lines.push(i === 0 ? `new-session -d -s wrapped ${common}` : `new-window -d -t '=wrapped:' ${common}`);
     // As `sessions run` builds it (tmux generate.ts pipeArgs): the pane's output to its log writer.
     const log = noFormat(logWriterScript(shQuote(join(runDir, tabLogName(i))), undefined, o.awk).join("; "));

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command, LayoutConfig } from "@mc/core";
 import { type Flat, flatten } from "@mc/core";
-import { type TmuxTarget, tmuxArgs, tmuxSessionKey } from "@mc/tmux";
+import { mcPaneCommand, type TmuxTarget, tmuxArgs, tmuxSessionKey } from "@mc/tmux";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { foregroundOf } from "./foreground.js";
 import { argvCommand, isShell, shellScriptOf, shlexSplit } from "./shell.js";
@@ -85,17 +85,12 @@ const unquoteStart = (s: string) =>
   s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, "$1") : s;
 
 /**
- * The command of a pane mc started: its start command is `exec /bin/sh <tabs.sh> <index>` and the
- * command is in `cmd-<index>` of the run directory the script names (`mc_dir=…`).
+ * The command of a pane mc started (its argv is `/bin/sh <tabs.sh> <index>`, @mc/tmux `mcPaneCommand`):
+ * the command is in `cmd-<index>` of the run directory the script names (`mc_dir=…`).
  */
 export function mcTabCommand(startCommand: string): string | undefined {
-  const m = /^exec \/bin\/sh (.+) (\d+)(?: \d+)?$/.exec(unquoteStart(startCommand));
-  if (!m) return undefined;
-  try {
-    return mcScriptCommand(shlexSplit(m[1]!)[0]!, m[2]!);
-  } catch {
-    return undefined;
-  }
+  const p = mcPaneCommand(startCommand);
+  return p ? mcScriptCommand(p.tabScript, String(p.index)) : undefined;
 }
 
 /** The command of tab `index` of mc's tab wrapper `script` (tmux and zellij alike), or undefined. */
