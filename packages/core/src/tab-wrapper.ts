@@ -37,6 +37,8 @@ export interface PosixTabScriptOptions {
   keepShell?: boolean;
   /** Extra POSIX sh run after the record is written; `$mc_code` holds the exit status. */
   onExit?: string;
+  /** Extra POSIX sh run first, before the tab's start is recorded (a backend waiting for its pane). */
+  onStart?: string;
   /** How the `log` mode calls awk (found once per machine by the backend; default: ask each time). */
   awk?: AwkMode;
 }
@@ -193,7 +195,12 @@ mc_cf="$mc_dir/${commandFileName(0).replace("0", "$1")}"
 [ -f "$mc_cf" ] || (umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && PATH=$mc_path mv -f "$mc_rec.tmp.$$" "$mc_rec"; }
 mc_event() { printf '{"type":"%s","t":%s,%s%s}\\n' "$1" "$2" "$mc_ev" "$3" >>"$mc_dir/${EVENTS_FILE}"; }
-${CLOCK}
+${
+  o.onStart
+    ? `${o.onStart}
+`
+    : ""
+}${CLOCK}
 mc_clock
 mc_now; mc_start=$mc_t
 case "$2" in ''|*[!0-9]*) mc_try=1 ;; *) mc_try=$2 ;; esac

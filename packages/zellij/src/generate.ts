@@ -104,6 +104,17 @@ export function zellijTabs(layout: LayoutConfig): ZellijTab[] {
 }
 
 /**
+ * Wait (5 s at most) until this pane is laid out. zellij 0.45 spawns a layout's panes before it applies
+ * the layout, and what a pane prints, and its exit, before then is queued for a pane the screen does not
+ * have yet and never replayed (screen.rs: ApplyLayout drains the events waiting for a client or a tab,
+ * not those waiting for a pane): the pane stays empty and "running" for good, and with `--exit close`
+ * it never closes. Its terminal is 0x0 until the layout gives it a size, so `stty size` tells; any other
+ * answer (a size, no terminal) goes on at once.
+ */
+const WAIT_FOR_LAYOUT =
+  'mc_i=0; while [ "$(stty size 2>/dev/null)" = "0 0" ] && [ "$mc_i" -lt 100 ]; do sleep 0.05; mc_i=$((mc_i + 1)); done';
+
+/**
  * `sh -c` program of a pane whose output is logged (zellij has no pipe-pane): util-linux script(1) runs the
  * tab wrapper on a terminal of its own, relays everything both ways (the tab shows and behaves as without
  * it: a pty, window size followed) and copies the output to fd 3, which the log writer of the tab wrapper
@@ -116,7 +127,10 @@ export const LOGGED_LAUNCHER = [
   // The logs directory first: the wrapper's pid file goes there before the log writer would make it.
   'mkdir -p -- "${2%/*}" 2>/dev/null',
   '[ -z "$3" ] || cd -- "$3" || exit 1',
-  "MC_US=${SHELL-} MC_TS=$4 MC_IX=$5 MC_PIDF=$2.pid SHELL=/bin/sh; export MC_US MC_TS MC_IX MC_PIDF SHELL",
+  // Before script(1) copies the pane's size to its own terminal (see WAIT_FOR_LAYOUT).
+  WAIT_FOR_LAYOUT,
+  "MC_US=${SHELL-} MC_TS=$4 MC_IX=$5 MC_PIDF=$2.pid MC_LAID_OUT=1 SHELL=/bin/sh",
+  "export MC_US MC_TS MC_IX MC_PIDF MC_LAID_OUT SHELL",
   'mc_rcf=$2.rc; rm -f -- "$MC_PIDF" "$mc_rcf"; exec 4>&1 6<&0',
   // In the background (so this shell can take the pane's hang-up) with the pane's terminal as stdin.
   `{ { "$1" -qfec 'echo $$ > "$MC_PIDF"; ts=$MC_TS ix=$MC_IX; SHELL=$MC_US; [ -n "$SHELL" ] || unset SHELL; unset MC_US MC_TS MC_IX MC_PIDF; exec /bin/sh "$ts" "$ix"' /dev/fd/3 3>&1 1>&4 4>&- <&6 6<&-; echo $? > "$mc_rcf"; } | { ${logWriterScript('"$2"', undefined, "probe", { scriptBanner: true }).join("; ")}; } >/dev/null 4>&- 6<&-; } &`,
@@ -175,6 +189,13 @@ export function zellijOnExit(zellij: string, tabs: readonly ZellijTab[], runId: 
     `[ -n "$ZELLIJ_PANE_ID" ] && [ -n "$mc_pn" ] && ${shQuote(zellij)} action rename-pane --pane-id "terminal_$ZELLIJ_PANE_ID" "$mc_pn [exit $mc_code]" </dev/null >/dev/null 2>&1`,
   ].join("\n");
 }
+
+/**
+ * What the tab wrapper runs first under zellij: {@link WAIT_FOR_LAYOUT}, unless the logged launcher did
+ * it on the pane's own terminal (`MC_LAID_OUT`; script(1)'s terminal has no size where its input is not
+ * a terminal).
+ */
+export const ZELLIJ_WAIT_FOR_PANE = `[ -n "\${MC_LAID_OUT-}" ] || { ${WAIT_FOR_LAYOUT}; }; unset MC_LAID_OUT`;
 
 /** Input of {@link zellijLayout}. */
 export interface ZellijLayoutInput {
@@ -345,6 +366,7 @@ export function zellijSessionFiles(o: ZellijSessionInput, info: HostInfo): Zelli
       runDir: o.runDir,
       tabs,
       keepShell: o.exitMode === "shell",
+      onStart: ZELLIJ_WAIT_FOR_PANE,
       // A pane whose wrapper ends (keep, close) reports its own exit status; rename-pane is 0.44+.
       ...(o.exitMode === "shell" && (o.version === undefined || atLeast(o.version, LIST_PANES_SINCE))
         ? { onExit: zellijOnExit(o.zellij, tabs, o.runId) }

@@ -433,6 +433,46 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
     );
   });
 
+  describe("panes that end before zellij lays their tab out", () => {
+    const w = world();
+
+    it("still end in zellij's own view, each with its exit status (0.45 lost the exit otherwise)", async () => {
+      const z = w();
+      // Quick commands in tabs of many panes: zellij spawns every pane of a tab before it applies the
+      // tab's layout, so without mc's wait the first panes end before that and zellij keeps them
+      // "running" with no exit status (and would not close them).
+      const tabs = [0, 1].map((t) => ({
+        tabName: `q${t}`,
+        startDir: z.work,
+        command: `exit ${t * 10 + 1}`,
+        panes: Array.from({ length: 7 }, (_, p) => ({ command: `exit ${t * 10 + p + 2}` })),
+      }));
+      const m = z.manager({ sessionLayouts: [{ layoutName: "quick", layoutTabs: tabs }], exitMode: "keep" });
+      await m.startAllSessions();
+      await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.summary.allFinished,
+      );
+      const listed = () =>
+        (
+          JSON.parse(z.zellij("--session", "quick", "action", "list-panes", "--json").stdout) as {
+            is_plugin: boolean;
+            tab_name: string;
+            exit_status: number | null;
+          }[]
+        ).filter((p) => !p.is_plugin);
+      const panes = await waitFor(
+        async () => listed(),
+        (ps) => ps.length === 16 && ps.every((p) => typeof p.exit_status === "number"),
+        20_000,
+      );
+      const seen = panes.map((p) => `${p.tab_name}:${p.exit_status}`).sort();
+      const want = [0, 1].flatMap((t) => Array.from({ length: 8 }, (_, p) => `q${t}:${t * 10 + p + 1}`));
+      expect(seen).toEqual(want.sort());
+      await m.killAllSessions();
+    });
+  });
+
   describe("--exit close", () => {
     const w = world();
 
