@@ -188,7 +188,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(r.stdout).toMatch(/alpha: solo \/ t: exited 0/);
   });
 
-  it("status of a machine that does not answer says unknown and exits 8 (review H5-17)", async () => {
+  it("status and kill of a machine that does not answer exit 8; kill keeps the session in mc's records (review H5-17)", async () => {
     const f = join(dir, "gone.json");
     writeFileSync(
       f,
@@ -210,6 +210,14 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       const st = await sessions(["status", "far"]);
       expect(st.code, st.stderr).toBe(8);
       expect(st.stdout).toMatch(/far\s+t\s+unknown/);
+      for (const args of [
+        ["kill", "far"],
+        ["kill", "--all"],
+      ]) {
+        const k = await sessions(args);
+        expect(k.code, k.stderr).toBe(8);
+        expect(k.stderr).toMatch(/✗ far on alpha: .*it stays in mc's records/);
+      }
     } finally {
       await sshd.start();
     }

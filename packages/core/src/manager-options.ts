@@ -1,4 +1,5 @@
 import type { ConflictPolicy } from "./conflict.js";
+import type { ErrorCode } from "./errors.js";
 import type { Host } from "./host.js";
 import type { MissingDirsPolicy } from "./machine-plan.js";
 import type { StartedSession } from "./machine-start.js";
@@ -87,6 +88,8 @@ export interface KillResult {
   ok: boolean;
   outcome?: KillOutcome;
   error?: string;
+  /** The error's code when the kill failed with one (SSH_UNREACHABLE: the machine did not answer). */
+  code?: ErrorCode;
 }
 
 /** Options of {@link SessionManager.runMonitoringRoutine}. */

@@ -1,3 +1,4 @@
+import { isMcError } from "./errors.js";
 import type { Host } from "./host.js";
 import type { KillResult } from "./manager-options.js";
 import type { ManagedSession } from "./run-record.js";
@@ -158,7 +159,8 @@ export async function killAndSweep(
     outcome = await backend.kill(s.name, s);
     sweep = await sweepTabs(host, s, sids);
   } catch (e) {
-    return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message };
+    const code = isMcError(e) ? { code: e.code } : {};
+    return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message, ...code };
   }
   const found = {
     ...(sweep.ended.length ? { ended: sweep.ended } : {}),

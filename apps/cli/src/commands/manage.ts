@@ -1,4 +1,4 @@
-import { McError, makeReport, sleep } from "@mc/core";
+import { type ErrorCode, McError, makeReport, sleep } from "@mc/core";
 import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import { addLogTails, logTailLines } from "./logs.js";
@@ -91,6 +91,7 @@ export async function killCommand(
         survivors?: { pid: number; command: string }[];
         spared?: { pid: number; command: string }[];
         error?: string;
+        code?: ErrorCode;
       }[] = [];
       // Run from inside a tab of a session it kills, mc would die with that tab's hang-up half-way:
       // that session goes last, and the hang-up is ignored until the sweep is done.
@@ -134,14 +135,20 @@ export async function killCommand(
               );
           }
         } else {
-          results.push({ session: name, ...host, ok: false, ...extra, error: r.error ?? "failed" });
+          const code = r.code ? { code: r.code } : {};
+          results.push({ session: name, ...host, ok: false, ...extra, error: r.error ?? "failed", ...code });
           if (!out.json) out.err(`${out.c.red("✗")} ${name}${where}: ${r.error}; it stays in mc's records`);
         }
       }
       process.off("SIGHUP", ignoreHup);
       if (out.json) out.printJson({ killed: results });
       else if (targets.length === 0) out.err("nothing to kill: no managed sessions");
-      return results.every((r) => r.ok) ? 0 : 1;
+      // A machine that did not answer is 8, as for status; any other failure is 1.
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length === 0) return 0;
+      return failed.every((r) => r.code === "SSH_UNREACHABLE" || r.code === "SSH_AUTH_FAILED")
+        ? EXIT_CODES.SSH_UNREACHABLE
+        : 1;
     },
     o.socket,
   );
