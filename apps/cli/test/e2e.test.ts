@@ -205,6 +205,18 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(JSON.parse(renamed.stdout).batches[0].sessions[0].name).toBe("dup_1");
     expect((await sessions(["kill", "--all"])).code).toBe(0);
 
+    // A session renamed past a foreign one answers to both its names; naming both kills it once.
+    execFileSync("tmux", ["-S", sock, "new-session", "-d", "-s", "theirs", "sleep 300"]);
+    const theirs = layoutsFile("theirs.json", [
+      { layoutName: "theirs", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", theirs, "--socket", sock, "--on-conflict", "rename"])).code).toBe(0);
+    const both = await sessions(["kill", "theirs", "theirs_1"]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stderr.match(/killed theirs_1/g)).toHaveLength(1);
+    execFileSync("tmux", ["-S", sock, "has-session", "-t", "=theirs"]);
+    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=theirs"]);
+
     const missing = await sessions(["status", "nope"]);
     expect(missing.code).toBe(5);
     expect(missing.stderr).toContain('no managed session "nope"');

@@ -81,7 +81,13 @@ export async function killCommand(
               .filter((s) => o.host === undefined || s.machine === o.host)
               .map((s) => ({ run, name: s.name, machine: s.machine })),
           )
-        : names.map((n) => findSession(runs, n, o.host));
+        : // Two names of one session (its layout's name and the name a rename gave it) kill it once.
+          names
+            .map((n) => findSession(runs, n, o.host))
+            .filter(
+              (t, i, all) =>
+                all.findIndex((u) => u.run === t.run && u.machine === t.machine && u.name === t.name) === i,
+            );
       const results: {
         session: string;
         host?: string;
