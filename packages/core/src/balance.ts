@@ -49,23 +49,55 @@ function evenChunks<T>(items: readonly T[], parts: number): T[][] {
   return out.filter((c) => c.length > 0);
 }
 
-/** Greedy sequential packing: start a new chunk when the next tab would go over `max`. */
-function weightChunks(tabs: readonly TabConfig[], max: number): TabConfig[][] {
+/**
+ * The tabs of a layout in groups that must stay in one session: a tab and the tabs it depends on
+ * (`dependsOn` names a tab of the same layout), transitively. Groups come in the order of their first
+ * tab, each in layout order; a layout without dependsOn gives one group per tab.
+ */
+export function dependencyGroups(tabs: readonly TabConfig[]): TabConfig[][] {
+  const parent = tabs.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
+  const byName = new Map(tabs.map((t, i) => [t.tabName, i]));
+  tabs.forEach((t, i) => {
+    for (const d of t.dependsOn ?? []) {
+      const j = byName.get(d);
+      if (j !== undefined) parent[root(i)] = root(j);
+    }
+  });
+  const groups = new Map<number, TabConfig[]>();
+  tabs.forEach((t, i) => {
+    const r = root(i);
+    groups.set(r, [...(groups.get(r) ?? []), t]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * Greedy sequential packing of groups (see {@link dependencyGroups}) kept whole: a new chunk starts when
+ * the next group would take the chunk over `max` (its tab count or its weight).
+ */
+function packGroups(
+  groups: readonly TabConfig[][],
+  max: number,
+  size: (tabs: readonly TabConfig[]) => number,
+): TabConfig[][] {
   const out: TabConfig[][] = [];
   let cur: TabConfig[] = [];
-  let w = 0;
-  for (const t of tabs) {
-    const tw = tabWeight(t);
-    if (cur.length > 0 && w + tw > max) {
+  for (const g of groups) {
+    if (cur.length > 0 && size(cur) + size(g) > max) {
       out.push(cur);
       cur = [];
-      w = 0;
     }
-    cur.push(t);
-    w += tw;
+    cur.push(...g);
   }
   if (cur.length) out.push(cur);
   return out;
+}
+
+/** What a merged tab cannot keep: its own environment, shell, panes, layout, readiness, retries, dependencies. */
+function mergeable(t: TabConfig, dependedOn: ReadonlySet<string>): boolean {
+  const own = Object.keys(t).filter((k) => !["tabName", "startDir", "command", "tabWeight"].includes(k));
+  return own.length === 0 && !dependedOn.has(t.tabName);
 }
 
 /**
@@ -142,40 +174,70 @@ export function balanceLoad(layouts: readonly LayoutConfig[], opts: BalanceOptio
       result.report.push(entry);
       continue;
     }
-    const chunks =
-      thresholdType === "number" ? evenOrFixed(tabs, max, breakingMethod) : weightChunks(tabs, max);
+    const size = thresholdType === "number" ? (t: readonly TabConfig[]) => t.length : layoutWeight;
     if (breakingMethod === "moreLayouts") {
+      // A tab and what it depends on stay in one session (dependsOn names a tab of the same layout).
+      const groups = dependencyGroups(tabs);
+      for (const g of groups)
+        if (g.length > 1 && size(g) > max)
+          result.warnings.push(
+            `layout "${layout.layoutName}": tabs ${g.map((t) => `"${t.tabName}"`).join(", ")} depend on one another and stay in one layout, over the threshold ${max}`,
+          );
+      const chunks = packGroups(groups, max, size);
+      if (layout.onStart !== undefined || layout.onStop !== undefined)
+        result.warnings.push(
+          `layout "${layout.layoutName}": each of its ${chunks.length} parts is a session of its own and runs its onStart/onStop`,
+        );
       entry.action = "split";
       entry.into = [];
       let k = 1;
       for (const chunk of chunks) {
         const [name, used] = uniqueLayoutName(layout.layoutName, k);
         k = used + 1;
-        result.layouts.push({ layoutName: name, layoutTabs: chunk });
+        // Every part keeps the layout's own fields (env, onStart, onStop), as its tabs expect them.
+        result.layouts.push({ ...layout, layoutName: name, layoutTabs: chunk });
         entry.into.push(name);
       }
       entry.tabsAfter = tabs.length;
     } else {
       entry.action = "combined";
+      // Tabs with settings of their own (env, panes, readiness, dependsOn, …) or that others depend on
+      // stay tabs of their own; the rest are merged into what is left of the threshold.
+      const dependedOn = new Set(tabs.flatMap((t) => t.dependsOn ?? []));
+      const kept = tabs.filter((t) => !mergeable(t, dependedOn));
+      const plain = tabs.filter((t) => mergeable(t, dependedOn));
+      if (kept.length > 0)
+        result.warnings.push(
+          `layout "${layout.layoutName}": ${kept.map((t) => `"${t.tabName}"`).join(", ")} kept as tab(s) of their own (settings a merged tab cannot keep, or a dependency)`,
+        );
+      const room = thresholdType === "number" ? Math.max(1, max - kept.length) : max;
+      const chunks =
+        thresholdType === "number"
+          ? evenChunks(plain, room)
+          : packGroups(
+              plain.map((t) => [t]),
+              max,
+              size,
+            );
+      if (thresholdType === "number" && kept.length + Math.min(plain.length, room) > max)
+        result.warnings.push(
+          `layout "${layout.layoutName}": ${kept.length + chunks.length} tabs remain, over the threshold ${max}`,
+        );
       const usedTabNames = new Set(tabs.map((t) => t.tabName));
-      const newTabs = chunks.map((chunk, i) => {
+      const merged = chunks.map((chunk, i) => {
         if (chunk.length === 1) return chunk[0]!;
         let name = `super_tab_${i + 1}`;
         for (let n = 1; usedTabNames.has(name); n++) name = `super_tab_${i + 1}_${n}`;
         usedTabNames.add(name);
         return mergeTabs(chunk, name, result.warnings);
       });
-      result.layouts.push({ layoutName: layout.layoutName, layoutTabs: newTabs });
+      // In layout order: a merged tab where its first part was.
+      const at = new Map(chunks.map((c, i) => [c[0]!, merged[i]!]));
+      const newTabs = tabs.flatMap((t) => (kept.includes(t) ? [t] : at.has(t) ? [at.get(t)!] : []));
+      result.layouts.push({ ...layout, layoutTabs: newTabs });
       entry.tabsAfter = newTabs.length;
     }
     result.report.push(entry);
   }
   return result;
-}
-
-function evenOrFixed(tabs: readonly TabConfig[], max: number, method: BreakingMethod): TabConfig[][] {
-  if (method === "combineTabs") return evenChunks(tabs, max);
-  const out: TabConfig[][] = [];
-  for (let i = 0; i < tabs.length; i += max) out.push(tabs.slice(i, i + max));
-  return out;
 }

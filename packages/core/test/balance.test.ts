@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { balanceLoad } from "../src/balance.js";
 import type { LayoutConfig } from "../src/schema.js";
+import { parseLayouts } from "../src/validate.js";
 
 /** The commands a merged tab runs, in order (`a; b`), read back from its driver's arguments; a plain tab's command. */
 function partsOf(command: string): string {
@@ -180,5 +181,90 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
         expect(m.layouts.every((l) => l.layoutTabs.length <= max)).toBe(true);
       }),
     );
+  });
+});
+
+describe("balanceLoad keeps what the tabs need (outside review H5-13)", () => {
+  /** A layout of `n` tabs where tab i may depend on earlier tabs (no cycles), some with readiness or env. */
+  const layoutArb = fc
+    .record({
+      n: fc.integer({ min: 1, max: 9 }),
+      deps: fc.array(fc.array(fc.nat(8), { maxLength: 2 }), { minLength: 9, maxLength: 9 }),
+      weights: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 9, maxLength: 9 }),
+      ready: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
+    })
+    .map(
+      ({ n, deps, weights, ready }): LayoutConfig => ({
+        layoutName: "L",
+        env: { APP: "x" },
+        layoutTabs: Array.from({ length: n }, (_, i) => {
+          const on = [...new Set(deps[i]!.filter((d) => d < i).map((d) => `t${d}`))];
+          return {
+            tabName: `t${i}`,
+            startDir: "~",
+            command: `job${i}`,
+            tabWeight: weights[i]!,
+            ...(on.length ? { dependsOn: on } : {}),
+            ...(ready[i] ? { readiness: { file: `/tmp/r${i}`, timeoutSeconds: 5 } } : {}),
+          };
+        }),
+      }),
+    );
+
+  it("every file it writes validates: dependencies stay in their part, every tab kept once, the layout's env in each part (property)", () => {
+    fc.assert(
+      fc.property(
+        layoutArb,
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom("number", "weight"),
+        fc.constantFrom("moreLayouts", "combineTabs"),
+        (layout, max, thresholdType, breakingMethod) => {
+          const r = balanceLoad([layout], {
+            maxThreshold: max,
+            thresholdType: thresholdType as "number" | "weight",
+            breakingMethod: breakingMethod as "moreLayouts" | "combineTabs",
+          });
+          const v = parseLayouts(JSON.stringify({ version: "0.1", layouts: r.layouts }));
+          expect(v.ok ? [] : v.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([]);
+          for (const l of r.layouts) expect(l.env).toEqual({ APP: "x" });
+          // Every command runs exactly once, and a tab with settings of its own keeps them.
+          const commands = r.layouts.flatMap((l) =>
+            l.layoutTabs.flatMap((t) => partsOf(t.command).split("; ")),
+          );
+          expect(commands.sort()).toEqual(layout.layoutTabs.map((t) => t.command).sort());
+          const out = new Map(r.layouts.flatMap((l) => l.layoutTabs.map((t) => [t.tabName, t] as const)));
+          for (const t of layout.layoutTabs)
+            if (t.readiness || t.dependsOn) expect(out.get(t.tabName)).toEqual(t);
+        },
+      ),
+      { numRuns: 400, seed: 13 },
+    );
+  });
+
+  it("a chain a → b → c split at one tab per layout stays one layout, and says so", () => {
+    const r = balanceLoad(
+      [
+        {
+          layoutName: "dp",
+          layoutTabs: [
+            {
+              tabName: "a",
+              startDir: "/tmp",
+              command: "sleep 30",
+              readiness: { file: "/tmp/x", timeoutSeconds: 10 },
+            },
+            { tabName: "b", startDir: "/tmp", command: "echo b", dependsOn: ["a"] },
+            { tabName: "c", startDir: "/tmp", command: "echo c", dependsOn: ["b"] },
+            { tabName: "d", startDir: "/tmp", command: "echo d" },
+          ],
+        },
+      ],
+      { maxThreshold: 1, thresholdType: "number", breakingMethod: "moreLayouts" },
+    );
+    expect(names(r.layouts)).toEqual([
+      ["dp_part1", ["a", "b", "c"]],
+      ["dp_part2", ["d"]],
+    ]);
+    expect(r.warnings.join("\n")).toMatch(/"a", "b", "c" depend on one another and stay in one layout/);
   });
 });
