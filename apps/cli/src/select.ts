@@ -76,6 +76,46 @@ export async function chooseInteractively(layouts: readonly LayoutConfig[]): Pro
 const blank = (v: string) => v.split(",").every((x) => x.trim() === "");
 
 /**
+ * Every tab of every layout as one session (`all-layouts-dynamic`), each tab as its layout had it: its
+ * layout's `env` under its own, and `dependsOn` naming the tab of its own layout. A tab name that more
+ * than one layout uses becomes `<layout>.<tab>` (unique), so a dependency never reaches into another layout.
+ * The layouts' onStart/onStop belong to sessions that are not started: a warning says so.
+ */
+export function allLayoutsAsOne(layouts: readonly LayoutConfig[]): {
+  layout: LayoutConfig;
+  warnings: string[];
+} {
+  const count = new Map<string, number>();
+  for (const l of layouts)
+    for (const t of l.layoutTabs) count.set(t.tabName, (count.get(t.tabName) ?? 0) + 1);
+  const taken = new Set(count.keys());
+  const tabs = layouts.flatMap((l) => {
+    const renamed = new Map<string, string>();
+    for (const t of l.layoutTabs) {
+      if ((count.get(t.tabName) ?? 0) < 2 || renamed.has(t.tabName)) continue;
+      let name = `${l.layoutName}.${t.tabName}`;
+      for (let k = 2; taken.has(name); k++) name = `${l.layoutName}.${t.tabName}_${k}`;
+      taken.add(name);
+      renamed.set(t.tabName, name);
+    }
+    const named = (n: string) => renamed.get(n) ?? n;
+    return l.layoutTabs.map((t) => ({
+      ...t,
+      tabName: named(t.tabName),
+      ...(l.env || t.env ? { env: { ...l.env, ...t.env } } : {}),
+      ...(t.dependsOn ? { dependsOn: t.dependsOn.map(named) } : {}),
+    }));
+  });
+  const hooks = layouts.filter((l) => l.onStart !== undefined || l.onStop !== undefined);
+  const warnings = hooks.length
+    ? [
+        `the onStart/onStop of ${hooks.map((l) => JSON.stringify(l.layoutName)).join(", ")} do not run: all-layouts-dynamic is one session of their tabs`,
+      ]
+    : [];
+  return { layout: { layoutName: "all-layouts-dynamic", layoutTabs: tabs }, warnings };
+}
+
+/**
  * Load the file and apply -c / -t (a blank value opens a picker on a terminal) / -i / --all-file and the
  * sanity limits.
  */
@@ -86,7 +126,9 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
     if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
       throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");
     // machineconfig's --all-file: every tab of every layout, as one session.
-    return [{ layoutName: "all-layouts-dynamic", layoutTabs: layouts.flatMap((l) => l.layoutTabs) }];
+    const all = allLayoutsAsOne(layouts);
+    for (const w of all.warnings) out.err(out.c.yellow(`warning: ${w}`));
+    return [all.layout];
   }
   if (o.chooseLayouts !== undefined)
     layouts = blank(o.chooseLayouts)

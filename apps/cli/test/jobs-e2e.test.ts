@@ -330,6 +330,51 @@ describe("readiness timeout", () => {
   });
 });
 
+describe("run-all", () => {
+  it("keeps each tab's dependencies and environment in its own layout when layouts share tab names (review H5-11)", async () => {
+    const f = layouts("ra.json", [
+      {
+        layoutName: "L1",
+        env: { WHO: "one" },
+        layoutTabs: [
+          {
+            tabName: "db",
+            command: "sleep 30",
+            readiness: { file: join(dir, "never-ra"), timeoutSeconds: 1 },
+          },
+          { tabName: "api", command: 'echo "api of $WHO"', dependsOn: ["db"] },
+        ],
+      },
+      {
+        layoutName: "L2",
+        env: { WHO: "two" },
+        layoutTabs: [
+          { tabName: "db", command: "true" },
+          { tabName: "api", command: 'echo "api of $WHO"', dependsOn: ["db"] },
+          { tabName: "solo", command: 'echo "solo of $WHO"' },
+        ],
+      },
+    ]);
+    const r = await sessions(["run-all", f, "--socket", sock, "-t", "5", "--poll-seconds", "0.3"], 90_000);
+    expect(r.code, r.stderr).toBe(10);
+    const st = JSON.parse((await sessions(["status", "all-layouts-dynamic", "--json"])).stdout).sessions[0];
+    const by = Object.fromEntries(
+      st.tabs.map((t: { tabName: string; state: string; exitCode?: number }) => [
+        t.tabName,
+        [t.state, t.exitCode],
+      ]),
+    );
+    // L1's api waits for L1's db (never ready); L2's api for L2's db, and runs.
+    expect(by["L1.api"]).toEqual(["exited", 125]);
+    expect(by["L2.api"]).toEqual(["exited", 0]);
+    expect(by.solo).toEqual(["exited", 0]);
+    const logs = await sessions(["logs", "all-layouts-dynamic/L2.api"]);
+    expect(logs.stdout).toContain("api of two");
+    expect((await sessions(["logs", "all-layouts-dynamic/solo"])).stdout).toContain("solo of two");
+    await sessions(["kill", "all-layouts-dynamic"]);
+  });
+});
+
 describe("--notify", () => {
   it("a notifier still running 5 s after the end does not hold the run (outside review H5-16)", async () => {
     const f = layouts("slow-notify.json", [
