@@ -56,7 +56,10 @@ function evenChunks<T>(items: readonly T[], parts: number): T[][] {
  */
 export function dependencyGroups(tabs: readonly TabConfig[]): TabConfig[][] {
   const parent = tabs.map((_, i) => i);
-  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
+  const root = (i: number): number => {
+    while (parent[i] !== i) i = parent[i]!;
+    return i;
+  };
   const byName = new Map(tabs.map((t, i) => [t.tabName, i]));
   tabs.forEach((t, i) => {
     for (const d of t.dependsOn ?? []) {
