@@ -330,6 +330,47 @@ describe("readiness timeout", () => {
   });
 });
 
+describe("a run that ends before its waiting tabs start", () => {
+  it("leaves them not-started; running the file again with merge-skip starts them (review H5-8)", async () => {
+    const ready = join(dir, "h8-ready");
+    const f = layouts("h8.json", [
+      {
+        layoutName: "h8",
+        layoutTabs: [
+          {
+            tabName: "a",
+            command: "sleep 60",
+            readiness: { file: ready, timeoutSeconds: 30 },
+          },
+          { tabName: "b", command: "echo b-ran; sleep 60", dependsOn: ["a"] },
+        ],
+      },
+    ]);
+    const first = spawn("node", [BIN, "run", f, "--socket", sock], { env, cwd: dir, stdio: "ignore" });
+    const status = async () =>
+      JSON.parse((await sessions(["status", "h8", "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+    await until(status, (t) => t[0]?.state === "running");
+    first.kill("SIGKILL");
+    // a is ready only now, with nothing left to start b.
+    writeFileSync(ready, "");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await status()).map((t: { state: string }) => t.state)).toEqual(["running", "not-started"]);
+    const again = await run(f, "--on-conflict", "merge-skip");
+    expect(again.code, again.stderr).toBe(0);
+    const tabs = await until(status, (t) => t[1]?.state === "running");
+    expect(tabs.map((t: { state: string }) => t.state)).toEqual(["running", "running"]);
+    expect(
+      (
+        await until(
+          () => sessions(["logs", "h8/b"]),
+          (r) => r.stdout.includes("b-ran"),
+        )
+      ).stdout,
+    ).toContain("b-ran");
+    await sessions(["kill", "h8"]);
+  });
+});
+
 describe("run-all", () => {
   it("keeps each tab's dependencies and environment in its own layout when layouts share tab names (review H5-11)", async () => {
     const f = layouts("ra.json", [
