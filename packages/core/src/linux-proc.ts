@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync } from "node:fs";
 import type { ProcessNode } from "./host.js";
 
 interface Stat {
@@ -10,6 +10,7 @@ interface Stat {
   startTicks: number;
   cpuTicks: number;
   rssPages: number;
+  threads: number;
 }
 
 const CLK_TCK = 100;
@@ -30,29 +31,58 @@ function parseStat(text: string): Stat | undefined {
     cpuTicks: num(11) + num(12),
     startTicks: num(19),
     rssPages: num(21),
+    threads: num(17),
   };
 }
 
-const read = (path: string): string | undefined => {
+const chunk = Buffer.allocUnsafe(1 << 16);
+
+/**
+ * A /proc file's text: one open, reads into a shared buffer, close (readFileSync also stats the file,
+ * which /proc sizes as 0, and allocates per call: a 500-pane status reads ~4,000 of these).
+ */
+function read(path: string): string | undefined {
+  let fd: number;
   try {
-    return readFileSync(path, "utf8");
+    fd = openSync(path, "r");
   } catch {
     return undefined;
   }
-};
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n < chunk.length && parts.length === 0) return chunk.toString("utf8", 0, n);
+      parts.push(Buffer.from(chunk.subarray(0, n)));
+      if (n < chunk.length) return Buffer.concat(parts).toString("utf8");
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
 
-/** Direct children of `pid` from every thread's `children` file (CONFIG_PROC_CHILDREN). */
-function childrenOf(pid: number): number[] | undefined {
+/** Whether this kernel has `children` files (CONFIG_PROC_CHILDREN), asked once of this process. */
+let childrenFiles: boolean | undefined;
+
+/**
+ * Direct children of `pid` from its threads' `children` files (only the main thread's when it has one
+ * thread: no directory listing); undefined where the kernel has no such files.
+ */
+function childrenOf(pid: number, threads: number): number[] | undefined {
+  childrenFiles ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+  if (!childrenFiles) return undefined;
   let tasks: string[];
   try {
-    tasks = readdirSync(`/proc/${pid}/task`);
+    tasks = threads === 1 ? [String(pid)] : readdirSync(`/proc/${pid}/task`);
   } catch {
     return [];
   }
   const out: number[] = [];
   for (const t of tasks) {
-    const text = read(`/proc/${pid}/task/${t}/children`);
-    if (text === undefined) return undefined;
+    // A thread or process that ended meanwhile has no children to give.
+    const text = read(`/proc/${pid}/task/${t}/children`) ?? "";
     for (const c of text.split(" ")) if (c.trim()) out.push(Number(c));
   }
   return out;
@@ -83,9 +113,9 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
   const uptimeMs = Number((read("/proc/uptime") ?? "0").split(" ")[0]) * 1000;
   const bootMs = Date.now() - uptimeMs;
   let scanned: Map<number, number[]> | undefined;
-  const kids = (pid: number): number[] => {
+  const kids = (pid: number, threads: number): number[] => {
     if (!scanned) {
-      const direct = childrenOf(pid);
+      const direct = childrenOf(pid, threads);
       if (direct !== undefined) return direct;
       scanned = scanChildren();
     }
@@ -114,7 +144,7 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
         rssBytes: st.rssPages * PAGE,
         startedAt: Math.round(bootMs + startedMs),
       });
-      queue.push(...kids(pid).sort((a, b) => a - b));
+      queue.push(...kids(pid, st.threads).sort((a, b) => a - b));
     }
     if (nodes.length) out.set(root, nodes);
   }

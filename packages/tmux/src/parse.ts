@@ -63,6 +63,8 @@ export function parseSessions(stdout: string): { key: string; name: string; id: 
  * command given as one string (run with `sh -c`) comes back as one argument.
  */
 export function startArgv(s: string): string[] {
+  // No quote and no escape (mc's own panes, mostly): the arguments are the words.
+  if (!/["'\\]/.test(s)) return s.split(" ").filter((w) => w !== "");
   const named: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, s: 32 };
   const out: string[] = [];
   let i = 0;
