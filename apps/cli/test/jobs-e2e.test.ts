@@ -29,7 +29,10 @@ function sessions(args: string[], timeout = 60_000): Promise<Ran> {
 
 type Tab = { tabName: string; command: string } & Record<string, unknown>;
 
-function layouts(name: string, ls: { layoutName: string; layoutTabs: Tab[] }[]): string {
+function layouts(
+  name: string,
+  ls: ({ layoutName: string; layoutTabs: Tab[] } & Record<string, unknown>)[],
+): string {
   const path = join(dir, name);
   const withDir = ls.map((l) => ({ ...l, layoutTabs: l.layoutTabs.map((t) => ({ startDir: dir, ...t })) }));
   writeFileSync(path, JSON.stringify({ version: "0.1", layouts: withDir }));

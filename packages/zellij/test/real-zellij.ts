@@ -198,6 +198,26 @@ export const layout = (name: string, tabs: [string, string][], dir: string): Lay
 });
 
 /**
+ * A zellij query's JSON answer (`action list-panes --json`, `list-tabs --json`). Under load zellij 0.45
+ * sometimes answers a probe with nothing (packages/zellij/README.md): it is asked again, 20 s at most.
+ */
+export async function zellijJson<T>(z: Pick<RealZellij, "zellij">, ...args: string[]): Promise<T> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const out = z.zellij(...args).stdout;
+    try {
+      return JSON.parse(out) as T;
+    } catch {
+      if (Date.now() > end)
+        throw new Error(
+          `zellij ${args.join(" ")} gave no JSON for 20 s: ${JSON.stringify(out.slice(0, 300))}`,
+        );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
  * Poll `probe` until `ok` (or `ms` passed); the last value. Every wait in the real suites is for
  * something that must happen, so the deadline is generous: zellij saves and lists sessions late when the
  * machine is loaded.

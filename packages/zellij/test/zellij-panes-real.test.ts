@@ -2,7 +2,14 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { type LayoutConfig, readTabLog } from "@mc/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { findRealZellij, processesMentioning, type RealZellij, realZellij, waitFor } from "./real-zellij.js";
+import {
+  findRealZellij,
+  processesMentioning,
+  type RealZellij,
+  realZellij,
+  waitFor,
+  zellijJson,
+} from "./real-zellij.js";
 
 const found = findRealZellij();
 const real = "version" in found ? found : undefined;
@@ -67,16 +74,14 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): tabs with pa
     ]);
     // zellij's own view: one tab holds the three panes, each its own exit status; the focused one is the third.
     // The wrapper records its end a moment before its pane exits: zellij marks the pane a little later.
-    const listed = () =>
-      (
-        JSON.parse(z.zellij("--session", "panes", "action", "list-panes", "--json").stdout) as ListedPane[]
-      ).filter((p) => !p.is_plugin);
-    const panes = await waitFor(
-      async () => listed(),
-      (ps) =>
-        ps
-          .filter((p) => p.tab_name === "work")
-          .every((p) => p.exit_status !== null && p.exit_status !== undefined),
+    const listed = async () =>
+      (await zellijJson<ListedPane[]>(z, "--session", "panes", "action", "list-panes", "--json")).filter(
+        (p) => !p.is_plugin,
+      );
+    const panes = await waitFor(listed, (ps) =>
+      ps
+        .filter((p) => p.tab_name === "work")
+        .every((p) => p.exit_status !== null && p.exit_status !== undefined),
     );
     const slot = (p: ListedPane) => Number(/ (\d+)$/.exec(p.terminal_command ?? "")?.[1]);
     const work = panes.filter((p) => p.tab_name === "work").sort((a, b) => slot(a) - slot(b));
@@ -149,7 +154,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): tabs with pa
     // Closing a finished pane's ref closes that pane only; the tab and its running pane stay.
     await m.closeTab(r.sessions[0]!.tabs[2]!.ref!);
     const slots = async () =>
-      (JSON.parse(z.zellij("--session", "held", "action", "list-panes", "--json").stdout) as ListedPane[])
+      (await zellijJson<ListedPane[]>(z, "--session", "held", "action", "list-panes", "--json"))
         .filter((p) => !p.is_plugin && p.tab_name === "work")
         .map((p) => Number(/ (\d+)$/.exec(p.terminal_command ?? "")?.[1]))
         .sort();

@@ -22,6 +22,7 @@ import {
   type RealZellij,
   realZellij,
   waitFor,
+  zellijJson,
 } from "./real-zellij.js";
 
 const found = findRealZellij();
@@ -143,11 +144,14 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       );
       // zellij holds every tab name exactly as given (list-tabs --json).
       for (const [k, s] of r.sessions.entries()) {
-        const listed = JSON.parse(
-          z.zellij("--session", s.session, "action", "list-tabs", "--json").stdout,
-        ) as {
-          name: string;
-        }[];
+        const listed = await zellijJson<{ name: string }[]>(
+          z,
+          "--session",
+          s.session,
+          "action",
+          "list-tabs",
+          "--json",
+        );
         expect(listed.map((t) => t.name)).toEqual(names.slice(k * 50, k * 50 + 50));
       }
       await m.killAllSessions();
@@ -317,12 +321,9 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
         // The wrapper's death hung up its terminal: the command got SIGHUP, and its recorder said so.
         ["victim", "killed", undefined, "SIGHUP"],
       ]);
-      const panes = JSON.parse(z.zellij("--session", "codes", "action", "list-panes", "--json").stdout) as {
-        is_plugin: boolean;
-        tab_name: string;
-        exit_status: number | null;
-        exited: boolean;
-      }[];
+      const panes = await zellijJson<
+        { is_plugin: boolean; tab_name: string; exit_status: number | null; exited: boolean }[]
+      >(z, "--session", "codes", "action", "list-panes", "--json");
       const status = Object.fromEntries(
         panes.filter((p) => !p.is_plugin).map((p) => [p.tab_name, p.exit_status]),
       );
@@ -453,16 +454,19 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
         () => m.checkAllSessionsStatus(),
         (x) => x.summary.allFinished,
       );
-      const listed = () =>
+      const listed = async () =>
         (
-          JSON.parse(z.zellij("--session", "quick", "action", "list-panes", "--json").stdout) as {
-            is_plugin: boolean;
-            tab_name: string;
-            exit_status: number | null;
-          }[]
+          await zellijJson<{ is_plugin: boolean; tab_name: string; exit_status: number | null }[]>(
+            z,
+            "--session",
+            "quick",
+            "action",
+            "list-panes",
+            "--json",
+          )
         ).filter((p) => !p.is_plugin);
       const panes = await waitFor(
-        async () => listed(),
+        listed,
         (ps) => ps.length === 16 && ps.every((p) => typeof p.exit_status === "number"),
         20_000,
       );
