@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 import { ZellijRemoteManager } from "../src/zellij.js";
 
-// zellij cannot be installed here: the "remote" side runs packages/zellij's fake zellij (which really
-// runs each tab), put on the PATH of the commands ssh runs there.
+// The "remote" side runs packages/zellij's fake zellij as 0.44.3 (it really runs each tab), put on the
+// PATH of the commands ssh runs there; the real zellij 0.45 over ssh is zellij-remote-real.test.ts.
 const FAKE_ZELLIJ_DIR = join(import.meta.dirname, "..", "..", "zellij", "test", "fake");
 
 describe.skipIf(!HAVE_SSHD)("ZellijRemoteManager over a real sshd (fake zellij on the remote side)", () => {
