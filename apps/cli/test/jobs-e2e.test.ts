@@ -441,6 +441,7 @@ describe("housekeeping", () => {
     expect((await sessions(["ls", "--prune"])).code).toBe(0);
     const runs = join(dir, "state", "runs");
     const left = existsSync(runs) ? readdirSync(runs) : [];
+    if (left.length) console.error("LEFT", JSON.stringify(left.map((d) => [d, readdirSync(join(runs, d))])));
     expect(left, before).toEqual([]);
   });
 });

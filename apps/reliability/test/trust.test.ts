@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tmuxSessionKey } from "@mc/tmux";
+import { noFormat, tmuxSessionKey } from "@mc/tmux";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrivateTmux, privateTmux, waitFor } from "../../../packages/tmux/test/harness.js";
@@ -159,7 +159,8 @@ describe("2. ownership: restart and kill touch only what mc started", () => {
         "#{session_id}",
         "-s",
         // tmux reads an argv word ending in `;` as a command separator (cmd-parse.c); `\;` keeps it.
-        tmuxSessionKey(n).replace(/;$/, "\\;"),
+        // new-session expands formats in -s (`#{session_name}` would be ""): `##` keeps a `#`, as mc does.
+        noFormat(tmuxSessionKey(n)).replace(/;$/, "\\;"),
         "sleep 100000",
       );
       // A name tmux lists back in another spelling (it escapes what it cannot print) is not used here:

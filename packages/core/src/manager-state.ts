@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Host, HostInfo } from "./host.js";
 import { localHost } from "./local-host.js";
 import { type Machine, Machines } from "./machines.js";
@@ -151,10 +151,13 @@ export abstract class RunState<O extends object = object> {
   /** Remove a session's directory on its machine, only if it is one mc made there (see isOwnRunDir). */
   private async removeRunDir(machine: string, runDir: string): Promise<void> {
     const { stateDir } = await this.hostInfo(machine);
-    if (isOwnRunDir(stateDir, runDir))
-      await this.hostOf(machine)
-        .remove(runDir)
-        .catch(() => {});
+    if (!isOwnRunDir(stateDir, runDir)) return;
+    const host = this.hostOf(machine);
+    await host.remove(runDir).catch(() => {});
+    // A session merged in from an earlier run lives in that run's directory: it goes once empty (rmdir).
+    const parent = dirname(runDir);
+    if (parent !== join(stateDir, "runs", this.runId) && isOwnRunDir(stateDir, parent))
+      await host.run({ file: "rmdir", args: ["--", parent] }).catch(() => undefined);
   }
   /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
   protected async dropSessions(machine: string, names: Set<string>): Promise<void> {
@@ -187,12 +190,23 @@ export abstract class RunState<O extends object = object> {
   }
   /** Delete a saved run record and, on every machine it used, its run directory. */
   async deleteSaved(id: string): Promise<void> {
+    const run = await this.store.load(id).catch(() => undefined);
     await Promise.all(
-      this.machineSet
-        .all()
-        .map(async (m) =>
-          m.host.remove(join((await this.hostInfo(m.name)).stateDir, "runs", id)).catch(() => {}),
-        ),
+      this.machineSet.all().map(async (m) => {
+        const { stateDir } = await this.hostInfo(m.name);
+        const own = join(stateDir, "runs", id);
+        // A session merged into this run from an earlier one (--on-conflict merge-*) kept that run's
+        // directory: it goes too, and that run's directory once nothing else is left in it (rmdir).
+        const merged = [...(run?.sessions ?? []), ...(run?.ended ?? [])]
+          .filter((s) => s.machine === m.name && isOwnRunDir(stateDir, s.runDir))
+          .map((s) => s.runDir)
+          .filter((d) => !`${d}/`.startsWith(`${own}/`));
+        await Promise.all(merged.map((d) => m.host.remove(d).catch(() => {})));
+        for (const parent of new Set(merged.map((d) => dirname(d))))
+          if (isOwnRunDir(stateDir, parent))
+            await m.host.run({ file: "rmdir", args: ["--", parent] }).catch(() => undefined);
+        await m.host.remove(own).catch(() => {});
+      }),
     );
     await this.store.delete(id);
   }
