@@ -208,16 +208,31 @@ export class ZellijBackend implements SessionBackend {
   async start(p: PreparedSession): Promise<Record<string, unknown>> {
     await this.q.checkVersion();
     await this.clearName(p.name);
-    const r = await this.host.run(p.start[0]!);
-    if (r.timedOut) {
-      throw new McError("TIMEOUT", `zellij did not return from starting session "${p.name}"`, {
-        backend: "zellij",
-        op: "start",
-        hint: "zellij 0.43 and older hang when the socket path is too long: set ZELLIJ_SOCKET_DIR to a short directory",
-      });
+    // zellij 0.45's new server can panic while it initialises on a loaded machine (a client removed before
+    // the session exists): the start returned 0 and nothing is there. That start is made once more.
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.host.run(p.start[0]!);
+      if (r.timedOut) {
+        throw new McError("TIMEOUT", `zellij did not return from starting session "${p.name}"`, {
+          backend: "zellij",
+          op: "start",
+          hint: "zellij 0.43 and older hang when the socket path is too long: set ZELLIJ_SOCKET_DIR to a short directory",
+        });
+      }
+      if (r.exitCode !== 0) throw zellijError("start", r.exitCode, r.stderr, r.stdout);
+      if ((await this.verifyStarted(p)) === "started") break;
+      if (attempt === 2)
+        throw new McError(
+          "COMMAND_FAILED",
+          `zellij's server for session "${p.name}" ended while it started, twice`,
+          {
+            backend: "zellij",
+            op: "start",
+            hint: "see zellij's log ($TMPDIR/zellij-<uid>/zellij-log/zellij.log): its server can panic at start on a loaded machine",
+          },
+        );
+      await this.clearName(p.name);
     }
-    if (r.exitCode !== 0) throw zellijError("start", r.exitCode, r.stderr, r.stdout);
-    await this.verifyStarted(p);
     if (p.layout.onStop !== undefined) await startStopWatcher(this.host, p.runDir);
     return {
       runId: p.runId,
@@ -254,12 +269,20 @@ export class ZellijBackend implements SessionBackend {
    * this run's wrapper. Other panes mean another session holds the name: one zellij resurrected is put
    * back (killed, EXITED again); a live one, or one where mc's tabs never show, is never touched.
    */
-  private async verifyStarted(p: PreparedSession): Promise<void> {
+  private async verifyStarted(p: PreparedSession): Promise<"started" | "died"> {
     const script = join(p.artefactDir, "tabs.sh");
+    let asked = Date.now();
     const seen = await pollUntil(
-      async (): Promise<"ours" | "other" | undefined> => {
+      async (): Promise<"ours" | "other" | "died" | undefined> => {
         const files = await this.host.readDir(p.runDir).catch(() => new Map<string, string>());
         if (p.layout.layoutTabs.some((_, i) => files.has(tabRecordName(i)))) return "ours";
+        // Every 2 s: a server that died while it started is neither listed nor there (socket, process).
+        if (Date.now() - asked >= 2000) {
+          asked = Date.now();
+          const there = await this.q.serverPresence(p.name);
+          if (there && !there.socket && !there.process && !(await this.q.findRow(p.name, "start")))
+            return "died";
+        }
         if (!this.q.hasListPanes()) return undefined;
         const panes = await this.q.listPanes(p.name);
         if (!Array.isArray(panes)) return undefined;
@@ -281,7 +304,8 @@ export class ZellijBackend implements SessionBackend {
           ),
       },
     );
-    if (seen === "ours") return;
+    if (seen === "ours") return "started";
+    if (seen === "died") return "died";
     // A resurrection reads its saved layout (commands held, or plain shells where it saved none); a live
     // session someone made in the moment before mc's start has none.
     const resurrected = (await this.q.resurrectionLayout(p.name)) !== undefined;

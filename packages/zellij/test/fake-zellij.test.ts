@@ -206,6 +206,38 @@ describe("fake zellij: edge cases from zellij's source", () => {
     expect((await probe.listSessions()).map((s) => s.name)).not.toContain(`${p}_g`);
   });
 
+  it.each([
+    ["once: the start is made again and the session runs", 1],
+    ["twice: a clear failure naming zellij's log, nothing left", 2],
+  ])(
+    "a server that dies while it starts (zellij 0.45 panics under load), %s",
+    async (_, crashes) => {
+      const z = make("0.45.0", { FAKE_ZELLIJ_CRASH_STARTS: String(crashes) });
+      const p = uniq();
+      const m = z.manager({
+        sessionNamePrefix: p,
+        sessionLayouts: [layout("c", z.workDir, [["t", "sleep 30"]])],
+      });
+      const r = await m.startAllSessions().catch((e: unknown) => e);
+      const starts = z.calls().filter((c) => c.includes("--create-background"));
+      expect(starts).toHaveLength(2);
+      if (crashes === 1) {
+        expect(r).toMatchObject([{ name: `${p}_c` }]);
+        const st = await until(
+          () => m.checkAllSessionsStatus(),
+          (x) => x.sessions[0]?.tabs[0]?.state === "running",
+        );
+        expect(st.sessions[0]!.tabs[0]!.state).toBe("running");
+        await m.killAllSessions();
+      } else {
+        expect(isMcError(r, "START_FAILED"), String(r)).toBe(true);
+        expect(String((r as Error).message)).toMatch(/ended while it started, twice/);
+        expect(m.managed).toEqual([]);
+      }
+    },
+    60_000,
+  );
+
   it("refuses zellij older than 0.40.0 and a missing binary, before starting anything", async () => {
     const old = make("0.39.2");
     const m = old.manager({ sessionLayouts: [layout("v", old.workDir, [["t", "true"]])] });
