@@ -10,12 +10,10 @@ import {
   McError,
   type PaneEvidence,
   type PreparedSession,
-  pollUntil,
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
   type StartTabOptions,
-  tabRecordName,
 } from "@mc/core";
 import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
@@ -24,6 +22,7 @@ import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes }
 import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
+import { verifyStarted } from "./start-check.js";
 import { runStopNow, startStopWatcher, stopArtefacts } from "./stop-hook.js";
 import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
@@ -220,7 +219,7 @@ export class ZellijBackend implements SessionBackend {
         });
       }
       if (r.exitCode !== 0) throw zellijError("start", r.exitCode, r.stderr, r.stdout);
-      if ((await this.verifyStarted(p)) === "started") break;
+      if ((await verifyStarted(this.host, this.q, p, this.appearTimeoutMs)) === "started") break;
       if (attempt === 2)
         throw new McError(
           "COMMAND_FAILED",
@@ -259,67 +258,6 @@ export class ZellijBackend implements SessionBackend {
         op: "start",
         hint: row.exited
           ? `use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(name)}`
-          : "use --on-conflict rename",
-      },
-    );
-  }
-
-  /**
-   * Wait until the session runs this layout: a tab record of this run exists, or (0.44+) its panes run
-   * this run's wrapper. Other panes mean another session holds the name: one zellij resurrected is put
-   * back (killed, EXITED again); a live one, or one where mc's tabs never show, is never touched.
-   */
-  private async verifyStarted(p: PreparedSession): Promise<"started" | "died"> {
-    const script = join(p.artefactDir, "tabs.sh");
-    let asked = Date.now();
-    const seen = await pollUntil(
-      async (): Promise<"ours" | "other" | "died" | undefined> => {
-        const files = await this.host.readDir(p.runDir).catch(() => new Map<string, string>());
-        if (p.layout.layoutTabs.some((_, i) => files.has(tabRecordName(i)))) return "ours";
-        // Every 2 s: a server that died while it started is neither listed nor there (socket, process).
-        if (Date.now() - asked >= 2000) {
-          asked = Date.now();
-          const there = await this.q.serverPresence(p.name);
-          if (there && !there.socket && !there.process && !(await this.q.findRow(p.name, "start")))
-            return "died";
-        }
-        if (!this.q.hasListPanes()) return undefined;
-        const panes = await this.q.listPanes(p.name);
-        if (!Array.isArray(panes)) return undefined;
-        const terms = panes.filter((x) => !x.isPlugin);
-        if (ownPanes(terms, script).length > 0) return "ours";
-        return terms.length > 0 ? "other" : undefined;
-      },
-      {
-        timeoutMs: this.appearTimeoutMs,
-        onTimeout: () =>
-          new McError(
-            "TIMEOUT",
-            `session "${p.name}" did not show mc's tabs within ${this.appearTimeoutMs} ms; it was left as it is`,
-            {
-              backend: "zellij",
-              op: "start",
-              hint: `zellij may have given the start to another session of that name; see zellij list-sessions, and zellij's log ($TMPDIR/zellij-<uid>/zellij-log/zellij.log)`,
-            },
-          ),
-      },
-    );
-    if (seen === "ours") return "started";
-    if (seen === "died") return "died";
-    // A resurrection reads its saved layout (commands held, or plain shells where it saved none); a live
-    // session someone made in the moment before mc's start has none.
-    const resurrected = (await this.q.resurrectionLayout(p.name)) !== undefined;
-    if (resurrected) await this.host.run(this.q.cmd(["kill-session", p.name])).catch(() => {});
-    throw new McError(
-      "SESSION_CONFLICT",
-      resurrected
-        ? `zellij resurrected an earlier session "${p.name}" instead of starting mc's layout`
-        : `session "${p.name}" was taken just before mc's start, and zellij did not refuse the name`,
-      {
-        backend: "zellij",
-        op: "start",
-        hint: resurrected
-          ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`
           : "use --on-conflict rename",
       },
     );
