@@ -150,14 +150,13 @@ export abstract class RunState<O extends object = object> {
   }
   /** Remove a session's directory on its machine, only if it is one mc made there (see isOwnRunDir). */
   private async removeRunDir(machine: string, runDir: string): Promise<void> {
-    const { stateDir } = await this.hostInfo(machine);
-    if (!isOwnRunDir(stateDir, runDir)) return;
+    const info = await this.hostInfo(machine);
+    if (!isOwnRunDir(info.stateDir, runDir)) return;
     const host = this.hostOf(machine);
     await host.remove(runDir).catch(() => {});
-    // A session merged in from an earlier run lives in that run's directory: it goes once empty (rmdir).
+    // A session merged in from an earlier run lives in that run's directory: it goes once empty.
     const parent = dirname(runDir);
-    if (parent !== join(stateDir, "runs", this.runId) && isOwnRunDir(stateDir, parent))
-      await host.run({ file: "rmdir", args: ["--", parent] }).catch(() => undefined);
+    if (parent !== join(info.stateDir, "runs", this.runId)) await removeIfEmpty(host, info, parent);
   }
   /** Remove sessions from memory, from the run record (deleted when empty) and their run directories. */
   protected async dropSessions(machine: string, names: Set<string>): Promise<void> {
@@ -193,7 +192,8 @@ export abstract class RunState<O extends object = object> {
     const run = await this.store.load(id).catch(() => undefined);
     await Promise.all(
       this.machineSet.all().map(async (m) => {
-        const { stateDir } = await this.hostInfo(m.name);
+        const info = await this.hostInfo(m.name);
+        const { stateDir } = info;
         const own = join(stateDir, "runs", id);
         // A session merged into this run from an earlier one (--on-conflict merge-*) kept that run's
         // directory: it goes too, and that run's directory once nothing else is left in it (rmdir).
@@ -203,8 +203,7 @@ export abstract class RunState<O extends object = object> {
           .filter((d) => !`${d}/`.startsWith(`${own}/`));
         await Promise.all(merged.map((d) => m.host.remove(d).catch(() => {})));
         for (const parent of new Set(merged.map((d) => dirname(d))))
-          if (isOwnRunDir(stateDir, parent))
-            await m.host.run({ file: "rmdir", args: ["--", parent] }).catch(() => undefined);
+          await removeIfEmpty(m.host, info, parent);
         await m.host.remove(own).catch(() => {});
       }),
     );
@@ -214,4 +213,10 @@ export abstract class RunState<O extends object = object> {
   async close(): Promise<void> {
     await Promise.all(this.machineSet.all().map((m) => m.host.close?.().catch(() => {})));
   }
+}
+
+/** Remove a run directory under the machine's state once nothing is left in it (`rmdir`; POSIX hosts). */
+async function removeIfEmpty(host: Host, info: HostInfo, dir: string): Promise<void> {
+  if (info.platform === "win32" || !isOwnRunDir(info.stateDir, dir)) return;
+  await host.run({ file: "rmdir", args: ["--", dir] }).catch(() => undefined);
 }
