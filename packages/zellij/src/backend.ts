@@ -17,7 +17,7 @@ import {
 } from "@mc/core";
 import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
-import { zellijSessionFiles, zellijTabs } from "./generate.js";
+import { LAID_OUT, zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
 import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
 import { zellijSocketDir } from "./paths.js";
@@ -337,6 +337,8 @@ export class ZellijBackend implements SessionBackend {
       });
     }
     const slots = slotsOfTab(session.layout, index);
+    // Laid out at start; a suspended pane may never get a size without a client (see LAID_OUT).
+    await this.host.writeFile(join(session.runDir, LAID_OUT), "").catch(() => {});
     await startHeldTab(this.q, session.name, tabScriptOf(session), index, slots);
   }
 

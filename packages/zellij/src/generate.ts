@@ -115,6 +115,13 @@ const WAIT_FOR_LAYOUT =
   'mc_i=0; while [ "$(stty size 2>/dev/null)" = "0 0" ] && [ "$mc_i" -lt 100 ]; do sleep 0.05; mc_i=$((mc_i + 1)); done';
 
 /**
+ * A file in the run directory that says the session's layout was applied long ago: mc writes it before it
+ * starts a held-back tab (whose suspended pane may never get a size in a session without a client), so
+ * such a tab does not wait.
+ */
+export const LAID_OUT = "laid-out";
+
+/**
  * `sh -c` program of a pane whose output is logged (zellij has no pipe-pane): util-linux script(1) runs the
  * tab wrapper on a terminal of its own, relays everything both ways (the tab shows and behaves as without
  * it: a pty, window size followed) and copies the output to fd 3, which the log writer of the tab wrapper
@@ -127,8 +134,9 @@ export const LOGGED_LAUNCHER = [
   // The logs directory first: the wrapper's pid file goes there before the log writer would make it.
   'mkdir -p -- "${2%/*}" 2>/dev/null',
   '[ -z "$3" ] || cd -- "$3" || exit 1',
-  // Before script(1) copies the pane's size to its own terminal (see WAIT_FOR_LAYOUT).
-  WAIT_FOR_LAYOUT,
+  // Before script(1) copies the pane's size to its own terminal (see WAIT_FOR_LAYOUT; `$2` is the run
+  // directory's logs/tab-N.log).
+  `[ -e "\${2%/logs/*}/${LAID_OUT}" ] || { ${WAIT_FOR_LAYOUT}; }`,
   "MC_US=${SHELL-} MC_TS=$4 MC_IX=$5 MC_PIDF=$2.pid MC_LAID_OUT=1 SHELL=/bin/sh",
   "export MC_US MC_TS MC_IX MC_PIDF MC_LAID_OUT SHELL",
   'mc_rcf=$2.rc; rm -f -- "$MC_PIDF" "$mc_rcf"; exec 4>&1 6<&0',
@@ -195,7 +203,7 @@ export function zellijOnExit(zellij: string, tabs: readonly ZellijTab[], runId: 
  * it on the pane's own terminal (`MC_LAID_OUT`; script(1)'s terminal has no size where its input is not
  * a terminal).
  */
-export const ZELLIJ_WAIT_FOR_PANE = `[ -n "\${MC_LAID_OUT-}" ] || { ${WAIT_FOR_LAYOUT}; }; unset MC_LAID_OUT`;
+export const ZELLIJ_WAIT_FOR_PANE = `[ -n "\${MC_LAID_OUT-}" ] || [ -e "$mc_dir/${LAID_OUT}" ] || { ${WAIT_FOR_LAYOUT}; }; unset MC_LAID_OUT`;
 
 /** Input of {@link zellijLayout}. */
 export interface ZellijLayoutInput {
