@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import stringWidth from "string-width";
+import { cells } from "./width.js";
+
+export { cells };
 
 const PICTO = /\p{Extended_Pictographic}/u;
 const EMOJI = /\p{Emoji}/u;
@@ -60,11 +62,6 @@ export function jsonText(value: unknown, indent?: number): string {
   return (JSON.stringify(value, null, indent) ?? "null").replace(HIDDEN_ALL, (ch) =>
     ch === "\n" ? ch : unicodeEscape(ch),
   );
-}
-
-/** Terminal cells a (displayed) string takes: wide East Asian characters and emoji count two, marks zero. */
-export function cells(s: string): number {
-  return stringWidth(s);
 }
 
 // Made on first use: ICU's grapheme data costs ~10 ms, which a command that never cuts a line should not pay.
