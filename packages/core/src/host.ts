@@ -88,8 +88,11 @@ export interface HostOperations {
   readFile(path: string): Promise<string | undefined>;
   /** Every regular file directly inside `dir` (name → text); empty when the directory does not exist. */
   readDir(dir: string): Promise<Map<string, string>>;
-  /** Write a file atomically (temp file + rename), creating parent directories (0700). */
-  writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
+  /**
+   * Write a file atomically (temp file + rename), creating parent directories (0700). `durable: false`
+   * skips flushing it to disk first (a run's artefacts: read at once, and worthless after a reboot).
+   */
+  writeFile(path: string, data: string, opts?: { mode?: number; durable?: boolean }): Promise<void>;
   /** What is at `path`: a directory, a file, or nothing. */
   stat(path: string): Promise<"dir" | "file" | undefined>;
   /** Whether this user can enter directory `path` (a tab's start directory). */

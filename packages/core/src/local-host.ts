@@ -19,13 +19,18 @@ export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Write a file atomically on this machine: temp file in the same directory, fsync, rename (0600 unless told). */
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  mode = 0o600,
+  durable = true,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const fh = await open(tmp, "w", mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (e) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
@@ -146,7 +151,7 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         );
         return out;
       },
-      writeFile: (path, data, o) => writeFileAtomic(path, data, o?.mode),
+      writeFile: (path, data, o) => writeFileAtomic(path, data, o?.mode, o?.durable ?? true),
       async stat(path) {
         try {
           return (await stat(path)).isDirectory() ? "dir" : "file";

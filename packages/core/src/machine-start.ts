@@ -1,10 +1,10 @@
 import { isMcError, McError } from "./errors.js";
-import type { HostInfo } from "./host.js";
+import type { Host, HostInfo } from "./host.js";
 import type { MachinePlan, MachineRuntime } from "./machine-plan.js";
 import { applyMerge, type TabAction } from "./merge.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
-import type { KillOutcome, ListedSession, PreparedSession } from "./session-backend.js";
+import type { Artefact, KillOutcome, ListedSession, PreparedSession } from "./session-backend.js";
 import { runOnStart } from "./session-hooks.js";
 import { sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
@@ -175,8 +175,7 @@ export async function startMachine(
       const merge = plan.merges.get(i);
       if (!merge) continue;
       current = p.name;
-      for (const a of p.artefacts)
-        await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+      await writeArtefacts(m.host, p.artefacts);
       const session = await applyMerge(m, p, merge, hooks.info);
       await hooks.adopted(merge.old);
       await hooks.recorded(session);
@@ -192,13 +191,28 @@ export async function startMachine(
   return results;
 }
 
+/**
+ * A session's artefacts, all at once (a remote host sends them in one round trip; locally 100 tabs'
+ * files one after another cost ~60 ms) and not flushed to disk: the session reads them at once, and a
+ * reboot that could lose them ends the session too.
+ */
+async function writeArtefacts(host: Host, artefacts: readonly Artefact[]): Promise<void> {
+  await Promise.all(
+    artefacts.map((a) =>
+      host.writeFile(a.path, a.content, {
+        durable: false,
+        ...(a.mode === undefined ? {} : { mode: a.mode }),
+      }),
+    ),
+  );
+}
+
 async function startOne(
   m: MachineRuntime,
   p: PreparedSession,
   signal?: AbortSignal,
 ): Promise<ManagedSession> {
-  for (const a of p.artefacts)
-    await m.host.writeFile(a.path, a.content, a.mode === undefined ? {} : { mode: a.mode });
+  await writeArtefacts(m.host, p.artefacts);
   await runOnStart(m.host, p, signal);
   // When the tool was asked to make it: before any of its tabs could start.
   const startedAt = Date.now();
