@@ -33,9 +33,14 @@ export interface StatusResult {
   panes: number;
   sessions: number;
   reps: number;
+  /** `checkAllSessionsStatus({ processes: false })`: what the `sessions status` table needs. */
   mc: Stats;
   bare: Stats;
   ratio: number;
+  /** `checkAllSessionsStatus()` with every tab's process tree (`sessions status --json`). */
+  withProcesses?: Stats;
+  /** Its ratio against the bare list-panes. */
+  withProcessesRatio?: number;
   /** `Host.spawned` delta of each status call (the same every time, normally). */
   spawned: number[];
   /** Processes started by this node process during each status call (child_process.spawn hook). */

@@ -79,8 +79,14 @@ export function evaluateTargets(r: BenchResults): Target[] {
   const s500 = [...r.status].sort((a, b) => b.panes - a.panes)[0];
   out.push(
     goal(
-      `status of ${s500?.panes ?? 500} panes vs bare tmux list-panes -a`,
+      `status of ${s500?.panes ?? 500} panes (the sessions status table) vs bare tmux list-panes -a`,
       s500 ? s500.ratio : Number.NaN,
+      2,
+      fmtRatio,
+    ),
+    goal(
+      `status of ${s500?.panes ?? 500} panes with process trees (status --json) vs bare list-panes`,
+      s500?.withProcessesRatio ?? Number.NaN,
       2,
       fmtRatio,
     ),

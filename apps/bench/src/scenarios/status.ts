@@ -85,12 +85,16 @@ export async function countSpawns<T>(fn: () => Promise<T>): Promise<{ value: T; 
   }
 }
 
-/** Time `checkAllSessionsStatus()` and a bare `tmux list-panes -a`, interleaved, and count subprocesses. */
+/**
+ * Time the status the `sessions status` table needs (`processes: false`), the one `--json` gives (every
+ * tab's process tree) and a bare `tmux list-panes -a`, interleaved, and count subprocesses.
+ */
 export async function runStatus(
   f: ManagedFixture,
   o: { reps: number; env: NodeJS.ProcessEnv },
 ): Promise<StatusResult> {
   const mc: number[] = [];
+  const full: number[] = [];
   const bare: number[] = [];
   const spawned: number[] = [];
   const execs: number[] = [];
@@ -98,13 +102,17 @@ export async function runStatus(
   // One untimed call of each first: module and file-system caches.
   await f.manager.checkAllSessionsStatus();
   for (let i = 0; i < o.reps; i++) {
-    const before = f.host.spawned;
-    const t0 = performance.now();
-    const { value: report, spawns } = await countSpawns(() => f.manager.checkAllSessionsStatus());
-    mc.push(performance.now() - t0);
-    spawned.push(f.host.spawned - before);
-    execs.push(spawns);
-    running = report.sessions.reduce((n, s) => n + s.tabs.filter((t) => t.state === "running").length, 0);
+    for (const processes of [false, true]) {
+      const before = f.host.spawned;
+      const t0 = performance.now();
+      const { value: report, spawns } = await countSpawns(() =>
+        f.manager.checkAllSessionsStatus({ processes }),
+      );
+      (processes ? full : mc).push(performance.now() - t0);
+      spawned.push(f.host.spawned - before);
+      execs.push(spawns);
+      running = report.sessions.reduce((n, s) => n + s.tabs.filter((t) => t.state === "running").length, 0);
+    }
     const t1 = performance.now();
     await execFileP("tmux", ["-S", f.sock, "list-panes", "-a", "-F", PANE_FORMAT], {
       env: o.env,
@@ -113,6 +121,7 @@ export async function runStatus(
     bare.push(performance.now() - t1);
   }
   const mcStats = summarize(mc);
+  const fullStats = summarize(full);
   const bareStats = summarize(bare);
   return {
     panes: f.panes,
@@ -121,6 +130,8 @@ export async function runStatus(
     mc: mcStats,
     bare: bareStats,
     ratio: ratio(mcStats.median, bareStats.median),
+    withProcesses: fullStats,
+    withProcessesRatio: ratio(fullStats.median, bareStats.median),
     spawned,
     execs,
     running,

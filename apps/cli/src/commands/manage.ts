@@ -15,12 +15,13 @@ export async function statusCommand(
     async (runs, corrupt) => {
       for (const c of corrupt) out.err(out.c.yellow(`skipped unreadable state file ${c.path}: ${c.error}`));
       const once = async () => {
-        // A watched table needs states, not process trees (sessions status --json has them).
+        // The table shows states, exit codes and pids, not process trees: only --json has them (reading
+        // them is three /proc files a process, most of a 500-pane status).
         const sessions = await gather(runs, {
           name,
           host: o.host,
           all: Boolean(o.all),
-          processes: !o.watch || out.json,
+          processes: out.json,
         });
         if (name !== undefined && sessions.length === 0) {
           throw new McError(
