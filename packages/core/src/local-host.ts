@@ -196,6 +196,41 @@ export function localHost(opts: LocalHostOptions = {}): Host {
 }
 
 /**
+ * Why a local state directory is not private enough to run from, or undefined: mc writes the scripts its
+ * tabs run there, so anyone who can replace a file or directory in it runs commands as this user (as
+ * root, for root's mc). Refused: a state directory (or one of `runs`, `managers`, `locks` in it) that
+ * other users can write, or that belongs to a user other than this one and root; above it, a directory
+ * others can write without the sticky bit (they could move the state directory away and put their own in
+ * its place). Unlike {@link localStateProblem}, an explicit `MC_STATE_DIR` is checked too.
+ */
+export function localStateExposure(stateDir: string, uid = process.getuid?.()): string | undefined {
+  if (uid === undefined) return undefined;
+  const look = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const fix = `chmod go-w (or choose a private directory with --state-dir / MC_STATE_DIR); nothing was changed`;
+  for (const d of [stateDir, ...["runs", "managers", "locks"].map((n) => join(stateDir, n))]) {
+    const st = look(d);
+    if (!st?.isDirectory()) continue;
+    if (st.mode & 0o002) return `the state directory ${d} is writable by every user: ${fix}`;
+    if (st.uid !== uid && st.uid !== 0)
+      return `the state directory ${d} belongs to uid ${st.uid}, not to you (uid ${uid}): it must be yours`;
+    if (st.uid !== uid && st.mode & 0o020)
+      return `the state directory ${d} is writable by its group and not yours: ${fix}`;
+  }
+  for (let d = dirname(resolve(stateDir)); ; d = dirname(d)) {
+    const st = look(d);
+    if (st?.isDirectory() && st.mode & 0o002 && !(st.mode & 0o1000))
+      return `${d}, above the state directory ${stateDir}, is writable by every user without the sticky bit: another user could put a directory of theirs in its place; ${fix}`;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/**
  * Why mc's local state would end up owned by the wrong user, or undefined. Two cases: running as root
  * with another user's home (`sudo -E`: root-owned files land in that home and the user's own mc can no
  * longer write them), and a state directory that another user already owns (left by an earlier `sudo -E`).

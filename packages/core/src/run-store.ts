@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
-import { localStateProblem } from "./local-host.js";
+import { localStateExposure, localStateProblem } from "./local-host.js";
 import {
   deleteRun,
   ENDED_KEEP_MS,
@@ -40,7 +40,10 @@ export class RunStore {
   async checkWritable(): Promise<void> {
     const dir = await this.stateDir();
     // A run record another user's mc cannot change later (sudo -E) is refused before anything happens.
-    const problem = this.host.id === "local" && !this.explicit ? localStateProblem(dir) : undefined;
+    const local = this.host.id === "local";
+    const problem =
+      (local && !this.explicit ? localStateProblem(dir) : undefined) ??
+      (local ? localStateExposure(dir) : undefined);
     if (problem) throw new McError("STATE_IO", problem, { backend: "core", op: "state" });
     // The top (the lock lives there) and the directory the records are written in: either can be
     // read-only, a file, or a dangling link while the other is fine.

@@ -1,0 +1,65 @@
+import { chmodSync, chownSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isMcError, localHost, localStateExposure } from "../src/index.js";
+import { RunStore } from "../src/run-store.js";
+
+// mc writes the scripts its tabs run into the state directory: one that others can write lets them run
+// commands as this user. Every way in is refused before anything starts, an explicit directory too.
+const fresh = () => mkdtempSync(join(tmpdir(), "mc-expose-"));
+
+describe("a state directory others could write", () => {
+  it("is refused when it, or runs/, managers/ or locks/ in it, is world-writable (sticky or not)", () => {
+    for (const [sub, mode] of [
+      ["", 0o777],
+      ["", 0o1777],
+      ["runs", 0o777],
+      ["managers", 0o1777],
+      ["locks", 0o757],
+    ] as const) {
+      const dir = fresh();
+      const d = join(dir, sub);
+      mkdirSync(d, { recursive: true });
+      chmodSync(d, mode);
+      expect(localStateExposure(dir), `${sub || "."} ${mode.toString(8)}`).toMatch(/writable by every user/);
+    }
+  });
+
+  it("is refused below a world-writable directory without the sticky bit, not below /tmp's kind", () => {
+    const open = fresh();
+    chmodSync(open, 0o777);
+    const state = join(open, "state");
+    mkdirSync(state, { mode: 0o700 });
+    expect(localStateExposure(state)).toMatch(/without the sticky bit/);
+    chmodSync(open, 0o1777);
+    expect(localStateExposure(state)).toBeUndefined();
+  });
+
+  it("is accepted when private, or missing (mc creates it 0700)", () => {
+    const dir = fresh();
+    expect(localStateExposure(dir)).toBeUndefined();
+    expect(localStateExposure(join(dir, "not", "yet"))).toBeUndefined();
+    chmodSync(dir, 0o750);
+    expect(localStateExposure(dir)).toBeUndefined();
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("is refused when another user owns it", () => {
+    const dir = fresh();
+    chownSync(dir, 65534, 65534);
+    expect(localStateExposure(dir)).toMatch(/belongs to uid 65534/);
+    const sub = fresh();
+    mkdirSync(join(sub, "runs"));
+    chownSync(join(sub, "runs"), 65534, 65534);
+    expect(localStateExposure(sub)).toMatch(/runs belongs to uid 65534/);
+  });
+
+  it("stops a run before anything is written, with the state exit code, an explicit directory too", async () => {
+    const dir = fresh();
+    chmodSync(dir, 0o777);
+    const store = new RunStore(localHost({ stateDir: dir }), "TmuxLocalManager", true);
+    const err = await store.checkWritable().catch((e: unknown) => e);
+    expect(isMcError(err, "STATE_IO")).toBe(true);
+    expect((err as Error).message).toMatch(/writable by every user/);
+  });
+});
