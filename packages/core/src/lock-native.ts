@@ -37,7 +37,7 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
     if (mine()) owner();
     return "";
   }
-  mkdirSync(dirname(d), { recursive: true });
+  mkdirSync(dirname(d), { recursive: true, mode: 0o700 });
   try {
     mkdirSync(d);
     owner();
