@@ -1,6 +1,7 @@
-import { type ErrorCode, McError, makeReport, sleep } from "@mc/core";
+import { type ErrorCode, isMcError, McError, makeReport, sleep } from "@mc/core";
 import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
+import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
 import { findSession, gather, withRuns } from "./runs.js";
 
@@ -72,6 +73,13 @@ export async function killCommand(
 ): Promise<number> {
   if (!o.all && names.length === 0)
     throw new McError("USAGE", "name the sessions to kill, or pass --all", { backend: "cli", op: "kill" });
+  // Names with --all would be ignored (every session dies): refused, nothing killed.
+  if (o.all && names.length > 0)
+    throw new McError("USAGE", "give session names or --all, not both", {
+      backend: "cli",
+      op: "kill",
+      hint: `sessions kill ${names.map((n) => JSON.stringify(n)).join(" ")} kills only those`,
+    });
   return withRuns(
     out,
     async (runs) => {
@@ -83,7 +91,7 @@ export async function killCommand(
           )
         : // Two names of one session (its layout's name and the name a rename gave it) kill it once.
           names
-            .map((n) => findSession(runs, n, o.host))
+            .map((n) => findOrNothingKilled(runs, n, o.host, names.length))
             .filter(
               (t, i, all) =>
                 all.findIndex((u) => u.run === t.run && u.machine === t.machine && u.name === t.name) === i,
@@ -158,6 +166,29 @@ export async function killCommand(
     },
     o.socket,
   );
+}
+
+/**
+ * {@link findSession} for `kill`: every name is looked up before any session is killed, so a name that
+ * finds nothing (or several) ends the command with nothing killed, and the message says so.
+ */
+function findOrNothingKilled(runs: LoadedRun[], name: string, host: string | undefined, count: number) {
+  try {
+    return findSession(runs, name, host);
+  } catch (e) {
+    if (!isMcError(e)) throw e;
+    const why =
+      count > 1
+        ? "nothing was killed (kill ends sessions only when every name is found)"
+        : "nothing was killed";
+    throw new McError(e.code, `${e.reason}; ${why}`, {
+      backend: e.backend,
+      op: "kill",
+      hint: e.hint,
+      cause: e,
+      details: e.details,
+    });
+  }
 }
 
 function unreachableOf(machines: { machine: string; reachable: boolean; error?: string }[], machine: string) {

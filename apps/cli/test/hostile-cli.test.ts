@@ -1,0 +1,89 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+let dir: string;
+let sock: string;
+let env: NodeJS.ProcessEnv;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built `sessions` binary as a user would. */
+function sessions(args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile("node", [BIN, ...args], { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === "number"
+          ? (err as { code: number }).code
+          : 1
+        : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const tmuxAt = (socket: string, ...args: string[]) =>
+  execFileSync("tmux", ["-u", "-S", socket, ...args], { env, encoding: "utf8" });
+const liveSessions = (socket = sock) => tmuxAt(socket, "list-sessions", "-F", "#{session_name}").split("\n");
+
+function layoutsFile(name: string, layouts: unknown[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify({ version: "0.1", layouts }));
+  return path;
+}
+const tab = (tabName: string, command: string, more: object = {}) => ({
+  tabName,
+  command,
+  startDir: dir,
+  ...more,
+});
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
+  dir = mkdtempSync(join(tmpdir(), "mc-hostile-"));
+  sock = join(dir, "sock");
+  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
+  delete env.TMUX;
+  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
+    env,
+  });
+});
+
+afterAll(() => {
+  for (const s of [sock, join(dir, "sock2")])
+    try {
+      tmuxAt(s, "kill-server");
+    } catch {}
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("kill refuses what it would misread, and says what it did not do", () => {
+  it("names with --all are a usage error; a missing name kills nothing and says so", async () => {
+    const f = layoutsFile("kill.json", [
+      { layoutName: "x", layoutTabs: [tab("t", "sleep 300")] },
+      { layoutName: "y", layoutTabs: [tab("t", "sleep 300")] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+
+    const both = await sessions(["kill", "x", "--all"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give session names or --all, not both");
+    expect(liveSessions()).toEqual(expect.arrayContaining(["x", "y"]));
+
+    const missing = await sessions(["kill", "x", "nope"]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('no managed session "nope"');
+    expect(missing.stderr).toContain("nothing was killed");
+    expect(liveSessions()).toEqual(expect.arrayContaining(["x", "y"]));
+
+    expect((await sessions(["kill", "--all"])).code).toBe(0);
+    expect(liveSessions()).not.toContain("x");
+  });
+});
