@@ -87,3 +87,28 @@ describe("kill refuses what it would misread, and says what it did not do", () =
     expect(liveSessions()).not.toContain("x");
   });
 });
+
+describe("-o into a directory that does not exist: a usage error naming it, nothing made", () => {
+  it("balance-load, export, import, freeze, create-from-command and create-template agree", async () => {
+    const f = layoutsFile("out.json", [
+      { layoutName: "W", layoutTabs: [tab("a", "true"), tab("b", "true"), tab("c", "true")] },
+    ]);
+    const tmuxp = join(dir, "tmuxp.yaml");
+    writeFileSync(tmuxp, "session_name: s\nwindows:\n  - window_name: w\n    panes:\n      - echo hi\n");
+    const target = join(dir, "missing", "deeper", "x.json");
+    const runs: [string, string[]][] = [
+      ["balance-load", ["balance-load", f, "-m", "1", "-o", target]],
+      ["export", ["export", f, "--to", "tmuxp", "-o", target]],
+      ["import", ["import", tmuxp, "-o", target]],
+      ["freeze", ["freeze", "keeper", "--socket", sock, "-o", target]],
+      ["create-from-command", ["create-from-command", "-n", "2", "-o", target, "--", "true"]],
+      ["create-template", ["create-template", join(dir, "missing", "deeper", "tpl")]],
+    ];
+    for (const [what, args] of runs) {
+      const r = await sessions(args);
+      expect({ what, code: r.code }).toEqual({ what, code: 2 });
+      expect(r.stderr).toContain(`directory "${join(dir, "missing", "deeper")}" does not exist`);
+      expect(existsSync(join(dir, "missing"))).toBe(false);
+    }
+  });
+});

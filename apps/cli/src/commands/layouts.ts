@@ -19,7 +19,7 @@ import {
 } from "@mc/core";
 import { importedLayouts, otherToolFormat, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
-import { writeOutputFile } from "../output-file.js";
+import { checkParentDir, writeOutputFile } from "../output-file.js";
 import { wholeFrom } from "../program/options.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
@@ -189,6 +189,7 @@ export async function templateCommand(
     })),
   };
   const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
+  await checkParentDir(target, JSON.stringify(target));
   await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
   if (out.json) out.printJson({ written: target });
   else out.out(target);
