@@ -8,7 +8,16 @@ import { convertDocument, exportDocument } from "./convert/json.js";
  * are one value per line, each matching the stream's schema, and end with a final event.
  */
 
-const state = z.enum(["not-started", "pending", "running", "exited", "killed", "missing", "unknown"]);
+const state = z.enum([
+  "not-started",
+  "skipped",
+  "pending",
+  "running",
+  "exited",
+  "killed",
+  "missing",
+  "unknown",
+]);
 
 const processNode = z.object({
   pid: z.number().int(),
