@@ -211,6 +211,10 @@ export const lsDocument = z
         session: z.string(),
         live: z.boolean(),
         tabs: z.number().int(),
+        socket: z
+          .string()
+          .optional()
+          .describe("tmux: the socket path of the server the session runs on (tell apart two of one name)."),
         unreachable: z.string().optional(),
         ended: z
           .object({ at: z.string(), by: z.enum(["killed", "replaced"]) })

@@ -57,7 +57,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const s of [sock, join(dir, "sock2")])
+  for (const s of [sock, join(dir, "so\x1b[31mck2")])
     try {
       tmuxAt(s, "kill-server");
     } catch {}
@@ -110,5 +110,36 @@ describe("-o into a directory that does not exist: a usage error naming it, noth
       expect(r.stderr).toContain(`directory "${join(dir, "missing", "deeper")}" does not exist`);
       expect(existsSync(join(dir, "missing"))).toBe(false);
     }
+  });
+});
+
+describe("ls tells apart sessions of one name on two tmux servers", () => {
+  it("a SOCKET column (control characters made visible) and a socket field in --json", async () => {
+    const f = layoutsFile("twin.json", [{ layoutName: "twin", layoutTabs: [tab("t", "sleep 300")] }]);
+    const other = join(dir, "so\x1b[31mck2");
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+
+    const ls = await sessions(["ls"]);
+    expect(ls.code).toBe(0);
+    const lines = ls.stdout.split("\n");
+    expect(lines[0]).toMatch(/^SESSION\s+HOST\s+BACKEND\s+SOCKET\s+TABS\s+STATE/);
+    const twins = lines.filter((l) => l.startsWith("twin "));
+    expect(twins).toHaveLength(2);
+    expect(twins.some((l) => l.includes(` ${sock} `))).toBe(true);
+    expect(twins.some((l) => l.includes(`${join(dir, "so")}\\e[31mck2`))).toBe(true);
+    expect(ls.stdout).not.toContain("\x1b");
+
+    const json = JSON.parse((await sessions(["ls", "--json"])).stdout);
+    const sockets = json.runs
+      .filter((r: { session: string }) => r.session === "twin")
+      .map((r: { socket?: string }) => r.socket)
+      .sort();
+    expect(sockets).toEqual([sock, other].sort());
+
+    // Killing by name needs the socket now; each server keeps its own.
+    expect((await sessions(["kill", "twin"])).code).toBe(2);
+    expect((await sessions(["kill", "twin", "--socket", other])).code).toBe(0);
+    expect((await sessions(["kill", "twin", "--socket", sock])).code).toBe(0);
   });
 });

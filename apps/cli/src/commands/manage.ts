@@ -191,6 +191,16 @@ function findOrNothingKilled(runs: LoadedRun[], name: string, host: string | und
   }
 }
 
+/** The tmux socket a run's machine uses (saved absolute with the run), as an `ls` field. */
+function socketField(run: LoadedRun, machine: string): { socket?: string } {
+  const opts = run.run.machines[machine]?.backendOptions as { socket?: { path?: unknown } } | undefined;
+  const path = opts?.socket?.path;
+  return run.backend === "tmux" && typeof path === "string" ? { socket: path } : {};
+}
+
+/** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
+const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
+
 function unreachableOf(machines: { machine: string; reachable: boolean; error?: string }[], machine: string) {
   const h = machines.find((x) => x.machine === machine);
   return h && !h.reachable ? { unreachable: h.error ?? "no answer" } : {};
@@ -210,11 +220,14 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         session: string;
         live: boolean;
         tabs: number;
+        /** tmux: the socket path of the server the session runs on. */
+        socket?: string;
         /** Why the machine did not answer (its sessions are not "gone": mc cannot tell). */
         unreachable?: string;
         ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
-      for (const { run, backend, manager } of runs) {
+      for (const loaded of runs) {
+        const { run, backend, manager } = loaded;
         const report = await manager.checkAllSessionsStatus({ processes: false });
         for (const s of report.sessions) {
           rows.push({
@@ -226,6 +239,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             session: s.session,
             live: s.exists,
             tabs: s.tabs.length,
+            ...socketField(loaded, s.machine),
             ...unreachableOf(report.machines, s.machine),
           });
         }
@@ -239,6 +253,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             session: s.name,
             live: false,
             tabs: s.layout.layoutTabs.length,
+            ...socketField(loaded, s.machine),
             ended: { at: new Date(s.endedAt).toISOString(), by: s.endedBy },
           });
         }
@@ -266,12 +281,18 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         out.err("mc manages no sessions (start some with sessions run)");
         return 0;
       }
+      // Two sessions of one name on two tmux servers are told apart by the socket, shown when one is not
+      // the default server's (cells pass through display(): a path with control characters stays visible).
+      const sockets = rows.some((r) => r.socket !== undefined && !isDefaultSocket(r.socket));
       const lines = table(
-        ["SESSION", "HOST", "BACKEND", "TABS", "STATE", "RUN", "CREATED"],
+        ["SESSION", "HOST", "BACKEND", ...(sockets ? ["SOCKET"] : []), "TABS", "STATE", "RUN", "CREATED"],
         rows.map((r) => [
           r.session,
           r.host,
           r.backend,
+          ...(sockets
+            ? [r.socket === undefined ? "" : isDefaultSocket(r.socket) ? "default" : r.socket]
+            : []),
           String(r.tabs),
           r.live
             ? "live"
