@@ -1,4 +1,5 @@
 import { lstat, realpath, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { McError, writeFileAtomic } from "@mc/core";
 
 const refuse = (reason: string, hint?: string, cause?: unknown) =>
@@ -27,7 +28,10 @@ export async function writeOutputFile(path: string, text: string, flag = "-o"): 
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw fail(e);
   }
-  if (!link) return writeFileAtomic(path, text, 0o644).catch((e: unknown) => Promise.reject(fail(e)));
+  if (!link) {
+    await checkParentDir(path, `${flag} ${shown}`);
+    return writeFileAtomic(path, text, 0o644).catch((e: unknown) => Promise.reject(fail(e)));
+  }
   let target: Awaited<ReturnType<typeof stat>>;
   try {
     target = await stat(path);
@@ -43,4 +47,26 @@ export async function writeOutputFile(path: string, text: string, flag = "-o"): 
     ? await realpath(path).catch((e: unknown) => Promise.reject(fail(e)))
     : path;
   await writeFileAtomic(real, text, target.mode & 0o7777).catch((e: unknown) => Promise.reject(fail(e)));
+}
+
+/**
+ * A new file goes into a directory that exists, as a shell redirection would: a missing directory is a
+ * usage error naming it, never made (a typo in `-o` would otherwise leave a tree of directories behind).
+ */
+export async function checkParentDir(path: string, what: string): Promise<void> {
+  const dir = dirname(path);
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
+      throw refuse(
+        `cannot write ${what}: directory ${JSON.stringify(dir)} does not exist`,
+        "create it first (mkdir -p), or name a file in a directory that exists",
+        e,
+      );
+    throw refuse(`cannot write ${what}: ${code ?? ""} ${(e as Error).message}`.trim(), undefined, e);
+  }
+  if (!st.isDirectory()) throw refuse(`cannot write ${what}: ${JSON.stringify(dir)} is not a directory`);
 }

@@ -8,7 +8,16 @@ import { convertDocument, exportDocument } from "./convert/json.js";
  * are one value per line, each matching the stream's schema, and end with a final event.
  */
 
-const state = z.enum(["not-started", "pending", "running", "exited", "killed", "missing", "unknown"]);
+const state = z.enum([
+  "not-started",
+  "skipped",
+  "pending",
+  "running",
+  "exited",
+  "killed",
+  "missing",
+  "unknown",
+]);
 
 const processNode = z.object({
   pid: z.number().int(),
@@ -202,6 +211,10 @@ export const lsDocument = z
         session: z.string(),
         live: z.boolean(),
         tabs: z.number().int(),
+        socket: z
+          .string()
+          .optional()
+          .describe("tmux: the socket path of the server the session runs on (tell apart two of one name)."),
         unreachable: z.string().optional(),
         ended: z
           .object({ at: z.string(), by: z.enum(["killed", "replaced"]) })

@@ -102,6 +102,7 @@ function paint(c: Colors, t: TabStatus, s: string): string {
       return c.cyan(s);
     case "pending":
     case "not-started":
+    case "skipped":
       return c.dim(s);
     case "exited":
       return t.exitCode === 0 ? c.green(s) : c.red(s);
@@ -172,7 +173,8 @@ export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" 
     s.session,
     tabLabel(t),
     t.state,
-    t.exitCode === undefined ? (t.signal ?? "") : String(t.exitCode),
+    // A skipped tab's 125 is mc's mark (its command never ran), not an exit status: the STATE says it.
+    t.exitCode === undefined || t.state === "skipped" ? (t.signal ?? "") : String(t.exitCode),
     formatDuration(t.runtimeMs),
     t.pid === undefined ? "" : String(t.pid),
     t.command,

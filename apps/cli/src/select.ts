@@ -3,6 +3,7 @@ import type { RunOptions } from "./commands/run.js";
 import { display } from "./display.js";
 import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "./layouts-source.js";
 import type { Output } from "./output.js";
+import { wholeFrom } from "./program/options.js";
 
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "select", hint });
@@ -146,7 +147,7 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
     }
   }
   if (o.parallelLayouts !== undefined) {
-    if (o.parallelLayouts < 1) throw usage("--parallel-layouts must be at least 1");
+    if (o.parallelLayouts < 1) throw usage(`--parallel-layouts ${wholeFrom(1)}`);
     if (o.parallelLayouts > o.maxParallelLayouts)
       throw usage(
         `--parallel-layouts ${o.parallelLayouts} is over --max-parallel-layouts ${o.maxParallelLayouts}`,

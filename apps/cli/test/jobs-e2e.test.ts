@@ -409,7 +409,12 @@ describe("run-all", () => {
       ]),
     );
     // L1's api waits for L1's db (never ready); L2's api for L2's db, and runs.
-    expect(by["L1.api"]).toEqual(["exited", 125]);
+    // Never started: skipped, not "exited 125" (the 125 stays in JSON, as its tab-exited event says).
+    expect(by["L1.api"]).toEqual(["skipped", 125]);
+    const row = (await sessions(["status", "all-layouts-dynamic"])).stdout
+      .split("\n")
+      .find((l) => /\bL1\.api\b/.test(l));
+    expect(row).toMatch(/L1\.api\s+skipped\s+-\s+echo/);
     expect(by["L2.api"]).toEqual(["exited", 0]);
     expect(by.solo).toEqual(["exited", 0]);
     const logs = await sessions(["logs", "all-layouts-dynamic/L2.api"]);

@@ -1,4 +1,5 @@
 import {
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -34,7 +35,7 @@ describe("-o FILE is written as a redirection would, never worse (outside review
     expect(statSync(real).mode & 0o777).toBe(0o600);
     await writeOutputFile(real, "again\n");
     expect(statSync(real).mode & 0o777).toBe(0o600);
-    const fresh = join(dir, "sub", "fresh.json");
+    const fresh = join(dir, "fresh.json");
     await writeOutputFile(fresh, "{}\n");
     expect(readFileSync(fresh, "utf8")).toBe("{}\n");
   });
@@ -55,5 +56,13 @@ describe("-o FILE is written as a redirection would, never worse (outside review
     }
     expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
     expect(() => statSync(join(dir, "nowhere"))).toThrow();
+  });
+
+  it("a file in a directory that does not exist is a usage error naming it; nothing is made", async () => {
+    const missing = join(dir, "no", "such", "x.json");
+    const e = await writeOutputFile(missing, "{}\n").catch((err: unknown) => err);
+    expect(isMcError(e, "USAGE")).toBe(true);
+    expect((e as Error).message).toContain(`directory "${join(dir, "no", "such")}" does not exist`);
+    expect(existsSync(join(dir, "no"))).toBe(false);
   });
 });

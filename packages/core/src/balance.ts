@@ -187,6 +187,16 @@ export function balanceLoad(layouts: readonly LayoutConfig[], opts: BalanceOptio
             `layout "${layout.layoutName}": tabs ${g.map((t) => `"${t.tabName}"`).join(", ")} depend on one another and stay in one layout, over the threshold ${max}`,
           );
       const chunks = packGroups(groups, max, size);
+      // Nothing to split (one dependsOn chain holds every tab): the layout stays as it is, under its own
+      // name; a lone `_part1` would rename the session for no gain.
+      if (chunks.length < 2) {
+        result.layouts.push(layout);
+        result.report.push(entry);
+        result.warnings.push(
+          `layout "${layout.layoutName}" cannot be split: it is kept as it is, over the threshold ${max}`,
+        );
+        continue;
+      }
       if (layout.onStart !== undefined || layout.onStop !== undefined)
         result.warnings.push(
           `layout "${layout.layoutName}": each of its ${chunks.length} parts is a session of its own and runs its onStart/onStop`,

@@ -80,7 +80,7 @@ export function eventsBetween(prev: StatusReport | undefined, next: StatusReport
           ...tabEvent(s, t, "tab-killed", next.at),
           reason: "its tab is gone and nothing recorded how the command ended",
         });
-      } else if (t.state === "exited") {
+      } else if (t.state === "exited" || t.state === "skipped") {
         out.push(tabEvent(s, t, "tab-exited", t.endedAt ?? next.at));
       } else if (t.state === "killed" && was?.state !== "killed")
         out.push(tabEvent(s, t, "tab-killed", t.endedAt ?? next.at));

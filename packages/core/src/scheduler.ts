@@ -23,7 +23,10 @@ export interface ScheduleOptions {
 
 const LIVE = new Set<TabStatus["state"]>(["running", "pending"]);
 const FAILED = (t: TabStatus) =>
-  (t.state === "exited" && t.exitCode !== 0) || t.state === "killed" || t.state === "missing";
+  (t.state === "exited" && t.exitCode !== 0) ||
+  t.state === "killed" ||
+  t.state === "missing" ||
+  t.state === "skipped";
 
 /** What the scheduler knows of one session beyond its status. */
 interface Track {

@@ -3,6 +3,8 @@ import type { ProcessNode } from "./host.js";
 /**
  * State of one tab's command.
  * - `not-started`: a scheduler (`--max-parallel-tabs`) has not opened the tab yet.
+ * - `skipped`: a scheduler will never open the tab (a tab it `dependsOn` failed); its command never ran.
+ *   It counts as finished and failed, and keeps `exitCode` 125 (what its record and `tab-exited` say).
  * - `pending`: the tab exists but its command has not started yet.
  * - `running`: the command is running.
  * - `exited`: the command finished with `exitCode`.
@@ -10,10 +12,18 @@ import type { ProcessNode } from "./host.js";
  * - `missing`: the tab is gone and nothing recorded how its command ended.
  * - `unknown`: mc cannot tell (for example the backend did not answer).
  */
-export type TabState = "not-started" | "pending" | "running" | "exited" | "killed" | "missing" | "unknown";
+export type TabState =
+  | "not-started"
+  | "skipped"
+  | "pending"
+  | "running"
+  | "exited"
+  | "killed"
+  | "missing"
+  | "unknown";
 
 /** States from which a tab's command will not run again. */
-export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing"];
+export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing", "skipped"];
 
 /** Status of one tab. */
 export interface TabStatus {
@@ -138,7 +148,11 @@ export function summarizeSession(tabs: readonly TabStatus[], exists: boolean): C
   const running = tabs.filter((t) => t.state === "running" || t.state === "pending").length;
   const stopped = tabs.filter((t) => FINISHED_STATES.includes(t.state)).length;
   const failed = tabs.filter(
-    (t) => (t.state === "exited" && t.exitCode !== 0) || t.state === "killed" || t.state === "missing",
+    (t) =>
+      (t.state === "exited" && t.exitCode !== 0) ||
+      t.state === "killed" ||
+      t.state === "missing" ||
+      t.state === "skipped",
   ).length;
   return {
     totalCommands: tabs.length,

@@ -79,6 +79,9 @@ function recordEnd(r: TabRecord): TabOutcome {
     ...(r.error ? { error: RECORD_ERRORS[r.error] ?? r.error } : {}),
     ...(r.attempt && r.attempt > 1 ? { attempt: r.attempt } : {}),
   };
+  // Never started (a tab it depends on failed): no process, no runtime; the 125 the record holds stays.
+  if (r.error === "dependency")
+    return { state: "skipped", exitCode: r.exit ?? 125, endedAt, error: RECORD_ERRORS.dependency! };
   if (r.signal)
     return { ...base, state: "killed", signal: r.signal.startsWith("SIG") ? r.signal : `SIG${r.signal}` };
   return { ...base, ...classifyExit(r.exit ?? 0) };

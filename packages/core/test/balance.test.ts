@@ -267,4 +267,25 @@ describe("balanceLoad keeps what the tabs need (outside review H5-13)", () => {
     ]);
     expect(r.warnings.join("\n")).toMatch(/"a", "b", "c" depend on one another and stay in one layout/);
   });
+
+  it("a layout that cannot be split keeps its name (no lone _part1), and no warning counts 1 part", () => {
+    const chain = (name: string) => ({
+      layoutName: name,
+      onStart: "echo up",
+      layoutTabs: [
+        { tabName: "a", startDir: "/tmp", command: "echo a" },
+        { tabName: "b", startDir: "/tmp", command: "echo b", dependsOn: ["a"] },
+        { tabName: "c", startDir: "/tmp", command: "echo c", dependsOn: ["b"] },
+      ],
+    });
+    const opts = { maxThreshold: 2, thresholdType: "number", breakingMethod: "moreLayouts" } as const;
+    const r = balanceLoad([chain("W")], opts);
+    expect(names(r.layouts)).toEqual([["W", ["a", "b", "c"]]]);
+    expect(r.report[0]).toMatchObject({ layoutName: "W", action: "kept", into: ["W"] });
+    expect(r.warnings.join("\n")).toMatch(/"W" cannot be split: it is kept as it is, over the threshold 2/);
+    expect(r.warnings.join("\n")).not.toMatch(/\b1 parts\b/);
+    // Balancing again is a no-op: W_part1 does not become W_part1_part1.
+    const again = balanceLoad([chain("W_part1")], opts);
+    expect(names(again.layouts)).toEqual([["W_part1", ["a", "b", "c"]]]);
+  });
 });

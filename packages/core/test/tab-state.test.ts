@@ -82,6 +82,17 @@ const text = (o: ReturnType<typeof decideTabState>) =>
       : o.state;
 
 describe("decideTabState: the one rule", () => {
+  it("a tab never started because a dependency failed is skipped: no pid, no runtime, 125 kept for JSON", () => {
+    const r: TabRecord = { v: 1, pid: 0, start: 999_995, end: 999_995, exit: 125, error: "dependency" };
+    const o = decideTabState({ ...base, scheduled: false, record: r }, NOW);
+    expect(o).toEqual({
+      state: "skipped",
+      exitCode: 125,
+      endedAt: 999_995_000,
+      error: "not started: a tab it depends on failed",
+    });
+  });
+
   it.each(TABLE)("%s", (_, e, want) => {
     expect(text(decideTabState({ ...base, ...e }, NOW))).toBe(want);
   });

@@ -754,7 +754,7 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     const [never, after] = r.sessions[0]!.tabs;
     expect(never).toMatchObject({ state: "killed", error: "not ready within 0.5 s" });
     expect(after).toMatchObject({
-      state: "exited",
+      state: "skipped",
       exitCode: 125,
       error: expect.stringContaining('"never"'),
     });

@@ -19,7 +19,8 @@ import {
 } from "@mc/core";
 import { importedLayouts, otherToolFormat, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
-import { writeOutputFile } from "../output-file.js";
+import { checkParentDir, writeOutputFile } from "../output-file.js";
+import { wholeFrom } from "../program/options.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -136,8 +137,7 @@ export async function balanceCommand(
   if (!thresholdType) throw usage(`unknown --threshold-type "${o.thresholdType}"`, "use number or weight");
   if (!breakingMethod)
     throw usage(`unknown --breaking-method "${o.breakingMethod}"`, "use moreLayouts or combineTabs");
-  if (!Number.isInteger(o.maxThreshold) || o.maxThreshold < 1)
-    throw usage("--max-threshold must be a positive integer");
+  if (!Number.isInteger(o.maxThreshold) || o.maxThreshold < 1) throw usage(`--max-threshold ${wholeFrom(1)}`);
   const f = await readLayouts(file, o, out);
   const result = balanceLoad(f.layouts, { maxThreshold: o.maxThreshold, thresholdType, breakingMethod });
   const output: LayoutsFile = { ...f, layouts: result.layouts };
@@ -172,7 +172,7 @@ export async function templateCommand(
   o: { numTabs: number; force?: boolean },
   out: Output,
 ): Promise<number> {
-  if (!Number.isInteger(o.numTabs) || o.numTabs < 1) throw usage("--num-tabs must be a positive integer");
+  if (!Number.isInteger(o.numTabs) || o.numTabs < 1) throw usage(`--num-tabs ${wholeFrom(1)}`);
   const target = resolve(name ? (name.endsWith(".json") ? name : `${name}.json`) : "layout.json");
   if (existsSync(target) && !o.force)
     throw usage(`${target} already exists`, "pass --force to overwrite it, or choose another name");
@@ -189,6 +189,7 @@ export async function templateCommand(
     })),
   };
   const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
+  await checkParentDir(target, JSON.stringify(target));
   await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
   if (out.json) out.printJson({ written: target });
   else out.out(target);
@@ -221,7 +222,7 @@ export function layoutFromCommand(
       "give the command after --",
       "sessions create-from-command -n 4 -- python job.py --idx {idx}",
     );
-  if (!Number.isInteger(o.num) || o.num < 1) throw usage("-n must be a positive integer");
+  if (!Number.isInteger(o.num) || o.num < 1) throw usage(`--num ${wholeFrom(1)}`);
   const max = o.maxTabs ?? 25;
   if (o.num > max)
     throw usage(

@@ -193,7 +193,10 @@ async function allFinished(found: FoundSession, slots: number[]): Promise<boolea
 
 /** A failed tab: finished, and not with exit 0. */
 const failedTab = (t: { state: string; exitCode?: number }) =>
-  (t.state === "exited" && t.exitCode !== 0) || t.state === "killed" || t.state === "missing";
+  (t.state === "exited" && t.exitCode !== 0) ||
+  t.state === "killed" ||
+  t.state === "missing" ||
+  t.state === "skipped";
 
 /**
  * `status --tail N`: the last `n` lines of every failed tab's log, added to its status as `logTail`

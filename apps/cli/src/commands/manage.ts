@@ -1,6 +1,7 @@
-import { type ErrorCode, McError, makeReport, sleep } from "@mc/core";
+import { type ErrorCode, isMcError, McError, makeReport, sleep } from "@mc/core";
 import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
+import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
 import { findSession, gather, withRuns } from "./runs.js";
 
@@ -73,6 +74,13 @@ export async function killCommand(
 ): Promise<number> {
   if (!o.all && names.length === 0)
     throw new McError("USAGE", "name the sessions to kill, or pass --all", { backend: "cli", op: "kill" });
+  // Names with --all would be ignored (every session dies): refused, nothing killed.
+  if (o.all && names.length > 0)
+    throw new McError("USAGE", "give session names or --all, not both", {
+      backend: "cli",
+      op: "kill",
+      hint: `sessions kill ${names.map((n) => JSON.stringify(n)).join(" ")} kills only those`,
+    });
   return withRuns(
     out,
     async (runs) => {
@@ -84,7 +92,7 @@ export async function killCommand(
           )
         : // Two names of one session (its layout's name and the name a rename gave it) kill it once.
           names
-            .map((n) => findSession(runs, n, o.host))
+            .map((n) => findOrNothingKilled(runs, n, o.host, names.length))
             .filter(
               (t, i, all) =>
                 all.findIndex((u) => u.run === t.run && u.machine === t.machine && u.name === t.name) === i,
@@ -161,6 +169,39 @@ export async function killCommand(
   );
 }
 
+/**
+ * {@link findSession} for `kill`: every name is looked up before any session is killed, so a name that
+ * finds nothing (or several) ends the command with nothing killed, and the message says so.
+ */
+function findOrNothingKilled(runs: LoadedRun[], name: string, host: string | undefined, count: number) {
+  try {
+    return findSession(runs, name, host);
+  } catch (e) {
+    if (!isMcError(e)) throw e;
+    const why =
+      count > 1
+        ? "nothing was killed (kill ends sessions only when every name is found)"
+        : "nothing was killed";
+    throw new McError(e.code, `${e.reason}; ${why}`, {
+      backend: e.backend,
+      op: "kill",
+      hint: e.hint,
+      cause: e,
+      details: e.details,
+    });
+  }
+}
+
+/** The tmux socket a run's machine uses (saved absolute with the run), as an `ls` field. */
+function socketField(run: LoadedRun, machine: string): { socket?: string } {
+  const opts = run.run.machines[machine]?.backendOptions as { socket?: { path?: unknown } } | undefined;
+  const path = opts?.socket?.path;
+  return run.backend === "tmux" && typeof path === "string" ? { socket: path } : {};
+}
+
+/** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
+const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
+
 function unreachableOf(machines: { machine: string; reachable: boolean; error?: string }[], machine: string) {
   const h = machines.find((x) => x.machine === machine);
   return h && !h.reachable ? { unreachable: h.error ?? "no answer" } : {};
@@ -180,11 +221,14 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         session: string;
         live: boolean;
         tabs: number;
+        /** tmux: the socket path of the server the session runs on. */
+        socket?: string;
         /** Why the machine did not answer (its sessions are not "gone": mc cannot tell). */
         unreachable?: string;
         ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
-      for (const { run, backend, manager } of runs) {
+      for (const loaded of runs) {
+        const { run, backend, manager } = loaded;
         const report = await manager.checkAllSessionsStatus({ processes: false });
         for (const s of report.sessions) {
           rows.push({
@@ -196,6 +240,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             session: s.session,
             live: s.exists,
             tabs: s.tabs.length,
+            ...socketField(loaded, s.machine),
             ...unreachableOf(report.machines, s.machine),
           });
         }
@@ -209,6 +254,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             session: s.name,
             live: false,
             tabs: s.layout.layoutTabs.length,
+            ...socketField(loaded, s.machine),
             ended: { at: new Date(s.endedAt).toISOString(), by: s.endedBy },
           });
         }
@@ -236,12 +282,18 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         out.err("mc manages no sessions (start some with sessions run)");
         return 0;
       }
+      // Two sessions of one name on two tmux servers are told apart by the socket, shown when one is not
+      // the default server's (cells pass through display(): a path with control characters stays visible).
+      const sockets = rows.some((r) => r.socket !== undefined && !isDefaultSocket(r.socket));
       const lines = table(
-        ["SESSION", "HOST", "BACKEND", "TABS", "STATE", "RUN", "CREATED"],
+        ["SESSION", "HOST", "BACKEND", ...(sockets ? ["SOCKET"] : []), "TABS", "STATE", "RUN", "CREATED"],
         rows.map((r) => [
           r.session,
           r.host,
           r.backend,
+          ...(sockets
+            ? [r.socket === undefined ? "" : isDefaultSocket(r.socket) ? "default" : r.socket]
+            : []),
           String(r.tabs),
           r.live
             ? "live"

@@ -42,18 +42,18 @@ export function registerRun(program: Command, ctx: Ctx): void {
       .option(
         "-p, --parallel-layouts <n>",
         "run layouts in batches of n: start, monitor until done, next batch",
-        int("--parallel-layouts"),
+        int("--parallel-layouts", 1),
       )
       .option(
         "-T, --max-tabs-per-layout <n>",
         "refuse layouts with more tabs",
-        int("--max-tabs-per-layout"),
+        int("--max-tabs-per-layout", 1),
         25,
       )
       .option(
         "-P, --max-parallel-layouts <n>",
         "refuse to start more layouts at once",
-        int("--max-parallel-layouts"),
+        int("--max-parallel-layouts", 1),
         25,
       )
       .option(
@@ -63,7 +63,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
       .option(
         "--max-parallel-tabs <n>",
         "keep n tabs of one layout running, starting the next as each finishes",
-        int("--max-parallel-tabs"),
+        int("--max-parallel-tabs", 1),
       )
       .option(
         "--poll-seconds <s>",
@@ -107,7 +107,11 @@ export function registerRunAll(program: Command, ctx: Ctx): void {
       )
       .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
-      .requiredOption("-t, --max-parallel-tabs <n>", "how many tabs run at once", int("--max-parallel-tabs"))
+      .requiredOption(
+        "-t, --max-parallel-tabs <n>",
+        "how many tabs run at once",
+        int("--max-parallel-tabs", 1),
+      )
       .option(
         "--poll-seconds <s>",
         "how often to look for finished tabs (at least 0.1)",
@@ -189,7 +193,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .requiredOption(
       "-m, --max-threshold <n>",
       "most tabs (number) or weight (weight)",
-      int("--max-threshold"),
+      int("--max-threshold", 1),
     )
     .option("-t, --threshold-type <type>", "number or weight", "number")
     .option("-b, --breaking-method <method>", "moreLayouts or combineTabs", "moreLayouts")
@@ -205,7 +209,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .alias("t")
     .description("write a starter layouts file (layout.json, or NAME.json) for this directory")
     .argument("[name]")
-    .option("-t, --num-tabs <n>", "number of tabs", int("--num-tabs"), 3)
+    .option("-t, --num-tabs <n>", "number of tabs", int("--num-tabs", 1), 3)
     .option("--force", "overwrite an existing file")
     .addHelpText("after", example("sessions create-template dev --num-tabs 4"))
     .action((name: string | undefined, o) => ctx.set(templateCommand(name, o, ctx.out)));
@@ -241,8 +245,8 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
       .command("create-from-command")
       .alias("c")
       .description("run N tabs of one command, with {idx} and {idx_max} replaced in each")
-      .requiredOption("-n, --num <n>", "number of tabs (at most --max-tabs-per-layout)", int("-n"))
-      .option("--max-tabs-per-layout <n>", "refuse more tabs", int("--max-tabs-per-layout"), 25)
+      .requiredOption("-n, --num <n>", "number of tabs (at most --max-tabs-per-layout)", int("--num", 1))
+      .option("--max-tabs-per-layout <n>", "refuse more tabs", int("--max-tabs-per-layout", 1), 25)
       .option("--name <layout>", "layout (session) name", nameArg("--name"), "fromCommand")
       .option("--start-dir <dir>", "directory the tabs start in", process.cwd())
       .option("-o, --output <file>", "write the layouts file instead of running it")

@@ -1,16 +1,8 @@
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { eventsCommand, rerunCommand, waitCommand } from "../commands/jobs.js";
 import { logsCommand } from "../commands/logs.js";
 import type { Ctx } from "./commands.js";
-import { example, num } from "./options.js";
-
-/** A whole number of lines, 0 or more. */
-const lines = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError("--lines must be a whole number, 0 or more");
-  return n;
-};
+import { example, int, num } from "./options.js";
 
 /** `logs`, `events`, `wait`, `rerun`: tabs as jobs. */
 export function registerJobs(program: Command, ctx: Ctx): void {
@@ -19,7 +11,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .description("what a tab printed (SESSION/TAB), or every tab of a session (SESSION), kept after they end")
     .argument("<target>", "SESSION/TAB (a tab by name, or by position from 0) or SESSION")
     .option("-f, --follow", "keep printing new output until the tabs' commands finish (Ctrl-C stops)")
-    .option("-n, --lines <n>", "only the last n lines (with --follow: 10 unless given)", lines)
+    .option("-n, --lines <n>", "only the last n lines (with --follow: 10 unless given)", int("--lines"))
     .option("--raw", "the bytes as written, escape sequences included (for a file or a pager)")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
     .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")

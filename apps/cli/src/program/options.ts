@@ -1,30 +1,35 @@
 import { CONFLICT_POLICIES, type ConflictPolicy, checkName, McError } from "@mc/core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 
-/** A whole-number option. */
-export const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError(`${name} must be a whole number, 0 or more`);
-  if (n > MAX_COUNT) throw new InvalidArgumentError(`${name} must be at most ${MAX_COUNT}`);
-  return n;
-};
+/**
+ * A whole-number option, at least `min`: decimal digits only. `Number()` would take `0x10` (16), `1e3`,
+ * `0b1`, ` 7 ` and `""` (0); a count typed by a user is never any of those.
+ */
+export const int =
+  (name: string, min = 0) =>
+  (v: string) => {
+    const n = /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}`);
+    if (n > MAX_COUNT) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}, at most ${MAX_COUNT}`);
+    return n;
+  };
+
+/** The one wording of a whole-number option's range. */
+export const wholeFrom = (min: number) => `must be a whole number (decimal digits), ${min} or more`;
 
 /** Largest count a flag takes (tabs, lines, layouts): far past any real use, short of exhausting memory. */
 const MAX_COUNT = 100_000;
 /** Longest time a flag takes (s): timers hold at most 2^31-1 ms (about 24.8 days); 20 days is below. */
 export const MAX_SECONDS = 20 * 24 * 3600;
 
-/** A non-negative number option, at least `min`. */
+/** A number of seconds, at least `min`: decimal only (`2`, `0.5`, `.5`), no hex, exponent, sign or spaces. */
 export const num =
   (name: string, min = 0) =>
   (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min)
-      throw new InvalidArgumentError(
-        min > 0 ? `${name} must be at least ${min}` : `${name} must be a non-negative number`,
-      );
-    if (n > MAX_SECONDS) throw new InvalidArgumentError(`${name} must be at most ${MAX_SECONDS} (20 days)`);
+    const n = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(v) ? Number(v) : Number.NaN;
+    const range = `must be a decimal number of seconds, ${min} or more`;
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} ${range}`);
+    if (n > MAX_SECONDS) throw new InvalidArgumentError(`${name} ${range}, at most ${MAX_SECONDS} (20 days)`);
     return n;
   };
 
@@ -127,7 +132,7 @@ export function checkRunFlags(
   if (file !== undefined && o.layoutsFile !== undefined)
     throw usage("give the layouts file once: as the argument or with -f/--layouts-file, not both");
   if (o.maxParallelTabs !== undefined && (!Number.isInteger(o.maxParallelTabs) || o.maxParallelTabs < 1))
-    throw usage("--max-parallel-tabs must be a positive integer");
+    throw usage(`--max-parallel-tabs ${wholeFrom(1)}`);
   if (o.maxParallelTabs !== undefined && given("parallelLayouts"))
     throw usage("--max-parallel-tabs and --parallel-layouts cannot be combined");
   if (o.maxParallelTabs === undefined) {

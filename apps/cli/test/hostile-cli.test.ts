@@ -1,0 +1,145 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+let dir: string;
+let sock: string;
+let env: NodeJS.ProcessEnv;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built `sessions` binary as a user would. */
+function sessions(args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile("node", [BIN, ...args], { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === "number"
+          ? (err as { code: number }).code
+          : 1
+        : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const tmuxAt = (socket: string, ...args: string[]) =>
+  execFileSync("tmux", ["-u", "-S", socket, ...args], { env, encoding: "utf8" });
+const liveSessions = (socket = sock) => tmuxAt(socket, "list-sessions", "-F", "#{session_name}").split("\n");
+
+function layoutsFile(name: string, layouts: unknown[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify({ version: "0.1", layouts }));
+  return path;
+}
+const tab = (tabName: string, command: string, more: object = {}) => ({
+  tabName,
+  command,
+  startDir: dir,
+  ...more,
+});
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
+  dir = mkdtempSync(join(tmpdir(), "mc-hostile-"));
+  sock = join(dir, "sock");
+  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
+  delete env.TMUX;
+  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
+    env,
+  });
+});
+
+afterAll(() => {
+  for (const s of [sock, join(dir, "so\x1b[31mck2")])
+    try {
+      tmuxAt(s, "kill-server");
+    } catch {}
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("kill refuses what it would misread, and says what it did not do", () => {
+  it("names with --all are a usage error; a missing name kills nothing and says so", async () => {
+    const f = layoutsFile("kill.json", [
+      { layoutName: "x", layoutTabs: [tab("t", "sleep 300")] },
+      { layoutName: "y", layoutTabs: [tab("t", "sleep 300")] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+
+    const both = await sessions(["kill", "x", "--all"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give session names or --all, not both");
+    expect(liveSessions()).toEqual(expect.arrayContaining(["x", "y"]));
+
+    const missing = await sessions(["kill", "x", "nope"]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('no managed session "nope"');
+    expect(missing.stderr).toContain("nothing was killed");
+    expect(liveSessions()).toEqual(expect.arrayContaining(["x", "y"]));
+
+    expect((await sessions(["kill", "--all"])).code).toBe(0);
+    expect(liveSessions()).not.toContain("x");
+  });
+});
+
+describe("-o into a directory that does not exist: a usage error naming it, nothing made", () => {
+  it("balance-load, export, import, freeze, create-from-command and create-template agree", async () => {
+    const f = layoutsFile("out.json", [
+      { layoutName: "W", layoutTabs: [tab("a", "true"), tab("b", "true"), tab("c", "true")] },
+    ]);
+    const tmuxp = join(dir, "tmuxp.yaml");
+    writeFileSync(tmuxp, "session_name: s\nwindows:\n  - window_name: w\n    panes:\n      - echo hi\n");
+    const target = join(dir, "missing", "deeper", "x.json");
+    const runs: [string, string[]][] = [
+      ["balance-load", ["balance-load", f, "-m", "1", "-o", target]],
+      ["export", ["export", f, "--to", "tmuxp", "-o", target]],
+      ["import", ["import", tmuxp, "-o", target]],
+      ["freeze", ["freeze", "keeper", "--socket", sock, "-o", target]],
+      ["create-from-command", ["create-from-command", "-n", "2", "-o", target, "--", "true"]],
+      ["create-template", ["create-template", join(dir, "missing", "deeper", "tpl")]],
+    ];
+    for (const [what, args] of runs) {
+      const r = await sessions(args);
+      expect({ what, code: r.code }).toEqual({ what, code: 2 });
+      expect(r.stderr).toContain(`directory "${join(dir, "missing", "deeper")}" does not exist`);
+      expect(existsSync(join(dir, "missing"))).toBe(false);
+    }
+  });
+});
+
+describe("ls tells apart sessions of one name on two tmux servers", () => {
+  it("a SOCKET column (control characters made visible) and a socket field in --json", async () => {
+    const f = layoutsFile("twin.json", [{ layoutName: "twin", layoutTabs: [tab("t", "sleep 300")] }]);
+    const other = join(dir, "so\x1b[31mck2");
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+
+    const ls = await sessions(["ls"]);
+    expect(ls.code).toBe(0);
+    const lines = ls.stdout.split("\n");
+    expect(lines[0]).toMatch(/^SESSION\s+HOST\s+BACKEND\s+SOCKET\s+TABS\s+STATE/);
+    const twins = lines.filter((l) => l.startsWith("twin "));
+    expect(twins).toHaveLength(2);
+    expect(twins.some((l) => l.includes(` ${sock} `))).toBe(true);
+    expect(twins.some((l) => l.includes(`${join(dir, "so")}\\e[31mck2`))).toBe(true);
+    expect(ls.stdout).not.toContain("\x1b");
+
+    const json = JSON.parse((await sessions(["ls", "--json"])).stdout);
+    const sockets = json.runs
+      .filter((r: { session: string }) => r.session === "twin")
+      .map((r: { socket?: string }) => r.socket)
+      .sort();
+    expect(sockets).toEqual([sock, other].sort());
+
+    // Killing by name needs the socket now; each server keeps its own.
+    expect((await sessions(["kill", "twin"])).code).toBe(2);
+    expect((await sessions(["kill", "twin", "--socket", other])).code).toBe(0);
+    expect((await sessions(["kill", "twin", "--socket", sock])).code).toBe(0);
+  });
+});
