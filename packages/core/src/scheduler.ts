@@ -4,7 +4,7 @@ import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
 import { DEFAULT_READINESS_TIMEOUT_S, probeReadiness } from "./readiness.js";
 import type { ManagedSession } from "./run-record.js";
-import type { SessionStatus, TabStatus } from "./status.js";
+import { isFailedTab, type SessionStatus, type TabStatus } from "./status.js";
 import { tabLogName } from "./tab-log.js";
 
 /** Options of {@link schedule}. */
@@ -22,11 +22,7 @@ export interface ScheduleOptions {
 }
 
 const LIVE = new Set<TabStatus["state"]>(["running", "pending"]);
-const FAILED = (t: TabStatus) =>
-  (t.state === "exited" && t.exitCode !== 0) ||
-  t.state === "killed" ||
-  t.state === "missing" ||
-  t.state === "skipped";
+const FAILED = isFailedTab;
 
 /** What the scheduler knows of one session beyond its status. */
 interface Track {

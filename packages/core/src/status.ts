@@ -25,6 +25,16 @@ export type TabState =
 /** States from which a tab's command will not run again. */
 export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing", "skipped"];
 
+/** A failed tab: finished, and not with exit 0 (killed, gone, or skipped because a dependency failed). */
+export function isFailedTab(t: { state: TabState | string; exitCode?: number | undefined }): boolean {
+  return (
+    (t.state === "exited" && t.exitCode !== 0) ||
+    t.state === "killed" ||
+    t.state === "missing" ||
+    t.state === "skipped"
+  );
+}
+
 /** Status of one tab. */
 export interface TabStatus {
   /** Position of the tab in its layout. */
@@ -147,13 +157,7 @@ export function signalName(n: number): string {
 export function summarizeSession(tabs: readonly TabStatus[], exists: boolean): CommandSummary {
   const running = tabs.filter((t) => t.state === "running" || t.state === "pending").length;
   const stopped = tabs.filter((t) => FINISHED_STATES.includes(t.state)).length;
-  const failed = tabs.filter(
-    (t) =>
-      (t.state === "exited" && t.exitCode !== 0) ||
-      t.state === "killed" ||
-      t.state === "missing" ||
-      t.state === "skipped",
-  ).length;
+  const failed = tabs.filter(isFailedTab).length;
   return {
     totalCommands: tabs.length,
     runningCommands: running,

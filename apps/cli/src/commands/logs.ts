@@ -2,6 +2,7 @@ import { join } from "node:path";
 import {
   FINISHED_STATES,
   type Host,
+  isFailedTab,
   lastLines,
   McError,
   readLogFrom,
@@ -191,12 +192,7 @@ async function allFinished(found: FoundSession, slots: number[]): Promise<boolea
   });
 }
 
-/** A failed tab: finished, and not with exit 0. */
-const failedTab = (t: { state: string; exitCode?: number }) =>
-  (t.state === "exited" && t.exitCode !== 0) ||
-  t.state === "killed" ||
-  t.state === "missing" ||
-  t.state === "skipped";
+const failedTab = isFailedTab;
 
 /**
  * `status --tail N`: the last `n` lines of every failed tab's log, added to its status as `logTail`
