@@ -6,6 +6,7 @@ import { type LayoutConfig, shQuote } from "@mc/core";
 import { noFormat, tmuxQuote } from "@mc/tmux";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freezeTmux } from "../src/convert/freeze-tmux.js";
 import { convertDocument, exportDocument } from "../src/convert/json.js";
 
 const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
@@ -349,7 +350,7 @@ describe.skipIf(!tools.tmux)(
       },
     );
 
-    it("24 windows: each name exactly as given, each finished pane's command kept", async () => {
+    it("24 windows: each name exactly as given, each finished pane's command and start directory kept", async () => {
       const s = sock("names");
       const sh = (cmd: string) => execFileSync("/bin/sh", ["-c", cmd], { env, encoding: "utf8" });
       tmux(s, "-f", "/dev/null", "new-session", "-d", "-s", "frz", "-n", "first", "sleep 600");
@@ -373,6 +374,7 @@ describe.skipIf(!tools.tmux)(
         (l) => expect(l.layoutTabs).toHaveLength(hostile.length),
       );
       expect(frozen.layoutTabs.map((t) => t.tabName)).toEqual(expected.map((e) => e.name));
+      expect(frozen.layoutTabs.map((t) => t.startDir)).toEqual(expected.map((e) => e.wd));
       // The command as frozen, run by a shell, does what the pane did.
       expect(frozen.layoutTabs.map((t) => sh(t.command))).toEqual(expected.map((e) => e.printed));
       // What tmux itself shows: a name given to rename-window is kept with tmux's escapes, as tmux shows it.
@@ -398,3 +400,30 @@ describe.skipIf(!tools.tmux)(
     });
   },
 );
+
+describe("freeze: a pane whose directory tmux does not know", () => {
+  it("starts in the home directory, with a warning (never a silent '.')", () => {
+    const pane = {
+      windowIndex: 0,
+      windowActive: true,
+      layout: "",
+      windowName: "w",
+      paneId: 1,
+      paneActive: true,
+      pid: 0,
+      dead: true,
+      mcName: "",
+      startCommand: '"exit 3"',
+      path: "",
+      startPath: "",
+    };
+    const r = freezeTmux("old", [pane]);
+    const l = r.file.layouts[0]!;
+    expect(l.layoutTabs[0]).toMatchObject({ startDir: "~", command: "exit 3" });
+    expect(r.warnings.map((w) => JSON.stringify(w)).join("\n")).toMatch(/home directory/);
+    // A dead pane of a tmux that knows its start directory (3.3a's pane_start_path): that one, no warning.
+    const known = freezeTmux("old", [{ ...pane, startPath: "/srv/x" }]);
+    expect(known.file.layouts[0]!.layoutTabs[0]!.startDir).toBe("/srv/x");
+    expect(known.warnings.map((w) => JSON.stringify(w)).join("\n")).not.toMatch(/home directory/);
+  });
+});

@@ -22,7 +22,10 @@ export interface FrozenPane {
   dead: boolean;
   mcName: string;
   startCommand: string;
+  /** `pane_current_path`: empty for a dead pane (tmux reads it from the running process). */
   path: string;
+  /** `pane_start_path`: the directory the pane started in (`-c`), empty when tmux does not say. */
+  startPath: string;
 }
 
 const FIELDS = [
@@ -37,6 +40,7 @@ const FIELDS = [
   "#{window_name}",
   "#{pane_start_command}",
   "#{pane_current_path}",
+  "#{pane_start_path}",
 ];
 
 /**
@@ -73,6 +77,7 @@ export function parseFreeze(stdout: string, nonce: string): FrozenPane[] {
       windowName: f[8]!,
       startCommand: f[9]!,
       path: f[10]!,
+      startPath: f[11]!,
     }));
 }
 
@@ -118,7 +123,7 @@ function paneCommand(
   if (mc !== undefined) return { command: mc };
   if (p.dead) {
     const start = startCommandLine(p.startCommand);
-    notes.add(at, "the pane's program has ended; its start command is kept");
+    notes.add(at, "the pane's program has ended; its start command and start directory are kept");
     return start ? { command: start } : {};
   }
   const fg = foregroundOf(p.pid);
@@ -132,6 +137,18 @@ function paneCommand(
   return { command: argvCommand(argv), cwd: fg.cwd };
 }
 
+/**
+ * Where a pane is: its foreground program's directory, else tmux's current path; a dead pane has neither
+ * (tmux reads it from the running process), so the directory it started in. When tmux knows none of
+ * them (a tmux without `pane_start_path`), the home directory, with a warning: never a silent `.`.
+ */
+function paneDir(p: FrozenPane, cwd: string | undefined, notes: Notes, at: string): string {
+  const dir = cwd || p.path || p.startPath;
+  if (dir) return dir;
+  notes.add(at, "tmux does not say which directory the pane is in; it starts in your home directory (~)");
+  return "~";
+}
+
 /** One window: its panes in layout order, split and sized as the layout string says. */
 function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   const w = panes[0]!;
@@ -139,7 +156,10 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   const byId = new Map(panes.map((p) => [p.paneId, p]));
   const source = (p: FrozenPane, i: number): SourcePane => {
     const c = paneCommand(p, notes, `${at} pane ${i + 1}`);
-    const pane: SourcePane = { startDir: c.cwd ?? (p.path || "."), command: c.command };
+    const pane: SourcePane = {
+      startDir: paneDir(p, c.cwd, notes, `${at} pane ${i + 1}`),
+      command: c.command,
+    };
     if (p.paneActive) pane.focus = true;
     return pane;
   };
