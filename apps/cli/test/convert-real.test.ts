@@ -2,8 +2,11 @@ import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LayoutConfig } from "@mc/core";
+import { type LayoutConfig, shQuote } from "@mc/core";
+import { noFormat, tmuxQuote } from "@mc/tmux";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freezeTmux } from "../src/convert/freeze-tmux.js";
 import { convertDocument, exportDocument } from "../src/convert/json.js";
 
 const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
@@ -301,5 +304,126 @@ describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
     const table = (await sessions(["status", "three"])).stdout;
     expect(table).toMatch(/w\/1\s+exited\s+3/);
     await sessions(["kill", "three"]);
+  });
+});
+
+describe.skipIf(!tools.tmux)(
+  "freeze copies what tmux shows (names, finished panes' commands and directories)",
+  () => {
+    // Every atom tmux could be thought to escape: backslash sequences as text, quotes, formats, unicode.
+    const atom = fc.constantFrom(
+      "\\",
+      "\\\\",
+      "\\n",
+      "\\x07",
+      "\\001",
+      "\\t",
+      '"',
+      "'",
+      "#",
+      "#{h}",
+      "##",
+      "é",
+      "😀",
+      " ",
+      ";",
+      "$",
+      "$(x)",
+      "`",
+      "~",
+      "%",
+      "{",
+      "}",
+      "*",
+      "a",
+    );
+    const word = fc.array(atom, { minLength: 1, maxLength: 6 }).map((a) => a.join(""));
+    const hostile = fc.sample(
+      fc.tuple(
+        word.filter((n) => n.trim() !== ""),
+        word,
+        fc.array(word, { minLength: 1, maxLength: 4 }),
+      ),
+      {
+        numRuns: 24,
+        seed: 11,
+      },
+    );
+
+    it("24 windows: each name exactly as given, each finished pane's command and start directory kept", async () => {
+      const s = sock("names");
+      const sh = (cmd: string) => execFileSync("/bin/sh", ["-c", cmd], { env, encoding: "utf8" });
+      tmux(s, "-f", "/dev/null", "new-session", "-d", "-s", "frz", "-n", "first", "sleep 600");
+      tmux(s, "set", "-g", "remain-on-exit", "on");
+      const expected = hostile.map(([name, dirName, args], i) => {
+        const wd = join(dir, "names", `${i}-${dirName.replace(/\//g, "_")}`);
+        mkdirSync(wd, { recursive: true });
+        // Odd windows run one string (tmux's sh -c), even ones an argv; both print what they received.
+        const argv = ["printf", "[%s]", ...args];
+        const script = `printf '[%s]' ${args.map(shQuote).join(" ")}`;
+        const run = i % 2 ? [script] : argv;
+        // Through a script, as mc builds: in argv tmux takes an argument ending in `;` for a separator.
+        const line = ["new-window", "-d", "-t", "=frz:", "-n", noFormat(name), "-c", noFormat(wd), ...run];
+        writeFileSync(join(dir, "names.tmux"), `${line.map(tmuxQuote).join(" ")}\n`);
+        tmux(s, "source-file", join(dir, "names.tmux"));
+        return { name, wd, printed: args.map((a) => `[${a}]`).join("") };
+      });
+      tmux(s, "kill-window", "-t", "=frz:first");
+      const frozen = await eventually(
+        () => freeze("frz", "--socket", s),
+        (l) => expect(l.layoutTabs).toHaveLength(hostile.length),
+      );
+      expect(frozen.layoutTabs.map((t) => t.tabName)).toEqual(expected.map((e) => e.name));
+      expect(frozen.layoutTabs.map((t) => t.startDir)).toEqual(expected.map((e) => e.wd));
+      // The command as frozen, run by a shell, does what the pane did.
+      expect(frozen.layoutTabs.map((t) => sh(t.command))).toEqual(expected.map((e) => e.printed));
+      // What tmux itself shows: a name given to rename-window is kept with tmux's escapes, as tmux shows it.
+      tmux(s, "rename-window", "-t", "=frz:1", "a\\b\tc");
+      const shown = tmux(s, "display", "-p", "-t", "=frz:1", "#{window_name}").replace(/\n$/, "");
+      expect(shown).toBe("a\\\\b\\tc");
+      const again = await freeze("frz", "--socket", s);
+      expect(again.layoutTabs[0]!.tabName).toBe(shown);
+    }, 60_000);
+
+    it("a name holding real control characters is refused, naming the window, never printing the name", async () => {
+      const s = sock("ctl");
+      tmux(s, "-f", "/dev/null", "new-session", "-d", "-s", "ctl", "-n", "fine", "sleep 600");
+      for (const bad of ["a\nb", "esc\x1b[31mred", "bell\x07", "del\x7f", "c1\u0085", "ls\u2028"]) {
+        tmux(s, "new-window", "-d", "-t", "=ctl:1", "-n", bad, "sleep 600");
+        const r = await sessions(["freeze", "ctl", "--socket", s]);
+        expect(r.code, bad).not.toBe(0);
+        expect(r.stderr).toMatch(/window 1: its name holds control characters/);
+        expect(r.stderr).toContain("rename-window -t =ctl:1 NEW-NAME");
+        expect(r.stderr).not.toContain(bad);
+        tmux(s, "kill-window", "-t", "=ctl:1");
+      }
+    });
+  },
+);
+
+describe("freeze: a pane whose directory tmux does not know", () => {
+  it("starts in the home directory, with a warning (never a silent '.')", () => {
+    const pane = {
+      windowIndex: 0,
+      windowActive: true,
+      layout: "",
+      windowName: "w",
+      paneId: 1,
+      paneActive: true,
+      pid: 0,
+      dead: true,
+      mcName: "",
+      startCommand: '"exit 3"',
+      path: "",
+      startPath: "",
+    };
+    const r = freezeTmux("old", [pane]);
+    const l = r.file.layouts[0]!;
+    expect(l.layoutTabs[0]).toMatchObject({ startDir: "~", command: "exit 3" });
+    expect(r.warnings.map((w) => JSON.stringify(w)).join("\n")).toMatch(/home directory/);
+    // A dead pane of a tmux that knows its start directory (3.3a's pane_start_path): that one, no warning.
+    const known = freezeTmux("old", [{ ...pane, startPath: "/srv/x" }]);
+    expect(known.file.layouts[0]!.layoutTabs[0]!.startDir).toBe("/srv/x");
+    expect(known.warnings.map((w) => JSON.stringify(w)).join("\n")).not.toMatch(/home directory/);
   });
 });

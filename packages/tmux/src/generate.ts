@@ -32,6 +32,16 @@ export function tmuxArgs(t: TmuxTarget, ...args: string[]): Command {
   return { file: t.tmux, args: ["-u", ...sock, ...args] };
 }
 
+/**
+ * A path as a glob(3) pattern that matches only itself. tmux's `source-file` globs its argument (3.3a
+ * cmd-source-file.c: `glob(pattern, 0, …)`, so backslash escapes work): unescaped, `[ab]` or `\\`
+ * in a state directory matched nothing (a misleading "No such file or directory") and `*` or `?` could
+ * source another file as well. A backslash before any other character stands for that character.
+ */
+export function globLiteral(path: string): string {
+  return path.replace(/[\\*?[\]{}~]/g, "\\$&");
+}
+
 /** tmux turns `.` and `:` in session names into `_` (session.c, session_check_name); this is the name it keeps. */
 export function tmuxSessionKey(name: string): string {
   return name.replace(/[.:]/g, "_");
@@ -330,7 +340,7 @@ export function tmuxSessionFiles(
       ...(o.awk ? { awk: o.awk } : {}),
     }),
     // start-server first: source-file needs a running server, and the new session keeps it alive.
-    start: tmuxArgs(t, "start-server", ";", "source-file", buildPath),
+    start: tmuxArgs(t, "start-server", ";", "source-file", globLiteral(buildPath)),
   };
 }
 

@@ -1196,3 +1196,99 @@ describe("tmux: onStart and onStop (session hooks)", () => {
     expect(t.sessions()).not.toContain("h4");
   });
 });
+
+describe("tmux: a state directory is a path, never a glob pattern (source-file globs its argument)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  /** A name glob(3) would match for `pattern`: the decoy an unescaped path would source instead or as well. */
+  const globMatch = (pattern: string) =>
+    pattern
+      .replace(/\\(.)/g, "$1")
+      .replace(/\[!?\]?[^\]]*\]/g, (c) => c.replace(/^\[!?/, "")[0] ?? "x")
+      .replace(/\*/g, "")
+      .replace(/\?/g, "Z");
+
+  it("60 directories of [ ] \\ * ? { } ~: the start command sources exactly its own file, never a decoy", async () => {
+    const { tmuxSessionFiles } = await import("../src/index.js");
+    const atom = fc.constantFrom(
+      "[ab]",
+      "[!a]",
+      "[",
+      "]",
+      "\\",
+      "\\x",
+      "*",
+      "?",
+      "{a,b}",
+      "~",
+      "a",
+      "é",
+      " ",
+    );
+    const names = fc.sample(
+      fc.array(atom, { minLength: 1, maxLength: 6 }).map((a) => a.join("")),
+      { numRuns: 60, seed: 7 },
+    );
+    const target = { tmux: "tmux", socket: { path: t.socket } };
+    const info = { platform: "linux" as const, home: t.work, stateDir: t.stateDir };
+    const bad: string[] = [];
+    names.forEach((name, i) => {
+      const dir = join(t.dir, `g${i}`, name);
+      const decoy = join(t.dir, `g${i}`, globMatch(name));
+      const f = tmuxSessionFiles(
+        target,
+        { name: "g", index: 0, tabs: [], dir, runDir: dir, runId: "r", keepShell: false },
+        info,
+      );
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(f.buildPath, `set -g @mc_src ${i}\n`);
+      if (decoy !== dir) {
+        mkdirSync(decoy, { recursive: true });
+        writeFileSync(join(decoy, "build.tmux"), "set -g @mc_decoy yes\n");
+      }
+      t.tmux("set", "-gu", "@mc_src", ";", "set", "-gu", "@mc_decoy");
+      try {
+        execFileSync(f.start.file, f.start.args, { env: t.env, stdio: "pipe" });
+      } catch (e) {
+        bad.push(`${name}: ${String((e as { stderr?: unknown }).stderr ?? e)}`);
+        return;
+      }
+      const got = t.tmux("show", "-gqv", "@mc_src").trim();
+      const decoyed = t.tmux("show", "-gqv", "@mc_decoy").trim();
+      if (got !== String(i) || decoyed)
+        bad.push(`${name}: sourced ${got || "nothing"}, decoy ${decoyed || "no"}`);
+    });
+    expect(bad).toEqual([]);
+  }, 60_000);
+
+  it("a run whose state directory holds [ab], *, ? and \\ starts from its own build, with a decoy a glob matches", async () => {
+    const { localHost } = await import("@mc/core");
+    const base = join(t.dir, "states");
+    const stateDir = join(base, "s[ab]*?\\x");
+    const decoyDir = join(base, globMatch("s[ab]*?\\x"));
+    const host = localHost({ env: { ...t.env, MC_STATE_DIR: stateDir }, stateDir });
+    const decoying = new Proxy(host, {
+      get(o, k) {
+        if (k !== "run") return Reflect.get(o, k);
+        return async (cmd: Command) => {
+          if (cmd.args.includes("source-file")) {
+            // The decoy: the same run's files under the directory the unescaped pattern matches.
+            execFileSync("cp", ["-R", stateDir, decoyDir]);
+            const runs = join(decoyDir, "runs");
+            for (const id of execFileSync("ls", [runs], { encoding: "utf8" }).trim().split("\n"))
+              writeFileSync(join(runs, id, "s0", "build.tmux"), "new-session -d -s decoy 'sleep 100'\n");
+          }
+          return o.run(cmd);
+        };
+      },
+    });
+    const m = t.manager({ sessionLayouts: [layout("globbed", [["t", "sleep 30"]], t.work)], host: decoying });
+    await m.startAllSessions();
+    expect(t.sessions().sort()).toEqual(["globbed", "keeper"]);
+    await m.killAllSessions();
+  });
+});

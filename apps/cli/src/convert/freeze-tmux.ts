@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command, LayoutConfig } from "@mc/core";
-import { type Flat, flatten } from "@mc/core";
-import { mcPaneCommand, type TmuxTarget, tmuxArgs, tmuxSessionKey } from "@mc/tmux";
+import { type Flat, flatten, shQuote } from "@mc/core";
+import { mcPaneCommand, startArgv, type TmuxTarget, tmuxArgs, tmuxSessionKey } from "@mc/tmux";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { foregroundOf } from "./foreground.js";
 import { argvCommand, isShell, shellScriptOf, shlexSplit } from "./shell.js";
@@ -22,7 +22,10 @@ export interface FrozenPane {
   dead: boolean;
   mcName: string;
   startCommand: string;
+  /** `pane_current_path`: empty for a dead pane (tmux reads it from the running process). */
   path: string;
+  /** `pane_start_path`: the directory the pane started in (`-c`), empty when tmux does not say. */
+  startPath: string;
 }
 
 const FIELDS = [
@@ -37,12 +40,13 @@ const FIELDS = [
   "#{window_name}",
   "#{pane_start_command}",
   "#{pane_current_path}",
+  "#{pane_start_path}",
 ];
 
 /**
  * The one tmux call behind freeze: every pane of the session (`list-panes -s`, exact `=name` target).
- * Window names, start commands and paths may hold tabs and newlines (tmux 3.3a prints paths raw), so
- * fields and records are separated by markers with a random part no name or path can contain.
+ * Window names, start commands and paths may hold tabs and newlines (tmux 3.3a prints window names and
+ * paths raw), so fields and records are separated by markers with a random part no name or path can contain.
  */
 export function freezeQuery(t: TmuxTarget, session: string): { cmd: Command; nonce: string } {
   const nonce = randomBytes(8).toString("hex");
@@ -50,15 +54,11 @@ export function freezeQuery(t: TmuxTarget, session: string): { cmd: Command; non
   return { cmd: tmuxArgs(t, "list-panes", "-s", "-t", `=${tmuxSessionKey(session)}`, "-F", format), nonce };
 }
 
-/** tmux 3.3a's escapes in window names (utf8_stravis: `\\t`, `\\n`, `\\ooo`, `\\\\`) undone. */
-export function unvis(s: string): string {
-  const c: Record<string, string> = { n: "\n", t: "\t", r: "\r", a: "\x07", b: "\b", f: "\f", v: "\v" };
-  return s.replace(/\\([0-7]{3}|.)/gs, (_, e: string) =>
-    e.length === 3 ? String.fromCharCode(Number.parseInt(e, 8)) : (c[e] ?? e),
-  );
-}
-
-/** Parse {@link freezeQuery}'s output. */
+/**
+ * Parse {@link freezeQuery}'s output. `#{window_name}` is the name as tmux keeps and shows it, copied
+ * exactly: tmux 3.3a prints it raw. (`rename-window` stores C-style escapes, `a\b` as `a\\b`, while
+ * `new-window -n` stores the name as given; the two cannot be told apart, so neither is undone.)
+ */
 export function parseFreeze(stdout: string, nonce: string): FrozenPane[] {
   return stdout
     .split(`[mc-rec-${nonce}]`)
@@ -74,15 +74,21 @@ export function parseFreeze(stdout: string, nonce: string): FrozenPane[] {
       pid: Number(f[5]),
       dead: f[6] === "1",
       mcName: f[7]!,
-      windowName: unvis(f[8]!),
+      windowName: f[8]!,
       startCommand: f[9]!,
       path: f[10]!,
+      startPath: f[11]!,
     }));
 }
 
-/** A start command as tmux 3.3a shows it: wrapped in double quotes with `\\"` escapes. */
-const unquoteStart = (s: string) =>
-  s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, "$1") : s;
+/**
+ * A start command as tmux 3.3a shows it (each argument through args_escape, @mc/tmux `startArgv`) back
+ * as a command line: one argument was a `sh -c` string and stays one, several are quoted for the shell.
+ */
+function startCommandLine(s: string): string {
+  const argv = startArgv(s);
+  return argv.length === 1 ? argv[0]! : argvCommand(argv);
+}
 
 /**
  * The command of a pane mc started (its argv is `/bin/sh <tabs.sh> <index>`, @mc/tmux `mcPaneCommand`):
@@ -116,8 +122,8 @@ function paneCommand(
   const mc = mcTabCommand(p.startCommand);
   if (mc !== undefined) return { command: mc };
   if (p.dead) {
-    const start = unquoteStart(p.startCommand);
-    notes.add(at, "the pane's program has ended; its start command is kept");
+    const start = startCommandLine(p.startCommand);
+    notes.add(at, "the pane's program has ended; its start command and start directory are kept");
     return start ? { command: start } : {};
   }
   const fg = foregroundOf(p.pid);
@@ -131,6 +137,18 @@ function paneCommand(
   return { command: argvCommand(argv), cwd: fg.cwd };
 }
 
+/**
+ * Where a pane is: its foreground program's directory, else tmux's current path; a dead pane has neither
+ * (tmux reads it from the running process), so the directory it started in. When tmux knows none of
+ * them (a tmux without `pane_start_path`), the home directory, with a warning: never a silent `.`.
+ */
+function paneDir(p: FrozenPane, cwd: string | undefined, notes: Notes, at: string): string {
+  const dir = cwd || p.path || p.startPath;
+  if (dir) return dir;
+  notes.add(at, "tmux does not say which directory the pane is in; it starts in your home directory (~)");
+  return "~";
+}
+
 /** One window: its panes in layout order, split and sized as the layout string says. */
 function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   const w = panes[0]!;
@@ -138,7 +156,10 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   const byId = new Map(panes.map((p) => [p.paneId, p]));
   const source = (p: FrozenPane, i: number): SourcePane => {
     const c = paneCommand(p, notes, `${at} pane ${i + 1}`);
-    const pane: SourcePane = { startDir: c.cwd ?? (p.path || "."), command: c.command };
+    const pane: SourcePane = {
+      startDir: paneDir(p, c.cwd, notes, `${at} pane ${i + 1}`),
+      command: c.command,
+    };
     if (p.paneActive) pane.focus = true;
     return pane;
   };
@@ -169,6 +190,20 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   return { name: w.windowName, at, panes: flat, layout };
 }
 
+/**
+ * C0 and C1 control characters, DEL and the Unicode line separators (core's name rule): tmux keeps them
+ * in a name given to `new-window -n`, and an mc tab name cannot hold them.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** The name itself is never printed: it holds exactly the characters that would garble a terminal. */
+const controlName = (session: string, index: number) =>
+  convertError(
+    "freeze",
+    `window ${index}: its name holds control characters (a newline, tab, escape, …), which an mc tab name cannot`,
+    `rename it (tmux rename-window -t ${shQuote(`=${tmuxSessionKey(session)}:${index}`)} NEW-NAME) and freeze again`,
+  );
+
 /** A running tmux session (panes from {@link parseFreeze}) as an mc layouts file. */
 export function freezeTmux(session: string, rows: FrozenPane[]): Imported {
   if (rows.length === 0) throw convertError("freeze", `tmux session ${JSON.stringify(session)} has no panes`);
@@ -176,6 +211,8 @@ export function freezeTmux(session: string, rows: FrozenPane[]): Imported {
   const windows = new Map<number, FrozenPane[]>();
   for (const r of rows) windows.set(r.windowIndex, [...(windows.get(r.windowIndex) ?? []), r]);
   const ordered = [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([, ps]) => ps);
+  const named = ordered.find((ps) => CONTROL.test(ps[0]!.windowName));
+  if (named) throw controlName(session, named[0]!.windowIndex);
   const tabs = ordered.map((ps) => windowTab(ps, notes));
   const active = ordered.findIndex((ps) => ps[0]!.windowActive);
   if (active > 0)

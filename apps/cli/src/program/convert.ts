@@ -52,7 +52,10 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .option("--socket <name|path>", "tmux: a -L socket name, or a -S socket path (anything with a /)")
     .addHelpText(
       "after",
-      example("sessions freeze work -o work.json && sessions export work.json --to tmuxp"),
+      `${example("sessions freeze work -o work.json && sessions export work.json --to tmuxp")}
+Each pane keeps the directory it is in; a finished pane (remain-on-exit) the one it started in, and a
+pane tmux knows no directory for starts in your home directory (~), with a warning.
+`,
     )
     .action((session: string, o) => ctx.set(convert().then((c) => c.freezeCommand(session, o, ctx.out))));
 }
