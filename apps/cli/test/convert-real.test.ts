@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +8,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freezeTmux } from "../src/convert/freeze-tmux.js";
 import { convertDocument, exportDocument } from "../src/convert/json.js";
+import { type Ran, requireBuilt, runCli } from "./cli.js";
 
-const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 const has = (file: string, args: string[]) => {
   try {
     execFileSync(file, args, { stdio: "ignore", timeout: 10000 });
@@ -33,18 +33,7 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 const sockets: string[] = [];
 
-function sessions(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err
-        ? typeof (err as { code?: unknown }).code === "number"
-          ? (err as { code: number }).code
-          : 1
-        : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const sessions = (args: string[]): Promise<Ran> => runCli(args, { env, cwd: dir });
 const tmux = (sock: string, ...args: string[]) =>
   execFileSync("tmux", ["-u", "-S", sock, ...args], { env, encoding: "utf8" });
 const sock = (name: string) => {
@@ -87,7 +76,7 @@ const shape = (l: LayoutConfig) =>
   }));
 
 beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first`);
+  requireBuilt();
   dir = mkdtempSync(join(tmpdir(), "mc-convert-real-"));
   // HOME stays: under a fresh HOME zellij 0.45 opened its default layout instead of the file (observed).
   env = {

@@ -1,39 +1,18 @@
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
+import { BIN, type Ran, requireBuilt, runCli } from "./cli.js";
 
-const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 let dir: string;
 let sock: string;
 let env: NodeJS.ProcessEnv;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Run the built `sessions` binary as a user would. */
-function sessions(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      [BIN, ...args],
-      { env: { ...env, ...extraEnv }, cwd: dir, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === "number"
-            ? (err as { code: number }).code
-            : 1
-          : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const sessions = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran> =>
+  runCli(args, { env: { ...env, ...extraEnv }, cwd: dir });
 
 const tmux = (...args: string[]) =>
   execFileSync("tmux", ["-u", "-S", sock, ...args], { env, encoding: "utf8" });
@@ -57,7 +36,7 @@ function layoutsFile(
 }
 
 beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
+  requireBuilt();
   dir = mkdtempSync(join(tmpdir(), "mc-cli-"));
   sock = join(dir, "sock");
   env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };

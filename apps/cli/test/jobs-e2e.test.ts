@@ -1,31 +1,18 @@
-import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { event as eventSchema } from "../src/output-schemas.js";
+import { BIN, type Ran, requireBuilt, runCli } from "./cli.js";
 
 /** Tabs as jobs (#16) through the built binary on a private real tmux server. */
-const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 let dir: string;
 let sock: string;
 let env: NodeJS.ProcessEnv;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sessions(args: string[], timeout = 60_000): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { env, cwd: dir, timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const sessions = (args: string[], timeout = 60_000): Promise<Ran> => runCli(args, { env, cwd: dir, timeout });
 
 type Tab = { tabName: string; command: string } & Record<string, unknown>;
 
@@ -46,7 +33,7 @@ const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => waitFor(get, ok, ms);
 
 beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (scripts/test.sh does)`);
+  requireBuilt();
   dir = mkdtempSync(join(tmpdir(), "mc-jobs-"));
   sock = join(dir, "sock");
   env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };

@@ -1,11 +1,10 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "@mc/remote/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+import { runCli } from "./cli.js";
 
 describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0.1, real tmux)", () => {
   let sshd: PrivateSshd;
@@ -45,12 +44,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
-  const sessions = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile("node", [BIN, ...args], { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
+  const sessions = (args: string[]) => runCli(args, { env, cwd: dir });
 
   it("runs the same layout on two machines, monitors them in one table, and kills what it started", async () => {
     const f = join(dir, "remote.json");
