@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Command,
@@ -591,6 +591,44 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       z.zellij("delete-session", "mine");
     });
 
+    it("a user's session whose pane copies mc's name marker is not mc's: its server is not the one mc started", async () => {
+      const z = w();
+      const m = z.manager({ sessionLayouts: [layout("cp", [["a", "sleep 60"]], z.work)] });
+      await m.startAllSessions();
+      expect((await m.backend.listSessions()).find((s) => s.name === "cp")?.runId).toBe(m.runId);
+      const id = await m.save();
+      z.zellij("kill-session", "cp");
+      z.zellij("delete-session", "cp");
+      await waitFor(
+        async () => z.sessions(),
+        (s) => !s.includes("cp"),
+      );
+      // The run id is public (sessions ls): a session of the user's whose pane carries mc's marker.
+      const kdl = join(z.work, "copy.kdl");
+      writeFileSync(
+        kdl,
+        `layout {\n tab name="a" {\n  pane command="sleep" name="a (mc run ${m.runId})" { args "300"; }\n }\n}\n`,
+      );
+      expect(z.zellij("attach", "--create-background", "cp", "options", "--default-layout", kdl).code).toBe(
+        0,
+      );
+      await waitFor(
+        async () => z.zellij("--session", "cp", "action", "list-panes", "--json").stdout,
+        (s) => s.includes(`(mc run ${m.runId})`),
+      );
+      const again = z.manager({ sessionLayouts: [] });
+      await again.load(id);
+      expect((await again.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      expect((await again.backend.listSessions()).find((s) => s.name === "cp")).toEqual({ name: "cp" });
+      expect(await again.killAllSessions()).toMatchObject([{ name: "cp", outcome: "gone" }]);
+      expect(z.sessions()).toContain("cp");
+      const restart = z.manager({ sessionLayouts: [layout("cp", [["a", "true"]], z.work)] });
+      const err = await restart.startAllSessions({ onConflict: "restart" }).catch((e: unknown) => e);
+      expect(String((err as Error).message)).toContain("not started by mc");
+      expect(z.sessions()).toContain("cp");
+      z.zellij("kill-session", "cp");
+    });
+
     it("a name taken between planning and start is a conflict (zellij: Session already exists)", async () => {
       const z = w();
       const serverOf = () =>
@@ -719,6 +757,52 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       );
       expect(names).toEqual(["b", "c"]);
       await m.killAllSessions();
+    });
+  });
+
+  describe("--exit close with held-back tabs (--max-parallel-tabs)", () => {
+    const w = world();
+
+    it("what is left once every command ended is mc's to list, restart and kill alike", async () => {
+      const z = w();
+      const mk = (cmd: (i: number) => string) =>
+        z.manager({
+          sessionLayouts: [
+            layout(
+              "zp",
+              [0, 1, 2].map((i): [string, string] => [`r${i}`, cmd(i)]),
+              z.work,
+            ),
+          ],
+          exitMode: "close",
+        });
+      const m = mk((i) => `exit ${i}`);
+      await m.startAllSessions({ initialTabs: 1 });
+      await m.startTab("zp", 1);
+      await m.startTab("zp", 2);
+      await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.summary.allFinished,
+      );
+      // Only plugin panes are left: no pane names a run, only the server mc started says it is mc's.
+      await waitFor(
+        async () => z.zellij("--session", "zp", "action", "list-panes", "--json").stdout,
+        (s) => {
+          try {
+            return (JSON.parse(s) as { is_plugin: boolean }[]).every((p) => p.is_plugin);
+          } catch {
+            return false;
+          }
+        },
+      );
+      expect((await m.backend.listSessions()).find((s) => s.name === "zp")?.runId).toBe(m.runId);
+      const again = mk(() => "sleep 60");
+      expect((await again.startAllSessions({ onConflict: "restart" }))[0]).toMatchObject({
+        name: "zp",
+        action: "replace",
+      });
+      expect(await again.killAllSessions()).toMatchObject([{ name: "zp", outcome: "killed" }]);
+      expect(z.sessions()).not.toContain("zp");
     });
   });
 
