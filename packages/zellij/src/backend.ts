@@ -24,7 +24,7 @@ import { ownershipDir, zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { verifyStarted } from "./start-check.js";
 import { runStopNow, startStopWatcher, stopArtefacts } from "./stop-hook.js";
-import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
+import { closeEndedTabs, closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
@@ -109,6 +109,8 @@ export class ZellijBackend implements SessionBackend {
   readonly lockName = "zellij";
   /** What zellij and the host say (version, host facts, sessions, panes). */
   readonly q: ZellijQueries;
+  /** `--exit close`: the tabs of each session (run dir, name) that closed or need no closing by mc. */
+  private readonly settledTabs = new Map<string, Set<number>>();
 
   constructor(host: Host, opts: ZellijBackendOptions = {}) {
     this.host = host;
@@ -257,6 +259,7 @@ export class ZellijBackend implements SessionBackend {
     return {
       runId: p.runId,
       ...(server ? { server } : {}),
+      exitMode: p.exitMode,
       tabScript: join(p.artefactDir, "tabs.sh"),
       layout: join(p.artefactDir, "layout.kdl"),
     };
@@ -350,6 +353,12 @@ export class ZellijBackend implements SessionBackend {
     if (owner === undefined || owner !== runIdOf(s)) return { exists: false, panes: none };
     const script = tabScriptOf(s);
     // mc's session with none of its wrappers left: every command pane closed (--exit close), the tab bars stay.
+    if (s.data?.exitMode === "close" && this.q.hasListPanes()) {
+      const key = `${s.runDir}\0${s.name}`;
+      const done = this.settledTabs.get(key) ?? new Set<number>();
+      this.settledTabs.set(key, done);
+      await closeEndedTabs(this.q, s, script, panes, done).catch(() => {});
+    }
     if (ownPanes(panes, script).length === 0) return { exists: true, panes: none, ...starting };
     return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
   }

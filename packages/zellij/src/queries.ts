@@ -185,11 +185,12 @@ export class ZellijQueries {
   }
 
   /**
-   * A live session's panes (0.44+): "missing" when zellij says there is no such session (it can say so
+   * A live session's panes (0.44+; `all`: with every plugin pane, such as each tab's bar): "missing" when zellij says there is no such session (it can say so
    * with exit 0 and a session list on stdout), undefined when it did not answer with a pane list.
    */
-  async listPanes(name: string): Promise<PaneRow[] | "missing" | undefined> {
-    const r = await this.host.run(this.cmd(["--session", name, "action", "list-panes", "--json"]));
+  async listPanes(name: string, all = false): Promise<PaneRow[] | "missing" | undefined> {
+    const args = ["--session", name, "action", "list-panes", "--json", ...(all ? ["--all"] : [])];
+    const r = await this.host.run(this.cmd(args));
     if (isNoSuchSession(r.stderr)) return "missing";
     if (r.exitCode !== 0) return undefined;
     try {
