@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { localHost } from "@mc/core";
 import { describe, expect, it } from "vitest";
 import type { PaneRow, SessionRow } from "../src/parse.js";
 import { parseServerIdentity } from "../src/paths.js";
 import { ZellijQueries } from "../src/queries.js";
+import { closeEndedTabs } from "../src/tabs.js";
 
 const row: SessionRow = { name: "s", exited: false, current: false, created: "" };
 const pane = (title: string, isPlugin = false): PaneRow => ({
@@ -63,5 +67,56 @@ describe("parseServerIdentity", () => {
     );
     expect(parseServerIdentity("")).toBe(undefined);
     expect(parseServerIdentity("x\n1\n")).toBe(undefined);
+  });
+});
+
+describe("closeEndedTabs (--exit close)", () => {
+  const layoutOf = (names: string[]) => ({
+    layoutName: "s",
+    layoutTabs: names.map((tabName) => ({ tabName, startDir: "/tmp", command: "x" })),
+  });
+  const bar = (tabId: number, tabName: string): PaneRow => ({
+    ...pane("zellij:compact-bar", true),
+    tabId,
+    tabName,
+  });
+
+  it("closes a tab with only its bar once its pane recorded the end; never one holding a pane the user added", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), "mc-close-"));
+    const end = { v: 1, pid: 1, start: 1, end: 2, exit: 0 };
+    writeFileSync(join(runDir, "tab-0.json"), JSON.stringify(end));
+    writeFileSync(join(runDir, "tab-1.json"), JSON.stringify(end));
+    writeFileSync(join(runDir, "tab-2.json"), JSON.stringify({ v: 1, pid: 1, start: 1 }));
+    const q = queries([], undefined, {});
+    const ran: string[] = [];
+    const all = [
+      bar(0, "a"),
+      bar(1, "b"),
+      { ...pane("user shell"), tabId: 1, tabName: "b", terminalCommand: "/bin/bash" },
+      bar(2, "c"),
+    ];
+    q.listPanes = async () => all;
+    const host = q.host;
+    (q as { host: typeof host }).host = {
+      ...host,
+      run: async (c) => {
+        ran.push(c.args.join(" "));
+        return { exitCode: 0, stdout: "", stderr: "", timedOut: false } as Awaited<
+          ReturnType<typeof host.run>
+        >;
+      },
+    };
+    const done = new Set<number>();
+    await closeEndedTabs(
+      q,
+      { name: "s", runDir, layout: layoutOf(["a", "b", "c"]) },
+      `${runDir}/tabs.sh`,
+      [],
+      done,
+    );
+    // a: ended, only its bar: closed. b: the user's pane is in it. c: its command has not ended.
+    expect(ran).toEqual(["--session s action close-tab-by-id 0"]);
+    expect([...done].sort()).toEqual([0, 1]);
+    rmSync(runDir, { recursive: true, force: true });
   });
 });
