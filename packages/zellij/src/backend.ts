@@ -333,13 +333,13 @@ export class ZellijBackend implements SessionBackend {
     stateDir: string,
   ): Promise<SessionObservation> {
     const none = new Map<number, PaneEvidence>();
-    if (row?.exited) return { exists: false, panes: none };
+    if (row?.exited) return this.ended(s, stateDir);
     const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
     if (!this.q.hasListPanes())
       return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
     // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
     const panes = await this.q.panesOf(s.name);
-    if (panes === "gone") return { exists: false, panes: none };
+    if (panes === "gone") return this.ended(s, stateDir);
     if (panes === "unknown")
       return {
         exists: true,
@@ -361,6 +361,13 @@ export class ZellijBackend implements SessionBackend {
     }
     if (ownPanes(panes, script).length === 0) return { exists: true, panes: none, ...starting };
     return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
+  }
+
+  /** A session whose server is gone: its proof of ownership can never match again, so it goes. */
+  private async ended(s: ManagedSession, stateDir: string): Promise<SessionObservation> {
+    if (typeof s.data?.server === "string")
+      await this.host.remove(join(ownershipDir(stateDir), `${runIdOf(s)}_${s.data.server}`)).catch(() => {});
+    return { exists: false, panes: new Map() };
   }
 
   /** Start held-back tab `index` of a managed session (see tabs.ts); a rerun is refused. */

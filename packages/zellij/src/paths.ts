@@ -173,8 +173,8 @@ export function parseServerIdentity(stdout: string): string | undefined {
 }
 
 /**
- * Where mc keeps its proofs of ownership on the host that runs zellij: one empty file per session it
- * started, named `<run id>_<server identity>` ({@link serverIdentityCommand}).
+ * Where mc keeps its proofs of ownership on the host that runs zellij: one file per session it
+ * started, named `<run id>_<server identity>` ({@link serverIdentityCommand}), holding the session name.
  */
 export function ownershipDir(stateDir: string): string {
   return `${stateDir.replace(/\/+$/, "")}/zellij-owned`;

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Command,
@@ -839,6 +839,12 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
         ["exited", 0],
       ]);
       expect(z.sessions()).not.toContain("zq");
+      // Its server is gone: the proof that it was mc's goes with it (at the next status).
+      expect((await m.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      const proofs = join(z.stateDir, "zellij-owned");
+      expect((existsSync(proofs) ? readdirSync(proofs) : []).filter((f) => f.startsWith(m.runId))).toEqual(
+        [],
+      );
     });
   });
 
