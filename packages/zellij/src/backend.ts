@@ -19,12 +19,12 @@ import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
 import { LAID_OUT, zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { isRemains, ownPanes, paneEvidence, type SessionRow } from "./parse.js";
-import { zellijSocketDir } from "./paths.js";
+import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
+import { ownershipDir, zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { verifyStarted } from "./start-check.js";
 import { runStopNow, startStopWatcher, stopArtefacts } from "./stop-hook.js";
-import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
+import { closeEndedTabs, closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
@@ -73,6 +73,20 @@ export interface ZellijBackendOptions {
   killTimeoutMs?: number | undefined;
 }
 
+/** The run that started a managed session. */
+function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
+  return typeof s.data?.runId === "string" ? s.data.runId : undefined;
+}
+
+/** What a managed session's record says its owner and tabs are (ZellijQueries.ownerOf). */
+function expectedOf(s: Pick<ManagedSession, "data" | "layout" | "runDir">) {
+  const runId = runIdOf(s);
+  if (runId === undefined) return undefined;
+  return { runId, tabNames: s.layout.layoutTabs.map((t) => t.tabName), tabScript: tabScriptOf(s) };
+}
+
+const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });
+
 /** The tab wrapper a managed session's panes run. */
 function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
   return String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
@@ -95,6 +109,8 @@ export class ZellijBackend implements SessionBackend {
   readonly lockName = "zellij";
   /** What zellij and the host say (version, host facts, sessions, panes). */
   readonly q: ZellijQueries;
+  /** `--exit close`: the tabs of each session (run dir, name) that closed or need no closing by mc. */
+  private readonly settledTabs = new Map<string, Set<number>>();
 
   constructor(host: Host, opts: ZellijBackendOptions = {}) {
     this.host = host;
@@ -144,7 +160,7 @@ export class ZellijBackend implements SessionBackend {
     const stateDir = (await this.host.info()).stateDir;
     return Promise.all(
       rows.map(async (r): Promise<ListedSession> => {
-        const [runId] = await this.q.runIdsOf(r, stateDir).catch(() => new Set<string>());
+        const runId = await this.q.ownerOf(r, stateDir, "list").catch(() => undefined);
         return { name: r.name, ...(r.exited ? { exited: true } : {}), ...(runId ? { runId } : {}) };
       }),
     );
@@ -232,9 +248,18 @@ export class ZellijBackend implements SessionBackend {
         );
       await this.clearName(p.name);
     }
+    // The proof that this session is mc's (ZellijQueries.ownerOf): its server, which a same-named session
+    // made later never has. A host that cannot tell records none (ownership then rests on pane names).
+    const server = await this.q.serverIdentity(p.name);
+    if (server) {
+      const stateDir = (await this.host.info()).stateDir;
+      await this.host.writeFile(join(ownershipDir(stateDir), `${p.runId}_${server}`), `${p.name}\n`);
+    }
     if (p.layout.onStop !== undefined) await startStopWatcher(this.host, p.runDir);
     return {
       runId: p.runId,
+      ...(server ? { server } : {}),
+      exitMode: p.exitMode,
       tabScript: join(p.artefactDir, "tabs.sh"),
       layout: join(p.artefactDir, "layout.kdl"),
     };
@@ -244,7 +269,7 @@ export class ZellijBackend implements SessionBackend {
     const row = await this.q.findRow(name, "start");
     if (!row) return;
     const stateDir = (await this.host.info()).stateDir;
-    if (row.exited && (await this.q.runIdsOf(row, stateDir)).size > 0) {
+    if (row.exited && (await this.q.ownerOf(row, stateDir, "start")) !== undefined) {
       await freeName(this.q, name, false, this.opts.killTimeoutMs);
       return;
     }
@@ -273,8 +298,17 @@ export class ZellijBackend implements SessionBackend {
     await this.q.detectVersion().catch(() => undefined);
     const row = await this.q.findRow(name, "kill");
     if (!row) return "gone";
-    if (session && !(await this.q.owns(row, session))) return "gone";
+    const stateDir = (await this.host.info()).stateDir;
+    if (
+      session &&
+      (await this.q.ownerOf(row, stateDir, "kill", undefined, expectedOf(session))) !== runIdOf(session)
+    )
+      return "gone";
     await freeName(this.q, name, !row.exited, this.opts.killTimeoutMs);
+    if (session && typeof session.data?.server === "string")
+      await this.host
+        .remove(join(ownershipDir(stateDir), `${runIdOf(session)}_${session.data.server}`))
+        .catch(() => {});
     // The watcher runs it too once the server is gone; whoever claims it first runs it.
     if (session?.layout.onStop !== undefined) await runStopNow(this.host, session.runDir);
     return "killed";
@@ -289,18 +323,23 @@ export class ZellijBackend implements SessionBackend {
     if (sessions.length === 0) return [];
     await this.q.detectVersion().catch(() => undefined);
     const rows = new Map((await this.q.sessionRows("status")).map((r) => [r.name, r]));
-    return Promise.all(sessions.map((s) => this.observeOne(s, rows.get(s.name))));
+    const stateDir = (await this.host.info()).stateDir;
+    return Promise.all(sessions.map((s) => this.observeOne(s, rows.get(s.name), stateDir)));
   }
 
-  private async observeOne(s: ManagedSession, row: SessionRow | undefined): Promise<SessionObservation> {
+  private async observeOne(
+    s: ManagedSession,
+    row: SessionRow | undefined,
+    stateDir: string,
+  ): Promise<SessionObservation> {
     const none = new Map<number, PaneEvidence>();
-    if (row?.exited) return { exists: false, panes: none };
+    if (row?.exited) return this.ended(s, stateDir);
     const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
     if (!this.q.hasListPanes())
       return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
     // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
     const panes = await this.q.panesOf(s.name);
-    if (panes === "gone") return { exists: false, panes: none };
+    if (panes === "gone") return this.ended(s, stateDir);
     if (panes === "unknown")
       return {
         exists: true,
@@ -308,16 +347,27 @@ export class ZellijBackend implements SessionBackend {
         ...starting,
         error: `zellij did not answer for session "${s.name}"`,
       };
+    // Whose it is is decided as kill and the listing decide it (ZellijQueries.ownerOf): a same-named
+    // session made since is not this one, whatever its panes are called.
+    const owner = await this.q.ownerOf(row ?? liveRow(s.name), stateDir, "status", panes, expectedOf(s));
+    if (owner === undefined || owner !== runIdOf(s)) return { exists: false, panes: none };
     const script = tabScriptOf(s);
-    // Only panes running this session's wrapper prove it is this session (a same-named one made since
-    // has none; mc's own always has them: start() waited for them, held-back tabs are held panes).
-    if (ownPanes(panes, script).length === 0) {
-      const tabs = s.layout.layoutTabs.map((t) => t.tabName);
-      // Only mc's tab bars left may be a start in progress (--exit close: tab 0 ended before tab 1 spawned).
-      const remains = panes.length > 0 && isRemains(panes, tabs);
-      return { exists: remains, panes: none, ...(remains ? starting : {}) };
+    // mc's session with none of its wrappers left: every command pane closed (--exit close), the tab bars stay.
+    if (s.data?.exitMode === "close" && this.q.hasListPanes()) {
+      const key = `${s.runDir}\0${s.name}`;
+      const done = this.settledTabs.get(key) ?? new Set<number>();
+      this.settledTabs.set(key, done);
+      await closeEndedTabs(this.q, s, script, panes, done).catch(() => {});
     }
+    if (ownPanes(panes, script).length === 0) return { exists: true, panes: none, ...starting };
     return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
+  }
+
+  /** A session whose server is gone: its proof of ownership can never match again, so it goes. */
+  private async ended(s: ManagedSession, stateDir: string): Promise<SessionObservation> {
+    if (typeof s.data?.server === "string")
+      await this.host.remove(join(ownershipDir(stateDir), `${runIdOf(s)}_${s.data.server}`)).catch(() => {});
+    return { exists: false, panes: new Map() };
   }
 
   /** Start held-back tab `index` of a managed session (see tabs.ts); a rerun is refused. */

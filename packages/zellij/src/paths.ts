@@ -138,3 +138,44 @@ export function serverPresenceCommand(socketPath: string): Command {
     timeoutMs: 10000,
   };
 }
+
+/**
+ * The identity of a session's server process, `zellij --server <socket path>`: its pid, its start time
+ * (clock ticks since boot, field 22 of /proc/<pid>/stat; `ps -o lstart=` without /proc) and the boot id.
+ * A server that ended and one started later under the same name never share it, so it proves that a
+ * session is the one mc started. Prints nothing when no such process runs.
+ */
+export function serverIdentityCommand(socketPath: string): Command {
+  return {
+    file: "/bin/sh",
+    args: [
+      "-c",
+      [
+        'pid=$(ps -eo pid=,args= 2>/dev/null | while IFS= read -r l; do case "$l" in *" --server $1") l=${l#"${l%%[! ]*}"}; printf "%s" "${l%% *}"; break ;; esac; done)',
+        '[ -n "$pid" ] || exit 0',
+        'if [ -r "/proc/$pid/stat" ]; then st=$(sed "s/.*) //" "/proc/$pid/stat" | cut -d" " -f20); b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)',
+        'else st=$(ps -o lstart= -p "$pid" 2>/dev/null); b=; fi',
+        '[ -n "$st" ] && printf "%s\\n%s\\n%s\\n" "$pid" "$st" "$b"; true',
+      ].join("\n"),
+      "sh",
+      socketPath,
+    ],
+    timeoutMs: 10000,
+  };
+}
+
+/** `pid-start-boot` from {@link serverIdentityCommand}'s output, as a file-name-safe string. */
+export function parseServerIdentity(stdout: string): string | undefined {
+  const [pid, start, boot] = stdout.split("\n");
+  if (!pid || !/^\d+$/.test(pid) || !start?.trim()) return undefined;
+  const safe = (s: string) => s.trim().replace(/[^0-9A-Za-z]+/g, ".");
+  return [pid, safe(start), safe(boot ?? "").slice(0, 8) || "x"].join("-");
+}
+
+/**
+ * Where mc keeps its proofs of ownership on the host that runs zellij: one file per session it
+ * started, named `<run id>_<server identity>` ({@link serverIdentityCommand}), holding the session name.
+ */
+export function ownershipDir(stateDir: string): string {
+  return `${stateDir.replace(/\/+$/, "")}/zellij-owned`;
+}

@@ -1,12 +1,4 @@
-import {
-  type Command,
-  type CommandResult,
-  type Host,
-  isMcError,
-  type ManagedSession,
-  McError,
-  sleep,
-} from "@mc/core";
+import { type Command, type CommandResult, type Host, isMcError, McError, sleep } from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
   isRemains,
@@ -21,8 +13,11 @@ import {
 } from "./parse.js";
 import {
   hostFactsCommand,
+  ownershipDir,
   parseHostFacts,
+  parseServerIdentity,
   resurrectionLayoutPath,
+  serverIdentityCommand,
   serverPresenceCommand,
   socketListCommand,
   type ZellijHostFacts,
@@ -190,11 +185,12 @@ export class ZellijQueries {
   }
 
   /**
-   * A live session's panes (0.44+): "missing" when zellij says there is no such session (it can say so
+   * A live session's panes (0.44+; `all`: with every plugin pane, such as each tab's bar): "missing" when zellij says there is no such session (it can say so
    * with exit 0 and a session list on stdout), undefined when it did not answer with a pane list.
    */
-  async listPanes(name: string): Promise<PaneRow[] | "missing" | undefined> {
-    const r = await this.host.run(this.cmd(["--session", name, "action", "list-panes", "--json"]));
+  async listPanes(name: string, all = false): Promise<PaneRow[] | "missing" | undefined> {
+    const args = ["--session", name, "action", "list-panes", "--json", ...(all ? ["--all"] : [])];
+    const r = await this.host.run(this.cmd(args));
     if (isNoSuchSession(r.stderr)) return "missing";
     if (r.exitCode !== 0) return undefined;
     try {
@@ -224,56 +220,83 @@ export class ZellijQueries {
     return runIdOfPaneName(p.title) ?? (stateDir ? runIdOfCommand(p.terminalCommand, stateDir) : undefined);
   }
 
-  /**
-   * Whether a listed session is the managed one: while it runs, its panes run the session's tab wrapper
-   * or carry its run id in their name (or, all its command panes closed, only plugin panes are left in its
-   * tabs: parse.ts `isRemains`); once EXITED, its saved layout names that run or wrapper.
-   */
-  async owns(row: SessionRow, s: Pick<ManagedSession, "data" | "runDir" | "layout">): Promise<boolean> {
-    const runId = typeof s.data?.runId === "string" ? s.data.runId : undefined;
-    const script = String(s.data?.tabScript ?? `${s.runDir}/tabs.sh`);
-    const inKdl = (kdl: string | undefined) =>
-      kdl !== undefined && ((runId !== undefined && runIdsInLayout(kdl).has(runId)) || kdl.includes(script));
-    if (row.exited) return inKdl(await this.resurrectionLayout(row.name));
-    if (!this.hasListPanes()) return inKdl(await this.dumpLayout(row.name));
-    const panes = await this.panesOf(row.name);
-    if (panes === "gone") return false;
-    if (panes === "unknown") {
-      throw new McError("COMMAND_FAILED", `zellij did not list the panes of session "${row.name}"`, {
-        backend: "zellij",
-        op: "kill",
-        hint: "try again; zellij answers list-panes from its screen thread, which can be busy",
-      });
+  /** The identity of a live session's server ({@link serverIdentityCommand}); undefined when none or unknown. */
+  async serverIdentity(name: string): Promise<string | undefined> {
+    const f = await this.hostFacts();
+    if (!f) return undefined;
+    const r = await this.host
+      .run(serverIdentityCommand(`${zellijSocketDir(f, this.version)}/${name}`))
+      .catch(() => undefined);
+    return r?.exitCode === 0 ? parseServerIdentity(r.stdout) : undefined;
+  }
+
+  /** mc's proofs of ownership on this host: run id → the server identities its sessions started with. */
+  async proofs(stateDir: string): Promise<Map<string, Set<string>>> {
+    const files = await this.host.readDir(ownershipDir(stateDir)).catch(() => new Map<string, string>());
+    const out = new Map<string, Set<string>>();
+    for (const f of files.keys()) {
+      const at = f.lastIndexOf("_");
+      if (at <= 0) continue;
+      const runId = f.slice(0, at);
+      out.set(runId, (out.get(runId) ?? new Set()).add(f.slice(at + 1)));
     }
-    return (
-      ownPanes(panes, script).length > 0 ||
-      (runId !== undefined && panes.some((p) => this.runIdOfPane(p) === runId)) ||
-      isRemains(
-        panes,
-        s.layout.layoutTabs.map((t) => t.tabName),
-      )
-    );
+    return out;
   }
 
   /**
-   * The mc runs whose panes a listed session holds: from its panes (0.44+) or dumped layout while it
-   * runs, from its resurrection layout once EXITED. Empty for a session mc did not start.
+   * The one decision of whose a listed session is (`status`, `kill`, `ls` and `run --on-conflict` all ask
+   * it): the mc run that started it, or undefined for a session mc did not start.
+   *
+   * - Live: the session's server must be the very process mc's start recorded (`<state dir>/zellij-owned/
+   *   <run id>_<server identity>`, written once the session showed mc's tabs). A pane name or command is
+   *   only a claim: a same-named session made later has another server, whatever its panes are called.
+   *   A run that recorded no proof (started by an mc before proofs, or on a host where the server could
+   *   not be identified) is judged by its claims as before: a pane named `… (mc run <id>)` or running
+   *   that run's tab wrapper.
+   * - EXITED: its server is gone, so the run its saved layout names (an EXITED session's only use is to
+   *   be resurrected or deleted; mc only ever deletes it).
    */
-  async runIdsOf(row: SessionRow, stateDir: string): Promise<Set<string>> {
+  async ownerOf(
+    row: SessionRow,
+    stateDir: string,
+    op: string,
+    known?: PaneRow[] | "gone" | "unknown",
+    expected?: { runId: string; tabNames: readonly string[]; tabScript: string },
+  ): Promise<string | undefined> {
     if (row.exited) {
       const kdl = await this.resurrectionLayout(row.name);
-      return kdl === undefined ? new Set() : runIdsInLayout(kdl);
+      return kdl === undefined ? undefined : [...runIdsInLayout(kdl)][0];
     }
+    const claimed = new Set<string>();
     if (this.hasListPanes()) {
-      const panes = await this.panesOf(row.name);
-      const ids = new Set<string>();
+      known ??= await this.panesOf(row.name);
+      const panes = known;
+      if (panes === "gone") return undefined;
+      if (panes === "unknown" && op === "kill") {
+        throw new McError("COMMAND_FAILED", `zellij did not list the panes of session "${row.name}"`, {
+          backend: "zellij",
+          op,
+          hint: "try again; zellij answers list-panes from its screen thread, which can be busy",
+        });
+      }
       for (const p of Array.isArray(panes) ? panes : []) {
         const id = this.runIdOfPane(p, stateDir);
-        if (id) ids.add(id);
+        if (id) claimed.add(id);
       }
-      return ids;
+      if (expected && Array.isArray(panes) && ownPanes(panes, expected.tabScript).length > 0)
+        claimed.add(expected.runId);
+    } else {
+      const kdl = await this.dumpLayout(row.name);
+      for (const id of kdl === undefined ? [] : runIdsInLayout(kdl)) claimed.add(id);
     }
-    const kdl = await this.dumpLayout(row.name);
-    return kdl === undefined ? new Set() : runIdsInLayout(kdl);
+    const proofs = await this.proofs(stateDir);
+    const identity = proofs.size > 0 ? await this.serverIdentity(row.name) : undefined;
+    if (identity) for (const [runId, ids] of proofs) if (ids.has(identity)) return runId;
+    const legacy = [...claimed].find((id) => !proofs.has(id));
+    if (legacy !== undefined || !expected || proofs.has(expected.runId) || !Array.isArray(known))
+      return legacy;
+    // A run without proofs whose every command pane closed (--exit close): only plugin panes are left,
+    // in tabs the managed session has (as before proofs; a listing without its record cannot tell).
+    return known.length > 0 && isRemains(known, expected.tabNames) ? expected.runId : undefined;
   }
 }

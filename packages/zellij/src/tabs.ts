@@ -1,4 +1,5 @@
-import { type LayoutConfig, McError, sessionSlots, sleep } from "@mc/core";
+import { join } from "node:path";
+import { type LayoutConfig, McError, parseTabRecord, sessionSlots, sleep, tabRecordName } from "@mc/core";
 import { isNoSuchSession, zellijError } from "./errors.js";
 import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
@@ -81,4 +82,60 @@ export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void
   const r = await q.host.run(q.cmd(["--session", t.session, "action", ...args]));
   if (r.exitCode !== 0 && !isNoSuchSession(r.stderr))
     throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
+}
+
+/**
+ * `--exit close`: close the tabs whose commands all ended. zellij 0.45 closes a pane with `close_on_exit`,
+ * but a tab left with no selectable pane (only its tab bar, a plugin) is closed only while zellij renders
+ * for an attached client (screen.rs `render`: `tabs_to_close`), so in a detached session such a tab stays
+ * for good. mc closes it (`close-tab-by-id`) once it holds no terminal pane and every pane of it recorded
+ * its end; closing the last tab ends the session, as on tmux. A tab holding a terminal pane that is not
+ * mc's (one the user added) is left alone. `done` keeps the tabs already settled, so a session whose tabs
+ * all run asks zellij nothing more.
+ */
+export async function closeEndedTabs(
+  q: ZellijQueries,
+  s: { name: string; runDir: string; layout: LayoutConfig },
+  tabScript: string,
+  panes: readonly PaneRow[],
+  done: Set<number>,
+): Promise<void> {
+  const slots = sessionSlots(s.layout);
+  const tabs = s.layout.layoutTabs;
+  const open = new Set(
+    panes
+      .filter((p) => !p.isPlugin)
+      .map((p) => paneTabIndex(p.terminalCommand, tabScript))
+      .map((slot) => slots.find((x) => x.slot === slot)?.tab),
+  );
+  const waiting = tabs.map((_, i) => i).filter((i) => !open.has(i) && !done.has(i));
+  if (waiting.length === 0) return;
+  const all = await q.listPanes(s.name, true);
+  if (!Array.isArray(all)) return;
+  for (const i of waiting) {
+    const name = tabs[i]!.tabName;
+    const inTab = all.filter((p) => p.tabName === name);
+    // A name two tabs share cannot tell them apart; a tab zellij no longer has is settled.
+    if (tabs.filter((t) => t.tabName === name).length !== 1 || inTab.length === 0) {
+      done.add(i);
+      continue;
+    }
+    if (inTab.some((p) => !p.isPlugin)) {
+      if (inTab.every((p) => p.isPlugin || paneTabIndex(p.terminalCommand, tabScript) === undefined))
+        done.add(i);
+      continue;
+    }
+    const ended = await Promise.all(
+      slotsOfTab(s.layout, i).map(
+        async (slot) =>
+          parseTabRecord(await q.host.readFile(join(s.runDir, tabRecordName(slot))).catch(() => undefined))
+            ?.end !== undefined,
+      ),
+    );
+    if (!ended.every(Boolean)) continue;
+    const r = await q.host.run(
+      q.cmd(["--session", s.name, "action", "close-tab-by-id", String(inTab[0]!.tabId)]),
+    );
+    if (r.exitCode === 0) done.add(i);
+  }
 }

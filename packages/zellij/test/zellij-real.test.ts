@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Command,
@@ -591,6 +591,44 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       z.zellij("delete-session", "mine");
     });
 
+    it("a user's session whose pane copies mc's name marker is not mc's: its server is not the one mc started", async () => {
+      const z = w();
+      const m = z.manager({ sessionLayouts: [layout("cp", [["a", "sleep 60"]], z.work)] });
+      await m.startAllSessions();
+      expect((await m.backend.listSessions()).find((s) => s.name === "cp")?.runId).toBe(m.runId);
+      const id = await m.save();
+      z.zellij("kill-session", "cp");
+      z.zellij("delete-session", "cp");
+      await waitFor(
+        async () => z.sessions(),
+        (s) => !s.includes("cp"),
+      );
+      // The run id is public (sessions ls): a session of the user's whose pane carries mc's marker.
+      const kdl = join(z.work, "copy.kdl");
+      writeFileSync(
+        kdl,
+        `layout {\n tab name="a" {\n  pane command="sleep" name="a (mc run ${m.runId})" { args "300"; }\n }\n}\n`,
+      );
+      expect(z.zellij("attach", "--create-background", "cp", "options", "--default-layout", kdl).code).toBe(
+        0,
+      );
+      await waitFor(
+        async () => z.zellij("--session", "cp", "action", "list-panes", "--json").stdout,
+        (s) => s.includes(`(mc run ${m.runId})`),
+      );
+      const again = z.manager({ sessionLayouts: [] });
+      await again.load(id);
+      expect((await again.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      expect((await again.backend.listSessions()).find((s) => s.name === "cp")).toEqual({ name: "cp" });
+      expect(await again.killAllSessions()).toMatchObject([{ name: "cp", outcome: "gone" }]);
+      expect(z.sessions()).toContain("cp");
+      const restart = z.manager({ sessionLayouts: [layout("cp", [["a", "true"]], z.work)] });
+      const err = await restart.startAllSessions({ onConflict: "restart" }).catch((e: unknown) => e);
+      expect(String((err as Error).message)).toContain("not started by mc");
+      expect(z.sessions()).toContain("cp");
+      z.zellij("kill-session", "cp");
+    });
+
     it("a name taken between planning and start is a conflict (zellij: Session already exists)", async () => {
       const z = w();
       const serverOf = () =>
@@ -719,6 +757,94 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       );
       expect(names).toEqual(["b", "c"]);
       await m.killAllSessions();
+    });
+  });
+
+  describe("--exit close with held-back tabs (--max-parallel-tabs)", () => {
+    const w = world();
+
+    it("what is left once every command ended is mc's to list, restart and kill alike", async () => {
+      const z = w();
+      const mk = (cmd: (i: number) => string) =>
+        z.manager({
+          sessionLayouts: [
+            layout(
+              "zp",
+              [0, 1, 2].map((i): [string, string] => [`r${i}`, cmd(i)]),
+              z.work,
+            ),
+          ],
+          exitMode: "close",
+        });
+      const m = mk((i) => `exit ${i}`);
+      await m.startAllSessions({ initialTabs: 1 });
+      await m.startTab("zp", 1);
+      await m.startTab("zp", 2);
+      // Not polled by mc (its status closes ended tabs): zellij leaves the held-back tabs' bars behind.
+      // Only plugin panes are left: no pane names a run, only the server mc started says it is mc's.
+      await waitFor(
+        async () => z.zellij("--session", "zp", "action", "list-panes", "--json").stdout,
+        (s) => {
+          try {
+            return (JSON.parse(s) as { is_plugin: boolean }[]).every((p) => p.is_plugin);
+          } catch {
+            return false;
+          }
+        },
+      );
+      expect((await m.backend.listSessions()).find((s) => s.name === "zp")?.runId).toBe(m.runId);
+      const again = mk(() => "sleep 60");
+      expect((await again.startAllSessions({ onConflict: "restart" }))[0]).toMatchObject({
+        name: "zp",
+        action: "replace",
+      });
+      expect(await again.killAllSessions()).toMatchObject([{ name: "zp", outcome: "killed" }]);
+      expect(z.sessions()).not.toContain("zp");
+    });
+
+    it("a tab whose commands ended closes (zellij leaves its tab bar), and the last one ends the session", async () => {
+      const z = w();
+      const m = z.manager({
+        sessionLayouts: [
+          layout(
+            "zq",
+            [
+              ["q0", "exit 0"],
+              ["q1", "exit 1"],
+              ["q2", "sleep 2"],
+            ],
+            z.work,
+          ),
+        ],
+        exitMode: "close",
+      });
+      await m.startAllSessions({ initialTabs: 1 });
+      await m.startTab("zq", 1);
+      await m.startTab("zq", 2);
+      const tabs = await waitFor(
+        async () => {
+          await m.checkAllSessionsStatus();
+          return z.zellij("--session", "zq", "action", "query-tab-names").stdout.trim().split("\n");
+        },
+        (t) => t.length === 1,
+      );
+      expect(tabs).toEqual(["q2"]);
+      const r = await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.summary.allFinished && !z.sessions().includes("zq"),
+      );
+      expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([
+        ["exited", 0],
+        ["exited", 1],
+        ["exited", 0],
+      ]);
+      expect(z.sessions()).not.toContain("zq");
+      // Its server is gone: the proof that it was mc's goes with it (at the next status).
+      expect((await m.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      const proofs = join(z.stateDir, "zellij-owned");
+      expect((existsSync(proofs) ? readdirSync(proofs) : []).filter((f) => f.startsWith(m.runId))).toEqual(
+        [],
+      );
     });
   });
 
