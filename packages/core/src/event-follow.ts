@@ -1,9 +1,9 @@
 import { watch } from "node:fs";
-import { type McEvent, sessionEvents } from "./events.js";
+import { type McEvent, sessionEvents, tabEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
-import { FINISHED_STATES, type StatusReport } from "./status.js";
+import { FINISHED_STATES, type SessionStatus, type StatusReport, type TabStatus } from "./status.js";
 
 /** Options of {@link followEvents}. */
 export interface FollowOptions {
@@ -53,28 +53,32 @@ export async function* followEvents(
   // regular check: a tab's end is several steps (its event, its record, the pane's own mark in the tool),
   // and only the last makes the tool's answer final.
   let hotUntil = 0;
+  /** The events of these sessions' run directories not yielded yet, oldest first. */
+  const readFresh = async (sessions: ManagedSession[]): Promise<McEvent[]> => {
+    const fresh: McEvent[] = [];
+    for (const s of sessions) {
+      if (gone.has(`${s.machine}\u0000${s.name}`)) continue;
+      const host = manager.hostOf(s.machine);
+      const files = await host.readDir(s.runDir).catch(() => new Map<string, string>());
+      for (const e of sessionEvents({ session: s, files, skewMs: host.clockSkewMs ?? 0 })) {
+        const k = keyOf(e);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        if (e.type === "tab-exited" || e.type === "tab-killed")
+          ended.add(tabKey(s.machine, s.name, { index: e.index ?? 0, pane: e.pane }));
+        if (!(first && o.skipHistory)) fresh.push(e);
+      }
+    }
+    return fresh.sort((a, b) => a.time.localeCompare(b.time));
+  };
   try {
     for (;;) {
-      const fresh: McEvent[] = [];
       // Watched directories that did not change have nothing new to read.
-      for (const s of changed || !wake.watchesAll(tracked()) ? tracked() : []) {
-        const key = `${s.machine}\u0000${s.name}`;
-        if (gone.has(key)) continue;
-        const host = manager.hostOf(s.machine);
-        const files = await host.readDir(s.runDir).catch(() => new Map<string, string>());
-        for (const e of sessionEvents({ session: s, files, skewMs: host.clockSkewMs ?? 0 })) {
-          const k = keyOf(e);
-          if (seen.has(k)) continue;
-          seen.add(k);
-          if (e.type === "tab-exited" || e.type === "tab-killed")
-            ended.add(`${key}\u0000${e.index}.${e.pane ?? 0}`);
-          if (!(first && o.skipHistory)) fresh.push(e);
-        }
-      }
+      const fresh = await readFresh(changed || !wake.watchesAll(tracked()) ? tracked() : []);
       first = false;
       if (changed || fresh.some((e) => e.type === "tab-exited" || e.type === "tab-killed"))
         hotUntil = Date.now() + HOT_MS;
-      for (const e of fresh.sort((a, b) => a.time.localeCompare(b.time))) yield e;
+      for (const e of fresh) yield e;
       const since = Date.now() - lastStatus;
       const hot = Date.now() < hotUntil;
       if (since >= statusEvery() || (hot && since >= SOON_MS)) {
@@ -87,6 +91,16 @@ export async function* followEvents(
           );
           const done = mine.every((x) => !x.exists || x.tabs.every((t) => FINISHED_STATES.includes(t.state)));
           if (done) {
+            // The tool can tell a tab ended (its record) a moment before its wrapper appends `tab-exited`:
+            // that line is waited for briefly, and said from the record if it never comes.
+            for (let i = 0; i < 10 && unsaid(mine, ended).length; i++) {
+              await sleep(50);
+              for (const e of await readFresh(tracked())) yield e;
+            }
+            for (const { s, t } of unsaid(mine, ended)) {
+              ended.add(tabKey(s.machine, s.session, t));
+              yield tabEvent(s, t, "tab-exited", t.endedAt ?? report.at);
+            }
             const failed = mine
               .flatMap((x) => x.tabs)
               .filter((t) => t.state !== "exited" || t.exitCode !== 0).length;
@@ -105,6 +119,20 @@ export async function* followEvents(
   }
 }
 
+const tabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) =>
+  `${machine}\u0000${session}\u0000${t.index}.${t.pane ?? 0}`;
+
+/** Finished tabs (exited or skipped) whose end no event has said yet. */
+function unsaid(sessions: SessionStatus[], ended: Set<string>): { s: SessionStatus; t: TabStatus }[] {
+  return sessions.flatMap((s) =>
+    s.tabs
+      .filter(
+        (t) => (t.state === "exited" || t.state === "skipped") && !ended.has(tabKey(s.machine, s.session, t)),
+      )
+      .map((t) => ({ s, t })),
+  );
+}
+
 /** What only the tool's answer tells: sessions gone, tabs that ended without writing an event. */
 function fromStatus(
   report: StatusReport,
@@ -118,7 +146,7 @@ function fromStatus(
     const key = `${s.machine}\u0000${s.session}`;
     if (!sessions.some((x) => x.machine === s.machine && x.name === s.session)) continue;
     for (const t of s.tabs) {
-      const tk = `${key}\u0000${t.index}.${t.pane ?? 0}`;
+      const tk = tabKey(s.machine, s.session, t);
       if (ended.has(tk) || (t.state !== "killed" && t.state !== "missing")) continue;
       ended.add(tk);
       out.push({

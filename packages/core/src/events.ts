@@ -1,6 +1,7 @@
 import type { ManagedSession } from "./run-record.js";
+import { sessionSlots } from "./slots.js";
 import type { SessionStatus, StatusReport, TabStatus } from "./status.js";
-import { readyMarkerName } from "./tab-record.js";
+import { parseTabRecord, readyMarkerName, tabRecordName } from "./tab-record.js";
 import { EVENTS_FILE } from "./tab-wrapper.js";
 
 /** What happened, one line of `sessions events` and of `sessions run --monitor --json`. */
@@ -38,7 +39,8 @@ export interface McEvent {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function tabEvent(s: SessionStatus, t: TabStatus, type: McEventType, time: number): McEvent {
+/** An event about one tab, from its status. */
+export function tabEvent(s: SessionStatus, t: TabStatus, type: McEventType, time: number): McEvent {
   return {
     type,
     time: iso(time),
@@ -177,6 +179,22 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
       readySeen.add(index);
       out.push({ ...ev, type: "tab-ready" });
     }
+  }
+  // A tab a scheduler never opened (a tab it depends on failed) has no wrapper to say it ended: its record,
+  // written by the scheduler, does.
+  for (const slot of sessionSlots(s.layout)) {
+    const rec = parseTabRecord(h.files.get(tabRecordName(slot.slot)));
+    if (rec?.error !== "dependency" || rec.end === undefined) continue;
+    out.push({
+      type: "tab-exited",
+      time: at(rec.end),
+      ...base,
+      tab: tabs[slot.tab]!.tabName,
+      index: slot.tab,
+      ...(slot.pane ? { pane: slot.pane } : {}),
+      exitCode: rec.exit ?? 125,
+      reason: "not started: a tab it depends on failed",
+    });
   }
   tabs.forEach((t, index) => {
     const marker = h.files.get(readyMarkerName(index));

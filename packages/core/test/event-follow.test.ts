@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { followEvents } from "../src/event-follow.js";
+import { type McEvent, sessionEvents } from "../src/events.js";
+import type { SessionManager } from "../src/manager.js";
+import type { ManagedSession } from "../src/run-record.js";
+import { makeReport, type SessionStatus, summarizeSession, type TabStatus } from "../src/status.js";
+import { EVENTS_FILE } from "../src/tab-wrapper.js";
+
+const T0 = 1_700_000_000;
+const session = {
+  machine: "m",
+  name: "s",
+  requestedName: "s",
+  layout: {
+    layoutName: "s",
+    layoutTabs: [
+      { tabName: "a", startDir: "/", command: "exit 4" },
+      { tabName: "b", startDir: "/", command: "true", dependsOn: ["a"] },
+    ],
+  },
+  runDir: "/state/runs/r/s0",
+  artefacts: [],
+  startedAt: T0 * 1000,
+} as unknown as ManagedSession;
+
+const line = (o: object) => `${JSON.stringify({ session: "s", ...o })}\n`;
+const started = line({ type: "tab-started", t: T0 + 1, tab: "a", index: 0, attempt: 1 });
+const exitedA = line({ type: "tab-exited", t: T0 + 2, tab: "a", index: 0, exitCode: 4 });
+const skippedB = `${JSON.stringify({ v: 1, pid: 0, start: T0 + 3, end: T0 + 3, exit: 125, error: "dependency" })}\n`;
+
+function status(tabs: TabStatus[]): SessionStatus {
+  return {
+    session: "s",
+    machine: "m",
+    backend: "fake",
+    host: "fake",
+    exists: true,
+    tabs,
+    summary: summarizeSession(tabs, true),
+  };
+}
+const finished = status([
+  {
+    index: 0,
+    tabName: "a",
+    command: "exit 4",
+    state: "exited",
+    exitCode: 4,
+    endedAt: (T0 + 2) * 1000,
+    processes: [],
+  },
+  {
+    index: 1,
+    tabName: "b",
+    command: "true",
+    state: "skipped",
+    exitCode: 125,
+    endedAt: (T0 + 3) * 1000,
+    processes: [],
+  },
+]);
+
+/** A manager whose run directory holds `files()` and whose tool says every tab finished. */
+function manager(files: () => Map<string, string>): SessionManager {
+  const host = { id: "fake", readDir: async () => files() };
+  return {
+    managed: [session],
+    hostOf: () => host,
+    checkAllSessionsStatus: async () => makeReport([finished]),
+  } as unknown as SessionManager;
+}
+
+async function collect(m: SessionManager): Promise<McEvent[]> {
+  const out: McEvent[] = [];
+  for await (const e of followEvents(m, { statusEveryMs: 0, pollMs: 10 })) out.push(e);
+  return out;
+}
+
+describe("the event stream's end", () => {
+  it("says a skipped tab ended, from the record the scheduler wrote (no wrapper ever ran)", () => {
+    const files = new Map([["tab-1.json", skippedB]]);
+    const e = sessionEvents({ session, files }).filter((x) => x.type === "tab-exited");
+    expect(e).toEqual([
+      expect.objectContaining({
+        tab: "b",
+        index: 1,
+        exitCode: 125,
+        reason: expect.stringMatching(/depends on/),
+      }),
+    ]);
+  });
+
+  it("waits for the wrapper's tab-exited line that lands just after its record, and never says it twice", async () => {
+    let reads = 0;
+    const events = await collect(
+      manager(() => {
+        reads++;
+        // The record already says the tab ended; the wrapper's line comes a moment later.
+        return new Map([
+          [EVENTS_FILE, started + (reads > 2 ? exitedA : "")],
+          ["tab-1.json", skippedB],
+        ]);
+      }),
+    );
+    const exited = events.filter((e) => e.type === "tab-exited");
+    expect(exited.map((e) => [e.tab, e.exitCode]).sort()).toEqual([
+      ["a", 4],
+      ["b", 125],
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
+    expect(events.findIndex((e) => e.type === "tab-exited" && e.tab === "a")).toBeLessThan(events.length - 1);
+  });
+
+  it("says from the tool's answer a tab whose line never comes, before run-done", async () => {
+    const events = await collect(manager(() => new Map([[EVENTS_FILE, started]])));
+    const exited = events.filter((e) => e.type === "tab-exited");
+    expect(exited.map((e) => [e.tab, e.exitCode]).sort()).toEqual([
+      ["a", 4],
+      ["b", 125],
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: "run-done" });
+  });
+});
