@@ -125,3 +125,35 @@ describe("ls tells apart sessions of one name on two tmux servers", () => {
     expect((await sessions(["kill", "twin", "--socket", sock])).code).toBe(0);
   });
 });
+
+describe("a state directory other users could write is refused by every command that reads it (hr6 F1, F2, F10)", () => {
+  it("run, status, ls, rerun, logs, events, wait, attach --print and kill all exit 9 and start nothing", async () => {
+    const state = join(dir, "open-state");
+    const env2 = { ...env, MC_STATE_DIR: state };
+    const f = layoutsFile("open.json", [{ layoutName: "op", layoutTabs: [tab("t", "exit 3")] }]);
+    // Made while private, then opened to everyone (chmod -R 777, a umask 000 copy, a shared /srv dir…).
+    expect((await runCli(["run", f, "--socket", sock], { env: env2, cwd: dir })).code).toBe(0);
+    execFileSync("chmod", ["-R", "777", state]);
+    const before = liveSessions().sort();
+    for (const args of [
+      ["run", f, "--socket", sock, "--on-conflict", "rename"],
+      ["status"],
+      ["status", "--json"],
+      ["ls"],
+      ["ls", "--prune"],
+      ["rerun", "op/t"],
+      ["logs", "op/t"],
+      ["events", "op"],
+      ["wait", "op", "--timeout", "1"],
+      ["attach", "op", "--print"],
+      ["kill", "op"],
+    ]) {
+      const r = await runCli(args, { env: env2, cwd: dir });
+      expect(r.code, `${args.join(" ")}: ${r.stdout}${r.stderr}`).toBe(9);
+      expect(r.stderr).toMatch(/writable by every user/);
+    }
+    expect(liveSessions().sort()).toEqual(before);
+    execFileSync("chmod", ["-R", "go-w", state]);
+    expect((await runCli(["kill", "op"], { env: env2, cwd: dir })).code).toBe(0);
+  });
+});

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { constants, statSync } from "node:fs";
+import { constants, readdirSync, realpathSync, statSync } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { execa } from "execa";
 import { defineHost } from "./define-host.js";
 import { McError } from "./errors.js";
@@ -196,12 +196,13 @@ export function localHost(opts: LocalHostOptions = {}): Host {
 }
 
 /**
- * Why a local state directory is not private enough to run from, or undefined: mc writes the scripts its
- * tabs run there, so anyone who can replace a file or directory in it runs commands as this user (as
- * root, for root's mc). Refused: a state directory (or one of `runs`, `managers`, `locks` in it) that
- * other users can write, or that belongs to a user other than this one and root; above it, a directory
- * others can write without the sticky bit (they could move the state directory away and put their own in
- * its place). Unlike {@link localStateProblem}, an explicit `MC_STATE_DIR` is checked too.
+ * Why a local state directory is not private enough to use, or undefined: mc writes the scripts its tabs
+ * run there and trusts the records it keeps there, so anyone who can replace a file or a directory in it
+ * runs commands as this user (as root, for root's mc). Refused: the state directory, or a directory in it
+ * or in its `managers/`, that other users can write (world-writable, or group-writable and not ours) or
+ * that belongs to a user other than this one and root; and, above any of them (through symlinks too), a
+ * directory others can write without the sticky bit or that another user owns (either could move the
+ * state directory away and put their own in its place). An explicit `MC_STATE_DIR` is checked too.
  */
 export function localStateExposure(stateDir: string, uid = process.getuid?.()): string | undefined {
   if (uid === undefined) return undefined;
@@ -212,22 +213,52 @@ export function localStateExposure(stateDir: string, uid = process.getuid?.()): 
       return undefined;
     }
   };
-  const fix = `chmod go-w (or choose a private directory with --state-dir / MC_STATE_DIR); nothing was changed`;
-  for (const d of [stateDir, ...["runs", "managers", "locks"].map((n) => join(stateDir, n))]) {
-    const st = look(d);
-    if (!st?.isDirectory()) continue;
+  const dirsIn = (d: string) => {
+    try {
+      return readdirSync(d).map((n) => join(d, n));
+    } catch {
+      return [];
+    }
+  };
+  const fix =
+    "chmod go-w, or choose a private directory with --state-dir / MC_STATE_DIR; nothing was changed";
+  const top = resolve(stateDir);
+  const dirs = [top, ...dirsIn(top), ...dirsIn(join(top, "managers"))].filter((d) => look(d)?.isDirectory());
+  for (const d of dirs) {
+    const st = look(d)!;
     if (st.mode & 0o002) return `the state directory ${d} is writable by every user: ${fix}`;
     if (st.uid !== uid && st.uid !== 0)
       return `the state directory ${d} belongs to uid ${st.uid}, not to you (uid ${uid}): it must be yours`;
-    if (st.uid !== uid && st.mode & 0o020)
-      return `the state directory ${d} is writable by its group and not yours: ${fix}`;
+    if (st.uid !== uid && st.mode & 0o020) return `the state directory ${d} is writable by its group: ${fix}`;
   }
-  for (let d = dirname(resolve(stateDir)); ; d = dirname(d)) {
-    const st = look(d);
-    if (st?.isDirectory() && st.mode & 0o002 && !(st.mode & 0o1000))
-      return `${d}, above the state directory ${stateDir}, is writable by every user without the sticky bit: another user could put a directory of theirs in its place; ${fix}`;
-    if (dirname(d) === d) return undefined;
+  // Above: the path as given and, where it (or a directory in it) is a symlink, where it really is.
+  const above = new Set<string>();
+  for (const d of [top, ...dirs]) {
+    let real = d;
+    for (let p = d; ; p = dirname(p)) {
+      try {
+        real = join(realpathSync(p), relative(p, d));
+        break;
+      } catch {
+        if (dirname(p) === p) break;
+      }
+    }
+    for (const base of [d, real])
+      for (let a = dirname(base); ; a = dirname(a)) {
+        above.add(a);
+        if (dirname(a) === a) break;
+      }
   }
+  for (const a of above) {
+    const st = look(a);
+    if (!st?.isDirectory() || dirs.includes(a)) continue;
+    const sticky = (st.mode & 0o1000) !== 0;
+    if (st.mode & 0o002 && !sticky)
+      return `${a}, above the state directory ${top}, is writable by every user without the sticky bit: another user could put a directory of theirs in its place; ${fix}`;
+    if (st.uid !== uid && st.uid !== 0)
+      return `${a}, above the state directory ${top}, belongs to uid ${st.uid}: they could put a directory of theirs in its place; choose a directory of yours with --state-dir / MC_STATE_DIR`;
+  }
+  return undefined;
 }
 
 /**

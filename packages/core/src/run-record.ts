@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
+import { localStateExposure } from "./local-host.js";
 import type { LayoutConfig } from "./schema.js";
 
 /** A session a manager started, as saved on disk. */
@@ -90,9 +91,19 @@ function checkId(id: string): void {
   }
 }
 
+/**
+ * Refuse a local state directory other users could write before reading or writing a record in it (the
+ * records name ssh configs and sockets mc acts on; the run directories hold the scripts tabs run).
+ */
+function checkPrivate(host: Host, stateDir: string, op: "load" | "save"): void {
+  const why = host.id === "local" ? localStateExposure(stateDir) : undefined;
+  if (why) throw new McError("STATE_IO", why, { backend: "core", op });
+}
+
 /** Save a run atomically to `<stateDir>/managers/<kind>/<id>.json` (mode 0600: commands may hold secrets). */
 export async function saveRun(host: Host, stateDir: string, run: ManagedRun): Promise<string> {
   checkId(run.id);
+  checkPrivate(host, stateDir, "save");
   const path = join(runsDir(stateDir, run.kind), `${run.id}.json`);
   try {
     await host.writeFile(path, `${JSON.stringify(run, null, 2)}\n`, { mode: 0o600 });
@@ -205,6 +216,7 @@ export function parseRun(text: string, path: string): ManagedRun {
 /** Load one saved run; SESSION_NOT_FOUND when absent, STATE_CORRUPT when damaged. */
 export async function loadRun(host: Host, stateDir: string, kind: string, id: string): Promise<ManagedRun> {
   checkId(id);
+  checkPrivate(host, stateDir, "load");
   const path = join(runsDir(stateDir, kind), `${id}.json`);
   const foreign = foreignOwner(host, path);
   if (foreign) throw new McError("STATE_CORRUPT", `${path}: ${foreign}`, { backend: "core", op: "load" });
@@ -229,7 +241,9 @@ function foreignOwner(host: Host, path: string): string | undefined {
     const st = lstatSync(path);
     // A link would let whoever can write the directory point a record at any file this user owns.
     if (st.isSymbolicLink()) return "a symbolic link, not a record mc wrote: not trusted";
-    return st.uid === process.getuid() ? undefined : `owned by uid ${st.uid}, not by this user: not trusted`;
+    if (st.uid !== process.getuid()) return `owned by uid ${st.uid}, not by this user: not trusted`;
+    // mc writes its records 0600: one others may write could say anything by now.
+    return st.mode & 0o022 ? "writable by other users, not as mc wrote it: not trusted" : undefined;
   } catch {
     return undefined;
   }
@@ -280,6 +294,7 @@ export interface RunListing {
 
 /** Every saved run of one kind, newest first; damaged files are listed apart, never fatal. */
 export async function listRuns(host: Host, stateDir: string, kind: string): Promise<RunListing> {
+  checkPrivate(host, stateDir, "load");
   const dir = runsDir(stateDir, kind);
   const files = await host.readDir(dir);
   const damaged = files.size === 0 ? damagedRunsDir(host, stateDir, dir) : undefined;
@@ -315,6 +330,7 @@ export async function listRuns(host: Host, stateDir: string, kind: string): Prom
 /** Delete a saved run (not its sessions). */
 export async function deleteRun(host: Host, stateDir: string, kind: string, id: string): Promise<void> {
   checkId(id);
+  checkPrivate(host, stateDir, "save");
   await host.remove(join(runsDir(stateDir, kind), `${id}.json`));
 }
 
@@ -331,6 +347,7 @@ export async function updateRun(
   change: (current: ManagedRun | undefined) => ManagedRun | undefined,
 ): Promise<ManagedRun | undefined> {
   checkId(id);
+  checkPrivate(host, stateDir, "save");
   const release = await host.lock(`run-${kind}-${id}`);
   try {
     const path = join(runsDir(stateDir, kind), `${id}.json`);

@@ -1,8 +1,17 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isMcError, localHost, localStateExposure } from "../src/index.js";
+import {
+  deleteRun,
+  isMcError,
+  listRuns,
+  loadRun,
+  localHost,
+  localStateExposure,
+  saveRun,
+  updateRun,
+} from "../src/index.js";
 import { RunStore } from "../src/run-store.js";
 
 // mc writes the scripts its tabs run into the state directory: one that others can write lets them run
@@ -61,5 +70,79 @@ describe("a state directory others could write", () => {
     const err = await store.checkWritable().catch((e: unknown) => e);
     expect(isMcError(err, "STATE_IO")).toBe(true);
     expect((err as Error).message).toMatch(/writable by every user/);
+  });
+
+  it("is refused through a symlink whose target lies under a world-writable directory without the sticky bit", () => {
+    const open = fresh();
+    chmodSync(open, 0o777);
+    mkdirSync(join(open, "st"), { mode: 0o700 });
+    const link = join(fresh(), "link");
+    symlinkSync(join(open, "st"), link);
+    expect(localStateExposure(link)).toMatch(/without the sticky bit/);
+    // The same through a symlinked runs/ whose target is below it.
+    const dir = fresh();
+    symlinkSync(join(open, "st"), join(dir, "runs"));
+    expect(localStateExposure(dir)).toMatch(/without the sticky bit/);
+  });
+
+  it("is refused when a kind's directory in managers/ is world-writable", () => {
+    const dir = fresh();
+    mkdirSync(join(dir, "managers", "TmuxLocalManager"), { recursive: true });
+    chmodSync(join(dir, "managers", "TmuxLocalManager"), 0o777);
+    expect(localStateExposure(dir)).toMatch(/TmuxLocalManager is writable by every user/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("is refused below a directory another user owns", () => {
+    const theirs = fresh();
+    chownSync(theirs, 65534, 65534);
+    mkdirSync(join(theirs, "st"), { mode: 0o700 });
+    expect(localStateExposure(join(theirs, "st"))).toMatch(/belongs to uid 65534/);
+  });
+
+  it("is refused by every reader and writer of run records, not only by run and kill", async () => {
+    const dir = fresh();
+    const host = localHost({ stateDir: dir });
+    const run = {
+      v: 2,
+      id: "20260101-000000-abcdef",
+      kind: "TmuxLocalManager",
+      backend: "tmux",
+      createdAt: 1,
+      machines: { local: { host: "local", backendOptions: {} } },
+      sessions: [],
+    } as never;
+    await saveRun(host, dir, run);
+    chmodSync(dir, 0o777);
+    const refused = async (p: Promise<unknown>) => {
+      const e = await p.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isMcError(e, "STATE_IO"), String(e)).toBe(true);
+    };
+    await refused(listRuns(host, dir, "TmuxLocalManager"));
+    await refused(loadRun(host, dir, "TmuxLocalManager", "20260101-000000-abcdef"));
+    await refused(saveRun(host, dir, run));
+    await refused(updateRun(host, dir, "TmuxLocalManager", "20260101-000000-abcdef", (r) => r));
+    await refused(deleteRun(host, dir, "TmuxLocalManager", "20260101-000000-abcdef"));
+  });
+
+  it("does not trust a record others may write, in a private directory", async () => {
+    const dir = fresh();
+    const host = localHost({ stateDir: dir });
+    await saveRun(host, dir, {
+      v: 2,
+      id: "20260101-000000-abcdef",
+      kind: "TmuxLocalManager",
+      backend: "tmux",
+      createdAt: 1,
+      machines: { local: { host: "local", backendOptions: {} } },
+      sessions: [],
+    } as never);
+    const file = join(dir, "managers", "TmuxLocalManager", "20260101-000000-abcdef.json");
+    chmodSync(file, 0o666);
+    const listed = await listRuns(host, dir, "TmuxLocalManager");
+    expect(listed.runs).toEqual([]);
+    expect(listed.corrupt[0]!.error).toMatch(/writable by other users/);
   });
 });
