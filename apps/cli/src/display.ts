@@ -45,6 +45,9 @@ export function display(s: string, opts: { oneLine?: boolean } = {}): string {
   return out;
 }
 
+/** A value from outside (a path, a name) inside a line of mc's own: displayed on that one line. */
+export const oneLine = (s: string): string => display(s, { oneLine: true });
+
 const HIDDEN_ALL = new RegExp(HIDDEN.source, "gu");
 
 /**

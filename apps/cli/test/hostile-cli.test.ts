@@ -157,3 +157,25 @@ describe("a state directory other users could write is refused by every command 
     expect((await runCli(["kill", "op"], { env: env2, cwd: dir })).code).toBe(0);
   });
 });
+
+describe("a path from the user stays on its own line (hr6 F12)", () => {
+  it("a newline in an -o path or a template name is shown, never printed raw; a dangling link is 'already exists'", async () => {
+    const src = layoutsFile("nl-src.json", [
+      { layoutName: "nl", layoutTabs: [tab("a", "true"), tab("b", "true"), tab("c", "true")] },
+    ]);
+    const outs = [
+      await sessions(["balance-load", src, "-m", "1", "-o", join(dir, "o\nut.json")]),
+      await sessions(["export", src, "--to", "tmuxp", "-o", join(dir, "x\ny.yaml")]),
+      await sessions(["create-template", join(dir, "n\nl")]),
+    ];
+    for (const r of outs) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toContain(" ⏎ ");
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/o\nut|x\ny|n\nl/);
+    }
+    execFileSync("ln", ["-s", join(dir, "nowhere", "x"), join(dir, "dangling.json")]);
+    const r = await sessions(["create-template", join(dir, "dangling")]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/already exists/);
+  });
+});

@@ -10,6 +10,7 @@ import { exportTmuxinator } from "../convert/tmuxinator-export.js";
 import { exportTmuxp } from "../convert/tmuxp-export.js";
 import type { ConvertWarning, Format, Imported } from "../convert/types.js";
 import { exportZellij } from "../convert/zellij-export.js";
+import { oneLine } from "../display.js";
 import { readLayouts } from "../layouts-source.js";
 import type { Output } from "../output.js";
 import { writeOutputFile } from "../output-file.js";
@@ -19,7 +20,7 @@ const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { 
 /** Warnings for humans (stderr, one line each, through the display function). */
 export function printWarnings(out: Output, warnings: readonly ConvertWarning[], source: string): void {
   for (const w of warnings)
-    out.err(out.c.yellow(`warning: ${source}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
+    out.err(out.c.yellow(`warning: ${oneLine(source)}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
 }
 
 /** Write `text` to `output` atomically, never over the file it was made from. */
@@ -59,7 +60,7 @@ async function emitLayouts(
   else {
     const tabs = r.file.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
     out.err(
-      `${output}: ${r.file.layouts.length} layout, ${tabs} tab${tabs === 1 ? "" : "s"} (from ${r.format}); ${r.warnings.length} warning${r.warnings.length === 1 ? "" : "s"}`,
+      `${oneLine(output)}: ${r.file.layouts.length} layout, ${tabs} tab${tabs === 1 ? "" : "s"} (from ${r.format}); ${r.warnings.length} warning${r.warnings.length === 1 ? "" : "s"}`,
     );
   }
   return 0;
@@ -113,7 +114,10 @@ export async function exportCommand(
   }
   printWarnings(out, e.warnings, file);
   if (o.output === undefined) out.tty ? out.outText(e.text) : out.data(e.text);
-  else out.err(`${o.output}: ${e.format}; ${e.warnings.length} warning${e.warnings.length === 1 ? "" : "s"}`);
+  else
+    out.err(
+      `${oneLine(o.output)}: ${e.format}; ${e.warnings.length} warning${e.warnings.length === 1 ? "" : "s"}`,
+    );
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
@@ -17,6 +17,7 @@ import {
   type ThresholdType,
   tabWeight,
 } from "@mc/core";
+import { oneLine } from "../display.js";
 import { importedLayouts, otherToolFormat, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
 import { checkParentDir, writeOutputFile } from "../output-file.js";
@@ -96,7 +97,7 @@ export async function summarizeCommand(file: string, o: { lenient?: boolean }, o
     out.printJson(summary);
     return 0;
   }
-  out.out(`${out.c.bold(file)}  version ${f.version}`);
+  out.out(`${out.c.bold(oneLine(file))}  version ${f.version}`);
   out.out(
     `${summary.layouts} layouts, ${total} tabs, ${summary.averageTabsPerLayout} tabs per layout on average`,
   );
@@ -162,7 +163,7 @@ export async function balanceCommand(
     );
   }
   for (const w of result.warnings) out.err(out.c.yellow(`warning: ${w}`));
-  out.out(target);
+  out.out(oneLine(target));
   return 0;
 }
 
@@ -174,8 +175,9 @@ export async function templateCommand(
 ): Promise<number> {
   if (!Number.isInteger(o.numTabs) || o.numTabs < 1) throw usage(`--num-tabs ${wholeFrom(1)}`);
   const target = resolve(name ? (name.endsWith(".json") ? name : `${name}.json`) : "layout.json");
-  if (existsSync(target) && !o.force)
-    throw usage(`${target} already exists`, "pass --force to overwrite it, or choose another name");
+  // lstat: a dangling symlink is there too (writing through it failed as an internal error).
+  if (lstatSync(target, { throwIfNoEntry: false }) && !o.force)
+    throw usage(`${oneLine(target)} already exists`, "pass --force to overwrite it, or choose another name");
   const cwd = process.cwd();
   const rel = relative(homedir(), cwd);
   // Outside the home directory (machineconfig crashed there) the absolute path is kept.
@@ -192,7 +194,7 @@ export async function templateCommand(
   await checkParentDir(target, JSON.stringify(target));
   await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
   if (out.json) out.printJson({ written: target });
-  else out.out(target);
+  else out.out(oneLine(target));
   return 0;
 }
 
