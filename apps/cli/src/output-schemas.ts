@@ -285,6 +285,10 @@ export const rerunDocument = z
   .object({
     session: z.string(),
     rerun: z.array(z.object({ tab: z.string(), index: z.number().int(), attempt: z.number().int() })),
+    notRerun: z
+      .array(z.string())
+      .optional()
+      .describe("Failed tabs --failed left out, and why (several panes; a dependency not yet succeeded)."),
   })
   .describe("sessions rerun --json");
 

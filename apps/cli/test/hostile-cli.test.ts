@@ -179,3 +179,42 @@ describe("a path from the user stays on its own line (hr6 F12)", () => {
     expect(r.stderr).toMatch(/already exists/);
   });
 });
+
+describe("rerun decides before it starts anything, and one tab reruns once at a time (hr6 F5–F7)", () => {
+  it("concurrent reruns of one tab start it once; the others are told it has not finished", async () => {
+    const again = join(dir, "rerun-again");
+    const f = layoutsFile("rr.json", [
+      { layoutName: "rr", layoutTabs: [tab("t", `[ -e '${again}' ] && sleep 30; exit 3`)] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock, "-m"])).code).toBe(10);
+    writeFileSync(again, "");
+    const rs = await Promise.all([1, 2, 3].map(() => sessions(["rerun", "rr/t"])));
+    expect(rs.map((r) => r.code).sort(), rs.map((r) => r.stderr).join("\n")).toEqual([0, 2, 2]);
+    for (const r of rs.filter((x) => x.code === 2)) expect(r.stderr).toMatch(/has not finished/);
+    const windows = tmuxAt(sock, "list-windows", "-t", "=rr", "-F", "#{window_name}").trim().split("\n");
+    expect(windows).toEqual(["t"]);
+    expect((await sessions(["kill", "rr"])).code).toBe(0);
+  });
+
+  it("--failed leaves a dependent of a failed tab, and a tab of several panes, out and says so", async () => {
+    const f = layoutsFile("rf.json", [
+      {
+        layoutName: "rf",
+        layoutTabs: [
+          tab("a", "exit 7"),
+          tab("b", "true", { dependsOn: ["a"] }),
+          tab("p", "true", { panes: [{ command: "exit 4" }] }),
+          tab("x", "exit 5"),
+        ],
+      },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock, "--max-parallel-tabs", "1", "-m"])).code).toBe(10);
+    const r = await sessions(["rerun", "rf", "--failed", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.rerun.map((x: { tab: string }) => x.tab).sort()).toEqual(["a", "x"]);
+    expect(j.notRerun.join("\n")).toMatch(/b depends on a/);
+    expect(j.notRerun.join("\n")).toMatch(/p has several panes/);
+    expect((await sessions(["kill", "rf"])).code).toBe(0);
+  });
+});

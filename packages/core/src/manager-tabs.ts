@@ -1,12 +1,14 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { McError } from "./errors.js";
 import type { HostInfo } from "./host.js";
 import type { Machine } from "./machines.js";
+import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import { sessionSlots } from "./slots.js";
 import { FINISHED_STATES, type StatusReport } from "./status.js";
 import { forgetRecord } from "./status-poll.js";
-import { tabRecordName } from "./tab-record.js";
+import { parseTabRecord, tabRecordName } from "./tab-record.js";
 
 /** What the tab operations need of a manager. */
 export interface TabOps {
@@ -22,6 +24,23 @@ export interface TabOps {
  */
 export async function rerunTab(ops: TabOps, s: ManagedSession, index: number): Promise<number> {
   const m = ops.machine(s.machine);
+  // Two reruns of one tab at once (two terminals, a script in a loop) both saw it finished and both
+  // started it: one at a time, each holding the lock until its wrapper has said it started.
+  const key = createHash("sha256").update(`${s.runDir}\u0000${index}`).digest("hex").slice(0, 16);
+  const release = await m.host.lock(`rerun-${key}`);
+  try {
+    return await rerunLocked(ops, m, s, index);
+  } finally {
+    await release();
+  }
+}
+
+async function rerunLocked(
+  ops: TabOps,
+  m: Machine<object>,
+  s: ManagedSession,
+  index: number,
+): Promise<number> {
   const op = { backend: m.backend.name, op: "rerun" };
   if (!m.backend.startTab)
     throw new McError(
@@ -55,6 +74,12 @@ export async function rerunTab(ops: TabOps, s: ManagedSession, index: number): P
   if (text !== undefined)
     await m.host.writeFile(join(s.runDir, "attempts", `tab-${index}.${last}.json`), text);
   await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
+  // Until the new wrapper's record is there the tab still reads finished: wait for it (a few seconds at
+  // most; a wrapper that never writes shows as the tool says), so a second rerun meets it running.
+  await pollUntil(
+    async () => ((parseTabRecord(await m.host.readFile(rec))?.attempt ?? 1) > last ? true : undefined),
+    { timeoutMs: 5000, maxDelayMs: 100, onTimeout: () => new Error("no record") },
+  ).catch(() => {});
   forgetRecord(m.records, s, index);
   if (s.tabErrors?.[String(index)]) {
     const { [String(index)]: _, ...rest } = s.tabErrors;

@@ -1,12 +1,14 @@
 import {
-  FINISHED_STATES,
   followEvents,
+  isFailedTab,
+  type LayoutConfig,
   McError,
   type McEvent,
   makeReport,
   parseTabRecord,
   type SessionStatus,
   sessionEvents,
+  type TabStatus,
   tabRecordName,
 } from "@mc/core";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
@@ -196,6 +198,43 @@ export async function waitCommand(
 }
 
 /**
+ * The tabs `rerun --failed` runs again, decided before any starts: failed tabs of one command, and a tab
+ * skipped for a failed dependency only once every tab it depends on has succeeded (rerun at once, it
+ * would run before the dependency it waits for); the rest are said, not rerun.
+ */
+function failedToRerun(
+  layout: LayoutConfig,
+  tabs: readonly TabStatus[],
+): { tabs: number[]; notes: string[] } {
+  const own = tabs.filter((t) => !t.pane);
+  const byName = new Map(own.map((t) => [t.tabName, t]));
+  const out: number[] = [];
+  const notes: string[] = [];
+  // A tab of several panes failed when any of its commands did.
+  const failed = new Set(tabs.filter(isFailedTab).map((t) => t.index));
+  for (const t of own) {
+    if (!failed.has(t.index)) continue;
+    const config = layout.layoutTabs[t.index];
+    if (config?.panes?.length) {
+      notes.push(`${t.tabName} has several panes (restart the session, or merge-overwrite the tab)`);
+      continue;
+    }
+    const waiting = (config?.dependsOn ?? []).filter((d) => {
+      const dep = byName.get(d);
+      return !(dep?.state === "exited" && dep.exitCode === 0);
+    });
+    if (t.state === "skipped" && waiting.length) {
+      notes.push(
+        `${t.tabName} depends on ${waiting.join(", ")}, which has not succeeded: rerun --failed again once it has`,
+      );
+      continue;
+    }
+    out.push(t.index);
+  }
+  return { tabs: out, notes };
+}
+
+/**
  * `sessions rerun SESSION/TAB` and `sessions rerun SESSION --failed`: run finished tabs' commands again,
  * each in a new tab of the same name; earlier attempts' records are kept and the attempt number goes on.
  */
@@ -217,21 +256,21 @@ export async function rerunCommand(
         });
       }
       let tabs: number[];
+      let notes: string[] = [];
       if (found.tab !== undefined) tabs = [found.tab];
       else if (o.failed) {
         const report = await manager.checkAllSessionsStatus({ processes: false });
         const st = report.sessions.find(
           (x) => x.session === found.session.name && x.machine === found.machine,
         );
-        tabs = (st?.tabs ?? [])
-          .filter((t) => FINISHED_STATES.includes(t.state) && !(t.state === "exited" && t.exitCode === 0))
-          .map((t) => t.index);
+        ({ tabs, notes } = failedToRerun(found.session.layout, st?.tabs ?? []));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
           backend: "cli",
           op: "rerun",
         });
       }
+      for (const n of notes) if (!out.json) out.err(out.c.yellow(`not rerun: ${n}`));
       const done: { tab: string; index: number; attempt: number }[] = [];
       for (const i of tabs) {
         const attempt = await manager.rerunTab(found.session.name, i, found.machine);
@@ -240,7 +279,12 @@ export async function rerunCommand(
         if (!out.json)
           out.err(`${out.c.green("✓")} ${found.session.name}/${tab}: attempt ${attempt} started`);
       }
-      if (out.json) out.printJson({ session: found.session.name, rerun: done });
+      if (out.json)
+        out.printJson({
+          session: found.session.name,
+          rerun: done,
+          ...(notes.length ? { notRerun: notes } : {}),
+        });
       else if (done.length === 0) out.err("no failed tabs to rerun");
       return 0;
     },
