@@ -28,6 +28,7 @@ describe("numeric flags are strict decimal, with one wording naming the flag and
       "--tail must be a whole number (decimal digits), 0 or more",
     );
     expect(refused(() => int("--num-tabs", 1)("100001"))).toContain("at most 100000");
+    expect(refused(() => int("--num-tabs", 1)("99999999999999999999"))).toContain("at most 100000");
   });
 
   it("seconds: decimal, at least min, no hex, exponent, sign or spaces", () => {

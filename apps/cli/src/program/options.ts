@@ -9,8 +9,9 @@ export const int =
   (name: string, min = 0) =>
   (v: string) => {
     const n = /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}`);
+    // Digits past 2^53 are still a number that is too large, not a malformed one.
     if (n > MAX_COUNT) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}, at most ${MAX_COUNT}`);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}`);
     return n;
   };
 
