@@ -8,7 +8,6 @@ import {
   type ListedSession,
   type ManagedSession,
   McError,
-  type PaneEvidence,
   type PreparedSession,
   type SessionBackend,
   type SessionObservation,
@@ -19,12 +18,12 @@ import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
 import { LAID_OUT, zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
+import { expectedOf, forgetOwnership, observeSessions, runIdOf, tabScriptOf } from "./observe.js";
 import { ownershipDir, zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { verifyStarted } from "./start-check.js";
 import { runStopNow, startStopWatcher, stopArtefacts } from "./stop-hook.js";
-import { closeEndedTabs, closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
+import { closeTabByRef, slotsOfTab, startHeldTab } from "./tabs.js";
 import { atLeast, LIST_PANES_SINCE } from "./version.js";
 
 /**
@@ -71,25 +70,6 @@ export interface ZellijBackendOptions {
   appearTimeoutMs?: number | undefined;
   /** How long kill waits for a session to stop being listed (ms, default 8000). */
   killTimeoutMs?: number | undefined;
-}
-
-/** The run that started a managed session. */
-function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
-  return typeof s.data?.runId === "string" ? s.data.runId : undefined;
-}
-
-/** What a managed session's record says its owner and tabs are (ZellijQueries.ownerOf). */
-function expectedOf(s: Pick<ManagedSession, "data" | "layout" | "runDir">) {
-  const runId = runIdOf(s);
-  if (runId === undefined) return undefined;
-  return { runId, tabNames: s.layout.layoutTabs.map((t) => t.tabName), tabScript: tabScriptOf(s) };
-}
-
-const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });
-
-/** The tab wrapper a managed session's panes run. */
-function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
-  return String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
 }
 
 /**
@@ -305,69 +285,20 @@ export class ZellijBackend implements SessionBackend {
     )
       return "gone";
     await freeName(this.q, name, !row.exited, this.opts.killTimeoutMs);
-    if (session && typeof session.data?.server === "string")
-      await this.host
-        .remove(join(ownershipDir(stateDir), `${runIdOf(session)}_${session.data.server}`))
-        .catch(() => {});
+    if (session) await forgetOwnership(this.host, stateDir, session);
     // The watcher runs it too once the server is gone; whoever claims it first runs it.
     if (session?.layout.onStop !== undefined) await runStopNow(this.host, session.runDir);
     return "killed";
   }
 
   /**
-   * One `list-sessions` for all sessions, plus `list-panes --json` per live session on 0.44+: each tab's
-   * pane is the one running this session's wrapper with the tab's index. A live session without such a
-   * pane is a same-named session made since: not this one.
+   * One `list-sessions` for all sessions, plus `list-panes --json` per live session on 0.44+ (observe.ts).
    */
   async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
-    if (sessions.length === 0) return [];
-    await this.q.detectVersion().catch(() => undefined);
-    const rows = new Map((await this.q.sessionRows("status")).map((r) => [r.name, r]));
-    const stateDir = (await this.host.info()).stateDir;
-    return Promise.all(sessions.map((s) => this.observeOne(s, rows.get(s.name), stateDir)));
-  }
-
-  private async observeOne(
-    s: ManagedSession,
-    row: SessionRow | undefined,
-    stateDir: string,
-  ): Promise<SessionObservation> {
-    const none = new Map<number, PaneEvidence>();
-    if (row?.exited) return this.ended(s, stateDir);
-    const starting = { startingUntil: s.startedAt + this.appearTimeoutMs };
-    if (!this.q.hasListPanes())
-      return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
-    // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
-    const panes = await this.q.panesOf(s.name);
-    if (panes === "gone") return this.ended(s, stateDir);
-    if (panes === "unknown")
-      return {
-        exists: true,
-        panes: none,
-        ...starting,
-        error: `zellij did not answer for session "${s.name}"`,
-      };
-    // Whose it is is decided as kill and the listing decide it (ZellijQueries.ownerOf): a same-named
-    // session made since is not this one, whatever its panes are called.
-    const owner = await this.q.ownerOf(row ?? liveRow(s.name), stateDir, "status", panes, expectedOf(s));
-    if (owner === undefined || owner !== runIdOf(s)) return { exists: false, panes: none };
-    const script = tabScriptOf(s);
-    // mc's session with none of its wrappers left: every command pane closed (--exit close), the tab bars stay.
-    if (s.data?.exitMode === "close" && this.q.hasListPanes()) {
-      const key = `${s.runDir}\0${s.name}`;
-      const done = this.settledTabs.get(key) ?? new Set<number>();
-      this.settledTabs.set(key, done);
-      await closeEndedTabs(this.q, s, script, panes, done).catch(() => {});
-    }
-    if (ownPanes(panes, script).length === 0) return { exists: true, panes: none, ...starting };
-    return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
-  }
-
-  /** A session whose server is gone: its proof of ownership can never match again, so it goes. */
-  private async ended(s: ManagedSession, stateDir: string): Promise<SessionObservation> {
-    if (typeof s.data?.server === "string")
-      await this.host.remove(join(ownershipDir(stateDir), `${runIdOf(s)}_${s.data.server}`)).catch(() => {});
-    return { exists: false, panes: new Map() };
+    return observeSessions(
+      { q: this.q, host: this.host, appearTimeoutMs: this.appearTimeoutMs, settledTabs: this.settledTabs },
+      sessions,
+    );
   }
 
   /** Start held-back tab `index` of a managed session (see tabs.ts); a rerun is refused. */

@@ -1,0 +1,103 @@
+import { join } from "node:path";
+import type { Host, ManagedSession, PaneEvidence, SessionObservation } from "@mc/core";
+import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
+import { ownershipDir } from "./paths.js";
+import type { ZellijQueries } from "./queries.js";
+import { closeEndedTabs } from "./tabs.js";
+
+// What a zellij session is, seen from mc's record of it and from zellij's answers: whose it is, and the
+// evidence of its panes (the backend's observe).
+
+/** The run that started a managed session. */
+export function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
+  return typeof s.data?.runId === "string" ? s.data.runId : undefined;
+}
+
+/** What a managed session's record says its owner and tabs are (ZellijQueries.ownerOf). */
+export function expectedOf(s: Pick<ManagedSession, "data" | "layout" | "runDir">) {
+  const runId = runIdOf(s);
+  if (runId === undefined) return undefined;
+  return { runId, tabNames: s.layout.layoutTabs.map((t) => t.tabName), tabScript: tabScriptOf(s) };
+}
+
+const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });
+
+/** The tab wrapper a managed session's panes run. */
+export function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
+  return String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
+}
+
+/** What observing needs of the backend. */
+export interface ObserveContext {
+  q: ZellijQueries;
+  host: Host;
+  /** How long after its start a session that shows none of mc's panes is still starting. */
+  appearTimeoutMs: number;
+  /** Tabs already closed for `--exit close`, per session. */
+  settledTabs: Map<string, Set<number>>;
+}
+
+/**
+ * One `list-sessions` for all sessions, plus `list-panes --json` per live session on 0.44+: each tab's
+ * pane is the one running this session's wrapper with the tab's index. A live session without such a
+ * pane is a same-named session made since: not this one.
+ */
+export async function observeSessions(
+  c: ObserveContext,
+  sessions: readonly ManagedSession[],
+): Promise<SessionObservation[]> {
+  if (sessions.length === 0) return [];
+  await c.q.detectVersion().catch(() => undefined);
+  const rows = new Map((await c.q.sessionRows("status")).map((r) => [r.name, r]));
+  const stateDir = (await c.host.info()).stateDir;
+  return Promise.all(sessions.map((s) => observeOne(c, s, rows.get(s.name), stateDir)));
+}
+
+async function observeOne(
+  c: ObserveContext,
+  s: ManagedSession,
+  row: SessionRow | undefined,
+  stateDir: string,
+): Promise<SessionObservation> {
+  const none = new Map<number, PaneEvidence>();
+  if (row?.exited) return ended(c.host, s, stateDir);
+  const starting = { startingUntil: s.startedAt + c.appearTimeoutMs };
+  if (!c.q.hasListPanes())
+    return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
+  // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
+  const panes = await c.q.panesOf(s.name);
+  if (panes === "gone") return ended(c.host, s, stateDir);
+  if (panes === "unknown")
+    return {
+      exists: true,
+      panes: none,
+      ...starting,
+      error: `zellij did not answer for session "${s.name}"`,
+    };
+  // Whose it is is decided as kill and the listing decide it (ZellijQueries.ownerOf): a same-named
+  // session made since is not this one, whatever its panes are called.
+  const owner = await c.q.ownerOf(row ?? liveRow(s.name), stateDir, "status", panes, expectedOf(s));
+  if (owner === undefined || owner !== runIdOf(s)) return { exists: false, panes: none };
+  const script = tabScriptOf(s);
+  // mc's session with none of its wrappers left: every command pane closed (--exit close), the tab bars stay.
+  if (s.data?.exitMode === "close") {
+    const key = `${s.runDir}\0${s.name}`;
+    const done = c.settledTabs.get(key) ?? new Set<number>();
+    c.settledTabs.set(key, done);
+    await closeEndedTabs(c.q, s, script, panes, done).catch(() => {});
+  }
+  if (ownPanes(panes, script).length === 0) return { exists: true, panes: none, ...starting };
+  return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
+}
+
+/** A session whose server is gone: its proof of ownership can never match again, so it goes. */
+async function ended(host: Host, s: ManagedSession, stateDir: string): Promise<SessionObservation> {
+  await forgetOwnership(host, stateDir, s);
+  return { exists: false, panes: new Map() };
+}
+
+/** Remove the proof that a session's server is mc's (the session was killed, or its server is gone). */
+export async function forgetOwnership(host: Host, stateDir: string, s: ManagedSession): Promise<void> {
+  if (typeof s.data?.server === "string")
+    await host.remove(join(ownershipDir(stateDir), `${runIdOf(s)}_${s.data.server}`)).catch(() => {});
+}
