@@ -1,5 +1,6 @@
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The built `sessions` binary: the end-to-end tests run what a user installs. */
@@ -33,4 +34,34 @@ export function runCli(
       },
     );
   });
+}
+
+/** A private directory, tmux server and state directory for one test file's runs of the binary. */
+export interface CliSandbox {
+  dir: string;
+  /** The tmux server's socket (`--socket`). */
+  sock: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Make a {@link CliSandbox}: `/bin/sh` as the user's shell, no colour, no enclosing tmux, and a session of
+ * someone else's on the server that keeps it up and must never be touched.
+ */
+export function cliSandbox(prefix: string): CliSandbox {
+  requireBuilt();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const sock = join(dir, "sock");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SHELL: "/bin/sh",
+    MC_STATE_DIR: join(dir, "state"),
+    NO_COLOR: "1",
+  };
+  delete env.TMUX;
+  delete env.FORCE_COLOR;
+  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
+    env,
+  });
+  return { dir, sock, env };
 }

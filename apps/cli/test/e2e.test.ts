@@ -1,10 +1,9 @@
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
-import { BIN, type Ran, requireBuilt, runCli } from "./cli.js";
+import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
 
 let dir: string;
 let sock: string;
@@ -36,14 +35,7 @@ function layoutsFile(
 }
 
 beforeAll(() => {
-  requireBuilt();
-  dir = mkdtempSync(join(tmpdir(), "mc-cli-"));
-  sock = join(dir, "sock");
-  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
-  delete env.TMUX;
-  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
-    env,
-  });
+  ({ dir, sock, env } = cliSandbox("mc-cli-"));
 });
 
 afterAll(() => {

@@ -1,9 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Ran, requireBuilt, runCli } from "./cli.js";
+import { cliSandbox, type Ran, runCli } from "./cli.js";
 
 let dir: string;
 let sock: string;
@@ -28,14 +27,7 @@ const tab = (tabName: string, command: string, more: object = {}) => ({
 });
 
 beforeAll(() => {
-  requireBuilt();
-  dir = mkdtempSync(join(tmpdir(), "mc-hostile-"));
-  sock = join(dir, "sock");
-  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
-  delete env.TMUX;
-  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
-    env,
-  });
+  ({ dir, sock, env } = cliSandbox("mc-hostile-"));
 });
 
 afterAll(() => {

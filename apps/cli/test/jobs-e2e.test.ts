@@ -1,11 +1,10 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { event as eventSchema } from "../src/output-schemas.js";
-import { BIN, type Ran, requireBuilt, runCli } from "./cli.js";
+import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
 
 /** Tabs as jobs (#16) through the built binary on a private real tmux server. */
 let dir: string;
@@ -33,16 +32,7 @@ const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => waitFor(get, ok, ms);
 
 beforeAll(() => {
-  requireBuilt();
-  dir = mkdtempSync(join(tmpdir(), "mc-jobs-"));
-  sock = join(dir, "sock");
-  env = { ...process.env, SHELL: "/bin/sh", MC_STATE_DIR: join(dir, "state"), NO_COLOR: "1" };
-  delete env.TMUX;
-  delete env.FORCE_COLOR;
-  // A session of someone else's on the same server: it keeps the server up and must never be touched.
-  execFileSync("tmux", ["-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 100000"], {
-    env,
-  });
+  ({ dir, sock, env } = cliSandbox("mc-jobs-"));
 });
 
 afterAll(() => {

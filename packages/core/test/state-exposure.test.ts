@@ -17,6 +17,16 @@ import { RunStore } from "../src/run-store.js";
 // mc writes the scripts its tabs run into the state directory: one that others can write lets them run
 // commands as this user. Every way in is refused before anything starts, an explicit directory too.
 const fresh = () => mkdtempSync(join(tmpdir(), "mc-expose-"));
+/** A run record with no sessions: what the readers and writers are tried on. */
+const RUN = {
+  v: 2,
+  id: "20260101-000000-abcdef",
+  kind: "TmuxLocalManager",
+  backend: "tmux",
+  createdAt: 1,
+  machines: { local: { host: "local", backendOptions: {} } },
+  sessions: [],
+} as never;
 
 describe("a state directory others could write", () => {
   it("is refused when it, or runs/, managers/ or locks/ in it, is world-writable (sticky or not)", () => {
@@ -102,15 +112,7 @@ describe("a state directory others could write", () => {
   it("is refused by every reader and writer of run records, not only by run and kill", async () => {
     const dir = fresh();
     const host = localHost({ stateDir: dir });
-    const run = {
-      v: 2,
-      id: "20260101-000000-abcdef",
-      kind: "TmuxLocalManager",
-      backend: "tmux",
-      createdAt: 1,
-      machines: { local: { host: "local", backendOptions: {} } },
-      sessions: [],
-    } as never;
+    const run = RUN;
     await saveRun(host, dir, run);
     chmodSync(dir, 0o777);
     const refused = async (p: Promise<unknown>) => {
@@ -130,15 +132,7 @@ describe("a state directory others could write", () => {
   it("does not trust a record others may write, in a private directory", async () => {
     const dir = fresh();
     const host = localHost({ stateDir: dir });
-    await saveRun(host, dir, {
-      v: 2,
-      id: "20260101-000000-abcdef",
-      kind: "TmuxLocalManager",
-      backend: "tmux",
-      createdAt: 1,
-      machines: { local: { host: "local", backendOptions: {} } },
-      sessions: [],
-    } as never);
+    await saveRun(host, dir, RUN);
     const file = join(dir, "managers", "TmuxLocalManager", "20260101-000000-abcdef.json");
     chmodSync(file, 0o666);
     const listed = await listRuns(host, dir, "TmuxLocalManager");
