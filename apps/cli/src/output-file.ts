@@ -1,4 +1,5 @@
-import { lstat, realpath, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, lstat, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { McError, writeFileAtomic } from "@mc/core";
 
@@ -13,6 +14,9 @@ const refuse = (reason: string, hint?: string, cause?: unknown) =>
  */
 export async function writeOutputFile(path: string, text: string, flag = "-o"): Promise<void> {
   if (path === "") throw refuse(`${flag} needs a file name`);
+  // `-` reads as standard output to most users; a file of that name is never what they meant.
+  if (path === "-")
+    throw refuse(`${flag} - would make a file named "-"`, `name a file, or ./- for a file of that name`);
   const shown = JSON.stringify(path);
   const fail = (e: unknown) => {
     const err = e as NodeJS.ErrnoException;
@@ -46,6 +50,12 @@ export async function writeOutputFile(path: string, text: string, flag = "-o"): 
   const real = link.isSymbolicLink()
     ? await realpath(path).catch((e: unknown) => Promise.reject(fail(e)))
     : path;
+  // Replacing it (rename) would get past its mode; a redirection into a read-only file fails.
+  await access(real, constants.W_OK).catch(() =>
+    Promise.reject(
+      refuse(`${flag} ${shown} is read-only`, "make it writable (chmod u+w) or name another file"),
+    ),
+  );
   await writeFileAtomic(real, text, target.mode & 0o7777).catch((e: unknown) => Promise.reject(fail(e)));
 }
 

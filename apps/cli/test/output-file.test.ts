@@ -49,6 +49,7 @@ describe("-o FILE is written as a redirection would, never worse (outside review
       [d, /is a directory/],
       ["", /needs a file name/],
       [dangling, /does not exist/],
+      ["-", /a file named "-"/],
     ] as const) {
       const e = await writeOutputFile(path, "x").catch((x: unknown) => x);
       expect(isMcError(e, "USAGE")).toBe(true);
@@ -65,4 +66,17 @@ describe("-o FILE is written as a redirection would, never worse (outside review
     expect((e as Error).message).toContain(`directory "${join(dir, "no", "such")}" does not exist`);
     expect(existsSync(join(dir, "no"))).toBe(false);
   });
+
+  // Root writes through any mode, as its shell redirections do: only a user's mc can be refused here.
+  it.skipIf(process.getuid?.() === 0)(
+    "a read-only file is refused, as a redirection into it fails",
+    async () => {
+      const ro = join(dir, "ro.json");
+      writeFileSync(ro, "keep", { mode: 0o444 });
+      const e = await writeOutputFile(ro, "x").catch((x: unknown) => x);
+      expect(isMcError(e, "USAGE")).toBe(true);
+      expect((e as Error).message).toMatch(/read-only/);
+      expect(readFileSync(ro, "utf8")).toBe("keep");
+    },
+  );
 });
