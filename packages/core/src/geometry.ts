@@ -121,17 +121,59 @@ export function unflatten<P>(panes: readonly Flat<P>[]): Tree<P> {
     leaf.parent = box;
   }
   if (!root) throw new Error("a tab has at least one pane");
-  return toTree(root, false);
+  return toTree(root, root.cells);
 }
 
-function toTree<P>(n: MLeaf<P> | MBox<P>, sized: boolean): Tree<P> {
-  const size = n.cells ?? (sized ? percent(n.share) : undefined);
+/**
+ * Shares as whole percentages that sum to exactly 100, each at least 1 (largest remainder), so a box's
+ * sizes always fill it: rounding each share alone made 12.5% + 12.5% + 75% into 101%, and a share below
+ * 1% (a pane split off a small pane) into 1%, 103% for a box of tiny panes, which each backend then
+ * scaled its own way. Undefined when a box has more than 100 children (then it is shared evenly).
+ */
+export function wholePercents(shares: readonly number[]): number[] | undefined {
+  const n = shares.length;
+  const total = shares.reduce((a, b) => a + b, 0);
+  if (n === 0 || n > 100 || !(total > 0)) return undefined;
+  const floor1 = new Set<number>();
+  let exact: number[] = [];
+  for (;;) {
+    const free = shares.map((_, i) => i).filter((i) => !floor1.has(i));
+    const room = 100 - floor1.size;
+    const weight = free.reduce((a, i) => a + shares[i]!, 0);
+    exact = shares.map((s, i) => (floor1.has(i) ? 1 : weight > 0 ? (s / weight) * room : room / free.length));
+    const small = free.filter((i) => exact[i]! < 1);
+    if (!small.length) break;
+    for (const i of small) floor1.add(i);
+  }
+  const out = exact.map((x) => Math.floor(x));
+  let left = 100 - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i]!++;
+    left--;
+  }
+  return out;
+}
+
+function toTree<P>(n: MLeaf<P> | MBox<P>, size?: Size): Tree<P> {
   if (!("dir" in n)) return size === undefined ? { pane: n.pane } : { pane: n.pane, size };
-  const even = n.children.every(
-    (c) => c.cells === undefined && Math.abs(c.share - 1 / n.children.length) < 0.005,
-  );
-  const box: Box<P> = { dir: n.dir, children: n.children.map((c) => toTree(c, !even)) };
-  if (size !== undefined) box.size = size;
+  const kids = n.children;
+  const even = kids.every((c) => c.cells === undefined && Math.abs(c.share - 1 / kids.length) < 0.005);
+  // Cells are the pane's own; the percentages share what the cell-sized children leave, and a lone
+  // percentage child simply takes the rest.
+  const shared = kids.filter((c) => c.cells === undefined);
+  const pcts = even || shared.length < 2 ? undefined : wholePercents(shared.map((c) => c.share));
+  let k = 0;
+  const box: Box<P> = {
+    dir: n.dir,
+    children: kids.map((c) => {
+      const own = c.cells ?? (pcts ? `${pcts[k++]}%` : undefined);
+      return toTree(c, own);
+    }),
+  };
+  const own = n.cells ?? size;
+  if (own !== undefined) box.size = own;
   return box;
 }
 
