@@ -80,6 +80,12 @@ export interface HostPrimitives {
   close?(): Promise<void>;
   /** How far the host's clock is ahead of this machine's (ms), once known: its times are corrected by it. */
   readonly clockSkewMs?: number | undefined;
+  /**
+   * Why another user of this machine could write mc's state directory there (so plant the scripts tabs
+   * run, or records mc acts on), or undefined. The local host judges with {@link localStateExposure}; a
+   * remote host says what its info operation found.
+   */
+  stateExposure?(stateDir: string): Promise<string | undefined>;
 }
 
 /** Operations every {@link Host} has; {@link defineHost} derives those a transport does not give. */

@@ -95,15 +95,15 @@ function checkId(id: string): void {
  * Refuse a local state directory other users could write before reading or writing a record in it (the
  * records name ssh configs and sockets mc acts on; the run directories hold the scripts tabs run).
  */
-function checkPrivate(host: Host, stateDir: string, op: "load" | "save"): void {
-  const why = host.id === "local" ? localStateExposure(stateDir) : undefined;
+async function checkPrivate(host: Host, stateDir: string, op: "load" | "save"): Promise<void> {
+  const why = host.id === "local" ? localStateExposure(stateDir) : await host.stateExposure?.(stateDir);
   if (why) throw new McError("STATE_IO", why, { backend: "core", op });
 }
 
 /** Save a run atomically to `<stateDir>/managers/<kind>/<id>.json` (mode 0600: commands may hold secrets). */
 export async function saveRun(host: Host, stateDir: string, run: ManagedRun): Promise<string> {
   checkId(run.id);
-  checkPrivate(host, stateDir, "save");
+  await checkPrivate(host, stateDir, "save");
   const path = join(runsDir(stateDir, run.kind), `${run.id}.json`);
   try {
     await host.writeFile(path, `${JSON.stringify(run, null, 2)}\n`, { mode: 0o600 });
@@ -216,7 +216,7 @@ export function parseRun(text: string, path: string): ManagedRun {
 /** Load one saved run; SESSION_NOT_FOUND when absent, STATE_CORRUPT when damaged. */
 export async function loadRun(host: Host, stateDir: string, kind: string, id: string): Promise<ManagedRun> {
   checkId(id);
-  checkPrivate(host, stateDir, "load");
+  await checkPrivate(host, stateDir, "load");
   const path = join(runsDir(stateDir, kind), `${id}.json`);
   const foreign = foreignOwner(host, path);
   if (foreign) throw new McError("STATE_CORRUPT", `${path}: ${foreign}`, { backend: "core", op: "load" });
@@ -294,7 +294,7 @@ export interface RunListing {
 
 /** Every saved run of one kind, newest first; damaged files are listed apart, never fatal. */
 export async function listRuns(host: Host, stateDir: string, kind: string): Promise<RunListing> {
-  checkPrivate(host, stateDir, "load");
+  await checkPrivate(host, stateDir, "load");
   const dir = runsDir(stateDir, kind);
   const files = await host.readDir(dir);
   const damaged = files.size === 0 ? damagedRunsDir(host, stateDir, dir) : undefined;
@@ -330,7 +330,7 @@ export async function listRuns(host: Host, stateDir: string, kind: string): Prom
 /** Delete a saved run (not its sessions). */
 export async function deleteRun(host: Host, stateDir: string, kind: string, id: string): Promise<void> {
   checkId(id);
-  checkPrivate(host, stateDir, "save");
+  await checkPrivate(host, stateDir, "save");
   await host.remove(join(runsDir(stateDir, kind), `${id}.json`));
 }
 
@@ -347,7 +347,7 @@ export async function updateRun(
   change: (current: ManagedRun | undefined) => ManagedRun | undefined,
 ): Promise<ManagedRun | undefined> {
   checkId(id);
-  checkPrivate(host, stateDir, "save");
+  await checkPrivate(host, stateDir, "save");
   const release = await host.lock(`run-${kind}-${id}`);
   try {
     const path = join(runsDir(stateDir, kind), `${id}.json`);

@@ -43,7 +43,7 @@ export class RunStore {
     const local = this.host.id === "local";
     const problem =
       (local && !this.explicit ? localStateProblem(dir) : undefined) ??
-      (local ? localStateExposure(dir) : undefined);
+      (local ? localStateExposure(dir) : await this.host.stateExposure?.(dir));
     if (problem) throw new McError("STATE_IO", problem, { backend: "core", op: "state" });
     // The top (the lock lives there) and the directory the records are written in: either can be
     // read-only, a file, or a dangling link while the other is fine.

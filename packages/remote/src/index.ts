@@ -26,7 +26,14 @@ export {
 } from "./control-dir.js";
 export { droppedError, type SshErrorContext, sshError, stateError } from "./errors.js";
 export { checkDistinctMachines, type IdentifiedHost, machineIdentity } from "./machine-identity.js";
-export { type HostFacts, INFO_SCRIPT, parseClock, parseInfo, platformFromUname } from "./parse.js";
+export {
+  type HostFacts,
+  INFO_SCRIPT,
+  parseClock,
+  parseInfo,
+  platformFromUname,
+  type StateExposureKind,
+} from "./parse.js";
 export {
   checkTarget,
   checkUser,
@@ -55,7 +62,7 @@ export {
 } from "./ssh-args.js";
 export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
-export { checkRemoteStateOwner } from "./state-owner.js";
+export { checkRemoteStateOwner, remoteStateExposure } from "./state-owner.js";
 export { parseDirListing, parseTar } from "./tar.js";
 export {
   parsePsDir,

@@ -28,7 +28,40 @@ export interface HostFacts {
   clockMs: number;
   /** The state directory exists and is not owned by the remote user (left by `sudo -E`, for example). */
   stateForeignOwner?: string;
+  /**
+   * The first way another user of that machine could write mc's state there, as core's localStateExposure
+   * judges it locally: `world` (a directory of it writable by all), `owner` (one owned by another user
+   * than root), `group` (not ours and group-writable), `above-world` (a directory above it writable by
+   * all without the sticky bit), `above-owner` (one above it owned by another user than root).
+   */
+  stateExposure?: { kind: StateExposureKind; path: string };
 }
+
+export type StateExposureKind = "world" | "owner" | "group" | "above-world" | "above-owner";
+
+/**
+ * The exposure probe of {@link INFO_SCRIPT}: two finds (-L: a symlink is judged by what it points at),
+ * one for the state directory, what is directly in it and in its managers/, one for every directory
+ * above it and above where it really is. It prints `exposed=<kind> <path>` lines, nothing when private.
+ */
+const EXPOSURE_SCRIPT = `mc_exp() {
+  mc_u=$(id -u)
+  case $mc_sd in /*) mc_d=$mc_sd ;; *) mc_d=./$mc_sd ;; esac
+  find -L "$mc_d" "$mc_d/managers" -maxdepth 1 -type d \\( -perm -0002 -exec printf 'exposed=world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=owner %s\\n' {} \\; -o ! -user "$mc_u" -perm -0020 -exec printf 'exposed=group %s\\n' {} \\; \\) 2>/dev/null
+  mc_rp=$(cd -P -- "$mc_d" 2>/dev/null && pwd -P) || mc_rp=
+  set --
+  for mc_b in "$mc_d" "$mc_rp"; do
+    [ -n "$mc_b" ] || continue
+    mc_a=$mc_b
+    while case $mc_a in */*) true ;; *) false ;; esac; do
+      mc_a=\${mc_a%/*}; [ -n "$mc_a" ] || mc_a=/
+      set -- "$@" "$mc_a"
+      [ "$mc_a" = / ] && break
+    done
+  done
+  [ $# -eq 0 ] || find -L "$@" -prune -type d \\( -perm -0002 ! -perm -1000 -exec printf 'exposed=above-world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=above-owner %s\\n' {} \\; \\) 2>/dev/null
+}
+mc_exp`;
 
 /**
  * The POSIX sh of the info operation: one value per line (platform, home, state dir — `$MC_STATE_DIR`,
@@ -44,6 +77,7 @@ id -u; id -un 2>/dev/null || echo; hostname 2>/dev/null || uname -n
 date +%s%N
 printf '%s\\n' "TMUX_TMPDIR=\${TMUX_TMPDIR:-}" "XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-}" "ZELLIJ_SOCKET_DIR=\${ZELLIJ_SOCKET_DIR:-}"
 if [ -e "$mc_sd" ] && [ ! -O "$mc_sd" ]; then ls -ld -- "$mc_sd" | awk '{print "owner=" $3}'; else echo owner=; fi
+${EXPOSURE_SCRIPT}
 find "\${TMPDIR:-/tmp}" /tmp -maxdepth 1 -name 'mc-ssh.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null || :`;
 
 /** Epoch ms from `date +%s%N` (GNU) or what BSD prints for it (`<seconds>N` or `<seconds>%N`). */
@@ -76,5 +110,12 @@ export function parseInfo(out: string): HostInfo & { facts?: HostFacts } {
     serverEnv,
     ...(owner ? { stateForeignOwner: owner } : {}),
   };
+  // The probe's lines come last; a path may hold a newline, so a line starts a new finding only if it
+  // reads `exposed=<kind> `.
+  const found =
+    /(?:^|\n)exposed=(world|owner|group|above-world|above-owner) ([\s\S]*?)(?=\nexposed=(?:world|owner|group|above-world|above-owner) |\n?$)/.exec(
+      lines.slice(14).join("\n"),
+    );
+  if (found) facts.stateExposure = { kind: found[1] as StateExposureKind, path: found[2]! };
   return { ...info, facts };
 }

@@ -18,6 +18,7 @@ import type { HostFacts } from "./parse.js";
 import { parseDestination } from "./quote.js";
 import type { SshHostOptions } from "./ssh-args.js";
 import { SshTransport } from "./ssh-transport.js";
+import { remoteStateExposure } from "./state-owner.js";
 import { parseDirListing } from "./tar.js";
 
 /** A {@link Host} on another machine, reached with the system OpenSSH client. */
@@ -198,6 +199,7 @@ export function sshHost(target: string, opts: SshHostOptions = {}): SshHost {
   const t = new SshTransport(id, dest.target, o);
   // Object.assign onto the primitives keeps their `spawned` getter live (a spread would copy its value).
   const base = defineHost(Object.assign(primitives(t), batchedOperations(t)));
+  const lock = base.lock;
   return Object.defineProperties(base, {
     target: { value: dest.target, enumerable: true },
     options: { value: o, enumerable: true },
@@ -209,6 +211,23 @@ export function sshHost(target: string, opts: SshHostOptions = {}): SshHost {
       value: async () => {
         await hostInfo(t);
         return t.facts;
+      },
+    },
+    // Every change mc makes in its state there (start, rerun, kill's records) takes this lock first:
+    // refused, before the lock directory is made, where another user could write that state.
+    lock: {
+      value: async (name: string, timeoutMs?: number) => {
+        const info = await hostInfo(t);
+        const why = remoteStateExposure(t.id, info.stateDir, t.facts);
+        if (why) throw new McError("STATE_IO", why, { backend: "remote", op: "lock" });
+        return lock(name, timeoutMs);
+      },
+    },
+    stateExposure: {
+      value: async (stateDir: string) => {
+        const info = await hostInfo(t);
+        // The probe judged the state directory the info operation names; another one is not known.
+        return stateDir === info.stateDir ? remoteStateExposure(t.id, stateDir, t.facts) : undefined;
       },
     },
   }) as SshHost;

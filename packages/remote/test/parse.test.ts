@@ -74,6 +74,20 @@ describe("parsers", () => {
         stateForeignOwner: "root",
       },
     });
+    expect(full.facts?.stateExposure).toBeUndefined();
+    // The exposure probe's findings come last; the first is kept, a path may hold a newline.
+    const head = "Linux\n/h\n/h/s\n/bin/sh\nid\nboot\n0\nroot\nhost\n1700000000\nA=\nB=\nC=\nowner=\n";
+    expect(
+      parseInfo(`${head}exposed=world /h/s/managers\nexposed=world /h/s/managers\n`).facts?.stateExposure,
+    ).toEqual({
+      kind: "world",
+      path: "/h/s/managers",
+    });
+    expect(parseInfo(`${head}exposed=above-world /a\nb\nexposed=group /x\n`).facts?.stateExposure).toEqual({
+      kind: "above-world",
+      path: "/a\nb",
+    });
+    expect(parseInfo(`${head}exposed=sideways /a\n`).facts?.stateExposure).toBeUndefined();
     // BSD date prints %N literally: the clock falls back to whole seconds.
     expect(parseClock("1700000000N")).toBe(1700000000000);
     expect(parseClock("1700000000%N")).toBe(1700000000000);

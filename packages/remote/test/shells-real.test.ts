@@ -210,6 +210,104 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
     expect(localStateProblem(join(dir, "local"), { MC_STATE_DIR: join(dir, "local") }, 1000)).toBeUndefined();
   });
 
+  it("a remote state directory other users could write is refused before anything starts, as locally", async () => {
+    const cases: { name: string; make: (base: string) => string; why: RegExp }[] = [
+      {
+        name: "world-writable",
+        make: (b) => {
+          mkdirSync(join(b, "mc"), { mode: 0o700 });
+          spawnSync("chmod", ["0777", join(b, "mc")]);
+          return join(b, "mc");
+        },
+        why: /the state directory .*\/mc is writable by every user/,
+      },
+      {
+        name: "world-writable and sticky (still writable by all)",
+        make: (b) => {
+          mkdirSync(join(b, "mc"));
+          spawnSync("chmod", ["1777", join(b, "mc")]);
+          return join(b, "mc");
+        },
+        why: /is writable by every user/,
+      },
+      {
+        name: "managers/ a symlink to /tmp",
+        make: (b) => {
+          mkdirSync(join(b, "mc"), { mode: 0o700 });
+          spawnSync("ln", ["-s", "/tmp", join(b, "mc", "managers")]);
+          return join(b, "mc");
+        },
+        why: /the state directory .*managers is writable by every user/,
+      },
+      {
+        name: "a world-writable parent without the sticky bit",
+        make: (b) => {
+          mkdirSync(join(b, "open"));
+          spawnSync("chmod", ["0777", join(b, "open")]);
+          mkdirSync(join(b, "open", "mc"), { mode: 0o700 });
+          return join(b, "open", "mc");
+        },
+        why: /open, above the state directory .* is writable by every user without the sticky bit/,
+      },
+      {
+        name: "a symlink whose target sits in a world-writable parent",
+        make: (b) => {
+          mkdirSync(join(b, "open2", "real"), { recursive: true, mode: 0o700 });
+          spawnSync("chmod", ["0777", join(b, "open2")]);
+          spawnSync("ln", ["-s", join(b, "open2", "real"), join(b, "link")]);
+          return join(b, "link");
+        },
+        why: /open2, above the state directory .*link/,
+      },
+      {
+        name: "a parent another user owns",
+        make: (b) => {
+          mkdirSync(join(b, "theirs"), { mode: 0o755 });
+          chownSync(join(b, "theirs"), 65534, 65534);
+          mkdirSync(join(b, "theirs", "mc"), { mode: 0o700 });
+          return join(b, "theirs", "mc");
+        },
+        why: /theirs, above the state directory .* belongs to another user/,
+      },
+    ];
+    for (const c of cases) {
+      const base = mkdtempSync(join(dir, "exposed-"));
+      const state = c.make(base);
+      const before = readdirSync(state).sort();
+      const run = new TmuxRemoteManager({
+        machineLayouts: { m: [layout("x", [["t", "sleep 1"]], work)] },
+        ssh: {
+          m: {
+            target: "127.0.0.1",
+            ...d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: state }),
+          },
+        },
+        stateDir: join(dir, "local"),
+      });
+      const [r] = await run.start();
+      expect(r!.ok, c.name).toBe(false);
+      const e = !r!.ok ? r!.error : undefined;
+      expect(isMcError(e, "STATE_IO"), `${c.name}: ${e?.message}`).toBe(true);
+      expect(e?.message, c.name).toMatch(c.why);
+      // Nothing was written there: no run directory, no lock, no records.
+      expect(readdirSync(state).sort(), c.name).toEqual(before);
+      // ...and the private directory beside it is fine.
+    }
+    const ok = mkdtempSync(join(dir, "private-"));
+    const fine = new TmuxRemoteManager({
+      machineLayouts: { m: [layout("x", [["t", "true"]], work)] },
+      ssh: {
+        m: { target: "127.0.0.1", ...d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: ok }) },
+      },
+      stateDir: join(dir, "local"),
+    });
+    try {
+      expect((await fine.start()).every((r) => r.ok)).toBe(true);
+    } finally {
+      await fine.killAllSessions();
+    }
+  });
+
   it.skipIf(!ROOT)("a read-only remote home is the state error with its cause, not 'exit 1'", async () => {
     const ro = join(dir, "ro-home");
     mkdirSync(ro);
