@@ -62,7 +62,7 @@ export {
 } from "./ssh-args.js";
 export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
-export { checkRemoteStateOwner, remoteStateExposure } from "./state-owner.js";
+export { checkRemoteStateOwner, remoteStateExposure, remoteStateRefusal } from "./state-owner.js";
 export { parseDirListing, parseTar } from "./tar.js";
 export {
   parsePsDir,

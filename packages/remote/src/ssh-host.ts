@@ -18,7 +18,7 @@ import type { HostFacts } from "./parse.js";
 import { parseDestination } from "./quote.js";
 import type { SshHostOptions } from "./ssh-args.js";
 import { SshTransport } from "./ssh-transport.js";
-import { remoteStateExposure } from "./state-owner.js";
+import { remoteStateExposure, remoteStateRefusal } from "./state-owner.js";
 import { parseDirListing } from "./tar.js";
 
 /** A {@link Host} on another machine, reached with the system OpenSSH client. */
@@ -214,12 +214,12 @@ export function sshHost(target: string, opts: SshHostOptions = {}): SshHost {
       },
     },
     // Every change mc makes in its state there (start, rerun, kill's records) takes this lock first:
-    // refused, before the lock directory is made, where another user could write that state.
+    // refused, before the lock directory is made, where that state is another user's or others could
+    // write it.
     lock: {
       value: async (name: string, timeoutMs?: number) => {
-        const info = await hostInfo(t);
-        const why = remoteStateExposure(t.id, info.stateDir, t.facts);
-        if (why) throw new McError("STATE_IO", why, { backend: "remote", op: "lock" });
+        const refused = remoteStateRefusal(t.id, (await hostInfo(t)).stateDir, t.facts, "lock");
+        if (refused) throw refused;
         return lock(name, timeoutMs);
       },
     },

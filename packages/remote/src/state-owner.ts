@@ -4,26 +4,38 @@ import type { HostFacts } from "./parse.js";
 const FIX =
   "chmod go-w there, or give that machine a private directory with MC_STATE_DIR; nothing was changed";
 
-/** Refuse to start on a machine whose state directory another user owns (`sudo -E` there). */
+/**
+ * Why mc must not change its state on that machine, as the error to throw, or undefined: the state
+ * directory belongs to another user (`sudo -E` there), or another user could write it.
+ */
+export function remoteStateRefusal(
+  id: string,
+  stateDir: string,
+  facts: HostFacts | undefined,
+  op: string,
+): McError | undefined {
+  if (facts?.stateForeignOwner)
+    return new McError(
+      "STATE_IO",
+      `${id}: mc's state directory ${stateDir} belongs to ${facts.stateForeignOwner}, not to ${facts.user || `uid ${facts.uid}`}`,
+      {
+        backend: "remote",
+        op,
+        hint: `probably left by sudo -E there: chown -R ${facts.user || facts.uid} ${stateDir} on that machine, and run mc there without sudo -E`,
+      },
+    );
+  const why = remoteStateExposure(id, stateDir, facts);
+  return why ? new McError("STATE_IO", why, { backend: "remote", op }) : undefined;
+}
+
+/** Refuse to start on a machine whose state directory another user owns or could write. */
 export async function checkRemoteStateOwner(
   host: Host & { facts?: () => Promise<HostFacts | undefined> },
 ): Promise<void> {
   const facts = await host.facts?.();
   const { stateDir } = await host.info();
-  if (!facts?.stateForeignOwner) {
-    const why = remoteStateExposure(host.id, stateDir, facts);
-    if (why) throw new McError("STATE_IO", why, { backend: "remote", op: "start" });
-    return;
-  }
-  throw new McError(
-    "STATE_IO",
-    `${host.id}: mc's state directory ${stateDir} belongs to ${facts.stateForeignOwner}, not to ${facts.user || `uid ${facts.uid}`}`,
-    {
-      backend: "remote",
-      op: "start",
-      hint: `probably left by sudo -E there: chown -R ${facts.user || facts.uid} ${stateDir} on that machine, and run mc there without sudo -E`,
-    },
-  );
+  const e = remoteStateRefusal(host.id, stateDir, facts, "start");
+  if (e) throw e;
 }
 
 /**

@@ -295,14 +295,18 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
     }
     const ok = mkdtempSync(join(dir, "private-"));
     const fine = new TmuxRemoteManager({
-      machineLayouts: { m: [layout("x", [["t", "true"]], work)] },
+      machineLayouts: { m: [layout("private-ok", [["t", "true"]], work)] },
       ssh: {
         m: { target: "127.0.0.1", ...d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: ok }) },
       },
       stateDir: join(dir, "local"),
     });
     try {
-      expect((await fine.start()).every((r) => r.ok)).toBe(true);
+      const started = await fine.start();
+      expect(
+        started.every((r) => r.ok),
+        started.map((r) => (r.ok ? "" : r.error.message)).join(" "),
+      ).toBe(true);
     } finally {
       await fine.killAllSessions();
     }
