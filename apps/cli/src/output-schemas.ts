@@ -10,6 +10,7 @@ import { convertDocument, exportDocument } from "./convert/json.js";
 
 const state = z.enum([
   "not-started",
+  "abandoned",
   "skipped",
   "pending",
   "running",

@@ -311,7 +311,7 @@ describe("readiness timeout", () => {
 });
 
 describe("a run that ends before its waiting tabs start", () => {
-  it("leaves them not-started; running the file again with merge-skip starts them (review H5-8)", async () => {
+  it("leaves them abandoned; running the file again with merge-skip starts them (review H5-8)", async () => {
     const ready = join(dir, "h8-ready");
     const f = layouts("h8.json", [
       {
@@ -334,7 +334,7 @@ describe("a run that ends before its waiting tabs start", () => {
     // a is ready only now, with nothing left to start b.
     writeFileSync(ready, "");
     await new Promise((r) => setTimeout(r, 1000));
-    expect((await status()).map((t: { state: string }) => t.state)).toEqual(["running", "not-started"]);
+    expect((await status()).map((t: { state: string }) => t.state)).toEqual(["running", "abandoned"]);
     const again = await run(f, "--on-conflict", "merge-skip");
     expect(again.code, again.stderr).toBe(0);
     const tabs = await until(status, (t) => t[1]?.state === "running");
@@ -348,6 +348,55 @@ describe("a run that ends before its waiting tabs start", () => {
       ).stdout,
     ).toContain("b-ran");
     await sessions(["kill", "h8"]);
+  });
+});
+
+describe("tabs whose scheduler ended (hr6 F9)", () => {
+  it("read abandoned: wait ends at once with the failed exit, rerun --failed says how to start them, rerun S/T starts one", async () => {
+    const f = layouts("f9.json", [
+      {
+        layoutName: "f9",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 2" },
+          { tabName: "b", command: "echo b-ran" },
+          { tabName: "c", command: "echo c-ran" },
+        ],
+      },
+    ]);
+    const first = spawn("node", [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "1"], {
+      env,
+      cwd: dir,
+      stdio: "ignore",
+    });
+    const status = async () =>
+      JSON.parse((await sessions(["status", "f9", "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+    await until(status, (t) => t[0]?.state === "running");
+    const states = (t: { state: string }[]) => t.map((x) => x.state);
+    // While the run lives its waiting tabs are not-started; once it is gone nothing will start them.
+    expect(states(await status())).toEqual(["running", "not-started", "not-started"]);
+    first.kill("SIGKILL");
+    await until(status, (t) => t[1]?.state === "abandoned");
+    const t0 = Date.now();
+    const w = await sessions(["wait", "f9", "--timeout", "60"], 90_000);
+    // It waits for a (2 s), not for tabs nothing will start (it waited until its timeout before).
+    expect(w.code, w.stderr).toBe(10);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(states(await status())).toEqual(["exited", "abandoned", "abandoned"]);
+    const table = await sessions(["status", "f9"]);
+    expect(table.stdout).toMatch(/b\s.*abandoned/);
+    const failed = await sessions(["rerun", "f9", "--failed"]);
+    expect(failed.stderr).toContain("b was never started");
+    expect(failed.stderr).toContain("sessions rerun f9/b starts it");
+    expect(states(await status())).toEqual(["exited", "abandoned", "abandoned"]);
+    const one = await sessions(["rerun", "f9/b", "--json"]);
+    expect(one.code, one.stderr).toBe(0);
+    // Its first attempt: it never ran before.
+    expect(JSON.parse(one.stdout).rerun).toEqual([{ tab: "b", index: 1, attempt: 1 }]);
+    const after = await until(status, (t) => t[1]?.state === "exited");
+    expect(states(after)).toEqual(["exited", "exited", "abandoned"]);
+    expect(after[1].exitCode).toBe(0);
+    expect(after[1].attempt ?? 1).toBe(1);
+    await sessions(["kill", "f9"]);
   });
 });
 

@@ -7,7 +7,7 @@ export * from "./events.js";
 export * from "./geometry.js";
 export type * from "./host.js";
 export * from "./layouts-file.js";
-export { linuxProcessTrees } from "./linux-proc.js";
+export { linuxProcessTrees, type ProcessIdentity, processEnded, selfIdentity } from "./linux-proc.js";
 export * from "./local-host.js";
 export * from "./lock.js";
 export { type MachineRuntime, requestedNames, runDirOf } from "./machine-plan.js";

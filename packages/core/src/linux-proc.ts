@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import type { ProcessNode } from "./host.js";
 
 interface Stat {
@@ -149,4 +149,46 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
     if (nodes.length) out.set(root, nodes);
   }
   return out;
+}
+
+/**
+ * A process of this machine as it can be recognised later, by another mc process: pid, start time (clock
+ * ticks since boot, /proc/<pid>/stat field 22), boot id and machine id. Linux only (undefined elsewhere).
+ */
+export interface ProcessIdentity {
+  pid: number;
+  start: number;
+  boot: string;
+  machine: string;
+}
+
+const readText = (p: string): string | undefined => {
+  try {
+    return readFileSync(p, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+};
+
+/** This process's {@link ProcessIdentity}, or undefined where there is no /proc. */
+export function selfIdentity(): ProcessIdentity | undefined {
+  const st = parseStat(readText("/proc/self/stat") ?? "");
+  const boot = readText("/proc/sys/kernel/random/boot_id");
+  if (!st || !boot) return undefined;
+  return { pid: process.pid, start: st.startTicks, boot, machine: readText("/etc/machine-id") ?? "" };
+}
+
+/**
+ * Whether the process `id` names has ended: `true` when this is its machine and either the machine was
+ * restarted since or no process with its pid and start time runs; `undefined` when this cannot be told
+ * here (another machine sharing the state directory, no /proc).
+ */
+export function processEnded(id: ProcessIdentity): boolean | undefined {
+  const boot = readText("/proc/sys/kernel/random/boot_id");
+  if (!boot) return undefined;
+  const machine = readText("/etc/machine-id") ?? "";
+  if (machine !== id.machine) return undefined;
+  if (boot !== id.boot) return true;
+  const st = parseStat(readText(`/proc/${id.pid}/stat`) ?? "");
+  return !st || st.startTicks !== id.start || st.state === "Z";
 }

@@ -1,5 +1,6 @@
 import { isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
+import { selfIdentity } from "./linux-proc.js";
 import type { MachinePlan, MachineRuntime } from "./machine-plan.js";
 import { applyMerge, type TabAction } from "./merge.js";
 import { pollUntil } from "./poll.js";
@@ -218,6 +219,8 @@ async function startOne(
   const startedAt = Date.now();
   const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
   const pendingTabs = p.pendingTabs?.length ? [...p.pendingTabs] : undefined;
+  // This process is the one to start them (its scheduler): once it has ended they read `abandoned`.
+  const scheduler = pendingTabs ? selfIdentity() : undefined;
   return {
     machine: m.name,
     name: p.name,
@@ -227,6 +230,7 @@ async function startOne(
     artefacts: p.artefacts.map((a) => a.path),
     startedAt,
     ...(pendingTabs ? { pendingTabs } : {}),
+    ...(scheduler ? { scheduler } : {}),
     ...(data ? { data } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { McError } from "./errors.js";
 import type { HostInfo } from "./host.js";
 import type { Machine } from "./machines.js";
 import { pollUntil } from "./poll.js";
-import type { ManagedSession } from "./run-record.js";
+import { type ManagedSession, notPending } from "./run-record.js";
 import { sessionSlots } from "./slots.js";
 import { FINISHED_STATES, type StatusReport } from "./status.js";
 import { forgetRecord } from "./status-poll.js";
@@ -66,6 +66,13 @@ async function rerunLocked(
       ...op,
       hint: "wait for it (sessions wait) or close it first",
     });
+  if (tab.state === "abandoned") {
+    // Never started (the run that was to start it ended): started now, as its first attempt.
+    await m.backend.startTab(s, index, await ops.hostInfo(m.name));
+    notPending(s, index);
+    await ops.saveSession(s);
+    return 1;
+  }
   const last = tab.attempt ?? 1;
   const rec = join(s.runDir, tabRecordName(index));
   // The earlier attempt's record is kept under attempts/; the new wrapper replaces the tab's own in place
@@ -100,9 +107,7 @@ export async function failPendingTab(ops: TabOps, s: ManagedSession, index: numb
   const record = `${JSON.stringify({ v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" })}\n`;
   for (const slot of sessionSlots(s.layout).filter((x) => x.tab === index))
     await host.writeFile(join(s.runDir, tabRecordName(slot.slot)), record);
-  const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
-  if (pending.length) s.pendingTabs = pending;
-  else delete s.pendingTabs;
+  notPending(s, index);
   s.tabErrors = { ...s.tabErrors, [String(index)]: message };
   await ops.saveSession(s);
 }

@@ -17,7 +17,7 @@ import { RunState } from "./manager-state.js";
 import { failPendingTab, rerunTab, type TabOps } from "./manager-tabs.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
 import { mapLimit } from "./poll.js";
-import type { ManagedSession } from "./run-record.js";
+import { type ManagedSession, notPending } from "./run-record.js";
 import type { ExitMode, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
 import { type MachineHealth, makeReport, type SessionStatus, type StatusReport } from "./status.js";
 import { correctClock } from "./status-clock.js";
@@ -344,9 +344,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       );
     }
     await m.backend.startTab(s, index, await this.hostInfo(m.name));
-    const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
-    if (pending.length) s.pendingTabs = pending;
-    else delete s.pendingTabs;
+    notPending(s, index);
     await this.saveSession(s);
   }
 

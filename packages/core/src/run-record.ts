@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
+import type { ProcessIdentity } from "./linux-proc.js";
 import { localStateExposure } from "./local-host.js";
 import type { LayoutConfig } from "./schema.js";
 
@@ -21,10 +22,25 @@ export interface ManagedSession {
   startedAt: number;
   /** Tabs a scheduler has not started yet (they read `not-started`). */
   pendingTabs?: number[];
+  /**
+   * The process that is to start {@link pendingTabs} (the `sessions run` that started or merged the
+   * session): once it has ended, those tabs read `abandoned`. Absent where it cannot be recognised.
+   */
+  scheduler?: ProcessIdentity;
   /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
   tabErrors?: Record<string, string>;
   /** Backend-specific facts (for example the tmux session id and run id). */
   data?: Record<string, unknown>;
+}
+
+/** Tab `index` of `s` was started (or will never be): it leaves the pending list, and the scheduler with the last. */
+export function notPending(s: ManagedSession, index: number): void {
+  const pending = s.pendingTabs?.filter((i) => i !== index) ?? [];
+  if (pending.length) s.pendingTabs = pending;
+  else {
+    delete s.pendingTabs;
+    delete s.scheduler;
+  }
 }
 
 /**

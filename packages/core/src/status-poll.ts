@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Host, ProcessNode } from "./host.js";
+import { processEnded } from "./linux-proc.js";
 import { sleep } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { SessionBackend, SessionObservation, StatusOptions } from "./session-backend.js";
@@ -128,8 +129,10 @@ function evidence(s: ManagedSession, slot: Slot, cache: RecordCache, g: Gathered
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, slot.slot));
   const pane = obs?.panes.get(slot.slot);
+  const scheduled = !s.pendingTabs?.includes(slot.tab);
   return {
-    scheduled: !s.pendingTabs?.includes(slot.tab),
+    scheduled,
+    ...(!scheduled && s.scheduler && processEnded(s.scheduler) === true ? { schedulerEnded: true } : {}),
     ...(pane ? { pane } : {}),
     ...(obs?.noPaneEvidence ? { noPaneEvidence: true } : {}),
     ...(rec ? { record: rec } : {}),

@@ -3,6 +3,9 @@ import type { ProcessNode } from "./host.js";
 /**
  * State of one tab's command.
  * - `not-started`: a scheduler (`--max-parallel-tabs`) has not opened the tab yet.
+ * - `abandoned`: the scheduler that was to open the tab (the `sessions run` that started its session)
+ *   ended first; its command never ran. It counts as finished and failed (nothing will start it unless
+ *   asked: `sessions rerun SESSION/TAB`, or the file run again with `--on-conflict merge-skip`).
  * - `skipped`: a scheduler will never open the tab (a tab it `dependsOn` failed); its command never ran.
  *   It counts as finished and failed, and keeps `exitCode` 125 (what its record and `tab-exited` say).
  * - `pending`: the tab exists but its command has not started yet.
@@ -14,6 +17,7 @@ import type { ProcessNode } from "./host.js";
  */
 export type TabState =
   | "not-started"
+  | "abandoned"
   | "skipped"
   | "pending"
   | "running"
@@ -23,15 +27,19 @@ export type TabState =
   | "unknown";
 
 /** States from which a tab's command will not run again. */
-export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing", "skipped"];
+export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missing", "skipped", "abandoned"];
 
-/** A failed tab: finished, and not with exit 0 (killed, gone, or skipped because a dependency failed). */
+/**
+ * A failed tab: finished, and not with exit 0 (killed, gone, skipped because a dependency failed, or
+ * abandoned by its scheduler).
+ */
 export function isFailedTab(t: { state: TabState | string; exitCode?: number | undefined }): boolean {
   return (
     (t.state === "exited" && t.exitCode !== 0) ||
     t.state === "killed" ||
     t.state === "missing" ||
-    t.state === "skipped"
+    t.state === "skipped" ||
+    t.state === "abandoned"
   );
 }
 

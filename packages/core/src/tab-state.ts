@@ -29,6 +29,8 @@ export type ProcessEvidence = "alive" | "dead" | "unknown";
 export interface TabEvidence {
   /** False for a tab a scheduler (`--max-parallel-tabs`) has not started yet. */
   scheduled: boolean;
+  /** That scheduler is known to have ended: the tab will not be started. */
+  schedulerEnded?: boolean;
   /** The tab's pane as the tool reports it; undefined when the tool lists no such pane. */
   pane?: PaneEvidence;
   /** The tool cannot list panes at all (Windows Terminal): only the record and process speak. */
@@ -97,7 +99,7 @@ function paneOutcome(p: PaneEvidence): TabOutcome | undefined {
 /**
  * The one rule that turns a tab's evidence into its state. In order:
  * 1. A record with an end is final: the wrapper wrote how the command ended.
- * 2. Not scheduled yet: `not-started`.
+ * 2. Not scheduled yet: `not-started`; `abandoned` once the process that was to schedule it has ended.
  * 3. A record without an end: `running` while the pane (or, without pane evidence, the recorded
  *    process) lives; the tool's own exit status when the pane ended without the wrapper recording it
  *    (it was killed outright); `unknown` when nobody answered; else `missing`.
@@ -108,7 +110,7 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
   const ref = e.pane?.ref === undefined ? {} : { ref: e.pane.ref };
   const r = e.record;
   if (r?.end !== undefined) return { ...recordEnd(r), ...ref };
-  if (!e.scheduled && !r) return { state: "not-started" };
+  if (!e.scheduled && !r) return { state: e.schedulerEnded ? "abandoned" : "not-started" };
   const paneEnd = e.pane ? paneOutcome(e.pane) : undefined;
   if (r) {
     const startedAt = r.start * 1000;

@@ -23,6 +23,12 @@ const TABLE: [string, Partial<TabEvidence>, string][] = [
   ["record 128 is an exit code", { record: ended({ exit: 128 }) }, "exited 128"],
   ["not scheduled, nothing else", { scheduled: false }, "not-started"],
   ["not scheduled, unreachable", { scheduled: false, unreachable: true }, "not-started"],
+  ["not scheduled, its scheduler ended", { scheduled: false, schedulerEnded: true }, "abandoned"],
+  [
+    "its scheduler ended but it was started (a record)",
+    { scheduled: false, schedulerEnded: true, record: running, pane: alive },
+    "running",
+  ],
   ["running record, live pane", { record: running, pane: alive }, "running"],
   [
     "running record, pane ended with a status (wrapper killed outright)",
@@ -129,8 +135,8 @@ describe("decideTabState: the one rule", () => {
                   n++;
                   // A finished record is final, whatever else is seen.
                   if (record?.end !== undefined) expect(["exited", "killed"]).toContain(o.state);
-                  // Only an unstarted tab without a record reads not-started.
-                  expect(o.state === "not-started").toBe(!scheduled && !record);
+                  // Only an unstarted tab without a record reads not-started (abandoned, scheduler gone).
+                  expect(o.state === "not-started" || o.state === "abandoned").toBe(!scheduled && !record);
                   // Never missing when nobody answered, and never unknown when everyone did and a pane spoke.
                   if (unreachable) expect(o.state).not.toBe("missing");
                   // A live pane, or a live recorded process whose pane did not end, is never called finished

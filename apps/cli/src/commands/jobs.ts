@@ -203,6 +203,7 @@ export async function waitCommand(
  * would run before the dependency it waits for); the rest are said, not rerun.
  */
 function failedToRerun(
+  session: string,
   layout: LayoutConfig,
   tabs: readonly TabStatus[],
 ): { tabs: number[]; notes: string[] } {
@@ -223,6 +224,13 @@ function failedToRerun(
       const dep = byName.get(d);
       return !(dep?.state === "exited" && dep.exitCode === 0);
     });
+    if (t.state === "abandoned") {
+      // Never started: starting every such tab at once would ignore --max-parallel-tabs.
+      notes.push(
+        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${session}/${t.tabName} starts it, or run the file again with --on-conflict merge-skip`,
+      );
+      continue;
+    }
     if (t.state === "skipped" && waiting.length) {
       notes.push(
         `${t.tabName} depends on ${waiting.join(", ")}, which has not succeeded: rerun --failed again once it has`,
@@ -263,7 +271,7 @@ export async function rerunCommand(
         const st = report.sessions.find(
           (x) => x.session === found.session.name && x.machine === found.machine,
         );
-        ({ tabs, notes } = failedToRerun(found.session.layout, st?.tabs ?? []));
+        ({ tabs, notes } = failedToRerun(found.session.name, found.session.layout, st?.tabs ?? []));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
           backend: "cli",

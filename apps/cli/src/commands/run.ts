@@ -252,7 +252,9 @@ async function runBatch(
         return signal.aborted;
       });
       if (interrupted) {
-        out.err("stopped scheduling; the tabs already open keep running (sessions status, sessions kill)");
+        out.err(
+          "stopped scheduling; the tabs already open keep running, those not started read abandoned (sessions status; sessions rerun SESSION/TAB starts one)",
+        );
         return { ...result, interrupted: true };
       }
     }
