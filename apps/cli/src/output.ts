@@ -102,6 +102,7 @@ function paint(c: Colors, t: TabStatus, s: string): string {
       return c.cyan(s);
     case "pending":
     case "not-started":
+    case "abandoned":
     case "skipped":
       return c.dim(s);
     case "exited":

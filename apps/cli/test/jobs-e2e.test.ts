@@ -339,6 +339,15 @@ describe("a run that ends before its waiting tabs start", () => {
     expect(again.code, again.stderr).toBe(0);
     const tabs = await until(status, (t) => t[1]?.state === "running");
     expect(tabs.map((t: { state: string }) => t.state)).toEqual(["running", "running"]);
+    // Started once: the merge's run does not start it again from the dead run's waiting list.
+    await new Promise((r) => setTimeout(r, 1500));
+    const windows = () =>
+      execFileSync("tmux", ["-S", sock, "list-windows", "-t", "=h8:", "-F", "#{window_name}"], {
+        encoding: "utf8",
+      })
+        .trim()
+        .split("\n");
+    expect(windows()).toEqual(["a", "b"]);
     expect(
       (
         await until(

@@ -56,7 +56,11 @@ export function tabEvent(s: SessionStatus, t: TabStatus, type: McEventType, time
 }
 
 const started = (t: TabStatus | undefined) =>
-  t !== undefined && t.state !== "not-started" && t.state !== "pending" && t.state !== "unknown";
+  t !== undefined &&
+  t.state !== "not-started" &&
+  t.state !== "abandoned" &&
+  t.state !== "pending" &&
+  t.state !== "unknown";
 
 /**
  * The events between two status reports of the same run (the polling fallback of the event stream):

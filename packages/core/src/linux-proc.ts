@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from "node:fs";
 import type { ProcessNode } from "./host.js";
 
 interface Stat {
@@ -160,7 +160,17 @@ export interface ProcessIdentity {
   start: number;
   boot: string;
   machine: string;
+  /** Its pid namespace (`/proc/self/ns/pid` link text): containers share a boot id, not pids. */
+  ns?: string;
 }
+
+const pidNamespace = (): string => {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return "";
+  }
+};
 
 const readText = (p: string): string | undefined => {
   try {
@@ -175,7 +185,14 @@ export function selfIdentity(): ProcessIdentity | undefined {
   const st = parseStat(readText("/proc/self/stat") ?? "");
   const boot = readText("/proc/sys/kernel/random/boot_id");
   if (!st || !boot) return undefined;
-  return { pid: process.pid, start: st.startTicks, boot, machine: readText("/etc/machine-id") ?? "" };
+  const ns = pidNamespace();
+  return {
+    pid: process.pid,
+    start: st.startTicks,
+    boot,
+    machine: readText("/etc/machine-id") ?? "",
+    ...(ns ? { ns } : {}),
+  };
 }
 
 /**
@@ -187,8 +204,11 @@ export function processEnded(id: ProcessIdentity): boolean | undefined {
   const boot = readText("/proc/sys/kernel/random/boot_id");
   if (!boot) return undefined;
   const machine = readText("/etc/machine-id") ?? "";
-  if (machine !== id.machine) return undefined;
+  // Without a machine id two containers sharing the state directory (and the kernel's boot id) could
+  // not be told apart; another pid namespace cannot see the process either way.
+  if (!machine || machine !== id.machine) return undefined;
   if (boot !== id.boot) return true;
+  if (!id.ns || id.ns !== pidNamespace()) return undefined;
   const st = parseStat(readText(`/proc/${id.pid}/stat`) ?? "");
   return !st || st.startTicks !== id.start || st.state === "Z";
 }

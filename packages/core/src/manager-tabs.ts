@@ -56,6 +56,14 @@ async function rerunLocked(
       ...op,
       hint: "start it again with sessions run",
     });
+  if (tab.state === "abandoned") {
+    // Never started (the run that was to start it ended): started now, as its first attempt,
+    // with all its panes (startTab opens a waiting tab's panes too).
+    await m.backend.startTab(s, index, await ops.hostInfo(m.name));
+    notPending(s, index);
+    await ops.saveSession(s);
+    return 1;
+  }
   if (s.layout.layoutTabs[index]?.panes?.length)
     throw new McError("USAGE", `tab "${tab.tabName}" has several panes: rerun runs one command`, {
       ...op,
@@ -66,13 +74,6 @@ async function rerunLocked(
       ...op,
       hint: "wait for it (sessions wait) or close it first",
     });
-  if (tab.state === "abandoned") {
-    // Never started (the run that was to start it ended): started now, as its first attempt.
-    await m.backend.startTab(s, index, await ops.hostInfo(m.name));
-    notPending(s, index);
-    await ops.saveSession(s);
-    return 1;
-  }
   const last = tab.attempt ?? 1;
   const rec = join(s.runDir, tabRecordName(index));
   // The earlier attempt's record is kept under attempts/; the new wrapper replaces the tab's own in place

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { McError } from "./errors.js";
 import type { HostInfo } from "./host.js";
+import { selfIdentity } from "./linux-proc.js";
 import type { MachineRuntime } from "./machine-plan.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
@@ -80,8 +81,12 @@ export async function applyMerge(
   info: HostInfo,
 ): Promise<ManagedSession> {
   const { savedIn: _, ...data } = plan.old.data ?? {};
+  const { scheduler: _dead, ...old } = plan.old;
+  // This run schedules what is still pending now (the run that did may have ended: its tabs read abandoned).
+  const scheduler = old.pendingTabs?.length ? selfIdentity() : undefined;
   const session: ManagedSession = {
-    ...plan.old,
+    ...old,
+    ...(scheduler ? { scheduler } : {}),
     data,
     layout: plan.layout,
     artefacts: p.artefacts.map((a) => a.path),

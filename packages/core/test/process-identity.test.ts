@@ -16,6 +16,9 @@ describe.skipIf(!existsSync("/proc/self/stat"))(
       expect(processEnded({ ...me, boot: "another-boot" })).toBe(true);
       // Another machine sharing the state directory: this machine cannot tell.
       expect(processEnded({ ...me, machine: "elsewhere" })).toBeUndefined();
+      // Another pid namespace (a container sharing the state directory): its pids are not ours to look up.
+      expect(processEnded({ ...me, ns: "pid:[1]" })).toBeUndefined();
+      expect(processEnded({ ...me, pid: 2 ** 22 + 1, ns: "pid:[1]" })).toBeUndefined();
       const child = spawn("sleep", ["30"], { stdio: "ignore" });
       await once(child, "spawn");
       const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
@@ -23,11 +26,12 @@ describe.skipIf(!existsSync("/proc/self/stat"))(
       const id = { ...me, pid: child.pid!, start };
       expect(processEnded(id)).toBe(false);
       // Killed: a zombie not yet reaped by its parent has ended, and so has a reaped one.
+      const exited = once(child, "exit");
       process.kill(child.pid!, "SIGKILL");
       for (let i = 0; i < 50 && !/\) Z /.test(safeStat(child.pid!)); i++)
         await new Promise((r) => setTimeout(r, 10));
       expect(processEnded(id)).toBe(true);
-      await once(child, "exit").catch(() => {});
+      await exited;
       expect(processEnded(id)).toBe(true);
     });
   },

@@ -40,26 +40,36 @@ export interface HostFacts {
 export type StateExposureKind = "world" | "owner" | "group" | "above-world" | "above-owner";
 
 /**
- * The exposure probe of {@link INFO_SCRIPT}: two finds (-L: a symlink is judged by what it points at),
- * one for the state directory, what is directly in it and in its managers/, one for every directory
- * above it and above where it really is. It prints `exposed=<kind> <path>` lines, nothing when private.
+ * The exposure probe of {@link INFO_SCRIPT} (-L: a symlink is judged by what it points at): one find for
+ * the state directory, what is directly in it and in its managers/; one for the directories above it,
+ * one for those above where it really is (or its nearest existing parent, before it is made), and one
+ * above each directory in it that is a symlink. It prints `exposed=<kind> <path>` lines, nothing when
+ * private.
  */
-const EXPOSURE_SCRIPT = `mc_exp() {
+const EXPOSURE_SCRIPT = `mc_above() {
+  mc_a=$1
+  set --
+  while case $mc_a in */*) true ;; *) false ;; esac; do
+    mc_a=\${mc_a%/*}; [ -n "$mc_a" ] || mc_a=/
+    set -- "$@" "$mc_a"
+    [ "$mc_a" = / ] && break
+  done
+  [ $# -eq 0 ] || find -L "$@" -prune -type d \\( -perm -0002 ! -perm -1000 -exec printf 'exposed=above-world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=above-owner %s\\n' {} \\; \\) 2>/dev/null
+}
+mc_exp() {
   mc_u=$(id -u)
   case $mc_sd in /*) mc_d=$mc_sd ;; *) mc_d=./$mc_sd ;; esac
   find -L "$mc_d" "$mc_d/managers" -maxdepth 1 -type d \\( -perm -0002 -exec printf 'exposed=world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=owner %s\\n' {} \\; -o ! -user "$mc_u" -perm -0020 -exec printf 'exposed=group %s\\n' {} \\; \\) 2>/dev/null
-  mc_rp=$(cd -P -- "$mc_d" 2>/dev/null && pwd -P) || mc_rp=
-  set --
-  for mc_b in "$mc_d" "$mc_rp"; do
-    [ -n "$mc_b" ] || continue
-    mc_a=$mc_b
-    while case $mc_a in */*) true ;; *) false ;; esac; do
-      mc_a=\${mc_a%/*}; [ -n "$mc_a" ] || mc_a=/
-      set -- "$@" "$mc_a"
-      [ "$mc_a" = / ] && break
-    done
+  mc_above "$mc_d"
+  # Where it really is (or, not made yet, where its nearest existing parent really is): that and above.
+  mc_e=$mc_d
+  while [ ! -d "$mc_e" ] && case $mc_e in */*) true ;; *) false ;; esac; do mc_e=\${mc_e%/*}; [ -n "$mc_e" ] || mc_e=/; done
+  mc_rp=$(cd -P -- "$mc_e" 2>/dev/null && pwd -P) && mc_above "$mc_rp/-"
+  # A directory in it that is a symlink: above where it really is.
+  for mc_l in "$mc_d"/* "$mc_d"/.[!.]* "$mc_d"/managers/* "$mc_d"/managers/.[!.]*; do
+    [ -L "$mc_l" ] && [ -d "$mc_l" ] || continue
+    mc_t=$(cd -P -- "$mc_l" 2>/dev/null && pwd -P) && mc_above "$mc_t"
   done
-  [ $# -eq 0 ] || find -L "$@" -prune -type d \\( -perm -0002 ! -perm -1000 -exec printf 'exposed=above-world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=above-owner %s\\n' {} \\; \\) 2>/dev/null
 }
 mc_exp`;
 

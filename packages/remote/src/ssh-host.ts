@@ -200,7 +200,22 @@ export function sshHost(target: string, opts: SshHostOptions = {}): SshHost {
   // Object.assign onto the primitives keeps their `spawned` getter live (a spread would copy its value).
   const base = defineHost(Object.assign(primitives(t), batchedOperations(t)));
   const lock = base.lock;
+  // Every write or removal in mc's state there is refused where that state is another user's or others
+  // could write it (a swapped `runs` symlink would have `ls --prune` remove what it points at).
+  const inState = <A extends unknown[], R>(op: string, f: (path: string, ...a: A) => Promise<R>) => ({
+    value: async (path: string, ...a: A): Promise<R> => {
+      const { stateDir } = await hostInfo(t);
+      if (path === stateDir || path.startsWith(`${stateDir.replace(/\/+$/, "")}/`)) {
+        const refused = remoteStateRefusal(t.id, stateDir, t.facts, op);
+        if (refused) throw refused;
+      }
+      return f(path, ...a);
+    },
+  });
   return Object.defineProperties(base, {
+    writeFile: inState("write", base.writeFile),
+    remove: inState("remove", base.remove),
+    makeDir: inState("mkdir", base.makeDir),
     target: { value: dest.target, enumerable: true },
     options: { value: o, enumerable: true },
     controlPath: { get: () => t.controlPath, enumerable: true },

@@ -260,6 +260,28 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
         why: /open2, above the state directory .*link/,
       },
       {
+        name: "not made yet, below a symlink into a world-writable parent",
+        make: (b) => {
+          mkdirSync(join(b, "open3", "real"), { recursive: true, mode: 0o700 });
+          spawnSync("chmod", ["0777", join(b, "open3")]);
+          spawnSync("ln", ["-s", join(b, "open3", "real"), join(b, "link3")]);
+          mkdirSync(join(b, "link3", "state"), { mode: 0o700 });
+          return join(b, "link3", "state", "mc");
+        },
+        why: /open3, above the state directory/,
+      },
+      {
+        name: "a directory in it that is a symlink into a world-writable parent",
+        make: (b) => {
+          mkdirSync(join(b, "mc"), { mode: 0o700 });
+          mkdirSync(join(b, "open4", "runs"), { recursive: true, mode: 0o700 });
+          spawnSync("chmod", ["0777", join(b, "open4")]);
+          spawnSync("ln", ["-s", join(b, "open4", "runs"), join(b, "mc", "runs")]);
+          return join(b, "mc");
+        },
+        why: /open4, above the state directory/,
+      },
+      {
         name: "a parent another user owns",
         make: (b) => {
           mkdirSync(join(b, "theirs"), { mode: 0o755 });
@@ -273,7 +295,8 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
     for (const c of cases) {
       const base = mkdtempSync(join(dir, "exposed-"));
       const state = c.make(base);
-      const before = readdirSync(state).sort();
+      const list = () => (existsSync(state) ? readdirSync(state).sort() : []);
+      const before = list();
       const run = new TmuxRemoteManager({
         machineLayouts: { m: [layout("x", [["t", "sleep 1"]], work)] },
         ssh: {
@@ -284,15 +307,38 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
         },
         stateDir: join(dir, "local"),
       });
-      const [r] = await run.start();
+      // A build without the check starts it: never leave that session behind.
+      const [r] = await run.start().finally(() => run.killAllSessions().catch(() => {}));
       expect(r!.ok, c.name).toBe(false);
       const e = !r!.ok ? r!.error : undefined;
       expect(isMcError(e, "STATE_IO"), `${c.name}: ${e?.message}`).toBe(true);
       expect(e?.message, c.name).toMatch(c.why);
       // Nothing was written there: no run directory, no lock, no records.
-      expect(readdirSync(state).sort(), c.name).toEqual(before);
+      expect(list(), c.name).toEqual(before);
       // ...and the private directory beside it is fine.
     }
+    // A state directory that became exposed after mc used it: removals and writes in it are refused too
+    // (another user could have made runs/ a symlink to a directory of the victim's).
+    const later = mkdtempSync(join(dir, "later-"));
+    mkdirSync(join(later, "runs", "r1"), { recursive: true });
+    spawnSync("chmod", ["0777", later]);
+    const h = sshHost("127.0.0.1", d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" }, stateDir: later }));
+    for (const act of [
+      () => h.remove(join(later, "runs", "r1")),
+      () => h.writeFile(join(later, "runs", "r1", "tab-0.sh"), "echo planted"),
+      () => h.makeDir(join(later, "runs", "r2")),
+    ]) {
+      const e = await act().then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isMcError(e, "STATE_IO"), String(e)).toBe(true);
+    }
+    expect(readdirSync(join(later, "runs")).sort()).toEqual(["r1"]);
+    expect(readdirSync(join(later, "runs", "r1"))).toEqual([]);
+    // Outside the state directory the host works as before.
+    await h.writeFile(join(dir, "outside-ok.txt"), "x");
+    expect(readFileSync(join(dir, "outside-ok.txt"), "utf8")).toBe("x");
     const ok = mkdtempSync(join(dir, "private-"));
     const fine = new TmuxRemoteManager({
       machineLayouts: { m: [layout("private-ok", [["t", "true"]], work)] },

@@ -49,7 +49,7 @@ export function paneTree<P extends PaneGeometry>(panes: readonly P[]): Tree<P> {
 
 /**
  * zellij gives fixed (cells) panes their room first and shares the rest by percentage: a box's only
- * pane without cells takes all of that rest, so its percentage (unflatten's share, capped at 99%) goes.
+ * pane without cells takes all of that rest, so a percentage it was given goes.
  */
 function flexible<P>(t: Tree<P>): Tree<P> {
   if (!isBox(t)) return t;

@@ -215,6 +215,13 @@ function failedToRerun(
   const failed = new Set(tabs.filter(isFailedTab).map((t) => t.index));
   for (const t of own) {
     if (!failed.has(t.index)) continue;
+    if (t.state === "abandoned") {
+      // Never started: starting every such tab at once would ignore --max-parallel-tabs.
+      notes.push(
+        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${session}/${t.tabName} starts it, or run the file again with --on-conflict merge-skip`,
+      );
+      continue;
+    }
     const config = layout.layoutTabs[t.index];
     if (config?.panes?.length) {
       notes.push(`${t.tabName} has several panes (restart the session, or merge-overwrite the tab)`);
@@ -224,13 +231,6 @@ function failedToRerun(
       const dep = byName.get(d);
       return !(dep?.state === "exited" && dep.exitCode === 0);
     });
-    if (t.state === "abandoned") {
-      // Never started: starting every such tab at once would ignore --max-parallel-tabs.
-      notes.push(
-        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${session}/${t.tabName} starts it, or run the file again with --on-conflict merge-skip`,
-      );
-      continue;
-    }
     if (t.state === "skipped" && waiting.length) {
       notes.push(
         `${t.tabName} depends on ${waiting.join(", ")}, which has not succeeded: rerun --failed again once it has`,
