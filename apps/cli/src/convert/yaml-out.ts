@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Document, visit } from "yaml";
 
 // Characters PyYAML's and libyaml's readers refuse in a stream (non-printable), or read as line breaks
@@ -23,11 +24,24 @@ const comment = (line: string) => `# ${line.replace(/[\u0000-\u001f\u007f-\u009f
  */
 export function yamlText(value: unknown, header: string): string {
   const doc = new Document(value, { version: "1.1", aliasDuplicateObjects: false });
+  // Such strings are written by mc, not by the yaml package: its double-quoted writer (2.9.1) folds some
+  // strings with astral characters onto several lines and then writes a line of one space as `\\ `, which
+  // reads back as a backslash. JSON's string syntax is YAML's double-quoted one, on one line.
+  const quoted = new Map<string, string>();
+  const nonce = randomBytes(6).toString("hex");
   visit(doc, {
     Scalar(_, node) {
-      if (typeof node.value === "string" && RISKY.test(node.value)) node.type = "QUOTE_DOUBLE";
+      if (typeof node.value === "string" && RISKY.test(node.value)) {
+        const token = `mcq${nonce}x${quoted.size}x`;
+        quoted.set(token, JSON.stringify(node.value));
+        node.value = token;
+        node.type = "PLAIN";
+      }
     },
   });
-  const body = doc.toString({ lineWidth: 0, minContentWidth: 0 }).replace(RISKY_G, yamlEscape);
+  const text = doc
+    .toString({ lineWidth: 0, minContentWidth: 0 })
+    .replace(new RegExp(`mcq${nonce}x\\d+x`, "g"), (t) => quoted.get(t) ?? t);
+  const body = text.replace(RISKY_G, yamlEscape);
   return `${header.split("\n").map(comment).join("\n")}\n${body}`;
 }

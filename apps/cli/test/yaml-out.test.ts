@@ -1,0 +1,45 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { yamlText } from "../src/convert/yaml-out.js";
+
+const back = (v: unknown) => parse(yamlText(v, "header"), { version: "1.1" });
+
+describe("yamlText: what it writes reads back as exactly the same strings", () => {
+  it("a string the yaml package folded into a backslash (CI seed -327297248)", () => {
+    const v = "export P7_=' ⍭𛀸ܬӁꫡ𒌲- xⱈ㌶𛇤Ꞅ' _='\n \n`id`' T32__='\u0085ḷ𐘮𛋲ꖊ0755⁌▩ሼ⼲ᝮ'";
+    expect(back({ k: v, [v]: [v] })).toEqual({ k: v, [v]: [v] });
+  });
+
+  it("for any strings of risky characters, line breaks, spaces and astral characters, as keys and values", () => {
+    const ch = fc.oneof(
+      fc.constantFrom(
+        "\n",
+        " ",
+        "\\",
+        '"',
+        "'",
+        "\u0085",
+        "\u2028",
+        "\u2029",
+        "\ufeff",
+        "\t",
+        "\u0000",
+        "\u007f",
+        "#",
+        ":",
+      ),
+      fc.string({ unit: "grapheme", maxLength: 3 }),
+      fc.string({ unit: "binary", maxLength: 3 }),
+    );
+    const text = fc.array(ch, { maxLength: 120 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(text, text, (k, v) => {
+        // Lone surrogates cannot be written in YAML at all.
+        fc.pre(!/[\ud800-\udfff]/.test((k + v).replace(/[\ud800-\udbff][\udc00-\udfff]/g, "")));
+        expect(back({ [k]: v, list: [v, k] })).toEqual({ [k]: v, list: [v, k] });
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
