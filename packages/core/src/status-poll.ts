@@ -125,14 +125,21 @@ function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {
   return recordedAlive(rec, g);
 }
 
-function evidence(s: ManagedSession, slot: Slot, cache: RecordCache, g: Gathered, si: number): TabEvidence {
+function evidence(
+  s: ManagedSession,
+  slot: Slot,
+  cache: RecordCache,
+  g: Gathered,
+  si: number,
+  schedulerEnded: () => boolean,
+): TabEvidence {
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, slot.slot));
   const pane = obs?.panes.get(slot.slot);
   const scheduled = !s.pendingTabs?.includes(slot.tab);
   return {
     scheduled,
-    ...(!scheduled && s.scheduler && processEnded(s.scheduler) === true ? { schedulerEnded: true } : {}),
+    ...(!scheduled && schedulerEnded() ? { schedulerEnded: true } : {}),
     ...(pane ? { pane } : {}),
     ...(obs?.noPaneEvidence ? { noPaneEvidence: true } : {}),
     ...(rec ? { record: rec } : {}),
@@ -148,9 +155,12 @@ function evidence(s: ManagedSession, slot: Slot, cache: RecordCache, g: Gathered
  */
 function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, now: number): TabStatus[] {
   const slots = sessionSlots(s.layout).sort((a, b) => a.tab - b.tab || a.pane - b.pane);
+  // Whether the run that is to start the waiting tabs has ended: asked once per session and poll.
+  let ended: boolean | undefined;
+  const schedulerEnded = () => (ended ??= s.scheduler ? processEnded(s.scheduler) === true : false);
   return slots.map((slot): TabStatus => {
     const t = s.layout.layoutTabs[slot.tab]!;
-    const outcome = decideTabState(evidence(s, slot, cache, g, si), now);
+    const outcome = decideTabState(evidence(s, slot, cache, g, si, schedulerEnded), now);
     const live = outcome.state === "running" || outcome.state === "pending";
     const pane = g.observations[si]?.panes.get(slot.slot);
     // A live pane shows its processes even after the command ended (the shell kept in the tab).
