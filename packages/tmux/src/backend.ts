@@ -210,8 +210,11 @@ export class TmuxBackend implements SessionBackend {
     // tmux 3.3a exits 0 when it could not even create its server ("error creating <socket> (…)"): only
     // the session id the build prints says a session exists.
     if (r.exitCode !== 0 || !sessionId) {
-      // Whatever was built still has its private build name (see tmuxBuildScript): remove it.
-      await this.host.run(this.cmd("kill-session", "-t", `=${buildName(runId, p.index)}`)).catch(() => {});
+      // Remove whatever was built: by the id the build printed (source-file carries on after a failing
+      // line, so the build may already have taken its real name), else by its private build name.
+      await this.host
+        .run(this.cmd("kill-session", "-t", sessionId ?? `=${buildName(runId, p.index)}`))
+        .catch(() => {});
       throw tmuxError(
         "start",
         r.exitCode === 0 ? 1 : r.exitCode,
@@ -335,7 +338,7 @@ export class TmuxBackend implements SessionBackend {
     const last = `${this.targetOf(session.name, session)}:{end}`;
     const panes = tmuxTabs(session.layout, info.home).filter((t) => t.index === index);
     const args = windowArgs({
-      create: ["new-window", "-d", "-a", "-t", last],
+      create: ["new-window", "-d", "-P", "-F", "#{window_id}", "-a", "-t", last],
       target: last,
       panes,
       tabScript,
@@ -345,7 +348,12 @@ export class TmuxBackend implements SessionBackend {
       attempt: o.attempt,
     });
     const r = await this.host.run(this.cmd(...args.flatMap((a, i) => (i === 0 ? a : [";", ...a]))));
-    if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+    if (r.exitCode !== 0) {
+      // The window may be there with some of its panes running (a split that did not fit): it goes.
+      const id = /^@\d+$/m.exec(r.stdout)?.[0];
+      if (id) await this.host.run(this.cmd("kill-window", "-t", id)).catch(() => {});
+      throw tmuxError("start", r.exitCode, r.stderr);
+    }
   }
 
   /** Close one tab by its pane id (from status `ref`). */

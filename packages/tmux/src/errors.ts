@@ -19,7 +19,15 @@ export function isNoSession(stderr: string): boolean {
 
 /** Map a failed tmux call to an McError. */
 export function tmuxError(op: string, exitCode: number, stderr: string): McError {
-  const msg = stderr.trim() || `tmux exited ${exitCode}`;
+  // A build script's failing line repeats once per pane (source-file carries on): each error said once.
+  const msg = [...new Set(stderr.trim().split("\n"))].join("\n") || `tmux exited ${exitCode}`;
+  if (/no space for new pane/i.test(msg)) {
+    return new McError("COMMAND_FAILED", msg, {
+      backend: "tmux",
+      op,
+      hint: "a tab's panes do not fit its window (a detached session is sized by tmux's default-size, 80x24 unless set): give that tab fewer or larger panes",
+    });
+  }
   if (/duplicate session/i.test(msg)) {
     return new McError("SESSION_CONFLICT", msg, {
       backend: "tmux",

@@ -333,6 +333,43 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     t.tmux("kill-session", "-t", "=second");
   });
 
+  it("a build that fails part-way (panes that do not fit) leaves no session, renamed or not; a later tab's window goes too", async () => {
+    const crowded = (name: string, extra: number): LayoutConfig => ({
+      layoutName: name,
+      layoutTabs: [
+        {
+          tabName: "t",
+          startDir: t.work,
+          command: "sleep 30",
+          panes: Array.from({ length: extra }, () => ({ command: "sleep 30", size: "1%" })),
+        },
+      ],
+    });
+    const before = t.sessions().sort();
+    for (const extra of [4, 14]) {
+      const m = t.manager({ sessionLayouts: [crowded(`crowd${extra}`, extra)] });
+      const err = await m.startAllSessions().catch((e) => e);
+      expect(isMcError(err, "START_FAILED"), String(err)).toBe(true);
+      expect(err.message).toContain("no space for new pane");
+      // Said once, not once per pane, with what to do.
+      expect(err.message.match(/no space for new pane/g)).toHaveLength(1);
+      expect(t.sessions().sort()).toEqual(before);
+      expect(t.tmux("list-panes", "-a", "-F", "#{pane_start_command}")).not.toContain(`crowd${extra}`);
+    }
+    // The same tab opened later in a running session (a scheduler's startTab): its window is removed.
+    const later: LayoutConfig = {
+      layoutName: "crowdlater",
+      layoutTabs: [{ tabName: "a", startDir: t.work, command: "sleep 30" }, crowded("x", 14).layoutTabs[0]!],
+    };
+    const m = t.manager({ sessionLayouts: [later] });
+    await m.startAllSessions({ initialTabs: 1 });
+    expect(await m.startTab("crowdlater", 1).catch((e) => e)).toBeInstanceOf(Error);
+    expect(t.tmux("list-windows", "-t", "=crowdlater:", "-F", "#{window_name}").trim().split("\n")).toEqual([
+      "a",
+    ]);
+    await m.killAllSessions();
+  });
+
   it("monitoring survives the tmux server dying and reports the tabs as killed", async () => {
     const m = t.manager({
       sessionLayouts: [
