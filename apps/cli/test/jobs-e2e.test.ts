@@ -409,6 +409,52 @@ describe("tabs whose scheduler ended (hr6 F9)", () => {
   });
 });
 
+describe("one scheduler per session", () => {
+  it("merging into a session whose starting run still waits to open tabs is refused; once that run is gone the merge starts them, once", async () => {
+    const f = layouts("two-sched.json", [
+      {
+        layoutName: "ts",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 4" },
+          { tabName: "b", command: "echo b-ran; sleep 30" },
+          { tabName: "c", command: "echo c-ran; sleep 30" },
+        ],
+      },
+    ]);
+    const first = spawn("node", [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "1"], {
+      env,
+      cwd: dir,
+      stdio: "ignore",
+    });
+    const status = async () =>
+      JSON.parse((await sessions(["status", "ts", "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+    await until(status, (t) => t[0]?.state === "running");
+    const windows = () =>
+      execFileSync("tmux", ["-S", sock, "list-windows", "-t", "=ts:", "-F", "#{window_name}"], {
+        encoding: "utf8",
+      })
+        .trim()
+        .split("\n");
+    // The starting run lives (also while stopped): a second scheduler is refused, nothing opened.
+    process.kill(first.pid!, "SIGSTOP");
+    const merged = await run(f, "--on-conflict", "merge-skip");
+    expect(merged.code, merged.stderr).toBe(4);
+    expect(merged.stderr).toContain(
+      `waiting for the sessions run that started it (pid ${first.pid}, still running)`,
+    );
+    expect(windows()).toEqual(["a"]);
+    // Stopped for good: its tabs read abandoned, and the merge starts each of them once.
+    first.kill("SIGKILL");
+    await until(status, (t) => t[1]?.state === "abandoned");
+    const again = await run(f, "--on-conflict", "merge-skip");
+    expect(again.code, again.stderr).toBe(0);
+    await until(status, (t) => t[1]?.state === "running" && t[2]?.state === "running");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(windows().sort()).toEqual(["a", "b", "c"]);
+    await sessions(["kill", "ts"]);
+  });
+});
+
 describe("run-all", () => {
   it("keeps each tab's dependencies and environment in its own layout when layouts share tab names (review H5-11)", async () => {
     const f = layouts("ra.json", [

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
+import { processEnded } from "./linux-proc.js";
 import { checkMergeable, type MergePlan, planMerge } from "./merge.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
@@ -68,6 +69,20 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
         backend: m.backend.name,
         op: "start",
         hint: "use --on-conflict restart to replace it, or rename",
+      },
+    );
+  }
+  // Its waiting tabs belong to the run that started it while that run lives: a second scheduler would
+  // start each of them again.
+  const s = old.scheduler;
+  if (old.pendingTabs?.length && s && s.pid !== process.pid && processEnded(s) === false) {
+    throw new McError(
+      "SESSION_CONFLICT",
+      `session "${spec.name}" still has ${old.pendingTabs.length} tab(s) waiting for the sessions run that started it (pid ${s.pid}, still running): merging now would start them twice`,
+      {
+        backend: m.backend.name,
+        op: "start",
+        hint: `wait until that run has started them, or stop it (kill ${s.pid}) and merge again: its waiting tabs then read abandoned and the merge starts them`,
       },
     );
   }
