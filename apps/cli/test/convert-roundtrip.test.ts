@@ -95,6 +95,11 @@ const dir = fc
 const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/);
 const envValue = text.filter((v) => !v.startsWith(".") && !/\$(\w|\{)/.test(v));
 const env = fc.dictionary(envName, envValue, { maxKeys: 2 });
+/** What tmuxp and tmuxinator TYPE into a shell holds no C0 control character but the newline (refused). */
+const TYPED_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f]/g;
+const typed = (a: fc.Arbitrary<string>) =>
+  a.map((s) => s.replace(TYPED_CONTROL, "")).filter((s) => s.trim().length > 0);
+const typedEnv = fc.dictionary(envName, typed(envValue), { maxKeys: 2 });
 
 /** Directories a format can carry: tmux would expand a format in a tmuxp or tmuxinator start directory. */
 const dirFor = (f: Format) => (f === "zellij" ? dir : dir.filter((d) => !TMUX_FORMAT.test(d)));
@@ -113,11 +118,14 @@ const tmuxNamed = (l: LayoutConfig): LayoutConfig => {
 
 /** An mc layout as hostile as mc accepts; `f` says what the target format cannot carry, so it is left out. */
 function layoutArb(f: Format): fc.Arbitrary<LayoutConfig> {
+  const command = f === "zellij" ? text : typed(text);
+  // tmuxinator types variables too (`export A=…`); tmuxp sets them as tmux environment.
+  const envOf = f === "tmuxinator" ? typedEnv : env;
   const pane = fc.record(
     {
-      command: text,
+      command,
       startDir: f === "tmuxinator" ? fc.constant(undefined) : dirFor(f),
-      env,
+      env: envOf,
       split: fc.constantFrom("right" as const, "down" as const),
       size: fc.integer({ min: 20, max: 80 }).map((n) => `${n}%`),
     },
@@ -126,8 +134,8 @@ function layoutArb(f: Format): fc.Arbitrary<LayoutConfig> {
   const tab = fc.record({
     tabName: name,
     startDir: dirFor(f),
-    command: text,
-    env,
+    command,
+    env: envOf,
     panes: fc.array(pane, { maxLength: 3 }),
     focus: fc.integer({ min: 0, max: 3 }),
     layout:
@@ -139,7 +147,7 @@ function layoutArb(f: Format): fc.Arbitrary<LayoutConfig> {
     .record({
       layoutName: name,
       tabs: fc.array(tab, { minLength: 1, maxLength: 3 }),
-      env,
+      env: envOf,
       onStart: fc.option(text, { nil: undefined }),
     })
     .map((l) => {
@@ -254,6 +262,36 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("a control character in what tmuxp or tmuxinator would type is refused (it would edit the line)", () => {
+  const controls = [...Array.from({ length: 32 }, (_, i) => i).filter((i) => i !== 10), 0x7f].map((i) =>
+    String.fromCharCode(i),
+  );
+  const one = (tab: Partial<TabConfig>, env?: Record<string, string>): LayoutConfig => ({
+    layoutName: "x",
+    layoutTabs: [{ tabName: "t", startDir: "/tmp", command: "true", ...tab }],
+    ...(env ? { env } : {}),
+  });
+  it("in a command, a pane's command, and (tmuxinator, which types them) a variable", () => {
+    for (const c of controls) {
+      const code = `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+      const cmd = `echo SAFE${c}touch /tmp/pwned`;
+      for (const f of ["tmuxp", "tmuxinator"] as const) {
+        expect(() => EXPORT[f](one({ command: cmd }), tmp), `${f} ${code}`).toThrow(
+          new RegExp(`tab "t": what it types holds the control character ${code.replace("+", "\\+")}`),
+        );
+        expect(() => EXPORT[f](one({ panes: [{ command: cmd }] }), tmp), `${f} pane ${code}`).toThrow(
+          /tab "t" pane 1: .*control character/,
+        );
+      }
+      expect(() => EXPORT.tmuxinator(one({ env: { A: `x${c}y` } }), tmp)).toThrow(/control character/);
+      expect(() => EXPORT.tmuxinator(one({}, { A: `x${c}y` }), tmp)).toThrow(/env: .*control character/);
+      // tmuxp sets variables as tmux environment (not typed); zellij runs commands (not typed).
+      expect(() => EXPORT.tmuxp(one({ env: { A: `x${c}y` } }), tmp)).not.toThrow();
+      expect(() => EXPORT.zellij(one({ command: cmd }), tmp)).not.toThrow();
+    }
   });
 });
 

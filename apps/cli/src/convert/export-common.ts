@@ -108,6 +108,24 @@ export function typedItems(command: string, leadingSpace: boolean): string[] {
   return leadingSpace ? items : items.map((l) => (isTmuxKeyName(l.replace(/^ +/, "")) ? ` ${l}` : l));
 }
 
+/**
+ * tmuxp and tmuxinator TYPE a pane's lines into its shell, where a control character edits the line
+ * before it runs (Ctrl+U erases what came before, Tab completes, Ctrl+C abandons it, a carriage return
+ * runs what came before early): the pane would run another command than the layout's. Refused.
+ */
+export function checkTyped(lines: readonly string[], at: string, tool: string): void {
+  for (const l of lines) {
+    const c = /[\u0000-\u0009\u000b-\u001f\u007f]/.exec(l)?.[0];
+    if (c === undefined) continue;
+    const code = `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+    throw convertError(
+      "export",
+      `${at}: what it types holds the control character ${code}; ${tool} types it into the shell, which would edit the line (Ctrl+U erases it, Tab completes, …) and run another command`,
+      "write the character with printf or $'\\x..' in the command, or export to zellij (which runs commands rather than typing them)",
+    );
+  }
+}
+
 /** A fresh warning list for one export. */
 export const newNotes = () => new Notes();
 

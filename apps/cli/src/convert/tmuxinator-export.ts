@@ -1,6 +1,7 @@
 import type { LayoutConfig } from "@mc/core";
 import { type Flat, unflatten } from "@mc/core";
 import {
+  checkTyped,
   type Exported,
   layoutNotes,
   newNotes,
@@ -17,7 +18,12 @@ import { yamlText } from "./yaml-out.js";
 const SIZE = [800, 600] as const;
 
 /** What a pane types: `cd` when it starts elsewhere than its window, its variables, its command's lines. */
-function paneValue(f: Flat<OutPane>, layoutEnv: Record<string, string>, windowDir: string): unknown {
+function paneValue(
+  f: Flat<OutPane>,
+  layoutEnv: Record<string, string>,
+  windowDir: string,
+  at: string,
+): unknown {
   const p = f.pane;
   const own = Object.fromEntries(
     Object.entries(p.env).filter(([k, v]) => layoutEnv[k] !== v || !(k in layoutEnv)),
@@ -29,6 +35,7 @@ function paneValue(f: Flat<OutPane>, layoutEnv: Record<string, string>, windowDi
     ...(Object.keys(own).length ? [exportLine(own)] : []),
     ...(p.command === undefined ? [] : typedItems(p.command, false)),
   ];
+  checkTyped(lines, at, "tmuxinator");
   if (lines.length === 0) return null;
   return lines.length === 1 ? lines[0] : lines;
 }
@@ -48,7 +55,10 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
     notes.add("onStop", "becomes on_project_stop, which tmuxinator runs only on `tmuxinator stop`");
   }
   const env = { ...layout.env };
-  if (Object.keys(env).length) doc.pre_window = exportLine(env);
+  if (Object.keys(env).length) {
+    doc.pre_window = exportLine(env);
+    checkTyped([doc.pre_window as string], "env", "tmuxinator");
+  }
   doc.windows = tabs.map(({ t, panes }, ti) => {
     const at = `tab ${JSON.stringify(t.tabName)}`;
     const dir = panes[0]!.pane.dir;
@@ -57,7 +67,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...SIZE);
     if (t.shell)
       notes.add(`${at} shell`, "tmuxinator types commands into the default shell; not carried over");
-    w.panes = panes.map((f) => paneValue(f, env, dir));
+    w.panes = panes.map((f, i) => paneValue(f, env, dir, i ? `${at} pane ${i}` : at));
     const focus = panes.findIndex((f) => f.pane.focus);
     if (focus > 0 && ti === 0) doc.startup_pane = focus;
     else if (focus > 0) {

@@ -1,6 +1,7 @@
 import type { LayoutConfig } from "@mc/core";
 import { type Flat, unflatten } from "@mc/core";
 import {
+  checkTyped,
   type Exported,
   layoutNotes,
   newNotes,
@@ -50,9 +51,11 @@ function paneEntry(
   windowDir: string,
   tabEnv: Record<string, string>,
   many: boolean,
+  at: string,
 ): Record<string, unknown> {
   const p = f.pane;
   const items = p.command === undefined ? [] : typedItems(p.command, true);
+  checkTyped(items, at, "tmuxp");
   const entry: Record<string, unknown> = {
     shell_command: items.length === 1 && BLANK_WORDS.has(items[0]!) ? [{ cmd: items[0] }] : items,
   };
@@ -91,7 +94,9 @@ export function exportTmuxp(layout: LayoutConfig, cwd: string): Exported {
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...TMUXP_SIZE);
     if (tab.shell) w.window_shell = tab.shell;
     if (tab.env && Object.keys(tab.env).length) w.environment = tab.env;
-    w.panes = panes.map((f) => paneEntry(f, dir, { ...tab.env }, panes.length > 1));
+    w.panes = panes.map((f, i) =>
+      paneEntry(f, dir, { ...tab.env }, panes.length > 1, i ? `${at} pane ${i}` : at),
+    );
     return w;
   });
   const header = `tmuxp workspace written by mc (sessions export --to tmuxp) from layout ${JSON.stringify(layout.layoutName)}.\nLoad it with: tmuxp load <this file>`;
