@@ -129,6 +129,21 @@ describe("wait", () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect((await sessions(["kill", "w-ok", "w-bad", "w-long", "w-mid"])).code).toBe(0);
   });
+
+  it("a failed further pane counts once its session has ended, as while it lives", async () => {
+    const f = layouts("wait-panes.json", [
+      {
+        layoutName: "w-pane",
+        layoutTabs: [{ tabName: "a", command: "true", panes: [{ command: "sleep 0.5; exit 3" }] }],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    expect((await sessions(["wait", "w-pane"])).code).toBe(10);
+    expect((await sessions(["kill", "w-pane"])).code).toBe(0);
+    const ended = await sessions(["wait", "w-pane", "--json"]);
+    expect(ended.code, ended.stdout).toBe(10);
+    expect(JSON.parse(ended.stdout)).toMatchObject({ ok: false, failed: 1 });
+  });
 });
 
 describe("events", () => {

@@ -8,6 +8,7 @@ import {
   parseTabRecord,
   type SessionStatus,
   sessionEvents,
+  sessionSlots,
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
@@ -91,8 +92,9 @@ async function endedFailures(f: FoundSession): Promise<number> {
     .hostOf(f.machine)
     .readDir(f.session.runDir)
     .catch(() => new Map<string, string>());
-  return f.session.layout.layoutTabs.filter((_, i) => {
-    const r = parseTabRecord(files.get(tabRecordName(i)));
+  // Every command of it, a tab's further panes too (each has its own record), as the live count does.
+  return sessionSlots(f.session.layout).filter((slot) => {
+    const r = parseTabRecord(files.get(tabRecordName(slot.slot)));
     return r?.exit !== 0;
   }).length;
 }
@@ -293,7 +295,8 @@ export async function rerunCommand(
           rerun: done,
           ...(notes.length ? { notRerun: notes } : {}),
         });
-      else if (done.length === 0) out.err("no failed tabs to rerun");
+      else if (done.length === 0)
+        out.err(notes.length ? "no tab was rerun (why is said above)" : "no failed tabs to rerun");
       return 0;
     },
     o.socket,
