@@ -100,12 +100,15 @@ export function layoutNotes(
  * A command as the lines tmuxp or tmuxinator type into the pane's shell: one item per line when every
  * line stands alone, else the whole text as one item (typed with its newlines, so a here-document or a
  * quoted newline arrives intact). Without `leadingSpace` (tmuxinator) a line tmux would read as a key
- * name (`end`, `C-c`) gets one: the shell ignores it, and the importer takes it off again.
+ * name (`end`, `C-c`) or as flags (`-x`) gets one: the shell ignores it, and the importer takes it off.
  */
 export function typedItems(command: string, leadingSpace: boolean): string[] {
   const items = command.includes("\n") && linesStandAlone(command) ? command.split("\n") : [command];
-  // Spaces then a key name get one more too: the importer takes exactly one off.
-  return leadingSpace ? items : items.map((l) => (isTmuxKeyName(l.replace(/^ +/, "")) ? ` ${l}` : l));
+  // Spaces then a key name get one more too: the importer takes exactly one off. So does a line that
+  // starts with `-` (spaces before it or not): tmuxinator's `send-keys -t W LINE` would read it as flags.
+  return leadingSpace
+    ? items
+    : items.map((l) => (isTmuxKeyName(l.replace(/^ +/, "")) || /^ *-/.test(l) ? ` ${l}` : l));
 }
 
 /**

@@ -77,7 +77,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
     return { [tmuxName(t.tabName, at, notes)]: w };
   });
   const header = `tmuxinator project written by mc (sessions export --to tmuxinator) from layout ${JSON.stringify(layout.layoutName)}.\nStart it with: tmuxinator start -p <this file>`;
-  // tmuxinator runs the file through ERB first: a literal <% is written <%%, which ERB turns back.
-  const text = yamlText(doc, header).replaceAll("<%", "<%%");
+  // tmuxinator runs the file through Erubis first: no `<%` is written (see yamlText's `erb`).
+  const text = yamlText(doc, header, { erb: true });
   return { format: "tmuxinator", text, warnings: notes.list };
 }

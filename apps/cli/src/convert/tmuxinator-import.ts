@@ -74,7 +74,7 @@ function preWindow(c: Ctx, d: Record<string, Plain>): string | undefined {
 /** A command line as typed; a line the exporter had to keep from reading as a tmux key comes back. */
 const typed = (v: Plain): string => {
   const s = rbStr(v);
-  return s.startsWith(" ") && isTmuxKeyName(s.replace(/^ +/, "")) ? s.slice(1) : s;
+  return s.startsWith(" ") && (isTmuxKeyName(s.replace(/^ +/, "")) || /^ +-/.test(s)) ? s.slice(1) : s;
 };
 
 /** The commands of a pane or window value (string, list, nothing); null entries type nothing. */

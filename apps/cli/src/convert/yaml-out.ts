@@ -22,7 +22,7 @@ const comment = (line: string) => `# ${line.replace(/[\u0000-\u001f\u007f-\u009f
  * YAML 1.1, so `yes`, `on`, `0755`, `12:30` and the like are quoted, never folded, and a string holding
  * a character their readers refuse or take for a line break is double-quoted with that character escaped.
  */
-export function yamlText(value: unknown, header: string): string {
+export function yamlText(value: unknown, header: string, o: { erb?: boolean } = {}): string {
   const doc = new Document(value, { version: "1.1", aliasDuplicateObjects: false });
   // Such strings are written by mc, not by the yaml package: its double-quoted writer (2.9.1) folds some
   // strings with astral characters onto several lines and then writes a line of one space as `\\ `, which
@@ -31,9 +31,13 @@ export function yamlText(value: unknown, header: string): string {
   const nonce = randomBytes(6).toString("hex");
   visit(doc, {
     Scalar(_, node) {
-      if (typeof node.value === "string" && RISKY.test(node.value)) {
+      const erb = o.erb && typeof node.value === "string" && node.value.includes("<%");
+      if (typeof node.value === "string" && (RISKY.test(node.value) || erb)) {
         const token = `mcq${nonce}x${quoted.size}x`;
-        quoted.set(token, JSON.stringify(node.value));
+        // For a file read through ERB first (tmuxinator): `<` as an escape, so no `<%` reaches it. ERB's
+        // own `<%%` is not Erubis's (tmuxinator's), which keeps it unless a `%>` follows somewhere.
+        const json = JSON.stringify(node.value);
+        quoted.set(token, erb ? json.replaceAll("<", "\\u003c") : json);
         node.value = token;
         node.type = "PLAIN";
       }
@@ -43,5 +47,6 @@ export function yamlText(value: unknown, header: string): string {
     .toString({ lineWidth: 0, minContentWidth: 0 })
     .replace(new RegExp(`mcq${nonce}x\\d+x`, "g"), (t) => quoted.get(t) ?? t);
   const body = text.replace(RISKY_G, yamlEscape);
-  return `${header.split("\n").map(comment).join("\n")}\n${body}`;
+  const head = header.split("\n").map((l) => comment(o.erb ? l.replaceAll("<%", "< %") : l));
+  return `${head.join("\n")}\n${body}`;
 }
