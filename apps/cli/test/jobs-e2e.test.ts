@@ -139,7 +139,14 @@ describe("wait", () => {
     ]);
     expect((await run(f)).code).toBe(0);
     expect((await sessions(["wait", "w-pane"])).code).toBe(10);
+    // ls counts tabs, live or ended (it counted panes while live).
+    const tabsIn = async () =>
+      JSON.stringify(JSON.parse((await sessions(["ls", "--json"])).stdout)).match(
+        /"session":"w-pane"[^}]*"tabs":(\d+)/,
+      )?.[1];
+    expect(await tabsIn()).toBe("1");
     expect((await sessions(["kill", "w-pane"])).code).toBe(0);
+    expect(await tabsIn()).toBe("1");
     const ended = await sessions(["wait", "w-pane", "--json"]);
     expect(ended.code, ended.stdout).toBe(10);
     expect(JSON.parse(ended.stdout)).toMatchObject({ ok: false, failed: 1 });

@@ -239,7 +239,8 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             created: new Date(run.createdAt).toISOString(),
             session: s.session,
             live: s.exists,
-            tabs: s.tabs.length,
+            // Tabs, as for an ended session (status rows are one per pane of a tab with several).
+            tabs: new Set(s.tabs.map((t) => t.index)).size,
             ...socketField(loaded, s.machine),
             ...unreachableOf(report.machines, s.machine),
           });
