@@ -146,10 +146,12 @@ export const PaneConfigSchema = z
       .describe("Open it to the right of the pane before it, or below it (default right)."),
     size: z
       .union([
-        z
-          .string()
-          .regex(/^([1-9]|[1-9][0-9])%$/, { message: 'size is a percentage ("30%") or a number of cells' }),
-        z.number().int().min(1).max(10000),
+        z.string().regex(/^([1-9]|[1-9][0-9])%$/, {
+          message: 'size is a whole percentage from "1%" to "99%", or a number of cells from 1 to 10000',
+        }),
+        z.number().int().min(1, { error: "size in cells is at least 1" }).max(10000, {
+          error: "size in cells is at most 10000",
+        }),
       ])
       .optional()
       .describe('Its width (split right) or height (split down): a percentage such as "30%", or cells.'),
