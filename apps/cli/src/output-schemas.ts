@@ -124,6 +124,8 @@ const started = z.object({
   tabs: z.number().int(),
   artefacts: z.array(z.string()),
   tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
+  /** Tabs this run's scheduler opens later (dependsOn, --max-parallel-tabs). */
+  waiting: z.number().int().optional(),
 });
 
 /** `sessions run --json` without `--monitor`. */

@@ -470,6 +470,7 @@ describe("one scheduler per session", () => {
     await until(status, (t) => t[1]?.state === "abandoned");
     const again = await run(f, "--on-conflict", "merge-skip");
     expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("0 added, 0 restarted, 1 kept, 2 waiting to be opened");
     await until(status, (t) => t[1]?.state === "running" && t[2]?.state === "running");
     await new Promise((r) => setTimeout(r, 1500));
     expect(windows().sort()).toEqual(["a", "b", "c"]);

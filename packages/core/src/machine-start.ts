@@ -19,6 +19,8 @@ export interface StartedSession {
   tabs: number;
   /** For a merge: what happened to each tab of the merged session. */
   tabActions?: TabAction[];
+  /** Tabs not opened yet: this run's scheduler opens them (`dependsOn`, `--max-parallel-tabs`). */
+  waiting?: number;
   artefacts: string[];
 }
 
@@ -243,6 +245,7 @@ function startedOf(m: MachineRuntime, p: PreparedSession, s: ManagedSession): St
     action: p.action,
     renamed: p.renamed,
     tabs: p.layout.layoutTabs.length,
+    ...(s.pendingTabs?.length ? { waiting: s.pendingTabs.length } : {}),
     artefacts: s.artefacts,
   };
 }

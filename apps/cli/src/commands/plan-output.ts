@@ -58,11 +58,14 @@ export function conflictNote(
   renamed: boolean,
   requested: string,
   tabActions?: readonly string[],
+  waiting = 0,
 ): string {
   if (action === "replace") return " (replaces the session that was running)";
   if (action === "merge") {
     const n = (a: string) => tabActions?.filter((x) => x === a).length ?? 0;
-    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${n("keep")} kept)`;
+    // A kept tab that was never opened is opened by this run's scheduler: said apart.
+    const wait = waiting ? `, ${waiting} waiting to be opened` : "";
+    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${Math.max(0, n("keep") - waiting)} kept${wait})`;
   }
   return renamed ? ` (renamed from "${requested}")` : "";
 }

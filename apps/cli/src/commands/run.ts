@@ -138,7 +138,7 @@ function startedLine(
 ) {
   const where = remote ? `${s.machine}: ` : "";
   const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
-  const note = conflictNote(s.action, s.renamed, s.requestedName, s.tabActions);
+  const note = conflictNote(s.action, s.renamed, s.requestedName, s.tabActions, s.waiting);
   out.err(
     `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${done}/${total}]`)}`,
   );
