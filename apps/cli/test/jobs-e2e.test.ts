@@ -30,6 +30,19 @@ const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 
 /** Ask again until `ok` (up to 30 s: a loaded machine starts tabs late); the last answer. */
 const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => waitFor(get, ok, ms);
+/** A session's status rows (`status --json`), empty while it has none. */
+const tabsOf = async (session: string) =>
+  JSON.parse((await sessions(["status", session, "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+/** The window names of a session on the test server. */
+const windowsOf = (session: string) =>
+  execFileSync("tmux", ["-S", sock, "list-windows", "-t", `=${session}:`, "-F", "#{window_name}"], {
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n");
+/** `sessions run FILE …` left running in the background (the foreground run that schedules waiting tabs). */
+const runInBackground = (file: string, ...more: string[]) =>
+  spawn("node", [BIN, "run", file, "--socket", sock, ...more], { env, cwd: dir, stdio: "ignore" });
 
 beforeAll(() => {
   ({ dir, sock, env } = cliSandbox("mc-jobs-"));
@@ -348,9 +361,8 @@ describe("a run that ends before its waiting tabs start", () => {
         ],
       },
     ]);
-    const first = spawn("node", [BIN, "run", f, "--socket", sock], { env, cwd: dir, stdio: "ignore" });
-    const status = async () =>
-      JSON.parse((await sessions(["status", "h8", "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+    const first = runInBackground(f);
+    const status = () => tabsOf("h8");
     await until(status, (t) => t[0]?.state === "running");
     first.kill("SIGKILL");
     // a is ready only now, with nothing left to start b.
@@ -363,12 +375,7 @@ describe("a run that ends before its waiting tabs start", () => {
     expect(tabs.map((t: { state: string }) => t.state)).toEqual(["running", "running"]);
     // Started once: the merge's run does not start it again from the dead run's waiting list.
     await new Promise((r) => setTimeout(r, 1500));
-    const windows = () =>
-      execFileSync("tmux", ["-S", sock, "list-windows", "-t", "=h8:", "-F", "#{window_name}"], {
-        encoding: "utf8",
-      })
-        .trim()
-        .split("\n");
+    const windows = () => windowsOf("h8");
     expect(windows()).toEqual(["a", "b"]);
     expect(
       (
@@ -394,13 +401,8 @@ describe("tabs whose scheduler ended (hr6 F9)", () => {
         ],
       },
     ]);
-    const first = spawn("node", [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "1"], {
-      env,
-      cwd: dir,
-      stdio: "ignore",
-    });
-    const status = async () =>
-      JSON.parse((await sessions(["status", "f9", "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+    const first = runInBackground(f, "--max-parallel-tabs", "1");
+    const status = () => tabsOf("f9");
     await until(status, (t) => t[0]?.state === "running");
     const states = (t: { state: string }[]) => t.map((x) => x.state);
     // While the run lives its waiting tabs are not-started; once it is gone nothing will start them.
@@ -443,20 +445,10 @@ describe("one scheduler per session", () => {
         ],
       },
     ]);
-    const first = spawn("node", [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "1"], {
-      env,
-      cwd: dir,
-      stdio: "ignore",
-    });
-    const status = async () =>
-      JSON.parse((await sessions(["status", "ts", "--json"])).stdout || "{}").sessions?.[0]?.tabs ?? [];
+    const first = runInBackground(f, "--max-parallel-tabs", "1");
+    const status = () => tabsOf("ts");
     await until(status, (t) => t[0]?.state === "running");
-    const windows = () =>
-      execFileSync("tmux", ["-S", sock, "list-windows", "-t", "=ts:", "-F", "#{window_name}"], {
-        encoding: "utf8",
-      })
-        .trim()
-        .split("\n");
+    const windows = () => windowsOf("ts");
     // The starting run lives (also while stopped): a second scheduler is refused, nothing opened.
     process.kill(first.pid!, "SIGSTOP");
     const merged = await run(f, "--on-conflict", "merge-skip");
