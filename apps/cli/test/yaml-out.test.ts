@@ -11,6 +11,11 @@ describe("yamlText: what it writes reads back as exactly the same strings", () =
     expect(back({ k: v, [v]: [v] })).toEqual({ k: v, [v]: [v] });
   });
 
+  it("a line of only blanks survives (the yaml package wrote it where a reader drops the blanks; soak seed 1550786809)", () => {
+    for (const v of [" \n", "  \n", "\t\n", "a\n \nb", " ", "x\n  "])
+      expect(back({ k: v, list: [v], [v]: 1 }), JSON.stringify(v)).toEqual({ k: v, list: [v], [v]: 1 });
+  });
+
   it("for any strings of risky characters, line breaks, spaces and astral characters, as keys and values", () => {
     const ch = fc.oneof(
       fc.constantFrom(

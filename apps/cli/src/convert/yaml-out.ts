@@ -24,15 +24,19 @@ const comment = (line: string) => `# ${line.replace(/[\u0000-\u001f\u007f-\u009f
  */
 export function yamlText(value: unknown, header: string, o: { erb?: boolean } = {}): string {
   const doc = new Document(value, { version: "1.1", aliasDuplicateObjects: false });
-  // Such strings are written by mc, not by the yaml package: its double-quoted writer (2.9.1) folds some
-  // strings with astral characters onto several lines and then writes a line of one space as `\\ `, which
-  // reads back as a backslash. JSON's string syntax is YAML's double-quoted one, on one line.
+  // Such strings (and those with a line of only blanks) are written by mc, not by the yaml package: its
+  // double-quoted writer (2.9.1) folds some strings with astral characters onto several lines and then
+  // writes a line of one space as `\\ `, which reads back as a backslash. JSON's string syntax is YAML's
+  // double-quoted one, on one line.
   const quoted = new Map<string, string>();
   const nonce = randomBytes(6).toString("hex");
   visit(doc, {
     Scalar(_, node) {
       const erb = o.erb && typeof node.value === "string" && node.value.includes("<%");
-      if (typeof node.value === "string" && (RISKY.test(node.value) || erb)) {
+      // A line of only blanks: the yaml package writes it into a block scalar without an indentation
+      // indicator, where a reader takes it for an empty line (" \n" read back "\n").
+      const blankLine = typeof node.value === "string" && /(^|\n)[ \t]+(\n|$)/.test(node.value);
+      if (typeof node.value === "string" && (RISKY.test(node.value) || erb || blankLine)) {
         const token = `mcq${nonce}x${quoted.size}x`;
         // For a file read through ERB first (tmuxinator): `<` as an escape, so no `<%` reaches it. ERB's
         // own `<%%` is not Erubis's (tmuxinator's), which keeps it unless a `%>` follows somewhere.
