@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants, readdirSync, realpathSync, statSync } from "node:fs";
+import { constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -230,6 +230,35 @@ export function localStateExposure(stateDir: string, uid = process.getuid?.()): 
     if (st.uid !== uid && st.uid !== 0)
       return `the state directory ${d} belongs to uid ${st.uid}, not to you (uid ${uid}): it must be yours`;
     if (st.uid !== uid && st.mode & 0o020) return `the state directory ${d} is writable by its group: ${fix}`;
+  }
+  // A symlink on the way (in the path as given, or in where a link of ours points) that another user owns:
+  // they can point it elsewhere at any moment, whatever the directory it points at now.
+  const foreignLink = (p: string, depth = 0): string | undefined => {
+    const full = resolve(p);
+    let cur = "/";
+    for (const part of full.split("/").filter(Boolean)) {
+      cur = join(cur, part);
+      let l: ReturnType<typeof lstatSync>;
+      try {
+        l = lstatSync(cur);
+      } catch {
+        return undefined;
+      }
+      if (!l.isSymbolicLink()) continue;
+      if (l.uid !== uid && l.uid !== 0) return `${cur} (a symlink of uid ${l.uid})`;
+      if (depth >= 8) return undefined;
+      try {
+        return foreignLink(join(resolve(dirname(cur), readlinkSync(cur)), relative(cur, full)), depth + 1);
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  };
+  for (const d of [top, ...dirs]) {
+    const link = foreignLink(d);
+    if (link)
+      return `${link} is on the way to the state directory ${top}: its owner can point it elsewhere at any time; choose a directory of yours with --state-dir / MC_STATE_DIR`;
   }
   // Above: the path as given and, where it (or a directory in it) is a symlink, where it really is.
   const above = new Set<string>();

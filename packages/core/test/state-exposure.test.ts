@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -108,6 +108,38 @@ describe("a state directory others could write", () => {
     mkdirSync(join(theirs, "st"), { mode: 0o700 });
     expect(localStateExposure(join(theirs, "st"))).toMatch(/belongs to uid 65534/);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "is refused through a symlink another user owns: as the path, inside it, or where a link of ours points",
+    () => {
+      const base = fresh();
+      const real = join(base, "real");
+      mkdirSync(join(real, "runs"), { recursive: true, mode: 0o700 });
+      const link = (target: string, at: string) => {
+        symlinkSync(target, at);
+        lchownSync(at, 65534, 65534);
+      };
+      // The state directory itself a link of theirs (in sticky /tmp only they can repoint it).
+      link(real, join(base, "theirs"));
+      expect(localStateExposure(join(base, "theirs"))).toMatch(
+        /theirs \(a symlink of uid 65534\) is on the way/,
+      );
+      // A directory on the way.
+      expect(localStateExposure(join(base, "theirs", "runs"))).toMatch(/a symlink of uid 65534/);
+      // A link of ours that points at a link of theirs.
+      symlinkSync(join(base, "theirs"), join(base, "ours"));
+      expect(localStateExposure(join(base, "ours"))).toMatch(/theirs \(a symlink of uid 65534\)/);
+      // A directory in the state directory that is a link of theirs.
+      const st = join(base, "st");
+      mkdirSync(st, { mode: 0o700 });
+      link(join(real, "runs"), join(st, "runs"));
+      expect(localStateExposure(st)).toMatch(/runs \(a symlink of uid 65534\)/);
+      // A link of ours to a private directory is fine.
+      const fine = join(base, "fine");
+      symlinkSync(real, fine);
+      expect(localStateExposure(fine)).toBeUndefined();
+    },
+  );
 
   it("is refused by every reader and writer of run records, not only by run and kill", async () => {
     const dir = fresh();

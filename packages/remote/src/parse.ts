@@ -32,12 +32,13 @@ export interface HostFacts {
    * The first way another user of that machine could write mc's state there, as core's localStateExposure
    * judges it locally: `world` (a directory of it writable by all), `owner` (one owned by another user
    * than root), `group` (not ours and group-writable), `above-world` (a directory above it writable by
-   * all without the sticky bit), `above-owner` (one above it owned by another user than root).
+   * all without the sticky bit), `above-owner` (one above it owned by another user than root),
+   * `link-owner` (a symlink on the way to it, or in it, that another user than root owns).
    */
   stateExposure?: { kind: StateExposureKind; path: string };
 }
 
-export type StateExposureKind = "world" | "owner" | "group" | "above-world" | "above-owner";
+export type StateExposureKind = "world" | "owner" | "group" | "above-world" | "above-owner" | "link-owner";
 
 /**
  * The exposure probe of {@link INFO_SCRIPT} (-L: a symlink is judged by what it points at): one find for
@@ -55,11 +56,15 @@ const EXPOSURE_SCRIPT = `mc_above() {
     [ "$mc_a" = / ] && break
   done
   [ $# -eq 0 ] || find -L "$@" -prune -type d \\( -perm -0002 ! -perm -1000 -exec printf 'exposed=above-world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=above-owner %s\\n' {} \\; \\) 2>/dev/null
+  [ $# -eq 0 ] || find "$@" -prune -type l ! -user "$mc_u" ! -user 0 -exec printf 'exposed=link-owner %s\\n' {} \\; 2>/dev/null
 }
 mc_exp() {
   mc_u=$(id -u)
   case $mc_sd in /*) mc_d=$mc_sd ;; *) mc_d=./$mc_sd ;; esac
   find -L "$mc_d" "$mc_d/managers" -maxdepth 1 -type d \\( -perm -0002 -exec printf 'exposed=world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=owner %s\\n' {} \\; -o ! -user "$mc_u" -perm -0020 -exec printf 'exposed=group %s\\n' {} \\; \\) 2>/dev/null
+  # A symlink of another user's (the state directory, or one in it): they can repoint it at any time.
+  find "$mc_d" -prune -type l ! -user "$mc_u" ! -user 0 -exec printf 'exposed=link-owner %s\\n' {} \\; 2>/dev/null
+  find -H "$mc_d" "$mc_d/managers" -mindepth 1 -maxdepth 1 -type l ! -user "$mc_u" ! -user 0 -exec printf 'exposed=link-owner %s\\n' {} \\; 2>/dev/null
   mc_above "$mc_d"
   # Where it really is (or, not made yet, where its nearest existing parent really is): that and above.
   mc_e=$mc_d
@@ -123,7 +128,7 @@ export function parseInfo(out: string): HostInfo & { facts?: HostFacts } {
   // The probe's lines come last; a path may hold a newline, so a line starts a new finding only if it
   // reads `exposed=<kind> `.
   const found =
-    /(?:^|\n)exposed=(world|owner|group|above-world|above-owner) ([\s\S]*?)(?=\nexposed=(?:world|owner|group|above-world|above-owner) |\n?$)/.exec(
+    /(?:^|\n)exposed=(world|owner|group|above-world|above-owner|link-owner) ([\s\S]*?)(?=\nexposed=(?:world|owner|group|above-world|above-owner|link-owner) |\n?$)/.exec(
       lines.slice(14).join("\n"),
     );
   if (found) facts.stateExposure = { kind: found[1] as StateExposureKind, path: found[2]! };

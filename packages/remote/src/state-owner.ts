@@ -59,6 +59,8 @@ export function remoteStateExposure(
       return `${id}: the state directory ${x.path} is writable by its group: ${FIX}`;
     case "above-world":
       return `${id}: ${x.path}, above the state directory ${stateDir}, is writable by every user without the sticky bit: another user could put a directory of theirs in its place; ${FIX}`;
+    case "link-owner":
+      return `${id}: ${x.path}, on the way to the state directory ${stateDir}, is a symlink another user owns: they can point it elsewhere at any time; set MC_STATE_DIR there to a directory of yours`;
     case "above-owner":
       return `${id}: ${x.path}, above the state directory ${stateDir}, belongs to another user: they could put a directory of theirs in its place; set MC_STATE_DIR there to a directory of yours`;
   }

@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import {
   chownSync,
   existsSync,
+  lchownSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -280,6 +281,27 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
           return join(b, "mc");
         },
         why: /open4, above the state directory/,
+      },
+      {
+        name: "a symlink another user owns (they can repoint it), to a private directory",
+        make: (b) => {
+          mkdirSync(join(b, "real5"), { mode: 0o700 });
+          spawnSync("ln", ["-s", join(b, "real5"), join(b, "link5")]);
+          lchownSync(join(b, "link5"), 65534, 65534);
+          return join(b, "link5");
+        },
+        why: /link5, on the way to the state directory .* is a symlink another user owns/,
+      },
+      {
+        name: "a directory in it that is a symlink another user owns",
+        make: (b) => {
+          mkdirSync(join(b, "mc6"), { mode: 0o700 });
+          mkdirSync(join(b, "runs6"), { mode: 0o700 });
+          spawnSync("ln", ["-s", join(b, "runs6"), join(b, "mc6", "runs")]);
+          lchownSync(join(b, "mc6", "runs"), 65534, 65534);
+          return join(b, "mc6");
+        },
+        why: /mc6\/runs, on the way to the state directory/,
       },
       {
         name: "a parent another user owns",
