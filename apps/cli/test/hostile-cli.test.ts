@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliSandbox, type Ran, runCli } from "./cli.js";
@@ -169,6 +169,18 @@ describe("a path from the user stays on its own line (hr6 F12)", () => {
     const r = await sessions(["create-template", join(dir, "dangling")]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/already exists/);
+    // --force never follows a link to nothing into another directory (it made the file there).
+    mkdirSync(join(dir, "elsewhere"));
+    execFileSync("ln", ["-s", join(dir, "elsewhere", "made.json"), join(dir, "dangling2.json")]);
+    const forced = await sessions(["create-template", join(dir, "dangling2"), "--force"]);
+    expect(forced.code, forced.stderr).toBe(2);
+    expect(forced.stderr).toMatch(/link to a file that does not exist/);
+    expect(readdirSync(join(dir, "elsewhere"))).toEqual([]);
+    // Never a file mc refuses to read (over 8 MiB).
+    const big = await sessions(["create-template", join(dir, "big"), "-t", "100000"]);
+    expect(big.code, big.stderr).toBe(2);
+    expect(big.stderr).toMatch(/over 8 MiB, more than mc reads/);
+    expect(existsSync(join(dir, "big.json"))).toBe(false);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   layoutsJsonSchema,
   loadLayoutsFile,
   MACHINECONFIG_SCHEMA_URL,
+  MAX_LAYOUTS_FILE_BYTES,
   McError,
   parseLayouts,
   shQuote,
@@ -191,8 +192,19 @@ export async function templateCommand(
     })),
   };
   const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
+  const text = `${JSON.stringify(file, null, 4)}\n`;
+  // Never a file mc itself would refuse to read.
+  if (Buffer.byteLength(text) > MAX_LAYOUTS_FILE_BYTES) {
+    const each = Buffer.byteLength(text) / o.numTabs;
+    throw usage(
+      `--num-tabs ${o.numTabs} makes a file over ${MAX_LAYOUTS_FILE_BYTES / 1024 / 1024} MiB, more than mc reads`,
+      `at most about ${Math.floor(MAX_LAYOUTS_FILE_BYTES / each)} tabs here`,
+    );
+  }
   await checkParentDir(target, JSON.stringify(target));
-  await writeFile(target, `${JSON.stringify(file, null, 4)}\n`, { flag: o.force ? "w" : "wx" });
+  // --force replaces it as -o does (a link to nothing is refused, never followed into another directory).
+  if (o.force) await writeOutputFile(target, text, "create-template");
+  else await writeFile(target, text, { flag: "wx" });
   if (out.json) out.printJson({ written: target });
   else out.out(oneLine(target));
   return 0;
