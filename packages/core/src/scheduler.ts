@@ -93,6 +93,8 @@ async function step(
     t.gone = true;
     return;
   }
+  // Its machine did not answer this look (an ssh outage): nothing is decided or started until it does.
+  if (!reachable) return;
   const finished = (x: TabStatus) => x.state === "exited" || x.state === "killed";
   const toClose = o.closeFinished
     ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x))
@@ -131,7 +133,8 @@ async function step(
     }
     if (!deps.every((d) => t.ready.has(d))) continue;
     if (o.maxParallel !== undefined && running >= o.maxParallel) break;
-    if (!(await startOrGone(manager, s, i, t))) return;
+    const started = await startOrGone(manager, s, i, t);
+    if (started === "later" || !started) return;
     running++;
     opened++;
     o.onEvent?.({
@@ -155,24 +158,28 @@ async function step(
 
 /**
  * Start held-back tab `i`; false when the session turned out to be gone meanwhile (killed between the
- * look and the start): that is not an error of the run, the report shows the session as it ended.
+ * look and the start): that is not an error of the run, the report shows the session as it ended;
+ * "later" when its machine stopped answering (it is tried again once it answers).
  */
 async function startOrGone(
   manager: SessionManager,
   s: ManagedSession,
   i: number,
   t: Track,
-): Promise<boolean> {
+): Promise<boolean | "later"> {
   try {
     await manager.startTab(s.name, i, s.machine);
     return true;
   } catch (e) {
     const again = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
     const st = again?.sessions.find((x) => x.machine === s.machine && x.session === s.name);
-    if (st && !st.exists && again?.machines.some((h) => h.machine === s.machine && h.reachable)) {
+    const answered = again?.machines.some((h) => h.machine === s.machine && h.reachable);
+    if (st && !st.exists && answered) {
       t.gone = true;
       return false;
     }
+    // Its machine stopped answering: the tab stays waiting and is started once it answers again.
+    if (again && !answered) return "later";
     throw e;
   }
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MonitorSnapshot } from "@mc/core";
-import { isMcError, type LayoutConfig } from "@mc/core";
+import { isMcError, type LayoutConfig, schedule } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SshHost } from "../src/index.js";
 import { freePorts, HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
@@ -293,4 +293,35 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
     expect(sessions("alpha")).not.toContain("fl_m");
     await fleet.close();
   }, 30_000);
+
+  it("the scheduler of waiting tabs rides out an ssh outage: it starts them once the machine answers again", async () => {
+    const fleet = new TmuxRemoteManager(
+      fleetOptions({
+        alpha: [
+          layout(
+            "sch",
+            [
+              ["a", "sleep 1"],
+              ["b", "sleep 1"],
+              ["c", "exit 0"],
+            ],
+            work,
+          ),
+        ],
+      }),
+    );
+    await fleet.startAllSessions({ initialTabs: 1 });
+    // The machine goes down while tabs wait, and comes back a few seconds later.
+    d.kill();
+    setTimeout(() => void d.start(), 2500);
+    await schedule(fleet, { maxParallel: 1, pollMs: 250, untilDone: true });
+    const r = await fleet.checkAllSessionsStatus();
+    expect(r.sessions[0]!.tabs.map((t) => [t.tabName, t.state, t.exitCode])).toEqual([
+      ["a", "exited", 0],
+      ["b", "exited", 0],
+      ["c", "exited", 0],
+    ]);
+    await fleet.killAllSessions();
+    await fleet.close();
+  }, 60_000);
 });
