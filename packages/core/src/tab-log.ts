@@ -125,9 +125,13 @@ export async function readLogFrom(host: Host, path: string, offset: number): Pro
       await f.close();
     }
   }
-  const script = `wc -c < "$1" 2>/dev/null || echo 0; tail -c +"$2" -- "$1" 2>/dev/null | head -c ${CHUNK_BYTES}`;
+  // The bytes travel as hex (POSIX od): a command's output arrives as text, and a byte that is not
+  // UTF-8 would come back as U+FFFD, three bytes, so the follower's offset would run past the file's size
+  // and read it as rotated (the log replayed from its start).
+  const script = `wc -c < "$1" 2>/dev/null || echo 0; tail -c +"$2" -- "$1" 2>/dev/null | head -c ${CHUNK_BYTES} | od -An -v -tx1`;
   const r = await host.run({ file: "sh", args: ["-c", script, "sh", path, String(offset + 1)] });
   const nl = r.stdout.indexOf("\n");
   const size = Number.parseInt(r.stdout.slice(0, nl), 10) || 0;
-  return { size, data: size <= offset ? Buffer.alloc(0) : Buffer.from(r.stdout.slice(nl + 1), "utf8") };
+  const hex = r.stdout.slice(nl + 1).replace(/[^0-9a-fA-F]/g, "");
+  return { size, data: size <= offset ? Buffer.alloc(0) : Buffer.from(hex, "hex") };
 }

@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMcError, type LayoutConfig, localStateProblem } from "@mc/core";
+import { isMcError, type LayoutConfig, localStateProblem, readLogFrom } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshError, sshHost } from "../src/index.js";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
@@ -377,6 +377,23 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
       ).toBe(true);
     } finally {
       await fine.killAllSessions();
+    }
+  });
+
+  it("logs -f over ssh reads a log's exact bytes from any offset, invalid UTF-8 and all", async () => {
+    const h = sshHost("127.0.0.1", d.options(d.ports[0]!, { env: { SHELL: "/bin/sh" } }));
+    const bytes = Buffer.concat([
+      Buffer.from("L1 \x9b x\n", "latin1"),
+      Buffer.from([0xff, 0xfe, 0x00, 0x1b]),
+      Buffer.from("[31mred ü ✓\n", "utf8"),
+      Buffer.from([0xc3]),
+    ]);
+    const path = join(dir, "binary.log");
+    writeFileSync(path, bytes);
+    for (const offset of [0, 1, 4, 5, bytes.length - 1, bytes.length]) {
+      const chunk = await readLogFrom(h, path, offset);
+      expect(chunk.size).toBe(bytes.length);
+      expect(chunk.data.equals(bytes.subarray(offset)), `offset ${offset}`).toBe(true);
     }
   });
 
