@@ -226,6 +226,10 @@ export const lsDocument = z
       }),
     ),
     corrupt: z.array(z.object({ path: z.string(), error: z.string() })),
+    notPruned: z
+      .array(z.string())
+      .optional()
+      .describe("ls --prune: runs left as they were (a machine did not answer); exit 8"),
   })
   .describe("sessions ls --json");
 

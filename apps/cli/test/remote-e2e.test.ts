@@ -193,14 +193,37 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
             layoutName: "far",
             layoutTabs: [{ tabName: "t", startDir: join(dir, "work"), command: "sleep 60" }],
           },
+          {
+            layoutName: "far2",
+            layoutTabs: [{ tabName: "t", startDir: join(dir, "work"), command: "sleep 60" }],
+          },
         ],
       }),
     );
     const ssh = ["--ssh-config", join(dir, "ssh_config")];
     const r = await sessions(["run", f, "--host", "alpha", "--socket", sock("far"), ...ssh]);
     expect(r.code, r.stderr).toBe(0);
+    // An ended session there: pruning its files needs the machine.
+    expect((await sessions(["kill", "far2"])).code).toBe(0);
+    // A local run that ended: ls --prune removes it even while the remote machine does not answer.
+    const near = join(dir, "near.json");
+    writeFileSync(
+      near,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [{ layoutName: "near", layoutTabs: [{ tabName: "t", startDir: dir, command: "sleep 60" }] }],
+      }),
+    );
+    expect((await sessions(["run", near, "--socket", sock("near")])).code).toBe(0);
+    expect((await sessions(["kill", "near"])).code).toBe(0);
     sshd.kill();
     try {
+      const pruned = await sessions(["ls", "--prune", "--json"]);
+      expect(pruned.code, pruned.stderr).toBe(8);
+      expect(JSON.parse(pruned.stdout).notPruned?.length ?? 0).toBeGreaterThan(0);
+      expect(
+        JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((x: { session: string }) => x.session),
+      ).not.toContain("near");
       const st = await sessions(["status", "far"]);
       expect(st.code, st.stderr).toBe(8);
       expect(st.stdout).toMatch(/far\s+t\s+unknown/);

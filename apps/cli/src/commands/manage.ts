@@ -1,4 +1,5 @@
 import { type ErrorCode, isMcError, McError, makeReport, sleep } from "@mc/core";
+import { oneLine } from "../display.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
@@ -227,6 +228,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         unreachable?: string;
         ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
+      const notPruned: string[] = [];
       for (const loaded of runs) {
         const { run, backend, manager } = loaded;
         const report = await manager.checkAllSessionsStatus({ processes: false });
@@ -261,18 +263,26 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         }
         // Gone means: every machine answered and none of the sessions runs ("no server" is an answer).
         const answered = report.machines.every((h) => h.reachable);
-        if (o.prune && answered && report.sessions.every((s) => !s.exists)) await manager.deleteSaved(run.id);
-        else if (o.prune) await manager.forgetEnded();
+        // One machine that does not answer leaves its run as it is; the others are pruned all the same.
+        try {
+          if (o.prune && answered && report.sessions.every((s) => !s.exists))
+            await manager.deleteSaved(run.id);
+          else if (o.prune) await manager.forgetEnded();
+        } catch (e) {
+          notPruned.push(`run ${run.id}: ${(e as Error).message}`);
+        }
       }
       if (o.prune) {
         const { rm } = await import("node:fs/promises");
         // Another user's file is not mc's to remove, even in a shared state directory.
         for (const c of corrupt) if (removable(c.error)) await rm(c.path, { force: true });
       }
+      const code = notPruned.length ? EXIT_CODES.SSH_UNREACHABLE : 0;
       if (out.json) {
-        out.printJson({ runs: rows, corrupt });
-        return 0;
+        out.printJson({ runs: rows, corrupt, ...(notPruned.length ? { notPruned } : {}) });
+        return code;
       }
+      for (const n of notPruned) out.err(out.c.yellow(`not pruned: ${oneLine(n)}`));
       for (const c of corrupt)
         out.err(
           out.c.yellow(
@@ -281,7 +291,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         );
       if (rows.length === 0) {
         out.err("mc manages no sessions (start some with sessions run)");
-        return 0;
+        return code;
       }
       // Two sessions of one name on two tmux servers are told apart by the socket, shown when one is not
       // the default server's (cells pass through display(): a path with control characters stays visible).
@@ -315,7 +325,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             "pruned runs whose sessions are all gone, ended sessions' logs, and unreadable run records",
           ),
         );
-      return 0;
+      return code;
     },
     o.socket,
   );
