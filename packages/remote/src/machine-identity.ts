@@ -16,7 +16,18 @@ export function machineIdentity(
   backendOptions: object | undefined,
 ): string | undefined {
   if (!facts || (!facts.machineId && !facts.hostname)) return undefined;
-  const server = JSON.stringify([backendOptions ?? {}, Object.entries(facts.serverEnv).sort()]);
+  // A socket given as an absolute path (tmux -S) is the server whatever the environment says
+  // (TMUX_TMPDIR only places sockets given by name).
+  const socket = (backendOptions as { socket?: unknown } | undefined)?.socket;
+  const path =
+    typeof socket === "string"
+      ? socket
+      : typeof socket === "object" && socket !== null
+        ? (socket as { path?: unknown }).path
+        : undefined;
+  const pinned = typeof path === "string" && path.startsWith("/");
+  const env = pinned ? [] : Object.entries(facts.serverEnv).sort();
+  const server = JSON.stringify([backendOptions ?? {}, env]);
   return createHash("sha256")
     .update([facts.machineId || facts.hostname, facts.bootId, facts.uid, server].join("\n"))
     .digest("hex")

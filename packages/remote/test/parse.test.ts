@@ -1,6 +1,13 @@
 import { parseEtime, parsePsTable, treesFromTable } from "@mc/core";
 import { describe, expect, it } from "vitest";
-import { parseClock, parseDirListing, parseFrames, parseInfo, parsePsWinTable } from "../src/index.js";
+import {
+  machineIdentity,
+  parseClock,
+  parseDirListing,
+  parseFrames,
+  parseInfo,
+  parsePsWinTable,
+} from "../src/index.js";
 
 describe("parsers", () => {
   it("reads POSIX etime", () => {
@@ -125,5 +132,29 @@ describe("parsers", () => {
       ["a\nb", "hi"],
       ["z", ""],
     ]);
+  });
+});
+
+describe("machineIdentity: one machine, user and server under two names", () => {
+  const facts = (tmp: string) => ({
+    machineId: "m1",
+    bootId: "b1",
+    uid: "0",
+    user: "root",
+    hostname: "h",
+    clockMs: 0,
+    serverEnv: { TMUX_TMPDIR: tmp },
+  });
+  it("TMUX_TMPDIR tells servers apart for a socket given by name, not for one given as a path", () => {
+    const byName = { socket: { name: "mc" } };
+    expect(machineIdentity(facts("/a"), byName)).not.toBe(machineIdentity(facts("/b"), byName));
+    const byPath = { socket: { path: "/tmp/x/sock" } };
+    expect(machineIdentity(facts("/a"), byPath)).toBe(machineIdentity(facts("/b"), byPath));
+    expect(machineIdentity(facts("/a"), { socket: "/tmp/x/sock" })).toBe(
+      machineIdentity(facts("/b"), { socket: "/tmp/x/sock" }),
+    );
+    expect(machineIdentity(facts("/a"), byPath)).not.toBe(
+      machineIdentity(facts("/a"), { socket: { path: "/tmp/y/sock" } }),
+    );
   });
 });
