@@ -21,8 +21,12 @@ export async function withRuns<T>(
   f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>,
   socket?: string,
 ): Promise<T> {
+  // Each notice once: several runs on one machine say the same thing (its ssh config changed).
+  const said = new Set<string>();
   const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
-    if (!out.json) out.err(out.c.yellow(`warning: ${n}`));
+    if (out.json || said.has(n)) return;
+    said.add(n);
+    out.err(out.c.yellow(`warning: ${n}`));
   });
   let runs = all;
   if (socket !== undefined) {
