@@ -78,6 +78,17 @@ export function buildProgram(state: { out: Output; code: number }): Command {
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const state = { out: makeOutput(argv.includes("--json")), code: 0 };
+  // `-V` after a command is never the version: commander printed it and exited 0 for `--host -V`, so a
+  // script passing a value that starts with `-` read success where nothing ran.
+  const opts = argv.slice(3);
+  const end = opts.indexOf("--");
+  const late = (end < 0 ? opts : opts.slice(0, end)).find((a) => a === "-V" || a === "--version");
+  if (late !== undefined) {
+    const message = `${late} after a command: the version is \`sessions --version\`; a value starting with - is given as --option=VALUE`;
+    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
+    else state.out.err(`error: ${message}`);
+    return 2;
+  }
   const program = buildProgram(state);
   try {
     await program.parseAsync(argv);

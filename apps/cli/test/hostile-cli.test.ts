@@ -62,6 +62,33 @@ describe("kill refuses what it would misread, and says what it did not do", () =
   });
 });
 
+describe("-V after a command is never a silent success", () => {
+  it("--host -V, --socket -V and a late --version are usage errors; -V first and after -- are as before", async () => {
+    for (const args of [
+      ["run", "x.json", "--host", "-V"],
+      ["status", "--socket", "-V"],
+      ["ls", "--version"],
+    ]) {
+      const r = await sessions(args);
+      expect(r.code, `${args.join(" ")}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/after a command: the version is `sessions --version`/);
+      expect(r.stdout).toBe("");
+    }
+    expect((await sessions(["-V"])).code).toBe(0);
+    const dashed = await sessions([
+      "create-from-command",
+      "-n",
+      "1",
+      "-o",
+      join(dir, "cfc.json"),
+      "--",
+      "tool",
+      "-V",
+    ]);
+    expect(dashed.code, dashed.stderr).toBe(0);
+  });
+});
+
 describe("-o into a directory that does not exist: a usage error naming it, nothing made", () => {
   it("balance-load, export, import, freeze, create-from-command and create-template agree", async () => {
     const f = layoutsFile("out.json", [
