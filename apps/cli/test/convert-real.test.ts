@@ -382,7 +382,8 @@ describe.skipIf(!tools.tmux)(
         const r = await sessions(["freeze", "ctl", "--socket", s]);
         expect(r.code, bad).not.toBe(0);
         expect(r.stderr).toMatch(/window 1: its name holds control characters/);
-        expect(r.stderr).toContain("rename-window -t =ctl:1 NEW-NAME");
+        // The hint runs as printed: it names the server freeze read.
+        expect(r.stderr).toContain(`tmux -S ${s} rename-window -t =ctl:1 NEW-NAME`);
         expect(r.stderr).not.toContain(bad);
         tmux(s, "kill-window", "-t", "=ctl:1");
       }

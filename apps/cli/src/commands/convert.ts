@@ -121,6 +121,10 @@ export async function exportCommand(
   return 0;
 }
 
+/** The tmux flags that reach the server freeze read (for a hint the user can run as printed). */
+const socketArgs = (s: ReturnType<typeof toSocket>): string[] =>
+  s === undefined ? [] : "path" in s ? ["-S", s.path] : ["-L", s.name];
+
 const notFound = (session: string, hint: string) =>
   new McError("SESSION_NOT_FOUND", `no session ${JSON.stringify(session)}`, {
     backend: "cli",
@@ -143,7 +147,7 @@ export async function freezeCommand(
     const r = await host.run(q.cmd).catch((e) => (backend === "tmux" ? Promise.reject(e) : undefined));
     if (r && r.exitCode === 0)
       return emitLayouts(
-        freezeTmux(session, parseFreeze(r.stdout, q.nonce)),
+        freezeTmux(session, parseFreeze(r.stdout, q.nonce), socketArgs(toSocket(o.socket))),
         `tmux session ${session}`,
         o.output,
         undefined,

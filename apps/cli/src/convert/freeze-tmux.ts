@@ -197,22 +197,22 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** The name itself is never printed: it holds exactly the characters that would garble a terminal. */
-const controlName = (session: string, index: number) =>
+const controlName = (session: string, index: number, server: readonly string[]) =>
   convertError(
     "freeze",
     `window ${index}: its name holds control characters (a newline, tab, escape, …), which an mc tab name cannot`,
-    `rename it (tmux rename-window -t ${shQuote(`=${tmuxSessionKey(session)}:${index}`)} NEW-NAME) and freeze again`,
+    `rename it (tmux ${[...server, "rename-window", "-t", `=${tmuxSessionKey(session)}:${index}`].map((a) => (a.startsWith("-") && a.length === 2 ? a : shQuote(a))).join(" ")} NEW-NAME) and freeze again`,
   );
 
 /** A running tmux session (panes from {@link parseFreeze}) as an mc layouts file. */
-export function freezeTmux(session: string, rows: FrozenPane[]): Imported {
+export function freezeTmux(session: string, rows: FrozenPane[], server: readonly string[] = []): Imported {
   if (rows.length === 0) throw convertError("freeze", `tmux session ${JSON.stringify(session)} has no panes`);
   const notes = new Notes();
   const windows = new Map<number, FrozenPane[]>();
   for (const r of rows) windows.set(r.windowIndex, [...(windows.get(r.windowIndex) ?? []), r]);
   const ordered = [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([, ps]) => ps);
   const named = ordered.find((ps) => CONTROL.test(ps[0]!.windowName));
-  if (named) throw controlName(session, named[0]!.windowIndex);
+  if (named) throw controlName(session, named[0]!.windowIndex, server);
   const tabs = ordered.map((ps) => windowTab(ps, notes));
   const active = ordered.findIndex((ps) => ps[0]!.windowActive);
   if (active > 0)
