@@ -11,6 +11,7 @@ import { HAVE_SSHD, type PrivateSshd, privateSshd } from "../src/testing.js";
 let d: PrivateSshd;
 let host: SshHost;
 let dir: string;
+let savedStateDir: string | undefined;
 const tmux = (...args: string[]) =>
   execFileSync("tmux", ["-S", join(dir, "sock"), ...args], {
     encoding: "utf8",
@@ -24,6 +25,9 @@ describe.skipIf(!HAVE_SSHD)("TmuxLocalManager on an sshHost to 127.0.0.1", () =>
     async setup() {
       dir = mkdtempSync(join(tmpdir(), "mc-remote-conf-"));
       mkdirSync(join(dir, "work"));
+      // The manager keeps its run records on this machine: in the sandbox, never in the user's state.
+      savedStateDir = process.env.MC_STATE_DIR;
+      process.env.MC_STATE_DIR = join(dir, "local-state");
       d = await privateSshd(1);
       host = sshHost(
         "127.0.0.1",
@@ -36,6 +40,8 @@ describe.skipIf(!HAVE_SSHD)("TmuxLocalManager on an sshHost to 127.0.0.1", () =>
       } catch {}
       await host.close();
       d.stop();
+      if (savedStateDir === undefined) delete process.env.MC_STATE_DIR;
+      else process.env.MC_STATE_DIR = savedStateDir;
       rmSync(dir, { recursive: true, force: true });
     },
     manager: (o) => new TmuxLocalManager({ ...o, host, socket: join(dir, "sock") }),

@@ -53,6 +53,8 @@ describe.skipIf(!HAVE_SSHD || !real)(
       const stopped = join(z.work, "stopped");
       const fleet = new ZellijRemoteManager({
         sessionNamePrefix: "LocalJobMgr",
+        // This machine's run records stay in the sandbox.
+        stateDir: join(z.work, "local-state"),
         // A start returns once mc's tabs show; zellij on two loaded cores can take longer than the default.
         backendOptions: { "*": { appearTimeoutMs: 60_000 } },
         machineLayouts: {

@@ -55,6 +55,7 @@ describe.skipIf(!HAVE_SSHD)("ZellijRemoteManager over a real sshd (fake zellij o
   it("copies the layout there, starts, reports exit codes, refuses a conflict, and kills only its own", async () => {
     const fleet = new ZellijRemoteManager({
       sessionNamePrefix: "LocalJobMgr",
+      stateDir: join(dir, "local-state"),
       machineLayouts: {
         alpha: [
           layout("zr", [
@@ -97,6 +98,7 @@ describe.skipIf(!HAVE_SSHD)("ZellijRemoteManager over a real sshd (fake zellij o
 
       const again = new ZellijRemoteManager({
         sessionNamePrefix: "LocalJobMgr",
+        stateDir: join(dir, "local-state"),
         machineLayouts: { alpha: [layout("zr", [["t", "sleep 30"]])] },
         ssh: {
           alpha: {
@@ -124,6 +126,7 @@ describe.skipIf(!HAVE_SSHD)("ZellijRemoteManager over a real sshd (fake zellij o
   it("runs a tab with panes there: each pane its own state and exit code", async () => {
     const fleet = new ZellijRemoteManager({
       sessionNamePrefix: "LocalJobMgr",
+      stateDir: join(dir, "local-state"),
       machineLayouts: {
         alpha: [
           {
