@@ -165,9 +165,11 @@ describe("tmux: names", () => {
     });
     const started = await m.startAllSessions();
     expect(started.map((s) => s.name)).toEqual(names);
+    // Under load a tab's wrapper can write its first record after the other tab already ended: the
+    // long one reads pending until then, so both are waited for.
     const r = await waitFor(
       () => m.checkAllSessionsStatus(),
-      (x) => x.sessions.every((s) => s.tabs[1]!.state === "exited"),
+      (x) => x.sessions.every((s) => s.tabs[1]!.state === "exited" && s.tabs[0]!.state === "running"),
     );
     expect(r.sessions.map((s) => [s.session, s.exists, s.tabs.map((x) => [x.tabName, x.state])])).toEqual(
       names.map((n) => [
