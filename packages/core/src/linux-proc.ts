@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import type { ProcessNode } from "./host.js";
 
 interface Stat {
@@ -172,13 +172,8 @@ const pidNamespace = (): string => {
   }
 };
 
-const readText = (p: string): string | undefined => {
-  try {
-    return readFileSync(p, "utf8").trim();
-  } catch {
-    return undefined;
-  }
-};
+/** A small file's text, trimmed (the file reader above). */
+const readText = (p: string): string | undefined => read(p)?.trim();
 
 /** This process's {@link ProcessIdentity}, or undefined where there is no /proc. */
 export function selfIdentity(): ProcessIdentity | undefined {
