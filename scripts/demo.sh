@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MC_SKIP_SSHD=1 MC_SKIP_ZELLIJ=1 bash scripts/setup.sh
-node apps/cli/dist/bin.js run examples/demo.jsonc --socket mc-demo --on-conflict restart --monitor --interval 0.5 --kill-upon-completion
+node apps/cli/dist/bin.cjs run examples/demo.jsonc --socket mc-demo --on-conflict restart --monitor --interval 0.5 --kill-upon-completion

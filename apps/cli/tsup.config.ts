@@ -8,8 +8,8 @@ const { version } = JSON.parse(readFileSync(new URL("./package.json", import.met
 };
 
 // bin.ts answers --version without loading anything. Everything else, the backends included, is bundled
-// into chunks loaded on demand: one file per concern instead of hundreds of small modules keeps the
-// start-up of `sessions run` close to node's own (loading @mc/core's dependencies unbundled cost ~160 ms).
+// into one file: hundreds of small modules cost `sessions run` ~160 ms to load (@mc/core's dependencies
+// unbundled).
 // zod re-exports every locale (`z.locales`, ~370 KB of its ~900 KB) that mc never uses: it reports in
 // English, through zod's own `en` (which zod's schemas import directly). Parsing them cost every command
 // ~10 ms, so the bundle gets a locales module holding `en` alone.
@@ -29,22 +29,28 @@ const zodEnglishOnly: NonNullable<Options["esbuildPlugins"]>[number] = {
   },
 };
 
+// Both entries are CommonJS, each one file (no chunks): `bin.cjs` answers --version and loads `main.cjs`
+// through a V8 code cache (src/compile-cache.ts), which vm.Script offers CommonJS code only; one file is
+// one cache. jsonc-parser's `main` is a UMD build that requires its parts at run time: prefer `module`.
 export default defineConfig(
   base(
     { bin: "src/bin.ts", main: "src/main.ts" },
     {
+      format: ["cjs"],
       dts: false,
-      splitting: true,
-      // Less for node to parse on every start (~14 ms of a `run`); stack traces map back through the
-      // source maps (MC_DEBUG=1, node --enable-source-maps).
+      splitting: false,
+      // Less for node to parse when there is no cache yet; stack traces map back through the source maps
+      // (node --enable-source-maps, which also turns the code cache off: it maps required code only).
       minify: true,
       esbuildPlugins: [zodEnglishOnly],
+      esbuildOptions(o) {
+        o.mainFields = ["module", "main"];
+        // `import()` of a node built-in becomes require(): code compiled from a V8 cache has no dynamic
+        // import callback ("A dynamic import callback was not specified").
+        o.supported = { ...o.supported, "dynamic-import": false };
+      },
       define: { __MC_VERSION__: JSON.stringify(version) },
       noExternal: [/.*/],
-      // Bundled CommonJS dependencies (cross-spawn in execa) call require() for node built-ins.
-      banner: {
-        js: "import { createRequire as __mcCreateRequire } from 'node:module'; const require = __mcCreateRequire(import.meta.url);",
-      },
     },
   ),
 );

@@ -12,7 +12,7 @@ export const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
 
 /** The built `sessions` binary. */
 export function cliBin(): string {
-  return join(dirname(require.resolve("@mc/cli/package.json")), "dist", "bin.js");
+  return join(dirname(require.resolve("@mc/cli/package.json")), "dist", "bin.cjs");
 }
 
 /** Path of an executable on PATH, or undefined. */

@@ -94,6 +94,8 @@ export interface CliStartResult {
   node: Stats;
   /** `sessions --help`: loads the whole CLI, as every real command does (diagnostic). */
   help: Stats;
+  /** `sessions --help` with the compile cache off (`MC_NO_COMPILE_CACHE=1`): a first run (diagnostic; older results lack it). */
+  helpNoCache?: Stats;
   ratio: number;
 }
 

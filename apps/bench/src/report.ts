@@ -145,7 +145,7 @@ export function renderReport(r: BenchResults): string {
       "- **floor**: one `tmux source-file` of a hand-written script; each window's command is its pane argv.",
       "- **tmux per command**: `new-session`, then one `tmux new-window` process per tab (how machineconfig",
       "  and most peers build).",
-      "- **sessions run**: the built CLI (`node apps/cli/dist/bin.js run FILE --socket SOCK`), private",
+      "- **sessions run**: the built CLI (`node apps/cli/dist/bin.cjs run FILE --socket SOCK`), private",
       "  `MC_STATE_DIR`; every tab runs through mc's outcome wrapper, as in real use.",
       "- **(diagnostic) floor + mc tab wrapper**: the floor's script, but each pane runs mc's per-tab outcome",
       "  wrapper (`posixTabScript`) as `sessions run` does. floor → this row is what the wrapper costs; this",
@@ -280,24 +280,37 @@ export function renderReport(r: BenchResults): string {
   if (r.cliStart) {
     const c = r.cliStart;
     parts.push(
-      `Each spawned ${c.reps} times, interleaved.`,
+      `Each spawned ${c.reps} times, interleaved. Every command but \`--version\` loads the CLI's one bundle`,
+      "(`dist/main.cjs`), compiled from the V8 code cache an earlier run left in the cache directory (the",
+      "bench's own, warmed by its warm-up runs); without one (a first run) node compiles it from source.",
+      "",
       "",
       markdownTable(
         ["command", "median", "min – max", "× node -e 0"],
         [
           [
-            "node apps/cli/dist/bin.js --version",
+            "node apps/cli/dist/bin.cjs --version",
             fmtMs(c.sessions.median),
             range(c.sessions.min, c.sessions.max),
             fmtRatio(c.ratio),
           ],
           ["node -e 0", fmtMs(c.node.median), range(c.node.min, c.node.max), "1.00×"],
           [
-            "(diagnostic) node apps/cli/dist/bin.js --help",
+            "(diagnostic) node apps/cli/dist/bin.cjs --help",
             fmtMs(c.help.median),
             range(c.help.min, c.help.max),
             fmtRatio(ratio(c.help.median, c.node.median)),
           ],
+          ...(c.helpNoCache
+            ? [
+                [
+                  "(diagnostic) the same, no compile cache (`MC_NO_COMPILE_CACHE=1`: a first run)",
+                  fmtMs(c.helpNoCache.median),
+                  range(c.helpNoCache.min, c.helpNoCache.max),
+                  fmtRatio(ratio(c.helpNoCache.median, c.node.median)),
+                ],
+              ]
+            : []),
         ],
         ["l", "r", "r", "r"],
       ),

@@ -41,7 +41,13 @@ export class Sandbox {
     this.root = mkdtempSync(join(tmpdir(), "mc-bench-"));
     this.conf = join(this.root, "tmux.conf");
     writeFileSync(this.conf, "set -g default-shell /bin/sh\n");
-    const env: NodeJS.ProcessEnv = { ...process.env, SHELL: "/bin/sh", NO_COLOR: "1" };
+    // The CLI's compile cache lives in the sandbox: the bench neither reads nor leaves one of the user's.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SHELL: "/bin/sh",
+      NO_COLOR: "1",
+      MC_CACHE_DIR: join(this.root, "mc-cache"),
+    };
     // Run from inside tmux, a contender would otherwise nest or talk to the user's server.
     delete env.TMUX;
     delete env.TMUX_PANE;

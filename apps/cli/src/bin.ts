@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+// Built as CommonJS (dist/bin.cjs): node starts a CommonJS entry a few ms sooner than an ES module.
+import { join } from "node:path";
+import { commandOf, loadBundle } from "./compile-cache.js";
+
 declare const __MC_VERSION__: string;
 
 // A closed pipe (`sessions status | head -1`) ends the program quietly, as git does.
@@ -16,8 +20,12 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   process.stdout.write(`${typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev"}\n`);
 } else {
-  const { main } = await import("./main.js");
-  process.exitCode = await main(process.argv);
+  const bundle = loadBundle(join(__dirname, "main.cjs"), { command: commandOf(args) });
+  const main = bundle.exports.main as (argv: string[]) => Promise<number>;
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+    const saved = bundle.save();
+    if (process.env.MC_DEBUG_COMPILE_CACHE)
+      process.stderr.write(`compile cache: ${bundle.state}, ${saved} (${bundle.file ?? "off"})\n`);
+  });
 }
-
-export {};

@@ -36,7 +36,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     })
     .addHelpText(
       "after",
-      `\n${EXIT_CODES_HELP}\n\nEnvironment: NO_COLOR disables colour, FORCE_COLOR=0/1 turns it off/on; MC_STATE_DIR sets the state directory; MC_DEBUG=1 prints stack traces.`,
+      `\n${EXIT_CODES_HELP}\n\nEnvironment: NO_COLOR disables colour, FORCE_COLOR=0/1 turns it off/on; MC_STATE_DIR sets the state directory; MC_CACHE_DIR the compile cache's directory (MC_NO_COMPILE_CACHE=1: none); MC_DEBUG=1 prints stack traces.`,
     )
     .hook("preAction", (cmd) => {
       const g = cmd.optsWithGlobals() as { json?: boolean; stateDir?: string };

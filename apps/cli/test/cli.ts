@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The built `sessions` binary: the end-to-end tests run what a user installs. */
-export const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+export const BIN = join(import.meta.dirname, "..", "dist", "bin.cjs");
 
 /** What one `sessions` invocation did. */
 export interface Ran {

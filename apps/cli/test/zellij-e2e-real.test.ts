@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRealZellij, type RealZellij, realZellij } from "../../../packages/zellij/test/real-zellij.js";
 
 // The CLI end to end on the real zellij that scripts/setup.sh builds (issue 14): what a user types.
-const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
+const BIN = join(import.meta.dirname, "..", "dist", "bin.cjs");
 const found = findRealZellij();
 const real = "path" in found ? found : undefined;
 if (!real)

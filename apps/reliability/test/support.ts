@@ -6,7 +6,7 @@ import { localHost, writeFileAtomic } from "@mc/core";
 /** Repository root. */
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
 /** The built CLI the suite drives as a user would. */
-export const BIN = join(ROOT, "apps", "cli", "dist", "bin.js");
+export const BIN = join(ROOT, "apps", "cli", "dist", "bin.cjs");
 /** Where the figures of a run go (gitignore this directory). */
 export const RESULTS = process.env.MC_RELIABILITY_RESULTS ?? join(ROOT, "apps", "reliability", "results");
 
@@ -42,7 +42,7 @@ export interface Ran {
   stderr: string;
 }
 
-/** Run `node apps/cli/dist/bin.js ...args` with the given environment. */
+/** Run `node apps/cli/dist/bin.cjs ...args` with the given environment. */
 export function sessions(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(

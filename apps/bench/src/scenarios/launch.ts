@@ -370,3 +370,11 @@ export async function runLaunch(
   });
   return { tabs: o.tabs, reps: o.reps, ...(o.cold ? { cold: true } : {}), rows };
 }
+
+/** One untimed `sessions run` of one tab, so the CLI's compile cache (in the sandbox) holds the launch path. */
+export async function warmCli(sb: Sandbox, all: readonly Contender[]): Promise<void> {
+  const c = all.find((x) => x.id === "sessions");
+  if (!c || c.skip) return;
+  const s = await timeLaunch(sb, c, 1, 60_000);
+  if (s.error) throw new Error(`warm-up run: ${s.error}`);
+}

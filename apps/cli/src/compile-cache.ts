@@ -1,0 +1,243 @@
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
+import vm from "node:vm";
+
+/**
+ * A V8 code cache for the CLI bundle, so that a command does not compile ~1 MB of JavaScript each time it
+ * starts (about a fifth of a `sessions run`; Node 20 has no compile cache of its own for this). The bundle
+ * (`main.cjs`) is compiled with `vm.Script` and the cached data of an earlier run, and the data is written
+ * again after a run that had none, had it rejected (another node, other V8 flags), or ran a command the
+ * data had not seen (so it grows to cover the commands in use; V8 keeps what it compiled, not what ran).
+ *
+ * The cache is code: it is read only from a file this user owns and no one else may write, in a directory
+ * this user owns and no one else may write (`root` with another user's `HOME` gets no cache), and it is
+ * named after the exact bundle (node version, architecture, size, modification time, inode), so a cache
+ * of another build is never offered for this one. Any failure means no cache, never a failed command.
+ * Windows has none (no owner check here). `MC_NO_COMPILE_CACHE=1` turns it off.
+ */
+
+/** What happened to the cache in this start. */
+export type CacheState =
+  /** Compiled from the cache. */
+  | "used"
+  /** A cache was there and V8 refused it (another node or flags, damaged); compiled from source. */
+  | "rejected"
+  /** No cache yet; compiled from source. */
+  | "none"
+  /** A cache file that is not safely this user's: ignored. */
+  | "unsafe"
+  /** Turned off, no cache directory, or source maps wanted: loaded with plain `require`. */
+  | "off";
+
+/** The loaded bundle and how: call `save()` once the command has run. */
+export interface LoadedBundle {
+  exports: Record<string, unknown>;
+  state: CacheState;
+  /** The cache file used or to be written (undefined when off). */
+  file?: string;
+  /** Write the cache when it is missing, rejected or lacks this command; never throws. */
+  save(): "written" | "kept" | "skipped";
+}
+
+export interface LoadOptions {
+  /** The command being run (names the cache's coverage), e.g. `run`. */
+  command: string;
+  env?: NodeJS.ProcessEnv;
+  /** Effective user id (default: this process's). */
+  euid?: number;
+}
+
+const MAGIC = "mc-v8-cache 1";
+
+/** Where the cache lives: `MC_CACHE_DIR`, else `$XDG_CACHE_HOME/mc`, else `~/.cache/mc`; relative paths are ignored. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const own = env.MC_CACHE_DIR;
+  if (own && isAbsolute(own)) return own;
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "mc");
+  let home: string;
+  try {
+    home = env.HOME || homedir();
+  } catch {
+    return undefined;
+  }
+  return home && isAbsolute(home) ? join(home, ".cache", "mc") : undefined;
+}
+
+/**
+ * What a start runs, for the cache's coverage: the first argument that is a plain word, with `:dry` for a
+ * dry run (which leaves the start's code uncompiled); `-` for help or no command (commander's code only).
+ */
+export function commandOf(args: readonly string[]): string {
+  const end = args.indexOf("--");
+  const opts = end < 0 ? args : args.slice(0, end);
+  if (opts.includes("--help") || opts.includes("-h")) return "-";
+  const w = opts.find((a) => !a.startsWith("-"));
+  if (!w || !/^[a-z][a-z-]{0,31}$/.test(w)) return "-";
+  return opts.includes("--dry-run") ? `${w}:dry` : w;
+}
+
+/** Owned by `euid` and writable by no one else (group, others). */
+function privateTo(st: { uid: number; mode: number }, euid: number): boolean {
+  return st.uid === euid && (st.mode & 0o022) === 0;
+}
+
+/** The cache file's commands and V8 data, or why there is none. */
+function readCache(
+  dir: string,
+  file: string,
+  euid: number,
+): { commands: string[]; data: Buffer } | "none" | "unsafe" {
+  let d: ReturnType<typeof lstatSync>;
+  try {
+    d = lstatSync(dir);
+  } catch {
+    return "none";
+  }
+  if (!d.isDirectory() || !privateTo(d, euid)) return "unsafe";
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? "none" : "unsafe";
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || !privateTo(st, euid) || st.size > 64 * 1024 * 1024) return "unsafe";
+    const all = readFileSync(fd);
+    const nl = all.indexOf(10);
+    const head = nl > 0 ? all.toString("latin1", 0, Math.min(nl, 4096)).split(" ") : [];
+    if (nl < 0 || `${head[0]} ${head[1]}` !== MAGIC) return "none";
+    return { commands: (head[2] ?? "").split(",").filter(Boolean), data: all.subarray(nl + 1) };
+  } catch {
+    return "none";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write `data` as `file` atomically in `dir` (made 0700 if missing; refused unless it is this user's alone). */
+function writeCache(
+  dir: string,
+  file: string,
+  commands: readonly string[],
+  data: Buffer,
+  euid: number,
+): boolean {
+  try {
+    if (!existsSync(dir)) {
+      // Made only below a directory of this user's or root's: `sudo -E` (root with a user's HOME) would
+      // otherwise leave a root-owned directory in the user's home that their own runs must then refuse.
+      let up = dirname(dir);
+      while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
+      const owner = statSync(up).uid;
+      if (owner !== euid && owner !== 0) return false;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    const d = lstatSync(dir);
+    if (!d.isDirectory() || !privateTo(d, euid)) return false;
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      unlinkSync(tmp); // left by a process of this pid that died mid-write
+    } catch {}
+    const fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      const head = Buffer.from(`${MAGIC} ${commands.join(",")}\n`, "latin1");
+      writeSync(fd, head);
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(tmp);
+      throw e;
+    }
+    closeSync(fd);
+    renameSync(tmp, file);
+    prune(dir, file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Keep the newest few caches (each build and node version has its own): a developer's rebuilds pile up. */
+function prune(dir: string, keep: string): void {
+  const caches = readdirSync(dir)
+    .filter((n) => /^cli-.*\.v8$/.test(n) && join(dir, n) !== keep)
+    .map((n) => ({ path: join(dir, n), at: lstatSync(join(dir, n)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  for (const c of caches.slice(3)) unlinkSync(c.path);
+}
+
+/** Whether to load without the cache: turned off, Windows, or source maps wanted (they map `require`d code only). */
+function cacheOff(env: NodeJS.ProcessEnv): boolean {
+  if (process.platform === "win32" || typeof process.geteuid !== "function") return true;
+  if (env.MC_NO_COMPILE_CACHE && env.MC_NO_COMPILE_CACHE !== "0") return true;
+  if (env.NODE_DISABLE_COMPILE_CACHE) return true;
+  return (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+}
+
+/** Load the CommonJS bundle at `bundle` (an absolute path), through the code cache where it can. */
+export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
+  const env = o.env ?? process.env;
+  const req = createRequire(bundle);
+  const dir = cacheOff(env) ? undefined : cacheDir(env);
+  if (!dir) return { exports: req(bundle) as Record<string, unknown>, state: "off", save: () => "skipped" };
+  const euid = o.euid ?? process.geteuid!();
+  const src = statSync(bundle);
+  const file = join(
+    dir,
+    `cli-${process.version}-${process.arch}-${src.size}-${Math.trunc(src.mtimeMs * 1000)}-${src.ino}.v8`,
+  );
+  const cached = readCache(dir, file, euid);
+  const source = readFileSync(bundle, "utf8");
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
+    // no dynamic import callback.
+    ...(typeof cached === "object" ? { cachedData: cached.data } : {}),
+  });
+  const state: CacheState =
+    typeof cached === "object" ? (script.cachedDataRejected ? "rejected" : "used") : cached;
+  const mod = { exports: {} as Record<string, unknown> };
+  const fn = script.runInThisContext() as (...a: unknown[]) => void;
+  fn.call(mod.exports, mod.exports, req, mod, bundle, join(bundle, ".."));
+  return {
+    exports: mod.exports,
+    state,
+    file,
+    save() {
+      if (state === "unsafe") return "skipped";
+      const had = typeof cached === "object" && state === "used" ? cached.commands : [];
+      if (state === "used" && had.includes(o.command)) return "kept";
+      const commands = [...new Set([...had, o.command])].sort().slice(0, 64);
+      let data: Buffer;
+      try {
+        data = script.createCachedData();
+      } catch {
+        return "skipped";
+      }
+      return writeCache(dir, file, commands, data, euid) ? "written" : "skipped";
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cacheDir, commandOf } from "../src/compile-cache.js";
+import { BIN, requireBuilt } from "./cli.js";
+
+const root = mkdtempSync(join(tmpdir(), "mc-ccache-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+/** A small CommonJS bundle and a private cache directory for it. */
+function fixture(body = "exports.main = async () => 7; exports.sum = [1, 2, 3].reduce((a, b) => a + b);") {
+  const d = join(root, `f${n++}`);
+  mkdirSync(d);
+  const bundle = join(d, "main.cjs");
+  // Enough functions for V8 to have something to cache.
+  writeFileSync(
+    bundle,
+    `${body}\n${Array.from({ length: 50 }, (_, i) => `exports.f${i} = (x) => x * ${i} + ${i};`).join("\n")}\n`,
+  );
+  const cache = join(d, "cache");
+  return { bundle, cache, env: { MC_CACHE_DIR: cache } as NodeJS.ProcessEnv };
+}
+
+const CHILD = join(import.meta.dirname, "fixtures", "compile-cache-child.ts");
+const REPO = join(import.meta.dirname, "..", "..", "..");
+
+/** One start of the bundle in a fresh node process (see the child's note): its cache state and result. */
+function load(
+  f: { bundle: string; env: NodeJS.ProcessEnv },
+  command: string,
+  o: { env?: NodeJS.ProcessEnv; euid?: number } = {},
+): { state: string; sum: number; result: unknown; saved: string } {
+  const out = execFileSync(
+    process.execPath,
+    ["--import", "tsx", CHILD, f.bundle, command, ...(o.euid === undefined ? [] : [String(o.euid)])],
+    { cwd: REPO, env: { PATH: process.env.PATH, ...f.env, ...o.env }, encoding: "utf8" },
+  );
+  return JSON.parse(out);
+}
+
+const cacheFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".v8"));
+
+describe("compile cache", () => {
+  it("writes a private cache once, then compiles from it; a new command widens it", () => {
+    const f = fixture();
+    const first = load(f, "run");
+    expect(first.state).toBe("none");
+    expect(first.sum).toBe(6);
+    expect(first.saved).toBe("written");
+    expect(statSync(f.cache).mode & 0o777).toBe(0o700);
+    const [file] = cacheFiles(f.cache);
+    expect(statSync(join(f.cache, file!)).mode & 0o777).toBe(0o600);
+
+    const second = load(f, "run");
+    expect(second.state).toBe("used");
+    expect(second.sum).toBe(6);
+    expect(second.saved).toBe("kept");
+
+    const third = load(f, "status");
+    expect(third.state).toBe("used");
+    expect(third.saved).toBe("written");
+    expect(readFileSync(join(f.cache, file!), "latin1").split("\n")[0]).toBe("mc-v8-cache 1 run,status");
+    expect(load(f, "status").saved).toBe("kept");
+    expect(cacheFiles(f.cache)).toHaveLength(1);
+  });
+
+  it("a damaged cache is refused by V8, the bundle still runs, and the cache is written again", () => {
+    const f = fixture();
+    load(f, "run");
+    const path = join(f.cache, cacheFiles(f.cache)[0]!);
+    const bytes = readFileSync(path);
+    const nl = bytes.indexOf(10);
+    for (let i = nl + 1; i < bytes.length; i++) bytes[i] = (bytes[i]! * 7 + 13) & 0xff;
+    writeFileSync(path, bytes, { mode: 0o600 });
+    const again = load(f, "run");
+    expect(again.state).toBe("rejected");
+    expect(again.sum).toBe(6);
+    expect(again.saved).toBe("written");
+    expect(load(f, "run").state).toBe("used");
+    // Not a cache at all (no header): compiled from source, replaced.
+    writeFileSync(path, "garbage", { mode: 0o600 });
+    const plain = load(f, "run");
+    expect(plain.state).toBe("none");
+    expect(plain.saved).toBe("written");
+  });
+
+  it("another build of the bundle never gets this build's cache", () => {
+    const f = fixture();
+    load(f, "run");
+    // Same size and content, other modification time: another file name.
+    utimesSync(f.bundle, new Date(), new Date(Date.now() - 86_400_000));
+    expect(load(f, "run").state).toBe("none");
+    // Other content of the same length, written after the cache.
+    writeFileSync(f.bundle, readFileSync(f.bundle, "utf8").replace("=> 7", "=> 8"));
+    const other = load(f, "run");
+    expect(other.state).toBe("none");
+    expect(other.result).toBe(8);
+  });
+
+  it("a cache others could have written is never read or replaced", () => {
+    const f = fixture();
+    load(f, "run");
+    const path = join(f.cache, cacheFiles(f.cache)[0]!);
+    const before = readFileSync(path);
+    for (const [what, set, reset] of [
+      ["group-writable file", () => chmodSync(path, 0o620), () => chmodSync(path, 0o600)],
+      ["world-writable file", () => chmodSync(path, 0o602), () => chmodSync(path, 0o600)],
+      ["group-writable directory", () => chmodSync(f.cache, 0o770), () => chmodSync(f.cache, 0o700)],
+      ["world-writable directory", () => chmodSync(f.cache, 0o1777), () => chmodSync(f.cache, 0o700)],
+    ] as const) {
+      set();
+      const l = load(f, "other");
+      expect(l.state, what).toBe("unsafe");
+      expect(l.sum, what).toBe(6);
+      expect(l.saved, what).toBe("skipped");
+      expect(readFileSync(path).equals(before), what).toBe(true);
+      reset();
+    }
+    // Owned by someone else (as this process sees it: another euid).
+    const uid = process.geteuid!();
+    const foreign = load(f, "run", { euid: uid + 1 });
+    expect(foreign.state).toBe("unsafe");
+    expect(foreign.saved).toBe("skipped");
+    if (uid === 0) {
+      chownSync(path, 65534, 65534);
+      expect(load(f, "run").state).toBe("unsafe");
+      chownSync(path, 0, 0);
+      chownSync(f.cache, 65534, 65534);
+      expect(load(f, "run").state).toBe("unsafe");
+    }
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)(
+    "root with another user's HOME (sudo -E) makes no directory there",
+    () => {
+      const f = fixture();
+      const home = join(root, `home-${n++}`);
+      mkdirSync(home, { mode: 0o755 });
+      chownSync(home, 65534, 65534);
+      const l = load({ bundle: f.bundle, env: { HOME: home } }, "run");
+      expect(l.state).toBe("none");
+      expect(l.saved).toBe("skipped");
+      expect(readdirSync(home)).toEqual([]);
+    },
+  );
+
+  it("a symlink in place of the cache file or its directory is not followed", () => {
+    const f = fixture();
+    load(f, "run");
+    const name = cacheFiles(f.cache)[0]!;
+    const elsewhere = join(root, `elsewhere-${n++}`);
+    mkdirSync(elsewhere, { mode: 0o700 });
+    execFileSync("mv", [join(f.cache, name), join(elsewhere, name)]);
+    symlinkSync(join(elsewhere, name), join(f.cache, name));
+    expect(load(f, "run").state).toBe("unsafe");
+    // The directory itself a symlink (to a private directory holding a good cache): not used either.
+    const g = fixture();
+    symlinkSync(elsewhere, g.cache);
+    expect(load(g, "run").state).toBe("unsafe");
+  });
+
+  it("is off when asked, and where no absolute cache directory can be named", () => {
+    const f = fixture();
+    const off = load(f, "run", { env: { MC_NO_COMPILE_CACHE: "1" } });
+    expect(off.state).toBe("off");
+    expect(off.sum).toBe(6);
+    expect(off.saved).toBe("skipped");
+    expect(existsSync(f.cache)).toBe(false);
+    expect(load({ bundle: f.bundle, env: { HOME: "relative/home" } }, "run").state).toBe("off");
+  });
+
+  it("names its directory from MC_CACHE_DIR, XDG_CACHE_HOME or HOME (absolute paths only)", () => {
+    expect(cacheDir({ MC_CACHE_DIR: "/a/b", XDG_CACHE_HOME: "/x", HOME: "/h" })).toBe("/a/b");
+    expect(cacheDir({ MC_CACHE_DIR: "rel", XDG_CACHE_HOME: "/x", HOME: "/h" })).toBe("/x/mc");
+    expect(cacheDir({ XDG_CACHE_HOME: "x", HOME: "/h" })).toBe("/h/.cache/mc");
+    expect(cacheDir({ HOME: "h" })).toBeUndefined();
+  });
+
+  it("tells the command from the arguments", () => {
+    expect(commandOf(["run", "x.json"])).toBe("run");
+    expect(commandOf(["--help"])).toBe("-");
+    expect(commandOf(["-q", "status"])).toBe("status");
+    expect(commandOf(["A,B"])).toBe("-");
+    expect(commandOf(["run", "x.json", "--help"])).toBe("-");
+    expect(commandOf(["run", "x.json", "--dry-run"])).toBe("run:dry");
+    expect(commandOf(["run", "x.json", "--", "--dry-run"])).toBe("run");
+    expect(commandOf([])).toBe("-");
+  });
+
+  it("keeps the newest few caches of other builds, removes older ones", () => {
+    const f = fixture();
+    mkdirSync(f.cache, { mode: 0o700 });
+    for (let i = 0; i < 6; i++) {
+      const p = join(f.cache, `cli-old-${i}.v8`);
+      writeFileSync(p, "x", { mode: 0o600 });
+      utimesSync(p, new Date(), new Date(Date.now() - (i + 1) * 60_000));
+    }
+    load(f, "run");
+    expect(cacheFiles(f.cache).sort()).toEqual(
+      [
+        "cli-old-0.v8",
+        "cli-old-1.v8",
+        "cli-old-2.v8",
+        cacheFiles(f.cache).find((x) => !x.startsWith("cli-old"))!,
+      ].sort(),
+    );
+  });
+});
+
+describe("the built CLI", () => {
+  it("has no dynamic import() left (code compiled from a cache has no callback for it)", () => {
+    requireBuilt();
+    const main = readFileSync(join(BIN, "..", "main.cjs"), "utf8");
+    expect(main.match(/\bimport\(/g) ?? []).toEqual([]);
+  });
+
+  it("writes its cache on the first run and uses it on the next, with the same output", () => {
+    requireBuilt();
+    const dir = mkdtempSync(join(root, "cli-"));
+    const env = {
+      ...process.env,
+      MC_CACHE_DIR: join(dir, "cache"),
+      MC_STATE_DIR: join(dir, "state"),
+      MC_DEBUG_COMPILE_CACHE: "1",
+      NO_COLOR: "1",
+    };
+    const run = () =>
+      execFileSync("node", [BIN, "ls", "--json"], {
+        env,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    const errOf = (args: string[]) =>
+      execFileSync("sh", ["-c", 'node "$@" 2>&1 >/dev/null', "sh", BIN, ...args], { env, encoding: "utf8" });
+    expect(errOf(["ls", "--json"])).toMatch(/^compile cache: none, written \(/m);
+    expect(errOf(["ls", "--json"])).toMatch(/^compile cache: used, kept \(/m);
+    expect(errOf(["ls", "--prune"])).toMatch(/^compile cache: used, kept \(/m);
+    expect(run()).toBe(run());
+    expect(
+      execFileSync("node", [BIN, "ls", "--json"], {
+        env: { ...env, MC_NO_COMPILE_CACHE: "1" },
+        encoding: "utf8",
+      }),
+    ).toBe(run());
+  });
+});
