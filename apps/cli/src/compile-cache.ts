@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   closeSync,
   constants,
@@ -27,8 +28,8 @@ import vm from "node:vm";
  *
  * The cache is code: it is read only from a file this user owns and no one else may write, in a directory
  * this user owns and no one else may write (`root` with another user's `HOME` gets no cache), and it is
- * named after the exact bundle (node version, architecture, size, modification time, inode), so a cache
- * of another build is never offered for this one. Any failure means no cache, never a failed command.
+ * named after the exact bundle (node version, architecture, a hash of its content), so a cache of another
+ * build is never offered for this one. Any failure means no cache, never a failed command.
  * Windows has none (no owner check here). `MC_NO_COMPILE_CACHE=1` turns it off.
  */
 
@@ -204,13 +205,14 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   const dir = cacheOff(env) ? undefined : cacheDir(env);
   if (!dir) return { exports: req(bundle) as Record<string, unknown>, state: "off", save: () => "skipped" };
   const euid = o.euid ?? process.geteuid!();
-  const src = statSync(bundle);
-  const file = join(
-    dir,
-    `cli-${process.version}-${process.arch}-${src.size}-${Math.trunc(src.mtimeMs * 1000)}-${src.ino}.v8`,
-  );
+  // Named after the bundle's content: npm packs every file with one fixed mtime, and a reinstall can reuse
+  // an inode, so two builds of one size could share a name by stat alone, and V8 checks only the source's
+  // length: it would run the other build's code. (node:crypto is loaded by every command anyway.)
+  const bytes = readFileSync(bundle);
+  const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 32);
+  const file = join(dir, `cli-${process.version}-${process.arch}-${digest}.v8`);
   const cached = readCache(dir, file, euid);
-  const source = readFileSync(bundle, "utf8");
+  const source = bytes.toString("utf8");
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
