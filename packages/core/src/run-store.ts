@@ -50,7 +50,8 @@ export class RunStore {
     const tag = `.write-probe-${process.pid}-${randomBytes(3).toString("hex")}`;
     try {
       for (const probe of [join(dir, tag), join(runsDir(dir, this.kind), tag)]) {
-        await this.host.writeFile(probe, "");
+        // Not flushed: whether the directory takes a file is the question, not whether it survives a crash.
+        await this.host.writeFile(probe, "", { durable: false });
         await this.host.remove(probe);
       }
     } catch (e) {
