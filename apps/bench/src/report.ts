@@ -7,6 +7,38 @@ export { evaluateTargets } from "./targets.js";
 
 import { fmtMs, fmtRatio, ratio } from "./stats.js";
 
+/**
+ * What the launch goals leave for a node CLI, from this run's own figures: node's bare start plus the
+ * floor with mc's tab wrapper and log writers (the per-tab work `sessions run` keeps: exit codes, start
+ * times, logs) is a lower bound for `sessions run` before it does anything of its own.
+ */
+export function launchBounds(r: BenchResults): string[] {
+  const node = r.cliStart?.node.median;
+  if (node === undefined || !Number.isFinite(node)) return [];
+  const goals: Record<number, number> = { 20: 2.5, 100: 1.5 };
+  const lines: string[] = [];
+  for (const l of r.launch) {
+    const goal = goals[l.tabs];
+    if (l.cold || goal === undefined) continue;
+    const med = (id: string) => l.rows.find((x) => x.id === id && !x.skipped)?.stats.median ?? Number.NaN;
+    const [floor, logged, mc] = [med("floor"), med("floor-logged"), med("sessions")];
+    if (![floor, logged, mc].every(Number.isFinite)) continue;
+    const bound = node + logged;
+    lines.push(
+      `- ${l.tabs} tabs: the goal allows ${fmtMs(goal * floor)} (${goal.toFixed(2)}× a ${fmtMs(floor)} floor); \`node -e 0\` (${fmtMs(node)}) plus the floor with mc's wrapper and log writers (${fmtMs(logged)}) is already ${fmtMs(bound)}, ${fmtRatio(ratio(bound, floor))}: what is left to the CLI itself (loading, planning, state) is ${fmtMs(mc - bound)} of \`sessions run\`'s ${fmtMs(mc)}.`,
+    );
+  }
+  return lines.length
+    ? [
+        "What the launch goals leave, from this run's figures (a lower bound for any node CLI that keeps per-tab",
+        "exit codes, start times and logs, before it loads or plans anything):",
+        "",
+        ...lines,
+        "",
+      ]
+    : [];
+}
+
 /** Column alignment of {@link markdownTable}. */
 export type Align = "l" | "r";
 
@@ -128,6 +160,7 @@ export function renderReport(r: BenchResults): string {
     "",
     targetsTable(r.targets.filter((t) => !t.check)),
     "",
+    ...launchBounds(r),
     "Other checks, held from earlier work (not goals of #18):",
     "",
     targetsTable(r.targets.filter((t) => t.check)),
