@@ -349,6 +349,16 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   }
 
   /**
+   * A waiting tab that has started after all (its record exists): a start whose answer was lost, as when
+   * ssh dropped after the remote command ran, or a scheduler that ended before it saved. No longer waiting.
+   */
+  async markTabStarted(name: string, index: number, machine?: string): Promise<void> {
+    const s = this.session(name, machine);
+    notPending(s, index);
+    await this.saveSession(s);
+  }
+
+  /**
    * Run a finished tab's command again in a new tab of the same name; its earlier attempt's record is
    * kept. Returns the new attempt number (see {@link rerunTab}).
    */

@@ -109,6 +109,21 @@ async function step(
   let running = st.tabs.filter((x) => LIVE.has(x.state)).length;
   let opened = 0;
   for (const i of [...(s.pendingTabs ?? [])]) {
+    // Started already, though still listed as waiting: its record says so (the answer to its start was
+    // lost: ssh dropped after the remote command ran). Opening it again would run its command twice.
+    const seen = st.tabs.find((x) => x.index === i && !x.pane);
+    if (seen && seen.state !== "not-started" && seen.state !== "abandoned") {
+      await manager.markTabStarted(s.name, i, s.machine);
+      o.onEvent?.({
+        type: "tab-started",
+        time: new Date().toISOString(),
+        machine: s.machine,
+        session: s.name,
+        tab: tabs[i]!.tabName,
+        index: i,
+      });
+      continue;
+    }
     const deps = (tabs[i]!.dependsOn ?? []).map((n) => tabs.findIndex((x) => x.tabName === n));
     const broken = deps.find((d) => t.failed.has(d));
     if (broken !== undefined) {

@@ -800,6 +800,41 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     expect(existsSync(join(t.work, "ran-after"))).toBe(false);
     await m.killAllSessions();
   });
+
+  it("a waiting tab whose start went through though its answer was lost is not opened a second time", async () => {
+    const { schedule } = await import("@mc/core");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "lost",
+          layoutTabs: [
+            { tabName: "a", startDir: t.work, command: "sleep 30" },
+            { tabName: "b", startDir: t.work, command: "echo b >> lost-b.log; sleep 30" },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    expect(m.managed[0]!.pendingTabs).toEqual([1]);
+    // Tab b's start runs (its window opens, its wrapper writes its record) but, as when ssh drops right
+    // after the remote command ran, the scheduler never learns it: b is still listed as waiting.
+    await m.startTab("lost", 1);
+    m.managed[0]!.pendingTabs = [1];
+    await waitFor(
+      () => m.checkAllSessionsStatus({ processes: false }),
+      (r) => r.sessions[0]!.tabs[1]!.state === "running",
+    );
+    const events: string[] = [];
+    await schedule(m, { pollMs: 100, onEvent: (e) => events.push(`${e.type}:${e.tab}`) });
+    expect(t.tmux("list-windows", "-t", "=lost:", "-F", "#{window_name}").trim().split("\n")).toEqual([
+      "a",
+      "b",
+    ]);
+    expect(readFileSync(join(t.work, "lost-b.log"), "utf8")).toBe("b\n");
+    expect(events).toEqual(["tab-started:b"]);
+    expect(m.managed[0]!.pendingTabs ?? []).toEqual([]);
+    await m.killAllSessions();
+  });
 });
 
 describe("tmux: what a tab does once its command ended (--exit)", () => {
