@@ -24,7 +24,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const main = bundle.exports.main as (argv: string[]) => Promise<number>;
   void main(process.argv).then((code) => {
     process.exitCode = code;
-    const saved = bundle.save();
+    const saved = bundle.save(bundle.exports.isCommand as (w: string) => boolean);
     if (process.env.MC_DEBUG_COMPILE_CACHE)
       process.stderr.write(`compile cache: ${bundle.state}, ${saved} (${bundle.file ?? "off"})\n`);
   });

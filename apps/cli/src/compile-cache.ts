@@ -52,8 +52,11 @@ export interface LoadedBundle {
   state: CacheState;
   /** The cache file used or to be written (undefined when off). */
   file?: string;
-  /** Write the cache when it is missing, rejected or lacks this command; never throws. */
-  save(): "written" | "kept" | "skipped";
+  /**
+   * Write the cache when it is missing, rejected or lacks this command; never throws. `isCommand` tells a
+   * command from another word (a typo, an option's value), which counts as no command.
+   */
+  save(isCommand?: (word: string) => boolean): "written" | "kept" | "skipped";
 }
 
 export interface LoadOptions {
@@ -64,7 +67,7 @@ export interface LoadOptions {
   euid?: number;
 }
 
-const MAGIC = "mc-v8-cache 1";
+const MAGIC = "mc-v8-cache 2";
 
 /** Where the cache lives: `MC_CACHE_DIR`, else `$XDG_CACHE_HOME/mc`, else `~/.cache/mc`; relative paths are ignored. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -99,6 +102,10 @@ function privateTo(st: { uid: number; mode: number }, euid: number): boolean {
   return st.uid === euid && (st.mode & 0o022) === 0;
 }
 
+/** The payload's digest in the header: V8 (Node 20) does not check the cache's contents, and one flipped
+ * byte in it crashed every command (SIGTRAP, SIGSEGV) or, worse, ran damaged code. */
+const digestOf = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
 /** The cache file's commands and V8 data, or why there is none. */
 function readCache(
   dir: string,
@@ -123,9 +130,12 @@ function readCache(
     if (!st.isFile() || !privateTo(st, euid) || st.size > 64 * 1024 * 1024) return "unsafe";
     const all = readFileSync(fd);
     const nl = all.indexOf(10);
-    const head = nl > 0 ? all.toString("latin1", 0, Math.min(nl, 4096)).split(" ") : [];
-    if (nl < 0 || `${head[0]} ${head[1]}` !== MAGIC) return "none";
-    return { commands: (head[2] ?? "").split(",").filter(Boolean), data: all.subarray(nl + 1) };
+    // `mc-v8-cache 2 <sha256 of the data> <commands>`
+    const head = nl > 0 && nl < 4096 ? all.toString("latin1", 0, nl).split(" ") : [];
+    if (`${head[0]} ${head[1]}` !== MAGIC) return "none";
+    const data = all.subarray(nl + 1);
+    if (head[2] !== digestOf(data)) return "none";
+    return { commands: (head[3] ?? "").split(",").filter(Boolean), data };
   } catch {
     return "none";
   } finally {
@@ -163,7 +173,7 @@ function writeCache(
       0o600,
     );
     try {
-      const head = Buffer.from(`${MAGIC} ${commands.join(",")}\n`, "latin1");
+      const head = Buffer.from(`${MAGIC} ${digestOf(data)} ${commands.join(",")}\n`, "latin1");
       writeSync(fd, head);
       let off = 0;
       while (off < data.length) off += writeSync(fd, data, off);
@@ -174,20 +184,29 @@ function writeCache(
     }
     closeSync(fd);
     renameSync(tmp, file);
-    prune(dir, file);
+    try {
+      prune(dir, file);
+    } catch {}
     return true;
   } catch {
     return false;
   }
 }
 
-/** Keep the newest few caches (each build and node version has its own): a developer's rebuilds pile up. */
+/**
+ * Keep the newest few caches (each build and node version has its own: a developer's rebuilds pile up),
+ * and remove what a process killed mid-write left (`….tmp-<pid>`, over a minute old).
+ */
 function prune(dir: string, keep: string): void {
-  const caches = readdirSync(dir)
-    .filter((n) => /^cli-.*\.v8$/.test(n) && join(dir, n) !== keep)
-    .map((n) => ({ path: join(dir, n), at: lstatSync(join(dir, n)).mtimeMs }))
+  const names = readdirSync(dir).filter((n) => n.startsWith("cli-"));
+  const at = (n: string) => lstatSync(join(dir, n)).mtimeMs;
+  const caches = names
+    .filter((n) => /\.v8$/.test(n) && join(dir, n) !== keep)
+    .map((n) => ({ n, at: at(n) }))
     .sort((a, b) => b.at - a.at);
-  for (const c of caches.slice(3)) unlinkSync(c.path);
+  for (const c of caches.slice(3)) unlinkSync(join(dir, c.n));
+  for (const n of names.filter((x) => /\.v8\.tmp-\d+$/.test(x)))
+    if (Date.now() - at(n) > 60_000) unlinkSync(join(dir, n));
 }
 
 /** Whether to load without the cache: turned off, Windows, or source maps wanted (they map `require`d code only). */
@@ -213,12 +232,17 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   const file = join(dir, `cli-${process.version}-${process.arch}-${digest}.v8`);
   const cached = readCache(dir, file, euid);
   const source = bytes.toString("utf8");
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: bundle,
-    // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
-    // no dynamic import callback.
-    ...(typeof cached === "object" ? { cachedData: cached.data } : {}),
-  });
+  // The wrapper on a line of its own: stack traces keep the bundle's lines and columns (its source map's).
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname) {\n${source}\n})`,
+    {
+      filename: bundle,
+      lineOffset: -1,
+      // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
+      // no dynamic import callback.
+      ...(typeof cached === "object" ? { cachedData: cached.data } : {}),
+    },
+  );
   const state: CacheState =
     typeof cached === "object" ? (script.cachedDataRejected ? "rejected" : "used") : cached;
   const mod = { exports: {} as Record<string, unknown> };
@@ -228,11 +252,14 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
     exports: mod.exports,
     state,
     file,
-    save() {
+    save(isCommand) {
       if (state === "unsafe") return "skipped";
+      const word = o.command.split(":")[0]!;
+      const command = word !== "-" && isCommand && !isCommand(word) ? "-" : o.command;
       const had = typeof cached === "object" && state === "used" ? cached.commands : [];
-      if (state === "used" && had.includes(o.command)) return "kept";
-      const commands = [...new Set([...had, o.command])].sort().slice(0, 64);
+      // A full list is kept as it is: rewriting ~1 MB on every start would cost more than it saves.
+      if (state === "used" && (had.includes(command) || had.length >= 64)) return "kept";
+      const commands = [...new Set([...had, command])].sort();
       let data: Buffer;
       try {
         data = script.createCachedData();

@@ -75,6 +75,13 @@ export function buildProgram(state: { out: Output; code: number }): Command {
   return program;
 }
 
+let commandNames = new Set<string>();
+
+/** Whether `word` names one of the CLI's commands (or an alias), once {@link main} has run. */
+export function isCommand(word: string): boolean {
+  return commandNames.has(word);
+}
+
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const state = { out: makeOutput(argv.includes("--json")), code: 0 };
@@ -90,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const program = buildProgram(state);
+  commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
   try {
     await program.parseAsync(argv);
     return state.code;

@@ -44,11 +44,19 @@ const REPO = join(import.meta.dirname, "..", "..", "..");
 function load(
   f: { bundle: string; env: NodeJS.ProcessEnv },
   command: string,
-  o: { env?: NodeJS.ProcessEnv; euid?: number } = {},
-): { state: string; sum: number; result: unknown; saved: string } {
+  o: { env?: NodeJS.ProcessEnv; euid?: number; node?: string[] } = {},
+): { state: string; sum: number; result: unknown; at?: string; saved: string } {
   const out = execFileSync(
     process.execPath,
-    ["--import", "tsx", CHILD, f.bundle, command, ...(o.euid === undefined ? [] : [String(o.euid)])],
+    [
+      ...(o.node ?? []),
+      "--import",
+      "tsx",
+      CHILD,
+      f.bundle,
+      command,
+      ...(o.euid === undefined ? [] : [String(o.euid)]),
+    ],
     { cwd: REPO, env: { PATH: process.env.PATH, ...f.env, ...o.env }, encoding: "utf8" },
   );
   return JSON.parse(out);
@@ -75,29 +83,101 @@ describe("compile cache", () => {
     const third = load(f, "status");
     expect(third.state).toBe("used");
     expect(third.saved).toBe("written");
-    expect(readFileSync(join(f.cache, file!), "latin1").split("\n")[0]).toBe("mc-v8-cache 1 run,status");
+    expect(readFileSync(join(f.cache, file!), "latin1").split("\n")[0]).toMatch(
+      /^mc-v8-cache 2 [0-9a-f]{64} run,status$/,
+    );
     expect(load(f, "status").saved).toBe("kept");
     expect(cacheFiles(f.cache)).toHaveLength(1);
   });
 
-  it("a damaged cache is refused by V8, the bundle still runs, and the cache is written again", () => {
+  it("a cache V8 refuses (other V8 flags, another node) is compiled past and written again", () => {
     const f = fixture();
     load(f, "run");
-    const path = join(f.cache, cacheFiles(f.cache)[0]!);
-    const bytes = readFileSync(path);
-    const nl = bytes.indexOf(10);
-    for (let i = nl + 1; i < bytes.length; i++) bytes[i] = (bytes[i]! * 7 + 13) & 0xff;
-    writeFileSync(path, bytes, { mode: 0o600 });
-    const again = load(f, "run");
+    const again = load(f, "run", { node: ["--stack-size=2000"] });
     expect(again.state).toBe("rejected");
     expect(again.sum).toBe(6);
     expect(again.saved).toBe("written");
-    expect(load(f, "run").state).toBe("used");
+    expect(load(f, "run", { node: ["--stack-size=2000"] }).state).toBe("used");
     // Not a cache at all (no header): compiled from source, replaced.
+    const path = join(f.cache, cacheFiles(f.cache)[0]!);
     writeFileSync(path, "garbage", { mode: 0o600 });
     const plain = load(f, "run");
     expect(plain.state).toBe("none");
     expect(plain.saved).toBe("written");
+  });
+
+  it("one damaged byte anywhere in the cache is caught before V8 sees it (V8 does not check, and crashed)", () => {
+    const f = fixture();
+    load(f, "run");
+    const path = join(f.cache, cacheFiles(f.cache)[0]!);
+    const good = readFileSync(path);
+    const nl = good.indexOf(10);
+    for (const at of [nl + 1, nl + 40, nl + Math.floor((good.length - nl) / 2), good.length - 1]) {
+      const bad = Buffer.from(good);
+      bad[at] = bad[at]! ^ 0xff;
+      writeFileSync(path, bad, { mode: 0o600 });
+      const l = load(f, "run");
+      expect(l.state, `byte ${at}`).toBe("none");
+      expect(l.sum, `byte ${at}`).toBe(6);
+      expect(l.saved, `byte ${at}`).toBe("written");
+      expect(load(f, "run").state, `byte ${at}`).toBe("used");
+    }
+  });
+
+  it("counts only the bundle's commands; a typo or an option's value is no command, and a full list is kept", () => {
+    const f = fixture();
+    const known = { MC_TEST_COMMANDS: "run,status" };
+    load(f, "run", { env: known });
+    expect(load(f, "typo", { env: known }).saved).toBe("written");
+    const path = join(f.cache, cacheFiles(f.cache)[0]!);
+    expect(readFileSync(path, "latin1").split("\n")[0]!.split(" ")[3]).toBe("-,run");
+    expect(load(f, "other-typo", { env: known }).saved).toBe("kept");
+    // 64 commands listed (the header rewritten as a long use would leave it, the digest still right): a
+    // 65th is not written, or every start would rewrite ~1 MB.
+    const bytes = readFileSync(path);
+    const nl = bytes.indexOf(10);
+    const head = bytes.toString("latin1", 0, nl).split(" ");
+    const many = Array.from(
+      { length: 64 },
+      (_, i) => `c${"abcdefghij"[Math.floor(i / 10)]}${"abcdefghij"[i % 10]}`,
+    );
+    writeFileSync(
+      path,
+      Buffer.concat([
+        Buffer.from(`${head[0]} ${head[1]} ${head[2]} ${many.join(",")}\n`, "latin1"),
+        bytes.subarray(nl + 1),
+      ]),
+      { mode: 0o600 },
+    );
+    const more = { MC_TEST_COMMANDS: [...many, "status"].join(",") };
+    expect(load(f, "ccd", { env: more }).saved).toBe("kept");
+    const last = load(f, "status", { env: more });
+    expect(last.state).toBe("used");
+    expect(last.saved).toBe("kept");
+  });
+
+  it("a stack trace points where source maps point (the wrapper adds no column to the bundle's first line)", () => {
+    const body = 'exports.main = async () => { throw new Error("here"); }; exports.sum = 6;';
+    const f = fixture(body);
+    const plain = load(f, "run", { env: { MC_NO_COMPILE_CACHE: "1" } });
+    const viaCache = [load(f, "run"), load(f, "run")];
+    expect(plain.at).toMatch(/main\.cjs:1:\d+/);
+    expect(viaCache.map((x) => x.state)).toEqual(["none", "used"]);
+    for (const x of viaCache)
+      expect(x.at?.match(/main\.cjs:\d+:\d+/)?.[0]).toBe(plain.at?.match(/main\.cjs:\d+:\d+/)?.[0]);
+  });
+
+  it("removes what a process killed mid-write left, once it is a minute old", () => {
+    const f = fixture();
+    mkdirSync(f.cache, { mode: 0o700 });
+    const old = join(f.cache, "cli-x.v8.tmp-12345");
+    const fresh = join(f.cache, "cli-y.v8.tmp-12346");
+    writeFileSync(old, "x", { mode: 0o600 });
+    writeFileSync(fresh, "x", { mode: 0o600 });
+    utimesSync(old, new Date(), new Date(Date.now() - 120_000));
+    load(f, "run");
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
   });
 
   it("another build of the bundle never gets this build's cache", () => {
