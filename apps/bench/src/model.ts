@@ -85,6 +85,8 @@ export interface RssResult {
   peakMiB: number;
   /** Wall time of that status call (ms), for context. */
   ms: number;
+  /** VmHWM of the command's first run, which compiled the CLI and wrote its compile cache (MiB; older results lack it). */
+  firstPeakMiB?: number;
 }
 
 /** `sessions --version` against `node -e 0`. */

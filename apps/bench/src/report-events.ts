@@ -60,7 +60,11 @@ export function eventSections(r: BenchResults): string[] {
       "## CLI memory",
       "",
       `\`sessions status --json\` (the built CLI) on ${r.rss.panes} running panes: peak RSS ${r.rss.peakMiB.toFixed(1)} MiB`,
-      `(${((r.rss.peakMiB * 2 ** 20) / 1e6).toFixed(1)} MB; VmHWM, read by a preload as the process exits), ${fmtMs(r.rss.ms)} wall.`,
+      `(${((r.rss.peakMiB * 2 ** 20) / 1e6).toFixed(1)} MB; VmHWM, read by a preload as the process exits), ${fmtMs(r.rss.ms)} wall${
+        r.rss.firstPeakMiB === undefined
+          ? "."
+          : `; its first run, which compiles the CLI and writes the command's compile cache, peaked at ${r.rss.firstPeakMiB.toFixed(1)} MiB.`
+      }`,
       "",
     );
   return parts;

@@ -22,9 +22,10 @@ import vm from "node:vm";
 /**
  * A V8 code cache for the CLI bundle, so that a command does not compile ~1 MB of JavaScript each time it
  * starts (about a fifth of a `sessions run`; Node 20 has no compile cache of its own for this). The bundle
- * (`main.cjs`) is compiled with `vm.Script` and the cached data of an earlier run, and the data is written
- * again after a run that had none, had it rejected (another node, other V8 flags), or ran a command the
- * data had not seen (so it grows to cover the commands in use; V8 keeps what it compiled, not what ran).
+ * (`main.cjs`) is compiled with `vm.Script` and the cached data an earlier run of the same command wrote,
+ * and the data is written after a run that had none or had it rejected (another node, other V8 flags).
+ * One cache per command: V8 deserialises a cache whole, so one covering every command cost `status`
+ * ~6 MB of memory for code it never runs.
  *
  * The cache is code: it is read only from a file this user owns and no one else may write, in a directory
  * this user owns and no one else may write (`root` with another user's `HOME` gets no cache), and it is
@@ -53,8 +54,8 @@ export interface LoadedBundle {
   /** The cache file used or to be written (undefined when off). */
   file?: string;
   /**
-   * Write the cache when it is missing, rejected or lacks this command; never throws. `isCommand` tells a
-   * command from another word (a typo, an option's value), which counts as no command.
+   * Write this command's cache when it was missing or rejected; never throws. `isCommand` tells a command
+   * from another word (a typo, an option's value), which gets no cache.
    */
   save(isCommand?: (word: string) => boolean): "written" | "kept" | "skipped";
 }
@@ -67,7 +68,7 @@ export interface LoadOptions {
   euid?: number;
 }
 
-const MAGIC = "mc-v8-cache 2";
+const MAGIC = "mc-v8-cache 3";
 
 /** Where the cache lives: `MC_CACHE_DIR`, else `$XDG_CACHE_HOME/mc`, else `~/.cache/mc`; relative paths are ignored. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -85,7 +86,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
 }
 
 /**
- * What a start runs, for the cache's coverage: the first argument that is a plain word, with `:dry` for a
+ * What a start runs, which names its cache: the first argument that is a plain word, with `+dry` for a
  * dry run (which leaves the start's code uncompiled); `-` for help or no command (commander's code only).
  */
 export function commandOf(args: readonly string[]): string {
@@ -94,7 +95,7 @@ export function commandOf(args: readonly string[]): string {
   if (opts.includes("--help") || opts.includes("-h")) return "-";
   const w = opts.find((a) => !a.startsWith("-"));
   if (!w || !/^[a-z][a-z-]{0,31}$/.test(w)) return "-";
-  return opts.includes("--dry-run") ? `${w}:dry` : w;
+  return opts.includes("--dry-run") ? `${w}+dry` : w;
 }
 
 /** Owned by `euid` and writable by no one else (group, others). */
@@ -106,12 +107,8 @@ function privateTo(st: { uid: number; mode: number }, euid: number): boolean {
  * byte in it crashed every command (SIGTRAP, SIGSEGV) or, worse, ran damaged code. */
 const digestOf = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-/** The cache file's commands and V8 data, or why there is none. */
-function readCache(
-  dir: string,
-  file: string,
-  euid: number,
-): { commands: string[]; data: Buffer } | "none" | "unsafe" {
+/** The cache file's V8 data, or why there is none. */
+function readCache(dir: string, file: string, euid: number): Buffer | "none" | "unsafe" {
   let d: ReturnType<typeof lstatSync>;
   try {
     d = lstatSync(dir);
@@ -130,12 +127,11 @@ function readCache(
     if (!st.isFile() || !privateTo(st, euid) || st.size > 64 * 1024 * 1024) return "unsafe";
     const all = readFileSync(fd);
     const nl = all.indexOf(10);
-    // `mc-v8-cache 2 <sha256 of the data> <commands>`
+    // `mc-v8-cache 3 <sha256 of the data>`
     const head = nl > 0 && nl < 4096 ? all.toString("latin1", 0, nl).split(" ") : [];
     if (`${head[0]} ${head[1]}` !== MAGIC) return "none";
     const data = all.subarray(nl + 1);
-    if (head[2] !== digestOf(data)) return "none";
-    return { commands: (head[3] ?? "").split(",").filter(Boolean), data };
+    return head[2] === digestOf(data) ? data : "none";
   } catch {
     return "none";
   } finally {
@@ -144,13 +140,7 @@ function readCache(
 }
 
 /** Write `data` as `file` atomically in `dir` (made 0700 if missing; refused unless it is this user's alone). */
-function writeCache(
-  dir: string,
-  file: string,
-  commands: readonly string[],
-  data: Buffer,
-  euid: number,
-): boolean {
+function writeCache(dir: string, file: string, data: Buffer, euid: number): boolean {
   try {
     if (!existsSync(dir)) {
       // Made only below a directory of this user's or root's: `sudo -E` (root with a user's HOME) would
@@ -173,7 +163,7 @@ function writeCache(
       0o600,
     );
     try {
-      const head = Buffer.from(`${MAGIC} ${digestOf(data)} ${commands.join(",")}\n`, "latin1");
+      const head = Buffer.from(`${MAGIC} ${digestOf(data)}\n`, "latin1");
       writeSync(fd, head);
       let off = 0;
       while (off < data.length) off += writeSync(fd, data, off);
@@ -193,18 +183,33 @@ function writeCache(
   }
 }
 
+/** `cli-<node>-<arch>-<bundle hash>-<command>.v8`: the build is all but the command. */
+const CACHE_NAME = /^cli-(v[\w.]+-\w+-[0-9a-f]{32})-([\w+-]+)\.v8$/;
+
 /**
- * Keep the newest few caches (each build and node version has its own: a developer's rebuilds pile up),
- * and remove what a process killed mid-write left (`….tmp-<pid>`, over a minute old).
+ * Keep the caches of this build and of the newest three others (each build and node version has its
+ * own: a developer's rebuilds pile up), and remove what a process killed mid-write left (`….tmp-<pid>`,
+ * over a minute old).
  */
 function prune(dir: string, keep: string): void {
   const names = readdirSync(dir).filter((n) => n.startsWith("cli-"));
   const at = (n: string) => lstatSync(join(dir, n)).mtimeMs;
-  const caches = names
-    .filter((n) => /\.v8$/.test(n) && join(dir, n) !== keep)
-    .map((n) => ({ n, at: at(n) }))
-    .sort((a, b) => b.at - a.at);
-  for (const c of caches.slice(3)) unlinkSync(join(dir, c.n));
+  const current = CACHE_NAME.exec(keep.slice(dir.length + 1))?.[1];
+  const newest = new Map<string, number>();
+  for (const n of names) {
+    const build = CACHE_NAME.exec(n)?.[1];
+    if (build && build !== current) newest.set(build, Math.max(newest.get(build) ?? 0, at(n)));
+  }
+  const kept = new Set(
+    [...newest]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([b]) => b),
+  );
+  for (const n of names) {
+    const build = CACHE_NAME.exec(n)?.[1];
+    if (build ? build !== current && !kept.has(build) : /\.v8$/.test(n)) unlinkSync(join(dir, n));
+  }
   for (const n of names.filter((x) => /\.v8\.tmp-\d+$/.test(x)))
     if (Date.now() - at(n) > 60_000) unlinkSync(join(dir, n));
 }
@@ -229,7 +234,7 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   // length: it would run the other build's code. (node:crypto is loaded by every command anyway.)
   const bytes = readFileSync(bundle);
   const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 32);
-  const file = join(dir, `cli-${process.version}-${process.arch}-${digest}.v8`);
+  const file = join(dir, `cli-${process.version}-${process.arch}-${digest}-${o.command}.v8`);
   const cached = readCache(dir, file, euid);
   const source = bytes.toString("utf8");
   // The wrapper on a line of its own: stack traces keep the bundle's lines and columns (its source map's).
@@ -240,7 +245,7 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
       lineOffset: -1,
       // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
       // no dynamic import callback.
-      ...(typeof cached === "object" ? { cachedData: cached.data } : {}),
+      ...(typeof cached === "object" ? { cachedData: cached } : {}),
     },
   );
   const state: CacheState =
@@ -254,19 +259,17 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
     file,
     save(isCommand) {
       if (state === "unsafe") return "skipped";
-      const word = o.command.split(":")[0]!;
-      const command = word !== "-" && isCommand && !isCommand(word) ? "-" : o.command;
-      const had = typeof cached === "object" && state === "used" ? cached.commands : [];
-      // A full list is kept as it is: rewriting ~1 MB on every start would cost more than it saves.
-      if (state === "used" && (had.includes(command) || had.length >= 64)) return "kept";
-      const commands = [...new Set([...had, command])].sort();
+      if (state === "used") return "kept";
+      // A typo or an option's value is no command: no cache of its own (any word would make a file).
+      const word = o.command.split("+")[0]!;
+      if (word !== "-" && isCommand && !isCommand(word)) return "skipped";
       let data: Buffer;
       try {
         data = script.createCachedData();
       } catch {
         return "skipped";
       }
-      return writeCache(dir, file, commands, data, euid) ? "written" : "skipped";
+      return writeCache(dir, file, data, euid) ? "written" : "skipped";
     },
   };
 }

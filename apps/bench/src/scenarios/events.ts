@@ -93,18 +93,24 @@ export function runStatusRss(sb: Sandbox, f: ManagedFixture, o: { cli: string })
     preload,
     `process.on("exit", () => { const fs = require("node:fs"); const m = /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8")); fs.writeFileSync(${JSON.stringify(out)}, m ? m[1] : "0"); });\n`,
   );
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, ["--require", preload, o.cli, "status", "--json"], {
-    env: { ...sb.env, MC_STATE_DIR: f.stateDir },
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`sessions status failed: ${r.stderr.trim()}`);
-  const tabs = (JSON.parse(r.stdout) as { sessions: { tabs: unknown[] }[] }).sessions.reduce(
-    (n, s) => n + s.tabs.length,
-    0,
-  );
-  if (tabs !== f.panes) throw new Error(`sessions status saw ${tabs} of ${f.panes} tabs`);
-  return { panes: f.panes, peakMiB: Number(readFileSync(out, "utf8")) / 1024, ms };
+  const once = () => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, ["--require", preload, o.cli, "status", "--json"], {
+      env: { ...sb.env, MC_STATE_DIR: f.stateDir },
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`sessions status failed: ${r.stderr.trim()}`);
+    const tabs = (JSON.parse(r.stdout) as { sessions: { tabs: unknown[] }[] }).sessions.reduce(
+      (n, s) => n + s.tabs.length,
+      0,
+    );
+    if (tabs !== f.panes) throw new Error(`sessions status saw ${tabs} of ${f.panes} tabs`);
+    return { ms, peakMiB: Number(readFileSync(out, "utf8")) / 1024 };
+  };
+  // The first `status` compiles the CLI and writes its compile cache (shown); a user's next ones are measured.
+  const first = once();
+  const { ms, peakMiB } = once();
+  return { panes: f.panes, peakMiB, ms, firstPeakMiB: first.peakMiB };
 }
