@@ -232,11 +232,11 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   // Named after the bundle's content: npm packs every file with one fixed mtime, and a reinstall can reuse
   // an inode, so two builds of one size could share a name by stat alone, and V8 checks only the source's
   // length: it would run the other build's code. (node:crypto is loaded by every command anyway.)
-  const bytes = readFileSync(bundle);
-  const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 32);
+  // Read straight into a string (node's UTF-8 fast path, no Buffer beside it: ~1.2 MB less at the peak).
+  const source = readFileSync(bundle, "utf8");
+  const digest = createHash("sha256").update(source).digest("hex").slice(0, 32);
   const file = join(dir, `cli-${process.version}-${process.arch}-${digest}-${o.command}.v8`);
   const cached = readCache(dir, file, euid);
-  const source = bytes.toString("utf8");
   // The wrapper on a line of its own: stack traces keep the bundle's lines and columns (its source map's).
   const script = new vm.Script(
     `(function (exports, require, module, __filename, __dirname) {\n${source}\n})`,
