@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { defineConfig } from "vitest/config";
 
@@ -25,8 +25,9 @@ export const shared = defineConfig({
     include: ["test/**/*.test.ts"],
     env: {
       PATH: [...toolDirs(), process.env.PATH ?? ""].join(delimiter),
-      // The built CLI's compile cache (apps/cli/src/compile-cache.ts): the tests' own, never the user's.
-      MC_CACHE_DIR: join(tmpdir(), `mc-test-compile-cache-${process.getuid?.() ?? "u"}`),
+      // The built CLI's compile cache (apps/cli/src/compile-cache.ts): the tests' own, in this checkout
+      // (not a guessable /tmp name another user could take first), never the user's.
+      MC_CACHE_DIR: join(import.meta.dirname, "node_modules", ".cache", "mc-test-compile-cache"),
     },
     // Generous: CI's two cores are shared with other jobs and run three test files at once; a test that
     // waits for something polls for it, so a passing test never waits for these.

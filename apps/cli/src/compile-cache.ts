@@ -86,17 +86,33 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
 }
 
 /**
- * What a start runs, which names its cache: the first argument that is a plain word, with `+dry` for a
- * dry run (which leaves the start's code uncompiled); `-` for help or no command (commander's code only).
+ * What a start runs, which names its cache: its command word (`run`, or an alias: `R`), with `+dry` for a
+ * dry run (which leaves the start's code uncompiled); `-` for help or no arguments (commander's code
+ * only); `?` when it cannot be told (a path where the command goes): no cache then.
  */
 export function commandOf(args: readonly string[]): string {
   const end = args.indexOf("--");
   const opts = end < 0 ? args : args.slice(0, end);
-  if (opts.includes("--help") || opts.includes("-h")) return "-";
-  const w = opts.find((a) => !a.startsWith("-"));
-  if (!w || !/^[a-z][a-z-]{0,31}$/.test(w)) return "-";
+  if (opts.length === 0 || opts.includes("--help") || opts.includes("-h")) return "-";
+  let w: string | undefined;
+  for (let i = 0; i < opts.length && w === undefined; i++) {
+    const a = opts[i]!;
+    // The one global option with a value, given before the command: its value is not the command.
+    if (a === "--state-dir") i++;
+    else if (!a.startsWith("-")) w = a;
+  }
+  if (!w || !/^[A-Za-z][A-Za-z-]{0,31}$/.test(w)) return "?";
   return opts.includes("--dry-run") ? `${w}+dry` : w;
 }
+
+/** The wrapper the bundle is compiled in (part of what the cache's name hashes: V8 checks only lengths). */
+const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname) {\n";
+const WRAP_TAIL = "\n})";
+
+/** A cache's file name, and what a name says: the build (node, arch, bundle hash) and the command. */
+const cacheName = (build: string, command: string) => `cli-${build}-${command}.v8`;
+const CACHE_NAME = /^cli-(.+-[0-9a-f]{32})-(-|[A-Za-z][A-Za-z-]*(?:\+dry)?)\.v8$/;
+const TMP_NAME = /^cli-.+-[0-9a-f]{32}-(?:-|[A-Za-z][A-Za-z-]*(?:\+dry)?)\.v8\.tmp-\d+$/;
 
 /** Owned by `euid` and writable by no one else (group, others). */
 function privateTo(st: { uid: number; mode: number }, euid: number): boolean {
@@ -108,7 +124,7 @@ function privateTo(st: { uid: number; mode: number }, euid: number): boolean {
 const digestOf = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** The cache file's V8 data, or why there is none. */
-function readCache(dir: string, file: string, euid: number): Buffer | "none" | "unsafe" {
+function readCache(dir: string, file: string, euid: number): Buffer | "none" | "unsafe" | "unsafe-file" {
   let d: ReturnType<typeof lstatSync>;
   try {
     d = lstatSync(dir);
@@ -120,11 +136,11 @@ function readCache(dir: string, file: string, euid: number): Buffer | "none" | "
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ENOENT" ? "none" : "unsafe";
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? "none" : "unsafe-file";
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || !privateTo(st, euid) || st.size > 64 * 1024 * 1024) return "unsafe";
+    if (!st.isFile() || !privateTo(st, euid) || st.size > 64 * 1024 * 1024) return "unsafe-file";
     const all = readFileSync(fd);
     const nl = all.indexOf(10);
     // `mc-v8-cache 3 <sha256 of the data>`
@@ -140,7 +156,7 @@ function readCache(dir: string, file: string, euid: number): Buffer | "none" | "
 }
 
 /** Write `data` as `file` atomically in `dir` (made 0700 if missing; refused unless it is this user's alone). */
-function writeCache(dir: string, file: string, data: Buffer, euid: number): boolean {
+function writeCache(dir: string, file: string, build: string, data: Buffer, euid: number): boolean {
   try {
     if (!existsSync(dir)) {
       // Made only below a directory of this user's or root's: `sudo -E` (root with a user's HOME) would
@@ -175,7 +191,7 @@ function writeCache(dir: string, file: string, data: Buffer, euid: number): bool
     closeSync(fd);
     renameSync(tmp, file);
     try {
-      prune(dir, file);
+      prune(dir, build);
     } catch {}
     return true;
   } catch {
@@ -183,22 +199,18 @@ function writeCache(dir: string, file: string, data: Buffer, euid: number): bool
   }
 }
 
-/** `cli-<node>-<arch>-<bundle hash>-<command>.v8`: the build is all but the command. */
-const CACHE_NAME = /^cli-(v[\w.]+-\w+-[0-9a-f]{32})-([\w+-]+)\.v8$/;
-
 /**
  * Keep the caches of this build and of the newest three others (each build and node version has its
- * own: a developer's rebuilds pile up), and remove what a process killed mid-write left (`….tmp-<pid>`,
- * over a minute old).
+ * own: a developer's rebuilds pile up), and remove what a process killed mid-write left (over a minute
+ * old). Only files named as mc names its caches are ever removed: MC_CACHE_DIR may hold other files.
  */
-function prune(dir: string, keep: string): void {
-  const names = readdirSync(dir).filter((n) => n.startsWith("cli-"));
+function prune(dir: string, build: string): void {
+  const names = readdirSync(dir);
   const at = (n: string) => lstatSync(join(dir, n)).mtimeMs;
-  const current = CACHE_NAME.exec(keep.slice(dir.length + 1))?.[1];
   const newest = new Map<string, number>();
   for (const n of names) {
-    const build = CACHE_NAME.exec(n)?.[1];
-    if (build && build !== current) newest.set(build, Math.max(newest.get(build) ?? 0, at(n)));
+    const b = CACHE_NAME.exec(n)?.[1];
+    if (b && b !== build) newest.set(b, Math.max(newest.get(b) ?? 0, at(n)));
   }
   const kept = new Set(
     [...newest]
@@ -207,11 +219,10 @@ function prune(dir: string, keep: string): void {
       .map(([b]) => b),
   );
   for (const n of names) {
-    const build = CACHE_NAME.exec(n)?.[1];
-    if (build ? build !== current && !kept.has(build) : /\.v8$/.test(n)) unlinkSync(join(dir, n));
+    const b = CACHE_NAME.exec(n)?.[1];
+    if (b && b !== build && !kept.has(b)) unlinkSync(join(dir, n));
+    else if (TMP_NAME.test(n) && Date.now() - at(n) > 60_000) unlinkSync(join(dir, n));
   }
-  for (const n of names.filter((x) => /\.v8\.tmp-\d+$/.test(x)))
-    if (Date.now() - at(n) > 60_000) unlinkSync(join(dir, n));
 }
 
 /** Whether to load without the cache: turned off, Windows, or source maps wanted (they map `require`d code only). */
@@ -226,7 +237,7 @@ function cacheOff(env: NodeJS.ProcessEnv): boolean {
 export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   const env = o.env ?? process.env;
   const req = createRequire(bundle);
-  const dir = cacheOff(env) ? undefined : cacheDir(env);
+  const dir = cacheOff(env) || o.command === "?" ? undefined : cacheDir(env);
   if (!dir) return { exports: req(bundle) as Record<string, unknown>, state: "off", save: () => "skipped" };
   const euid = o.euid ?? process.geteuid!();
   // Named after the bundle's content: npm packs every file with one fixed mtime, and a reinstall can reuse
@@ -234,22 +245,33 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   // length: it would run the other build's code. (node:crypto is loaded by every command anyway.)
   // Read straight into a string (node's UTF-8 fast path, no Buffer beside it: ~1.2 MB less at the peak).
   const source = readFileSync(bundle, "utf8");
-  const digest = createHash("sha256").update(source).digest("hex").slice(0, 32);
-  const file = join(dir, `cli-${process.version}-${process.arch}-${digest}-${o.command}.v8`);
+  const digest = createHash("sha256")
+    .update(WRAP_HEAD)
+    .update(source)
+    .update(WRAP_TAIL)
+    .digest("hex")
+    .slice(0, 32);
+  const build = `${process.version}-${process.arch}-${digest}`;
+  const file = join(dir, cacheName(build, o.command));
   const cached = readCache(dir, file, euid);
   // The wrapper on a line of its own: stack traces keep the bundle's lines and columns (its source map's).
-  const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname) {\n${source}\n})`,
-    {
-      filename: bundle,
-      lineOffset: -1,
-      // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
-      // no dynamic import callback.
-      ...(typeof cached === "object" ? { cachedData: cached } : {}),
-    },
-  );
+  const script = new vm.Script(`${WRAP_HEAD}${source}${WRAP_TAIL}`, {
+    filename: bundle,
+    lineOffset: -1,
+    // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
+    // no dynamic import callback.
+    ...(typeof cached === "object" ? { cachedData: cached } : {}),
+  });
   const state: CacheState =
-    typeof cached === "object" ? (script.cachedDataRejected ? "rejected" : "used") : cached;
+    typeof cached === "object"
+      ? script.cachedDataRejected
+        ? "rejected"
+        : "used"
+      : cached === "unsafe-file"
+        ? "unsafe"
+        : cached;
+  // Not the cache's data itself: the save below must not keep ~1 MB alive.
+  const dirUnsafe = cached === "unsafe";
   const mod = { exports: {} as Record<string, unknown> };
   const fn = script.runInThisContext() as (...a: unknown[]) => void;
   fn.call(mod.exports, mod.exports, req, mod, bundle, join(bundle, ".."));
@@ -258,10 +280,12 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
     state,
     file,
     save(isCommand) {
-      if (state === "unsafe") return "skipped";
+      // A file of ours others could write, or not a file, in a directory only we can write: replaced by a
+      // rename (which never follows what it replaces). A directory others could write: left alone.
+      if (dirUnsafe) return "skipped";
       if (state === "used") return "kept";
       // A typo or an option's value is no command: no cache of its own (any word would make a file).
-      const word = o.command.split("+")[0]!;
+      const word = o.command.replace(/\+dry$/, "");
       if (word !== "-" && isCommand && !isCommand(word)) return "skipped";
       let data: Buffer;
       try {
@@ -269,7 +293,7 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
       } catch {
         return "skipped";
       }
-      return writeCache(dir, file, data, euid) ? "written" : "skipped";
+      return writeCache(dir, file, build, data, euid) ? "written" : "skipped";
     },
   };
 }

@@ -157,8 +157,9 @@ describe("compile cache", () => {
   it("removes what a process killed mid-write left, once it is a minute old", () => {
     const f = fixture();
     mkdirSync(f.cache, { mode: 0o700 });
-    const old = join(f.cache, "cli-x.v8.tmp-12345");
-    const fresh = join(f.cache, "cli-y.v8.tmp-12346");
+    const hex = "a".repeat(32);
+    const old = join(f.cache, `cli-v20.0.0-x64-${hex}-run.v8.tmp-12345`);
+    const fresh = join(f.cache, `cli-v20.0.0-x64-${hex}-status.v8.tmp-12346`);
     writeFileSync(old, "x", { mode: 0o600 });
     writeFileSync(fresh, "x", { mode: 0o600 });
     utimesSync(old, new Date(), new Date(Date.now() - 120_000));
@@ -183,24 +184,36 @@ describe("compile cache", () => {
     expect(other.result).toBe(8);
   });
 
-  it("a cache others could have written is never read or replaced", () => {
+  it("a cache others could have written is never read; in a directory only we can write it is replaced", () => {
     const f = fixture();
     load(f, "run");
     const path = join(f.cache, cacheFiles(f.cache)[0]!);
     const before = readFileSync(path);
-    for (const [what, set, reset] of [
-      ["group-writable file", () => chmodSync(path, 0o620), () => chmodSync(path, 0o600)],
-      ["world-writable file", () => chmodSync(path, 0o602), () => chmodSync(path, 0o600)],
-      ["group-writable directory", () => chmodSync(f.cache, 0o770), () => chmodSync(f.cache, 0o700)],
-      ["world-writable directory", () => chmodSync(f.cache, 0o1777), () => chmodSync(f.cache, 0o700)],
+    // A directory others can write: neither read nor written.
+    for (const [what, mode] of [
+      ["group-writable directory", 0o770],
+      ["world-writable directory", 0o1777],
     ] as const) {
-      set();
+      chmodSync(f.cache, mode);
       const l = load(f, "run");
       expect(l.state, what).toBe("unsafe");
       expect(l.sum, what).toBe(6);
       expect(l.saved, what).toBe("skipped");
       expect(readFileSync(path).equals(before), what).toBe(true);
-      reset();
+      chmodSync(f.cache, 0o700);
+    }
+    // A file others could have written, in our private directory: not read, replaced by a rename (our
+    // own directory: nothing else can be put there meanwhile), then used.
+    for (const [what, mode] of [
+      ["group-writable file", 0o620],
+      ["world-writable file", 0o602],
+    ] as const) {
+      chmodSync(path, mode);
+      const l = load(f, "run");
+      expect(l.state, what).toBe("unsafe");
+      expect(l.saved, what).toBe("written");
+      expect(statSync(path).mode & 0o777, what).toBe(0o600);
+      expect(load(f, "run").state, what).toBe("used");
     }
     // Owned by someone else (as this process sees it: another euid).
     const uid = process.geteuid!();
@@ -210,9 +223,11 @@ describe("compile cache", () => {
     if (uid === 0) {
       chownSync(path, 65534, 65534);
       expect(load(f, "run").state).toBe("unsafe");
-      chownSync(path, 0, 0);
+      expect(statSync(path).uid).toBe(0);
       chownSync(f.cache, 65534, 65534);
-      expect(load(f, "run").state).toBe("unsafe");
+      const l = load(f, "run");
+      expect(l.state).toBe("unsafe");
+      expect(l.saved).toBe("skipped");
     }
   });
 
@@ -265,15 +280,19 @@ describe("compile cache", () => {
   it("tells the command from the arguments", () => {
     expect(commandOf(["run", "x.json"])).toBe("run");
     expect(commandOf(["--help"])).toBe("-");
+    expect(commandOf([])).toBe("-");
+    expect(commandOf(["--state-dir", "/x", "status"])).toBe("status");
+    expect(commandOf(["--state-dir=/x", "status"])).toBe("status");
+    expect(commandOf(["R", "x.json"])).toBe("R");
+    expect(commandOf(["./layouts.json"])).toBe("?");
     expect(commandOf(["-q", "status"])).toBe("status");
-    expect(commandOf(["A,B"])).toBe("-");
+    expect(commandOf(["A,B"])).toBe("?");
     expect(commandOf(["run", "x.json", "--help"])).toBe("-");
     expect(commandOf(["run", "x.json", "--dry-run"])).toBe("run+dry");
     expect(commandOf(["run", "x.json", "--", "--dry-run"])).toBe("run");
-    expect(commandOf([])).toBe("-");
   });
 
-  it("keeps the caches of this build and the newest three others, removes older builds'", () => {
+  it("keeps the caches of this build and the newest three others, removes older builds' and nothing else", () => {
     const f = fixture();
     mkdirSync(f.cache, { mode: 0o700 });
     const build = (i: number) => `v20.0.0-x64-${String(i).repeat(32)}`;
@@ -283,18 +302,34 @@ describe("compile cache", () => {
         writeFileSync(p, "x", { mode: 0o600 });
         utimesSync(p, new Date(), new Date(Date.now() - (i + 1) * 60_000));
       }
-    writeFileSync(join(f.cache, "cli-unknown.v8"), "x", { mode: 0o600 });
-    writeFileSync(join(f.cache, "notes.txt"), "x", { mode: 0o600 });
+    // Not mc's (MC_CACHE_DIR may be a directory with other files in it): never removed, however old.
+    const others = ["cli-notes.v8", "cli-other-tool.v8", "keep.v8", "notes.txt", "cli-x.v8.tmp-1"];
+    for (const o of others) {
+      writeFileSync(join(f.cache, o), "x", { mode: 0o600 });
+      utimesSync(join(f.cache, o), new Date(), new Date(Date.now() - 86_400_000));
+    }
     load(f, "run");
     const left = readdirSync(f.cache).sort();
     const mine = left.find((x) => x.endsWith("-run.v8") && !x.includes("-v20.0.0-"))!;
     expect(left).toEqual(
       [
         mine,
-        "notes.txt",
+        ...others,
         ...[0, 1, 2].flatMap((i) => [`cli-${build(i)}-run.v8`, `cli-${build(i)}-status.v8`]),
       ].sort(),
     );
+  });
+
+  it("a node version with a dash (a pre-release) keeps its own caches", () => {
+    const f = fixture();
+    const pre = join(root, `pre-${n++}.cjs`);
+    writeFileSync(pre, 'Object.defineProperty(process, "version", { value: "v20.20.2-rc.1" });\n');
+    const first = load(f, "run", { node: ["--require", pre] });
+    expect(first.saved).toBe("written");
+    expect(cacheFiles(f.cache)).toEqual([expect.stringMatching(/^cli-v20\.20\.2-rc\.1-/)]);
+    expect(load(f, "status", { node: ["--require", pre] }).saved).toBe("written");
+    expect(load(f, "run", { node: ["--require", pre] }).state).toBe("used");
+    expect(cacheFiles(f.cache)).toHaveLength(2);
   });
 });
 
