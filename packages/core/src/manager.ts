@@ -349,10 +349,10 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   }
 
   /**
-   * A waiting tab that has started after all (its record exists): a start whose answer was lost, as when
-   * ssh dropped after the remote command ran, or a scheduler that ended before it saved. No longer waiting.
+   * A waiting tab that has a record after all (a start whose answer was lost, as when ssh dropped after the
+   * remote command ran; a scheduler that ended before it saved): no longer waiting.
    */
-  async markTabStarted(name: string, index: number, machine?: string): Promise<void> {
+  async stopWaiting(name: string, index: number, machine?: string): Promise<void> {
     const s = this.session(name, machine);
     notPending(s, index);
     await this.saveSession(s);

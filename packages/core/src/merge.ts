@@ -4,7 +4,7 @@ import type { HostInfo } from "./host.js";
 import { selfIdentity } from "./linux-proc.js";
 import type { MachineRuntime } from "./machine-plan.js";
 import { pollUntil } from "./poll.js";
-import type { ManagedSession } from "./run-record.js";
+import { type ManagedSession, notPending } from "./run-record.js";
 import type { LayoutConfig, TabConfig } from "./schema.js";
 import type { PreparedSession } from "./session-backend.js";
 import { parseTabRecord, tabRecordName } from "./tab-record.js";
@@ -30,6 +30,15 @@ const changed = (a: TabConfig, b: TabConfig) => a.command !== b.command || a.sta
  * ones the new layout does not name.
  */
 export function planMerge(old: ManagedSession, wanted: LayoutConfig, overwrite: boolean): MergePlan {
+  // A tab's further panes are numbered after the session's last tab (their records and logs): a tab added
+  // by a merge would take a pane's number, and each would read the other's record.
+  const paned = [...old.layout.layoutTabs, ...wanted.layoutTabs].find((t) => t.panes?.length);
+  if (paned)
+    throw new McError(
+      "USAGE",
+      `--on-conflict merge-* cannot merge into session "${old.name}": tab "${paned.tabName}" has panes`,
+      { backend: "core", op: "plan", hint: "use --on-conflict restart or rename for layouts with panes" },
+    );
   const tabs = [...old.layout.layoutTabs];
   const actions: TabAction[] = tabs.map(() => "keep");
   for (const t of wanted.layoutTabs) {
@@ -93,8 +102,13 @@ export async function applyMerge(
   };
   // New tabs first, then each restarted tab closed and opened again in turn: the session always holds a
   // window (closing every old one first ended a session whose tabs all changed).
+  // A tab this merge opens is no longer waiting (an abandoned one it restarts, too): a scheduler that
+  // still listed it would open it again.
   for (const [i, a] of plan.actions.entries())
-    if (a === "create") await m.backend.startTab!(session, i, info);
+    if (a === "create") {
+      await m.backend.startTab!(session, i, info);
+      notPending(session, i);
+    }
   const restart = plan.actions.flatMap((a, i) => (a === "restart" ? [i] : []));
   if (restart.length) {
     const [obs] = await m.backend.observe([plan.old]);
@@ -120,6 +134,7 @@ export async function applyMerge(
         await m.host.remove(rec);
       }
       await m.backend.startTab!(session, i, info);
+      notPending(session, i);
     }
   }
   return session;

@@ -113,7 +113,13 @@ async function step(
     // lost: ssh dropped after the remote command ran). Opening it again would run its command twice.
     const seen = st.tabs.find((x) => x.index === i && !x.pane);
     if (seen && seen.state !== "not-started" && seen.state !== "abandoned") {
-      await manager.markTabStarted(s.name, i, s.machine);
+      await manager.stopWaiting(s.name, i, s.machine);
+      // Never started, but failed for good: a scheduler wrote its "a tab it depends on failed" record
+      // and ended before it saved. Nothing started, nothing to say.
+      if (seen.state === "skipped") {
+        t.failed.add(i);
+        continue;
+      }
       o.onEvent?.({
         type: "tab-started",
         time: new Date().toISOString(),

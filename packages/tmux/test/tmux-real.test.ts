@@ -835,6 +835,34 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     expect(m.managed[0]!.pendingTabs ?? []).toEqual([]);
     await m.killAllSessions();
   });
+
+  it("a waiting tab already failed for good (its dependency record written, not saved) is neither opened nor reported started", async () => {
+    const { schedule } = await import("@mc/core");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "dead",
+          layoutTabs: [
+            { tabName: "a", startDir: t.work, command: "sleep 30" },
+            { tabName: "b", startDir: t.work, command: "echo b >> dead-b.log; sleep 30" },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    // A scheduler wrote b's "a tab it depends on failed" record (exit 125) and ended before it saved.
+    await m.failPendingTab("dead", 1, "not started: a tab it depends on failed");
+    m.managed[0]!.pendingTabs = [1];
+    const events: string[] = [];
+    await schedule(m, { pollMs: 100, onEvent: (e) => events.push(`${e.type}:${e.tab}`) });
+    expect(t.tmux("list-windows", "-t", "=dead:", "-F", "#{window_name}").trim().split("\n")).toEqual(["a"]);
+    expect(existsSync(join(t.work, "dead-b.log"))).toBe(false);
+    expect(events).toEqual([]);
+    expect(m.managed[0]!.pendingTabs ?? []).toEqual([]);
+    const r = await m.checkAllSessionsStatus({ processes: false });
+    expect(r.sessions[0]!.tabs[1]).toMatchObject({ state: "skipped", exitCode: 125 });
+    await m.killAllSessions();
+  });
 });
 
 describe("tmux: what a tab does once its command ended (--exit)", () => {
@@ -1059,6 +1087,62 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
       code: "SESSION_CONFLICT",
     });
     expect(windows("=theirs")).toHaveLength(1);
+  });
+
+  it("merge-overwrite that opens a waiting tab takes it off the waiting list (a scheduler would open it again)", async () => {
+    const first = t.manager({
+      sessionLayouts: [
+        layout(
+          "mw",
+          [
+            ["a", "sleep 600"],
+            ["b", "sleep 601"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await first.startAllSessions({ initialTabs: 1 });
+    expect(first.managed[0]!.pendingTabs).toEqual([1]);
+    const over = t.manager({
+      sessionLayouts: [
+        layout(
+          "mw",
+          [
+            ["a", "sleep 600"],
+            ["b", "sleep 602"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    const [o] = await over.startAllSessions({ onConflict: "merge-overwrite" });
+    expect(o!.tabActions).toEqual(["keep", "restart"]);
+    expect(over.managed[0]!.pendingTabs ?? []).toEqual([]);
+    expect(windows("=mw")).toHaveLength(2);
+    await over.killAllSessions();
+  });
+
+  it("a merge into a session whose tabs have panes is refused, nothing touched (pane records are numbered after the last tab)", async () => {
+    const withPanes: LayoutConfig = {
+      layoutName: "mp",
+      layoutTabs: [
+        { tabName: "a", startDir: t.work, command: "sleep 600", panes: [{ command: "sleep 601" }] },
+        { tabName: "b", startDir: t.work, command: "sleep 602" },
+      ],
+    };
+    const first = t.manager({ sessionLayouts: [withPanes] });
+    await first.startAllSessions();
+    const before = windows("=mp");
+    for (const onConflict of ["merge-skip", "merge-overwrite"] as const) {
+      const m = t.manager({ sessionLayouts: [layout("mp", [["c", "sleep 603"]], t.work)] });
+      await expect(m.startAllSessions({ onConflict })).rejects.toMatchObject({
+        code: "USAGE",
+        message: expect.stringContaining('tab "a" has panes'),
+      });
+      expect(windows("=mp")).toEqual(before);
+    }
+    await first.killAllSessions();
   });
 });
 
