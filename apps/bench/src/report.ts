@@ -317,7 +317,6 @@ export function renderReport(r: BenchResults): string {
       "(`dist/main.cjs`), compiled from the V8 code cache an earlier run left in the cache directory (the",
       "bench's own, warmed by its warm-up runs); without one (a first run) node compiles it from source.",
       "",
-      "",
       markdownTable(
         ["command", "median", "min – max", "× node -e 0"],
         [
