@@ -38,12 +38,22 @@ bin=./node_modules/.bin/sessions
 version=$("$bin" --version)
 echo "pack-check: installed sessions $version from $(ls "$work"/*.tgz | wc -l) tarballs"
 cp "$root/examples/demo.jsonc" ./demo.jsonc
-MC_STATE_DIR="$work/state" "$bin" run demo.jsonc --backend tmux --dry-run >"$work/plan.txt" 2>&1 || {
-  cat "$work/plan.txt"
-  echo "pack-check: the installed sessions could not plan examples/demo.jsonc" >&2
+# Twice: the first start compiles the bundle and writes its code cache (in the work folder, not the
+# user's ~/.cache), the second must be compiled from it, as installed from the tarballs.
+for pass in first second; do
+  MC_STATE_DIR="$work/state" MC_CACHE_DIR="$work/cache" MC_DEBUG_COMPILE_CACHE=1 \
+    "$bin" run demo.jsonc --backend tmux --dry-run >"$work/plan.txt" 2>"$work/plan.err" || {
+    cat "$work/plan.txt" "$work/plan.err"
+    echo "pack-check: the installed sessions could not plan examples/demo.jsonc" >&2
+    exit 1
+  }
+done
+grep -q "source-file" "$work/plan.txt" || { cat "$work/plan.txt"; echo "pack-check: no tmux plan" >&2; exit 1; }
+grep -q "^compile cache: used" "$work/plan.err" || {
+  cat "$work/plan.err"
+  echo "pack-check: the installed sessions did not start from its compile cache on its second run" >&2
   exit 1
 }
-grep -q "source-file" "$work/plan.txt" || { cat "$work/plan.txt"; echo "pack-check: no tmux plan" >&2; exit 1; }
 # The layouts JSON Schema ships with @mc/core.
 test -s node_modules/@mc/core/schema/layouts.schema.json
 
