@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Built as CommonJS (dist/bin.cjs): node starts a CommonJS entry a few ms sooner than an ES module.
 import { join } from "node:path";
-import { commandOf, loadBundle } from "./compile-cache.js";
 
 declare const __MC_VERSION__: string;
 
@@ -20,6 +19,8 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   process.stdout.write(`${typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev"}\n`);
 } else {
+  // Loaded here, not above: --version needs neither it nor node:crypto and node:vm.
+  const { commandOf, loadBundle } = require("./compile-cache.js") as typeof import("./compile-cache.js");
   const bundle = loadBundle(join(__dirname, "main.cjs"), { command: commandOf(args) });
   const main = bundle.exports.main as (argv: string[]) => Promise<number>;
   void main(process.argv).then((code) => {
