@@ -108,6 +108,16 @@ async function step(
   }
   let running = st.tabs.filter((x) => LIVE.has(x.state)).length;
   let opened = 0;
+  const event = (i: number, type: "tab-started" | "tab-exited", more: Partial<McEvent> = {}) =>
+    o.onEvent?.({
+      type,
+      time: new Date().toISOString(),
+      machine: s.machine,
+      session: s.name,
+      tab: tabs[i]!.tabName,
+      index: i,
+      ...more,
+    });
   for (const i of [...(s.pendingTabs ?? [])]) {
     // Started already, though still listed as waiting: its record says so (the answer to its start was
     // lost: ssh dropped after the remote command ran). Opening it again would run its command twice.
@@ -120,14 +130,7 @@ async function step(
         t.failed.add(i);
         continue;
       }
-      o.onEvent?.({
-        type: "tab-started",
-        time: new Date().toISOString(),
-        machine: s.machine,
-        session: s.name,
-        tab: tabs[i]!.tabName,
-        index: i,
-      });
+      event(i, "tab-started");
       continue;
     }
     const deps = (tabs[i]!.dependsOn ?? []).map((n) => tabs.findIndex((x) => x.tabName === n));
@@ -140,16 +143,7 @@ async function step(
         s.machine,
       );
       t.failed.add(i);
-      o.onEvent?.({
-        type: "tab-exited",
-        time: new Date().toISOString(),
-        machine: s.machine,
-        session: s.name,
-        tab: tabs[i]!.tabName,
-        index: i,
-        exitCode: 125,
-        reason: "dependency failed",
-      });
+      event(i, "tab-exited", { exitCode: 125, reason: "dependency failed" });
       continue;
     }
     if (!deps.every((d) => t.ready.has(d))) continue;
@@ -158,14 +152,7 @@ async function step(
     if (started === "later" || !started) return;
     running++;
     opened++;
-    o.onEvent?.({
-      type: "tab-started",
-      time: new Date().toISOString(),
-      machine: s.machine,
-      session: s.name,
-      tab: tabs[i]!.tabName,
-      index: i,
-    });
+    event(i, "tab-started");
   }
   // Finished tabs close after the next ones opened: closing a session's last tab ends the session (and,
   // on tmux, a server with nothing else), so while tabs are still to come one finished tab stays.
