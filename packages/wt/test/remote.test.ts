@@ -4,7 +4,7 @@
  * 8,191 characters), and the launch runs in the user's desktop session through a scheduled task
  * (sshd's session 0 never reaches the desktop: PowerShell/Win32-OpenSSH#998).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -44,6 +44,26 @@ describe("#19 remote prototypes", () => {
       encoding: "utf8",
     });
     expect(JSON.parse(k.stdout)).toEqual({ stopped: [], survivors: [] });
+  });
+
+  it("the fake machine's kill never reaches a process outside its world (the tests' own machine)", () => {
+    // Not a process of the fake Windows: started without its environment, as any other test's is.
+    const { FAKE_PWSH_STATE: _, ...outside } = f.env;
+    const bystander = spawn("sleep", ["30"], { env: outside, stdio: "ignore" });
+    try {
+      const k = spawnSync(FAKE_PWSH, stdinScriptArgs(), {
+        env: f.env,
+        input: stdinScriptInput(
+          killScript([{ pid: bystander.pid!, startedAt: -1 }], [{ pid: bystander.pid!, startedAt: -1 }]),
+        ),
+        encoding: "utf8",
+      });
+      expect(JSON.parse(k.stdout)).toEqual({ stopped: [], survivors: [] });
+      expect(bystander.exitCode).toBe(null);
+      expect(() => process.kill(bystander.pid!, 0)).not.toThrow();
+    } finally {
+      bystander.kill("SIGKILL");
+    }
   });
 
   it("the interactive launch script parses for any path and task name (100 runs)", async () => {

@@ -329,20 +329,30 @@ export function windowsArgv(s) {
   }
 }
 
-/** Linux process table: pid → { pid, ppid, start (epoch ms), cmd }, zombies left out (they are dead). */
+/**
+ * The fake Windows machine's processes: pid → { pid, ppid, start (epoch ms) }, zombies left out (they are
+ * dead). Only this fake world's processes (its FAKE_PWSH_STATE in their environment: what its wt, pwsh and
+ * tabs started) are on it: a kill script given any pid must never reach a real process of the machine the
+ * tests run on (pids 20000-20299 once took another test's sshd down).
+ */
 export function processTable() {
   const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))[1]) * 1000;
-  const table = new Map();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const st = readFileSync(`/proc/${e}/stat`, "utf8");
-      const rest = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      if (rest[0] === "Z" || rest[0] === "X") continue;
-      table.set(Number(e), { pid: Number(e), ppid: Number(rest[1]), start: btime + Number(rest[19]) * 10 });
-    } catch {}
-  }
-  return table;
+  const world = process.env.FAKE_PWSH_STATE;
+  return {
+    get(pid) {
+      if (!world || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+      try {
+        const env = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+        if (!env.includes(`FAKE_PWSH_STATE=${world}`)) return undefined;
+        const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const rest = st.slice(st.lastIndexOf(")") + 2).split(" ");
+        if (rest[0] === "Z" || rest[0] === "X") return undefined;
+        return { pid, ppid: Number(rest[1]), start: btime + Number(rest[19]) * 10 };
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 /** A process that stands for an elevated one: FAKE_ELEVATED=1 in its environment. */
