@@ -26,7 +26,12 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   void main(process.argv).then((code) => {
     process.exitCode = code;
     const saved = bundle.save(bundle.exports.isCommand as (w: string) => boolean);
+    // The path comes from the environment (MC_CACHE_DIR, HOME): control characters shown escaped.
+    const path = (bundle.file ?? "off").replace(
+      /[\u0000-\u001f\u007f-\u009f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    );
     if (process.env.MC_DEBUG_COMPILE_CACHE)
-      process.stderr.write(`compile cache: ${bundle.state}, ${saved} (${bundle.file ?? "off"})\n`);
+      process.stderr.write(`compile cache: ${bundle.state}, ${saved} (${path})\n`);
   });
 }

@@ -334,6 +334,23 @@ describe("compile cache", () => {
 });
 
 describe("the built CLI", () => {
+  it("its debug line shows a cache path with control characters escaped", () => {
+    requireBuilt();
+    const dir = mkdtempSync(join(root, "esc-"));
+    const cache = join(dir, "c\u001b[31mred\u0007");
+    const err = execFileSync("sh", ["-c", 'node "$@" 2>&1 >/dev/null', "sh", BIN, "ls"], {
+      env: {
+        ...process.env,
+        MC_CACHE_DIR: cache,
+        MC_STATE_DIR: join(dir, "state"),
+        MC_DEBUG_COMPILE_CACHE: "1",
+      },
+      encoding: "utf8",
+    });
+    expect(err).toContain("c\\x1b[31mred\\x07");
+    expect(err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+  });
+
   it("has no dynamic import() left (code compiled from a cache has no callback for it)", () => {
     requireBuilt();
     const main = readFileSync(join(BIN, "..", "main.cjs"), "utf8");
