@@ -72,16 +72,30 @@ export abstract class RunState<O extends object = object> {
   async hostInfo(machine?: string): Promise<HostInfo> {
     return this.machineSet.info(machine);
   }
-  /** Write one session's changed entry into the run record. */
-  protected async saveSession(s: ManagedSession): Promise<void> {
-    await this.updateRecord((run) =>
-      run
-        ? {
-            ...run,
-            sessions: run.sessions.map((x) => (x.machine === s.machine && x.name === s.name ? s : x)),
-          }
-        : run,
-    );
+  /**
+   * Change one session's entry: in this manager's copy and, under the run record's lock, in the entry
+   * as saved, which another command may have changed meanwhile (two reruns of different waiting tabs
+   * each take their own tab off the waiting list; replacing the whole entry lost one of them). This copy
+   * then takes what the record holds.
+   */
+  protected async updateSession(s: ManagedSession, change: (x: ManagedSession) => void): Promise<void> {
+    change(s);
+    let saved: ManagedSession | undefined;
+    await this.updateRecord((run) => {
+      if (!run) return run;
+      const sessions = run.sessions.map((x) => {
+        if (x.machine !== s.machine || x.name !== s.name || x.runDir !== s.runDir) return x;
+        saved = structuredClone(x);
+        change(saved);
+        return saved;
+      });
+      return saved ? { ...run, sessions } : run;
+    });
+    if (saved) {
+      const own = s as unknown as Record<string, unknown>;
+      for (const k of Object.keys(own)) if (!(k in saved)) delete own[k];
+      Object.assign(s, saved);
+    }
   }
   /** The run as saved on disk. */
   toRun(): ManagedRun {

@@ -15,7 +15,8 @@ export interface TabOps {
   machine(name: string): Machine<object>;
   hostInfo(machine: string): Promise<HostInfo>;
   status(): Promise<StatusReport>;
-  saveSession(s: ManagedSession): Promise<void>;
+  /** Change a session's entry here and in the run record as saved (see RunState.updateSession). */
+  updateSession(s: ManagedSession, change: (x: ManagedSession) => void): Promise<void>;
 }
 
 /**
@@ -60,8 +61,7 @@ async function rerunLocked(
     // Never started (the run that was to start it ended): started now, as its first attempt,
     // with all its panes (startTab opens a waiting tab's panes too).
     await m.backend.startTab(s, index, await ops.hostInfo(m.name));
-    notPending(s, index);
-    await ops.saveSession(s);
+    await ops.updateSession(s, (x) => notPending(x, index));
     return 1;
   }
   if (s.layout.layoutTabs[index]?.panes?.length)
@@ -89,12 +89,12 @@ async function rerunLocked(
     { timeoutMs: 5000, maxDelayMs: 100, onTimeout: () => new Error("no record") },
   ).catch(() => {});
   forgetRecord(m.records, s, index);
-  if (s.tabErrors?.[String(index)]) {
-    const { [String(index)]: _, ...rest } = s.tabErrors;
-    s.tabErrors = rest;
-  }
   if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
-  await ops.saveSession(s);
+  await ops.updateSession(s, (x) => {
+    if (!x.tabErrors?.[String(index)]) return;
+    const { [String(index)]: _, ...rest } = x.tabErrors;
+    x.tabErrors = rest;
+  });
   return last + 1;
 }
 
@@ -108,7 +108,8 @@ export async function failPendingTab(ops: TabOps, s: ManagedSession, index: numb
   const record = `${JSON.stringify({ v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" })}\n`;
   for (const slot of sessionSlots(s.layout).filter((x) => x.tab === index))
     await host.writeFile(join(s.runDir, tabRecordName(slot.slot)), record);
-  notPending(s, index);
-  s.tabErrors = { ...s.tabErrors, [String(index)]: message };
-  await ops.saveSession(s);
+  await ops.updateSession(s, (x) => {
+    notPending(x, index);
+    x.tabErrors = { ...x.tabErrors, [String(index)]: message };
+  });
 }

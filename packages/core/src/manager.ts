@@ -344,8 +344,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       );
     }
     await m.backend.startTab(s, index, await this.hostInfo(m.name));
-    notPending(s, index);
-    await this.saveSession(s);
+    await this.updateSession(s, (x) => notPending(x, index));
   }
 
   /**
@@ -353,9 +352,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * remote command ran; a scheduler that ended before it saved): no longer waiting.
    */
   async stopWaiting(name: string, index: number, machine?: string): Promise<void> {
-    const s = this.session(name, machine);
-    notPending(s, index);
-    await this.saveSession(s);
+    await this.updateSession(this.session(name, machine), (x) => notPending(x, index));
   }
 
   /**
@@ -371,15 +368,15 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       machine: (name) => this.machine(name),
       hostInfo: (name) => this.hostInfo(name),
       status: () => this.checkAllSessionsStatus({ processes: false }),
-      saveSession: (s) => this.saveSession(s),
+      updateSession: (s, change) => this.updateSession(s, change),
     };
   }
 
   /** Record why a tab failed beyond what its record says (shown as its status's `error`). */
   async noteTabError(name: string, index: number, message: string, machine?: string): Promise<void> {
-    const s = this.session(name, machine);
-    s.tabErrors = { ...s.tabErrors, [String(index)]: message };
-    await this.saveSession(s);
+    await this.updateSession(this.session(name, machine), (x) => {
+      x.tabErrors = { ...x.tabErrors, [String(index)]: message };
+    });
   }
 
   /** Record when a tab's readiness probe succeeded (`ready-<i>` in its run directory, read by `events`). */

@@ -836,6 +836,30 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await m.killAllSessions();
   });
 
+  it("two commands that each take a different tab off the waiting list at once keep both changes", async () => {
+    const layout = {
+      layoutName: "both",
+      layoutTabs: ["a", "b", "c"].map((n) => ({ tabName: n, startDir: t.work, command: "sleep 30" })),
+    };
+    const m = t.manager({ sessionLayouts: [layout] });
+    await m.startAllSessions({ initialTabs: 1 });
+    // A second command (another terminal's rerun) read the record while both tabs still waited.
+    const other = t.manager({ sessionLayouts: [layout] });
+    await other.load(m.runId);
+    expect(other.managed[0]!.pendingTabs).toEqual([1, 2]);
+    await m.startTab("both", 1);
+    await other.startTab("both", 2);
+    await other.noteTabError("both", 2, "a note");
+    const saved = t.manager({ sessionLayouts: [layout] });
+    await saved.load(m.runId);
+    expect(saved.managed[0]!.pendingTabs ?? []).toEqual([]);
+    expect(saved.managed[0]!.scheduler).toBeUndefined();
+    expect(saved.managed[0]!.tabErrors).toEqual({ 2: "a note" });
+    // Each command's copy follows the record too.
+    expect(other.managed[0]!.pendingTabs ?? []).toEqual([]);
+    await m.killAllSessions();
+  });
+
   it("a waiting tab already failed for good (its dependency record written, not saved) is neither opened nor reported started", async () => {
     const { schedule } = await import("@mc/core");
     const m = t.manager({
