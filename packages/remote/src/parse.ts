@@ -33,12 +33,21 @@ export interface HostFacts {
    * judges it locally: `world` (a directory of it writable by all), `owner` (one owned by another user
    * than root), `group` (not ours and group-writable), `above-world` (a directory above it writable by
    * all without the sticky bit), `above-owner` (one above it owned by another user than root),
-   * `link-owner` (a symlink on the way to it, or in it, that another user than root owns).
+   * `link-owner` (a symlink on the way to it, or in it, that another user than root owns), `unchecked`
+   * (that machine's find cannot make the checks).
    */
   stateExposure?: { kind: StateExposureKind; path: string };
 }
 
-export type StateExposureKind = "world" | "owner" | "group" | "above-world" | "above-owner" | "link-owner";
+export type StateExposureKind =
+  | "world"
+  | "owner"
+  | "group"
+  | "above-world"
+  | "above-owner"
+  | "link-owner"
+  /** The probe could not run there (a find without -L, -perm or -user; no uid): treated as exposed. */
+  | "unchecked";
 
 /**
  * The exposure probe of {@link INFO_SCRIPT} (-L: a symlink is judged by what it points at): one find for
@@ -60,6 +69,12 @@ const EXPOSURE_SCRIPT = `mc_above() {
 }
 mc_exp() {
   mc_u=$(id -u)
+  # A find that cannot make these checks (no -L or -H, -perm, -user; no uid) prints nothing, which would
+  # read as private: it is said instead.
+  case $(find -L / -maxdepth 0 -type d -perm -0000 \\( -user "$mc_u" -o ! -user "$mc_u" \\) -exec printf ok \\; 2>/dev/null)$(find -H / -mindepth 0 -maxdepth 0 -prune -exec printf ok \\; 2>/dev/null) in
+    okok) ;;
+    *) printf 'exposed=unchecked %s\\n' "$mc_sd"; return 0 ;;
+  esac
   case $mc_sd in /*) mc_d=$mc_sd ;; *) mc_d=./$mc_sd ;; esac
   find -L "$mc_d" "$mc_d/managers" -maxdepth 1 -type d \\( -perm -0002 -exec printf 'exposed=world %s\\n' {} \\; -o ! -user "$mc_u" ! -user 0 -exec printf 'exposed=owner %s\\n' {} \\; -o ! -user "$mc_u" -perm -0020 -exec printf 'exposed=group %s\\n' {} \\; \\) 2>/dev/null
   # A symlink of another user's (the state directory, or one in it): they can repoint it at any time.
@@ -88,7 +103,7 @@ export const INFO_SCRIPT = `mc_sd=\${MC_STATE_DIR:-\${XDG_STATE_HOME:-$HOME/.loc
 uname -s; printf '%s\\n' "$HOME" "$mc_sd" "\${SHELL:-}"
 cat /etc/machine-id 2>/dev/null || sysctl -n kern.hostuuid 2>/dev/null || echo
 cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo
-id -u; id -un 2>/dev/null || echo; hostname 2>/dev/null || uname -n
+id -u 2>/dev/null || echo; id -un 2>/dev/null || echo; hostname 2>/dev/null || uname -n
 date +%s%N
 printf '%s\\n' "TMUX_TMPDIR=\${TMUX_TMPDIR:-}" "XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-}" "ZELLIJ_SOCKET_DIR=\${ZELLIJ_SOCKET_DIR:-}"
 if [ -e "$mc_sd" ] && [ ! -O "$mc_sd" ]; then ls -ld -- "$mc_sd" | awk '{print "owner=" $3}'; else echo owner=; fi
@@ -128,7 +143,7 @@ export function parseInfo(out: string): HostInfo & { facts?: HostFacts } {
   // The probe's lines come last; a path may hold a newline, so a line starts a new finding only if it
   // reads `exposed=<kind> `.
   const found =
-    /(?:^|\n)exposed=(world|owner|group|above-world|above-owner|link-owner) ([\s\S]*?)(?=\nexposed=(?:world|owner|group|above-world|above-owner|link-owner) |\n?$)/.exec(
+    /(?:^|\n)exposed=(world|owner|group|above-world|above-owner|link-owner|unchecked) ([\s\S]*?)(?=\nexposed=(?:world|owner|group|above-world|above-owner|link-owner|unchecked) |\n?$)/.exec(
       lines.slice(14).join("\n"),
     );
   if (found) facts.stateExposure = { kind: found[1] as StateExposureKind, path: found[2]! };

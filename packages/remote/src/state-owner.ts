@@ -61,6 +61,8 @@ export function remoteStateExposure(
       return `${id}: ${x.path}, above the state directory ${stateDir}, is writable by every user without the sticky bit: another user could put a directory of theirs in its place; ${FIX}`;
     case "link-owner":
       return `${id}: ${x.path}, on the way to the state directory ${stateDir}, is a symlink another user owns: they can point it elsewhere at any time; set MC_STATE_DIR there to a directory of yours`;
+    case "unchecked":
+      return `${id}: cannot check that no other user can write the state directory ${stateDir} there: its find lacks -L, -H, -perm or -user (or id -u failed); nothing was changed`;
     case "above-owner":
       return `${id}: ${x.path}, above the state directory ${stateDir}, belongs to another user: they could put a directory of theirs in its place; set MC_STATE_DIR there to a directory of yours`;
   }
