@@ -76,7 +76,7 @@ function sessionsInNamespace(setup: string, args: string[], e: NodeJS.ProcessEnv
 }
 
 describe("faults: interrupted launches", () => {
-  it("SIGINT and SIGTERM at random points: every session mc started is rolled back or recorded, never orphaned", async () => {
+  it("SIGINT, SIGTERM and SIGHUP at random points: every session mc started is rolled back or recorded, never orphaned", async () => {
     const started = performance.now();
     const trials = 15;
     const outcomes: {
@@ -90,7 +90,8 @@ describe("faults: interrupted launches", () => {
     for (let trial = 0; trial < trials; trial++) {
       const names = Array.from({ length: 8 }, (_, i) => `sig${trial}-${i}`);
       const file = layoutsFile(`sig${trial}.json`, names);
-      const signal = trial % 2 === 0 ? "SIGINT" : "SIGTERM";
+      // SIGHUP: the terminal closed, or the ssh connection to this machine dropped.
+      const signal = (["SIGINT", "SIGTERM", "SIGHUP"] as const)[trial % 3]!;
       // Node starts in ~150 ms and the launch takes ~1 s: the delay lands before, during and after it.
       const delayMs = Math.round(Math.random() * 1400);
       const child = execFile(
@@ -134,6 +135,71 @@ describe("faults: interrupted launches", () => {
     };
     expect(problems).toEqual([]);
     expect(t.sessions()).toEqual(["keeper"]);
+  }, 120_000);
+});
+
+describe("faults: a launch killed outright", () => {
+  it("SIGKILL at random points of restarts: whatever is left on the server is in mc's records, and kill --all ends it", async () => {
+    const started = performance.now();
+    const mark = `k${process.pid}`;
+    const file = join(t.dir, "sigkill.json");
+    const tabs = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        tabName: `t${i}`,
+        startDir: t.work,
+        command: `sleep 120 # ${mark}`,
+      }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "kbig", layoutTabs: tabs(12) },
+          { layoutName: "ksmall", layoutTabs: tabs(3) },
+        ],
+      }),
+    );
+    const trials = 12;
+    const problems: string[] = [];
+    const left: number[] = [];
+    for (let trial = 0; trial < trials; trial++) {
+      const child = execFile(
+        process.execPath,
+        [BIN, "run", file, "--socket", t.socket, "--on-conflict", "restart"],
+        {
+          env,
+          cwd: t.work,
+        },
+      );
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      // Node starts in ~150 ms and the launch of both sessions takes a few hundred more.
+      await delay(100 + Math.round(Math.random() * 700));
+      child.kill("SIGKILL");
+      await exited;
+      const ours = t.sessions().filter((x) => x !== "keeper");
+      left.push(ours.length);
+      const runs = new Set((await lsJson()).runs.filter((r) => r.live).map((r) => r.run));
+      for (const x of ours) {
+        const run = t.tmux("display-message", "-p", "-t", `=${x}:`, "#{@mc_run}").trim();
+        if (!runs.has(run)) problems.push(`trial ${trial}: ${x} (run ${run}) is in no record`);
+      }
+    }
+    const k = await sessions(["kill", "--all"], env, t.work);
+    expect(k.code, k.stderr).toBe(0);
+    const after = t.sessions();
+    const procs = spawnSync("pgrep", ["-f", `sleep 120 # ${mark}`], { encoding: "utf8" }).stdout.trim();
+    figures.sigkill = {
+      trials,
+      sessionsLeftPerTrial: left,
+      problems,
+      ms: Math.round(performance.now() - started),
+    };
+    expect(problems).toEqual([]);
+    // Each restart replaces every session of mc's under the name, a killed run's unrenamed replacement
+    // too: per name at most the session that has it and the last killed run's, never one per killed run.
+    expect(Math.max(...left)).toBeLessThanOrEqual(4);
+    expect(after).toEqual(["keeper"]);
+    expect(procs).toBe("");
   }, 120_000);
 });
 

@@ -92,6 +92,19 @@ async function rollback(m: MachineRuntime, started: ManagedSession[]) {
   return out;
 }
 
+/**
+ * Remove what a failed start of `intent` made, if anything: undefined once nothing of it is left, else
+ * why that could not be seen (the machine did not answer).
+ */
+async function settleIntent(m: MachineRuntime, intent: ManagedSession): Promise<string | undefined> {
+  try {
+    await m.backend.kill(intent.name, intent);
+    return undefined;
+  } catch (x) {
+    return x instanceof McError ? x.reason : (x as Error).message;
+  }
+}
+
 /** What a kill needs to know of a session mc started in a run whose record is gone: its run id. */
 function bareSession(m: MachineRuntime, listed: ListedSession): ManagedSession {
   return {
@@ -124,18 +137,24 @@ export async function startMachine(
   const deferred = m.backend.capabilities.renameSession && m.backend.finish !== undefined;
   const replaceOld = async (p: PreparedSession) => {
     const key = m.backend.sessionKey(p.name);
-    const listed = plan.listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: p.name };
-    const old = await hooks.previous(listed);
-    // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
-    const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";
-    await m.backend.kill(p.name, old ?? bareSession(m, listed));
-    if (old?.runDir) await sweepTabs(m.host, old, sids).catch(() => undefined);
+    // Every session of mc's the tool lists under that name: besides the one that has it, a replacement a
+    // killed run left under its build name (tmux lists it by the name mc gave it).
+    const all = plan.listed.filter((s) => m.backend.sessionKey(s.name) === key);
+    for (const listed of all.length ? all : [{ name: p.name }]) {
+      const old = await hooks.previous(listed);
+      // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
+      const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";
+      await m.backend.kill(p.name, old ?? bareSession(m, listed));
+      if (old?.runDir) await sweepTabs(m.host, old, sids).catch(() => undefined);
+      await hooks.replaced(old);
+    }
     killed.push(p.name);
-    await hooks.replaced(old);
   };
   const aborted = () =>
     new McError("ABORTED", "interrupted while starting sessions", { backend: m.backend.name, op: "start" });
   let current = "";
+  /** The record of the session being started, until its start returned. */
+  let intent: ManagedSession | undefined;
   for (const d of plan.create ?? []) {
     // A dangling link or a file on the way is the user's to fix: said as such, not as a crash.
     const made = await m.host.makeDir(d).then(
@@ -156,10 +175,15 @@ export async function startMachine(
       if (hooks.signal?.aborted) throw aborted();
       if (p.action === "merge") continue;
       if (p.action === "replace" && !deferred) await replaceOld(p);
-      const session = await startOne(m, p, hooks.signal);
+      intent = intentOf(m, p);
+      await hooks.recorded(intent);
+      const session = await startOne(m, p, intent, hooks.signal);
+      const later = p.action === "replace" && deferred;
+      // A replacement keeps `starting` until it has its name (finish), after the session it replaces is gone.
+      if (later && intent.starting) session.starting = intent.starting;
+      intent = undefined;
       started.push(session);
       await hooks.recorded(session);
-      const later = p.action === "replace" && deferred;
       if (!m.backend.startVerifies && !later) await waitForSession(m, p.name);
       results.push(startedOf(m, p, session));
       if (!later) hooks.onSessionStarted?.(results.at(-1)!);
@@ -170,6 +194,11 @@ export async function startMachine(
       if (hooks.signal?.aborted) throw aborted();
       await replaceOld(p);
       await m.backend.finish!(p);
+      const session = started.find((x) => x.name === p.name);
+      if (session?.starting) {
+        delete session.starting;
+        await hooks.recorded(session);
+      }
       if (!m.backend.startVerifies) await waitForSession(m, p.name);
       hooks.onSessionStarted?.(results.find((r) => r.name === p.name)!);
     }
@@ -189,7 +218,7 @@ export async function startMachine(
     if (hooks.signal?.aborted && started.length) throw aborted();
   } catch (e) {
     const replacing = plan.prepared.some((p) => p.action === "replace");
-    throw await failStart(m, current, started, replacing ? killed : undefined, hooks, e);
+    throw await failStart(m, current, started, intent, replacing ? killed : undefined, hooks, e);
   }
   return results;
 }
@@ -213,6 +242,7 @@ async function writeArtefacts(host: Host, artefacts: readonly Artefact[]): Promi
 async function startOne(
   m: MachineRuntime,
   p: PreparedSession,
+  intent: ManagedSession,
   signal?: AbortSignal,
 ): Promise<ManagedSession> {
   await writeArtefacts(m.host, p.artefacts);
@@ -220,9 +250,21 @@ async function startOne(
   // When the tool was asked to make it: before any of its tabs could start.
   const startedAt = Date.now();
   const data = m.backend.start ? await m.backend.start(p) : await runStart(m, p);
+  const { starting: _, data: __, ...session } = intent;
+  return { ...session, startedAt, ...(data ? { data } : {}) };
+}
+
+/**
+ * The record of a session about to start, saved before the tool is asked to make it: a run killed (or a
+ * machine that stops answering) between the tool making it and mc saving it left a running session no
+ * record knew, which no `ls`, `status` or `kill --all` could reach. `starting` says its start was not
+ * seen through; the run id lets a backend find it by the marks it stamps on the session.
+ */
+function intentOf(m: MachineRuntime, p: PreparedSession): ManagedSession {
   const pendingTabs = p.pendingTabs?.length ? [...p.pendingTabs] : undefined;
   // This process is the one to start them (its scheduler): once it has ended they read `abandoned`.
-  const scheduler = pendingTabs ? selfIdentity() : undefined;
+  const self = selfIdentity();
+  const scheduler = pendingTabs ? self : undefined;
   return {
     machine: m.name,
     name: p.name,
@@ -230,10 +272,11 @@ async function startOne(
     layout: p.layout,
     runDir: p.runDir,
     artefacts: p.artefacts.map((a) => a.path),
-    startedAt,
+    startedAt: Date.now(),
     ...(pendingTabs ? { pendingTabs } : {}),
     ...(scheduler ? { scheduler } : {}),
-    ...(data ? { data } : {}),
+    starting: self ? { by: self } : {},
+    data: { runId: p.runId },
   };
 }
 
@@ -254,14 +297,19 @@ async function failStart(
   m: MachineRuntime,
   failed: string,
   started: ManagedSession[],
+  intent: ManagedSession | undefined,
   killed: string[] | undefined,
   hooks: StartHooks,
   e: unknown,
 ): Promise<McError> {
   const rolledBack = await rollback(m, started);
   const gone = new Set(rolledBack.filter((r) => r.ok).map((r) => r.name));
-  await hooks.dropped(gone).catch(() => {});
+  // The session whose start failed: whatever of it the tool made goes too. Where that cannot be done (the
+  // machine stopped answering mid-start), its record stays, so status and kill reach it once it answers.
   const rolled = `rolled back ${gone.size} of ${started.length} session(s) this run had started`;
+  const unsure = intent && (await settleIntent(m, intent));
+  if (intent && !unsure) gone.add(intent.name);
+  await hooks.dropped(gone).catch(() => {});
   // A restart says exactly what it had destroyed, or that it destroyed nothing.
   const lost =
     killed === undefined
@@ -277,7 +325,10 @@ async function failStart(
     });
   }
   const why = e instanceof McError ? e.reason : (e as Error).message;
-  return new McError("START_FAILED", `session "${failed}" failed to start: ${why}`, {
+  const maybe = unsure
+    ? `; it may have started on ${m.host.id} (${unsure}): it stays in mc's records, so sessions status and sessions kill reach it`
+    : "";
+  return new McError("START_FAILED", `session "${failed}" failed to start: ${why}${maybe}`, {
     backend: m.backend.name,
     op: "start",
     // What was rolled back and what a restart destroyed or left untouched; with nothing of this run's to

@@ -140,10 +140,15 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         delayBetweenMs: o.delayBetweenMs,
         onSessionStarted: o.onSessionStarted,
         recorded: async (s) => {
-          this.managed.push(s);
+          // A session's record replaces the one saved before its start (see `starting`).
+          const put = (list: ManagedSession[]) =>
+            list.some((x) => x.machine === s.machine && x.name === s.name)
+              ? list.map((x) => (x.machine === s.machine && x.name === s.name ? s : x))
+              : [...list, s];
+          this.managed = put(this.managed);
           await this.updateRecord((run) => ({
             ...(run ?? this.toRun()),
-            sessions: [...(run?.sessions ?? []), s],
+            sessions: put(run?.sessions ?? []),
           }));
         },
         dropped: (names) => this.dropSessions(m.name, names),

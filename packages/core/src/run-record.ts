@@ -27,6 +27,13 @@ export interface ManagedSession {
    * session): once it has ended, those tabs read `abandoned`. Absent where it cannot be recognised.
    */
   scheduler?: ProcessIdentity;
+  /**
+   * Saved before the tool was asked to make the session, removed once its start returned (for a
+   * replacement, once it has its name): still there, the start was never seen through (the run that
+   * started it was killed, or the machine stopped answering), and the session may or may not exist.
+   * `by` is the run that started it.
+   */
+  starting?: { by?: ProcessIdentity };
   /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
   tabErrors?: Record<string, string>;
   /** Backend-specific facts (for example the tmux session id and run id). */

@@ -84,9 +84,48 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(err.code).toBe("START_FAILED");
     expect(err.message).toBe('[mc] [toy] start: session "bad" failed to start: toy refused');
     expect(err.hint).toBe("rolled back 2 of 2 session(s) this run had started");
-    expect(killed).toEqual(["two", "one"]);
+    // What the failed start may have made of "bad" goes too.
+    expect(killed).toEqual(["two", "one", "bad"]);
     expect(live.size).toBe(0);
     expect(m.managed).toEqual([]);
+  });
+
+  it("saves each session's record before the tool is asked to make it; a start whose outcome is unknown keeps it", async () => {
+    const { backend, live, manager } = toy();
+    const m = manager([L("one"), L("lost")]);
+    const seen: { name: string; starting: boolean }[][] = [];
+    const start = backend.start!.bind(backend);
+    backend.start = async (p) => {
+      // What a command reading the record at this moment (another terminal's `ls`) finds.
+      const saved = (await m.listSaved()).find((r) => r.id === m.runId);
+      seen.push((saved?.sessions ?? []).map((s) => ({ name: s.name, starting: s.starting !== undefined })));
+      if (p.name !== "lost") return start(p);
+      // The machine made it, then stopped answering: neither the start nor the clean-up hears back.
+      live.add(p.name);
+      backend.kill = async () => {
+        throw new McError("SSH_UNREACHABLE", "no answer within 25000 ms", { backend: "toy" });
+      };
+      throw new McError("SSH_UNREACHABLE", "no answer within 25000 ms", { backend: "toy" });
+    };
+    const err = await m.startAllSessions().catch((e) => e);
+    expect(seen).toEqual([
+      [{ name: "one", starting: true }],
+      [
+        { name: "one", starting: false },
+        { name: "lost", starting: true },
+      ],
+    ]);
+    expect(err.code).toBe("START_FAILED");
+    expect(err.message).toMatch(
+      /"lost" failed to start: .*it may have started on .*: it stays in mc's records/,
+    );
+    // "one" could not be rolled back either (the same machine): both stay recorded, "lost" as unfinished.
+    const saved = (await m.listSaved()).find((r) => r.id === m.runId)!;
+    expect(saved.sessions.map((s) => [s.name, s.starting !== undefined])).toEqual([
+      ["one", false],
+      ["lost", true],
+    ]);
+    expect(live).toEqual(new Set(["one", "lost"]));
   });
 
   it("plans (dry run) without starting or writing anything", async () => {

@@ -249,8 +249,10 @@ export class TmuxBackend implements SessionBackend {
    * nothing of mc's left to kill (no server, no such session, or a session that is not mc's any more).
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
-    const target = this.targetOf(name, session);
     const runId = session?.data?.runId;
+    if (typeof runId === "string" && session?.data?.sessionId === undefined)
+      return this.killByMarks(name, runId, session);
+    const target = this.targetOf(name, session);
     if (typeof runId === "string") {
       const owner = await this.host.run(this.cmd("display-message", "-p", "-t", `${target}:`, "#{@mc_run}"));
       if (owner.exitCode !== 0) {
@@ -265,6 +267,31 @@ export class TmuxBackend implements SessionBackend {
     // The server's hook may not run for its last session (it exits first): make sure onStop does.
     if (session?.layout.onStop !== undefined) await runPendingStops(this.stopContext());
     return gone ? "gone" : "killed";
+  }
+
+  /**
+   * Kill what a run made of a session whose tmux id mc never learnt (its start was not seen through, or
+   * its run's record is gone): every session stamped with that run id and the session's name, whatever
+   * tmux calls it now (a replacement can still have its private build name).
+   */
+  private async killByMarks(name: string, runId: string, session?: ManagedSession): Promise<KillOutcome> {
+    const r = await this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
+    if (r.exitCode !== 0) {
+      if (isNoServer(r.stderr)) return "gone";
+      throw tmuxError("kill", r.exitCode, r.stderr);
+    }
+    const key = tmuxSessionKey(name);
+    const ours = parseSessions(r.stdout).filter(
+      (x) => x.runId === runId && (x.key === key || x.name === name),
+    );
+    let killed = false;
+    for (const x of ours) {
+      const k = await this.host.run(this.cmd("kill-session", "-t", x.id));
+      if (k.exitCode === 0) killed = true;
+      else if (!isNoSession(k.stderr) && !isNoServer(k.stderr)) throw tmuxError("kill", k.exitCode, k.stderr);
+    }
+    if (session?.layout.onStop !== undefined) await runPendingStops(this.stopContext());
+    return killed ? "killed" : "gone";
   }
 
   /**
@@ -287,7 +314,7 @@ export class TmuxBackend implements SessionBackend {
     else if (!/no current target/i.test(r.stderr)) throw tmuxError("status", r.exitCode, r.stderr);
     const bySession = new Map<string, PaneRow[]>();
     for (const p of panes) {
-      for (const k of [`id:${p.sessionId}`, `name:${p.session}`]) {
+      for (const k of [`id:${p.sessionId}`, `name:${p.session}`, `run:${p.runId}\u0000${p.mcName}`]) {
         const list = bySession.get(k);
         if (list) list.push(p);
         else bySession.set(k, [p]);
@@ -296,9 +323,12 @@ export class TmuxBackend implements SessionBackend {
     return sessions.map((s) => {
       const id = s.data?.sessionId;
       const runId = s.data?.runId;
-      const list = (
+      let list = (
         bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []
       ).filter((p) => typeof runId !== "string" || p.runId === runId);
+      // Without its id (a start not seen through), by the marks mc stamped on it, whatever its tmux name.
+      if (!list.length && typeof id !== "string" && typeof runId === "string")
+        list = bySession.get(`run:${runId}\u0000${s.name}`) ?? [];
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
       const byIndex = new Map<number, PaneEvidence>();
       for (const p of list) {

@@ -114,17 +114,19 @@ export async function runCommand(file: string | undefined, o: RunOptions, out: O
   return runLayouts(await selectLayouts(path, o, out), o, out);
 }
 
-/** Ctrl-C or SIGTERM while starting rolls back what this run started instead of leaving it half-made. */
-async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Ctrl-C or SIGTERM while starting rolls back what this run started instead of leaving it half-made; so
+ * does a hang-up (the terminal closed, the ssh connection to this machine dropped) where `hangUp` is set.
+ */
+async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>, hangUp = false): Promise<T> {
   const ac = new AbortController();
   const onSig = () => ac.abort();
-  process.on("SIGINT", onSig);
-  process.on("SIGTERM", onSig);
+  const signals: NodeJS.Signals[] = hangUp ? ["SIGINT", "SIGTERM", "SIGHUP"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) process.on(s, onSig);
   try {
     return await f(ac.signal);
   } finally {
-    process.off("SIGINT", onSig);
-    process.off("SIGTERM", onSig);
+    for (const s of signals) process.off(s, onSig);
   }
 }
 
@@ -195,23 +197,25 @@ async function runBatch(
 ): Promise<BatchResult> {
   let done = 0;
   const total = manager.getAllSessionNames().length;
-  const started = await withInterrupt((signal) =>
-    manager.start({
-      signal,
-      onConflict: o.onConflict,
-      missingDirs: o.missingDirs,
-      initialTabs: o.maxParallelTabs,
-      onWarning: (w) => warn(out, w),
-      delayBetweenMs: o.sleepInbetween * 1000,
-      onSessionStarted: (s) => {
-        done++;
-        // A JSON stream reads session-started with the rest of the events, once monitoring begins.
-        if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
-      },
-      onMachineDone: (r) => {
-        if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
-      },
-    }),
+  const started = await withInterrupt(
+    (signal) =>
+      manager.start({
+        signal,
+        onConflict: o.onConflict,
+        missingDirs: o.missingDirs,
+        initialTabs: o.maxParallelTabs,
+        onWarning: (w) => warn(out, w),
+        delayBetweenMs: o.sleepInbetween * 1000,
+        onSessionStarted: (s) => {
+          done++;
+          // A JSON stream reads session-started with the rest of the events, once monitoring begins.
+          if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
+        },
+        onMachineDone: (r) => {
+          if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
+        },
+      }),
+    true,
   );
   const failed = started.filter((r) => !r.ok);
   if (failed.length === started.length) throw (failed[0] as { error: Error }).error;
