@@ -43,6 +43,25 @@ function needsRead(
   return !pane?.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
 }
 
+/**
+ * A tab whose pane runs another wrapper than the one its record names (a rerun from another terminal opened
+ * it; a kept shell keeps its wrapper's pid): that record is an earlier attempt's. It is forgotten, so the
+ * tab reads from its pane until the new wrapper's record is there, and is read again next time.
+ */
+function forgetReplaced(
+  cache: RecordCache,
+  sessions: readonly ManagedSession[],
+  observations: readonly (SessionObservation | undefined)[],
+) {
+  sessions.forEach((s, si) => {
+    for (const [index, pane] of observations[si]?.panes ?? []) {
+      const rec = cache.get(recordKey(s, index));
+      if (rec?.end !== undefined && pane.alive && pane.pid !== undefined && pane.pid !== rec.pid)
+        cache.delete(recordKey(s, index));
+    }
+  });
+}
+
 async function readRecords(host: Host, cache: RecordCache, wanted: { s: ManagedSession; index: number }[]) {
   await Promise.all(
     wanted.map(async ({ s, index }) => {
@@ -84,12 +103,15 @@ async function gather(
       if (rec) cache.set(recordKey(s, i), rec);
     }
   }
+  forgetReplaced(cache, sessions, observations);
   if (!host.coalesces) {
     const wanted = sessions.flatMap((s, si) =>
       slotNumbers(s).flatMap((index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
     );
     await readRecords(host, cache, wanted);
   }
+  // A new wrapper that had not written its record yet: its pane speaks for it.
+  forgetReplaced(cache, sessions, observations);
   const pids = new Set<number>();
   sessions.forEach((s, si) => {
     const obs = observations[si];

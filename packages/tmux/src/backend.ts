@@ -36,7 +36,7 @@ import {
   tmuxSessionKey,
   windowArgs,
 } from "./generate.js";
-import { type PaneRow, paneTabIndex, parsePanes, parseSessions } from "./parse.js";
+import { type PaneRow, paneTab, parsePanes, parseSessions } from "./parse.js";
 import { MIN_TMUX_VERSION, parseTmuxVersion, type TmuxBackendOptions, toSocket } from "./server.js";
 import { registerStop, runPendingStops, type StopHookContext } from "./stop-hook.js";
 
@@ -331,9 +331,13 @@ export class TmuxBackend implements SessionBackend {
         list = bySession.get(`run:${runId}\u0000${s.name}`) ?? [];
       const tabScript = String(s.data?.tabScript ?? join(s.runDir, "tabs.sh"));
       const byIndex = new Map<number, PaneEvidence>();
+      // A tab's newest attempt speaks for it (a rerun's window, while the one it replaces is still open).
+      const attempts = new Map<number, number>();
       for (const p of list) {
-        const i = paneTabIndex(p.startCommand, tabScript);
-        if (i === undefined || byIndex.has(i)) continue;
+        const tab = paneTab(p.startCommand, tabScript);
+        if (tab === undefined || (attempts.get(tab.index) ?? 0) >= tab.attempt) continue;
+        const i = tab.index;
+        attempts.set(i, tab.attempt);
         // The wrapper stamps its command's status on the pane (@mc_exit); pane_dead_status is tmux's own
         // word for the wrapper's end, unreliable on 3.3a (toolchain notes) and so only a fallback.
         const status = p.exit ?? (p.dead ? p.deadStatus : undefined);

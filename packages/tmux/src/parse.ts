@@ -104,7 +104,9 @@ export function startArgv(s: string): string[] {
  * releases ran `exec /bin/sh <tabs.sh> <index>` as one `sh -c` string; both are read). Undefined for any
  * other pane (one the user split off, another tool's window).
  */
-export function mcPaneCommand(startCommand: string): { tabScript: string; index: number } | undefined {
+export function mcPaneCommand(
+  startCommand: string,
+): { tabScript: string; index: number; attempt: number } | undefined {
   let argv = startArgv(startCommand);
   if (argv.length === 1) {
     const m = /^exec (\/bin\/sh) ('(?:[^']|'\\'')*'|\S+) (\d+)(?: (\d+))?$/.exec(argv[0]!);
@@ -115,11 +117,19 @@ export function mcPaneCommand(startCommand: string): { tabScript: string; index:
   const [sh, tabScript, index, attempt, ...rest] = argv;
   if (sh !== "/bin/sh" || tabScript === undefined || rest.length > 0) return undefined;
   if (!/^\d+$/.test(index ?? "") || (attempt !== undefined && !/^\d+$/.test(attempt))) return undefined;
-  return { tabScript, index: Number(index) };
+  return { tabScript, index: Number(index), attempt: attempt === undefined ? 1 : Number(attempt) };
 }
 
 /** The tab index of a pane mc started with `tabScript` (undefined for every other pane). */
 export function paneTabIndex(startCommand: string, tabScript: string): number | undefined {
+  return paneTab(startCommand, tabScript)?.index;
+}
+
+/** The tab and first attempt of a pane mc started with `tabScript` (undefined for every other pane). */
+export function paneTab(
+  startCommand: string,
+  tabScript: string,
+): { index: number; attempt: number } | undefined {
   const p = mcPaneCommand(startCommand);
-  return p?.tabScript === tabScript ? p.index : undefined;
+  return p?.tabScript === tabScript ? { index: p.index, attempt: p.attempt } : undefined;
 }

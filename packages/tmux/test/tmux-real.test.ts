@@ -836,6 +836,29 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await m.killAllSessions();
   });
 
+  it("a rerun made by another command is seen by a process already watching (it kept the finished record)", async () => {
+    const flag = join(t.work, "seen-again");
+    const layout = {
+      layoutName: "seen",
+      layoutTabs: [{ tabName: "f", startDir: t.work, command: `[ -e '${flag}' ] && sleep 30; exit 1` }],
+    };
+    const watcher = t.manager({ sessionLayouts: [layout] });
+    await watcher.startAllSessions();
+    await waitFor(
+      () => watcher.checkAllSessionsStatus({ processes: false }),
+      (r) => r.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    writeFileSync(flag, "");
+    // Another terminal: `sessions rerun seen/f`.
+    const other = t.manager({ sessionLayouts: [layout] });
+    await other.load(watcher.runId);
+    expect(await other.rerunTab("seen", 0)).toBe(2);
+    const r = await watcher.checkAllSessionsStatus({ processes: false });
+    expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "running", attempt: 2 });
+    expect(r.summary.allFinished).toBe(false);
+    await watcher.killAllSessions();
+  });
+
   it("two commands that each take a different tab off the waiting list at once keep both changes", async () => {
     const layout = {
       layoutName: "both",
