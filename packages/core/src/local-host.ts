@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { execa } from "execa";
 import { defineHost } from "./define-host.js";
 import { McError } from "./errors.js";
@@ -137,23 +137,47 @@ export function localHost(opts: LocalHostOptions = {}): Host {
       async run(cmd, runOpts = {}): Promise<CommandResult> {
         spawned++;
         const started = performance.now();
-        const r = await execa(cmd.file, [...cmd.args], {
+        const child = execa(cmd.file, [...cmd.args], {
           reject: false,
           stripFinalNewline: false,
           ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
           env: { ...env, ...cmd.env },
           extendEnv: false,
           ...(cmd.input === undefined ? { stdin: "ignore" as const } : { input: cmd.input }),
-          ...(cmd.timeoutMs === undefined ? {} : { timeout: cmd.timeoutMs }),
           ...(runOpts.signal ? { cancelSignal: runOpts.signal } : {}),
         });
+        // Past its time a command gets SIGTERM, then SIGKILL (execa's own timeout sent SIGTERM only), and
+        // once it has exited its output pipes are closed on our side: a tmux client hands its stdout and
+        // stderr to its server, and a stopped server would hold them open, so they would never end.
+        let timedOut = false;
+        child.once("exit", () => {
+          if (!timedOut) return;
+          setTimeout(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+          }, 100).unref();
+        });
+        const timer =
+          cmd.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill("SIGTERM");
+                setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+              }, cmd.timeoutMs);
+        const r = await child.finally(() => clearTimeout(timer));
         if ((r as { code?: string }).code === "ENOENT" && r.exitCode === undefined) throw notFound(cmd, r);
+        const stderr = typeof r.stderr === "string" ? r.stderr : "";
         return {
-          exitCode: r.exitCode ?? (r.signal ? 128 : 1),
+          // A command stopped for its time failed, whatever it exited with (tmux exits 0 on SIGTERM).
+          exitCode: timedOut ? 124 : (r.exitCode ?? (r.signal ? 128 : 1)),
           stdout: typeof r.stdout === "string" ? r.stdout : "",
-          stderr: typeof r.stderr === "string" ? r.stderr : "",
+          // What was stopped, and why, for the error a caller makes of it.
+          stderr: timedOut
+            ? `${stderr}${stderr && !stderr.endsWith("\n") ? "\n" : ""}${basename(cmd.file)} did not answer within ${Math.round(cmd.timeoutMs! / 100) / 10} s and was stopped`
+            : stderr,
           ...(r.signal ? { signal: r.signal } : {}),
-          timedOut: r.timedOut,
+          timedOut,
           durationMs: performance.now() - started,
         };
       },

@@ -42,6 +42,8 @@ import { registerStop, runPendingStops, type StopHookContext } from "./stop-hook
 
 /** How long the session list fetched with the version check stays good for the plan that asked for it. */
 const EARLY_LIST_MS = 1000;
+/** How long a tmux server may take to answer one call (a healthy one answers in milliseconds). */
+const TMUX_ANSWER_MS = 15_000;
 
 /** What tmux can do (see {@link BackendCapabilities}). */
 export const TMUX_CAPABILITIES: BackendCapabilities = {
@@ -87,6 +89,8 @@ export class TmuxBackend implements SessionBackend {
   readonly appearTimeoutMs = 5000;
   readonly startVerifies = true;
   readonly lockName: string;
+  /** How long one tmux call may wait for its server (see TmuxBackendOptions.answerTimeoutMs). */
+  private readonly answerMs: number;
   private checked = false;
   private awk: AwkMode | undefined;
   private early: { at: number; listing: ReturnType<Host["run"]> } | undefined;
@@ -96,13 +100,18 @@ export class TmuxBackend implements SessionBackend {
   constructor(host: Host, options: TmuxBackendOptions = {}) {
     this.host = host;
     this.target = { tmux: options.tmux ?? "tmux", socket: toSocket(options.socket) };
+    this.answerMs = options.answerTimeoutMs ?? TMUX_ANSWER_MS;
     const socket = this.target.socket;
     const sock = socket === undefined ? "default" : "path" in socket ? `S${socket.path}` : `L${socket.name}`;
     this.lockName = `tmux-${createHash("sha256").update(sock).digest("hex").slice(0, 16)}`;
   }
 
+  /**
+   * A tmux call that must answer: a server that does not (stopped, deadlocked, blocked on a dead client)
+   * fails it after `answerTimeoutMs` rather than hanging every command that asks it.
+   */
   private cmd(...args: string[]): Command {
-    return tmuxArgs(this.target, ...args);
+    return { ...tmuxArgs(this.target, ...args), timeoutMs: this.answerMs };
   }
   /** What the onStop registration needs of this backend (stop-hook.ts). */
   private stopContext(): StopHookContext {
@@ -233,7 +242,10 @@ export class TmuxBackend implements SessionBackend {
 
   /** A replacement built under its private name takes its real name (the session it replaces is gone). */
   async finish(p: PreparedSession): Promise<void> {
-    const r = await this.host.run(renameCommand(this.target, undefined, buildName(p.runId, p.index), p.name));
+    const r = await this.host.run({
+      ...renameCommand(this.target, undefined, buildName(p.runId, p.index), p.name),
+      timeoutMs: this.answerMs,
+    });
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
   }
 
@@ -400,8 +412,8 @@ export class TmuxBackend implements SessionBackend {
     // By id when known: it follows a rename made in tmux since (the CLI checks first that it is still mc's).
     const target = this.targetOf(name, session);
     const insideSameServer = Boolean(env.TMUX) && this.insideThisServer(env.TMUX!);
-    if (insideSameServer) return this.cmd("switch-client", "-t", target);
-    const c = this.cmd("attach-session", "-t", target);
+    if (insideSameServer) return tmuxArgs(this.target, "switch-client", "-t", target);
+    const c = tmuxArgs(this.target, "attach-session", "-t", target);
     // Inside another tmux server, attach nests a client; tmux refuses unless $TMUX is cleared.
     return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
   }
@@ -419,7 +431,7 @@ export class TmuxBackend implements SessionBackend {
         ],
       };
     }
-    const c = this.cmd("new-session");
+    const c = tmuxArgs(this.target, "new-session");
     return env.TMUX ? { ...c, env: { TMUX: "" } } : c;
   }
 

@@ -340,7 +340,8 @@ export function tmuxSessionFiles(
       ...(o.awk ? { awk: o.awk } : {}),
     }),
     // start-server first: source-file needs a running server, and the new session keeps it alive.
-    start: tmuxArgs(t, "start-server", ";", "source-file", globLiteral(buildPath)),
+    // A server that does not answer at all fails the start (rolled back) rather than hanging it.
+    start: { ...tmuxArgs(t, "start-server", ";", "source-file", globLiteral(buildPath)), timeoutMs: 120_000 },
   };
 }
 

@@ -40,7 +40,11 @@ export class TmuxLocalManager extends SessionManager<TmuxBackendOptions> {
           name: host.id === "local" ? "local" : host.id,
           host,
           layouts: opts.sessionLayouts,
-          backendOptions: { ...(socket ? { socket } : {}), ...(opts.tmux ? { tmux: opts.tmux } : {}) },
+          backendOptions: {
+            ...(socket ? { socket } : {}),
+            ...(opts.tmux ? { tmux: opts.tmux } : {}),
+            ...(opts.answerTimeoutMs ? { answerTimeoutMs: opts.answerTimeoutMs } : {}),
+          },
         },
       ],
       sessionNamePrefix: opts.sessionNamePrefix,

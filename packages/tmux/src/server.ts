@@ -7,6 +7,8 @@ export interface TmuxBackendOptions {
   socket?: string | TmuxSocket | undefined;
   /** tmux executable (default `tmux`). */
   tmux?: string | undefined;
+  /** How long one tmux call may wait for its server before it counts as not answering (default 15 s). */
+  answerTimeoutMs?: number | undefined;
 }
 
 /** Normalise the `socket` option. */

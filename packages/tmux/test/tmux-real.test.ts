@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type Command, type Host, isMcError, type LayoutConfig, shQuote } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TmuxLocalManager } from "../src/index.js";
 import { layout, type PrivateTmux, privateTmux, waitFor } from "./harness.js";
 
 describe("tmux: commands run exactly as written (property, real tmux)", () => {
@@ -834,6 +835,36 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     expect(events).toEqual(["tab-started:b"]);
     expect(m.managed[0]!.pendingTabs ?? []).toEqual([]);
     await m.killAllSessions();
+  });
+
+  it("a tmux server that does not answer fails status and kill within the answer timeout instead of hanging them", async () => {
+    const stuck = privateTmux();
+    try {
+      const m = new TmuxLocalManager({
+        sessionLayouts: [layout("stuck", [["t", "sleep 30"]], stuck.work)],
+        host: stuck.host,
+        socket: stuck.socket,
+        answerTimeoutMs: 1000,
+      });
+      await m.startAllSessions();
+      const pid = Number(stuck.tmux("display-message", "-p", "#{pid}").trim());
+      process.kill(pid, "SIGSTOP");
+      try {
+        const t0 = Date.now();
+        const r = await m.checkAllSessionsStatus({ processes: false });
+        expect(Date.now() - t0).toBeLessThan(8000);
+        expect(r.sessions[0]!.error).toMatch(/did not answer within 1 s/);
+        const k = await m.killSession("stuck");
+        expect(k.ok).toBe(false);
+        expect(k.error).toMatch(/did not answer within 1 s/);
+        expect(Date.now() - t0).toBeLessThan(15_000);
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      expect((await m.killSession("stuck")).ok).toBe(true);
+    } finally {
+      stuck.stop();
+    }
   });
 
   it("a rerun made by another command is seen by a process already watching (it kept the finished record)", async () => {
