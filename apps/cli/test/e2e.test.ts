@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
@@ -319,6 +319,32 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toContain("Example:");
     }
+  });
+});
+
+describe("commands suggested to the user (review H8-5)", () => {
+  it("quote what came from the file or the command line: pasted into sh, each is one word and nothing runs", async () => {
+    const pwned = join(dir, "pwned");
+    const evil = `h$(touch ${pwned})\`touch ${pwned}\`'"x`;
+    const f = layoutsFile("hint.json", [
+      { layoutName: evil, layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    const run = await sessions(["run", f, "--socket", sock]);
+    expect(run.code, run.stderr).toBe(0);
+    const kill = await sessions(["kill", "--all", evil]);
+    expect(kill.code).toBe(2);
+    const suggested = [
+      /attach with: (sessions attach .*)$/m.exec(run.stderr)?.[1],
+      /hint: (sessions kill .*) kills only those$/m.exec(kill.stderr)?.[1],
+    ];
+    for (const cmd of suggested) {
+      expect(cmd).toBeDefined();
+      // What a shell makes of the pasted line: `sessions` prints its arguments, one per line.
+      const r = spawnSync("sh", ["-c", `sessions() { printf '%s\\n' "$@"; }; ${cmd}`], { encoding: "utf8" });
+      expect(r.stdout.trim().split("\n").at(-1), cmd).toBe(evil);
+    }
+    expect(existsSync(pwned)).toBe(false);
+    expect((await sessions(["kill", evil])).code).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type Host, McError } from "@mc/core";
+import { type Host, McError, shQuote } from "@mc/core";
 import type { HostFacts } from "./parse.js";
 
 const FIX =
@@ -21,7 +21,7 @@ export function remoteStateRefusal(
       {
         backend: "remote",
         op,
-        hint: `probably left by sudo -E there: chown -R ${facts.user || facts.uid} ${stateDir} on that machine, and run mc there without sudo -E`,
+        hint: `probably left by sudo -E there: chown -R ${shQuote(facts.user || facts.uid)} ${shQuote(stateDir)} on that machine, and run mc there without sudo -E`,
       },
     );
   const why = remoteStateExposure(id, stateDir, facts);

@@ -13,6 +13,7 @@ import {
   type SessionObservation,
   type SessionSpec,
   type StartTabOptions,
+  shQuote,
 } from "@mc/core";
 import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
@@ -262,7 +263,7 @@ export class ZellijBackend implements SessionBackend {
         backend: "zellij",
         op: "start",
         hint: row.exited
-          ? `use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(name)}`
+          ? `use --on-conflict rename, or remove it with: zellij delete-session ${shQuote(name)}`
           : "use --on-conflict rename",
       },
     );

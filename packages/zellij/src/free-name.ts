@@ -1,4 +1,4 @@
-import { McError, pollUntil } from "@mc/core";
+import { McError, pollUntil, shQuote } from "@mc/core";
 import { isActiveNotDeleted, isNoSuchSession, zellijError } from "./errors.js";
 import type { ZellijQueries } from "./queries.js";
 
@@ -48,7 +48,7 @@ export async function freeName(
           {
             backend: "zellij",
             op: "kill",
-            hint: `try: zellij kill-session ${JSON.stringify(name)}; zellij delete-session ${JSON.stringify(name)}`,
+            hint: `try: zellij kill-session ${shQuote(name)}; zellij delete-session ${shQuote(name)}`,
           },
         ),
     },

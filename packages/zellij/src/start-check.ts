@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type Host, McError, type PreparedSession, pollUntil, tabRecordName } from "@mc/core";
+import { type Host, McError, type PreparedSession, pollUntil, shQuote, tabRecordName } from "@mc/core";
 import { ownPanes, tabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
 import { closeTabByRef } from "./tabs.js";
@@ -69,7 +69,7 @@ export async function verifyStarted(
       backend: "zellij",
       op: "start",
       hint: resurrected
-        ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${JSON.stringify(p.name)}`
+        ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${shQuote(p.name)}`
         : "use --on-conflict rename",
     },
   );

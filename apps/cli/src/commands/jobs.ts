@@ -9,6 +9,7 @@ import {
   type SessionStatus,
   sessionEvents,
   sessionSlots,
+  shQuote,
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
@@ -220,7 +221,7 @@ function failedToRerun(
     if (t.state === "abandoned") {
       // Never started: starting every such tab at once would ignore --max-parallel-tabs.
       notes.push(
-        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${session}/${t.tabName} starts it, or run the file again with --on-conflict merge-skip`,
+        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${shQuote(`${session}/${t.tabName}`)} starts it, or run the file again with --on-conflict merge-skip`,
       );
       continue;
     }

@@ -46,7 +46,7 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
       pointer: [],
       line: 1,
       column: 1,
-      message: `this is ${other}, not an mc layouts file; convert it with: sessions import ${file} -o layouts.json`,
+      message: `this is ${other}, not an mc layouts file; convert it with: sessions import ${shQuote(file)} -o layouts.json`,
     };
     if (out.json) out.printJson({ ok: false, issues: [issue] });
     else out.err(formatIssues([issue], file));

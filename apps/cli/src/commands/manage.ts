@@ -1,4 +1,4 @@
-import { type ErrorCode, isMcError, McError, makeReport, sleep } from "@mc/core";
+import { type ErrorCode, isMcError, McError, makeReport, shQuote, sleep } from "@mc/core";
 import { oneLine } from "../display.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
@@ -83,7 +83,7 @@ export async function killCommand(
     throw new McError("USAGE", "give session names or --all, not both", {
       backend: "cli",
       op: "kill",
-      hint: `sessions kill ${names.map((n) => JSON.stringify(n)).join(" ")} kills only those`,
+      hint: `sessions kill ${names.map(shQuote).join(" ")} kills only those`,
     });
   return withRuns(
     out,

@@ -13,6 +13,7 @@ import {
   type StartedSession,
   type StatusReport,
   schedule,
+  shQuote,
   sleep,
 } from "@mc/core";
 import { EXIT_TABS_FAILED } from "../exit-codes.js";
@@ -397,7 +398,7 @@ function attachHint(out: Output, sessions: StartedSession[]): void {
     names.length === 1 && /^\w[\w.-]*$/.test(names[0]!)
       ? names[0]!
       : names.length === 1
-        ? JSON.stringify(names[0])
+        ? shQuote(names[0]!)
         : "<session>";
   out.err(
     out.c.dim(
