@@ -89,7 +89,12 @@ export async function* followEvents(
           const mine = report.sessions.filter((x) =>
             tracked().some((s) => s.machine === x.machine && s.name === x.session),
           );
-          const done = mine.every((x) => !x.exists || x.tabs.every((t) => FINISHED_STATES.includes(t.state)));
+          // A machine that did not answer says nothing of its sessions: they are not gone, and not done.
+          const silent = new Set(report.machines.filter((h) => !h.reachable).map((h) => h.machine));
+          const done = mine.every(
+            (x) =>
+              !silent.has(x.machine) && (!x.exists || x.tabs.every((t) => FINISHED_STATES.includes(t.state))),
+          );
           if (done) {
             // The tool can tell a tab ended (its record) a moment before its wrapper appends `tab-exited`:
             // that line is waited for briefly, and said from the record if it never comes.

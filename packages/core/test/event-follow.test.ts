@@ -120,4 +120,26 @@ describe("the event stream's end", () => {
     ]);
     expect(events.at(-1)).toMatchObject({ type: "run-done" });
   });
+
+  it("a machine that does not answer for a while is neither gone nor done: the stream waits for it (review H8-7)", async () => {
+    let asked = 0;
+    const why = "ssh:m is unreachable: Connection refused";
+    const silent: SessionStatus = {
+      ...status(finished.tabs.map((t) => ({ ...t, state: "unknown" as const }))),
+      exists: false,
+      error: why,
+    };
+    const m = {
+      managed: [session],
+      hostOf: () => ({ id: "fake", readDir: async () => new Map() }),
+      checkAllSessionsStatus: async () =>
+        ++asked <= 3
+          ? makeReport([silent], [{ machine: "m", host: "fake", reachable: false, error: why }])
+          : makeReport([finished], [{ machine: "m", host: "fake", reachable: true }]),
+    } as unknown as SessionManager;
+    const events = await collect(m);
+    expect(asked).toBeGreaterThan(3);
+    expect(events.some((e) => e.type === "session-gone")).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
+  });
 });
