@@ -20,6 +20,23 @@ export interface TabOps {
 }
 
 /**
+ * The lock of one tab's start: held by a rerun, and by a scheduler opening a waiting tab, until the tab's
+ * wrapper has written its record (an abandoned tab has two ways to start: both opened it).
+ */
+export function tabLockName(s: ManagedSession, index: number): string {
+  return `rerun-${createHash("sha256").update(`${s.runDir}\u0000${index}`).digest("hex").slice(0, 16)}`;
+}
+
+/** Wait (a few seconds at most) until tab `index`'s record says attempt `attempt` or later started. */
+export async function waitForRecord(m: Machine<object>, s: ManagedSession, index: number, attempt = 1) {
+  const rec = join(s.runDir, tabRecordName(index));
+  await pollUntil(
+    async () => ((parseTabRecord(await m.host.readFile(rec))?.attempt ?? 1) >= attempt ? true : undefined),
+    { timeoutMs: 5000, maxDelayMs: 100, onTimeout: () => new Error("no record") },
+  ).catch(() => {});
+}
+
+/**
  * Run a finished tab's command again in a new tab of the same name (the old one closes once the new one
  * is open): its record moves to `attempts/` and the new run counts on from it. Returns the new attempt.
  */
@@ -27,8 +44,7 @@ export async function rerunTab(ops: TabOps, s: ManagedSession, index: number): P
   const m = ops.machine(s.machine);
   // Two reruns of one tab at once (two terminals, a script in a loop) both saw it finished and both
   // started it: one at a time, each holding the lock until its wrapper has said it started.
-  const key = createHash("sha256").update(`${s.runDir}\u0000${index}`).digest("hex").slice(0, 16);
-  const release = await m.host.lock(`rerun-${key}`);
+  const release = await m.host.lock(tabLockName(s, index));
   try {
     return await rerunLocked(ops, m, s, index);
   } finally {
@@ -62,6 +78,7 @@ async function rerunLocked(
     // with all its panes (startTab opens a waiting tab's panes too).
     await m.backend.startTab(s, index, await ops.hostInfo(m.name));
     await ops.updateSession(s, (x) => notPending(x, index));
+    await waitForRecord(m, s, index);
     return 1;
   }
   if (s.layout.layoutTabs[index]?.panes?.length)
@@ -84,10 +101,7 @@ async function rerunLocked(
   await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
   // Until the new wrapper's record is there the tab still reads finished: wait for it (a few seconds at
   // most; a wrapper that never writes shows as the tool says), so a second rerun meets it running.
-  await pollUntil(
-    async () => ((parseTabRecord(await m.host.readFile(rec))?.attempt ?? 1) > last ? true : undefined),
-    { timeoutMs: 5000, maxDelayMs: 100, onTimeout: () => new Error("no record") },
-  ).catch(() => {});
+  await waitForRecord(m, s, index, last + 1);
   forgetRecord(m.records, s, index);
   if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
   await ops.updateSession(s, (x) => {

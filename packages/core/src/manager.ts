@@ -14,7 +14,7 @@ import type {
   StartOptions,
 } from "./manager-options.js";
 import { RunState } from "./manager-state.js";
-import { failPendingTab, rerunTab, type TabOps } from "./manager-tabs.js";
+import { failPendingTab, rerunTab, type TabOps, tabLockName, waitForRecord } from "./manager-tabs.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
 import { mapLimit } from "./poll.js";
 import { type ManagedSession, notPending } from "./run-record.js";
@@ -22,7 +22,7 @@ import type { ExitMode, PreparedSession, SessionBackend, StatusOptions } from ".
 import { type MachineHealth, makeReport, type SessionStatus, type StatusReport } from "./status.js";
 import { correctClock } from "./status-clock.js";
 import { pollSessions, unknownStatus } from "./status-poll.js";
-import { readyMarkerName } from "./tab-record.js";
+import { readyMarkerName, tabRecordName } from "./tab-record.js";
 import { killAndSweep } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
@@ -334,8 +334,11 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     return m.host.interactiveCommand(cmd);
   }
 
-  /** Open tab `index` of a managed session started with `initialTabs` (dynamic scheduling). */
-  async startTab(name: string, index: number, machine?: string): Promise<void> {
+  /**
+   * Open waiting tab `index` of a managed session started with `initialTabs` (dynamic scheduling). False
+   * when another command (a rerun, another run's scheduler) had opened it: it is only taken off the list.
+   */
+  async startTab(name: string, index: number, machine?: string): Promise<boolean> {
     const s = this.session(name, machine);
     const m = this.machine(s.machine);
     if (!m.backend.startTab) {
@@ -348,8 +351,18 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         },
       );
     }
-    await m.backend.startTab(s, index, await this.hostInfo(m.name));
-    await this.updateSession(s, (x) => notPending(x, index));
+    // One start per tab: under the lock a rerun takes too, the tab has no record yet, and the lock is held
+    // until its wrapper wrote one.
+    const release = await m.host.lock(tabLockName(s, index));
+    try {
+      const opened = (await m.host.readFile(join(s.runDir, tabRecordName(index)))) === undefined;
+      if (opened) await m.backend.startTab(s, index, await this.hostInfo(m.name));
+      await this.updateSession(s, (x) => notPending(x, index));
+      if (opened) await waitForRecord(m, s, index);
+      return opened;
+    } finally {
+      await release().catch(() => {});
+    }
   }
 
   /**

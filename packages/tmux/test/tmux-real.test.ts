@@ -890,6 +890,40 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await watcher.killAllSessions();
   });
 
+  it("an abandoned tab that a rerun and a scheduler start at the same moment opens once (review H9-13)", async () => {
+    const { selfIdentity } = await import("@mc/core");
+    for (let round = 0; round < 4; round++) {
+      const name = `once${round}`;
+      const layout = {
+        layoutName: name,
+        layoutTabs: ["a", "b"].map((n) => ({ tabName: n, startDir: t.work, command: "sleep 30" })),
+      };
+      const m = t.manager({ sessionLayouts: [layout] });
+      await m.startAllSessions({ initialTabs: 1 });
+      // The run that was to open b has ended: b reads abandoned, for a rerun from another terminal.
+      const other = t.manager({ sessionLayouts: [layout] });
+      await other.load(m.runId);
+      other.managed[0]!.scheduler = { ...selfIdentity()!, pid: 4_000_000 };
+      // Rounds 0-1: the rerun first, then the scheduler, whose copy of the record still lists b as waiting;
+      // rounds 2-3: both at the same moment.
+      const both: [Promise<boolean>, Promise<number>] =
+        round < 2
+          ? await other.rerunTab(name, 1).then(
+              (n) => [m.startTab(name, 1), Promise.resolve(n)],
+              (e: unknown) => [m.startTab(name, 1), Promise.reject(e)],
+            )
+          : [m.startTab(name, 1), other.rerunTab(name, 1)];
+      const [scheduled, rerun] = await Promise.allSettled(both);
+      const said = JSON.stringify([scheduled, rerun]);
+      const windows = t.tmux("list-windows", "-t", `=${name}:`, "-F", "#{window_name}").trim().split("\n");
+      expect(windows, `round ${round}: ${said}`).toEqual(["a", "b"]);
+      // Exactly one of them opened it; the other said so (the scheduler: false; the rerun: not finished).
+      const opened = [scheduled.status === "fulfilled" && scheduled.value, rerun.status === "fulfilled"];
+      expect(opened.filter(Boolean).length, said).toBe(1);
+      await m.killAllSessions();
+    }
+  });
+
   it("two commands that each take a different tab off the waiting list at once keep both changes", async () => {
     const layout = {
       layoutName: "both",
