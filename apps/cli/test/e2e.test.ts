@@ -322,6 +322,38 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
   });
 });
 
+describe("ls --prune after a tmux server died (review H9-10)", () => {
+  it("ends what the tabs left running before it forgets the run that finds it", async () => {
+    const dead = join(dir, "dead.sock");
+    // In sleep's own argv (a comment would be the shell's): a number no other test uses.
+    const secs = `7${process.pid}3`;
+    const f = layoutsFile("dead.json", [
+      {
+        layoutName: "deadsrv",
+        layoutTabs: [{ tabName: "t", command: `trap '' HUP TERM; sleep ${secs}` }],
+      },
+    ]);
+    const run = await sessions(["run", f, "--socket", dead]);
+    expect(run.code, run.stderr).toBe(0);
+    const pgrep = () => spawnSync("pgrep", ["-fx", `sleep ${secs}`], { encoding: "utf8" }).stdout.trim();
+    await until(
+      async () => pgrep(),
+      (p) => p !== "",
+    );
+    execFileSync("tmux", ["-S", dead, "kill-server"], { env });
+    await new Promise((r) => setTimeout(r, 300));
+    // The tab's command ignored the hang-up: it outlives its server.
+    expect(pgrep()).not.toBe("");
+    const prune = await sessions(["ls", "--prune"]);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stderr).toMatch(/ended deadsrv: \d+ process\(es\) its tabs had left running/);
+    expect(pgrep()).toBe("");
+    expect(
+      JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((r: { session: string }) => r.session),
+    ).not.toContain("deadsrv");
+  });
+});
+
 describe("commands suggested to the user (review H8-5)", () => {
   it("quote what came from the file or the command line: pasted into sh, each is one word and nothing runs", async () => {
     const pwned = join(dir, "pwned");

@@ -232,6 +232,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
       const notPruned: string[] = [];
+      const swept: string[] = [];
       for (const loaded of runs) {
         const { run, backend, manager } = loaded;
         const report = await manager.checkAllSessionsStatus({ processes: false });
@@ -268,9 +269,17 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         const answered = report.machines.every((h) => h.reachable);
         // One machine that does not answer leaves its run as it is; the others are pruned all the same.
         try {
-          if (o.prune && answered && report.sessions.every((s) => !s.exists))
+          if (o.prune && answered && report.sessions.every((s) => !s.exists)) {
+            // What their tabs left running when the sessions went (a dead tmux server leaves a command
+            // that ignores the hang-up): ended as `kill` ends it, while the record that finds it exists.
+            for (const s of [...manager.managed]) {
+              const k = await manager.killSession(s.name, s.machine);
+              if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
+              if (k.ended?.length)
+                swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
+            }
             await manager.deleteSaved(run.id);
-          else if (o.prune) await manager.forgetEnded();
+          } else if (o.prune) await manager.forgetEnded();
         } catch (e) {
           notPruned.push(`run ${run.id}: ${(e as Error).message}`);
         }
@@ -286,6 +295,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         return code;
       }
       for (const n of notPruned) out.err(out.c.yellow(`not pruned: ${oneLine(n)}`));
+      for (const n of swept) out.err(`ended ${oneLine(n)}`);
       for (const c of corrupt)
         out.err(
           out.c.yellow(
