@@ -248,6 +248,10 @@ export const killDocument = z
         error: z.string().optional(),
       }),
     ),
+    unreadable: z
+      .array(z.object({ path: z.string(), error: z.string() }))
+      .optional()
+      .describe("kill --all: run records that could not be read (what they record was not killed); exit 9"),
   })
   .describe("sessions kill --json");
 

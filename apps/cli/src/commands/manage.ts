@@ -87,7 +87,7 @@ export async function killCommand(
     });
   return withRuns(
     out,
-    async (runs) => {
+    async (runs, corrupt) => {
       const targets = o.all
         ? runs.flatMap((run) =>
             run.manager.managed
@@ -160,11 +160,20 @@ export async function killCommand(
         }
       }
       process.off("SIGHUP", ignoreHup);
-      if (out.json) out.printJson({ killed: results });
-      else if (targets.length === 0) out.err("nothing to kill: no managed sessions");
+      // --all cannot say it killed everything mc started when a run record could not be read.
+      const unreadable = o.all ? corrupt : [];
+      if (out.json) out.printJson({ killed: results, ...(unreadable.length ? { unreadable } : {}) });
+      else {
+        if (targets.length === 0)
+          out.err(`nothing to kill: no ${unreadable.length ? "readable " : ""}managed sessions`);
+        for (const c of unreadable)
+          out.err(
+            `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any still run, were not killed`,
+          );
+      }
       // A machine that did not answer is 8, as for status; any other failure is 1.
       const failed = results.filter((r) => !r.ok);
-      if (failed.length === 0) return 0;
+      if (failed.length === 0) return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       return failed.every((r) => r.code === "SSH_UNREACHABLE" || r.code === "SSH_AUTH_FAILED")
         ? EXIT_CODES.SSH_UNREACHABLE
         : 1;
