@@ -90,10 +90,38 @@ export function lastLines(text: string, n: number): string {
   return `${lines.slice(-n).join("\n")}\n`;
 }
 
+/**
+ * Most of one log file that is read. The writer rotates at 8 MiB, between lines: only a single line
+ * longer than that (a progress bar that only ever prints `\r`, a base64 dump) makes a file grow past it,
+ * and reading such a file whole took `sessions logs` past node's heap (a 120 MB line: an abort).
+ */
+export const LOG_READ_BYTES = 16 * 1024 * 1024;
+
+/** A log file's text, at most its last {@link LOG_READ_BYTES} on this machine (from a line's start). */
+async function readLogFile(host: Host, path: string): Promise<string | undefined> {
+  if (host.id !== "local") return host.readFile(path);
+  const { open } = await import("node:fs/promises");
+  const f = await open(path, "r").catch(() => undefined);
+  if (!f) return undefined;
+  try {
+    const { size } = await f.stat();
+    const from = Math.max(0, size - LOG_READ_BYTES);
+    const buf = Buffer.alloc(size - from);
+    const { bytesRead } = await f.read(buf, 0, buf.length, from);
+    const text = buf.subarray(0, bytesRead).toString("utf8");
+    if (from === 0) return text;
+    const nl = text.indexOf("\n");
+    const kept = nl < 0 ? text : text.slice(nl + 1);
+    return `[mc: the first ${size - Buffer.byteLength(kept)} bytes of ${path} are not shown: a line longer than the log's 8 MiB cap]\n${kept}`;
+  } finally {
+    await f.close();
+  }
+}
+
 /** Tab `index`'s whole log (the rotated-away half first) as the host has it; "" when it wrote nothing yet. */
 export async function readTabLog(host: Host, runDir: string, index: number): Promise<string> {
   const path = join(runDir, tabLogName(index));
-  const [current, previous] = await Promise.all([host.readFile(path), host.readFile(`${path}.1`)]);
+  const [current, previous] = await Promise.all([readLogFile(host, path), readLogFile(host, `${path}.1`)]);
   return joinLog(current, previous);
 }
 

@@ -4,8 +4,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { localHost } from "../src/local-host.js";
 import { shQuote } from "../src/quote.js";
-import { AWK_PROBE, joinLog, lastLines, logWriterCommand, logWriterScript } from "../src/tab-log.js";
+import {
+  AWK_PROBE,
+  joinLog,
+  LOG_READ_BYTES,
+  lastLines,
+  logWriterCommand,
+  logWriterScript,
+  readTabLog,
+} from "../src/tab-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mc-log-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -129,5 +138,20 @@ describe("readiness by log pattern", () => {
     expect(r.error).toBeUndefined();
     expect(r.stdout.trim()).toBe("true false");
     expect(r.status).toBe(0);
+  });
+});
+
+describe("reading a tab's log (review H9-5)", () => {
+  it("reads at most the last LOG_READ_BYTES of a file a line longer than the cap made huge, from a line's start", async () => {
+    const runDir = join(dir, "huge");
+    execFileSync("mkdir", ["-p", join(runDir, "logs")]);
+    // One line of 1.5 × the read limit (the writer rotates only between lines), then the last lines.
+    writeFileSync(join(runDir, "logs", "tab-0.log"), `${"y".repeat(LOG_READ_BYTES * 1.5)}\nlast line\n`);
+    writeFileSync(join(runDir, "logs", "tab-0.log.1"), "older\n");
+    const text = await readTabLog(localHost(), runDir, 0);
+    expect(text.length).toBeLessThan(1024);
+    expect(text).toMatch(
+      /^older\n\[mc: the first \d+ bytes of .*tab-0\.log are not shown: a line longer than the log's 8 MiB cap\]\nlast line\n$/,
+    );
   });
 });

@@ -77,7 +77,15 @@ function printer(found: FoundSession, sources: LogSource[], o: LogsOptions, out:
   };
 }
 
-const splitLines = (text: string) => (text === "" ? [] : text.replace(/\n$/, "").split("\n"));
+/** Longest line shown whole (a longer one, written whole by the log writer, shows its end). */
+const MAX_LINE = 1024 * 1024;
+
+const splitLines = (text: string) =>
+  (text === "" ? [] : text.replace(/\n$/, "").split("\n")).map((l) =>
+    l.length > MAX_LINE
+      ? `[mc: ${l.length - MAX_LINE} characters of this line not shown] ${l.slice(-MAX_LINE)}`
+      : l,
+  );
 
 /** `sessions logs SESSION[/TAB] [-f] [-n N]`: what a tab printed, kept after it, its session and its server end. */
 export async function logsCommand(target: string, o: LogsOptions, out: Output): Promise<number> {
