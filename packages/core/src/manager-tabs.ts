@@ -27,13 +27,27 @@ export function tabLockName(s: ManagedSession, index: number): string {
   return `rerun-${createHash("sha256").update(`${s.runDir}\u0000${index}`).digest("hex").slice(0, 16)}`;
 }
 
-/** Wait (a few seconds at most) until tab `index`'s record says attempt `attempt` or later started. */
-export async function waitForRecord(m: Machine<object>, s: ManagedSession, index: number, attempt = 1) {
+/** How long a started tab's wrapper has to write its record. */
+const RECORD_WAIT_MS = 5000;
+
+/**
+ * Wait (a few seconds at most) until tab `index`'s record says attempt `attempt` or later started;
+ * false when it did not in that time.
+ */
+export async function waitForRecord(
+  m: Machine<object>,
+  s: ManagedSession,
+  index: number,
+  attempt = 1,
+): Promise<boolean> {
   const rec = join(s.runDir, tabRecordName(index));
-  await pollUntil(
+  return pollUntil(
     async () => ((parseTabRecord(await m.host.readFile(rec))?.attempt ?? 1) >= attempt ? true : undefined),
-    { timeoutMs: 5000, maxDelayMs: 100, onTimeout: () => new Error("no record") },
-  ).catch(() => {});
+    { timeoutMs: RECORD_WAIT_MS, maxDelayMs: 100, onTimeout: () => new Error("no record") },
+  ).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -101,7 +115,7 @@ async function rerunLocked(
   await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
   // Until the new wrapper's record is there the tab still reads finished: wait for it (a few seconds at
   // most; a wrapper that never writes shows as the tool says), so a second rerun meets it running.
-  await waitForRecord(m, s, index, last + 1);
+  const seen = await waitForRecord(m, s, index, last + 1);
   forgetRecord(m.records, s, index);
   if (tab.ref && m.backend.closeTab) await m.backend.closeTab(tab.ref).catch(() => {});
   await ops.updateSession(s, (x) => {
@@ -109,6 +123,13 @@ async function rerunLocked(
     const { [String(index)]: _, ...rest } = x.tabErrors;
     x.tabErrors = rest;
   });
+  // Opened, but not seen to start: said, not reported as started.
+  if (!seen)
+    throw new McError(
+      "TIMEOUT",
+      `attempt ${last + 1} of tab "${tab.tabName}" was opened, but its wrapper did not say it started within ${RECORD_WAIT_MS / 1000} s`,
+      { ...op, hint: "sessions status shows whether it runs" },
+    );
   return last + 1;
 }
 

@@ -890,6 +890,26 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await watcher.killAllSessions();
   });
 
+  it("a rerun whose wrapper never says it started is not reported as started (review H9-7)", async () => {
+    const m = t.manager({ sessionLayouts: [layout("mute", [["t", "exit 3"]], t.work)] });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus({ processes: false }),
+      (r) => r.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    // The wrapper of the next attempt runs, but never writes its record (as a wrapper stuck before it).
+    writeFileSync(String(m.managed[0]!.data!.tabScript), "exec sleep 30\n");
+    const e = await m.rerunTab("mute", 0).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isMcError(e, "TIMEOUT"), String(e)).toBe(true);
+    expect((e as Error).message).toMatch(
+      /attempt 2 of tab "t" was opened, but its wrapper did not say it started/,
+    );
+    await m.killAllSessions();
+  }, 30_000);
+
   it("an abandoned tab that a rerun and a scheduler start at the same moment opens once (review H9-13)", async () => {
     const { selfIdentity } = await import("@mc/core");
     for (let round = 0; round < 4; round++) {
