@@ -163,7 +163,7 @@ export abstract class RunState<O extends object = object> {
     });
   }
   /** Remove a session's directory on its machine, only if it is one mc made there (see isOwnRunDir). */
-  private async removeRunDir(machine: string, runDir: string): Promise<void> {
+  protected async removeRunDir(machine: string, runDir: string): Promise<void> {
     const info = await this.hostInfo(machine);
     if (!isOwnRunDir(info.stateDir, runDir)) return;
     const host = this.hostOf(machine);

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
 import { McError } from "./errors.js";
 import type { Command } from "./host.js";
+import { processEnded } from "./linux-proc.js";
 import { type PlanContext, planMachine, requestedNames } from "./machine-plan.js";
 import { type StartedSession, startMachine } from "./machine-start.js";
 import type { Machine } from "./machines.js";
@@ -131,6 +132,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
     const release = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
     try {
+      await this.settleDeadStarts(m);
       const ctx = await this.planContext(m, o);
       const plan = await planMachine(m, ctx);
       for (const w of plan.warnings) o.onWarning?.(w);
@@ -159,6 +161,33 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
       await release?.().catch(() => {});
+    }
+  }
+
+  /**
+   * Roll back what runs that died mid-start left on this machine (their records still say `starting`,
+   * and the process that wrote them has ended): under the backend's lock no start is under way there, so
+   * such a session was never seen through, and would otherwise pile up (a restart killed before it
+   * replaced the original leaves its replacement). A session whose kill fails stays recorded.
+   */
+  private async settleDeadStarts(m: Machine<O>): Promise<void> {
+    const runs = await this.store.list().catch(() => []);
+    for (const run of runs) {
+      const dead = run.sessions.filter(
+        (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
+      );
+      for (const s of dead) {
+        const gone = await m.backend.kill(s.name, s).then(
+          () => true,
+          () => false,
+        );
+        if (!gone) continue;
+        await this.store.drop(
+          run.id,
+          (x) => x.machine === s.machine && x.name === s.name && x.runDir === s.runDir,
+        );
+        await this.removeRunDir(m.name, s.runDir).catch(() => {});
+      }
     }
   }
 
@@ -351,6 +380,12 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         },
       );
     }
+    if (!s.pendingTabs?.includes(index))
+      throw new McError("USAGE", `tab ${index} of "${s.name}" is not waiting to start`, {
+        backend: m.backend.name,
+        op: "start",
+        hint: "sessions rerun SESSION/TAB runs a finished tab again",
+      });
     // One start per tab: under the lock a rerun takes too, the tab has no record yet, and the lock is held
     // until its wrapper wrote one.
     const release = await m.host.lock(tabLockName(s, index));

@@ -119,6 +119,8 @@ async function step(
       ...more,
     });
   for (const i of [...(s.pendingTabs ?? [])]) {
+    // Taken off the list meanwhile (another command started it; this copy follows the record).
+    if (!s.pendingTabs?.includes(i)) continue;
     // Started already, though still listed as waiting: its record says so (the answer to its start was
     // lost: ssh dropped after the remote command ran). Opening it again would run its command twice.
     const seen = st.tabs.find((x) => x.index === i && !x.pane);

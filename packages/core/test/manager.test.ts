@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { McError } from "../src/errors.js";
+import { selfIdentity } from "../src/linux-proc.js";
 import { SessionManager } from "../src/manager.js";
 import type { LayoutConfig } from "../src/schema.js";
 import type { BackendCapabilities, BackendFactory, SessionBackend } from "../src/session-backend.js";
@@ -126,6 +127,33 @@ describe("SessionManager (generic lifecycle)", () => {
       ["lost", true],
     ]);
     expect(live).toEqual(new Set(["one", "lost"]));
+  });
+
+  it("a start recorded as under way by a run that died is rolled back by the next start on that machine", async () => {
+    const { live, killed, manager } = toy();
+    const dead = manager([L("left")]);
+    await dead.startAllSessions();
+    // As a run SIGKILLed between the tool making "left" and saying so leaves it: still `starting`, by a
+    // process that has ended.
+    const runs = await dead.listSaved();
+    const rec = runs[0]!;
+    rec.sessions[0]!.starting = { by: { ...selfIdentity()!, pid: 4_000_000 } };
+    const { store } = dead as unknown as { store: { save(r: unknown): Promise<void> } };
+    await store.save(rec);
+    expect(live.has("left")).toBe(true);
+    const next = manager([L("other")]);
+    await next.startAllSessions();
+    expect(killed).toContain("left");
+    expect(live.has("left")).toBe(false);
+    expect((await next.listSaved()).flatMap((r) => r.sessions.map((x) => x.name))).toEqual(["other"]);
+    // A start whose run still lives (this process) is left alone.
+    const mine = manager([L("mine")]);
+    await mine.startAllSessions();
+    const again = (await mine.listSaved()).find((r) => r.id === mine.runId)!;
+    again.sessions[0]!.starting = { by: selfIdentity()! };
+    await (mine as unknown as { store: { save(r: unknown): Promise<void> } }).store.save(again);
+    await manager([L("third")]).startAllSessions();
+    expect(live.has("mine")).toBe(true);
   });
 
   it("plans (dry run) without starting or writing anything", async () => {

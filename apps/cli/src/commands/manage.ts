@@ -160,8 +160,9 @@ export async function killCommand(
         }
       }
       process.off("SIGHUP", ignoreHup);
-      // --all cannot say it killed everything mc started when a run record could not be read.
-      const unreadable = o.all ? corrupt : [];
+      // --all cannot say it killed everything mc started when a record of this user's, a regular file,
+      // could not be read (a FIFO or another user's file in its place never held one of this user's runs).
+      const unreadable = o.all ? corrupt.filter((c) => removable(c.error)) : [];
       if (out.json) out.printJson({ killed: results, ...(unreadable.length ? { unreadable } : {}) });
       else {
         if (targets.length === 0)

@@ -222,7 +222,8 @@ export function runConformanceSuite(h: ConformanceHarness): void {
             "mon",
             [
               ["quick", "exit 0"],
-              ["slow", "sleep 1"],
+              // Longer than a start takes on a loaded machine (zellij's took over 1 s in CI).
+              ["slow", "sleep 3"],
             ],
             h.workDir,
           ),
