@@ -195,8 +195,10 @@ export function batchScript(
   ops: readonly Op[],
   boundary: string,
   env: Readonly<Record<string, string>> = {},
+  expect?: { id: string; uid: string },
 ): string {
   const lines = [
+    ...(expect ? [machineGuard(boundary, expect)] : []),
     TEMP_DIR_SCRIPT,
     exportLines(env).trimEnd(),
     `mc_emit() { printf '\\n%s %s %s %s %s %s\\n' ${boundary} "$1" "$mc_s" "$(wc -c <"$mc_d/o" | tr -d ' ')" "$(wc -c <"$mc_d/e" | tr -d ' ')" "$mc_f"; cat "$mc_d/o" "$mc_d/e"; }`,
@@ -206,6 +208,26 @@ export function batchScript(
   }
   lines.push(`printf '\\n%s end\\n' ${boundary}`);
   return `${lines.filter(Boolean).join("\n")}\n`;
+}
+
+/**
+ * The first line of a batch for a saved run's machine: the machine id (as the info operation reads it,
+ * else the host name) and uid must be the run's, else it says `<boundary> wrong-machine <id> <uid>` and
+ * runs nothing.
+ */
+function machineGuard(boundary: string, expect: { id: string; uid: string }): string {
+  return [
+    "mc_m=$(cat /etc/machine-id 2>/dev/null || sysctl -n kern.hostuuid 2>/dev/null)",
+    '[ -n "$mc_m" ] || mc_m=$(hostname 2>/dev/null || uname -n)',
+    "mc_u=$(id -u 2>/dev/null)",
+    `if [ "$mc_m" != ${shQuote(expect.id)} ] || [ "$mc_u" != ${shQuote(expect.uid)} ]; then printf '\\n%s wrong-machine %s %s\\n' ${boundary} "$mc_m" "$mc_u"; exit 0; fi`,
+  ].join("\n");
+}
+
+/** What {@link machineGuard} found instead of the run's machine, or undefined. */
+export function wrongMachine(stdout: Buffer, boundary: string): { id: string; uid: string } | undefined {
+  const m = new RegExp(`\\n${boundary} wrong-machine (.*) (.*)\\n`).exec(stdout.toString("utf8"));
+  return m ? { id: m[1]!, uid: m[2]! } : undefined;
 }
 
 /**

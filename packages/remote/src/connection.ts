@@ -122,8 +122,14 @@ function savedConnection(machine: string, record: MachineRecord): SshConnection 
       });
     }
   }
+  // A pin of another shape (a record edited by hand) is not one: the machine is reached as before pins.
+  const pin = raw.expectMachine as { id?: unknown; uid?: unknown } | undefined;
+  const { expectMachine: _p, ...rest } = raw;
   return {
-    ...raw,
+    ...rest,
+    ...(typeof pin?.id === "string" && typeof pin.uid === "string"
+      ? { expectMachine: { id: pin.id, uid: pin.uid } }
+      : {}),
     transport: "ssh",
     target: typeof raw.target === "string" ? raw.target : machine,
   } as SshConnection;

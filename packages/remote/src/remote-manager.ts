@@ -163,6 +163,23 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
 
   override async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
     await this.preflight();
+    await this.pinMachines();
     return super.start(o);
+  }
+
+  /**
+   * Save with each machine who it is (machine id, else host name, and uid): a later command that reaches
+   * another machine under that name (an edited ssh config, a moved address) runs nothing there and says
+   * so, rather than taking the run's sessions for gone there and forgetting them.
+   */
+  private async pinMachines(): Promise<void> {
+    for (const name of this.machines.filter((x) => this.remote.machineLayouts[x]?.length)) {
+      const m = this.machineSet.get(name);
+      const connection = m.spec.connection as { transport?: unknown; expectMachine?: unknown } | undefined;
+      if (connection?.transport !== "ssh" || connection.expectMachine) continue;
+      const facts = await (m.host as IdentifiedHost).facts?.().catch(() => undefined);
+      const id = facts?.machineId || facts?.hostname;
+      if (id && facts?.uid) connection.expectMachine = { id, uid: facts.uid };
+    }
   }
 }

@@ -3,6 +3,12 @@ import { checkUser } from "./quote.js";
 
 /** Options of {@link sshHost}. */
 export interface SshHostOptions {
+  /**
+   * The machine a saved run started on (its machine id, else its host name, and the user's uid): every
+   * batch checks it there first and runs nothing on another machine (an ssh config or address that now
+   * leads elsewhere), which fails as not answering.
+   */
+  expectMachine?: { id: string; uid: string } | undefined;
   /** Port (`-p`); default from ~/.ssh/config or 22. */
   port?: number | undefined;
   /** Remote user (`-l`); default from the target (`user@host`), ~/.ssh/config or the local user. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type Command, type HostInfo, McError, type ProcessNode, parsePsTable } from "@mc/core";
-import { batchScript, exportLines, type Frame, type Op, parseFrames } from "./batch.js";
+import { batchScript, exportLines, type Frame, type Op, parseFrames, wrongMachine } from "./batch.js";
 import { defaultControlDir, ensurePrivateDir } from "./control-dir.js";
 import { droppedError, sshError } from "./errors.js";
 import { type HostFacts, parseInfo } from "./parse.js";
@@ -208,7 +208,7 @@ export class SshTransport {
     const boundary = `MCB${randomBytes(16).toString("hex")}`;
     let script: string;
     try {
-      script = batchScript(ops, boundary, this.opts.env);
+      script = batchScript(ops, boundary, this.opts.env, this.opts.expectMachine);
     } catch (e) {
       // One bad operation (a NUL in a path) must not sink the others: send them without it.
       if (items.length === 1) throw e;
@@ -222,6 +222,20 @@ export class SshTransport {
     this.batches++;
     const sentAt = Date.now();
     const r = await this.exec(["-T", "--", this.target, REMOTE_SH], script, timeoutMs, signal).result;
+    const other = this.opts.expectMachine && wrongMachine(r.stdout, boundary);
+    if (other) {
+      const want = this.opts.expectMachine!;
+      const e = new McError(
+        "SSH_UNREACHABLE",
+        `${this.id} now reaches another machine (machine id ${other.id}, uid ${other.uid}) than the one this run started on (machine id ${want.id}, uid ${want.uid}): nothing was run there`,
+        {
+          backend: "remote",
+          hint: "the ssh config or the name's address changed since the run started: point it back to that machine",
+        },
+      );
+      for (const it of items) it.reject(e);
+      return;
+    }
     const { frames } = parseFrames(r.stdout, boundary);
     if (frames.size === 0) return this.failBatch(items, r, timeoutMs, signal);
     if (this.mode === "unknown") this.mode = "posix";

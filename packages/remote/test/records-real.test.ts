@@ -176,4 +176,44 @@ describe.skipIf(!HAVE_SSHD)("records: per machine, and every save keeps each mac
       "beta:three:true",
     ]);
   });
+
+  it("a name that now reaches another machine runs nothing there: status says so, kill keeps the record (review H8-6)", async () => {
+    const run = new TmuxRemoteManager({
+      machineLayouts: { alpha: [layout("pinned", "sleep 30", work)] },
+      ssh: { alpha: ssh(0) },
+      stateDir: join(dir, "local"),
+    });
+    expect((await run.start()).every((r) => r.ok)).toBe(true);
+    const recordPath = join(dir, "local", "managers", "TmuxRemoteManager", `${run.runId}.json`);
+    const rec = JSON.parse(readFileSync(recordPath, "utf8")) as ManagedRun;
+    const pin = (rec.machines.alpha!.connection as { expectMachine?: { id: string; uid: string } })
+      .expectMachine;
+    expect(pin).toEqual({
+      id: readFileSync("/etc/machine-id", "utf8").trim(),
+      uid: String(process.getuid!()),
+    });
+    // As if the alias now led to another box: the run's machine is not the one that answers.
+    (rec.machines.alpha!.connection as { expectMachine: { id: string } }).expectMachine.id =
+      "another-machine";
+    writeFileSync(recordPath, JSON.stringify(rec));
+    const later = new TmuxRemoteManager({ machineLayouts: {}, stateDir: join(dir, "local") });
+    await later.load(run.runId);
+    const status = await later.checkAllSessionsStatus();
+    expect(status.machines).toEqual([
+      expect.objectContaining({
+        machine: "alpha",
+        reachable: false,
+        error: expect.stringMatching(/now reaches another machine/),
+      }),
+    ]);
+    expect(status.sessions[0]!.tabs[0]!.state).toBe("unknown");
+    const k = await later.killSession("pinned", "alpha");
+    expect(k).toMatchObject({ ok: false, code: "SSH_UNREACHABLE" });
+    expect(sessions(0)).toContain("pinned");
+    expect((await later.listSaved()).find((r) => r.id === run.runId)?.sessions.map((x) => x.name)).toEqual([
+      "pinned",
+    ]);
+    await run.killAllSessions();
+    expect(sessions(0)).not.toContain("pinned");
+  });
 });
