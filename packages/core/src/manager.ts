@@ -112,7 +112,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     // Ended sessions' files on this machine are kept a week; housekeeping must never fail a start.
     await this.store.pruneEnded().catch(() => {});
     const todo = this.machineSet.all().filter((m) => m.layouts.length > 0);
-    return mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
+    const results = await mapLimit(todo, this.concurrency, async (m): Promise<MachineStartResult> => {
       let r: MachineStartResult;
       try {
         r = { machine: m.name, ok: true, sessions: await this.startOne(m, o) };
@@ -127,6 +127,39 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       o.onMachineDone?.(r);
       return r;
     });
+    // Interrupted while another machine was still starting: what the machines that had finished started
+    // is rolled back too, as on the one that was interrupted (sessions merged into are left as they are).
+    if (!o.signal?.aborted) return results;
+    return Promise.all(results.map((r) => (r.ok && r.sessions.length ? this.rollBackMachine(r) : r)));
+  }
+
+  /** Kill what one machine's finished start made (newest first) and drop it from the record. */
+  private async rollBackMachine(r: MachineStartResult & { ok: true }): Promise<MachineStartResult> {
+    const made = r.sessions.filter((x) => x.action !== "merge").reverse();
+    const gone = new Set<string>();
+    for (const x of made) {
+      const s = this.managed.find((y) => y.machine === r.machine && y.name === x.name);
+      if (!s) continue;
+      const ok = await this.backendOf(r.machine)
+        .kill(s.name, s)
+        .then(
+          () => true,
+          () => false,
+        );
+      if (ok) gone.add(s.name);
+    }
+    await this.dropSessions(r.machine, gone).catch(() => {});
+    const kept = r.sessions.length - gone.size;
+    return {
+      machine: r.machine,
+      ok: false,
+      error: new McError(
+        "ABORTED",
+        `interrupted while starting sessions; rolled back ${gone.size} of ${made.length} session(s) this run had started on ${r.machine}${kept ? ` (${kept} left: merged into, or not reached)` : ""}`,
+        { backend: this.backendOf(r.machine).name, op: "start" },
+      ),
+      sessions: [],
+    };
   }
 
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {

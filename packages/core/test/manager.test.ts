@@ -156,6 +156,43 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(live.has("mine")).toBe(true);
   });
 
+  it("interrupted while one machine still starts: what the machines that had finished started is rolled back too (review H8-4)", async () => {
+    const { backend, live, host } = toy();
+    const start = backend.start!.bind(backend);
+    // Machine b's start is slow (a frozen host); a's has finished when the interrupt comes.
+    backend.start = async (p) => {
+      if (p.name === "slow") await new Promise((r) => setTimeout(r, 300));
+      return start(p);
+    };
+    const factory: BackendFactory = {
+      name: "toy",
+      kind: "Toy",
+      binary: "toy",
+      capabilities: CAPS,
+      create: () => backend,
+    };
+    const m = new SessionManager({
+      kind: "Toy",
+      factory,
+      machines: [
+        { name: "a", host, layouts: [L("fast")] },
+        { name: "b", host, layouts: [L("slow")] },
+      ],
+    });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const results = await m.start({ signal: ac.signal });
+    expect(results.map((r) => [r.machine, r.ok])).toEqual([
+      ["a", false],
+      ["b", false],
+    ]);
+    expect(results.map((r) => (r.ok ? "" : r.error.message)).join("\n")).toMatch(
+      /interrupted while starting sessions; rolled back 1 of 1 session\(s\) this run had started on a/,
+    );
+    expect(live.size).toBe(0);
+    expect(m.managed).toEqual([]);
+  });
+
   it("plans (dry run) without starting or writing anything", async () => {
     const { live, host, manager } = toy();
     live.add("a");
