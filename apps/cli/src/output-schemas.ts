@@ -219,6 +219,12 @@ export const lsDocument = z
           .optional()
           .describe("tmux: the socket path of the server the session runs on (tell apart two of one name)."),
         unreachable: z.string().optional(),
+        unfinished: z
+          .boolean()
+          .optional()
+          .describe(
+            "Its start was never seen through (the run that started it died mid-start): the next sessions run there rolls it back.",
+          ),
         ended: z
           .object({ at: z.string(), by: z.enum(["killed", "replaced"]) })
           .optional()

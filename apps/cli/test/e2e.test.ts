@@ -1,5 +1,13 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
@@ -351,6 +359,49 @@ describe("ls --prune after a tmux server died (review H9-10)", () => {
     expect(
       JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((r: { session: string }) => r.session),
     ).not.toContain("deadsrv");
+  });
+});
+
+describe("a session whose start was never seen through", () => {
+  it("ls says so while its run is gone, and the next run on that server rolls it back", async () => {
+    const f = layoutsFile("unfin.json", [
+      { layoutName: "unfin", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    // What a run SIGKILLed between tmux making it and mc saying so leaves: `starting`, by a process gone.
+    const dirOf = join(dir, "state", "managers", "TmuxLocalManager");
+    const file = join(
+      dirOf,
+      readdirSync(dirOf).find(
+        (n) => n.endsWith(".json") && readFileSync(join(dirOf, n), "utf8").includes('"unfin"'),
+      )!,
+    );
+    const rec = JSON.parse(readFileSync(file, "utf8"));
+    const by = {
+      pid: 4_000_000,
+      start: 1,
+      boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
+      machine: readFileSync("/etc/machine-id", "utf8").trim(),
+      ns: readlinkSync("/proc/self/ns/pid"),
+    };
+    rec.sessions[0].starting = { by };
+    writeFileSync(file, JSON.stringify(rec));
+    const ls = await sessions(["ls", "--json"]);
+    expect(JSON.parse(ls.stdout).runs.find((r: { session: string }) => r.session === "unfin")).toMatchObject({
+      live: true,
+      unfinished: true,
+    });
+    expect((await sessions(["ls"])).stdout).toMatch(/unfin .*live, start unfinished/);
+    // The next start on that server (any layout) rolls it back.
+    const other = layoutsFile("other.json", [
+      { layoutName: "after-unfin", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", other, "--socket", sock])).code).toBe(0);
+    expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("unfin");
+    expect(
+      JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((r: { session: string }) => r.session),
+    ).not.toContain("unfin");
+    await sessions(["kill", "after-unfin"]);
   });
 });
 

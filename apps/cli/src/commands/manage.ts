@@ -1,4 +1,13 @@
-import { type ErrorCode, isMcError, McError, makeReport, shQuote, sleep } from "@mc/core";
+import {
+  type ErrorCode,
+  isMcError,
+  type ManagedSession,
+  McError,
+  makeReport,
+  processEnded,
+  shQuote,
+  sleep,
+} from "@mc/core";
 import { oneLine } from "../display.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
@@ -216,6 +225,12 @@ function socketField(run: LoadedRun, machine: string): { socket?: string } {
 /** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
 const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
 
+/** Whether a session's record still says `starting` while the run that wrote it is gone. */
+function unfinished(managed: readonly ManagedSession[], machine: string, name: string): boolean {
+  const by = managed.find((s) => s.machine === machine && s.name === name)?.starting?.by;
+  return by !== undefined && processEnded(by) === true;
+}
+
 function unreachableOf(machines: { machine: string; reachable: boolean; error?: string }[], machine: string) {
   const h = machines.find((x) => x.machine === machine);
   return h && !h.reachable ? { unreachable: h.error ?? "no answer" } : {};
@@ -239,6 +254,8 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         socket?: string;
         /** Why the machine did not answer (its sessions are not "gone": mc cannot tell). */
         unreachable?: string;
+        /** Its start was never seen through (the run that started it died mid-start). */
+        unfinished?: boolean;
         ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
       const notPruned: string[] = [];
@@ -259,6 +276,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             tabs: new Set(s.tabs.map((t) => t.index)).size,
             ...socketField(loaded, s.machine),
             ...unreachableOf(report.machines, s.machine),
+            ...(unfinished(manager.managed, s.machine, s.session) ? { unfinished: true } : {}),
           });
         }
         for (const s of manager.ended) {
@@ -330,7 +348,9 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             : []),
           String(r.tabs),
           r.live
-            ? "live"
+            ? r.unfinished
+              ? "live, start unfinished"
+              : "live"
             : r.ended
               ? `ended (${r.ended.by})`
               : r.unreachable
