@@ -148,3 +148,35 @@ export async function failPendingTab(ops: TabOps, s: ManagedSession, index: numb
     x.tabErrors = { ...x.tabErrors, [String(index)]: message };
   });
 }
+
+/**
+ * Open waiting tab `index` of `s` (see SessionManager.startTab): false when another command (a rerun,
+ * another run's scheduler) had opened it, which only takes it off the list.
+ */
+export async function startWaitingTab(ops: TabOps, s: ManagedSession, index: number): Promise<boolean> {
+  const m = ops.machine(s.machine);
+  const op = { backend: m.backend.name, op: "start" };
+  if (!m.backend.startTab)
+    throw new McError(
+      "USAGE",
+      `${m.backend.name} cannot add tabs to a running session (capability "addTabsLater")`,
+      op,
+    );
+  if (!s.pendingTabs?.includes(index))
+    throw new McError("USAGE", `tab ${index} of "${s.name}" is not waiting to start`, {
+      ...op,
+      hint: "sessions rerun SESSION/TAB runs a finished tab again",
+    });
+  // One start per tab: under the lock a rerun takes too, the tab has no record yet, and the lock is held
+  // until its wrapper wrote one.
+  const release = await m.host.lock(tabLockName(s, index));
+  try {
+    const opened = (await m.host.readFile(join(s.runDir, tabRecordName(index)))) === undefined;
+    if (opened) await m.backend.startTab(s, index, await ops.hostInfo(m.name));
+    await ops.updateSession(s, (x) => notPending(x, index));
+    if (opened) await waitForRecord(m, s, index);
+    return opened;
+  } finally {
+    await release().catch(() => {});
+  }
+}

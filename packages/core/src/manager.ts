@@ -2,7 +2,6 @@ import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
 import { McError } from "./errors.js";
 import type { Command } from "./host.js";
-import { processEnded } from "./linux-proc.js";
 import { type PlanContext, planMachine, requestedNames } from "./machine-plan.js";
 import { type StartedSession, startMachine } from "./machine-start.js";
 import type { Machine } from "./machines.js";
@@ -15,15 +14,16 @@ import type {
   StartOptions,
 } from "./manager-options.js";
 import { RunState } from "./manager-state.js";
-import { failPendingTab, rerunTab, type TabOps, tabLockName, waitForRecord } from "./manager-tabs.js";
+import { failPendingTab, rerunTab, startWaitingTab, type TabOps } from "./manager-tabs.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
 import { mapLimit } from "./poll.js";
 import { type ManagedSession, notPending } from "./run-record.js";
 import type { ExitMode, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
+import { type RecoveryOps, rollBackMachine, settleDeadStarts } from "./start-recovery.js";
 import { type MachineHealth, makeReport, type SessionStatus, type StatusReport } from "./status.js";
 import { correctClock } from "./status-clock.js";
 import { pollSessions, unknownStatus } from "./status-poll.js";
-import { readyMarkerName, tabRecordName } from "./tab-record.js";
+import { readyMarkerName } from "./tab-record.js";
 import { killAndSweep } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
@@ -130,42 +130,15 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     // Interrupted while another machine was still starting: what the machines that had finished started
     // is rolled back too, as on the one that was interrupted (sessions merged into are left as they are).
     if (!o.signal?.aborted) return results;
-    return Promise.all(results.map((r) => (r.ok && r.sessions.length ? this.rollBackMachine(r) : r)));
-  }
-
-  /** Kill what one machine's finished start made (newest first) and drop it from the record. */
-  private async rollBackMachine(r: MachineStartResult & { ok: true }): Promise<MachineStartResult> {
-    const made = r.sessions.filter((x) => x.action !== "merge").reverse();
-    const gone = new Set<string>();
-    for (const x of made) {
-      const s = this.managed.find((y) => y.machine === r.machine && y.name === x.name);
-      if (!s) continue;
-      const ok = await this.backendOf(r.machine)
-        .kill(s.name, s)
-        .then(
-          () => true,
-          () => false,
-        );
-      if (ok) gone.add(s.name);
-    }
-    await this.dropSessions(r.machine, gone).catch(() => {});
-    const kept = r.sessions.length - gone.size;
-    return {
-      machine: r.machine,
-      ok: false,
-      error: new McError(
-        "ABORTED",
-        `interrupted while starting sessions; rolled back ${gone.size} of ${made.length} session(s) this run had started on ${r.machine}${kept ? ` (${kept} left: merged into, or not reached)` : ""}`,
-        { backend: this.backendOf(r.machine).name, op: "start" },
-      ),
-      sessions: [],
-    };
+    return Promise.all(
+      results.map((r) => (r.ok && r.sessions.length ? rollBackMachine(this.recoveryOps(), r) : r)),
+    );
   }
 
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
     const release = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
     try {
-      await this.settleDeadStarts(m);
+      await settleDeadStarts(this.recoveryOps(), m);
       const ctx = await this.planContext(m, o);
       const plan = await planMachine(m, ctx);
       for (const w of plan.warnings) o.onWarning?.(w);
@@ -194,33 +167,6 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
       await release?.().catch(() => {});
-    }
-  }
-
-  /**
-   * Roll back what runs that died mid-start left on this machine (their records still say `starting`,
-   * and the process that wrote them has ended): under the backend's lock no start is under way there, so
-   * such a session was never seen through, and would otherwise pile up (a restart killed before it
-   * replaced the original leaves its replacement). A session whose kill fails stays recorded.
-   */
-  private async settleDeadStarts(m: Machine<O>): Promise<void> {
-    const runs = await this.store.list().catch(() => []);
-    for (const run of runs) {
-      const dead = run.sessions.filter(
-        (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
-      );
-      for (const s of dead) {
-        const gone = await m.backend.kill(s.name, s).then(
-          () => true,
-          () => false,
-        );
-        if (!gone) continue;
-        await this.store.drop(
-          run.id,
-          (x) => x.machine === s.machine && x.name === s.name && x.runDir === s.runDir,
-        );
-        await this.removeRunDir(m.name, s.runDir).catch(() => {});
-      }
     }
   }
 
@@ -401,36 +347,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * when another command (a rerun, another run's scheduler) had opened it: it is only taken off the list.
    */
   async startTab(name: string, index: number, machine?: string): Promise<boolean> {
-    const s = this.session(name, machine);
-    const m = this.machine(s.machine);
-    if (!m.backend.startTab) {
-      throw new McError(
-        "USAGE",
-        `${m.backend.name} cannot add tabs to a running session (capability "addTabsLater")`,
-        {
-          backend: m.backend.name,
-          op: "start",
-        },
-      );
-    }
-    if (!s.pendingTabs?.includes(index))
-      throw new McError("USAGE", `tab ${index} of "${s.name}" is not waiting to start`, {
-        backend: m.backend.name,
-        op: "start",
-        hint: "sessions rerun SESSION/TAB runs a finished tab again",
-      });
-    // One start per tab: under the lock a rerun takes too, the tab has no record yet, and the lock is held
-    // until its wrapper wrote one.
-    const release = await m.host.lock(tabLockName(s, index));
-    try {
-      const opened = (await m.host.readFile(join(s.runDir, tabRecordName(index)))) === undefined;
-      if (opened) await m.backend.startTab(s, index, await this.hostInfo(m.name));
-      await this.updateSession(s, (x) => notPending(x, index));
-      if (opened) await waitForRecord(m, s, index);
-      return opened;
-    } finally {
-      await release().catch(() => {});
-    }
+    return startWaitingTab(this.tabOps(), this.session(name, machine), index);
   }
 
   /**
@@ -447,6 +364,17 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    */
   async rerunTab(name: string, index: number, machine?: string): Promise<number> {
     return rerunTab(this.tabOps(), this.session(name, machine), index);
+  }
+
+  private recoveryOps(): RecoveryOps {
+    return {
+      managed: () => this.managed,
+      runs: () => this.store.list().catch(() => []),
+      drop: (runId, hit) => this.store.drop(runId, hit),
+      backendOf: (machine) => this.backendOf(machine),
+      dropSessions: (machine, names) => this.dropSessions(machine, names),
+      removeRunDir: (machine, runDir) => this.removeRunDir(machine, runDir),
+    };
   }
 
   private tabOps(): TabOps {

@@ -1,0 +1,76 @@
+import { McError } from "./errors.js";
+import { processEnded } from "./linux-proc.js";
+import type { Machine } from "./machines.js";
+import type { MachineStartResult } from "./manager-options.js";
+import type { ManagedRun, ManagedSession } from "./run-record.js";
+import type { SessionBackend } from "./session-backend.js";
+
+/** What recovering from an interrupted or dead start needs of a manager. */
+export interface RecoveryOps {
+  managed(): readonly ManagedSession[];
+  /** Every saved run of the manager's kind. */
+  runs(): Promise<ManagedRun[]>;
+  /** Drop sessions from one saved run's record. */
+  drop(runId: string, hit: (s: ManagedSession) => boolean): Promise<void>;
+  backendOf(machine: string): SessionBackend;
+  /** Drop sessions of this manager's run (and their files). */
+  dropSessions(machine: string, names: Set<string>): Promise<void>;
+  removeRunDir(machine: string, runDir: string): Promise<void>;
+}
+
+/**
+ * Roll back what runs that died mid-start left on machine `m` (their records still say `starting`, and
+ * the process that wrote them has ended): called under the backend's lock, where no start is under way,
+ * so such a session was never seen through, and would otherwise pile up (a restart killed before it
+ * replaced the original leaves its replacement). A session whose kill fails stays recorded.
+ */
+export async function settleDeadStarts(ops: RecoveryOps, m: Machine<object>): Promise<void> {
+  for (const run of await ops.runs()) {
+    const dead = run.sessions.filter(
+      (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
+    );
+    for (const s of dead) {
+      const gone = await m.backend.kill(s.name, s).then(
+        () => true,
+        () => false,
+      );
+      if (!gone) continue;
+      await ops.drop(run.id, (x) => x.machine === s.machine && x.name === s.name && x.runDir === s.runDir);
+      await ops.removeRunDir(m.name, s.runDir).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Kill what one machine's finished start made (newest first) and drop it from the record: the start was
+ * interrupted while another machine was still starting (sessions merged into are left as they are).
+ */
+export async function rollBackMachine(
+  ops: RecoveryOps,
+  r: MachineStartResult & { ok: true },
+): Promise<MachineStartResult> {
+  const made = r.sessions.filter((x) => x.action !== "merge").reverse();
+  const backend = ops.backendOf(r.machine);
+  const gone = new Set<string>();
+  for (const x of made) {
+    const s = ops.managed().find((y) => y.machine === r.machine && y.name === x.name);
+    if (!s) continue;
+    const ok = await backend.kill(s.name, s).then(
+      () => true,
+      () => false,
+    );
+    if (ok) gone.add(s.name);
+  }
+  await ops.dropSessions(r.machine, gone).catch(() => {});
+  const kept = r.sessions.length - gone.size;
+  return {
+    machine: r.machine,
+    ok: false,
+    error: new McError(
+      "ABORTED",
+      `interrupted while starting sessions; rolled back ${gone.size} of ${made.length} session(s) this run had started on ${r.machine}${kept ? ` (${kept} left: merged into, or not reached)` : ""}`,
+      { backend: backend.name, op: "start" },
+    ),
+    sessions: [],
+  };
+}
