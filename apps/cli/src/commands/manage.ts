@@ -5,6 +5,7 @@ import {
   McError,
   makeReport,
   processEnded,
+  type StatusReport,
   shQuote,
   sleep,
 } from "@mc/core";
@@ -225,6 +226,34 @@ function socketField(run: LoadedRun, machine: string): { socket?: string } {
 /** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
 const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
 
+/**
+ * `ls --prune` of one run: forgotten with its files when every machine answered and none of its sessions
+ * runs ("no server" is an answer), after what their tabs left running is ended; else only its ended
+ * sessions are forgotten. One machine that does not answer leaves the run as it is.
+ */
+async function pruneRun(
+  loaded: LoadedRun,
+  report: StatusReport,
+): Promise<{ notPruned: string[]; swept: string[] }> {
+  const { run, manager } = loaded;
+  const swept: string[] = [];
+  try {
+    if (report.machines.every((h) => h.reachable) && report.sessions.every((s) => !s.exists)) {
+      // What their tabs left running when the sessions went (a dead tmux server leaves a command that
+      // ignores the hang-up): ended as `kill` ends it, while the record that finds it exists.
+      for (const s of [...manager.managed]) {
+        const k = await manager.killSession(s.name, s.machine);
+        if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
+        if (k.ended?.length) swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
+      }
+      await manager.deleteSaved(run.id);
+    } else await manager.forgetEnded();
+    return { notPruned: [], swept };
+  } catch (e) {
+    return { notPruned: [`run ${run.id}: ${(e as Error).message}`], swept };
+  }
+}
+
 /** Whether a session's record still says `starting` while the run that wrote it is gone. */
 function unfinished(managed: readonly ManagedSession[], machine: string, name: string): boolean {
   const by = managed.find((s) => s.machine === machine && s.name === name)?.starting?.by;
@@ -293,23 +322,10 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
             ended: { at: new Date(s.endedAt).toISOString(), by: s.endedBy },
           });
         }
-        // Gone means: every machine answered and none of the sessions runs ("no server" is an answer).
-        const answered = report.machines.every((h) => h.reachable);
-        // One machine that does not answer leaves its run as it is; the others are pruned all the same.
-        try {
-          if (o.prune && answered && report.sessions.every((s) => !s.exists)) {
-            // What their tabs left running when the sessions went (a dead tmux server leaves a command
-            // that ignores the hang-up): ended as `kill` ends it, while the record that finds it exists.
-            for (const s of [...manager.managed]) {
-              const k = await manager.killSession(s.name, s.machine);
-              if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
-              if (k.ended?.length)
-                swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
-            }
-            await manager.deleteSaved(run.id);
-          } else if (o.prune) await manager.forgetEnded();
-        } catch (e) {
-          notPruned.push(`run ${run.id}: ${(e as Error).message}`);
+        if (o.prune) {
+          const r = await pruneRun(loaded, report);
+          notPruned.push(...r.notPruned);
+          swept.push(...r.swept);
         }
       }
       if (o.prune) {
