@@ -132,7 +132,8 @@ mc_clock() {
   case $mc_t in
     *.???) mc_up || return 0
       mc_off=$((\${mc_t%.*}000 + 1\${mc_t#*.} - 1000 - mc_u * 10))
-      printf '%s %s %s\\n' "$mc_boot" "$mc_off" "$mc_u" >"$mc_dir/clock" 2>/dev/null ;;
+      # Only a regular file (or none): a FIFO in its place would block this write for ever.
+      { [ ! -e "$mc_dir/clock" ] || [ -f "$mc_dir/clock" ]; } && printf '%s %s %s\\n' "$mc_boot" "$mc_off" "$mc_u" >"$mc_dir/clock" 2>/dev/null ;;
   esac
   return 0
 }

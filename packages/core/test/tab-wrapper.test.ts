@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -217,6 +217,20 @@ describe("posix tab wrapper", () => {
     const n = dateCalls();
     await tab(0);
     expect(dateCalls()).toBe(n);
+  });
+
+  it("a FIFO where its clock file goes does not hold the tab (review H9-7)", async () => {
+    const script = join(dir, "fifo.sh");
+    const runDir = join(dir, "fifo");
+    await mkdir(runDir);
+    execFileSync("mkfifo", [join(runDir, "clock")]);
+    const tabs = [{ index: 0, tabName: "t", command: "exit 4", startDir: dir }];
+    await writeFile(script, posixTabScript({ title: "t", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    await run("/bin/sh", [script, "0"], { env: { ...process.env, SHELL: "/bin/sh" }, timeout: 10_000 }).catch(
+      (e) => e,
+    );
+    expect(parseTabRecord(await readFile(join(runDir, "tab-0.json"), "utf8"))).toMatchObject({ exit: 4 });
   });
 
   it("a rerun counts on from the attempt it is given, with its own retries", async () => {
