@@ -346,11 +346,20 @@ describe("faults: damaged state files", () => {
       "20260101-000000-dddddd.json",
     ];
     for (const f of damaged) expect(filesUnder(dir)).toContain(f);
+    // A newer mc's record (after a downgrade) may hold live sessions: never pruned (review H10-6).
+    const newer = "20261231-000000-eeeeee.json";
+    writeFileSync(join(dir, newer), JSON.stringify({ v: 99, id: "20261231-000000-eeeeee", sessions: [] }));
+    expect((await sessions(["kill", "--all"], env, t.work)).stderr).toContain(
+      `could not read ${join(dir, newer)}`,
+    );
     // `ls --prune` removes the ended sessions' records and the unreadable files; nothing else remains.
     const prune = await sessions(["ls", "--prune"], env, t.work);
     expect(prune.code, prune.stderr).toBe(0);
     for (const f of damaged) expect(prune.stderr).toContain(`removed run record ${join(dir, f)}`);
-    expect(filesUnder(dir)).toEqual([]);
+    expect(prune.stderr).toMatch(
+      /corrupt run record .*eeeeee\.json: .*was written by a newer mc \(record version 99\)/,
+    );
+    expect(filesUnder(dir)).toEqual([newer]);
     expect((await lsJson()).runs).toEqual([]);
     figures.corruptStateFiles = ls.corrupt.length;
   });

@@ -137,18 +137,16 @@ export async function startMachine(
   const deferred = m.backend.capabilities.renameSession && m.backend.finish !== undefined;
   const replaceOld = async (p: PreparedSession) => {
     const key = m.backend.sessionKey(p.name);
-    // Every session of mc's the tool lists under that name: besides the one that has it, a replacement a
-    // killed run left under its build name (tmux lists it by the name mc gave it).
-    const all = plan.listed.filter((s) => m.backend.sessionKey(s.name) === key);
-    for (const listed of all.length ? all : [{ name: p.name }]) {
-      const old = await hooks.previous(listed);
-      // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
-      const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";
-      await m.backend.kill(p.name, old ?? bareSession(m, listed));
-      if (old?.runDir) await sweepTabs(m.host, old, sids).catch(() => undefined);
-      await hooks.replaced(old);
-    }
+    // The session that has the name (a killed run's replacement still under its build name was rolled
+    // back before this plan; another live run's, started under another lock, is not this run's to end).
+    const listed = plan.listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: p.name };
+    const old = await hooks.previous(listed);
+    // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
+    const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";
+    await m.backend.kill(p.name, old ?? bareSession(m, listed));
+    if (old?.runDir) await sweepTabs(m.host, old, sids).catch(() => undefined);
     killed.push(p.name);
+    await hooks.replaced(old);
   };
   const aborted = () =>
     new McError("ABORTED", "interrupted while starting sessions", { backend: m.backend.name, op: "start" });

@@ -369,6 +369,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   private recoveryOps(): RecoveryOps {
     return {
       managed: () => this.managed,
+      machineRecord: (machine) => this.machineSet.records()[machine],
       runs: () => this.store.list().catch(() => []),
       drop: (runId, hit) => this.store.drop(runId, hit),
       backendOf: (machine) => this.backendOf(machine),

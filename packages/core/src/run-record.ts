@@ -203,6 +203,9 @@ export function parseRun(text: string, path: string): ManagedRun {
   } catch (e) {
     throw corrupt(path, "is not valid JSON", e);
   }
+  // A newer mc's record may hold live sessions this version cannot read: said as such, never removed.
+  if (isObject(raw) && typeof raw.v === "number" && raw.v > 2)
+    throw corrupt(path, `was written by a newer mc (record version ${raw.v})`);
   if (
     !isObject(raw) ||
     typeof raw.id !== "string" ||

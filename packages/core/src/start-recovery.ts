@@ -2,12 +2,14 @@ import { McError } from "./errors.js";
 import { processEnded } from "./linux-proc.js";
 import type { Machine } from "./machines.js";
 import type { MachineStartResult } from "./manager-options.js";
-import type { ManagedRun, ManagedSession } from "./run-record.js";
+import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
 import type { SessionBackend } from "./session-backend.js";
 
 /** What recovering from an interrupted or dead start needs of a manager. */
 export interface RecoveryOps {
   managed(): readonly ManagedSession[];
+  /** How this manager reaches a machine (its record: connection, backend options). */
+  machineRecord(machine: string): MachineRecord | undefined;
   /** Every saved run of the manager's kind. */
   runs(): Promise<ManagedRun[]>;
   /** Drop sessions from one saved run's record. */
@@ -25,7 +27,11 @@ export interface RecoveryOps {
  * replaced the original leaves its replacement). A session whose kill fails stays recorded.
  */
 export async function settleDeadStarts(ops: RecoveryOps, m: Machine<object>): Promise<void> {
+  const here = reachOf(ops.machineRecord(m.name));
   for (const run of await ops.runs()) {
+    // Only a run that reached this machine the same way (the same tmux server: the lock is per server,
+    // and a kill elsewhere would answer "gone" for a session that runs on).
+    if (reachOf(run.machines[m.name]) !== here) continue;
     const dead = run.sessions.filter(
       (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
     );
@@ -39,6 +45,12 @@ export async function settleDeadStarts(ops: RecoveryOps, m: Machine<object>): Pr
       await ops.removeRunDir(m.name, s.runDir).catch(() => {});
     }
   }
+}
+
+/** What picks a machine's server: its backend options and, over ssh, where the connection goes. */
+function reachOf(r: MachineRecord | undefined): string {
+  const c = (r?.connection ?? {}) as { target?: unknown; port?: unknown; user?: unknown };
+  return JSON.stringify([r?.backendOptions ?? {}, c.target ?? null, c.port ?? null, c.user ?? null]);
 }
 
 /**

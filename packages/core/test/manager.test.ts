@@ -77,6 +77,9 @@ const L = (name: string): LayoutConfig => ({
   layoutTabs: [{ tabName: "t", startDir: "~", command: "true" }],
 });
 
+/** The backend a manager made (the toy's one instance). */
+const toyBackendOf = (m: SessionManager) => m.backendOf();
+
 describe("SessionManager (generic lifecycle)", () => {
   it("rolls back what it started when a later session fails, and says which", async () => {
     const { live, killed, manager } = toy();
@@ -141,6 +144,28 @@ describe("SessionManager (generic lifecycle)", () => {
     const { store } = dead as unknown as { store: { save(r: unknown): Promise<void> } };
     await store.save(rec);
     expect(live.has("left")).toBe(true);
+    // A run that reaches this machine another way (another tmux server) neither kills nor forgets it:
+    // its kill there would answer "gone" for a session that runs on (review H10-1).
+    const elsewhere = new SessionManager({
+      kind: "Toy",
+      factory: {
+        name: "toy",
+        kind: "Toy",
+        binary: "toy",
+        capabilities: CAPS,
+        create: () => toyBackendOf(dead),
+      },
+      machines: [
+        { name: "local", host: dead.hostOf(), layouts: [L("elsewhere")], backendOptions: { socket: "B" } },
+      ],
+    });
+    await elsewhere.startAllSessions();
+    expect(killed).not.toContain("left");
+    expect((await elsewhere.listSaved()).flatMap((r) => r.sessions.map((x) => x.name)).sort()).toEqual([
+      "elsewhere",
+      "left",
+    ]);
+    await elsewhere.killAllSessions();
     const next = manager([L("other")]);
     await next.startAllSessions();
     expect(killed).toContain("left");

@@ -341,7 +341,7 @@ export function tmuxSessionFiles(
     }),
     // start-server first: source-file needs a running server, and the new session keeps it alive.
     // A server that does not answer at all fails the start (rolled back) rather than hanging it.
-    start: { ...tmuxArgs(t, "start-server", ";", "source-file", globLiteral(buildPath)), timeoutMs: 120_000 },
+    start: { ...tmuxArgs(t, "start-server", ";", "source-file", globLiteral(buildPath)), timeoutMs: 60_000 },
   };
 }
 

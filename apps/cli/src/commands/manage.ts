@@ -172,7 +172,7 @@ export async function killCommand(
       process.off("SIGHUP", ignoreHup);
       // --all cannot say it killed everything mc started when a record of this user's, a regular file,
       // could not be read (a FIFO or another user's file in its place never held one of this user's runs).
-      const unreadable = o.all ? corrupt.filter((c) => removable(c.error)) : [];
+      const unreadable = o.all ? corrupt.filter((c) => mayHoldOurs(c.error)) : [];
       if (out.json) out.printJson({ killed: results, ...(unreadable.length ? { unreadable } : {}) });
       else {
         if (targets.length === 0)
@@ -391,9 +391,15 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
 }
 
 /**
- * Whether `ls --prune` removes a damaged record: a file mc cannot parse is; another user's file, a link
- * or something that is not a regular file (a directory someone made) is not mc's to remove.
+ * Whether `ls --prune` removes a damaged record: a file mc cannot parse is; another user's file, a link,
+ * something that is not a regular file (a directory someone made), or a newer mc's record (it may hold
+ * live sessions) is not mc's to remove.
  */
 function removable(error: string): boolean {
+  return mayHoldOurs(error) && !error.includes("by a newer mc");
+}
+
+/** Whether an unreadable record can be one of this user's runs (not another user's file, not a FIFO). */
+function mayHoldOurs(error: string): boolean {
   return !error.includes("not trusted") && error !== "not a regular file";
 }
