@@ -199,6 +199,8 @@ describe("SessionManager (generic lifecycle)", () => {
     const m = new SessionManager({
       kind: "Toy",
       factory,
+      // Its records on the fake host: no machine is "local", whose host would hold them otherwise.
+      stateHost: host,
       machines: [
         { name: "a", host, layouts: [L("fast")] },
         { name: "b", host, layouts: [L("slow")] },
