@@ -69,16 +69,13 @@ function toy() {
       machines: [{ name: "local", host, layouts }],
       sessionNamePrefix: prefix,
     });
-  return { backend, live, killed, host, manager, endPanes: () => (panesAlive = false) };
+  return { backend, factory, live, killed, host, manager, endPanes: () => (panesAlive = false) };
 }
 
 const L = (name: string): LayoutConfig => ({
   layoutName: name,
   layoutTabs: [{ tabName: "t", startDir: "~", command: "true" }],
 });
-
-/** The backend a manager made (the toy's one instance). */
-const toyBackendOf = (m: SessionManager) => m.backendOf();
 
 describe("SessionManager (generic lifecycle)", () => {
   it("rolls back what it started when a later session fails, and says which", async () => {
@@ -133,7 +130,7 @@ describe("SessionManager (generic lifecycle)", () => {
   });
 
   it("a start recorded as under way by a run that died is rolled back by the next start on that machine", async () => {
-    const { live, killed, manager } = toy();
+    const { factory, live, killed, manager } = toy();
     const dead = manager([L("left")]);
     await dead.startAllSessions();
     // As a run SIGKILLed between the tool making "left" and saying so leaves it: still `starting`, by a
@@ -148,13 +145,7 @@ describe("SessionManager (generic lifecycle)", () => {
     // its kill there would answer "gone" for a session that runs on (review H10-1).
     const elsewhere = new SessionManager({
       kind: "Toy",
-      factory: {
-        name: "toy",
-        kind: "Toy",
-        binary: "toy",
-        capabilities: CAPS,
-        create: () => toyBackendOf(dead),
-      },
+      factory,
       machines: [
         { name: "local", host: dead.hostOf(), layouts: [L("elsewhere")], backendOptions: { socket: "B" } },
       ],
@@ -182,19 +173,12 @@ describe("SessionManager (generic lifecycle)", () => {
   });
 
   it("interrupted while one machine still starts: what the machines that had finished started is rolled back too (review H8-4)", async () => {
-    const { backend, live, host } = toy();
+    const { backend, factory, live, host } = toy();
     const start = backend.start!.bind(backend);
     // Machine b's start is slow (a frozen host); a's has finished when the interrupt comes.
     backend.start = async (p) => {
       if (p.name === "slow") await new Promise((r) => setTimeout(r, 300));
       return start(p);
-    };
-    const factory: BackendFactory = {
-      name: "toy",
-      kind: "Toy",
-      binary: "toy",
-      capabilities: CAPS,
-      create: () => backend,
     };
     const m = new SessionManager({
       kind: "Toy",
