@@ -8,6 +8,14 @@ import { dirname } from "node:path";
  * turns with the script run by any other mc (over ssh to this machine, or an older one). It saves the
  * eight processes the script starts for every acquire and release (~60 ms each on a busy machine).
  */
+/**
+ * How old a lock directory without an owner file is when it counts as stale here. A holder writes its
+ * owner right after its `mkdir` (this process in the same synchronous step, the script a few milliseconds
+ * later), so a directory still without one after this long belongs to a holder killed in between (a
+ * SIGKILLed `sessions run`): waiting the script's minute outlasted every other command's 30 s lock wait.
+ */
+const OWNERLESS_MS = 10_000;
+
 export function nativeLockOp(op: string, d: string, tok: string, lease: number, hp: string): string {
   const now = Math.floor(Date.now() / 1000);
   const boot = readTrim("/proc/sys/kernel/random/boot_id");
@@ -57,7 +65,7 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
     if (now > Number(u)) stale = "its lease ended";
     if (!stale && boot && b !== "-" && b !== boot) stale = "the host restarted";
     if (!stale && p !== "-" && ns && n === ns && pstart(p) !== s) stale = `its holder (pid ${p}) is gone`;
-  } else if (Date.now() - st.mtimeMs > 60_000) stale = "it has no owner";
+  } else if (Date.now() - st.mtimeMs > OWNERLESS_MS) stale = "it has no owner";
   if (stale) {
     const t2 = readOwner()?.[5] ?? "";
     const aside = `${d}.stale.${process.pid}${randomBytes(3).toString("hex")}`;

@@ -70,5 +70,20 @@ describe.skipIf(process.platform !== "linux")(
         }
       }
     });
+
+    it("a lock directory a killed holder left without an owner blocks for seconds, not a minute", async () => {
+      const { utimesSync } = await import("node:fs");
+      const dir = join(stateDir, "locks", "ownerless.lock");
+      mkdirSync(dir, { recursive: true });
+      // Fresh: its holder may be writing its owner this moment.
+      expect(String(await native.lock("ownerless", 300).catch((e) => e))).toMatch(/holds the lock/);
+      // 15 s old: its holder died between its mkdir and its owner file (a SIGKILLed run).
+      const then = (Date.now() - 15_000) / 1000;
+      utimesSync(dir, then, then);
+      const t0 = Date.now();
+      const taken = await native.lock("ownerless", 3_000);
+      expect(Date.now() - t0).toBeLessThan(2_500);
+      await taken();
+    });
   },
 );
