@@ -7,7 +7,7 @@ import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { Artefact, KillOutcome, ListedSession, PreparedSession } from "./session-backend.js";
 import { runOnStart } from "./session-hooks.js";
-import { sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
+import { killSwept, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
 /** Result of starting one session. */
 export interface StartedSession {
@@ -79,12 +79,12 @@ export interface StartHooks {
   info: HostInfo;
 }
 
-/** Kill sessions this call started, newest first; what each kill found. */
+/** Kill sessions this call started, newest first, and what their tabs left running; what each kill found. */
 async function rollback(m: MachineRuntime, started: ManagedSession[]) {
   const out: { name: string; ok: boolean; outcome?: KillOutcome; error?: string }[] = [];
   for (const s of [...started].reverse()) {
     try {
-      out.push({ name: s.name, ok: true, outcome: await m.backend.kill(s.name, s) });
+      out.push({ name: s.name, ok: true, outcome: await killSwept(m.backend, m.host, s) });
     } catch (e) {
       out.push({ name: s.name, ok: false, error: (e as Error).message });
     }
@@ -98,7 +98,7 @@ async function rollback(m: MachineRuntime, started: ManagedSession[]) {
  */
 async function settleIntent(m: MachineRuntime, intent: ManagedSession): Promise<string | undefined> {
   try {
-    await m.backend.kill(intent.name, intent);
+    await killSwept(m.backend, m.host, intent);
     return undefined;
   } catch (x) {
     return x instanceof McError ? x.reason : (x as Error).message;

@@ -373,6 +373,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       runs: () => this.store.list().catch(() => []),
       drop: (runId, hit) => this.store.drop(runId, hit),
       backendOf: (machine) => this.backendOf(machine),
+      hostOf: (machine) => this.hostOf(machine),
       dropSessions: (machine, names) => this.dropSessions(machine, names),
       removeRunDir: (machine, runDir) => this.removeRunDir(machine, runDir),
     };

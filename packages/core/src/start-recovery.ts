@@ -1,9 +1,11 @@
 import { McError } from "./errors.js";
+import type { Host } from "./host.js";
 import { processEnded } from "./linux-proc.js";
 import type { Machine } from "./machines.js";
 import type { MachineStartResult } from "./manager-options.js";
 import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
 import type { SessionBackend } from "./session-backend.js";
+import { killSwept } from "./tab-sweep.js";
 
 /** What recovering from an interrupted or dead start needs of a manager. */
 export interface RecoveryOps {
@@ -15,6 +17,7 @@ export interface RecoveryOps {
   /** Drop sessions from one saved run's record. */
   drop(runId: string, hit: (s: ManagedSession) => boolean): Promise<void>;
   backendOf(machine: string): SessionBackend;
+  hostOf(machine: string): Host;
   /** Drop sessions of this manager's run (and their files). */
   dropSessions(machine: string, names: Set<string>): Promise<void>;
   removeRunDir(machine: string, runDir: string): Promise<void>;
@@ -36,7 +39,7 @@ export async function settleDeadStarts(ops: RecoveryOps, m: Machine<object>): Pr
       (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
     );
     for (const s of dead) {
-      const gone = await m.backend.kill(s.name, s).then(
+      const gone = await killSwept(m.backend, m.host, s).then(
         () => true,
         () => false,
       );
@@ -67,7 +70,7 @@ export async function rollBackMachine(
   for (const x of made) {
     const s = ops.managed().find((y) => y.machine === r.machine && y.name === x.name);
     if (!s) continue;
-    const ok = await backend.kill(s.name, s).then(
+    const ok = await killSwept(backend, ops.hostOf(r.machine), s).then(
       () => true,
       () => false,
     );

@@ -2,7 +2,7 @@ import { isMcError } from "./errors.js";
 import type { Host } from "./host.js";
 import type { KillResult } from "./manager-options.js";
 import type { ManagedSession } from "./run-record.js";
-import type { SessionBackend } from "./session-backend.js";
+import type { KillOutcome, SessionBackend } from "./session-backend.js";
 import { sessionSlots } from "./slots.js";
 import { TAB_MARKER_VAR, tabMarker } from "./tab-wrapper.js";
 
@@ -140,6 +140,22 @@ export async function sweepTabs(host: Host, s: ManagedSession, sids = ""): Promi
   if (r.exitCode !== 0)
     throw new Error(`the sweep for left-over processes failed: ${(r.stderr || r.stdout).trim()}`);
   return parseSweep(r.stdout);
+}
+
+/**
+ * A roll-back's kill: the tool's kill, then the sweep of what carries the tabs' markers (a command that
+ * ignores the hang-up; one whose shell was forking just as the hang-up came, which then never gets it).
+ * Without the terminal-session step: a machine that stopped answering mid-start is not waited for twice.
+ * Throws as the tool's kill does; a failed sweep is not the kill's failure.
+ */
+export async function killSwept(
+  backend: Pick<SessionBackend, "kill">,
+  host: Host,
+  s: ManagedSession,
+): Promise<KillOutcome> {
+  const outcome = await backend.kill(s.name, s);
+  if (s.runDir) await sweepTabs(host, s).catch(() => undefined);
+  return outcome;
 }
 
 /**

@@ -5,7 +5,7 @@ import { type Command, type Host, isMcError, type LayoutConfig, shQuote } from "
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TmuxLocalManager } from "../src/index.js";
-import { layout, type PrivateTmux, privateTmux, waitFor } from "./harness.js";
+import { layout, type PrivateTmux, privateTmux, processesMentioning, waitFor } from "./harness.js";
 
 describe("tmux: commands run exactly as written (property, real tmux)", () => {
   let t: PrivateTmux;
@@ -309,7 +309,7 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     await m.killAllSessions();
   });
 
-  it("rolls back what it started when a later session fails, and names it", async () => {
+  it("rolls back what it started when a later session fails, and names it; no tab process outlives the roll-back", async () => {
     // A host that lets another client grab the second session's name just before mc builds it.
     const sneaky: Host = {
       ...t.host,
@@ -322,12 +322,14 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     };
     const m = t.manager({
       sessionLayouts: [
-        layout("first", [["t", "sleep 30"]], t.work),
-        layout("second", [["t", "sleep 30"]], t.work),
+        // Commands that ignore the hang-up (as one whose shell is forking when it comes never gets it).
+        layout("first", [["t", "trap '' HUP; sleep 30"]], t.work),
+        layout("second", [["t", "trap '' HUP; sleep 30"]], t.work),
       ],
       host: sneaky,
     });
     const err = await m.startAllSessions().catch((e) => e);
+    expect(processesMentioning(join(t.stateDir, "runs"))).toEqual([]);
     expect(isMcError(err, "START_FAILED")).toBe(true);
     expect(err.message).toContain('session "second" failed to start: duplicate session: second');
     expect(err.hint).toBe("rolled back 1 of 1 session(s) this run had started");
