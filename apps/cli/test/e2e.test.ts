@@ -117,6 +117,10 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
         ended: expect.objectContaining({ by: "killed" }),
       }),
     ]);
+    // Its status says it ended, and how, not that mc never knew it.
+    const after = await sessions(["status", "life"]);
+    expect(after.code).toBe(5);
+    expect(after.stderr).toMatch(/session "life" is no longer managed: it was killed at \d{4}-\d\d-\d\d /);
     // --prune forgets ended sessions with their files.
     await sessions(["ls", "--prune"]);
     expect(JSON.parse((await sessions(["ls", "--json"])).stdout).runs).toEqual([]);

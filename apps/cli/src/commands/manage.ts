@@ -14,7 +14,7 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
-import { findSession, gather, withRuns } from "./runs.js";
+import { findAnySession, findSession, gather, withRuns } from "./runs.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
@@ -35,17 +35,7 @@ export async function statusCommand(
           all: Boolean(o.all),
           processes: out.json,
         });
-        if (name !== undefined && sessions.length === 0) {
-          throw new McError(
-            "SESSION_NOT_FOUND",
-            `no managed session "${name}"${o.host ? ` on ${o.host}` : ""}`,
-            {
-              backend: "cli",
-              op: "status",
-              hint: "sessions ls lists what mc manages",
-            },
-          );
-        }
+        if (name !== undefined && sessions.length === 0) throw notManaged(runs, name, o.host);
         if (o.tail) await addLogTails(runs, sessions, o.tail);
         return makeReport(sessions);
       };
@@ -77,6 +67,36 @@ export async function statusCommand(
       return 0;
     },
     o.socket,
+  );
+}
+
+/** `status NAME` found nothing managed: a session that ended (killed, replaced) says so, and when. */
+function notManaged(runs: LoadedRun[], name: string, host: string | undefined): McError {
+  const where = host ? ` on ${host}` : "";
+  let ended: ReturnType<typeof findAnySession> | undefined;
+  try {
+    ended = findAnySession(runs, name, host);
+  } catch {
+    ended = undefined;
+  }
+  const at = ended?.endedAt;
+  if (at === undefined)
+    return new McError("SESSION_NOT_FOUND", `no managed session "${name}"${where}`, {
+      backend: "cli",
+      op: "status",
+      hint: "sessions ls lists what mc manages",
+    });
+  const how =
+    (ended?.session as { endedBy?: string }).endedBy === "replaced" ? "replaced by a restart" : "killed";
+  const when = new Date(at).toISOString().replace("T", " ").slice(0, 19);
+  return new McError(
+    "SESSION_NOT_FOUND",
+    `session "${name}"${where} is no longer managed: it was ${how} at ${when}`,
+    {
+      backend: "cli",
+      op: "status",
+      hint: `sessions logs ${shQuote(name)} shows what its tabs printed; sessions ls lists live and ended sessions`,
+    },
   );
 }
 
