@@ -79,16 +79,15 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
   } catch {
     ended = undefined;
   }
-  const at = ended?.endedAt;
-  if (at === undefined)
+  if (ended?.endedAt === undefined)
     return new McError("SESSION_NOT_FOUND", `no managed session "${name}"${where}`, {
       backend: "cli",
       op: "status",
       hint: "sessions ls lists what mc manages",
     });
   const how =
-    (ended?.session as { endedBy?: string }).endedBy === "replaced" ? "replaced by a restart" : "killed";
-  const when = new Date(at).toISOString().replace("T", " ").slice(0, 19);
+    (ended.session as { endedBy?: string }).endedBy === "replaced" ? "replaced by a restart" : "killed";
+  const when = new Date(ended.endedAt).toISOString().replace("T", " ").slice(0, 19);
   return new McError(
     "SESSION_NOT_FOUND",
     `session "${name}"${where} is no longer managed: it was ${how} at ${when}`,
