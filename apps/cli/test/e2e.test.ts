@@ -742,4 +742,29 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     expect(left).toContain("keeper");
     tmux("kill-session", "-t", "=pickatt");
   });
+
+  it("a stopped tmux server is not a gone session: attach and status say it did not answer (exit 8)", async () => {
+    const stopped = join(dir, "stopped.sock");
+    const f = layoutsFile("stopped.json", [
+      { layoutName: "frozen", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", stopped])).code).toBe(0);
+    const pid = Number(
+      execFileSync("tmux", ["-S", stopped, "display-message", "-p", "#{pid}"], { env, encoding: "utf8" }),
+    );
+    process.kill(pid, "SIGSTOP");
+    try {
+      const [attach, status] = await Promise.all([
+        sessions(["attach", "frozen", "--print"]),
+        sessions(["status", "frozen"]),
+      ]);
+      expect(attach.code, attach.stderr).toBe(8);
+      expect(attach.stderr).toContain('cannot reach session "frozen": tmux did not answer within 15 s');
+      expect(attach.stderr).not.toContain("gone");
+      expect(status.code, status.stderr).toBe(8);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect((await sessions(["kill", "frozen"])).code).toBe(0);
+  });
 });

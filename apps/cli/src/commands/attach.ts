@@ -60,10 +60,24 @@ async function hand(
 async function attachManaged(run: LoadedRun, name: string, machine: string, o: AttachOptions, out: Output) {
   const report = await run.manager.checkAllSessionsStatus({ processes: false });
   const st = report.sessions.find((s) => s.session === name && s.machine === machine);
+  const place = machine === "local" ? "" : ` on ${machine}`;
+  const down = report.machines.find((h) => h.machine === machine && !h.reachable);
+  if (!st?.exists && down) {
+    // Not an answer that it is gone: the machine (or its tmux server) did not answer.
+    throw new McError(
+      "SSH_UNREACHABLE",
+      `cannot reach session "${name}"${place}: ${down.error ?? "no answer"}`,
+      {
+        backend: "cli",
+        op: "attach",
+        hint: "sessions ls shows which machines answer",
+      },
+    );
+  }
   if (!st?.exists) {
     throw new McError(
       "SESSION_NOT_FOUND",
-      `session "${name}"${machine === "local" ? "" : ` on ${machine}`} is gone${st?.error ? ` (${st.error})` : ""}`,
+      `session "${name}"${place} is gone${st?.error ? ` (${st.error})` : ""}`,
       { backend: "cli", op: "attach", hint: "sessions ls --prune forgets sessions that are gone" },
     );
   }
