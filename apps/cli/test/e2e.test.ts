@@ -576,6 +576,36 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     ]);
   });
 
+  it("--backend picks between one name under tmux and zellij", async () => {
+    const fakeState = join(dir, "fake-zellij-twin");
+    mkdirSync(fakeState, { recursive: true });
+    const zenv = {
+      PATH: `${join(fakes, "zellij", "test", "fake")}:${process.env.PATH}`,
+      FAKE_ZELLIJ_STATE: fakeState,
+      ZELLIJ_SOCKET_DIR: join(dir, "zsock-twin"),
+      XDG_CACHE_HOME: join(dir, "zcache-twin"),
+    };
+    const f = layoutsFile("twin.json", [
+      { layoutName: "twin", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    expect((await sessions(["run", f, "-b", "zellij", "--prefix", ""], zenv)).code).toBe(0);
+    expect((await sessions(["run", f, "--socket", sock], zenv)).code).toBe(0);
+    // One name, two tools: a kill never picks one silently, and says how to choose.
+    const both = await sessions(["kill", "twin"], zenv);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--backend");
+    const tmuxOnly = await sessions(["status", "twin", "--backend", "tmux", "--json"], zenv);
+    expect(tmuxOnly.code, tmuxOnly.stderr).toBe(0);
+    expect(JSON.parse(tmuxOnly.stdout).sessions.map((x: { backend: string }) => x.backend)).toEqual(["tmux"]);
+    expect((await sessions(["status", "twin", "--backend", "kitty"], zenv)).code).toBe(2);
+    expect((await sessions(["status", "twin", "--backend", "zellij", "--socket", sock], zenv)).code).toBe(2);
+    const kz = await sessions(["kill", "twin", "--backend", "zellij"], zenv);
+    expect(kz.code, kz.stderr).toBe(0);
+    expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("twin");
+    expect((await sessions(["kill", "twin"], zenv)).code).toBe(0);
+    expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("twin");
+  });
+
   it("wt: run → status → kill (fake wt.exe and pwsh)", async () => {
     const bin = join(dir, "wt-bin");
     mkdirSync(bin, { recursive: true });

@@ -177,7 +177,7 @@ export async function attachCommand(
       });
       return attachChoice(picked, local, runs, o, out);
     },
-    o.socket,
+    o,
   );
 }
 

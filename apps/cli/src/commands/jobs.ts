@@ -120,7 +120,7 @@ function interruptible(): { signal: AbortSignal; done: () => void } {
  */
 export async function eventsCommand(
   names: string[],
-  o: { follow?: boolean; host?: string; socket?: string },
+  o: { follow?: boolean; host?: string; socket?: string; backend?: string },
   out: Output,
 ): Promise<number> {
   return withRuns(
@@ -144,7 +144,7 @@ export async function eventsCommand(
         done();
       }
     },
-    o.socket,
+    o,
   );
 }
 
@@ -154,7 +154,7 @@ export async function eventsCommand(
  */
 export async function waitCommand(
   names: string[],
-  o: { timeout?: number; host?: string; socket?: string },
+  o: { timeout?: number; host?: string; socket?: string; backend?: string },
   out: Output,
 ): Promise<number> {
   return withRuns(
@@ -196,7 +196,7 @@ export async function waitCommand(
         done();
       }
     },
-    o.socket,
+    o,
   );
 }
 
@@ -251,7 +251,7 @@ function failedToRerun(
  */
 export async function rerunCommand(
   target: string,
-  o: { failed?: boolean; host?: string; socket?: string },
+  o: { failed?: boolean; host?: string; socket?: string; backend?: string },
   out: Output,
 ): Promise<number> {
   return withRuns(
@@ -300,6 +300,6 @@ export async function rerunCommand(
         out.err(notes.length ? "no tab was rerun (why is said above)" : "no failed tabs to rerun");
       return 0;
     },
-    o.socket,
+    o,
   );
 }

@@ -23,6 +23,7 @@ export interface LogsOptions {
   lines?: number;
   host?: string;
   socket?: string;
+  backend?: string;
   raw?: boolean;
   /** Milliseconds between reads with --follow. */
   pollMs?: number;
@@ -118,7 +119,7 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
       }
       return follow(found, host, sources, o, print);
     },
-    o.socket,
+    o,
   );
 }
 

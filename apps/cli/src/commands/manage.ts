@@ -19,7 +19,15 @@ import { findAnySession, findSession, gather, withRuns } from "./runs.js";
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
   name: string | undefined,
-  o: { watch?: boolean; all?: boolean; interval: number; host?: string; socket?: string; tail?: number },
+  o: {
+    watch?: boolean;
+    all?: boolean;
+    interval: number;
+    host?: string;
+    socket?: string;
+    backend?: string;
+    tail?: number;
+  },
   out: Output,
 ): Promise<number> {
   return withRuns(
@@ -66,7 +74,7 @@ export async function statusCommand(
       if (out.json) out.jsonLine({ type: "watch-stopped", time: new Date().toISOString() });
       return 0;
     },
-    o.socket,
+    o,
   );
 }
 
@@ -102,7 +110,7 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
 /** `sessions kill SESSION… | --all`: only sessions mc started. */
 export async function killCommand(
   names: string[],
-  o: { all?: boolean; host?: string; socket?: string },
+  o: { all?: boolean; host?: string; socket?: string; backend?: string },
   out: Output,
 ): Promise<number> {
   if (!o.all && names.length === 0)
@@ -208,7 +216,7 @@ export async function killCommand(
         ? EXIT_CODES.SSH_UNREACHABLE
         : 1;
     },
-    o.socket,
+    o,
   );
 }
 
@@ -285,7 +293,10 @@ function unreachableOf(machines: { machine: string; reachable: boolean; error?: 
 }
 
 /** `sessions ls`: managed runs and their sessions (live or gone); `--prune` forgets runs whose sessions are all gone. */
-export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Output): Promise<number> {
+export async function lsCommand(
+  o: { prune?: boolean; socket?: string; backend?: string },
+  out: Output,
+): Promise<number> {
   return withRuns(
     out,
     async (runs, corrupt) => {
@@ -405,7 +416,7 @@ export async function lsCommand(o: { prune?: boolean; socket?: string }, out: Ou
         );
       return code;
     },
-    o.socket,
+    o,
   );
 }
 

@@ -12,15 +12,34 @@ function socketOf(run: LoadedRun): string | undefined {
   return opts?.socket?.path;
 }
 
+/** Which saved runs a command looks at: `--socket` (one tmux server), `--backend` (one tool). */
+export interface RunFilter {
+  socket?: string | undefined;
+  /** tmux, zellij or wt; "auto" (attach's default) or absent: every tool. */
+  backend?: string | undefined;
+}
+
+const BACKENDS = ["tmux", "zellij", "wt"];
+
 /**
- * Run `f` over every saved run (only the runs on one tmux server with `--socket`), then release their
- * connections.
+ * Run `f` over every saved run (only the runs on one tmux server with `--socket`, of one tool with
+ * `--backend`), then release their connections.
  */
 export async function withRuns<T>(
   out: Output,
   f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>,
-  socket?: string,
+  where: RunFilter = {},
 ): Promise<T> {
+  const { socket } = where;
+  const backend = where.backend === "auto" ? undefined : where.backend;
+  if (backend !== undefined && !BACKENDS.includes(backend))
+    throw new McError("USAGE", `--backend is ${BACKENDS.join(", ")}, not ${JSON.stringify(backend)}`, {
+      backend: "cli",
+    });
+  if (socket !== undefined && backend !== undefined && backend !== "tmux")
+    throw new McError("USAGE", `--socket names a tmux server; it does not go with --backend ${backend}`, {
+      backend: "cli",
+    });
   // Each notice once: several runs on one machine say the same thing (its ssh config changed).
   const said = new Set<string>();
   const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
@@ -28,7 +47,7 @@ export async function withRuns<T>(
     said.add(n);
     out.err(out.c.yellow(`warning: ${n}`));
   });
-  let runs = all;
+  let runs = backend === undefined ? all : all.filter((r) => r.backend === backend);
   if (socket !== undefined) {
     const { pinSocket } = await import("@mc/tmux");
     const want = (pinSocket({ socket }, process.env).socket as { path: string }).path;
@@ -132,14 +151,17 @@ export function findSession(
     const machines = new Set(hits.map((h) => h.machine));
     const names = new Set(hits.map((h) => h.name));
     const sockets = new Set(hits.map((h) => socketOf(h.run)));
+    const tools = new Set(hits.map((h) => h.run.backend));
     const hint =
       machines.size > 1
         ? "pick one with --host MACHINE"
         : names.size > 1
           ? `name one: ${[...names].map((n) => JSON.stringify(n)).join(", ")}`
-          : sockets.size > 1
-            ? "pick one with --socket PATH"
-            : "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
+          : tools.size > 1
+            ? `pick one with --backend ${[...tools].join(" or --backend ")}`
+            : sockets.size > 1
+              ? "pick one with --socket PATH"
+              : "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
     throw new McError(
       "USAGE",
       `"${name}" names ${hits.length} managed sessions: ${hits.map((h) => describePlace(h, hits)).join("; ")}`,
@@ -204,7 +226,13 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
     throw new McError(
       "USAGE",
       `"${name}" names ${shown.length} live sessions: ${shown.map((h) => describePlace(h, shown)).join("; ")}`,
-      { backend: "cli", hint: "pick one with --socket PATH (or --host MACHINE)" },
+      {
+        backend: "cli",
+        hint:
+          new Set(shown.map((h) => h.run.backend)).size > 1
+            ? "pick one with --backend NAME (or --host MACHINE)"
+            : "pick one with --socket PATH (or --host MACHINE)",
+      },
     );
   }
   const machines = new Set(hits.map((h) => h.machine));

@@ -12,7 +12,16 @@ import {
 import { killCommand, lsCommand, statusCommand } from "../commands/manage.js";
 import { DEFAULT_LAYOUTS_FILE, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
 import type { Output } from "../output.js";
-import { addRunOptions, checkRunFlags, collect, example, int, nameArg, num } from "./options.js";
+import {
+  addRunOptions,
+  BACKEND_FILTER,
+  checkRunFlags,
+  collect,
+  example,
+  int,
+  nameArg,
+  num,
+} from "./options.js";
 
 /** What every command's action reaches: the output and where its exit code goes. */
 export interface Ctx {
@@ -149,6 +158,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("--tail <n>", "show the last n lines each failed tab printed", int("--tail"))
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions status --watch"))
     .action((name: string | undefined, o) => ctx.set(statusCommand(name, o, ctx.out)));
   program
@@ -172,6 +182,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("--all", "every session mc manages")
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions kill api web"))
     .action((names: string[], o) => ctx.set(killCommand(names, o, ctx.out)));
   program
@@ -179,6 +190,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .description("list managed runs and their sessions (saved state)")
     .option("--prune", "forget runs whose sessions are all gone, and remove unreadable run records")
     .option("--socket <name|path>", "tmux: only runs on this tmux server")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions ls --json"))
     .action((o) => ctx.set(lsCommand(o, ctx.out)));
 }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { eventsCommand, rerunCommand, waitCommand } from "../commands/jobs.js";
 import { logsCommand } from "../commands/logs.js";
 import type { Ctx } from "./commands.js";
-import { example, int, num } from "./options.js";
+import { BACKEND_FILTER, example, int, num } from "./options.js";
 
 /** `logs`, `events`, `wait`, `rerun`: tabs as jobs. */
 export function registerJobs(program: Command, ctx: Ctx): void {
@@ -15,6 +15,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("--raw", "the bytes as written, escape sequences included (for a file or a pager)")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
     .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions logs api/server -f -n 50"))
     .action((target: string, o) => ctx.set(logsCommand(target, o, ctx.out)));
   program
@@ -26,6 +27,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("-f, --follow", "keep printing events until every tab finished (run-done)")
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions events --follow | jq -c 'select(.type==\"tab-exited\")'"))
     .action((names: string[], o) => ctx.set(eventsCommand(names, o, ctx.out)));
   program
@@ -37,6 +39,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("--timeout <seconds>", "give up after this long (exit 7)", num("--timeout"))
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions wait build --timeout 600 && echo all green"))
     .action((names: string[], o) => ctx.set(waitCommand(names, o, ctx.out)));
   program
@@ -46,6 +49,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("--failed", "every tab of the session whose command failed")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
     .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
+    .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions rerun build --failed"))
     .action((target: string, o) => ctx.set(rerunCommand(target, o, ctx.out)));
 }

@@ -146,3 +146,6 @@ export function checkRunFlags(
   if (o.allFile && o.maxParallelTabs === undefined)
     throw usage("--all-file works with --max-parallel-tabs (or use: sessions run-all FILE -t N)");
 }
+
+/** `--backend` of the commands that look at what mc manages. */
+export const BACKEND_FILTER = "only sessions of this tool: tmux, zellij or wt (one name under two tools)";
