@@ -208,12 +208,19 @@ describe.skipIf(!tools.tmux)("freeze a hand-made tmux session, export it, load i
       };
       const config = join(dir, "zellij.kdl");
       writeFileSync(config, "show_release_notes false\nshow_startup_tips false\n");
+      // zellij 0.45's server reads a layout file only when it finds a configuration directory
+      // (layout.rs stringified_from_dir): with none (a fresh machine: no ~/.config/zellij, and --config
+      // names a file) it silently starts its default layout instead. A private one keeps this hermetic.
+      const configDir = join(dir, "zcfg", "zellij");
+      mkdirSync(configDir, { recursive: true });
       const zellij = (...args: string[]) =>
         execFileSync("zellij", args, { env: z, encoding: "utf8", timeout: 30000 });
       try {
         zellij(
           "--config",
           config,
+          "--config-dir",
+          configDir,
           "--new-session-with-layout",
           out,
           "attach",
