@@ -188,13 +188,23 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(JSON.parse(renamed.stdout).batches[0].sessions[0].name).toBe("dup_1");
     expect((await sessions(["kill", "--all"])).code).toBe(0);
 
-    // A session renamed past a foreign one answers to both its names; naming both kills it once.
+    // A session renamed past a foreign one: its layout's name is the foreign session's, which the user
+    // means when they type it (tmux ls shows it): attach goes there, kill refuses (nothing killed).
     execFileSync("tmux", ["-S", sock, "new-session", "-d", "-s", "theirs", "sleep 300"]);
     const theirs = layoutsFile("theirs.json", [
       { layoutName: "theirs", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
     ]);
     expect((await sessions(["run", theirs, "--socket", sock, "--on-conflict", "rename"])).code).toBe(0);
-    const both = await sessions(["kill", "theirs", "theirs_1"]);
+    const foreignId = tmux("display-message", "-p", "-t", "=theirs:", "#{session_id}").trim();
+    const att = await sessions(["attach", "theirs", "--print", "--socket", sock]);
+    expect(att.code, att.stderr).toBe(0);
+    expect(att.stdout.trim().endsWith(`attach-session -t '${foreignId}'`), att.stdout).toBe(true);
+    const refused = await sessions(["kill", "theirs"]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('session "theirs" was not started by mc');
+    expect(refused.stderr).toContain("sessions kill theirs_1");
+    expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("theirs_1");
+    const both = await sessions(["kill", "theirs_1"]);
     expect(both.code, both.stderr).toBe(0);
     expect(both.stderr.match(/killed theirs_1/g)).toHaveLength(1);
     execFileSync("tmux", ["-S", sock, "has-session", "-t", "=theirs"]);

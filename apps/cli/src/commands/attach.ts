@@ -2,7 +2,7 @@ import { type Command, type ListedSession, localHost, McError, type SessionBacke
 import { interactive } from "../layouts-source.js";
 import { display, type Output } from "../output.js";
 import { type BackendName, buildManager, type LoadedRun, resolveBackend } from "../registry.js";
-import { findSession, gather, withRuns } from "./runs.js";
+import { findSession, findSessions, gather, withRuns } from "./runs.js";
 
 /** Options of `sessions attach`. */
 export interface AttachOptions {
@@ -141,15 +141,14 @@ export async function attachCommand(
       if (o.newSession) return newSession(local, o, out);
       const listed = await local.backend.listSessions().catch(() => [] as ListedSession[]);
       if (name !== undefined) {
-        const hit = runs.some((r) =>
-          r.manager.managed.some((s) => s.name === name || s.layout.layoutName === name),
+        // mc's session of that name first; then a session the tool shows under exactly that name (never
+        // mc's session of a layout of that name, which a rename past that very session called NAME_1);
+        // then mc's session by its layout's name.
+        const mine = findSessions(runs, name, o.host, { byLayout: false }).length > 0;
+        const theirs = listed.some(
+          (s) => s.name === name || local.backend.sessionKey(s.name) === local.backend.sessionKey(name),
         );
-        if (
-          hit ||
-          !listed.some(
-            (s) => s.name === name || local.backend.sessionKey(s.name) === local.backend.sessionKey(name),
-          )
-        ) {
+        if (mine || !theirs) {
           const f = findSession(runs, name, o.host);
           return attachManaged(f.run, f.name, f.machine, o, out);
         }

@@ -14,7 +14,7 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
-import { findAnySession, findSession, gather, withRuns } from "./runs.js";
+import { findAnySession, findSession, findSessions, gather, withRuns } from "./runs.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
@@ -138,6 +138,7 @@ export async function killCommand(
               (t, i, all) =>
                 all.findIndex((u) => u.run === t.run && u.machine === t.machine && u.name === t.name) === i,
             );
+      if (!o.all) for (const n of names) await refuseLayoutNameOfForeign(runs, n, o.host);
       const results: {
         session: string;
         host?: string;
@@ -217,6 +218,24 @@ export async function killCommand(
         : 1;
     },
     o,
+  );
+}
+
+/**
+ * `kill NAME` where NAME is not mc's session but the layout of one (a rename past a session the user has
+ * called NAME made it NAME_1): when that server has a session called exactly NAME, the user means that
+ * one, which is not mc's to kill. Refused, nothing killed.
+ */
+async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: string | undefined) {
+  if (findSessions(runs, name, host, { byLayout: false }).length > 0) return;
+  const hit = findSession(runs, name, host);
+  const backend = hit.run.manager.backendOf(hit.machine);
+  const listed = await backend.listSessions().catch(() => []);
+  if (!listed.some((s) => backend.sessionKey(s.name) === backend.sessionKey(name))) return;
+  throw new McError(
+    "USAGE",
+    `session "${name}" was not started by mc, which never kills it; mc's session of layout "${name}" is "${hit.name}"; nothing was killed`,
+    { backend: "cli", op: "kill", hint: `sessions kill ${shQuote(hit.name)} kills mc's` },
   );
 }
 

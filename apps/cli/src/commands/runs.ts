@@ -98,7 +98,7 @@ function sameSession(run: LoadedRun, s: ManagedSession, name: string): boolean {
   }
 }
 
-type Hit = { run: LoadedRun; machine: string; name: string; session: ManagedSession };
+export type Hit = { run: LoadedRun; machine: string; name: string; session: ManagedSession };
 
 /** Where a session runs: the machine, the backend and the server it was started on (tmux socket, …). */
 function placeOf(h: Hit): string {
@@ -120,7 +120,12 @@ function describePlace(h: Hit, all: Hit[]): string {
  * `host` when given. Of several records of one session name on one server only the newest counts: a later
  * start of that name means the earlier session was gone or replaced by then, so its record is stale.
  */
-export function findSessions(runs: LoadedRun[], name: string, host: string | undefined): Hit[] {
+export function findSessions(
+  runs: LoadedRun[],
+  name: string,
+  host: string | undefined,
+  o: { byLayout?: boolean } = {},
+): Hit[] {
   const find = (match: (run: LoadedRun, s: ManagedSession) => boolean) =>
     runs.flatMap((run) =>
       run.manager.managed
@@ -129,7 +134,7 @@ export function findSessions(runs: LoadedRun[], name: string, host: string | und
     );
   const named = find((run, s) => sameSession(run, s, name));
   // Else the layout's name, as written in the file (ZellijLocalManager's sessions are LocalJobMgr_<name>).
-  const hits = named.length ? named : find((_, s) => s.layout.layoutName === name);
+  const hits = named.length || o.byLayout === false ? named : find((_, s) => s.layout.layoutName === name);
   const newest = new Map<string, Hit>();
   for (const h of hits) {
     const key = `${placeOf(h)}\0${h.name}`;
@@ -140,11 +145,7 @@ export function findSessions(runs: LoadedRun[], name: string, host: string | und
 }
 
 /** The one managed session `name` names (see {@link findSessions}); several are a usage error naming each. */
-export function findSession(
-  runs: LoadedRun[],
-  name: string,
-  host: string | undefined,
-): { run: LoadedRun; machine: string; name: string } {
+export function findSession(runs: LoadedRun[], name: string, host: string | undefined): Hit {
   const hits = findSessions(runs, name, host);
   if (hits.length === 1) return hits[0]!;
   if (hits.length > 1) {
