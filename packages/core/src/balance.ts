@@ -111,7 +111,14 @@ function mergeable(t: TabConfig, dependedOn: ReadonlySet<string>): boolean {
  */
 const MERGE_DRIVER = `mc_first=0
 mc_part() {
-  case $2 in "~") set -- "$1" "$HOME" "$3" ;; "~/"*) set -- "$1" "$HOME/\${2#"~/"}" "$3" ;; esac
+  # The home forms a startDir may start with (paths.ts normaliseStartDir); a relative one is relative to
+  # the directory the merged tab starts in, the run's own (see mergeTabs).
+  case $2 in
+    "~" | '$HOME' | '\${HOME}') set -- "$1" "$HOME" "$3" ;;
+    "~/"*) set -- "$1" "$HOME/\${2#"~/"}" "$3" ;;
+    '$HOME/'*) set -- "$1" "$HOME/\${2#'$HOME/'}" "$3" ;;
+    '\${HOME}/'*) set -- "$1" "$HOME/\${2#'\${HOME}/'}" "$3" ;;
+  esac
   ( cd -- "$2" && exec "\${SHELL:-/bin/sh}" -c "$3" )
   mc_c=$?
   if [ "$mc_c" -ne 0 ]; then
@@ -129,7 +136,10 @@ exit "$mc_first"`;
 export function mergeTabs(tabs: readonly TabConfig[], tabName: string, _warnings: string[]): TabConfig {
   const args = tabs.flatMap((t) => [t.tabName, t.startDir, t.command]).map(shQuote);
   const command = `/bin/sh -c ${shQuote(MERGE_DRIVER)} mc-merged ${args.join(" ")}`;
-  return { tabName, startDir: tabs[0]!.startDir, command, tabWeight: layoutWeight(tabs) };
+  // A relative startDir is relative to the directory sessions runs in: the merged tab then starts there
+  // ("."), so each part's `cd` finds it as the unmerged tab would have.
+  const relative = tabs.some((t) => !/^(~|\$HOME|\$\{HOME\})(?=$|\/)|^\//.test(t.startDir));
+  return { tabName, startDir: relative ? "." : tabs[0]!.startDir, command, tabWeight: layoutWeight(tabs) };
 }
 
 /**

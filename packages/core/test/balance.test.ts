@@ -5,6 +5,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { balanceLoad } from "../src/balance.js";
+import { resolveStartDir } from "../src/paths.js";
 import type { LayoutConfig } from "../src/schema.js";
 import { parseLayouts } from "../src/validate.js";
 
@@ -155,6 +156,65 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
         "x=",
         home,
       ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("each merged part runs where the unmerged tab would: every home form and relative directories", () => {
+    const root = mkdtempSync(join(tmpdir(), "mc-merge-dirs-"));
+    try {
+      const home = join(root, "home");
+      const base = join(root, "base");
+      for (const d of [
+        home,
+        join(home, "x"),
+        base,
+        join(base, "rel"),
+        join(base, "rel", "sub"),
+        join(root, "abs"),
+      ])
+        mkdirSync(d, { recursive: true });
+      const forms = [
+        "~",
+        "~/x",
+        "$HOME",
+        "$HOME/x",
+        "${HOME}",
+        "${HOME}/x",
+        "rel",
+        "rel/sub",
+        join(root, "abs"),
+      ];
+      const log = join(root, "log");
+      // Every order of first tab: the merged tab's own directory depends on it.
+      for (const first of forms) {
+        const dirs = [first, ...forms.filter((f) => f !== first)];
+        const layout: LayoutConfig = {
+          layoutName: "D",
+          layoutTabs: dirs.map((d, i) => ({ tabName: `t${i}`, startDir: d, command: `pwd >> '${log}'` })),
+        };
+        const r = balanceLoad([layout], {
+          maxThreshold: 1,
+          thresholdType: "number",
+          breakingMethod: "combineTabs",
+        });
+        const merged = r.layouts[0]!.layoutTabs[0]!;
+        const where = (d: string) => {
+          const x = resolveStartDir(d, { home, base, platform: "posix" });
+          if (!("path" in x)) throw new Error(x.error);
+          return x.path;
+        };
+        rmSync(log, { force: true });
+        const run = spawnSync("/bin/sh", ["-c", merged.command], {
+          cwd: where(merged.startDir),
+          env: { PATH: process.env.PATH, HOME: home, SHELL: "/bin/sh" },
+          encoding: "utf8",
+        });
+        expect(run.stderr, `first ${first}`).toBe("");
+        expect(run.status).toBe(0);
+        expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toEqual(dirs.map(where));
+      }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
