@@ -1,4 +1,4 @@
-import { type LayoutConfig, McError } from "@mc/core";
+import { type LayoutConfig, McError, type TabConfig } from "@mc/core";
 import type { RunOptions } from "./commands/run.js";
 import { display } from "./display.js";
 import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "./layouts-source.js";
@@ -52,6 +52,56 @@ export function chooseTabs(layouts: readonly LayoutConfig[], tokens: string[]): 
     );
   }
   return { layoutName: "custom-tabs", layoutTabs: tabs };
+}
+
+/**
+ * Chosen tabs (`-t`) as the one session `custom-tabs`, in the order chosen, each as its layout had it: its
+ * layout's `env` under its own, a name two chosen tabs share made `<layout>.<tab>`, and `dependsOn`
+ * naming the tab of its own layout; one that was not chosen is named `<layout>::<tab>`, so the run is
+ * refused rather than a same-named tab of another layout taken for it. A warning names the layouts whose
+ * onStart/onStop do not run.
+ */
+export function tabsAsOne(
+  layouts: readonly LayoutConfig[],
+  chosen: readonly TabConfig[],
+): { layout: LayoutConfig; warnings: string[] } {
+  const from = new Map<TabConfig, LayoutConfig>();
+  for (const l of layouts) for (const t of l.layoutTabs) from.set(t, l);
+  const count = new Map<string, number>();
+  for (const t of chosen) count.set(t.tabName, (count.get(t.tabName) ?? 0) + 1);
+  const taken = new Set(count.keys());
+  const renamed = new Map<TabConfig, string>();
+  for (const t of chosen) {
+    if ((count.get(t.tabName) ?? 0) < 2) continue;
+    const base = `${from.get(t)?.layoutName ?? "custom"}.${t.tabName}`;
+    let name = base;
+    for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
+    taken.add(name);
+    renamed.set(t, name);
+  }
+  const nameOf = (t: TabConfig) => renamed.get(t) ?? t.tabName;
+  const tabs = chosen.map((t) => {
+    const l = from.get(t);
+    const dep = (d: string) => {
+      const target = chosen.find((c) => from.get(c) === l && c.tabName === d);
+      return target ? nameOf(target) : l ? `${l.layoutName}::${d}` : d;
+    };
+    return {
+      ...t,
+      tabName: nameOf(t),
+      ...(l?.env || t.env ? { env: { ...l?.env, ...t.env } } : {}),
+      ...(t.dependsOn ? { dependsOn: t.dependsOn.map(dep) } : {}),
+    };
+  });
+  const hooks = [...new Set(chosen.map((t) => from.get(t)))].filter(
+    (l): l is LayoutConfig => l !== undefined && (l.onStart !== undefined || l.onStop !== undefined),
+  );
+  const warnings = hooks.length
+    ? [
+        `the onStart/onStop of ${hooks.map((l) => JSON.stringify(l.layoutName)).join(", ")} do not run: the chosen tabs are one session, custom-tabs`,
+      ]
+    : [];
+  return { layout: { layoutName: "custom-tabs", layoutTabs: tabs }, warnings };
 }
 
 /** Interactive choice of layouts on a terminal (a checkbox list). */
@@ -136,8 +186,14 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
       ? await pickLayouts(layouts)
       : chooseLayouts(layouts, o.chooseLayouts.split(","));
   if (o.interactive) layouts = await chooseInteractively(layouts);
-  if (o.chooseTabs !== undefined)
-    layouts = [blank(o.chooseTabs) ? await pickTabs(layouts) : chooseTabs(layouts, o.chooseTabs.split(","))];
+  if (o.chooseTabs !== undefined) {
+    const chosen = blank(o.chooseTabs)
+      ? await pickTabs(layouts)
+      : chooseTabs(layouts, o.chooseTabs.split(","));
+    const one = tabsAsOne(layouts, chosen.layoutTabs);
+    for (const w of one.warnings) out.err(out.c.yellow(`warning: ${w}`));
+    layouts = [one.layout];
+  }
   for (const l of layouts) {
     if (l.layoutTabs.length > o.maxTabsPerLayout) {
       throw usage(

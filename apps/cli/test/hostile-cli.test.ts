@@ -249,3 +249,39 @@ describe("rerun decides before it starts anything, and one tab reruns once at a 
     expect((await sessions(["kill", "rf"])).code).toBe(0);
   });
 });
+
+describe("--choose-tabs keeps each tab as its layout had it", () => {
+  it("a chosen tab keeps its layout's env; a dependency never binds to another layout's tab of that name", async () => {
+    const f = layoutsFile("choose.json", [
+      {
+        layoutName: "L",
+        env: { DB_URL: "postgres://from-L" },
+        onStart: "true",
+        layoutTabs: [tab("db", "echo L-db"), tab("api", 'echo "DB_URL=$DB_URL"', { dependsOn: ["db"] })],
+      },
+      { layoutName: "M", layoutTabs: [tab("db", "echo M-db; exit 1"), tab("web", "echo web")] },
+    ]);
+    // Both db tabs chosen: each keeps its layout's name for it, and L's api waits for L's db (M's fails).
+    const both = await sessions(["run", f, "-t", "M::db,L::api,L::db", "--socket", sock, "-k"]);
+    expect(both.code, both.stderr).toBe(10);
+    expect(both.stderr).toContain('the onStart/onStop of "L" do not run');
+    const events = await sessions(["events", "custom-tabs", "--socket", sock]);
+    const exits = events.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === "tab-exited")
+      .map((e) => [e.tab, e.exitCode]);
+    expect(exits.sort()).toEqual([
+      ["L.db", 0],
+      ["M.db", 1],
+      ["api", 0],
+    ]);
+    const api = await sessions(["logs", "custom-tabs/api", "--socket", sock]);
+    expect(api.stdout).toContain("DB_URL=postgres://from-L");
+    // L's db not chosen: M's db is not taken for it; the run is refused, naming L's.
+    const wrong = await sessions(["run", f, "-t", "M::db,L::api", "--socket", sock, "--dry-run"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('depends on "L::db", which this run leaves out');
+  });
+});
