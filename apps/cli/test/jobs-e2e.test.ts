@@ -321,6 +321,31 @@ describe("rerun, --keep-failed, --notify", () => {
   });
 });
 
+describe("a tab skipped for a failed dependency", () => {
+  it("is said after the failure behind it, in time and in the events' order (review H11-7)", async () => {
+    const f = layouts("skip-order.json", [
+      {
+        layoutName: "so",
+        layoutTabs: [
+          { tabName: "bad", command: "exit 3" },
+          { tabName: "dep", command: "echo never", dependsOn: ["bad"] },
+        ],
+      },
+    ]);
+    const r = await run(f, "-m", "--interval", "0.2");
+    expect(r.code, r.stderr).toBe(10);
+    const ev = lines((await sessions(["events", "so"])).stdout)
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === "tab-exited");
+    expect(ev.map((e) => [e.tab, e.exitCode])).toEqual([
+      ["bad", 3],
+      ["dep", 125],
+    ]);
+    expect(Date.parse(ev[1].time)).toBeGreaterThanOrEqual(Date.parse(ev[0].time));
+    await sessions(["kill", "so"]);
+  });
+});
+
 describe("readiness timeout", () => {
   it("is said with the tab's state, in the table and in the monitor's lines (review H5-14)", async () => {
     const f = layouts("rt.json", [

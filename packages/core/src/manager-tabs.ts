@@ -139,7 +139,8 @@ async function rerunLocked(
  */
 export async function failPendingTab(ops: TabOps, s: ManagedSession, index: number, message: string) {
   const host = ops.machine(s.machine).host;
-  const now = Math.floor(Date.now() / 1000);
+  // Milliseconds, as the wrapper writes them: the skip must not read as older than the failure behind it.
+  const now = Date.now() / 1000;
   const record = `${JSON.stringify({ v: 1, pid: 0, start: now, end: now, exit: 125, error: "dependency" })}\n`;
   for (const slot of sessionSlots(s.layout).filter((x) => x.tab === index))
     await host.writeFile(join(s.runDir, tabRecordName(slot.slot)), record);
