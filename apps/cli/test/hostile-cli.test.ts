@@ -285,3 +285,25 @@ describe("--choose-tabs keeps each tab as its layout had it", () => {
     expect(wrong.stderr).toContain('depends on "L::db", which this run leaves out');
   });
 });
+
+describe("--socket", () => {
+  it("an empty --socket is a usage error on every command that takes one (it named tmux's socket directory)", async () => {
+    const f = layoutsFile("sock-empty.json", [{ layoutName: "se", layoutTabs: [tab("t", "true")] }]);
+    for (const args of [
+      ["run", f, "--dry-run"],
+      ["status"],
+      ["kill", "se"],
+      ["ls"],
+      ["attach", "se", "--print"],
+      ["logs", "se"],
+      ["events"],
+      ["wait"],
+      ["rerun", "se/t"],
+      ["freeze", "se"],
+    ]) {
+      const r = await sessions([...args, "--socket", ""]);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain("give a tmux socket name or path");
+    }
+  });
+});

@@ -21,6 +21,7 @@ import {
   int,
   nameArg,
   num,
+  socketArg,
 } from "./options.js";
 
 /** What every command's action reaches: the output and where its exit code goes. */
@@ -157,7 +158,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("--interval <seconds>", "refresh interval with --watch (at least 0.1)", num("--interval", 0.1), 2)
     .option("--tail <n>", "show the last n lines each failed tab printed", int("--tail"))
     .option("--host <machine>", "only sessions on this machine")
-    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions status --watch"))
     .action((name: string | undefined, o) => ctx.set(statusCommand(name, o, ctx.out)));
@@ -172,7 +173,11 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("-b, --backend <name>", "tmux, zellij, wt or auto, for sessions mc did not start", "auto")
     .option("--print", "print the attach command instead of running it")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
-    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
+    .option(
+      "--socket <name|path>",
+      "tmux: the session's tmux server, when several have one of that name",
+      socketArg,
+    )
     .addHelpText("after", example("sessions attach api"))
     .action((name: string | undefined, o) => ctx.set(attachCommand(name, o, ctx.out)));
   program
@@ -181,7 +186,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .argument("[sessions...]", "session names")
     .option("--all", "every session mc manages")
     .option("--host <machine>", "only sessions on this machine")
-    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions kill api web"))
     .action((names: string[], o) => ctx.set(killCommand(names, o, ctx.out)));
@@ -189,7 +194,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .command("ls")
     .description("list managed runs and their sessions (saved state)")
     .option("--prune", "forget runs whose sessions are all gone, and remove unreadable run records")
-    .option("--socket <name|path>", "tmux: only runs on this tmux server")
+    .option("--socket <name|path>", "tmux: only runs on this tmux server", socketArg)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions ls --json"))
     .action((o) => ctx.set(lsCommand(o, ctx.out)));

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { eventsCommand, rerunCommand, waitCommand } from "../commands/jobs.js";
 import { logsCommand } from "../commands/logs.js";
 import type { Ctx } from "./commands.js";
-import { BACKEND_FILTER, example, int, num } from "./options.js";
+import { BACKEND_FILTER, example, int, num, socketArg } from "./options.js";
 
 /** `logs`, `events`, `wait`, `rerun`: tabs as jobs. */
 export function registerJobs(program: Command, ctx: Ctx): void {
@@ -14,7 +14,11 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("-n, --lines <n>", "only the last n lines (with --follow: 10 unless given)", int("--lines"))
     .option("--raw", "the bytes as written, escape sequences included (for a file or a pager)")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
-    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
+    .option(
+      "--socket <name|path>",
+      "tmux: the session's tmux server, when several have one of that name",
+      socketArg,
+    )
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions logs api/server -f -n 50"))
     .action((target: string, o) => ctx.set(logsCommand(target, o, ctx.out)));
@@ -26,7 +30,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .argument("[sessions...]", "only these sessions (live or ended; default every live one)")
     .option("-f, --follow", "keep printing events until every tab finished (run-done)")
     .option("--host <machine>", "only sessions on this machine")
-    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions events --follow | jq -c 'select(.type==\"tab-exited\")'"))
     .action((names: string[], o) => ctx.set(eventsCommand(names, o, ctx.out)));
@@ -38,7 +42,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .argument("[sessions...]", "only these sessions (default every live one)")
     .option("--timeout <seconds>", "give up after this long (exit 7)", num("--timeout"))
     .option("--host <machine>", "only sessions on this machine")
-    .option("--socket <name|path>", "tmux: only sessions on this tmux server")
+    .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions wait build --timeout 600 && echo all green"))
     .action((names: string[], o) => ctx.set(waitCommand(names, o, ctx.out)));
@@ -48,7 +52,11 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .argument("<target>", "SESSION/TAB, or SESSION with --failed")
     .option("--failed", "every tab of the session whose command failed")
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
-    .option("--socket <name|path>", "tmux: the session's tmux server, when several have one of that name")
+    .option(
+      "--socket <name|path>",
+      "tmux: the session's tmux server, when several have one of that name",
+      socketArg,
+    )
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions rerun build --failed"))
     .action((target: string, o) => ctx.set(rerunCommand(target, o, ctx.out)));

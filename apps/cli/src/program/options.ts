@@ -44,6 +44,12 @@ export const nameArg = (name: string) => (v: string) => {
   }
 };
 
+/** `--socket`: a tmux -L name or -S path; an empty one would be tmux's socket directory itself. */
+export const socketArg = (v: string): string => {
+  if (v.trim() === "") throw new InvalidArgumentError("give a tmux socket name or path");
+  return v;
+};
+
 const policy = (v: string): ConflictPolicy => {
   if (!(CONFLICT_POLICIES as readonly string[]).includes(v))
     throw new InvalidArgumentError(`use ${CONFLICT_POLICIES.join(", ")}`);
@@ -80,7 +86,11 @@ export function addRunOptions(c: Command): Command {
       'put <prefix>_ before every session name (zellij: LocalJobMgr unless given, as machineconfig; "" for none)',
       (v: string) => (v === "" ? "" : nameArg("--prefix")(v)),
     )
-    .option("--socket <name|path>", "tmux: a -L socket name, or a -S socket path (anything with a /)")
+    .option(
+      "--socket <name|path>",
+      "tmux: a -L socket name, or a -S socket path (anything with a /)",
+      socketArg,
+    )
     .option(
       "-S, --sleep-inbetween <seconds>",
       "wait between starting two layouts, and between batches",
