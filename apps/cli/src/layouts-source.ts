@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join, relative } from "node:path";
 import {
-  formatIssues,
+  formatWarnings,
   type LayoutConfig,
   type LayoutsFile,
   loadLayoutsFile,
@@ -134,7 +134,7 @@ export async function readLayouts(
     const imported = await importedLayouts(path, out);
     if (imported) return imported.file;
   }
-  if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatIssues(r.warnings, path)));
+  if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatWarnings(r.warnings, path)));
   return unwrapLayouts(r, path);
 }
 

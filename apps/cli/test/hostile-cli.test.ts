@@ -307,3 +307,19 @@ describe("--socket", () => {
     }
   });
 });
+
+describe("validate", () => {
+  it("marks a warning as one: the file is ok, exit 0, and no line reads like an error", async () => {
+    const f = layoutsFile("warn.json", [
+      { layoutName: "a.b", layoutTabs: [tab("t", "true")] },
+      { layoutName: "a:b", layoutTabs: [tab("t", "true")] },
+    ]);
+    const r = await sessions(["validate", f]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("ok (2 layouts, 2 tabs)");
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^warning: /);
+    expect(r.stderr).toContain('"a:b" and "a.b"');
+  });
+});

@@ -230,3 +230,11 @@ export function formatIssues(issues: readonly ValidationIssue[], source = "<layo
     .map((i) => `${source}:${i.line}:${i.column}${i.path ? ` ${i.path}` : ""}: ${i.message}`)
     .join("\n");
 }
+
+/** Warnings as {@link formatIssues} lines, each marked `warning:` (they do not stop anything). */
+export function formatWarnings(issues: readonly ValidationIssue[], source = "<layouts>"): string {
+  return formatIssues(issues, source)
+    .split("\n")
+    .map((l) => `warning: ${l}`)
+    .join("\n");
+}

@@ -6,6 +6,7 @@ import {
   type BreakingMethod,
   balanceLoad,
   formatIssues,
+  formatWarnings,
   type LayoutConfig,
   type LayoutsFile,
   layoutsJsonSchema,
@@ -65,7 +66,7 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
     out.err(out.c.red(`${r.issues.length} problem${r.issues.length === 1 ? "" : "s"}`));
     return 3;
   }
-  if (r.warnings.length) out.err(out.c.yellow(formatIssues(r.warnings, file)));
+  if (r.warnings.length) out.err(out.c.yellow(formatWarnings(r.warnings, file)));
   const tabs = r.value.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
   out.out(
     `${file}: ok (${r.value.layouts.length} layout${r.value.layouts.length === 1 ? "" : "s"}, ${tabs} tab${tabs === 1 ? "" : "s"})`,
