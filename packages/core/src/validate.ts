@@ -216,6 +216,9 @@ function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[]
       const expected =
         last === "tabWeight" ? "a non-negative integer" : (EXPECTED[issue.expected] ?? issue.expected);
       message = `${label} must be ${expected}, got ${typeName(value)}`;
+    } else if (issue.code === "invalid_key") {
+      // The key's own rule says why (zod's record issue only says "Invalid key in record").
+      message = issue.issues.map((i) => i.message).join("; ") || issue.message;
     } else {
       message = issue.message;
     }

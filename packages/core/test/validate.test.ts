@@ -87,6 +87,23 @@ describe("jobs fields and --lenient", () => {
     expect(r.ok).toBe(true);
   });
 
+  it("an env name it refuses says why, at the key (not zod's 'Invalid key in record')", () => {
+    const r = parseLayouts(file([tab("t", { env: { "1abc": "x", "A-B": "y", mc_cf: "z", MC_TAB: "q" } })]));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const msgs = r.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(msgs).toHaveLength(4);
+    for (const k of ["1abc", "A-B"])
+      expect(msgs).toContain(
+        `layouts[0].layoutTabs[0].env["${k}"]: environment variable names are letters, digits and _ (not starting with a digit)`,
+      );
+    for (const k of ["mc_cf", "MC_TAB"])
+      expect(msgs).toContain(
+        `layouts[0].layoutTabs[0].env.${k}: environment variable names mc_* and MC_TAB are mc's own`,
+      );
+    expect(msgs.join("\n")).not.toContain("Invalid key in record");
+  });
+
   it("refuses unknown or ambiguous dependencies and cycles, each with line:column", () => {
     const r = parseLayouts(
       file([
