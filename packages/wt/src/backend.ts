@@ -152,7 +152,7 @@ export class WtBackend implements SessionBackend {
       {
         backend: "wt",
         op: "start",
-        hint: "install PowerShell 7 (winget install Microsoft.PowerShell) or pass its path",
+        hint: "install PowerShell 7 (winget install Microsoft.PowerShell): mc runs pwsh, or powershell, from PATH",
       },
     );
   }

@@ -29,7 +29,7 @@ export function pwshError(r: CommandResult, op: string, ctx: { pwsh: string; wt:
     return new McError("BINARY_NOT_FOUND", `"${wt}" was not found by PowerShell`, {
       backend: "wt",
       op,
-      hint: "install Windows Terminal (winget install Microsoft.WindowsTerminal) or pass the path of wt.exe",
+      hint: "install Windows Terminal (winget install Microsoft.WindowsTerminal): mc runs wt.exe from PATH",
     });
   }
   if (/running scripts is disabled|UnauthorizedAccess/i.test(out)) {

@@ -92,7 +92,7 @@ export function checkPlatform(p: WtPlatform, o: { wt: string; windowsHost: boole
     throw new McError("BINARY_NOT_FOUND", `"${o.wt}" was not found by PowerShell`, {
       backend: "wt",
       op: "start",
-      hint: "install Windows Terminal (winget install Microsoft.WindowsTerminal) or pass the path of wt.exe",
+      hint: "install Windows Terminal (winget install Microsoft.WindowsTerminal): mc runs wt.exe from PATH",
     });
   }
   if (p.wt && !atLeast(p.wt, MIN_WT)) {

@@ -131,7 +131,11 @@ describe("WtBackend on a recording host", () => {
       wt: [1, 22, 11751, 0],
     });
     const none = new WtBackend(fakeHost());
-    await expect(none.checkAvailable()).rejects.toMatchObject({ code: "BINARY_NOT_FOUND" });
+    // The hint names what a user can do (the CLI has no option for PowerShell's path).
+    await expect(none.checkAvailable()).rejects.toMatchObject({
+      code: "BINARY_NOT_FOUND",
+      hint: expect.stringContaining("from PATH"),
+    });
   });
 
   it("#19 refuses versions below the minimum, and a missing wt, before anything starts", async () => {
@@ -148,7 +152,10 @@ describe("WtBackend on a recording host", () => {
     expect(await check({ ...ok, powershell: "5.0.10586.117" })).toMatchObject({
       code: "VERSION_UNSUPPORTED",
     });
-    expect(await check({ ...ok, wtPath: null, wt: null })).toMatchObject({ code: "BINARY_NOT_FOUND" });
+    expect(await check({ ...ok, wtPath: null, wt: null })).toMatchObject({
+      code: "BINARY_NOT_FOUND",
+      hint: expect.stringContaining("mc runs wt.exe from PATH"),
+    });
     // An unknown wt version is not refused: generation is conservative then (see parse.test.ts).
     expect(await check({ ...ok, wt: null })).toBeUndefined();
   });
