@@ -180,6 +180,7 @@ export class ZellijBackend implements SessionBackend {
         pending: spec.pendingTabs,
         tabBar: this.opts.tabBar,
         script: this.q.facts?.script || undefined,
+        configDir: this.q.facts?.configDir || undefined,
       },
       info,
     );

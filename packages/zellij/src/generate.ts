@@ -310,12 +310,19 @@ export function startCommand(
   version: ZellijVersion | undefined,
   layoutPath: string,
   name: string,
+  configDir?: string,
 ): Command {
   const flag =
     version === undefined || atLeast(version, NEW_SESSION_WITH_LAYOUT_SINCE)
       ? "--new-session-with-layout"
       : "--layout";
-  return { file: zellij, args: [flag, layoutPath, "attach", "--create-background", name], timeoutMs: 20000 };
+  // Where zellij would find no configuration directory, and so start its default layout (ZellijHostFacts).
+  const dir = configDir ? ["--config-dir", configDir] : [];
+  return {
+    file: zellij,
+    args: [...dir, flag, layoutPath, "attach", "--create-background", name],
+    timeoutMs: 20000,
+  };
 }
 
 /** Artefacts and start command of one zellij session. */
@@ -344,6 +351,8 @@ export interface ZellijSessionInput {
   tabBar?: boolean | undefined;
   /** The host's util-linux script(1), which logs each tab's output; no logs without it. */
   script?: string | undefined;
+  /** A configuration directory the start must name (see ZellijHostFacts.configDir). */
+  configDir?: string | undefined;
 }
 
 /**
@@ -380,6 +389,6 @@ export function zellijSessionFiles(o: ZellijSessionInput, info: HostInfo): Zelli
         ? { onExit: zellijOnExit(o.zellij, tabs, o.runId) }
         : {}),
     }),
-    start: startCommand(o.zellij, o.version, layoutPath, o.name),
+    start: startCommand(o.zellij, o.version, layoutPath, o.name, o.configDir),
   };
 }

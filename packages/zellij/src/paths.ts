@@ -15,6 +15,13 @@ export interface ZellijHostFacts {
   cacheHome: string;
   /** util-linux script(1), which logs the tabs' output ("" where the host has none, or another script). */
   script: string;
+  /**
+   * A configuration directory a start must name (`--config-dir`), or "": zellij 0.45's server reads a
+   * layout file only when it finds one (layout.rs `stringified_from_dir`), and silently starts its default
+   * layout otherwise. Its client makes `~/.config/zellij` itself unless `ZELLIJ_CONFIG_FILE` names the
+   * configuration, so a user with that set and no such directory gets the one holding that file.
+   */
+  configDir: string;
 }
 
 const FACT_NAMES = [
@@ -26,6 +33,7 @@ const FACT_NAMES = [
   "runtimeDir",
   "cacheHome",
   "script",
+  "configDir",
 ] as const;
 
 /**
@@ -38,7 +46,15 @@ export function hostFactsCommand(): Command {
     file: "/bin/sh",
     args: [
       "-c",
-      'printf "%s\\0" "$(uname -s)" "$(id -u)" "${HOME-}" "${TMPDIR-}" "${ZELLIJ_SOCKET_DIR-}" "${XDG_RUNTIME_DIR-}" "${XDG_CACHE_HOME-}" "$(s=$(command -v script 2>/dev/null) && "$s" --version 2>/dev/null | grep -q util-linux && printf %s "$s")"',
+      [
+        // zellij's default configuration directories (home.rs default_config_dirs), checked as it does.
+        'c=; f=${ZELLIJ_CONFIG_FILE-}; if [ -n "$f" ] && [ -z "${ZELLIJ_CONFIG_DIR-}" ]; then x=${XDG_CONFIG_HOME:-$HOME/.config}',
+        '  if ! [ -e "$HOME/.config/zellij" ] && ! [ -e "$x/zellij" ] && ! [ -e /etc/zellij ] && ! [ -e "$HOME/Library/Application Support/org.Zellij-Contributors.Zellij" ]; then',
+        '    case $f in /*) ;; *) f=$PWD/$f ;; esac; c=${f%/*}; [ -n "$c" ] || c=/',
+        "  fi",
+        "fi",
+        'printf "%s\\0" "$(uname -s)" "$(id -u)" "${HOME-}" "${TMPDIR-}" "${ZELLIJ_SOCKET_DIR-}" "${XDG_RUNTIME_DIR-}" "${XDG_CACHE_HOME-}" "$(s=$(command -v script 2>/dev/null) && "$s" --version 2>/dev/null | grep -q util-linux && printf %s "$s")" "$c"',
+      ].join("\n"),
     ],
     timeoutMs: 10000,
   };

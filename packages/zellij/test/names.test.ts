@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isMcError } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -57,6 +61,7 @@ describe("session names zellij can hold", () => {
       runtimeDir: "",
       cacheHome: "",
       script: "",
+      configDir: "",
       ...o,
     });
     const linux = zellijSocketDir(facts({ runtimeDir: "/run/user/1000" }));
@@ -77,10 +82,43 @@ describe("session names zellij can hold", () => {
   });
 
   it("reads the host's facts from one NUL-separated sh call", () => {
-    const f = parseHostFacts(["Darwin", "501", "/Users/u", "/var/folders/x/T/", "", "", "", ""].join("\0"));
+    const f = parseHostFacts(
+      ["Darwin", "501", "/Users/u", "/var/folders/x/T/", "", "", "", "", ""].join("\0"),
+    );
     expect(f).toMatchObject({ platform: "darwin", uid: "501", tmpdir: "/var/folders/x/T/" });
     expect(parseHostFacts("garbage")).toBeUndefined();
     expect(hostFactsCommand().file).toBe("/bin/sh");
+  });
+
+  it("names a configuration directory only where zellij would find none and ZELLIJ_CONFIG_FILE names the file", () => {
+    const root = mkdtempSync(join(tmpdir(), "mc-zfacts-"));
+    try {
+      const home = join(root, "h");
+      mkdirSync(join(root, "dots"), { recursive: true });
+      mkdirSync(home);
+      const facts = (env: Record<string, string>) => {
+        const c = hostFactsCommand();
+        const r = spawnSync(c.file, c.args, {
+          env: { PATH: process.env.PATH, HOME: home, ...env },
+          cwd: root,
+          encoding: "utf8",
+        });
+        return parseHostFacts(r.stdout)!.configDir;
+      };
+      const file = join(root, "dots", "zellij.kdl");
+      // /etc/zellij would be found: only where it is absent can the case be seen here.
+      const etc = existsSync("/etc/zellij");
+      expect(facts({ ZELLIJ_CONFIG_FILE: file })).toBe(etc ? "" : join(root, "dots"));
+      expect(facts({ ZELLIJ_CONFIG_FILE: "dots/zellij.kdl" })).toBe(etc ? "" : join(root, "dots"));
+      expect(facts({})).toBe("");
+      expect(facts({ ZELLIJ_CONFIG_FILE: file, ZELLIJ_CONFIG_DIR: join(root, "dots") })).toBe("");
+      mkdirSync(join(root, "xdg", "zellij"), { recursive: true });
+      expect(facts({ ZELLIJ_CONFIG_FILE: file, XDG_CONFIG_HOME: join(root, "xdg") })).toBe("");
+      mkdirSync(join(home, ".config", "zellij"), { recursive: true });
+      expect(facts({ ZELLIJ_CONFIG_FILE: file })).toBe("");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("rejects web_server_bus, the web server's socket name", () => {

@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   type Command,
   checkName,
   type Host,
   isMcError,
+  localHost,
   readTabLog,
   shQuote,
   TabConfigSchema,
@@ -508,6 +509,29 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       // session can outlive its commands, holding plugin panes only. It is still mc's to kill.
       await m.killAllSessions();
       expect(z.sessions()).not.toContain("cl");
+    });
+  });
+
+  describe("a configuration named by ZELLIJ_CONFIG_FILE, with no configuration directory", () => {
+    const w = world();
+
+    it("still starts mc's layout (zellij 0.45 silently starts its default one when it finds no directory)", async () => {
+      const z = w();
+      const dots = join(z.root, "dots");
+      mkdirSync(dots);
+      writeFileSync(join(dots, "zellij.kdl"), "show_release_notes false\nshow_startup_tips false\n");
+      // No ~/.config/zellij (the harness makes one), and the configuration is a file elsewhere.
+      rmSync(join(z.env.HOME!, ".config"), { recursive: true, force: true });
+      const env = { ...z.env, ZELLIJ_CONFIG_FILE: join(dots, "zellij.kdl") };
+      const m = z.manager({
+        sessionLayouts: [layout("cfgfile", [["t", "sleep 30"]], z.work)],
+        host: localHost({ env, stateDir: z.stateDir }),
+      });
+      await m.startAllSessions();
+      const st = await m.checkAllSessionsStatus();
+      expect(st.sessions[0]!.tabs.map((t) => [t.tabName, t.state])).toEqual([["t", "running"]]);
+      await m.killAllSessions();
+      expect(z.sessions()).not.toContain("cfgfile");
     });
   });
 
