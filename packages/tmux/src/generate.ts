@@ -8,7 +8,9 @@ import {
   normaliseStartDir,
   posixTabScript,
   shQuote,
+  TAB_MARKER_VAR,
   tabLogName,
+  tabMarker,
   type WrappedTab,
 } from "@mc/core";
 
@@ -216,6 +218,10 @@ export function windowArgs(o: {
 }): string[][] {
   const [p0, ...rest] = o.panes;
   const slot = (t: TmuxTab) => t.slot ?? t.index;
+  // Each pane's marker is in its first process's own environment (tmux does not expand -e), so every
+  // process of the tab carries it from the start, even one forked before the wrapper exports it: a kill's
+  // sweep finds a command a hang-up missed (its shell was forking as the tab closed).
+  const marker = (t: TmuxTab) => ["-e", `${TAB_MARKER_VAR}=${tabMarker(o.runDir, slot(t))}`];
   const out: string[][] = [
     [
       ...o.create,
@@ -223,9 +229,12 @@ export function windowArgs(o: {
       noFormat(p0!.tabName),
       "-c",
       noFormat(p0!.startDir),
+      ...marker(p0!),
       ...paneCommand(o.tabScript, slot(p0!), o.attempt),
     ],
   ];
+  // new-session -e sets the session's environment: later windows (and the user's) must not inherit it.
+  if (o.create[0] === "new-session") out.push(["set-environment", "-t", o.target, "-u", TAB_MARKER_VAR]);
   if (o.keepPanes) out.push(["set-option", "-w", "-t", o.target, "remain-on-exit", "on"]);
   out.push(pipeArgs(o.target, o.runDir, slot(p0!), o.awk));
   for (const p of rest) {
@@ -239,6 +248,7 @@ export function windowArgs(o: {
       ...size,
       "-c",
       noFormat(p.startDir),
+      ...marker(p),
       ...paneCommand(o.tabScript, slot(p)),
     ]);
     out.push(pipeArgs(o.target, o.runDir, slot(p), o.awk));

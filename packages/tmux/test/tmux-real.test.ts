@@ -375,6 +375,66 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     await m.killAllSessions();
   });
 
+  it("every process of a tab carries its marker from its first instant; a window the user adds does not", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "marked",
+          layoutTabs: [
+            {
+              tabName: "a",
+              startDir: t.work,
+              command: "sleep 30",
+              panes: [{ command: "sleep 31", split: "right" }],
+            },
+            { tabName: "b", startDir: t.work, command: "sleep 32" },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    const runDir = m.managed[0]!.runDir;
+    const environ = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      } catch {
+        return [];
+      }
+    };
+    const children = (pid: number): number[] => {
+      let kids: number[] = [];
+      try {
+        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+          .split(" ")
+          .filter(Boolean)
+          .map(Number);
+      } catch {}
+      return kids.flatMap((k) => [k, ...children(k)]);
+    };
+    // The wrapper itself (tmux's pane process) and everything below it: the sleep shows once it runs.
+    const panes = await waitFor(
+      async () =>
+        t
+          .tmux("list-panes", "-s", "-t", "=marked:", "-F", "#{pane_pid}")
+          .split("\n")
+          .filter(Boolean)
+          .map(Number),
+      (p) => p.length === 3 && p.every((x) => children(x).length >= 2),
+    );
+    const seen = panes.map((p) => {
+      const tree = [p, ...children(p)];
+      return [...new Set(tree.map((x) => environ(x).find((e) => e.startsWith("MC_TAB=")) ?? "none"))];
+    });
+    expect(seen.sort()).toEqual(
+      [[`MC_TAB=${runDir}#0`], [`MC_TAB=${runDir}#1`], [`MC_TAB=${runDir}#2`]].sort(),
+    );
+    // A window the user opens in mc's session is not one of its tabs.
+    t.tmux("new-window", "-d", "-t", "=marked:", "sleep 33");
+    const theirs = Number(t.tmux("list-panes", "-t", "=marked:{end}", "-F", "#{pane_pid}").trim());
+    expect(environ(theirs).filter((e) => e.startsWith("MC_TAB="))).toEqual([]);
+    await m.killAllSessions();
+  });
+
   it("monitoring survives the tmux server dying and reports the tabs as killed", async () => {
     const m = t.manager({
       sessionLayouts: [
