@@ -549,16 +549,20 @@ describe("sessions: interrupted launch", () => {
 
 describe("sessions on the other backends (their fake executables on PATH)", () => {
   const fakes = join(import.meta.dirname, "..", "..", "..", "packages");
-  it("zellij: run → status → kill", async () => {
-    const fakeState = join(dir, "fake-zellij");
+  /** The fake zellij on PATH, with a world of its own (`tag`). */
+  const fakeZellij = (tag: string) => {
+    const fakeState = join(dir, `fake-zellij${tag}`);
     mkdirSync(fakeState, { recursive: true });
-    const zenv = {
+    return {
       PATH: `${join(fakes, "zellij", "test", "fake")}:${process.env.PATH}`,
       FAKE_ZELLIJ_STATE: fakeState,
       // The fake makes its socket directory and cache as zellij does: private ones.
-      ZELLIJ_SOCKET_DIR: join(dir, "zsock"),
-      XDG_CACHE_HOME: join(dir, "zcache"),
+      ZELLIJ_SOCKET_DIR: join(dir, `zsock${tag}`),
+      XDG_CACHE_HOME: join(dir, `zcache${tag}`),
     };
+  };
+  it("zellij: run → status → kill", async () => {
+    const zenv = fakeZellij("");
     const f = layoutsFile("z.json", [
       {
         layoutName: "zz",
@@ -587,14 +591,7 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
   });
 
   it("--backend picks between one name under tmux and zellij", async () => {
-    const fakeState = join(dir, "fake-zellij-twin");
-    mkdirSync(fakeState, { recursive: true });
-    const zenv = {
-      PATH: `${join(fakes, "zellij", "test", "fake")}:${process.env.PATH}`,
-      FAKE_ZELLIJ_STATE: fakeState,
-      ZELLIJ_SOCKET_DIR: join(dir, "zsock-twin"),
-      XDG_CACHE_HOME: join(dir, "zcache-twin"),
-    };
+    const zenv = fakeZellij("-twin");
     const f = layoutsFile("twin.json", [
       { layoutName: "twin", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
     ]);
