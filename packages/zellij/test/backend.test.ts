@@ -13,7 +13,7 @@ function host(o: { sessions: () => string; panes?: string; fail?: boolean }): Fa
     handler: (cmd) => {
       const a = cmd.args.join(" ");
       if (cmd.file === "/bin/sh")
-        return { stdout: ["Linux", "0", "/home/u", "/tmp", "", "", "", ""].join("\0") };
+        return { stdout: ["Linux", "0", "/home/u", "/tmp", "", "", "", "", "", ""].join("\0") };
       if (a === "--version") return { stdout: fixture(V, "version.txt")! };
       if (a.startsWith("list-sessions")) {
         if (o.fail) return { exitCode: 1, stderr: "Error occurred: PermissionDenied" };
@@ -235,7 +235,7 @@ describe("ZellijBackend on a recording host", () => {
     const inner = h.handler;
     h.handler = (cmd, hh) =>
       cmd.file === "/bin/sh" && cmd.args[1]?.includes("uname")
-        ? { stdout: ["Darwin", "501", "/Users/u", tmp, "", "", "", ""].join("\0") }
+        ? { stdout: ["Darwin", "501", "/Users/u", tmp, "", "", "", "", "", ""].join("\0") }
         : inner(cmd, hh);
     const b = new ZellijBackend(h);
     // Before the host was asked only the rules that hold everywhere apply…
