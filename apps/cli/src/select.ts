@@ -8,6 +8,34 @@ import { wholeFrom } from "./program/options.js";
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "select", hint });
 
+/**
+ * A `-c`/`-t` value split at its commas, where a name may hold a comma itself: consecutive pieces are
+ * joined into the longest run that `known` accepts (a name that exists), else each piece stands alone.
+ */
+export function splitChoices(value: string, known: (token: string) => boolean): string[] {
+  const parts = value.split(",");
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; ) {
+    let j = parts.length;
+    while (j > i + 1 && !known(parts.slice(i, j).join(",").trim())) j--;
+    out.push(parts.slice(i, j).join(","));
+    i = j;
+  }
+  return out;
+}
+
+/** The tabs a `-t` token names: `Layout::Tab` (at any `::` that splits it so), else a bare tab name. */
+function tabsOf(layouts: readonly LayoutConfig[], token: string): TabConfig[] {
+  for (let at = token.indexOf("::"); at >= 0; at = token.indexOf("::", at + 1)) {
+    const [layoutName, tabName] = [token.slice(0, at), token.slice(at + 2)];
+    const hits = layouts
+      .filter((l) => l.layoutName === layoutName)
+      .flatMap((l) => l.layoutTabs.filter((t) => t.tabName === tabName));
+    if (hits.length) return hits;
+  }
+  return layouts.flatMap((l) => l.layoutTabs.filter((t) => t.tabName === token));
+}
+
 /** `--choose-layouts a,b`: exact names first, then case-insensitive; unknown names are an error listing the choices. */
 export function chooseLayouts(layouts: readonly LayoutConfig[], names: string[]): LayoutConfig[] {
   const picked: LayoutConfig[] = [];
@@ -36,11 +64,7 @@ export function chooseTabs(layouts: readonly LayoutConfig[], tokens: string[]): 
   const tabs: LayoutConfig["layoutTabs"] = [];
   const unknown: string[] = [];
   for (const token of tokens.map((t) => t.trim()).filter(Boolean)) {
-    const sep = token.indexOf("::");
-    const [layoutName, tabName] = sep >= 0 ? [token.slice(0, sep), token.slice(sep + 2)] : [undefined, token];
-    const hits = layouts
-      .filter((l) => layoutName === undefined || l.layoutName === layoutName)
-      .flatMap((l) => l.layoutTabs.filter((t) => t.tabName === tabName));
+    const hits = tabsOf(layouts, token);
     if (hits.length === 0) unknown.push(token);
     for (const h of hits) if (!tabs.includes(h)) tabs.push(h);
   }
@@ -184,12 +208,18 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
   if (o.chooseLayouts !== undefined)
     layouts = blank(o.chooseLayouts)
       ? await pickLayouts(layouts)
-      : chooseLayouts(layouts, o.chooseLayouts.split(","));
+      : chooseLayouts(
+          layouts,
+          splitChoices(o.chooseLayouts, (n) => layouts.some((l) => l.layoutName === n)),
+        );
   if (o.interactive) layouts = await chooseInteractively(layouts);
   if (o.chooseTabs !== undefined) {
     const chosen = blank(o.chooseTabs)
       ? await pickTabs(layouts)
-      : chooseTabs(layouts, o.chooseTabs.split(","));
+      : chooseTabs(
+          layouts,
+          splitChoices(o.chooseTabs, (t) => tabsOf(layouts, t).length > 0),
+        );
     const one = tabsAsOne(layouts, chosen.layoutTabs);
     for (const w of one.warnings) out.err(out.c.yellow(`warning: ${w}`));
     layouts = [one.layout];

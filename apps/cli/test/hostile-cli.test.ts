@@ -323,3 +323,29 @@ describe("validate", () => {
     expect(r.stderr).toContain('"a:b" and "a.b"');
   });
 });
+
+describe("-c and -t reach names that hold , or ::", () => {
+  it("every layout and tab the hint can list is selectable by what the hint shows", async () => {
+    const f = layoutsFile("comma.json", [
+      { layoutName: "a,b", layoutTabs: [tab("x,y", "true"), tab("p::q", "true")] },
+      { layoutName: "l::m", layoutTabs: [tab("z", "true")] },
+      { layoutName: "a", layoutTabs: [tab("t", "true")] },
+    ]);
+    const plan = async (...args: string[]) => {
+      const r = await sessions(["--json", "run", f, "--socket", sock, "--dry-run", ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout);
+      return j.batches.flat().map((s: { name: string; tabs: number }) => [s.name, s.tabs]);
+    };
+    expect(await plan("-c", "a,b")).toEqual([["a,b", 2]]);
+    expect(await plan("-c", "a,b,a")).toEqual([
+      ["a,b", 2],
+      ["a", 1],
+    ]);
+    expect(await plan("-t", "l::m::z")).toEqual([["custom-tabs", 1]]);
+    expect(await plan("-t", "a,b::x,y,p::q,a::t")).toEqual([["custom-tabs", 3]]);
+    const none = await sessions(["run", f, "--socket", sock, "--dry-run", "-c", "a,c"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no layout named "c"');
+  });
+});
