@@ -171,7 +171,7 @@ mc_now() {
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
   const after = `${o.onExit ?? ":"}
-trap - INT
+trap - INT QUIT
 ${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\nexit "$mc_code"'}`;
   const cases = o.tabs.map((t) => caseEntry(t, o.session)).join("\n");
   return `#!/bin/sh
@@ -222,13 +222,13 @@ mc_event tab-started "$mc_start" ",\\"attempt\\":$mc_try"
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
 # command is never left running without its tab. The subshell records a hang-up or TERM.
-trap ':' INT
+trap ':' INT QUIT
 while :; do
   (
     trap 'mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; exit 129' HUP
     trap 'mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; exit 143' TERM
-    # Ctrl-C ends the command, not the recorder (the command starts with the default handler).
-    trap ':' INT
+    # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers).
+    trap ':' INT QUIT
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
     mc_env
     "$mc_run" "$mc_cf"

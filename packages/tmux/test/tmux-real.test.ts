@@ -309,6 +309,25 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     await m.killAllSessions();
   });
 
+  it("Ctrl-\\ in a tab ends its command, not the tab: killed SIGQUIT, recorded, the shell stays", async () => {
+    const m = t.manager({ sessionLayouts: [layout("quit", [["q", "sleep 30"]], t.work)] });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command.startsWith("sleep")),
+    );
+    t.tmux("send-keys", "-t", "=quit:", "C-\\");
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    expect(r.sessions[0]!.tabs.map((x) => [x.state, x.exitCode, x.signal])).toEqual([
+      ["killed", 131, "SIGQUIT"],
+    ]);
+    expect(t.tmux("list-panes", "-t", "=quit:", "-F", "#{pane_dead}").trim()).toBe("0");
+    await m.killAllSessions();
+  });
+
   it("rolls back what it started when a later session fails, and names it; no tab process outlives the roll-back", async () => {
     // A host that lets another client grab the second session's name just before mc builds it.
     const sneaky: Host = {
