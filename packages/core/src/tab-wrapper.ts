@@ -219,14 +219,30 @@ if ! cd -- "$mc_cwd" 2>/dev/null; then
   ${after.replace(/\n/g, "\n  ")}
 fi
 mc_event tab-started "$mc_start" ",\\"attempt\\":$mc_try"
+# Whether this tab's wrapper ($$) is gone or going: only then is a signal to the subshell the tab's end. A
+# closing tab hangs up the wrapper first and the subshell as the wrapper exits; a command that signals its
+# own parent (\`kill $PPID\`) reaches the subshell alone, and the wrapper, living on, records or retries.
+mc_gone() {
+  for mc_i in 1 2 3 4 5 6; do
+    if [ -d /proc/self ]; then
+      read -r mc_s 2>/dev/null <"/proc/$$/stat" || return 0
+      mc_s=\${mc_s##*) }
+    else
+      mc_s=$(PATH=$mc_path ps -o stat= -p $$ 2>/dev/null) || return 0
+    fi
+    case $mc_s in '' | [ZX]*) return 0 ;; esac
+    PATH=$mc_path sleep 0.05 2>/dev/null || PATH=$mc_path sleep 1
+  done
+  return 1
+}
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
 # command is never left running without its tab. The subshell records a hang-up or TERM.
 trap ':' INT QUIT
 while :; do
   (
-    trap 'mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; exit 129' HUP
-    trap 'mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; exit 143' TERM
+    trap 'mc_gone && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129' HUP
+    trap 'mc_gone && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143' TERM
     # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers).
     trap ':' INT QUIT
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}

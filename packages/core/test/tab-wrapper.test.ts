@@ -69,6 +69,34 @@ describe("posix tab wrapper", () => {
     expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
   });
 
+  it("a command that signals its own parent fails its attempt, not the tab: no final record, the wrapper retries (review H12-1)", async () => {
+    for (const sig of ["TERM", "HUP"]) {
+      const flag = join(dir, `parent-${sig}`);
+      const cmd = `if [ ! -e '${flag}' ]; then touch '${flag}'; kill -${sig} $PPID; exit 1; fi; echo ok`;
+      const idx = sig === "TERM" ? 30 : 31;
+      const { rec, runDir } = await runTab(cmd, idx, dir, "/bin/sh", { retry: { max: 1 } });
+      expect(rec).toMatchObject({ exit: 0, attempt: 2 });
+      const events = (await readFile(join(runDir, "events.ndjson"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      // One end, the tab's own; the signalled attempt is a retry (128+N), never a "tab-killed".
+      expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
+        ["tab-started", 1, null],
+        ["tab-retried", 2, sig === "TERM" ? 143 : 129],
+        ["tab-exited", null, 0],
+      ]);
+    }
+    // Without a retry, the wrapper's record is the signalled attempt's: killed, once.
+    const { rec, runDir } = await runTab("kill -TERM $PPID; exit 1", 32);
+    expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
+    const types = (await readFile(join(runDir, "events.ndjson"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).type);
+    expect(types).toEqual(["tab-started", "tab-exited"]);
+  });
+
   it("runs the command in its start directory, and never elsewhere when that cannot be entered", async () => {
     const here = join(dir, "a dir 'quoted'");
     await mkdir(here);
