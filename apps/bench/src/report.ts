@@ -184,7 +184,7 @@ export function renderReport(r: BenchResults): string {
       "  wrapper (`posixTabScript`) as `sessions run` does. floor → this row is what the wrapper costs; this",
       "  row → the next is what the log writers cost.",
       "- **(diagnostic) floor + mc tab wrapper + log writers**: the same, plus each pane's output piped to its",
-      "  log writer (`pipe-pane -o` running core's awk writer inline), as `sessions run` builds it. This row →",
+      "  log writer (`pipe-pane -o` running core's log writer inline: perl, or awk where there is none), as `sessions run` builds it. This row →",
       "  `sessions run` is what the CLI process costs (node start, module loading, planning, state).",
       "- **tmuxp**: `tmuxp load -d -y -S SOCK FILE.yaml`, `shell_command` per pane (sent with send-keys).",
       "- **tmuxinator**: `tmuxinator start -p FILE.yml --no-attach`, `socket_path:` in the YAML.",

@@ -345,7 +345,7 @@ describe("launch inputs", () => {
     expect(f.build.trim().split("\n")).toHaveLength(3);
     expect(f.build).toContain("'/bin/sh' ");
     expect(f.tabs).toContain("mc_put");
-    const logged = wrappedFloorFiles(c, { logs: true, awk: "interactive" }).build.trim().split("\n");
+    const logged = wrappedFloorFiles(c, { logs: true, logWriter: "interactive" }).build.trim().split("\n");
     expect(logged).toHaveLength(6);
     expect(logged[1]).toMatch(/^pipe-pane -o -t '=wrapped:' 'MC_LOG=.*logs\/tab-0\.log.*exec awk /);
     expect(logged[5]).toMatch(/^pipe-pane -o -t '=wrapped:\{end\}' 'MC_LOG=.*logs\/tab-2\.log.*exec awk /);

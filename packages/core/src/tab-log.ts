@@ -15,14 +15,42 @@ export function tabLogName(index: number): string {
 }
 
 /**
- * A log writer for a pane's output stream (tmux `pipe-pane`): one awk process that appends each line as it
+ * A log writer for a pane's output stream (tmux `pipe-pane`): one process that appends each line as it
  * comes and, before a line would take the log past `cap` bytes, moves it to `<log>.1` and starts a new
  * one, so the two files never hold more than twice the cap (bar a single longer line) and always the most
  * recent output. A writer started again (a rerun) counts what the log already holds. The path reaches
- * the rename's shell only through the environment (`$MC_LOG`), never as text to parse.
+ * the writer only through the environment (`$MC_LOG`), never as text to parse.
  */
 export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
   return logWriterScript(shQuote(logPath), cap).join("; ");
+}
+
+/**
+ * The writer in perl, where the machine has it (Debian and Ubuntu have it always, as perl-base; macOS
+ * too): its time is linear in a line's length. mawk, Debian's awk, must be told `-W interactive` to write
+ * a line as it comes, and then takes time quadratic in a line's length: a `\r` progress bar of 10 MB (one
+ * line to the writer) held it 5 s, a 50 MB one 4 minutes, and output a pane's end cut off before the writer
+ * had it was lost. perl also keeps NUL bytes, where awk ends the line at one.
+ */
+function perlWriter(banner: boolean): string {
+  return [
+    `$f = $ENV{MC_LOG}; $c = $ENV{MC_CAP}; $n = (-s $f) || 0; binmode STDIN;`,
+    `sub o { open(O, ">>", $f) || exit 1; binmode O; select O; $| = 1 }`,
+    `sub w { $k = length $_[0]; if ($n > 0 && $n + $k > $c) { close O; rename $f, "$f.1"; $n = 0; o() } print O $_[0]; $n += $k }`,
+    "o();",
+    "while (<STDIN>) {",
+    ...(banner
+      ? [
+          // As the awk writer's banner lines, below.
+          `  next if $. == 1 && /^Script started on /;`,
+          `  if (/^Script done on .*COMMAND_EXIT_CODE="[0-9]+"\\]$/) { $h = 0; next }`,
+          `  if ($_ eq "\\n") { w("\\n") if $h; $h = 1; next }`,
+          `  if ($h) { w("\\n"); $h = 0 }`,
+        ]
+      : []),
+    "  w($_)",
+    "}",
+  ].join(" ");
 }
 
 /**
@@ -32,7 +60,7 @@ export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
 export function logWriterScript(
   pathWord: string,
   cap = LOG_CAP_BYTES,
-  awk: AwkMode = "probe",
+  mode: LogWriterMode = "probe",
   o: { scriptBanner?: boolean } = {},
 ): string[] {
   const write = `function w(l, k) { k = length(l) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 } print l >> f; fflush(f); n += k }`;
@@ -51,32 +79,43 @@ export function logWriterScript(
       : []),
     `{ w($0) }`,
   ].join(" ");
+  const perl = `exec perl -e ${shQuote(perlWriter(o.scriptBanner ?? false))}`;
   // mawk (Debian's awk) reads a pipe in whole blocks unless told `-W interactive`; other awks read lines
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
   return [
-    `MC_LOG=${pathWord}; LC_ALL=C; export MC_LOG LC_ALL; set -- ${awk === "interactive" ? "-W interactive " : ""}-v cap=${cap}`,
+    `MC_LOG=${pathWord}; MC_CAP=${cap}; LC_ALL=C; export MC_LOG MC_CAP LC_ALL; set -- ${mode === "interactive" ? "-W interactive " : ""}-v cap=${cap}`,
     // A test first (a builtin): only the first of a session's writers starts a mkdir process.
     `[ -d "\${MC_LOG%/*}" ] || mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
-    ...(awk === "probe"
-      ? [`awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`]
+    ...(mode === "perl" ? [perl] : []),
+    ...(mode === "probe"
+      ? [
+          `command -v perl >/dev/null 2>&1 && ${perl}`,
+          `awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`,
+        ]
       : []),
-    `exec awk "$@" ${shQuote(prog)}`,
+    ...(mode === "perl" ? [] : [`exec awk "$@" ${shQuote(prog)}`]),
   ];
 }
 
 /**
- * How the log writer calls awk: `probe` asks awk whether it takes `-W interactive` each time (one more
- * process per pane), `interactive` and `plain` are that answer found once per machine (see
- * {@link AWK_PROBE}).
+ * Which program a log writer runs: `perl` (see {@link perlWriter}), else awk, which `interactive` tells
+ * `-W interactive` (mawk needs it) and `plain` does not. `probe` asks each time (one more process per
+ * pane); the other three are that answer found once per machine ({@link LOG_WRITER_PROBE}).
  */
-export type AwkMode = "probe" | "interactive" | "plain";
+export type LogWriterMode = "probe" | "perl" | "interactive" | "plain";
 
-/** The command whose exit status says whether this machine's awk takes `-W interactive` (mawk must). */
-export const AWK_PROBE = [
+/** A command that prints this machine's {@link LogWriterMode} (read it with {@link parseLogWriterProbe}). */
+export const LOG_WRITER_PROBE = [
   "/bin/sh",
   "-c",
-  "awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1",
+  "if command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null; then echo perl; elif awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1; then echo interactive; else echo plain; fi",
 ] as const;
+
+/** The mode {@link LOG_WRITER_PROBE} printed ("probe" when it said nothing useful: each writer asks). */
+export function parseLogWriterProbe(stdout: string): LogWriterMode {
+  const m = stdout.trim();
+  return m === "perl" || m === "interactive" || m === "plain" ? m : "probe";
+}
 
 /** A log from its two files: the rotated-away `.1` (older) then the current one. */
 export function joinLog(current: string | undefined, previous: string | undefined): string {

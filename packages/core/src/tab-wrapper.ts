@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { shQuote } from "./quote.js";
-import { type AwkMode, logWriterScript, tabLogName } from "./tab-log.js";
+import { type LogWriterMode, logWriterScript, tabLogName } from "./tab-log.js";
 
 /** One command for {@link posixTabScript}: a tab's first pane, or one of its further panes. */
 export interface WrappedTab {
@@ -39,8 +39,8 @@ export interface PosixTabScriptOptions {
   onExit?: string;
   /** Extra POSIX sh run first, before the tab's start is recorded (a backend waiting for its pane). */
   onStart?: string;
-  /** How the `log` mode calls awk (found once per machine by the backend; default: ask each time). */
-  awk?: AwkMode;
+  /** Which program the `log` mode runs (found once per machine by the backend; default: ask each time). */
+  logWriter?: LogWriterMode;
 }
 
 /** The environment variable every process of a tab inherits: `<runDir>#<index>` (see {@link tabMarker}). */
@@ -181,7 +181,7 @@ mc_dir=${shQuote(o.runDir)}
 # sh <this file> log <n>: the log writer of command n (tmux's pipe-pane feeds it the pane's output).
 if [ "$1" = log ]; then
   case "$2" in '' | *[!0-9]*) exit 2 ;; esac
-  ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`, undefined, o.awk).join("\n  ")}
+  ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`, undefined, o.logWriter).join("\n  ")}
 fi
 mc_sh= mc_retry=0 mc_backoff=0 mc_keep= mc_path=$PATH
 mc_env() { :; }

@@ -7,65 +7,90 @@ import { afterAll, describe, expect, it } from "vitest";
 import { localHost } from "../src/local-host.js";
 import { shQuote } from "../src/quote.js";
 import {
-  AWK_PROBE,
   joinLog,
   LOG_READ_BYTES,
+  LOG_WRITER_PROBE,
+  type LogWriterMode,
   lastLines,
   logWriterCommand,
   logWriterScript,
+  parseLogWriterProbe,
   readTabLog,
 } from "../src/tab-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mc-log-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The writers this machine can run: perl and awk (with -W interactive where awk takes it), and the probe. */
+const awkTakesW =
+  spawnSync("/bin/sh", ["-c", "awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1"]).status === 0;
+const hasPerl = spawnSync("/bin/sh", ["-c", "command -v perl"]).status === 0;
+const MODES = (
+  [
+    ["probe", true],
+    ["perl", hasPerl],
+    [awkTakesW ? "interactive" : "plain", true],
+  ] as const
+)
+  .filter(([, ok]) => ok)
+  .map(([m]) => m as LogWriterMode);
+
 /** Feed `input` to the real log writer as tmux's pipe-pane would (sh -c, stdin). */
-function feed(log: string, input: string, cap?: number) {
-  execFileSync("/bin/sh", ["-c", logWriterCommand(log, cap)], { input });
+function feed(log: string, input: string | Buffer, cap?: number, mode: LogWriterMode = "probe") {
+  execFileSync("/bin/sh", ["-c", logWriterScript(shQuote(log), cap, mode).join("; ")], { input });
 }
 
-describe("tab log writer (real awk)", () => {
-  it("appends what it is fed, and a second writer appends rather than truncates", () => {
-    const log = join(dir, "a.log");
-    feed(log, "one\ntwo\n");
-    feed(log, "three\n");
-    expect(readFileSync(log, "utf8")).toBe("one\ntwo\nthree\n");
+describe("tab log writer (real perl and awk)", () => {
+  it("this machine's probe names its writer: perl where there is perl", () => {
+    const out = execFileSync(LOG_WRITER_PROBE[0], LOG_WRITER_PROBE.slice(1), { encoding: "utf8" });
+    expect(parseLogWriterProbe(out)).toBe(hasPerl ? "perl" : awkTakesW ? "interactive" : "plain");
+    expect(parseLogWriterProbe("garbage\n")).toBe("probe");
   });
 
-  it("rotates at the cap into <log>.1 and keeps the newest output; never more than twice the cap", () => {
-    const log = join(dir, "b.log");
-    const lines = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(3, "0")}`);
-    feed(log, `${lines.join("\n")}\n`, 200);
-    const cur = readFileSync(log, "utf8");
-    const prev = readFileSync(`${log}.1`, "utf8");
-    expect(Buffer.byteLength(cur)).toBeLessThanOrEqual(200);
-    expect(Buffer.byteLength(prev)).toBeLessThanOrEqual(200);
-    const joined = joinLog(cur, prev);
-    expect(joined.endsWith("line 099\n")).toBe(true);
-    expect(lastLines(joined, 2)).toBe("line 098\nline 099\n");
+  it("the command of logWriterCommand is the probing writer", () => {
+    const log = join(dir, "cmd.log");
+    execFileSync("/bin/sh", ["-c", logWriterCommand(log)], { input: "x\n" });
+    expect(readFileSync(log, "utf8")).toBe("x\n");
   });
 
-  it("a hostile log path is a path: quotes, $(), spaces, newlines", () => {
-    for (const name of ["it's $(touch pwned) `x`.log", 'a"b\n;c.log']) {
-      const log = join(dir, name);
-      feed(log, "ok\n", 3);
-      feed(log, "again\n", 3);
-      expect(readFileSync(`${log}.1`, "utf8")).toBe("ok\n");
-      expect(readFileSync(log, "utf8")).toBe("again\n");
-    }
-    expect(existsSync(join(process.cwd(), "pwned"))).toBe(false);
-    expect(existsSync(join(dir, "pwned"))).toBe(false);
-  });
+  describe.each(MODES)("writer %s", (mode) => {
+    it("appends what it is fed, and a second writer appends rather than truncates", () => {
+      const log = join(dir, `a-${mode}.log`);
+      feed(log, "one\ntwo\n", undefined, mode);
+      feed(log, "three\n", undefined, mode);
+      expect(readFileSync(log, "utf8")).toBe("one\ntwo\nthree\n");
+    });
 
-  it.each([
-    ["asked each time", "probe"],
-    ["found once per machine", "interactive"],
-  ] as const)(
-    "writes each line as it comes, not when the pipe closes (mawk buffers unless told): %s",
-    async (_, mode) => {
+    it("rotates at the cap into <log>.1 and keeps the newest output; never more than twice the cap", () => {
+      const log = join(dir, `b-${mode}.log`);
+      const lines = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(3, "0")}`);
+      feed(log, `${lines.join("\n")}\n`, 200, mode);
+      const cur = readFileSync(log, "utf8");
+      const prev = readFileSync(`${log}.1`, "utf8");
+      expect(Buffer.byteLength(cur)).toBeLessThanOrEqual(200);
+      expect(Buffer.byteLength(prev)).toBeLessThanOrEqual(200);
+      const joined = joinLog(cur, prev);
+      expect(joined.endsWith("line 099\n")).toBe(true);
+      expect(lastLines(joined, 2)).toBe("line 098\nline 099\n");
+      // Rotation is between lines: each file starts at a line's start.
+      expect(cur).toMatch(/^line \d{3}\n/);
+      expect(prev).toMatch(/^line \d{3}\n/);
+    });
+
+    it("a hostile log path is a path: quotes, $(), spaces, newlines", () => {
+      for (const name of ["it's $(touch pwned) `x`.log", 'a"b\n;c.log']) {
+        const log = join(dir, `${mode}-${name}`);
+        feed(log, "ok\n", 3, mode);
+        feed(log, "again\n", 3, mode);
+        expect(readFileSync(`${log}.1`, "utf8")).toBe("ok\n");
+        expect(readFileSync(log, "utf8")).toBe("again\n");
+      }
+      expect(existsSync(join(process.cwd(), "pwned"))).toBe(false);
+      expect(existsSync(join(dir, "pwned"))).toBe(false);
+    });
+
+    it("writes each line as it comes, not when the pipe closes (mawk buffers unless told)", async () => {
       const log = join(dir, `live-${mode}.log`);
-      const awkTakesW = spawnSync(AWK_PROBE[0], AWK_PROBE.slice(1)).status === 0;
-      if (mode === "interactive" && !awkTakesW) return;
       const cmd = logWriterScript(shQuote(log), undefined, mode).join("; ");
       const child = spawn("/bin/sh", ["-c", cmd], { stdio: ["pipe", "ignore", "ignore"] });
       try {
@@ -81,6 +106,21 @@ describe("tab log writer (real awk)", () => {
         child.stdin.end();
         await once(child, "exit");
       }
+    });
+  });
+
+  it.runIf(hasPerl)(
+    "a 10 MB line (a \\r progress bar) is written in linear time, every byte kept, NULs too (review H12-4)",
+    () => {
+      const log = join(dir, "long.log");
+      const bar = Array.from({ length: 400_000 }, (_, i) => `\rdownloading ${i}/400000`).join("");
+      const input = Buffer.concat([Buffer.from(`${bar}\n`), Buffer.from("a\0b\0c\nFATAL: checksum\n")]);
+      const t0 = Date.now();
+      feed(log, input, undefined, "probe");
+      // mawk -W interactive took 5 s for this line (quadratic in its length); perl takes milliseconds.
+      expect(Date.now() - t0).toBeLessThan(3000);
+      const out = Buffer.concat([readFileSync(`${log}.1`), readFileSync(log)]);
+      expect(out.equals(input)).toBe(true);
     },
   );
 

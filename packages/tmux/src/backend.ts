@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
-  AWK_PROBE,
-  type AwkMode,
   type BackendCapabilities,
   type Command,
   type Host,
@@ -10,11 +8,14 @@ import {
   type KillOutcome,
   type LayoutConfig,
   type ListedSession,
+  LOG_WRITER_PROBE,
+  type LogWriterMode,
   type ManagedSession,
   McError,
   normaliseStartDir,
   type PaneEvidence,
   type PreparedSession,
+  parseLogWriterProbe,
   type SessionBackend,
   type SessionObservation,
   type SessionSpec,
@@ -92,7 +93,7 @@ export class TmuxBackend implements SessionBackend {
   /** How long one tmux call may wait for its server (see TmuxBackendOptions.answerTimeoutMs). */
   private readonly answerMs: number;
   private checked = false;
-  private awk: AwkMode | undefined;
+  private logWriter: LogWriterMode | undefined;
   private early: { at: number; listing: ReturnType<Host["run"]> } | undefined;
   /** Session ids by mc name, from the last listing (restart kills by id: names can be rewritten). */
   private idsByName = new Map<string, string>();
@@ -124,15 +125,16 @@ export class TmuxBackend implements SessionBackend {
 
   async checkAvailable(): Promise<void> {
     if (this.checked) return;
-    // Whether this machine's awk needs -W interactive (mawk) is asked once here, not once per pane. The
+    // Which log writer this machine runs (perl, or awk with or without -W interactive) is asked once here,
+    // not once per pane. The
     // session list a plan asks for next is fetched meanwhile (one round trip less before a launch).
     const listing = this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
     listing.catch(() => {});
-    const [r, awk] = await Promise.all([
+    const [r, writer] = await Promise.all([
       this.host.run(this.cmd("-V")),
-      this.host.run({ file: AWK_PROBE[0], args: AWK_PROBE.slice(1) }),
+      this.host.run({ file: LOG_WRITER_PROBE[0], args: LOG_WRITER_PROBE.slice(1) }),
     ]);
-    this.awk = awk.exitCode === 0 ? "interactive" : "plain";
+    this.logWriter = parseLogWriterProbe(writer.stdout);
     const v = parseTmuxVersion(r.stdout);
     if (
       r.exitCode === 0 &&
@@ -184,7 +186,7 @@ export class TmuxBackend implements SessionBackend {
         pending: spec.pendingTabs,
         rename: spec.action !== "replace",
         keepPanes: spec.exitMode === "keep",
-        awk: this.awk,
+        logWriter: this.logWriter,
       },
       info,
     );
@@ -389,7 +391,7 @@ export class TmuxBackend implements SessionBackend {
       panes,
       tabScript,
       runDir: session.runDir,
-      awk: this.awk,
+      logWriter: this.logWriter,
       keepPanes: Boolean(session.data?.keepPanes),
       attempt: o.attempt,
     });

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import {
-  type AwkMode,
   type Command,
   commandFiles,
   type HostInfo,
+  type LogWriterMode,
   logWriterScript,
   normaliseStartDir,
   posixTabScript,
@@ -96,8 +96,8 @@ export interface TmuxBuild {
   runId: string;
   /** Where the tabs' records and logs go. */
   runDir: string;
-  /** How the log writers call awk on that machine (core's AwkMode; "probe" when unknown). */
-  awk?: AwkMode | undefined;
+  /** Which program the log writers run on that machine (core's LogWriterMode; "probe" when unknown). */
+  logWriter?: LogWriterMode | undefined;
 }
 
 /**
@@ -156,7 +156,7 @@ export function tmuxBuildScript(
         panes: group,
         tabScript: b.tabScript,
         runDir: b.runDir,
-        awk: b.awk,
+        logWriter: b.logWriter,
         keepPanes: b.keepPanes,
       });
       lines.push(tmuxLine(w[0]!));
@@ -211,8 +211,8 @@ export function windowArgs(o: {
   tabScript: string;
   /** The run directory whose logs/ holds each pane's log. */
   runDir: string;
-  /** How the log writer calls awk on that machine (core's AwkMode; "probe" when unknown). */
-  awk?: AwkMode | undefined;
+  /** Which program the log writer runs on that machine (core's LogWriterMode; "probe" when unknown). */
+  logWriter?: LogWriterMode | undefined;
   keepPanes?: boolean | undefined;
   attempt?: number | undefined;
 }): string[][] {
@@ -236,7 +236,7 @@ export function windowArgs(o: {
   // new-session -e sets the session's environment: later windows (and the user's) must not inherit it.
   if (o.create[0] === "new-session") out.push(["set-environment", "-t", o.target, "-u", TAB_MARKER_VAR]);
   if (o.keepPanes) out.push(["set-option", "-w", "-t", o.target, "remain-on-exit", "on"]);
-  out.push(pipeArgs(o.target, o.runDir, slot(p0!), o.awk));
+  out.push(pipeArgs(o.target, o.runDir, slot(p0!), o.logWriter));
   for (const p of rest) {
     const size = p.size === undefined ? [] : ["-l", String(p.size)];
     const dir = p.split === "down" ? "-v" : "-h";
@@ -251,7 +251,7 @@ export function windowArgs(o: {
       ...marker(p),
       ...paneCommand(o.tabScript, slot(p)),
     ]);
-    out.push(pipeArgs(o.target, o.runDir, slot(p), o.awk));
+    out.push(pipeArgs(o.target, o.runDir, slot(p), o.logWriter));
   }
   if (p0!.layout && rest.length) out.push(["select-layout", "-t", o.target, p0!.layout]);
   const focus = Math.max(
@@ -266,12 +266,12 @@ export function windowArgs(o: {
 /**
  * The tmux arguments that also send a pane's output to its log (`pipe-pane -o`, whose command tmux 3.x
  * expands as a format: `#` is escaped). What the tab shows and how programs in it behave do not change.
- * The writer is core's awk script inline: pipe-pane's own `sh -c` execs awk, no second shell reading
+ * The writer is core's script inline: pipe-pane's own `sh -c` execs perl or awk, no second shell reading
  * tabs.sh (that was ~1/4 of a log writer's launch cost per pane).
  */
-export function pipeArgs(target: string, runDir: string, slot: number, awk?: AwkMode): string[] {
+export function pipeArgs(target: string, runDir: string, slot: number, writer?: LogWriterMode): string[] {
   const log = shQuote(join(runDir, tabLogName(slot)));
-  return ["pipe-pane", "-o", "-t", target, noFormat(logWriterScript(log, undefined, awk).join("; "))];
+  return ["pipe-pane", "-o", "-t", target, noFormat(logWriterScript(log, undefined, writer).join("; "))];
 }
 
 /** `--`: a name such as "-e" is a name, not a flag. */
@@ -316,8 +316,8 @@ export function tmuxSessionFiles(
     /** False for a replacement: it is renamed once the session it replaces is gone. */
     rename?: boolean;
     keepPanes?: boolean;
-    /** How the log writer calls awk on that machine (see core's AwkMode). */
-    awk?: AwkMode | undefined;
+    /** Which program the log writer runs on that machine (see core's LogWriterMode). */
+    logWriter?: LogWriterMode | undefined;
   },
   info: HostInfo,
 ): TmuxSessionFiles {
@@ -333,7 +333,7 @@ export function tmuxSessionFiles(
       tabScript: tabScriptPath,
       runId: o.runId,
       runDir: o.runDir,
-      awk: o.awk,
+      logWriter: o.logWriter,
       pending: o.pending,
       ...(o.rename === false ? { rename: false } : {}),
       ...(o.keepPanes ? { keepPanes: true } : {}),
@@ -347,7 +347,7 @@ export function tmuxSessionFiles(
       tabs,
       keepShell: o.keepShell,
       onExit: tmuxOnExit(t.tmux),
-      ...(o.awk ? { awk: o.awk } : {}),
+      ...(o.logWriter ? { logWriter: o.logWriter } : {}),
     }),
     // start-server first: source-file needs a running server, and the new session keeps it alive.
     // A server that does not answer at all fails the start (rolled back) rather than hanging it.

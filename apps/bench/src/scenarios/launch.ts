@@ -2,10 +2,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  AWK_PROBE,
-  type AwkMode,
   commandFiles,
+  LOG_WRITER_PROBE,
+  type LogWriterMode,
   logWriterScript,
+  parseLogWriterProbe,
   posixTabScript,
   shQuote,
   tabLogName,
@@ -55,7 +56,7 @@ export function floorScript(c: LaunchCtx): string {
  */
 export function wrappedFloorFiles(
   c: LaunchCtx,
-  o: { logs?: boolean; awk?: AwkMode } = {},
+  o: { logs?: boolean; logWriter?: LogWriterMode } = {},
 ): {
   build: string;
   tabs: string;
@@ -76,14 +77,16 @@ export function wrappedFloorFiles(
     runDir,
     tabs: wrapped,
     keepShell: true,
-    ...(o.awk ? { awk: o.awk } : {}),
+    ...(o.logWriter ? { logWriter: o.logWriter } : {}),
   });
   const lines: string[] = [];
   for (let i = 0; i < c.tabs; i++) {
     const common = `-n t${i} -c ${tmuxQuote(c.dir)} ${paneCommand(tabsPath, i).map(tmuxQuote).join(" ")}`;
     lines.push(i === 0 ? `new-session -d -s wrapped ${common}` : `new-window -d -t '=wrapped:' ${common}`);
     // As `sessions run` builds it (tmux generate.ts pipeArgs): the pane's output to its log writer.
-    const log = noFormat(logWriterScript(shQuote(join(runDir, tabLogName(i))), undefined, o.awk).join("; "));
+    const log = noFormat(
+      logWriterScript(shQuote(join(runDir, tabLogName(i))), undefined, o.logWriter).join("; "),
+    );
     if (o.logs) lines.push(`pipe-pane -o -t '=wrapped:${i === 0 ? "" : "{end}"}' ${tmuxQuote(log)}`);
   }
   return { build: `${lines.join("\n")}\n`, tabs, tabsPath, commands: commandFiles(runDir, wrapped) };
@@ -210,9 +213,9 @@ export function contenders(o: {
       id: "floor-logged",
       label: "(diagnostic) floor + mc tab wrapper + log writers",
       prepare: (c) => {
-        // The awk mode is found once per machine, as the tmux backend does (untimed).
-        const probe = spawnSync(AWK_PROBE[0], AWK_PROBE.slice(1), { stdio: "ignore" });
-        const f = wrappedFloorFiles(c, { logs: true, awk: probe.status === 0 ? "interactive" : "plain" });
+        // The log writer is found once per machine, as the tmux backend does (untimed).
+        const probe = spawnSync(LOG_WRITER_PROBE[0], LOG_WRITER_PROBE.slice(1), { encoding: "utf8" });
+        const f = wrappedFloorFiles(c, { logs: true, logWriter: parseLogWriterProbe(probe.stdout ?? "") });
         writeFileSync(f.tabsPath, f.tabs, { mode: 0o755 });
         mkdirSync(join(c.dir, "run"), { recursive: true });
         for (const cmd of f.commands) writeFileSync(cmd.path, cmd.content, { mode: 0o600 });
