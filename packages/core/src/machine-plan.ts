@@ -159,7 +159,9 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
   const names = planSessionNames(
     {
       requested,
-      existing: listed.map((s) => s.name),
+      // An ended session of mc's that still holds its name (a zellij EXITED entry) is not in the way: the
+      // backend deletes it before its start. Anyone else's, ended or not, is.
+      existing: listed.filter((s) => !(s.exited && s.runId)).map((s) => s.name),
       foreign: listed.filter((s) => !s.runId).map((s) => s.name),
       policy: c.onConflict,
       key: (n) => m.backend.sessionKey(n),

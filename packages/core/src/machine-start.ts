@@ -86,7 +86,7 @@ async function rollback(m: MachineRuntime, started: ManagedSession[]) {
     try {
       out.push({ name: s.name, ok: true, outcome: await killSwept(m.backend, m.host, s) });
     } catch (e) {
-      out.push({ name: s.name, ok: false, error: (e as Error).message });
+      out.push({ name: s.name, ok: false, error: isMcError(e) ? e.reason : (e as Error).message });
     }
   }
   return out;

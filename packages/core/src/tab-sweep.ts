@@ -176,7 +176,13 @@ export async function killAndSweep(
     sweep = await sweepTabs(host, s, sids);
   } catch (e) {
     const code = isMcError(e) ? { code: e.code } : {};
-    return { ...base, ok: false, ...(outcome ? { outcome } : {}), error: (e as Error).message, ...code };
+    return {
+      ...base,
+      ok: false,
+      ...(outcome ? { outcome } : {}),
+      error: isMcError(e) ? e.reason : (e as Error).message,
+      ...code,
+    };
   }
   const found = {
     ...(sweep.ended.length ? { ended: sweep.ended } : {}),

@@ -192,6 +192,11 @@ ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
 esac
 mc_rec="$mc_dir/tab-$1.json"
+# A final record and no attempt number: this tab's run is over (zellij resurrecting mc's session, a pane
+# respawned by hand). Running it again would overwrite the tab's outcome under a run that has ended.
+if [ "$#" -lt 2 ] && [ -f "$mc_rec" ] && read -r mc_l <"$mc_rec"; then
+  case $mc_l in *'"end":'*) echo "mc: this tab has ended in its run; sessions rerun starts it again" >&2; exit 2 ;; esac
+fi
 mc_cf="$mc_dir/${commandFileName(0).replace("0", "$1")}"
 [ -f "$mc_cf" ] || (umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
 mc_put() { printf '%s\\n' "$1" >"$mc_rec.tmp.$$" && PATH=$mc_path mv -f "$mc_rec.tmp.$$" "$mc_rec"; }

@@ -43,6 +43,8 @@ async function runTab(
   await writeFile(script, posixTabScript({ title: "test", session: "S", runDir, tabs, keepShell: false }));
   // The command files come with the artefacts (mode 0600), as every backend writes them.
   for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+  // Each call is a fresh start (as a new run's is): a final record would make the wrapper refuse.
+  await rm(join(runDir, `tab-${index}.json`), { force: true });
   const r = await run("/bin/sh", [script, String(index)], {
     env: { ...process.env, SHELL: shell },
   }).catch((e) => e);
@@ -198,6 +200,7 @@ describe("posix tab wrapper", () => {
     const dateCalls = () => (existsSync(calls) ? readFileSync(calls, "utf8").split("\n").length - 1 : 0);
     const tab = async (i: number, shell = "/bin/sh") => {
       const before = Date.now() / 1000;
+      await rm(join(runDir, `tab-${i}.json`), { force: true });
       await run(shell, [script, String(i)], { env });
       const after = Date.now() / 1000;
       const rec = parseTabRecord(await readFile(join(runDir, `tab-${i}.json`), "utf8"))!;
@@ -279,6 +282,23 @@ describe("posix tab wrapper", () => {
       expect(rec).toMatchObject({ exit: 4, attempt });
     }
     expect(existsSync(join(dir, "pwned"))).toBe(false);
+  });
+
+  it("never runs again over its tab's final record without an attempt number: a resurrected or respawned pane (review H13-4)", async () => {
+    const count = join(dir, "resurrected");
+    const { rec, runDir } = await runTab(`echo x >> '${count}'; exit 3`, 40);
+    expect(rec).toMatchObject({ exit: 3 });
+    const script = join(dir, "s40.sh");
+    const again = await run("/bin/sh", [script, "40"], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(
+      (e) => e,
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("sessions rerun");
+    expect(await readFile(count, "utf8")).toBe("x\n");
+    expect(parseTabRecord(await readFile(join(runDir, "tab-40.json"), "utf8"))).toEqual(rec);
+    // A rerun (an attempt number) runs it again.
+    await run("/bin/sh", [script, "40", "2"], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(() => {});
+    expect(await readFile(count, "utf8")).toBe("x\nx\n");
   });
 
   it("gives the command its environment and the shell asked for", async () => {

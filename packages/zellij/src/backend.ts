@@ -19,7 +19,7 @@ import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
 import { LAID_OUT, zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { expectedOf, forgetOwnership, observeSessions, runIdOf, tabScriptOf } from "./observe.js";
+import { expectedOf, observeSessions, runIdOf, tabScriptOf } from "./observe.js";
 import { ownershipDir, zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { verifyStarted } from "./start-check.js";
@@ -235,6 +235,7 @@ export class ZellijBackend implements SessionBackend {
     const server = await this.q.serverIdentity(p.name);
     if (server) {
       const stateDir = (await this.host.info()).stateDir;
+      await this.q.collectProofs(stateDir).catch(() => {});
       await this.host.writeFile(join(ownershipDir(stateDir), `${p.runId}_${server}`), `${p.name}\n`);
     }
     if (p.layout.onStop !== undefined) await startStopWatcher(this.host, p.runDir);
@@ -287,7 +288,6 @@ export class ZellijBackend implements SessionBackend {
     )
       return "gone";
     await freeName(this.q, name, !row.exited, this.opts.killTimeoutMs);
-    if (session) await forgetOwnership(this.host, stateDir, session);
     // The watcher runs it too once the server is gone; whoever claims it first runs it.
     if (session?.layout.onStop !== undefined) await runStopNow(this.host, session.runDir);
     return "killed";
@@ -298,7 +298,13 @@ export class ZellijBackend implements SessionBackend {
    */
   async observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]> {
     return observeSessions(
-      { q: this.q, host: this.host, appearTimeoutMs: this.appearTimeoutMs, settledTabs: this.settledTabs },
+      {
+        q: this.q,
+        host: this.host,
+        appearTimeoutMs: this.appearTimeoutMs,
+        settledTabs: this.settledTabs,
+        killTimeoutMs: this.opts.killTimeoutMs,
+      },
       sessions,
     );
   }

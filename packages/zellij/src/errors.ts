@@ -117,10 +117,20 @@ export function zellijError(op: string, exitCode: number, stderr: string, stdout
   const code = zellijErrorCode(text);
   const lines = text.split("\n").map((l) => l.trim());
   const first = lines.find((l) => l !== "") ?? "";
-  const detail = (isSocketPathTooLong(text) || isSocketDirError(text)) && lines[1] ? ` ${lines[1]}` : "";
+  // A configuration it cannot read: zellij names the file and line in a frame (`╭─[FILE:LINE:COL]`).
+  const at = /[╭┌]─+\[(.+:\d+:\d+)\]/.exec(text)?.[1];
+  const detail =
+    (isSocketPathTooLong(text) || isSocketDirError(text)) && lines[1]
+      ? ` ${lines[1]}`
+      : at
+        ? ` (at ${at})`
+        : "";
+  const hint = at
+    ? "fix that line of zellij's configuration (zellij setup --check shows which files it reads)"
+    : hintFor(code, text);
   return new McError(
     code,
     `zellij exited ${exitCode}${first ? `: ${first.replace(/^Error: /, "")}${detail}` : ""}`,
-    { backend: "zellij", op, hint: hintFor(code, text), details: { exitCode, stderr, stdout } },
+    { backend: "zellij", op, hint, details: { exitCode, stderr, stdout } },
   );
 }

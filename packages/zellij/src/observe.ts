@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { Host, ManagedSession, PaneEvidence, SessionObservation } from "@mc/core";
 import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
-import { ownershipDir } from "./paths.js";
 import type { ZellijQueries } from "./queries.js";
 import { closeEndedTabs } from "./tabs.js";
 
@@ -35,6 +34,8 @@ export interface ObserveContext {
   appearTimeoutMs: number;
   /** Tabs already closed for `--exit close`, per session. */
   settledTabs: Map<string, Set<number>>;
+  /** How long ending a session whose last tab closes may take (see closeEndedTabs). */
+  killTimeoutMs?: number | undefined;
 }
 
 /**
@@ -60,13 +61,16 @@ async function observeOne(
   stateDir: string,
 ): Promise<SessionObservation> {
   const none = new Map<number, PaneEvidence>();
-  if (row?.exited) return ended(c.host, s, stateDir);
+  // A session whose server is gone. Its proof of ownership stays: a session the user resurrects from it
+  // is a new server with mc's pane names, and never mc's (ZellijQueries.ownerOf).
+  const gone: SessionObservation = { exists: false, panes: none };
+  if (row?.exited) return gone;
   const starting = { startingUntil: s.startedAt + c.appearTimeoutMs };
   if (!c.q.hasListPanes())
     return row ? { exists: true, panes: none, ...starting } : { exists: false, panes: none };
   // Asked even when not listed: list-sessions can leave out a live session (ZellijQueries.panesOf).
   const panes = await c.q.panesOf(s.name);
-  if (panes === "gone") return ended(c.host, s, stateDir);
+  if (panes === "gone") return gone;
   if (panes === "unknown")
     return {
       exists: true,
@@ -84,20 +88,8 @@ async function observeOne(
     const key = `${s.runDir}\0${s.name}`;
     const done = c.settledTabs.get(key) ?? new Set<number>();
     c.settledTabs.set(key, done);
-    await closeEndedTabs(c.q, s, script, panes, done).catch(() => {});
+    await closeEndedTabs(c.q, s, script, panes, done, c.killTimeoutMs).catch(() => {});
   }
   if (ownPanes(panes, script).length === 0) return { exists: true, panes: none, ...starting };
   return { exists: true, panes: paneEvidence(s.name, panes, script), ...starting };
-}
-
-/** A session whose server is gone: its proof of ownership can never match again, so it goes. */
-async function ended(host: Host, s: ManagedSession, stateDir: string): Promise<SessionObservation> {
-  await forgetOwnership(host, stateDir, s);
-  return { exists: false, panes: new Map() };
-}
-
-/** Remove the proof that a session's server is mc's (the session was killed, or its server is gone). */
-export async function forgetOwnership(host: Host, stateDir: string, s: ManagedSession): Promise<void> {
-  if (typeof s.data?.server === "string")
-    await host.remove(join(ownershipDir(stateDir), `${runIdOf(s)}_${s.data.server}`)).catch(() => {});
 }

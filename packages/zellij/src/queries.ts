@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { type Command, type CommandResult, type Host, isMcError, McError, sleep } from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
@@ -64,7 +65,7 @@ export class ZellijQueries {
         throw new McError("BINARY_NOT_FOUND", `"${this.zellij}" was not found on ${this.host.id}`, {
           backend: "zellij",
           op: "start",
-          hint: `install zellij ${formatVersion(MIN_ZELLIJ_VERSION)} or newer (https://zellij.dev), or pass the zellij option`,
+          hint: `install zellij ${formatVersion(MIN_ZELLIJ_VERSION)} or newer (https://zellij.dev) and put it on PATH`,
           cause: e,
         });
       }
@@ -230,6 +231,27 @@ export class ZellijQueries {
     return r?.exitCode === 0 ? parseServerIdentity(r.stdout) : undefined;
   }
 
+  /** Whether `runId` is a run of the state directory `stateDir` (its directory of tab records is there). */
+  async isRunOf(stateDir: string, runId: string): Promise<boolean> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(runId) || runId.includes("..")) return false;
+    return (await this.host.stat(join(stateDir, "runs", runId)).catch(() => undefined)) === "dir";
+  }
+
+  /**
+   * Remove the proofs of runs this state no longer has (forgotten by `ls --prune` or their age): a proof
+   * stays after its server is gone (see {@link ownerOf}), so they are collected when a session starts.
+   */
+  async collectProofs(stateDir: string): Promise<void> {
+    const proofs = await this.proofs(stateDir);
+    await Promise.all(
+      [...proofs].map(async ([runId, ids]) => {
+        if (await this.isRunOf(stateDir, runId)) return;
+        for (const id of ids)
+          await this.host.remove(join(ownershipDir(stateDir), `${runId}_${id}`)).catch(() => {});
+      }),
+    );
+  }
+
   /** mc's proofs of ownership on this host: run id → the server identities its sessions started with. */
   async proofs(stateDir: string): Promise<Map<string, Set<string>>> {
     const files = await this.host.readDir(ownershipDir(stateDir)).catch(() => new Map<string, string>());
@@ -255,6 +277,10 @@ export class ZellijQueries {
    *   that run's tab wrapper.
    * - EXITED: its server is gone, so the run its saved layout names (an EXITED session's only use is to
    *   be resurrected or deleted; mc only ever deletes it).
+   *
+   * A run's proof outlives its server (a session the user resurrects from mc's EXITED entry is a new server
+   * with mc's pane names: never mc's), and a claim counts only for a run of this state directory: another
+   * state's sessions (another `--state-dir`, `MC_STATE_DIR`) are never this state's to kill.
    */
   async ownerOf(
     row: SessionRow,
@@ -265,7 +291,8 @@ export class ZellijQueries {
   ): Promise<string | undefined> {
     if (row.exited) {
       const kdl = await this.resurrectionLayout(row.name);
-      return kdl === undefined ? undefined : [...runIdsInLayout(kdl)][0];
+      const id = kdl === undefined ? undefined : [...runIdsInLayout(kdl)][0];
+      return id !== undefined && (await this.isRunOf(stateDir, id)) ? id : undefined;
     }
     const claimed = new Set<string>();
     if (this.hasListPanes()) {
@@ -292,7 +319,12 @@ export class ZellijQueries {
     const proofs = await this.proofs(stateDir);
     const identity = proofs.size > 0 ? await this.serverIdentity(row.name) : undefined;
     if (identity) for (const [runId, ids] of proofs) if (ids.has(identity)) return runId;
-    const legacy = [...claimed].find((id) => !proofs.has(id));
+    let legacy: string | undefined;
+    for (const id of claimed)
+      if (!proofs.has(id) && (await this.isRunOf(stateDir, id))) {
+        legacy = id;
+        break;
+      }
     if (legacy !== undefined || !expected || proofs.has(expected.runId) || !Array.isArray(known))
       return legacy;
     // A run without proofs whose every command pane closed (--exit close): only plugin panes are left,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type LayoutConfig, McError, parseTabRecord, sessionSlots, sleep, tabRecordName } from "@mc/core";
 import { isNoSuchSession, zellijError } from "./errors.js";
+import { freeName } from "./free-name.js";
 import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
 
@@ -99,6 +100,7 @@ export async function closeEndedTabs(
   tabScript: string,
   panes: readonly PaneRow[],
   done: Set<number>,
+  killTimeoutMs?: number,
 ): Promise<void> {
   const slots = sessionSlots(s.layout);
   const tabs = s.layout.layoutTabs;
@@ -112,6 +114,17 @@ export async function closeEndedTabs(
   if (waiting.length === 0) return;
   const all = await q.listPanes(s.name, true);
   if (!Array.isArray(all)) return;
+  const tabEnded = async (i: number) =>
+    (
+      await Promise.all(
+        slotsOfTab(s.layout, i).map(
+          async (slot) =>
+            parseTabRecord(await q.host.readFile(join(s.runDir, tabRecordName(slot))).catch(() => undefined))
+              ?.end !== undefined,
+        ),
+      )
+    ).every(Boolean);
+  const closing: { i: number; tabId: number }[] = [];
   for (const i of waiting) {
     const name = tabs[i]!.tabName;
     const inTab = all.filter((p) => p.tabName === name);
@@ -125,17 +138,25 @@ export async function closeEndedTabs(
         done.add(i);
       continue;
     }
-    const ended = await Promise.all(
-      slotsOfTab(s.layout, i).map(
-        async (slot) =>
-          parseTabRecord(await q.host.readFile(join(s.runDir, tabRecordName(slot))).catch(() => undefined))
-            ?.end !== undefined,
-      ),
-    );
-    if (!ended.every(Boolean)) continue;
-    const r = await q.host.run(
-      q.cmd(["--session", s.name, "action", "close-tab-by-id", String(inTab[0]!.tabId)]),
-    );
-    if (r.exitCode === 0) done.add(i);
+    if (await tabEnded(i)) closing.push({ i, tabId: inTab[0]!.tabId });
+  }
+  // Closing the session's last tabs ends it, and zellij would keep it as an EXITED entry that no longer
+  // names mc's panes (they closed first): mc ends it as `sessions kill` does, entry and all, so the next
+  // run finds the name free. A tab the user opened in the session keeps it alive.
+  // Only once every tab of the layout has ended: a held-back tab may not be in zellij yet.
+  const left = new Set(all.map((p) => p.tabName));
+  for (const c of closing) left.delete(tabs[c.i]!.tabName);
+  if (
+    closing.length > 0 &&
+    left.size === 0 &&
+    (await Promise.all(tabs.map((_, i) => tabEnded(i)))).every(Boolean)
+  ) {
+    await freeName(q, s.name, true, killTimeoutMs);
+    for (const c of closing) done.add(c.i);
+    return;
+  }
+  for (const c of closing) {
+    const r = await q.host.run(q.cmd(["--session", s.name, "action", "close-tab-by-id", String(c.tabId)]));
+    if (r.exitCode === 0) done.add(c.i);
   }
 }

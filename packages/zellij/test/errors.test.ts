@@ -102,4 +102,18 @@ describe("the source-rendered messages agree with the real binary's", () => {
     const rendered = message(newest, key, "LocalJobMgr_a");
     expect(rendered).toEqual(real);
   });
+  it("a configuration zellij cannot read: its file and line, and a hint (review H13-7)", () => {
+    const stderr = [
+      "  × Failed to parse Zellij configuration",
+      "   ╭─[/home/u/.config/zellij/config.kdl:2:1]",
+      ' 1 │ garbage { " ',
+      "   ╰────",
+      "  help: For more information, please see our configuration guide",
+    ].join("\n");
+    const e = zellijError("start", 1, stderr);
+    expect(e.reason).toBe(
+      "zellij exited 1: × Failed to parse Zellij configuration (at /home/u/.config/zellij/config.kdl:2:1)",
+    );
+    expect(e.hint).toContain("zellij setup --check");
+  });
 });

@@ -95,7 +95,7 @@ describe.each(["0.40.1", "0.44.3"])("ZellijLocalManager on fake zellij %s", (ver
     await m.killAllSessions();
   });
 
-  it("an EXITED session blocks its name: conflict, restart deletes it, rename steps past it", async () => {
+  it("mc's own EXITED session does not hold its name: any policy deletes it and starts afresh", async () => {
     // zellij saves the layout of a session with a command pane at its serialization ticks; a fake whose
     // interval is 0 has saved every session by the time it is killed.
     const z = make(version, { FAKE_ZELLIJ_SERIALIZE_MS: "0" });
@@ -115,20 +115,8 @@ describe.each(["0.40.1", "0.44.3"])("ZellijLocalManager on fake zellij %s", (ver
 
     const mk = () =>
       z.manager({ sessionNamePrefix: p, sessionLayouts: [layout("x", z.workDir, [["new", "exit 5"]])] });
-    const err = await mk()
-      .startAllSessions({ onConflict: "error" })
-      .catch((e: unknown) => e);
-    expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
-
-    const renamed = mk();
-    expect((await renamed.startAllSessions({ onConflict: "rename" }))[0]!.name).toBe(`${p}_x_1`);
-    await renamed.killAllSessions();
-
     const restarted = mk();
-    expect((await restarted.startAllSessions({ onConflict: "restart" }))[0]).toMatchObject({
-      name: `${p}_x`,
-      action: "replace",
-    });
+    expect((await restarted.startAllSessions({ onConflict: "error" }))[0]).toMatchObject({ name: `${p}_x` });
     // A fresh session ran the new layout (a resurrection would have brought back "old", suspended).
     const r = await until(restarted, (x) => x.sessions[0]!.tabs[0]!.state === "exited");
     expect(r.sessions[0]!.tabs[0]).toMatchObject({ tabName: "new", state: "exited", exitCode: 5 });
@@ -424,9 +412,9 @@ describe("fake zellij 0.45.0: --exit close", () => {
       ["exited", 3],
       ["exited", 0],
     ]);
-    // Only the plugin pane is left, in the session's own tab.
-    expect(r.sessions[0]!.exists).toBe(true);
-    expect(await m.killAllSessions()).toMatchObject([{ outcome: "killed" }]);
+    // The status that closed its last tab ended the session as a kill does (zellij would keep the tab bar's
+    // plugin pane, then an EXITED entry): nothing is left to kill, no entry holds the name.
+    expect(await m.killAllSessions()).toMatchObject([{ outcome: "gone" }]);
     expect((await new ZellijBackend(z.host).listSessions()).map((s) => s.name)).not.toContain(`${p}_c`);
   });
 });

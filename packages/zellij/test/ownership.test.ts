@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { localHost } from "@mc/core";
@@ -50,12 +50,25 @@ describe("ownerOf: one decision of whose a zellij session is", () => {
     );
   });
 
-  it("a run without proofs (an mc before them) is judged by its pane names, as before", async () => {
-    const q = queries([pane("a (mc run OLD)")], "42-9-abc", { R1: ["42-9-abc"] });
-    // The server is R1's: the proof wins over a claim.
-    expect(await q.ownerOf(row, "/st", "list")).toBe("R1");
-    expect(await queries([pane("a (mc run OLD)")], "50-1-abc", {}).ownerOf(row, "/st", "list")).toBe("OLD");
-    expect(await queries([pane("a shell")], "50-1-abc", {}).ownerOf(row, "/st", "list")).toBe(undefined);
+  it("a run without proofs (an mc before them) is judged by its pane names, as before: a run of this state only", async () => {
+    const st = mkdtempSync(join(tmpdir(), "mc-own-"));
+    try {
+      mkdirSync(join(st, "runs", "OLD"), { recursive: true });
+      const q = queries([pane("a (mc run OLD)")], "42-9-abc", { R1: ["42-9-abc"] });
+      // The server is R1's: the proof wins over a claim.
+      expect(await q.ownerOf(row, st, "list")).toBe("R1");
+      expect(await queries([pane("a (mc run OLD)")], "50-1-abc", {}).ownerOf(row, st, "list")).toBe("OLD");
+      expect(await queries([pane("a shell")], "50-1-abc", {}).ownerOf(row, st, "list")).toBe(undefined);
+      // Another state directory's run (review H13-6), or a run whose proof outlived its server (H13-3).
+      expect(await queries([pane("a (mc run ELSE)")], "50-1-abc", {}).ownerOf(row, st, "list")).toBe(
+        undefined,
+      );
+      expect(
+        await queries([pane("a (mc run OLD)")], "50-1-abc", { OLD: ["42-9-abc"] }).ownerOf(row, st, "list"),
+      ).toBe(undefined);
+    } finally {
+      rmSync(st, { recursive: true, force: true });
+    }
   });
 });
 

@@ -544,7 +544,7 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       expect(r.code).toBe(0);
     };
 
-    it("an EXITED mc session blocks its name: conflict, rename steps past it, restart deletes it", async () => {
+    it("mc's own EXITED session does not hold its name: a plain run deletes it and starts fresh (review H13-2)", async () => {
       const z = w();
       const first = z.manager({ sessionLayouts: [layout("x", [["old", "sleep 60"]], z.work)] });
       await first.startAllSessions();
@@ -555,27 +555,83 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
         (l) => l.some((s) => s.name === "x" && s.exited),
       );
       expect(listed.find((s) => s.name === "x")).toEqual({ name: "x", exited: true, runId: first.runId });
-      const mk = () => z.manager({ sessionLayouts: [layout("x", [["new", "exit 5"]], z.work)] });
-      const err = await mk()
-        .startAllSessions({ onConflict: "error" })
-        .catch((e: unknown) => e);
-      expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
-      const renamed = mk();
-      expect((await renamed.startAllSessions({ onConflict: "rename" }))[0]!.name).toBe("x_1");
-      await renamed.killAllSessions();
-      const restarted = mk();
-      expect((await restarted.startAllSessions({ onConflict: "restart" }))[0]).toMatchObject({
-        name: "x",
-        action: "replace",
-      });
+      // A status in between (it used to drop the run's proof of ownership).
+      expect((await first.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      const again = z.manager({ sessionLayouts: [layout("x", [["new", "exit 5"]], z.work)] });
+      expect((await again.startAllSessions({ onConflict: "error" }))[0]).toMatchObject({ name: "x" });
       // A fresh session ran the new layout (a resurrection would have brought back "old", suspended).
       const r = await waitFor(
-        () => restarted.checkAllSessionsStatus(),
+        () => again.checkAllSessionsStatus(),
         (s) => s.sessions[0]!.tabs[0]!.state === "exited",
       );
       expect(r.sessions[0]!.tabs[0]).toMatchObject({ tabName: "new", state: "exited", exitCode: 5 });
-      await restarted.killAllSessions();
+      await again.killAllSessions();
       expect(z.sessions()).not.toContain("x");
+    });
+
+    it("a session the user resurrects from mc's EXITED entry is theirs, even after a status saw mc's end (review H13-3)", async () => {
+      const z = w();
+      const m = z.manager({ sessionLayouts: [layout("res", [["t", "sleep 60"]], z.work)] });
+      await m.startAllSessions();
+      const id = await m.save();
+      saved(z, "res");
+      z.zellij("kill-session", "res");
+      await waitFor(
+        async () => z.zellij("list-sessions", "--no-formatting").stdout,
+        (s) => /^res .*EXITED/m.test(s),
+      );
+      expect((await m.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      // The user resurrects it: a new server of theirs, with mc's pane names.
+      expect(z.zellij("attach", "--create-background", "res").code).toBe(0);
+      await waitFor(
+        async () => z.zellij("--session", "res", "action", "list-panes", "--json").stdout,
+        (s) => s.includes(`(mc run ${m.runId})`),
+      );
+      const again = z.manager({ sessionLayouts: [] });
+      await again.load(id);
+      expect((await again.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
+      expect((await again.backend.listSessions()).find((s) => s.name === "res")).toEqual({ name: "res" });
+      expect(await again.killAllSessions()).toMatchObject([{ name: "res", outcome: "gone" }]);
+      expect(z.sessions()).toContain("res");
+      z.zellij("kill-session", "res");
+      z.zellij("delete-session", "res");
+    });
+
+    it("another state directory's session is not this one's to restart (review H13-6)", async () => {
+      const z = w();
+      const m = z.manager({ sessionLayouts: [layout("st", [["t", "sleep 60"]], z.work)] });
+      await m.startAllSessions();
+      const otherState = join(z.root, "state-other");
+      const other = z.manager({
+        sessionLayouts: [layout("st", [["t", "true"]], z.work)],
+        host: localHost({ env: z.env, stateDir: otherState }),
+      });
+      const err = await other.startAllSessions({ onConflict: "restart" }).catch((e: unknown) => e);
+      expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
+      expect(String((err as Error).message)).toContain("not started by mc");
+      expect((await m.checkAllSessionsStatus()).sessions[0]!.tabs[0]!.state).toBe("running");
+      await m.killAllSessions();
+    });
+
+    it("--exit close: the session mc ends leaves no EXITED entry; the next run starts (review H13-1)", async () => {
+      const z = w();
+      const mk = () =>
+        z.manager({ sessionLayouts: [layout("ec", [["a", "sleep 2"]], z.work)], exitMode: "close" });
+      const m = mk();
+      await m.startAllSessions();
+      saved(z, "ec");
+      const r = await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.summary.allFinished,
+      );
+      expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([["exited", 0]]);
+      await waitFor(
+        async () => z.zellij("list-sessions", "--no-formatting").stdout,
+        (s) => !/^ec /m.test(s),
+      );
+      const again = mk();
+      expect((await again.startAllSessions({ onConflict: "error" }))[0]).toMatchObject({ name: "ec" });
+      await again.killAllSessions();
     });
 
     it("a same-named session the user made after mc's ended is never killed or deleted by mc", async () => {
@@ -942,12 +998,17 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
         ["exited", 0],
       ]);
       expect(z.sessions()).not.toContain("zq");
-      // Its server is gone: the proof that it was mc's goes with it (at the next status).
+      // Its server is gone; the proof that it was mc's stays while the run is remembered (a session
+      // resurrected from it is never mc's), and the next start collects it once the run is forgotten.
       expect((await m.checkAllSessionsStatus()).sessions[0]!.exists).toBe(false);
       const proofs = join(z.stateDir, "zellij-owned");
-      expect((existsSync(proofs) ? readdirSync(proofs) : []).filter((f) => f.startsWith(m.runId))).toEqual(
-        [],
-      );
+      const mine = () => (existsSync(proofs) ? readdirSync(proofs) : []).filter((f) => f.startsWith(m.runId));
+      expect(mine()).toHaveLength(1);
+      rmSync(join(z.stateDir, "runs", m.runId), { recursive: true, force: true });
+      const next = z.manager({ sessionLayouts: [layout("zq2", [["t", "true"]], z.work)] });
+      await next.startAllSessions();
+      expect(mine()).toEqual([]);
+      await next.killAllSessions();
     });
   });
 
