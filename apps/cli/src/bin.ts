@@ -33,5 +33,8 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     );
     if (process.env.MC_DEBUG_COMPILE_CACHE)
       process.stderr.write(`compile cache: ${bundle.state}, ${saved} (${path})\n`);
+    // Interrupted: the work is rolled back and said; an ssh still connecting to a host that hangs (or a
+    // lock still waited for) must not hold the exit for its own timeout.
+    if (code === 130) setTimeout(() => process.exit(130), 200).unref();
   });
 }

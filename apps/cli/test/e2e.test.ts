@@ -370,6 +370,11 @@ describe("ls --prune after a tmux server died (review H9-10)", () => {
     expect(prune.code, prune.stderr).toBe(0);
     expect(prune.stderr).toMatch(/ended deadsrv: \d+ process\(es\) its tabs had left running/);
     expect(pgrep()).toBe("");
+    expect(prune.stderr).toMatch(/pruned runs whose sessions are all gone/);
+    // Nothing left to prune: no word of pruning (review H14-4).
+    const again = await sessions(["ls", "--prune"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/pruned/);
     expect(
       JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((r: { session: string }) => r.session),
     ).not.toContain("deadsrv");
@@ -544,6 +549,44 @@ describe("sessions: interrupted launch", () => {
     // Rolled back, not ended: nothing of it stays in mc's records (earlier tests' ended sessions may).
     const runs = JSON.parse((await sessions(["ls", "--json"])).stdout).runs;
     expect(runs.filter((r: { session: string }) => r.session.startsWith("int"))).toEqual([]);
+  });
+});
+
+describe("sessions: interrupted while waiting for another mc (review H14-2)", () => {
+  it("Ctrl-C while another mc holds the server's lock ends the run at once: exit 130, nothing started", async () => {
+    const { createHash } = await import("node:crypto");
+    const lock = join(
+      env.MC_STATE_DIR!,
+      "locks",
+      `tmux-${createHash("sha256").update(`S${sock}`).digest("hex").slice(0, 16)}.lock`,
+    );
+    mkdirSync(lock, { recursive: true });
+    // Held by an mc with no pid on this host, its lease an hour away: a run waits up to its 30 s.
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    writeFileSync(
+      join(lock, "owner"),
+      `${Math.floor(Date.now() / 1000) + 3600} ${boot} - - - feedfacefeedface\n`,
+    );
+    try {
+      const f = layoutsFile("held.json", [
+        { layoutName: "held", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+      ]);
+      const child = execFile("node", [BIN, "run", f, "--socket", sock], { env, cwd: dir });
+      let stderr = "";
+      child.stderr!.on("data", (d) => {
+        stderr += String(d);
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      const t0 = Date.now();
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      expect(code, stderr).toBe(130);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(stderr).toContain("interrupted while waiting to start sessions; nothing was started");
+      expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("held");
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 
 /**
@@ -28,8 +40,8 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
   })();
   const ownerFile = `${d}/owner`;
   const readOwner = (): string[] | undefined => {
-    const text = readTrim(ownerFile, false);
-    return text === undefined ? undefined : splitOwner(text);
+    const text = readRegularSync(ownerFile);
+    return text === undefined ? undefined : splitOwner(text.split("\n")[0]!.trim());
   };
   const mine = () => readOwner()?.[5] === tok;
   const owner = () => {
@@ -46,16 +58,28 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
     return "";
   }
   mkdirSync(dirname(d), { recursive: true, mode: 0o700 });
+  let made = false;
   try {
     mkdirSync(d);
-    owner();
-    return "got";
+    made = true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
   }
+  if (made) {
+    try {
+      owner();
+    } catch (e) {
+      // Made but no owner written (a full disk): it goes, or every later mc would wait for it.
+      rmSync(d, { recursive: true, force: true });
+      throw e;
+    }
+    return "got";
+  }
+  const st = lstatOf(d);
   // Released between our mkdir and this look: try again at once.
-  const st = statOf(d);
-  if (!st?.isDirectory()) return "stale released";
+  if (!st) return "stale released";
+  // A file, FIFO or symlink in its place is never taken for a lock nor spun on.
+  if (!st.isDirectory()) throw new Error(`${d} is not a directory: remove it`);
   const o = readOwner();
   let stale = "";
   let [u, p, t] = ["0", "-", ""];
@@ -95,11 +119,33 @@ function readTrim(path: string, trim = true): string | undefined {
   }
 }
 
-function statOf(path: string) {
+function lstatOf(path: string) {
   try {
-    return statSync(path);
+    return lstatSync(path);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A regular file's text, or undefined: never through a symlink, and never blocking on a FIFO or device
+ * put in its place (opened non-blocking, checked before it is read).
+ */
+function readRegularSync(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > 4096) return undefined;
+    return readFileSync(fd, "utf8");
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

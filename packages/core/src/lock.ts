@@ -36,16 +36,20 @@ pstart() {
   else ps -o lstart= -p "$1" 2>/dev/null | tr -d ' '; fi
 }
 owner() { printf '%s %s %s %s %s %s\\n' "$((now + lease))" "\${boot:--}" "\${ns:--}" "$hp" "$(pstart "$hp")" "$tok" >"$d/owner.$$" && mv -f -- "$d/owner.$$" "$d/owner"; }
-mine() { read -r _u _b _n _p _s t <"$d/owner" 2>/dev/null && [ "$t" = "$tok" ]; }
+# The owner is read only when it is a regular file (a FIFO in its place would block the read for ever).
+rd() { [ -f "$d/owner" ] && [ ! -L "$d/owner" ] && read -r "$@" <"$d/owner" 2>/dev/null; }
+mine() { rd _u _b _n _p _s t && [ "$t" = "$tok" ]; }
 case $op in
 release) mine && rm -rf -- "$d"; exit 0 ;;
 renew) mine && owner; exit 0 ;;
 esac
 mkdir -p -- "\${d%/*}" || exit 1
-if mkdir -- "$d" 2>/dev/null; then owner && { echo got; exit 0; }; exit 1; fi
+# A directory made but no owner written (a full disk): it goes, or every later mc would wait for it.
+if mkdir -- "$d" 2>/dev/null; then owner && { echo got; exit 0; }; rm -rf -- "$d"; exit 1; fi
+if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a directory: remove it" >&2; exit 3; fi
 # Released between our mkdir and this look: try again at once.
 [ -d "$d" ] || { echo "stale released"; exit 0; }
-if read -r u b n p s t <"$d/owner" 2>/dev/null; then
+if rd u b n p s t; then
   stale=
   [ "$now" -gt "$u" ] && stale="its lease ended"
   [ -z "$stale" ] && [ -n "$boot" ] && [ "$b" != - ] && [ "$b" != "$boot" ] && stale="the host restarted"
@@ -56,7 +60,7 @@ else
   [ -n "$(find "$d" -prune -mmin +1 2>/dev/null)" ] && stale="it has no owner" || stale=
 fi
 if [ -n "$stale" ]; then
-  read -r _u _b _n _p _s t2 <"$d/owner" 2>/dev/null || t2=
+  rd _u _b _n _p _s t2 || t2=
   if [ "$t2" = "$t" ] && mv -- "$d" "$d.stale.$$" 2>/dev/null; then rm -rf -- "$d.stale.$$"; echo "stale $stale"; exit 0; fi
 fi
 echo "held $u $p $now"`;
@@ -164,9 +168,10 @@ export async function hostLock(
         await exec("release").catch(() => {});
       };
     }
-    if (answer.startsWith("stale")) continue;
+    // A stale lock was just removed (or released meanwhile): again at once, within the same deadline.
+    const stale = answer.startsWith("stale");
     if (Date.now() > deadline) {
-      const [, until, holder] = answer.split(" ");
+      const [, until, holder] = stale ? [] : answer.split(" ");
       throw new McError("TIMEOUT", `another mc process holds the lock ${dir} on ${host.id}`, {
         backend: "core",
         op: "lock",
@@ -175,7 +180,7 @@ export async function hostLock(
       });
     }
     await new Promise((res) =>
-      setTimeout(res, 20 + Math.random() * Math.min(400, 20 * 2 ** Math.min(attempt, 5))),
+      setTimeout(res, stale ? 1 : 20 + Math.random() * Math.min(400, 20 * 2 ** Math.min(attempt, 5))),
     );
   }
 }

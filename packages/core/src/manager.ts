@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
 import { McError } from "./errors.js";
-import type { Command } from "./host.js";
+import type { Command, Host } from "./host.js";
 import { type PlanContext, planMachine, requestedNames } from "./machine-plan.js";
 import { type StartedSession, startMachine } from "./machine-start.js";
 import type { Machine } from "./machines.js";
@@ -136,7 +136,9 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   }
 
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
-    const release = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
+    const release = m.backend.lockName
+      ? await lockUnlessAborted(m.host, m.backend.lockName, o.signal, m.backend.name)
+      : undefined;
     try {
       await settleDeadStarts(this.recoveryOps(), m);
       const ctx = await this.planContext(m, o);
@@ -418,4 +420,52 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     }
     await m.backend.closeTab(ref);
   }
+}
+
+/**
+ * Take a host's lock, or give up at once when `signal` aborts (Ctrl-C while another mc holds the lock, or
+ * while ssh still connects to the host): nothing has started then, so there is nothing to roll back. A lock
+ * taken after that is released as it comes.
+ */
+function lockUnlessAborted(
+  host: Host,
+  name: string,
+  signal: AbortSignal | undefined,
+  backend: string,
+): Promise<() => Promise<void>> {
+  const taking = host.lock(name);
+  if (!signal) return taking;
+  const aborted = () =>
+    new McError("ABORTED", "interrupted while waiting to start sessions; nothing was started", {
+      backend,
+      op: "start",
+    });
+  if (signal.aborted) {
+    taking.then(
+      (release) => release().catch(() => {}),
+      () => {},
+    );
+    return Promise.reject(aborted());
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      taking.then(
+        (release) => release().catch(() => {}),
+        () => {},
+      );
+      reject(aborted());
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    taking.then(
+      (release) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) void release().catch(() => {});
+        else resolve(release);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }

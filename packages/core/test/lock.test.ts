@@ -85,5 +85,30 @@ describe.skipIf(process.platform !== "linux")(
       expect(Date.now() - t0).toBeLessThan(2_500);
       await taken();
     });
+
+    it("a file, symlink or FIFO where a lock or its owner goes is an error at once, never a spin or a hang (review H14-1)", async () => {
+      const { symlinkSync } = await import("node:fs");
+      const { execFileSync } = await import("node:child_process");
+      mkdirSync(join(stateDir, "locks"), { recursive: true });
+      for (const host of [native, scripted]) {
+        const at = (n: string) => join(stateDir, "locks", `${n}-${host.id}.lock`);
+        writeFileSync(at("file"), "");
+        symlinkSync("/nonexistent", at("dangling"));
+        mkdirSync(join(stateDir, "elsewhere"), { recursive: true });
+        symlinkSync(join(stateDir, "elsewhere"), at("linkdir"));
+        for (const n of ["file", "dangling", "linkdir"]) {
+          const t0 = Date.now();
+          const err = await host.lock(`${n}-${host.id}`, 5_000).catch((e) => e);
+          expect(String(err), `${n} via ${host.id}`).toMatch(/is not a directory: remove it/);
+          expect(Date.now() - t0).toBeLessThan(2_000);
+        }
+        // A FIFO as the owner file: read as "no owner" (a fresh one: held), never opened to block.
+        mkdirSync(at("fifo"));
+        execFileSync("mkfifo", [join(at("fifo"), "owner")]);
+        const t0 = Date.now();
+        expect(String(await host.lock(`fifo-${host.id}`, 300).catch((e) => e))).toMatch(/holds the lock/);
+        expect(Date.now() - t0).toBeLessThan(3_000);
+      }
+    });
   },
 );

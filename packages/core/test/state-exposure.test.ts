@@ -82,6 +82,24 @@ describe("a state directory others could write", () => {
     expect((err as Error).message).toMatch(/writable by every user/);
   });
 
+  it("a full disk is found before anything happens: the probe writes bytes, where an empty file still fits (review H14-3)", async () => {
+    const dir = fresh();
+    const base = localHost({ stateDir: dir });
+    // A full disk: a new inode is fine, a block is not.
+    const full = {
+      ...base,
+      writeFile: async (path: string, data: string, o?: { mode?: number; durable?: boolean }) => {
+        if (data.length > 0)
+          throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        return base.writeFile(path, data, o);
+      },
+    };
+    const store = new RunStore(full, "TmuxLocalManager", true);
+    const err = await store.checkWritable().catch((e: unknown) => e);
+    expect(isMcError(err, "STATE_IO")).toBe(true);
+    expect((err as Error).message).toMatch(/ENOSPC/);
+  });
+
   it("is refused through a symlink whose target lies under a world-writable directory without the sticky bit", () => {
     const open = fresh();
     chmodSync(open, 0o777);

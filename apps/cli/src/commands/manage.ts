@@ -280,7 +280,7 @@ const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
 async function pruneRun(
   loaded: LoadedRun,
   report: StatusReport,
-): Promise<{ notPruned: string[]; swept: string[] }> {
+): Promise<{ notPruned: string[]; swept: string[]; pruned: boolean; codes: string[] }> {
   const { run, manager } = loaded;
   const swept: string[] = [];
   try {
@@ -293,10 +293,15 @@ async function pruneRun(
         if (k.ended?.length) swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
       }
       await manager.deleteSaved(run.id);
-    } else await manager.forgetEnded();
-    return { notPruned: [], swept };
+      return { notPruned: [], swept, pruned: true, codes: [] };
+    }
+    const pruned = manager.ended.length > 0;
+    await manager.forgetEnded();
+    return { notPruned: [], swept, pruned, codes: [] };
   } catch (e) {
-    return { notPruned: [`run ${run.id}: ${(e as Error).message}`], swept };
+    const code = isMcError(e) ? e.code : "COMMAND_FAILED";
+    const text = isMcError(e) ? e.reason : (e as Error).message;
+    return { notPruned: [`run ${run.id}: ${text}`], swept, pruned: false, codes: [code] };
   }
 }
 
@@ -337,6 +342,8 @@ export async function lsCommand(
         ended?: { at: string; by: "killed" | "replaced" };
       }[] = [];
       const notPruned: string[] = [];
+      const notPrunedCodes: string[] = [];
+      let pruned = 0;
       const swept: string[] = [];
       for (const loaded of runs) {
         const { run, backend, manager } = loaded;
@@ -375,14 +382,28 @@ export async function lsCommand(
           const r = await pruneRun(loaded, report);
           notPruned.push(...r.notPruned);
           swept.push(...r.swept);
+          notPrunedCodes.push(...r.codes);
+          if (r.pruned) pruned++;
         }
       }
       if (o.prune) {
         const { rm } = await import("node:fs/promises");
         // Another user's file is not mc's to remove, even in a shared state directory.
-        for (const c of corrupt) if (removable(c.error)) await rm(c.path, { force: true });
+        for (const c of corrupt)
+          if (removable(c.error)) {
+            await rm(c.path, { force: true });
+            pruned++;
+          }
       }
-      const code = notPruned.length ? EXIT_CODES.SSH_UNREACHABLE : 0;
+      // What kept a run from being pruned decides the exit: unreachable hosts (8), state that cannot be
+      // written (9), anything else (1).
+      const code = !notPruned.length
+        ? 0
+        : notPrunedCodes.every((c) => c === "SSH_UNREACHABLE" || c === "SSH_AUTH_FAILED")
+          ? EXIT_CODES.SSH_UNREACHABLE
+          : notPrunedCodes.includes("STATE_IO")
+            ? EXIT_CODES.STATE_IO
+            : EXIT_CODES.COMMAND_FAILED;
       if (out.json) {
         out.printJson({ runs: rows, corrupt, ...(notPruned.length ? { notPruned } : {}) });
         return code;
@@ -427,7 +448,7 @@ export async function lsCommand(
         { c: out.c, ...(out.tty ? { maxWidth: out.columns } : {}) },
       );
       for (const l of lines) out.out(l);
-      if (o.prune)
+      if (o.prune && pruned > 0)
         out.err(
           out.c.dim(
             "pruned runs whose sessions are all gone, ended sessions' logs, and unreadable run records",
