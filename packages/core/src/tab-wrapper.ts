@@ -171,7 +171,7 @@ mc_now() {
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
   const after = `${o.onExit ?? ":"}
-trap - INT QUIT
+trap - INT QUIT TERM USR1 USR2
 ${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\nexit "$mc_code"'}`;
   const cases = o.tabs.map((t) => caseEntry(t, o.session)).join("\n");
   return `#!/bin/sh
@@ -240,16 +240,26 @@ mc_gone() {
   done
   return 1
 }
+# Whether the tab's record is still this wrapper's: a tab replaced since (a merge restarting it, a rerun)
+# has a record of its new wrapper, or none yet, which a late hang-up of the old one must not overwrite.
+mc_mine() {
+  read -r mc_l 2>/dev/null <"$mc_rec" || return 1
+  case $mc_l in *"\\"pid\\":$$,"*) return 0 ;; *) return 1 ;; esac
+}
 # This shell is the tab's controlling process and keeps the default SIGHUP action: when the tab goes
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
-# command is never left running without its tab. The subshell records a hang-up or TERM.
-trap ':' INT QUIT
+# command is never left running without its tab. The subshell records a hang-up or TERM. A TERM, USR1 or
+# USR2 to the whole group (kill 0, as the cleanup idiom trap "kill 0" EXIT does) ends the command, not this
+# shell: the tab stays, its end is recorded, a retry runs. (Caught, not ignored: its children start with
+# the default handlers.)
+trap ':' INT QUIT TERM USR1 USR2
 while :; do
   (
-    trap 'mc_gone && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129' HUP
-    trap 'mc_gone && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143' TERM
-    # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers).
-    trap ':' INT QUIT
+    trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129' HUP
+    trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143' TERM
+    # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers);
+    # nor does a stray USR1/USR2, which would leave the command running unrecorded.
+    trap ':' INT QUIT USR1 USR2
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
     mc_env
     "$mc_run" "$mc_cf"

@@ -284,6 +284,51 @@ describe("posix tab wrapper", () => {
     expect(existsSync(join(dir, "pwned"))).toBe(false);
   });
 
+  it("a hang-up that reaches the old tab's recorder late never overwrites the record of the tab that replaced it", async () => {
+    for (const replaced of [false, true]) {
+      const index = replaced ? 51 : 50;
+      const script = join(dir, `late${index}.sh`);
+      const runDir = join(dir, `late${index}`);
+      await mkdir(runDir, { recursive: true });
+      const tabs = [{ index, tabName: "t", command: "sleep 30", startDir: dir }];
+      await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs, keepShell: false }));
+      for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+      const { spawn } = await import("node:child_process");
+      // Its own process group, as a tab's wrapper has: the group is hung up as a closing tab's would be.
+      const child = spawn("/bin/sh", [script, String(index)], {
+        env: { ...process.env, SHELL: "/bin/sh" },
+        detached: true,
+        stdio: "ignore",
+      });
+      const rec = join(runDir, `tab-${index}.json`);
+      const deadline = Date.now() + 5000;
+      while (!existsSync(rec) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      // A rerun or a merge put its own tab's record there meanwhile.
+      const theirs = '{"v":1,"pid":999999999,"start":1,"attempt":2}\n';
+      if (replaced) await writeFile(rec, theirs);
+      // The tab closes: its wrapper dies first, then the rest of its group is hung up.
+      process.kill(child.pid!, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 50));
+      process.kill(-child.pid!, "SIGHUP");
+      await new Promise((r) => setTimeout(r, 1000));
+      const text = await readFile(rec, "utf8");
+      const events = existsSync(join(runDir, "events.ndjson"))
+        ? (await readFile(join(runDir, "events.ndjson"), "utf8"))
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l).type)
+        : [];
+      if (replaced) {
+        expect(text).toBe(theirs);
+        expect(events).toEqual(["tab-started"]);
+      } else {
+        expect(recordOutcome(parseTabRecord(text)!)).toMatchObject({ state: "killed", signal: "SIGHUP" });
+        expect(events).toEqual(["tab-started", "tab-killed"]);
+      }
+    }
+  });
+
   it("never runs again over its tab's final record without an attempt number: a resurrected or respawned pane (review H13-4)", async () => {
     const count = join(dir, "resurrected");
     const { rec, runDir } = await runTab(`echo x >> '${count}'; exit 3`, 40);

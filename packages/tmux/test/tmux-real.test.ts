@@ -328,6 +328,40 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     await m.killAllSessions();
   });
 
+  it("kill 0 from a tab (the trap 'kill 0' EXIT cleanup idiom) ends its command, not its tab: recorded, retried, the shell stays (review H15-1)", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          ...layout("k0", [["k", "trap 'kill 0' EXIT; sleep 0.3; exit 0"]], t.work),
+          layoutTabs: [
+            {
+              tabName: "k",
+              startDir: t.work,
+              command: "trap 'kill 0' EXIT; sleep 0.3; exit 0",
+              retry: { max: 1 },
+            },
+            { tabName: "other", startDir: t.work, command: "sleep 30" },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions();
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state !== "running" && x.sessions[0]!.tabs[0]!.state !== "pending",
+    );
+    // Its own TERM killed it, twice (a retry ran): said as such, never as the tab's hang-up.
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state, x.exitCode, x.attempt])).toEqual([
+      ["k", "killed", 143, 2],
+      ["other", "running", undefined, undefined],
+    ]);
+    expect(t.tmux("list-panes", "-s", "-t", "=k0:", "-F", "#{pane_dead}").trim().split("\n")).toEqual([
+      "0",
+      "0",
+    ]);
+    await m.killAllSessions();
+  });
+
   it("rolls back what it started when a later session fails, and names it; no tab process outlives the roll-back", async () => {
     // A host that lets another client grab the second session's name just before mc builds it.
     const sneaky: Host = {
