@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, type Dirent, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { noFormat, tmuxSessionKey } from "@mc/tmux";
 import fc from "fast-check";
@@ -322,7 +322,13 @@ describe("5. state that is relative, private, or not a file", () => {
     // (run records, artefacts with the commands) is 0600 as well. The tab wrapper's own records (exit
     // codes, events, the clock offset) take the tmux server's umask, inside those private directories.
     const loose: string[] = [];
-    const dirsSeen = new Set<string>([root]);
+    // Every directory, also one no file is in yet (a tab's logs/ before its command printed anything).
+    const dirsSeen = new Set<string>([
+      root,
+      ...(readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[])
+        .filter((d) => d.isDirectory())
+        .map((d) => join(d.parentPath, d.name)),
+    ]);
     for (const f of filesUnder(root)) {
       const parts = f.split("/");
       for (let k = 1; k < parts.length; k++) dirsSeen.add(join(root, ...parts.slice(0, k)));

@@ -33,7 +33,7 @@ export function hookArtefacts(layout: LayoutConfig, runDir: string): Artefact[] 
     "# Run: sh <this file> onStart|onStop",
     `mc_dir=${shQuote(runDir)}`,
     'case "$1" in onStart | onStop) ;; *) echo "mc: no hook \'$1\'" >&2; exit 2 ;; esac',
-    'mkdir -p -- "$mc_dir/logs" && exec >>"$mc_dir/logs/$1.log" 2>&1',
+    'mkdir -p -m 700 -- "$mc_dir/logs" && exec >>"$mc_dir/logs/$1.log" 2>&1',
     `cd -- ${shQuote(dir)} || { echo "mc: cannot enter the start directory"; exit 126; }`,
     ...env,
     'exec "${SHELL:-/bin/sh}" "$mc_dir/$1.cmd"',

@@ -84,16 +84,18 @@ export function logWriterScript(
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
   return [
     `MC_LOG=${pathWord}; MC_CAP=${cap}; LC_ALL=C; export MC_LOG MC_CAP LC_ALL; set -- ${mode === "interactive" ? "-W interactive " : ""}-v cap=${cap}`,
-    // A test first (a builtin): only the first of a session's writers starts a mkdir process.
-    `[ -d "\${MC_LOG%/*}" ] || mkdir -p -- "\${MC_LOG%/*}" 2>/dev/null`,
-    ...(mode === "perl" ? [perl] : []),
-    ...(mode === "probe"
+    // A test first (a builtin): only the first of a session's writers starts a mkdir process. Private,
+    // as every directory of the state is (the pane's umask is the tmux server's).
+    `[ -d "\${MC_LOG%/*}" ] || mkdir -p -m 700 -- "\${MC_LOG%/*}" 2>/dev/null`,
+    // perl when the pane finds it: the machine's answer came from mc's environment, and the tmux server's
+    // PATH can differ (then awk, asked whether it takes -W interactive, as without perl).
+    ...(mode === "perl" || mode === "probe"
       ? [
           `command -v perl >/dev/null 2>&1 && ${perl}`,
           `awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`,
         ]
       : []),
-    ...(mode === "perl" ? [] : [`exec awk "$@" ${shQuote(prog)}`]),
+    `exec awk "$@" ${shQuote(prog)}`,
   ];
 }
 

@@ -1,6 +1,14 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -107,6 +115,21 @@ describe("tab log writer (real perl and awk)", () => {
         await once(child, "exit");
       }
     });
+  });
+
+  it("a writer told perl falls back to awk where the pane's PATH has no perl (the tmux server's PATH is not mc's) (review H15-9)", () => {
+    const bin = join(dir, "noperl-bin");
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ["awk", "mkdir", "mv"]) {
+      const at = execFileSync("/bin/sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
+      if (!existsSync(join(bin, tool))) symlinkSync(at, join(bin, tool));
+    }
+    const log = join(dir, "noperl", "x.log");
+    execFileSync("/bin/sh", ["-c", logWriterScript(shQuote(log), undefined, "perl").join("; ")], {
+      input: "one\ntwo\n",
+      env: { PATH: bin },
+    });
+    expect(readFileSync(log, "utf8")).toBe("one\ntwo\n");
   });
 
   it.runIf(hasPerl)(

@@ -132,7 +132,7 @@ export const LAID_OUT = "laid-out";
  */
 export const LOGGED_LAUNCHER = [
   // The logs directory first: the wrapper's pid file goes there before the log writer would make it.
-  'mkdir -p -- "${2%/*}" 2>/dev/null',
+  'mkdir -p -m 700 -- "${2%/*}" 2>/dev/null',
   '[ -z "$3" ] || cd -- "$3" || exit 1',
   // Before script(1) copies the pane's size to its own terminal (see WAIT_FOR_LAYOUT; `$2` is the run
   // directory's logs/tab-N.log).
