@@ -57,6 +57,11 @@ const REGISTRY: { [K in BackendName]: Entry<K> } = {
   },
 };
 
+/** The prefix mc's sessions of a backend get unless `--prefix` says otherwise (zellij: `LocalJobMgr`). */
+export function defaultSessionPrefix(name: BackendName): string | undefined {
+  return REGISTRY[name].defaultPrefix;
+}
+
 /** Every backend name. */
 export const BACKEND_NAMES = Object.keys(REGISTRY) as BackendName[];
 

@@ -19,7 +19,7 @@ import { zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
 import { LAID_OUT, zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
-import { expectedOf, observeSessions, runIdOf, tabScriptOf } from "./observe.js";
+import { expectedOf, observeSessions, runIdOf, socketDirElsewhere, tabScriptOf } from "./observe.js";
 import { ownershipDir, zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { verifyStarted } from "./start-check.js";
@@ -239,9 +239,12 @@ export class ZellijBackend implements SessionBackend {
       await this.host.writeFile(join(ownershipDir(stateDir), `${p.runId}_${server}`), `${p.name}\n`);
     }
     if (p.layout.onStop !== undefined) await startStopWatcher(this.host, p.runDir);
+    const facts = await this.q.hostFacts();
     return {
       runId: p.runId,
       ...(server ? { server } : {}),
+      // Where its socket is: a shell with another ZELLIJ_SOCKET_DIR or XDG_RUNTIME_DIR does not see it.
+      ...(facts ? { socketDir: zellijSocketDir(facts, this.q.version) } : {}),
       exitMode: p.exitMode,
       tabScript: join(p.artefactDir, "tabs.sh"),
       layout: join(p.artefactDir, "layout.kdl"),
@@ -279,6 +282,13 @@ export class ZellijBackend implements SessionBackend {
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     await this.q.detectVersion().catch(() => undefined);
+    const elsewhere = session && (await socketDirElsewhere(this.q, session));
+    if (elsewhere)
+      throw new McError("COMMAND_FAILED", `session "${name}" ${elsewhere.reason}`, {
+        backend: "zellij",
+        op: "kill",
+        hint: elsewhere.hint,
+      });
     const row = await this.q.findRow(name, "kill");
     if (!row) return "gone";
     const stateDir = (await this.host.info()).stateDir;

@@ -1,6 +1,13 @@
 import { join } from "node:path";
-import type { Host, ManagedSession, PaneEvidence, SessionObservation } from "@mc/core";
+import {
+  type Host,
+  type ManagedSession,
+  type PaneEvidence,
+  type SessionObservation,
+  shQuote,
+} from "@mc/core";
 import { ownPanes, paneEvidence, type SessionRow } from "./parse.js";
+import { zellijSocketDir } from "./paths.js";
 import type { ZellijQueries } from "./queries.js";
 import { closeEndedTabs } from "./tabs.js";
 
@@ -20,6 +27,28 @@ export function expectedOf(s: Pick<ManagedSession, "data" | "layout" | "runDir">
 }
 
 const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });
+
+/**
+ * Whether a managed session was started under another zellij socket directory than this process's
+ * (`ZELLIJ_SOCKET_DIR`, `XDG_RUNTIME_DIR` differ: cron, su, an ssh login without a user session): zellij
+ * here would not list it, which is not evidence that it is gone.
+ */
+export async function socketDirElsewhere(
+  q: ZellijQueries,
+  s: Pick<ManagedSession, "data">,
+): Promise<{ reason: string; hint: string } | undefined> {
+  const recorded = s.data?.socketDir;
+  if (typeof recorded !== "string") return undefined;
+  const facts = await q.hostFacts();
+  if (!facts) return undefined;
+  const here = zellijSocketDir(facts, q.version);
+  if (here === recorded) return undefined;
+  const base = recorded.replace(/\/[^/]+$/, "");
+  return {
+    reason: `was started under zellij's socket directory ${recorded}, and this shell's zellij looks in ${here}`,
+    hint: `run mc where that directory is zellij's (ZELLIJ_SOCKET_DIR=${shQuote(base)})`,
+  };
+}
 
 /** The tab wrapper a managed session's panes run. */
 export function tabScriptOf(s: Pick<ManagedSession, "data" | "runDir">): string {
@@ -61,6 +90,9 @@ async function observeOne(
   stateDir: string,
 ): Promise<SessionObservation> {
   const none = new Map<number, PaneEvidence>();
+  // Started where this shell's zellij does not look: not gone, not known (and its proof is not touched).
+  const elsewhere = await socketDirElsewhere(c.q, s);
+  if (elsewhere) return { exists: true, panes: none, error: `${elsewhere.reason}; ${elsewhere.hint}` };
   // A session whose server is gone. Its proof of ownership stays: a session the user resurrects from it
   // is a new server with mc's pane names, and never mc's (ZellijQueries.ownerOf).
   const gone: SessionObservation = { exists: false, panes: none };

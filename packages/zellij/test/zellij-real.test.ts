@@ -597,6 +597,31 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       z.zellij("delete-session", "res");
     });
 
+    it("a shell with another zellij socket directory neither calls mc's session gone nor kills its tabs (review H13-5)", async () => {
+      const z = w();
+      const m = z.manager({ sessionLayouts: [layout("sd", [["t", "sleep 60"]], z.work)] });
+      await m.startAllSessions();
+      const id = await m.save();
+      const otherDir = join(z.root, "zsock-other");
+      mkdirSync(otherDir, { recursive: true });
+      const there = z.manager({
+        sessionLayouts: [],
+        host: localHost({ env: { ...z.env, ZELLIJ_SOCKET_DIR: otherDir }, stateDir: z.stateDir }),
+      });
+      await there.load(id);
+      const st = await there.checkAllSessionsStatus();
+      expect(st.sessions[0]!.exists).toBe(true);
+      expect(JSON.stringify(st.sessions[0])).toContain("ZELLIJ_SOCKET_DIR=");
+      const k = await there.killAllSessions();
+      expect(k[0]).toMatchObject({ name: "sd", ok: false });
+      expect(String(k[0]!.error)).toContain("socket directory");
+      // Untouched: still mc's, still running, where it was started.
+      const back = await m.checkAllSessionsStatus();
+      expect(back.sessions[0]!.tabs[0]!.state).toBe("running");
+      await m.killAllSessions();
+      expect(z.sessions()).not.toContain("sd");
+    });
+
     it("another state directory's session is not this one's to restart (review H13-6)", async () => {
       const z = w();
       const m = z.manager({ sessionLayouts: [layout("st", [["t", "sleep 60"]], z.work)] });

@@ -14,6 +14,7 @@ import { oneLine } from "../display.js";
 import { readLayouts } from "../layouts-source.js";
 import type { Output } from "../output.js";
 import { writeOutputFile } from "../output-file.js";
+import { defaultSessionPrefix } from "../registry.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -165,7 +166,7 @@ export async function freezeCommand(
     .catch((e) => (backend === "zellij" ? Promise.reject(e) : undefined));
   if (r && r.exitCode === 0 && /\blayout\b/.test(r.stdout))
     return emitLayouts(
-      freezeZellij(session, r.stdout),
+      freezeZellij(session, r.stdout, defaultSessionPrefix("zellij")),
       `zellij session ${session}`,
       o.output,
       undefined,

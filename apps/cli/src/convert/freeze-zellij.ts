@@ -4,6 +4,9 @@ import { parseKdlText } from "./source.js";
 import type { Imported } from "./types.js";
 import { importZellij } from "./zellij-import.js";
 
+/** The name mc gives a tab's pane (`<tab> (mc run <id>)`, with ` [exit N]` once its command ended). */
+const MC_PANE_NAME = / \(mc run [^)]*\)( \[exit -?\d+\])?$/;
+
 /** What `dump-layout` adds that is not the session: zellij's defaults for tabs opened later. */
 const ARTEFACTS = new Set(["new_tab_template", "swap_tiled_layout", "swap_floating_layout"]);
 
@@ -12,13 +15,16 @@ const ARTEFACTS = new Set(["new_tab_template", "swap_tiled_layout", "swap_floati
  * the tab's own command; and `dump-layout` marks every command pane `start_suspended`, which the
  * session's panes were not.
  */
-function rewrite(n: KdlNode): KdlNode {
-  const children = n.children.filter((k) => k.name !== "start_suspended").map(rewrite);
+function rewrite(n: KdlNode, mine: { panes: number }): KdlNode {
+  const children = n.children.filter((k) => k.name !== "start_suspended").map((k) => rewrite(k, mine));
   const { start_suspended: _, ...properties } = n.properties;
   const args = children.find((k) => k.name === "args")?.values.map(String) ?? [];
   const [script, index] = args.slice(-2);
   const command = script && index ? mcScriptCommand(script, index) : undefined;
   if (n.name !== "pane" || command === undefined) return { ...n, properties, children };
+  mine.panes++;
+  // mc's own marker in the pane's name (`<tab> (mc run ID)`, `… [exit N]`) is not the user's.
+  if (typeof properties.name === "string" && MC_PANE_NAME.test(properties.name)) delete properties.name;
   const argsNode: KdlNode = {
     name: "args",
     values: ["-c", command],
@@ -34,14 +40,20 @@ function rewrite(n: KdlNode): KdlNode {
 }
 
 /** A running zellij session, from the KDL `zellij --session S action dump-layout` printed. */
-export function freezeZellij(session: string, dump: string): Imported {
+export function freezeZellij(session: string, dump: string, prefix?: string): Imported {
   const source = `zellij session ${session}`;
+  const mine = { panes: 0 };
   const doc = parseKdlText(dump, source).map((root) =>
     root.name === "layout"
-      ? rewrite({ ...root, children: root.children.filter((k) => !ARTEFACTS.has(k.name)) })
+      ? rewrite({ ...root, children: root.children.filter((k) => !ARTEFACTS.has(k.name)) }, mine)
       : root,
   );
-  const r = importZellij(doc, { file: "/", cwd: "/", env: {} }, source, session);
+  // A session mc started is `<prefix>_<layout>`: its layout's name, so running the file gives it back.
+  const name =
+    mine.panes > 0 && prefix && session.startsWith(`${prefix}_`) && session.length > prefix.length + 1
+      ? session.slice(prefix.length + 1)
+      : session;
+  const r = importZellij(doc, { file: "/", cwd: "/", env: {} }, source, name);
   r.warnings.push({
     at: "focus",
     message: "zellij's dump-layout does not say which pane has the focus; not captured",
