@@ -144,6 +144,31 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(left).toBe("");
   });
 
+  it("status of a machine that answers that its tmux server is not running exits 0, as locally (review H16-2)", async () => {
+    const f = join(dir, "gone.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "gone",
+            layoutTabs: [{ tabName: "a", startDir: join(dir, "work"), command: "sleep 30" }],
+          },
+        ],
+      }),
+    );
+    const ssh = ["--ssh-config", join(dir, "ssh_config")];
+    const s = sock("gone");
+    expect((await sessions(["run", f, "--host", "alpha", "--socket", s, ...ssh])).code).toBe(0);
+    execFileSync("tmux", ["-S", s, "kill-server"]);
+    const st = await sessions(["status", "gone", "--host", "alpha"]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/gone\s+a\s+(killed|missing)/);
+    expect((await sessions(["kill", "gone", "--host", "alpha"])).code).toBe(0);
+    await sessions(["ls", "--prune"]);
+  });
+
   it("a machine that cannot be reached is reported and the others carry on", async () => {
     const f = join(dir, "one.json");
     writeFileSync(

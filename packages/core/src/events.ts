@@ -146,7 +146,7 @@ export interface SessionHistory {
   session: ManagedSession & { endedAt?: number; endedBy?: string };
   /** The run directory's files (`events.ndjson`, `ready-<i>.json`), by name. */
   files: Map<string, string>;
-  /** Seconds to add to the machine's clock to get this one's (its skew). */
+  /** How far the machine's clock is ahead of this one's (ms; the host's `clockSkewMs`): taken off. */
   skewMs?: number;
 }
 
@@ -157,7 +157,8 @@ export interface SessionHistory {
  */
 export function sessionEvents(h: SessionHistory): McEvent[] {
   const s = h.session;
-  const at = (seconds: number) => iso(seconds * 1000 + (h.skewMs ?? 0));
+  // In this machine's clock, as status's times are (status-clock.ts).
+  const at = (seconds: number) => iso(seconds * 1000 - (h.skewMs ?? 0));
   const base = { machine: s.machine, session: s.name };
   const out: McEvent[] = [];
   const tabs = s.layout.layoutTabs;

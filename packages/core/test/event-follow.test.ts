@@ -90,6 +90,16 @@ describe("the event stream's end", () => {
     ]);
   });
 
+  it("a machine's clock ahead of this one's is taken off its tabs' event times, as status does (review H16-1)", () => {
+    const line = `${JSON.stringify({ type: "tab-started", t: 2000, session: session.name, tab: "a", index: 0, attempt: 1 })}\n`;
+    const files = new Map([["events.ndjson", line]]);
+    const at = (skewMs: number) =>
+      sessionEvents({ session, files, skewMs }).find((x) => x.type === "tab-started")?.time;
+    expect(at(0)).toBe(new Date(2_000_000).toISOString());
+    // Two hours ahead there: 2000 s by its clock is 2000 s − 2 h here.
+    expect(at(7_200_000)).toBe(new Date(2_000_000 - 7_200_000).toISOString());
+  });
+
   it("waits for the wrapper's tab-exited line that lands just after its record, and never says it twice", async () => {
     let reads = 0;
     const events = await collect(

@@ -53,10 +53,13 @@ export async function statusCommand(
         else if (report.sessions.length === 0)
           out.err("no managed sessions are running (sessions ls shows saved runs)");
         else for (const l of [...statusTable(report, out), ...logTailLines(report.sessions, out)]) out.out(l);
-        // A machine (or a local tmux server) that did not answer was not checked: said by the exit code
-        // too. A local server that is not running is an answer: its sessions are gone.
+        // A machine (or a tmux server) that did not answer was not checked: said by the exit code too. A
+        // server that is not running is an answer, on any machine: its sessions are gone.
         return report.sessions.some(
-          (s) => s.error !== undefined && (s.host !== "local" || /did not answer within/.test(s.error)),
+          (s) =>
+            s.error !== undefined &&
+            (/did not answer within/.test(s.error) ||
+              (s.host !== "local" && s.tabs.every((t) => t.state === "unknown"))),
         )
           ? EXIT_CODES.SSH_UNREACHABLE
           : 0;
