@@ -25,9 +25,11 @@ describe("#19 remote prototypes", () => {
   it("any script runs behind a command line shorter than cmd.exe's 8,191 characters", () => {
     const line = ["powershell", ...stdinScriptArgs()].join(" ");
     expect(line.length).toBeLessThan(1000);
+    // Pids no process can have (past Linux's largest pid_max, 2^22): the fake runs the script against this
+    // machine's process table, and "start -1" is any process of that pid (live pids here were killed).
     const kill = killScript(
-      Array.from({ length: 300 }, (_, i) => ({ pid: 10_000 + i, startedAt: 1_760_000_000_000 })),
-      Array.from({ length: 300 }, (_, i) => ({ pid: 20_000 + i, startedAt: -1 })),
+      Array.from({ length: 300 }, (_, i) => ({ pid: 5_000_000 + i, startedAt: 1_760_000_000_000 })),
+      Array.from({ length: 300 }, (_, i) => ({ pid: 6_000_000 + i, startedAt: -1 })),
     );
     expect(kill.length).toBeGreaterThan(8191);
     // The fake pwsh reads the script from stdin as the stub does and runs it.

@@ -176,7 +176,7 @@ describe("#19 kill and attach", () => {
     const survivor = tree.find(elevated)!;
     const [r] = await m.killAllSessions();
     process.kill(survivor, "SIGKILL");
-    expect(r).toMatchObject({ ok: false, error: `[mc] [wt] kill: 1 process(es) did not stop: ${survivor}` });
+    expect(r).toMatchObject({ ok: false, error: `1 process(es) did not stop: ${survivor}` });
   });
 
   it("closes killed tabs, and never adds tabs to a window an earlier start left open", async () => {
