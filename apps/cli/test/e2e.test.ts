@@ -661,7 +661,14 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
     mkdirSync(bin, { recursive: true });
     execFileSync("ln", ["-sf", join(fakes, "wt", "test", "fake", "wt.mjs"), join(bin, "wt")]);
     execFileSync("ln", ["-sf", join(fakes, "wt", "test", "fake", "pwsh.mjs"), join(bin, "pwsh")]);
-    const wenv = { PATH: `${bin}:${process.env.PATH}`, FAKE_WT_STATE: join(dir, "fake-wt") };
+    // The fake's world (FAKE_PWSH_STATE): its processes are the ones its kill script may stop.
+    const shells = join(dir, "fake-pwsh");
+    mkdirSync(shells, { recursive: true });
+    const wenv = {
+      PATH: `${bin}:${process.env.PATH}`,
+      FAKE_WT_STATE: join(dir, "fake-wt"),
+      FAKE_PWSH_STATE: shells,
+    };
     const f = layoutsFile("w.json", [
       {
         layoutName: "win",
@@ -685,7 +692,16 @@ describe("sessions on the other backends (their fake executables on PATH)", () =
       ["running", undefined],
       ["exited", 3],
     ]);
-    expect((await sessions(["kill", "win"], wenv)).code).toBe(0);
+    const killed = await sessions(["kill", "win", "--json"], wenv);
+    expect(killed.code, killed.stderr).toBe(0);
+    // Both tabs' windows: the running one and the one whose shell stayed after its command.
+    expect(JSON.parse(killed.stdout).killed).toEqual([
+      expect.objectContaining({ session: "win", outcome: "killed" }),
+    ]);
+    const left = spawnSync("pgrep", ["-f", `${env.MC_STATE_DIR}/runs/.*/wrapper\\.ps1`], {
+      encoding: "utf8",
+    }).stdout.trim();
+    expect(left).toBe("");
   });
 });
 
