@@ -285,7 +285,9 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
     expect(m.tabs[0]!.state).toBe("unknown");
     expect(snaps.at(-1)!.done).toBe(true);
     expect(unreachable(snaps.at(-1)!)).toEqual([]);
-    expect(changes).toEqual(["alpha:down", "beta:down", "alpha:up", "beta:up"]);
+    // Both went down, then both came back (the two reconnect in parallel: either may answer first).
+    expect(changes.slice(0, 2).sort()).toEqual(["alpha:down", "beta:down"]);
+    expect(changes.slice(2).sort()).toEqual(["alpha:up", "beta:up"]);
     expect(last?.sessions.map((s) => [s.session, s.tabs[0]!.state, s.tabs[0]!.exitCode])).toEqual([
       ["fl_m", "exited", 0],
       ["fl_m2", "exited", 0],
