@@ -33,21 +33,38 @@ export function logWriterCommand(logPath: string, cap = LOG_CAP_BYTES): string {
  * had it was lost. perl also keeps NUL bytes, where awk ends the line at one.
  */
 function perlWriter(banner: boolean): string {
+  if (!banner)
+    // What the pane printed as it comes (a prompt, a `\r` progress bar, a last line without its end),
+    // in the chunks the pipe gives: rotated where a line ends (a line longer than the cap first ends).
+    return [
+      `$f = $ENV{MC_LOG}; $c = $ENV{MC_CAP}; $n = (-s $f) || 0; $e = 1; binmode STDIN;`,
+      `sub o { open(O, ">>", $f) || exit 1; binmode O }`,
+      `sub w { syswrite(O, $_[0]) // exit 1; $n += length $_[0]; $e = substr($_[0], -1) eq "\\n" }`,
+      `sub r { close O; rename $f, "$f.1"; $n = 0; o() }`,
+      "o();",
+      "while (sysread(STDIN, $b, 65536)) {",
+      "  while (length $b) {",
+      "    if ($n + length($b) <= $c) { w($b); last }",
+      `    $i = $c > $n ? rindex($b, "\\n", $c - $n - 1) : -1;`,
+      "    if ($i >= 0) { w(substr($b, 0, $i + 1)); $b = substr($b, $i + 1); r(); next }",
+      "    if ($n > 0 && $e) { r(); next }",
+      `    $i = index($b, "\\n");`,
+      "    if ($i < 0) { w($b); last }",
+      "    w(substr($b, 0, $i + 1)); $b = substr($b, $i + 1);",
+      "  }",
+      "}",
+    ].join(" ");
   return [
     `$f = $ENV{MC_LOG}; $c = $ENV{MC_CAP}; $n = (-s $f) || 0; binmode STDIN;`,
     `sub o { open(O, ">>", $f) || exit 1; binmode O; select O; $| = 1 }`,
     `sub w { $k = length $_[0]; if ($n > 0 && $n + $k > $c) { close O; rename $f, "$f.1"; $n = 0; o() } print O $_[0]; $n += $k }`,
     "o();",
     "while (<STDIN>) {",
-    ...(banner
-      ? [
-          // As the awk writer's banner lines, below.
-          `  next if $. == 1 && /^Script started on /;`,
-          `  if (/^Script done on .*COMMAND_EXIT_CODE="[0-9]+"\\]$/) { $h = 0; next }`,
-          `  if ($_ eq "\\n") { w("\\n") if $h; $h = 1; next }`,
-          `  if ($h) { w("\\n"); $h = 0 }`,
-        ]
-      : []),
+    // As the awk writer's banner lines, below.
+    `  next if $. == 1 && /^Script started on /;`,
+    `  if (/^Script done on .*COMMAND_EXIT_CODE="[0-9]+"\\]$/) { $h = 0; next }`,
+    `  if ($_ eq "\\n") { w("\\n") if $h; $h = 1; next }`,
+    `  if ($h) { w("\\n"); $h = 0 }`,
     "  w($_)",
     "}",
   ].join(" ");

@@ -133,6 +133,30 @@ describe("tab log writer (real perl and awk)", () => {
   });
 
   it.runIf(hasPerl)(
+    "perl writes what comes as it comes: a prompt, a \\r progress bar, a last line without its end (review H15-12)",
+    async () => {
+      const log = join(dir, "partial.log");
+      const child = spawn("/bin/sh", ["-c", logWriterScript(shQuote(log), undefined, "perl").join("; ")], {
+        stdio: ["pipe", "ignore", "ignore"],
+      });
+      try {
+        child.stdin.write("Password: ");
+        child.stdin.write("\r 10%\r 20%");
+        const deadline = Date.now() + 5000;
+        let seen = "";
+        while (Date.now() < deadline && !seen.includes("20%")) {
+          await new Promise((r) => setTimeout(r, 50));
+          seen = existsSync(log) ? readFileSync(log, "utf8") : "";
+        }
+        expect(seen).toBe("Password: \r 10%\r 20%");
+      } finally {
+        child.stdin.end();
+        await once(child, "exit");
+      }
+    },
+  );
+
+  it.runIf(hasPerl)(
     "a 10 MB line (a \\r progress bar) is written in linear time, every byte kept, NULs too (review H12-4)",
     () => {
       const log = join(dir, "long.log");
@@ -144,6 +168,25 @@ describe("tab log writer (real perl and awk)", () => {
       expect(Date.now() - t0).toBeLessThan(3000);
       const out = Buffer.concat([readFileSync(`${log}.1`), readFileSync(log)]);
       expect(out.equals(input)).toBe(true);
+    },
+  );
+
+  it.runIf(hasPerl)(
+    "perl, any lines in any chunks: the two files are the input's newest part, each from a line's start, none past the cap",
+    () => {
+      for (let k = 0; k < 5; k++) {
+        const log = join(dir, `chunks-${k}.log`);
+        const lines = Array.from({ length: 3000 }, (_, i) => `${i} ${"x".repeat((i * 7919 + k) % 120)}`);
+        const input = `${lines.join("\n")}\n`;
+        feed(log, input, 4096, "perl");
+        const cur = readFileSync(log, "utf8");
+        const prev = readFileSync(`${log}.1`, "utf8");
+        expect(input.endsWith(prev + cur)).toBe(true);
+        for (const part of [cur, prev]) {
+          expect(Buffer.byteLength(part)).toBeLessThanOrEqual(4096);
+          expect(part).toMatch(/^\d+ x*\n/);
+        }
+      }
     },
   );
 
