@@ -96,7 +96,9 @@ export function logWriterScript(
       : []),
     `{ w($0) }`,
   ].join(" ");
-  const perl = `exec perl -e ${shQuote(perlWriter(o.scriptBanner ?? false))}`;
+  // The program reaches perl through the environment: on its command line it made every `ps` listing a
+  // kilobyte per tab longer (a thousand panes' writers overflowed a 1 MiB read of `ps -eo args`).
+  const perl = `MC_PL=${shQuote(perlWriter(o.scriptBanner ?? false))}; export MC_PL; exec perl -e 'eval $ENV{MC_PL}; die $@ if $@'`;
   // mawk (Debian's awk) reads a pipe in whole blocks unless told `-W interactive`; other awks read lines
   // as they come, and some (busybox) refuse -W, hence the probe. tmux runs this with /bin/sh.
   return [
@@ -108,7 +110,7 @@ export function logWriterScript(
     // PATH can differ (then awk, asked whether it takes -W interactive, as without perl).
     ...(mode === "perl" || mode === "probe"
       ? [
-          `command -v perl >/dev/null 2>&1 && ${perl}`,
+          `command -v perl >/dev/null 2>&1 && { ${perl}; }`,
           `awk -W interactive 'BEGIN {}' </dev/null >/dev/null 2>&1 && set -- -W interactive "$@"`,
         ]
       : []),

@@ -149,6 +149,8 @@ describe("tab log writer (real perl and awk)", () => {
           seen = existsSync(log) ? readFileSync(log, "utf8") : "";
         }
         expect(seen).toBe("Password: \r 10%\r 20%");
+        // Its program is not on its command line (every tab's writer shows in ps).
+        expect(readFileSync(`/proc/${child.pid}/cmdline`, "utf8").length).toBeLessThan(100);
       } finally {
         child.stdin.end();
         await once(child, "exit");
