@@ -20,6 +20,16 @@ import {
 const recordOutcome = (record: TabRecord) =>
   decideTabState({ scheduled: true, record, process: "dead", unreachable: false });
 
+/** The events a run directory's tabs wrote, parsed (none when there is no events file). */
+async function eventsIn(runDir: string): Promise<Record<string, unknown>[]> {
+  const file = join(runDir, "events.ndjson");
+  if (!existsSync(file)) return [];
+  return (await readFile(file, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+}
+
 const run = promisify(execFile);
 let dir: string;
 beforeAll(async () => {
@@ -78,10 +88,7 @@ describe("posix tab wrapper", () => {
       const idx = sig === "TERM" ? 30 : 31;
       const { rec, runDir } = await runTab(cmd, idx, dir, "/bin/sh", { retry: { max: 1 } });
       expect(rec).toMatchObject({ exit: 0, attempt: 2 });
-      const events = (await readFile(join(runDir, "events.ndjson"), "utf8"))
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l));
+      const events = await eventsIn(runDir);
       // One end, the tab's own; the signalled attempt is a retry (128+N), never a "tab-killed".
       expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
         ["tab-started", 1, null],
@@ -92,10 +99,7 @@ describe("posix tab wrapper", () => {
     // Without a retry, the wrapper's record is the signalled attempt's: killed, once.
     const { rec, runDir } = await runTab("kill -TERM $PPID; exit 1", 32);
     expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
-    const types = (await readFile(join(runDir, "events.ndjson"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l).type);
+    const types = (await eventsIn(runDir)).map((e) => e.type);
     expect(types).toEqual(["tab-started", "tab-exited"]);
   });
 
@@ -134,10 +138,7 @@ describe("posix tab wrapper", () => {
     const { rec, runDir } = await runTab(cmd, 20, dir, "/bin/sh", { retry: { max: 3 } });
     expect(rec).toMatchObject({ exit: 0, attempt: 3 });
     expect(recordOutcome(rec!)).toMatchObject({ state: "exited", exitCode: 0, attempt: 3 });
-    const events = (await readFile(join(runDir, "events.ndjson"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const events = await eventsIn(runDir);
     expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
       ["tab-started", 1, null],
       ["tab-retried", 2, 1],
@@ -313,12 +314,7 @@ describe("posix tab wrapper", () => {
       process.kill(-child.pid!, "SIGHUP");
       await new Promise((r) => setTimeout(r, 1000));
       const text = await readFile(rec, "utf8");
-      const events = existsSync(join(runDir, "events.ndjson"))
-        ? (await readFile(join(runDir, "events.ndjson"), "utf8"))
-            .trim()
-            .split("\n")
-            .map((l) => JSON.parse(l).type)
-        : [];
+      const events = (await eventsIn(runDir)).map((e) => e.type);
       if (replaced) {
         expect(text).toBe(theirs);
         expect(events).toEqual(["tab-started"]);
