@@ -157,14 +157,31 @@ export function lastLines(text: string, n: number): string {
  */
 export const LOG_READ_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A log path opened for reading only when it is a regular file (O_NONBLOCK: a FIFO a tab left in its
+ * place would block the open for ever; a directory or device is not a log). Undefined when it is absent
+ * or not a regular file.
+ */
+async function openLog(path: string) {
+  const { open } = await import("node:fs/promises");
+  const { constants } = await import("node:fs");
+  const f = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+  if (!f) return undefined;
+  const st = await f.stat().catch(() => undefined);
+  // The birth time too (where the file system keeps one): a rotated-away file's inode is free for
+  // the next new file once `.1` is replaced.
+  if (st?.isFile()) return { f, size: st.size, id: `${st.dev}:${st.ino}:${st.birthtimeMs}` };
+  await f.close();
+  return undefined;
+}
+
 /** A log file's text, at most its last {@link LOG_READ_BYTES} on this machine (from a line's start). */
 async function readLogFile(host: Host, path: string): Promise<string | undefined> {
   if (host.id !== "local") return host.readFile(path);
-  const { open } = await import("node:fs/promises");
-  const f = await open(path, "r").catch(() => undefined);
-  if (!f) return undefined;
+  const log = await openLog(path);
+  if (!log) return undefined;
+  const { f, size } = log;
   try {
-    const { size } = await f.stat();
     const from = Math.max(0, size - LOG_READ_BYTES);
     const buf = Buffer.alloc(size - from);
     const { bytesRead } = await f.read(buf, 0, buf.length, from);
@@ -185,41 +202,139 @@ export async function readTabLog(host: Host, runDir: string, index: number): Pro
   return joinLog(current, previous);
 }
 
-/** What a follower read: the bytes after `offset`, and the log's size when they were read. */
+/** What a follower read: the bytes after `offset`, the log's size and which file it was. */
 export interface LogChunk {
   size: number;
   data: Buffer;
+  /**
+   * The file's identity (device and inode here, the inode elsewhere): a rotation renames the log to
+   * `.1` and starts a new file, so a new identity is a rotation whatever the sizes. Undefined when the
+   * log is absent, not a regular file, or was replaced while it was read (the data is then empty).
+   */
+  id?: string;
 }
 
 /** Most a follower reads at once (the rest comes with the next read). */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+export const LOG_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * The part of a log after byte `offset` (for `sessions logs -f`): on this machine straight from the file,
- * elsewhere with one `tail -c` through the host's connection. A size below `offset` means it rotated.
+ * elsewhere with one `tail -c` through the host's connection. Only a regular file is read.
  */
 export async function readLogFrom(host: Host, path: string, offset: number): Promise<LogChunk> {
   if (host.id === "local") {
-    const { open } = await import("node:fs/promises");
-    const f = await open(path, "r").catch(() => undefined);
-    if (!f) return { size: 0, data: Buffer.alloc(0) };
+    const log = await openLog(path);
+    if (!log) return { size: 0, data: Buffer.alloc(0) };
+    const { f, size, id } = log;
     try {
-      const { size } = await f.stat();
-      if (size <= offset) return { size, data: Buffer.alloc(0) };
-      const buf = Buffer.alloc(Math.min(size - offset, CHUNK_BYTES));
+      if (size <= offset) return { size, data: Buffer.alloc(0), id };
+      const buf = Buffer.alloc(Math.min(size - offset, LOG_CHUNK_BYTES));
       const { bytesRead } = await f.read(buf, 0, buf.length, offset);
-      return { size, data: buf.subarray(0, bytesRead) };
+      return { size, data: buf.subarray(0, bytesRead), id };
     } finally {
       await f.close();
     }
   }
   // The bytes travel as hex (POSIX od): a command's output arrives as text, and a byte that is not
   // UTF-8 would come back as U+FFFD, three bytes, so the follower's offset would run past the file's size
-  // and read it as rotated (the log replayed from its start).
-  const script = `wc -c < "$1" 2>/dev/null || echo 0; tail -c +"$2" -- "$1" 2>/dev/null | head -c ${CHUNK_BYTES} | od -An -v -tx1`;
+  // and read it as rotated (the log replayed from its start). The inode (`ls -i`, POSIX) is asked before
+  // and after: a file renamed away meanwhile gives no identity, and the follower asks again.
+  const script = `[ -f "$1" ] || { echo 0; exit 0; }
+mc_id() { mc_a=$(ls -i -- "$1" 2>/dev/null) || mc_a=; mc_a=\${mc_a#"\${mc_a%%[! ]*}"}; mc_a=\${mc_a%% *}; }
+mc_id "$1"; mc_b=$mc_a
+printf '%s %s\\n' "$(wc -c < "$1" 2>/dev/null || echo 0)" "$mc_b"
+tail -c +"$2" -- "$1" 2>/dev/null | head -c ${LOG_CHUNK_BYTES} | od -An -v -tx1
+mc_id "$1"; [ "$mc_a" = "$mc_b" ] || echo x`;
   const r = await host.run({ file: "sh", args: ["-c", script, "sh", path, String(offset + 1)] });
   const nl = r.stdout.indexOf("\n");
-  const size = Number.parseInt(r.stdout.slice(0, nl), 10) || 0;
-  const hex = r.stdout.slice(nl + 1).replace(/[^0-9a-fA-F]/g, "");
-  return { size, data: size <= offset ? Buffer.alloc(0) : Buffer.from(hex, "hex") };
+  const [sizeText = "", idText = ""] = r.stdout
+    .slice(0, nl < 0 ? undefined : nl)
+    .trim()
+    .split(/\s+/);
+  const size = Number.parseInt(sizeText, 10) || 0;
+  const body = nl < 0 ? "" : r.stdout.slice(nl + 1);
+  // A trailing "x": the file was renamed while it was read (a rotation), so these bytes may be of either.
+  if (/x\s*$/.test(body)) return { size: 0, data: Buffer.alloc(0) };
+  const hex = body.replace(/[^0-9a-fA-F]/g, "");
+  const id = /^\d+$/.test(idText) ? idText : undefined;
+  return { size, data: size <= offset ? Buffer.alloc(0) : Buffer.from(hex, "hex"), ...(id ? { id } : {}) };
+}
+
+/**
+ * Follows one tab's log (`sessions logs -f`): every byte written after {@link start} is given once, in
+ * order, across rotations. A rotation is seen by the file's identity, not its size (a lagging follower
+ * met a new file already past its old offset and skipped megabytes unseen); the rest of the old file is
+ * then read from `.1` whole. Should the writer rotate twice between two reads (16 MiB unread), a line
+ * says how much was lost.
+ */
+export class LogFollower {
+  private offset = 0;
+  private id: string | undefined;
+  /** Whether the last read stopped at its limit with more to read (read again before waiting). */
+  behind = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly path: string,
+  ) {}
+
+  /** The log's complete lines so far (at most its last {@link LOG_CHUNK_BYTES}); following starts after them. */
+  async start(): Promise<string> {
+    let c = await readLogFrom(this.host, this.path, 0);
+    let base = 0;
+    if (c.size > c.data.length && c.id !== undefined) {
+      base = c.size - LOG_CHUNK_BYTES;
+      const tail = await readLogFrom(this.host, this.path, base);
+      if (tail.id === c.id) c = tail;
+      else base = 0;
+    }
+    this.id = c.id;
+    const cut = c.data.lastIndexOf(10) + 1;
+    let from = 0;
+    if (base > 0) from = c.data.indexOf(10) + 1;
+    this.offset = base + cut;
+    return c.data.subarray(Math.min(from, cut), cut).toString("utf8");
+  }
+
+  /** What was written since, as complete lines (and a last partial one when `final`). */
+  async next(final: boolean): Promise<string> {
+    const parts: string[] = [];
+    this.behind = false;
+    let c = await readLogFrom(this.host, this.path, this.offset);
+    if (c.id === undefined && c.size === 0) return "";
+    // A smaller file is a new one too (an inode can be reused once the file that had it is gone).
+    const rotated = (this.id !== undefined && c.id !== undefined && c.id !== this.id) || c.size < this.offset;
+    if (rotated) {
+      // The rest of the file this follower read is `.1` now. Should the log have rotated again since,
+      // that file is gone: a line says so, and the whole of `.1` (the output before the current file)
+      // follows.
+      let id = this.id;
+      let skipped = false;
+      for (;;) {
+        const old = await readLogFrom(this.host, `${this.path}.1`, this.offset);
+        if (id !== undefined && old.id !== id) {
+          if (skipped || old.id === undefined) break;
+          parts.push("[mc: some output is not shown: the log rotated twice before it was read]\n");
+          skipped = true;
+          id = old.id;
+          this.offset = 0;
+          continue;
+        }
+        parts.push(old.data.toString("utf8"));
+        this.offset += old.data.length;
+        if (old.data.length === 0 || this.offset >= old.size) break;
+      }
+      if (parts.length && !parts[parts.length - 1]!.endsWith("\n")) parts.push("\n");
+      this.offset = 0;
+      this.id = c.id;
+      c = await readLogFrom(this.host, this.path, 0);
+      if (c.id !== undefined && c.id !== this.id) return parts.join("");
+    }
+    this.id ??= c.id;
+    const cut = final ? c.data.length : c.data.lastIndexOf(10) + 1;
+    parts.push(c.data.subarray(0, cut).toString("utf8"));
+    this.offset += cut;
+    this.behind = c.data.length === LOG_CHUNK_BYTES;
+    return parts.join("");
+  }
 }

@@ -1,10 +1,12 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -16,13 +18,16 @@ import { localHost } from "../src/local-host.js";
 import { shQuote } from "../src/quote.js";
 import {
   joinLog,
+  LOG_CHUNK_BYTES,
   LOG_READ_BYTES,
   LOG_WRITER_PROBE,
+  LogFollower,
   type LogWriterMode,
   lastLines,
   logWriterCommand,
   logWriterScript,
   parseLogWriterProbe,
+  readLogFrom,
   readTabLog,
 } from "../src/tab-log.js";
 
@@ -261,5 +266,100 @@ describe("reading a tab's log (review H9-5)", () => {
     expect(text).toMatch(
       /^older\n\[mc: the first \d+ bytes of .*tab-0\.log are not shown: a line longer than the log's 8 MiB cap\]\nlast line\n$/,
     );
+  });
+});
+
+describe("following a log (logs -f, review H15-4)", () => {
+  /** Lines `from`..`to`, each its own number. */
+  const lines = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => `${from + i}\n`).join("");
+
+  it("gives every byte once across rotations, whatever the new file's size when it looks again", async () => {
+    const logs = join(dir, "follow");
+    mkdirSync(logs, { recursive: true });
+    const path = join(logs, "tab-0.log");
+    writeFileSync(path, lines(1, 10));
+    const f = new LogFollower(localHost(), path);
+    let seen = await f.start();
+    let written = lines(1, 10);
+    let n = 10;
+    // A seeded sequence of appends and rotations, read after each step; the new file often grows past
+    // the follower's offset in the old one before it looks (what made it skip megabytes).
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let step = 0; step < 60; step++) {
+      const more = lines(n + 1, n + 1 + Math.floor(rnd() * 400));
+      n += more.split("\n").length - 1;
+      appendFileSync(path, more);
+      written += more;
+      if (rnd() < 0.4) {
+        renameSync(path, `${path}.1`);
+        const fresh = lines(n + 1, n + 1 + Math.floor(rnd() * 800));
+        n += fresh.split("\n").length - 1;
+        writeFileSync(path, fresh);
+        written += fresh;
+      }
+      seen += await f.next(false);
+    }
+    seen += await f.next(true);
+    expect(seen.length).toBe(written.length);
+    expect(seen === written).toBe(true);
+  });
+
+  it("reads the whole rest of a rotated file, and says so when it rotated twice unread", async () => {
+    const path = join(dir, "follow2.log");
+    const big = "z".repeat(1023) + "\n";
+    writeFileSync(path, "first\n");
+    const f = new LogFollower(localHost(), path);
+    expect(await f.start()).toBe("first\n");
+    // More than one read's worth left in the old file when it rotates.
+    const rest = big.repeat(Math.ceil((LOG_CHUNK_BYTES * 1.5) / big.length));
+    appendFileSync(path, rest);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, "new\n");
+    expect(await f.next(false)).toBe(`${rest}new\n`);
+    // Twice: the file it was reading is gone, and a line says so; the file after it is there.
+    appendFileSync(path, "lost\n");
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, "kept\n");
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, "latest\n");
+    expect(await f.next(false)).toBe(
+      "[mc: some output is not shown: the log rotated twice before it was read]\nkept\nlatest\n",
+    );
+    // A partial last line waits for its end, unless the tab has finished.
+    appendFileSync(path, "part");
+    expect(await f.next(false)).toBe("");
+    expect(await f.next(true)).toBe("part");
+  });
+
+  it("starts at the end of a log larger than one read, from a line's start", async () => {
+    const path = join(dir, "follow3.log");
+    writeFileSync(path, `${"a".repeat(100)}\n`.repeat(Math.ceil((LOG_CHUNK_BYTES * 2) / 101)) + "the end\n");
+    const start = await new LogFollower(localHost(), path).start();
+    expect(start.endsWith("the end\n")).toBe(true);
+    expect(start.startsWith(`${"a".repeat(100)}\n`)).toBe(true);
+  });
+});
+
+describe("a log path that is not a regular file (review H15-8)", () => {
+  it("is skipped at once: a FIFO never blocks a read, a directory is no error", async () => {
+    const runDir = join(dir, "fifo");
+    mkdirSync(join(runDir, "logs"), { recursive: true });
+    writeFileSync(join(runDir, "logs", "tab-0.log"), "kept\n");
+    execFileSync("mkfifo", [join(runDir, "logs", "tab-0.log.1")]);
+    mkdirSync(join(runDir, "logs", "tab-1.log"));
+    const h = localHost();
+    const t0 = Date.now();
+    expect(await readTabLog(h, runDir, 0)).toBe("kept\n");
+    expect(await readTabLog(h, runDir, 1)).toBe("");
+    expect((await readLogFrom(h, join(runDir, "logs", "tab-0.log.1"), 0)).data.length).toBe(0);
+    const f = new LogFollower(h, join(runDir, "logs", "tab-1.log"));
+    expect(await f.start()).toBe("");
+    expect(await f.next(true)).toBe("");
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });

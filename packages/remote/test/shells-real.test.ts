@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -394,7 +395,15 @@ describe.skipIf(!HAVE_SSHD)("shells, secrets, state and temp directories", () =>
       const chunk = await readLogFrom(h, path, offset);
       expect(chunk.size).toBe(bytes.length);
       expect(chunk.data.equals(bytes.subarray(offset)), `offset ${offset}`).toBe(true);
+      // Its identity (the inode) tells a rotation from growth (review H15-4).
+      expect(chunk.id).toBe(String(statSync(path).ino));
     }
+    // A FIFO a tab left at a log path is no log: no read blocks on it (review H15-8).
+    const fifo = join(dir, "fifo.log");
+    execFileSync("mkfifo", [fifo]);
+    const none = await readLogFrom(h, fifo, 0);
+    expect(none.data.length).toBe(0);
+    expect(none.id).toBeUndefined();
   });
 
   it.skipIf(!ROOT)("a read-only remote home is the state error with its cause, not 'exit 1'", async () => {

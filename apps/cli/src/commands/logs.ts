@@ -3,9 +3,9 @@ import {
   FINISHED_STATES,
   type Host,
   isFailedTab,
+  LogFollower,
   lastLines,
   McError,
-  readLogFrom,
   readTabLog,
   type SessionStatus,
   sessionSlots,
@@ -138,14 +138,11 @@ async function follow(
   const stop = () => ac.abort();
   process.once("SIGINT", stop);
   const path = (slot: number) => join(found.session.runDir, tabLogName(slot));
-  const offsets = new Map<number, number>();
+  const followers = new Map(sources.map((src) => [src.slot, new LogFollower(host, path(src.slot))]));
   try {
     // Start with the last lines already written (10, like tail -f, unless -n says otherwise).
     for (const src of sources) {
-      const start = await readLogFrom(host, path(src.slot), 0);
-      const cut = start.data.lastIndexOf(10) + 1;
-      offsets.set(src.slot, cut);
-      const text = start.data.subarray(0, cut).toString("utf8");
+      const text = await followers.get(src.slot)!.start();
       for (const line of splitLines(lastLines(text, o.lines ?? 10))) print(src, line);
     }
     let lastCheck = 0;
@@ -159,8 +156,14 @@ async function follow(
         );
       }
       for (const src of sources) {
-        const at = offsets.get(src.slot)!;
-        offsets.set(src.slot, await drain(host, path(src.slot), at, finished, (l) => print(src, l)));
+        // A read gives at most 4 MiB: one that is behind reads again at once (a fast writer rotates its
+        // log every 8 MiB), and once finished, everything left is printed.
+        const f = followers.get(src.slot)!;
+        for (;;) {
+          const text = await f.next(finished);
+          for (const line of splitLines(text)) print(src, line);
+          if (!f.behind && (!finished || text === "")) break;
+        }
       }
       if (finished || ac.signal.aborted) return 0;
       await sleep(o.pollMs ?? 250, ac.signal).catch(() => {});
@@ -168,26 +171,6 @@ async function follow(
   } finally {
     process.off("SIGINT", stop);
   }
-}
-/** Print the complete lines after `offset` (all of it when `final`); returns the new offset. */
-async function drain(
-  host: Host,
-  path: string,
-  offset: number,
-  final: boolean,
-  print: (line: string) => void,
-): Promise<number> {
-  let chunk = await readLogFrom(host, path, offset);
-  if (chunk.size < offset) {
-    // Rotated: the rest of the old log went to `.1`, the new one starts at 0.
-    const rest = await readLogFrom(host, `${path}.1`, offset);
-    for (const line of splitLines(rest.data.toString("utf8"))) print(line);
-    offset = 0;
-    chunk = await readLogFrom(host, path, 0);
-  }
-  const cut = final ? chunk.data.length : chunk.data.lastIndexOf(10) + 1;
-  for (const line of splitLines(chunk.data.subarray(0, cut).toString("utf8"))) print(line);
-  return offset + cut;
 }
 
 /** Whether every followed command (by slot) has finished, or the session is gone. */
