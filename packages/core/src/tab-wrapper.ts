@@ -192,10 +192,18 @@ ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
 esac
 mc_rec="$mc_dir/tab-$1.json"
-# A final record and no attempt number: this tab's run is over (zellij resurrecting mc's session, a pane
-# respawned by hand). Running it again would overwrite the tab's outcome under a run that has ended.
-if [ "$#" -lt 2 ] && [ -f "$mc_rec" ] && read -r mc_l <"$mc_rec"; then
-  case $mc_l in *'"end":'*) echo "mc: this tab has ended in its run; sessions rerun starts it again" >&2; exit 2 ;; esac
+# A final record and no later attempt number: this tab's run is over (zellij resurrecting mc's session, a
+# pane respawned by hand, a rerun's pane respawned). Running it again would overwrite the tab's outcome
+# under a run that has ended. The pane stays, as the ended tab's did, so the message is seen.
+if [ -f "$mc_rec" ] && read -r mc_l <"$mc_rec"; then
+  case $mc_l in *'"end":'*)
+    mc_a=\${mc_l##*'"attempt":'} mc_a=\${mc_a%%[!0-9]*}
+    case "$2" in '' | *[!0-9]*) mc_a=x ;; esac
+    if [ "$mc_a" = x ] || { [ -n "$mc_a" ] && [ "$mc_a" -ge "$2" ]; }; then
+      echo "mc: this tab has ended in its run; sessions rerun starts it again" >&2
+      ${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\n      exit 2'}
+    fi ;;
+  esac
 fi
 mc_cf="$mc_dir/${commandFileName(0).replace("0", "$1")}"
 [ -f "$mc_cf" ] || (umask 077 && printf '%s\\n' "$mc_cmd" >"$mc_cf") || { echo "mc: cannot write $mc_cf" >&2; exit 2; }
@@ -253,13 +261,18 @@ mc_mine() {
 # shell: the tab stays, its end is recorded, a retry runs. (Caught, not ignored: its children start with
 # the default handlers.)
 trap ':' INT QUIT TERM USR1 USR2
+# The recorder's traps, set in each subshell: the command's and the retry backoff's (a tab closed while it
+# waits to retry ends too, and says so).
+mc_traps() {
+  trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129' HUP
+  trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143' TERM
+  # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers);
+  # nor does a stray USR1/USR2, which would leave the command running unrecorded.
+  trap ':' INT QUIT USR1 USR2
+}
 while :; do
   (
-    trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129' HUP
-    trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143' TERM
-    # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers);
-    # nor does a stray USR1/USR2, which would leave the command running unrecorded.
-    trap ':' INT QUIT USR1 USR2
+    mc_traps
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
     mc_env
     "$mc_run" "$mc_cf"
@@ -269,7 +282,7 @@ while :; do
   mc_try=$((mc_try + 1)) mc_n=$((mc_n + 1))
   mc_now
   mc_event tab-retried "$mc_t" ",\\"attempt\\":$mc_try,\\"exitCode\\":$mc_code"
-  sleep "$mc_backoff"
+  (mc_traps; sleep "$mc_backoff")
 done
 mc_end "\\"exit\\":$mc_code"
 mc_event tab-exited "$mc_t" ",\\"exitCode\\":$mc_code"

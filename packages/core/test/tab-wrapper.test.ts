@@ -277,6 +277,8 @@ describe("posix tab wrapper", () => {
       ["x; touch pwned", 2],
       ["", 2],
     ] as const) {
+      // Each a fresh tab: over a final record, only a later attempt number runs (see below).
+      await rm(join(runDir, "tab-0.json"), { force: true });
       await run("/bin/sh", [script, "0", arg], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(() => {});
       const rec = parseTabRecord(await readFile(join(runDir, "tab-0.json"), "utf8"));
       // Started at `arg` (or 1 when it is not a number), retried once: one more.
@@ -340,6 +342,69 @@ describe("posix tab wrapper", () => {
     // A rerun (an attempt number) runs it again.
     await run("/bin/sh", [script, "40", "2"], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(() => {});
     expect(await readFile(count, "utf8")).toBe("x\nx\n");
+    // The rerun's pane respawned runs it no more (its attempt has ended, review H15-5); a later one does.
+    const respawned = await run("/bin/sh", [script, "40", "2"], {
+      env: { ...process.env, SHELL: "/bin/sh" },
+    }).catch((e) => e);
+    expect(respawned.code).toBe(2);
+    expect(await readFile(count, "utf8")).toBe("x\nx\n");
+    await run("/bin/sh", [script, "40", "3"], { env: { ...process.env, SHELL: "/bin/sh" } }).catch(() => {});
+    expect(await readFile(count, "utf8")).toBe("x\nx\nx\n");
+  });
+
+  it("refusing over a final record keeps the pane, as the ended tab kept it: the message is seen (review H15-11)", async () => {
+    const runDir = join(dir, "refused");
+    await mkdir(runDir, { recursive: true });
+    const tabs = [{ index: 0, tabName: "t", command: "exit 0", startDir: dir }];
+    const script = join(dir, "refused.sh");
+    await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    await writeFile(join(runDir, "tab-0.json"), '{"v":1,"pid":1,"start":1,"end":2,"attempt":1,"exit":0}\n');
+    // The kept shell (here one that says so) follows the message.
+    const shell = join(dir, "kept-shell.sh");
+    await writeFile(shell, "#!/bin/sh\necho kept-shell\n", { mode: 0o755 });
+    const r = await run("/bin/sh", [script, "0"], { env: { ...process.env, SHELL: shell } });
+    expect(r.stderr).toContain("sessions rerun starts it again");
+    expect(r.stdout).toBe("kept-shell\n");
+  });
+
+  it("a tab closed while it waits to retry records its end (review H15-10)", async () => {
+    const index = 52;
+    const script = join(dir, `backoff${index}.sh`);
+    const runDir = join(dir, `backoff${index}`);
+    await mkdir(runDir, { recursive: true });
+    const tabs = [
+      { index, tabName: "t", command: "exit 4", startDir: dir, retry: { max: 2, backoffSeconds: 30 } },
+    ];
+    await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs, keepShell: false }));
+    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
+    const { spawn } = await import("node:child_process");
+    const child = spawn("/bin/sh", [script, String(index)], {
+      env: { ...process.env, SHELL: "/bin/sh" },
+      detached: true,
+      stdio: "ignore",
+    });
+    const deadline = Date.now() + 5000;
+    while (
+      !(await eventsIn(runDir).catch(() => [])).some((e) => e.type === "tab-retried") &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    // The tab closes during the backoff: the wrapper dies, then its group is hung up.
+    process.kill(child.pid!, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(-child.pid!, "SIGHUP");
+    const end = Date.now() + 5000;
+    let types: string[] = [];
+    while (Date.now() < end) {
+      types = (await eventsIn(runDir)).map((e) => String(e.type));
+      if (types.includes("tab-killed")) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(types).toEqual(["tab-started", "tab-retried", "tab-killed"]);
+    const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+    expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGHUP" });
   });
 
   it("gives the command its environment and the shell asked for", async () => {
