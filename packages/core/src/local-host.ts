@@ -95,10 +95,30 @@ export interface LocalHostOptions {
   stateDir?: string;
 }
 
-/** Read a regular file; undefined when there is none. A FIFO or device is never opened (it could block). */
+/**
+ * Most a state file (a run record, a tab record) may hold to be read: mc writes them a few kilobytes long;
+ * a file of hundreds of megabytes in their place was read whole by every `ls` (and past V8's string limit,
+ * read as no file at all).
+ */
+export const STATE_FILE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Read a regular file; undefined when there is none. A FIFO or device is never opened (it could block);
+ * one larger than {@link STATE_FILE_MAX_BYTES} is an error saying so.
+ */
 async function readRegular(path: string): Promise<string | undefined> {
   try {
-    if (!(await stat(path)).isFile()) return undefined;
+    const st = await stat(path);
+    if (!st.isFile()) return undefined;
+    if (st.size > STATE_FILE_MAX_BYTES)
+      throw new McError(
+        "STATE_CORRUPT",
+        `${path} is too large to be mc's (${Math.round(st.size / 2 ** 20)} MiB)`,
+        {
+          backend: "core",
+          op: "read",
+        },
+      );
     return await readFile(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR")

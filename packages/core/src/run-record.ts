@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
 import type { ProcessIdentity } from "./linux-proc.js";
-import { localStateExposure } from "./local-host.js";
+import { localStateExposure, STATE_FILE_MAX_BYTES } from "./local-host.js";
 import type { LayoutConfig } from "./schema.js";
 
 /** A session a manager started, as saved on disk. */
@@ -223,18 +223,18 @@ export function parseRun(text: string, path: string): ManagedRun {
   if (raw.v !== 2 || !isObject(raw.machines))
     throw corrupt(path, "is not an mc run record of a known version");
   const run = raw as unknown as ManagedRun;
-  if (!run.sessions.every((s) => typeof s.machine === "string" && s.machine in run.machines))
+  // Own keys only: "constructor" or "toString" is in every object through its prototype.
+  const machines = run.machines as Record<string, unknown>;
+  const described = (m: unknown) =>
+    typeof m === "string" && Object.hasOwn(machines, m) && isObject(machines[m]);
+  if (!run.sessions.every((s) => described(s.machine)))
     throw corrupt(path, "names a machine it does not describe");
+  // Only shown (ls, the pruning order): a damaged time must not make the run's sessions unmanageable.
+  if (typeof run.createdAt !== "number" || !(Math.abs(run.createdAt) <= 8.64e15)) run.createdAt = 0;
   // History is kept on a best-effort basis: a damaged ended entry is left out, never fatal.
   if (run.ended !== undefined) {
     const ok = Array.isArray(run.ended) ? run.ended : [];
-    run.ended = ok.filter(
-      (s) =>
-        validSession(s) &&
-        typeof s.endedAt === "number" &&
-        typeof s.machine === "string" &&
-        s.machine in run.machines,
-    );
+    run.ended = ok.filter((s) => validSession(s) && typeof s.endedAt === "number" && described(s.machine));
   }
   return run;
 }
@@ -312,6 +312,16 @@ function oddRecords(host: Host, dir: string, read: Map<string, string>): string[
   }
 }
 
+/** Why a regular file was left unread: larger than a state file may be (undefined otherwise). */
+function tooLarge(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    if (st.isFile() && st.size > STATE_FILE_MAX_BYTES)
+      return `is too large to be a run record (${Math.round(st.size / 2 ** 20)} MiB; mc's are a few KiB)`;
+  } catch {}
+  return undefined;
+}
+
 /** Result of {@link listRuns}: the readable runs and the files that could not be read. */
 export interface RunListing {
   runs: ManagedRun[];
@@ -334,7 +344,10 @@ export async function listRuns(host: Host, stateDir: string, kind: string): Prom
   const out: RunListing = { runs: [], corrupt: [] };
   for (const name of oddRecords(host, dir, files)) {
     const foreign = foreignOwner(host, join(dir, name));
-    out.corrupt.push({ path: join(dir, name), error: foreign ?? "not a regular file" });
+    out.corrupt.push({
+      path: join(dir, name),
+      error: foreign ?? tooLarge(join(dir, name)) ?? "not a regular file",
+    });
   }
   for (const [name, text] of files) {
     if (!name.endsWith(".json")) continue;

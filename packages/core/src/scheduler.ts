@@ -106,7 +106,8 @@ async function step(
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
     await readyCheck(manager, s, tab, t, now, o);
   }
-  let running = st.tabs.filter((x) => LIVE.has(x.state)).length;
+  // Tabs, not panes: a tab with several panes takes one slot, as at the first start.
+  let running = new Set(st.tabs.filter((x) => LIVE.has(x.state)).map((x) => x.index)).size;
   let opened = 0;
   const event = (i: number, type: "tab-started" | "tab-exited", more: Partial<McEvent> = {}) =>
     o.onEvent?.({

@@ -195,7 +195,11 @@ export function summarizeAll(
     totalCommands: total,
     runningCommands: running,
     stoppedCommands: s((c) => c.stoppedCommands),
-    failedCommands: s((c) => c.failedCommands),
+    // A tab that never starts (its session ended first) is a failure of the run, as it is once it reads
+    // abandoned: a run whose queued tabs were lost does not end in success.
+    failedCommands:
+      s((c) => c.failedCommands) +
+      sessions.reduce((a, x) => a + x.tabs.filter((t) => t.state === "not-started" && over(x, t)).length, 0),
     allSessionsHealthy: healthy === sessions.length,
     allCommandsRunning: total > 0 && running === total,
     allFinished: sessions.every((x) => x.tabs.every((t) => over(x, t))),

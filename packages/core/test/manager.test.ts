@@ -269,6 +269,50 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(await m.listSaved()).toEqual([]);
   });
 
+  it("a damaged createdAt leaves the run manageable; a machine named after Object's prototype is no machine (review H18-4)", async () => {
+    const { host, manager } = toy();
+    const m = manager([L("x")], "p");
+    await m.startAllSessions();
+    const path = [...host.files.keys()].find((k) => k.startsWith("/state/mc/managers/Toy/"))!;
+    const text = String(host.files.get(path));
+    const id = path.slice(path.lastIndexOf("/") + 1, -".json".length);
+    for (const bad of ["yesterday", 1e300, null]) {
+      host.files.set(path, JSON.stringify({ ...JSON.parse(text), createdAt: bad }));
+      const run = await m.load(id);
+      expect(run.createdAt).toBe(0);
+      expect(() => new Date(run.createdAt).toISOString()).not.toThrow();
+    }
+    for (const name of ["constructor", "toString", "__proto__"]) {
+      const rec = JSON.parse(text);
+      rec.sessions[0].machine = name;
+      host.files.set(path, JSON.stringify(rec));
+      await expect(m.load(id)).rejects.toMatchObject({ code: "STATE_CORRUPT" });
+    }
+  });
+
+  it("counts a tab that never starts because its session ended as failed (review H18-1)", () => {
+    const tab = (state: string, index: number) => ({ index, tabName: `t${index}`, state }) as never;
+    const session = (exists: boolean) =>
+      ({
+        machine: "local",
+        session: "s",
+        exists,
+        tabs: [tab("exited", 0), tab("not-started", 1)],
+        summary: {
+          totalCommands: 2,
+          runningCommands: 0,
+          stoppedCommands: 1,
+          failedCommands: 0,
+          sessionHealthy: exists,
+        },
+      }) as never;
+    const up = [{ machine: "local", host: "local", reachable: true }];
+    expect(makeReport([session(false)], up).summary).toMatchObject({ allFinished: true, failedCommands: 1 });
+    // Still to come while the session lives; unknown while its machine does not answer.
+    expect(makeReport([session(true)], up).summary).toMatchObject({ allFinished: false, failedCommands: 0 });
+    expect(makeReport([session(false)], []).summary).toMatchObject({ allFinished: false, failedCommands: 0 });
+  });
+
   it("refuses initialTabs on a backend without the addTabsLater capability, naming it", async () => {
     const { manager } = toy();
     await expect(manager([L("a")]).startAllSessions({ initialTabs: 1 })).rejects.toThrow(/addTabsLater/);

@@ -31,3 +31,35 @@ describe.skipIf(process.getuid?.() !== 0)("run records another user owns", () =>
     expect(isMcError(err, "STATE_CORRUPT")).toBe(true);
   });
 });
+
+describe("a run record larger than any mc writes (review H14-7)", () => {
+  it("is listed as too large, never read whole; the others are read", async () => {
+    const { truncateSync, writeFileSync } = await import("node:fs");
+    const stateDir = mkdtempSync(join(tmpdir(), "mc-size-"));
+    const host = localHost({ stateDir });
+    const run = {
+      v: 2,
+      id: "20260101-000000-abcdef",
+      kind: "TmuxLocalManager",
+      backend: "tmux",
+      createdAt: Date.now(),
+      machines: { local: { host: "local", backendOptions: {} } },
+      sessions: [],
+    };
+    await saveRun(host, stateDir, run as never);
+    // Sparse: 300 MB on paper, nothing on disk.
+    const big = join(stateDir, "managers", "TmuxLocalManager", "zz.json");
+    writeFileSync(big, "", { mode: 0o600 });
+    truncateSync(big, 300 * 2 ** 20);
+    const before = process.memoryUsage().rss;
+    const listed = await listRuns(host, stateDir, "TmuxLocalManager");
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+    expect(listed.runs.map((r) => r.id)).toEqual([run.id]);
+    expect(listed.corrupt).toEqual([
+      { path: big, error: expect.stringMatching(/too large to be a run record \(300 MiB/) },
+    ]);
+    const err = await loadRun(host, stateDir, "TmuxLocalManager", "zz").catch((e) => e);
+    expect(isMcError(err, "STATE_CORRUPT")).toBe(true);
+    expect(String(err.message)).toMatch(/too large/);
+  });
+});
