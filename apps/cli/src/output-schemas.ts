@@ -195,6 +195,27 @@ export const dryRunDocument = z
           artefacts: z.array(z.object({ path: z.string(), description: z.string(), content: z.string() })),
           start: z.array(z.object({ file: z.string(), args: z.array(z.string()) })),
           tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
+          waits: z
+            .array(
+              z.object({
+                tab: z.string(),
+                dependsOn: z.array(z.string()).optional(),
+                readiness: z
+                  .object({
+                    file: z.string().optional(),
+                    port: z.number().int().optional(),
+                    logMatches: z.string().optional(),
+                    command: z.string().optional(),
+                    timeoutSeconds: z.number().optional(),
+                  })
+                  .optional(),
+                shell: z.string().optional(),
+              }),
+            )
+            .optional()
+            .describe(
+              "tabs that open once others are ready (dependsOn) or are watched until ready; a readiness command is run by sessions run itself",
+            ),
         }),
       ),
     ),
@@ -294,8 +315,18 @@ export const logLineDocument = z
 
 /** `sessions wait --json`. */
 export const waitDocument = z
-  .object({ ok: z.boolean(), failed: z.number().int(), report: statusReport })
-  .describe("sessions wait --json (exit 0 all succeeded, 10 any failed; a timeout is an error document)");
+  .object({
+    ok: z.boolean(),
+    failed: z.number().int(),
+    report: statusReport.optional().describe("absent when there was nothing to wait for"),
+    unreadable: z
+      .array(z.object({ path: z.string(), error: z.string() }))
+      .optional()
+      .describe("run records that could not be read: what they hold was not waited for (exit 9)"),
+  })
+  .describe(
+    "sessions wait --json (exit 0 all succeeded, 10 any failed, 9 a run record could not be read; a timeout is an error document)",
+  );
 
 /** `sessions rerun --json`. */
 export const rerunDocument = z

@@ -571,3 +571,121 @@ describe("housekeeping", () => {
     expect(left, before).toEqual([]);
   });
 });
+
+describe("queued tabs and what a run says of them (review H18)", () => {
+  it("tabs that never start because their session ended fail the run (exit 10); --exit close is refused with a cap", async () => {
+    const f = layouts("gone.json", [
+      {
+        layoutName: "gone",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 60" },
+          { tabName: "b", command: "true" },
+          { tabName: "c", command: "true" },
+        ],
+      },
+    ]);
+    const refused = await run(f, "--max-parallel-tabs", "1", "--exit", "close");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--kill-finished-tabs");
+    const child = spawn(
+      "node",
+      [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "1", "--poll-seconds", "0.2"],
+      {
+        env,
+        cwd: dir,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await until(tabsOf.bind(null, "gone"), (t) => t.some((x: { state: string }) => x.state === "running"));
+    // The session ends under the run while b and c wait for a slot.
+    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=gone"]);
+    expect(await code).toBe(10);
+    expect(stderr).toMatch(/2 never started \(their session ended\)/);
+  });
+
+  it("a failed tab is reported (and notified) when it ends, not when the queue has run", async () => {
+    const stamp = join(dir, "h18-3");
+    const notify = join(dir, "notify-h18.sh");
+    writeFileSync(notify, `#!/bin/sh\ngrep -q '"tab":"fail"' && date +%s.%N >> ${stamp}.notified\nexit 0\n`, {
+      mode: 0o755,
+    });
+    const f = layouts("late.json", [
+      {
+        layoutName: "late",
+        layoutTabs: [
+          { tabName: "fail", command: "exit 3" },
+          { tabName: "s1", command: "sleep 3" },
+          { tabName: "s2", command: `date +%s.%N > ${stamp}.s2; sleep 3` },
+        ],
+      },
+    ]);
+    const r = await run(
+      f,
+      "--max-parallel-tabs",
+      "1",
+      "--poll-seconds",
+      "0.2",
+      "-m",
+      "-k",
+      "--notify",
+      notify,
+    );
+    expect(r.code).toBe(10);
+    // Its "exited 3" line and its notification came while s1 ran, before s2 started.
+    expect(r.stdout).toMatch(/late \/ fail: exited 3/);
+    const notified = Number(readFileSync(`${stamp}.notified`, "utf8").trim().split("\n")[0]);
+    const s2 = Number(readFileSync(`${stamp}.s2`, "utf8").trim());
+    expect(notified).toBeLessThan(s2);
+  });
+
+  it("--max-parallel-tabs counts tabs, not panes", async () => {
+    const stamp = join(dir, "h18-5");
+    const pane = (command: string) => ({ panes: [{ command }] });
+    const f = layouts("panes2.json", [
+      {
+        layoutName: "pp",
+        layoutTabs: [
+          { tabName: "p0", command: "sleep 0.3", ...pane("sleep 0.3") },
+          { tabName: "p1", command: `sleep 4; date +%s.%N > ${stamp}.p1end`, ...pane("sleep 4") },
+          { tabName: "p2", command: `date +%s.%N > ${stamp}.p2start`, ...pane("true") },
+        ],
+      },
+    ]);
+    const r = await run(f, "--max-parallel-tabs", "2", "--poll-seconds", "0.2", "-k");
+    expect(r.code, r.stderr).toBe(0);
+    // p0 ended: one tab (two panes) runs, a slot of two is free, p2 starts beside p1.
+    const p2 = Number(readFileSync(`${stamp}.p2start`, "utf8").trim());
+    const p1 = Number(readFileSync(`${stamp}.p1end`, "utf8").trim());
+    expect(p2).toBeLessThan(p1);
+  });
+
+  it("wait does not say success over a run record it could not read (exit 9)", async () => {
+    const state = join(dir, "state-h18-2");
+    const e = { ...env, MC_STATE_DIR: state };
+    const f = layouts("w.json", [{ layoutName: "w", layoutTabs: [{ tabName: "x", command: "exit 3" }] }]);
+    expect((await runCli(["run", f, "--socket", sock, "-m"], { env: e, cwd: dir })).code).toBe(10);
+    const runs = join(state, "managers", "TmuxLocalManager");
+    const [file] = readdirSync(runs).filter((n) => n.endsWith(".json"));
+    const rec = JSON.parse(readFileSync(join(runs, file!), "utf8"));
+    rec.sessions[0].layout.layoutTabs = "x";
+    writeFileSync(join(runs, file!), JSON.stringify(rec));
+    const w = await runCli(["wait", "--timeout", "5"], { env: e, cwd: dir });
+    expect(w.code).toBe(9);
+    expect(w.stderr).toContain("could not read");
+    const j = await runCli(["wait", "--timeout", "5", "--json"], { env: e, cwd: dir });
+    expect(j.code).toBe(9);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      ok: false,
+      unreadable: [expect.objectContaining({ path: expect.any(String) })],
+    });
+    await runCli(["kill", "w"], { env: e, cwd: dir });
+    try {
+      execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=w"], { stdio: "ignore" });
+    } catch {}
+  });
+});

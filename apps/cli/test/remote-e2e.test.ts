@@ -144,6 +144,37 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(left).toBe("");
   });
 
+  it("attach NAME --host M of a session mc did not start attaches there, over ssh, never to a local namesake (review H16-3)", async () => {
+    const hand = sock("hand");
+    const ssh = ["--ssh-config", join(dir, "ssh_config")];
+    execFileSync("tmux", ["-S", hand, "-f", "/dev/null", "new-session", "-d", "-s", "work", "sleep 600"]);
+    try {
+      const r = await sessions(["attach", "work", "--host", "alpha", "--socket", hand, ...ssh, "--print"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^ssh /);
+      expect(r.stdout).toContain("alpha");
+      expect(r.stdout).toContain("attach-session");
+      const j = await sessions(["attach", "work", "--host", "alpha", "--socket", hand, ...ssh, "--json"]);
+      expect(JSON.parse(j.stdout)).toMatchObject({ session: "work", machine: "alpha" });
+      const none = await sessions([
+        "attach",
+        "nosuch",
+        "--host",
+        "alpha",
+        "--socket",
+        hand,
+        ...ssh,
+        "--print",
+      ]);
+      expect(none.code).toBe(5);
+      expect(none.stderr).toContain("alpha");
+    } finally {
+      try {
+        execFileSync("tmux", ["-S", hand, "kill-server"]);
+      } catch {}
+    }
+  });
+
   it("status of a machine that answers that its tmux server is not running exits 0, as locally (review H16-2)", async () => {
     const f = join(dir, "gone.json");
     writeFileSync(

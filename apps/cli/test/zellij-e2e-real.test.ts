@@ -119,6 +119,10 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     expect(events.find((e) => e.type === "tab-exited")).toMatchObject({ tab: "once", exitCode: 3 });
     // A session of the user's own with a name mc would use: restart refuses, kill leaves it.
     expect(z.zellij("attach", "--create-background", "mine").code, z.log()).toBe(0);
+    // auto means tmux where it is installed; a session of that name only zellij has is still found (H13-8).
+    const theirs = await sessions(["attach", "mine", "--print"]);
+    expect(theirs.code, theirs.stderr).toBe(0);
+    expect(theirs.stdout).toMatch(/zellij.*attach.*mine/);
     const mine = layouts("mine", [["t", "sleep 60"]]);
     const restart = await sessions(["run", mine, "-b", "zellij", "--prefix", "", "--on-conflict", "restart"]);
     expect(restart.code, restart.stderr).toBe(4);

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type Command, type ListedSession, localHost, McError, type SessionBackend, shQuote } from "@mc/core";
 import { interactive } from "../layouts-source.js";
 import { display, type Output } from "../output.js";
@@ -8,6 +9,8 @@ import { findSession, findSessions, gather, withRuns } from "./runs.js";
 export interface AttachOptions {
   print?: boolean;
   host?: string;
+  /** ssh client config for `--host` (sessions mc did not start there; mc's own keep their run's). */
+  sshConfig?: string;
   socket?: string;
   backend?: string;
   newSession?: boolean;
@@ -21,14 +24,56 @@ type Choice =
   | { kind: "kill-mc" }
   | { kind: "kill-all" };
 
-/** The backend of this machine (for sessions mc did not start, and new plain ones). */
-async function localBackend(o: AttachOptions): Promise<{ name: BackendName; backend: SessionBackend }> {
-  const name = await resolveBackend(o.backend ?? "auto");
-  const m = await buildManager(name, [], {
-    backendOptions: (name === "tmux" && o.socket !== undefined ? { socket: o.socket } : {}) as never,
-    placement: { hosts: [] },
-  });
-  return { name, backend: m.backendOf() };
+/**
+ * The backend of the machine sessions mc did not start are looked for on (and new plain ones made): this
+ * one, or the `--host` machine over ssh (its attach runs there, through ssh -t).
+ */
+interface Target {
+  name: BackendName;
+  backend: SessionBackend;
+  /** `--host`: the machine, and how a command of its backend becomes one this terminal runs. */
+  machine?: string;
+  wrap: (cmd: Command) => Command;
+  close: () => Promise<void>;
+}
+
+async function targetBackend(o: AttachOptions): Promise<Target> {
+  const backendOptions = (o: AttachOptions, name: BackendName) =>
+    (name === "tmux" && o.socket !== undefined ? { socket: o.socket } : {}) as never;
+  if (o.host === undefined || o.host === "local") {
+    const name = await resolveBackend(o.backend ?? "auto");
+    const m = await buildManager(name, [], {
+      backendOptions: backendOptions(o, name),
+      placement: { hosts: [] },
+    });
+    return { name, backend: m.backendOf(), wrap: (c) => c, close: () => m.close() };
+  }
+  const host = o.host;
+  const build = (name: BackendName) =>
+    buildManager(name, [], {
+      backendOptions: backendOptions(o, name),
+      placement: { hosts: [host], ...(o.sshConfig === undefined ? {} : { sshConfig: resolve(o.sshConfig) }) },
+    });
+  // auto is decided on that machine, not this one.
+  let name: BackendName =
+    o.backend === undefined || /^a(uto)?$/i.test(o.backend) ? "tmux" : await resolveBackend(o.backend);
+  let m = await build(name);
+  if (o.backend === undefined || /^a(uto)?$/i.test(o.backend)) {
+    const there = await resolveBackend("auto", m.hostOf(host));
+    if (there !== name) {
+      await m.close();
+      name = there;
+      m = await build(name);
+    }
+  }
+  const h = m.hostOf(host);
+  return {
+    name,
+    backend: m.backendOf(host),
+    machine: host,
+    wrap: (c) => h.interactiveCommand(c),
+    close: () => m.close(),
+  };
 }
 
 /** Run (or print) an attach command. Without a terminal, only --print makes sense: say so. */
@@ -90,7 +135,12 @@ async function attachManaged(run: LoadedRun, name: string, machine: string, o: A
 }
 
 /** Every session to offer: mc's (marked), then the tool's others; running ones before ended ones. */
-async function choices(runs: LoadedRun[], listed: ListedSession[], o: AttachOptions): Promise<Choice[]> {
+async function choices(
+  runs: LoadedRun[],
+  listed: ListedSession[],
+  o: AttachOptions,
+  machine = "local",
+): Promise<Choice[]> {
   const statuses = await gather(runs, { host: o.host, all: true, processes: false });
   const managed: Choice[] = statuses.flatMap((st) => {
     const run = runs.find((r) =>
@@ -100,7 +150,7 @@ async function choices(runs: LoadedRun[], listed: ListedSession[], o: AttachOpti
       ? [{ kind: "managed" as const, name: st.session, run, machine: st.machine, running: st.exists }]
       : [];
   });
-  const mine = new Set(managed.map((c) => (c.kind === "managed" && c.machine === "local" ? c.name : "")));
+  const mine = new Set(managed.map((c) => (c.kind === "managed" && c.machine === machine ? c.name : "")));
   const others: Choice[] = listed
     .filter((s) => !mine.has(s.name) && !s.runId)
     .map((s) => ({ kind: "other" as const, name: s.name, running: !s.exited }));
@@ -137,52 +187,114 @@ export async function attachCommand(
   return withRuns(
     out,
     async (runs) => {
-      const local = await localBackend(o);
-      if (o.newSession) return newSession(local, o, out);
-      const listed = await local.backend.listSessions().catch(() => [] as ListedSession[]);
-      if (name !== undefined) {
-        // mc's session of that name first; then a session the tool shows under exactly that name (never
-        // mc's session of a layout of that name, which a rename past that very session called NAME_1);
-        // then mc's session by its layout's name.
-        const mine = findSessions(runs, name, o.host, { byLayout: false }).length > 0;
-        const theirs = listed.some(
-          (s) => s.name === name || local.backend.sessionKey(s.name) === local.backend.sessionKey(name),
-        );
-        if (mine || !theirs) {
-          const f = findSession(runs, name, o.host);
-          return attachManaged(f.run, f.name, f.machine, o, out);
-        }
-        return hand(local.backend.attachCommand(name, process.env), o, out, {
-          session: name,
-          backend: local.name,
-        });
+      // mc's own session of that name needs no look at the tool's other sessions (nor, on another
+      // machine, a connection before the one attachManaged makes).
+      if (
+        name !== undefined &&
+        !o.newSession &&
+        findSessions(runs, name, o.host, { byLayout: false }).length
+      ) {
+        const f = findSession(runs, name, o.host);
+        return attachManaged(f.run, f.name, f.machine, o, out);
       }
-      const all = await choices(runs, listed, o);
-      if (all.length === 0) return newSession(local, o, out);
-      if (all.length === 1 && all[0]!.kind !== "new") return attachChoice(all[0]!, local, runs, o, out);
-      if (!interactive() || o.print || out.json) {
-        throw new McError("USAGE", `several sessions: ${all.map(label).join(", ")}`, {
-          backend: "cli",
-          op: "attach",
-          hint: "name one: sessions attach NAME (with --print without a terminal)",
-        });
+      const local = await targetBackend(o);
+      try {
+        return await attachWith(runs, local, name, o, out);
+      } finally {
+        await local.close().catch(() => {});
       }
-      const { default: select } = await import("@inquirer/select");
-      const extra: Choice[] = [{ kind: "new" }, { kind: "kill-mc" }, { kind: "kill-all" }];
-      const picked = await select<Choice>({
-        message: "Attach to",
-        choices: [...all, ...extra].map((c) => ({ name: display(label(c), { oneLine: true }), value: c })),
-        pageSize: 15,
-      });
-      return attachChoice(picked, local, runs, o, out);
     },
     o,
   );
 }
 
+async function attachWith(
+  runs: LoadedRun[],
+  local: Target,
+  name: string | undefined,
+  o: AttachOptions,
+  out: Output,
+): Promise<number> {
+  if (o.newSession) return newSession(local, o, out);
+  // Over ssh, a listing that fails is an error (an unreachable machine is not one without sessions).
+  const listed = local.machine
+    ? await local.backend.listSessions()
+    : await local.backend.listSessions().catch(() => [] as ListedSession[]);
+  if (name !== undefined) {
+    // mc's session of that name first; then a session the tool shows under exactly that name (never
+    // mc's session of a layout of that name, which a rename past that very session called NAME_1);
+    // then mc's session by its layout's name.
+    const mine = findSessions(runs, name, o.host, { byLayout: false }).length > 0;
+    const theirs = listed.some(
+      (s) => s.name === name || local.backend.sessionKey(s.name) === local.backend.sessionKey(name),
+    );
+    if (
+      !mine &&
+      !theirs &&
+      !local.machine &&
+      o.socket === undefined &&
+      /^a(uto)?$/i.test(o.backend ?? "auto")
+    ) {
+      // auto chose one tool of this machine; a session of that name may be the other's (zellij beside tmux).
+      const other = await otherToolWith(name, local.name, o);
+      if (other) return other.attach(out);
+    }
+    if (mine || !theirs) {
+      const f = findSession(runs, name, o.host);
+      return attachManaged(f.run, f.name, f.machine, o, out);
+    }
+    return hand(local.wrap(local.backend.attachCommand(name, local.machine ? {} : process.env)), o, out, {
+      session: name,
+      backend: local.name,
+      ...(local.machine ? { machine: local.machine } : {}),
+    });
+  }
+  const all = await choices(runs, listed, o, local.machine);
+  if (all.length === 0) return newSession(local, o, out);
+  if (all.length === 1 && all[0]!.kind !== "new") return attachChoice(all[0]!, local, runs, o, out);
+  if (!interactive() || o.print || out.json) {
+    throw new McError("USAGE", `several sessions: ${all.map(label).join(", ")}`, {
+      backend: "cli",
+      op: "attach",
+      hint: "name one: sessions attach NAME (with --print without a terminal)",
+    });
+  }
+  const { default: select } = await import("@inquirer/select");
+  // The kill choices act on this machine's sessions and every run: not offered for another machine.
+  const extra: Choice[] = local.machine
+    ? [{ kind: "new" }]
+    : [{ kind: "new" }, { kind: "kill-mc" }, { kind: "kill-all" }];
+  const picked = await select<Choice>({
+    message: "Attach to",
+    choices: [...all, ...extra].map((c) => ({ name: display(label(c), { oneLine: true }), value: c })),
+    pageSize: 15,
+  });
+  return attachChoice(picked, local, runs, o, out);
+}
+
+/** The other tool of this machine (tmux or zellij, when installed) if it has a session called `name`. */
+async function otherToolWith(name: string, chosen: BackendName, o: AttachOptions) {
+  for (const alt of ["tmux", "zellij"] as const) {
+    if (alt === chosen || !(await localHost().which(alt))) continue;
+    const m = await buildManager(alt, [], { backendOptions: {} as never, placement: { hosts: [] } });
+    try {
+      const b = m.backendOf();
+      const listed = await b.listSessions().catch(() => [] as ListedSession[]);
+      if (!listed.some((s) => s.name === name && !s.runId)) continue;
+      return {
+        attach: (out: Output) =>
+          hand(b.attachCommand(name, process.env), o, out, { session: name, backend: alt }),
+      };
+    } finally {
+      await m.close().catch(() => {});
+    }
+  }
+  return undefined;
+}
+
 async function attachChoice(
   c: Choice,
-  local: { name: BackendName; backend: SessionBackend },
+  local: Target,
   runs: LoadedRun[],
   o: AttachOptions,
   out: Output,
@@ -191,9 +303,10 @@ async function attachChoice(
     case "managed":
       return attachManaged(c.run, c.name, c.machine, o, out);
     case "other":
-      return hand(local.backend.attachCommand(c.name, process.env), o, out, {
+      return hand(local.wrap(local.backend.attachCommand(c.name, local.machine ? {} : process.env)), o, out, {
         session: c.name,
         backend: local.name,
+        ...(local.machine ? { machine: local.machine } : {}),
       });
     case "new":
       return newSession(local, o, out);
@@ -204,21 +317,18 @@ async function attachChoice(
   }
 }
 
-async function newSession(
-  local: { name: BackendName; backend: SessionBackend },
-  o: AttachOptions,
-  out: Output,
-) {
+async function newSession(local: Target, o: AttachOptions, out: Output) {
   if (!local.backend.newSessionCommand) {
     throw new McError("USAGE", `${local.name} cannot start a plain session here`, {
       backend: "cli",
       op: "attach",
     });
   }
-  return hand(local.backend.newSessionCommand(process.env), o, out, {
+  return hand(local.wrap(local.backend.newSessionCommand(local.machine ? {} : process.env)), o, out, {
     session: null,
     backend: local.name,
     new: true,
+    ...(local.machine ? { machine: local.machine } : {}),
   });
 }
 
@@ -234,11 +344,7 @@ async function killManaged(runs: LoadedRun[], out: Output): Promise<number> {
 }
 
 /** Kill everything of the backend here, mc's and others', only after the user confirms it. */
-async function killEverything(
-  local: { name: BackendName; backend: SessionBackend },
-  runs: LoadedRun[],
-  out: Output,
-) {
+async function killEverything(local: Target, runs: LoadedRun[], out: Output) {
   const others = (await local.backend.listSessions()).filter((s) => !s.runId);
   const { default: select } = await import("@inquirer/select");
   const sure = await select({

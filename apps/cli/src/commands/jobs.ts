@@ -13,10 +13,11 @@ import {
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
+import { oneLine } from "../display.js";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import type { LoadedRun } from "../registry.js";
-import { type FoundSession, findAnySession, findTarget, withRuns } from "./runs.js";
+import { type FoundSession, findAnySession, findTarget, mayHoldOurs, withRuns } from "./runs.js";
 
 /** The sessions a jobs command is about: those named (live or ended), else every live one. */
 function targets(runs: LoadedRun[], names: string[], host: string | undefined): FoundSession[] {
@@ -159,11 +160,28 @@ export async function waitCommand(
 ): Promise<number> {
   return withRuns(
     out,
-    async (runs) => {
+    async (runs, corrupt) => {
+      // A record that could not be read may hold a tab that failed: "every tab finished successfully"
+      // (exit 0) cannot be said then. Named, and the command ends 9 where it would have ended 0.
+      const unreadable = corrupt.filter((c) => mayHoldOurs(c.error));
+      if (!out.json)
+        for (const c of unreadable)
+          out.err(
+            `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any, are not waited for`,
+          );
       const found = targets(runs, names, o.host);
       if (found.length === 0) {
-        if (!out.json) out.err("nothing to wait for: no managed sessions are running");
-        return 0;
+        if (out.json)
+          out.printJson({
+            ok: unreadable.length === 0,
+            failed: 0,
+            ...(unreadable.length ? { unreadable } : {}),
+          });
+        else
+          out.err(
+            `nothing to wait for: no ${unreadable.length ? "readable " : ""}managed sessions are running`,
+          );
+        return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       }
       const { signal, done } = interruptible();
       const timer =
@@ -184,14 +202,19 @@ export async function waitCommand(
         let failed = end.failed;
         for (const f of found.filter((x) => x.endedAt !== undefined)) failed += await endedFailures(f);
         const report = makeReport(end.sessions);
-        if (out.json) out.printJson({ ok: failed === 0, failed, report });
+        const ok = failed === 0 && unreadable.length === 0;
+        if (out.json) out.printJson({ ok, failed, report, ...(unreadable.length ? { unreadable } : {}) });
         else
           out.err(
-            failed === 0
-              ? out.c.green("every tab finished successfully")
-              : out.c.red(`${failed} tab(s) failed (sessions status shows which)`),
+            failed > 0
+              ? out.c.red(`${failed} tab(s) failed (sessions status shows which)`)
+              : unreadable.length
+                ? out.c.yellow(
+                    "every readable tab finished successfully; the unreadable records above were not",
+                  )
+                : out.c.green("every tab finished successfully"),
           );
-        return failed === 0 ? 0 : EXIT_TABS_FAILED;
+        return failed > 0 ? EXIT_TABS_FAILED : unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       } finally {
         done();
       }

@@ -14,7 +14,7 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
-import { findAnySession, findSession, findSessions, gather, withRuns } from "./runs.js";
+import { findAnySession, findSession, findSessions, gather, mayHoldOurs, withRuns } from "./runs.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
@@ -470,9 +470,4 @@ export async function lsCommand(
  */
 function removable(error: string): boolean {
   return mayHoldOurs(error) && !error.includes("by a newer mc");
-}
-
-/** Whether an unreadable record can be one of this user's runs (not another user's file, not a FIFO). */
-function mayHoldOurs(error: string): boolean {
-  return !error.includes("not trusted") && error !== "not a regular file";
 }

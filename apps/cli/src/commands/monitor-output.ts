@@ -39,9 +39,12 @@ export async function monitorWithOutput(
   manager: SessionManager,
   o: MonitorEnd,
   out: Output,
-  style: { quiet?: boolean } = {},
+  style: { quiet?: boolean; stop?: AbortSignal } = {},
 ): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
-  const { signal, done } = interruptible();
+  const own = interruptible();
+  const done = own.done;
+  // Stopped from outside (the scheduler beside it failed): no word of its own, the caller says why.
+  const signal = style.stop ? AbortSignal.any([own.signal, style.stop]) : own.signal;
   const live = out.tty && !style.quiet ? out.live() : undefined;
   let prev: StatusReport | undefined;
   const down = new Set<string>();
@@ -74,7 +77,10 @@ export async function monitorWithOutput(
       onSnapshot,
     });
     if (signal.aborted) {
-      out.err(out.c.yellow("monitoring stopped; the sessions keep running (sessions status, sessions kill)"));
+      if (own.signal.aborted)
+        out.err(
+          out.c.yellow("monitoring stopped; the sessions keep running (sessions status, sessions kill)"),
+        );
       return { report, interrupted: true };
     }
     if (o.killUponCompletion) {

@@ -179,6 +179,26 @@ function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
   else if (e.reason) out.err(`${out.c.red("✗")} ${e.session} / ${e.tab}: ${e.reason}`);
 }
 
+/** tmux missing on a --host machine under `-b auto` (tmux there): the other backends are a flag away. */
+function autoHint(e: Error, o: RunOptions, ctx: { remote: boolean; backend: BackendName }): Error {
+  if (
+    !ctx.remote ||
+    ctx.backend !== "tmux" ||
+    !/^a(uto)?$/i.test(o.backend) ||
+    !isMcError(e, "BINARY_NOT_FOUND")
+  )
+    return e;
+  return new McError("BINARY_NOT_FOUND", e.message, {
+    backend: "cli",
+    op: "run",
+    hint: `-b auto means tmux on --host machines: give -b zellij (or -b wt for Windows) to use another; ${e.hint ?? ""}`.replace(
+      /; $/,
+      "",
+    ),
+    cause: e,
+  });
+}
+
 /**
  * Start one batch of layouts, open the tabs it holds back (dependsOn, --max-parallel-tabs) as they may
  * start, and monitor it to the end when asked.
@@ -219,7 +239,7 @@ async function runBatch(
     true,
   );
   const failed = started.filter((r) => !r.ok);
-  if (failed.length === started.length) throw (failed[0] as { error: Error }).error;
+  if (failed.length === started.length) throw autoHint((failed[0] as { error: Error }).error, o, ctx);
   const sessions = started.flatMap((r) => r.sessions);
   const result: BatchResult = { json: {}, failedTabs: 0, failedMachines: failed.length, interrupted: false };
   // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
@@ -251,20 +271,36 @@ async function runBatch(
     report = r.report;
     result.failedTabs = report?.summary.failedCommands ?? 0;
   } else {
-    if (scheduling) {
-      const interrupted = await withInterrupt(async (signal) => {
-        await scheduler(signal);
-        return signal.aborted;
-      });
-      if (interrupted) {
-        out.err(
-          "stopped scheduling; the tabs already open keep running, those not started read abandoned (sessions status; sessions rerun SESSION/TAB starts one)",
-        );
-        return { ...result, interrupted: true };
-      }
+    const watching = ctx.monitor || dynamic;
+    // The scheduler runs while the monitor watches: each exit is printed (and notified) as it happens,
+    // not once the last queued tab has opened.
+    const stopWatching = new AbortController();
+    let schedulingStopped = false;
+    const scheduled = scheduling
+      ? withInterrupt(async (signal) => {
+          await scheduler(signal);
+          return signal.aborted;
+        }).then(
+          (interrupted) => {
+            schedulingStopped = interrupted;
+          },
+          (e) => {
+            stopWatching.abort();
+            throw e;
+          },
+        )
+      : Promise.resolve();
+    const watched = watching
+      ? monitorWithOutput(manager, end, out, { quiet: dynamic && !ctx.monitor, stop: stopWatching.signal })
+      : undefined;
+    const [, r] = await Promise.all([scheduled, watched]);
+    if (schedulingStopped) {
+      out.err(
+        "stopped scheduling; the tabs already open keep running, those not started read abandoned (sessions status; sessions rerun SESSION/TAB starts one)",
+      );
+      return { ...result, interrupted: true };
     }
-    if (ctx.monitor || dynamic) {
-      const r = await monitorWithOutput(manager, end, out, { quiet: dynamic && !ctx.monitor });
+    if (r) {
       if (r.interrupted) return { ...result, interrupted: true };
       report = r.report;
       result.failedTabs = report?.summary.failedCommands ?? 0;
@@ -272,7 +308,7 @@ async function runBatch(
         const never = report?.sessions.flatMap((x) => x.tabs).filter((t) => t.state === "not-started").length;
         out.err(
           never
-            ? `${(report?.summary.totalCommands ?? 0) - never} tabs finished, ${result.failedTabs} failed; ${never} never started (their session ended)`
+            ? `${(report?.summary.totalCommands ?? 0) - never} tabs finished, ${result.failedTabs - never} failed; ${never} never started (their session ended)`
             : `all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`,
         );
       }

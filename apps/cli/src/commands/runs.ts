@@ -13,6 +13,11 @@ function socketOf(run: LoadedRun): string | undefined {
 }
 
 /** Which saved runs a command looks at: `--socket` (one tmux server), `--backend` (one tool). */
+/** Whether an unreadable record can be one of this user's runs (not another user's file, not a FIFO). */
+export function mayHoldOurs(error: string): boolean {
+  return !error.includes("not trusted") && error !== "not a regular file";
+}
+
 export interface RunFilter {
   socket?: string | undefined;
   /** tmux, zellij or wt; "auto" (attach's default) or absent: every tool. */

@@ -172,7 +172,11 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("-n, --new-session", "start a plain new session instead")
     .option("-b, --backend <name>", "tmux, zellij, wt or auto, for sessions mc did not start", "auto")
     .option("--print", "print the attach command instead of running it")
-    .option("--host <machine>", "the machine the session runs on, when several have one of that name")
+    .option(
+      "--host <machine>",
+      "the machine the session runs on (over ssh; for sessions mc did not start, the one looked on)",
+    )
+    .option("--ssh-config <file>", "ssh client config for --host (default: ~/.ssh/config)")
     .option(
       "--socket <name|path>",
       "tmux: the session's tmux server, when several have one of that name",

@@ -67,7 +67,7 @@ export function addRunOptions(c: Command): Command {
   return c
     .option(
       "-b, --backend <name>",
-      "tmux, zellij, wt or auto (tmux if installed, else zellij; wt on Windows)",
+      "tmux, zellij, wt or auto (tmux if installed, else zellij; wt on Windows; on --host machines: tmux)",
       "auto",
     )
     .addOption(
@@ -83,7 +83,7 @@ export function addRunOptions(c: Command): Command {
     .option("--interval <seconds>", "monitoring poll interval (at least 0.1)", num("--interval", 0.1), 2)
     .option(
       "--prefix <prefix>",
-      'put <prefix>_ before every session name (zellij: LocalJobMgr unless given, as machineconfig; "" for none)',
+      'put <prefix>_ before every session name (zellij on this machine: LocalJobMgr unless given, as machineconfig; "" for none)',
       (v: string) => (v === "" ? "" : nameArg("--prefix")(v)),
     )
     .option(
@@ -136,6 +136,7 @@ export function checkRunFlags(
     allFile?: boolean;
     keepFailed?: boolean;
     killUponCompletion?: boolean;
+    exit?: string;
   },
   file: string | undefined,
   given: (flag: string) => boolean,
@@ -151,6 +152,12 @@ export function checkRunFlags(
     if (given("pollSeconds"))
       throw usage("--poll-seconds works only with --max-parallel-tabs", "use --interval for monitoring");
   }
+  // A tmux session whose open tabs all closed ends, and the tabs still waiting for a slot never start.
+  if (o.maxParallelTabs !== undefined && o.exit === "close")
+    throw usage(
+      "--exit close cannot be combined with --max-parallel-tabs: once the open tabs have closed, the session ends and the waiting tabs never start",
+      "use --kill-finished-tabs: it closes each finished tab and keeps one open while tabs wait",
+    );
   if (o.keepFailed && !o.killUponCompletion)
     throw usage("--keep-failed works with --kill-upon-completion (-k): it says which sessions -k keeps");
   if (o.allFile && o.maxParallelTabs === undefined)
