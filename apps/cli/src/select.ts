@@ -26,13 +26,21 @@ export function splitChoices(value: string, known: (token: string) => boolean): 
 
 /** The tabs a `-t` token names: `Layout::Tab` (at any `::` that splits it so), else a bare tab name. */
 function tabsOf(layouts: readonly LayoutConfig[], token: string): TabConfig[] {
+  // Every split that names something: more than one is a choice mc does not make for the user.
+  const splits: { layoutName: string; tabName: string; hits: TabConfig[] }[] = [];
   for (let at = token.indexOf("::"); at >= 0; at = token.indexOf("::", at + 1)) {
     const [layoutName, tabName] = [token.slice(0, at), token.slice(at + 2)];
     const hits = layouts
       .filter((l) => l.layoutName === layoutName)
       .flatMap((l) => l.layoutTabs.filter((t) => t.tabName === tabName));
-    if (hits.length) return hits;
+    if (hits.length) splits.push({ layoutName, tabName, hits });
   }
+  if (splits.length > 1)
+    throw usage(
+      `-t ${display(token, { oneLine: true })} names tabs of ${splits.length} layouts: ${splits.map((x) => `tab "${display(x.tabName, { oneLine: true })}" of layout "${display(x.layoutName, { oneLine: true })}"`).join(", ")}`,
+      "rename one of them: a name with :: in it cannot be told apart here",
+    );
+  if (splits.length === 1) return splits[0]!.hits;
   return layouts.flatMap((l) => l.layoutTabs.filter((t) => t.tabName === token));
 }
 

@@ -74,10 +74,33 @@ describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.tx
       "",
       "",
     ]);
-    expect(short!.panes![4]!.command).toBe("echo sb-1\necho sb-2\necho wb-dict\n");
+    // An empty command is a carriage return in tmuxp: the pane runs what comes before, as a blank one.
+    expect(short!.panes![4]!.command).toBe("echo sb-1\necho sb-2\necho wb-dict");
     expect(nopanes!.command).toBe("echo sb-1\necho sb-2");
     expect(booleans!.panes![0]!.focus).toBe(true);
     expect(shown(r)).toMatchSnapshot();
+  });
+
+  it("tmuxp's blank-panes example: an empty string is a blank pane, as null, blank and pane are (review H17-5)", () => {
+    const text = [
+      "session_name: Blank pane test",
+      "windows:",
+      "  - window_name: blanks",
+      "    panes:",
+      "      -",
+      "      - pane",
+      "      - blank",
+      "  - window_name: empty strings",
+      "    panes:",
+      '      - ""',
+      '      - shell_command: ""',
+      "      - shell_command:",
+      '          - ""',
+      "",
+    ].join("\n");
+    const [blanks, empty] = tabs(fromText(text, "tmuxp"));
+    expect(empty!.command).toBe(blanks!.command);
+    expect(empty!.panes!.map((p) => p.command)).toEqual(blanks!.panes!.map((p) => p.command));
   });
 
   it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
@@ -218,6 +241,22 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
       /nested too deeply|not valid YAML/,
     );
     refused(`layout ${"{ pane ".repeat(3000)}${"}".repeat(3000)}`, "zellij", /nested deeper/, "x.kdl");
+  });
+  it("a KDL pane_template bomb: templates that each use the next ten times (review H17-3)", () => {
+    const names = "abcdefg";
+    const tpls = [...names].map((n, i) =>
+      i < names.length - 1
+        ? `pane_template name="${n}" { ${`${names[i + 1]}; `.repeat(10)}}`
+        : `pane_template name="${n}" { pane command="echo"; ${"pane; ".repeat(9)}}`,
+    );
+    const t0 = Date.now();
+    refused(
+      `layout {\n${tpls.join("\n")}\ntab name="t" { a; }\n}\n`,
+      "zellij",
+      /expand to more than/,
+      "x.kdl",
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
   it("odd KDL escapes and unpaired surrogates", () => {
     refused('layout { tab name="\\q" }', "zellij", /not valid KDL/, "x.kdl");

@@ -298,10 +298,12 @@ describe("a control character in what tmuxp or tmuxinator would type is refused 
       const cmd = `echo SAFE${c}touch /tmp/pwned`;
       for (const f of ["tmuxp", "tmuxinator"] as const) {
         expect(() => EXPORT[f](one({ command: cmd }), tmp), `${f} ${code}`).toThrow(
-          new RegExp(`tab "t": what it types holds the control character ${code.replace("+", "\\+")}`),
+          new RegExp(
+            `tab "t" \\(layoutTabs\\[0\\]\\.command\\): what it types holds the control character ${code.replace("+", "\\+")}`,
+          ),
         );
         expect(() => EXPORT[f](one({ panes: [{ command: cmd }] }), tmp), `${f} pane ${code}`).toThrow(
-          /tab "t" pane 1: .*control character/,
+          /tab "t" \(layoutTabs\[0\]\.panes\[0\]\.command\): .*control character/,
         );
       }
       expect(() => EXPORT.tmuxinator(one({ env: { A: `x${c}y` } }), tmp)).toThrow(/control character/);

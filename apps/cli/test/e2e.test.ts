@@ -29,7 +29,10 @@ const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => 
 
 function layoutsFile(
   name: string,
-  layouts: { layoutName: string; layoutTabs: { tabName: string; command: string }[] }[],
+  layouts: {
+    layoutName: string;
+    layoutTabs: ({ tabName: string; command: string } & Record<string, unknown>)[];
+  }[],
 ): string {
   const path = join(dir, name);
   writeFileSync(
@@ -162,6 +165,28 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       "tab wrapper (POSIX sh)",
       "tmux build script",
       "command of tab 0",
+    ]);
+  });
+
+  it("--dry-run shows what waits and the readiness command sessions run itself runs (review H17-2)", async () => {
+    const f = layoutsFile("dryready.json", [
+      {
+        layoutName: "dr",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 1", readiness: { command: "touch /tmp/READY_RAN; true" } },
+          { tabName: "b", command: "echo b", dependsOn: ["a"] },
+        ],
+      },
+    ]);
+    const r = await sessions(["run", f, "--socket", sock, "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("# tab a is ready when this command succeeds; sessions run runs it itself");
+    expect(r.stdout).toContain("    touch /tmp/READY_RAN; true");
+    expect(r.stdout).toContain("# tab b opens once a ready");
+    const j = JSON.parse((await sessions(["run", f, "--socket", sock, "--dry-run", "--json"])).stdout);
+    expect(j.batches[0][0].waits).toEqual([
+      { tab: "a", readiness: { command: "touch /tmp/READY_RAN; true" } },
+      { tab: "b", dependsOn: ["a"] },
     ]);
   });
 

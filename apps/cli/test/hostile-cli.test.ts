@@ -1,5 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliSandbox, type Ran, runCli } from "./cli.js";
@@ -111,6 +119,31 @@ describe("-o into a directory that does not exist: a usage error naming it, noth
       expect(r.stderr).toContain(`directory "${join(dir, "missing", "deeper")}" does not exist`);
       expect(existsSync(join(dir, "missing"))).toBe(false);
     }
+  });
+});
+
+describe("-o never replaces the file being converted, also through a link (review H17-1)", () => {
+  it("a link to the source, or a path through a linked directory, is refused and the source kept", async () => {
+    const sub = join(dir, "h17-1");
+    mkdirSync(join(sub, "d"), { recursive: true });
+    const f = layoutsFile("h17-1/src.json", [{ layoutName: "W", layoutTabs: [tab("a", "true")] }]);
+    const before = readFileSync(f, "utf8");
+    const tmuxp = join(sub, "t.yaml");
+    const yaml = "session_name: s\nwindows:\n  - window_name: w\n    panes:\n      - echo hi\n";
+    writeFileSync(tmuxp, yaml);
+    symlinkSync("src.json", join(sub, "out.yaml"));
+    symlinkSync("..", join(sub, "d", "up"));
+    for (const args of [
+      ["export", f, "--to", "tmuxp", "-o", join(sub, "out.yaml")],
+      ["export", f, "--to", "tmuxp", "-o", join(sub, "d", "up", "src.json")],
+      ["import", tmuxp, "-o", join(sub, "d", "up", "t.yaml")],
+    ]) {
+      const r = await sessions(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain("is the file being converted");
+    }
+    expect(readFileSync(f, "utf8")).toBe(before);
+    expect(readFileSync(tmuxp, "utf8")).toBe(yaml);
   });
 });
 
@@ -283,6 +316,19 @@ describe("--choose-tabs keeps each tab as its layout had it", () => {
     const wrong = await sessions(["run", f, "-t", "M::db,L::api", "--socket", sock, "--dry-run"]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('depends on "L::db", which this run leaves out');
+  });
+});
+
+describe("-t LAYOUT::TAB that splits two ways (review H17-6)", () => {
+  it("is refused, naming both, not resolved silently", async () => {
+    const f = layoutsFile("sel2.json", [
+      { layoutName: "A::B", layoutTabs: [tab("C", "echo AB-C")] },
+      { layoutName: "A", layoutTabs: [tab("B::C", "echo A-BC")] },
+    ]);
+    const r = await sessions(["run", f, "-t", "A::B::C", "--socket", sock, "--dry-run"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tab "C" of layout "A::B"');
+    expect(r.stderr).toContain('tab "B::C" of layout "A"');
   });
 });
 

@@ -48,3 +48,16 @@ describe("yamlText: what it writes reads back as exactly the same strings", () =
     );
   });
 });
+
+describe("strings the peers' readers misread are quoted (review H17-4)", () => {
+  it("PyYAML's = and <<, Psych's :symbols and comma numbers", () => {
+    for (const v of ["=", "<<", ":api", ":sym", "1,000", "2,5", "0,5", "-1,000.5"]) {
+      const text = yamlText({ k: v, l: [v] }, "h");
+      expect(text, v).toContain(`k: ${JSON.stringify(v)}`);
+      expect(text, v).toContain(`- ${JSON.stringify(v)}`);
+      expect(back({ k: v, l: [v] })).toEqual({ k: v, l: [v] });
+    }
+    // Plain strings stay plain.
+    expect(yamlText({ k: "a:b", n: "1.000" }, "h")).toContain("k: a:b");
+  });
+});

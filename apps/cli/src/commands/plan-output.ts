@@ -1,4 +1,4 @@
-import { type PreparedSession, shQuote } from "@mc/core";
+import { DEFAULT_READINESS_TIMEOUT_S, type PreparedSession, shQuote } from "@mc/core";
 import { display, type Output } from "../output.js";
 
 /** Print the plan and every generated artefact of a dry run; nothing is started. */
@@ -21,6 +21,7 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
           })),
           start: p.start.map((c) => ({ file: c.file, args: c.args })),
           ...(p.tabActions ? { tabActions: p.tabActions } : {}),
+          ...(waits(p).length ? { waits: waits(p) } : {}),
         })),
       ),
     });
@@ -46,10 +47,46 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
         out.out(a.content.replace(/\n$/, "").replace(/^/gm, "    "));
       }
       for (const c of p.start) out.out(out.c.dim(`# start: ${[c.file, ...c.args].map(shQuote).join(" ")}`));
+      for (const w of waits(p)) {
+        const tab = display(w.tab, { oneLine: true });
+        if (w.dependsOn)
+          out.out(
+            `# tab ${tab} opens once ${w.dependsOn.map((d) => display(d, { oneLine: true })).join(", ")} ready`,
+          );
+        const r = w.readiness;
+        if (r?.command !== undefined)
+          out.out(
+            `# tab ${tab} is ready when this command succeeds; sessions run runs it itself, on the tab's machine, with ${display(w.shell ?? "/bin/sh", { oneLine: true })} -c in the tab's start directory, without the tab's env, until it succeeds or ${r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S} s pass:\n${display(r.command.replace(/\n$/, "")).replace(/^/gm, "    ")}`,
+          );
+        else if (r?.file !== undefined)
+          out.out(`# tab ${tab} is ready once the file ${display(r.file, { oneLine: true })} exists`);
+        else if (r?.port !== undefined)
+          out.out(`# tab ${tab} is ready once port ${r.port} takes connections`);
+        else if (r?.logMatches !== undefined)
+          out.out(
+            `# tab ${tab} is ready once its output matches ${display(r.logMatches, { oneLine: true })}`,
+          );
+      }
       out.out("");
     }
   });
   out.err(out.c.dim("dry run: nothing was started"));
+}
+
+/** The tabs of a session that wait (dependsOn) or are watched until ready (readiness), as the scheduler will. */
+function waits(p: PreparedSession) {
+  return p.layout.layoutTabs.flatMap((t) =>
+    t.dependsOn?.length || t.readiness
+      ? [
+          {
+            tab: t.tabName,
+            ...(t.dependsOn?.length ? { dependsOn: t.dependsOn } : {}),
+            ...(t.readiness ? { readiness: t.readiness } : {}),
+            ...(t.readiness?.command !== undefined && t.shell ? { shell: t.shell } : {}),
+          },
+        ]
+      : [],
+  );
 }
 
 /** What conflict resolution did to a session, for humans. */

@@ -112,6 +112,14 @@ export function typedItems(command: string, leadingSpace: boolean): string[] {
 }
 
 /**
+ * Where pane `i` of tab `ti` (0: the tab's own command) is in the layout, for messages: the tab by name
+ * and the exact field (`tab "a" (layoutTabs[1].panes[0].command)`), as validation names fields.
+ */
+export function fieldOf(at: string, ti: number, i: number): string {
+  return `${at} (layoutTabs[${ti}]${i ? `.panes[${i - 1}]` : ""}.command)`;
+}
+
+/**
  * tmuxp and tmuxinator TYPE a pane's lines into its shell, where a control character edits the line
  * before it runs (Ctrl+U erases what came before, Tab completes, Ctrl+C abandons it, a carriage return
  * runs what came before early): the pane would run another command than the layout's. Refused.

@@ -3,6 +3,7 @@ import { type Flat, unflatten } from "@mc/core";
 import {
   checkTyped,
   type Exported,
+  fieldOf,
   layoutNotes,
   newNotes,
   type OutPane,
@@ -67,7 +68,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...SIZE);
     if (t.shell)
       notes.add(`${at} shell`, "tmuxinator types commands into the default shell; not carried over");
-    w.panes = panes.map((f, i) => paneValue(f, env, dir, i ? `${at} pane ${i}` : at));
+    w.panes = panes.map((f, i) => paneValue(f, env, dir, fieldOf(at, ti, i)));
     const focus = panes.findIndex((f) => f.pane.focus);
     if (focus > 0 && ti === 0) doc.startup_pane = focus;
     else if (focus > 0) {

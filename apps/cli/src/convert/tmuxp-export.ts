@@ -3,6 +3,7 @@ import { type Flat, unflatten } from "@mc/core";
 import {
   checkTyped,
   type Exported,
+  fieldOf,
   layoutNotes,
   newNotes,
   type OutPane,
@@ -82,7 +83,7 @@ export function exportTmuxp(layout: LayoutConfig, cwd: string): Exported {
   if (layout.env && Object.keys(layout.env).length) doc.environment = layout.env;
   // tmuxp runs before_script without a shell (shlex-split), in the session's start_directory.
   if (layout.onStart) doc.before_script = argvCommand(["sh", "-c", layout.onStart]);
-  doc.windows = layout.layoutTabs.map((tab) => {
+  doc.windows = layout.layoutTabs.map((tab, ti) => {
     const panes = tabPanes(tab, cwd);
     const dir = panes[0]!.pane.dir;
     const at = `tab ${JSON.stringify(tab.tabName)}`;
@@ -94,9 +95,7 @@ export function exportTmuxp(layout: LayoutConfig, cwd: string): Exported {
     else if (panes.length > 1) w.layout = formatTmuxLayout(unflatten(panes), ...TMUXP_SIZE);
     if (tab.shell) w.window_shell = tab.shell;
     if (tab.env && Object.keys(tab.env).length) w.environment = tab.env;
-    w.panes = panes.map((f, i) =>
-      paneEntry(f, dir, { ...tab.env }, panes.length > 1, i ? `${at} pane ${i}` : at),
-    );
+    w.panes = panes.map((f, i) => paneEntry(f, dir, { ...tab.env }, panes.length > 1, fieldOf(at, ti, i)));
     return w;
   });
   const header = `tmuxp workspace written by mc (sessions export --to tmuxp) from layout ${JSON.stringify(layout.layoutName)}.\nLoad it with: tmuxp load <this file>`;

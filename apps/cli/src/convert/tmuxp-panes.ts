@@ -72,6 +72,9 @@ export function expandCmds(v: Plain | undefined, at: string): Cmd[] {
   const list = typeof v === "string" ? [v] : Array.isArray(v) ? v : pyTruthy(v) ? undefined : [];
   if (!list) throw fail(`${at}: commands are a string or a list`);
   if (list.length === 1 && (list[0] === null || list[0] === "blank" || list[0] === "pane")) return [];
+  // Only empty commands: tmuxp's Enter in a fresh shell (its blank-panes example: "an empty string will
+  // be treated as a carriage return"), a blank pane. Among others, an empty line is kept as written.
+  if (list.length > 0 && list.every((c) => typeof c === "string" && c.trim() === "")) return [];
   return list.map((c, i) => {
     if (typeof c === "string") return { cmd: c };
     if (isMap(c) && typeof c.cmd === "string") {

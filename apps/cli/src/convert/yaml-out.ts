@@ -14,6 +14,14 @@ const yamlEscape = (c: string) => {
   );
 };
 
+/**
+ * Plain strings the peers' readers take for something else, though the yaml package writes them bare:
+ * PyYAML resolves `=` and `<<` to its value and merge tags and then refuses the whole file; Psych reads
+ * `:name` as a Symbol (refused by tmuxinator's safe_load) and digits with commas (`1,000`, `0,5`) as
+ * numbers. Written double-quoted.
+ */
+const MISREAD = /^(?:=|<<|:[\s\S]*|[-+]?\d[\d_,]*,[\d_,]*(?:\.\d*)?)$/;
+
 /** A comment line that cannot end early or carry a character a YAML reader refuses. */
 const comment = (line: string) => `# ${line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/g, "?")}`;
 
@@ -36,7 +44,10 @@ export function yamlText(value: unknown, header: string, o: { erb?: boolean } = 
       // A line of only blanks: the yaml package writes it into a block scalar without an indentation
       // indicator, where a reader takes it for an empty line (" \n" read back "\n").
       const blankLine = typeof node.value === "string" && /(^|\n)[ \t]+(\n|$)/.test(node.value);
-      if (typeof node.value === "string" && (RISKY.test(node.value) || erb || blankLine)) {
+      if (
+        typeof node.value === "string" &&
+        (RISKY.test(node.value) || MISREAD.test(node.value) || erb || blankLine)
+      ) {
         const token = `mcq${nonce}x${quoted.size}x`;
         // For a file read through ERB first (tmuxinator): `<` as an escape, so no `<%` reaches it. ERB's
         // own `<%%` is not Erubis's (tmuxinator's), which keeps it unless a `%>` follows somewhere.

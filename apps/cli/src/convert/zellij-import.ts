@@ -38,7 +38,15 @@ interface Ctx {
   t: Templates;
   /** The layout's `cwd`, the base of every relative one. */
   global: string | undefined;
+  /** Pane nodes read so far, templates expanded (see {@link MAX_PANE_NODES}). */
+  seen?: number;
 }
+
+/**
+ * Most pane nodes a layout may expand to. Template nesting is capped in depth, but a few templates that
+ * each use the next ten times make millions from a few hundred bytes; an mc tab holds 16 panes.
+ */
+const MAX_PANE_NODES = 10_000;
 
 /** `~`, `$HOME` kept for mc; other variables replaced now, as zellij replaces them when it loads. */
 function expandPath(c: Ctx, s: string, at: string): string {
@@ -133,6 +141,12 @@ function paneTree(
   floating: SourcePane[],
   depth: number,
 ): Tree<SourcePane> | undefined {
+  c.seen = (c.seen ?? 0) + 1;
+  if (c.seen > MAX_PANE_NODES)
+    throw convertError(
+      "import",
+      `the layout's panes expand to more than ${MAX_PANE_NODES} (at ${at}): its pane_template uses multiply them`,
+    );
   const n = c.t.panes.has(raw.name) ? expandPaneTemplate(raw, c.t, depth) : raw;
   if (n.name === "children") return undefined;
   if (n.name === "floating_panes") {
