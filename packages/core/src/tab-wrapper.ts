@@ -262,10 +262,12 @@ mc_mine() {
 # the default handlers.)
 trap ':' INT QUIT TERM USR1 USR2
 # The recorder's traps, set in each subshell: the command's and the retry backoff's (a tab closed while it
-# waits to retry ends too, and says so).
+# waits to retry ends too, and says so). A HUP or TERM while the wrapper lives is not the tab's end (the
+# command signalled its parent, kill $PPID): the trap runs once the command has ended (POSIX defers it),
+# and the subshell ends with the command's own status.
 mc_traps() {
-  trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129' HUP
-  trap 'mc_gone && mc_mine && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143' TERM
+  trap 'mc_gone && { mc_mine && { mc_end "\\"signal\\":\\"HUP\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGHUP\\""; }; exit 129; }' HUP
+  trap 'mc_gone && { mc_mine && { mc_end "\\"signal\\":\\"TERM\\""; mc_event tab-killed "$mc_t" ",\\"signal\\":\\"SIGTERM\\""; }; exit 143; }' TERM
   # Ctrl-C and Ctrl-\\ end the command, not the recorder (the command starts with the default handlers);
   # nor does a stray USR1/USR2, which would leave the command running unrecorded.
   trap ':' INT QUIT USR1 USR2

@@ -81,7 +81,7 @@ describe("posix tab wrapper", () => {
     expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
   });
 
-  it("a command that signals its own parent fails its attempt, not the tab: no final record, the wrapper retries (review H12-1)", async () => {
+  it("a command that signals its own parent ends its attempt with its own status, not the tab's: no final record from the signal (reviews H12-1, H15-6)", async () => {
     for (const sig of ["TERM", "HUP"]) {
       const flag = join(dir, `parent-${sig}`);
       const cmd = `if [ ! -e '${flag}' ]; then touch '${flag}'; kill -${sig} $PPID; exit 1; fi; echo ok`;
@@ -89,18 +89,24 @@ describe("posix tab wrapper", () => {
       const { rec, runDir } = await runTab(cmd, idx, dir, "/bin/sh", { retry: { max: 1 } });
       expect(rec).toMatchObject({ exit: 0, attempt: 2 });
       const events = await eventsIn(runDir);
-      // One end, the tab's own; the signalled attempt is a retry (128+N), never a "tab-killed".
+      // One end, the tab's own; the signalled attempt is a retry with the command's status, never a "tab-killed".
       expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
         ["tab-started", 1, null],
-        ["tab-retried", 2, sig === "TERM" ? 143 : 129],
+        ["tab-retried", 2, 1],
         ["tab-exited", null, 0],
       ]);
     }
-    // Without a retry, the wrapper's record is the signalled attempt's: killed, once.
-    const { rec, runDir } = await runTab("kill -TERM $PPID; exit 1", 32);
-    expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGTERM", exitCode: 143 });
-    const types = (await eventsIn(runDir)).map((e) => e.type);
-    expect(types).toEqual(["tab-started", "tab-exited"]);
+    // Without a retry, the record is the command's own end: a success stays one, a failure its code.
+    for (const [cmd, code, idx] of [
+      ["kill -TERM $PPID; exit 1", 1, 32],
+      ["kill -HUP $PPID; echo done; exit 0", 0, 33],
+      ["kill $PPID; sleep 0.2; exit 3", 3, 34],
+    ] as const) {
+      const { rec, runDir } = await runTab(cmd, idx);
+      expect(recordOutcome(rec!), cmd).toMatchObject({ state: "exited", exitCode: code });
+      const types = (await eventsIn(runDir)).map((e) => e.type);
+      expect(types).toEqual(["tab-started", "tab-exited"]);
+    }
   });
 
   it("runs the command in its start directory, and never elsewhere when that cannot be entered", async () => {
