@@ -280,6 +280,12 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       expect(
         JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((x: { session: string }) => x.session),
       ).not.toContain("near");
+      // The table's STATE cell is short (the whole ssh error made it ~100 wide, review H16-6); --json has it.
+      const table = (await sessions(["ls"])).stdout;
+      const cell =
+        /unreachable: .*/.exec(table.split("\n").find((l) => l.startsWith("far ")) ?? "")?.[0] ?? "";
+      expect(cell).toMatch(/^unreachable: /);
+      expect(cell.split(/\s{2,}/)[0]!.length).toBeLessThanOrEqual("unreachable: ".length + 40);
       const st = await sessions(["status", "far"]);
       expect(st.code, st.stderr).toBe(8);
       expect(st.stdout).toMatch(/far\s+t\s+unknown/);

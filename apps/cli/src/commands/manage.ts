@@ -443,7 +443,8 @@ export async function lsCommand(
             : r.ended
               ? `ended (${r.ended.by})`
               : r.unreachable
-                ? `unreachable: ${r.unreachable}`
+                ? // The whole ssh error would make the column ~100 wide (--json has it whole).
+                  `unreachable: ${short(r.unreachable.replace(/^ssh:\S+ is unreachable: /, ""), 40)}`
                 : "gone",
           r.run,
           r.created.replace("T", " ").slice(0, 19),
@@ -470,4 +471,9 @@ export async function lsCommand(
  */
 function removable(error: string): boolean {
   return mayHoldOurs(error) && !error.includes("by a newer mc");
+}
+
+/** At most `n` characters of `text`, an ellipsis where it was cut. */
+function short(text: string, n: number): string {
+  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }

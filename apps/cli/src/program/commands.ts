@@ -154,7 +154,10 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .description("per-tab status of the sessions mc manages: running, exited (code), killed, missing")
     .argument("[session]", "only this session")
     .option("-w, --watch", "keep the table updated until Ctrl-C")
-    .option("-a, --all", "include sessions that are gone")
+    .option(
+      "-a, --all",
+      "include sessions that ended outside mc (those mc killed: sessions ls, logs, events)",
+    )
     .option("--interval <seconds>", "refresh interval with --watch (at least 0.1)", num("--interval", 0.1), 2)
     .option("--tail <n>", "show the last n lines each failed tab printed", int("--tail"))
     .option("--host <machine>", "only sessions on this machine")
