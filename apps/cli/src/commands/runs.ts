@@ -73,8 +73,11 @@ export async function gather(
   // A name is looked up as everywhere else: mc's name, the tool's spelling of it, or the layout's name.
   // Status only reads: a name on several machines or servers shows each of them.
   const wanted = o.name === undefined ? undefined : findSessions(runs, o.name, o.host);
+  // With --host, runs with no session on that machine are not asked (their machines not reached).
+  const asked =
+    o.host === undefined ? runs : runs.filter((r) => r.manager.managed.some((x) => x.machine === o.host));
   const reports = await Promise.all(
-    runs.map(async (r) => ({
+    asked.map(async (r) => ({
       run: r,
       sessions: (await r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })).sessions,
     })),
