@@ -4,21 +4,24 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isMcError, listRuns, loadRun, localHost, saveRun } from "../src/index.js";
 
+/** A run record of one machine and no sessions, as saveRun writes one. */
+const sampleRun = () => ({
+  v: 2,
+  id: "20260101-000000-abcdef",
+  kind: "TmuxLocalManager",
+  backend: "tmux",
+  createdAt: Date.now(),
+  machines: { local: { host: "local", backendOptions: {} } },
+  sessions: [],
+});
+
 // A record names ssh configs and commands mc runs as this user: in a shared state directory, a record
 // another user wrote is never trusted (hostile review F8). Changing a file's owner needs root.
 describe.skipIf(process.getuid?.() !== 0)("run records another user owns", () => {
   it("are listed as not trusted and never loaded", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "mc-owner-"));
     const host = localHost({ stateDir });
-    const run = {
-      v: 2,
-      id: "20260101-000000-abcdef",
-      kind: "TmuxLocalManager",
-      backend: "tmux",
-      createdAt: Date.now(),
-      machines: { local: { host: "local", backendOptions: {} } },
-      sessions: [],
-    };
+    const run = sampleRun();
     await saveRun(host, stateDir, run as never);
     const dir = join(stateDir, "managers", "TmuxLocalManager");
     const file = readdirSync(dir).find((f) => f.endsWith(".json"))!;
@@ -37,15 +40,7 @@ describe("a run record larger than any mc writes (review H14-7)", () => {
     const { truncateSync, writeFileSync } = await import("node:fs");
     const stateDir = mkdtempSync(join(tmpdir(), "mc-size-"));
     const host = localHost({ stateDir });
-    const run = {
-      v: 2,
-      id: "20260101-000000-abcdef",
-      kind: "TmuxLocalManager",
-      backend: "tmux",
-      createdAt: Date.now(),
-      machines: { local: { host: "local", backendOptions: {} } },
-      sessions: [],
-    };
+    const run = sampleRun();
     await saveRun(host, stateDir, run as never);
     // Sparse: 300 MB on paper, nothing on disk.
     const big = join(stateDir, "managers", "TmuxLocalManager", "zz.json");

@@ -62,6 +62,28 @@ async function runTab(
   return { r, rec, runDir };
 }
 
+/**
+ * One tab's wrapper started in its own process group, as a tab's is (so the group can be hung up as a
+ * closing tab's would be), from a script and run directory named `name`.
+ */
+async function startInGroup(name: string, tab: WrappedTab) {
+  const script = join(dir, `${name}.sh`);
+  const runDir = join(dir, name);
+  await mkdir(runDir, { recursive: true });
+  await writeFile(
+    script,
+    posixTabScript({ title: "t", session: "S", runDir, tabs: [tab], keepShell: false }),
+  );
+  for (const f of commandFiles(runDir, [tab])) await writeFile(f.path, f.content, { mode: 0o600 });
+  const { spawn } = await import("node:child_process");
+  const child = spawn("/bin/sh", [script, String(tab.index)], {
+    env: { ...process.env, SHELL: "/bin/sh" },
+    detached: true,
+    stdio: "ignore",
+  });
+  return { child, runDir, script };
+}
+
 describe("posix tab wrapper", () => {
   it("records start, end and exit code", async () => {
     const { rec } = await runTab("echo hi; exit 3");
@@ -296,18 +318,11 @@ describe("posix tab wrapper", () => {
   it("a hang-up that reaches the old tab's recorder late never overwrites the record of the tab that replaced it", async () => {
     for (const replaced of [false, true]) {
       const index = replaced ? 51 : 50;
-      const script = join(dir, `late${index}.sh`);
-      const runDir = join(dir, `late${index}`);
-      await mkdir(runDir, { recursive: true });
-      const tabs = [{ index, tabName: "t", command: "sleep 30", startDir: dir }];
-      await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs, keepShell: false }));
-      for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
-      const { spawn } = await import("node:child_process");
-      // Its own process group, as a tab's wrapper has: the group is hung up as a closing tab's would be.
-      const child = spawn("/bin/sh", [script, String(index)], {
-        env: { ...process.env, SHELL: "/bin/sh" },
-        detached: true,
-        stdio: "ignore",
+      const { child, runDir } = await startInGroup(`late${index}`, {
+        index,
+        tabName: "t",
+        command: "sleep 30",
+        startDir: dir,
       });
       const rec = join(runDir, `tab-${index}.json`);
       const deadline = Date.now() + 5000;
@@ -376,19 +391,12 @@ describe("posix tab wrapper", () => {
 
   it("a tab closed while it waits to retry records its end (review H15-10)", async () => {
     const index = 52;
-    const script = join(dir, `backoff${index}.sh`);
-    const runDir = join(dir, `backoff${index}`);
-    await mkdir(runDir, { recursive: true });
-    const tabs = [
-      { index, tabName: "t", command: "exit 4", startDir: dir, retry: { max: 2, backoffSeconds: 30 } },
-    ];
-    await writeFile(script, posixTabScript({ title: "t", session: "S", runDir, tabs, keepShell: false }));
-    for (const f of commandFiles(runDir, tabs)) await writeFile(f.path, f.content, { mode: 0o600 });
-    const { spawn } = await import("node:child_process");
-    const child = spawn("/bin/sh", [script, String(index)], {
-      env: { ...process.env, SHELL: "/bin/sh" },
-      detached: true,
-      stdio: "ignore",
+    const { child, runDir } = await startInGroup(`backoff${index}`, {
+      index,
+      tabName: "t",
+      command: "exit 4",
+      startDir: dir,
+      retry: { max: 2, backoffSeconds: 30 },
     });
     const deadline = Date.now() + 5000;
     while (
