@@ -689,3 +689,50 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     } catch {}
   });
 });
+
+describe("--kill-finished-tabs ends what a closed tab left running, as run -k does (review H12-7)", () => {
+  it("a tab's escaped processes end with its tab; the next tab and the user's session are untouched", async () => {
+    const cmdlines = () =>
+      readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .map((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+          } catch {
+            return "";
+          }
+        });
+    const f = layouts("kft.json", [
+      {
+        layoutName: "kft",
+        layoutTabs: [
+          {
+            tabName: "a",
+            command:
+              "setsid sleep 3017 >/dev/null 2>&1 & nohup sleep 3018 >/dev/null 2>&1 & sleep 0.3; exit 0",
+          },
+          { tabName: "b", command: "sleep 2" },
+        ],
+      },
+    ]);
+    try {
+      const r = await run(f, "--max-parallel-tabs", "1", "--kill-finished-tabs", "--poll-seconds", "0.2");
+      expect(r.code, r.stderr).toBe(0);
+      const left = await until(
+        async () => cmdlines().filter((c) => c === "sleep 3017" || c === "sleep 3018"),
+        (l) => l.length === 0,
+        10_000,
+      );
+      expect(left).toEqual([]);
+      expect(execFileSync("tmux", ["-S", sock, "has-session", "-t", "=keeper"]).length).toBe(0);
+    } finally {
+      for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+        try {
+          const c = readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+          if (c === "sleep 3017" || c === "sleep 3018") process.kill(Number(p), "SIGKILL");
+        } catch {}
+      }
+      await sessions(["kill", "kft"]);
+    }
+  });
+});

@@ -24,7 +24,7 @@ import { type MachineHealth, makeReport, type SessionStatus, type StatusReport }
 import { correctClock } from "./status-clock.js";
 import { pollSessions, unknownStatus } from "./status-poll.js";
 import { readyMarkerName } from "./tab-record.js";
-import { killAndSweep } from "./tab-sweep.js";
+import { killAndSweep, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -409,8 +409,16 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     await failPendingTab(this.tabOps(), this.session(name, machine), index, message);
   }
 
-  /** Close a tab by the `ref` its status reported. */
-  async closeTab(ref: string, machine?: string): Promise<void> {
+  /**
+   * Close a tab (or one pane of it) by the `ref` its status reported. Given its session and slot, what
+   * that pane's command left running is ended too, as a session's kill ends it (`--kill-finished-tabs`,
+   * a readiness timeout).
+   */
+  async closeTab(
+    ref: string,
+    machine?: string,
+    pane?: { session: ManagedSession; slot: number },
+  ): Promise<void> {
     const m = this.machine(machine);
     if (!m.backend.closeTab) {
       throw new McError("USAGE", `${m.backend.name} cannot close one tab (capability "closeTab")`, {
@@ -418,7 +426,11 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         op: "kill",
       });
     }
+    if (!pane?.session.runDir) return m.backend.closeTab(ref);
+    const host = this.hostOf(machine);
+    const sids = await tabTerminalSessions(host, pane.session, pane.slot).catch(() => "");
     await m.backend.closeTab(ref);
+    await sweepTabs(host, pane.session, sids, pane.slot).catch(() => undefined);
   }
 }
 

@@ -163,7 +163,7 @@ async function step(
   const keepOne = s.pendingTabs?.length && open - toClose.length < 1 ? 1 : 0;
   for (const tab of toClose.slice(0, toClose.length - keepOne)) {
     t.closed.add(tab.slot ?? tab.index);
-    await manager.closeTab(tab.ref!, s.machine).catch(() => {});
+    await manager.closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
   }
 }
 
@@ -238,5 +238,5 @@ async function readyCheck(
   t.failed.add(tab.index);
   await manager.noteTabError(s.name, tab.index, `not ready within ${limit / 1000} s`, s.machine);
   if (tab.ref && manager.factory.capabilities.closeTab)
-    await manager.closeTab(tab.ref, s.machine).catch(() => {});
+    await manager.closeTab(tab.ref, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
 }

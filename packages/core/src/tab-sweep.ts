@@ -110,32 +110,42 @@ export function parseSweep(out: string): SweepResult {
  * The exact environment entries of a session's tabs. grep -F reads a newline as a second pattern: a run
  * directory holding a control character (never made by mc, but a record is only data) is refused.
  */
-const markers = (s: ManagedSession) => {
+const markers = (s: ManagedSession, slot?: number) => {
   if (/[\u0000-\u001f\u007f]/.test(s.runDir))
     throw new Error(`the run directory ${JSON.stringify(s.runDir)} holds a control character: no sweep`);
-  return sessionSlots(s.layout).map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
+  return sessionSlots(s.layout)
+    .filter((x) => slot === undefined || x.slot === slot)
+    .map((x) => `${TAB_MARKER_VAR}=${tabMarker(s.runDir, x.slot)}`);
 };
 
 /**
  * Before a session's kill: the terminal sessions its tabs' processes are in (see {@link SWEEP_SCRIPT});
  * give the result to {@link sweepTabs}. Empty where processes cannot be read.
  */
-export async function tabTerminalSessions(host: Host, s: ManagedSession): Promise<string> {
+export async function tabTerminalSessions(host: Host, s: ManagedSession, slot?: number): Promise<string> {
   if ((await host.info()).platform === "win32") return "";
   const r = await host.run({
     file: "/bin/sh",
-    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "sids", "", ...markers(s)],
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "sids", "", ...markers(s, slot)],
   });
   return r.exitCode === 0 ? (/^sids (.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "") : "";
 }
 
-/** End every process the tabs of a killed session left running on its machine (see {@link SWEEP_SCRIPT}). */
-export async function sweepTabs(host: Host, s: ManagedSession, sids = ""): Promise<SweepResult> {
+/**
+ * End every process the tabs of a killed session (or one closed pane, `slot`) left running on its machine
+ * (see {@link SWEEP_SCRIPT}).
+ */
+export async function sweepTabs(
+  host: Host,
+  s: ManagedSession,
+  sids = "",
+  slot?: number,
+): Promise<SweepResult> {
   if ((await host.info()).platform === "win32")
     return { supported: false, ended: [], survivors: [], spared: [] };
   const r = await host.run({
     file: "/bin/sh",
-    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "kill", sids, ...markers(s)],
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "kill", sids, ...markers(s, slot)],
   });
   if (r.exitCode !== 0)
     throw new Error(`the sweep for left-over processes failed: ${(r.stderr || r.stdout).trim()}`);
