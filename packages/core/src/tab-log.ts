@@ -212,6 +212,8 @@ export interface LogChunk {
    * log is absent, not a regular file, or was replaced while it was read (the data is then empty).
    */
   id?: string;
+  /** The file was replaced while it was read (over ssh): nothing was read, ask again. */
+  unstable?: boolean;
 }
 
 /** Most a follower reads at once (the rest comes with the next read). */
@@ -239,24 +241,26 @@ export async function readLogFrom(host: Host, path: string, offset: number): Pro
   // UTF-8 would come back as U+FFFD, three bytes, so the follower's offset would run past the file's size
   // and read it as rotated (the log replayed from its start). The inode (`ls -i`, POSIX) is asked before
   // and after: a file renamed away meanwhile gives no identity, and the follower asks again.
+  // The identity is the inode and, where stat tells it, the birth time (GNU, then BSD stat; else ls -i):
+  // ext4 gives a new file the inode of one just deleted, so after two rotations the third file can have
+  // the first one's inode.
   const script = `[ -f "$1" ] || { echo 0; exit 0; }
-mc_id() { mc_a=$(ls -i -- "$1" 2>/dev/null) || mc_a=; mc_a=\${mc_a#"\${mc_a%%[! ]*}"}; mc_a=\${mc_a%% *}; }
+mc_id() { mc_a=$(stat -c '%i %w' -- "$1" 2>/dev/null) || mc_a=$(stat -f '%i %B' -- "$1" 2>/dev/null) || { mc_a=$(ls -i -- "$1" 2>/dev/null) || mc_a=; mc_a=\${mc_a#"\${mc_a%%[! ]*}"}; mc_a=\${mc_a%% *}; }; }
 mc_id "$1"; mc_b=$mc_a
-printf '%s %s\\n' "$(wc -c < "$1" 2>/dev/null || echo 0)" "$mc_b"
+wc -c < "$1" 2>/dev/null || echo 0
+printf 'id %s\\n' "$mc_b"
 tail -c +"$2" -- "$1" 2>/dev/null | head -c ${LOG_CHUNK_BYTES} | od -An -v -tx1
 mc_id "$1"; [ "$mc_a" = "$mc_b" ] || echo x`;
   const r = await host.run({ file: "sh", args: ["-c", script, "sh", path, String(offset + 1)] });
-  const nl = r.stdout.indexOf("\n");
-  const [sizeText = "", idText = ""] = r.stdout
-    .slice(0, nl < 0 ? undefined : nl)
-    .trim()
-    .split(/\s+/);
-  const size = Number.parseInt(sizeText, 10) || 0;
-  const body = nl < 0 ? "" : r.stdout.slice(nl + 1);
+  const [sizeLine = "", idLine = ""] = r.stdout.split("\n", 2);
+  const size = Number.parseInt(sizeLine.trim(), 10) || 0;
+  if (!idLine.startsWith("id ")) return { size, data: Buffer.alloc(0) };
+  const body = r.stdout.slice(sizeLine.length + idLine.length + 2);
   // A trailing "x": the file was renamed while it was read (a rotation), so these bytes may be of either.
-  if (/x\s*$/.test(body)) return { size: 0, data: Buffer.alloc(0) };
+  if (/x\s*$/.test(body)) return { size: 0, data: Buffer.alloc(0), unstable: true };
   const hex = body.replace(/[^0-9a-fA-F]/g, "");
-  const id = /^\d+$/.test(idText) ? idText : undefined;
+  const idText = idLine.slice(3).trim();
+  const id = /^\d+( .*)?$/.test(idText) ? idText : undefined;
   return { size, data: size <= offset ? Buffer.alloc(0) : Buffer.from(hex, "hex"), ...(id ? { id } : {}) };
 }
 
@@ -300,41 +304,45 @@ export class LogFollower {
   async next(final: boolean): Promise<string> {
     const parts: string[] = [];
     this.behind = false;
-    let c = await readLogFrom(this.host, this.path, this.offset);
-    if (c.id === undefined && c.size === 0) return "";
-    // A smaller file is a new one too (an inode can be reused once the file that had it is gone).
-    const rotated = (this.id !== undefined && c.id !== undefined && c.id !== this.id) || c.size < this.offset;
-    if (rotated) {
-      // The rest of the file this follower read is `.1` now. Should the log have rotated again since,
-      // that file is gone: a line says so, and the whole of `.1` (the output before the current file)
-      // follows.
-      let id = this.id;
-      let skipped = false;
-      for (;;) {
-        const old = await readLogFrom(this.host, `${this.path}.1`, this.offset);
-        if (id !== undefined && old.id !== id) {
-          if (skipped || old.id === undefined) break;
-          parts.push("[mc: some output is not shown: the log rotated twice before it was read]\n");
-          skipped = true;
-          id = old.id;
-          this.offset = 0;
-          continue;
-        }
+    let lost = false;
+    // Each turn reads the current file, then (when it is not this follower's file) `.1`: read in that
+    // order, a `.1` that is this follower's file means the current file was its successor when read.
+    for (let turn = 0; turn < 16; turn++) {
+      const c = await readLogFrom(this.host, this.path, this.offset);
+      // Absent, or replaced while it was read: asked again at the next poll.
+      if (c.id === undefined && c.size === 0) return parts.join("");
+      this.id ??= c.id;
+      // A smaller file is a new one too (an inode can be reused once the file that had it is gone).
+      const same = (this.id === undefined || c.id === undefined || c.id === this.id) && c.size >= this.offset;
+      if (same) {
+        const cut = final ? c.data.length : c.data.lastIndexOf(10) + 1;
+        parts.push(c.data.subarray(0, cut).toString("utf8"));
+        this.offset += cut;
+        this.behind = c.data.length === LOG_CHUNK_BYTES;
+        return parts.join("");
+      }
+      const old = await readLogFrom(this.host, `${this.path}.1`, this.offset);
+      if (old.unstable) return parts.join("");
+      if (this.id === undefined || old.id === this.id) {
+        // The rest of this follower's file, rotated away: read to its end (rotation is between lines),
+        // then its successor from its start.
         parts.push(old.data.toString("utf8"));
         this.offset += old.data.length;
-        if (old.data.length === 0 || this.offset >= old.size) break;
+        if (old.data.length > 0 && this.offset < old.size) continue;
+        if (parts.length && !parts[parts.length - 1]!.endsWith("\n")) parts.push("\n");
+        this.id = c.id;
+        this.offset = 0;
+        continue;
       }
-      if (parts.length && !parts[parts.length - 1]!.endsWith("\n")) parts.push("\n");
+      // This follower's file is gone: the writer rotated twice before it was read to its end.
+      if (!lost)
+        parts.push("[mc: the log rotated twice before it was read: some output may be missing here]\n");
+      lost = true;
+      // `.1` is a file not read yet (its successor is the current one): read whole, then on.
+      this.id = old.id ?? c.id;
       this.offset = 0;
-      this.id = c.id;
-      c = await readLogFrom(this.host, this.path, 0);
-      if (c.id !== undefined && c.id !== this.id) return parts.join("");
     }
-    this.id ??= c.id;
-    const cut = final ? c.data.length : c.data.lastIndexOf(10) + 1;
-    parts.push(c.data.subarray(0, cut).toString("utf8"));
-    this.offset += cut;
-    this.behind = c.data.length === LOG_CHUNK_BYTES;
+    this.behind = true;
     return parts.join("");
   }
 }

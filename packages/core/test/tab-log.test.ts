@@ -328,12 +328,79 @@ describe("following a log (logs -f, review H15-4)", () => {
     renameSync(path, `${path}.1`);
     writeFileSync(path, "latest\n");
     expect(await f.next(false)).toBe(
-      "[mc: some output is not shown: the log rotated twice before it was read]\nkept\nlatest\n",
+      "[mc: the log rotated twice before it was read: some output may be missing here]\nkept\nlatest\n",
     );
     // A partial last line waits for its end, unless the tab has finished.
     appendFileSync(path, "part");
     expect(await f.next(false)).toBe("");
     expect(await f.next(true)).toBe("part");
+  });
+
+  /** This machine as a remote host (readLogFrom then sends its sh script), rotating the log on a given read. */
+  const asRemote = (rotateOn: Map<number, () => void> = new Map()) => {
+    const local = localHost();
+    let reads = 0;
+    return {
+      ...local,
+      id: "ssh:test",
+      run: async (cmd: Parameters<typeof local.run>[0]) => {
+        reads++;
+        rotateOn.get(reads)?.();
+        return local.run(cmd);
+      },
+    } as unknown as ReturnType<typeof localHost>;
+  };
+
+  it("a rotation between the two reads of one look prints no file twice (review H19-1), here and over ssh", async () => {
+    for (const remote of [false, true]) {
+      const path = join(dir, `h19-1-${remote}.log`);
+      const rotate = (text: string) => () => {
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, text);
+      };
+      const hooks = new Map<number, () => void>();
+      const host = remote ? asRemote(hooks) : localHost();
+      writeFileSync(path, lines(1, 10));
+      const f = new LogFollower(host, path);
+      let seen = await f.start();
+      appendFileSync(path, lines(11, 20));
+      seen += await f.next(false);
+      appendFileSync(path, lines(21, 30));
+      rotate(lines(31, 40))();
+      if (remote) {
+        // The next look reads the current file (one read), then .1: the writer rotates again in between.
+        hooks.set(4, rotate(lines(41, 50)));
+        seen += await f.next(false);
+      } else {
+        // Locally there is no hook: the same order of events by hand.
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, lines(41, 50));
+        seen += await f.next(false);
+      }
+      seen += await f.next(false);
+      seen += await f.next(true);
+      const numbers = seen.split("\n").filter((l) => /^\d+$/.test(l));
+      expect(new Set(numbers).size, `remote ${remote}: ${seen}`).toBe(numbers.length);
+      expect(numbers.at(-1)).toBe("50");
+    }
+  });
+
+  it("over ssh, a third file that got the first one's inode is still a new file (review H19-2)", async () => {
+    const path = join(dir, "h19-2.log");
+    const host = asRemote();
+    writeFileSync(path, lines(1, 5));
+    const f = new LogFollower(host, path);
+    let seen = await f.start();
+    appendFileSync(path, lines(6, 10));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, lines(11, 20));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, lines(21, 60));
+    seen += await f.next(false);
+    seen += await f.next(true);
+    // Lines 6-10 went with the first file (rotated twice unread): said, and nothing else skipped.
+    expect(seen).toContain("[mc: the log rotated twice");
+    expect(seen.endsWith(lines(11, 60))).toBe(true);
   });
 
   it("starts at the end of a log larger than one read, from a line's start", async () => {
