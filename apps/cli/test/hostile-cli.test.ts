@@ -332,7 +332,34 @@ describe("-t LAYOUT::TAB that splits two ways (review H17-6)", () => {
   });
 });
 
+describe.skipIf(process.platform !== "linux")("a file that cannot be read (review H20-1)", () => {
+  it("is exit 3 with the reason for validate, run and import, never 'a bug in mc'", async () => {
+    // /proc/self/mem opens, then its read fails (EIO), as another user's file fails to open.
+    for (const args of [
+      ["validate", "/proc/self/mem"],
+      ["run", "/proc/self/mem", "--dry-run"],
+      ["import", "/proc/self/mem"],
+    ]) {
+      const r = await sessions(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 3 });
+      expect(r.stderr).toContain("cannot read it");
+      expect(r.stderr).not.toContain("bug in mc");
+    }
+  });
+});
+
 describe("--socket", () => {
+  it("a path that is a file or directory, not a socket, is refused before tmux replaces it (review H20-2)", async () => {
+    const f = layoutsFile("sock-file.json", [{ layoutName: "sf", layoutTabs: [tab("t", "true")] }]);
+    const before = readFileSync(f, "utf8");
+    for (const target of [f, dir]) {
+      const r = await sessions(["run", f, "--socket", target]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/is a (regular file|directory), not a socket/);
+    }
+    expect(readFileSync(f, "utf8")).toBe(before);
+  });
+
   it("an empty --socket is a usage error on every command that takes one (it named tmux's socket directory)", async () => {
     const f = layoutsFile("sock-empty.json", [{ layoutName: "se", layoutTabs: [tab("t", "true")] }]);
     for (const args of [

@@ -27,7 +27,14 @@ export async function loadLayoutsFile(
   if (size > MAX_LAYOUTS_FILE_BYTES) {
     return fail(`the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`);
   }
-  const bytes = await readBounded(path, MAX_LAYOUTS_FILE_BYTES);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readBounded(path, MAX_LAYOUTS_FILE_BYTES);
+  } catch (e) {
+    // Unreadable (permissions, a device that fails): said as the file's problem, never "a bug in mc".
+    const err = e as NodeJS.ErrnoException;
+    return fail(`cannot read it: ${err.code === "EACCES" ? "permission denied" : (err.code ?? err.message)}`);
+  }
   if (bytes === undefined) {
     return fail(`more than ${MAX_LAYOUTS_FILE_BYTES} bytes came from it; layouts files are limited to that`);
   }

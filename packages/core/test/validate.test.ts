@@ -39,6 +39,15 @@ describe("loading machineconfig's format", () => {
     expect(!dir.ok && dir.issues[0]?.message).toBe("is a directory, not a layouts file");
   });
 
+  it.skipIf(process.platform !== "linux")(
+    "a file that cannot be read is the file's problem, never a crash (review H20-1)",
+    async () => {
+      // /proc/self/mem opens and then fails to read (EIO), as a file of another user fails to open.
+      const r = await loadLayoutsFile("/proc/self/mem");
+      expect(!r.ok && r.issues[0]?.message).toMatch(/^cannot read it: /);
+    },
+  );
+
   it("throws one LAYOUT_INVALID error that lists every issue", async () => {
     const err = await readLayoutsFile(join(fixtures, "malformed", "33-many-problems.json")).catch((e) => e);
     expect(err.code).toBe("LAYOUT_INVALID");

@@ -60,6 +60,33 @@ export const TMUX_CAPABILITIES: BackendCapabilities = {
   stopHook: true,
 };
 
+/** What is at a socket path when it is something other than a socket (following links); else undefined. */
+async function notASocket(host: Host, path: string): Promise<string | undefined> {
+  if (host.id === "local") {
+    const { stat } = await import("node:fs/promises");
+    const st = await stat(path).catch(() => undefined);
+    if (!st || st.isSocket()) return undefined;
+    return st.isDirectory() ? "a directory" : st.isFile() ? "a regular file" : "not a socket";
+  }
+  const r = await host.run({
+    file: "/bin/sh",
+    args: [
+      "-c",
+      '[ -e "$1" ] || exit 0; [ -S "$1" ] && exit 0; [ -d "$1" ] && echo dir && exit 0; [ -f "$1" ] && echo file || echo other',
+      "sh",
+      path,
+    ],
+  });
+  const out = r.stdout.trim();
+  return out === "dir"
+    ? "a directory"
+    : out === "file"
+      ? "a regular file"
+      : out === "other"
+        ? "not a socket"
+        : undefined;
+}
+
 /** Every command of a layout for the tmux build: wrapper fields plus each pane's split, size and focus. */
 function tmuxTabs(layout: LayoutConfig, home?: string): TmuxTab[] {
   return wrappedTabs(layout).map((w) => {
@@ -130,10 +157,24 @@ export class TmuxBackend implements SessionBackend {
     // session list a plan asks for next is fetched meanwhile (one round trip less before a launch).
     const listing = this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT));
     listing.catch(() => {});
-    const [r, writer] = await Promise.all([
+    const socket = this.target.socket && "path" in this.target.socket ? this.target.socket.path : undefined;
+    const [r, writer, what] = await Promise.all([
       this.host.run(this.cmd("-V")),
       this.host.run({ file: LOG_WRITER_PROBE[0], args: LOG_WRITER_PROBE.slice(1) }),
+      socket === undefined ? undefined : notASocket(this.host, socket),
     ]);
+    // tmux's server unlinks whatever is at its socket path: a layouts file given as --socket by mistake
+    // was replaced by the socket.
+    if (what)
+      throw new McError(
+        "USAGE",
+        `the tmux socket ${socket} is ${what === "not a socket" ? "something else" : what}, not a socket: tmux would replace it`,
+        {
+          backend: "tmux",
+          op: "start",
+          hint: "give --socket a path that does not exist yet or is a tmux server's socket",
+        },
+      );
     this.logWriter = parseLogWriterProbe(writer.stdout);
     const v = parseTmuxVersion(r.stdout);
     if (

@@ -35,11 +35,17 @@ export async function readSourceText(path: string, max: number): Promise<string>
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT")
       throw new McError("LAYOUT_NOT_FOUND", `${path}: no such file`, { backend: "cli", op: "import" });
-    throw e;
+    if (e instanceof McError) throw e;
+    throw convertError("import", `${path}: cannot read it: ${(e as { code?: string }).code ?? String(e)}`);
   }
   if (size > max)
     throw convertError("import", `${path} is ${size} bytes; files to import are limited to ${max} bytes`);
-  const bytes = await readBounded(path, max);
+  const bytes = await readBounded(path, max).catch((e: NodeJS.ErrnoException) => {
+    throw convertError(
+      "import",
+      `${path}: cannot read it: ${e.code === "EACCES" ? "permission denied" : (e.code ?? e.message)}`,
+    );
+  });
   if (bytes === undefined)
     throw convertError(
       "import",
