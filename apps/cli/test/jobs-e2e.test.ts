@@ -608,6 +608,51 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     expect(stderr).toMatch(/2 never started \(their session ended\)/);
   });
 
+  it("so do dependants that never start, without -m; --exit close with dependsOn is refused (review H19-4)", async () => {
+    const ready = join(dir, "h19-4.ready");
+    const f = layouts("dep3.json", [
+      {
+        layoutName: "dr",
+        layoutTabs: [
+          { tabName: "a", command: `sleep 2; touch ${ready}; sleep 30`, readiness: { file: ready } },
+          { tabName: "b", command: "echo b-ran", dependsOn: ["a"] },
+        ],
+      },
+    ]);
+    const refused = await run(f, "--exit", "close");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("dependsOn");
+    const child = spawn("node", [BIN, "run", f, "--socket", sock], {
+      env,
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await until(tabsOf.bind(null, "dr"), (t) => t.some((x: { state: string }) => x.state === "running"));
+    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=dr"]);
+    expect(await code).toBe(10);
+    expect(stderr).toMatch(/1 tab\(s\) never started: their session ended first/);
+  });
+
+  it("wait NAME is not failed by another run's damaged record: it warns (review H19-5)", async () => {
+    const state = join(dir, "state-h19-5");
+    const e = { ...env, MC_STATE_DIR: state };
+    const f = layouts("okw.json", [{ layoutName: "okw", layoutTabs: [{ tabName: "x", command: "true" }] }]);
+    expect((await runCli(["run", f, "--socket", sock, "-m"], { env: e, cwd: dir })).code).toBe(0);
+    writeFileSync(join(state, "managers", "TmuxLocalManager", "20990101-000000-aaaaaa.json"), "{garbage", {
+      mode: 0o600,
+    });
+    const w = await runCli(["wait", "okw", "--timeout", "5"], { env: e, cwd: dir });
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toContain("skipped unreadable run record");
+    expect((await runCli(["wait", "--timeout", "5"], { env: e, cwd: dir })).code).toBe(9);
+    await runCli(["kill", "okw"], { env: e, cwd: dir });
+  });
+
   it("a failed tab is reported (and notified) when it ends, not when the queue has run", async () => {
     const stamp = join(dir, "h18-3");
     const notify = join(dir, "notify-h18.sh");

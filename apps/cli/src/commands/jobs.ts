@@ -163,7 +163,13 @@ export async function waitCommand(
     async (runs, corrupt) => {
       // A record that could not be read may hold a tab that failed: "every tab finished successfully"
       // (exit 0) cannot be said then. Named, and the command ends 9 where it would have ended 0.
-      const unreadable = corrupt.filter((c) => mayHoldOurs(c.error));
+      // With names, the sessions named were found or not: another run's record does not change that.
+      const unreadable = names.length ? [] : corrupt.filter((c) => mayHoldOurs(c.error));
+      if (names.length && !out.json)
+        for (const c of corrupt.filter((x) => mayHoldOurs(x.error)))
+          out.err(
+            out.c.yellow(`warning: skipped unreadable run record ${oneLine(c.path)}: ${oneLine(c.error)}`),
+          );
       if (!out.json)
         for (const c of unreadable)
           out.err(
@@ -210,7 +216,7 @@ export async function waitCommand(
               ? out.c.red(`${failed} tab(s) failed (sessions status shows which)`)
               : unreadable.length
                 ? out.c.yellow(
-                    "every readable tab finished successfully; the unreadable records above were not",
+                    "every readable tab finished successfully; what the unreadable records above hold was not waited for",
                   )
                 : out.c.green("every tab finished successfully"),
           );

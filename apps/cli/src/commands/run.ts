@@ -294,6 +294,20 @@ async function runBatch(
       ? monitorWithOutput(manager, end, out, { quiet: dynamic && !ctx.monitor, stop: stopWatching.signal })
       : undefined;
     const [, r] = await Promise.all([scheduled, watched]);
+    if (scheduling && !watching && !schedulingStopped) {
+      // Nothing watched the run: a tab that waited for another and never started because its session
+      // ended first (killed, or its last open tab closed) is said here, and fails the run.
+      const after = await manager.checkAllSessionsStatus({ processes: false });
+      const never = after.sessions
+        .filter((x) => !x.exists)
+        .flatMap((x) => x.tabs)
+        .filter((t) => t.state === "not-started").length;
+      if (never > 0) {
+        result.failedTabs = after.summary.failedCommands;
+        report = after;
+        if (!out.json) out.err(out.c.red(`${never} tab(s) never started: their session ended first`));
+      }
+    }
     if (schedulingStopped) {
       out.err(
         "stopped scheduling; the tabs already open keep running, those not started read abandoned (sessions status; sessions rerun SESSION/TAB starts one)",
@@ -331,6 +345,12 @@ async function runBatch(
  * the others carry on; when every machine failed, its error is the command's.
  */
 export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
+  // A session whose open tabs have all closed ends: a tab waiting for another (dependsOn) never starts.
+  if (o.exit === "close" && layouts.some((l) => l.layoutTabs.some((t) => t.dependsOn?.length)))
+    throw usage(
+      "--exit close cannot be combined with dependsOn: once the open tabs have closed, the session ends and the tabs waiting for them never start",
+      "leave tabs open (--exit shell, the default), or use --max-parallel-tabs N --kill-finished-tabs, which keeps one open while tabs wait",
+    );
   const placement = placementOf(o);
   const remote = placement.hosts.length > 0;
   // On another machine there is nothing local to detect: auto means tmux there.
