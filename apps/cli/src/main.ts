@@ -82,6 +82,28 @@ export function isCommand(word: string): boolean {
   return commandNames.has(word);
 }
 
+/** tmuxp's, tmuxinator's and smug's verbs, and what they are here. */
+const PEER_VERBS: Record<string, string> = {
+  load: "tmuxp's load is sessions run FILE (tmuxp files are read as they are)",
+  start: "tmuxinator's and smug's start is sessions run FILE",
+  stop: "tmuxinator's and smug's stop is sessions kill SESSION",
+  up: "sessions run FILE starts layouts",
+  down: "sessions kill SESSION (or --all) ends them",
+  new: "sessions create-template NAME writes a new layouts file",
+  list: "sessions ls lists what mc started; sessions attach lists every session",
+};
+
+/** The command word of a command line: the first argument that is not a global option (or its value). */
+function firstWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--state-dir") i++;
+    else if (!a.startsWith("-")) return a;
+    else if (a === "--") return args[i + 1];
+  }
+  return undefined;
+}
+
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const state = { out: makeOutput(argv.includes("--json")), code: 0 };
@@ -98,6 +120,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const program = buildProgram(state);
   commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  // The verbs of the tools people come from: commander would suggest a look-alike (load → logs).
+  const word = firstWord(argv.slice(2));
+  const peer = word === undefined || isCommand(word) ? undefined : PEER_VERBS[word];
+  if (peer) {
+    const message = `unknown command '${word}': ${peer}`;
+    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
+    else state.out.err(`error: ${message}`);
+    return 2;
+  }
   try {
     await program.parseAsync(argv);
     return state.code;

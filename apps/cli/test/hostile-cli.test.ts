@@ -348,6 +348,27 @@ describe.skipIf(process.platform !== "linux")("a file that cannot be read (revie
   });
 });
 
+describe("first-day answers (review H20)", () => {
+  it("tmuxp's and tmuxinator's verbs name mc's; a name starting with - is attached after --; schema --help lists every schema", async () => {
+    for (const [verb, want] of [
+      ["load", "sessions run FILE"],
+      ["start", "sessions run FILE"],
+      ["stop", "sessions kill SESSION"],
+    ] as const) {
+      const r = await sessions([verb, "x"]);
+      expect({ verb, code: r.code }).toEqual({ verb, code: 2 });
+      expect(r.stderr).toContain(want);
+    }
+    const f = layoutsFile("dash.json", [{ layoutName: "-rf", layoutTabs: [tab("t", "true")] }]);
+    const r = await sessions(["run", "--socket", sock, "--", f]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("attach with: sessions attach -- -rf");
+    expect((await sessions(["kill", "--", "-rf"])).code).toBe(0);
+    const help = (await sessions(["schema", "--help"])).stdout;
+    for (const name of ["log-line", "wait", "rerun", "convert", "export"]) expect(help).toContain(name);
+  });
+});
+
 describe("--socket", () => {
   it("a path that is a file or directory, not a socket, is refused before tmux replaces it (review H20-2)", async () => {
     const f = layoutsFile("sock-file.json", [{ layoutName: "sf", layoutTabs: [tab("t", "true")] }]);

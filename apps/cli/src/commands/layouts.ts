@@ -242,7 +242,7 @@ export function layoutFromCommand(
   if (o.num > max)
     throw usage(
       `-n ${o.num} is over --max-tabs-per-layout ${max}`,
-      "raise --max-tabs-per-layout, or use --max-parallel-tabs",
+      "raise --max-tabs-per-layout (sessions run-all FILE -t N runs any number of tabs N at a time)",
     );
   const sub = (s: string, i: number) =>
     s.replaceAll("{idx}", String(i)).replaceAll("{idx_max}", String(o.num));

@@ -1,12 +1,25 @@
 import {
   eventsBetween,
   followEvents,
+  isFailedTab,
   type MonitorSnapshot,
   type SessionManager,
   type StatusReport,
 } from "@mc/core";
+import { oneLine } from "../display.js";
 import type { Notifier } from "../notify.js";
-import { type Output, statusTable, transitions } from "../output.js";
+import { type Output, statusTable, tabLabel, transitions } from "../output.js";
+
+/** ` (2 of 40 failed: L0 / t, L7 / t)`: which tabs failed, for the line that ends a run (they scrolled away). */
+function failedNote(report: StatusReport | undefined): string {
+  if (!report) return "";
+  const failed = report.sessions.flatMap((s) =>
+    s.tabs.filter((t) => isFailedTab(t)).map((t) => `${oneLine(s.session)} / ${oneLine(tabLabel(t))}`),
+  );
+  if (failed.length === 0) return " (none failed)";
+  const shown = failed.slice(0, 5).join(", ");
+  return ` (${failed.length} of ${report.summary.totalCommands} failed: ${shown}${failed.length > 5 ? ", …" : ""})`;
+}
 
 /** How a run ends its monitoring. */
 export interface MonitorEnd {
@@ -86,9 +99,7 @@ export async function monitorWithOutput(
     if (o.killUponCompletion) {
       out.err(
         out.c.dim(
-          o.keepFailed
-            ? "every command finished; sessions without failures killed"
-            : "every command finished; sessions killed",
+          `every command finished${failedNote(report)}; ${o.keepFailed ? "sessions without failures killed" : "sessions killed"}`,
         ),
       );
     } else if (!live && !style.quiet && report) {

@@ -458,7 +458,8 @@ function attachHint(out: Output, sessions: StartedSession[]): void {
         : "<session>";
   out.err(
     out.c.dim(
-      `started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${one}`,
+      // A name that starts with - would be read as an option: after --, it is the name.
+      `started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${one.startsWith("-") || one.startsWith("'-") ? `-- ${one}` : one}`,
     ),
   );
 }

@@ -255,7 +255,10 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
   program
     .command("schema")
     .description("print the JSON Schema of layouts files, or of a command's --json output")
-    .argument("[name]", "layouts (default), status, run, event, dry-run, ls, kill, attach, validate or error")
+    .argument(
+      "[name]",
+      "layouts (default), status, run, event, dry-run, ls, kill, attach, validate, error, log-line, wait, rerun, convert or export",
+    )
     .addHelpText("after", example("sessions schema > layouts.schema.json"))
     .action((name: string | undefined) => ctx.set(schemaCommand(name, ctx.out)));
 }
