@@ -369,6 +369,32 @@ describe("first-day answers (review H20)", () => {
   });
 });
 
+describe("a session killed outside mc is not one of two live sessions of its name (review H20-3)", () => {
+  it("wait, logs and kill of the name reach the session that is there", async () => {
+    const f = layoutsFile("twice.json", [
+      { layoutName: "twice", layoutTabs: [tab("t", "echo hi; sleep 30")] },
+    ]);
+    const other = join(dir, "sock-twice");
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=twice"]);
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    try {
+      const w = await sessions(["wait", "twice", "--timeout", "0.5"]);
+      expect(w.code, w.stderr).toBe(7);
+      expect((await sessions(["logs", "twice"])).code).toBe(0);
+      const k = await sessions(["kill", "twice"]);
+      expect(k.code, k.stderr).toBe(0);
+      expect(() =>
+        execFileSync("tmux", ["-S", other, "has-session", "-t", "=twice"], { stdio: "ignore" }),
+      ).toThrow();
+    } finally {
+      try {
+        execFileSync("tmux", ["-S", other, "kill-server"], { stdio: "ignore" });
+      } catch {}
+    }
+  });
+});
+
 describe("--socket", () => {
   it("a path that is a file or directory, not a socket, is refused before tmux replaces it (review H20-2)", async () => {
     const f = layoutsFile("sock-file.json", [{ layoutName: "sf", layoutTabs: [tab("t", "true")] }]);

@@ -17,11 +17,15 @@ import { oneLine } from "../display.js";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import type { LoadedRun } from "../registry.js";
-import { type FoundSession, findAnySession, findTarget, mayHoldOurs, withRuns } from "./runs.js";
+import { type FoundSession, findAnySession, findTarget, mayHoldOurs, resolveLive, withRuns } from "./runs.js";
 
 /** The sessions a jobs command is about: those named (live or ended), else every live one. */
-function targets(runs: LoadedRun[], names: string[], host: string | undefined): FoundSession[] {
-  if (names.length) return names.map((n) => findAnySession(runs, n, host));
+async function targets(
+  runs: LoadedRun[],
+  names: string[],
+  host: string | undefined,
+): Promise<FoundSession[]> {
+  if (names.length) return resolveLive(runs, () => names.map((n) => findAnySession(runs, n, host)));
   return runs.flatMap((run) =>
     run.manager.managed
       .filter((s) => host === undefined || s.machine === host)
@@ -127,7 +131,7 @@ export async function eventsCommand(
   return withRuns(
     out,
     async (runs) => {
-      const found = targets(runs, names, o.host);
+      const found = await targets(runs, names, o.host);
       for (const e of await history(found)) out.jsonLine(e);
       if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
       const { signal, done } = interruptible();
@@ -175,7 +179,7 @@ export async function waitCommand(
           out.err(
             `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any, are not waited for`,
           );
-      const found = targets(runs, names, o.host);
+      const found = await targets(runs, names, o.host);
       if (found.length === 0) {
         if (out.json)
           out.printJson({
@@ -286,7 +290,7 @@ export async function rerunCommand(
   return withRuns(
     out,
     async (runs) => {
-      const found = findTarget(runs, target, o.host);
+      const found = await resolveLive(runs, () => findTarget(runs, target, o.host));
       const { manager } = found.run;
       if (found.endedAt !== undefined) {
         throw new McError("SESSION_NOT_FOUND", `session "${found.session.name}" has ended`, {

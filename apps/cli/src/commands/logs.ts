@@ -16,7 +16,7 @@ import {
 import { logLine } from "../display.js";
 import { type Output, tabLabel } from "../output.js";
 import type { LoadedRun } from "../registry.js";
-import { type FoundSession, findTarget, withRuns } from "./runs.js";
+import { type FoundSession, findTarget, resolveLive, withRuns } from "./runs.js";
 
 export interface LogsOptions {
   follow?: boolean;
@@ -93,7 +93,7 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
   return withRuns(
     out,
     async (runs) => {
-      const found = findTarget(runs, target, o.host);
+      const found = await resolveLive(runs, () => findTarget(runs, target, o.host));
       const { manager } = found.run;
       if (!manager.factory.capabilities.logs) {
         throw new McError("USAGE", `${manager.factory.name} does not keep tab logs (capability "logs")`, {

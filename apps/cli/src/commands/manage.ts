@@ -14,7 +14,15 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
-import { findAnySession, findSession, findSessions, gather, mayHoldOurs, withRuns } from "./runs.js";
+import {
+  findAnySession,
+  findSession,
+  findSessions,
+  gather,
+  mayHoldOurs,
+  resolveLive,
+  withRuns,
+} from "./runs.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
@@ -135,12 +143,14 @@ export async function killCommand(
               .map((s) => ({ run, name: s.name, machine: s.machine })),
           )
         : // Two names of one session (its layout's name and the name a rename gave it) kill it once.
-          names
-            .map((n) => findOrNothingKilled(runs, n, o.host, names.length))
-            .filter(
-              (t, i, all) =>
-                all.findIndex((u) => u.run === t.run && u.machine === t.machine && u.name === t.name) === i,
-            );
+          (
+            await resolveLive(runs, () =>
+              names.map((n) => findOrNothingKilled(runs, n, o.host, names.length)),
+            )
+          ).filter(
+            (t, i, all) =>
+              all.findIndex((u) => u.run === t.run && u.machine === t.machine && u.name === t.name) === i,
+          );
       if (!o.all) for (const n of names) await refuseLayoutNameOfForeign(runs, n, o.host);
       const results: {
         session: string;
@@ -231,7 +241,7 @@ export async function killCommand(
  */
 async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: string | undefined) {
   if (findSessions(runs, name, host, { byLayout: false }).length > 0) return;
-  const hit = findSession(runs, name, host);
+  const hit = await resolveLive(runs, () => findSession(runs, name, host));
   const backend = hit.run.manager.backendOf(hit.machine);
   const listed = await backend.listSessions().catch(() => []);
   if (!listed.some((s) => backend.sessionKey(s.name) === backend.sessionKey(name))) return;

@@ -108,6 +108,44 @@ function sameSession(run: LoadedRun, s: ManagedSession, name: string): boolean {
 
 export type Hit = { run: LoadedRun; machine: string; name: string; session: ManagedSession };
 
+/** Records whose sessions the tool said are gone (see {@link resolveLive}): never "live" when another is. */
+const knownGone = new WeakSet<ManagedSession>();
+
+/** `hits` without those known gone, unless that leaves none (a gone session is still found by name). */
+function preferLive<T extends { session: ManagedSession }>(hits: T[]): T[] {
+  const live = hits.filter((h) => !knownGone.has(h.session));
+  return live.length ? live : hits;
+}
+
+/**
+ * `find` (a lookup by name), asked again once the tools have said which sessions still exist when it
+ * found a name ambiguous: a session killed outside mc (ls: gone) is no longer one of "2 live sessions"
+ * once the same layout runs on another server. Costs a status only when a name is ambiguous.
+ */
+export async function resolveLive<T>(runs: LoadedRun[], find: () => T): Promise<T> {
+  try {
+    return find();
+  } catch (e) {
+    if (!isMcError(e, "USAGE") || !/ names \d+ (live|managed) sessions/.test(e.message)) throw e;
+    let marked = 0;
+    await Promise.all(
+      runs.map(async (r) => {
+        const report = await r.manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
+        for (const st of report?.sessions ?? []) {
+          if (st.exists || st.error !== undefined) continue;
+          const s = r.manager.managed.find((x) => x.name === st.session && x.machine === st.machine);
+          if (s && !knownGone.has(s)) {
+            knownGone.add(s);
+            marked++;
+          }
+        }
+      }),
+    );
+    if (marked === 0) throw e;
+    return find();
+  }
+}
+
 /** Where a session runs: the machine, the backend and the server it was started on (tmux socket, …). */
 function placeOf(h: Hit): string {
   const m = h.run.run.machines[h.machine];
@@ -144,7 +182,7 @@ export function findSessions(
   // Else the layout's name, as written in the file (ZellijLocalManager's sessions are LocalJobMgr_<name>).
   const hits = named.length || o.byLayout === false ? named : find((_, s) => s.layout.layoutName === name);
   const newest = new Map<string, Hit>();
-  for (const h of hits) {
+  for (const h of preferLive(hits)) {
     const key = `${placeOf(h)}\0${h.name}`;
     const seen = newest.get(key);
     if (!seen || h.session.startedAt > seen.session.startedAt) newest.set(key, h);
@@ -215,9 +253,9 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
   const named = on.filter((f) => sameSession(f.run, f.session, name));
   const hits = named.length ? named : on.filter((f) => f.session.layout.layoutName === name);
   // Newest last: of several live records of one server, the newest is the session (older ones are stale).
-  const live = hits
-    .filter((f) => f.endedAt === undefined)
-    .sort((a, b) => a.session.startedAt - b.session.startedAt);
+  const live = preferLive(hits.filter((f) => f.endedAt === undefined)).sort(
+    (a, b) => a.session.startedAt - b.session.startedAt,
+  );
   // Live on two servers of one machine (two tmux sockets): never a silent pick.
   const places = new Map(
     live.map((f) => [
