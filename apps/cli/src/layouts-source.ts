@@ -60,6 +60,13 @@ function layoutCandidates(root: string, depth = 6): string[] {
  * terminal the user confirms it, elsewhere the error says "did you mean".
  */
 export async function resolveLayoutsPath(given: string, out: Output): Promise<string> {
+  // An empty name (a script's unset variable) matches every file: never a search.
+  if (given.trim() === "")
+    throw new McError("USAGE", "the layouts file name is empty", {
+      backend: "cli",
+      op: "load",
+      hint: "name a file",
+    });
   const path = given.replace(/^~(?=$|[/\\])/, homedir());
   if (existsSync(path)) return path;
   const want = basename(given)

@@ -364,6 +364,9 @@ describe("first-day answers (review H20)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("attach with: sessions attach -- -rf");
     expect((await sessions(["kill", "--", "-rf"])).code).toBe(0);
+    // Empty values from a script's unset variables are usage errors, not a search of every file or a no-op.
+    expect((await sessions(["run", ""])).code).toBe(2);
+    expect((await sessions(["run", f, "--notify", ""])).code).toBe(2);
     const help = (await sessions(["schema", "--help"])).stdout;
     for (const name of ["log-line", "wait", "rerun", "convert", "export"]) expect(help).toContain(name);
   });

@@ -217,7 +217,9 @@ export async function waitCommand(
         else
           out.err(
             failed > 0
-              ? out.c.red(`${failed} tab(s) failed (sessions status shows which)`)
+              ? out.c.red(
+                  `${failed} tab(s) failed (${found.some((f) => f.endedAt !== undefined) ? "sessions events SESSION shows which: a session mc killed has no status" : "sessions status shows which"})`,
+                )
               : unreadable.length
                 ? out.c.yellow(
                     "every readable tab finished successfully; what the unreadable records above hold was not waited for",

@@ -137,6 +137,7 @@ export function checkRunFlags(
     keepFailed?: boolean;
     killUponCompletion?: boolean;
     exit?: string;
+    notify?: string;
   },
   file: string | undefined,
   given: (flag: string) => boolean,
@@ -158,6 +159,8 @@ export function checkRunFlags(
       "--exit close cannot be combined with --max-parallel-tabs: once the open tabs have closed, the session ends and the waiting tabs never start",
       "use --kill-finished-tabs: it closes each finished tab and keeps one open while tabs wait",
     );
+  if (o.notify !== undefined && o.notify.trim() === "")
+    throw usage("--notify is empty: give a command, or 'desktop'");
   if (o.keepFailed && !o.killUponCompletion)
     throw usage("--keep-failed works with --kill-upon-completion (-k): it says which sessions -k keeps");
   if (o.allFile && o.maxParallelTabs === undefined)
