@@ -15,6 +15,66 @@ export const HINTS: Record<string, string> = {
   sessions: "layouts",
 };
 
+/** Every key the layouts format has, at any level (for "did you mean" on a typo). */
+const KNOWN_KEYS = [
+  "version",
+  "layouts",
+  "layoutName",
+  "layoutTabs",
+  "tabName",
+  "startDir",
+  "command",
+  "tabWeight",
+  "env",
+  "shell",
+  "panes",
+  "split",
+  "size",
+  "focus",
+  "layout",
+  "retry",
+  "max",
+  "backoffSeconds",
+  "dependsOn",
+  "readiness",
+  "file",
+  "port",
+  "logMatches",
+  "timeoutSeconds",
+  "onStart",
+  "onStop",
+];
+
+/** Edit distance of two short strings (insertions, deletions, substitutions), case-insensitive. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[y.length]!;
+}
+
+/** What an unknown key may have meant: a known synonym, else a key of ours one or two typos away. */
+export function keySuggestion(key: string): string | undefined {
+  if (Object.hasOwn(HINTS, key)) return HINTS[key];
+  if (key.length < 4 || key.length > 40) return undefined;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of KNOWN_KEYS) {
+    const d = distance(key, k);
+    if (d < bestD && d <= Math.max(1, Math.floor(k.length / 4))) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
 /** Format a path such as `["layouts", 0, "layoutName"]` as `layouts[0].layoutName`. */
 export function formatPath(pointer: readonly (string | number)[]): string {
   let out = "";

@@ -1,4 +1,5 @@
 import { findNodeAtLocation, type Node as JsonNode } from "jsonc-parser";
+import { keySuggestion } from "./json-source.js";
 import { LayoutConfigSchema, type LayoutsFile, LayoutsFileSchema, TabConfigSchema } from "./schema.js";
 import type { At, ValidationIssue } from "./validate.js";
 
@@ -175,7 +176,14 @@ export function lenientFixes(data: Record<string, unknown>, root: JsonNode, at: 
       if (known.has(k)) continue;
       const keyPath = [...pointer, k];
       const keyNode = findNodeAtLocation(root, keyPath)?.parent?.children?.[0];
-      out.push(at(keyNode?.offset ?? 0, keyPath, `unknown key "${k}" ignored (--lenient)`));
+      const guess = keySuggestion(k);
+      out.push(
+        at(
+          keyNode?.offset ?? 0,
+          keyPath,
+          `unknown key "${k}" ignored (--lenient${guess ? `; did you mean ${guess}?` : ""})`,
+        ),
+      );
       delete o[k];
     }
   };

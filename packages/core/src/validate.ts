@@ -10,7 +10,7 @@ import {
   depth,
   EXPECTED,
   formatPath,
-  HINTS,
+  keySuggestion,
   lineStarts,
   MAX_NESTING,
   nodeToValue,
@@ -170,7 +170,10 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
   const unique = new Map(issues.map((i) => [`${i.line}:${i.column}:${i.path}:${i.message}`, i]));
   issues.splice(0, issues.length, ...unique.values());
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
-  if (issues.length > 0 || !parsed.success) return { ok: false, issues };
+  // With --lenient, the keys it ignored are said with the errors: a typo ("comand") is the reason a
+  // field is missing.
+  if (issues.length > 0 || !parsed.success)
+    return { ok: false, issues: [...issues, ...warnings.filter((w) => w.message.startsWith("unknown key"))] };
   return { ok: true, value: parsed.data, warnings };
 }
 
@@ -183,7 +186,8 @@ function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[]
         const keyPath = [...pointer, key];
         const valueNode = findNodeAtLocation(root, keyPath);
         const keyNode = valueNode?.parent?.children?.[0];
-        const hint = Object.hasOwn(HINTS, key) ? ` (did you mean ${HINTS[key]}?)` : "";
+        const guess = keySuggestion(key);
+        const hint = guess ? ` (did you mean ${guess}?)` : "";
         out.push(at(keyNode?.offset ?? valueNode?.offset ?? 0, keyPath, `unknown key "${key}"${hint}`));
       }
       continue;

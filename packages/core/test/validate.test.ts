@@ -96,6 +96,22 @@ describe("jobs fields and --lenient", () => {
     expect(r.ok).toBe(true);
   });
 
+  it("a typo'd key gets a did-you-mean, and --lenient still says it when the file has errors (review H20-10)", () => {
+    const typo = file([{ tabName: "t", startDir: "~", comand: "ls" }]);
+    const strict = parseLayouts(typo);
+    expect(!strict.ok && strict.issues.map((i) => i.message)).toContain(
+      'unknown key "comand" (did you mean command?)',
+    );
+    const lenient = parseLayouts(typo, { lenient: true });
+    expect(!lenient.ok && lenient.issues.map((i) => i.message)).toEqual([
+      "command is required",
+      'unknown key "comand" ignored (--lenient; did you mean command?)',
+    ]);
+    // Far from every key: no guess.
+    const far = parseLayouts(file([tab("t", { zzzzzz: 1 })]));
+    expect(!far.ok && far.issues[0]!.message).toBe('unknown key "zzzzzz"');
+  });
+
   it("an env name it refuses says why, at the key (not zod's 'Invalid key in record')", () => {
     const r = parseLayouts(file([tab("t", { env: { "1abc": "x", "A-B": "y", mc_cf: "z", MC_TAB: "q" } })]));
     expect(r.ok).toBe(false);
