@@ -258,6 +258,14 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     );
     expect(Date.now() - t0).toBeLessThan(5000);
   });
+  it("YAML saved as .json says so (review H20-12)", () => {
+    refused(
+      "# tmuxp\nsession_name: s\nwindows:\n  - panes: [echo hi]\n",
+      "tmuxp",
+      /looks like YAML/,
+      "x.json",
+    );
+  });
   it("odd KDL escapes and unpaired surrogates", () => {
     refused('layout { tab name="\\q" }', "zellij", /not valid KDL/, "x.kdl");
     refused('layout { tab name="\\u{D800}" }', "zellij", /not valid KDL/, "x.kdl");

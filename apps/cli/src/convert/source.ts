@@ -99,7 +99,12 @@ export function parseJson(text: string, source: string): Plain {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw fail(`${source}: not valid JSON: ${(e as Error).message}`);
+    // YAML saved as .json (a tmuxp example copied under the wrong name): said, with what to do.
+    const yaml = /^\s*(#[^\n]*\n\s*)*[A-Za-z_][\w-]*:(\s|$)/.test(text.replace(/^\uFEFF/, ""));
+    throw fail(
+      `${source}: not valid JSON${yaml ? " (it looks like YAML)" : ""}: ${(e as Error).message}`,
+      yaml ? "a tmuxp file in YAML is named .yaml, a tmuxinator one .yml: rename it" : undefined,
+    );
   }
   return plain(value, source);
 }
