@@ -103,6 +103,18 @@ describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.tx
     expect(empty!.panes!.map((p) => p.command)).toEqual(blanks!.panes!.map((p) => p.command));
   });
 
+  it("setup lines tmuxp types into the shell (cd, export, source) are said to reach the command only (review H20-13)", () => {
+    const text =
+      "session_name: s\nstart_directory: /tmp\nwindows:\n  - window_name: venvish\n    shell_command_before: [cd /var/log, export FOO=bar]\n    panes: [echo ready]\n  - window_name: plain\n    panes: [echo hi]\n";
+    const r = fromText(text, "tmuxp");
+    expect(
+      r.warnings.some((w) =>
+        /cd, source, export or ssh lines apply to the tab's command only/.test(w.message),
+      ),
+    ).toBe(true);
+    expect(r.warnings.filter((w) => /lines apply to the tab's command only/.test(w.message))).toHaveLength(1);
+  });
+
   it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
     const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "a7d1,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;
     const t = tabs(fromText(text, "tmuxp"))[0]!;

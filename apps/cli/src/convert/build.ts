@@ -51,7 +51,23 @@ const sameEnv = (a: Readonly<Record<string, string>>, b: Readonly<Record<string,
  * as what differs from the tab's; one the tab has and the pane's source did not give reaches the pane
  * in mc anyway (mc adds a pane's variables to the tab's), which is a warning.
  */
-export function toTab(t: SourceTab, notes: Notes): TabConfig {
+/**
+ * Lines that change the shell they are typed into (its directory, variables, a virtualenv) or move to
+ * another machine: tmuxp and tmuxinator type them into the pane's shell, so they apply at its prompt.
+ */
+const SHELL_SETUP =
+  /^\s*(cd|pushd|source|\.|export|unset|alias|ssh|mosh|conda activate|workon|nvm use|rbenv shell|pyenv shell|direnv)(\s|$)/m;
+
+/**
+ * `typed`: the source tool types each pane's commands into its shell (tmuxp, tmuxinator): a line that sets
+ * that shell up reaches only the tab's command in mc (the shell left after it starts afresh), said once a tab.
+ */
+export function toTab(t: SourceTab, notes: Notes, o: { typed?: string } = {}): TabConfig {
+  if (o.typed && t.panes.some((f) => f.pane.command !== undefined && SHELL_SETUP.test(f.pane.command)))
+    notes.add(
+      t.at,
+      `its cd, source, export or ssh lines apply to the tab's command only: ${o.typed} types them into the pane's shell, mc runs them with the command, and the shell left after it starts afresh in startDir`,
+    );
   if (t.panes.length > MAX_PANES)
     throw convertError(
       "import",

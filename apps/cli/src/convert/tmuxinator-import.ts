@@ -266,7 +266,7 @@ export function importTmuxinator(data: Plain, ctx: ImportContext, source: string
   projectNotes(c, data, tabs);
   const layout: LayoutConfig = {
     layoutName: mcName(rbStr(rawName), data.project_name != null ? "project_name" : "name", "layoutName"),
-    layoutTabs: tabs.map((t) => toTab(t, c.notes)),
+    layoutTabs: tabs.map((t) => toTab(t, c.notes, { typed: "tmuxinator" })),
   };
   if (env) layout.env = env;
   const start = onStart(c, data, root, layout.layoutTabs[0]!.startDir);

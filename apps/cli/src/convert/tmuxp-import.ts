@@ -224,7 +224,7 @@ export function importTmuxp(data: Plain, ctx: ImportContext, source: string): Im
       "shell_command",
       "tmuxp replaces $VAR and a leading ~ in commands when it loads them; mc leaves them to the pane's shell (the same unless quoted or set differently)",
     );
-  layout.layoutTabs = tabs.map((t) => toTab(t.tab, c.notes));
+  layout.layoutTabs = tabs.map((t) => toTab(t.tab, c.notes, { typed: "tmuxp" }));
   const onStart = beforeScript(c, data.before_script, fileDir, dir, layout.layoutTabs[0]!.startDir);
   if (onStart) layout.onStart = onStart;
   const file = layoutsFile([layout], [tabs.map((t) => t.tab.at)], source);
