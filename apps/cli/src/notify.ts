@@ -35,20 +35,31 @@ export function notifier(spec: string | undefined, out: Output) {
   const children = new Set<ReturnType<typeof spawn>>();
   let missing = false;
   const run = (file: string, args: string[], input: string, env: NodeJS.ProcessEnv) => {
+    // A notifier that cannot start (not installed) was said once; it is not tried at every event.
+    if (missing) return;
     const p = new Promise<void>((resolve) => {
       const child = spawn(file, args, { stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, ...env } });
       let err = "";
+      let failed = false;
       child.stderr.on("data", (d: Buffer) => {
         err = (err + d.toString()).slice(-500);
       });
       child.on("error", (e) => {
-        // A notifier that is not installed is said once, not at every event.
-        if (!missing) out.err(out.c.yellow(`warning: --notify: ${e.message}`));
+        failed = true;
+        if (!missing)
+          out.err(
+            out.c.yellow(
+              (e as NodeJS.ErrnoException).code === "ENOENT" && file === "notify-send"
+                ? "warning: --notify desktop: notify-send is not installed (Debian/Ubuntu: apt install libnotify-bin); no desktop notifications"
+                : `warning: --notify: ${e.message}`,
+            ),
+          );
         missing = true;
         resolve();
       });
       child.on("close", (code) => {
-        if (code !== 0)
+        // Not started at all (said above): no exit status to speak of.
+        if (code !== 0 && !failed)
           out.err(out.c.yellow(`warning: --notify exited ${code}${err ? `: ${err.trim()}` : ""}`));
         resolve();
       });

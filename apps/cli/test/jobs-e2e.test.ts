@@ -546,6 +546,49 @@ describe("run-all", () => {
 });
 
 describe("--notify", () => {
+  it("desktop without notify-send says so once, with what to install, and no exit status (review H20-16)", async () => {
+    // A PATH with tmux and sh but no notify-send.
+    const bin = join(dir, "no-notify-bin");
+    execFileSync("mkdir", ["-p", bin]);
+    // runCli starts `node` from PATH.
+    if (!existsSync(join(bin, "node"))) execFileSync("ln", ["-s", process.execPath, join(bin, "node")]);
+    for (const tool of [
+      "tmux",
+      "sh",
+      "perl",
+      "awk",
+      "mkdir",
+      "sleep",
+      "date",
+      "mv",
+      "ps",
+      "cat",
+      "tr",
+      "sed",
+      "grep",
+      "readlink",
+    ]) {
+      const at = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+      if (at && !existsSync(join(bin, tool))) execFileSync("ln", ["-s", at, join(bin, tool)]);
+    }
+    const f = layouts("nn.json", [
+      {
+        layoutName: "nn",
+        layoutTabs: [
+          { tabName: "a", command: "exit 3" },
+          { tabName: "b", command: "exit 4" },
+        ],
+      },
+    ]);
+    const r = await runCli(["run", f, "--socket", sock, "-k", "--interval", "0.2", "--notify", "desktop"], {
+      env: { ...env, PATH: bin },
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr.match(/notify-send is not installed/g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/exited -2/);
+  });
+
   it("a notifier still running 5 s after the end does not hold the run (outside review H5-16)", async () => {
     const f = layouts("slow-notify.json", [
       { layoutName: "sn", layoutTabs: [{ tabName: "a", command: "exit 4" }] },
