@@ -378,8 +378,10 @@ describe("a session killed outside mc is not one of two live sessions of its nam
       { layoutName: "twice", layoutTabs: [tab("t", "echo hi; sleep 30")] },
     ]);
     const other = join(dir, "sock-twice");
-    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
-    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=twice"]);
+    // First on a server of its own: killing its only session ends the server too (review H21-1).
+    const first = join(dir, "sock-twice-first");
+    expect((await sessions(["run", f, "--socket", first])).code).toBe(0);
+    execFileSync("tmux", ["-S", first, "kill-session", "-t", "=twice"]);
     expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
     try {
       const w = await sessions(["wait", "twice", "--timeout", "0.5"]);

@@ -681,6 +681,41 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     expect(stderr).toMatch(/1 tab\(s\) never started: their session ended first/);
   });
 
+  it("a readiness timeout fails the run without -m too; an interactive pane is no finished tab (reviews H21-3, H21-5)", async () => {
+    const f = layouts("rt.json", [
+      {
+        layoutName: "rt",
+        layoutTabs: [
+          {
+            tabName: "a",
+            command: "sleep 30",
+            readiness: { file: join(dir, "never-there"), timeoutSeconds: 1 },
+          },
+          { tabName: "b", command: "echo b-ran", dependsOn: ["a"] },
+        ],
+      },
+    ]);
+    const r = await run(f);
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr).toMatch(/2 tab\(s\) failed before they ran/);
+    await sessions(["kill", "rt"]);
+    // A pane without a command is a shell the user asked for: --kill-finished-tabs leaves it open.
+    const g = layouts("ip.json", [
+      {
+        layoutName: "ip",
+        layoutTabs: [
+          { tabName: "p", command: "sleep 0.5", panes: [{}] },
+          { tabName: "q", command: "sleep 1.5" },
+        ],
+      },
+    ]);
+    const k = await run(g, "--max-parallel-tabs", "2", "--kill-finished-tabs", "--poll-seconds", "0.2");
+    expect(k.code, k.stderr).toBe(0);
+    // Tab p's own pane finished and closed; its shell pane keeps window p.
+    expect(windowsOf("ip")).toContain("p");
+    await sessions(["kill", "ip"]);
+  });
+
   it("wait NAME is not failed by another run's damaged record: it warns (review H19-5)", async () => {
     const state = join(dir, "state-h19-5");
     const e = { ...env, MC_STATE_DIR: state };

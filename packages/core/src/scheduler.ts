@@ -96,8 +96,11 @@ async function step(
   // Its machine did not answer this look (an ssh outage): nothing is decided or started until it does.
   if (!reachable) return;
   const finished = (x: TabStatus) => x.state === "exited" || x.state === "killed";
+  // A pane without a command is an interactive shell the user asked for: it has no "finished" to close at.
+  const interactive = (x: TabStatus) =>
+    Boolean(x.pane) && tabs[x.index]?.panes?.[x.pane! - 1]?.command === undefined;
   const toClose = o.closeFinished
-    ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x))
+    ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x) && !interactive(x))
     : [];
   // A tab is its first pane (its own command): further panes are not what others depend on.
   for (const tab of st.tabs.filter((x) => !x.pane)) {

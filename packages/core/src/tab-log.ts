@@ -326,10 +326,20 @@ export class LogFollower {
       if (this.id === undefined || old.id === this.id) {
         // The rest of this follower's file, rotated away: read to its end (rotation is between lines),
         // then its successor from its start.
-        parts.push(old.data.toString("utf8"));
-        this.offset += old.data.length;
-        if (old.data.length > 0 && this.offset < old.size) continue;
-        if (parts.length && !parts[parts.length - 1]!.endsWith("\n")) parts.push("\n");
+        // Before its end, only whole lines (a read of 4 MiB can stop in one; the rest comes next turn).
+        const more = this.offset + old.data.length < old.size;
+        const cut = more ? old.data.lastIndexOf(10) + 1 : old.data.length;
+        if (more && cut === 0) {
+          // One line longer than a read: given as it is rather than never.
+          parts.push(old.data.toString("utf8"));
+          this.offset += old.data.length;
+          continue;
+        }
+        parts.push(old.data.subarray(0, cut).toString("utf8"));
+        this.offset += cut;
+        if (cut > 0 && this.offset < old.size) continue;
+        const text = parts.join("");
+        if (text !== "" && !text.endsWith("\n")) parts.push("\n");
         this.id = c.id;
         this.offset = 0;
         continue;

@@ -403,6 +403,39 @@ describe("following a log (logs -f, review H15-4)", () => {
     expect(seen.endsWith(lines(11, 60))).toBe(true);
   });
 
+  it("never gives part of a line while it catches up on a rotated file (review H21-2)", async () => {
+    const path = join(dir, "h21-2.log");
+    writeFileSync(path, "first\n");
+    // Over the ssh script, so that a hook can act between two reads of one look.
+    const hooks = new Map<number, () => void>();
+    const f = new LogFollower(asRemote(hooks), path);
+    expect(await f.start()).toBe("first\n");
+    // Lines of odd lengths, so that a 4 MiB read ends inside one.
+    const line = (i: number) => `line ${String(i).padStart(6, "0")} ${"x".repeat(97 + (i % 13))}\n`;
+    let body = "";
+    for (let i = 0; body.length < LOG_CHUNK_BYTES * 1.7; i++) body += line(i);
+    appendFileSync(path, body);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, "");
+    // The next look reads the current file (read 2), .1's first 4 MiB (3), then the current file again
+    // (4): the writer is between its rename and its open of the next file (the current file is missing).
+    hooks.set(4, () => renameSync(path, `${path}.1`));
+    let seen = "";
+    for (let n = 0; n < 10 && !seen.endsWith("after\n"); n++) {
+      const piece = await f.next(false);
+      if (piece) expect(piece.endsWith("\n"), `look ${n}`).toBe(true);
+      seen += piece;
+      if (n === 0) writeFileSync(path, "after\n");
+    }
+    // Whole lines only: the rest of the first file went with the second rotation, and a line says so.
+    for (const l of seen.replace(/\n$/, "").split("\n")) {
+      const m = /^line (\d{6}) (x+)$/.exec(l);
+      if (m) expect(m[2]!.length).toBe(97 + (Number(m[1]) % 13));
+      else expect(l).toMatch(/^(\[mc: .*\]|after)$/);
+    }
+    expect(seen).toContain("[mc: the log rotated twice");
+  });
+
   it("starts at the end of a log larger than one read, from a line's start", async () => {
     const path = join(dir, "follow3.log");
     writeFileSync(path, `${"a".repeat(100)}\n`.repeat(Math.ceil((LOG_CHUNK_BYTES * 2) / 101)) + "the end\n");

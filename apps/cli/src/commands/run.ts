@@ -297,15 +297,22 @@ async function runBatch(
     if (scheduling && !watching && !schedulingStopped) {
       // Nothing watched the run: a tab that waited for another and never started because its session
       // ended first (killed, or its last open tab closed) is said here, and fails the run.
+      // So is one the scheduler failed: not ready in time, or skipped for a failed dependency.
       const after = await manager.checkAllSessionsStatus({ processes: false });
-      const never = after.sessions
-        .filter((x) => !x.exists)
-        .flatMap((x) => x.tabs)
-        .filter((t) => t.state === "not-started").length;
-      if (never > 0) {
-        result.failedTabs = after.summary.failedCommands;
+      const tabs = after.sessions.flatMap((x) => x.tabs.map((t) => ({ t, gone: !x.exists })));
+      const never = tabs.filter(({ t, gone }) => t.state === "not-started" && gone).length;
+      const failed = tabs.filter(
+        ({ t }) => !t.pane && (t.state === "skipped" || /^not ready within/.test(t.error ?? "")),
+      ).length;
+      if (never + failed > 0) {
+        result.failedTabs = never + failed;
         report = after;
-        if (!out.json) out.err(out.c.red(`${never} tab(s) never started: their session ended first`));
+        if (!out.json && never)
+          out.err(out.c.red(`${never} tab(s) never started: their session ended first`));
+        if (!out.json && failed)
+          out.err(
+            out.c.red(`${failed} tab(s) failed before they ran: not ready in time, or a dependency failed`),
+          );
       }
     }
     if (schedulingStopped) {
@@ -335,7 +342,11 @@ async function runBatch(
     sessions,
     ...(report ? { report } : {}),
   };
-  if (!ctx.monitor && !dynamic && !out.json) attachHint(out, sessions);
+  // No hint to attach to sessions that are already gone.
+  const left = report
+    ? sessions.filter((x) => report?.sessions.some((r) => r.session === x.name && r.exists))
+    : sessions;
+  if (!ctx.monitor && !dynamic && !out.json && left.length) attachHint(out, left);
   return result;
 }
 

@@ -108,6 +108,9 @@ function sameSession(run: LoadedRun, s: ManagedSession, name: string): boolean {
 
 export type Hit = { run: LoadedRun; machine: string; name: string; session: ManagedSession };
 
+/** A status error that is an answer: the session's server is not running (so neither is the session). */
+const NO_SERVER = /server is not running|no server running/i;
+
 /** Records whose sessions the tool said are gone (see {@link resolveLive}): never "live" when another is. */
 const knownGone = new WeakSet<ManagedSession>();
 
@@ -132,7 +135,9 @@ export async function resolveLive<T>(runs: LoadedRun[], find: () => T): Promise<
       runs.map(async (r) => {
         const report = await r.manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
         for (const st of report?.sessions ?? []) {
-          if (st.exists || st.error !== undefined) continue;
+          // Gone is an answer: no such session, or no server at all (its last session went with it). A
+          // machine or server that did not answer says nothing either way.
+          if (st.exists || (st.error !== undefined && !NO_SERVER.test(st.error))) continue;
           const s = r.manager.managed.find((x) => x.name === st.session && x.machine === st.machine);
           if (s && !knownGone.has(s)) {
             knownGone.add(s);
