@@ -40,6 +40,26 @@ const windowsOf = (session: string) =>
   })
     .trim()
     .split("\n");
+/**
+ * `sessions run FILE …` in the background until one of `session`'s tabs runs, then its session killed
+ * with tmux (from outside mc); the run's exit code and stderr.
+ */
+async function runUntilKilled(file: string, session: string, ...more: string[]) {
+  const child = spawn("node", [BIN, "run", file, "--socket", sock, ...more], {
+    env,
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  await until(tabsOf.bind(null, session), (t) => t.some((x: { state: string }) => x.state === "running"));
+  execFileSync("tmux", ["-S", sock, "kill-session", "-t", `=${session}`]);
+  return { code: await code, stderr };
+}
+
 /** `sessions run FILE …` left running in the background (the foreground run that schedules waiting tabs). */
 const runInBackground = (file: string, ...more: string[]) =>
   spawn("node", [BIN, "run", file, "--socket", sock, ...more], { env, cwd: dir, stdio: "ignore" });
@@ -630,24 +650,16 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     const refused = await run(f, "--max-parallel-tabs", "1", "--exit", "close");
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("--kill-finished-tabs");
-    const child = spawn(
-      "node",
-      [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "1", "--poll-seconds", "0.2"],
-      {
-        env,
-        cwd: dir,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-    await until(tabsOf.bind(null, "gone"), (t) => t.some((x: { state: string }) => x.state === "running"));
     // The session ends under the run while b and c wait for a slot.
-    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=gone"]);
-    expect(await code).toBe(10);
+    const { code, stderr } = await runUntilKilled(
+      f,
+      "gone",
+      "--max-parallel-tabs",
+      "1",
+      "--poll-seconds",
+      "0.2",
+    );
+    expect(code).toBe(10);
     expect(stderr).toMatch(/2 never started \(their session ended\)/);
   });
 
@@ -665,19 +677,8 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     const refused = await run(f, "--exit", "close");
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("dependsOn");
-    const child = spawn("node", [BIN, "run", f, "--socket", sock], {
-      env,
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-    await until(tabsOf.bind(null, "dr"), (t) => t.some((x: { state: string }) => x.state === "running"));
-    execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=dr"]);
-    expect(await code).toBe(10);
+    const { code, stderr } = await runUntilKilled(f, "dr");
+    expect(code).toBe(10);
     expect(stderr).toMatch(/1 tab\(s\) never started: their session ended first/);
   });
 
