@@ -207,9 +207,10 @@ export interface LogChunk {
   size: number;
   data: Buffer;
   /**
-   * The file's identity (device and inode here, the inode elsewhere): a rotation renames the log to
-   * `.1` and starts a new file, so a new identity is a rotation whatever the sizes. Undefined when the
-   * log is absent, not a regular file, or was replaced while it was read (the data is then empty).
+   * The file's identity (device, inode and birth time here; inode and, where stat tells it, birth time
+   * elsewhere): a rotation renames the log to `.1` and starts a new file, so a new identity is a rotation
+   * whatever the sizes. Undefined when the log is absent, not a regular file, or was replaced while it
+   * was read (the data is then empty).
    */
   id?: string;
   /** The file was replaced while it was read (over ssh): nothing was read, ask again. */
@@ -239,11 +240,10 @@ export async function readLogFrom(host: Host, path: string, offset: number): Pro
   }
   // The bytes travel as hex (POSIX od): a command's output arrives as text, and a byte that is not
   // UTF-8 would come back as U+FFFD, three bytes, so the follower's offset would run past the file's size
-  // and read it as rotated (the log replayed from its start). The inode (`ls -i`, POSIX) is asked before
-  // and after: a file renamed away meanwhile gives no identity, and the follower asks again.
-  // The identity is the inode and, where stat tells it, the birth time (GNU, then BSD stat; else ls -i):
-  // ext4 gives a new file the inode of one just deleted, so after two rotations the third file can have
-  // the first one's inode.
+  // and read it as rotated (the log replayed from its start). The identity is asked before and after the
+  // read (a file renamed away meanwhile: `unstable`, asked again): the inode and, where stat tells it, the
+  // birth time (GNU, then BSD stat; else POSIX ls -i), since ext4 gives a new file the inode of one just
+  // deleted, so after two rotations the third file can have the first one's inode.
   const script = `[ -f "$1" ] || { echo 0; exit 0; }
 mc_id() { mc_a=$(stat -c '%i %w' -- "$1" 2>/dev/null) || mc_a=$(stat -f '%i %B' -- "$1" 2>/dev/null) || { mc_a=$(ls -i -- "$1" 2>/dev/null) || mc_a=; mc_a=\${mc_a#"\${mc_a%%[! ]*}"}; mc_a=\${mc_a%% *}; }; }
 mc_id "$1"; mc_b=$mc_a
@@ -268,8 +268,8 @@ mc_id "$1"; [ "$mc_a" = "$mc_b" ] || echo x`;
  * Follows one tab's log (`sessions logs -f`): every byte written after {@link start} is given once, in
  * order, across rotations. A rotation is seen by the file's identity, not its size (a lagging follower
  * met a new file already past its old offset and skipped megabytes unseen); the rest of the old file is
- * then read from `.1` whole. Should the writer rotate twice between two reads (16 MiB unread), a line
- * says how much was lost.
+ * then read from `.1` to its end, whole lines at a time. Should the writer rotate twice before the
+ * follower has read a file to its end (16 MiB behind), a line says that output may be missing there.
  */
 export class LogFollower {
   private offset = 0;
