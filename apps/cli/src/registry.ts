@@ -89,6 +89,11 @@ export async function loadBackend<K extends BackendName>(
 }
 
 /** `auto`: tmux if installed, else zellij; Windows Terminal on Windows. */
+/** Whether a `--backend` choice leaves the tool to mc (`auto`, `a`, or none given). */
+export function isAutoBackend(choice: string | undefined): boolean {
+  return choice === undefined || /^a(uto)?$/i.test(choice);
+}
+
 export async function resolveBackend(choice: string, host: Host = localHost()): Promise<BackendName> {
   const alias: Record<string, BackendName> = {
     t: "tmux",

@@ -2,7 +2,13 @@ import { resolve } from "node:path";
 import { type Command, type ListedSession, localHost, McError, type SessionBackend, shQuote } from "@mc/core";
 import { interactive } from "../layouts-source.js";
 import { display, type Output } from "../output.js";
-import { type BackendName, buildManager, type LoadedRun, resolveBackend } from "../registry.js";
+import {
+  type BackendName,
+  buildManager,
+  isAutoBackend,
+  type LoadedRun,
+  resolveBackend,
+} from "../registry.js";
 import { findSession, findSessions, gather, withRuns } from "./runs.js";
 
 /** Options of `sessions attach`. */
@@ -55,10 +61,9 @@ async function targetBackend(o: AttachOptions): Promise<Target> {
       placement: { hosts: [host], ...(o.sshConfig === undefined ? {} : { sshConfig: resolve(o.sshConfig) }) },
     });
   // auto is decided on that machine, not this one.
-  let name: BackendName =
-    o.backend === undefined || /^a(uto)?$/i.test(o.backend) ? "tmux" : await resolveBackend(o.backend);
+  let name: BackendName = isAutoBackend(o.backend) ? "tmux" : await resolveBackend(o.backend!);
   let m = await build(name);
-  if (o.backend === undefined || /^a(uto)?$/i.test(o.backend)) {
+  if (isAutoBackend(o.backend)) {
     const there = await resolveBackend("auto", m.hostOf(host));
     if (there !== name) {
       await m.close();
@@ -221,25 +226,18 @@ async function attachWith(
     ? await local.backend.listSessions()
     : await local.backend.listSessions().catch(() => [] as ListedSession[]);
   if (name !== undefined) {
-    // mc's session of that name first; then a session the tool shows under exactly that name (never
-    // mc's session of a layout of that name, which a rename past that very session called NAME_1);
-    // then mc's session by its layout's name.
-    const mine = findSessions(runs, name, o.host, { byLayout: false }).length > 0;
+    // mc's session of that name was taken before (attachCommand). Then a session the tool shows under
+    // exactly that name (never mc's session of a layout of that name, which a rename past that very
+    // session called NAME_1); then mc's session by its layout's name.
     const theirs = listed.some(
       (s) => s.name === name || local.backend.sessionKey(s.name) === local.backend.sessionKey(name),
     );
-    if (
-      !mine &&
-      !theirs &&
-      !local.machine &&
-      o.socket === undefined &&
-      /^a(uto)?$/i.test(o.backend ?? "auto")
-    ) {
+    if (!theirs && !local.machine && o.socket === undefined && isAutoBackend(o.backend)) {
       // auto chose one tool of this machine; a session of that name may be the other's (zellij beside tmux).
       const other = await otherToolWith(name, local.name, o);
       if (other) return other.attach(out);
     }
-    if (mine || !theirs) {
+    if (!theirs) {
       const f = findSession(runs, name, o.host);
       return attachManaged(f.run, f.name, f.machine, o, out);
     }

@@ -23,6 +23,7 @@ import {
   type BackendName,
   type BackendOptions,
   buildManager,
+  isAutoBackend,
   type Placement,
   resolveBackend,
 } from "../registry.js";
@@ -181,12 +182,7 @@ function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
 
 /** tmux missing on a --host machine under `-b auto` (tmux there): the other backends are a flag away. */
 function autoHint(e: Error, o: RunOptions, ctx: { remote: boolean; backend: BackendName }): Error {
-  if (
-    !ctx.remote ||
-    ctx.backend !== "tmux" ||
-    !/^a(uto)?$/i.test(o.backend) ||
-    !isMcError(e, "BINARY_NOT_FOUND")
-  )
+  if (!ctx.remote || ctx.backend !== "tmux" || !isAutoBackend(o.backend) || !isMcError(e, "BINARY_NOT_FOUND"))
     return e;
   return new McError("BINARY_NOT_FOUND", e.message, {
     backend: "cli",
@@ -365,8 +361,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   const placement = placementOf(o);
   const remote = placement.hosts.length > 0;
   // On another machine there is nothing local to detect: auto means tmux there.
-  const backend: BackendName =
-    remote && (o.backend === "auto" || o.backend === "a") ? "tmux" : await resolveBackend(o.backend);
+  const backend: BackendName = remote && isAutoBackend(o.backend) ? "tmux" : await resolveBackend(o.backend);
   const batchSize = o.parallelLayouts ?? layouts.length;
   const batches: LayoutConfig[][] = [];
   for (let i = 0; i < layouts.length; i += batchSize) batches.push(layouts.slice(i, i + batchSize));
