@@ -416,6 +416,8 @@ describe("a run that ends before its waiting tabs start", () => {
     expect((await status()).map((t: { state: string }) => t.state)).toEqual(["running", "abandoned"]);
     const again = await run(f, "--on-conflict", "merge-skip");
     expect(again.code, again.stderr).toBe(0);
+    // A merge starts no session (H20-18).
+    expect(again.stderr).toContain("merged into 1 running session; attach with");
     const tabs = await until(status, (t) => t[1]?.state === "running");
     expect(tabs.map((t: { state: string }) => t.state)).toEqual(["running", "running"]);
     // Started once: the merge's run does not start it again from the dead run's waiting list.

@@ -133,7 +133,11 @@ export async function applyMerge(
         await m.host.writeFile(rec.replace(/\.json$/, `.prev-${Date.now()}.json`), text);
         await m.host.remove(rec);
       }
-      await m.backend.startTab!(session, i, info);
+      // In its old place: before the next tab still open (a later restarted one is still its old window).
+      const next = [...(obs?.panes.entries() ?? [])]
+        .filter(([j, p]) => j > i && p.ref !== undefined)
+        .sort(([x], [y]) => x - y)[0]?.[1].ref;
+      await m.backend.startTab!(session, i, info, next ? { before: next } : {});
       notPending(session, i);
     }
   }

@@ -35,6 +35,11 @@ export interface BackendCapabilities {
 export interface StartTabOptions {
   /** The attempt number the tab's wrapper starts counting from (a rerun: one more than the last). */
   attempt?: number;
+  /**
+   * The `ref` (from `observe`) of a tab the new one goes before, so a restarted tab keeps its place;
+   * a backend that cannot place a tab opens it last.
+   */
+  before?: string;
 }
 
 /** The capability names, for messages and checks. */

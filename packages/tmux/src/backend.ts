@@ -443,6 +443,15 @@ export class TmuxBackend implements SessionBackend {
       if (id) await this.host.run(this.cmd("kill-window", "-t", id)).catch(() => {});
       throw tmuxError("start", r.exitCode, r.stderr);
     }
+    // A restarted tab goes back to its place, before the next tab's window. Its place is cosmetic: the tab
+    // runs either way, so a window that went meanwhile leaves it last.
+    const id = /^@\d+$/m.exec(r.stdout)?.[0];
+    if (!o.before || !id) return;
+    // move-window takes a window: the pane's (tmux refuses a pane id there).
+    const w = await this.host.run(this.cmd("display-message", "-p", "-t", o.before, "#{window_id}"));
+    const win = /^@\d+$/m.exec(w.stdout)?.[0];
+    if (w.exitCode === 0 && win)
+      await this.host.run(this.cmd("move-window", "-d", "-b", "-s", id, "-t", win));
   }
 
   /** Close one tab by its pane id (from status `ref`). */

@@ -1259,7 +1259,8 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     const a = after.sessions[0]!.tabs[0]!;
     expect(a).toMatchObject({ tabName: "a", command: "sleep 600", state: "running" });
     expect(a.processes.some((p) => p.command === "sleep 600")).toBe(true);
-    expect(windows(id).sort()).toEqual(["a", "b", "c", "extra"]);
+    // In its old place (H20-18: it was moved last).
+    expect(windows(id)).toEqual(["a", "b", "extra", "c"]);
     await over.killAllSessions();
   });
 
@@ -1287,6 +1288,7 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
       (x) => x.sessions[0]?.tabs.every((tab) => tab.state === "running") ?? false,
     );
     expect(after.sessions[0]!.tabs.map((x) => x.command)).toEqual(["sleep 601", "sleep 611"]);
+    expect(windows(String(over.managed[0]!.data?.sessionId))).toEqual(["a", "b"]);
     const one = (c: string) => t.manager({ sessionLayouts: [layout("one", [["a", c]], t.work)] });
     await one("sleep 70").startAllSessions();
     const before = windows("=one");

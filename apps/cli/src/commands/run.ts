@@ -454,6 +454,17 @@ function warn(out: Output, message: string): void {
   if (!out.json) out.err(out.c.yellow(`warning: ${message}`));
 }
 
+/** "started 2 sessions", "merged into 1 running session", or both. */
+function did(sessions: StartedSession[]): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  const merged = sessions.filter((s) => s.action === "merge").length;
+  const started = sessions.length - merged;
+  return [
+    ...(started ? [`started ${n(started, "session")}`] : []),
+    ...(merged ? [`merged into ${n(merged, "running session")}`] : []),
+  ].join(", ");
+}
+
 function attachHint(out: Output, sessions: StartedSession[]): void {
   const names = sessions.map((s) => s.name);
   const one =
@@ -465,7 +476,7 @@ function attachHint(out: Output, sessions: StartedSession[]): void {
   out.err(
     out.c.dim(
       // A name that starts with - would be read as an option: after --, it is the name.
-      `started ${names.length} session${names.length === 1 ? "" : "s"}; attach with: sessions attach ${one.startsWith("-") || one.startsWith("'-") ? `-- ${one}` : one}`,
+      `${did(sessions)}; attach with: sessions attach ${one.startsWith("-") || one.startsWith("'-") ? `-- ${one}` : one}`,
     ),
   );
 }
