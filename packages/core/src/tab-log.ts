@@ -244,13 +244,20 @@ export async function readLogFrom(host: Host, path: string, offset: number): Pro
   // read (a file renamed away meanwhile: `unstable`, asked again): the inode and, where stat tells it, the
   // birth time (GNU, then BSD stat; else POSIX ls -i), since ext4 gives a new file the inode of one just
   // deleted, so after two rotations the third file can have the first one's inode.
+  //
+  // The file is opened once, read-write (which never waits, where a read-only open of a FIFO swapped in
+  // at the path waits for a writer for ever), and everything after reads the opened file through
+  // /dev/fd/3: its type, identity, size and bytes are of one file, whatever the path names meanwhile.
+  // Where that open fails (no write permission) or there is no /dev/fd, the path is read as before.
   const script = `[ -f "$1" ] || { echo 0; exit 0; }
-mc_id() { mc_a=$(stat -c '%i %w' -- "$1" 2>/dev/null) || mc_a=$(stat -f '%i %B' -- "$1" 2>/dev/null) || { mc_a=$(ls -i -- "$1" 2>/dev/null) || mc_a=; mc_a=\${mc_a#"\${mc_a%%[! ]*}"}; mc_a=\${mc_a%% *}; }; }
-mc_id "$1"; mc_b=$mc_a
-wc -c < "$1" 2>/dev/null || echo 0
+mc_f=$1
+if { command exec 3<>"$1"; } 2>/dev/null && [ -e /dev/fd/3 ]; then mc_f=/dev/fd/3; [ -f "$mc_f" ] || { echo 0; exit 0; }; fi
+mc_id() { mc_a=$(stat -L -c '%i %w' -- "$1" 2>/dev/null) || mc_a=$(stat -L -f '%i %B' -- "$1" 2>/dev/null) || { mc_a=$(ls -iL -- "$1" 2>/dev/null) || mc_a=; mc_a=\${mc_a#"\${mc_a%%[! ]*}"}; mc_a=\${mc_a%% *}; }; }
+mc_id "$mc_f"; mc_b=$mc_a
+wc -c < "$mc_f" 2>/dev/null || echo 0
 printf 'id %s\\n' "$mc_b"
-tail -c +"$2" -- "$1" 2>/dev/null | head -c ${LOG_CHUNK_BYTES} | od -An -v -tx1
-mc_id "$1"; [ "$mc_a" = "$mc_b" ] || echo x`;
+tail -c +"$2" -- "$mc_f" 2>/dev/null | head -c ${LOG_CHUNK_BYTES} | od -An -v -tx1
+mc_id "$mc_f"; [ "$mc_a" = "$mc_b" ] || echo x`;
   const r = await host.run({ file: "sh", args: ["-c", script, "sh", path, String(offset + 1)] });
   const [sizeLine = "", idLine = ""] = r.stdout.split("\n", 2);
   const size = Number.parseInt(sizeLine.trim(), 10) || 0;

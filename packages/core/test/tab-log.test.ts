@@ -463,3 +463,34 @@ describe("a log path that is not a regular file (review H15-8)", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
+
+describe("over ssh, a FIFO swapped in at the log path after its check (review H19-3)", () => {
+  it("is never waited on: the file checked is the file read", async () => {
+    const path = join(dir, "h19-3", "tab-0.log");
+    const shim = join(dir, "h19-3", "bin");
+    mkdirSync(shim, { recursive: true });
+    writeFileSync(path, "one\ntwo\n");
+    // The first stat the read script runs (after its check) swaps a FIFO in at the path.
+    const done = join(dir, "h19-3", "swapped");
+    const real = execFileSync("sh", ["-c", "command -v stat"]).toString().trim();
+    writeFileSync(
+      join(shim, "stat"),
+      `#!/bin/sh\n[ -e ${shQuote(done)} ] || { : > ${shQuote(done)}; rm -f ${shQuote(path)}; mkfifo ${shQuote(path)}; }\nexec ${shQuote(real)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const local = localHost();
+    const host = {
+      ...local,
+      id: "ssh:test",
+      run: (cmd: Parameters<typeof local.run>[0]) =>
+        local.run({ ...cmd, env: { ...cmd.env, PATH: `${shim}:${process.env.PATH}` } }),
+    } as unknown as ReturnType<typeof localHost>;
+    const read = readLogFrom(host, path, 0);
+    const waited = new Promise<"waited">((r) => setTimeout(() => r("waited"), 10_000));
+    const got = await Promise.race([read, waited]);
+    // Whatever happened, nothing stays blocked on the FIFO: a writer's open lets a waiting reader go.
+    if (got === "waited") writeFileSync(path, "");
+    expect(got).not.toBe("waited");
+    expect(got === "waited" ? "" : got.data.toString()).toBe("one\ntwo\n");
+  });
+});

@@ -107,8 +107,12 @@ function opText(op: Op): string {
     case "run":
       return `${runText(op.cmd)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; [ -e "$mc_d/nf" ] && { mc_f=nf; rm -f "$mc_d/nf"; }`;
     case "readFile":
-      // Only a regular file is read: a FIFO or a device would block the whole batch.
-      return `if [ -f ${p(op.path)} ]; then cat -- ${p(op.path)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; else mc_s=${ABSENT}; fi`;
+      // Only a regular file is read: a FIFO or a device would block the whole batch. The file is opened
+      // once, read-write (never waits, where a read-only open of a FIFO swapped in after the check waits
+      // for a writer for ever), and read through /dev/fd/3; without write permission or /dev/fd, by path.
+      return `if [ -f ${p(op.path)} ]; then ( mc_rf=${p(op.path)}
+  if { command exec 3<>"$mc_rf"; } 2>/dev/null && [ -e /dev/fd/3 ]; then mc_rf=/dev/fd/3; [ -f "$mc_rf" ] || exit ${ABSENT}; fi
+  exec cat -- "$mc_rf" ) >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; else mc_s=${ABSENT}; fi`;
     case "readDir":
       // One tar process for the whole directory when tar is there (a status poll reads a run directory
       // every time; five subprocesses per file made a 30-tab poll cost ~120 ms per host). tar's exit 1

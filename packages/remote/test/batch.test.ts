@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,6 +135,51 @@ describe("batch script (run by a real /bin/sh)", () => {
     expect(frames.get(2)!.out.toString()).toMatch(/\/sh\n$/);
     expect(frames.get(3)!.status).not.toBe(0);
     expect(frames.get(4)!.status).toBe(ABSENT);
+  });
+
+  it("never waits on a FIFO swapped in at a path it reads (review H19-3)", async () => {
+    // A tab that keeps renaming a FIFO and a file over one path: between the batch's check and its open the
+    // path may name the FIFO, whose read-only open waits for a writer for ever.
+    const path = join(dir, "swapped.log");
+    writeFileSync(path, "a\n");
+    const swapper = spawn(
+      "/bin/sh",
+      [
+        "-c",
+        'cd "$(dirname "$1")" || exit 1; while :; do mkfifo f.$$; mv -f f.$$ "$1"; echo a > r.$$; mv -f r.$$ "$1"; done',
+        "sh",
+        path,
+      ],
+      { stdio: "ignore", detached: true },
+    );
+    try {
+      const ops: Op[] = Array.from({ length: 300 }, () => ({ kind: "readFile", path }));
+      const boundary = `MCB${Math.random().toString(16).slice(2)}`;
+      // In its own process group, so a read that waits is ended with everything it started.
+      const batch = spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], detached: true });
+      const chunks: Buffer[] = [];
+      batch.stdout.on("data", (c: Buffer) => chunks.push(c));
+      batch.stdin.end(batchScript(ops, boundary, {}));
+      const ended = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          process.kill(-batch.pid!, "SIGKILL");
+          resolve(false);
+        }, 20_000);
+        batch.stdout.on("close", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      expect(ended, "the batch waited on the FIFO").toBe(true);
+      const { frames, complete } = parseFrames(Buffer.concat(chunks), boundary);
+      expect(complete).toBe(true);
+      for (const f of frames.values()) {
+        if (f.status === 0) expect(f.out.toString()).toBe("a\n");
+        else expect(f.status).toBe(ABSENT);
+      }
+    } finally {
+      process.kill(-swapper.pid!, "SIGKILL");
+    }
   });
 
   it("skips login noise before the first frame and reports a cut-off batch as incomplete", () => {
