@@ -192,6 +192,34 @@ ${cases}
   *) echo "mc: no tab '$1' in this script" >&2; exit 2 ;;
 esac
 mc_rec="$mc_dir/tab-$1.json"
+# A record with no end, of this attempt or a later one: another wrapper started this tab and has not said
+# it ended (a pane respawned by hand while its command ran or waited to retry). Its hang-up writes that end
+# in a moment: wait for it (a second at most) rather than write over it, then refuse below as for any
+# ended tab. One that never writes it is still running (a second copy of the tab) or was killed outright.
+if [ -f "$mc_rec" ] && read -r mc_l <"$mc_rec"; then
+  case $mc_l in *'"end":'*) ;; *)
+    mc_a=\${mc_l##*'"attempt":'} mc_a=\${mc_a%%[!0-9]*}
+    case "$2" in '' | *[!0-9]*) mc_b=0 ;; *) mc_b=$2 ;; esac
+    if [ -n "$mc_a" ] && [ "$mc_a" -ge "$mc_b" ]; then
+      mc_i=0
+      while [ $mc_i -lt 20 ]; do
+        read -r mc_l <"$mc_rec" 2>/dev/null
+        case $mc_l in *'"end":'*) break ;; esac
+        sleep 0.05 2>/dev/null || sleep 1
+        mc_i=$((mc_i + 1))
+      done
+      case $mc_l in *'"end":'*) ;; *)
+        mc_p=\${mc_l#*'"pid":'} mc_p=\${mc_p%%[!0-9]*}
+        if [ -n "$mc_p" ] && kill -0 "$mc_p" 2>/dev/null; then
+          echo "mc: this tab is already running (pid $mc_p)" >&2
+        else
+          echo "mc: this tab was started before and did not record its end; sessions rerun starts it again" >&2
+        fi
+        ${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\n      exit 2'} ;;
+      esac
+    fi ;;
+  esac
+fi
 # A final record and no later attempt number: this tab's run is over (zellij resurrecting mc's session, a
 # pane respawned by hand, a rerun's pane respawned). Running it again would overwrite the tab's outcome
 # under a run that has ended. The pane stays, as the ended tab's did, so the message is seen.

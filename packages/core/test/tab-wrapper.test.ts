@@ -421,6 +421,70 @@ describe("posix tab wrapper", () => {
     expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGHUP" });
   });
 
+  it("a pane respawned while its tab waits to retry: the old run's end is recorded, the new wrapper refuses (review H19-6)", async () => {
+    const index = 53;
+    const count = join(dir, "respawned-count");
+    const { child, runDir, script } = await startInGroup(`respawn${index}`, {
+      index,
+      tabName: "t",
+      command: `echo x >> '${count}'; exit 4`,
+      startDir: dir,
+      retry: { max: 2, backoffSeconds: 30 },
+    });
+    const deadline = Date.now() + 5000;
+    while (
+      !(await eventsIn(runDir).catch(() => [])).some((e) => e.type === "tab-retried") &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    // tmux respawn-pane -k: the old wrapper goes, the new one starts at once, and the old group's hang-up
+    // reaches its backoff a moment later (after the new wrapper has looked at the record).
+    process.kill(child.pid!, "SIGKILL");
+    const again = run("/bin/sh", [script, String(index)], {
+      env: { ...process.env, SHELL: "/bin/sh" },
+    }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 150));
+    process.kill(-child.pid!, "SIGHUP");
+    const r = await again;
+    expect(r.exitCode ?? r.code).toBe(2);
+    expect(r.stderr).toContain("sessions rerun starts it again");
+    expect((await eventsIn(runDir)).map((e) => String(e.type))).toEqual([
+      "tab-started",
+      "tab-retried",
+      "tab-killed",
+    ]);
+    const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+    expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGHUP" });
+    expect(rec!.attempt).toBe(2);
+    expect(await readFile(count, "utf8")).toBe("x\n");
+  });
+
+  it("a second copy of a running tab is refused, the first runs on (review H19-6)", async () => {
+    const index = 54;
+    const count = join(dir, "second-copy-count");
+    const { child, runDir, script } = await startInGroup(`copy${index}`, {
+      index,
+      tabName: "t",
+      command: `echo x >> '${count}'; sleep 30`,
+      startDir: dir,
+    });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!existsSync(count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const r = await run("/bin/sh", [script, String(index)], {
+        env: { ...process.env, SHELL: "/bin/sh" },
+      }).catch((e) => e);
+      expect(r.exitCode ?? r.code).toBe(2);
+      expect(r.stderr).toContain(`this tab is already running (pid ${child.pid})`);
+      expect(await readFile(count, "utf8")).toBe("x\n");
+      const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+      expect(rec).toMatchObject({ pid: child.pid, attempt: 1 });
+      expect(rec!.end).toBeUndefined();
+    } finally {
+      process.kill(-child.pid!, "SIGKILL");
+    }
+  });
+
   it("gives the command its environment and the shell asked for", async () => {
     const out = join(dir, "env-shell.txt");
     await runTab(`echo "$GREETING $0" > '${out}'`, 22, dir, "/bin/sh", {
