@@ -244,6 +244,33 @@ describe("a path from the user stays on its own line (hr6 F12)", () => {
   });
 });
 
+describe("a newline in a startDir never begins a line of mc's (review H22-1)", () => {
+  it("the missing, skipped, created and pane directories are quoted on their line", async () => {
+    const forged = join(dir, "nope\nhint: forged by the file");
+    const f = layoutsFile("nl-dir.json", [
+      {
+        layoutName: "nd",
+        layoutTabs: [
+          tab("a", "true", { startDir: forged }),
+          tab("b", "true", { panes: [{ command: "true", startDir: `${forged}2` }] }),
+        ],
+      },
+    ]);
+    const outs = [
+      await sessions(["run", f, "--dry-run", "--socket", sock]),
+      await sessions(["run", f, "--dry-run", "--socket", sock, "--missing-dirs", "skip"]),
+      await sessions(["run", f, "--dry-run", "--socket", sock, "--missing-dirs", "create"]),
+    ];
+    expect(outs[0]!.code).toBe(3);
+    for (const r of outs) {
+      const text = `${r.stdout}${r.stderr}`;
+      expect(text).toContain("nope\\nhint: forged by the file");
+      expect(text).not.toMatch(/^hint: forged/m);
+    }
+    expect(existsSync(forged)).toBe(false);
+  });
+});
+
 describe("rerun decides before it starts anything, and one tab reruns once at a time (hr6 F5–F7)", () => {
   it("concurrent reruns of one tab start it once; the others are told it has not finished", async () => {
     const again = join(dir, "rerun-again");

@@ -38,6 +38,17 @@ export interface McErrorInit {
   details?: unknown;
 }
 
+const BREAKS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * A value from a layouts file (a path) inside one line of a message or warning: as a JSON string (quoted,
+ * its line breaks and controls escaped) when it holds one, else as it is. A newline in a startDir printed
+ * raw began a line of the file's own, which read as mc's (`hint: …`).
+ */
+export function inLine(value: string): string {
+  return BREAKS.test(value) ? JSON.stringify(value) : value;
+}
+
 /**
  * The one error type of mc. Its message reads `[mc] [tmux] start: session "api" already exists`;
  * `hint` is shown on the next line by the CLI.

@@ -1,4 +1,4 @@
-import { isMcError, McError } from "./errors.js";
+import { inLine, isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { selfIdentity } from "./linux-proc.js";
 import type { MachinePlan, MachineRuntime } from "./machine-plan.js";
@@ -157,14 +157,18 @@ export async function startMachine(
     // A dangling link or a file on the way is the user's to fix: said as such, not as a crash.
     const made = await m.host.makeDir(d).then(
       () => "",
-      (e: unknown) => `: ${(e as Error).message}`,
+      (e: unknown) => `: ${inLine((e as Error).message)}`,
     );
     if (made || (await m.host.dirAccess(d)) !== "ok")
-      throw new McError("START_FAILED", `could not create the start directory ${d} on ${m.host.id}${made}`, {
-        backend: m.backend.name,
-        op: "start",
-        hint: "create it yourself, or fix startDir; nothing was started",
-      });
+      throw new McError(
+        "START_FAILED",
+        `could not create the start directory ${inLine(d)} on ${m.host.id}${made}`,
+        {
+          backend: m.backend.name,
+          op: "start",
+          hint: "create it yourself, or fix startDir; nothing was started",
+        },
+      );
   }
   try {
     for (const [i, p] of plan.prepared.entries()) {

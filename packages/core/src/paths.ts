@@ -27,7 +27,7 @@ export function resolveStartDir(
 ): ResolvedDir {
   if (/^~[^/\\]/.test(dir)) {
     return {
-      error: `"${dir.split(/[/\\]/)[0]}" (another user's home) is not expanded; write the directory out`,
+      error: `${JSON.stringify(dir.split(/[/\\]/)[0])} (another user's home) is not expanded; write the directory out`,
     };
   }
   const d = normaliseStartDir(dir, ctx.home);

@@ -1,4 +1,4 @@
-import { McError } from "./errors.js";
+import { inLine, McError } from "./errors.js";
 import type { DirAccess } from "./host.js";
 import type { MachineRuntime, PlanContext } from "./machine-plan.js";
 import { type ResolvedDir, resolveStartDir } from "./paths.js";
@@ -51,7 +51,7 @@ function checkTab(
     if (a === "ok") continue;
     usable = false;
     if (a === "missing" && c.missingDirs === "skip") say.skip(r.path);
-    else say.problem(`${where}: ${dirProblem[a]}: ${r.path}`);
+    else say.problem(`${where}: ${dirProblem[a]}: ${inLine(r.path)}`);
   }
   if (!usable) return undefined;
   const [first, ...rest] = checks.map((x) => ("path" in x.r ? x.r.path : ""));
@@ -84,7 +84,7 @@ export async function resolveLayouts(
   for (const d of create) access.set(d, "ok");
   const problems: string[] = [];
   const warnings: string[] = create.map(
-    (d) => `will create the missing start directory ${d} on ${m.host.id}`,
+    (d) => `will create the missing start directory ${inLine(d)} on ${m.host.id}`,
   );
   const layouts = m.layouts.map((layout, li) => {
     const tabs = layout.layoutTabs.flatMap((tab, ti) => {
@@ -93,7 +93,7 @@ export async function resolveLayouts(
         problem: (s) => problems.push(`${s} ${who}`),
         skip: (path) =>
           warnings.push(
-            `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${path} does not exist on ${m.host.id}`,
+            `skipped tab "${tab.tabName}" of layout "${layout.layoutName}": ${inLine(path)} does not exist on ${m.host.id}`,
           ),
       });
       return ok ? [ok] : [];
