@@ -398,22 +398,22 @@ describe.skipIf(!tools.tmux)(
   },
 );
 
-describe("freeze: a pane whose directory tmux does not know", () => {
+describe("freeze of one pane (no tmux needed)", () => {
+  const pane = {
+    windowIndex: 0,
+    windowActive: true,
+    layout: "",
+    windowName: "w",
+    paneId: 1,
+    paneActive: true,
+    pid: 0,
+    dead: true,
+    mcName: "",
+    startCommand: '"exit 3"',
+    path: "",
+    startPath: "",
+  };
   it("starts in the home directory, with a warning (never a silent '.')", () => {
-    const pane = {
-      windowIndex: 0,
-      windowActive: true,
-      layout: "",
-      windowName: "w",
-      paneId: 1,
-      paneActive: true,
-      pid: 0,
-      dead: true,
-      mcName: "",
-      startCommand: '"exit 3"',
-      path: "",
-      startPath: "",
-    };
     const r = freezeTmux("old", [pane]);
     const l = r.file.layouts[0]!;
     expect(l.layoutTabs[0]).toMatchObject({ startDir: "~", command: "exit 3" });
@@ -422,5 +422,9 @@ describe("freeze: a pane whose directory tmux does not know", () => {
     const known = freezeTmux("old", [{ ...pane, startPath: "/srv/x" }]);
     expect(known.file.layouts[0]!.layoutTabs[0]!.startDir).toBe("/srv/x");
     expect(known.warnings.map((w) => JSON.stringify(w)).join("\n")).not.toMatch(/home directory/);
+  });
+  it("a window name is taken as tmux draws it: mc's ##[ is #[ (review H22-2)", () => {
+    const r = freezeTmux("old", [{ ...pane, windowName: "a##[fg=red]b####[c#[bg=blue]" }]);
+    expect(r.file.layouts[0]!.layoutTabs[0]!.tabName).toBe("a#[fg=red]b##[c#[bg=blue]");
   });
 });

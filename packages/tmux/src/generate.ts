@@ -44,9 +44,22 @@ export function globLiteral(path: string): string {
   return path.replace(/[\\*?[\]{}~]/g, "\\$&");
 }
 
-/** tmux turns `.` and `:` in session names into `_` (session.c, session_check_name); this is the name it keeps. */
+/**
+ * The session name tmux keeps for mc's `name`: tmux turns `.` and `:` into `_` (session.c,
+ * session_check_name), and a style (`#[fg=red]`) is written as drawn text ({@link literalStyles}).
+ */
 export function tmuxSessionKey(name: string): string {
-  return name.replace(/[.:]/g, "_");
+  return literalStyles(name.replace(/[.:]/g, "_"));
+}
+
+/**
+ * A name tmux shows (a session's, a window's) drawn as written: tmux keeps `#[…]` in a name and draws it
+ * as a style each time the status line is drawn (a layouts file coloured, hid or made clickable parts of
+ * the user's status line). A run of `#` before `[` is doubled: it is stored as given (format.c copies it)
+ * and drawn as the text it was (verified on tmux 3.3a: `a##[fg=red]b` is drawn `a#[fg=red]b`).
+ */
+export function literalStyles(name: string): string {
+  return name.replace(/#+(?=\[)/g, (run) => run + run);
 }
 
 /** An exact session target: `=name` never matches `name2` (tmux prefix-matches plain names). */
@@ -226,7 +239,7 @@ export function windowArgs(o: {
     [
       ...o.create,
       "-n",
-      noFormat(p0!.tabName),
+      noFormat(literalStyles(p0!.tabName)),
       "-c",
       noFormat(p0!.startDir),
       ...marker(p0!),

@@ -114,6 +114,7 @@ rename-session -t '=mc-build-R-1' -- 'dev'
 
   it("keys and exact targets", () => {
     expect(tmuxSessionKey("a.b:c")).toBe("a_b_c");
+    expect(tmuxSessionKey("a#[fg=red]b##[x]#c")).toBe("a##[fg=red]b####[x]#c");
     expect(exactSession("api")).toBe("=api");
   });
 

@@ -118,6 +118,27 @@ describe("tmux: names", () => {
     await m.killAllSessions();
   });
 
+  it("#[…] in names is text tmux draws as written, never a style of the status line (review H22-2)", async () => {
+    const name = "st#[fg=colour196]x ##[bg=red]";
+    const tab = "t#[range=user|x]y";
+    const m = t.manager({ sessionLayouts: [layout(name, [[tab, "sleep 30"]], t.work)] });
+    const [s] = await m.startAllSessions();
+    expect(s!.name).toBe(name);
+    // Kept with every run of # before [ doubled: tmux draws ## as #, so the status line shows the name.
+    expect(t.sessions()).toContain("st##[fg=colour196]x ####[bg=red]");
+    expect(t.tmux("list-windows", "-a", "-F", "#{window_name}").split("\n")).toContain("t##[range=user|x]y");
+    const r = await m.checkAllSessionsStatus();
+    expect(r.sessions[0]).toMatchObject({ session: name, exists: true });
+    expect(r.sessions[0]!.tabs[0]!.tabName).toBe(tab);
+    // The same name again is the same session (a conflict), and kill finds it.
+    const again = t.manager({ sessionLayouts: [layout(name, [[tab, "sleep 30"]], t.work)] });
+    await expect(again.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
+    await m.killAllSessions();
+    expect(t.sessions().join("\n")).not.toContain("st#");
+  });
+
   it("a startDir holding #(…) is a path, not a command", async () => {
     // One path component: the job would expand $MC_STATE_DIR from the server's environment.
     const marker = `${t.stateDir}.pwned`;

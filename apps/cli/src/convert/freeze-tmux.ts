@@ -187,8 +187,15 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   flat.forEach((f, i) => {
     if (i !== focus || i === 0) delete f.pane.focus;
   });
-  return { name: w.windowName, at, panes: flat, layout };
+  return { name: drawnName(w.windowName), at, panes: flat, layout };
 }
+
+/**
+ * A window name as tmux draws it, where that differs from how it keeps it: an even run of `#` before `[`
+ * is drawn as half as many (mc writes a name's `#[` so, @mc/tmux literalStyles). An odd run is a style.
+ */
+const drawnName = (name: string) =>
+  name.replace(/#+(?=\[)/g, (run) => (run.length % 2 ? run : run.slice(run.length / 2)));
 
 /**
  * C0 and C1 control characters, DEL and the Unicode line separators (core's name rule): tmux keeps them
