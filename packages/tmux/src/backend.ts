@@ -104,6 +104,16 @@ function tmuxTabs(layout: LayoutConfig, home?: string): TmuxTab[] {
 }
 
 /** What a command file is, in a dry run: `command of tab 2`, `command of tab 2 pane 1`. */
+/**
+ * Whether a session found by its recorded tmux id (or name) is the recorded one by the name mc stamped
+ * on it (`@mc_name`): a new server numbers its sessions from `$0` again, so after a server died another
+ * session of the same run can hold a dead one's id (review H23-1: `kill x` killed `y`). A session without
+ * the stamp (mc's before it had one) is taken by its run id alone.
+ */
+function sameSession(mcName: string | undefined, s: Pick<ManagedSession, "name">): boolean {
+  return !mcName || mcName === s.name;
+}
+
 function commandLabel(t: TmuxTab): string {
   return `command of tab ${t.index}${t.pane ? ` pane ${t.pane}` : ""}`;
 }
@@ -309,12 +319,15 @@ export class TmuxBackend implements SessionBackend {
       return this.killByMarks(name, runId, session);
     const target = this.targetOf(name, session);
     if (typeof runId === "string") {
-      const owner = await this.host.run(this.cmd("display-message", "-p", "-t", `${target}:`, "#{@mc_run}"));
+      const owner = await this.host.run(
+        this.cmd("display-message", "-p", "-t", `${target}:`, "#{@mc_run}\t#{@mc_name}"),
+      );
       if (owner.exitCode !== 0) {
         if (isNoSession(owner.stderr) || isNoServer(owner.stderr)) return "gone";
         throw tmuxError("kill", owner.exitCode, owner.stderr);
       }
-      if (owner.stdout.trim() !== runId) return "gone";
+      const [run, mcName] = owner.stdout.replace(/\n$/, "").split("\t");
+      if (run !== runId || !sameSession(mcName, session!)) return "gone";
     }
     const r = await this.host.run(this.cmd("kill-session", "-t", target));
     const gone = r.exitCode !== 0 && (isNoSession(r.stderr) || isNoServer(r.stderr));
@@ -380,7 +393,7 @@ export class TmuxBackend implements SessionBackend {
       const runId = s.data?.runId;
       let list = (
         bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []
-      ).filter((p) => typeof runId !== "string" || p.runId === runId);
+      ).filter((p) => (typeof runId !== "string" || p.runId === runId) && sameSession(p.mcName, s));
       // Without its id (a start not seen through), by the marks mc stamped on it, whatever its tmux name.
       if (!list.length && typeof id !== "string" && typeof runId === "string")
         list = bySession.get(`run:${runId}\u0000${s.name}`) ?? [];

@@ -207,6 +207,45 @@ describe("tmux: names", () => {
     await m.killAllSessions();
   });
 
+  it("a new server's session holding a dead session's id is not that session (review H23-1)", async () => {
+    // A server of its own: ids from $0.
+    const u = privateTmux();
+    try {
+      const m = u.manager({
+        sessionLayouts: [layout("x", [["t", "sleep 30"]], u.work), layout("y", [["t", "sleep 30"]], u.work)],
+      });
+      await m.startAllSessions();
+      const x = m.managed.find((s) => s.name === "x")!;
+      const xId = String(x.data?.sessionId);
+      // The server dies while the run goes on; a new one numbers its sessions from $0 again, and the run's
+      // next session (y, stamped as the run stamps it) comes to hold x's id.
+      u.tmux("kill-server");
+      // A new server once the old one has gone (a client reaching the dying one fails).
+      await waitFor(
+        async () => {
+          try {
+            u.tmux("list-sessions");
+            return false;
+          } catch (e) {
+            return /no server running|error connecting/.test(String((e as { stderr?: unknown }).stderr));
+          }
+        },
+        (gone) => gone,
+      );
+      for (let i = 0; i < Number(xId.slice(1)); i++) u.tmux("new-session", "-d", "-s", `pad${i}`, "sleep 60");
+      u.tmux("new-session", "-d", "-s", "y", "sleep 60");
+      u.tmux("set-option", "-t", "=y:", "@mc_run", String(x.data?.runId));
+      u.tmux("set-option", "-t", "=y:", "@mc_name", "y");
+      expect(u.tmux("list-sessions", "-F", "#{session_id} #{session_name}")).toContain(`${xId} y\n`);
+      const r = await m.checkAllSessionsStatus();
+      expect(r.sessions.find((s) => s.session === "x")).toMatchObject({ exists: false });
+      expect(await m.backend.kill("x", x)).toBe("gone");
+      expect(u.sessions()).toContain("y");
+    } finally {
+      u.stop();
+    }
+  });
+
   it("a session replaced by another run is no longer reported (or killed) as this run's", async () => {
     const first = t.manager({ sessionLayouts: [layout("same", [["old", "sleep 30"]], t.work)] });
     await first.startAllSessions();
