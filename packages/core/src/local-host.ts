@@ -3,7 +3,6 @@ import {
   closeSync,
   constants,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readlinkSync,
@@ -13,7 +12,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { access, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { execa } from "execa";
@@ -21,6 +20,7 @@ import { defineHost } from "./define-host.js";
 import { McError } from "./errors.js";
 import type { Command, CommandResult, Host, HostInfo } from "./host.js";
 import { linuxProcessTrees } from "./linux-proc.js";
+import { makeDirs, makeDirsSync } from "./make-dirs.js";
 
 /** Where mc keeps state on this machine: `$MC_STATE_DIR`, else `$XDG_STATE_HOME/mc`, else `~/.local/state/mc`. */
 export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -43,7 +43,7 @@ export async function writeFileAtomic(
   durable = true,
 ): Promise<void> {
   if (!durable) return writeFileAtomicSync(path, data, mode);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeDirs(dirname(path), 0o700);
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const fh = await open(tmp, "w", mode);
   try {
@@ -64,7 +64,7 @@ export async function writeFileAtomic(
 }
 
 function writeFileAtomicSync(path: string, data: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  makeDirsSync(dirname(path), 0o700);
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const fd = openSync(tmp, "w", mode);
   try {
@@ -253,7 +253,7 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         );
       },
       async makeDir(path) {
-        await mkdir(path, { recursive: true });
+        await makeDirs(path);
       },
       async remove(path) {
         // A tab wrapper hung up by a kill may still be writing its last record into the run directory:

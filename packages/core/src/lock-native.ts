@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
+import { makeDirsSync } from "./make-dirs.js";
 
 /**
  * {@link POSIX_LOCK_SCRIPT} done in this process, for a lock on this Linux machine: the same directory, the
@@ -57,7 +58,7 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
     if (mine()) owner();
     return "";
   }
-  mkdirSync(dirname(d), { recursive: true, mode: 0o700 });
+  makeDirsSync(dirname(d), 0o700);
   let made = false;
   try {
     mkdirSync(d);

@@ -93,6 +93,22 @@ export function runHostConformance(h: HostHarness): void {
       expect(await host.which("mc-no-such-binary-xyz")).toBeUndefined();
     });
 
+    it("makes a directory with its missing parents; a file on the way, or /proc, fails at once", async () => {
+      await host.makeDir(`${dir}/md/a/b/c`);
+      expect(await host.stat(`${dir}/md/a/b/c`)).toBe("dir");
+      await host.makeDir(`${dir}/md/a/b/c`);
+      await host.writeFile(`${dir}/md/file`, "1");
+      await expect(host.makeDir(`${dir}/md/file/x`)).rejects.toThrow();
+      expect(await host.stat(`${dir}/md/file`)).toBe("file");
+      // procfs answers ENOENT to a mkdir under a directory that exists: Node's recursive mkdir looped on it
+      // for ever at 100 % CPU (review H23-2).
+      if ((await host.stat("/proc/self")) === "dir") {
+        const t0 = Date.now();
+        await expect(host.makeDir("/proc/mc-no-such/x")).rejects.toThrow();
+        expect(Date.now() - t0).toBeLessThan(5000);
+      }
+    });
+
     it("a process that execs after being read shows its new command (same pid, same start time)", async () => {
       const r = await host.run({
         file: "/bin/sh",

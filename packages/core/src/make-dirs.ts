@@ -1,0 +1,68 @@
+import { mkdirSync, statSync } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+
+/**
+ * `mkdir -p`, one component at a time. Node 20's `mkdir(path, { recursive: true })` never settles when a
+ * directory answers ENOENT to a `mkdir` of a child although it exists (procfs: `/proc/x/y`), spinning a
+ * core for ever (review H23-2); and where a parent is on a read-only file system it reports ENOENT, not
+ * EROFS (review H23-6). Here each missing directory is made once, and its own error is the one thrown.
+ */
+export async function makeDirs(path: string, mode?: number): Promise<void> {
+  const missing: string[] = [];
+  for (let p = resolve(path); ; ) {
+    const st = await stat(p).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw notADirectory(p);
+      break;
+    }
+    missing.unshift(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const d of missing)
+    await mkdir(d, mode === undefined ? undefined : { mode }).catch((e: NodeJS.ErrnoException) => {
+      // Made meanwhile by someone else: fine if it is a directory.
+      if (e.code !== "EEXIST") throw e;
+    });
+}
+
+/** {@link makeDirs}, synchronously. */
+export function makeDirsSync(path: string, mode?: number): void {
+  const missing: string[] = [];
+  for (let p = resolve(path); ; ) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    if (st) {
+      if (!st.isDirectory()) throw notADirectory(p);
+      break;
+    }
+    missing.unshift(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, mode === undefined ? undefined : { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+}
+
+function notADirectory(p: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${p}'`), {
+    code: "ENOTDIR",
+    path: p,
+    syscall: "mkdir",
+  });
+}
