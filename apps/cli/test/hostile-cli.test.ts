@@ -39,7 +39,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const s of [sock, join(dir, "so\x1b[31mck2")])
+  for (const s of [sock, join(dir, "so\x1b[31mck2"), join(dir, "sock-full")])
     try {
       tmuxAt(s, "kill-server");
     } catch {}
@@ -268,6 +268,70 @@ describe("a newline in a startDir never begins a line of mc's (review H22-1)", (
       expect(text).not.toMatch(/^hint: forged/m);
     }
     expect(existsSync(forged)).toBe(false);
+  });
+});
+
+/** A 256 KiB tmpfs of our own (root only: skipped where mount is not allowed). */
+function smallDisk(): string | undefined {
+  const at = join(dir, "small-disk");
+  mkdirSync(at, { recursive: true });
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", at], { stdio: "ignore" });
+    return at;
+  } catch {
+    return undefined;
+  }
+}
+
+describe("a full state disk (review H23-3)", () => {
+  it("a start that failed for want of room leaves no record; ls --prune clears gone runs on a full disk", async (ctx) => {
+    const disk = smallDisk();
+    if (!disk) return ctx.skip();
+    const stateEnv = { ...env, MC_STATE_DIR: join(disk, "state") };
+    const on = (args: string[]) => runCli(args, { env: stateEnv, cwd: dir });
+    const fill = (leaveKiB: number) => {
+      rmSync(join(disk, "filler"), { force: true });
+      const avail = Number(
+        execFileSync("df", ["-k", "--output=avail", disk], { encoding: "utf8" }).split("\n")[1],
+      );
+      const count = Math.max(0, avail - leaveKiB);
+      try {
+        execFileSync("dd", ["if=/dev/zero", `of=${join(disk, "filler")}`, "bs=1k", `count=${count}`], {
+          stdio: "ignore",
+        });
+      } catch {}
+    };
+    try {
+      const sock2 = join(dir, "sock-full");
+      const one = layoutsFile("full-one.json", [{ layoutName: "gone1", layoutTabs: [tab("t", "sleep 60")] }]);
+      expect((await on(["run", one, "--socket", sock2])).code).toBe(0);
+      // A run of many tabs meets a disk with a little room: it fails and rolls back, leaving nothing.
+      const many = layoutsFile(
+        "full-many.json",
+        ["r0", "r1", "r2", "r3"].map((n) => ({
+          layoutName: n,
+          layoutTabs: Array.from({ length: 6 }, (_, i) => tab(`t${i}`, "sleep 60")),
+        })),
+      );
+      for (const leave of [16, 32, 48]) {
+        fill(leave);
+        const r = await on(["run", many, "--socket", sock2]);
+        if (r.code === 0) await on(["kill", "r0", "r1", "r2", "r3", "--socket", sock2]);
+      }
+      rmSync(join(disk, "filler"), { force: true });
+      const ls = await on(["ls", "--json"]);
+      const rows = JSON.parse(ls.stdout) as { runs: { session: string }[] };
+      expect(rows.runs.map((r) => r.session)).toEqual(["gone1"]);
+      // The one live session goes (its server with it), the disk fills up: ls --prune still forgets it.
+      tmuxAt(sock2, "kill-server");
+      fill(0);
+      const pruned = await on(["ls", "--prune"]);
+      expect(pruned.code, pruned.stderr).toBe(0);
+      rmSync(join(disk, "filler"), { force: true });
+      expect(JSON.parse((await on(["ls", "--json"])).stdout).runs).toEqual([]);
+    } finally {
+      execFileSync("umount", ["-l", disk]);
+    }
   });
 });
 

@@ -177,13 +177,23 @@ export abstract class RunState<O extends object = object> {
     const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
     const dropped = this.managed.filter(hit);
     this.managed = this.managed.filter((s) => !hit(s));
-    await this.store.drop(this.runId, hit);
-    if (!this.machineSet.has(machine)) return;
-    const m = this.machineSet.get(machine);
-    await Promise.all(dropped.map((s) => this.removeRunDir(machine, s.runDir)));
-    if (!this.managed.some((s) => s.machine === machine)) {
-      await m.host.remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId)).catch(() => {});
+    // On a full disk the record cannot be rewritten (its lock alone needs room): the run directories go
+    // first then, which frees the room, and the record is rewritten after (a start that failed for want of
+    // space left its record and files behind, filling the disk further).
+    const failed = await this.store.drop(this.runId, hit).then(
+      () => false,
+      () => true,
+    );
+    if (this.machineSet.has(machine)) {
+      const m = this.machineSet.get(machine);
+      await Promise.all(dropped.map((s) => this.removeRunDir(machine, s.runDir)));
+      if (!this.managed.some((s) => s.machine === machine)) {
+        await m.host
+          .remove(join((await this.hostInfo(machine)).stateDir, "runs", this.runId))
+          .catch(() => {});
+      }
     }
+    if (failed) await this.store.drop(this.runId, hit);
   }
   /** Killed sessions leave the live list for the ended one; their files stay (logs outlive a session). */
   protected async retireSessions(machine: string, names: Set<string>): Promise<void> {

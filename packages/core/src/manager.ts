@@ -310,11 +310,14 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * it. Only what the backend confirms (killed, or nothing of mc's left) counts: an unreachable machine, a
    * tool error or a process that survives is an error and the session stays in the record.
    */
-  async killSession(name: string, machine?: string): Promise<KillResult> {
+  async killSession(name: string, machine?: string, o: { record?: boolean } = {}): Promise<KillResult> {
     const s = this.session(name, machine);
-    await this.checkStateWritable();
+    // `record: false`: the caller deletes the whole run record next (ls --prune), so nothing is written,
+    // which is what lets it clear a full disk.
+    const record = o.record !== false;
+    if (record) await this.checkStateWritable();
     const r = await killAndSweep(this.machine(s.machine).backend, this.hostOf(s.machine), s);
-    if (r.ok) await this.retireSessions(s.machine, new Set([s.name]));
+    if (r.ok && record) await this.retireSessions(s.machine, new Set([s.name]));
     return r;
   }
 

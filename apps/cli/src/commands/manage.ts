@@ -301,7 +301,8 @@ async function pruneRun(
       // What their tabs left running when the sessions went (a dead tmux server leaves a command that
       // ignores the hang-up): ended as `kill` ends it, while the record that finds it exists.
       for (const s of [...manager.managed]) {
-        const k = await manager.killSession(s.name, s.machine);
+        // The record is deleted next: nothing is written meanwhile (a full disk is pruned too).
+        const k = await manager.killSession(s.name, s.machine, { record: false });
         if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
         if (k.ended?.length) swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
       }
