@@ -315,6 +315,18 @@ export class TmuxBackend implements SessionBackend {
    */
   async kill(name: string, session?: ManagedSession): Promise<KillOutcome> {
     const runId = session?.data?.runId;
+    // A record of mc's always has its run id (the session's stamp): one without it (edited by hand) cannot
+    // tell the session of that name is the one mc started, and a kill by name destroyed a foreign one.
+    if (session && typeof runId !== "string")
+      throw new McError(
+        "STATE_CORRUPT",
+        `the record of session "${name}" has no run id: mc cannot tell that the session of that name is the one it started; nothing was killed`,
+        {
+          backend: "tmux",
+          op: "kill",
+          hint: "if it is yours, end it with tmux kill-session; sessions ls --prune forgets the record",
+        },
+      );
     if (typeof runId === "string" && session?.data?.sessionId === undefined)
       return this.killByMarks(name, runId, session);
     const target = this.targetOf(name, session);
@@ -393,7 +405,7 @@ export class TmuxBackend implements SessionBackend {
       const runId = s.data?.runId;
       let list = (
         bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []
-      ).filter((p) => (typeof runId !== "string" || p.runId === runId) && sameSession(p.mcName, s));
+      ).filter((p) => typeof runId === "string" && p.runId === runId && sameSession(p.mcName, s));
       // Without its id (a start not seen through), by the marks mc stamped on it, whatever its tmux name.
       if (!list.length && typeof id !== "string" && typeof runId === "string")
         list = bySession.get(`run:${runId}\u0000${s.name}`) ?? [];

@@ -246,6 +246,21 @@ describe("tmux: names", () => {
     }
   });
 
+  it("a record without its run id (edited by hand) never reaches a session of that name (review H23-5)", async () => {
+    t.tmux("new-session", "-d", "-s", "foreign5", "sleep 1000");
+    const m = t.manager({ sessionLayouts: [layout("own5", [["t", "sleep 30"]], t.work)] });
+    await m.startAllSessions();
+    const own = m.managed[0]!;
+    const { runId: _, sessionId: __, ...data } = own.data ?? {};
+    const edited = { ...own, name: "foreign5", requestedName: "foreign5", data };
+    await expect(m.backend.kill("foreign5", edited)).rejects.toMatchObject({ code: "STATE_CORRUPT" });
+    expect(t.sessions()).toContain("foreign5");
+    const [obs] = await m.backend.observe([edited]);
+    expect(obs!.exists).toBe(false);
+    await m.killAllSessions();
+    t.tmux("kill-session", "-t", "=foreign5");
+  });
+
   it("a session replaced by another run is no longer reported (or killed) as this run's", async () => {
     const first = t.manager({ sessionLayouts: [layout("same", [["old", "sleep 30"]], t.work)] });
     await first.startAllSessions();
