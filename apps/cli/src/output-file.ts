@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { access, lstat, realpath, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { McError, writeFileAtomic } from "@mc/core";
 
 const refuse = (reason: string, hint?: string, cause?: unknown) =>
@@ -12,8 +12,22 @@ const refuse = (reason: string, hint?: string, cause?: unknown) =>
  * `/proc/self/fd/1`) is written through, never replaced by a file; a directory, an empty name or a link to
  * nothing is a usage error. A new file is made 0644.
  */
-export async function writeOutputFile(path: string, text: string, flag = "-o"): Promise<void> {
+export async function writeOutputFile(
+  path: string,
+  text: string,
+  flag = "-o",
+  /** The file the text was made from: never replaced by it (a conversion, a balanced layout). */
+  from?: string,
+): Promise<void> {
   if (path === "") throw refuse(`${flag} needs a file name`);
+  // The real files, links followed (a link to the source, or a path through a linked directory, would be
+  // written through and replace it).
+  const realOf = (p: string) => realpath(p).catch(() => resolve(p));
+  if (
+    from !== undefined &&
+    (resolve(path) === resolve(from) || (await realOf(path)) === (await realOf(from)))
+  )
+    throw refuse(`${flag} ${path} is the file being converted`, "write the result to another file");
   // `-` reads as standard output to most users; a file of that name is never what they meant.
   if (path === "-")
     throw refuse(`${flag} - would make a file named "-"`, `name a file, or ./- for a file of that name`);

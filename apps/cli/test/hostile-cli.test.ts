@@ -137,6 +137,9 @@ describe("-o never replaces the file being converted, also through a link (revie
       ["export", f, "--to", "tmuxp", "-o", join(sub, "out.yaml")],
       ["export", f, "--to", "tmuxp", "-o", join(sub, "d", "up", "src.json")],
       ["import", tmuxp, "-o", join(sub, "d", "up", "t.yaml")],
+      // balance-load's result replaced the layouts it was made from (review H20-17).
+      ["balance-load", f, "-m", "1", "-o", f],
+      ["balance-load", f, "-m", "1", "-o", join(sub, "out.yaml")],
     ]) {
       const r = await sessions(args);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });

@@ -1,5 +1,3 @@
-import { realpath } from "node:fs/promises";
-import { resolve } from "node:path";
 import { type LayoutsFile, localHost, McError } from "@mc/core";
 import { toSocket } from "@mc/tmux";
 import { type Exported, pickLayout } from "../convert/export-common.js";
@@ -27,15 +25,7 @@ export function printWarnings(out: Output, warnings: readonly ConvertWarning[], 
 
 /** Write `text` to `output` atomically, never over the file it was made from. */
 async function writeOut(output: string, text: string, from: string | undefined): Promise<void> {
-  // The real files, links followed (a link to the source, or a path through a linked directory, would be
-  // written through and replace it).
-  const real = (p: string) => realpath(p).catch(() => resolve(p));
-  if (
-    from !== undefined &&
-    (resolve(output) === resolve(from) || (await real(output)) === (await real(from)))
-  )
-    throw usage(`-o ${output} is the file being converted`, "write the result to another file");
-  await writeOutputFile(output, text);
+  await writeOutputFile(output, text, "-o", from);
 }
 
 /** The JSON of a layouts file as mc writes one (4 spaces, as create-from-command). */

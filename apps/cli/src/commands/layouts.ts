@@ -150,7 +150,7 @@ export async function balanceCommand(
       dirname(file),
       `${basename(file, extname(file))}_adjusted_${o.maxThreshold}_${o.thresholdType}_${o.breakingMethod}.json`,
     );
-  await writeOutputFile(target, `${JSON.stringify(output, null, 4)}\n`);
+  await writeOutputFile(target, `${JSON.stringify(output, null, 4)}\n`, "-o", file);
   if (out.json) {
     out.printJson({ output: target, report: result.report, warnings: result.warnings });
     return 0;
