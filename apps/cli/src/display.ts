@@ -86,6 +86,23 @@ export function fitCells(s: string, width: number): string {
   return `${out}…`;
 }
 
+/** Cut a displayed string to at most `width` cells from its start (a path's end is what tells it apart). */
+export function fitCellsStart(s: string, width: number): string {
+  if (cells(s) <= width) return s;
+  if (width <= 0) return "";
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  const parts = [...segmenter.segment(s)].map((x) => x.segment);
+  let out = "";
+  let used = 0;
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const w = cells(parts[i]!);
+    if (used + w > width - 1) break;
+    out = parts[i]! + out;
+    used += w;
+  }
+  return `…${out}`;
+}
+
 /** Pad a displayed string with spaces to `width` cells. */
 export function pad(s: string, width: number): string {
   return s + " ".repeat(Math.max(0, width - cells(s)));

@@ -28,8 +28,9 @@ export const EXIT_TABS_FAILED = 10;
 /** Text for `--help`. */
 export const EXIT_CODES_HELP = `Exit codes:
   0    success
-  1    a command or session start failed (what that machine had started was rolled back;
-       with several machines, the sessions of those that started carry on)
+  1    a command or session start failed (what that machine had started was
+       rolled back; with several machines, the sessions of those that started
+       carry on)
   2    usage error
   3    invalid or missing layouts file
   4    session name conflict (--on-conflict error)

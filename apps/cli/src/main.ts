@@ -34,9 +34,14 @@ export function buildProgram(state: { out: Output; code: number }): Command {
       writeOut: (s) => state.out.outText(s),
       writeErr: (s) => (state.out.json ? undefined : state.out.errText(s)),
     })
+    // The command list without "[options]" and arguments: its column narrow enough that commander wraps
+    // the descriptions at 80 columns (it does not when fewer than 40 are left for them).
+    .configureHelp({
+      subcommandTerm: (cmd) => [cmd.name(), ...cmd.aliases()].join("|"),
+    })
     .addHelpText(
       "after",
-      `\n${EXIT_CODES_HELP}\n\nEnvironment: NO_COLOR disables colour, FORCE_COLOR=0/1 turns it off/on; MC_STATE_DIR sets the state directory; MC_CACHE_DIR the compile cache's directory (MC_NO_COMPILE_CACHE=1: none); MC_DEBUG=1 prints stack traces.`,
+      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  NO_COLOR disables colour; FORCE_COLOR=0/1 turns it off/on\n  MC_STATE_DIR    the state directory\n  MC_CACHE_DIR    the compile cache's directory (MC_NO_COMPILE_CACHE=1: none)\n  MC_DEBUG=1      prints stack traces`,
     )
     .hook("preAction", (cmd) => {
       const g = cmd.optsWithGlobals() as { json?: boolean; stateDir?: string };

@@ -1,5 +1,16 @@
 import { formatDuration, type StatusReport, type TabStatus } from "@mc/core";
-import { type Colors, cells, colors, display, fitCells, jsonText, pad, render, unstyled } from "./display.js";
+import {
+  type Colors,
+  cells,
+  colors,
+  display,
+  fitCells,
+  fitCellsStart,
+  jsonText,
+  pad,
+  render,
+  unstyled,
+} from "./display.js";
 
 export { display } from "./display.js";
 
@@ -119,16 +130,44 @@ function paint(c: Colors, t: TabStatus, s: string): string {
  * measured, widths are terminal cells, and the widest columns are cut to fit `maxWidth`.
  */
 export function table(
-  headers: string[],
-  rows: string[][],
-  opts: { c?: Colors; paintCell?: (row: number, col: number, s: string) => string; maxWidth?: number } = {},
+  allHeaders: string[],
+  allRows: string[][],
+  opts: {
+    c?: Colors;
+    paintCell?: (row: number, col: number, s: string) => string;
+    maxWidth?: number;
+    /** Columns never cut (what a user copies: a run id). */
+    keep?: number[];
+    /** Columns cut at their start (paths: their end tells them apart). */
+    cutStart?: number[];
+    /** Columns left out, when the table is too wide, if every row says the same in them. */
+    droppable?: number[];
+  } = {},
 ): string[] {
-  const shown = rows.map((r) => r.map((cell) => display(cell, { oneLine: true })));
-  const widths = headers.map((h, i) => Math.max(cells(h), ...shown.map((r) => cells(r[i] ?? ""))));
-  if (opts.maxWidth) fitWidths(widths, headers, opts.maxWidth);
-  const cell = (s: string, w: number) => pad(fitCells(s, w), w);
+  const widthOf = (hs: string[], rs: string[][]) =>
+    hs.map((h, i) => Math.max(cells(h), ...rs.map((r) => cells(r[i] ?? ""))));
+  let shown = allRows.map((r) => r.map((cell) => display(cell, { oneLine: true })));
+  const total = (ws: number[]) => ws.reduce((a, w) => a + w, 0) + 2 * (ws.length - 1);
+  // Which of the given columns are shown (paintCell, keep and cutStart speak of the given ones).
+  let cols = allHeaders.map((_, i) => i);
+  if (opts.maxWidth && total(widthOf(allHeaders, shown)) > opts.maxWidth && opts.droppable?.length) {
+    const uniform = (i: number) => shown.every((r) => r[i] === shown[0]?.[i]);
+    cols = cols.filter((i) => !(opts.droppable!.includes(i) && shown.length > 0 && uniform(i)));
+  }
+  const headers = cols.map((i) => allHeaders[i]!);
+  shown = shown.map((r) => cols.map((i) => r[i] ?? ""));
+  const widths = widthOf(headers, shown);
+  if (opts.maxWidth)
+    fitWidths(
+      widths,
+      headers,
+      opts.maxWidth,
+      cols.map((i) => opts.keep?.includes(i) ?? false),
+    );
+  const cell = (s: string, w: number, ci: number) =>
+    pad(opts.cutStart?.includes(cols[ci]!) ? fitCellsStart(s, w) : fitCells(s, w), w);
   const head = headers
-    .map((h, i) => cell(h, widths[i]!))
+    .map((h, i) => pad(fitCells(h, widths[i]!), widths[i]!))
     .join("  ")
     .trimEnd();
   const lines = [opts.c ? opts.c.bold(head) : head];
@@ -136,8 +175,8 @@ export function table(
     lines.push(
       r
         .map((text, ci) => {
-          const s = cell(text, widths[ci]!);
-          return opts.paintCell ? opts.paintCell(ri, ci, s) : s;
+          const s = cell(text, widths[ci]!, ci);
+          return opts.paintCell ? opts.paintCell(ri, cols[ci]!, s) : s;
         })
         .join("  ")
         .trimEnd(),
@@ -150,9 +189,11 @@ export function table(
  * Narrow the widest columns (the last first, on a tie) until the row fits `maxWidth` cells, none below its
  * header or 8 cells (10 for the last): one long name must not make every row wrap.
  */
-function fitWidths(widths: number[], headers: string[], maxWidth: number): void {
+function fitWidths(widths: number[], headers: string[], maxWidth: number, keep: boolean[] = []): void {
   const last = widths.length - 1;
-  const min = widths.map((w, i) => Math.min(w, Math.max(cells(headers[i] ?? ""), i === last ? 10 : 8)));
+  const min = widths.map((w, i) =>
+    keep[i] ? w : Math.min(w, Math.max(cells(headers[i] ?? ""), i === last ? 10 : 8)),
+  );
   let over = widths.reduce((a, w) => a + w, 0) + 2 * last - maxWidth;
   while (over > 0) {
     let k = -1;

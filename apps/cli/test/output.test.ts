@@ -168,6 +168,46 @@ describe("the display function", () => {
     );
   });
 
+  it("at 80 columns, ls keeps the run id whole, cuts a path at its start, and leaves out what every row repeats (review H20-6)", () => {
+    const rows = [
+      [
+        "api",
+        "local",
+        "tmux",
+        "/tmp/some/long/directory/of/sockets/one",
+        "3",
+        "ended (killed)",
+        "20261206-075623-be15ef",
+        "2026-12-06 07:56:23",
+      ],
+      [
+        "web",
+        "local",
+        "tmux",
+        "/tmp/some/long/directory/of/sockets/two",
+        "20",
+        "live",
+        "20261206-075623-711d62",
+        "2026-12-06 07:56:24",
+      ],
+    ];
+    const headers = ["SESSION", "HOST", "BACKEND", "SOCKET", "TABS", "STATE", "RUN", "CREATED"];
+    const lines = table(headers, rows, { maxWidth: 80, droppable: [1, 2], keep: [6], cutStart: [3] });
+    for (const l of lines) expect(cells(l)).toBeLessThanOrEqual(80);
+    expect(lines[0]).not.toMatch(/HOST|BACKEND/);
+    expect(lines[1]).toContain("20261206-075623-be15ef");
+    expect(lines[1]).toMatch(/…[a-z/]*\/one /);
+    expect(lines[2]).toMatch(/…[a-z/]*\/two /);
+    // A column that differs between rows stays; nothing is left out of a table that fits.
+    const mixed = table(headers, [rows[0]!, rows[1]!.map((c, i) => (i === 1 ? "gpu-1" : c))], {
+      maxWidth: 80,
+      droppable: [1, 2],
+    });
+    expect(mixed[0]).toMatch(/HOST/);
+    expect(mixed[0]).not.toMatch(/BACKEND/);
+    expect(table(headers, rows, { maxWidth: 400, droppable: [1, 2] })[0]).toMatch(/HOST +BACKEND/);
+  });
+
   it("a string cannot forge this process's colour markers", () => {
     const fake = "\ue000deadbeefdeadbeef:31\ue001red";
     expect(render(fake, true)).not.toContain("\x1b[31m");

@@ -460,7 +460,15 @@ export async function lsCommand(
           r.run,
           r.created.replace("T", " ").slice(0, 19),
         ]),
-        { c: out.c, ...(out.tty ? { maxWidth: out.columns } : {}) },
+        {
+          c: out.c,
+          ...(out.tty ? { maxWidth: out.columns } : {}),
+          // At 80 columns: HOST and BACKEND go when every row says the same, the run id (what is copied)
+          // is never cut, and a socket path loses its start, not the end that tells it apart.
+          droppable: [1, 2],
+          keep: [sockets ? 6 : 5],
+          cutStart: sockets ? [3] : [],
+        },
       );
       for (const l of lines) out.out(l);
       if (o.prune && pruned > 0)

@@ -98,7 +98,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
   cmd
     .addHelpText(
       "after",
-      `${example("sessions run layouts.json -c build,test --on-conflict rename -m -k")}  sessions run layouts.json --host gpu-1 --host gpu-2 -m    # over ssh, one connection per machine\n`,
+      `${example("sessions run layouts.json -c build,test --on-conflict rename -m -k")}  sessions run layouts.json --host gpu-1 --host gpu-2 -m    # over ssh\n`,
     )
     .action((file: string | undefined, o: RunOptions) => {
       checkRunFlags(o, file, (k) => cmd.getOptionValueSource(k) === "cli");
@@ -223,10 +223,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .option("-b, --breaking-method <method>", "moreLayouts or combineTabs", "moreLayouts")
     .option("-o, --output-path <file>", "where to write the result")
     .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
-    .addHelpText(
-      "after",
-      example("sessions balance-load layouts.json -m 4 -t number -b moreLayouts -o balanced.json"),
-    )
+    .addHelpText("after", example("sessions balance-load layouts.json -m 4 -b moreLayouts -o balanced.json"))
     .action((file: string, o) => ctx.set(balanceCommand(file, o, ctx.out)));
   program
     .command("create-template")
@@ -280,10 +277,7 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
       .argument("<command...>", "the command (one argument: a shell command line; several: an argv)"),
   );
   cmd
-    .addHelpText(
-      "after",
-      example("sessions create-from-command -n 4 -m -k -- python train.py --shard {idx} --of {idx_max}"),
-    )
+    .addHelpText("after", example("sessions create-from-command -n 4 -m -k -- python train.py --shard {idx}"))
     .action(async (argv: string[], o: FromCommandOptions) => {
       const layout = layoutFromCommand(
         { num: o.num, name: o.name, startDir: o.startDir, maxTabs: o.maxTabsPerLayout },

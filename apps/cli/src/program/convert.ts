@@ -34,10 +34,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .option("-o, --output <file>", "write it here (atomically) instead of printing it")
     .option("-l, --layout <name>", "which layout, when the file has several (each becomes one session)")
     .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
-    .addHelpText(
-      "after",
-      example("sessions export layouts.json --to tmuxp -l api -o api.yaml && tmuxp load api.yaml"),
-    )
+    .addHelpText("after", example("sessions export layouts.json --to tmuxp -l api -o api.yaml"))
     .action((file: string, o) => ctx.set(convert().then((c) => c.exportCommand(file, o, ctx.out))));
   program
     .command("freeze")
@@ -57,8 +54,9 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .addHelpText(
       "after",
       `${example("sessions freeze work -o work.json && sessions export work.json --to tmuxp")}
-Each pane keeps the directory it is in; a finished pane (remain-on-exit) the one it started in, and a
-pane tmux knows no directory for starts in your home directory (~), with a warning.
+Each pane keeps the directory it is in; a finished pane (remain-on-exit) the one
+it started in, and a pane tmux knows no directory for starts in your home
+directory (~), with a warning.
 `,
     )
     .action((session: string, o) => ctx.set(convert().then((c) => c.freezeCommand(session, o, ctx.out))));
