@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliSandbox, type Ran, runCli } from "./cli.js";
+import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
 
 let dir: string;
 let sock: string;
@@ -463,6 +463,57 @@ describe("first-day answers (review H20)", () => {
     expect((await sessions(["run", f, "--notify", ""])).code).toBe(2);
     const help = (await sessions(["schema", "--help"])).stdout;
     for (const name of ["log-line", "wait", "rerun", "convert", "export"]) expect(help).toContain(name);
+  });
+
+  it("bash completion: after global options and aliases, --json, session names, schema names, option values (review H20-8)", async () => {
+    const f = layoutsFile("cmp.json", [{ layoutName: "cmp-live", layoutTabs: [tab("t", "sleep 30")] }]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    const bin = join(dir, "cbin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, "sessions"),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const script = join(dir, "comp.bash");
+    writeFileSync(script, (await sessions(["completion", "bash"])).stdout);
+    const complete = (...words: string[]) =>
+      execFileSync(
+        "bash",
+        [
+          "-c",
+          `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _sessions_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+          "bash",
+          script,
+          join(bin, "sessions"),
+          ...words,
+        ],
+        { env, cwd: dir, encoding: "utf8" },
+      )
+        .split("\n")
+        .filter(Boolean);
+    expect(complete("--json", "status", "--w")).toEqual(["--watch"]);
+    expect(complete("r", "--dry")).toEqual(["--dry-run"]);
+    expect(complete("--j")).toEqual(["--json"]);
+    expect(complete("status", "cmp")).toEqual(["cmp-live"]);
+    expect(complete("--state-dir", join(dir, "state"), "kill", "")).toContain("cmp-live");
+    expect(complete("schema", "lo")).toEqual(["log-line"]);
+    expect(complete("completion", "")).toEqual(["bash", "zsh", "fish"]);
+    // The value of an option is a file, not a session name.
+    expect(complete("status", "--socket", "cmp.j")).toEqual(["cmp.json"]);
+    expect((await sessions(["kill", "cmp-live"])).code).toBe(0);
+  });
+
+  it("every --help fits 80 columns (review H20-6)", async () => {
+    const top = (await sessions(["--help"])).stdout;
+    const commands = [...top.matchAll(/^ {2}([a-z-]+)(?:\|\w+)? {2,}/gm)].map((m) => m[1]!);
+    expect(commands).toContain("create-from-command");
+    for (const args of [["--help"], ...commands.map((c) => [c, "--help"])]) {
+      const long = (await sessions(args)).stdout.split("\n").filter((l) => [...l].length > 80);
+      expect({ args, long }).toEqual({ args, long: [] });
+    }
   });
 });
 

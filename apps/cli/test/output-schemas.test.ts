@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
+import { SCHEMA_NAMES } from "../src/commands/completion.js";
 import { OUTPUT_SCHEMAS, outputJsonSchema } from "../src/output-schemas.js";
 
 describe("JSON Schemas of --json outputs", () => {
@@ -14,4 +15,10 @@ describe("JSON Schemas of --json outputs", () => {
       expect(() => new Ajv2020({ strict: false }).compile(shipped)).not.toThrow();
     },
   );
+});
+
+describe("schema names", () => {
+  it("completion offers every schema sessions schema prints", () => {
+    expect([...SCHEMA_NAMES].sort()).toEqual(["layouts", ...Object.keys(OUTPUT_SCHEMAS)].sort());
+  });
 });
