@@ -381,6 +381,18 @@ describe.skipIf(!tools.tmux)(
       expect(again.layoutTabs[0]!.tabName).toBe(shown);
     }, 60_000);
 
+    it("a session mc did not start is frozen by the name tmux ls prints, #[ or ##[ (review H24-3)", async () => {
+      const s = sock("lit");
+      tmux(s, "-f", "/dev/null", "new-session", "-d", "-s", "g#[x]", "-n", "LITERAL", "sleep 600");
+      tmux(s, "new-session", "-d", "-s", "g##[x]", "-n", "DOUBLED", "sleep 600");
+      tmux(s, "new-session", "-d", "-s", "f##[x]", "-n", "ONLY", "sleep 600");
+      expect((await freeze("g#[x]", "--socket", s)).layoutTabs[0]!.tabName).toBe("LITERAL");
+      expect((await freeze("g##[x]", "--socket", s)).layoutTabs[0]!.tabName).toBe("DOUBLED");
+      expect((await freeze("f##[x]", "--socket", s)).layoutTabs[0]!.tabName).toBe("ONLY");
+      // mc's own name for a session tmux keeps as f##[x] finds it too.
+      expect((await freeze("f#[x]", "--socket", s)).layoutTabs[0]!.tabName).toBe("ONLY");
+    });
+
     it("a name holding real control characters is refused, naming the window, never printing the name", async () => {
       const s = sock("ctl");
       tmux(s, "-f", "/dev/null", "new-session", "-d", "-s", "ctl", "-n", "fine", "sleep 600");

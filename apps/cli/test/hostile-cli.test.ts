@@ -39,7 +39,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const s of [sock, join(dir, "so\x1b[31mck2"), join(dir, "sock-full")])
+  for (const s of [sock, join(dir, "so\x1b[31mck2"), join(dir, "sock-full"), join(dir, "sock-norun")])
     try {
       tmuxAt(s, "kill-server");
     } catch {}
@@ -285,6 +285,41 @@ function smallDisk(): string | undefined {
     return undefined;
   }
 }
+
+describe("a record without its run id (edited by hand, review H23-5)", () => {
+  it("kill refuses it and kills nothing; ls --prune forgets it, killing nothing either (review H24-6)", async () => {
+    const f = layoutsFile("norun.json", [
+      { layoutName: "norun-x", layoutTabs: [tab("t", "sleep 60")] },
+      { layoutName: "norun-y", layoutTabs: [tab("t", "sleep 60")] },
+    ]);
+    const sock6 = join(dir, "sock-norun");
+    expect((await sessions(["run", f, "--socket", sock6])).code).toBe(0);
+    const runs = join(String(env.MC_STATE_DIR), "managers", "TmuxLocalManager");
+    const file = join(
+      runs,
+      readdirSync(runs).find(
+        (n) => n.endsWith(".json") && readFileSync(join(runs, n), "utf8").includes("norun-x"),
+      )!,
+    );
+    const run = JSON.parse(readFileSync(file, "utf8"));
+    for (const s of run.sessions) {
+      delete s.data.runId;
+      delete s.data.sessionId;
+    }
+    writeFileSync(file, JSON.stringify(run));
+    const k = await sessions(["kill", "norun-x", "--socket", sock6]);
+    expect(k.code).toBe(9);
+    expect(tmuxAt(sock6, "list-sessions", "-F", "#{session_name}")).toContain("norun-x");
+    const p = await sessions(["ls", "--prune"]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(existsSync(file)).toBe(false);
+    // Both sessions run on: pruning a record kills nothing it cannot tell is its own.
+    expect(tmuxAt(sock6, "list-sessions", "-F", "#{session_name}").split("\n")).toEqual(
+      expect.arrayContaining(["norun-x", "norun-y"]),
+    );
+    tmuxAt(sock6, "kill-server");
+  });
+});
 
 describe("a full state disk (review H23-3)", () => {
   it("a start that failed for want of room leaves no record; ls --prune clears gone runs on a full disk", async (ctx) => {

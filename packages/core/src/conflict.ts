@@ -63,6 +63,9 @@ export interface ResolveNamesInput {
   key?: (name: string) => string;
   /** Existing names whose sessions mc did not start: `restart` never replaces them (a conflict instead). */
   foreign?: Iterable<string>;
+  /** Existing sessions and foreign ones given by their keys already (the tool's own names). */
+  existingKeys?: Iterable<string>;
+  foreignKeys?: Iterable<string>;
 }
 
 /**
@@ -76,6 +79,7 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   const key = input.key ?? ((s: string) => s);
   const existing = new Set<string>();
   for (const e of input.existing) existing.add(key(e));
+  for (const k of input.existingKeys ?? []) existing.add(k);
   const requestedKeys = new Set(input.requested.map(key));
   const taken = new Set<string>();
 
@@ -112,6 +116,7 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   };
   const foreign = new Set<string>();
   for (const f of input.foreign ?? []) foreign.add(key(f));
+  for (const k of input.foreignKeys ?? []) foreign.add(k);
   const takesOver = input.policy !== "rename";
   if (takesOver) {
     const conflicts: NameConflict[] = [];

@@ -59,7 +59,7 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
   const overwrite = c.onConflict === "merge-overwrite";
   checkMergeable(m, spec.name, overwrite);
   const key = m.backend.sessionKey(spec.name);
-  const l = listed.find((s) => m.backend.sessionKey(s.name) === key) ?? { name: spec.name };
+  const l = listed.find((s) => listedKey(m.backend, s) === key) ?? { name: spec.name };
   const old = await c.previous?.(l);
   if (!old) {
     throw new McError(
@@ -87,6 +87,11 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
     );
   }
   return planMerge(old, spec.layout, overwrite);
+}
+
+/** The tool's key of a listed session: its own when the backend gave it, else the key of its name. */
+export function listedKey(backend: Pick<SessionBackend, "sessionKey">, l: ListedSession): string {
+  return l.key ?? backend.sessionKey(l.name);
 }
 
 /** The names asked for on a machine, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
@@ -161,8 +166,9 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       requested,
       // An ended session of mc's that still holds its name (a zellij EXITED entry) is not in the way: the
       // backend deletes it before its start. Anyone else's, ended or not, is.
-      existing: listed.filter((s) => !(s.exited && s.runId)).map((s) => s.name),
-      foreign: listed.filter((s) => !s.runId).map((s) => s.name),
+      existing: [],
+      existingKeys: listed.filter((s) => !(s.exited && s.runId)).map((s) => listedKey(m.backend, s)),
+      foreignKeys: listed.filter((s) => !s.runId).map((s) => listedKey(m.backend, s)),
       policy: c.onConflict,
       key: (n) => m.backend.sessionKey(n),
     },

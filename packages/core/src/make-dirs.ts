@@ -25,9 +25,11 @@ export async function makeDirs(path: string, mode?: number): Promise<void> {
     p = up;
   }
   for (const d of missing)
-    await mkdir(d, mode === undefined ? undefined : { mode }).catch((e: NodeJS.ErrnoException) => {
-      // Made meanwhile by someone else: fine if it is a directory.
+    await mkdir(d, mode === undefined ? undefined : { mode }).catch(async (e: NodeJS.ErrnoException) => {
+      // Made meanwhile by someone else: fine if it is a directory (a link to nothing is not one).
       if (e.code !== "EEXIST") throw e;
+      const st = await stat(d).catch(() => undefined);
+      if (!st?.isDirectory()) throw notADirectory(d, st === undefined);
     });
 }
 
@@ -55,12 +57,18 @@ export function makeDirsSync(path: string, mode?: number): void {
       mkdirSync(d, mode === undefined ? undefined : { mode });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      let st: ReturnType<typeof statSync> | undefined;
+      try {
+        st = statSync(d);
+      } catch {}
+      if (!st?.isDirectory()) throw notADirectory(d, st === undefined);
     }
   }
 }
 
-function notADirectory(p: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${p}'`), {
+function notADirectory(p: string, dangling = false): NodeJS.ErrnoException {
+  const what = dangling ? "a link to nothing" : "not a directory";
+  return Object.assign(new Error(`ENOTDIR: ${what}, mkdir '${p}'`), {
     code: "ENOTDIR",
     path: p,
     syscall: "mkdir",

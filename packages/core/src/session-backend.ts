@@ -49,6 +49,11 @@ export type Capability = keyof BackendCapabilities;
 export interface ListedSession {
   /** The name the user sees (mc's name when mc built it; tmux may keep another key). */
   name: string;
+  /**
+   * The tool's own name for it, when the backend knows it (tmux's session name): compared as it is, never
+   * through `sessionKey` again (tmux's key of a key is another name: `a##[x` became `a####[x`).
+   */
+  key?: string;
   /** mc's run id stamped on the session: set only for sessions mc built (its ownership marker). */
   runId?: string;
   /** It no longer runs but still blocks its name (a zellij EXITED session). */

@@ -40,23 +40,31 @@ function needsRead(
   if (cached?.end !== undefined) return false;
   if (!cached) return true;
   const pane = obs?.panes.get(index);
-  return !pane?.alive || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
+  // A pane of another wrapper than the record's (respawned, reopened): what it wrote is read again.
+  const replaced = pane?.pid !== undefined && pane.pid !== cached.pid;
+  return !pane?.alive || replaced || pane.exitStatus !== undefined || Boolean(obs?.noPaneEvidence);
 }
 
 /**
- * A tab whose pane runs another wrapper than the one its record names (a rerun from another terminal opened
- * it; a kept shell keeps its wrapper's pid): that record is an earlier attempt's. It is forgotten, so the
- * tab reads from its pane until the new wrapper's record is there, and is read again next time.
+ * A tab whose pane runs another wrapper than the one its finished record names (a kept shell keeps its
+ * wrapper's pid). Before this poll reads records, such a record is forgotten so it is read again (a merge
+ * may have replaced the tab). Once read this poll (`fresh`), it is forgotten, the tab reading from its pane
+ * until the new wrapper's record is there, only when the pane is a later attempt than the record (a rerun
+ * from another terminal opened it): a pane whose wrapper refused to run the tab again (a respawn, a
+ * resurrection) never writes a record, and its tab is what the record says (review H24-1: it read pending
+ * for ever). Backends that cannot tell a pane's attempt (zellij, which reruns no tab) keep the record.
  */
 function forgetReplaced(
   cache: RecordCache,
   sessions: readonly ManagedSession[],
   observations: readonly (SessionObservation | undefined)[],
+  fresh: boolean,
 ) {
   sessions.forEach((s, si) => {
     for (const [index, pane] of observations[si]?.panes ?? []) {
       const rec = cache.get(recordKey(s, index));
-      if (rec?.end !== undefined && pane.alive && pane.pid !== undefined && pane.pid !== rec.pid)
+      if (rec?.end === undefined || !pane.alive || pane.pid === undefined || pane.pid === rec.pid) continue;
+      if (!fresh || (pane.attempt !== undefined && pane.attempt > (rec.attempt ?? 1)))
         cache.delete(recordKey(s, index));
     }
   });
@@ -103,7 +111,7 @@ async function gather(
       if (rec) cache.set(recordKey(s, i), rec);
     }
   }
-  forgetReplaced(cache, sessions, observations);
+  forgetReplaced(cache, sessions, observations, Boolean(host.coalesces));
   if (!host.coalesces) {
     const wanted = sessions.flatMap((s, si) =>
       slotNumbers(s).flatMap((index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
@@ -111,7 +119,7 @@ async function gather(
     await readRecords(host, cache, wanted);
   }
   // A new wrapper that had not written its record yet: its pane speaks for it.
-  forgetReplaced(cache, sessions, observations);
+  forgetReplaced(cache, sessions, observations, true);
   const pids = new Set<number>();
   sessions.forEach((s, si) => {
     const obs = observations[si];

@@ -17,6 +17,8 @@ export interface PaneEvidence {
   exitStatus?: number;
   /** The tool says the pane's program was ended by a signal (the name when known, else ""). */
   killedBy?: string;
+  /** The attempt the pane's wrapper was started as (a rerun's is one more than its record's), when known. */
+  attempt?: number;
 }
 
 /** Whether the recorded wrapper process is still alive, judged by pid and start time together. */

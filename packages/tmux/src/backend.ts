@@ -219,7 +219,13 @@ export class TmuxBackend implements SessionBackend {
     }
     const sessions = parseSessions(r.stdout);
     this.idsByName = new Map(sessions.map((s) => [s.name, s.id]));
-    return sessions.map((s) => ({ name: s.name, ...(s.runId ? { runId: s.runId } : {}) }));
+    // A session mc did not name is known by tmux's own name, its key as it is (mc's are keyed by their
+    // mc name, whatever tmux calls them now).
+    return sessions.map((s) => ({
+      name: s.name,
+      ...(s.named ? {} : { key: s.key }),
+      ...(s.runId ? { runId: s.runId } : {}),
+    }));
   }
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
@@ -425,6 +431,7 @@ export class TmuxBackend implements SessionBackend {
           ref: p.paneId,
           pid: p.pid,
           alive: !p.dead,
+          attempt: tab.attempt,
           ...(status === undefined ? {} : { exitStatus: status }),
         });
       }

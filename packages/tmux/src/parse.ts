@@ -45,13 +45,15 @@ export function parsePanes(stdout: string): PaneRow[] {
 }
 
 /** One session from `list-sessions -F SESSION_FORMAT`: the display name is mc's name when set. */
-export function parseSessions(stdout: string): { key: string; name: string; id: string; runId: string }[] {
+export function parseSessions(
+  stdout: string,
+): { key: string; name: string; id: string; runId: string; named: boolean }[] {
   return stdout
     .split("\n")
     .filter((l) => l.length > 0)
     .map((l) => {
       const [key, mcName, id, runId] = l.split("\t");
-      return { key: key!, name: mcName || key!, id: id ?? "", runId: runId ?? "" };
+      return { key: key!, name: mcName || key!, id: id ?? "", runId: runId ?? "", named: Boolean(mcName) };
     });
 }
 

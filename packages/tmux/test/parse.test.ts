@@ -39,8 +39,8 @@ describe("parsers on recorded tmux 3.3a output", () => {
 
   it("list-sessions: mc's name wins over tmux's rewritten one", () => {
     expect(parseSessions(fx("list-sessions.txt"))).toEqual([
-      { key: "a_b_c", name: "a.b:c", id: "$0", runId: "20261204-230000-abc123" },
-      { key: "plain", name: "plain", id: "$1", runId: "" },
+      { key: "a_b_c", name: "a.b:c", id: "$0", runId: "20261204-230000-abc123", named: true },
+      { key: "plain", name: "plain", id: "$1", runId: "", named: false },
     ]);
   });
 

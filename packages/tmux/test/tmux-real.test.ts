@@ -139,6 +139,19 @@ describe("tmux: names", () => {
     expect(t.sessions().join("\n")).not.toContain("st#");
   });
 
+  it("a foreign session holding the name tmux keeps for a #[ name is a conflict, found before anything starts (review H24-2)", async () => {
+    t.tmux("new-session", "-d", "-s", "f##[fg=red]b", "sleep 1000");
+    const m = t.manager({ sessionLayouts: [layout("f#[fg=red]b", [["t", "sleep 30"]], t.work)] });
+    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
+    const [s] = await m.startAllSessions({ onConflict: "rename" });
+    expect(s!.name).toBe("f#[fg=red]b_1");
+    await m.killAllSessions();
+    expect(t.sessions()).toContain("f##[fg=red]b");
+    t.tmux("kill-session", "-t", "=f##[fg=red]b");
+  });
+
   it("a startDir holding #(…) is a path, not a command", async () => {
     // One path component: the job would expand $MC_STATE_DIR from the server's environment.
     const marker = `${t.stateDir}.pwned`;
@@ -259,6 +272,38 @@ describe("tmux: names", () => {
     expect(obs!.exists).toBe(false);
     await m.killAllSessions();
     t.tmux("kill-session", "-t", "=foreign5");
+  });
+
+  it("a pane respawned by hand: its tab reads as its record says, killed, not pending for ever (review H24-1)", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "resp",
+          [
+            ["a", "sleep 30"],
+            ["b", "sleep 31"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions();
+    const first = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    t.tmux("respawn-pane", "-k", "-t", String(first.sessions[0]!.tabs[0]!.ref));
+    // The new wrapper waits for the old one's end, then refuses and keeps a shell in the pane.
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state !== "running" && x.sessions[0]!.tabs[0]!.state !== "pending",
+      8000,
+    );
+    expect(r.sessions[0]!.tabs.map((tab) => [tab.tabName, tab.state])).toEqual([
+      ["a", "killed"],
+      ["b", "running"],
+    ]);
+    await m.killAllSessions();
   });
 
   it("a session replaced by another run is no longer reported (or killed) as this run's", async () => {

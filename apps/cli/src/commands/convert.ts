@@ -1,7 +1,7 @@
 import { type LayoutsFile, localHost, McError } from "@mc/core";
 import { toSocket } from "@mc/tmux";
 import { type Exported, pickLayout } from "../convert/export-common.js";
-import { freezeQuery, freezeTmux, parseFreeze } from "../convert/freeze-tmux.js";
+import { freezeQuery, freezeTargets, freezeTmux, parseFreeze } from "../convert/freeze-tmux.js";
 import { freezeZellij } from "../convert/freeze-zellij.js";
 import { importFile } from "../convert/read.js";
 import { parseKdlText, parseYaml } from "../convert/source.js";
@@ -141,11 +141,17 @@ export async function freezeCommand(
   if (backend !== "auto" && backend !== "tmux" && backend !== "zellij")
     throw usage("--backend is tmux, zellij or auto");
   if (backend !== "zellij") {
-    const q = freezeQuery({ tmux: "tmux", socket: toSocket(o.socket) }, session);
-    const r = await host.run(q.cmd).catch((e) => (backend === "tmux" ? Promise.reject(e) : undefined));
-    if (r && r.exitCode === 0)
+    let r: Awaited<ReturnType<typeof host.run>> | undefined;
+    let q: ReturnType<typeof freezeQuery> | undefined;
+    let name = session;
+    for (name of freezeTargets(session)) {
+      q = freezeQuery({ tmux: "tmux", socket: toSocket(o.socket) }, name);
+      r = await host.run(q.cmd).catch((e) => (backend === "tmux" ? Promise.reject(e) : undefined));
+      if (!r || r.exitCode === 0) break;
+    }
+    if (r && q && r.exitCode === 0)
       return emitLayouts(
-        freezeTmux(session, parseFreeze(r.stdout, q.nonce), socketArgs(toSocket(o.socket))),
+        freezeTmux(session, parseFreeze(r.stdout, q.nonce), socketArgs(toSocket(o.socket)), name),
         `tmux session ${session}`,
         o.output,
         undefined,

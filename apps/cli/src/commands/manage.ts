@@ -1,6 +1,7 @@
 import {
   type ErrorCode,
   isMcError,
+  listedKey,
   type ManagedSession,
   McError,
   makeReport,
@@ -226,6 +227,7 @@ export async function killCommand(
       // A machine that did not answer is 8, as for status; any other failure is 1.
       const failed = results.filter((r) => !r.ok);
       if (failed.length === 0) return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
+      if (failed.every((r) => r.code === "STATE_CORRUPT")) return EXIT_CODES.STATE_CORRUPT;
       return failed.every((r) => r.code === "SSH_UNREACHABLE" || r.code === "SSH_AUTH_FAILED")
         ? EXIT_CODES.SSH_UNREACHABLE
         : 1;
@@ -244,7 +246,7 @@ async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: 
   const hit = await resolveLive(runs, () => findSession(runs, name, host));
   const backend = hit.run.manager.backendOf(hit.machine);
   const listed = await backend.listSessions().catch(() => []);
-  if (!listed.some((s) => backend.sessionKey(s.name) === backend.sessionKey(name))) return;
+  if (!listed.some((s) => s.name === name || listedKey(backend, s) === backend.sessionKey(name))) return;
   throw new McError(
     "USAGE",
     `session "${name}" was not started by mc, which never kills it; mc's session of layout "${name}" is "${hit.name}"; nothing was killed`,
@@ -303,6 +305,9 @@ async function pruneRun(
       for (const s of [...manager.managed]) {
         // The record is deleted next: nothing is written meanwhile (a full disk is pruned too).
         const k = await manager.killSession(s.name, s.machine, { record: false });
+        // A record mc cannot tell is its own (no run id): nothing is killed or swept through it, and it
+        // is forgotten with its run.
+        if (!k.ok && k.code === "STATE_CORRUPT") continue;
         if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
         if (k.ended?.length) swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
       }

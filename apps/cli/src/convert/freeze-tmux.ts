@@ -48,10 +48,19 @@ const FIELDS = [
  * Window names, start commands and paths may hold tabs and newlines (tmux 3.3a prints window names and
  * paths raw), so fields and records are separated by markers with a random part no name or path can contain.
  */
-export function freezeQuery(t: TmuxTarget, session: string): { cmd: Command; nonce: string } {
+export function freezeQuery(t: TmuxTarget, tmuxName: string): { cmd: Command; nonce: string } {
   const nonce = randomBytes(8).toString("hex");
   const format = `[mc-rec-${nonce}]${FIELDS.join(`<mc-${nonce}>`)}`;
-  return { cmd: tmuxArgs(t, "list-panes", "-s", "-t", `=${tmuxSessionKey(session)}`, "-F", format), nonce };
+  return { cmd: tmuxArgs(t, "list-panes", "-s", "-t", `=${tmuxName}`, "-F", format), nonce };
+}
+
+/**
+ * The tmux names `freeze NAME` tries, in order: NAME as tmux keeps it (a session mc did not start is known
+ * by the name `tmux ls` prints), then the name tmux keeps for mc's NAME (`.`/`:` as `_`, `#[` doubled).
+ */
+export function freezeTargets(session: string): string[] {
+  const key = tmuxSessionKey(session);
+  return key === session ? [session] : [session, key];
 }
 
 /**
@@ -204,22 +213,27 @@ const drawnName = (name: string) =>
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** The name itself is never printed: it holds exactly the characters that would garble a terminal. */
-const controlName = (session: string, index: number, server: readonly string[]) =>
+const controlName = (tmuxName: string, index: number, server: readonly string[]) =>
   convertError(
     "freeze",
     `window ${index}: its name holds control characters (a newline, tab, escape, …), which an mc tab name cannot`,
-    `rename it (tmux ${[...server, "rename-window", "-t", `=${tmuxSessionKey(session)}:${index}`].map((a) => (a.startsWith("-") && a.length === 2 ? a : shQuote(a))).join(" ")} NEW-NAME) and freeze again`,
+    `rename it (tmux ${[...server, "rename-window", "-t", `=${tmuxName}:${index}`].map((a) => (a.startsWith("-") && a.length === 2 ? a : shQuote(a))).join(" ")} NEW-NAME) and freeze again`,
   );
 
 /** A running tmux session (panes from {@link parseFreeze}) as an mc layouts file. */
-export function freezeTmux(session: string, rows: FrozenPane[], server: readonly string[] = []): Imported {
+export function freezeTmux(
+  session: string,
+  rows: FrozenPane[],
+  server: readonly string[] = [],
+  tmuxName = tmuxSessionKey(session),
+): Imported {
   if (rows.length === 0) throw convertError("freeze", `tmux session ${JSON.stringify(session)} has no panes`);
   const notes = new Notes();
   const windows = new Map<number, FrozenPane[]>();
   for (const r of rows) windows.set(r.windowIndex, [...(windows.get(r.windowIndex) ?? []), r]);
   const ordered = [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([, ps]) => ps);
   const named = ordered.find((ps) => CONTROL.test(ps[0]!.windowName));
-  if (named) throw controlName(session, named[0]!.windowIndex, server);
+  if (named) throw controlName(tmuxName, named[0]!.windowIndex, server);
   const tabs = ordered.map((ps) => windowTab(ps, notes));
   const active = ordered.findIndex((ps) => ps[0]!.windowActive);
   if (active > 0)

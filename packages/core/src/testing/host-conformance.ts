@@ -100,6 +100,10 @@ export function runHostConformance(h: HostHarness): void {
       await host.writeFile(`${dir}/md/file`, "1");
       await expect(host.makeDir(`${dir}/md/file/x`)).rejects.toThrow();
       expect(await host.stat(`${dir}/md/file`)).toBe("file");
+      // A link to nothing on the way is no directory either (review H24-7).
+      await host.run({ file: "ln", args: ["-s", `${dir}/md/nowhere`, `${dir}/md/dangling`] });
+      await expect(host.makeDir(`${dir}/md/dangling/x`)).rejects.toThrow();
+      await expect(host.makeDir(`${dir}/md/dangling`)).rejects.toThrow();
       // procfs answers ENOENT to a mkdir under a directory that exists: Node's recursive mkdir looped on it
       // for ever at 100 % CPU (review H23-2).
       if ((await host.stat("/proc/self")) === "dir") {
