@@ -40,6 +40,12 @@ export interface Output {
   data(text: string): void;
   /** A block of lines redrawn in place (TTY only). */
   live(): LiveBlock;
+  /**
+   * Resolves once stdout has taken what was written (at once when it has room): a long output awaits it
+   * now and then, so it is held in a pipe's buffer, not in memory (a 336 MB `logs` to `| less` ran out of
+   * heap), and a reader that went (`| head`) ends the writer at its next write.
+   */
+  drained(): Promise<void>;
   columns: number;
 }
 
@@ -58,7 +64,14 @@ export function colorEnabled(json: boolean, tty: boolean, env: NodeJS.ProcessEnv
 
 /** The streams an Output writes to (the process's, or a test's). */
 export interface Streams {
-  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
+  stdout: {
+    write(s: string): unknown;
+    isTTY?: boolean;
+    columns?: number;
+    rows?: number;
+    writableNeedDrain?: boolean;
+    once?(event: "drain" | "close", f: () => void): unknown;
+  };
   stderr: { write(s: string): unknown };
 }
 
@@ -90,6 +103,14 @@ export function makeOutput(
         () => ({ columns: streams.stdout.columns || columns, rows: streams.stdout.rows || 50 }),
         color,
       ),
+    drained: () => {
+      const s = streams.stdout;
+      if (!s.writableNeedDrain || !s.once) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        s.once!("drain", resolve);
+        s.once!("close", resolve);
+      });
+    },
     columns,
   };
 }

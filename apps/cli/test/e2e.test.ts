@@ -57,6 +57,30 @@ afterAll(() => {
 });
 
 describe("sessions (built binary, real tmux on a private socket)", () => {
+  it("logs of a 15 MB log into a slow pipe keeps its memory bounded (review H25-1: ~35× the log, then out of heap)", async () => {
+    const f = layoutsFile("biglog.json", [
+      {
+        layoutName: "biglog",
+        layoutTabs: [
+          { tabName: "t", command: "seq -f 'line %010.0f ....................................' 1 300000" },
+        ],
+      },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock, "--exit", "keep"])).code).toBe(0);
+    await until(
+      () => sessions(["status", "biglog", "--json"]),
+      (r) => JSON.parse(r.stdout || "{}").sessions?.[0]?.tabs?.[0]?.state === "exited",
+    );
+    const r = spawnSync(
+      "bash",
+      ["-c", `set -o pipefail; "$0" "$1" logs biglog/t | { sleep 1; wc -l; }`, process.execPath, BIN],
+      { env: { ...env, NODE_OPTIONS: "--max-old-space-size=128" }, cwd: dir, encoding: "utf8" },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(r.stdout.trim())).toBe(300000);
+    expect((await sessions(["kill", "biglog"])).code).toBe(0);
+  }, 60_000);
+
   it("--version answers without loading the rest", async () => {
     const r = await sessions(["--version"]);
     expect(r).toMatchObject({ code: 0, stderr: "" });

@@ -109,15 +109,17 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
         let any = false;
         for (const src of sources) {
           const text = await readTabLog(host, found.session.runDir, src.slot);
+          let n = 0;
           for (const line of splitLines(o.lines === undefined ? text : lastLines(text, o.lines))) {
             any = true;
             print(src, line);
+            if (++n % 256 === 0) await out.drained();
           }
         }
         if (!any && !out.json && o.lines !== 0) out.err(out.c.dim("no output recorded"));
         return 0;
       }
-      return follow(found, host, sources, o, print);
+      return follow(found, host, sources, o, print, () => out.drained());
     },
     o,
   );
@@ -133,6 +135,7 @@ async function follow(
   sources: LogSource[],
   o: LogsOptions,
   print: (src: LogSource, line: string) => void,
+  drained: () => Promise<void>,
 ): Promise<number> {
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -162,6 +165,8 @@ async function follow(
         for (;;) {
           const text = await f.next(finished);
           for (const line of splitLines(text)) print(src, line);
+          // A reader slower than the writer holds the follower back, not mc's memory.
+          await drained();
           if (!f.behind && (!finished || text === "")) break;
         }
       }
