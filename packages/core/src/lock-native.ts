@@ -87,9 +87,13 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
   if (o) {
     const [ou, b, n, op2, s, ot] = o;
     [u, p, t] = [ou ?? "0", op2 ?? "-", ot ?? ""];
-    if (now > Number(u)) stale = "its lease ended";
-    if (!stale && boot && b !== "-" && b !== boot) stale = "the host restarted";
-    if (!stale && p !== "-" && ns && n === ns && pstart(p) !== s) stale = `its holder (pid ${p}) is gone`;
+    // A holder this host can check (same boot, same pid namespace) holds the lock while it lives, whatever
+    // the clock says (a clock stepped past the lease let a second run take the lock from a live one); the
+    // lease decides only for holders it cannot check.
+    if (boot && b !== "-" && b !== boot) stale = "the host restarted";
+    else if (p !== "-" && ns && n === ns) {
+      if (pstart(p) !== s) stale = `its holder (pid ${p}) is gone`;
+    } else if (now > Number(u)) stale = "its lease ended";
   } else if (Date.now() - st.mtimeMs > OWNERLESS_MS) stale = "it has no owner";
   if (stale) {
     const t2 = readOwner()?.[5] ?? "";

@@ -21,8 +21,9 @@ export function lockLeaseSeconds(env: NodeJS.ProcessEnv = process.env): number {
 /**
  * The lock, decided on the host that holds it, in one `sh` call per attempt: `mkdir` takes it; the owner
  * file says until when (host clock), on which boot and pid namespace, and which holder pid with which
- * start time (when the holder runs on that host). A lock is stale when its lease ran out, the host
- * rebooted, or (same pid namespace) its holder process is gone or is another process with the same pid.
+ * start time (when the holder runs on that host). A lock is stale when the host rebooted, or (same pid
+ * namespace) its holder process is gone or is another process with the same pid; a holder that cannot be
+ * checked so (another machine, another namespace) holds it until its lease runs out.
  * A stale lock is moved aside atomically before it is removed, so two contenders cannot both take it.
  * Arguments: op (acquire|renew|release), dir, token, lease seconds, holder pid or "-".
  */
@@ -50,10 +51,13 @@ if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a dire
 # Released between our mkdir and this look: try again at once.
 [ -d "$d" ] || { echo "stale released"; exit 0; }
 if rd u b n p s t; then
+  # A holder this host can check (same boot and pid namespace) holds it while it lives, whatever the
+  # clock says; the lease decides only for holders it cannot check.
   stale=
-  [ "$now" -gt "$u" ] && stale="its lease ended"
-  [ -z "$stale" ] && [ -n "$boot" ] && [ "$b" != - ] && [ "$b" != "$boot" ] && stale="the host restarted"
-  if [ -z "$stale" ] && [ "$p" != - ] && [ -n "$ns" ] && [ "$n" = "$ns" ] && [ "$(pstart "$p")" != "$s" ]; then stale="its holder (pid $p) is gone"; fi
+  if [ -n "$boot" ] && [ "$b" != - ] && [ "$b" != "$boot" ]; then stale="the host restarted"
+  elif [ "$p" != - ] && [ -n "$ns" ] && [ "$n" = "$ns" ]; then
+    [ "$(pstart "$p")" != "$s" ] && stale="its holder (pid $p) is gone"
+  elif [ "$now" -gt "$u" ]; then stale="its lease ended"; fi
 else
   # Between the holder's mkdir and its owner file: stale only once that is older than a lease.
   t= p=- u=0
@@ -80,7 +84,7 @@ if ($op -eq 'renew') { if (Mine) { Owner }; exit 0 }
 try { [void](New-Item -ItemType Directory -Path $d -ErrorAction Stop); Owner; 'got'; exit 0 } catch { if (-not (Test-Path -LiteralPath $d -PathType Container)) { if (Test-Path -LiteralPath $d) { throw }; 'stale released'; exit 0 } }
 $u = 0; $p = '-'; $s = ''; $stale = ''
 if (Test-Path -LiteralPath $f) { $u, $p, $s, $t = (Get-Content -LiteralPath $f -Raw).Trim() -split ' '
-  if ($now -gt [long]$u) { $stale = 'its lease ended' } elseif ($p -ne '-' -and (PStart $p) -ne $s) { $stale = "its holder (pid $p) is gone" } }
+  if ($p -ne '-') { if ((PStart $p) -ne $s) { $stale = "its holder (pid $p) is gone" } } elseif ($now -gt [long]$u) { $stale = 'its lease ended' } }
 elseif (((Get-Date) - (Get-Item -LiteralPath $d).LastWriteTime).TotalSeconds -gt 60) { $stale = 'it has no owner' }
 if ($stale) { $g = "$d.stale.$PID"; try { Move-Item -LiteralPath $d -Destination $g -ErrorAction Stop; Remove-Item -LiteralPath $g -Recurse -Force; "stale $stale"; exit 0 } catch {} }
 "held $u $p $now"`;

@@ -71,6 +71,23 @@ describe.skipIf(process.platform !== "linux")(
       }
     });
 
+    it("a live holder this host can check keeps its lock after its lease, whatever the clock says (review H25-2)", async () => {
+      const { readlinkSync } = await import("node:fs");
+      const ns = readlinkSync("/proc/self/ns/pid");
+      const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      // This process's start time, field 22 of its stat (after the command name in parentheses).
+      const stat = readFileSync(`/proc/${process.pid}/stat`, "utf8");
+      const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+      for (const host of [native, scripted]) {
+        const dir = join(stateDir, "locks", `alive-${host.id}.lock`);
+        mkdirSync(dir, { recursive: true });
+        // A lease that ended long ago (a clock stepped forward, a holder whose timer had not renewed yet).
+        writeFileSync(join(dir, "owner"), `1 ${boot} ${ns} ${process.pid} ${start} feedfacefeedface\n`);
+        const held = await host.lock(`alive-${host.id}`, 500).catch((e) => e);
+        expect(String(held), host.id).toMatch(/holds the lock/);
+      }
+    });
+
     it("a lock directory a killed holder left without an owner blocks for seconds, not a minute", async () => {
       const { utimesSync } = await import("node:fs");
       const dir = join(stateDir, "locks", "ownerless.lock");
