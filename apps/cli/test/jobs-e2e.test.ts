@@ -862,3 +862,46 @@ describe("--kill-finished-tabs ends what a closed tab left running, as run -k do
     }
   });
 });
+
+const FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+describe.skipIf(!existsSync(FAKETIME))(
+  "a wall clock stepped forward while tabs wait to be ready (review H25-3)",
+  () => {
+    it("a readiness timeout is measured on the monotonic clock: the tab becomes ready, its dependant runs", async () => {
+      const flag = join(dir, "h25-3.ready");
+      const f = layouts("h25-3.json", [
+        {
+          layoutName: "clk",
+          layoutTabs: [
+            {
+              tabName: "db",
+              command: `sleep 6; touch '${flag}'; sleep 4`,
+              readiness: { file: flag, timeoutSeconds: 300 },
+            },
+            { tabName: "app", command: "echo app-ran", dependsOn: ["db"] },
+          ],
+        },
+      ]);
+      // `sessions run` alone sees the clock jump two hours, 3 s after it started (tmux and the tabs do not).
+      const r = await runCli(["run", f, "--socket", sock, "-m", "--exit", "keep", "--interval", "0.5"], {
+        env: {
+          ...env,
+          LD_PRELOAD: FAKETIME,
+          FAKETIME: "+2h",
+          FAKETIME_START_AFTER_SECONDS: "3",
+          FAKETIME_DONT_FAKE_MONOTONIC: "1",
+        },
+        cwd: dir,
+        timeout: 60_000,
+      });
+      expect(r.stderr).not.toMatch(/not ready within/);
+      expect(r.code, r.stderr).toBe(0);
+      const tabs = await tabsOf("clk");
+      expect(tabs.map((t: { tabName: string; state: string }) => [t.tabName, t.state])).toEqual([
+        ["db", "exited"],
+        ["app", "exited"],
+      ]);
+      await sessions(["kill", "clk"]);
+    }, 60_000);
+  },
+);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { rmdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
 import { localStateExposure, localStateProblem } from "./local-host.js";
@@ -127,6 +128,12 @@ export class RunStore {
    * Remove ended sessions older than `keepMs` whose files are on this machine (a remote machine's are
    * removed by `sessions ls --prune`, which reaches it), and the records left with nothing.
    */
+  /** Remove a directory only if it is empty (rmdir): here through fs, elsewhere through the host. */
+  private async removeEmptyDir(dir: string): Promise<void> {
+    if (this.host.id === "local") await rmdir(dir).catch(() => undefined);
+    else await this.host.run({ file: "rmdir", args: ["--", dir] }).catch(() => undefined);
+  }
+
   async pruneEnded(keepMs = ENDED_KEEP_MS): Promise<void> {
     const cutoff = Date.now() - keepMs;
     for (const run of await this.list()) {
@@ -140,6 +147,11 @@ export class RunStore {
           isOwnRunDir(stateDir, s.runDir) ? this.host.remove(s.runDir).catch(() => {}) : undefined,
         ),
       );
+      // Their run's directory (and a machine's own under it) goes once empty: cron-run mc left one empty
+      // directory per run for good (review H25-5).
+      const parents = new Set(old.flatMap((s) => [dirname(s.runDir), dirname(dirname(s.runDir))]));
+      for (const d of [...parents].sort((a, b) => b.length - a.length))
+        if (isOwnRunDir(stateDir, d)) await this.removeEmptyDir(d);
       await this.update(run.id, (r) => {
         if (!r) return r;
         const ended = (r.ended ?? []).filter((s) => !old.some((o) => o.runDir === s.runDir));

@@ -29,7 +29,7 @@ interface Track {
   ready: Set<number>;
   failed: Set<number>;
   closed: Set<number>;
-  /** When each tab with a readiness condition was first seen started (ms). */
+  /** When each tab with a readiness condition was first seen started (ms, monotonic: performance.now). */
   since: Map<number, number>;
   /** The session ended under the scheduler (killed by the user or another mc): nothing more starts. */
   gone?: boolean;
@@ -86,7 +86,9 @@ async function step(
   o: ScheduleOptions,
 ) {
   const tabs = s.layout.layoutTabs;
-  const now = Date.now();
+  // A readiness timeout is measured on the monotonic clock: a wall clock stepped forward (NTP, a resumed
+  // VM) failed a healthy tab at once, closed it and skipped its dependants (review H25-3).
+  const now = performance.now();
   // Gone (its machine answered: no server is an answer too): its held-back tabs stay not started, and
   // the final report says so.
   if (t.gone || (!st.exists && reachable)) {

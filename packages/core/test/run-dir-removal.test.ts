@@ -70,5 +70,8 @@ describe("a record's runDir is removed only when it is one mc made", () => {
     await new RunStore(host, "TestManager").pruneEnded(0);
     expect(existsSync(own)).toBe(false);
     expect(existsSync(victim)).toBe(true);
+    // The run's own directory goes with its last session's (review H25-5: one empty directory a run).
+    expect(existsSync(join(stateDir, "runs", "r1"))).toBe(false);
+    expect(existsSync(join(stateDir, "runs"))).toBe(true);
   });
 });
