@@ -312,6 +312,15 @@ function oddRecords(host: Host, dir: string, read: Map<string, string>): string[
   }
 }
 
+/** Whether `path` is a regular file itself (not a link to one), or gone (removed since it was listed). */
+function isRegularOrGone(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
 /** Why a regular file was left unread: larger than a state file may be (undefined otherwise). */
 function tooLarge(path: string): string | undefined {
   try {
@@ -344,10 +353,13 @@ export async function listRuns(host: Host, stateDir: string, kind: string): Prom
   const out: RunListing = { runs: [], corrupt: [] };
   for (const name of oddRecords(host, dir, files)) {
     const foreign = foreignOwner(host, join(dir, name));
-    out.corrupt.push({
-      path: join(dir, name),
-      error: foreign ?? tooLarge(join(dir, name)) ?? "not a regular file",
-    });
+    const error =
+      foreign ??
+      tooLarge(join(dir, name)) ??
+      (isRegularOrGone(join(dir, name)) ? undefined : "not a regular file");
+    // A regular file of ours the listing did not read was written after it (a run starting meanwhile), or
+    // one listed and gone: no damaged record (review H25-6: a false warning during a run's start).
+    if (error) out.corrupt.push({ path: join(dir, name), error });
   }
   for (const [name, text] of files) {
     if (!name.endsWith(".json")) continue;

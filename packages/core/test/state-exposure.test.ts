@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -177,6 +178,20 @@ describe("a state directory others could write", () => {
     await refused(saveRun(host, dir, run));
     await refused(updateRun(host, dir, "TmuxLocalManager", "20260101-000000-abcdef", (r) => r));
     await refused(deleteRun(host, dir, "TmuxLocalManager", "20260101-000000-abcdef"));
+  });
+
+  it("a record written after the listing read the directory is no damaged file; a FIFO is (review H25-6)", async () => {
+    const dir = fresh();
+    const local = localHost({ stateDir: dir });
+    await saveRun(local, dir, RUN);
+    const runs = join(dir, "managers", "TmuxLocalManager");
+    // The listing read the directory a moment before this run's record was there.
+    const host = { ...local, readDir: async () => new Map<string, string>() } as typeof local;
+    const listed = await listRuns(host, dir, "TmuxLocalManager");
+    expect(listed.corrupt).toEqual([]);
+    execFileSync("mkfifo", [join(runs, "20260101-000000-fifo00.json")]);
+    const again = await listRuns(host, dir, "TmuxLocalManager");
+    expect(again.corrupt.map((c) => c.error)).toEqual(["not a regular file"]);
   });
 
   it("does not trust a record others may write, in a private directory", async () => {
