@@ -66,19 +66,21 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
         ],
       },
     ]);
-    expect((await sessions(["run", f, "--socket", sock, "--exit", "keep"])).code).toBe(0);
+    // A state of its own: the other tests list this sandbox's runs.
+    const own = { MC_STATE_DIR: join(dir, "biglog-state") };
+    expect((await sessions(["run", f, "--socket", sock, "--exit", "keep"], own)).code).toBe(0);
     await until(
-      () => sessions(["status", "biglog", "--json"]),
+      () => sessions(["status", "biglog", "--json"], own),
       (r) => JSON.parse(r.stdout || "{}").sessions?.[0]?.tabs?.[0]?.state === "exited",
     );
     const r = spawnSync(
       "bash",
       ["-c", `set -o pipefail; "$0" "$1" logs biglog/t | { sleep 1; wc -l; }`, process.execPath, BIN],
-      { env: { ...env, NODE_OPTIONS: "--max-old-space-size=128" }, cwd: dir, encoding: "utf8" },
+      { env: { ...env, ...own, NODE_OPTIONS: "--max-old-space-size=128" }, cwd: dir, encoding: "utf8" },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(Number(r.stdout.trim())).toBe(300000);
-    expect((await sessions(["kill", "biglog"])).code).toBe(0);
+    expect((await sessions(["kill", "biglog"], own)).code).toBe(0);
   }, 60_000);
 
   it("--version answers without loading the rest", async () => {

@@ -3,6 +3,7 @@ export { isNoServer, isNoSession, tmuxError } from "./errors.js";
 export {
   buildName,
   exactSession,
+  literalStyles,
   noFormat,
   PANE_FORMAT,
   paneCommand,
