@@ -76,12 +76,14 @@ pick() {
 }
 if [ "$mode" = sids ]; then echo "sids $(pick "$@" | sed -n 's/^d //p' | sort -un | tr '\\n' ' ')"; exit 0; fi
 tab() { pick "$@" | sed -n 's/^k //p'; }
-pids=$(tab "$@")
+# One look gives both what is the tab's and what is spared (each look reads every process's environment).
+look() { seen=$(pick "$@"); pids=$(printf '%s\\n' "$seen" | sed -n 's/^k //p'); }
+look "$@"
 # The session's hang-up reaches its processes a moment after the kill: what ends by itself in the next
 # half second was not left running.
 i=0
-while [ -n "$pids" ] && [ $i -lt 5 ]; do sleep 0.1; pids=$(tab "$@"); i=$((i + 1)); done
-pick "$@" | sed -n 's/^s \\([0-9]*\\) \\(.*\\)$/spared \\1 \\2/p'
+while [ -n "$pids" ] && [ $i -lt 5 ]; do sleep 0.1; look "$@"; i=$((i + 1)); done
+printf '%s\\n' "$seen" | sed -n 's/^s \\([0-9]*\\) \\(.*\\)$/spared \\1 \\2/p'
 [ -n "$pids" ] || { echo none; exit 0; }
 echo found $pids
 kill -TERM $pids 2>/dev/null
