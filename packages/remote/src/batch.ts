@@ -102,15 +102,29 @@ export function runText(cmd: Command): string {
   return `printf %s ${shQuote(cmd.input)} | (\n${body})`;
 }
 
+/**
+ * Print the regular file $ARGV[0]: opened read-only and non-blocking (a FIFO never waits, nothing is
+ * created), checked on the opened file, then copied. Exit ${ABSENT} when it is gone or not a regular file.
+ */
+const READ_REGULAR_PL = `use Fcntl;
+sysopen(my $f, $ARGV[0], O_RDONLY | O_NONBLOCK) or do { exit ${ABSENT} if $!{ENOENT}; print STDERR "$ARGV[0]: $!\\n"; exit 1 };
+exit ${ABSENT} unless -f $f;
+binmode $f; binmode STDOUT;
+while (1) { my $n = sysread($f, my $b, 65536); defined $n or do { print STDERR "$ARGV[0]: $!\\n"; exit 1 }; last if !$n; print $b }
+exit 0;`;
+
 function opText(op: Op): string {
   switch (op.kind) {
     case "run":
       return `${runText(op.cmd)} >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; [ -e "$mc_d/nf" ] && { mc_f=nf; rm -f "$mc_d/nf"; }`;
     case "readFile":
       // Only a regular file is read: a FIFO or a device would block the whole batch. The file is opened
-      // once, read-write (never waits, where a read-only open of a FIFO swapped in after the check waits
-      // for a writer for ever), and read through /dev/fd/3; without write permission or /dev/fd, by path.
+      // once and the opened file is checked and read, so a FIFO swapped in after the check is never waited
+      // on: with perl, read-only and non-blocking (nothing is ever created); without it, read-write through
+      // /dev/fd/3 (which creates an empty file should the path vanish in that instant, review H24-5), and
+      // without write permission or /dev/fd, by path.
       return `if [ -f ${p(op.path)} ]; then ( mc_rf=${p(op.path)}
+  command -v perl >/dev/null 2>&1 && exec perl -e ${shQuote(READ_REGULAR_PL)} -- "$mc_rf"
   if { command exec 3<>"$mc_rf"; } 2>/dev/null && [ -e /dev/fd/3 ]; then mc_rf=/dev/fd/3; [ -f "$mc_rf" ] || exit ${ABSENT}; fi
   exec cat -- "$mc_rf" ) >"$mc_d/o" 2>"$mc_d/e"; mc_s=$?; else mc_s=${ABSENT}; fi`;
     case "readDir":

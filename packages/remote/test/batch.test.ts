@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMcError } from "@mc/core";
@@ -17,6 +17,13 @@ function runBatch(ops: Op[], env: Record<string, string> = {}, noise = "") {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "mc-remote-batch-"));
+let scripts = 0;
+/** A batch script in a file (for a shell started by another). */
+const writeScript = (text: string) => {
+  const f = join(dir, `batch-${scripts++}.sh`);
+  writeFileSync(f, text);
+  return f;
+};
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const text = fc.string({
@@ -180,6 +187,28 @@ describe("batch script (run by a real /bin/sh)", () => {
     } finally {
       process.kill(-swapper.pid!, "SIGKILL");
     }
+  });
+
+  it("a read never creates the file it reads, even when it is removed as it is opened (review H24-5)", () => {
+    const path = join(dir, "vanishing.json");
+    const script = batchScript([{ kind: "readFile", path }], "MCBX", {});
+    let recreated = 0;
+    for (let i = 0; i < 150; i++) {
+      writeFileSync(path, "data\n");
+      // The batch and a remover at once: whatever the order, the path ends up removed.
+      spawnSync("/bin/sh", [
+        "-c",
+        '/bin/sh -s < "$1" > /dev/null & rm -f "$2"; wait',
+        "sh",
+        writeScript(script),
+        path,
+      ]);
+      if (existsSync(path)) {
+        recreated++;
+        rmSync(path);
+      }
+    }
+    expect(recreated).toBe(0);
   });
 
   it("skips login noise before the first frame and reports a cut-off batch as incomplete", () => {
