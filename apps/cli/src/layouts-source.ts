@@ -1,11 +1,21 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import {
   formatWarnings,
   type LayoutConfig,
   type LayoutsFile,
   loadLayoutsFile,
+  MAX_LAYOUTS_FILE_BYTES,
   McError,
   unwrapLayouts,
 } from "@mc/core";
@@ -59,6 +69,40 @@ function layoutCandidates(root: string, depth = 6): string[] {
  * `*.json`/`*.jsonc` files below the current directory. A match is never run without asking: on a
  * terminal the user confirms it, elsewhere the error says "did you mean".
  */
+let stdinCopy: string | undefined;
+
+/**
+ * The file to read for a layouts file argument: `-` is standard input (shown as `-` in messages), read
+ * once (at most a layouts file's limit and one byte) into a private file that every reader then reads
+ * (a pipe, a file or a socket: /dev/stdin cannot be opened on a socket) and that goes when mc exits.
+ */
+export function readablePath(given: string): string {
+  if (given !== "-") return given;
+  if (stdinCopy) return stdinCopy;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(1 << 16);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      if ((e as NodeJS.ErrnoException).code === "EOF") break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    total += n;
+    if (total > MAX_LAYOUTS_FILE_BYTES) break;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "mc-stdin-"));
+  stdinCopy = join(dir, "stdin");
+  writeFileSync(stdinCopy, Buffer.concat(chunks), { mode: 0o600 });
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return stdinCopy;
+}
+
 export async function resolveLayoutsPath(given: string, out: Output): Promise<string> {
   // An empty name (a script's unset variable) matches every file: never a search.
   if (given.trim() === "")
@@ -67,6 +111,8 @@ export async function resolveLayoutsPath(given: string, out: Output): Promise<st
       op: "load",
       hint: "name a file",
     });
+  // `-` is standard input, as for most tools (a file named "-" is ./-).
+  if (given === "-") return readablePath(given);
   const path = given.replace(/^~(?=$|[/\\])/, homedir());
   if (existsSync(path)) return path;
   const want = basename(given)
@@ -136,7 +182,7 @@ export async function readLayouts(
   o: { lenient?: boolean | undefined },
   out: Output,
 ): Promise<LayoutsFile> {
-  const r = await loadLayoutsFile(path, { lenient: Boolean(o.lenient) });
+  const r = await loadLayoutsFile(readablePath(path), { lenient: Boolean(o.lenient) });
   if (!r.ok) {
     const imported = await importedLayouts(path, out);
     if (imported) return imported.file;

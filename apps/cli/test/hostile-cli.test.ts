@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -539,6 +539,29 @@ describe("first-day answers (review H20)", () => {
     // The value of an option is a file, not a session name.
     expect(complete("status", "--socket", "cmp.j")).toEqual(["cmp.json"]);
     expect((await sessions(["kill", "cmp-live"])).code).toBe(0);
+  });
+
+  it("- is standard input for a layouts file; freeze does not name a zellij that is not there (review H20-16)", async () => {
+    const text = JSON.stringify({
+      version: "0.1",
+      layouts: [{ layoutName: "fromstdin", layoutTabs: [tab("t", "true")] }],
+    });
+    const stdin = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args], { env, cwd: dir, input: text, encoding: "utf8" });
+    const v = stdin("validate", "-");
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toContain("-: ok (1 layout, 1 tab)");
+    const d = stdin("run", "-", "--dry-run", "--socket", sock);
+    expect(d.status, d.stderr).toBe(0);
+    expect(d.stdout).toContain('session "fromstdin"');
+    expect(stdin("balance-load", "-", "-m", "1").status).toBe(2);
+    const f = spawnSync(process.execPath, [BIN, "freeze", "nosuch", "--socket", join(dir, "no-server")], {
+      env: { ...env, PATH: "/usr/bin:/bin" },
+      cwd: dir,
+      encoding: "utf8",
+    });
+    expect(f.status).toBe(5);
+    expect(f.stderr).toMatch(/zellij is not installed/);
   });
 
   it("every --help fits 80 columns (review H20-6)", async () => {

@@ -175,10 +175,13 @@ export async function freezeCommand(
       undefined,
       out,
     );
+  // A zellij that is not installed did not answer: only tmux was asked.
   throw notFound(
     session,
     backend === "auto"
-      ? "neither tmux nor zellij has it (--socket for another tmux server)"
+      ? r
+        ? "neither tmux nor zellij has it (--socket for another tmux server)"
+        : "tmux does not have it, and zellij is not installed (--socket for another tmux server)"
       : `zellij says: ${(r?.stderr ?? "").trim()}`,
   );
 }

@@ -20,7 +20,7 @@ import {
   tabWeight,
 } from "@mc/core";
 import { oneLine } from "../display.js";
-import { importedLayouts, otherToolFormat, readLayouts } from "../layouts-source.js";
+import { importedLayouts, otherToolFormat, readablePath, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
 import { checkParentDir, writeOutputFile } from "../output-file.js";
 import { wholeFrom } from "../program/options.js";
@@ -29,7 +29,7 @@ const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { 
 
 /** `sessions validate FILE`. */
 export async function validateCommand(file: string, o: { lenient?: boolean }, out: Output): Promise<number> {
-  const r = await loadLayoutsFile(file, { lenient: Boolean(o.lenient) });
+  const r = await loadLayoutsFile(readablePath(file), { lenient: Boolean(o.lenient) });
   const imported = r.ok ? undefined : await importedLayouts(file, out);
   if (imported) {
     const tabs = imported.file.layouts[0]!.layoutTabs.length;
@@ -141,6 +141,11 @@ export async function balanceCommand(
   if (!breakingMethod)
     throw usage(`unknown --breaking-method "${o.breakingMethod}"`, "use moreLayouts or combineTabs");
   if (!Number.isInteger(o.maxThreshold) || o.maxThreshold < 1) throw usage(`--max-threshold ${wholeFrom(1)}`);
+  if (file === "-" && o.outputPath === undefined)
+    throw usage(
+      "balance-load - reads standard input: there is no file to write the result next to",
+      "name it with -o",
+    );
   const f = await readLayouts(file, o, out);
   const result = balanceLoad(f.layouts, { maxThreshold: o.maxThreshold, thresholdType, breakingMethod });
   const output: LayoutsFile = { ...f, layouts: result.layouts };
