@@ -539,6 +539,21 @@ describe("first-day answers (review H20)", () => {
     // The value of an option is a file, not a session name.
     expect(complete("status", "--socket", "cmp.j")).toEqual(["cmp.json"]);
     expect((await sessions(["kill", "cmp-live"])).code).toBe(0);
+    // Names are offered, never run (review H26-1: compgen -W ran a $(…) in a name).
+    const marker = join(dir, "completion-ran");
+    const evil = [`cmx $(touch ${marker})`, `cmx \`touch ${marker}\``, "cmx ${HOME}"];
+    const g = layoutsFile(
+      "cmx.json",
+      evil.map((n) => ({ layoutName: n, layoutTabs: [tab("t", "sleep 30")] })),
+    );
+    expect((await sessions(["run", g, "--socket", sock])).code).toBe(0);
+    const offered = complete("status", "cmx");
+    expect(existsSync(marker)).toBe(false);
+    // Each offered word, read back by the shell, is one of the names exactly.
+    const back = offered.map((w) => execFileSync("bash", ["-c", `printf '%s' ${w}`], { encoding: "utf8" }));
+    expect(back.sort()).toEqual([...evil].sort());
+    expect(existsSync(marker)).toBe(false);
+    for (const n of evil) expect((await sessions(["kill", "--", n])).code).toBe(0);
   });
 
   it("- is standard input for a layouts file; freeze does not name a zellij that is not there (review H20-16)", async () => {

@@ -44,8 +44,11 @@ function specs(program: Command): Spec[] {
   }));
 }
 
-/** The names of the sessions mc manages, one a line, from `sessions ls --json` (its "session" fields). */
-const SESSION_NAMES_SH = `"\${COMP_WORDS[0]}" ls --json 2>/dev/null | sed -n 's/^ *"session": "\\(.*\\)",\\{0,1\\}$/\\1/p'`;
+/**
+ * The names of the sessions mc manages, one a line, from `sessions ls --json` (its "session" fields); a
+ * name JSON had to escape (a quote, a backslash, a control character) is left out rather than shown wrong.
+ */
+const SESSION_NAMES_SH = `"\${COMP_WORDS[0]}" ls --json 2>/dev/null | grep -v '\\\\' | sed -n 's/^ *"session": "\\(.*\\)",\\{0,1\\}$/\\1/p'`;
 
 function bashScript(program: Command, cmds: Spec[]): string {
   const global = program.options.flatMap(flags);
@@ -100,9 +103,13 @@ ${cases}
     completion) words=$'${SHELLS.join("\\n")}' ;;
     *) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
   esac
-  # One word a line: a session name may hold spaces.
-  local IFS=$'\\n'
-  COMPREPLY=( $(compgen -W "$words" -- "$cur") )
+  # One word a line (a session name may hold spaces), compared as text and offered quoted: compgen -W
+  # would expand a name, and run a $(…) in it.
+  COMPREPLY=()
+  local w
+  while IFS= read -r w; do
+    [ -n "$w" ] && [[ "$w" == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$w")")
+  done <<< "$words"
 }
 complete -F _sessions_complete sessions
 `;
