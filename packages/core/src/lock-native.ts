@@ -92,7 +92,8 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
     // lease decides only for holders it cannot check.
     if (boot && b !== "-" && b !== boot) stale = "the host restarted";
     else if (p !== "-" && ns && n === ns) {
-      if (pstart(p) !== s) stale = `its holder (pid ${p}) is gone`;
+      // A zombie (killed, not reaped) keeps its start time but holds nothing.
+      if (pstart(p) !== s || zombie(p)) stale = `its holder (pid ${p}) is gone`;
     } else if (now > Number(u)) stale = "its lease ended";
   } else if (Date.now() - st.mtimeMs > OWNERLESS_MS) stale = "it has no owner";
   if (stale) {
@@ -155,6 +156,12 @@ function readRegularSync(path: string): string | undefined {
 }
 
 /** The start time (field 22 of /proc/<pid>/stat) the script writes; "" for a process that is gone. */
+/** Whether process `pid` has ended and waits to be reaped (state Z or X in its stat). */
+function zombie(pid: string): boolean {
+  const text = readTrim(`/proc/${pid}/stat`);
+  return text !== undefined && /^[ZX]/.test(text.slice(text.lastIndexOf(") ") + 2));
+}
+
 function pstart(pid: string): string {
   if (pid === "-") return "-";
   const text = readTrim(`/proc/${pid}/stat`);

@@ -36,6 +36,7 @@ pstart() {
   if [ -r "/proc/$1/stat" ]; then sed -e 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f20
   else ps -o lstart= -p "$1" 2>/dev/null | tr -d ' '; fi
 }
+zombie() { [ -r "/proc/$1/stat" ] && case $(sed -e 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1) in Z* | X*) true ;; *) false ;; esac; }
 owner() { printf '%s %s %s %s %s %s\\n' "$((now + lease))" "\${boot:--}" "\${ns:--}" "$hp" "$(pstart "$hp")" "$tok" >"$d/owner.$$" && mv -f -- "$d/owner.$$" "$d/owner"; }
 # The owner is read only when it is a regular file (a FIFO in its place would block the read for ever).
 rd() { [ -f "$d/owner" ] && [ ! -L "$d/owner" ] && read -r "$@" <"$d/owner" 2>/dev/null; }
@@ -56,7 +57,8 @@ if rd u b n p s t; then
   stale=
   if [ -n "$boot" ] && [ "$b" != - ] && [ "$b" != "$boot" ]; then stale="the host restarted"
   elif [ "$p" != - ] && [ -n "$ns" ] && [ "$n" = "$ns" ]; then
-    [ "$(pstart "$p")" != "$s" ] && stale="its holder (pid $p) is gone"
+    # A zombie (killed, not reaped) keeps its start time but holds nothing.
+    if [ "$(pstart "$p")" != "$s" ] || zombie "$p"; then stale="its holder (pid $p) is gone"; fi
   elif [ "$now" -gt "$u" ]; then stale="its lease ended"; fi
 else
   # Between the holder's mkdir and its owner file: stale only once that is older than a lease.
@@ -176,12 +178,21 @@ export async function hostLock(
     const stale = answer.startsWith("stale");
     if (Date.now() > deadline) {
       const [, until, holder] = stale ? [] : answer.split(" ");
-      throw new McError("TIMEOUT", `another mc process holds the lock ${dir} on ${host.id}`, {
-        backend: "core",
-        op: "lock",
-        details: { holderPid: holder, leaseUntil: Number(until) },
-        hint: `wait for it to finish; its lease ends within ${lease} s of its last renewal`,
-      });
+      // A holder this host can check holds the lock while it lives (a stopped one too): named, so it can be
+      // found; one on another machine is held until its lease ends.
+      const known = holder !== undefined && /^\d+$/.test(holder);
+      throw new McError(
+        "TIMEOUT",
+        `another mc process${known ? ` (pid ${holder})` : ""} holds the lock ${dir} on ${host.id}`,
+        {
+          backend: "core",
+          op: "lock",
+          details: { holderPid: holder, leaseUntil: Number(until) },
+          hint: known
+            ? `wait for it to finish, or end it (kill ${holder}); one stopped with Ctrl-Z holds the lock until it goes on (fg) or ends`
+            : `wait for it to finish; its lease ends within ${lease} s of its last renewal`,
+        },
+      );
     }
     await new Promise((res) =>
       setTimeout(res, stale ? 1 : 20 + Math.random() * Math.min(400, 20 * 2 ** Math.min(attempt, 5))),

@@ -88,6 +88,41 @@ describe.skipIf(process.platform !== "linux")(
       }
     });
 
+    it("a holder that was killed and not reaped (a zombie) holds nothing (review H26-2)", async () => {
+      const { spawn } = await import("node:child_process");
+      const { readlinkSync } = await import("node:fs");
+      // A parent that never reaps its child: the child stays a zombie, with its pid and start time.
+      const parent = spawn("perl", ["-e", '$| = 1; my $p = fork(); if (!$p) { exit 0 } print "$p\\n"; sleep 30'], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      try {
+        const pid = await new Promise<string>((r) =>
+          parent.stdout.once("data", (d: Buffer) => r(d.toString().trim())),
+        );
+        const deadline = Date.now() + 3000;
+        let stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        while (!/\) Z/.test(stat) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        }
+        const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        const ns = readlinkSync("/proc/self/ns/pid");
+        const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+        for (const host of [native, scripted]) {
+          const dir = join(stateDir, "locks", `zombie-${host.id}.lock`);
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(
+            join(dir, "owner"),
+            `${Math.floor(Date.now() / 1000) + 3600} ${boot} ${ns} ${pid} ${start} feedfacefeedface\n`,
+          );
+          const taken = await host.lock(`zombie-${host.id}`, 3_000);
+          await taken();
+        }
+      } finally {
+        parent.kill("SIGKILL");
+      }
+    });
+
     it("a lock directory a killed holder left without an owner blocks for seconds, not a minute", async () => {
       const { utimesSync } = await import("node:fs");
       const dir = join(stateDir, "locks", "ownerless.lock");
