@@ -92,9 +92,13 @@ describe.skipIf(process.platform !== "linux")(
       const { spawn } = await import("node:child_process");
       const { readlinkSync } = await import("node:fs");
       // A parent that never reaps its child: the child stays a zombie, with its pid and start time.
-      const parent = spawn("perl", ["-e", '$| = 1; my $p = fork(); if (!$p) { exit 0 } print "$p\\n"; sleep 30'], {
-        stdio: ["ignore", "pipe", "ignore"],
-      });
+      const parent = spawn(
+        "perl",
+        ["-e", '$| = 1; my $p = fork(); if (!$p) { exit 0 } print "$p\\n"; sleep 30'],
+        {
+          stdio: ["ignore", "pipe", "ignore"],
+        },
+      );
       try {
         const pid = await new Promise<string>((r) =>
           parent.stdout.once("data", (d: Buffer) => r(d.toString().trim())),
