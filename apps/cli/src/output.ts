@@ -71,6 +71,7 @@ export interface Streams {
     rows?: number;
     writableNeedDrain?: boolean;
     once?(event: "drain" | "close", f: () => void): unknown;
+    off?(event: "drain" | "close", f: () => void): unknown;
   };
   stderr: { write(s: string): unknown };
 }
@@ -106,9 +107,15 @@ export function makeOutput(
     drained: () => {
       const s = streams.stdout;
       if (!s.writableNeedDrain || !s.once) return Promise.resolve();
+      // Both listeners go once either fires (one left behind per wait added up: MaxListenersExceeded).
       return new Promise<void>((resolve) => {
-        s.once!("drain", resolve);
-        s.once!("close", resolve);
+        const done = () => {
+          s.off?.("drain", done);
+          s.off?.("close", done);
+          resolve();
+        };
+        s.once!("drain", done);
+        s.once!("close", done);
       });
     },
     columns,

@@ -164,8 +164,13 @@ async function follow(
         const f = followers.get(src.slot)!;
         for (;;) {
           const text = await f.next(finished);
-          for (const line of splitLines(text)) print(src, line);
-          // A reader slower than the writer holds the follower back, not mc's memory.
+          // A reader slower than the writer holds the follower back, not mc's memory (a read is up to
+          // 4 MiB: waited on every 256 lines, as without -f).
+          let n = 0;
+          for (const line of splitLines(text)) {
+            print(src, line);
+            if (++n % 256 === 0) await drained();
+          }
           await drained();
           if (!f.behind && (!finished || text === "")) break;
         }
