@@ -313,6 +313,8 @@ describe("a record without its run id (edited by hand, review H23-5)", () => {
     const p = await sessions(["ls", "--prune"]);
     expect(p.code, p.stderr).toBe(0);
     expect(existsSync(file)).toBe(false);
+    // The sessions may be running on their run directories (logs, records): those stay (review H26-5).
+    expect(existsSync(join(String(env.MC_STATE_DIR), "runs", run.id))).toBe(true);
     // Both sessions run on: pruning a record kills nothing it cannot tell is its own.
     expect(tmuxAt(sock6, "list-sessions", "-F", "#{session_name}").split("\n")).toEqual(
       expect.arrayContaining(["norun-x", "norun-y"]),

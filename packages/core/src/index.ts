@@ -10,7 +10,7 @@ export * from "./layouts-file.js";
 export { linuxProcessTrees, type ProcessIdentity, processEnded, selfIdentity } from "./linux-proc.js";
 export * from "./local-host.js";
 export * from "./lock.js";
-export { listedKey, type MachineRuntime, requestedNames, runDirOf } from "./machine-plan.js";
+export { listedKeys, type MachineRuntime, requestedNames, runDirOf } from "./machine-plan.js";
 export * from "./manager.js";
 export { RunState } from "./manager-state.js";
 export * from "./monitor.js";

@@ -59,7 +59,7 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
   const overwrite = c.onConflict === "merge-overwrite";
   checkMergeable(m, spec.name, overwrite);
   const key = m.backend.sessionKey(spec.name);
-  const l = listed.find((s) => listedKey(m.backend, s) === key) ?? { name: spec.name };
+  const l = listed.find((s) => listedKeys(m.backend, s).includes(key)) ?? { name: spec.name };
   const old = await c.previous?.(l);
   if (!old) {
     throw new McError(
@@ -89,9 +89,15 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
   return planMerge(old, spec.layout, overwrite);
 }
 
-/** The tool's key of a listed session: its own when the backend gave it, else the key of its name. */
-export function listedKey(backend: Pick<SessionBackend, "sessionKey">, l: ListedSession): string {
-  return l.key ?? backend.sessionKey(l.name);
+/**
+ * The keys a listed session holds: the key of its name, and the tool's own name for it when the backend
+ * gave one (a session mc did not start). Both: tmux keeps `#[` of mc's names doubled, so a foreign `a##[x`
+ * is in the way of layout `a#[x` by the tool's name, and a foreign `a#[x` by what it is drawn as (the two
+ * would show alike in every list).
+ */
+export function listedKeys(backend: Pick<SessionBackend, "sessionKey">, l: ListedSession): string[] {
+  const own = backend.sessionKey(l.name);
+  return l.key === undefined || l.key === own ? [own] : [l.key, own];
 }
 
 /** The names asked for on a machine, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
@@ -167,8 +173,8 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       // An ended session of mc's that still holds its name (a zellij EXITED entry) is not in the way: the
       // backend deletes it before its start. Anyone else's, ended or not, is.
       existing: [],
-      existingKeys: listed.filter((s) => !(s.exited && s.runId)).map((s) => listedKey(m.backend, s)),
-      foreignKeys: listed.filter((s) => !s.runId).map((s) => listedKey(m.backend, s)),
+      existingKeys: listed.filter((s) => !(s.exited && s.runId)).flatMap((s) => listedKeys(m.backend, s)),
+      foreignKeys: listed.filter((s) => !s.runId).flatMap((s) => listedKeys(m.backend, s)),
       policy: c.onConflict,
       key: (n) => m.backend.sessionKey(n),
     },

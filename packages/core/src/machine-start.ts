@@ -1,7 +1,7 @@
 import { inLine, isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { selfIdentity } from "./linux-proc.js";
-import { listedKey, type MachinePlan, type MachineRuntime } from "./machine-plan.js";
+import { listedKeys, type MachinePlan, type MachineRuntime } from "./machine-plan.js";
 import { applyMerge, type TabAction } from "./merge.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
@@ -48,7 +48,7 @@ async function waitForSession(m: MachineRuntime, name: string): Promise<void> {
   const timeoutMs = m.backend.appearTimeoutMs ?? 5000;
   await pollUntil(
     async () =>
-      (await m.backend.listSessions()).some((s) => listedKey(m.backend, s) === key) ? true : undefined,
+      (await m.backend.listSessions()).some((s) => listedKeys(m.backend, s).includes(key)) ? true : undefined,
     {
       timeoutMs,
       onTimeout: () =>
@@ -139,7 +139,7 @@ export async function startMachine(
     const key = m.backend.sessionKey(p.name);
     // The session that has the name (a killed run's replacement still under its build name was rolled
     // back before this plan; another live run's, started under another lock, is not this run's to end).
-    const listed = plan.listed.find((s) => listedKey(m.backend, s) === key) ?? { name: p.name };
+    const listed = plan.listed.find((s) => listedKeys(m.backend, s).includes(key)) ?? { name: p.name };
     const old = await hooks.previous(listed);
     // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
     const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";

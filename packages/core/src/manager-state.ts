@@ -211,6 +211,10 @@ export abstract class RunState<O extends object = object> {
   async listSaved(): Promise<ManagedRun[]> {
     return this.store.list();
   }
+  /** Delete a saved run record only: its run directories stay (a session it cannot tell is its may use them). */
+  async forgetSaved(id: string): Promise<void> {
+    await this.store.delete(id);
+  }
   /** Delete a saved run record and, on every machine it used, its run directory. */
   async deleteSaved(id: string): Promise<void> {
     const run = await this.store.load(id).catch(() => undefined);

@@ -150,6 +150,17 @@ describe("tmux: names", () => {
     await m.killAllSessions();
     expect(t.sessions()).toContain("f##[fg=red]b");
     t.tmux("kill-session", "-t", "=f##[fg=red]b");
+    // A foreign session named exactly as the layout is in the way too: mc's would be drawn the same
+    // (review H26-4).
+    t.tmux("new-session", "-d", "-s", "g#[x]", "sleep 1000");
+    const g = t.manager({ sessionLayouts: [layout("g#[x]", [["t", "sleep 30"]], t.work)] });
+    await expect(g.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
+    const [gs] = await g.startAllSessions({ onConflict: "rename" });
+    expect(gs!.name).toBe("g#[x]_1");
+    await g.killAllSessions();
+    t.tmux("kill-session", "-t", "=g#[x]");
   });
 
   it("a startDir holding #(…) is a path, not a command", async () => {

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import {
   type Command,
   type ListedSession,
-  listedKey,
+  listedKeys,
   localHost,
   McError,
   type SessionBackend,
@@ -238,7 +238,7 @@ async function attachWith(
     // exactly that name (never mc's session of a layout of that name, which a rename past that very
     // session called NAME_1); then mc's session by its layout's name.
     const theirs = listed.some(
-      (s) => s.name === name || listedKey(local.backend, s) === local.backend.sessionKey(name),
+      (s) => s.name === name || listedKeys(local.backend, s).includes(local.backend.sessionKey(name)),
     );
     if (!theirs && !local.machine && o.socket === undefined && isAutoBackend(o.backend)) {
       // auto chose one tool of this machine; a session of that name may be the other's (zellij beside tmux).

@@ -1,7 +1,7 @@
 import {
   type ErrorCode,
   isMcError,
-  listedKey,
+  listedKeys,
   type ManagedSession,
   McError,
   makeReport,
@@ -246,7 +246,8 @@ async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: 
   const hit = await resolveLive(runs, () => findSession(runs, name, host));
   const backend = hit.run.manager.backendOf(hit.machine);
   const listed = await backend.listSessions().catch(() => []);
-  if (!listed.some((s) => s.name === name || listedKey(backend, s) === backend.sessionKey(name))) return;
+  if (!listed.some((s) => s.name === name || listedKeys(backend, s).includes(backend.sessionKey(name))))
+    return;
   throw new McError(
     "USAGE",
     `session "${name}" was not started by mc, which never kills it; mc's session of layout "${name}" is "${hit.name}"; nothing was killed`,
@@ -302,16 +303,21 @@ async function pruneRun(
     if (report.machines.every((h) => h.reachable) && report.sessions.every((s) => !s.exists)) {
       // What their tabs left running when the sessions went (a dead tmux server leaves a command that
       // ignores the hang-up): ended as `kill` ends it, while the record that finds it exists.
+      let unverifiable = false;
       for (const s of [...manager.managed]) {
         // The record is deleted next: nothing is written meanwhile (a full disk is pruned too).
         const k = await manager.killSession(s.name, s.machine, { record: false });
-        // A record mc cannot tell is its own (no run id): nothing is killed or swept through it, and it
-        // is forgotten with its run.
-        if (!k.ok && k.code === "STATE_CORRUPT") continue;
+        // A record mc cannot tell is its own (no run id): nothing is killed or swept through it, and the
+        // record is forgotten but its files kept (a session of that name may be running and use them).
+        if (!k.ok && k.code === "STATE_CORRUPT") {
+          unverifiable = true;
+          continue;
+        }
         if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
         if (k.ended?.length) swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
       }
-      await manager.deleteSaved(run.id);
+      if (unverifiable) await manager.forgetSaved(run.id);
+      else await manager.deleteSaved(run.id);
       return { notPruned: [], swept, pruned: true, codes: [] };
     }
     const pruned = manager.ended.length > 0;
