@@ -54,9 +54,18 @@ export async function startHeldTab(
     });
   }
   for (const pane of panes as PaneRow[]) {
-    const r = await q.host.run(
-      q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
-    );
+    const send = () =>
+      q.host.run(
+        q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
+      );
+    let r = await send();
+    // The session answered list-panes a moment ago: a "no active session" now was seen once in a CI run
+    // under load (two cores, every suite at once) and not again in isolation. Asked again twice before it
+    // is believed; a session that really ended says so each time.
+    for (let i = 0; i < 2 && isNoSuchSession(r.stderr); i++) {
+      await sleep(250);
+      r = await send();
+    }
     if (r.exitCode !== 0 || isNoSuchSession(r.stderr))
       throw zellijError("start", r.exitCode, r.stderr, r.stdout);
   }
