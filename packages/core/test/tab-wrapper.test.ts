@@ -30,6 +30,13 @@ async function eventsIn(runDir: string): Promise<Record<string, unknown>[]> {
     .map((l) => JSON.parse(l));
 }
 
+/** Wait (5 s at most) until the run directory's events include one of `type`. */
+async function untilEvent(runDir: string, type: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await eventsIn(runDir).catch(() => [])).some((e) => e.type === type) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+}
+
 const run = promisify(execFile);
 let dir: string;
 beforeAll(async () => {
@@ -398,12 +405,7 @@ describe("posix tab wrapper", () => {
       startDir: dir,
       retry: { max: 2, backoffSeconds: 30 },
     });
-    const deadline = Date.now() + 5000;
-    while (
-      !(await eventsIn(runDir).catch(() => [])).some((e) => e.type === "tab-retried") &&
-      Date.now() < deadline
-    )
-      await new Promise((r) => setTimeout(r, 20));
+    await untilEvent(runDir, "tab-retried");
     await new Promise((r) => setTimeout(r, 200));
     // The tab closes during the backoff: the wrapper dies, then its group is hung up.
     process.kill(child.pid!, "SIGKILL");
@@ -431,12 +433,7 @@ describe("posix tab wrapper", () => {
       startDir: dir,
       retry: { max: 2, backoffSeconds: 30 },
     });
-    const deadline = Date.now() + 5000;
-    while (
-      !(await eventsIn(runDir).catch(() => [])).some((e) => e.type === "tab-retried") &&
-      Date.now() < deadline
-    )
-      await new Promise((r) => setTimeout(r, 20));
+    await untilEvent(runDir, "tab-retried");
     // tmux respawn-pane -k: the old wrapper goes, the new one starts at once, and the old group's hang-up
     // reaches its backoff a moment later (after the new wrapper has looked at the record).
     process.kill(child.pid!, "SIGKILL");
