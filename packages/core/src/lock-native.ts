@@ -16,12 +16,6 @@ import { dirname } from "node:path";
 import { makeDirsSync } from "./make-dirs.js";
 
 /**
- * {@link POSIX_LOCK_SCRIPT} done in this process, for a lock on this Linux machine: the same directory, the
- * same owner file and the same answers (`got`, `held <until> <pid> <now>`, `stale <why>`), so it takes
- * turns with the script run by any other mc (over ssh to this machine, or an older one). It saves the
- * eight processes the script starts for every acquire and release (~60 ms each on a busy machine).
- */
-/**
  * How old a lock directory without an owner file is when it counts as stale here. A holder writes its
  * owner right after its `mkdir` (this process in the same synchronous step, the script a few milliseconds
  * later), so a directory still without one after this long belongs to a holder killed in between (a
@@ -29,6 +23,12 @@ import { makeDirsSync } from "./make-dirs.js";
  */
 const OWNERLESS_MS = 10_000;
 
+/**
+ * {@link POSIX_LOCK_SCRIPT} done in this process, for a lock on this Linux machine: the same directory, the
+ * same owner file and the same answers (`got`, `held <until> <pid> <now>`, `stale <why>`), so it takes
+ * turns with the script run by any other mc (over ssh to this machine, or an older one). It saves the
+ * eight processes the script starts for every acquire and release (~60 ms each on a busy machine).
+ */
 export function nativeLockOp(op: string, d: string, tok: string, lease: number, hp: string): string {
   const now = Math.floor(Date.now() / 1000);
   const boot = readTrim("/proc/sys/kernel/random/boot_id");

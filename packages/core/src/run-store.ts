@@ -124,16 +124,16 @@ export class RunStore {
     });
   }
 
-  /**
-   * Remove ended sessions older than `keepMs` whose files are on this machine (a remote machine's are
-   * removed by `sessions ls --prune`, which reaches it), and the records left with nothing.
-   */
   /** Remove a directory only if it is empty (rmdir): here through fs, elsewhere through the host. */
   private async removeEmptyDir(dir: string): Promise<void> {
     if (this.host.id === "local") await rmdir(dir).catch(() => undefined);
     else await this.host.run({ file: "rmdir", args: ["--", dir] }).catch(() => undefined);
   }
 
+  /**
+   * Remove ended sessions older than `keepMs` whose files are on this machine (a remote machine's are
+   * removed by `sessions ls --prune`, which reaches it), and the records left with nothing.
+   */
   async pruneEnded(keepMs = ENDED_KEEP_MS): Promise<void> {
     const cutoff = Date.now() - keepMs;
     for (const run of await this.list()) {

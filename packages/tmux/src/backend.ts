@@ -103,7 +103,6 @@ function tmuxTabs(layout: LayoutConfig, home?: string): TmuxTab[] {
   });
 }
 
-/** What a command file is, in a dry run: `command of tab 2`, `command of tab 2 pane 1`. */
 /**
  * Whether a session found by its recorded tmux id (or name) is the recorded one by the name mc stamped
  * on it (`@mc_name`): a new server numbers its sessions from `$0` again, so after a server died another
@@ -114,6 +113,7 @@ function sameSession(mcName: string | undefined, s: Pick<ManagedSession, "name">
   return !mcName || mcName === s.name;
 }
 
+/** What a command file is, in a dry run: `command of tab 2`, `command of tab 2 pane 1`. */
 function commandLabel(t: TmuxTab): string {
   return `command of tab ${t.index}${t.pane ? ` pane ${t.pane}` : ""}`;
 }
