@@ -151,6 +151,9 @@ export function fakeWindows(o: FakeWindowsOptions = {}) {
     ctrlC(window: string, index = 0) {
       const t = windowTabs(fakeState, window).sort((a, b) => a.host - b.host)[index];
       if (!t?.pid) throw new Error(`no tab ${index} in ${window}`);
+      // The console's own note that it had a Ctrl+C (see `consoleHadCtrlC` in fake/pwsh.mjs).
+      mkdirSync(join(fakeState, "ctrl-c"), { recursive: true });
+      writeFileSync(join(fakeState, "ctrl-c", String(t.pid)), "");
       process.kill(-t.pid, "SIGINT");
     },
     /**

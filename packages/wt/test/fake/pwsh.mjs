@@ -271,6 +271,17 @@ async function attach(script, window) {
 }
 
 /**
+ * Whether this tab's console had a Ctrl+C (the test's `ctrlC` notes it before the SIGINT). Node can run a
+ * child's exit before its own SIGINT handler (each signal lands on whichever thread takes it), and then
+ * the wrapper would record an end it does not get to record on Windows (seen once in a CI run): the
+ * model asks the console, not the order of two signals.
+ */
+const consoleHadCtrlC = () =>
+  interrupted ||
+  (process.env.FAKE_WT_STATE !== undefined &&
+    existsSync(join(process.env.FAKE_WT_STATE, "ctrl-c", String(process.pid))));
+
+/**
  * tab-wrapper v3: what the wrapper does, with the PowerShell and .NET behaviour that decides its outcome:
  * - the end record replaces the start record the way the script does it: `[System.IO.File]::Replace`
  *   swaps the name atomically (ReplaceFileW); `Move-Item -Force` onto an existing file deletes it, then
@@ -359,6 +370,7 @@ async function wrapper(script, tab) {
               })
             : startProgram(program, `-NoLogo -EncodedCommand ${t.stub}`, { stdio: "ignore", env });
         code = await exited(child);
+        if (consoleHadCtrlC()) interrupted = true;
         if (interrupted || code === 0 || n > t.retry || code === -1073741510 || existsSync(killFile)) break;
         attempt++;
         await event("tab-retried", now(), { attempt, exitCode: code });
