@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import {
   type BackendFactory,
   type ExitMode,
@@ -7,6 +8,7 @@ import {
   localHost,
   type ManagedRun,
   McError,
+  runsDir,
   SessionManager,
 } from "@mc/core";
 import type { TmuxBackendOptions } from "@mc/tmux";
@@ -184,6 +186,24 @@ export interface LoadedRun {
   backend: BackendName;
   run: ManagedRun;
   manager: SessionManager;
+}
+
+/**
+ * What changes whenever a run record is written or removed (records are replaced by a rename, which
+ * changes their directory): the run directories' change times, in one string.
+ */
+export async function runsStamp(host: Host = localHost()): Promise<string> {
+  const { stateDir } = await host.info();
+  const dirs = BACKEND_NAMES.flatMap((n) => [REGISTRY[n].kinds.local, REGISTRY[n].kinds.remote]);
+  const stamps = await Promise.all(
+    dirs.map((kind) =>
+      stat(runsDir(stateDir, kind), { bigint: true }).then(
+        (st) => `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`,
+        () => "-",
+      ),
+    ),
+  );
+  return stamps.join(" ");
 }
 
 /** Every saved run of every installed backend, local and remote; damaged records listed apart. */

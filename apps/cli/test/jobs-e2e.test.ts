@@ -186,6 +186,121 @@ describe("wait", () => {
   });
 });
 
+describe("a merge from another terminal while wait, events --follow and status --watch run (review H26-8)", () => {
+  it("they follow the session's new tab: wait returns when it ends, with its failure", async () => {
+    const go = (n: string) => join(dir, `h268-go-${n}`);
+    const hold = (n: string) => `while [ ! -e '${go(n)}' ]; do sleep 0.1; done`;
+    const first = layouts("h268.json", [
+      { layoutName: "mw", layoutTabs: [{ tabName: "a", command: hold("a") }] },
+    ]);
+    const more = layouts("h268-more.json", [
+      {
+        layoutName: "mw",
+        layoutTabs: [
+          { tabName: "a", command: hold("a") },
+          { tabName: "b", command: `${hold("b")}; exit 4` },
+        ],
+      },
+    ]);
+    expect((await run(first)).code).toBe(0);
+    await until(tabsOf.bind(null, "mw"), (t) => t[0]?.state === "running");
+    const background = (...args: string[]) => {
+      const child = spawn("node", [BIN, ...args], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      const got = { out: "", code: undefined as number | null | undefined };
+      child.stdout.on("data", (d: Buffer) => {
+        got.out += d.toString();
+      });
+      child.on("exit", (c) => {
+        got.code = c;
+      });
+      return { child, got };
+    };
+    const wait = background("wait", "mw");
+    const events = background("events", "mw", "--follow");
+    const watch = background("status", "mw", "--watch", "--json", "--interval", "0.2");
+    try {
+      // Each has read the records (the watch printed a report of the one tab) before the merge.
+      await until(
+        async () => watch.got.out,
+        (o) => o.includes('"tabName":"a"'),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      const merged = await run(more, "--on-conflict", "merge-skip");
+      expect(merged.code, merged.stderr).toBe(0);
+      const reports = () => lines(watch.got.out).map((l) => JSON.parse(l));
+      // The watch shows the merged tab (it kept showing the one tab it had read).
+      expect(
+        await until(
+          async () => reports().at(-1)?.sessions?.[0]?.tabs?.length,
+          (n) => n === 2,
+        ),
+      ).toBe(2);
+      writeFileSync(go("a"), "");
+      await until(tabsOf.bind(null, "mw"), (t) => t[0]?.state === "exited");
+      writeFileSync(go("b"), "");
+      await until(
+        async () => [wait.got.code, events.got.code],
+        ([w, e]) => w !== undefined && e !== undefined,
+      );
+      // The new tab failed: wait says so (it said 0 when it followed the one tab it had read).
+      expect(wait.got.code).toBe(10);
+      const evs = lines(events.got.out).map((l) => JSON.parse(l));
+      expect(evs.find((e) => e.type === "tab-exited" && e.tab === "b")).toMatchObject({ exitCode: 4 });
+      expect(evs.at(-1)).toMatchObject({ type: "run-done", failed: 1 });
+      // Each event once.
+      const keys = evs.map((e) => JSON.stringify(e));
+      expect(new Set(keys).size, keys.join("\n")).toBe(keys.length);
+    } finally {
+      for (const p of [wait, events, watch]) p.child.kill();
+      await sessions(["kill", "mw"]);
+    }
+  });
+});
+
+describe("run -m -k while another terminal merges tabs into its session (review H27-1)", () => {
+  it("kills nothing that still runs: the merged session is said and left to the run that merged", async () => {
+    const go = (n: string) => join(dir, `h271-go-${n}`);
+    const hold = (n: string) => `while [ ! -e '${go(n)}' ]; do sleep 0.1; done`;
+    const first = layouts("h271.json", [
+      { layoutName: "mk", layoutTabs: [{ tabName: "a", command: hold("a") }] },
+    ]);
+    const more = layouts("h271-more.json", [
+      {
+        layoutName: "mk",
+        layoutTabs: [
+          { tabName: "a", command: hold("a") },
+          { tabName: "b", command: hold("b") },
+        ],
+      },
+    ]);
+    const child = spawn("node", [BIN, "run", first, "--socket", sock, "-m", "-k"], {
+      env,
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    try {
+      await until(tabsOf.bind(null, "mk"), (t) => t[0]?.state === "running");
+      const merged = await run(more, "--on-conflict", "merge-skip");
+      expect(merged.code, merged.stderr).toBe(0);
+      await until(tabsOf.bind(null, "mk"), (t) => t[1]?.state === "running");
+      writeFileSync(go("a"), "");
+      expect(await code, stderr).toBe(0);
+      expect(stderr).toContain("mk: not killed: another sessions run merged tabs into it");
+      // The merged tab runs on (the run killed it, and the session, after its own tab ended).
+      expect((await tabsOf("mk")).map((t: { state: string }) => t.state)).toEqual(["exited", "running"]);
+    } finally {
+      child.kill();
+      writeFileSync(go("b"), "");
+      await sessions(["kill", "mk"]);
+    }
+  });
+});
+
 describe("events", () => {
   it("every line matches the schema; retries, readiness and dependency order read from the tabs' own events", async () => {
     const count = join(dir, "count");
@@ -261,8 +376,9 @@ describe("events", () => {
     expect(code).toBe(0);
     const exited = seen.find((s) => s.e.type === "tab-exited")!;
     expect(exited.e.exitCode).toBe(4);
-    // Seen through inotify, not a poll: well under a second here (BENCHMARKS.md has the figures).
-    expect(exited.at - Number(readFileSync(stamp, "utf8"))).toBeLessThan(1000);
+    // Seen through inotify, not the 30 s check of watched directories: well under a second on a quiet
+    // machine (BENCHMARKS.md has the figures); the bound leaves room for a loaded one.
+    expect(exited.at - Number(readFileSync(stamp, "utf8"))).toBeLessThan(10_000);
     expect(seen.at(-1)!.e).toMatchObject({ type: "run-done", failed: 1 });
     await sessions(["kill", "fe"]);
   });

@@ -21,6 +21,18 @@ export interface FollowOptions {
   pollMs?: number;
   /** Events already printed (history), so they are not repeated. */
   skipHistory?: boolean;
+  /**
+   * What an earlier stream over the same sessions said (a stream that follows them again once their
+   * records changed, after a merge or a restart): filled as events are yielded; what is in it is not said
+   * again.
+   */
+  memory?: FollowMemory;
+}
+
+/** The events a stream said (their keys) and the tabs whose end it said (by run directory and slot). */
+export interface FollowMemory {
+  seen: Set<string>;
+  ended: Set<string>;
 }
 
 /** How often the tool is asked in the {@link HOT_MS} after a change in a run directory. */
@@ -41,9 +53,11 @@ export async function* followEvents(
   o: FollowOptions = {},
 ): AsyncGenerator<McEvent, StatusReport | undefined> {
   const tracked = () => manager.managed.filter((s) => o.only?.(s) ?? true);
-  const seen = new Set<string>();
+  const { seen, ended } = o.memory ?? { seen: new Set<string>(), ended: new Set<string>() };
   const gone = new Set<string>();
-  const ended = new Set<string>();
+  /** A tab's key in `ended`: by its session's run directory, so a restarted session's tabs are new ones. */
+  const tabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) =>
+    `${tracked().find((x) => x.machine === machine && x.name === session)?.runDir ?? ""}\u0000${machine}\u0000${session}\u0000${t.index}.${t.pane ?? 0}`;
   const wake = wakeOnChange(tracked().filter((s) => manager.hostOf(s.machine).id === "local"));
   const statusEvery = () => o.statusEveryMs ?? (wake.watchesAll(tracked()) ? 30_000 : 2000);
   let lastStatus = 0;
@@ -61,11 +75,13 @@ export async function* followEvents(
       const host = manager.hostOf(s.machine);
       const files = await host.readDir(s.runDir).catch(() => new Map<string, string>());
       for (const e of sessionEvents({ session: s, files, skewMs: host.clockSkewMs ?? 0 })) {
+        // A tab's end is known from its event, also one said before (by a stream that followed these
+        // sessions until their records changed): not said again from the tool's answer.
+        if (e.type === "tab-exited" || e.type === "tab-killed")
+          ended.add(tabKey(s.machine, s.name, { index: e.index ?? 0, pane: e.pane }));
         const k = keyOf(e);
         if (seen.has(k)) continue;
         seen.add(k);
-        if (e.type === "tab-exited" || e.type === "tab-killed")
-          ended.add(tabKey(s.machine, s.name, { index: e.index ?? 0, pane: e.pane }));
         if (!(first && o.skipHistory)) fresh.push(e);
       }
     }
@@ -85,7 +101,10 @@ export async function* followEvents(
         lastStatus = Date.now();
         const report = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
         if (report) {
-          for (const e of fromStatus(report, tracked(), gone, ended)) yield e;
+          for (const e of fromStatus(report, tracked(), gone, ended, tabKey)) {
+            seen.add(keyOf(e));
+            yield e;
+          }
           const mine = report.sessions.filter((x) =>
             tracked().some((s) => s.machine === x.machine && s.name === x.session),
           );
@@ -98,13 +117,15 @@ export async function* followEvents(
           if (done) {
             // The tool can tell a tab ended (its record) a moment before its wrapper appends `tab-exited`:
             // that line is waited for briefly, and said from the record if it never comes.
-            for (let i = 0; i < 10 && unsaid(mine, ended).length; i++) {
+            for (let i = 0; i < 10 && unsaid(mine, ended, tabKey).length; i++) {
               await sleep(50);
               for (const e of await readFresh(tracked())) yield e;
             }
-            for (const { s, t } of unsaid(mine, ended)) {
+            for (const { s, t } of unsaid(mine, ended, tabKey)) {
               ended.add(tabKey(s.machine, s.session, t));
-              yield tabEvent(s, t, "tab-exited", t.endedAt ?? report.at);
+              const e = tabEvent(s, t, "tab-exited", t.endedAt ?? report.at);
+              seen.add(keyOf(e));
+              yield e;
             }
             const failed = mine
               .flatMap((x) => x.tabs)
@@ -124,11 +145,14 @@ export async function* followEvents(
   }
 }
 
-const tabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) =>
-  `${machine}\u0000${session}\u0000${t.index}.${t.pane ?? 0}`;
+type TabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) => string;
 
 /** Finished tabs (exited or skipped) whose end no event has said yet. */
-function unsaid(sessions: SessionStatus[], ended: Set<string>): { s: SessionStatus; t: TabStatus }[] {
+function unsaid(
+  sessions: SessionStatus[],
+  ended: Set<string>,
+  tabKey: TabKey,
+): { s: SessionStatus; t: TabStatus }[] {
   return sessions.flatMap((s) =>
     s.tabs
       .filter(
@@ -144,6 +168,7 @@ function fromStatus(
   sessions: ManagedSession[],
   gone: Set<string>,
   ended: Set<string>,
+  tabKey: TabKey,
 ): McEvent[] {
   const out: McEvent[] = [];
   const time = new Date(report.at).toISOString();

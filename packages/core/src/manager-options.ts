@@ -90,6 +90,8 @@ export interface KillResult {
   error?: string;
   /** The error's code when the kill failed with one (SSH_UNREACHABLE: the machine did not answer). */
   code?: ErrorCode;
+  /** Not killed, and why (`killAtCompletion`: another run follows it now, or a tab of it runs again). */
+  kept?: string;
 }
 
 /** Options of {@link SessionManager.runMonitoringRoutine}. */

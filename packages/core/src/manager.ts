@@ -20,11 +20,20 @@ import { mapLimit } from "./poll.js";
 import { type ManagedSession, notPending } from "./run-record.js";
 import type { ExitMode, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
 import { type RecoveryOps, rollBackMachine, settleDeadStarts } from "./start-recovery.js";
-import { type MachineHealth, makeReport, type SessionStatus, type StatusReport } from "./status.js";
+import {
+  type MachineHealth,
+  makeReport,
+  type SessionStatus,
+  type StatusReport,
+  type TabState,
+} from "./status.js";
 import { correctClock } from "./status-clock.js";
 import { pollSessions, unknownStatus } from "./status-poll.js";
 import { readyMarkerName } from "./tab-record.js";
 import { killAndSweep, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
+
+/** States of a tab whose command runs, or is still to run. */
+const UNFINISHED: readonly TabState[] = ["running", "pending", "not-started"];
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -258,8 +267,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       if (snap.report) last = snap.report;
       finished = snap.done;
     }
-    if (finished && opts.killUponCompletion)
-      await this.killAtCompletion({ keepFailed: opts.keepFailed, report: last });
+    if (finished && opts.killUponCompletion) await this.killAtCompletion({ keepFailed: opts.keepFailed });
     return last;
   }
 
@@ -267,15 +275,35 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * What `--kill-upon-completion` does once every command finished: kill every session, or with
    * `keepFailed` only those whose tabs all succeeded; a session with a failed tab stays, its successful
    * tabs closed where the tool can close one tab, so what failed can be looked at.
+   *
+   * Asked again first, as things are now (review H27-1): a session a merge from another terminal moved to
+   * its own run (with tabs this run never followed) is that run's now, and one with a tab running again
+   * (a rerun) has not finished: neither is killed, each said by `kept`.
    */
-  async killAtCompletion(o: { keepFailed?: boolean | undefined; report?: StatusReport | undefined } = {}) {
-    if (!o.keepFailed) return this.killAllSessions();
-    const report = o.report ?? (await this.checkAllSessionsStatus({ processes: false }));
+  async killAtCompletion(o: { keepFailed?: boolean | undefined } = {}): Promise<KillResult[]> {
+    const saved = await this.store.load(this.runId).catch(() => undefined);
+    const same = (s: ManagedSession) => (x: ManagedSession) => x.machine === s.machine && x.name === s.name;
+    /** Moved by a merge: no longer in this run's record (which goes once empty), but in another run's. */
+    const moved = async (s: ManagedSession) => {
+      if (saved && (saved.sessions.some(same(s)) || saved.ended?.some(same(s)))) return false;
+      const now = await this.store.session(this.runId, same(s)).catch(() => undefined);
+      return now !== undefined && now.data?.savedIn !== this.runId;
+    };
+    const report = await this.checkAllSessionsStatus({ processes: false });
     const out: KillResult[] = [];
+    const ok = (t: { state: string; exitCode?: number }) => t.state === "exited" && t.exitCode === 0;
     for (const s of [...this.managed]) {
+      const kept = (why: string) => out.push({ machine: s.machine, name: s.name, ok: true, kept: why });
+      if (await moved(s)) {
+        kept("another sessions run merged tabs into it and follows it now");
+        continue;
+      }
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
-      const ok = (t: { state: string; exitCode?: number }) => t.state === "exited" && t.exitCode === 0;
-      if (!st || st.tabs.every(ok)) {
+      if (st?.exists && st.tabs.some((t) => UNFINISHED.includes(t.state))) {
+        kept("a tab of it runs again");
+        continue;
+      }
+      if (!o.keepFailed || !st || st.tabs.every(ok)) {
         out.push(await this.killSession(s.name, s.machine));
         continue;
       }

@@ -1,4 +1,5 @@
 import {
+  type FollowMemory,
   followEvents,
   isFailedTab,
   type LayoutConfig,
@@ -17,7 +18,15 @@ import { oneLine } from "../display.js";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import type { LoadedRun } from "../registry.js";
-import { type FoundSession, findAnySession, findTarget, mayHoldOurs, resolveLive, withRuns } from "./runs.js";
+import {
+  type FoundSession,
+  findAnySession,
+  findTarget,
+  mayHoldOurs,
+  type Runs,
+  resolveLive,
+  withRuns,
+} from "./runs.js";
 
 /** The sessions a jobs command is about: those named (live or ended), else every live one. */
 async function targets(
@@ -31,6 +40,35 @@ async function targets(
       .filter((s) => host === undefined || s.machine === host)
       .map((session) => ({ run, machine: session.machine, session })),
   );
+}
+
+/**
+ * `found` as the records say now, when any record changed since they were read and one of these sessions
+ * with it (new tabs, a restart, ended); undefined when none did. Only the sessions followed: one started
+ * since in another terminal is not waited for.
+ */
+async function refollow(
+  found: FoundSession[],
+  names: string[],
+  host: string | undefined,
+  reload: () => Promise<Runs | undefined>,
+): Promise<FoundSession[] | undefined> {
+  const fresh = await reload();
+  if (!fresh) return undefined;
+  const key = (f: FoundSession) => `${f.machine}\u0000${f.session.name}`;
+  const mark = (f: FoundSession) =>
+    JSON.stringify([f.session.runDir, f.session.startedAt, f.session.layout, f.endedAt ?? null]);
+  const keys = new Set(found.map(key));
+  let now: FoundSession[];
+  try {
+    now = (await targets(fresh.runs, names, host)).filter((f) => keys.has(key(f)));
+  } catch {
+    // A name that no longer resolves to one session: what was followed stands.
+    return undefined;
+  }
+  const before = new Map(found.map((f) => [key(f), mark(f)]));
+  // A session no longer in any record (pruned) is not waited for again.
+  return now.some((f) => before.get(key(f)) !== mark(f)) ? now : undefined;
 }
 
 /** What the sessions' files say happened so far, oldest first. */
@@ -64,6 +102,8 @@ async function followAll(
   found: FoundSession[],
   signal: AbortSignal,
   emit: (e: McEvent) => void,
+  /** Following again (records changed): what was said so far; nothing since is skipped. */
+  again?: { memory: FollowMemory; first: boolean },
 ): Promise<{ failed: number; sessions: SessionStatus[] } | undefined> {
   const byRun = new Map<LoadedRun, Set<string>>();
   for (const f of found.filter((x) => x.endedAt === undefined)) {
@@ -76,7 +116,8 @@ async function followAll(
       const stream = followEvents(run.manager, {
         only: (s) => keys.has(`${s.machine}\u0000${s.name}`),
         signal,
-        skipHistory: true,
+        skipHistory: again === undefined || again.first,
+        ...(again ? { memory: again.memory } : {}),
       });
       for await (const e of stream) {
         if (e.type === "run-done") return { failed: e.failed ?? 0, sessions: e.report?.sessions ?? [] };
@@ -130,13 +171,20 @@ export async function eventsCommand(
 ): Promise<number> {
   return withRuns(
     out,
-    async (runs) => {
-      const found = await targets(runs, names, o.host);
+    async (runs, _corrupt, reload) => {
+      let found = await targets(runs, names, o.host);
       for (const e of await history(found)) out.jsonLine(e);
       if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
       const { signal, done } = interruptible();
       try {
-        const end = await followAll(found, signal, (e) => out.jsonLine(e));
+        const memory: FollowMemory = { seen: new Set(), ended: new Set() };
+        let end = await followAll(found, signal, (e) => out.jsonLine(e), { memory, first: true });
+        // As `wait`: sessions a merge or restart changed meanwhile are followed again.
+        for (let again = end && (await refollow(found, names, o.host, reload)); end && again; ) {
+          found = again;
+          end = await followAll(found, signal, (e) => out.jsonLine(e), { memory, first: false });
+          again = end && (await refollow(found, names, o.host, reload));
+        }
         if (!end) return EXIT_CODES.ABORTED;
         out.jsonLine({
           type: "run-done",
@@ -164,7 +212,7 @@ export async function waitCommand(
 ): Promise<number> {
   return withRuns(
     out,
-    async (runs, corrupt) => {
+    async (runs, corrupt, reload) => {
       // A record that could not be read may hold a tab that failed: "every tab finished successfully"
       // (exit 0) cannot be said then. Named, and the command ends 9 where it would have ended 0.
       // With names, the sessions named were found or not: another run's record does not change that.
@@ -179,7 +227,7 @@ export async function waitCommand(
           out.err(
             `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any, are not waited for`,
           );
-      const found = await targets(runs, names, o.host);
+      let found = await targets(runs, names, o.host);
       if (found.length === 0) {
         if (out.json)
           out.printJson({
@@ -198,7 +246,14 @@ export async function waitCommand(
         o.timeout === undefined ? undefined : AbortSignal.timeout(Math.ceil(Math.max(0, o.timeout * 1000)));
       const both = timer ? AbortSignal.any([signal, timer]) : signal;
       try {
-        const end = await followAll(found, both, () => {});
+        let end = await followAll(found, both, () => {});
+        // Done by the records read at the start: a merge or restart in another terminal meanwhile gave
+        // these sessions new tabs (or a new run): followed again, as the records now say, until none changed.
+        for (let again = end && (await refollow(found, names, o.host, reload)); end && again; ) {
+          found = again;
+          end = await followAll(found, both, () => {});
+          again = end && (await refollow(found, names, o.host, reload));
+        }
         if (!end) {
           if (timer?.aborted) {
             throw new McError("TIMEOUT", `not every tab finished within ${o.timeout} s`, {

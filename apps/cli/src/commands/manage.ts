@@ -41,8 +41,9 @@ export async function statusCommand(
 ): Promise<number> {
   return withRuns(
     out,
-    async (runs, corrupt) => {
+    async (first, corrupt, reload) => {
       for (const c of corrupt) out.err(out.c.yellow(`skipped unreadable state file ${c.path}: ${c.error}`));
+      let runs = first;
       const once = async () => {
         // The table shows states, exit codes and pids, not process trees: only --json has them (reading
         // them is three /proc files a process, most of a 500-pane status).
@@ -77,6 +78,9 @@ export async function statusCommand(
       process.once("SIGINT", () => ac.abort());
       const live = out.tty && !out.json ? out.live() : undefined;
       while (!ac.signal.aborted) {
+        // A merge or restart in another terminal rewrites the records: the table follows them (new tabs,
+        // new commands), not what the records said when the watch began.
+        runs = (await reload())?.runs ?? runs;
         const report = await once();
         if (out.json) out.jsonLine(report);
         else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);

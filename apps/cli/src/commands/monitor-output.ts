@@ -2,9 +2,11 @@ import {
   eventsBetween,
   followEvents,
   isFailedTab,
+  type KillResult,
   type MonitorSnapshot,
   type SessionManager,
   type StatusReport,
+  shQuote,
 } from "@mc/core";
 import { oneLine } from "../display.js";
 import type { Notifier } from "../notify.js";
@@ -19,6 +21,17 @@ function failedNote(report: StatusReport | undefined): string {
   if (failed.length === 0) return " (none failed)";
   const shown = failed.slice(0, 5).join(", ");
   return ` (${failed.length} of ${report.summary.totalCommands} failed: ${shown}${failed.length > 5 ? ", …" : ""})`;
+}
+
+/** The sessions `-k` did not kill, and why (their names as the shell takes them, for the commands said). */
+function sayKept(results: KillResult[], out: Output): void {
+  if (out.json) return;
+  for (const k of results.filter((r) => r.kept)) {
+    const q = shQuote(k.name);
+    out.err(
+      out.c.yellow(`  ${oneLine(`${k.name}: not killed: ${k.kept} (sessions wait ${q}; sessions kill ${q})`)}`),
+    );
+  }
 }
 
 /** How a run ends its monitoring. */
@@ -84,8 +97,6 @@ export async function monitorWithOutput(
       // States are all monitoring needs; process trees cost most of a poll (sessions status --json has them).
       processes: false,
       intervalMs: o.intervalMs,
-      killUponCompletion: o.killUponCompletion,
-      keepFailed: o.keepFailed,
       signal,
       onSnapshot,
     });
@@ -97,11 +108,13 @@ export async function monitorWithOutput(
       return { report, interrupted: true };
     }
     if (o.killUponCompletion) {
+      const kept = (await manager.killAtCompletion({ keepFailed: o.keepFailed })).filter((k) => k.kept);
       out.err(
         out.c.dim(
-          `every command finished${failedNote(report)}; ${o.keepFailed ? "sessions without failures killed" : "sessions killed"}`,
+          `every command finished${failedNote(report)}; ${o.keepFailed ? "sessions without failures killed" : "sessions killed"}${kept.length ? `, ${kept.length} kept:` : ""}`,
         ),
       );
+      sayKept(kept, out);
     } else if (!live && !style.quiet && report) {
       for (const line of statusTable(report, out)) out.out(line);
     }
@@ -137,7 +150,7 @@ export async function streamWithOutput(
     })();
     await Promise.all([during?.(signal), pump]);
     if (signal.aborted) return { report, interrupted: true };
-    if (o.killUponCompletion) await manager.killAtCompletion({ keepFailed: o.keepFailed, report });
+    if (o.killUponCompletion) sayKept(await manager.killAtCompletion({ keepFailed: o.keepFailed }), out);
     return { report, interrupted: false };
   } finally {
     done();

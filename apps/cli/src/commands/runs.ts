@@ -1,6 +1,6 @@
 import { isMcError, type ManagedSession, McError, type SessionStatus } from "@mc/core";
 import type { Output } from "../output.js";
-import { type LoadedRun, loadRuns } from "../registry.js";
+import { type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
 type Corrupt = { path: string; error: string }[];
 
@@ -26,13 +26,22 @@ export interface RunFilter {
 
 const BACKENDS = ["tmux", "zellij", "wt"];
 
+/** The runs a command looks at, and the records that could not be read. */
+export interface Runs {
+  runs: LoadedRun[];
+  corrupt: Corrupt;
+}
+
 /**
  * Run `f` over every saved run (only the runs on one tmux server with `--socket`, of one tool with
- * `--backend`), then release their connections.
+ * `--backend`), then release their connections. `reload` reads the records again when any changed since
+ * the last read (a merge or a restart in another terminal moves a session to its own run's record, with
+ * its new tabs), else gives undefined: for commands that follow sessions over time. The runs of the
+ * earlier read are closed then: use only the new ones.
  */
 export async function withRuns<T>(
   out: Output,
-  f: (runs: LoadedRun[], corrupt: Corrupt) => Promise<T>,
+  f: (runs: LoadedRun[], corrupt: Corrupt, reload: () => Promise<Runs | undefined>) => Promise<T>,
   where: RunFilter = {},
 ): Promise<T> {
   const { socket } = where;
@@ -45,23 +54,42 @@ export async function withRuns<T>(
     throw new McError("USAGE", `--socket names a tmux server; it does not go with --backend ${backend}`, {
       backend: "cli",
     });
+  const want =
+    socket === undefined
+      ? undefined
+      : ((await import("@mc/tmux")).pinSocket({ socket }, process.env).socket as { path: string }).path;
   // Each notice once: several runs on one machine say the same thing (its ssh config changed).
   const said = new Set<string>();
-  const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
-    if (out.json || said.has(n)) return;
-    said.add(n);
-    out.err(out.c.yellow(`warning: ${n}`));
-  });
-  let runs = backend === undefined ? all : all.filter((r) => r.backend === backend);
-  if (socket !== undefined) {
-    const { pinSocket } = await import("@mc/tmux");
-    const want = (pinSocket({ socket }, process.env).socket as { path: string }).path;
-    runs = all.filter((r) => r.backend === "tmux" && socketOf(r) === want);
-  }
+  const loaded: LoadedRun[] = [];
+  let stamp = "";
+  const load = async (): Promise<Runs> => {
+    stamp = await runsStamp();
+    const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
+      if (out.json || said.has(n)) return;
+      said.add(n);
+      out.err(out.c.yellow(`warning: ${n}`));
+    });
+    loaded.push(...all);
+    const runs =
+      want !== undefined
+        ? all.filter((r) => r.backend === "tmux" && socketOf(r) === want)
+        : backend === undefined
+          ? all
+          : all.filter((r) => r.backend === backend);
+    return { runs, corrupt };
+  };
+  const reload = async () => {
+    if ((await runsStamp()) === stamp) return undefined;
+    const earlier = loaded.splice(0);
+    const fresh = await load();
+    await Promise.all(earlier.map((r) => r.manager.close()));
+    return fresh;
+  };
+  const first = await load();
   try {
-    return await f(runs, corrupt);
+    return await f(first.runs, first.corrupt, reload);
   } finally {
-    await Promise.all(all.map((r) => r.manager.close()));
+    await Promise.all(loaded.map((r) => r.manager.close()));
   }
 }
 
