@@ -1,5 +1,5 @@
-import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Host, isMcError } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -34,6 +34,17 @@ async function lsJson(
   const r = await sessions(["ls", "--json"], e, t.work);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
+}
+
+/** Until no process of group `pgid` is left (up to 30 s, then the test's own checks say what is left). */
+async function groupGone(pgid: number): Promise<void> {
+  for (const until = Date.now() + 30_000; Date.now() < until; await delay(50)) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+  }
 }
 
 function layoutsFile(name: string, names: string[], command = "sleep 120"): string {
@@ -141,12 +152,12 @@ describe("faults: interrupted launches", () => {
 describe("faults: a launch killed outright", () => {
   it("SIGKILL at random points of restarts: whatever is left on the server is in mc's records, and kill --all ends it", async () => {
     const started = performance.now();
-    // A failure here must not leave sessions or records for the next tests to find.
+    // Its own state directory: a run killed while it writes a record leaves its temporary file (by design:
+    // the record is whole or absent), which the next tests' exact listings of the shared one would find.
+    const kenv = { ...env, MC_STATE_DIR: join(t.dir, "state-sigkill") };
+    // A failure here must not leave sessions for the next tests to find.
     onTestFinished(() => {
       for (const x of t.sessions().filter((n) => n !== "keeper")) t.tmux("kill-session", "-t", `=${x}`);
-      const dir = join(t.stateDir, "managers", "TmuxLocalManager");
-      for (const f of existsSync(dir) ? readdirSync(dir) : [])
-        if (/"k(big|small)"/.test(readFileSync(join(dir, f), "utf8"))) rmSync(join(dir, f), { force: true });
     });
     const mark = `k${process.pid}`;
     const file = join(t.dir, "sigkill.json");
@@ -170,30 +181,28 @@ describe("faults: a launch killed outright", () => {
     const problems: string[] = [];
     const left: number[] = [];
     for (let trial = 0; trial < trials; trial++) {
-      const child = execFile(
+      const child = spawn(
         process.execPath,
         [BIN, "run", file, "--socket", t.socket, "--on-conflict", "restart"],
-        {
-          env,
-          cwd: t.work,
-        },
+        // Its own process group: the tmux clients it started outlive its SIGKILL, and are waited for.
+        { env: kenv, cwd: t.work, detached: true, stdio: "ignore" },
       );
       const exited = new Promise((resolve) => child.on("exit", resolve));
       // Node starts in ~150 ms and the launch of both sessions takes a few hundred more.
       await delay(100 + Math.round(Math.random() * 700));
       child.kill("SIGKILL");
       await exited;
+      // A build the killed run handed to tmux may still be finishing in the server: until its clients end.
+      await groupGone(child.pid!);
       const ours = t.sessions().filter((x) => x !== "keeper");
       left.push(ours.length);
-      const runs = new Set((await lsJson()).runs.filter((r) => r.live).map((r) => r.run));
+      const runs = new Set((await lsJson(kenv)).runs.filter((r) => r.live).map((r) => r.run));
       for (const x of ours) {
         const run = t.tmux("display-message", "-p", "-t", `=${x}:`, "#{@mc_run}").trim();
         if (!runs.has(run)) problems.push(`trial ${trial}: ${x} (run ${run}) is in no record`);
       }
     }
-    // A build the last killed run handed to tmux may still be finishing in the server.
-    await delay(500);
-    const k = await sessions(["kill", "--all"], env, t.work);
+    const k = await sessions(["kill", "--all"], kenv, t.work);
     expect(k.code, k.stderr).toBe(0);
     const after = t.sessions();
     const procs = spawnSync("pgrep", ["-f", `sleep 120 # ${mark}`], { encoding: "utf8" }).stdout.trim();

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layout, type PrivateTmux, privateTmux, waitFor } from "../../../packages/tmux/test/harness.js";
-import { delay, filesUnder, liveProcessesMentioning, openFds, recordFigures } from "./support.js";
+import { filesUnder, liveProcessesMentioning, openFds, recordFigures } from "./support.js";
 
 const CYCLES = Number(process.env.MC_RELIABILITY_SOAK_CYCLES ?? 200);
 const figures: Record<string, unknown> = {};
@@ -37,10 +37,16 @@ describe("soak: start / status / kill on one tmux server", () => {
     // Warm up once so lazily opened handles (execa, /proc readers) are in the baseline.
     const warm = t.manager({ sessionLayouts: [layout("warm", [["t", "sleep 30"]], t.work)] });
     await warm.startAllSessions();
+    const warmDir = warm.managed[0]!.runDir;
     await warm.checkAllSessionsStatus();
     await warm.killAllSessions();
     await warm.forgetEnded();
-    await delay(300);
+    // The baseline once the warm-up's tab and its hang-up traps have gone (they are counted otherwise).
+    await waitFor(
+      async () => liveProcessesMentioning(warmDir),
+      (p) => p.length === 0,
+      15_000,
+    );
     const before = {
       processes: liveProcessesMentioning(t.dir).length,
       sockets: socketsUnder(t.dir),
@@ -84,7 +90,7 @@ describe("soak: start / status / kill on one tmux server", () => {
         await waitFor(
           async () => liveProcessesMentioning(t.dir),
           (p) => p.length <= before.processes,
-          5000,
+          15_000,
         )
       ).length,
       sockets: socketsUnder(t.dir),

@@ -31,8 +31,29 @@ async function eventsIn(runDir: string): Promise<Record<string, unknown>[]> {
 }
 
 /** Wait (5 s at most) until the run directory's events include one of `type`. */
+/** Until `ok()` (up to 30 s: a loaded machine runs shells late; the test's own checks then say what is wrong). */
+async function until(ok: () => boolean | Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 30_000; !(await ok()) && Date.now() < deadline; )
+    await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Whether a process of group `pgid` has a command line containing `text` (any process, without `text`). */
+function inGroup(pgid: number, text?: string): boolean {
+  return readdirSync("/proc").some((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ");
+      if (Number(stat[2]) !== pgid || stat[0] === "Z") return false;
+      return (
+        text === undefined || readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").includes(text)
+      );
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function untilEvent(runDir: string, type: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000;
   while (!(await eventsIn(runDir).catch(() => [])).some((e) => e.type === type) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
 }
@@ -332,9 +353,8 @@ describe("posix tab wrapper", () => {
         startDir: dir,
       });
       const rec = join(runDir, `tab-${index}.json`);
-      const deadline = Date.now() + 5000;
-      while (!existsSync(rec) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 200));
+      // The command runs (its recorder has set its traps before it starts it).
+      await until(() => existsSync(rec) && inGroup(child.pid!, "sleep 30"));
       // A rerun or a merge put its own tab's record there meanwhile.
       const theirs = '{"v":1,"pid":999999999,"start":1,"attempt":2}\n';
       if (replaced) await writeFile(rec, theirs);
@@ -342,7 +362,8 @@ describe("posix tab wrapper", () => {
       process.kill(child.pid!, "SIGKILL");
       await new Promise((r) => setTimeout(r, 50));
       process.kill(-child.pid!, "SIGHUP");
-      await new Promise((r) => setTimeout(r, 1000));
+      // The recorder has done what it does once nothing of the group is left.
+      await until(() => !inGroup(child.pid!));
       const text = await readFile(rec, "utf8");
       const events = (await eventsIn(runDir)).map((e) => e.type);
       if (replaced) {
@@ -406,7 +427,8 @@ describe("posix tab wrapper", () => {
       retry: { max: 2, backoffSeconds: 30 },
     });
     await untilEvent(runDir, "tab-retried");
-    await new Promise((r) => setTimeout(r, 200));
+    // In its backoff (the sleep its recorder starts once its traps are set).
+    await until(() => inGroup(child.pid!, "sleep 30"));
     // The tab closes during the backoff: the wrapper dies, then its group is hung up.
     process.kill(child.pid!, "SIGKILL");
     await new Promise((r) => setTimeout(r, 50));

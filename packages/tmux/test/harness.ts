@@ -69,7 +69,8 @@ export function privateTmux(conf = ""): PrivateTmux {
       try {
         tmux("kill-server");
       } catch {}
-      const leaked = processesMentioning(dir);
+      // A poll: a passing run waits only until they went (a loaded machine runs hang-up traps late).
+      const leaked = processesMentioning(dir, 15_000);
       rmSync(dir, { recursive: true, force: true });
       // A tab's command must die with its tab: anything still running from this server's files leaked.
       if (leaked.length) throw new Error(`processes outlived the tmux server: ${leaked.join(" | ")}`);
@@ -77,8 +78,8 @@ export function privateTmux(conf = ""): PrivateTmux {
   };
 }
 
-/** Command lines of live processes whose command line or environment mentions `text` (after a short grace for SIGHUP delivery). */
-export function processesMentioning(text: string): string[] {
+/** Command lines of live processes whose command line or environment mentions `text` (after a grace for SIGHUP delivery). */
+export function processesMentioning(text: string, graceMs = 2000): string[] {
   const found = () =>
     readdirSync("/proc")
       .filter((p) => /^\d+$/.test(p))
@@ -93,7 +94,7 @@ export function processesMentioning(text: string): string[] {
           return [];
         }
       });
-  const end = Date.now() + 2000;
+  const end = Date.now() + graceMs;
   let list = found();
   while (list.length && Date.now() < end) {
     execFileSync("sleep", ["0.05"]);

@@ -52,7 +52,8 @@ describe("#19 wt's argv and windows", () => {
     });
     const t0 = Date.now();
     const err = await m.startAllSessions().catch((e) => e);
-    expect(Date.now() - t0).toBeLessThan(6000);
+    // Within the launch timeout's reach, never the 20 s of appearTimeoutMs.
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(err).toMatchObject({
       code: "START_FAILED",
       reason: expect.stringMatching(/opened no tab within 1500 ms/),

@@ -62,6 +62,23 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
       }
     });
 
+  /**
+   * Watchers that found their server and wait on it: those whose child is the `tail --pid` (during the
+   * scan of /proc, its subshells carry the watcher's command line too, and it uses CPU).
+   */
+  const waiting = () => {
+    const mine = new Set(watchers());
+    const parents = readdirSync("/proc").flatMap((p) => {
+      try {
+        if (!readFileSync(`/proc/${p}/cmdline`, "utf8").startsWith("tail\0--pid=")) return [];
+        return [Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1])];
+      } catch {
+        return [];
+      }
+    });
+    return parents.filter((pid) => mine.has(pid));
+  };
+
   it("mc's kill runs the onStop once, before kill returns, into logs/onStop.log; the watcher is gone", async () => {
     const m = w!.manager({ sessionLayouts: [hooked("s1")] });
     await m.startAllSessions();
@@ -90,12 +107,14 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"}): onStop howev
   it("the user's `zellij kill-session` and `delete-session --force` run it once; the watcher costs no CPU", async () => {
     const m = w!.manager({ sessionLayouts: [hooked("s2"), hooked("s3")] });
     await m.startAllSessions();
-    await waitFor(
-      async () => watchers().length,
-      (n) => n === 2,
-      40_000,
-    );
-    const [pid] = watchers();
+    expect(
+      await waitFor(
+        async () => waiting().length,
+        (n) => n === 2,
+        40_000,
+      ),
+    ).toBe(2);
+    const [pid] = waiting();
     const ticks = () => {
       const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
       return Number(f[11]) + Number(f[12]);
