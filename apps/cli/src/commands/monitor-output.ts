@@ -29,7 +29,9 @@ function sayKept(results: KillResult[], out: Output): void {
   for (const k of results.filter((r) => r.kept)) {
     const q = shQuote(k.name);
     out.err(
-      out.c.yellow(`  ${oneLine(`${k.name}: not killed: ${k.kept} (sessions wait ${q}; sessions kill ${q})`)}`),
+      out.c.yellow(
+        `  ${oneLine(`${k.name}: not killed: ${k.kept} (sessions wait ${q}; sessions kill ${q})`)}`,
+      ),
     );
   }
 }
