@@ -35,6 +35,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
       process.stderr.write(`compile cache: ${bundle.state}, ${saved} (${path})\n`);
     // Interrupted: the work is rolled back and said; an ssh still connecting to a host that hangs (or a
     // lock still waited for) must not hold the exit for its own timeout.
-    if (code === 130) setTimeout(() => process.exit(130), 200).unref();
+    // So for a timeout (7): `wait --timeout` leaves a status call to a tool that does not answer.
+    if (code === 130 || code === 7) setTimeout(() => process.exit(code), 200).unref();
   });
 }

@@ -163,6 +163,27 @@ describe("wait", () => {
     expect((await sessions(["kill", "w-ok", "w-bad", "w-long", "w-mid"])).code).toBe(0);
   });
 
+  it("--timeout bounds the wait while the tmux server does not answer (review H27-3: 15 s whatever it said)", async () => {
+    const f = layouts("wait-hung.json", [
+      { layoutName: "w-hung", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    const server = Number(
+      execFileSync("tmux", ["-S", sock, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    process.kill(server, "SIGSTOP");
+    try {
+      const t0 = Date.now();
+      const r = await sessions(["wait", "w-hung", "--timeout", "1"]);
+      expect(r.code, r.stderr).toBe(7);
+      // Not the tmux call's own 15 s.
+      expect(Date.now() - t0).toBeLessThan(12_000);
+    } finally {
+      process.kill(server, "SIGCONT");
+    }
+    expect((await sessions(["kill", "w-hung"])).code).toBe(0);
+  });
+
   it("a failed further pane counts once its session has ended, as while it lives", async () => {
     const f = layouts("wait-panes.json", [
       {

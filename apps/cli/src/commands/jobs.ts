@@ -245,13 +245,21 @@ export async function waitCommand(
       const timer =
         o.timeout === undefined ? undefined : AbortSignal.timeout(Math.ceil(Math.max(0, o.timeout * 1000)));
       const both = timer ? AbortSignal.any([signal, timer]) : signal;
+      // The timeout bounds the wait even while a tool does not answer (its status call has a timeout of
+      // its own, 15 s for tmux): what is still asked is left, and the exit does not wait for it.
+      const follow = (f: FoundSession[]) => {
+        const followed = followAll(f, both, () => {});
+        if (!timer) return followed;
+        const out = new Promise<undefined>((r) => timer.addEventListener("abort", () => r(undefined)));
+        return Promise.race([followed, out]);
+      };
       try {
-        let end = await followAll(found, both, () => {});
+        let end = await follow(found);
         // Done by the records read at the start: a merge or restart in another terminal meanwhile gave
         // these sessions new tabs (or a new run): followed again, as the records now say, until none changed.
         for (let again = end && (await refollow(found, names, o.host, reload)); end && again; ) {
           found = again;
-          end = await followAll(found, both, () => {});
+          end = await follow(found);
           again = end && (await refollow(found, names, o.host, reload));
         }
         if (!end) {
