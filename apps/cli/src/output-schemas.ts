@@ -73,7 +73,7 @@ const sessionStatus = z.object({
   error: z.string().optional(),
 });
 
-/** `sessions status --json` (and each line of `status --watch --json` but the last). */
+/** A status report (`sessions status --json`; `wait --json` and `run-done` carry one). */
 export const statusReport = z
   .object({
     at: z.number(),
@@ -99,6 +99,16 @@ export const statusReport = z
       }),
     ),
   })
+  .describe("sessions status --json");
+
+/** `sessions status --json`, and each line of `status --watch --json`: a report, and at Ctrl-C one last line. */
+export const statusDocument = z
+  .union([
+    statusReport,
+    z
+      .object({ type: z.literal("watch-stopped"), time: z.string() })
+      .describe("status --watch --json: the last line, once Ctrl-C ended the watch (exit 0)"),
+  ])
   .describe("sessions status --json");
 
 /** Every `--json` error, on stderr. */
@@ -342,7 +352,7 @@ export const rerunDocument = z
 
 /** Every schema, by the file name it is written to. */
 export const OUTPUT_SCHEMAS = {
-  status: statusReport,
+  status: statusDocument,
   error: errorDocument,
   run: runDocument,
   event,

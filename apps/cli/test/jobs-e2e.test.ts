@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { event as eventSchema } from "../src/output-schemas.js";
@@ -271,6 +272,20 @@ describe("a merge from another terminal while wait, events --follow and status -
       // Each event once.
       const keys = evs.map((e) => JSON.stringify(e));
       expect(new Set(keys).size, keys.join("\n")).toBe(keys.length);
+      // Ctrl-C ends the watch with 0 and one last line; every line is a status document (review H27-5).
+      watch.child.kill("SIGINT");
+      await until(
+        async () => watch.got.code,
+        (c) => c !== undefined,
+      );
+      expect(watch.got.code).toBe(0);
+      const schema = JSON.parse(
+        readFileSync(new URL("../schema/status.schema.json", import.meta.url), "utf8"),
+      );
+      const valid = new Ajv2020({ strict: false }).compile(schema);
+      const all = lines(watch.got.out).map((l) => JSON.parse(l));
+      expect(all.at(-1)).toMatchObject({ type: "watch-stopped" });
+      expect(all.filter((l) => !valid(l))).toEqual([]);
     } finally {
       for (const p of [wait, events, watch]) p.child.kill();
       await sessions(["kill", "mw"]);
@@ -437,6 +452,10 @@ describe("rerun, --keep-failed, --notify", () => {
     expect((await sessions(["rerun", "rr/ok"])).code).toBe(0);
     const running = await sessions(["rerun", "rr/nope"]);
     expect(running.code).toBe(5);
+    // No session at all: the session part is named (review H27-7: it named "zz/r1" as the session).
+    const none = await sessions(["rerun", "zz/r1"]);
+    expect(none.code).toBe(5);
+    expect(none.stderr).toContain('no session "zz" (nor "zz/r1")');
     await sessions(["kill", "rr"]);
   });
 

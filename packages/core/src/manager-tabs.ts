@@ -103,7 +103,10 @@ async function rerunLocked(
   if (!FINISHED_STATES.includes(tab.state))
     throw new McError("USAGE", `tab "${tab.tabName}" of "${s.name}" has not finished (${tab.state})`, {
       ...op,
-      hint: "wait for it (sessions wait) or close it first",
+      hint:
+        tab.state === "not-started"
+          ? "it waits for its turn: the sessions run that started the session opens it (sessions wait)"
+          : "wait for it (sessions wait) or close it first",
     });
   const last = tab.attempt ?? 1;
   const rec = join(s.runDir, tabRecordName(index));

@@ -329,10 +329,11 @@ export class ZellijBackend implements SessionBackend {
     if (o?.attempt !== undefined) {
       // A rerun needs a new tab (or the wrapper started again with its attempt number): zellij 0.45 gives
       // a tab added to a session without a client no room for a pane.
-      throw new McError("USAGE", `zellij cannot run tab ${index} of "${session.name}" again in its session`, {
+      const tab = session.layout.layoutTabs[index]?.tabName ?? String(index);
+      throw new McError("USAGE", `zellij cannot run tab "${tab}" of "${session.name}" again in its session`, {
         backend: "zellij",
         op: "rerun",
-        hint: "restart the session (sessions run --on-conflict restart)",
+        hint: "sessions run --on-conflict restart starts the whole session again (its running tabs too)",
       });
     }
     const slots = slotsOfTab(session.layout, index);

@@ -252,7 +252,7 @@ describe("ZellijBackend on a recording host", () => {
     const h = host({ sessions: () => "s [Created 1s ago] \n", panes: fixture(V, "list-panes.json")! });
     const b = backend(h);
     await expect(b.startTab(session("s", ["a", "b"]), 1, await h.info(), { attempt: 2 })).rejects.toThrow(
-      /cannot run tab 1 of "s" again/,
+      /cannot run tab "b" of "s" again/,
     );
     expect(h.calls).toEqual([]);
   });

@@ -368,6 +368,17 @@ export function findTarget(
     }
   }
   if (found.length === 1) return found[0]!;
+  // SESSION/TAB where no session matched: name the session part(s) looked for, not the whole (review H27-7).
+  const tried = [...target.matchAll(/\//g)]
+    .filter((m) => m.index > 0)
+    .map((m) => JSON.stringify(target.slice(0, m.index)));
+  if (found.length === 0 && !noTab && tried.length && isMcError(noSession, "SESSION_NOT_FOUND")) {
+    throw new McError(
+      "SESSION_NOT_FOUND",
+      `no session ${tried.join(" or ")} (nor ${JSON.stringify(target)}) in mc's records${host ? ` on ${host}` : ""}`,
+      { backend: "cli", hint: noSession.hint ?? "sessions ls lists live and ended sessions" },
+    );
+  }
   if (found.length === 0) throw noTab ?? noSession;
   const what = (f: FoundSession & { tab?: number }) =>
     f.tab === undefined
