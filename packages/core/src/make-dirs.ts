@@ -1,5 +1,4 @@
 import { mkdirSync, statSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
 /**
@@ -9,31 +8,11 @@ import { dirname, resolve } from "node:path";
  * EROFS (review H23-6). Here each missing directory is made once, and its own error is the one thrown.
  */
 export async function makeDirs(path: string, mode?: number): Promise<void> {
-  const missing: string[] = [];
-  for (let p = resolve(path); ; ) {
-    const st = await stat(p).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") return undefined;
-      throw e;
-    });
-    if (st) {
-      if (!st.isDirectory()) throw notADirectory(p);
-      break;
-    }
-    missing.unshift(p);
-    const up = dirname(p);
-    if (up === p) break;
-    p = up;
-  }
-  for (const d of missing)
-    await mkdir(d, mode === undefined ? undefined : { mode }).catch(async (e: NodeJS.ErrnoException) => {
-      // Made meanwhile by someone else: fine if it is a directory (a link to nothing is not one).
-      if (e.code !== "EEXIST") throw e;
-      const st = await stat(d).catch(() => undefined);
-      if (!st?.isDirectory()) throw notADirectory(d, st === undefined);
-    });
+  // A few syscalls on directories that mostly exist: done in one step, as makeDirsSync.
+  makeDirsSync(path, mode);
 }
 
-/** {@link makeDirs}, synchronously. */
+/** {@link makeDirs}, synchronously (the one implementation). */
 export function makeDirsSync(path: string, mode?: number): void {
   const missing: string[] = [];
   for (let p = resolve(path); ; ) {
