@@ -257,6 +257,8 @@ describe("a merge from another terminal while wait, events --follow and status -
           (n) => n === 2,
         ),
       ).toBe(2);
+      // Each report says which machines were asked (it said none: review H27-4).
+      expect(reports().at(-1).machines).toEqual([{ machine: "local", host: "local", reachable: true }]);
       writeFileSync(go("a"), "");
       await until(tabsOf.bind(null, "mw"), (t) => t[0]?.state === "exited");
       writeFileSync(go("b"), "");

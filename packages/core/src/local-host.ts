@@ -194,7 +194,7 @@ export function localHost(opts: LocalHostOptions = {}): Host {
           stdout: typeof r.stdout === "string" ? r.stdout : "",
           // What was stopped, and why, for the error a caller makes of it.
           stderr: timedOut
-            ? `${stderr}${stderr && !stderr.endsWith("\n") ? "\n" : ""}${basename(cmd.file)} did not answer within ${Math.round(cmd.timeoutMs! / 100) / 10} s and was stopped`
+            ? `${stderr}${stderr && !stderr.endsWith("\n") ? "\n" : ""}${basename(cmd.file)} did not answer within ${Math.round(cmd.timeoutMs! / 100) / 10} s (mc stopped waiting for it and ended its call)`
             : stderr,
           ...(r.signal ? { signal: r.signal } : {}),
           timedOut,

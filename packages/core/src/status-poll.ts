@@ -249,14 +249,16 @@ export async function pollSessions(
     const obs = g.observations[si];
     const t = tabs[si]!;
     // Without pane evidence a session exists while a tab runs or starts, or while a recorded wrapper
-    // still holds its tab open after the command ended (Windows Terminal with a kept shell).
+    // still holds its tab open after the command ended (Windows Terminal with a kept shell). So where the
+    // tool did not answer (review H27-4: it read "exists": false while its tab ran).
     const open = (i: number) => {
       const rec = cache.get(recordKey(s, i));
       return rec !== undefined && recordedAlive(rec, g) === "alive";
     };
-    const exists = obs?.noPaneEvidence
-      ? t.some((x) => x.state === "running" || x.state === "pending") || slotNumbers(s).some((i) => open(i))
-      : Boolean(obs?.exists);
+    const exists =
+      obs?.noPaneEvidence || (g.error !== undefined && obs === undefined)
+        ? t.some((x) => x.state === "running" || x.state === "pending") || slotNumbers(s).some((i) => open(i))
+        : Boolean(obs?.exists);
     const error = g.error ?? obs?.error;
     return {
       session: s.name,

@@ -1100,6 +1100,9 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
         const r = await m.checkAllSessionsStatus({ processes: false });
         expect(Date.now() - t0).toBeLessThan(8000);
         expect(r.sessions[0]!.error).toMatch(/did not answer within 1 s/);
+        // Not "gone": its tab's command runs (review H27-4); the machine is said not to have answered.
+        expect(r.sessions[0]).toMatchObject({ exists: true, tabs: [{ state: "running" }] });
+        expect(r.machines).toEqual([expect.objectContaining({ machine: "local", reachable: false })]);
         const k = await m.killSession("stuck");
         expect(k.ok).toBe(false);
         expect(k.error).toMatch(/did not answer within 1 s/);

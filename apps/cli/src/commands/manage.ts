@@ -2,6 +2,7 @@ import {
   type ErrorCode,
   isMcError,
   listedKeys,
+  type MachineHealth,
   type ManagedSession,
   McError,
   makeReport,
@@ -47,15 +48,15 @@ export async function statusCommand(
       const once = async () => {
         // The table shows states, exit codes and pids, not process trees: only --json has them (reading
         // them is three /proc files a process, most of a 500-pane status).
-        const sessions = await gather(runs, {
-          name,
-          host: o.host,
-          all: Boolean(o.all),
-          processes: out.json,
-        });
+        const machines: MachineHealth[] = [];
+        const sessions = await gather(
+          runs,
+          { name, host: o.host, all: Boolean(o.all), processes: out.json },
+          machines,
+        );
         if (name !== undefined && sessions.length === 0) throw notManaged(runs, name, o.host);
         if (o.tail) await addLogTails(runs, sessions, o.tail);
-        return makeReport(sessions);
+        return makeReport(sessions, machines);
       };
       if (!o.watch) {
         const report = await once();

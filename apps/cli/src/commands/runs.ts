@@ -1,4 +1,4 @@
-import { isMcError, type ManagedSession, McError, type SessionStatus } from "@mc/core";
+import { isMcError, type MachineHealth, type ManagedSession, McError, type SessionStatus } from "@mc/core";
 import type { Output } from "../output.js";
 import { type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
@@ -97,6 +97,8 @@ export async function withRuns<T>(
 export async function gather(
   runs: LoadedRun[],
   o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
+  /** Filled with the health of each machine the sessions shown are on (reachable, or why not). */
+  machines?: MachineHealth[],
 ): Promise<SessionStatus[]> {
   // A name is looked up as everywhere else: mc's name, the tool's spelling of it, or the layout's name.
   // Status only reads: a name on several machines or servers shows each of them.
@@ -105,12 +107,12 @@ export async function gather(
   const asked =
     o.host === undefined ? runs : runs.filter((r) => r.manager.managed.some((x) => x.machine === o.host));
   const reports = await Promise.all(
-    asked.map(async (r) => ({
-      run: r,
-      sessions: (await r.manager.checkAllSessionsStatus({ processes: o.processes ?? true })).sessions,
-    })),
+    asked.map(async (r) => {
+      const report = await r.manager.checkAllSessionsStatus({ processes: o.processes ?? true });
+      return { run: r, sessions: report.sessions, machines: report.machines };
+    }),
   );
-  return reports.flatMap(({ run, sessions }) =>
+  const shown = reports.flatMap(({ run, sessions }) =>
     sessions.filter(
       (s) =>
         (o.host === undefined || s.machine === o.host) &&
@@ -121,6 +123,15 @@ export async function gather(
             : wanted.some((w) => w.run === run && w.name === s.session && w.machine === s.machine)),
     ),
   );
+  // Each machine once (several runs on one machine each report it): unreachable if any run found it so.
+  const byMachine = new Map<string, MachineHealth>();
+  for (const h of reports.flatMap((r) => r.machines)) {
+    if (!shown.some((x) => x.machine === h.machine)) continue;
+    const had = byMachine.get(h.machine);
+    if (!had || (had.reachable && !h.reachable)) byMachine.set(h.machine, h);
+  }
+  machines?.push(...byMachine.values());
+  return shown;
 }
 
 /** Whether `name` names a managed session: mc's name, the tool's key of it, or its layout's name. */
