@@ -185,6 +185,10 @@ export const event = z
     reason: z.string().optional(),
     failed: z.number().int().optional(),
     interrupted: z.boolean().optional(),
+    kept: z
+      .array(z.object({ machine: z.string(), session: z.string(), reason: z.string().optional() }))
+      .optional()
+      .describe("run-done of run -m -k: sessions not killed, and why (a tab of them still runs)"),
   })
   .passthrough()
   .describe("one line (NDJSON) of sessions run --monitor --json and sessions events; the last is run-done");

@@ -295,47 +295,85 @@ describe("a merge from another terminal while wait, events --follow and status -
   });
 });
 
-describe("run -m -k while another terminal merges tabs into its session (review H27-1)", () => {
-  it("kills nothing that still runs: the merged session is said and left to the run that merged", async () => {
-    const go = (n: string) => join(dir, `h271-go-${n}`);
-    const hold = (n: string) => `while [ ! -e '${go(n)}' ]; do sleep 0.1; done`;
-    const first = layouts("h271.json", [
-      { layoutName: "mk", layoutTabs: [{ tabName: "a", command: hold("a") }] },
+describe("run -m -k while another terminal merges tabs into its session (reviews H27-1, H28-1)", () => {
+  const go = (n: string) => join(dir, `h271-go-${n}`);
+  const hold = (n: string) => `while [ ! -e '${go(n)}' ]; do sleep 0.1; done`;
+  /** `run FIRST -m -k …` in the background while MORE is merged into session `name`; its code and output. */
+  async function killRun(name: string, more: Tab[], ...args: string[]) {
+    const first = layouts(`${name}.json`, [
+      { layoutName: name, layoutTabs: [{ tabName: "a", command: hold(name) }] },
     ]);
-    const more = layouts("h271-more.json", [
-      {
-        layoutName: "mk",
-        layoutTabs: [
-          { tabName: "a", command: hold("a") },
-          { tabName: "b", command: hold("b") },
-        ],
-      },
+    const merge = layouts(`${name}-more.json`, [
+      { layoutName: name, layoutTabs: [{ tabName: "a", command: hold(name) }, ...more] },
     ]);
-    const child = spawn("node", [BIN, "run", first, "--socket", sock, "-m", "-k"], {
+    const child = spawn("node", [BIN, ...args, "run", first, "--socket", sock, "-m", "-k"], {
       env,
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let stderr = "";
+    const got = { stdout: "", stderr: "" };
+    child.stdout.on("data", (d: Buffer) => {
+      got.stdout += d.toString();
+    });
     child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
+      got.stderr += d.toString();
     });
     const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     try {
-      await until(tabsOf.bind(null, "mk"), (t) => t[0]?.state === "running");
-      const merged = await run(more, "--on-conflict", "merge-skip");
+      await until(tabsOf.bind(null, name), (t) => t[0]?.state === "running");
+      const merged = await run(merge, "--on-conflict", "merge-skip");
       expect(merged.code, merged.stderr).toBe(0);
-      await until(tabsOf.bind(null, "mk"), (t) => t[1]?.state === "running");
-      writeFileSync(go("a"), "");
-      expect(await code, stderr).toBe(0);
-      expect(stderr).toContain("mk: not killed: another sessions run merged tabs into it");
+      await until(tabsOf.bind(null, name), (t) => t.length === more.length + 1);
+      writeFileSync(go(name), "");
+      return { code: await code, ...got };
+    } finally {
+      child.kill();
+    }
+  }
+
+  it("kills nothing that still runs: the merged session is said and left to the run that merged", async () => {
+    const r = await killRun("mk", [{ tabName: "b", command: hold("mk-b") }]);
+    try {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        "mk: not killed: another sessions run merged tabs into it, and one still runs",
+      );
       // The merged tab runs on (the run killed it, and the session, after its own tab ended).
       expect((await tabsOf("mk")).map((t: { state: string }) => t.state)).toEqual(["exited", "running"]);
     } finally {
-      child.kill();
-      writeFileSync(go("b"), "");
+      writeFileSync(go("mk-b"), "");
       await sessions(["kill", "mk"]);
     }
+  });
+
+  it("with --json the run's last line says what it kept", async () => {
+    const r = await killRun("mj", [{ tabName: "b", command: hold("mj-b") }], "--json");
+    try {
+      expect(r.code, r.stderr).toBe(0);
+      const last = JSON.parse(lines(r.stdout).at(-1)!);
+      expect(last).toMatchObject({
+        type: "run-done",
+        kept: [{ machine: "local", session: "mj", reason: expect.stringMatching(/merged tabs into it/) }],
+      });
+      const schema = JSON.parse(
+        readFileSync(new URL("../schema/event.schema.json", import.meta.url), "utf8"),
+      );
+      expect(new Ajv2020({ strict: false }).validate(schema, last)).toBe(true);
+    } finally {
+      writeFileSync(go("mj-b"), "");
+      await sessions(["kill", "mj"]);
+    }
+  });
+
+  it("a merge that leaves nothing running does not keep the session alive: it is killed and recorded so", async () => {
+    // The merge added a tab that has ended when the run's own tab ends (H28-1: kept for good).
+    const r = await killRun("mz", [{ tabName: "b", command: "exit 0" }]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("not killed");
+    expect(spawnSync("tmux", ["-S", sock, "has-session", "-t", "=mz"]).status).not.toBe(0);
+    const st = await sessions(["status", "mz"]);
+    expect(st.code).toBe(5);
+    expect(st.stderr).toContain("it was killed");
   });
 });
 

@@ -276,41 +276,56 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * `keepFailed` only those whose tabs all succeeded; a session with a failed tab stays, its successful
    * tabs closed where the tool can close one tab, so what failed can be looked at.
    *
-   * Asked again first, as things are now (review H27-1): a session a merge from another terminal moved to
-   * its own run (with tabs this run never followed) is that run's now, and one with a tab running again
-   * (a rerun) has not finished: neither is killed, each said by `kept`.
+   * Asked again first, as things are now (reviews H27-1, H28-1): a session a merge from another terminal
+   * moved to its own run is looked at with the tabs the merge gave it; one with a tab still running (a
+   * merged tab, a rerun) has not finished and is not killed, said by `kept`.
    */
   async killAtCompletion(o: { keepFailed?: boolean | undefined } = {}): Promise<KillResult[]> {
     const saved = await this.store.load(this.runId).catch(() => undefined);
     const same = (s: ManagedSession) => (x: ManagedSession) => x.machine === s.machine && x.name === s.name;
-    /** Moved by a merge: no longer in this run's record (which goes once empty), but in another run's. */
-    const moved = async (s: ManagedSession) => {
-      if (saved && (saved.sessions.some(same(s)) || saved.ended?.some(same(s)))) return false;
+    // A session a merge moved to another run's record (this run's goes once empty) is looked at, and
+    // killed, as that record has it now: with the tabs the merge gave it.
+    const movedTo = new Map<ManagedSession, string>();
+    for (const [i, s] of [...this.managed].entries()) {
+      if (saved && (saved.sessions.some(same(s)) || saved.ended?.some(same(s)))) continue;
       const now = await this.store.session(this.runId, same(s)).catch(() => undefined);
-      return now !== undefined && now.data?.savedIn !== this.runId;
-    };
+      const savedIn = now?.data?.savedIn;
+      if (!now || typeof savedIn !== "string" || savedIn === this.runId) continue;
+      this.managed[i] = now;
+      movedTo.set(now, savedIn);
+    }
     const report = await this.checkAllSessionsStatus({ processes: false });
     const out: KillResult[] = [];
     const ok = (t: { state: string; exitCode?: number }) => t.state === "exited" && t.exitCode === 0;
     for (const s of [...this.managed]) {
-      const kept = (why: string) => out.push({ machine: s.machine, name: s.name, ok: true, kept: why });
-      if (await moved(s)) {
-        kept("another sessions run merged tabs into it and follows it now");
-        continue;
-      }
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
       if (st?.exists && st.tabs.some((t) => UNFINISHED.includes(t.state))) {
-        kept("a tab of it runs again");
+        const why = movedTo.has(s)
+          ? "another sessions run merged tabs into it, and one still runs"
+          : "a tab of it runs again";
+        out.push({ machine: s.machine, name: s.name, ok: true, kept: why });
         continue;
       }
       if (!o.keepFailed || !st || st.tabs.every(ok)) {
-        out.push(await this.killSession(s.name, s.machine));
+        const savedIn = movedTo.get(s);
+        out.push(savedIn ? await this.killMoved(s, savedIn) : await this.killSession(s.name, s.machine));
         continue;
       }
       const backend = this.machine(s.machine).backend;
       for (const t of st.tabs.filter((x) => ok(x) && x.ref)) await backend.closeTab?.(t.ref!).catch(() => {});
     }
     return out;
+  }
+
+  /** {@link killSession} of a session whose record a merge moved to run `savedIn`: retired there. */
+  private async killMoved(s: ManagedSession, savedIn: string): Promise<KillResult> {
+    await this.checkStateWritable();
+    const r = await killAndSweep(this.machine(s.machine).backend, this.hostOf(s.machine), s);
+    if (!r.ok) return r;
+    const hit = (x: ManagedSession) => x.machine === s.machine && x.name === s.name;
+    this.managed = this.managed.filter((x) => !hit(x));
+    await this.store.retire(savedIn, hit, "killed");
+    return r;
   }
 
   /** The managed session of that name (on that machine, when several machines have one). */

@@ -136,7 +136,7 @@ export async function streamWithOutput(
   o: MonitorEnd,
   out: Output,
   during?: (signal: AbortSignal) => Promise<void>,
-): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
+): Promise<{ report: StatusReport | undefined; interrupted: boolean; kept: KillResult[] }> {
   const { signal, done } = interruptible();
   let report: StatusReport | undefined;
   try {
@@ -151,9 +151,12 @@ export async function streamWithOutput(
       }
     })();
     await Promise.all([during?.(signal), pump]);
-    if (signal.aborted) return { report, interrupted: true };
-    if (o.killUponCompletion) sayKept(await manager.killAtCompletion({ keepFailed: o.keepFailed }), out);
-    return { report, interrupted: false };
+    if (signal.aborted) return { report, interrupted: true, kept: [] };
+    // Kept sessions are said in the run's last line (run-done's `kept`), the stream being JSON.
+    const kept = o.killUponCompletion
+      ? (await manager.killAtCompletion({ keepFailed: o.keepFailed })).filter((k) => k.kept)
+      : [];
+    return { report, interrupted: false, kept };
   } finally {
     done();
   }

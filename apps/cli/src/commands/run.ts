@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   type ConflictPolicy,
   isMcError,
+  type KillResult,
   type LayoutConfig,
   type MachineStartResult,
   McError,
@@ -164,6 +165,8 @@ interface BatchResult {
   failedTabs: number;
   failedMachines: number;
   interrupted: boolean;
+  /** Sessions `-k` did not kill, and why (said in a JSON stream's run-done). */
+  kept?: KillResult[];
 }
 
 /**
@@ -265,6 +268,7 @@ async function runBatch(
     const r = await streamWithOutput(manager, end, out, scheduling ? scheduler : undefined);
     if (r.interrupted) return { ...result, interrupted: true };
     report = r.report;
+    result.kept = r.kept;
     result.failedTabs = report?.summary.failedCommands ?? 0;
   } else {
     const watching = ctx.monitor || dynamic;
@@ -377,7 +381,8 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
     if (r === "interrupted") return 130;
     const doneEvent = { type: "run-done" as const, time: new Date().toISOString(), failed: r.failedTabs };
     if (monitor || o.maxParallelTabs !== undefined) notify?.(doneEvent);
-    if (stream) out.jsonLine({ ...doneEvent, backend, batches: r.results });
+    const kept = r.kept.map((k) => ({ machine: k.machine, session: k.name, reason: k.kept }));
+    if (stream) out.jsonLine({ ...doneEvent, backend, batches: r.results, ...(kept.length ? { kept } : {}) });
     else if (out.json) out.printJson({ backend, batches: r.results });
   } finally {
     await notify?.flush();
@@ -398,11 +403,14 @@ async function runBatches(
   },
   o: RunOptions,
   out: Output,
-): Promise<"interrupted" | { failedTabs: number; failedMachines: number; results: unknown[] }> {
+): Promise<
+  "interrupted" | { failedTabs: number; failedMachines: number; results: unknown[]; kept: KillResult[] }
+> {
   const { backend, stream } = ctx;
   let failedTabs = 0;
   let failedMachines = 0;
   const results: unknown[] = [];
+  const kept: KillResult[] = [];
   for (const [bi, batch] of batches.entries()) {
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o, out);
@@ -416,11 +424,12 @@ async function runBatches(
       failedTabs += r.failedTabs;
       failedMachines += r.failedMachines;
       results.push(r.json);
+      kept.push(...(r.kept ?? []));
     } finally {
       await manager.close();
     }
   }
-  return { failedTabs, failedMachines, results };
+  return { failedTabs, failedMachines, results, kept };
 }
 
 async function dryRun(
