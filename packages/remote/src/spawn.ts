@@ -58,7 +58,10 @@ export function spawnSsh(
           : e,
       );
     });
-    child.on("close", (code, signal) => {
+    let settled = false;
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
       if (o.signal?.aborted) {
@@ -71,6 +74,16 @@ export function spawnSsh(
         stderr: Buffer.concat(err).toString("utf8"),
         timedOut,
       });
+    };
+    child.on("close", settle);
+    // Stopped for its time or by the caller: done once the client has exited. Its pipes may stay open for
+    // good: a client of a shared connection (ControlMaster) hands them to the master, which keeps them
+    // while the remote command still runs (a tmux server that does not answer: review H28-2).
+    child.on("exit", (code, signal) => {
+      if (!timedOut && !o.signal?.aborted) return;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      settle(code, signal);
     });
     if (o.input !== undefined && child.stdin) {
       // The remote side may close stdin early (a refused connection): never crash on EPIPE.

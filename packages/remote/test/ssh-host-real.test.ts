@@ -48,6 +48,19 @@ describe.skipIf(!HAVE_SSHD)("sshHost against a real sshd", () => {
     expect(isMcError(missingBinary, "BINARY_NOT_FOUND")).toBe(true);
   });
 
+  it("a command that outlives its time fails then, also through the shared connection (review H28-2)", async () => {
+    await h.info();
+    const t0 = Date.now();
+    // The master keeps the client's pipes while the remote command runs: waiting for them hung until it ended.
+    const r = await h.run({ file: "sleep", args: ["25"], timeoutMs: 500 }).then(
+      () => "answered",
+      (e: unknown) => e,
+    );
+    expect(isMcError(r, "TIMEOUT"), String(r)).toBe(true);
+    // 0.5 s and the connect allowance (3 s here), never the command's 25 s.
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
   it("locks are exclusive across hosts reaching the same machine", async () => {
     const other = sshHost("127.0.0.1", { ...h.options, id: "other" });
     const release = await h.lock("tmux-test");
