@@ -228,15 +228,19 @@ describe("a merge from another terminal while wait, events --follow and status -
     await until(tabsOf.bind(null, "mw"), (t) => t[0]?.state === "running");
     const background = (...args: string[]) => {
       const child = spawn("node", [BIN, ...args], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-      const got = { out: "", code: undefined as number | null | undefined };
+      const got = { out: "", err: "", code: undefined as number | null | undefined };
       child.stdout.on("data", (d: Buffer) => {
         got.out += d.toString();
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        got.err += d.toString();
       });
       child.on("exit", (c) => {
         got.code = c;
       });
       return { child, got };
     };
+    const fifo = join(dir, "state", "managers", "TmuxLocalManager", "h288-fifo.json");
     const wait = background("wait", "mw");
     const events = background("events", "mw", "--follow");
     const watch = background("status", "mw", "--watch", "--json", "--interval", "0.2");
@@ -257,6 +261,14 @@ describe("a merge from another terminal while wait, events --follow and status -
           (n) => n === 2,
         ),
       ).toBe(2);
+      // A record that turns up unreadable during the watch is said, once (review H28-6).
+      execFileSync("mkfifo", [fifo]);
+      await until(
+        async () => watch.got.err,
+        (e) => e.includes("h288-fifo.json"),
+      );
+      await new Promise((r) => setTimeout(r, 600));
+      expect(watch.got.err.split("h288-fifo.json").length - 1).toBe(1);
       // Each report says which machines were asked (it said none: review H27-4).
       expect(reports().at(-1).machines).toEqual([{ machine: "local", host: "local", reachable: true }]);
       writeFileSync(go("a"), "");
@@ -290,6 +302,7 @@ describe("a merge from another terminal while wait, events --follow and status -
       expect(all.filter((l) => !valid(l))).toEqual([]);
     } finally {
       for (const p of [wait, events, watch]) p.child.kill();
+      rmSync(fifo, { force: true });
       await sessions(["kill", "mw"]);
     }
   });

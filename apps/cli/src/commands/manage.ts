@@ -43,7 +43,15 @@ export async function statusCommand(
   return withRuns(
     out,
     async (first, corrupt, reload) => {
-      for (const c of corrupt) out.err(out.c.yellow(`skipped unreadable state file ${c.path}: ${c.error}`));
+      // Each unreadable record said once, also one that turns up during a watch (review H28-6).
+      const said = new Set<string>();
+      const warn = (list: typeof corrupt) => {
+        for (const c of list.filter((x) => !said.has(x.path))) {
+          said.add(c.path);
+          out.err(out.c.yellow(`skipped unreadable state file ${oneLine(c.path)}: ${oneLine(c.error)}`));
+        }
+      };
+      warn(corrupt);
       let runs = first;
       const once = async () => {
         // The table shows states, exit codes and pids, not process trees: only --json has them (reading
@@ -81,7 +89,11 @@ export async function statusCommand(
       while (!ac.signal.aborted) {
         // A merge or restart in another terminal rewrites the records: the table follows them (new tabs,
         // new commands), not what the records said when the watch began.
-        runs = (await reload())?.runs ?? runs;
+        const fresh = await reload();
+        if (fresh) {
+          runs = fresh.runs;
+          warn(fresh.corrupt);
+        }
         const report = await once();
         if (out.json) out.jsonLine(report);
         else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);

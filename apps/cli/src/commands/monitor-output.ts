@@ -15,8 +15,12 @@ import { type Output, statusTable, tabLabel, transitions } from "../output.js";
 /** ` (2 of 40 failed: L0 / t, L7 / t)`: which tabs failed, for the line that ends a run (they scrolled away). */
 function failedNote(report: StatusReport | undefined): string {
   if (!report) return "";
+  // With several machines, a session name can be on each: the machine is said (review H28-5).
+  const where = new Set(report.sessions.map((s) => s.machine)).size > 1;
   const failed = report.sessions.flatMap((s) =>
-    s.tabs.filter((t) => isFailedTab(t)).map((t) => `${oneLine(s.session)} / ${oneLine(tabLabel(t))}`),
+    s.tabs
+      .filter((t) => isFailedTab(t))
+      .map((t) => `${where ? `${oneLine(s.machine)}: ` : ""}${oneLine(s.session)} / ${oneLine(tabLabel(t))}`),
   );
   if (failed.length === 0) return " (none failed)";
   const shown = failed.slice(0, 5).join(", ");
