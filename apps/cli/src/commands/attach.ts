@@ -120,7 +120,7 @@ async function attachManaged(run: LoadedRun, name: string, machine: string, o: A
   const st = report.sessions.find((s) => s.session === name && s.machine === machine);
   const place = machine === "local" ? "" : ` on ${machine}`;
   const down = report.machines.find((h) => h.machine === machine && !h.reachable);
-  if (!st?.exists && down) {
+  if (down) {
     // Not an answer that it is gone: the machine (or its tmux server) did not answer.
     throw new McError(
       "SSH_UNREACHABLE",
