@@ -188,7 +188,13 @@ export const event = z
     kept: z
       .array(z.object({ machine: z.string(), session: z.string(), reason: z.string().optional() }))
       .optional()
-      .describe("run-done of run -m -k: sessions not killed, and why (a tab of them still runs)"),
+      .describe(
+        "run-done of run -m -k: sessions not killed on purpose, and why (a tab still runs, --keep-failed)",
+      ),
+    notKilled: z
+      .array(z.object({ machine: z.string(), session: z.string(), error: z.string() }))
+      .optional()
+      .describe("run-done of run -m -k: sessions whose kill failed (the run exits non-zero)"),
   })
   .passthrough()
   .describe("one line (NDJSON) of sessions run --monitor --json and sessions events; the last is run-done");

@@ -378,6 +378,36 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     }
   });
 
+  it("a kill that fails (the tmux server does not answer) is said, and the run does not end 0 (review H29-1)", async () => {
+    const f = layouts("h291.json", [
+      { layoutName: "kh", layoutTabs: [{ tabName: "a", command: "sleep 3" }] },
+    ]);
+    const child = spawn("node", [BIN, "run", f, "--socket", sock, "-m", "-k"], {
+      env,
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await until(tabsOf.bind(null, "kh"), (t) => t[0]?.state === "running");
+    const server = Number(
+      execFileSync("tmux", ["-S", sock, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    process.kill(server, "SIGSTOP");
+    try {
+      expect(await code, stderr).toBe(8);
+      expect(stderr).toMatch(/✗ kh: could not be killed: .*did not answer/);
+      expect(stderr).not.toMatch(/sessions killed\n/);
+    } finally {
+      process.kill(server, "SIGCONT");
+      child.kill();
+    }
+    expect((await sessions(["kill", "kh"])).code).toBe(0);
+  }, 120_000);
+
   it("a merge that leaves nothing running does not keep the session alive: it is killed and recorded so", async () => {
     // The merge added a tab that has ended when the run's own tab ends (H28-1: kept for good).
     const r = await killRun("mz", [{ tabName: "b", command: "exit 0" }]);
@@ -540,6 +570,8 @@ describe("rerun, --keep-failed, --notify", () => {
       },
     );
     expect(lines(windows)).toEqual(["broken"]);
+    // Said, not only implied (review H29-2: a merged session kept so went unsaid).
+    expect(r.stderr).toContain("kf-bad: not killed: kept to look at (--keep-failed): broken failed");
     const notes = lines(readFileSync(note, "utf8")).map((l) => JSON.parse(l));
     expect(notes.map((n) => [n.type, n.tab ?? null, n.exitCode ?? null])).toEqual([
       ["tab-exited", "broken", 5],

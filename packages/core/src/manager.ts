@@ -313,6 +313,9 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       }
       const backend = this.machine(s.machine).backend;
       for (const t of st.tabs.filter((x) => ok(x) && x.ref)) await backend.closeTab?.(t.ref!).catch(() => {});
+      const failed = st.tabs.filter((t) => !ok(t)).map((t) => t.tabName);
+      const kept = `kept to look at (--keep-failed): ${failed.join(", ")} failed`;
+      out.push({ machine: s.machine, name: s.name, ok: true, kept });
     }
     return out;
   }

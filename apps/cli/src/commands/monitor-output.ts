@@ -27,9 +27,20 @@ function failedNote(report: StatusReport | undefined): string {
   return ` (${failed.length} of ${report.summary.totalCommands} failed: ${shown}${failed.length > 5 ? ", …" : ""})`;
 }
 
-/** The sessions `-k` did not kill, and why (their names as the shell takes them, for the commands said). */
+/**
+ * The sessions `-k` did not kill, and why (their names as the shell takes them, for the commands said):
+ * kept on purpose, or a kill that failed (a machine or tmux server that did not answer: review H29-1).
+ */
 function sayKept(results: KillResult[], out: Output): void {
   if (out.json) return;
+  for (const k of results.filter((r) => !r.ok && !r.kept)) {
+    const q = shQuote(k.name);
+    out.err(
+      out.c.red(
+        `✗ ${oneLine(`${k.name}: could not be killed: ${k.error ?? "?"} (sessions kill ${q} again)`)}`,
+      ),
+    );
+  }
   for (const k of results.filter((r) => r.kept)) {
     const q = shQuote(k.name);
     out.err(
@@ -72,7 +83,7 @@ export async function monitorWithOutput(
   o: MonitorEnd,
   out: Output,
   style: { quiet?: boolean; stop?: AbortSignal } = {},
-): Promise<{ report: StatusReport | undefined; interrupted: boolean }> {
+): Promise<{ report: StatusReport | undefined; interrupted: boolean; kills: KillResult[] }> {
   const own = interruptible();
   const done = own.done;
   // Stopped from outside (the scheduler beside it failed): no word of its own, the caller says why.
@@ -111,20 +122,27 @@ export async function monitorWithOutput(
         out.err(
           out.c.yellow("monitoring stopped; the sessions keep running (sessions status, sessions kill)"),
         );
-      return { report, interrupted: true };
+      return { report, interrupted: true, kills: [] };
     }
+    let kills: KillResult[] = [];
     if (o.killUponCompletion) {
-      const kept = (await manager.killAtCompletion({ keepFailed: o.keepFailed })).filter((k) => k.kept);
+      kills = await manager.killAtCompletion({ keepFailed: o.keepFailed });
+      const kept = kills.filter((k) => k.kept).length;
+      const failed = kills.filter((k) => !k.ok && !k.kept).length;
+      const what = o.keepFailed ? "sessions without failures killed" : "sessions killed";
+      const rest = [kept ? `${kept} kept` : "", failed ? `${failed} could not be killed` : ""].filter(
+        Boolean,
+      );
       out.err(
         out.c.dim(
-          `every command finished${failedNote(report)}; ${o.keepFailed ? "sessions without failures killed" : "sessions killed"}${kept.length ? `, ${kept.length} kept:` : ""}`,
+          `every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}:` : ""}`,
         ),
       );
-      sayKept(kept, out);
+      sayKept(kills, out);
     } else if (!live && !style.quiet && report) {
       for (const line of statusTable(report, out)) out.out(line);
     }
-    return { report, interrupted: false };
+    return { report, interrupted: false, kills };
   } finally {
     done();
   }
@@ -140,7 +158,7 @@ export async function streamWithOutput(
   o: MonitorEnd,
   out: Output,
   during?: (signal: AbortSignal) => Promise<void>,
-): Promise<{ report: StatusReport | undefined; interrupted: boolean; kept: KillResult[] }> {
+): Promise<{ report: StatusReport | undefined; interrupted: boolean; kills: KillResult[] }> {
   const { signal, done } = interruptible();
   let report: StatusReport | undefined;
   try {
@@ -155,12 +173,10 @@ export async function streamWithOutput(
       }
     })();
     await Promise.all([during?.(signal), pump]);
-    if (signal.aborted) return { report, interrupted: true, kept: [] };
-    // Kept sessions are said in the run's last line (run-done's `kept`), the stream being JSON.
-    const kept = o.killUponCompletion
-      ? (await manager.killAtCompletion({ keepFailed: o.keepFailed })).filter((k) => k.kept)
-      : [];
-    return { report, interrupted: false, kept };
+    if (signal.aborted) return { report, interrupted: true, kills: [] };
+    // What was kept or could not be killed is said in the run's last line (run-done), the stream being JSON.
+    const kills = o.killUponCompletion ? await manager.killAtCompletion({ keepFailed: o.keepFailed }) : [];
+    return { report, interrupted: false, kills };
   } finally {
     done();
   }

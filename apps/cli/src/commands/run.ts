@@ -17,7 +17,7 @@ import {
   shQuote,
   sleep,
 } from "@mc/core";
-import { EXIT_TABS_FAILED } from "../exit-codes.js";
+import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
 import {
@@ -165,8 +165,8 @@ interface BatchResult {
   failedTabs: number;
   failedMachines: number;
   interrupted: boolean;
-  /** Sessions `-k` did not kill, and why (said in a JSON stream's run-done). */
-  kept?: KillResult[];
+  /** What `-k` did with each session (kept ones and failed kills are said in a JSON stream's run-done). */
+  kills?: KillResult[];
 }
 
 /**
@@ -268,7 +268,7 @@ async function runBatch(
     const r = await streamWithOutput(manager, end, out, scheduling ? scheduler : undefined);
     if (r.interrupted) return { ...result, interrupted: true };
     report = r.report;
-    result.kept = r.kept;
+    result.kills = r.kills;
     result.failedTabs = report?.summary.failedCommands ?? 0;
   } else {
     const watching = ctx.monitor || dynamic;
@@ -324,6 +324,7 @@ async function runBatch(
     if (r) {
       if (r.interrupted) return { ...result, interrupted: true };
       report = r.report;
+      result.kills = r.kills;
       result.failedTabs = report?.summary.failedCommands ?? 0;
       if (dynamic && !out.json) {
         const never = report?.sessions.flatMap((x) => x.tabs).filter((t) => t.state === "not-started").length;
@@ -381,14 +382,32 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
     if (r === "interrupted") return 130;
     const doneEvent = { type: "run-done" as const, time: new Date().toISOString(), failed: r.failedTabs };
     if (monitor || o.maxParallelTabs !== undefined) notify?.(doneEvent);
-    const kept = r.kept.map((k) => ({ machine: k.machine, session: k.name, reason: k.kept }));
-    if (stream) out.jsonLine({ ...doneEvent, backend, batches: r.results, ...(kept.length ? { kept } : {}) });
+    const kept = r.kills.flatMap((k) =>
+      k.kept ? [{ machine: k.machine, session: k.name, reason: k.kept }] : [],
+    );
+    const notKilled = r.kills.flatMap((k) =>
+      !k.ok && !k.kept ? [{ machine: k.machine, session: k.name, error: k.error ?? "" }] : [],
+    );
+    if (stream)
+      out.jsonLine({
+        ...doneEvent,
+        backend,
+        batches: r.results,
+        ...(kept.length ? { kept } : {}),
+        ...(notKilled.length ? { notKilled } : {}),
+      });
     else if (out.json) out.printJson({ backend, batches: r.results });
   } finally {
     await notify?.flush();
   }
   if (r.failedMachines > 0) return 1;
-  return r.failedTabs > 0 ? EXIT_TABS_FAILED : 0;
+  if (r.failedTabs > 0) return EXIT_TABS_FAILED;
+  // A session -k could not kill is no success (review H29-1): 8 where its machine or tmux server did not
+  // answer (as status and attach say it), else its error's code.
+  const notKilled = r.kills.find((k) => !k.ok && !k.kept);
+  if (!notKilled) return 0;
+  if (/did not answer within/.test(notKilled.error ?? "")) return EXIT_CODES.SSH_UNREACHABLE;
+  return notKilled.code ? EXIT_CODES[notKilled.code] : 1;
 }
 
 /** Each batch in turn: started, scheduled and (when asked) monitored to the end before the next. */
@@ -404,13 +423,13 @@ async function runBatches(
   o: RunOptions,
   out: Output,
 ): Promise<
-  "interrupted" | { failedTabs: number; failedMachines: number; results: unknown[]; kept: KillResult[] }
+  "interrupted" | { failedTabs: number; failedMachines: number; results: unknown[]; kills: KillResult[] }
 > {
   const { backend, stream } = ctx;
   let failedTabs = 0;
   let failedMachines = 0;
   const results: unknown[] = [];
-  const kept: KillResult[] = [];
+  const kills: KillResult[] = [];
   for (const [bi, batch] of batches.entries()) {
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o, out);
@@ -424,12 +443,12 @@ async function runBatches(
       failedTabs += r.failedTabs;
       failedMachines += r.failedMachines;
       results.push(r.json);
-      kept.push(...(r.kept ?? []));
+      kills.push(...(r.kills ?? []));
     } finally {
       await manager.close();
     }
   }
-  return { failedTabs, failedMachines, results, kept };
+  return { failedTabs, failedMachines, results, kills };
 }
 
 async function dryRun(
