@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
 
@@ -901,6 +901,10 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     const pid = Number(
       execFileSync("tmux", ["-S", stopped, "display-message", "-p", "#{pid}"], { env, encoding: "utf8" }),
     );
+    // Its server goes also when an expectation fails (it outlived the test's directory once).
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", stopped, "kill-server"], { env });
+    });
     process.kill(pid, "SIGSTOP");
     try {
       const [attach, status] = await Promise.all([

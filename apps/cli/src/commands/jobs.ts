@@ -71,6 +71,26 @@ async function refollow(
   return now.some((f) => before.get(key(f)) !== mark(f)) ? now : undefined;
 }
 
+/**
+ * `follow` the sessions, then again while a merge or restart in another terminal changed their records
+ * meanwhile (new tabs, a new run): the last follow's end, and the sessions as the records now say.
+ */
+async function followSettled<T>(
+  found: FoundSession[],
+  follow: (found: FoundSession[], first: boolean) => Promise<T | undefined>,
+  names: string[],
+  host: string | undefined,
+  reload: () => Promise<Runs | undefined>,
+): Promise<{ end: T | undefined; found: FoundSession[] }> {
+  let end = await follow(found, true);
+  for (let again = end && (await refollow(found, names, host, reload)); end && again; ) {
+    found = again;
+    end = await follow(found, false);
+    again = end && (await refollow(found, names, host, reload));
+  }
+  return { end, found };
+}
+
 /** What the sessions' files say happened so far, oldest first. */
 async function history(found: FoundSession[]): Promise<McEvent[]> {
   const all = await Promise.all(
@@ -172,19 +192,19 @@ export async function eventsCommand(
   return withRuns(
     out,
     async (runs, _corrupt, reload) => {
-      let found = await targets(runs, names, o.host);
+      const found = await targets(runs, names, o.host);
       for (const e of await history(found)) out.jsonLine(e);
       if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
       const { signal, done } = interruptible();
       try {
         const memory: FollowMemory = { seen: new Set(), ended: new Set() };
-        let end = await followAll(found, signal, (e) => out.jsonLine(e), { memory, first: true });
-        // As `wait`: sessions a merge or restart changed meanwhile are followed again.
-        for (let again = end && (await refollow(found, names, o.host, reload)); end && again; ) {
-          found = again;
-          end = await followAll(found, signal, (e) => out.jsonLine(e), { memory, first: false });
-          again = end && (await refollow(found, names, o.host, reload));
-        }
+        const { end } = await followSettled(
+          found,
+          (f, first) => followAll(f, signal, (e) => out.jsonLine(e), { memory, first }),
+          names,
+          o.host,
+          reload,
+        );
         if (!end) return EXIT_CODES.ABORTED;
         out.jsonLine({
           type: "run-done",
@@ -247,21 +267,19 @@ export async function waitCommand(
       const both = timer ? AbortSignal.any([signal, timer]) : signal;
       // The timeout bounds the wait even while a tool does not answer (its status call has a timeout of
       // its own, 15 s for tmux): what is still asked is left, and the exit does not wait for it.
+      const timedOut = timer
+        ? new Promise<undefined>((r) => timer.addEventListener("abort", () => r(undefined), { once: true }))
+        : undefined;
       const follow = (f: FoundSession[]) => {
         const followed = followAll(f, both, () => {});
-        if (!timer) return followed;
-        const out = new Promise<undefined>((r) => timer.addEventListener("abort", () => r(undefined)));
-        return Promise.race([followed, out]);
+        return timedOut ? Promise.race([followed, timedOut]) : followed;
       };
       try {
-        let end = await follow(found);
         // Done by the records read at the start: a merge or restart in another terminal meanwhile gave
         // these sessions new tabs (or a new run): followed again, as the records now say, until none changed.
-        for (let again = end && (await refollow(found, names, o.host, reload)); end && again; ) {
-          found = again;
-          end = await follow(found);
-          again = end && (await refollow(found, names, o.host, reload));
-        }
+        const settled = await followSettled(found, follow, names, o.host, reload);
+        const end = settled.end;
+        found = settled.found;
         if (!end) {
           if (timer?.aborted) {
             throw new McError("TIMEOUT", `not every tab finished within ${o.timeout} s`, {
