@@ -22,6 +22,21 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ABORTED: 130,
 };
 
+/**
+ * Whether an error says a machine's tool did not answer (a local tmux or zellij call that mc ended at its
+ * timeout: "… did not answer within 15 s"). That is exit 8 for every command, as for a machine over ssh
+ * that does not answer: the sessions there were not reached, not found gone.
+ */
+export function unanswered(message: string | undefined): boolean {
+  return /did not answer within/.test(message ?? "");
+}
+
+/** The exit code of an error: its code's, or 8 when the tool did not answer ({@link unanswered}). */
+export function exitCodeOf(code: ErrorCode | undefined, message: string | undefined): number {
+  if (unanswered(message) && code !== "TIMEOUT" && code !== "ABORTED") return EXIT_CODES.SSH_UNREACHABLE;
+  return code ? (EXIT_CODES[code] ?? 1) : 1;
+}
+
 /** Exit code when monitoring ended and at least one tab's command failed. */
 export const EXIT_TABS_FAILED = 10;
 
@@ -37,7 +52,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   5    no such managed session
   6    backend binary or package missing, or too old
   7    timeout
-  8    ssh host unreachable or authentication refused
+  8    ssh host unreachable or authentication refused, or a tmux server that
+       did not answer (15 s)
   9    state file unreadable or unwritable
   10   monitoring finished and at least one tab's command failed
   130  interrupted`;
@@ -55,7 +71,7 @@ export function reportError(e: unknown, out: Output): number {
       for (const line of rest) out.err(`  ${line}`);
       if (e.hint) out.err(`${out.c.dim("hint:")} ${e.hint}`);
     }
-    return EXIT_CODES[e.code] ?? 1;
+    return exitCodeOf(e.code, e.reason);
   }
   const err = e as Error;
   if (out.json) out.errJson({ error: { code: "INTERNAL", message: String(err?.message ?? e) } });

@@ -892,12 +892,24 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     tmux("kill-session", "-t", "=pickatt");
   });
 
-  it("a stopped tmux server is not a gone session: attach and status say it did not answer (exit 8)", async () => {
+  it("a stopped tmux server is not a gone session: attach, status, rerun and kill say it did not answer (exit 8)", async () => {
     const stopped = join(dir, "stopped.sock");
     const f = layoutsFile("stopped.json", [
-      { layoutName: "frozen", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+      {
+        layoutName: "frozen",
+        layoutTabs: [
+          { tabName: "t", command: "sleep 60" },
+          { tabName: "u", command: "exit 3" },
+        ],
+      },
     ]);
     expect((await sessions(["run", f, "--socket", stopped])).code).toBe(0);
+    // Tab u has ended (so it may be rerun) before the server stops.
+    const ended = await waitFor(
+      () => sessions(["status", "frozen"]),
+      (r) => /exited +3/.test(r.stdout),
+    );
+    expect(ended.stdout).toMatch(/exited +3/);
     const pid = Number(
       execFileSync("tmux", ["-S", stopped, "display-message", "-p", "#{pid}"], { env, encoding: "utf8" }),
     );
@@ -907,14 +919,21 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     });
     process.kill(pid, "SIGSTOP");
     try {
-      const [attach, status] = await Promise.all([
+      // rerun and kill as well (review H29-4: they exited 1, as for any failure).
+      const [attach, status, rerun, kill] = await Promise.all([
         sessions(["attach", "frozen", "--print"]),
         sessions(["status", "frozen"]),
+        sessions(["rerun", "frozen/u"]),
+        sessions(["kill", "frozen"]),
       ]);
       expect(attach.code, attach.stderr).toBe(8);
       expect(attach.stderr).toContain('cannot reach session "frozen": tmux did not answer within 15 s');
       expect(attach.stderr).not.toContain("gone");
       expect(status.code, status.stderr).toBe(8);
+      expect(rerun.code, rerun.stderr).toBe(8);
+      expect(rerun.stderr).toContain("did not answer within 15 s");
+      expect(kill.code, kill.stderr).toBe(8);
+      expect(kill.stderr).toContain("it stays in mc's records");
     } finally {
       process.kill(pid, "SIGCONT");
     }

@@ -12,7 +12,7 @@ import {
   sleep,
 } from "@mc/core";
 import { oneLine } from "../display.js";
-import { EXIT_CODES } from "../exit-codes.js";
+import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
 import { type Output, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
@@ -77,8 +77,7 @@ export async function statusCommand(
         return report.sessions.some(
           (s) =>
             s.error !== undefined &&
-            (/did not answer within/.test(s.error) ||
-              (s.host !== "local" && s.tabs.every((t) => t.state === "unknown"))),
+            (unanswered(s.error) || (s.host !== "local" && s.tabs.every((t) => t.state === "unknown"))),
         )
           ? EXIT_CODES.SSH_UNREACHABLE
           : 0;
@@ -245,7 +244,7 @@ export async function killCommand(
       const failed = results.filter((r) => !r.ok);
       if (failed.length === 0) return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       if (failed.every((r) => r.code === "STATE_CORRUPT")) return EXIT_CODES.STATE_CORRUPT;
-      return failed.every((r) => r.code === "SSH_UNREACHABLE" || r.code === "SSH_AUTH_FAILED")
+      return failed.every((r) => exitCodeOf(r.code, r.error) === EXIT_CODES.SSH_UNREACHABLE)
         ? EXIT_CODES.SSH_UNREACHABLE
         : 1;
     },

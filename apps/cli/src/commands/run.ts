@@ -17,7 +17,7 @@ import {
   shQuote,
   sleep,
 } from "@mc/core";
-import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
+import { EXIT_TABS_FAILED, exitCodeOf } from "../exit-codes.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
 import {
@@ -406,8 +406,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   // answer (as status and attach say it), else its error's code.
   const notKilled = r.kills.find((k) => !k.ok && !k.kept);
   if (!notKilled) return 0;
-  if (/did not answer within/.test(notKilled.error ?? "")) return EXIT_CODES.SSH_UNREACHABLE;
-  return notKilled.code ? EXIT_CODES[notKilled.code] : 1;
+  return exitCodeOf(notKilled.code, notKilled.error);
 }
 
 /** Each batch in turn: started, scheduled and (when asked) monitored to the end before the next. */
