@@ -61,7 +61,11 @@ const sessionStatus = z.object({
   machine: z.string(),
   backend: z.string(),
   host: z.string(),
-  exists: z.boolean(),
+  exists: z
+    .boolean()
+    .describe(
+      "Whether the session was found. Where the machine or its tool did not answer (`error` is set), true only when a process of one of its tabs was seen on this machine: false then means not seen, not gone.",
+    ),
   tabs: z.array(tabStatus),
   summary: z.object({
     totalCommands: z.number(),
@@ -70,7 +74,12 @@ const sessionStatus = z.object({
     failedCommands: z.number(),
     sessionHealthy: z.boolean(),
   }),
-  error: z.string().optional(),
+  error: z
+    .string()
+    .optional()
+    .describe(
+      "Why this status is incomplete: the machine or its tool did not answer (then `status` exits 8). Tabs it could not look at read `unknown`.",
+    ),
 });
 
 /** A status report (`sessions status --json`; `wait --json` and `run-done` carry one). */
