@@ -408,6 +408,40 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     expect((await sessions(["kill", "kh"])).code).toBe(0);
   }, 120_000);
 
+  it("a restart from another terminal: the session of that name is the other run's, not killed, and said (review H28-5)", async () => {
+    const first = layouts("h285.json", [
+      { layoutName: "mr", layoutTabs: [{ tabName: "a", command: hold("mr") }] },
+    ]);
+    const again = layouts("h285-again.json", [
+      { layoutName: "mr", layoutTabs: [{ tabName: "a", command: hold("mr-new") }] },
+    ]);
+    const child = spawn("node", [BIN, "run", first, "--socket", sock, "-m", "-k"], {
+      env,
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    try {
+      await until(tabsOf.bind(null, "mr"), (t) => t[0]?.state === "running");
+      const restarted = await run(again, "--on-conflict", "restart");
+      expect(restarted.code, restarted.stderr).toBe(0);
+      // Its own tab was killed by the restart: a failed tab, as the run says.
+      expect(await code, stderr).toBe(10);
+      expect(stderr).toContain(
+        "mr: not killed: another sessions run replaced it (--on-conflict restart), and the session of that name is that run's",
+      );
+      expect((await tabsOf("mr")).map((t: { state: string }) => t.state)).toEqual(["running"]);
+    } finally {
+      child.kill();
+      writeFileSync(go("mr-new"), "");
+      await sessions(["kill", "mr"]);
+    }
+  });
+
   it("a merge that leaves nothing running does not keep the session alive: it is killed and recorded so", async () => {
     // The merge added a tab that has ended when the run's own tab ends (H28-1: kept for good).
     const r = await killRun("mz", [{ tabName: "b", command: "exit 0" }]);

@@ -298,6 +298,15 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     const out: KillResult[] = [];
     const ok = (t: { state: string; exitCode?: number }) => t.state === "exited" && t.exitCode === 0;
     for (const s of [...this.managed]) {
+      // Replaced by another run (`--on-conflict restart` from another terminal): the session of that name
+      // is that run's now, not this one's to kill (review H28-5: "sessions killed", though nothing was).
+      const ended = saved && !saved.sessions.some(same(s)) ? saved.ended?.findLast(same(s)) : undefined;
+      if (ended?.endedBy === "replaced") {
+        const why =
+          "another sessions run replaced it (--on-conflict restart), and the session of that name is that run's";
+        out.push({ machine: s.machine, name: s.name, ok: true, kept: why });
+        continue;
+      }
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
       if (st?.exists && st.tabs.some((t) => UNFINISHED.includes(t.state))) {
         const why = movedTo.has(s)
