@@ -14,7 +14,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { createRequire } from "node:module";
+import { createRequire, Module } from "node:module";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import vm from "node:vm";
@@ -104,10 +104,6 @@ export function commandOf(args: readonly string[]): string {
   if (!w || !/^[A-Za-z][A-Za-z-]{0,31}$/.test(w)) return "?";
   return opts.includes("--dry-run") ? `${w}+dry` : w;
 }
-
-/** The wrapper the bundle is compiled in (part of what the cache's name hashes: V8 checks only lengths). */
-const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname) {\n";
-const WRAP_TAIL = "\n})";
 
 /** A cache's file name, and what a name says: the build (node, arch, bundle hash) and the command. */
 const cacheName = (build: string, command: string) => `cli-${build}-${command}.v8`;
@@ -233,31 +229,45 @@ function cacheOff(env: NodeJS.ProcessEnv): boolean {
   return (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
 }
 
+/**
+ * The bundle's function without the cache, as node's CommonJS loader compiles a module: where source maps
+ * are on (the reason the cache is off), only code compiled there has its stack traces mapped.
+ */
+function compileOff(bundle: string, source: string): unknown {
+  const m = new Module(bundle);
+  m.filename = bundle;
+  (m as unknown as { _compile(code: string, file: string): void })._compile(
+    `module.exports = ${source}`,
+    bundle,
+  );
+  return m.exports;
+}
+
 /** Load the CommonJS bundle at `bundle` (an absolute path), through the code cache where it can. */
 export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
   const env = o.env ?? process.env;
   const req = createRequire(bundle);
+  // The bundle is the body of a function expression (bundle-wrapper.ts), compiled as it was read: a
+  // wrapped copy would be a second ~1.3 MB string at the peak. Read straight into a string (node's UTF-8
+  // fast path, no Buffer beside it).
+  const source = readFileSync(bundle, "utf8");
+  const call = (fn: unknown): Record<string, unknown> => {
+    const mod = { exports: {} as Record<string, unknown> };
+    (fn as (...a: unknown[]) => void).call(mod.exports, mod.exports, req, mod, bundle, dirname(bundle));
+    return mod.exports;
+  };
   const dir = cacheOff(env) || o.command === "?" ? undefined : cacheDir(env);
-  if (!dir) return { exports: req(bundle) as Record<string, unknown>, state: "off", save: () => "skipped" };
+  if (!dir) return { exports: call(compileOff(bundle, source)), state: "off", save: () => "skipped" };
   const euid = o.euid ?? process.geteuid!();
   // Named after the bundle's content: npm packs every file with one fixed mtime, and a reinstall can reuse
   // an inode, so two builds of one size could share a name by stat alone, and V8 checks only the source's
   // length: it would run the other build's code. (node:crypto is loaded by every command anyway.)
-  // Read straight into a string (node's UTF-8 fast path, no Buffer beside it: ~1.2 MB less at the peak).
-  const source = readFileSync(bundle, "utf8");
-  const digest = createHash("sha256")
-    .update(WRAP_HEAD)
-    .update(source)
-    .update(WRAP_TAIL)
-    .digest("hex")
-    .slice(0, 32);
+  const digest = createHash("sha256").update(source).digest("hex").slice(0, 32);
   const build = `${process.version}-${process.arch}-${digest}`;
   const file = join(dir, cacheName(build, o.command));
   const cached = readCache(dir, file, euid);
-  // The wrapper on a line of its own: stack traces keep the bundle's lines and columns (its source map's).
-  const script = new vm.Script(`${WRAP_HEAD}${source}${WRAP_TAIL}`, {
+  const script = new vm.Script(source, {
     filename: bundle,
-    lineOffset: -1,
     // The bundle has no `import()` (the build turns them into require): code compiled from a cache has
     // no dynamic import callback.
     ...(typeof cached === "object" ? { cachedData: cached } : {}),
@@ -272,11 +282,9 @@ export function loadBundle(bundle: string, o: LoadOptions): LoadedBundle {
         : cached;
   // Not the cache's data itself: the save below must not keep ~1 MB alive.
   const dirUnsafe = cached === "unsafe";
-  const mod = { exports: {} as Record<string, unknown> };
-  const fn = script.runInThisContext() as (...a: unknown[]) => void;
-  fn.call(mod.exports, mod.exports, req, mod, bundle, join(bundle, ".."));
+  const exports = call(script.runInThisContext());
   return {
-    exports: mod.exports,
+    exports,
     state,
     file,
     save(isCommand) {

@@ -16,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { BUNDLE_HEAD, BUNDLE_TAIL } from "../src/bundle-wrapper.js";
 import { cacheDir, commandOf } from "../src/compile-cache.js";
 import { BIN, requireBuilt } from "./cli.js";
 
@@ -29,9 +30,10 @@ function fixture(body = "exports.main = async () => 7; exports.sum = [1, 2, 3].r
   mkdirSync(d);
   const bundle = join(d, "main.cjs");
   // Enough functions for V8 to have something to cache.
+  // Built as main.cjs is: the body of a function expression (src/bundle-wrapper.ts).
   writeFileSync(
     bundle,
-    `${body}\n${Array.from({ length: 50 }, (_, i) => `exports.f${i} = (x) => x * ${i} + ${i};`).join("\n")}\n`,
+    `${BUNDLE_HEAD}\n${body}\n${Array.from({ length: 50 }, (_, i) => `exports.f${i} = (x) => x * ${i} + ${i};`).join("\n")}\n${BUNDLE_TAIL}\n`,
   );
   const cache = join(d, "cache");
   return { bundle, cache, env: { MC_CACHE_DIR: cache } as NodeJS.ProcessEnv };
@@ -143,12 +145,13 @@ describe("compile cache", () => {
     ).toEqual(["-.v8", "run.v8"]);
   });
 
-  it("a stack trace points where source maps point (the wrapper adds no column to the bundle's first line)", () => {
+  it("a stack trace points where source maps point (the file's own lines and columns, cache or not)", () => {
     const body = 'exports.main = async () => { throw new Error("here"); }; exports.sum = 6;';
     const f = fixture(body);
     const plain = load(f, "run", { env: { MC_NO_COMPILE_CACHE: "1" } });
     const viaCache = [load(f, "run"), load(f, "run")];
-    expect(plain.at).toMatch(/main\.cjs:1:\d+/);
+    // The body's first line is the file's second (the head is the first, as esbuild's banner writes it).
+    expect(plain.at).toMatch(/main\.cjs:2:\d+/);
     expect(viaCache.map((x) => x.state)).toEqual(["none", "used"]);
     for (const x of viaCache)
       expect(x.at?.match(/main\.cjs:\d+:\d+/)?.[0]).toBe(plain.at?.match(/main\.cjs:\d+:\d+/)?.[0]);

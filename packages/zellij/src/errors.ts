@@ -118,7 +118,7 @@ export function zellijError(op: string, exitCode: number, stderr: string, stdout
   const lines = text.split("\n").map((l) => l.trim());
   const first = lines.find((l) => l !== "") ?? "";
   // A configuration it cannot read: zellij names the file and line in a frame (`╭─[FILE:LINE:COL]`).
-  const at = /[╭┌]─+\[(.+:\d+:\d+)\]/.exec(text)?.[1];
+  const at = /[\u256d\u250c]\u2500+\[(.+:\d+:\d+)\]/.exec(text)?.[1];
   const detail =
     (isSocketPathTooLong(text) || isSocketDirError(text)) && lines[1]
       ? ` ${lines[1]}`
