@@ -360,6 +360,14 @@ describe("the built CLI", () => {
     expect(main.match(/\bimport\(/g) ?? []).toEqual([]);
   });
 
+  it("is ASCII only, the body of a function expression (one character outside ASCII made node hold it twice as big)", () => {
+    requireBuilt();
+    const main = readFileSync(join(BIN, "..", "main.cjs"), "utf8");
+    expect(main.match(/[^\u0000-\u007f]/g) ?? []).toEqual([]);
+    expect(main.startsWith(`${BUNDLE_HEAD}\n`)).toBe(true);
+    expect(main).toContain(`\n${BUNDLE_TAIL}\n`);
+  });
+
   it("writes its cache on the first run and uses it on the next, with the same output", () => {
     requireBuilt();
     const dir = mkdtempSync(join(root, "cli-"));
