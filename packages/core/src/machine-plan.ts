@@ -100,9 +100,19 @@ export function listedKeys(backend: Pick<SessionBackend, "sessionKey">, l: Liste
   return l.key === undefined || l.key === own ? [own] : [l.key, own];
 }
 
-/** The names asked for on a machine, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`. */
-export function requestedNames(layouts: readonly LayoutConfig[], prefix: string | undefined): string[] {
-  return layouts.map((l) => (prefix ? `${prefix}_${l.layoutName}` : l.layoutName));
+/**
+ * The names asked for on a machine, before conflict resolution: `<prefix>_<name>` or `<name>`, where name is
+ * the layout's as the backend spells it ({@link SessionBackend.layoutSessionName}).
+ */
+export function requestedNames(
+  layouts: readonly LayoutConfig[],
+  prefix: string | undefined,
+  backend?: Pick<SessionBackend, "layoutSessionName">,
+): string[] {
+  return layouts.map((l) => {
+    const name = backend?.layoutSessionName?.(l.layoutName) ?? l.layoutName;
+    return prefix ? `${prefix}_${name}` : name;
+  });
 }
 
 /**
@@ -160,7 +170,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
   }
   const { layouts, warnings, create } = await resolveLayouts(m, c);
   const keep = layouts.flatMap((l, i) =>
-    l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix)[0]! }] : [],
+    l ? [{ layout: l, name: requestedNames([m.layouts[i]!], c.sessionNamePrefix, m.backend)[0]! }] : [],
   );
   for (const k of keep) checkDependencies(k.layout);
   const requested = keep.map((k) => k.name);

@@ -59,7 +59,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
 
   /** The names asked for, before conflict resolution: `<prefix>_<layoutName>` or `layoutName`, every machine. */
   getAllSessionNames(): string[] {
-    return this.machineSet.all().flatMap((m) => requestedNames(m.layouts, this.sessionNamePrefix));
+    return this.machineSet.all().flatMap((m) => requestedNames(m.layouts, this.sessionNamePrefix, m.backend));
   }
 
   private policyFor(machine: string, p: StartOptions["onConflict"]): ConflictPolicy {

@@ -132,6 +132,13 @@ export interface SessionBackend {
   readonly capabilities: BackendCapabilities;
   /** Identity of a session name for this tool (tmux turns `.` and `:` into `_`). */
   sessionKey(name: string): string;
+  /**
+   * The session name a layout asks for, from its `layoutName` (before a prefix and conflict resolution):
+   * tmux and zellij spell a space as `_`, as machineconfig's TmuxLocalManager and ZellijLocalManager name
+   * sessions (`g 2` → `g_2`, `LocalJobMgr_g_2`); the layout's name as written where absent (Windows Terminal,
+   * as machineconfig's WTLocalManager).
+   */
+  layoutSessionName?(layoutName: string): string;
   /** Reject names this tool cannot hold, before anything starts (throw LAYOUT_INVALID). */
   checkName?(name: string): void;
   /**

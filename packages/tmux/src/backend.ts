@@ -160,6 +160,11 @@ export class TmuxBackend implements SessionBackend {
     return tmuxSessionKey(name);
   }
 
+  /** A space is `_`, as machineconfig's TmuxLocalManager names sessions (`g 2` → `g_2`). */
+  layoutSessionName(layoutName: string): string {
+    return layoutName.replaceAll(" ", "_");
+  }
+
   async checkAvailable(): Promise<void> {
     if (this.checked) return;
     // Which log writer this machine runs (perl, or awk with or without -W interactive) is asked once here,

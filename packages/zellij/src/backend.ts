@@ -118,6 +118,9 @@ export class ZellijBackend implements SessionBackend {
   /** Session names are socket file names: zellij keeps them exactly as given. */
   sessionKey = (name: string): string => name;
 
+  /** A space is `_`, as machineconfig's ZellijLocalManager names sessions (`LocalJobMgr_g_2`). */
+  layoutSessionName = (layoutName: string): string => layoutName.replaceAll(" ", "_");
+
   /** The longest name this host's socket directory allows, once its facts were read. */
   nameLimit(): number | undefined {
     if (this.opts.maxSessionNameBytes !== undefined) return this.opts.maxSessionNameBytes;

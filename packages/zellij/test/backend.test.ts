@@ -61,6 +61,18 @@ function managing(h: FakeHost, s: ManagedSession): ZellijLocalManager {
 }
 
 describe("ZellijBackend on a recording host", () => {
+  it("names a session as machineconfig's ZellijLocalManager does: LocalJobMgr_, a space as _ (review H31-1)", () => {
+    const layout = (layoutName: string) => ({
+      layoutName,
+      layoutTabs: [{ tabName: "t", startDir: "/tmp", command: "true" }],
+    });
+    const m = new ZellijLocalManager({
+      host: host({ sessions: () => "" }),
+      sessionLayouts: [layout("g 2"), layout("a  b")],
+    });
+    expect(m.getAllSessionNames()).toEqual(["LocalJobMgr_g_2", "LocalJobMgr_a__b"]);
+  });
+
   it("lists live and EXITED sessions, and an empty listing is no error", async () => {
     let text = fixture(V, "list-sessions-no-formatting.txt")!;
     const h = host({ sessions: () => text });
