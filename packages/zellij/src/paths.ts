@@ -159,7 +159,10 @@ export function serverPresenceCommand(socketPath: string): Command {
  * The identity of a session's server process, `zellij --server <socket path>`: its pid, its start time
  * (clock ticks since boot, field 22 of /proc/<pid>/stat; `ps -o lstart=` without /proc) and the boot id.
  * A server that ended and one started later under the same name never share it, so it proves that a
- * session is the one mc started. Prints nothing when no such process runs.
+ * session is the one mc started. Prints nothing when no such process runs, when the socket is not there,
+ * and when several do: `rename-session` renames the socket but not its server's command line, so a
+ * session renamed away from the name and a new one of that name both claim it (review H30-2: a user's
+ * new session passed as mc's renamed one, and was killed).
  */
 export function serverIdentityCommand(socketPath: string): Command {
   return {
@@ -167,8 +170,13 @@ export function serverIdentityCommand(socketPath: string): Command {
     args: [
       "-c",
       [
-        'pid=$(ps -eo pid=,args= 2>/dev/null | while IFS= read -r l; do case "$l" in *" --server $1") l=${l#"${l%%[! ]*}"}; printf "%s" "${l%% *}"; break ;; esac; done)',
-        '[ -n "$pid" ] || exit 0',
+        // No socket by that name: its server, if one runs with that path, serves a session renamed since.
+        '[ -S "$1" ] || exit 0',
+        'pid=$(ps -eo pid=,args= 2>/dev/null | while IFS= read -r l; do case "$l" in *" --server $1") l=${l#"${l%%[! ]*}"}; printf "%s " "${l%% *}" ;; esac; done)',
+        // Two servers with that path: one was renamed (zellij keeps its server's command line), and which one
+        // holds the socket now cannot be told from here: no identity (ownership then rests on pane names).
+        'case $pid in "" | *" "?*) exit 0 ;; esac',
+        "pid=${pid% }",
         'if [ -r "/proc/$pid/stat" ]; then st=$(sed "s/.*) //" "/proc/$pid/stat" | cut -d" " -f20); b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)',
         'else st=$(ps -o lstart= -p "$pid" 2>/dev/null); b=; fi',
         '[ -n "$st" ] && printf "%s\\n%s\\n%s\\n" "$pid" "$st" "$b"; true',

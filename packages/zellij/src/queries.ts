@@ -175,12 +175,25 @@ export class ZellijQueries {
    */
   async panesOf(name: string): Promise<PaneRow[] | "gone" | "unknown"> {
     let missing = 0;
+    let noSocket = 0;
     for (let attempt = 0; attempt < 4; attempt++) {
       if (attempt > 0) await sleep(50 * 2 ** attempt);
       const panes = await this.listPanes(name);
       if (Array.isArray(panes)) return panes;
       const there = await this.serverPresence(name);
       if (there ? !there.socket && !there.process : panes === "missing" && ++missing >= 2) return "gone";
+      if (there && !there.socket) noSocket++;
+    }
+    // A server whose socket stays away is not one exiting (it removes its socket a moment before it
+    // ends): it serves a session renamed since, as `rename-session` moves the socket and leaves the
+    // server's command line (review H30-3, H30-6: the old name read "did not answer" for good, and a new
+    // session of that name could not start).
+    if (noSocket === 4) {
+      await sleep(1500);
+      const panes = await this.listPanes(name);
+      if (Array.isArray(panes)) return panes;
+      const there = await this.serverPresence(name);
+      if (there && !there.socket) return "gone";
     }
     return "unknown";
   }

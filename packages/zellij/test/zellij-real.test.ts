@@ -696,6 +696,34 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       z.zellij("delete-session", "mine");
     });
 
+    it("rename-session keeps its server's command line: a new session of the old name is never mc's, and the name is free (reviews H30-2, H30-3, H30-6)", async () => {
+      const z = w();
+      // The user's own session, renamed away from a name mc then starts a session under (H30-6).
+      expect(z.zellij("attach", "--create-background", "rn").code).toBe(0);
+      expect(z.zellij("--session", "rn", "action", "rename-session", "theirs").code).toBe(0);
+      const m = z.manager({ sessionLayouts: [layout("rn", [["t", "sleep 60"]], z.work)] });
+      await m.startAllSessions();
+      expect((await m.checkAllSessionsStatus()).sessions[0]!.exists).toBe(true);
+      const id = await m.save();
+      // mc's session renamed by the user: the old name is gone, not "did not answer" (H30-3)…
+      expect(z.zellij("--session", "rn", "action", "rename-session", "rn_old").code).toBe(0);
+      const after = z.manager({ sessionLayouts: [] });
+      await after.load(id);
+      const st = (await after.checkAllSessionsStatus()).sessions[0]!;
+      expect(st.exists).toBe(false);
+      expect(st.error).toBeUndefined();
+      // …and a new session of the user's under that name is not mc's: neither killed nor replaced (H30-2).
+      expect(z.zellij("attach", "--create-background", "rn").code).toBe(0);
+      const restart = z.manager({ sessionLayouts: [layout("rn", [["t", "true"]], z.work)] });
+      const err = await restart.startAllSessions({ onConflict: "restart" }).catch((e: unknown) => e);
+      expect(isMcError(err, "SESSION_CONFLICT")).toBe(true);
+      const again = z.manager({ sessionLayouts: [] });
+      await again.load(id);
+      await again.killAllSessions();
+      expect(z.sessions()).toEqual(expect.arrayContaining(["rn", "rn_old", "theirs"]));
+      for (const n of ["rn", "rn_old", "theirs"]) z.zellij("kill-session", n);
+    }, 120_000);
+
     it("a user's session whose pane copies mc's name marker is not mc's: its server is not the one mc started", async () => {
       const z = w();
       const m = z.manager({ sessionLayouts: [layout("cp", [["a", "sleep 60"]], z.work)] });
