@@ -96,19 +96,26 @@ export function isAutoBackend(choice: string | undefined): boolean {
   return choice === undefined || /^a(uto)?$/i.test(choice);
 }
 
-export async function resolveBackend(choice: string, host: Host = localHost()): Promise<BackendName> {
-  const alias: Record<string, BackendName> = {
-    t: "tmux",
-    tmux: "tmux",
-    z: "zellij",
-    zellij: "zellij",
-    w: "wt",
-    wt: "wt",
-    "windows-terminal": "wt",
-  };
+const BACKEND_ALIASES: Record<string, BackendName> = {
+  t: "tmux",
+  tmux: "tmux",
+  z: "zellij",
+  zellij: "zellij",
+  w: "wt",
+  wt: "wt",
+  "windows-terminal": "wt",
+};
+
+/** A `--backend` value as machineconfig takes them (`t`, `z`, `wt`, `a`, …): the backend, `auto`, or undefined. */
+export function backendOf(choice: string): BackendName | "auto" | undefined {
   const c = choice.toLowerCase();
-  if (alias[c]) return alias[c]!;
-  if (c !== "auto" && c !== "a") {
+  return BACKEND_ALIASES[c] ?? (c === "auto" || c === "a" ? "auto" : undefined);
+}
+
+export async function resolveBackend(choice: string, host: Host = localHost()): Promise<BackendName> {
+  const c = backendOf(choice);
+  if (c && c !== "auto") return c;
+  if (c !== "auto") {
     throw new McError("USAGE", `unknown backend "${choice}"`, {
       backend: "cli",
       hint: "use tmux, zellij, wt or auto",

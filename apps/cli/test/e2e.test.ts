@@ -107,6 +107,14 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(started.backend).toBe("tmux");
     expect(started.batches[0].sessions[0]).toMatchObject({ name: "life", tabs: 2, action: "create" });
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("life");
+    // machineconfig's backend letters on attach as on run (review H31-2: -b t was refused).
+    for (const b of ["t", "a", "tmux"]) {
+      const a = await sessions(["attach", "life", "-b", b, "--print"]);
+      expect(a.code, `${b}: ${a.stderr}`).toBe(0);
+    }
+    expect((await sessions(["attach", "life", "-b", "q", "--print"])).stderr).toContain(
+      "--backend is tmux, zellij, wt or auto (t, z, w, a)",
+    );
 
     const status = await until(
       () => sessions(["status", "life", "--json"]),
@@ -367,7 +375,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       "python job.py --idx 1 --of 3",
       "python job.py --idx 2 --of 3",
     ]);
-    expect(JSON.parse((await sessions(["schema"])).stdout).required).toEqual(["version", "layouts"]);
+    expect(JSON.parse((await sessions(["schema"])).stdout).required).toEqual(["layouts"]);
     expect((await sessions(["completion", "bash"])).stdout).toContain(
       "complete -F _sessions_complete sessions",
     );

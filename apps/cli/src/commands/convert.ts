@@ -13,7 +13,7 @@ import { oneLine } from "../display.js";
 import { readLayouts } from "../layouts-source.js";
 import type { Output } from "../output.js";
 import { writeOutputFile } from "../output-file.js";
-import { defaultSessionPrefix } from "../registry.js";
+import { backendOf, defaultSessionPrefix } from "../registry.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -137,9 +137,9 @@ export async function freezeCommand(
   out: Output,
 ): Promise<number> {
   const host = localHost();
-  const backend = o.backend ?? "auto";
+  const backend = backendOf(o.backend ?? "auto");
   if (backend !== "auto" && backend !== "tmux" && backend !== "zellij")
-    throw usage("--backend is tmux, zellij or auto");
+    throw usage("--backend is tmux, zellij or auto (t, z, a)");
   if (backend !== "zellij") {
     let r: Awaited<ReturnType<typeof host.run>> | undefined;
     let q: ReturnType<typeof freezeQuery> | undefined;

@@ -1,6 +1,6 @@
 import { isMcError, type MachineHealth, type ManagedSession, McError, type SessionStatus } from "@mc/core";
 import type { Output } from "../output.js";
-import { type LoadedRun, loadRuns, runsStamp } from "../registry.js";
+import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
 type Corrupt = { path: string; error: string }[];
 
@@ -45,11 +45,15 @@ export async function withRuns<T>(
   where: RunFilter = {},
 ): Promise<T> {
   const { socket } = where;
-  const backend = where.backend === "auto" ? undefined : where.backend;
-  if (backend !== undefined && !BACKENDS.includes(backend))
-    throw new McError("USAGE", `--backend is ${BACKENDS.join(", ")}, not ${JSON.stringify(backend)}`, {
-      backend: "cli",
-    });
+  // machineconfig's names and letters as on `run` (review H31-2: attach -b t was refused).
+  const chosen = where.backend === undefined ? undefined : backendOf(where.backend);
+  if (where.backend !== undefined && chosen === undefined)
+    throw new McError(
+      "USAGE",
+      `--backend is ${BACKENDS.join(", ")} or auto (t, z, w, a), not ${JSON.stringify(where.backend)}`,
+      { backend: "cli" },
+    );
+  const backend = chosen === "auto" ? undefined : chosen;
   if (socket !== undefined && backend !== undefined && backend !== "tmux")
     throw new McError("USAGE", `--socket names a tmux server; it does not go with --backend ${backend}`, {
       backend: "cli",

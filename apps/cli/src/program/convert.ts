@@ -43,7 +43,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .option("-o, --output <file>", "write the layouts file here (atomically) instead of printing it")
     .addOption(
       new Option("-b, --backend <name>", "where the session runs")
-        .choices(["tmux", "zellij", "auto"])
+        .choices(["tmux", "zellij", "auto", "t", "z", "a"])
         .default("auto"),
     )
     .option(
