@@ -226,7 +226,8 @@ export const LayoutConfigSchema = z
 export const LayoutsFileSchema = z
   .strictObject({
     $schema: z.string().optional().describe("URL or path of this JSON Schema."),
-    version: z.string().describe('Format version; machineconfig writes "0.1".'),
+    // Optional, as machineconfig reads it (it never checks it): a file without it loads with a warning.
+    version: z.string().optional().describe('Format version; machineconfig writes "0.1".'),
     layouts: z
       .array(LayoutConfigSchema)
       .min(1, { error: "layouts must have at least one layout" })

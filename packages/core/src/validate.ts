@@ -162,7 +162,9 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
     issues.push(...checkLayouts(parsed.data, root, at));
     warnings.push(...layoutWarnings(parsed.data, root, at));
     const v = parsed.data.version;
-    if (!(KNOWN_VERSIONS as readonly string[]).includes(v)) {
+    if (v === undefined)
+      warnings.push(at(0, ["version"], 'no version; read as "0.1" (machineconfig writes "0.1")'));
+    else if (!(KNOWN_VERSIONS as readonly string[]).includes(v)) {
       const node = findNodeAtLocation(root, ["version"]);
       warnings.push(at(node?.offset ?? 0, ["version"], `unknown version "${v}"; read as "0.1"`));
     }

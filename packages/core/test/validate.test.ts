@@ -32,6 +32,19 @@ describe("loading machineconfig's format", () => {
     if (r.ok) expect(r.warnings.map((w) => w.message)).toEqual(['unknown version "9"; read as "0.1"']);
   });
 
+  it("loads a file without a version, as machineconfig does, with a warning (review H31-5)", () => {
+    const r = parseLayouts(
+      '{"layouts": [{"layoutName": "a", "layoutTabs": [{"tabName": "t", "startDir": "~", "command": "ls"}]}]}',
+    );
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.value.version).toBeUndefined();
+      expect(r.warnings.map((w) => w.message)).toEqual([
+        'no version; read as "0.1" (machineconfig writes "0.1")',
+      ]);
+    }
+  });
+
   it("reports a missing file and a directory plainly", async () => {
     const missing = await loadLayoutsFile(join(fixtures, "nope.json"));
     expect(!missing.ok && missing.issues[0]?.message).toBe("no such file");

@@ -99,7 +99,7 @@ export async function summarizeCommand(file: string, o: { lenient?: boolean }, o
     out.printJson(summary);
     return 0;
   }
-  out.out(`${out.c.bold(oneLine(file))}  version ${f.version}`);
+  out.out(`${out.c.bold(oneLine(file))}  version ${f.version ?? "unknown"}`);
   out.out(
     `${summary.layouts} layouts, ${total} tabs, ${summary.averageTabsPerLayout} tabs per layout on average`,
   );
