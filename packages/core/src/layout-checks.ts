@@ -6,7 +6,12 @@ import type { At, ValidationIssue } from "./validate.js";
 const offsetOf = (root: JsonNode, pointer: (string | number)[]) =>
   findNodeAtLocation(root, pointer)?.offset ?? 0;
 
-/** Layout names must be unique: one name is one session. */
+/**
+ * A layout name given twice: one name is one session, so the second asks for a session the first takes.
+ * Said, not refused (machineconfig has no such check, and its files load unchanged): a run of both
+ * resolves the clash by `--on-conflict` as for any name asked twice (rename: `dl_1`; error: refused with
+ * nothing started), and a run of other layouts of the file is not concerned (review H31-3).
+ */
 function duplicateLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   const names = new Map<string, number>();
@@ -18,7 +23,7 @@ function duplicateLayouts(file: LayoutsFile, root: JsonNode, at: At): Validation
         at(
           offsetOf(root, pointer),
           pointer,
-          `duplicate layoutName "${layout.layoutName}" (also layouts[${first}])`,
+          `duplicate layoutName "${layout.layoutName}" (also layouts[${first}]): run together, the second is a name conflict (--on-conflict rename runs it as ${layout.layoutName}_1)`,
         ),
       );
     } else names.set(layout.layoutName, i);
@@ -118,10 +123,10 @@ function panes(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
  * (`SESSION/TAB` can then name them only by position).
  */
 export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
+  const out: ValidationIssue[] = duplicateLayouts(file, root, at);
   const tmuxNames = new Map<string, number>();
   file.layouts.forEach((layout, i) => {
-    const key = layout.layoutName.replace(/[.:]/g, "_");
+    const key = layout.layoutName.replace(/[.: ]/g, "_");
     const first = tmuxNames.get(key);
     const pointer = ["layouts", i, "layoutName"];
     if (first !== undefined && file.layouts[first]!.layoutName !== layout.layoutName) {
@@ -129,7 +134,7 @@ export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): Valid
         at(
           offsetOf(root, pointer),
           pointer,
-          `layoutName "${layout.layoutName}" and "${file.layouts[first]!.layoutName}" (layouts[${first}]) are one tmux session, "${key}": tmux writes . and : as _`,
+          `layoutName "${layout.layoutName}" and "${file.layouts[first]!.layoutName}" (layouts[${first}]) are one tmux session, "${key}": tmux writes . and : as _, and a session's name a space`,
         ),
       );
     } else if (first === undefined) tmuxNames.set(key, i);
@@ -153,7 +158,7 @@ export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): Valid
 
 /** What a valid layouts file must also satisfy beyond its schema. */
 export function checkLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
-  return [...duplicateLayouts(file, root, at), ...dependencies(file, root, at), ...panes(file, root, at)];
+  return [...dependencies(file, root, at), ...panes(file, root, at)];
 }
 
 const KEYS = {

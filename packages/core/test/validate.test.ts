@@ -239,14 +239,20 @@ describe("valid but likely a mistake: warnings, never errors (machineconfig's fi
         { layoutName: "a.b", layoutTabs: [tab("t"), tab("t")] },
         { layoutName: "a:b", layoutTabs: [tab("u")] },
         { layoutName: "c", layoutTabs: [tab("t")] },
+        { layoutName: "c", layoutTabs: [tab("t")] },
+        { layoutName: "d e", layoutTabs: [tab("t")] },
+        { layoutName: "d_e", layoutTabs: [tab("t")] },
       ],
     });
     const r = parseLayouts(text);
+    // A name given twice loads, as machineconfig reads it (review H31-3): --on-conflict decides at a run.
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      'layouts[3].layoutName: duplicate layoutName "c" (also layouts[2]): run together, the second is a name conflict (--on-conflict rename runs it as c_1)',
       'layouts[0].layoutTabs[1].tabName: tabName "t" is also layoutTabs[0]: commands name these tabs by position (a.b/0, a.b/1)',
-      'layouts[1].layoutName: layoutName "a:b" and "a.b" (layouts[0]) are one tmux session, "a_b": tmux writes . and : as _',
+      `layouts[1].layoutName: layoutName "a:b" and "a.b" (layouts[0]) are one tmux session, "a_b": tmux writes . and : as _, and a session's name a space`,
+      `layouts[5].layoutName: layoutName "d_e" and "d e" (layouts[4]) are one tmux session, "d_e": tmux writes . and : as _, and a session's name a space`,
     ]);
   });
 });
