@@ -180,6 +180,12 @@ export const TabConfigSchema = z
     shell: text("shell")
       .optional()
       .describe("The program that interprets command (default: the user's login shell, $SHELL)."),
+    interactive: z
+      .boolean()
+      .optional()
+      .describe(
+        "Run command in an interactive shell ($SHELL -i), which reads your rc file (~/.bashrc, ~/.zshrc): its aliases and functions work, as in a machineconfig tab, where commands are typed into the tab's shell. Slower to start; tmux and zellij only.",
+      ),
     dependsOn: z
       .array(name("dependsOn"))
       .optional()

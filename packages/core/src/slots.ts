@@ -50,6 +50,8 @@ export function wrappedTabs(layout: LayoutConfig): WrappedTab[] {
       command,
       env: { ...layout.env, ...t.env, ...p?.env },
       shell: t.shell,
+      // Every pane of a tab: a further pane's command is typed as the tab's is.
+      ...(t.interactive ? { interactive: true } : {}),
       // Retries are the tab's command's: a further pane runs once.
       retry: p ? undefined : t.retry,
     };

@@ -20,6 +20,8 @@ export interface WrappedTab {
   env?: Readonly<Record<string, string>> | undefined;
   /** The program that interprets the command (default: the user's login shell, `$SHELL`). */
   shell?: string | undefined;
+  /** Interpret it as an interactive shell does (`-i`): the rc file is read, its aliases and functions work. */
+  interactive?: boolean | undefined;
   /** Run a failing command up to `max` more times, `backoffSeconds` apart. */
   retry?: { max: number; backoffSeconds?: number | undefined } | undefined;
 }
@@ -89,6 +91,7 @@ function caseEntry(t: WrappedTab, session: string | undefined): string {
     `    mc_ev=${shQuote(fields)}`,
   ];
   if (t.shell) lines.push(`    mc_sh=${shQuote(t.shell)}`);
+  if (t.interactive) lines.push("    mc_i=-i");
   if (t.keep) lines.push("    mc_keep=1");
   if (t.retry?.max) lines.push(`    mc_retry=${t.retry.max} mc_backoff=${t.retry.backoffSeconds ?? 0}`);
   // The tab's environment reaches its command only (mc_env runs in the command's subshell): a PATH, SHELL
@@ -183,7 +186,7 @@ if [ "$1" = log ]; then
   case "$2" in '' | *[!0-9]*) exit 2 ;; esac
   ${logWriterScript(`"$mc_dir/${tabLogName(0).replace("0", "$2")}"`, undefined, o.logWriter).join("\n  ")}
 fi
-mc_sh= mc_retry=0 mc_backoff=0 mc_keep= mc_path=$PATH
+mc_sh= mc_i= mc_retry=0 mc_backoff=0 mc_keep= mc_path=$PATH
 mc_env() { :; }
 # Decided before the tab's environment is exported: a variable of the layout cannot pose as bash's clock.
 mc_bash=\${BASH_VERSION:+1}
@@ -305,7 +308,7 @@ while :; do
     mc_traps
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
     mc_env
-    "$mc_run" "$mc_cf"
+    "$mc_run" $mc_i "$mc_cf"
   )
   mc_code=$?
   [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break

@@ -513,6 +513,19 @@ describe("posix tab wrapper", () => {
     expect((await readFile(out, "utf8")).trim()).toBe(`hi 'there' ${join(dir, "run22", "cmd-22")}`);
   });
 
+  it("interactive: the command is read by an interactive shell, so the rc file's aliases and functions work (review H31-4)", async () => {
+    const home = join(dir, "ihome");
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, ".bashrc"), "alias f='echo ALIAS'\nmyfn() { echo FN \"$@\"; }\n");
+    const out = join(dir, "interactive.txt");
+    const cmd = `f one > '${out}'; myfn two >> '${out}'; exit 3`;
+    const plain = await runTab("f one", 23, dir, "/bin/bash", { env: { HOME: home } });
+    expect(plain.rec?.exit).toBe(127);
+    const asked = await runTab(cmd, 24, dir, "/bin/bash", { env: { HOME: home }, interactive: true });
+    expect(asked.rec?.exit).toBe(3);
+    expect(await readFile(out, "utf8")).toBe("ALIAS one\nFN two\n");
+  });
+
   it("property: the tab's environment (PATH, SHELL, IFS, TMUX_PANE, …) reaches its command and never the wrapper", async () => {
     const names = [
       "PATH",

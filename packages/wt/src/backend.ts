@@ -183,6 +183,18 @@ export class WtBackend implements SessionBackend {
 
   prepare(spec: SessionSpec, info: HostInfo): PreparedSession {
     const tabs = spec.layout.layoutTabs;
+    const asked = tabs.find((t) => t.interactive);
+    if (asked) {
+      throw new McError(
+        "USAGE",
+        `tab "${asked.tabName}" asks for an interactive shell (interactive, --interactive-shell): Windows Terminal runs commands in PowerShell`,
+        {
+          backend: "wt",
+          op: "start",
+          hint: "drop interactive for Windows Terminal; PowerShell's profile functions can be called from the command by dot-sourcing $PROFILE",
+        },
+      );
+    }
     if (spec.pendingTabs?.length) {
       throw new McError(
         "USAGE",

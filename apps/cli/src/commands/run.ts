@@ -64,6 +64,8 @@ export interface RunOptions {
   allFile?: boolean;
   /** What a tab does once its command ended. */
   exit: "shell" | "close" | "keep";
+  /** Every tab's `interactive` (its command read by `$SHELL -i`, aliases and rc functions working). */
+  interactiveShell?: boolean;
   /** With --kill-upon-completion: keep sessions that have a failed tab (their successful tabs close). */
   keepFailed?: boolean;
   /** A command run (event JSON on stdin) on failures and at the end, or `desktop`. */
@@ -357,6 +359,13 @@ async function runBatch(
  * the others carry on; when every machine failed, its error is the command's.
  */
 export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Output): Promise<number> {
+  // machineconfig types each command into the tab's interactive shell: --interactive-shell does as it
+  // does for every tab (review H31-4: its aliases, such as machineconfig's own `f`, exited 127).
+  if (o.interactiveShell)
+    layouts = layouts.map((l) => ({
+      ...l,
+      layoutTabs: l.layoutTabs.map((t) => ({ ...t, interactive: true })),
+    }));
   // A session whose open tabs have all closed ends: a tab waiting for another (dependsOn) never starts.
   if (o.exit === "close" && layouts.some((l) => l.layoutTabs.some((t) => t.dependsOn?.length)))
     throw usage(

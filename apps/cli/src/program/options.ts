@@ -113,6 +113,10 @@ export function addRunOptions(c: Command): Command {
         .choices(["shell", "close", "keep"])
         .default("shell"),
     )
+    .option(
+      "--interactive-shell",
+      "run each command in an interactive shell ($SHELL -i, reading ~/.bashrc or ~/.zshrc): its aliases and functions work, as in machineconfig's tabs",
+    )
     .option("--keep-failed", "with --kill-upon-completion: keep sessions with a failed tab open to look at")
     .option(
       "--notify <cmd>",
