@@ -438,6 +438,23 @@ async function runBatches(
   let failedMachines = 0;
   const results: unknown[] = [];
   const kills: KillResult[] = [];
+  // Before the first batch starts, every later one is planned as the dry run plans it: a name taken on
+  // the server or a start directory that cannot be used refuses the run with nothing started (review
+  // H31-14: found when its batch came up, after the earlier ones had run). What changes meanwhile is
+  // still found when its batch starts.
+  for (const batch of batches.slice(1)) {
+    const m = await managerFor(backend, batch, o, out);
+    try {
+      await m.plan({
+        onConflict: o.onConflict,
+        missingDirs: o.missingDirs,
+        initialTabs: o.maxParallelTabs,
+        onWarning: () => {},
+      });
+    } finally {
+      await m.close();
+    }
+  }
   for (const [bi, batch] of batches.entries()) {
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o, out);
