@@ -15,6 +15,7 @@ import {
   MAX_LAYOUTS_FILE_BYTES,
   McError,
   parseLayouts,
+  psQuote,
   shQuote,
   type ThresholdType,
   tabWeight,
@@ -234,7 +235,14 @@ export async function schemaCommand(name: string | undefined, out: Output): Prom
  * in every argument. One argument is a shell command line; several are an argv, each quoted.
  */
 export function layoutFromCommand(
-  o: { num: number; name: string; startDir: string; maxTabs?: number },
+  o: {
+    num: number;
+    name: string;
+    startDir: string;
+    maxTabs?: number;
+    /** The tabs run the command in PowerShell (Windows Terminal): an argv is quoted for it, not for sh. */
+    powershell?: boolean;
+  },
   argv: string[],
 ): LayoutConfig {
   if (argv.length === 0)
@@ -256,7 +264,14 @@ export function layoutFromCommand(
     layoutTabs: Array.from({ length: o.num }, (_, i) => ({
       tabName: `tab${i}`,
       startDir: o.startDir,
-      command: argv.length === 1 ? sub(argv[0]!, i) : argv.map((a) => shQuote(sub(a, i))).join(" "),
+      command:
+        argv.length === 1
+          ? sub(argv[0]!, i)
+          : o.powershell
+            ? // Every argument a literal, none PowerShell syntax (a bare --% ends parsing at a |; a,b is an
+              // array; @x splats): review H32-15. `&` runs the quoted program.
+              `& ${argv.map((a) => psQuote(sub(a, i))).join(" ")}`
+            : argv.map((a) => shQuote(sub(a, i))).join(" "),
     })),
   };
   // Flags get the checks a file gets: the layout they make is validated as if it were written in one.

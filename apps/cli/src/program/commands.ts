@@ -12,6 +12,7 @@ import {
 import { killCommand, lsCommand, statusCommand } from "../commands/manage.js";
 import { DEFAULT_LAYOUTS_FILE, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
 import type { Output } from "../output.js";
+import { backendOf } from "../registry.js";
 import {
   addRunOptions,
   BACKEND_FILTER,
@@ -279,8 +280,13 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
   cmd
     .addHelpText("after", example("sessions create-from-command -n 4 -m -k -- python train.py --shard {idx}"))
     .action(async (argv: string[], o: FromCommandOptions) => {
+      // Windows Terminal's tabs read the command as PowerShell: an argv is quoted for it.
+      const chosen = backendOf(o.backend ?? "auto");
+      const powershell =
+        !o.output &&
+        (chosen === "wt" || (chosen === "auto" && process.platform === "win32" && !o.host?.length));
       const layout = layoutFromCommand(
-        { num: o.num, name: o.name, startDir: o.startDir, maxTabs: o.maxTabsPerLayout },
+        { num: o.num, name: o.name, startDir: o.startDir, maxTabs: o.maxTabsPerLayout, powershell },
         argv,
       );
       if (o.output) {
