@@ -500,11 +500,13 @@ describe("commands suggested to the user (review H8-5)", () => {
       /attach with: (sessions attach .*)$/m.exec(run.stderr)?.[1],
       /hint: (sessions kill .*) kills only those$/m.exec(kill.stderr)?.[1],
     ];
-    for (const cmd of suggested) {
+    // The session's name (a space is _ in it), and the name as the user gave it.
+    const meant = [evil.replaceAll(" ", "_"), evil];
+    for (const [i, cmd] of suggested.entries()) {
       expect(cmd).toBeDefined();
       // What a shell makes of the pasted line: `sessions` prints its arguments, one per line.
       const r = spawnSync("sh", ["-c", `sessions() { printf '%s\\n' "$@"; }; ${cmd}`], { encoding: "utf8" });
-      expect(r.stdout.trim().split("\n").at(-1), cmd).toBe(evil);
+      expect(r.stdout.trim().split("\n").at(-1), cmd).toBe(meant[i]);
     }
     expect(existsSync(pwned)).toBe(false);
     expect((await sessions(["kill", evil])).code).toBe(0);
