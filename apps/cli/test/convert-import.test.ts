@@ -407,3 +407,17 @@ describe("a __proto__ key is an ordinary unknown key, as to tmuxp and tmuxinator
     });
   }
 });
+
+describe("which tool a file is for (review H32-1)", () => {
+  it("a YAML file whose window has a custom layout line is tmuxp's or tmuxinator's, not KDL", async () => {
+    const { detectFormat } = await import("../src/convert/source.js");
+    const line = "    layout: c9e0,80x24,0,0{40x24,0,0,0,39x24,41,0,1}";
+    expect(
+      detectFormat("t.yaml", `session_name: x\nwindows:\n  - window_name: w\n${line}\n    panes: [a, b]\n`),
+    ).toBe("tmuxp");
+    expect(detectFormat("t.yml", `name: x\nwindows:\n  - w:\n${line}\n        panes: [a, b]\n`)).toBe(
+      "tmuxinator",
+    );
+    expect(detectFormat("t", 'layout {\n  tab name="a" { pane; }\n}\n')).toBe("zellij");
+  });
+});

@@ -171,6 +171,9 @@ describe.skipIf(!tools.tmux)("freeze a hand-made tmux session, export it, load i
       "editor",
       "shell",
     ]);
+    // mc reads its own export back without --from: a window's custom layout line is not KDL (review H32-1).
+    const back = await sessions(["import", out]);
+    expect(back.code, back.stderr).toBe(0);
   });
 
   it.skipIf(!tools.tmuxinator)("tmuxinator start of the export rebuilds the windows and panes", async () => {
@@ -247,6 +250,60 @@ describe.skipIf(!tools.tmux)("freeze a hand-made tmux session, export it, load i
       }
     },
   );
+});
+
+describe("a command ending in \\; survives tmuxp's and tmuxinator's send-keys (review H32-11)", () => {
+  const layoutOf = (out: string) => ({
+    version: "0.1",
+    layouts: [
+      {
+        layoutName: "semi",
+        layoutTabs: [
+          {
+            tabName: "t",
+            startDir: dir,
+            command: `find ${shQuote(dir)} -maxdepth 0 -exec touch ${shQuote(out)} {} \\;`,
+          },
+        ],
+      },
+    ],
+  });
+
+  it.skipIf(!tools.tmuxp)("tmuxp", async () => {
+    const out = join(dir, "semi-tmuxp.out");
+    const f = join(dir, "semi-tmuxp.json");
+    writeFileSync(f, JSON.stringify(layoutOf(out)));
+    const y = join(dir, "semi.yaml");
+    expect((await sessions(["export", f, "--to", "tmuxp", "-o", y])).code).toBe(0);
+    execFileSync("tmuxp", ["load", "-d", "-y", "-S", sock("semi-tmuxp"), y], {
+      env,
+      stdio: "pipe",
+      timeout: 60000,
+    });
+    await eventually(
+      async () => existsSync(out),
+      (ok) => expect(ok).toBe(true),
+    );
+    // And back: the command as it was.
+    const back = JSON.parse((await sessions(["import", y])).stdout);
+    expect(back.layouts[0].layoutTabs[0].command).toBe(layoutOf(out).layouts[0]!.layoutTabs[0]!.command);
+  });
+
+  it.skipIf(!tools.tmuxinator)("tmuxinator", async () => {
+    const out = join(dir, "semi-tmuxinator.out");
+    const f = join(dir, "semi-tmuxinator.json");
+    writeFileSync(f, JSON.stringify(layoutOf(out)));
+    const y = join(dir, "semi.yml");
+    expect((await sessions(["export", f, "--to", "tmuxinator", "-o", y])).code).toBe(0);
+    const s = sock("semi-tmuxinator");
+    writeFileSync(y, `${readFileSync(y, "utf8")}socket_path: ${s}\n`);
+    tmux(s, "new-session", "-d", "-s", "keeper", "sleep 600");
+    execFileSync("tmuxinator", ["start", "-p", y, "--no-attach"], { env, stdio: "pipe", timeout: 60000 });
+    await eventually(
+      async () => existsSync(out),
+      (ok) => expect(ok).toBe(true),
+    );
+  });
 });
 
 describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {

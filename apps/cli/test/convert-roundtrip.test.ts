@@ -246,6 +246,21 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
     .map(([a, b, c]) =>
       `${[...a].slice(0, 20).join("")}${b}${[...c].slice(0, 20).join("")}`.normalize("NFC"),
     );
+  it("a session name with . or : is written as tmux keeps it, and said so (review H32-7)", () => {
+    const l: LayoutConfig = {
+      layoutName: "a.b:c",
+      layoutTabs: [{ tabName: "w.x:y", startDir: "/tmp", command: "true" }],
+    };
+    const e = EXPORT[f](l, tmp);
+    const back = importText(e.text, f, { file: join(tmp, "x.yml"), cwd: tmp, env: {} }, "x.yml");
+    expect(back.file.layouts[0]!.layoutName).toBe("a_b_c");
+    // A window's name keeps them: tmux does.
+    expect(back.file.layouts[0]!.layoutTabs[0]!.tabName).toBe("w.x:y");
+    expect(e.warnings.map((w) => w.message).join("\n")).toMatch(
+      /tmux keeps \. and : in a session's name as _/,
+    );
+  });
+
   it("a name holding one is written without it and said so; a start directory holding one is refused", () => {
     fc.assert(
       fc.property(format, (bad) => {

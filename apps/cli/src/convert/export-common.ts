@@ -106,9 +106,18 @@ export function typedItems(command: string, leadingSpace: boolean): string[] {
   const items = command.includes("\n") && linesStandAlone(command) ? command.split("\n") : [command];
   // Spaces then a key name get one more too: the importer takes exactly one off. So does a line that
   // starts with `-` (spaces before it or not): tmuxinator's `send-keys -t W LINE` would read it as flags.
-  return leadingSpace
+  const keys = leadingSpace
     ? items
     : items.map((l) => (isTmuxKeyName(l.replace(/^ +/, "")) || /^ *-/.test(l) ? ` ${l}` : l));
+  // Both tools hand the line to tmux's send-keys, and tmux reads an argument ending in `;` as a command
+  // separator (a final `\;` becomes `;`): `find … -exec rm {} \;` arrived cut (review H32-11). A space
+  // after it is nothing to the shell; the importers take it off.
+  return keys.map(trailingSemicolon);
+}
+
+/** A typed line ending in `;` with one space after it ({@link typedItems}), as tmux will pass it on. */
+export function trailingSemicolon(line: string): string {
+  return line.endsWith(";") ? `${line} ` : line;
 }
 
 /**
@@ -155,6 +164,22 @@ export function tmuxName(name: string, at: string, notes: Notes): string {
     `written as ${JSON.stringify(safe)}: tmux reads #(…) and #{…} in names as formats, and would run #(…)`,
   );
   return safe;
+}
+
+/**
+ * A session name for tmuxp or tmuxinator: {@link tmuxName}, and `.` and `:` as tmux keeps them (`_`), with
+ * a warning: libtmux refuses a name with `.` (BadSessionName), and tmuxinator's later commands target the
+ * name as written, which tmux renamed, so nothing was typed into the session (review H32-7).
+ */
+export function tmuxSessionName(name: string, notes: Notes): string {
+  const safe = tmuxName(name, "layoutName", notes);
+  if (!/[.:]/.test(safe)) return safe;
+  const kept = safe.replace(/[.:]/g, "_");
+  notes.add(
+    "layoutName",
+    `written as ${JSON.stringify(kept)}: tmux keeps . and : in a session's name as _ (tmuxp refuses them, and tmuxinator would lose the session it made)`,
+  );
+  return kept;
 }
 
 /** A start directory tmux gets with `-c` (a format there would be expanded, `#(…)` run): refused. */

@@ -225,3 +225,8 @@ export function linesStandAlone(command: string): boolean {
   }
   return quote === undefined && depth === 0;
 }
+
+/** What an importer reads back of a typed line export ended `; ` (export-common trailingSemicolon): the space off. */
+export function untrailSemicolon(line: string): string {
+  return line.endsWith("; ") ? line.slice(0, -1) : line;
+}

@@ -157,7 +157,10 @@ export function erbTag(text: string): { line: number; column: number } | undefin
 export function detectFormat(path: string, text: string): Format | undefined {
   if (/\.kdl$/i.test(path)) return "zellij";
   const code = text.replace(/^\s*(\/\/|#).*$/gm, "");
-  if (/^\s*layout\b[^\n{]*\{/m.test(code) && !/^\s*[{[]/.test(code)) return "zellij";
+  // A YAML or JSON file is never KDL, whatever a line of it looks like: a tmuxp window's custom
+  // `layout: c9e0,…{…}` read as a KDL layout node broke the import of every export with splits (review H32-1).
+  const yamlOrJson = /\.(ya?ml|json)$/i.test(path);
+  if (!yamlOrJson && /^\s*layout\b[^\n{]*\{/m.test(code) && !/^\s*[{[]/.test(code)) return "zellij";
   const key = (name: string) => new RegExp(`(^|[{,])\\s*"?(${name})"?\\s*:`, "m").test(text);
   if (key("session_name")) return "tmuxp";
   if (key("name|project_name") && key("windows|tabs")) return "tmuxinator";

@@ -10,6 +10,7 @@ import {
   tabPanes,
   tmuxDir,
   tmuxName,
+  tmuxSessionName,
   typedItems,
 } from "./export-common.js";
 import { exportLine, shPath } from "./shell.js";
@@ -47,7 +48,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
   layoutNotes(layout, notes, { onStart: true, onStop: true });
   const tabs = layout.layoutTabs.map((t) => ({ t, panes: tabPanes(t, cwd) }));
   const doc: Record<string, unknown> = {
-    name: tmuxName(layout.layoutName, "layoutName", notes),
+    name: tmuxSessionName(layout.layoutName, notes),
     root: tmuxDir(tabs[0]!.panes[0]!.pane.dir, `tab ${JSON.stringify(tabs[0]!.t.tabName)}`),
   };
   if (layout.onStart) doc.on_project_first_start = layout.onStart;

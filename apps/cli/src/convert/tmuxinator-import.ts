@@ -1,7 +1,7 @@
 import type { Flat, LayoutConfig } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { isAnchored, joinDir, normDir } from "./paths.js";
-import { isTmuxKeyName, parseExportLine, shlexSplit, shPath } from "./shell.js";
+import { isTmuxKeyName, parseExportLine, shlexSplit, shPath, untrailSemicolon } from "./shell.js";
 import { type Ctx, fail, layoutOf } from "./tmuxp-panes.js";
 import { type ImportContext, type Imported, isMap, Notes, type Plain } from "./types.js";
 import { loc, rbStr, unknownKeys } from "./values.js";
@@ -73,7 +73,7 @@ function preWindow(c: Ctx, d: Record<string, Plain>): string | undefined {
 
 /** A command line as typed; a line the exporter had to keep from reading as a tmux key comes back. */
 const typed = (v: Plain): string => {
-  const s = rbStr(v);
+  const s = untrailSemicolon(rbStr(v));
   return s.startsWith(" ") && (isTmuxKeyName(s.replace(/^ +/, "")) || /^ +-/.test(s)) ? s.slice(1) : s;
 };
 

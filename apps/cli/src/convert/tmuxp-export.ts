@@ -11,6 +11,7 @@ import {
   tabPanes,
   tmuxDir,
   tmuxName,
+  tmuxSessionName,
   typedItems,
 } from "./export-common.js";
 import { argvCommand } from "./shell.js";
@@ -77,7 +78,7 @@ export function exportTmuxp(layout: LayoutConfig, cwd: string): Exported {
   expansionNotes(layout, notes);
   const first = layout.layoutTabs[0]!;
   const doc: Record<string, unknown> = {
-    session_name: tmuxName(layout.layoutName, "layoutName", notes),
+    session_name: tmuxSessionName(layout.layoutName, notes),
     start_directory: tmuxDir(outDir(first.startDir, cwd), `tab ${JSON.stringify(first.tabName)}`),
   };
   if (layout.env && Object.keys(layout.env).length) doc.environment = layout.env;

@@ -1,7 +1,7 @@
 import { type Flat, flatten, type NamedLayout, PANE_LAYOUTS } from "@mc/core";
 import type { SourcePane } from "./build.js";
 import { expandVars, joinDir, normDir, TILDE } from "./paths.js";
-import { isShell, shlexSplit } from "./shell.js";
+import { isShell, shlexSplit, untrailSemicolon } from "./shell.js";
 import { cellLeaves, cellTree, nearestNamedLayout, parseTmuxLayout } from "./tmux-layout.js";
 import { convertError, type ImportContext, isMap, type Notes, type Plain } from "./types.js";
 import { loc, pyStr, pyTruthy } from "./values.js";
@@ -76,11 +76,11 @@ export function expandCmds(v: Plain | undefined, at: string): Cmd[] {
   // be treated as a carriage return"), a blank pane. Among others, an empty line is kept as written.
   if (list.length > 0 && list.every((c) => typeof c === "string" && c.trim() === "")) return [];
   return list.map((c, i) => {
-    if (typeof c === "string") return { cmd: c };
+    if (typeof c === "string") return { cmd: untrailSemicolon(c) };
     if (isMap(c) && typeof c.cmd === "string") {
       const sleep = c.sleep_before !== undefined || c.sleep_after !== undefined;
       return {
-        cmd: c.cmd,
+        cmd: untrailSemicolon(c.cmd),
         ...(c.enter !== undefined ? { enter: c.enter } : {}),
         ...(sleep ? { sleep } : {}),
       };
