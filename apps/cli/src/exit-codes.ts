@@ -23,17 +23,18 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 };
 
 /**
- * Whether an error says a machine's tool did not answer (a local tmux or zellij call that mc ended at its
- * timeout: "… did not answer within 15 s"). That is exit 8 for every command, as for a machine over ssh
- * that does not answer: the sessions there were not reached, not found gone.
+ * Whether an error says a machine or its tool did not answer (a local tmux or zellij call that mc ended at
+ * its timeout: "… did not answer within 15 s"; a remote call: "… no answer within 25000 ms"). That is exit
+ * 8 for every command, as `status` says it: the sessions there were not reached, not found gone.
  */
 export function unanswered(message: string | undefined): boolean {
-  return /did not answer within/.test(message ?? "");
+  // Over ssh: "ssh:box: no answer within 25000 ms" (a TIMEOUT of the remote transport: review H30-7).
+  return /did not answer within|: no answer within \d+ ms/.test(message ?? "");
 }
 
 /** The exit code of an error: its code's, or 8 when the tool did not answer ({@link unanswered}). */
 export function exitCodeOf(code: ErrorCode | undefined, message: string | undefined): number {
-  if (unanswered(message) && code !== "TIMEOUT" && code !== "ABORTED") return EXIT_CODES.SSH_UNREACHABLE;
+  if (unanswered(message) && code !== "ABORTED") return EXIT_CODES.SSH_UNREACHABLE;
   return code ? (EXIT_CODES[code] ?? 1) : 1;
 }
 

@@ -303,6 +303,47 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect((await sessions(["kill", "far"])).code).toBe(0);
   });
 
+  it("a machine whose tmux does not answer: status and kill both exit 8, nothing called gone (review H30-7)", async () => {
+    const f = join(dir, "hung.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "hung",
+            layoutTabs: [{ tabName: "t", startDir: join(dir, "work"), command: "sleep 90" }],
+          },
+        ],
+      }),
+    );
+    const s = sock("hung");
+    const r = await sessions([
+      "run",
+      f,
+      "--host",
+      "alpha",
+      "--socket",
+      s,
+      "--ssh-config",
+      join(dir, "ssh_config"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const pid = Number(
+      execFileSync("tmux", ["-S", s, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    process.kill(pid, "SIGSTOP");
+    try {
+      const [st, k] = await Promise.all([sessions(["status", "hung"]), sessions(["kill", "hung"])]);
+      expect(st.code, st.stderr).toBe(8);
+      expect(k.code, k.stderr).toBe(8);
+      expect(k.stderr).toMatch(/✗ hung on alpha: .*no answer within .*it stays in mc's records/);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect((await sessions(["kill", "hung"])).code).toBe(0);
+  }, 120_000);
+
   it("refuses a host that would be read as an ssh option, before running ssh", async () => {
     const f = join(dir, "one.json");
     const r = await sessions([
