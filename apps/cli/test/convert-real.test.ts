@@ -306,6 +306,39 @@ describe("a command ending in \\; survives tmuxp's and tmuxinator's send-keys (r
   });
 });
 
+describe.skipIf(!tools.tmux)("freeze of a session mc started", () => {
+  it("a pane the layout gave no command freezes as a blank pane, not `true` (review H32-8)", async () => {
+    const f = join(dir, "blank.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "blank",
+            layoutTabs: [
+              {
+                tabName: "t",
+                startDir: dir,
+                command: "sleep 60",
+                panes: [{ split: "down" }, { command: "sleep 61" }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const s = sock("blank");
+    expect((await sessions(["run", f, "--socket", s])).code).toBe(0);
+    const l = await eventually(
+      () => freeze("blank", "--socket", s),
+      (x) => expect(x.layoutTabs[0]!.panes).toHaveLength(2),
+    );
+    expect(l.layoutTabs[0]!.command).toBe("sleep 60");
+    expect(l.layoutTabs[0]!.panes!.map((p) => p.command)).toEqual([undefined, "sleep 61"]);
+  });
+});
+
 describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
   it("a tmuxp workspace runs on real tmux, its warnings on stderr", async () => {
     const ws = join(dir, "run.yaml");

@@ -25,6 +25,11 @@ function rewrite(n: KdlNode, mine: { panes: number }): KdlNode {
   mine.panes++;
   // mc's own marker in the pane's name (`<tab> (mc run ID)`, `… [exit N]`) is not the user's.
   if (typeof properties.name === "string" && MC_PANE_NAME.test(properties.name)) delete properties.name;
+  // A pane the layout gave no command: a plain pane (a shell), as it was written.
+  if (command === "") {
+    const { command: _, ...plain } = properties;
+    return { ...n, properties: plain, children: children.filter((k) => k.name !== "args") };
+  }
   const argsNode: KdlNode = {
     name: "args",
     values: ["-c", command],
