@@ -206,6 +206,31 @@ describe("wait", () => {
     expect(ended.code, ended.stdout).toBe(10);
     expect(JSON.parse(ended.stdout)).toMatchObject({ ok: false, failed: 1 });
   });
+
+  it("logs SESSION/TAB/N prints pane N alone, as status names it; rerun of a pane is refused (review H30-5)", async () => {
+    const f = layouts("log-panes.json", [
+      {
+        layoutName: "lp",
+        layoutTabs: [
+          { tabName: "dev", command: "echo first-pane", panes: [{ command: "echo second-pane" }] },
+        ],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    expect((await sessions(["wait", "lp"])).code).toBe(0);
+    const one = await sessions(["logs", "lp/dev/1"]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain("second-pane");
+    expect(one.stdout).not.toContain("first-pane");
+    const both = await sessions(["logs", "lp/dev"]);
+    expect(both.stdout).toMatch(/dev\/0 \| .*first-pane/);
+    expect(both.stdout).toMatch(/dev\/1 \| .*second-pane/);
+    expect((await sessions(["logs", "lp/dev/2"])).code).toBe(5);
+    const rerun = await sessions(["rerun", "lp/dev/1"]);
+    expect(rerun.code).toBe(2);
+    expect(rerun.stderr).toContain('tab "dev" has several panes: rerun runs one command');
+    expect((await sessions(["kill", "lp"])).code).toBe(0);
+  });
 });
 
 describe("a merge from another terminal while wait, events --follow and status --watch run (review H26-8)", () => {

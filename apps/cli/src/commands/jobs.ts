@@ -375,6 +375,15 @@ export async function rerunCommand(
     async (runs) => {
       const found = await resolveLive(runs, () => findTarget(runs, target, o.host));
       const { manager } = found.run;
+      // One pane of a tab (TAB/N, as status names it): rerun runs one command, and that tab has several.
+      if (found.pane !== undefined) {
+        const name = found.session.layout.layoutTabs[found.tab ?? 0]!.tabName;
+        throw new McError("USAGE", `tab "${name}" has several panes: rerun runs one command`, {
+          backend: "cli",
+          op: "rerun",
+          hint: "restart the session (sessions run --on-conflict restart), or merge-overwrite the changed tab",
+        });
+      }
       if (found.endedAt !== undefined) {
         throw new McError("SESSION_NOT_FOUND", `session "${found.session.name}" has ended`, {
           backend: "cli",

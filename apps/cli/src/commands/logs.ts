@@ -39,10 +39,11 @@ interface LogSource {
 }
 
 /** The logs of a target: one tab's commands (its panes), or every command of the session. */
-function sourcesOf(found: FoundSession & { tab?: number }): LogSource[] {
+function sourcesOf(found: FoundSession & { tab?: number; pane?: number }): LogSource[] {
   const tabs = found.session.layout.layoutTabs;
   return sessionSlots(found.session.layout)
     .filter((x) => found.tab === undefined || x.tab === found.tab)
+    .filter((x) => found.pane === undefined || x.pane === found.pane)
     .sort((a, b) => a.tab - b.tab || a.pane - b.pane)
     .map((x) => {
       const several = (tabs[x.tab]!.panes?.length ?? 0) > 0;

@@ -356,8 +356,8 @@ export function findTarget(
   runs: LoadedRun[],
   target: string,
   host: string | undefined,
-): FoundSession & { tab?: number } {
-  const found: (FoundSession & { tab?: number })[] = [];
+): FoundSession & { tab?: number; pane?: number } {
+  const found: (FoundSession & { tab?: number; pane?: number })[] = [];
   // Not found: say what is missing where a session matched (its tabs), else that no session matched.
   let noTab: unknown;
   let noSession: unknown;
@@ -379,7 +379,10 @@ export function findTarget(
       found.push({ ...s, tab: tabIndex(s.session, target.slice(cut + 1)) });
     } catch (e) {
       if (!isMcError(e, "SESSION_NOT_FOUND")) throw e;
-      noTab ??= e;
+      // TAB/N: pane N of a tab of several, as status shows it (review H30-5).
+      const pane = paneOf(s.session, target.slice(cut + 1));
+      if (pane) found.push({ ...s, ...pane });
+      else noTab ??= e;
     }
   }
   if (found.length === 1) return found[0]!;
@@ -403,6 +406,20 @@ export function findTarget(
     backend: "cli",
     hint: "name a tab by its position instead (SESSION/0 is the first tab)",
   });
+}
+
+/** `TAB/N` as status names pane N of a tab with panes, or undefined. */
+function paneOf(s: ManagedSession, text: string): { tab: number; pane: number } | undefined {
+  const m = /^(.+)\/(\d+)$/.exec(text);
+  if (!m) return undefined;
+  try {
+    const tab = tabIndex(s, m[1]!);
+    const panes = s.layout.layoutTabs[tab]!.panes?.length ?? 0;
+    const pane = Number(m[2]);
+    return panes > 0 && pane <= panes ? { tab, pane } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function tabIndex(s: ManagedSession, tab: string): number {
