@@ -308,6 +308,24 @@ while :; do
     mc_traps
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
     mc_env
+    if [ -n "$mc_i" ]; then
+      case \${mc_run##*/} in
+        bash | zsh)
+          # The command read by -c, not the file as a script: Ctrl-C ends all of it, where an interactive
+          # shell reading a file goes on to its next line (review H33-2). The mark says the rc file let the
+          # command start: one that ends the shell first is no success (H33-3). $0 is the command file and
+          # there are no arguments, as without -i.
+          PATH=$mc_path rm -f -- "$mc_cf.started"
+          "$mc_run" -i -c ': > "$1"; shift; . "$0"' "$mc_cf" "$mc_cf.started"
+          mc_c=$?
+          if [ ! -e "$mc_cf.started" ]; then
+            printf 'mc: %s -i ended (exit %s) before the command started: its rc file exits\\n' "$mc_run" "$mc_c" >&2
+            exit 126
+          fi
+          PATH=$mc_path rm -f -- "$mc_cf.started"
+          exit "$mc_c" ;;
+      esac
+    fi
     "$mc_run" $mc_i "$mc_cf"
   )
   mc_code=$?

@@ -524,6 +524,21 @@ describe("posix tab wrapper", () => {
     const asked = await runTab(cmd, 24, dir, "/bin/bash", { env: { HOME: home }, interactive: true });
     expect(asked.rec?.exit).toBe(3);
     expect(await readFile(out, "utf8")).toBe("ALIAS one\nFN two\n");
+    // $0 is the command file and there are no arguments, as without interactive.
+    const args = join(dir, "interactive-args.txt");
+    await runTab(`echo "$0|$#" > '${args}'`, 25, dir, "/bin/bash", {
+      env: { HOME: home },
+      interactive: true,
+    });
+    expect(await readFile(args, "utf8")).toBe(`${join(dir, "run25", "cmd-25")}|0\n`);
+    // An rc file that ends the shell before the command starts is no success (review H33-3).
+    await writeFile(join(home, ".bashrc"), "exit 0\n");
+    const ended = await runTab(`echo ran > '${out}'`, 26, dir, "/bin/bash", {
+      env: { HOME: home },
+      interactive: true,
+    });
+    expect(ended.rec?.exit).toBe(126);
+    expect(await readFile(out, "utf8")).toBe("ALIAS one\nFN two\n");
   });
 
   it("property: the tab's environment (PATH, SHELL, IFS, TMUX_PANE, …) reaches its command and never the wrapper", async () => {

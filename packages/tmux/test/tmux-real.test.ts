@@ -462,6 +462,33 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     await m.killAllSessions();
   });
 
+  it("Ctrl-C in an interactive tab ends its whole command, never a success (review H33-2)", async () => {
+    // bash, with a home of its own (root's ~/.bashrc here can take a minute).
+    const tab = {
+      tabName: "i",
+      startDir: t.work,
+      command: "sleep 30\necho after > after.txt",
+      interactive: true,
+      shell: "/bin/bash",
+      env: { HOME: t.work },
+    };
+    const m = t.manager({ sessionLayouts: [{ layoutName: "ictl", layoutTabs: [tab] }] });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command.startsWith("sleep")),
+    );
+    t.tmux("send-keys", "-t", "=ictl:", "C-c");
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.summary.allFinished,
+    );
+    const [st] = r.sessions[0]!.tabs;
+    expect(st!.state === "exited" && st!.exitCode === 0).toBe(false);
+    expect(existsSync(join(t.work, "after.txt"))).toBe(false);
+    await m.killAllSessions();
+  });
+
   it("kill 0 from a tab (the trap 'kill 0' EXIT cleanup idiom) ends its command, not its tab: recorded, retried, the shell stays (review H15-1)", async () => {
     const m = t.manager({
       sessionLayouts: [
