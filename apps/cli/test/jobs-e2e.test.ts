@@ -207,6 +207,22 @@ describe("wait", () => {
     expect(JSON.parse(ended.stdout)).toMatchObject({ ok: false, failed: 1 });
   });
 
+  it("-m and -p end at once when every layout of a batch was skipped (--missing-dirs skip; review H33-6)", async () => {
+    const f = layouts("skipped.json", [
+      { layoutName: "k1", layoutTabs: [{ tabName: "a", command: "true" }] },
+      {
+        layoutName: "k2",
+        layoutTabs: [{ tabName: "a", startDir: join(dir, "no-such-dir"), command: "true" }],
+      },
+    ]);
+    const one = await run(f, "-c", "k2", "-m", "--missing-dirs", "skip");
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toContain("nothing started: every layout of this batch was skipped");
+    const batches = await run(f, "-p", "1", "--missing-dirs", "skip");
+    expect(batches.code, batches.stderr).toBe(0);
+    await sessions(["kill", "k1"]);
+  }, 60_000);
+
   it("logs SESSION/TAB/N prints pane N alone, as status names it; rerun of a pane is refused (review H30-5)", async () => {
     const f = layouts("log-panes.json", [
       {
@@ -426,6 +442,7 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
       expect(await code, stderr).toBe(8);
       expect(stderr).toMatch(/✗ kh: could not be killed: .*did not answer/);
       expect(stderr).not.toMatch(/sessions killed\n/);
+      expect(stderr).toContain("no session killed, 1 could not be killed");
     } finally {
       process.kill(server, "SIGCONT");
       child.kill();

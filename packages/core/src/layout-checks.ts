@@ -134,7 +134,7 @@ export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): Valid
         at(
           offsetOf(root, pointer),
           pointer,
-          `layoutName "${layout.layoutName}" and "${file.layouts[first]!.layoutName}" (layouts[${first}]) are one tmux session, "${key}": tmux writes . and : as _, and a session's name a space`,
+          `layoutName "${layout.layoutName}" and "${file.layouts[first]!.layoutName}" (layouts[${first}]) are one session, "${key}": a session's name has _ for a space, and tmux's for . and : too`,
         ),
       );
     } else if (first === undefined) tmuxNames.set(key, i);

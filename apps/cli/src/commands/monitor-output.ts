@@ -129,7 +129,13 @@ export async function monitorWithOutput(
       kills = await manager.killAtCompletion({ keepFailed: o.keepFailed });
       const kept = kills.filter((k) => k.kept).length;
       const failed = kills.filter((k) => !k.ok && !k.kept).length;
-      const what = o.keepFailed ? "sessions without failures killed" : "sessions killed";
+      // "sessions killed" only where one was (review H33-5: said beside "1 could not be killed" alone).
+      const killedAny = kills.some((k) => k.ok && !k.kept);
+      const what = !killedAny
+        ? "no session killed"
+        : o.keepFailed
+          ? "sessions without failures killed"
+          : "sessions killed";
       const rest = [kept ? `${kept} kept` : "", failed ? `${failed} could not be killed` : ""].filter(
         Boolean,
       );

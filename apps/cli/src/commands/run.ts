@@ -243,6 +243,13 @@ async function runBatch(
   if (failed.length === started.length) throw autoHint((failed[0] as { error: Error }).error, o, ctx);
   const sessions = started.flatMap((r) => r.sessions);
   const result: BatchResult = { json: {}, failedTabs: 0, failedMachines: failed.length, interrupted: false };
+  // Every layout skipped (--missing-dirs skip): nothing started, so nothing to schedule or watch (review
+  // H33-6: -m and -p waited for ever).
+  if (sessions.length === 0) {
+    if (!out.json) out.err(out.c.yellow("nothing started: every layout of this batch was skipped"));
+    result.json = { batch: ctx.batch, runId: manager.runId, machines: started.map(machineJson), sessions };
+    return result;
+  }
   // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
   // the last command, as machineconfig's dynamic mode does.
   const dynamic = o.maxParallelTabs !== undefined;

@@ -282,9 +282,9 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
     .action(async (argv: string[], o: FromCommandOptions) => {
       // Windows Terminal's tabs read the command as PowerShell: an argv is quoted for it.
       const chosen = backendOf(o.backend ?? "auto");
+      // So with -o too: a file written for -b wt is one for Windows Terminal (review H33-4).
       const powershell =
-        !o.output &&
-        (chosen === "wt" || (chosen === "auto" && process.platform === "win32" && !o.host?.length));
+        chosen === "wt" || (chosen === "auto" && process.platform === "win32" && !o.host?.length);
       const layout = layoutFromCommand(
         { num: o.num, name: o.name, startDir: o.startDir, maxTabs: o.maxTabsPerLayout, powershell },
         argv,
