@@ -339,6 +339,20 @@ describe.skipIf(!tools.tmux)("freeze of a session mc started", () => {
   });
 });
 
+describe.skipIf(!tools.tmux)("freeze of a window without a name", () => {
+  it("names it window-N, with a warning, rather than refusing the session (review H32-13)", async () => {
+    const s = sock("noname");
+    tmux(s, "-f", "/dev/null", "new-session", "-d", "-s", "nn", "-n", "same", "-c", dir, "sleep 600");
+    tmux(s, "new-window", "-d", "-t", "=nn:", "-n", "", "-c", dir, "sleep 601");
+    const r = await sessions(["freeze", "nn", "--socket", s, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = convertDocument.parse(JSON.parse(r.stdout));
+    const l = doc.layouts.layouts[0] as LayoutConfig;
+    expect(l.layoutTabs.map((t) => t.tabName)).toEqual(["same", "window-1"]);
+    expect(JSON.stringify(doc.warnings)).toContain('it has no name; written as \\"window-1\\"');
+  });
+});
+
 describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
   it("a tmuxp workspace runs on real tmux, its warnings on stderr", async () => {
     const ws = join(dir, "run.yaml");

@@ -60,7 +60,12 @@ export function checkSessionName(name: string, maxBytes?: number, hint?: string)
     throw new McError("LAYOUT_INVALID", `session name ${JSON.stringify(name)}: ${problem}`, {
       backend: "zellij",
       op: "start",
-      hint: hint ?? "rename the layout (layoutName) or choose a shorter --prefix; nothing was started",
+      // "shorter --prefix" helps a name that is too long only (review H30-1).
+      hint:
+        hint ??
+        (/at most \d+ bytes/.test(problem)
+          ? "rename the layout (layoutName) or choose a shorter --prefix; nothing was started"
+          : "rename the layout (layoutName), or choose another --prefix; nothing was started"),
     });
   }
 }

@@ -209,7 +209,14 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   flat.forEach((f, i) => {
     if (i !== focus || i === 0) delete f.pane.focus;
   });
-  return { name: drawnName(w.windowName), at, panes: flat, layout };
+  // tmux allows a window without a name; an mc tab has one (review H32-13: the whole freeze was refused).
+  const drawn = drawnName(w.windowName);
+  if (drawn.trim() === "") {
+    const name = `window-${w.windowIndex}`;
+    notes.add(at, `it has no name; written as ${JSON.stringify(name)}`);
+    return { name, at, panes: flat, layout };
+  }
+  return { name: drawn, at, panes: flat, layout };
 }
 
 /**
