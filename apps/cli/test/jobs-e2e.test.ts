@@ -350,17 +350,9 @@ describe("a merge from another terminal while wait, events --follow and status -
 });
 
 describe("run -m -k while another terminal merges tabs into its session (reviews H27-1, H28-1)", () => {
-  const go = (n: string) => join(dir, `h271-go-${n}`);
-  const hold = (n: string) => `while [ ! -e '${go(n)}' ]; do sleep 0.1; done`;
-  /** `run FIRST -m -k …` in the background while MORE is merged into session `name`; its code and output. */
-  async function killRun(name: string, more: Tab[], ...args: string[]) {
-    const first = layouts(`${name}.json`, [
-      { layoutName: name, layoutTabs: [{ tabName: "a", command: hold(name) }] },
-    ]);
-    const merge = layouts(`${name}-more.json`, [
-      { layoutName: name, layoutTabs: [{ tabName: "a", command: hold(name) }, ...more] },
-    ]);
-    const child = spawn("node", [BIN, ...args, "run", first, "--socket", sock, "-m", "-k"], {
+  /** `run FILE -m -k …` in the background: its exit code to come, its output so far, the process. */
+  function killRunOf(file: string, ...args: string[]) {
+    const child = spawn("node", [BIN, ...args, "run", file, "--socket", sock, "-m", "-k"], {
       env,
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
@@ -373,6 +365,19 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
       got.stderr += d.toString();
     });
     const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    return { child, got, code };
+  }
+  const go = (n: string) => join(dir, `h271-go-${n}`);
+  const hold = (n: string) => `while [ ! -e '${go(n)}' ]; do sleep 0.1; done`;
+  /** `run FIRST -m -k …` in the background while MORE is merged into session `name`; its code and output. */
+  async function killRun(name: string, more: Tab[], ...args: string[]) {
+    const first = layouts(`${name}.json`, [
+      { layoutName: name, layoutTabs: [{ tabName: "a", command: hold(name) }] },
+    ]);
+    const merge = layouts(`${name}-more.json`, [
+      { layoutName: name, layoutTabs: [{ tabName: "a", command: hold(name) }, ...more] },
+    ]);
+    const { child, got, code } = killRunOf(first, ...args);
     try {
       await until(tabsOf.bind(null, name), (t) => t[0]?.state === "running");
       const merged = await run(merge, "--on-conflict", "merge-skip");
@@ -423,26 +428,17 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     const f = layouts("h291.json", [
       { layoutName: "kh", layoutTabs: [{ tabName: "a", command: "sleep 3" }] },
     ]);
-    const child = spawn("node", [BIN, "run", f, "--socket", sock, "-m", "-k"], {
-      env,
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    const { child, got, code } = killRunOf(f);
     await until(tabsOf.bind(null, "kh"), (t) => t[0]?.state === "running");
     const server = Number(
       execFileSync("tmux", ["-S", sock, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
     );
     process.kill(server, "SIGSTOP");
     try {
-      expect(await code, stderr).toBe(8);
-      expect(stderr).toMatch(/✗ kh: could not be killed: .*did not answer/);
-      expect(stderr).not.toMatch(/sessions killed\n/);
-      expect(stderr).toContain("no session killed, 1 could not be killed");
+      expect(await code, got.stderr).toBe(8);
+      expect(got.stderr).toMatch(/✗ kh: could not be killed: .*did not answer/);
+      expect(got.stderr).not.toMatch(/sessions killed\n/);
+      expect(got.stderr).toContain("no session killed, 1 could not be killed");
     } finally {
       process.kill(server, "SIGCONT");
       child.kill();
@@ -457,23 +453,14 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     const again = layouts("h285-again.json", [
       { layoutName: "mr", layoutTabs: [{ tabName: "a", command: hold("mr-new") }] },
     ]);
-    const child = spawn("node", [BIN, "run", first, "--socket", sock, "-m", "-k"], {
-      env,
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    const { child, got, code } = killRunOf(first);
     try {
       await until(tabsOf.bind(null, "mr"), (t) => t[0]?.state === "running");
       const restarted = await run(again, "--on-conflict", "restart");
       expect(restarted.code, restarted.stderr).toBe(0);
       // Its own tab was killed by the restart: a failed tab, as the run says.
-      expect(await code, stderr).toBe(10);
-      expect(stderr).toContain(
+      expect(await code, got.stderr).toBe(10);
+      expect(got.stderr).toContain(
         "mr: not killed: another sessions run replaced it (--on-conflict restart), and the session of that name is that run's",
       );
       expect((await tabsOf("mr")).map((t: { state: string }) => t.state)).toEqual(["running"]);
