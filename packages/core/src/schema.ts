@@ -172,7 +172,13 @@ export const TabConfigSchema = z
     ),
     tabWeight: z
       .number({ error: "tabWeight must be a non-negative integer" })
-      .int({ error: "tabWeight must be a non-negative integer" })
+      // A whole number past 2^53 is one JSON cannot carry exactly (review H31-11: it read "not an integer").
+      .int({
+        error: (iss) =>
+          typeof iss.input === "number" && Number.isInteger(iss.input)
+            ? `tabWeight is at most ${Number.MAX_SAFE_INTEGER}`
+            : "tabWeight must be a non-negative integer",
+      })
       .min(0, { error: "tabWeight must be a non-negative integer" })
       .optional()
       .describe("Relative cost of the tab for balance-load; defaults to 1."),

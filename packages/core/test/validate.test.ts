@@ -45,6 +45,14 @@ describe("loading machineconfig's format", () => {
     }
   });
 
+  it("a tabWeight past 2^53 is said to be too large, not to be no integer (review H31-11)", () => {
+    const file = (w: string) =>
+      `{"version":"0.1","layouts":[{"layoutName":"a","layoutTabs":[{"tabName":"t","startDir":"/","command":"x","tabWeight":${w}}]}]}`;
+    const big = parseLayouts(file("9007199254740992"));
+    expect(!big.ok && big.issues.map((i) => i.message)).toEqual(["tabWeight is at most 9007199254740991"]);
+    expect(parseLayouts(file("9007199254740991")).ok).toBe(true);
+  });
+
   it("reports a missing file and a directory plainly", async () => {
     const missing = await loadLayoutsFile(join(fixtures, "nope.json"));
     expect(!missing.ok && missing.issues[0]?.message).toBe("no such file");
