@@ -725,7 +725,11 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       await again.load(id);
       await again.killAllSessions();
       expect(z.sessions()).toEqual(expect.arrayContaining(["rn", "rn_old", "theirs"]));
-      for (const n of ["rn", "rn_old", "theirs"]) z.zellij("kill-session", n);
+      // Killed, then deleted: an EXITED entry left here shows in the listings later tests read.
+      for (const n of ["rn", "rn_old", "theirs"]) {
+        z.zellij("kill-session", n);
+        z.zellij("delete-session", "--force", n);
+      }
     }, 120_000);
 
     it("a user's session whose pane copies mc's name marker is not mc's: its server is not the one mc started", async () => {
