@@ -207,6 +207,21 @@ describe("wait", () => {
     expect(JSON.parse(ended.stdout)).toMatchObject({ ok: false, failed: 1 });
   });
 
+  it("-p plans every batch before the first starts: a later batch's taken name starts nothing (review H31-14)", async () => {
+    execFileSync("tmux", ["-S", sock, "new-session", "-d", "-s", "pf2", "sleep 60"]);
+    try {
+      const f = layouts("preflight.json", [
+        { layoutName: "pf1", layoutTabs: [{ tabName: "a", command: "sleep 30" }] },
+        { layoutName: "pf2", layoutTabs: [{ tabName: "a", command: "sleep 30" }] },
+      ]);
+      const r = await run(f, "-p", "1");
+      expect(r.code, r.stderr).toBe(4);
+      expect(spawnSync("tmux", ["-S", sock, "has-session", "-t", "=pf1"]).status).not.toBe(0);
+    } finally {
+      spawnSync("tmux", ["-S", sock, "kill-session", "-t", "=pf2"]);
+    }
+  });
+
   it("-m and -p end at once when every layout of a batch was skipped (--missing-dirs skip; review H33-6)", async () => {
     const f = layouts("skipped.json", [
       { layoutName: "k1", layoutTabs: [{ tabName: "a", command: "true" }] },
