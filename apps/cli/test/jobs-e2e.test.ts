@@ -316,6 +316,7 @@ describe("a merge from another terminal while wait, events --follow and status -
           async () => reports().at(-1)?.sessions?.[0]?.tabs?.length,
           (n) => n === 2,
         ),
+        `${reports().length} reports; last: ${JSON.stringify(reports().at(-1))}; stderr: ${watch.got.err}`,
       ).toBe(2);
       // A record that turns up unreadable during the watch is said, once (review H28-6).
       execFileSync("mkfifo", [fifo]);
