@@ -237,6 +237,17 @@ describe.each(["tmuxp", "tmuxinator", "zellij"] as const)(
         { numRuns: 150 },
       );
     });
+    it("a line ending in ; and spaces comes back as written (fast-check found `; `: H32-11's space)", () => {
+      for (const command of [";", "; ", "a ;  ", "find . -exec true {} \\;", "x;\ny; "]) {
+        const l: LayoutConfig = {
+          layoutName: "semi",
+          layoutTabs: [{ tabName: "t", startDir: "/tmp", command, panes: [{ command }] }],
+        };
+        const { back } = roundTrip(l, f);
+        expect(back.layoutTabs[0]!.command, JSON.stringify(command)).toBe(command);
+        expect(back.layoutTabs[0]!.panes?.[0]?.command, JSON.stringify(command)).toBe(command);
+      }
+    });
   },
 );
 

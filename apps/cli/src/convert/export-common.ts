@@ -115,9 +115,12 @@ export function typedItems(command: string, leadingSpace: boolean): string[] {
   return keys.map(trailingSemicolon);
 }
 
-/** A typed line ending in `;` with one space after it ({@link typedItems}), as tmux will pass it on. */
+/**
+ * A typed line ending in `;` with one space after it ({@link typedItems}), as tmux will pass it on. One
+ * that ends in `;` and spaces already gets one more too: the importer takes exactly one off.
+ */
 export function trailingSemicolon(line: string): string {
-  return line.endsWith(";") ? `${line} ` : line;
+  return /; *$/.test(line) ? `${line} ` : line;
 }
 
 /**

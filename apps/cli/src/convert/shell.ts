@@ -228,5 +228,5 @@ export function linesStandAlone(command: string): boolean {
 
 /** What an importer reads back of a typed line export ended `; ` (export-common trailingSemicolon): the space off. */
 export function untrailSemicolon(line: string): string {
-  return line.endsWith("; ") ? line.slice(0, -1) : line;
+  return /; +$/.test(line) ? line.slice(0, -1) : line;
 }
