@@ -18,6 +18,8 @@ if [ "${MC_SKIP_SSHD:-0}" != 1 ]; then
   command -v fish >/dev/null 2>&1 || need+=(fish)
   [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || [ "$(uname -m)" != x86_64 ] || need+=(faketime)
 fi
+# Interactive tabs (--interactive-shell) are tested under bash, zsh and sh; without zsh its cases skip.
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} with apt-get"

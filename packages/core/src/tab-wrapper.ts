@@ -267,7 +267,9 @@ mc_event tab-started "$mc_start" ",\\"attempt\\":$mc_try"
 # closing tab hangs up the wrapper first and the subshell as the wrapper exits; a command that signals its
 # own parent (\`kill $PPID\`) reaches the subshell alone, and the wrapper, living on, records or retries.
 mc_gone() {
-  for mc_i in 1 2 3 4 5 6; do
+  mc_k=\${1:-6}
+  while [ "$mc_k" -gt 0 ]; do
+    mc_k=$((mc_k - 1))
     if [ -d /proc/self ]; then
       read -r mc_s 2>/dev/null <"/proc/$$/stat" || return 0
       mc_s=\${mc_s##*) }
@@ -275,6 +277,7 @@ mc_gone() {
       mc_s=$(PATH=$mc_path ps -o stat= -p $$ 2>/dev/null) || return 0
     fi
     case $mc_s in '' | [ZX]*) return 0 ;; esac
+    [ "$mc_k" -gt 0 ] || return 1
     PATH=$mc_path sleep 0.05 2>/dev/null || PATH=$mc_path sleep 1
   done
   return 1
@@ -309,22 +312,44 @@ while :; do
     mc_run=\${mc_sh:-\${SHELL:-/bin/sh}}
     mc_env
     if [ -n "$mc_i" ]; then
+      # An interactive shell, for the rc file's aliases and functions (review H31-4). A POSIX shell reads
+      # the command with -c, as a whole: Ctrl-C ends all of it, where an interactive shell reading a file
+      # goes on to its next line (H33-2). Job control off first, so the command stays in the foreground
+      # group that a closing tab hangs up (with it on, a kill ended the running job and the shell ran the
+      # rest: H34-9); INT, QUIT, TERM end the shell with the signal's status, as they end a plain tab
+      # (H34-2); zsh, which goes on past a stopped job, ends on Ctrl-Z (H34-1). The mark, named by $0 and
+      # this wrapper's pid (an rc file's set -- cannot move it, an old wrapper's is another file: H34-4,
+      # H34-10), says the rc file let the command start: one that ends the shell first is no success
+      # (H33-3). Builtins are called through builtin/command, past the rc file's aliases and functions
+      # (H34-5). $0 is the command file and there are no arguments, as without -i.
       case \${mc_run##*/} in
-        bash | zsh)
-          # The command read by -c, not the file as a script: Ctrl-C ends all of it, where an interactive
-          # shell reading a file goes on to its next line (review H33-2). The mark says the rc file let the
-          # command start: one that ends the shell first is no success (H33-3). $0 is the command file and
-          # there are no arguments, as without -i.
-          PATH=$mc_path rm -f -- "$mc_cf.started"
-          "$mc_run" -i -c ': > "$1"; shift; . "$0"' "$mc_cf" "$mc_cf.started"
-          mc_c=$?
-          if [ ! -e "$mc_cf.started" ]; then
-            printf 'mc: %s -i ended (exit %s) before the command started: its rc file exits\\n' "$mc_run" "$mc_c" >&2
-            exit 126
-          fi
-          PATH=$mc_path rm -f -- "$mc_cf.started"
-          exit "$mc_c" ;;
+        bash | zsh) mc_bi='\\builtin' ;;
+        sh | dash | ash | ksh | ksh93 | mksh | pdksh | posh | yash) mc_bi='\\command' ;;
+        *) mc_bi= ;;
       esac
+      if [ -n "$mc_bi" ]; then
+        mc_m="$mc_cf.started.$$"
+        mc_z=
+        [ "\${mc_run##*/}" = zsh ] && mc_z="$mc_bi trap '$mc_bi exit 148' TSTP;"
+        PATH=$mc_path rm -f -- "$mc_m"
+        mc_tt=
+        [ -t 0 ] && mc_tt=1
+        "$mc_run" -i -c "$mc_bi set +m; $mc_z $mc_bi trap '$mc_bi exit 130' INT; $mc_bi trap '$mc_bi exit 131' QUIT; $mc_bi trap '$mc_bi exit 143' TERM; $mc_bi : > "\\$0.started.$$"; $mc_bi . "\\$0"" "$mc_cf"
+        mc_c=$?
+        # The tab closed: its terminal hung up (it reads as no terminal then), or, without one, the wrapper
+        # is gone. Its end, as the HUP trap writes it for a plain tab, whose subshell the hang-up reaches.
+        if [ "$mc_c" -ne 0 ] && { { [ -n "$mc_tt" ] && [ ! -t 0 ]; } || mc_gone 1; }; then
+          PATH=$mc_path rm -f -- "$mc_m"
+          mc_mine && { mc_end '"signal":"HUP"'; mc_event tab-killed "$mc_t" ',"signal":"SIGHUP"'; }
+          exit 129
+        fi
+        if [ ! -e "$mc_m" ]; then
+          printf 'mc: %s -i ended (exit %s) before the command started: its rc file exits\\n' "$mc_run" "$mc_c" >&2
+          exit 126
+        fi
+        PATH=$mc_path rm -f -- "$mc_m"
+        exit "$mc_c"
+      fi
     fi
     "$mc_run" $mc_i "$mc_cf"
   )

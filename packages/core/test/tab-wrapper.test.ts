@@ -541,6 +541,46 @@ describe("posix tab wrapper", () => {
     expect(await readFile(out, "utf8")).toBe("ALIAS one\nFN two\n");
   });
 
+  it("interactive: no rc file can move the mark, take over the wrapper's builtins or pass for the command, under bash, zsh and sh (review H34-3/4/5)", async () => {
+    const shells = ["/bin/bash", "/bin/zsh", "/bin/sh"].filter((s) => existsSync(s));
+    let n = 60;
+    for (const shell of shells) {
+      const home = join(dir, `rc-${n}`);
+      const work = join(dir, `rc-work-${n}`);
+      await mkdir(home, { recursive: true });
+      await mkdir(work, { recursive: true });
+      const rc = join(home, shell.endsWith("zsh") ? ".zshrc" : ".bashrc");
+      // sh reads $ENV; bash ~/.bashrc; zsh ~/.zshrc (ZDOTDIR unset).
+      const env = { HOME: home, ENV: rc, ZDOTDIR: home };
+      const out = join(work, "ran");
+      const hostile = [
+        // set -- moved the mark ($1) to a file of the rc's choosing; the command's own status was lost.
+        { rc: "set -- stray-file-from-rc\n", code: 5 },
+        // Functions and aliases named as the wrapper's builtins.
+        { rc: ".() { echo DOT; }\nshift() { :; }\ncommand() { :; }\n", code: 5 },
+        { rc: "alias set=false trap=false exit=true ':=true'\n", code: 5 },
+      ];
+      for (const h of hostile) {
+        await writeFile(rc, h.rc);
+        await rm(out, { force: true });
+        const t = await runTab(`echo ran > '${out}'; /bin/sh -c 'exit 5'`, n++, work, shell, {
+          env,
+          interactive: true,
+        });
+        expect(t.rec?.exit, `${shell} with rc ${h.rc}`).toBe(h.code);
+        expect(await readFile(out, "utf8")).toBe("ran\n");
+        expect(readdirSync(work).sort(), `${shell}: no file but the command's`).toEqual(["ran"]);
+        expect(readdirSync(t.runDir).filter((f) => f.includes("started"))).toEqual([]);
+      }
+      // An rc file that ends the shell first: 126, the command never ran (sh's $ENV too: H34-3).
+      await writeFile(rc, "exit 0\n");
+      await rm(out, { force: true });
+      const ended = await runTab(`echo ran > '${out}'`, n++, work, shell, { env, interactive: true });
+      expect(ended.rec?.exit, shell).toBe(126);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it("property: the tab's environment (PATH, SHELL, IFS, TMUX_PANE, …) reaches its command and never the wrapper", async () => {
     const names = [
       "PATH",

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Command, type Host, isMcError, type LayoutConfig, shQuote } from "@mc/core";
+import { type Command, type Host, isMcError, type LayoutConfig, parseTabRecord, shQuote } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TmuxLocalManager } from "../src/index.js";
@@ -462,32 +462,85 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     await m.killAllSessions();
   });
 
-  it("Ctrl-C in an interactive tab ends its whole command, never a success (review H33-2)", async () => {
-    // bash, with a home of its own (root's ~/.bashrc here can take a minute).
-    const tab = {
-      tabName: "i",
-      startDir: t.work,
-      command: "sleep 30\necho after > after.txt",
-      interactive: true,
-      shell: "/bin/bash",
-      env: { HOME: t.work },
-    };
-    const m = t.manager({ sessionLayouts: [{ layoutName: "ictl", layoutTabs: [tab] }] });
-    await m.startAllSessions();
-    await waitFor(
-      () => m.checkAllSessionsStatus(),
-      (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command.startsWith("sleep")),
-    );
-    t.tmux("send-keys", "-t", "=ictl:", "C-c");
-    const r = await waitFor(
-      () => m.checkAllSessionsStatus(),
-      (x) => x.summary.allFinished,
-    );
-    const [st] = r.sessions[0]!.tabs;
-    expect(st!.state === "exited" && st!.exitCode === 0).toBe(false);
-    expect(existsSync(join(t.work, "after.txt"))).toBe(false);
-    await m.killAllSessions();
-  });
+  // bash and zsh with a home of their own (root's ~/.bashrc here can take a minute); sh reads $ENV.
+  const interactiveShells = ["/bin/bash", "/bin/zsh", "/bin/sh"].filter((x) => existsSync(x));
+
+  it.each(interactiveShells)(
+    "%s: Ctrl-C, Ctrl-\\ and Ctrl-Z in an interactive tab end or stop its whole command, never a success, the next line never runs (reviews H33-2, H34-1, H34-2)",
+    async (shell) => {
+      const name = `ictl${shell.replaceAll("/", "_")}`;
+      const keys = { c: "C-c", q: "C-\\", z: "C-z" } as const;
+      const tabs = Object.keys(keys).map((k) => ({
+        tabName: k,
+        startDir: t.work,
+        command: `sleep 30\necho after > '${name}-${k}.txt'`,
+        interactive: true,
+        shell,
+        env: { HOME: t.work, ZDOTDIR: t.work, ENV: join(t.work, "no-rc") },
+      }));
+      const m = t.manager({ sessionLayouts: [{ layoutName: name, layoutTabs: tabs }] });
+      await m.startAllSessions();
+      await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs.every((tab) => tab.processes.some((p) => p.command.startsWith("sleep"))),
+      );
+      for (const [i, key] of Object.values(keys).entries())
+        t.tmux("send-keys", "-t", `=${name}:${Object.keys(keys)[i]}`, key);
+      const r = await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs.slice(0, 2).every((tab) => tab.state === "killed"),
+      );
+      // As in a plain tab: killed by the signal, not "exited 1" (H34-2).
+      expect(r.sessions[0]!.tabs.slice(0, 2).map((x) => [x.state, x.exitCode])).toEqual([
+        ["killed", 130],
+        ["killed", 131],
+      ]);
+      // Ctrl-Z: stopped (bash, sh: the tab waits, as a plain tab does) or ended (zsh, which would go on
+      // past a stopped job), never a success.
+      await new Promise((res) => setTimeout(res, 1000));
+      const z = (await m.checkAllSessionsStatus()).sessions[0]!.tabs[2]!;
+      expect(z.state === "exited" && z.exitCode === 0, `${z.state} ${z.exitCode}`).toBe(false);
+      for (const k of Object.keys(keys)) expect(existsSync(join(t.work, `${name}-${k}.txt`)), k).toBe(false);
+      await m.killAllSessions();
+    },
+  );
+
+  it.each(interactiveShells)(
+    "%s: killing an interactive tab ends all of its command and records the end (review H34-9)",
+    async (shell) => {
+      const name = `ikill${shell.replaceAll("/", "_")}`;
+      const after = join(t.work, `${name}.txt`);
+      const tab = {
+        tabName: "deploy",
+        startDir: t.work,
+        command: `sleep 30; echo after > '${after}'`,
+        interactive: true,
+        shell,
+        env: { HOME: t.work, ZDOTDIR: t.work, ENV: join(t.work, "no-rc") },
+      };
+      const m = t.manager({ sessionLayouts: [{ layoutName: name, layoutTabs: [tab] }] });
+      await m.startAllSessions();
+      const runDir = m.managed[0]!.runDir;
+      await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command.startsWith("sleep")),
+      );
+      await m.killAllSessions();
+      const rec = await waitFor(
+        async () => parseTabRecord(readFileSync(join(runDir, "tab-0.json"), "utf8")),
+        (x) => x?.end !== undefined,
+        5000,
+      );
+      expect(rec?.signal, JSON.stringify(rec)).toBe("HUP");
+      const events = readFileSync(join(runDir, "events.ndjson"), "utf8");
+      expect(events).toContain('"type":"tab-killed"');
+      await new Promise((res) => setTimeout(res, 1000));
+      expect(existsSync(after)).toBe(false);
+      expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(
+        `echo after > '${after}'`,
+      );
+    },
+  );
 
   it("kill 0 from a tab (the trap 'kill 0' EXIT cleanup idiom) ends its command, not its tab: recorded, retried, the shell stays (review H15-1)", async () => {
     const m = t.manager({
