@@ -913,8 +913,14 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
           { tabName: "u", command: "exit 3" },
         ],
       },
+      // Every tab ended: its rerun said "gone", exit 5 (review H34-7).
+      { layoutName: "over", layoutTabs: [{ tabName: "v", command: "exit 4" }] },
     ]);
     expect((await sessions(["run", f, "--socket", stopped])).code).toBe(0);
+    await waitFor(
+      () => sessions(["status", "over"]),
+      (r) => /exited +4/.test(r.stdout),
+    );
     // Tab u has ended (so it may be rerun) before the server stops.
     const ended = await waitFor(
       () => sessions(["status", "frozen"]),
@@ -931,12 +937,16 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     process.kill(pid, "SIGSTOP");
     try {
       // rerun and kill as well (review H29-4: they exited 1, as for any failure).
-      const [attach, status, rerun, kill] = await Promise.all([
+      const [attach, status, rerun, kill, rerunOver] = await Promise.all([
         sessions(["attach", "frozen", "--print"]),
         sessions(["status", "frozen"]),
         sessions(["rerun", "frozen/u"]),
         sessions(["kill", "frozen"]),
+        sessions(["rerun", "over/v"]),
       ]);
+      expect(rerunOver.code, rerunOver.stderr).toBe(8);
+      expect(rerunOver.stderr).toContain("did not answer within 15 s");
+      expect(rerunOver.stderr).not.toContain("gone");
       expect(attach.code, attach.stderr).toBe(8);
       expect(attach.stderr).toContain('cannot reach session "frozen": tmux did not answer within 15 s');
       expect(attach.stderr).not.toContain("gone");
@@ -949,5 +959,6 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       process.kill(pid, "SIGCONT");
     }
     expect((await sessions(["kill", "frozen"])).code).toBe(0);
+    expect((await sessions(["kill", "over"])).code).toBe(0);
   });
 });

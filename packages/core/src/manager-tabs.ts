@@ -82,6 +82,9 @@ async function rerunLocked(
   const report = await ops.status();
   const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
   const tab = st?.tabs.find((t) => t.index === index && !t.pane);
+  // Not seen because the tool or machine did not answer is not gone (review H34-7): said as status says it.
+  if (st && !st.exists && st.error)
+    throw new McError("COMMAND_FAILED", `session "${s.name}" was not reached: ${st.error}`, op);
   if (!st?.exists || !tab)
     throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
       ...op,
