@@ -211,8 +211,10 @@ export async function startMachine(
       current = p.name;
       await writeArtefacts(m.host, p.artefacts);
       const session = await applyMerge(m, p, merge, hooks.info);
-      await hooks.adopted(merge.old);
+      // Recorded here before it leaves the other run's record: in between, no record held it (a
+      // \`status --watch\` of it from another terminal ended with "not managed"; a crash there lost it).
       await hooks.recorded(session);
+      await hooks.adopted(merge.old);
       const r = { ...startedOf(m, p, session), tabActions: merge.actions };
       results.push(r);
       hooks.onSessionStarted?.(r);

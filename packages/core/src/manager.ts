@@ -197,6 +197,8 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   private async forgetElsewhere(old: ManagedSession, how: "replaced" | "adopted"): Promise<void> {
     const saved = old.data?.savedIn ?? old.data?.runId;
     if (typeof saved !== "string") return;
+    // Adopted from this run's own record: the merged session has replaced it there already.
+    if (how === "adopted" && saved === this.runId) return;
     const hit = (s: ManagedSession) => s.machine === old.machine && s.name === old.name;
     // Adopted by a merge: it lives on in this run. Replaced: its logs and records stay, as history.
     if (how === "adopted") await this.store.drop(saved, hit);

@@ -1438,7 +1438,18 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     });
     const plan = await skip.plan({ onConflict: "merge-skip" });
     expect(plan[0]).toMatchObject({ action: "merge", tabActions: ["keep", "keep", "keep", "create"] });
+    // When the session leaves the first run's record, the second run's already holds it: in between no
+    // record did (a watch of it from another terminal ended, "not managed"; a crash there lost it).
+    const store = (skip as unknown as { store: { drop: (...a: unknown[]) => Promise<void> } }).store;
+    const drop = store.drop.bind(store);
+    const heldWhenDropped: boolean[] = [];
+    store.drop = async (...a: unknown[]) => {
+      const saved = await skip.listSaved();
+      heldWhenDropped.push(saved.some((r) => r.id === skip.runId && r.sessions.some((x) => x.name === "mg")));
+      return drop(...a);
+    };
     const [s] = await skip.startAllSessions({ onConflict: "merge-skip" });
+    expect(heldWhenDropped).toEqual([true]);
     expect(s).toMatchObject({ name: "mg", action: "merge", tabActions: ["keep", "keep", "keep", "create"] });
     expect(windows(id)).toEqual(["a", "b", "extra", "c"]);
     const r = await waitFor(
