@@ -140,8 +140,12 @@ export const LOGGED_LAUNCHER = [
   "MC_US=${SHELL-} MC_TS=$4 MC_IX=$5 MC_PIDF=$2.pid MC_LAID_OUT=1 SHELL=/bin/sh",
   "export MC_US MC_TS MC_IX MC_PIDF MC_LAID_OUT SHELL",
   'mc_rcf=$2.rc; rm -f -- "$MC_PIDF" "$mc_rcf"; exec 4>&1 6<&0',
+  // A list run in the background by a shell without job control starts with SIGINT and SIGQUIT ignored,
+  // and so would every process of the tab (a shell cannot trap a signal ignored on entry): Ctrl-C reached
+  // no command (review H34-6). GNU env puts them back to their defaults; without it they stay ignored.
+  "mc_de=; env --default-signal=INT,QUIT true 2>/dev/null && mc_de='env --default-signal=INT,QUIT'",
   // In the background (so this shell can take the pane's hang-up) with the pane's terminal as stdin.
-  `{ { "$1" -qfec 'echo $$ > "$MC_PIDF"; ts=$MC_TS ix=$MC_IX; SHELL=$MC_US; [ -n "$SHELL" ] || unset SHELL; unset MC_US MC_TS MC_IX MC_PIDF; exec /bin/sh "$ts" "$ix"' /dev/fd/3 3>&1 1>&4 4>&- <&6 6<&-; echo $? > "$mc_rcf"; } | { ${logWriterScript('"$2"', undefined, "probe", { scriptBanner: true }).join("; ")}; } >/dev/null 4>&- 6<&-; } &`,
+  `{ { $mc_de "$1" -qfec 'echo $$ > "$MC_PIDF"; ts=$MC_TS ix=$MC_IX; SHELL=$MC_US; [ -n "$SHELL" ] || unset SHELL; unset MC_US MC_TS MC_IX MC_PIDF; exec /bin/sh "$ts" "$ix"' /dev/fd/3 3>&1 1>&4 4>&- <&6 6<&-; echo $? > "$mc_rcf"; } | { ${logWriterScript('"$2"', undefined, "probe", { scriptBanner: true }).join("; ")}; } >/dev/null 4>&- 6<&-; } &`,
   // script(1) neither dies of the pane's hang-up nor passes it on: hand it to the wrapper's session.
   // (dash's kill takes no `--`: `kill -HUP -PGID`.)
   'mc_fw() { [ -s "$MC_PIDF" ] && kill -"$1" "-$(cat "$MC_PIDF")" 2>/dev/null; }',

@@ -158,6 +158,33 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       await m.killAllSessions();
     }, 180_000);
 
+    it("Ctrl-C reaches a tab's command: killed 130, the next line never runs (review H34-6: SIGINT and SIGQUIT were ignored)", async () => {
+      const z = w();
+      const ign = join(z.work, "sigign");
+      const after = join(z.work, "after-ctrl-c");
+      const cmd = `grep SigIgn /proc/self/status > ${shQuote(ign)}; sleep 30\necho after > ${shQuote(after)}`;
+      const m = z.manager({ sessionLayouts: [layout("ctrlc", [["c", cmd]], z.work)], tabBar: false });
+      await m.startAllSessions();
+      await waitFor(
+        async () => existsSync(ign),
+        (x) => x,
+      );
+      // Bits 2 and 3 of the mask: SIGINT, SIGQUIT.
+      const mask = BigInt(`0x${readFileSync(ign, "utf8").split(/\s+/)[1]}`);
+      expect(mask & 6n).toBe(0n);
+      const session = m.managed[0]!.name;
+      const r = await waitFor(
+        async () => {
+          z.zellij("--session", session, "action", "write", "--pane-id", "terminal_0", "3");
+          return m.checkAllSessionsStatus();
+        },
+        (x) => x.summary.allFinished,
+      );
+      expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([["killed", 130]]);
+      expect(existsSync(after)).toBe(false);
+      await m.killAllSessions();
+    });
+
     it("shell features work: pipes, &&, ;, env assignments, redirections", async () => {
       const z = w();
       const f = join(z.work, "features");
