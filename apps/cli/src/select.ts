@@ -213,13 +213,25 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
     for (const w of all.warnings) out.err(out.c.yellow(`warning: ${w}`));
     return [all.layout];
   }
-  if (o.chooseLayouts !== undefined)
+  if (o.chooseLayouts !== undefined) {
+    const all = layouts;
     layouts = blank(o.chooseLayouts)
       ? await pickLayouts(layouts)
       : chooseLayouts(
           layouts,
           splitChoices(o.chooseLayouts, (n) => layouts.some((l) => l.layoutName === n)),
         );
+    // A name the file gives twice: -c takes the first, and says so (review H34-8: silently).
+    for (const l of layouts) {
+      const same = all.flatMap((x, i) => (x.layoutName === l.layoutName ? [i] : []));
+      if (same.length > 1)
+        out.err(
+          out.c.yellow(
+            `warning: -c "${display(l.layoutName, { oneLine: true })}": layouts[${same.join("], layouts[")}] of the file have this name; only the first, layouts[${same[0]}], runs`,
+          ),
+        );
+    }
+  }
   if (o.interactive) layouts = await chooseInteractively(layouts);
   if (o.chooseTabs !== undefined) {
     const chosen = blank(o.chooseTabs)

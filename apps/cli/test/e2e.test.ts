@@ -204,6 +204,44 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     ]);
   });
 
+  it("a layout name that reaches sessions on two tmux servers: logs and attach list every one, the hint leaves one (review H34-11)", async () => {
+    const other = join(dir, "h3411.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+    });
+    const f = layoutsFile("h3411.json", [
+      { layoutName: "g 2", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    expect((await sessions(["run", f, "--socket", other, "--on-conflict", "rename"])).code).toBe(0);
+    const logs = await sessions(["logs", "g 2"]);
+    const attach = await sessions(["attach", "g 2", "--print"]);
+    for (const r of [logs, attach]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/"g 2" names 3 (live|managed) sessions/);
+      expect(r.stderr).toContain('name one: "g_2", "g_2_1"; pick the tmux server with --socket PATH');
+    }
+    for (const s of [sock, other]) await sessions(["kill", "--all", "--socket", s]);
+  });
+
+  it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
+    const f = layoutsFile("dup-c.json", [
+      { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },
+      { layoutName: "other", layoutTabs: [{ tabName: "t", command: "echo other" }] },
+      { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo dup" }] },
+    ]);
+    const r = await sessions(["run", f, "--socket", sock, "-c", "d 2", "--dry-run"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      '-c "d 2": layouts[0], layouts[2] of the file have this name; only the first, layouts[0], runs',
+    );
+    // The file's warning names the session as tmux will (d_2_1, not "d 2_1").
+    expect(r.stderr).toContain("--on-conflict rename runs it as d 2_1, d_2_1 on tmux and zellij");
+    expect(r.stdout).toContain("mc_cmd='echo one'");
+    expect(r.stdout).not.toContain("echo dup");
+  });
+
   it("--dry-run shows what waits and the readiness command sessions run itself runs (review H17-2)", async () => {
     const f = layoutsFile("dryready.json", [
       {

@@ -82,7 +82,7 @@ export function checkTarget(target: string, asGiven = target): void {
     refuse(
       asGiven,
       "looks like host:port, which ssh reads as a host name",
-      "use the port option (or ssh://host:port)",
+      "write ssh://host:port, or give the port in the ssh config (a Host entry with a Port line, --ssh-config FILE)",
     );
   }
   if (!ipv6 && !/^[A-Za-z0-9._+-]+$/.test(host))

@@ -238,29 +238,45 @@ export function findSessions(
   return [...newest.values()];
 }
 
+/**
+ * How to name one of several sessions: each way they differ (the machine, the name, the tool, the tmux
+ * server), so that following the hint leaves one (review H34-11: "name one: g_2" where g_2 ran on two
+ * servers).
+ */
+function pickHint(hits: Hit[]): string {
+  const machines = new Set(hits.map((h) => h.machine));
+  const names = new Set(hits.map((h) => h.name));
+  const sockets = new Set(hits.map((h) => socketOf(h.run)));
+  const tools = new Set(hits.map((h) => h.run.backend));
+  const ways = [
+    ...(names.size > 1
+      ? [
+          `name one: ${[...names]
+            .sort()
+            .map((n) => JSON.stringify(n))
+            .join(", ")}`,
+        ]
+      : []),
+    ...(machines.size > 1 ? ["pick the machine with --host MACHINE"] : []),
+    ...(tools.size > 1 ? [`pick the tool with --backend ${[...tools].join(" or --backend ")}`] : []),
+    ...(sockets.size > 1 && tools.size === 1 && machines.size === 1
+      ? ["pick the tmux server with --socket PATH"]
+      : []),
+  ];
+  return ways.length
+    ? ways.join("; ")
+    : "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
+}
+
 /** The one managed session `name` names (see {@link findSessions}); several are a usage error naming each. */
 export function findSession(runs: LoadedRun[], name: string, host: string | undefined): Hit {
   const hits = findSessions(runs, name, host);
   if (hits.length === 1) return hits[0]!;
   if (hits.length > 1) {
-    const machines = new Set(hits.map((h) => h.machine));
-    const names = new Set(hits.map((h) => h.name));
-    const sockets = new Set(hits.map((h) => socketOf(h.run)));
-    const tools = new Set(hits.map((h) => h.run.backend));
-    const hint =
-      machines.size > 1
-        ? "pick one with --host MACHINE"
-        : names.size > 1
-          ? `name one: ${[...names].map((n) => JSON.stringify(n)).join(", ")}`
-          : tools.size > 1
-            ? `pick one with --backend ${[...tools].join(" or --backend ")}`
-            : sockets.size > 1
-              ? "pick one with --socket PATH"
-              : "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
     throw new McError(
       "USAGE",
       `"${name}" names ${hits.length} managed sessions: ${hits.map((h) => describePlace(h, hits)).join("; ")}`,
-      { backend: "cli", hint },
+      { backend: "cli", hint: pickHint(hits) },
     );
   }
   const known = runs.flatMap((r) =>
@@ -304,10 +320,11 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
   const live = preferLive(hits.filter((f) => f.endedAt === undefined)).sort(
     (a, b) => a.session.startedAt - b.session.startedAt,
   );
-  // Live on two servers of one machine (two tmux sockets): never a silent pick.
+  // Live on two servers of one machine (two tmux sockets), or two sessions of one server a layout name
+  // reaches (g_2 and g_2_1): never a silent pick (review H34-11: the newest of a server was taken).
   const places = new Map(
     live.map((f) => [
-      placeOf({ run: f.run, machine: f.machine, name: f.session.name, session: f.session }),
+      `${placeOf({ run: f.run, machine: f.machine, name: f.session.name, session: f.session })}\0${f.session.name}`,
       f,
     ]),
   );
@@ -321,13 +338,7 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
     throw new McError(
       "USAGE",
       `"${name}" names ${shown.length} live sessions: ${shown.map((h) => describePlace(h, shown)).join("; ")}`,
-      {
-        backend: "cli",
-        hint:
-          new Set(shown.map((h) => h.run.backend)).size > 1
-            ? "pick one with --backend NAME (or --host MACHINE)"
-            : "pick one with --socket PATH (or --host MACHINE)",
-      },
+      { backend: "cli", hint: pickHint(shown) },
     );
   }
   const machines = new Set(hits.map((h) => h.machine));
