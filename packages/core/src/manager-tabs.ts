@@ -82,9 +82,11 @@ async function rerunLocked(
   const report = await ops.status();
   const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
   const tab = st?.tabs.find((t) => t.index === index && !t.pane);
-  // Not seen because the tool or machine did not answer is not gone (review H34-7): said as status says it.
-  if (st && !st.exists && st.error)
-    throw new McError("COMMAND_FAILED", `session "${s.name}" was not reached: ${st.error}`, op);
+  // Not seen because the tool or machine did not answer is not gone (review H34-7), and its tab's state
+  // is not known: said as status says it, at once (a new tab would wait for the same tool again: H33-5).
+  const health = report.machines.find((h) => h.machine === s.machine);
+  const unreached = health?.reachable === false ? health.error : st && !st.exists ? st.error : undefined;
+  if (unreached) throw new McError("COMMAND_FAILED", `session "${s.name}" was not reached: ${unreached}`, op);
   if (!st?.exists || !tab)
     throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
       ...op,
