@@ -30,9 +30,9 @@ function tabsOf(layouts: readonly LayoutConfig[], token: string): TabConfig[] {
   const splits: { layoutName: string; tabName: string; hits: TabConfig[] }[] = [];
   for (let at = token.indexOf("::"); at >= 0; at = token.indexOf("::", at + 1)) {
     const [layoutName, tabName] = [token.slice(0, at), token.slice(at + 2)];
-    const hits = layouts
-      .filter((l) => l.layoutName === layoutName)
-      .flatMap((l) => l.layoutTabs.filter((t) => t.tabName === tabName));
+    // Of a layout name the file gives twice, the first: as -c takes it (review H33-8: both were taken).
+    const hits =
+      layouts.find((l) => l.layoutName === layoutName)?.layoutTabs.filter((t) => t.tabName === tabName) ?? [];
     if (hits.length) splits.push({ layoutName, tabName, hits });
   }
   if (splits.length > 1)

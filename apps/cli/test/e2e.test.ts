@@ -240,6 +240,11 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(r.stderr).toContain("--on-conflict rename runs it as d 2_1, d_2_1 on tmux and zellij");
     expect(r.stdout).toContain("mc_cmd='echo one'");
     expect(r.stdout).not.toContain("echo dup");
+    // -t LAYOUT::TAB too (review H33-8: it took the tab of both).
+    const t = await sessions(["run", f, "--socket", sock, "-t", "d 2::t", "--dry-run"]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toContain("mc_cmd='echo one'");
+    expect(t.stdout).not.toContain("echo dup");
   });
 
   it("--dry-run shows what waits and the readiness command sessions run itself runs (review H17-2)", async () => {
