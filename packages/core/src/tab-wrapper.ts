@@ -314,14 +314,18 @@ while :; do
     if [ -n "$mc_i" ]; then
       # An interactive shell, for the rc file's aliases and functions (review H31-4). A POSIX shell reads
       # the command with -c, as a whole: Ctrl-C ends all of it, where an interactive shell reading a file
-      # goes on to its next line (H33-2). Job control off first, so the command stays in the foreground
-      # group that a closing tab hangs up (with it on, a kill ended the running job and the shell ran the
-      # rest: H34-9); INT, QUIT, TERM end the shell with the signal's status, as they end a plain tab
-      # (H34-2); zsh, which goes on past a stopped job, ends on Ctrl-Z (H34-1). The mark, named by $0 and
-      # this wrapper's pid (an rc file's set -- cannot move it, an old wrapper's is another file: H34-4,
-      # H34-10), says the rc file let the command start: one that ends the shell first is no success
-      # (H33-3). Builtins are called through builtin/command, past the rc file's aliases and functions
-      # (H34-5). $0 is the command file and there are no arguments, as without -i.
+      # goes on to its next line (H33-2). Job control off (+m: zsh and sh never take the terminal from the
+      # tab's process group, so the tab's hang-up reaches all of it, also during the rc file, and the
+      # terminal is the tab's again after: H34-9, H35-2, H35-5; bash takes it at start whatever it is
+      # told, and gives it back: set +m keeps its command in the group the hang-up reaches). INT, QUIT,
+      # TERM end the shell with the signal's status, as they end a plain tab (H34-2); Ctrl-Z does nothing,
+      # as in a plain tab (it stopped the command for good under bash, and zsh ran on past it: H34-1,
+      # H35-3). The mark, named by $0 and this wrapper's pid (an rc file's set -- cannot move it, an old
+      # wrapper's is another file: H34-4, H34-10), says the rc file let the command start: one that ends
+      # the shell first is no success (H33-3). Builtins are called through builtin/command, past the rc
+      # file's aliases and functions of their names (H34-5; not past a function named builtin or command
+      # itself: an rc file can always take over its own shell). $0 is the command file and there are no
+      # arguments, as without -i.
       case \${mc_run##*/} in
         bash | zsh) mc_bi='\\builtin' ;;
         sh | dash | ash | ksh | ksh93 | mksh | pdksh | posh | yash) mc_bi='\\command' ;;
@@ -329,12 +333,10 @@ while :; do
       esac
       if [ -n "$mc_bi" ]; then
         mc_m="$mc_cf.started.$$"
-        mc_z=
-        [ "\${mc_run##*/}" = zsh ] && mc_z="$mc_bi trap '$mc_bi exit 148' TSTP;"
         PATH=$mc_path rm -f -- "$mc_m"
         mc_tt=
         [ -t 0 ] && mc_tt=1
-        "$mc_run" -i -c "$mc_bi set +m; $mc_z $mc_bi trap '$mc_bi exit 130' INT; $mc_bi trap '$mc_bi exit 131' QUIT; $mc_bi trap '$mc_bi exit 143' TERM; $mc_bi : > "\\$0.started.$$"; $mc_bi . "\\$0"" "$mc_cf"
+        "$mc_run" -i +m -c "$mc_bi set +m; $mc_bi trap '' TSTP; $mc_bi trap '$mc_bi exit 130' INT; $mc_bi trap '$mc_bi exit 131' QUIT; $mc_bi trap '$mc_bi exit 143' TERM; $mc_bi : > \\"\\$0.started.$$\\"; $mc_bi . \\"\\$0\\"" "$mc_cf"
         mc_c=$?
         # The tab closed: its terminal hung up (it reads as no terminal then), or, without one, the wrapper
         # is gone. Its end, as the HUP trap writes it for a plain tab, whose subshell the hang-up reaches.

@@ -73,9 +73,9 @@ async function runTab(
   startDir = dir,
   shell = "/bin/sh",
   more: Partial<WrappedTab> = {},
+  runDir = join(dir, `run${index}`),
 ) {
   const script = join(dir, `s${index}.sh`);
-  const runDir = join(dir, `run${index}`);
   await mkdir(runDir, { recursive: true });
   const tabs = [{ index, tabName: "t", command, startDir, ...more }];
   await writeFile(script, posixTabScript({ title: "test", session: "S", runDir, tabs, keepShell: false }));
@@ -572,6 +572,20 @@ describe("posix tab wrapper", () => {
         expect(readdirSync(work).sort(), `${shell}: no file but the command's`).toEqual(["ran"]);
         expect(readdirSync(t.runDir).filter((f) => f.includes("started"))).toEqual([]);
       }
+      // A run directory (the state directory) with spaces and glob characters in its name.
+      await writeFile(rc, "alias hi='echo HI'\n");
+      const odd = join(dir, `state dir * [x] ${n}`);
+      const spaced = await runTab(
+        `hi > '${out}'; /bin/sh -c 'exit 4'`,
+        n++,
+        work,
+        shell,
+        { env, interactive: true },
+        odd,
+      );
+      expect(spaced.rec?.exit, `${shell} in ${odd}`).toBe(4);
+      expect(await readFile(out, "utf8")).toBe("HI\n");
+      expect(readdirSync(odd).filter((f) => f.includes("started"))).toEqual([]);
       // An rc file that ends the shell first: 126, the command never ran (sh's $ENV too: H34-3).
       await writeFile(rc, "exit 0\n");
       await rm(out, { force: true });
