@@ -7,6 +7,7 @@ import {
   listRuns,
   localHost,
   type ManagedRun,
+  type ManagedSession,
   McError,
   runsDir,
   SessionManager,
@@ -243,5 +244,39 @@ export async function loadRuns(
       }
     }
   }
+  await settleDuplicates(runs);
   return { runs, corrupt };
+}
+
+/**
+ * One session in two runs' records (same machine, tool, server and name): the newer run's copy is the
+ * session, the older one stale (a merge killed between recording the session in its run and dropping it
+ * from the old one; a session of that name started again after the first was killed outside mc). Listed
+ * twice, the stale copy showed the new tabs' pids under the old commands (review H35-4): it is settled
+ * in its record. Not while the newer copy is still starting (a restart in progress retires the old one
+ * itself). A record that cannot be written keeps it; it is hidden all the same.
+ */
+async function settleDuplicates(runs: LoadedRun[]): Promise<void> {
+  const byPlace = new Map<string, { r: LoadedRun; s: ManagedSession }[]>();
+  for (const r of runs)
+    for (const s of r.manager.managed) {
+      const m = r.run.machines[s.machine];
+      const key = JSON.stringify([
+        r.backend,
+        s.machine,
+        m?.connection ?? null,
+        m?.backendOptions ?? null,
+        s.name,
+      ]);
+      byPlace.set(key, [...(byPlace.get(key) ?? []), { r, s }]);
+    }
+  for (const copies of byPlace.values()) {
+    if (copies.length < 2) continue;
+    // The newest start; of one session in two records (a merge keeps its start), the newer run.
+    copies.sort((a, b) => b.s.startedAt - a.s.startedAt || b.r.run.createdAt - a.r.run.createdAt);
+    const [newer, ...stale] = copies;
+    if (newer!.s.starting) continue;
+    for (const { r, s } of stale)
+      await r.manager.settleStale(s, newer!.s.runDir === s.runDir).catch(() => undefined);
+  }
 }

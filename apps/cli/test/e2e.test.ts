@@ -225,6 +225,33 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     for (const s of [sock, other]) await sessions(["kill", "--all", "--socket", s]);
   });
 
+  it("a session two run records hold (a merge killed between the two writes) is listed once and settled (review H35-4)", async () => {
+    const f = layoutsFile("h354.json", [
+      { layoutName: "twice", layoutTabs: [{ tabName: "a", command: "sleep 60" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    const records = join(dir, "state", "managers", "TmuxLocalManager");
+    const [file] = readdirSync(records).filter(
+      (x) => x.endsWith(".json") && readFileSync(join(records, x), "utf8").includes('"name": "twice"'),
+    );
+    // What the merge's run had written when it was killed: the same session (its run directory, its
+    // start) in a newer run's record, still in the old one.
+    const old = JSON.parse(readFileSync(join(records, file!), "utf8"));
+    const newer = { ...old, id: `${old.id.slice(0, -6)}ffffff`, createdAt: old.createdAt + 1 };
+    writeFileSync(join(records, `${newer.id}.json`), JSON.stringify(newer), { mode: 0o600 });
+    const st = JSON.parse((await sessions(["status", "--json"])).stdout);
+    expect(st.sessions.filter((x: { session: string }) => x.session === "twice")).toHaveLength(1);
+    const ls = await sessions(["ls"]);
+    expect(ls.stdout.split("\n").filter((l) => l.startsWith("twice"))).toHaveLength(1);
+    // Settled in the records: the old run's holds it no more.
+    expect(
+      existsSync(join(records, file!)) && readFileSync(join(records, file!), "utf8").includes('"twice"'),
+    ).toBe(false);
+    expect((await sessions(["kill", "twice"])).code).toBe(0);
+    const after = await sessions(["status"]);
+    expect(after.stdout).not.toContain("twice");
+  });
+
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },
