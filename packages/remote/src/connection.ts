@@ -88,9 +88,14 @@ export function sshConnection(name: string, ssh: MachineSsh = {}, cwd = process.
 }
 
 /** The sshHost of a connection record; host id `ssh:<machine>`. */
-function hostOf(machine: string, c: SshConnection, o: SshMachineOptions): SshHost {
+function hostOf(machine: string, c: SshConnection, o: SshMachineOptions, onFirstUse?: () => void): SshHost {
   const { transport: _t, target, configSha256: _c, ...opts } = c;
-  return sshHost(target, { ...opts, id: `ssh:${machine}`, ...(o.localEnv ? { localEnv: o.localEnv } : {}) });
+  return sshHost(target, {
+    ...opts,
+    id: `ssh:${machine}`,
+    ...(o.localEnv ? { localEnv: o.localEnv } : {}),
+    ...(onFirstUse ? { onFirstUse } : {}),
+  });
 }
 
 /** An ssh machine for a `SessionManager`: its host and the connection to save with the run. */
@@ -152,10 +157,13 @@ export function connectionNotices(machine: string, record: MachineRecord): strin
 
 /**
  * Reach a machine of a saved run again (the `connect` of a `SessionManager`): its sshHost, rebuilt from
- * the saved connection. A config file that changed since is told through `onNotice`.
+ * the saved connection. A config file that changed since is told through `onNotice` when the machine is
+ * first contacted: a command that does not reach it (ls, another machine's status) does not say it
+ * (review H30-4: every command repeated it for every machine of every saved run).
  */
 export function sshConnect(machine: string, record: MachineRecord, o: SshMachineOptions = {}): SshHost {
   const c = savedConnection(machine, record);
-  for (const n of connectionNotices(machine, record)) o.onNotice?.(n);
-  return hostOf(machine, c, o);
+  return hostOf(machine, c, o, () => {
+    for (const n of connectionNotices(machine, record)) o.onNotice?.(n);
+  });
 }

@@ -3,6 +3,8 @@ import { checkUser } from "./quote.js";
 
 /** Options of {@link sshHost}. */
 export interface SshHostOptions {
+  /** Called once, before the first operation reaches the machine (what a saved run's user should know then). */
+  onFirstUse?: (() => void) | undefined;
   /**
    * The machine a saved run started on (its machine id, else its host name, and the user's uid): every
    * batch checks it there first and runs nothing on another machine (an ssh config or address that now

@@ -55,6 +55,7 @@ export class SshTransport {
   knownShell: WindowsShell | undefined;
   private queue: Pending[] = [];
   private scheduled = false;
+  private used = false;
 
   constructor(
     readonly id: string,
@@ -173,6 +174,10 @@ export class SshTransport {
 
   /** Put an operation in this tick's batch (or send it alone: no batching, or a cancellable call). */
   enqueue(op: Op, signal?: AbortSignal): Promise<Frame> {
+    if (!this.used) {
+      this.used = true;
+      this.opts.onFirstUse?.();
+    }
     return new Promise<Frame>((resolve, reject) => {
       const item = { op, resolve, reject };
       if (this.opts.batch === false || signal) {
