@@ -1,4 +1,4 @@
-import { type LayoutConfig, McError, type TabConfig } from "@mc/core";
+import { type LayoutConfig, McError, type TabConfig, tabOrigins } from "@mc/core";
 import type { RunOptions } from "./commands/run.js";
 import { display } from "./display.js";
 import { pickLayouts, pickTabs, readLayouts, resolveLayoutsPath } from "./layouts-source.js";
@@ -22,6 +22,13 @@ export function splitChoices(value: string, known: (token: string) => boolean): 
     i = j;
   }
   return out;
+}
+
+/** A copy of a tab, known by the same field of the file as the tab (see `tabOrigins`). */
+function keepOrigin(from: TabConfig, copy: TabConfig): TabConfig {
+  const at = tabOrigins.get(from);
+  if (at !== undefined) tabOrigins.set(copy, at);
+  return copy;
 }
 
 /** The tabs a `-t` token names: `Layout::Tab` (at any `::` that splits it so), else a bare tab name. */
@@ -118,12 +125,12 @@ export function tabsAsOne(
       const target = chosen.find((c) => from.get(c) === l && c.tabName === d);
       return target ? nameOf(target) : l ? `${l.layoutName}::${d}` : d;
     };
-    return {
+    return keepOrigin(t, {
       ...t,
       tabName: nameOf(t),
       ...(l?.env || t.env ? { env: { ...l?.env, ...t.env } } : {}),
       ...(t.dependsOn ? { dependsOn: t.dependsOn.map(dep) } : {}),
-    };
+    });
   });
   const hooks = [...new Set(chosen.map((t) => from.get(t)))].filter(
     (l): l is LayoutConfig => l !== undefined && (l.onStart !== undefined || l.onStop !== undefined),
@@ -182,12 +189,14 @@ export function allLayoutsAsOne(layouts: readonly LayoutConfig[]): {
       renamed.set(t.tabName, name);
     }
     const named = (n: string) => renamed.get(n) ?? n;
-    return l.layoutTabs.map((t) => ({
-      ...t,
-      tabName: named(t.tabName),
-      ...(l.env || t.env ? { env: { ...l.env, ...t.env } } : {}),
-      ...(t.dependsOn ? { dependsOn: t.dependsOn.map(named) } : {}),
-    }));
+    return l.layoutTabs.map((t) =>
+      keepOrigin(t, {
+        ...t,
+        tabName: named(t.tabName),
+        ...(l.env || t.env ? { env: { ...l.env, ...t.env } } : {}),
+        ...(t.dependsOn ? { dependsOn: t.dependsOn.map(named) } : {}),
+      }),
+    );
   });
   const hooks = layouts.filter((l) => l.onStart !== undefined || l.onStop !== undefined);
   const warnings = hooks.length
@@ -205,6 +214,12 @@ export function allLayoutsAsOne(layouts: readonly LayoutConfig[]): {
 export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
   const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
   let layouts: LayoutConfig[] = layoutsFile.layouts;
+  // Errors about a tab name its field in the file, whatever the selection (review H31-10).
+  layouts.forEach((l, li) => {
+    l.layoutTabs.forEach((t, ti) => {
+      tabOrigins.set(t, `layouts[${li}].layoutTabs[${ti}]`);
+    });
+  });
   if (o.allFile) {
     if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
       throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");

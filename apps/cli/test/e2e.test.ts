@@ -252,6 +252,26 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(after.stdout).not.toContain("twice");
   });
 
+  it("a start directory error names the field of the file whatever -c, -t or -p chose (review H31-10)", async () => {
+    const f = join(dir, "h3110.json");
+    const tab = (tabName: string, startDir: string) => ({ tabName, startDir, command: "true" });
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "p1", layoutTabs: [tab("t", dir)] },
+          { layoutName: "p2", layoutTabs: [tab("x", dir), tab("t", join(dir, "no-such-dir"))] },
+        ],
+      }),
+    );
+    for (const pick of [["-c", "p2"], ["-t", "p2::t"], ["-p", "1"], []]) {
+      const r = await sessions(["run", f, "--socket", sock, "--dry-run", ...pick]);
+      expect(r.code, pick.join(" ")).toBe(3);
+      expect(r.stderr, pick.join(" ")).toContain("layouts[1].layoutTabs[1].startDir: does not exist");
+    }
+  });
+
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },

@@ -25,6 +25,7 @@ export * from "./schema.js";
 export type * from "./session-backend.js";
 export * from "./session-hooks.js";
 export * from "./slots.js";
+export { tabOrigins } from "./start-dirs.js";
 export * from "./status.js";
 export * from "./status-clock.js";
 export * from "./tab-log.js";

@@ -10,6 +10,13 @@ const dirProblem = {
   missing: "does not exist",
 } as const;
 
+/**
+ * Where a tab stands in its layouts file (`layouts[1].layoutTabs[0]`), set by whoever read the file and
+ * carried over to the copies a selection makes (`-t` gathers tabs into one layout): errors about a tab's
+ * directories and shell name the field of the file, not of the selection (review H31-10).
+ */
+export const tabOrigins = new WeakMap<TabConfig, string>();
+
 /** One directory a tab needs: its own, or a further pane's. */
 interface DirCheck {
   r: ResolvedDir;
@@ -23,7 +30,7 @@ function tabDirs(
   ti: number,
   ctx: Parameters<typeof resolveStartDir>[1],
 ): DirCheck[] {
-  const at = `layouts[${li}].layoutTabs[${ti}]`;
+  const at = tabOrigins.get(tab) ?? `layouts[${li}].layoutTabs[${ti}]`;
   return [
     { r: resolveStartDir(tab.startDir, ctx), where: `${at}.startDir` },
     ...(tab.panes ?? []).flatMap((p, pi) =>
@@ -135,7 +142,10 @@ async function checkShells(m: MachineRuntime): Promise<void> {
   m.layouts.forEach((l, li) => {
     l.layoutTabs.forEach((t, ti) => {
       if (t.shell !== undefined)
-        uses.set(t.shell, [...(uses.get(t.shell) ?? []), `layouts[${li}].layoutTabs[${ti}].shell`]);
+        uses.set(t.shell, [
+          ...(uses.get(t.shell) ?? []),
+          `${tabOrigins.get(t) ?? `layouts[${li}].layoutTabs[${ti}]`}.shell`,
+        ]);
     });
   });
   if (uses.size === 0) return;
