@@ -276,7 +276,8 @@ async function settleDuplicates(runs: LoadedRun[]): Promise<void> {
     copies.sort((a, b) => b.s.startedAt - a.s.startedAt || b.r.run.createdAt - a.r.run.createdAt);
     const [newer, ...stale] = copies;
     if (newer!.s.starting) continue;
-    for (const { r, s } of stale)
+    // Two entries of one record are not settled here: settling is by name, and would drop both.
+    for (const { r, s } of stale.filter((x) => x.r !== newer!.r))
       await r.manager.settleStale(s, newer!.s.runDir === s.runDir).catch(() => undefined);
   }
 }
