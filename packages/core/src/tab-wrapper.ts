@@ -318,7 +318,8 @@ while :; do
       # tab's process group, so the tab's hang-up reaches all of it, also during the rc file, and the
       # terminal is the tab's again after: H34-9, H35-2, H35-5; bash takes it at start whatever it is
       # told, and gives it back: set +m keeps its command in the group the hang-up reaches). INT, QUIT,
-      # TERM end the shell with the signal's status, as they end a plain tab (H34-2); Ctrl-Z does nothing,
+      # TERM end the shell with the signal's status, as they end a plain tab (H34-2), also while the rc file
+      # runs (H36-2: the status it leaves, 130 or 131, is looked at first); Ctrl-Z does nothing,
       # as in a plain tab (it stopped the command for good under bash, and zsh ran on past it: H34-1,
       # H35-3). The mark, named by $0 and this wrapper's pid (an rc file's set -- cannot move it, an old
       # wrapper's is another file: H34-4, H34-10), says the rc file let the command start: one that ends
@@ -336,7 +337,7 @@ while :; do
         PATH=$mc_path rm -f -- "$mc_m"
         mc_tt=
         [ -t 0 ] && mc_tt=1
-        "$mc_run" -i +m -c "$mc_bi set +m; $mc_bi trap '' TSTP; $mc_bi trap '$mc_bi exit 130' INT; $mc_bi trap '$mc_bi exit 131' QUIT; $mc_bi trap '$mc_bi exit 143' TERM; $mc_bi : > \\"\\$0.started.$$\\"; $mc_bi . \\"\\$0\\"" "$mc_cf"
+        "$mc_run" -i +m -c "case \\$? in 130) $mc_bi exit 130 ;; 131) $mc_bi exit 131 ;; esac; $mc_bi set +m; $mc_bi trap '' TSTP; $mc_bi trap '$mc_bi exit 130' INT; $mc_bi trap '$mc_bi exit 131' QUIT; $mc_bi trap '$mc_bi exit 143' TERM; $mc_bi : > \\"\\$0.started.$$\\"; $mc_bi . \\"\\$0\\"" "$mc_cf"
         mc_c=$?
         # The tab closed: its terminal hung up (it reads as no terminal then), or, without one, the wrapper
         # is gone. Its end, as the HUP trap writes it for a plain tab, whose subshell the hang-up reaches.
@@ -346,6 +347,10 @@ while :; do
           exit 129
         fi
         if [ ! -e "$mc_m" ]; then
+          # Ctrl-C or Ctrl-\\ while the rc file ran: the shell ended (zsh) or is told so by the status the rc
+          # file was left with (bash, sh: the case at the head of the -c string; the rc file was abandoned,
+          # and the command ran without it: H36-2). Killed, as a plain tab is, not an rc file that exits.
+          case $mc_c in 130 | 131) exit "$mc_c" ;; esac
           printf 'mc: %s -i ended (exit %s) before the command started: its rc file exits\\n' "$mc_run" "$mc_c" >&2
           exit 126
         fi

@@ -571,6 +571,39 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     },
   );
 
+  it.each(interactiveShells)(
+    "%s: Ctrl-C while an interactive tab's rc file runs ends the tab, killed 130; the command never runs (review H36-2)",
+    async (shell) => {
+      const name = `irc${shell.replaceAll("/", "_")}`;
+      const after = join(t.work, `${name}.txt`);
+      const home = join(t.work, `${name}-home`);
+      mkdirSync(home, { recursive: true });
+      for (const f of [".bashrc", ".zshrc", "env"]) writeFileSync(join(home, f), "sleep 4.5\n");
+      const tab = {
+        tabName: "c",
+        startDir: t.work,
+        command: `echo ran > '${after}'`,
+        interactive: true,
+        shell,
+        env: { HOME: home, ZDOTDIR: home, ENV: join(home, "env") },
+      };
+      const m = t.manager({ sessionLayouts: [{ layoutName: name, layoutTabs: [tab] }] });
+      await m.startAllSessions();
+      await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command.startsWith("sleep 4.5")),
+      );
+      t.tmux("send-keys", "-t", `=${name}:c`, "C-c");
+      const r = await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs[0]!.state !== "running",
+      );
+      expect([r.sessions[0]!.tabs[0]!.state, r.sessions[0]!.tabs[0]!.exitCode]).toEqual(["killed", 130]);
+      expect(existsSync(after)).toBe(false);
+      await m.killAllSessions();
+    },
+  );
+
   it("kill 0 from a tab (the trap 'kill 0' EXIT cleanup idiom) ends its command, not its tab: recorded, retried, the shell stays (review H15-1)", async () => {
     const m = t.manager({
       sessionLayouts: [
