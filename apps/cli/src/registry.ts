@@ -256,16 +256,19 @@ export async function loadRuns(
  * in its record. Not while the newer copy is still starting (a restart in progress retires the old one
  * itself). A record that cannot be written keeps it; it is hidden all the same.
  */
-async function settleDuplicates(runs: LoadedRun[]): Promise<void> {
+export async function settleDuplicates(runs: LoadedRun[]): Promise<void> {
   const byPlace = new Map<string, { r: LoadedRun; s: ManagedSession }[]>();
   for (const r of runs)
     for (const s of r.manager.managed) {
       const m = r.run.machines[s.machine];
+      // The server: a tmux socket is in the backend options, a zellij socket directory in the session's
+      // data (review H36-1: two zellij servers' sessions of one name were taken for one).
       const key = JSON.stringify([
         r.backend,
         s.machine,
         m?.connection ?? null,
         m?.backendOptions ?? null,
+        s.data?.socketDir ?? null,
         s.name,
       ]);
       byPlace.set(key, [...(byPlace.get(key) ?? []), { r, s }]);

@@ -84,7 +84,9 @@ export function chooseTabs(layouts: readonly LayoutConfig[], tokens: string[]): 
     for (const h of hits) if (!tabs.includes(h)) tabs.push(h);
   }
   if (unknown.length) {
-    const all = layouts.flatMap((l) => l.layoutTabs.map((t) => `${l.layoutName}::${t.tabName}`));
+    // As -t takes them: of a layout name given twice, the first layout's tabs (review H36-3).
+    const firsts = layouts.filter((l, i) => layouts.findIndex((x) => x.layoutName === l.layoutName) === i);
+    const all = [...new Set(firsts.flatMap((l) => l.layoutTabs.map((t) => `${l.layoutName}::${t.tabName}`)))];
     throw usage(
       `no tab matches ${unknown.map((u) => `"${u}"`).join(", ")}`,
       `tabs: ${all.slice(0, 20).join(", ")}${all.length > 20 ? ", …" : ""}`,

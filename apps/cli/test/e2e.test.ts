@@ -276,7 +276,13 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },
       { layoutName: "other", layoutTabs: [{ tabName: "t", command: "echo other" }] },
-      { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo dup" }] },
+      {
+        layoutName: "d 2",
+        layoutTabs: [
+          { tabName: "t", command: "echo dup" },
+          { tabName: "b", command: "echo b" },
+        ],
+      },
     ]);
     const r = await sessions(["run", f, "--socket", sock, "-c", "d 2", "--dry-run"]);
     expect(r.code, r.stderr).toBe(0);
@@ -292,6 +298,11 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toContain("mc_cmd='echo one'");
     expect(t.stdout).not.toContain("echo dup");
+    // A tab of the second copy only: not chosen, and the hint lists only what -t can choose (review H36-3).
+    const b = await sessions(["run", f, "--socket", sock, "-t", "d 2::b", "--dry-run"]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('no tab matches "d 2::b"');
+    expect(b.stderr).toContain("tabs: d 2::t, other::t");
   });
 
   it("--dry-run shows what waits and the readiness command sessions run itself runs (review H17-2)", async () => {

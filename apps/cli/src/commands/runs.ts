@@ -259,9 +259,7 @@ function pickHint(hits: Hit[]): string {
       : []),
     ...(machines.size > 1 ? ["pick the machine with --host MACHINE"] : []),
     ...(tools.size > 1 ? [`pick the tool with --backend ${[...tools].join(" or --backend ")}`] : []),
-    ...(sockets.size > 1 && tools.size === 1 && machines.size === 1
-      ? ["pick the tmux server with --socket PATH"]
-      : []),
+    ...(sockets.size > 1 ? ["pick the tmux server with --socket PATH"] : []),
   ];
   return ways.length
     ? ways.join("; ")
