@@ -17,6 +17,7 @@ import {
   loadLayoutsFile,
   MAX_LAYOUTS_FILE_BYTES,
   McError,
+  tabOrigins,
   unwrapLayouts,
 } from "@mc/core";
 import type { Imported } from "./convert/types.js";
@@ -185,10 +186,22 @@ export async function readLayouts(
   const r = await loadLayoutsFile(readablePath(path), { lenient: Boolean(o.lenient) });
   if (!r.ok) {
     const imported = await importedLayouts(path, out);
-    if (imported) return imported.file;
+    // Another tool's file has no layouts[i].layoutTabs[j]: errors name the layout and tab only (H36-4).
+    if (imported) return withOrigins(imported.file, () => "");
   }
   if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatWarnings(r.warnings, path)));
-  return unwrapLayouts(r, path);
+  // Errors about a tab name its field in the file, whatever -c, -t or -p choose (review H31-10).
+  return withOrigins(unwrapLayouts(r, path), (li, ti) => `layouts[${li}].layoutTabs[${ti}]`);
+}
+
+/** Each tab of a file read, known by its field in the file (core `tabOrigins`). */
+function withOrigins(file: LayoutsFile, at: (li: number, ti: number) => string): LayoutsFile {
+  file.layouts.forEach((l, li) => {
+    l.layoutTabs.forEach((t, ti) => {
+      tabOrigins.set(t, at(li, ti));
+    });
+  });
+  return file;
 }
 
 const preview = (value: unknown) =>

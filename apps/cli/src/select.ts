@@ -216,12 +216,6 @@ export function allLayoutsAsOne(layouts: readonly LayoutConfig[]): {
 export async function selectLayouts(file: string, o: RunOptions, out: Output): Promise<LayoutConfig[]> {
   const layoutsFile = await readLayouts(await resolveLayoutsPath(file, out), o, out);
   let layouts: LayoutConfig[] = layoutsFile.layouts;
-  // Errors about a tab name its field in the file, whatever the selection (review H31-10).
-  layouts.forEach((l, li) => {
-    l.layoutTabs.forEach((t, ti) => {
-      tabOrigins.set(t, `layouts[${li}].layoutTabs[${ti}]`);
-    });
-  });
   if (o.allFile) {
     if (o.chooseLayouts !== undefined || o.chooseTabs !== undefined)
       throw usage("--all-file runs every tab of the file: it does not combine with -c or -t");

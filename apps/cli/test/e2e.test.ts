@@ -270,6 +270,30 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       expect(r.code, pick.join(" ")).toBe(3);
       expect(r.stderr, pick.join(" ")).toContain("layouts[1].layoutTabs[1].startDir: does not exist");
     }
+    // A file of another tool, a command line: no layouts[i] to point at; the layout and tab say it (H36-4).
+    const tp = join(dir, "h364.yaml");
+    writeFileSync(
+      tp,
+      `session_name: tps\nwindows:\n  - window_name: w1\n    start_directory: ${join(dir, "no-such-dir")}\n    panes: [echo hi]\n`,
+    );
+    const cmd = [
+      "create-from-command",
+      "-n",
+      "1",
+      "--start-dir",
+      join(dir, "no-such-dir"),
+      "--",
+      "echo",
+      "x",
+    ];
+    for (const args of [["run", tp], cmd]) {
+      const r = await sessions([...args, "--socket", sock, "--dry-run"]);
+      expect(r.code, args[0]).toBe(3);
+      expect(r.stderr).toMatch(
+        /^ {2}startDir: does not exist: .*\(layout "(tps|fromCommand)", tab "(w1|tab0)"\)$/m,
+      );
+      expect(r.stderr).not.toContain("layouts[");
+    }
   });
 
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {

@@ -13,7 +13,8 @@ const dirProblem = {
 /**
  * Where a tab stands in its layouts file (`layouts[1].layoutTabs[0]`), set by whoever read the file and
  * carried over to the copies a selection makes (`-t` gathers tabs into one layout): errors about a tab's
- * directories and shell name the field of the file, not of the selection (review H31-10).
+ * directories and shell name the field of the file, not of the selection (review H31-10). "" for a tab of
+ * no layouts file (another tool's file, a command line): the field alone, with the layout and tab names.
  */
 export const tabOrigins = new WeakMap<TabConfig, string>();
 
@@ -31,10 +32,12 @@ function tabDirs(
   ctx: Parameters<typeof resolveStartDir>[1],
 ): DirCheck[] {
   const at = tabOrigins.get(tab) ?? `layouts[${li}].layoutTabs[${ti}]`;
+  // An origin of "": a tab of no layouts file (another tool's, a command line's): its field alone.
+  const field = (f: string) => (at ? `${at}.${f}` : f);
   return [
-    { r: resolveStartDir(tab.startDir, ctx), where: `${at}.startDir` },
+    { r: resolveStartDir(tab.startDir, ctx), where: field("startDir") },
     ...(tab.panes ?? []).flatMap((p, pi) =>
-      p.startDir ? [{ r: resolveStartDir(p.startDir, ctx), where: `${at}.panes[${pi}].startDir` }] : [],
+      p.startDir ? [{ r: resolveStartDir(p.startDir, ctx), where: field(`panes[${pi}].startDir`) }] : [],
     ),
   ];
 }
@@ -144,7 +147,7 @@ async function checkShells(m: MachineRuntime): Promise<void> {
       if (t.shell !== undefined)
         uses.set(t.shell, [
           ...(uses.get(t.shell) ?? []),
-          `${tabOrigins.get(t) ?? `layouts[${li}].layoutTabs[${ti}]`}.shell`,
+          [tabOrigins.get(t) ?? `layouts[${li}].layoutTabs[${ti}]`, "shell"].filter(Boolean).join("."),
         ]);
     });
   });

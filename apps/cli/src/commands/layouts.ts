@@ -18,6 +18,7 @@ import {
   psQuote,
   shQuote,
   type ThresholdType,
+  tabOrigins,
   tabWeight,
 } from "@mc/core";
 import { oneLine } from "../display.js";
@@ -282,5 +283,7 @@ export function layoutFromCommand(
     const why = [...new Set(checked.issues.map((i) => `${flag(i.path)}: ${i.message}`))];
     throw usage(why.join("; "));
   }
+  // Its tabs come from no file: a start directory that cannot be used is named as the field (H36-4).
+  for (const t of layout.layoutTabs) tabOrigins.set(t, "");
   return layout;
 }
