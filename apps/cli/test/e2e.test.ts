@@ -29,10 +29,10 @@ const until = <T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) => 
 
 function layoutsFile(
   name: string,
-  layouts: {
+  layouts: ({
     layoutName: string;
     layoutTabs: ({ tabName: string; command: string } & Record<string, unknown>)[];
-  }[],
+  } & Record<string, unknown>)[],
 ): string {
   const path = join(dir, name);
   writeFileSync(
@@ -294,6 +294,31 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       );
       expect(r.stderr).not.toContain("layouts[");
     }
+  });
+
+  it("a session another run is still starting is not gone: status pending, kill refused, ls --prune leaves it (review H37-7)", async () => {
+    const f = layoutsFile("h377.json", [
+      { layoutName: "slowstart", onStart: "sleep 3", layoutTabs: [{ tabName: "a", command: "sleep 60" }] },
+    ]);
+    const other = join(dir, "h377.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+    });
+    const starting = sessions(["run", f, "--socket", other]);
+    await waitFor(
+      () => sessions(["ls"]),
+      (r) => r.stdout.includes("slowstart"),
+    );
+    const st = JSON.parse((await sessions(["status", "slowstart", "--json"])).stdout);
+    expect(st.sessions[0].exists).toBe(true);
+    expect(st.sessions[0].tabs.map((t: { state: string }) => t.state)).toEqual(["pending"]);
+    const kill = await sessions(["kill", "slowstart"]);
+    expect(kill.code).toBe(1);
+    expect(kill.stderr).toContain("still being started by sessions run");
+    expect((await sessions(["ls", "--prune"])).code).toBe(0);
+    const started = await starting;
+    expect(started.code, started.stderr).toBe(0);
+    expect((await sessions(["kill", "slowstart"])).code).toBe(0);
   });
 
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {

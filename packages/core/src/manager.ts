@@ -28,7 +28,7 @@ import {
   type TabState,
 } from "./status.js";
 import { correctClock } from "./status-clock.js";
-import { pollSessions, unknownStatus } from "./status-poll.js";
+import { pollSessions, startingNow, unknownStatus } from "./status-poll.js";
 import { readyMarkerName } from "./tab-record.js";
 import { killAndSweep, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
@@ -369,6 +369,16 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    */
   async killSession(name: string, machine?: string, o: { record?: boolean } = {}): Promise<KillResult> {
     const s = this.session(name, machine);
+    // Another `sessions run` is making it: its kill would find nothing yet and say "already gone", and
+    // the session would come up after (review H37-7). Not killed, and said.
+    if (startingNow(s))
+      return {
+        machine: s.machine,
+        name: s.name,
+        ok: false,
+        code: "SESSION_CONFLICT",
+        error: `still being started by sessions run (pid ${s.starting!.by!.pid}): stop that run (Ctrl-C rolls it back), or kill it once it has started`,
+      };
     // `record: false`: the caller deletes the whole run record next (ls --prune), so nothing is written,
     // which is what lets it clear a full disk.
     const record = o.record !== false;

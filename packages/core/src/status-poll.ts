@@ -222,6 +222,12 @@ function slotNumbers(s: ManagedSession): number[] {
  * wrapper died without an end record is usually one that was just hung up (its recorder writes the end
  * a few milliseconds later): its record is read once more before it is called missing.
  */
+/** Whether a session's record says a `sessions run` that is still alive (not this process) is starting it. */
+export function startingNow(s: ManagedSession): boolean {
+  const by = s.starting?.by;
+  return by !== undefined && by.pid !== process.pid && processEnded(by) === false;
+}
+
 export async function pollSessions(
   backend: SessionBackend,
   machine: string,
@@ -247,7 +253,13 @@ export async function pollSessions(
   }
   const statuses = sessions.map((s, si): SessionStatus => {
     const obs = g.observations[si];
-    const t = tabs[si]!;
+    // Being started by a live `sessions run` (its record says so, before the session is made): not
+    // gone, its tabs not yet started (review H37-7: kill said "already gone", wait a failure, ls --prune
+    // removed its run directory mid-start).
+    const starting = startingNow(s) && !obs?.exists;
+    const t = starting
+      ? tabs[si]!.map((x) => (x.state === "missing" ? { ...x, state: "pending" as const } : x))
+      : tabs[si]!;
     // Without pane evidence a session exists while a tab runs or starts, or while a recorded wrapper
     // still holds its tab open after the command ended (Windows Terminal with a kept shell). So where the
     // tool did not answer (review H27-4: it read "exists": false while its tab ran).
@@ -255,11 +267,13 @@ export async function pollSessions(
       const rec = cache.get(recordKey(s, i));
       return rec !== undefined && recordedAlive(rec, g) === "alive";
     };
-    const exists =
-      obs?.noPaneEvidence || (g.error !== undefined && obs === undefined)
+    const exists = starting
+      ? true
+      : obs?.noPaneEvidence || (g.error !== undefined && obs === undefined)
         ? t.some((x) => x.state === "running" || x.state === "pending") || slotNumbers(s).some((i) => open(i))
         : Boolean(obs?.exists);
-    const error = g.error ?? obs?.error;
+    // A server not up yet is no news about a session still starting.
+    const error = g.error ?? (starting ? undefined : obs?.error);
     return {
       session: s.name,
       machine,
