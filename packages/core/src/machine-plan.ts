@@ -127,6 +127,30 @@ export function runDirOf(info: HostInfo, runId: string, machine: string, index: 
 }
 
 /**
+ * A merge opens the tabs it adds or restarts at once, in the running session: it cannot hold one back
+ * until its dependencies are ready, nor keep to `--max-parallel-tabs`. Refused before anything changes
+ * (review H37-1, H37-2: such tabs ran at once, one beside a dependency that had failed).
+ */
+function refuseUnscheduledMerge(plan: MergePlan, initialTabs: number | undefined, backend: string): void {
+  const opened = plan.layout.layoutTabs.filter(
+    (_, i) => plan.actions[i] === "create" || plan.actions[i] === "restart",
+  );
+  const waits = opened.filter((t) => t.dependsOn?.length || t.readiness);
+  const why =
+    initialTabs !== undefined && opened.length
+      ? "--max-parallel-tabs does not apply to the tabs a merge opens"
+      : waits.length
+        ? `tab ${JSON.stringify(waits[0]!.tabName)} has dependsOn or readiness, which a merge cannot wait for`
+        : undefined;
+  if (why)
+    throw new McError("USAGE", `cannot merge into "${plan.old.name}": ${why}`, {
+      backend,
+      op: "start",
+      hint: "restart the session instead (--on-conflict restart); nothing was changed",
+    });
+}
+
+/**
  * The tabs a session does not open at once: those that depend on others (a scheduler opens them when
  * their dependencies are ready), and, with `initialTabs` N (`--max-parallel-tabs`), all but the first N
  * of the others.
@@ -207,6 +231,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
     };
     if (p.action === "merge") {
       const plan = await mergePlanOf(m, c, listed, spec);
+      refuseUnscheduledMerge(plan, c.initialTabs, m.backend.name);
       merges.set(prepared.length, plan);
       // The running session keeps its run, run directory and marker: its artefacts are regenerated there.
       const at = plan.old.runDir;

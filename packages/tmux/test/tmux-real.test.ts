@@ -1619,6 +1619,44 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await second.killAllSessions();
   });
 
+  it("a merge that would open a tab with dependsOn or readiness, or under --max-parallel-tabs, is refused, nothing changed (review H37-1, H37-2)", async () => {
+    const first = t.manager({ sessionLayouts: [layout("mdep", [["a", "sleep 60"]], t.work)] });
+    await first.startAllSessions();
+    const id = String(first.managed[0]!.data?.sessionId);
+    const withDep = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "mdep",
+          layoutTabs: [
+            { tabName: "a", startDir: t.work, command: "sleep 60" },
+            { tabName: "b", startDir: t.work, command: "echo b", dependsOn: ["a"] },
+          ],
+        },
+      ],
+    });
+    await expect(withDep.startAllSessions({ onConflict: "merge-skip" })).rejects.toMatchObject({
+      code: "USAGE",
+      message: expect.stringContaining("has dependsOn or readiness, which a merge cannot wait for"),
+    });
+    const capped = t.manager({
+      sessionLayouts: [
+        layout(
+          "mdep",
+          [
+            ["a", "sleep 60"],
+            ["c", "sleep 61"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await expect(capped.startAllSessions({ onConflict: "merge-skip", initialTabs: 1 })).rejects.toMatchObject(
+      { code: "USAGE", message: expect.stringContaining("--max-parallel-tabs") },
+    );
+    expect(windows(id)).toEqual(["a"]);
+    await first.killAllSessions();
+  });
+
   it("a merge never touches a session mc did not start", async () => {
     t.tmux("new-session", "-d", "-s", "theirs", "sleep 1000");
     const m = t.manager({ sessionLayouts: [layout("theirs", [["x", "true"]], t.work)] });
