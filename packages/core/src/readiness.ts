@@ -3,6 +3,7 @@ import { join, posix } from "node:path";
 import type { Host } from "./host.js";
 import { shQuote } from "./quote.js";
 import type { TabConfig } from "./schema.js";
+import { RETRY_MARK } from "./tab-wrapper.js";
 
 /** When a tab counts as ready (the layout's `readiness`). */
 export type Readiness = NonNullable<TabConfig["readiness"]>;
@@ -123,7 +124,11 @@ export async function probeReadiness(
   }
   if (r.logMatches !== undefined) {
     const text = await host.readFile(tab.logPath).catch(() => undefined);
-    return text !== undefined && (await logMatches(r.logMatches, text));
+    if (text === undefined) return false;
+    // What this attempt printed: after the wrapper's last retry line (an attempt that failed, and the
+    // backoff after it, is not ready: review H37-6).
+    const at = text.lastIndexOf(RETRY_MARK);
+    return logMatches(r.logMatches, at < 0 ? text : text.slice(at).replace(/^[^\n]*\n?/, ""));
   }
   if (r.command !== undefined) {
     const shell = shQuote(tab.shell ?? "/bin/sh");

@@ -45,6 +45,12 @@ export interface PosixTabScriptOptions {
   logWriter?: LogWriterMode;
 }
 
+/**
+ * The line the wrapper prints in a tab before it retries its command (`mc: retrying, attempt 2 (exit 1)`):
+ * a readiness pattern counts only what the tab printed after the last one.
+ */
+export const RETRY_MARK = "mc: retrying, attempt ";
+
 /** The environment variable every process of a tab inherits: `<runDir>#<index>` (see {@link tabMarker}). */
 export const TAB_MARKER_VAR = "MC_TAB";
 
@@ -365,6 +371,9 @@ while :; do
   mc_try=$((mc_try + 1)) mc_n=$((mc_n + 1))
   mc_now
   mc_event tab-retried "$mc_t" ",\\"attempt\\":$mc_try,\\"exitCode\\":$mc_code"
+  # Said in the tab (and so in its log, where a readiness pattern is matched only after the last such
+  # line: an attempt that failed is not ready, review H37-6).
+  printf '%s%s (exit %s)\\n' '${RETRY_MARK}' "$mc_try" "$mc_code" >&2
   (mc_traps; sleep "$mc_backoff")
 done
 mc_end "\\"exit\\":$mc_code"

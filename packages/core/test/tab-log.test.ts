@@ -218,6 +218,27 @@ describe("readiness by log pattern", () => {
     expect(await logMatches("server (up|ready)", "server up\n")).toBe(true);
     expect(await logMatches("^(a+)+$", "aaa")).toBe(false);
   });
+  it("a log pattern counts only what the current attempt printed: after the wrapper's last retry line (review H37-6)", async () => {
+    const { probeReadiness } = await import("../src/readiness.js");
+    const { RETRY_MARK } = await import("../src/tab-wrapper.js");
+    const logPath = join(tmpdir(), `mc-h376-${process.pid}.log`);
+    const tab = { startDir: tmpdir(), logPath };
+    const probe = () => probeReadiness(localHost(), { logMatches: "^READY" }, tab);
+    try {
+      writeFileSync(logPath, "booting\r\nREADY\r\n");
+      expect(await probe()).toBe(true);
+      // That attempt failed: while the next waits (its backoff) and until it prints READY, not ready.
+      writeFileSync(logPath, `booting\r\nREADY\r\n${RETRY_MARK}2 (exit 1)\r\n`, { flag: "w" });
+      expect(await probe()).toBe(false);
+      writeFileSync(logPath, `booting\r\nREADY\r\n${RETRY_MARK}2 (exit 1)\r\nbooting\r\n`);
+      expect(await probe()).toBe(false);
+      writeFileSync(logPath, `booting\r\nREADY\r\n${RETRY_MARK}2 (exit 1)\r\nbooting\r\nREADY\r\n`);
+      expect(await probe()).toBe(true);
+    } finally {
+      rmSync(logPath, { force: true });
+    }
+  });
+
   it("a readiness command is judged by its exit status alone: a child it leaves holding the output does not hold mc (outside review H5-4)", async () => {
     const { probeReadiness } = await import("../src/readiness.js");
     const { localHost } = await import("../src/local-host.js");

@@ -191,8 +191,10 @@ describe("posix tab wrapper", () => {
     const count = join(dir, "count");
     // Fails twice, then succeeds: attempt 3 of at most 1 + 3.
     const cmd = `n=$(cat '${count}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${count}'; [ $n -ge 3 ]`;
-    const { rec, runDir } = await runTab(cmd, 20, dir, "/bin/sh", { retry: { max: 3 } });
+    const { r, rec, runDir } = await runTab(cmd, 20, dir, "/bin/sh", { retry: { max: 3 } });
     expect(rec).toMatchObject({ exit: 0, attempt: 3 });
+    // Said in the tab too (a readiness pattern counts what follows the last: review H37-6).
+    expect(r.stderr).toContain("mc: retrying, attempt 2 (exit 1)\nmc: retrying, attempt 3 (exit 1)\n");
     expect(recordOutcome(rec!)).toMatchObject({ state: "exited", exitCode: 0, attempt: 3 });
     const events = await eventsIn(runDir);
     expect(events.map((e) => [e.type, e.attempt ?? null, e.exitCode ?? null])).toEqual([
