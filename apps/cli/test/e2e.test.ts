@@ -321,6 +321,44 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect((await sessions(["kill", "slowstart"])).code).toBe(0);
   });
 
+  it("ls --prune leaves a session whose server lives though its socket was removed (review H37-8)", async () => {
+    const f = layoutsFile("h378.json", [
+      { layoutName: "nosock", layoutTabs: [{ tabName: "a", command: "sleep 7394" }] },
+    ]);
+    const other = join(dir, "h378.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    await waitFor(
+      () => sessions(["status", "nosock"]),
+      (r) => /running/.test(r.stdout),
+    );
+    const pid = Number(
+      execFileSync("tmux", ["-S", other, "display-message", "-p", "#{pid}"], { env, encoding: "utf8" }),
+    );
+    rmSync(other);
+    const prune = await sessions(["ls", "--prune"]);
+    expect(prune.code).toBe(1);
+    expect(prune.stderr).toContain("nosock: not listed by the tool, but its tabs still run");
+    // tmux makes its socket again on SIGUSR1: the session and its command are all there.
+    process.kill(pid, "SIGUSR1");
+    await waitFor(
+      async () => existsSync(other),
+      (x) => x,
+    );
+    const listed = execFileSync(
+      "tmux",
+      ["-S", other, "list-windows", "-t", "=nosock:", "-F", "#{window_name}"],
+      {
+        env,
+        encoding: "utf8",
+      },
+    );
+    expect(listed.trim()).toBe("a");
+    expect((await sessions(["kill", "nosock"])).code).toBe(0);
+  });
+
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },

@@ -316,6 +316,23 @@ async function pruneRun(
   const { run, manager } = loaded;
   const swept: string[] = [];
   try {
+    // A tab whose wrapper still runs holds its pane open: the tool's server lives, though it did not list
+    // the session (its socket removed by a tmp cleaner). Not gone: pruning would end its commands and
+    // delete its logs (review H37-8).
+    const held = report.sessions.filter(
+      (s) => !s.exists && s.tabs.some((t) => t.state === "running" || t.state === "pending"),
+    );
+    if (held.length) {
+      const names = held.map((s) => s.session).join(", ");
+      return {
+        notPruned: [
+          `run ${run.id}: ${names}: not listed by the tool, but its tabs still run (was the server's socket removed?)`,
+        ],
+        swept,
+        pruned: false,
+        codes: ["COMMAND_FAILED"],
+      };
+    }
     if (report.machines.every((h) => h.reachable) && report.sessions.every((s) => !s.exists)) {
       // What their tabs left running when the sessions went (a dead tmux server leaves a command that
       // ignores the hang-up): ended as `kill` ends it, while the record that finds it exists.
