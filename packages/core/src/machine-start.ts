@@ -208,6 +208,8 @@ export async function startMachine(
     for (const [i, p] of plan.prepared.entries()) {
       const merge = plan.merges.get(i);
       if (!merge) continue;
+      // Interrupted before it began: not begun (review H37-3: every merge was still made after Ctrl-C).
+      if (hooks.signal?.aborted) throw aborted();
       current = p.name;
       await writeArtefacts(m.host, p.artefacts);
       const session = await applyMerge(m, p, merge, hooks.info);
