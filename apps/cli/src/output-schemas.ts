@@ -204,6 +204,10 @@ export const event = z
       .array(z.object({ machine: z.string(), session: z.string(), error: z.string() }))
       .optional()
       .describe("run-done of run -m -k: sessions whose kill failed (the run exits non-zero)"),
+    notStarted: z
+      .array(z.string())
+      .optional()
+      .describe("run-done of run -p N interrupted: the layouts of later batches, never started"),
   })
   .passthrough()
   .describe("one line (NDJSON) of sessions run --monitor --json and sessions events; the last is run-done");

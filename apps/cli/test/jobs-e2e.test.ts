@@ -238,6 +238,29 @@ describe("wait", () => {
     await sessions(["kill", "k1"]);
   }, 60_000);
 
+  it("-p N interrupted says which layouts of later batches never started (review H37-4)", async () => {
+    const f = layouts("h374.json", [
+      { layoutName: "pb0", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+      { layoutName: "pb1", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+      { layoutName: "pb2", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const child = spawn("node", [BIN, "run", f, "--socket", sock, "-p", "1", "--interval", "0.2"], {
+      env,
+      cwd: dir,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await until(tabsOf.bind(null, "pb0"), (t) => t[0]?.state === "running");
+    child.kill("SIGINT");
+    expect(await code).toBe(130);
+    expect(err).toContain("not started: 2 layouts of later batches (pb1, pb2)");
+    await sessions(["kill", "pb0"]);
+  });
+
   it("logs SESSION/TAB/N prints pane N alone, as status names it; rerun of a pane is refused (review H30-5)", async () => {
     const f = layouts("log-panes.json", [
       {

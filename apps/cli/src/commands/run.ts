@@ -17,6 +17,7 @@ import {
   shQuote,
   sleep,
 } from "@mc/core";
+import { display } from "../display.js";
 import { EXIT_TABS_FAILED, exitCodeOf } from "../exit-codes.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
@@ -468,8 +469,25 @@ async function runBatches(
     try {
       const r = await runBatch(manager, { ...ctx, batch: bi + 1 }, o, out);
       if (r.interrupted) {
+        // The batches after this one were never started: said, or stopping the watch reads as if the
+        // whole file ran (review H37-4).
+        const never = batches.slice(bi + 1).flat();
+        if (never.length && !out.json)
+          out.err(
+            out.c.yellow(
+              `not started: ${never.length} layout${never.length === 1 ? "" : "s"} of later batches (${never
+                .map((l) => display(l.layoutName, { oneLine: true }))
+                .join(", ")})`,
+            ),
+          );
         if (stream)
-          out.jsonLine({ type: "run-done", time: new Date().toISOString(), interrupted: true, backend });
+          out.jsonLine({
+            type: "run-done",
+            time: new Date().toISOString(),
+            interrupted: true,
+            backend,
+            ...(never.length ? { notStarted: never.map((l) => l.layoutName) } : {}),
+          });
         return "interrupted";
       }
       failedTabs += r.failedTabs;
