@@ -319,8 +319,13 @@ async function pruneRun(
     // A tab whose wrapper still runs holds its pane open: the tool's server lives, though it did not list
     // the session (its socket removed by a tmp cleaner). Not gone: pruning would end its commands and
     // delete its logs (review H37-8).
+    // (A record without its run id is only forgotten, nothing killed, files kept: as before.)
     const held = report.sessions.filter(
-      (s) => !s.exists && s.tabs.some((t) => t.state === "running" || t.state === "pending"),
+      (s) =>
+        !s.exists &&
+        s.tabs.some((t) => t.state === "running" || t.state === "pending") &&
+        typeof manager.managed.find((x) => x.name === s.session && x.machine === s.machine)?.data?.runId ===
+          "string",
     );
     if (held.length) {
       const names = held.map((s) => s.session).join(", ");
