@@ -216,18 +216,18 @@ function slotNumbers(s: ManagedSession): number[] {
   return sessionSlots(s.layout).map((x) => x.slot);
 }
 
-/**
- * Status of one machine's managed sessions: the backend observes, core reads the tab records and the
- * process table, and {@link decideTabState} decides every tab. A tab that reads `missing` because its
- * wrapper died without an end record is usually one that was just hung up (its recorder writes the end
- * a few milliseconds later): its record is read once more before it is called missing.
- */
 /** Whether a session's record says a `sessions run` that is still alive (not this process) is starting it. */
 export function startingNow(s: ManagedSession): boolean {
   const by = s.starting?.by;
   return by !== undefined && by.pid !== process.pid && processEnded(by) === false;
 }
 
+/**
+ * Status of one machine's managed sessions: the backend observes, core reads the tab records and the
+ * process table, and {@link decideTabState} decides every tab. A tab that reads `missing` because its
+ * wrapper died without an end record is usually one that was just hung up (its recorder writes the end
+ * a few milliseconds later): its record is read once more before it is called missing.
+ */
 export async function pollSessions(
   backend: SessionBackend,
   machine: string,
