@@ -690,7 +690,9 @@ describe("a tab skipped for a failed dependency", () => {
       {
         layoutName: "so",
         layoutTabs: [
-          { tabName: "bad", command: "exit 3" },
+          // Never ready (a tab without a probe is ready once it starts: on a loaded machine the scheduler
+          // could see it run before it failed, and open dep; CI at 60d1d3f).
+          { tabName: "bad", command: "sleep 0.3; exit 3", readiness: { file: "never-there" } },
           { tabName: "dep", command: "echo never", dependsOn: ["bad"] },
         ],
       },

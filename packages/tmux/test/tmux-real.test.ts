@@ -561,7 +561,12 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
         5000,
       );
       expect(rec?.signal, JSON.stringify(rec)).toBe("HUP");
-      const events = readFileSync(join(runDir, "events.ndjson"), "utf8");
+      // The event follows the record (CI at 60d1d3f read the file between the two).
+      const events = await waitFor(
+        async () => readFileSync(join(runDir, "events.ndjson"), "utf8"),
+        (e) => e.includes('"type":"tab-killed"'),
+        5000,
+      );
       expect(events).toContain('"type":"tab-killed"');
       await new Promise((res) => setTimeout(res, rc ? 5000 : 1000));
       expect(existsSync(after) ? readFileSync(after, "utf8") : "").toBe(rc ? "" : "started\n");
