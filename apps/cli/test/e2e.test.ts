@@ -53,7 +53,7 @@ afterAll(() => {
   try {
     tmux("kill-server");
   } catch {}
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe("sessions (built binary, real tmux on a private socket)", () => {

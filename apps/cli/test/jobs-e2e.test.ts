@@ -73,7 +73,7 @@ afterAll(() => {
   try {
     execFileSync("tmux", ["-S", sock, "kill-server"]);
   } catch {}
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe("logs", () => {
