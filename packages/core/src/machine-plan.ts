@@ -135,12 +135,13 @@ function refuseUnscheduledMerge(plan: MergePlan, initialTabs: number | undefined
   const opened = plan.layout.layoutTabs.filter(
     (_, i) => plan.actions[i] === "create" || plan.actions[i] === "restart",
   );
-  const waits = opened.filter((t) => t.dependsOn?.length || t.readiness);
+  // A tab that only has a readiness probe is opened as any other: what would wait for it has dependsOn.
+  const waits = opened.filter((t) => t.dependsOn?.length);
   const why =
     initialTabs !== undefined && opened.length
       ? "--max-parallel-tabs does not apply to the tabs a merge opens"
       : waits.length
-        ? `tab ${JSON.stringify(waits[0]!.tabName)} has dependsOn or readiness, which a merge cannot wait for`
+        ? `tab ${JSON.stringify(waits[0]!.tabName)} has dependsOn, which a merge cannot wait for`
         : undefined;
   if (why)
     throw new McError("USAGE", `cannot merge into "${plan.old.name}": ${why}`, {

@@ -1624,7 +1624,7 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await second.killAllSessions();
   });
 
-  it("a merge that would open a tab with dependsOn or readiness, or under --max-parallel-tabs, is refused, nothing changed (review H37-1, H37-2)", async () => {
+  it("a merge that would open a tab with dependsOn, or under --max-parallel-tabs, is refused, nothing changed (review H37-1, H37-2)", async () => {
     const first = t.manager({ sessionLayouts: [layout("mdep", [["a", "sleep 60"]], t.work)] });
     await first.startAllSessions();
     const id = String(first.managed[0]!.data?.sessionId);
@@ -1641,7 +1641,7 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     });
     await expect(withDep.startAllSessions({ onConflict: "merge-skip" })).rejects.toMatchObject({
       code: "USAGE",
-      message: expect.stringContaining("has dependsOn or readiness, which a merge cannot wait for"),
+      message: expect.stringContaining("has dependsOn, which a merge cannot wait for"),
     });
     const capped = t.manager({
       sessionLayouts: [
