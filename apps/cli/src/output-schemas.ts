@@ -312,6 +312,13 @@ export const killDocument = z
       .array(z.object({ path: z.string(), error: z.string() }))
       .optional()
       .describe("kill --all: run records that could not be read (what they record was not killed); exit 9"),
+    interrupted: z.literal(true).optional().describe("Ctrl-C stopped the kill; exit 130"),
+    notKilled: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "interrupted: sessions not killed (still in mc's records), the one being killed at a second Ctrl-C too",
+      ),
   })
   .describe("sessions kill --json");
 

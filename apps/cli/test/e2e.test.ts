@@ -359,6 +359,61 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect((await sessions(["kill", "nosock"])).code).toBe(0);
   });
 
+  it("Ctrl-C of kill mid-sweep finishes that session, leaves the rest, and says so (review H37-5: silent exit 130)", async () => {
+    const secs = `7${process.pid}5`;
+    const f = layoutsFile("h375.json", [
+      {
+        layoutName: "sweepme",
+        // Outlives its tab's hang-up and the sweep's TERM: only the sweep's KILL ends it, ~2 s in.
+        layoutTabs: [
+          {
+            tabName: "a",
+            command: `trap '' HUP TERM INT; sh -c "trap '' HUP TERM INT; sleep ${secs}" & wait; wait`,
+          },
+        ],
+      },
+      { layoutName: "notyet", layoutTabs: [{ tabName: "b", command: "sleep 60" }] },
+    ]);
+    const other = join(dir, "h375.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    const pgrep = () => spawnSync("pgrep", ["-fx", `sleep ${secs}`], { encoding: "utf8" }).stdout.trim();
+    await until(
+      async () => pgrep(),
+      (p) => p !== "",
+    );
+    const killing = new Promise<Ran>((resolve) => {
+      const child = execFile(
+        "node",
+        [BIN, "kill", "sweepme", "notyet"],
+        { env, cwd: dir },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      );
+      // Ctrl-C once the session itself is gone (its sweep then waits ~2 s for what ignores TERM).
+      const poll = setInterval(() => {
+        const r = spawnSync("tmux", ["-S", other, "has-session", "-t", "=sweepme"], { env });
+        if (r.status !== 0) {
+          clearInterval(poll);
+          child.kill("SIGINT");
+        }
+      }, 50);
+      child.on("exit", () => clearInterval(poll));
+    });
+    const k = await killing;
+    expect(k.code, k.stderr).toBe(130);
+    expect(k.stderr).toContain("interrupted: finishing the kill of sweepme");
+    expect(k.stderr).toMatch(/killed sweepme and \d+ process\(es\) its tabs had left running/);
+    expect(k.stderr).toContain(
+      "not killed (interrupted): notyet; they stay in mc's records: sessions kill notyet",
+    );
+    expect(pgrep()).toBe("");
+    const st = JSON.parse((await sessions(["status", "notyet", "--json"])).stdout);
+    expect(st.sessions[0].tabs[0].state).toBe("running");
+    expect((await sessions(["kill", "notyet"])).code).toBe(0);
+  });
+
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },

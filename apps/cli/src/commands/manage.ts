@@ -194,7 +194,36 @@ export async function killCommand(
       targets.sort((a, b) => Number(inside(a)) - Number(inside(b)));
       const ignoreHup = () => {};
       process.on("SIGHUP", ignoreHup);
-      for (const { run, name, machine } of targets) {
+      // Ctrl-C: the session being killed is finished (its sweep ends what its tabs left running), the
+      // rest are not begun, and both are said. A second Ctrl-C stops at once, saying what may still run
+      // (review H37-5: it used to exit 130 silently mid-sweep, the session reading "gone").
+      let current: string | undefined;
+      let interrupted = false;
+      const later = (from: number) => targets.slice(from).map((t) => t.name);
+      const notKilledLine = (names: string[]) =>
+        `${out.c.red("✗")} not killed (interrupted): ${names.join(", ")}; they stay in mc's records: sessions kill ${names.map(shQuote).join(" ")}`;
+      let index = 0;
+      const onInt = () => {
+        if (!interrupted) {
+          interrupted = true;
+          if (!out.json && current !== undefined)
+            out.err(
+              `${out.c.yellow("!")} interrupted: finishing the kill of ${current} (Ctrl-C again stops at once)`,
+            );
+          return;
+        }
+        const rest = later(index);
+        if (out.json) out.printJson({ killed: results, interrupted: true, notKilled: rest });
+        else
+          out.err(
+            `${notKilledLine(rest)} (what the tabs of ${current ?? rest[0]} left running may still run until then)`,
+          );
+        process.exit(EXIT_CODES.ABORTED);
+      };
+      process.on("SIGINT", onInt);
+      for (; index < targets.length && !interrupted; index++) {
+        const { run, name, machine } = targets[index]!;
+        current = name;
         const where = machine === "local" ? "" : ` on ${machine}`;
         const r = await run.manager.killSession(name, machine);
         const host = machine === "local" ? {} : { host: machine };
@@ -228,11 +257,19 @@ export async function killCommand(
         }
       }
       process.off("SIGHUP", ignoreHup);
+      process.off("SIGINT", onInt);
+      const notKilled = interrupted ? later(index) : [];
       // --all cannot say it killed everything mc started when a record of this user's, a regular file,
       // could not be read (a FIFO or another user's file in its place never held one of this user's runs).
       const unreadable = o.all ? corrupt.filter((c) => mayHoldOurs(c.error)) : [];
-      if (out.json) out.printJson({ killed: results, ...(unreadable.length ? { unreadable } : {}) });
+      if (out.json)
+        out.printJson({
+          killed: results,
+          ...(unreadable.length ? { unreadable } : {}),
+          ...(interrupted ? { interrupted: true, notKilled } : {}),
+        });
       else {
+        if (notKilled.length) out.err(notKilledLine(notKilled));
         if (targets.length === 0)
           out.err(`nothing to kill: no ${unreadable.length ? "readable " : ""}managed sessions`);
         for (const c of unreadable)
@@ -242,6 +279,7 @@ export async function killCommand(
       }
       // A machine that did not answer is 8, as for status; any other failure is 1.
       const failed = results.filter((r) => !r.ok);
+      if (interrupted) return EXIT_CODES.ABORTED;
       if (failed.length === 0) return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       if (failed.every((r) => r.code === "STATE_CORRUPT")) return EXIT_CODES.STATE_CORRUPT;
       return failed.every((r) => exitCodeOf(r.code, r.error) === EXIT_CODES.SSH_UNREACHABLE)
