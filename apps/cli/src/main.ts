@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { isMcError, McError } from "@mc/core";
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES_HELP, reportError } from "./exit-codes.js";
@@ -109,6 +110,43 @@ function firstWord(args: readonly string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * The arguments that were not UTF-8 as given: node decodes argv as UTF-8 and puts U+FFFD in place of each
+ * byte that is not, so such an argument would reach a tool altered (a `--socket` made at another path, a
+ * command of `create-from-command` that is not the one typed; review H37-9). The raw bytes are read from
+ * `/proc/self/cmdline`; where there is none, an argument holding U+FFFD is taken for one.
+ */
+function notUtf8(args: readonly string[]): string[] {
+  const suspect = args.filter((a) => a.includes("\uFFFD"));
+  if (suspect.length === 0) return [];
+  let raw: Buffer[];
+  try {
+    const all = readFileSync("/proc/self/cmdline");
+    raw = [];
+    for (let at = 0; at < all.length; ) {
+      const end = all.indexOf(0, at);
+      raw.push(all.subarray(at, end < 0 ? all.length : end));
+      at = end < 0 ? all.length : end + 1;
+    }
+  } catch {
+    return suspect;
+  }
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const bad = new Set(
+    raw
+      .filter((b) => {
+        try {
+          strict.decode(b);
+          return false;
+        } catch {
+          return true;
+        }
+      })
+      .map((b) => b.toString("utf8")),
+  );
+  return suspect.filter((a) => bad.has(a));
+}
+
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const state = { out: makeOutput(argv.includes("--json")), code: 0 };
@@ -119,6 +157,13 @@ export async function main(argv: string[]): Promise<number> {
   const late = (end < 0 ? opts : opts.slice(0, end)).find((a) => a === "-V" || a === "--version");
   if (late !== undefined) {
     const message = `${late} after a command: the version is \`sessions --version\`; a value starting with - is given as --option=VALUE`;
+    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
+    else state.out.err(`error: ${message}`);
+    return 2;
+  }
+  const altered = notUtf8(argv.slice(2));
+  if (altered.length) {
+    const message = `${altered.length === 1 ? "an argument is" : `${altered.length} arguments are`} not UTF-8 (${altered.map((a) => JSON.stringify(a)).join(", ")}, each byte that is not shown as \uFFFD): mc would pass ${altered.length === 1 ? "it" : "them"} on altered, so nothing was done; give ${altered.length === 1 ? "it" : "them"} in UTF-8`;
     if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
     else state.out.err(`error: ${message}`);
     return 2;

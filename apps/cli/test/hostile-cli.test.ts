@@ -694,3 +694,29 @@ describe("-c and -t reach names that hold , or ::", () => {
     expect(none.stderr).toContain('no layout named "c"');
   });
 });
+
+describe("an argument that is not UTF-8 is refused, not passed on altered (review H37-9)", () => {
+  // node reads argv as UTF-8 with U+FFFD for each byte that is not: the socket was made at another path.
+  const viaShell = (args: string) =>
+    spawnSync("sh", ["-c", `exec node "$0" ${args}`, BIN], { env, cwd: dir, encoding: "utf8" });
+
+  it("--socket, a command, --json: exit 2, nothing made", () => {
+    const f = layoutsFile("utf8.json", [{ layoutName: "u8", layoutTabs: [tab("t", "sleep 60")] }]);
+    for (const bytes of ["\\377", "\\233", "\\303", "\\355\\240\\200"]) {
+      const r = viaShell(`run ${f} --socket "$(printf '${dir}/s${bytes}x')"`);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain("an argument is not UTF-8");
+      expect(r.stderr).toContain("nothing was done");
+      expect(readdirSync(dir).filter((n) => n.startsWith("s") && n !== "sock")).toEqual([]);
+    }
+    const c = viaShell(`--json create-from-command "$(printf 'echo \\377')" --dry-run`);
+    expect(c.status).toBe(2);
+    expect(JSON.parse(c.stderr).error.code).toBe("USAGE");
+  });
+
+  it("U+FFFD written as UTF-8 is an ordinary character", () => {
+    const f = layoutsFile("utf8ok.json", [{ layoutName: "u8ok", layoutTabs: [tab("t", "sleep 60")] }]);
+    const r = viaShell(`run ${f} --socket "$(printf '${dir}/s\\357\\277\\275')" --dry-run`);
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
