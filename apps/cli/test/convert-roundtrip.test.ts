@@ -272,6 +272,18 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
     );
   });
 
+  it("a session name with a space is written as sessions run names it on tmux, and said so (review H33-7)", () => {
+    const l: LayoutConfig = {
+      layoutName: "a.b:c d  e",
+      layoutTabs: [{ tabName: "w x", startDir: "/tmp", command: "true" }],
+    };
+    const e = EXPORT[f](l, tmp);
+    const back = importText(e.text, f, { file: join(tmp, "x.yml"), cwd: tmp, env: {} }, "x.yml");
+    expect(back.file.layouts[0]!.layoutName).toBe("a_b_c_d__e");
+    expect(back.file.layouts[0]!.layoutTabs[0]!.tabName).toBe("w x");
+    expect(e.warnings.map((w) => w.message).join("\n")).toMatch(/spells a space in a session's name as _/);
+  });
+
   it("a name holding one is written without it and said so; a start directory holding one is refused", () => {
     fc.assert(
       fc.property(format, (bad) => {

@@ -176,12 +176,18 @@ export function tmuxName(name: string, at: string, notes: Notes): string {
  */
 export function tmuxSessionName(name: string, notes: Notes): string {
   const safe = tmuxName(name, "layoutName", notes);
-  if (!/[.:]/.test(safe)) return safe;
-  const kept = safe.replace(/[.:]/g, "_");
-  notes.add(
-    "layoutName",
-    `written as ${JSON.stringify(kept)}: tmux keeps . and : in a session's name as _ (tmuxp refuses them, and tmuxinator would lose the session it made)`,
-  );
+  if (!/[.: ]/.test(safe)) return safe;
+  const kept = safe.replace(/[.: ]/g, "_");
+  const why = [
+    ...(/[.:]/.test(safe)
+      ? [
+          "tmux keeps . and : in a session's name as _ (tmuxp refuses them, and tmuxinator would lose the session it made)",
+        ]
+      : []),
+    // The name `sessions run` gives the session on tmux, so a script's `tmux attach -t` finds either (review H33-7).
+    ...(safe.includes(" ") ? ["sessions run spells a space in a session's name as _ on tmux"] : []),
+  ];
+  notes.add("layoutName", `written as ${JSON.stringify(kept)}: ${why.join("; ")}`);
   return kept;
 }
 
