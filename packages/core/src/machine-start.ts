@@ -212,9 +212,10 @@ export async function startMachine(
       if (hooks.signal?.aborted) throw aborted();
       current = p.name;
       await writeArtefacts(m.host, p.artefacts);
-      const session = await applyMerge(m, p, merge, hooks.info);
-      // Recorded here before it leaves the other run's record: in between, no record held it (a
-      // \`status --watch\` of it from another terminal ended with "not managed"; a crash there lost it).
+      // Recorded (before its tabs change, and after) before it leaves the other run's record: in between,
+      // no record held it (a \`status --watch\` of it from another terminal ended with "not managed"; a
+      // crash there lost it).
+      const session = await applyMerge(m, p, merge, hooks.info, (s) => hooks.recorded(s));
       await hooks.recorded(session);
       await hooks.adopted(merge.old);
       const r = { ...startedOf(m, p, session), tabActions: merge.actions };

@@ -88,6 +88,8 @@ export async function applyMerge(
   p: PreparedSession,
   plan: MergePlan,
   info: HostInfo,
+  /** Called with the merged session before any tab is opened or closed (its record is written there). */
+  before?: (session: ManagedSession) => Promise<void>,
 ): Promise<ManagedSession> {
   const { savedIn: _, ...data } = plan.old.data ?? {};
   const { scheduler: _dead, ...old } = plan.old;
@@ -100,6 +102,10 @@ export async function applyMerge(
     layout: plan.layout,
     artefacts: p.artefacts.map((a) => a.path),
   };
+  // Recorded with the new layout before a tab changes: an end between a tab's opening and the record
+  // (Ctrl-C's second press, a kill -9) left a tab no record knew, so no status, kill sweep or rerun
+  // reached it (review H35-4). A tab not opened yet reads as not running, which it is not.
+  await before?.(session);
   // New tabs first, then each restarted tab closed and opened again in turn: the session always holds a
   // window (closing every old one first ended a session whose tabs all changed).
   // A tab this merge opens is no longer waiting (an abandoned one it restarts, too): a scheduler that

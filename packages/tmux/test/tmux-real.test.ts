@@ -1515,8 +1515,24 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
       heldWhenDropped.push(saved.some((r) => r.id === skip.runId && r.sessions.some((x) => x.name === "mg")));
       return drop(...a);
     };
+    // And before it opens a tab, the second run's record holds the session with that tab: a run killed
+    // just after the tab opened left a tab no record knew (review H35-4).
+    const backend = (
+      skip as unknown as {
+        machineSet: { all: () => { backend: { startTab: (...a: unknown[]) => Promise<unknown> } }[] };
+      }
+    ).machineSet.all()[0]!.backend;
+    const startTab = backend.startTab.bind(backend);
+    const knownWhenOpened: string[][] = [];
+    backend.startTab = async (...a: unknown[]) => {
+      const saved = (await skip.listSaved()).find((r) => r.id === skip.runId);
+      const held = saved?.sessions.find((x) => x.name === "mg");
+      knownWhenOpened.push(held?.layout.layoutTabs.map((x) => x.tabName) ?? []);
+      return startTab(...a);
+    };
     const [s] = await skip.startAllSessions({ onConflict: "merge-skip" });
     expect(heldWhenDropped).toEqual([true]);
+    expect(knownWhenOpened).toEqual([["a", "b", "extra", "c"]]);
     expect(s).toMatchObject({ name: "mg", action: "merge", tabActions: ["keep", "keep", "keep", "create"] });
     expect(windows(id)).toEqual(["a", "b", "extra", "c"]);
     const r = await waitFor(
