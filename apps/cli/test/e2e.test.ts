@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -385,18 +385,28 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       (p) => p !== "",
     );
     const killing = new Promise<Ran>((resolve) => {
-      const child = execFile(
-        "node",
-        [BIN, "kill", "sweepme", "notyet"],
-        { env, cwd: dir },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-      );
+      // In a process group of its own, as in a terminal, whose Ctrl-C reaches every process of the group
+      // (the sweep mc was running died of it too, and the kill read as failed).
+      const child = spawn("node", [BIN, "kill", "sweepme", "notyet"], {
+        env,
+        cwd: dir,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const got = { stdout: "", stderr: "" };
+      child.stdout.on("data", (d: Buffer) => {
+        got.stdout += d.toString();
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        got.stderr += d.toString();
+      });
+      child.on("close", (code, signal) => resolve({ code: code ?? `signal ${signal}`, ...got } as Ran));
       // Ctrl-C once the session itself is gone (its sweep then waits ~2 s for what ignores TERM).
       const poll = setInterval(() => {
         const r = spawnSync("tmux", ["-S", other, "has-session", "-t", "=sweepme"], { env });
         if (r.status !== 0) {
           clearInterval(poll);
-          child.kill("SIGINT");
+          process.kill(-child.pid!, "SIGINT");
         }
       }, 50);
       child.on("exit", () => clearInterval(poll));

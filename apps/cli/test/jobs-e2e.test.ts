@@ -307,15 +307,21 @@ describe("a merge from another terminal while wait, events --follow and status -
     await until(tabsOf.bind(null, "mw"), (t) => t[0]?.state === "running");
     const background = (...args: string[]) => {
       const child = spawn("node", [BIN, ...args], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-      const got = { out: "", err: "", code: undefined as number | null | undefined };
+      const got = {
+        out: "",
+        err: "",
+        code: undefined as number | null | undefined,
+        signal: null as string | null,
+      };
       child.stdout.on("data", (d: Buffer) => {
         got.out += d.toString();
       });
       child.stderr.on("data", (d: Buffer) => {
         got.err += d.toString();
       });
-      child.on("exit", (c) => {
+      child.on("exit", (c, sig) => {
         got.code = c;
+        got.signal = sig;
       });
       return { child, got };
     };
@@ -372,7 +378,7 @@ describe("a merge from another terminal while wait, events --follow and status -
         async () => watch.got.code,
         (c) => c !== undefined,
       );
-      expect(watch.got.code).toBe(0);
+      expect(watch.got.code, `signal ${watch.got.signal}; stderr: ${watch.got.err}`).toBe(0);
       const schema = JSON.parse(
         readFileSync(new URL("../schema/status.schema.json", import.meta.url), "utf8"),
       );

@@ -225,7 +225,14 @@ export async function killCommand(
         const { run, name, machine } = targets[index]!;
         current = name;
         const where = machine === "local" ? "" : ` on ${machine}`;
-        const r = await run.manager.killSession(name, machine);
+        let r = await run.manager.killSession(name, machine);
+        // A Ctrl-C from the terminal reaches the whole process group: the tool or sweep mc was running
+        // for this kill died of it too. It is finished as promised, by running the kill again (what the
+        // first had done reads as done: its outcome is this command's).
+        if (interrupted && !r.ok && r.code !== "SESSION_CONFLICT") {
+          r = await run.manager.killSession(name, machine);
+          if (r.ok && r.outcome === "gone") r = { ...r, outcome: "killed" };
+        }
         const host = machine === "local" ? {} : { host: machine };
         const extra = {
           ...(r.outcome ? { outcome: r.outcome } : {}),
