@@ -272,6 +272,22 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
     );
   });
 
+  it("a start directory tmuxp would expand ($VAR) is said (review H39-3)", () => {
+    for (const [startDir, panes] of [
+      ["/tmp/$HOME", undefined],
+      ["/tmp", [{ command: "true", startDir: "/tmp/${X}y" }]],
+    ] as const) {
+      const l: LayoutConfig = {
+        layoutName: "d",
+        layoutTabs: [{ tabName: "w", startDir, command: "true", ...(panes ? { panes: [...panes] } : {}) }],
+      };
+      const said = EXPORT[f](l, tmp)
+        .warnings.map((w) => w.message)
+        .join("\n");
+      if (f === "tmuxp") expect(said).toContain("tmuxp replaces $VAR in start_directory");
+    }
+  });
+
   it("a session name with a space is written as sessions run names it on tmux, and said so (review H33-7)", () => {
     const l: LayoutConfig = {
       layoutName: "a.b:c d  e",
@@ -408,6 +424,43 @@ describe("the other tools' own parsers read what mc writes as the same strings",
           return erubis ? [v, v] : [v];
         }),
       );
+    },
+  );
+  it.skipIf(!ruby)(
+    "Psych reads names and commands it matches in any case (tRUE, oFF, nULL, .iNF) as written, and no << key (reviews H39-1/2)",
+    () => {
+      const words = [
+        "nULL",
+        "tRUE",
+        "oFF",
+        "FaLsE",
+        "yEs",
+        "No",
+        "ON",
+        ".iNF",
+        "+.InF",
+        "-.iNf",
+        ".NaN",
+        "~",
+        "<<",
+      ];
+      const l: LayoutConfig = {
+        layoutName: "w",
+        layoutTabs: words.map((w) => ({ tabName: w, startDir: "/tmp", command: w === "~" ? "echo ~" : w })),
+      };
+      const e = EXPORT.tmuxinator(l, tmp);
+      const path = join(tmp, "psych-words.yml");
+      writeFileSync(path, e.text);
+      const rb =
+        'require "json"; require "yaml"; puts JSON.generate(YAML.safe_load(File.read(ARGV[0]), aliases: true))';
+      const doc = JSON.parse(execFileSync("ruby", ["-e", rb, path], { encoding: "utf8" }));
+      const windows = doc.windows as Record<string, { panes: unknown[] }>[];
+      expect(windows.map((w) => Object.keys(w)[0])).toEqual(words.map((w) => (w === "<<" ? "<<_" : w)));
+      // (A command starting with - is typed after a space, so tmux takes it for text: trimmed here.)
+      expect(windows.map((w) => String(Object.values(w)[0]!.panes[0]).trim())).toEqual(
+        words.map((w) => (w === "~" ? "echo ~" : w)),
+      );
+      expect(e.warnings.map((w) => w.message).join("\n")).toContain('takes a "<<" key for a merge key');
     },
   );
   it("kdljs (a KDL v1 parser, as zellij's kdl-rs) reads every exported zellij layout", () => {

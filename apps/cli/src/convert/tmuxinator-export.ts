@@ -42,6 +42,20 @@ function paneValue(
   return lines.length === 1 ? lines[0] : lines;
 }
 
+/**
+ * A window's name as its key: Psych (tmuxinator's reader) takes a `<<` key for a merge key however it is
+ * quoted, so the window's settings became the window (named `root`, typing its directory as a command:
+ * review H39-1). Written `<<_`, with a warning.
+ */
+function windowKey(name: string, at: string, notes: ReturnType<typeof newNotes>): string {
+  if (name !== "<<") return name;
+  notes.add(
+    at,
+    'written as "<<_": tmuxinator\'s YAML reader takes a "<<" key for a merge key, quoted or not',
+  );
+  return "<<_";
+}
+
 /** An mc layout as a tmuxinator project (YAML) that `tmuxinator start -p FILE` builds. */
 export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
   const notes = newNotes();
@@ -76,7 +90,7 @@ export function exportTmuxinator(layout: LayoutConfig, cwd: string): Exported {
       w.focused_pane = focus;
       notes.add(`${at} focus`, "becomes focused_pane, which tmuxinator reads from 3.4 on");
     }
-    return { [tmuxName(t.tabName, at, notes)]: w };
+    return { [windowKey(tmuxName(t.tabName, at, notes), at, notes)]: w };
   });
   const header = `tmuxinator project written by mc (sessions export --to tmuxinator) from layout ${JSON.stringify(layout.layoutName)}.\nStart it with: tmuxinator start -p <this file>`;
   // tmuxinator runs the file through Erubis first: no `<%` is written (see yamlText's `erb`).

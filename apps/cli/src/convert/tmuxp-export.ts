@@ -46,6 +46,16 @@ function expansionNotes(layout: LayoutConfig, notes: Notes): void {
     notes.add("commands", "tmuxp replaces $VAR in commands when it loads them, also inside single quotes");
   if (layout.onStart && EXPANDS.test(layout.onStart))
     notes.add("onStart", "tmuxp replaces $VAR in before_script when it loads it");
+  // mc takes a start directory as written; tmuxp expands it, and has no escape for a `$` (review H39-3).
+  const dirs = layout.layoutTabs.flatMap((t) => [
+    t.startDir,
+    ...(t.panes ?? []).map((p) => p.startDir ?? ""),
+  ]);
+  if (dirs.some((d) => EXPANDS.test(d)))
+    notes.add(
+      "startDir",
+      "tmuxp replaces $VAR in start_directory when it loads it (there is no escape for $): a directory whose name holds $ opens elsewhere",
+    );
 }
 
 function paneEntry(

@@ -21,6 +21,11 @@ const yamlEscape = (c: string) => {
  * numbers. Written double-quoted.
  */
 const MISREAD = /^(?:=|<<|:[\s\S]*|[-+]?\d[\d_,]*,[\d_,]*(?:\.\d*)?)$/;
+/**
+ * Psych matches its booleans, null and infinities in any case (`tRUE`, `oFF`, `nULL`, `.iNF`), where YAML
+ * 1.1 (and the yaml package's quoting) knows three spellings of each (review H39-2).
+ */
+const MISREAD_ANY_CASE = /^(?:yes|true|on|no|false|off|null|~|[-+]?\.inf|\.nan)$/i;
 
 /** A comment line that cannot end early or carry a character a YAML reader refuses. */
 const comment = (line: string) => `# ${line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/g, "?")}`;
@@ -46,7 +51,11 @@ export function yamlText(value: unknown, header: string, o: { erb?: boolean } = 
       const blankLine = typeof node.value === "string" && /(^|\n)[ \t]+(\n|$)/.test(node.value);
       if (
         typeof node.value === "string" &&
-        (RISKY.test(node.value) || MISREAD.test(node.value) || erb || blankLine)
+        (RISKY.test(node.value) ||
+          MISREAD.test(node.value) ||
+          MISREAD_ANY_CASE.test(node.value) ||
+          erb ||
+          blankLine)
       ) {
         const token = `mcq${nonce}x${quoted.size}x`;
         // For a file read through ERB first (tmuxinator): `<` as an escape, so no `<%` reaches it. ERB's
