@@ -540,6 +540,12 @@ describe("first-day answers (review H20)", () => {
     expect(complete("completion", "")).toEqual(["bash", "zsh", "fish"]);
     // The value of an option is a file, not a session name.
     expect(complete("status", "--socket", "cmp.j")).toEqual(["cmp.json"]);
+    // A file name is one word as it is: never split at a space, never a glob (review H39-8).
+    writeFileSync(join(dir, "my cmp layouts.json"), "{}");
+    writeFileSync(join(dir, "[c]mp*.json"), "{}");
+    expect(complete("validate", "my")).toEqual(["my cmp layouts.json"]);
+    expect(complete("validate", "[c]")).toEqual(["[c]mp*.json"]);
+    expect(complete("--state-dir", "my")).toEqual([]);
     expect((await sessions(["kill", "cmp-live"])).code).toBe(0);
     // Names are offered, never run (review H26-1: compgen -W ran a $(…) in a name).
     const marker = join(dir, "completion-ran");

@@ -61,7 +61,15 @@ function bashScript(program: Command, cmds: Spec[]): string {
     .filter((c) => SESSION_ARG.includes(c.name))
     .map(pattern)
     .join("|");
-  return `_sessions_complete() {
+  return `# Files and directories one a line, as they are (an unquoted $(compgen -f) split a name with a space
+# into words and expanded * and [..] in one: review H39-8); the shell quotes them as file names.
+_sessions_paths() {
+  COMPREPLY=()
+  local f
+  while IFS= read -r f; do COMPREPLY+=("$f"); done < <(compgen "$1" -- "$cur")
+  compopt -o filenames 2>/dev/null || true
+}
+_sessions_complete() {
   local cur prev cmd opts valued words i w
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
@@ -78,7 +86,7 @@ function bashScript(program: Command, cmds: Spec[]): string {
     i=$((i + 1))
   done
   if [ "$prev" = --state-dir ]; then
-    COMPREPLY=( $(compgen -d -- "$cur") )
+    _sessions_paths -d
     return
   fi
   if [ -z "$cmd" ]; then
@@ -95,13 +103,13 @@ ${cases}
   fi
   # The value of an option: a file, as the shell would complete it.
   case " $valued " in
-    *" $prev "*) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+    *" $prev "*) _sessions_paths -f; return ;;
   esac
   case "$cmd" in
     ${sessionCase}) words=$(${SESSION_NAMES_SH}) ;;
     schema) words=$'${SCHEMA_NAMES.join("\\n")}' ;;
     completion) words=$'${SHELLS.join("\\n")}' ;;
-    *) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+    *) _sessions_paths -f; return ;;
   esac
   # One word a line (a session name may hold spaces), compared as text and offered quoted: compgen -W
   # would expand a name, and run a $(…) in it.
