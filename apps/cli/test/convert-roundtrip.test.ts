@@ -532,4 +532,36 @@ describe("quoting and geometry helpers", () => {
       ),
     );
   });
+  it("layout strings add up as tmux checks them, whatever the sizes in cells (review H39-5: size mismatch)", () => {
+    type C = NonNullable<ReturnType<typeof parseTmuxLayout>>;
+    const fits = (c: C): boolean => {
+      if (!c.children) return c.w >= 1 && c.h >= 1;
+      const along =
+        c.children.reduce((a, k) => a + (c.dir === "right" ? k.w : k.h), 0) + c.children.length - 1;
+      return (
+        along === (c.dir === "right" ? c.w : c.h) &&
+        c.children.every((k) => (c.dir === "right" ? k.h === c.h : k.w === c.w) && fits(k))
+      );
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            split: fc.constantFrom("right" as const, "down" as const),
+            size: fc.oneof(
+              fc.integer({ min: 1, max: 10000 }),
+              fc.integer({ min: 1, max: 99 }).map((n) => `${n}%`),
+            ),
+          }),
+          { maxLength: 8 },
+        ),
+        (rest) => {
+          const panes = [{ pane: 0 }, ...rest.map((r, i) => ({ pane: i + 1, ...r }))];
+          const cell = parseTmuxLayout(formatTmuxLayout(unflatten(panes), 800, 600));
+          expect(cell && fits(cell), JSON.stringify(rest)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -107,7 +107,7 @@ export function formatTmuxLayout<P>(tree: Tree<P>, w: number, h: number): string
     if (!isBox(t)) return `${head},${next++}`;
     const along = t.dir === "right" ? cw : ch;
     const room = along - (t.children.length - 1);
-    const sizes = share(t.children, room);
+    const sizes = share(t.children, room, t.dir);
     let at = t.dir === "right" ? x : y;
     const parts = t.children.map((k, i) => {
       const s = sizes[i]!;
@@ -121,8 +121,19 @@ export function formatTmuxLayout<P>(tree: Tree<P>, w: number, h: number): string
   return `${layoutChecksum(body)},${body}`;
 }
 
-/** Split `room` cells among children: fixed cells first, percentages, the rest evenly; at least 1 each. */
-function share<P>(kids: Tree<P>[], room: number): number[] {
+/** The fewest cells a tree takes along `dir`: a cell a pane, one of border between neighbours. */
+function fewest<P>(t: Tree<P>, dir: Split): number {
+  if (!isBox(t)) return 1;
+  const each = t.children.map((k) => fewest(k, dir));
+  return t.dir === dir ? each.reduce((a, b) => a + b, 0) + each.length - 1 : Math.max(...each);
+}
+
+/**
+ * Split `room` cells among children: fixed cells first, percentages, the rest evenly; each at least what
+ * it needs, and together exactly `room`, as tmux checks (a size in cells larger than the window gave a
+ * string tmux refuses, "size mismatch": review H39-5). Cells over are taken from the largest.
+ */
+function share<P>(kids: Tree<P>[], room: number, dir: Split): number[] {
   const fixed = kids.map((k) => (typeof k.size === "number" ? k.size : undefined));
   const pcts = kids.map((k) => (typeof k.size === "string" ? Number(k.size.replace("%", "")) : undefined));
   const flexRoom = Math.max(0, room - fixed.reduce<number>((a, f) => a + (f ?? 0), 0));
@@ -135,7 +146,20 @@ function share<P>(kids: Tree<P>[], room: number): number[] {
   const flexIdx = kids.map((_, i) => i).filter((i) => fixed[i] === undefined);
   const last = flexIdx[flexIdx.length - 1] ?? kids.length - 1;
   sizes[last] = sizes[last]! + room - sizes.reduce((a, b) => a + b, 0);
-  return sizes.map((s) => Math.max(1, s));
+  const least = kids.map((k) => fewest(k, dir));
+  const out = sizes.map((s, i) => Math.max(least[i]!, s));
+  let over = out.reduce((a, b) => a + b, 0) - room;
+  while (over > 0) {
+    let big = -1;
+    for (let i = 0; i < out.length; i++)
+      if (out[i]! > least[i]! && (big < 0 || out[i]! - least[i]! > out[big]! - least[big]!)) big = i;
+    if (big < 0) break;
+    const take = Math.min(over, out[big]! - least[big]!);
+    out[big] = out[big]! - take;
+    over -= take;
+  }
+  if (over < 0) out[last] = out[last]! - over;
+  return out;
 }
 
 /**
