@@ -214,6 +214,39 @@ describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
     ]);
   });
 
+  it("values of the wrong type are refused and unknown properties said, as zellij refuses them (review H39-6)", () => {
+    const bad: [string, RegExp][] = [
+      [
+        'layout {\n tab name="t" {\n  pane command=5\n }\n}\n',
+        /tab "t" > pane 1: command is 5, not a string/,
+      ],
+      ['layout {\n tab name="t" {\n  pane command=null\n }\n}\n', /command is null, not a string/],
+      ['layout {\n tab name="t" {\n  pane command="ls" cwd=true\n }\n}\n', /cwd is true, not a string/],
+      ['layout {\n tab name="t" {\n  pane {\n   command 7\n  }\n }\n}\n', /command is 7, not a string/],
+      ["layout {\n tab name=5 {\n  pane\n }\n}\n", /tab 1: name is 5, not a string/],
+      ["layout {\n tab cwd=7 {\n  pane\n }\n}\n", /cwd is 7, not a string/],
+      ['layout {\n tab {\n  pane size="abc"\n  pane\n }\n}\n', /size is "abc", not a number of cells/],
+      [
+        'layout {\n tab {\n  pane split_direction="diagonal" {\n   pane\n   pane\n  }\n }\n}\n',
+        /split_direction is "diagonal"/,
+      ],
+      ['layout {\n tab split_direction="diagonal" {\n  pane\n }\n}\n', /split_direction is "diagonal"/],
+      ["layout {\n tab {\n  pane edit=1\n }\n}\n", /edit is 1, not a string/],
+    ];
+    for (const [text, re] of bad) expect(() => fromText(text, "zellij", "x.kdl"), text).toThrow(re);
+    const ok = fromText(
+      'layout {\n tab name="t" foo="1" split_direction="Vertical" {\n  pane command="ls" bar=2 size=3\n  pane size="40%"\n }\n}\n',
+      "zellij",
+      "x.kdl",
+    );
+    expect(ok.warnings.map((w) => `${w.at}: ${w.message}`)).toEqual(
+      expect.arrayContaining([
+        'tab "t" foo: unknown property, not carried over',
+        'tab "t" > pane 1 bar: unknown property, not carried over',
+      ]),
+    );
+  });
+
   it("tabs and panes side by side are refused, as zellij refuses them", () => {
     expect(() => fromText('layout {\n tab name="a"\n pane\n}\n', "zellij", "x.kdl")).toThrow(
       /both tabs and panes/,

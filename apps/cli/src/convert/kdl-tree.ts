@@ -39,10 +39,46 @@ export function prop(n: KdlNode, key: string): KdlValue | undefined {
   return n.children.find((c) => c.name === key)?.values[0];
 }
 
-/** A string property, or undefined (a property of another type is ignored, as a number `cwd` is meaningless). */
-export function str(n: KdlNode, key: string): string | undefined {
+/**
+ * A string property, or undefined when absent. Of another type (`command=5`, `cwd=true`) it is refused,
+ * as zellij refuses the layout: ignored, the pane's command vanished without a word (review H39-6).
+ */
+export function str(n: KdlNode, key: string, at: string): string | undefined {
   const v = prop(n, key);
-  return typeof v === "string" ? v : undefined;
+  if (v === undefined || typeof v === "string") return v;
+  throw convertError(
+    "import",
+    `${at}: ${key} is ${JSON.stringify(v)}, not a string (zellij refuses the layout too)`,
+  );
+}
+
+/** A value zellij takes from a few words (`split_direction`), checked as zellij checks it. */
+export function oneOf<T extends string>(
+  n: KdlNode,
+  key: string,
+  at: string,
+  words: readonly T[],
+): T | undefined {
+  const v = str(n, key, at);
+  if (v === undefined) return undefined;
+  const w = words.find((x) => x === v.toLowerCase());
+  if (w !== undefined) return w;
+  throw convertError(
+    "import",
+    `${at}: ${key} is ${JSON.stringify(v)}, not one of ${words.join(", ")} (zellij refuses the layout too)`,
+  );
+}
+
+/** A pane's or tab's `size`: cells (a number or digits) or a percentage, as zellij reads it. */
+export function sizeOf(n: KdlNode, at: string): string | number | undefined {
+  const v = prop(n, "size");
+  if (v === undefined) return undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
+  if (typeof v === "string" && /^\d+%?$/.test(v)) return v;
+  throw convertError(
+    "import",
+    `${at}: size is ${JSON.stringify(v)}, not a number of cells or a percentage (zellij refuses the layout too)`,
+  );
 }
 
 /** True for a node that lays out panes (a pane, a pane template's use, the `children` slot). */

@@ -5,8 +5,10 @@ import {
   expandPaneTemplate,
   fillChildren,
   isPaneNode,
+  oneOf,
   PANE_PROPS,
   prop,
+  sizeOf,
   str,
   type Templates,
 } from "./kdl-tree.js";
@@ -58,7 +60,9 @@ function expandPath(c: Ctx, s: string, at: string): string {
   );
 }
 
-const dirOf = (n: KdlNode): Split => (str(n, "split_direction") === "vertical" ? "right" : "down");
+const SPLITS = ["vertical", "horizontal"] as const;
+const dirOf = (n: KdlNode, at: string): Split =>
+  oneOf(n, "split_direction", at, SPLITS) === "vertical" ? "right" : "down";
 
 /** A shell script as a pane: a first line `export A='1' …` as mc writes it is the pane's variables. */
 function scriptPane(script: string, shell: string | undefined): Partial<SourcePane> {
@@ -75,8 +79,18 @@ function scriptPane(script: string, shell: string | undefined): Partial<SourcePa
   return out;
 }
 
+/** Properties of a pane zellij does not know (it refuses the layout): said, not carried over. */
+function unknownProps(c: Ctx, n: KdlNode, at: string, floating = false): void {
+  for (const k of Object.keys(n.properties))
+    if (!PANE_PROPS.has(k) && !(floating && FLOATING_PROPS.has(k)))
+      c.notes.add(`${at} ${k}`, "unknown property, not carried over");
+}
+
+/** A floating pane's place (said once for the tab: floating panes become tiled ones). */
+const FLOATING_PROPS = new Set(["x", "y", "width", "height", "pinned"]);
+
 /** A pane node with no child panes: what it runs and where. */
-function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string): SourcePane | undefined {
+function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string, floating = false): SourcePane | undefined {
   const plugin = n.children.find((k) => k.name === "plugin");
   const location = plugin
     ? String(plugin.properties.location ?? "")
@@ -94,12 +108,13 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string): SourcePane | unde
   }
   for (const [k, why] of Object.entries(COSMETIC))
     if (prop(n, k) !== undefined) c.notes.add(`${at} ${k}`, `${why}; not carried over`);
-  const cwd = str(n, "cwd");
+  unknownProps(c, n, at, floating);
+  const cwd = str(n, "cwd", at);
   const pane: SourcePane = {
     startDir: cwd === undefined ? tabDir : joinDir(tabDir, expandPath(c, cwd, `${at} cwd`)),
   };
-  const command = str(n, "command");
-  const edit = str(n, "edit");
+  const command = str(n, "command", at);
+  const edit = str(n, "edit", at);
   if (command !== undefined) {
     const args = n.children.find((k) => k.name === "args")?.values.map((v) => String(v)) ?? [];
     // `$SHELL -c SCRIPT` (what mc's exporter writes) runs the script in the user's shell, as mc does.
@@ -126,7 +141,7 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string): SourcePane | unde
     );
   }
   if (prop(n, "focus") === true) pane.focus = true;
-  const name = str(n, "name");
+  const name = str(n, "name", at);
   if (name !== undefined)
     c.notes.add(`${at} name`, `pane name ${JSON.stringify(name)} not carried over (mc panes have no names)`);
   return pane;
@@ -158,6 +173,7 @@ function paneTree(
               c.t.panes.has(f.name) ? expandPaneTemplate(f, c.t, depth) : f,
               `${at} floating pane ${i + 1}`,
               tabDir,
+              true,
             )
           : undefined;
       if (p) floating.push(p);
@@ -168,13 +184,13 @@ function paneTree(
   for (const k of kids)
     if (!isPaneNode(k, c.t)) c.notes.add(`${at} ${k.name}`, "unknown node, not carried over");
   const panes = kids.filter((k) => isPaneNode(k, c.t));
-  const size = prop(n, "size");
-  const sized = typeof size === "number" || typeof size === "string" ? size : undefined;
+  const sized = sizeOf(n, at);
   if (!panes.length) {
     const p = leaf(c, n, at, tabDir);
     return p ? { pane: p, size: sized } : undefined;
   }
-  return box(c, dirOf(n), panes, at, tabDir, floating, depth + 1, sized);
+  unknownProps(c, n, at);
+  return box(c, dirOf(n, at), panes, at, tabDir, floating, depth + 1, sized);
 }
 
 function box(
@@ -195,19 +211,25 @@ function box(
   return { dir, children, size };
 }
 
+/** What a tab's title line may set (zellij refuses others). */
+const TAB_PROPS = new Set(["name", "cwd", "focus", "split_direction", "hide_floating_panes"]);
+
 /** One tab (a `tab` node, a tab template's use, or the whole layout when it has no tabs). */
 function tabOf(c: Ctx, node: KdlNode, index: number, body: KdlNode[]): SourceTab & { focus: boolean } {
   // A tab's settings are on its title line only (the layout node's `cwd` child is the global cwd).
   const title = (k: string) => node.properties[k];
-  const given = typeof title("name") === "string" ? (title("name") as string) : undefined;
+  const titled = { ...node, children: [] };
+  const given = str(titled, "name", `tab ${index + 1}`);
   const name = given ?? `Tab #${index + 1}`;
   const at = `tab ${JSON.stringify(name)}`;
-  const cwd = typeof title("cwd") === "string" ? (title("cwd") as string) : undefined;
+  const cwd = str(titled, "cwd", at);
+  for (const k of Object.keys(node.properties))
+    if (!TAB_PROPS.has(k)) c.notes.add(`${at} ${k}`, "unknown property, not carried over");
   const tabDir = cwd === undefined ? (c.global ?? ".") : joinDir(c.global, expandPath(c, cwd, `${at} cwd`));
   const floating: SourcePane[] = [];
   const tree = box(
     c,
-    title("split_direction") === "vertical" ? "right" : "down",
+    oneOf(titled, "split_direction", at, SPLITS) === "vertical" ? "right" : "down",
     body.filter((k) => isPaneNode(k, c.t)),
     at,
     tabDir,
