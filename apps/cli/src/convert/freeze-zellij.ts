@@ -15,12 +15,18 @@ const ARTEFACTS = new Set(["new_tab_template", "swap_tiled_layout", "swap_floati
  * the tab's own command; and `dump-layout` marks every command pane `start_suspended`, which the
  * session's panes were not.
  */
-function rewrite(n: KdlNode, mine: { panes: number }): KdlNode {
+function rewrite(n: KdlNode, mine: { panes: number; foreign: number }): KdlNode {
   const children = n.children.filter((k) => k.name !== "start_suspended").map((k) => rewrite(k, mine));
   const { start_suspended: _, ...properties } = n.properties;
   const args = children.find((k) => k.name === "args")?.values.map(String) ?? [];
   const [script, index] = args.slice(-2);
   const command = script && index ? mcScriptCommand(script, index) : undefined;
+  if (
+    n.name === "pane" &&
+    command === undefined &&
+    (properties.command !== undefined || children.some((k) => k.name === "command"))
+  )
+    mine.foreign++;
   if (n.name !== "pane" || command === undefined) return { ...n, properties, children };
   mine.panes++;
   // mc's own marker in the pane's name (`<tab> (mc run ID)`, `… [exit N]`) is not the user's.
@@ -47,7 +53,7 @@ function rewrite(n: KdlNode, mine: { panes: number }): KdlNode {
 /** A running zellij session, from the KDL `zellij --session S action dump-layout` printed. */
 export function freezeZellij(session: string, dump: string, prefix?: string): Imported {
   const source = `zellij session ${session}`;
-  const mine = { panes: 0 };
+  const mine = { panes: 0, foreign: 0 };
   const doc = parseKdlText(dump, source).map((root) =>
     root.name === "layout"
       ? rewrite({ ...root, children: root.children.filter((k) => !ARTEFACTS.has(k.name)) }, mine)
@@ -64,5 +70,12 @@ export function freezeZellij(session: string, dump: string, prefix?: string): Im
     message: "zellij's dump-layout does not say which pane has the focus; not captured",
   });
   r.warnings.push({ at: "environment", message: "the panes' environment variables are not captured" });
+  // zellij 0.45's dump-layout leaves out a running command's empty arguments (`--prefix ""`), so the
+  // command frozen can mean another (review H39-4); mc's own tabs are read from mc's files, not from it.
+  if (mine.foreign > 0)
+    r.warnings.push({
+      at: "commands",
+      message: `zellij's dump-layout leaves out empty arguments ("") of the ${mine.foreign === 1 ? "command" : `${mine.foreign} commands`} it lists: check ${mine.foreign === 1 ? "it" : "them"} if ${mine.foreign === 1 ? "it takes" : "they take"} one`,
+    });
   return { ...r, format: "zellij" };
 }
