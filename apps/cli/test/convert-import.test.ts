@@ -266,6 +266,21 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     expect(String((err as Error).message)).toMatch(re);
   };
 
+  it("a field of the wrong type is named with its line:column in the file (review H39-7)", () => {
+    refused(
+      "session_name: s\nwindows:\n  - window_name: w\n    panes:\n      - shell_command: {a: 1}\n",
+      "tmuxp",
+      /import: x\.yaml:5:24: windows\[0\]\.panes\[0\]\.shell_command: commands are a string or a list/,
+      "x.yaml",
+    );
+    refused(
+      "name: p\nroot: /tmp\nwindows:\n  - one: two\n  - [a]\n",
+      "tmuxinator",
+      /import: x\.yml:5:5: windows\[1\]: a window is a one-key mapping/,
+      "x.yml",
+    );
+  });
+
   it("a YAML alias bomb", () => {
     const lines = ["a: &a [x,x,x,x,x,x,x,x,x]"];
     for (let i = 1; i < 9; i++) {

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { McError, readBounded } from "@mc/core";
+import { isMcError, McError, readBounded } from "@mc/core";
 import {
   detectFormat,
   erbTag,
@@ -9,6 +9,7 @@ import {
   parseJson,
   parseKdlText,
   parseYaml,
+  yamlPlace,
 } from "./source.js";
 import { importTmuxinator } from "./tmuxinator-import.js";
 import { importTmuxp } from "./tmuxp-import.js";
@@ -98,7 +99,17 @@ export function importText(
   const yaml = format === "tmuxinator" ? text.replaceAll("<%%", "<%") : text;
   const data =
     format === "tmuxp" && /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(yaml, source);
-  const imported = format === "tmuxp" ? importTmuxp(data, ctx, source) : importTmuxinator(data, ctx, source);
+  let imported: Imported;
+  try {
+    imported = format === "tmuxp" ? importTmuxp(data, ctx, source) : importTmuxinator(data, ctx, source);
+  } catch (e) {
+    // A field's problem, named by its path: said with the file and where in it the field is.
+    const field = isMcError(e, "LAYOUT_INVALID")
+      ? /^([A-Za-z_][\w-]*(?:\[\d+\]|\.[^\s.:[\]]+)*): /.exec(e.reason)
+      : null;
+    if (!field || !isMcError(e) || /\.json$/i.test(source) || e.reason.startsWith(`${source}:`)) throw e;
+    throw convertError("import", `${source}${yamlPlace(yaml, field[1]!)}: ${e.reason}`, e.hint);
+  }
   if (name !== undefined) imported.file.layouts[0]!.layoutName = name;
   return imported;
 }

@@ -1,5 +1,5 @@
 import { type Node as KdlNode, parse as parseKdl } from "kdljs";
-import { parseDocument, type Tags } from "yaml";
+import { LineCounter, parseDocument, type Tags } from "yaml";
 import { convertError, type Format, isMap, type Plain } from "./types.js";
 
 /** Largest tmuxp or tmuxinator file read (real ones are a few KiB). */
@@ -91,6 +91,32 @@ export function parseYaml(text: string, source: string): Plain {
     );
   }
   return plain(value, source);
+}
+
+/**
+ * Where a field of a YAML file is, as `:line:col` (empty when it cannot be found): for an importer's error
+ * that names the field by its path (`windows[1].panes[0].shell_command: …`), so it points into the file
+ * as a layouts file's errors do (review H39-7). The nearest enclosing field that exists when it does not.
+ */
+export function yamlPlace(text: string, path: string): string {
+  const keys: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
+    keys.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  const counter = new LineCounter();
+  const doc = parseDocument(text, {
+    version: "1.1",
+    customTags: yaml11Tags,
+    merge: true,
+    lineCounter: counter,
+  });
+  for (let n = keys.length; n > 0; n--) {
+    const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) {
+      const at = counter.linePos(node.range[0]);
+      return `:${at.line}:${at.col}`;
+    }
+  }
+  return "";
 }
 
 /** Parse JSON (tmuxp reads `.json` workspaces with Python's json module). */
