@@ -279,6 +279,13 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
       /import: x\.yml:5:5: windows\[1\]: a window is a one-key mapping/,
       "x.yml",
     );
+    // Psych reads a quoted "<<" key as a merge key: mc does not read another window than tmuxinator.
+    refused(
+      'name: p\nroot: /tmp\nwindows:\n  - one: two\n  - "<<":\n      root: /tmp\n      panes: [echo hi]\n',
+      "tmuxinator",
+      /x\.yml:5:5: windows\[1\]: a window named "<<"/,
+      "x.yml",
+    );
   });
 
   it("a YAML alias bomb", () => {

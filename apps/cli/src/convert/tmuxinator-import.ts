@@ -204,6 +204,13 @@ function windowTab(c: Ctx, w: Plain, i: number, p: Project): SourceTab {
   if (!isMap(w) || Object.keys(w).length === 0)
     throw fail(`${at}: a window is a one-key mapping (name: commands or settings)`);
   const [key, ...more] = Object.keys(w);
+  // A `<<` key that reached here was quoted (a plain one is a merge key, read so): Psych takes it for a
+  // merge key all the same, so tmuxinator reads another window than mc would (review H39-1).
+  if (key === "<<")
+    throw fail(
+      `${at}: a window named "<<": tmuxinator's YAML reader takes it for a merge key, quoted or not, and reads another window`,
+      "rename the window",
+    );
   for (const k of more)
     c.notes.add(loc(at, k), "tmuxinator reads only the first key of a window; not carried over");
   let name = key!;
