@@ -609,6 +609,38 @@ describe("events", () => {
     expect(seen.at(-1)!.e).toMatchObject({ type: "run-done", failed: 1 });
     await sessions(["kill", "fe"]);
   });
+
+  it("--follow of a session killed from another terminal says session-gone and counts its failures (review H40-7)", async () => {
+    const f = layouts("follow-kill.json", [
+      {
+        layoutName: "fk",
+        layoutTabs: [
+          { tabName: "bad", command: "exit 3" },
+          { tabName: "long", command: "sleep 100" },
+        ],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    await until(tabsOf.bind(null, "fk"), (t) => t[0]?.state === "exited" && t[1]?.state === "running");
+    const child = spawn("node", [BIN, "events", "fk", "--follow"], { env, cwd: dir });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    // Following (the history is printed first), then killed.
+    await until(
+      async () => out,
+      (o) => o.includes('"tab-started"'),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await sessions(["kill", "fk"])).code).toBe(0);
+    expect(await code).toBe(0);
+    const evs = lines(out).map((l) => JSON.parse(l));
+    expect(evs.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
+    // Once: from the tool's answer (no reason) or from the record (reason "killed"), whichever came first.
+    expect(evs.filter((e) => e.type === "session-gone")).toMatchObject([{ session: "fk" }]);
+  });
 });
 
 describe("rerun, --keep-failed, --notify", () => {

@@ -39,8 +39,10 @@ export interface FollowMemory {
 const SOON_MS = 200;
 const HOT_MS = 3000;
 
-const keyOf = (e: McEvent) =>
+/** An event's identity in {@link FollowMemory.seen}. */
+export const eventKey = (e: McEvent) =>
   `${e.type}\u0000${e.machine}\u0000${e.session}\u0000${e.index ?? ""}\u0000${e.time}\u0000${e.attempt ?? ""}`;
+const keyOf = eventKey;
 
 /**
  * The live event stream of a run (`sessions events --follow`, `sessions run --monitor --json`): what the

@@ -1,4 +1,5 @@
 import {
+  eventKey,
   type FollowMemory,
   followEvents,
   isFailedTab,
@@ -131,6 +132,22 @@ async function followAll(
     set.add(`${f.machine}\u0000${f.session.name}`);
     byRun.set(f.run, set);
   }
+  // Sessions that ended since they were first followed (a kill, a restart, from another terminal): their
+  // end is said once, and their tabs' failures counted from their records (review H40-7: the follow
+  // after the kill had nothing left to follow and said run-done "failed": 0, and no session-gone).
+  let endedFailed = 0;
+  for (const f of found.filter((x) => x.endedAt !== undefined)) {
+    endedFailed += await endedFailures(f);
+    if (!again || again.first) continue;
+    for (const e of await history([f])) {
+      const said = [...again.memory.seen].some((k) =>
+        k.startsWith(`session-gone\u0000${e.machine}\u0000${e.session}\u0000`),
+      );
+      if (e.type !== "session-gone" || said) continue;
+      again.memory.seen.add(eventKey(e));
+      emit(e);
+    }
+  }
   const ends = await Promise.all(
     [...byRun].map(async ([run, keys]) => {
       const stream = followEvents(run.manager, {
@@ -148,7 +165,7 @@ async function followAll(
   );
   if (ends.some((e) => e === undefined)) return undefined;
   return {
-    failed: ends.reduce((n, e) => n + e!.failed, 0),
+    failed: ends.reduce((n, e) => n + e!.failed, endedFailed),
     sessions: ends.flatMap((e) => e!.sessions),
   };
 }
@@ -290,8 +307,7 @@ export async function waitCommand(
           }
           return EXIT_CODES.ABORTED;
         }
-        let failed = end.failed;
-        for (const f of found.filter((x) => x.endedAt !== undefined)) failed += await endedFailures(f);
+        const failed = end.failed;
         const report = makeReport(end.sessions);
         const ok = failed === 0 && unreadable.length === 0;
         if (out.json) out.printJson({ ok, failed, report, ...(unreadable.length ? { unreadable } : {}) });
