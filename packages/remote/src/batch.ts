@@ -216,6 +216,8 @@ export function batchScript(
   expect?: { id: string; uid: string },
 ): string {
   const lines = [
+    // First, before anything that could take long: the login reached mc's script (see spawnSsh's `up`).
+    `printf '%s\\n' ${boundary}-up`,
     ...(expect ? [machineGuard(boundary, expect)] : []),
     TEMP_DIR_SCRIPT,
     exportLines(env).trimEnd(),

@@ -7,6 +7,8 @@ export interface SshResult {
   stdout: Buffer;
   stderr: string;
   timedOut: boolean;
+  /** Stopped because the remote side never printed the `up` token within its time (see spawnSsh). */
+  notUp?: boolean;
 }
 
 /** A running ssh client. */
@@ -23,6 +25,12 @@ export function spawnSsh(
     timeoutMs?: number | undefined;
     signal?: AbortSignal | undefined;
     env?: NodeJS.ProcessEnv | undefined;
+    /**
+     * A token the remote command prints first, and how long to wait for it: a login that connects but
+     * never runs the command (a stuck rc file, a hung home directory) is given up on, however long what
+     * follows may take (review H38-1: a run waited for ever, and its rollback too).
+     */
+    up?: { token: string; ms: number } | undefined;
   },
 ): SshProcess {
   const result = new Promise<SshResult>((resolve, reject) => {
@@ -40,12 +48,32 @@ export function spawnSsh(
             timedOut = true;
             child.kill("SIGTERM");
           }, o.timeoutMs);
+    let notUp = false;
+    let seen = "";
+    let upTimer =
+      o.up === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            notUp = true;
+            child.kill("SIGTERM");
+          }, o.up.ms);
     const onAbort = () => child.kill("SIGTERM");
     o.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stdout?.on("data", (b: Buffer) => {
+      out.push(b);
+      if (upTimer === undefined || o.up === undefined) return;
+      // The token may arrive split over two reads: the tail of the last is kept.
+      seen = (seen + b.toString("latin1")).slice(-(o.up.token.length + 4096));
+      if (seen.includes(o.up.token)) {
+        clearTimeout(upTimer);
+        upTimer = undefined;
+      }
+    });
     child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      clearTimeout(upTimer);
       o.signal?.removeEventListener("abort", onAbort);
       reject(
         e.code === "ENOENT"
@@ -63,6 +91,7 @@ export function spawnSsh(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(upTimer);
       o.signal?.removeEventListener("abort", onAbort);
       if (o.signal?.aborted) {
         reject(new McError("ABORTED", "interrupted", { backend: "remote" }));
@@ -73,6 +102,7 @@ export function spawnSsh(
         stdout: Buffer.concat(out),
         stderr: Buffer.concat(err).toString("utf8"),
         timedOut,
+        ...(notUp ? { notUp } : {}),
       });
     };
     child.on("close", settle);

@@ -21,6 +21,11 @@ export interface SshHostOptions {
   configFile?: string | undefined;
   /** `ConnectTimeout` in milliseconds (rounded up to seconds; default 10000). */
   connectTimeoutMs?: number | undefined;
+  /**
+   * How long the login may take, once connected, to start mc's commands (a login shell or rc file that
+   * hangs is given up on after it), in milliseconds; default 45000.
+   */
+  loginTimeoutMs?: number | undefined;
   /** How long the shared connection outlives its last use, in seconds (`ControlPersist`, default 60). */
   controlPersist?: number | undefined;
   /** Private directory (mode 0700) for the control sockets; default: see {@link defaultControlDir}. */

@@ -31,6 +31,8 @@ const REMOTE_SH = "exec /bin/sh -s";
 
 /** Below this the measured clock difference is noise (a round trip, `date`'s resolution). */
 const SKEW_THRESHOLD_MS = 1000;
+/** How long a login shell may take to start mc's batch script once connected (see spawnSsh's `up`). */
+const LOGIN_MS = 45_000;
 
 /**
  * The ssh side of {@link sshHost}: one control master per connection key, and the batch queue. Every
@@ -103,14 +105,26 @@ export class SshTransport {
     return `ssh ${shJoin([...this.userArgs, "--", this.target, "true"])}`;
   }
 
-  exec(args: string[], input?: string, timeoutMs?: number, signal?: AbortSignal): SshProcess {
+  exec(
+    args: string[],
+    input?: string,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+    up?: { token: string; ms: number },
+  ): SshProcess {
     this.spawned++;
     return spawnSsh(this.sshFile, [...this.baseArgs(), ...args], {
       input,
       timeoutMs,
       signal,
       env: this.opts.localEnv,
+      up,
     });
+  }
+
+  /** How long a login may take to start mc's script: the connection's time, and 45 s for the login shell. */
+  upTimeoutMs(): number {
+    return (this.opts.connectTimeoutMs ?? 10_000) + (this.opts.loginTimeoutMs ?? LOGIN_MS);
   }
 
   execWin = async (line: string, input?: string, timeoutMs?: number): Promise<SshResult> => {
@@ -226,7 +240,10 @@ export class SshTransport {
       : undefined;
     this.batches++;
     const sentAt = Date.now();
-    const r = await this.exec(["-T", "--", this.target, REMOTE_SH], script, timeoutMs, signal).result;
+    const r = await this.exec(["-T", "--", this.target, REMOTE_SH], script, timeoutMs, signal, {
+      token: `${boundary}-up`,
+      ms: this.upTimeoutMs(),
+    }).result;
     const other = this.opts.expectMachine && wrongMachine(r.stdout, boundary);
     if (other) {
       const want = this.opts.expectMachine!;
@@ -273,17 +290,23 @@ export class SshTransport {
       return;
     }
     const op = items[0]?.op.kind ?? "run";
-    const err = r.timedOut
-      ? new McError("TIMEOUT", `${this.id}: no answer within ${timeoutMs} ms`, {
-          backend: "remote",
-          op: "run",
-        })
-      : r.exitCode === 0
-        ? droppedError(this.id, op, r.stderr)
-        : // nologin(8) prints its message on stdout: what the login shell said is the cause either way.
-          sshError(this.id, op, r.exitCode, `${r.stdout.toString("utf8").slice(0, 2000)}\n${r.stderr}`, {
-            probe: this.probe(),
-          });
+    const err = r.notUp
+      ? new McError(
+          "SSH_UNREACHABLE",
+          `${this.id}: connected, but the login did not start mc's commands within ${Math.round(this.upTimeoutMs() / 1000)} s (a login shell or rc file that hangs?)`,
+          { backend: "remote", op, hint: `check that \`${this.probe()}\` answers at once` },
+        )
+      : r.timedOut
+        ? new McError("TIMEOUT", `${this.id}: no answer within ${timeoutMs} ms`, {
+            backend: "remote",
+            op: "run",
+          })
+        : r.exitCode === 0
+          ? droppedError(this.id, op, r.stderr)
+          : // nologin(8) prints its message on stdout: what the login shell said is the cause either way.
+            sshError(this.id, op, r.exitCode, `${r.stdout.toString("utf8").slice(0, 2000)}\n${r.stderr}`, {
+              probe: this.probe(),
+            });
     for (const it of items) it.reject(err);
   }
 

@@ -71,3 +71,40 @@ describe.skipIf(!HAVE_SSHD)("sshHost against a real sshd", () => {
     await again();
   });
 });
+
+describe.skipIf(!HAVE_SSHD)("a host that connects but never runs mc's commands (review H38-1)", () => {
+  let d: PrivateSshd;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mc-remote-hang-"));
+    // Every login hangs before the command runs, as a stuck rc file or a hung home directory does.
+    d = await privateSshd(1, { extraConfig: ["ForceCommand exec sleep 1000"] });
+  });
+  afterAll(() => {
+    d.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is given up on after the login time, through the shared connection too, with what happened", async () => {
+    const h = sshHost(
+      "127.0.0.1",
+      d.options(d.ports[0]!, { stateDir: join(dir, "state"), loginTimeoutMs: 1500 }),
+    );
+    try {
+      for (const attempt of [1, 2]) {
+        const t0 = Date.now();
+        // Operations with no time of their own (info, reading a file): they waited for ever.
+        const r = await (attempt === 1 ? h.info() : h.readFile("/etc/hostname")).then(
+          () => "answered",
+          (e: unknown) => e,
+        );
+        expect(isMcError(r, "SSH_UNREACHABLE"), String(r)).toBe(true);
+        expect(String((r as Error).message)).toContain("the login did not start mc's commands within");
+        // 1.5 s and the connect allowance (3 s here).
+        expect(Date.now() - t0).toBeLessThan(15_000);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});
