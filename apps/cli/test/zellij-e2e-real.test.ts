@@ -1,6 +1,7 @@
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { selfIdentity } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRealZellij, type RealZellij, realZellij } from "../../../packages/zellij/test/real-zellij.js";
 
@@ -132,4 +133,64 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     expect(all.code, all.stderr).toBe(0);
     expect(z.sessions()).toContain("mine");
   }, 90_000);
+
+  it("a session whose run died mid-start (after an earlier session's proof) is mc's: kill ends it whole (review H40-1)", async () => {
+    const file = join(z.root, "crash.json");
+    const tab = (command: string) => ({ tabName: "a", startDir: z.work, command });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "cr0", layoutTabs: [tab("sleep 60")] },
+          { layoutName: "cr1", layoutTabs: [tab("sleep 60"), { ...tab("sleep 61"), tabName: "b" }] },
+        ],
+      }),
+    );
+    expect((await sessions(["run", file, "-b", "zellij", "--prefix", ""])).code).toBe(0);
+    // The state a run leaves when it dies (kill -9, an OOM, a power cut) after cr0's proof of ownership
+    // and before cr1's: cr1's record still says starting, by a process that has ended, and no proof of
+    // cr1's server. (Made by hand: a kill -9 at that moment is a race a test cannot win every time.)
+    const owned = join(z.stateDir, "zellij-owned");
+    const proofs = readdirSync(owned).filter((f) => readFileSync(join(owned, f), "utf8") === "cr1\n");
+    expect(proofs).toHaveLength(1);
+    rmSync(join(owned, proofs[0]!));
+    const dead = spawnSync("true").pid;
+    const managers = join(z.stateDir, "managers");
+    let marked = 0;
+    for (const m of readdirSync(managers))
+      for (const f of readdirSync(join(managers, m)).filter((x) => x.endsWith(".json"))) {
+        const path = join(managers, m, f);
+        const run = JSON.parse(readFileSync(path, "utf8"));
+        for (const x of run.sessions ?? [])
+          if (x.name === "cr1") {
+            x.starting = { by: { ...selfIdentity(), pid: dead } };
+            marked++;
+          }
+        writeFileSync(path, JSON.stringify(run));
+      }
+    expect(marked).toBe(1);
+    expect(z.sessions()).toContain("cr1");
+    const st = JSON.parse((await sessions(["status", "cr1", "--json"])).stdout);
+    expect(st.sessions[0].exists, JSON.stringify(st)).toBe(true);
+    const kill = await sessions(["kill", "--all"]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stderr).toMatch(/killed cr1/);
+    // Gone from zellij too (it stayed up, mc's no longer, its name taken for good): a new run takes it.
+    expect(z.sessions()).not.toContain("cr1");
+    const again = await sessions(["run", file, "-b", "zellij", "--prefix", "", "-c", "cr1"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await sessions(["kill", "cr1"])).code).toBe(0);
+  }, 120_000);
+
+  it("wait does not call the running tabs of a session zellij no longer lists by its name failed (review H40-2)", async () => {
+    const f = layouts("rn", [["t", "sleep 4; exit 0"]]);
+    expect((await sessions(["run", f, "-b", "zellij", "--prefix", ""])).code).toBe(0);
+    const renamed = z.zellij("--session", "rn", "action", "rename-session", "rn-renamed");
+    expect(renamed.code, renamed.stderr).toBe(0);
+    // It said "1 tab(s) failed", exit 10, at once; the tab then ended 0.
+    const wait = await sessions(["wait", "rn", "--timeout", "30"]);
+    expect(wait.code, wait.stderr).toBe(0);
+    z.zellij("kill-session", "rn-renamed");
+  }, 60_000);
 });

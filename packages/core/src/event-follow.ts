@@ -112,9 +112,15 @@ export async function* followEvents(
           );
           // A machine that did not answer says nothing of its sessions: they are not gone, and not done.
           const silent = new Set(report.machines.filter((h) => !h.reachable).map((h) => h.machine));
+          // A session the tool does not list while a tab's command still runs (its recorded wrapper is
+          // alive: a zellij session renamed, a tmux socket removed) is not over (review H40-2: wait said
+          // its running tabs had failed).
           const done = mine.every(
             (x) =>
-              !silent.has(x.machine) && (!x.exists || x.tabs.every((t) => FINISHED_STATES.includes(t.state))),
+              !silent.has(x.machine) &&
+              (x.exists
+                ? x.tabs.every((t) => FINISHED_STATES.includes(t.state))
+                : !x.tabs.some((t) => t.state === "running")),
           );
           if (done) {
             // The tool can tell a tab ended (its record) a moment before its wrapper appends `tab-exited`:

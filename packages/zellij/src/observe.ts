@@ -20,10 +20,15 @@ export function runIdOf(s: Pick<ManagedSession, "data">): string | undefined {
 }
 
 /** What a managed session's record says its owner and tabs are (ZellijQueries.ownerOf). */
-export function expectedOf(s: Pick<ManagedSession, "data" | "layout" | "runDir">) {
+export function expectedOf(s: Pick<ManagedSession, "data" | "layout" | "runDir" | "starting">) {
   const runId = runIdOf(s);
   if (runId === undefined) return undefined;
-  return { runId, tabNames: s.layout.layoutTabs.map((t) => t.tabName), tabScript: tabScriptOf(s) };
+  return {
+    runId,
+    tabNames: s.layout.layoutTabs.map((t) => t.tabName),
+    tabScript: tabScriptOf(s),
+    unfinished: s.starting !== undefined,
+  };
 }
 
 const liveRow = (name: string): SessionRow => ({ name, exited: false, current: false, created: "" });

@@ -300,7 +300,7 @@ export class ZellijQueries {
     stateDir: string,
     op: string,
     known?: PaneRow[] | "gone" | "unknown",
-    expected?: { runId: string; tabNames: readonly string[]; tabScript: string },
+    expected?: { runId: string; tabNames: readonly string[]; tabScript: string; unfinished?: boolean },
   ): Promise<string | undefined> {
     if (row.exited) {
       const kdl = await this.resurrectionLayout(row.name);
@@ -332,6 +332,12 @@ export class ZellijQueries {
     const proofs = await this.proofs(stateDir);
     const identity = proofs.size > 0 ? await this.serverIdentity(row.name) : undefined;
     if (identity) for (const [runId, ids] of proofs) if (ids.has(identity)) return runId;
+    // A session whose start never finished (its run died before writing this server's proof, after the
+    // proof of a session it started before): its panes running its own tab script are all the proof
+    // there is. Judged not mc's, it could be neither killed nor restarted, and blocked its name for good
+    // (review H40-1).
+    if (expected?.unfinished && Array.isArray(known) && ownPanes(known, expected.tabScript).length > 0)
+      return expected.runId;
     let legacy: string | undefined;
     for (const id of claimed)
       if (!proofs.has(id) && (await this.isRunOf(stateDir, id))) {
