@@ -289,6 +289,11 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       const st = await sessions(["status", "far"]);
       expect(st.code, st.stderr).toBe(8);
       expect(st.stdout).toMatch(/far\s+t\s+unknown/);
+      // wait says the machine does not answer, and a timeout then is 8 (review H38-3: silent, then 7).
+      const w = await sessions(["wait", "far", "--timeout", "4"]);
+      expect(w.code, w.stderr).toBe(8);
+      expect(w.stderr).toMatch(/! alpha did not answer \(.*\); still waiting for its sessions/);
+      expect(w.stderr).toMatch(/not every tab finished within 4 s: alpha did not answer/);
       for (const args of [
         ["kill", "far"],
         ["kill", "--all"],

@@ -27,6 +27,11 @@ export interface FollowOptions {
    * again.
    */
   memory?: FollowMemory;
+  /**
+   * Each report's machines that did not answer (an empty list once all answer again): their sessions are
+   * neither gone nor done, so the stream waits on them, and the caller says so.
+   */
+  onUnanswered?: (machines: { machine: string; error?: string }[]) => void;
 }
 
 /** The events a stream said (their keys) and the tabs whose end it said (by run directory and slot). */
@@ -111,7 +116,13 @@ export async function* followEvents(
             tracked().some((s) => s.machine === x.machine && s.name === x.session),
           );
           // A machine that did not answer says nothing of its sessions: they are not gone, and not done.
-          const silent = new Set(report.machines.filter((h) => !h.reachable).map((h) => h.machine));
+          const unanswered = report.machines.filter(
+            (h) => !h.reachable && mine.some((x) => x.machine === h.machine),
+          );
+          o.onUnanswered?.(
+            unanswered.map((h) => ({ machine: h.machine, ...(h.error ? { error: h.error } : {}) })),
+          );
+          const silent = new Set(unanswered.map((h) => h.machine));
           // A session the tool does not list while a tab's command still runs (its recorded wrapper is
           // alive: a zellij session renamed, a tmux socket removed) is not over (review H40-2: wait said
           // its running tabs had failed).

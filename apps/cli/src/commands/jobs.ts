@@ -125,6 +125,7 @@ async function followAll(
   emit: (e: McEvent) => void,
   /** Following again (records changed): what was said so far; nothing since is skipped. */
   again?: { memory: FollowMemory; first: boolean },
+  onUnanswered?: (machines: { machine: string; error?: string }[]) => void,
 ): Promise<{ failed: number; sessions: SessionStatus[] } | undefined> {
   const byRun = new Map<LoadedRun, Set<string>>();
   for (const f of found.filter((x) => x.endedAt === undefined)) {
@@ -155,6 +156,7 @@ async function followAll(
         signal,
         skipHistory: again === undefined || again.first,
         ...(again ? { memory: again.memory } : {}),
+        ...(onUnanswered ? { onUnanswered } : {}),
       });
       for await (const e of stream) {
         if (e.type === "run-done") return { failed: e.failed ?? 0, sessions: e.report?.sessions ?? [] };
@@ -287,8 +289,28 @@ export async function waitCommand(
       const timedOut = timer
         ? new Promise<undefined>((r) => timer.addEventListener("abort", () => r(undefined), { once: true }))
         : undefined;
+      // A machine that stops answering is said (once, and when it answers again), and waited on; a
+      // timeout while one does not answer is exit 8, as for status (review H38-3: silent, then 7).
+      const silent = new Map<string, string>();
+      const onUnanswered = (machines: { machine: string; error?: string }[]) => {
+        for (const m of machines)
+          if (!silent.has(m.machine)) {
+            silent.set(m.machine, m.error ?? "no answer");
+            if (!out.json)
+              out.err(
+                out.c.yellow(
+                  `! ${m.machine} did not answer (${oneLine(m.error ?? "no answer")}); still waiting for its sessions`,
+                ),
+              );
+          }
+        for (const name of [...silent.keys()])
+          if (!machines.some((m) => m.machine === name)) {
+            silent.delete(name);
+            if (!out.json) out.err(`${name} answers again`);
+          }
+      };
       const follow = (f: FoundSession[]) => {
-        const followed = followAll(f, both, () => {});
+        const followed = followAll(f, both, () => {}, undefined, onUnanswered);
         return timedOut ? Promise.race([followed, timedOut]) : followed;
       };
       try {
@@ -298,6 +320,13 @@ export async function waitCommand(
         const end = settled.end;
         found = settled.found;
         if (!end) {
+          if (timer?.aborted && silent.size) {
+            throw new McError(
+              "SSH_UNREACHABLE",
+              `not every tab finished within ${o.timeout} s: ${[...silent].map(([m, e]) => `${m} did not answer (${e})`).join("; ")}`,
+              { backend: "cli", op: "wait", hint: "sessions status shows what each machine answers" },
+            );
+          }
           if (timer?.aborted) {
             throw new McError("TIMEOUT", `not every tab finished within ${o.timeout} s`, {
               backend: "cli",
