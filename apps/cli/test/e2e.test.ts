@@ -658,6 +658,53 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
   });
 });
 
+describe("ls --prune of a session retired as replaced (review H40-6)", () => {
+  it("ends what its tabs left running before it forgets it", async () => {
+    const secs = `7${process.pid}6`;
+    const f = layoutsFile("h406.json", [
+      { layoutName: "leftover", layoutTabs: [{ tabName: "t", command: `setsid sleep ${secs} & sleep 60` }] },
+    ]);
+    const other = join(dir, "h406.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+      spawnSync("pkill", ["-x", "-f", `sleep ${secs}`]);
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    const pgrep = () => spawnSync("pgrep", ["-fx", `sleep ${secs}`], { encoding: "utf8" }).stdout.trim();
+    await until(
+      async () => pgrep(),
+      (p) => p !== "",
+    );
+    const first = Number(pgrep());
+    // Ended outside mc; a new run of that name starts, and the first run's session reads "replaced".
+    execFileSync("tmux", ["-S", other, "kill-session", "-t", "=leftover"], { env });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    // (A zombie is not alive: init reaps it a moment later.)
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(first)).toBe(true);
+    const prune = await sessions(["ls", "--prune"]);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stderr).toMatch(/leftover \(replaced\): 1 process\(es\) its tabs had left running/);
+    expect(
+      await until(
+        async () => alive(first),
+        (a) => !a,
+        5000,
+      ),
+    ).toBe(false);
+    // The new session's own leftover is its kill's to end.
+    expect(pgrep()).not.toBe("");
+    expect((await sessions(["kill", "leftover"])).code).toBe(0);
+    expect(pgrep()).toBe("");
+  });
+});
+
 describe("ls --prune after a tmux server died (review H9-10)", () => {
   it("ends what the tabs left running before it forgets the run that finds it", async () => {
     const dead = join(dir, "dead.sock");

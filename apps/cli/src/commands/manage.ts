@@ -10,6 +10,7 @@ import {
   type StatusReport,
   shQuote,
   sleep,
+  sweepTabs,
 } from "@mc/core";
 import { oneLine } from "../display.js";
 import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
@@ -360,6 +361,18 @@ async function pruneRun(
 ): Promise<{ notPruned: string[]; swept: string[]; pruned: boolean; codes: string[] }> {
   const { run, manager } = loaded;
   const swept: string[] = [];
+  // A session retired as "replaced" because a later run holds its name (it had ended outside mc, and a
+  // new one of that name started) was never killed by mc: what its tabs left running (setsid, nohup)
+  // is ended before its record goes, as kill ends it (review H40-6: forgotten, still running).
+  const sweepReplaced = async () => {
+    for (const s of manager.ended.filter(
+      (x) => x.endedBy === "replaced" && typeof x.data?.runId === "string",
+    )) {
+      const r = await sweepTabs(manager.hostOf(s.machine), s).catch(() => undefined);
+      if (r?.ended.length)
+        swept.push(`${s.name} (replaced): ${r.ended.length} process(es) its tabs had left running`);
+    }
+  };
   try {
     // A tab whose wrapper still runs holds its pane open: the tool's server lives, though it did not list
     // the session (its socket removed by a tmp cleaner). Not gone: pruning would end its commands and
@@ -399,11 +412,13 @@ async function pruneRun(
         if (!k.ok) throw new Error(`${s.name}: ${k.error ?? "its tabs' processes could not be ended"}`);
         if (k.ended?.length) swept.push(`${s.name}: ${k.ended.length} process(es) its tabs had left running`);
       }
+      await sweepReplaced();
       if (unverifiable) await manager.forgetSaved(run.id);
       else await manager.deleteSaved(run.id);
       return { notPruned: [], swept, pruned: true, codes: [] };
     }
     const pruned = manager.ended.length > 0;
+    await sweepReplaced();
     await manager.forgetEnded();
     return { notPruned: [], swept, pruned, codes: [] };
   } catch (e) {
