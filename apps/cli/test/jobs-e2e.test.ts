@@ -261,6 +261,38 @@ describe("wait", () => {
     await sessions(["kill", "pb0"]);
   });
 
+  it("a hang-up while run -m watches, or schedules --max-parallel-tabs, stops it as Ctrl-C does (review H40-5)", async () => {
+    const f = layouts("h405.json", [
+      {
+        layoutName: "hup",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 60" },
+          { tabName: "b", command: "sleep 61" },
+        ],
+      },
+    ]);
+    for (const more of [["-m"], ["--max-parallel-tabs", "1"]]) {
+      const child = spawn("node", [BIN, "run", f, "--socket", sock, "--interval", "0.2", ...more], {
+        env,
+        cwd: dir,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let err = "";
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      await until(tabsOf.bind(null, "hup"), (t) => t[0]?.state === "running");
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill("SIGHUP");
+      // It died of the signal (129), saying nothing.
+      expect(await code, err).toBe(130);
+      expect(err).toContain("monitoring stopped; the sessions keep running");
+      expect((await tabsOf("hup"))[0]?.state).toBe("running");
+      expect((await sessions(["kill", "hup"])).code).toBe(0);
+    }
+  });
+
   it("logs SESSION/TAB/N prints pane N alone, as status names it; rerun of a pane is refused (review H30-5)", async () => {
     const f = layouts("log-panes.json", [
       {

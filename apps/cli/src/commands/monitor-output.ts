@@ -59,17 +59,19 @@ export interface MonitorEnd {
   notify?: Notifier | undefined;
 }
 
-/** Ctrl-C or SIGTERM while monitoring: stop watching, leave the sessions running. */
+/**
+ * Ctrl-C, SIGTERM or a hang-up (the terminal closed) while monitoring: stop watching, leave the sessions
+ * running, exit 130 (a hang-up ended the CLI by the signal, 129, with nothing said: review H40-5).
+ */
 function interruptible() {
   const ac = new AbortController();
   const onSig = () => ac.abort();
-  process.once("SIGINT", onSig);
-  process.once("SIGTERM", onSig);
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) process.once(s, onSig);
   return {
     signal: ac.signal,
     done: () => {
-      process.off("SIGINT", onSig);
-      process.off("SIGTERM", onSig);
+      for (const s of signals) process.off(s, onSig);
     },
   };
 }

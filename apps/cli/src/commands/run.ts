@@ -290,7 +290,7 @@ async function runBatch(
       ? withInterrupt(async (signal) => {
           await scheduler(signal);
           return signal.aborted;
-        }).then(
+        }, true).then(
           (interrupted) => {
             schedulingStopped = interrupted;
           },
