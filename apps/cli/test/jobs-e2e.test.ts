@@ -1080,6 +1080,21 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     expect(stderr).toMatch(/2 never started \(their session ended\)/);
   });
 
+  it("run -m -k of a session killed outside mc says it was already gone, and its record says so (reviews H40-3, H38-5)", async () => {
+    const f = layouts("outside.json", [
+      { layoutName: "outk", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const { code, stderr } = await runUntilKilled(f, "outk", "-m", "-k", "--interval", "0.2");
+    expect(code).toBe(10);
+    // It said "sessions killed", and the record "ended (killed)": mc had killed nothing.
+    expect(stderr).toMatch(/no session killed, 1 already gone/);
+    const ended = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter(
+      (r: { session: string }) => r.session === "outk",
+    );
+    expect(ended.map((r: { ended?: { by: string } }) => r.ended?.by)).toEqual(["gone"]);
+    expect((await sessions(["ls"])).stdout).toMatch(/outk .* ended \(gone\)/);
+  });
+
   it("so do dependants that never start, without -m; --exit close with dependsOn is refused (review H19-4)", async () => {
     const ready = join(dir, "h19-4.ready");
     const f = layouts("dep3.json", [

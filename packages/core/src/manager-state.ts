@@ -211,12 +211,16 @@ export abstract class RunState<O extends object = object> {
     if (failed) await this.store.drop(this.runId, hit);
   }
   /** Killed sessions leave the live list for the ended one; their files stay (logs outlive a session). */
-  protected async retireSessions(machine: string, names: Set<string>): Promise<void> {
+  protected async retireSessions(
+    machine: string,
+    names: Set<string>,
+    endedBy: "killed" | "gone" = "killed",
+  ): Promise<void> {
     const hit = (s: ManagedSession) => s.machine === machine && names.has(s.name);
     const endedAt = Date.now();
-    this.ended.push(...this.managed.filter(hit).map((s) => ({ ...s, endedAt, endedBy: "killed" as const })));
+    this.ended.push(...this.managed.filter(hit).map((s) => ({ ...s, endedAt, endedBy })));
     this.managed = this.managed.filter((s) => !hit(s));
-    await this.store.retire(this.runId, hit, "killed");
+    await this.store.retire(this.runId, hit, endedBy);
   }
   /** Change this manager's run record under its lock (read-modify-write). */
   protected async updateRecord(change: (run: ManagedRun | undefined) => ManagedRun | undefined) {

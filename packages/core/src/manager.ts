@@ -384,7 +384,9 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     const record = o.record !== false;
     if (record) await this.checkStateWritable();
     const r = await killAndSweep(this.machine(s.machine).backend, this.hostOf(s.machine), s);
-    if (r.ok && record) await this.retireSessions(s.machine, new Set([s.name]));
+    // A session the kill found gone had ended outside mc: its record says so, not "killed" (review H38-5).
+    if (r.ok && record)
+      await this.retireSessions(s.machine, new Set([s.name]), r.outcome === "gone" ? "gone" : "killed");
     return r;
   }
 

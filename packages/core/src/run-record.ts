@@ -57,7 +57,8 @@ export function notPending(s: ManagedSession, index: number): void {
  */
 export interface EndedSession extends ManagedSession {
   endedAt: number;
-  endedBy: "killed" | "replaced";
+  /** Killed by mc, replaced by a restart (or a later run of its name), or found gone by a kill (ended outside mc). */
+  endedBy: "killed" | "replaced" | "gone";
 }
 
 /** How long an ended session's files are kept on this machine before a later run removes them (7 days). */

@@ -122,8 +122,13 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
       op: "status",
       hint: "sessions ls lists what mc manages",
     });
+  const by = (ended.session as { endedBy?: string }).endedBy;
   const how =
-    (ended.session as { endedBy?: string }).endedBy === "replaced" ? "replaced by a restart" : "killed";
+    by === "replaced"
+      ? "replaced by a restart"
+      : by === "gone"
+        ? "found gone by a kill (it ended outside mc)"
+        : "killed";
   const when = new Date(ended.endedAt).toISOString().replace("T", " ").slice(0, 19);
   return new McError(
     "SESSION_NOT_FOUND",
@@ -462,7 +467,7 @@ export async function lsCommand(
         unreachable?: string;
         /** Its start was never seen through (the run that started it died mid-start). */
         unfinished?: boolean;
-        ended?: { at: string; by: "killed" | "replaced" };
+        ended?: { at: string; by: "killed" | "replaced" | "gone" };
       }[] = [];
       const notPruned: string[] = [];
       const notPrunedCodes: string[] = [];

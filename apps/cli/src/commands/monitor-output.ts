@@ -131,16 +131,20 @@ export async function monitorWithOutput(
       kills = await manager.killAtCompletion({ keepFailed: o.keepFailed });
       const kept = kills.filter((k) => k.kept).length;
       const failed = kills.filter((k) => !k.ok && !k.kept).length;
-      // "sessions killed" only where one was (review H33-5: said beside "1 could not be killed" alone).
-      const killedAny = kills.some((k) => k.ok && !k.kept);
+      // "sessions killed" only where one was (review H33-5: said beside "1 could not be killed" alone),
+      // and a session already gone (ended or replaced outside mc) is not one (review H40-3).
+      const killedAny = kills.some((k) => k.ok && !k.kept && k.outcome !== "gone");
+      const gone = kills.filter((k) => k.ok && !k.kept && k.outcome === "gone").length;
       const what = !killedAny
         ? "no session killed"
         : o.keepFailed
           ? "sessions without failures killed"
           : "sessions killed";
-      const rest = [kept ? `${kept} kept` : "", failed ? `${failed} could not be killed` : ""].filter(
-        Boolean,
-      );
+      const rest = [
+        gone ? `${gone} already gone` : "",
+        kept ? `${kept} kept` : "",
+        failed ? `${failed} could not be killed` : "",
+      ].filter(Boolean);
       out.err(
         out.c.dim(
           `every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}:` : ""}`,
