@@ -368,7 +368,8 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
         layoutTabs: [
           {
             tabName: "a",
-            command: `trap '' HUP TERM INT; sh -c "trap '' HUP TERM INT; sleep ${secs}" & wait; wait`,
+            // And one that dropped mc's marker (env -i), found by its terminal session only (review H41-1).
+            command: `trap '' HUP TERM INT; sh -c "trap '' HUP TERM INT; sleep ${secs}" & nohup env -i sleep ${secs}1 >/dev/null 2>&1 & wait; wait`,
           },
         ],
       },
@@ -419,6 +420,12 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       "not killed (interrupted): notyet; they stay in mc's records: sessions kill notyet",
     );
     expect(pgrep()).toBe("");
+    expect(spawnSync("pgrep", ["-fx", `sleep ${secs}1`], { encoding: "utf8" }).stdout.trim()).toBe("");
+    // mc killed it: its record says so, not "gone" (review H41-2).
+    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter(
+      (r: { session: string }) => r.session === "sweepme",
+    );
+    expect(ls.map((r: { ended?: { by: string } }) => r.ended?.by)).toEqual(["killed"]);
     const st = JSON.parse((await sessions(["status", "notyet", "--json"])).stdout);
     expect(st.sessions[0].tabs[0].state).toBe("running");
     expect((await sessions(["kill", "notyet"])).code).toBe(0);

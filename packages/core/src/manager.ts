@@ -367,7 +367,11 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * it. Only what the backend confirms (killed, or nothing of mc's left) counts: an unreachable machine, a
    * tool error or a process that survives is an error and the session stays in the record.
    */
-  async killSession(name: string, machine?: string, o: { record?: boolean } = {}): Promise<KillResult> {
+  async killSession(
+    name: string,
+    machine?: string,
+    o: { record?: boolean; resumed?: boolean } = {},
+  ): Promise<KillResult> {
     const s = this.session(name, machine);
     // Another `sessions run` is making it: its kill would find nothing yet and say "already gone", and
     // the session would come up after (review H37-7). Not killed, and said.
@@ -386,7 +390,12 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     const r = await killAndSweep(this.machine(s.machine).backend, this.hostOf(s.machine), s);
     // A session the kill found gone had ended outside mc: its record says so, not "killed" (review H38-5).
     if (r.ok && record)
-      await this.retireSessions(s.machine, new Set([s.name]), r.outcome === "gone" ? "gone" : "killed");
+      await this.retireSessions(
+        s.machine,
+        new Set([s.name]),
+        // `resumed`: a kill made again after one that was interrupted, which had killed it (review H41-2).
+        r.outcome === "gone" && !o.resumed ? "gone" : "killed",
+      );
     return r;
   }
 

@@ -183,9 +183,14 @@ export async function killAndSweep(
   let outcome: KillResult["outcome"];
   let sweep: SweepResult;
   try {
-    const sids = await tabTerminalSessions(host, s).catch(() => "");
+    // Each step asked once more when it fails: a Ctrl-C from the terminal reaches the process group, the
+    // script mc runs included, and the kill goes on (review H41-1: the sweep made again after the tool's
+    // kill no longer found the tabs' terminal sessions, and a `nohup env -i` child ran on).
+    const sids = await tabTerminalSessions(host, s)
+      .catch(() => tabTerminalSessions(host, s))
+      .catch(() => "");
     outcome = await backend.kill(s.name, s);
-    sweep = await sweepTabs(host, s, sids);
+    sweep = await sweepTabs(host, s, sids).catch(() => sweepTabs(host, s, sids));
   } catch (e) {
     const code = isMcError(e) ? { code: e.code } : {};
     return {

@@ -236,7 +236,7 @@ export async function killCommand(
         // for this kill died of it too. It is finished as promised, by running the kill again (what the
         // first had done reads as done: its outcome is this command's).
         if (interrupted && !r.ok && r.code !== "SESSION_CONFLICT") {
-          r = await run.manager.killSession(name, machine);
+          r = await run.manager.killSession(name, machine, { resumed: true });
           if (r.ok && r.outcome === "gone") r = { ...r, outcome: "killed" };
         }
         const host = machine === "local" ? {} : { host: machine };
