@@ -147,6 +147,45 @@ function notUtf8(args: readonly string[]): string[] {
   return suspect.filter((a) => bad.has(a));
 }
 
+/** The variables mc takes paths and programs from. */
+const PATH_VARS = [
+  "MC_STATE_DIR",
+  "MC_CACHE_DIR",
+  "XDG_STATE_HOME",
+  "XDG_RUNTIME_DIR",
+  "HOME",
+  "SHELL",
+  "TMUX_TMPDIR",
+  "ZELLIJ_SOCKET_DIR",
+];
+
+/** Those of {@link PATH_VARS} whose value was not UTF-8 (as {@link notUtf8}, from `/proc/self/environ`). */
+function envNotUtf8(): string[] {
+  const suspect = PATH_VARS.filter((k) => process.env[k]?.includes("\uFFFD"));
+  if (suspect.length === 0) return [];
+  let raw: Buffer;
+  try {
+    raw = readFileSync("/proc/self/environ");
+  } catch {
+    return suspect;
+  }
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const bad = new Set<string>();
+  for (let at = 0; at < raw.length; ) {
+    const end = raw.indexOf(0, at);
+    const entry = raw.subarray(at, end < 0 ? raw.length : end);
+    at = end < 0 ? raw.length : end + 1;
+    const eq = entry.indexOf(0x3d);
+    if (eq <= 0) continue;
+    try {
+      strict.decode(entry.subarray(eq + 1));
+    } catch {
+      bad.add(entry.subarray(0, eq).toString("utf8"));
+    }
+  }
+  return suspect.filter((k) => bad.has(k));
+}
+
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const state = { out: makeOutput(argv.includes("--json")), code: 0 };
@@ -157,6 +196,13 @@ export async function main(argv: string[]): Promise<number> {
   const late = (end < 0 ? opts : opts.slice(0, end)).find((a) => a === "-V" || a === "--version");
   if (late !== undefined) {
     const message = `${late} after a command: the version is \`sessions --version\`; a value starting with - is given as --option=VALUE`;
+    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
+    else state.out.err(`error: ${message}`);
+    return 2;
+  }
+  const alteredEnv = envNotUtf8();
+  if (alteredEnv.length) {
+    const message = `${alteredEnv.join(", ")} ${alteredEnv.length === 1 ? "is" : "are"} not UTF-8: mc would use ${alteredEnv.length === 1 ? "it" : "them"} altered (each byte that is not as \uFFFD: another directory), so nothing was done; set ${alteredEnv.length === 1 ? "it" : "them"} in UTF-8`;
     if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
     else state.out.err(`error: ${message}`);
     return 2;

@@ -721,6 +721,18 @@ describe("an argument that is not UTF-8 is refused, not passed on altered (revie
     expect(JSON.parse(c.stderr).error.code).toBe("USAGE");
   });
 
+  it("so is a path variable that is not UTF-8: the state went to another directory (review H41-4)", () => {
+    const before = readdirSync(dir);
+    const r = spawnSync("sh", ["-c", `MC_STATE_DIR="$(printf '${dir}/st\\377')" exec node "$0" ls`, BIN], {
+      env,
+      cwd: dir,
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain("MC_STATE_DIR is not UTF-8");
+    expect(readdirSync(dir).filter((n) => !before.includes(n))).toEqual([]);
+  });
+
   it("U+FFFD written as UTF-8 is an ordinary character", () => {
     const f = layoutsFile("utf8ok.json", [{ layoutName: "u8ok", layoutTabs: [tab("t", "sleep 60")] }]);
     const r = viaShell(`run ${f} --socket "$(printf '${dir}/s\\357\\277\\275')" --dry-run`);

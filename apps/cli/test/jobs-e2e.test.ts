@@ -1087,7 +1087,7 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     const { code, stderr } = await runUntilKilled(f, "outk", "-m", "-k", "--interval", "0.2");
     expect(code).toBe(10);
     // It said "sessions killed", and the record "ended (killed)": mc had killed nothing.
-    expect(stderr).toMatch(/no session killed, 1 already gone/);
+    expect(stderr).toMatch(/no session killed, 1 already gone\n/);
     const ended = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.filter(
       (r: { session: string }) => r.session === "outk",
     );

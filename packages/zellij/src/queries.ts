@@ -1,5 +1,13 @@
-import { join } from "node:path";
-import { type Command, type CommandResult, type Host, isMcError, McError, sleep } from "@mc/core";
+import { dirname, join } from "node:path";
+import {
+  type Command,
+  type CommandResult,
+  type Host,
+  isMcError,
+  McError,
+  parseTabRecord,
+  sleep,
+} from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import {
   isRemains,
@@ -265,6 +273,19 @@ export class ZellijQueries {
     );
   }
 
+  /** Whether a tab of the session in `runDir` is still running: a record with no end whose wrapper lives. */
+  private async tabsRunning(runDir: string): Promise<boolean> {
+    const files = await this.host.readDir(runDir).catch(() => new Map<string, string>());
+    const pids = [...files]
+      .filter(([f]) => /^tab-\d+(\.\d+)?\.json$/.test(f))
+      .map(([, text]) => parseTabRecord(text))
+      .filter((r) => r !== undefined && r.end === undefined && r.pid !== undefined)
+      .map((r) => r!.pid!);
+    if (pids.length === 0) return false;
+    const trees = await this.host.processTrees(pids).catch(() => new Map());
+    return pids.some((p) => trees.has(p));
+  }
+
   /** mc's proofs of ownership on this host: run id → the server identities its sessions started with. */
   async proofs(stateDir: string): Promise<Map<string, Set<string>>> {
     const files = await this.host.readDir(ownershipDir(stateDir)).catch(() => new Map<string, string>());
@@ -336,7 +357,15 @@ export class ZellijQueries {
     // proof of a session it started before): its panes running its own tab script are all the proof
     // there is. Judged not mc's, it could be neither killed nor restarted, and blocked its name for good
     // (review H40-1).
-    if (expected?.unfinished && Array.isArray(known) && ownPanes(known, expected.tabScript).length > 0)
+    // Only while a tab that run started still runs (its record has no end, its wrapper lives): a session
+    // resurrected from zellij's EXITED entry runs the same tab script on a new server, its old tabs over
+    // (review H41-3: mc killed the user's resurrected session).
+    if (
+      expected?.unfinished &&
+      Array.isArray(known) &&
+      ownPanes(known, expected.tabScript).length > 0 &&
+      (await this.tabsRunning(dirname(expected.tabScript)))
+    )
       return expected.runId;
     let legacy: string | undefined;
     for (const id of claimed)

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,6 +67,45 @@ describe("ownerOf: one decision of whose a zellij session is", () => {
       expect(
         await queries([pane("a (mc run OLD)")], "50-1-abc", { OLD: ["42-9-abc"] }).ownerOf(row, st, "list"),
       ).toBe(undefined);
+    } finally {
+      rmSync(st, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("ownerOf: a session whose start never finished (reviews H40-1, H41-3)", () => {
+  it("is its run's while a tab it started runs, even when the run has proofs of other servers; never after", async () => {
+    const st = mkdtempSync(join(tmpdir(), "mc-own-"));
+    try {
+      const runDir = join(st, "runs", "R1", "s1");
+      mkdirSync(runDir, { recursive: true });
+      const tabScript = join(runDir, "tabs.sh");
+      const panes = [{ ...pane("a"), terminalCommand: `/bin/sh ${tabScript} 0` }];
+      const expected = { runId: "R1", tabNames: ["a"], tabScript, unfinished: true };
+      const q = () => queries(panes, "77-100-abc", { R1: ["42-9-abc"] });
+      // Its tab runs (a live wrapper, no end): the session the dead run was starting.
+      writeFileSync(
+        join(runDir, "tab-0.json"),
+        `${JSON.stringify({ v: 1, pid: process.pid, start: 1, attempt: 1 })}\n`,
+      );
+      expect(await q().ownerOf(row, st, "kill", undefined, expected)).toBe("R1");
+      // A finished start is judged by its proof alone.
+      expect(await q().ownerOf(row, st, "kill", undefined, { ...expected, unfinished: false })).toBe(
+        undefined,
+      );
+      // Its tabs over (ended, or their wrappers gone): a session resurrected from zellij's EXITED entry runs
+      // the same tab script on a new server, and is the user's.
+      writeFileSync(
+        join(runDir, "tab-0.json"),
+        `${JSON.stringify({ v: 1, pid: process.pid, start: 1, end: 2, attempt: 1, signal: "HUP" })}\n`,
+      );
+      expect(await q().ownerOf(row, st, "kill", undefined, expected)).toBe(undefined);
+      const dead = spawnSync("true").pid;
+      writeFileSync(
+        join(runDir, "tab-0.json"),
+        `${JSON.stringify({ v: 1, pid: dead, start: 1, attempt: 1 })}\n`,
+      );
+      expect(await q().ownerOf(row, st, "kill", undefined, expected)).toBe(undefined);
     } finally {
       rmSync(st, { recursive: true, force: true });
     }

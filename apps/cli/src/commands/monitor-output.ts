@@ -147,7 +147,8 @@ export async function monitorWithOutput(
       ].filter(Boolean);
       out.err(
         out.c.dim(
-          `every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}:` : ""}`,
+          // The colon introduces the lines that name what was kept or could not be killed (review H41-5).
+          `every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}` : ""}${kept || failed ? ":" : ""}`,
         ),
       );
       sayKept(kills, out);
