@@ -61,6 +61,20 @@ async function runUntilKilled(file: string, session: string, ...more: string[]) 
   return { code: await code, stderr };
 }
 
+/** `sessions ARGS…` in the background: the process, its exit code to come, and its output so far. */
+function inBackground(args: string[]) {
+  const child = spawn("node", [BIN, ...args], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const got = { out: "", err: "" };
+  child.stdout.on("data", (d: Buffer) => {
+    got.out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    got.err += d.toString();
+  });
+  const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  return { child, code, got };
+}
+
 /** `sessions run FILE …` left running in the background (the foreground run that schedules waiting tabs). */
 const runInBackground = (file: string, ...more: string[]) =>
   spawn("node", [BIN, "run", file, "--socket", sock, ...more], { env, cwd: dir, stdio: "ignore" });
@@ -244,20 +258,11 @@ describe("wait", () => {
       { layoutName: "pb1", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
       { layoutName: "pb2", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
     ]);
-    const child = spawn("node", [BIN, "run", f, "--socket", sock, "-p", "1", "--interval", "0.2"], {
-      env,
-      cwd: dir,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let err = "";
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    const { child, code, got } = inBackground(["run", f, "--socket", sock, "-p", "1", "--interval", "0.2"]);
     await until(tabsOf.bind(null, "pb0"), (t) => t[0]?.state === "running");
     child.kill("SIGINT");
     expect(await code).toBe(130);
-    expect(err).toContain("not started: 2 layouts of later batches (pb1, pb2)");
+    expect(got.err).toContain("not started: 2 layouts of later batches (pb1, pb2)");
     await sessions(["kill", "pb0"]);
   });
 
@@ -272,22 +277,17 @@ describe("wait", () => {
       },
     ]);
     for (const more of [["-m"], ["--max-parallel-tabs", "1"]]) {
-      const child = spawn("node", [BIN, "run", f, "--socket", sock, "--interval", "0.2", ...more], {
-        env,
-        cwd: dir,
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let err = "";
-      child.stderr.on("data", (d: Buffer) => {
-        err += d.toString();
-      });
-      const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      const { child, code, got } = inBackground(["run", f, "--socket", sock, "--interval", "0.2", ...more]);
       await until(tabsOf.bind(null, "hup"), (t) => t[0]?.state === "running");
-      await new Promise((r) => setTimeout(r, 300));
+      // Watching: it printed the tabs' states (piped, one line per change).
+      await until(
+        async () => got.out,
+        (o) => o.includes("running"),
+      );
       child.kill("SIGHUP");
       // It died of the signal (129), saying nothing.
-      expect(await code, err).toBe(130);
-      expect(err).toContain("monitoring stopped; the sessions keep running");
+      expect(await code, got.err).toBe(130);
+      expect(got.err).toContain("monitoring stopped; the sessions keep running");
       expect((await tabsOf("hup"))[0]?.state).toBe("running");
       expect((await sessions(["kill", "hup"])).code).toBe(0);
     }
