@@ -11,6 +11,7 @@ import {
 import { oneLine } from "../display.js";
 import type { Notifier } from "../notify.js";
 import { type Output, statusTable, tabLabel, transitions } from "../output.js";
+import { stopRequested } from "./stop-latch.js";
 
 /** ` (2 of 40 failed: L0 / t, L7 / t)`: which tabs failed, for the line that ends a run (they scrolled away). */
 function failedNote(report: StatusReport | undefined): string {
@@ -66,6 +67,8 @@ export interface MonitorEnd {
 function interruptible() {
   const ac = new AbortController();
   const onSig = () => ac.abort();
+  // One that came after the start and before the watch began (see stop-latch.ts): stopped at once.
+  if (stopRequested()) ac.abort();
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   for (const s of signals) process.once(s, onSig);
   return {

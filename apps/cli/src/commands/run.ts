@@ -32,6 +32,7 @@ import {
 import { selectLayouts } from "../select.js";
 import { monitorWithOutput, streamWithOutput } from "./monitor-output.js";
 import { conflictNote, printPlan } from "./plan-output.js";
+import { armStopLatch, stopRequested } from "./stop-latch.js";
 
 /** Options of `sessions run`. */
 export interface RunOptions {
@@ -127,6 +128,9 @@ export async function runCommand(file: string | undefined, o: RunOptions, out: O
 async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>, hangUp = false): Promise<T> {
   const ac = new AbortController();
   const onSig = () => ac.abort();
+  // One that came before this step began (between two steps): the step begins stopped.
+  const early = stopRequested();
+  if (early && (hangUp || early !== "SIGHUP")) ac.abort();
   const signals: NodeJS.Signals[] = hangUp ? ["SIGINT", "SIGTERM", "SIGHUP"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) process.on(s, onSig);
   try {
@@ -394,6 +398,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
 
   const notify = o.notify ? notifier(o.notify, out) : undefined;
   let r: Awaited<ReturnType<typeof runBatches>>;
+  const disarm = armStopLatch();
   try {
     r = await runBatches(batches, { backend, remote, monitor, stream, notify }, o, out);
     if (r === "interrupted") return 130;
@@ -415,6 +420,7 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
       });
     else if (out.json) out.printJson({ backend, batches: r.results });
   } finally {
+    disarm();
     await notify?.flush();
   }
   if (r.failedMachines > 0) return 1;
