@@ -431,6 +431,46 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect((await sessions(["kill", "notyet"])).code).toBe(0);
   });
 
+  it("Ctrl-C of status --watch while its status call runs ends it with 0, not by the signal (the H26-8 flake)", async () => {
+    const f = layoutsFile("watchint.json", [
+      { layoutName: "wint", layoutTabs: [{ tabName: "a", command: "sleep 60" }] },
+    ]);
+    const other = join(dir, "watchint.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    const pid = Number(
+      execFileSync("tmux", ["-S", other, "display-message", "-p", "#{pid}"], { env, encoding: "utf8" }),
+    );
+    // The server stopped: the watch's call to tmux waits, so the Ctrl-C comes while a tool's process runs.
+    process.kill(pid, "SIGSTOP");
+    try {
+      const child = spawn("node", [BIN, "status", "wint", "--watch", "--json"], {
+        env,
+        cwd: dir,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let outText = "";
+      child.stdout.on("data", (d: Buffer) => {
+        outText += d.toString();
+      });
+      const ended = new Promise<[number | null, string | null]>((r) =>
+        child.on("exit", (c, sig) => r([c, sig])),
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(pid, "SIGCONT");
+      // execa's clean-up (signal-exit) re-raised the signal once the `once` listener had gone: killed.
+      expect(await ended).toEqual([0, null]);
+      expect(JSON.parse(outText.trim().split("\n").at(-1)!)).toMatchObject({ type: "watch-stopped" });
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect((await sessions(["kill", "wint"])).code).toBe(0);
+  });
+
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },

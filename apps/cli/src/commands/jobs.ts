@@ -188,8 +188,9 @@ async function endedFailures(f: FoundSession): Promise<number> {
 function interruptible(): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();
   const stop = () => ac.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  // `on`, not `once` (see monitor-output.ts interruptible).
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
   return {
     signal: ac.signal,
     done: () => {

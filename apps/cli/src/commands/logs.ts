@@ -140,7 +140,8 @@ async function follow(
 ): Promise<number> {
   const ac = new AbortController();
   const stop = () => ac.abort();
-  process.once("SIGINT", stop);
+  // `on`, not `once` (see monitor-output.ts interruptible): removed in the finally below.
+  process.on("SIGINT", stop);
   const path = (slot: number) => join(found.session.runDir, tabLogName(slot));
   const followers = new Map(sources.map((src) => [src.slot, new LogFollower(host, path(src.slot))]));
   try {

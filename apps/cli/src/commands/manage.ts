@@ -84,21 +84,28 @@ export async function statusCommand(
           : 0;
       }
       const ac = new AbortController();
-      process.once("SIGINT", () => ac.abort());
+      // `on`, not `once` (see monitor-output.ts interruptible): the watch died of its Ctrl-C when it came
+      // while a status call ran (the H26-8 test's rare null exit code).
+      const onInt = () => ac.abort();
+      process.on("SIGINT", onInt);
       const live = out.tty && !out.json ? out.live() : undefined;
-      while (!ac.signal.aborted) {
-        // A merge or restart in another terminal rewrites the records: the table follows them (new tabs,
-        // new commands), not what the records said when the watch began.
-        const fresh = await reload();
-        if (fresh) {
-          runs = fresh.runs;
-          warn(fresh.corrupt);
+      try {
+        while (!ac.signal.aborted) {
+          // A merge or restart in another terminal rewrites the records: the table follows them (new tabs,
+          // new commands), not what the records said when the watch began.
+          const fresh = await reload();
+          if (fresh) {
+            runs = fresh.runs;
+            warn(fresh.corrupt);
+          }
+          const report = await once();
+          if (out.json) out.jsonLine(report);
+          else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);
+          else for (const l of [...statusTable(report, out), ""]) out.out(l);
+          await sleep(o.interval * 1000, ac.signal);
         }
-        const report = await once();
-        if (out.json) out.jsonLine(report);
-        else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);
-        else for (const l of [...statusTable(report, out), ""]) out.out(l);
-        await sleep(o.interval * 1000, ac.signal);
+      } finally {
+        process.off("SIGINT", onInt);
       }
       if (out.json) out.jsonLine({ type: "watch-stopped", time: new Date().toISOString() });
       return 0;

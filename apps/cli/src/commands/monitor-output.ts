@@ -70,7 +70,10 @@ function interruptible() {
   // One that came after the start and before the watch began (see stop-latch.ts): stopped at once.
   if (stopRequested()) ac.abort();
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  for (const s of signals) process.once(s, onSig);
+  // `on`, not `once`: execa's child clean-up (signal-exit) re-raises a signal when, by the time its own
+  // listener runs, it is the only one left, which a `once` listener, removed as it fires, makes it: the
+  // CLI then died of its Ctrl-C whenever one came while a tool's process ran.
+  for (const s of signals) process.on(s, onSig);
   return {
     signal: ac.signal,
     done: () => {
