@@ -471,6 +471,39 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect((await sessions(["kill", "wint"])).code).toBe(0);
   });
 
+  it("a SIGTERM to the process group mid-start is an interruption (130), not the tool's failure (review H42-3)", async () => {
+    const tabs = Array.from({ length: 12 }, (_, i) => ({ tabName: `t${i}`, command: "sleep 30" }));
+    const f = layoutsFile("h423.json", [
+      { layoutName: "grp1", layoutTabs: tabs },
+      { layoutName: "grp2", layoutTabs: tabs },
+    ]);
+    const other = join(dir, "h423.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"], { env });
+    });
+    const child = spawn("node", [BIN, "run", f, "--socket", other], {
+      env,
+      cwd: dir,
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    // While the second session is being made: its tmux client dies of the signal too.
+    await until(
+      async () => err,
+      (e) => e.includes("✓ grp1"),
+    );
+    process.kill(-child.pid!, "SIGTERM");
+    expect(await code, err).toBe(130);
+    expect(err).toContain("interrupted while starting sessions");
+    expect(err).not.toContain("failed to start");
+    expect(spawnSync("tmux", ["-S", other, "has-session", "-t", "=grp1"], { env }).status).not.toBe(0);
+  });
+
   it("-c of a name the file gives twice runs the first and says so (review H34-8: silently)", async () => {
     const f = layoutsFile("dup-c.json", [
       { layoutName: "d 2", layoutTabs: [{ tabName: "t", command: "echo one" }] },

@@ -324,7 +324,9 @@ async function failStart(
       : killed.length
         ? `; the restart had already killed ${killed.map((k) => `"${k}"`).join(", ")}`
         : "; the sessions it was replacing are untouched";
-  if (isMcError(e, "ABORTED")) {
+  // Interrupted: also when the signal (a SIGTERM or hang-up to the process group) ended the tool's own
+  // process first, whose death then read as the tool's failure (review H42-3: "tmux started no session").
+  if (isMcError(e, "ABORTED") || hooks.signal?.aborted) {
     return new McError("ABORTED", `interrupted while starting sessions; ${rolled}${lost}`, {
       backend: m.backend.name,
       op: "start",
