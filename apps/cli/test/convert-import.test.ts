@@ -214,7 +214,8 @@ describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
     ]);
   });
 
-  it("values of the wrong type are refused and unknown properties said, as zellij refuses them (review H39-6)", () => {
+  it("values of the wrong type are refused and unknown properties said, as zellij 0.45.0 does (reviews H39-6, H42-5)", () => {
+    // Each checked against zellij 0.45.0 itself (attach --create-background with the layout).
     const bad: [string, RegExp][] = [
       [
         'layout {\n tab name="t" {\n  pane command=5\n }\n}\n',
@@ -223,19 +224,22 @@ describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
       ['layout {\n tab name="t" {\n  pane command=null\n }\n}\n', /command is null, not a string/],
       ['layout {\n tab name="t" {\n  pane command="ls" cwd=true\n }\n}\n', /cwd is true, not a string/],
       ['layout {\n tab name="t" {\n  pane {\n   command 7\n  }\n }\n}\n', /command is 7, not a string/],
-      ["layout {\n tab name=5 {\n  pane\n }\n}\n", /tab 1: name is 5, not a string/],
       ["layout {\n tab cwd=7 {\n  pane\n }\n}\n", /cwd is 7, not a string/],
       ['layout {\n tab {\n  pane size="abc"\n  pane\n }\n}\n', /size is "abc", not a number of cells/],
+      ['layout {\n tab {\n  pane size="0%"\n  pane\n }\n}\n', /size is "0%"/],
+      ['layout {\n tab {\n  pane size="150%"\n  pane\n }\n}\n', /size is "150%"/],
       [
         'layout {\n tab {\n  pane split_direction="diagonal" {\n   pane\n   pane\n  }\n }\n}\n',
         /split_direction is "diagonal"/,
       ],
-      ['layout {\n tab split_direction="diagonal" {\n  pane\n }\n}\n', /split_direction is "diagonal"/],
+      ['layout {\n tab split_direction="VERTICAL" {\n  pane\n }\n}\n', /split_direction is "VERTICAL"/],
       ["layout {\n tab {\n  pane edit=1\n }\n}\n", /edit is 1, not a string/],
+      ['layout {\n tab {\n  pane command="echo" {\n   args 5\n  }\n }\n}\n', /args holds 5, not a string/],
+      ['layout {\n tab {\n  pane command="echo" focus="yes"\n }\n}\n', /focus is "yes", not true or false/],
     ];
     for (const [text, re] of bad) expect(() => fromText(text, "zellij", "x.kdl"), text).toThrow(re);
     const ok = fromText(
-      'layout {\n tab name="t" foo="1" split_direction="Vertical" {\n  pane command="ls" bar=2 size=3\n  pane size="40%"\n }\n}\n',
+      'layout {\n tab name="t" foo="1" split_direction="Vertical" {\n  pane command="ls" bar=2 size=3\n  pane size="40%"\n  bogus_child "x"\n }\n tab name=5 {\n  pane\n }\n}\n',
       "zellij",
       "x.kdl",
     );
@@ -243,6 +247,8 @@ describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
       expect.arrayContaining([
         'tab "t" foo: unknown property, not carried over',
         'tab "t" > pane 1 bar: unknown property, not carried over',
+        'tab "t" bogus_child: unknown node, not carried over (zellij refuses it)',
+        'tab "Tab #2" name: 5 is not a string; zellij ignores it too',
       ]),
     );
   });

@@ -61,7 +61,8 @@ export function oneOf<T extends string>(
 ): T | undefined {
   const v = str(n, key, at);
   if (v === undefined) return undefined;
-  const w = words.find((x) => x === v.toLowerCase());
+  // As written or capitalised (`vertical`, `Vertical`), as zellij takes them; it refuses `VERTICAL`.
+  const w = words.find((x) => x === v || `${x[0]!.toUpperCase()}${x.slice(1)}` === v);
   if (w !== undefined) return w;
   throw convertError(
     "import",
@@ -69,12 +70,37 @@ export function oneOf<T extends string>(
   );
 }
 
+/** A boolean property (`focus`), refused when it is something else, as zellij refuses it. */
+export function bool(n: KdlNode, key: string, at: string): boolean | undefined {
+  const v = prop(n, key);
+  if (v === undefined || typeof v === "boolean") return v;
+  throw convertError(
+    "import",
+    `${at}: ${key} is ${JSON.stringify(v)}, not true or false (zellij refuses the layout too)`,
+  );
+}
+
+/** A pane's `args`: strings, as zellij takes them (a number there is refused). */
+export function argsOf(n: KdlNode, at: string): string[] {
+  const values = n.children.find((k) => k.name === "args")?.values ?? [];
+  const bad = values.find((v) => typeof v !== "string");
+  if (bad !== undefined)
+    throw convertError(
+      "import",
+      `${at}: args holds ${JSON.stringify(bad)}, not a string (zellij refuses the layout too)`,
+    );
+  return values as string[];
+}
+
 /** A pane's or tab's `size`: cells (a number or digits) or a percentage, as zellij reads it. */
 export function sizeOf(n: KdlNode, at: string): string | number | undefined {
   const v = prop(n, "size");
   if (v === undefined) return undefined;
   if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
-  if (typeof v === "string" && /^\d+%?$/.test(v)) return v;
+  if (typeof v === "string" && /^\d+$/.test(v) && Number(v) > 0) return v;
+  // A percentage of 1 to 100 (zellij refuses 0% and 150%).
+  const pct = typeof v === "string" && /^\d+%$/.test(v) ? Number(v.slice(0, -1)) : undefined;
+  if (pct !== undefined && pct >= 1 && pct <= 100) return v as string;
   throw convertError(
     "import",
     `${at}: size is ${JSON.stringify(v)}, not a number of cells or a percentage (zellij refuses the layout too)`,

@@ -2,6 +2,8 @@ import { type Flat, flatten, type LayoutConfig, type Split, shQuote, type Tree }
 import type { Node as KdlNode } from "kdljs";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import {
+  argsOf,
+  bool,
   expandPaneTemplate,
   fillChildren,
   isPaneNode,
@@ -116,7 +118,7 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string, floating = false):
   const command = str(n, "command", at);
   const edit = str(n, "edit", at);
   if (command !== undefined) {
-    const args = n.children.find((k) => k.name === "args")?.values.map((v) => String(v)) ?? [];
+    const args = argsOf(n, at);
     // `$SHELL -c SCRIPT` (what mc's exporter writes) runs the script in the user's shell, as mc does.
     const userShell = command === "$SHELL" || command === "${SHELL}";
     const program = userShell
@@ -140,7 +142,7 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string, floating = false):
       "becomes a command that opens $EDITOR (zellij uses its scrollback editor, then $EDITOR)",
     );
   }
-  if (prop(n, "focus") === true) pane.focus = true;
+  if (bool(n, "focus", at) === true) pane.focus = true;
   const name = str(n, "name", at);
   if (name !== undefined)
     c.notes.add(`${at} name`, `pane name ${JSON.stringify(name)} not carried over (mc panes have no names)`);
@@ -219,12 +221,19 @@ function tabOf(c: Ctx, node: KdlNode, index: number, body: KdlNode[]): SourceTab
   // A tab's settings are on its title line only (the layout node's `cwd` child is the global cwd).
   const title = (k: string) => node.properties[k];
   const titled = { ...node, children: [] };
-  const given = str(titled, "name", `tab ${index + 1}`);
+  // A name that is not a string: zellij ignores it (the tab gets its default name), so does mc, and says so.
+  const rawName = title("name");
+  const given = typeof rawName === "string" ? rawName : undefined;
   const name = given ?? `Tab #${index + 1}`;
   const at = `tab ${JSON.stringify(name)}`;
   const cwd = str(titled, "cwd", at);
   for (const k of Object.keys(node.properties))
     if (!TAB_PROPS.has(k)) c.notes.add(`${at} ${k}`, "unknown property, not carried over");
+  if (rawName !== undefined && given === undefined)
+    c.notes.add(`${at} name`, `${JSON.stringify(rawName)} is not a string; zellij ignores it too`);
+  for (const k of body)
+    if (!isPaneNode(k, c.t) && !PANE_PROPS.has(k.name))
+      c.notes.add(`${at} ${k.name}`, "unknown node, not carried over (zellij refuses it)");
   const tabDir = cwd === undefined ? (c.global ?? ".") : joinDir(c.global, expandPath(c, cwd, `${at} cwd`));
   const floating: SourcePane[] = [];
   const tree = box(
@@ -254,7 +263,7 @@ function tabOf(c: Ctx, node: KdlNode, index: number, body: KdlNode[]): SourceTab
   });
   if (title("hide_floating_panes") !== undefined)
     c.notes.add(`${at} hide_floating_panes`, "not carried over");
-  return { name, at, panes, focus: title("focus") === true };
+  return { name, at, panes, focus: bool(titled, "focus", at) === true };
 }
 
 /** The tab nodes of the layout with their bodies, templates applied. */
