@@ -45,6 +45,15 @@ describe("settling a session two run records hold (review H35-4)", () => {
     expect([gone.settled, again.settled]).toEqual([[["y", false]], []]);
   });
 
+  it("a merge's run, whose createdAt is the merged session's first start, is the newer by its id (review H42-1)", async () => {
+    for (const order of [0, 1]) {
+      const old = runOf("20261206-100000-aaaaaa", 1, { name: "x", runDir: "/state/runs/a" });
+      const merged = runOf("20261206-100500-bbbbbb", 1, { name: "x", runDir: "/state/runs/a" });
+      await settleDuplicates(order ? [merged.loaded, old.loaded] : [old.loaded, merged.loaded]);
+      expect([old.settled, merged.settled]).toEqual([[["x", true]], []]);
+    }
+  });
+
   it("never across servers: two tmux sockets, two zellij socket directories (review H36-1), two tools, two machines", async () => {
     const pairs = [
       [

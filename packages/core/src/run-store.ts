@@ -93,13 +93,18 @@ export class RunStore {
   async session(runId: string, match: (s: ManagedSession) => boolean): Promise<ManagedSession | undefined> {
     const own = await this.load(runId).catch(() => undefined);
     const runs = [...(own ? [own] : []), ...(await this.list()).filter((r) => r.id !== runId)];
-    for (const run of runs) {
+    const hits = runs.flatMap((run) => {
       const s = run.sessions.find(
         (x) => ((x.data?.runId as string | undefined) ?? run.id) === runId && match(x),
       );
-      if (s) return { ...s, data: { ...s.data, runId, savedIn: run.id } };
-    }
-    return undefined;
+      return s ? [{ run, s }] : [];
+    });
+    if (hits.length === 0) return undefined;
+    // A merge killed before it left the record it merged from leaves the session in both: the newer
+    // record's copy (run ids begin with their time) has the tabs that merge opened. The older one, taken
+    // first, made the next merge give those tabs' slots again and drop them from every record (H42-1).
+    const { run, s } = hits.reduce((a, b) => (b.run.id > a.run.id ? b : a));
+    return { ...s, data: { ...s.data, runId, savedIn: run.id } };
   }
 
   /** Remove sessions from run `runId`'s record (the record goes when nothing, live or ended, is left). */
