@@ -275,11 +275,16 @@ export async function settleDuplicates(runs: LoadedRun[]): Promise<void> {
     }
   for (const copies of byPlace.values()) {
     if (copies.length < 2) continue;
-    // The newest start; of one session in two records (a merge keeps its start), the newer run: by its
-    // id, which begins with the time it was made (its createdAt is its sessions' first start, the merged
-    // session's own: a tie that kept the old copy, and dropped the tabs a killed merge had opened from
-    // every record, review H42-1).
-    copies.sort((a, b) => b.s.startedAt - a.s.startedAt || b.r.run.id.localeCompare(a.r.run.id));
+    // The newest start; of one session in two records (a merge keeps its start), the copy recorded last,
+    // else the newer run by its id (which begins with the time it was made). Not the run's createdAt:
+    // that is its sessions' first start, the merged session's own, a tie that kept the old copy and
+    // dropped the tabs a killed merge had opened from every record (review H42-1).
+    copies.sort(
+      (a, b) =>
+        b.s.startedAt - a.s.startedAt ||
+        (b.s.recordedAt ?? 0) - (a.s.recordedAt ?? 0) ||
+        b.r.run.id.localeCompare(a.r.run.id),
+    );
     const [newer, ...stale] = copies;
     if (newer!.s.starting) continue;
     // Two entries of one record are not settled here: settling is by name, and would drop both.

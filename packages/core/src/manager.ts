@@ -159,6 +159,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         delayBetweenMs: o.delayBetweenMs,
         onSessionStarted: o.onSessionStarted,
         recorded: async (s) => {
+          s.recordedAt = Date.now();
           // A session's record replaces the one saved before its start (see `starting`).
           const put = (list: ManagedSession[]) =>
             list.some((x) => x.machine === s.machine && x.name === s.name)

@@ -20,6 +20,11 @@ export interface ManagedSession {
   /** Generated files (scripts, layouts) kept for inspection. */
   artefacts: string[];
   startedAt: number;
+  /**
+   * When a start or a merge last recorded this copy (ms). A merge killed before it left the record it
+   * merged from leaves the session in two records with one start: the later copy is the session.
+   */
+  recordedAt?: number;
   /** Tabs a scheduler has not started yet (they read `not-started`). */
   pendingTabs?: number[];
   /**

@@ -101,9 +101,11 @@ export class RunStore {
     });
     if (hits.length === 0) return undefined;
     // A merge killed before it left the record it merged from leaves the session in both: the newer
-    // record's copy (run ids begin with their time) has the tabs that merge opened. The older one, taken
+    // record's copy (recorded later; else the run id, which begins with its time) has the tabs that merge opened. The older one, taken
     // first, made the next merge give those tabs' slots again and drop them from every record (H42-1).
-    const { run, s } = hits.reduce((a, b) => (b.run.id > a.run.id ? b : a));
+    const later = (a: (typeof hits)[number], b: (typeof hits)[number]) =>
+      (b.s.recordedAt ?? 0) - (a.s.recordedAt ?? 0) || b.run.id.localeCompare(a.run.id);
+    const { run, s } = hits.reduce((a, b) => (later(a, b) > 0 ? b : a));
     return { ...s, data: { ...s.data, runId, savedIn: run.id } };
   }
 
