@@ -430,19 +430,15 @@ describe("a merge from another terminal while wait, events --follow and status -
 describe("run -m -k while another terminal merges tabs into its session (reviews H27-1, H28-1)", () => {
   /** `run FILE -m -k …` in the background: its exit code to come, its output so far, the process. */
   function killRunOf(file: string, ...args: string[]) {
-    const child = spawn("node", [BIN, ...args, "run", file, "--socket", sock, "-m", "-k"], {
-      env,
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const got = { stdout: "", stderr: "" };
-    child.stdout.on("data", (d: Buffer) => {
-      got.stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      got.stderr += d.toString();
-    });
-    const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    const { child, code, got: g } = inBackground([...args, "run", file, "--socket", sock, "-m", "-k"]);
+    const got = {
+      get stdout() {
+        return g.out;
+      },
+      get stderr() {
+        return g.err;
+      },
+    };
     return { child, got, code };
   }
   const go = (n: string) => join(dir, `h271-go-${n}`);
