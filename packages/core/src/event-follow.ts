@@ -47,7 +47,6 @@ const HOT_MS = 3000;
 /** An event's identity in {@link FollowMemory.seen}. */
 export const eventKey = (e: McEvent) =>
   `${e.type}\u0000${e.machine}\u0000${e.session}\u0000${e.index ?? ""}\u0000${e.time}\u0000${e.attempt ?? ""}`;
-const keyOf = eventKey;
 
 /**
  * The live event stream of a run (`sessions events --follow`, `sessions run --monitor --json`): what the
@@ -86,7 +85,7 @@ export async function* followEvents(
         // sessions until their records changed): not said again from the tool's answer.
         if (e.type === "tab-exited" || e.type === "tab-killed")
           ended.add(tabKey(s.machine, s.name, { index: e.index ?? 0, pane: e.pane }));
-        const k = keyOf(e);
+        const k = eventKey(e);
         if (seen.has(k)) continue;
         seen.add(k);
         if (!(first && o.skipHistory)) fresh.push(e);
@@ -109,7 +108,7 @@ export async function* followEvents(
         const report = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
         if (report) {
           for (const e of fromStatus(report, tracked(), gone, ended, tabKey)) {
-            seen.add(keyOf(e));
+            seen.add(eventKey(e));
             yield e;
           }
           const mine = report.sessions.filter((x) =>
@@ -143,7 +142,7 @@ export async function* followEvents(
             for (const { s, t } of unsaid(mine, ended, tabKey)) {
               ended.add(tabKey(s.machine, s.session, t));
               const e = tabEvent(s, t, "tab-exited", t.endedAt ?? report.at);
-              seen.add(keyOf(e));
+              seen.add(eventKey(e));
               yield e;
             }
             const failed = mine
