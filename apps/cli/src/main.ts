@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { isMcError, McError } from "@mc/core";
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES_HELP, reportError } from "./exit-codes.js";
@@ -14,6 +13,7 @@ import {
 } from "./program/commands.js";
 import { registerConvert } from "./program/convert.js";
 import { registerJobs } from "./program/jobs.js";
+import { argsNotUtf8, envNotUtf8 } from "./utf8-input.js";
 
 declare const __MC_VERSION__: string;
 const VERSION = typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev";
@@ -110,80 +110,11 @@ function firstWord(args: readonly string[]): string | undefined {
   return undefined;
 }
 
-/**
- * The arguments that were not UTF-8 as given: node decodes argv as UTF-8 and puts U+FFFD in place of each
- * byte that is not, so such an argument would reach a tool altered (a `--socket` made at another path, a
- * command of `create-from-command` that is not the one typed; review H37-9). The raw bytes are read from
- * `/proc/self/cmdline`; where there is none, an argument holding U+FFFD is taken for one.
- */
-function notUtf8(args: readonly string[]): string[] {
-  const suspect = args.filter((a) => a.includes("\uFFFD"));
-  if (suspect.length === 0) return [];
-  let raw: Buffer[];
-  try {
-    const all = readFileSync("/proc/self/cmdline");
-    raw = [];
-    for (let at = 0; at < all.length; ) {
-      const end = all.indexOf(0, at);
-      raw.push(all.subarray(at, end < 0 ? all.length : end));
-      at = end < 0 ? all.length : end + 1;
-    }
-  } catch {
-    return suspect;
-  }
-  const strict = new TextDecoder("utf-8", { fatal: true });
-  const bad = new Set(
-    raw
-      .filter((b) => {
-        try {
-          strict.decode(b);
-          return false;
-        } catch {
-          return true;
-        }
-      })
-      .map((b) => b.toString("utf8")),
-  );
-  return suspect.filter((a) => bad.has(a));
-}
-
-/** The variables mc takes paths and programs from. */
-const PATH_VARS = [
-  "MC_STATE_DIR",
-  "MC_CACHE_DIR",
-  "XDG_STATE_HOME",
-  "XDG_RUNTIME_DIR",
-  "HOME",
-  "SHELL",
-  "TMUX_TMPDIR",
-  "ZELLIJ_SOCKET_DIR",
-];
-
-/** Those of {@link PATH_VARS} whose value was not UTF-8 (as {@link notUtf8}, from `/proc/self/environ`). */
-function envNotUtf8(): string[] {
-  const suspect = PATH_VARS.filter((k) => process.env[k]?.includes("\uFFFD"));
-  if (suspect.length === 0) return [];
-  let raw: Buffer;
-  try {
-    raw = readFileSync("/proc/self/environ");
-  } catch {
-    return suspect;
-  }
-  const strict = new TextDecoder("utf-8", { fatal: true });
-  const bad = new Set<string>();
-  for (let at = 0; at < raw.length; ) {
-    const end = raw.indexOf(0, at);
-    const entry = raw.subarray(at, end < 0 ? raw.length : end);
-    at = end < 0 ? raw.length : end + 1;
-    const eq = entry.indexOf(0x3d);
-    if (eq <= 0) continue;
-    try {
-      strict.decode(entry.subarray(eq + 1));
-    } catch {
-      bad.add(entry.subarray(0, eq).toString("utf8"));
-    }
-  }
-  return suspect.filter((k) => bad.has(k));
+/** A usage error said before commander runs: exit 2, as commander's own. */
+function usageError(out: Output, message: string): number {
+  if (out.json) out.errJson({ error: { code: "USAGE", message } });
+  else out.err(`error: ${message}`);
+  return 2;
 }
 
 /** Run the CLI; resolves with the process exit code. */
@@ -195,24 +126,26 @@ export async function main(argv: string[]): Promise<number> {
   const end = opts.indexOf("--");
   const late = (end < 0 ? opts : opts.slice(0, end)).find((a) => a === "-V" || a === "--version");
   if (late !== undefined) {
-    const message = `${late} after a command: the version is \`sessions --version\`; a value starting with - is given as --option=VALUE`;
-    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
-    else state.out.err(`error: ${message}`);
-    return 2;
+    return usageError(
+      state.out,
+      `${late} after a command: the version is \`sessions --version\`; a value starting with - is given as --option=VALUE`,
+    );
   }
   const alteredEnv = envNotUtf8();
   if (alteredEnv.length) {
-    const message = `${alteredEnv.join(", ")} ${alteredEnv.length === 1 ? "is" : "are"} not UTF-8: mc would use ${alteredEnv.length === 1 ? "it" : "them"} altered (each byte that is not as \uFFFD: another directory), so nothing was done; set ${alteredEnv.length === 1 ? "it" : "them"} in UTF-8`;
-    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
-    else state.out.err(`error: ${message}`);
-    return 2;
+    const one = alteredEnv.length === 1;
+    return usageError(
+      state.out,
+      `${alteredEnv.join(", ")} ${one ? "is" : "are"} not UTF-8: mc would use ${one ? "it" : "them"} altered (each byte that is not as \uFFFD: another directory), so nothing was done; set ${one ? "it" : "them"} in UTF-8`,
+    );
   }
-  const altered = notUtf8(argv.slice(2));
+  const altered = argsNotUtf8(argv.slice(2));
   if (altered.length) {
-    const message = `${altered.length === 1 ? "an argument is" : `${altered.length} arguments are`} not UTF-8 (${altered.map((a) => JSON.stringify(a)).join(", ")}, each byte that is not shown as \uFFFD): mc would pass ${altered.length === 1 ? "it" : "them"} on altered, so nothing was done; give ${altered.length === 1 ? "it" : "them"} in UTF-8`;
-    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
-    else state.out.err(`error: ${message}`);
-    return 2;
+    const one = altered.length === 1;
+    return usageError(
+      state.out,
+      `${one ? "an argument is" : `${altered.length} arguments are`} not UTF-8 (${altered.map((a) => JSON.stringify(a)).join(", ")}, each byte that is not shown as \uFFFD): mc would pass ${one ? "it" : "them"} on altered, so nothing was done; give ${one ? "it" : "them"} in UTF-8`,
+    );
   }
   const program = buildProgram(state);
   commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
@@ -220,10 +153,7 @@ export async function main(argv: string[]): Promise<number> {
   const word = firstWord(argv.slice(2));
   const peer = word === undefined || isCommand(word) ? undefined : PEER_VERBS[word];
   if (peer) {
-    const message = `unknown command '${word}': ${peer}`;
-    if (state.out.json) state.out.errJson({ error: { code: "USAGE", message } });
-    else state.out.err(`error: ${message}`);
-    return 2;
+    return usageError(state.out, `unknown command '${word}': ${peer}`);
   }
   try {
     await program.parseAsync(argv);
