@@ -15,6 +15,7 @@ import type {
 } from "./session-backend.js";
 import { hookArtefacts } from "./session-hooks.js";
 import { resolveLayouts } from "./start-dirs.js";
+import { tabRecordName } from "./tab-record.js";
 
 /** One machine of a run, as the manager holds it. */
 export interface MachineRuntime {
@@ -86,7 +87,27 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
       },
     );
   }
-  return planMerge(old, spec.layout, overwrite);
+  return openNeverStarted(m, planMerge(old, spec.layout, overwrite));
+}
+
+/**
+ * A tab the session's record holds that was never opened (a merge or start killed after it recorded the
+ * tab, before its window opened) is opened by the merge, not kept: it has no pane and no record of its
+ * own, and is not waiting for a scheduler (review H42-2: the merge said "5 kept", its tabs read missing).
+ */
+async function openNeverStarted(m: MachineRuntime, plan: MergePlan): Promise<MergePlan> {
+  const pending = new Set(plan.old.pendingTabs ?? []);
+  const kept = plan.actions.flatMap((a, i) => (a === "keep" && !pending.has(i) ? [i] : []));
+  if (!kept.length) return plan;
+  const [[obs], records] = await Promise.all([
+    m.backend.observe([plan.old]),
+    m.host.readDir(plan.old.runDir),
+  ]);
+  // Only what the tool saw for sure: no answer, or no pane list (Windows Terminal), keeps every tab.
+  if (!obs?.exists || obs.noPaneEvidence || obs.error !== undefined) return plan;
+  const actions = [...plan.actions];
+  for (const i of kept) if (!obs.panes.has(i) && !records.has(tabRecordName(i))) actions[i] = "create";
+  return { ...plan, actions };
 }
 
 /**

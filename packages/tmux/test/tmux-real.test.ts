@@ -1575,6 +1575,55 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await over.killAllSessions();
   });
 
+  it("a tab a failed merge recorded but never opened is opened by the next merge-skip, not counted kept (review H42-2)", async () => {
+    const file = (tabs: [string, string][]) => t.manager({ sessionLayouts: [layout("nv", tabs, t.work)] });
+    const first = file([["a", "sleep 600"]]);
+    await first.startAllSessions();
+    const id = String(first.managed[0]!.data?.sessionId);
+    const broken = file([
+      ["a", "sleep 600"],
+      ["x", "sleep 601"],
+      ["y", "sleep 602"],
+    ]);
+    // The merge ends (as a kill -9 would) after its record holds x and y, before either opens.
+    const backend = (
+      broken as unknown as { machineSet: { all: () => { backend: { startTab: () => Promise<unknown> } }[] } }
+    ).machineSet.all()[0]!.backend;
+    backend.startTab = () => Promise.reject(new Error("the merge ended here"));
+    await expect(broken.startAllSessions({ onConflict: "merge-skip" })).rejects.toThrow();
+    expect(windows(id)).toEqual(["a"]);
+    const again = file([
+      ["a", "sleep 600"],
+      ["x", "sleep 601"],
+      ["y", "sleep 602"],
+    ]);
+    expect((await again.plan({ onConflict: "merge-skip" }))[0]!.tabActions).toEqual([
+      "keep",
+      "create",
+      "create",
+    ]);
+    const [s] = await again.startAllSessions({ onConflict: "merge-skip" });
+    expect(s!.tabActions).toEqual(["keep", "create", "create"]);
+    expect(windows(id)).toEqual(["a", "x", "y"]);
+    const r = await waitFor(
+      () => again.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    expect(r.sessions[0]!.tabs.map((x) => x.command)).toEqual(["sleep 600", "sleep 601", "sleep 602"]);
+    // A tab that ran and ended is kept (rerun is how it runs again), the others too.
+    t.tmux("kill-window", "-t", `${id}:x`);
+    await waitFor(
+      () => again.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[1]!.state !== "running",
+    );
+    const third = file([
+      ["a", "sleep 600"],
+      ["x", "sleep 601"],
+    ]);
+    expect((await third.plan({ onConflict: "merge-skip" }))[0]!.tabActions).toEqual(["keep", "keep", "keep"]);
+    await again.killAllSessions();
+  });
+
   it("merge-overwrite where every tab changed keeps the session (tabs restart one at a time); of a one-tab session it is refused, nothing touched", async () => {
     const two = (c: string) =>
       t.manager({
