@@ -289,6 +289,6 @@ export async function settleDuplicates(runs: LoadedRun[]): Promise<void> {
     if (newer!.s.starting) continue;
     // Two entries of one record are not settled here: settling is by name, and would drop both.
     for (const { r, s } of stale.filter((x) => x.r !== newer!.r))
-      await r.manager.settleStale(s, newer!.s.runDir === s.runDir).catch(() => undefined);
+      await r.manager.settleStale(s, newer!.s.runDir === s.runDir, newer!.s.startedAt).catch(() => undefined);
   }
 }

@@ -768,9 +768,26 @@ describe("ls --prune of a session retired as replaced (review H40-6)", () => {
       }
     };
     expect(alive(first)).toBe(true);
+    // Started after the session was retired, with a copy of its marker: not a leftover (review H42-4).
+    const tab = readFileSync(`/proc/${first}/environ`, "utf8")
+      .split("\0")
+      .find((x) => x.startsWith("MC_TAB="))!;
+    await new Promise((r) => setTimeout(r, 300));
+    const copied = spawn("setsid", ["sleep", `${secs}1`], {
+      env: { PATH: process.env.PATH, MC_TAB: tab.slice("MC_TAB=".length) },
+      stdio: "ignore",
+    });
+    onTestFinished(() => {
+      copied.kill("SIGKILL");
+    });
+    await until(
+      async () => spawnSync("pgrep", ["-fx", `sleep ${secs}1`], { encoding: "utf8" }).stdout.trim(),
+      (p) => p !== "",
+    );
     const prune = await sessions(["ls", "--prune"]);
     expect(prune.code, prune.stderr).toBe(0);
     expect(prune.stderr).toMatch(/leftover \(replaced\): 1 process\(es\) its tabs had left running/);
+    expect(spawnSync("pgrep", ["-fx", `sleep ${secs}1`], { encoding: "utf8" }).stdout.trim()).not.toBe("");
     expect(
       await until(
         async () => alive(first),

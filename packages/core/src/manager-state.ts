@@ -135,15 +135,17 @@ export abstract class RunState<O extends object = object> {
    * A session a newer run's record holds as well, on the same machine and server: this run's copy is
    * stale. The same session (its run directory: a merge that ended before it could drop it here) leaves
    * this record; another one (a session of that name started since) becomes this run's history, as a
-   * replaced one does. Its files stay either way.
+   * replaced one does, ended by the time the newer one started (`newerStartedAt`): what was started
+   * since with a copy of its tabs' markers is not its leftover (review H42-4). Its files stay either way.
    */
-  async settleStale(s: ManagedSession, sameSession: boolean): Promise<void> {
+  async settleStale(s: ManagedSession, sameSession: boolean, newerStartedAt?: number): Promise<void> {
     const hit = (x: ManagedSession) => x.machine === s.machine && x.name === s.name;
     this.managed = this.managed.filter((x) => !hit(x));
     if (sameSession) await this.store.drop(this.runId, hit);
     else {
-      this.ended.push({ ...s, endedAt: Date.now(), endedBy: "replaced" });
-      await this.store.retire(this.runId, hit, "replaced");
+      const endedAt = Math.min(Date.now(), newerStartedAt ?? Number.POSITIVE_INFINITY);
+      this.ended.push({ ...s, endedAt, endedBy: "replaced" });
+      await this.store.retire(this.runId, hit, "replaced", newerStartedAt);
     }
   }
   /** Forget a session (after it was killed): it leaves the run record and its files are removed. */

@@ -117,11 +117,19 @@ export class RunStore {
     });
   }
 
-  /** Move sessions of run `runId` to its ended list (their files stay: logs outlive the session). */
-  async retire(runId: string, hit: (s: ManagedSession) => boolean, endedBy: EndedSession["endedBy"]) {
+  /**
+   * Move sessions of run `runId` to its ended list (their files stay: logs outlive the session), ended
+   * now or at `endedAt` where it is known to have ended before.
+   */
+  async retire(
+    runId: string,
+    hit: (s: ManagedSession) => boolean,
+    endedBy: EndedSession["endedBy"],
+    endedBefore?: number,
+  ) {
     await this.update(runId, (run) => {
       if (!run) return run;
-      const endedAt = Date.now();
+      const endedAt = Math.min(Date.now(), endedBefore ?? Number.POSITIVE_INFINITY);
       const gone = run.sessions.filter(hit).map((s): EndedSession => ({ ...s, endedAt, endedBy }));
       return {
         ...run,

@@ -19,7 +19,7 @@ export interface SweepResult {
 }
 
 /**
- * The sweep, in two steps around the tool's kill (`sh -c SWEEP_SCRIPT mc-sweep MODE SIDS MARKER...`):
+ * The sweep, in two steps around the tool's kill (`sh -c SWEEP_SCRIPT mc-sweep MODE SIDS AGE MARKER...`):
  *
  * - `sids`, before the kill: the terminal sessions (SIDs) of the processes that carry one of the tab
  *   markers (`MC_TAB=<runDir>#<i>`, exact entries of /proc/<pid>/environ). They are live then, so no
@@ -27,7 +27,9 @@ export interface SweepResult {
  * - `kill`, after it: every process that carries a marker or is still in one of those SIDs (so
  *   `nohup env -i cmd &`, which drops the marker but stays in the tab's terminal session, is found), that
  *   is still there half a second later (the session's hang-up ends the rest): TERM, up to 2 s, KILL,
- *   survivors reported.
+ *   survivors reported. With AGE (how many seconds ago the session ended, where that is known), a process
+ *   that started since and is not below an older process of the tab's is left alone: it was given a copy
+ *   of the marker (the age is compared with the host's own uptime, so no clock skew applies).
  *
  * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs
  * from (mc may be run from inside the tab); anything inside another terminal server a tab started (a tmux,
@@ -40,7 +42,12 @@ export interface SweepResult {
 export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; exit 0; }
 # mc may run inside a tab of the session it kills: that tab's hang-up must not end the sweep.
 trap '' HUP
-mode=$1 sids=$2; shift 2
+mode=$1 sids=$2 age=$3; shift 3
+# age: seconds since the session ended, where known. A process younger than that, and not below an older
+# one of the tab's, started after the session ended: it only copied a marker (review H42-4).
+up=$(cut -d' ' -f1 /proc/uptime 2>/dev/null) hz=$(getconf CLK_TCK 2>/dev/null) || hz=
+case $hz in ''|*[!0-9]*|0) hz=100;; esac
+case $up in ''|*[!0-9.]*) age=;; esac
 for p do set -- "$@" -e "$p"; shift; done
 if printf 'a\\0' | grep -qzx a 2>/dev/null; then
   marked() { grep -lszxF "$@" /proc/[0-9]*/environ 2>/dev/null | sed -n 's|^/proc/\\([0-9]*\\)/environ$|\\1|p'; }
@@ -50,13 +57,16 @@ fi
 # k PID: the tab's; s PID COMM: spared (inside another terminal server); d SID: a SID of the tab's.
 pick() {
   m=$(marked "$@" | tr '\\n' ' ')
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v marked=" $m " -v sids=" $sids " -v self=$$ '
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v marked=" $m " -v sids=" $sids " -v self=$$ -v age="$age" -v up="$up" -v hz="$hz" '
     { l = $0; j = 0; for (k = length(l); k > 0; k--) if (substr(l, k, 1) == ")") { j = k; break }
       if (!j) next
       p = $1; name[p] = substr(l, index(l, "(") + 1, j - index(l, "(") - 1)
-      split(substr(l, j + 2), f, " "); state[p] = f[1]; ppid[p] = f[2]; sid[p] = f[4]; all[++n] = p }
+      split(substr(l, j + 2), f, " "); state[p] = f[1]; ppid[p] = f[2]; sid[p] = f[4]; all[++n] = p
+      young[p] = age != "" && up - f[20] / hz < age + 0 }
     END {
       for (q = self; q > 1 && (q in ppid); q = ppid[q]) mine[q] = 1
+      for (x = 1; x <= n; x++) { p = all[x]
+        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0)) && state[p] !~ /^[ZX]/ }
       for (x = 1; x <= n; x++) {
         p = all[x]
         # the process line mc runs in (from inside a tab) is never ended; its terminal session counts
@@ -69,6 +79,8 @@ pick() {
           if (index(marked, " " q " ") && name[q] ~ /^(tmux: server|zellij|screen|SCREEN)|^(gpg-agent|ssh-agent|dbus-daemon|keyboxd|dirmngr|scdaemon)$/) { other = 1; break }
         }
         if (ours) continue
+        if (young[p]) { old = 0; for (q = ppid[p]; q > 1 && (q in ppid); q = ppid[q]) if (tabs[q] && !young[q]) { old = 1; break }
+          if (!old) continue }
         if (other) print "s", p, name[p]
         else { print "k", p; if (mk) print "d", sid[p] }
       }
@@ -128,7 +140,7 @@ export async function tabTerminalSessions(host: Host, s: ManagedSession, slot?: 
   if ((await host.info()).platform === "win32") return "";
   const r = await host.run({
     file: "/bin/sh",
-    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "sids", "", ...markers(s, slot)],
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "sids", "", "", ...markers(s, slot)],
   });
   return r.exitCode === 0 ? (/^sids (.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "") : "";
 }
@@ -142,12 +154,18 @@ export async function sweepTabs(
   s: ManagedSession,
   sids = "",
   slot?: number,
+  /**
+   * How long ago the session ended, where that is known (a session retired as replaced): a process that
+   * started since, and not from an older one of the tab's, only carries a copy of its marker.
+   */
+  endedAgoMs?: number,
 ): Promise<SweepResult> {
   if ((await host.info()).platform === "win32")
     return { supported: false, ended: [], survivors: [], spared: [] };
+  const age = endedAgoMs === undefined ? "" : String(Math.max(0, endedAgoMs) / 1000);
   const r = await host.run({
     file: "/bin/sh",
-    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "kill", sids, ...markers(s, slot)],
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "kill", sids, age, ...markers(s, slot)],
   });
   if (r.exitCode !== 0)
     throw new Error(`the sweep for left-over processes failed: ${(r.stderr || r.stdout).trim()}`);

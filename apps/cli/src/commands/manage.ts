@@ -380,7 +380,9 @@ async function pruneRun(
     for (const s of manager.ended.filter(
       (x) => x.endedBy === "replaced" && typeof x.data?.runId === "string",
     )) {
-      const r = await sweepTabs(manager.hostOf(s.machine), s).catch(() => undefined);
+      // Not what started after it was retired (review H42-4: a process given a copy of its marker later).
+      const ago = Date.now() - s.endedAt;
+      const r = await sweepTabs(manager.hostOf(s.machine), s, "", undefined, ago).catch(() => undefined);
       if (r?.ended.length)
         swept.push(`${s.name} (replaced): ${r.ended.length} process(es) its tabs had left running`);
     }

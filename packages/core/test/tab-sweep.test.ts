@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { localHost } from "../src/local-host.js";
+import { sleep } from "../src/poll.js";
+import type { ManagedSession } from "../src/run-record.js";
+import { sweepTabs } from "../src/tab-sweep.js";
+import { TAB_MARKER_VAR, tabMarker } from "../src/tab-wrapper.js";
+
+const root = mkdtempSync(join(tmpdir(), "mc-sweep-"));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+const session: ManagedSession = {
+  machine: "local",
+  name: "sw",
+  requestedName: "sw",
+  layout: { layoutName: "sw", layoutTabs: [{ tabName: "t", startDir: root, command: "true" }] },
+  runDir: join(root, "runs", "r1", "s0"),
+  artefacts: [],
+  startedAt: Date.now(),
+};
+const marker = `${TAB_MARKER_VAR}=${tabMarker(session.runDir, 0)}`;
+
+/** A detached process carrying the tab's marker (as a tab's `setsid cmd &` leaves one). */
+function marked(script: string): ChildProcess {
+  const [k, v] = [marker.slice(0, marker.indexOf("=")), marker.slice(marker.indexOf("=") + 1)];
+  const c = spawn("/bin/sh", ["-c", script], {
+    env: { ...process.env, [k]: v },
+    detached: true,
+    stdio: "ignore",
+  });
+  children.push(c);
+  return c;
+}
+
+const alive = (pid: number) => {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+/** The pid of the child of `parent` whose command line is `argv`, once it exists. */
+async function childOf(parent: number, argv: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(" ");
+    for (const k of kids.filter(Boolean)) {
+      const cmd = (() => {
+        try {
+          return readFileSync(`/proc/${k}/cmdline`, "utf8").split("\0").join(" ").trim();
+        } catch {
+          return "";
+        }
+      })();
+      if (cmd === argv) return Number(k);
+    }
+    await sleep(50);
+  }
+  throw new Error(`no child ${argv} of ${parent}`);
+}
+
+describe.runIf(process.platform === "linux")("sweep of an ended session's leftovers", () => {
+  it("with the time it ended: what started since, not below an older process of the tab's, is left alone (review H42-4)", async () => {
+    // Left by the tab before the session ended: a loop that starts a new command after the end.
+    const old = marked("sleep 1.2; sleep 301");
+    await sleep(600);
+    const endedAt = Date.now();
+    await sleep(1000);
+    // Given a copy of the marker after the session ended: not the tab's.
+    const copied = marked("exec sleep 302");
+    const late = await childOf(old.pid!, "sleep 301");
+    await sleep(200);
+    const r = await sweepTabs(localHost(), session, "", undefined, Date.now() - endedAt);
+    expect(r.supported).toBe(true);
+    expect(r.ended.sort()).toEqual([old.pid!, late].sort());
+    expect(alive(old.pid!)).toBe(false);
+    expect(alive(late)).toBe(false);
+    expect(alive(copied.pid!)).toBe(true);
+    // Without the time (a kill of a live session), every process with the marker is the tab's.
+    const all = await sweepTabs(localHost(), session);
+    expect(all.ended).toEqual([copied.pid!]);
+    expect(alive(copied.pid!)).toBe(false);
+  });
+});
