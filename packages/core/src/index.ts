@@ -26,6 +26,7 @@ export type * from "./session-backend.js";
 export * from "./session-hooks.js";
 export * from "./slots.js";
 export { tabOrigins } from "./start-dirs.js";
+export * from "./state-leftovers.js";
 export * from "./status.js";
 export * from "./status-clock.js";
 export * from "./tab-log.js";

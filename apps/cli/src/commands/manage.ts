@@ -1,7 +1,9 @@
 import {
+  clearStaleStateFiles,
   type ErrorCode,
   isMcError,
   listedKeys,
+  localHost,
   type MachineHealth,
   type ManagedSession,
   McError,
@@ -524,6 +526,8 @@ export async function lsCommand(
         }
       }
       if (o.prune) {
+        // What a process killed mid-write left (temporary files, lock directories): review H42-8.
+        pruned += await clearStaleStateFiles(localHost()).catch(() => 0);
         const { rm } = await import("node:fs/promises");
         // Another user's file is not mc's to remove, even in a shared state directory.
         for (const c of corrupt)
@@ -597,7 +601,7 @@ export async function lsCommand(
       if (o.prune && pruned > 0)
         out.err(
           out.c.dim(
-            "pruned runs whose sessions are all gone, ended sessions' logs, and unreadable run records",
+            "pruned runs whose sessions are all gone, ended sessions' logs, unreadable run records, and files of interrupted writes",
           ),
         );
       return code;
