@@ -546,6 +546,11 @@ describe("first-day answers (review H20)", () => {
     expect(complete("validate", "my")).toEqual(["my cmp layouts.json"]);
     expect(complete("validate", "[c]")).toEqual(["[c]mp*.json"]);
     expect(complete("--state-dir", "my")).toEqual([]);
+    // A name holding a newline is never offered as its pieces (review H42-7).
+    writeFileSync(join(dir, "nl\nfake.json"), "{}");
+    writeFileSync(join(dir, "nlx\n"), "{}");
+    expect(complete("validate", "nl")).toEqual([]);
+    expect(complete("validate", "fake")).toEqual([]);
     expect((await sessions(["kill", "cmp-live"])).code).toBe(0);
     // Names are offered, never run (review H26-1: compgen -W ran a $(…) in a name).
     const marker = join(dir, "completion-ran");

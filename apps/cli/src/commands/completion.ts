@@ -65,8 +65,14 @@ function bashScript(program: Command, cmds: Spec[]): string {
 # into words and expanded * and [..] in one: review H39-8); the shell quotes them as file names.
 _sessions_paths() {
   COMPREPLY=()
-  local f
-  while IFS= read -r f; do COMPREPLY+=("$f"); done < <(compgen "$1" -- "$cur")
+  local f p
+  # compgen gives one name a line: a name holding a newline comes as pieces, offered only where a piece is
+  # itself a file (review H42-7).
+  while IFS= read -r f; do
+    p="$f"
+    case "$p" in "~"|"~/"*) p="$HOME\${p#"~"}" ;; esac
+    if [ -e "$p" ] || [ -L "$p" ]; then COMPREPLY+=("$f"); fi
+  done < <(compgen "$1" -- "$cur")
   compopt -o filenames 2>/dev/null || true
 }
 _sessions_complete() {
