@@ -216,6 +216,44 @@ describe("jobs fields and --lenient", () => {
     );
   });
 
+  it("panes: a split that has no room (a pane under 3 cells split along it) is refused at its field (review H42-6)", () => {
+    const messages = (tabs: unknown[]) => {
+      const r = parseLayouts(file(tabs));
+      return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+    };
+    expect(
+      messages([
+        tab("tiny", { panes: [{ size: 1 }, { split: "down", size: 1 }, { size: 1 }] }),
+        tab("row", { panes: [{ size: 2 }, { size: 1 }] }),
+        tab("big", {
+          panes: [
+            { split: "down", size: 10 },
+            { split: "down", size: 9 },
+          ],
+        }),
+      ]),
+    ).toEqual([
+      "layouts[0].layoutTabs[0].panes[2].size: split right from panes[1], which is 1 cell wide: a split needs 3 (two panes and the border)",
+      "layouts[0].layoutTabs[1].panes[1].size: split right from panes[0], which is 2 cells wide: a split needs 3 (two panes and the border)",
+      "layouts[0].layoutTabs[2].panes[1].size: 9 cells split down from panes[0], which is 10 cells high: at most 8 fit beside it and the border",
+    ]);
+    // Room that is there, or not known (a percentage, the window), is not judged.
+    expect(
+      messages([
+        tab("ok", {
+          panes: [
+            { size: 5 },
+            { size: 3 },
+            { split: "down", size: 4 },
+            { split: "down", size: "50%" },
+            { size: 1 },
+          ],
+        }),
+        tab("ok2", { panes: [{ size: 5 }, { split: "down", size: 3 }, { size: 3 }, { split: "down" }] }),
+      ]),
+    ).toEqual([]);
+  });
+
   it("readiness takes exactly one condition", () => {
     const r = parseLayouts(file([tab("a", { readiness: { port: 1, file: "x" } })]));
     expect(!r.ok && r.issues[0]!.message).toBe(
