@@ -175,6 +175,37 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     }
   });
 
+  it("attach --host without a name offers every session there, mc's with #{…} and #(…) in the name too (review H38-4)", async () => {
+    const f = join(dir, "pick.json");
+    const odd = "L'$(touch_x);#{host}#(touch_y)";
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [odd, "plainpick"].map((layoutName) => ({
+          layoutName,
+          layoutTabs: [{ tabName: "t", startDir: join(dir, "work"), command: "sleep 60" }],
+        })),
+      }),
+    );
+    const ssh = ["--ssh-config", join(dir, "ssh_config")];
+    const s = sock("pick");
+    expect((await sessions(["run", f, "--host", "alpha", "--socket", s, ...ssh])).code).toBe(0);
+    try {
+      execFileSync("tmux", ["-S", s, "new-session", "-d", "-s", "foreignpick", "sleep 60"]);
+      const r = await sessions(["attach", "--host", "alpha", "--socket", s, ...ssh, "--print"]);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${odd} (alpha)  [mc]`);
+      expect(r.stderr).toContain("plainpick (alpha)  [mc]");
+      expect(r.stderr).toContain("foreignpick");
+    } finally {
+      await sessions(["kill", "--all", "--host", "alpha"]);
+      try {
+        execFileSync("tmux", ["-S", s, "kill-server"]);
+      } catch {}
+    }
+  });
+
   it("status of a machine that answers that its tmux server is not running exits 0, as locally (review H16-2)", async () => {
     const f = join(dir, "gone.json");
     writeFileSync(

@@ -26,6 +26,7 @@ import {
   gather,
   mayHoldOurs,
   resolveLive,
+  savedSocket,
   withRuns,
 } from "./runs.js";
 
@@ -356,9 +357,8 @@ function findOrNothingKilled(runs: LoadedRun[], name: string, host: string | und
 
 /** The tmux socket a run's machine uses (saved absolute with the run), as an `ls` field. */
 function socketField(run: LoadedRun, machine: string): { socket?: string } {
-  const opts = run.run.machines[machine]?.backendOptions as { socket?: { path?: unknown } } | undefined;
-  const path = opts?.socket?.path;
-  return run.backend === "tmux" && typeof path === "string" ? { socket: path } : {};
+  const path = savedSocket(run.run.machines[machine]?.backendOptions);
+  return run.backend === "tmux" && path !== undefined ? { socket: path } : {};
 }
 
 /** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */

@@ -6,10 +6,19 @@ type Corrupt = { path: string; error: string }[];
 
 /** The tmux server a run's machine used, as the path its socket pins to. */
 function socketOf(run: LoadedRun): string | undefined {
-  const opts = Object.values(run.run.machines)[0]?.backendOptions as
-    | { socket?: { path?: string } }
-    | undefined;
-  return opts?.socket?.path;
+  return savedSocket(Object.values(run.run.machines)[0]?.backendOptions);
+}
+
+/**
+ * The tmux socket a run's machine was given: pinned to an absolute path on this machine (`{ path }`), or,
+ * for another machine, the path as given (it is that machine's). Review H38-4: a remote run's plain path
+ * was not read, so `--socket` with `--host` left out every mc session there (the attach picker).
+ */
+export function savedSocket(backendOptions: unknown): string | undefined {
+  const socket = (backendOptions as { socket?: unknown } | undefined)?.socket;
+  if (typeof socket === "string") return socket;
+  const path = (socket as { path?: unknown } | undefined)?.path;
+  return typeof path === "string" ? path : undefined;
 }
 
 /** Which saved runs a command looks at: `--socket` (one tmux server), `--backend` (one tool). */
@@ -76,7 +85,7 @@ export async function withRuns<T>(
     loaded.push(...all);
     const runs =
       want !== undefined
-        ? all.filter((r) => r.backend === "tmux" && socketOf(r) === want)
+        ? all.filter((r) => r.backend === "tmux" && [want, socket].includes(socketOf(r)))
         : backend === undefined
           ? all
           : all.filter((r) => r.backend === backend);
