@@ -29,6 +29,12 @@ interface Track {
   ready: Set<number>;
   failed: Set<number>;
   closed: Set<number>;
+  /**
+   * Tabs that failed their readiness and are to be closed (their command stopped). Closed after the next
+   * tabs opened: closing the session's last window ended the session, and every tab still waiting in it
+   * was abandoned (review H44-6: `--max-parallel-tabs 1`, one slow service threw the whole queue away).
+   */
+  failing: Set<number>;
   /** When each tab with a readiness condition was first seen started (ms, monotonic: performance.now). */
   since: Map<number, number>;
   /** The session ended under the scheduler (killed by the user or another mc): nothing more starts. */
@@ -49,7 +55,7 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
     if (!t) {
-      t = { ready: new Set(), failed: new Set(), closed: new Set(), since: new Map() };
+      t = { ready: new Set(), failed: new Set(), closed: new Set(), failing: new Set(), since: new Map() };
       tracks.set(key(s), t);
     }
     return t;
@@ -111,8 +117,11 @@ async function step(
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
     await readyCheck(manager, s, tab, t, now, o);
   }
-  // Tabs, not panes: a tab with several panes takes one slot, as at the first start.
-  let running = new Set(st.tabs.filter((x) => LIVE.has(x.state)).map((x) => x.index)).size;
+  // Tabs, not panes: a tab with several panes takes one slot, as at the first start. One that failed its
+  // readiness is being closed: its slot is free.
+  let running = new Set(
+    st.tabs.filter((x) => LIVE.has(x.state) && !t.failing.has(x.index)).map((x) => x.index),
+  ).size;
   let opened = 0;
   const event = (i: number, type: "tab-started" | "tab-exited", more: Partial<McEvent> = {}) =>
     o.onEvent?.({
@@ -164,10 +173,19 @@ async function step(
   }
   // Finished tabs close after the next ones opened: closing a session's last tab ends the session (and,
   // on tmux, a server with nothing else), so while tabs are still to come one finished tab stays.
+  // A tab that failed its readiness is closed before a finished one: its command still runs. While tabs
+  // wait and it holds the session's last window, it waits for the next tab to open.
+  const failing = st.tabs.filter(
+    (x) => x.ref && t.failing.has(x.index) && !x.pane && !t.closed.has(x.slot ?? x.index),
+  );
+  for (const x of st.tabs)
+    if (t.failing.has(x.index) && !x.pane && (!x.ref || !LIVE.has(x.state))) t.failing.delete(x.index);
+  const closing = [...failing, ...toClose];
   const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index)).length + opened;
-  const keepOne = s.pendingTabs?.length && open - toClose.length < 1 ? 1 : 0;
-  for (const tab of toClose.slice(0, toClose.length - keepOne)) {
+  const keepOne = s.pendingTabs?.length && open - closing.length < 1 ? 1 : 0;
+  for (const tab of closing.slice(0, closing.length - keepOne)) {
     t.closed.add(tab.slot ?? tab.index);
+    t.failing.delete(tab.index);
     await manager.closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
   }
 }
@@ -242,6 +260,5 @@ async function readyCheck(
   if (now - t.since.get(tab.index)! < limit) return;
   t.failed.add(tab.index);
   await manager.noteTabError(s.name, tab.index, `not ready within ${limit / 1000} s`, s.machine);
-  if (tab.ref && manager.factory.capabilities.closeTab)
-    await manager.closeTab(tab.ref, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
+  if (tab.ref && manager.factory.capabilities.closeTab) t.failing.add(tab.index);
 }

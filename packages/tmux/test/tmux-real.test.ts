@@ -1163,6 +1163,40 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await m.killAllSessions();
   });
 
+  it("one at a time: a tab that is not ready in time fails and closes after the next tab opened; the queue runs on (review H44-6)", async () => {
+    const { schedule } = await import("@mc/core");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "queue",
+          layoutTabs: [
+            {
+              tabName: "db",
+              startDir: t.work,
+              command: "sleep 30",
+              readiness: { file: "db.never", timeoutSeconds: 0.5 },
+            },
+            { tabName: "x", startDir: t.work, command: "touch ran-x" },
+            { tabName: "y", startDir: t.work, command: "touch ran-y" },
+            { tabName: "z", startDir: t.work, command: "touch ran-z", dependsOn: ["db"] },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    await schedule(m, { pollMs: 100, maxParallel: 1, closeFinished: true, untilDone: true });
+    const r = await m.checkAllSessionsStatus();
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([
+      ["db", "killed"],
+      ["x", "exited"],
+      ["y", "exited"],
+      ["z", "skipped"],
+    ]);
+    expect(r.sessions[0]!.tabs[0]!.error).toBe("not ready within 0.5 s");
+    expect(["x", "y", "z"].map((n) => existsSync(join(t.work, `ran-${n}`)))).toEqual([true, true, false]);
+    await m.killAllSessions();
+  });
+
   it("a tab that is not ready in time fails, and the tabs that depend on it never start", async () => {
     const { schedule } = await import("@mc/core");
     const m = t.manager({
