@@ -377,6 +377,11 @@ export const rerunDocument = z
       .array(z.string())
       .optional()
       .describe("Failed tabs --failed left out, and why (several panes; a dependency not yet succeeded)."),
+    interrupted: z
+      .literal(true)
+      .optional()
+      .describe("--max-parallel-tabs: Ctrl-C (or a TERM, a hang-up) came before every tab was started."),
+    notStarted: z.array(z.string()).optional().describe("With interrupted: the tabs not rerun."),
   })
   .describe("sessions rerun --json");
 

@@ -711,6 +711,50 @@ describe("rerun, --keep-failed, --notify", () => {
     await sessions(["kill", "rr"]);
   });
 
+  it("rerun --failed --max-parallel-tabs N starts the failed tabs N at a time (review H44-4)", async () => {
+    const spans = join(dir, "rerun-spans");
+    const again = join(dir, "rerun-again");
+    // Fails at once the first time; on its rerun it runs 0.6 s, its start and end written down.
+    const cmd = (n: number) =>
+      `[ -e '${again}' ] || exit 1; echo "s ${n} $(date +%s%N)" >> '${spans}'; sleep 0.6; echo "e ${n} $(date +%s%N)" >> '${spans}'`;
+    const f = layouts("rerun-cap.json", [
+      {
+        layoutName: "rcap",
+        layoutTabs: Array.from({ length: 5 }, (_, n) => ({ tabName: `j${n}`, command: cmd(n) })),
+      },
+    ]);
+    expect((await run(f, "--exit", "keep")).code).toBe(0);
+    expect((await sessions(["wait", "rcap"])).code).toBe(10);
+    writeFileSync(again, "");
+    const r = await sessions([
+      "rerun",
+      "rcap",
+      "--failed",
+      "--max-parallel-tabs",
+      "2",
+      "--poll-seconds",
+      "0.1",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/attempt 2 started/g)).toHaveLength(5);
+    expect((await sessions(["wait", "rcap"])).code).toBe(0);
+    // At no moment did more than two run.
+    const events = lines(readFileSync(spans, "utf8"))
+      .map((l) => l.split(" "))
+      .map(([k, , t]) => [BigInt(t!), k === "s" ? 1 : -1] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    let now = 0;
+    let most = 0;
+    for (const [, d] of events) {
+      now += d;
+      most = Math.max(most, now);
+    }
+    expect(events).toHaveLength(10);
+    expect(most).toBe(2);
+    expect((await sessions(["rerun", "rcap/j0", "--max-parallel-tabs", "2"])).code).toBe(2);
+    await sessions(["kill", "rcap"]);
+  });
+
   it("-k --keep-failed kills what succeeded and keeps the failed tabs to look at; --notify runs on failures and at the end", async () => {
     const note = join(dir, "notes.ndjson");
     const f = layouts("keep.json", [

@@ -12,6 +12,7 @@ import {
   sessionEvents,
   sessionSlots,
   shQuote,
+  sleep,
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
@@ -28,6 +29,7 @@ import {
   resolveLive,
   withRuns,
 } from "./runs.js";
+import { armStopLatch, stopRequested } from "./stop-latch.js";
 
 /** The sessions a jobs command is about: those named (live or ended), else every live one. */
 async function targets(
@@ -413,9 +415,25 @@ function failedToRerun(
  */
 export async function rerunCommand(
   target: string,
-  o: { failed?: boolean; host?: string; socket?: string; backend?: string },
+  o: {
+    failed?: boolean;
+    host?: string;
+    socket?: string;
+    backend?: string;
+    maxParallelTabs?: number;
+    pollSeconds?: number;
+  },
   out: Output,
 ): Promise<number> {
+  if (o.maxParallelTabs !== undefined && !o.failed)
+    throw new McError(
+      "USAGE",
+      "--max-parallel-tabs goes with --failed (a SESSION/TAB rerun starts one tab)",
+      {
+        backend: "cli",
+        op: "rerun",
+      },
+    );
   return withRuns(
     out,
     async (runs) => {
@@ -454,22 +472,67 @@ export async function rerunCommand(
       }
       for (const n of notes) if (!out.json) out.err(out.c.yellow(`not rerun: ${n}`));
       const done: { tab: string; index: number; attempt: number }[] = [];
-      for (const i of tabs) {
-        const attempt = await manager.rerunTab(found.session.name, i, found.machine);
-        const tab = found.session.layout.layoutTabs[i]!.tabName;
-        done.push({ tab, index: i, attempt });
-        if (!out.json)
-          out.err(`${out.c.green("✓")} ${found.session.name}/${tab}: attempt ${attempt} started`);
+      const name = (i: number) => found.session.layout.layoutTabs[i]!.tabName;
+      const limit = o.maxParallelTabs;
+      if (limit === undefined && tabs.length > 1 && !out.json)
+        out.err(
+          out.c.dim(
+            `starting ${tabs.length} tabs at once (--max-parallel-tabs N starts them N at a time, as a run's -t did)`,
+          ),
+        );
+      // With a limit, rerun stays until the last tab started, each when fewer than N of the session's
+      // tabs run (review H44-4: every failed tab started at once, whatever the run had allowed).
+      const stop = armStopLatch();
+      let interrupted: NodeJS.Signals | undefined;
+      try {
+        const queue = [...tabs];
+        while (queue.length) {
+          interrupted = stopRequested();
+          if (interrupted) break;
+          let free = Number.POSITIVE_INFINITY;
+          if (limit !== undefined) {
+            const report = await manager.checkAllSessionsStatus({ processes: false });
+            const st = report.sessions.find(
+              (x) => x.session === found.session.name && x.machine === found.machine,
+            );
+            if (st && !st.exists)
+              throw new McError(
+                "SESSION_NOT_FOUND",
+                `session "${found.session.name}" ended before ${queue.map(name).join(", ")} could be rerun`,
+                { backend: "cli", op: "rerun" },
+              );
+            const live = new Set(
+              (st?.tabs ?? [])
+                .filter((t) => t.state === "running" || t.state === "pending")
+                .map((t) => t.index),
+            );
+            free = limit - live.size;
+          }
+          for (; free > 0 && queue.length && !stopRequested(); free--) {
+            const i = queue.shift()!;
+            const attempt = await manager.rerunTab(found.session.name, i, found.machine);
+            done.push({ tab: name(i), index: i, attempt });
+            if (!out.json)
+              out.err(`${out.c.green("✓")} ${found.session.name}/${name(i)}: attempt ${attempt} started`);
+          }
+          if (queue.length) await sleep((o.pollSeconds ?? 1) * 1000);
+        }
+        interrupted ??= queue.length ? stopRequested() : undefined;
+        if (interrupted && queue.length && !out.json)
+          out.err(out.c.yellow(`not rerun (interrupted): ${queue.map(name).join(", ")}`));
+        if (out.json)
+          out.printJson({
+            session: found.session.name,
+            rerun: done,
+            ...(notes.length ? { notRerun: notes } : {}),
+            ...(interrupted && queue.length ? { interrupted: true, notStarted: queue.map(name) } : {}),
+          });
+        else if (done.length === 0 && !interrupted)
+          out.err(notes.length ? "no tab was rerun (why is said above)" : "no failed tabs to rerun");
+        return interrupted && queue.length ? EXIT_CODES.ABORTED : 0;
+      } finally {
+        stop();
       }
-      if (out.json)
-        out.printJson({
-          session: found.session.name,
-          rerun: done,
-          ...(notes.length ? { notRerun: notes } : {}),
-        });
-      else if (done.length === 0)
-        out.err(notes.length ? "no tab was rerun (why is said above)" : "no failed tabs to rerun");
-      return 0;
     },
     o,
   );

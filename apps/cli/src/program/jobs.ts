@@ -51,6 +51,17 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .description("run a finished tab's command again in a new tab of the same name (attempts are kept)")
     .argument("<target>", "SESSION/TAB, or SESSION with --failed")
     .option("--failed", "every tab of the session whose command failed")
+    .option(
+      "--max-parallel-tabs <n>",
+      "with --failed: at most n of the session's tabs run at once (default: every one starts at once)",
+      int("--max-parallel-tabs", 1),
+    )
+    .option(
+      "--poll-seconds <s>",
+      "poll interval with --max-parallel-tabs (at least 0.1)",
+      num("--poll-seconds", 0.1),
+      1,
+    )
     .option("--host <machine>", "the machine the session runs on, when several have one of that name")
     .option(
       "--socket <name|path>",
@@ -58,6 +69,6 @@ export function registerJobs(program: Command, ctx: Ctx): void {
       socketArg,
     )
     .option("--backend <name>", BACKEND_FILTER)
-    .addHelpText("after", example("sessions rerun build --failed"))
+    .addHelpText("after", example("sessions rerun build --failed --max-parallel-tabs 2"))
     .action((target: string, o) => ctx.set(rerunCommand(target, o, ctx.out)));
 }
