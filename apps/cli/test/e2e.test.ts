@@ -373,6 +373,11 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
           },
         ],
       },
+      // Killed beside it (kill ends six sessions at a time: review H44-3).
+      ...[1, 2, 3, 4, 5].map((n) => ({
+        layoutName: `beside${n}`,
+        layoutTabs: [{ tabName: "c", command: "sleep 60" }],
+      })),
       { layoutName: "notyet", layoutTabs: [{ tabName: "b", command: "sleep 60" }] },
     ]);
     const other = join(dir, "h375.sock");
@@ -388,12 +393,16 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const killing = new Promise<Ran>((resolve) => {
       // In a process group of its own, as in a terminal, whose Ctrl-C reaches every process of the group
       // (the sweep mc was running died of it too, and the kill read as failed).
-      const child = spawn("node", [BIN, "kill", "sweepme", "notyet"], {
-        env,
-        cwd: dir,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const child = spawn(
+        "node",
+        [BIN, "kill", "sweepme", "beside1", "beside2", "beside3", "beside4", "beside5", "notyet"],
+        {
+          env,
+          cwd: dir,
+          detached: true,
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       const got = { stdout: "", stderr: "" };
       child.stdout.on("data", (d: Buffer) => {
         got.stdout += d.toString();
