@@ -694,6 +694,15 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(tpl.code).toBe(0);
     expect((await sessions(["validate", join(dir, "dev.json")])).code).toBe(0);
     expect((await sessions(["create-template", "dev"])).code).toBe(2);
+    // A directory named with an ESC and a bidi override still gives a file mc reads (review H44-1).
+    const odd = join(dir, "esc\u001b[31m\u202ered");
+    mkdirSync(odd);
+    const made = await runCli(["create-template"], { env, cwd: odd });
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(odd, "layout.json"), "utf8")).layouts[0].layoutName).toBe(
+      "esc_[31m_redLayout",
+    );
+    expect((await sessions(["validate", join(odd, "layout.json")])).code).toBe(0);
 
     const gen = join(dir, "gen.json");
     await sessions([

@@ -26,4 +26,16 @@ describe("create-from-command: an argv is quoted for the shell that reads the ta
       "echo 0; ls",
     );
   });
+
+  it("never more tabs than mc can plan, nor a file larger than it reads (review H44-2)", () => {
+    expect(() => layoutFromCommand({ ...base, num: 10_001, maxTabs: 100_000 }, ["echo {idx}"])).toThrow(
+      /over 10000/,
+    );
+    expect(
+      layoutFromCommand({ ...base, num: 10_000, maxTabs: 100_000 }, ["echo {idx}"]).layoutTabs,
+    ).toHaveLength(10_000);
+    expect(() =>
+      layoutFromCommand({ ...base, num: 9000, maxTabs: 100_000 }, [`${"x".repeat(1000)} {idx}`]),
+    ).toThrow(/over 8 MiB/);
+  });
 });

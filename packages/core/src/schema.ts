@@ -29,6 +29,15 @@ const name = (what: string) =>
     .transform((s) => s.normalize("NFC"));
 
 /**
+ * A name made from text that is not one (a directory's name): what a name may not hold (control and
+ * bidirectional characters, a lone surrogate) becomes `_`, and it is cut to `max` characters.
+ */
+export function fitName(text: string, max = MAX_NAME_LENGTH): string {
+  const g = (r: RegExp) => new RegExp(r.source, "g");
+  return text.replace(g(CONTROL), "_").replace(g(BIDI), "_").replace(g(LONE_SURROGATE), "_").slice(0, max);
+}
+
+/**
  * Check a name given outside a layouts file (`--prefix`, `--name`) by the same rules as names in one;
  * returns it NFC-normalised. Throws USAGE with the reason.
  */

@@ -5,6 +5,7 @@ import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import {
   type BreakingMethod,
   balanceLoad,
+  fitName,
   formatIssues,
   formatWarnings,
   type LayoutConfig,
@@ -13,6 +14,7 @@ import {
   loadLayoutsFile,
   MACHINECONFIG_SCHEMA_URL,
   MAX_LAYOUTS_FILE_BYTES,
+  MAX_NAME_LENGTH,
   McError,
   parseLayouts,
   psQuote,
@@ -176,6 +178,9 @@ export async function balanceCommand(
   return 0;
 }
 
+/** The most tabs `create-from-command` makes (a tmux session of more is of no use to anyone). */
+const MAX_COMMAND_TABS = 10_000;
+
 /** `sessions create-template [NAME] --num-tabs N`: a starter layouts file in this directory. */
 export async function templateCommand(
   name: string | undefined,
@@ -192,7 +197,8 @@ export async function templateCommand(
   // Outside the home directory (machineconfig crashed there) the absolute path is kept.
   const startDir = rel === "" ? "~" : rel.startsWith("..") || resolve(rel) === rel ? cwd : `~/${rel}`;
   const layout: LayoutConfig = {
-    layoutName: `${basename(cwd) || "root"}Layout`,
+    // A directory's name may hold what a name may not (review H44-1: an ESC made a file validate refused).
+    layoutName: `${fitName(basename(cwd), MAX_NAME_LENGTH - "Layout".length).trim() || "root"}Layout`,
     layoutTabs: Array.from({ length: o.numTabs }, (_, i) => ({
       tabName: `Tab${i + 1}`,
       startDir,
@@ -207,6 +213,15 @@ export async function templateCommand(
     throw usage(
       `--num-tabs ${o.numTabs} makes a file over ${MAX_LAYOUTS_FILE_BYTES / 1024 / 1024} MiB, more than mc reads`,
       `at most about ${Math.floor(MAX_LAYOUTS_FILE_BYTES / each)} tabs here`,
+    );
+  }
+  // Never a file mc itself would refuse to read: a directory whose path cannot be a startDir is said.
+  const checked = parseLayouts(text);
+  if (!checked.ok) {
+    const first = checked.issues[0]!;
+    throw usage(
+      `this directory cannot be a tab's startDir: ${first.message}`,
+      "run create-template from another directory and set startDir by hand",
     );
   }
   await checkParentDir(target, JSON.stringify(target));
@@ -252,6 +267,12 @@ export function layoutFromCommand(
       "sessions create-from-command -n 4 -- python job.py --idx {idx}",
     );
   if (!Number.isInteger(o.num) || o.num < 1) throw usage(`--num ${wholeFrom(1)}`);
+  // Planned and shown, each tab costs ~85 KB: 100000 of them ran node out of memory (review H44-2).
+  if (o.num > MAX_COMMAND_TABS)
+    throw usage(
+      `-n ${o.num} is over ${MAX_COMMAND_TABS}, the most tabs create-from-command makes`,
+      "split the work: several layouts, or sessions run-all FILE -t N over a file of them",
+    );
   const max = o.maxTabs ?? 25;
   if (o.num > max)
     throw usage(
@@ -275,8 +296,15 @@ export function layoutFromCommand(
             : argv.map((a) => shQuote(sub(a, i))).join(" "),
     })),
   };
-  // Flags get the checks a file gets: the layout they make is validated as if it were written in one.
-  const checked = parseLayouts(JSON.stringify({ version: "0.1", layouts: [layout] }));
+  // Flags get the checks a file gets: the layout they make is validated as if it were written in one,
+  // and never written (-o) larger than a layouts file mc reads.
+  const json = JSON.stringify({ version: "0.1", layouts: [layout] }, null, 4);
+  if (Buffer.byteLength(json) > MAX_LAYOUTS_FILE_BYTES)
+    throw usage(
+      `-n ${o.num} makes a layouts file over ${MAX_LAYOUTS_FILE_BYTES / 1024 / 1024} MiB, more than mc reads`,
+      `at most about ${Math.floor((MAX_LAYOUTS_FILE_BYTES / Buffer.byteLength(json)) * o.num)} tabs of this command`,
+    );
+  const checked = parseLayouts(json);
   if (!checked.ok) {
     const flag = (path: string) =>
       /\.command$/.test(path) ? "the command" : /\.startDir$/.test(path) ? "--start-dir" : "--name";
