@@ -133,13 +133,21 @@ exit "$mc_first"`;
  * Merge tabs into one "super tab" whose command runs each tab's command in turn (see MERGE_DRIVER): every
  * part in its own subshell and directory, a failing part named, and the merged tab failing when any did.
  */
-export function mergeTabs(tabs: readonly TabConfig[], tabName: string, _warnings: string[]): TabConfig {
+export function mergeTabs(tabs: readonly TabConfig[], tabName: string, warnings: string[]): TabConfig {
   const args = tabs.flatMap((t) => [t.tabName, t.startDir, t.command]).map(shQuote);
   const command = `/bin/sh -c ${shQuote(MERGE_DRIVER)} mc-merged ${args.join(" ")}`;
   // A relative startDir is relative to the directory sessions runs in: the merged tab then starts there
   // ("."), so each part's `cd` finds it as the unmerged tab would have.
   const relative = tabs.some((t) => !/^(~|\$HOME|\$\{HOME\})(?=$|\/)|^\//.test(t.startDir));
-  return { tabName, startDir: relative ? "." : tabs[0]!.startDir, command, tabWeight: layoutWeight(tabs) };
+  // Its weight is the parts' sum, up to the largest a layouts file holds (review H44-7: a sum past it made a
+  // file validate refused).
+  const sum = layoutWeight(tabs);
+  if (sum > Number.MAX_SAFE_INTEGER)
+    warnings.push(
+      `tab "${tabName}": its parts weigh ${sum}, over the largest tabWeight (${Number.MAX_SAFE_INTEGER}), which it is given`,
+    );
+  const tabWeight = Math.min(sum, Number.MAX_SAFE_INTEGER);
+  return { tabName, startDir: relative ? "." : tabs[0]!.startDir, command, tabWeight };
 }
 
 /**

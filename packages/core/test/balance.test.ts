@@ -54,6 +54,19 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
     ]);
   });
 
+  it("combineTabs: a merged tab weighs at most the largest tabWeight, and says so (review H44-7)", () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const r = balanceLoad([L("Y", [max, max, 1])], {
+      maxThreshold: 1,
+      thresholdType: "number",
+      breakingMethod: "combineTabs",
+    });
+    expect(r.layouts[0]!.layoutTabs.map((t) => t.tabWeight)).toEqual([max]);
+    expect(r.warnings.join("\n")).toMatch(/over the largest tabWeight/);
+    const file = JSON.stringify({ version: "0.1", layouts: r.layouts });
+    expect(parseLayouts(file).ok).toBe(true);
+  });
+
   it("number/combineTabs: 9 tabs → 4 tabs, 5 tabs → 4 tabs (machineconfig gave 3 and 3)", () => {
     for (const n of [9, 5]) {
       const r = balanceLoad([L("L", Array(n).fill(1))], {
