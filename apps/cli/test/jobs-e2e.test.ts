@@ -252,6 +252,27 @@ describe("wait", () => {
     await sessions(["kill", "k1"]);
   }, 60_000);
 
+  it("-p N -k: each batch's line says which batch it is, and the run's whole is said at the end (review H44-5)", async () => {
+    const f = layouts("h445.json", [
+      {
+        layoutName: "pq0",
+        layoutTabs: [
+          { tabName: "a", command: "exit 3" },
+          { tabName: "b", command: "true" },
+        ],
+      },
+      { layoutName: "pq1", layoutTabs: [{ tabName: "a", command: "true" }] },
+      { layoutName: "pq2", layoutTabs: [{ tabName: "a", command: "exit 4" }] },
+    ]);
+    const r = await run(f, "-p", "2", "-k", "--interval", "0.2");
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr).toContain("[batch 1/2: 1/2]");
+    expect(r.stderr).toContain("[batch 2/2: 1/1]");
+    expect(r.stderr).toMatch(/batch 1\/2: every command finished \(1 of 3 failed/);
+    expect(r.stderr).toMatch(/batch 2\/2: every command finished \(1 of 1 failed/);
+    expect(lines(r.stderr).at(-1)).toBe("all 2 batches done: 2 of 4 commands failed");
+  });
+
   it("-p N interrupted says which layouts of later batches never started (review H37-4)", async () => {
     const f = layouts("h374.json", [
       { layoutName: "pb0", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },

@@ -90,7 +90,8 @@ export async function monitorWithOutput(
   manager: SessionManager,
   o: MonitorEnd,
   out: Output,
-  style: { quiet?: boolean; stop?: AbortSignal } = {},
+  /** `label`: what the closing line starts with (`batch 2/4: ` of a run in batches). */
+  style: { quiet?: boolean; stop?: AbortSignal; label?: string } = {},
 ): Promise<{ report: StatusReport | undefined; interrupted: boolean; kills: KillResult[] }> {
   const own = interruptible();
   const done = own.done;
@@ -154,7 +155,7 @@ export async function monitorWithOutput(
       out.err(
         out.c.dim(
           // The colon introduces the lines that name what was kept or could not be killed (review H41-5).
-          `every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}` : ""}${kept || failed ? ":" : ""}`,
+          `${style.label ?? ""}every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}` : ""}${kept || failed ? ":" : ""}`,
         ),
       );
       sayKept(kills, out);

@@ -147,12 +147,13 @@ function startedLine(
   s: StartedSession,
   done: number,
   total: number,
+  of = "",
 ) {
   const where = remote ? `${s.machine}: ` : "";
   const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
   const note = conflictNote(s.action, s.renamed, s.requestedName, s.tabActions, s.waiting);
   out.err(
-    `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${done}/${total}]`)}`,
+    `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${of}${done}/${total}]`)}`,
   );
 }
 
@@ -172,6 +173,8 @@ interface BatchResult {
   failedTabs: number;
   failedMachines: number;
   interrupted: boolean;
+  /** Commands (tabs and their panes) the batch's monitoring counted, when it watched them. */
+  commands?: number;
   /** What `-k` did with each session (kept ones and failed kills are said in a JSON stream's run-done). */
   kills?: KillResult[];
 }
@@ -217,11 +220,14 @@ async function runBatch(
     monitor: boolean;
     stream: boolean;
     batch: number;
+    /** How many batches the run has (`-p`): each batch's lines then say which one they are of. */
+    batches: number;
     notify?: Notifier | undefined;
   },
   o: RunOptions,
   out: Output,
 ): Promise<BatchResult> {
+  const of = ctx.batches > 1 ? `batch ${ctx.batch}/${ctx.batches}: ` : "";
   let done = 0;
   const total = manager.getAllSessionNames().length;
   const started = await withInterrupt(
@@ -236,7 +242,7 @@ async function runBatch(
         onSessionStarted: (s) => {
           done++;
           // A JSON stream reads session-started with the rest of the events, once monitoring begins.
-          if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total);
+          if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total, of);
         },
         onMachineDone: (r) => {
           if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
@@ -305,7 +311,11 @@ async function runBatch(
         )
       : Promise.resolve();
     const watched = watching
-      ? monitorWithOutput(manager, end, out, { quiet: dynamic && !ctx.monitor, stop: stopWatching.signal })
+      ? monitorWithOutput(manager, end, out, {
+          quiet: dynamic && !ctx.monitor,
+          stop: stopWatching.signal,
+          label: of,
+        })
       : undefined;
     const [, r] = await Promise.all([scheduled, watched]);
     if (scheduling && !watching && !schedulingStopped) {
@@ -340,12 +350,13 @@ async function runBatch(
       report = r.report;
       result.kills = r.kills;
       result.failedTabs = report?.summary.failedCommands ?? 0;
+      result.commands = report?.summary.totalCommands ?? 0;
       if (dynamic && !out.json) {
         const never = report?.sessions.flatMap((x) => x.tabs).filter((t) => t.state === "not-started").length;
         out.err(
           never
-            ? `${(report?.summary.totalCommands ?? 0) - never} tabs finished, ${result.failedTabs - never} failed; ${never} never started (their session ended)`
-            : `all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`,
+            ? `${of}${(report?.summary.totalCommands ?? 0) - never} tabs finished, ${result.failedTabs - never} failed; ${never} never started (their session ended)`
+            : `${of}all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`,
         );
       }
     }
@@ -450,6 +461,7 @@ async function runBatches(
   const { backend, stream } = ctx;
   let failedTabs = 0;
   let failedMachines = 0;
+  let commands = 0;
   const results: unknown[] = [];
   const kills: KillResult[] = [];
   // Before the first batch starts, every later one is planned as the dry run plans it: a name taken on
@@ -473,7 +485,7 @@ async function runBatches(
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o, out);
     try {
-      const r = await runBatch(manager, { ...ctx, batch: bi + 1 }, o, out);
+      const r = await runBatch(manager, { ...ctx, batch: bi + 1, batches: batches.length }, o, out);
       if (r.interrupted) {
         // The batches after this one were never started: said, or stopping the watch reads as if the
         // whole file ran (review H37-4).
@@ -498,12 +510,19 @@ async function runBatches(
       }
       failedTabs += r.failedTabs;
       failedMachines += r.failedMachines;
+      commands += r.commands ?? 0;
       results.push(r.json);
       kills.push(...(r.kills ?? []));
     } finally {
       await manager.close();
     }
   }
+  // Each batch said its own; the run's whole is said once at the end (review H44-5: the last batch's
+  // "6 of 30 failed" read as the run's, 24 of 120).
+  if (batches.length > 1 && commands > 0 && !out.json)
+    out.err(
+      `all ${batches.length} batches done: ${failedTabs ? `${failedTabs} of ${commands} commands failed` : `all ${commands} commands succeeded`}`,
+    );
   return { failedTabs, failedMachines, results, kills };
 }
 
