@@ -167,6 +167,8 @@ function machineJson(r: MachineStartResult) {
   };
 }
 
+const tabCount = (n: number) => `${n} tab${n === 1 ? "" : "s"}`;
+
 /** What one batch's run reported. */
 interface BatchResult {
   json: Record<string, unknown>;
@@ -355,7 +357,7 @@ async function runBatch(
         const never = report?.sessions.flatMap((x) => x.tabs).filter((t) => t.state === "not-started").length;
         out.err(
           never
-            ? `${of}${(report?.summary.totalCommands ?? 0) - never} tabs finished, ${result.failedTabs - never} failed; ${never} never started (their session ended)`
+            ? `${of}${tabCount((report?.summary.totalCommands ?? 0) - never)} finished, ${result.failedTabs - never} failed; ${never} never started (their session ended)`
             : `${of}all ${report?.summary.totalCommands ?? 0} tabs finished, ${result.failedTabs} failed`,
         );
       }
