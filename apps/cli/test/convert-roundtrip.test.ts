@@ -406,6 +406,85 @@ describe("the other tools' own parsers read what mc writes as the same strings",
     );
     expect(JSON.parse(out)).toEqual(texts.map((t) => parseYaml(t, "x")));
   });
+  // Scalars whose type the YAML 1.1 loaders decide by their own patterns (review H32-5: 1e3 read as 1000).
+  const scalars = [
+    "1e3",
+    "1.0e3",
+    "1.0e+3",
+    "1.e3",
+    ".5e3",
+    ".5e+3",
+    "1E3",
+    "1.5E-2",
+    ".",
+    "-.",
+    "+.",
+    "1.",
+    "._",
+    "0.",
+    "._5",
+    ".5",
+    "1_000.5",
+    "+1.5",
+    "1__0.0",
+    ".e+3",
+    "1e+3",
+    "0x1F",
+    "017",
+    "0o17",
+    "190:20:30",
+    "1:30.5",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "yes",
+    "Off",
+    "y",
+    "~",
+    "null",
+    "2001-12-14",
+  ];
+  const scalarDocs = scalars.map((v) => `a: ${v}\nb: [${v}]\n`);
+  it.skipIf(!python)(
+    "PyYAML and mc read plain scalars (floats, ints, booleans, null) alike (review H32-5)",
+    () => {
+      const path = join(tmp, "scalars-py.json");
+      writeFileSync(path, JSON.stringify(scalarDocs));
+      const out = execFileSync(
+        "python3",
+        [
+          "-c",
+          [
+            "import json,sys,yaml,math",
+            "def f(x):",
+            "  if isinstance(x, float) and (math.isinf(x) or math.isnan(x)): return 'nan' if math.isnan(x) else ('inf' if x > 0 else '-inf')",
+            "  if isinstance(x, list): return [f(y) for y in x]",
+            "  if isinstance(x, dict): return {k: f(v) for k, v in x.items()}",
+            "  return x",
+            "print(json.dumps([f(yaml.safe_load(t)) for t in json.load(open(sys.argv[1]))], default=str))",
+          ].join("\n"),
+          path,
+        ],
+        { encoding: "utf8" },
+      );
+      const mine = scalarDocs.map((t) => parseYaml(t, "x"));
+      const norm = (v: unknown) =>
+        JSON.parse(
+          JSON.stringify(v, (_, x) =>
+            typeof x === "number" && !Number.isFinite(x)
+              ? Number.isNaN(x)
+                ? "nan"
+                : x > 0
+                  ? "inf"
+                  : "-inf"
+              : x,
+          ),
+        );
+      expect(norm(mine).map((d: unknown, i: number) => [scalars[i], d])).toEqual(
+        JSON.parse(out).map((d: unknown, i: number) => [scalars[i], d]),
+      );
+    },
+  );
   it.skipIf(!ruby)(
     "ERB then Psych (tmuxinator's loader) read every exported tmuxinator file as mc does",
     () => {

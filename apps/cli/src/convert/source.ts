@@ -12,11 +12,21 @@ export const MAX_DEPTH = 64;
 const fail = (reason: string, hint?: string) => convertError("import", reason, hint);
 
 // PyYAML (tmuxp) and Ruby's Psych (tmuxinator) read YAML 1.1, where yes/no/on/off are booleans, but
-// neither reads y/n as one, nor a date as anything but text here: those two tags are adjusted.
+// neither reads y/n as one, nor a date as anything but text here: those two tags are adjusted. So are
+// floats: both want digits before or after the dot, and a dot and a signed exponent in the exponent
+// form, so `1e3`, `1.0e3`, `.` and `._5` are text to them (review H32-5: mc read 1000, null, 0.5).
+const FLOAT_BASE = String.raw`(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)`;
+const FLOAT = { plain: new RegExp(`^${FLOAT_BASE}$`), exp: new RegExp(`^${FLOAT_BASE}[eE][-+][0-9]+$`) };
 const yaml11Tags = (tags: Tags): Tags =>
   tags
     .filter((t) => !(typeof t === "object" && t.tag === "tag:yaml.org,2002:timestamp"))
     .map((t) => {
+      if (typeof t === "object" && t.tag === "tag:yaml.org,2002:float" && "test" in t) {
+        const f = t as { format?: string; test?: RegExp };
+        if (f.format === "EXP") return { ...t, test: FLOAT.exp } as typeof t;
+        if (f.format === undefined && f.test?.test("1.5")) return { ...t, test: FLOAT.plain } as typeof t;
+        return t;
+      }
       if (typeof t !== "object" || t.tag !== "tag:yaml.org,2002:bool" || !("test" in t)) return t;
       const truthy = (t as { default?: unknown; identify?: (v: unknown) => boolean }).identify?.(true);
       return {
