@@ -179,6 +179,25 @@ describe("tmuxinator (what tmuxinator 3.0.5 built, results/tmuxinator-*.txt)", (
 });
 
 describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
+  it("a \\u{…} escape past U+FFFF is that character, as zellij reads it; raw strings and comments as written (review H32-6)", () => {
+    const kdl = [
+      '// a comment with \\u{1F600} and "quotes"',
+      "/* a block /* nested \\u{1F601} */ comment */",
+      "layout {",
+      '    tab name="a\\/b\\u{1F600}\\u{e9}" {',
+      '        pane command="echo" { args "\\\\u{1F602}" r#"raw \\u{1F603} "#; }',
+      "    }",
+      '    tab name="\\u{10FFFF}" { pane command="true"; }',
+      "}",
+      "",
+    ].join("\n");
+    const r = fromText(kdl, "zellij", "z.kdl");
+    const [t0, t1] = tabs(r);
+    expect(t0!.tabName).toBe("a/b\u{1F600}\u00e9");
+    expect(t0!.command).toBe("echo '\\u{1F602}' 'raw \\u{1F603} '");
+    expect(t1!.tabName).toBe("\u{10FFFF}");
+  });
+
   it("full.kdl: templates expanded, cwd chains joined, chrome left out, nesting flattened", async () => {
     const r = await load("zellij/full.kdl");
     const [editor, docs, templates, sidebar, plugins] = tabs(r);

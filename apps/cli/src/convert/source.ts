@@ -156,12 +156,82 @@ function kdlDepth(text: string): number {
   return max;
 }
 
+/**
+ * KDL text with each `\u{…}` escape of a character past U+FFFF written as the character itself: kdljs
+ * 0.2.0 cuts such a code point to 16 bits (review H32-6: `\u{1F600}` read as U+F600, zellij shows 😀).
+ * Only inside quoted strings; comments and raw strings (`r#"…"#`) are copied as they are.
+ */
+export function astralEscapes(text: string): string {
+  if (!text.includes("\\u{")) return text;
+  let out = "";
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === "/" && text[i + 1] === "/") {
+      const end = text.indexOf("\n", i);
+      const stop = end < 0 ? n : end;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (c === "/" && text[i + 1] === "*") {
+      // Block comments nest in KDL v1.
+      let depth = 0;
+      let j = i;
+      while (j < n) {
+        if (text[j] === "/" && text[j + 1] === "*") {
+          depth++;
+          j += 2;
+        } else if (text[j] === "*" && text[j + 1] === "/") {
+          depth--;
+          j += 2;
+          if (depth === 0) break;
+        } else j++;
+      }
+      out += text.slice(i, j);
+      i = j;
+    } else if (c === "r" && /^r#*"/.test(text.slice(i, i + 300)) && !/[\w-]/.test(text[i - 1] ?? "")) {
+      const hashes = /^r(#*)"/.exec(text.slice(i))![1]!;
+      const close = `"${hashes}`;
+      const start = i + 2 + hashes.length;
+      const end = text.indexOf(close, start);
+      const stop = end < 0 ? n : end + close.length;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (c === '"') {
+      let j = i + 1;
+      out += c;
+      while (j < n && text[j] !== '"') {
+        if (text[j] === "\\") {
+          const m = /^\\u\{([0-9a-fA-F]{1,6})\}/.exec(text.slice(j, j + 10));
+          const cp = m ? Number.parseInt(m[1]!, 16) : 0;
+          if (m && cp > 0xffff && cp <= 0x10ffff) {
+            out += String.fromCodePoint(cp);
+            j += m[0].length;
+            continue;
+          }
+          out += text.slice(j, j + 2);
+          j += 2;
+          continue;
+        }
+        out += text[j];
+        j++;
+      }
+      if (j < n) out += '"';
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
 /** Parse a KDL v1 document (zellij's layout language) with kdljs 0.2.0. */
 export function parseKdlText(text: string, source: string): KdlNode[] {
   if (kdlDepth(text) > MAX_DEPTH) throw fail(`${source}: braces nested deeper than ${MAX_DEPTH} levels`);
   let r: ReturnType<typeof parseKdl>;
   try {
-    r = parseKdl(text);
+    r = parseKdl(astralEscapes(text));
   } catch (e) {
     throw fail(
       `${source}: not valid KDL (${e instanceof RangeError ? "nested too deeply" : (e as Error).message})`,
