@@ -115,6 +115,23 @@ describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.tx
     expect(r.warnings.filter((w) => /lines apply to the tab's command only/.test(w.message))).toHaveLength(1);
   });
 
+  it("environment: a leading ~ is a home directory now, as tmuxp's expanduser makes it; __proto__ is said (reviews H32-2, H32-9)", () => {
+    const text =
+      'session_name: s\nenvironment:\n  A: ~/x\n  B: ~root/x\n  C: "~"\n  D: a~b\n  E: ~nosuchuser9/x\n  __proto__: p\nwindows:\n  - window_name: w\n    panes: [echo hi]\n';
+    const r = fromText(text, "tmuxp");
+    expect(r.file.layouts[0]!.env).toEqual({
+      A: "/home/u/x",
+      B: "/root/x",
+      C: "/home/u",
+      D: "a~b",
+      E: "~nosuchuser9/x",
+    });
+    const said = r.warnings.map((w) => `${w.at}: ${w.message}`).join("\n");
+    expect(said).toMatch(/environment\.A: ~ replaced by \$HOME's value now/);
+    expect(said).toMatch(/environment\.B: ~root replaced by that user's home directory now/);
+    expect(said).toMatch(/__proto__: mc cannot set a variable named __proto__; not carried over/);
+  });
+
   it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
     const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "a7d1,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;
     const t = tabs(fromText(text, "tmuxp"))[0]!;

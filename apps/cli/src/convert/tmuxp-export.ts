@@ -36,10 +36,14 @@ function expansionNotes(layout: LayoutConfig, notes: Notes): void {
     layout.env,
     ...layout.layoutTabs.flatMap((t) => [t.env, ...(t.panes ?? []).map((p) => p.env)]),
   ];
-  if (values.some((e) => Object.values(e ?? {}).some((v) => EXPANDS.test(v) || v.startsWith("."))))
+  if (
+    values.some((e) =>
+      Object.values(e ?? {}).some((v) => EXPANDS.test(v) || v.startsWith(".") || v.startsWith("~")),
+    )
+  )
     notes.add(
       "env",
-      "tmuxp replaces $VAR in variables' values and makes a value starting with . a path when it loads them",
+      "tmuxp replaces $VAR in variables' values, a leading ~ with a home directory, and makes a value starting with . a path when it loads them",
     );
   const cmds = layout.layoutTabs.flatMap((t) => [t.command, ...(t.panes ?? []).map((p) => p.command ?? "")]);
   if (cmds.some((c) => /'[^']*\$(\w|\{)[^']*'/.test(c)))

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type Flat, flatten, type NamedLayout, PANE_LAYOUTS } from "@mc/core";
 import type { SourcePane } from "./build.js";
 import { expandVars, joinDir, normDir, TILDE } from "./paths.js";
@@ -134,14 +135,48 @@ export function envOf(
   if (!isMap(v)) throw fail(`${at}: environment is a mapping`);
   const out: Record<string, string> = {};
   for (const [k, raw] of Object.entries(v)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-      c.notes.add(loc(at, k), "not a variable name mc can set (letters, digits, _); not carried over");
+    // `__proto__` is a name tmux would set, but not one a layouts file can hold (review H32-9: dropped
+    // without a word).
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k === "__proto__") {
+      c.notes.add(
+        loc(at, k),
+        k === "__proto__"
+          ? "mc cannot set a variable named __proto__; not carried over"
+          : "not a variable name mc can set (letters, digits, _); not carried over",
+      );
       continue;
     }
-    const val = expanded(c, raw, loc(at, k), false);
+    // tmuxp's expandshell is expanduser, then expandvars: a leading ~ is the home directory (review
+    // H32-2: kept as text, the tab saw "~/x" where tmuxp sets /home/u/x).
+    const val = expanded(c, homeOf(c, raw, loc(at, k)), loc(at, k), false);
     out[k] = val.startsWith(".") ? joinDir(base, val) : val;
   }
   return out;
+}
+
+/** Python's os.path.expanduser of a value: `~` and `~/…` from $HOME, `~user/…` from /etc/passwd. */
+function homeOf(c: Ctx, v: Plain, at: string): Plain {
+  if (typeof v !== "string" || !v.startsWith("~")) return v;
+  const m = /^~([^/]*)(.*)$/s.exec(v)!;
+  const home = m[1] === "" ? c.ctx.env.HOME : passwdHome(m[1]!);
+  if (home === undefined) return v;
+  c.notes.add(
+    at,
+    `~${m[1]} replaced by ${m[1] === "" ? "$HOME's value" : "that user's home directory"} now (tmuxp does it at each load)`,
+  );
+  return (home === "/" ? "" : home.replace(/\/+$/, "")) + m[2]! || "/";
+}
+
+/** A user's home directory from this machine's /etc/passwd (undefined when there is none). */
+function passwdHome(user: string): string | undefined {
+  try {
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((l) => l.split(":")[0] === user);
+    return line?.split(":")[5] || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The commands a pane runs: typed lines, one after the other, whatever each one's exit status. */
