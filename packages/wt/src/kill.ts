@@ -13,10 +13,14 @@ import { type KillTarget, killScript, scriptFileArgs } from "./scripts.js";
  * end record. Only what really stopped counts: a survivor (an elevated process) is an error, never a kill.
  */
 export async function killRun(host: Host, pwsh: string, runDir: string, tabs: number): Promise<KillOutcome> {
-  const live = await liveWrappers(host, runDir, tabs);
+  // The kill files come first: a wrapper moves its start record into place and only then looks for its
+  // kill file, so one that found none had already recorded its start, and the read below sees it. Read
+  // first, a wrapper recording in between (the process-table query takes 0.5–2 s on Windows) was neither
+  // targeted nor stopped and ran its command after the kill (review H43-5).
   await Promise.all(
     Array.from({ length: tabs }, (_, i) => host.writeFile(join(runDir, `tab-${i}.kill`), "kill\n")),
   );
+  const live = await liveWrappers(host, runDir, tabs);
   if (live.length === 0) return "gone";
   const target = (p: { pid: number; startedAt?: number }): KillTarget => ({
     pid: p.pid,

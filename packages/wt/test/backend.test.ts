@@ -110,6 +110,50 @@ describe("WtBackend on a recording host", () => {
     expect(JSON.parse(host.files.get("/r/a/tab-0.json")!)).toEqual({ v: 1, pid: 100, start: 1000 });
   });
 
+  it("kill writes the kill files before it reads the records: a tab recording its start meanwhile is stopped or leaves (review H43-5)", async () => {
+    // The hostile review's interleaving: tab 0 runs (wrapper 100); tab 1's wrapper (2000) is still opening
+    // and does what wrapper.ps1 does at start, at some point during the kill: move its start record into
+    // place, then look for its kill file (KILL: it leaves; none: it starts its command). Whatever the
+    // point, it must either find its kill file or be among the wrappers the kill script stops.
+    const hooks = ["readDir", "processTrees", "writeFile tab-0.kill", "writeFile tab-1.kill"] as const;
+    for (const at of hooks) {
+      let wrapperSaw: "KILL" | "command" | undefined;
+      const wrapper1 = () => {
+        if (wrapperSaw) return;
+        host.files.set("/r/a/tab-1.json", '{"v":1,"pid":2000,"start":1500,"attempt":1}');
+        host.trees.set(2000, [node(2000, 1, 1_500_000)]);
+        wrapperSaw = host.files.has("/r/a/tab-1.kill") ? "KILL" : "command";
+      };
+      let targets = "";
+      const host = fakeHost({
+        handler: (_cmd, h) => {
+          targets = /\$mcWrapperPids = (.*)/.exec(h.files.get("/r/a/kill.ps1")!)![1]!;
+          return {
+            stdout: JSON.stringify({ stopped: targets.slice(2, -1).split(", ").map(Number), survivors: [] }),
+          };
+        },
+      });
+      host.files.set("/r/a/tab-0.json", '{"v":1,"pid":100,"start":1000}');
+      host.trees.set(100, [node(100, 1, 1_000_000)]);
+      const { readDir, processTrees, writeFile } = host;
+      host.readDir = async (d) => {
+        if (at === "readDir") wrapper1();
+        return readDir.call(host, d);
+      };
+      host.processTrees = async (pids) => {
+        if (at === "processTrees") wrapper1();
+        return processTrees.call(host, pids);
+      };
+      host.writeFile = async (p, data) => {
+        await writeFile.call(host, p, data);
+        if (at === `writeFile ${p.split("/").pop()}`) wrapper1();
+      };
+      expect(await new WtBackend(host).kill("a", session("a", "/r/a", ["x", "y"]))).toBe("killed");
+      expect(wrapperSaw, at).toBeDefined();
+      if (wrapperSaw === "command") expect(targets, at).toContain("2000");
+    }
+  });
+
   it("finds PowerShell (pwsh first, then Windows PowerShell) and probes the versions once", async () => {
     const probe = (stdout: string) => fakeHost({ binaries: ["powershell.exe"], handler: () => ({ stdout }) });
     const host = probe(
