@@ -81,7 +81,7 @@ export interface WrapperTab {
   commandFile: string;
   /** Which shell reads the command. */
   shell: CommandShell;
-  /** The shell's program; default: the wrapper's own PowerShell, or `%ComSpec%` for cmd. */
+  /** The shell's program (a name without a directory is looked up on PATH only); default: the wrapper's own PowerShell, or `%ComSpec%` for cmd. */
   program?: string | undefined;
   /** Environment of the command and of the kept shell, over the wrapper's own: `[name, value]` pairs. */
   env?: readonly (readonly [string, string])[] | undefined;
@@ -122,6 +122,14 @@ const eventLine = (type: string, t: string, extra: string) =>
 /** How the command child is started, for attempt after attempt (see the module comment). */
 const RUN_ATTEMPTS = `    ${eventLine("tab-started", "$mcStart", `',"attempt":' + $mcTry`)}
     ${APPEND_EVENT}
+    # A bare name is resolved on PATH alone: Get-Command searches only PATH's directories (CommandDiscovery.cs
+    # GetLookupDirectoryPaths; about_Command_Precedence), while Process.Start passes no application name
+    # and CreateProcess searches the current directory, the tab's startDir, before PATH (CreateProcessW,
+    # lpCommandLine): a powershell.exe in a cloned repository would run the command and be the kept shell.
+    if ($null -eq $mcProgram) {
+      try { $mcProgram = (Get-Command -CommandType Application -Name $mcT.program -ErrorAction Stop | Select-Object -First 1).Path }
+      catch { throw ('no program "' + $mcT.program + '" on PATH (a shell named without a directory is looked up on PATH only)') }
+    }
     $mcN = 1
     while ($true) {
       $mcInfo = New-Object System.Diagnostics.ProcessStartInfo
@@ -158,7 +166,9 @@ $mcRecord = [System.IO.Path]::Combine($mcRunDir, ('tab-{0}.json' -f $McTab))
 $mcKill = [System.IO.Path]::Combine($mcRunDir, ('tab-{0}.kill' -f $McTab))
 $mcEvents = [System.IO.Path]::Combine($mcRunDir, '${EVENTS_FILE}')
 $mcTmp = '{0}.tmp.{1}' -f $mcRecord, $PID
-if ($mcT.program) { $mcProgram = $mcT.program } elseif ($mcT.shell -eq 'cmd') { $mcProgram = $env:ComSpec } else { $mcProgram = (Get-Process -Id $PID).Path }
+# A shell named without a directory (\`pwsh\`, \`powershell\`) is looked up when the command starts (see RUN_ATTEMPTS).
+$mcProgram = $null
+if (-not $mcT.program) { if ($mcT.shell -eq 'cmd') { $mcProgram = $env:ComSpec } else { $mcProgram = (Get-Process -Id $PID).Path } } elseif ($mcT.program -match '[\\\\/]') { $mcProgram = $mcT.program }
 if ([System.IO.File]::Exists($mcRecord)) {
   [Console]::Error.WriteLine('mc: this tab belongs to an earlier start; its command is not run again')
   exit 2
@@ -207,6 +217,9 @@ ${RUN_ATTEMPTS}
 }
 if ([System.IO.File]::Exists($mcKill)) { exit 0 }
 if ($mcKeepShell -or $mcT.keep) {
+  # A shell that was not found is not kept (its bare name would be looked up in the tab's directory): the
+  # tab ends failed, with the message on screen.
+  if ($null -eq $mcProgram) { exit 1 }
   $mcKept = New-Object System.Diagnostics.ProcessStartInfo
   $mcKept.UseShellExecute = $false
   $mcKept.FileName = $mcProgram

@@ -3,7 +3,7 @@
  * with the fake Windows Terminal, PowerShell and cmd (fakes.ts), whose wrapper model follows the
  * generated script and .NET's documented behaviour (test/fake/pwsh.mjs, "tab-wrapper v3").
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type LayoutConfig,
@@ -150,6 +150,70 @@ describe("shell", () => {
       code: "LAYOUT_INVALID",
       reason: expect.stringContaining("layouts[0].layoutTabs[0].shell:"),
     });
+    await m.killAllSessions();
+  });
+});
+
+describe("a shell named without a directory (review H43-1)", () => {
+  /** A `powershell` and a `pwsh` planted in the tab's start directory (a cloned repository). */
+  const plant = (f: FakeWindows) => {
+    for (const name of ["powershell", "pwsh"]) {
+      writeFileSync(
+        join(f.workDir, name),
+        `#!/bin/sh\necho "${name} $*" >> '${join(f.root, "planted.txt")}'\nexit 42\n`,
+        { mode: 0o755 },
+      );
+    }
+  };
+  const planted = (f: FakeWindows) => existsSync(join(f.root, "planted.txt"));
+
+  it("is looked up on PATH, never in the tab's directory: the command and the kept shell are the system's", async () => {
+    const f = fresh({ pwshOnPath: true });
+    plant(f);
+    const layout: LayoutConfig = {
+      layoutName: "planted",
+      layoutTabs: [
+        { tabName: "ps51", startDir: f.workDir, command: "Write-Output ok > ps.txt", shell: "powershell" },
+        { tabName: "pwsh", startDir: f.workDir, command: "exit 3", shell: "pwsh" },
+      ],
+    };
+    const m = f.manager({ sessionLayouts: [layout], keepShell: true });
+    await m.startAllSessions();
+    const r = await finished(f, m);
+    expect(r.sessions[0]!.tabs.map((t) => [t.tabName, t.state, t.exitCode])).toEqual([
+      ["ps51", "exited", 0],
+      ["pwsh", "exited", 3],
+    ]);
+    expect(readFileSync(join(f.workDir, "ps.txt"), "utf8")).toBe("ok\n");
+    // Both kept shells are the fake PowerShell on PATH (it records itself); nothing planted ever ran.
+    await f.until(async () => (f.shells().length === 2 ? true : undefined));
+    expect(planted(f)).toBe(false);
+    await m.killAllSessions();
+  });
+
+  it("that is not on PATH fails the tab clearly and keeps no shell", async () => {
+    const f = fresh();
+    plant(f);
+    const layout: LayoutConfig = {
+      layoutName: "absent",
+      layoutTabs: [{ tabName: "t", startDir: f.workDir, command: "exit 0", shell: "pwsh" }],
+    };
+    const m = f.manager({ sessionLayouts: [layout], keepShell: true });
+    await m.startAllSessions();
+    const r = await finished(f, m);
+    expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([["exited", 1]]);
+    expect(eventLines(m.session("absent")).find((e) => e.type === "tab-exited")).toMatchObject({
+      exitCode: 1,
+      reason: "the command could not be started",
+    });
+    // The wrapper left with 1: Windows Terminal keeps the tab, with the message, open (closeOnExit).
+    const [tab] = await f.until(async () => {
+      const tabs = f.tabs(f.windows()[0]!);
+      return tabs[0]?.exit === undefined ? undefined : tabs;
+    });
+    expect(tab!.exit).toBe(1);
+    expect(planted(f)).toBe(false);
+    expect(f.shells()).toEqual([]);
     await m.killAllSessions();
   });
 });

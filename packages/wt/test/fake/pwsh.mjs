@@ -23,7 +23,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   alive,
   assigned,
@@ -165,15 +165,28 @@ async function runScript(script, args) {
   exitWith(code);
 }
 
+/**
+ * Where CreateProcess finds a program Process.Start names: .NET passes no application name, only the
+ * command line (Process.Windows.cs), so a name without a directory is searched in the directory of the
+ * starting program's image, then the current directory, then (System32, Windows, modelled as absent) PATH
+ * (CreateProcessW, lpCommandLine).
+ */
+function createProcessSearch(program, env) {
+  if (/[\\/]/.test(program)) return existsSync(program) ? program : undefined;
+  for (const d of [dirname(SELF), process.cwd()]) if (existsSync(join(d, program))) return join(d, program);
+  return which(program, env);
+}
+
 /** Run a program the way `Process.Start` with `Arguments` does: one CreateProcess command line. */
 function startProgram(program, commandLine, extra = {}) {
   const line = `"${program}" ${commandLine}`;
   // CreateProcess refuses a command line over 32,767 characters (error 206): Process.Start throws.
   if (line.length > 32_767) throw new Error("The filename or extension is too long.");
-  // A program that does not resolve (PATH with UseShellExecute false): Process.Start throws Win32Exception.
-  if (!which(program, extra.env))
+  // A program that does not resolve (UseShellExecute false): Process.Start throws Win32Exception.
+  const found = createProcessSearch(program, extra.env);
+  if (!found)
     throw new Error("An error occurred trying to start process: The system cannot find the file specified.");
-  return spawn(program, windowsArgv(line).slice(1), extra);
+  return spawn(found, windowsArgv(line).slice(1), extra);
 }
 const exited = (child) =>
   new Promise((res) =>
@@ -322,7 +335,17 @@ async function wrapper(script, tab) {
   const tmp = `${rec}.tmp.${process.pid}`;
   const env = { ...process.env };
   for (let k = 0; k + 1 < t.env.length; k += 2) env[t.env[k]] = t.env[k + 1];
-  const program = t.program || (t.shell === "cmd" ? process.env.ComSpec : SELF);
+  let program = t.program || (t.shell === "cmd" ? process.env.ComSpec : SELF);
+  // A bare name the script resolves with `Get-Command -CommandType Application` before starting it: PATH
+  // only (CommandDiscovery.cs GetLookupDirectoryPaths), with this process's PATH; not found: it throws.
+  const lookedUp = /Get-Command -CommandType Application -Name \$mcT\.program\b/.test(script);
+  const bare = t.program && !/[\\/]/.test(t.program);
+  const lookUp = () => {
+    if (!lookedUp || !bare || program !== t.program) return;
+    const found = which(t.program);
+    if (!found) throw new Error(`no program "${t.program}" on PATH`);
+    program = found;
+  };
   const now = () => String(Date.now() / 1000);
   const field = JSON.parse(`{${t.event}}`);
   const event = async (type, time, extra) => {
@@ -361,6 +384,7 @@ async function wrapper(script, tab) {
   } else {
     try {
       await event("tab-started", start, { attempt });
+      lookUp();
       for (let n = 1; ; n++) {
         const child =
           t.shell === "cmd"
@@ -403,6 +427,8 @@ async function wrapper(script, tab) {
   if (existsSync(killFile)) return 0;
   if (interrupted) return 1;
   if (keep) {
+    // The script keeps no shell whose name it could not resolve.
+    if (lookedUp && bare && program === t.program) return 1;
     const shell =
       t.shell === "cmd"
         ? startProgram(program, "", { stdio: "ignore", env: { ...env, FAKE_CMDLINE: "" } })
