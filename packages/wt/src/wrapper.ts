@@ -8,7 +8,8 @@ import { BOM, MARKERS, psComment } from "./generate.js";
  * - The wrapper is mc's own script: no profile, `-File` without `-NoExit`, so nothing of it is
  *   dot-sourced into an interactive session (ConsoleHost.cs runs a `-File` script with useLocalScope
  *   false, about_Pwsh). The shell kept in the tab is a NEW process started after the command: the user's
- *   PowerShell (or cmd) with the user's profile and nothing of mc's.
+ *   PowerShell (or cmd) with the user's profile and nothing of mc's, not even the execution policy
+ *   `-ExecutionPolicy Bypass` gave the wrapper (PSExecutionPolicyPreference is removed).
  * - The command runs in a child process started by `Process.Start` (not PowerShell's native-command
  *   binder), whose exit code is read exactly from `Process.ExitCode`.
  * - PowerShell commands: the child is `<same PowerShell> -NoLogo -EncodedCommand <stub>`, profile loaded.
@@ -140,6 +141,11 @@ const RUN_ATTEMPTS = `    ${eventLine("tab-started", "$mcStart", `',"attempt":' 
       } else {
         $mcInfo.Arguments = '-NoLogo -EncodedCommand ' + $mcT.stub
       }
+      # The user's command runs under the user's execution policy, as in their own shell and in a tmux or
+      # zellij tab: the wrapper's -ExecutionPolicy Bypass is in this variable (about_Execution_Policies,
+      # Process scope), which every child would inherit. The stub needs no policy (it is a command, not a
+      # script file); a layout's env may still set the variable. (review H43-2)
+      [void]$mcInfo.EnvironmentVariables.Remove('PSExecutionPolicyPreference')
       for ($mcE = 0; $mcE + 1 -lt $mcT.env.Count; $mcE += 2) { $mcInfo.EnvironmentVariables[$mcT.env[$mcE]] = $mcT.env[$mcE + 1] }
       $mcChild = [System.Diagnostics.Process]::Start($mcInfo)
       $mcChild.WaitForExit()
@@ -224,6 +230,8 @@ if ($mcKeepShell -or $mcT.keep) {
   $mcKept.UseShellExecute = $false
   $mcKept.FileName = $mcProgram
   if ($mcT.shell -ne 'cmd') { $mcKept.Arguments = '-NoLogo' }
+  # The user's shell under the user's execution policy, not the wrapper's Bypass (review H43-2).
+  [void]$mcKept.EnvironmentVariables.Remove('PSExecutionPolicyPreference')
   for ($mcE = 0; $mcE + 1 -lt $mcT.env.Count; $mcE += 2) { $mcKept.EnvironmentVariables[$mcT.env[$mcE]] = $mcT.env[$mcE + 1] }
   $ErrorActionPreference = 'Continue'
   try { [System.Diagnostics.Process]::Start($mcKept).WaitForExit() } catch { }

@@ -108,6 +108,43 @@ describe("env", () => {
   });
 });
 
+describe("execution policy (review H43-2)", () => {
+  it("the command and the kept shell run under the user's policy, not the wrapper's Bypass", async () => {
+    const f = fresh();
+    dumpEnv(f);
+    const layout: LayoutConfig = {
+      layoutName: "policy",
+      layoutTabs: [
+        { tabName: "ps", startDir: f.workDir, command: "node dump-env.mjs ps.json" },
+        { tabName: "cmd", startDir: f.workDir, command: "node dump-env.mjs cmd.json", shell: "cmd" },
+        // A layout may still set it for its own tab.
+        {
+          tabName: "own",
+          startDir: f.workDir,
+          command: "node dump-env.mjs own.json",
+          env: { PSExecutionPolicyPreference: "AllSigned" },
+        },
+      ],
+    };
+    const m = f.manager({ sessionLayouts: [layout], keepShell: true });
+    await m.startAllSessions();
+    const r = await finished(f, m);
+    expect(r.sessions[0]!.tabs.map((t) => [t.state, t.exitCode])).toEqual([
+      ["exited", 0],
+      ["exited", 0],
+      ["exited", 0],
+    ]);
+    // The model: the wrapper itself runs with -ExecutionPolicy Bypass, kept in its environment.
+    expect(f.tabs(f.windows()[0]!)[0]!.cmdline).toContain("-ExecutionPolicy Bypass");
+    expect(dumped(f, "ps.json").PSExecutionPolicyPreference).toBeUndefined();
+    expect(dumped(f, "cmd.json").PSExecutionPolicyPreference).toBeUndefined();
+    expect(dumped(f, "own.json").PSExecutionPolicyPreference).toBe("AllSigned");
+    const shells = await f.until(async () => (f.shells().length === 3 ? f.shells() : undefined));
+    expect(shells.map((s) => s.executionPolicy).sort()).toEqual(["AllSigned", undefined, undefined]);
+    await m.killAllSessions();
+  });
+});
+
 describe("shell", () => {
   it("runs each tab's command in its own shell, over the backend's", async () => {
     const f = fresh({ pwshOnPath: true });

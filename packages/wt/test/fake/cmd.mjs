@@ -18,7 +18,13 @@ if (!m) {
   if (process.env.FAKE_PWSH_STATE)
     writeFileSync(
       join(process.env.FAKE_PWSH_STATE, `shell-${process.pid}.json`),
-      JSON.stringify({ shell: "cmd" }),
+      // A PowerShell started from this shell would inherit its PSExecutionPolicyPreference.
+      JSON.stringify({
+        shell: "cmd",
+        ...(process.env.PSExecutionPolicyPreference === undefined
+          ? {}
+          : { executionPolicy: process.env.PSExecutionPolicyPreference }),
+      }),
     );
   process.on("SIGINT", () => {});
   setInterval(() => {}, 1 << 30);

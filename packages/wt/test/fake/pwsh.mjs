@@ -57,7 +57,9 @@ for (let i = 0; i < argv.length; i++) {
   if (a === "-NoLogo" || a === "-NonInteractive") continue;
   if (a === "-NoProfile") o.noProfile = true;
   else if (a === "-NoExit") o.noExit = true;
-  else if (a === "-ExecutionPolicy") i++;
+  // The Process-scope policy is kept in $env:PSExecutionPolicyPreference, which children inherit
+  // (about_Execution_Policies; SecuritySupport.cs SetExecutionPolicy, Process case).
+  else if (a === "-ExecutionPolicy") process.env.PSExecutionPolicyPreference = argv[++i];
   else if (a === "-EncodedCommand") o.encoded = Buffer.from(argv[++i], "base64").toString("utf16le");
   else if (a === "-Command") {
     o.command = argv.slice(i + 1).join(" ");
@@ -119,6 +121,12 @@ async function main() {
   return interactive({});
 }
 
+/** The execution policy this process inherited from its parent's Process scope, if any. */
+const policy = () =>
+  process.env.PSExecutionPolicyPreference === undefined
+    ? {}
+    : { executionPolicy: process.env.PSExecutionPolicyPreference };
+
 /** The interactive shell kept in a tab: records what it has, survives Ctrl+C at its prompt, waits. */
 function interactive(dotSourced) {
   const dir = process.env.FAKE_PWSH_STATE;
@@ -129,6 +137,7 @@ function interactive(dotSourced) {
       eap: "Continue",
       variables: [],
       functions: [],
+      ...policy(),
       ...dotSourced,
     };
     writeFileSync(join(dir, `shell-${process.pid}.json`), JSON.stringify(s));
@@ -333,8 +342,17 @@ async function wrapper(script, tab) {
   const killFile = join(runDir, `tab-${tab}.kill`);
   const eventsFile = join(runDir, "events.ndjson");
   const tmp = `${rec}.tmp.${process.pid}`;
-  const env = { ...process.env };
-  for (let k = 0; k + 1 < t.env.length; k += 2) env[t.env[k]] = t.env[k + 1];
+  // ProcessStartInfo.EnvironmentVariables: this process's environment, less what the script removes
+  // from the command's (`$mcInfo`) or the kept shell's (`$mcKept`), then the tab's pairs.
+  const envFor = (psi) => {
+    const e = { ...process.env };
+    const removed = new RegExp(`\\$${psi}\\.EnvironmentVariables\\.Remove\\('(\\w+)'\\)`, "g");
+    for (const [, name] of script.matchAll(removed)) delete e[name];
+    for (let k = 0; k + 1 < t.env.length; k += 2) e[t.env[k]] = t.env[k + 1];
+    return e;
+  };
+  const env = envFor("mcInfo");
+  const keptEnv = envFor("mcKept");
   let program = t.program || (t.shell === "cmd" ? process.env.ComSpec : SELF);
   // A bare name the script resolves with `Get-Command -CommandType Application` before starting it: PATH
   // only (CommandDiscovery.cs GetLookupDirectoryPaths), with this process's PATH; not found: it throws.
@@ -431,8 +449,8 @@ async function wrapper(script, tab) {
     if (lookedUp && bare && program === t.program) return 1;
     const shell =
       t.shell === "cmd"
-        ? startProgram(program, "", { stdio: "ignore", env: { ...env, FAKE_CMDLINE: "" } })
-        : startProgram(program, "-NoLogo", { stdio: "ignore", env });
+        ? startProgram(program, "", { stdio: "ignore", env: { ...keptEnv, FAKE_CMDLINE: "" } })
+        : startProgram(program, "-NoLogo", { stdio: "ignore", env: keptEnv });
     await exited(shell);
     return 0;
   }
