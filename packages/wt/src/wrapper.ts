@@ -237,7 +237,9 @@ if ($mcKeepShell -or $mcT.keep) {
   try { [System.Diagnostics.Process]::Start($mcKept).WaitForExit() } catch { }
   exit 0
 }
-exit $mcCode
+# The record holds the command's exit code; 0 here makes Windows Terminal close the tab, as --exit close
+# asks, also after a failure (closeOnExit: only 0 is Closed, ConptyConnection.cpp:548).
+exit 0
 `;
 
 /** A number the wrapper compares with (a safe non-negative integer, as the layout checks make it). */

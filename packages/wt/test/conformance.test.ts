@@ -91,6 +91,7 @@ describe("WTLocalManager on the fakes", () => {
     expect(host.spawned - n).toBe(0);
     expect(pwshRuns.length).toBe(before + 1);
     expect(formatStatusReport(r)).toContain("own_svc; api's [wt@local] open");
+    const window = f.windows().find((w) => w.endsWith(" own_svc; api's"))!;
     // The backend's kill first (the manager's would forget the session and its records at once).
     const managed = m.session("own_svc; api's");
     expect(await m.backend.kill(managed.name, managed)).toBe("killed");
@@ -104,19 +105,18 @@ describe("WTLocalManager on the fakes", () => {
     expect(Math.max(...pwshRuns.map((c) => [c.file, ...c.args].join(" ").length))).toBeLessThan(1500);
     const [killed] = await m.killAllSessions();
     expect(killed).toEqual({ machine: "local", name: "own_svc; api's", ok: true, outcome: "gone" });
-    // The killed tab closed (its wrapper left with code 0); the failed one stays, dead, showing its exit
-    // code, as Windows Terminal keeps a tab whose process failed (ConptyConnection.cpp:548).
-    const window = f.windows().find((w) => w.endsWith(" own_svc; api's"))!;
+    // Both tabs closed: the killed one's wrapper left with code 0, and so did the failed one's (keepShell
+    // false is --exit close; its record keeps 7), as Windows Terminal closes only on 0 (ConptyConnection.cpp:548).
     expect(
       f
         .tabs(window)
         .map((t) => [t.closed, t.exit])
         .sort(),
     ).toEqual([
-      [false, 7],
+      [true, 0],
       [true, 0],
     ]);
-    expect(listWindows(f.fakeState).get(window)).toEqual([]);
+    expect(listWindows(f.fakeState).has(window)).toBe(false);
   });
 
   it("a missing wt is BINARY_NOT_FOUND and nothing is left registered", async () => {

@@ -182,21 +182,26 @@ describe("#19 kill and attach", () => {
 
   it("closes killed tabs, and never adds tabs to a window an earlier start left open", async () => {
     const f = fresh();
-    const layouts = [{ layoutName: "w", layoutTabs: [tab("fails", "exit 3"), tab("runs", "sleep 30")] }];
+    const layouts = [
+      { layoutName: "w", layoutTabs: [tab("stopped", "sh -c 'sleep 30'"), tab("runs", "sleep 30")] },
+    ];
     const first = f.manager({ sessionLayouts: layouts, keepShell: false });
     await first.startAllSessions();
-    await until(f, first, (r) => r.sessions[0]!.tabs[0]!.state === "exited");
-    await first.killAllSessions();
-    // The failed tab stays, dead, as Windows Terminal keeps a failed process' tab (ConptyConnection.cpp:548).
+    await until(f, first, (r) => r.sessions[0]!.tabs.every((t) => t.state === "running"));
     const old = f.windows().find((w) => w.endsWith(" w"))!;
+    // Ctrl+C in the first tab: its wrapper is stopped and leaves with a failure.
+    f.ctrlC(old, 0);
+    await until(f, first, (r) => r.sessions[0]!.tabs[0]!.state === "killed");
+    await first.killAllSessions();
+    // That tab stays, dead, as Windows Terminal keeps a failed process' tab (ConptyConnection.cpp:548).
     expect(
       f
         .tabs(old)
-        .map((t) => [t.closed, t.exit])
+        .map((t) => [t.closed, t.exit === 0])
         .sort(),
     ).toEqual([
-      [false, 3],
-      [true, 0],
+      [false, false],
+      [true, true],
     ]);
     const second = f.manager({ sessionLayouts: layouts, keepShell: false });
     await second.startAllSessions();

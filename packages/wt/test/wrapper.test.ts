@@ -3,7 +3,7 @@
  * model is checked first in the same test so the test would fail on the old wrapper.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StatusReport, TabConfig } from "@mc/core";
 import { afterAll, describe, expect, it } from "vitest";
@@ -91,6 +91,41 @@ describe("#19 the tab wrapper", () => {
       ["ok", "exited", 0],
     ]);
     await m.killAllSessions();
+  });
+
+  it("with --exit close closes every tab, also after a failure; the record keeps the code (review H43-6)", async () => {
+    const f = fresh();
+    const m = f.manager({
+      sessionLayouts: [
+        {
+          layoutName: "close",
+          layoutTabs: [tab("fails", "sh -c 'exit 3'"), tab("throws", "throw 'boom'"), tab("ok", "exit 0")],
+        },
+      ],
+      keepShell: false,
+    });
+    await m.startAllSessions();
+    const r = await finished(f, m);
+    // Every window the fake terminal opened, closed ones too (f.windows() lists open ones only).
+    const [window] = readdirSync(join(f.fakeState, "windows")).map((h) =>
+      Buffer.from(h, "hex").toString("utf8"),
+    );
+    expect(r.sessions[0]!.tabs.map((t) => [t.tabName, t.state, t.exitCode])).toEqual([
+      ["fails", "exited", 3],
+      ["throws", "exited", 1],
+      ["ok", "exited", 0],
+    ]);
+    // The fake terminal closes a tab only on exit code 0 (closeOnExit, ConptyConnection.cpp:548).
+    const tabs = await f.until(async () => {
+      const t = f.tabs(window!);
+      return t.every((x) => x.exit !== undefined) ? t : undefined;
+    });
+    expect(tabs.map((t) => [t.exit, t.closed])).toEqual([
+      [0, true],
+      [0, true],
+      [0, true],
+    ]);
+    expect(f.windows()).toEqual([]);
   });
 
   it("leaves a fresh shell in the tab: nothing of the wrapper is dot-sourced into it", async () => {

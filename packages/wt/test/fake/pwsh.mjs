@@ -454,7 +454,8 @@ async function wrapper(script, tab) {
     await exited(shell);
     return 0;
   }
-  return code;
+  // The script's last statement: `exit 0` (the code is in the record) or the command's code.
+  return /\nexit 0\n$/.test(script) ? 0 : code;
 }
 
 await main();
