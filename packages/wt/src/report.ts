@@ -2,8 +2,24 @@ import { formatDuration, type SessionStatus, type StatusReport, type TabStatus }
 
 const COMMAND_WIDTH = 50;
 
+const NAMED: Readonly<Record<string, string>> = { "\t": "\\t", "\n": "\\n", "\r": "\\r", "\u001b": "\\e" };
+
+/**
+ * A value from a layout or a tool (a command, a tab name, an error) as the report prints it: every C0
+ * and C1 control and DEL written visibly (`\e`, `\x07`, `\x9b`), so a layout's command cannot retitle
+ * or clear the terminal that prints the status, or set its clipboard (OSC 52). The CLI has its own,
+ * wider display function (apps/cli display.ts); this package's text is printed by library users
+ * (`console.log(await m.statusReportText())`). (review H43-3)
+ */
+function visible(s: string): string {
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 function cut(s: string, n: number): string {
-  const one = s.replace(/\s+/g, " ").trim();
+  const one = visible(s).replace(/\s+/g, " ").trim();
   return one.length > n ? `${one.slice(0, n - 1)}…` : one;
 }
 
@@ -26,7 +42,7 @@ function table(rows: string[][]): string[] {
 /** One session's report (machineconfig `status_reporting`, per session): a line, then a row per tab. */
 export function formatSessionReport(s: SessionStatus): string {
   const c = s.summary;
-  const head = `${s.session} [${s.backend}@${s.host}] ${s.exists ? "open" : "gone"}, ${
+  const head = `${visible(s.session)} [${visible(s.backend)}@${visible(s.host)}] ${s.exists ? "open" : "gone"}, ${
     c.sessionHealthy ? "healthy" : "unhealthy"
   }: ${c.runningCommands}/${c.totalCommands} running, ${c.stoppedCommands} stopped, ${c.failedCommands} failed`;
   const rows = [
@@ -41,7 +57,9 @@ export function formatSessionReport(s: SessionStatus): string {
       cut(t.command, COMMAND_WIDTH),
     ]),
   ];
-  return [head, ...(s.error ? [`  ! ${s.error}`] : []), ...table(rows).map((l) => `  ${l}`)].join("\n");
+  return [head, ...(s.error ? [`  ! ${visible(s.error)}`] : []), ...table(rows).map((l) => `  ${l}`)].join(
+    "\n",
+  );
 }
 
 /** Every session's report and the global summary (machineconfig `status_reporting`, global). */

@@ -1,4 +1,11 @@
-import type { Command, ManagedSession, ProcessNode } from "@mc/core";
+import {
+  type Command,
+  type ManagedSession,
+  makeReport,
+  type ProcessNode,
+  summarizeSession,
+  type TabStatus,
+} from "@mc/core";
 import { fakeHost } from "@mc/core/testing";
 import { describe, expect, it } from "vitest";
 import { formatStatusReport, MARKERS, pwshError, WTLocalManager, WtBackend } from "../src/index.js";
@@ -152,6 +159,37 @@ describe("WtBackend on a recording host", () => {
       expect(wrapperSaw, at).toBeDefined();
       if (wrapperSaw === "command") expect(targets, at).toContain("2000");
     }
+  });
+
+  it("the status text shows control characters visibly: a command cannot drive the terminal (review H43-3)", () => {
+    const tab: TabStatus = {
+      tabName: "t\u0007\u009b1",
+      index: 0,
+      state: "running",
+      pid: 42,
+      processes: [],
+      runtimeMs: 1000,
+      command: "\u001b]0;OWNED\u0007\u001b[2J\u009b31mX\u007f\u0000\tt\r\n",
+    };
+    const text = formatStatusReport(
+      makeReport([
+        {
+          session: "esc",
+          machine: "local",
+          backend: "wt",
+          host: "local",
+          exists: true,
+          error: "tool said \u001b[31mno\u001b[0m",
+          tabs: [tab],
+          summary: summarizeSession([tab], true),
+        },
+      ]),
+    );
+    // No C0 control but the report's own line breaks, no DEL, no C1.
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text).toContain("\\e]0;OWNED\\x07\\e[2J\\x9b31mX\\x7f\\x00\\tt\\r\\n");
+    expect(text).toContain("t\\x07\\x9b1");
+    expect(text).toContain("! tool said \\e[31mno\\e[0m");
   });
 
   it("finds PowerShell (pwsh first, then Windows PowerShell) and probes the versions once", async () => {
