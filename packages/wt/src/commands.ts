@@ -1,4 +1,5 @@
-import { McError, psQuote, type TabConfig } from "@mc/core";
+import { win32 } from "node:path";
+import { McError, normaliseStartDir, psQuote, type TabConfig } from "@mc/core";
 import { type CommandShell, MAX_CMD_COMMAND } from "./wrapper.js";
 
 /**
@@ -132,11 +133,20 @@ export function checkTabCommand(tab: TabConfig, o: CommandCheck): void {
   }
 }
 
-/** A start directory as a PowerShell expression: `~` and `~/…` are the home directory, as in core's POSIX driver. */
+/** Stands for the home directory in core's normaliseStartDir: a path never holds NUL. */
+const HOME_MARK = "\u0000";
+
+/** The startDir under the home directory (`~`, `~/…`, `$HOME`, `${HOME}…`, as core's normaliseStartDir reads it), or undefined. */
+function underHome(dir: string): string | undefined {
+  const d = normaliseStartDir(dir, HOME_MARK);
+  return d === dir ? undefined : d.slice(HOME_MARK.length).replace(/^[\\/]+/, "");
+}
+
+/** A start directory as a PowerShell expression: a leading `~`, `$HOME` or `${HOME}` is the home directory (review H43-4). */
 function dirExpression(dir: string): string {
-  if (dir === "~") return "$HOME";
-  const rest = /^~[\\/](.*)$/s.exec(dir)?.[1];
-  return rest === undefined ? psQuote(dir) : `(Join-Path $HOME ${psQuote(rest)})`;
+  const rest = underHome(dir);
+  if (rest === undefined) return psQuote(dir);
+  return rest === "" ? "$HOME" : `(Join-Path $HOME ${psQuote(rest)})`;
 }
 
 /** First line of the PowerShell merge driver (the test fakes dispatch on it). */
@@ -184,5 +194,9 @@ ${parts}
 }
 exit $mcFirst`;
   const weight = tabs.reduce((s, t) => s + (t.tabWeight ?? 1), 0);
-  return { tabName, startDir: first.startDir, command, tabWeight: weight };
+  // A relative startDir is relative to the directory sessions runs in (core resolveStartDir): the merged
+  // tab then starts there, so each part's Push-Location finds it as the unmerged tab would have (as core's
+  // mergeTabs does).
+  const relative = tabs.some((t) => underHome(t.startDir) === undefined && !win32.isAbsolute(t.startDir));
+  return { tabName, startDir: relative ? "." : first.startDir, command, tabWeight: weight };
 }

@@ -10,7 +10,7 @@ import { balanceLoad, type StatusReport, type TabConfig } from "@mc/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { mergeTabsPowerShell, windowsCommandLine } from "../src/index.js";
 import { legacyCommandLine, windowsArgv } from "./fake/lib.mjs";
-import { FAKE_WT, type FakeWindows, fakeWindows } from "./fakes.js";
+import { FAKE_PWSH, FAKE_WT, type FakeWindows, fakeWindows } from "./fakes.js";
 import { statementKinds } from "./ps-syntax.js";
 
 const all: FakeWindows[] = [];
@@ -235,6 +235,40 @@ describe("#19 kill and attach", () => {
 });
 
 describe("#19 balance-load -b combineTabs under PowerShell", () => {
+  it("a PowerShell merge expands $HOME and ${HOME} startDirs as core does (review H43-4)", () => {
+    const f = fresh();
+    const home = join(f.root, "home dir");
+    for (const d of ["proj", "api", "x"]) mkdirSync(join(home, d), { recursive: true });
+    const tabs = [
+      tab("a", "Write-Output a > a.txt", "$HOME/proj"),
+      tab("b", "Write-Output b > b.txt", "${HOME}\\api"),
+      tab("c", "Write-Output c > c.txt", "~/x"),
+      tab("d", "Write-Output d > d.txt", "$HOME"),
+    ];
+    const merged = mergeTabsPowerShell(tabs, "m");
+    expect(merged.command).toContain("dir = (Join-Path $HOME 'proj');");
+    expect(merged.command).toContain("dir = (Join-Path $HOME 'api');");
+    // The fake runs the driver as PowerShell would (psmodel.mjs runMerged), with this HOME.
+    const r = spawnSync(FAKE_PWSH, ["-NoProfile", "-Command", merged.command], {
+      env: { ...f.env, HOME: home },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    for (const [dir, file] of [
+      ["proj", "a"],
+      ["api", "b"],
+      ["x", "c"],
+      ["", "d"],
+    ])
+      expect(readFileSync(join(home, dir!, `${file}.txt`), "utf8")).toBe(`${file}\n`);
+    // Home forms and absolute paths keep the first tab's directory; a relative one (relative to where
+    // sessions runs, as core resolves it) makes the merged tab start there, as core's mergeTabs does.
+    expect(merged.startDir).toBe("$HOME/proj");
+    expect(mergeTabsPowerShell([tab("r", "ls", "C:\\x"), tab("s", "ls", "sub")], "m").startDir).toBe(".");
+    expect(mergeTabsPowerShell([tab("r", "ls", "C:\\x"), tab("s", "ls", "~")], "m").startDir).toBe("C:\\x");
+  });
+
   it("refuses core's POSIX merge; a PowerShell merge runs every part in its own directory", async () => {
     const f = fresh();
     const [a, b] = ["A", "B"].map((d) => join(f.workDir, d));
