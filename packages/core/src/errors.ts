@@ -46,7 +46,13 @@ const BREAKS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
  * raw began a line of the file's own, which read as mc's (`hint: …`).
  */
 export function inLine(value: string): string {
-  return BREAKS.test(value) ? JSON.stringify(value) : value;
+  // JSON escapes C0 only: DEL, C1 (0x9b is a terminal's CSI) and the Unicode line breaks are escaped too.
+  return BREAKS.test(value)
+    ? JSON.stringify(value).replace(
+        /[\u007f-\u009f\u2028\u2029]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+      )
+    : value;
 }
 
 /**
