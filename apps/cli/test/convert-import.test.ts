@@ -132,6 +132,28 @@ describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.tx
     expect(said).toMatch(/__proto__: mc cannot set a variable named __proto__; not carried over/);
   });
 
+  it("directories: $HOME past the start is replaced now, ~user is that user's home and stands alone (reviews H32-16, H32-17)", () => {
+    const text = [
+      "session_name: s",
+      'start_directory: "/srv/${HOME}/a$HOME"',
+      "windows:",
+      "  - window_name: w",
+      "    panes: [pwd]",
+      "  - window_name: h",
+      "    start_directory: $HOME/x",
+      "    panes: [pwd]",
+      "  - window_name: u",
+      "    start_directory: ~root/y",
+      "    panes: [pwd]",
+      "",
+    ].join("\n");
+    const r = fromText(text, "tmuxp");
+    expect(tabs(r).map((t) => t.startDir)).toEqual(["/srv/home/u/a/home/u", "$HOME/x", "/root/y"]);
+    expect(r.warnings.map((w) => w.message).join("\n")).toMatch(
+      /~root replaced by that user's home directory/,
+    );
+  });
+
   it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
     const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "a7d1,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;
     const t = tabs(fromText(text, "tmuxp"))[0]!;

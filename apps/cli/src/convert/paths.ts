@@ -8,16 +8,20 @@ import { posix } from "node:path";
 export function expandVars(
   s: string,
   env: Readonly<Record<string, string | undefined>>,
-  keep: (name: string) => boolean = () => false,
+  /** Left as written: `at` is where the variable starts in `s`, `whole` how it is written. */
+  keep: (name: string, at: number, whole: string) => boolean = () => false,
 ): { text: string; used: string[] } {
   const used: string[] = [];
-  const text = s.replace(/\$(\w+|\{([^}]*)\})/g, (whole, bare: string, braced: string | undefined) => {
-    const name = braced ?? bare;
-    const value = env[name];
-    if (value === undefined || keep(name)) return whole;
-    used.push(name);
-    return value;
-  });
+  const text = s.replace(
+    /\$(\w+|\{([^}]*)\})/g,
+    (whole: string, bare: string, braced: string | undefined, at: number) => {
+      const name = braced ?? bare;
+      const value = env[name];
+      if (value === undefined || keep(name, at, whole)) return whole;
+      used.push(name);
+      return value;
+    },
+  );
   return { text, used };
 }
 

@@ -109,7 +109,13 @@ export function before(v: Plain | undefined, at: string, notes: Notes): Cmd[] {
 
 /** A value tmuxp runs through `expandshell`: variables replaced now (with a warning), `~` kept for mc. */
 export function expanded(c: Ctx, v: Plain, at: string, keepHome: boolean): string {
-  const { text, used } = expandVars(pyStr(v), c.ctx.env, (n) => keepHome && n === "HOME");
+  const s = pyStr(v);
+  // mc expands $HOME only at the start of a directory: elsewhere it is replaced now (review H32-16).
+  const { text, used } = expandVars(
+    s,
+    c.ctx.env,
+    (n, i, whole) => keepHome && n === "HOME" && i === 0 && /^(\/|$)/.test(s.slice(whole.length)),
+  );
   if (used.length)
     c.notes.add(
       at,
@@ -120,7 +126,9 @@ export function expanded(c: Ctx, v: Plain, at: string, keepHome: boolean): strin
 
 /** A directory: `.`-relative ones against `base` (tmuxp's rule), the rest as mc reads them. */
 export function dirOf(c: Ctx, v: Plain, at: string, base: string | undefined): string {
-  const d = expanded(c, v, at, true);
+  // `~user` is that user's home, as tmuxp's expanduser makes it (review H32-17: kept as text, then joined
+  // under the session's directory); `~` and `~/…` stay for mc.
+  const d = expanded(c, typeof v === "string" && /^~[^/]/.test(v) ? homeOf(c, v, at) : v, at, true);
   return d.startsWith(".") ? joinDir(base ?? c.ctx.cwd, d) : normDir(d);
 }
 
