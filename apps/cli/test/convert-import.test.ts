@@ -431,7 +431,6 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
       /Unresolved tag|tag/,
     );
     refused("session_name: a\n---\nsession_name: b\n", "tmuxp", /multiple documents/);
-    refused("session_name: a\nsession_name: b\nwindows: []\n", "tmuxp", /unique/);
     refused("session_name: s\nwindows: {a: 1}\n", "tmuxp", /windows is missing or empty/);
     refused("session_name: s\nwindows: [[1]]\n", "tmuxp", /windows\[0\]: a window is a mapping/);
     refused("name: n\nwindows: [x]\n", "tmuxinator", /windows\[0\]: a window is a one-key mapping/);
@@ -440,6 +439,27 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
       "tmuxp",
       /before_script: no closing quotation/,
     );
+  });
+  it("a key given twice is the last one, as PyYAML and Psych read it, and said with where (review H32-18)", () => {
+    const r = fromText(
+      "session_name: a\nsession_name: b\nwindows:\n  - window_name: w\n    window_name: v\n    panes: [x]\n",
+      "tmuxp",
+    );
+    expect(r.file.layouts[0]!.layoutName).toBe("b");
+    expect(tabs(r)[0]!.tabName).toBe("v");
+    expect(r.warnings.slice(0, 2)).toEqual([
+      {
+        at: "f.yaml:2:1",
+        message: '"session_name" is given twice in one mapping: the last one is used, as tmuxp does',
+      },
+      {
+        at: "f.yaml:5:5",
+        message: '"window_name" is given twice in one mapping: the last one is used, as tmuxp does',
+      },
+    ]);
+    const t = fromText("name: a\nname: b\nwindows:\n  - w: x\n", "tmuxinator", "f.yml");
+    expect(t.file.layouts[0]!.layoutName).toBe("b");
+    expect(t.warnings[0]!.message).toMatch(/as tmuxinator does/);
   });
   it("a window with more panes than an mc tab holds", () => {
     refused(

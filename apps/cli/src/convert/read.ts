@@ -13,7 +13,13 @@ import {
 } from "./source.js";
 import { importTmuxinator } from "./tmuxinator-import.js";
 import { importTmuxp } from "./tmuxp-import.js";
-import { convertError, type Format, type ImportContext, type Imported } from "./types.js";
+import {
+  type ConvertWarning,
+  convertError,
+  type Format,
+  type ImportContext,
+  type Imported,
+} from "./types.js";
 import { importZellij } from "./zellij-import.js";
 
 /** Options of {@link importFile}. */
@@ -97,8 +103,16 @@ export function importText(
   }
   // ERB turns `<%%` into `<%` (the only ERB left in a file that got this far).
   const yaml = format === "tmuxinator" ? text.replaceAll("<%%", "<%") : text;
+  const twice: ConvertWarning[] = [];
   const data =
-    format === "tmuxp" && /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(yaml, source);
+    format === "tmuxp" && /\.json$/i.test(source)
+      ? parseJson(text, source)
+      : parseYaml(yaml, source, (key, line, col) =>
+          twice.push({
+            at: `${source}:${line}:${col}`,
+            message: `${JSON.stringify(key)} is given twice in one mapping: the last one is used, as ${format} does`,
+          }),
+        );
   let imported: Imported;
   try {
     imported = format === "tmuxp" ? importTmuxp(data, ctx, source) : importTmuxinator(data, ctx, source);
@@ -111,6 +125,7 @@ export function importText(
     throw convertError("import", `${source}${yamlPlace(yaml, field[1]!)}: ${e.reason}`, e.hint);
   }
   if (name !== undefined) imported.file.layouts[0]!.layoutName = name;
+  imported.warnings.unshift(...twice);
   return imported;
 }
 

@@ -1,5 +1,5 @@
 import { type Node as KdlNode, parse as parseKdl } from "kdljs";
-import { LineCounter, parseDocument, type Tags } from "yaml";
+import { isScalar, LineCounter, parseDocument, type Tags, visit } from "yaml";
 import { convertError, type Format, isMap, type Plain } from "./types.js";
 
 /** Largest tmuxp or tmuxinator file read (real ones are a few KiB). */
@@ -63,15 +63,41 @@ function plain(v: unknown, where: string, depth = 0): Plain {
   );
 }
 
-/** Parse YAML the way PyYAML's and Psych's safe loaders do (YAML 1.1, merge keys, ≤100 aliases). */
-export function parseYaml(text: string, source: string): Plain {
+/**
+ * Parse YAML the way PyYAML's and Psych's safe loaders do (YAML 1.1, merge keys, ≤100 aliases). A key
+ * given twice in one mapping is the last one, as both take it (review H32-18: mc refused such a file);
+ * each is told to `onDuplicate` with its line and column.
+ */
+export function parseYaml(
+  text: string,
+  source: string,
+  onDuplicate?: (key: string, line: number, col: number) => void,
+): Plain {
+  const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     version: "1.1",
     customTags: yaml11Tags,
     merge: true,
-    uniqueKeys: true,
+    uniqueKeys: false,
     prettyErrors: true,
+    lineCounter,
   });
+  if (onDuplicate)
+    visit(doc, {
+      Map(_, map) {
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          if (!isScalar(pair.key)) continue;
+          const key = String(pair.key.value);
+          if (key === "<<") continue;
+          if (seen.has(key)) {
+            const at = lineCounter.linePos(pair.key.range?.[0] ?? 0);
+            onDuplicate(key, at.line, at.col);
+          }
+          seen.add(key);
+        }
+      },
+    });
   const first = doc.errors[0];
   if (first) {
     const at = first.linePos?.[0];
