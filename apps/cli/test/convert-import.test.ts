@@ -461,6 +461,11 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     expect(t.file.layouts[0]!.layoutName).toBe("b");
     expect(t.warnings[0]!.message).toMatch(/as tmuxinator does/);
   });
+  it("tmuxinator files are read as Psych reads them, not PyYAML (review H32-12)", () => {
+    const t = fromText("name: 12:30\nwindows:\n  - oFF: echo a\n  - 1,000: echo b\n", "tmuxinator", "f.yml");
+    expect(t.file.layouts[0]!.layoutName).toBe("45000");
+    expect(tabs(t).map((x) => x.tabName)).toEqual(["false", "1000"]);
+  });
   it("a window with more panes than an mc tab holds", () => {
     refused(
       `session_name: s\nwindows: [{panes: [${Array(17).fill("x").join(",")}]}]\n`,

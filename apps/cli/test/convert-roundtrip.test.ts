@@ -486,6 +486,61 @@ describe("the other tools' own parsers read what mc writes as the same strings",
     },
   );
   it.skipIf(!ruby)(
+    "Psych and mc's tmuxinator reading agree on plain scalars (review H32-12: 12:30, oFF, 1,000)",
+    () => {
+      const psychOnly = [
+        "12:30",
+        "-1:30",
+        "1:30.5",
+        "-1:30.5",
+        "1:2:3:4",
+        "nULL",
+        "tRUE",
+        "oFF",
+        "1,000",
+        "1,0,0",
+        "0,5",
+        "12,3.5",
+        "+1,000",
+        "1__2",
+        ".iNF",
+        "0b1_01",
+        "0x1_F",
+        "true story",
+        "on",
+        "Off",
+        "nil",
+      ];
+      // (Psych raises on .e+3 and refuses a date in a safe load: tmuxinator fails on both.)
+      const list = [...scalars.filter((v) => v !== "2001-12-14" && v !== ".e+3"), ...psychOnly];
+      const docs = list.map((v) => `a: ${v}\nb: [${v}]\n`);
+      const path = join(tmp, "scalars-rb.json");
+      writeFileSync(path, JSON.stringify(docs));
+      const rb = [
+        'require "json"; require "yaml"',
+        "f = ->(x) { x.is_a?(Float) && (x.nan? || x.infinite?) ? (x.nan? ? 'nan' : (x > 0 ? 'inf' : '-inf')) : x.is_a?(Array) ? x.map(&f) : x.is_a?(Hash) ? x.to_h { |k, v| [f.(k).to_s, f.(v)] } : x }",
+        "puts JSON.generate(JSON.parse(File.read(ARGV[0])).map { |t| f.(YAML.safe_load(t)) })",
+      ].join("\n");
+      const out = execFileSync("ruby", ["-e", rb, path], { encoding: "utf8" });
+      const norm = (v: unknown): unknown =>
+        typeof v === "number" && !Number.isFinite(v)
+          ? Number.isNaN(v)
+            ? "nan"
+            : v > 0
+              ? "inf"
+              : "-inf"
+          : Array.isArray(v)
+            ? v.map(norm)
+            : v && typeof v === "object"
+              ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]))
+              : v;
+      const mine = docs.map((t) => norm(parseYaml(t, "x", undefined, "psych")));
+      expect(mine.map((d, i) => [list[i], d])).toEqual(
+        JSON.parse(out).map((d: unknown, i: number) => [list[i], d]),
+      );
+    },
+  );
+  it.skipIf(!ruby)(
     "ERB then Psych (tmuxinator's loader) read every exported tmuxinator file as mc does",
     () => {
       const texts = samples("tmuxinator");

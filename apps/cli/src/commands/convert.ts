@@ -80,7 +80,9 @@ const EXPORTERS = { tmuxp: exportTmuxp, tmuxinator: exportTmuxinator, zellij: ex
 function selfCheck(e: Exported): void {
   try {
     if (e.format === "zellij") parseKdlText(e.text, "export");
-    else parseYaml(e.format === "tmuxinator" ? e.text.replaceAll("<%%", "<%") : e.text, "export");
+    else if (e.format === "tmuxinator")
+      parseYaml(e.text.replaceAll("<%%", "<%"), "export", undefined, "psych");
+    else parseYaml(e.text, "export");
   } catch (err) {
     throw new McError("INTERNAL", `the ${e.format} file mc wrote does not parse: ${(err as Error).message}`, {
       backend: "cli",

@@ -107,11 +107,15 @@ export function importText(
   const data =
     format === "tmuxp" && /\.json$/i.test(source)
       ? parseJson(text, source)
-      : parseYaml(yaml, source, (key, line, col) =>
-          twice.push({
-            at: `${source}:${line}:${col}`,
-            message: `${JSON.stringify(key)} is given twice in one mapping: the last one is used, as ${format} does`,
-          }),
+      : parseYaml(
+          yaml,
+          source,
+          (key, line, col) =>
+            twice.push({
+              at: `${source}:${line}:${col}`,
+              message: `${JSON.stringify(key)} is given twice in one mapping: the last one is used, as ${format} does`,
+            }),
+          format === "tmuxinator" ? "psych" : "pyyaml",
         );
   let imported: Imported;
   try {

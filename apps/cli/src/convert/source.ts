@@ -37,6 +37,47 @@ const yaml11Tags = (tags: Tags): Tags =>
       } as typeof t;
     });
 
+/**
+ * What Ruby's Psych (tmuxinator's YAML loader) makes of a plain scalar: its ScalarScanner#tokenize, which
+ * differs from PyYAML's resolvers in places (review H32-12: `12:30` is 45000 to Psych, 750 to PyYAML;
+ * `oFF`, `nULL`, `.iNF` in any case, `1,000` is 1000). A date, a time or a `:symbol`, which tmuxinator's
+ * safe load refuses, stays text.
+ */
+export function psychScalar(s: string): unknown {
+  if (s === "") return null;
+  if (/^[^\d.:-]?[\p{L}_\s!@#$%^&*(){}<>|/\\~;=]+/u.test(s) || s.includes("\n")) {
+    if (s.length > 5 || /^[^ytonf~]/i.test(s)) return s;
+    if (s === "~" || /^null$/i.test(s)) return null;
+    if (/^(yes|true|on)$/i.test(s)) return true;
+    if (/^(no|false|off)$/i.test(s)) return false;
+    return s;
+  }
+  if (/^\+?\.inf$/i.test(s)) return Number.POSITIVE_INFINITY;
+  if (/^-\.inf$/i.test(s)) return Number.NEGATIVE_INFINITY;
+  if (/^\.nan$/i.test(s)) return Number.NaN;
+  const sexagesimal = (parse: (n: string) => number) =>
+    s.split(":").reduce((sum, n, e) => sum + parse(n) * 60 ** Math.abs(e - 2), 0);
+  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$/.test(s))
+    return sexagesimal((n) => Number.parseInt(n.replace(/_/g, ""), 10));
+  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$/.test(s))
+    return sexagesimal((n) => Number.parseFloat(n.replace(/_/g, "")));
+  if (/^[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?$/.test(s))
+    return /^[-+]?\.$/.test(s) ? s : Number(s.replace(/[,_]/g, "").replace(/\.([Ee]|$)/, "$1"));
+  const int =
+    /^(?:([-+]?)0b([0-1_,]+)|([-+]?)0([0-7_,]+)|([-+]?(?:0|[1-9](?:[0-9]|,[0-9]|_[0-9])*))|([-+]?)0x([0-9a-fA-F_,]+))$/.exec(
+      s,
+    );
+  if (int) {
+    const digits = (d: string) => d.replace(/[,_]/g, "");
+    const sign = (x: string | undefined) => (x === "-" ? -1 : 1);
+    if (int[2] !== undefined) return sign(int[1]) * Number.parseInt(digits(int[2]), 2);
+    if (int[4] !== undefined) return sign(int[3]) * Number.parseInt(digits(int[4]), 8);
+    if (int[5] !== undefined) return Number(digits(int[5]));
+    return sign(int[6]) * Number.parseInt(digits(int[7]!), 16);
+  }
+  return s;
+}
+
 /** A value as JSON-like data, refusing what none of the tools could read (binary, sets) and deep nesting. */
 function plain(v: unknown, where: string, depth = 0): Plain {
   if (depth > MAX_DEPTH) throw fail(`${where}: nested deeper than ${MAX_DEPTH} levels`);
@@ -72,6 +113,8 @@ export function parseYaml(
   text: string,
   source: string,
   onDuplicate?: (key: string, line: number, col: number) => void,
+  /** Whose reading of plain scalars: PyYAML's (tmuxp) or Psych's (tmuxinator). */
+  reader: "pyyaml" | "psych" = "pyyaml",
 ): Plain {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
@@ -82,6 +125,13 @@ export function parseYaml(
     prettyErrors: true,
     lineCounter,
   });
+  if (reader === "psych")
+    visit(doc, {
+      Scalar(_, node) {
+        if (node.type === "PLAIN" && node.tag === undefined && typeof node.source === "string")
+          node.value = psychScalar(node.source);
+      },
+    });
   if (onDuplicate)
     visit(doc, {
       Map(_, map) {
