@@ -75,7 +75,13 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     );
     const r = spawnSync(
       "bash",
-      ["-c", `set -o pipefail; "$0" "$1" logs biglog/t | { sleep 1; wc -l; }`, process.execPath, BIN],
+      [
+        "--norc",
+        "-c",
+        `set -o pipefail; "$0" "$1" logs biglog/t | { sleep 1; wc -l; }`,
+        process.execPath,
+        BIN,
+      ],
       { env: { ...env, ...own, NODE_OPTIONS: "--max-old-space-size=128" }, cwd: dir, encoding: "utf8" },
     );
     expect(r.status, r.stderr).toBe(0);

@@ -520,6 +520,8 @@ describe("first-day answers (review H20)", () => {
       execFileSync(
         "bash",
         [
+          // Not root's ~/.bashrc (bash reads it when its stdin is a socket, as node's pipes are).
+          "--norc",
           "-c",
           `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _sessions_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
           "bash",
@@ -563,7 +565,9 @@ describe("first-day answers (review H20)", () => {
     const offered = complete("status", "cmx");
     expect(existsSync(marker)).toBe(false);
     // Each offered word, read back by the shell, is one of the sessions' names exactly (a space is _ there).
-    const back = offered.map((w) => execFileSync("bash", ["-c", `printf '%s' ${w}`], { encoding: "utf8" }));
+    const back = offered.map((w) =>
+      execFileSync("bash", ["--norc", "-c", `printf '%s' ${w}`], { encoding: "utf8" }),
+    );
     expect(back.sort()).toEqual(evil.map((n) => n.replaceAll(" ", "_")).sort());
     expect(existsSync(marker)).toBe(false);
     for (const n of evil) expect((await sessions(["kill", "--", n])).code).toBe(0);
