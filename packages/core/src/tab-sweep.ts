@@ -28,8 +28,10 @@ export interface SweepResult {
  *   `nohup env -i cmd &`, which drops the marker but stays in the tab's terminal session, is found), that
  *   is still there half a second later (the session's hang-up ends the rest): TERM, up to 2 s, KILL,
  *   survivors reported. With AGE (how many seconds ago the session ended, where that is known), a process
- *   that started since and is not below an older process of the tab's is left alone: it was given a copy
- *   of the marker (the age is compared with the host's own uptime, so no clock skew applies).
+ *   that started since, is not below an older process of the tab's and not in the terminal session of
+ *   one, is left alone: it was given a copy of the marker (the age is compared with the host's own uptime,
+ *   so no clock skew applies). A leftover that double-forks and calls setsid after the session ended
+ *   cannot be told from that.
  *
  * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs
  * from (mc may be run from inside the tab); anything inside another terminal server a tab started (a tmux,
@@ -43,8 +45,9 @@ export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; ex
 # mc may run inside a tab of the session it kills: that tab's hang-up must not end the sweep.
 trap '' HUP
 mode=$1 sids=$2 age=$3; shift 3
-# age: seconds since the session ended, where known. A process younger than that, and not below an older
-# one of the tab's, started after the session ended: it only copied a marker (review H42-4).
+# age: seconds since the session ended, where known. A process younger than that, neither below an older
+# one of the tab's nor in the terminal session of one, started after the session ended: it only copied a
+# marker (review H42-4). (A leftover's double-forked child keeps its terminal session: review H45-1.)
 up=$(cut -d' ' -f1 /proc/uptime 2>/dev/null) hz=$(getconf CLK_TCK 2>/dev/null) || hz=
 case $hz in ''|*[!0-9]*|0) hz=100;; esac
 case $up in ''|*[!0-9.]*) age=;; esac
@@ -66,7 +69,8 @@ pick() {
     END {
       for (q = self; q > 1 && (q in ppid); q = ppid[q]) mine[q] = 1
       for (x = 1; x <= n; x++) { p = all[x]
-        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0)) && state[p] !~ /^[ZX]/ }
+        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0)) && state[p] !~ /^[ZX]/
+        if (tabs[p] && !young[p]) oldsid[sid[p]] = 1 }
       for (x = 1; x <= n; x++) {
         p = all[x]
         # the process line mc runs in (from inside a tab) is never ended; its terminal session counts
@@ -79,7 +83,7 @@ pick() {
           if (index(marked, " " q " ") && name[q] ~ /^(tmux: server|zellij|screen|SCREEN)|^(gpg-agent|ssh-agent|dbus-daemon|keyboxd|dirmngr|scdaemon)$/) { other = 1; break }
         }
         if (ours) continue
-        if (young[p]) { old = 0; for (q = ppid[p]; q > 1 && (q in ppid); q = ppid[q]) if (tabs[q] && !young[q]) { old = 1; break }
+        if (young[p]) { old = (sid[p] in oldsid); for (q = ppid[p]; !old && q > 1 && (q in ppid); q = ppid[q]) if (tabs[q] && !young[q]) old = 1
           if (!old) continue }
         if (other) print "s", p, name[p]
         else { print "k", p; if (mk) print "d", sid[p] }

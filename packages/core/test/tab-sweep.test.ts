@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -66,20 +66,38 @@ async function childOf(parent: number, argv: string): Promise<number> {
   throw new Error(`no child ${argv} of ${parent}`);
 }
 
+/** The process (carrying this test's marker) whose command line is `argv`. */
+function byArgv(argv: string): number | undefined {
+  for (const e of readdirSync("/proc").filter((x) => /^\d+$/.test(x)))
+    try {
+      if (
+        readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").join(" ").trim() === argv &&
+        readFileSync(`/proc/${e}/environ`, "utf8").split("\0").includes(marker)
+      )
+        return Number(e);
+    } catch {}
+  return undefined;
+}
+
 describe.runIf(process.platform === "linux")("sweep of an ended session's leftovers", () => {
   it("with the time it ended: what started since, not below an older process of the tab's, is left alone (review H42-4)", async () => {
     // Left by the tab before the session ended: a loop that starts a new command after the end.
-    const old = marked("sleep 1.2; sleep 301");
+    // …and one that double-forks after the end: its child's parent is gone, its terminal session the
+    // leftover's (review H45-1: it was spared, and ran on with no record left to find it).
+    const old = marked("sleep 1.2; (sleep 303 &); sleep 301");
     await sleep(600);
     const endedAt = Date.now();
     await sleep(1000);
     // Given a copy of the marker after the session ended: not the tab's.
     const copied = marked("exec sleep 302");
     const late = await childOf(old.pid!, "sleep 301");
+    const orphan = byArgv("sleep 303");
+    expect(orphan).toBeDefined();
     await sleep(200);
     const r = await sweepTabs(localHost(), session, "", undefined, Date.now() - endedAt);
     expect(r.supported).toBe(true);
-    expect(r.ended.sort()).toEqual([old.pid!, late].sort());
+    expect(r.ended.sort()).toEqual([old.pid!, late, orphan!].sort());
+    expect(alive(orphan!)).toBe(false);
     expect(alive(old.pid!)).toBe(false);
     expect(alive(late)).toBe(false);
     expect(alive(copied.pid!)).toBe(true);
