@@ -120,10 +120,11 @@ function panes(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
 
 /**
  * Each pane is split from the one before it: a pane whose width (height) is known in cells to be under
- * three cannot be split right (down), since the two panes and the border between them need one cell each;
- * nor can a pane of N cells give a new one more than N - 2. tmux refuses that split ("no space for new
- * pane") after the tab's first panes were made, and tmuxp did the same to an exported file (review H42-6).
- * What percentages or the window leave unknown is not judged.
+ * three cannot be split right (down), since the two panes and the border between them need one cell each.
+ * tmux refuses that split ("no space for new pane") after the tab's first panes were made, and tmuxp did
+ * the same to an exported file (review H42-6). A size larger than the pane leaves room for is not refused:
+ * tmux makes the new pane as large as fits (review H45-2). What percentages or the window leave unknown is
+ * not judged.
  */
 function splitRoom(
   panes: readonly { split?: "right" | "down" | undefined; size?: string | number | undefined }[],
@@ -136,23 +137,24 @@ function splitRoom(
   let last: { right?: number; down?: number } = {};
   panes.forEach((p, pi) => {
     const dir = p.split ?? "right";
-    const along = dir === "right" ? "wide" : "high";
     const room = last[dir];
     const size = typeof p.size === "number" ? p.size : undefined;
-    const pointer = [...tab, "panes", pi, size !== undefined ? "size" : "split"];
-    const before = pi === 0 ? "the tab's first pane" : `panes[${pi - 1}]`;
-    if (room !== undefined && (room < 3 || (size !== undefined && size > room - 2)))
+    if (room !== undefined && room < 3) {
+      const field = p.split !== undefined ? ["split"] : p.size !== undefined ? ["size"] : [];
+      const pointer = [...tab, "panes", pi, ...field];
+      const before = pi === 0 ? "the tab's first pane" : `panes[${pi - 1}]`;
       out.push(
         at(
           offsetOf(root, pointer),
           pointer,
-          room < 3
-            ? `split ${dir} from ${before}, which is ${room} cell${room === 1 ? "" : "s"} ${along}: a split needs 3 (two panes and the border)`
-            : `${size} cells split ${dir} from ${before}, which is ${room} cells ${along}: at most ${room - 2} fit beside it and the border`,
+          `split ${dir} from ${before}, which is ${room} cell${room === 1 ? "" : "s"} ${dir === "right" ? "wide" : "high"}: a split needs 3 (two panes and the border)`,
         ),
       );
-    last = { ...last, [dir]: size };
-    if (size === undefined) delete last[dir];
+    }
+    // The new pane: `size` cells along the split, or what was left when that is less; across, as before.
+    const along = size === undefined ? undefined : room === undefined ? size : Math.min(size, room - 2);
+    last = { ...last, [dir]: along };
+    if (along === undefined) delete last[dir];
   });
   return out;
 }

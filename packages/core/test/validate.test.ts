@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadLayoutsFile, readLayoutsFile } from "../src/layouts-file.js";
+import { checkName, fitName } from "../src/schema.js";
 import { formatIssues, parseLayouts } from "../src/validate.js";
 
 const fixtures = join(import.meta.dirname, "fixtures");
@@ -216,7 +217,7 @@ describe("jobs fields and --lenient", () => {
     );
   });
 
-  it("panes: a split that has no room (a pane under 3 cells split along it) is refused at its field (review H42-6)", () => {
+  it("panes: a split that has no room (a pane under 3 cells split along it) is refused at its field (reviews H42-6, H45-2)", () => {
     const messages = (tabs: unknown[]) => {
       const r = parseLayouts(file(tabs));
       return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
@@ -224,20 +225,16 @@ describe("jobs fields and --lenient", () => {
     expect(
       messages([
         tab("tiny", { panes: [{ size: 1 }, { split: "down", size: 1 }, { size: 1 }] }),
-        tab("row", { panes: [{ size: 2 }, { size: 1 }] }),
-        tab("big", {
-          panes: [
-            { split: "down", size: 10 },
-            { split: "down", size: 9 },
-          ],
-        }),
+        tab("row", { panes: [{ size: 2 }, {}] }),
+        // tmux makes a pane too large for its room as large as fits: 4 cells give 2 to the new pane.
+        tab("fit", { panes: [{ split: "down", size: 4 }, { split: "down", size: 3 }, { split: "down" }] }),
       ]),
     ).toEqual([
       "layouts[0].layoutTabs[0].panes[2].size: split right from panes[1], which is 1 cell wide: a split needs 3 (two panes and the border)",
-      "layouts[0].layoutTabs[1].panes[1].size: split right from panes[0], which is 2 cells wide: a split needs 3 (two panes and the border)",
-      "layouts[0].layoutTabs[2].panes[1].size: 9 cells split down from panes[0], which is 10 cells high: at most 8 fit beside it and the border",
+      "layouts[0].layoutTabs[1].panes[1]: split right from panes[0], which is 2 cells wide: a split needs 3 (two panes and the border)",
+      "layouts[0].layoutTabs[2].panes[2].split: split down from panes[1], which is 2 cells high: a split needs 3 (two panes and the border)",
     ]);
-    // Room that is there, or not known (a percentage, the window), is not judged.
+    // Room that is there, or not known (a percentage, the window), is not judged; nor a size past the room.
     expect(
       messages([
         tab("ok", {
@@ -250,8 +247,17 @@ describe("jobs fields and --lenient", () => {
           ],
         }),
         tab("ok2", { panes: [{ size: 5 }, { split: "down", size: 3 }, { size: 3 }, { split: "down" }] }),
+        tab("big", { panes: [{ split: "down", size: 10 }, { split: "down", size: 20 }, { split: "down" }] }),
       ]),
     ).toEqual([]);
+  });
+
+  it("fitName: what a name may not hold becomes _, and a cut never halves a character (review H45-3)", () => {
+    expect(fitName("a\u001bb\u202ec")).toBe("a_b_c");
+    const long = `${"a".repeat(249)}\u{1F600}`;
+    expect(fitName(long, 250)).toBe("a".repeat(249));
+    expect(fitName(long, 251)).toBe(long);
+    expect(checkName(fitName(long, 250), "name")).toBe("a".repeat(249));
   });
 
   it("readiness takes exactly one condition", () => {
