@@ -34,7 +34,13 @@ const name = (what: string) =>
  */
 export function fitName(text: string, max = MAX_NAME_LENGTH): string {
   const g = (r: RegExp) => new RegExp(r.source, "g");
-  return text.replace(g(CONTROL), "_").replace(g(BIDI), "_").replace(g(LONE_SURROGATE), "_").slice(0, max);
+  const cut = text
+    .replace(g(CONTROL), "_")
+    .replace(g(BIDI), "_")
+    .replace(g(LONE_SURROGATE), "_")
+    .slice(0, max);
+  // Not half of a character past U+FFFF (review H45-3: a cut emoji made the name invalid).
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 /**
