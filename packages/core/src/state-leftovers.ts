@@ -1,9 +1,11 @@
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { lstat, readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Host } from "./host.js";
 
-/** A temporary file of an atomic write (`<file>.tmp-<pid>-<hex>`). */
-const TMP_FILE = /\.tmp-\d+-[0-9a-f]+$/;
+/** A temporary file of an atomic write (`<file>.tmp-<pid>-<hex>`, or a host script's `<file>.tmp-mc-<id>`). */
+const TMP_FILE = /\.tmp-(?:\d+-[0-9a-f]+|mc-[0-9a-f]+)$/;
+/** A stale lock moved aside before its removal (`<name>.lock.stale.<id>`). */
+const STALE_LOCK = /\.lock\.stale\.[0-9a-f]+$/;
 /** An atomic write takes milliseconds: a temporary file this old was left by a process that died. */
 const TMP_AGE_MS = 10 * 60_000;
 
@@ -40,6 +42,20 @@ export async function clearStaleStateFiles(host: Host): Promise<number> {
     }
   const locks = join(stateDir, "locks");
   for (const name of await entries(locks)) {
+    // Moved aside by a process that died before it removed it: nobody's (review H45 notes).
+    if (STALE_LOCK.test(name)) {
+      const st = await lstat(join(locks, name)).catch(() => undefined);
+      if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid) || Date.now() - st.mtimeMs < TMP_AGE_MS)
+        continue;
+      if (
+        await rm(join(locks, name), { recursive: true, force: true }).then(
+          () => true,
+          () => false,
+        )
+      )
+        removed++;
+      continue;
+    }
     if (!name.endsWith(".lock")) continue;
     const st = await lstat(join(locks, name)).catch(() => undefined);
     if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;

@@ -44,8 +44,15 @@ describe.skipIf(process.platform !== "linux")(
         join(dead, "owner"),
         `${Math.floor(Date.now() / 1000) + 3600} ${boot} ${ns} 999999999 1 feedfacefeedface\n`,
       );
+      // A host script's temporary file, and a stale lock moved aside by a process that died (review H45).
+      const sshTmp = file(join(kind, "20261206-4-ab.json.tmp-mc-1a2b3c4d"), true);
+      const aside = join(stateDir, "locks", "run-y.lock.stale.1234abc");
+      mkdirSync(aside, { recursive: true });
+      writeFileSync(join(aside, "owner"), "x\n");
+      utimesSync(aside, hourAgo, hourAgo);
       const release = await host.lock("tmux-held", 1000);
-      expect(await clearStaleStateFiles(host)).toBe(3);
+      expect(await clearStaleStateFiles(host)).toBe(5);
+      expect([sshTmp, aside].map(existsSync)).toEqual([false, false]);
       expect([oldTmp, topTmp, dead].map(existsSync)).toEqual([false, false, false]);
       expect([freshTmp, record, link, target].map(existsSync)).toEqual([true, true, true, true]);
       expect(existsSync(join(stateDir, "locks", "tmux-held.lock"))).toBe(true);
