@@ -198,6 +198,11 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       expect(r.stderr).toContain(`${odd} (alpha)  [mc]`);
       expect(r.stderr).toContain("plainpick (alpha)  [mc]");
       expect(r.stderr).toContain("foreignpick");
+      // Without --host, --socket names this machine's server: the same path on alpha is another one
+      // (review H45-5: kill --all --socket reached alpha's sessions).
+      const here = await sessions(["kill", "--all", "--socket", s]);
+      expect(here.stderr).toMatch(/nothing to kill/);
+      execFileSync("tmux", ["-S", s, "has-session", "-t", "=plainpick"]);
     } finally {
       await sessions(["kill", "--all", "--host", "alpha"]);
       try {

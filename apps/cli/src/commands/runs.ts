@@ -5,8 +5,26 @@ import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 type Corrupt = { path: string; error: string }[];
 
 /** The tmux server a run's machine used, as the path its socket pins to. */
-function socketOf(run: LoadedRun): string | undefined {
-  return savedSocket(Object.values(run.run.machines)[0]?.backendOptions);
+/** The tmux socket a run was given on one of its machines. */
+function socketOf(run: LoadedRun, machine: string): string | undefined {
+  return savedSocket(run.run.machines[machine]?.backendOptions);
+}
+
+/**
+ * Whether a run has a machine on the tmux server `--socket` names: on this machine by its absolute path;
+ * on another only with `--host` naming it, by the path as given (`/tmp/x` there is another server than
+ * `/tmp/x` here: `kill --all --socket /tmp/x` must not reach it).
+ */
+function onSocket(
+  run: LoadedRun,
+  want: string,
+  given: string | undefined,
+  host: string | undefined,
+): boolean {
+  return Object.entries(run.run.machines).some(([name, m]) => {
+    const saved = savedSocket(m.backendOptions);
+    return m.host === "local" ? saved === want : name === host && (saved === given || saved === want);
+  });
 }
 
 /**
@@ -21,14 +39,16 @@ export function savedSocket(backendOptions: unknown): string | undefined {
   return typeof path === "string" ? path : undefined;
 }
 
-/** Which saved runs a command looks at: `--socket` (one tmux server), `--backend` (one tool). */
 /** Whether an unreadable record can be one of this user's runs (not another user's file, not a FIFO). */
 export function mayHoldOurs(error: string): boolean {
   return !error.includes("not trusted") && error !== "not a regular file";
 }
 
+/** Which saved runs a command looks at: `--socket` (one tmux server), `--backend` (one tool). */
 export interface RunFilter {
   socket?: string | undefined;
+  /** `--host`: a remote run's socket is that machine's, matched only when it is named (review H45-5). */
+  host?: string | undefined;
   /** tmux, zellij or wt; "auto" (attach's default) or absent: every tool. */
   backend?: string | undefined;
 }
@@ -85,7 +105,7 @@ export async function withRuns<T>(
     loaded.push(...all);
     const runs =
       want !== undefined
-        ? all.filter((r) => r.backend === "tmux" && [want, socket].includes(socketOf(r)))
+        ? all.filter((r) => r.backend === "tmux" && onSocket(r, want, socket, where.host))
         : backend === undefined
           ? all
           : all.filter((r) => r.backend === backend);
@@ -212,8 +232,8 @@ function placeOf(h: Hit): string {
 /** How a listing tells two places apart: the machine, and the tmux socket when that differs. */
 function describePlace(h: Hit, all: Hit[]): string {
   const where = h.machine === "local" ? "this machine" : h.machine;
-  const sockets = new Set(all.map((x) => socketOf(x.run)));
-  const socket = socketOf(h.run);
+  const sockets = new Set(all.map((x) => socketOf(x.run, x.machine)));
+  const socket = socketOf(h.run, h.machine);
   const detail = sockets.size > 1 && socket ? `, tmux socket ${socket}` : "";
   return `"${h.name}" on ${where} (${h.run.backend}${detail}, run ${h.run.run.id})`;
 }
@@ -255,7 +275,7 @@ export function findSessions(
 function pickHint(hits: Hit[]): string {
   const machines = new Set(hits.map((h) => h.machine));
   const names = new Set(hits.map((h) => h.name));
-  const sockets = new Set(hits.map((h) => socketOf(h.run)));
+  const sockets = new Set(hits.map((h) => socketOf(h.run, h.machine)));
   const tools = new Set(hits.map((h) => h.run.backend));
   const ways = [
     ...(names.size > 1
