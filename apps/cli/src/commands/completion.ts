@@ -70,7 +70,11 @@ _sessions_paths() {
   # itself a file (review H42-7).
   while IFS= read -r f; do
     p="$f"
-    case "$p" in "~"|"~/"*) p="$HOME\${p#"~"}" ;; esac
+    case "$p" in
+      "~"|"~/"*) p="$HOME\${p#"~"}" ;;
+      # Another user's home is not expanded here (no eval): offered as compgen found it (review H45-4).
+      "~"*) COMPREPLY+=("$f"); continue ;;
+    esac
     if [ -e "$p" ] || [ -L "$p" ]; then COMPREPLY+=("$f"); fi
   done < <(compgen "$1" -- "$cur")
   compopt -o filenames 2>/dev/null || true
