@@ -307,6 +307,40 @@ describe("a command ending in \\; survives tmuxp's and tmuxinator's send-keys (r
   });
 });
 
+describe.skipIf(!tools.tmux)("freeze of a pane whose own process is a shell script", () => {
+  it("is that script with its arguments, not an empty shell (review H32-3)", async () => {
+    const prog = join(dir, "prog.sh");
+    writeFileSync(prog, "#!/bin/sh\nsleep 1000\n", { mode: 0o755 });
+    const s = sock("script");
+    tmux(
+      s,
+      "-f",
+      "/dev/null",
+      "new-session",
+      "-d",
+      "-s",
+      "scr",
+      "-n",
+      "execscr",
+      "-c",
+      dir,
+      `exec ${prog} 'a 1'`,
+    );
+    tmux(s, "new-window", "-d", "-t", "=scr:", "-n", "plain", "-c", dir);
+    try {
+      const l = await eventually(
+        () => freeze("scr", "--socket", s),
+        (x) => expect(x.layoutTabs[0]!.command).toBe(`/bin/sh ${prog} 'a 1'`),
+      );
+      expect(l.layoutTabs[1]!.command).toBe('exec "${SHELL:-/bin/sh}"');
+    } finally {
+      try {
+        tmux(s, "kill-server");
+      } catch {}
+    }
+  });
+});
+
 describe.skipIf(!tools.tmux)("freeze of a session mc started", () => {
   it("a pane the layout gave no command freezes as a blank pane, not `true` (review H32-8)", async () => {
     const f = join(dir, "blank.json");

@@ -155,8 +155,26 @@ function paneCommand(
   const argv = fg.argv!;
   const script = shellScriptOf(argv);
   if (script !== undefined) return { command: script, cwd: fg.cwd };
-  if (isShell(argv[0]!) && (fg.pid === p.pid || argv.length === 1)) return { cwd: fg.cwd };
+  // The pane's own shell is at its prompt when it was given no script to run: `/bin/sh prog.sh a1` (a
+  // script exec'd as the pane's command) is that command (review H32-3: frozen as an empty shell).
+  if (isShell(argv[0]!) && (fg.pid === p.pid ? !shellOperand(argv) : argv.length === 1))
+    return { cwd: fg.cwd };
   return { command: argvCommand(argv), cwd: fg.cwd };
+}
+
+/** Whether a shell's argv names a script (an operand after its options), as `sh prog.sh a1` does. */
+function shellOperand(argv: readonly string[]): boolean {
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return i + 1 < argv.length;
+    // Options that take the next word: bash's --rcfile/--init-file, set -o/+o, shopt -O/+O.
+    if (/^(--rcfile|--init-file|[-+][oO])$/.test(a)) {
+      i++;
+      continue;
+    }
+    if (!/^[-+]/.test(a)) return true;
+  }
+  return false;
 }
 
 /**
