@@ -154,8 +154,16 @@ describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.tx
     );
   });
 
-  it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
+  it("a layout string with a wrong checksum is said and not carried over: tmux refuses it (review H32-14)", () => {
     const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "a7d1,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;
+    const r = fromText(text, "tmuxp");
+    expect(tabs(r)[0]!.panes!.map((p) => p.size)).toEqual([undefined, undefined]);
+    expect(r.warnings.map((w) => w.message).join("\n")).toMatch(
+      /checksum is a7d1, its content's 9492: tmux refuses it/,
+    );
+  });
+  it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
+    const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "9492,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;
     const t = tabs(fromText(text, "tmuxp"))[0]!;
     expect(t.layout).toBeUndefined();
     expect(t.panes).toEqual([

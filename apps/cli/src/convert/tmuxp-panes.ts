@@ -3,7 +3,7 @@ import { type Flat, flatten, type NamedLayout, PANE_LAYOUTS } from "@mc/core";
 import type { SourcePane } from "./build.js";
 import { expandVars, joinDir, normDir, TILDE } from "./paths.js";
 import { isShell, shlexSplit, untrailSemicolon } from "./shell.js";
-import { cellLeaves, cellTree, nearestNamedLayout, parseTmuxLayout } from "./tmux-layout.js";
+import { cellLeaves, cellTree, layoutChecksum, nearestNamedLayout, parseTmuxLayout } from "./tmux-layout.js";
 import { convertError, type ImportContext, isMap, type Notes, type Plain } from "./types.js";
 import { loc, pyStr, pyTruthy } from "./values.js";
 
@@ -246,6 +246,16 @@ export function layoutOf(
   const cell = parseTmuxLayout(s);
   if (!cell) {
     c.notes.add(at, `${JSON.stringify(s)} is not a tmux layout; not carried over`);
+    return undefined;
+  }
+  // tmux refuses a layout string whose checksum is not its body's ("invalid layout"): so did the tool
+  // loading this file (review H32-14: mc drew it).
+  const [sum, ...body] = s.trim().split(",");
+  if (sum !== layoutChecksum(body.join(","))) {
+    c.notes.add(
+      at,
+      `the layout string's checksum is ${sum}, its content's ${layoutChecksum(body.join(","))}: tmux refuses it ("invalid layout"); not carried over`,
+    );
     return undefined;
   }
   if (cellLeaves(cell).length !== panes.length) {
