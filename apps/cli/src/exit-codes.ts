@@ -1,4 +1,4 @@
-import { type ErrorCode, isMcError } from "@mc/core";
+import { type ErrorCode, isMcError, unanswered } from "@mc/core";
 import type { Output } from "./output.js";
 
 /** The one place error codes become exit codes (documented in the README and `sessions --help`). */
@@ -23,14 +23,10 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 };
 
 /**
- * Whether an error says a machine or its tool did not answer (a local tmux or zellij call that mc ended at
- * its timeout: "… did not answer within 15 s"; a remote call: "… no answer within 25000 ms"). That is exit
- * 8 for every command, as `status` says it: the sessions there were not reached, not found gone.
+ * Whether an error says a machine or its tool did not answer (core's {@link unanswered}). That is exit 8
+ * for every command, as `status` says it: the sessions there were not reached, not found gone.
  */
-export function unanswered(message: string | undefined): boolean {
-  // Over ssh: "ssh:box: no answer within 25000 ms" (a TIMEOUT of the remote transport: review H30-7).
-  return /did not answer within|: no answer within \d+ ms/.test(message ?? "");
-}
+export { unanswered };
 
 /** The exit code of an error: its code's, or 8 when the tool did not answer ({@link unanswered}). */
 export function exitCodeOf(code: ErrorCode | undefined, message: string | undefined): number {

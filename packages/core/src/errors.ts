@@ -56,6 +56,16 @@ export function inLine(value: string): string {
 }
 
 /**
+ * Whether an error says a machine or its tool did not answer (a local tmux or zellij call that mc ended at
+ * its timeout: "… did not answer within 15 s"; a remote call: "… no answer within 25000 ms"), as against
+ * an answer that the session or its server is gone ("the tmux server is not running").
+ */
+export function unanswered(message: string | undefined): boolean {
+  // Over ssh: "ssh:box: no answer within 25000 ms" (a TIMEOUT of the remote transport: review H30-7).
+  return /did not answer within|: no answer within \d+ ms/.test(message ?? "");
+}
+
+/**
  * The one error type of mc. Its message reads `[mc] [tmux] start: session "api" already exists`;
  * `hint` is shown on the next line by the CLI.
  */

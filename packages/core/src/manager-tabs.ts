@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { McError } from "./errors.js";
+import { McError, unanswered } from "./errors.js";
 import type { HostInfo } from "./host.js";
 import type { Machine } from "./machines.js";
 import { pollUntil } from "./poll.js";
@@ -66,6 +66,38 @@ export async function rerunTab(ops: TabOps, s: ManagedSession, index: number): P
   }
 }
 
+/**
+ * Open tab `index` under the tool's lock (after the tab's; nothing that holds the tool's takes a tab's),
+ * which a kill takes for the tool's kill: a kill just before it leaves the session gone, said so (exit 5),
+ * not a raw tool error (review H46-4: "no current target", "the tmux server is not running", exit 1).
+ */
+async function openTab(
+  ops: TabOps,
+  m: Machine<object>,
+  s: ManagedSession,
+  index: number,
+  o: { attempt?: number } = {},
+): Promise<void> {
+  const info = await ops.hostInfo(m.name);
+  const tool = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
+  try {
+    await m.backend.startTab!(s, index, info, o);
+  } catch (e) {
+    const st = (await ops.status().catch(() => undefined))?.sessions.find(
+      (x) => x.machine === s.machine && x.session === s.name,
+    );
+    if (st && !st.exists && !unanswered(st.error))
+      throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
+        backend: m.backend.name,
+        op: "rerun",
+        hint: "start it again with sessions run",
+      });
+    throw e;
+  } finally {
+    await tool?.();
+  }
+}
+
 async function rerunLocked(
   ops: TabOps,
   m: Machine<object>,
@@ -85,7 +117,14 @@ async function rerunLocked(
   // Not seen because the tool or machine did not answer is not gone (review H34-7), and its tab's state
   // is not known: said as status says it, at once (a new tab would wait for the same tool again: H33-5).
   const health = report.machines.find((h) => h.machine === s.machine);
-  const unreached = health?.reachable === false ? health.error : st && !st.exists ? st.error : undefined;
+  // A server that is not running answered: the session is gone (review H46-4: a rerun just after a kill
+  // said "not reached", exit 1).
+  const unreached =
+    health?.reachable === false
+      ? health.error
+      : st && !st.exists && unanswered(st.error)
+        ? st.error
+        : undefined;
   if (unreached) throw new McError("COMMAND_FAILED", `session "${s.name}" was not reached: ${unreached}`, op);
   if (!st?.exists || !tab)
     throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
@@ -95,7 +134,7 @@ async function rerunLocked(
   if (tab.state === "abandoned") {
     // Never started (the run that was to start it ended): started now, as its first attempt,
     // with all its panes (startTab opens a waiting tab's panes too).
-    await m.backend.startTab(s, index, await ops.hostInfo(m.name));
+    await openTab(ops, m, s, index);
     await ops.updateSession(s, (x) => notPending(x, index));
     await waitForRecord(m, s, index);
     return 1;
@@ -120,7 +159,7 @@ async function rerunLocked(
   const text = await m.host.readFile(rec);
   if (text !== undefined)
     await m.host.writeFile(join(s.runDir, "attempts", `tab-${index}.${last}.json`), text);
-  await m.backend.startTab(s, index, await ops.hostInfo(m.name), { attempt: last + 1 });
+  await openTab(ops, m, s, index, { attempt: last + 1 });
   // Until the new wrapper's record is there the tab still reads finished: wait for it (a few seconds at
   // most; a wrapper that never writes shows as the tool says), so a second rerun meets it running.
   const seen = await waitForRecord(m, s, index, last + 1);

@@ -197,7 +197,7 @@ export async function killSwept(
  * taken before, what they left running ended after. Not ok when the tool failed or a process survived.
  */
 export async function killAndSweep(
-  backend: Pick<SessionBackend, "kill">,
+  backend: Pick<SessionBackend, "kill" | "lockName">,
   host: Host,
   s: ManagedSession,
 ): Promise<KillResult> {
@@ -211,7 +211,16 @@ export async function killAndSweep(
     const sids = await tabTerminalSessions(host, s)
       .catch(() => tabTerminalSessions(host, s))
       .catch(() => "");
-    outcome = await backend.kill(s.name, s);
+    // The tool's kill under the tool's lock, which a start or merge on that server holds while it makes
+    // sessions: a kill between a merge's look and its new tab ended that tab's start with a raw tool
+    // error, and two kills of a server's last session raced its exit (review H46-1, H46-2). The sweep
+    // after it is outside the lock (kills of several sessions overlap their waits).
+    const release = backend.lockName ? await host.lock(backend.lockName) : undefined;
+    try {
+      outcome = await backend.kill(s.name, s);
+    } finally {
+      await release?.();
+    }
     sweep = await sweepTabs(host, s, sids).catch(() => sweepTabs(host, s, sids));
   } catch (e) {
     const code = isMcError(e) ? { code: e.code } : {};

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { localHost } from "../src/local-host.js";
 import { sleep } from "../src/poll.js";
 import type { ManagedSession } from "../src/run-record.js";
-import { sweepTabs } from "../src/tab-sweep.js";
+import { killAndSweep, sweepTabs } from "../src/tab-sweep.js";
 import { TAB_MARKER_VAR, tabMarker } from "../src/tab-wrapper.js";
 
 const root = mkdtempSync(join(tmpdir(), "mc-sweep-"));
@@ -105,5 +105,29 @@ describe.runIf(process.platform === "linux")("sweep of an ended session's leftov
     const all = await sweepTabs(localHost(), session);
     expect(all.ended).toEqual([copied.pid!]);
     expect(alive(copied.pid!)).toBe(false);
+  });
+});
+
+describe("a kill and the tool's lock", () => {
+  it("the tool's kill waits for a start or merge that holds the tool's lock (review H46-1, H46-2)", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "mc-killlock-"));
+    const host = localHost({ stateDir });
+    const held = await host.lock("tmux-test");
+    const steps: string[] = [];
+    const backend = {
+      lockName: "tmux-test",
+      kill: async () => {
+        steps.push("kill");
+        return "killed" as const;
+      },
+    };
+    const killing = killAndSweep(backend, host, { ...session, runDir: join(stateDir, "runs", "r", "s0") });
+    await sleep(300);
+    steps.push("released");
+    await held();
+    const r = await killing;
+    expect(r).toMatchObject({ ok: true, outcome: "killed" });
+    expect(steps).toEqual(["released", "kill"]);
+    rmSync(stateDir, { recursive: true, force: true });
   });
 });

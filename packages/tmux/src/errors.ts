@@ -12,9 +12,12 @@ export function isNoServer(stderr: string): boolean {
   );
 }
 
-/** tmux said the target session does not exist. */
+/**
+ * tmux said the target session does not exist ("no current target": a server whose last session just
+ * ended has none left, and exits a moment later).
+ */
 export function isNoSession(stderr: string): boolean {
-  return /can't find session|session not found|no such session/i.test(stderr);
+  return /can't find session|session not found|no such session|no current target/i.test(stderr);
 }
 
 /** Map a failed tmux call to an McError. */

@@ -51,6 +51,8 @@ describe("parsers on recorded tmux 3.3a output", () => {
     expect(isNoServer("error connecting to /tmp/tmux-1000/default (Permission denied)")).toBe(false);
     expect(isNoSession(fx("no-session.stderr.txt"))).toBe(true);
     expect(isNoSession("duplicate session: x")).toBe(false);
+    // A server whose last session just ended has no target left (review H46-2: two kills at once).
+    expect(isNoSession("no current target")).toBe(true);
   });
 });
 

@@ -1323,6 +1323,34 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await watcher.killAllSessions();
   });
 
+  it("a rerun that waits for the tool's lock while the session is killed says the session is gone (review H46-4)", async () => {
+    // The server keeps another session: the killed one's server stays up (its own last session would end it).
+    t.tmux("new-session", "-d", "-s", "keeper46", "sleep 60");
+    const m = t.manager({ sessionLayouts: [layout("raced", [["t", "exit 3"]], t.work)] });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus({ processes: false }),
+      (r) => r.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    // A kill holds the tool's lock (as `sessions kill` does for the tool's kill) while the rerun checks
+    // the tab and goes to open it: the session is gone by the time the rerun has the lock.
+    const backend = (
+      m as unknown as { machineSet: { all: () => { backend: { lockName: string } }[] } }
+    ).machineSet.all()[0]!.backend;
+    const held = await m.hostOf("local").lock(backend.lockName);
+    const rerun = m.rerunTab("raced", 0).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    t.tmux("kill-session", "-t", "=raced");
+    await held();
+    const e = await rerun;
+    expect(isMcError(e, "SESSION_NOT_FOUND"), String(e)).toBe(true);
+    expect((e as Error).message).toMatch(/session "raced" is gone/);
+    t.tmux("kill-session", "-t", "=keeper46");
+  });
+
   it("a rerun whose wrapper never says it started is not reported as started (review H9-7)", async () => {
     const m = t.manager({ sessionLayouts: [layout("mute", [["t", "exit 3"]], t.work)] });
     await m.startAllSessions();

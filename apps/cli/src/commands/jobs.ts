@@ -3,6 +3,7 @@ import {
   type FollowMemory,
   followEvents,
   isFailedTab,
+  isMcError,
   type LayoutConfig,
   McError,
   type McEvent,
@@ -510,7 +511,18 @@ export async function rerunCommand(
           }
           for (; free > 0 && queue.length && !stopRequested(); free--) {
             const i = queue.shift()!;
-            const attempt = await manager.rerunTab(found.session.name, i, found.machine);
+            let attempt: number;
+            try {
+              attempt = await manager.rerunTab(found.session.name, i, found.machine);
+            } catch (e) {
+              // Rerun meanwhile by another command (two `rerun --failed` at once): its tab, not a failure
+              // of this one (review H46-6: exit 2, "has not finished (running)").
+              if (!o.failed || !isMcError(e, "USAGE") || !/has not finished/.test(e.reason)) throw e;
+              notes.push(`${name(i)} runs again already (another command reran it)`);
+              if (!out.json) out.err(out.c.yellow(`not rerun: ${notes.at(-1)}`));
+              free++;
+              continue;
+            }
             done.push({ tab: name(i), index: i, attempt });
             if (!out.json)
               out.err(`${out.c.green("✓")} ${found.session.name}/${name(i)}: attempt ${attempt} started`);
