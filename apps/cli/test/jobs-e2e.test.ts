@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { event as eventSchema } from "../src/output-schemas.js";
 import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
@@ -690,6 +690,38 @@ describe("events", () => {
     expect(evs.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
     // Once: from the tool's answer (no reason) or from the record (reason "killed"), whichever came first.
     expect(evs.filter((e) => e.type === "session-gone")).toMatchObject([{ session: "fk" }]);
+  });
+
+  it("--follow through a restart and a kill of its server's last session says each session's end (review H46-3)", async () => {
+    const own = join(dir, "h463.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", own, "kill-server"], { env });
+    });
+    const f = layouts("h463.json", [
+      { layoutName: "rk", layoutTabs: [{ tabName: "a", command: "sleep 100" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", own])).code).toBe(0);
+    const child = spawn("node", [BIN, "events", "rk", "--follow", "--socket", own], { env, cwd: dir });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    await until(
+      async () => out,
+      (o) => o.includes('"tab-started"'),
+    );
+    expect((await sessions(["run", f, "--socket", own, "--on-conflict", "restart"])).code).toBe(0);
+    await until(
+      async () => out,
+      (o) => o.split('"tab-started"').length > 2,
+    );
+    // The session is its server's last: the server exits with it ("not running" is an answer: gone).
+    expect((await sessions(["kill", "rk", "--socket", own])).code).toBe(0);
+    expect(await code).toBe(0);
+    const evs = lines(out).map((l) => JSON.parse(l));
+    expect(evs.filter((e) => e.type === "session-gone")).toHaveLength(2);
+    expect(evs.at(-1)).toMatchObject({ type: "run-done" });
   });
 });
 

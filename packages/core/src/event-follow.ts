@@ -1,4 +1,5 @@
 import { watch } from "node:fs";
+import { unanswered as isUnanswered } from "./errors.js";
 import { type McEvent, sessionEvents, tabEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
@@ -209,7 +210,9 @@ function fromStatus(
         reason: t.error ?? "its tab is gone and nothing recorded how the command ended",
       });
     }
-    if (!s.exists && !s.error && !gone.has(key)) {
+    // A tool that answered that the session's server is not running answered: the session is gone
+    // (review H46-3: a kill of a server's last session had no session-gone). Only no answer is not.
+    if (!s.exists && !isUnanswered(s.error) && !gone.has(key)) {
       gone.add(key);
       out.push({ type: "session-gone", time, machine: s.machine, session: s.session });
     }

@@ -144,9 +144,17 @@ async function followAll(
     endedFailed += await endedFailures(f);
     if (!again || again.first) continue;
     for (const e of await history([f])) {
-      const said = [...again.memory.seen].some((k) =>
-        k.startsWith(`session-gone\u0000${e.machine}\u0000${e.session}\u0000`),
-      );
+      // Said already for this session: an end said since it started (a session of that name that ended
+      // before it, the one a restart replaced, is another: review H46-3).
+      const said = [...again.memory.seen].some((k) => {
+        const [type, machine, session, , time] = k.split("\u0000");
+        return (
+          type === "session-gone" &&
+          machine === e.machine &&
+          session === e.session &&
+          Date.parse(time ?? "") >= f.session.startedAt
+        );
+      });
       if (e.type !== "session-gone" || said) continue;
       again.memory.seen.add(eventKey(e));
       emit(e);
