@@ -672,21 +672,16 @@ describe("events", () => {
     ]);
     expect((await run(f)).code).toBe(0);
     await until(tabsOf.bind(null, "fk"), (t) => t[0]?.state === "exited" && t[1]?.state === "running");
-    const child = spawn("node", [BIN, "events", "fk", "--follow"], { env, cwd: dir });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { code, got } = inBackground(["events", "fk", "--follow"]);
     // Following (the history is printed first), then killed.
     await until(
-      async () => out,
+      async () => got.out,
       (o) => o.includes('"tab-started"'),
     );
     await new Promise((r) => setTimeout(r, 500));
     expect((await sessions(["kill", "fk"])).code).toBe(0);
     expect(await code).toBe(0);
-    const evs = lines(out).map((l) => JSON.parse(l));
+    const evs = lines(got.out).map((l) => JSON.parse(l));
     expect(evs.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
     // Once: from the tool's answer (no reason) or from the record (reason "killed"), whichever came first.
     expect(evs.filter((e) => e.type === "session-gone")).toMatchObject([{ session: "fk" }]);
@@ -701,25 +696,20 @@ describe("events", () => {
       { layoutName: "rk", layoutTabs: [{ tabName: "a", command: "sleep 100" }] },
     ]);
     expect((await sessions(["run", f, "--socket", own])).code).toBe(0);
-    const child = spawn("node", [BIN, "events", "rk", "--follow", "--socket", own], { env, cwd: dir });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { code, got } = inBackground(["events", "rk", "--follow", "--socket", own]);
     await until(
-      async () => out,
+      async () => got.out,
       (o) => o.includes('"tab-started"'),
     );
     expect((await sessions(["run", f, "--socket", own, "--on-conflict", "restart"])).code).toBe(0);
     await until(
-      async () => out,
+      async () => got.out,
       (o) => o.split('"tab-started"').length > 2,
     );
     // The session is its server's last: the server exits with it ("not running" is an answer: gone).
     expect((await sessions(["kill", "rk", "--socket", own])).code).toBe(0);
     expect(await code).toBe(0);
-    const evs = lines(out).map((l) => JSON.parse(l));
+    const evs = lines(got.out).map((l) => JSON.parse(l));
     expect(evs.filter((e) => e.type === "session-gone")).toHaveLength(2);
     expect(evs.at(-1)).toMatchObject({ type: "run-done" });
   });

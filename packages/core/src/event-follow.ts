@@ -212,7 +212,8 @@ function fromStatus(
     }
     // A tool that answered that the session's server is not running answered: the session is gone
     // (review H46-3: a kill of a server's last session had no session-gone). Only no answer is not.
-    if (!s.exists && !isUnanswered(s.error) && !gone.has(key)) {
+    const answered = report.machines.find((h) => h.machine === s.machine)?.reachable !== false;
+    if (!s.exists && (!s.error || (answered && !isUnanswered(s.error))) && !gone.has(key)) {
       gone.add(key);
       out.push({ type: "session-gone", time, machine: s.machine, session: s.session });
     }

@@ -215,7 +215,14 @@ export async function killAndSweep(
     // sessions: a kill between a merge's look and its new tab ended that tab's start with a raw tool
     // error, and two kills of a server's last session raced its exit (review H46-1, H46-2). The sweep
     // after it is outside the lock (kills of several sessions overlap their waits).
-    const release = backend.lockName ? await host.lock(backend.lockName) : undefined;
+    // A lock that cannot be written (a full disk, which `ls --prune` must still clear: review H23-3) is
+    // not taken; one another mc holds past the wait is the kill's failure.
+    const release = backend.lockName
+      ? await host.lock(backend.lockName).catch((e: unknown) => {
+          if (isMcError(e, "STATE_IO")) return undefined;
+          throw e;
+        })
+      : undefined;
     try {
       outcome = await backend.kill(s.name, s);
     } finally {
