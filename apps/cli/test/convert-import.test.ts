@@ -360,6 +360,21 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     );
   });
 
+  it("every window's problem is said at once, each with its line:column (review H39-7)", () => {
+    refused(
+      "session_name: s\nwindows:\n  - window_name: a\n    panes:\n      - shell_command: {a: 1}\n  - window_name: ok\n    panes: [x]\n  - [b]\n",
+      "tmuxp",
+      /x\.yaml:5:24: windows\[0\]\.panes\[0\]\.shell_command: commands are a string or a list\nx\.yaml:8:5: windows\[2\]: a window is a mapping/,
+      "x.yaml",
+    );
+    refused(
+      "name: p\nroot: /tmp\nwindows:\n  - [a]\n  - one: two\n  - [b]\n",
+      "tmuxinator",
+      /x\.yml:4:5: windows\[0\]: a window is a one-key mapping.*\nx\.yml:6:5: windows\[2\]: a window is a one-key mapping/s,
+      "x.yml",
+    );
+  });
+
   it("a YAML alias bomb", () => {
     const lines = ["a: &a [x,x,x,x,x,x,x,x,x]"];
     for (let i = 1; i < 9; i++) {

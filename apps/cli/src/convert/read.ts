@@ -121,12 +121,22 @@ export function importText(
   try {
     imported = format === "tmuxp" ? importTmuxp(data, ctx, source) : importTmuxinator(data, ctx, source);
   } catch (e) {
-    // A field's problem, named by its path: said with the file and where in it the field is.
-    const field = isMcError(e, "LAYOUT_INVALID")
-      ? /^([A-Za-z_][\w-]*(?:\[\d+\]|\.[^\s.:[\]]+)*): /.exec(e.reason)
-      : null;
-    if (!field || !isMcError(e) || /\.json$/i.test(source) || e.reason.startsWith(`${source}:`)) throw e;
-    throw convertError("import", `${source}${yamlPlace(yaml, field[1]!)}: ${e.reason}`, e.hint);
+    if (!isMcError(e, "LAYOUT_INVALID")) throw e;
+    // A field's problem, named by its path: said with the file and where in it the field is; every
+    // window's problem so (review H39-7).
+    const problems = (e.details as { problems?: string[] } | undefined)?.problems ?? [e.reason];
+    const placed = problems.map((reason) => {
+      const field = /^([A-Za-z_][\w-]*(?:\[\d+\]|\.[^\s.:[\]]+)*): /.exec(reason);
+      if (!field || reason.startsWith(`${source}:`) || /\.json$/i.test(source)) return reason;
+      return `${source}${yamlPlace(yaml, field[1]!)}: ${reason}`;
+    });
+    if (placed.length === 1 && placed[0] === e.reason) throw e;
+    throw new McError("LAYOUT_INVALID", placed.join("\n"), {
+      backend: "cli",
+      op: "import",
+      hint: e.hint,
+      ...(placed.length > 1 ? { details: { problems: placed } } : {}),
+    });
   }
   if (name !== undefined) imported.file.layouts[0]!.layoutName = name;
   imported.warnings.unshift(...twice);

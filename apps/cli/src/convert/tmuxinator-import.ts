@@ -2,7 +2,7 @@ import type { Flat, LayoutConfig } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { isAnchored, joinDir, normDir } from "./paths.js";
 import { isTmuxKeyName, parseExportLine, shlexSplit, shPath, untrailSemicolon } from "./shell.js";
-import { type Ctx, fail, layoutOf } from "./tmuxp-panes.js";
+import { type Ctx, eachWindow, fail, layoutOf } from "./tmuxp-panes.js";
 import { type ImportContext, type Imported, isMap, Notes, type Plain } from "./types.js";
 import { loc, rbStr, unknownKeys } from "./values.js";
 
@@ -269,7 +269,7 @@ export function importTmuxinator(data: Plain, ctx: ImportContext, source: string
   const pre = preWindow(c, data);
   const env = pre === undefined ? undefined : parseExportLine(pre);
   const p: Project = { root, pre: env ? undefined : pre };
-  const tabs = windows.map((w, i) => windowTab(c, w, i, p));
+  const tabs = eachWindow(windows, (w, i) => windowTab(c, w, i, p));
   projectNotes(c, data, tabs);
   const layout: LayoutConfig = {
     layoutName: mcName(rbStr(rawName), data.project_name != null ? "project_name" : "name", "layoutName"),

@@ -10,6 +10,7 @@ import {
   type Ctx,
   commandOf,
   dirOf,
+  eachWindow,
   envOf,
   expandCmds,
   expanded,
@@ -206,13 +207,11 @@ export function importTmuxp(data: Plain, ctx: ImportContext, source: string): Im
     before: before(data.shell_command_before, "shell_command_before", c.notes),
   };
   const indexes = windowIndexes(windows);
-  const tabs = windows
-    .map((w, i) => ({
-      tab: windowTab(c, w, loc("windows", i), s, indexes[i]!),
-      index: indexes[i]!,
-      focus: isMap(w) && pyTruthy(w.focus),
-    }))
-    .sort((a, b) => a.index - b.index);
+  const tabs = eachWindow(windows, (w, i) => ({
+    tab: windowTab(c, w, loc("windows", i), s, indexes[i]!),
+    index: indexes[i]!,
+    focus: isMap(w) && pyTruthy(w.focus),
+  })).sort((a, b) => a.index - b.index);
   const focused = tabs.filter((t) => t.focus).pop();
   if (focused && focused !== tabs[0])
     c.notes.add(

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Flat, flatten, type NamedLayout, PANE_LAYOUTS } from "@mc/core";
+import { type Flat, flatten, isMcError, McError, type NamedLayout, PANE_LAYOUTS } from "@mc/core";
 import type { SourcePane } from "./build.js";
 import { expandVars, joinDir, normDir, TILDE } from "./paths.js";
 import { isShell, shlexSplit, untrailSemicolon } from "./shell.js";
@@ -67,6 +67,32 @@ export interface Ctx {
 }
 
 export const fail = (reason: string, hint?: string) => convertError("import", reason, hint);
+
+/**
+ * Each window converted, every window's problem said at once (each with its field), not only the first
+ * window's (review H39-7): one error whose `details.problems` lists them, in the windows' order.
+ */
+export function eachWindow<W, T>(windows: readonly W[], convert: (w: W, i: number) => T): T[] {
+  const out: T[] = [];
+  const problems: McError[] = [];
+  windows.forEach((w, i) => {
+    try {
+      out.push(convert(w, i));
+    } catch (e) {
+      if (!isMcError(e, "LAYOUT_INVALID")) throw e;
+      problems.push(e);
+    }
+  });
+  if (problems.length === 1) throw problems[0];
+  if (problems.length)
+    throw new McError("LAYOUT_INVALID", problems.map((p) => p.reason).join("\n"), {
+      backend: "cli",
+      op: "import",
+      hint: problems.find((p) => p.hint)?.hint,
+      details: { problems: problems.map((p) => p.reason) },
+    });
+  return out;
+}
 
 /** tmuxp's `expand_cmd`: a string, a list, or nothing; `blank`/`pane`/null alone mean no command. */
 export function expandCmds(v: Plain | undefined, at: string): Cmd[] {
