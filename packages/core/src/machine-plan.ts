@@ -104,7 +104,8 @@ async function openNeverStarted(m: MachineRuntime, plan: MergePlan): Promise<Mer
     m.host.readDir(plan.old.runDir),
   ]);
   // Only what the tool saw for sure: no answer, or no pane list (Windows Terminal), keeps every tab.
-  if (!obs?.exists || obs.noPaneEvidence || obs.error !== undefined) return plan;
+  // (A session showing no pane at all is not one whose tabs never opened: it is ending, or unseen.)
+  if (!obs?.exists || obs.noPaneEvidence || obs.error !== undefined || obs.panes.size === 0) return plan;
   const actions = [...plan.actions];
   for (const i of kept) if (!obs.panes.has(i) && !records.has(tabRecordName(i))) actions[i] = "create";
   return { ...plan, actions };
