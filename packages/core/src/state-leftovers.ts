@@ -21,50 +21,34 @@ export async function clearStaleStateFiles(host: Host): Promise<number> {
   let removed = 0;
   const uid = process.getuid?.();
   const entries = async (dir: string) => readdir(dir).catch(() => [] as string[]);
+  /** This user's own file (or directory), never a link; `old`: not changed for ten minutes. */
+  const own = async (path: string, dir: boolean, old: boolean) => {
+    const st = await lstat(path).catch(() => undefined);
+    if (!st || (dir ? !st.isDirectory() : !st.isFile())) return false;
+    return (uid === undefined || st.uid === uid) && (!old || Date.now() - st.mtimeMs >= TMP_AGE_MS);
+  };
+  const gone = (removal: Promise<unknown>) =>
+    removal.then(
+      () => removed++,
+      () => {},
+    );
   const dirs = [
     stateDir,
     ...(await entries(join(stateDir, "managers"))).map((k) => join(stateDir, "managers", k)),
   ];
   for (const dir of dirs)
-    for (const name of await entries(dir)) {
-      if (!TMP_FILE.test(name)) continue;
-      const path = join(dir, name);
-      const st = await lstat(path).catch(() => undefined);
-      if (!st?.isFile() || (uid !== undefined && st.uid !== uid) || Date.now() - st.mtimeMs < TMP_AGE_MS)
-        continue;
-      if (
-        await unlink(path).then(
-          () => true,
-          () => false,
-        )
-      )
-        removed++;
-    }
+    for (const name of await entries(dir))
+      if (TMP_FILE.test(name) && (await own(join(dir, name), false, true)))
+        await gone(unlink(join(dir, name)));
   const locks = join(stateDir, "locks");
   for (const name of await entries(locks)) {
-    // Moved aside by a process that died before it removed it: nobody's (review H45 notes).
+    const path = join(locks, name);
+    // Moved aside by a process that died before it removed it: nobody's.
     if (STALE_LOCK.test(name)) {
-      const st = await lstat(join(locks, name)).catch(() => undefined);
-      if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid) || Date.now() - st.mtimeMs < TMP_AGE_MS)
-        continue;
-      if (
-        await rm(join(locks, name), { recursive: true, force: true }).then(
-          () => true,
-          () => false,
-        )
-      )
-        removed++;
-      continue;
-    }
-    if (!name.endsWith(".lock")) continue;
-    const st = await lstat(join(locks, name)).catch(() => undefined);
-    if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-    try {
-      const release = await host.lock(name.slice(0, -".lock".length), 200);
-      await release();
-      removed++;
-    } catch {
-      // Held by a live mc (or not ours to take): left.
+      if (await own(path, true, true)) await gone(rm(path, { recursive: true, force: true }));
+    } else if (name.endsWith(".lock") && (await own(path, true, false))) {
+      // Taken and released (which removes it); one a live mc holds is left.
+      await gone(host.lock(name.slice(0, -".lock".length), 200).then((release) => release()));
     }
   }
   return removed;
