@@ -488,6 +488,14 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     const t = fromText("name: 12:30\nwindows:\n  - oFF: echo a\n  - 1,000: echo b\n", "tmuxinator", "f.yml");
     expect(t.file.layouts[0]!.layoutName).toBe("45000");
     expect(tabs(t).map((x) => x.tabName)).toEqual(["false", "1000"]);
+    // A window whose value is not text: tmuxinator sends nothing (review H47-2).
+    const n = fromText("name: n\nwindows:\n  - a: oFF\n  - b: 12:30\n  - c: [1, x]\n", "tmuxinator", "f.yml");
+    expect(tabs(n).map((x) => x.command)).toEqual([
+      'exec "${SHELL:-/bin/sh}"',
+      'exec "${SHELL:-/bin/sh}"',
+      "1\nx",
+    ]);
+    expect(n.warnings.filter((w) => /sends no command/.test(w.message))).toHaveLength(2);
   });
   it("a window with more panes than an mc tab holds", () => {
     refused(

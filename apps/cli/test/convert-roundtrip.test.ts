@@ -17,7 +17,7 @@ import {
   parseExportLine,
   shlexSplit,
 } from "../src/convert/shell.js";
-import { parseYaml } from "../src/convert/source.js";
+import { parseYaml, rubyFloat } from "../src/convert/source.js";
 import { formatTmuxLayout, layoutChecksum, parseTmuxLayout } from "../src/convert/tmux-layout.js";
 import { exportTmuxinator } from "../src/convert/tmuxinator-export.js";
 import { exportTmuxp } from "../src/convert/tmuxp-export.js";
@@ -537,6 +537,68 @@ describe("the other tools' own parsers read what mc writes as the same strings",
       const mine = docs.map((t) => norm(parseYaml(t, "x", undefined, "psych")));
       expect(mine.map((d, i) => [list[i], d])).toEqual(
         JSON.parse(out).map((d: unknown, i: number) => [list[i], d]),
+      );
+    },
+  );
+  it.skipIf(!ruby)(
+    "a number's name is written as Ruby writes it (review H47-1: 1.0, 5430.0, 1.0e+20)",
+    () => {
+      const xs = [
+        ...fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }), { numRuns: 300, seed: 47 }),
+        1e15,
+        1.5e15,
+        1234567890123456.8,
+        123456789012345,
+        1e16,
+        1e-4,
+        1e-5,
+        5430,
+        0.1,
+        -2.5,
+        1e20,
+        1e-7,
+        0,
+      ];
+      const path = join(tmp, "floats.json");
+      writeFileSync(path, JSON.stringify(xs.map((x) => (Object.is(x, -0) ? "-0.0" : x.toString()))));
+      const out = execFileSync(
+        "ruby",
+        [
+          "-rjson",
+          "-e",
+          "puts JSON.generate(JSON.parse(File.read(ARGV[0])).map { |s| Float(s).to_s })",
+          path,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(xs.map((x) => rubyFloat(x))).toEqual(JSON.parse(out));
+      const keys = [
+        "1.0",
+        "1:30.5",
+        "100.",
+        "1.0e+20",
+        "12345678901234567890",
+        "0.1e-6",
+        "1,000.5",
+        "12:30",
+        "0x1F",
+      ];
+      const doc = `${keys.map((k) => `${k}: x`).join("\n")}\n`;
+      writeFileSync(path, doc);
+      const rb = execFileSync(
+        "ruby",
+        [
+          "-ryaml",
+          "-rjson",
+          "-e",
+          "puts JSON.generate(YAML.safe_load(File.read(ARGV[0])).keys.map(&:to_s))",
+          path,
+        ],
+        { encoding: "utf8" },
+      );
+      // (Sorted: a JS object lists integer-like keys first.)
+      expect(Object.keys(parseYaml(doc, "x", undefined, "psych") as object).sort()).toEqual(
+        (JSON.parse(rb) as string[]).sort(),
       );
     },
   );

@@ -78,6 +78,45 @@ export function psychScalar(s: string): unknown {
   return s;
 }
 
+/** Ruby's Float#to_s: the shortest digits, `.0` on a whole number, `e+20`/`e-07` past 1e-4 and 1e16. */
+export function rubyFloat(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mant, e] = Math.abs(x).toExponential().split("e");
+  const digits = mant!.replace(".", "");
+  const exp = Number(e);
+  const decpt = exp + 1;
+  const sign = x < 0 ? "-" : "";
+  // (Ruby's flo_to_s, as measured: 1e15 → 1.0e+15, 1234567890123456.8 as it is, 123456789012345.0 too.)
+  if (decpt < -3 || decpt > 16 || (decpt === 16 && digits.length <= 16))
+    return `${sign}${digits[0]}.${digits.slice(1) || "0"}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  if (decpt <= 0) return `${sign}0.${"0".repeat(-decpt)}${digits}`;
+  if (decpt >= digits.length) return `${sign}${digits}${"0".repeat(decpt - digits.length)}.0`;
+  return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+}
+
+/**
+ * What tmuxinator writes for a plain scalar Psych reads as a number (a window's name: Ruby's `to_s`):
+ * `1.0`, `5430.0`, `1.0e+20`, a big integer's every digit (review H47-1: JS wrote `1`, `5430`, and lost
+ * digits). Undefined for what is not a number.
+ */
+export function psychText(s: string): string | undefined {
+  const v = psychScalar(s);
+  if (typeof v !== "number") return undefined;
+  const float =
+    !Number.isFinite(v) ||
+    /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$/.test(s) ||
+    /^[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?$/.test(s);
+  if (float) return rubyFloat(v);
+  const t = s.replace(/[,_]/g, "");
+  const m = /^([-+]?)(0b|0x|0(?=[0-7]))?(.*)$/.exec(t)!;
+  if (/:/.test(t)) return String(v);
+  const base = m[2] === "0b" ? "0b" : m[2] === "0x" ? "0x" : m[2] === "0" ? "0o" : "";
+  const n = BigInt(`${base}${m[3]}`);
+  return (m[1] === "-" ? -n : n).toString();
+}
+
 /** A value as JSON-like data, refusing what none of the tools could read (binary, sets) and deep nesting. */
 function plain(v: unknown, where: string, depth = 0): Plain {
   if (depth > MAX_DEPTH) throw fail(`${where}: nested deeper than ${MAX_DEPTH} levels`);
@@ -127,9 +166,10 @@ export function parseYaml(
   });
   if (reader === "psych")
     visit(doc, {
-      Scalar(_, node) {
+      Scalar(key, node) {
         if (node.type === "PLAIN" && node.tag === undefined && typeof node.source === "string")
-          node.value = psychScalar(node.source);
+          // A key is a name (tmuxinator's window names): written as Ruby writes the number.
+          node.value = (key === "key" ? psychText(node.source) : undefined) ?? psychScalar(node.source);
       },
     });
   if (onDuplicate)

@@ -220,7 +220,17 @@ function windowTab(c: Ctx, w: Plain, i: number, p: Project): SourceTab {
   }
   const v = w[key!]!;
   if (isMap(v)) return hashedWindow(c, v, at, name, p);
-  const lines = [p.pre, ...commands(v === "" ? null : v)].filter((s): s is string => s !== undefined);
+  // tmuxinator sends a window's commands only when they are text (or a list): `w: oFF` sends nothing
+  // (review H47-2: the tab ran `false` and failed).
+  const scalar = typeof v === "number" || typeof v === "boolean";
+  if (scalar)
+    c.notes.add(
+      loc(at, name),
+      `${JSON.stringify(v)} is not text, and tmuxinator sends no command for it: the tab is a shell`,
+    );
+  const lines = [p.pre, ...commands(v === "" || scalar ? null : v)].filter(
+    (s): s is string => s !== undefined,
+  );
   return { name, at, panes: [{ pane: withEnv(lines, p.root ?? ".") }] };
 }
 
