@@ -192,6 +192,38 @@ export async function killSwept(
   return outcome;
 }
 
+/** The tool locks this process holds for its kills: one hold shared by the kills running together. */
+const held = new Map<string, { count: number; taking: Promise<() => Promise<void>> }>();
+
+/**
+ * A host's lock `name`, shared by this process's kills that run at the same time (`kill` ends several
+ * sessions at once): they keep other processes' starts and merges out, not each other (review H47-3: on
+ * a tmux server that did not answer each held it for its 15 s, the others queued and failed on a lock
+ * "another mc process" held, naming this one). Released when the last of them is done.
+ */
+function sharedLock(host: Host, name: string): Promise<() => Promise<void>> {
+  const key = `${host.id}\u0000${name}`;
+  let h = held.get(key);
+  if (!h) {
+    h = { count: 0, taking: host.lock(name) };
+    held.set(key, h);
+    h.taking.catch(() => held.delete(key));
+  }
+  const mine = h;
+  mine.count++;
+  return mine.taking.then(
+    (release) => async () => {
+      if (--mine.count > 0) return;
+      held.delete(key);
+      await release();
+    },
+    (e: unknown) => {
+      mine.count--;
+      throw e;
+    },
+  );
+}
+
 /**
  * The tool's kill of one session, between the two steps of the sweep: the terminal sessions of its tabs
  * taken before, what they left running ended after. Not ok when the tool failed or a process survived.
@@ -218,7 +250,7 @@ export async function killAndSweep(
     // A lock that cannot be written (a full disk, which `ls --prune` must still clear: review H23-3) is
     // not taken; one another mc holds past the wait is the kill's failure.
     const release = backend.lockName
-      ? await host.lock(backend.lockName).catch((e: unknown) => {
+      ? await sharedLock(host, backend.lockName).catch((e: unknown) => {
           if (isMcError(e, "STATE_IO")) return undefined;
           throw e;
         })

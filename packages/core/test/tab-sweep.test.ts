@@ -130,4 +130,35 @@ describe("a kill and the tool's lock", () => {
     expect(steps).toEqual(["released", "kill"]);
     rmSync(stateDir, { recursive: true, force: true });
   });
+
+  it("kills of one process share the tool's lock: they do not wait for each other (review H47-3)", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "mc-killlock2-"));
+    const host = localHost({ stateDir });
+    let inside = 0;
+    let both = false;
+    const backend = {
+      lockName: "tmux-shared",
+      // Each kill waits (up to 3 s) until the other is inside its tool kill too: with one lock each, the
+      // second could only start after the first ended.
+      kill: async () => {
+        inside++;
+        for (let i = 0; i < 60 && inside < 2; i++) await sleep(50);
+        both ||= inside === 2;
+        await sleep(50);
+        inside--;
+        return "killed" as const;
+      },
+    };
+    const at = (n: string) => ({ ...session, name: n, runDir: join(stateDir, "runs", "r", n) });
+    const rs = await Promise.all([
+      killAndSweep(backend, host, at("a")),
+      killAndSweep(backend, host, at("b")),
+    ]);
+    expect(rs.map((r) => r.ok)).toEqual([true, true]);
+    expect(both).toBe(true);
+    // Released once both are done: another holder takes it at once.
+    const again = await host.lock("tmux-shared", 1000);
+    await again();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
 });
