@@ -526,9 +526,10 @@ export async function rerunCommand(
               // Rerun meanwhile by another command (two `rerun --failed` at once): its tab, not a failure
               // of this one (review H46-6: exit 2, "has not finished (running)").
               if (!o.failed || !isMcError(e, "USAGE") || !/has not finished/.test(e.reason)) throw e;
+              // It runs now, in the slot this rerun would have used (review HR47 S4: given back, more
+              // than N ran).
               notes.push(`${name(i)} runs again already (another command reran it)`);
               if (!out.json) out.err(out.c.yellow(`not rerun: ${notes.at(-1)}`));
-              free++;
               continue;
             }
             done.push({ tab: name(i), index: i, attempt });
