@@ -161,6 +161,11 @@ describe("tmuxp (what tmuxp 1.27.0 built from these fixtures, results/tmuxp-*.tx
     expect(r.warnings.map((w) => w.message).join("\n")).toMatch(
       /checksum is a7d1, its content's 9492: tmux refuses it/,
     );
+    // In capitals it is the same checksum to tmux (%hx): read (review H47-6).
+    const upper = `session_name: s\nwindows:\n  - window_name: w\n    layout: "CF3D,200x50,0,0{100x50,0,0,1,99x50,101,0,3}"\n    panes: [a, b]\n`;
+    const u = fromText(upper, "tmuxp");
+    expect(u.warnings.map((w) => w.message).join("\n")).not.toMatch(/checksum|not a tmux layout/);
+    expect(tabs(u)[0]!.panes).toEqual([{ command: "b", split: "right", focus: true }]);
   });
   it("a layout string becomes splits and sizes when mc's splits can draw it", () => {
     const text = `session_name: s\nwindows:\n  - window_name: w\n    layout: "9492,200x50,0,0{60x50,0,0,1,139x50,61,0[139x25,61,0,2,139x24,61,26,3]}"\n    panes: [a, b, c]\n`;

@@ -27,7 +27,8 @@ export function layoutChecksum(body: string): string {
 
 /** Parse a layout string (checksum first, which is not checked); undefined when it is not one. */
 export function parseTmuxLayout(s: string): Cell | undefined {
-  const m = /^[0-9a-f]{4},(.*)$/s.exec(s.trim());
+  // tmux reads the checksum with %hx: either case (review H47-6).
+  const m = /^[0-9a-f]{4},(.*)$/is.exec(s.trim());
   if (!m) return undefined;
   const text = m[1]!;
   let i = 0;

@@ -277,7 +277,7 @@ export function layoutOf(
   // tmux refuses a layout string whose checksum is not its body's ("invalid layout"): so did the tool
   // loading this file (review H32-14: mc drew it).
   const [sum, ...body] = s.trim().split(",");
-  if (sum !== layoutChecksum(body.join(","))) {
+  if (sum!.toLowerCase() !== layoutChecksum(body.join(","))) {
     c.notes.add(
       at,
       `the layout string's checksum is ${sum}, its content's ${layoutChecksum(body.join(","))}: tmux refuses it ("invalid layout"); not carried over`,
