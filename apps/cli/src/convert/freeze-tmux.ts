@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Command, LayoutConfig } from "@mc/core";
 import { type Flat, flatten, shQuote } from "@mc/core";
 import { mcPaneCommand, startArgv, type TmuxTarget, tmuxArgs, tmuxSessionKey } from "@mc/tmux";
@@ -162,17 +162,36 @@ function paneCommand(
   return { command: argvCommand(argv), cwd: fg.cwd };
 }
 
-/** Whether a shell's argv names a script (an operand after its options), as `sh prog.sh a1` does. */
-function shellOperand(argv: readonly string[]): boolean {
+/** Options of each shell that take the next word (bundled short ones too: `-lo vi`). */
+const VALUED: Record<string, { short: string; long: readonly string[] }> = {
+  bash: { short: "oO", long: ["--rcfile", "--init-file"] },
+  zsh: { short: "o", long: ["--emulate"] },
+  fish: {
+    short: "Cdop",
+    long: ["--init-command", "--debug", "--debug-output", "--features", "--profile", "--profile-startup"],
+  },
+};
+
+/**
+ * Whether a shell's argv names a script (an operand after its options), as `sh prog.sh a1` does; an
+ * option's value is not one (review H47-5: `fish -C '…'`, `zsh --emulate sh`, `bash -lo vi` froze as
+ * commands).
+ */
+export function shellOperand(argv: readonly string[]): boolean {
+  const shell = basename(argv[0]!).replace(/^-/, "");
+  const valued = VALUED[shell === "fish" || shell === "zsh" ? shell : "bash"]!;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") return i + 1 < argv.length;
-    // Options that take the next word: bash's --rcfile/--init-file, set -o/+o, shopt -O/+O.
-    if (/^(--rcfile|--init-file|[-+][oO])$/.test(a)) {
-      i++;
+    if (a.startsWith("--")) {
+      if (valued.long.includes(a)) i++;
       continue;
     }
-    if (!/^[-+]/.test(a)) return true;
+    if (/^[-+][A-Za-z]+$/.test(a)) {
+      if (valued.short.includes(a.at(-1)!)) i++;
+      continue;
+    }
+    return true;
   }
   return false;
 }
