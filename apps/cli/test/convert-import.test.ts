@@ -493,6 +493,13 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     const t = fromText("name: 12:30\nwindows:\n  - oFF: echo a\n  - 1,000: echo b\n", "tmuxinator", "f.yml");
     expect(t.file.layouts[0]!.layoutName).toBe("45000");
     expect(tabs(t).map((x) => x.tabName)).toEqual(["false", "1000"]);
+    // ~user directories are that user's home, as File.expand_path makes them (review H47-4).
+    const u = fromText(
+      "name: u\nroot: ~root/x\nwindows:\n  - a: echo a\n  - b:\n      root: ~root/y\n      panes: [echo b]\n",
+      "tmuxinator",
+      "f.yml",
+    );
+    expect(tabs(u).map((x) => x.startDir)).toEqual(["/root/x", "/root/y"]);
     // A window whose value is not text: tmuxinator sends nothing (review H47-2).
     const n = fromText("name: n\nwindows:\n  - a: oFF\n  - b: 12:30\n  - c: [1, x]\n", "tmuxinator", "f.yml");
     expect(tabs(n).map((x) => x.command)).toEqual([

@@ -2,7 +2,7 @@ import type { Flat, LayoutConfig } from "@mc/core";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { isAnchored, joinDir, normDir } from "./paths.js";
 import { isTmuxKeyName, parseExportLine, shlexSplit, shPath, untrailSemicolon } from "./shell.js";
-import { type Ctx, eachWindow, fail, layoutOf } from "./tmuxp-panes.js";
+import { type Ctx, eachWindow, fail, homeOf, layoutOf } from "./tmuxp-panes.js";
 import { type ImportContext, type Imported, isMap, Notes, type Plain } from "./types.js";
 import { loc, rbStr, unknownKeys } from "./values.js";
 
@@ -153,12 +153,20 @@ function paneOf(raw: Plain, at: string, pre: (string | undefined)[], dir: string
   return withEnv([...pre.filter((p): p is string => p !== undefined), ...commands(body)], dir);
 }
 
+/**
+ * A directory's `~user` as that user's home, as tmuxinator's File.expand_path makes it (review H47-4: kept
+ * as text, which mc refuses to run, and a window's joined under the project's); `~` stays for mc.
+ */
+function userHome(c: Ctx, v: Plain, at: string): Plain {
+  return typeof v === "string" && /^~[^/]/.test(v) ? homeOf(c, v, at, "tmuxinator") : v;
+}
+
 /** A window map (`root`, `layout`, `panes`, `pre`, …) as a tab. */
 function hashedWindow(c: Ctx, v: Record<string, Plain>, at: string, name: string, p: Project): SourceTab {
   unknownKeys(v, WINDOW_KEYS, at, c.notes, "tmuxinator");
   let dir = p.root ?? ".";
   if (v.root != null && rbStr(v.root) !== "") {
-    const own = normDir(rbStr(v.root));
+    const own = normDir(rbStr(userHome(c, v.root, loc(at, "root"))));
     if (!isAnchored(own))
       c.notes.add(
         loc(at, "root"),
@@ -272,7 +280,10 @@ export function importTmuxinator(data: Plain, ctx: ImportContext, source: string
   if (rawName == null || rbStr(rawName).trim() === "")
     throw fail(`${source}: name is missing`, "tmuxinator needs it too");
   const rawRoot = data.project_root ?? data.root;
-  const root = rawRoot == null || rbStr(rawRoot).trim() === "" ? undefined : normDir(rbStr(rawRoot));
+  const root =
+    rawRoot == null || rbStr(rawRoot).trim() === ""
+      ? undefined
+      : normDir(rbStr(userHome(c, rawRoot, data.project_root != null ? "project_root" : "root")));
   const windows = data.tabs ?? data.windows;
   if (!Array.isArray(windows) || windows.length === 0) throw fail(`${source}: windows is missing or empty`);
   // pre_window `export A='1' …` as mc's exporter writes it is the layout's variables.

@@ -188,15 +188,18 @@ export function envOf(
   return out;
 }
 
-/** Python's os.path.expanduser of a value: `~` and `~/…` from $HOME, `~user/…` from /etc/passwd. */
-function homeOf(c: Ctx, v: Plain, at: string): Plain {
+/**
+ * Python's os.path.expanduser (Ruby's File.expand_path, for tmuxinator) of a value: `~` and `~/…` from
+ * $HOME, `~user/…` from /etc/passwd.
+ */
+export function homeOf(c: Ctx, v: Plain, at: string, tool = "tmuxp"): Plain {
   if (typeof v !== "string" || !v.startsWith("~")) return v;
   const m = /^~([^/]*)(.*)$/s.exec(v)!;
   const home = m[1] === "" ? c.ctx.env.HOME : passwdHome(m[1]!);
   if (home === undefined) return v;
   c.notes.add(
     at,
-    `~${m[1]} replaced by ${m[1] === "" ? "$HOME's value" : "that user's home directory"} now (tmuxp does it at each load)`,
+    `~${m[1]} replaced by ${m[1] === "" ? "$HOME's value" : "that user's home directory"} now (${tool} does it at each load)`,
   );
   return (home === "/" ? "" : home.replace(/\/+$/, "")) + m[2]! || "/";
 }
