@@ -147,7 +147,7 @@ const started = z.object({
   waiting: z.number().int().optional(),
 });
 
-/** `sessions run --json` without `--monitor`. */
+/** `sessions run --json` without `--monitor` (or `--max-parallel-tabs`, which streams events as it does). */
 export const runDocument = z
   .object({
     backend: z.string(),
@@ -166,9 +166,9 @@ export const runDocument = z
       }),
     ),
   })
-  .describe("sessions run --json");
+  .describe("sessions run --json (without --monitor or --max-parallel-tabs: those stream events)");
 
-/** One line of `sessions run --monitor --json` and `sessions events`. */
+/** One line of `sessions run --monitor --json` (also with `--max-parallel-tabs`) and `sessions events`. */
 export const event = z
   .object({
     type: z.enum([
@@ -210,7 +210,9 @@ export const event = z
       .describe("run-done of run -p N interrupted: the layouts of later batches, never started"),
   })
   .passthrough()
-  .describe("one line (NDJSON) of sessions run --monitor --json and sessions events; the last is run-done");
+  .describe(
+    "one line (NDJSON) of sessions run --monitor --json (or --max-parallel-tabs --json) and sessions events; the last is run-done",
+  );
 
 /** `sessions run --dry-run --json`. */
 export const dryRunDocument = z

@@ -1358,13 +1358,17 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     process.kill(pid, "SIGSTOP");
     try {
       // rerun and kill as well (review H29-4: they exited 1, as for any failure).
-      const [attach, status, rerun, kill, rerunOver] = await Promise.all([
+      const [attach, status, rerun, kill, rerunOver, rerunFailed] = await Promise.all([
         sessions(["attach", "frozen", "--print"]),
         sessions(["status", "frozen"]),
         sessions(["rerun", "frozen/u"]),
         sessions(["kill", "frozen"]),
         sessions(["rerun", "over/v"]),
+        sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"]),
       ]);
+      // Not "no failed tabs to rerun", exit 0: its tabs were not seen.
+      expect(rerunFailed.code, rerunFailed.stderr).toBe(8);
+      expect(rerunFailed.stderr).toContain("did not answer within 15 s");
       expect(rerunOver.code, rerunOver.stderr).toBe(8);
       expect(rerunOver.stderr).toContain("did not answer within 15 s");
       expect(rerunOver.stderr).not.toContain("gone");

@@ -709,6 +709,11 @@ describe("-c and -t reach names that hold , or ::", () => {
     const none = await sessions(["run", f, "--socket", sock, "--dry-run", "-c", "a,c"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no layout named "c"');
+    // export's choice of layout is a usage error too, not an invalid file (review H48-6: exit 3).
+    const several = await sessions(["export", f, "--to", "tmuxp"]);
+    expect(several.code, several.stderr).toBe(2);
+    expect(several.stderr).toMatch(/choose one with --layout/);
+    expect((await sessions(["export", f, "--to", "tmuxp", "-l", "nosuch"])).code).toBe(2);
   });
 });
 

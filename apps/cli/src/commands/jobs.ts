@@ -472,6 +472,14 @@ export async function rerunCommand(
         const st = report.sessions.find(
           (x) => x.session === found.session.name && x.machine === found.machine,
         );
+        // Its tabs are not known when its machine or tool did not answer: not "no failed tabs" (exit 0).
+        const health = report.machines.find((h) => h.machine === found.machine);
+        if (health && !health.reachable)
+          throw new McError(
+            "COMMAND_FAILED",
+            `session "${found.session.name}" was not reached: ${health.error ?? "no answer"}`,
+            { backend: "cli", op: "rerun" },
+          );
         ({ tabs, notes } = failedToRerun(found.session.name, found.session.layout, st?.tabs ?? []));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
@@ -504,6 +512,14 @@ export async function rerunCommand(
             const st = report.sessions.find(
               (x) => x.session === found.session.name && x.machine === found.machine,
             );
+            // Not seen because its machine or tool did not answer is not ended (exit 8, as status says).
+            const health = report.machines.find((h) => h.machine === found.machine);
+            if (health && !health.reachable)
+              throw new McError(
+                "COMMAND_FAILED",
+                `session "${found.session.name}" was not reached: ${health.error ?? "no answer"}; not rerun: ${queue.map(name).join(", ")}`,
+                { backend: "cli", op: "rerun" },
+              );
             if (st && !st.exists)
               throw new McError(
                 "SESSION_NOT_FOUND",

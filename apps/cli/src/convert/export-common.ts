@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import type { Flat, LayoutConfig, LayoutsFile, TabConfig } from "@mc/core";
+import { type Flat, type LayoutConfig, type LayoutsFile, McError, type TabConfig } from "@mc/core";
 import { TILDE } from "./paths.js";
 import { INTERACTIVE_SHELL, isTmuxKeyName, linesStandAlone } from "./shell.js";
 import { convertError, type Format, Notes } from "./types.js";
@@ -27,17 +27,23 @@ export function pickLayout(file: LayoutsFile, name: string | undefined): LayoutC
   if (name !== undefined) {
     const l = file.layouts.find((x) => x.layoutName === name);
     if (l) return l;
-    throw convertError(
-      "export",
-      `no layout named ${JSON.stringify(name)}`,
-      `the file has: ${file.layouts.map((x) => x.layoutName).join(", ")}`,
-    );
+    // A choice the user makes (or left out) is a usage error, as `run -c` says it (review H48-6: exit 3,
+    // "invalid layouts file", for a valid file).
+    throw new McError("USAGE", `no layout named ${JSON.stringify(name)}`, {
+      backend: "cli",
+      op: "export",
+      hint: `the file has: ${file.layouts.map((x) => x.layoutName).join(", ")}`,
+    });
   }
   if (file.layouts.length === 1) return file.layouts[0]!;
-  throw convertError(
-    "export",
-    `the file has ${file.layouts.length} layouts and a ${"tmuxp, tmuxinator or zellij"} file holds one session`,
-    `choose one with --layout (${file.layouts.map((x) => x.layoutName).join(", ")})`,
+  throw new McError(
+    "USAGE",
+    `the file has ${file.layouts.length} layouts and a tmuxp, tmuxinator or zellij file holds one session`,
+    {
+      backend: "cli",
+      op: "export",
+      hint: `choose one with --layout (${file.layouts.map((x) => x.layoutName).join(", ")})`,
+    },
   );
 }
 
