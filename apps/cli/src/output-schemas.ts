@@ -287,7 +287,13 @@ export const lsDocument = z
           .describe("An ended session, kept with its logs until pruned."),
       }),
     ),
-    corrupt: z.array(z.object({ path: z.string(), error: z.string() })),
+    corrupt: z.array(
+      z.object({
+        path: z.string(),
+        error: z.string(),
+        removed: z.literal(true).optional().describe("ls --prune removed it"),
+      }),
+    ),
     notPruned: z
       .array(z.string())
       .optional()

@@ -313,6 +313,8 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       const pruned = await sessions(["ls", "--prune", "--json"]);
       expect(pruned.code, pruned.stderr).toBe(8);
       expect(JSON.parse(pruned.stdout).notPruned?.length ?? 0).toBeGreaterThan(0);
+      // The list it prints is what is left (review H48-4: it was the list from before the prune).
+      expect(JSON.parse(pruned.stdout).runs.map((x: { session: string }) => x.session)).not.toContain("near");
       expect(
         JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((x: { session: string }) => x.session),
       ).not.toContain("near");

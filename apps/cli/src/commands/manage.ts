@@ -400,7 +400,14 @@ const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
 async function pruneRun(
   loaded: LoadedRun,
   report: StatusReport,
-): Promise<{ notPruned: string[]; swept: string[]; pruned: boolean; codes: string[] }> {
+): Promise<{
+  notPruned: string[];
+  swept: string[];
+  pruned: boolean;
+  codes: string[];
+  /** The whole run was forgotten (else only its ended sessions, when pruned). */
+  whole?: boolean;
+}> {
   const { run, manager } = loaded;
   const swept: string[] = [];
   // A session retired as "replaced" because a later run holds its name (it had ended outside mc, and a
@@ -459,7 +466,7 @@ async function pruneRun(
       await sweepReplaced();
       if (unverifiable) await manager.forgetSaved(run.id);
       else await manager.deleteSaved(run.id);
-      return { notPruned: [], swept, pruned: true, codes: [] };
+      return { notPruned: [], swept, pruned: true, codes: [], whole: true };
     }
     const pruned = manager.ended.length > 0;
     await sweepReplaced();
@@ -551,6 +558,10 @@ export async function lsCommand(
           swept.push(...r.swept);
           notPrunedCodes.push(...r.codes);
           if (r.pruned) pruned++;
+          // What it forgot is no longer listed (review H48-4: ls --prune showed the list from before).
+          if (r.pruned)
+            for (let i = rows.length - 1; i >= 0; i--)
+              if (rows[i]!.run === run.id && (r.whole || rows[i]!.ended)) rows.splice(i, 1);
         }
       }
       if (o.prune) {
@@ -561,6 +572,7 @@ export async function lsCommand(
         for (const c of corrupt)
           if (removable(c.error)) {
             await rm(c.path, { force: true });
+            (c as { removed?: boolean }).removed = true;
             pruned++;
           }
       }
