@@ -597,7 +597,17 @@ export async function lsCommand(
             `${o.prune && removable(c.error) ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`,
           ),
         );
+      const prunedLine = () =>
+        o.prune && pruned > 0
+          ? out.err(
+              out.c.dim(
+                "pruned runs whose sessions are all gone, ended sessions' logs, unreadable run records, and files of interrupted writes",
+              ),
+            )
+          : undefined;
       if (rows.length === 0) {
+        // (Also when the prune forgot every run: said, then that nothing is left.)
+        prunedLine();
         out.err("mc manages no sessions (start some with sessions run)");
         return code;
       }
@@ -638,12 +648,7 @@ export async function lsCommand(
         },
       );
       for (const l of lines) out.out(l);
-      if (o.prune && pruned > 0)
-        out.err(
-          out.c.dim(
-            "pruned runs whose sessions are all gone, ended sessions' logs, unreadable run records, and files of interrupted writes",
-          ),
-        );
+      prunedLine();
       return code;
     },
     o,
