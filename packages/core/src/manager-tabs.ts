@@ -83,10 +83,11 @@ async function openTab(
   try {
     await m.backend.startTab!(s, index, info, o);
   } catch (e) {
-    const st = (await ops.status().catch(() => undefined))?.sessions.find(
-      (x) => x.machine === s.machine && x.session === s.name,
-    );
-    if (st && !st.exists && !unanswered(st.error))
+    const report = await ops.status().catch(() => undefined);
+    const st = report?.sessions.find((x) => x.machine === s.machine && x.session === s.name);
+    // Gone only where its machine answered (an ssh connection refused is not an end).
+    const answered = report?.machines.find((h) => h.machine === s.machine)?.reachable !== false;
+    if (st && !st.exists && answered && !unanswered(st.error))
       throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
         backend: m.backend.name,
         op: "rerun",
