@@ -419,6 +419,25 @@ function failedToRerun(
 }
 
 /**
+ * The status of a session `rerun` acts on; an error (exit 8 by its message) when its machine or tool did
+ * not answer, since its tabs are then unknown, not finished or gone.
+ */
+async function reachedStatus(
+  found: { run: LoadedRun; session: { name: string }; machine: string },
+  more = "",
+): Promise<SessionStatus | undefined> {
+  const report = await found.run.manager.checkAllSessionsStatus({ processes: false });
+  const health = report.machines.find((h) => h.machine === found.machine);
+  if (health && !health.reachable)
+    throw new McError(
+      "COMMAND_FAILED",
+      `session "${found.session.name}" was not reached: ${health.error ?? "no answer"}${more}`,
+      { backend: "cli", op: "rerun" },
+    );
+  return report.sessions.find((x) => x.session === found.session.name && x.machine === found.machine);
+}
+
+/**
  * `sessions rerun SESSION/TAB` and `sessions rerun SESSION --failed`: run finished tabs' commands again,
  * each in a new tab of the same name; earlier attempts' records are kept and the attempt number goes on.
  */
@@ -468,18 +487,8 @@ export async function rerunCommand(
       let notes: string[] = [];
       if (found.tab !== undefined) tabs = [found.tab];
       else if (o.failed) {
-        const report = await manager.checkAllSessionsStatus({ processes: false });
-        const st = report.sessions.find(
-          (x) => x.session === found.session.name && x.machine === found.machine,
-        );
         // Its tabs are not known when its machine or tool did not answer: not "no failed tabs" (exit 0).
-        const health = report.machines.find((h) => h.machine === found.machine);
-        if (health && !health.reachable)
-          throw new McError(
-            "COMMAND_FAILED",
-            `session "${found.session.name}" was not reached: ${health.error ?? "no answer"}`,
-            { backend: "cli", op: "rerun" },
-          );
+        const st = await reachedStatus(found);
         ({ tabs, notes } = failedToRerun(found.session.name, found.session.layout, st?.tabs ?? []));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
@@ -508,18 +517,8 @@ export async function rerunCommand(
           if (interrupted) break;
           let free = Number.POSITIVE_INFINITY;
           if (limit !== undefined) {
-            const report = await manager.checkAllSessionsStatus({ processes: false });
-            const st = report.sessions.find(
-              (x) => x.session === found.session.name && x.machine === found.machine,
-            );
             // Not seen because its machine or tool did not answer is not ended (exit 8, as status says).
-            const health = report.machines.find((h) => h.machine === found.machine);
-            if (health && !health.reachable)
-              throw new McError(
-                "COMMAND_FAILED",
-                `session "${found.session.name}" was not reached: ${health.error ?? "no answer"}; not rerun: ${queue.map(name).join(", ")}`,
-                { backend: "cli", op: "rerun" },
-              );
+            const st = await reachedStatus(found, `; not rerun: ${queue.map(name).join(", ")}`);
             if (st && !st.exists)
               throw new McError(
                 "SESSION_NOT_FOUND",
