@@ -1358,14 +1358,20 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     process.kill(pid, "SIGSTOP");
     try {
       // rerun and kill as well (review H29-4: they exited 1, as for any failure).
-      const [attach, status, rerun, kill, rerunOver, rerunFailed] = await Promise.all([
+      const [attach, status, rerun, kill, rerunOver, rerunFailed, wait] = await Promise.all([
         sessions(["attach", "frozen", "--print"]),
         sessions(["status", "frozen"]),
         sessions(["rerun", "frozen/u"]),
         sessions(["kill", "frozen"]),
         sessions(["rerun", "over/v"]),
         sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"]),
+        // A timeout shorter than tmux's own 15 s bound (review H48-2: exit 7, "not every tab finished").
+        sessions(["wait", "frozen", "--timeout", "3"]),
       ]);
+      expect(wait.code, wait.stderr).toBe(8);
+      expect(wait.stderr).toMatch(
+        /not every tab finished within 3 s: local did not answer \(asked [0-9.]+ s earlier; no answer yet\)/,
+      );
       // Not "no failed tabs to rerun", exit 0: its tabs were not seen.
       expect(rerunFailed.code, rerunFailed.stderr).toBe(8);
       expect(rerunFailed.stderr).toContain("did not answer within 15 s");

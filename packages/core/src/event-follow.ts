@@ -33,6 +33,8 @@ export interface FollowOptions {
    * neither gone nor done, so the stream waits on them, and the caller says so.
    */
   onUnanswered?: (machines: { machine: string; error?: string }[]) => void;
+  /** Filled while a machine is asked (see `checkAllSessionsStatus`): its name and when it was asked. */
+  asking?: Map<string, number>;
 }
 
 /** The events a stream said (their keys) and the tabs whose end it said (by run directory and slot). */
@@ -106,7 +108,9 @@ export async function* followEvents(
       const hot = Date.now() < hotUntil;
       if (since >= statusEvery() || (hot && since >= SOON_MS)) {
         lastStatus = Date.now();
-        const report = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
+        const report = await manager
+          .checkAllSessionsStatus({ processes: false, ...(o.asking ? { asking: o.asking } : {}) })
+          .catch(() => undefined);
         if (report) {
           for (const e of fromStatus(report, tracked(), gone, ended, tabKey)) {
             seen.add(eventKey(e));

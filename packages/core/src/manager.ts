@@ -222,15 +222,23 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     );
   }
 
-  /** Status of every managed session on every machine: per tab running / exited (code) / killed / missing. */
-  async checkAllSessionsStatus(opts: StatusOptions = {}): Promise<StatusReport> {
+  /**
+   * Status of every managed session on every machine: per tab running / exited (code) / killed / missing.
+   * `asking` (optional) holds, while a machine is asked, its name and when the question went: a caller
+   * that stops waiting (`sessions wait --timeout`) can tell which machine had not answered yet.
+   */
+  async checkAllSessionsStatus(
+    opts: StatusOptions & { asking?: Map<string, number> } = {},
+  ): Promise<StatusReport> {
+    const { asking, ...backendOpts } = opts;
     const per = await Promise.all(
       this.machineSet.all().map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
         const health = { machine: m.name, host: m.host.id };
         const own = this.managed.filter((s) => s.machine === m.name);
         if (own.length === 0) return [[], { ...health, reachable: true }];
+        asking?.set(m.name, Date.now());
         try {
-          const r = await pollSessions(m.backend, m.name, m.records, own, opts);
+          const r = await pollSessions(m.backend, m.name, m.records, own, backendOpts);
           return [
             r.sessions,
             r.error ? { ...health, reachable: false, error: r.error } : { ...health, reachable: true },
@@ -238,6 +246,8 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         } catch (e) {
           const error = (e as Error).message;
           return [own.map((s) => unknownStatus(s, m, error)), { ...health, reachable: false, error }];
+        } finally {
+          asking?.delete(m.name);
         }
       }),
     );

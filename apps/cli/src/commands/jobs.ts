@@ -1,6 +1,7 @@
 import {
   eventKey,
   type FollowMemory,
+  type FollowOptions,
   followEvents,
   isFailedTab,
   isMcError,
@@ -128,7 +129,8 @@ async function followAll(
   emit: (e: McEvent) => void,
   /** Following again (records changed): what was said so far; nothing since is skipped. */
   again?: { memory: FollowMemory; first: boolean },
-  onUnanswered?: (machines: { machine: string; error?: string }[]) => void,
+  /** What the wait is told of machines: those that did not answer, and those being asked (FollowOptions). */
+  machines?: Pick<FollowOptions, "onUnanswered" | "asking">,
 ): Promise<{ failed: number; sessions: SessionStatus[] } | undefined> {
   const byRun = new Map<LoadedRun, Set<string>>();
   for (const f of found.filter((x) => x.endedAt === undefined)) {
@@ -167,7 +169,7 @@ async function followAll(
         signal,
         skipHistory: again === undefined || again.first,
         ...(again ? { memory: again.memory } : {}),
-        ...(onUnanswered ? { onUnanswered } : {}),
+        ...machines,
       });
       for await (const e of stream) {
         if (e.type === "run-done") return { failed: e.failed ?? 0, sessions: e.report?.sessions ?? [] };
@@ -321,8 +323,11 @@ export async function waitCommand(
             if (!out.json) out.err(`${name} answers again`);
           }
       };
+      // Machines asked and not answered yet: a timeout shorter than the tool's own bound (15 s for tmux)
+      // comes while the question is still out (review H48-2: a hung server then read as exit 7).
+      const asking = new Map<string, number>();
       const follow = (f: FoundSession[]) => {
-        const followed = followAll(f, both, () => {}, undefined, onUnanswered);
+        const followed = followAll(f, both, () => {}, undefined, { onUnanswered, asking });
         return timedOut ? Promise.race([followed, timedOut]) : followed;
       };
       try {
@@ -332,6 +337,12 @@ export async function waitCommand(
         const end = settled.end;
         found = settled.found;
         if (!end) {
+          // Asked more than a second before the timeout and still silent: as good as "did not answer"
+          // (a tool's answer takes milliseconds; ssh's first connection may take a second).
+          const now = Date.now();
+          for (const [m, at] of asking)
+            if (timer?.aborted && now - at >= 1000 && !silent.has(m))
+              silent.set(m, `asked ${((now - at) / 1000).toFixed(1)} s earlier; no answer yet`);
           if (timer?.aborted && silent.size) {
             throw new McError(
               "SSH_UNREACHABLE",
