@@ -278,13 +278,16 @@ export function windowArgs(o: {
 
 /**
  * The tmux arguments that also send a pane's output to its log (`pipe-pane -o`, whose command tmux 3.x
- * expands as a format: `#` is escaped). What the tab shows and how programs in it behave do not change.
+ * expands as a format and passes through strftime: `#` and `%` are escaped; review H49-1: a state
+ * directory with `%Y` in its path had its logs written under `2026`). What the tab shows and how programs
+ * in it behave do not change.
  * The writer is core's script inline: pipe-pane's own `sh -c` execs perl or awk, no second shell reading
  * tabs.sh (that was ~1/4 of a log writer's launch cost per pane).
  */
 export function pipeArgs(target: string, runDir: string, slot: number, writer?: LogWriterMode): string[] {
   const log = shQuote(join(runDir, tabLogName(slot)));
-  return ["pipe-pane", "-o", "-t", target, noFormat(logWriterScript(log, undefined, writer).join("; "))];
+  const script = logWriterScript(log, undefined, writer).join("; ");
+  return ["pipe-pane", "-o", "-t", target, noFormat(script).replaceAll("%", "%%")];
 }
 
 /** `--`: a name such as "-e" is a name, not a flag. */

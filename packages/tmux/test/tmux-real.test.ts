@@ -854,6 +854,30 @@ describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => 
     await m.killAllSessions();
   });
 
+  it("a state directory whose path holds % and # keeps its logs there (review H49-1: strftime made %Y 2026)", async () => {
+    const { localHost } = await import("@mc/core");
+    const stateDir = join(t.dir, "st%Y%%#{pane_id}##x");
+    const m = t.manager({
+      sessionLayouts: [layout("pct", [["a", "printf 'pct-out\\n'; sleep 30"]], t.work)],
+      host: localHost({ env: { ...t.env, MC_STATE_DIR: stateDir }, stateDir }),
+    });
+    await m.startAllSessions();
+    const logs = () =>
+      execFileSync("find", [t.dir, "-name", "tab-0.log", "-path", "*pane_id*"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter(Boolean);
+    await waitFor(
+      async () => logs(),
+      (l) => l.some((f) => readFileSync(f, "utf8").includes("pct-out")),
+    );
+    expect(
+      logs().every((f) => f.startsWith(`${stateDir}/`)),
+      logs().join(" "),
+    ).toBe(true);
+    await m.killAllSessions();
+  });
+
   it("each tab's output goes to its log, for tabs started at once and later", async () => {
     const m = t.manager({
       sessionLayouts: [
