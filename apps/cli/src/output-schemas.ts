@@ -282,7 +282,7 @@ export const lsDocument = z
             "Its start was never seen through (the run that started it died mid-start): the next sessions run there rolls it back.",
           ),
         ended: z
-          .object({ at: z.string(), by: z.enum(["killed", "replaced", "gone"]) })
+          .object({ at: z.string(), by: z.enum(["killed", "replaced", "gone", "rolled-back"]) })
           .optional()
           .describe("An ended session, kept with its logs until pruned."),
       }),

@@ -893,15 +893,22 @@ describe("a session whose start was never seen through", () => {
       unfinished: true,
     });
     expect((await sessions(["ls"])).stdout).toMatch(/unfin .*live, start unfinished/);
-    // The next start on that server (any layout) rolls it back.
+    // The next start on that server (any layout) rolls it back, says so, and keeps it as ended with its
+    // logs (review H51-5: silent, and its record and logs deleted).
     const other = layoutsFile("other.json", [
       { layoutName: "after-unfin", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
     ]);
-    expect((await sessions(["run", other, "--socket", sock])).code).toBe(0);
+    const next = await sessions(["run", other, "--socket", sock]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(
+      /rolled back session "unfin" \(run [0-9a-f-]+\): the sessions run that was starting it \(pid 4000000\) ended before its start finished/,
+    );
     expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("unfin");
-    expect(
-      JSON.parse((await sessions(["ls", "--json"])).stdout).runs.map((r: { session: string }) => r.session),
-    ).not.toContain("unfin");
+    const after = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.find(
+      (r: { session: string }) => r.session === "unfin",
+    );
+    expect(after).toMatchObject({ live: false, ended: { by: "rolled-back" } });
+    expect(readdirSync(join(dir, "state", "runs", after.run))).not.toEqual([]);
     await sessions(["kill", "after-unfin"]);
   });
 });

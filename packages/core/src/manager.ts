@@ -149,7 +149,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       ? await lockUnlessAborted(m.host, m.backend.lockName, o.signal, m.backend.name)
       : undefined;
     try {
-      await settleDeadStarts(this.recoveryOps(), m);
+      await settleDeadStarts(this.recoveryOps(), m, o.onWarning);
       const ctx = await this.planContext(m, o);
       const plan = await planMachine(m, ctx);
       for (const w of plan.warnings) o.onWarning?.(w);
@@ -465,11 +465,10 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       managed: () => this.managed,
       machineRecord: (machine) => this.machineSet.records()[machine],
       runs: () => this.store.list().catch(() => []),
-      drop: (runId, hit) => this.store.drop(runId, hit),
+      retire: (runId, hit) => this.store.retire(runId, hit, "rolled-back"),
       backendOf: (machine) => this.backendOf(machine),
       hostOf: (machine) => this.hostOf(machine),
       dropSessions: (machine, names) => this.dropSessions(machine, names),
-      removeRunDir: (machine, runDir) => this.removeRunDir(machine, runDir),
     };
   }
 

@@ -62,8 +62,11 @@ export function notPending(s: ManagedSession, index: number): void {
  */
 export interface EndedSession extends ManagedSession {
   endedAt: number;
-  /** Killed by mc, replaced by a restart (or a later run of its name), or found gone by a kill (ended outside mc). */
-  endedBy: "killed" | "replaced" | "gone";
+  /**
+   * Killed by mc, replaced by a restart (or a later run of its name), found gone by a kill (ended outside
+   * mc), or rolled back by a later start (the run that was starting it had died before it finished).
+   */
+  endedBy: "killed" | "replaced" | "gone" | "rolled-back";
 }
 
 /** How long an ended session's files are kept on this machine before a later run removes them (7 days). */

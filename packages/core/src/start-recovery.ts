@@ -14,22 +14,27 @@ export interface RecoveryOps {
   machineRecord(machine: string): MachineRecord | undefined;
   /** Every saved run of the manager's kind. */
   runs(): Promise<ManagedRun[]>;
-  /** Drop sessions from one saved run's record. */
-  drop(runId: string, hit: (s: ManagedSession) => boolean): Promise<void>;
+  /** Move sessions of one saved run to its ended list as rolled back (their logs stay, as for any end). */
+  retire(runId: string, hit: (s: ManagedSession) => boolean): Promise<void>;
   backendOf(machine: string): SessionBackend;
   hostOf(machine: string): Host;
   /** Drop sessions of this manager's run (and their files). */
   dropSessions(machine: string, names: Set<string>): Promise<void>;
-  removeRunDir(machine: string, runDir: string): Promise<void>;
 }
 
 /**
  * Roll back what runs that died mid-start left on machine `m` (their records still say `starting`, and
  * the process that wrote them has ended): called under the backend's lock, where no start is under way,
  * so such a session was never seen through, and would otherwise pile up (a restart killed before it
- * replaced the original leaves its replacement). A session whose kill fails stays recorded.
+ * replaced the original leaves its replacement). A session whose kill fails stays recorded. Each one
+ * rolled back is said (`onRolledBack`) and kept as an ended session with its logs (review H51-5: the
+ * next run, of any layout, ended a session whose tabs all ran without a word, and deleted its logs).
  */
-export async function settleDeadStarts(ops: RecoveryOps, m: Machine<object>): Promise<void> {
+export async function settleDeadStarts(
+  ops: RecoveryOps,
+  m: Machine<object>,
+  onRolledBack?: (message: string) => void,
+): Promise<void> {
   const here = reachOf(ops.machineRecord(m.name));
   for (const run of await ops.runs()) {
     // Only a run that reached this machine the same way (the same tmux server: the lock is per server,
@@ -39,13 +44,15 @@ export async function settleDeadStarts(ops: RecoveryOps, m: Machine<object>): Pr
       (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
     );
     for (const s of dead) {
-      const gone = await killSwept(m.backend, m.host, s).then(
-        () => true,
-        () => false,
+      const outcome = await killSwept(m.backend, m.host, s).catch(() => undefined);
+      if (!outcome) continue;
+      await ops.retire(run.id, (x) => x.machine === s.machine && x.name === s.name && x.runDir === s.runDir);
+      const why = `the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended before its start finished`;
+      onRolledBack?.(
+        outcome === "gone"
+          ? `recorded the start of session ${JSON.stringify(s.name)} (run ${run.id}) as rolled back: ${why}, and ${m.backend.name} has no such session`
+          : `rolled back session ${JSON.stringify(s.name)} (run ${run.id}): ${why} (killed?); its logs are kept (sessions ls lists it as ended)`,
       );
-      if (!gone) continue;
-      await ops.drop(run.id, (x) => x.machine === s.machine && x.name === s.name && x.runDir === s.runDir);
-      await ops.removeRunDir(m.name, s.runDir).catch(() => {});
     }
   }
 }

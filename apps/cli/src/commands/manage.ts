@@ -138,7 +138,9 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
       ? "replaced by a restart"
       : by === "gone"
         ? "found gone by a kill (it ended outside mc)"
-        : "killed";
+        : by === "rolled-back"
+          ? "rolled back by a later start (the run starting it had ended before it finished)"
+          : "killed";
   const when = new Date(ended.endedAt).toISOString().replace("T", " ").slice(0, 19);
   return new McError(
     "SESSION_NOT_FOUND",
@@ -513,7 +515,7 @@ export async function lsCommand(
         unreachable?: string;
         /** Its start was never seen through (the run that started it died mid-start). */
         unfinished?: boolean;
-        ended?: { at: string; by: "killed" | "replaced" | "gone" };
+        ended?: { at: string; by: "killed" | "replaced" | "gone" | "rolled-back" };
       }[] = [];
       const notPruned: string[] = [];
       const notPrunedCodes: string[] = [];
