@@ -537,7 +537,9 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       '-c "d 2": layouts[0], layouts[2] of the file have this name; only the first, layouts[0], runs',
     );
     // The file's warning names the session as tmux will (d_2_1, not "d 2_1").
-    expect(r.stderr).toContain("--on-conflict rename runs it as d 2_1, d_2_1 on tmux and zellij");
+    expect(r.stderr).toContain(
+      "--on-conflict rename runs it as d 2_1, d_2_1 on tmux and zellij; restart and merge-* too",
+    );
     expect(r.stdout).toContain("mc_cmd='echo one'");
     expect(r.stdout).not.toContain("echo dup");
     // -t LAYOUT::TAB too (review H33-8: it took the tab of both).
@@ -550,6 +552,29 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('no tab matches "d 2::b"');
     expect(b.stderr).toContain("tabs: d 2::t, other::t");
+  });
+
+  it("a file that names a layout twice, run again under restart or merge, takes over its copies (review H50-1: dup_N piled up)", async () => {
+    const f = layoutsFile("dup-again.json", [
+      { layoutName: "dupa", layoutTabs: [{ tabName: "a", command: "sleep 30" }] },
+      { layoutName: "dupa", layoutTabs: [{ tabName: "b", command: "sleep 31" }] },
+    ]);
+    const mine = () =>
+      tmux("list-sessions", "-F", "#{session_name}")
+        .split("\n")
+        .filter((n) => n.startsWith("dupa"))
+        .sort();
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(4);
+    expect((await sessions(["run", f, "--socket", sock, "--on-conflict", "rename"])).code).toBe(0);
+    expect(mine()).toEqual(["dupa", "dupa_1"]);
+    for (const policy of ["restart", "merge-skip", "merge-overwrite", "restart"]) {
+      const r = await sessions(["run", f, "--socket", sock, "--on-conflict", policy]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(mine(), policy).toEqual(["dupa", "dupa_1"]);
+    }
+    // The copy's tab is the second layout's (restarted, not another layout's).
+    expect(tmux("list-windows", "-t", "=dupa_1:", "-F", "#{window_name}").trim()).toBe("b");
+    expect((await sessions(["kill", "dupa", "dupa_1"])).code).toBe(0);
   });
 
   it("--dry-run shows what waits and the readiness command sessions run itself runs (review H17-2)", async () => {

@@ -72,7 +72,10 @@ export interface ResolveNamesInput {
  * Decide the final session names for a request, before anything starts. Pure.
  * - `error`: any requested name that exists, or is requested twice, is a conflict; all are returned at once.
  * - `restart`: an existing name is reused and its session replaced; a name requested twice keeps it for the
- *   first occurrence and the later ones are renamed (replacing a session started moments ago would lose it).
+ *   first occurrence and the later ones are renamed (replacing a session started moments ago would lose it),
+ *   each to the name its place gives (`name_1`, `name_2`, … skipping only names requested and sessions mc
+ *   did not start), and replaces the session of that name: the same file run again replaces what the last
+ *   run started instead of adding `name_3` (review H50-1). `merge-*` likewise merge into it.
  * - `rename`: a taken name becomes `name_1`, `name_2`, … skipping names that exist or are requested.
  */
 export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
@@ -107,17 +110,20 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
     };
   }
 
-  const fresh = (name: string): string => {
-    for (let n = 1; ; n++) {
-      const candidate = `${name}_${n}`;
-      const k = key(candidate);
-      if (!existing.has(k) && !requestedKeys.has(k) && !taken.has(k)) return candidate;
-    }
-  };
   const foreign = new Set<string>();
   for (const f of input.foreign ?? []) foreign.add(key(f));
   for (const k of input.foreignKeys ?? []) foreign.add(k);
   const takesOver = input.policy !== "rename";
+  // Taking over, a repeat's name depends only on the request and on what mc did not start: a name that
+  // exists is mc's earlier copy of it, taken over as the first occurrence's is.
+  const fresh = (name: string): string => {
+    for (let n = 1; ; n++) {
+      const candidate = `${name}_${n}`;
+      const k = key(candidate);
+      if (requestedKeys.has(k) || taken.has(k)) continue;
+      if (takesOver ? !foreign.has(k) : !existing.has(k)) return candidate;
+    }
+  };
   if (takesOver) {
     const conflicts: NameConflict[] = [];
     const seen = new Set<string>();
@@ -130,13 +136,14 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   }
   const plan = input.requested.map((requested, index): PlannedName => {
     const k = key(requested);
+    const over = input.policy === "restart" ? "replace" : "merge";
     if (taken.has(k) || (existing.has(k) && input.policy === "rename")) {
       const name = fresh(requested);
       taken.add(key(name));
-      return { index, requested, name, action: "create", renamed: true };
+      const action = takesOver && existing.has(key(name)) ? over : "create";
+      return { index, requested, name, action, renamed: true };
     }
     taken.add(k);
-    const over = input.policy === "restart" ? "replace" : "merge";
     return { index, requested, name: requested, action: existing.has(k) ? over : "create", renamed: false };
   });
   return { ok: true, plan };

@@ -23,7 +23,7 @@ function duplicateLayouts(file: LayoutsFile, root: JsonNode, at: At): Validation
         at(
           offsetOf(root, pointer),
           pointer,
-          `duplicate layoutName "${layout.layoutName}" (also layouts[${first}]): run together, the second is a name conflict (--on-conflict rename runs it as ${layout.layoutName}_1${layout.layoutName.includes(" ") ? `, ${layout.layoutName.replaceAll(" ", "_")}_1 on tmux and zellij` : ""}); -c and -t take the first`,
+          `duplicate layoutName "${layout.layoutName}" (also layouts[${first}]): run together, the second is a name conflict (--on-conflict rename runs it as ${layout.layoutName}_1${layout.layoutName.includes(" ") ? `, ${layout.layoutName.replaceAll(" ", "_")}_1 on tmux and zellij` : ""}; restart and merge-* too, taking over the one an earlier run made); -c and -t take the first`,
         ),
       );
     } else names.set(layout.layoutName, i);

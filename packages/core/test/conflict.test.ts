@@ -35,6 +35,41 @@ describe("resolveSessionNames", () => {
     ]);
   });
 
+  it("restart and merge: a repeat takes over the copy the same request made last time (review H50-1)", () => {
+    for (const policy of ["restart", "merge-skip", "merge-overwrite"] as const) {
+      const over = policy === "restart" ? "replace" : "merge";
+      const first = resolveSessionNames({ requested: ["a", "a", "a"], existing: [], policy });
+      expect(first.ok && first.plan.map((p) => [p.name, p.action])).toEqual([
+        ["a", "create"],
+        ["a_1", "create"],
+        ["a_2", "create"],
+      ]);
+      // Run again: the same three names, each taken over; none added.
+      const again = resolveSessionNames({
+        requested: ["a", "a", "a"],
+        existing: ["a", "a_1", "a_2"],
+        policy,
+      });
+      expect(again.ok && again.plan.map((p) => [p.name, p.action])).toEqual([
+        ["a", over],
+        ["a_1", over],
+        ["a_2", over],
+      ]);
+      // A name requested in its own right, and one mc did not start, are never taken for a repeat.
+      const around = resolveSessionNames({
+        requested: ["a", "a", "a_1"],
+        existing: ["a", "a_2", "a_3"],
+        foreign: ["a_2"],
+        policy,
+      });
+      expect(around.ok && around.plan.map((p) => [p.name, p.action])).toEqual([
+        ["a", over],
+        ["a_3", over],
+        ["a_1", "create"],
+      ]);
+    }
+  });
+
   it("uses the backend key: a.b and a_b are one tmux session", () => {
     const key = (s: string) => s.replace(/[.:]/g, "_");
     const r = resolveSessionNames({ requested: ["a.b"], existing: ["a_b"], policy: "rename", key });
@@ -66,7 +101,8 @@ describe("resolveSessionNames", () => {
           const ex = new Set(existing.map(key));
           for (const p of r.plan) {
             if (policy === "rename") expect(ex.has(key(p.name))).toBe(false);
-            if (p.action === "replace") expect(ex.has(key(p.name)) && p.name === p.requested).toBe(true);
+            if (p.action === "replace") expect(ex.has(key(p.name))).toBe(true);
+            if (p.action === "create") expect(ex.has(key(p.name))).toBe(false);
             if (!p.renamed) expect(p.name).toBe(p.requested);
             else expect(p.name.startsWith(`${p.requested}_`)).toBe(true);
           }

@@ -301,7 +301,7 @@ describe("valid but likely a mistake: warnings, never errors (machineconfig's fi
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
-      'layouts[3].layoutName: duplicate layoutName "c" (also layouts[2]): run together, the second is a name conflict (--on-conflict rename runs it as c_1); -c and -t take the first',
+      'layouts[3].layoutName: duplicate layoutName "c" (also layouts[2]): run together, the second is a name conflict (--on-conflict rename runs it as c_1; restart and merge-* too, taking over the one an earlier run made); -c and -t take the first',
       'layouts[0].layoutTabs[1].tabName: tabName "t" is also layoutTabs[0]: commands name these tabs by position (a.b/0, a.b/1)',
       `layouts[1].layoutName: layoutName "a:b" and "a.b" (layouts[0]) are one session, "a_b": a session's name has _ for a space, and tmux's for . and : too`,
       `layouts[5].layoutName: layoutName "d_e" and "d e" (layouts[4]) are one session, "d_e": a session's name has _ for a space, and tmux's for . and : too`,
