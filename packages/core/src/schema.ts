@@ -86,7 +86,7 @@ const env = z
       message: "environment values must not contain a NUL character",
     }),
   )
-  .describe("Environment variables for the command(s).");
+  .describe("Environment variables for the command(s), and the shell kept in the tab after them.");
 
 const readiness = z
   .strictObject({

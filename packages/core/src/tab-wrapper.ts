@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { shQuote } from "./quote.js";
-import { type LogWriterMode, logWriterScript, tabLogName } from "./tab-log.js";
+import { LOG_END_OCTAL, type LogWriterMode, logWriterScript, tabLogName } from "./tab-log.js";
 
 /** One command for {@link posixTabScript}: a tab's first pane, or one of its further panes. */
 export interface WrappedTab {
@@ -100,8 +100,9 @@ function caseEntry(t: WrappedTab, session: string | undefined): string {
   if (t.interactive) lines.push("    mc_i=-i");
   if (t.keep) lines.push("    mc_keep=1");
   if (t.retry?.max) lines.push(`    mc_retry=${t.retry.max} mc_backoff=${t.retry.backoffSeconds ?? 0}`);
-  // The tab's environment reaches its command only (mc_env runs in the command's subshell): a PATH, SHELL
-  // or TMUX_PANE of the layout never changes what the wrapper itself runs or marks.
+  // The tab's environment reaches its command and the shell kept after it (mc_env runs in the command's
+  // subshell, and just before that shell): a PATH, SHELL or TMUX_PANE of the layout never changes what
+  // the wrapper itself runs or marks.
   const env = Object.entries(t.env ?? {});
   if (env.length)
     lines.push(`    mc_env() { export ${env.map(([k, v]) => `${k}=${shQuote(v)}`).join(" ")}; }`);
@@ -179,9 +180,15 @@ mc_now() {
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
+  // The shell kept in the tab: its prompt and what is typed there are not the tab's output, so its log
+  // ends here (the writer stops at this mark, which the terminal ignores; review H48-5, H50-14: a
+  // finished tab's `status --tail 1` was the prompt). It has the tab's environment, as the command had
+  // (review H50-9: a tmuxp `environment` never reached a blank pane's shell); the shell is the one the
+  // wrapper was given, not a SHELL of the layout's.
+  const shell = `{ printf '${LOG_END_OCTAL}'; mc_ks=\${SHELL:-/bin/sh}; mc_env; exec "$mc_ks"; }`;
   const after = `${o.onExit ?? ":"}
 trap - INT QUIT TERM USR1 USR2
-${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\nexit "$mc_code"'}`;
+${keep ? shell : `[ -n "$mc_keep" ] && ${shell}\nexit "$mc_code"`}`;
   const cases = o.tabs.map((t) => caseEntry(t, o.session)).join("\n");
   return `#!/bin/sh
 # ${o.title.replace(/[\r\n]/g, " ")}
@@ -224,7 +231,7 @@ if [ -f "$mc_rec" ] && read -r mc_l <"$mc_rec"; then
         else
           echo "mc: this tab was started before and did not record its end; sessions rerun starts it again" >&2
         fi
-        ${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\n      exit 2'} ;;
+        ${keep ? shell : `[ -n "$mc_keep" ] && ${shell}\n      exit 2`} ;;
       esac
     fi ;;
   esac
@@ -238,7 +245,7 @@ if [ -f "$mc_rec" ] && read -r mc_l <"$mc_rec"; then
     case "$2" in '' | *[!0-9]*) mc_a=x ;; esac
     if [ "$mc_a" = x ] || { [ -n "$mc_a" ] && [ "$mc_a" -ge "$2" ]; }; then
       echo "mc: this tab has ended in its run; sessions rerun starts it again" >&2
-      ${keep ? 'exec "${SHELL:-/bin/sh}"' : '[ -n "$mc_keep" ] && exec "${SHELL:-/bin/sh}"\n      exit 2'}
+      ${keep ? shell : `[ -n "$mc_keep" ] && ${shell}\n      exit 2`}
     fi ;;
   esac
 fi
