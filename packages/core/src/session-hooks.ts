@@ -65,10 +65,17 @@ export async function runOnStart(host: Host, p: PreparedSession, signal?: AbortS
   const r = await host.run(cmd, signal ? { signal } : {});
   if (r.exitCode === 0) return;
   const log = (await host.readFile(join(p.runDir, hookLogName("onStart"))).catch(() => undefined)) ?? "";
-  const tail = log.trimEnd().split("\n").slice(-5).join("\n");
+  const lines = log.trimEnd().split("\n");
+  const tail = lines.slice(-20).join("\n");
+  // The message carries the output: the session's files go with its roll-back (review H50-5: the hint
+  // named a log the roll-back had removed).
   throw new McError(
     "START_FAILED",
-    `onStart of session "${p.name}" exited ${r.exitCode}${tail ? `:\n${tail}` : ""}`,
-    { backend: "core", op: "start", hint: `its output is in ${join(p.runDir, hookLogName("onStart"))}` },
+    `onStart of session "${p.name}" exited ${r.exitCode}${tail ? `${lines.length > 20 ? ` (its last 20 lines of ${lines.length})` : ""}:\n${tail}` : " and printed nothing"}`,
+    {
+      backend: "core",
+      op: "start",
+      hint: "nothing of the session was started (its files went with it); fix onStart and run again",
+    },
   );
 }
