@@ -243,8 +243,11 @@ export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" 
     s.session,
     tabLabel(t),
     t.state,
-    // A skipped tab's 125 is mc's mark (its command never ran), not an exit status: the STATE says it.
-    t.exitCode === undefined || t.state === "skipped" ? (t.signal ?? "") : String(t.exitCode),
+    // A skipped tab's 125 is mc's mark (its command never ran), not an exit status: the STATE says it. A
+    // killed tab shows its signal, however it is known (review H50-6: `killed 137` beside `killed SIGHUP`).
+    t.exitCode === undefined || t.state === "skipped" || (t.state === "killed" && t.signal)
+      ? (t.signal ?? "")
+      : String(t.exitCode),
     formatDuration(t.runtimeMs),
     t.pid === undefined ? "" : String(t.pid),
     t.command,

@@ -1,6 +1,6 @@
 import type { ManagedSession } from "./run-record.js";
 import { sessionSlots } from "./slots.js";
-import type { SessionStatus, StatusReport, TabStatus } from "./status.js";
+import { classifyExit, type SessionStatus, type StatusReport, type TabStatus } from "./status.js";
 import { parseTabRecord, readyMarkerName, tabRecordName } from "./tab-record.js";
 import { EVENTS_FILE } from "./tab-wrapper.js";
 
@@ -167,8 +167,14 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
     const e = wrapperEvent(line);
     if (!e || e.index! >= tabs.length) continue;
     const index = e.index!;
+    // An exit status that says a signal ended the command (128+N) is a kill, as status says it
+    // (review H50-6: `tab-exited` 137 here, `killed SIGKILL` in status).
+    const killed =
+      e.type === "tab-exited" && e.exitCode !== undefined && e.signal === undefined
+        ? classifyExit(e.exitCode).signal
+        : undefined;
     const ev: McEvent = {
-      type: e.type,
+      type: killed ? "tab-killed" : e.type,
       time: at(e.t),
       ...base,
       tab: tabs[index]!.tabName,
@@ -176,6 +182,7 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
       ...(e.pane ? { pane: e.pane } : {}),
       ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
       ...(e.signal === undefined ? {} : { signal: e.signal }),
+      ...(killed ? { signal: killed } : {}),
       ...(e.attempt === undefined ? {} : { attempt: e.attempt }),
       ...(e.reason === undefined ? {} : { reason: e.reason }),
     };

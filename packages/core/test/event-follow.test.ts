@@ -90,6 +90,17 @@ describe("the event stream's end", () => {
     ]);
   });
 
+  it("an exit status that says a signal ended the command is a kill, as status says (review H50-6)", () => {
+    const line = (exitCode: number, index: number) =>
+      `${JSON.stringify({ type: "tab-exited", t: 2000, session: session.name, tab: "x", index, exitCode })}\n`;
+    const files = new Map([["events.ndjson", line(137, 0) + line(3, 1)]]);
+    const ends = sessionEvents({ session, files }).filter((x) => x.type !== "session-started");
+    expect(ends.map((e) => [e.type, e.exitCode, e.signal])).toEqual([
+      ["tab-killed", 137, "SIGKILL"],
+      ["tab-exited", 3, undefined],
+    ]);
+  });
+
   it("a machine's clock ahead of this one's is taken off its tabs' event times, as status does (review H16-1)", () => {
     const line = `${JSON.stringify({ type: "tab-started", t: 2000, session: session.name, tab: "a", index: 0, attempt: 1 })}\n`;
     const files = new Map([["events.ndjson", line]]);
