@@ -941,7 +941,9 @@ describe("tabs whose scheduler ended (hr6 F9)", () => {
       {
         layoutName: "f9",
         layoutTabs: [
-          { tabName: "a", command: "sleep 2" },
+          // Long enough that a loaded machine still sees it running between two status calls (it read
+          // exited once, and b had run, with 2 s).
+          { tabName: "a", command: "sleep 6" },
           { tabName: "b", command: "echo b-ran" },
           { tabName: "c", command: "echo c-ran" },
         ],
@@ -957,7 +959,7 @@ describe("tabs whose scheduler ended (hr6 F9)", () => {
     await until(status, (t) => t[1]?.state === "abandoned");
     const t0 = Date.now();
     const w = await sessions(["wait", "f9", "--timeout", "60"], 90_000);
-    // It waits for a (2 s), not for tabs nothing will start (it waited until its timeout before).
+    // It waits for a (6 s), not for tabs nothing will start (it waited until its timeout before).
     expect(w.code, w.stderr).toBe(10);
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(states(await status())).toEqual(["exited", "abandoned", "abandoned"]);
