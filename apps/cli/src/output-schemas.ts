@@ -313,6 +313,12 @@ export const killDocument = z
         ended: z.array(z.number().int()).optional(),
         survivors: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
         spared: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
+        liveAs: z
+          .object({ session: z.string(), how: z.enum(["resurrected", "renamed", "replaced"]) })
+          .optional()
+          .describe(
+            "outcome gone: a live session outside mc's start holds it now (resurrected, renamed to `session`, or a new one of its name); left alone",
+          ),
         error: z.string().optional(),
       }),
     ),

@@ -193,4 +193,65 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     expect(wait.code, wait.stderr).toBe(0);
     z.zellij("kill-session", "rn-renamed");
   }, 60_000);
+
+  const until = async (what: () => string, ok: (s: string) => boolean, ms = 20_000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = what();
+      if (ok(v) || Date.now() > end) return v;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const panesOf = (name: string) => z.zellij("--session", name, "action", "list-panes", "--json").stdout;
+
+  it("kill of mc's session resurrected outside mc: not '✓ already gone', said live again and left alone (review H51-2)", async () => {
+    const f = layouts("rz", [["a", "sleep 120"]]);
+    const run = await sessions(["run", f, "-b", "zellij", "--prefix", ""]);
+    expect(run.code, run.stderr + z.log()).toBe(0);
+    expect(z.zellij("--session", "rz", "action", "save-session").code).toBe(0);
+    z.zellij("kill-session", "rz");
+    const listed = await until(
+      () => z.zellij("list-sessions", "--no-formatting").stdout,
+      (s) => /^rz .*EXITED/m.test(s),
+    );
+    expect(listed).toMatch(/^rz .*EXITED/m);
+    // The user resurrects it: a new server of theirs, with mc's pane names.
+    expect(z.zellij("attach", "--create-background", "rz").code).toBe(0);
+    expect(
+      await until(
+        () => panesOf("rz"),
+        (s) => s.includes("(mc run "),
+      ),
+    ).toContain("(mc run ");
+    const kill = await sessions(["kill", "rz"]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stderr).not.toMatch(/✓|already gone/);
+    expect(kill.stderr).toMatch(/rz is live again outside mc's start \(resurrected/);
+    expect(kill.stderr).toMatch(/left alone \(mc never ends what it did not start\)/);
+    expect(z.sessions()).toContain("rz");
+    z.zellij("kill-session", "rz");
+    z.zellij("delete-session", "rz");
+  }, 90_000);
+
+  it("kill of mc's session renamed outside mc: names the processes it ended there and that the session was not killed (review H51-2)", async () => {
+    const f = layouts("rq", [["a", "sleep 120"]]);
+    const run = await sessions(["run", f, "-b", "zellij", "--prefix", ""]);
+    expect(run.code, run.stderr + z.log()).toBe(0);
+    expect(z.zellij("--session", "rq", "action", "rename-session", "rq-mine").code).toBe(0);
+    expect(
+      await until(
+        () => z.sessions().join(" "),
+        (s) => s.includes("rq-mine"),
+      ),
+    ).toContain("rq-mine");
+    const kill = await sessions(["kill", "rq"]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stderr).not.toMatch(/✓|already gone/);
+    expect(kill.stderr).toMatch(
+      /rq was renamed to "rq-mine" outside mc: ended the \d+ process\(es\) its tabs ran \(pid \d+[^)]*\) there; the session "rq-mine" itself was not killed/,
+    );
+    expect(z.sessions()).toContain("rq-mine");
+    z.zellij("kill-session", "rq-mine");
+    z.zellij("delete-session", "rq-mine");
+  }, 90_000);
 });

@@ -6,7 +6,7 @@ import type { StartedSession } from "./machine-start.js";
 import type { MonitorSnapshot } from "./monitor.js";
 import type { MachineRecord } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
-import type { BackendFactory, ExitMode, KillOutcome } from "./session-backend.js";
+import type { BackendFactory, ExitMode, KillOutcome, LiveOutsideMc } from "./session-backend.js";
 
 /** One machine a manager starts sessions on. */
 export interface MachineSpec<O extends object = object> {
@@ -90,6 +90,8 @@ export interface KillResult {
   error?: string;
   /** The error's code when the kill failed with one (SSH_UNREACHABLE: the machine did not answer). */
   code?: ErrorCode;
+  /** The kill found it gone, and a live session outside mc's start holds it now (left alone). */
+  liveAs?: LiveOutsideMc;
   /** Not killed, and why (`killAtCompletion`: another run follows it now, or a tab of it runs again). */
   kept?: string;
 }

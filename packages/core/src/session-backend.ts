@@ -124,6 +124,17 @@ export type ExitMode = "shell" | "close" | "keep";
 /** What a kill found: the session was killed, or there was nothing of mc's left to kill. */
 export type KillOutcome = "killed" | "gone";
 
+/**
+ * A live session that holds what a managed session the kill found gone was, outside mc's start: the user
+ * resurrected it from the tool's saved entry (its panes still carry mc's run id), renamed it, or made a new
+ * session of its name. Never mc's to kill: the kill says where it is and leaves it.
+ */
+export interface LiveOutsideMc {
+  /** The live session's name (the managed name, or the one it was renamed to). */
+  session: string;
+  how: "resurrected" | "renamed" | "replaced";
+}
+
 /** What a backend must provide; the generic {@link SessionManager} does the rest. */
 export interface SessionBackend {
   /** `tmux`, `zellij`, `wt`. */
@@ -165,6 +176,11 @@ export interface SessionBackend {
    * started (its ownership marker matches); a same-named session someone made since is never touched.
    */
   kill(name: string, session?: ManagedSession): Promise<KillOutcome>;
+  /**
+   * Where a managed session that {@link kill} found gone lives on outside mc's start (a resurrected or
+   * renamed session, or another of its name); undefined when nothing live holds it.
+   */
+  liveOutsideMc?(session: ManagedSession): Promise<LiveOutsideMc | undefined>;
   /** One observation per session, in as few tool calls as the tool allows (one for tmux). */
   observe(sessions: readonly ManagedSession[]): Promise<SessionObservation[]>;
   /** The command that attaches this terminal to a session (the managed session when there is one). */

@@ -229,12 +229,13 @@ function sharedLock(host: Host, name: string): Promise<() => Promise<void>> {
  * taken before, what they left running ended after. Not ok when the tool failed or a process survived.
  */
 export async function killAndSweep(
-  backend: Pick<SessionBackend, "kill" | "lockName">,
+  backend: Pick<SessionBackend, "kill" | "lockName" | "liveOutsideMc">,
   host: Host,
   s: ManagedSession,
 ): Promise<KillResult> {
   const base = { machine: s.machine, name: s.name };
   let outcome: KillResult["outcome"];
+  let liveAs: KillResult["liveAs"];
   let sweep: SweepResult;
   try {
     // Each step asked once more when it fails: a Ctrl-C from the terminal reaches the process group, the
@@ -260,6 +261,10 @@ export async function killAndSweep(
     } finally {
       await release?.();
     }
+    // Gone by its name, yet live outside mc's start (resurrected, renamed): said, not "already gone", and
+    // asked before the sweep, which ends what its tabs run there (review H51-2).
+    if (outcome === "gone" && backend.liveOutsideMc)
+      liveAs = await backend.liveOutsideMc(s).catch(() => undefined);
     sweep = await sweepTabs(host, s, sids).catch(() => sweepTabs(host, s, sids));
   } catch (e) {
     const code = isMcError(e) ? { code: e.code } : {};
@@ -272,6 +277,7 @@ export async function killAndSweep(
     };
   }
   const found = {
+    ...(liveAs ? { liveAs } : {}),
     ...(sweep.ended.length ? { ended: sweep.ended } : {}),
     ...(sweep.spared.length ? { spared: sweep.spared } : {}),
   };

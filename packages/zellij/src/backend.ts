@@ -6,6 +6,7 @@ import {
   type HostInfo,
   type KillOutcome,
   type ListedSession,
+  type LiveOutsideMc,
   type ManagedSession,
   McError,
   type PreparedSession,
@@ -304,6 +305,33 @@ export class ZellijBackend implements SessionBackend {
     // The watcher runs it too once the server is gone; whoever claims it first runs it.
     if (session?.layout.onStop !== undefined) await runStopNow(this.host, session.runDir);
     return "killed";
+  }
+
+  /**
+   * Where a managed session {@link kill} found gone lives on: a live session of its name whose panes carry
+   * its run id was resurrected from its EXITED entry (`zellij attach`: a new server, the user's), one
+   * without was made since; another live session with its panes was renamed (`rename-session`). None of
+   * them is mc's to kill (review H51-2: kill said "✓ already gone" of a session zellij lists live).
+   */
+  async liveOutsideMc(session: ManagedSession): Promise<LiveOutsideMc | undefined> {
+    const runId = runIdOf(session);
+    if (!this.q.hasListPanes()) return undefined;
+    const stateDir = (await this.host.info()).stateDir;
+    const carries = async (name: string) => {
+      const panes = await this.q.listPanes(name);
+      return (
+        runId !== undefined &&
+        Array.isArray(panes) &&
+        panes.some((p) => this.q.runIdOfPane(p, stateDir) === runId)
+      );
+    };
+    const row = await this.q.findRow(session.name, "kill");
+    if (row && !row.exited)
+      return { session: row.name, how: (await carries(row.name)) ? "resurrected" : "replaced" };
+    for (const r of await this.q.sessionRows("kill"))
+      if (!r.exited && r.name !== session.name && (await carries(r.name)))
+        return { session: r.name, how: "renamed" };
+    return undefined;
   }
 
   /**

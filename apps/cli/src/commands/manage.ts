@@ -195,6 +195,7 @@ export async function killCommand(
         ended?: number[];
         survivors?: { pid: number; command: string }[];
         spared?: { pid: number; command: string }[];
+        liveAs?: { session: string; how: string };
         error?: string;
         code?: ErrorCode;
       }[] = [];
@@ -272,15 +273,19 @@ export async function killCommand(
             ...(r.ended?.length ? { ended: r.ended } : {}),
             ...(r.survivors?.length ? { survivors: r.survivors } : {}),
             ...(r.spared?.length ? { spared: r.spared } : {}),
+            ...(r.liveAs ? { liveAs: r.liveAs } : {}),
           };
           // What its tabs had left running (nohup, setsid), ended after the session itself.
           const left = r.ended?.length ? ` and ${r.ended.length} process(es) its tabs had left running` : "";
           if (r.ok) {
             results.push({ session: name, ...host, ok: true, ...extra });
             if (!out.json) {
-              out.err(
-                `${out.c.green("✓")} ${r.outcome === "gone" ? "already gone:" : "killed"} ${name}${where}${left}`,
-              );
+              if (r.liveAs)
+                out.err(`${out.c.yellow("!")} ${liveOutsideMcLine(name, where, r.liveAs, r.ended)}`);
+              else
+                out.err(
+                  `${out.c.green("✓")} ${r.outcome === "gone" ? "already gone:" : "killed"} ${name}${where}${left}`,
+                );
               // A terminal server a tab started may hold sessions the user made since: never mc's to end.
               if (r.spared?.length)
                 out.err(
@@ -363,6 +368,29 @@ async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: 
  * {@link findSession} for `kill`: every name is looked up before any session is killed, so a name that
  * finds nothing (or several) ends the command with nothing killed, and the message says so.
  */
+/**
+ * A session the kill found gone by its name that lives on outside mc's start (review H51-2): never "✓
+ * already gone" of what zellij lists live, and what the sweep ended there is named.
+ */
+function liveOutsideMcLine(
+  name: string,
+  where: string,
+  live: { session: string; how: string },
+  ended: number[] | undefined,
+): string {
+  const pids = ended?.length
+    ? `${ended.length} process(es) its tabs ran (pid ${ended.slice(0, 8).join(", ")}${ended.length > 8 ? ", …" : ""})`
+    : "";
+  const keep = "mc never ends what it did not start";
+  if (live.how === "renamed")
+    return `${name}${where} was renamed to "${live.session}" outside mc: ${pids ? `ended the ${pids} there; ` : ""}the session "${live.session}" itself was not killed (${keep}); mc's record of ${name} is closed`;
+  const what =
+    live.how === "resurrected"
+      ? `${name}${where} is live again outside mc's start (resurrected from its EXITED entry, as by zellij attach): it is yours now`
+      : `a live session named ${name}${where} that mc did not start holds the name (mc's ended outside mc)`;
+  return `${what}; left alone (${keep})${pids ? `; ended ${pids}` : ""}; mc's record of it is closed`;
+}
+
 function findOrNothingKilled(runs: LoadedRun[], name: string, host: string | undefined, count: number) {
   try {
     return findSession(runs, name, host);
