@@ -54,6 +54,12 @@ const tabStatus = z.object({
     .array(z.string())
     .optional()
     .describe("status --tail N: the last lines a failed tab printed (as written)."),
+  logNotKept: z
+    .string()
+    .optional()
+    .describe(
+      "status --tail N: why this failed tab has no log (its session kept none: zellij without script(1)).",
+    ),
 });
 
 const sessionStatus = z.object({

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { selfIdentity } from "@mc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,12 +27,12 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
   });
   afterAll(() => z?.stop());
 
-  const sessions = (args: string[]): Promise<Ran> =>
+  const sessions = (args: string[], withEnv?: NodeJS.ProcessEnv): Promise<Ran> =>
     new Promise((resolve) => {
       execFile(
         process.execPath,
         [BIN, ...args],
-        { env, cwd: z.work, timeout: 60_000 },
+        { env: withEnv ?? env, cwd: z.work, timeout: 60_000 },
         (err, stdout, stderr) =>
           resolve({
             code: err
@@ -253,5 +253,54 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     expect(z.sessions()).toContain("rq-mine");
     z.zellij("kill-session", "rq-mine");
     z.zellij("delete-session", "rq-mine");
+  }, 90_000);
+
+  it("without util-linux script(1): run warns once that tabs keep no log; logs and status --tail say it was not kept (review H51-4)", async () => {
+    // This world's PATH with every command but script(1).
+    const nos = join(z.root, "nos");
+    mkdirSync(nos, { recursive: true });
+    const taken = new Set<string>();
+    for (const dir of (env.PATH ?? "").split(":").filter(Boolean)) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {}
+      for (const n of names)
+        if (n !== "script" && !taken.has(n)) {
+          taken.add(n);
+          symlinkSync(join(dir, n), join(nos, n));
+        }
+    }
+    const noScript = { ...env, PATH: nos };
+    const file = join(z.root, "lg.json");
+    const tab = (tabName: string) => ({ tabName, startDir: z.work, command: "echo hello-from-a; exit 4" });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "lg1", layoutTabs: [tab("a")] },
+          { layoutName: "lg2", layoutTabs: [tab("b")] },
+        ],
+      }),
+    );
+    const run = await sessions(
+      ["run", file, "-b", "zellij", "--prefix", "", "-m", "--interval", "0.2"],
+      noScript,
+    );
+    expect(run.code, run.stderr + z.log()).toBe(10);
+    expect(run.stderr).toContain(
+      "warning: tab logs need util-linux script(1); not found: tabs run without logs",
+    );
+    expect(run.stderr.match(/tab logs need/g)).toHaveLength(1);
+    const logs = await sessions(["logs", "lg1/a"]);
+    expect(logs.code).not.toBe(0);
+    expect(logs.stderr).toContain('the tabs of "lg1" kept no log: tab logs need util-linux script(1)');
+    expect(logs.stderr).not.toContain("no output recorded");
+    const st = await sessions(["status", "lg1", "--tail", "5"]);
+    expect(st.stdout + st.stderr).toContain("lg1 / a: no log kept (tab logs need util-linux script(1)");
+    const json = JSON.parse((await sessions(["status", "lg1", "--tail", "5", "--json"])).stdout);
+    expect(json.sessions[0].tabs[0].logNotKept).toMatch(/script\(1\)/);
+    expect((await sessions(["kill", "lg1", "lg2"])).code).toBe(0);
   }, 90_000);
 });

@@ -41,7 +41,10 @@ export interface ManagedSession {
   starting?: { by?: ProcessIdentity };
   /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
   tabErrors?: Record<string, string>;
-  /** Backend-specific facts (for example the tmux session id and run id). */
+  /**
+   * Backend-specific facts (for example the tmux session id and run id). One the CLI reads of any backend:
+   * `logsNotKept`, a string saying why its tabs keep no log (zellij without util-linux script(1)).
+   */
   data?: Record<string, unknown>;
 }
 

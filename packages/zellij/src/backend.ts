@@ -48,7 +48,8 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   // Nested `pane split_direction=…` boxes in the tab (generate.ts, pane-tree.ts), each pane its own slot.
   panes: true,
   // zellij has no pipe-pane: each pane runs its wrapper under util-linux script(1), which copies the output
-  // to the tab's log (generate.ts LOGGED_LAUNCHER). A host without it keeps no logs ("no output recorded").
+  // to the tab's log (generate.ts LOGGED_LAUNCHER). A host without it keeps no logs: its sessions record
+  // `logsNotKept`, which `run`, `logs` and `status --tail` say.
   logs: true,
   // A watcher waits on the session's server process and runs onStop once it exits (stop-hook.ts).
   stopHook: true,
@@ -56,6 +57,9 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   // A pane with `close_on_exit false` stays on screen, finished, with its exit status.
   keepPane: true,
 };
+
+/** Why a session's tabs keep no log (its `logsNotKept`, which `run` and `logs` say). */
+export const NO_SCRIPT = "tab logs need util-linux script(1); not found: tabs run without logs";
 
 /** Options of the zellij backend (saved with a run, so plain JSON). */
 export interface ZellijBackendOptions {
@@ -246,6 +250,9 @@ export class ZellijBackend implements SessionBackend {
     const facts = await this.q.hostFacts();
     return {
       runId: p.runId,
+      // Its panes run without script(1) (prepare): `logs` and `run` say the log was not kept, and why,
+      // not "no output recorded" as for a tab that printed nothing (review H51-4).
+      ...(this.q.facts?.script ? {} : { logsNotKept: NO_SCRIPT }),
       ...(server ? { server } : {}),
       // Where its socket is: a shell with another ZELLIJ_SOCKET_DIR or XDG_RUNTIME_DIR does not see it.
       ...(facts ? { socketDir: zellijSocketDir(facts, this.q.version) } : {}),

@@ -79,6 +79,12 @@ function printer(found: FoundSession, sources: LogSource[], o: LogsOptions, out:
   };
 }
 
+/** Why a session's tabs keep no log, as its backend recorded at start (`data.logsNotKept`). */
+export function logsNotKept(s: { data?: Record<string, unknown> | undefined }): string | undefined {
+  const why = s.data?.logsNotKept;
+  return typeof why === "string" ? why : undefined;
+}
+
 /** Longest line shown whole (a longer one, written whole by the log writer, shows its end). */
 const MAX_LINE = 1024 * 1024;
 
@@ -101,6 +107,15 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
           backend: "cli",
           op: "logs",
           hint: "status shows each tab's state and exit code",
+        });
+      }
+      const notKept = logsNotKept(found.session);
+      if (notKept !== undefined) {
+        // Not "no output recorded", which a tab that printed nothing reads (review H51-4).
+        throw new McError("USAGE", `the tabs of "${found.session.name}" kept no log: ${notKept}`, {
+          backend: "cli",
+          op: "logs",
+          hint: "status shows each tab's state and exit code; a session started where script(1) is installed keeps logs",
         });
       }
       const host = manager.hostOf(found.machine);
@@ -211,6 +226,11 @@ export async function addLogTails(runs: LoadedRun[], sessions: SessionStatus[], 
         );
         if (!run?.manager.factory.capabilities.logs) return;
         const s = run.manager.managed.find((x) => x.machine === st.machine && x.name === st.session)!;
+        const notKept = logsNotKept(s);
+        if (notKept !== undefined) {
+          (t as TabStatus & { logNotKept?: string }).logNotKept = notKept;
+          return;
+        }
         const text = await readTabLog(run.manager.hostOf(s.machine), s.runDir, t.slot ?? t.index).catch(
           () => "",
         );
@@ -224,7 +244,9 @@ export async function addLogTails(runs: LoadedRun[], sessions: SessionStatus[], 
 export function logTailLines(sessions: SessionStatus[], out: Output): string[] {
   const lines: string[] = [];
   for (const s of sessions) {
-    for (const t of s.tabs as (TabStatus & { logTail?: string[] })[]) {
+    for (const t of s.tabs as (TabStatus & { logTail?: string[]; logNotKept?: string })[]) {
+      if (t.logNotKept !== undefined)
+        lines.push("", out.c.bold(`${s.session} / ${tabLabel(t)}: no log kept (${t.logNotKept})`));
       if (!t.logTail) continue;
       lines.push("", out.c.bold(`${s.session} / ${tabLabel(t)}: last ${t.logTail.length} line(s)`));
       for (const l of t.logTail) lines.push(`  ${logLine(l)}`);

@@ -30,6 +30,7 @@ import {
   resolveBackend,
 } from "../registry.js";
 import { selectLayouts } from "../select.js";
+import { logsNotKept } from "./logs.js";
 import { monitorWithOutput, streamWithOutput } from "./monitor-output.js";
 import { conflictNote, printPlan } from "./plan-output.js";
 import { armStopLatch, stopRequested } from "./stop-latch.js";
@@ -263,6 +264,7 @@ async function runBatch(
     result.json = { batch: ctx.batch, runId: manager.runId, machines: started.map(machineJson), sessions };
     return result;
   }
+  warnLogsNotKept(manager, sessions, out);
   // Held-back tabs open as their dependencies are ready and slots free; --max-parallel-tabs waits for
   // the last command, as machineconfig's dynamic mode does.
   const dynamic = o.maxParallelTabs !== undefined;
@@ -553,6 +555,24 @@ async function dryRun(
   }
   printPlan(backend, plans, out, remote);
   return 0;
+}
+
+/** Machines whose sessions were said to keep no tab logs (said once per machine and run). */
+const saidNoLogs = new Set<string>();
+
+/** A session started without tab logs (zellij without script(1)) is said at start (review H51-4). */
+function warnLogsNotKept(
+  manager: SessionManager,
+  started: readonly { machine: string; name: string }[],
+  out: Output,
+): void {
+  for (const st of started) {
+    const s = manager.managed.find((x) => x.machine === st.machine && x.name === st.name);
+    const why = s && logsNotKept(s);
+    if (why === undefined || saidNoLogs.has(st.machine)) continue;
+    saidNoLogs.add(st.machine);
+    warn(out, st.machine === "local" ? why : `${st.machine}: ${why}`);
+  }
 }
 
 function warn(out: Output, message: string): void {
