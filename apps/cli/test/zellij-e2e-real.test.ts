@@ -303,4 +303,39 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     expect(json.sessions[0].tabs[0].logNotKept).toMatch(/script\(1\)/);
     expect((await sessions(["kill", "lg1", "lg2"])).code).toBe(0);
   }, 90_000);
+
+  it("freeze of a session zellij lists EXITED: frozen from the layout zellij keeps to resurrect it, not resurrected (review H51-8)", async () => {
+    const kdl = join(z.root, "fz.kdl");
+    writeFileSync(
+      kdl,
+      'layout {\n    tab name="work" {\n        pane command="sleep" {\n            args "300"\n        }\n    }\n}\n',
+    );
+    expect(z.zellij("--new-session-with-layout", kdl, "attach", "-b", "fz").code, z.log()).toBe(0);
+    expect(
+      await until(
+        () => panesOf("fz"),
+        (s) => s.includes("sleep"),
+      ),
+    ).toContain("sleep");
+    expect(z.zellij("--session", "fz", "action", "save-session").code).toBe(0);
+    z.zellij("kill-session", "fz");
+    const listed = await until(
+      () => z.zellij("list-sessions", "--no-formatting").stdout,
+      (s) => /^fz .*EXITED/m.test(s),
+    );
+    expect(listed).toMatch(/^fz .*EXITED/m);
+    const out = join(z.root, "fz.json");
+    const freeze = await sessions(["freeze", "fz", "-b", "zellij", "-o", out]);
+    expect(freeze.code, freeze.stderr).toBe(0);
+    expect(freeze.stderr).toMatch(
+      /fz is EXITED \(not running\): frozen from the layout zellij keeps to resurrect it/,
+    );
+    const file = JSON.parse(readFileSync(out, "utf8"));
+    expect(
+      file.layouts[0].layoutTabs.map((t: { tabName: string; command: string }) => [t.tabName, t.command]),
+    ).toEqual([["work", "sleep 300"]]);
+    // Read, not resurrected.
+    expect(z.zellij("list-sessions", "--no-formatting").stdout).toMatch(/^fz .*EXITED/m);
+    z.zellij("delete-session", "fz");
+  }, 90_000);
 });

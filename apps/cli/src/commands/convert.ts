@@ -1,8 +1,8 @@
-import { type LayoutsFile, localHost, McError } from "@mc/core";
+import { type LayoutsFile, localHost, McError, shQuote } from "@mc/core";
 import { toSocket } from "@mc/tmux";
 import { type Exported, pickLayout } from "../convert/export-common.js";
 import { freezeQuery, freezeTargets, freezeTmux, parseFreeze } from "../convert/freeze-tmux.js";
-import { freezeZellij } from "../convert/freeze-zellij.js";
+import { exitedZellijSession, freezeZellij } from "../convert/freeze-zellij.js";
 import { importFile } from "../convert/read.js";
 import { parseKdlText, parseYaml } from "../convert/source.js";
 import { exportTmuxinator } from "../convert/tmuxinator-export.js";
@@ -176,6 +176,27 @@ export async function freezeCommand(
       o.output,
       undefined,
       out,
+    );
+  // An EXITED session has no server for dump-layout: it is frozen from the layout zellij keeps to
+  // resurrect it, or said to be EXITED (review H51-8: "neither tmux nor zellij has it").
+  const exited = r ? await exitedZellijSession(host, zellij, session) : undefined;
+  if (exited?.layout !== undefined) {
+    const frozen = freezeZellij(session, exited.layout, defaultSessionPrefix("zellij"));
+    frozen.warnings.unshift({
+      at: "session",
+      message: `zellij session ${session} is EXITED (not running): frozen from the layout zellij keeps to resurrect it${exited.path ? ` (${exited.path})` : ""}`,
+    });
+    return emitLayouts(frozen, `zellij session ${session}`, o.output, undefined, out);
+  }
+  if (exited)
+    throw new McError(
+      "SESSION_NOT_FOUND",
+      `zellij session ${JSON.stringify(session)} is EXITED (not running), and zellij kept no layout of it to freeze`,
+      {
+        backend: "cli",
+        op: "freeze",
+        hint: `zellij attach ${shQuote(session)} resurrects it (then sessions freeze it); zellij delete-session removes it`,
+      },
     );
   // A zellij that is not installed did not answer: only tmux was asked.
   throw notFound(

@@ -1,3 +1,4 @@
+import type { Host } from "@mc/core";
 import type { Node as KdlNode } from "kdljs";
 import { mcScriptCommand } from "./freeze-tmux.js";
 import { parseKdlText } from "./source.js";
@@ -78,4 +79,28 @@ export function freezeZellij(session: string, dump: string, prefix?: string): Im
       message: `zellij's dump-layout leaves out empty arguments ("") of the ${mine.foreign === 1 ? "command" : `${mine.foreign} commands`} it lists: check ${mine.foreign === 1 ? "it" : "them"} if ${mine.foreign === 1 ? "it takes" : "they take"} one`,
     });
   return { ...r, format: "zellij" };
+}
+
+/**
+ * A session zellij lists EXITED (its server gone, resurrectable with `zellij attach`): the layout zellij
+ * keeps to resurrect it, the one `dump-layout` would print (both are zellij's session serialization), with
+ * where it is; `layout` absent when zellij kept none. Undefined when zellij does not list it EXITED.
+ */
+export async function exitedZellijSession(
+  host: Host,
+  zellij: string,
+  session: string,
+): Promise<{ layout?: string; path?: string } | undefined> {
+  const z = await import("@mc/zellij").catch(() => undefined);
+  if (!z) return undefined;
+  const q = new z.ZellijQueries(host, zellij);
+  await q.detectVersion().catch(() => undefined);
+  const rows = await q.sessionRows("freeze").catch(() => []);
+  if (!rows.some((r) => r.name === session && r.exited)) return undefined;
+  const facts = await q.hostFacts();
+  const layout = await q.resurrectionLayout(session);
+  return {
+    ...(layout && /\blayout\b/.test(layout) ? { layout } : {}),
+    ...(facts ? { path: z.resurrectionLayoutPath(facts, q.version, session) } : {}),
+  };
 }
