@@ -257,9 +257,24 @@ export async function pollSessions(
     // gone, its tabs not yet started (review H37-7: kill said "already gone", wait a failure, ls --prune
     // removed its run directory mid-start).
     const starting = startingNow(s) && !obs?.exists;
+    // Its start ended (the run was killed) and the session is not there: a tab with no record never ran.
+    // Not `missing` ("the tab is gone"): the run that was to start it ended first, as for a waiting tab
+    // whose scheduler ended (review H51-6: a run killed before zellij made the session read "tab gone").
+    const by = s.starting?.by;
+    const neverMade = !starting && !obs?.exists && by !== undefined && processEnded(by) === true;
     const t = starting
       ? tabs[si]!.map((x) => (x.state === "missing" ? { ...x, state: "pending" as const } : x))
-      : tabs[si]!;
+      : neverMade
+        ? tabs[si]!.map((x) =>
+            x.state === "missing" && !cache.get(recordKey(s, x.slot ?? x.index))
+              ? {
+                  ...x,
+                  state: "abandoned" as const,
+                  error: `never started: the sessions run that was starting its session (pid ${by.pid}) ended before the session was made`,
+                }
+              : x,
+          )
+        : tabs[si]!;
     // Without pane evidence a session exists while a tab runs or starts, or while a recorded wrapper
     // still holds its tab open after the command ended (Windows Terminal with a kept shell). So where the
     // tool did not answer (review H27-4: it read "exists": false while its tab ran).

@@ -4,7 +4,8 @@ import type { ProcessNode } from "./host.js";
  * State of one tab's command.
  * - `not-started`: a scheduler (`--max-parallel-tabs`) has not opened the tab yet.
  * - `abandoned`: the scheduler that was to open the tab (the `sessions run` that started its session)
- *   ended first; its command never ran. It counts as finished and failed (nothing will start it unless
+ *   ended first, or the `sessions run` that was starting its session ended before the session was made;
+ *   its command never ran. It counts as finished and failed (nothing will start it unless
  *   asked: `sessions rerun SESSION/TAB`, or the file run again with `--on-conflict merge-skip`).
  * - `skipped`: a scheduler will never open the tab (a tab it `dependsOn` failed); its command never ran.
  *   It counts as finished and failed, and keeps `exitCode` 125 (what its record and `tab-exited` say).

@@ -172,6 +172,27 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(live.has("mine")).toBe(true);
   });
 
+  it("a run that died before the tool made its session: its tabs read abandoned, never started, not missing (review H51-6)", async () => {
+    const { live, manager, endPanes } = toy();
+    const m = manager([L("never")]);
+    await m.startAllSessions();
+    // As a run SIGKILLed while the tool was still making the session leaves it: the record says
+    // `starting`, by a process that has ended, and the tool never made the session (no tab ran).
+    const rec = (await m.listSaved())[0]!;
+    rec.sessions[0]!.starting = { by: { ...selfIdentity()!, pid: 4_000_000 } };
+    await (m as unknown as { store: { save(r: unknown): Promise<void> } }).store.save(rec);
+    live.delete("never");
+    endPanes();
+    const again = manager([]);
+    await again.load(rec.id);
+    const st = (await again.checkAllSessionsStatus()).sessions[0]!;
+    expect(st.exists).toBe(false);
+    expect(st.tabs.map((t) => t.state)).toEqual(["abandoned"]);
+    expect(st.tabs[0]!.error).toMatch(
+      /never started: the sessions run that was starting its session \(pid 4000000\) ended before the session was made/,
+    );
+  });
+
   it("interrupted while one machine still starts: what the machines that had finished started is rolled back too (review H8-4)", async () => {
     const { backend, factory, live, host } = toy();
     const start = backend.start!.bind(backend);
