@@ -754,6 +754,26 @@ describe("rerun, --keep-failed, --notify", () => {
     await sessions(["kill", "rr"]);
   });
 
+  it("rerun --failed without a limit says it starts them at once, citing no flag run lacks (review H50-4)", async () => {
+    const f = layouts("rerun-all.json", [
+      {
+        layoutName: "rall",
+        layoutTabs: [
+          { tabName: "a", command: "exit 1" },
+          { tabName: "b", command: "exit 2" },
+        ],
+      },
+    ]);
+    expect((await run(f, "--exit", "keep")).code).toBe(0);
+    expect((await sessions(["wait", "rall"])).code).toBe(10);
+    const r = await sessions(["rerun", "rall", "--failed"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("starting 2 tabs at once (--max-parallel-tabs N starts them N at a time)");
+    // run's -t is --choose-tabs: nothing here may point at it.
+    expect(r.stderr).not.toMatch(/-t\b/);
+    await sessions(["kill", "rall"]);
+  });
+
   it("rerun --failed --max-parallel-tabs N starts the failed tabs N at a time (review H44-4)", async () => {
     const spans = join(dir, "rerun-spans");
     const again = join(dir, "rerun-again");

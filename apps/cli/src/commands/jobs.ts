@@ -513,9 +513,7 @@ export async function rerunCommand(
       const limit = o.maxParallelTabs;
       if (limit === undefined && tabs.length > 1 && !out.json)
         out.err(
-          out.c.dim(
-            `starting ${tabs.length} tabs at once (--max-parallel-tabs N starts them N at a time, as a run's -t did)`,
-          ),
+          out.c.dim(`starting ${tabs.length} tabs at once (--max-parallel-tabs N starts them N at a time)`),
         );
       // With a limit, rerun stays until the last tab started, each when fewer than N of the session's
       // tabs run (review H44-4: every failed tab started at once, whatever the run had allowed).
