@@ -3,6 +3,7 @@ import {
   type BackendFactory,
   type ExitMode,
   type Host,
+  isMcError,
   type LayoutConfig,
   listRuns,
   localHost,
@@ -237,7 +238,8 @@ export async function loadRuns(
         try {
           manager.adopt(run);
         } catch (e) {
-          corrupt.push({ path: `${stateDir}/managers/${kind}/${run.id}.json`, error: (e as Error).message });
+          const error = isMcError(e) ? e.reason : (e as Error).message;
+          corrupt.push({ path: `${stateDir}/managers/${kind}/${run.id}.json`, error });
           continue;
         }
         runs.push({ backend: name, run, manager });

@@ -1270,6 +1270,53 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     await runCli(["kill", "okw"], { env: e, cwd: dir });
   });
 
+  it("a name no readable record holds, beside an unreadable record, is exit 9 naming the file, for every lookup (review H50-8)", async () => {
+    const state = join(dir, "state-h50-8");
+    const e = { ...env, MC_STATE_DIR: state };
+    const cli = (args: string[]) => runCli(args, { env: e, cwd: dir });
+    const f = layouts("h508.json", [
+      { layoutName: "h508", layoutTabs: [{ tabName: "x", command: "sleep 60" }] },
+    ]);
+    expect((await cli(["run", f, "--socket", sock])).code).toBe(0);
+    onTestFinished(() => {
+      try {
+        execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=h508"], { stdio: "ignore" });
+      } catch {}
+    });
+    const runs = join(state, "managers", "TmuxLocalManager");
+    const [file] = readdirSync(runs).filter((n) => n.endsWith(".json"));
+    const path = join(runs, file!);
+    writeFileSync(path, '{"broken');
+    for (const args of [
+      ["wait", "h508", "--timeout", "5"],
+      ["kill", "h508"],
+      ["status", "h508"],
+      ["logs", "h508"],
+      ["rerun", "h508/x"],
+      ["events", "h508"],
+      ["attach", "h508-nowhere"],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(9);
+      const error = lines(r.stderr).find((l) => l.startsWith("error:"));
+      // One line naming the file once, its reason, no internal tags.
+      expect(error, r.stderr).toContain(`${path} (is not valid JSON)`);
+      expect(error!.split(path)).toHaveLength(2);
+      expect(r.stderr).not.toContain("[mc]");
+      expect(r.stderr).not.toContain("[core]");
+    }
+    const j = await cli(["kill", "h508", "--json"]);
+    expect(j.code).toBe(9);
+    expect(JSON.parse(j.stderr).error).toMatchObject({
+      code: "STATE_CORRUPT",
+      details: { unreadable: [{ path, error: "is not valid JSON" }] },
+    });
+    // The session lives on: nothing was killed.
+    execFileSync("tmux", ["-S", sock, "has-session", "-t", "=h508"]);
+    const ls = await cli(["ls"]);
+    expect(ls.stderr + ls.stdout).toContain(`${path}: is not valid JSON`);
+  });
+
   it("a failed tab is reported (and notified) when it ends, not when the queue has run", async () => {
     const stamp = join(dir, "h18-3");
     const notify = join(dir, "notify-h18.sh");

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { McError } from "./errors.js";
+import { isMcError, McError } from "./errors.js";
 import type { Host } from "./host.js";
 import type { ProcessIdentity } from "./linux-proc.js";
 import { localStateExposure, STATE_FILE_MAX_BYTES } from "./local-host.js";
@@ -159,7 +159,18 @@ const corrupt = (path: string, why: string, cause?: unknown) =>
     op: "load",
     hint: "sessions ls lists it as corrupt; sessions ls --prune removes it",
     cause,
+    details: { why },
   });
+
+/**
+ * What is wrong with a record, for a listing entry that names its path already: the reason alone (review
+ * H50-8: `… .json: [mc] [core] load: … .json is not valid JSON` said the path twice, with internal tags).
+ */
+function whyCorrupt(e: unknown): string {
+  const why = (e as { details?: { why?: unknown } }).details?.why;
+  if (typeof why === "string") return why;
+  return isMcError(e) ? e.reason : (e as Error).message;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -383,7 +394,7 @@ export async function listRuns(host: Host, stateDir: string, kind: string): Prom
     try {
       out.runs.push(parseRun(text, join(dir, name)));
     } catch (e) {
-      out.corrupt.push({ path: join(dir, name), error: (e as Error).message });
+      out.corrupt.push({ path: join(dir, name), error: whyCorrupt(e) });
     }
   }
   out.runs.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));

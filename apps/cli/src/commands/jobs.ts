@@ -270,6 +270,9 @@ export async function waitCommand(
       // (exit 0) cannot be said then. Named, and the command ends 9 where it would have ended 0.
       // With names, the sessions named were found or not: another run's record does not change that.
       const unreadable = names.length ? [] : corrupt.filter((c) => mayHoldOurs(c.error));
+      // A name found in no readable record ends 9 naming the unreadable ones (withRuns): looked up first,
+      // so the files are said once.
+      let found = await targets(runs, names, o.host);
       if (names.length && !out.json)
         for (const c of corrupt.filter((x) => mayHoldOurs(x.error)))
           out.err(
@@ -280,7 +283,6 @@ export async function waitCommand(
           out.err(
             `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any, are not waited for`,
           );
-      let found = await targets(runs, names, o.host);
       if (found.length === 0) {
         if (out.json)
           out.printJson({

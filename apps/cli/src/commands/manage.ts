@@ -25,6 +25,7 @@ import {
   findSessions,
   gather,
   mayHoldOurs,
+  nameMiss,
   resolveLive,
   savedSocket,
   withRuns,
@@ -127,11 +128,13 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
     ended = undefined;
   }
   if (ended?.endedAt === undefined)
-    return new McError("SESSION_NOT_FOUND", `no managed session "${name}"${where}`, {
-      backend: "cli",
-      op: "status",
-      hint: "sessions ls lists what mc manages",
-    });
+    return nameMiss(
+      new McError("SESSION_NOT_FOUND", `no managed session "${name}"${where}`, {
+        backend: "cli",
+        op: "status",
+        hint: "sessions ls lists what mc manages",
+      }),
+    );
   const by = (ended.session as { endedBy?: string }).endedBy;
   const how =
     by === "replaced"

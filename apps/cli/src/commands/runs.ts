@@ -1,4 +1,5 @@
 import { isMcError, type MachineHealth, type ManagedSession, McError, type SessionStatus } from "@mc/core";
+import { oneLine } from "../display.js";
 import type { Output } from "../output.js";
 import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
@@ -42,6 +43,40 @@ export function savedSocket(backendOptions: unknown): string | undefined {
 /** Whether an unreadable record can be one of this user's runs (not another user's file, not a FIFO). */
 export function mayHoldOurs(error: string): boolean {
   return !error.includes("not trusted") && error !== "not a regular file";
+}
+
+/** Lookups that found no session of a name in any record (not a missing tab, not an ended session). */
+const misses = new WeakSet<Error>();
+
+/** `e`, marked as a name no readable record holds (see {@link unreadableMiss}). */
+export function nameMiss(e: McError): McError {
+  misses.add(e);
+  return e;
+}
+
+/**
+ * A name no readable record holds, while a record of this user's could not be read: the session may be in
+ * that record, so "no such session" (5) cannot be said. Exit 9 naming the files instead, for every command
+ * that looks a session up (review H50-8: wait said 5, kill did not mention the record at all).
+ */
+function unreadableMiss(e: unknown, unreadable: Corrupt): unknown {
+  if (!isMcError(e, "SESSION_NOT_FOUND") || unreadable.length === 0) return e;
+  let marked = false;
+  for (let x: unknown = e; x instanceof Error && !marked; x = x.cause) marked = misses.has(x);
+  if (!marked) return e;
+  const shown = unreadable.slice(0, 3).map((c) => `${oneLine(c.path)} (${oneLine(c.error)})`);
+  const more = unreadable.length > shown.length ? `, and ${unreadable.length - shown.length} more` : "";
+  const which =
+    unreadable.length === 1
+      ? "a run record that could not be read may hold it"
+      : `${unreadable.length} run records that could not be read may hold it`;
+  return new McError("STATE_CORRUPT", `${e.reason}; ${which}: ${shown.join(", ")}${more}`, {
+    backend: "cli",
+    op: e.op,
+    hint: "repair the record, or remove it with sessions ls --prune (mc then forgets the sessions it held)",
+    cause: e,
+    details: { unreadable },
+  });
 }
 
 /** Which saved runs a command looks at: `--socket` (one tmux server), `--backend` (one tool). */
@@ -95,6 +130,7 @@ export async function withRuns<T>(
   const said = new Set<string>();
   const loaded: LoadedRun[] = [];
   let stamp = "";
+  let unreadable: Corrupt = [];
   const load = async (): Promise<Runs> => {
     stamp = await runsStamp();
     const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
@@ -109,6 +145,7 @@ export async function withRuns<T>(
         : backend === undefined
           ? all
           : all.filter((r) => r.backend === backend);
+    unreadable = corrupt.filter((c) => mayHoldOurs(c.error));
     return { runs, corrupt };
   };
   const reload = async () => {
@@ -121,6 +158,8 @@ export async function withRuns<T>(
   const first = await load();
   try {
     return await f(first.runs, first.corrupt, reload);
+  } catch (e) {
+    throw unreadableMiss(e, unreadable);
   } finally {
     await Promise.all(loaded.map((r) => r.manager.close()));
   }
@@ -309,12 +348,14 @@ export function findSession(runs: LoadedRun[], name: string, host: string | unde
   const known = runs.flatMap((r) =>
     r.manager.managed.map((s) => (s.machine === "local" ? s.name : `${s.name} (${s.machine})`)),
   );
-  throw new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
-    backend: "cli",
-    hint: known.length
-      ? `managed sessions: ${[...new Set(known)].join(", ")}`
-      : "start one with sessions run",
-  });
+  throw nameMiss(
+    new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
+      backend: "cli",
+      hint: known.length
+        ? `managed sessions: ${[...new Set(known)].join(", ")}`
+        : "start one with sessions run",
+    }),
+  );
 }
 
 /** A session mc started, live or ended, with the run and machine that hold it. */
@@ -379,10 +420,12 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
   if (places.size === 1) return [...places.values()][0]!;
   const last = hits.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0))[0];
   if (last) return last;
-  throw new McError("SESSION_NOT_FOUND", `no session "${name}" in mc's records${host ? ` on ${host}` : ""}`, {
-    backend: "cli",
-    hint: "sessions ls lists live and ended sessions",
-  });
+  throw nameMiss(
+    new McError("SESSION_NOT_FOUND", `no session "${name}" in mc's records${host ? ` on ${host}` : ""}`, {
+      backend: "cli",
+      hint: "sessions ls lists live and ended sessions",
+    }),
+  );
 }
 
 /**
@@ -429,10 +472,12 @@ export function findTarget(
     .filter((m) => m.index > 0)
     .map((m) => JSON.stringify(target.slice(0, m.index)));
   if (found.length === 0 && !noTab && tried.length && isMcError(noSession, "SESSION_NOT_FOUND")) {
-    throw new McError(
-      "SESSION_NOT_FOUND",
-      `no session ${tried.join(" or ")} (nor ${JSON.stringify(target)}) in mc's records${host ? ` on ${host}` : ""}`,
-      { backend: "cli", hint: noSession.hint ?? "sessions ls lists live and ended sessions" },
+    throw nameMiss(
+      new McError(
+        "SESSION_NOT_FOUND",
+        `no session ${tried.join(" or ")} (nor ${JSON.stringify(target)}) in mc's records${host ? ` on ${host}` : ""}`,
+        { backend: "cli", hint: noSession.hint ?? "sessions ls lists live and ended sessions" },
+      ),
     );
   }
   if (found.length === 0) throw noTab ?? noSession;
