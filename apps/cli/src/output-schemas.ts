@@ -111,6 +111,10 @@ export const statusReport = z
         host: z.string(),
         reachable: z.boolean(),
         error: z.string().optional(),
+        code: z
+          .enum([...ERROR_CODES])
+          .optional()
+          .describe("Why it was not reached (BINARY_NOT_FOUND: its tool is not installed)."),
       }),
     ),
   })

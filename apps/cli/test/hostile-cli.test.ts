@@ -755,3 +755,34 @@ describe("an argument that is not UTF-8 is refused, not passed on altered (revie
     expect(r.status, r.stderr).toBe(0);
   });
 });
+
+describe("a tool that is not there, or not for this system, is said as such (review H50-12)", () => {
+  it("status without tmux on PATH: the tabs read unknown, exit 6, not running and 0", async () => {
+    const f = layoutsFile("nobin.json", [{ layoutName: "nobin", layoutTabs: [tab("t", "sleep 60")] }]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    try {
+      const bin = join(dir, "nobin-path");
+      mkdirSync(bin);
+      symlinkSync(process.execPath, join(bin, "node"));
+      symlinkSync("/bin/sh", join(bin, "sh"));
+      const without = { env: { ...env, PATH: bin }, cwd: dir };
+      const table = await runCli(["status", "nobin"], without);
+      expect(table.code, table.stderr).toBe(6);
+      expect(table.stdout).toMatch(/nobin\s+t\s+unknown/);
+      expect(table.stdout + table.stderr).toContain('"tmux" was not found on PATH');
+      const json = await runCli(["status", "nobin", "--json"], without);
+      expect(json.code).toBe(6);
+      const report = JSON.parse(json.stdout);
+      expect(report.sessions[0].tabs[0].state).toBe("unknown");
+      expect(report.machines).toEqual([
+        expect.objectContaining({ reachable: false, code: "BINARY_NOT_FOUND" }),
+      ]);
+      // With tmux there, the same session reads running, exit 0.
+      const there = await sessions(["status", "nobin", "--json"]);
+      expect(there.code).toBe(0);
+      expect(JSON.parse(there.stdout).sessions[0].tabs[0].state).toBe("running");
+    } finally {
+      await sessions(["kill", "nobin"]);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
-import { McError } from "./errors.js";
+import { isMcError, McError } from "./errors.js";
 import type { Command, Host } from "./host.js";
 import { type PlanContext, planMachine, requestedNames } from "./machine-plan.js";
 import { type StartedSession, startMachine } from "./machine-start.js";
@@ -241,11 +241,17 @@ export class SessionManager<O extends object = object> extends RunState<O> {
           const r = await pollSessions(m.backend, m.name, m.records, own, backendOpts);
           return [
             r.sessions,
-            r.error ? { ...health, reachable: false, error: r.error } : { ...health, reachable: true },
+            r.error
+              ? { ...health, reachable: false, error: r.error, ...(r.code ? { code: r.code } : {}) }
+              : { ...health, reachable: true },
           ];
         } catch (e) {
           const error = (e as Error).message;
-          return [own.map((s) => unknownStatus(s, m, error)), { ...health, reachable: false, error }];
+          const code = isMcError(e) ? { code: e.code } : {};
+          return [
+            own.map((s) => unknownStatus(s, m, error)),
+            { ...health, reachable: false, error, ...code },
+          ];
         } finally {
           asking?.delete(m.name);
         }

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { type ErrorCode, isMcError } from "./errors.js";
 import type { Host, ProcessNode } from "./host.js";
 import { processEnded } from "./linux-proc.js";
 import { sleep } from "./poll.js";
@@ -26,6 +27,8 @@ export function forgetRecord(cache: RecordCache, s: ManagedSession, index: numbe
 interface Gathered {
   observations: (SessionObservation | undefined)[];
   error: string | undefined;
+  /** The error code of a failed observation (BINARY_NOT_FOUND: the tool is not installed). */
+  code: ErrorCode | undefined;
   trees: Map<number, ProcessNode[]> | undefined;
 }
 
@@ -97,9 +100,11 @@ async function gather(
     slotNumbers(s).some((i) => cache.get(recordKey(s, i))?.end === undefined),
   );
   let error: string | undefined;
+  let code: ErrorCode | undefined;
   const [observations, dirs] = await Promise.all([
     backend.observe(sessions).catch((e: unknown) => {
       error = e instanceof Error ? e.message.replace(/^\[mc\]( \[[^\]]*\])?( \w+:)? /, "") : String(e);
+      code = isMcError(e) ? e.code : undefined;
       return sessions.map(() => undefined);
     }),
     host.coalesces ? Promise.all(open.map((s) => host.readDir(s.runDir).catch(() => undefined))) : [],
@@ -134,13 +139,15 @@ async function gather(
     });
   });
   // A remote host that did not answer the observation will not answer this either.
+  // Nor is a machine whose tool is not installed asked about processes: mc could not look at its sessions
+  // at all, so its open tabs read unknown, not running on a wrapper's pid alone (review H50-12).
   const trees =
     pids.size === 0
       ? new Map<number, ProcessNode[]>()
-      : error !== undefined && host.coalesces
+      : (error !== undefined && host.coalesces) || code === "BINARY_NOT_FOUND"
         ? undefined
         : await host.processTrees([...pids]).catch(() => undefined);
-  return { observations, error, trees };
+  return { observations, error, code, trees };
 }
 
 /** Whether the process a record names still runs (the same process: start time checked). */
@@ -234,7 +241,7 @@ export async function pollSessions(
   cache: RecordCache,
   sessions: readonly ManagedSession[],
   opts: StatusOptions = {},
-): Promise<{ sessions: SessionStatus[]; error?: string }> {
+): Promise<{ sessions: SessionStatus[]; error?: string; code?: ErrorCode }> {
   if (sessions.length === 0) return { sessions: [] };
   const g = await gather(backend, cache, sessions, opts);
   let now = Date.now();
@@ -300,7 +307,8 @@ export async function pollSessions(
       ...(error ? { error } : {}),
     };
   });
-  return g.error ? { sessions: statuses, error: g.error } : { sessions: statuses };
+  if (!g.error) return { sessions: statuses };
+  return { sessions: statuses, error: g.error, ...(g.code ? { code: g.code } : {}) };
 }
 
 /** A session on a machine that did not answer: every tab `unknown`, with why. */

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "./errors.js";
 import type { ProcessNode } from "./host.js";
 
 /**
@@ -119,6 +120,8 @@ export interface MachineHealth {
   host: string;
   reachable: boolean;
   error?: string;
+  /** Why it was not reached, as an error code (BINARY_NOT_FOUND: its tool is not installed). */
+  code?: ErrorCode;
 }
 
 /** One status snapshot of everything a manager started. */

@@ -9,6 +9,7 @@ import {
   McError,
   makeReport,
   processEnded,
+  type SessionStatus,
   type StatusReport,
   shQuote,
   sleep,
@@ -77,15 +78,27 @@ export async function statusCommand(
         else if (report.sessions.length === 0)
           out.err("no managed sessions are running (sessions ls shows saved runs)");
         else for (const l of [...statusTable(report, out), ...logTailLines(report.sessions, out)]) out.out(l);
-        // A machine (or a tmux server) that did not answer was not checked: said by the exit code too. A
-        // server that is not running is an answer, on any machine: its sessions are gone.
-        return report.sessions.some(
-          (s) =>
-            s.error !== undefined &&
-            (unanswered(s.error) || (s.host !== "local" && s.tabs.every((t) => t.state === "unknown"))),
+        // A machine (or a tmux server) that did not answer was not checked: said by the exit code too (8);
+        // so is one whose tool is not installed (6, as run says it: review H50-12 read 0). A server that is
+        // not running is an answer, on any machine: its sessions are gone.
+        const toolMissing = (s: SessionStatus) =>
+          report.machines.some(
+            (h) =>
+              h.machine === s.machine &&
+              !h.reachable &&
+              h.code !== undefined &&
+              EXIT_CODES[h.code] === EXIT_CODES.BINARY_NOT_FOUND,
+          );
+        const unchecked = report.sessions.filter((s) => s.error !== undefined);
+        if (
+          unchecked.some(
+            (s) =>
+              !toolMissing(s) &&
+              (unanswered(s.error) || (s.host !== "local" && s.tabs.every((t) => t.state === "unknown"))),
+          )
         )
-          ? EXIT_CODES.SSH_UNREACHABLE
-          : 0;
+          return EXIT_CODES.SSH_UNREACHABLE;
+        return unchecked.some(toolMissing) ? EXIT_CODES.BINARY_NOT_FOUND : 0;
       }
       const ac = new AbortController();
       // `on`, not `once` (see monitor-output.ts interruptible): the watch died of its Ctrl-C when it came
