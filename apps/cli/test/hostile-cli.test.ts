@@ -785,4 +785,19 @@ describe("a tool that is not there, or not for this system, is said as such (rev
       await sessions(["kill", "nobin"]);
     }
   });
+
+  it("run -b wt outside Windows and WSL says Windows Terminal runs there only, not 'winget install'", async (ctx) => {
+    const release = existsSync("/proc/sys/kernel/osrelease")
+      ? readFileSync("/proc/sys/kernel/osrelease", "utf8")
+      : "";
+    if (process.platform !== "linux" || /microsoft|wsl/i.test(release)) {
+      console.warn("[mc] run -b wt on a system that cannot run it: SKIPPED (this is Windows or WSL)");
+      ctx.skip();
+    }
+    const f = layoutsFile("wt-here.json", [{ layoutName: "wth", layoutTabs: [tab("t", "true")] }]);
+    const r = await sessions(["run", f, "-b", "wt"]);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain("Windows Terminal runs on Windows (or WSL) only; this machine runs linux");
+    expect(r.stderr).not.toContain("winget");
+  });
 });

@@ -122,19 +122,21 @@ export class WtBackend implements SessionBackend {
    */
   async checkAvailable(): Promise<void> {
     if (this.platform.wtPath !== undefined) return;
-    await this.resolvePwsh();
     const info = await this.host.info();
+    await this.resolvePwsh(info);
     // Every script mc runs travels as a file behind a short command line (Windows OpenSSH's cmd.exe takes 8,191).
     const script = join(info.stateDir, "wt", "probe.ps1");
     await this.host.writeFile(script, probeScript(this.wt));
     const r = await this.host.run({ file: this.pwsh, args: scriptFileArgs(script), timeoutMs: 30_000 });
     if (r.exitCode !== 0) throw pwshError(r, "start", this.ctx());
     const platform = parseProbe(r.stdout);
+    // PowerShell 7 runs on Linux and macOS too; Windows Terminal does not.
+    if (platform.wtPath === undefined && !(await windowsCapable(this.host, info))) throw notWindows(info);
     checkPlatform(platform, { wt: this.wt, windowsHost: info.platform === "win32" });
     this.platform = platform;
   }
 
-  private async resolvePwsh(): Promise<void> {
+  private async resolvePwsh(info: HostInfo): Promise<void> {
     const found = async (f: string) => (await this.host.which(f)) ?? (await this.host.which(`${f}.exe`));
     if (this.pwshOption !== undefined) {
       if (await found(this.pwshOption)) return;
@@ -146,6 +148,8 @@ export class WtBackend implements SessionBackend {
         }
       }
     }
+    // Not "install PowerShell (winget …)" where winget, and Windows Terminal, cannot be (review H50-12).
+    if (!(await windowsCapable(this.host, info))) throw notWindows(info);
     throw new McError(
       "BINARY_NOT_FOUND",
       `PowerShell (${this.pwshOption ?? "pwsh or powershell"}) was not found`,
@@ -401,4 +405,30 @@ export class WtBackend implements SessionBackend {
       ],
     };
   }
+}
+
+/** Windows Terminal asked for on a machine that cannot run it (Linux outside WSL, macOS). */
+function notWindows(info: HostInfo): McError {
+  const system = info.platform === "other" ? "another system" : info.platform;
+  return new McError(
+    "BINARY_NOT_FOUND",
+    `Windows Terminal runs on Windows (or WSL) only; this machine runs ${system}`,
+    {
+      backend: "wt",
+      op: "start",
+      hint: "use tmux or zellij here (-b tmux, -b zellij), or run mc on Windows or in WSL",
+    },
+  );
+}
+
+/**
+ * Whether a machine can run Windows Terminal at all: Windows, or Linux under WSL, whose kernel release
+ * names Microsoft (`5.15.167.4-microsoft-standard-WSL2`; WSL 1: `4.4.0-19041-Microsoft`) and which reaches
+ * pwsh.exe and wt.exe through interop.
+ */
+async function windowsCapable(host: Host, info: HostInfo): Promise<boolean> {
+  if (info.platform === "win32") return true;
+  if (info.platform !== "linux") return false;
+  const release = await host.readFile("/proc/sys/kernel/osrelease").catch(() => undefined);
+  return /microsoft|wsl/i.test(release ?? "");
 }

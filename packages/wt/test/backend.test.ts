@@ -212,7 +212,7 @@ describe("WtBackend on a recording host", () => {
       wtPath: "C:\\wt.exe",
       wt: [1, 22, 11751, 0],
     });
-    const none = new WtBackend(fakeHost());
+    const none = new WtBackend(fakeHost({ info: { platform: "win32" } }));
     // The hint names what a user can do (the CLI has no option for PowerShell's path).
     await expect(none.checkAvailable()).rejects.toMatchObject({
       code: "BINARY_NOT_FOUND",
@@ -220,9 +220,44 @@ describe("WtBackend on a recording host", () => {
     });
   });
 
+  it("on Linux outside WSL, or macOS, says Windows Terminal runs on Windows (or WSL) only, not 'winget install' (review H50-12)", async () => {
+    const wsl = fakeHost();
+    wsl.files.set("/proc/sys/kernel/osrelease", "5.15.167.4-microsoft-standard-WSL2\n");
+    await expect(new WtBackend(wsl).checkAvailable()).rejects.toMatchObject({
+      code: "BINARY_NOT_FOUND",
+      reason: expect.stringContaining("PowerShell"),
+    });
+    const linux = fakeHost();
+    linux.files.set("/proc/sys/kernel/osrelease", "6.8.0-45-generic\n");
+    for (const host of [linux, fakeHost({ info: { platform: "darwin" } })]) {
+      const e = await new WtBackend(host).checkAvailable().catch((x) => x);
+      expect(e).toMatchObject({
+        code: "BINARY_NOT_FOUND",
+        reason: expect.stringMatching(
+          /^Windows Terminal runs on Windows \(or WSL\) only; this machine runs (linux|darwin)$/,
+        ),
+      });
+      expect(e.hint).not.toContain("winget");
+    }
+    // PowerShell 7 on Linux: its probe finds no wt.exe, and the same is said.
+    const pwshOnLinux = fakeHost({
+      binaries: ["pwsh"],
+      handler: () => ({ stdout: JSON.stringify({ powershell: "7.4.6", wtPath: null, wt: null }) }),
+    });
+    await expect(new WtBackend(pwshOnLinux).checkAvailable()).rejects.toMatchObject({
+      reason: expect.stringContaining("Windows (or WSL) only"),
+    });
+  });
+
   it("#19 refuses versions below the minimum, and a missing wt, before anything starts", async () => {
     const check = (report: object) =>
-      new WtBackend(fakeHost({ binaries: ["pwsh"], handler: () => ({ stdout: JSON.stringify(report) }) }))
+      new WtBackend(
+        fakeHost({
+          info: { platform: "win32" },
+          binaries: ["pwsh"],
+          handler: () => ({ stdout: JSON.stringify(report) }),
+        }),
+      )
         .checkAvailable()
         .catch((e) => e);
     const ok = { powershell: "7.4.6", windows: "10.0.22631.0", wtPath: "C:\\wt.exe", wt: "1.22.11751.0" };
