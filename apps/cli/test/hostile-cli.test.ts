@@ -800,4 +800,16 @@ describe("a tool that is not there, or not for this system, is said as such (rev
     expect(r.stderr).toContain("Windows Terminal runs on Windows (or WSL) only; this machine runs linux");
     expect(r.stderr).not.toContain("winget");
   });
+
+  it("attach -k (machineconfig's kill-all) is refused with where that went, nothing killed", async () => {
+    for (const flag of ["-k", "--kill-all"]) {
+      const r = await sessions(["attach", flag]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain("unknown option");
+      expect(r.stderr).toContain("attach has no -k/--kill-all");
+      expect(r.stderr).toMatch(/hint: sessions kill --all/);
+    }
+    expect((await sessions(["attach", "--help"])).stdout).not.toContain("kill");
+    expect((await sessions(["completion", "bash"])).stdout).not.toContain("--kill-all");
+  });
 });

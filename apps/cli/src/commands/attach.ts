@@ -28,6 +28,8 @@ export interface AttachOptions {
   socket?: string;
   backend?: string;
   newSession?: boolean;
+  /** machineconfig's `-k/--kill-all`: refused, with where that went. */
+  killAll?: boolean;
 }
 
 /** One entry of the attach picker. */
@@ -197,6 +199,16 @@ export async function attachCommand(
   o: AttachOptions,
   out: Output,
 ): Promise<number> {
+  if (o.killAll)
+    throw new McError(
+      "USAGE",
+      "attach has no -k/--kill-all (machineconfig's): mc kills only the sessions it started, by name or all of them",
+      {
+        backend: "cli",
+        op: "attach",
+        hint: "sessions kill --all kills every session mc started; sessions attach without a name offers a picker that can also kill the others, after naming them and asking",
+      },
+    );
   return withRuns(
     out,
     async (runs) => {

@@ -35,13 +35,17 @@ const SHELLS = ["bash", "zsh", "fish"];
 const flags = (o: Command["options"][number]) => [o.short, o.long].filter((x): x is string => Boolean(x));
 
 function specs(program: Command): Spec[] {
-  return program.commands.map((c) => ({
-    name: c.name(),
-    aliases: c.aliases(),
-    description: c.description(),
-    options: c.options.flatMap(flags),
-    valued: c.options.filter((o) => o.required || o.optional).flatMap(flags),
-  }));
+  // A hidden option is one kept only to refuse it with a hint (attach -k): never offered.
+  return program.commands.map((c) => {
+    const shown = c.options.filter((o) => !o.hidden);
+    return {
+      name: c.name(),
+      aliases: c.aliases(),
+      description: c.description(),
+      options: shown.flatMap(flags),
+      valued: shown.filter((o) => o.required || o.optional).flatMap(flags),
+    };
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { attachCommand } from "../commands/attach.js";
 import { completionScript } from "../commands/completion.js";
 import {
@@ -176,6 +176,8 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("-n, --new-session", "start a plain new session instead")
     .option("-b, --backend <name>", "tmux, zellij, wt or auto, for sessions mc did not start", "auto")
     .option("--print", "print the attach command instead of running it")
+    // machineconfig's kill-all flag: refused with where that went (review H50-12: "unknown option").
+    .addOption(new Option("-k, --kill-all").hideHelp())
     .option(
       "--host <machine>",
       "the machine the session runs on (over ssh; for sessions mc did not start, the one looked on)",
