@@ -221,7 +221,7 @@ export const event = z
   })
   .passthrough()
   .describe(
-    "one line (NDJSON) of sessions run --monitor --json (or --max-parallel-tabs --json) and sessions events; the last is run-done",
+    "one line (NDJSON) of sessions run --monitor --json (or --max-parallel-tabs --json) and sessions events; the last is run-done (events --follow without session names has none: it follows new sessions until Ctrl-C)",
   );
 
 /** `sessions run --dry-run --json`. */

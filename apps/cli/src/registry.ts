@@ -1,4 +1,6 @@
+import { type FSWatcher, watch } from "node:fs";
 import { stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import {
   type BackendFactory,
   type ExitMode,
@@ -213,6 +215,56 @@ export async function runsStamp(host: Host = localHost()): Promise<string> {
     ),
   );
   return stamps.join(" ");
+}
+
+/**
+ * Call `onChange` when a run record may have been written or removed on this machine (a `sessions run` in
+ * another terminal): inotify (fs.watch) on the records' directories. One that does not exist yet (a new
+ * state directory) is waited for by watching the nearest directory above it that does, for that one
+ * name. Nothing is polled. The watchers keep the process alive until the returned function closes them.
+ */
+export async function watchRunRecords(onChange: () => void, host: Host = localHost()): Promise<() => void> {
+  const managers = join((await host.info()).stateDir, "managers");
+  const kinds = BACKEND_NAMES.flatMap((n) => [REGISTRY[n].kinds.local, REGISTRY[n].kinds.remote]);
+  const watchers: FSWatcher[] = [];
+  let closed = false;
+  const tryWatch = (dir: string, on: (name: string | null) => void): boolean => {
+    try {
+      const w = watch(dir, (_event, name) => on(name));
+      // A watched directory removed (ls --prune, a new state directory): waited for again from above.
+      w.on("error", () => arm());
+      watchers.push(w);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const arm = () => {
+    for (const w of watchers.splice(0)) w.close();
+    if (closed) return;
+    const present = kinds.filter((k) => tryWatch(join(managers, k), () => onChange()));
+    if (present.length === kinds.length) return;
+    // A records directory made now may hold a record written before its watch: read once more.
+    const appeared = (name: string | null) => {
+      if (name === null || kinds.includes(name)) {
+        arm();
+        onChange();
+      }
+    };
+    if (tryWatch(managers, appeared)) return;
+    for (let child = managers, dir = dirname(managers); dir !== child; child = dir, dir = dirname(dir)) {
+      const next = basename(child);
+      const made = (name: string | null) => {
+        if (name === null || name === next) arm();
+      };
+      if (tryWatch(dir, made)) return;
+    }
+  };
+  arm();
+  return () => {
+    closed = true;
+    for (const w of watchers.splice(0)) w.close();
+  };
 }
 
 /** Every saved run of every installed backend, local and remote; damaged records listed apart. */

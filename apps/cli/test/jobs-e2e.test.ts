@@ -62,8 +62,8 @@ async function runUntilKilled(file: string, session: string, ...more: string[]) 
 }
 
 /** `sessions ARGS…` in the background: the process, its exit code to come, and its output so far. */
-function inBackground(args: string[]) {
-  const child = spawn("node", [BIN, ...args], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+function inBackground(args: string[], withEnv: NodeJS.ProcessEnv = env) {
+  const child = spawn("node", [BIN, ...args], { env: withEnv, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   const got = { out: "", err: "" };
   child.stdout.on("data", (d: Buffer) => {
     got.out += d.toString();
@@ -685,6 +685,53 @@ describe("events", () => {
     expect(evs.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
     // Once: from the tool's answer (no reason) or from the record (reason "killed"), whichever came first.
     expect(evs.filter((e) => e.type === "session-gone")).toMatchObject([{ session: "fk" }]);
+  });
+
+  it("--follow without names follows sessions started after it, and waits (saying so) while none is live (review H50-10)", async () => {
+    // A state directory that does not exist yet: the first run makes it.
+    const e = { ...env, MC_STATE_DIR: join(dir, "state-h50-10", "state") };
+    const cli = (args: string[]) => runCli(args, { env: e, cwd: dir });
+    const f = layouts("h5010.json", [
+      { layoutName: "early", layoutTabs: [{ tabName: "a", command: "echo early; sleep 1" }] },
+      { layoutName: "late", layoutTabs: [{ tabName: "b", command: "echo late; exit 3" }] },
+    ]);
+    const { child, code, got } = inBackground(["events", "--follow"], e);
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    await until(
+      async () => got.err,
+      (err) => err.includes("no live sessions yet; waiting for new ones (Ctrl-C to stop)"),
+    );
+    expect(got.out).toBe("");
+    // Still there: nothing live is no end.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(child.exitCode).toBeNull();
+    expect((await cli(["run", f, "--socket", sock, "-c", "early"])).code).toBe(0);
+    await until(
+      async () => got.out,
+      (o) => /"tab-exited".*"session":"early"/.test(o),
+    );
+    // Everything followed has finished: it waits for the next session, which appears too.
+    expect((await cli(["run", f, "--socket", sock, "-c", "late"])).code).toBe(0);
+    const evs = await until(
+      async () => lines(got.out).map((l) => JSON.parse(l)),
+      (x) => x.some((ev) => ev.type === "tab-exited" && ev.session === "late"),
+    );
+    expect(evs.filter((ev) => ev.session === "late").map((ev) => ev.type)).toEqual(
+      expect.arrayContaining(["session-started", "tab-started", "tab-exited"]),
+    );
+    expect(evs.find((ev) => ev.type === "tab-exited" && ev.session === "late")).toMatchObject({
+      exitCode: 3,
+    });
+    // Each event once; no run-done: a dashboard ends on Ctrl-C (130), not by itself.
+    const keys = evs.map((ev) => JSON.stringify(ev));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(evs.some((ev) => ev.type === "run-done")).toBe(false);
+    expect(child.exitCode).toBeNull();
+    child.kill("SIGINT");
+    expect(await code).toBe(130);
+    await cli(["kill", "--all"]);
   });
 
   it("--follow through a restart and a kill of its server's last session says each session's end (review H46-3)", async () => {

@@ -21,7 +21,7 @@ import {
 import { oneLine } from "../display.js";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import type { Output } from "../output.js";
-import type { LoadedRun } from "../registry.js";
+import { type LoadedRun, watchRunRecords } from "../registry.js";
 import {
   type FoundSession,
   findAnySession,
@@ -214,8 +214,69 @@ function interruptible(): { signal: AbortSignal; done: () => void } {
 }
 
 /**
+ * `events --follow` without names: the live sessions, and each that starts while it runs (a `sessions run`
+ * in another terminal), until `signal`. Run records are watched (inotify, {@link watchRunRecords}): when
+ * one changes, the stream is begun again over the sessions the records now hold, what was said kept (new
+ * sessions' events from their start; one followed before that ended since says its end). Between changes
+ * the streams keep their own cadence; with nothing live it only waits. No `run-done`: it never ends by
+ * itself.
+ */
+async function followLive(
+  found: FoundSession[],
+  host: string | undefined,
+  signal: AbortSignal,
+  reload: () => Promise<Runs | undefined>,
+  emit: (e: McEvent) => void,
+): Promise<void> {
+  const memory: FollowMemory = { seen: new Set(), ended: new Set() };
+  let changed = new AbortController();
+  const stop = await watchRunRecords(() => changed.abort());
+  try {
+    for (let first = true; !signal.aborted; first = false) {
+      const round = AbortSignal.any([signal, changed.signal]);
+      if (found.length) await followAll(found, round, emit, { memory, first });
+      // Every tab followed has finished: wait for the next change of the records (or the end).
+      if (!round.aborted)
+        await new Promise<void>((r) => round.addEventListener("abort", () => r(), { once: true }));
+      if (signal.aborted) return;
+      // A run writes its record several times while it starts: read it once it has settled.
+      await sleep(100, signal).catch(() => {});
+      changed = new AbortController();
+      const fresh = await reload();
+      if (fresh) found = await liveAndJustEnded(fresh.runs, found, host);
+    }
+  } finally {
+    stop();
+  }
+}
+
+/** The live sessions of `runs`, and those of `before` that ended since (each found by its run directory). */
+async function liveAndJustEnded(
+  runs: LoadedRun[],
+  before: FoundSession[],
+  host: string | undefined,
+): Promise<FoundSession[]> {
+  const live = await targets(runs, [], host);
+  const key = (f: FoundSession) => `${f.machine}\u0000${f.session.name}\u0000${f.session.runDir}`;
+  const now = new Set(live.map(key));
+  const ended = before
+    .filter((f) => f.endedAt === undefined && !now.has(key(f)))
+    .flatMap((f) =>
+      runs.flatMap((run) =>
+        run.manager.ended
+          .filter(
+            (s) => s.machine === f.machine && s.name === f.session.name && s.runDir === f.session.runDir,
+          )
+          .map((session) => ({ run, machine: session.machine, session, endedAt: session.endedAt })),
+      ),
+    );
+  return [...live, ...ended];
+}
+
+/**
  * `sessions events [SESSION…] [--follow]`: NDJSON, one event per line (type, time, session, tab, …), what
- * happened so far; with --follow, then each event as it happens until every tab finished (`run-done`).
+ * happened so far; with --follow, then each event as it happens until every tab finished (`run-done`), or,
+ * without names, of every session live or started later until Ctrl-C ({@link followLive}).
  */
 export async function eventsCommand(
   names: string[],
@@ -227,6 +288,17 @@ export async function eventsCommand(
     async (runs, _corrupt, reload) => {
       const found = await targets(runs, names, o.host);
       for (const e of await history(found)) out.jsonLine(e);
+      if (o.follow && names.length === 0) {
+        // A dashboard: it never ends by itself, so it is never a silent exit 0 (review H50-10).
+        if (found.length === 0) out.err("no live sessions yet; waiting for new ones (Ctrl-C to stop)");
+        const { signal, done } = interruptible();
+        try {
+          await followLive(found, o.host, signal, reload, (e) => out.jsonLine(e));
+          return EXIT_CODES.ABORTED;
+        } finally {
+          done();
+        }
+      }
       if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
       const { signal, done } = interruptible();
       try {

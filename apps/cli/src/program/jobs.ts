@@ -28,7 +28,10 @@ export function registerJobs(program: Command, ctx: Ctx): void {
       "NDJSON events of sessions (type, time, session, tab): what happened; --follow for what happens",
     )
     .argument("[sessions...]", "only these sessions (live or ended; default every live one)")
-    .option("-f, --follow", "keep printing events until every tab finished (run-done)")
+    .option(
+      "-f, --follow",
+      "keep printing events: of the sessions named until every tab finished (run-done); without names, also of sessions started later, until Ctrl-C",
+    )
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
     .option("--backend <name>", BACKEND_FILTER)
