@@ -2,9 +2,14 @@ import { constants } from "node:fs";
 import { access, lstat, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { McError, writeFileAtomic } from "@mc/core";
+import { oneLine } from "./display.js";
 
 const refuse = (reason: string, hint?: string, cause?: unknown) =>
   new McError("USAGE", reason, { backend: "cli", op: "write", hint, cause });
+
+/** The refusal of a file that is there, without `--force` (create-template, import/export/freeze -o). */
+export const alreadyExists = (path: string) =>
+  refuse(`${oneLine(path)} already exists`, "pass --force to overwrite it, or choose another name");
 
 /**
  * Write a file the user named with `-o` as a shell redirection would treat it, never worse: a regular file
@@ -18,6 +23,11 @@ export async function writeOutputFile(
   flag = "-o",
   /** The file the text was made from: never replaced by it (a conversion, a balanced layout). */
   from?: string,
+  /**
+   * false: a file that is there is refused unless the user passed `--force`, as create-template does (a
+   * device or FIFO is written through: nothing there is lost).
+   */
+  overwrite = true,
 ): Promise<void> {
   if (path === "") throw refuse(`${flag} needs a file name`);
   // The real files, links followed (a link to the source, or a path through a linked directory, would be
@@ -61,6 +71,7 @@ export async function writeOutputFile(
   if (target.isDirectory())
     throw refuse(`${flag} ${shown} is a directory`, "name a file in it, e.g. -o DIR/layouts.json");
   if (!target.isFile()) return writeFile(path, text).catch((e: unknown) => Promise.reject(fail(e)));
+  if (!overwrite) throw alreadyExists(path);
   const real = link.isSymbolicLink()
     ? await realpath(path).catch((e: unknown) => Promise.reject(fail(e)))
     : path;

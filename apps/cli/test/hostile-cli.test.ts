@@ -150,6 +150,36 @@ describe("-o never replaces the file being converted, also through a link (revie
   });
 });
 
+describe("-o onto a file that is there needs --force, as create-template (review H50-11)", () => {
+  it("import, export and freeze refuse it and keep it; --force replaces it", async () => {
+    const f = layoutsFile("h50-11.json", [{ layoutName: "W", layoutTabs: [tab("a", "true")] }]);
+    const tmuxp = join(dir, "h50-11.yaml");
+    writeFileSync(tmuxp, "session_name: s\nwindows:\n  - window_name: w\n    panes:\n      - echo hi\n");
+    const precious = join(dir, "h50-11-precious.json");
+    const runs = [
+      ["import", tmuxp, "-o", precious],
+      ["export", f, "--to", "tmuxp", "-o", precious],
+      ["freeze", "keeper", "--socket", sock, "-o", precious],
+    ];
+    for (const args of runs) {
+      writeFileSync(precious, '{"precious":1}\n');
+      const r = await sessions(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(`${precious} already exists`);
+      expect(r.stderr).toContain("pass --force to overwrite it");
+      expect(readFileSync(precious, "utf8")).toBe('{"precious":1}\n');
+      const forced = await sessions([...args, "--force"]);
+      expect({ args, code: forced.code }).toEqual({ args, code: 0 });
+      expect(readFileSync(precious, "utf8")).not.toContain("precious");
+    }
+    // A device is written through (nothing there to lose); --force alone has no file to act on.
+    expect((await sessions(["import", tmuxp, "-o", "/dev/null"])).code).toBe(0);
+    const alone = await sessions(["import", tmuxp, "--force"]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--force goes with -o FILE");
+  });
+});
+
 describe("ls tells apart sessions of one name on two tmux servers", () => {
   it("a SOCKET column (control characters made visible) and a socket field in --json", async () => {
     const f = layoutsFile("twin.json", [{ layoutName: "twin", layoutTabs: [tab("t", "sleep 300")] }]);

@@ -23,9 +23,23 @@ export function printWarnings(out: Output, warnings: readonly ConvertWarning[], 
     out.err(out.c.yellow(`warning: ${oneLine(source)}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
 }
 
-/** Write `text` to `output` atomically, never over the file it was made from. */
-async function writeOut(output: string, text: string, from: string | undefined): Promise<void> {
-  await writeOutputFile(output, text, "-o", from);
+/**
+ * Write `text` to `output` atomically, never over the file it was made from, and over another file only with
+ * `--force` (review H50-11: freeze -o replaced the layouts file the session came from, its tabWeight gone).
+ */
+async function writeOut(
+  output: string,
+  text: string,
+  from: string | undefined,
+  force: boolean | undefined,
+): Promise<void> {
+  await writeOutputFile(output, text, "-o", from, force === true);
+}
+
+/** --force without -o would be ignored silently: there is no file to keep or replace. */
+function forceNeedsOutput(force: boolean | undefined, output: string | undefined): void {
+  if (force && output === undefined)
+    throw usage("--force goes with -o FILE", "drop --force, or name a file with -o");
 }
 
 /** The JSON of a layouts file as mc writes one (4 spaces, as create-from-command). */
@@ -37,10 +51,12 @@ async function emitLayouts(
   source: string,
   output: string | undefined,
   from: string | undefined,
+  force: boolean | undefined,
   out: Output,
 ): Promise<number> {
+  forceNeedsOutput(force, output);
   const text = layoutsText(r.file);
-  if (output !== undefined) await writeOut(output, text, from);
+  if (output !== undefined) await writeOut(output, text, from, force);
   if (out.json) {
     out.printJson({
       ok: true,
@@ -67,11 +83,11 @@ async function emitLayouts(
 /** `sessions import FILE [-o OUT] [--from FORMAT] [--name NAME]`. */
 export async function importCommand(
   file: string,
-  o: { output?: string; from?: Format; name?: string },
+  o: { output?: string; from?: Format; name?: string; force?: boolean },
   out: Output,
 ): Promise<number> {
   const r = await importFile(file, { from: o.from, name: o.name });
-  return emitLayouts(r, file, o.output, file, out);
+  return emitLayouts(r, file, o.output, file, o.force, out);
 }
 
 const EXPORTERS = { tmuxp: exportTmuxp, tmuxinator: exportTmuxinator, zellij: exportZellij } as const;
@@ -94,13 +110,14 @@ function selfCheck(e: Exported): void {
 /** `sessions export FILE --to tmuxp|tmuxinator|zellij [-o OUT] [--layout NAME]`. */
 export async function exportCommand(
   file: string,
-  o: { to: Format; output?: string; layout?: string; lenient?: boolean },
+  o: { to: Format; output?: string; layout?: string; lenient?: boolean; force?: boolean },
   out: Output,
 ): Promise<number> {
+  forceNeedsOutput(o.force, o.output);
   const layouts = await readLayouts(file, o, out);
   const e = EXPORTERS[o.to](pickLayout(layouts, o.layout), process.cwd());
   selfCheck(e);
-  if (o.output !== undefined) await writeOut(o.output, e.text, file);
+  if (o.output !== undefined) await writeOut(o.output, e.text, file, o.force);
   if (out.json) {
     out.printJson({
       ok: true,
@@ -135,7 +152,7 @@ const notFound = (session: string, hint: string) =>
 /** `sessions freeze SESSION [-o OUT] [--socket S] [-b tmux|zellij|auto]`. */
 export async function freezeCommand(
   session: string,
-  o: { output?: string; socket?: string; backend?: string; zellij?: string },
+  o: { output?: string; socket?: string; backend?: string; zellij?: string; force?: boolean },
   out: Output,
 ): Promise<number> {
   const host = localHost();
@@ -157,6 +174,7 @@ export async function freezeCommand(
         `tmux session ${session}`,
         o.output,
         undefined,
+        o.force,
         out,
       );
     if (backend === "tmux")
@@ -175,6 +193,7 @@ export async function freezeCommand(
       `zellij session ${session}`,
       o.output,
       undefined,
+      o.force,
       out,
     );
   // An EXITED session has no server for dump-layout: it is frozen from the layout zellij keeps to

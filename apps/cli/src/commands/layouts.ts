@@ -26,7 +26,7 @@ import {
 import { oneLine } from "../display.js";
 import { importedLayouts, otherToolFormat, readablePath, readLayouts } from "../layouts-source.js";
 import { type Output, table } from "../output.js";
-import { checkParentDir, writeOutputFile } from "../output-file.js";
+import { alreadyExists, checkParentDir, writeOutputFile } from "../output-file.js";
 import { wholeFrom } from "../program/options.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
@@ -190,8 +190,7 @@ export async function templateCommand(
   if (!Number.isInteger(o.numTabs) || o.numTabs < 1) throw usage(`--num-tabs ${wholeFrom(1)}`);
   const target = resolve(name ? (name.endsWith(".json") ? name : `${name}.json`) : "layout.json");
   // lstat: a dangling symlink is there too (writing through it failed as an internal error).
-  if (lstatSync(target, { throwIfNoEntry: false }) && !o.force)
-    throw usage(`${oneLine(target)} already exists`, "pass --force to overwrite it, or choose another name");
+  if (lstatSync(target, { throwIfNoEntry: false }) && !o.force) throw alreadyExists(target);
   const cwd = process.cwd();
   const rel = relative(homedir(), cwd);
   // Outside the home directory (machineconfig crashed there) the absolute path is kept.

@@ -7,6 +7,9 @@ import { example, nameArg, socketArg } from "./options.js";
 // without them (kdljs builds its parser at load, ~45 ms).
 const convert = () => import("../commands/convert.js");
 
+// An -o onto a file that is there is refused without it, as create-template's (review H50-11).
+const FORCE = "with -o: overwrite an existing file";
+
 /** `import`, `export`, `freeze`: from and to tmuxp, tmuxinator and zellij, and from running sessions. */
 export function registerConvert(program: Command, ctx: Ctx): void {
   program
@@ -14,6 +17,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .description("convert a tmuxp, tmuxinator or zellij layout into an mc layouts file (stdout, or -o)")
     .argument("<file>", "a tmuxp workspace (.yaml/.json), tmuxinator project (.yml) or zellij layout (.kdl)")
     .option("-o, --output <file>", "write the layouts file here (atomically) instead of printing it")
+    .option("--force", FORCE)
     .addOption(
       new Option("--from <format>", "the file's format, when its name and content do not tell").choices(
         FORMATS,
@@ -32,6 +36,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .argument("<layouts-file>", "an mc layouts file (or a file sessions import reads)")
     .addOption(new Option("--to <format>", "the tool to write for").choices(FORMATS).makeOptionMandatory())
     .option("-o, --output <file>", "write it here (atomically) instead of printing it")
+    .option("--force", FORCE)
     .option("-l, --layout <name>", "which layout, when the file has several (each becomes one session)")
     .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
     .addHelpText("after", example("sessions export layouts.json --to tmuxp -l api -o api.yaml"))
@@ -41,6 +46,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
     .description("write a layouts file from a running tmux or zellij session, mc's or not (stdout, or -o)")
     .argument("<session>", "the session's name, as tmux or zellij shows it")
     .option("-o, --output <file>", "write the layouts file here (atomically) instead of printing it")
+    .option("--force", FORCE)
     .addOption(
       new Option("-b, --backend <name>", "where the session runs")
         .choices(["tmux", "zellij", "auto", "t", "z", "a"])
