@@ -86,6 +86,12 @@ const sessionStatus = z.object({
     .describe(
       "Why this status is incomplete: the machine or its tool did not answer (then `status` exits 8). Tabs it could not look at read `unknown`.",
     ),
+  socket: z
+    .string()
+    .optional()
+    .describe(
+      "tmux: the socket path of the server the session runs on (tell apart two of one name), as `ls --json` gives it. Set by `status`; the reports of `run` and `wait` leave it out.",
+    ),
 });
 
 /** A status report (`sessions status --json`; `wait --json` and `run-done` carry one). */

@@ -1,4 +1,4 @@
-import { formatDuration, type StatusReport, type TabStatus } from "@mc/core";
+import { formatDuration, type SessionStatus, type StatusReport, type TabStatus } from "@mc/core";
 import {
   type Colors,
   cells,
@@ -153,6 +153,22 @@ function paint(c: Colors, t: TabStatus, s: string): string {
   }
 }
 
+/** A row that may be on a tmux server of its own (`ls`, `status`). */
+type Located = { socket?: string | undefined };
+
+/** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
+const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
+
+/**
+ * The SOCKET column of `ls` and `status`, or undefined when every row is on the default tmux server: two
+ * sessions of one name on two servers are told apart by it. The default server's cell reads `default`
+ * (cells pass through display(): a path with control characters stays visible).
+ */
+export function socketColumn(rows: readonly Located[]): ((row: Located) => string) | undefined {
+  if (!rows.some((r) => r.socket !== undefined && !isDefaultSocket(r.socket))) return undefined;
+  return (r) => (r.socket === undefined ? "" : isDefaultSocket(r.socket) ? "default" : r.socket);
+}
+
 /**
  * A plain text table. Cells are displayed (one line each, controls made visible) before they are
  * measured, widths are terminal cells, and the widest columns are cut to fit `maxWidth`.
@@ -235,12 +251,17 @@ function fitWidths(widths: number[], headers: string[], maxWidth: number, keep: 
 }
 
 /** The status table: session, tab, state, exit code, runtime, pid, command (and the machine, when remote). */
-export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" | "columns">): string[] {
+export function statusTable(
+  report: Omit<StatusReport, "sessions"> & { sessions: (SessionStatus & Located)[] },
+  out: Pick<Output, "c" | "tty" | "columns">,
+): string[] {
   const tabs = report.sessions.flatMap((s) => s.tabs.map((t) => ({ s, t })));
   const remote = report.sessions.some((s) => s.machine !== "local");
+  const socket = socketColumn(report.sessions);
   const rows = tabs.map(({ s, t }) => [
     ...(remote ? [s.machine] : []),
     s.session,
+    ...(socket ? [socket(s)] : []),
     tabLabel(t),
     t.state,
     // A skipped tab's 125 is mc's mark (its command never ran), not an exit status: the STATE says it. A
@@ -252,11 +273,22 @@ export function statusTable(report: StatusReport, out: Pick<Output, "c" | "tty" 
     t.pid === undefined ? "" : String(t.pid),
     t.command,
   ]);
-  const headers = ["SESSION", "TAB", "STATE", "EXIT", "RUNTIME", "PID", "COMMAND"];
-  const stateCol = remote ? 3 : 2;
+  const headers = [
+    "SESSION",
+    ...(socket ? ["SOCKET"] : []),
+    "TAB",
+    "STATE",
+    "EXIT",
+    "RUNTIME",
+    "PID",
+    "COMMAND",
+  ];
+  const stateCol = (remote ? 3 : 2) + (socket ? 1 : 0);
   const lines = table(remote ? ["HOST", ...headers] : headers, rows, {
     c: out.c,
     maxWidth: out.tty ? out.columns : 200,
+    // A socket path loses its start, not the end that tells it apart (as in ls).
+    cutStart: socket ? [remote ? 2 : 1] : [],
     paintCell: (ri, ci, s) => (ci === stateCol ? paint(out.c, tabs[ri]!.t, s) : s),
   });
   const g = report.summary;

@@ -139,8 +139,10 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       ["quick", "exited", 3],
     ]);
     const table = await sessions(["status"]);
-    expect(table.stdout).toMatch(/SESSION\s+TAB\s+STATE\s+EXIT\s+RUNTIME\s+PID\s+COMMAND/);
-    expect(table.stdout).toMatch(/life\s+quick\s+exited\s+3/);
+    // On a server of its own (not tmux's default): its socket is shown, as ls shows it (review H50-7).
+    expect(table.stdout).toMatch(/SESSION\s+SOCKET\s+TAB\s+STATE\s+EXIT\s+RUNTIME\s+PID\s+COMMAND/);
+    expect(table.stdout).toContain(` ${sock} `);
+    expect(table.stdout).toMatch(/life\s+\S+\s+quick\s+exited\s+3/);
 
     const attach = await sessions(["attach", "life", "--print"]);
     // By the session's id: a session renamed since still gets the right attach.

@@ -39,7 +39,13 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const s of [sock, join(dir, "so\x1b[31mck2"), join(dir, "sock-full"), join(dir, "sock-norun")])
+  for (const s of [
+    sock,
+    join(dir, "so\x1b[31mck2"),
+    join(dir, "sock-full"),
+    join(dir, "sock-norun"),
+    join(dir, "sock-h50"),
+  ])
     try {
       tmuxAt(s, "kill-server");
     } catch {}
@@ -208,6 +214,35 @@ describe("ls tells apart sessions of one name on two tmux servers", () => {
     expect((await sessions(["kill", "twin"])).code).toBe(2);
     expect((await sessions(["kill", "twin", "--socket", other])).code).toBe(0);
     expect((await sessions(["kill", "twin", "--socket", sock])).code).toBe(0);
+  });
+});
+
+describe("status tells apart sessions of one name on two tmux servers, as ls (review H50-7)", () => {
+  it("a SOCKET column in the table and a socket per session in --json", async () => {
+    const f = layoutsFile("twin50.json", [
+      { layoutName: "twin50", layoutTabs: [tab("ok", "true"), tab("bad", "exit 7")] },
+    ]);
+    const other = join(dir, "sock-h50");
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+
+    const st = await sessions(["status", "twin50"]);
+    expect(st.code, st.stderr).toBe(0);
+    const lines = st.stdout.split("\n");
+    expect(lines[0]).toMatch(/^SESSION\s+SOCKET\s+TAB\s+STATE\s+EXIT/);
+    const rows = lines.filter((l) => l.startsWith("twin50 "));
+    expect(rows).toHaveLength(4);
+    for (const [path, count] of [
+      [sock, 2],
+      [other, 2],
+    ] as const)
+      expect(rows.filter((l) => l.includes(` ${path} `))).toHaveLength(count);
+
+    const json = JSON.parse((await sessions(["status", "twin50", "--json"])).stdout);
+    expect(json.sessions.map((s: { socket?: string }) => s.socket).sort()).toEqual([other, sock].sort());
+
+    expect((await sessions(["kill", "twin50", "--socket", other])).code).toBe(0);
+    expect((await sessions(["kill", "twin50", "--socket", sock])).code).toBe(0);
   });
 });
 

@@ -106,8 +106,8 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       ["ssh:beta", "job_1", ["exited", "running"]],
     ]);
     const table = (await sessions(["status"])).stdout;
-    expect(table).toMatch(/HOST\s+SESSION\s+TAB/);
-    expect(table).toMatch(/alpha\s+job\s+a\s+exited\s+2/);
+    expect(table).toMatch(/HOST\s+SESSION\s+SOCKET\s+TAB/);
+    expect(table).toMatch(/alpha\s+job\s+\S+\s+a\s+exited\s+2/);
 
     const attach = await sessions(["attach", "job_1", "--print"]);
     expect(attach.stdout).toContain("beta");

@@ -17,7 +17,7 @@ import {
 } from "@mc/core";
 import { oneLine } from "../display.js";
 import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
-import { type Output, statusTable, table } from "../output.js";
+import { type Output, socketColumn, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
 import {
@@ -28,7 +28,7 @@ import {
   mayHoldOurs,
   nameMiss,
   resolveLive,
-  savedSocket,
+  socketField,
   withRuns,
 } from "./runs.js";
 
@@ -429,15 +429,6 @@ function findOrNothingKilled(runs: LoadedRun[], name: string, host: string | und
 /** How many sessions `kill` ends at a time (an ssh connection's sessions are 10 by default). */
 const KILL_WAVE = 6;
 
-/** The tmux socket a run's machine uses (saved absolute with the run), as an `ls` field. */
-function socketField(run: LoadedRun, machine: string): { socket?: string } {
-  const path = savedSocket(run.run.machines[machine]?.backendOptions);
-  return run.backend === "tmux" && path !== undefined ? { socket: path } : {};
-}
-
-/** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
-const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
-
 /**
  * `ls --prune` of one run: forgotten with its files when every machine answered and none of its sessions
  * runs ("no server" is an answer), after what their tabs left running is ended; else only its ended
@@ -657,18 +648,15 @@ export async function lsCommand(
         out.err("mc manages no sessions (start some with sessions run)");
         return code;
       }
-      // Two sessions of one name on two tmux servers are told apart by the socket, shown when one is not
-      // the default server's (cells pass through display(): a path with control characters stays visible).
-      const sockets = rows.some((r) => r.socket !== undefined && !isDefaultSocket(r.socket));
+      const socket = socketColumn(rows);
+      const sockets = socket !== undefined;
       const lines = table(
         ["SESSION", "HOST", "BACKEND", ...(sockets ? ["SOCKET"] : []), "TABS", "STATE", "RUN", "CREATED"],
         rows.map((r) => [
           r.session,
           r.host,
           r.backend,
-          ...(sockets
-            ? [r.socket === undefined ? "" : isDefaultSocket(r.socket) ? "default" : r.socket]
-            : []),
+          ...(socket ? [socket(r)] : []),
           String(r.tabs),
           r.live
             ? r.unfinished

@@ -5,6 +5,18 @@ import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
 type Corrupt = { path: string; error: string }[];
 
+/** A session's status as `status` shows it: with the socket of its tmux server (told apart by it). */
+export type LocatedStatus = SessionStatus & {
+  /** tmux: the socket path of the server the session runs on. */
+  socket?: string;
+};
+
+/** The tmux socket a run's machine uses (saved absolute with the run), as an `ls` and `status` field. */
+export function socketField(run: LoadedRun, machine: string): { socket?: string } {
+  const path = socketOf(run, machine);
+  return run.backend === "tmux" && path !== undefined ? { socket: path } : {};
+}
+
 /** The tmux server a run's machine used, as the path its socket pins to. */
 /** The tmux socket a run was given on one of its machines. */
 function socketOf(run: LoadedRun, machine: string): string | undefined {
@@ -171,7 +183,7 @@ export async function gather(
   o: { name?: string | undefined; host?: string | undefined; all?: boolean; processes?: boolean },
   /** Filled with the health of each machine the sessions shown are on (reachable, or why not). */
   machines?: MachineHealth[],
-): Promise<SessionStatus[]> {
+): Promise<LocatedStatus[]> {
   // A name is looked up as everywhere else: mc's name, the tool's spelling of it, or the layout's name.
   // Status only reads: a name on several machines or servers shows each of them.
   const wanted = o.name === undefined ? undefined : findSessions(runs, o.name, o.host);
@@ -185,15 +197,18 @@ export async function gather(
     }),
   );
   const shown = reports.flatMap(({ run, sessions }) =>
-    sessions.filter(
-      (s) =>
-        (o.host === undefined || s.machine === o.host) &&
-        (wanted === undefined
-          ? o.all || s.exists || Boolean(s.error)
-          : wanted.length === 0
-            ? s.session === o.name
-            : wanted.some((w) => w.run === run && w.name === s.session && w.machine === s.machine)),
-    ),
+    sessions
+      .filter(
+        (s) =>
+          (o.host === undefined || s.machine === o.host) &&
+          (wanted === undefined
+            ? o.all || s.exists || Boolean(s.error)
+            : wanted.length === 0
+              ? s.session === o.name
+              : wanted.some((w) => w.run === run && w.name === s.session && w.machine === s.machine)),
+      )
+      // Two sessions of one name on two tmux servers are told apart by it (review H50-7).
+      .map((s) => ({ ...s, ...socketField(run, s.machine) })),
   );
   // Each machine once (several runs on one machine each report it): unreachable if any run found it so.
   const byMachine = new Map<string, MachineHealth>();
