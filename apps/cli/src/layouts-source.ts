@@ -20,7 +20,7 @@ import {
   tabOrigins,
   unwrapLayouts,
 } from "@mc/core";
-import type { Imported } from "./convert/types.js";
+import { type Imported, warningText } from "./convert/types.js";
 import { display } from "./display.js";
 import type { Output } from "./output.js";
 
@@ -171,9 +171,7 @@ export async function importedLayouts(path: string, out: Output): Promise<Import
   const { importFile } = await import("./convert/read.js");
   const imported = await importFile(path);
   if (out.json) out.errJson({ source: path, format: imported.format, warnings: imported.warnings });
-  else
-    for (const w of imported.warnings)
-      out.err(out.c.yellow(`warning: ${path}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
+  else for (const w of imported.warnings) out.err(out.c.yellow(`warning: ${warningText(path, w)}`));
   return imported;
 }
 

@@ -380,6 +380,37 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     );
   });
 
+  it("a typo'd key is warned of with its line:column and the key it may mean (review H50-3)", () => {
+    const at = (r: Imported) =>
+      Object.fromEntries(r.warnings.map((w) => [w.at, `${w.line}:${w.column} ${w.message}`]));
+    const tmuxp = at(
+      fromText(
+        "session_name: ty\nwindows:\n  - window_nmae: ed\n    panes:\n      - shell_comand: echo hi\n  - window_name: x\n    pane:\n      - echo\n",
+        "tmuxp",
+        "ty.yaml",
+      ),
+    );
+    expect(tmuxp["windows[0].window_nmae"]).toBe(
+      "3:5 unknown key, not carried over (tmuxp ignores it too; did you mean window_name?)",
+    );
+    expect(tmuxp["windows[0].panes[0].shell_comand"]).toMatch(/^5:9 .*did you mean shell_command\?\)$/);
+    expect(tmuxp["windows[1].pane"]).toMatch(/^7:5 .*did you mean panes\?\)$/);
+    const tmuxinator = at(
+      fromText(
+        "name: tn\nroots: /tmp\nwindows:\n  - ed:\n      roots: /tmp\n      pane:\n        - echo\n",
+        "tmuxinator",
+        "tn.yml",
+      ),
+    );
+    expect(tmuxinator.roots).toMatch(/^2:1 .*\(tmuxinator ignores it too; did you mean root\?\)$/);
+    // A window's settings are under its name: the place is the key there.
+    expect(tmuxinator["windows[0].roots"]).toMatch(/^5:7 .*did you mean root\?\)$/);
+    expect(tmuxinator["windows[0].pane"]).toMatch(/^6:7 .*did you mean panes\?\)$/);
+    // A key close to none is still only "unknown" (real files carry keys of their own).
+    const other = at(fromText("session_name: s\nmy_notes: x\nwindows: [{panes: [x]}]\n", "tmuxp", "o.yaml"));
+    expect(other.my_notes).toBe("2:1 unknown key, not carried over (tmuxp ignores it too)");
+  });
+
   it("a YAML alias bomb", () => {
     const lines = ["a: &a [x,x,x,x,x,x,x,x,x]"];
     for (let i = 1; i < 9; i++) {

@@ -156,6 +156,25 @@ describe("-o never replaces the file being converted, also through a link (revie
   });
 });
 
+describe("a typo'd key of a tmuxp file: warned with file:line:col and a suggestion, by validate and run (review H50-3)", () => {
+  it("validate and run print the warning and still take the file, as tmuxp does", async () => {
+    const file = join(dir, "h50-3.yaml");
+    writeFileSync(
+      file,
+      `session_name: h50typo\nwindows:\n  - window_nmae: ed\n    start_directory: ${dir}\n    panes:\n      - shell_comand: echo hi\n`,
+    );
+    const warning = `warning: ${file}:3:5: windows[0].window_nmae: unknown key, not carried over (tmuxp ignores it too; did you mean window_name?)`;
+    const validate = await sessions(["validate", file]);
+    expect(validate.code, validate.stderr).toBe(0);
+    expect(validate.stderr).toContain(warning);
+    expect(validate.stderr).toContain(`${file}:6:9: windows[0].panes[0].shell_comand: unknown key`);
+    const run = await sessions(["run", file, "--socket", sock]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(warning);
+    expect((await sessions(["kill", "h50typo"])).code).toBe(0);
+  });
+});
+
 describe("-o onto a file that is there needs --force, as create-template (review H50-11)", () => {
   it("import, export and freeze refuse it and keep it; --force replaces it", async () => {
     const f = layoutsFile("h50-11.json", [{ layoutName: "W", layoutTabs: [tab("a", "true")] }]);

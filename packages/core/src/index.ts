@@ -6,6 +6,7 @@ export * from "./event-follow.js";
 export * from "./events.js";
 export * from "./geometry.js";
 export type * from "./host.js";
+export { keySuggestion } from "./json-source.js";
 export * from "./layouts-file.js";
 export { linuxProcessTrees, type ProcessIdentity, processEnded, selfIdentity } from "./linux-proc.js";
 export * from "./local-host.js";

@@ -59,13 +59,20 @@ function distance(a: string, b: string): number {
   return prev[y.length]!;
 }
 
-/** What an unknown key may have meant: a known synonym, else a key of ours one or two typos away. */
-export function keySuggestion(key: string): string | undefined {
-  if (Object.hasOwn(HINTS, key)) return HINTS[key];
+/**
+ * What an unknown key may have meant: a known synonym, else a known key one or two typos away. The keys
+ * and synonyms are the layouts format's unless given (an importer gives its tool's: tmuxp's `window_name`).
+ */
+export function keySuggestion(
+  key: string,
+  known: Iterable<string> = KNOWN_KEYS,
+  hints: Readonly<Record<string, string>> = HINTS,
+): string | undefined {
+  if (Object.hasOwn(hints, key)) return hints[key];
   if (key.length < 4 || key.length > 40) return undefined;
   let best: string | undefined;
   let bestD = 3;
-  for (const k of KNOWN_KEYS) {
+  for (const k of known) {
     const d = distance(key, k);
     if (d < bestD && d <= Math.max(1, Math.floor(k.length / 4))) {
       best = k;

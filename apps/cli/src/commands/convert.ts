@@ -7,7 +7,7 @@ import { importFile } from "../convert/read.js";
 import { parseKdlText, parseYaml } from "../convert/source.js";
 import { exportTmuxinator } from "../convert/tmuxinator-export.js";
 import { exportTmuxp } from "../convert/tmuxp-export.js";
-import type { ConvertWarning, Format, Imported } from "../convert/types.js";
+import { type ConvertWarning, type Format, type Imported, warningText } from "../convert/types.js";
 import { exportZellij } from "../convert/zellij-export.js";
 import { oneLine } from "../display.js";
 import { readLayouts } from "../layouts-source.js";
@@ -19,8 +19,7 @@ const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { 
 
 /** Warnings for humans (stderr, one line each, through the display function). */
 export function printWarnings(out: Output, warnings: readonly ConvertWarning[], source: string): void {
-  for (const w of warnings)
-    out.err(out.c.yellow(`warning: ${oneLine(source)}: ${w.at ? `${w.at}: ` : ""}${w.message}`));
+  for (const w of warnings) out.err(out.c.yellow(`warning: ${oneLine(warningText(source, w))}`));
 }
 
 /**

@@ -3,6 +3,12 @@ import { z } from "zod";
 const warning = z.object({
   at: z.string().describe("Where in the source: a key path (`windows[2].options`) or a tab and pane."),
   message: z.string().describe("What is not carried over, or carried over differently, and why."),
+  line: z
+    .number()
+    .int()
+    .optional()
+    .describe("Where `at` is in a YAML source file (1-based), when it names a field found there."),
+  column: z.number().int().optional().describe("With `line`: the column (1-based)."),
 });
 
 /**

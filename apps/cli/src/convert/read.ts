@@ -10,6 +10,7 @@ import {
   parseKdlText,
   parseYaml,
   yamlPlace,
+  yamlPlacer,
 } from "./source.js";
 import { importTmuxinator } from "./tmuxinator-import.js";
 import { importTmuxp } from "./tmuxp-import.js";
@@ -21,6 +22,10 @@ import {
   type Imported,
 } from "./types.js";
 import { importZellij } from "./zellij-import.js";
+
+/** A field of a tmuxp or tmuxinator file named by its path: `windows[1].panes[0].shell_command`. */
+const FIELD_PATH = String.raw`[A-Za-z_][\w-]*(?:\[\d+\]|\.[^\s.:[\]]+)*`;
+const FIELD = new RegExp(`^${FIELD_PATH}$`);
 
 /** Options of {@link importFile}. */
 export interface ImportOptions {
@@ -126,7 +131,7 @@ export function importText(
     // window's problem so (review H39-7).
     const problems = (e.details as { problems?: string[] } | undefined)?.problems ?? [e.reason];
     const placed = problems.map((reason) => {
-      const field = /^([A-Za-z_][\w-]*(?:\[\d+\]|\.[^\s.:[\]]+)*): /.exec(reason);
+      const field = new RegExp(`^(${FIELD_PATH}): `).exec(reason);
       if (!field || reason.startsWith(`${source}:`) || /\.json$/i.test(source)) return reason;
       return `${source}${yamlPlace(yaml, field[1]!)}: ${reason}`;
     });
@@ -139,6 +144,16 @@ export function importText(
     });
   }
   if (name !== undefined) imported.file.layouts[0]!.layoutName = name;
+  // A warning about a field says where it is, as the errors above do (review H50-3: a typo'd key was only
+  // "unknown key", with no line to look at).
+  if (!/\.json$/i.test(source) && imported.warnings.some((w) => FIELD.test(w.at))) {
+    const place = yamlPlacer(yaml);
+    for (const w of imported.warnings) {
+      // The field's key: an unknown key's place is the key, not the value under it.
+      const at = FIELD.test(w.at) ? place(w.at, true) : undefined;
+      if (at) Object.assign(w, { line: at.line, column: at.col });
+    }
+  }
   imported.warnings.unshift(...twice);
   return imported;
 }

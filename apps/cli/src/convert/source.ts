@@ -1,5 +1,15 @@
 import { type Node as KdlNode, parse as parseKdl } from "kdljs";
-import { isScalar, LineCounter, parseDocument, type Tags, visit } from "yaml";
+import {
+  isScalar,
+  isSeq,
+  isMap as isYamlMap,
+  LineCounter,
+  type Pair,
+  parseDocument,
+  type Tags,
+  visit,
+  type YAMLMap,
+} from "yaml";
 import { convertError, type Format, isMap, type Plain } from "./types.js";
 
 /** Largest tmuxp or tmuxinator file read (real ones are a few KiB). */
@@ -225,9 +235,17 @@ export function parseYaml(
  * as a layouts file's errors do (review H39-7). The nearest enclosing field that exists when it does not.
  */
 export function yamlPlace(text: string, path: string): string {
-  const keys: (string | number)[] = [];
-  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
-    keys.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  const at = yamlPlacer(text)(path);
+  return at ? `:${at.line}:${at.col}` : "";
+}
+
+/**
+ * {@link yamlPlace} for many fields of one file (an importer's warnings): the file is parsed once. With
+ * `key`, a field's key rather than its value (an unknown key `windows[0].window_nmae` is the key's place).
+ */
+export function yamlPlacer(
+  text: string,
+): (path: string, key?: boolean) => { line: number; col: number } | undefined {
   const counter = new LineCounter();
   const doc = parseDocument(text, {
     version: "1.1",
@@ -235,14 +253,36 @@ export function yamlPlace(text: string, path: string): string {
     merge: true,
     lineCounter: counter,
   });
-  for (let n = keys.length; n > 0; n--) {
-    const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) {
-      const at = counter.linePos(node.range[0]);
-      return `:${at.line}:${at.col}`;
+  type Ranged = { range?: [number, number, number] | null } | null | undefined;
+  const findPair = (map: YAMLMap, k: string) =>
+    map.items.find((p) => isScalar(p.key) && String(p.key.value) === k);
+  return (path, key = false) => {
+    const keys: (string | number)[] = [];
+    for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
+      keys.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+    let node: unknown = doc.contents;
+    let found: [number, number, number] | undefined;
+    for (const [i, k] of keys.entries()) {
+      let pair: Pair | undefined;
+      if (typeof k === "number") {
+        if (!isSeq(node) || node.items[k] === undefined) break;
+        node = node.items[k];
+      } else {
+        if (!isYamlMap(node)) break;
+        pair = findPair(node, k);
+        // A tmuxinator window (`- name: settings`) is named by its index alone: its settings are the value
+        // of its one key.
+        const only = node.items.length === 1 ? node.items[0]!.value : undefined;
+        if (!pair && isYamlMap(only)) pair = findPair(only, k);
+        if (!pair) break;
+        node = pair.value;
+      }
+      const keyRange = isScalar(pair?.key) ? pair.key.range : undefined;
+      const range = (key && i === keys.length - 1 && keyRange) || (node as Ranged)?.range || keyRange;
+      if (range) found = range;
     }
-  }
-  return "";
+    return found ? counter.linePos(found[0]) : undefined;
+  };
 }
 
 /** Parse JSON (tmuxp reads `.json` workspaces with Python's json module). */

@@ -11,6 +11,15 @@ export interface ConvertWarning {
   /** Where, in the source's own terms: `windows[2].options`, `tab "docs" > pane 3`. */
   at: string;
   message: string;
+  /** Where `at` is in a YAML source file (1-based), when it names a field found there. */
+  line?: number;
+  column?: number;
+}
+
+/** A warning as one line for humans: `FILE:LINE:COL: windows[0].x: …`, as errors are placed. */
+export function warningText(source: string, w: ConvertWarning): string {
+  const place = w.line === undefined ? "" : `:${w.line}:${w.column ?? 1}`;
+  return `${source}${place}: ${w.at ? `${w.at}: ` : ""}${w.message}`;
 }
 
 /** Collects the warnings of one conversion (each distinct one once). */

@@ -1,3 +1,4 @@
+import { keySuggestion } from "@mc/core";
 import type { Notes, Plain } from "./types.js";
 import { isMap } from "./types.js";
 
@@ -27,7 +28,10 @@ export function rbStr(v: Plain): string {
   return JSON.stringify(v);
 }
 
-/** Warn about every key of `map` that is not in `known`. */
+/**
+ * Warn about every key of `map` that is not in `known`, with the known key it may be a typo of, as the
+ * layouts format's validator says it (review H50-3: `window_nmae` started a window of an empty shell).
+ */
 export function unknownKeys(
   map: Record<string, Plain>,
   known: ReadonlySet<string>,
@@ -36,8 +40,13 @@ export function unknownKeys(
   tool: string,
 ): void {
   for (const k of Object.keys(map))
-    if (!known.has(k))
-      notes.add(`${at}${at ? "." : ""}${k}`, `unknown key, not carried over (${tool} ignores it too)`);
+    if (!known.has(k)) {
+      const guess = keySuggestion(k, known, {});
+      notes.add(
+        `${at}${at ? "." : ""}${k}`,
+        `unknown key, not carried over (${tool} ignores it too${guess ? `; did you mean ${guess}?` : ""})`,
+      );
+    }
 }
 
 /** `windows[2]`-style location. */
