@@ -45,6 +45,7 @@ afterAll(() => {
     join(dir, "sock-full"),
     join(dir, "sock-norun"),
     join(dir, "sock-h50"),
+    join(dir, "sock-h50-2"),
   ])
     try {
       tmuxAt(s, "kill-server");
@@ -262,6 +263,45 @@ describe("status tells apart sessions of one name on two tmux servers, as ls (re
 
     expect((await sessions(["kill", "twin50", "--socket", other])).code).toBe(0);
     expect((await sessions(["kill", "twin50", "--socket", sock])).code).toBe(0);
+  });
+});
+
+describe("two sessions tmux names alike on two servers (review H50-2)", () => {
+  it("run shows tmux's name; every name the ambiguity hint offers finds one session, no loop", async () => {
+    const f = layoutsFile("h50-2.json", [
+      { layoutName: "g 2.x:y", layoutTabs: [tab("t.1:z", "sleep 60")] },
+      { layoutName: "g_2_x_y", layoutTabs: [tab("t", "sleep 60")] },
+    ]);
+    const other = join(dir, "sock-h50-2");
+    expect((await sessions(["run", f, "--socket", sock, "-c", "g_2_x_y"])).code).toBe(0);
+    const started = await sessions(["run", f, "--socket", other, "-c", "g 2.x:y"]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(liveSessions(other)).toContain("g_2_x_y");
+    // What tmux calls it: neither mc's g_2.x:y nor anything else tmux would not attach to.
+    expect(started.stderr).toContain("✓ g_2_x_y 1 tab on tmux");
+    expect(started.stderr).toContain("attach with: sessions attach g_2_x_y");
+    expect(started.stderr).not.toMatch(/✓ g_2\.x:y|attach g_2\.x:y/);
+
+    for (const name of ["g_2.x:y", "g_2_x_y"]) {
+      const r = await sessions(["attach", name, "--print"]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`"g_2_x_y" of layout "g 2.x:y" on this machine (tmux, tmux socket ${other}`);
+      const hint = /hint: name one: (.*)/.exec(r.stderr)?.[1];
+      expect(hint).toBe(`"g 2.x:y", "g_2_x_y" --socket ${sock}`);
+    }
+    // Each way offered names one session, on the server it says.
+    for (const [args, server] of [
+      [["g 2.x:y"], other],
+      [["g_2_x_y", "--socket", sock], sock],
+      [["g_2_x_y", "--socket", other], other],
+    ] as const) {
+      const r = await sessions(["attach", ...args, "--print"]);
+      expect({ args, code: r.code }).toEqual({ args, code: 0 });
+      expect(r.stdout).toContain(`-S ${server} attach-session`);
+    }
+    expect((await sessions(["kill", "g_2_x_y", "--socket", sock])).code).toBe(0);
+    // The other gone, the name alone finds the one left.
+    expect((await sessions(["kill", "g_2_x_y"])).code).toBe(0);
   });
 });
 

@@ -33,6 +33,7 @@ import { selectLayouts } from "../select.js";
 import { logsNotKept } from "./logs.js";
 import { monitorWithOutput, streamWithOutput } from "./monitor-output.js";
 import { conflictNote, printPlan } from "./plan-output.js";
+import { toolName } from "./runs.js";
 import { armStopLatch, stopRequested } from "./stop-latch.js";
 
 /** Options of `sessions run`. */
@@ -146,6 +147,8 @@ function startedLine(
   backend: string,
   remote: boolean,
   s: StartedSession,
+  /** The session's name as the tool keeps it ({@link toolName}). */
+  name: string,
   done: number,
   total: number,
   of = "",
@@ -154,7 +157,7 @@ function startedLine(
   const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
   const note = conflictNote(s.action, s.renamed, s.requestedName, s.tabActions, s.waiting);
   out.err(
-    `${out.c.green("✓")} ${where}${s.name} ${out.c.dim(`${tabs} on ${backend}${note} [${of}${done}/${total}]`)}`,
+    `${out.c.green("✓")} ${where}${name} ${out.c.dim(`${tabs} on ${backend}${note} [${of}${done}/${total}]`)}`,
   );
 }
 
@@ -245,7 +248,17 @@ async function runBatch(
         onSessionStarted: (s) => {
           done++;
           // A JSON stream reads session-started with the rest of the events, once monitoring begins.
-          if (!out.json) startedLine(out, ctx.backend, ctx.remote, s, done, total, of);
+          if (!out.json)
+            startedLine(
+              out,
+              ctx.backend,
+              ctx.remote,
+              s,
+              toolName(manager, s.machine, s.name),
+              done,
+              total,
+              of,
+            );
         },
         onMachineDone: (r) => {
           if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
@@ -376,7 +389,12 @@ async function runBatch(
   const left = report
     ? sessions.filter((x) => report?.sessions.some((r) => r.session === x.name && r.exists))
     : sessions;
-  if (!ctx.monitor && !dynamic && !out.json && left.length) attachHint(out, left);
+  if (!ctx.monitor && !dynamic && !out.json && left.length)
+    attachHint(
+      out,
+      left,
+      left.map((x) => toolName(manager, x.machine, x.name)),
+    );
   return result;
 }
 
@@ -590,8 +608,11 @@ function did(sessions: StartedSession[]): string {
   ].join(", ");
 }
 
-function attachHint(out: Output, sessions: StartedSession[]): void {
-  const names = sessions.map((s) => s.name);
+/**
+ * What to type to attach: the session's name as the tool keeps it, which also names it to `sessions`
+ * (review H50-2: mc's `g_2.x:y` was neither tmux's `g_2_x_y` nor the layout's "g 2.x:y").
+ */
+function attachHint(out: Output, sessions: StartedSession[], names: string[]): void {
   const one =
     names.length === 1 && /^\w[\w.-]*$/.test(names[0]!)
       ? names[0]!

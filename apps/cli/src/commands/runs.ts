@@ -1,4 +1,11 @@
-import { isMcError, type MachineHealth, type ManagedSession, McError, type SessionStatus } from "@mc/core";
+import {
+  isMcError,
+  type MachineHealth,
+  type ManagedSession,
+  McError,
+  type SessionStatus,
+  shQuote,
+} from "@mc/core";
 import { oneLine } from "../display.js";
 import type { Output } from "../output.js";
 import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
@@ -17,7 +24,6 @@ export function socketField(run: LoadedRun, machine: string): { socket?: string 
   return run.backend === "tmux" && path !== undefined ? { socket: path } : {};
 }
 
-/** The tmux server a run's machine used, as the path its socket pins to. */
 /** The tmux socket a run was given on one of its machines. */
 function socketOf(run: LoadedRun, machine: string): string | undefined {
   return savedSocket(run.run.machines[machine]?.backendOptions);
@@ -221,12 +227,16 @@ export async function gather(
   return shown;
 }
 
-/** Whether `name` names a managed session: mc's name, the tool's key of it, or its layout's name. */
+/**
+ * Whether `name` names a managed session: mc's name, the tool's name of it as the tool shows it (compared
+ * as it is: tmux's `a##[x` for `a#[x` is another name again through the key), or a spelling the tool keeps
+ * as that name.
+ */
 function sameSession(run: LoadedRun, s: ManagedSession, name: string): boolean {
   if (s.name === name) return true;
   try {
     const key = run.manager.backendOf(s.machine).sessionKey;
-    return key(s.name) === key(name);
+    return key(s.name) === name || key(s.name) === key(name);
   } catch {
     return false;
   }
@@ -289,7 +299,11 @@ function describePlace(h: Hit, all: Hit[]): string {
   const sockets = new Set(all.map((x) => socketOf(x.run, x.machine)));
   const socket = socketOf(h.run, h.machine);
   const detail = sockets.size > 1 && socket ? `, tmux socket ${socket}` : "";
-  return `"${h.name}" on ${where} (${h.run.backend}${detail}, run ${h.run.run.id})`;
+  // The name the tool shows (`tmux ls`), and the layout's where that is another spelling (review H50-2).
+  const name = toolName(h.run.manager, h.machine, h.name);
+  const layout = h.session.layout.layoutName;
+  const of = layout !== name ? ` of layout ${JSON.stringify(layout)}` : "";
+  return `${JSON.stringify(name)}${of} on ${where} (${h.run.backend}${detail}, run ${h.run.run.id})`;
 }
 
 /**
@@ -322,31 +336,61 @@ export function findSessions(
 }
 
 /**
- * How to name one of several sessions: each way they differ (the machine, the name, the tool, the tmux
- * server), so that following the hint leaves one (review H34-11: "name one: g_2" where g_2 ran on two
- * servers).
+ * The name the tool keeps for a session (tmux's `g_2_x_y` for mc's `g_2.x:y`, made from the layout
+ * "g 2.x:y"): what `tmux ls` shows and `tmux attach -t` takes, and what a lookup by name finds.
  */
-function pickHint(hits: Hit[]): string {
+export function toolName(
+  manager: { backendOf(machine: string): { sessionKey(name: string): string } },
+  machine: string,
+  name: string,
+): string {
+  try {
+    return manager.backendOf(machine).sessionKey(name);
+  } catch {
+    return name;
+  }
+}
+
+const sameHit = (a: Hit, b: Hit) => a.run === b.run && a.machine === b.machine && a.name === b.name;
+
+/**
+ * How to name one of several sessions: for each, a spelling that finds it alone (the tool's name, mc's, the
+ * layout's), else that name with `--socket` (its tmux server); where neither does, each way they differ
+ * (the machine, the tool). Every way offered leaves one session (review H34-11: "name one: g_2" where g_2
+ * ran on two servers; review H50-2: "name one: g_2.x:y, g_2_x_y", two spellings tmux keeps as one name,
+ * each naming both sessions again).
+ */
+function pickHint(hits: Hit[], runs: LoadedRun[], host: string | undefined): string {
+  const alone = (among: LoadedRun[], n: string, h: Hit) => {
+    const found = findSessions(among, n, host);
+    return found.length === 1 && sameHit(found[0]!, h);
+  };
+  const ways = hits.map((h) => {
+    const spellings = [
+      ...new Set([toolName(h.run.manager, h.machine, h.name), h.name, h.session.layout.layoutName]),
+    ];
+    const one = spellings.find((n) => alone(runs, n, h));
+    if (one !== undefined) return JSON.stringify(one);
+    const socket = h.run.backend === "tmux" ? socketOf(h.run, h.machine) : undefined;
+    if (socket === undefined) return undefined;
+    const on = runs.filter((r) => r.backend === "tmux" && onSocket(r, socket, socket, host));
+    const named = spellings.find((n) => alone(on, n, h));
+    return named === undefined ? undefined : `${JSON.stringify(named)} --socket ${shQuote(socket)}`;
+  });
+  const named = [...new Set(ways.filter((w): w is string => w !== undefined))].sort();
+  if (named.length === hits.length) return `name one: ${named.join(", ")}`;
   const machines = new Set(hits.map((h) => h.machine));
-  const names = new Set(hits.map((h) => h.name));
-  const sockets = new Set(hits.map((h) => socketOf(h.run, h.machine)));
   const tools = new Set(hits.map((h) => h.run.backend));
-  const ways = [
-    ...(names.size > 1
-      ? [
-          `name one: ${[...names]
-            .sort()
-            .map((n) => JSON.stringify(n))
-            .join(", ")}`,
-        ]
-      : []),
+  const others = [
     ...(machines.size > 1 ? ["pick the machine with --host MACHINE"] : []),
     ...(tools.size > 1 ? [`pick the tool with --backend ${[...tools].join(" or --backend ")}`] : []),
-    ...(sockets.size > 1 ? ["pick the tmux server with --socket PATH"] : []),
+    ...(new Set(hits.map((h) => socketOf(h.run, h.machine))).size > 1
+      ? ["pick the tmux server with --socket PATH"]
+      : []),
   ];
-  return ways.length
-    ? ways.join("; ")
-    : "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
+  if (others.length)
+    return [...(named.length ? [`name one: ${named.join(", ")}`] : []), ...others].join("; ");
+  return "sessions ls lists the runs; sessions ls --prune forgets those whose sessions are gone";
 }
 
 /** The one managed session `name` names (see {@link findSessions}); several are a usage error naming each. */
@@ -357,7 +401,7 @@ export function findSession(runs: LoadedRun[], name: string, host: string | unde
     throw new McError(
       "USAGE",
       `"${name}" names ${hits.length} managed sessions: ${hits.map((h) => describePlace(h, hits)).join("; ")}`,
-      { backend: "cli", hint: pickHint(hits) },
+      { backend: "cli", hint: pickHint(hits, runs, host) },
     );
   }
   const known = runs.flatMap((r) =>
@@ -421,7 +465,7 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
     throw new McError(
       "USAGE",
       `"${name}" names ${shown.length} live sessions: ${shown.map((h) => describePlace(h, shown)).join("; ")}`,
-      { backend: "cli", hint: pickHint(shown) },
+      { backend: "cli", hint: pickHint(shown, runs, host) },
     );
   }
   const machines = new Set(hits.map((h) => h.machine));
