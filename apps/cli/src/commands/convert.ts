@@ -204,7 +204,7 @@ export async function freezeCommand(
       at: "session",
       message: `zellij session ${session} is EXITED (not running): frozen from the layout zellij keeps to resurrect it${exited.path ? ` (${exited.path})` : ""}`,
     });
-    return emitLayouts(frozen, `zellij session ${session}`, o.output, undefined, out);
+    return emitLayouts(frozen, `zellij session ${session}`, o.output, undefined, o.force, out);
   }
   if (exited)
     throw new McError(
