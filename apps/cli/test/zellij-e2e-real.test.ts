@@ -318,6 +318,13 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
       ),
     ).toContain("sleep");
     expect(z.zellij("--session", "fz", "action", "save-session").code).toBe(0);
+    // The layout is written by the server after the action returns: killed before, the session is not
+    // listed at all (seen on a loaded machine).
+    const saved = () =>
+      spawnSync("find", [join(z.root, "c"), "-path", "*/session_info/fz/session-layout.kdl"], {
+        encoding: "utf8",
+      }).stdout.trim();
+    expect(await until(saved, (f) => f !== "")).not.toBe("");
     z.zellij("kill-session", "fz");
     const listed = await until(
       () => z.zellij("list-sessions", "--no-formatting").stdout,

@@ -334,7 +334,7 @@ describe("faults: damaged state files", () => {
 
     const status = await sessions(["status"], env, t.work);
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/good-a\s+t\s+running/);
+    expect(status.stdout).toMatch(/good-a\s+\S+\s+t\s+running/);
     expect(status.stderr).toContain("skipped unreadable state file");
     const statusJson = await sessions(["status", "--json"], env, t.work);
     expect(JSON.parse(statusJson.stdout).sessions.map((s: { session: string }) => s.session)).toEqual([
