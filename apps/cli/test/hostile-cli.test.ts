@@ -892,7 +892,7 @@ describe("a tool that is not there, or not for this system, is said as such (rev
       const without = { env: { ...env, PATH: bin }, cwd: dir };
       const table = await runCli(["status", "nobin"], without);
       expect(table.code, table.stderr).toBe(6);
-      expect(table.stdout).toMatch(/nobin\s+t\s+unknown/);
+      expect(table.stdout).toMatch(/nobin\s+\S+\s+t\s+unknown/);
       expect(table.stdout + table.stderr).toContain('"tmux" was not found on PATH');
       const json = await runCli(["status", "nobin", "--json"], without);
       expect(json.code).toBe(6);
@@ -901,6 +901,12 @@ describe("a tool that is not there, or not for this system, is said as such (rev
       expect(report.machines).toEqual([
         expect.objectContaining({ reachable: false, code: "BINARY_NOT_FOUND" }),
       ]);
+      // wait ends at once (it waited, saying "did not answer", and a timeout said 8), and kill says 6 (it said 1).
+      const waited = await runCli(["wait", "nobin", "--timeout", "60"], without);
+      expect(waited.code, waited.stderr).toBe(6);
+      expect(waited.stderr).toContain('cannot wait for the sessions on local: "tmux" was not found on PATH');
+      const killed = await runCli(["kill", "nobin"], without);
+      expect(killed.code, killed.stderr).toBe(6);
       // With tmux there, the same session reads running, exit 0.
       const there = await sessions(["status", "nobin", "--json"]);
       expect(there.code).toBe(0);

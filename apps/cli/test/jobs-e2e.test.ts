@@ -1033,6 +1033,9 @@ describe("tabs whose scheduler ended (hr6 F9)", () => {
     const table = await sessions(["status", "f9"]);
     expect(table.stdout).toMatch(/b\s.*abandoned/);
     const failed = await sessions(["rerun", "f9", "--failed"]);
+    // Failed tabs remain and none was rerun: no success (review H51-7: exit 0).
+    expect(failed.code, failed.stderr).toBe(10);
+    expect(failed.stderr).toContain("no tab was rerun (why is said above): 2 failed tab(s) remain");
     expect(failed.stderr).toContain("b was never started");
     expect(failed.stderr).toContain("sessions rerun f9/b starts it");
     expect(states(await status())).toEqual(["exited", "abandoned", "abandoned"]);

@@ -1,5 +1,5 @@
 import { watch } from "node:fs";
-import { unanswered as isUnanswered } from "./errors.js";
+import { type ErrorCode, unanswered as isUnanswered } from "./errors.js";
 import { type McEvent, sessionEvents, tabEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
@@ -32,7 +32,7 @@ export interface FollowOptions {
    * Each report's machines that did not answer (an empty list once all answer again): their sessions are
    * neither gone nor done, so the stream waits on them, and the caller says so.
    */
-  onUnanswered?: (machines: { machine: string; error?: string }[]) => void;
+  onUnanswered?: (machines: { machine: string; error?: string; code?: ErrorCode }[]) => void;
   /** Filled while a machine is asked (see `checkAllSessionsStatus`): its name and when it was asked. */
   asking?: Map<string, number>;
 }
@@ -124,7 +124,11 @@ export async function* followEvents(
             (h) => !h.reachable && mine.some((x) => x.machine === h.machine),
           );
           o.onUnanswered?.(
-            unanswered.map((h) => ({ machine: h.machine, ...(h.error ? { error: h.error } : {}) })),
+            unanswered.map((h) => ({
+              machine: h.machine,
+              ...(h.error ? { error: h.error } : {}),
+              ...(h.code ? { code: h.code } : {}),
+            })),
           );
           const silent = new Set(unanswered.map((h) => h.machine));
           // A session the tool does not list while a tab's command still runs (its recorded wrapper is

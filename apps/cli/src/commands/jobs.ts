@@ -1,4 +1,5 @@
 import {
+  type ErrorCode,
   eventKey,
   type FollowMemory,
   type FollowOptions,
@@ -371,7 +372,10 @@ export async function waitCommand(
       const { signal, done } = interruptible();
       const timer =
         o.timeout === undefined ? undefined : AbortSignal.timeout(Math.ceil(Math.max(0, o.timeout * 1000)));
-      const both = timer ? AbortSignal.any([signal, timer]) : signal;
+      // A machine whose tool is not installed will not answer by waiting: the wait ends at once (exit 6).
+      const noTool = new AbortController();
+      let missing: { machine: string; error?: string } | undefined;
+      const both = AbortSignal.any([signal, noTool.signal, ...(timer ? [timer] : [])]);
       // The timeout bounds the wait even while a tool does not answer (its status call has a timeout of
       // its own, 15 s for tmux): what is still asked is left, and the exit does not wait for it.
       const timedOut = timer
@@ -380,7 +384,13 @@ export async function waitCommand(
       // A machine that stops answering is said (once, and when it answers again), and waited on; a
       // timeout while one does not answer is exit 8, as for status (review H38-3: silent, then 7).
       const silent = new Map<string, string>();
-      const onUnanswered = (machines: { machine: string; error?: string }[]) => {
+      const onUnanswered = (machines: { machine: string; error?: string; code?: ErrorCode }[]) => {
+        const gone = machines.find((m) => m.code && EXIT_CODES[m.code] === EXIT_CODES.BINARY_NOT_FOUND);
+        if (gone) {
+          missing = gone;
+          noTool.abort();
+          return;
+        }
         for (const m of machines)
           if (!silent.has(m.machine)) {
             silent.set(m.machine, m.error ?? "no answer");
@@ -410,6 +420,13 @@ export async function waitCommand(
         const settled = await followSettled(found, follow, names, o.host, reload);
         const end = settled.end;
         found = settled.found;
+        if (!end && missing) {
+          throw new McError(
+            "BINARY_NOT_FOUND",
+            `cannot wait for the sessions on ${missing.machine}: ${missing.error ?? "its tool is not installed"}`,
+            { backend: "cli", op: "wait" },
+          );
+        }
         if (!end) {
           // Asked more than a second before the timeout and still silent: as good as "did not answer"
           // (a tool's answer takes milliseconds; ssh's first connection may take a second).
@@ -467,6 +484,8 @@ function failedToRerun(
   session: string,
   layout: LayoutConfig,
   tabs: readonly TabStatus[],
+  /** Whether `--on-conflict merge-skip` can open tabs in the running session (tmux only). */
+  merges: boolean,
 ): { tabs: number[]; notes: string[] } {
   const own = tabs.filter((t) => !t.pane);
   const byName = new Map(own.map((t) => [t.tabName, t]));
@@ -479,7 +498,7 @@ function failedToRerun(
     if (t.state === "abandoned") {
       // Never started: starting every such tab at once would ignore --max-parallel-tabs.
       notes.push(
-        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${shQuote(`${session}/${t.tabName}`)} starts it, or run the file again with --on-conflict merge-skip`,
+        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${shQuote(`${session}/${t.tabName}`)} starts it${merges ? ", or run the file again with --on-conflict merge-skip" : ""}`,
       );
       continue;
     }
@@ -574,7 +593,10 @@ export async function rerunCommand(
       else if (o.failed) {
         // Its tabs are not known when its machine or tool did not answer: not "no failed tabs" (exit 0).
         const st = await reachedStatus(found);
-        ({ tabs, notes } = failedToRerun(found.session.name, found.session.layout, st?.tabs ?? []));
+        // zellij opens a waiting tab of its own start later, but refuses a merge into a running session,
+        // and Windows Terminal has neither (review H51-7: the note pointed zellij users at merge-skip).
+        const merges = found.run.backend === "tmux";
+        ({ tabs, notes } = failedToRerun(found.session.name, found.session.layout, st?.tabs ?? [], merges));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
           backend: "cli",
@@ -647,8 +669,14 @@ export async function rerunCommand(
             ...(interrupted && queue.length ? { interrupted: true, notStarted: queue.map(name) } : {}),
           });
         else if (done.length === 0 && !interrupted)
-          out.err(notes.length ? "no tab was rerun (why is said above)" : "no failed tabs to rerun");
-        return interrupted && queue.length ? EXIT_CODES.ABORTED : 0;
+          out.err(
+            notes.length
+              ? `no tab was rerun (why is said above): ${notes.length} failed tab(s) remain`
+              : "no failed tabs to rerun",
+          );
+        if (interrupted && queue.length) return EXIT_CODES.ABORTED;
+        // Failed tabs remain and none was started: not a success a script could go on from (review H51-7).
+        return done.length === 0 && notes.length ? EXIT_TABS_FAILED : 0;
       } finally {
         stop();
       }
