@@ -76,12 +76,12 @@ async function openTab(
   m: Machine<object>,
   s: ManagedSession,
   index: number,
-  o: { attempt?: number; op?: "rerun" | "start" } = {},
+  o: { attempt?: number } = {},
 ): Promise<void> {
   const info = await ops.hostInfo(m.name);
   const tool = m.backend.lockName ? await m.host.lock(m.backend.lockName) : undefined;
   try {
-    await m.backend.startTab!(s, index, info, o.attempt === undefined ? {} : { attempt: o.attempt });
+    await m.backend.startTab!(s, index, info, o);
   } catch (e) {
     const report = await ops.status().catch(() => undefined);
     const st = report?.sessions.find((x) => x.machine === s.machine && x.session === s.name);
@@ -90,7 +90,7 @@ async function openTab(
     if (st && !st.exists && answered && !unanswered(st.error))
       throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
         backend: m.backend.name,
-        op: o.op ?? "rerun",
+        op: "rerun",
         hint: "start it again with sessions run",
       });
     throw e;
@@ -221,8 +221,7 @@ export async function startWaitingTab(ops: TabOps, s: ManagedSession, index: num
   const release = await m.host.lock(tabLockName(s, index));
   try {
     const opened = (await m.host.readFile(join(s.runDir, tabRecordName(index)))) === undefined;
-    // Under the tool's lock, as a rerun's (review HR47 S1): a kill's tool kill is not interleaved with it.
-    if (opened) await openTab(ops, m, s, index, { op: "start" });
+    if (opened) await m.backend.startTab(s, index, await ops.hostInfo(m.name));
     await ops.updateSession(s, (x) => notPending(x, index));
     if (opened) await waitForRecord(m, s, index);
     return opened;

@@ -1399,48 +1399,6 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     t.tmux("kill-session", "-t", "=keeper46");
   });
 
-  it("a waiting tab opens under the tool's lock: a kill holding it leaves the session gone, not a raw tmux error (review HR47 S1)", async () => {
-    t.tmux("new-session", "-d", "-s", "keeper47", "sleep 60");
-    const m = t.manager({
-      sessionLayouts: [
-        layout(
-          "queued",
-          [
-            ["a", "sleep 30"],
-            ["b", "exit 0"],
-          ],
-          t.work,
-        ),
-      ],
-    });
-    await m.startAllSessions({ initialTabs: 1 });
-    const backend = (
-      m as unknown as { machineSet: { all: () => { backend: { lockName: string } }[] } }
-    ).machineSet.all()[0]!.backend;
-    const held = await m.hostOf("local").lock(backend.lockName);
-    let settled = false;
-    const start = m.startTab("queued", 1).then(
-      (v) => {
-        settled = true;
-        return v;
-      },
-      (x: unknown) => {
-        settled = true;
-        return x;
-      },
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    // Still waiting for the lock the kill holds: nothing was opened meanwhile.
-    expect(settled).toBe(false);
-    expect(t.tmux("list-windows", "-t", "=queued", "-F", "#{window_name}").trim().split("\n")).toEqual(["a"]);
-    t.tmux("kill-session", "-t", "=queued");
-    await held();
-    const e = await start;
-    expect(isMcError(e, "SESSION_NOT_FOUND"), String(e)).toBe(true);
-    expect((e as Error).message).toMatch(/session "queued" is gone/);
-    t.tmux("kill-session", "-t", "=keeper47");
-  });
-
   it("a rerun whose wrapper never says it started is not reported as started (review H9-7)", async () => {
     const m = t.manager({ sessionLayouts: [layout("mute", [["t", "exit 3"]], t.work)] });
     await m.startAllSessions();
