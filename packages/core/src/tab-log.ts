@@ -6,16 +6,6 @@ import { shQuote } from "./quote.js";
 export const LOG_CAP_BYTES = 8 * 1024 * 1024;
 
 /**
- * What the tab wrapper prints before the shell it keeps after the command (an OSC sequence with a number
- * no terminal uses, which tmux and zellij ignore): the log writer keeps what came before it and nothing
- * after (the kept shell's prompt and what is typed there are not the tab's output). `LOG_END_OCTAL` is the
- * same for printf. A command that prints it itself ends its own log there.
- */
-export const LOG_END_MARK = "\u001b]5113;mc-log-end\u0007";
-export const LOG_END_OCTAL = "\\033]5113;mc-log-end\\007";
-const LOG_END_PERL = "\\e]5113;mc-log-end\\a";
-
-/**
  * Path of tab `index`'s log in its run directory (`<name>.1` holds the half before it, when rotated). Logs
  * live in a subdirectory: a status poll reads the run directory's files (tab records) in one go, and must
  * not carry megabytes of output with them.
@@ -48,18 +38,11 @@ function perlWriter(banner: boolean): string {
     // in the chunks the pipe gives: rotated where a line ends (a line longer than the cap first ends).
     return [
       `$f = $ENV{MC_LOG}; $c = $ENV{MC_CAP}; $n = (-s $f) || 0; $e = 1; binmode STDIN;`,
-      `$z = "${LOG_END_PERL}"; $h = ""; $d = 0;`,
       `sub o { open(O, ">>", $f) || exit 1; binmode O }`,
       `sub w { syswrite(O, $_[0]) // exit 1; $n += length $_[0]; $e = substr($_[0], -1) eq "\\n" }`,
       `sub r { close O; rename $f, "$f.1"; $n = 0; o() }`,
       "o();",
       "while (sysread(STDIN, $b, 65536)) {",
-      // After the end mark, read on (the pane must never block on a full pipe) and keep nothing. A chunk
-      // that ends with the mark's beginning holds it back until the next chunk tells.
-      "  next if $d;",
-      "  $b = $h . $b; $h = '';",
-      "  if (($i = index($b, $z)) >= 0) { $b = substr($b, 0, $i); $d = 1 }",
-      "  else { for ($k = length($z) - 1; $k > 0; $k--) { if (length($b) >= $k && substr($b, -$k) eq substr($z, 0, $k)) { $h = substr($b, -$k); $b = substr($b, 0, length($b) - $k); last } } }",
       "  while (length $b) {",
       "    if ($n + length($b) <= $c) { w($b); last }",
       `    $i = $c > $n ? rindex($b, "\\n", $c - $n - 1) : -1;`,
@@ -70,18 +53,13 @@ function perlWriter(banner: boolean): string {
       "    w(substr($b, 0, $i + 1)); $b = substr($b, $i + 1);",
       "  }",
       "}",
-      "w($h) if length $h;",
     ].join(" ");
   return [
     `$f = $ENV{MC_LOG}; $c = $ENV{MC_CAP}; $n = (-s $f) || 0; binmode STDIN;`,
-    `$z = "${LOG_END_PERL}"; $d = 0;`,
     `sub o { open(O, ">>", $f) || exit 1; binmode O; select O; $| = 1 }`,
     `sub w { $k = length $_[0]; if ($n > 0 && $n + $k > $c) { close O; rename $f, "$f.1"; $n = 0; o() } print O $_[0]; $n += $k }`,
     "o();",
     "while (<STDIN>) {",
-    // The end mark: what the line had before it, then nothing (read on, as above).
-    "  next if $d;",
-    "  if (($i = index($_, $z)) >= 0) { $_ = substr($_, 0, $i); $d = 1; next unless length }",
     // As the awk writer's banner lines, below.
     `  next if $. == 1 && /^Script started on /;`,
     `  if (/^Script done on .*COMMAND_EXIT_CODE="[0-9]+"\\]$/) { $h = 0; next }`,
@@ -105,10 +83,7 @@ export function logWriterScript(
   const write = `function w(l, k) { k = length(l) + 1; if (n > 0 && n + k > cap) { close(f); system("mv -f -- \\"$MC_LOG\\" \\"$MC_LOG.1\\""); n = 0 } print l >> f; fflush(f); n += k }`;
   const prog = [
     write,
-    `BEGIN { f = ENVIRON["MC_LOG"]; n = 0; while ((getline l < f) > 0) n += length(l) + 1; close(f); z = "${LOG_END_OCTAL}" }`,
-    // The end mark (see LOG_END_MARK): what the line had before it, then nothing.
-    `off { next }`,
-    `(i = index($0, z)) > 0 { off = 1; if (i == 1) next; $0 = substr($0, 1, i - 1) }`,
+    `BEGIN { f = ENVIRON["MC_LOG"]; n = 0; while ((getline l < f) > 0) n += length(l) + 1; close(f) }`,
     // util-linux script(1) frames its typescript with a "Script started" line and, after an empty line
     // of its own (a pty ends its lines with \r), a "Script done" line: the log keeps only the output.
     ...(o.scriptBanner

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { shQuote } from "./quote.js";
-import { LOG_END_OCTAL, type LogWriterMode, logWriterScript, tabLogName } from "./tab-log.js";
+import { type LogWriterMode, logWriterScript, tabLogName } from "./tab-log.js";
 
 /** One command for {@link posixTabScript}: a tab's first pane, or one of its further panes. */
 export interface WrappedTab {
@@ -180,12 +180,11 @@ mc_now() {
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
-  // The shell kept in the tab: its prompt and what is typed there are not the tab's output, so its log
-  // ends here (the writer stops at this mark, which the terminal ignores; review H48-5, H50-14: a
-  // finished tab's `status --tail 1` was the prompt). It has the tab's environment, as the command had
-  // (review H50-9: a tmuxp `environment` never reached a blank pane's shell); the shell is the one the
-  // wrapper was given, not a SHELL of the layout's.
-  const shell = `{ printf '${LOG_END_OCTAL}'; mc_ks=\${SHELL:-/bin/sh}; mc_env; exec "$mc_ks"; }`;
+  // The shell kept in the tab has the tab's environment, as the command had (review H50-9: a tmuxp
+  // `environment` never reached a blank pane's shell); it is the shell the wrapper was given, not a SHELL
+  // of the layout's. (Its output goes to the tab's log too: a mark ending the log there lost what the
+  // command's background processes printed after it, review H52-1.)
+  const shell = `{ mc_ks=\${SHELL:-/bin/sh}; mc_env; exec "$mc_ks"; }`;
   const after = `${o.onExit ?? ":"}
 trap - INT QUIT TERM USR1 USR2
 ${keep ? shell : `[ -n "$mc_keep" ] && ${shell}\nexit "$mc_code"`}`;

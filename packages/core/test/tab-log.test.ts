@@ -19,7 +19,6 @@ import { shQuote } from "../src/quote.js";
 import {
   joinLog,
   LOG_CHUNK_BYTES,
-  LOG_END_MARK,
   LOG_READ_BYTES,
   LOG_WRITER_PROBE,
   LogFollower,
@@ -101,41 +100,6 @@ describe("tab log writer (real perl and awk)", () => {
       }
       expect(existsSync(join(process.cwd(), "pwned"))).toBe(false);
       expect(existsSync(join(dir, "pwned"))).toBe(false);
-    });
-
-    it("keeps nothing after the end mark the wrapper prints before the kept shell, and reads on (review H50-14)", async () => {
-      // awk writes whole lines: a last line without its end gets one (perl keeps it as it came).
-      const nl = mode === "perl" || (mode === "probe" && hasPerl) ? "" : "\n";
-      for (const banner of [false, true]) {
-        const log = join(dir, `end-${mode}-${banner}.log`);
-        const cmd = logWriterScript(shQuote(log), undefined, mode, { scriptBanner: banner }).join("; ");
-        const run = (input: string) => execFileSync("/bin/sh", ["-c", cmd], { input });
-        // The command's last line without its end, the mark, the prompt and what is typed there; 1 MB
-        // more after it is read (a writer that stopped reading would block the pane on a full pipe).
-        run(`out 1\nlast${LOG_END_MARK}$ secret typed\n${"x".repeat(1 << 20)}\n`);
-        expect(readFileSync(log, "utf8")).toBe(`out 1\nlast${nl}`);
-        // A later writer of the same log (a rerun's) appends its own output.
-        run(`${LOG_END_MARK}$ \n`);
-        run("again\n");
-        expect(readFileSync(log, "utf8")).toBe(`out 1\nlast${nl}again\n`);
-      }
-    });
-
-    it("finds the end mark split across two reads of the pipe", async () => {
-      const log = join(dir, `split-${mode}.log`);
-      const cmd = logWriterScript(shQuote(log), undefined, mode).join("; ");
-      const child = spawn("/bin/sh", ["-c", cmd], { stdio: ["pipe", "ignore", "ignore"] });
-      child.stdin.write(`done\n${LOG_END_MARK.slice(0, 7)}`);
-      await new Promise((r) => setTimeout(r, 300));
-      child.stdin.write(`${LOG_END_MARK.slice(7)}$ typed\n`);
-      child.stdin.end();
-      await once(child, "exit");
-      expect(readFileSync(log, "utf8")).toBe("done\n");
-      // A chunk that ends with what only looks like the mark's start is kept whole.
-      const near = join(dir, `near-${mode}.log`);
-      feed(near, `a\n${LOG_END_MARK.slice(0, 5)}`, undefined, mode);
-      const nl = mode === "perl" || (mode === "probe" && hasPerl) ? "" : "\n";
-      expect(readFileSync(near, "utf8")).toBe(`a\n${LOG_END_MARK.slice(0, 5)}${nl}`);
     });
 
     it("writes each line as it comes, not when the pipe closes (mawk buffers unless told)", async () => {

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOG_END_MARK } from "../src/tab-log.js";
 import { parseTabRecord, type TabRecord } from "../src/tab-record.js";
 import { decideTabState } from "../src/tab-state.js";
 import {
@@ -417,8 +416,7 @@ describe("posix tab wrapper", () => {
     await writeFile(shell, "#!/bin/sh\necho kept-shell\n", { mode: 0o755 });
     const r = await run("/bin/sh", [script, "0"], { env: { ...process.env, SHELL: shell } });
     expect(r.stderr).toContain("sessions rerun starts it again");
-    // After the mark that ends the tab's log (the kept shell is not the tab's output).
-    expect(r.stdout).toBe(`${LOG_END_MARK}kept-shell\n`);
+    expect(r.stdout).toBe("kept-shell\n");
   });
 
   it("the shell kept after the command has the tab's environment, and is the wrapper's shell, not the layout's SHELL (review H50-9)", async () => {
@@ -440,7 +438,7 @@ describe("posix tab wrapper", () => {
     await writeFile(shell, '#!/bin/sh\necho "kept $GREETING $SHELL"\n', { mode: 0o755 });
     const r = await run("/bin/sh", [script, "0"], { env: { ...process.env, SHELL: shell } });
     // The (empty) command runs through the same shell first, then the kept one.
-    expect(r.stdout).toBe(`kept hi 'x' /bin/false\n${LOG_END_MARK}kept hi 'x' /bin/false\n`);
+    expect(r.stdout).toBe(`kept hi 'x' /bin/false\nkept hi 'x' /bin/false\n`);
   });
 
   it("a tab closed while it waits to retry records its end (review H15-10)", async () => {

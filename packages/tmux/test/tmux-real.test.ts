@@ -878,30 +878,6 @@ describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => 
     await m.killAllSessions();
   });
 
-  it("a tab's log ends with its command: the kept shell's prompt and what is typed there are not in it (review H50-14)", async () => {
-    const m = t.manager({ sessionLayouts: [layout("kept", [["a", "printf 'cmd-out\\n'; exit 3"]], t.work)] });
-    await m.startAllSessions();
-    await waitFor(
-      () => m.checkAllSessionsStatus({ processes: false }),
-      (r) => r.sessions[0]!.tabs[0]!.state === "exited",
-    );
-    t.tmux("send-keys", "-t", "=kept:", "echo typed-later", "Enter");
-    await waitFor(
-      async () => t.tmux("capture-pane", "-p", "-t", "=kept:"),
-      (screen) => /^typed-later$/m.test(screen),
-    );
-    const log = () =>
-      execFileSync("find", [t.stateDir, "-path", "*/logs/tab-0.log", "-exec", "cat", "{}", "+"], {
-        encoding: "utf8",
-      });
-    // The pane's output reaches the writer in order: the typed line would be there by now.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(log()).toContain("cmd-out");
-    expect(log()).not.toContain("typed-later");
-    expect(log().trimEnd().split("\n").at(-1)).toBe("cmd-out");
-    await m.killAllSessions();
-  });
-
   it("each tab's output goes to its log, for tabs started at once and later", async () => {
     const m = t.manager({
       sessionLayouts: [
