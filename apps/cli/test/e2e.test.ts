@@ -578,6 +578,23 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     // The copy's tab is the second layout's (restarted, not another layout's).
     expect(tmux("list-windows", "-t", "=dupa_1:", "-F", "#{window_name}").trim()).toBe("b");
     expect((await sessions(["kill", "dupa", "dupa_1"])).code).toBe(0);
+    // Another file's session that only has a copy's name (dupb.1 is dupb_1 on tmux) is never taken over
+    // (review H52-2: restart replaced it, merge mixed its tabs).
+    const other = layoutsFile("dup-other.json", [
+      { layoutName: "dupb.1", layoutTabs: [{ tabName: "mine", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", other, "--socket", sock])).code).toBe(0);
+    const g = layoutsFile("dup-b.json", [
+      { layoutName: "dupb", layoutTabs: [{ tabName: "a", command: "sleep 30" }] },
+      { layoutName: "dupb", layoutTabs: [{ tabName: "b", command: "sleep 31" }] },
+    ]);
+    for (const policy of ["restart", "merge-skip"]) {
+      const r = await sessions(["run", g, "--socket", sock, "--on-conflict", policy]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(tmux("list-windows", "-t", "=dupb_1:", "-F", "#{window_name}").trim()).toBe("mine");
+    expect(tmux("list-windows", "-t", "=dupb_2:", "-F", "#{window_name}").trim()).toBe("b");
+    expect((await sessions(["kill", "dupb", "dupb_2", "dupb.1"])).code).toBe(0);
   });
 
   it("--dry-run shows what waits and the readiness command sessions run itself runs (review H17-2)", async () => {

@@ -66,16 +66,21 @@ export interface ResolveNamesInput {
   /** Existing sessions and foreign ones given by their keys already (the tool's own names). */
   existingKeys?: Iterable<string>;
   foreignKeys?: Iterable<string>;
+  /**
+   * Running sessions mc made as a repeat's copy (`x_1` for a second `x`), by the tool's key, with the key
+   * of the name they were asked for: under restart and merge only these are taken over by a repeat.
+   */
+  copies?: ReadonlyMap<string, string>;
 }
 
 /**
  * Decide the final session names for a request, before anything starts. Pure.
  * - `error`: any requested name that exists, or is requested twice, is a conflict; all are returned at once.
  * - `restart`: an existing name is reused and its session replaced; a name requested twice keeps it for the
- *   first occurrence and the later ones are renamed (replacing a session started moments ago would lose it),
- *   each to the name its place gives (`name_1`, `name_2`, … skipping only names requested and sessions mc
- *   did not start), and replaces the session of that name: the same file run again replaces what the last
- *   run started instead of adding `name_3` (review H50-1). `merge-*` likewise merge into it.
+ *   first occurrence and the later ones are renamed (replacing a session started moments ago would lose it):
+ *   each takes over a running copy mc made of that name before (`copies`), so the same file run again
+ *   replaces what the last run started instead of adding `name_3` (review H50-1); with none left, a fresh
+ *   `name_N` that exists nowhere. `merge-*` likewise merge into such a copy.
  * - `rename`: a taken name becomes `name_1`, `name_2`, … skipping names that exist or are requested.
  */
 export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
@@ -114,14 +119,21 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   for (const f of input.foreign ?? []) foreign.add(key(f));
   for (const k of input.foreignKeys ?? []) foreign.add(k);
   const takesOver = input.policy !== "rename";
-  // Taking over, a repeat's name depends only on the request and on what mc did not start: a name that
-  // exists is mc's earlier copy of it, taken over as the first occurrence's is.
+  // Taking over, a repeat takes an earlier copy of its name (any `name_N` mc made as one), else a name that
+  // exists nowhere; nothing else that exists is ever taken (another file's `name_1`, a foreign one).
+  const copies = input.copies ?? new Map<string, string>();
   const fresh = (name: string): string => {
+    let free: string | undefined;
+    const last = existing.size + requestedKeys.size + taken.size + 1;
     for (let n = 1; ; n++) {
       const candidate = `${name}_${n}`;
       const k = key(candidate);
       if (requestedKeys.has(k) || taken.has(k)) continue;
-      if (takesOver ? !foreign.has(k) : !existing.has(k)) return candidate;
+      if (!existing.has(k)) {
+        if (!takesOver) return candidate;
+        free ??= candidate;
+      } else if (takesOver && !foreign.has(k) && copies.get(k) === key(name)) return candidate;
+      if (free !== undefined && n >= last) return free;
     }
   };
   if (takesOver) {

@@ -123,6 +123,31 @@ export function listedKeys(backend: Pick<SessionBackend, "sessionKey">, l: Liste
 }
 
 /**
+ * For a request that names a session twice under restart or merge: the running sessions mc made as such
+ * a repeat's copy (`x_1` asked for as `x`), by the tool's key, with the name they were asked for. Only
+ * these are taken over by a repeat (review H52-2: another file's `x_1`, or tmux's `x.1`, was replaced).
+ */
+async function copiesOf(
+  m: MachineRuntime,
+  c: PlanContext,
+  requested: readonly string[],
+  listed: readonly ListedSession[],
+): Promise<Map<string, string>> {
+  const copies = new Map<string, string>();
+  const keys = requested.map((n) => m.backend.sessionKey(n));
+  if (c.onConflict === "error" || c.onConflict === "rename" || new Set(keys).size === keys.length)
+    return copies;
+  for (const s of listed) {
+    if (!s.runId || s.exited) continue;
+    const saved = await c.previous?.(s).catch(() => undefined);
+    const asked = saved?.requestedName;
+    if (asked === undefined || m.backend.sessionKey(asked) === m.backend.sessionKey(saved!.name)) continue;
+    for (const k of listedKeys(m.backend, s)) copies.set(k, m.backend.sessionKey(asked));
+  }
+  return copies;
+}
+
+/**
  * The names asked for on a machine, before conflict resolution: `<prefix>_<name>` or `<name>`, where name is
  * the layout's as the backend spells it ({@link SessionBackend.layoutSessionName}).
  */
@@ -227,6 +252,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
   const names = planSessionNames(
     {
       requested,
+      copies: await copiesOf(m, c, requested, listed),
       // An ended session of mc's that still holds its name (a zellij EXITED entry) is not in the way: the
       // backend deletes it before its start. Anyone else's, ended or not, is.
       existing: [],

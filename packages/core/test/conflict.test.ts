@@ -45,9 +45,14 @@ describe("resolveSessionNames", () => {
         ["a_2", "create"],
       ]);
       // Run again: the same three names, each taken over; none added.
+      const copies = new Map([
+        ["a_1", "a"],
+        ["a_2", "a"],
+      ]);
       const again = resolveSessionNames({
         requested: ["a", "a", "a"],
         existing: ["a", "a_1", "a_2"],
+        copies,
         policy,
       });
       expect(again.ok && again.plan.map((p) => [p.name, p.action])).toEqual([
@@ -60,12 +65,34 @@ describe("resolveSessionNames", () => {
         requested: ["a", "a", "a_1"],
         existing: ["a", "a_2", "a_3"],
         foreign: ["a_2"],
+        copies: new Map([
+          ["a_2", "a"],
+          ["a_3", "a"],
+        ]),
         policy,
       });
       expect(around.ok && around.plan.map((p) => [p.name, p.action])).toEqual([
         ["a", over],
         ["a_3", over],
         ["a_1", "create"],
+      ]);
+      // mc's a_1 that is no copy of a (another file's layout a_1, or a.1 on tmux): never taken (review
+      // H52-2); the repeat gets a name that exists nowhere.
+      const other = resolveSessionNames({ requested: ["a", "a"], existing: ["a", "a_1"], policy });
+      expect(other.ok && other.plan.map((p) => [p.name, p.action])).toEqual([
+        ["a", over],
+        ["a_2", "create"],
+      ]);
+      // The copy the last run made at a_2 (a_1 was taken then) is taken over when a_1 is free now (H52-11).
+      const later = resolveSessionNames({
+        requested: ["a", "a"],
+        existing: ["a", "a_2"],
+        copies: new Map([["a_2", "a"]]),
+        policy,
+      });
+      expect(later.ok && later.plan.map((p) => [p.name, p.action])).toEqual([
+        ["a", over],
+        ["a_2", over],
       ]);
     }
   });
