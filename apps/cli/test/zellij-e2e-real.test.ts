@@ -255,6 +255,30 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     z.zellij("delete-session", "rq-mine");
   }, 90_000);
 
+  it("kill of a session ended by hand is 'already gone', not 'renamed' to another session of the same run (review H52-9)", async () => {
+    const file = join(z.root, "sib.json");
+    const tab = { tabName: "a", startDir: z.work, command: "sleep 120" };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "sa", layoutTabs: [tab] },
+          { layoutName: "sb", layoutTabs: [tab] },
+        ],
+      }),
+    );
+    const run = await sessions(["run", file, "-b", "zellij", "--prefix", ""]);
+    expect(run.code, run.stderr + z.log()).toBe(0);
+    z.zellij("kill-session", "sa");
+    const kill = await sessions(["kill", "sa"]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stderr).not.toMatch(/renamed/);
+    expect(kill.stderr).toMatch(/already gone/);
+    expect((await sessions(["kill", "sb"])).code).toBe(0);
+    z.zellij("delete-session", "sa");
+  }, 90_000);
+
   it("without util-linux script(1): run warns once that tabs keep no log; logs and status --tail say it was not kept (review H51-4)", async () => {
     // This world's PATH with every command but script(1).
     const nos = join(z.root, "nos");

@@ -21,6 +21,7 @@ import { freeName } from "./free-name.js";
 import { LAID_OUT, zellijSessionFiles, zellijTabs } from "./generate.js";
 import { checkSessionName, DEFAULT_MAX_SESSION_NAME_BYTES, maxSessionNameBytes } from "./names.js";
 import { expectedOf, observeSessions, runIdOf, socketDirElsewhere, tabScriptOf } from "./observe.js";
+import { paneTabIndex } from "./parse.js";
 import { ownershipDir, zellijSocketDir } from "./paths.js";
 import { ZellijQueries } from "./queries.js";
 import { verifyStarted } from "./start-check.js";
@@ -324,12 +325,19 @@ export class ZellijBackend implements SessionBackend {
     const runId = runIdOf(session);
     if (!this.q.hasListPanes()) return undefined;
     const stateDir = (await this.host.info()).stateDir;
+    // Its own panes: mc's run id and this session's own tab script (every session of a run has the run
+    // id; review H52-9 read a sibling session of the same run as this one renamed).
+    const script = tabScriptOf(session);
     const carries = async (name: string) => {
       const panes = await this.q.listPanes(name);
       return (
         runId !== undefined &&
         Array.isArray(panes) &&
-        panes.some((p) => this.q.runIdOfPane(p, stateDir) === runId)
+        panes.some(
+          (p) =>
+            this.q.runIdOfPane(p, stateDir) === runId &&
+            paneTabIndex(p.terminalCommand, script) !== undefined,
+        )
       );
     };
     const row = await this.q.findRow(session.name, "kill");

@@ -235,7 +235,11 @@ async function followLive(
   try {
     for (let first = true; !signal.aborted; first = false) {
       const round = AbortSignal.any([signal, changed.signal]);
-      if (found.length) await followAll(found, round, emit, { memory, first });
+      // A session whose start is still under way is followed once its record is final (a record read
+      // while it started has a start time of its own: review H52-3 saw two session-started); its events
+      // so far come with it then.
+      const settled = found.filter((f) => f.endedAt !== undefined || f.session.starting === undefined);
+      if (settled.length) await followAll(settled, round, emit, { memory, first });
       // Every tab followed has finished: wait for the next change of the records (or the end).
       if (!round.aborted)
         await new Promise<void>((r) => round.addEventListener("abort", () => r(), { once: true }));
