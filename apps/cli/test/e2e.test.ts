@@ -946,7 +946,7 @@ describe("a session whose start was never seen through", () => {
     const next = await sessions(["run", other, "--socket", sock]);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(
-      /rolled back session "unfin" \(run [0-9a-f-]+\): the sessions run that was starting it \(pid 4000000\) ended before its start finished/,
+      /rolled back the unfinished start of session "unfin" \(run [0-9a-f-]+\): the sessions run that was starting it \(pid 4000000\) ended before its start finished/,
     );
     expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("unfin");
     const after = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.find(

@@ -51,7 +51,7 @@ export async function settleDeadStarts(
       onRolledBack?.(
         outcome === "gone"
           ? `recorded the start of session ${JSON.stringify(s.name)} (run ${run.id}) as rolled back: ${why}, and ${m.backend.name} has no such session`
-          : `rolled back session ${JSON.stringify(s.name)} (run ${run.id}): ${why} (killed?); its logs are kept (sessions ls lists it as ended)`,
+          : `rolled back the unfinished start of session ${JSON.stringify(s.name)} (run ${run.id}): ${why} (killed?); it is listed as ended by sessions ls, and its logs are kept in ${s.runDir}/logs`,
       );
     }
   }
