@@ -1410,7 +1410,9 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     process.kill(pid, "SIGSTOP");
     try {
       // rerun and kill as well (review H29-4: they exited 1, as for any failure).
-      const [attach, status, rerun, kill, rerunOver, rerunFailed, wait] = await Promise.all([
+      const t0 = Date.now();
+      const timed = <T>(p: Promise<T>) => p.then((r) => ({ ...r, ms: Date.now() - t0 }));
+      const [attach, status, rerun, kill, rerunOver, rerunFailed, wait, quick] = await Promise.all([
         sessions(["attach", "frozen", "--print"]),
         sessions(["status", "frozen"]),
         sessions(["rerun", "frozen/u"]),
@@ -1418,8 +1420,13 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
         sessions(["rerun", "over/v"]),
         sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"]),
         // A timeout shorter than tmux's own 15 s bound (review H48-2: exit 7, "not every tab finished").
-        sessions(["wait", "frozen", "--timeout", "3"]),
+        timed(sessions(["wait", "frozen", "--timeout", "3"])),
+        // Below a second too (review H52-8: exit 7); and each returns at its timeout, not at tmux's 15 s.
+        timed(sessions(["wait", "frozen", "--timeout", "0.5"])),
       ]);
+      expect(quick.code, quick.stderr).toBe(8);
+      expect(quick.ms).toBeLessThan(10_000);
+      expect(wait.ms).toBeLessThan(10_000);
       expect(wait.code, wait.stderr).toBe(8);
       expect(wait.stderr).toMatch(
         /not every tab finished within 3 s: local did not answer \(asked [0-9.]+ s earlier; no answer yet\)/,

@@ -432,12 +432,17 @@ export async function waitCommand(
           );
         }
         if (!end) {
-          // Asked more than a second before the timeout and still silent: as good as "did not answer"
-          // (a tool's answer takes milliseconds; ssh's first connection may take a second).
+          // Asked more than a second (or half the timeout) before it and still silent: as good as "did not
+          // answer" (a tool's answer takes milliseconds; ssh's first connection may take a second; review
+          // H52-8: --timeout 0.5 said 7).
           const now = Date.now();
+          const patience = Math.min(1000, ((o.timeout ?? 0) * 1000) / 2);
           for (const [m, at] of asking)
-            if (timer?.aborted && now - at >= 1000 && !silent.has(m))
+            if (timer?.aborted && now - at >= patience && !silent.has(m))
               silent.set(m, `asked ${((now - at) / 1000).toFixed(1)} s earlier; no answer yet`);
+          // The question still out holds this process until the tool's own bound (15 s for tmux): the
+          // answer is said now, and the process ends once it is written (review H52-8: it ended at 15 s).
+          if (timer?.aborted && asking.size) setTimeout(() => process.exit(), 200).unref();
           if (timer?.aborted && silent.size) {
             throw new McError(
               "SSH_UNREACHABLE",
