@@ -186,6 +186,9 @@ describe("-o onto a file that is there needs --force, as create-template (review
       ["import", tmuxp, "-o", precious],
       ["export", f, "--to", "tmuxp", "-o", precious],
       ["freeze", "keeper", "--socket", sock, "-o", precious],
+      // And balance-load and create-from-command (review H52-13).
+      ["balance-load", f, "-m", "1", "-o", precious],
+      ["create-from-command", "-n", "2", "-o", precious, "--", "echo {idx}"],
     ];
     for (const args of runs) {
       writeFileSync(precious, '{"precious":1}\n');
@@ -194,7 +197,8 @@ describe("-o onto a file that is there needs --force, as create-template (review
       expect(r.stderr).toContain(`${precious} already exists`);
       expect(r.stderr).toContain("pass --force to overwrite it");
       expect(readFileSync(precious, "utf8")).toBe('{"precious":1}\n');
-      const forced = await sessions([...args, "--force"]);
+      // Before a `--` (create-from-command's command follows it).
+      const forced = await sessions([args[0]!, "--force", ...args.slice(1)]);
       expect({ args, code: forced.code }).toEqual({ args, code: 0 });
       expect(readFileSync(precious, "utf8")).not.toContain("precious");
     }

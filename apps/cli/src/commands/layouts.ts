@@ -128,6 +128,7 @@ export async function balanceCommand(
     thresholdType: string;
     breakingMethod: string;
     outputPath?: string;
+    force?: boolean;
     lenient?: boolean;
   },
   out: Output,
@@ -159,7 +160,15 @@ export async function balanceCommand(
       dirname(file),
       `${basename(file, extname(file))}_adjusted_${o.maxThreshold}_${o.thresholdType}_${o.breakingMethod}.json`,
     );
-  await writeOutputFile(target, `${JSON.stringify(output, null, 4)}\n`, "-o", file);
+  // A file named with -o is kept unless --force (review H52-13); the default name next to the input is
+  // balance-load's own output, written again on each run (as machineconfig does).
+  await writeOutputFile(
+    target,
+    `${JSON.stringify(output, null, 4)}\n`,
+    "-o",
+    file,
+    o.outputPath === undefined || o.force === true,
+  );
   if (out.json) {
     out.printJson({ output: target, report: result.report, warnings: result.warnings });
     return 0;

@@ -225,6 +225,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .option("-t, --threshold-type <type>", "number or weight", "number")
     .option("-b, --breaking-method <method>", "moreLayouts or combineTabs", "moreLayouts")
     .option("-o, --output-path <file>", "where to write the result")
+    .option("--force", "with -o: overwrite an existing file")
     .option("--lenient", "warn about and ignore unknown keys; read a tabWeight given as a numeric string")
     .addHelpText("after", example("sessions balance-load layouts.json -m 4 -b moreLayouts -o balanced.json"))
     .action((file: string, o) => ctx.set(balanceCommand(file, o, ctx.out)));
@@ -263,7 +264,13 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .action((name: string | undefined) => ctx.set(schemaCommand(name, ctx.out)));
 }
 
-type FromCommandOptions = RunOptions & { num: number; name: string; startDir: string; output?: string };
+type FromCommandOptions = RunOptions & {
+  num: number;
+  name: string;
+  startDir: string;
+  output?: string;
+  force?: boolean;
+};
 
 /** `create-from-command`: N tabs of one command. */
 export function registerFromCommand(program: Command, ctx: Ctx): void {
@@ -277,6 +284,7 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
       .option("--name <layout>", "layout (session) name", nameArg("--name"), "fromCommand")
       .option("--start-dir <dir>", "directory the tabs start in", process.cwd())
       .option("-o, --output <file>", "write the layouts file instead of running it")
+      .option("--force", "with -o: overwrite an existing file")
       .argument("<command...>", "the command (one argument: a shell command line; several: an argv)"),
   );
   cmd
@@ -299,7 +307,8 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
           null,
           4,
         );
-        await writeOutputFile(o.output, `${text}\n`);
+        // An existing file is kept unless --force (review H52-13, as import/export/freeze -o).
+        await writeOutputFile(o.output, `${text}\n`, "-o", undefined, o.force === true);
         ctx.out.out(o.output);
         return ctx.set(0);
       }
