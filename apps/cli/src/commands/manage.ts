@@ -348,13 +348,15 @@ export async function killCommand(
             `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any still run, were not killed`,
           );
       }
-      // Every kill that failed did so the same way: that way's code (8 a machine that did not answer, as
-      // for status; 6 a tool not installed; 9 the state); failures of several kinds are 1.
+      // Every kill that failed did so the same way, and that way has an exit code of its own: that code (8 a
+      // machine that did not answer, as for status; 6 a tool not installed; 9 the state); else 1.
       const failed = results.filter((r) => !r.ok);
       if (interrupted) return EXIT_CODES.ABORTED;
       if (failed.length === 0) return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       const codes = new Set(failed.map((r) => exitCodeOf(r.code, r.error)));
-      return codes.size === 1 ? [...codes][0]! : 1;
+      const one = codes.size === 1 ? [...codes][0]! : 1;
+      const own = [EXIT_CODES.SSH_UNREACHABLE, EXIT_CODES.BINARY_NOT_FOUND, EXIT_CODES.STATE_CORRUPT];
+      return own.includes(one) ? one : 1;
     },
     o,
   );
