@@ -48,7 +48,12 @@ esac
 mkdir -p -- "\${d%/*}" || exit 1
 # A directory made but no owner written (a full disk): it goes, or every later mc would wait for it.
 if mkdir -- "$d" 2>/dev/null; then owner && { echo got; exit 0; }; rm -rf -- "$d"; exit 1; fi
-if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d is not a directory: remove it" >&2; exit 3; fi
+if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then
+  # One look at its type: a release between the two tests above read as "not a directory" for a moment
+  # (12 contenders on a loaded machine met it): gone or a directory again is a lock to try again.
+  case $(ls -ld -- "$d" 2>/dev/null) in d* | '') echo "stale released"; exit 0 ;; esac
+  echo "$d is not a directory: remove it" >&2; exit 3
+fi
 # Released between our mkdir and this look: try again at once.
 [ -d "$d" ] || { echo "stale released"; exit 0; }
 if rd u b n p s t; then
