@@ -330,10 +330,10 @@ export const killDocument = z
         survivors: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
         spared: z.array(z.object({ pid: z.number().int(), command: z.string() })).optional(),
         liveAs: z
-          .object({ session: z.string(), how: z.enum(["resurrected", "renamed", "replaced"]) })
+          .object({ session: z.string(), how: z.enum(["resurrected", "renamed", "replaced", "unknown"]) })
           .optional()
           .describe(
-            "outcome gone: a live session outside mc's start holds it now (resurrected, renamed to `session`, or a new one of its name); left alone",
+            "outcome gone: a live session outside mc's start holds it now (resurrected, renamed to `session`, or a new one of its name; unknown: the tool did not list its panes); left alone",
           ),
         error: z.string().optional(),
       }),

@@ -132,7 +132,8 @@ export type KillOutcome = "killed" | "gone";
 export interface LiveOutsideMc {
   /** The live session's name (the managed name, or the one it was renamed to). */
   session: string;
-  how: "resurrected" | "renamed" | "replaced";
+  /** `unknown`: the tool did not list the live session's panes, so whose it is could not be told. */
+  how: "resurrected" | "renamed" | "replaced" | "unknown";
 }
 
 /** What a backend must provide; the generic {@link SessionManager} does the rest. */

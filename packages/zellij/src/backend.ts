@@ -328,8 +328,11 @@ export class ZellijBackend implements SessionBackend {
     // Its own panes: mc's run id and this session's own tab script (every session of a run has the run
     // id; review H52-9 read a sibling session of the same run as this one renamed).
     const script = tabScriptOf(session);
-    const carries = async (name: string) => {
-      const panes = await this.q.listPanes(name);
+    // A busy screen thread leaves list-panes unanswered: panesOf asks again (fresh-clone CI under load read
+    // a resurrected session as one mc did not start), and "unknown" stays unknown, never a guess.
+    const carries = async (name: string): Promise<boolean | "unknown"> => {
+      const panes = await this.q.panesOf(name);
+      if (panes === "unknown") return "unknown";
       return (
         runId !== undefined &&
         Array.isArray(panes) &&
@@ -341,10 +344,12 @@ export class ZellijBackend implements SessionBackend {
       );
     };
     const row = await this.q.findRow(session.name, "kill");
-    if (row && !row.exited)
-      return { session: row.name, how: (await carries(row.name)) ? "resurrected" : "replaced" };
+    if (row && !row.exited) {
+      const c = await carries(row.name);
+      return { session: row.name, how: c === "unknown" ? "unknown" : c ? "resurrected" : "replaced" };
+    }
     for (const r of await this.q.sessionRows("kill"))
-      if (!r.exited && r.name !== session.name && (await carries(r.name)))
+      if (!r.exited && r.name !== session.name && (await carries(r.name)) === true)
         return { session: r.name, how: "renamed" };
     return undefined;
   }
