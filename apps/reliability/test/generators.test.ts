@@ -54,9 +54,8 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
   const env: NodeJS.ProcessEnv = { ...process.env, SHELL: "/bin/sh", LANG: "C.UTF-8" };
   delete env.TMUX;
   afterAll(() => {
-    try {
-      execFileSync("tmux", ["-S", sock, "kill-server"], { stdio: "ignore" });
-    } catch {}
+    for (let k = 0; k < servers; k++)
+      spawnSync("tmux", ["-S", sockOf(k), "kill-server"], { stdio: "ignore" });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -72,21 +71,20 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
     return { ...l, layoutName: name };
   });
 
-  it(`${CASES} hostile layouts, one source-file: every name, path and pane command arrives exactly`, () => {
+  // tmux's time grows faster than its session count (250 cases: 5 s, 500: 15 s, 1000: over 60 s on CI's
+  // machine), so the cases go to servers of at most 250 sessions each: the same cases, the same checks.
+  const PER_SERVER = 250;
+  const servers = Math.max(1, Math.ceil(layouts.length / PER_SERVER));
+  const sockOf = (k: number) => `${sock}${k}`;
+
+  it(`${CASES} hostile layouts, one source-file per server: every name, path and pane command arrives exactly`, () => {
     const started = performance.now();
     // Panes run a wrapper path that does not exist, so each exits at once; remain-on-exit keeps the dead
     // pane with its start command and path for inspection.
     writeFileSync(join(dir, "tmux.conf"), "set -g remain-on-exit on\n");
-    execFileSync(
-      "tmux",
-      ["-u", "-S", sock, "-f", join(dir, "tmux.conf"), "new-session", "-d", "-s", "keeper", "sleep 100000"],
-      {
-        env,
-      },
-    );
     const builds = layouts.map((l, i) => {
       const files = tmuxSessionFiles(
-        { tmux: "tmux", socket: { path: sock } },
+        { tmux: "tmux", socket: { path: sockOf(Math.floor(i / PER_SERVER)) } },
         {
           name: l.layoutName,
           index: i,
@@ -100,37 +98,63 @@ describe("tmux: build script through tmux 3.3a's own parser, wrapper through a r
       );
       return files.build;
     });
-    const all = join(dir, "all.tmux");
-    writeFileSync(all, builds.join(""));
-    const sourced = spawnSync("tmux", ["-u", "-S", sock, "source-file", all], { env, encoding: "utf8" });
-    expect(sourced.stderr).toBe("");
-    expect(sourced.status).toBe(0);
     const rec = `@@REC-${Math.random().toString(36).slice(2)}@@`;
     const fld = `@@FLD-${Math.random().toString(36).slice(2)}@@`;
-    const out = execFileSync(
-      "tmux",
-      [
-        "-u",
-        "-S",
-        sock,
-        "list-panes",
-        "-a",
-        "-F",
+    const rows: string[][] = [];
+    for (let k = 0; k < servers; k++) {
+      execFileSync(
+        "tmux",
         [
-          "#{@mc_run}",
-          "#{@mc_name}",
-          "#{session_name}",
-          "#{window_name}",
-          "#{pane_start_command}",
-          `#{pane_start_path}${rec}`,
-        ].join(fld),
-      ],
-      { env, encoding: "utf8", maxBuffer: 1 << 28 },
-    );
-    const rows = out
-      .split(`${rec}\n`)
-      .filter((r) => r !== "")
-      .map((r) => r.split(fld));
+          "-u",
+          "-S",
+          sockOf(k),
+          "-f",
+          join(dir, "tmux.conf"),
+          "new-session",
+          "-d",
+          "-s",
+          "keeper",
+          "sleep 100000",
+        ],
+        { env },
+      );
+      const all = join(dir, `all${k}.tmux`);
+      writeFileSync(all, builds.slice(k * PER_SERVER, (k + 1) * PER_SERVER).join(""));
+      const sourced = spawnSync("tmux", ["-u", "-S", sockOf(k), "source-file", all], {
+        env,
+        encoding: "utf8",
+      });
+      expect(sourced.stderr).toBe("");
+      expect(sourced.status).toBe(0);
+      const out = execFileSync(
+        "tmux",
+        [
+          "-u",
+          "-S",
+          sockOf(k),
+          "list-panes",
+          "-a",
+          "-F",
+          [
+            "#{@mc_run}",
+            "#{@mc_name}",
+            "#{session_name}",
+            "#{window_name}",
+            "#{pane_start_command}",
+            `#{pane_start_path}${rec}`,
+          ].join(fld),
+        ],
+        { env, encoding: "utf8", maxBuffer: 1 << 28 },
+      );
+      rows.push(
+        ...out
+          .split(`${rec}\n`)
+          .filter((r) => r !== "")
+          .map((r) => r.split(fld)),
+      );
+      // A server is ended once read: a thousand dead panes' servers need not all live at once.
+      spawnSync("tmux", ["-S", sockOf(k), "kill-server"], { stdio: "ignore" });
+    }
     const byRun = new Map<string, string[][]>();
     for (const r of rows) byRun.set(r[0]!, [...(byRun.get(r[0]!) ?? []), r]);
     const failures: string[] = [];
