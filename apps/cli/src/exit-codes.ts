@@ -50,7 +50,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   6    backend binary or package missing, or too old
   7    timeout
   8    ssh host unreachable or authentication refused, or a tmux server that
-       did not answer (15 s)
+       did not answer (15 s, or MC_TMUX_TIMEOUT seconds)
   9    state file unreadable or unwritable
   10   monitoring finished and at least one tab's command failed
   130  interrupted`;

@@ -1,4 +1,4 @@
-import { isMcError, McError } from "@mc/core";
+import { envSeconds, isMcError, McError } from "@mc/core";
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES_HELP, reportError } from "./exit-codes.js";
 import { makeOutput, type Output } from "./output.js";
@@ -42,7 +42,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     })
     .addHelpText(
       "after",
-      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  NO_COLOR disables colour; FORCE_COLOR=0/1 turns it off/on\n  MC_STATE_DIR    the state directory\n  MC_CACHE_DIR    the compile cache's directory (MC_NO_COMPILE_CACHE=1: none)\n  MC_DEBUG=1      prints stack traces`,
+      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  NO_COLOR disables colour; FORCE_COLOR=0/1 turns it off/on\n  MC_STATE_DIR    the state directory\n  MC_CACHE_DIR    the compile cache's directory (MC_NO_COMPILE_CACHE=1: none)\n  MC_TMUX_TIMEOUT how long one tmux call may take, in seconds (default 15)\n  MC_DEBUG=1      prints stack traces`,
     )
     .hook("preAction", (cmd) => {
       const g = cmd.optsWithGlobals() as { json?: boolean; stateDir?: string };
@@ -60,6 +60,9 @@ export function buildProgram(state: { out: Output; code: number }): Command {
           `the state directory ${JSON.stringify(dir)} holds a control character (newline, tab, …)`,
           { backend: "cli", hint: "choose another with --state-dir or MC_STATE_DIR" },
         );
+      // Read by @mc/tmux (tmuxAnswerMs) when a backend is made, also while run records load: a bad value
+      // is refused here, before any command, not read as an unreadable record.
+      envSeconds("MC_TMUX_TIMEOUT", 3600);
     });
   const ctx: Ctx = {
     get out() {

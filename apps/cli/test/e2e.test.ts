@@ -113,6 +113,16 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(started.backend).toBe("tmux");
     expect(started.batches[0].sessions[0]).toMatchObject({ name: "life", tabs: 2, action: "create" });
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("life");
+    // A bad MC_TMUX_TIMEOUT is refused before any command, never read as an unreadable run record
+    // (whose hint would be to prune it).
+    for (const bad of ["0", "0x10", "15s", "Infinity"]) {
+      const r = await sessions(["status", "life"], { MC_TMUX_TIMEOUT: bad });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(
+        `MC_TMUX_TIMEOUT must be a number of seconds above 0 and at most 3600, not "${bad}"`,
+      );
+      expect(r.stderr).not.toMatch(/unreadable|prune/);
+    }
     // machineconfig's backend letters on attach as on run (review H31-2: -b t was refused).
     for (const b of ["t", "a", "tmux"]) {
       const a = await sessions(["attach", "life", "-b", b, "--print"]);

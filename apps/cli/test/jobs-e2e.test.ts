@@ -452,7 +452,14 @@ describe("a merge from another terminal while wait, events --follow and status -
 describe("run -m -k while another terminal merges tabs into its session (reviews H27-1, H28-1)", () => {
   /** `run FILE -m -k …` in the background: its exit code to come, its output so far, the process. */
   function killRunOf(file: string, ...args: string[]) {
-    const { child, code, got: g } = inBackground([...args, "run", file, "--socket", sock, "-m", "-k"]);
+    return killRunWith(env, file, ...args);
+  }
+  function killRunWith(withEnv: NodeJS.ProcessEnv, file: string, ...args: string[]) {
+    const {
+      child,
+      code,
+      got: g,
+    } = inBackground([...args, "run", file, "--socket", sock, "-m", "-k"], withEnv);
     const got = {
       get stdout() {
         return g.out;
@@ -524,7 +531,8 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     const f = layouts("h291.json", [
       { layoutName: "kh", layoutTabs: [{ tabName: "a", command: "sleep 3" }] },
     ]);
-    const { child, got, code } = killRunOf(f);
+    // MC_TMUX_TIMEOUT bounds each tmux call at 2 s (the default 15 s took this test 48 s).
+    const { child, got, code } = killRunWith({ ...env, MC_TMUX_TIMEOUT: "2" }, f);
     await until(tabsOf.bind(null, "kh"), (t) => t[0]?.state === "running");
     const server = Number(
       execFileSync("tmux", ["-S", sock, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
@@ -532,7 +540,7 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     process.kill(server, "SIGSTOP");
     try {
       expect(await code, got.stderr).toBe(8);
-      expect(got.stderr).toMatch(/✗ kh: could not be killed: .*did not answer/);
+      expect(got.stderr).toMatch(/✗ kh: could not be killed: .*did not answer within 2 s/);
       expect(got.stderr).not.toMatch(/sessions killed\n/);
       expect(got.stderr).toContain("no session killed, 1 could not be killed");
     } finally {

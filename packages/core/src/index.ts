@@ -1,6 +1,7 @@
 export * from "./balance.js";
 export * from "./conflict.js";
 export * from "./define-host.js";
+export { envSeconds } from "./env.js";
 export * from "./errors.js";
 export * from "./event-follow.js";
 export * from "./events.js";

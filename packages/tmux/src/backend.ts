@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   type BackendCapabilities,
   type Command,
+  envSeconds,
   type Host,
   type HostInfo,
   type KillOutcome,
@@ -45,6 +46,19 @@ import { registerStop, runPendingStops, type StopHookContext } from "./stop-hook
 const EARLY_LIST_MS = 1000;
 /** How long a tmux server may take to answer one call (a healthy one answers in milliseconds). */
 const TMUX_ANSWER_MS = 15_000;
+
+/**
+ * `MC_TMUX_TIMEOUT` (seconds, read by the sessions process for every host it drives) overrides those 15 s:
+ * a loaded machine may want more, a script (or a test of a stopped server) less. A value that is not a
+ * number of seconds in (0, 3600] is refused (the sessions CLI refuses it before any command), never read
+ * as "no timeout".
+ */
+export function tmuxAnswerMs(env: NodeJS.ProcessEnv = process.env): number {
+  const s = envSeconds(TMUX_TIMEOUT_ENV, 3600, env);
+  return s === undefined ? TMUX_ANSWER_MS : Math.max(1, Math.round(s * 1000));
+}
+/** The variable {@link tmuxAnswerMs} reads. */
+export const TMUX_TIMEOUT_ENV = "MC_TMUX_TIMEOUT";
 
 /** What tmux can do (see {@link BackendCapabilities}). */
 export const TMUX_CAPABILITIES: BackendCapabilities = {
@@ -138,7 +152,7 @@ export class TmuxBackend implements SessionBackend {
   constructor(host: Host, options: TmuxBackendOptions = {}) {
     this.host = host;
     this.target = { tmux: options.tmux ?? "tmux", socket: toSocket(options.socket) };
-    this.answerMs = options.answerTimeoutMs ?? TMUX_ANSWER_MS;
+    this.answerMs = options.answerTimeoutMs ?? tmuxAnswerMs();
     const socket = this.target.socket;
     const sock = socket === undefined ? "default" : "path" in socket ? `S${socket.path}` : `L${socket.name}`;
     this.lockName = `tmux-${createHash("sha256").update(sock).digest("hex").slice(0, 16)}`;

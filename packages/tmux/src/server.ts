@@ -7,7 +7,7 @@ export interface TmuxBackendOptions {
   socket?: string | TmuxSocket | undefined;
   /** tmux executable (default `tmux`). */
   tmux?: string | undefined;
-  /** How long one tmux call may wait for its server before it counts as not answering (default 15 s). */
+  /** How long one tmux call may wait for its server before it counts as not answering (default 15 s, or `MC_TMUX_TIMEOUT` seconds). */
   answerTimeoutMs?: number | undefined;
 }
 

@@ -960,7 +960,11 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
         appearTimeoutMs: 20_000,
       });
       const err = await m.startAllSessions().catch((e: unknown) => e);
-      expect(isMcError((err as Error).cause, "SESSION_CONFLICT")).toBe(true);
+      const cause = (err as Error).cause as Error | undefined;
+      expect(
+        isMcError(cause, "SESSION_CONFLICT"),
+        `${String(err)} ← ${String(cause)} ${JSON.stringify(cause)}`,
+      ).toBe(true);
       // Resurrected and caught, or (a loaded machine, its killed server not yet gone) refused by zellij
       // itself as existing: either way a conflict, never mc's layout in their session.
       expect(String((err as Error).message)).toMatch(/resurrected|EXITED|Session already exists/);
