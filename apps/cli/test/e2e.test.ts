@@ -1422,17 +1422,19 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       // rerun and kill as well (review H29-4: they exited 1, as for any failure).
       const t0 = Date.now();
       const timed = <T>(p: Promise<T>) => p.then((r) => ({ ...r, ms: Date.now() - t0 }));
+      // Each tmux call is bounded at 5 s (MC_TMUX_TIMEOUT; the default 15 s held the test for it).
+      const bound = { MC_TMUX_TIMEOUT: "5" };
       const [attach, status, rerun, kill, rerunOver, rerunFailed, wait, quick] = await Promise.all([
-        sessions(["attach", "frozen", "--print"]),
-        sessions(["status", "frozen"]),
-        sessions(["rerun", "frozen/u"]),
-        sessions(["kill", "frozen"]),
-        sessions(["rerun", "over/v"]),
-        sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"]),
-        // A timeout shorter than tmux's own 15 s bound (review H48-2: exit 7, "not every tab finished").
-        timed(sessions(["wait", "frozen", "--timeout", "3"])),
-        // Below a second too (review H52-8: exit 7); and each returns at its timeout, not at tmux's 15 s.
-        timed(sessions(["wait", "frozen", "--timeout", "0.5"])),
+        sessions(["attach", "frozen", "--print"], bound),
+        sessions(["status", "frozen"], bound),
+        sessions(["rerun", "frozen/u"], bound),
+        sessions(["kill", "frozen"], bound),
+        sessions(["rerun", "over/v"], bound),
+        sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"], bound),
+        // A timeout shorter than tmux's own bound (review H48-2: exit 7, "not every tab finished").
+        timed(sessions(["wait", "frozen", "--timeout", "3"], bound)),
+        // Below a second too (review H52-8: exit 7); and each returns at its timeout, not at tmux's bound.
+        timed(sessions(["wait", "frozen", "--timeout", "0.5"], bound)),
       ]);
       expect(quick.code, quick.stderr).toBe(8);
       expect(quick.ms).toBeLessThan(10_000);
@@ -1443,16 +1445,16 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       );
       // Not "no failed tabs to rerun", exit 0: its tabs were not seen.
       expect(rerunFailed.code, rerunFailed.stderr).toBe(8);
-      expect(rerunFailed.stderr).toContain("did not answer within 15 s");
+      expect(rerunFailed.stderr).toContain("did not answer within 5 s");
       expect(rerunOver.code, rerunOver.stderr).toBe(8);
-      expect(rerunOver.stderr).toContain("did not answer within 15 s");
+      expect(rerunOver.stderr).toContain("did not answer within 5 s");
       expect(rerunOver.stderr).not.toContain("gone");
       expect(attach.code, attach.stderr).toBe(8);
-      expect(attach.stderr).toContain('cannot reach session "frozen": tmux did not answer within 15 s');
+      expect(attach.stderr).toContain('cannot reach session "frozen": tmux did not answer within 5 s');
       expect(attach.stderr).not.toContain("gone");
       expect(status.code, status.stderr).toBe(8);
       expect(rerun.code, rerun.stderr).toBe(8);
-      expect(rerun.stderr).toContain("did not answer within 15 s");
+      expect(rerun.stderr).toContain("did not answer within 5 s");
       expect(kill.code, kill.stderr).toBe(8);
       expect(kill.stderr).toContain("it stays in mc's records");
     } finally {
