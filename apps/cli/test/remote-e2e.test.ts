@@ -44,7 +44,8 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
-  const sessions = (args: string[]) => runCli(args, { env, cwd: dir });
+  const sessions = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    runCli(args, { env: { ...env, ...extraEnv }, cwd: dir });
 
   it("runs the same layout on two machines, monitors them in one table, and kills what it started", async () => {
     const f = join(dir, "remote.json");
@@ -377,10 +378,15 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     );
     process.kill(pid, "SIGSTOP");
     try {
-      const [st, k] = await Promise.all([sessions(["status", "hung"]), sessions(["kill", "hung"])]);
+      // Each tmux call bounded at 3 s (MC_TMUX_TIMEOUT), so the ssh call's at 13 s, not 25.
+      const bound = { MC_TMUX_TIMEOUT: "3" };
+      const [st, k] = await Promise.all([
+        sessions(["status", "hung"], bound),
+        sessions(["kill", "hung"], bound),
+      ]);
       expect(st.code, st.stderr).toBe(8);
       expect(k.code, k.stderr).toBe(8);
-      expect(k.stderr).toMatch(/✗ hung on alpha: .*no answer within .*it stays in mc's records/);
+      expect(k.stderr).toMatch(/✗ hung on alpha: .*no answer within 13000 ms.*it stays in mc's records/);
     } finally {
       process.kill(pid, "SIGCONT");
     }
