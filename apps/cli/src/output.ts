@@ -297,8 +297,17 @@ export function statusTable(
       `${g.totalSessions} session${g.totalSessions === 1 ? "" : "s"}, ${g.totalCommands} tab${g.totalCommands === 1 ? "" : "s"}: ${g.runningCommands} running, ${g.stoppedCommands} finished, ${g.failedCommands} failed`,
     ),
   );
+  // One line per error, not per session: 33 sessions on a machine without tmux said it 33 times.
+  const byError = new Map<string, string[]>();
+  for (const s of report.sessions)
+    if (s.error)
+      byError.set(s.error, [...(byError.get(s.error) ?? []), display(s.session, { oneLine: true })]);
+  for (const [error, names] of byError) {
+    const who =
+      names.length <= 3 ? names.join(", ") : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
+    lines.push(out.c.yellow(`${who}: ${display(error, { oneLine: true })}`));
+  }
   for (const s of report.sessions) {
-    if (s.error) lines.push(out.c.yellow(`${s.session}: ${display(s.error, { oneLine: true })}`));
     // Why a tab ended as it did, when mc knows more than its state (a readiness timeout, a start directory).
     for (const t of s.tabs)
       if (t.error && t.state !== "running")

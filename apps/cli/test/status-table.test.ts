@@ -37,3 +37,38 @@ describe("the status table's EXIT column", () => {
     expect(row("c").slice(2, 4)).toEqual(["exited", "3"]);
   });
 });
+
+describe("the status table's error lines", () => {
+  const session = (name: string, error?: string) => {
+    const tabs = [tab({ state: "unknown" })];
+    return {
+      session: name,
+      machine: "local",
+      backend: "tmux",
+      host: "local",
+      exists: true,
+      tabs,
+      summary: summarizeSession(tabs, true),
+      ...(error ? { error } : {}),
+    };
+  };
+  const errorLines = (sessions: ReturnType<typeof session>[]) =>
+    statusTable(makeReport(sessions), { c: colors, tty: false, columns: 200 })
+      .map((l) => render(l, false))
+      .filter((l) => l.includes("PATH") || l.includes("refused"));
+
+  it("one line per error, naming its sessions, not one per session (review H50-12: 33 lines)", () => {
+    const missing = '"tmux" was not found on PATH';
+    const many = Array.from({ length: 33 }, (_, i) => session(`job${i}`, missing));
+    expect(errorLines(many)).toEqual([`job0, job1, job2 and 30 more: ${missing}`]);
+    expect(
+      errorLines([session("a", missing), session("b"), session("c", "refused"), session("d", missing)]),
+    ).toEqual([`a, d: ${missing}`, "c: refused"]);
+  });
+
+  it("a session name with control characters is escaped there too", () => {
+    const [line] = errorLines([session("x\u001b[2Jy", "refused")]);
+    expect(line).not.toContain("\u001b");
+    expect(line).toMatch(/^x.*y: refused$/);
+  });
+});
