@@ -957,7 +957,8 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       const m = z.manager({
         sessionLayouts: [layout("ghost", [["mine", "sleep 60"]], z.work)],
         host: sneaky,
-        appearTimeoutMs: 20_000,
+        // 40 s: a resurrection under the full suite's load can take its time to list its panes.
+        appearTimeoutMs: 40_000,
       });
       const err = await m.startAllSessions().catch((e: unknown) => e);
       const cause = (err as Error).cause as Error | undefined;
