@@ -178,6 +178,39 @@ describe("wait", () => {
     expect((await sessions(["kill", "w-ok", "w-bad", "w-long", "w-mid"])).code).toBe(0);
   });
 
+  it("a wait over two runs, one of whose servers is stopped, never says the machine answers again (review H53-3)", async () => {
+    const a = layouts("h533a.json", [
+      { layoutName: "w533a", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const b = layouts("h533b.json", [
+      { layoutName: "w533b", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const other = join(dir, "h533.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"]);
+    });
+    expect((await run(a)).code).toBe(0);
+    expect((await sessions(["run", b, "--socket", other])).code).toBe(0);
+    const server = Number(
+      execFileSync("tmux", ["-S", other, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    process.kill(server, "SIGSTOP");
+    try {
+      const r = await runCli(["wait", "w533a", "w533b", "--timeout", "6"], {
+        env: { ...env, MC_TMUX_TIMEOUT: "1" },
+        cwd: dir,
+      });
+      expect(r.code, r.stderr).toBe(8);
+      expect(r.stderr).toContain("! local did not answer");
+      // The run on the answering server speaks for its own sessions only (it said "local answers again",
+      // then "did not answer" again, while the other server stayed stopped).
+      expect(r.stderr).not.toContain("answers again");
+    } finally {
+      process.kill(server, "SIGCONT");
+    }
+    expect((await sessions(["kill", "w533a", "w533b"])).code).toBe(0);
+  });
+
   it("--timeout bounds the wait while the tmux server does not answer (review H27-3: 15 s whatever it said)", async () => {
     const f = layouts("wait-hung.json", [
       { layoutName: "w-hung", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },

@@ -1,5 +1,4 @@
 import {
-  type ErrorCode,
   eventKey,
   type FollowMemory,
   type FollowOptions,
@@ -124,6 +123,13 @@ async function history(found: FoundSession[]): Promise<McEvent[]> {
  * Follow the live ones of `found` to the end: each run's event stream, merged; one `run-done` at the end
  * (with every session's last status). Returns the failed count, or undefined when interrupted.
  */
+/** Machines that did not answer, as a run's follower says them (core FollowOptions.onUnanswered). */
+type Unanswered = Parameters<NonNullable<FollowOptions["onUnanswered"]>>[0];
+
+/** The machines of followed sessions' keys (`machine\0session`). */
+const machinesOf = (keys: ReadonlySet<string>): Set<string> =>
+  new Set([...keys].map((k) => k.slice(0, k.indexOf("\u0000"))));
+
 async function followAll(
   found: FoundSession[],
   signal: AbortSignal,
@@ -131,8 +137,12 @@ async function followAll(
   /** Following again (records changed): what was said so far; nothing since is skipped. */
   again?: { memory: FollowMemory; first: boolean },
   /** What the wait is told of machines: those that did not answer, and those being asked (FollowOptions). */
-  machines?: Pick<FollowOptions, "onUnanswered" | "asking">,
+  machines?: {
+    onUnanswered?: (list: Unanswered, from: { run: LoadedRun; covers: ReadonlySet<string> }) => void;
+    asking?: FollowOptions["asking"];
+  },
 ): Promise<{ failed: number; sessions: SessionStatus[] } | undefined> {
+  const tell = machines?.onUnanswered;
   const byRun = new Map<LoadedRun, Set<string>>();
   for (const f of found.filter((x) => x.endedAt === undefined)) {
     const set = byRun.get(f.run) ?? new Set<string>();
@@ -170,7 +180,11 @@ async function followAll(
         signal,
         skipHistory: again === undefined || again.first,
         ...(again ? { memory: again.memory } : {}),
-        ...machines,
+        ...(machines?.asking ? { asking: machines.asking } : {}),
+        // Each run's follower speaks for the machines of its own sessions only (review H53-3).
+        ...(tell
+          ? { onUnanswered: (list: Unanswered) => tell(list, { run, covers: machinesOf(keys) }) }
+          : {}),
       });
       for await (const e of stream) {
         if (e.type === "run-done") return { failed: e.failed ?? 0, sessions: e.report?.sessions ?? [] };
@@ -388,14 +402,19 @@ export async function waitCommand(
       // A machine that stops answering is said (once, and when it answers again), and waited on; a
       // timeout while one does not answer is exit 8, as for status (review H38-3: silent, then 7).
       const silent = new Map<string, string>();
-      const onUnanswered = (machines: { machine: string; error?: string; code?: ErrorCode }[]) => {
+      // Which runs' followers find each machine silent: one run's follower speaks only for the machines of
+      // its own sessions, so a machine answers again only when none of the runs that have it finds it
+      // silent (review H53-3: a run without h4 read as h4 answering again).
+      const silentIn = new Map<string, Set<LoadedRun>>();
+      const onUnanswered = (machines: Unanswered, from: { run: LoadedRun; covers: ReadonlySet<string> }) => {
         const gone = machines.find((m) => m.code && EXIT_CODES[m.code] === EXIT_CODES.BINARY_NOT_FOUND);
         if (gone) {
           missing = gone;
           noTool.abort();
           return;
         }
-        for (const m of machines)
+        for (const m of machines) {
+          silentIn.set(m.machine, (silentIn.get(m.machine) ?? new Set<LoadedRun>()).add(from.run));
           if (!silent.has(m.machine)) {
             silent.set(m.machine, m.error ?? "no answer");
             if (!out.json)
@@ -405,11 +424,15 @@ export async function waitCommand(
                 ),
               );
           }
-        for (const name of [...silent.keys()])
-          if (!machines.some((m) => m.machine === name)) {
-            silent.delete(name);
-            if (!out.json) out.err(`${name} answers again`);
-          }
+        }
+        for (const name of from.covers) {
+          const runs = silentIn.get(name);
+          if (!runs || machines.some((m) => m.machine === name)) continue;
+          runs.delete(from.run);
+          if (runs.size > 0) continue;
+          silentIn.delete(name);
+          if (silent.delete(name) && !out.json) out.err(`${name} answers again`);
+        }
       };
       // Machines asked and not answered yet: a timeout shorter than the tool's own bound (15 s for tmux)
       // comes while the question is still out (review H48-2: a hung server then read as exit 7).
