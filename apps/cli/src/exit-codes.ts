@@ -42,7 +42,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   0    success
   1    a command or session start failed (what that machine had started was
        rolled back; with several machines, the sessions of those that started
-       carry on)
+       carry on, and the exit is the failed machines' own code when they all
+       give the same one, e.g. 8 when each was unreachable)
   2    usage error
   3    invalid or missing layouts file
   4    session name conflict (--on-conflict error)

@@ -177,7 +177,8 @@ const tabCount = (n: number) => `${n} tab${n === 1 ? "" : "s"}`;
 interface BatchResult {
   json: Record<string, unknown>;
   failedTabs: number;
-  failedMachines: number;
+  /** The exit code of each machine that failed to start (its error's, as one machine alone gives it). */
+  failedMachines: number[];
   interrupted: boolean;
   /** Commands (tabs and their panes) the batch's monitoring counted, when it watched them. */
   commands?: number;
@@ -261,7 +262,11 @@ async function runBatch(
             );
         },
         onMachineDone: (r) => {
-          if (!r.ok && !out.json && ctx.remote) out.err(`${out.c.red("✗")} ${r.machine}: ${r.error.message}`);
+          // The error's own words, not its internal tags ("[mc] [remote] info:" read as a severity: H53-5).
+          if (!r.ok && !out.json && ctx.remote)
+            out.err(
+              `${out.c.red("✗")} ${r.machine}: ${isMcError(r.error) ? r.error.reason : r.error.message}`,
+            );
         },
       }),
     true,
@@ -269,7 +274,15 @@ async function runBatch(
   const failed = started.filter((r) => !r.ok);
   if (failed.length === started.length) throw autoHint((failed[0] as { error: Error }).error, o, ctx);
   const sessions = started.flatMap((r) => r.sessions);
-  const result: BatchResult = { json: {}, failedTabs: 0, failedMachines: failed.length, interrupted: false };
+  const result: BatchResult = {
+    json: {},
+    failedTabs: 0,
+    failedMachines: failed.map((r) => {
+      const e = (r as { error: Error }).error;
+      return isMcError(e) ? exitCodeOf(e.code, e.reason) : 1;
+    }),
+    interrupted: false,
+  };
   // Every layout skipped (--missing-dirs skip): nothing started, so nothing to schedule or watch (review
   // H33-6: -m and -p waited for ever).
   if (sessions.length === 0) {
@@ -456,7 +469,12 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
     disarm();
     await notify?.flush();
   }
-  if (r.failedMachines > 0) return 1;
+  // Machines that failed while others started: their exit code when they all say the same (8: every one
+  // unreachable, as one machine alone exits), else 1 (review H53-5: an unreachable machine read 1).
+  if (r.failedMachines.length > 0) {
+    const [first] = r.failedMachines;
+    return r.failedMachines.every((c) => c === first) ? first! : 1;
+  }
   if (r.failedTabs > 0) return EXIT_TABS_FAILED;
   // A session -k could not kill is no success (review H29-1): 8 where its machine or tmux server did not
   // answer (as status and attach say it), else its error's code.
@@ -478,11 +496,11 @@ async function runBatches(
   o: RunOptions,
   out: Output,
 ): Promise<
-  "interrupted" | { failedTabs: number; failedMachines: number; results: unknown[]; kills: KillResult[] }
+  "interrupted" | { failedTabs: number; failedMachines: number[]; results: unknown[]; kills: KillResult[] }
 > {
   const { backend, stream } = ctx;
   let failedTabs = 0;
-  let failedMachines = 0;
+  const failedMachines: number[] = [];
   let commands = 0;
   const results: unknown[] = [];
   const kills: KillResult[] = [];
@@ -531,7 +549,7 @@ async function runBatches(
         return "interrupted";
       }
       failedTabs += r.failedTabs;
-      failedMachines += r.failedMachines;
+      failedMachines.push(...r.failedMachines);
       commands += r.commands ?? 0;
       results.push(r.json);
       kills.push(...(r.kills ?? []));
