@@ -23,12 +23,14 @@ export function stripAnsi(s: string): string {
 const ROW = /^(.*) \[Created ([0-9a-z ]+) ago\] ?(\(current\)|\(EXITED - attach to resurrect\))?\s*$/;
 
 /**
- * Parse `zellij list-sessions --no-formatting` (coloured output is accepted too: ANSI is stripped).
- * Lines that do not match the format (for example a `--short` listing) are taken as bare names.
+ * Parse `zellij list-sessions --no-formatting`, names exactly as printed: a name may itself hold an
+ * escape sequence (`\e[1mzz` is not `zz`; review H53-4: stripping took a foreign session for mc's `zz`).
+ * `coloured`: the listing was asked without `--no-formatting`, so its colours are stripped first (names
+ * are then only as good as that). Lines that do not match the format (a `--short` listing) are bare names.
  */
-export function parseSessionList(stdout: string): SessionRow[] {
+export function parseSessionList(stdout: string, o: { coloured?: boolean } = {}): SessionRow[] {
   const rows: SessionRow[] = [];
-  for (const raw of stripAnsi(stdout).split("\n")) {
+  for (const raw of (o.coloured ? stripAnsi(stdout) : stdout).split("\n")) {
     const line = raw.replace(/\r$/, "");
     if (line.trim() === "") continue;
     const m = ROW.exec(line);

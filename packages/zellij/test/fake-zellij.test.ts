@@ -376,7 +376,7 @@ describe("fake zellij 0.45.0: what the real binary showed, replayed", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toBe("Session 'nosuch' not found. The following sessions are active:\n");
     expect(
-      parseSessionList(r.stdout)
+      parseSessionList(r.stdout, { coloured: true })
         .map((x) => x.name)
         .sort(),
     ).toEqual(["one", "two"]);

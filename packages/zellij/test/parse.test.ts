@@ -28,10 +28,18 @@ describe.each(SOURCE_VERSIONS)("zellij %s output (rendered from its source)", (v
     ]);
   });
 
+  it("keeps a name that holds an escape sequence as it is: \\e[1mzz is not zz (review H53-4)", () => {
+    const listing = "\u001b[1mzz [Created 0s ago] \nev\u001b]0;PWNED\u0007\u001b[31mil [Created 1s ago] \n";
+    expect(parseSessionList(listing).map((x) => x.name)).toEqual([
+      "\u001b[1mzz",
+      "ev\u001b]0;PWNED\u0007\u001b[31mil",
+    ]);
+  });
+
   it("reads the coloured list-sessions the same once ANSI is stripped", () => {
     const coloured = fixture(version, "list-sessions-coloured.txt")!;
     expect(coloured).toContain("\u001b[");
-    expect(parseSessionList(coloured)).toEqual(
+    expect(parseSessionList(coloured, { coloured: true })).toEqual(
       parseSessionList(fixture(version, "list-sessions-no-formatting.txt")!),
     );
   });
@@ -63,7 +71,7 @@ describe.each(RECORDED_VERSIONS)("zellij %s output (recorded from the real binar
     expect(plain.every((x) => !x.exited && !x.current && /^\d+s$/.test(x.created))).toBe(true);
     expect(r("ls-several").stdout).toContain("\u001b[");
     expect(
-      parseSessionList(r("ls-several").stdout)
+      parseSessionList(r("ls-several").stdout, { coloured: true })
         .map((x) => x.name)
         .sort(),
     ).toEqual(plain.map((x) => x.name).sort());
@@ -79,7 +87,9 @@ describe.each(RECORDED_VERSIONS)("zellij %s output (recorded from the real binar
     ]);
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
     // Sessions created in the same second come in either order.
-    expect(parseSessionList(r("ls-exited").stdout).sort(byName)).toEqual(exited.sort(byName));
+    expect(parseSessionList(r("ls-exited").stdout, { coloured: true }).sort(byName)).toEqual(
+      exited.sort(byName),
+    );
   });
 
   it("an empty listing is an error message, exit 1, that mc reads as no sessions", () => {
