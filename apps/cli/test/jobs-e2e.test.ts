@@ -178,6 +178,44 @@ describe("wait", () => {
     expect((await sessions(["kill", "w-ok", "w-bad", "w-long", "w-mid"])).code).toBe(0);
   });
 
+  it("a server that answers again during a wait is seen within seconds: 'answers again', then exit 7, not 8 (review H54-1)", async () => {
+    const f = layouts("h541.json", [
+      { layoutName: "w541", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const other = join(dir, "h541.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"]);
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    const server = Number(
+      execFileSync("tmux", ["-S", other, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    process.kill(server, "SIGSTOP");
+    let resumed = false;
+    try {
+      const { code, got } = inBackground(["wait", "w541", "--timeout", "12"], {
+        ...env,
+        MC_TMUX_TIMEOUT: "1",
+      });
+      await until(
+        async () => got.err,
+        (e) => e.includes("! local did not answer"),
+      );
+      // Past the first seconds, when a follower asks often anyway.
+      await new Promise((r) => setTimeout(r, 4000));
+      process.kill(server, "SIGCONT");
+      resumed = true;
+      // It was asked again only 30 s later: the wait ended 8, "local did not answer", about a server that
+      // had answered for 10 s.
+      expect(await code, got.err).toBe(7);
+      expect(got.err).toContain("local answers again");
+      expect(got.err).toContain("not every tab finished within 12 s");
+    } finally {
+      if (!resumed) process.kill(server, "SIGCONT");
+    }
+    expect((await sessions(["kill", "w541"])).code).toBe(0);
+  });
+
   it("a wait over two runs, one of whose servers is stopped, never says the machine answers again (review H53-3)", async () => {
     const a = layouts("h533a.json", [
       { layoutName: "w533a", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },

@@ -68,7 +68,11 @@ export async function* followEvents(
   const tabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) =>
     `${tracked().find((x) => x.machine === machine && x.name === session)?.runDir ?? ""}\u0000${machine}\u0000${session}\u0000${t.index}.${t.pane ?? 0}`;
   const wake = wakeOnChange(tracked().filter((s) => manager.hostOf(s.machine).id === "local"));
-  const statusEvery = () => o.statusEveryMs ?? (wake.watchesAll(tracked()) ? 30_000 : 2000);
+  // Watched directories say a tab's end themselves, so the tool is asked seldom; but a machine that did
+  // not answer says nothing until asked again: every 2 s while one is silent (review H54-1: its answer
+  // came back 30 s late, and a wait ended 8 "did not answer" about a server answering for 14 s).
+  let silentNow = false;
+  const statusEvery = () => o.statusEveryMs ?? (silentNow || !wake.watchesAll(tracked()) ? 2000 : 30_000);
   let lastStatus = 0;
   let first = true;
   let changed = true;
@@ -131,6 +135,7 @@ export async function* followEvents(
             })),
           );
           const silent = new Set(unanswered.map((h) => h.machine));
+          silentNow = silent.size > 0;
           // A session the tool does not list while a tab's command still runs (its recorded wrapper is
           // alive: a zellij session renamed, a tmux socket removed) is not over (review H40-2: wait said
           // its running tabs had failed).
