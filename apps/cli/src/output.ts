@@ -297,15 +297,29 @@ export function statusTable(
       `${g.totalSessions} session${g.totalSessions === 1 ? "" : "s"}, ${g.totalCommands} tab${g.totalCommands === 1 ? "" : "s"}: ${g.runningCommands} running, ${g.stoppedCommands} finished, ${g.failedCommands} failed`,
     ),
   );
-  // One line per error, not per session: 33 sessions on a machine without tmux said it 33 times.
-  const byError = new Map<string, string[]>();
-  for (const s of report.sessions)
-    if (s.error)
-      byError.set(s.error, [...(byError.get(s.error) ?? []), display(s.session, { oneLine: true })]);
-  for (const [error, names] of byError) {
+  // One line per error and server, not per session (33 sessions on a machine without tmux said it 33
+  // times): the line names the machine and tmux server it is about, whose rows above are not answers
+  // (review H54-2: two stopped servers read as one line, the second's session among "3 more").
+  const byError = new Map<string, { where: string; error: string; names: string[] }>();
+  for (const s of report.sessions) {
+    if (!s.error) continue;
+    const server = socket?.(s) ?? "";
+    const where = [remote ? `on ${s.machine}` : "", server ? `(tmux server ${server})` : ""]
+      .filter(Boolean)
+      .join(" ");
+    const key = `${s.machine}\u0000${server}\u0000${s.error}`;
+    const group = byError.get(key) ?? { where, error: s.error, names: [] };
+    group.names.push(display(s.session, { oneLine: true }));
+    byError.set(key, group);
+  }
+  for (const { where, error, names } of byError.values()) {
     const who =
       names.length <= 3 ? names.join(", ") : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
-    lines.push(out.c.yellow(`${who}: ${display(error, { oneLine: true })}`));
+    lines.push(
+      out.c.yellow(
+        `${who}${where ? ` ${display(where, { oneLine: true })}` : ""}: ${display(error, { oneLine: true })}`,
+      ),
+    );
   }
   for (const s of report.sessions) {
     // Why a tab ended as it did, when mc knows more than its state (a readiness timeout, a start directory).

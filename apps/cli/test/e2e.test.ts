@@ -115,11 +115,11 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("life");
     // A bad MC_TMUX_TIMEOUT is refused before any command, never read as an unreadable run record
     // (whose hint would be to prune it).
-    for (const bad of ["0", "0x10", "15s", "Infinity"]) {
+    for (const bad of ["0", "0.0001", "0x10", "15s", "Infinity"]) {
       const r = await sessions(["status", "life"], { MC_TMUX_TIMEOUT: bad });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(
-        `MC_TMUX_TIMEOUT must be a number of seconds above 0 and at most 3600, not "${bad}"`,
+        `MC_TMUX_TIMEOUT must be a number of seconds from 0.1 to 3600, not "${bad}"`,
       );
       expect(r.stderr).not.toMatch(/unreadable|prune/);
     }

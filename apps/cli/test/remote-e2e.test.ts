@@ -273,6 +273,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(r.code, r.stderr).toBe(8);
     expect(r.stderr).toMatch(/✗ nowhere: ssh:nowhere is unreachable/);
     expect(r.stderr).not.toContain("[mc]");
+    expect(r.stderr).toMatch(/\n {2}hint: check that the machine is up/);
     expect(r.stderr).toMatch(/✓ alpha: solo/);
     expect(r.stdout).toMatch(/alpha: solo \/ t: exited 0/);
   });

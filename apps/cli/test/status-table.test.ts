@@ -39,7 +39,7 @@ describe("the status table's EXIT column", () => {
 });
 
 describe("the status table's error lines", () => {
-  const session = (name: string, error?: string) => {
+  const session = (name: string, error?: string, socket?: string) => {
     const tabs = [tab({ state: "unknown" })];
     return {
       session: name,
@@ -50,6 +50,7 @@ describe("the status table's error lines", () => {
       tabs,
       summary: summarizeSession(tabs, true),
       ...(error ? { error } : {}),
+      ...(socket ? { socket } : {}),
     };
   };
   const errorLines = (sessions: ReturnType<typeof session>[]) =>
@@ -64,6 +65,23 @@ describe("the status table's error lines", () => {
     expect(
       errorLines([session("a", missing), session("b"), session("c", "refused"), session("d", missing)]),
     ).toEqual([`a, d: ${missing}`, "c: refused"]);
+  });
+
+  it("sessions on two tmux servers that did not answer get a line each, naming the server (review H54-2)", () => {
+    const late = "tmux did not answer within 1 s";
+    const on3 = ["c1", "c2", "c3", "c4"].map((n) => session(n, late, "/tmp/x/s3"));
+    expect(
+      statusTable(makeReport([...on3, session("a1", late, "/tmp/x/s1")]), {
+        c: colors,
+        tty: false,
+        columns: 200,
+      })
+        .map((l) => render(l, false))
+        .filter((l) => l.includes("did not answer")),
+    ).toEqual([
+      `c1, c2, c3 and 1 more (tmux server /tmp/x/s3): ${late}`,
+      `a1 (tmux server /tmp/x/s1): ${late}`,
+    ]);
   });
 
   it("a session name with control characters is escaped there too", () => {

@@ -50,12 +50,12 @@ const TMUX_ANSWER_MS = 15_000;
 /**
  * `MC_TMUX_TIMEOUT` (seconds, read by the sessions process for every host it drives) overrides those 15 s:
  * a loaded machine may want more, a script (or a test of a stopped server) less. A value that is not a
- * number of seconds in (0, 3600] is refused (the sessions CLI refuses it before any command), never read
+ * number of seconds from 0.1 to 3600 is refused (the sessions CLI refuses it before any command), never read
  * as "no timeout".
  */
 export function tmuxAnswerMs(env: NodeJS.ProcessEnv = process.env): number {
   const s = envSeconds(TMUX_TIMEOUT_ENV, 3600, env);
-  return s === undefined ? TMUX_ANSWER_MS : Math.max(1, Math.round(s * 1000));
+  return s === undefined ? TMUX_ANSWER_MS : Math.round(s * 1000);
 }
 /** The variable {@link tmuxAnswerMs} reads. */
 export const TMUX_TIMEOUT_ENV = "MC_TMUX_TIMEOUT";

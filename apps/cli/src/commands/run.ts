@@ -262,11 +262,14 @@ async function runBatch(
             );
         },
         onMachineDone: (r) => {
-          // The error's own words, not its internal tags ("[mc] [remote] info:" read as a severity: H53-5).
-          if (!r.ok && !out.json && ctx.remote)
+          // The error's own words, not its internal tags ("[mc] [remote] info:" read as a severity: H53-5),
+          // with its hint, as one machine alone prints them (H54-4).
+          if (!r.ok && !out.json && ctx.remote) {
             out.err(
               `${out.c.red("✗")} ${r.machine}: ${isMcError(r.error) ? r.error.reason : r.error.message}`,
             );
+            if (isMcError(r.error) && r.error.hint) out.err(out.c.dim(`  hint: ${r.error.hint}`));
+          }
         },
       }),
     true,
