@@ -348,10 +348,16 @@ export class ZellijBackend implements SessionBackend {
       const c = await carries(row.name);
       return { session: row.name, how: c === "unknown" ? "unknown" : c ? "resurrected" : "replaced" };
     }
-    for (const r of await this.q.sessionRows("kill"))
-      if (!r.exited && r.name !== session.name && (await carries(r.name)) === true)
-        return { session: r.name, how: "renamed" };
-    return undefined;
+    // A session whose panes zellij did not list may be it renamed: said as not known (review H54-5), never
+    // taken for "not there".
+    let unlisted: string | undefined;
+    for (const r of await this.q.sessionRows("kill")) {
+      if (r.exited || r.name === session.name) continue;
+      const c = await carries(r.name);
+      if (c === true) return { session: r.name, how: "renamed" };
+      if (c === "unknown") unlisted ??= r.name;
+    }
+    return unlisted === undefined ? undefined : { session: unlisted, how: "unknown" };
   }
 
   /**

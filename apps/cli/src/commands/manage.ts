@@ -404,9 +404,11 @@ function liveOutsideMcLine(
   const what =
     live.how === "resurrected"
       ? `${name}${where} is live again outside mc's start (resurrected from its EXITED entry, as by zellij attach): it is yours now`
-      : live.how === "unknown"
-        ? `a live session named ${name}${where} holds the name outside mc's start (zellij did not list its panes, so whether it is mc's resurrected is not known)`
-        : `a live session named ${name}${where} that mc did not start holds the name (mc's ended outside mc)`;
+      : live.how === "unknown" && live.session !== name
+        ? `${name}${where} is gone by its name; zellij did not list the panes of the live session "${live.session}", so whether that is it renamed is not known`
+        : live.how === "unknown"
+          ? `a live session named ${name}${where} holds the name outside mc's start (zellij did not list its panes, so whether it is mc's resurrected is not known)`
+          : `a live session named ${name}${where} that mc did not start holds the name (mc's ended outside mc)`;
   return `${what}; left alone (${keep})${pids ? `; ended ${pids}` : ""}; mc's record of it is closed`;
 }
 
