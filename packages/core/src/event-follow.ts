@@ -113,7 +113,13 @@ export async function* followEvents(
       if (since >= statusEvery() || (hot && since >= SOON_MS)) {
         lastStatus = Date.now();
         const report = await manager
-          .checkAllSessionsStatus({ processes: false, ...(o.asking ? { asking: o.asking } : {}) })
+          .checkAllSessionsStatus({
+            processes: false,
+            // Only the machines of the sessions followed: another machine of the run is not contacted, and
+            // one that does not answer cannot hold up this stream (review H53-1: `wait rw --host h2`).
+            machines: tracked().map((s) => s.machine),
+            ...(o.asking ? { asking: o.asking } : {}),
+          })
           .catch(() => undefined);
         if (report) {
           for (const e of fromStatus(report, tracked(), gone, ended, tabKey)) {

@@ -14,7 +14,8 @@ import { parseTabRecord, tabRecordName } from "./tab-record.js";
 export interface TabOps {
   machine(name: string): Machine<object>;
   hostInfo(machine: string): Promise<HostInfo>;
-  status(): Promise<StatusReport>;
+  /** Status of the sessions on these machines only: the run's others are not contacted (review H53-1). */
+  status(machines: readonly string[]): Promise<StatusReport>;
   /** Change a session's entry here and in the run record as saved (see RunState.updateSession). */
   updateSession(s: ManagedSession, change: (x: ManagedSession) => void): Promise<void>;
 }
@@ -83,7 +84,7 @@ async function openTab(
   try {
     await m.backend.startTab!(s, index, info, o);
   } catch (e) {
-    const report = await ops.status().catch(() => undefined);
+    const report = await ops.status([s.machine]).catch(() => undefined);
     const st = report?.sessions.find((x) => x.machine === s.machine && x.session === s.name);
     // Gone only where its machine answered (an ssh connection refused is not an end).
     const answered = report?.machines.find((h) => h.machine === s.machine)?.reachable !== false;
@@ -112,7 +113,7 @@ async function rerunLocked(
       `${m.backend.name} cannot open a tab in a running session (capability "addTabsLater")`,
       op,
     );
-  const report = await ops.status();
+  const report = await ops.status([s.machine]);
   const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
   const tab = st?.tabs.find((t) => t.index === index && !t.pane);
   // Not seen because the tool or machine did not answer is not gone (review H34-7), and its tab's state

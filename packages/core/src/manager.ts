@@ -228,34 +228,45 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * that stops waiting (`sessions wait --timeout`) can tell which machine had not answered yet.
    */
   async checkAllSessionsStatus(
-    opts: StatusOptions & { asking?: Map<string, number> } = {},
+    opts: StatusOptions & {
+      asking?: Map<string, number>;
+      /**
+       * Only these machines are asked, and only they are in the report: a machine the caller did not
+       * name is not contacted, so it cannot delay the answer (review H53-1). Default: every machine.
+       */
+      machines?: Iterable<string> | undefined;
+    } = {},
   ): Promise<StatusReport> {
-    const { asking, ...backendOpts } = opts;
+    const { asking, machines, ...backendOpts } = opts;
+    const only = machines === undefined ? undefined : new Set(machines);
     const per = await Promise.all(
-      this.machineSet.all().map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
-        const health = { machine: m.name, host: m.host.id };
-        const own = this.managed.filter((s) => s.machine === m.name);
-        if (own.length === 0) return [[], { ...health, reachable: true }];
-        asking?.set(m.name, Date.now());
-        try {
-          const r = await pollSessions(m.backend, m.name, m.records, own, backendOpts);
-          return [
-            r.sessions,
-            r.error
-              ? { ...health, reachable: false, error: r.error, ...(r.code ? { code: r.code } : {}) }
-              : { ...health, reachable: true },
-          ];
-        } catch (e) {
-          const error = (e as Error).message;
-          const code = isMcError(e) ? { code: e.code } : {};
-          return [
-            own.map((s) => unknownStatus(s, m, error)),
-            { ...health, reachable: false, error, ...code },
-          ];
-        } finally {
-          asking?.delete(m.name);
-        }
-      }),
+      this.machineSet
+        .all()
+        .filter((m) => only === undefined || only.has(m.name))
+        .map(async (m): Promise<[SessionStatus[], MachineHealth]> => {
+          const health = { machine: m.name, host: m.host.id };
+          const own = this.managed.filter((s) => s.machine === m.name);
+          if (own.length === 0) return [[], { ...health, reachable: true }];
+          asking?.set(m.name, Date.now());
+          try {
+            const r = await pollSessions(m.backend, m.name, m.records, own, backendOpts);
+            return [
+              r.sessions,
+              r.error
+                ? { ...health, reachable: false, error: r.error, ...(r.code ? { code: r.code } : {}) }
+                : { ...health, reachable: true },
+            ];
+          } catch (e) {
+            const error = (e as Error).message;
+            const code = isMcError(e) ? { code: e.code } : {};
+            return [
+              own.map((s) => unknownStatus(s, m, error)),
+              { ...health, reachable: false, error, ...code },
+            ];
+          } finally {
+            asking?.delete(m.name);
+          }
+        }),
     );
     // Remote records and process times are in each machine's clock: shown in this machine's.
     const report = makeReport(
@@ -482,7 +493,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     return {
       machine: (name) => this.machine(name),
       hostInfo: (name) => this.hostInfo(name),
-      status: () => this.checkAllSessionsStatus({ processes: false }),
+      status: (machines) => this.checkAllSessionsStatus({ processes: false, machines }),
       updateSession: (s, change) => this.updateSession(s, change),
     };
   }

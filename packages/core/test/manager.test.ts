@@ -225,6 +225,35 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(m.managed).toEqual([]);
   });
 
+  it("status limited to some machines asks only those, and reports only them (review H53-1)", async () => {
+    const { backend, factory, host } = toy();
+    const observe = backend.observe.bind(backend);
+    const asked: string[] = [];
+    backend.observe = async (sessions) => {
+      asked.push(...sessions.map((s) => s.machine));
+      return observe(sessions);
+    };
+    const m = new SessionManager({
+      kind: "Toy",
+      factory,
+      stateHost: host,
+      machines: [
+        { name: "a", host, layouts: [L("x")] },
+        { name: "b", host, layouts: [L("y")] },
+      ],
+    });
+    await m.startAllSessions();
+    asked.length = 0;
+    const only = await m.checkAllSessionsStatus({ processes: false, machines: ["a"] });
+    expect(asked).toEqual(["a"]);
+    expect(only.sessions.map((s) => s.machine)).toEqual(["a"]);
+    expect(only.machines.map((h) => h.machine)).toEqual(["a"]);
+    asked.length = 0;
+    const all = await m.checkAllSessionsStatus({ processes: false });
+    expect(asked.sort()).toEqual(["a", "b"]);
+    expect(all.machines.map((h) => h.machine).sort()).toEqual(["a", "b"]);
+  });
+
   it("plans (dry run) without starting or writing anything", async () => {
     const { live, host, manager } = toy();
     live.add("a");

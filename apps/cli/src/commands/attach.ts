@@ -118,7 +118,8 @@ async function hand(
 
 /** Attach to a session mc manages, only while it is still the one mc started. */
 async function attachManaged(run: LoadedRun, name: string, machine: string, o: AttachOptions, out: Output) {
-  const report = await run.manager.checkAllSessionsStatus({ processes: false });
+  // Only its machine: the run's others are not contacted and cannot delay the attach (review H53-1).
+  const report = await run.manager.checkAllSessionsStatus({ processes: false, machines: [machine] });
   const st = report.sessions.find((s) => s.session === name && s.machine === machine);
   const place = machine === "local" ? "" : ` on ${machine}`;
   const down = report.machines.find((h) => h.machine === machine && !h.reachable);

@@ -562,7 +562,11 @@ async function reachedStatus(
   found: { run: LoadedRun; session: { name: string }; machine: string },
   more = "",
 ): Promise<SessionStatus | undefined> {
-  const report = await found.run.manager.checkAllSessionsStatus({ processes: false });
+  // Only its machine: another machine of the run, unreachable, would delay the rerun (review H53-1).
+  const report = await found.run.manager.checkAllSessionsStatus({
+    processes: false,
+    machines: [found.machine],
+  });
   const health = report.machines.find((h) => h.machine === found.machine);
   if (health && !health.reachable)
     throw new McError(

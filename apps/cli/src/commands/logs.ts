@@ -202,7 +202,10 @@ async function follow(
 
 /** Whether every followed command (by slot) has finished, or the session is gone. */
 async function allFinished(found: FoundSession, slots: number[]): Promise<boolean> {
-  const report = await found.run.manager.checkAllSessionsStatus({ processes: false });
+  const report = await found.run.manager.checkAllSessionsStatus({
+    processes: false,
+    machines: [found.machine],
+  });
   const s = report.sessions.find((x) => x.session === found.session.name && x.machine === found.machine);
   if (!s?.exists) return true;
   return slots.every((i) => {

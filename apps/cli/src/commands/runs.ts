@@ -193,12 +193,25 @@ export async function gather(
   // A name is looked up as everywhere else: mc's name, the tool's spelling of it, or the layout's name.
   // Status only reads: a name on several machines or servers shows each of them.
   const wanted = o.name === undefined ? undefined : findSessions(runs, o.name, o.host);
-  // With --host, runs with no session on that machine are not asked (their machines not reached).
-  const asked =
-    o.host === undefined ? runs : runs.filter((r) => r.manager.managed.some((x) => x.machine === o.host));
+  // Only the machines that can hold a session shown: --host's, and of a name, those holding a session it
+  // names. Another machine of the same run is not contacted, so it cannot delay the answer (review H53-1);
+  // a run with none of them is not asked.
+  const machinesOf = (r: LoadedRun): string[] | undefined => {
+    if (wanted !== undefined && wanted.length > 0)
+      return [...new Set(wanted.filter((w) => w.run === r).map((w) => w.machine))];
+    return o.host === undefined ? undefined : [o.host];
+  };
+  const asked = runs.flatMap((r): { run: LoadedRun; machines: string[] | undefined }[] => {
+    const machines = machinesOf(r);
+    if (machines === undefined) return [{ run: r, machines }];
+    return machines.some((m) => r.manager.managed.some((x) => x.machine === m)) ? [{ run: r, machines }] : [];
+  });
   const reports = await Promise.all(
-    asked.map(async (r) => {
-      const report = await r.manager.checkAllSessionsStatus({ processes: o.processes ?? true });
+    asked.map(async ({ run: r, machines }) => {
+      const report = await r.manager.checkAllSessionsStatus({
+        processes: o.processes ?? true,
+        ...(machines === undefined ? {} : { machines }),
+      });
       return { run: r, sessions: report.sessions, machines: report.machines };
     }),
   );

@@ -1,0 +1,173 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HAVE_SSHD, type PrivateSshd, privateSshd } from "@mc/remote/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./cli.js";
+
+/**
+ * A port that accepts TCP connections and never says a word: a machine whose sshd hangs (SIGSTOPped, an
+ * rc file waiting on NFS). ssh waits out its ConnectTimeout (10 s) there. Counts the connections it got.
+ */
+async function blackHole(port: number): Promise<{ connections: () => number; close: () => Promise<void> }> {
+  const held: Socket[] = [];
+  let count = 0;
+  const srv: Server = createServer((s) => {
+    count++;
+    held.push(s);
+  });
+  // The killed sshd may hold the port a moment longer (SIGKILL is not instant): asked again for a while.
+  const end = Date.now() + 5000;
+  for (;;) {
+    const e = await new Promise<Error | undefined>((resolve) => {
+      srv.once("error", resolve);
+      srv.listen(port, "127.0.0.1", () => resolve(undefined));
+    });
+    if (!e) break;
+    if (Date.now() > end) throw e;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    connections: () => count,
+    close: async () => {
+      for (const s of held) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+describe.skipIf(!HAVE_SSHD)(
+  "--host and a name limit the machines mc contacts (review H53, real sshd)",
+  () => {
+    const names = ["alpha", "beta"] as const;
+    const sshd: Partial<Record<(typeof names)[number], PrivateSshd>> = {};
+    let dir: string;
+    let env: NodeJS.ProcessEnv;
+    let hole: Awaited<ReturnType<typeof blackHole>> | undefined;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "mc-cli-scope-"));
+      // One sshd each, so that beta alone can go down; each its own tmux server and state (two machines).
+      for (const m of names) {
+        mkdirSync(join(dir, m, "tmux"), { recursive: true });
+        sshd[m] = await privateSshd(1, {
+          serverEnv: {
+            SHELL: "/bin/sh",
+            MC_STATE_DIR: join(dir, m, "state"),
+            TMUX_TMPDIR: join(dir, m, "tmux"),
+          },
+        });
+      }
+      const cfg = names.map((m) =>
+        [
+          `Host ${m}`,
+          "  HostName 127.0.0.1",
+          `  Port ${sshd[m]!.ports[0]}`,
+          "  User root",
+          `  IdentityFile ${sshd[m]!.key}`,
+          "  IdentitiesOnly yes",
+          "  StrictHostKeyChecking no",
+          "  UserKnownHostsFile /dev/null",
+          "  LogLevel ERROR",
+        ].join("\n"),
+      );
+      writeFileSync(join(dir, "ssh_config"), `${cfg.join("\n")}\n`);
+      mkdirSync(join(dir, "local-tmp"));
+      // Its own control sockets (TMPDIR): none of another test's masters to beta survive beta's fall.
+      env = {
+        ...process.env,
+        MC_STATE_DIR: join(dir, "local-state"),
+        TMPDIR: join(dir, "local-tmp"),
+        NO_COLOR: "1",
+        SHELL: "/bin/sh",
+      };
+      delete env.TMUX;
+      mkdirSync(join(dir, "work"));
+    });
+    afterAll(async () => {
+      await hole?.close();
+      for (const m of names) {
+        try {
+          execFileSync("tmux", ["-S", join(dir, m, "tmux", "tmux-0", "default"), "kill-server"]);
+        } catch {}
+        sshd[m]?.stop();
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    });
+
+    const sessions = (args: string[]) => runCli(args, { env, cwd: dir });
+    /** A command, and how long it took (ms). */
+    const timed = async (args: string[]) => {
+      const t0 = Date.now();
+      const r = await sessions(args);
+      return { ...r, ms: Date.now() - t0 };
+    };
+    const layout = (file: string, name: string, tabs: { tabName: string; command: string }[]) => {
+      const f = join(dir, file);
+      const layoutTabs = tabs.map((t) => ({ ...t, startDir: join(dir, "work") }));
+      writeFileSync(f, JSON.stringify({ version: "0.1", layouts: [{ layoutName: name, layoutTabs }] }));
+      return f;
+    };
+    const ssh = () => ["--ssh-config", join(dir, "ssh_config")];
+
+    it("status, attach --print, rerun and wait for alpha never contact beta, which does not answer (H53-1)", async () => {
+      const rw = layout("rw.json", "rw", [
+        { tabName: "ok", command: "exit 0" },
+        { tabName: "bad", command: "exit 5" },
+      ]);
+      const solo = layout("solo.json", "solo", [{ tabName: "t", command: "sleep 120" }]);
+      const a = await sessions(["run", rw, "--host", "alpha,beta", ...ssh()]);
+      expect(a.code, a.stderr).toBe(0);
+      const b = await sessions(["run", solo, "--host", "alpha", ...ssh()]);
+      expect(b.code, b.stderr).toBe(0);
+      // Both of alpha's rw tabs finished (asked while beta still answers).
+      const end = Date.now() + 30_000;
+      for (;;) {
+        const st = await sessions(["status", "rw", "--host", "alpha", "--json"]);
+        const tabs = (JSON.parse(st.stdout).sessions[0]?.tabs ?? []) as { state: string }[];
+        if (tabs.length === 2 && tabs.every((t) => t.state === "exited")) break;
+        expect(Date.now(), st.stderr).toBeLessThan(end);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+
+      // beta goes silent: its sshd (and with it mc's shared connection there) dies, and its port takes
+      // connections that never get an answer, so a command that contacts it waits 10 s (ConnectTimeout).
+      sshd.beta!.kill();
+      hole = await blackHole(sshd.beta!.ports[0]!);
+      // Well under one ConnectTimeout (10 s), with room for a loaded machine.
+      const FAST = 7000;
+
+      const st = await timed(["status", "rw", "--host", "alpha", "--json"]);
+      expect(st.code, st.stderr).toBe(0);
+      expect(JSON.parse(st.stdout).sessions.map((s: { machine: string }) => s.machine)).toEqual(["alpha"]);
+      expect(st.ms).toBeLessThan(FAST);
+      // A name narrows too: solo is only on alpha, though another run (rw) also has beta.
+      const named = await timed(["status", "solo"]);
+      expect(named.code, named.stderr).toBe(0);
+      expect(named.stdout).toMatch(/alpha\s+solo\s+t\s+running/);
+      expect(named.ms).toBeLessThan(FAST);
+      const at = await timed(["attach", "rw", "--host", "alpha", "--print"]);
+      expect(at.code, at.stderr).toBe(0);
+      expect(at.stdout).toContain("alpha");
+      expect(at.ms).toBeLessThan(FAST);
+      const re = await timed(["rerun", "rw/bad", "--host", "alpha"]);
+      expect(re.code, re.stderr).toBe(0);
+      expect(re.stderr).toMatch(/rw\/bad: attempt 2 started/);
+      expect(re.ms).toBeLessThan(FAST);
+      // The rerun's `exit 5` ends at once: wait says the tab failed (not that a machine did not answer).
+      const w = await timed(["wait", "rw", "--host", "alpha", "--timeout", "20"]);
+      expect(w.stderr).not.toMatch(/did not answer/);
+      expect(w.code, w.stderr).toBe(10);
+      expect(w.ms).toBeLessThan(FAST);
+      expect(hole.connections()).toBe(0);
+
+      // The control: without --host, rw is on beta too, which is asked, and its silence is said (exit 8).
+      const all = await timed(["status", "rw"]);
+      expect(all.code, all.stderr).toBe(8);
+      expect(hole.connections()).toBeGreaterThan(0);
+      expect(all.ms).toBeGreaterThanOrEqual(9000);
+    }, 120_000);
+  },
+);
