@@ -271,6 +271,11 @@ export async function watchRunRecords(onChange: () => void, host: Host = localHo
 export async function loadRuns(
   host: Host = localHost(),
   onNotice: (message: string) => void = () => {},
+  /**
+   * Shared by every remote run loaded: a machine that did not answer one run is not waited for again by
+   * another (review H53-2). Only for a command that asks once, never one that follows machines over time.
+   */
+  unanswered?: Map<string, McError>,
 ): Promise<{ runs: LoadedRun[]; corrupt: { path: string; error: string }[] }> {
   const { stateDir } = await host.info();
   const runs: LoadedRun[] = [];
@@ -285,7 +290,7 @@ export async function loadRuns(
       const { RemoteManager } = remote ? await loadRemote() : { RemoteManager: undefined };
       for (const run of listing.runs) {
         const manager = RemoteManager
-          ? new RemoteManager(kind, factory, { machineLayouts: {}, onNotice })
+          ? new RemoteManager(kind, factory, { machineLayouts: {}, onNotice, unanswered })
           : new SessionManager({ kind, factory, machines: [], stateHost: host });
         try {
           manager.adopt(run);

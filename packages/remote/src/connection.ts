@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { type MachineRecord, McError } from "@mc/core";
-import type { SshHostOptions } from "./ssh-args.js";
+import type { SshHostOptions, UnansweredConnections } from "./ssh-args.js";
 import { type SshHost, sshHost } from "./ssh-host.js";
 
 /** ssh options of one machine; `target` is what ssh connects to (default: the machine's name). */
@@ -17,7 +17,7 @@ export interface MachineSsh extends SshHostOptions {
  * a later command that the file changed since.
  */
 export interface SshConnection
-  extends Omit<SshHostOptions, "localEnv" | "id" | "batch" | "snapshotMaxAgeMs"> {
+  extends Omit<SshHostOptions, "localEnv" | "id" | "batch" | "snapshotMaxAgeMs" | "unanswered"> {
   transport: "ssh";
   target: string;
   /** sha256 of the ssh config file when the run started. */
@@ -32,6 +32,8 @@ export interface SshMachineOptions {
   localEnv?: NodeJS.ProcessEnv | undefined;
   /** Called with what a user should know (a config file that changed since the run started). */
   onNotice?: ((message: string) => void) | undefined;
+  /** Connections that did not answer in this command (see {@link SshHostOptions.unanswered}). */
+  unanswered?: UnansweredConnections | undefined;
 }
 
 /** Refuse a machine name that cannot name anything (`--host ''`). */
@@ -69,7 +71,7 @@ function fileHash(path: string): string | undefined {
  */
 export function sshConnection(name: string, ssh: MachineSsh = {}, cwd = process.cwd()): SshConnection {
   checkMachineName(name);
-  const { target, localEnv: _l, id: _i, batch: _b, snapshotMaxAgeMs: _s, ...rest } = ssh;
+  const { target, localEnv: _l, id: _i, batch: _b, snapshotMaxAgeMs: _s, unanswered: _u, ...rest } = ssh;
   const c: SshConnection = { ...rest, transport: "ssh", target: target ?? name };
   if (c.configFile !== undefined && c.configFile !== "/dev/null") {
     c.configFile = absolutePath(c.configFile, cwd);
@@ -94,6 +96,7 @@ function hostOf(machine: string, c: SshConnection, o: SshMachineOptions, onFirst
     ...opts,
     id: `ssh:${machine}`,
     ...(o.localEnv ? { localEnv: o.localEnv } : {}),
+    ...(o.unanswered ? { unanswered: o.unanswered } : {}),
     ...(onFirstUse ? { onFirstUse } : {}),
   });
 }

@@ -59,6 +59,7 @@ export {
   sshMcArgs,
   sshPercent,
   sshUserArgs,
+  type UnansweredConnections,
 } from "./ssh-args.js";
 export { connectionKey, type ResolvedSsh, resolveSsh } from "./ssh-config.js";
 export { type SshHost, sshHost } from "./ssh-host.js";

@@ -13,7 +13,7 @@ import {
 } from "@mc/core";
 import { type MachineSsh, sshConnect, sshMachine } from "./connection.js";
 import { checkDistinctMachines, type IdentifiedHost } from "./machine-identity.js";
-import type { SshHostOptions } from "./ssh-args.js";
+import type { SshHostOptions, UnansweredConnections } from "./ssh-args.js";
 import { checkRemoteStateOwner } from "./state-owner.js";
 
 /** Options every remote manager takes. `B` is the backend's own options (tmux socket, zellij binary…). */
@@ -38,6 +38,11 @@ export interface RemoteManagerOptions<B extends object> {
   cwd?: string | undefined;
   /** Told what a user should know (a saved run's ssh config file changed since it started). */
   onNotice?: ((message: string) => void) | undefined;
+  /**
+   * Shared by the managers of one command: a saved run's machine that did not answer is not waited for
+   * again by this or another run (see {@link SshHostOptions.unanswered}).
+   */
+  unanswered?: UnansweredConnections | undefined;
 }
 
 /** What killing one session of a remote run found (core's KillResult, with `ended` and `survivors`). */
@@ -127,6 +132,7 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
         sshConnect(machine, record, {
           onNotice: opts.onNotice,
           ...(defaults.localEnv ? { localEnv: defaults.localEnv } : {}),
+          ...(opts.unanswered ? { unanswered: opts.unanswered } : {}),
         }),
       concurrency: opts.concurrency,
     });

@@ -53,7 +53,18 @@ export interface SshHostOptions {
   snapshotMaxAgeMs?: number | undefined;
   /** Environment of the local ssh client (default: this process's). */
   localEnv?: NodeJS.ProcessEnv | undefined;
+  /**
+   * Shared by the hosts of one command: a connection (by its {@link connectionKey}) that did not answer
+   * there (refused, timed out, a login that hangs) is not tried again by any host given the same map; its
+   * error comes at once. So one silent machine costs a command one connect timeout, not one per run and
+   * operation (review H53-2). Not for what follows machines over time (wait, monitoring): a machine that
+   * comes back would not be seen.
+   */
+  unanswered?: UnansweredConnections | undefined;
 }
+
+/** Connections that did not answer within one command: connection key → the error they gave. */
+export type UnansweredConnections = Map<string, McError>;
 
 const OPTION_KEY = /^[A-Za-z][A-Za-z0-9]*$/;
 

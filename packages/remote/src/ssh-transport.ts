@@ -215,6 +215,12 @@ export class SshTransport {
   /** Send one batch and answer each of its operations. */
   async send(items: Pending[], signal?: AbortSignal): Promise<void> {
     await this.ready();
+    // Did not answer earlier in this command (see SshHostOptions.unanswered): not waited for again.
+    const silent = this.opts.unanswered?.get(this.resolved!.key);
+    if (silent) {
+      for (const it of items) it.reject(silent);
+      return;
+    }
     if (this.mode === "win32") {
       await Promise.all(items.map((it) => runWindowsOp(it, this.winScript, this.opts.env)));
       return;
@@ -307,6 +313,10 @@ export class SshTransport {
             sshError(this.id, op, r.exitCode, `${r.stdout.toString("utf8").slice(0, 2000)}\n${r.stderr}`, {
               probe: this.probe(),
             });
+    // Not a connection that dropped mid-batch (exit 0) or a command that ran past its time: the machine
+    // did not answer, which this command need not wait out again.
+    if (err.code === "SSH_UNREACHABLE" && (r.notUp || (!r.timedOut && r.exitCode !== 0)))
+      this.opts.unanswered?.set(this.resolved!.key, err);
     for (const it of items) it.reject(err);
   }
 

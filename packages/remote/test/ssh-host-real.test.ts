@@ -107,4 +107,26 @@ describe.skipIf(!HAVE_SSHD)("a host that connects but never runs mc's commands (
       await h.close();
     }
   });
+
+  it("hosts of one command that share `unanswered` wait for a silent connection once (review H53-2)", async () => {
+    const unanswered = new Map();
+    const opts = d.options(d.ports[0]!, { stateDir: join(dir, "state"), loginTimeoutMs: 1500, unanswered });
+    const [first, next] = [sshHost("127.0.0.1", opts), sshHost("127.0.0.1", opts)];
+    const failed = await first.info().then(
+      () => "answered",
+      (e: unknown) => e,
+    );
+    expect(isMcError(failed, "SSH_UNREACHABLE"), String(failed)).toBe(true);
+    expect(unanswered.size).toBe(1);
+    // Another host (another run's) on the same connection: the same error at once, no ssh started.
+    const t0 = Date.now();
+    const again = await next.readFile("/etc/hostname").then(
+      () => "answered",
+      (e: unknown) => e,
+    );
+    expect(again).toBe(failed);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(next.batches).toBe(0);
+    expect(next.spawned).toBe(0);
+  });
 });

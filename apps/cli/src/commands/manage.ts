@@ -128,6 +128,8 @@ export async function statusCommand(
       return 0;
     },
     o,
+    // A watch asks again and again: a machine that comes back must be seen.
+    { oneShot: !o.watch },
   );
 }
 
@@ -359,6 +361,7 @@ export async function killCommand(
       return own.includes(one) ? one : 1;
     },
     o,
+    { oneShot: true },
   );
 }
 
@@ -691,6 +694,7 @@ export async function lsCommand(
       return code;
     },
     o,
+    { oneShot: true },
   );
 }
 

@@ -120,12 +120,18 @@ export interface Runs {
  * the last read (a merge or a restart in another terminal moves a session to its own run's record, with
  * its new tabs), else gives undefined: for commands that follow sessions over time. The runs of the
  * earlier read are closed then: use only the new ones.
+ *
+ * `oneShot`: the command asks each machine once (kill, ls, status without --watch), so a machine that did
+ * not answer one run is not waited for again by the next (review H53-2: `kill --all` waited out one silent
+ * machine's connect timeout 6 times). Not for commands that follow machines until they answer again.
  */
 export async function withRuns<T>(
   out: Output,
   f: (runs: LoadedRun[], corrupt: Corrupt, reload: () => Promise<Runs | undefined>) => Promise<T>,
   where: RunFilter = {},
+  how: { oneShot?: boolean } = {},
 ): Promise<T> {
+  const unanswered = how.oneShot ? new Map<string, McError>() : undefined;
   const { socket } = where;
   // machineconfig's names and letters as on `run` (review H31-2: attach -b t was refused).
   const chosen = where.backend === undefined ? undefined : backendOf(where.backend);
@@ -151,11 +157,15 @@ export async function withRuns<T>(
   let unreadable: Corrupt = [];
   const load = async (): Promise<Runs> => {
     stamp = await runsStamp();
-    const { runs: all, corrupt } = await loadRuns(undefined, (n) => {
-      if (out.json || said.has(n)) return;
-      said.add(n);
-      out.err(out.c.yellow(`warning: ${n}`));
-    });
+    const { runs: all, corrupt } = await loadRuns(
+      undefined,
+      (n) => {
+        if (out.json || said.has(n)) return;
+        said.add(n);
+        out.err(out.c.yellow(`warning: ${n}`));
+      },
+      unanswered,
+    );
     loaded.push(...all);
     const runs =
       want !== undefined
