@@ -170,6 +170,15 @@ export function socketColumn(rows: readonly Located[]): ((row: Located) => strin
 }
 
 /**
+ * How a line names the tmux server of a session, by {@link socketColumn}'s rule: nothing for tmux's
+ * default server (or none known), else ` (tmux socket PATH)`. Five `killed rb on h2` lines for five
+ * servers on h2 are told apart by it (review H53-2).
+ */
+export function socketNote(socket: string | undefined): string {
+  return socket === undefined || isDefaultSocket(socket) ? "" : ` (tmux socket ${socket})`;
+}
+
+/**
  * A plain text table. Cells are displayed (one line each, controls made visible) before they are
  * measured, widths are terminal cells, and the widest columns are cut to fit `maxWidth`.
  */

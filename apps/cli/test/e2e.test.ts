@@ -443,7 +443,9 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const k = await killing;
     expect(k.code, k.stderr).toBe(130);
     expect(k.stderr).toContain("interrupted: finishing the kill of sweepme");
-    expect(k.stderr).toMatch(/killed sweepme and \d+ process\(es\) its tabs had left running/);
+    expect(k.stderr).toMatch(
+      /killed sweepme \(tmux socket \S+h375\.sock\) and \d+ process\(es\) its tabs had left running/,
+    );
     expect(k.stderr).toContain(
       "not killed (interrupted): notyet; they stay in mc's records: sessions kill notyet",
     );

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cells, display, jsonText, logLine, render } from "../src/display.js";
 import { reportError } from "../src/exit-codes.js";
-import { colorEnabled, makeOutput, statusTable, table, transitions } from "../src/output.js";
+import { colorEnabled, makeOutput, socketNote, statusTable, table, transitions } from "../src/output.js";
 
 /** Anything a hostile file or tool can put in a string: controls, C1, bidi, zero-width, emoji, wide text. */
 const hostile = fc.oneof(
@@ -240,5 +240,17 @@ describe("colour follows NO_COLOR and FORCE_COLOR", () => {
   ])("%j on a tty=%s → colour %s", (env, tty, want) => {
     expect(colorEnabled(false, tty, env)).toBe(want);
     expect(colorEnabled(true, tty, env)).toBe(false);
+  });
+});
+
+describe("socketNote (kill's lines, review H53-2)", () => {
+  it("names a tmux server that is not the default, by the SOCKET column's rule", () => {
+    expect(socketNote(undefined)).toBe("");
+    expect(socketNote("/tmp/tmux-0/default")).toBe("");
+    expect(socketNote("/run/user/1000/tmux-1000/default")).toBe("");
+    expect(socketNote("/tmp/s1")).toBe(" (tmux socket /tmp/s1)");
+    // A remote socket is kept as given there (`--socket -Lx`, `%1`): shown as is.
+    expect(socketNote("-Lx")).toBe(" (tmux socket -Lx)");
+    expect(socketNote("/tmp/tmux-0/defaults")).toBe(" (tmux socket /tmp/tmux-0/defaults)");
   });
 });

@@ -342,7 +342,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       ]) {
         const k = await sessions(args);
         expect(k.code, k.stderr).toBe(8);
-        expect(k.stderr).toMatch(/✗ far on alpha: .*it stays in mc's records/);
+        expect(k.stderr).toMatch(/✗ far on alpha \(tmux socket \S+tmux-far\): .*it stays in mc's records/);
       }
     } finally {
       await sshd.start();
@@ -389,7 +389,9 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
       ]);
       expect(st.code, st.stderr).toBe(8);
       expect(k.code, k.stderr).toBe(8);
-      expect(k.stderr).toMatch(/✗ hung on alpha: .*no answer within 13000 ms.*it stays in mc's records/);
+      expect(k.stderr).toMatch(
+        /✗ hung on alpha \(tmux socket \S+tmux-hung\): .*no answer within 13000 ms.*it stays in mc's records/,
+      );
     } finally {
       process.kill(pid, "SIGCONT");
     }

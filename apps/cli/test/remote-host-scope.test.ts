@@ -14,13 +14,14 @@ import { runCli } from "./cli.js";
 async function blackHole(port: number): Promise<{ connections: () => number; close: () => Promise<void> }> {
   const held: Socket[] = [];
   let count = 0;
-  const srv: Server = createServer((s) => {
-    count++;
-    held.push(s);
-  });
-  // The killed sshd may hold the port a moment longer (SIGKILL is not instant): asked again for a while.
+  // The killed sshd may hold the port a moment longer (SIGKILL is not instant): tried again for a while.
   const end = Date.now() + 5000;
+  let srv: Server;
   for (;;) {
+    srv = createServer((s) => {
+      count++;
+      held.push(s);
+    });
     const e = await new Promise<Error | undefined>((resolve) => {
       srv.once("error", resolve);
       srv.listen(port, "127.0.0.1", () => resolve(undefined));
@@ -89,9 +90,10 @@ describe.skipIf(!HAVE_SSHD)(
     afterAll(async () => {
       await hole?.close();
       for (const m of names) {
-        try {
-          execFileSync("tmux", ["-S", join(dir, m, "tmux", "tmux-0", "default"), "kill-server"]);
-        } catch {}
+        for (const sock of [join(dir, m, "tmux", "tmux-0", "default"), join(dir, m, "sk")])
+          try {
+            execFileSync("tmux", ["-S", sock, "kill-server"], { stdio: "ignore" });
+          } catch {}
         sshd[m]?.stop();
       }
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
@@ -169,5 +171,61 @@ describe.skipIf(!HAVE_SSHD)(
       expect(hole.connections()).toBeGreaterThan(0);
       expect(all.ms).toBeGreaterThanOrEqual(9000);
     }, 120_000);
+
+    it("kill --all waits out a silent machine once, not once per run and step, and names each tmux server (H53-2)", async () => {
+      // beta answers again (when the test before left it silent), for the runs that put sessions there.
+      if (hole) {
+        await hole.close();
+        hole = undefined;
+        await sshd.beta!.start();
+      }
+      const kx = layout("kx.json", "kx", [{ tabName: "t", command: "sleep 120" }]);
+      const started = [
+        ["--host", "alpha,beta"],
+        ["--host", "alpha", "--socket", join(dir, "alpha", "sk")],
+        ["--host", "beta", "--socket", join(dir, "beta", "sk")],
+      ];
+      for (const args of started) {
+        const r = await sessions(["run", kx, ...args, ...ssh()]);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const kz = layout("kz.json", "kz", [{ tabName: "t", command: "sleep 120" }]);
+      expect((await sessions(["run", kz, "--host", "beta", ...ssh()])).code).toBe(0);
+      // Three runs (four with the test before) have a session on beta; beta goes silent again.
+      sshd.beta!.kill();
+      hole = await blackHole(sshd.beta!.ports[0]!);
+      // One connect timeout (10 s) and the rest; before, each run's each step waited it out again (≥ 20 s).
+      const ONCE = 17_000;
+      // ls asks the runs one after another: beta's silence said for each, waited for once.
+      const ls = await timed(["ls", "--json"]);
+      expect(ls.code, ls.stderr).toBe(0);
+      const onBeta = JSON.parse(ls.stdout).runs.filter((r: { host: string }) => r.host === "beta");
+      expect(onBeta.length).toBeGreaterThanOrEqual(3);
+      for (const r of onBeta) expect(r.unreachable).toMatch(/ssh:beta is unreachable/);
+      expect(ls.ms).toBeLessThan(ONCE);
+
+      const k = await timed(["kill", "--all"]);
+      expect(k.code, k.stderr).toBe(8);
+      const lines = k.stderr.split("\n");
+      const sk = (m: string) => ` (tmux socket ${join(dir, m, "sk")})`;
+      // Each of beta's sessions is said not killed, and kept; alpha's two kx, on two servers, are told apart.
+      const failed = lines.filter((l) => l.startsWith("✗ "));
+      expect(failed.length, k.stderr).toBe(onBeta.length);
+      for (const l of failed)
+        expect(l).toMatch(/ on beta.*: ssh:beta is unreachable: .*; it stays in mc's records$/);
+      for (const what of ["kz on beta", "kx on beta", `kx on beta${sk("beta")}`])
+        expect(failed.filter((l) => l.startsWith(`✗ ${what}: `)).length, k.stderr).toBe(1);
+      for (const what of ["kx on alpha", `kx on alpha${sk("alpha")}`])
+        expect(lines, k.stderr).toContain(`✓ killed ${what}`);
+      expect(k.ms).toBeLessThan(ONCE);
+
+      // Once beta answers, what stayed in the records is killed.
+      await hole.close();
+      hole = undefined;
+      await sshd.beta!.start();
+      const again = await sessions(["kill", "--all"]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toContain(`✓ killed kx on beta${sk("beta")}`);
+    }, 180_000);
   },
 );

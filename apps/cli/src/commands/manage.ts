@@ -17,7 +17,7 @@ import {
 } from "@mc/core";
 import { oneLine } from "../display.js";
 import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
-import { type Output, socketColumn, statusTable, table } from "../output.js";
+import { type Output, socketColumn, socketNote, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import { addLogTails, logTailLines } from "./logs.js";
 import {
@@ -283,8 +283,9 @@ export async function killCommand(
         );
         index += wave.length;
         for (const [k, r] of done.entries()) {
-          const { name, machine } = wave[k]!;
-          const where = machine === "local" ? "" : ` on ${machine}`;
+          const { run, name, machine } = wave[k]!;
+          // The server too when it is not tmux's default: sessions of one name on several are told apart.
+          const where = `${machine === "local" ? "" : ` on ${machine}`}${socketNote(socketField(run, machine).socket)}`;
           const host = machine === "local" ? {} : { host: machine };
           const extra = {
             ...(r.outcome ? { outcome: r.outcome } : {}),
