@@ -223,6 +223,13 @@ function startDirValue(dir: string, p: WtPlatform): string {
   if (/[\u0000-\u001f]/.test(dir)) throw invalid(`startDir ${JSON.stringify(dir)} has control characters`);
   if (dir.includes('"'))
     throw invalid(`startDir ${JSON.stringify(dir)} contains '"', which no Windows path can`);
+  // wt expands `%NAME%` in a starting directory as it does in a tab's command line (ExpandEnvironmentStringsW):
+  // a folder named `%TEMP%` (legal on NTFS) would open another directory (review H56-5).
+  if (/%[^%]+%/.test(dir))
+    throw invalid(
+      `startDir ${JSON.stringify(dir)} holds %…%, which Windows Terminal replaces with an environment variable's value`,
+      "rename the folder, or start the tab in its parent and Set-Location -LiteralPath into it in the command",
+    );
   return wtValue(dir, p, "startDir");
 }
 

@@ -52,8 +52,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** What the layout schema lets through as a name or title: not blank, no control characters. */
 export const nameText = anyText().filter((s) => s.trim() !== "" && !CONTROL.test(s));
 
-/** A directory value: anything a Windows path could be (no control characters, no `"`). */
-export const dirText = anyText().filter((s) => s.trim() !== "" && !CONTROL.test(s) && !s.includes('"'));
+/** A directory value: anything a Windows path could be (no control characters, no `"`) that wt keeps (no `%…%`). */
+export const dirText = anyText().filter(
+  (s) => s.trim() !== "" && !CONTROL.test(s) && !s.includes('"') && !/%[^%]+%/.test(s),
+);
 
 /** A path mc can put in a tab command line (see generate.ts `checkTabArg`). */
 export const tabPath = anyText()

@@ -214,6 +214,26 @@ describe("every generated script parses with the PowerShell grammar", () => {
 
 const decode = (args: readonly string[]) => Buffer.from(args.at(-1)!, "base64").toString("utf16le");
 
+describe("start directories wt would read otherwise", () => {
+  it("%NAME% in a tab's or a pane's start directory is refused: wt replaces it with a variable's value (H56-5)", () => {
+    const dirs = ["C:\\work\\%TEMP%", "D:\\%USERPROFILE%\\x", "C:\\a%b%c", "C:\\%%x%"];
+    for (const d of dirs) {
+      expect(() => launchScript({ ...basic, tabs: [{ title: "t", startDir: d }] }), d).toThrow(
+        /holds %…%, which Windows Terminal replaces/,
+      );
+      const split = { kind: "split" as const, direction: "down" as const, slot: 1, startDir: d };
+      expect(
+        () => launchScript({ ...basic, tabs: [{ title: "t", startDir: "C:\\", panes: [split] }] }),
+        d,
+      ).toThrow(/holds %…%/);
+    }
+    // One % (or %% with nothing between) names no variable: kept as written.
+    for (const d of ["C:\\100% done", "C:\\a%%b", "C:\\50%\\x"]) {
+      expect(launchScript({ ...basic, tabs: [{ title: "t", startDir: d }] })).toContain(d);
+    }
+  });
+});
+
 describe("#19 window names wt reads as ids or keywords", () => {
   // WindowEmperor.cpp:816 (v1.23+, whole integers, `new`, `last`); v1.22.11751.0 AppLogic.cpp:557
   // (`std::stoi` reads a prefix: `2fa` is window 2); TerminalWindow.cpp:1474 (`_quake`).
