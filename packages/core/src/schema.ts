@@ -199,6 +199,17 @@ export const TabConfigSchema = z
       .describe("Relative cost of the tab for balance-load; defaults to 1."),
     env: env.optional(),
     shell: text("shell")
+      .refine((s) => !CONTROL.test(s), {
+        message: "shell must not contain control characters (newline, tab, …)",
+        abort: true,
+      })
+      // A program, not a command line (`bash -l`, `/bin/sh -c '…'`): caught here, so `validate` says it too
+      // (review H56-4). A path may hold spaces and quotes (`C:\Program Files\…`, `/home/o'neil/…`), so only an
+      // option or a quoted word after a space is taken for a command line; the start check finds the rest.
+      .refine((s) => !/\s[-'"]/.test(s), {
+        message:
+          "shell is one program (a path, or a name on PATH), not a command line: options go in command",
+      })
       .optional()
       .describe("The program that interprets command (default: the user's login shell, $SHELL)."),
     interactive: z

@@ -118,6 +118,25 @@ describe("jobs fields and --lenient", () => {
     expect(r.ok).toBe(true);
   });
 
+  it("a shell that is a command line, not a program, is refused at its field; paths with spaces and quotes load (review H56-4)", () => {
+    const bad = ["/bin/sh -c 'touch /tmp/x' #", "bash -l", "pwsh\t-NoLogo", 'sh "x"', "bash\n"];
+    const r = parseLayouts(file(bad.map((sh, i) => tab(`t${i}`, { shell: sh }))));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path)).toEqual(bad.map((_, i) => `layouts[0].layoutTabs[${i}].shell`));
+    expect(r.issues[0]!.message).toBe(
+      "shell is one program (a path, or a name on PATH), not a command line: options go in command",
+    );
+    const good = [
+      "bash",
+      "/usr/local/bin/fish",
+      "C:\\Program Files\\PowerShell\\7\\pwsh.exe",
+      "/home/ana o'neil/bin/zsh",
+      "cmd",
+    ];
+    expect(parseLayouts(file(good.map((sh, i) => tab(`t${i}`, { shell: sh })))).ok).toBe(true);
+  });
+
   it("a typo'd key gets a did-you-mean, and --lenient still says it when the file has errors (review H20-10)", () => {
     const typo = file([{ tabName: "t", startDir: "~", comand: "ls" }]);
     const strict = parseLayouts(typo);
