@@ -129,7 +129,16 @@ export const statusReport = z
 /** `sessions status --json`, and each line of `status --watch --json`: a report, and at Ctrl-C one last line. */
 export const statusDocument = z
   .union([
-    statusReport,
+    statusReport
+      .extend({
+        unreadable: z
+          .array(z.object({ path: z.string(), error: z.string() }))
+          .optional()
+          .describe(
+            "status without a session name: run records that could not be read, whose sessions are missing from this report; exit 9",
+          ),
+      })
+      .describe("sessions status --json"),
     z
       .object({ type: z.literal("watch-stopped"), time: z.string() })
       .describe("status --watch --json: the last line, once Ctrl-C ended the watch (exit 0)"),

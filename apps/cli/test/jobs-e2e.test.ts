@@ -152,6 +152,26 @@ describe("logs", () => {
       "line 5",
     ]);
   });
+
+  it("-f stops at SIGTERM as at Ctrl-C: exit 0, not killed (review H55-4)", async () => {
+    const f = layouts("follow-term.json", [
+      { layoutName: "ft", layoutTabs: [{ tabName: "t", command: "echo first; sleep 60" }] },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    try {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        const follow = inBackground(["logs", "ft/t", "-f"]);
+        await until(
+          async () => follow.got.out,
+          (o) => o.includes("first"),
+        );
+        follow.child.kill(sig);
+        expect(await follow.code, `${sig}: ${follow.got.err}`).toBe(0);
+      }
+    } finally {
+      await sessions(["kill", "ft"]);
+    }
+  });
 });
 
 describe("wait", () => {
@@ -498,8 +518,9 @@ describe("a merge from another terminal while wait, events --follow and status -
       // Each event once.
       const keys = evs.map((e) => JSON.stringify(e));
       expect(new Set(keys).size, keys.join("\n")).toBe(keys.length);
-      // Ctrl-C ends the watch with 0 and one last line; every line is a status document (review H27-5).
-      watch.child.kill("SIGINT");
+      // SIGTERM (a supervisor) ends the watch as Ctrl-C does (e2e "wint" sends that one): 0 and one last
+      // line (review H55-4: killed, no last line); every line is a status document (review H27-5).
+      watch.child.kill("SIGTERM");
       await until(
         async () => watch.got.code,
         (c) => c !== undefined,

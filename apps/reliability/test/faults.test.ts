@@ -332,15 +332,29 @@ describe("faults: damaged state files", () => {
     ]);
     for (const c of ls.corrupt) expect(c.error).toMatch(/is not valid JSON|is not an mc run record/);
 
+    // The readable runs are shown; the report is not all mc manages, which the exit says (9), as kill --all
+    // and wait do, and --json names the records (review H55-2: exit 0, and nothing in the JSON).
     const status = await sessions(["status"], env, t.work);
-    expect(status.code).toBe(0);
+    expect(status.code).toBe(9);
     expect(status.stdout).toMatch(/good-a\s+\S+\s+t\s+running/);
     expect(status.stderr).toContain("skipped unreadable state file");
     const statusJson = await sessions(["status", "--json"], env, t.work);
-    expect(JSON.parse(statusJson.stdout).sessions.map((s: { session: string }) => s.session)).toEqual([
-      "good-a",
-      "good-b",
-    ]);
+    expect(statusJson.code).toBe(9);
+    const doc = JSON.parse(statusJson.stdout);
+    expect(doc.sessions.map((s: { session: string }) => s.session)).toEqual(["good-a", "good-b"]);
+    expect(doc.unreadable.map((c: { path: string }) => c.path.split("/").pop()).sort()).toEqual(
+      ls.corrupt.map((c) => c.path.split("/").pop()).sort(),
+    );
+    // A session asked for by name was found: another run's damaged record does not change that.
+    const named = await sessions(["status", "good-a", "--json"], env, t.work);
+    expect(named.code, named.stderr).toBe(0);
+    expect(JSON.parse(named.stdout).unreadable).toBeUndefined();
+    // events without names says which records it could not read.
+    const events = await sessions(["events"], env, t.work);
+    expect(events.code).toBe(0);
+    expect(
+      events.stderr.match(/skipped unreadable run record .*: its sessions' events are not shown/g),
+    ).toHaveLength(4);
 
     const kill = await sessions(["kill", "--all"], env, t.work);
     // Every readable run's sessions are killed; the unreadable records are named, and the exit says that

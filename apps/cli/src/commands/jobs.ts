@@ -304,8 +304,16 @@ export async function eventsCommand(
 ): Promise<number> {
   return withRuns(
     out,
-    async (runs, _corrupt, reload) => {
+    async (runs, corrupt, reload) => {
       const found = await targets(runs, names, o.host);
+      // Every run's events, but for a record that could not be read: said, not left out silently (H55-2).
+      if (names.length === 0)
+        for (const c of corrupt.filter((x) => mayHoldOurs(x.error)))
+          out.err(
+            out.c.yellow(
+              `warning: skipped unreadable run record ${oneLine(c.path)} (${oneLine(c.error)}): its sessions' events are not shown`,
+            ),
+          );
       for (const e of await history(found)) out.jsonLine(e);
       if (o.follow && names.length === 0) {
         // A dashboard: it never ends by itself, so it is never a silent exit 0 (review H50-10).

@@ -155,8 +155,10 @@ async function follow(
 ): Promise<number> {
   const ac = new AbortController();
   const stop = () => ac.abort();
-  // `on`, not `once` (see monitor-output.ts interruptible): removed in the finally below.
+  // `on`, not `once` (see monitor-output.ts interruptible): removed in the finally below. SIGTERM (a
+  // supervisor, `timeout`) stops the follow as Ctrl-C does, not by dying mid-line (review H55-4).
   process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
   const path = (slot: number) => join(found.session.runDir, tabLogName(slot));
   const followers = new Map(sources.map((src) => [src.slot, new LogFollower(host, path(src.slot))]));
   try {
@@ -197,6 +199,7 @@ async function follow(
     }
   } finally {
     process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
 }
 

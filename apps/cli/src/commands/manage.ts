@@ -58,6 +58,14 @@ export async function statusCommand(
         }
       };
       warn(corrupt);
+      // Without a name the report stands for every run mc manages: one whose record could not be read is
+      // missing from it, which --json says (`unreadable`) and the exit code too (9), as kill --all and wait
+      // do (review H55-2). A name's sessions were found or not: another run's record does not change that.
+      const unreadableOf = (list: typeof corrupt) =>
+        name === undefined ? list.filter((c) => mayHoldOurs(c.error)) : [];
+      let unreadable = unreadableOf(corrupt);
+      const withUnreadable = (report: ReturnType<typeof makeReport>) =>
+        unreadable.length ? { ...report, unreadable } : report;
       let runs = first;
       const once = async () => {
         // The table shows states, exit codes and pids, not process trees: only --json has them (reading
@@ -74,7 +82,7 @@ export async function statusCommand(
       };
       if (!o.watch) {
         const report = await once();
-        if (out.json) out.printJson(report);
+        if (out.json) out.printJson(withUnreadable(report));
         else if (report.sessions.length === 0)
           out.err("no managed sessions are running (sessions ls shows saved runs)");
         else for (const l of [...statusTable(report, out), ...logTailLines(report.sessions, out)]) out.out(l);
@@ -98,13 +106,17 @@ export async function statusCommand(
           )
         )
           return EXIT_CODES.SSH_UNREACHABLE;
-        return unchecked.some(toolMissing) ? EXIT_CODES.BINARY_NOT_FOUND : 0;
+        if (unchecked.some(toolMissing)) return EXIT_CODES.BINARY_NOT_FOUND;
+        return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       }
       const ac = new AbortController();
       // `on`, not `once` (see monitor-output.ts interruptible): the watch died of its Ctrl-C when it came
       // while a status call ran (the H26-8 test's rare null exit code).
       const onInt = () => ac.abort();
+      // SIGTERM (a supervisor, `timeout`) ends the watch as Ctrl-C does: its last --json line is said
+      // (review H55-4: it died with 143 and no watch-stopped line).
       process.on("SIGINT", onInt);
+      process.on("SIGTERM", onInt);
       const live = out.tty && !out.json ? out.live() : undefined;
       try {
         while (!ac.signal.aborted) {
@@ -114,15 +126,17 @@ export async function statusCommand(
           if (fresh) {
             runs = fresh.runs;
             warn(fresh.corrupt);
+            unreadable = unreadableOf(fresh.corrupt);
           }
           const report = await once();
-          if (out.json) out.jsonLine(report);
+          if (out.json) out.jsonLine(withUnreadable(report));
           else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);
           else for (const l of [...statusTable(report, out), ""]) out.out(l);
           await sleep(o.interval * 1000, ac.signal);
         }
       } finally {
         process.off("SIGINT", onInt);
+        process.off("SIGTERM", onInt);
       }
       if (out.json) out.jsonLine({ type: "watch-stopped", time: new Date().toISOString() });
       return 0;
@@ -258,6 +272,7 @@ export async function killCommand(
         process.exit(EXIT_CODES.ABORTED);
       };
       process.on("SIGINT", onInt);
+      process.on("SIGTERM", onInt);
       // Several sessions at a time (review H44-3: each sweep's grace, half a second to watch and up to 2 s
       // after TERM, added up: 20 sessions of stubborn tabs took 70 s); the one mc runs inside goes alone, last.
       while (index < targets.length && !interrupted) {
@@ -332,6 +347,7 @@ export async function killCommand(
       }
       process.off("SIGHUP", ignoreHup);
       process.off("SIGINT", onInt);
+      process.off("SIGTERM", onInt);
       const notKilled = interrupted ? later(index) : [];
       // --all cannot say it killed everything mc started when a record of this user's, a regular file,
       // could not be read (a FIFO or another user's file in its place never held one of this user's runs).
