@@ -307,6 +307,30 @@ describe("a command ending in \\; survives tmuxp's and tmuxinator's send-keys (r
   });
 });
 
+describe.skipIf(!tools.tmux)("run and freeze name a session as tmux keeps it (review H56-2)", () => {
+  it("run shows tmux's spelling; freeze finds the session by it, by mc's name and by the layout's name", async () => {
+    const s = sock("stored");
+    const f = join(dir, "stored.json");
+    const layouts = ["back\\sl ash", "d${HOME}x"].map((layoutName) => ({
+      layoutName,
+      layoutTabs: [{ tabName: "t", startDir: dir, command: "sleep 600" }],
+    }));
+    writeFileSync(f, JSON.stringify({ version: "0.1", layouts }));
+    const r = await sessions(["run", f, "-b", "tmux", "--socket", s]);
+    expect(r.code, r.stderr).toBe(0);
+    const listed = tmux(s, "list-sessions", "-F", "#{session_name}").trim().split("\n");
+    expect(listed.sort()).toEqual(["back\\\\sl_ash", "d\\${HOME}x"]);
+    // As `tmux ls` does.
+    expect(r.stderr).toContain("✓ back\\\\sl_ash ");
+    expect(r.stderr).toContain("✓ d\\${HOME}x ");
+    for (const name of ["back\\sl ash", "back\\sl_ash", "back\\\\sl_ash", "d${HOME}x", "d\\${HOME}x"]) {
+      const frozen = await sessions(["freeze", name, "--socket", s, "-b", "tmux", "--json"]);
+      expect(frozen.code, `${name}: ${frozen.stderr}`).toBe(0);
+    }
+    expect((await sessions(["kill", "back\\sl_ash", "d${HOME}x"])).code).toBe(0);
+  });
+});
+
 describe.skipIf(!tools.tmux)("freeze of a pane whose own process is a shell script", () => {
   it("is that script with its arguments, not an empty shell (review H32-3)", async () => {
     const prog = join(dir, "prog.sh");

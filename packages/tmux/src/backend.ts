@@ -35,7 +35,7 @@ import {
   type TmuxTarget,
   tmuxArgs,
   tmuxSessionFiles,
-  tmuxSessionKey,
+  tmuxStoredName,
   windowArgs,
 } from "./generate.js";
 import { type PaneRow, paneTab, parsePanes, parseSessions } from "./parse.js";
@@ -170,8 +170,9 @@ export class TmuxBackend implements SessionBackend {
     return { host: this.host, lockName: this.lockName, target: this.target, cmd: (...a) => this.cmd(...a) };
   }
 
+  /** tmux's stored spelling ({@link tmuxStoredName}): what `tmux ls` shows and a listed session's key is. */
   sessionKey(name: string): string {
-    return tmuxSessionKey(name);
+    return tmuxStoredName(name);
   }
 
   /** A space is `_`, as machineconfig's TmuxLocalManager names sessions (`g 2` → `g_2`). */
@@ -311,7 +312,7 @@ export class TmuxBackend implements SessionBackend {
     if (p.layout.onStop !== undefined) await registerStop(this.stopContext(), p, sessionId);
     return {
       tabScript: join(p.artefactDir, "tabs.sh"),
-      key: tmuxSessionKey(p.name),
+      key: tmuxStoredName(p.name),
       runId,
       sessionId,
       ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
@@ -385,7 +386,7 @@ export class TmuxBackend implements SessionBackend {
       if (isNoServer(r.stderr)) return "gone";
       throw tmuxError("kill", r.exitCode, r.stderr);
     }
-    const key = tmuxSessionKey(name);
+    const key = tmuxStoredName(name);
     const ours = parseSessions(r.stdout).filter(
       (x) => x.runId === runId && (x.key === key || x.name === name),
     );
@@ -429,7 +430,7 @@ export class TmuxBackend implements SessionBackend {
       const id = s.data?.sessionId;
       const runId = s.data?.runId;
       let list = (
-        bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxSessionKey(s.name)}`) ?? []
+        bySession.get(typeof id === "string" ? `id:${id}` : `name:${tmuxStoredName(s.name)}`) ?? []
       ).filter((p) => typeof runId === "string" && p.runId === runId && sameSession(p.mcName, s));
       // Without its id (a start not seen through), by the marks mc stamped on it, whatever its tmux name.
       if (!list.length && typeof id !== "string" && typeof runId === "string")

@@ -62,9 +62,34 @@ export function literalStyles(name: string): string {
   return name.replace(/#+(?=\[)/g, (run) => run + run);
 }
 
+/** VIS_CSTYLE's short escapes (vis(3)); any other control character is written in octal (VIS_OCTAL). */
+const CSTYLE: Record<string, string> = {
+  "\n": "n",
+  "\r": "r",
+  "\b": "b",
+  "\u0007": "a",
+  "\v": "v",
+  "\t": "t",
+  "\f": "f",
+};
+
+/**
+ * The name tmux stores, lists and matches `=NAME` against for mc's session `name`: {@link tmuxSessionKey},
+ * then tmux's utf8_stravis over it (3.3a session_check_name, on every `new-session -s` and `rename-session`):
+ * `\` is `\\`, a `$` before an ASCII letter, `_` or `{` is `\$`, a control character C-style or octal
+ * (verified on tmux 3.3a: `a${b}` is listed `a\${b}`, `a$1` and `a$` as given). Only for comparing with
+ * what tmux lists and for targets: the escaping is done again on every name tmux is given to store, so
+ * a name passed to `new-session -s` or `rename-session` stays {@link tmuxSessionKey}'s.
+ */
+export function tmuxStoredName(name: string): string {
+  return tmuxSessionKey(name).replace(/\\|\$(?=[A-Za-z_{])|[\u0000-\u001f\u007f]/g, (c) =>
+    c === "\\" || c === "$" ? `\\${c}` : `\\${CSTYLE[c] ?? c.charCodeAt(0).toString(8).padStart(3, "0")}`,
+  );
+}
+
 /** An exact session target: `=name` never matches `name2` (tmux prefix-matches plain names). */
 export function exactSession(name: string): string {
-  return `=${tmuxSessionKey(name)}`;
+  return `=${tmuxStoredName(name)}`;
 }
 
 /**

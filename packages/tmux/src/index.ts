@@ -19,6 +19,7 @@ export {
   tmuxQuote,
   tmuxSessionFiles,
   tmuxSessionKey,
+  tmuxStoredName,
 } from "./generate.js";
 export { TmuxLocalManager, type TmuxManagerOptions, tmuxBackend } from "./manager.js";
 export { mcPaneCommand, type PaneRow, paneTabIndex, parsePanes, parseSessions, startArgv } from "./parse.js";

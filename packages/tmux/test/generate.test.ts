@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { exactSession, tmuxBuildScript, tmuxQuote, tmuxSessionKey } from "../src/generate.js";
+import { exactSession, renameCommand, tmuxBuildScript, tmuxQuote, tmuxSessionKey } from "../src/generate.js";
 
 /**
  * The build script with each pipe-pane's writer (core's perl or awk script, inline, tested in core and by the
@@ -116,6 +116,10 @@ rename-session -t '=mc-build-R-1' -- 'dev'
     expect(tmuxSessionKey("a.b:c")).toBe("a_b_c");
     expect(tmuxSessionKey("a#[fg=red]b##[x]#c")).toBe("a##[fg=red]b####[x]#c");
     expect(exactSession("api")).toBe("=api");
+    // Targets use tmux's stored spelling; a name tmux is given to store is never escaped first, since tmux
+    // escapes it again on every new-session -s and rename-session (review H56-2).
+    expect(exactSession("a\\b${c}")).toBe("=a\\\\b\\${c}");
+    expect(renameCommand({ tmux: "tmux" }, "$1", "x", "a\\b${c}").args.at(-1)).toBe("a\\b${c}");
   });
 
   it("property: tmuxQuote survives tmux's own parser for any string (real tmux, display-message)", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Command, type Host, isMcError, type LayoutConfig, parseTabRecord, shQuote } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TmuxLocalManager } from "../src/index.js";
+import { exactSession, TmuxLocalManager, tmuxStoredName } from "../src/index.js";
 import { layout, type PrivateTmux, privateTmux, processesMentioning, waitFor } from "./harness.js";
 
 describe("tmux: commands run exactly as written (property, real tmux)", () => {
@@ -194,6 +194,51 @@ describe("tmux: names", () => {
       `layouts[1].layoutTabs[0].startDir: does not exist: ${join(t.work, "nope")}`,
     );
     expect(t.sessions()).not.toContain("fine");
+  });
+
+  it("tmux's stored spelling of a name (\\ and $x escaped) is what mc compares and targets (review H56-2)", async () => {
+    // Each as tmux 3.3a keeps it after session_check_name: `.`/`:` as `_`, then utf8_stravis.
+    const names = ["s\\b", "s${b}", "s$1", "s$", "s$-", "s$$b", "s\\$b", "s$.", "x.y$z", "é$é", "s$_u"];
+    for (const n of names) t.tmux("new-session", "-d", "-s", n, "sleep 1000");
+    const listed = t.sessions();
+    for (const n of names) {
+      expect(listed).toContain(tmuxStoredName(n));
+      expect(() => t.tmux("has-session", "-t", exactSession(n))).not.toThrow();
+    }
+    expect(names.map(tmuxStoredName)).toEqual([
+      "s\\\\b",
+      "s\\${b}",
+      "s$1",
+      "s$",
+      "s$-",
+      "s$\\$b",
+      "s\\\\\\$b",
+      "s\\$_",
+      "x_y\\$z",
+      "é$é",
+      "s\\$_u",
+    ]);
+    for (const n of names) t.tmux("kill-session", "-t", exactSession(n));
+    // A foreign session of such a name is in the way of the layout of that name, before anything starts
+    // (it was "duplicate session" from tmux's rename), and mc's own is found, renamed and killed by name.
+    t.tmux("new-session", "-d", "-s", "w\\x${y}", "sleep 1000");
+    const m = t.manager({ sessionLayouts: [layout("w\\x${y}", [["t", "sleep 30"]], t.work)] });
+    await expect(m.startAllSessions({ onConflict: "error" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
+    const [s] = await m.startAllSessions({ onConflict: "rename" });
+    expect(s!.name).toBe("w\\x${y}_1");
+    expect(t.sessions()).toContain("w\\\\x\\${y}_1");
+    expect((await m.backend.listSessions()).map((x) => m.backend.sessionKey(x.name))).toContain(
+      "w\\\\x\\${y}_1",
+    );
+    const r = await m.checkAllSessionsStatus();
+    expect(r.sessions[0]).toMatchObject({ session: "w\\x${y}_1", exists: true });
+    // Without the session's tmux id (a start not seen through): by its stored name and marks.
+    const bare = { ...m.managed[0]!, data: { ...m.managed[0]!.data, sessionId: undefined } };
+    expect(await m.backend.kill(bare.name, bare)).toBe("killed");
+    expect(t.sessions()).toContain("w\\\\x\\${y}");
+    t.tmux("kill-session", "-t", "=w\\\\x\\${y}");
   });
 
   it("a.b:c, 'build #1' and emoji names round-trip; duplicate tab names work", async () => {

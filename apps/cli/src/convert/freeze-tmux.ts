@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Command, LayoutConfig } from "@mc/core";
 import { type Flat, flatten, shQuote } from "@mc/core";
-import { mcPaneCommand, startArgv, type TmuxTarget, tmuxArgs, tmuxSessionKey } from "@mc/tmux";
+import { mcPaneCommand, startArgv, type TmuxTarget, tmuxArgs, tmuxStoredName } from "@mc/tmux";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { foregroundOf } from "./foreground.js";
 import { argvCommand, isShell, shellScriptOf, shlexSplit } from "./shell.js";
@@ -56,11 +56,12 @@ export function freezeQuery(t: TmuxTarget, tmuxName: string): { cmd: Command; no
 
 /**
  * The tmux names `freeze NAME` tries, in order: NAME as tmux keeps it (a session mc did not start is known
- * by the name `tmux ls` prints), then the name tmux keeps for mc's NAME (`.`/`:` as `_`, `#[` doubled).
+ * by the name `tmux ls` prints), then the name tmux keeps for mc's NAME (`.`/`:` as `_`, `#[` doubled, `\`
+ * and `${` escaped: @mc/tmux tmuxStoredName), then for the session mc names after the layout NAME (a space
+ * as `_`), as every other command also finds a session by its layout's name (review H56-2).
  */
 export function freezeTargets(session: string): string[] {
-  const key = tmuxSessionKey(session);
-  return key === session ? [session] : [session, key];
+  return [...new Set([session, tmuxStoredName(session), tmuxStoredName(session.replaceAll(" ", "_"))])];
 }
 
 /**
@@ -282,7 +283,7 @@ export function freezeTmux(
   session: string,
   rows: FrozenPane[],
   server: readonly string[] = [],
-  tmuxName = tmuxSessionKey(session),
+  tmuxName = tmuxStoredName(session),
 ): Imported {
   if (rows.length === 0) throw convertError("freeze", `tmux session ${JSON.stringify(session)} has no panes`);
   const notes = new Notes();

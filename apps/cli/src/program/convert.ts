@@ -44,7 +44,10 @@ export function registerConvert(program: Command, ctx: Ctx): void {
   program
     .command("freeze")
     .description("write a layouts file from a running tmux or zellij session, mc's or not (stdout, or -o)")
-    .argument("<session>", "the session's name, as tmux or zellij shows it")
+    .argument(
+      "<session>",
+      "the session's name, as tmux or zellij shows it (on tmux also mc's name of it or its layout's)",
+    )
     .option("-o, --output <file>", "write the layouts file here (atomically) instead of printing it")
     .option("--force", FORCE)
     .addOption(
