@@ -307,6 +307,56 @@ describe("a command ending in \\; survives tmuxp's and tmuxinator's send-keys (r
   });
 });
 
+describe("a session name tmux stores escaped (\\, ${) loads in tmuxp and tmuxinator (review H56-2)", () => {
+  // tmux 3.3a keeps `a${b}\c` as `a\${b}\\c`: written as given, tmuxp failed an assertion and
+  // tmuxinator typed no command into the session it made.
+  const layoutOf = (tag: string) => ({
+    version: "0.1",
+    layouts: [
+      {
+        layoutName: "a${b}\\c",
+        layoutTabs: ["one", "two"].map((t) => ({
+          tabName: t,
+          startDir: dir,
+          command: `echo ${t} > ${shQuote(join(dir, `esc-${tag}-${t}.out`))}`,
+        })),
+      },
+    ],
+  });
+  const both = (tag: string) => ["one", "two"].map((t) => existsSync(join(dir, `esc-${tag}-${t}.out`)));
+
+  it.skipIf(!tools.tmuxp)("tmuxp", async () => {
+    const f = join(dir, "esc-tmuxp.json");
+    writeFileSync(f, JSON.stringify(layoutOf("tmuxp")));
+    const y = join(dir, "esc.yaml");
+    const e = await sessions(["export", f, "--to", "tmuxp", "-o", y]);
+    expect(e.code).toBe(0);
+    expect(e.stderr).toMatch(/written as "a_\{b\}_c": tmux keeps \\ and a \$ before a letter/);
+    const s = sock("esc-tmuxp");
+    execFileSync("tmuxp", ["load", "-d", "-y", "-S", s, y], { env, stdio: "pipe", timeout: 60000 });
+    await eventually(
+      async () => both("tmuxp"),
+      (ok) => expect(ok).toEqual([true, true]),
+    );
+    expect(tmux(s, "list-sessions", "-F", "#{session_name}").trim()).toBe("a_{b}_c");
+  });
+
+  it.skipIf(!tools.tmuxinator)("tmuxinator", async () => {
+    const f = join(dir, "esc-tmuxinator.json");
+    writeFileSync(f, JSON.stringify(layoutOf("tmuxinator")));
+    const y = join(dir, "esc.yml");
+    expect((await sessions(["export", f, "--to", "tmuxinator", "-o", y])).code).toBe(0);
+    const s = sock("esc-tmuxinator");
+    writeFileSync(y, `${readFileSync(y, "utf8")}socket_path: ${s}\n`);
+    tmux(s, "new-session", "-d", "-s", "keeper", "sleep 600");
+    execFileSync("tmuxinator", ["start", "-p", y, "--no-attach"], { env, stdio: "pipe", timeout: 60000 });
+    await eventually(
+      async () => both("tmuxinator"),
+      (ok) => expect(ok).toEqual([true, true]),
+    );
+  });
+});
+
 describe.skipIf(!tools.tmux)("run and freeze name a session as tmux keeps it (review H56-2)", () => {
   it("run shows tmux's spelling; freeze finds the session by it, by mc's name and by the layout's name", async () => {
     const s = sock("stored");

@@ -300,6 +300,33 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
     expect(e.warnings.map((w) => w.message).join("\n")).toMatch(/spells a space in a session's name as _/);
   });
 
+  it("a session name tmux would store escaped (\\, $x, ${) is written with _ for them, and said so (review H56-2)", () => {
+    const named = (layoutName: string) => {
+      const e = EXPORT[f](
+        { layoutName, layoutTabs: [{ tabName: "w", startDir: "/tmp", command: "true" }] },
+        tmp,
+      );
+      const back = importText(e.text, f, { file: join(tmp, "x.yml"), cwd: tmp, env: {} }, "x.yml");
+      return [back.file.layouts[0]!.layoutName, e.warnings.map((w) => w.message).join("\n")] as const;
+    };
+    for (const [given, kept] of [
+      ["a${b}\\c", "a_{b}_c"],
+      ["a$$b", "a__b"],
+      ["x.y$z", "x_y_z"],
+      ["a$.", "a__"],
+    ]) {
+      const [name, said] = named(given!);
+      expect(name, given).toBe(kept);
+      expect(said).toMatch(/tmux keeps \\ and a \$ before a letter, _ or \{ in a session's name escaped/);
+    }
+    // A $ tmux keeps as it is stays.
+    for (const given of ["a$1", "a$", "a$-"]) {
+      const [name, said] = named(given);
+      expect(name).toBe(given);
+      expect(said).not.toMatch(/written as/);
+    }
+  });
+
   it("a name holding one is written without it and said so; a start directory holding one is refused", () => {
     fc.assert(
       fc.property(format, (bad) => {

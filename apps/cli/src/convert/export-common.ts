@@ -176,14 +176,17 @@ export function tmuxName(name: string, at: string, notes: Notes): string {
 }
 
 /**
- * A session name for tmuxp or tmuxinator: {@link tmuxName}, and `.` and `:` as tmux keeps them (`_`), with
- * a warning: libtmux refuses a name with `.` (BadSessionName), and tmuxinator's later commands target the
+ * A session name for tmuxp or tmuxinator: {@link tmuxName}, and `.` and `:` as tmux keeps them (`_`), `\`
+ * and a `$` tmux would escape as `_` too, with a warning: libtmux refuses a name with `.` (BadSessionName), and tmuxinator's later commands target the
  * name as written, which tmux renamed, so nothing was typed into the session (review H32-7).
  */
 export function tmuxSessionName(name: string, notes: Notes): string {
   const safe = tmuxName(name, "layoutName", notes);
-  if (!/[.: ]/.test(safe)) return safe;
-  const kept = safe.replace(/[.: ]/g, "_");
+  const spaced = safe.replace(/[.: ]/g, "_");
+  // What tmux would store escaped (@mc/tmux tmuxStoredName): a `$` before `_` is one too, so a run of `$`
+  // goes whole (`a$$b` is `a__b`, not `a$_b`).
+  const kept = spaced.replaceAll("\\", "_").replace(/\$+(?=[A-Za-z_{])/g, (run) => "_".repeat(run.length));
+  if (kept === safe) return safe;
   const why = [
     ...(/[.:]/.test(safe)
       ? [
@@ -192,6 +195,13 @@ export function tmuxSessionName(name: string, notes: Notes): string {
       : []),
     // The name `sessions run` gives the session on tmux, so a script's `tmux attach -t` finds either (review H33-7).
     ...(safe.includes(" ") ? ["sessions run spells a space in a session's name as _ on tmux"] : []),
+    // tmux 3.3a stores `\` as `\\` and `${`/`$x` as `\${`/`\$x` (review H56-2): tmuxp then failed an
+    // assertion on the name it read back, and tmuxinator typed every command into a session it could not find.
+    ...(kept !== spaced
+      ? [
+          "tmux keeps \\ and a $ before a letter, _ or { in a session's name escaped (\\\\, \\$), under which tmuxp and tmuxinator would not find the session they made",
+        ]
+      : []),
   ];
   notes.add("layoutName", `written as ${JSON.stringify(kept)}: ${why.join("; ")}`);
   return kept;
