@@ -20,7 +20,7 @@ import {
 import { parseYaml, rubyFloat } from "../src/convert/source.js";
 import { formatTmuxLayout, layoutChecksum, parseTmuxLayout } from "../src/convert/tmux-layout.js";
 import { exportTmuxinator } from "../src/convert/tmuxinator-export.js";
-import { exportTmuxp } from "../src/convert/tmuxp-export.js";
+import { expandvarsRefs, exportTmuxp } from "../src/convert/tmuxp-export.js";
 import type { Format } from "../src/convert/types.js";
 import { exportZellij } from "../src/convert/zellij-export.js";
 
@@ -350,6 +350,66 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
   });
 });
 
+describe("export --to tmuxp: a $NAME in a command is replaced by tmuxp when it loads the file (review H56-1)", () => {
+  const said = (l: LayoutConfig) => exportTmuxp(l, tmp).warnings;
+  const tab = (command: string, more: Partial<TabConfig> = {}): TabConfig => ({
+    tabName: "a",
+    startDir: "/tmp",
+    command,
+    ...more,
+  });
+  const at = 'tab "a" (layoutTabs[0].command)';
+
+  it("outside single quotes too, naming each; a variable of the layout's or tab's env is named as such", () => {
+    const w = said({
+      layoutName: "x",
+      env: { NODE_ENV: "production" },
+      layoutTabs: [tab('echo "$NODE_ENV"')],
+    });
+    expect(w).toEqual([
+      {
+        at,
+        message:
+          "tmuxp replaces $NODE_ENV when it loads the file, with the value in tmuxp's own environment where that has the variable: not the pane's value, nor one the command sets first (a cd, X=1)",
+      },
+      {
+        at,
+        message:
+          "NODE_ENV: set by the layout's env, which is the pane's environment, not tmuxp's: where tmuxp's own environment has it, the command gets that value instead",
+      },
+    ]);
+    // A variable the command changes before using it: tmuxp's value, not the one after the cd.
+    expect(said({ layoutName: "x", layoutTabs: [tab('cd /tmp && echo "now in $PWD"')] })).toEqual([
+      { at, message: w[0]!.message.replace("$NODE_ENV", "$PWD") },
+    ]);
+    // $1 is a name to expandvars (\w+); single quotes are said, as the shell would not expand there.
+    const q = said({ layoutName: "x", layoutTabs: [tab("f() { echo $1 ${X}; }; echo '$Y' $1")] });
+    expect(q.map((x) => x.message)).toEqual([
+      expect.stringMatching(
+        /^tmuxp replaces \$1, \$\{X\}, \$Y when it loads the file, also inside single quotes, /,
+      ),
+    ]);
+    // A pane's command: the tab's env and the pane's own are named.
+    const p = said({
+      layoutName: "x",
+      layoutTabs: [tab("true", { env: { A: "1" }, panes: [{ command: "echo $A $B", env: { B: "2" } }] })],
+    });
+    expect(p.map((x) => [x.at, x.message.split(":")[0]])).toEqual([
+      [
+        'tab "a" (layoutTabs[0].panes[0].command)',
+        "tmuxp replaces $A, $B when it loads the file, with the value in tmuxp's own environment where that has the variable",
+      ],
+      ['tab "a" (layoutTabs[0].panes[0].command)', "A"],
+      ['tab "a" (layoutTabs[0].panes[0].command)', "B"],
+    ]);
+  });
+
+  it("nothing is said of what expandvars leaves alone, or of an interactive shell", () => {
+    for (const command of ["echo $ $- $$ ${} ${a=b} 5$", "true", INTERACTIVE_SHELL])
+      expect(said({ layoutName: "x", layoutTabs: [tab(command)] }), command).toEqual([]);
+  });
+});
+
 describe("tmuxinator: what it types reaches the shell as written", () => {
   it("a line starting with - is not read as send-keys flags, and comes back exactly", () => {
     const l: LayoutConfig = {
@@ -433,6 +493,56 @@ describe("the other tools' own parsers read what mc writes as the same strings",
     );
     expect(JSON.parse(out)).toEqual(texts.map((t) => parseYaml(t, "x")));
   });
+  it.skipIf(!python)(
+    "the $NAMEs export warns of are what Python's os.path.expandvars (tmuxp's) looks up (review H56-1)",
+    () => {
+      const atom = fc.constantFrom(
+        "$",
+        "{",
+        "}",
+        "a",
+        "Z",
+        "1",
+        "_",
+        "=",
+        " ",
+        "-",
+        ":",
+        "é",
+        "'",
+        '"',
+        "\\",
+      );
+      const texts = fc.sample(
+        fc.array(atom, { maxLength: 12 }).map((a) => a.join("")),
+        { numRuns: 500, seed: 56 },
+      );
+      const path = join(tmp, "expandvars.json");
+      writeFileSync(path, JSON.stringify(texts));
+      // Every name expandvars asks the environment for, in order; none is there, so nothing is replaced.
+      const script = [
+        "import json, os, posixpath, sys",
+        "class Asked(dict):",
+        "    def __getitem__(self, k):",
+        "        seen.append(k)",
+        "        raise KeyError(k)",
+        "out = []",
+        "for t in json.load(open(sys.argv[1])):",
+        "    seen = []",
+        "    os.environ = Asked()",
+        "    posixpath.expandvars(t)",
+        "    out.append(seen)",
+        "print(json.dumps(out))",
+      ].join("\n");
+      const asked: string[][] = JSON.parse(
+        execFileSync("python3", ["-c", script, path], { encoding: "utf8" }),
+      );
+      // Less only what no environment can hold (an empty name, or one with =).
+      expect(texts.map((t) => expandvarsRefs(t).map((r) => r.name))).toEqual(
+        asked.map((names) => names.filter((n) => n !== "" && !n.includes("="))),
+      );
+    },
+  );
   // Scalars whose type the YAML 1.1 loaders decide by their own patterns (review H32-5: 1e3 read as 1000).
   const scalars = [
     "1e3",

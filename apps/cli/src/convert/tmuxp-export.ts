@@ -14,7 +14,7 @@ import {
   tmuxSessionName,
   typedItems,
 } from "./export-common.js";
-import { argvCommand } from "./shell.js";
+import { argvCommand, INTERACTIVE_SHELL } from "./shell.js";
 import { formatTmuxLayout } from "./tmux-layout.js";
 import type { Notes } from "./types.js";
 import { yamlText } from "./yaml-out.js";
@@ -27,6 +27,49 @@ const BLANK_WORDS = new Set(["blank", "pane"]);
 
 // tmuxp runs os.path.expandvars/expanduser over names, directories, variables' values and commands.
 const EXPANDS = /\$(\w|\{)/;
+
+/**
+ * What tmuxp's `os.path.expandvars` may replace in `s` (CPython posixpath: `\$(\w+|\{[^}]*\})` with re.ASCII,
+ * left to right, each replaced only when the loading process's environment has the name): each `$NAME` or
+ * `${NAME}` as written, with its NAME. `$1` is one; `${}` and a name holding `=` are not, no environment
+ * can hold them.
+ */
+export function expandvarsRefs(s: string): { text: string; name: string }[] {
+  return [...s.matchAll(/\$([A-Za-z0-9_]+|\{[^}]*\})/g)]
+    .map((m) => ({ text: m[0], name: m[1]!.startsWith("{") ? m[1]!.slice(1, -1) : m[1]! }))
+    .filter((r) => r.name !== "" && !r.name.includes("="));
+}
+
+const listed = (xs: readonly string[]) => [...new Set(xs)].join(", ");
+
+/**
+ * A command's `$NAME`s, which tmuxp replaces when it loads the file with the value in its OWN environment:
+ * not the pane's (a variable of the layout's `env` is the tmux session's, not tmuxp's), and before the
+ * command runs (`cd /x && echo "$PWD"`, `X=1; echo $X` get tmuxp's values). The shell would expand them
+ * later, in the pane (review H56-1).
+ */
+function commandNotes(
+  command: string,
+  at: string,
+  envs: readonly (readonly [string, Record<string, string> | undefined])[],
+  notes: Notes,
+): void {
+  const refs = expandvarsRefs(command);
+  if (!refs.length) return;
+  const quoted = /'[^']*\$(\w|\{)[^']*'/.test(command) ? ", also inside single quotes" : "";
+  notes.add(
+    at,
+    `tmuxp replaces ${listed(refs.map((r) => r.text))} when it loads the file${quoted}, with the value in tmuxp's own environment where that has the variable: not the pane's value, nor one the command sets first (a cd, X=1)`,
+  );
+  for (const [whose, env] of envs) {
+    const keys = refs.map((r) => r.name).filter((n) => env !== undefined && Object.hasOwn(env, n));
+    if (keys.length)
+      notes.add(
+        at,
+        `${listed(keys)}: set by the ${whose}'s env, which is the pane's environment, not tmuxp's: where tmuxp's own environment has ${keys.length === 1 ? "it" : "them"}, the command gets that value instead`,
+      );
+  }
+}
 
 function expansionNotes(layout: LayoutConfig, notes: Notes): void {
   const names = [layout.layoutName, ...layout.layoutTabs.map((t) => t.tabName)];
@@ -45,9 +88,19 @@ function expansionNotes(layout: LayoutConfig, notes: Notes): void {
       "env",
       "tmuxp replaces $VAR in variables' values, a leading ~ with a home directory, and makes a value starting with . a path when it loads them",
     );
-  const cmds = layout.layoutTabs.flatMap((t) => [t.command, ...(t.panes ?? []).map((p) => p.command ?? "")]);
-  if (cmds.some((c) => /'[^']*\$(\w|\{)[^']*'/.test(c)))
-    notes.add("commands", "tmuxp replaces $VAR in commands when it loads them, also inside single quotes");
+  layout.layoutTabs.forEach((t, ti) => {
+    const at = `tab ${JSON.stringify(t.tabName)}`;
+    [t, ...(t.panes ?? [])].forEach((p, i) => {
+      // An interactive shell is written as none: its `${SHELL:-/bin/sh}` never reaches tmuxp.
+      if (p.command !== undefined && p.command !== INTERACTIVE_SHELL)
+        commandNotes(
+          p.command,
+          fieldOf(at, ti, i),
+          [["layout", layout.env], ["tab", t.env], ...(i ? ([["pane", p.env]] as const) : [])],
+          notes,
+        );
+    });
+  });
   if (layout.onStart && EXPANDS.test(layout.onStart))
     notes.add("onStart", "tmuxp replaces $VAR in before_script when it loads it");
   // mc takes a start directory as written; tmuxp expands it, and has no escape for a `$` (review H39-3).
