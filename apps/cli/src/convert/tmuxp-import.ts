@@ -180,7 +180,10 @@ function windowTab(c: Ctx, w: Plain, at: string, s: Session, index: number): Sou
   }
   historyNote(c, w, at);
   if ("window_index" in w)
-    c.notes.add(loc(at, "window_index"), "mc keeps the order of the windows, not tmux's numbers");
+    c.notes.add(
+      loc(at, "window_index"),
+      "the tabs are in tmux's order of window_index, as tmuxp builds the windows; the numbers themselves are not kept",
+    );
   return { name, at, panes: flat, layout };
 }
 
