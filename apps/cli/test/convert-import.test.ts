@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseLayouts } from "@mc/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { importFile, importText } from "../src/convert/read.js";
-import type { Format, Imported } from "../src/convert/types.js";
+import { type Format, type Imported, warningText } from "../src/convert/types.js";
 
 const F = join(import.meta.dirname, "fixtures", "convert");
 const ENV = { HOME: "/home/u", MC_FIXTURE_TAG: "x" };
@@ -511,14 +511,22 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     expect(tabs(r)[0]!.tabName).toBe("v");
     expect(r.warnings.slice(0, 2)).toEqual([
       {
-        at: "f.yaml:2:1",
-        message: '"session_name" is given twice in one mapping: the last one is used, as tmuxp does',
+        at: "session_name",
+        line: 2,
+        column: 1,
+        message: "given twice in one mapping: the last one is used, as tmuxp does",
       },
       {
-        at: "f.yaml:5:5",
-        message: '"window_name" is given twice in one mapping: the last one is used, as tmuxp does',
+        at: "windows[0].window_name",
+        line: 5,
+        column: 5,
+        message: "given twice in one mapping: the last one is used, as tmuxp does",
       },
     ]);
+    // The file once, as every warning names its place (review H56-6: `f.yaml: f.yaml:2:1: …`).
+    expect(warningText("f.yaml", r.warnings[0]!)).toBe(
+      "f.yaml:2:1: session_name: given twice in one mapping: the last one is used, as tmuxp does",
+    );
     const t = fromText("name: a\nname: b\nwindows:\n  - w: x\n", "tmuxinator", "f.yml");
     expect(t.file.layouts[0]!.layoutName).toBe("b");
     expect(t.warnings[0]!.message).toMatch(/as tmuxinator does/);

@@ -115,10 +115,14 @@ export function importText(
       : parseYaml(
           yaml,
           source,
-          (key, line, col) =>
+          (path, line, col) =>
+            // Placed as the other warnings are, by key path, line and column: the file is said once, by
+            // whoever prints it (review H56-6: `dup.yaml: dup.yaml:6:9: …`).
             twice.push({
-              at: `${source}:${line}:${col}`,
-              message: `${JSON.stringify(key)} is given twice in one mapping: the last one is used, as ${format} does`,
+              at: path,
+              line,
+              column: col,
+              message: `given twice in one mapping: the last one is used, as ${format} does`,
             }),
           format === "tmuxinator" ? "psych" : "pyyaml",
         );

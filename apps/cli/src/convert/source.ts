@@ -1,5 +1,6 @@
 import { type Node as KdlNode, parse as parseKdl } from "kdljs";
 import {
+  isPair,
   isScalar,
   isSeq,
   isMap as isYamlMap,
@@ -153,15 +154,26 @@ function plain(v: unknown, where: string, depth = 0): Plain {
   );
 }
 
+/** The key path (`windows[0].panes`) of the last of `chain`, a node and its ancestors from yaml's visit. */
+function keyPath(chain: readonly unknown[]): string {
+  let out = "";
+  chain.forEach((p, i) => {
+    if (isPair(p) && isScalar(p.key)) out += `${out ? "." : ""}${String(p.key.value)}`;
+    else if (isSeq(p)) out += `[${p.items.indexOf(chain[i + 1] as never)}]`;
+  });
+  return out;
+}
+
 /**
  * Parse YAML the way PyYAML's and Psych's safe loaders do (YAML 1.1, merge keys, ≤100 aliases). A key
  * given twice in one mapping is the last one, as both take it (review H32-18: mc refused such a file);
- * each is told to `onDuplicate` with its line and column.
+ * each is told to `onDuplicate` with its key path, line and column.
  */
 export function parseYaml(
   text: string,
   source: string,
-  onDuplicate?: (key: string, line: number, col: number) => void,
+  /** A key given twice in one mapping: its path (`windows[0].window_name`), where it is the second time. */
+  onDuplicate?: (path: string, line: number, col: number) => void,
   /** Whose reading of plain scalars: PyYAML's (tmuxp) or Psych's (tmuxinator). */
   reader: "pyyaml" | "psych" = "pyyaml",
 ): Plain {
@@ -184,7 +196,7 @@ export function parseYaml(
     });
   if (onDuplicate)
     visit(doc, {
-      Map(_, map) {
+      Map(_, map, ancestors) {
         const seen = new Set<string>();
         for (const pair of map.items) {
           if (!isScalar(pair.key)) continue;
@@ -192,7 +204,8 @@ export function parseYaml(
           if (key === "<<") continue;
           if (seen.has(key)) {
             const at = lineCounter.linePos(pair.key.range?.[0] ?? 0);
-            onDuplicate(key, at.line, at.col);
+            const parent = keyPath([...ancestors, map]);
+            onDuplicate(parent ? `${parent}.${key}` : key, at.line, at.col);
           }
           seen.add(key);
         }
