@@ -528,6 +528,90 @@ describe("posix tab wrapper", () => {
     }
   });
 
+  it.each(["dash", "bash"])(
+    "an attempt whose subshell is SIGKILLed: its orphaned command is waited for, never run twice at once, and no end is recorded while it runs (%s, review H55-1)",
+    async (sh) => {
+      const index = sh === "dash" ? 55 : 56;
+      const { spawn } = await import("node:child_process");
+      const interp = execFileSync("/bin/sh", ["-c", `command -v ${sh}`], { encoding: "utf8" }).trim();
+      for (const retry of [{ max: 1 }, undefined]) {
+        const name = `orphan${index}${retry ? "r" : ""}`;
+        const count = join(dir, `${name}-count`);
+        const script = join(dir, `${name}.sh`);
+        const runDir = join(dir, name);
+        await mkdir(runDir, { recursive: true });
+        const tab: WrappedTab = {
+          index,
+          tabName: "t",
+          command: `echo x >> '${count}'; sleep 2.5`,
+          startDir: dir,
+          ...(retry ? { retry } : {}),
+        };
+        await writeFile(
+          script,
+          posixTabScript({ title: "t", session: "S", runDir, tabs: [tab], keepShell: false }),
+        );
+        for (const f of commandFiles(runDir, [tab])) await writeFile(f.path, f.content, { mode: 0o600 });
+        const child = spawn(interp, [script, String(index)], {
+          env: { ...process.env, SHELL: interp },
+          detached: true,
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        let stderr = "";
+        child.stderr!.on("data", (d) => {
+          stderr += String(d);
+        });
+        const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+        try {
+          await until(() => inGroup(child.pid!, "sleep 2.5"));
+          // The attempt's subshell: the wrapper's one child while the command runs.
+          const sub = readdirSync("/proc").find((p) => {
+            try {
+              return (
+                readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(child.pid)
+              );
+            } catch {
+              return false;
+            }
+          });
+          expect(sub).toBeDefined();
+          process.kill(Number(sub), "SIGKILL");
+          await new Promise((r) => setTimeout(r, 1200));
+          // The orphaned command still runs: no second copy beside it, no end recorded.
+          expect(inGroup(child.pid!, "sleep 2.5")).toBe(true);
+          expect(await readFile(count, "utf8")).toBe("x\n");
+          const during = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+          expect(during!.end).toBeUndefined();
+          expect(stderr).toMatch(
+            new RegExp(
+              `mc: the shell of attempt 1 was killed \\(exit 137\\) and its command runs on \\(pid \\d+\\): waiting for it to end before ${retry ? "retrying" : "recording its end"}`,
+            ),
+          );
+          await exited;
+          const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+          const types = (await eventsIn(runDir)).map((e) => String(e.type));
+          if (retry) {
+            // Attempt 2 ran once attempt 1's command had ended, and succeeded.
+            expect(await readFile(count, "utf8")).toBe("x\nx\n");
+            expect(types).toEqual(["tab-started", "tab-retried", "tab-exited"]);
+            expect(rec).toMatchObject({ exit: 0, attempt: 2 });
+          } else {
+            expect(await readFile(count, "utf8")).toBe("x\n");
+            expect(types).toEqual(["tab-started", "tab-exited"]);
+            // Its end is the command's (2.5 s after its start), with no status claimed for it.
+            expect(rec!.end! - rec!.start).toBeGreaterThanOrEqual(2);
+            expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGKILL" });
+            expect(recordOutcome(rec!).error).toContain("with a status mc could not see");
+          }
+        } finally {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {}
+        }
+      }
+    },
+  );
+
   it("gives the command its environment and the shell asked for", async () => {
     const out = join(dir, "env-shell.txt");
     await runTab(`echo "$GREETING $0" > '${out}'`, 22, dir, "/bin/sh", {
