@@ -50,6 +50,12 @@ const tabStatus = z.object({
   runtimeMs: z.number().optional(),
   error: z.string().optional(),
   attempt: z.number().int().optional().describe("Which run of the command (retries, sessions rerun)."),
+  orphans: z
+    .array(z.number().int())
+    .optional()
+    .describe(
+      "Its tab is gone, with no end recorded, but its command runs on outside it: those processes (state running; error says so; sessions kill ends them).",
+    ),
   logTail: z
     .array(z.string())
     .optional()

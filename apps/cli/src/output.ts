@@ -333,7 +333,7 @@ export function statusTable(
   for (const s of report.sessions) {
     // Why a tab ended as it did, when mc knows more than its state (a readiness timeout, a start directory).
     for (const t of s.tabs)
-      if (t.error && t.state !== "running")
+      if (t.error && (t.state !== "running" || t.orphans))
         lines.push(
           out.c.yellow(
             `${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${display(t.error, { oneLine: true })}`,
@@ -394,7 +394,8 @@ export function transitions(prev: StatusReport | undefined, next: StatusReport):
       if (before.get(key(s.machine, s.session, t.slot ?? t.index)) === now) continue;
       const after =
         t.runtimeMs !== undefined && t.state !== "running" ? ` after ${formatDuration(t.runtimeMs)}` : "";
-      const why = t.error && t.state !== "running" ? ` (${display(t.error, { oneLine: true })})` : "";
+      const why =
+        t.error && (t.state !== "running" || t.orphans) ? ` (${display(t.error, { oneLine: true })})` : "";
       lines.push(
         `${time} ${where}${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${now}${after}${why}`,
       );

@@ -198,6 +198,49 @@ describe("wait", () => {
     expect((await sessions(["kill", "w-ok", "w-bad", "w-long", "w-mid"])).code).toBe(0);
   });
 
+  it("a command that outlives its SIGKILLed server is not finished: status running (its pids, how to end it), no tab-killed, wait waits for it (review H55-1)", async () => {
+    const f = layouts("h551.json", [
+      {
+        layoutName: "w551",
+        layoutTabs: [{ tabName: "t", command: "trap '' HUP; sleep 6; echo survived" }],
+      },
+    ]);
+    const other = join(dir, "h551.sock");
+    onTestFinished(() => {
+      spawnSync("tmux", ["-S", other, "kill-server"]);
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    await until(tabsOf.bind(null, "w551"), (t) => t[0]?.state === "running");
+    const waiting = inBackground(["wait", "w551", "--timeout", "60"]);
+    const following = inBackground(["events", "w551", "--follow"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const server = Number(
+      execFileSync("tmux", ["-S", other, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    const killedAt = Date.now();
+    process.kill(server, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 2000));
+    const [tab] = await tabsOf("w551");
+    expect(tab).toMatchObject({ state: "running" });
+    expect(tab.orphans.length).toBeGreaterThan(0);
+    expect(tab.error).toContain("its tab is gone, but its command runs on outside it (pid ");
+    const table = await sessions(["status", "w551"]);
+    expect(table.stdout).toContain("sessions kill w551 ends it");
+    expect(table.stdout).toMatch(/1 running, 0 finished/);
+    // Still waiting, and no event said the tab ended.
+    expect(await Promise.race([waiting.code, new Promise((r) => setTimeout(() => r("waiting"), 10))])).toBe(
+      "waiting",
+    );
+    expect(following.got.out).not.toContain("tab-killed");
+    // The command ends (6 s after its start): its recorder writes the end the hang-up meant.
+    expect(await waiting.code).toBe(10);
+    expect(Date.now() - killedAt).toBeGreaterThan(2500);
+    expect(await following.code).toBe(0);
+    const ev = lines(following.got.out).map((l) => JSON.parse(l));
+    expect(ev.filter((e) => e.type === "tab-killed")).toMatchObject([{ signal: "SIGHUP" }]);
+    expect(ev.at(-1)).toMatchObject({ type: "run-done", failed: 1 });
+  });
+
   it("a server that answers again during a wait is seen within seconds: 'answers again', then exit 7, not 8 (review H54-1)", async () => {
     const f = layouts("h541.json", [
       { layoutName: "w541", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },

@@ -9,6 +9,7 @@ import { type Slot, sessionSlots } from "./slots.js";
 import { type SessionStatus, summarizeSession, type TabStatus } from "./status.js";
 import { parseTabRecord, type TabRecord, tabRecordName } from "./tab-record.js";
 import { decideTabState, isRecordedProcess, type ProcessEvidence, type TabEvidence } from "./tab-state.js";
+import { tabsLeftRunning } from "./tab-sweep.js";
 
 /**
  * Tab records read so far, per machine. A record with an end never changes, so it is never read again;
@@ -307,8 +308,52 @@ export async function pollSessions(
       ...(error ? { error } : {}),
     };
   });
+  if (!g.error) await orphansRun(backend.host, sessions, statuses, g.observations, now);
   if (!g.error) return { sessions: statuses };
   return { sessions: statuses, error: g.error, ...(g.code ? { code: g.code } : {}) };
+}
+
+/**
+ * A tab that reads `missing` (its pane is gone, no end recorded) whose command still runs: a command that
+ * ignores the hang-up lives on after its tab or its tmux server was killed (review H55-1). It is not
+ * finished: it reads `running`, with what runs and how to end it. The processes are found by the tab's
+ * marker, as `kill` finds them, and only for such tabs: a status of tabs that read anything else looks at
+ * no more processes than before. Not where the tool lists no panes (Windows Terminal): there the wrapper's
+ * own process says whether a tab runs, and its processes carry no marker /proc shows.
+ */
+async function orphansRun(
+  host: Host,
+  sessions: readonly ManagedSession[],
+  statuses: SessionStatus[],
+  observations: readonly (SessionObservation | undefined)[],
+  now: number,
+): Promise<void> {
+  await Promise.all(
+    statuses.map(async (x, si) => {
+      const s = sessions[si]!;
+      if (observations[si]?.noPaneEvidence) return;
+      const slots = x.tabs.filter((t) => t.state === "missing").map((t) => t.slot ?? t.index);
+      if (!slots.length || !s.runDir) return;
+      const left = await tabsLeftRunning(host, s, slots).catch(() => undefined);
+      if (!left?.size) return;
+      const pids = [...left.values()].flat();
+      const trees = await host.processTrees(pids).catch(() => undefined);
+      x.tabs = x.tabs.map((t) => {
+        const found = left.get(t.slot ?? t.index);
+        if (t.state !== "missing" || !found) return t;
+        return {
+          ...t,
+          state: "running" as const,
+          pid: found[0]!,
+          orphans: found,
+          ...(t.startedAt === undefined ? {} : { runtimeMs: Math.max(0, now - t.startedAt) }),
+          error: `its tab is gone, but its command runs on outside it (pid ${found.join(", ")}); sessions kill ${s.name} ends it`,
+          processes: found.flatMap((p) => trees?.get(p)?.slice(0, 1) ?? []),
+        };
+      });
+      x.summary = summarizeSession(x.tabs, x.exists);
+    }),
+  );
 }
 
 /** A session on a machine that did not answer: every tab `unknown`, with why. */

@@ -11,7 +11,7 @@ import type { ProcessNode } from "./host.js";
  * - `skipped`: a scheduler will never open the tab (a tab it `dependsOn` failed); its command never ran.
  *   It counts as finished and failed, and keeps `exitCode` 125 (what its record and `tab-exited` say).
  * - `pending`: the tab exists but its command has not started yet.
- * - `running`: the command is running.
+ * - `running`: the command is running (also one whose tab is gone while it runs on: see `orphans`).
  * - `exited`: the command finished with `exitCode`.
  * - `killed`: the command or its tab was ended by `signal` (an exit status of 128+N reads as signal N).
  * - `missing`: the tab is gone and nothing recorded how its command ended.
@@ -73,6 +73,11 @@ export interface TabStatus {
   error?: string;
   /** Which run of the command (more than 1 with `retry`, or after `sessions rerun`). */
   attempt?: number;
+  /**
+   * Its tab is gone (no end recorded) but its command runs on outside it: the pids of those processes
+   * (state `running`; `error` says so; `sessions kill` ends them).
+   */
+  orphans?: number[];
 }
 
 /** Counts for one session (machineconfig's `CommandSummary`). */

@@ -33,6 +33,8 @@ export interface SweepResult {
  *   so no clock skew applies). A leftover that double-forks and calls setsid after the session ended
  *   cannot be told from that.
  *
+ * - `find`, for a status: per marker, the processes that still carry it (what `kill` would end), killing nothing.
+ *
  * Zombies (ended, not yet reaped) are not counted. Never touched: this sweep and the processes it runs
  * from (mc may be run from inside the tab); anything inside another terminal server a tab started (a tmux,
  * zellij or screen server that carries the marker, its panes and everything below them: those sessions
@@ -51,7 +53,6 @@ mode=$1 sids=$2 age=$3; shift 3
 up=$(cut -d' ' -f1 /proc/uptime 2>/dev/null) hz=$(getconf CLK_TCK 2>/dev/null) || hz=
 case $hz in ''|*[!0-9]*|0) hz=100;; esac
 case $up in ''|*[!0-9.]*) age=;; esac
-for p do set -- "$@" -e "$p"; shift; done
 if printf 'a\\0' | grep -qzx a 2>/dev/null; then
   marked() { grep -lszxF "$@" /proc/[0-9]*/environ 2>/dev/null | sed -n 's|^/proc/\\([0-9]*\\)/environ$|\\1|p'; }
 else
@@ -90,6 +91,9 @@ pick() {
       }
     }'
 }
+# find: which of the markers live processes still carry (a status of tabs whose pane is gone), one line each.
+if [ "$mode" = find ]; then n=0; for m do n=$((n + 1)); echo "tab $n $(pick -e "$m" | sed -n 's/^k //p' | tr '\\n' ' ')"; done; exit 0; fi
+for p do set -- "$@" -e "$p"; shift; done
 if [ "$mode" = sids ]; then echo "sids $(pick "$@" | sed -n 's/^d //p' | sort -un | tr '\\n' ' ')"; exit 0; fi
 tab() { pick "$@" | sed -n 's/^k //p'; }
 # One look gives both what is the tab's and what is spared (each look reads every process's environment).
@@ -147,6 +151,33 @@ export async function tabTerminalSessions(host: Host, s: ManagedSession, slot?: 
     args: ["-c", SWEEP_SCRIPT, "mc-sweep", "sids", "", "", ...markers(s, slot)],
   });
   return r.exitCode === 0 ? (/^sids (.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "") : "";
+}
+
+/**
+ * The live processes that carry the markers of these commands (`slots`) of a session, what its kill would
+ * end: for a status of tabs whose pane is gone with no end recorded (review H55-1: a command that ignores
+ * the hang-up runs on, and its tab is not finished). Slot → pids, only those with some; undefined where
+ * processes cannot be read by environment (no /proc, Windows) or the host did not answer.
+ */
+export async function tabsLeftRunning(
+  host: Host,
+  s: ManagedSession,
+  slots: readonly number[],
+): Promise<Map<number, number[]> | undefined> {
+  if (slots.length === 0 || (await host.info()).platform === "win32") return undefined;
+  const wanted = slots.flatMap((x) => markers(s, x));
+  const r = await host.run({
+    file: "/bin/sh",
+    args: ["-c", SWEEP_SCRIPT, "mc-sweep", "find", "", "", ...wanted],
+  });
+  if (r.exitCode !== 0 || /^unsupported$/m.test(r.stdout)) return undefined;
+  const out = new Map<number, number[]>();
+  for (const m of r.stdout.matchAll(/^tab (\d+) ([\d ]*)$/gm)) {
+    const pids = m[2]!.split(" ").filter(Boolean).map(Number);
+    const slot = slots[Number(m[1]) - 1];
+    if (slot !== undefined && pids.length) out.set(slot, pids);
+  }
+  return out;
 }
 
 /**

@@ -860,6 +860,60 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
   });
 });
 
+describe("tmux: a command that outlives its tab (real tmux)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("a command that ignores the hang-up runs on after its server is SIGKILLed: its tab reads running, with how to end it, until it ends (review H55-1)", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "outlive",
+          [
+            ["a", "sleep 60"],
+            ["b", "trap '' HUP; sleep 5; echo survived"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    process.kill(Number(t.tmux("display-message", "-p", "#{pid}").trim()), "SIGKILL");
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "killed",
+    );
+    const [a, b] = r.sessions[0]!.tabs;
+    expect(r.sessions[0]!.exists).toBe(false);
+    expect([a!.state, a!.signal]).toEqual(["killed", "SIGHUP"]);
+    expect(b!.state).toBe("running");
+    expect(b!.error).toMatch(
+      /^its tab is gone, but its command runs on outside it \(pid \d+(, \d+)*\); sessions kill outlive ends it$/,
+    );
+    expect(b!.orphans!.length).toBeGreaterThan(0);
+    expect(b!.processes.map((p) => p.command).join("\n")).toContain("sleep 5");
+    expect(r.summary).toMatchObject({ runningCommands: 1, allFinished: false });
+    // Once it ends, its recorder writes the end the hang-up meant: finished.
+    const after = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[1]!.state !== "running",
+      20_000,
+    );
+    expect([after.sessions[0]!.tabs[1]!.state, after.sessions[0]!.tabs[1]!.signal]).toEqual([
+      "killed",
+      "SIGHUP",
+    ]);
+    expect(after.summary.allFinished).toBe(true);
+  });
+});
+
 describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => {
   let t: PrivateTmux;
   beforeAll(() => {
