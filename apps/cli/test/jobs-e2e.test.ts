@@ -906,6 +906,53 @@ describe("events", () => {
   });
 });
 
+describe("a live session whose run directory was deleted (review H55-3)", () => {
+  it("status says so on each tab (unknown, not pending), logs and events of it exit 9; its tabs still end", async () => {
+    const f = layouts("h553.json", [
+      {
+        layoutName: "rd553",
+        layoutTabs: [
+          { tabName: "q", command: "sleep 3; exit 4" },
+          { tabName: "z", command: "sleep 60" },
+        ],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    onTestFinished(async () => {
+      await sessions(["kill", "rd553"]);
+    });
+    await until(
+      tabsOf.bind(null, "rd553"),
+      (t) => t.length === 2 && t.every((x: { state: string }) => x.state === "running"),
+    );
+    const records = join(dir, "state", "managers", "TmuxLocalManager");
+    const runDir = readdirSync(records)
+      .filter((n) => n.endsWith(".json"))
+      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
+      .find((x: { name: string }) => x.name === "rd553").runDir as string;
+    rmSync(runDir, { recursive: true, force: true });
+    const tabs = await tabsOf("rd553");
+    expect(tabs.map((t: { state: string }) => t.state)).toEqual(["unknown", "unknown"]);
+    for (const t of tabs)
+      expect(t.error).toBe(
+        `its run directory ${runDir} is missing: no record says how its command runs or ended`,
+      );
+    const table = await sessions(["status", "rd553"]);
+    expect(table.stdout).toContain(`rd553 / z: its run directory ${runDir} is missing`);
+    expect(table.stdout).not.toContain("pending");
+    const logs = await sessions(["logs", "rd553"]);
+    expect(logs.code).toBe(9);
+    expect(logs.stderr).toContain(`the run directory of "rd553" (${runDir}) is missing`);
+    expect(logs.stderr).not.toContain("no output recorded");
+    const ev = await sessions(["events", "rd553"]);
+    expect(ev.code).toBe(9);
+    expect(ev.stderr).toContain(`the run directory of "rd553" (${runDir}) is missing`);
+    // The tool still tells how a tab's command ended (the status the wrapper stamped on its pane).
+    const ended = await until(tabsOf.bind(null, "rd553"), (t) => t[0]?.state === "exited");
+    expect(ended[0]).toMatchObject({ state: "exited", exitCode: 4 });
+  });
+});
+
 describe("rerun, --keep-failed, --notify", () => {
   it("rerun runs a finished tab again in a new tab of the same name and keeps the earlier attempt", async () => {
     const flag = join(dir, "second-time");

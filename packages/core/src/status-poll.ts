@@ -31,6 +31,8 @@ interface Gathered {
   /** The error code of a failed observation (BINARY_NOT_FOUND: the tool is not installed). */
   code: ErrorCode | undefined;
   trees: Map<number, ProcessNode[]> | undefined;
+  /** Run directories found missing this poll (of sessions with a command whose record was not read). */
+  lostDirs: Set<string>;
 }
 
 /** Whether tab `index` of a session needs its record read in this poll. */
@@ -110,8 +112,11 @@ async function gather(
     }),
     host.coalesces ? Promise.all(open.map((s) => host.readDir(s.runDir).catch(() => undefined))) : [],
   ]);
+  const lostDirs = new Set<string>();
   for (const [k, dir] of dirs.entries()) {
     const s = open[k]!;
+    // A run directory always holds the session's script and command files: none at all is none there.
+    if (dir?.size === 0 && s.runDir) lostDirs.add(s.runDir);
     for (const i of slotNumbers(s)) {
       const rec = parseTabRecord(dir?.get(tabRecordName(i)));
       if (rec) cache.set(recordKey(s, i), rec);
@@ -126,6 +131,15 @@ async function gather(
   }
   // A new wrapper that had not written its record yet: its pane speaks for it.
   forgetReplaced(cache, sessions, observations, true);
+  // A command with no record: not started yet, or its run directory is gone (deleted by hand), when no
+  // record will ever say how it runs (review H55-3: it read pending for ever). Asked only then.
+  if (!host.coalesces)
+    await Promise.all(
+      sessions.map(async (s) => {
+        if (!s.runDir || slotNumbers(s).every((i) => cache.has(recordKey(s, i)))) return;
+        if ((await host.stat(s.runDir).catch(() => "dir")) !== "dir") lostDirs.add(s.runDir);
+      }),
+    );
   const pids = new Set<number>();
   sessions.forEach((s, si) => {
     const obs = observations[si];
@@ -148,7 +162,7 @@ async function gather(
       : (error !== undefined && host.coalesces) || code === "BINARY_NOT_FOUND"
         ? undefined
         : await host.processTrees([...pids]).catch(() => undefined);
-  return { observations, error, code, trees };
+  return { observations, error, code, trees, lostDirs };
 }
 
 /** Whether the process a record names still runs (the same process: start time checked). */
@@ -204,7 +218,13 @@ function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, 
     // A live pane shows its processes even after the command ended (the shell kept in the tab).
     const root = pane?.alive && pane.pid !== undefined ? pane.pid : live ? outcome.pid : undefined;
     const processes = root === undefined ? [] : (g.trees?.get(root) ?? []);
-    const note = slot.pane === 0 ? s.tabErrors?.[String(slot.tab)] : undefined;
+    // Its run directory is gone: what no record says is not known (the tool's own exit status still is).
+    const lost = g.lostDirs.has(s.runDir) && !cache.has(recordKey(s, slot.slot));
+    if (lost) {
+      if (outcome.state === "pending") outcome.state = "unknown";
+      outcome.error = `its run directory ${s.runDir} is missing: no record says how its command runs or ended`;
+    }
+    const note = lost ? undefined : slot.pane === 0 ? s.tabErrors?.[String(slot.tab)] : undefined;
     const command = slot.pane === 0 ? t.command : (t.panes![slot.pane - 1]!.command ?? "");
     return {
       index: slot.tab,

@@ -26,6 +26,8 @@ import {
   type FoundSession,
   findAnySession,
   findTarget,
+  lostRunDirError,
+  lostRunDirs,
   mayHoldOurs,
   type Runs,
   resolveLive,
@@ -314,6 +316,11 @@ export async function eventsCommand(
               `warning: skipped unreadable run record ${oneLine(c.path)} (${oneLine(c.error)}): its sessions' events are not shown`,
             ),
           );
+      // A run directory gone: its tabs' events went with it. Named, the answer is about it (exit 9);
+      // among every session, said and the others answered.
+      const lost = await lostRunDirs(found);
+      if (lost.length && names.length) throw lostRunDirError(lost, "events");
+      if (lost.length) out.err(out.c.yellow(`warning: ${lostRunDirError(lost, "events").reason}`));
       for (const e of await history(found)) out.jsonLine(e);
       if (o.follow && names.length === 0) {
         // A dashboard: it never ends by itself, so it is never a silent exit 0 (review H50-10).

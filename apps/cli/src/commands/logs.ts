@@ -16,7 +16,14 @@ import {
 import { logLine } from "../display.js";
 import { type Output, tabLabel } from "../output.js";
 import type { LoadedRun } from "../registry.js";
-import { type FoundSession, findTarget, resolveLive, withRuns } from "./runs.js";
+import {
+  type FoundSession,
+  findTarget,
+  lostRunDirError,
+  lostRunDirs,
+  resolveLive,
+  withRuns,
+} from "./runs.js";
 
 export interface LogsOptions {
   follow?: boolean;
@@ -118,6 +125,8 @@ export async function logsCommand(target: string, o: LogsOptions, out: Output): 
           hint: "status shows each tab's state and exit code; a session started where script(1) is installed keeps logs",
         });
       }
+      const lost = await lostRunDirs([found]);
+      if (lost.length) throw lostRunDirError(lost, "logs");
       const host = manager.hostOf(found.machine);
       const sources = sourcesOf(found);
       const print = printer(found, sources, o, out);

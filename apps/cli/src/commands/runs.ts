@@ -450,6 +450,39 @@ export interface FoundSession {
 }
 
 /**
+ * Those of `found` whose run directory is gone (deleted by hand): the records, events and logs of their
+ * tabs went with it, and nothing will say how their commands ran (review H55-3: logs said "no output
+ * recorded", exit 0). A directory that cannot be read is not counted here.
+ */
+export async function lostRunDirs(found: readonly FoundSession[]): Promise<FoundSession[]> {
+  const lost = await Promise.all(
+    found.map(async (f) => {
+      if (!f.session.runDir) return false;
+      const at = await f.run.manager
+        .hostOf(f.machine)
+        .stat(f.session.runDir)
+        .catch(() => "dir" as const);
+      return at !== "dir";
+    }),
+  );
+  return found.filter((_, k) => lost[k]);
+}
+
+/** The error (exit 9, as for a record that cannot be read) of sessions whose run directory is gone. */
+export function lostRunDirError(lost: readonly FoundSession[], op: string): McError {
+  const what = lost.map((f) => `"${oneLine(f.session.name)}" (${oneLine(f.session.runDir)})`).join(", ");
+  return new McError(
+    "STATE_CORRUPT",
+    `the run directory of ${what} is missing: the records, events and logs of its tabs went with it`,
+    {
+      backend: "cli",
+      op,
+      hint: "sessions status shows what the tool still knows of its tabs; sessions kill ends the session",
+    },
+  );
+}
+
+/**
  * A session by name among live and ended ones (for what outlives a session: logs, events): the live one,
  * else the one that ended last. `--host` picks the machine when several have one of that name.
  */
