@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { shQuote } from "@mc/core";
 import { cells } from "./width.js";
 
 export { cells };
@@ -203,4 +204,14 @@ export function logLine(line: string): string {
     i = other ? (s[next] === "\x1b" ? OTHER_ESC.lastIndex : C1_CSI.lastIndex) : next + 1;
   }
   return styled ? out + mark(0) : out;
+}
+
+/**
+ * Session names (or `SESSION/TAB`s) as the last words of a `sessions …` command a hint says, to be pasted:
+ * each shell-quoted (a `$(…)`, `$x` or backtick in a name is never run or expanded: review H57-1), after
+ * `--` when one starts with `-`, which would be read as an option (H57-2). Options go before them.
+ */
+export function nameWords(...names: string[]): string {
+  const words = names.map(shQuote).join(" ");
+  return names.some((n) => n.startsWith("-")) ? `-- ${words}` : words;
 }

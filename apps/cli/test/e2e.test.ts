@@ -239,7 +239,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/"g 2" names 3 (live|managed) sessions/);
       // g_2 is on both servers: offered with each one's socket, so that each way names one (review H50-2).
-      expect(r.stderr).toContain(`name one: "g_2" --socket ${other}, "g_2" --socket ${sock}, "g_2_1"`);
+      expect(r.stderr).toContain(`name one: --socket ${other} g_2, --socket ${sock} g_2, g_2_1`);
     }
     for (const s of [sock, other]) await sessions(["kill", "--all", "--socket", s]);
   });

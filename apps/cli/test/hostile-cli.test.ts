@@ -283,7 +283,7 @@ describe("two sessions tmux names alike on two servers (review H50-2)", () => {
     expect(liveSessions(other)).toContain("g_2_x_y");
     // What tmux calls it: neither mc's g_2.x:y nor anything else tmux would not attach to.
     expect(started.stderr).toContain("✓ g_2_x_y 1 tab on tmux");
-    expect(started.stderr).toContain("attach with: sessions attach g_2_x_y");
+    expect(started.stderr).toContain(`attach with: sessions attach --socket ${other} g_2_x_y`);
     expect(started.stderr).not.toMatch(/✓ g_2\.x:y|attach g_2\.x:y/);
 
     for (const name of ["g_2.x:y", "g_2_x_y"]) {
@@ -291,7 +291,7 @@ describe("two sessions tmux names alike on two servers (review H50-2)", () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`"g_2_x_y" of layout "g 2.x:y" on this machine (tmux, tmux socket ${other}`);
       const hint = /hint: name one: (.*)/.exec(r.stderr)?.[1];
-      expect(hint).toBe(`"g 2.x:y", "g_2_x_y" --socket ${sock}`);
+      expect(hint).toBe(`'g 2.x:y', --socket ${sock} g_2_x_y`);
     }
     // Each way offered names one session, on the server it says.
     for (const [args, server] of [
@@ -306,6 +306,55 @@ describe("two sessions tmux names alike on two servers (review H50-2)", () => {
     expect((await sessions(["kill", "g_2_x_y", "--socket", sock])).code).toBe(0);
     // The other gone, the name alone finds the one left.
     expect((await sessions(["kill", "g_2_x_y"])).code).toBe(0);
+  });
+});
+
+describe("hints name sessions as the shell takes them back (review H57-1, H57-2)", () => {
+  it("every choice of 'name one', pasted after the command, names one session and runs nothing of the name", async () => {
+    const marker = join(dir, "h57-pwned");
+    const names = [`$(touch ${marker})`, "-dash", "it's `id` $HOME"];
+    const f = layoutsFile(
+      "h57-1.json",
+      names.map((n) => ({ layoutName: n, layoutTabs: [tab("t", "echo hello; sleep 60")] })),
+    );
+    const other = join(dir, "sock-h57-1");
+    try {
+      for (const s of [sock, other]) expect((await sessions(["run", f, "--socket", s])).code).toBe(0);
+      for (const name of names) {
+        const r = await sessions(["attach", "--print", "--", name]);
+        expect(r.code, r.stderr).toBe(2);
+        const choices = /hint: name one: (.*)/.exec(r.stderr)?.[1]?.split(", ") ?? [];
+        expect(choices, r.stderr).toHaveLength(2);
+        for (const c of choices) {
+          // As a user pastes it: read by a shell.
+          const p = spawnSync("sh", ["-c", `node ${BIN} attach --print ${c}`], {
+            env,
+            cwd: dir,
+            encoding: "utf8",
+          });
+          expect({ c, code: p.status, err: p.stderr }).toMatchObject({ c, code: 0 });
+          expect(p.stdout).toContain(`attach-session`);
+        }
+      }
+      expect(existsSync(marker)).toBe(false);
+      for (const s of [sock, other]) expect((await sessions(["kill", "--all", "--socket", s])).code).toBe(0);
+      // The hint for a session that ended, of a name that starts with -: pasted, it names the session.
+      const solo = layoutsFile("h57-2.json", [
+        { layoutName: "-solo", layoutTabs: [tab("t", "echo hello; sleep 60")] },
+      ]);
+      expect((await sessions(["run", solo, "--socket", sock])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await sessions(["kill", "--", "-solo"])).code).toBe(0);
+      const ended = await sessions(["status", "--", "-solo"]);
+      const hint = /hint: sessions (logs .*) shows/.exec(ended.stderr)?.[1];
+      expect(hint, ended.stderr).toBe("logs -- -solo");
+      const p = spawnSync("sh", ["-c", `node ${BIN} ${hint}`], { env, cwd: dir, encoding: "utf8" });
+      expect(p.status, p.stderr).toBe(0);
+      expect(p.stdout).toContain("hello");
+    } finally {
+      for (const s of [sock, other]) await sessions(["kill", "--all", "--socket", s]);
+      spawnSync("tmux", ["-S", other, "kill-server"]);
+    }
   });
 });
 
@@ -621,7 +670,7 @@ describe("first-day answers (review H20)", () => {
     const f = layoutsFile("dash.json", [{ layoutName: "-rf", layoutTabs: [tab("t", "true")] }]);
     const r = await sessions(["run", "--socket", sock, "--", f]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain("attach with: sessions attach -- -rf");
+    expect(r.stderr).toContain(`attach with: sessions attach --socket ${sock} -- -rf`);
     expect((await sessions(["kill", "--", "-rf"])).code).toBe(0);
     // Empty values from a script's unset variables are usage errors, not a search of every file or a no-op.
     expect((await sessions(["run", ""])).code).toBe(2);

@@ -18,7 +18,7 @@ import {
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
-import { oneLine } from "../display.js";
+import { nameWords, oneLine } from "../display.js";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { type LoadedRun, watchRunRecords } from "../registry.js";
@@ -31,6 +31,7 @@ import {
   mayHoldOurs,
   type Runs,
   resolveLive,
+  socketField,
   withRuns,
 } from "./runs.js";
 import { armStopLatch, stopRequested } from "./stop-latch.js";
@@ -294,6 +295,14 @@ async function liveAndJustEnded(
   return [...live, ...ended];
 }
 
+/** ` --socket S` for a session on a tmux server `--socket` named, for a command a hint says. */
+function sockOpt(run: LoadedRun, machine: string): string {
+  const { socket } = socketField(run, machine);
+  return socket !== undefined && run.run.machines[machine]?.host === "local"
+    ? ` --socket ${shQuote(socket)}`
+    : "";
+}
+
 /**
  * `sessions events [SESSION…] [--follow]`: NDJSON, one event per line (type, time, session, tab, …), what
  * happened so far; with --follow, then each event as it happens until every tab finished (`run-done`), or,
@@ -545,7 +554,7 @@ function failedToRerun(
     if (t.state === "abandoned") {
       // Never started: starting every such tab at once would ignore --max-parallel-tabs.
       notes.push(
-        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${shQuote(`${session}/${t.tabName}`)} starts it${merges ? ", or run the file again with --on-conflict merge-skip" : ""}`,
+        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${nameWords(`${session}/${t.tabName}`)} starts it${merges ? ", or run the file again with --on-conflict merge-skip" : ""}`,
       );
       continue;
     }
@@ -628,7 +637,8 @@ export async function rerunCommand(
         throw new McError("USAGE", `tab "${name}" has several panes: rerun runs one command`, {
           backend: "cli",
           op: "rerun",
-          hint: "restart the session (sessions run --on-conflict restart), or merge-overwrite the changed tab",
+          // The file is the user's (a run record does not keep its path); the server is said (review H57-3).
+          hint: `start it again from its layouts file: sessions run FILE --on-conflict restart${sockOpt(found.run, found.machine)} (merge-overwrite restarts only the tabs that changed)`,
         });
       }
       if (found.endedAt !== undefined) {

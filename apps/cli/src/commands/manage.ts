@@ -11,11 +11,10 @@ import {
   processEnded,
   type SessionStatus,
   type StatusReport,
-  shQuote,
   sleep,
   sweepTabs,
 } from "@mc/core";
-import { oneLine } from "../display.js";
+import { nameWords, oneLine } from "../display.js";
 import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
 import { type Output, socketColumn, socketNote, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
@@ -180,7 +179,7 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
     {
       backend: "cli",
       op: "status",
-      hint: `sessions logs ${shQuote(name)} shows what its tabs printed; sessions ls lists live and ended sessions`,
+      hint: `sessions logs ${nameWords(name)} shows what its tabs printed; sessions ls lists live and ended sessions`,
     },
   );
 }
@@ -198,7 +197,7 @@ export async function killCommand(
     throw new McError("USAGE", "give session names or --all, not both", {
       backend: "cli",
       op: "kill",
-      hint: `sessions kill ${names.map(shQuote).join(" ")} kills only those`,
+      hint: `sessions kill ${nameWords(...names)} kills only those`,
     });
   return withRuns(
     out,
@@ -252,7 +251,7 @@ export async function killCommand(
       let interrupted = false;
       const later = (from: number) => targets.slice(from).map((t) => t.name);
       const notKilledLine = (names: string[]) =>
-        `${out.c.red("✗")} not killed (interrupted): ${names.join(", ")}; they stay in mc's records: sessions kill ${names.map(shQuote).join(" ")}`;
+        `${out.c.red("✗")} not killed (interrupted): ${names.join(", ")}; they stay in mc's records: sessions kill ${nameWords(...names)}`;
       let index = 0;
       const onInt = () => {
         if (!interrupted) {
@@ -397,7 +396,7 @@ async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: 
   throw new McError(
     "USAGE",
     `session "${name}" was not started by mc, which never kills it; mc's session of layout "${name}" is "${hit.name}"; nothing was killed`,
-    { backend: "cli", op: "kill", hint: `sessions kill ${shQuote(hit.name)} kills mc's` },
+    { backend: "cli", op: "kill", hint: `sessions kill ${nameWords(hit.name)} kills mc's` },
   );
 }
 

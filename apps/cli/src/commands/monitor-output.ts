@@ -6,9 +6,8 @@ import {
   type MonitorSnapshot,
   type SessionManager,
   type StatusReport,
-  shQuote,
 } from "@mc/core";
-import { oneLine } from "../display.js";
+import { nameWords, oneLine } from "../display.js";
 import type { Notifier } from "../notify.js";
 import { type Output, statusTable, tabLabel, transitions } from "../output.js";
 import { stopRequested } from "./stop-latch.js";
@@ -35,7 +34,7 @@ function failedNote(report: StatusReport | undefined): string {
 function sayKept(results: KillResult[], out: Output): void {
   if (out.json) return;
   for (const k of results.filter((r) => !r.ok && !r.kept)) {
-    const q = shQuote(k.name);
+    const q = nameWords(k.name);
     out.err(
       out.c.red(
         `✗ ${oneLine(`${k.name}: could not be killed: ${k.error ?? "?"} (sessions kill ${q} again)`)}`,
@@ -43,7 +42,7 @@ function sayKept(results: KillResult[], out: Output): void {
     );
   }
   for (const k of results.filter((r) => r.kept)) {
-    const q = shQuote(k.name);
+    const q = nameWords(k.name);
     out.err(
       out.c.yellow(
         `  ${oneLine(`${k.name}: not killed: ${k.kept} (sessions wait ${q}; sessions kill ${q})`)}`,

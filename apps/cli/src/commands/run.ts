@@ -17,7 +17,7 @@ import {
   shQuote,
   sleep,
 } from "@mc/core";
-import { display } from "../display.js";
+import { display, nameWords } from "../display.js";
 import { EXIT_TABS_FAILED, exitCodeOf } from "../exit-codes.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
@@ -410,6 +410,7 @@ async function runBatch(
       out,
       left,
       left.map((x) => toolName(manager, x.machine, x.name)),
+      ctx.backend === "tmux" && !ctx.remote ? o.socket : undefined,
     );
   return result;
 }
@@ -631,19 +632,17 @@ function did(sessions: StartedSession[]): string {
 
 /**
  * What to type to attach: the session's name as the tool keeps it, which also names it to `sessions`
- * (review H50-2: mc's `g_2.x:y` was neither tmux's `g_2_x_y` nor the layout's "g 2.x:y").
+ * (review H50-2: mc's `g_2.x:y` was neither tmux's `g_2_x_y` nor the layout's "g 2.x:y"), with the tmux
+ * server `--socket` gave: a session of that name on another server makes the name alone ambiguous
+ * (review H57-3: the hint run printed exited 2).
  */
-function attachHint(out: Output, sessions: StartedSession[], names: string[]): void {
-  const one =
-    names.length === 1 && /^\w[\w.-]*$/.test(names[0]!)
-      ? names[0]!
-      : names.length === 1
-        ? shQuote(names[0]!)
-        : "<session>";
-  out.err(
-    out.c.dim(
-      // A name that starts with - would be read as an option: after --, it is the name.
-      `${did(sessions)}; attach with: sessions attach ${one.startsWith("-") || one.startsWith("'-") ? `-- ${one}` : one}`,
-    ),
-  );
+function attachHint(
+  out: Output,
+  sessions: StartedSession[],
+  names: string[],
+  socket: string | undefined,
+): void {
+  const where = socket === undefined ? "" : `--socket ${shQuote(socket)} `;
+  const one = names.length === 1 ? nameWords(names[0]!) : "<session>";
+  out.err(out.c.dim(`${did(sessions)}; attach with: sessions attach ${where}${one}`));
 }

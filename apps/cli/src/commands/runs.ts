@@ -6,7 +6,7 @@ import {
   type SessionStatus,
   shQuote,
 } from "@mc/core";
-import { oneLine } from "../display.js";
+import { nameWords, oneLine } from "../display.js";
 import type { Output } from "../output.js";
 import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
@@ -393,12 +393,12 @@ function pickHint(hits: Hit[], runs: LoadedRun[], host: string | undefined): str
       ...new Set([toolName(h.run.manager, h.machine, h.name), h.name, h.session.layout.layoutName]),
     ];
     const one = spellings.find((n) => alone(runs, n, h));
-    if (one !== undefined) return JSON.stringify(one);
+    if (one !== undefined) return nameWords(one);
     const socket = h.run.backend === "tmux" ? socketOf(h.run, h.machine) : undefined;
     if (socket === undefined) return undefined;
     const on = runs.filter((r) => r.backend === "tmux" && onSocket(r, socket, socket, host));
     const named = spellings.find((n) => alone(on, n, h));
-    return named === undefined ? undefined : `${JSON.stringify(named)} --socket ${shQuote(socket)}`;
+    return named === undefined ? undefined : `--socket ${shQuote(socket)} ${nameWords(named)}`;
   });
   const named = [...new Set(ways.filter((w): w is string => w !== undefined))].sort();
   if (named.length === hits.length) return `name one: ${named.join(", ")}`;
@@ -626,7 +626,7 @@ function tabIndex(s: ManagedSession, tab: string): number {
   if (byName.length > 1) {
     throw new McError("USAGE", `session "${s.name}" has ${byName.length} tabs named "${tab}"`, {
       backend: "cli",
-      hint: `name one by its position: ${byName.map((i) => `${s.name}/${i}`).join(", ")}`,
+      hint: `name one by its position: ${byName.map((i) => nameWords(`${s.name}/${i}`)).join(", ")}`,
     });
   }
   if (byName.length === 1) return byName[0]!;
