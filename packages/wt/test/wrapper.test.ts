@@ -265,7 +265,10 @@ describe("#19 the tab wrapper", () => {
         / {2}for \(\$mcR[\s\S]*?\n {2}\}\n/,
         "  Move-Item -LiteralPath $mcTmp -Destination $mcRecord -Force\n",
       );
-    expect(await watch(moveItem)).toBeGreaterThan(0);
+    // The model's gap is a moment: a loaded machine can miss it once, so it has three tries to be seen.
+    let modelGaps = 0;
+    for (let i = 0; i < 3 && modelGaps === 0; i++) modelGaps = await watch(moveItem);
+    expect(modelGaps).toBeGreaterThan(0);
     expect(await watch()).toBe(0);
   });
 
