@@ -97,8 +97,10 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     ]);
     const run = await sessions(["run", f, "-b", "zellij", "--prefix", ""]);
     expect(run.code, run.stderr + z.log()).toBe(0);
-    const wait = await sessions(["wait", "api", "--timeout", "1"]);
-    expect(wait.code).toBe(7);
+    // srv runs 60 s: the wait times out (7). 1 s was too little on a loaded machine, where a zellij call
+    // not answered by then is exit 8, as documented (seen in review HR57's run).
+    const wait = await sessions(["wait", "api", "--timeout", "4"]);
+    expect(wait.code, wait.stderr).toBe(7);
     const status = JSON.parse((await sessions(["status", "api", "--json"])).stdout);
     expect(
       status.sessions[0].tabs.map((t: { tabName: string; state: string; exitCode?: number }) => [
