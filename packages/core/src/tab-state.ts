@@ -69,8 +69,6 @@ export type TabOutcome = Pick<
 const RECORD_ERRORS: Record<string, string> = {
   startDir: "its start directory could not be entered; the command did not run",
   dependency: "not started: a tab it depends on failed",
-  shellKilled:
-    "the shell that ran its command was killed; the command ran on until it ended, with a status mc could not see",
 };
 
 /** The outcome a finished record states: exited with its code, or killed by its signal. */

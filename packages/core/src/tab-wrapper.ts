@@ -177,10 +177,6 @@ mc_now() {
  * Reading a file also makes a command the shell cannot parse fail (fish 3.6 exits 0 for `fish -c` with a
  * syntax error, 127 for the same text in a file). A layout written for POSIX sh needs a POSIX shell.
  * Every process of the tab carries {@link TAB_MARKER_VAR} (see {@link tabMarker}).
- *
- * An attempt whose subshell was killed outright (kill -9) leaves its command running: the wrapper waits
- * for that command to end, and says so in the tab, before it retries or records the end (`"exit":137,
- * "error":"shellKilled"`: how the command itself ended is not known). It never runs two copies at once.
  */
 export function posixTabScript(o: PosixTabScriptOptions): string {
   const keep = o.keepShell ?? true;
@@ -322,42 +318,6 @@ mc_traps() {
   # nor does a stray USR1/USR2, which would leave the command running unrecorded.
   trap ':' INT QUIT USR1 USR2
 }
-# The pids in $mc_pl of what still runs this tab's command file (it is in their arguments, and they carry
-# the tab's marker): an attempt whose subshell was killed (kill -9 of it) leaves its command running,
-# orphaned (review H55-1). A subshell that ended by itself has waited for its command: only a status above
-# 128 (a signal) is looked into, so a tab that ends otherwise starts no process for it. False when none runs.
-mc_left() {
-  mc_pl=
-  if [ -r /proc/self/cmdline ] && printf 'a\0' | PATH=$mc_path grep -qzx a 2>/dev/null; then
-    for mc_f in $(PATH=$mc_path grep -lsxzF -e "$mc_cf" /proc/[0-9]*/cmdline 2>/dev/null); do
-      mc_p=\${mc_f#/proc/} mc_p=\${mc_p%/cmdline}
-      [ "$mc_p" = $$ ] && continue
-      PATH=$mc_path grep -qsxzF -e "${TAB_MARKER_VAR}=$${TAB_MARKER_VAR}" "/proc/$mc_p/environ" && mc_alive "$mc_p" && mc_pl="$mc_pl $mc_p"
-    done
-  else
-    mc_f=$(PATH=$mc_path ps -A -o pid= -o args= 2>/dev/null) || return 1
-    mc_l=" $mc_cf"
-    while read -r mc_p mc_a; do
-      case " $mc_a" in *"$mc_l" | *"$mc_l "*) [ "$mc_p" = $$ ] || mc_pl="$mc_pl $mc_p" ;; esac
-    done <<EOF_MC
-$mc_f
-EOF_MC
-  fi
-  [ -n "$mc_pl" ]
-}
-# Whether one of the pids given (default $mc_pl) still runs (a zombie does not).
-mc_alive() {
-  for mc_p in \${1:-$mc_pl}; do
-    if [ -r "/proc/$mc_p/stat" ]; then
-      read -r mc_s 2>/dev/null <"/proc/$mc_p/stat" || continue
-      mc_s=\${mc_s##*) }
-      case $mc_s in [ZX]*) ;; *) return 0 ;; esac
-    elif [ ! -d /proc/self ] && kill -0 "$mc_p" 2>/dev/null; then
-      return 0
-    fi
-  done
-  return 1
-}
 while :; do
   (
     mc_traps
@@ -413,16 +373,6 @@ while :; do
     "$mc_run" $mc_i "$mc_cf"
   )
   mc_code=$?
-  # Its command orphaned and running: no second copy beside it, and no end while it runs. It is waited for,
-  # not ended: mc does not end a command nobody asked it to end (the tab's hang-up, Ctrl-C and sessions
-  # kill reach it, as they reach the command of a whole tab: it is still in the tab's process group).
-  mc_why=
-  if [ "$mc_code" -gt 128 ] && mc_left; then
-    [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] && mc_w="retrying" || mc_w="recording its end"
-    printf 'mc: the shell of attempt %s was killed (exit %s) and its command runs on (pid%s): waiting for it to end before %s\n' "$mc_try" "$mc_code" "$mc_pl" "$mc_w" >&2
-    (mc_traps; while mc_alive; do PATH=$mc_path sleep 0.5 2>/dev/null || PATH=$mc_path sleep 1; done)
-    mc_why=',"error":"shellKilled"'
-  fi
   [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break
   mc_try=$((mc_try + 1)) mc_n=$((mc_n + 1))
   mc_now
@@ -432,7 +382,7 @@ while :; do
   printf '%s%s (exit %s)\\n' '${RETRY_MARK}' "$mc_try" "$mc_code" >&2
   (mc_traps; sleep "$mc_backoff")
 done
-mc_end "\\"exit\\":$mc_code$mc_why"
+mc_end "\\"exit\\":$mc_code"
 mc_event tab-exited "$mc_t" ",\\"exitCode\\":$mc_code"
 ${after}
 `;
