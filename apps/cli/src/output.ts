@@ -1,4 +1,4 @@
-import { formatDuration, type SessionStatus, type StatusReport, type TabStatus } from "@mc/core";
+import { formatDuration, type SessionStatus, type StatusReport, shQuote, type TabStatus } from "@mc/core";
 import {
   type Colors,
   cells,
@@ -7,6 +7,7 @@ import {
   fitCells,
   fitCellsStart,
   jsonText,
+  nameWords,
   pad,
   render,
   unstyled,
@@ -260,6 +261,18 @@ function fitWidths(widths: number[], headers: string[], maxWidth: number, keep: 
 }
 
 /** The status table: session, tab, state, exit code, runtime, pid, command (and the machine, when remote). */
+/**
+ * The kill of one session, to be pasted: its machine and tmux server named (a session of that name elsewhere
+ * is not the one meant: review H58-1, the orphan hint killed a healthy session of the same name).
+ */
+function killCommand(s: SessionStatus & Located): string {
+  const where = [
+    ...(s.machine !== "local" ? [`--host ${shQuote(s.machine)}`] : []),
+    ...(s.socket !== undefined && !isDefaultSocket(s.socket) ? [`--socket ${shQuote(s.socket)}`] : []),
+  ];
+  return `sessions kill ${[...where, nameWords(s.session)].join(" ")}`;
+}
+
 export function statusTable(
   report: Omit<StatusReport, "sessions"> & { sessions: (SessionStatus & Located)[] },
   out: Pick<Output, "c" | "tty" | "columns">,
@@ -336,7 +349,7 @@ export function statusTable(
       if (t.error && (t.state !== "running" || t.orphans))
         lines.push(
           out.c.yellow(
-            `${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${display(t.error, { oneLine: true })}`,
+            `${display(s.session, { oneLine: true })} / ${display(tabLabel(t), { oneLine: true })}: ${display(t.error, { oneLine: true })}${t.orphans ? `: ${display(killCommand(s), { oneLine: true })}` : ""}`,
           ),
         );
   }

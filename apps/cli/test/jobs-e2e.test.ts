@@ -225,7 +225,8 @@ describe("wait", () => {
     expect(tab.orphans.length).toBeGreaterThan(0);
     expect(tab.error).toContain("its tab is gone, but its command runs on outside it (pid ");
     const table = await sessions(["status", "w551"]);
-    expect(table.stdout).toContain("sessions kill w551 ends it");
+    // The kill to paste names the server: a session of that name elsewhere is not this one (review H58-1).
+    expect(table.stdout).toContain(`a kill of its session ends it: sessions kill --socket ${other} w551`);
     expect(table.stdout).toMatch(/1 running, 0 finished/);
     // Still waiting, and no event said the tab ended.
     expect(await Promise.race([waiting.code, new Promise((r) => setTimeout(() => r("waiting"), 10))])).toBe(

@@ -367,7 +367,7 @@ async function orphansRun(
           pid: found[0]!,
           orphans: found,
           ...(t.startedAt === undefined ? {} : { runtimeMs: Math.max(0, now - t.startedAt) }),
-          error: `its tab is gone, but its command runs on outside it (pid ${found.join(", ")}); sessions kill ${s.name} ends it`,
+          error: `its tab is gone, but its command runs on outside it (pid ${found.join(", ")}); a kill of its session ends it`,
           processes: found.flatMap((p) => trees?.get(p)?.slice(0, 1) ?? []),
         };
       });

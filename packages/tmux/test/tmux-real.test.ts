@@ -895,7 +895,7 @@ describe("tmux: a command that outlives its tab (real tmux)", () => {
     expect([a!.state, a!.signal]).toEqual(["killed", "SIGHUP"]);
     expect(b!.state).toBe("running");
     expect(b!.error).toMatch(
-      /^its tab is gone, but its command runs on outside it \(pid \d+(, \d+)*\); sessions kill outlive ends it$/,
+      /^its tab is gone, but its command runs on outside it \(pid \d+(, \d+)*\); a kill of its session ends it$/,
     );
     expect(b!.orphans!.length).toBeGreaterThan(0);
     expect(b!.processes.map((p) => p.command).join("\n")).toContain("sleep 5");
