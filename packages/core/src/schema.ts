@@ -205,8 +205,9 @@ export const TabConfigSchema = z
       })
       // A program, not a command line (`bash -l`, `/bin/sh -c '…'`): caught here, so `validate` says it too
       // (review H56-4). A path may hold spaces and quotes (`C:\Program Files\…`, `/home/o'neil/…`), so only an
-      // option or a quoted word after a space is taken for a command line; the start check finds the rest.
-      .refine((s) => !/\s[-'"]/.test(s), {
+      // option or a quoted word after a space, `env PROGRAM` and a space at either end are taken for a
+      // command line (review H58-5); the start check finds the rest.
+      .refine((s) => !/\s[-'"]/.test(s) && s.trim() === s && !/^((\/usr)?\/bin\/)?env\s/.test(s), {
         message:
           "shell is one program (a path, or a name on PATH), not a command line: options go in command",
       })

@@ -119,7 +119,18 @@ describe("jobs fields and --lenient", () => {
   });
 
   it("a shell that is a command line, not a program, is refused at its field; paths with spaces and quotes load (review H56-4)", () => {
-    const bad = ["/bin/sh -c 'touch /tmp/x' #", "bash -l", "pwsh\t-NoLogo", 'sh "x"', "bash\n"];
+    const bad = [
+      "/bin/sh -c 'touch /tmp/x' #",
+      "bash -l",
+      "pwsh\t-NoLogo",
+      'sh "x"',
+      "bash\n",
+      // (review H58-5)
+      "/usr/bin/env bash",
+      "env bash",
+      " /bin/bash",
+      "/bin/bash ",
+    ];
     const r = parseLayouts(file(bad.map((sh, i) => tab(`t${i}`, { shell: sh }))));
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -132,6 +143,7 @@ describe("jobs fields and --lenient", () => {
       "/usr/local/bin/fish",
       "C:\\Program Files\\PowerShell\\7\\pwsh.exe",
       "/home/ana o'neil/bin/zsh",
+      "/home/env files/sh",
       "cmd",
     ];
     expect(parseLayouts(file(good.map((sh, i) => tab(`t${i}`, { shell: sh })))).ok).toBe(true);
