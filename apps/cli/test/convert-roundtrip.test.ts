@@ -325,6 +325,10 @@ describe.each(["tmuxp", "tmuxinator"] as const)("export --to %s never hands tmux
       expect(name).toBe(given);
       expect(said).not.toMatch(/written as/);
     }
+    // What was written has no $ left for tmuxp to replace: not warned of (review H58-6).
+    expect(named("d${HOME}x")[1]).not.toMatch(
+      /tmuxp replaces \$VAR and a leading ~ in session and window names/,
+    );
   });
 
   it("a name holding one is written without it and said so; a start directory holding one is refused", () => {

@@ -72,7 +72,8 @@ function commandNotes(
 }
 
 function expansionNotes(layout: LayoutConfig, notes: Notes): void {
-  const names = [layout.layoutName, ...layout.layoutTabs.map((t) => t.tabName)];
+  // The session's name as written: its `$` may have become `_` (review H58-6: warned of what was not left).
+  const names = [tmuxSessionName(layout.layoutName, newNotes()), ...layout.layoutTabs.map((t) => t.tabName)];
   if (names.some((n) => EXPANDS.test(n) || n.startsWith("~")))
     notes.add("names", "tmuxp replaces $VAR and a leading ~ in session and window names when it loads them");
   const values = [
