@@ -493,7 +493,8 @@ async function pruneRun(
     const held = report.sessions.filter(
       (s) =>
         !s.exists &&
-        s.tabs.some((t) => t.state === "running" || t.state === "pending") &&
+        // (A command that runs on after its tab is gone, `orphans`, holds nothing open: it is ended below.)
+        s.tabs.some((t) => (t.state === "running" && !t.orphans) || t.state === "pending") &&
         typeof manager.managed.find((x) => x.name === s.session && x.machine === s.machine)?.data?.runId ===
           "string",
     );
