@@ -1424,20 +1424,40 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       // rerun and kill as well (review H29-4: they exited 1, as for any failure).
       const t0 = Date.now();
       const timed = <T>(p: Promise<T>) => p.then((r) => ({ ...r, ms: Date.now() - t0 }));
+      const capped = (p: Promise<Ran & { ms: number }>) =>
+        Promise.race([
+          p,
+          new Promise<Ran & { ms: number }>((resolve) => {
+            setTimeout(
+              () => resolve({ code: -1, stdout: "", stderr: "no end in 30 s", ms: 30_000 }),
+              30_000,
+            ).unref();
+          }),
+        ]);
       // Each tmux call is bounded at 5 s (MC_TMUX_TIMEOUT; the default 15 s held the test for it).
       const bound = { MC_TMUX_TIMEOUT: "5" };
-      const [attach, status, rerun, kill, rerunOver, rerunFailed, wait, quick] = await Promise.all([
-        sessions(["attach", "frozen", "--print"], bound),
-        sessions(["status", "frozen"], bound),
-        sessions(["rerun", "frozen/u"], bound),
-        sessions(["kill", "frozen"], bound),
-        sessions(["rerun", "over/v"], bound),
-        sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"], bound),
-        // A timeout shorter than tmux's own bound (review H48-2: exit 7, "not every tab finished").
-        timed(sessions(["wait", "frozen", "--timeout", "3"], bound)),
-        // Below a second too (review H52-8: exit 7); and each returns at its timeout, not at tmux's bound.
-        timed(sessions(["wait", "frozen", "--timeout", "0.5"], bound)),
-      ]);
+      const [attach, status, rerun, kill, rerunOver, rerunFailed, wait, quick, freeze, freezeTmux] =
+        await Promise.all([
+          sessions(["attach", "frozen", "--print"], bound),
+          sessions(["status", "frozen"], bound),
+          sessions(["rerun", "frozen/u"], bound),
+          sessions(["kill", "frozen"], bound),
+          sessions(["rerun", "over/v"], bound),
+          sessions(["rerun", "frozen", "--failed", "--max-parallel-tabs", "1"], bound),
+          // A timeout shorter than tmux's own bound (review H48-2: exit 7, "not every tab finished").
+          timed(sessions(["wait", "frozen", "--timeout", "3"], bound)),
+          // Below a second too (review H52-8: exit 7); and each returns at its timeout, not at tmux's bound.
+          timed(sessions(["wait", "frozen", "--timeout", "0.5"], bound)),
+          // freeze too, under -b auto and -b tmux (review H57-4: it waited for ever; given up on here at 30 s
+          // so the server is let go and the test fails rather than hangs).
+          capped(timed(sessions(["freeze", "frozen", "--socket", stopped], bound))),
+          capped(timed(sessions(["freeze", "frozen", "--socket", stopped, "-b", "tmux"], bound))),
+        ]);
+      for (const f of [freeze, freezeTmux]) {
+        expect(f.code, f.stderr).toBe(8);
+        expect(f.stderr).toContain('cannot freeze session "frozen": tmux did not answer within 5 s');
+        expect(f.ms).toBeLessThan(20_000);
+      }
       expect(quick.code, quick.stderr).toBe(8);
       expect(quick.ms).toBeLessThan(10_000);
       expect(wait.ms).toBeLessThan(10_000);

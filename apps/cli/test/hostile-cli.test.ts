@@ -960,6 +960,17 @@ describe("a tool that is not there, or not for this system, is said as such (rev
       expect(waited.stderr).toContain('cannot wait for the sessions on local: "tmux" was not found on PATH');
       const killed = await runCli(["kill", "nobin"], without);
       expect(killed.code, killed.stderr).toBe(6);
+      // attach, rerun and freeze say the same (review H57-5: 8, 1, and 5 "tmux does not have it").
+      const attach = await runCli(["attach", "--print", "nobin"], without);
+      expect(attach.code, attach.stderr).toBe(6);
+      expect(attach.stderr).toContain('"tmux" was not found on PATH');
+      const rerun = await runCli(["rerun", "nobin/t"], without);
+      expect(rerun.code, rerun.stderr).toBe(6);
+      expect(rerun.stderr).toContain('"tmux" was not found on PATH');
+      const freeze = await runCli(["freeze", "nobin", "--socket", sock], without);
+      expect(freeze.code, freeze.stderr).toBe(6);
+      expect(freeze.stderr).toContain('"tmux" was not found on PATH, and zellij is not installed');
+      expect(freeze.stderr).not.toContain("does not have it");
       // With tmux there, the same session reads running, exit 0.
       const there = await sessions(["status", "nobin", "--json"]);
       expect(there.code).toBe(0);

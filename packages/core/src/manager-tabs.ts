@@ -127,7 +127,14 @@ async function rerunLocked(
       : st && !st.exists && unanswered(st.error)
         ? st.error
         : undefined;
-  if (unreached) throw new McError("COMMAND_FAILED", `session "${s.name}" was not reached: ${unreached}`, op);
+  // Its tool is not installed (not on PATH) is exit 6 as status says it, not a failed command (review H57-5).
+  const missing = health?.reachable === false && health.code === "BINARY_NOT_FOUND";
+  if (unreached)
+    throw new McError(
+      missing ? "BINARY_NOT_FOUND" : "COMMAND_FAILED",
+      `session "${s.name}" was not reached: ${unreached}`,
+      op,
+    );
   if (!st?.exists || !tab)
     throw new McError("SESSION_NOT_FOUND", `session "${s.name}" is gone`, {
       ...op,

@@ -1,4 +1,4 @@
-export { TMUX_CAPABILITIES, TmuxBackend } from "./backend.js";
+export { TMUX_CAPABILITIES, TMUX_TIMEOUT_ENV, TmuxBackend, tmuxAnswerMs } from "./backend.js";
 export { isNoServer, isNoSession, tmuxError } from "./errors.js";
 export {
   buildName,

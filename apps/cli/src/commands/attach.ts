@@ -124,14 +124,18 @@ async function attachManaged(run: LoadedRun, name: string, machine: string, o: A
   const place = machine === "local" ? "" : ` on ${machine}`;
   const down = report.machines.find((h) => h.machine === machine && !h.reachable);
   if (down) {
-    // Not an answer that it is gone: the machine (or its tmux server) did not answer.
+    // Not an answer that it is gone: the machine (or its tmux server) did not answer, or its tool is not
+    // installed there (exit 6, as status says it: review H57-5).
+    const missing = down.code === "BINARY_NOT_FOUND";
     throw new McError(
-      "SSH_UNREACHABLE",
+      missing ? "BINARY_NOT_FOUND" : "SSH_UNREACHABLE",
       `cannot reach session "${name}"${place}: ${down.error ?? "no answer"}`,
       {
         backend: "cli",
         op: "attach",
-        hint: "sessions ls shows which machines answer",
+        hint: missing
+          ? `install ${run.backend}${place} or put it on PATH`
+          : "sessions ls shows which machines answer",
       },
     );
   }

@@ -1,4 +1,4 @@
-import { type LayoutsFile, localHost, McError, shQuote } from "@mc/core";
+import { isMcError, type LayoutsFile, localHost, McError, shQuote } from "@mc/core";
 import { toSocket } from "@mc/tmux";
 import { type Exported, pickLayout } from "../convert/export-common.js";
 import { freezeQuery, freezeTargets, freezeTmux, parseFreeze } from "../convert/freeze-tmux.js";
@@ -158,14 +158,35 @@ export async function freezeCommand(
   const backend = backendOf(o.backend ?? "auto");
   if (backend !== "auto" && backend !== "tmux" && backend !== "zellij")
     throw usage("--backend is tmux, zellij or auto (t, z, a)");
+  // Why tmux could not say whether it has the session (not installed, or its server did not answer): under
+  // `-b auto` zellij is still asked, and if it does not have the session either, this is the error, not
+  // "tmux does not have it" (review H57-5: exit 5 for a tmux never run; H57-4: a stopped server).
+  let tmuxFailure: McError | undefined;
   if (backend !== "zellij") {
     let r: Awaited<ReturnType<typeof host.run>> | undefined;
     let q: ReturnType<typeof freezeQuery> | undefined;
     let name = session;
     for (name of freezeTargets(session)) {
       q = freezeQuery({ tmux: "tmux", socket: toSocket(o.socket) }, name);
-      r = await host.run(q.cmd).catch((e) => (backend === "tmux" ? Promise.reject(e) : undefined));
-      if (!r || r.exitCode === 0) break;
+      r = await host.run(q.cmd).catch((e: unknown) => {
+        if (backend === "tmux" || !isMcError(e)) throw e;
+        tmuxFailure = e;
+        return undefined;
+      });
+      // A server that did not answer one name will not answer the next.
+      if (!r || r.exitCode === 0 || r.timedOut) break;
+    }
+    if (r?.timedOut) {
+      tmuxFailure = new McError(
+        "COMMAND_FAILED",
+        `cannot freeze session ${JSON.stringify(session)}: ${r.stderr.trim().split("\n").at(-1)}`,
+        {
+          backend: "cli",
+          op: "freeze",
+          hint: "a stopped or busy tmux server answers no one; MC_TMUX_TIMEOUT=SECONDS waits longer",
+        },
+      );
+      if (backend === "tmux") throw tmuxFailure;
     }
     if (r && q && r.exitCode === 0)
       return emitLayouts(
@@ -214,6 +235,22 @@ export async function freezeCommand(
         backend: "cli",
         op: "freeze",
         hint: `zellij attach ${shQuote(session)} resurrects it (then sessions freeze it); zellij delete-session removes it`,
+      },
+    );
+  if (tmuxFailure?.code === "BINARY_NOT_FOUND")
+    throw new McError(
+      "BINARY_NOT_FOUND",
+      `no session ${JSON.stringify(session)} found: ${tmuxFailure.reason}, and zellij ${r ? "does not have it" : "is not installed"}`,
+      { backend: "cli", op: "freeze", hint: tmuxFailure.hint },
+    );
+  if (tmuxFailure)
+    throw new McError(
+      "COMMAND_FAILED",
+      `${tmuxFailure.reason}, and zellij ${r ? "does not have it" : "is not installed"}`,
+      {
+        backend: "cli",
+        op: "freeze",
+        hint: tmuxFailure.hint,
       },
     );
   // A zellij that is not installed did not answer: only tmux was asked.

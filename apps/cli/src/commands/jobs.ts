@@ -594,7 +594,7 @@ async function reachedStatus(
   const health = report.machines.find((h) => h.machine === found.machine);
   if (health && !health.reachable)
     throw new McError(
-      "COMMAND_FAILED",
+      health.code === "BINARY_NOT_FOUND" ? "BINARY_NOT_FOUND" : "COMMAND_FAILED",
       `session "${found.session.name}" was not reached: ${health.error ?? "no answer"}${more}`,
       { backend: "cli", op: "rerun" },
     );

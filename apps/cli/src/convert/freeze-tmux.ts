@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Command, LayoutConfig } from "@mc/core";
 import { type Flat, flatten, shQuote } from "@mc/core";
-import { mcPaneCommand, startArgv, type TmuxTarget, tmuxArgs, tmuxStoredName } from "@mc/tmux";
+import { mcPaneCommand, startArgv, type TmuxTarget, tmuxAnswerMs, tmuxArgs, tmuxStoredName } from "@mc/tmux";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { foregroundOf } from "./foreground.js";
 import { argvCommand, isShell, shellScriptOf, shlexSplit } from "./shell.js";
@@ -47,11 +47,13 @@ const FIELDS = [
  * The one tmux call behind freeze: every pane of the session (`list-panes -s`, exact `=name` target).
  * Window names, start commands and paths may hold tabs and newlines (tmux 3.3a prints window names and
  * paths raw), so fields and records are separated by markers with a random part no name or path can contain.
+ * Bounded as every tmux call is (15 s, or `MC_TMUX_TIMEOUT`): a stopped server held freeze for ever (review H57-4).
  */
 export function freezeQuery(t: TmuxTarget, tmuxName: string): { cmd: Command; nonce: string } {
   const nonce = randomBytes(8).toString("hex");
   const format = `[mc-rec-${nonce}]${FIELDS.join(`<mc-${nonce}>`)}`;
-  return { cmd: tmuxArgs(t, "list-panes", "-s", "-t", `=${tmuxName}`, "-F", format), nonce };
+  const cmd = tmuxArgs(t, "list-panes", "-s", "-t", `=${tmuxName}`, "-F", format);
+  return { cmd: { ...cmd, timeoutMs: tmuxAnswerMs() }, nonce };
 }
 
 /**
