@@ -775,12 +775,16 @@ describe("first-day answers (review H20)", () => {
     expect(f.stderr).toMatch(/zellij is not installed/);
   });
 
-  it("every --help fits 80 columns (review H20-6)", async () => {
-    const top = (await sessions(["--help"])).stdout;
+  it("every --help fits 80 columns (review H20-6), whatever HOME and the cwd are (review H57-9)", async () => {
+    // A HOME and cwd longer than /root: the default file and --start-dir printed them (86 columns).
+    const deep = join(dir, "a-home-directory-whose-path-is-much-longer-than-slash-root", "and-deeper");
+    mkdirSync(deep, { recursive: true });
+    const help = (args: string[]) => runCli(args, { env: { ...env, HOME: deep }, cwd: deep });
+    const top = (await help(["--help"])).stdout;
     const commands = [...top.matchAll(/^ {2}([a-z-]+)(?:\|\w+)? {2,}/gm)].map((m) => m[1]!);
     expect(commands).toContain("create-from-command");
     for (const args of [["--help"], ...commands.map((c) => [c, "--help"])]) {
-      const long = (await sessions(args)).stdout.split("\n").filter((l) => [...l].length > 80);
+      const long = (await help(args)).stdout.split("\n").filter((l) => [...l].length > 80);
       expect({ args, long }).toEqual({ args, long: [] });
     }
   });

@@ -78,6 +78,8 @@ export interface RunOptions {
 
 /** machineconfig's default layouts file. */
 export const DEFAULT_LAYOUTS_FILE = join(homedir(), "dotfiles", "machineconfig", "layouts.json");
+/** {@link DEFAULT_LAYOUTS_FILE} as `--help` says it: with `~`, so a long HOME keeps help in 80 columns (review H57-9). */
+export const DEFAULT_LAYOUTS_HELP = "~/dotfiles/machineconfig/layouts.json";
 
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "run", hint });

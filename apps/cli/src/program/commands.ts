@@ -10,7 +10,7 @@ import {
   validateCommand,
 } from "../commands/layouts.js";
 import { killCommand, lsCommand, statusCommand } from "../commands/manage.js";
-import { DEFAULT_LAYOUTS_FILE, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
+import { DEFAULT_LAYOUTS_HELP, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
 import type { Output } from "../output.js";
 import { backendOf } from "../registry.js";
 import {
@@ -42,7 +42,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
       .command("run")
       .alias("r")
       .description("start the layouts of a layouts file (machineconfig's format)")
-      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
+      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_HELP})`)
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
       .option("-c, --choose-layouts <names>", "comma-separated layout names to run")
       .option(
@@ -116,7 +116,7 @@ export function registerRunAll(program: Command, ctx: Ctx): void {
       .description(
         "run every tab of every layout in a file as one session, N tabs at a time (all-layouts-dynamic)",
       )
-      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_FILE})`)
+      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_HELP})`)
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
       .requiredOption(
         "-t, --max-parallel-tabs <n>",
@@ -267,7 +267,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
 type FromCommandOptions = RunOptions & {
   num: number;
   name: string;
-  startDir: string;
+  startDir?: string;
   output?: string;
   force?: boolean;
 };
@@ -282,7 +282,8 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
       .requiredOption("-n, --num <n>", "number of tabs (at most --max-tabs-per-layout)", int("--num", 1))
       .option("--max-tabs-per-layout <n>", "refuse more tabs", int("--max-tabs-per-layout", 1), 25)
       .option("--name <layout>", "layout (session) name", nameArg("--name"), "fromCommand")
-      .option("--start-dir <dir>", "directory the tabs start in", process.cwd())
+      // Not the path itself as the default: a long cwd made --help wider than 80 columns (review H57-9).
+      .option("--start-dir <dir>", "directory the tabs start in (default: the current directory)")
       .option("-o, --output <file>", "write the layouts file instead of running it")
       .option("--force", "with -o: overwrite an existing file")
       .argument("<command...>", "the command (one argument: a shell command line; several: an argv)"),
@@ -296,7 +297,13 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
       const powershell =
         chosen === "wt" || (chosen === "auto" && process.platform === "win32" && !o.host?.length);
       const layout = layoutFromCommand(
-        { num: o.num, name: o.name, startDir: o.startDir, maxTabs: o.maxTabsPerLayout, powershell },
+        {
+          num: o.num,
+          name: o.name,
+          startDir: o.startDir ?? process.cwd(),
+          maxTabs: o.maxTabsPerLayout,
+          powershell,
+        },
         argv,
       );
       if (o.output) {
