@@ -430,6 +430,52 @@ export const rerunDocument = z
   })
   .describe("sessions rerun --json");
 
+/** `sessions summarize FILE --json`. */
+export const summarizeDocument = z
+  .object({
+    file: z.string().describe("The layouts file, as given (- for standard input)."),
+    version: z.string().optional().describe("The file's version, when it has one."),
+    layouts: z.number().int(),
+    tabs: z.number().int(),
+    averageTabsPerLayout: z.number().describe("Rounded to two decimals."),
+    largest: z.object({ layoutName: z.string(), tabs: z.number().int() }),
+    smallest: z.object({ layoutName: z.string(), tabs: z.number().int() }),
+    perLayout: z.array(
+      z.object({
+        layoutName: z.string(),
+        tabs: z.number().int(),
+        weight: z.number().describe("The sum of its tabs' tabWeight (1 each when not given)."),
+      }),
+    ),
+  })
+  .describe("sessions summarize --json");
+
+/** `sessions balance-load FILE --json`. */
+export const balanceLoadDocument = z
+  .object({
+    output: z.string().describe("The layouts file written: -o, or one named after the input next to it."),
+    report: z.array(
+      z.object({
+        layoutName: z.string(),
+        action: z.enum(["kept", "split", "combined"]),
+        into: z.array(z.string()).describe("The layouts it became (split), or its own name."),
+        tabsBefore: z.number().int(),
+        tabsAfter: z.number().int(),
+        weightBefore: z.number(),
+      }),
+    ),
+    warnings: z.array(z.string()),
+  })
+  .describe("sessions balance-load --json");
+
+const written = z.object({ written: z.string().describe("The file written, as an absolute path.") });
+/** `sessions create-template --json`. */
+export const createTemplateDocument = written.describe("sessions create-template --json");
+/** `sessions create-from-command -o FILE --json` (without -o it runs the tabs: the run schema). */
+export const createFromCommandDocument = written.describe(
+  "sessions create-from-command -o FILE --json (without -o: the run schema)",
+);
+
 /** Every schema, by the file name it is written to. */
 export const OUTPUT_SCHEMAS = {
   status: statusDocument,
@@ -446,6 +492,10 @@ export const OUTPUT_SCHEMAS = {
   rerun: rerunDocument,
   convert: convertDocument,
   export: exportDocument,
+  summarize: summarizeDocument,
+  "balance-load": balanceLoadDocument,
+  "create-template": createTemplateDocument,
+  "create-from-command": createFromCommandDocument,
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output. */

@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
@@ -789,6 +790,35 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       "python job.py --idx 1 --of 3",
       "python job.py --idx 2 --of 3",
     ]);
+    // Each layout tool's --json is JSON its schema describes (review H57-6: create-from-command -o printed
+    // the bare path, and summarize, balance-load and create-template had no schema).
+    const conforms = async (name: string, args: string[]) => {
+      const r = await sessions(args);
+      expect(r.code, r.stderr).toBe(0);
+      const schema = JSON.parse((await sessions(["schema", name])).stdout);
+      const doc = JSON.parse(r.stdout);
+      const ajv = new Ajv2020({ strict: false });
+      expect(ajv.validate(schema, doc), JSON.stringify(ajv.errors)).toBe(true);
+      return doc;
+    };
+    const gen2 = join(dir, "gen2.json");
+    expect(
+      await conforms("create-from-command", [
+        "create-from-command",
+        "-n",
+        "2",
+        "-o",
+        gen2,
+        "--json",
+        "--",
+        "true",
+      ]),
+    ).toEqual({ written: gen2 });
+    expect((await conforms("summarize", ["summarize", f, "--json"])).tabs).toBe(5);
+    await conforms("balance-load", ["balance-load", f, "-m", "2", "-o", join(dir, "bal2.json"), "--json"]);
+    expect(await conforms("create-template", ["create-template", join(dir, "tpl2"), "--json"])).toEqual({
+      written: join(dir, "tpl2.json"),
+    });
     expect(JSON.parse((await sessions(["schema"])).stdout).required).toEqual(["layouts"]);
     expect((await sessions(["completion", "bash"])).stdout).toContain(
       "complete -F _sessions_complete sessions",

@@ -29,6 +29,10 @@ export const SCHEMA_NAMES = [
   "rerun",
   "convert",
   "export",
+  "summarize",
+  "balance-load",
+  "create-template",
+  "create-from-command",
 ];
 const SHELLS = ["bash", "zsh", "fish"];
 

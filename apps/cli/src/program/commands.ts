@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { attachCommand } from "../commands/attach.js";
 import { completionScript } from "../commands/completion.js";
@@ -258,7 +259,7 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .description("print the JSON Schema of layouts files, or of a command's --json output")
     .argument(
       "[name]",
-      "layouts (default), status, run, event, dry-run, ls, kill, attach, validate, error, log-line, wait, rerun, convert or export",
+      "layouts (default), status, run, event, dry-run, ls, kill, attach, validate, error, log-line, wait, rerun, convert, export, summarize, balance-load, create-template or create-from-command",
     )
     .addHelpText("after", example("sessions schema > layouts.schema.json"))
     .action((name: string | undefined) => ctx.set(schemaCommand(name, ctx.out)));
@@ -316,7 +317,9 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
         );
         // An existing file is kept unless --force (review H52-13, as import/export/freeze -o).
         await writeOutputFile(o.output, `${text}\n`, "-o", undefined, o.force === true);
-        ctx.out.out(o.output);
+        // With --json, JSON as create-template prints it (review H57-6: the bare path was not JSON).
+        if (ctx.out.json) ctx.out.printJson({ written: resolve(o.output) });
+        else ctx.out.out(o.output);
         return ctx.set(0);
       }
       return ctx.set(
