@@ -750,6 +750,77 @@ describe("first-day answers (review H20)", () => {
     expect(back.sort()).toEqual(evil.map((n) => n.replaceAll(" ", "_")).sort());
     expect(existsSync(marker)).toBe(false);
     for (const n of evil) expect((await sessions(["kill", "--", n])).code).toBe(0);
+
+    // Only what works, and what works is offered (review H57-7). -V/--version is refused after a command.
+    expect(complete("--ver")).toEqual(["--version"]);
+    expect(complete("run", "--ver")).toEqual([]);
+    expect(complete("status", "-V")).toEqual([]);
+    // help, -h and --help.
+    expect(complete("he")).toEqual(["help"]);
+    expect(complete("--he")).toEqual(["--help"]);
+    expect(complete("kill", "--he")).toEqual(["--help"]);
+    expect(complete("help", "create-")).toEqual(["create-template", "create-from-command"]);
+    // An option of fixed values completes to them, not to file names.
+    expect(complete("export", f, "--to", "")).toEqual(["tmuxp", "tmuxinator", "zellij"]);
+    expect(complete("r", f, "--on-conflict", "re")).toEqual(["restart", "rename"]);
+    expect(complete("run", "--exit", "c")).toEqual(["close"]);
+    expect(complete("freeze", "x", "-b", "z")).toEqual(["zellij", "z"]);
+    // A name that starts with - is offered after --, and a name on two servers once.
+    const two = join(dir, "sock-h57-7");
+    const h = layoutsFile("h57-7.json", [
+      { layoutName: "-cmdash", layoutTabs: [tab("t", "sleep 30")] },
+      { layoutName: "cmdup", layoutTabs: [tab("t", "sleep 30")] },
+    ]);
+    expect((await sessions(["run", h, "--socket", sock])).code).toBe(0);
+    expect((await sessions(["run", h, "--socket", two])).code).toBe(0);
+    try {
+      expect(complete("kill", "cmdu")).toEqual(["cmdup"]);
+      expect(complete("kill", "-cmd")).toEqual(["-- -cmdash"]);
+      expect(complete("kill", "")).toEqual(expect.arrayContaining(["-- -cmdash", "cmdup"]));
+      expect(complete("kill", "--", "-cmd")).toEqual(["-cmdash"]);
+      expect(complete("logs", "--", "")).toEqual(expect.arrayContaining(["-cmdash", "cmdup"]));
+      // Each offered word, pasted after the command, is the name.
+      const [word] = complete("status", "-cmd");
+      const pasted = spawnSync(
+        "bash",
+        ["--norc", "-c", `exec node "$0" status --socket "$1" ${word}`, BIN, two],
+        {
+          env,
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
+      expect(pasted.status, pasted.stderr).toBe(0);
+      expect(pasted.stdout).toContain("-cmdash");
+    } finally {
+      for (const s of [sock, two]) await sessions(["kill", "--socket", s, "--", "-cmdash", "cmdup"]);
+      try {
+        tmuxAt(two, "kill-server");
+      } catch {}
+    }
+  });
+
+  it("fish completion: short options, fixed values, help, and no -V after a command (review H57-7)", async (ctx) => {
+    if (spawnSync("fish", ["--version"]).error) ctx.skip("fish is not installed");
+    const script = join(dir, "comp.fish");
+    writeFileSync(script, (await sessions(["completion", "fish"])).stdout);
+    const complete = (line: string) =>
+      execFileSync("fish", ["--no-config", "-c", `source $argv[1]; complete -C $argv[2]`, script, line], {
+        env,
+        cwd: dir,
+        encoding: "utf8",
+      })
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t")[0]!);
+    const run = complete("sessions run -");
+    expect(run).toEqual(expect.arrayContaining(["-m", "-k", "--monitor", "-h", "--help"]));
+    expect(run).not.toContain("-V");
+    expect(complete("sessions run --ver")).toEqual([]);
+    expect(complete("sessions --ver")).toEqual(["--version"]);
+    expect(complete("sessions export x.json --to ").sort()).toEqual(["tmuxinator", "tmuxp", "zellij"]);
+    expect(complete("sessions he")).toEqual(["help"]);
+    expect(complete("sessions help create-").sort()).toEqual(["create-from-command", "create-template"]);
   });
 
   it("- is standard input for a layouts file; freeze does not name a zellij that is not there (review H20-16)", async () => {

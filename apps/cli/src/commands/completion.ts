@@ -1,4 +1,4 @@
-import { McError } from "@mc/core";
+import { CONFLICT_POLICIES, McError } from "@mc/core";
 import type { Command } from "commander";
 
 interface Spec {
@@ -8,6 +8,10 @@ interface Spec {
   options: string[];
   /** Options that take a value: the word after one is a file or a value, never a session name. */
   valued: string[];
+  /** The options of fixed values (`--on-conflict`, `--to`): each flag, and the values it takes. */
+  choices: { flags: string[]; values: string[] }[];
+  /** Each option whole (fish pairs a short flag with its long one). */
+  each: { short?: string; long?: string; valued: boolean; values?: string[] }[];
 }
 
 /** Commands whose argument is a managed session (`logs` and `rerun` take SESSION/TAB; the name starts it). */
@@ -37,6 +41,27 @@ export const SCHEMA_NAMES = [
 const SHELLS = ["bash", "zsh", "fish"];
 
 const flags = (o: Command["options"][number]) => [o.short, o.long].filter((x): x is string => Boolean(x));
+/** Every command's help flags (commander adds them; they are not in a command's options). */
+const HELP = ["-h", "--help"];
+/** The program's options refused after a command (`sessions run --version`: review H57-7). */
+const BEFORE_COMMAND_ONLY = ["-V", "--version"];
+
+/**
+ * Values of options that read them with a parser of their own (to take aliases too), so commander has no
+ * `argChoices` for them: what completion offers (the canonical words).
+ */
+const PARSED_VALUES: Record<string, readonly string[]> = {
+  "--on-conflict": CONFLICT_POLICIES,
+  "--backend": ["tmux", "zellij", "wt", "auto"],
+  "--threshold-type": ["number", "weight"],
+  "--breaking-method": ["moreLayouts", "combineTabs"],
+};
+const valuesOf = (o: Command["options"][number]): string[] | undefined =>
+  o.argChoices?.length
+    ? o.argChoices
+    : o.long && PARSED_VALUES[o.long]
+      ? [...PARSED_VALUES[o.long]!]
+      : undefined;
 
 function specs(program: Command): Spec[] {
   // A hidden option is one kept only to refuse it with a hint (attach -k): never offered.
@@ -46,8 +71,21 @@ function specs(program: Command): Spec[] {
       name: c.name(),
       aliases: c.aliases(),
       description: c.description(),
-      options: shown.flatMap(flags),
+      options: [...shown.flatMap(flags), ...HELP],
       valued: shown.filter((o) => o.required || o.optional).flatMap(flags),
+      choices: shown.flatMap((o) => {
+        const values = valuesOf(o);
+        return values ? [{ flags: flags(o), values }] : [];
+      }),
+      each: [
+        ...shown.map((o) => ({
+          ...(o.short ? { short: o.short } : {}),
+          ...(o.long ? { long: o.long } : {}),
+          valued: o.required || o.optional,
+          ...(valuesOf(o) ? { values: valuesOf(o)! } : {}),
+        })),
+        { short: "-h", long: "--help", valued: false },
+      ],
     };
   });
 }
@@ -59,11 +97,24 @@ function specs(program: Command): Spec[] {
 const SESSION_NAMES_SH = `"\${COMP_WORDS[0]}" ls --json 2>/dev/null | grep -v '\\\\' | sed -n 's/^ *"session": "\\(.*\\)",\\{0,1\\}$/\\1/p'`;
 
 function bashScript(program: Command, cmds: Spec[]): string {
-  const global = program.options.flatMap(flags);
-  const names = cmds.flatMap((c) => [c.name, ...c.aliases]).join(" ");
+  const own = program.options.flatMap(flags);
+  const global = [...own, ...HELP];
+  // After a command: the program's options it takes (its own -h/--help are in its options).
+  const after = own.filter((f) => !BEFORE_COMMAND_ONLY.includes(f));
+  const commandNames = cmds.flatMap((c) => [c.name, ...c.aliases]);
+  const names = [...commandNames, "help"].join(" ");
   const pattern = (c: Spec) => [c.name, ...c.aliases].join("|");
   const cases = cmds
     .map((c) => `    ${pattern(c)}) opts="${c.options.join(" ")}" valued="${c.valued.join(" ")}" ;;`)
+    .join("\n");
+  // An option of fixed values completes to them (they are plain words: no quoting needed).
+  const choiceCases = cmds
+    .flatMap((c) =>
+      c.choices.map(
+        (ch) =>
+          `      ${[c.name, ...c.aliases].flatMap((n) => ch.flags.map((f) => `"${n} ${f}"`)).join("|")}) words=$'${ch.values.join("\\n")}' ;;`,
+      ),
+    )
     .join("\n");
   const sessionCase = cmds
     .filter((c) => SESSION_ARG.includes(c.name))
@@ -88,7 +139,7 @@ _sessions_paths() {
   compopt -o filenames 2>/dev/null || true
 }
 _sessions_complete() {
-  local cur prev cmd opts valued words i w
+  local cur prev cmd opts valued words i j w dashdash seen
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
   # The command is the first word that is not an option (the global --state-dir takes the next word).
@@ -111,30 +162,53 @@ _sessions_complete() {
     COMPREPLY=( $(compgen -W "${names} ${global.join(" ")}" -- "$cur") )
     return
   fi
-  opts="" valued=""
+  if [ "$cmd" = help ]; then
+    COMPREPLY=( $(compgen -W "${commandNames.join(" ")}" -- "$cur") )
+    return
+  fi
+  # After --, each word is an argument (a session name that starts with -), never an option.
+  dashdash=""
+  for ((j = i + 1; j < COMP_CWORD; j++)); do
+    [ "\${COMP_WORDS[j]}" = -- ] && dashdash=1
+  done
+  opts="" valued="" words=""
   case "$cmd" in
 ${cases}
   esac
-  if [[ "$cur" == -* ]]; then
-    COMPREPLY=( $(compgen -W "$opts ${global.join(" ")}" -- "$cur") )
-    return
-  fi
-  # The value of an option: a file, as the shell would complete it.
-  case " $valued " in
-    *" $prev "*) _sessions_paths -f; return ;;
-  esac
-  case "$cmd" in
-    ${sessionCase}) words=$(${SESSION_NAMES_SH}) ;;
-    schema) words=$'${SCHEMA_NAMES.join("\\n")}' ;;
-    completion) words=$'${SHELLS.join("\\n")}' ;;
-    *) _sessions_paths -f; return ;;
-  esac
-  # One word a line (a session name may hold spaces), compared as text and offered quoted: compgen -W
-  # would expand a name, and run a $(…) in it.
   COMPREPLY=()
-  local w
+  if [ -z "$dashdash" ]; then
+    # The value of an option: one of its values, or a file as the shell would complete it.
+    case "$cmd $prev" in
+${choiceCases}
+      *) case " $valued " in *" $prev "*) _sessions_paths -f; return ;; esac ;;
+    esac
+  fi
+  if [ -z "$words" ]; then
+    if [ -z "$dashdash" ] && [[ "$cur" == -* ]]; then
+      COMPREPLY=( $(compgen -W "$opts ${after.join(" ")}" -- "$cur") )
+      # Besides options, only a session name may start with - (offered after --, below).
+      case "$cmd" in ${sessionCase}) ;; *) return ;; esac
+    fi
+    case "$cmd" in
+      ${sessionCase}) words=$(${SESSION_NAMES_SH}) ;;
+      schema) words=$'${SCHEMA_NAMES.join("\\n")}' ;;
+      completion) words=$'${SHELLS.join("\\n")}' ;;
+      *) _sessions_paths -f; return ;;
+    esac
+  fi
+  # One word a line (a session name may hold spaces), compared as text and offered quoted: compgen -W
+  # would expand a name, and run a $(…) in it. A name on two servers is offered once, and a name that
+  # starts with - after -- (else it reads as an option: review H57-7).
+  seen=$'\\n'
   while IFS= read -r w; do
-    [ -n "$w" ] && [[ "$w" == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$w")")
+    [ -n "$w" ] && [[ "$w" == "$cur"* ]] || continue
+    [[ "$seen" == *$'\\n'"$w"$'\\n'* ]] && continue
+    seen+="$w"$'\\n'
+    if [[ "$w" == -* && -z "$dashdash" ]]; then
+      COMPREPLY+=("-- $(printf '%q' "$w")")
+    else
+      COMPREPLY+=("$(printf '%q' "$w")")
+    fi
   done <<< "$words"
 }
 complete -F _sessions_complete sessions
@@ -143,25 +217,39 @@ complete -F _sessions_complete sessions
 
 function fishScript(program: Command, cmds: Spec[]): string {
   const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  const opt = (o: { short?: string | undefined; long?: string | undefined }) =>
+    `${o.long ? ` -l ${o.long.slice(2)}` : ""}${o.short ? ` -s ${o.short.slice(1)}` : ""}`;
   const lines = ["complete -c sessions -f"];
-  for (const o of program.options)
-    if (o.long)
-      lines.push(`complete -c sessions -l ${o.long.slice(2)}${o.short ? ` -s ${o.short.slice(1)}` : ""}`);
+  // -V/--version only before a command (after one it is refused: review H57-7); -h/--help everywhere.
+  for (const o of program.options) {
+    const first = flags(o).some((f) => BEFORE_COMMAND_ONLY.includes(f));
+    lines.push(`complete -c sessions${first ? " -n __fish_use_subcommand" : ""}${opt(o)}`);
+  }
+  lines.push(`complete -c sessions${opt({ short: "-h", long: "--help" })} -d ${quote("display help")}`);
+  lines.push(`complete -c sessions -n __fish_use_subcommand -a help -d ${quote("display help for command")}`);
+  const commandNames = cmds.flatMap((c) => [c.name, ...c.aliases]).join(" ");
+  lines.push(
+    `complete -c sessions -n ${quote("__fish_seen_subcommand_from help")} -a ${quote(commandNames)}`,
+  );
+  const names = `sessions ls --json 2>/dev/null | string replace -rf '^\\s*"session": "(.*)",?$' '$1' | sort -u`;
   for (const c of cmds) {
     const all = [c.name, ...c.aliases].join(" ");
     lines.push(`complete -c sessions -n __fish_use_subcommand -a ${c.name} -d ${quote(c.description)}`);
     for (const a of c.aliases)
       lines.push(`complete -c sessions -n __fish_use_subcommand -a ${a} -d ${quote(`alias of ${c.name}`)}`);
-    for (const o of c.options.filter((x) => x.startsWith("--")))
-      lines.push(
-        `complete -c sessions -n ${quote(`__fish_seen_subcommand_from ${all}`)} -l ${o.slice(2)}${c.valued.includes(o) ? " -r -F" : ""}`,
-      );
     const seen = quote(`__fish_seen_subcommand_from ${all}`);
-    if (SESSION_ARG.includes(c.name))
+    // Short flags too (-m, -k, …), each with its long one; a value of fixed choices completes to them.
+    for (const o of c.each.filter((x) => x.long !== "--help"))
       lines.push(
-        `complete -c sessions -n ${seen} -a ${quote(`(sessions ls --json 2>/dev/null | string replace -rf '^\\s*"session": "(.*)",?$' '$1')`)}`,
+        `complete -c sessions -n ${seen}${opt(o)}${o.values ? ` -r -f -a ${quote(o.values.join(" "))}` : o.valued ? " -r -F" : ""}`,
       );
-    else if (c.name === "schema")
+    if (SESSION_ARG.includes(c.name)) {
+      // A name that starts with - is offered once -- is there (before it, it reads as an option).
+      lines.push(`complete -c sessions -n ${seen} -a ${quote(`(${names} | string match -rv '^-')`)}`);
+      lines.push(
+        `complete -c sessions -n ${quote(`__fish_seen_subcommand_from ${all}; and contains -- -- (commandline -opc)`)} -a ${quote(`(${names} | string match -r '^-')`)}`,
+      );
+    } else if (c.name === "schema")
       lines.push(`complete -c sessions -n ${seen} -a ${quote(SCHEMA_NAMES.join(" "))}`);
     else if (c.name === "completion")
       lines.push(`complete -c sessions -n ${seen} -a ${quote(SHELLS.join(" "))}`);
