@@ -800,6 +800,36 @@ describe("first-day answers (review H20)", () => {
     }
   });
 
+  it("completion --help's example works as printed in a fresh HOME (review H57-8)", async () => {
+    const help = (await sessions(["completion", "--help"])).stdout;
+    const lines = help
+      .slice(help.indexOf("Example:"))
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const home = join(dir, "fresh-home-h57-8");
+    const bin = join(dir, "bin-h57-8");
+    mkdirSync(home);
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, "sessions"),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const r = spawnSync("bash", ["--norc", "-e", "-c", lines.join("\n")], {
+      env: { ...env, HOME: home, PATH: `${bin}:${env.PATH}` },
+      cwd: dir,
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(home, ".local/share/bash-completion/completions/sessions"), "utf8")).toContain(
+      "complete -F _sessions_complete sessions",
+    );
+  });
+
   it("fish completion: short options, fixed values, help, and no -V after a command (review H57-7)", async (ctx) => {
     if (spawnSync("fish", ["--version"]).error) ctx.skip("fish is not installed");
     const script = join(dir, "comp.fish");

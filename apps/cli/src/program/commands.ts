@@ -336,7 +336,10 @@ export function registerCompletion(program: Command, ctx: Ctx): void {
     .argument("<shell>", "bash, zsh or fish")
     .addHelpText(
       "after",
-      example("sessions completion bash > ~/.local/share/bash-completion/completions/sessions"),
+      // The directory first: a fresh HOME has none, and the redirect failed (review H57-8).
+      example(
+        "mkdir -p ~/.local/share/bash-completion/completions\n  sessions completion bash > ~/.local/share/bash-completion/completions/sessions",
+      ),
     )
     .action((shell: string) => {
       ctx.out.data(completionScript(program, shell));
