@@ -14,6 +14,17 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Node warns "The 'NO_COLOR' env is ignored due to the 'FORCE_COLOR' env being set" (its lib/internal/
+// tty.js) when a stream's colour depth is asked with both set. mc's rule is the same (FORCE_COLOR wins, said
+// in --help and the README); the raw warning, with its `node --trace-warnings` advice, is not for the user
+// (review H57-10). Every other warning still shows.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+  const text = typeof warning === "string" ? warning : warning.message;
+  if (/^The 'NO_COLOR' env is ignored due to the 'FORCE_COLOR' env being set/.test(text)) return;
+  return (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+
 // `sessions --version` must cost no more than starting node: answer before loading anything else.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {

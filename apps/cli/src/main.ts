@@ -42,7 +42,7 @@ export function buildProgram(state: { out: Output; code: number }): Command {
     })
     .addHelpText(
       "after",
-      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  NO_COLOR disables colour; FORCE_COLOR=0/1 turns it off/on\n  MC_STATE_DIR    the state directory\n  MC_CACHE_DIR    the compile cache's directory (MC_NO_COMPILE_CACHE=1: none)\n  MC_TMUX_TIMEOUT how long one tmux call may take, in seconds (default 15)\n  MC_DEBUG=1      prints stack traces`,
+      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  NO_COLOR disables colour; FORCE_COLOR=0/1 turns it off/on, over NO_COLOR\n  MC_STATE_DIR    the state directory\n  MC_CACHE_DIR    the compile cache's directory (MC_NO_COMPILE_CACHE=1: none)\n  MC_TMUX_TIMEOUT how long one tmux call may take, in seconds (default 15)\n  MC_DEBUG=1      prints stack traces`,
     )
     .hook("preAction", (cmd) => {
       const g = cmd.optsWithGlobals() as { json?: boolean; stateDir?: string };

@@ -800,6 +800,18 @@ describe("first-day answers (review H20)", () => {
     }
   });
 
+  it("NO_COLOR with FORCE_COLOR: FORCE_COLOR wins, as --help says, and Node's own warning is not shown (review H57-10)", async () => {
+    const r = await runCli(["status", "nosuch-h57-10"], {
+      env: { ...env, NO_COLOR: "1", FORCE_COLOR: "1" },
+      cwd: dir,
+    });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("\x1b[31merror:");
+    expect(r.stderr).not.toContain("NO_COLOR");
+    expect(r.stderr).not.toMatch(/\(node:\d+\)|Warning:|--trace-warnings/);
+    expect((await sessions(["--help"])).stdout).toContain("FORCE_COLOR=0/1 turns it off/on, over NO_COLOR");
+  });
+
   it("completion --help's example works as printed in a fresh HOME (review H57-8)", async () => {
     const help = (await sessions(["completion", "--help"])).stdout;
     const lines = help
