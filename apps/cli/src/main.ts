@@ -158,6 +158,14 @@ export async function main(argv: string[]): Promise<number> {
   if (peer) {
     return usageError(state.out, `unknown command '${word}': ${peer}`);
   }
+  // `help NAME` of no command is the usage error `sessions NAME` is: commander printed the general help
+  // and exited 0, so a script asking `sessions help bogus` read success (review H57-11).
+  if (word === "help") {
+    const rest = argv.slice(2);
+    const asked = rest.slice(rest.indexOf("help") + 1).find((a) => !a.startsWith("-"));
+    if (asked !== undefined && asked !== "help" && !isCommand(asked))
+      return usageError(state.out, `unknown command '${asked}' (sessions --help lists the commands)`);
+  }
   try {
     await program.parseAsync(argv);
     return state.code;

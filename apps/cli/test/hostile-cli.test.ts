@@ -667,6 +667,19 @@ describe("first-day answers (review H20)", () => {
       expect({ verb, code: r.code }).toEqual({ verb, code: 2 });
       expect(r.stderr).toContain(want);
     }
+    // help of no command is a usage error, as the command itself is (review H57-11: exit 0).
+    const bogus = await sessions(["help", "bogus"]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain("unknown command 'bogus'");
+    expect(bogus.stdout).toBe("");
+    const known = await sessions(["help", "kill"]);
+    expect(known.code).toBe(0);
+    expect(known.stdout).toContain("Usage: sessions kill");
+    expect((await sessions(["help", "k"])).code).toBe(2);
+    expect((await sessions(["help"])).code).toBe(0);
+    expect((await sessions(["help", "r"])).stdout).toContain("Usage: sessions run|r");
+    // - as the layouts file is standard input, and run --help says so (review H57-11).
+    expect((await sessions(["run", "--help"])).stdout).toContain("layouts file, - for standard input");
     const f = layoutsFile("dash.json", [{ layoutName: "-rf", layoutTabs: [tab("t", "true")] }]);
     const r = await sessions(["run", "--socket", sock, "--", f]);
     expect(r.code, r.stderr).toBe(0);

@@ -43,7 +43,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
       .command("run")
       .alias("r")
       .description("start the layouts of a layouts file (machineconfig's format)")
-      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_HELP})`)
+      .argument("[layouts-file]", `layouts file, - for standard input (default ${DEFAULT_LAYOUTS_HELP})`)
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
       .option("-c, --choose-layouts <names>", "comma-separated layout names to run")
       .option(
@@ -117,7 +117,7 @@ export function registerRunAll(program: Command, ctx: Ctx): void {
       .description(
         "run every tab of every layout in a file as one session, N tabs at a time (all-layouts-dynamic)",
       )
-      .argument("[layouts-file]", `layouts file (default ${DEFAULT_LAYOUTS_HELP})`)
+      .argument("[layouts-file]", `layouts file, - for standard input (default ${DEFAULT_LAYOUTS_HELP})`)
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
       .requiredOption(
         "-t, --max-parallel-tabs <n>",
