@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseLayouts } from "@mc/core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrivateTmux, privateTmux, waitFor } from "../../../packages/tmux/test/harness.js";
@@ -198,16 +199,30 @@ describe("a tab's shell is a program on the machine", () => {
       ),
       { seed: SEED, numRuns: 8 },
     );
-    const tabs = [
-      ...bad.map((shell, i) => tab(`b${i}`, "sleep 60", { shell })),
-      tab("ok", "sleep 60", { shell: "sh" }),
-    ];
-    const file = writeLayouts([{ layoutName: "shells", layoutTabs: tabs }]);
+    // A shell that is a command line (`bash -x`, a space at an end) is refused by the file's own check, which
+    // stops before any machine is asked (review H56-4): those go in a file of their own.
+    const byFile = (shell: string) =>
+      !parseLayouts(
+        JSON.stringify({
+          version: "0.1",
+          layouts: [
+            { layoutName: "x", layoutTabs: [{ tabName: "t", startDir: "/", command: "true", shell }] },
+          ],
+        }),
+      ).ok;
     const before = liveOn(t.socket);
-    const r = await run(["run", file, "--socket", t.socket]);
-    expect(r.code, r.stderr).toBe(3);
-    for (let i = 0; i < bad.length; i++) expect(r.stderr).toContain(`layouts[0].layoutTabs[${i}].shell`);
-    expect(r.stderr).not.toContain(`layoutTabs[${bad.length}].shell`);
+    for (const some of [bad.filter(byFile), bad.filter((b) => !byFile(b))]) {
+      if (!some.length) continue;
+      const tabs = [
+        ...some.map((shell, i) => tab(`b${i}`, "sleep 60", { shell })),
+        tab("ok", "sleep 60", { shell: "sh" }),
+      ];
+      const file = writeLayouts([{ layoutName: "shells", layoutTabs: tabs }]);
+      const r = await run(["run", file, "--socket", t.socket]);
+      expect(r.code, r.stderr).toBe(3);
+      for (let i = 0; i < some.length; i++) expect(r.stderr).toContain(`layouts[0].layoutTabs[${i}].shell`);
+      expect(r.stderr).not.toContain(`layoutTabs[${some.length}].shell`);
+    }
     expect(liveOn(t.socket)).toEqual(before);
   }, 60_000);
 });

@@ -267,10 +267,16 @@ export async function pollSessions(
   const g = await gather(backend, cache, sessions, opts);
   let now = Date.now();
   let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
+  // Looked for before a missing tab's record is read again: a recorder writes its end just before it, the
+  // last process with the tab's marker, exits, so a look that finds none is followed by a read that finds
+  // the end (the other order read `missing` for a moment between the two: seen in CI).
+  const orphans = g.error ? [] : await findOrphans(backend.host, sessions, tabs, g.observations);
   const late = sessions.flatMap((s, si) =>
     tabs[si]!.flatMap((t) => {
       const slot = t.slot ?? t.index;
-      return t.state === "missing" && cache.get(recordKey(s, slot)) ? [{ s, index: slot }] : [];
+      return t.state === "missing" && !orphans[si]?.has(slot) && cache.get(recordKey(s, slot))
+        ? [{ s, index: slot }]
+        : [];
     }),
   );
   if (late.length && !g.error) {
@@ -328,7 +334,7 @@ export async function pollSessions(
       ...(error ? { error } : {}),
     };
   });
-  if (!g.error) await orphansRun(backend.host, sessions, statuses, g.observations, now);
+  if (!g.error) await applyOrphans(backend.host, statuses, orphans, now);
   if (!g.error) return { sessions: statuses };
   return { sessions: statuses, error: g.error, ...(g.code ? { code: g.code } : {}) };
 }
@@ -341,20 +347,32 @@ export async function pollSessions(
  * no more processes than before. Not where the tool lists no panes (Windows Terminal): there the wrapper's
  * own process says whether a tab runs, and its processes carry no marker /proc shows.
  */
-async function orphansRun(
+async function findOrphans(
   host: Host,
   sessions: readonly ManagedSession[],
-  statuses: SessionStatus[],
+  tabs: readonly TabStatus[][],
   observations: readonly (SessionObservation | undefined)[],
+): Promise<(Map<number, number[]> | undefined)[]> {
+  return Promise.all(
+    sessions.map(async (s, si) => {
+      if (observations[si]?.noPaneEvidence || !s.runDir) return undefined;
+      const slots = tabs[si]!.filter((t) => t.state === "missing").map((t) => t.slot ?? t.index);
+      if (!slots.length) return undefined;
+      return tabsLeftRunning(host, s, slots).catch(() => undefined);
+    }),
+  );
+}
+
+/** The tabs {@link findOrphans} found running on outside their tab, and still `missing`: `running`, with why. */
+async function applyOrphans(
+  host: Host,
+  statuses: SessionStatus[],
+  orphans: readonly (Map<number, number[]> | undefined)[],
   now: number,
 ): Promise<void> {
   await Promise.all(
     statuses.map(async (x, si) => {
-      const s = sessions[si]!;
-      if (observations[si]?.noPaneEvidence) return;
-      const slots = x.tabs.filter((t) => t.state === "missing").map((t) => t.slot ?? t.index);
-      if (!slots.length || !s.runDir) return;
-      const left = await tabsLeftRunning(host, s, slots).catch(() => undefined);
+      const left = orphans[si];
       if (!left?.size) return;
       const pids = [...left.values()].flat();
       const trees = await host.processTrees(pids).catch(() => undefined);
