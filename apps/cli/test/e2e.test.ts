@@ -54,7 +54,7 @@ afterAll(() => {
   try {
     tmux("kill-server");
   } catch {}
-  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
 });
 
 describe("sessions (built binary, real tmux on a private socket)", () => {

@@ -50,7 +50,7 @@ afterAll(() => {
     try {
       tmuxAt(s, "kill-server");
     } catch {}
-  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
 });
 
 describe("kill refuses what it would misread, and says what it did not do", () => {

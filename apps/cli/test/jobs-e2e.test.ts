@@ -87,7 +87,7 @@ afterAll(() => {
   try {
     execFileSync("tmux", ["-S", sock, "kill-server"]);
   } catch {}
-  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
 });
 
 describe("logs", () => {

@@ -41,7 +41,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     }
     sshd?.stop();
     // Tab wrappers may still be writing their last record as the server goes: retry the removal.
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
   });
 
   const sessions = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>

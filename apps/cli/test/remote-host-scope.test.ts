@@ -96,7 +96,7 @@ describe.skipIf(!HAVE_SSHD)(
           } catch {}
         sshd[m]?.stop();
       }
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     });
 
     const sessions = (args: string[]) => runCli(args, { env, cwd: dir });

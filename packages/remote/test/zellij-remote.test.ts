@@ -49,7 +49,7 @@ describe.skipIf(!HAVE_SSHD)("ZellijRemoteManager over a real sshd (fake zellij o
       }
     }
     d?.stop();
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
   });
 
   it("copies the layout there, starts, reports exit codes, refuses a conflict, and kills only its own", async () => {
