@@ -215,3 +215,40 @@ export function nameWords(...names: string[]): string {
   const words = names.map(shQuote).join(" ");
   return names.some((n) => n.startsWith("-")) ? `-- ${words}` : words;
 }
+
+/** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
+export const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
+
+/** A session as a pasted command must name it: its machine (`local` or a host) and its tmux server. */
+export interface SessionPlace {
+  name: string;
+  machine?: string | undefined;
+  /** tmux: the socket path of its server (the default server needs no `--socket`). */
+  socket?: string | undefined;
+}
+
+/** The `--host`/`--socket` options that name a session's machine and tmux server ("" for the default's). */
+export function placeWords(s: Omit<SessionPlace, "name">): string {
+  return [
+    ...(s.machine !== undefined && s.machine !== "local" ? ["--host", shQuote(s.machine)] : []),
+    ...(s.socket !== undefined && !isDefaultSocket(s.socket) ? ["--socket", shQuote(s.socket)] : []),
+  ].join(" ");
+}
+
+/**
+ * A `sessions VERB …` command line a hint says, to be pasted: the names as {@link nameWords} gives them,
+ * after `--host` and `--socket` where the sessions are not on this machine's default tmux server (a session
+ * of that name on another machine or server is not the one meant, and a bare name there is ambiguous or
+ * wrong: reviews H57-3, H58-1, H58-6). Sessions on different machines or servers get one command each,
+ * joined by `; `.
+ */
+export function sessionsCommand(verb: string, sessions: readonly SessionPlace[]): string {
+  const groups = new Map<string, string[]>();
+  for (const s of sessions) {
+    const where = placeWords(s);
+    groups.set(where, [...(groups.get(where) ?? []), s.name]);
+  }
+  return [...groups]
+    .map(([where, names]) => ["sessions", verb, ...(where ? [where] : []), nameWords(...names)].join(" "))
+    .join("; ");
+}

@@ -92,6 +92,12 @@ const sessionStatus = z.object({
     .describe(
       "Why this status is incomplete: the machine or its tool did not answer (then `status` exits 8). Tabs it could not look at read `unknown`.",
     ),
+  runDirMissing: z
+    .literal(true)
+    .optional()
+    .describe(
+      "Its run directory was deleted: the records, events and logs of its tabs went with it; tabs none says read `unknown` (then `status` exits 9).",
+    ),
   socket: z
     .string()
     .optional()

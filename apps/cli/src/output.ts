@@ -1,4 +1,4 @@
-import { formatDuration, type SessionStatus, type StatusReport, shQuote, type TabStatus } from "@mc/core";
+import { formatDuration, type SessionStatus, type StatusReport, type TabStatus } from "@mc/core";
 import {
   type Colors,
   cells,
@@ -6,10 +6,11 @@ import {
   display,
   fitCells,
   fitCellsStart,
+  isDefaultSocket,
   jsonText,
-  nameWords,
   pad,
   render,
+  sessionsCommand,
   unstyled,
 } from "./display.js";
 
@@ -157,9 +158,6 @@ function paint(c: Colors, t: TabStatus, s: string): string {
 /** A row that may be on a tmux server of its own (`ls`, `status`). */
 type Located = { socket?: string | undefined };
 
-/** tmux's own server: `default` in its per-user directory (`$TMUX_TMPDIR/tmux-UID/default`). */
-const isDefaultSocket = (path: string) => /\/tmux-\d+\/default$/.test(path);
-
 /**
  * The SOCKET column of `ls` and `status`, or undefined when every row is on the default tmux server: two
  * sessions of one name on two servers are told apart by it. The default server's cell reads `default`
@@ -266,11 +264,7 @@ function fitWidths(widths: number[], headers: string[], maxWidth: number, keep: 
  * is not the one meant: review H58-1, the orphan hint killed a healthy session of the same name).
  */
 function killCommand(s: SessionStatus & Located): string {
-  const where = [
-    ...(s.machine !== "local" ? [`--host ${shQuote(s.machine)}`] : []),
-    ...(s.socket !== undefined && !isDefaultSocket(s.socket) ? [`--socket ${shQuote(s.socket)}`] : []),
-  ];
-  return `sessions kill ${[...where, nameWords(s.session)].join(" ")}`;
+  return sessionsCommand("kill", [{ name: s.session, machine: s.machine, socket: s.socket }]);
 }
 
 export function statusTable(

@@ -447,8 +447,9 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(k.stderr).toMatch(
       /killed sweepme \(tmux socket \S+h375\.sock\) and \d+ process\(es\) its tabs had left running/,
     );
-    expect(k.stderr).toContain(
-      "not killed (interrupted): notyet; they stay in mc's records: sessions kill notyet",
+    // The kill to paste names the server (review H58-6: a bare name could kill another server's session).
+    expect(k.stderr).toMatch(
+      /not killed \(interrupted\): notyet; they stay in mc's records: sessions kill --socket \S+h375\.sock notyet\n/,
     );
     expect(pgrep()).toBe("");
     expect(spawnSync("pgrep", ["-fx", `sleep ${secs}1`], { encoding: "utf8" }).stdout.trim()).toBe("");
@@ -669,7 +670,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const refused = await sessions(["kill", "theirs"]);
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toContain('session "theirs" was not started by mc');
-    expect(refused.stderr).toContain("sessions kill theirs_1");
+    expect(refused.stderr).toContain(`sessions kill --socket ${sock} theirs_1 kills mc's`);
     expect(tmux("list-sessions", "-F", "#{session_name}")).toContain("theirs_1");
     const both = await sessions(["kill", "theirs_1"]);
     expect(both.code, both.stderr).toBe(0);

@@ -636,6 +636,8 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
       expect(r.stderr).toContain(
         "mk: not killed: another sessions run merged tabs into it, and one still runs",
       );
+      // The commands said name the run's server (review H58-6).
+      expect(r.stderr).toContain(`(sessions wait --socket ${sock} mk; sessions kill --socket ${sock} mk)`);
       // The merged tab runs on (the run killed it, and the session, after its own tab ended).
       expect((await tabsOf("mk")).map((t: { state: string }) => t.state)).toEqual(["exited", "running"]);
     } finally {
@@ -677,6 +679,7 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     try {
       expect(await code, got.stderr).toBe(8);
       expect(got.stderr).toMatch(/✗ kh: could not be killed: .*did not answer within 2 s/);
+      expect(got.stderr).toContain(`(sessions kill --socket ${sock} kh again)`);
       expect(got.stderr).not.toMatch(/sessions killed\n/);
       expect(got.stderr).toContain("no session killed, 1 could not be killed");
     } finally {
@@ -941,6 +944,14 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
     const table = await sessions(["status", "rd553"]);
     expect(table.stdout).toContain(`rd553 / z: its run directory ${runDir} is missing`);
     expect(table.stdout).not.toContain("pending");
+    // Part of mc's state is lost: said by the exit code, as logs and events say it (review H58-6 read 0),
+    // with the kill to paste, and in the JSON.
+    expect(table.code).toBe(9);
+    expect(table.stderr).toContain("✗ the run directory of rd553 is missing");
+    expect(table.stderr).toContain(`(sessions kill --socket ${sock} rd553 ends it)`);
+    const json = await sessions(["status", "rd553", "--json"]);
+    expect(json.code).toBe(9);
+    expect(JSON.parse(json.stdout).sessions[0].runDirMissing).toBe(true);
     const logs = await sessions(["logs", "rd553"]);
     expect(logs.code).toBe(9);
     expect(logs.stderr).toContain(`the run directory of "rd553" (${runDir}) is missing`);
@@ -1229,7 +1240,7 @@ describe("tabs whose scheduler ended (hr6 F9)", () => {
     expect(failed.code, failed.stderr).toBe(10);
     expect(failed.stderr).toContain("no tab was rerun (why is said above): 2 failed tab(s) remain");
     expect(failed.stderr).toContain("b was never started");
-    expect(failed.stderr).toContain("sessions rerun f9/b starts it");
+    expect(failed.stderr).toContain(`sessions rerun --socket ${sock} f9/b starts it`);
     expect(states(await status())).toEqual(["exited", "abandoned", "abandoned"]);
     const one = await sessions(["rerun", "f9/b", "--json"]);
     expect(one.code, one.stderr).toBe(0);

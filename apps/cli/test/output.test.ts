@@ -1,7 +1,7 @@
 import { McError, makeReport, type SessionStatus, summarizeSession, type TabStatus } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cells, display, jsonText, logLine, render } from "../src/display.js";
+import { cells, display, jsonText, logLine, render, sessionsCommand } from "../src/display.js";
 import { reportError } from "../src/exit-codes.js";
 import { colorEnabled, makeOutput, socketNote, statusTable, table, transitions } from "../src/output.js";
 
@@ -252,5 +252,37 @@ describe("socketNote (kill's lines, review H53-2)", () => {
     // A remote socket is kept as given there (`--socket -Lx`, `%1`): shown as is.
     expect(socketNote("-Lx")).toBe(" (tmux socket -Lx)");
     expect(socketNote("/tmp/tmux-0/defaults")).toBe(" (tmux socket /tmp/tmux-0/defaults)");
+  });
+});
+
+describe("sessionsCommand: the commands hints say name the machine and the tmux server (review H58-6)", () => {
+  it("names --host and --socket, not the default server, and quotes every word that needs it", () => {
+    expect(sessionsCommand("kill", [{ name: "dev" }])).toBe("sessions kill dev");
+    expect(sessionsCommand("kill", [{ name: "dev", machine: "local", socket: "/tmp/tmux-0/default" }])).toBe(
+      "sessions kill dev",
+    );
+    expect(sessionsCommand("wait", [{ name: "dev", machine: "box", socket: "/tmp/my sock" }])).toBe(
+      "sessions wait --host box --socket '/tmp/my sock' dev",
+    );
+    expect(sessionsCommand("kill", [{ name: "-rf", machine: "-oProxyCommand=x" }])).toBe(
+      "sessions kill --host -oProxyCommand=x -- -rf",
+    );
+    expect(sessionsCommand("kill", [{ name: "$(touch x)", machine: "a;b" }])).toBe(
+      "sessions kill --host 'a;b' '$(touch x)'",
+    );
+  });
+
+  it("says one command per machine and server, each naming only its sessions", () => {
+    expect(
+      sessionsCommand("kill", [
+        { name: "a", machine: "h1" },
+        { name: "b", machine: "h2" },
+        { name: "c", machine: "h1" },
+        { name: "d", machine: "local", socket: "/s" },
+        { name: "e" },
+      ]),
+    ).toBe(
+      "sessions kill --host h1 a c; sessions kill --host h2 b; sessions kill --socket /s d; sessions kill e",
+    );
   });
 });

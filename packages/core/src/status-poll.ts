@@ -332,6 +332,7 @@ export async function pollSessions(
       tabs: t,
       summary: summarizeSession(t, exists),
       ...(error ? { error } : {}),
+      ...(g.lostDirs.has(s.runDir) ? { runDirMissing: true as const } : {}),
     };
   });
   if (!g.error) await applyOrphans(backend.host, statuses, orphans, now);

@@ -102,6 +102,11 @@ export interface SessionStatus {
   summary: CommandSummary;
   /** Why the status is incomplete (the backend or host did not answer). */
   error?: string;
+  /**
+   * Its run directory is gone (deleted by hand): the records, events and logs of its tabs went with it,
+   * and what none says reads `unknown` (review H55-3).
+   */
+  runDirMissing?: true;
 }
 
 /** Counts over every session (machineconfig's `GlobalSummary`). */

@@ -13,12 +13,11 @@ import {
   type SessionStatus,
   sessionEvents,
   sessionSlots,
-  shQuote,
   sleep,
   type TabStatus,
   tabRecordName,
 } from "@mc/core";
-import { nameWords, oneLine } from "../display.js";
+import { oneLine, placeWords, type SessionPlace, sessionsCommand } from "../display.js";
 import { EXIT_CODES, EXIT_TABS_FAILED } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { type LoadedRun, watchRunRecords } from "../registry.js";
@@ -296,11 +295,9 @@ async function liveAndJustEnded(
 }
 
 /** ` --socket S` for a session on a tmux server `--socket` named, for a command a hint says. */
-function sockOpt(run: LoadedRun, machine: string): string {
-  const { socket } = socketField(run, machine);
-  return socket !== undefined && run.run.machines[machine]?.host === "local"
-    ? ` --socket ${shQuote(socket)}`
-    : "";
+/** The `--host`/`--socket` words that name where a run's session is, for a command said. */
+function whereOf(run: LoadedRun, machine: string): Omit<SessionPlace, "name"> {
+  return { machine, ...socketField(run, machine) };
 }
 
 /**
@@ -537,7 +534,7 @@ export async function waitCommand(
  * would run before the dependency it waits for); the rest are said, not rerun.
  */
 function failedToRerun(
-  session: string,
+  session: SessionPlace,
   layout: LayoutConfig,
   tabs: readonly TabStatus[],
   /** Whether `--on-conflict merge-skip` can open tabs in the running session (tmux only). */
@@ -554,7 +551,7 @@ function failedToRerun(
     if (t.state === "abandoned") {
       // Never started: starting every such tab at once would ignore --max-parallel-tabs.
       notes.push(
-        `${t.tabName} was never started (the sessions run that was to start it ended): sessions rerun ${nameWords(`${session}/${t.tabName}`)} starts it${merges ? ", or run the file again with --on-conflict merge-skip" : ""}`,
+        `${t.tabName} was never started (the sessions run that was to start it ended): ${sessionsCommand("rerun", [{ ...session, name: `${session.name}/${t.tabName}` }])} starts it${merges ? ", or run the file again with --on-conflict merge-skip" : ""}`,
       );
       continue;
     }
@@ -638,7 +635,7 @@ export async function rerunCommand(
           backend: "cli",
           op: "rerun",
           // The file is the user's (a run record does not keep its path); the server is said (review H57-3).
-          hint: `start it again from its layouts file: sessions run FILE --on-conflict restart${sockOpt(found.run, found.machine)} (merge-overwrite restarts only the tabs that changed)`,
+          hint: `start it again from its layouts file: ${["sessions run FILE", placeWords(whereOf(found.run, found.machine)), "--on-conflict restart"].filter(Boolean).join(" ")} (merge-overwrite restarts only the tabs that changed)`,
         });
       }
       if (found.endedAt !== undefined) {
@@ -657,7 +654,12 @@ export async function rerunCommand(
         // zellij opens a waiting tab of its own start later, but refuses a merge into a running session,
         // and Windows Terminal has neither (review H51-7: the note pointed zellij users at merge-skip).
         const merges = found.run.backend === "tmux";
-        ({ tabs, notes } = failedToRerun(found.session.name, found.session.layout, st?.tabs ?? [], merges));
+        ({ tabs, notes } = failedToRerun(
+          { name: found.session.name, ...whereOf(found.run, found.machine) },
+          found.session.layout,
+          st?.tabs ?? [],
+          merges,
+        ));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
           backend: "cli",

@@ -14,7 +14,7 @@ import {
   sleep,
   sweepTabs,
 } from "@mc/core";
-import { nameWords, oneLine } from "../display.js";
+import { oneLine, sessionsCommand } from "../display.js";
 import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
 import { type Output, socketColumn, socketNote, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
@@ -24,6 +24,7 @@ import {
   findSession,
   findSessions,
   gather,
+  type LocatedStatus,
   mayHoldOurs,
   nameMiss,
   resolveLive,
@@ -106,7 +107,19 @@ export async function statusCommand(
         )
           return EXIT_CODES.SSH_UNREACHABLE;
         if (unchecked.some(toolMissing)) return EXIT_CODES.BINARY_NOT_FOUND;
-        return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
+        // A session whose run directory was deleted is part of mc's state lost, as an unreadable record
+        // is: said by the exit code (9), as logs and events of it do (review H58-6 read 0).
+        const lost = (report.sessions as LocatedStatus[]).filter((s) => s.runDirMissing);
+        if (lost.length && !out.json)
+          out.err(
+            out.c.red(
+              `✗ the run directory of ${lost.map((s) => s.session).join(", ")} is missing: the records, events and logs of its tabs went with it (${sessionsCommand(
+                "kill",
+                lost.map((s) => ({ name: s.session, machine: s.machine, socket: s.socket })),
+              )} ends it)`,
+            ),
+          );
+        return unreadable.length || lost.length ? EXIT_CODES.STATE_CORRUPT : 0;
       }
       const ac = new AbortController();
       // `on`, not `once` (see monitor-output.ts interruptible): the watch died of its Ctrl-C when it came
@@ -179,7 +192,7 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
     {
       backend: "cli",
       op: "status",
-      hint: `sessions logs ${nameWords(name)} shows what its tabs printed; sessions ls lists live and ended sessions`,
+      hint: `${sessionsCommand("logs", [{ name, machine: host }])} shows what its tabs printed; sessions ls lists live and ended sessions`,
     },
   );
 }
@@ -197,7 +210,10 @@ export async function killCommand(
     throw new McError("USAGE", "give session names or --all, not both", {
       backend: "cli",
       op: "kill",
-      hint: `sessions kill ${nameWords(...names)} kills only those`,
+      hint: `${sessionsCommand(
+        "kill",
+        names.map((name) => ({ name, machine: o.host, socket: o.socket })),
+      )} kills only those`,
     });
   return withRuns(
     out,
@@ -249,24 +265,30 @@ export async function killCommand(
       // (review H37-5: it used to exit 130 silently mid-sweep, the session reading "gone").
       let current: string | undefined;
       let interrupted = false;
-      const later = (from: number) => targets.slice(from).map((t) => t.name);
-      const notKilledLine = (names: string[]) =>
-        `${out.c.red("✗")} not killed (interrupted): ${names.join(", ")}; they stay in mc's records: sessions kill ${nameWords(...names)}`;
+      const later = (from: number) => targets.slice(from);
+      const notKilledLine = (rest: typeof targets) =>
+        `${out.c.red("✗")} not killed (interrupted): ${rest.map((t) => t.name).join(", ")}; they stay in mc's records: ${sessionsCommand(
+          "kill",
+          rest.map((t) => ({ name: t.name, machine: t.machine, ...socketField(t.run, t.machine) })),
+        )}`;
       let index = 0;
-      const onInt = () => {
+      const onInt = (signal: NodeJS.Signals) => {
         if (!interrupted) {
           interrupted = true;
+          // Said as it came: a TERM is a supervisor's or `timeout`'s, not a Ctrl-C (review H58-6).
+          const again = signal === "SIGTERM" ? "another TERM or a Ctrl-C" : "Ctrl-C again";
           if (!out.json && current !== undefined)
             out.err(
-              `${out.c.yellow("!")} interrupted: finishing the kill of ${current} (Ctrl-C again stops at once)`,
+              `${out.c.yellow("!")} ${signal === "SIGTERM" ? "TERM received" : "interrupted"}: finishing the kill of ${current} (${again} stops at once)`,
             );
           return;
         }
         const rest = later(index);
-        if (out.json) out.printJson({ killed: results, interrupted: true, notKilled: rest });
+        if (out.json)
+          out.printJson({ killed: results, interrupted: true, notKilled: rest.map((t) => t.name) });
         else
           out.err(
-            `${notKilledLine(rest)} (what the tabs of ${current ?? rest[0]} left running may still run until then)`,
+            `${notKilledLine(rest)} (what the tabs of ${current ?? rest[0]?.name} left running may still run until then)`,
           );
         process.exit(EXIT_CODES.ABORTED);
       };
@@ -355,7 +377,7 @@ export async function killCommand(
         out.printJson({
           killed: results,
           ...(unreadable.length ? { unreadable } : {}),
-          ...(interrupted ? { interrupted: true, notKilled } : {}),
+          ...(interrupted ? { interrupted: true, notKilled: notKilled.map((t) => t.name) } : {}),
         });
       else {
         if (notKilled.length) out.err(notKilledLine(notKilled));
@@ -396,7 +418,11 @@ async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: 
   throw new McError(
     "USAGE",
     `session "${name}" was not started by mc, which never kills it; mc's session of layout "${name}" is "${hit.name}"; nothing was killed`,
-    { backend: "cli", op: "kill", hint: `sessions kill ${nameWords(hit.name)} kills mc's` },
+    {
+      backend: "cli",
+      op: "kill",
+      hint: `${sessionsCommand("kill", [{ name: hit.name, machine: hit.machine, ...socketField(hit.run, hit.machine) }])} kills mc's`,
+    },
   );
 }
 

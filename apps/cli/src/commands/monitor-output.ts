@@ -7,7 +7,7 @@ import {
   type SessionManager,
   type StatusReport,
 } from "@mc/core";
-import { nameWords, oneLine } from "../display.js";
+import { oneLine, sessionsCommand } from "../display.js";
 import type { Notifier } from "../notify.js";
 import { type Output, statusTable, tabLabel, transitions } from "../output.js";
 import { stopRequested } from "./stop-latch.js";
@@ -28,24 +28,24 @@ function failedNote(report: StatusReport | undefined): string {
 }
 
 /**
- * The sessions `-k` did not kill, and why (their names as the shell takes them, for the commands said):
- * kept on purpose, or a kill that failed (a machine or tmux server that did not answer: review H29-1).
+ * The sessions `-k` did not kill, and why, with the commands to paste (their names as the shell takes
+ * them, after their machine and tmux server: review H58-6): kept on purpose, or a kill that failed (a
+ * machine or tmux server that did not answer: review H29-1).
  */
-function sayKept(results: KillResult[], out: Output): void {
+function sayKept(results: KillResult[], socket: string | undefined, out: Output): void {
   if (out.json) return;
+  const place = (k: KillResult) => [{ name: k.name, machine: k.machine, socket }];
   for (const k of results.filter((r) => !r.ok && !r.kept)) {
-    const q = nameWords(k.name);
     out.err(
       out.c.red(
-        `✗ ${oneLine(`${k.name}: could not be killed: ${k.error ?? "?"} (sessions kill ${q} again)`)}`,
+        `✗ ${oneLine(`${k.name}: could not be killed: ${k.error ?? "?"} (${sessionsCommand("kill", place(k))} again)`)}`,
       ),
     );
   }
   for (const k of results.filter((r) => r.kept)) {
-    const q = nameWords(k.name);
     out.err(
       out.c.yellow(
-        `  ${oneLine(`${k.name}: not killed: ${k.kept} (sessions wait ${q}; sessions kill ${q})`)}`,
+        `  ${oneLine(`${k.name}: not killed: ${k.kept} (${sessionsCommand("wait", place(k))}; ${sessionsCommand("kill", place(k))})`)}`,
       ),
     );
   }
@@ -56,6 +56,8 @@ export interface MonitorEnd {
   intervalMs: number;
   killUponCompletion: boolean;
   keepFailed?: boolean | undefined;
+  /** tmux: the server's socket the run was given (`--socket`), for the commands said. */
+  socket?: string | undefined;
   notify?: Notifier | undefined;
 }
 
@@ -157,7 +159,7 @@ export async function monitorWithOutput(
           `${style.label ?? ""}every command finished${failedNote(report)}; ${what}${rest.length ? `, ${rest.join(", ")}` : ""}${kept || failed ? ":" : ""}`,
         ),
       );
-      sayKept(kills, out);
+      sayKept(kills, o.socket, out);
     } else if (!live && !style.quiet && report) {
       for (const line of statusTable(report, out)) out.out(line);
     }

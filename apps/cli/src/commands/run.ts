@@ -14,10 +14,9 @@ import {
   type StartedSession,
   type StatusReport,
   schedule,
-  shQuote,
   sleep,
 } from "@mc/core";
-import { display, nameWords } from "../display.js";
+import { display, placeWords, sessionsCommand } from "../display.js";
 import { EXIT_TABS_FAILED, exitCodeOf } from "../exit-codes.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
@@ -316,6 +315,7 @@ async function runBatch(
     killUponCompletion: Boolean(o.killUponCompletion),
     keepFailed: o.keepFailed,
     notify: ctx.notify,
+    socket: ctx.backend === "tmux" ? o.socket : undefined,
   };
   let report: StatusReport | undefined;
   if (ctx.stream) {
@@ -412,7 +412,7 @@ async function runBatch(
       out,
       left,
       left.map((x) => toolName(manager, x.machine, x.name)),
-      ctx.backend === "tmux" && !ctx.remote ? o.socket : undefined,
+      ctx.backend === "tmux" ? o.socket : undefined,
     );
   return result;
 }
@@ -634,9 +634,10 @@ function did(sessions: StartedSession[]): string {
 
 /**
  * What to type to attach: the session's name as the tool keeps it, which also names it to `sessions`
- * (review H50-2: mc's `g_2.x:y` was neither tmux's `g_2_x_y` nor the layout's "g 2.x:y"), with the tmux
- * server `--socket` gave: a session of that name on another server makes the name alone ambiguous
- * (review H57-3: the hint run printed exited 2).
+ * (review H50-2: mc's `g_2.x:y` was neither tmux's `g_2_x_y` nor the layout's "g 2.x:y"), with its machine
+ * and the tmux server `--socket` gave: a session of that name on another machine or server makes the name
+ * alone ambiguous (review H57-3: the hint run printed exited 2; a run on several hosts names the same
+ * session on each).
  */
 function attachHint(
   out: Output,
@@ -644,7 +645,14 @@ function attachHint(
   names: string[],
   socket: string | undefined,
 ): void {
-  const where = socket === undefined ? "" : `--socket ${shQuote(socket)} `;
-  const one = names.length === 1 ? nameWords(names[0]!) : "<session>";
-  out.err(out.c.dim(`${did(sessions)}; attach with: sessions attach ${where}${one}`));
+  const places = sessions.map((x, i) => ({ name: names[i]!, machine: x.machine, socket }));
+  // Several: a placeholder for the name, after the options when every session shares them.
+  const wheres = new Set(places.map(placeWords));
+  const line =
+    places.length === 1
+      ? sessionsCommand("attach", places)
+      : wheres.size === 1
+        ? ["sessions attach", ...wheres, "<session>"].filter(Boolean).join(" ")
+        : "sessions attach --host HOST <session>";
+  out.err(out.c.dim(`${did(sessions)}; attach with: ${line}`));
 }
