@@ -1,5 +1,5 @@
 import { envSeconds, isMcError, McError } from "@mc/core";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type Option } from "commander";
 import { EXIT_CODES_HELP, reportError } from "./exit-codes.js";
 import { makeOutput, type Output } from "./output.js";
 import {
@@ -18,8 +18,30 @@ import { argsNotUtf8, envNotUtf8 } from "./utf8-input.js";
 declare const __MC_VERSION__: string;
 const VERSION = typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev";
 
-/** Build the `sessions` program; `state` is where its output and exit code go. */
-export function buildProgram(state: { out: Output; code: number }): Command {
+/**
+ * An option given without its value takes the next word, whatever it is: `run f --socket --dry-run` (a
+ * script's empty `$SOCK`) started real sessions on a server named "--dry-run", `--state-dir --dry-run` under
+ * a state directory no later command reads (review H61-1). A value that is, as the next word, one of the
+ * command's own options is refused; `--socket=--x` still gives a value that starts with `-`.
+ */
+function optionTakenAsValue(action: Command, args: readonly string[]): string | undefined {
+  const options: Option[] = [];
+  for (let c: Command | null = action; c; c = c.parent) options.push(...c.options);
+  const names = (o: Option) => [o.long, o.short].filter((f): f is string => f !== undefined);
+  const flags = new Set(["-h", "--help", "-V", "--version", ...options.flatMap(names)]);
+  const takesValue = new Set(options.filter((o) => o.required).flatMap(names));
+  for (let i = 0; i < args.length - 1; i++) {
+    const a = args[i]!;
+    if (a === "--") break;
+    if (!takesValue.has(a)) continue;
+    const next = args[++i]!;
+    if (flags.has(next.split("=")[0]!)) return `${a} needs a value, but the next word is the option ${next}`;
+  }
+  return undefined;
+}
+
+/** Build the `sessions` program; `state` is where its output and exit code go (`args`: the command line). */
+export function buildProgram(state: { out: Output; code: number; args?: readonly string[] }): Command {
   const program = new Command("sessions")
     .description(
       "Run declarative terminal layouts on tmux, zellij or Windows Terminal, and keep track of them.",
@@ -44,9 +66,15 @@ export function buildProgram(state: { out: Output; code: number }): Command {
       "after",
       `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  NO_COLOR disables colour; FORCE_COLOR=0/1 turns it off/on, over NO_COLOR\n  MC_STATE_DIR    the state directory\n  MC_CACHE_DIR    the compile cache's directory (MC_NO_COMPILE_CACHE=1: none)\n  MC_TMUX_TIMEOUT how long one tmux call may take, in seconds (default 15)\n  MC_DEBUG=1      prints stack traces`,
     )
-    .hook("preAction", (cmd) => {
+    .hook("preAction", (cmd, action) => {
       const g = cmd.optsWithGlobals() as { json?: boolean; stateDir?: string };
       state.out = makeOutput(Boolean(g.json));
+      const swallowed = optionTakenAsValue(action, state.args ?? []);
+      if (swallowed)
+        throw new McError("USAGE", `${swallowed}: nothing was done`, {
+          backend: "cli",
+          hint: "give the value, or as --option=VALUE when it starts with -",
+        });
       // An empty --state-dir (a script's unset variable) must never fall back to the user's real state.
       if (g.stateDir === "")
         throw new McError("USAGE", "--state-dir is empty: give a directory", { backend: "cli" });
@@ -122,7 +150,7 @@ function usageError(out: Output, message: string): number {
 
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const state = { out: makeOutput(argv.includes("--json")), code: 0 };
+  const state = { out: makeOutput(argv.includes("--json")), code: 0, args: argv.slice(2) };
   // `-V` after a command is never the version: commander printed it and exited 0 for `--host -V`, so a
   // script passing a value that starts with `-` read success where nothing ran.
   const opts = argv.slice(3);

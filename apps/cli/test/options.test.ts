@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InvalidArgumentError } from "commander";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { int, num } from "../src/program/options.js";
 
 const refused = (f: () => unknown) => {
@@ -42,5 +45,57 @@ describe("numeric flags are strict decimal, with one wording naming the flag and
     expect(refused(() => num("--interval", 0.1)("0.05"))).toBe(
       "--interval must be a decimal number of seconds, 0.1 or more",
     );
+  });
+});
+
+describe("an option left without its value never takes the next option as it (review H61-1)", () => {
+  it("every value option of every command, followed by another option: exit 2, said, nothing run", async () => {
+    const { buildProgram, main } = await import("../src/main.js");
+    const state = { out: undefined as never, code: 0 };
+    const program = buildProgram(state);
+    const home = mkdtempSync(join(tmpdir(), "mc-h611-"));
+    const saved = { HOME: process.env.HOME, MC_STATE_DIR: process.env.MC_STATE_DIR };
+    process.env.HOME = home;
+    process.env.MC_STATE_DIR = join(home, "state");
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      written.push(String(s));
+      return true;
+    });
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const cases: string[][] = [];
+    for (const cmd of program.commands) {
+      const positional = [
+        ...cmd.registeredArguments.filter((a) => a.required).map(() => "x"),
+        ...cmd.options.filter((o) => o.mandatory).map((o) => `${o.long}=${o.argChoices?.[0] ?? "1"}`),
+      ];
+      const values = [...cmd.options, ...program.options].filter((o) => o.required);
+      for (const o of values)
+        for (const next of ["--json", "--help", "-h"]) cases.push([cmd.name(), ...positional, o.long!, next]);
+    }
+    try {
+      expect(cases.length).toBeGreaterThan(40);
+      for (const args of cases) {
+        written.length = 0;
+        const code = await main(["node", "sessions", ...args]);
+        expect({ args, code }).toEqual({ args, code: 2 });
+        // Said by mc, or by commander or the option's own parser where they refuse the word as its value.
+        expect(written.join(""), args.join(" ")).toMatch(
+          new RegExp(`${args.at(-2)} needs a value|${args.at(-2)} <[^>]*>' argument`),
+        );
+      }
+      // --option=VALUE still gives a value that starts with -.
+      written.length = 0;
+      expect(await main(["node", "sessions", "validate", "--state-dir=--x", join(home, "none.json")])).toBe(
+        3,
+      );
+      expect(written.join("")).not.toContain("needs a value");
+      expect(existsSync(join(home, "state"))).toBe(false);
+    } finally {
+      spy.mockRestore();
+      out.mockRestore();
+      Object.assign(process.env, saved);
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
