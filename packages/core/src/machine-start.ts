@@ -317,6 +317,15 @@ async function failStart(
   const unsure = intent && (await settleIntent(m, intent));
   if (intent && !unsure) gone.add(intent.name);
   await hooks.dropped(gone).catch(() => {});
+  const interrupted = isMcError(e, "ABORTED") || hooks.signal?.aborted;
+  // Said to stay in mc's records for status and kill: no longer a start under way, which the next start
+  // on this machine would roll back as a dead one once this process ended (review H60-1: an unrelated run
+  // killed a healthy session this one had reported kept). An interrupted start stays one: the next start
+  // rolls it back, as the interrupt asked.
+  if (intent && unsure && !interrupted) {
+    const { starting: _, ...kept } = intent;
+    await hooks.recorded(kept).catch(() => {});
+  }
   // A restart says exactly what it had destroyed, or that it destroyed nothing.
   const lost =
     killed === undefined
@@ -326,7 +335,7 @@ async function failStart(
         : "; the sessions it was replacing are untouched";
   // Interrupted: also when the signal (a SIGTERM or hang-up to the process group) ended the tool's own
   // process first, whose death then read as the tool's failure (review H42-3: "tmux started no session").
-  if (isMcError(e, "ABORTED") || hooks.signal?.aborted) {
+  if (interrupted) {
     return new McError("ABORTED", `interrupted while starting sessions; ${rolled}${lost}`, {
       backend: m.backend.name,
       op: "start",

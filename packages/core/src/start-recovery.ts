@@ -85,13 +85,21 @@ export async function rollBackMachine(
   }
   await ops.dropSessions(r.machine, gone).catch(() => {});
   const kept = r.sessions.length - gone.size;
+  // A restart that finished here had killed the sessions it replaced: said, as a failed start says it
+  // (review H60-2: four running sessions were gone and no line named them).
+  const replaced = made.filter((x) => x.action === "replace").map((x) => JSON.stringify(x.name));
+  const lost = replaced.length ? `; the restart had already killed ${replaced.join(", ")}` : "";
   return {
     machine: r.machine,
     ok: false,
     error: new McError(
       "ABORTED",
-      `interrupted while starting sessions; rolled back ${gone.size} of ${made.length} session(s) this run had started on ${r.machine}${kept ? ` (${kept} left: merged into, or not reached)` : ""}`,
-      { backend: backend.name, op: "start" },
+      `interrupted while starting sessions; rolled back ${gone.size} of ${made.length} session(s) this run had started on ${r.machine}${kept ? ` (${kept} left: merged into, or not reached)` : ""}${lost}`,
+      {
+        backend: backend.name,
+        op: "start",
+        details: { killedOriginals: made.filter((x) => x.action === "replace").map((x) => x.name) },
+      },
     ),
     sessions: [],
   };

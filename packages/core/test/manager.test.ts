@@ -120,11 +120,13 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(err.message).toMatch(
       /"lost" failed to start: .*it may have started on .*: it stays in mc's records/,
     );
-    // "one" could not be rolled back either (the same machine): both stay recorded, "lost" as unfinished.
+    // "one" could not be rolled back either (the same machine): both stay recorded, and "lost" not as a
+    // start under way: the next start on the machine would roll that back once this process ended, killing
+    // a session said to stay (review H60-1).
     const saved = (await m.listSaved()).find((r) => r.id === m.runId)!;
     expect(saved.sessions.map((s) => [s.name, s.starting !== undefined])).toEqual([
       ["one", false],
-      ["lost", true],
+      ["lost", false],
     ]);
     expect(live).toEqual(new Set(["one", "lost"]));
   });
@@ -223,6 +225,34 @@ describe("SessionManager (generic lifecycle)", () => {
     );
     expect(live.size).toBe(0);
     expect(m.managed).toEqual([]);
+  });
+
+  it("interrupted while one machine still starts: a restart that finished elsewhere says the originals it killed (review H60-2)", async () => {
+    const { backend, factory, live, host } = toy();
+    const machines = (fast: string) => [
+      { name: "a", host, layouts: [L(fast)] },
+      { name: "b", host, layouts: [L("slow")] },
+    ];
+    const first = new SessionManager({ kind: "Toy", factory, stateHost: host, machines: machines("fast") });
+    await first.start();
+    expect(live).toEqual(new Set(["fast", "slow"]));
+    // The sessions carry the run's stamp, as tmux's do: a restart replaces only what mc started.
+    backend.listSessions = async () => [...live].map((name) => ({ name, runId: first.runId }));
+    const start = backend.start!.bind(backend);
+    backend.start = async (p) => {
+      if (p.name === "slow") await new Promise((r) => setTimeout(r, 300));
+      return start(p);
+    };
+    const m = new SessionManager({ kind: "Toy", factory, stateHost: host, machines: machines("fast") });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const results = await m.start({ signal: ac.signal, onConflict: "restart" });
+    const a = results.find((r) => r.machine === "a")!;
+    expect(a.ok).toBe(false);
+    expect(a.ok ? "" : a.error.message).toMatch(
+      /rolled back 1 of 1 session\(s\) this run had started on a; the restart had already killed "fast"/,
+    );
+    expect(a.ok ? undefined : (a.error as McError).details).toMatchObject({ killedOriginals: ["fast"] });
   });
 
   it("status limited to some machines asks only those, and reports only them (review H53-1)", async () => {

@@ -238,6 +238,14 @@ async function runBatch(
   const of = ctx.batches > 1 ? `batch ${ctx.batch}/${ctx.batches}: ` : "";
   let done = 0;
   const total = manager.getAllSessionNames().length;
+  const finished = new Set<string>();
+  // The error's own words, not its internal tags ("[mc] [remote] info:" read as a severity: H53-5), with
+  // its hint, as one machine alone prints them (H54-4).
+  const machineFailed = (r: MachineStartResult) => {
+    if (r.ok || out.json || !ctx.remote) return;
+    out.err(`${out.c.red("✗")} ${r.machine}: ${isMcError(r.error) ? r.error.reason : r.error.message}`);
+    if (isMcError(r.error) && r.error.hint) out.err(out.c.dim(`  hint: ${r.error.hint}`));
+  };
   const started = await withInterrupt(
     (signal) =>
       manager.start({
@@ -263,20 +271,33 @@ async function runBatch(
             );
         },
         onMachineDone: (r) => {
-          // The error's own words, not its internal tags ("[mc] [remote] info:" read as a severity: H53-5),
-          // with its hint, as one machine alone prints them (H54-4).
-          if (!r.ok && !out.json && ctx.remote) {
-            out.err(
-              `${out.c.red("✗")} ${r.machine}: ${isMcError(r.error) ? r.error.reason : r.error.message}`,
-            );
-            if (isMcError(r.error) && r.error.hint) out.err(out.c.dim(`  hint: ${r.error.hint}`));
-          }
+          if (r.ok) finished.add(r.machine);
+          else machineFailed(r);
         },
       }),
     true,
   );
-  const failed = started.filter((r) => !r.ok);
-  if (failed.length === started.length) throw autoHint((failed[0] as { error: Error }).error, o, ctx);
+  // Machines that had finished when another's start was interrupted are rolled back after they were
+  // said done: each is said again, with what its roll-back undid (review H60-2 named only the first).
+  for (const r of started) if (!r.ok && finished.has(r.machine)) machineFailed(r);
+  const failed = started.filter((r) => !r.ok) as (MachineStartResult & { error: Error })[];
+  if (failed.length === started.length) {
+    const first = autoHint(failed[0]!.error, o, ctx);
+    // Every machine's line was said above; with --json this error is all that is said: it names each.
+    if (failed.length === 1 || !out.json) throw first;
+    const reason = (e: Error) => (isMcError(e) ? e.reason : e.message);
+    throw new McError(
+      isMcError(first) ? first.code : "START_FAILED",
+      `no machine started its sessions: ${failed.map((r) => `${r.machine}: ${reason(r.error)}`).join("; ")}`,
+      {
+        backend: "cli",
+        op: "start",
+        ...(isMcError(first) && first.hint ? { hint: first.hint } : {}),
+        details: { machines: failed.map((r) => ({ machine: r.machine, error: reason(r.error) })) },
+      },
+    );
+  }
+
   const sessions = started.flatMap((r) => r.sessions);
   const result: BatchResult = {
     json: {},
