@@ -47,6 +47,8 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     // Interrupted: the work is rolled back and said; an ssh still connecting to a host that hangs (or a
     // lock still waited for) must not hold the exit for its own timeout.
     // So for a timeout (7): `wait --timeout` leaves a status call to a tool that does not answer.
-    if (code === 130 || code === 7) setTimeout(() => process.exit(code), 200).unref();
+    // So for a follow or watch stopped while such a call pended (review H60-3).
+    const soon = (bundle.exports.exitingSoon as (() => boolean) | undefined)?.() === true;
+    if (code === 130 || code === 7 || soon) setTimeout(() => process.exit(code), 200).unref();
   });
 }

@@ -15,6 +15,8 @@ import { registerConvert } from "./program/convert.js";
 import { registerJobs } from "./program/jobs.js";
 import { argsNotUtf8, envNotUtf8 } from "./utf8-input.js";
 
+export { exitingSoon } from "./commands/stop-soon.js";
+
 declare const __MC_VERSION__: string;
 const VERSION = typeof __MC_VERSION__ === "string" ? __MC_VERSION__ : "0.0.0-dev";
 

@@ -174,6 +174,48 @@ describe("logs", () => {
   });
 });
 
+describe("a stop while the tool does not answer", () => {
+  it("logs -f, status --watch and events --follow end at SIGTERM at once, not when the call times out (review H60-3)", async () => {
+    const f = layouts("h603.json", [
+      {
+        layoutName: "h603",
+        layoutTabs: [{ tabName: "t", command: "while :; do echo tick; sleep 0.2; done" }],
+      },
+    ]);
+    const other = join(dir, "h603.sock");
+    let server = 0;
+    onTestFinished(() => {
+      if (server) process.kill(server, "SIGCONT");
+      spawnSync("tmux", ["-S", other, "kill-server"]);
+    });
+    expect((await sessions(["run", f, "--socket", other])).code).toBe(0);
+    server = Number(
+      execFileSync("tmux", ["-S", other, "display-message", "-p", "#{pid}"], { encoding: "utf8" }),
+    );
+    const followers = [
+      { name: "logs -f", p: inBackground(["logs", "h603/t", "-f"]), code: 0 },
+      {
+        name: "status --watch",
+        p: inBackground(["status", "--watch", "--json", "--interval", "0.5"]),
+        code: 0,
+      },
+      { name: "events --follow", p: inBackground(["events", "--follow", "h603"]), code: 130 },
+    ];
+    for (const x of followers)
+      await until(
+        async () => x.p.got.out,
+        (o) => o.length > 0,
+      );
+    // The server stops answering: every follower's next call to it waits (tmux's bound is 15 s).
+    process.kill(server, "SIGSTOP");
+    await new Promise((r) => setTimeout(r, 2500));
+    const t0 = Date.now();
+    for (const x of followers) x.p.child.kill("SIGTERM");
+    for (const x of followers) expect(await x.p.code, `${x.name}: ${x.p.got.err}`).toBe(x.code);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
 describe("wait", () => {
   it("exits 0 when every tab succeeded, 10 when one failed, 7 on timeout", async () => {
     const f = layouts("wait.json", [

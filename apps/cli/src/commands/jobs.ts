@@ -34,6 +34,7 @@ import {
   withRuns,
 } from "./runs.js";
 import { armStopLatch, stopRequested } from "./stop-latch.js";
+import { untilStopped } from "./stop-soon.js";
 
 /** The sessions a jobs command is about: those named (live or ended), else every live one. */
 async function targets(
@@ -294,7 +295,6 @@ async function liveAndJustEnded(
   return [...live, ...ended];
 }
 
-/** ` --socket S` for a session on a tmux server `--socket` named, for a command a hint says. */
 /** The `--host`/`--socket` words that name where a run's session is, for a command said. */
 function whereOf(run: LoadedRun, machine: string): Omit<SessionPlace, "name"> {
   return { machine, ...socketField(run, machine) };
@@ -333,7 +333,10 @@ export async function eventsCommand(
         if (found.length === 0) out.err("no live sessions yet; waiting for new ones (Ctrl-C to stop)");
         const { signal, done } = interruptible();
         try {
-          await followLive(found, o.host, signal, reload, (e) => out.jsonLine(e));
+          await untilStopped(
+            followLive(found, o.host, signal, reload, (e) => out.jsonLine(e)),
+            signal,
+          );
           return EXIT_CODES.ABORTED;
         } finally {
           done();
@@ -343,13 +346,17 @@ export async function eventsCommand(
       const { signal, done } = interruptible();
       try {
         const memory: FollowMemory = { seen: new Set(), ended: new Set() };
-        const { end } = await followSettled(
-          found,
-          (f, first) => followAll(f, signal, (e) => out.jsonLine(e), { memory, first }),
-          names,
-          o.host,
-          reload,
+        const settled = await untilStopped(
+          followSettled(
+            found,
+            (f, first) => followAll(f, signal, (e) => out.jsonLine(e), { memory, first }),
+            names,
+            o.host,
+            reload,
+          ),
+          signal,
         );
+        const end = settled?.end;
         if (!end) return EXIT_CODES.ABORTED;
         out.jsonLine({
           type: "run-done",

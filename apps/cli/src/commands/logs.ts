@@ -24,6 +24,7 @@ import {
   resolveLive,
   withRuns,
 } from "./runs.js";
+import { untilStopped } from "./stop-soon.js";
 
 export interface LogsOptions {
   follow?: boolean;
@@ -170,7 +171,7 @@ async function follow(
   process.on("SIGTERM", stop);
   const path = (slot: number) => join(found.session.runDir, tabLogName(slot));
   const followers = new Map(sources.map((src) => [src.slot, new LogFollower(host, path(src.slot))]));
-  try {
+  const body = async (): Promise<number> => {
     // Start with the last lines already written (10, like tail -f, unless -n says otherwise).
     for (const src of sources) {
       const text = await followers.get(src.slot)!.start();
@@ -206,6 +207,10 @@ async function follow(
       if (finished || ac.signal.aborted) return 0;
       await sleep(o.pollMs ?? 250, ac.signal).catch(() => {});
     }
+  };
+  try {
+    // A stop while a call to a host that stopped answering pends ends the follow at once (exit 0).
+    return (await untilStopped(body(), ac.signal)) ?? 0;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

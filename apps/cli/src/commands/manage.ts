@@ -31,6 +31,7 @@ import {
   socketField,
   withRuns,
 } from "./runs.js";
+import { untilStopped } from "./stop-soon.js";
 
 /** `sessions status [SESSION]`. */
 export async function statusCommand(
@@ -140,7 +141,9 @@ export async function statusCommand(
             warn(fresh.corrupt);
             unreadable = unreadableOf(fresh.corrupt);
           }
-          const report = await once();
+          // A stop while a machine that stopped answering is asked ends the watch at once.
+          const report = await untilStopped(once(), ac.signal);
+          if (report === undefined) break;
           if (out.json) out.jsonLine(withUnreadable(report));
           else if (live) live.render([...statusTable(report, out), out.c.dim("watching; Ctrl-C to stop")]);
           else for (const l of [...statusTable(report, out), ""]) out.out(l);
