@@ -33,6 +33,13 @@ interface Gathered {
   trees: Map<number, ProcessNode[]> | undefined;
   /** Run directories found missing this poll (of sessions with a command whose record was not read). */
   lostDirs: Set<string>;
+  /**
+   * Each session's waiting tabs as they were before the tool was asked: a tab the scheduler opens during
+   * the poll (in this process, on the same session object) is judged by the observation made before it
+   * opened, as still waiting, not as a scheduled tab with no pane (review H59-1: the run's own monitor read
+   * it `missing`, said tab-killed, and counted it failed).
+   */
+  pending: Set<number>[];
 }
 
 /** Whether tab `index` of a session needs its record read in this poll. */
@@ -104,6 +111,8 @@ async function gather(
   );
   let error: string | undefined;
   let code: ErrorCode | undefined;
+  // Before the observation: a tab's window is opened before it leaves `pendingTabs`.
+  const pending = sessions.map((s) => new Set(s.pendingTabs ?? []));
   const [observations, dirs] = await Promise.all([
     backend.observe(sessions).catch((e: unknown) => {
       error = e instanceof Error ? e.message.replace(/^\[mc\]( \[[^\]]*\])?( \w+:)? /, "") : String(e);
@@ -162,7 +171,7 @@ async function gather(
       : (error !== undefined && host.coalesces) || code === "BINARY_NOT_FOUND"
         ? undefined
         : await host.processTrees([...pids]).catch(() => undefined);
-  return { observations, error, code, trees, lostDirs };
+  return { observations, error, code, trees, lostDirs, pending };
 }
 
 /** Whether the process a record names still runs (the same process: start time checked). */
@@ -188,7 +197,7 @@ function evidence(
   const obs = g.observations[si];
   const rec = cache.get(recordKey(s, slot.slot));
   const pane = obs?.panes.get(slot.slot);
-  const scheduled = !s.pendingTabs?.includes(slot.tab);
+  const scheduled = !g.pending[si]?.has(slot.tab);
   return {
     scheduled,
     ...(!scheduled && schedulerEnded() ? { schedulerEnded: true } : {}),

@@ -46,3 +46,44 @@ describe("pollSessions without pane evidence (Windows Terminal)", () => {
     ]);
   });
 });
+
+describe("pollSessions while this process's scheduler opens a waiting tab (review H59-1)", () => {
+  it("a tab opened during the poll reads as the observation saw it, not started yet: never missing", async () => {
+    const host = fakeHost();
+    const session: ManagedSession = {
+      machine: "local",
+      name: "job",
+      requestedName: "job",
+      layout: {
+        layoutName: "job",
+        layoutTabs: [
+          { tabName: "a", startDir: "/", command: "true" },
+          { tabName: "b", startDir: "/", command: "true" },
+        ],
+      },
+      runDir: "/r/job",
+      artefacts: [],
+      startedAt: 0,
+      pendingTabs: [1],
+    };
+    host.files.set("/r/job/tab-0.json", '{"v":1,"pid":10,"start":1000}');
+    host.trees.set(10, [node(10, 1_000_000)]);
+    const backend = {
+      name: "panes",
+      host,
+      capabilities: CAPS,
+      // The scheduler opens tab 1 (its window, then out of pendingTabs) while the tool answers about
+      // the session as it was: tab 0's pane only.
+      observe: async (ss: readonly ManagedSession[]) => {
+        const seen = ss.map(() => ({
+          exists: true,
+          panes: new Map([[0, { alive: true, pid: 10 }]]),
+        }));
+        session.pendingTabs = [];
+        return seen;
+      },
+    } as unknown as SessionBackend;
+    const r = await pollSessions(backend, "local", new Map(), [session]);
+    expect(r.sessions[0]!.tabs.map((t) => t.state)).toEqual(["running", "not-started"]);
+  });
+});
