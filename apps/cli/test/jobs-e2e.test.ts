@@ -174,6 +174,45 @@ describe("logs", () => {
   });
 });
 
+describe("a reader that goes away", () => {
+  it("run --max-parallel-tabs whose stderr pipe closes still starts every tab and exits with their outcome (review H59-2)", async () => {
+    const f = layouts("h592.json", [
+      {
+        layoutName: "h592",
+        layoutTabs: [0, 1, 2, 3, 4].map((i) => ({
+          tabName: `t${i}`,
+          command: i === 3 ? "sleep 0.3; exit 3" : "sleep 0.3",
+        })),
+      },
+    ]);
+    // As `2>&1 | head -2`: the reader closes its end after the first lines.
+    const child = spawn(
+      "node",
+      [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "2", "--poll-seconds", "0.2"],
+      {
+        env,
+        cwd: dir,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    child.stderr.once("data", () => child.stderr.destroy());
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    try {
+      expect(code).toBe(10);
+      const tabs = await tabsOf("h592");
+      expect(tabs.map((t: { state: string; exitCode?: number }) => [t.state, t.exitCode])).toEqual([
+        ["exited", 0],
+        ["exited", 0],
+        ["exited", 0],
+        ["exited", 3],
+        ["exited", 0],
+      ]);
+    } finally {
+      await sessions(["kill", "h592"]);
+    }
+  });
+});
+
 describe("a stop while the tool does not answer", () => {
   it("logs -f, status --watch and events --follow end at SIGTERM at once, not when the call times out (review H60-3)", async () => {
     const f = layouts("h603.json", [
