@@ -272,6 +272,13 @@ describe("wait", () => {
     const bad = await sessions(["wait", "w-bad", "--json"]);
     expect(bad.code).toBe(10);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, failed: 1 });
+    // Every tab finished: 0 (or 10) whatever the timeout, the first answer waited for (review H59-4: 7 or
+    // 8 at random with --timeout 0).
+    for (const t of ["0", "0.001", "0.03", "0"]) {
+      const now = await sessions(["wait", "w-ok", "--timeout", t]);
+      expect(now.code, `--timeout ${t}: ${now.stderr}`).toBe(0);
+    }
+    expect((await sessions(["wait", "w-long", "--timeout", "0"])).code).toBe(7);
     const t0 = Date.now();
     const late = await sessions(["wait", "w-long", "--timeout", "0.5"]);
     expect(late.code).toBe(7);

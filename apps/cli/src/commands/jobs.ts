@@ -422,10 +422,37 @@ export async function waitCommand(
       const noTool = new AbortController();
       let missing: { machine: string; error?: string } | undefined;
       const both = AbortSignal.any([signal, noTool.signal, ...(timer ? [timer] : [])]);
+      // Machines asked and not answered yet: a timeout shorter than the tool's own bound (15 s for tmux)
+      // comes while the question is still out (review H48-2: a hung server then read as exit 7). Each
+      // machine that answered once is kept too.
+      const answered = new Set<string>();
+      const asking = new (class extends Map<string, number> {
+        override delete(machine: string): boolean {
+          answered.add(machine);
+          return super.delete(machine);
+        }
+      })();
       // The timeout bounds the wait even while a tool does not answer (its status call has a timeout of
-      // its own, 15 s for tmux): what is still asked is left, and the exit does not wait for it.
+      // its own, 15 s for tmux): what is still asked is left, and the exit does not wait for it. But it is
+      // decided once every machine answered once, or up to a second past it: `--timeout 0` on tabs that
+      // had all finished read 7 or 8 ("did not answer, asked 0.0 s earlier") by which came first (H59-4).
+      const machinesFollowed = new Set(found.map((f) => f.machine));
       const timedOut = timer
-        ? new Promise<undefined>((r) => timer.addEventListener("abort", () => r(undefined), { once: true }))
+        ? new Promise<undefined>((r) =>
+            timer.addEventListener(
+              "abort",
+              () => {
+                const until = Date.now() + FIRST_ANSWER_GRACE_MS;
+                const check = () => {
+                  if (Date.now() >= until || [...machinesFollowed].every((m) => answered.has(m)))
+                    r(undefined);
+                  else setTimeout(check, 20);
+                };
+                check();
+              },
+              { once: true },
+            ),
+          )
         : undefined;
       // A machine that stops answering is said (once, and when it answers again), and waited on; a
       // timeout while one does not answer is exit 8, as for status (review H38-3: silent, then 7).
@@ -462,9 +489,6 @@ export async function waitCommand(
           if (silent.delete(name) && !out.json) out.err(`${name} answers again`);
         }
       };
-      // Machines asked and not answered yet: a timeout shorter than the tool's own bound (15 s for tmux)
-      // comes while the question is still out (review H48-2: a hung server then read as exit 7).
-      const asking = new Map<string, number>();
       const follow = (f: FoundSession[]) => {
         const followed = followAll(f, both, () => {}, undefined, { onUnanswered, asking });
         return timedOut ? Promise.race([followed, timedOut]) : followed;
@@ -534,6 +558,9 @@ export async function waitCommand(
     o,
   );
 }
+
+/** How long past its timeout `wait` still waits for a machine's first answer (a tool answers in milliseconds). */
+const FIRST_ANSWER_GRACE_MS = 1000;
 
 /**
  * The tabs `rerun --failed` runs again, decided before any starts: failed tabs of one command, and a tab
