@@ -753,6 +753,29 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     ).toEqual(["L_part1", "L_part2", "L_part3"]);
     const ct = await sessions(["balance-load", f, "-m", "2", "-b", "combineTabs", "--json"]);
     expect(JSON.parse(ct.stdout).report[0]).toMatchObject({ action: "combined", tabsAfter: 2 });
+    // A weight threshold as large as weights are (bytes, seconds): review H59-5 stopped -m at 100000.
+    const heavy = layoutsFile("heavy.json", [
+      {
+        layoutName: "H",
+        layoutTabs: [300_000, 300_000, 500_000].map((w, i) => ({
+          tabName: `h${i}`,
+          command: `job${i}`,
+          tabWeight: w,
+        })),
+      },
+    ]);
+    const hw = await sessions([
+      "balance-load",
+      heavy,
+      "-t",
+      "weight",
+      "-m",
+      "600000",
+      "-o",
+      join(dir, "heavy-b.json"),
+    ]);
+    expect(hw.code, hw.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "heavy-b.json"), "utf8")).layouts).toHaveLength(2);
 
     mkdirSync(join(dir, "proj"));
     const tpl = await sessions(["create-template", "dev", "--num-tabs", "2"]);

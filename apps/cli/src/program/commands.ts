@@ -221,7 +221,8 @@ export function registerLayoutTools(program: Command, ctx: Ctx): void {
     .requiredOption(
       "-m, --max-threshold <n>",
       "most tabs (number) or weight (weight)",
-      int("--max-threshold", 1),
+      // A weight threshold goes as far as a weight may (review H59-5: weights in bytes or seconds).
+      int("--max-threshold", 1, Number.MAX_SAFE_INTEGER),
     )
     .option("-t, --threshold-type <type>", "number or weight", "number")
     .option("-b, --breaking-method <method>", "moreLayouts or combineTabs", "moreLayouts")

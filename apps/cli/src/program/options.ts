@@ -6,11 +6,11 @@ import { type Command, InvalidArgumentError, Option } from "commander";
  * `0b1`, ` 7 ` and `""` (0); a count typed by a user is never any of those.
  */
 export const int =
-  (name: string, min = 0) =>
+  (name: string, min = 0, max = MAX_COUNT) =>
   (v: string) => {
     const n = /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
     // Digits past 2^53 are still a number that is too large, not a malformed one.
-    if (n > MAX_COUNT) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}, at most ${MAX_COUNT}`);
+    if (n > max) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}, at most ${max}`);
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} ${wholeFrom(min)}`);
     return n;
   };
