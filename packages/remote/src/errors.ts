@@ -13,7 +13,9 @@ function lastLine(stderr: string): string {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l && !/^Warning: Permanently added/.test(l));
+    // Nor the batch's own liveness line (`MCB<hex>-up`, ssh-transport.ts): it is not what ssh said, and read
+    // as the reason a host was unreachable (review H60-5).
+    .filter((l) => l && !/^Warning: Permanently added/.test(l) && !/^MCB[0-9a-f]{32}-up$/.test(l));
   return lines.at(-1) ?? "";
 }
 
@@ -95,7 +97,8 @@ export function droppedError(host: string, op: string, stderr: string): McError 
   return new McError(
     "SSH_UNREACHABLE",
     `the connection to ${host} dropped before the command finished${lastLine(stderr) ? `: ${lastLine(stderr)}` : ""}`,
-    { backend: "remote", op, hint: "mc retries on the next poll; check the network or the remote sshd" },
+    // Not "mc retries": a status or a wait asks again, a start or a kill does not (review H60-6).
+    { backend: "remote", op, hint: "check the network or the remote sshd" },
   );
 }
 

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   checkTarget,
+  droppedError,
   loginShellQuote,
   parseDestination,
   psEncodedArgs,
@@ -215,5 +216,24 @@ describe("sshError (OpenSSH 9.2p1 messages)", () => {
     // The hint names a command that can work, never `ssh ssh:gpu-1 true`.
     expect(e.hint).toContain("`ssh -p 2222 -- gpu-1 true`");
     expect(e.hint).not.toContain("ssh ssh:");
+  });
+
+  it("never gives the batch's own liveness line as the reason (review H60-5)", () => {
+    const token = `MCB${"0123456789abcdef".repeat(2)}-up`;
+    const e = sshError("ssh:h4", "start", 255, `${token}\n`);
+    expect(e.message).not.toContain("MCB");
+    const after = sshError(
+      "ssh:h4",
+      "start",
+      255,
+      `Connection to 127.0.0.1 closed by remote host.\n${token}\n`,
+    );
+    expect(after.message).toContain("Connection to 127.0.0.1 closed by remote host.");
+    expect(after.message).not.toContain("MCB");
+    const dropped = droppedError("ssh:h4", "start", `${token}\n`);
+    expect(dropped.message).toBe(
+      "[mc] [remote] start: the connection to ssh:h4 dropped before the command finished",
+    );
+    expect(dropped.hint).not.toContain("retries");
   });
 });

@@ -668,9 +668,12 @@ export async function lsCommand(
           }
       }
       // What kept a run from being pruned decides the exit: unreachable hosts (8), state that cannot be
-      // written (9), anything else (1).
+      // written (9), anything else (1). A listing with a machine that did not answer is partial: 8, as
+      // status says it (review H60-6: 0, a script could not tell).
       const code = !notPruned.length
-        ? 0
+        ? rows.some((r) => r.unreachable)
+          ? EXIT_CODES.SSH_UNREACHABLE
+          : 0
         : notPrunedCodes.every((c) => c === "SSH_UNREACHABLE" || c === "SSH_AUTH_FAILED")
           ? EXIT_CODES.SSH_UNREACHABLE
           : notPrunedCodes.includes("STATE_IO")
