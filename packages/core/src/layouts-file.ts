@@ -1,4 +1,5 @@
 import { open, stat } from "node:fs/promises";
+import { isAbsolute } from "node:path";
 import { McError } from "./errors.js";
 import type { LayoutsFile } from "./schema.js";
 import { formatIssues, type ParseOptions, parseLayouts, type ValidationResult } from "./validate.js";
@@ -11,21 +12,30 @@ export async function loadLayoutsFile(
   path: string,
   opts: ParseOptions = {},
 ): Promise<ValidationResult<LayoutsFile>> {
-  const fail = (message: string): ValidationResult<LayoutsFile> => ({
-    ok: false,
-    issues: [{ path: "", pointer: [], line: 1, column: 1, message }],
-  });
+  const r = await load(path, opts);
+  return r === "missing" ? fileProblem("no such file") : r;
+}
+
+const fileProblem = (message: string): ValidationResult<LayoutsFile> => ({
+  ok: false,
+  issues: [{ path: "", pointer: [], line: 1, column: 1, message }],
+});
+
+/** {@link loadLayoutsFile}, with a file that is not there told apart from one that is wrong. */
+async function load(path: string, opts: ParseOptions): Promise<ValidationResult<LayoutsFile> | "missing"> {
   let size: number;
   try {
     const st = await stat(path);
-    if (st.isDirectory()) return fail("is a directory, not a layouts file");
+    if (st.isDirectory()) return fileProblem("is a directory, not a layouts file");
     size = st.size;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return fail(code === "ENOENT" ? "no such file" : `cannot read: ${code ?? String(e)}`);
+    return code === "ENOENT" ? "missing" : fileProblem(`cannot read: ${code ?? String(e)}`);
   }
   if (size > MAX_LAYOUTS_FILE_BYTES) {
-    return fail(`the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`);
+    return fileProblem(
+      `the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`,
+    );
   }
   let bytes: Buffer | undefined;
   try {
@@ -33,10 +43,14 @@ export async function loadLayoutsFile(
   } catch (e) {
     // Unreadable (permissions, a device that fails): said as the file's problem, never "a bug in mc".
     const err = e as NodeJS.ErrnoException;
-    return fail(`cannot read it: ${err.code === "EACCES" ? "permission denied" : (err.code ?? err.message)}`);
+    return fileProblem(
+      `cannot read it: ${err.code === "EACCES" ? "permission denied" : (err.code ?? err.message)}`,
+    );
   }
   if (bytes === undefined) {
-    return fail(`more than ${MAX_LAYOUTS_FILE_BYTES} bytes came from it; layouts files are limited to that`);
+    return fileProblem(
+      `more than ${MAX_LAYOUTS_FILE_BYTES} bytes came from it; layouts files are limited to that`,
+    );
   }
   let text: string;
   try {
@@ -128,7 +142,20 @@ export function unwrapLayouts<T>(result: ValidationResult<T>, source = "<layouts
   );
 }
 
-/** Load a layouts file and throw LAYOUT_INVALID (with every issue) when it is not valid. */
+/**
+ * Load a layouts file and throw LAYOUT_INVALID (with every issue) when it is not valid, or
+ * LAYOUT_NOT_FOUND when there is no file at `path`.
+ */
 export async function readLayoutsFile(path: string, opts: ParseOptions = {}): Promise<LayoutsFile> {
-  return unwrapLayouts(await loadLayoutsFile(path, opts), path);
+  const r = await load(path, opts);
+  if (r === "missing") {
+    throw new McError("LAYOUT_NOT_FOUND", `${path}: no such layouts file`, {
+      backend: "core",
+      op: "load",
+      hint: isAbsolute(path)
+        ? "check the path; nothing was started"
+        : `check the path (relative to the working directory, ${process.cwd()}); nothing was started`,
+    });
+  }
+  return unwrapLayouts(r, path);
 }

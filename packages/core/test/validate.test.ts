@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { McError } from "../src/errors.js";
 import { loadLayoutsFile, readLayoutsFile } from "../src/layouts-file.js";
 import { checkName, fitName } from "../src/schema.js";
 import { formatIssues, parseLayouts } from "../src/validate.js";
@@ -69,6 +70,21 @@ describe("loading machineconfig's format", () => {
       expect(!r.ok && r.issues[0]?.message).toMatch(/^cannot read it: /);
     },
   );
+
+  it("readLayoutsFile of a missing file is LAYOUT_NOT_FOUND, not an invalid file (review H61-10)", async () => {
+    const missing = join(fixtures, "nope.json");
+    const err = await readLayoutsFile(missing).catch((e) => e);
+    expect(err).toBeInstanceOf(McError);
+    expect(err.code).toBe("LAYOUT_NOT_FOUND");
+    expect(err.message).toBe(`[mc] [core] load: ${missing}: no such layouts file`);
+    expect(err.hint).toBe("check the path; nothing was started");
+    const relative = await readLayoutsFile("nope.json").catch((e) => e);
+    expect(relative.hint).toBe(
+      `check the path (relative to the working directory, ${process.cwd()}); nothing was started`,
+    );
+    // A directory is there, and wrong: still LAYOUT_INVALID.
+    expect((await readLayoutsFile(fixtures).catch((e) => e)).code).toBe("LAYOUT_INVALID");
+  });
 
   it("throws one LAYOUT_INVALID error that lists every issue", async () => {
     const err = await readLayoutsFile(join(fixtures, "malformed", "33-many-problems.json")).catch((e) => e);
