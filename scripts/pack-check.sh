@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a user installs, checked as they would get it: every published package is packed (pnpm pack turns
 # workspace:* into versions), linted with publint and @arethetypeswrong/cli, installed from its tarball into
-# an empty folder with npm, and the installed `sessions` answers --version and plans the bundled example.
+# an empty folder with npm. The CLI is installed alone (it is one bundle) and answers --version and plans the
+# bundled example; the libraries are imported as a consumer would.
 # Needs the build (scripts/test.sh runs it after `pnpm test`, which builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,14 +30,24 @@ for tgz in "$work"/mc-core-*.tgz "$work"/mc-tmux-*.tgz "$work"/mc-zellij-*.tgz "
   }
 done
 
-# Install the tarballs (not the workspace) into an empty folder, as a user would.
+# The CLI's tarball alone (not the workspace, no other tarball, no registry: --offline) into an empty folder,
+# as `npm install -g @mc/cli` gets it: the bundle has the backends and every library in it, so installing it
+# brings nothing else, and nothing else is needed to run it.
 mkdir "$work/app"
 cd "$work/app"
 npm init -y >/dev/null
-npm install --no-audit --no-fund --loglevel=error "$work"/*.tgz >/dev/null
+npm install --offline --no-audit --no-fund --loglevel=error "$work"/mc-cli-*.tgz >/dev/null || {
+  echo "pack-check: @mc/cli does not install from its own tarball alone: it lists a dependency (bundled ones are devDependencies)" >&2
+  exit 1
+}
+installed=$(cd node_modules && find . -mindepth 1 -maxdepth 2 -not -path './.*' -not -path './@mc' | sort | tr '\n' ' ')
+[ "$installed" = "./@mc/cli " ] || {
+  echo "pack-check: installing @mc/cli brought more than itself: $installed" >&2
+  exit 1
+}
 bin=./node_modules/.bin/sessions
 version=$("$bin" --version)
-echo "pack-check: installed sessions $version from $(ls "$work"/*.tgz | wc -l) tarballs"
+echo "pack-check: installed sessions $version from its own tarball alone"
 cp "$root/examples/demo.jsonc" ./demo.jsonc
 # Twice: the first start compiles the bundle and writes its code cache (in the work folder, not the
 # user's ~/.cache), the second must be compiled from it, as installed from the tarballs.
@@ -54,9 +65,6 @@ grep -q "^compile cache: used" "$work/plan.err" || {
   echo "pack-check: the installed sessions did not start from its compile cache on its second run" >&2
   exit 1
 }
-# The layouts JSON Schema ships with @mc/core.
-test -s node_modules/@mc/core/schema/layouts.schema.json
-
 # A library user installs core and the one backend they need: nothing else comes with it.
 mkdir "$work/lib"
 cd "$work/lib"
@@ -69,5 +77,7 @@ node --input-type=module -e '
   const r = parseLayouts(JSON.stringify({ version: "0.1", layouts: [{ layoutName: "a", layoutTabs: [{ tabName: "t", startDir: "~", command: "true" }] }] }));
   if (!r.ok || typeof TmuxLocalManager !== "function") process.exit(1);
 '
+# The layouts JSON Schema ships with @mc/core.
+test -s node_modules/@mc/core/schema/layouts.schema.json
 echo "pack-check: @mc/core + @mc/tmux alone import and validate a layout"
 echo "pack-check: publint, attw, npm install, --version and a dry run from the tarballs: ok"
