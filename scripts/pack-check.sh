@@ -2,7 +2,7 @@
 # What a user installs, checked as they would get it: every published package is packed (pnpm pack turns
 # workspace:* into versions), linted with publint and @arethetypeswrong/cli, installed from its tarball into
 # an empty folder with npm. The CLI is installed alone (it is one bundle) and answers --version and plans the
-# bundled example; the libraries are imported as a consumer would.
+# bundled example; the libraries are imported and require()d as a consumer would.
 # Needs the build (scripts/test.sh runs it after `pnpm test`, which builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +21,13 @@ for p in "${packages[@]}"; do
   }
 done
 
-# attw: the types resolve for ESM consumers under node16 and bundler resolution (the CLI is a binary only).
+# attw: the types resolve under node16 (from ESM and from CommonJS) and bundler resolution (the CLI is a
+# binary only). The packages are ESM that a `require` reaches too (the `default` condition): node16 types call
+# that "dynamic import only" (cjs-resolves-to-esm), which is what the READMEs say for Node < 20.19 and
+# TypeScript's node16; Node 20.19+ and TypeScript's node20/nodenext load them, checked below.
 for tgz in "$work"/mc-core-*.tgz "$work"/mc-tmux-*.tgz "$work"/mc-zellij-*.tgz "$work"/mc-wt-*.tgz "$work"/mc-remote-*.tgz; do
-  "$root/node_modules/.bin/attw" "$tgz" --profile esm-only --format table-flipped >"$work/attw.txt" 2>&1 || {
+  "$root/node_modules/.bin/attw" "$tgz" --profile node16 --ignore-rules cjs-resolves-to-esm \
+    --format table-flipped >"$work/attw.txt" 2>&1 || {
     cat "$work/attw.txt"
     echo "pack-check: @arethetypeswrong/cli failed for $(basename "$tgz")" >&2
     exit 1
@@ -80,4 +84,21 @@ node --input-type=module -e '
 # The layouts JSON Schema ships with @mc/core.
 test -s node_modules/@mc/core/schema/layouts.schema.json
 echo "pack-check: @mc/core + @mc/tmux alone import and validate a layout"
+
+# From CommonJS: every entry of every library is require()d (Node 20.19+ loads ESM that way; the READMEs
+# tell older Node to use import()). @mc/core/testing needs vitest, which a library user does not have.
+npm install --no-audit --no-fund --loglevel=error "$work"/mc-zellij-*.tgz "$work"/mc-wt-*.tgz "$work"/mc-remote-*.tgz >/dev/null
+cat >require-all.cjs <<'CJS'
+const entries = ["@mc/core", "@mc/tmux", "@mc/zellij", "@mc/wt", "@mc/wt/testing", "@mc/remote",
+  "@mc/remote/tmux", "@mc/remote/zellij", "@mc/remote/wt", "@mc/remote/testing"];
+for (const e of entries) if (Object.keys(require(e)).length === 0) throw new Error(`${e}: nothing exported`);
+const { McError } = require("@mc/core");
+if (!(require("@mc/tmux").TmuxLocalManager && new McError("USAGE", "x") instanceof Error)) process.exit(1);
+CJS
+if node -e 'process.exit(process.features.require_module ? 0 : 1)'; then
+  node require-all.cjs || { echo "pack-check: require() of a library failed" >&2; exit 1; }
+  echo "pack-check: every library entry require()s from CommonJS (node $(node --version))"
+else
+  echo "pack-check: NOT CHECKED: require() of the libraries (node $(node --version) has no require(esm); 20.19+ has)"
+fi
 echo "pack-check: publint, attw, npm install, --version and a dry run from the tarballs: ok"
