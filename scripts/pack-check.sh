@@ -101,4 +101,44 @@ if node -e 'process.exit(process.features.require_module ? 0 : 1)'; then
 else
   echo "pack-check: NOT CHECKED: require() of the libraries (node $(node --version) has no require(esm); 20.19+ has)"
 fi
+# TypeScript consumers, with mc's declarations checked too (skipLibCheck off): an ES module (the tmux README's
+# example, and every library) and a CommonJS one (module node20/nodenext, as the READMEs say). The types use
+# Node's (NodeJS.ProcessEnv, Buffer): with @types/node (an optional peer) they compile; without it the only
+# errors are those names, which is why the READMEs ask for @types/node.
+cat >consumer.mts <<'TS'
+import { readLayoutsFile } from "@mc/core";
+import { TmuxLocalManager } from "@mc/tmux";
+import { ZellijLocalManager } from "@mc/zellij";
+import { WTLocalManager } from "@mc/wt";
+import { sshHost } from "@mc/remote";
+import { TmuxRemoteManager } from "@mc/remote/tmux";
+import { ZellijRemoteManager } from "@mc/remote/zellij";
+import { WTRemoteManager } from "@mc/remote/wt";
+const m = new TmuxLocalManager({ sessionLayouts: (await readLayoutsFile("layouts.json")).layouts, sessionNamePrefix: "ops" });
+await m.startAllSessions({ onConflict: "rename" });
+console.log(m.attachToSession(), ZellijLocalManager, WTLocalManager, sshHost, TmuxRemoteManager, ZellijRemoteManager, WTRemoteManager);
+TS
+cat >consumer.cts <<'TS'
+import { parseLayouts } from "@mc/core";
+import { TmuxLocalManager } from "@mc/tmux";
+const r = parseLayouts("{}");
+console.log(r.ok, TmuxLocalManager);
+TS
+tsc=("$root/node_modules/.bin/tsc" --noEmit --strict --skipLibCheck false --target es2022)
+test ! -e node_modules/@types/node
+for module in nodenext node20; do
+  "${tsc[@]}" --module "$module" --typeRoots "$root/node_modules/@types" --types node consumer.mts consumer.cts || {
+    echo "pack-check: a TypeScript consumer (module $module, with @types/node) does not compile" >&2
+    exit 1
+  }
+done
+if "${tsc[@]}" --module nodenext consumer.mts consumer.cts >"$work/tsc.txt"; then
+  echo "pack-check: mc's types compile without @types/node now: drop the optional peer and the READMEs' line" >&2
+  exit 1
+fi
+if grep -vE "^node_modules/@mc/[^(]+\.d\.ts\([0-9]+,[0-9]+\): error TS(2503|2580|2591): Cannot find (namespace 'NodeJS'|name 'Buffer')" "$work/tsc.txt"; then
+  echo "pack-check: without @types/node a TypeScript consumer fails on more than Node's names (above)" >&2
+  exit 1
+fi
+echo "pack-check: TypeScript consumers (ESM, CommonJS) compile with @types/node; without it only Node's names are missing"
 echo "pack-check: publint, attw, npm install, --version and a dry run from the tarballs: ok"
