@@ -73,6 +73,8 @@ export function keySuggestion(
   let best: string | undefined;
   let bestD = 3;
   for (const k of known) {
+    // The key itself is no answer: when it is known but not where it was written, the caller says where.
+    if (k === key) continue;
     const d = distance(key, k);
     if (d < bestD && d <= Math.max(1, Math.floor(k.length / 4))) {
       best = k;

@@ -1,6 +1,6 @@
 import { findNodeAtLocation, type Node as JsonNode } from "jsonc-parser";
-import { keySuggestion } from "./json-source.js";
-import { LayoutConfigSchema, type LayoutsFile, LayoutsFileSchema, TabConfigSchema } from "./schema.js";
+import { LEVEL_KEYS, levelOf, unknownKeyNote } from "./key-hints.js";
+import type { LayoutsFile } from "./schema.js";
 import type { At, ValidationIssue } from "./validate.js";
 
 const offsetOf = (root: JsonNode, pointer: (string | number)[]) =>
@@ -203,12 +203,6 @@ export function checkLayouts(file: LayoutsFile, root: JsonNode, at: At): Validat
   return [...dependencies(file, root, at), ...panes(file, root, at)];
 }
 
-const KEYS = {
-  file: new Set(Object.keys(LayoutsFileSchema.shape)),
-  layout: new Set(Object.keys(LayoutConfigSchema.shape)),
-  tab: new Set(Object.keys(TabConfigSchema.shape)),
-};
-
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -218,32 +212,28 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  */
 export function lenientFixes(data: Record<string, unknown>, root: JsonNode, at: At): ValidationIssue[] {
   const out: ValidationIssue[] = [];
-  const strip = (o: Record<string, unknown>, known: Set<string>, pointer: (string | number)[]) => {
+  const strip = (o: Record<string, unknown>, known: ReadonlySet<string>, pointer: (string | number)[]) => {
     for (const k of Object.keys(o)) {
       if (known.has(k)) continue;
       const keyPath = [...pointer, k];
       const keyNode = findNodeAtLocation(root, keyPath)?.parent?.children?.[0];
-      const guess = keySuggestion(k);
+      const note = unknownKeyNote(k, levelOf(pointer));
       out.push(
-        at(
-          keyNode?.offset ?? 0,
-          keyPath,
-          `unknown key "${k}" ignored (--lenient${guess ? `; did you mean ${guess}?` : ""})`,
-        ),
+        at(keyNode?.offset ?? 0, keyPath, `unknown key "${k}" ignored (--lenient${note ? `; ${note}` : ""})`),
       );
       delete o[k];
     }
   };
-  strip(data, KEYS.file, []);
+  strip(data, LEVEL_KEYS.file, []);
   const layouts = Array.isArray(data.layouts) ? data.layouts : [];
   layouts.forEach((l, li) => {
     if (!isObject(l)) return;
-    strip(l, KEYS.layout, ["layouts", li]);
+    strip(l, LEVEL_KEYS.layout, ["layouts", li]);
     const tabs = Array.isArray(l.layoutTabs) ? l.layoutTabs : [];
     tabs.forEach((t, ti) => {
       if (!isObject(t)) return;
       const pointer = ["layouts", li, "layoutTabs", ti];
-      strip(t, KEYS.tab, pointer);
+      strip(t, LEVEL_KEYS.tab, pointer);
       if (typeof t.tabWeight === "string" && /^\s*\d+\s*$/.test(t.tabWeight)) {
         const p = [...pointer, "tabWeight"];
         out.push(

@@ -10,7 +10,6 @@ import {
   depth,
   EXPECTED,
   formatPath,
-  keySuggestion,
   lineStarts,
   MAX_NESTING,
   nodeToValue,
@@ -19,6 +18,7 @@ import {
   position,
   typeName,
 } from "./json-source.js";
+import { levelOf, unknownKeyNote } from "./key-hints.js";
 import { checkLayouts, layoutWarnings, lenientFixes } from "./layout-checks.js";
 import { KNOWN_VERSIONS, type LayoutsFile, LayoutsFileSchema } from "./schema.js";
 
@@ -188,8 +188,8 @@ function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[]
         const keyPath = [...pointer, key];
         const valueNode = findNodeAtLocation(root, keyPath);
         const keyNode = valueNode?.parent?.children?.[0];
-        const guess = keySuggestion(key);
-        const hint = guess ? ` (did you mean ${guess}?)` : "";
+        const note = unknownKeyNote(key, levelOf(pointer));
+        const hint = note ? ` (${note})` : "";
         out.push(at(keyNode?.offset ?? valueNode?.offset ?? 0, keyPath, `unknown key "${key}"${hint}`));
       }
       continue;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { McError } from "../src/errors.js";
 import { loadLayoutsFile, readLayoutsFile } from "../src/layouts-file.js";
-import { checkName, fitName } from "../src/schema.js";
+import { checkName, fitName, layoutsJsonSchema } from "../src/schema.js";
 import { formatIssues, parseLayouts } from "../src/validate.js";
 
 const fixtures = join(import.meta.dirname, "fixtures");
@@ -179,6 +179,115 @@ describe("jobs fields and --lenient", () => {
     // Far from every key: no guess.
     const far = parseLayouts(file([tab("t", { zzzzzz: 1 })]));
     expect(!far.ok && far.issues[0]!.message).toBe('unknown key "zzzzzz"');
+  });
+
+  it("a key valid at another level says where it belongs, never 'did you mean' itself: every key at every other level (review H61-3)", () => {
+    type Level = "file" | "layout" | "tab" | "pane" | "readiness" | "retry";
+    type Props = { properties: Record<string, Props>; items: Props };
+    // The keys of each level from the published JSON Schema, not from the code under test.
+    const s = layoutsJsonSchema() as unknown as Props;
+    const layoutS = s.properties.layouts!.items;
+    const tabS = layoutS.properties.layoutTabs!.items;
+    const keys: Record<Level, string[]> = {
+      file: Object.keys(s.properties),
+      layout: Object.keys(layoutS.properties),
+      tab: Object.keys(tabS.properties),
+      pane: Object.keys(tabS.properties.panes!.items.properties),
+      readiness: Object.keys(tabS.properties.readiness!.properties),
+      retry: Object.keys(tabS.properties.retry!.properties),
+    };
+    const words: Record<Level, (k: string) => string[]> = {
+      file: (k) => [`"${k}" belongs at the top level of the file`],
+      layout: (k) => [
+        `"${k}" belongs to a layout: put the layout inside "layouts": [ … ]`,
+        `"${k}" is a layout key (next to layoutName)`,
+      ],
+      tab: (k) => [
+        `"${k}" belongs on each tab (in layoutTabs), not on the layout`,
+        `"${k}" belongs on each tab (in layouts[].layoutTabs)`,
+        `a pane has no "${k}": it is a tab key`,
+        `"${k}" is a tab key`,
+      ],
+      pane: (k) => [`"${k}" belongs on a pane (an entry of the tab's "panes")`],
+      readiness: (k) => [`"${k}" belongs inside the tab's "readiness": { … }`],
+      retry: (k) => [`"${k}" belongs inside the tab's "retry": { … }`],
+    };
+    const levels = Object.keys(keys) as Level[];
+    const place = (level: Level, key: string) => {
+      const extra = { [key]: 1 };
+      const pane = { command: "true", ...(level === "pane" ? extra : {}) };
+      const t = {
+        ...tab("t", level === "tab" ? extra : {}),
+        panes: [pane],
+        readiness: { port: 1, ...(level === "readiness" ? extra : {}) },
+        retry: { max: 1, ...(level === "retry" ? extra : {}) },
+      };
+      const layout = { layoutName: "L", layoutTabs: [t], ...(level === "layout" ? extra : {}) };
+      return JSON.stringify({ version: "0.1", layouts: [layout], ...(level === "file" ? extra : {}) });
+    };
+    const typos: string[] = [];
+    let checked = 0;
+    for (const level of levels)
+      for (const key of new Set(levels.flatMap((l) => keys[l]))) {
+        if (keys[level].includes(key)) continue;
+        const homes = levels.filter((l) => keys[l].includes(key));
+        const strict = parseLayouts(place(level, key));
+        const lenient = parseLayouts(place(level, key), { lenient: true });
+        const messages = [strict, lenient].flatMap((r) =>
+          (r.ok ? r.warnings : r.issues)
+            .map((i) => i.message)
+            .filter((m) => m.startsWith(`unknown key "${key}"`)),
+        );
+        expect(messages.length, `${key} at ${level}`).toBeGreaterThan(0);
+        for (const m of messages) {
+          expect(m, `${key} at ${level}`).not.toContain(`did you mean ${key}?`);
+          // A key one typo from a key of this level is answered with that key ("layout" in the file: layouts).
+          const typo = /did you mean (\w+)\?\)$/.exec(m)?.[1];
+          if (typo !== undefined && keys[level].includes(typo)) {
+            typos.push(`${key} at ${level}: ${typo}`);
+            continue;
+          }
+          expect(
+            homes.flatMap((l) => words[l](key)).some((w) => m.includes(w)),
+            `${key} at ${level}: ${m}`,
+          ).toBe(true);
+          checked++;
+        }
+      }
+    expect([...new Set(typos)]).toEqual(["layout at file: layouts", "layouts at tab: layout"]);
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it("a single layout given as the whole file, and the first-hour slips, say where the key goes (review H61-3)", () => {
+    const issues = (text: string) => {
+      const r = parseLayouts(text);
+      return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+    };
+    expect(issues(JSON.stringify({ layoutName: "a", layoutTabs: [tab("t")] }))).toEqual([
+      "layouts: layouts is required",
+      'layoutName: unknown key "layoutName" ("layoutName" belongs to a layout: put the layout inside "layouts": [ … ])',
+      'layoutTabs: unknown key "layoutTabs" ("layoutTabs" belongs to a layout: put the layout inside "layouts": [ … ])',
+    ]);
+    expect(issues(file([tab("t")], { startDir: "~" }))).toEqual([
+      'layouts[0].startDir: unknown key "startDir" ("startDir" belongs on each tab (in layoutTabs), not on the layout)',
+    ]);
+    expect(issues(file([tab("t", { onStop: "echo bye" })]))).toEqual([
+      'layouts[0].layoutTabs[0].onStop: unknown key "onStop" ("onStop" is a layout key (next to layoutName), not a tab key)',
+    ]);
+    expect(
+      issues(
+        file([tab("t", { panes: [{ command: "true", tabName: "x" }], readiness: { port: 1, timeout: 5 } })]),
+      ),
+    ).toEqual([
+      'layouts[0].layoutTabs[0].panes[0].tabName: unknown key "tabName" (a pane has no "tabName": it is a tab key)',
+      'layouts[0].layoutTabs[0].readiness.timeout: unknown key "timeout" (did you mean timeoutSeconds?)',
+    ]);
+    // `name` is the name of where it is: one suggestion, not "tabName or layoutName".
+    expect(issues(file([tab("t", { name: "x" })], { name: "y", cwd: "~" }))).toEqual([
+      'layouts[0].layoutTabs[0].name: unknown key "name" (did you mean tabName?)',
+      'layouts[0].name: unknown key "name" (did you mean layoutName?)',
+      'layouts[0].cwd: unknown key "cwd" (did you mean startDir? "startDir" belongs on each tab (in layoutTabs), not on the layout)',
+    ]);
   });
 
   it("an env name it refuses says why, at the key (not zod's 'Invalid key in record')", () => {
