@@ -143,22 +143,54 @@ export async function resolveLayoutsPath(given: string, out: Output): Promise<st
   });
 }
 
-/** What another tool's file looks like, to say so instead of "invalid JSON". */
-export function otherToolFormat(path: string): string | undefined {
-  let text: string;
+/** The text of a regular file of at most 4 MiB, to tell its format; undefined for anything else. */
+function smallText(path: string): string | undefined {
   try {
     const st = statSync(path);
     // Only a regular file: a device or a pipe has no size to check, and a pipe was read once already.
     if (!st.isFile() || st.size > 4 * 1024 * 1024) return undefined;
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
+}
+
+/** What another tool's file looks like, to say so instead of "invalid JSON". */
+export function otherToolFormat(path: string): string | undefined {
+  const text = smallText(path);
+  if (text === undefined) return undefined;
   if (/\.kdl$/i.test(path) || /^\s*layout\s*\{/m.test(text)) return "a zellij KDL layout";
   if (/^\s*session_name\s*:/m.test(text) || /"session_name"\s*:/.test(text)) return "a tmuxp configuration";
   if (/^\s*(name|project_name)\s*:/m.test(text) && /^\s*(windows|tabs)\s*:/m.test(text))
     return "a tmuxinator project";
   return undefined;
+}
+
+/**
+ * Why a file that is not JSON but YAML (a mapping or a list in block style, not a tmuxp or tmuxinator file)
+ * cannot be read, instead of "invalid JSON: unexpected character" at 1:1 (review H61-4). mc's own format
+ * is not read from YAML: the layouts file is machineconfig's, which reads JSON only, so a YAML one would
+ * run here and nowhere else; its checks stand on the JSONC syntax tree (line:column, duplicate keys,
+ * --lenient), which YAML would need a second of; and YAML reads the commonest startDir, `~`, as null.
+ * A document starting with `{` or `[` was meant as JSON: its syntax error is the answer.
+ */
+export async function yamlNotLayouts(
+  path: string,
+  issues: readonly { message: string }[],
+): Promise<{ what: string; hint: string } | undefined> {
+  if (!issues[0]?.message.startsWith("invalid JSON")) return undefined;
+  const text = smallText(readablePath(path))?.replace(/^\uFEFF/, "");
+  if (text === undefined || /^\s*[{[]/.test(text.replace(/^\s*#.*$/gm, ""))) return undefined;
+  const { isMap, isSeq, parseDocument } = await import("yaml");
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length || !(isMap(doc.contents) || isSeq(doc.contents))) return undefined;
+  return {
+    what: "is YAML: a layouts file is JSON (or JSONC); YAML is read as a tmuxp or tmuxinator file (session_name/windows, name/windows)",
+    hint:
+      isMap(doc.contents) && doc.contents.has("layouts")
+        ? 'write the same keys as JSON: {"version": "0.1", "layouts": [{"layoutName": …, "layoutTabs": [ … ]}]}'
+        : "write it as JSON (sessions create-template writes a starter file), or give a tmuxp or tmuxinator file",
+  };
 }
 
 /**
@@ -186,6 +218,15 @@ export async function readLayouts(
     const imported = await importedLayouts(path, out);
     // Another tool's file has no layouts[i].layoutTabs[j]: errors name the layout and tab only (H36-4).
     if (imported) return withOrigins(imported.file, () => "");
+    const yaml = await yamlNotLayouts(path, r.issues);
+    if (yaml) {
+      const shown = path === stdinCopy ? "-" : path;
+      throw new McError("LAYOUT_INVALID", `${shown} ${yaml.what}`, {
+        backend: "cli",
+        op: "load",
+        hint: yaml.hint,
+      });
+    }
   }
   if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatWarnings(r.warnings, path)));
   // Errors about a tab name its field in the file, whatever -c, -t or -p choose (review H31-10).

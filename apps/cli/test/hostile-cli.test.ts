@@ -991,6 +991,46 @@ describe("validate", () => {
     for (const l of lines) expect(l).toMatch(/^warning: /);
     expect(r.stderr).toContain('"a:b" and "a.b"');
   });
+
+  it("a YAML file that is no tmuxp or tmuxinator file is said to be YAML, not 'invalid JSON' at 1:1 (review H61-4)", async () => {
+    const mcYaml =
+      'version: "0.1"\nlayouts:\n  - layoutName: a\n    layoutTabs:\n      - tabName: t\n        startDir: ~/code\n        command: echo hi\n';
+    const said =
+      "is YAML: a layouts file is JSON (or JSONC); YAML is read as a tmuxp or tmuxinator file (session_name/windows, name/windows)";
+    for (const [name, text, hint] of [
+      ["lay.yaml", mcYaml, 'write the same keys as JSON: {"version": "0.1", "layouts": ['],
+      ["lay-as.json", mcYaml, 'write the same keys as JSON: {"version": "0.1", "layouts": ['],
+      [
+        "other.yml",
+        "foo: 1\nbar:\n  - x\n",
+        "write it as JSON (sessions create-template writes a starter file)",
+      ],
+    ] as const) {
+      const f = join(dir, name);
+      writeFileSync(f, text);
+      const v = await sessions(["validate", f]);
+      expect(v.code, v.stderr).toBe(3);
+      expect(v.stderr).toContain(`${f}:1:1: this ${said} (${hint}`);
+      const r = await sessions(["run", f, "--dry-run"]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`error: ${f} ${said}\nhint: ${hint}`);
+      for (const out of [v.stderr, r.stderr]) {
+        expect(out).not.toContain("invalid JSON");
+        expect(out).not.toContain("fix the fields above");
+      }
+    }
+    const imp = await sessions(["import", join(dir, "lay.yaml")]);
+    expect(imp.code).toBe(3);
+    expect(imp.stderr).toContain(
+      "hint: it is an mc layouts file written in YAML: a layouts file is JSON (or JSONC)",
+    );
+    // Meant as JSON (it starts with {): the syntax error at its place is the answer.
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, '{"version": "0.1" "layouts": []}');
+    expect((await sessions(["validate", broken])).stderr).toContain(
+      `${broken}:1:19: invalid JSON: expected ',' or a closing bracket`,
+    );
+  });
 });
 
 describe("-c and -t reach names that hold , or ::", () => {

@@ -24,7 +24,13 @@ import {
   tabWeight,
 } from "@mc/core";
 import { oneLine } from "../display.js";
-import { importedLayouts, otherToolFormat, readablePath, readLayouts } from "../layouts-source.js";
+import {
+  importedLayouts,
+  otherToolFormat,
+  readablePath,
+  readLayouts,
+  yamlNotLayouts,
+} from "../layouts-source.js";
 import { type Output, table } from "../output.js";
 import { alreadyExists, checkParentDir, writeOutputFile } from "../output-file.js";
 import { wholeFrom } from "../program/options.js";
@@ -53,6 +59,13 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
       column: 1,
       message: `this is ${other}, not an mc layouts file; convert it with: sessions import ${shQuote(file)} -o layouts.json`,
     };
+    if (out.json) out.printJson({ ok: false, issues: [issue] });
+    else out.err(formatIssues([issue], file));
+    return 3;
+  }
+  const yaml = r.ok ? undefined : await yamlNotLayouts(file, r.issues);
+  if (yaml) {
+    const issue = { path: "", pointer: [], line: 1, column: 1, message: `this ${yaml.what} (${yaml.hint})` };
     if (out.json) out.printJson({ ok: false, issues: [issue] });
     else out.err(formatIssues([issue], file));
     return 3;

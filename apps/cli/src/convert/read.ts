@@ -75,12 +75,16 @@ export function formatOf(path: string, text: string, from: Format | undefined): 
   const f = from ?? detectFormat(path, text);
   if (f) return f;
   const mc = /(^|[{,])\s*"layouts"\s*:/m.test(text);
+  // mc's keys in YAML: a layouts file is JSON, so validate would not read it either (review H61-4).
+  const mcYaml = !mc && /^layouts\s*:/m.test(text);
   throw convertError(
     "import",
     `${path} is not a tmuxp, tmuxinator or zellij file that mc recognises`,
     mc
       ? "it looks like an mc layouts file already: sessions validate checks it"
-      : "name the format: --from tmuxp|tmuxinator|zellij",
+      : mcYaml
+        ? 'it is an mc layouts file written in YAML: a layouts file is JSON (or JSONC); write the same keys as JSON: {"version": "0.1", "layouts": [ … ]}'
+        : "name the format: --from tmuxp|tmuxinator|zellij",
   );
 }
 
