@@ -13,23 +13,35 @@ export function normaliseStartDir(dir: string, home: string): string {
   return home.replace(/[/\\]+$/, "") + rest;
 }
 
+/**
+ * Why a startDir cannot be read as written, or undefined: a leading `~user` (another user's home) and a
+ * variable other than a leading `$HOME` or `${HOME}` (`$PWD`, `~/code/$PROJECT`) are not expanded, and
+ * read literally they name a directory nobody meant (review H61-9: `--missing-dirs create` made `./$PWD`).
+ */
+export function unexpandedStartDir(dir: string): string | undefined {
+  if (/^~[^/\\]/.test(dir))
+    return `${JSON.stringify(dir.split(/[/\\]/)[0])} (another user's home) is not expanded; write the directory out`;
+  const rest = dir.replace(/^(\$HOME|\$\{HOME\})(?=$|[/\\])/, "");
+  const v = /\$(\{[^}]*\}|[A-Za-z_]\w*)/.exec(rest)?.[0];
+  return v === undefined
+    ? undefined
+    : `${JSON.stringify(v)} is not expanded: only ~, $HOME and \${HOME} are expanded (at the start of startDir); write the directory out`;
+}
+
 /** Where a tab's start directory is, or why it cannot be used. */
 export type ResolvedDir = { path: string } | { error: string };
 
 /**
  * The absolute directory a tab starts in, on a host: a leading `~`, `$HOME` or `${HOME}` is the home
  * directory; a relative directory is relative to `base` (the directory `sessions run` runs in, or the
- * remote user's home); `~user` is refused rather than guessed (write the directory out).
+ * remote user's home); `~user` and other variables are refused rather than guessed ({@link unexpandedStartDir}).
  */
 export function resolveStartDir(
   dir: string,
   ctx: { home: string; base: string; platform: "posix" | "win32" },
 ): ResolvedDir {
-  if (/^~[^/\\]/.test(dir)) {
-    return {
-      error: `${JSON.stringify(dir.split(/[/\\]/)[0])} (another user's home) is not expanded; write the directory out`,
-    };
-  }
+  const error = unexpandedStartDir(dir);
+  if (error) return { error };
   const d = normaliseStartDir(dir, ctx.home);
   const path = ctx.platform === "win32" ? win32 : posix;
   return { path: path.isAbsolute(d) ? d : path.join(ctx.base, d) };

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { McError } from "./errors.js";
+import { unexpandedStartDir } from "./paths.js";
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -66,8 +67,12 @@ const startDir = text("startDir")
   .refine((s) => s.length <= MAX_PATH_LENGTH, {
     message: `startDir is longer than ${MAX_PATH_LENGTH} characters`,
   })
+  // Said by validate, not first by the start (review H61-9: `$PWD` validated, then was a missing directory).
+  .refine((s) => unexpandedStartDir(s) === undefined, {
+    error: (iss) => unexpandedStartDir(String(iss.input)) ?? "startDir is not expanded",
+  })
   .describe(
-    "Directory the tab starts in; a leading ~, ~/, $HOME or ${HOME} is the home directory, and a relative one is relative to the directory sessions runs in (the home directory on a remote host).",
+    "Directory the tab starts in; a leading ~, ~/, $HOME or ${HOME} is the home directory (no other variable or ~user is expanded), and a relative one is relative to the directory sessions runs in (the home directory on a remote host).",
   );
 
 /** Environment variables: POSIX names, string values (no NUL). */

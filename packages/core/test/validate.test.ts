@@ -290,6 +290,30 @@ describe("jobs fields and --lenient", () => {
     ]);
   });
 
+  it("a startDir holding a variable other than a leading $HOME, or ~user, is refused at validate, not at the start (review H61-9)", () => {
+    const only = "is not expanded: only ~, $HOME and ${HOME} are expanded (at the start of startDir)";
+    for (const [dir, name] of [
+      ["$PWD", "$PWD"],
+      ["~/code/$PROJECT", "$PROJECT"],
+      ["${WORK}/api", "${WORK}"],
+      ["$HOMEDIR/x", "$HOMEDIR"],
+      ["$HOME/x/$HOME", "$HOME"],
+      ["/srv/app-${ENV:-dev}", "${ENV:-dev}"],
+    ]) {
+      const r = parseLayouts(file([tab("t", { startDir: dir, panes: [{ startDir: dir }] })]));
+      expect(!r.ok && r.issues.map((i) => `${i.path}: ${i.message}`), dir).toEqual([
+        `layouts[0].layoutTabs[0].startDir: "${name}" ${only}; write the directory out`,
+        `layouts[0].layoutTabs[0].panes[0].startDir: "${name}" ${only}; write the directory out`,
+      ]);
+    }
+    const other = parseLayouts(file([tab("t", { startDir: "~root/x" })]));
+    expect(!other.ok && other.issues.map((i) => i.message)).toEqual([
+      '"~root" (another user\'s home) is not expanded; write the directory out',
+    ]);
+    for (const dir of ["$HOME", "${HOME}/src", "~", "~/a", "/a/$", "/a/$((1+1))", "/a/a$1", "rel/dir", "x~y"])
+      expect(parseLayouts(file([tab("t", { startDir: dir })])).ok, dir).toBe(true);
+  });
+
   it("an env name it refuses says why, at the key (not zod's 'Invalid key in record')", () => {
     const r = parseLayouts(file([tab("t", { env: { "1abc": "x", "A-B": "y", mc_cf: "z", MC_TAB: "q" } })]));
     expect(r.ok).toBe(false);
