@@ -975,6 +975,48 @@ describe("--socket", () => {
       expect(r.stderr).toContain("give a tmux socket name or path");
     }
   });
+
+  it("with another tool's --backend is a usage error on every command that takes both, nothing started (review H61-12)", async () => {
+    const f = layoutsFile("sock-zellij.json", [{ layoutName: "sz", layoutTabs: [tab("t", "true")] }]);
+    const before = liveSessions();
+    const other = join(dir, "sock-h61");
+    for (const args of [
+      ["run", f],
+      ["run-all", f, "-t", "1"],
+      ["create-from-command", "-n", "1", "true"],
+      ["status"],
+      ["attach", "sz", "--print"],
+      ["kill", "sz"],
+      ["ls"],
+      ["logs", "sz"],
+      ["events"],
+      ["wait"],
+      ["rerun", "sz/t"],
+      ["freeze", "sz"],
+    ])
+      for (const backend of ["zellij", "z", ...(args[0] === "freeze" ? [] : ["wt"])]) {
+        const r = await sessions([...args, "--backend", backend, "--socket", other]);
+        expect(r.code, `${args[0]} ${backend}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`error: --socket names a tmux server; --backend ${backend} has none`);
+        expect(r.stderr).toContain("hint: drop --socket, or use --backend tmux");
+      }
+    // auto that finds zellij and no tmux: refused once the tool is known, before anything starts.
+    const bin = join(dir, "h61bin");
+    mkdirSync(bin, { recursive: true });
+    for (const [name, target] of [
+      ["node", process.execPath],
+      ["sh", "/bin/sh"],
+    ] as const)
+      if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
+    const ran = join(dir, "h61-zellij-ran");
+    writeFileSync(join(bin, "zellij"), `#!/bin/sh\necho "$@" >> '${ran}'\nexit 1\n`, { mode: 0o755 });
+    const auto = await runCli(["run", f, "--socket", other], { env: { ...env, PATH: bin }, cwd: dir });
+    expect(auto.code, auto.stderr).toBe(2);
+    expect(auto.stderr).toContain("error: --socket names a tmux server; --backend auto chose zellij here");
+    expect(existsSync(ran)).toBe(false);
+    expect(existsSync(other)).toBe(false);
+    expect(liveSessions()).toEqual(before);
+  });
 });
 
 describe("validate", () => {

@@ -461,6 +461,12 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
   const remote = placement.hosts.length > 0;
   // On another machine there is nothing local to detect: auto means tmux there.
   const backend: BackendName = remote && isAutoBackend(o.backend) ? "tmux" : await resolveBackend(o.backend);
+  // An explicit --backend is checked with the flags; auto is known only now (review H61-12).
+  if (o.socket !== undefined && backend !== "tmux")
+    throw usage(
+      `--socket names a tmux server; --backend ${o.backend} chose ${backend} here`,
+      "drop --socket, or use --backend tmux",
+    );
   const batchSize = o.parallelLayouts ?? layouts.length;
   const batches: LayoutConfig[][] = [];
   for (let i = 0; i < layouts.length; i += batchSize) batches.push(layouts.slice(i, i + batchSize));

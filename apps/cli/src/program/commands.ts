@@ -24,6 +24,7 @@ import {
   nameArg,
   num,
   socketArg,
+  socketNeedsTmux,
 } from "./options.js";
 
 /** What every command's action reaches: the output and where its exit code goes. */
@@ -164,6 +165,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("--tail <n>", "show the last n lines each failed tab printed", int("--tail"))
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions status --watch"))
     .action((name: string | undefined, o) => ctx.set(statusCommand(name, o, ctx.out)));
@@ -189,6 +191,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
       "tmux: the session's tmux server, when several have one of that name",
       socketArg,
     )
+    .hook("preAction", socketNeedsTmux)
     .addHelpText("after", example("sessions attach api"))
     .action((name: string | undefined, o) => ctx.set(attachCommand(name, o, ctx.out)));
   program
@@ -198,6 +201,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .option("--all", "every session mc manages")
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions kill api web"))
     .action((names: string[], o) => ctx.set(killCommand(names, o, ctx.out)));
@@ -206,6 +210,7 @@ export function registerManage(program: Command, ctx: Ctx): void {
     .description("list managed runs and their sessions (saved state)")
     .option("--prune", "forget runs whose sessions are all gone, and remove unreadable run records")
     .option("--socket <name|path>", "tmux: only runs on this tmux server", socketArg)
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions ls --json"))
     .action((o) => ctx.set(lsCommand(o, ctx.out)));

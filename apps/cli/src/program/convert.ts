@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { FORMATS } from "../convert/types.js";
 import type { Ctx } from "./commands.js";
-import { example, nameArg, socketArg } from "./options.js";
+import { example, nameArg, socketArg, socketNeedsTmux } from "./options.js";
 
 // The converters (YAML, KDL parsers) load only when one of these commands runs: every other command starts
 // without them (kdljs builds its parser at load, ~45 ms).
@@ -60,6 +60,7 @@ export function registerConvert(program: Command, ctx: Ctx): void {
       "tmux: a -L socket name, or a -S socket path (anything with a /)",
       socketArg,
     )
+    .hook("preAction", socketNeedsTmux)
     .addHelpText(
       "after",
       `${example("sessions freeze work -o work.json && sessions export work.json --to tmuxp")}

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { eventsCommand, rerunCommand, waitCommand } from "../commands/jobs.js";
 import { logsCommand } from "../commands/logs.js";
 import type { Ctx } from "./commands.js";
-import { BACKEND_FILTER, example, int, num, socketArg } from "./options.js";
+import { BACKEND_FILTER, example, int, num, socketArg, socketNeedsTmux } from "./options.js";
 
 /** `logs`, `events`, `wait`, `rerun`: tabs as jobs. */
 export function registerJobs(program: Command, ctx: Ctx): void {
@@ -19,6 +19,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
       "tmux: the session's tmux server, when several have one of that name",
       socketArg,
     )
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions logs api/server -f -n 50"))
     .action((target: string, o) => ctx.set(logsCommand(target, o, ctx.out)));
@@ -34,6 +35,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     )
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions events --follow | jq -c 'select(.type==\"tab-exited\")'"))
     .action((names: string[], o) => ctx.set(eventsCommand(names, o, ctx.out)));
@@ -46,6 +48,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
     .option("--timeout <seconds>", "give up after this long (exit 7)", num("--timeout"))
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions wait build --timeout 600 && echo all green"))
     .action((names: string[], o) => ctx.set(waitCommand(names, o, ctx.out)));
@@ -71,6 +74,7 @@ export function registerJobs(program: Command, ctx: Ctx): void {
       "tmux: the session's tmux server, when several have one of that name",
       socketArg,
     )
+    .hook("preAction", socketNeedsTmux)
     .option("--backend <name>", BACKEND_FILTER)
     .addHelpText("after", example("sessions rerun build --failed --max-parallel-tabs 2"))
     .action((target: string, o) => ctx.set(rerunCommand(target, o, ctx.out)));

@@ -1,5 +1,6 @@
 import { CONFLICT_POLICIES, type ConflictPolicy, checkName, McError } from "@mc/core";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { backendOf } from "../registry.js";
 
 /**
  * A whole-number option, at least `min`: decimal digits only. `Number()` would take `0x10` (16), `1e3`,
@@ -122,7 +123,8 @@ export function addRunOptions(c: Command): Command {
       "--notify <cmd>",
       "on a failed tab and at the end, run cmd (event JSON on stdin) or 'desktop' (notify-send); implies --monitor",
     )
-    .option("--dry-run", "print the plan and every generated script or layout; start nothing");
+    .option("--dry-run", "print the plan and every generated script or layout; start nothing")
+    .hook("preAction", socketNeedsTmux);
 }
 
 const usage = (reason: string, hint?: string) =>
@@ -169,6 +171,22 @@ export function checkRunFlags(
     throw usage("--keep-failed works with --kill-upon-completion (-k): it says which sessions -k keeps");
   if (o.allFile && o.maxParallelTabs === undefined)
     throw usage("--all-file works with --max-parallel-tabs (or use: sessions run-all FILE -t N)");
+}
+
+/**
+ * `--socket` names a tmux server: beside another tool's `--backend` it was dropped without a word (review
+ * H61-12). Every command that takes both refuses the pair before it does anything (exit 2): a
+ * `preAction` hook of each.
+ */
+export function socketNeedsTmux(c: Command): void {
+  const o = c.opts() as { socket?: unknown; backend?: unknown };
+  if (o.socket === undefined || typeof o.backend !== "string") return;
+  const b = backendOf(o.backend);
+  if (b === undefined || b === "auto" || b === "tmux") return;
+  throw new McError("USAGE", `--socket names a tmux server; --backend ${o.backend} has none`, {
+    backend: "cli",
+    hint: "drop --socket, or use --backend tmux",
+  });
 }
 
 /** `--backend` of the commands that look at what mc manages. */
