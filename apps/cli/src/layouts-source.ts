@@ -224,7 +224,7 @@ export async function readLayouts(
       throw new McError("LAYOUT_INVALID", `${shown} ${yaml.what}`, {
         backend: "cli",
         op: "load",
-        hint: yaml.hint,
+        hint: `${yaml.hint}; nothing was started`,
       });
     }
   }

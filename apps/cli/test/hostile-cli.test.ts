@@ -1056,6 +1056,7 @@ describe("validate", () => {
       const r = await sessions(["run", f, "--dry-run"]);
       expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toContain(`error: ${f} ${said}\nhint: ${hint}`);
+      expect(r.stderr).toContain("; nothing was started");
       for (const out of [v.stderr, r.stderr]) {
         expect(out).not.toContain("invalid JSON");
         expect(out).not.toContain("fix the fields above");
