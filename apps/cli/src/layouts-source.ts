@@ -116,11 +116,15 @@ export async function resolveLayoutsPath(given: string, out: Output): Promise<st
   if (given === "-") return readablePath(given);
   const path = given.replace(/^~(?=$|[/\\])/, homedir());
   if (existsSync(path)) return path;
-  const want = basename(given)
-    .replace(/\.jsonc?$/i, "")
-    .toLowerCase();
+  // Singular or plural alike: `create-template` writes layout.json, READMEs say layouts.json (review H61-6).
+  const stem = (name: string) =>
+    name
+      .replace(/\.jsonc?$/i, "")
+      .toLowerCase()
+      .replace(/s$/, "");
+  const want = stem(basename(given));
   const all = layoutCandidates(process.cwd());
-  const byName = all.filter((f) => basename(f).toLowerCase().includes(want));
+  const byName = all.filter((f) => stem(basename(f)).includes(want));
   const matches = (byName.length ? byName : all.filter((f) => f.toLowerCase().includes(want))).sort();
   const shown = matches.map((m) => `./${relative(process.cwd(), m)}`);
   if (matches.length > 0 && interactive() && !out.json) {

@@ -2,6 +2,7 @@ import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -689,6 +690,16 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const nofile = await sessions(["run"], { HOME: dir });
     expect(nofile.code).toBe(3);
     expect(nofile.stderr).toContain("no layouts file given");
+    // The file create-template writes is named, and found by the README's name for it (review H61-6).
+    const proj = mkdtempSync(join(dir, "tpl-"));
+    const inProj = (args: string[]) => runCli(args, { env: { ...env, HOME: dir }, cwd: proj });
+    expect((await inProj(["create-template", "--num-tabs", "1"])).code).toBe(0);
+    const bare = await inProj(["run", "--dry-run"]);
+    expect(bare.code).toBe(3);
+    expect(bare.stderr).toContain("hint: sessions run ./layout.json");
+    const plural = await inProj(["run", "layouts.json", "--dry-run"]);
+    expect(plural.code).toBe(3);
+    expect(plural.stderr).toContain("did you mean ./layout.json?");
 
     const json = await sessions(["validate", bad, "--json"]);
     expect(json.code).toBe(3);

@@ -294,6 +294,23 @@ export const KNOWN_VERSIONS = ["0.1", "1.0"] as const;
 /** The `$schema` value machineconfig writes into new files. */
 export const MACHINECONFIG_SCHEMA_URL = "https://bit.ly/cfglayout";
 
+const MACHINECONFIG_LAYOUT_KEYS = new Set(["layoutName", "layoutTabs"]);
+const MACHINECONFIG_TAB_KEYS = new Set(["tabName", "startDir", "command", "tabWeight"]);
+
+/**
+ * The `$schema` line of a file mc writes: machineconfig's, only when the layouts use machineconfig's keys
+ * alone. Its schema allows no other key (`additionalProperties: false`), so an editor that follows it
+ * marked mc's own `env`, `panes`, `dependsOn`, … as errors in files mc itself wrote (review H61-7).
+ */
+export function schemaLine(layouts: readonly LayoutConfig[]): { $schema?: string } {
+  const plain = layouts.every(
+    (l) =>
+      Object.keys(l).every((k) => MACHINECONFIG_LAYOUT_KEYS.has(k)) &&
+      l.layoutTabs.every((t) => Object.keys(t).every((k) => MACHINECONFIG_TAB_KEYS.has(k))),
+  );
+  return plain ? { $schema: MACHINECONFIG_SCHEMA_URL } : {};
+}
+
 /** The weight of a tab: `tabWeight`, or 1 when absent. */
 export function tabWeight(tab: TabConfig): number {
   return tab.tabWeight ?? 1;

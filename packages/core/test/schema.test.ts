@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { layoutsJsonSchema } from "../src/schema.js";
+import { layoutsJsonSchema, MACHINECONFIG_SCHEMA_URL, schemaLine } from "../src/schema.js";
 
 describe("JSON Schema", () => {
   it("the shipped schema file is the one generated from zod", () => {
@@ -14,5 +14,22 @@ describe("JSON Schema", () => {
     const s = layoutsJsonSchema() as { required: string[]; additionalProperties: boolean };
     expect(s.required).toEqual(["layouts"]);
     expect(s.additionalProperties).toBe(false);
+  });
+});
+
+describe("schemaLine: machineconfig's $schema only where its schema allows every key (review H61-7)", () => {
+  const tab = { tabName: "t", startDir: "~", command: "true" };
+  it("is machineconfig's for its own keys alone, none once a layout or tab uses one of mc's", () => {
+    expect(schemaLine([{ layoutName: "a", layoutTabs: [{ ...tab, tabWeight: 2 }] }])).toEqual({
+      $schema: MACHINECONFIG_SCHEMA_URL,
+    });
+    expect(schemaLine([{ layoutName: "a", layoutTabs: [{ ...tab, env: { A: "1" } }] }])).toEqual({});
+    expect(schemaLine([{ layoutName: "a", env: { A: "1" }, layoutTabs: [tab] } as never])).toEqual({});
+    expect(
+      schemaLine([
+        { layoutName: "a", layoutTabs: [tab] },
+        { layoutName: "b", layoutTabs: [{ ...tab, panes: [{ command: "x" }] }] },
+      ] as never),
+    ).toEqual({});
   });
 });

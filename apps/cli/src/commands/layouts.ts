@@ -12,12 +12,12 @@ import {
   type LayoutsFile,
   layoutsJsonSchema,
   loadLayoutsFile,
-  MACHINECONFIG_SCHEMA_URL,
   MAX_LAYOUTS_FILE_BYTES,
   MAX_NAME_LENGTH,
   McError,
   parseLayouts,
   psQuote,
+  schemaLine,
   shQuote,
   type ThresholdType,
   tabOrigins,
@@ -226,7 +226,7 @@ export async function templateCommand(
       command: `echo 'Tab${i + 1}: replace this command'`,
     })),
   };
-  const file: LayoutsFile = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] };
+  const file: LayoutsFile = { ...schemaLine([layout]), version: "0.1", layouts: [layout] };
   const text = `${JSON.stringify(file, null, 4)}\n`;
   // Never a file mc itself would refuse to read.
   if (Buffer.byteLength(text) > MAX_LAYOUTS_FILE_BYTES) {

@@ -115,10 +115,14 @@ export async function managerFor(
 export async function runCommand(file: string | undefined, o: RunOptions, out: Output): Promise<number> {
   const path = file ?? o.layoutsFile ?? DEFAULT_LAYOUTS_FILE;
   if (file === undefined && o.layoutsFile === undefined && !existsSync(path)) {
+    // The file create-template writes here, when it is there (review H61-6 told to write it again).
+    const here = ["layout.json", "layouts.json"].find((n) => existsSync(n));
     throw new McError("LAYOUT_NOT_FOUND", `no layouts file given and ${path} does not exist`, {
       backend: "cli",
       op: "run",
-      hint: "sessions run FILE (sessions create-template writes a starter file)",
+      hint: here
+        ? `sessions run ./${here}`
+        : "sessions run FILE (sessions create-template writes a starter file)",
     });
   }
   return runLayouts(await selectLayouts(path, o, out), o, out);

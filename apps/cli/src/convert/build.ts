@@ -4,10 +4,10 @@ import {
   formatPath,
   type LayoutConfig,
   type LayoutsFile,
-  MACHINECONFIG_SCHEMA_URL,
   MAX_PANES,
   type PaneConfig,
   parseLayouts,
+  schemaLine,
   type TabConfig,
 } from "@mc/core";
 import { INTERACTIVE_SHELL } from "./shell.js";
@@ -121,7 +121,7 @@ export function toTab(t: SourceTab, notes: Notes, o: { typed?: string } = {}): T
  * problem is reported at its place in the source (`origins[layout][tab]`).
  */
 export function layoutsFile(layouts: LayoutConfig[], origins: string[][], source: string): LayoutsFile {
-  const file = { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts };
+  const file = { ...schemaLine(layouts), version: "0.1", layouts };
   const r = parseLayouts(JSON.stringify(file));
   if (r.ok) return r.value;
   const where = (pointer: (string | number)[]) => {

@@ -314,13 +314,9 @@ export function registerFromCommand(program: Command, ctx: Ctx): void {
         argv,
       );
       if (o.output) {
-        const { MACHINECONFIG_SCHEMA_URL } = await import("@mc/core");
+        const { schemaLine } = await import("@mc/core");
         const { writeOutputFile } = await import("../output-file.js");
-        const text = JSON.stringify(
-          { $schema: MACHINECONFIG_SCHEMA_URL, version: "0.1", layouts: [layout] },
-          null,
-          4,
-        );
+        const text = JSON.stringify({ ...schemaLine([layout]), version: "0.1", layouts: [layout] }, null, 4);
         // An existing file is kept unless --force (review H52-13, as import/export/freeze -o).
         await writeOutputFile(o.output, `${text}\n`, "-o", undefined, o.force === true);
         // With --json, JSON as create-template prints it (review H57-6: the bare path was not JSON).
