@@ -15,6 +15,7 @@ export * from "./lock.js";
 export { listedKeys, type MachineRuntime, requestedNames, runDirOf } from "./machine-plan.js";
 export * from "./manager.js";
 export { RunState } from "./manager-state.js";
+export type { MergeCounts } from "./merge.js";
 export * from "./monitor.js";
 export * from "./paths.js";
 export * from "./poll.js";

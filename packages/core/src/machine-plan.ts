@@ -3,7 +3,7 @@ import { type ConflictPolicy, planSessionNames } from "./conflict.js";
 import { McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { processEnded } from "./linux-proc.js";
-import { checkMergeable, type MergePlan, planMerge } from "./merge.js";
+import { checkMergeable, type MergePlan, mergeCounts, planMerge } from "./merge.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
 import type {
@@ -87,7 +87,24 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
       },
     );
   }
-  return openNeverStarted(m, planMerge(old, spec.layout, overwrite));
+  const seen = await tabsSeen(m, old);
+  // A waiting tab its record or pane shows started (the answer to its start was lost) ran: it is kept.
+  const waiting = new Set(
+    (old.pendingTabs ?? []).filter((i) => !seen.records.has(tabRecordName(i)) && !seen.panes?.has(i)),
+  );
+  const plan = planMerge(old, spec.layout, overwrite, { waiting, holdAdded: c.initialTabs !== undefined });
+  return openNeverStarted(plan, seen);
+}
+
+/**
+ * What shows which of a session's tabs opened: its tab records, and the panes the tool lists (undefined
+ * where the tool could not say for sure: no answer, no pane list as on Windows Terminal, or no pane at all,
+ * which is a session ending or unseen, not one whose tabs never opened).
+ */
+async function tabsSeen(m: MachineRuntime, old: ManagedSession) {
+  const [[obs], records] = await Promise.all([m.backend.observe([old]), m.host.readDir(old.runDir)]);
+  const sure = obs?.exists && !obs.noPaneEvidence && obs.error === undefined && obs.panes.size > 0;
+  return { records, panes: sure ? new Set(obs.panes.keys()) : undefined };
 }
 
 /**
@@ -95,19 +112,13 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
  * tab, before its window opened) is opened by the merge, not kept: it has no pane and no record of its
  * own, and is not waiting for a scheduler (review H42-2: the merge said "5 kept", its tabs read missing).
  */
-async function openNeverStarted(m: MachineRuntime, plan: MergePlan): Promise<MergePlan> {
-  const pending = new Set(plan.old.pendingTabs ?? []);
-  const kept = plan.actions.flatMap((a, i) => (a === "keep" && !pending.has(i) ? [i] : []));
-  if (!kept.length) return plan;
-  const [[obs], records] = await Promise.all([
-    m.backend.observe([plan.old]),
-    m.host.readDir(plan.old.runDir),
-  ]);
-  // Only what the tool saw for sure: no answer, or no pane list (Windows Terminal), keeps every tab.
-  // (A session showing no pane at all is not one whose tabs never opened: it is ending, or unseen.)
-  if (!obs?.exists || obs.noPaneEvidence || obs.error !== undefined || obs.panes.size === 0) return plan;
+function openNeverStarted(plan: MergePlan, seen: Awaited<ReturnType<typeof tabsSeen>>): MergePlan {
+  const held = new Set([...plan.pending, ...plan.droppedSlots]);
+  const kept = plan.actions.flatMap((a, i) => (a === "keep" && !held.has(i) ? [i] : []));
+  // Only what the tool saw for sure keeps a tab from being opened again.
+  if (!kept.length || !seen.panes) return plan;
   const actions = [...plan.actions];
-  for (const i of kept) if (!obs.panes.has(i) && !records.has(tabRecordName(i))) actions[i] = "create";
+  for (const i of kept) if (!seen.panes.has(i) && !seen.records.has(tabRecordName(i))) actions[i] = "create";
   return { ...plan, actions };
 }
 
@@ -174,19 +185,23 @@ export function runDirOf(info: HostInfo, runId: string, machine: string, index: 
 }
 
 /**
- * A merge opens the tabs it adds or restarts at once, in the running session: it cannot hold one back
- * until its dependencies are ready, nor keep to `--max-parallel-tabs`. Refused before anything changes
- * (review H37-1, H37-2: such tabs ran at once, one beside a dependency that had failed).
+ * A merge opens the tabs it restarts, and without `--max-parallel-tabs` the tabs it adds, at once, in the
+ * running session: it cannot hold one back until its dependencies are ready, and a restart under a cap
+ * would run beside the tabs the cap counts. Refused before anything changes (review H37-1, H37-2: such
+ * tabs ran at once, one beside a dependency that had failed). Tabs that wait (waiting ones, added ones under
+ * a cap) are opened by this run's scheduler, which keeps to both.
  */
 function refuseUnscheduledMerge(plan: MergePlan, initialTabs: number | undefined, backend: string): void {
+  const held = new Set(plan.pending);
   const opened = plan.layout.layoutTabs.filter(
-    (_, i) => plan.actions[i] === "create" || plan.actions[i] === "restart",
+    (_, i) => (plan.actions[i] === "create" && !held.has(i)) || plan.actions[i] === "restart",
   );
+  const restarted = plan.layout.layoutTabs.filter((_, i) => plan.actions[i] === "restart");
   // A tab that only has a readiness probe is opened as any other: what would wait for it has dependsOn.
   const waits = opened.filter((t) => t.dependsOn?.length);
   const why =
-    initialTabs !== undefined && opened.length
-      ? "--max-parallel-tabs does not apply to the tabs a merge opens"
+    initialTabs !== undefined && restarted.length
+      ? `--max-parallel-tabs does not apply to the tabs merge-overwrite restarts (${JSON.stringify(restarted[0]!.tabName)} ran, and its command changed)`
       : waits.length
         ? `tab ${JSON.stringify(waits[0]!.tabName)} has dependsOn, which a merge cannot wait for`
         : undefined;
@@ -194,7 +209,10 @@ function refuseUnscheduledMerge(plan: MergePlan, initialTabs: number | undefined
     throw new McError("USAGE", `cannot merge into "${plan.old.name}": ${why}`, {
       backend,
       op: "start",
-      hint: "restart the session instead (--on-conflict restart); nothing was changed",
+      hint:
+        initialTabs !== undefined && restarted.length
+          ? "restart the session instead (--on-conflict restart), or merge-skip to keep the tabs that ran; nothing was changed"
+          : "restart the session instead (--on-conflict restart); nothing was changed",
     });
 }
 
@@ -285,11 +303,20 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
       // The running session keeps its run, run directory and marker: its artefacts are regenerated there.
       const at = plan.old.runDir;
       const runId = typeof plan.old.data?.runId === "string" ? plan.old.data.runId : c.runId;
+      // The merged session's waiting tabs are numbered in the merged layout, not the file's.
+      const { pendingTabs: _, ...merged } = spec;
       const p2 = m.backend.prepare(
-        { ...spec, runId, runDir: at, artefactDir: at, layout: plan.layout },
+        {
+          ...merged,
+          runId,
+          runDir: at,
+          artefactDir: at,
+          layout: plan.layout,
+          ...(plan.pending.length ? { pendingTabs: plan.pending } : {}),
+        },
         c.info,
       );
-      prepared.push({ ...p2, tabActions: plan.actions });
+      prepared.push({ ...p2, tabActions: plan.actions, merge: mergeCounts(plan) });
     } else {
       // The layout's onStart / onStop go with the session's artefacts, whatever the tool.
       const p1 = m.backend.prepare(spec, c.info);

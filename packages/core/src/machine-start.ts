@@ -2,7 +2,7 @@ import { inLine, isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { selfIdentity } from "./linux-proc.js";
 import { listedKeys, type MachinePlan, type MachineRuntime } from "./machine-plan.js";
-import { applyMerge, type TabAction } from "./merge.js";
+import { applyMerge, type MergeCounts, mergeCounts, type TabAction } from "./merge.js";
 import { pollUntil } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { Artefact, KillOutcome, ListedSession, PreparedSession } from "./session-backend.js";
@@ -19,6 +19,8 @@ export interface StartedSession {
   tabs: number;
   /** For a merge: what happened to each tab of the merged session. */
   tabActions?: TabAction[];
+  /** For a merge: what it did, counted. */
+  merge?: MergeCounts;
   /** Tabs not opened yet: this run's scheduler opens them (`dependsOn`, `--max-parallel-tabs`). */
   waiting?: number;
   artefacts: string[];
@@ -218,7 +220,7 @@ export async function startMachine(
       const session = await applyMerge(m, p, merge, hooks.info, (s) => hooks.recorded(s));
       await hooks.recorded(session);
       await hooks.adopted(merge.old);
-      const r = { ...startedOf(m, p, session), tabActions: merge.actions };
+      const r = { ...startedOf(m, p, session), tabActions: merge.actions, merge: mergeCounts(merge) };
       results.push(r);
       hooks.onSessionStarted?.(r);
     }

@@ -16,20 +16,68 @@ export type TabAction = "create" | "keep" | "restart";
 export interface MergePlan {
   /** The session as mc recorded it (its run, run directory and ownership marker stay). */
   old: ManagedSession;
-  /** The session's tabs after the merge, old ones first in their places, new ones after. */
+  /**
+   * The session's tabs after the merge: every tab that started keeps its place (its window, record and
+   * log are numbered by it); the file's other tabs (waiting ones it still has, new ones) take the places
+   * left, in the file's order.
+   */
   layout: LayoutConfig;
-  /** Per tab of `layout`. */
+  /** Per tab of `layout`. A waiting tab is `keep`; a tab the file adds is `create`, opened now or waiting. */
   actions: TabAction[];
+  /** The tabs of `layout` this run's scheduler opens (waiting ones, and added ones under a cap), in order. */
+  pending: number[];
+  /** How many waiting tabs the file no longer has: none of them is started. */
+  dropped: number;
+  /**
+   * Places of `layout` that still hold a dropped tab: a tab that started after it holds the numbering.
+   * It is recorded as never started (skipped), so nothing waits for it.
+   */
+  droppedSlots: number[];
+  /** Waiting tabs whose command or directory the file changed: they open with the file's. */
+  renewed: number;
+}
+
+/** How {@link planMerge} treats the session's tabs that never started. */
+export interface MergeOptions {
+  /**
+   * The session's tabs that never started (its waiting tabs, less any its records or panes show started).
+   * Default: its `pendingTabs`.
+   */
+  waiting?: ReadonlySet<number> | undefined;
+  /** Tabs the merge adds wait for this run's scheduler (`--max-parallel-tabs`) rather than open at once. */
+  holdAdded?: boolean | undefined;
+}
+
+/** What a merge does, counted for the line that says it. */
+export interface MergeCounts {
+  added: number;
+  restarted: number;
+  /** Tabs that started before, left as they are. */
+  kept: number;
+  /** Tabs this run's scheduler opens (waiting ones, and added ones under `--max-parallel-tabs`). */
+  waiting: number;
+  /** Of `waiting`: tabs that never ran and open with the command the file gives now. */
+  renewed: number;
+  /** Waiting tabs the file no longer has: not started. */
+  dropped: number;
 }
 
 const changed = (a: TabConfig, b: TabConfig) => a.command !== b.command || a.startDir !== b.startDir;
 
 /**
- * Apply `wanted` to the running session `old` (tabs matched by name): tabs it lacks are added; with
- * `overwrite`, tabs whose command or directory changed are restarted; every other tab is kept, also the
- * ones the new layout does not name.
+ * Apply `wanted` to the running session `old` (tabs matched by name). A tab that started is kept, or with
+ * `overwrite` restarted when its command or directory changed; one the new layout does not name is kept
+ * too (it ran). A tab that never started (a waiting one) is planned from `wanted` alone: it opens with the
+ * file's command under either policy, in the file's order, and not at all when the file no longer has it
+ * (review H59-3: a deleted or renamed waiting tab still ran, a renamed one twice, and merge-skip ran a
+ * waiting tab's old command). Tabs it lacks are added.
  */
-export function planMerge(old: ManagedSession, wanted: LayoutConfig, overwrite: boolean): MergePlan {
+export function planMerge(
+  old: ManagedSession,
+  wanted: LayoutConfig,
+  overwrite: boolean,
+  o: MergeOptions = {},
+): MergePlan {
   // A tab's further panes are numbered after the session's last tab (their records and logs): a tab added
   // by a merge would take a pane's number, and each would read the other's record.
   const paned = [...old.layout.layoutTabs, ...wanted.layoutTabs].find((t) => t.panes?.length);
@@ -39,27 +87,82 @@ export function planMerge(old: ManagedSession, wanted: LayoutConfig, overwrite: 
       `--on-conflict merge-* cannot merge into session "${old.name}": tab "${paned.tabName}" has panes`,
       { backend: "core", op: "plan", hint: "use --on-conflict restart or rename for layouts with panes" },
     );
-  const tabs = [...old.layout.layoutTabs];
-  const actions: TabAction[] = tabs.map(() => "keep");
+  const before = old.layout.layoutTabs;
+  const waiting = o.waiting ?? new Set(old.pendingTabs ?? []);
+  const never = (i: number) => waiting.has(i);
+  // Started tabs keep their places; the places of tabs that never started are free.
+  const tabs: (TabConfig | undefined)[] = before.map((t, i) => (never(i) ? undefined : t));
+  const actions: (TabAction | undefined)[] = before.map((_, i) => (never(i) ? undefined : "keep"));
+  const movable: { tab: TabConfig; action: TabAction }[] = [];
+  const named = new Set<number>();
+  let renewed = 0;
   for (const t of wanted.layoutTabs) {
-    const i = tabs.findIndex((x) => x.tabName === t.tabName);
-    if (i < 0) {
-      tabs.push(t);
-      actions.push("create");
-    } else if (overwrite && changed(tabs[i]!, t)) {
+    const i = before.findIndex((x) => x.tabName === t.tabName);
+    if (i < 0) movable.push({ tab: t, action: "create" });
+    else if (never(i)) {
+      named.add(i);
+      if (changed(before[i]!, t)) renewed++;
+      movable.push({ tab: t, action: "keep" });
+    } else if (overwrite && changed(before[i]!, t)) {
       tabs[i] = t;
       actions[i] = "restart";
     }
   }
+  const dropped = before.flatMap((t, i) => (never(i) && !named.has(i) ? [t] : []));
+  const fixed = tabs.filter((t) => t !== undefined).length;
+  const last = tabs.findLastIndex((t) => t !== undefined);
+  const size = Math.max(fixed + movable.length, last + 1);
+  const pending: number[] = [];
+  const droppedSlots: number[] = [];
+  let next = 0;
+  for (let i = 0; i < size; i++) {
+    if (tabs[i] !== undefined) continue;
+    const m = movable[next++];
+    if (m) {
+      tabs[i] = m.tab;
+      actions[i] = m.action;
+      if (m.action === "keep" || o.holdAdded) pending.push(i);
+    } else {
+      // Fewer tabs than places below a started one: the place keeps a dropped tab, never to start.
+      tabs[i] = dropped[droppedSlots.length]!;
+      actions[i] = "keep";
+      droppedSlots.push(i);
+    }
+  }
+  tabs.length = size;
+  actions.length = size;
+  const done = actions as TabAction[];
   // Tabs are restarted one at a time while the others hold the session (applyMerge); a session of one tab
   // has nothing to hold it: closing that tab ends the session.
-  if (actions.length === 1 && actions[0] === "restart")
+  if (done.length === 1 && done[0] === "restart")
     throw new McError(
       "USAGE",
       `--on-conflict merge-overwrite would restart the only tab of session "${old.name}", which closes the session`,
       { backend: "core", op: "plan", hint: "use --on-conflict restart to replace the whole session" },
     );
-  return { old, layout: { ...old.layout, layoutTabs: tabs }, actions };
+  return {
+    old,
+    layout: { ...old.layout, layoutTabs: tabs as TabConfig[] },
+    actions: done,
+    pending,
+    dropped: dropped.length,
+    droppedSlots,
+    renewed,
+  };
+}
+
+/** What `plan` does, counted (see {@link MergeCounts}). */
+export function mergeCounts(plan: MergePlan): MergeCounts {
+  const n = (a: TabAction) => plan.actions.filter((x) => x === a).length;
+  const held = new Set([...plan.pending, ...plan.droppedSlots]);
+  return {
+    added: n("create"),
+    restarted: n("restart"),
+    kept: plan.actions.filter((a, i) => a === "keep" && !held.has(i)).length,
+    waiting: plan.pending.length,
+    renewed: plan.renewed,
+    dropped: plan.dropped,
+  };
 }
 
 /** Merging needs a backend that opens tabs later (and, to restart one, closes a tab). */
@@ -92,12 +195,22 @@ export async function applyMerge(
   before?: (session: ManagedSession) => Promise<void>,
 ): Promise<ManagedSession> {
   const { savedIn: _, ...data } = plan.old.data ?? {};
-  const { scheduler: _dead, ...old } = plan.old;
-  // This run schedules what is still pending now (the run that did may have ended: its tabs read abandoned).
-  const scheduler = old.pendingTabs?.length ? selfIdentity() : undefined;
+  const { scheduler: _dead, pendingTabs: _waited, tabErrors, ...old } = plan.old;
+  const held = new Set([...plan.pending, ...plan.droppedSlots]);
+  // What was said of a tab stays with its place only where that tab started (the others moved or left).
+  const said = Object.entries(tabErrors ?? {}).filter(([i]) => !held.has(Number(i)));
+  const dropNote = "not started: the file a merge gave no longer has it";
+  const errors = {
+    ...Object.fromEntries(said),
+    ...Object.fromEntries(plan.droppedSlots.map((i) => [String(i), dropNote])),
+  };
+  // This run schedules what waits now (the run that did may have ended: its tabs read abandoned).
+  const scheduler = plan.pending.length ? selfIdentity() : undefined;
   const session: ManagedSession = {
     ...old,
+    ...(plan.pending.length ? { pendingTabs: [...plan.pending] } : {}),
     ...(scheduler ? { scheduler } : {}),
+    ...(Object.keys(errors).length ? { tabErrors: errors } : {}),
     data,
     layout: plan.layout,
     artefacts: p.artefacts.map((a) => a.path),
@@ -106,12 +219,16 @@ export async function applyMerge(
   // (Ctrl-C's second press, a kill -9) left a tab no record knew, so no status, kill sweep or rerun
   // reached it (review H35-4). A tab not opened yet reads as not running, which it is not.
   await before?.(session);
+  // A dropped tab a started one holds the place of never starts: its record says so, as for a tab whose
+  // dependency failed, so status, wait and a scheduler see it finished.
+  const now = Date.now() / 1000;
+  const never = `${JSON.stringify({ v: 1, pid: 0, start: now, end: now, exit: 125, error: "dropped" })}\n`;
+  for (const i of plan.droppedSlots) await m.host.writeFile(join(session.runDir, tabRecordName(i)), never);
   // New tabs first, then each restarted tab closed and opened again in turn: the session always holds a
-  // window (closing every old one first ended a session whose tabs all changed).
-  // A tab this merge opens is no longer waiting (an abandoned one it restarts, too): a scheduler that
-  // still listed it would open it again.
+  // window (closing every old one first ended a session whose tabs all changed). A new tab held for the
+  // scheduler (`--max-parallel-tabs`) is opened by it.
   for (const [i, a] of plan.actions.entries())
-    if (a === "create") {
+    if (a === "create" && !held.has(i)) {
       await m.backend.startTab!(session, i, info);
       notPending(session, i);
     }

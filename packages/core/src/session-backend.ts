@@ -1,5 +1,6 @@
 import type { PlannedName } from "./conflict.js";
 import type { Command, Host, HostInfo } from "./host.js";
+import type { MergeCounts } from "./merge.js";
 import type { ManagedSession } from "./run-record.js";
 import type { LayoutConfig } from "./schema.js";
 import type { PaneEvidence } from "./tab-state.js";
@@ -102,6 +103,8 @@ export interface PreparedSession extends SessionSpec {
   start: Command[];
   /** For a layout merged into a running session: what happens to each of its tabs. */
   tabActions?: ("create" | "keep" | "restart")[];
+  /** For a layout merged into a running session: what the merge does, counted. */
+  merge?: MergeCounts;
 }
 
 /** What a backend saw of one managed session in one poll. */

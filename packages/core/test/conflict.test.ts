@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { planSessionNames, resolveSessionNames } from "../src/conflict.js";
+import { mergeCounts, planMerge } from "../src/merge.js";
+import type { ManagedSession } from "../src/run-record.js";
 
 describe("resolveSessionNames", () => {
   it("error: lists every conflict at once", () => {
@@ -150,5 +152,98 @@ describe("resolveSessionNames", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("planMerge of an edited file into a session with waiting tabs (review H59-3)", () => {
+  type T = [name: string, command: string];
+  const layout = (tabs: T[]) => ({
+    layoutName: "ed",
+    layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: "/w", command })),
+  });
+  /** Six tabs t0..t5 (command `run tN`); t0 and t1 started, t2..t5 waiting (a capped run was stopped). */
+  const session = (pendingTabs = [2, 3, 4, 5]): ManagedSession => ({
+    machine: "local",
+    name: "ed",
+    requestedName: "ed",
+    layout: layout([0, 1, 2, 3, 4, 5].map((i) => [`t${i}`, `run t${i}`])),
+    runDir: "/state/ed",
+    artefacts: [],
+    startedAt: 0,
+    pendingTabs,
+  });
+  const t = (i: number): T => [`t${i}`, `run t${i}`];
+  const plan = (tabs: T[], overwrite: boolean, old = session(), holdAdded = false) => {
+    const p = planMerge(old, layout(tabs), overwrite, { holdAdded });
+    const names = p.layout.layoutTabs.map((x) => x.tabName);
+    return {
+      p,
+      names,
+      /** What runs next, in order: the waiting tabs' names and commands. */
+      next: p.pending.map((i) => `${names[i]}: ${p.layout.layoutTabs[i]!.command}`),
+      counts: mergeCounts(p),
+    };
+  };
+
+  for (const overwrite of [false, true]) {
+    const policy = overwrite ? "merge-overwrite" : "merge-skip";
+    it(`${policy}: deleted waiting tabs are not started, and said`, () => {
+      const r = plan([t(0), t(1), t(2), t(3)], overwrite);
+      expect(r.names).toEqual(["t0", "t1", "t2", "t3"]);
+      expect(r.next).toEqual(["t2: run t2", "t3: run t3"]);
+      expect(r.p.droppedSlots).toEqual([]);
+      expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 2, waiting: 2, renewed: 0, dropped: 2 });
+    });
+
+    it(`${policy}: a renamed waiting tab is a new tab; the old name is dropped, not run as well`, () => {
+      const r = plan([t(0), t(1), t(2), t(3), t(4), ["t5x", "run t5"]], overwrite);
+      expect(r.names).toEqual(["t0", "t1", "t2", "t3", "t4", "t5x"]);
+      expect(r.next).toEqual(["t2: run t2", "t3: run t3", "t4: run t4"]);
+      expect(r.p.actions).toEqual(["keep", "keep", "keep", "keep", "keep", "create"]);
+      expect(r.counts).toMatchObject({ added: 1, dropped: 1, waiting: 3 });
+    });
+
+    it(`${policy}: waiting tabs open in the file's order; one added first is first (under a cap)`, () => {
+      const r = plan([["t6", "run t6"], t(0), t(1), t(5), t(4), t(3), t(2)], overwrite, session(), true);
+      expect(r.next).toEqual(["t6: run t6", "t5: run t5", "t4: run t4", "t3: run t3", "t2: run t2"]);
+      // The tabs that ran keep their places (their windows, records and logs are numbered by them).
+      expect(r.names.slice(0, 2)).toEqual(["t0", "t1"]);
+      expect(r.counts).toEqual({ added: 1, restarted: 0, kept: 2, waiting: 5, renewed: 0, dropped: 0 });
+    });
+
+    it(`${policy}: a waiting tab whose command changed runs the new command; one that ran is ${overwrite ? "restarted" : "kept"}`, () => {
+      const r = plan([["t0", "run t0 again"], t(1), ["t2", "run t2 EDIT"], t(3), t(4), t(5)], overwrite);
+      expect(r.next).toEqual(["t2: run t2 EDIT", "t3: run t3", "t4: run t4", "t5: run t5"]);
+      expect(r.p.layout.layoutTabs[0]!.command).toBe(overwrite ? "run t0 again" : "run t0");
+      expect(r.p.actions[0]).toBe(overwrite ? "restart" : "keep");
+      expect(r.counts).toMatchObject({ renewed: 1, restarted: overwrite ? 1 : 0, waiting: 4 });
+    });
+
+    it(`${policy}: the review's edit (t6 first, t2 changed, t4 deleted, t5 renamed t5x)`, () => {
+      const ed2: T[] = [["t6", "run t6"], t(0), t(1), ["t2", "run t2 EDIT"], t(3), ["t5x", "run t5"]];
+      const r = plan(ed2, overwrite, session(), true);
+      expect(r.names).toEqual(["t0", "t1", "t6", "t2", "t3", "t5x"]);
+      expect(r.next).toEqual(["t6: run t6", "t2: run t2 EDIT", "t3: run t3", "t5x: run t5"]);
+      expect(r.counts).toEqual({ added: 2, restarted: 0, kept: 2, waiting: 4, renewed: 1, dropped: 2 });
+      // Without a cap the added tabs open at once; the waiting ones still follow the file.
+      const now = plan(ed2, overwrite);
+      expect(now.next).toEqual(["t2: run t2 EDIT", "t3: run t3"]);
+      expect(now.names.filter((_, i) => now.p.actions[i] === "create")).toEqual(["t6", "t5x"]);
+    });
+
+    it(`${policy}: a dropped tab a started one holds the place of stays, recorded as never started`, () => {
+      // t3 was started by hand (rerun t3) while t2, t4 and t5 waited; the file keeps t0, t1 and t3.
+      const r = plan([t(0), t(1), t(3)], overwrite, session([2, 4, 5]));
+      expect(r.names).toEqual(["t0", "t1", "t2", "t3"]);
+      expect(r.p.pending).toEqual([]);
+      expect(r.p.droppedSlots).toEqual([2]);
+      expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 3, waiting: 0, renewed: 0, dropped: 3 });
+    });
+  }
+
+  it("a tab that started is kept even when the file no longer has it (it ran)", () => {
+    const r = plan([t(1), t(2), t(3), t(4), t(5)], false);
+    expect(r.names).toEqual(["t0", "t1", "t2", "t3", "t4", "t5"]);
+    expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 2, waiting: 4, renewed: 0, dropped: 0 });
   });
 });
