@@ -171,6 +171,20 @@ export const errorDocument = z
   })
   .describe("any command's error with --json (stderr)");
 
+/** What a merge did (or, in a dry run, would do), counted. */
+const mergeCounts = z.object({
+  added: z.number().int(),
+  restarted: z.number().int(),
+  /** Tabs that had started, left as they are. */
+  kept: z.number().int(),
+  /** Tabs this run's scheduler opens (waiting ones, and added ones under --max-parallel-tabs). */
+  waiting: z.number().int(),
+  /** Of waiting: tabs that never ran and open with the command the file gives now. */
+  renewed: z.number().int(),
+  /** Waiting tabs the file no longer has: not started. */
+  dropped: z.number().int(),
+});
+
 const started = z.object({
   machine: z.string(),
   name: z.string(),
@@ -182,6 +196,7 @@ const started = z.object({
   tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
   /** Tabs this run's scheduler opens later (dependsOn, --max-parallel-tabs). */
   waiting: z.number().int().optional(),
+  merge: mergeCounts.optional(),
 });
 
 /** `sessions run --json` without `--monitor` (or `--max-parallel-tabs`, which streams events as it does). */
@@ -267,6 +282,7 @@ export const dryRunDocument = z
           artefacts: z.array(z.object({ path: z.string(), description: z.string(), content: z.string() })),
           start: z.array(z.object({ file: z.string(), args: z.array(z.string()) })),
           tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
+          merge: mergeCounts.optional(),
           waits: z
             .array(
               z.object({

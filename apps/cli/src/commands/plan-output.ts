@@ -1,4 +1,4 @@
-import { DEFAULT_READINESS_TIMEOUT_S, type PreparedSession, shQuote } from "@mc/core";
+import { DEFAULT_READINESS_TIMEOUT_S, type MergeCounts, type PreparedSession, shQuote } from "@mc/core";
 import { display, type Output } from "../output.js";
 
 /** Print the plan and every generated artefact of a dry run; nothing is started. */
@@ -21,6 +21,7 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
           })),
           start: p.start.map((c) => ({ file: c.file, args: c.args })),
           ...(p.tabActions ? { tabActions: p.tabActions } : {}),
+          ...(p.merge ? { merge: p.merge } : {}),
           ...(waits(p).length ? { waits: waits(p) } : {}),
         })),
       ),
@@ -30,7 +31,7 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
   batches.forEach((batch, bi) => {
     if (batches.length > 1) out.out(out.c.bold(`## batch ${bi + 1} of ${batches.length}`));
     for (const p of batch) {
-      const why = conflictNote(p.action, p.renamed, p.requested, p.tabActions);
+      const why = conflictNote(p.action, p.renamed, p.requested, p.merge);
       const where = remote ? ` (${p.machine})` : "";
       out.out(
         out.c.bold(`# session "${p.name}" on ${backend}${where}: ${p.layout.layoutTabs.length} tab(s)${why}`),
@@ -94,15 +95,17 @@ export function conflictNote(
   action: "create" | "replace" | "merge",
   renamed: boolean,
   requested: string,
-  tabActions?: readonly string[],
-  waiting = 0,
+  merge?: MergeCounts,
 ): string {
   if (action === "replace") return " (replaces the session that was running)";
   if (action === "merge") {
-    const n = (a: string) => tabActions?.filter((x) => x === a).length ?? 0;
-    // A kept tab that was never opened is opened by this run's scheduler: said apart.
-    const wait = waiting ? `, ${waiting} waiting to be opened` : "";
-    return ` (merged into the running session: ${n("create")} added, ${n("restart")} restarted, ${Math.max(0, n("keep") - waiting)} kept${wait})`;
+    const m = merge ?? { added: 0, restarted: 0, kept: 0, waiting: 0, renewed: 0, dropped: 0 };
+    // A tab that never opened is opened by this run's scheduler, from the file as it is now: said apart,
+    // with the waiting tabs whose command changed and those the file no longer has (review H59-3).
+    const renewed = m.renewed ? ` (${m.renewed} with the command the file gives now)` : "";
+    const wait = m.waiting ? `, ${m.waiting} waiting to be opened${renewed}` : "";
+    const dropped = m.dropped ? `, ${m.dropped} dropped: no longer in the file` : "";
+    return ` (merged into the running session: ${m.added} added, ${m.restarted} restarted, ${m.kept} kept${wait}${dropped})`;
   }
   return renamed ? ` (renamed from "${requested}")` : "";
 }

@@ -160,7 +160,7 @@ function startedLine(
 ) {
   const where = remote ? `${s.machine}: ` : "";
   const tabs = `${s.tabs} tab${s.tabs === 1 ? "" : "s"}`;
-  const note = conflictNote(s.action, s.renamed, s.requestedName, s.tabActions, s.waiting);
+  const note = conflictNote(s.action, s.renamed, s.requestedName, s.merge);
   out.err(
     `${out.c.green("✓")} ${where}${name} ${out.c.dim(`${tabs} on ${backend}${note} [${of}${done}/${total}]`)}`,
   );
