@@ -1874,7 +1874,7 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await second.killAllSessions();
   });
 
-  it("a merge that would open a tab with dependsOn, or under --max-parallel-tabs, is refused, nothing changed (review H37-1, H37-2)", async () => {
+  it("a merge that would open a tab with dependsOn at once, or restart one under --max-parallel-tabs, is refused, nothing changed (review H37-1, H37-2); one that adds a tab under the cap leaves it to the scheduler (H59-3)", async () => {
     const first = t.manager({ sessionLayouts: [layout("mdep", [["a", "sleep 60"]], t.work)] });
     await first.startAllSessions();
     const id = String(first.managed[0]!.data?.sessionId);
@@ -1905,11 +1905,33 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
         ),
       ],
     });
-    await expect(capped.startAllSessions({ onConflict: "merge-skip", initialTabs: 1 })).rejects.toMatchObject(
-      { code: "USAGE", message: expect.stringContaining("--max-parallel-tabs") },
-    );
+    const changed = t.manager({
+      sessionLayouts: [
+        layout(
+          "mdep",
+          [
+            ["a", "sleep 62"],
+            ["c", "sleep 61"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await expect(
+      changed.startAllSessions({ onConflict: "merge-overwrite", initialTabs: 1 }),
+    ).rejects.toMatchObject({
+      code: "USAGE",
+      message: expect.stringContaining(
+        "--max-parallel-tabs does not apply to the tabs merge-overwrite restarts",
+      ),
+    });
     expect(windows(id)).toEqual(["a"]);
-    await first.killAllSessions();
+    // The tab it adds waits for the run's scheduler, which keeps to the cap: nothing opens at once.
+    const [m] = await capped.startAllSessions({ onConflict: "merge-skip", initialTabs: 1 });
+    expect(m!.tabActions).toEqual(["keep", "create"]);
+    expect(capped.managed[0]!.pendingTabs).toEqual([1]);
+    expect(windows(id)).toEqual(["a"]);
+    await capped.killAllSessions();
   });
 
   it("a merge never touches a session mc did not start", async () => {
@@ -1921,7 +1943,8 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     expect(windows("=theirs")).toHaveLength(1);
   });
 
-  it("merge-overwrite that opens a waiting tab takes it off the waiting list (a scheduler would open it again)", async () => {
+  it("merge-overwrite of a waiting tab whose command changed leaves it waiting, with the new command: the merging run's scheduler opens it once (review H59-3)", async () => {
+    const { schedule } = await import("@mc/core");
     const first = t.manager({
       sessionLayouts: [
         layout(
@@ -1949,9 +1972,19 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
       ],
     });
     const [o] = await over.startAllSessions({ onConflict: "merge-overwrite" });
-    expect(o!.tabActions).toEqual(["keep", "restart"]);
+    // It never ran: nothing to restart, and not opened beside the cap's tabs at once.
+    expect(o!.tabActions).toEqual(["keep", "keep"]);
+    expect(o!.merge).toEqual({ added: 0, restarted: 0, kept: 1, waiting: 1, renewed: 1, dropped: 0 });
+    expect(over.managed[0]!.pendingTabs).toEqual([1]);
+    expect(windows("=mw")).toHaveLength(1);
+    await schedule(over, { pollMs: 100 });
     expect(over.managed[0]!.pendingTabs ?? []).toEqual([]);
     expect(windows("=mw")).toHaveLength(2);
+    const st = await waitFor(
+      () => over.checkAllSessionsStatus(),
+      (r) => r.sessions[0]!.tabs[1]!.state === "running",
+    );
+    expect(st.sessions[0]!.tabs[1]!.command).toBe("sleep 602");
     await over.killAllSessions();
   });
 
