@@ -95,9 +95,7 @@ const dir = fc
     text.map((s) => `/tmp/${s.replace(/\n/g, "")}`),
     text.map((s) => `~/${s.replace(/\n/g, "")}`),
   )
-  .filter((d) => !/\/\.\.?(\/|$)|\/\//.test(d) && !d.endsWith("/"))
-  // A variable past a leading $HOME is refused by validation (review H61-9), so no file holds one.
-  .filter((d) => !/\$(\{[^}]*\}|[A-Za-z_]\w*)/.test(d.replace(/^(\$HOME|\$\{HOME\})(?=$|\/)/, "")));
+  .filter((d) => !/\/\.\.?(\/|$)|\/\//.test(d) && !d.endsWith("/"));
 const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/);
 const envValue = text.filter((v) => !v.startsWith(".") && !/\$(\w|\{)/.test(v));
 const env = fc.dictionary(envName, envValue, { maxKeys: 2 });

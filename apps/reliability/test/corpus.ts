@@ -183,12 +183,6 @@ export const hostileName = hostile().filter((s) => schemaName(s) && !hasLoneSurr
 /** A hostile startDir or command core's schema accepts (control characters allowed, no NUL). */
 export const hostileText = hostile(6).filter((s) => schemaText(s) && !hasLoneSurrogate(s));
 
-/**
- * A hostile text core's schema accepts as (part of) a startDir past its start: no `$NAME` or `${…}`, which
- * are refused, never expanded (review H61-9).
- */
-export const hostileDirText = hostileText.filter((s) => !/\$(\{[^}]*\}|[A-Za-z_])/.test(s));
-
 /** One hostile tab. */
 export interface HostileTab {
   tabName: string;

@@ -4,7 +4,7 @@ import { noFormat, tmuxSessionKey } from "@mc/tmux";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrivateTmux, privateTmux, waitFor } from "../../../packages/tmux/test/harness.js";
-import { hostile, hostileDirText, hostileName, hostileText } from "./corpus.js";
+import { hostile, hostileName, hostileText } from "./corpus.js";
 import { filesUnder, recordFigures, requireCli, sessions } from "./support.js";
 
 // Issue 13's classes end to end: the built CLI on a private tmux server, inputs generated (fast-check,
@@ -89,7 +89,7 @@ describe("1. the terminal shows exactly what is there", () => {
       }
     }
     // Accepted: hostile commands and (existing) hostile start directories, run for real.
-    const dirs = sample(hostileDirText, 4, 2).map((s, k) => {
+    const dirs = sample(hostileText, 4, 2).map((s, k) => {
       const d = join(t.work, `d${k}-${s.replace(/\//g, "_").replace(/\0/g, "").slice(0, 60)}`);
       mkdirSync(d, { recursive: true });
       return d;

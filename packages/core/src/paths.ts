@@ -14,18 +14,24 @@ export function normaliseStartDir(dir: string, home: string): string {
 }
 
 /**
- * Why a startDir cannot be read as written, or undefined: a leading `~user` (another user's home) and a
- * variable other than a leading `$HOME` or `${HOME}` (`$PWD`, `~/code/$PROJECT`) are not expanded, and
- * read literally they name a directory nobody meant (review H61-9: `--missing-dirs create` made `./$PWD`).
+ * Why a startDir cannot be read as written, or undefined: a leading `~user` (another user's home) or a
+ * leading variable other than `$HOME`/`${HOME}` (`$PWD`, `${WORK}/api`) is not expanded, and read literally it
+ * names a directory nobody meant (review H61-9: `--missing-dirs create` made `./$PWD`). A variable later in
+ * the path is read literally, as a directory may be so named (`/srv/d$x`, `C:\$Recycle.Bin`: review H62-2);
+ * {@link variableIn} says it where such a directory is missing.
  */
 export function unexpandedStartDir(dir: string): string | undefined {
   if (/^~[^/\\]/.test(dir))
     return `${JSON.stringify(dir.split(/[/\\]/)[0])} (another user's home) is not expanded; write the directory out`;
-  const rest = dir.replace(/^(\$HOME|\$\{HOME\})(?=$|[/\\])/, "");
-  const v = /\$(\{[^}]*\}|[A-Za-z_]\w*)/.exec(rest)?.[0];
-  return v === undefined
+  const lead = /^\$(\{[^}]*\}|[A-Za-z_]\w*)/.exec(dir)?.[0];
+  return lead === undefined || lead === "$HOME" || lead === "${HOME}"
     ? undefined
-    : `${JSON.stringify(v)} is not expanded: only ~, $HOME and \${HOME} are expanded (at the start of startDir); write the directory out`;
+    : `${JSON.stringify(lead)} is not expanded: only ~, $HOME and \${HOME} are expanded (at the start of startDir); write the directory out`;
+}
+
+/** A variable past the start of a startDir (`~/code/$PROJECT`), which mc reads literally, or undefined. */
+export function variableIn(dir: string): string | undefined {
+  return /\$(\{[^}]*\}|[A-Za-z_]\w*)/.exec(dir.replace(/^(\$HOME|\$\{HOME\})(?=$|[/\\])/, ""))?.[0];
 }
 
 /** Where a tab's start directory is, or why it cannot be used. */

@@ -1,7 +1,7 @@
 import { inLine, McError } from "./errors.js";
 import type { DirAccess } from "./host.js";
 import type { MachineRuntime, PlanContext } from "./machine-plan.js";
-import { type ResolvedDir, resolveStartDir } from "./paths.js";
+import { type ResolvedDir, resolveStartDir, variableIn } from "./paths.js";
 import type { LayoutConfig, TabConfig } from "./schema.js";
 
 const dirProblem = {
@@ -22,6 +22,8 @@ export const tabOrigins = new WeakMap<TabConfig, string>();
 interface DirCheck {
   r: ResolvedDir;
   where: string;
+  /** A variable in it, read literally (`~/code/$PROJECT`): said where the directory is missing. */
+  variable?: string | undefined;
 }
 
 /** The directories of tab `ti` of layout `li`, resolved: the tab's, then each pane's own (when it has one). */
@@ -34,10 +36,15 @@ function tabDirs(
   const at = tabOrigins.get(tab) ?? `layouts[${li}].layoutTabs[${ti}]`;
   // An origin of "": a tab of no layouts file (another tool's, a command line's): its field alone.
   const field = (f: string) => (at ? `${at}.${f}` : f);
+  const check = (dir: string, where: string): DirCheck => ({
+    r: resolveStartDir(dir, ctx),
+    where,
+    variable: variableIn(dir),
+  });
   return [
-    { r: resolveStartDir(tab.startDir, ctx), where: field("startDir") },
+    check(tab.startDir, field("startDir")),
     ...(tab.panes ?? []).flatMap((p, pi) =>
-      p.startDir ? [{ r: resolveStartDir(p.startDir, ctx), where: field(`panes[${pi}].startDir`) }] : [],
+      p.startDir ? [check(p.startDir, field(`panes[${pi}].startDir`))] : [],
     ),
   ];
 }
@@ -51,7 +58,7 @@ function checkTab(
   say: { problem(s: string): void; skip(path: string): void },
 ): TabConfig | undefined {
   let usable = true;
-  for (const { r, where } of checks) {
+  for (const { r, where, variable } of checks) {
     if ("error" in r) {
       say.problem(`${where}: ${r.error}`);
       usable = false;
@@ -60,8 +67,13 @@ function checkTab(
     const a = access.get(r.path) ?? "missing";
     if (a === "ok") continue;
     usable = false;
+    // A missing directory named with a variable was likely meant expanded: said, and never created.
+    const why =
+      a === "missing" && variable
+        ? ` (${JSON.stringify(variable)} is not expanded: only a leading ~, $HOME or \${HOME} is; mc does not create it)`
+        : "";
     if (a === "missing" && c.missingDirs === "skip") say.skip(r.path);
-    else say.problem(`${where}: ${dirProblem[a]}: ${inLine(r.path)}`);
+    else say.problem(`${where}: ${dirProblem[a]}: ${inLine(r.path)}${why}`);
   }
   if (!usable) return undefined;
   const [first, ...rest] = checks.map((x) => ("path" in x.r ? x.r.path : ""));
@@ -90,7 +102,12 @@ export async function resolveLayouts(
     c.info.platform === "win32" || m.backend.name === "wt" ? undefined : checkShells(m),
   ]);
   // Made when the run starts (startMachine), never while planning: a dry run changes nothing.
-  const create = c.missingDirs === "create" ? dirs.filter((x) => access.get(x) === "missing") : [];
+  // Never one named with a variable (`./$PWD` is not what anyone meant: review H61-9).
+  const literal = new Set(
+    checks.flat(2).flatMap((x) => ("path" in x.r && x.variable !== undefined ? [x.r.path] : [])),
+  );
+  const create =
+    c.missingDirs === "create" ? dirs.filter((x) => access.get(x) === "missing" && !literal.has(x)) : [];
   for (const d of create) access.set(d, "ok");
   const problems: string[] = [];
   const warnings: string[] = create.map(

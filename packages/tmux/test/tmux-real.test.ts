@@ -1144,6 +1144,23 @@ describe("tmux: start directories (resolved by core, entered by the wrapper)", (
     );
     expect(existsSync(join(made, "here.txt"))).toBe(true);
     await c.killAllSessions();
+    // One named with a variable mc reads literally is never made (a `$PROJECT` directory nobody meant), and
+    // why it is missing is said (reviews H61-9, H62-2); one that exists is used as it is named.
+    const literal = join(t.work, "code", "$PROJECT");
+    const v = t.manager({ sessionLayouts: [layout("var", [["t", "pwd > here.txt"]], literal)] });
+    await expect(v.startAllSessions({ missingDirs: "create" })).rejects.toMatchObject({
+      code: "LAYOUT_INVALID",
+      message: expect.stringContaining(`does not exist: ${literal} ("$PROJECT" is not expanded`),
+    });
+    expect(existsSync(join(t.work, "code"))).toBe(false);
+    mkdirSync(literal, { recursive: true });
+    await v.startAllSessions();
+    await waitFor(
+      () => v.checkAllSessionsStatus(),
+      (r) => r.summary.allFinished,
+    );
+    expect(readFileSync(join(literal, "here.txt"), "utf8").trim()).toBe(literal);
+    await v.killAllSessions();
     const warnings: string[] = [];
     const s = t.manager({
       sessionLayouts: [
