@@ -32,12 +32,25 @@ function optionTakenAsValue(action: Command, args: readonly string[]): string | 
   const names = (o: Option) => [o.long, o.short].filter((f): f is string => f !== undefined);
   const flags = new Set(["-h", "--help", "-V", "--version", ...options.flatMap(names)]);
   const takesValue = new Set(options.filter((o) => o.required).flatMap(names));
+  // Which option of a word takes the next word as its value: itself, or in a group of short flags
+  // (`-mf`), the last letter when it takes one and no letter before it does (commander reads the rest of
+  // the word as that letter's value).
+  const valueTaker = (a: string): string | undefined => {
+    if (takesValue.has(a)) return a;
+    if (!/^-[A-Za-z]{2,}$/.test(a)) return undefined;
+    for (const [k, ch] of [...a.slice(1)].entries())
+      if (takesValue.has(`-${ch}`)) return k === a.length - 2 ? `-${ch}` : undefined;
+    return undefined;
+  };
   for (let i = 0; i < args.length - 1; i++) {
     const a = args[i]!;
     if (a === "--") break;
-    if (!takesValue.has(a)) continue;
+    const taker = valueTaker(a);
+    if (taker === undefined) continue;
     const next = args[++i]!;
-    if (flags.has(next.split("=")[0]!)) return `${a} needs a value, but the next word is the option ${next}`;
+    // `--` is no value either: commander took it as one (`run -f -- --dry-run`).
+    if (next === "--" || flags.has(next.split("=")[0]!))
+      return `${taker}${taker === a ? "" : ` (in ${a})`} needs a value, but the next word is ${next === "--" ? "--" : `the option ${next}`}`;
   }
   return undefined;
 }

@@ -214,7 +214,7 @@ describe("a reader that goes away", () => {
 });
 
 describe("a stop while the tool does not answer", () => {
-  it("logs -f, status --watch and events --follow end at SIGTERM at once, not when the call times out (review H60-3)", async () => {
+  it("logs -f, status --watch, events --follow and wait end at SIGTERM at once, not when the call times out (reviews H60-3, H62-3)", async () => {
     const f = layouts("h603.json", [
       {
         layoutName: "h603",
@@ -245,6 +245,9 @@ describe("a stop while the tool does not answer", () => {
         async () => x.p.got.out,
         (o) => o.length > 0,
       );
+    // wait prints nothing until the end (review H62-3: it took 12 s to stop).
+    followers.push({ name: "wait", p: inBackground(["wait", "h603"]), code: 130 });
+    await new Promise((r) => setTimeout(r, 1500));
     // The server stops answering: every follower's next call to it waits (tmux's bound is 15 s).
     process.kill(server, "SIGSTOP");
     await new Promise((r) => setTimeout(r, 2500));

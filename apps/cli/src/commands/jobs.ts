@@ -496,7 +496,9 @@ export async function waitCommand(
       try {
         // Done by the records read at the start: a merge or restart in another terminal meanwhile gave
         // these sessions new tabs (or a new run): followed again, as the records now say, until none changed.
-        const settled = await followSettled(found, follow, names, o.host, reload);
+        // A stop while a machine that does not answer is asked ends the wait at once (review H62-3: 12 s).
+        const settled = await untilStopped(followSettled(found, follow, names, o.host, reload), signal);
+        if (settled === undefined) return EXIT_CODES.ABORTED;
         const end = settled.end;
         found = settled.found;
         if (!end && missing) {
