@@ -224,7 +224,7 @@ export async function readLayouts(
     if (imported) return withOrigins(imported.file, () => "");
     const yaml = await yamlNotLayouts(path, r.issues);
     if (yaml) {
-      const shown = path === stdinCopy ? "-" : path;
+      const shown = path === stdinCopy ? "standard input" : display(path, { oneLine: true });
       throw new McError("LAYOUT_INVALID", `${shown} ${yaml.what}`, {
         backend: "cli",
         op: "load",
@@ -232,7 +232,8 @@ export async function readLayouts(
       });
     }
   }
-  if (r.ok && r.warnings.length && !out.json) out.err(out.c.yellow(formatWarnings(r.warnings, path)));
+  if (r.ok && r.warnings.length && !out.json)
+    out.err(out.c.yellow(formatWarnings(r.warnings, display(path, { oneLine: true }))));
   // Errors about a tab name its field in the file, whatever -c, -t or -p choose (review H31-10).
   return withOrigins(unwrapLayouts(r, path), (li, ti) => `layouts[${li}].layoutTabs[${ti}]`);
 }

@@ -77,6 +77,31 @@ describe("kill refuses what it would misread, and says what it did not do", () =
   });
 });
 
+describe("a file name with a newline or escapes stays on its line (review H62-5)", () => {
+  it("validate's FILE:LINE:COL lines, its ok line and the YAML refusal are one line each, nothing raw", async () => {
+    const name = "ev\u001b]0;PWN\u0007\nil";
+    const cases: [string, string][] = [
+      [
+        `${name}.json`,
+        '{"version":"0.1","layouts":[{"layoutName":"a","layoutTabs":[{"tabName":"t","startDir":"/tmp","command":"x","bogus":1}]}]}',
+      ],
+      [`${name}.yaml`, 'version: "0.1"\nlayouts:\n  - layoutName: a\n'],
+      [
+        `${name}-ok.json`,
+        '{"version":"0.1","layouts":[{"layoutName":"a","layoutTabs":[{"tabName":"t","startDir":"/tmp","command":"x"}]}]}',
+      ],
+    ];
+    for (const [file, text] of cases) {
+      writeFileSync(join(dir, file), text);
+      const r = await sessions(["validate", file]);
+      const all = r.stdout + r.stderr;
+      expect(all, file).not.toMatch(/[\u001b\u0007]/);
+      // Every line that names the file has all of it: none starts with the name's second half.
+      for (const line of all.split("\n").filter(Boolean)) expect(line, file).not.toMatch(/^il/);
+    }
+  });
+});
+
 describe("-V after a command is never a silent success", () => {
   it("--host -V, --socket -V and a late --version are usage errors; -V first and after -- are as before", async () => {
     for (const args of [

@@ -1038,7 +1038,7 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
     // Part of mc's state is lost: said by the exit code, as logs and events say it (review H58-6 read 0),
     // with the kill to paste, and in the JSON.
     expect(table.code).toBe(9);
-    expect(table.stderr).toContain("✗ the run directory of rd553 is missing");
+    expect(table.stderr).toContain('✗ the run directory of "rd553" is missing');
     expect(table.stderr).toContain(`(sessions kill --socket ${sock} rd553 ends it)`);
     const json = await sessions(["status", "rd553", "--json"]);
     expect(json.code).toBe(9);

@@ -66,7 +66,7 @@ function placement(key: string, from: KeyLevel, to: KeyLevel): string {
     case "layout":
       return from === "file"
         ? `${k} belongs to a layout: put the layout inside "layouts": [ … ]`
-        : `${k} is a layout key (next to layoutName), not a ${from} key`;
+        : `${k} is a layout key (next to ${key === "layoutName" ? "layoutTabs" : "layoutName"}), not a ${from} key`;
     case "tab":
       if (from === "layout") return `${k} belongs on each tab (in layoutTabs), not on the layout`;
       if (from === "pane") return `a pane has no ${k}: it is a tab key`;

@@ -200,7 +200,8 @@ describe("jobs fields and --lenient", () => {
       file: (k) => [`"${k}" belongs at the top level of the file`],
       layout: (k) => [
         `"${k}" belongs to a layout: put the layout inside "layouts": [ … ]`,
-        `"${k}" is a layout key (next to layoutName)`,
+        // Never the key itself (review H62-4: "layoutName" is a layout key (next to layoutName)).
+        `"${k}" is a layout key (next to ${k === "layoutName" ? "layoutTabs" : "layoutName"})`,
       ],
       tab: (k) => [
         `"${k}" belongs on each tab (in layoutTabs), not on the layout`,

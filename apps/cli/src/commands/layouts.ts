@@ -60,14 +60,17 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
       message: `this is ${other}, not an mc layouts file; convert it with: sessions import ${shQuote(file)} -o layouts.json`,
     };
     if (out.json) out.printJson({ ok: false, issues: [issue] });
-    else out.err(formatIssues([issue], file));
+    else out.err(formatIssues([issue], oneLine(file)));
     return 3;
   }
   const yaml = r.ok ? undefined : await yamlNotLayouts(file, r.issues);
   if (yaml) {
     const issue = { path: "", pointer: [], line: 1, column: 1, message: `this ${yaml.what} (${yaml.hint})` };
     if (out.json) out.printJson({ ok: false, issues: [issue] });
-    else out.err(formatIssues([issue], file));
+    else {
+      out.err(formatIssues([issue], oneLine(file)));
+      out.err(out.c.red("1 problem"));
+    }
     return 3;
   }
   if (out.json) {
@@ -79,14 +82,15 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
     return r.ok ? 0 : 3;
   }
   if (!r.ok) {
-    out.err(formatIssues(r.issues, file));
+    // The file's name on one line: a newline in it split each FILE:LINE:COL line (review H62-5).
+    out.err(formatIssues(r.issues, oneLine(file)));
     out.err(out.c.red(`${r.issues.length} problem${r.issues.length === 1 ? "" : "s"}`));
     return 3;
   }
-  if (r.warnings.length) out.err(out.c.yellow(formatWarnings(r.warnings, file)));
+  if (r.warnings.length) out.err(out.c.yellow(formatWarnings(r.warnings, oneLine(file))));
   const tabs = r.value.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
   out.out(
-    `${file}: ok (${r.value.layouts.length} layout${r.value.layouts.length === 1 ? "" : "s"}, ${tabs} tab${tabs === 1 ? "" : "s"})`,
+    `${oneLine(file)}: ok (${r.value.layouts.length} layout${r.value.layouts.length === 1 ? "" : "s"}, ${tabs} tab${tabs === 1 ? "" : "s"})`,
   );
   return 0;
 }

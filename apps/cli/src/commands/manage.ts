@@ -114,7 +114,7 @@ export async function statusCommand(
         if (lost.length && !out.json)
           out.err(
             out.c.red(
-              `✗ the run directory of ${lost.map((s) => s.session).join(", ")} is missing: the records, events and logs of its tabs went with it (${sessionsCommand(
+              `✗ the run directory of ${lost.map((s) => `"${s.session}"`).join(", ")} is missing: the records, events and logs of its tabs went with it (${sessionsCommand(
                 "kill",
                 lost.map((s) => ({ name: s.session, machine: s.machine, socket: s.socket })),
               )} ends it)`,
