@@ -138,7 +138,7 @@ async function followAll(
   signal: AbortSignal,
   emit: (e: McEvent) => void,
   /** Following again (records changed): what was said so far; nothing since is skipped. */
-  again?: { memory: FollowMemory; first: boolean },
+  again?: { memory: FollowMemory; first: boolean; saidHistory?: boolean },
   /** What the wait is told of machines: those that did not answer, and those being asked (FollowOptions). */
   machines?: {
     onUnanswered?: (list: Unanswered, from: { run: LoadedRun; covers: ReadonlySet<string> }) => void;
@@ -181,7 +181,10 @@ async function followAll(
       const stream = followEvents(run.manager, {
         only: (s) => keys.has(`${s.machine}\u0000${s.name}`),
         signal,
-        skipHistory: again === undefined || again.first,
+        // What the history printed is in `memory.seen` when it was said (events SESSION --follow): the first
+        // read then says what came since, not skips it (review H63-5: a tab's end written between the two
+        // reads was never said).
+        skipHistory: again === undefined || (again.first && !again.saidHistory),
         ...(again ? { memory: again.memory } : {}),
         ...(machines?.asking ? { asking: machines.asking } : {}),
         // Each run's follower speaks for the machines of its own sessions only (review H53-3).
@@ -245,8 +248,10 @@ async function followLive(
   signal: AbortSignal,
   reload: () => Promise<Runs | undefined>,
   emit: (e: McEvent) => void,
+  /** The keys of the events the history printed. */
+  said: Set<string>,
 ): Promise<void> {
-  const memory: FollowMemory = { seen: new Set(), ended: new Set() };
+  const memory: FollowMemory = { seen: said, ended: new Set() };
   let changed = new AbortController();
   const stop = await watchRunRecords(() => changed.abort());
   try {
@@ -256,7 +261,7 @@ async function followLive(
       // while it started has a start time of its own: review H52-3 saw two session-started); its events
       // so far come with it then.
       const settled = found.filter((f) => f.endedAt !== undefined || f.session.starting === undefined);
-      if (settled.length) await followAll(settled, round, emit, { memory, first });
+      if (settled.length) await followAll(settled, round, emit, { memory, first, saidHistory: true });
       // Every tab followed has finished: wait for the next change of the records (or the end).
       if (!round.aborted)
         await new Promise<void>((r) => round.addEventListener("abort", () => r(), { once: true }));
@@ -327,14 +332,19 @@ export async function eventsCommand(
       const lost = await lostRunDirs(found);
       if (lost.length && names.length) throw lostRunDirError(lost, "events");
       if (lost.length) out.err(out.c.yellow(`warning: ${lostRunDirError(lost, "events").reason}`));
-      for (const e of await history(found)) out.jsonLine(e);
+      // Said once: their keys go to the followers, which say only what came after.
+      const said = new Set<string>();
+      for (const e of await history(found)) {
+        said.add(eventKey(e));
+        out.jsonLine(e);
+      }
       if (o.follow && names.length === 0) {
         // A dashboard: it never ends by itself, so it is never a silent exit 0 (review H50-10).
         if (found.length === 0) out.err("no live sessions yet; waiting for new ones (Ctrl-C to stop)");
         const { signal, done } = interruptible();
         try {
           await untilStopped(
-            followLive(found, o.host, signal, reload, (e) => out.jsonLine(e)),
+            followLive(found, o.host, signal, reload, (e) => out.jsonLine(e), said),
             signal,
           );
           return EXIT_CODES.ABORTED;
@@ -345,11 +355,11 @@ export async function eventsCommand(
       if (!o.follow || found.every((f) => f.endedAt !== undefined)) return 0;
       const { signal, done } = interruptible();
       try {
-        const memory: FollowMemory = { seen: new Set(), ended: new Set() };
+        const memory: FollowMemory = { seen: said, ended: new Set() };
         const settled = await untilStopped(
           followSettled(
             found,
-            (f, first) => followAll(f, signal, (e) => out.jsonLine(e), { memory, first }),
+            (f, first) => followAll(f, signal, (e) => out.jsonLine(e), { memory, first, saidHistory: true }),
             names,
             o.host,
             reload,
