@@ -4,28 +4,19 @@ import { join } from "node:path";
 
 declare const __MC_VERSION__: string;
 
-/** Commands that own work while they run (a scheduler, a monitor, a kill half done). */
-const OWNS_WORK = new Set(["run", "r", "run-all", "R", "rerun", "kill", "create-from-command", "c"]);
-
 // A closed pipe (`sessions status | head -1`) ends the program quietly, as git does; except for a command
 // that owns work: `run --max-parallel-tabs 2>&1 | head -2` exited 0 and left every tab it had not started
 // abandoned (review H59-2). That one carries on without the stream, as without a terminal, and ends with
-// its own exit code.
+// its own exit code; so for any other write error (a full disk: H63-1). Another command ends with 1 then.
 let owns: boolean | undefined;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") {
-      if (owns === undefined) {
-        const { commandOf } = require("./compile-cache.js") as typeof import("./compile-cache.js");
-        // `run+dry` (a dry run) starts nothing.
-        owns = OWNS_WORK.has(commandOf(process.argv.slice(2)));
-      }
-      if (!owns) process.exit(process.exitCode ?? 0);
-      return;
-    }
+    owns ??= (require("./compile-cache.js") as typeof import("./compile-cache.js")).ownsWork(
+      process.argv.slice(2),
+    );
     // The terminal went away (mc killed the session it runs in): finish the work without a screen.
-    if (e.code === "EIO" || e.code === "ERR_STREAM_DESTROYED") return;
-    throw e;
+    if (owns || e.code === "EIO" || e.code === "ERR_STREAM_DESTROYED") return;
+    process.exit(e.code === "EPIPE" ? (process.exitCode ?? 0) : 1);
   });
 }
 

@@ -90,6 +90,18 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
  * dry run (which leaves the start's code uncompiled); `-` for help or no arguments (commander's code
  * only); `?` when it cannot be told (a path where the command goes): no cache then.
  */
+/** Commands that own work while they run (a scheduler, a monitor, a kill half done), not their dry runs. */
+const OWNS_WORK = new Set(["run", "r", "run-all", "R", "rerun", "kill", "create-from-command", "c"]);
+
+/**
+ * Whether a command line's command owns work: output it cannot write (a closed pipe, a full disk) must not
+ * stop it (review H59-2: `run … 2>&1 | head` abandoned every tab not started; H63-1: `>/dev/full` crashed
+ * `run -k` before its kill).
+ */
+export function ownsWork(args: readonly string[]): boolean {
+  return OWNS_WORK.has(commandOf(args));
+}
+
 export function commandOf(args: readonly string[]): string {
   const end = args.indexOf("--");
   const opts = end < 0 ? args : args.slice(0, end);

@@ -1,7 +1,8 @@
 import { envSeconds, isMcError, McError } from "@mc/core";
 import { Command, CommanderError, type Option } from "commander";
+import { ownsWork } from "./compile-cache.js";
 import { EXIT_CODES_HELP, reportError } from "./exit-codes.js";
-import { makeOutput, type Output } from "./output.js";
+import { keepWorkingWhenOutputFails, makeOutput, type Output } from "./output.js";
 import {
   type Ctx,
   registerCompletion,
@@ -165,6 +166,7 @@ function usageError(out: Output, message: string): number {
 
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  keepWorkingWhenOutputFails(ownsWork(argv.slice(2)));
   const state = { out: makeOutput(argv.includes("--json")), code: 0, args: argv.slice(2) };
   // `-V` after a command is never the version: commander printed it and exited 0 for `--host -V`, so a
   // script passing a value that starts with `-` read success where nothing ran.

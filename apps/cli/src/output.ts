@@ -78,6 +78,27 @@ export interface Streams {
   stderr: { write(s: string): unknown };
 }
 
+let keepWorking = false;
+
+/**
+ * Output that cannot be written (a file on a full disk throws at once; a pipe or terminal errors later,
+ * bin.ts) does not stop a command that owns work (`run`, `rerun`, `kill`): it carries on without it
+ * (review H63-1: `run -k >/dev/full` crashed after two of six tabs, the kill never done). Another command
+ * ends with exit 1: what it was asked for could not be said.
+ */
+export function keepWorkingWhenOutputFails(on: boolean): void {
+  keepWorking = on;
+}
+
+function writeTo(stream: { write(s: string): unknown }, text: string): void {
+  try {
+    stream.write(text);
+  } catch {
+    if (keepWorking) return;
+    process.exit(1);
+  }
+}
+
 /** Build the output for this process. */
 export function makeOutput(
   json: boolean,
@@ -92,17 +113,17 @@ export function makeOutput(
     color,
     tty,
     c: colors,
-    out: (l) => streams.stdout.write(`${render(l, color)}\n`),
-    err: (l) => streams.stderr.write(`${render(l, color)}\n`),
-    outText: (t) => streams.stdout.write(render(t, color)),
-    errText: (t) => streams.stderr.write(render(t, color)),
-    printJson: (v) => streams.stdout.write(`${jsonText(v, 2)}\n`),
-    jsonLine: (v) => streams.stdout.write(`${jsonText(v)}\n`),
-    errJson: (v) => streams.stderr.write(`${jsonText(v)}\n`),
-    data: (t) => streams.stdout.write(t),
+    out: (l) => writeTo(streams.stdout, `${render(l, color)}\n`),
+    err: (l) => writeTo(streams.stderr, `${render(l, color)}\n`),
+    outText: (t) => writeTo(streams.stdout, render(t, color)),
+    errText: (t) => writeTo(streams.stderr, render(t, color)),
+    printJson: (v) => writeTo(streams.stdout, `${jsonText(v, 2)}\n`),
+    jsonLine: (v) => writeTo(streams.stdout, `${jsonText(v)}\n`),
+    errJson: (v) => writeTo(streams.stderr, `${jsonText(v)}\n`),
+    data: (t) => writeTo(streams.stdout, t),
     live: () =>
       new LiveBlock(
-        (s) => streams.stdout.write(s),
+        (s) => writeTo(streams.stdout, s),
         () => ({ columns: streams.stdout.columns || columns, rows: streams.stdout.rows || 50 }),
         color,
       ),

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -211,6 +211,46 @@ describe("a reader that goes away", () => {
       await sessions(["kill", "h592"]);
     }
   });
+});
+
+describe("output that cannot be written (a full disk)", () => {
+  it.skipIf(!existsSync("/dev/full"))(
+    "run -m -k --max-parallel-tabs into /dev/full starts every tab, kills at the end and exits with their outcome; status exits 1 (review H63-1)",
+    async () => {
+      const f = layouts("h631.json", [
+        {
+          layoutName: "h631",
+          layoutTabs: [0, 1, 2, 3].map((i) => ({
+            tabName: `t${i}`,
+            command: i === 1 ? "sleep 0.2; exit 3" : "sleep 0.2",
+          })),
+        },
+      ]);
+      const full = openSync("/dev/full", "w");
+      const child = spawn(
+        "node",
+        [BIN, "run", f, "--socket", sock, "--max-parallel-tabs", "2", "--poll-seconds", "0.2", "-m", "-k"],
+        { env, cwd: dir, stdio: ["ignore", full, full] },
+      );
+      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      closeSync(full);
+      expect(code).toBe(10);
+      const events = lines((await sessions(["events", "h631"])).stdout).map((l) => JSON.parse(l));
+      expect(events.filter((e) => e.type === "tab-exited").map((e) => [e.tab, e.exitCode])).toEqual(
+        expect.arrayContaining([
+          ["t0", 0],
+          ["t1", 3],
+          ["t2", 0],
+          ["t3", 0],
+        ]),
+      );
+      expect(events.some((e) => e.type === "session-gone" || e.type === "session-killed")).toBe(true);
+      const again = openSync("/dev/full", "w");
+      const st = spawnSync("node", [BIN, "ls"], { env, cwd: dir, stdio: ["ignore", again, "pipe"] });
+      closeSync(again);
+      expect(st.status).toBe(1);
+    },
+  );
 });
 
 describe("a stop while the tool does not answer", () => {
