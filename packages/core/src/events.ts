@@ -192,11 +192,11 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
       out.push({ ...ev, type: "tab-ready" });
     }
   }
-  // A tab a scheduler never opened (a tab it depends on failed, or a merge dropped it) has no wrapper to
-  // say it ended: its record, written by the scheduler or the merge, does.
+  // A tab a scheduler never opened (a tab it depends on failed) has no wrapper to say it ended: its record,
+  // written by the scheduler, does.
   for (const slot of sessionSlots(s.layout)) {
     const rec = parseTabRecord(h.files.get(tabRecordName(slot.slot)));
-    if ((rec?.error !== "dependency" && rec?.error !== "dropped") || rec.end === undefined) continue;
+    if (rec?.error !== "dependency" || rec.end === undefined) continue;
     out.push({
       type: "tab-exited",
       time: at(rec.end),
@@ -205,10 +205,7 @@ export function sessionEvents(h: SessionHistory): McEvent[] {
       index: slot.tab,
       ...(slot.pane ? { pane: slot.pane } : {}),
       exitCode: rec.exit ?? 125,
-      reason:
-        rec.error === "dropped"
-          ? "not started: the file a merge gave no longer has it"
-          : "not started: a tab it depends on failed",
+      reason: "not started: a tab it depends on failed",
     });
   }
   tabs.forEach((t, index) => {

@@ -113,7 +113,7 @@ async function tabsSeen(m: MachineRuntime, old: ManagedSession) {
  * own, and is not waiting for a scheduler (review H42-2: the merge said "5 kept", its tabs read missing).
  */
 function openNeverStarted(plan: MergePlan, seen: Awaited<ReturnType<typeof tabsSeen>>): MergePlan {
-  const held = new Set([...plan.pending, ...plan.droppedSlots]);
+  const held = new Set(plan.pending);
   const kept = plan.actions.flatMap((a, i) => (a === "keep" && !held.has(i) ? [i] : []));
   // Only what the tool saw for sure keeps a tab from being opened again.
   if (!kept.length || !seen.panes) return plan;

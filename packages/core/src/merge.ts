@@ -28,11 +28,6 @@ export interface MergePlan {
   pending: number[];
   /** How many waiting tabs the file no longer has: none of them is started. */
   dropped: number;
-  /**
-   * Places of `layout` that still hold a dropped tab: a tab that started after it holds the numbering.
-   * It is recorded as never started (skipped), so nothing waits for it.
-   */
-  droppedSlots: number[];
   /** Waiting tabs whose command or directory the file changed: they open with the file's. */
   renewed: number;
 }
@@ -113,21 +108,31 @@ export function planMerge(
   const last = tabs.findLastIndex((t) => t !== undefined);
   const size = Math.max(fixed + movable.length, last + 1);
   const pending: number[] = [];
-  const droppedSlots: number[] = [];
   let next = 0;
   for (let i = 0; i < size; i++) {
     if (tabs[i] !== undefined) continue;
     const m = movable[next++];
-    if (m) {
-      tabs[i] = m.tab;
-      actions[i] = m.action;
-      if (m.action === "keep" || o.holdAdded) pending.push(i);
-    } else {
-      // Fewer tabs than places below a started one: the place keeps a dropped tab, never to start.
-      tabs[i] = dropped[droppedSlots.length]!;
-      actions[i] = "keep";
-      droppedSlots.push(i);
+    if (!m) {
+      // Fewer tabs than places below a tab that started (out of order: a rerun of a later waiting tab): a
+      // place cannot be emptied, as every window, record and log is numbered by it. A tab kept there as
+      // never started read as failed, rerun ran its old command and giving it back did not (review H63-2..4):
+      // refused instead, nothing changed.
+      const gone = before
+        .flatMap((t, k) => (k < last && never(k) && !named.has(k) ? [`"${t.tabName}"`] : []))
+        .join(", ");
+      throw new McError(
+        "USAGE",
+        `cannot merge into session "${old.name}": the file drops waiting tab(s) ${gone}, and tab "${before[last]!.tabName}" after them has already started (its place is numbered)`,
+        {
+          backend: "core",
+          op: "plan",
+          hint: "keep those tabs in the file, or replace the session with --on-conflict restart; nothing was changed",
+        },
+      );
     }
+    tabs[i] = m.tab;
+    actions[i] = m.action;
+    if (m.action === "keep" || o.holdAdded) pending.push(i);
   }
   tabs.length = size;
   actions.length = size;
@@ -146,7 +151,6 @@ export function planMerge(
     actions: done,
     pending,
     dropped: dropped.length,
-    droppedSlots,
     renewed,
   };
 }
@@ -154,7 +158,7 @@ export function planMerge(
 /** What `plan` does, counted (see {@link MergeCounts}). */
 export function mergeCounts(plan: MergePlan): MergeCounts {
   const n = (a: TabAction) => plan.actions.filter((x) => x === a).length;
-  const held = new Set([...plan.pending, ...plan.droppedSlots]);
+  const held = new Set(plan.pending);
   return {
     added: n("create"),
     restarted: n("restart"),
@@ -196,14 +200,9 @@ export async function applyMerge(
 ): Promise<ManagedSession> {
   const { savedIn: _, ...data } = plan.old.data ?? {};
   const { scheduler: _dead, pendingTabs: _waited, tabErrors, ...old } = plan.old;
-  const held = new Set([...plan.pending, ...plan.droppedSlots]);
+  const held = new Set(plan.pending);
   // What was said of a tab stays with its place only where that tab started (the others moved or left).
-  const said = Object.entries(tabErrors ?? {}).filter(([i]) => !held.has(Number(i)));
-  const dropNote = "not started: the file a merge gave no longer has it";
-  const errors = {
-    ...Object.fromEntries(said),
-    ...Object.fromEntries(plan.droppedSlots.map((i) => [String(i), dropNote])),
-  };
+  const errors = Object.fromEntries(Object.entries(tabErrors ?? {}).filter(([i]) => !held.has(Number(i))));
   // This run schedules what waits now (the run that did may have ended: its tabs read abandoned).
   const scheduler = plan.pending.length ? selfIdentity() : undefined;
   const session: ManagedSession = {
@@ -219,11 +218,6 @@ export async function applyMerge(
   // (Ctrl-C's second press, a kill -9) left a tab no record knew, so no status, kill sweep or rerun
   // reached it (review H35-4). A tab not opened yet reads as not running, which it is not.
   await before?.(session);
-  // A dropped tab a started one holds the place of never starts: its record says so, as for a tab whose
-  // dependency failed, so status, wait and a scheduler see it finished.
-  const now = Date.now() / 1000;
-  const never = `${JSON.stringify({ v: 1, pid: 0, start: now, end: now, exit: 125, error: "dropped" })}\n`;
-  for (const i of plan.droppedSlots) await m.host.writeFile(join(session.runDir, tabRecordName(i)), never);
   // New tabs first, then each restarted tab closed and opened again in turn: the session always holds a
   // window (closing every old one first ended a session whose tabs all changed). A new tab held for the
   // scheduler (`--max-parallel-tabs`) is opened by it.

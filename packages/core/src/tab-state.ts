@@ -69,7 +69,6 @@ export type TabOutcome = Pick<
 const RECORD_ERRORS: Record<string, string> = {
   startDir: "its start directory could not be entered; the command did not run",
   dependency: "not started: a tab it depends on failed",
-  dropped: "not started: the file a merge gave no longer has it",
 };
 
 /** The outcome a finished record states: exited with its code, or killed by its signal. */
@@ -84,10 +83,9 @@ function recordEnd(r: TabRecord): TabOutcome {
     ...(r.error ? { error: RECORD_ERRORS[r.error] ?? r.error } : {}),
     ...(r.attempt && r.attempt > 1 ? { attempt: r.attempt } : {}),
   };
-  // Never started (a tab it depends on failed, or a merge dropped it): no process, no runtime; the 125
-  // the record holds stays.
-  if (r.error === "dependency" || r.error === "dropped")
-    return { state: "skipped", exitCode: r.exit ?? 125, endedAt, error: RECORD_ERRORS[r.error]! };
+  // Never started (a tab it depends on failed): no process, no runtime; the 125 the record holds stays.
+  if (r.error === "dependency")
+    return { state: "skipped", exitCode: r.exit ?? 125, endedAt, error: RECORD_ERRORS.dependency! };
   if (r.signal)
     return { ...base, state: "killed", signal: r.signal.startsWith("SIG") ? r.signal : `SIG${r.signal}` };
   return { ...base, ...classifyExit(r.exit ?? 0) };

@@ -191,7 +191,6 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
       const r = plan([t(0), t(1), t(2), t(3)], overwrite);
       expect(r.names).toEqual(["t0", "t1", "t2", "t3"]);
       expect(r.next).toEqual(["t2: run t2", "t3: run t3"]);
-      expect(r.p.droppedSlots).toEqual([]);
       expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 2, waiting: 2, renewed: 0, dropped: 2 });
     });
 
@@ -231,13 +230,17 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
       expect(now.names.filter((_, i) => now.p.actions[i] === "create")).toEqual(["t6", "t5x"]);
     });
 
-    it(`${policy}: a dropped tab a started one holds the place of stays, recorded as never started`, () => {
-      // t3 was started by hand (rerun t3) while t2, t4 and t5 waited; the file keeps t0, t1 and t3.
-      const r = plan([t(0), t(1), t(3)], overwrite, session([2, 4, 5]));
-      expect(r.names).toEqual(["t0", "t1", "t2", "t3"]);
-      expect(r.p.pending).toEqual([]);
-      expect(r.p.droppedSlots).toEqual([2]);
-      expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 3, waiting: 0, renewed: 0, dropped: 3 });
+    it(`${policy}: dropping a waiting tab whose place a later, started tab holds is refused, nothing changed (review H63-2..4)`, () => {
+      // t3 was started by hand (rerun t3) while t2, t4 and t5 waited; the file keeps t0, t1 and t3: t2's
+      // place cannot be emptied (t3's window, record and log are numbered after it). Kept as a never-started
+      // tab, it read failed, rerun ran its old command, and giving it back did not run it.
+      expect(() => plan([t(0), t(1), t(3)], overwrite, session([2, 4, 5]))).toThrow(
+        /cannot merge into session "ed": the file drops waiting tab\(s\) "t2", and tab "t3" after them has already started/,
+      );
+      // Another tab in its place is fine: the file's tabs fill the free places in order.
+      const r = plan([t(0), t(1), ["t9", "run t9"], t(3)], overwrite, session([2, 4, 5]));
+      expect(r.names).toEqual(["t0", "t1", "t9", "t3"]);
+      expect(r.counts.dropped).toBe(3);
     });
   }
 
