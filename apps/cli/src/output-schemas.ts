@@ -183,6 +183,8 @@ const mergeCounts = z.object({
   renewed: z.number().int(),
   /** Waiting tabs the file no longer has: not started. */
   dropped: z.number().int(),
+  /** Of kept: tabs that ran whose command the file changed, kept with the old one (merge-skip). */
+  stale: z.number().int(),
 });
 
 const started = z.object({

@@ -30,6 +30,8 @@ export interface MergePlan {
   dropped: number;
   /** Waiting tabs whose command or directory the file changed: they open with the file's. */
   renewed: number;
+  /** Tabs that ran whose command or directory the file changed, kept as they ran (merge-skip). */
+  stale: number;
 }
 
 /** How {@link planMerge} treats the session's tabs that never started. */
@@ -55,6 +57,8 @@ export interface MergeCounts {
   renewed: number;
   /** Waiting tabs the file no longer has: not started. */
   dropped: number;
+  /** Of `kept`: tabs that ran whose command the file changed, kept with the old one (merge-skip). */
+  stale: number;
 }
 
 const changed = (a: TabConfig, b: TabConfig) => a.command !== b.command || a.startDir !== b.startDir;
@@ -91,6 +95,7 @@ export function planMerge(
   const movable: { tab: TabConfig; action: TabAction }[] = [];
   const named = new Set<number>();
   let renewed = 0;
+  let stale = 0;
   for (const t of wanted.layoutTabs) {
     const i = before.findIndex((x) => x.tabName === t.tabName);
     if (i < 0) movable.push({ tab: t, action: "create" });
@@ -98,9 +103,13 @@ export function planMerge(
       named.add(i);
       if (changed(before[i]!, t)) renewed++;
       movable.push({ tab: t, action: "keep" });
-    } else if (overwrite && changed(before[i]!, t)) {
-      tabs[i] = t;
-      actions[i] = "restart";
+    } else if (changed(before[i]!, t)) {
+      // merge-skip keeps it as it ran, and says so (review H63-6: a rerun then ran the old command unsaid).
+      if (!overwrite) stale++;
+      else {
+        tabs[i] = t;
+        actions[i] = "restart";
+      }
     }
   }
   const dropped = before.flatMap((t, i) => (never(i) && !named.has(i) ? [t] : []));
@@ -152,6 +161,7 @@ export function planMerge(
     pending,
     dropped: dropped.length,
     renewed,
+    stale,
   };
 }
 
@@ -165,6 +175,7 @@ export function mergeCounts(plan: MergePlan): MergeCounts {
     kept: plan.actions.filter((a, i) => a === "keep" && !held.has(i)).length,
     waiting: plan.pending.length,
     renewed: plan.renewed,
+    stale: plan.stale,
     dropped: plan.dropped,
   };
 }

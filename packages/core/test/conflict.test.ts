@@ -191,7 +191,15 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
       const r = plan([t(0), t(1), t(2), t(3)], overwrite);
       expect(r.names).toEqual(["t0", "t1", "t2", "t3"]);
       expect(r.next).toEqual(["t2: run t2", "t3: run t3"]);
-      expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 2, waiting: 2, renewed: 0, dropped: 2 });
+      expect(r.counts).toEqual({
+        added: 0,
+        restarted: 0,
+        kept: 2,
+        waiting: 2,
+        renewed: 0,
+        dropped: 2,
+        stale: 0,
+      });
     });
 
     it(`${policy}: a renamed waiting tab is a new tab; the old name is dropped, not run as well`, () => {
@@ -207,7 +215,15 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
       expect(r.next).toEqual(["t6: run t6", "t5: run t5", "t4: run t4", "t3: run t3", "t2: run t2"]);
       // The tabs that ran keep their places (their windows, records and logs are numbered by them).
       expect(r.names.slice(0, 2)).toEqual(["t0", "t1"]);
-      expect(r.counts).toEqual({ added: 1, restarted: 0, kept: 2, waiting: 5, renewed: 0, dropped: 0 });
+      expect(r.counts).toEqual({
+        added: 1,
+        restarted: 0,
+        kept: 2,
+        waiting: 5,
+        renewed: 0,
+        dropped: 0,
+        stale: 0,
+      });
     });
 
     it(`${policy}: a waiting tab whose command changed runs the new command; one that ran is ${overwrite ? "restarted" : "kept"}`, () => {
@@ -223,7 +239,15 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
       const r = plan(ed2, overwrite, session(), true);
       expect(r.names).toEqual(["t0", "t1", "t6", "t2", "t3", "t5x"]);
       expect(r.next).toEqual(["t6: run t6", "t2: run t2 EDIT", "t3: run t3", "t5x: run t5"]);
-      expect(r.counts).toEqual({ added: 2, restarted: 0, kept: 2, waiting: 4, renewed: 1, dropped: 2 });
+      expect(r.counts).toEqual({
+        added: 2,
+        restarted: 0,
+        kept: 2,
+        waiting: 4,
+        renewed: 1,
+        dropped: 2,
+        stale: 0,
+      });
       // Without a cap the added tabs open at once; the waiting ones still follow the file.
       const now = plan(ed2, overwrite);
       expect(now.next).toEqual(["t2: run t2 EDIT", "t3: run t3"]);
@@ -244,9 +268,25 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
     });
   }
 
+  it("a tab that ran whose command the file changed: merge-skip keeps it and counts it, merge-overwrite restarts it (review H63-6)", () => {
+    const edit: T[] = [["t0", "run t0 FIXED"], t(1), t(2), t(3), t(4), t(5)];
+    const skip = plan(edit, false);
+    expect(skip.counts).toMatchObject({ restarted: 0, kept: 2, stale: 1 });
+    const over = plan(edit, true);
+    expect(over.counts).toMatchObject({ restarted: 1, kept: 1, stale: 0 });
+  });
+
   it("a tab that started is kept even when the file no longer has it (it ran)", () => {
     const r = plan([t(1), t(2), t(3), t(4), t(5)], false);
     expect(r.names).toEqual(["t0", "t1", "t2", "t3", "t4", "t5"]);
-    expect(r.counts).toEqual({ added: 0, restarted: 0, kept: 2, waiting: 4, renewed: 0, dropped: 0 });
+    expect(r.counts).toEqual({
+      added: 0,
+      restarted: 0,
+      kept: 2,
+      waiting: 4,
+      renewed: 0,
+      dropped: 0,
+      stale: 0,
+    });
   });
 });

@@ -99,13 +99,16 @@ export function conflictNote(
 ): string {
   if (action === "replace") return " (replaces the session that was running)";
   if (action === "merge") {
-    const m = merge ?? { added: 0, restarted: 0, kept: 0, waiting: 0, renewed: 0, dropped: 0 };
+    const m = merge ?? { added: 0, restarted: 0, kept: 0, waiting: 0, renewed: 0, dropped: 0, stale: 0 };
     // A tab that never opened is opened by this run's scheduler, from the file as it is now: said apart,
     // with the waiting tabs whose command changed and those the file no longer has (review H59-3).
     const renewed = m.renewed ? ` (${m.renewed} with the command the file gives now)` : "";
     const wait = m.waiting ? `, ${m.waiting} waiting to be opened${renewed}` : "";
     const dropped = m.dropped ? `, ${m.dropped} dropped: no longer in the file` : "";
-    return ` (merged into the running session: ${m.added} added, ${m.restarted} restarted, ${m.kept} kept${wait}${dropped})`;
+    const stale = m.stale
+      ? ` (${m.stale} ran with a command the file has changed: kept as it ran, and a rerun runs that; merge-overwrite restarts it)`
+      : "";
+    return ` (merged into the running session: ${m.added} added, ${m.restarted} restarted, ${m.kept} kept${stale}${wait}${dropped})`;
   }
   return renamed ? ` (renamed from "${requested}")` : "";
 }
