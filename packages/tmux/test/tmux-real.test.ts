@@ -1991,7 +1991,15 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     const [o] = await over.startAllSessions({ onConflict: "merge-overwrite" });
     // It never ran: nothing to restart, and not opened beside the cap's tabs at once.
     expect(o!.tabActions).toEqual(["keep", "keep"]);
-    expect(o!.merge).toEqual({ added: 0, restarted: 0, kept: 1, waiting: 1, renewed: 1, dropped: 0 });
+    expect(o!.merge).toEqual({
+      added: 0,
+      restarted: 0,
+      kept: 1,
+      waiting: 1,
+      renewed: 1,
+      dropped: 0,
+      stale: 0,
+    });
     expect(over.managed[0]!.pendingTabs).toEqual([1]);
     expect(windows("=mw")).toHaveLength(1);
     await schedule(over, { pollMs: 100 });
