@@ -3,7 +3,7 @@ import { McError } from "./errors.js";
 import type { HostInfo } from "./host.js";
 import { selfIdentity } from "./linux-proc.js";
 import type { MachineRuntime } from "./machine-plan.js";
-import { pollUntil } from "./poll.js";
+import { pollUntil, sleep } from "./poll.js";
 import { type ManagedSession, notPending } from "./run-record.js";
 import type { LayoutConfig, TabConfig } from "./schema.js";
 import type { PreparedSession } from "./session-backend.js";
@@ -256,7 +256,16 @@ export async function applyMerge(
             }),
         });
       }
-      const text = await m.host.readFile(rec);
+      // Its recorder writes the end a moment after the wrapper is gone (the last process with the tab's
+      // marker): the record is moved once it says the end, or an end written after the move landed on the
+      // new tab's record, which then read killed (a CI run of tmux-real under load). A wrapper killed outright
+      // writes none: not waited for past 3 s.
+      let text = await m.host.readFile(rec);
+      for (const until = Date.now() + 3000; text !== undefined && Date.now() < until; ) {
+        if (parseTabRecord(text)?.end !== undefined) break;
+        await sleep(50);
+        text = await m.host.readFile(rec);
+      }
       if (text !== undefined) {
         await m.host.writeFile(rec.replace(/\.json$/, `.prev-${Date.now()}.json`), text);
         await m.host.remove(rec);
