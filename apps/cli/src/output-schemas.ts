@@ -285,6 +285,10 @@ export const dryRunDocument = z
           start: z.array(z.object({ file: z.string(), args: z.array(z.string()) })),
           tabActions: z.array(z.enum(["create", "keep", "restart"])).optional(),
           merge: mergeCounts.optional(),
+          /** A merge: the tabs (indexes into the merged layout) this run's scheduler opens. */
+          waitingTabs: z.array(z.number().int()).optional(),
+          /** A merge: the session's waiting tabs the file no longer has; none is started. */
+          droppedTabs: z.array(z.string()).optional(),
           waits: z
             .array(
               z.object({

@@ -93,7 +93,7 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
     (old.pendingTabs ?? []).filter((i) => !seen.records.has(tabRecordName(i)) && !seen.panes?.has(i)),
   );
   const plan = planMerge(old, spec.layout, overwrite, { waiting, holdAdded: c.initialTabs !== undefined });
-  return openNeverStarted(plan, seen);
+  return keepAWindow(openNeverStarted(plan, seen), seen, m.backend.name);
 }
 
 /**
@@ -120,6 +120,36 @@ function openNeverStarted(plan: MergePlan, seen: Awaited<ReturnType<typeof tabsS
   const actions = [...plan.actions];
   for (const i of kept) if (!seen.panes.has(i) && !seen.records.has(tabRecordName(i))) actions[i] = "create";
   return { ...plan, actions };
+}
+
+/**
+ * A restart closes the tab's window, and a session whose last window closes ends. Restarts are made one at
+ * a time, so another window (a tab kept, one opened at once, a second restarted one) holds the session
+ * meanwhile. Under a cap, restarts wait for the scheduler once closed: when no other window would hold
+ * the session, the first of them is restarted at once instead (nothing else runs, so that keeps the cap).
+ * A restart of the session's one open window is refused, nothing changed (it ended the session: the
+ * merge failed on a session gone).
+ */
+function keepAWindow(
+  plan: MergePlan,
+  seen: Awaited<ReturnType<typeof tabsSeen>>,
+  backend: string,
+): MergePlan {
+  const open = seen.panes;
+  const restart = plan.actions.flatMap((a, i) => (a === "restart" && open?.has(i) ? [i] : []));
+  if (!open || !restart.length) return plan;
+  const held = new Set(plan.pending);
+  const holders =
+    [...open].filter((i) => plan.actions[i] !== "restart").length +
+    plan.actions.filter((a, i) => a === "create" && !held.has(i)).length;
+  if (holders) return plan;
+  if (restart.length === 1)
+    throw new McError(
+      "USAGE",
+      `cannot restart tab ${JSON.stringify(plan.layout.layoutTabs[restart[0]!]!.tabName)} of "${plan.old.name}": its window is the session's only open one, and closing it ends the session`,
+      { backend, op: "start", hint: "replace the session with --on-conflict restart; nothing was changed" },
+    );
+  return { ...plan, pending: plan.pending.filter((i) => i !== restart[0]) };
 }
 
 /**
@@ -186,34 +216,28 @@ export function runDirOf(info: HostInfo, runId: string, machine: string, index: 
 
 /**
  * A merge opens the tabs it restarts, and without `--max-parallel-tabs` the tabs it adds, at once, in the
- * running session: it cannot hold one back until its dependencies are ready, and a restart under a cap
- * would run beside the tabs the cap counts. Refused before anything changes (review H37-1, H37-2: such
- * tabs ran at once, one beside a dependency that had failed). Tabs that wait (waiting ones, added ones under
- * a cap) are opened by this run's scheduler, which keeps to both.
+ * running session: it cannot hold one back until its dependencies are ready. Refused before anything
+ * changes (review H37-1, H37-2: such tabs ran at once, one beside a dependency that had failed). Tabs that
+ * wait (waiting ones; added and restarted ones under a cap) are opened by this run's scheduler, which keeps
+ * to both.
  */
-function refuseUnscheduledMerge(plan: MergePlan, initialTabs: number | undefined, backend: string): void {
+function refuseUnscheduledMerge(plan: MergePlan, backend: string): void {
   const held = new Set(plan.pending);
   const opened = plan.layout.layoutTabs.filter(
-    (_, i) => (plan.actions[i] === "create" && !held.has(i)) || plan.actions[i] === "restart",
+    (_, i) => (plan.actions[i] === "create" || plan.actions[i] === "restart") && !held.has(i),
   );
-  const restarted = plan.layout.layoutTabs.filter((_, i) => plan.actions[i] === "restart");
   // A tab that only has a readiness probe is opened as any other: what would wait for it has dependsOn.
   const waits = opened.filter((t) => t.dependsOn?.length);
-  const why =
-    initialTabs !== undefined && restarted.length
-      ? `--max-parallel-tabs does not apply to the tabs merge-overwrite restarts (${JSON.stringify(restarted[0]!.tabName)} ran, and its command changed)`
-      : waits.length
-        ? `tab ${JSON.stringify(waits[0]!.tabName)} has dependsOn, which a merge cannot wait for`
-        : undefined;
-  if (why)
-    throw new McError("USAGE", `cannot merge into "${plan.old.name}": ${why}`, {
-      backend,
-      op: "start",
-      hint:
-        initialTabs !== undefined && restarted.length
-          ? "restart the session instead (--on-conflict restart), or merge-skip to keep the tabs that ran; nothing was changed"
-          : "restart the session instead (--on-conflict restart); nothing was changed",
-    });
+  if (waits.length)
+    throw new McError(
+      "USAGE",
+      `cannot merge into "${plan.old.name}": tab ${JSON.stringify(waits[0]!.tabName)} has dependsOn, which a merge cannot wait for`,
+      {
+        backend,
+        op: "start",
+        hint: "restart the session instead (--on-conflict restart); nothing was changed",
+      },
+    );
 }
 
 /**
@@ -298,7 +322,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
     };
     if (p.action === "merge") {
       const plan = await mergePlanOf(m, c, listed, spec);
-      refuseUnscheduledMerge(plan, c.initialTabs, m.backend.name);
+      refuseUnscheduledMerge(plan, m.backend.name);
       merges.set(prepared.length, plan);
       // The running session keeps its run, run directory and marker: its artefacts are regenerated there.
       const at = plan.old.runDir;
@@ -316,7 +340,12 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
         },
         c.info,
       );
-      prepared.push({ ...p2, tabActions: plan.actions, merge: mergeCounts(plan) });
+      prepared.push({
+        ...p2,
+        tabActions: plan.actions,
+        merge: mergeCounts(plan),
+        droppedTabs: plan.droppedTabs,
+      });
     } else {
       // The layout's onStart / onStop go with the session's artefacts, whatever the tool.
       const p1 = m.backend.prepare(spec, c.info);

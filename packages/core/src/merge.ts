@@ -24,10 +24,15 @@ export interface MergePlan {
   layout: LayoutConfig;
   /** Per tab of `layout`. A waiting tab is `keep`; a tab the file adds is `create`, opened now or waiting. */
   actions: TabAction[];
-  /** The tabs of `layout` this run's scheduler opens (waiting ones, and added ones under a cap), in order. */
+  /**
+   * The tabs of `layout` this run's scheduler opens (waiting ones, and added or restarted ones under a
+   * cap), in order.
+   */
   pending: number[];
   /** How many waiting tabs the file no longer has: none of them is started. */
   dropped: number;
+  /** Their names, in the session's order (a dry run lists them). */
+  droppedTabs: string[];
   /** Waiting tabs whose command or directory the file changed: they open with the file's. */
   renewed: number;
   /** Tabs that ran whose command or directory the file changed, kept as they ran (merge-skip). */
@@ -41,7 +46,10 @@ export interface MergeOptions {
    * Default: its `pendingTabs`.
    */
   waiting?: ReadonlySet<number> | undefined;
-  /** Tabs the merge adds wait for this run's scheduler (`--max-parallel-tabs`) rather than open at once. */
+  /**
+   * Tabs the merge adds or restarts wait for this run's scheduler (`--max-parallel-tabs`) rather than open
+   * at once (a restarted one is closed at once).
+   */
   holdAdded?: boolean | undefined;
 }
 
@@ -143,6 +151,12 @@ export function planMerge(
     actions[i] = m.action;
     if (m.action === "keep" || o.holdAdded) pending.push(i);
   }
+  // Under a cap, a restarted tab is closed at once and reopened by the scheduler when a slot is free, as
+  // any waiting tab (review H63-6: merge-overwrite under --max-parallel-tabs was refused outright).
+  if (o.holdAdded) {
+    for (const [i, a] of actions.entries()) if (a === "restart") pending.push(i);
+    pending.sort((x, y) => x - y);
+  }
   tabs.length = size;
   actions.length = size;
   const done = actions as TabAction[];
@@ -160,6 +174,7 @@ export function planMerge(
     actions: done,
     pending,
     dropped: dropped.length,
+    droppedTabs: dropped.map((t) => t.tabName),
     renewed,
     stale,
   };
@@ -173,7 +188,8 @@ export function mergeCounts(plan: MergePlan): MergeCounts {
     added: n("create"),
     restarted: n("restart"),
     kept: plan.actions.filter((a, i) => a === "keep" && !held.has(i)).length,
-    waiting: plan.pending.length,
+    // A restarted tab held for a slot is counted restarted.
+    waiting: plan.pending.filter((i) => plan.actions[i] !== "restart").length,
     renewed: plan.renewed,
     stale: plan.stale,
     dropped: plan.dropped,
@@ -237,13 +253,23 @@ export async function applyMerge(
       await m.backend.startTab!(session, i, info);
       notPending(session, i);
     }
-  const restart = plan.actions.flatMap((a, i) => (a === "restart" ? [i] : []));
+  // Those restarted at once first: one of them may be what holds the session while the others close.
+  const restart = plan.actions
+    .flatMap((a, i) => (a === "restart" ? [i] : []))
+    .sort((x, y) => Number(held.has(x)) - Number(held.has(y)) || x - y);
   if (restart.length) {
     const [obs] = await m.backend.observe([plan.old]);
+    // Windows still open: a held restart is only closed (the scheduler reopens it), unless its window is
+    // the session's last one, which closing would end: then it is reopened at once (it is the one tab
+    // running, within any cap).
+    let open = new Set([...(obs?.panes.values() ?? [])].flatMap((x) => (x.ref ? [x.ref] : []))).size;
+    open += plan.actions.filter((a, i) => a === "create" && !held.has(i)).length;
     for (const i of restart) {
       const rec = join(session.runDir, tabRecordName(i));
       const pid = parseTabRecord(await m.host.readFile(rec))?.pid;
       const ref = obs?.panes.get(i)?.ref;
+      const later = held.has(i) && (!ref || open > 1);
+      if (ref && later) open--;
       if (ref) await m.backend.closeTab!(ref);
       // The closed tab's wrapper writes its last record as it dies: wait for it, so it cannot land on the
       // new tab's record.
@@ -270,6 +296,7 @@ export async function applyMerge(
         await m.host.writeFile(rec.replace(/\.json$/, `.prev-${Date.now()}.json`), text);
         await m.host.remove(rec);
       }
+      if (later) continue;
       // In its old place: before the next tab still open (a later restarted one is still its old window).
       const next = [...(obs?.panes.entries() ?? [])]
         .filter(([j, p]) => j > i && p.ref !== undefined)

@@ -105,6 +105,8 @@ export interface PreparedSession extends SessionSpec {
   tabActions?: ("create" | "keep" | "restart")[];
   /** For a layout merged into a running session: what the merge does, counted. */
   merge?: MergeCounts;
+  /** For a layout merged into a running session: its waiting tabs the file no longer has (never started). */
+  droppedTabs?: string[];
 }
 
 /** What a backend saw of one managed session in one poll. */

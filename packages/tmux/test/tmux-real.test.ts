@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, type Host, isMcError, type LayoutConfig, parseTabRecord, shQuote } from "@mc/core";
 import fc from "fast-check";
@@ -1934,13 +1934,12 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
         ),
       ],
     });
+    // Restarting the session's only open window would end the session: refused, cap or not (review H63-6).
     await expect(
       changed.startAllSessions({ onConflict: "merge-overwrite", initialTabs: 1 }),
     ).rejects.toMatchObject({
       code: "USAGE",
-      message: expect.stringContaining(
-        "--max-parallel-tabs does not apply to the tabs merge-overwrite restarts",
-      ),
+      message: expect.stringContaining("its window is the session's only open one"),
     });
     expect(windows(id)).toEqual(["a"]);
     // The tab it adds waits for the run's scheduler, which keeps to the cap: nothing opens at once.
@@ -1949,6 +1948,76 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     expect(capped.managed[0]!.pendingTabs).toEqual([1]);
     expect(windows(id)).toEqual(["a"]);
     await capped.killAllSessions();
+  });
+
+  it("merge-overwrite under --max-parallel-tabs closes a changed tab and its scheduler reopens it in a free slot; a restart of the session's only open window is refused (review H63-6)", async () => {
+    const { schedule } = await import("@mc/core");
+    const file = (a: string, b: string) =>
+      t.manager({
+        sessionLayouts: [
+          layout(
+            "mcap",
+            [
+              ["a", a],
+              ["b", b],
+            ],
+            t.work,
+          ),
+        ],
+      });
+    const first = file("exit 3", "sleep 2");
+    await first.startAllSessions({ initialTabs: 2 });
+    const id = String(first.managed[0]!.data?.sessionId);
+    await waitFor(
+      () => first.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+    );
+    const over = file("sleep 603", "sleep 2");
+    const [o] = await over.startAllSessions({ onConflict: "merge-overwrite", initialTabs: 1 });
+    expect(o!.tabActions).toEqual(["restart", "keep"]);
+    expect(o!.merge).toMatchObject({ restarted: 1, kept: 1, waiting: 0, added: 0 });
+    // Closed now, waiting for a slot: b still holds the one the cap allows.
+    expect(over.managed[0]!.pendingTabs).toEqual([0]);
+    expect(windows(id)).toEqual(["b"]);
+    const runDir = over.managed[0]!.runDir;
+    expect(readdirSync(runDir).filter((f) => /^tab-0\.prev-\d+\.json$/.test(f))).toHaveLength(1);
+    await schedule(over, { pollMs: 100, maxParallel: 1 });
+    expect(over.managed[0]!.pendingTabs ?? []).toEqual([]);
+    const st = await waitFor(
+      () => over.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "running",
+    );
+    const [a, b] = st.sessions[0]!.tabs;
+    expect(a).toMatchObject({ command: "sleep 603", state: "running" });
+    expect(a!.processes.some((p) => p.command === "sleep 603")).toBe(true);
+    // Opened only once b had ended: never two at once.
+    expect(b).toMatchObject({ state: "exited", exitCode: 0 });
+    expect(a!.startedAt!).toBeGreaterThanOrEqual(b!.endedAt! - 1000);
+    // Both windows restarted under a cap: the first at once (it holds the session while the other's
+    // closes), the other waits for a slot.
+    const both = file("sleep 605", "sleep 3");
+    const [bo] = await both.startAllSessions({ onConflict: "merge-overwrite", initialTabs: 1 });
+    expect(bo!.tabActions).toEqual(["restart", "restart"]);
+    expect(bo!.merge).toMatchObject({ restarted: 2, waiting: 0 });
+    expect(both.managed[0]!.pendingTabs).toEqual([1]);
+    expect(windows(id)).toEqual(["a"]);
+    const running = (m: typeof both, cmd: string) =>
+      waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command === cmd),
+      );
+    await running(both, "sleep 605");
+    // A restart of the session's only open window would end the session (closing it first): refused,
+    // nothing changed, with or without a cap.
+    const again = file("sleep 606", "sleep 3");
+    for (const cap of [{ initialTabs: 1 }, {}])
+      await expect(again.startAllSessions({ onConflict: "merge-overwrite", ...cap })).rejects.toMatchObject({
+        code: "USAGE",
+        message: expect.stringContaining("its window is the session's only open one"),
+      });
+    expect(windows(id)).toEqual(["a"]);
+    await running(both, "sleep 605");
+    await both.killAllSessions();
   });
 
   it("a merge never touches a session mc did not start", async () => {

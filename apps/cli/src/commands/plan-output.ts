@@ -22,6 +22,8 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
           start: p.start.map((c) => ({ file: c.file, args: c.args })),
           ...(p.tabActions ? { tabActions: p.tabActions } : {}),
           ...(p.merge ? { merge: p.merge } : {}),
+          // A merge's tabs this run's scheduler opens (indexes of the merged layout), and those it drops.
+          ...(p.merge ? { waitingTabs: [...(p.pendingTabs ?? [])], droppedTabs: p.droppedTabs ?? [] } : {}),
           ...(waits(p).length ? { waits: waits(p) } : {}),
         })),
       ),
@@ -37,9 +39,23 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
         out.c.bold(`# session "${p.name}" on ${backend}${where}: ${p.layout.layoutTabs.length} tab(s)${why}`),
       );
       if (p.tabActions) {
-        for (const [i, a] of p.tabActions.entries())
+        // Which tabs wait for this run's scheduler, and which waiting tabs the file dropped: a dry run is
+        // how an edit of a job file is checked before resuming it (review H63-7).
+        const held = new Set(p.pendingTabs ?? []);
+        for (const [i, a] of p.tabActions.entries()) {
+          const name = display(p.layout.layoutTabs[i]?.tabName ?? String(i), { oneLine: true });
+          const [label, note] = !held.has(i)
+            ? [a, ""]
+            : a === "create"
+              ? [a, "  (added: waits for a free slot)"]
+              : a === "restart"
+                ? [a, "  (closed now: reopened when a slot is free)"]
+                : ["open", "  (never started: this run opens it)"];
+          out.out(`#   ${label.padEnd(7)} ${name}${note}`);
+        }
+        for (const d of p.droppedTabs ?? [])
           out.out(
-            `#   ${a.padEnd(7)} ${display(p.layout.layoutTabs[i]?.tabName ?? String(i), { oneLine: true })}`,
+            `#   ${"drop".padEnd(7)} ${display(d, { oneLine: true })}  (never started; no longer in the file)`,
           );
       }
       for (const a of p.artefacts) {
