@@ -288,6 +288,31 @@ describe("zellij (zellij 0.45.0's parser rules, results/zellij-*.txt)", () => {
     ]);
   });
 
+  it("sh -c SCRIPT keeps sh as the tab's shell unless the script is plain words any shell reads alike (review H66-3)", () => {
+    const kdl = (cmd: string, script: string) =>
+      `layout {\n tab name="t" cwd="/tmp" {\n  pane command=${JSON.stringify(cmd)} { args "-c" ${JSON.stringify(script)}; }\n }\n}\n`;
+    const one = (cmd: string, script: string) => tabs(fromText(kdl(cmd, script), "zellij", "f.kdl"))[0]!;
+    const loop = "for i in 1 2; do echo $i; done > /tmp/F1";
+    expect(one("sh", loop)).toMatchObject({ command: loop, shell: "sh" });
+    expect(one("bash", "arr=(a b); echo ${arr[1]}")).toMatchObject({ shell: "bash" });
+    for (const plain of ["npm run dev", "sleep 600", "make -C build all", "python3 -m http.server 8000"]) {
+      const t = one("sh", plain);
+      expect(t.command).toBe(plain);
+      expect(t.shell, plain).toBeUndefined();
+    }
+    for (const shelly of [
+      "echo $HOME",
+      "a && b",
+      "a | b",
+      "x > f",
+      "echo 'q'",
+      "ls *.txt",
+      "A=1 cmd",
+      "echo ~",
+    ])
+      expect(one("sh", shelly).shell, shelly).toBe("sh");
+  });
+
   it("values of the wrong type are refused and unknown properties said, as zellij 0.45.0 does (reviews H39-6, H42-5)", () => {
     // Each checked against zellij 0.45.0 itself (attach --create-background with the layout).
     const bad: [string, RegExp][] = [

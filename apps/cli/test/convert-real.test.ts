@@ -463,6 +463,75 @@ describe.skipIf(!tools.tmux)("freeze of a window without a name", () => {
   });
 });
 
+describe.skipIf(!tools.tmux || process.platform !== "linux")(
+  "freeze writes what the pane runs, or says what it cannot (review H66-1..4)",
+  () => {
+    it("a process named as another program, a pipeline, a shell script needing its shell, a deleted directory", async () => {
+      const s = sock("whatruns");
+      const victim = join(dir, "victim");
+      writeFileSync(victim, "keep\n");
+      const gone = join(dir, "gone dir");
+      mkdirSync(gone);
+      const bashism = "arr=(a b); sleep 650; echo ${arr[1]}";
+      tmux(
+        s,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "wr",
+        "-n",
+        "renamed",
+        "-c",
+        dir,
+        "bash",
+        "-c",
+        `exec -a rm tail -f ${shQuote(victim)}`,
+      );
+      tmux(s, "new-window", "-d", "-t", "=wr:", "-n", "bashism", "-c", dir, "bash", "-c", bashism);
+      tmux(s, "new-window", "-d", "-t", "=wr:", "-n", "plain", "-c", dir, "sh", "-c", "sleep 651");
+      tmux(s, "new-window", "-d", "-t", "=wr:", "-n", "gone", "-c", gone, "sleep", "652");
+      // An interactive shell with job control: a typed pipeline is a foreground group of two.
+      tmux(s, "new-window", "-d", "-t", "=wr:", "-n", "pipe", "-c", dir, "sh", "-i");
+      tmux(s, "send-keys", "-t", "=wr:pipe", `sleep 653 | cat > ${shQuote(join(dir, "out.txt"))}`, "Enter");
+      rmSync(gone, { recursive: true });
+      try {
+        const doc = await eventually(
+          async () => {
+            const r = await sessions(["freeze", "wr", "--socket", s, "--json"]);
+            if (r.code !== 0) throw new Error(r.stderr);
+            return convertDocument.parse(JSON.parse(r.stdout));
+          },
+          (d) => expect((d.layouts.layouts[0] as LayoutConfig).layoutTabs[4]!.command).toBe("sleep 653"),
+        );
+        const [renamed, bash, plain, deleted, pipe] = (doc.layouts.layouts[0] as LayoutConfig).layoutTabs;
+        const warned = JSON.stringify(doc.warnings);
+        // The program that runs, never what it calls itself.
+        expect(renamed!.command).toMatch(/^\S*\/tail -f /);
+        expect(renamed!.command).not.toMatch(/rm/);
+        expect(warned).toContain('its process calls itself \\"rm\\"');
+        // A script that needs its shell keeps it; plain words need none.
+        expect(bash).toMatchObject({ command: bashism, shell: "bash" });
+        expect(plain).toMatchObject({ command: "sleep 651" });
+        expect(plain!.shell).toBeUndefined();
+        // A deleted directory is not written as a start directory.
+        expect(deleted!.startDir).toBe("~");
+        expect(warned).toContain(
+          `its directory ${JSON.stringify(JSON.stringify(gone)).slice(1, -1)} was deleted`,
+        );
+        expect(pipe!.command).toBe("sleep 653");
+        expect(warned).toContain("pipeline of 2 programs");
+        expect(readFileSync(victim, "utf8")).toBe("keep\n");
+      } finally {
+        try {
+          tmux(s, "kill-server");
+        } catch {}
+      }
+    });
+  },
+);
+
 describe.skipIf(!tools.tmux)("sessions run reads a tmuxp file directly", () => {
   it("a tmuxp workspace runs on real tmux, its warnings on stderr", async () => {
     const ws = join(dir, "run.yaml");

@@ -10,7 +10,7 @@ import {
   schemaLine,
   type TabConfig,
 } from "@mc/core";
-import { INTERACTIVE_SHELL } from "./shell.js";
+import { INTERACTIVE_SHELL, plainWords } from "./shell.js";
 import { convertError, type Notes } from "./types.js";
 
 /** A pane as an importer reads it, before it becomes part of an mc tab. */
@@ -101,7 +101,8 @@ export function toTab(t: SourceTab, notes: Notes, o: { typed?: string } = {}): T
           `gets ${leaked.join(", ")} from the tab in mc, which its source did not give it (mc adds a pane's variables to the tab's)`,
         );
     }
-    if (p.shell !== tab.shell && p.command !== undefined)
+    // A pane of plain words runs alike in any shell: only a pane whose own shell mattered is said.
+    if (p.shell !== tab.shell && p.command !== undefined && !(p.shell === undefined && plainWords(p.command)))
       notes.add(
         `${t.at} pane ${i + 2}`,
         `its program ${JSON.stringify(p.shell ?? "(the default shell)")} is not kept: mc runs every pane of a tab with the tab's shell (${JSON.stringify(tab.shell ?? "$SHELL")})`,

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Command, LayoutConfig } from "@mc/core";
 import { type Flat, flatten, shQuote } from "@mc/core";
 import { mcPaneCommand, startArgv, type TmuxTarget, tmuxAnswerMs, tmuxArgs, tmuxStoredName } from "@mc/tmux";
 import { layoutsFile, mcName, type SourcePane, type SourceTab, toTab } from "./build.js";
 import { foregroundOf } from "./foreground.js";
-import { argvCommand, isShell, shellScriptOf, shlexSplit } from "./shell.js";
+import { argvCommand, isShell, plainWords, shellScriptOf, shlexSplit } from "./shell.js";
 import { cellLeaves, cellTree, nearestNamedLayout, parseTmuxLayout } from "./tmux-layout.js";
 import { convertError, type Imported, Notes } from "./types.js";
 
@@ -143,7 +143,7 @@ function paneCommand(
   p: FrozenPane,
   notes: Notes,
   at: string,
-): { command?: string | undefined; cwd?: string | undefined } {
+): { command?: string | undefined; cwd?: string | undefined; shell?: string; cwdGone?: boolean } {
   const mc = mcTabCommand(p.startCommand);
   if (mc !== undefined) return mc === "" ? {} : { command: mc };
   if (p.dead) {
@@ -155,14 +155,34 @@ function paneCommand(
   if (!fg) return {};
   if (fg.line !== undefined)
     return fg.pid === p.pid && isShell(fg.line.split(" ")[0]!) ? {} : { command: fg.line };
+  const where = { cwd: fg.cwd, ...(fg.cwdGone ? { cwdGone: true } : {}) };
+  if (fg.pipeline)
+    notes.add(
+      at,
+      `its foreground job is a pipeline of ${fg.pipeline + 1} programs: only the first is written (a pipe and what follows it cannot be read back)`,
+    );
+  if (fg.renamedFrom) {
+    // argv[0] is what the process calls itself, not what it runs (review H66-1: `exec -a rm tail -f f`
+    // froze as `rm -f f`): the program it runs is written, and said.
+    const { exe } = fg.renamedFrom;
+    notes.add(
+      at,
+      `its process calls itself ${JSON.stringify(fg.argv![0])} but runs ${JSON.stringify(exe)}: written as that program with the arguments it shows, which a process can rewrite; check the command`,
+    );
+    return { command: argvCommand([exe, ...fg.argv!.slice(1)]), ...where };
+  }
   const argv = fg.argv!;
   const script = shellScriptOf(argv);
-  if (script !== undefined) return { command: script, cwd: fg.cwd };
+  if (script !== undefined)
+    return {
+      command: script,
+      ...where,
+      ...(plainWords(script) ? {} : { shell: argv[0]!.replace(/^-/, "") }),
+    };
   // The pane's own shell is at its prompt when it was given no script to run: `/bin/sh prog.sh a1` (a
   // script exec'd as the pane's command) is that command (review H32-3: frozen as an empty shell).
-  if (isShell(argv[0]!) && (fg.pid === p.pid ? !shellOperand(argv) : argv.length === 1))
-    return { cwd: fg.cwd };
-  return { command: argvCommand(argv), cwd: fg.cwd };
+  if (isShell(argv[0]!) && (fg.pid === p.pid ? !shellOperand(argv) : argv.length === 1)) return where;
+  return { command: argvCommand(argv), ...where };
 }
 
 /** Options of each shell that take the next word (bundled short ones too: `-lo vi`). */
@@ -204,8 +224,16 @@ export function shellOperand(argv: readonly string[]): boolean {
  * (tmux reads it from the running process), so the directory it started in. When tmux knows none of
  * them (a tmux without `pane_start_path`), the home directory, with a warning: never a silent `.`.
  */
-function paneDir(p: FrozenPane, cwd: string | undefined, notes: Notes, at: string): string {
-  const dir = cwd || p.path || p.startPath;
+function paneDir(p: FrozenPane, c: ReturnType<typeof paneCommand>, notes: Notes, at: string): string {
+  // A directory deleted under the pane: the kernel (and tmux's pane_current_path) add " (deleted)" to the
+  // path it had (review H66-4: written as the start directory, which --missing-dirs create then made).
+  const gone = c.cwdGone || (!c.cwd && / \(deleted\)$/.test(p.path) && !existsSync(p.path));
+  if (gone) {
+    const was = c.cwd ?? p.path.replace(/ \(deleted\)$/, "");
+    notes.add(at, `its directory ${JSON.stringify(was)} was deleted; it starts in your home directory (~)`);
+    return "~";
+  }
+  const dir = c.cwd || p.path || p.startPath;
   if (dir) return dir;
   notes.add(at, "tmux does not say which directory the pane is in; it starts in your home directory (~)");
   return "~";
@@ -219,8 +247,9 @@ function windowTab(panes: FrozenPane[], notes: Notes): SourceTab {
   const source = (p: FrozenPane, i: number): SourcePane => {
     const c = paneCommand(p, notes, `${at} pane ${i + 1}`);
     const pane: SourcePane = {
-      startDir: paneDir(p, c.cwd, notes, `${at} pane ${i + 1}`),
+      startDir: paneDir(p, c, notes, `${at} pane ${i + 1}`),
       command: c.command,
+      ...(c.shell ? { shell: c.shell } : {}),
     };
     if (p.paneActive) pane.focus = true;
     return pane;

@@ -100,6 +100,16 @@ export function shellScriptOf(argv: readonly string[]): string | undefined {
 }
 
 /**
+ * Whether every shell mc may run a command with (sh, bash, zsh, fish) reads `script` alike: plain words,
+ * nothing quoted, expanded or redirected, no operator. Such a `sh -c SCRIPT` is SCRIPT in any shell; any
+ * other script keeps the shell that was to run it (review H66-3: `bash -c 'arr=(a b)…'` unwrapped ran
+ * under dash, a POSIX `for` loop under fish).
+ */
+export function plainWords(script: string): boolean {
+  return /^[A-Za-z0-9_./:@+,-]+(?: +[A-Za-z0-9_./:@+,=-]+)*$/.test(script);
+}
+
+/**
  * A directory for a POSIX shell: quoted as one word, except that a leading `~`, `~/`, `$HOME` or
  * `${HOME}` stays live so the shell expands it, as mc does for startDir.
  */

@@ -15,7 +15,14 @@ import {
   type Templates,
 } from "./kdl-tree.js";
 import { expandVars, joinDir, mcDir } from "./paths.js";
-import { INTERACTIVE_SHELL, parseExportLine, programName, shellScriptOf, shPath } from "./shell.js";
+import {
+  INTERACTIVE_SHELL,
+  parseExportLine,
+  plainWords,
+  programName,
+  shellScriptOf,
+  shPath,
+} from "./shell.js";
 import { convertError, type ImportContext, type Imported, Notes } from "./types.js";
 
 const fail = (reason: string, hint?: string) => convertError("import", reason, hint);
@@ -128,11 +135,16 @@ function leaf(c: Ctx, n: KdlNode, at: string, tabDir: string, floating = false):
       c.notes.add(`${at} command`, `$${program.used.join(", $")} replaced now (zellij does it at each load)`);
     const script = shellScriptOf([program.text, ...args]);
     if (script === undefined) pane.command = [shPath(program.text), ...args.map(shQuote)].join(" ");
-    // `sh -c` is how layouts run a command line at all; another shell (bash, fish) is the tab's `shell`.
+    // `sh -c` is how layouts run a command line at all: the script alone when any shell reads it alike,
+    // else with the shell zellij would run it with as the tab's `shell` (review H66-3: a POSIX loop ran
+    // under the user's fish). `$SHELL -c` (mc's export) is the user's shell, as mc's default.
     else
       Object.assign(
         pane,
-        scriptPane(script, userShell || programName(program.text) === "sh" ? undefined : program.text),
+        scriptPane(
+          script,
+          userShell || (programName(program.text) === "sh" && plainWords(script)) ? undefined : program.text,
+        ),
       );
   } else if (edit !== undefined) {
     const file = joinDir(pane.startDir, expandPath(c, edit, `${at} edit`));
