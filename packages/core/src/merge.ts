@@ -222,8 +222,11 @@ export async function applyMerge(
   p: PreparedSession,
   plan: MergePlan,
   info: HostInfo,
-  /** Called with the merged session before any tab is opened or closed (its record is written there). */
-  before?: (session: ManagedSession) => Promise<void>,
+  /**
+   * Records the merged session: called before any tab is opened or closed, and again as each restarted
+   * tab takes its new command.
+   */
+  record?: (session: ManagedSession) => Promise<void>,
 ): Promise<ManagedSession> {
   const { savedIn: _, ...data } = plan.old.data ?? {};
   const { scheduler: _dead, pendingTabs: _waited, tabErrors, ...old } = plan.old;
@@ -238,13 +241,21 @@ export async function applyMerge(
     ...(scheduler ? { scheduler } : {}),
     ...(Object.keys(errors).length ? { tabErrors: errors } : {}),
     data,
-    layout: plan.layout,
+    // A tab being restarted is recorded as it ran until its old attempt is closed and its record moved: a
+    // merge killed in between left the old attempt's record (its pid, log and end) under the new command,
+    // and the next merge, finding the command unchanged, kept a tab that no longer ran (review H65-1).
+    layout: {
+      ...plan.layout,
+      layoutTabs: plan.layout.layoutTabs.map((t, i) =>
+        plan.actions[i] === "restart" ? (plan.old.layout.layoutTabs[i] ?? t) : t,
+      ),
+    },
     artefacts: p.artefacts.map((a) => a.path),
   };
   // Recorded with the new layout before a tab changes: an end between a tab's opening and the record
   // (Ctrl-C's second press, a kill -9) left a tab no record knew, so no status, kill sweep or rerun
   // reached it (review H35-4). A tab not opened yet reads as not running, which it is not.
-  await before?.(session);
+  await record?.(session);
   // New tabs first, then each restarted tab closed and opened again in turn: the session always holds a
   // window (closing every old one first ended a session whose tabs all changed). A new tab held for the
   // scheduler (`--max-parallel-tabs`) is opened by it.
@@ -296,6 +307,10 @@ export async function applyMerge(
         await m.host.writeFile(rec.replace(/\.json$/, `.prev-${Date.now()}.json`), text);
         await m.host.remove(rec);
       }
+      // Closed, its record kept as an attempt: from here it is the new tab, not started yet (a merge ended
+      // here opens it next time, as a tab with neither pane nor record).
+      session.layout.layoutTabs[i] = plan.layout.layoutTabs[i]!;
+      await record?.(session);
       if (later) continue;
       // In its old place: before the next tab still open (a later restarted one is still its old window).
       const next = [...(obs?.panes.entries() ?? [])]

@@ -1826,6 +1826,66 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await again.killAllSessions();
   });
 
+  it("a merge-overwrite ended while it restarts a tab leaves that tab recorded as it ran; the next merge-overwrite restarts it (review H65-1)", async () => {
+    const file = (a: string) =>
+      t.manager({
+        sessionLayouts: [
+          layout(
+            "hr",
+            [
+              ["a", a],
+              ["b", "sleep 611"],
+            ],
+            t.work,
+          ),
+        ],
+      });
+    const first = file("sleep 610");
+    await first.startAllSessions();
+    const id = String(first.managed[0]!.data?.sessionId);
+    await waitFor(
+      () => first.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    for (const end of ["closeTab", "startTab"] as const) {
+      // The merge ends (as a kill -9 would) once its record is written: before the old attempt of "a" is
+      // closed, then after it is closed and its record moved, before the new one opens.
+      const broken = file("sleep 612");
+      const backend = (
+        broken as unknown as {
+          machineSet: { all: () => { backend: Record<string, () => Promise<unknown>> }[] };
+        }
+      ).machineSet.all()[0]!.backend;
+      backend[end] = () => Promise.reject(new Error("the merge ended here"));
+      await expect(broken.startAllSessions({ onConflict: "merge-overwrite" })).rejects.toThrow();
+      const saved = (await broken.listSaved())
+        .find((r) => r.id === broken.runId)!
+        .sessions.find((x) => x.name === "hr")!;
+      const rec = join(saved.runDir, "tab-0.json");
+      if (end === "closeTab") {
+        // Still the old attempt, recorded as such: never its pid and log under the new command.
+        expect(saved.layout.layoutTabs[0]!.command).toBe("sleep 610");
+        expect(existsSync(rec)).toBe(true);
+      } else {
+        // Closed, its record moved: the new tab, not started (neither pane nor record).
+        expect(saved.layout.layoutTabs[0]!.command).toBe("sleep 612");
+        expect(existsSync(rec)).toBe(false);
+        expect(windows(id)).toEqual(["b"]);
+      }
+    }
+    const again = file("sleep 612");
+    const [g] = await again.startAllSessions({ onConflict: "merge-overwrite" });
+    // Opened again either way: restarted (it ran the old command) or created (it had no pane and no record).
+    expect(["restart", "create"]).toContain(g!.tabActions![0]);
+    const st = await waitFor(
+      () => again.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.processes.some((p) => p.command === "sleep 612"),
+    );
+    expect(st.sessions[0]!.tabs.map((x) => x.state)).toEqual(["running", "running"]);
+    expect(windows(id).sort()).toEqual(["a", "b"]);
+    await again.killAllSessions();
+  });
+
   it("merge-overwrite where every tab changed keeps the session (tabs restart one at a time); of a one-tab session it is refused, nothing touched", async () => {
     const two = (c: string) =>
       t.manager({
