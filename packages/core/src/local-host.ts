@@ -12,7 +12,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { access, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { access, lstat, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { execa } from "execa";
@@ -256,6 +256,16 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         await makeDirs(path);
       },
       async remove(path) {
+        // A file is unlinked as one: Node's rm of a file it may not unlink (EPERM) goes on to read it as a
+        // directory and says ENOTDIR, scandir (review H65-3).
+        const dir = await lstat(path).then(
+          (st) => st.isDirectory(),
+          () => false,
+        );
+        if (!dir)
+          return unlink(path).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "ENOENT") throw e;
+          });
         // A tab wrapper hung up by a kill may still be writing its last record into the run directory:
         // rm then meets ENOTEMPTY, and a retry finishes the job.
         await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });

@@ -173,8 +173,10 @@ export class SessionManager<O extends object = object> extends RunState<O> {
         },
         dropped: (names) => this.dropSessions(m.name, names),
         previous: (listed) => this.previousSession(m, listed.name, listed.runId),
-        replaced: (old) => (old ? this.forgetElsewhere(old, "replaced") : Promise.resolve()),
-        adopted: (old) => this.forgetElsewhere(old, "adopted"),
+        // The session is started or merged by then: a record that cannot be rewritten is said, not a failed
+        // start (review H65-3: a merge done in full exited 1, "rolled back", on an unwritable old record).
+        replaced: (old) => (old ? this.forgetElsewhere(old, "replaced", o.onWarning) : Promise.resolve()),
+        adopted: (old) => this.forgetElsewhere(old, "adopted", o.onWarning),
       });
     } finally {
       // A failed release is harmless (the lock's lease runs out) and must not hide the start's own error.
@@ -195,15 +197,26 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   }
 
   /** A session of another run was replaced (it becomes that run's history) or adopted by a merge (it moves here). */
-  private async forgetElsewhere(old: ManagedSession, how: "replaced" | "adopted"): Promise<void> {
+  private async forgetElsewhere(
+    old: ManagedSession,
+    how: "replaced" | "adopted",
+    warn?: ((message: string) => void) | undefined,
+  ): Promise<void> {
     const saved = old.data?.savedIn ?? old.data?.runId;
     if (typeof saved !== "string") return;
     // Adopted from this run's own record: the merged session has replaced it there already.
     if (how === "adopted" && saved === this.runId) return;
     const hit = (s: ManagedSession) => s.machine === old.machine && s.name === old.name;
-    // Adopted by a merge: it lives on in this run. Replaced: its logs and records stay, as history.
-    if (how === "adopted") await this.store.drop(saved, hit);
-    else await this.store.retire(saved, hit, "replaced");
+    try {
+      // Adopted by a merge: it lives on in this run. Replaced: its logs and records stay, as history.
+      if (how === "adopted") await this.store.drop(saved, hit);
+      else await this.store.retire(saved, hit, "replaced");
+    } catch (e) {
+      if (!warn) throw e;
+      warn(
+        `session "${old.name}" ${how === "adopted" ? "was merged into" : "was replaced by"} this run, but the record of run ${saved} that held it could not be updated (${isMcError(e) ? e.reason : (e as Error).message}): it may still list the session until that file can be written`,
+      );
+    }
   }
 
   /**

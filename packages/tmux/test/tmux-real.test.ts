@@ -1886,6 +1886,66 @@ describe("tmux: applying a layout to a running session (merge-skip, merge-overwr
     await again.killAllSessions();
   });
 
+  it("a merge done in full whose old run record cannot be rewritten is said as a warning, not a failed start (review H65-3)", async () => {
+    const file = (b: string) =>
+      t.manager({
+        sessionLayouts: [
+          layout(
+            "hw",
+            [
+              ["a", "sleep 620"],
+              ["b", b],
+            ],
+            t.work,
+          ),
+        ],
+      });
+    const first = file("sleep 621");
+    await first.startAllSessions();
+    const merging = file("sleep 622");
+    const store = (merging as unknown as { store: { drop: () => Promise<void> } }).store;
+    store.drop = () => Promise.reject(new Error("EPERM: operation not permitted, unlink 'x.json'"));
+    const warnings: string[] = [];
+    const [m] = await merging.startAllSessions({
+      onConflict: "merge-overwrite",
+      onWarning: (w) => warnings.push(w),
+    });
+    expect(m!.tabActions).toEqual(["keep", "restart"]);
+    expect(warnings.join("\n")).toMatch(
+      /session "hw" was merged into this run, but the record of run \S+ that held it could not be updated \(EPERM/,
+    );
+    await waitFor(
+      () => merging.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[1]!.processes.some((p) => p.command === "sleep 622"),
+    );
+    await merging.killAllSessions();
+  });
+
+  it("a local remove of a file it may not unlink says so, not ENOTDIR (review H65-3)", async (ctx) => {
+    const { localHost } = await import("@mc/core");
+    const f = join(t.work, "immutable.json");
+    writeFileSync(f, "{}");
+    try {
+      // An immutable file: even root may not unlink it (where the file system has the attribute).
+      execFileSync("chattr", ["+i", f], { stdio: "ignore" });
+    } catch {
+      ctx.skip();
+    }
+    try {
+      const err = await localHost()
+        .remove(f)
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      expect(String(err)).toMatch(/EPERM/);
+      expect(String(err)).not.toMatch(/ENOTDIR|scandir/);
+      expect(existsSync(f)).toBe(true);
+    } finally {
+      execFileSync("chattr", ["-i", f]);
+    }
+  });
+
   it("merge-overwrite where every tab changed keeps the session (tabs restart one at a time); of a one-tab session it is refused, nothing touched", async () => {
     const two = (c: string) =>
       t.manager({
