@@ -366,14 +366,22 @@ async function findOrphans(
   return Promise.all(
     sessions.map(async (s, si) => {
       if (observations[si]?.noPaneEvidence || !s.runDir) return undefined;
-      const slots = tabs[si]!.filter((t) => t.state === "missing").map((t) => t.slot ?? t.index);
+      const slots = tabs[si]!.filter(mayLiveOn).map((t) => t.slot ?? t.index);
       if (!slots.length) return undefined;
       return tabsLeftRunning(host, s, slots).catch(() => undefined);
     }),
   );
 }
 
-/** The tabs {@link findOrphans} found running on outside their tab, and still `missing`: `running`, with why. */
+/**
+ * A tab whose command may run on without it: its pane is gone with no end recorded (`missing`), or its
+ * wrapper recorded the hang-up as the end (`killed` SIGHUP): the hang-up reaches the command too, but a
+ * command that ignores it runs on (review H64-1: a closed zellij pane read killed, finished, while its
+ * command ran; `wait` and `run -m` counted it done).
+ */
+const mayLiveOn = (t: TabStatus) => t.state === "missing" || (t.state === "killed" && t.signal === "SIGHUP");
+
+/** The tabs {@link findOrphans} found running on outside their tab (see {@link mayLiveOn}): `running`, with why. */
 async function applyOrphans(
   host: Host,
   statuses: SessionStatus[],
@@ -388,9 +396,10 @@ async function applyOrphans(
       const trees = await host.processTrees(pids).catch(() => undefined);
       x.tabs = x.tabs.map((t) => {
         const found = left.get(t.slot ?? t.index);
-        if (t.state !== "missing" || !found) return t;
+        if (!mayLiveOn(t) || !found) return t;
+        const { exitCode: _c, signal: _s, endedAt: _e, ...rest } = t;
         return {
-          ...t,
+          ...rest,
           state: "running" as const,
           pid: found[0]!,
           orphans: found,

@@ -912,6 +912,49 @@ describe("tmux: a command that outlives its tab (real tmux)", () => {
     ]);
     expect(after.summary.allFinished).toBe(true);
   });
+
+  it("a command that ignores the hang-up runs on after its window is closed: running with its pids, not killed SIGHUP, until it ends (review H64-1)", async () => {
+    const m = t.manager({
+      sessionLayouts: [
+        layout(
+          "closed",
+          [
+            ["a", "sleep 60"],
+            ["b", "trap '' HUP; sleep 4; echo survived"],
+          ],
+          t.work,
+        ),
+      ],
+    });
+    await m.startAllSessions();
+    const id = String(m.managed[0]!.data?.sessionId);
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
+    );
+    t.tmux("kill-window", "-t", `${id}:b`);
+    const r = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[1]!.orphans !== undefined || x.sessions[0]!.tabs[1]!.state !== "running",
+    );
+    const b = r.sessions[0]!.tabs[1]!;
+    expect(b.state).toBe("running");
+    expect(b.signal).toBeUndefined();
+    expect(b.orphans!.length).toBeGreaterThan(0);
+    expect(b.processes.map((p) => p.command).join("\n")).toContain("sleep 4");
+    expect(r.summary).toMatchObject({ runningCommands: 2, allFinished: false });
+    // Once it ends: the hang-up's end, finished.
+    const after = await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[1]!.state !== "running",
+      20_000,
+    );
+    expect([after.sessions[0]!.tabs[1]!.state, after.sessions[0]!.tabs[1]!.signal]).toEqual([
+      "killed",
+      "SIGHUP",
+    ]);
+    await m.killAllSessions();
+  });
 });
 
 describe("tmux: tabs started one by one (dynamic scheduling primitives)", () => {
