@@ -280,7 +280,7 @@ export class ZellijBackend implements SessionBackend {
         backend: "zellij",
         op: "start",
         hint: row.exited
-          ? `use --on-conflict rename, or remove it with: zellij delete-session ${shQuote(name)}`
+          ? `use --on-conflict rename, or remove it with: zellij delete-session -- ${shQuote(name)}`
           : "use --on-conflict rename",
       },
     );
@@ -405,14 +405,16 @@ export class ZellijBackend implements SessionBackend {
   }
 
   /**
-   * `zellij attach NAME`. Inside a zellij session on 0.44+ `zellij action switch-session NAME` moves the
+   * `zellij attach -- NAME`. Inside a zellij session on 0.44+ `zellij action switch-session NAME` moves the
    * current client instead of nesting a second zellij in a pane (zellij#3411).
    */
   attachCommand(name: string, env: NodeJS.ProcessEnv = process.env): Command {
     const v = this.q.version;
     if (env.ZELLIJ_SESSION_NAME && v && atLeast(v, LIST_PANES_SINCE))
-      return { file: this.zellij, args: ["action", "switch-session", name] };
-    return { file: this.zellij, args: ["attach", name] };
+      return { file: this.zellij, args: ["action", "switch-session", "--", name] };
+    // `--`: a name that starts with `-` (or is `help`/`options`) is the name, not a flag or subcommand
+    // (review H66-5; zellij 0.45 clap).
+    return { file: this.zellij, args: ["attach", "--", name] };
   }
 
   /** A plain new interactive zellij session in this terminal. */

@@ -19,7 +19,7 @@ export async function freeName(
   await pollUntil(
     async () => {
       if (!killed) {
-        const r = await q.host.run(q.cmd(["kill-session", name]));
+        const r = await q.host.run(q.cmd(["kill-session", "--", name]));
         if (r.exitCode === 0) killed = true;
         else if (!isNoSuchSession(r.stdout + r.stderr))
           throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
@@ -30,7 +30,7 @@ export async function freeName(
       if (!killed && !there?.socket && !there?.process) killed = true;
       exited = row?.exited ?? false;
       if (row?.exited && !there?.process) {
-        const r = await q.host.run(q.cmd(["delete-session", name]));
+        const r = await q.host.run(q.cmd(["delete-session", "--", name]));
         const text = r.stdout + r.stderr;
         if (r.exitCode !== 0 && !isNoSuchSession(text) && !isActiveNotDeleted(text))
           throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
@@ -48,7 +48,7 @@ export async function freeName(
           {
             backend: "zellij",
             op: "kill",
-            hint: `try: zellij kill-session ${shQuote(name)}; zellij delete-session ${shQuote(name)}`,
+            hint: `try: zellij kill-session -- ${shQuote(name)}; zellij delete-session -- ${shQuote(name)}`,
           },
         ),
     },

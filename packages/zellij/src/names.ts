@@ -53,6 +53,15 @@ export function sessionNameProblem(name: string, maxBytes?: number): string | un
   return undefined;
 }
 
+/**
+ * zellij's global `--session NAME` as one word, `--session=NAME`: zellij 0.45's clap reads a separate
+ * value that starts with `-` as a flag (`--session -zdash` is "unexpected argument '-z'"), and a session mc
+ * did not start can have such a name (`zellij attach --create-background -- -zdash`; review H66-5).
+ * Subcommands that take the name as a positional (`attach`, `kill-session`, `delete-session`,
+ * `action switch-session`) get `--` before it instead.
+ */
+export const sessionFlag = (name: string): string => `--session=${name}`;
+
 /** Throw LAYOUT_INVALID when zellij cannot hold `name` ({@link sessionNameProblem}). */
 export function checkSessionName(name: string, maxBytes?: number, hint?: string): void {
   const problem = sessionNameProblem(name, maxBytes);

@@ -9,6 +9,7 @@ import {
   sleep,
 } from "@mc/core";
 import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
+import { sessionFlag } from "./names.js";
 import {
   isRemains,
   ownPanes,
@@ -211,7 +212,7 @@ export class ZellijQueries {
    * with exit 0 and a session list on stdout), undefined when it did not answer with a pane list.
    */
   async listPanes(name: string, all = false): Promise<PaneRow[] | "missing" | undefined> {
-    const args = ["--session", name, "action", "list-panes", "--json", ...(all ? ["--all"] : [])];
+    const args = [sessionFlag(name), "action", "list-panes", "--json", ...(all ? ["--all"] : [])];
     const r = await this.host.run(this.cmd(args));
     if (isNoSuchSession(r.stderr)) return "missing";
     if (r.exitCode !== 0) return undefined;
@@ -224,7 +225,7 @@ export class ZellijQueries {
 
   /** A live session's layout as zellij would save it (`action dump-layout`); undefined when missing. */
   async dumpLayout(name: string): Promise<string | undefined> {
-    const r = await this.host.run(this.cmd(["--session", name, "action", "dump-layout"]));
+    const r = await this.host.run(this.cmd([sessionFlag(name), "action", "dump-layout"]));
     if (r.exitCode !== 0 || isNoSuchSession(r.stderr)) return undefined;
     return r.stdout;
   }

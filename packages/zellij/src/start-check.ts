@@ -56,7 +56,7 @@ export async function verifyStarted(
   // A resurrection reads its saved layout (commands held, or plain shells where it saved none); a live
   // session someone made in the moment before mc's start has none.
   const resurrected = (await q.resurrectionLayout(p.name)) !== undefined;
-  if (resurrected) await host.run(q.cmd(["kill-session", p.name])).catch(() => {});
+  if (resurrected) await host.run(q.cmd(["kill-session", "--", p.name])).catch(() => {});
   // zellij took the start (exit 0) into a live session of theirs: mc's tabs that show there are closed
   // (the start's rollback also ends their processes); their panes are left.
   else await closeOwnPanes(q, p.name, script);
@@ -69,7 +69,7 @@ export async function verifyStarted(
       backend: "zellij",
       op: "start",
       hint: resurrected
-        ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session ${shQuote(p.name)}`
+        ? `it is EXITED again; use --on-conflict rename, or remove it with: zellij delete-session -- ${shQuote(p.name)}`
         : "use --on-conflict rename",
     },
   );

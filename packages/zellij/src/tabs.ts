@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { type LayoutConfig, McError, parseTabRecord, sessionSlots, sleep, tabRecordName } from "@mc/core";
 import { isNoSuchSession, zellijError } from "./errors.js";
 import { freeName } from "./free-name.js";
+import { sessionFlag } from "./names.js";
 import { type PaneRow, paneTabIndex, parseTabRef } from "./parse.js";
 import type { ZellijQueries } from "./queries.js";
 
@@ -56,7 +57,7 @@ export async function startHeldTab(
   for (const pane of panes as PaneRow[]) {
     const send = () =>
       q.host.run(
-        q.cmd(["--session", session, "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
+        q.cmd([sessionFlag(session), "action", "send-keys", "--pane-id", `terminal_${pane.id}`, "Enter"]),
       );
     let r = await send();
     // The session answered list-panes a moment ago: a "no active session" now was seen once in a CI run
@@ -89,7 +90,7 @@ export async function closeTabByRef(q: ZellijQueries, ref: string): Promise<void
     inTab.length > 1
       ? ["close-pane", "--pane-id", `terminal_${t.paneId}`]
       : ["close-tab-by-id", String(t.tabId)];
-  const r = await q.host.run(q.cmd(["--session", t.session, "action", ...args]));
+  const r = await q.host.run(q.cmd([sessionFlag(t.session), "action", ...args]));
   if (r.exitCode !== 0 && !isNoSuchSession(r.stderr))
     throw zellijError("kill", r.exitCode, r.stderr, r.stdout);
 }
@@ -165,7 +166,7 @@ export async function closeEndedTabs(
     return;
   }
   for (const c of closing) {
-    const r = await q.host.run(q.cmd(["--session", s.name, "action", "close-tab-by-id", String(c.tabId)]));
+    const r = await q.host.run(q.cmd([sessionFlag(s.name), "action", "close-tab-by-id", String(c.tabId)]));
     if (r.exitCode === 0) done.add(c.i);
   }
 }

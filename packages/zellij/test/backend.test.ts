@@ -25,7 +25,7 @@ function host(o: { sessions: () => string; panes?: string; fail?: boolean }): Fa
         return { stdout: out };
       }
       if (a.includes("list-panes")) {
-        const name = cmd.args[1]!;
+        const name = cmd.args[0]!.replace(/^--session=/, "");
         const live = o.fail ? [] : parseSessionList(o.sessions()).filter((r) => !r.exited);
         if (!live.some((r) => r.name === name))
           return { exitCode: 1, stderr: `Session '${name}' not found. The following sessions are active:\n` };
@@ -102,7 +102,7 @@ describe("ZellijBackend on a recording host", () => {
     });
     const inner = h.handler;
     h.handler = (cmd, hh) => {
-      const [sub, name] = cmd.args;
+      const [sub, , name] = cmd.args;
       if (sub === "kill-session") state.set(name!, true);
       if (sub === "delete-session") state.delete(name!);
       return inner(cmd, hh);
@@ -110,7 +110,7 @@ describe("ZellijBackend on a recording host", () => {
     expect(await backend(h).kill("LocalJobMgr_a")).toBe("killed");
     expect(
       h.calls.map(argv).filter((c) => c.includes("kill-session") || c.includes("delete-session")),
-    ).toEqual(["zellij kill-session LocalJobMgr_a", "zellij delete-session LocalJobMgr_a"]);
+    ).toEqual(["zellij kill-session -- LocalJobMgr_a", "zellij delete-session -- LocalJobMgr_a"]);
     expect([...state.keys()]).toEqual(["LocalJobMgr_ab"]);
   });
 
@@ -128,14 +128,14 @@ describe("ZellijBackend on a recording host", () => {
     expect(await backend(h).kill("LocalJobMgr_a")).toBe("killed");
     expect(
       h.calls.map(argv).filter((c) => c.includes("kill-session") || c.includes("delete-session")),
-    ).toEqual(["zellij delete-session LocalJobMgr_a"]);
+    ).toEqual(["zellij delete-session -- LocalJobMgr_a"]);
     const before = h.calls.length;
     expect(await backend(h).kill("nope")).toBe("gone");
     // A name list-sessions leaves out is asked for directly (list-sessions can miss a live session).
     expect(h.calls.slice(before).map((c) => (c.file === "/bin/sh" ? "sh" : argv(c)))).toEqual([
       "zellij --version",
       "zellij list-sessions --no-formatting",
-      "zellij --session nope action list-panes --json",
+      "zellij --session=nope action list-panes --json",
       "sh", // the host's facts
       "sh", // its server's socket and process: none
     ]);
@@ -171,7 +171,7 @@ describe("ZellijBackend on a recording host", () => {
     expect(h.calls.map(argv)).toEqual([
       "zellij --version",
       "zellij list-sessions --no-formatting",
-      "zellij --session s action list-panes --json",
+      "zellij --session=s action list-panes --json",
     ]);
   });
 

@@ -173,9 +173,10 @@ describe("fake zellij: edge cases from zellij's source", () => {
     expect(m.attachToSession(s!.name, { ZELLIJ_SESSION_NAME: "outer" }).args).toEqual([
       "action",
       "switch-session",
+      "--",
       s!.name,
     ]);
-    expect(m.attachToSession(s!.name, {}).args).toEqual(["attach", s!.name]);
+    expect(m.attachToSession(s!.name, {}).args).toEqual(["attach", "--", s!.name]);
     await m.killAllSessions();
   });
 

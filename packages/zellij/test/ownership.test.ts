@@ -168,7 +168,7 @@ describe("closeEndedTabs (--exit close)", () => {
       done,
     );
     // a: ended, only its bar: closed. b: the user's pane is in it. c: its command has not ended.
-    expect(ran).toEqual(["--session s action close-tab-by-id 0"]);
+    expect(ran).toEqual(["--session=s action close-tab-by-id 0"]);
     expect([...done].sort()).toEqual([0, 1]);
     rmSync(runDir, { recursive: true, force: true });
   });

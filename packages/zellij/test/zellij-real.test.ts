@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
@@ -725,6 +725,63 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       expect(String((err as Error).message)).toContain("not started by mc");
       expect(z.zellij("list-sessions", "--no-formatting").stdout).toMatch(/^mine .*EXITED/m);
       z.zellij("delete-session", "mine");
+    });
+
+    it("a session mc did not start named -zdash, --zz or help is listed, read, attached, and never killed by mc (review H66-5)", async () => {
+      const z = w();
+      // zellij makes such names itself (`attach --create-background -- NAME`); clap read a bare `-zdash`
+      // after `attach` or `--session` as a flag.
+      const names = ["-zdash", "--zz", "help"];
+      for (const n of names) expect(z.zellij("attach", "--create-background", "--", n).code, z.log()).toBe(0);
+      await waitFor(
+        async () => z.sessions(),
+        (s) => names.every((n) => s.includes(n)),
+      );
+      const b = new ZellijBackend(z.host);
+      await b.checkAvailable();
+      const listed = await b.listSessions();
+      try {
+        for (const n of names) {
+          expect(listed.find((s) => s.name === n)).toEqual({ name: n });
+          expect(await b.q.dumpLayout(n), n).toMatch(/\blayout\b/);
+          expect(Array.isArray(await b.q.panesOf(n)), n).toBe(true);
+          // The attach command, run in a terminal (script(1)), is a client of that very session.
+          const cmd = b.attachCommand(n, {});
+          const client = spawn(
+            "script",
+            ["-qfec", [cmd.file, ...cmd.args].map(shQuote).join(" "), "/dev/null"],
+            {
+              env: { ...z.env, TERM: "xterm" },
+              stdio: ["pipe", "ignore", "ignore"],
+            },
+          );
+          try {
+            const clients = await waitFor(
+              async () => z.zellij(`--session=${n}`, "action", "list-clients").stdout,
+              (out) => /^\d+\s/m.test(out),
+              20_000,
+            );
+            expect(clients, `${n}: ${cmd.args.join(" ")}`).toMatch(/^\d+\s/m);
+          } finally {
+            client.kill("SIGKILL");
+          }
+        }
+        // mc's own run, started and killed beside them, leaves them.
+        const m = z.manager({ sessionLayouts: [layout("h665", [["t", "sleep 60"]], z.work)] });
+        await m.startAllSessions();
+        expect(await m.killAllSessions()).toMatchObject([{ name: "h665", outcome: "killed" }]);
+        expect(z.sessions()).toEqual(expect.arrayContaining(names));
+        // The picker's confirmed "kill ALL" (kill without a managed session) ends exactly the one named.
+        expect(await b.kill("--zz")).toBe("killed");
+        const left = z.sessions();
+        expect(left).toEqual(expect.arrayContaining(["-zdash", "help"]));
+        expect(left).not.toContain("--zz");
+      } finally {
+        for (const n of names) {
+          z.zellij("kill-session", "--", n);
+          z.zellij("delete-session", "--force", "--", n);
+        }
+      }
     });
 
     it("rename-session keeps its server's command line: a new session of the old name is never mc's, and the name is free (reviews H30-2, H30-3, H30-6)", async () => {

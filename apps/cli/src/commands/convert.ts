@@ -205,7 +205,8 @@ export async function freezeCommand(
   }
   const zellij = o.zellij ?? "zellij";
   const r = await host
-    .run({ file: zellij, args: ["--session", session, "action", "dump-layout"], timeoutMs: 20000 })
+    // `--session=NAME`: clap reads a separate `-zdash` as a flag (review H66-5).
+    .run({ file: zellij, args: [`--session=${session}`, "action", "dump-layout"], timeoutMs: 20000 })
     .catch((e) => (backend === "zellij" ? Promise.reject(e) : undefined));
   if (r && r.exitCode === 0 && /\blayout\b/.test(r.stdout))
     return emitLayouts(
@@ -234,7 +235,7 @@ export async function freezeCommand(
       {
         backend: "cli",
         op: "freeze",
-        hint: `zellij attach ${shQuote(session)} resurrects it (then sessions freeze it); zellij delete-session removes it`,
+        hint: `zellij attach -- ${shQuote(session)} resurrects it (then sessions freeze it); zellij delete-session removes it`,
       },
     );
   if (tmuxFailure?.code === "BINARY_NOT_FOUND")
