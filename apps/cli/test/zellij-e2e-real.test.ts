@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { selfIdentity } from "@mc/core";
@@ -370,5 +370,68 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     // Read, not resurrected.
     expect(z.zellij("list-sessions", "--no-formatting").stdout).toMatch(/^fz .*EXITED/m);
     z.zellij("delete-session", "fz");
+  }, 90_000);
+
+  it("a session named -zdash or --zz: attach --print pasted into sh attaches, freeze reads it, kill leaves it; a control character is refused by --print (reviews H66-5, H66-7)", async () => {
+    const names = ["-zdash", "--zz"];
+    const red = "z\x1b[31mred";
+    for (const n of [...names, red])
+      expect(z.zellij("attach", "--create-background", "--", n).code, z.log()).toBe(0);
+    const clients = (n: string) => z.zellij(`--session=${n}`, "action", "list-clients").stdout;
+    try {
+      expect(
+        await until(
+          () => z.sessions().join("\n"),
+          (s) => names.every((n) => s.split("\n").includes(n)),
+        ),
+      ).toContain("--zz");
+      for (const n of names) {
+        const p = await sessions(["attach", "--print", "-b", "zellij", "--", n]);
+        expect(p.code, p.stderr).toBe(0);
+        expect(p.stdout.trim()).toBe(`zellij attach -- ${n}`);
+        // Pasted into sh in a terminal (script(1) runs it with $SHELL, /bin/sh here): a client of that session.
+        const client = spawn("script", ["-qfec", p.stdout.trim(), "/dev/null"], {
+          env: { ...env, TERM: "xterm" },
+          stdio: ["pipe", "ignore", "ignore"],
+        });
+        try {
+          expect(
+            await until(
+              () => clients(n),
+              (s) => /^\d+\s/m.test(s),
+            ),
+            n,
+          ).toMatch(/^\d+\s/m);
+        } finally {
+          client.kill("SIGKILL");
+        }
+        const out = join(z.root, `h66-5${n}.json`);
+        const freeze = await sessions(["freeze", "-b", "zellij", "-o", out, "--", n]);
+        expect(freeze.code, freeze.stderr).toBe(0);
+        expect(JSON.parse(readFileSync(out, "utf8")).layouts[0].layoutTabs.length).toBeGreaterThan(0);
+        // Not mc's: kill does not end it.
+        expect((await sessions(["kill", "--", n])).code).toBe(5);
+      }
+      expect((await sessions(["kill", "--all"])).code).toBe(0);
+      expect(z.sessions()).toEqual(expect.arrayContaining(names));
+      // A name with a control character: no command that names another session once pasted (the
+      // display would print ESC as the text \e), and no raw control character; --json has the argv.
+      const r = await sessions(["attach", "--print", "-b", "zellij", "--", red]);
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(
+        '--print cannot write this attach command so that a shell reads it back: "z\\e[31mred"',
+      );
+      expect(r.stderr).toContain("hint: run sessions attach itself in a terminal");
+      expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      const j = await sessions(["attach", "--json", "-b", "zellij", "--", red]);
+      expect(j.code, j.stderr).toBe(0);
+      expect(JSON.parse(j.stdout).command.args).toEqual(["attach", "--", red]);
+    } finally {
+      for (const n of [...names, red]) {
+        z.zellij("kill-session", "--", n);
+        z.zellij("delete-session", "--force", "--", n);
+      }
+    }
   }, 90_000);
 });

@@ -103,7 +103,22 @@ async function hand(
     return 0;
   }
   if (o.print) {
-    out.out([cmd.file, ...cmd.args].map(shQuote).join(" "));
+    const words = [cmd.file, ...cmd.args];
+    // A word with a control or invisible character would be printed escaped (`\e`), naming another
+    // session once pasted (review H66-7). Not written as $'…' either: dash (Debian's sh) and fish read
+    // that as other text, so the paste would still name another session, silently.
+    const unprintable = words.find((w) => w.includes("\n") || display(w) !== w);
+    if (unprintable !== undefined)
+      throw new McError(
+        "USAGE",
+        `--print cannot write this attach command so that a shell reads it back: "${unprintable}" holds a control or invisible character`,
+        {
+          backend: "cli",
+          op: "attach",
+          hint: `run sessions attach itself in a terminal (it passes the name exactly; without a name it offers a picker), or take the exact argv from --json`,
+        },
+      );
+    out.out(words.map(shQuote).join(" "));
     return 0;
   }
   if (!interactive()) {
