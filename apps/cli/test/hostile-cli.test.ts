@@ -901,6 +901,43 @@ describe("first-day answers (review H20)", () => {
     expect(complete("sessions export x.json --to ").sort()).toEqual(["tmuxinator", "tmuxp", "zellij"]);
     expect(complete("sessions he")).toEqual(["help"]);
     expect(complete("sessions help create-").sort()).toEqual(["create-from-command", "create-template"]);
+
+    // Session names (review H66-6): after --, a name that starts with - whole (it was offered as "-"); a
+    // name JSON escapes (", \) left out, as bash does (it was offered JSON-escaped, which names no session).
+    const bin = join(dir, "fbin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, "sessions"),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const names = ["-fsdash", "fsq'x", `fsq'"x`, "fsb\\s", "fs plain"];
+    const f = layoutsFile(
+      "h66-6.json",
+      names.map((n) => ({ layoutName: n, layoutTabs: [tab("t", "sleep 30")] })),
+    );
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    const withNames = (line: string) =>
+      execFileSync("fish", ["--no-config", "-c", `source $argv[1]; complete -C $argv[2]`, script, line], {
+        env: { ...env, PATH: `${bin}:${env.PATH}` },
+        cwd: dir,
+        encoding: "utf8",
+      })
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t")[0]!);
+    try {
+      expect(withNames("sessions kill -- -fs")).toEqual(["-fsdash"]);
+      expect(
+        withNames("sessions logs -- ")
+          .filter((n) => n.includes("fs"))
+          .sort(),
+      ).toEqual(["-fsdash", "fs_plain", "fsq'x"].sort());
+      expect(withNames("sessions status fs").sort()).toEqual(["fs_plain", "fsq'x"]);
+      expect(withNames("sessions attach fs").join("\n")).not.toMatch(/\\/);
+    } finally {
+      await sessions(["kill", "--socket", sock, "--", ...names.map((n) => n.replaceAll(" ", "_"))]);
+    }
   });
 
   it("- is standard input for a layouts file; freeze does not name a zellij that is not there (review H20-16)", async () => {

@@ -231,7 +231,9 @@ function fishScript(program: Command, cmds: Spec[]): string {
   lines.push(
     `complete -c sessions -n ${quote("__fish_seen_subcommand_from help")} -a ${quote(commandNames)}`,
   );
-  const names = `sessions ls --json 2>/dev/null | string replace -rf '^\\s*"session": "(.*)",?$' '$1' | sort -u`;
+  // A name JSON had to escape (a quote, a backslash, a control character: its line holds a backslash, \x5c)
+  // is left out rather than offered escaped, as in bash (review H66-6: fish offered q'\"x for q'"x).
+  const names = `sessions ls --json 2>/dev/null | string match -rv '\\x5c' | string replace -rf '^\\s*"session": "(.*)",?$' '$1' | sort -u`;
   for (const c of cmds) {
     const all = [c.name, ...c.aliases].join(" ");
     lines.push(`complete -c sessions -n __fish_use_subcommand -a ${c.name} -d ${quote(c.description)}`);
@@ -244,10 +246,11 @@ function fishScript(program: Command, cmds: Spec[]): string {
         `complete -c sessions -n ${seen}${opt(o)}${o.values ? ` -r -f -a ${quote(o.values.join(" "))}` : o.valued ? " -r -F" : ""}`,
       );
     if (SESSION_ARG.includes(c.name)) {
-      // A name that starts with - is offered once -- is there (before it, it reads as an option).
+      // A name that starts with - is offered once -- is there (before it, it reads as an option); whole: a
+      // regex match prints only what matched (review H66-6: '^-' offered just "-").
       lines.push(`complete -c sessions -n ${seen} -a ${quote(`(${names} | string match -rv '^-')`)}`);
       lines.push(
-        `complete -c sessions -n ${quote(`__fish_seen_subcommand_from ${all}; and contains -- -- (commandline -opc)`)} -a ${quote(`(${names} | string match -r '^-')`)}`,
+        `complete -c sessions -n ${quote(`__fish_seen_subcommand_from ${all}; and contains -- -- (commandline -opc)`)} -a ${quote(`(${names} | string match -r '^-.*')`)}`,
       );
     } else if (c.name === "schema")
       lines.push(`complete -c sessions -n ${seen} -a ${quote(SCHEMA_NAMES.join(" "))}`);
