@@ -920,7 +920,8 @@ describe("tmux: a command that outlives its tab (real tmux)", () => {
           "closed",
           [
             ["a", "sleep 60"],
-            ["b", "trap '' HUP; sleep 4; echo survived"],
+            // The tab's own shell dies of the hang-up (its end is recorded); what it started runs on.
+            ["b", `sh -c "trap '' HUP; sleep 4"; echo never`],
           ],
           t.work,
         ),
@@ -933,10 +934,13 @@ describe("tmux: a command that outlives its tab (real tmux)", () => {
       (x) => x.sessions[0]!.tabs.every((tab) => tab.state === "running"),
     );
     t.tmux("kill-window", "-t", `${id}:b`);
-    const r = await waitFor(
-      () => m.checkAllSessionsStatus(),
-      (x) => x.sessions[0]!.tabs[1]!.orphans !== undefined || x.sessions[0]!.tabs[1]!.state !== "running",
+    // Once its wrapper has recorded the hang-up (a look at once may still read it missing).
+    const rec = join(m.managed[0]!.runDir, "tab-1.json");
+    await waitFor(
+      async () => (existsSync(rec) ? readFileSync(rec, "utf8") : ""),
+      (x) => x.includes('"end"'),
     );
+    const r = await m.checkAllSessionsStatus();
     const b = r.sessions[0]!.tabs[1]!;
     expect(b.state).toBe("running");
     expect(b.signal).toBeUndefined();

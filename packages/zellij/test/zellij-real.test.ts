@@ -14,7 +14,7 @@ import {
 import { runConformanceSuite } from "@mc/core/testing";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { sessionNameProblem, ZellijBackend } from "../src/index.js";
+import { parseTabRef, sessionNameProblem, ZellijBackend } from "../src/index.js";
 import {
   findRealZellij,
   layout,
@@ -1076,6 +1076,49 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       );
       expect(names).toEqual(["b", "c"]);
       await m.killAllSessions();
+    });
+
+    it("a command that ignores the hang-up runs on after its pane is closed: running with its pids, not killed SIGHUP, until it ends (review H64-1)", async () => {
+      const z = w();
+      const m = z.manager({
+        sessionLayouts: [
+          layout(
+            "hup",
+            [
+              ["a", "sleep 60"],
+              // The tab's own shell dies of the hang-up (its end is recorded at once); what it started
+              // ignores it and runs on.
+              ["b", `sh -c "trap '' HUP; sleep 33"; echo never`],
+            ],
+            z.work,
+          ),
+        ],
+      });
+      await m.startAllSessions();
+      const up = await waitFor(
+        () => m.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs.every((t) => t.state === "running" && t.ref !== undefined),
+      );
+      // As the user closes it (zellij's own close-pane hangs up the pane's terminal).
+      const pane = parseTabRef(up.sessions[0]!.tabs[1]!.ref!)!.paneId;
+      z.zellij("--session", "hup", "action", "close-pane", "--pane-id", `terminal_${pane}`);
+      // Once its wrapper has recorded the hang-up (a look at once may still read it missing).
+      await waitFor(
+        async () =>
+          existsSync(join(m.managed[0]!.runDir, "tab-1.json")) &&
+          readFileSync(join(m.managed[0]!.runDir, "tab-1.json"), "utf8"),
+        (x) => typeof x === "string" && x.includes('"end"'),
+      );
+      const r = await m.checkAllSessionsStatus();
+      const b = r.sessions[0]!.tabs[1]!;
+      expect([b.state, b.signal]).toEqual(["running", undefined]);
+      expect(b.orphans!.length).toBeGreaterThan(0);
+      expect(b.processes.map((p) => p.command).join("\n")).toContain("sleep 33");
+      expect(r.summary).toMatchObject({ runningCommands: 2, allFinished: false });
+      // The kill ends it.
+      const runDir = m.managed[0]!.runDir;
+      await m.killAllSessions();
+      expect(processesMentioning(`${runDir}#1`)).toEqual([]);
     });
   });
 
