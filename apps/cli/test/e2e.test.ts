@@ -986,7 +986,7 @@ describe("ls --prune after a tmux server died (review H9-10)", () => {
 });
 
 describe("a session whose start was never seen through", () => {
-  it("ls says so while its run is gone, and the next run on that server rolls it back", async () => {
+  it("ls says so while its run is gone; the next run on that server keeps it when whole, else rolls it back", async () => {
     const f = layoutsFile("unfin.json", [
       { layoutName: "unfin", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
     ]);
@@ -1015,11 +1015,24 @@ describe("a session whose start was never seen through", () => {
       unfinished: true,
     });
     expect((await sessions(["ls"])).stdout).toMatch(/unfin .*live, start unfinished/);
-    // The next start on that server (any layout) rolls it back, says so, and keeps it as ended with its
-    // logs (review H51-5: silent, and its record and logs deleted).
     const other = layoutsFile("other.json", [
       { layoutName: "after-unfin", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
     ]);
+    // Whole in tmux (its tab runs): the next start on that server keeps it, as started, and says so
+    // (review H64-2: it was killed, all its tabs running).
+    const kept = await sessions(["run", other, "--socket", sock]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr).toMatch(
+      /kept session "unfin" \(run [0-9a-f-]+\): the sessions run that was starting it \(pid 4000000\) ended after tmux had made it with all its tabs/,
+    );
+    expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).toContain("unfin");
+    expect((await sessions(["ls"])).stdout).not.toMatch(/unfin .*start unfinished/);
+    await sessions(["kill", "after-unfin"]);
+    // A replacement that never took its name is not whole: the next start rolls it back, says so, and
+    // keeps it as ended with its logs (review H51-5: silent, and its record and logs deleted).
+    const rec2 = JSON.parse(readFileSync(file, "utf8"));
+    rec2.sessions[0].starting = { by, replacing: true };
+    writeFileSync(file, JSON.stringify(rec2));
     const next = await sessions(["run", other, "--socket", sock]);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(

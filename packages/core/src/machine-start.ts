@@ -184,7 +184,7 @@ export async function startMachine(
       const session = await startOne(m, p, intent, hooks.signal);
       const later = p.action === "replace" && deferred;
       // A replacement keeps `starting` until it has its name (finish), after the session it replaces is gone.
-      if (later && intent.starting) session.starting = intent.starting;
+      if (later && intent.starting) session.starting = { ...intent.starting, replacing: true };
       intent = undefined;
       started.push(session);
       await hooks.recorded(session);

@@ -496,6 +496,19 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       machineRecord: (machine) => this.machineSet.records()[machine],
       runs: () => this.store.list().catch(() => []),
       retire: (runId, hit) => this.store.retire(runId, hit, "rolled-back"),
+      keep: (runId, hit) =>
+        this.store.update(runId, (run) =>
+          run
+            ? {
+                ...run,
+                sessions: run.sessions.map((x) => {
+                  if (!hit(x)) return x;
+                  const { starting: _, ...kept } = x;
+                  return kept;
+                }),
+              }
+            : run,
+        ),
       backendOf: (machine) => this.backendOf(machine),
       hostOf: (machine) => this.hostOf(machine),
       dropSessions: (machine, names) => this.dropSessions(machine, names),

@@ -36,9 +36,10 @@ export interface ManagedSession {
    * Saved before the tool was asked to make the session, removed once its start returned (for a
    * replacement, once it has its name): still there, the start was never seen through (the run that
    * started it was killed, or the machine stopped answering), and the session may or may not exist.
-   * `by` is the run that started it.
+   * `by` is the run that started it; `replacing`: a replacement made but not yet given its name (the
+   * session it replaces still runs).
    */
-  starting?: { by?: ProcessIdentity };
+  starting?: { by?: ProcessIdentity; replacing?: true };
   /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
   tabErrors?: Record<string, string>;
   /**

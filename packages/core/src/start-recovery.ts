@@ -5,6 +5,7 @@ import type { Machine } from "./machines.js";
 import type { MachineStartResult } from "./manager-options.js";
 import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
 import type { SessionBackend } from "./session-backend.js";
+import { tabRecordName } from "./tab-record.js";
 import { killSwept } from "./tab-sweep.js";
 
 /** What recovering from an interrupted or dead start needs of a manager. */
@@ -16,6 +17,8 @@ export interface RecoveryOps {
   runs(): Promise<ManagedRun[]>;
   /** Move sessions of one saved run to its ended list as rolled back (their logs stay, as for any end). */
   retire(runId: string, hit: (s: ManagedSession) => boolean): Promise<void>;
+  /** Mark sessions of one saved run as started (their start was not seen through, but they are whole). */
+  keep(runId: string, hit: (s: ManagedSession) => boolean): Promise<unknown>;
   backendOf(machine: string): SessionBackend;
   hostOf(machine: string): Host;
   /** Drop sessions of this manager's run (and their files). */
@@ -23,12 +26,15 @@ export interface RecoveryOps {
 }
 
 /**
- * Roll back what runs that died mid-start left on machine `m` (their records still say `starting`, and
- * the process that wrote them has ended): called under the backend's lock, where no start is under way,
- * so such a session was never seen through, and would otherwise pile up (a restart killed before it
- * replaced the original leaves its replacement). A session whose kill fails stays recorded. Each one
- * rolled back is said (`onRolledBack`) and kept as an ended session with its logs (review H51-5: the
- * next run, of any layout, ended a session whose tabs all ran without a word, and deleted its logs).
+ * Settle what runs that died mid-start left on machine `m` (their records still say `starting`, and the
+ * process that wrote them has ended): called under the backend's lock, where no start is under way, so
+ * such a session was never seen through, and would otherwise pile up (a restart killed before it replaced
+ * the original leaves its replacement). A session the tool shows whole (every tab that was to open at
+ * start has its pane or its record) is kept, as started: its run died after the tool made it (review
+ * H64-2: the next run of any layout killed such a session, all its tabs running). Any other is rolled
+ * back: a half-made session, a replacement that never took its name. A session whose kill fails stays
+ * recorded. Each is said (`onRolledBack`); one rolled back is kept as an ended session with its logs
+ * (review H51-5).
  */
 export async function settleDeadStarts(
   ops: RecoveryOps,
@@ -44,9 +50,18 @@ export async function settleDeadStarts(
       (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
     );
     for (const s of dead) {
+      const same = (x: ManagedSession) =>
+        x.machine === s.machine && x.name === s.name && x.runDir === s.runDir;
+      if (!s.starting?.replacing && (await whole(m, s))) {
+        await ops.keep(run.id, same);
+        onRolledBack?.(
+          `kept session ${JSON.stringify(s.name)} (run ${run.id}): the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended after ${m.backend.name} had made it with all its tabs; it is managed as any other (sessions kill ends it)`,
+        );
+        continue;
+      }
       const outcome = await killSwept(m.backend, m.host, s).catch(() => undefined);
       if (!outcome) continue;
-      await ops.retire(run.id, (x) => x.machine === s.machine && x.name === s.name && x.runDir === s.runDir);
+      await ops.retire(run.id, same);
       const why = `the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended before its start finished`;
       onRolledBack?.(
         outcome === "gone"
@@ -55,6 +70,23 @@ export async function settleDeadStarts(
       );
     }
   }
+}
+
+/**
+ * The tool shows session `s` whole: it exists, and each tab that was to open at start (not a waiting one)
+ * has its pane or its record. Where the tool cannot say for sure (no answer, no pane list as on Windows
+ * Terminal), it is not.
+ */
+async function whole(m: Machine<object>, s: ManagedSession): Promise<boolean> {
+  const [[obs], records] = await Promise.all([
+    m.backend.observe([s]).catch(() => [undefined]),
+    m.host.readDir(s.runDir).catch(() => new Map<string, string>()),
+  ]);
+  if (!obs?.exists || obs.error !== undefined || obs.noPaneEvidence) return false;
+  const waiting = new Set(s.pendingTabs ?? []);
+  return s.layout.layoutTabs.every(
+    (_, i) => waiting.has(i) || obs.panes.has(i) || records.has(tabRecordName(i)),
+  );
 }
 
 /** What picks a machine's server: its backend options and, over ssh, where the connection goes. */

@@ -26,6 +26,8 @@ function toy() {
   const live = new Set<string>();
   const killed: string[] = [];
   let panesAlive = true;
+  /** Sessions the tool shows without panes (half made). */
+  const paneless = new Set<string>();
   const backend: SessionBackend = {
     name: "toy",
     host,
@@ -49,7 +51,9 @@ function toy() {
     async observe(sessions) {
       return sessions.map((s) => ({
         exists: live.has(s.name),
-        panes: new Map(s.layout.layoutTabs.map((_, i) => [i, { alive: panesAlive }])),
+        panes: paneless.has(s.name)
+          ? new Map()
+          : new Map(s.layout.layoutTabs.map((_, i) => [i, { alive: panesAlive }])),
       }));
     },
     attachCommand: (name) => ({ file: "toy", args: ["attach", name] }),
@@ -69,7 +73,7 @@ function toy() {
       machines: [{ name: "local", host, layouts }],
       sessionNamePrefix: prefix,
     });
-  return { backend, factory, live, killed, host, manager, endPanes: () => (panesAlive = false) };
+  return { backend, factory, live, killed, host, manager, paneless, endPanes: () => (panesAlive = false) };
 }
 
 const L = (name: string): LayoutConfig => ({
@@ -132,9 +136,11 @@ describe("SessionManager (generic lifecycle)", () => {
   });
 
   it("a start recorded as under way by a run that died is rolled back by the next start on that machine", async () => {
-    const { factory, live, killed, manager } = toy();
+    const { factory, live, killed, manager, paneless } = toy();
     const dead = manager([L("left")]);
     await dead.startAllSessions();
+    // Half made: the tool shows the session without its tab (a whole one is kept: the next test).
+    paneless.add("left");
     // As a run SIGKILLed between the tool making "left" and saying so leaves it: still `starting`, by a
     // process that has ended.
     const runs = await dead.listSaved();
@@ -172,6 +178,30 @@ describe("SessionManager (generic lifecycle)", () => {
     await (mine as unknown as { store: { save(r: unknown): Promise<void> } }).store.save(again);
     await manager([L("third")]).startAllSessions();
     expect(live.has("mine")).toBe(true);
+  });
+
+  it("a start whose run died after the tool made the session whole is kept as started, and said; a replacement that never took its name is rolled back (review H64-2)", async () => {
+    const { live, killed, manager } = toy();
+    const dead = manager([L("whole"), L("swap")]);
+    await dead.startAllSessions();
+    const rec = (await dead.listSaved())[0]!;
+    const by = { ...selfIdentity()!, pid: 4_000_000 };
+    rec.sessions[0]!.starting = { by };
+    rec.sessions[1]!.starting = { by, replacing: true };
+    await (dead as unknown as { store: { save(r: unknown): Promise<void> } }).store.save(rec);
+    const warnings: string[] = [];
+    await manager([L("other")]).startAllSessions({ onWarning: (w) => warnings.push(w) });
+    expect(live.has("whole")).toBe(true);
+    expect(killed).not.toContain("whole");
+    expect(killed).toContain("swap");
+    expect(warnings.join("\n")).toMatch(
+      /kept session "whole" \(run [^)]+\): the sessions run that was starting it \(pid 4000000\) ended after toy had made it with all its tabs/,
+    );
+    expect(warnings.join("\n")).toMatch(/rolled back the unfinished start of session "swap"/);
+    const kept = (await dead.listSaved())
+      .find((r) => r.id === rec.id)!
+      .sessions.find((x) => x.name === "whole")!;
+    expect(kept.starting).toBeUndefined();
   });
 
   it("a run that died before the tool made its session: its tabs read abandoned, never started, not missing (review H51-6)", async () => {
