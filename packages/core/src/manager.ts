@@ -501,11 +501,9 @@ export class SessionManager<O extends object = object> extends RunState<O> {
           run
             ? {
                 ...run,
-                sessions: run.sessions.map((x) => {
-                  if (!hit(x)) return x;
-                  const { starting: _, ...kept } = x;
-                  return kept;
-                }),
+                sessions: run.sessions.map((x) =>
+                  hit(x) && x.starting ? { ...x, starting: { ...x.starting, kept: true as const } } : x,
+                ),
               }
             : run,
         ),

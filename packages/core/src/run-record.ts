@@ -37,9 +37,10 @@ export interface ManagedSession {
    * replacement, once it has its name): still there, the start was never seen through (the run that
    * started it was killed, or the machine stopped answering), and the session may or may not exist.
    * `by` is the run that started it; `replacing`: a replacement made but not yet given its name (the
-   * session it replaces still runs).
+   * session it replaces still runs); `kept`: its run died, and a later start found it whole and left it
+   * up (it stays marked: a backend may judge such a session by it, as zellij does without its proof).
    */
-  starting?: { by?: ProcessIdentity; replacing?: true };
+  starting?: { by?: ProcessIdentity; replacing?: true; kept?: true };
   /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
   tabErrors?: Record<string, string>;
   /**

@@ -17,7 +17,7 @@ export interface RecoveryOps {
   runs(): Promise<ManagedRun[]>;
   /** Move sessions of one saved run to its ended list as rolled back (their logs stay, as for any end). */
   retire(runId: string, hit: (s: ManagedSession) => boolean): Promise<void>;
-  /** Mark sessions of one saved run as started (their start was not seen through, but they are whole). */
+  /** Mark sessions of one saved run as kept: their start was not seen through, but they are whole. */
   keep(runId: string, hit: (s: ManagedSession) => boolean): Promise<unknown>;
   backendOf(machine: string): SessionBackend;
   hostOf(machine: string): Host;
@@ -30,8 +30,9 @@ export interface RecoveryOps {
  * process that wrote them has ended): called under the backend's lock, where no start is under way, so
  * such a session was never seen through, and would otherwise pile up (a restart killed before it replaced
  * the original leaves its replacement). A session the tool shows whole (every tab that was to open at
- * start has its pane or its record) is kept, as started: its run died after the tool made it (review
- * H64-2: the next run of any layout killed such a session, all its tabs running). Any other is rolled
+ * start has its pane or its record) is kept, and marked so (`ls` still says its start was not seen
+ * through): its run died after the tool made it (review H64-2: the next run of any layout killed such a
+ * session, all its tabs running). Any other is rolled
  * back: a half-made session, a replacement that never took its name. A session whose kill fails stays
  * recorded. Each is said (`onRolledBack`); one rolled back is kept as an ended session with its logs
  * (review H51-5).
@@ -47,7 +48,8 @@ export async function settleDeadStarts(
     // and a kill elsewhere would answer "gone" for a session that runs on).
     if (reachOf(run.machines[m.name]) !== here) continue;
     const dead = run.sessions.filter(
-      (s) => s.machine === m.name && s.starting?.by && processEnded(s.starting.by) === true,
+      (s) =>
+        s.machine === m.name && s.starting?.by && !s.starting.kept && processEnded(s.starting.by) === true,
     );
     for (const s of dead) {
       const same = (x: ManagedSession) =>
@@ -55,7 +57,7 @@ export async function settleDeadStarts(
       if (!s.starting?.replacing && (await whole(m, s))) {
         await ops.keep(run.id, same);
         onRolledBack?.(
-          `kept session ${JSON.stringify(s.name)} (run ${run.id}): the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended after ${m.backend.name} had made it with all its tabs; it is managed as any other (sessions kill ends it)`,
+          `kept session ${JSON.stringify(s.name)} (run ${run.id}): the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended after ${m.backend.name} had made it with all its tabs; left running (sessions kill ends it)`,
         );
         continue;
       }

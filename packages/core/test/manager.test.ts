@@ -201,7 +201,12 @@ describe("SessionManager (generic lifecycle)", () => {
     const kept = (await dead.listSaved())
       .find((r) => r.id === rec.id)!
       .sessions.find((x) => x.name === "whole")!;
-    expect(kept.starting).toBeUndefined();
+    expect(kept.starting).toMatchObject({ kept: true });
+    // Settled once: a later start neither kills it nor says it again.
+    warnings.length = 0;
+    await manager([L("third")]).startAllSessions({ onWarning: (w) => warnings.push(w) });
+    expect(killed).not.toContain("whole");
+    expect(warnings).toEqual([]);
   });
 
   it("a run that died before the tool made its session: its tabs read abandoned, never started, not missing (review H51-6)", async () => {
