@@ -1048,6 +1048,48 @@ describe("a session whose start was never seen through", () => {
   });
 });
 
+describe("a restart whose run died before the replacement took its name (review H65-2)", () => {
+  it("the name still finds the session it was to replace: kill ends that one, never the half-built one", async () => {
+    const f = layoutsFile("rp.json", [
+      { layoutName: "rp", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    const dirOf = join(dir, "state", "managers", "TmuxLocalManager");
+    const name = readdirSync(dirOf).find(
+      (n) => n.endsWith(".json") && readFileSync(join(dirOf, n), "utf8").includes('"rp"'),
+    )!;
+    // What `run --on-conflict restart` killed with kill -9 between building and renaming leaves: a newer
+    // run's record of "rp", still starting (replacing), for a session tmux holds under its build name.
+    tmux("new-session", "-d", "-s", "mc-build-dead-0", "sleep 31");
+    const built = tmux("display-message", "-p", "-t", "=mc-build-dead-0", "#{session_id}").trim();
+    const rec = JSON.parse(readFileSync(join(dirOf, name), "utf8"));
+    const id = `${rec.id.slice(0, -6)}dead00`;
+    const by = {
+      pid: 4_000_000,
+      start: 1,
+      boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
+      machine: readFileSync("/etc/machine-id", "utf8").trim(),
+      ns: readlinkSync("/proc/self/ns/pid"),
+    };
+    const s0 = rec.sessions[0];
+    const replacement = {
+      ...s0,
+      startedAt: s0.startedAt + 1000,
+      runDir: `${s0.runDir}-dead`,
+      starting: { by, replacing: true },
+      data: { ...s0.data, runId: id, sessionId: built },
+    };
+    writeFileSync(join(dirOf, `${id}.json`), JSON.stringify({ ...rec, id, sessions: [replacement] }));
+    const kill = await sessions(["kill", "rp", "--socket", sock]);
+    expect(kill.code, kill.stderr).toBe(0);
+    const left = tmux("list-sessions", "-F", "#{session_name}").split("\n");
+    expect(left).not.toContain("rp");
+    expect(left).toContain("mc-build-dead-0");
+    tmux("kill-session", "-t", "=mc-build-dead-0");
+    rmSync(join(dirOf, `${id}.json`));
+  });
+});
+
 describe("commands suggested to the user (review H8-5)", () => {
   it("quote what came from the file or the command line: pasted into sh, each is one word and nothing runs", async () => {
     const pwned = join(dir, "pwned");

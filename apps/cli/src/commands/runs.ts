@@ -3,6 +3,7 @@ import {
   type MachineHealth,
   type ManagedSession,
   McError,
+  processEnded,
   type SessionStatus,
   shQuote,
 } from "@mc/core";
@@ -348,7 +349,18 @@ export function findSessions(
     );
   const named = find((run, s) => sameSession(run, s, name));
   // Else the layout's name, as written in the file (ZellijLocalManager's sessions are LocalJobMgr_<name>).
-  const hits = named.length || o.byLayout === false ? named : find((_, s) => s.layout.layoutName === name);
+  const found = named.length || o.byLayout === false ? named : find((_, s) => s.layout.layoutName === name);
+  // A replacement whose run died before it took the name is not that session: the one it was to replace
+  // still runs under it (review H65-2: `kill a` killed the half-built replacement, said "✓ killed a", and
+  // left a running). Found only where its server holds no other record of the name (the next start on
+  // that server rolls it back).
+  const unnamed = (h: Hit) =>
+    h.session.starting?.replacing === true &&
+    h.session.starting.by !== undefined &&
+    processEnded(h.session.starting.by) === true;
+  const hits = found.filter(
+    (h) => !unnamed(h) || !found.some((o) => !unnamed(o) && placeOf(o) === placeOf(h) && o.name === h.name),
+  );
   const newest = new Map<string, Hit>();
   for (const h of preferLive(hits)) {
     const key = `${placeOf(h)}\0${h.name}`;
