@@ -338,7 +338,13 @@ export const lsDocument = z
           .boolean()
           .optional()
           .describe(
-            "Its start was never seen through (the run that started it died mid-start): the next sessions run there rolls it back.",
+            "Its start was never seen through (the run that started it died mid-start): the next sessions run there keeps it when whole (starting.kept), else rolls it back.",
+          ),
+        killInterrupted: z
+          .boolean()
+          .optional()
+          .describe(
+            "Gone after a sessions kill that did not finish (killed outright): mc's kill; the next kill records it as killed.",
           ),
         ended: z
           .object({ at: z.string(), by: z.enum(["killed", "replaced", "gone", "rolled-back"]) })

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ConflictPolicy } from "./conflict.js";
 import { isMcError, McError } from "./errors.js";
 import type { Command, Host } from "./host.js";
+import { selfIdentity } from "./linux-proc.js";
 import { type PlanContext, planMachine, requestedNames } from "./machine-plan.js";
 import { type StartedSession, startMachine } from "./machine-start.js";
 import type { Machine } from "./machines.js";
@@ -427,16 +428,32 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     // `record: false`: the caller deletes the whole run record next (ls --prune), so nothing is written,
     // which is what lets it clear a full disk.
     const record = o.record !== false;
-    if (record) await this.checkStateWritable();
+    // A kill before this one that did not finish (killed outright, or still under way elsewhere).
+    const earlier = s.killing;
+    if (record) {
+      await this.checkStateWritable();
+      const self = selfIdentity();
+      // Best effort: a mark that cannot be written does not stop the kill.
+      if (self)
+        await this.updateSession(s, (x) => {
+          x.killing = self;
+        }).catch(() => {});
+    }
     const r = await killAndSweep(this.machine(s.machine).backend, this.hostOf(s.machine), s);
     // A session the kill found gone had ended outside mc: its record says so, not "killed" (review H38-5).
     if (r.ok && record)
       await this.retireSessions(
         s.machine,
         new Set([s.name]),
-        // `resumed`: a kill made again after one that was interrupted, which had killed it (review H41-2).
-        r.outcome === "gone" && !o.resumed ? "gone" : "killed",
+        // `resumed`: a kill made again after one that was interrupted, which had killed it (review H41-2);
+        // so does an earlier kill's mark (review H65-4: one killed outright read `gone`).
+        r.outcome === "gone" && !o.resumed && earlier === undefined ? "gone" : "killed",
       );
+    else if (record)
+      await this.updateSession(s, (x) => {
+        if (earlier === undefined) delete x.killing;
+        else x.killing = earlier;
+      }).catch(() => {});
     return r;
   }
 

@@ -41,6 +41,11 @@ export interface ManagedSession {
    * up (it stays marked: a backend may judge such a session by it, as zellij does without its proof).
    */
   starting?: { by?: ProcessIdentity; replacing?: true; kept?: true };
+  /**
+   * The `sessions kill` under way (written before the tool is asked): a session found gone once that
+   * process ended was killed by it, not ended outside mc (review H65-4: an interrupted kill read `gone`).
+   */
+  killing?: ProcessIdentity;
   /** Why a tab failed beyond what its record says (not ready in time, a dependency failed), by index. */
   tabErrors?: Record<string, string>;
   /**

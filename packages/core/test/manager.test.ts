@@ -348,6 +348,29 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(m.ended.map((s) => s.name)).toEqual(["p_x"]);
   });
 
+  it("a session gone after a kill that did not finish is recorded killed by the next kill, not gone (review H65-4)", async () => {
+    const { live, manager } = toy();
+    const m = manager([L("k1"), L("k2")]);
+    await m.startAllSessions();
+    // k1: a kill killed outright after the tool ended it, before the record said so. k2: ended outside mc.
+    const rec = (await m.listSaved())[0]!;
+    rec.sessions[0]!.killing = { ...selfIdentity()!, pid: 4_000_000 };
+    await (m as unknown as { store: { save(r: unknown): Promise<void> } }).store.save(rec);
+    live.delete("k1");
+    live.delete("k2");
+    const again = manager([]);
+    await again.load(rec.id);
+    expect((await again.killAllSessions()).map((r) => [r.name, r.outcome])).toEqual([
+      ["k1", "gone"],
+      ["k2", "gone"],
+    ]);
+    const [saved] = await again.listSaved();
+    expect(saved!.ended!.map((e) => [e.name, e.endedBy])).toEqual([
+      ["k1", "killed"],
+      ["k2", "gone"],
+    ]);
+  });
+
   it("ended sessions on this machine are pruned after a week, with their files; the record goes when empty", async () => {
     const { host, manager } = toy();
     const m = manager([L("old")], "p");

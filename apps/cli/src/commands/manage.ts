@@ -570,6 +570,12 @@ async function pruneRun(
   }
 }
 
+/** Whether a session's record says a `sessions kill` was under way, by a process that has ended. */
+function killInterrupted(managed: readonly ManagedSession[], machine: string, name: string): boolean {
+  const by = managed.find((s) => s.machine === machine && s.name === name)?.killing;
+  return by !== undefined && processEnded(by) === true;
+}
+
 /** Whether a session's record still says `starting` while the run that wrote it is gone. */
 function unfinished(managed: readonly ManagedSession[], machine: string, name: string): boolean {
   const by = managed.find((s) => s.machine === machine && s.name === name)?.starting?.by;
@@ -604,6 +610,8 @@ export async function lsCommand(
         unreachable?: string;
         /** Its start was never seen through (the run that started it died mid-start). */
         unfinished?: boolean;
+        /** Gone after a `sessions kill` that did not finish (killed outright): mc's kill, not recorded. */
+        killInterrupted?: boolean;
         ended?: { at: string; by: "killed" | "replaced" | "gone" | "rolled-back" };
       }[] = [];
       const notPruned: string[] = [];
@@ -627,6 +635,9 @@ export async function lsCommand(
             ...socketField(loaded, s.machine),
             ...unreachableOf(report.machines, s.machine),
             ...(unfinished(manager.managed, s.machine, s.session) ? { unfinished: true } : {}),
+            ...(!s.exists && killInterrupted(manager.managed, s.machine, s.session)
+              ? { killInterrupted: true }
+              : {}),
           });
         }
         for (const s of manager.ended) {
@@ -724,7 +735,9 @@ export async function lsCommand(
               : r.unreachable
                 ? // The whole ssh error would make the column ~100 wide (--json has it whole).
                   `unreachable: ${short(r.unreachable.replace(/^ssh:\S+ is unreachable: /, ""), 40)}`
-                : "gone",
+                : r.killInterrupted
+                  ? "killed (kill interrupted)"
+                  : "gone",
           r.run,
           r.created.replace("T", " ").slice(0, 19),
         ]),
