@@ -180,11 +180,15 @@ export async function startMachine(
       if (p.action === "merge") continue;
       if (p.action === "replace" && !deferred) await replaceOld(p);
       intent = intentOf(m, p);
+      // A replacement built under its own name until the session it replaces is gone: marked from the
+      // first record, so a run killed while the tool builds it never leaves it taken for whole.
+      if (p.action === "replace" && deferred && intent.starting)
+        intent.starting = { ...intent.starting, replacing: true };
       await hooks.recorded(intent);
       const session = await startOne(m, p, intent, hooks.signal);
       const later = p.action === "replace" && deferred;
       // A replacement keeps `starting` until it has its name (finish), after the session it replaces is gone.
-      if (later && intent.starting) session.starting = { ...intent.starting, replacing: true };
+      if (later && intent.starting) session.starting = intent.starting;
       intent = undefined;
       started.push(session);
       await hooks.recorded(session);

@@ -1,6 +1,7 @@
 import { McError } from "./errors.js";
 import type { Host } from "./host.js";
 import { processEnded } from "./linux-proc.js";
+import { listedKeys } from "./machine-plan.js";
 import type { Machine } from "./machines.js";
 import type { MachineStartResult } from "./manager-options.js";
 import type { MachineRecord, ManagedRun, ManagedSession } from "./run-record.js";
@@ -80,11 +81,15 @@ export async function settleDeadStarts(
  * Terminal), it is not.
  */
 async function whole(m: Machine<object>, s: ManagedSession): Promise<boolean> {
-  const [[obs], records] = await Promise.all([
+  const [[obs], records, listed] = await Promise.all([
     m.backend.observe([s]).catch(() => [undefined]),
     m.host.readDir(s.runDir).catch(() => new Map<string, string>()),
+    m.backend.listSessions().catch(() => undefined),
   ]);
   if (!obs?.exists || obs.error !== undefined || obs.noPaneEvidence) return false;
+  // Under its own name (not the private one a tool builds it under first).
+  const key = m.backend.sessionKey(s.name);
+  if (!listed?.some((l) => listedKeys(m.backend, l).includes(key))) return false;
   const waiting = new Set(s.pendingTabs ?? []);
   return s.layout.layoutTabs.every(
     (_, i) => waiting.has(i) || obs.panes.has(i) || records.has(tabRecordName(i)),
