@@ -52,8 +52,10 @@ export const EXIT_CODES_HELP = `Exit codes:
   7    timeout
   8    ssh host unreachable or authentication refused, or a tmux server that
        did not answer (15 s, or MC_TMUX_TIMEOUT seconds)
-  9    state file unreadable or unwritable, or the run directory of a session
-       asked about (logs, events) is missing
+  9    state file unreadable or unwritable (status, ls, kill --all and wait:
+       a run record that could not be read or was not trusted, named; a
+       merge into a session whose record could not be read), or the run
+       directory of a session asked about (logs, events) is missing
   10   monitoring finished and at least one tab's command failed
   130  interrupted`;
 

@@ -147,7 +147,7 @@ export const statusDocument = z
           .array(z.object({ path: z.string(), error: z.string() }))
           .optional()
           .describe(
-            "status without a session name: run records that could not be read, whose sessions are missing from this report; exit 9",
+            "status without a session name: run records that could not be read or were not trusted (a link, another user's file), whose sessions are missing from this report; exit 9",
           ),
       })
       .describe("sessions status --json"),
@@ -352,13 +352,17 @@ export const lsDocument = z
           .describe("An ended session, kept with its logs until pruned."),
       }),
     ),
-    corrupt: z.array(
-      z.object({
-        path: z.string(),
-        error: z.string(),
-        removed: z.literal(true).optional().describe("ls --prune removed it"),
-      }),
-    ),
+    corrupt: z
+      .array(
+        z.object({
+          path: z.string(),
+          error: z.string(),
+          removed: z.literal(true).optional().describe("ls --prune removed it"),
+        }),
+      )
+      .describe(
+        "run records that could not be read or were not trusted (a link, another user's file); exit 9 while one not removed is left",
+      ),
     notPruned: z
       .array(z.string())
       .optional()
@@ -390,7 +394,9 @@ export const killDocument = z
     unreadable: z
       .array(z.object({ path: z.string(), error: z.string() }))
       .optional()
-      .describe("kill --all: run records that could not be read (what they record was not killed); exit 9"),
+      .describe(
+        "kill --all: run records that could not be read or were not trusted (what they record was not killed); exit 9",
+      ),
     interrupted: z.literal(true).optional().describe("Ctrl-C stopped the kill; exit 130"),
     notKilled: z
       .array(z.string())
@@ -441,7 +447,9 @@ export const waitDocument = z
     unreadable: z
       .array(z.object({ path: z.string(), error: z.string() }))
       .optional()
-      .describe("run records that could not be read: what they hold was not waited for (exit 9)"),
+      .describe(
+        "run records that could not be read or were not trusted: what they hold was not waited for (exit 9)",
+      ),
   })
   .describe(
     "sessions wait --json (exit 0 all succeeded, 10 any failed, 9 a run record could not be read; a timeout is an error document)",

@@ -1805,6 +1805,56 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     expect(ls.stderr + ls.stdout).toContain(`${path}: is not valid JSON`);
   });
 
+  it("a record that could not be read, or a link in its place, is exit 9 for status, ls and kill --all, and a merge says it is unreadable (review H65-5)", async () => {
+    const state = join(dir, "state-h65-5");
+    const e = { ...env, MC_STATE_DIR: state };
+    const cli = (args: string[]) => runCli(args, { env: e, cwd: dir });
+    const f = layouts("h655.json", [
+      { layoutName: "h655", layoutTabs: [{ tabName: "x", command: "sleep 60" }] },
+    ]);
+    expect((await cli(["run", f, "--socket", sock])).code).toBe(0);
+    onTestFinished(() => {
+      try {
+        execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=h655"], { stdio: "ignore" });
+      } catch {}
+    });
+    const runs = join(state, "managers", "TmuxLocalManager");
+    const [file] = readdirSync(runs).filter((n) => n.endsWith(".json"));
+    const path = join(runs, file!);
+    writeFileSync(path, readFileSync(path, "utf8").slice(0, 300));
+    for (const args of [["status"], ["ls"]]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(9);
+      expect(r.stderr).toContain(`skipped unreadable run record ${path}: is not valid JSON`);
+      expect(r.stderr).not.toMatch(/no managed sessions|mc manages no sessions/);
+    }
+    // Its record is there, unreadable: not "gone" (exit 4), nothing merged.
+    const merge = await cli(["run", f, "--socket", sock, "--on-conflict", "merge-skip"]);
+    expect(merge.code, merge.stderr).toBe(9);
+    expect(merge.stderr).toContain(`its run record could not be read (${path} is not valid JSON)`);
+    expect(merge.stderr).not.toContain("gone");
+    // A link in its place is not trusted, so not read: it may be this user's record replaced.
+    rmSync(path);
+    execFileSync("ln", ["-s", "/dev/zero", path]);
+    for (const args of [["status"], ["ls"], ["kill", "--all"]]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(9);
+      expect(r.stderr).toContain(path);
+      expect(r.stderr).toContain("not trusted");
+      expect(r.stderr).not.toMatch(/no managed sessions|nothing to kill/);
+    }
+    const j = await cli(["status", "--json"]);
+    expect(j.code).toBe(9);
+    expect(JSON.parse(j.stdout).unreadable).toEqual([
+      { path, error: expect.stringContaining("not trusted") },
+    ]);
+    const m = await cli(["run", f, "--socket", sock, "--on-conflict", "merge-skip"]);
+    expect(m.code, m.stderr).toBe(9);
+    expect(m.stderr).toContain("its run record could not be read");
+    // Nothing was killed or merged: the one window runs on.
+    expect(windowsOf("h655")).toEqual(["x"]);
+  });
+
   it("a failed tab is reported (and notified) when it ends, not when the queue has run", async () => {
     const stamp = join(dir, "h18-3");
     const notify = join(dir, "notify-h18.sh");

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { type ConflictPolicy, planSessionNames } from "./conflict.js";
-import { McError } from "./errors.js";
+import { isMcError, McError } from "./errors.js";
 import type { Host, HostInfo } from "./host.js";
 import { processEnded } from "./linux-proc.js";
 import { checkMergeable, type MergePlan, mergeCounts, planMerge } from "./merge.js";
@@ -61,7 +61,19 @@ async function mergePlanOf(m: MachineRuntime, c: PlanContext, listed: ListedSess
   checkMergeable(m, spec.name, overwrite);
   const key = m.backend.sessionKey(spec.name);
   const l = listed.find((s) => listedKeys(m.backend, s).includes(key)) ?? { name: spec.name };
-  const old = await c.previous?.(l);
+  const old = await c.previous?.(l).catch((e: unknown) => {
+    if (!isMcError(e, "STATE_CORRUPT")) throw e;
+    throw new McError(
+      "STATE_CORRUPT",
+      `session ${JSON.stringify(spec.name)} is mc's, but its run record could not be read (${e.reason}): there is nothing to merge into`,
+      {
+        backend: m.backend.name,
+        op: "start",
+        hint: "repair the record, or remove it (sessions ls --prune removes one mc wrote) and restart the session with --on-conflict restart",
+        cause: e,
+      },
+    );
+  });
   if (!old) {
     throw new McError(
       "SESSION_CONFLICT",

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { McError } from "./errors.js";
+import { isMcError, McError } from "./errors.js";
 import type { Host } from "./host.js";
 import { localStateExposure, localStateProblem } from "./local-host.js";
 import {
@@ -89,9 +89,16 @@ export class RunStore {
   /**
    * The saved session whose ownership marker is `runId` (the one a restart replaces or a merge extends):
    * in run `runId` itself, or in the run a merge moved it to. Its data carries the marker and `savedIn`.
+   * Undefined when no record holds it; a STATE_CORRUPT error when none does but run `runId`'s own record
+   * is there and could not be read or is not trusted: the session may be in it (review H65-5: a merge
+   * said its record was gone).
    */
   async session(runId: string, match: (s: ManagedSession) => boolean): Promise<ManagedSession | undefined> {
-    const own = await this.load(runId).catch(() => undefined);
+    let unreadable: McError | undefined;
+    const own = await this.load(runId).catch((e: unknown) => {
+      if (isMcError(e, "STATE_CORRUPT")) unreadable = e;
+      return undefined;
+    });
     const runs = [...(own ? [own] : []), ...(await this.list()).filter((r) => r.id !== runId)];
     const hits = runs.flatMap((run) => {
       const s = run.sessions.find(
@@ -99,7 +106,10 @@ export class RunStore {
       );
       return s ? [{ run, s }] : [];
     });
-    if (hits.length === 0) return undefined;
+    if (hits.length === 0) {
+      if (unreadable) throw unreadable;
+      return undefined;
+    }
     // A merge killed before it left the record it merged from leaves the session in both: the newer
     // record's copy (recorded later; else the run id, which begins with its time) has the tabs that merge opened. The older one, taken
     // first, made the next merge give those tabs' slots again and drop them from every record (H42-1).

@@ -27,7 +27,6 @@ import {
   findTarget,
   lostRunDirError,
   lostRunDirs,
-  mayHoldOurs,
   type Runs,
   resolveLive,
   socketField,
@@ -321,7 +320,7 @@ export async function eventsCommand(
       const found = await targets(runs, names, o.host);
       // Every run's events, but for a record that could not be read: said, not left out silently (H55-2).
       if (names.length === 0)
-        for (const c of corrupt.filter((x) => mayHoldOurs(x.error)))
+        for (const c of corrupt)
           out.err(
             out.c.yellow(
               `warning: skipped unreadable run record ${oneLine(c.path)} (${oneLine(c.error)}): its sessions' events are not shown`,
@@ -398,12 +397,13 @@ export async function waitCommand(
       // A record that could not be read may hold a tab that failed: "every tab finished successfully"
       // (exit 0) cannot be said then. Named, and the command ends 9 where it would have ended 0.
       // With names, the sessions named were found or not: another run's record does not change that.
-      const unreadable = names.length ? [] : corrupt.filter((c) => mayHoldOurs(c.error));
+      // A record not trusted (a link, another user's file) was not read either (review H65-5).
+      const unreadable = names.length ? [] : corrupt;
       // A name found in no readable record ends 9 naming the unreadable ones (withRuns): looked up first,
       // so the files are said once.
       let found = await targets(runs, names, o.host);
       if (names.length && !out.json)
-        for (const c of corrupt.filter((x) => mayHoldOurs(x.error)))
+        for (const c of corrupt)
           out.err(
             out.c.yellow(`warning: skipped unreadable run record ${oneLine(c.path)}: ${oneLine(c.error)}`),
           );

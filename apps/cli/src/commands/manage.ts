@@ -55,15 +55,16 @@ export async function statusCommand(
       const warn = (list: typeof corrupt) => {
         for (const c of list.filter((x) => !said.has(x.path))) {
           said.add(c.path);
-          out.err(out.c.yellow(`skipped unreadable state file ${oneLine(c.path)}: ${oneLine(c.error)}`));
+          out.err(out.c.yellow(`skipped unreadable run record ${oneLine(c.path)}: ${oneLine(c.error)}`));
         }
       };
       warn(corrupt);
       // Without a name the report stands for every run mc manages: one whose record could not be read is
-      // missing from it, which --json says (`unreadable`) and the exit code too (9), as kill --all and wait
-      // do (review H55-2). A name's sessions were found or not: another run's record does not change that.
-      const unreadableOf = (list: typeof corrupt) =>
-        name === undefined ? list.filter((c) => mayHoldOurs(c.error)) : [];
+      // missing from it, which --json says (`unreadable`) and the exit code too (9), as kill --all, wait
+      // and ls do (review H55-2). A record not trusted (a link, another user's file) was not read either:
+      // it may be this user's own record replaced (review H65-5: exit 0, "no managed sessions"). A name's
+      // sessions were found or not: another run's record does not change that.
+      const unreadableOf = (list: typeof corrupt) => (name === undefined ? list : []);
       let unreadable = unreadableOf(corrupt);
       const withUnreadable = (report: ReturnType<typeof makeReport>) =>
         unreadable.length ? { ...report, unreadable } : report;
@@ -85,7 +86,11 @@ export async function statusCommand(
         const report = await once();
         if (out.json) out.printJson(withUnreadable(report));
         else if (report.sessions.length === 0)
-          out.err("no managed sessions are running (sessions ls shows saved runs)");
+          out.err(
+            unreadable.length
+              ? `no readable run record holds a running session; ${skippedCount(unreadable)}`
+              : "no managed sessions are running (sessions ls shows saved runs)",
+          );
         else for (const l of [...statusTable(report, out), ...logTailLines(report.sessions, out)]) out.out(l);
         // A machine (or a tmux server) that did not answer was not checked: said by the exit code too (8);
         // so is one whose tool is not installed (6, as run says it: review H50-12 read 0). A server that is
@@ -375,7 +380,8 @@ export async function killCommand(
       const notKilled = interrupted ? later(index) : [];
       // --all cannot say it killed everything mc started when a record of this user's, a regular file,
       // could not be read (a FIFO or another user's file in its place never held one of this user's runs).
-      const unreadable = o.all ? corrupt.filter((c) => mayHoldOurs(c.error)) : [];
+      // Nor one not trusted (a link, another user's file): it may be this user's record replaced (H65-5).
+      const unreadable = o.all ? corrupt : [];
       if (out.json)
         out.printJson({
           killed: results,
@@ -384,11 +390,15 @@ export async function killCommand(
         });
       else {
         if (notKilled.length) out.err(notKilledLine(notKilled));
-        if (targets.length === 0)
-          out.err(`nothing to kill: no ${unreadable.length ? "readable " : ""}managed sessions`);
         for (const c of unreadable)
           out.err(
-            `${out.c.red("✗")} could not read ${oneLine(c.path)} (${oneLine(c.error)}): the sessions it records, if any still run, were not killed`,
+            `${out.c.red("✗")} skipped run record ${oneLine(c.path)}, which could not be read (${oneLine(c.error)}): the sessions it records, if any still run, were not killed`,
+          );
+        if (targets.length === 0)
+          out.err(
+            unreadable.length
+              ? `nothing killed: no readable run record holds a managed session; ${skippedCount(unreadable)}`
+              : "nothing to kill: no managed sessions",
           );
       }
       // Every kill that failed did so the same way, and that way has an exit code of its own: that code (8 a
@@ -681,10 +691,15 @@ export async function lsCommand(
       // What kept a run from being pruned decides the exit: unreachable hosts (8), state that cannot be
       // written (9), anything else (1). A listing with a machine that did not answer is partial: 8, as
       // status says it (review H60-6: 0, a script could not tell).
+      // A record that could not be read (or was not trusted) and is still there: the listing is missing
+      // what it holds, as status without a name says with 9 (review H65-5: ls said 0).
+      const skipped = corrupt.filter((c) => !(c as { removed?: boolean }).removed);
       const code = !notPruned.length
         ? rows.some((r) => r.unreachable)
           ? EXIT_CODES.SSH_UNREACHABLE
-          : 0
+          : skipped.length
+            ? EXIT_CODES.STATE_CORRUPT
+            : 0
         : notPrunedCodes.every((c) => c === "SSH_UNREACHABLE" || c === "SSH_AUTH_FAILED")
           ? EXIT_CODES.SSH_UNREACHABLE
           : notPrunedCodes.includes("STATE_IO")
@@ -699,7 +714,7 @@ export async function lsCommand(
       for (const c of corrupt)
         out.err(
           out.c.yellow(
-            `${o.prune && removable(c.error) ? "removed" : "corrupt"} run record ${c.path}: ${c.error}`,
+            `${o.prune && removable(c.error) ? "removed unreadable" : "skipped unreadable"} run record ${oneLine(c.path)}: ${oneLine(c.error)}`,
           ),
         );
       const prunedLine = () =>
@@ -713,7 +728,11 @@ export async function lsCommand(
       if (rows.length === 0) {
         // (Also when the prune forgot every run: said, then that nothing is left.)
         prunedLine();
-        out.err("mc manages no sessions (start some with sessions run)");
+        out.err(
+          skipped.length
+            ? `no readable run record holds a session; ${skippedCount(skipped)}`
+            : "mc manages no sessions (start some with sessions run)",
+        );
         return code;
       }
       const socket = socketColumn(rows);
@@ -767,6 +786,12 @@ export async function lsCommand(
  */
 function removable(error: string): boolean {
   return mayHoldOurs(error) && !error.includes("by a newer mc");
+}
+
+/** How many run records were skipped (said above, each with its file and why), and what to do about them. */
+function skippedCount(list: readonly unknown[]): string {
+  const one = list.length === 1;
+  return `${one ? "1 run record" : `${list.length} run records`} named above could not be read or ${one ? "was" : "were"} not trusted: repair or remove ${one ? "it" : "them"} (sessions ls --prune removes what mc wrote)`;
 }
 
 /** At most `n` characters of `text`, an ellipsis where it was cut. */

@@ -59,7 +59,7 @@ export function savedSocket(backendOptions: unknown): string | undefined {
   return typeof path === "string" ? path : undefined;
 }
 
-/** Whether an unreadable record can be one of this user's runs (not another user's file, not a FIFO). */
+/** Whether an unreadable record is mc's to remove (`ls --prune`): not another user's file, a link, a FIFO. */
 export function mayHoldOurs(error: string): boolean {
   return !error.includes("not trusted") && error !== "not a regular file";
 }
@@ -174,7 +174,8 @@ export async function withRuns<T>(
         : backend === undefined
           ? all
           : all.filter((r) => r.backend === backend);
-    unreadable = corrupt.filter((c) => mayHoldOurs(c.error));
+    // A record not trusted (a link, another user's file) may be this user's replaced: not read either.
+    unreadable = corrupt;
     return { runs, corrupt };
   };
   const reload = async () => {
