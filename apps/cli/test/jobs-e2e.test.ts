@@ -1096,6 +1096,46 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
   });
 });
 
+describe("a run directory deleted under a --max-parallel-tabs run (review H65-7)", () => {
+  it("the scheduler stops before opening the next tab, exit 9 naming the directory; rerun refuses before opening a window", async () => {
+    const go = join(dir, "h657-go");
+    const ranB = join(dir, "h657-b");
+    const f = layouts("h657.json", [
+      {
+        layoutName: "rd657",
+        layoutTabs: [
+          { tabName: "a", command: `while [ ! -e '${go}' ]; do sleep 0.1; done` },
+          { tabName: "b", command: `touch '${ranB}'` },
+          { tabName: "c", command: "true" },
+        ],
+      },
+    ]);
+    onTestFinished(async () => {
+      await sessions(["kill", "rd657"]);
+    });
+    const ran = run(f, "--max-parallel-tabs", "1", "--poll-seconds", "0.2");
+    await until(tabsOf.bind(null, "rd657"), (t) => t[0]?.state === "running");
+    const records = join(dir, "state", "managers", "TmuxLocalManager");
+    const runDir = readdirSync(records)
+      .filter((n) => n.endsWith(".json"))
+      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
+      .find((x: { name: string }) => x.name === "rd657").runDir as string;
+    rmSync(runDir, { recursive: true, force: true });
+    writeFileSync(go, "");
+    const r = await ran;
+    expect(r.code, r.stderr).toBe(9);
+    expect(r.stderr).toContain(`the run directory of session "rd657" (${runDir}) is missing`);
+    expect(r.stderr).toContain("stopped scheduling: 2 tab(s)");
+    // Nothing more was opened: b never ran, and a's window is the session's only one.
+    expect(existsSync(ranB)).toBe(false);
+    expect(windowsOf("rd657")).toEqual(["a"]);
+    const again = await sessions(["rerun", "rd657/a"]);
+    expect(again.code, again.stderr).toBe(9);
+    expect(again.stderr).toContain(`(${runDir}) is missing`);
+    expect(windowsOf("rd657")).toEqual(["a"]);
+  });
+});
+
 describe("rerun, --keep-failed, --notify", () => {
   it("rerun runs a finished tab again in a new tab of the same name and keeps the earlier attempt", async () => {
     const flag = join(dir, "second-time");

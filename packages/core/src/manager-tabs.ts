@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { McError, unanswered } from "./errors.js";
+import { inLine, McError, unanswered } from "./errors.js";
 import type { HostInfo } from "./host.js";
 import type { Machine } from "./machines.js";
 import { pollUntil } from "./poll.js";
@@ -48,6 +48,28 @@ export async function waitForRecord(
   ).then(
     () => true,
     () => false,
+  );
+}
+
+/**
+ * Refuse to open a tab of `s` when its run directory is gone (deleted by hand): its wrapper would recreate
+ * part of it (an events file, its own record), and later commands would no longer say it is missing; its
+ * log and exit would be lost (review H65-7: a scheduler kept opening tabs that died at once, and a rerun
+ * opened a window, then timed out). A directory that cannot be checked (no answer) is not called gone.
+ */
+async function checkRunDir(m: Machine<object>, s: ManagedSession, what: string, op: string): Promise<void> {
+  if (!s.runDir) return;
+  const at = await m.host.stat(s.runDir).catch(() => "dir" as const);
+  if (at === "dir") return;
+  throw new McError(
+    "STATE_CORRUPT",
+    `the run directory of session ${JSON.stringify(s.name)} (${inLine(s.runDir)}) is missing: the records, events and logs of its tabs went with it; ${what} was not opened`,
+    {
+      backend: m.backend.name,
+      op,
+      hint: "sessions status shows what the tool still knows of its tabs; sessions kill ends the session",
+      details: { runDir: s.runDir },
+    },
   );
 }
 
@@ -113,6 +135,12 @@ async function rerunLocked(
       `${m.backend.name} cannot open a tab in a running session (capability "addTabsLater")`,
       op,
     );
+  await checkRunDir(
+    m,
+    s,
+    `tab ${JSON.stringify(s.layout.layoutTabs[index]?.tabName ?? String(index))}`,
+    "rerun",
+  );
   const report = await ops.status([s.machine]);
   const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
   const tab = st?.tabs.find((t) => t.index === index && !t.pane);
@@ -229,6 +257,13 @@ export async function startWaitingTab(ops: TabOps, s: ManagedSession, index: num
   const release = await m.host.lock(tabLockName(s, index));
   try {
     const opened = (await m.host.readFile(join(s.runDir, tabRecordName(index)))) === undefined;
+    if (opened)
+      await checkRunDir(
+        m,
+        s,
+        `tab ${JSON.stringify(s.layout.layoutTabs[index]?.tabName ?? String(index))}`,
+        "start",
+      );
     if (opened) await m.backend.startTab(s, index, await ops.hostInfo(m.name));
     await ops.updateSession(s, (x) => notPending(x, index));
     if (opened) await waitForRecord(m, s, index);

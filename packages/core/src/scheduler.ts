@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { isMcError, McError } from "./errors.js";
 import type { McEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
@@ -205,6 +206,16 @@ async function startOrGone(
     await manager.startTab(s.name, i, s.machine);
     return true;
   } catch (e) {
+    // Its run directory is gone (deleted by hand): every tab opened now would lose its log and exit, and
+    // recreate part of the directory (review H65-7). Scheduling stops; the tabs open run on.
+    if (isMcError(e, "STATE_CORRUPT") && (e.details as { runDir?: unknown } | undefined)?.runDir) {
+      const left = s.pendingTabs?.length ?? 0;
+      throw new McError(
+        "STATE_CORRUPT",
+        `${e.reason}; stopped scheduling: ${left} tab(s) of ${JSON.stringify(s.name)} not started`,
+        { backend: e.backend, op: "start", hint: e.hint, cause: e, details: e.details },
+      );
+    }
     const again = await manager.checkAllSessionsStatus({ processes: false }).catch(() => undefined);
     const st = again?.sessions.find((x) => x.machine === s.machine && x.session === s.name);
     const answered = again?.machines.some((h) => h.machine === s.machine && h.reachable);
