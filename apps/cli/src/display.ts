@@ -46,6 +46,15 @@ export function display(s: string, opts: { oneLine?: boolean } = {}): string {
   return out;
 }
 
+/**
+ * A name from outside (a session, a tab) quoted in a message or listed: its line breaks and tabs written `\n`
+ * and `\t`, as {@link display} writes every other control (`\e`), so one name never reads as two lines or
+ * two names (review H64-3: a zellij session `a⏎x` was listed as `a`, `x`, and `a⏎  x`).
+ */
+export function nameText(s: string): string {
+  return s.replace(/\n/g, "\\n").replace(/\t/g, "\\t");
+}
+
 /** A value from outside (a path, a name) inside a line of mc's own: displayed on that one line. */
 export const oneLine = (s: string): string => display(s, { oneLine: true });
 

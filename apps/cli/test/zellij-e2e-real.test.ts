@@ -434,4 +434,44 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
       }
     }
   }, 90_000);
+
+  it("a session named with a newline is one entry of attach's list, written \\n there and in every error that quotes it (review H64-3)", async () => {
+    const nl = "h643_nl\nx";
+    const other = "h643_plain";
+    for (const n of [nl, other])
+      expect(z.zellij("attach", "--create-background", "--", n).code, z.log()).toBe(0);
+    try {
+      await until(
+        () => z.sessions().join("\0"),
+        (s) => s.includes("h643_plain") && s.includes("h643_nl"),
+      );
+      const list = await sessions(["attach", "--print", "-b", "zellij"]);
+      expect(list.code, list.stderr).toBe(2);
+      const entries = list.stderr
+        .split("\n")[0]!
+        .replace(/^error: several sessions: /, "")
+        .split(", ");
+      expect(entries.filter((e) => e.startsWith("h643_"))).toEqual(
+        expect.arrayContaining(["h643_nl\\nx", other]),
+      );
+      expect(entries.filter((e) => e.startsWith("h643_") || e === "x")).toHaveLength(2);
+      // Every error that quotes the name has it on its line, escaped.
+      for (const args of [
+        ["kill", "--", nl],
+        ["status", "--", nl],
+        ["logs", "--", `${nl}/t`],
+        ["attach", "--print", "-b", "zellij", "--", nl],
+      ]) {
+        const r = await sessions(args);
+        expect(r.code, `${args.join(" ")}: ${r.stderr}`).not.toBe(0);
+        expect(r.stderr, args.join(" ")).toContain("h643_nl\\nx");
+        expect(r.stderr, args.join(" ")).not.toMatch(/^\s*x\b/m);
+      }
+    } finally {
+      for (const n of [nl, other]) {
+        z.zellij("kill-session", "--", n);
+        z.zellij("delete-session", "--force", "--", n);
+      }
+    }
+  }, 90_000);
 });

@@ -47,6 +47,7 @@ export {
 export {
   exitOfPaneName,
   isRemains,
+  joinSplitNames,
   ownPanes,
   type PaneRow,
   paneEvidence,

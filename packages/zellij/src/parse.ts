@@ -19,7 +19,8 @@ export function stripAnsi(s: string): string {
 // zellij-utils/src/sessions.rs `print_sessions` (same in v0.40.0 … v0.45.0):
 // `println!("{} {} {}", session_name, "[Created {humantime} ago]", suffix)`, where suffix is "",
 // "(current)" or "(EXITED - attach to resurrect)". The greedy name group takes the last `[Created`, so a
-// name holding that text still parses; names cannot hold newlines (mc rejects control characters).
+// name holding that text still parses. A name with a newline (mc never makes one; zellij takes it from
+// the user) is printed as it is, its lines read as rows: see {@link joinSplitNames}.
 const ROW = /^(.*) \[Created ([0-9a-z ]+) ago\] ?(\(current\)|\(EXITED - attach to resurrect\))?\s*$/;
 
 /**
@@ -46,6 +47,31 @@ export function parseSessionList(stdout: string, o: { coloured?: boolean } = {})
     }
   }
   return rows;
+}
+
+/**
+ * `list-sessions` rows with each name in `names` that holds a line break made one row again: zellij prints
+ * it as it is (0.45.0: `nl⏎x [Created 1s ago]`), so its first lines read as bare names and its last as a row
+ * of its own, three sessions where one exists (review H64-3). `names` are exact: the socket directory's.
+ */
+export function joinSplitNames(rows: readonly SessionRow[], names: readonly string[]): SessionRow[] {
+  const out = [...rows];
+  for (const name of names) {
+    // As parseSessionList read them: blank lines dropped, a trailing CR cut.
+    const lines = name
+      .split("\n")
+      .map((l) => l.replace(/\r$/, ""))
+      .filter((l) => l.trim() !== "");
+    if (!name.includes("\n") || lines.length < 2) continue;
+    const last = lines.length - 1;
+    const at = out.findIndex(
+      (_, k) =>
+        k + last < out.length &&
+        lines.every((l, j) => out[k + j]!.name === l && (j === last || out[k + j]!.created === "")),
+    );
+    if (at >= 0) out.splice(at, lines.length, { ...out[at + last]!, name });
+  }
+  return out;
 }
 
 /** One pane of `zellij action list-panes --json` (zellij-utils/src/data.rs `PaneListEntry`, 0.44.0+). */

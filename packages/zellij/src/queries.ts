@@ -12,6 +12,7 @@ import { isNoSessions, isNoSuchSession, zellijError } from "./errors.js";
 import { sessionFlag } from "./names.js";
 import {
   isRemains,
+  joinSplitNames,
   ownPanes,
   type PaneRow,
   parsePaneList,
@@ -141,12 +142,14 @@ export class ZellijQueries {
    * whose server is there is a live session (0.44+; see {@link panesOf}).
    */
   async allRows(op: string): Promise<SessionRow[]> {
-    const rows = await this.sessionRows(op);
+    const listing = await this.sessionRows(op);
     const f = await this.hostFacts();
-    if (!f || !this.hasListPanes()) return rows;
+    if (!f || !this.hasListPanes()) return listing;
     const r = await this.host.run(socketListCommand(zellijSocketDir(f, this.version))).catch(() => undefined);
+    const sockets = (r?.stdout ?? "").split("\0").filter((n) => n && n !== "web_server_bus");
+    const rows = joinSplitNames(listing, sockets);
     const listed = new Set(rows.map((x) => x.name));
-    const missed = (r?.stdout ?? "").split("\0").filter((n) => n && n !== "web_server_bus" && !listed.has(n));
+    const missed = sockets.filter((n) => !listed.has(n));
     // A server that is there but does not answer still holds its name.
     for (const name of missed) if ((await this.panesOf(name)) !== "gone") rows.push(liveRow(name));
     return rows;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   isRemains,
+  joinSplitNames,
   paneEvidence,
   paneTabIndex,
   parsePaneList,
@@ -34,6 +35,22 @@ describe.each(SOURCE_VERSIONS)("zellij %s output (rendered from its source)", (v
       "\u001b[1mzz",
       "ev\u001b]0;PWNED\u0007\u001b[31mil",
     ]);
+  });
+
+  it("a name with a newline is one row again, from the socket directory's exact names (review H64-3)", () => {
+    // zellij 0.45.0's own output for sessions `plain` and `nl⏎x` (recorded: list-sessions --no-formatting).
+    const listing = "plain [Created 1s ago] \nnl\nx [Created 1s ago] \n";
+    const rows = parseSessionList(listing);
+    expect(rows.map((x) => x.name)).toEqual(["plain", "nl", "x"]);
+    expect(joinSplitNames(rows, ["nl\nx", "plain"])).toEqual([
+      { name: "plain", exited: false, current: false, created: "1s" },
+      { name: "nl\nx", exited: false, current: false, created: "1s" },
+    ]);
+    // A real session named like one line of it is kept.
+    const both = parseSessionList(`x [Created 2s ago] \n${listing}`);
+    expect(joinSplitNames(both, ["x", "nl\nx", "plain"]).map((x) => x.name)).toEqual(["x", "plain", "nl\nx"]);
+    // Not listed (zellij left it out): nothing is joined; the caller adds it from its socket.
+    expect(joinSplitNames(parseSessionList("plain [Created 1s ago] \n"), ["nl\nx"])).toHaveLength(1);
   });
 
   it("reads the coloured list-sessions the same once ANSI is stripped", () => {

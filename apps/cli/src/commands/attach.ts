@@ -8,6 +8,7 @@ import {
   type SessionBackend,
   shQuote,
 } from "@mc/core";
+import { nameText } from "../display.js";
 import { interactive } from "../layouts-source.js";
 import { display, type Output } from "../output.js";
 import {
@@ -111,7 +112,7 @@ async function hand(
     if (unprintable !== undefined)
       throw new McError(
         "USAGE",
-        `--print cannot write this attach command so that a shell reads it back: "${unprintable}" holds a control or invisible character`,
+        `--print cannot write this attach command so that a shell reads it back: "${nameText(unprintable)}" holds a control or invisible character`,
         {
           backend: "cli",
           op: "attach",
@@ -144,7 +145,7 @@ async function attachManaged(run: LoadedRun, name: string, machine: string, o: A
     const missing = down.code === "BINARY_NOT_FOUND";
     throw new McError(
       missing ? "BINARY_NOT_FOUND" : "SSH_UNREACHABLE",
-      `cannot reach session "${name}"${place}: ${down.error ?? "no answer"}`,
+      `cannot reach session "${nameText(name)}"${place}: ${down.error ?? "no answer"}`,
       {
         backend: "cli",
         op: "attach",
@@ -157,7 +158,7 @@ async function attachManaged(run: LoadedRun, name: string, machine: string, o: A
   if (!st?.exists) {
     throw new McError(
       "SESSION_NOT_FOUND",
-      `session "${name}"${place} is gone${st?.error ? ` (${st.error})` : ""}`,
+      `session "${nameText(name)}"${place} is gone${st?.error ? ` (${st.error})` : ""}`,
       { backend: "cli", op: "attach", hint: "sessions ls --prune forgets sessions that are gone" },
     );
   }
@@ -196,9 +197,9 @@ async function choices(
 function label(c: Choice): string {
   switch (c.kind) {
     case "managed":
-      return `${c.name}${c.machine === "local" ? "" : ` (${c.machine})`}  [mc]${c.running ? "" : "  ended"}`;
+      return `${nameText(c.name)}${c.machine === "local" ? "" : ` (${c.machine})`}  [mc]${c.running ? "" : "  ended"}`;
     case "other":
-      return `${c.name}${c.running ? "" : "  ended"}`;
+      return `${nameText(c.name)}${c.running ? "" : "  ended"}`;
     case "new":
       return "new session";
     case "kill-mc":
@@ -387,7 +388,7 @@ async function killEverything(local: Target, runs: LoadedRun[], out: Output) {
   const { default: select } = await import("@inquirer/select");
   const sure = await select({
     message: display(
-      `Also kill ${others.length} session(s) mc did not start (${others.map((s) => s.name).join(", ")})?`,
+      `Also kill ${others.length} session(s) mc did not start (${others.map((s) => nameText(s.name)).join(", ")})?`,
       {
         oneLine: true,
       },
@@ -401,7 +402,7 @@ async function killEverything(local: Target, runs: LoadedRun[], out: Output) {
   if (!sure) return code;
   for (const s of others) {
     await local.backend.kill(s.name);
-    out.err(`${out.c.green("✓")} killed ${display(s.name, { oneLine: true })} (not started by mc)`);
+    out.err(`${out.c.green("✓")} killed ${nameText(s.name)} (not started by mc)`);
   }
   return code;
 }

@@ -14,7 +14,7 @@ import {
   sleep,
   sweepTabs,
 } from "@mc/core";
-import { oneLine, sessionsCommand } from "../display.js";
+import { nameText, oneLine, sessionsCommand } from "../display.js";
 import { EXIT_CODES, exitCodeOf, unanswered } from "../exit-codes.js";
 import { type Output, socketColumn, socketNote, statusTable, table } from "../output.js";
 import type { LoadedRun } from "../registry.js";
@@ -178,7 +178,7 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
   }
   if (ended?.endedAt === undefined)
     return nameMiss(
-      new McError("SESSION_NOT_FOUND", `no managed session "${name}"${where}`, {
+      new McError("SESSION_NOT_FOUND", `no managed session "${nameText(name)}"${where}`, {
         backend: "cli",
         op: "status",
         hint: "sessions ls lists what mc manages",
@@ -196,7 +196,7 @@ function notManaged(runs: LoadedRun[], name: string, host: string | undefined): 
   const when = new Date(ended.endedAt).toISOString().replace("T", " ").slice(0, 19);
   return new McError(
     "SESSION_NOT_FOUND",
-    `session "${name}"${where} is no longer managed: it was ${how} at ${when}`,
+    `session "${nameText(name)}"${where} is no longer managed: it was ${how} at ${when}`,
     {
       backend: "cli",
       op: "status",
@@ -430,7 +430,7 @@ async function refuseLayoutNameOfForeign(runs: LoadedRun[], name: string, host: 
     return;
   throw new McError(
     "USAGE",
-    `session "${name}" was not started by mc, which never kills it; mc's session of layout "${name}" is "${hit.name}"; nothing was killed`,
+    `session "${nameText(name)}" was not started by mc, which never kills it; mc's session of layout "${nameText(name)}" is "${hit.name}"; nothing was killed`,
     {
       backend: "cli",
       op: "kill",
@@ -458,12 +458,12 @@ function liveOutsideMcLine(
     : "";
   const keep = "mc never ends what it did not start";
   if (live.how === "renamed")
-    return `${name}${where} was renamed to "${live.session}" outside mc: ${pids ? `ended the ${pids} there; ` : ""}the session "${live.session}" itself was not killed (${keep}); mc's record of ${name} is closed`;
+    return `${name}${where} was renamed to "${nameText(live.session)}" outside mc: ${pids ? `ended the ${pids} there; ` : ""}the session "${nameText(live.session)}" itself was not killed (${keep}); mc's record of ${name} is closed`;
   const what =
     live.how === "resurrected"
       ? `${name}${where} is live again outside mc's start (resurrected from its EXITED entry, as by zellij attach): it is yours now`
       : live.how === "unknown" && live.session !== name
-        ? `${name}${where} is gone by its name; zellij did not list the panes of the live session "${live.session}", so whether that is it renamed is not known`
+        ? `${name}${where} is gone by its name; zellij did not list the panes of the live session "${nameText(live.session)}", so whether that is it renamed is not known`
         : live.how === "unknown"
           ? `a live session named ${name}${where} holds the name outside mc's start (zellij did not list its panes, so whether it is mc's resurrected is not known)`
           : `a live session named ${name}${where} that mc did not start holds the name (mc's ended outside mc)`;

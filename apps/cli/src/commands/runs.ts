@@ -7,7 +7,7 @@ import {
   type SessionStatus,
   shQuote,
 } from "@mc/core";
-import { nameWords, oneLine } from "../display.js";
+import { nameText, nameWords, oneLine } from "../display.js";
 import type { Output } from "../output.js";
 import { backendOf, type LoadedRun, loadRuns, runsStamp } from "../registry.js";
 
@@ -436,7 +436,7 @@ export function findSession(runs: LoadedRun[], name: string, host: string | unde
   if (hits.length > 1) {
     throw new McError(
       "USAGE",
-      `"${name}" names ${hits.length} managed sessions: ${hits.map((h) => describePlace(h, hits)).join("; ")}`,
+      `"${nameText(name)}" names ${hits.length} managed sessions: ${hits.map((h) => describePlace(h, hits)).join("; ")}`,
       { backend: "cli", hint: pickHint(hits, runs, host) },
     );
   }
@@ -444,7 +444,7 @@ export function findSession(runs: LoadedRun[], name: string, host: string | unde
     r.manager.managed.map((s) => (s.machine === "local" ? s.name : `${s.name} (${s.machine})`)),
   );
   throw nameMiss(
-    new McError("SESSION_NOT_FOUND", `no managed session "${name}"${host ? ` on ${host}` : ""}`, {
+    new McError("SESSION_NOT_FOUND", `no managed session "${nameText(name)}"${host ? ` on ${host}` : ""}`, {
       backend: "cli",
       hint: known.length
         ? `managed sessions: ${[...new Set(known)].join(", ")}`
@@ -533,7 +533,7 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
     }));
     throw new McError(
       "USAGE",
-      `"${name}" names ${shown.length} live sessions: ${shown.map((h) => describePlace(h, shown)).join("; ")}`,
+      `"${nameText(name)}" names ${shown.length} live sessions: ${shown.map((h) => describePlace(h, shown)).join("; ")}`,
       { backend: "cli", hint: pickHint(shown, runs, host) },
     );
   }
@@ -541,7 +541,7 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
   if (machines.size > 1) {
     throw new McError(
       "USAGE",
-      `session "${name}" ran on several machines: ${[...machines].map((m) => (m === "local" ? "this machine" : m)).join(", ")}`,
+      `session "${nameText(name)}" ran on several machines: ${[...machines].map((m) => (m === "local" ? "this machine" : m)).join(", ")}`,
       { backend: "cli", hint: "pick one with --host" },
     );
   }
@@ -549,10 +549,14 @@ export function findAnySession(runs: LoadedRun[], name: string, host: string | u
   const last = hits.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0))[0];
   if (last) return last;
   throw nameMiss(
-    new McError("SESSION_NOT_FOUND", `no session "${name}" in mc's records${host ? ` on ${host}` : ""}`, {
-      backend: "cli",
-      hint: "sessions ls lists live and ended sessions",
-    }),
+    new McError(
+      "SESSION_NOT_FOUND",
+      `no session "${nameText(name)}" in mc's records${host ? ` on ${host}` : ""}`,
+      {
+        backend: "cli",
+        hint: "sessions ls lists live and ended sessions",
+      },
+    ),
   );
 }
 
@@ -613,10 +617,14 @@ export function findTarget(
     f.tab === undefined
       ? `session "${f.session.name}"`
       : `tab "${f.session.layout.layoutTabs[f.tab]!.tabName}" (${f.tab}) of session "${f.session.name}"`;
-  throw new McError("USAGE", `"${target}" names ${found.length} things: ${found.map(what).join("; ")}`, {
-    backend: "cli",
-    hint: "name a tab by its position instead (SESSION/0 is the first tab)",
-  });
+  throw new McError(
+    "USAGE",
+    `"${nameText(target)}" names ${found.length} things: ${found.map(what).join("; ")}`,
+    {
+      backend: "cli",
+      hint: "name a tab by its position instead (SESSION/0 is the first tab)",
+    },
+  );
 }
 
 /** `TAB/N` as status names pane N of a tab with panes, or undefined. */
@@ -637,14 +645,14 @@ function tabIndex(s: ManagedSession, tab: string): number {
   const tabs = s.layout.layoutTabs;
   const byName = tabs.flatMap((t, i) => (t.tabName === tab ? [i] : []));
   if (byName.length > 1) {
-    throw new McError("USAGE", `session "${s.name}" has ${byName.length} tabs named "${tab}"`, {
+    throw new McError("USAGE", `session "${s.name}" has ${byName.length} tabs named "${nameText(tab)}"`, {
       backend: "cli",
       hint: `name one by its position: ${byName.map((i) => nameWords(`${s.name}/${i}`)).join(", ")}`,
     });
   }
   if (byName.length === 1) return byName[0]!;
   if (/^\d+$/.test(tab) && Number(tab) < tabs.length) return Number(tab);
-  throw new McError("SESSION_NOT_FOUND", `session "${s.name}" has no tab "${tab}"`, {
+  throw new McError("SESSION_NOT_FOUND", `session "${s.name}" has no tab "${nameText(tab)}"`, {
     backend: "cli",
     hint: `its tabs: ${tabs.map((t) => t.tabName).join(", ")}`,
   });
