@@ -625,7 +625,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     const r = await sessions(["run", f, "--socket", sock, "--dry-run"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("# tab a is ready when this command succeeds; sessions run runs it itself");
-    expect(r.stdout).toContain("    touch /tmp/READY_RAN; true");
+    expect(r.stdout).toContain("  │ touch /tmp/READY_RAN; true");
     expect(r.stdout).toContain("# tab b opens once a ready");
     const j = JSON.parse((await sessions(["run", f, "--socket", sock, "--dry-run", "--json"])).stdout);
     expect(j.batches[0][0].waits).toEqual([

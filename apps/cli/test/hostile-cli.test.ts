@@ -476,6 +476,44 @@ describe("a newline in a startDir never begins a line of mc's (review H22-1)", (
   });
 });
 
+describe("--dry-run shows each generated file exactly as it runs (review H64-4)", () => {
+  it("a line of a multi-line startDir or command is shown as written after the gutter, never indented into the value", async () => {
+    const nl = join(dir, "d\nnl");
+    mkdirSync(nl, { recursive: true });
+    const f = layoutsFile("h644.json", [
+      {
+        layoutName: "dn",
+        layoutTabs: [tab("t", "pwd > o4\necho second-line >> o4", { startDir: nl })],
+      },
+    ]);
+    const r = await sessions(["run", f, "--dry-run", "--socket", sock]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = await sessions(["run", f, "--dry-run", "--socket", sock, "--json"]);
+    const artefacts = JSON.parse(j.stdout).batches[0][0].artefacts as {
+      description: string;
+      content: string;
+    }[];
+    const text = r.stdout.split("\n");
+    // Each run has its own run id (so paths): the k-th header is the k-th artefact.
+    const headers = text.flatMap((l, k) => (l.startsWith("# --- ") ? [k] : []));
+    expect(headers).toHaveLength(artefacts.length);
+    for (const [n, a] of artefacts.entries()) {
+      // The lines after its header, up to the next line of the plan's own, with the gutter taken off.
+      const at = headers[n]!;
+      expect(text[at], a.description).toContain(`# --- ${a.description}: `);
+      const body: string[] = [];
+      for (let k = at + 1; k < text.length && text[k]!.startsWith("  │ "); k++) body.push(text[k]!.slice(4));
+      const runId = (t: string) => t.replace(/\d{8}-\d{6}-[0-9a-f]{6}/g, "RUN");
+      expect(runId(body.join("\n")), a.description).toBe(runId(a.content.replace(/\n$/, "")));
+    }
+    // The quoted cwd's second line is `nl'` after the gutter, as in the script.
+    expect(r.stdout).toMatch(/^ {2}│ nl'/m);
+    expect(r.stdout).toMatch(/^ {2}│ echo second-line >> o4$/m);
+    // No line of a generated file can pass for a header of the plan.
+    expect(text.filter((l) => l.startsWith("#") && !/^# (session|---|start:|tab )/.test(l))).toEqual([]);
+  });
+});
+
 /** A 256 KiB tmpfs of our own (root only: skipped where mount is not allowed). */
 function smallDisk(): string | undefined {
   const at = join(dir, "small-disk");

@@ -60,8 +60,7 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
       }
       for (const a of p.artefacts) {
         out.out(out.c.dim(`# --- ${a.description}: ${a.path}`));
-        // Indented: no line of a generated file (which holds the layout's commands) can pass for a header.
-        out.out(a.content.replace(/\n$/, "").replace(/^/gm, "    "));
+        out.out(guttered(a.content));
       }
       for (const c of p.start) out.out(out.c.dim(`# start: ${[c.file, ...c.args].map(shQuote).join(" ")}`));
       for (const w of waits(p)) {
@@ -73,7 +72,7 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
         const r = w.readiness;
         if (r?.command !== undefined)
           out.out(
-            `# tab ${tab} is ready when this command succeeds; sessions run runs it itself, on the tab's machine, with ${display(w.shell ?? "/bin/sh", { oneLine: true })} -c in the tab's start directory, without the tab's env, until it succeeds or ${r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S} s pass:\n${display(r.command.replace(/\n$/, "")).replace(/^/gm, "    ")}`,
+            `# tab ${tab} is ready when this command succeeds; sessions run runs it itself, on the tab's machine, with ${display(w.shell ?? "/bin/sh", { oneLine: true })} -c in the tab's start directory, without the tab's env, until it succeeds or ${r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S} s pass:\n${guttered(display(r.command))}`,
           );
         else if (r?.file !== undefined)
           out.out(`# tab ${tab} is ready once the file ${display(r.file, { oneLine: true })} exists`);
@@ -88,6 +87,20 @@ export function printPlan(backend: string, batches: PreparedSession[][], out: Ou
     }
   });
   out.err(out.c.dim("dry run: nothing was started"));
+}
+
+/**
+ * What marks a line of a generated file or command in the plan. Every such line has it, so none can pass
+ * for a header of the plan (`# start: …`), and a line of a multi-line quoted value (a startDir or command
+ * with a newline) shows as it is written after it: plain indentation read as part of the value (review
+ * H64-4: `mc_cwd='/w/d` then `    nl'`, where the script has `nl'`). Delimiters around unindented text
+ * would let a line of the file read as the plan's own.
+ */
+const GUTTER = "  │ ";
+
+/** `text` (its final newline dropped) with {@link GUTTER} before each line. */
+function guttered(text: string): string {
+  return text.replace(/\n$/, "").replace(/^/gm, GUTTER);
 }
 
 /** The tabs of a session that wait (dependsOn) or are watched until ready (readiness), as the scheduler will. */

@@ -123,7 +123,10 @@ export function addRunOptions(c: Command): Command {
       "--notify <cmd>",
       "on a failed tab and at the end, run cmd (event JSON on stdin) or 'desktop' (notify-send); implies --monitor",
     )
-    .option("--dry-run", "print the plan and every generated script or layout; start nothing")
+    .option(
+      "--dry-run",
+      "print the plan and every generated script or layout (each line exactly as written, after │); start nothing",
+    )
     .hook("preAction", socketNeedsTmux);
 }
 
