@@ -1,5 +1,14 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -1893,6 +1902,16 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     expect(m.stderr).toContain("its run record could not be read");
     // Nothing was killed or merged: the one window runs on.
     expect(windowsOf("h655")).toEqual(["x"]);
+    // --on-conflict restart replaces it still (the tool shows it is mc's); the unreadable record is left.
+    const pid = () =>
+      execFileSync("tmux", ["-S", sock, "list-panes", "-t", "=h655", "-F", "#{pane_pid}"], {
+        encoding: "utf8",
+      }).trim();
+    const before = pid();
+    const restart = await cli(["run", f, "--socket", sock, "--on-conflict", "restart"]);
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(pid()).not.toBe(before);
+    expect(existsSync(path) || lstatSync(path).isSymbolicLink()).toBe(true);
   });
 
   it("a failed tab is reported (and notified) when it ends, not when the queue has run", async () => {

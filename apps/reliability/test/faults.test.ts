@@ -32,8 +32,10 @@ async function lsJson(
   e: NodeJS.ProcessEnv = env,
 ): Promise<{ runs: LsRow[]; corrupt: { path: string; error: string }[] }> {
   const r = await sessions(["ls", "--json"], e, t.work);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  const doc = JSON.parse(r.stdout);
+  // A record it could not read is exit 9, as for status (review H65-5).
+  expect(r.code, r.stderr).toBe(doc.corrupt?.length ? 9 : 0);
+  return doc;
 }
 
 /** Until no process of group `pgid` is left (up to 30 s, then the test's own checks say what is left). */
@@ -337,7 +339,7 @@ describe("faults: damaged state files", () => {
     const status = await sessions(["status"], env, t.work);
     expect(status.code).toBe(9);
     expect(status.stdout).toMatch(/good-a\s+\S+\s+t\s+running/);
-    expect(status.stderr).toContain("skipped unreadable state file");
+    expect(status.stderr).toContain("skipped unreadable run record");
     const statusJson = await sessions(["status", "--json"], env, t.work);
     expect(statusJson.code).toBe(9);
     const doc = JSON.parse(statusJson.stdout);
@@ -361,7 +363,9 @@ describe("faults: damaged state files", () => {
     // not everything mc may have started was reached (hostile review 9, H9-6: it said nothing, exit 0).
     expect(kill.code, kill.stderr).toBe(9);
     expect(
-      kill.stderr.match(/could not read .*: the sessions it records, if any still run, were not killed/g),
+      kill.stderr.match(
+        /skipped run record .*, which could not be read .*: the sessions it records, if any still run, were not killed/g,
+      ),
     ).toHaveLength(4);
     expect(t.sessions()).toEqual(["keeper"]);
     const after = await lsJson();
@@ -388,14 +392,15 @@ describe("faults: damaged state files", () => {
     const newer = "20261231-000000-eeeeee.json";
     writeFileSync(join(dir, newer), JSON.stringify({ v: 99, id: "20261231-000000-eeeeee", sessions: [] }));
     expect((await sessions(["kill", "--all"], env, t.work)).stderr).toContain(
-      `could not read ${join(dir, newer)}`,
+      `skipped run record ${join(dir, newer)}, which could not be read`,
     );
     // `ls --prune` removes the ended sessions' records and the unreadable files; nothing else remains.
     const prune = await sessions(["ls", "--prune"], env, t.work);
-    expect(prune.code, prune.stderr).toBe(0);
-    for (const f of damaged) expect(prune.stderr).toContain(`removed run record ${join(dir, f)}`);
+    // The newer mc's record stays, and is still one it cannot read: 9 (review H65-5).
+    expect(prune.code, prune.stderr).toBe(9);
+    for (const f of damaged) expect(prune.stderr).toContain(`removed unreadable run record ${join(dir, f)}`);
     expect(prune.stderr).toMatch(
-      /corrupt run record .*eeeeee\.json: .*was written by a newer mc \(record version 99\)/,
+      /skipped unreadable run record .*eeeeee\.json: .*was written by a newer mc \(record version 99\)/,
     );
     expect(filesUnder(dir)).toEqual([newer]);
     expect((await lsJson()).runs).toEqual([]);

@@ -157,7 +157,8 @@ describe("a damaged state directory is an error, never an empty state", () => {
     const odd = join(state, "managers", "TmuxLocalManager", "20000101-000000-000000.json");
     mkdirSync(odd);
     const ls = await run(["ls", "--prune"], { ...env, MC_STATE_DIR: state });
-    expect(ls.code, ls.stderr).toBe(0);
+    // A record it cannot read: exit 9, as status (review H65-5).
+    expect(ls.code, ls.stderr).toBe(9);
     expect(ls.stderr).toMatch(/not a regular file/);
     expect(statSync(odd).isDirectory()).toBe(true);
     expect((await run(["kill", name])).code).toBe(0);

@@ -142,7 +142,12 @@ export async function startMachine(
     // The session that has the name (a killed run's replacement still under its build name was rolled
     // back before this plan; another live run's, started under another lock, is not this run's to end).
     const listed = plan.listed.find((s) => listedKeys(m.backend, s).includes(key)) ?? { name: p.name };
-    const old = await hooks.previous(listed);
+    // A record that cannot be read does not keep the restart from replacing a session the tool shows is
+    // mc's: it is killed by its name (what its tabs left beyond the tool is not swept: the record says where).
+    const old = await hooks.previous(listed).catch((e: unknown) => {
+      if (isMcError(e, "STATE_CORRUPT")) return undefined;
+      throw e;
+    });
     // As `kill` does: what the old tabs started beyond the tool's reach (nohup, setsid) ends with them.
     const sids = old?.runDir ? await tabTerminalSessions(m.host, old).catch(() => "") : "";
     await m.backend.kill(p.name, old ?? bareSession(m, listed));
