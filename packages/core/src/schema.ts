@@ -130,13 +130,17 @@ const retry = z
       .int()
       .min(0, { error: "retry.max must be a non-negative integer" })
       .max(100, { error: "retry.max is at most 100" })
-      .describe("Run a failing command up to this many more times (at most 100)."),
+      .describe(
+        "Run a failing command up to this many more times (at most 100). A command stopped by Ctrl-C, Ctrl-\\, a hang-up, TERM or KILL (exit 129, 130, 131, 137, 143) is not retried.",
+      ),
     backoffSeconds: z
       .number()
       .min(0)
       .max(3600, { error: "retry.backoffSeconds is at most 3600" })
       .optional()
-      .describe("Wait this long before each new attempt (default 0)."),
+      .describe(
+        "Wait this long before each new attempt (default 0); a Ctrl-C or kill while it waits ends the tab.",
+      ),
   })
   .describe("Rerun a failing command.");
 

@@ -304,8 +304,8 @@ mc_mine() {
 # (kill-session, a dead server), it dies at once and the kernel hangs up the foreground group, so the
 # command is never left running without its tab. The subshell records a hang-up or TERM. A TERM, USR1 or
 # USR2 to the whole group (kill 0, as the cleanup idiom trap "kill 0" EXIT does) ends the command, not this
-# shell: the tab stays, its end is recorded, a retry runs. (Caught, not ignored: its children start with
-# the default handlers.)
+# shell: the tab stays, its end is recorded (a command so stopped is not retried). (Caught, not ignored:
+# its children start with the default handlers.)
 trap ':' INT QUIT TERM USR1 USR2
 # The recorder's traps, set in each subshell: the command's and the retry backoff's (a tab closed while it
 # waits to retry ends too, and says so). A HUP or TERM while the wrapper lives is not the tab's end (the
@@ -374,13 +374,21 @@ while :; do
   )
   mc_code=$?
   [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break
+  # Stopped, not failed: a command ended by Ctrl-C, Ctrl-\\, a hang-up, TERM or KILL (what a user sends to
+  # stop it) is not run again (review H67-1: each Ctrl-C ran it again).
+  case $mc_code in 129 | 130 | 131 | 137 | 143) break ;; esac
   mc_try=$((mc_try + 1)) mc_n=$((mc_n + 1))
   mc_now
   mc_event tab-retried "$mc_t" ",\\"attempt\\":$mc_try,\\"exitCode\\":$mc_code"
   # Said in the tab (and so in its log, where a readiness pattern is matched only after the last such
   # line: an attempt that failed is not ready, review H37-6).
   printf '%s%s (exit %s)\\n' '${RETRY_MARK}' "$mc_try" "$mc_code" >&2
-  (mc_traps; sleep "$mc_backoff")
+  # A Ctrl-C or kill while it waits ends the tab, with the signal's status, instead of cutting the wait
+  # short (review H67-1: the next attempt started at once).
+  (mc_traps; sleep "$mc_backoff") || {
+    mc_code=$?
+    break
+  }
 done
 mc_end "\\"exit\\":$mc_code"
 mc_event tab-exited "$mc_t" ",\\"exitCode\\":$mc_code"

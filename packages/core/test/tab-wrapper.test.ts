@@ -441,6 +441,46 @@ describe("posix tab wrapper", () => {
     expect(r.stdout).toBe(`kept hi 'x' /bin/false\nkept hi 'x' /bin/false\n`);
   });
 
+  it("a command stopped by Ctrl-C, Ctrl-\\, TERM, KILL or a hang-up is not retried; a Ctrl-C in the backoff ends the tab (review H67-1)", async () => {
+    for (const [sig, code, idx] of [
+      ["INT", 130, 60],
+      ["QUIT", 131, 61],
+      ["TERM", 143, 62],
+      ["KILL", 137, 63],
+      ["HUP", 129, 64],
+    ] as const) {
+      const count = join(dir, `stopped-${sig}`);
+      const { rec, runDir } = await runTab(`echo x >> '${count}'; kill -${sig} $$`, idx, dir, "/bin/sh", {
+        retry: { max: 3 },
+      });
+      expect(rec, sig).toMatchObject({ exit: code });
+      expect(rec!.attempt ?? 1, sig).toBe(1);
+      expect(await readFile(count, "utf8"), sig).toBe("x\n");
+      expect(
+        (await eventsIn(runDir)).map((e) => e.type),
+        sig,
+      ).not.toContain("tab-retried");
+    }
+    // A failure is still retried; Ctrl-C (to the tab's whole group) while it waits out the backoff ends it.
+    const index = 65;
+    const count = join(dir, "backoff-int");
+    const { child, runDir } = await startInGroup(`backoffint${index}`, {
+      index,
+      tabName: "t",
+      command: `echo x >> '${count}'; exit 4`,
+      startDir: dir,
+      retry: { max: 3, backoffSeconds: 30 },
+    });
+    await untilEvent(runDir, "tab-retried");
+    await until(() => inGroup(child.pid!, "sleep 30"));
+    process.kill(-child.pid!, "SIGINT");
+    await untilEvent(runDir, "tab-exited");
+    const rec = parseTabRecord(await readFile(join(runDir, `tab-${index}.json`), "utf8"));
+    expect(recordOutcome(rec!)).toMatchObject({ state: "killed", signal: "SIGINT" });
+    expect(await readFile(count, "utf8")).toBe("x\n");
+    expect((await eventsIn(runDir)).map((e) => e.type)).toEqual(["tab-started", "tab-retried", "tab-exited"]);
+  });
+
   it("a tab closed while it waits to retry records its end (review H15-10)", async () => {
     const index = 52;
     const { child, runDir } = await startInGroup(`backoff${index}`, {
