@@ -1339,6 +1339,43 @@ describe("readiness timeout", () => {
   });
 });
 
+describe("a stop while a readiness command is probed (review H67-2)", () => {
+  it("ends the run at once; the dependant is never opened", async () => {
+    const probed = join(dir, "h672-probed");
+    const f = layouts("h672.json", [
+      {
+        layoutName: "h672",
+        layoutTabs: [
+          {
+            tabName: "a",
+            command: "sleep 60",
+            readiness: { command: `: > '${probed}'; sleep 4`, timeoutSeconds: 60 },
+          },
+          { tabName: "b", command: "echo b-ran; sleep 60", dependsOn: ["a"] },
+        ],
+      },
+    ]);
+    const r = inBackground(["run", f, "--socket", sock]);
+    // Stopped while the probe runs (it succeeds 4 s after it starts).
+    await until(
+      async () => existsSync(probed),
+      (x) => x,
+    );
+    const at = Date.now();
+    r.child.kill("SIGINT");
+    expect(await r.code).toBe(130);
+    expect(Date.now() - at).toBeLessThan(3000);
+    // Past the probe's success: b never opened.
+    await new Promise((res) => setTimeout(res, 4500));
+    const tabs = await tabsOf("h672");
+    expect(tabs.map((t: { state: string }) => t.state)).toEqual(["running", "abandoned"]);
+    expect((await sessions(["events", "h672"])).stdout).not.toMatch(
+      /"tab":"b"[^\n]*tab-started|tab-started[^\n]*"tab":"b"/,
+    );
+    await sessions(["kill", "h672"]);
+  });
+});
+
 describe("a run that ends before its waiting tabs start", () => {
   it("leaves them abandoned; running the file again with merge-skip starts them (review H5-8)", async () => {
     const ready = join(dir, "h8-ready");

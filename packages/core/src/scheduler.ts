@@ -84,6 +84,22 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
   }
 }
 
+/** `p`, or nothing once `signal` is aborted first (`p` then goes on by itself; its listener is removed). */
+async function unlessStopped<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return p;
+  let off = () => {};
+  const stop = new Promise<undefined>((resolve) => {
+    const h = () => resolve(undefined);
+    signal.addEventListener("abort", h, { once: true });
+    off = () => signal.removeEventListener("abort", h);
+  });
+  try {
+    return await Promise.race([p, stop]);
+  } finally {
+    off();
+  }
+}
+
 async function step(
   manager: SessionManager,
   s: ManagedSession,
@@ -116,7 +132,10 @@ async function step(
     const i = tab.index;
     if (FAILED(tab)) t.failed.add(i);
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
-    await readyCheck(manager, s, tab, t, now, o);
+    // A stop does not wait out a readiness probe (up to its own limit, seconds): the probe ends by itself.
+    if (o.signal?.aborted) return;
+    await unlessStopped(readyCheck(manager, s, tab, t, now, o), o.signal);
+    if (o.signal?.aborted) return;
   }
   // Tabs, not panes: a tab with several panes takes one slot, as at the first start. One that failed its
   // readiness is being closed: its slot is free.
@@ -166,6 +185,9 @@ async function step(
     }
     if (!deps.every((d) => t.ready.has(d))) continue;
     if (o.maxParallel !== undefined && running >= o.maxParallel) break;
+    // Stopped (Ctrl-C, TERM) while this look was under way (a readiness probe takes seconds): nothing more
+    // opens (review H67-2: a dependant opened after "stopped scheduling" was said).
+    if (o.signal?.aborted) return;
     const started = await startOrGone(manager, s, i, t);
     if (started === "later" || !started) return;
     running++;
