@@ -63,7 +63,12 @@ export interface HostPrimitives {
   /** `local`, or `ssh:<machine>` for a remote host. Used in messages and state. */
   readonly id: string;
   /** Run a command to completion. Throws McError BINARY_NOT_FOUND when the executable does not exist. */
-  run(cmd: Command, opts?: { signal?: AbortSignal }): Promise<CommandResult>;
+  /**
+   * `group`: the command runs in a process group of its own, and an abort (`signal`) ends that whole group,
+   * not only the command (a hook's `sleep` outlived its shell). Where the host cannot (ssh: the remote side
+   * is hung up instead), the command alone.
+   */
+  run(cmd: Command, opts?: { signal?: AbortSignal; group?: boolean }): Promise<CommandResult>;
   /** Run a command attached to this terminal (attach); resolves with its exit code. */
   runInteractive(cmd: Command): Promise<number>;
   info(): Promise<HostInfo>;

@@ -164,8 +164,23 @@ export function localHost(opts: LocalHostOptions = {}): Host {
           env: { ...env, ...cmd.env },
           extendEnv: false,
           ...(cmd.input === undefined ? { stdin: "ignore" as const } : { input: cmd.input }),
-          ...(runOpts.signal ? { cancelSignal: runOpts.signal } : {}),
+          ...(runOpts.group ? { detached: true } : runOpts.signal ? { cancelSignal: runOpts.signal } : {}),
         });
+        // Its own process group, ended whole on abort: TERM, then KILL what is left 2 s later.
+        const endGroup = () => {
+          const kill = (sig: NodeJS.Signals) => {
+            try {
+              if (child.pid !== undefined) process.kill(-child.pid, sig);
+            } catch {}
+          };
+          kill("SIGTERM");
+          setTimeout(() => kill("SIGKILL"), 2000).unref();
+        };
+        if (runOpts.group && runOpts.signal) {
+          if (runOpts.signal.aborted) endGroup();
+          else runOpts.signal.addEventListener("abort", endGroup, { once: true });
+          child.finally(() => runOpts.signal?.removeEventListener("abort", endGroup)).catch(() => {});
+        }
         // Past its time a command gets SIGTERM, then SIGKILL (execa's own timeout sent SIGTERM only), and
         // once it has exited its output pipes are closed on our side: a tmux client hands its stdout and
         // stderr to its server, and a stopped server would hold them open, so they would never end.

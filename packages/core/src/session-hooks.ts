@@ -62,7 +62,8 @@ export function hookArtefacts(layout: LayoutConfig, runDir: string): Artefact[] 
 export async function runOnStart(host: Host, p: PreparedSession, signal?: AbortSignal): Promise<void> {
   if (p.layout.onStart === undefined) return;
   const cmd = { file: "/bin/sh", args: [join(p.runDir, HOOK_SCRIPT), "onStart"] };
-  const r = await host.run(cmd, signal ? { signal } : {});
+  // Its own process group: a stop ends everything the hook started, not only its shell (review H67-3).
+  const r = await host.run(cmd, signal ? { signal, group: true } : { group: true });
   if (r.exitCode === 0) return;
   const log = (await host.readFile(join(p.runDir, hookLogName("onStart"))).catch(() => undefined)) ?? "";
   const lines = log.trimEnd().split("\n");

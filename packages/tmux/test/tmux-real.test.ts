@@ -2490,6 +2490,30 @@ describe("tmux: onStart and onStop (session hooks)", () => {
     expect(String(e2.message)).toContain('onStart of session "h5" exited 7 (its last 20 lines of 30):\n11\n');
     expect(String(e2.message).trimEnd().endsWith("\n30")).toBe(true);
   });
+
+  it("a start stopped while onStart runs ends everything the hook started, not only its shell (review H67-3)", async () => {
+    const marks = join(t.dir, "m4");
+    const tag = `hook-child-${process.pid}`;
+    const m = t.manager({
+      sessionLayouts: [{ ...hooked("h6", marks), onStart: `sh -c 'sleep 1007; : ${tag}'; echo never` }],
+    });
+    const stop = new AbortController();
+    const started = m.startAllSessions({ signal: stop.signal }).catch((e) => e);
+    await waitFor(
+      async () => processesMentioning(tag, 0).length,
+      (n) => n > 0,
+    );
+    stop.abort();
+    expect(isMcError(await started)).toBe(true);
+    expect(
+      await waitFor(
+        async () => processesMentioning(tag, 0),
+        (l) => l.length === 0,
+        5000,
+      ),
+    ).toEqual([]);
+    expect(t.sessions()).not.toContain("h6");
+  });
 });
 
 describe("tmux: a state directory is a path, never a glob pattern (source-file globs its argument)", () => {
