@@ -654,7 +654,7 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
     },
   );
 
-  it("kill 0 from a tab (the trap 'kill 0' EXIT cleanup idiom) ends its command, not its tab: recorded, retried, the shell stays (review H15-1)", async () => {
+  it("kill 0 from a tab (the trap 'kill 0' EXIT cleanup idiom) ends its command, not its tab: recorded, not retried (a TERM is a stop: H67-1), the shell stays (review H15-1)", async () => {
     const m = t.manager({
       sessionLayouts: [
         {
@@ -676,9 +676,10 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
       () => m.checkAllSessionsStatus(),
       (x) => x.sessions[0]!.tabs[0]!.state !== "running" && x.sessions[0]!.tabs[0]!.state !== "pending",
     );
-    // Its own TERM killed it, twice (a retry ran): said as such, never as the tab's hang-up.
+    // Its own TERM killed it: said as such, never as the tab's hang-up; a command ended by TERM is not
+    // retried (review H67-1).
     expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state, x.exitCode, x.attempt])).toEqual([
-      ["k", "killed", 143, 2],
+      ["k", "killed", 143, undefined],
       ["other", "running", undefined, undefined],
     ]);
     expect(t.tmux("list-panes", "-s", "-t", "=k0:", "-F", "#{pane_dead}").trim().split("\n")).toEqual([
