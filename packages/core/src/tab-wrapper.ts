@@ -286,7 +286,7 @@ mc_gone() {
       read -r mc_s 2>/dev/null <"/proc/$$/stat" || return 0
       mc_s=\${mc_s##*) }
     else
-      mc_s=$(PATH=$mc_path ps -o stat= -p $$ 2>/dev/null) || return 0
+      mc_s=$(PATH=$mc_path ps -o stat= -p "$$" 2>/dev/null) || return 0
     fi
     case $mc_s in '' | [ZX]*) return 0 ;; esac
     [ "$mc_k" -gt 0 ] || return 1
@@ -370,7 +370,9 @@ while :; do
         exit "$mc_c"
       fi
     fi
-    "$mc_run" $mc_i "$mc_cf"
+    # Quoted: the tab's environment is exported by now, and an IFS of its own splits an unquoted -i
+    # (review H67-11: fish read a script named "-", exit 127).
+    "$mc_run" \${mc_i:+"$mc_i"} "$mc_cf"
   )
   mc_code=$?
   [ "$mc_code" -ne 0 ] && [ "$mc_n" -le "$mc_retry" ] || break

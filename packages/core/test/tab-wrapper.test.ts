@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -658,6 +658,41 @@ describe("posix tab wrapper", () => {
       expect(existsSync(out)).toBe(false);
     }
   });
+
+  it("an IFS of the tab's own, of any character the wrapper holds, splits none of its words: plain, and interactive under a shell mc does not list (review H67-11)", async () => {
+    // A shell mc does not list (as fish is) is asked with a bare `-i`, the word an IFS of "i" or "-" split.
+    const other = join(dir, "othersh");
+    await symlink("/bin/sh", other).catch(() => {});
+    const chars = [
+      ...new Set(
+        posixTabScript({
+          title: "t",
+          session: "S",
+          runDir: dir,
+          tabs: [
+            { index: 0, tabName: "t", command: "c", startDir: dir, interactive: true, env: { IFS: "x" } },
+          ],
+        }),
+      ),
+    ].filter((c) => c !== "\0");
+    let n = 3000;
+    const failed: string[] = [];
+    const one = async (ifs: string, interactive: boolean) => {
+      const index = n++;
+      const out = join(dir, `ifs-${index}`);
+      const t = await runTab(`echo ran > '${out}'; exit 3`, index, dir, other, {
+        env: { IFS: ifs },
+        interactive,
+      });
+      const ran = existsSync(out) && (await readFile(out, "utf8")) === "ran\n";
+      if (t.rec?.exit !== 3 || !ran)
+        failed.push(`${JSON.stringify(ifs)} interactive=${interactive}: exit ${t.rec?.exit}`);
+    };
+    for (let i = 0; i < chars.length; i += 8)
+      await Promise.all(chars.slice(i, i + 8).flatMap((c) => [one(c, true), one(c, false)]));
+    expect(chars.length).toBeGreaterThan(60);
+    expect(failed).toEqual([]);
+  }, 120_000);
 
   it("property: the tab's environment (PATH, SHELL, IFS, TMUX_PANE, …) reaches its command and never the wrapper", async () => {
     const names = [
