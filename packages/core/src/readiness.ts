@@ -11,10 +11,10 @@ export type Readiness = NonNullable<TabConfig["readiness"]>;
 /** Default time a tab may take to become ready (seconds). */
 export const DEFAULT_READINESS_TIMEOUT_S = 60;
 
-/** Whether a TCP connection to `port` on this machine's loopback succeeds (within 500 ms). */
-function localPortOpen(port: number): Promise<boolean> {
+/** Whether a TCP connection to `port` on `host` succeeds (within 500 ms). */
+function portOpen(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = connect({ port, host: "127.0.0.1" });
+    const sock = connect({ port, host });
     const done = (ok: boolean) => {
       sock.destroy();
       resolve(ok);
@@ -26,12 +26,27 @@ function localPortOpen(port: number): Promise<boolean> {
 }
 
 /**
- * On another machine, the port is probed there: with nc when it exists, else bash's /dev/tcp; a machine
- * with neither cannot answer (and the tab times out, saying so).
+ * The loopback addresses a port is looked for on: a server that binds `localhost` gets `::1` on many
+ * systems (Node 17 and later, `--bind ::1`), and one on 127.0.0.1 alone never read as ready (review H67-7).
+ */
+const LOOPBACKS = ["127.0.0.1", "::1"] as const;
+
+/** Whether a TCP connection to `port` on this machine's loopback, IPv4 or IPv6, succeeds. */
+async function localPortOpen(port: number): Promise<boolean> {
+  const open = await Promise.all(LOOPBACKS.map((h) => portOpen(port, h)));
+  return open.includes(true);
+}
+
+/**
+ * On another machine, the port is probed there, on 127.0.0.1 and ::1: with nc when it exists, else bash's
+ * /dev/tcp; a machine with neither cannot answer (and the tab times out, saying so).
  */
 const REMOTE_PORT_PROBE = `p=$1
-if command -v nc >/dev/null 2>&1; then exec nc -z -w 1 127.0.0.1 "$p"; fi
-if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' mc "$p"; fi
+if command -v nc >/dev/null 2>&1; then nc -z -w 1 127.0.0.1 "$p" 2>/dev/null && exit 0; nc -z -w 1 ::1 "$p" 2>/dev/null && exit 0; fi
+if command -v bash >/dev/null 2>&1; then
+  for h in 127.0.0.1 ::1; do bash -c 'exec 3<>"/dev/tcp/$1/$2"' mc "$h" "$p" 2>/dev/null && exit 0; done
+  exit 1
+fi
 exit 3`;
 
 /** Longest a pattern may take on a log before it counts as not matching (a pattern that backtracks). */

@@ -104,7 +104,9 @@ const readiness = z
       .min(1)
       .max(65535)
       .optional()
-      .describe("Ready once a TCP connection to this port on localhost succeeds."),
+      .describe(
+        "Ready once a TCP connection to this port on the loopback (127.0.0.1 or ::1) of the machine the tab runs on succeeds.",
+      ),
     logMatches: text("readiness.logMatches")
       .optional()
       .describe("Ready once the tab's output matches this regular expression."),

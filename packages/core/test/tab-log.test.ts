@@ -239,6 +239,32 @@ describe("readiness by log pattern", () => {
     }
   });
 
+  it("a port counts as open on ::1 as well as on 127.0.0.1, here and in the probe run on another machine (review H67-7)", async (ctx) => {
+    const { createServer } = await import("node:net");
+    const { probeReadiness } = await import("../src/readiness.js");
+    const server = createServer((c) => c.destroy());
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(0, "::1", () => resolve(true));
+    });
+    if (!listening) ctx.skip("this machine has no IPv6 loopback (::1)");
+    try {
+      const port = (server.address() as import("node:net").AddressInfo).port;
+      const tab = { startDir: tmpdir(), logPath: join(tmpdir(), "none.log") };
+      const local = localHost();
+      expect(await probeReadiness(local, { port }, tab)).toBe(true);
+      // The remote probe's script, run here by a host that is not "local" (nc, or bash's /dev/tcp).
+      const remote = { ...local, id: "elsewhere" } as typeof local;
+      expect(await probeReadiness(remote, { port }, tab)).toBe(true);
+      server.close();
+      await once(server, "close");
+      expect(await probeReadiness(local, { port }, tab)).toBe(false);
+      expect(await probeReadiness(remote, { port }, tab)).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+
   it("a readiness command is judged by its exit status alone: a child it leaves holding the output does not hold mc (outside review H5-4)", async () => {
     const { probeReadiness } = await import("../src/readiness.js");
     const { localHost } = await import("../src/local-host.js");
