@@ -68,7 +68,7 @@ let nextId = 0;
 /**
  * Whether `pattern` (a JavaScript regular expression, multiline) matches `text`, decided in a worker
  * thread within {@link LOG_MATCH_LIMIT_MS}; a pattern that took longer never matches again in this
- * process (the tab then times out, visibly).
+ * process (the tab then times out, and {@link notReadyReason} says the pattern was given up).
  */
 export async function logMatches(pattern: string, text: string): Promise<boolean> {
   if (slow.has(pattern)) return false;
@@ -108,6 +108,17 @@ export async function logMatches(pattern: string, text: string): Promise<boolean
     w.ref();
     w.postMessage({ id, pattern, text });
   });
+}
+
+/**
+ * Why a tab with readiness `r` failed, not ready after `limitSeconds`. A `logMatches` pattern that was given
+ * up on (it took over {@link LOG_MATCH_LIMIT_MS} on the log: `.*ready` on a long progress-bar line) says so;
+ * the tab's log may well hold the line it looks for (review H67-4: it read "not ready within 8 s").
+ */
+export function notReadyReason(r: Readiness, limitSeconds: number): string {
+  if (r.logMatches !== undefined && slow.has(r.logMatches))
+    return `logMatches pattern gave up: too slow on the log (over ${LOG_MATCH_LIMIT_MS / 1000} s a try; a leading .* is slow on a long line), not ready within ${limitSeconds} s`;
+  return `not ready within ${limitSeconds} s`;
 }
 
 /** How long one readiness command may run (s) before it counts as not ready. */

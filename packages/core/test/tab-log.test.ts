@@ -218,6 +218,17 @@ describe("readiness by log pattern", () => {
     expect(await logMatches("server (up|ready)", "server up\n")).toBe(true);
     expect(await logMatches("^(a+)+$", "aaa")).toBe(false);
   });
+  it("a pattern given up on says so when its tab fails, not just 'not ready' (review H67-4)", async () => {
+    const { logMatches, notReadyReason } = await import("../src/readiness.js");
+    // A progress bar's long line: `.*ready` backtracks quadratically on it (300 kB: over a minute).
+    const pattern = ".*ready(?:H674)?";
+    expect(await logMatches(pattern, `${"x".repeat(300_000)}\nserver ready\n`)).toBe(false);
+    expect(notReadyReason({ logMatches: pattern }, 8)).toMatch(
+      /^logMatches pattern gave up: too slow on the log .*not ready within 8 s$/,
+    );
+    expect(notReadyReason({ logMatches: "^READY" }, 8)).toBe("not ready within 8 s");
+    expect(notReadyReason({ port: 1 }, 2.5)).toBe("not ready within 2.5 s");
+  });
   it("a log pattern counts only what the current attempt printed: after the wrapper's last retry line (review H37-6)", async () => {
     const { probeReadiness } = await import("../src/readiness.js");
     const { RETRY_MARK } = await import("../src/tab-wrapper.js");
