@@ -21,12 +21,20 @@ export function normaliseStartDir(dir: string, home: string): string {
  * {@link variableIn} says it where such a directory is missing.
  */
 export function unexpandedStartDir(dir: string): string | undefined {
+  return unexpandedPath(dir, "startDir", "directory");
+}
+
+/**
+ * As {@link unexpandedStartDir}, for another path of a layout that has the same home forms (`field`, e.g.
+ * `readiness.file`, and what it names, e.g. `path`, for the message).
+ */
+export function unexpandedPath(dir: string, field: string, what: string): string | undefined {
   if (/^~[^/\\]/.test(dir))
-    return `${JSON.stringify(dir.split(/[/\\]/)[0])} (another user's home) is not expanded; write the directory out`;
+    return `${JSON.stringify(dir.split(/[/\\]/)[0])} (another user's home) is not expanded; write the ${what} out`;
   const lead = /^\$(\{[^}]*\}|[A-Za-z_]\w*)/.exec(dir)?.[0];
   return lead === undefined || lead === "$HOME" || lead === "${HOME}"
     ? undefined
-    : `${JSON.stringify(lead)} is not expanded: only ~, $HOME and \${HOME} are expanded (at the start of startDir); write the directory out`;
+    : `${JSON.stringify(lead)} is not expanded: only ~, $HOME and \${HOME} are expanded (at the start of ${field}); write the ${what} out`;
 }
 
 /** A variable past the start of a startDir (`~/code/$PROJECT`), which mc reads literally, or undefined. */

@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import { join, posix } from "node:path";
 import type { Host } from "./host.js";
+import { normaliseStartDir } from "./paths.js";
 import { shQuote } from "./quote.js";
 import type { TabConfig } from "./schema.js";
 import { RETRY_MARK } from "./tab-wrapper.js";
@@ -121,6 +122,9 @@ export function notReadyReason(r: Readiness, limitSeconds: number): string {
   return `not ready within ${limitSeconds} s`;
 }
 
+/** A path starting with the home directory, as a startDir may ({@link normaliseStartDir}). */
+const HOME_FORM = /^(~|\$HOME|\$\{HOME\})(?=$|[/\\])/;
+
 /** How long one readiness command may run (s) before it counts as not ready. */
 const PROBE_LIMIT_S = 10;
 
@@ -135,8 +139,9 @@ export async function probeReadiness(
   tab: { startDir: string; logPath: string; shell?: string | undefined },
 ): Promise<boolean> {
   if (r.file !== undefined) {
-    const path =
-      posix.isAbsolute(r.file) || /^[A-Za-z]:[\\/]/.test(r.file) ? r.file : join(tab.startDir, r.file);
+    // The home forms a startDir has (~, $HOME, ${HOME}), the host's home: review H67-8.
+    const file = HOME_FORM.test(r.file) ? normaliseStartDir(r.file, (await host.info()).home) : r.file;
+    const path = posix.isAbsolute(file) || /^[A-Za-z]:[\\/]/.test(file) ? file : join(tab.startDir, file);
     return (await host.stat(path)) !== undefined;
   }
   if (r.port !== undefined) {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { McError } from "./errors.js";
-import { unexpandedStartDir } from "./paths.js";
+import { unexpandedPath, unexpandedStartDir } from "./paths.js";
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -96,8 +96,15 @@ const env = z
 const readiness = z
   .strictObject({
     file: text("readiness.file")
+      // Read as startDir is (review H67-8: `~/flag` was looked for as `<startDir>/~/flag`, validate said ok).
+      .refine((s) => unexpandedPath(s, "readiness.file", "path") === undefined, {
+        error: (iss) =>
+          unexpandedPath(String(iss.input), "readiness.file", "path") ?? "readiness.file is not expanded",
+      })
       .optional()
-      .describe("Ready once this file exists (relative to the tab's startDir)."),
+      .describe(
+        "Ready once this file exists on the machine the tab runs on; a leading ~, ~/, $HOME or ${HOME} is the home directory there (no other variable or ~user is expanded), and a relative one is relative to the tab's startDir.",
+      ),
     port: z
       .number()
       .int()

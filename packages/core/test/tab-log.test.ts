@@ -276,6 +276,30 @@ describe("readiness by log pattern", () => {
     }
   });
 
+  it("a readiness file given as ~/x, $HOME/x or ${HOME}/x is looked for in the home directory of the tab's machine, as a startDir is (review H67-8)", async () => {
+    const { probeReadiness } = await import("../src/readiness.js");
+    const home = mkdtempSync(join(tmpdir(), "mc-h678-home-"));
+    const start = mkdtempSync(join(tmpdir(), "mc-h678-start-"));
+    try {
+      const local = localHost();
+      const info = await local.info();
+      const host = { ...local, info: async () => ({ ...info, home }) } as typeof local;
+      const tab = { startDir: start, logPath: join(start, "none.log") };
+      const forms = ["~/flag", "$HOME/flag", "${HOME}/flag"];
+      for (const file of forms) expect(await probeReadiness(host, { file }, tab), file).toBe(false);
+      writeFileSync(join(home, "flag"), "");
+      for (const file of forms) expect(await probeReadiness(host, { file }, tab), file).toBe(true);
+      // Only at the start, and only those forms: elsewhere a ~ or $HOME is part of a name.
+      expect(await probeReadiness(host, { file: "x~/flag" }, tab)).toBe(false);
+      mkdirSync(join(start, "~"));
+      writeFileSync(join(start, "~", "other"), "");
+      expect(await probeReadiness(host, { file: "~/other" }, tab)).toBe(false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(start, { recursive: true, force: true });
+    }
+  });
+
   it("a readiness command is judged by its exit status alone: a child it leaves holding the output does not hold mc (outside review H5-4)", async () => {
     const { probeReadiness } = await import("../src/readiness.js");
     const { localHost } = await import("../src/local-host.js");

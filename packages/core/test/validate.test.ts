@@ -455,6 +455,26 @@ describe("jobs fields and --lenient", () => {
     expect(checkName(fitName(long, 250), "name")).toBe("a".repeat(249));
   });
 
+  it("a readiness file starting with a variable other than $HOME, or ~user, is refused at validate with line:column; ~, $HOME and ${HOME} load (review H67-8)", () => {
+    const only = "is not expanded: only ~, $HOME and ${HOME} are expanded (at the start of readiness.file)";
+    for (const [f, name] of [
+      ["$PWD/flag", "$PWD"],
+      ["${XDG_RUNTIME_DIR}/x.sock", "${XDG_RUNTIME_DIR}"],
+    ]) {
+      const r = parseLayouts(file([tab("t", { readiness: { file: f } })]));
+      expect(!r.ok && r.issues.map((i) => `${i.path}: ${i.message}`), f).toEqual([
+        `layouts[0].layoutTabs[0].readiness.file: "${name}" ${only}; write the path out`,
+      ]);
+      expect(!r.ok && r.issues.every((i) => i.line > 1 && i.column > 1)).toBe(true);
+    }
+    const other = parseLayouts(file([tab("t", { readiness: { file: "~root/flag" } })]));
+    expect(!other.ok && other.issues.map((i) => i.message)).toEqual([
+      '"~root" (another user\'s home) is not expanded; write the path out',
+    ]);
+    for (const f of ["~/flag", "$HOME/flag", "${HOME}/flag", "flag", "/tmp/a$b", "x~y"])
+      expect(parseLayouts(file([tab("t", { readiness: { file: f } })])).ok, f).toBe(true);
+  });
+
   it("readiness takes exactly one condition", () => {
     const r = parseLayouts(file([tab("a", { readiness: { port: 1, file: "x" } })]));
     expect(!r.ok && r.issues[0]!.message).toBe(
