@@ -198,9 +198,74 @@ export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): Valid
   return out;
 }
 
+/**
+ * Linux's bound on one string of a command's environment (MAX_ARG_STRLEN: 32 pages, `NAME=value` and its
+ * NUL, in bytes): a longer one makes every exec of the tab fail with E2BIG, its kept shell too.
+ */
+export const MAX_ENV_STRING_BYTES = 128 * 1024;
+
+/**
+ * The most environment of its layout a tab (or pane) may carry, in bytes: under the kernel's whole
+ * argument-and-environment bound (ARG_MAX, 2 MiB with the default 8 MiB stack), with room for the
+ * environment the tab inherits and mc's own.
+ */
+export const MAX_ENV_TOTAL_BYTES = 1024 * 1024;
+
+const envBytes = (k: string, v: string) => Buffer.byteLength(`${k}=${v}`) + 1;
+
+/**
+ * `env` a command can be given: each `NAME=value` within {@link MAX_ENV_STRING_BYTES}, and the layout's,
+ * tab's and pane's together within {@link MAX_ENV_TOTAL_BYTES} (review H67-9: a 140 kB value passed
+ * validate, and the tab failed 126 and its window vanished).
+ */
+function envSizes(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const values = (env: Readonly<Record<string, string>> | undefined, pointer: (string | number)[]) => {
+    for (const [k, v] of Object.entries(env ?? {})) {
+      const n = envBytes(k, v);
+      if (n <= MAX_ENV_STRING_BYTES) continue;
+      const p = [...pointer, "env", k];
+      out.push(
+        at(
+          offsetOf(root, p),
+          p,
+          `env ${k} is ${n} bytes as NAME=value: no command can be given one over ${MAX_ENV_STRING_BYTES} (Linux MAX_ARG_STRLEN); pass it in a file`,
+        ),
+      );
+    }
+  };
+  const total = (envs: (Readonly<Record<string, string>> | undefined)[], pointer: (string | number)[]) => {
+    const merged = Object.assign({}, ...envs) as Record<string, string>;
+    const n = Object.entries(merged).reduce((sum, [k, v]) => sum + envBytes(k, v), 0);
+    if (n <= MAX_ENV_TOTAL_BYTES) return;
+    const p = [...pointer, "env"];
+    out.push(
+      at(
+        offsetOf(root, p),
+        p,
+        `env of this ${pointer.length === 2 ? "layout" : pointer.at(-2) === "panes" ? "pane with its tab's and layout's" : "tab with its layout's"} is ${n} bytes: over the ${MAX_ENV_TOTAL_BYTES} mc passes to a command (the kernel's bound is about 2 MiB with all arguments); pass it in a file`,
+      ),
+    );
+  };
+  file.layouts.forEach((layout, li) => {
+    values(layout.env, ["layouts", li]);
+    layout.layoutTabs.forEach((tab, ti) => {
+      const tp = ["layouts", li, "layoutTabs", ti];
+      values(tab.env, tp);
+      total([layout.env, tab.env], tab.env ? tp : ["layouts", li]);
+      (tab.panes ?? []).forEach((pane, pi) => {
+        const pp = [...tp, "panes", pi];
+        values(pane.env, pp);
+        if (pane.env) total([layout.env, tab.env, pane.env], pp);
+      });
+    });
+  });
+  return [...new Map(out.map((i) => [`${i.path}:${i.message}`, i])).values()];
+}
+
 /** What a valid layouts file must also satisfy beyond its schema. */
 export function checkLayouts(file: LayoutsFile, root: JsonNode, at: At): ValidationIssue[] {
-  return [...dependencies(file, root, at), ...panes(file, root, at)];
+  return [...dependencies(file, root, at), ...panes(file, root, at), ...envSizes(file, root, at)];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

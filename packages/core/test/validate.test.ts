@@ -475,6 +475,32 @@ describe("jobs fields and --lenient", () => {
       expect(parseLayouts(file([tab("t", { readiness: { file: f } })])).ok, f).toBe(true);
   });
 
+  it("an env value, or a tab's env in all, that no command can be given is refused with line:column (review H67-9)", () => {
+    const big = "x".repeat(140_000);
+    const r = parseLayouts(file([tab("a", { env: { BIG: big } }), tab("b")]));
+    expect(!r.ok && r.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      `layouts[0].layoutTabs[0].env.BIG: env BIG is 140005 bytes as NAME=value: no command can be given one over 131072 (Linux MAX_ARG_STRLEN); pass it in a file`,
+    ]);
+    expect(!r.ok && r.issues.every((i) => i.line > 1 && i.column > 1)).toBe(true);
+    // Just under the bound loads; bytes count, not characters (é is two).
+    expect(parseLayouts(file([tab("a", { env: { V: "x".repeat(131_072 - 3) } })])).ok).toBe(true);
+    expect(parseLayouts(file([tab("a", { env: { V: "é".repeat(65_535) } })])).ok).toBe(false);
+    // 16 values of 100 kB: each fits, and 8 of them, but not 16 (the layout's and the tab's, and a pane's).
+    const many = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`V${i}`, "y".repeat(100_000)]));
+    const split = Object.fromEntries(Object.entries(many).map(([k, v]) => [`T${k}`, v]));
+    const total = parseLayouts(
+      file([tab("a", { env: split, panes: [{ env: { P: "p" } }] }), tab("b")], { env: many }),
+    );
+    expect(!total.ok && total.issues.map((i) => i.path)).toEqual([
+      "layouts[0].layoutTabs[0].env",
+      "layouts[0].layoutTabs[0].panes[0].env",
+    ]);
+    expect(!total.ok && total.issues[0]!.message).toMatch(
+      /^env of this tab with its layout's is \d+ bytes: over the 1048576/,
+    );
+    expect(parseLayouts(file([tab("a", { env: many })])).ok).toBe(true);
+  });
+
   it("readiness takes exactly one condition", () => {
     const r = parseLayouts(file([tab("a", { readiness: { port: 1, file: "x" } })]));
     expect(!r.ok && r.issues[0]!.message).toBe(
