@@ -119,7 +119,11 @@ const readiness = z
       .describe("Ready once the tab's output matches this regular expression."),
     command: text("readiness.command")
       .optional()
-      .describe("Ready once this command exits 0 (run in the tab's startDir)."),
+      // Without the env (review H67-6): the probe is run by mc, as the wrapper's own steps are, and a PATH
+      // or SHELL of the layout must not change what runs it (timeout, the shell found on PATH).
+      .describe(
+        "Ready once this command exits 0: mc runs it on the tab's machine, in the tab's startDir, with the tab's shell (default /bin/sh) -c, at most 10 s a try, WITHOUT the tab's or the layout's env (write the values in the command).",
+      ),
     timeoutSeconds: z
       .number()
       .positive()

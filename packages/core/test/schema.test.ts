@@ -15,6 +15,14 @@ describe("JSON Schema", () => {
     expect(s.required).toEqual(["layouts"]);
     expect(s.additionalProperties).toBe(false);
   });
+  it("says how a readiness command runs: the tab's shell, and without the tab's or layout's env (review H67-6)", () => {
+    const text = JSON.stringify(layoutsJsonSchema());
+    const described = /"command":\{[^{}]*"description":"(Ready once this command exits 0[^"]*)"/.exec(
+      text,
+    )?.[1];
+    expect(described).toMatch(/with the tab's shell/);
+    expect(described).toMatch(/WITHOUT the tab's or the layout's env/);
+  });
 });
 
 describe("schemaLine: machineconfig's $schema only where its schema allows every key (review H61-7)", () => {
