@@ -3,7 +3,7 @@ import { isMcError, McError } from "./errors.js";
 import type { McEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
-import { DEFAULT_READINESS_TIMEOUT_S, probeReadiness } from "./readiness.js";
+import { DEFAULT_READINESS_TIMEOUT_S, notReadyReason, probeReadiness } from "./readiness.js";
 import type { ManagedSession } from "./run-record.js";
 import { isFailedTab, type SessionStatus, type TabStatus } from "./status.js";
 import { tabLogName } from "./tab-log.js";
@@ -292,6 +292,7 @@ async function readyCheck(
   const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;
   if (now - t.since.get(tab.index)! < limit) return;
   t.failed.add(tab.index);
-  await manager.noteTabError(s.name, tab.index, `not ready within ${limit / 1000} s`, s.machine);
+  // Says so when a logMatches pattern was given up as too slow (review H67-4).
+  await manager.noteTabError(s.name, tab.index, notReadyReason(r, limit / 1000), s.machine);
   if (tab.ref && manager.factory.capabilities.closeTab) t.failing.add(tab.index);
 }
