@@ -986,7 +986,7 @@ describe("ls --prune after a tmux server died (review H9-10)", () => {
 });
 
 describe("a session whose start was never seen through", () => {
-  it("ls says so while its run is gone; the next run on that server keeps it when whole, else rolls it back", async () => {
+  it("ls says so while its run is gone; the next run on that server keeps it when whole, or finishes a replacement whose original is gone", async () => {
     const f = layoutsFile("unfin.json", [
       { layoutName: "unfin", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
     ]);
@@ -1028,22 +1028,17 @@ describe("a session whose start was never seen through", () => {
     expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).toContain("unfin");
     expect((await sessions(["ls"])).stdout).toMatch(/unfin .*live, start unfinished/);
     await sessions(["kill", "after-unfin"]);
-    // A replacement that never took its name is not whole: the next start rolls it back, says so, and
-    // keeps it as ended with its logs (review H51-5: silent, and its record and logs deleted).
+    // Marked a replacement whose original is gone (no other session holds the name): the next start gives
+    // it the name and keeps it (review H68-1); a half-made one is rolled back (core manager tests, and the
+    // reliability SIGKILL test on real tmux), its logs kept (review H51-5).
     const rec2 = JSON.parse(readFileSync(file, "utf8"));
     rec2.sessions[0].starting = { by, replacing: true };
     writeFileSync(file, JSON.stringify(rec2));
     const next = await sessions(["run", other, "--socket", sock]);
     expect(next.code, next.stderr).toBe(0);
-    expect(next.stderr).toMatch(
-      /rolled back the unfinished start of session "unfin" \(run [0-9a-f-]+\): the sessions run that was starting it \(pid 4000000\) ended before its start finished/,
-    );
-    expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).not.toContain("unfin");
-    const after = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.find(
-      (r: { session: string }) => r.session === "unfin",
-    );
-    expect(after).toMatchObject({ live: false, ended: { by: "rolled-back" } });
-    expect(readdirSync(join(dir, "state", "runs", after.run))).not.toEqual([]);
+    expect(next.stderr).toMatch(/finished the restart of session "unfin" \(run [0-9a-f-]+\)/);
+    expect(tmux("list-sessions", "-F", "#{session_name}").split("\n")).toContain("unfin");
+    expect((await sessions(["kill", "unfin"])).code).toBe(0);
     await sessions(["kill", "after-unfin"]);
   });
 });
@@ -1087,6 +1082,68 @@ describe("a restart whose run died before the replacement took its name (review 
     expect(left).toContain("mc-build-dead-0");
     tmux("kill-session", "-t", "=mc-build-dead-0");
     rmSync(join(dirOf, `${id}.json`));
+  });
+});
+
+describe("a restart whose run died after it had killed the session it replaces (review H68-1)", () => {
+  it("the next start gives the replacement its name instead of rolling it back", async () => {
+    const f = layoutsFile("rz68.json", [
+      {
+        layoutName: "rz68",
+        layoutTabs: [
+          { tabName: "t1", command: "sleep 60" },
+          { tabName: "t2", command: "sleep 61" },
+        ],
+      },
+    ]);
+    expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+    const names = () => {
+      try {
+        return tmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    // SIGKILLed once the original is gone and the replacement still has its build name (the restart's
+    // sweep of the original's tabs takes a moment: the window).
+    let hit = false;
+    for (let attempt = 0; attempt < 5 && !hit; attempt++) {
+      if (!names().includes("rz68")) expect((await sessions(["run", f, "--socket", sock])).code).toBe(0);
+      const child = spawn("node", [BIN, "run", f, "--socket", sock, "--on-conflict", "restart"], {
+        env,
+        cwd: dir,
+        stdio: "ignore",
+      });
+      const exited = new Promise((r) => child.on("exit", r));
+      for (let i = 0; i < 1500 && child.exitCode === null; i++) {
+        const l = names();
+        if (!l.includes("rz68") && l.some((n) => n.startsWith("mc-build-"))) {
+          child.kill("SIGKILL");
+          hit = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await exited;
+    }
+    if (!hit) {
+      // The window was never caught (a fast machine): nothing to check, and said.
+      console.warn("[mc] H68-1: the restart's window between kill and rename was not caught in 5 tries");
+      return;
+    }
+    const other = layoutsFile("other68.json", [
+      { layoutName: "after68", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    const next = await sessions(["run", other, "--socket", sock]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/finished the restart of session "rz68"/);
+    expect(names()).toContain("rz68");
+    expect(names().filter((n) => n.startsWith("mc-build-"))).toEqual([]);
+    const st = JSON.parse((await sessions(["status", "rz68", "--json"])).stdout);
+    expect(st.sessions[0].tabs.map((t: { state: string }) => t.state)).toEqual(["running", "running"]);
+    expect((await sessions(["kill", "rz68"])).code).toBe(0);
+    expect(names()).not.toContain("rz68");
+    await sessions(["kill", "after68"]);
   });
 });
 

@@ -518,9 +518,12 @@ export class SessionManager<O extends object = object> extends RunState<O> {
           run
             ? {
                 ...run,
-                sessions: run.sessions.map((x) =>
-                  hit(x) && x.starting ? { ...x, starting: { ...x.starting, kept: true as const } } : x,
-                ),
+                // Kept: whole, and (a finished replacement) under its own name.
+                sessions: run.sessions.map((x) => {
+                  if (!hit(x) || !x.starting) return x;
+                  const { replacing: _, ...was } = x.starting;
+                  return { ...x, starting: { ...was, kept: true as const } };
+                }),
               }
             : run,
         ),

@@ -178,6 +178,11 @@ export interface SessionBackend {
   /** Give a replacement built under a private name its real name (backends with `renameSession`). */
   finish?(session: PreparedSession): Promise<void>;
   /**
+   * {@link finish} for a recorded replacement whose run died after the session it replaced was killed (the
+   * next start finishes it: review H68-1). Throws when it cannot (no record of the tool's session).
+   */
+  finishRecorded?(session: ManagedSession): Promise<void>;
+  /**
    * Kill a session so the name is free again. Given the managed session, only if it is still the one mc
    * started (its ownership marker matches); a same-named session someone made since is never touched.
    */

@@ -55,6 +55,15 @@ export async function settleDeadStarts(
     for (const s of dead) {
       const same = (x: ManagedSession) =>
         x.machine === s.machine && x.name === s.name && x.runDir === s.runDir;
+      // A replacement whose run died after it had killed the session it replaces: finished (given its
+      // name), not rolled back, which left no session of the name at all (review H68-1).
+      if (s.starting?.replacing && (await orphanedReplacement(m, s))) {
+        await ops.keep(run.id, same);
+        onRolledBack?.(
+          `finished the restart of session ${JSON.stringify(s.name)} (run ${run.id}): the sessions run doing it (pid ${s.starting?.by?.pid}) ended after it had killed the session it replaced; its replacement now has the name`,
+        );
+        continue;
+      }
       if (!s.starting?.replacing && (await whole(m, s))) {
         await ops.keep(run.id, same);
         onRolledBack?.(
@@ -93,6 +102,28 @@ async function whole(m: Machine<object>, s: ManagedSession): Promise<boolean> {
   const waiting = new Set(s.pendingTabs ?? []);
   return s.layout.layoutTabs.every(
     (_, i) => waiting.has(i) || obs.panes.has(i) || records.has(tabRecordName(i)),
+  );
+}
+
+/**
+ * A dead replacement whose original is gone (no session holds the name), whole under its private name:
+ * given its name. False (rolled back as before) where any of that is not so, or the rename fails.
+ */
+async function orphanedReplacement(m: Machine<object>, s: ManagedSession): Promise<boolean> {
+  if (!m.backend.finishRecorded) return false;
+  const listed = await m.backend.listSessions().catch(() => undefined);
+  const key = m.backend.sessionKey(s.name);
+  // The replacement itself may be listed by its name (tmux lists mc's sessions by mc's name): another
+  // run's session of the name is the original.
+  const mine = s.data?.runId;
+  if (!listed || listed.some((l) => listedKeys(m.backend, l).includes(key) && l.runId !== mine)) return false;
+  const [obs] = await m.backend.observe([s]).catch(() => [undefined]);
+  if (!obs?.exists || obs.error !== undefined || obs.noPaneEvidence) return false;
+  const waiting = new Set(s.pendingTabs ?? []);
+  if (!s.layout.layoutTabs.every((_, i) => waiting.has(i) || obs.panes.has(i))) return false;
+  return m.backend.finishRecorded(s).then(
+    () => true,
+    () => false,
   );
 }
 

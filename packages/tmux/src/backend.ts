@@ -328,6 +328,19 @@ export class TmuxBackend implements SessionBackend {
     if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
   }
 
+  async finishRecorded(s: ManagedSession): Promise<void> {
+    const id = s.data?.sessionId;
+    if (typeof id !== "string" || !id)
+      throw new McError("STATE_CORRUPT", `no tmux session id is recorded for "${s.name}"`, {
+        backend: "tmux",
+      });
+    const r = await this.host.run({
+      ...renameCommand(this.target, id, s.name, s.name),
+      timeoutMs: this.answerMs,
+    });
+    if (r.exitCode !== 0) throw tmuxError("start", r.exitCode, r.stderr);
+  }
+
   /** The exact target of a session: its tmux id when known (`$3`), else `=name`. */
   private targetOf(name: string, session?: Pick<ManagedSession, "data">): string {
     const id = session?.data?.sessionId ?? this.idsByName.get(name);
