@@ -46,7 +46,9 @@ export const EXIT_CODES_HELP = `Exit codes:
        give the same one, e.g. 8 when each was unreachable)
   2    usage error
   3    invalid or missing layouts file
-  4    session name conflict (--on-conflict error)
+  4    session conflict: the name is taken (--on-conflict error), or another
+       sessions run is still starting the session or opening its waiting
+       tabs (merge into it or kill it once that run is done)
   5    no such managed session
   6    backend binary or package missing, or too old
   7    timeout

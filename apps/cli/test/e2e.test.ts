@@ -1147,6 +1147,86 @@ describe("a restart whose run died after it had killed the session it replaces (
   });
 });
 
+describe("a restart whose tool stops answering once the replacement is built (review H70-1)", () => {
+  it("the session it was to replace stays the session of that name: ls, status and kill reach it, and the next start rolls the replacement back", async () => {
+    const own = join(dir, "h701.sock");
+    const real = execFileSync("sh", ["-c", "command -v tmux"], { encoding: "utf8" }).trim();
+    const bin = join(dir, "h701-bin");
+    const flag = join(dir, "h701-stop");
+    mkdirSync(bin, { recursive: true });
+    // tmux, except that the build of the next session (one source-file) is made, then the server stops and
+    // the call fails without its answer: the machine no longer answers, neither to the start nor to its
+    // clean-up (as an ssh connection lost mid-build).
+    writeFileSync(
+      join(bin, "tmux"),
+      `#!/bin/sh
+case "$*" in *source-file*) if [ -e ${JSON.stringify(flag)} ]; then rm -f ${JSON.stringify(flag)}; ${JSON.stringify(real)} "$@" >/dev/null 2>&1; kill -STOP "$(${JSON.stringify(real)} -S ${JSON.stringify(own)} display-message -p '#{pid}')"; echo "connection lost" >&2; exit 255; fi ;; esac
+exec ${JSON.stringify(real)} "$@"
+`,
+      { mode: 0o755 },
+    );
+    const ownTmux = (...args: string[]) =>
+      execFileSync(real, ["-u", "-S", own, ...args], { env, encoding: "utf8" });
+    let server = 0;
+    onTestFinished(() => {
+      if (server) process.kill(server, "SIGCONT");
+      spawnSync(real, ["-S", own, "kill-server"]);
+    });
+    const f = layoutsFile("h701.json", [
+      {
+        layoutName: "rh70",
+        layoutTabs: [
+          { tabName: "t1", command: "sleep 60" },
+          { tabName: "t2", command: "sleep 61" },
+        ],
+      },
+    ]);
+    expect((await sessions(["run", f, "--socket", own])).code).toBe(0);
+    server = Number(ownTmux("display-message", "-p", "#{pid}"));
+    writeFileSync(flag, "");
+    const restart = await sessions(["run", f, "--socket", own, "--on-conflict", "restart"], {
+      PATH: `${bin}:${process.env.PATH}`,
+      MC_TMUX_TIMEOUT: "1",
+    });
+    expect(existsSync(flag)).toBe(false);
+    process.kill(server, "SIGCONT");
+    expect(restart.code, restart.stderr).not.toBe(0);
+    expect(restart.stderr).toContain("it stays recorded as an unfinished restart");
+    expect(restart.stderr).toContain("the sessions it was replacing are untouched");
+    const left = () => ownTmux("list-sessions", "-F", "#{session_name}").split("\n").filter(Boolean);
+    // (The replacement may be gone by now: the start's own clean-up reached tmux once it went on.)
+    // The original is live and the session of its name (it read "ended (replaced)", and its tabs missing).
+    const ls = JSON.parse((await sessions(["ls", "--json"])).stdout);
+    const rows: { live: boolean; unfinished?: boolean; ended?: unknown }[] = ls.runs.filter(
+      (r: { session: string }) => r.session === "rh70",
+    );
+    expect(rows.filter((r) => r.ended)).toEqual([]);
+    expect(rows.filter((r) => r.live && !r.unfinished)).toHaveLength(1);
+    expect(rows.filter((r) => r.unfinished)).toHaveLength(1);
+    const st = await sessions(["status", "rh70", "--socket", own, "--json"]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout).sessions[0].tabs.map((x: { state: string }) => x.state)).toEqual([
+      "running",
+      "running",
+    ]);
+    // The next start on that server rolls the half-built replacement back; the original runs on.
+    const other = layoutsFile("h701b.json", [
+      { layoutName: "rh70b", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    const next = await sessions(["run", other, "--socket", own]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(
+      /(rolled back the unfinished start|recorded the start) of session "rh70" \(run [0-9a-f-]+\)/,
+    );
+    expect(left().sort()).toEqual(["rh70", "rh70b"]);
+    // kill ends the original, which mc started.
+    const kill = await sessions(["kill", "rh70", "--socket", own]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(left()).toEqual(["rh70b"]);
+    expect((await sessions(["kill", "rh70b", "--socket", own])).code).toBe(0);
+  });
+});
+
 describe("commands suggested to the user (review H8-5)", () => {
   it("quote what came from the file or the command line: pasted into sh, each is one word and nothing runs", async () => {
     const pwned = join(dir, "pwned");

@@ -183,13 +183,18 @@ export async function startMachine(
       if (i > 0 && hooks.delayBetweenMs) await new Promise((r) => setTimeout(r, hooks.delayBetweenMs));
       if (hooks.signal?.aborted) throw aborted();
       if (p.action === "merge") continue;
-      if (p.action === "replace" && !deferred) await replaceOld(p);
       intent = intentOf(m, p);
       // A replacement built under its own name until the session it replaces is gone: marked from the
       // first record, so a run killed while the tool builds it never leaves it taken for whole.
       if (p.action === "replace" && deferred && intent.starting)
         intent.starting = { ...intent.starting, replacing: true };
+      // Where the tool cannot rename, the session replaced is killed first: recorded before that kill, so
+      // a run killed between the two leaves a record of the restart, which the next start settles and says
+      // (review H70-2: the session was lost with no record at all).
+      if (p.action === "replace" && !deferred && intent.starting)
+        intent.starting = { ...intent.starting, replacesFirst: true };
       await hooks.recorded(intent);
+      if (p.action === "replace" && !deferred) await replaceOld(p);
       const session = await startOne(m, p, intent, hooks.signal);
       const later = p.action === "replace" && deferred;
       // A replacement keeps `starting` until it has its name (finish), after the session it replaces is gone.
@@ -324,7 +329,17 @@ async function failStart(
   const gone = new Set(rolledBack.filter((r) => r.ok).map((r) => r.name));
   // The session whose start failed: whatever of it the tool made goes too. Where that cannot be done (the
   // machine stopped answering mid-start), its record stays, so status and kill reach it once it answers.
-  const rolled = `rolled back ${gone.size} of ${started.length} session(s) this run had started`;
+  // What could not be rolled back stays recorded, and is said (a replacement not yet under its name, as
+  // one: review H70-1).
+  const stuck = started.filter((s) => rolledBack.some((r) => r.name === s.name && !r.ok));
+  const stuckNote = !stuck.length
+    ? ""
+    : `; ${stuck.map((s) => JSON.stringify(s.name)).join(", ")} could not be (${rolledBack.find((r) => !r.ok)?.error}): ${
+        stuck.some((s) => s.starting?.replacing)
+          ? "an unfinished restart stays recorded as one, which the next start there rolls back (sessions status and sessions kill reach the session it was to replace)"
+          : "they stay in mc's records, so sessions status and sessions kill reach them"
+      }`;
+  const rolled = `rolled back ${gone.size} of ${started.length} session(s) this run had started${stuckNote}`;
   const unsure = intent && (await settleIntent(m, intent));
   if (intent && !unsure) gone.add(intent.name);
   await hooks.dropped(gone).catch(() => {});
@@ -333,7 +348,12 @@ async function failStart(
   // on this machine would roll back as a dead one once this process ended (review H60-1: an unrelated run
   // killed a healthy session this one had reported kept). An interrupted start stays one: the next start
   // rolls it back, as the interrupt asked.
-  if (intent && unsure && !interrupted) {
+  // A replacement not yet under its name keeps its mark: the session of that name is still the one it was
+  // to replace (untouched), and the next start there rolls the replacement back, or finishes it where that
+  // session is gone (review H70-1: kept unmarked, it took the name; ls said the original had ended, and
+  // kill ended the half-built replacement, or said "already gone", of a session that ran on).
+  const replacement = intent?.starting?.replacing === true;
+  if (intent && unsure && !interrupted && !replacement) {
     const { starting: _, ...kept } = intent;
     await hooks.recorded(kept).catch(() => {});
   }
@@ -354,9 +374,11 @@ async function failStart(
     });
   }
   const why = e instanceof McError ? e.reason : (e as Error).message;
-  const maybe = unsure
-    ? `; it may have started on ${m.host.id} (${unsure}): it stays in mc's records, so sessions status and sessions kill reach it`
-    : "";
+  const maybe = !unsure
+    ? ""
+    : replacement
+      ? `; its replacement may have been made on ${m.host.id} (${unsure}): it stays recorded as an unfinished restart, which the next start there rolls back (sessions status and sessions kill reach the session it was to replace)`
+      : `; it may have started on ${m.host.id} (${unsure}): it stays in mc's records, so sessions status and sessions kill reach it`;
   return new McError("START_FAILED", `session "${failed}" failed to start: ${why}${maybe}`, {
     backend: m.backend.name,
     op: "start",

@@ -37,10 +37,12 @@ export interface ManagedSession {
    * replacement, once it has its name): still there, the start was never seen through (the run that
    * started it was killed, or the machine stopped answering), and the session may or may not exist.
    * `by` is the run that started it; `replacing`: a replacement made but not yet given its name (the
-   * session it replaces still runs); `kept`: its run died, and a later start found it whole and left it
-   * up (it stays marked: a backend may judge such a session by it, as zellij does without its proof).
+   * session it replaces still runs); `replacesFirst`: a restart on a tool that cannot rename, which kills
+   * the session it replaces before it starts this one; `kept`: its run died, and a later start found it
+   * whole and left it up (it stays marked: a backend may judge such a session by it, as zellij does
+   * without its proof).
    */
-  starting?: { by?: ProcessIdentity; replacing?: true; kept?: true };
+  starting?: { by?: ProcessIdentity; replacing?: true; replacesFirst?: true; kept?: true };
   /**
    * The `sessions kill` under way (written before the tool is asked): a session found gone once that
    * process ended was killed by it, not ended outside mc (review H65-4: an interrupted kill read `gone`).

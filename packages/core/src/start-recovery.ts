@@ -74,7 +74,11 @@ export async function settleDeadStarts(
       const outcome = await killSwept(m.backend, m.host, s).catch(() => undefined);
       if (!outcome) continue;
       await ops.retire(run.id, same);
-      const why = `the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended before its start finished`;
+      // A restart that kills the session it replaces first (a tool that cannot rename) may have done so.
+      const first = s.starting?.replacesFirst
+        ? ` (a restart: the session it was replacing had been killed, or was about to be)`
+        : "";
+      const why = `the sessions run that was starting it (pid ${s.starting?.by?.pid}) ended before its start finished${first}`;
       onRolledBack?.(
         outcome === "gone"
           ? `recorded the start of session ${JSON.stringify(s.name)} (run ${run.id}) as rolled back: ${why}, and ${m.backend.name} has no such session`

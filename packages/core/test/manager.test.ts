@@ -290,6 +290,36 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(a.ok ? undefined : (a.error as McError).details).toMatchObject({ killedOriginals: ["fast"] });
   });
 
+  it("a restart on a tool that cannot rename records the replacement before it kills the session it replaces (review H70-2)", async () => {
+    const { backend, live, manager } = toy();
+    const first = manager([L("z")]);
+    await first.startAllSessions();
+    backend.listSessions = async () => [...live].map((name) => ({ name, runId: first.runId }));
+    const m = manager([L("z")]);
+    // What a run killed outright at the moment the original goes leaves behind: this run's record then.
+    let atKill: { name: string; starting?: unknown }[] | undefined;
+    const kill = backend.kill.bind(backend);
+    backend.kill = async (name, s) => {
+      atKill ??= (await m.listSaved()).find((r) => r.id === m.runId)?.sessions ?? [];
+      return kill(name, s);
+    };
+    await m.startAllSessions({ onConflict: "restart" });
+    expect(atKill?.map((s) => [s.name, s.starting])).toEqual([
+      ["z", { by: selfIdentity(), replacesFirst: true }],
+    ]);
+    // Had it died there, the next start says what the restart may have done.
+    const rec = (await m.listSaved()).find((r) => r.id === m.runId)!;
+    rec.sessions[0]!.starting = { by: { ...selfIdentity()!, pid: 4_000_000 }, replacesFirst: true };
+    await (m as unknown as { store: { save(r: unknown): Promise<void> } }).store.save(rec);
+    backend.kill = kill;
+    live.delete("z");
+    const warnings: string[] = [];
+    await manager([L("after")]).startAllSessions({ onWarning: (w) => warnings.push(w) });
+    expect(warnings.join("\n")).toMatch(
+      /recorded the start of session "z" \(run [^)]+\) as rolled back: .* \(a restart: the session it was replacing had been killed, or was about to be\), and toy has no such session/,
+    );
+  });
+
   it("status limited to some machines asks only those, and reports only them (review H53-1)", async () => {
     const { backend, factory, host } = toy();
     const observe = backend.observe.bind(backend);
