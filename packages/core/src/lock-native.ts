@@ -25,7 +25,7 @@ const OWNERLESS_MS = 10_000;
 
 /**
  * {@link POSIX_LOCK_SCRIPT} done in this process, for a lock on this Linux machine: the same directory, the
- * same owner file and the same answers (`got`, `held <until> <pid> <now>`, `stale <why>`), so it takes
+ * same owner file and the same answers (`got`, `held <until> <pid> <now> <token>`, `stale <why>`), so it takes
  * turns with the script run by any other mc (over ssh to this machine, or an older one). It saves the
  * eight processes the script starts for every acquire and release (~60 ms each on a busy machine).
  */
@@ -57,6 +57,17 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
   if (op === "renew") {
     if (mine()) owner();
     return "";
+  }
+  if (op === "break") {
+    if (!mine()) return "";
+    try {
+      const aside = `${d}.stale.${process.pid}${randomBytes(3).toString("hex")}`;
+      renameSync(d, aside);
+      rmSync(aside, { recursive: true, force: true });
+      return "stale its holder is gone";
+    } catch {
+      return "";
+    }
   }
   makeDirsSync(dirname(d), 0o700);
   let made = false;
@@ -107,7 +118,7 @@ export function nativeLockOp(op: string, d: string, tok: string, lease: number, 
       } catch {}
     }
   }
-  return `held ${u} ${p} ${now}`;
+  return `held ${u} ${p} ${now} ${t}`.trimEnd();
 }
 
 /** The owner line as `read -r u b n p s t` splits it: five words, then the rest. */

@@ -3,6 +3,7 @@ import { win32 } from "node:path";
 import { join as posixJoin } from "node:path/posix";
 import { McError } from "./errors.js";
 import type { Command, CommandResult, HostInfo } from "./host.js";
+import { type ProcessIdentity, processEnded, selfIdentity } from "./linux-proc.js";
 import { nativeLockOp } from "./lock-native.js";
 import { psEncodedArgs, psQuote } from "./quote.js";
 
@@ -25,7 +26,10 @@ export function lockLeaseSeconds(env: NodeJS.ProcessEnv = process.env): number {
  * namespace) its holder process is gone or is another process with the same pid; a holder that cannot be
  * checked so (another machine, another namespace) holds it until its lease runs out.
  * A stale lock is moved aside atomically before it is removed, so two contenders cannot both take it.
- * Arguments: op (acquire|renew|release), dir, token, lease seconds, holder pid or "-".
+ * `held` names the holder's token too: a waiter that knows the holder died (see {@link hostLock}) breaks
+ * the lock with `break`, which moves it aside only while that token still owns it.
+ * Arguments: op (acquire|renew|release|break), dir, token (for break: the holder's), lease seconds,
+ * holder pid or "-".
  */
 export const POSIX_LOCK_SCRIPT = `op=$1 d=$2 tok=$3 lease=$4 hp=$5
 now=$(date +%s) || exit 1
@@ -44,6 +48,7 @@ mine() { rd _u _b _n _p _s t && [ "$t" = "$tok" ]; }
 case $op in
 release) mine && rm -rf -- "$d"; exit 0 ;;
 renew) mine && owner; exit 0 ;;
+break) mine && mv -- "$d" "$d.stale.$$" 2>/dev/null && rm -rf -- "$d.stale.$$" && echo "stale its holder is gone"; exit 0 ;;
 esac
 mkdir -p -- "\${d%/*}" || exit 1
 # A directory made but no owner written (a full disk): it goes, or every later mc would wait for it.
@@ -74,7 +79,7 @@ if [ -n "$stale" ]; then
   rd _u _b _n _p _s t2 || t2=
   if [ "$t2" = "$t" ] && mv -- "$d" "$d.stale.$$" 2>/dev/null; then rm -rf -- "$d.stale.$$"; echo "stale $stale"; exit 0; fi
 fi
-echo "held $u $p $now"`;
+echo "held $u $p $now $t"`;
 
 /** The same lock in PowerShell (Windows PowerShell 5.1 and pwsh): lease by the host clock, holder pid and start time. */
 function windowsLockScript(op: string, dir: string, token: string, lease: number, holderPid: string): string {
@@ -95,6 +100,36 @@ if (Test-Path -LiteralPath $f) { $u, $p, $s, $t = (Get-Content -LiteralPath $f -
 elseif (((Get-Date) - (Get-Item -LiteralPath $d).LastWriteTime).TotalSeconds -gt 60) { $stale = 'it has no owner' }
 if ($stale) { $g = "$d.stale.$PID"; try { Move-Item -LiteralPath $d -Destination $g -ErrorAction Stop; Remove-Item -LiteralPath $g -Recurse -Force; "stale $stale"; exit 0 } catch {} }
 "held $u $p $now"`;
+}
+
+/**
+ * A token for a holder the host cannot check (its pid lives on another machine): random hex, then the
+ * holder's {@link ProcessIdentity} as base64url JSON, so a waiter on the holder's own machine can tell it
+ * died (a SIGKILLed `sessions run`) and need not wait out its lease. Letters, digits, `.`, `_`, `-` only:
+ * one word in the owner line and safe in any shell.
+ */
+function lockToken(holderPid: number | undefined): string {
+  const hex = randomBytes(8).toString("hex");
+  const id = holderPid === undefined ? selfIdentity() : undefined;
+  return id ? `${hex}.${Buffer.from(JSON.stringify(id)).toString("base64url")}` : hex;
+}
+
+/** The identity a {@link lockToken} carries; undefined for a plain (older, or checkable holder's) token. */
+function tokenIdentity(token: string | undefined): ProcessIdentity | undefined {
+  const enc = token?.split(".")[1];
+  if (!enc || !/^[\w-]+$/.test(enc)) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(enc, "base64url").toString("utf8")) as Partial<ProcessIdentity>;
+    return Number.isInteger(v.pid) &&
+      Number.isInteger(v.start) &&
+      typeof v.boot === "string" &&
+      typeof v.machine === "string" &&
+      (v.ns === undefined || typeof v.ns === "string")
+      ? (v as ProcessIdentity)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What {@link hostLock} needs of a host. */
@@ -127,26 +162,26 @@ export async function hostLock(
   const file = `${name.replace(/[^\w.-]/g, "_")}.lock`;
   const dir =
     o.platform === "win32" ? win32.join(stateDir, "locks", file) : posixJoin(stateDir, "locks", file);
-  const token = randomBytes(8).toString("hex");
+  const token = lockToken(o.holderPid);
   const pid = o.holderPid === undefined ? "-" : String(o.holderPid);
-  const call = (op: string): Command =>
+  const call = (op: string, tok: string): Command =>
     o.platform === "win32"
       ? {
           file: "powershell",
-          args: psEncodedArgs(windowsLockScript(op, dir, token, lease, pid)),
+          args: psEncodedArgs(windowsLockScript(op, dir, tok, lease, pid)),
         }
       : {
           file: "/bin/sh",
-          args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, token, String(lease), pid],
+          args: ["-c", POSIX_LOCK_SCRIPT, "mc-lock", op, dir, tok, String(lease), pid],
         };
   // The holder runs on the host itself (the local host): the same protocol without a shell per step.
   const native = o.platform === "posix" && o.holderPid === process.pid && process.platform === "linux";
-  const exec = async (op: string): Promise<CommandResult> => {
-    if (!native) return host.run(call(op));
+  const exec = async (op: string, tok = token): Promise<CommandResult> => {
+    if (!native) return host.run(call(op, tok));
     try {
       return {
         exitCode: 0,
-        stdout: nativeLockOp(op, dir, token, lease, pid),
+        stdout: nativeLockOp(op, dir, tok, lease, pid),
         stderr: "",
         timedOut: false,
         durationMs: 0,
@@ -178,6 +213,15 @@ export async function hostLock(
         clearInterval(renew);
         await exec("release").catch(() => {});
       };
+    }
+    // A holder on this machine that the host could not check (this machine reached it over ssh) and that
+    // died (review H70-3: a SIGKILLed run held the next one for its whole 30 s lease): broken at once,
+    // as the host breaks a stale lock. The Windows script names no token: its holders keep the lease rule.
+    const holderToken = answer.startsWith("held") ? answer.split(" ")[4] : undefined;
+    const holderId = o.platform === "posix" ? tokenIdentity(holderToken) : undefined;
+    if (holderToken && holderId && processEnded(holderId) === true) {
+      const b = await exec("break", holderToken);
+      if (b.exitCode === 0 && b.stdout.trim().startsWith("stale")) continue;
     }
     // A stale lock was just removed (or released meanwhile): again at once, within the same deadline.
     const stale = answer.startsWith("stale");
