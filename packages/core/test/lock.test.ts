@@ -143,6 +143,66 @@ describe.skipIf(process.platform !== "linux")(
       await taken();
     });
 
+    it("a holder the host cannot check, on this machine, that was SIGKILLed frees its lock at once, not when its lease ends (review H70-3)", async () => {
+      const { spawn } = await import("node:child_process");
+      const { rmSync } = await import("node:fs");
+      const src = new URL("../src/index.ts", import.meta.url).pathname;
+      const dir = mkdtempSync(join(tmpdir(), "mc-lock-holder-"));
+      const file = join(dir, "holder.mjs");
+      // A remote-style holder (no holder pid: a CLI that reached its host over ssh), as `run` takes it.
+      writeFileSync(
+        file,
+        `import { defineHost, localHost } from ${JSON.stringify(src)};
+const local = localHost({ stateDir: ${JSON.stringify(stateDir)} });
+const remote = defineHost({ id: "remote", spawned: 0, run: (c, o) => local.run(c, o), runInteractive: (c) => local.runInteractive(c), info: () => local.info() });
+await remote.lock("remote-held", 10_000);
+console.log("got");
+setInterval(() => {}, 1000);
+`,
+      );
+      const env = { ...process.env };
+      delete env.MC_LOCK_LEASE_SECONDS;
+      const holder = spawn(process.execPath, ["--import", "tsx", file], {
+        cwd: new URL("..", import.meta.url).pathname,
+        env,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      try {
+        await new Promise<void>((res, rej) => {
+          holder.stdout.on("data", (d: Buffer) => d.toString().includes("got") && res());
+          holder.once("exit", (code) => rej(new Error(`the holder ended (${code}) before it took the lock`)));
+        });
+        const owner = readFileSync(join(stateDir, "locks", "remote-held.lock", "owner"), "utf8");
+        // Alive, it holds the lock against either kind of waiter.
+        for (const host of [native, scripted]) {
+          const held = await host.lock("remote-held", 1_500).catch((e) => e);
+          expect(String(held), host.id).toMatch(/holds the lock/);
+        }
+        holder.kill("SIGKILL");
+        await new Promise((r) => holder.once("exit", r));
+        for (const host of [scripted, native]) {
+          const t0 = Date.now();
+          const taken = await host.lock("remote-held", 10_000);
+          // Its lease runs 30 s: taken within ~2 s (bounds for a loaded machine) means it was broken.
+          expect(Date.now() - t0, host.id).toBeLessThan(3_000);
+          // The next holder is this live process: a plain holder, not broken.
+          expect(String(await scripted.lock("remote-held", 500).catch((e) => e))).toMatch(/holds the lock/);
+          await taken();
+          if (host === scripted) {
+            // Again a dead remote-style holder, for the native waiter.
+            const line = owner;
+            mkdirSync(join(stateDir, "locks", "remote-held.lock"));
+            writeFileSync(join(stateDir, "locks", "remote-held.lock", "owner"), line);
+          }
+        }
+        // Its token names it (random hex, then its identity): one word, shell-safe.
+        expect(owner).toMatch(/ - - [0-9a-f]{16}\.[\w-]+\n$/);
+      } finally {
+        holder.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+
     it("a file, symlink or FIFO where a lock or its owner goes is an error at once, never a spin or a hang (review H14-1)", async () => {
       const { symlinkSync } = await import("node:fs");
       const { execFileSync } = await import("node:child_process");

@@ -70,6 +70,47 @@ describe.skipIf(!HAVE_SSHD)("sshHost against a real sshd", () => {
     const again = await other.lock("tmux-test", 2000);
     await again();
   });
+
+  it("a run on this machine that was SIGKILLed holding the lock frees it for the next at once, not after the 30 s lease (review H70-3)", async () => {
+    const { spawn } = await import("node:child_process");
+    const { writeFileSync } = await import("node:fs");
+    const src = new URL("../src/index.ts", import.meta.url).pathname;
+    const file = join(dir, "holder.mjs");
+    writeFileSync(
+      file,
+      `import { sshHost } from ${JSON.stringify(src)};
+const h = sshHost("127.0.0.1", ${JSON.stringify({ ...h.options, id: "holder" })});
+await h.lock("killed-run", 10_000);
+console.log("got");
+setInterval(() => {}, 1000);
+`,
+    );
+    const env = { ...process.env };
+    delete env.MC_LOCK_LEASE_SECONDS;
+    const holder = spawn(process.execPath, ["--conditions=@mc/source", "--import", "tsx", file], {
+      cwd: new URL("..", import.meta.url).pathname,
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const other = sshHost("127.0.0.1", { ...h.options, id: "other" });
+    try {
+      await new Promise<void>((res, rej) => {
+        holder.stdout.on("data", (b: Buffer) => b.toString().includes("got") && res());
+        holder.once("exit", (code) => rej(new Error(`the holder ended (${code}) before it took the lock`)));
+      });
+      // Alive, it holds the lock.
+      expect(isMcError(await other.lock("killed-run", 1_000).catch((e) => e), "TIMEOUT")).toBe(true);
+      holder.kill("SIGKILL");
+      await new Promise((r) => holder.once("exit", r));
+      const t0 = Date.now();
+      const taken = await other.lock("killed-run", 10_000);
+      expect(Date.now() - t0).toBeLessThan(3_000);
+      await taken();
+    } finally {
+      holder.kill("SIGKILL");
+      await other.close();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!HAVE_SSHD)("a host that connects but never runs mc's commands (review H38-1)", () => {
