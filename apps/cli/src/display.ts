@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { shQuote } from "@mc/core";
+import { applySgr, PLAIN, sgrParams } from "./sgr.js";
 import { cells } from "./width.js";
 
 export { cells };
@@ -168,7 +169,7 @@ export function render(s: string, color: boolean, opts: { oneLine?: boolean } = 
   return out + display(s.slice(last), opts);
 }
 
-/** Colour and style (SGR) sequences in a program's output: kept, as this process's markers. */
+/** Colour and style (SGR) sequences in a program's output: read by `applySgr` (sgr.ts); a longer one is dropped. */
 const SGR = /\x1b\[([0-9;:]{0,64})m/y;
 /**
  * Every other escape sequence a program may print (cursor moves, clears, titles, OSC 52 clipboard writes,
@@ -179,40 +180,123 @@ const OTHER_ESC =
   /\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~]?)/y;
 const C1_CSI = /\u009b[0-?]*[ -/]*[@-~]?/y;
 
-/**
- * One line of a tab's log as a terminal would finally show it, safe to print: what a carriage return
- * overwrote is gone (progress bars), colours stay (as style markers: {@link render} prints them only with
- * colour on), every other escape sequence is dropped and any remaining control character is displayed
- * visibly. Logs hold whatever the tab's programs printed: never raw to the terminal.
- */
-export function logLine(line: string): string {
-  let s = line.replace(/\r+$/, "");
-  const cr = s.lastIndexOf("\r");
-  if (cr >= 0) s = s.slice(cr + 1);
-  let out = "";
-  let styled = false;
+/** A stretch of a log line's text in one style (its SGR parameters), or a carriage return. */
+type Piece = { text: string; sgr: string } | "\r";
+
+const BREAK = /[\x1b\u009b\r]/g;
+
+function pieces(s: string): Piece[] {
+  const out: Piece[] = [];
+  let style = PLAIN;
+  let sgr = "";
+  const text = (t: string) => {
+    if (t !== "") out.push({ text: t, sgr });
+  };
   let i = 0;
   while (i < s.length) {
-    const esc = s.indexOf("\x1b", i);
-    const c1 = s.indexOf("\u009b", i);
-    const next = esc < 0 ? c1 : c1 < 0 ? esc : Math.min(esc, c1);
-    if (next < 0) {
-      out += s.slice(i);
+    BREAK.lastIndex = i;
+    const at = BREAK.exec(s)?.index ?? -1;
+    if (at < 0) {
+      text(s.slice(i));
       break;
     }
-    out += s.slice(i, next);
-    SGR.lastIndex = OTHER_ESC.lastIndex = C1_CSI.lastIndex = next;
-    const sgr = SGR.exec(s);
-    if (sgr) {
-      out += mark(sgr[1] || "0");
-      styled = true;
+    text(s.slice(i, at));
+    if (s[at] === "\r") {
+      out.push("\r");
+      i = at + 1;
+      continue;
+    }
+    SGR.lastIndex = OTHER_ESC.lastIndex = C1_CSI.lastIndex = at;
+    const m = SGR.exec(s);
+    if (m) {
+      const after = applySgr(m[1]!, style);
+      if (after) {
+        style = after;
+        sgr = sgrParams(style);
+      }
       i = SGR.lastIndex;
       continue;
     }
-    const other = s[next] === "\x1b" ? OTHER_ESC.exec(s) : C1_CSI.exec(s);
-    i = other ? (s[next] === "\x1b" ? OTHER_ESC.lastIndex : C1_CSI.lastIndex) : next + 1;
+    const other = s[at] === "\x1b" ? OTHER_ESC.exec(s) : C1_CSI.exec(s);
+    i = other ? (s[at] === "\x1b" ? OTHER_ESC.lastIndex : C1_CSI.lastIndex) : at + 1;
   }
-  return styled ? out + mark(0) : out;
+  return out;
+}
+
+/** One character on the emulated line; a wide character's later columns hold `width: 0`. */
+interface Cell {
+  text: string;
+  sgr: string;
+  width: number;
+}
+
+/**
+ * The line a terminal is left with: a carriage return goes back to column 0 and later text overwrites only
+ * the columns it covers; the rest of the earlier text, in its own colours, stays (review H69-1: `deleting
+ * everything\rok` reads `okleting everything`, as on the terminal). Columns are counted as the line will be
+ * shown: terminal cells ({@link cells}, wide characters two) of each grapheme as {@link display} writes it.
+ */
+function overwritten(ps: Piece[]): Cell[] {
+  const row: Cell[] = [];
+  let col = 0;
+  const head = (x: number) => {
+    let h = x;
+    while (h > 0 && row[h]!.width === 0) h--;
+    return h;
+  };
+  // A character partly overwritten is gone whole, its other columns blank (as xterm does with a wide one).
+  const clear = (x: number) => {
+    const h = head(x);
+    const w = Math.max(1, row[h]!.width);
+    for (let j = h; j < h + w; j++) row[j] = { text: " ", sgr: "", width: 1 };
+  };
+  // Measuring a non-ASCII grapheme is slow next to the rest; a progress bar repeats the same few.
+  const widths = new Map<string, number>();
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  for (const p of ps) {
+    if (p === "\r") {
+      col = 0;
+      continue;
+    }
+    const units = /^[ -~]*$/.test(p.text) ? p.text : [...segmenter.segment(p.text)].map((x) => x.segment);
+    for (const unit of units) {
+      let w = widths.get(unit) ?? cells(display(unit));
+      if (widths.size < 4096) widths.set(unit, w);
+      if (w === 0 && col > 0) {
+        // A combining mark after a colour change belongs to the character before it.
+        row[head(col - 1)]!.text += unit;
+        continue;
+      }
+      w = Math.max(1, w);
+      for (let j = col; j < col + w && j < row.length; j++) if (row[j]!.width !== 1) clear(j);
+      row[col] = { text: unit, sgr: p.sgr, width: w };
+      for (let j = 1; j < w; j++) row[col + j] = { text: "", sgr: p.sgr, width: 0 };
+      col += w;
+    }
+  }
+  return row;
+}
+
+/**
+ * One line of a tab's log as a terminal would finally show it, safe to print: a carriage return overwrites
+ * only the columns the later text covers ({@link overwritten}); colour and weight stay (as style markers:
+ * {@link render} prints them only with colour on), nothing that hides or blinks text does (see `sgr.ts`),
+ * every other escape sequence is dropped and any remaining control character is displayed visibly. Logs hold
+ * whatever the tab's programs printed: never raw to the terminal.
+ */
+export function logLine(line: string): string {
+  const ps = pieces(line.replace(/\r+$/, ""));
+  const runs = ps.includes("\r")
+    ? overwritten(ps).filter((c) => c.width > 0)
+    : (ps as Exclude<Piece, "\r">[]);
+  let out = "";
+  let sgr = "";
+  for (const r of runs) {
+    if (r.sgr !== sgr) out += mark(r.sgr === "" ? 0 : sgr === "" ? r.sgr : `0;${r.sgr}`);
+    sgr = r.sgr;
+    out += r.text;
+  }
+  return sgr === "" ? out : out + mark(0);
 }
 
 /**

@@ -116,7 +116,8 @@ describe("the display function", () => {
   });
 
   it("a log line keeps colours, drops every other escape sequence, and shows what \\r left", () => {
-    expect(render(logLine("\x1b[1;31mfail\x1b[0m done"), true)).toBe("\x1b[1;31mfail\x1b[0m done\x1b[0m");
+    expect(render(logLine("\x1b[1;31mfail\x1b[0m done"), true)).toBe("\x1b[1;31mfail\x1b[0m done");
+    expect(render(logLine("\x1b[1;31mfail"), true)).toBe("\x1b[1;31mfail\x1b[0m");
     expect(render(logLine("\x1b[1;31mfail\x1b[0m done"), false)).toBe("fail done");
     expect(render(logLine("a\x1b]52;c;SGVsbG8=\x07b\x1b[2Jc\x1b[10;1Hd\x1bPq#0;2\x1b\\e"), true)).toBe(
       "abcde",
@@ -124,6 +125,122 @@ describe("the display function", () => {
     expect(render(logLine("a\x1b]0;title"), true)).toBe("a");
     expect(render(logLine(" 10%\r 50%\r100%\r\r"), true)).toBe("100%");
     expect(render(logLine("x\x9b2Jy\x07z\u202e"), true)).toBe("xy\\x07z\\u202e");
+  });
+
+  it("a carriage return overwrites only the columns the later text covers, as on a terminal (H69-1)", () => {
+    expect(render(logLine("deleting everything\rok"), false)).toBe("okleting everything");
+    expect(render(logLine("rm -rf ~/data\r\x1b[32mok\x1b[0m\r\r"), false)).toBe("ok -rf ~/data");
+    // The columns not overwritten keep their colour; the later text has its own.
+    expect(render(logLine("\x1b[31mred text\x1b[0m\rok"), true)).toBe("ok\x1b[31md text\x1b[0m");
+    expect(render(logLine("plain\r\x1b[1mB\x1b[0m"), true)).toBe("\x1b[1mB\x1b[0mlain");
+    // Wide characters take two columns; one half overwritten blanks the other, as xterm does.
+    expect(render(logLine("界界\rx"), false)).toBe("x 界");
+    expect(render(logLine("ab界\rxyz"), false)).toBe("xyz ");
+    expect(render(logLine("abcd\r界"), false)).toBe("界cd");
+    // A control is counted as the columns it is displayed in (`\x07`: four), and goes whole like a wide one.
+    expect(render(logLine("a\x07bc\rxy"), false)).toBe("xy   bc");
+    expect(render(logLine("a\x07bc\rxyzwv"), false)).toBe("xyzwvbc");
+  });
+
+  it("a log line keeps only colour and weight: conceal, blink, reverse and malformed SGR are dropped (H69-1)", () => {
+    const line =
+      "a\x1b[8mHIDDEN\x1b[0mb\x1b[5mblink\x1b[0m c\x1b[31;8mX\x1b[0m d\x1b[38;5;0;48;5;0mBLACK\x1b[0m";
+    expect(render(logLine(line), true)).toBe("aHIDDENbblink c\x1b[31mX\x1b[0m dBLACK");
+    expect(render(logLine("\x1b[99999999999999999999mz\x1b[6;7mw"), true)).toBe("zw");
+    expect(render(logLine(`\x1b[${"1;".repeat(40)}mq`), true)).toBe("q");
+    expect(render(logLine("\x1b[38;5;256mq\x1b[38;2;1;2mr\x1b[38:5:1ms"), true)).toBe("qrs");
+    expect(render(logLine("\x1b[38;5;8;48;5;0mgrey\x1b[38;2;0;0;0;48;2;20;20;20mnear"), true)).toBe(
+      "\x1b[38;5;8;48;5;0mgrey\x1b[0mnear",
+    );
+    expect(render(logLine("\x1b[1;2;3;4;91;104mall\x1b[22;23;24;39;49mnone"), true)).toBe(
+      "\x1b[1;2;3;4;91;104mall\x1b[0mnone",
+    );
+  });
+
+  /** SGR parameter lists as a program may print them: real and absurd numbers, colours cut short, colons. */
+  const sgrParams = fc
+    .array(
+      fc.oneof(
+        fc.integer({ min: 0, max: 110 }).map(String),
+        fc.constantFrom("5", "6", "7", "8", "38", "48", "", "256", "0008", "99999999999999999999"),
+        fc
+          .tuple(fc.constantFrom("38", "48"), fc.integer({ min: 0, max: 300 }))
+          .map(([c, n]) => `${c};5;${n}`),
+        fc
+          .tuple(fc.constantFrom("38", "48"), fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 4 }))
+          .map(([c, ns]) => [c, "2", ...ns].join(";")),
+      ),
+      { maxLength: 12 },
+    )
+    .chain((ps) => fc.constantFrom(ps.join(";"), ps.join(":")));
+
+  /** What the kept parameters of one sequence mean: the attributes and colours it sets. */
+  const meaning = (params: string) => {
+    const ps = params.split(";");
+    const on: string[] = [];
+    for (let i = 0; i < ps.length; i++) {
+      if (ps[i] === "38" || ps[i] === "48") {
+        const n = ps[i + 1] === "5" ? 3 : 5;
+        on.push(ps.slice(i, i + n).join(";"));
+        i += n - 1;
+      } else on.push(ps[i]!);
+    }
+    return on;
+  };
+
+  /** A colour parameter (foreground or background) as the colour it names: `31`, `38;5;1` → `1`; `91` → `b1`. */
+  const colourName = (x: string) => {
+    const basic = /^(?:[34]|9|10)([0-7])$/.exec(x);
+    if (basic) return `${x.length === 2 && x[0] !== "9" ? "" : "b"}${basic[1]}`;
+    const n = Number(/^[34]8;5;(\d+)$/.exec(x)?.[1] ?? -1);
+    if (n >= 0) return n < 8 ? `${n}` : n < 16 ? `b${n - 8}` : `p${n}`;
+    return x.slice(2);
+  };
+
+  it("property: no SGR parameter list hides or blinks text, and every kept sequence is a plain colour or weight", () => {
+    fc.assert(
+      fc.property(sgrParams, fc.boolean(), (params, cr) => {
+        const p = render(logLine(`${cr ? "zz\r" : ""}a\x1b[${params}mTEXT\x1b[0mb`), true);
+        expect(p.replace(/\x1b\[[0-9;]*m/g, "")).toBe("aTEXTb");
+        for (const [, kept] of p.matchAll(/\x1b\[([^m]*)m/g)) {
+          const colours = meaning(kept!)
+            .filter((x) => x.length > 1)
+            .map(colourName);
+          // Never the same colour for the text and its background.
+          expect(new Set(colours).size, p).toBe(colours.length);
+          for (const x of meaning(kept!)) {
+            expect(x, p).toMatch(
+              /^(?:0|1|2|3|4|3[0-7]|9[0-7]|4[0-7]|10[0-7]|[34]8;5;(?:\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])|[34]8;2(?:;(?:\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])){3})$/,
+            );
+          }
+          expect(kept!.length, p).toBeLessThanOrEqual(45);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("property: plain colours and weights survive, the text keeps the colour its last sequence gave it", () => {
+    const kept = fc.oneof(
+      fc.constantFrom("1", "2", "3", "4"),
+      fc.integer({ min: 30, max: 37 }).map(String),
+      fc.integer({ min: 90, max: 97 }).map(String),
+      fc.integer({ min: 0, max: 255 }).map((n) => `38;5;${n}`),
+      fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255)).map((c) => `38;2;${c.join(";")}`),
+    );
+    fc.assert(
+      fc.property(fc.array(kept, { minLength: 1, maxLength: 6 }), fc.boolean(), (ps, cr) => {
+        fc.pre(ps.join(";").length <= 64);
+        const fg = ps.filter((x) => /^(?:3|9|38)/.test(x) && x.length > 1).at(-1);
+        const attrs = [...new Set(ps.filter((x) => x.length === 1))].sort();
+        const want = [...attrs, ...(fg === undefined ? [] : [fg])].join(";");
+        const line = cr ? `\x1b[${ps.join(";")}mTEXT\x1b[0m\rab` : `\x1b[${ps.join(";")}mTEXT\x1b[0m`;
+        expect(render(logLine(line), true)).toBe(
+          cr ? `ab\x1b[${want}mXT\x1b[0m` : `\x1b[${want}mTEXT\x1b[0m`,
+        );
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("property: no log line lets a raw control out but colour, colour on or off", () => {
