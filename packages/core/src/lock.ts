@@ -219,7 +219,9 @@ export async function hostLock(
     // as the host breaks a stale lock. The Windows script names no token: its holders keep the lease rule.
     const holderToken = answer.startsWith("held") ? answer.split(" ")[4] : undefined;
     const holderId = o.platform === "posix" ? tokenIdentity(holderToken) : undefined;
-    if (holderToken && holderId && processEnded(holderId) === true) {
+    // Only a holder of this boot: machines cloned from one image share a machine id, and another boot of
+    // "this" machine would read as ended while it holds the lock from a clone.
+    if (holderToken && holderId?.boot === selfIdentity()?.boot && processEnded(holderId!) === true) {
       const b = await exec("break", holderToken);
       if (b.exitCode === 0 && b.stdout.trim().startsWith("stale")) continue;
     }
