@@ -114,9 +114,14 @@ export function layout(name: string, tabs: [string, string][], dir: string): Lay
 /** Poll until `ok` or time out. */
 export async function waitFor<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 15000): Promise<T> {
   const end = Date.now() + ms;
+  let asked = performance.now();
   let v = await get();
   while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 50));
+    // Twice as long as the last ask took (50 ms to 600 ms): a probe that starts the CLI (~150 ms of CPU) no
+    // longer keeps a core busy while it waits, which on CI's two cores slowed every other test file.
+    const took = performance.now() - asked;
+    await new Promise((r) => setTimeout(r, Math.min(600, Math.max(50, 2 * took))));
+    asked = performance.now();
     v = await get();
   }
   return v;

@@ -17,9 +17,14 @@ async function until<T = StatusReport>(
 ): Promise<T> {
   const probe = typeof m === "function" ? m : () => m.checkAllSessionsStatus() as Promise<T>;
   const end = Date.now() + ms;
+  let asked = performance.now();
   let r = await probe();
   while (!ok(r) && Date.now() < end) {
-    await new Promise((res) => setTimeout(res, 100));
+    // Each probe starts several fake zellij processes (node): twice its own time between probes.
+    await new Promise((res) =>
+      setTimeout(res, Math.min(600, Math.max(100, 2 * (performance.now() - asked)))),
+    );
+    asked = performance.now();
     r = await probe();
   }
   return r;
