@@ -33,10 +33,24 @@ export function hookArtefacts(layout: LayoutConfig, runDir: string): Artefact[] 
     "# Run: sh <this file> onStart|onStop",
     `mc_dir=${shQuote(runDir)}`,
     'case "$1" in onStart | onStop) ;; *) echo "mc: no hook \'$1\'" >&2; exit 2 ;; esac',
+    // mc's end of the output it reads while it waits for onStart (`command`: a closed stdout is no exit).
+    'case "$1" in onStart) command exec 3>&1 || exec 3>/dev/null ;; esac',
     'mkdir -p -m 700 -- "$mc_dir/logs" && exec >>"$mc_dir/logs/$1.log" 2>&1',
     `cd -- ${shQuote(dir)} || { echo "mc: cannot enter the start directory"; exit 126; }`,
     ...env,
-    'exec "${SHELL:-/bin/sh}" "$mc_dir/$1.cmd"',
+    '[ "$1" = onStart ] || exec "${SHELL:-/bin/sh}" "$mc_dir/$1.cmd" 3>&-',
+    // mc waits for onStart under its start lock, reading this script's output: once that reader is gone
+    // (mc killed outright: SIGKILL, the OOM killer, a lost ssh connection), the hook ends with all it
+    // started (this script's process group: its own locally, the ssh session's remotely), rather than run
+    // on outside the lock, and beside the next start's (review H68-2). A newline a second, to a pipe.
+    '"${SHELL:-/bin/sh}" "$mc_dir/$1.cmd" 3>&- &',
+    "mc_h=$!",
+    "(trap '' PIPE; while sleep 1 3>&-; do printf '\\n' >&3 2>/dev/null || break; done; kill -0 \"$mc_h\" 2>/dev/null || exit 0; echo \"mc: sessions run is gone: onStart ended\"; trap '' TERM; kill -TERM 0; sleep 2 3>&-; kill -KILL 0) &",
+    "mc_w=$!",
+    'wait "$mc_h"',
+    "mc_c=$?",
+    'kill "$mc_w" 2>/dev/null',
+    'exit "$mc_c"',
     "",
   ].join("\n");
   return [
