@@ -318,8 +318,14 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
   });
 
   it("a session another run is still starting is not gone: status pending, kill refused, ls --prune leaves it (review H37-7)", async () => {
+    // onStart holds the start until the test has looked (a fixed `sleep 3` ended first on a loaded machine).
+    const gate = join(dir, "h377.gate");
     const f = layoutsFile("h377.json", [
-      { layoutName: "slowstart", onStart: "sleep 3", layoutTabs: [{ tabName: "a", command: "sleep 60" }] },
+      {
+        layoutName: "slowstart",
+        onStart: `while [ ! -e ${JSON.stringify(gate)} ]; do sleep 0.2; done`,
+        layoutTabs: [{ tabName: "a", command: "sleep 60" }],
+      },
     ]);
     const other = join(dir, "h377.sock");
     onTestFinished(() => {
@@ -337,6 +343,7 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(kill.code).toBe(1);
     expect(kill.stderr).toContain("still being started by sessions run");
     expect((await sessions(["ls", "--prune"])).code).toBe(0);
+    writeFileSync(gate, "");
     const started = await starting;
     expect(started.code, started.stderr).toBe(0);
     expect((await sessions(["kill", "slowstart"])).code).toBe(0);

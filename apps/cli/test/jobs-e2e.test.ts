@@ -339,10 +339,17 @@ describe("wait", () => {
   });
 
   it("a command that outlives its SIGKILLed server is not finished: status running (its pids, how to end it), no tab-killed, wait waits for it (review H55-1)", async () => {
+    // The command runs until the test has looked (a fixed sleep ended first on a loaded machine).
+    const gate = join(dir, "h551.gate");
     const f = layouts("h551.json", [
       {
         layoutName: "w551",
-        layoutTabs: [{ tabName: "t", command: "trap '' HUP; sleep 6; echo survived" }],
+        layoutTabs: [
+          {
+            tabName: "t",
+            command: `trap '' HUP; while [ ! -e ${JSON.stringify(gate)} ]; do sleep 0.2; done; echo survived`,
+          },
+        ],
       },
     ]);
     const other = join(dir, "h551.sock");
@@ -373,7 +380,8 @@ describe("wait", () => {
       "waiting",
     );
     expect(following.got.out).not.toContain("tab-killed");
-    // The command ends (6 s after its start): its recorder writes the end the hang-up meant.
+    // The command ends: its recorder writes the end the hang-up meant.
+    writeFileSync(gate, "");
     expect(await waiting.code).toBe(10);
     expect(Date.now() - killedAt).toBeGreaterThan(2500);
     expect(await following.code).toBe(0);
