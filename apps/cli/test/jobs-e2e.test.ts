@@ -1060,11 +1060,13 @@ describe("events", () => {
 
 describe("a live session whose run directory was deleted (review H55-3)", () => {
   it("status says so on each tab (unknown, not pending), logs and events of it exit 9; its tabs still end", async () => {
+    // q ends once the test has looked (a fixed sleep ended first on a loaded machine).
+    const gate = join(dir, "h553.gate");
     const f = layouts("h553.json", [
       {
         layoutName: "rd553",
         layoutTabs: [
-          { tabName: "q", command: "sleep 3; exit 4" },
+          { tabName: "q", command: `while [ ! -e '${gate}' ]; do sleep 0.2; done; exit 4` },
           { tabName: "z", command: "sleep 60" },
         ],
       },
@@ -1108,6 +1110,7 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
     expect(ev.code).toBe(9);
     expect(ev.stderr).toContain(`the run directory of "rd553" (${runDir}) is missing`);
     // The tool still tells how a tab's command ended (the status the wrapper stamped on its pane).
+    writeFileSync(gate, "");
     const ended = await until(tabsOf.bind(null, "rd553"), (t) => t[0]?.state === "exited");
     expect(ended[0]).toMatchObject({ state: "exited", exitCode: 4 });
   });
