@@ -1723,8 +1723,9 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
         expect(f.ms).toBeLessThan(20_000);
       }
       expect(quick.code, quick.stderr).toBe(8);
-      expect(quick.ms).toBeLessThan(10_000);
-      expect(wait.ms).toBeLessThan(10_000);
+      // Ten CLIs start at once here: on a loaded machine node's own start took 13 s once.
+      expect(quick.ms).toBeLessThan(15_000);
+      expect(wait.ms).toBeLessThan(15_000);
       expect(wait.code, wait.stderr).toBe(8);
       expect(wait.stderr).toMatch(
         /not every tab finished within 3 s: local did not answer \(asked [0-9.]+ s earlier; no answer yet\)/,
