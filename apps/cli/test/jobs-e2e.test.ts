@@ -405,7 +405,7 @@ describe("wait", () => {
     process.kill(server, "SIGSTOP");
     let resumed = false;
     try {
-      const { code, got } = inBackground(["wait", "w541", "--timeout", "18"], {
+      const { code, got } = inBackground(["wait", "w541", "--timeout", "11"], {
         ...env,
         MC_TMUX_TIMEOUT: "1",
       });
@@ -421,7 +421,7 @@ describe("wait", () => {
       // had answered for 10 s. (A tab's end would wake it sooner: this tab runs on.)
       expect(await code, got.err).toBe(7);
       expect(got.err).toContain("local answers again");
-      expect(got.err).toContain("not every tab finished within 18 s");
+      expect(got.err).toContain("not every tab finished within 11 s");
     } finally {
       if (!resumed) process.kill(server, "SIGCONT");
     }
