@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -1113,6 +1114,49 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
     writeFileSync(gate, "");
     const ended = await until(tabsOf.bind(null, "rd553"), (t) => t[0]?.state === "exited");
     expect(ended[0]).toMatchObject({ state: "exited", exitCode: 4 });
+  });
+});
+
+describe("damaged tab records (review H65-6)", () => {
+  it("a record that is there but not one mc wrote reads unknown, saying so, not pending", async () => {
+    const f = layouts("h656.json", [
+      {
+        layoutName: "dr656",
+        layoutTabs: [
+          { tabName: "a", command: "sleep 60" },
+          { tabName: "b", command: "sleep 61" },
+          { tabName: "c", command: "sleep 62" },
+          { tabName: "ok", command: "sleep 63" },
+        ],
+      },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    onTestFinished(async () => {
+      await sessions(["kill", "dr656"]);
+    });
+    await until(
+      tabsOf.bind(null, "dr656"),
+      (t) => t.length === 4 && t.every((x: { state: string }) => x.state === "running"),
+    );
+    const records = join(dir, "state", "managers", "TmuxLocalManager");
+    const runDir = readdirSync(records)
+      .filter((n) => n.endsWith(".json"))
+      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
+      .find((x: { name: string }) => x.name === "dr656").runDir as string;
+    // Cut short, not JSON at all (a terminal title escape in it), another file linked in its place.
+    writeFileSync(join(runDir, "tab-0.json"), '{"v":1,"pid":');
+    writeFileSync(join(runDir, "tab-1.json"), "\x1b]0;X\x07garbage");
+    rmSync(join(runDir, "tab-2.json"));
+    symlinkSync("/etc/hostname", join(runDir, "tab-2.json"));
+    const tabs = await tabsOf("dr656");
+    expect(tabs.map((t: { state: string }) => t.state)).toEqual(["unknown", "unknown", "unknown", "running"]);
+    for (const [i, t] of tabs.slice(0, 3).entries())
+      expect(t.error).toBe(
+        `its record ${join(runDir, `tab-${i}.json`)} is damaged (not a record mc wrote): no record says how its command runs or ended`,
+      );
+    const table = await sessions(["status", "dr656"]);
+    expect(table.stdout).not.toContain("pending");
+    expect(table.stdout).not.toContain("\x1b");
   });
 });
 

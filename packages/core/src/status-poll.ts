@@ -33,6 +33,8 @@ interface Gathered {
   trees: Map<number, ProcessNode[]> | undefined;
   /** Run directories found missing this poll (of sessions with a command whose record was not read). */
   lostDirs: Set<string>;
+  /** Tab records (their cache keys) read this poll that are there but cannot be read as one (damaged). */
+  damaged: Set<string>;
   /**
    * Each session's waiting tabs as they were before the tool was asked: a tab the scheduler opens during
    * the poll (in this process, on the same session object) is judged by the observation made before it
@@ -83,15 +85,28 @@ function forgetReplaced(
   });
 }
 
-async function readRecords(host: Host, cache: RecordCache, wanted: { s: ManagedSession; index: number }[]) {
+async function readRecords(
+  host: Host,
+  cache: RecordCache,
+  wanted: { s: ManagedSession; index: number }[],
+  damaged: Set<string>,
+) {
   await Promise.all(
     wanted.map(async ({ s, index }) => {
-      const rec = parseTabRecord(
-        await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined),
-      );
-      if (rec) cache.set(recordKey(s, index), rec);
+      const text = await host.readFile(join(s.runDir, tabRecordName(index))).catch(() => undefined);
+      keepRecord(cache, damaged, recordKey(s, index), text);
     }),
   );
+}
+
+/**
+ * A tab record read: kept when it is one; a file there that is not one is damaged (the wrapper writes its
+ * record whole, by rename), which its row says (review H65-6: it read `pending`, with no word of it).
+ */
+function keepRecord(cache: RecordCache, damaged: Set<string>, key: string, text: string | undefined) {
+  const rec = parseTabRecord(text);
+  if (rec) cache.set(key, rec);
+  else if (text) damaged.add(key);
 }
 
 /**
@@ -122,21 +137,19 @@ async function gather(
     host.coalesces ? Promise.all(open.map((s) => host.readDir(s.runDir).catch(() => undefined))) : [],
   ]);
   const lostDirs = new Set<string>();
+  const damaged = new Set<string>();
   for (const [k, dir] of dirs.entries()) {
     const s = open[k]!;
     // A run directory always holds the session's script and command files: none at all is none there.
     if (dir?.size === 0 && s.runDir) lostDirs.add(s.runDir);
-    for (const i of slotNumbers(s)) {
-      const rec = parseTabRecord(dir?.get(tabRecordName(i)));
-      if (rec) cache.set(recordKey(s, i), rec);
-    }
+    for (const i of slotNumbers(s)) keepRecord(cache, damaged, recordKey(s, i), dir?.get(tabRecordName(i)));
   }
   forgetReplaced(cache, sessions, observations, Boolean(host.coalesces));
   if (!host.coalesces) {
     const wanted = sessions.flatMap((s, si) =>
       slotNumbers(s).flatMap((index) => (needsRead(cache, s, index, observations[si]) ? [{ s, index }] : [])),
     );
-    await readRecords(host, cache, wanted);
+    await readRecords(host, cache, wanted, damaged);
   }
   // A new wrapper that had not written its record yet: its pane speaks for it.
   forgetReplaced(cache, sessions, observations, true);
@@ -171,7 +184,7 @@ async function gather(
       : (error !== undefined && host.coalesces) || code === "BINARY_NOT_FOUND"
         ? undefined
         : await host.processTrees([...pids]).catch(() => undefined);
-  return { observations, error, code, trees, lostDirs, pending };
+  return { observations, error, code, trees, lostDirs, damaged, pending };
 }
 
 /** Whether the process a record names still runs (the same process: start time checked). */
@@ -233,7 +246,13 @@ function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, 
       if (outcome.state === "pending") outcome.state = "unknown";
       outcome.error = `its run directory ${s.runDir} is missing: no record says how its command runs or ended`;
     }
-    const note = lost ? undefined : slot.pane === 0 ? s.tabErrors?.[String(slot.tab)] : undefined;
+    // Its record is there but damaged: how its command runs or ended is not known from it.
+    const damaged = !lost && g.damaged.has(recordKey(s, slot.slot)) && !cache.has(recordKey(s, slot.slot));
+    if (damaged) {
+      if (outcome.state === "pending") outcome.state = "unknown";
+      outcome.error = `its record ${join(s.runDir, tabRecordName(slot.slot))} is damaged (not a record mc wrote): no record says how its command runs or ended`;
+    }
+    const note = lost || damaged ? undefined : slot.pane === 0 ? s.tabErrors?.[String(slot.tab)] : undefined;
     const command = slot.pane === 0 ? t.command : (t.panes![slot.pane - 1]!.command ?? "");
     return {
       index: slot.tab,
@@ -290,7 +309,7 @@ export async function pollSessions(
   );
   if (late.length && !g.error) {
     await sleep(200);
-    await readRecords(backend.host, cache, late);
+    await readRecords(backend.host, cache, late, g.damaged);
     now = Date.now();
     tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
   }
