@@ -171,26 +171,49 @@ export function render(s: string, color: boolean, opts: { oneLine?: boolean } = 
 
 /** Colour and style (SGR) sequences in a program's output: read by `applySgr` (sgr.ts); a longer one is dropped. */
 const SGR = /\x1b\[([0-9;:]{0,64})m/y;
+/** Any other CSI sequence (cut short at the line's end or not): its parameters, intermediates and final byte. */
+const CSI = /(?:\x1b\[|\u009b)([0-?]*)([ -/]*)([@-~]?)/y;
 /**
- * Every other escape sequence a program may print (cursor moves, clears, titles, OSC 52 clipboard writes,
- * device control strings): dropped. CSI, OSC (ended by BEL or ST, or by the line's end), DCS/SOS/PM/APC,
- * and two-character escapes.
+ * Every other escape sequence a program may print (titles, OSC 52 clipboard writes, device control strings,
+ * two-character escapes): dropped. OSC (ended by BEL or ST, or by the line's end), DCS/SOS/PM/APC, the rest.
  */
-const OTHER_ESC =
-  /\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~]?)/y;
-const C1_CSI = /\u009b[0-?]*[ -/]*[@-~]?/y;
+const OTHER_ESC = /\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|([ -/]*)([0-~]?))/y;
 
-/** A stretch of a log line's text in one style (its SGR parameters), or a carriage return. */
-type Piece = { text: string; sgr: string } | "\r";
+/**
+ * A stretch of a log line's text in one style (its SGR parameters), or what moves the cursor along the line:
+ * a carriage return, a tab (HT), backspace (BS), NUL (`shown` is the control as written), CUF/CUB/HPR (`by`),
+ * CHA/HPA (`to`), and erase in line (EL: `erase` 0 to the end, 1 to the start, 2 all).
+ */
+type Piece =
+  | { text: string; sgr: string }
+  | { cr: true }
+  | { shown: "\t" | "\b" | "\0"; sgr: string }
+  | { by: number }
+  | { to: number }
+  | { erase: 0 | 1 | 2 };
 
-const BREAK = /[\x1b\u009b\r]/g;
+/** Columns the emulated line may reach; a line that goes further is shown without emulation (nothing hidden). */
+const MAX_COL = 4 * 1024 * 1024;
 
-function pieces(s: string): Piece[] {
-  const out: Piece[] = [];
+const BREAK = /[\x00\x08\t\x0b\x0c\r\x1b\u009b]/g;
+
+/**
+ * A log line's pieces, and whether it holds a cursor move or edit that is not emulated (cursor up or down,
+ * erase in display, delete or insert characters, save/restore, a vertical tab, any C1 CSI, …): such a line
+ * that also moves the cursor along it is shown unemulated ({@link logLine}), as mc cannot know what it left.
+ */
+function pieces(s: string): { ps: Piece[]; moves: boolean; unknown: boolean } {
+  const ps: Piece[] = [];
+  let moves = false;
+  let unknown = false;
   let style = PLAIN;
   let sgr = "";
   const text = (t: string) => {
-    if (t !== "") out.push({ text: t, sgr });
+    if (t !== "") ps.push({ text: t, sgr });
+  };
+  const move = (p: Piece) => {
+    moves = true;
+    ps.push(p);
   };
   let i = 0;
   while (i < s.length) {
@@ -201,94 +224,217 @@ function pieces(s: string): Piece[] {
       break;
     }
     text(s.slice(i, at));
-    if (s[at] === "\r") {
-      out.push("\r");
-      i = at + 1;
-      continue;
-    }
-    SGR.lastIndex = OTHER_ESC.lastIndex = C1_CSI.lastIndex = at;
-    const m = SGR.exec(s);
-    if (m) {
-      const after = applySgr(m[1]!, style);
-      if (after) {
-        style = after;
-        sgr = sgrParams(style);
+    const c = s[at]!;
+    i = at + 1;
+    if (c === "\r") move({ cr: true });
+    else if (c === "\t" || c === "\b" || c === "\0") move({ shown: c, sgr });
+    else if (c === "\x0b" || c === "\x0c") {
+      // VT and FF move the cursor down a line: shown, as before, and the line is not emulated.
+      unknown = true;
+      text(c);
+    } else {
+      SGR.lastIndex = CSI.lastIndex = OTHER_ESC.lastIndex = at;
+      const m = c === "\x1b" ? SGR.exec(s) : null;
+      if (m) {
+        const after = applySgr(m[1]!, style);
+        if (after) {
+          style = after;
+          sgr = sgrParams(style);
+        }
+        i = SGR.lastIndex;
+        continue;
       }
-      i = SGR.lastIndex;
-      continue;
+      const csi = CSI.exec(s);
+      if (csi) {
+        i = CSI.lastIndex;
+        const [, params = "", inter = "", final = ""] = csi;
+        const n = Math.min(MAX_COL, Number(/^\d{0,9}/.exec(params)![0] || "1") || 1);
+        const plain = /^[\d;]*$/.test(params) && inter === "" && c === "\x1b";
+        if (final === "" || final === "m") continue;
+        if (plain && (final === "C" || final === "a")) move({ by: n });
+        else if (plain && final === "D") move({ by: -n });
+        else if (plain && (final === "G" || final === "`")) move({ to: n - 1 });
+        else if (plain && final === "K" && /^[012]?$/.test(params))
+          move({ erase: Number(params || 0) as 0 | 1 | 2 });
+        // Modes (`?25l` hides the cursor), reports and window or cursor-shape settings move nothing.
+        else if (!(/^\?[\d;]*$/.test(params) && (final === "h" || final === "l")) && !/^[nctq]$/.test(final))
+          unknown = true;
+        continue;
+      }
+      const esc = OTHER_ESC.exec(s);
+      i = OTHER_ESC.lastIndex;
+      // ESC 7/8 save and restore the cursor, D/E/M move it a line, c resets, `#8` fills the screen.
+      if (esc?.[2] !== undefined && (esc[1] === "#" || (esc[1] === "" && /^[78DEMc]$/.test(esc[2]))))
+        unknown = true;
     }
-    const other = s[at] === "\x1b" ? OTHER_ESC.exec(s) : C1_CSI.exec(s);
-    i = other ? (s[at] === "\x1b" ? OTHER_ESC.lastIndex : C1_CSI.lastIndex) : at + 1;
   }
-  return out;
+  return { ps, moves, unknown };
 }
 
-/** One character on the emulated line; a wide character's later columns hold `width: 0`. */
-interface Cell {
-  text: string;
-  sgr: string;
-  width: number;
+/** The emulated line: per column its grapheme, style and width; a wide character's later columns hold width 0. */
+interface Row {
+  text: (string | undefined)[];
+  sgr: string[];
+  width: number[];
+}
+
+const ASCII_RUN = /[ -~]+/y;
+const OTHER_RUN = /[^ -~]+/y;
+/** Code units segmented at once: each segment ICU gives copies its whole input (H71-1), so inputs stay short. */
+const CHUNK = 64;
+
+/**
+ * Each grapheme of `text`, in order, in time linear in its length: printable ASCII is one column per
+ * character; other runs are segmented in chunks of {@link CHUNK} code units (never splitting a surrogate
+ * pair), each chunk's last grapheme carried into the next unless it is longer than a chunk (then the marks
+ * after it start a grapheme of their own, which {@link overwritten} joins to the character before).
+ */
+function eachGrapheme(text: string, f: (g: string) => void): void {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  let i = 0;
+  while (i < text.length) {
+    ASCII_RUN.lastIndex = i;
+    if (ASCII_RUN.exec(text)) {
+      for (let k = i; k < ASCII_RUN.lastIndex; k++) f(text[k]!);
+      i = ASCII_RUN.lastIndex;
+      continue;
+    }
+    OTHER_RUN.lastIndex = i;
+    OTHER_RUN.exec(text);
+    const end = OTHER_RUN.lastIndex;
+    // One code point between printable ASCII (`e\u0301` repeated) is one grapheme: no segmenter call.
+    if (end - i === 1 || (end - i === 2 && text.codePointAt(i)! > 0xffff)) {
+      f(text.slice(i, end));
+      i = end;
+      continue;
+    }
+    let carry = "";
+    for (let s = i; s < end; ) {
+      let e = Math.min(end, s + CHUNK);
+      const last = text.charCodeAt(e - 1);
+      if (e < end && last >= 0xd800 && last <= 0xdbff) e++;
+      const gs: string[] = [];
+      for (const { segment } of segmenter.segment(carry + text.slice(s, e))) gs.push(segment);
+      carry = e < end && gs.at(-1)!.length <= CHUNK ? gs.pop()! : "";
+      for (const g of gs) f(g);
+      s = e;
+    }
+    if (carry !== "") f(carry);
+    i = end;
+  }
 }
 
 /**
- * The line a terminal is left with: a carriage return goes back to column 0 and later text overwrites only
- * the columns it covers; the rest of the earlier text, in its own colours, stays (review H69-1: `deleting
- * everything\rok` reads `okleting everything`, as on the terminal). Columns are counted as the line will be
- * shown: terminal cells ({@link cells}, wide characters two) of each grapheme as {@link display} writes it.
+ * The line a terminal is left with, on one row of unbounded width: a carriage return goes back to column 0
+ * and later text overwrites only the columns it covers; the rest of the earlier text, in its own colours,
+ * stays (review H69-1: `deleting everything\rok` reads `okleting everything`, as on the terminal). A tab
+ * moves to the next multiple of 8, a backspace one column left (not past 0), NUL nothing; CUF/CUB/CHA/HPA
+ * move and EL erases as on a terminal (H71-2: `\e[20C` or a tab after `\r` no longer lets later text
+ * overwrite what the terminal kept). Columns are counted as the line will be shown: terminal cells
+ * ({@link cells}, wide characters two) of each grapheme as {@link display} writes it. Undefined when the line
+ * reaches past {@link MAX_COL}.
  */
-function overwritten(ps: Piece[]): Cell[] {
-  const row: Cell[] = [];
+function overwritten(ps: Piece[]): Row | undefined {
+  const row: Row = { text: [], sgr: [], width: [] };
   let col = 0;
   const head = (x: number) => {
     let h = x;
-    while (h > 0 && row[h]!.width === 0) h--;
+    while (h > 0 && row.width[h] === 0) h--;
     return h;
   };
-  // A character partly overwritten is gone whole, its other columns blank (as xterm does with a wide one).
+  const blank = (j: number) => {
+    row.text[j] = " ";
+    row.sgr[j] = "";
+    row.width[j] = 1;
+  };
+  // A character partly overwritten or erased is gone whole, its other columns blank (as xterm does).
   const clear = (x: number) => {
     const h = head(x);
-    const w = Math.max(1, row[h]!.width);
-    for (let j = h; j < h + w; j++) row[j] = { text: " ", sgr: "", width: 1 };
+    const w = Math.max(1, row.width[h] ?? 1);
+    for (let j = h; j < h + w; j++) blank(j);
   };
   // Measuring a non-ASCII grapheme is slow next to the rest; a progress bar repeats the same few.
   const widths = new Map<string, number>();
-  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  let tooWide = false;
   for (const p of ps) {
-    if (p === "\r") {
-      col = 0;
-      continue;
-    }
-    const units = /^[ -~]*$/.test(p.text) ? p.text : [...segmenter.segment(p.text)].map((x) => x.segment);
-    for (const unit of units) {
-      let w = widths.get(unit) ?? cells(display(unit));
-      if (widths.size < 4096) widths.set(unit, w);
-      if (w === 0 && col > 0) {
-        // A combining mark after a colour change belongs to the character before it.
-        row[head(col - 1)]!.text += unit;
-        continue;
-      }
-      w = Math.max(1, w);
-      for (let j = col; j < col + w && j < row.length; j++) if (row[j]!.width !== 1) clear(j);
-      row[col] = { text: unit, sgr: p.sgr, width: w };
-      for (let j = 1; j < w; j++) row[col + j] = { text: "", sgr: p.sgr, width: 0 };
-      col += w;
-    }
+    if ("cr" in p) col = 0;
+    else if ("by" in p) col = Math.min(MAX_COL, Math.max(0, col + p.by));
+    else if ("to" in p) col = Math.min(MAX_COL, p.to);
+    else if ("shown" in p) {
+      if (p.shown === "\t") col = Math.min(MAX_COL, (Math.floor(col / 8) + 1) * 8);
+      else if (p.shown === "\b") col = Math.max(0, col - 1);
+    } else if ("erase" in p) {
+      const len = row.width.length;
+      if (col < len && row.width[col] !== 1 && row.text[col] !== undefined) clear(col);
+      if (p.erase !== 1)
+        row.text.length = row.sgr.length = row.width.length = p.erase === 0 ? Math.min(len, col) : 0;
+      else for (let j = 0; j <= col && j < len; j++) if (row.text[j] !== undefined) blank(j);
+    } else
+      eachGrapheme(p.text, (unit) => {
+        if (tooWide) return;
+        let w = unit.length === 1 && unit >= " " && unit <= "~" ? 1 : widths.get(unit);
+        if (w === undefined) {
+          w = cells(display(unit));
+          if (widths.size < 4096) widths.set(unit, w);
+        }
+        if (w === 0) {
+          // A combining mark belongs to the character before the cursor; at column 0 there is none, and it
+          // takes no column (H71-2: `Xabc\r\u0301ok` reads `okbc`).
+          if (col > 0) {
+            const h = head(col - 1);
+            if (row.text[h] === undefined) blank(h);
+            row.text[h] += unit;
+          }
+          return;
+        }
+        w = Math.max(1, w);
+        if (col + w > MAX_COL) {
+          tooWide = true;
+          return;
+        }
+        for (let j = col; j < col + w && j < row.width.length; j++)
+          if (row.text[j] !== undefined && row.width[j] !== 1) clear(j);
+        row.text[col] = unit;
+        row.sgr[col] = p.sgr;
+        row.width[col] = w;
+        for (let j = 1; j < w; j++) {
+          row.text[col + j] = "";
+          row.sgr[col + j] = p.sgr;
+          row.width[col + j] = 0;
+        }
+        col += w;
+      });
+    if (tooWide) return undefined;
   }
   return row;
 }
 
 /**
- * One line of a tab's log as a terminal would finally show it, safe to print: a carriage return overwrites
- * only the columns the later text covers ({@link overwritten}); colour and weight stay (as style markers:
- * {@link render} prints them only with colour on), nothing that hides or blinks text does (see `sgr.ts`),
- * every other escape sequence is dropped and any remaining control character is displayed visibly. Logs hold
- * whatever the tab's programs printed: never raw to the terminal.
+ * One line of a tab's log as a terminal would finally show it, safe to print: carriage returns, tabs,
+ * backspaces and moves along the line act as on a terminal ({@link overwritten}); colour and weight stay (as
+ * style markers: {@link render} prints them only with colour on), nothing that hides or blinks text does
+ * (see `sgr.ts`), every other escape sequence is dropped and any remaining control character is displayed
+ * visibly. A line that also moves the cursor in a way not emulated (up, down, delete, insert, …) is shown
+ * whole instead, each carriage return as a dim `\r`, tabs, backspaces and NULs visibly: mc cannot tell what
+ * the terminal kept, so it shows everything (H71-2). Logs hold whatever the tab's programs printed: never
+ * raw to the terminal.
  */
 export function logLine(line: string): string {
-  const ps = pieces(line.replace(/\r+$/, ""));
-  const runs = ps.includes("\r")
-    ? overwritten(ps).filter((c) => c.width > 0)
-    : (ps as Exclude<Piece, "\r">[]);
+  const { ps, moves, unknown } = pieces(line.replace(/\r+$/, ""));
+  const runs: { text: string; sgr: string }[] = [];
+  const row = moves && !unknown ? overwritten(ps) : undefined;
+  if (row) {
+    for (let j = 0; j < row.width.length; j++) {
+      if (row.width[j] === 0) continue;
+      runs.push({ text: row.text[j] ?? " ", sgr: row.text[j] === undefined ? "" : row.sgr[j]! });
+    }
+  } else {
+    for (const p of ps) {
+      if ("text" in p) runs.push(p);
+      else if ("shown" in p) runs.push({ text: p.shown, sgr: p.sgr });
+      else if ("cr" in p) runs.push({ text: "\\r", sgr: "2" });
+    }
+  }
   let out = "";
   let sgr = "";
   for (const r of runs) {

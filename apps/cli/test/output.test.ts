@@ -142,6 +142,161 @@ describe("the display function", () => {
     expect(render(logLine("a\x07bc\rxyzwv"), false)).toBe("xyzwvbc");
   });
 
+  it("tabs, backspaces, NULs and moves along the line act as on a terminal, after a \\r too (H71-2)", () => {
+    const view = (l: string) => render(logLine(l), false);
+    // The finding's table: what `sessions logs` showed and tmux (as the terminal) did not.
+    expect(view("rm -rf ~/data\r\x1b[20Call tests passed")).toBe("rm -rf ~/data       all tests passed");
+    expect(view("rm -rf ~/data\r\x1b[30G\x1b[Dall tests passed")).toBe(
+      "rm -rf ~/data               all tests passed",
+    );
+    expect(view("rm -rf ~/data\r\t\t\t\tok")).toBe("rm -rf ~/data                   ok");
+    expect(view("secret-cmd\r\b\b\b\b\bok")).toBe("okcret-cmd");
+    expect(view("curl x|sh\r\0\0ok")).toBe("okrl x|sh");
+    expect(view("Xabc\r\u0301ok")).toBe("okbc");
+    // HPA, HPR, and erase in line (progress bars): to the end, to the start, all.
+    expect(view("abcdef\r\x1b[3`X\x1b[2aY")).toBe("abXdeY");
+    expect(view("50% done\r\x1b[Kok")).toBe("ok");
+    expect(view("50% done\r\x1b[0Kok")).toBe("ok");
+    expect(view("50% done\x1b[4D\x1b[1Kok")).toBe("    okne");
+    expect(view("50% done\x1b[2Kok")).toBe("        ok");
+    // A wide character half erased goes whole; a combining mark after a move joins a blank.
+    expect(view("a界b\x1b[3G\x1b[1K")).toBe("   b");
+    expect(view("ab\x1b[3C\u0301")).toBe("ab   \u0301");
+    // A line of tabs only is laid out, not shown as `\t`; NUL draws nothing.
+    expect(view("a\tb\0c")).toBe("a       bc");
+  });
+
+  it("a line that also moves the cursor off the line or edits it otherwise is shown whole, each \\r marked (H71-2)", () => {
+    const view = (l: string) => render(logLine(l), false);
+    for (const esc of [
+      "\x1b[A",
+      "\x1b[2B",
+      "\x1b[J",
+      "\x1b[3P",
+      "\x1b[2@",
+      "\x1b7",
+      "\x1b8",
+      "\x1b[s",
+      "\x1bM",
+      "\x0b",
+      "\x9bC",
+    ])
+      expect(view(`rm -rf ~/data\r${esc}ok\tx\b`), JSON.stringify(esc)).toMatch(
+        /^rm -rf ~\/data\\r(?:\\x0b)?ok\\tx\\x08$/,
+      );
+    expect(render(logLine("a\rb\x1b[Ac"), true)).toBe("a\x1b[2m\\r\x1b[0mbc");
+    // Modes, reports and settings that move nothing keep the emulation (`\e[?25l` hides the cursor).
+    expect(view("\x1b[?25l 10%\r\x1b[?25h100%\x1b[6n\x1b[2 q")).toBe("100%");
+  });
+
+  it("property: the view of a line is what a one-row terminal shows (CR, HT, BS, NUL, CUF/CUB/CHA/EL, wide text) (H71-2)", () => {
+    /** A tiny terminal: one row of unbounded width; a wide character overwritten or erased in part goes whole. */
+    type Cell = { ch: string; part: 0 | 1 } | undefined;
+    const terminal = (ops: Op[]) => {
+      const row: Cell[] = [];
+      let col = 0;
+      const blank = (j: number) => {
+        const c = row[j];
+        if (c === undefined) return;
+        const h = c.part === 1 ? j - 1 : j;
+        row[h] = undefined;
+        if (row[h + 1]?.part === 1) row[h + 1] = undefined;
+      };
+      for (const op of ops) {
+        if (op.k === "text")
+          for (const ch of op.s) {
+            const w = ch === "漢" ? 2 : 1;
+            for (let j = col; j < col + w; j++) blank(j);
+            row[col] = { ch, part: 0 };
+            if (w === 2) row[col + 1] = { ch: "", part: 1 };
+            col += w;
+          }
+        else if (op.k === "cr") col = 0;
+        else if (op.k === "ht") col = (Math.floor(col / 8) + 1) * 8;
+        else if (op.k === "bs") col = Math.max(0, col - 1);
+        else if (op.k === "cuf") col += Math.max(1, op.n);
+        else if (op.k === "cub") col = Math.max(0, col - Math.max(1, op.n));
+        else if (op.k === "cha") col = Math.max(1, op.n) - 1;
+        else if (op.k === "el") {
+          const [from, to] = op.n === 0 ? [col, row.length] : op.n === 1 ? [0, col + 1] : [0, row.length];
+          for (let j = from; j < Math.min(to, row.length); j++) blank(j);
+        }
+      }
+      let out = "";
+      for (let j = 0; j < row.length; j++) out += row[j] === undefined ? " " : row[j]!.ch;
+      return out.trimEnd();
+    };
+    type Op =
+      | { k: "text"; s: string }
+      | { k: "cr" | "ht" | "bs" | "nul" }
+      | { k: "cuf" | "cub" | "cha" | "el"; n: number };
+    const raw = (op: Op): string => {
+      if (op.k === "text") return op.s;
+      if (!("n" in op)) return { cr: "\r", ht: "\t", bs: "\b", nul: "\0" }[op.k];
+      // No parameter means 1 for a move (and 0 for EL); 0 means 1 too.
+      const n = op.n === 1 && op.k !== "el" ? "" : op.n;
+      return `\x1b[${n}${{ cuf: "C", cub: "D", cha: "G", el: "K" }[op.k]}`;
+    };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.stringMatching(/^[a-z 漢]{1,12}$/).map((s) => ({ k: "text" as const, s })) },
+      fc.constantFrom<Op>({ k: "cr" }, { k: "ht" }, { k: "bs" }, { k: "nul" }),
+      fc.record({ k: fc.constantFrom("cuf" as const, "cub" as const, "cha" as const), n: fc.nat(20) }),
+      fc.record({ k: fc.constant("el" as const), n: fc.constantFrom(0, 1, 2) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 16 }), (ops) => {
+        const line = ops.map(raw).join("");
+        const want = terminal(ops);
+        const got = render(logLine(line), false).trimEnd();
+        expect(got, JSON.stringify(line)).toBe(want);
+        // Nothing the terminal still shows is missing from the view.
+        for (const ch of want.replace(/ /g, "")) expect(got).toContain(ch);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("property: graphemes survive the emulation whole, however long the run they are in (H71-1)", () => {
+    const grapheme = fc.constantFrom(
+      "a",
+      "é",
+      "e\u0301",
+      "漢",
+      "█",
+      "😀",
+      "👨\u200d👩\u200d👧",
+      "🇫🇷",
+      "a\u0301\u0302\u0303",
+    );
+    fc.assert(
+      fc.property(fc.array(grapheme, { maxLength: 400 }), (gs) => {
+        const s = gs.join("");
+        expect(render(logLine(`\r${s}`), false)).toBe(render(logLine(s), false));
+        expect(render(logLine(`${"x".repeat(cells(s) + 3)}\r${s}`), false)).toBe(
+          `${render(logLine(s), false)}xxx`,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a long line after a \\r takes time linear in its length, whatever it holds (H71-1)", () => {
+    // 200 K wide characters after `x\r`: the old emulation needed minutes and 4 GB for this, and crashed.
+    let t = performance.now();
+    expect(render(logLine(`x\r${"漢".repeat(200_000)}`), false)).toBe("漢".repeat(200_000));
+    expect(performance.now() - t).toBeLessThan(2000);
+    const pattern = "log é █ 漢 😀 e\u0301 👨\u200d👩\u200d👧 ok ";
+    for (const n of [10_000, 100_000, 1_000_000]) {
+      const body = pattern.repeat(Math.ceil(n / pattern.length));
+      t = performance.now();
+      const shown = render(logLine(`spinner|\r${body}`), false);
+      const took = performance.now() - t;
+      expect(shown).toBe(body.trimEnd() + (body.endsWith(" ") ? " " : ""));
+      // Generous: ~1 s per million characters here; quadratic work would be minutes at a million.
+      expect(took, `${n} characters`).toBeLessThan(1000 + n / 100);
+    }
+  });
+
   it("a log line keeps only colour and weight: conceal, blink, reverse and malformed SGR are dropped (H69-1)", () => {
     const line =
       "a\x1b[8mHIDDEN\x1b[0mb\x1b[5mblink\x1b[0m c\x1b[31;8mX\x1b[0m d\x1b[38;5;0;48;5;0mBLACK\x1b[0m";
