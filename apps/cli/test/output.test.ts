@@ -1,6 +1,7 @@
 import { McError, makeReport, type SessionStatus, summarizeSession, type TabStatus } from "@mc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { readableLine, splitLines } from "../src/commands/logs.js";
 import { cells, display, jsonText, logLine, render, sessionsCommand } from "../src/display.js";
 import { reportError } from "../src/exit-codes.js";
 import { colorEnabled, makeOutput, socketNote, statusTable, table, transitions } from "../src/output.js";
@@ -187,6 +188,22 @@ describe("the display function", () => {
     expect(render(logLine("a\rb\x1b[Ac"), true)).toBe("a\x1b[2m\\r\x1b[0mbc");
     // Modes, reports and settings that move nothing keep the emulation (`\e[?25l` hides the cursor).
     expect(view("\x1b[?25l 10%\r\x1b[?25h100%\x1b[6n\x1b[2 q")).toBe("100%");
+  });
+
+  it("mc's cut notice stays outside the emulated line and never cuts a sequence (H71-2)", () => {
+    const max = 1024 * 1024;
+    const [long] = splitLines(`${"ab\r".repeat(max / 3 + 10)}`);
+    expect(readableLine(long!)).toMatch(/^\[mc: \d+ characters of this line not shown\] ab$/);
+    // The cut falls inside `\e[35m`: it moves to the sequence's start.
+    const text = `${"x".repeat(100)}\x1b[35m${"y".repeat(max - 3)}`;
+    const [cut] = splitLines(text);
+    expect(cut).toBe(`[mc: 100 characters of this line not shown] \x1b[35m${"y".repeat(max - 3)}`);
+    expect(render(readableLine(cut!), true)).toMatch(
+      /^\[mc: 100 characters of this line not shown\] \x1b\[35my/,
+    );
+    // A surrogate pair is not split either.
+    const [pair] = splitLines(`${"😀".repeat(max / 2 + 1)}z`);
+    expect(pair).toBe(`[mc: 2 characters of this line not shown] ${"😀".repeat(max / 2)}z`);
   });
 
   it("property: the view of a line is what a one-row terminal shows (CR, HT, BS, NUL, CUF/CUB/CHA/EL, wide text) (H71-2)", () => {

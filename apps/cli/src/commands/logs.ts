@@ -82,7 +82,7 @@ function printer(found: FoundSession, sources: LogSource[], o: LogsOptions, out:
     } else {
       const k = sources.indexOf(src);
       const prefix = prefixed ? `${palette[k % palette.length]!(src.label.padEnd(width))} | ` : "";
-      out.out(prefix + logLine(line));
+      out.out(prefix + readableLine(line));
     }
   };
 }
@@ -96,12 +96,38 @@ export function logsNotKept(s: { data?: Record<string, unknown> | undefined }): 
 /** Longest line shown whole (a longer one, written whole by the log writer, shows its end). */
 const MAX_LINE = 1024 * 1024;
 
-const splitLines = (text: string) =>
-  (text === "" ? [] : text.replace(/\n$/, "").split("\n")).map((l) =>
-    l.length > MAX_LINE
-      ? `[mc: ${l.length - MAX_LINE} characters of this line not shown] ${l.slice(-MAX_LINE)}`
-      : l,
-  );
+const CSI_AT = /\x1b\[[0-?]*[ -/]*[@-~]/y;
+
+/** Where the shown end of an over-long line starts: never inside a CSI sequence (H71-2: `\e[35m` was cut to `5m`) or a surrogate pair. */
+function cutAt(l: string): number {
+  let start = l.length - MAX_LINE;
+  const esc = l.lastIndexOf("\x1b", start);
+  CSI_AT.lastIndex = esc;
+  if (esc >= 0 && start - esc < 100 && CSI_AT.test(l) && CSI_AT.lastIndex > start) start = esc;
+  const c = l.charCodeAt(start);
+  return c >= 0xdc00 && c <= 0xdfff ? start - 1 : start;
+}
+
+/** A log's text as lines; one longer than {@link MAX_LINE} shows its end after mc's notice of the cut. */
+export const splitLines = (text: string) =>
+  (text === "" ? [] : text.replace(/\n$/, "").split("\n")).map((l) => {
+    if (l.length <= MAX_LINE) return l;
+    const start = cutAt(l);
+    return `[mc: ${start} characters of this line not shown] ${l.slice(start)}`;
+  });
+
+const CUT_NOTICE = /^\[mc: \d+ characters of this line not shown\] /;
+
+/**
+ * A log line for humans ({@link logLine}), mc's cut notice kept outside the emulated line: a carriage return
+ * in the text after it cannot overwrite it (H71-2).
+ */
+export function readableLine(line: string): string {
+  const notice = CUT_NOTICE.exec(line)?.[0];
+  return notice !== undefined && line.length - notice.length >= MAX_LINE
+    ? notice + logLine(line.slice(notice.length))
+    : logLine(line);
+}
 
 /** `sessions logs SESSION[/TAB] [-f] [-n N]`: what a tab printed, kept after it, its session and its server end. */
 export async function logsCommand(target: string, o: LogsOptions, out: Output): Promise<number> {
@@ -269,7 +295,7 @@ export function logTailLines(sessions: SessionStatus[], out: Output): string[] {
         lines.push("", out.c.bold(`${s.session} / ${tabLabel(t)}: no log kept (${t.logNotKept})`));
       if (!t.logTail) continue;
       lines.push("", out.c.bold(`${s.session} / ${tabLabel(t)}: last ${t.logTail.length} line(s)`));
-      for (const l of t.logTail) lines.push(`  ${logLine(l)}`);
+      for (const l of t.logTail) lines.push(`  ${readableLine(l)}`);
     }
   }
   return lines;
