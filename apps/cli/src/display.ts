@@ -331,8 +331,9 @@ function eachGrapheme(text: string, f: (g: string) => void): void {
  * moves to the next multiple of 8, a backspace one column left (not past 0), NUL nothing; CUF/CUB/CHA/HPA
  * move and EL erases as on a terminal (H71-2: `\e[20C` or a tab after `\r` no longer lets later text
  * overwrite what the terminal kept). Columns are counted as the line will be shown: terminal cells
- * ({@link cells}, wide characters two) of each grapheme as {@link display} writes it. Undefined when the line
- * reaches past {@link MAX_COL}.
+ * ({@link cells}, wide characters two) of each grapheme. Undefined when the line holds a character
+ * {@link display} writes visibly (`\x07`, `\u200b`: its escape would take columns the terminal did not give
+ * it and overwrite text the terminal kept) or reaches past {@link MAX_COL}.
  */
 function overwritten(ps: Piece[]): Row | undefined {
   const row: Row = { text: [], sgr: [], width: [] };
@@ -353,9 +354,10 @@ function overwritten(ps: Piece[]): Row | undefined {
     const w = Math.max(1, row.width[h] ?? 1);
     for (let j = h; j < h + w; j++) blank(j);
   };
-  // Measuring a non-ASCII grapheme is slow next to the rest; a progress bar repeats the same few.
+  // Measuring a non-ASCII grapheme is slow next to the rest; a progress bar repeats the same few. -1: one
+  // that is displayed visibly.
   const widths = new Map<string, number>();
-  let tooWide = false;
+  let whole = false;
   for (const p of ps) {
     if ("cr" in p) col = 0;
     else if ("by" in p) col = Math.min(MAX_COL, Math.max(0, col + p.by));
@@ -371,11 +373,15 @@ function overwritten(ps: Piece[]): Row | undefined {
       else for (let j = 0; j <= col && j < len; j++) if (row.text[j] !== undefined) blank(j);
     } else
       eachGrapheme(p.text, (unit) => {
-        if (tooWide) return;
+        if (whole) return;
         let w = unit.length === 1 && unit >= " " && unit <= "~" ? 1 : widths.get(unit);
         if (w === undefined) {
-          w = cells(display(unit));
+          w = display(unit) === unit ? cells(unit) : -1;
           if (widths.size < 4096) widths.set(unit, w);
+        }
+        if (w < 0) {
+          whole = true;
+          return;
         }
         if (w === 0) {
           // A combining mark belongs to the character before the cursor; at column 0 there is none, and it
@@ -389,7 +395,7 @@ function overwritten(ps: Piece[]): Row | undefined {
         }
         w = Math.max(1, w);
         if (col + w > MAX_COL) {
-          tooWide = true;
+          whole = true;
           return;
         }
         for (let j = col; j < col + w && j < row.width.length; j++)
@@ -404,7 +410,7 @@ function overwritten(ps: Piece[]): Row | undefined {
         }
         col += w;
       });
-    if (tooWide) return undefined;
+    if (whole) return undefined;
   }
   return row;
 }
@@ -414,8 +420,8 @@ function overwritten(ps: Piece[]): Row | undefined {
  * backspaces and moves along the line act as on a terminal ({@link overwritten}); colour and weight stay (as
  * style markers: {@link render} prints them only with colour on), nothing that hides or blinks text does
  * (see `sgr.ts`), every other escape sequence is dropped and any remaining control character is displayed
- * visibly. A line that also moves the cursor in a way not emulated (up, down, delete, insert, …) is shown
- * whole instead, each carriage return as a dim `\r`, tabs, backspaces and NULs visibly: mc cannot tell what
+ * visibly. A line that also moves the cursor in a way not emulated (up, down, delete, insert, …) or holds a
+ * character displayed visibly (a control, a zero-width one) is shown whole instead, each carriage return as a dim `\r`, tabs, backspaces and NULs visibly: mc cannot tell what
  * the terminal kept, so it shows everything (H71-2). Logs hold whatever the tab's programs printed: never
  * raw to the terminal.
  */

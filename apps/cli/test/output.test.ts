@@ -138,9 +138,10 @@ describe("the display function", () => {
     expect(render(logLine("界界\rx"), false)).toBe("x 界");
     expect(render(logLine("ab界\rxyz"), false)).toBe("xyz ");
     expect(render(logLine("abcd\r界"), false)).toBe("界cd");
-    // A control is counted as the columns it is displayed in (`\x07`: four), and goes whole like a wide one.
-    expect(render(logLine("a\x07bc\rxy"), false)).toBe("xy   bc");
-    expect(render(logLine("a\x07bc\rxyzwv"), false)).toBe("xyzwvbc");
+    // A control is displayed (`\x07`, four columns) where a terminal gives it none: such a line is shown whole,
+    // as its escape would overwrite what the terminal kept (H71-2).
+    expect(render(logLine("a\x07bc\rxy"), false)).toBe("a\\x07bc\\rxy");
+    expect(render(logLine("rm -rf x\r\x07\x07\u200b"), false)).toBe("rm -rf x\\r\\x07\\x07\\u200b");
   });
 
   it("tabs, backspaces, NULs and moves along the line act as on a terminal, after a \\r too (H71-2)", () => {
