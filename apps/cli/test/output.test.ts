@@ -2,8 +2,9 @@ import { McError, makeReport, type SessionStatus, summarizeSession, type TabStat
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readableLine, splitLines } from "../src/commands/logs.js";
-import { cells, display, jsonText, logLine, render, sessionsCommand } from "../src/display.js";
+import { cells, display, jsonText, render, sessionsCommand } from "../src/display.js";
 import { reportError } from "../src/exit-codes.js";
+import { logLine } from "../src/log-line.js";
 import { colorEnabled, makeOutput, socketNote, statusTable, table, transitions } from "../src/output.js";
 
 /** Anything a hostile file or tool can put in a string: controls, C1, bidi, zero-width, emoji, wide text. */

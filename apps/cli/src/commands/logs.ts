@@ -13,7 +13,7 @@ import {
   type TabStatus,
   tabLogName,
 } from "@mc/core";
-import { logLine } from "../display.js";
+import { logLine } from "../log-line.js";
 import { type Output, tabLabel } from "../output.js";
 import type { LoadedRun } from "../registry.js";
 import {
