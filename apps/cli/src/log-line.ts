@@ -35,6 +35,8 @@ type Piece =
 
 /** Columns the emulated line may reach; a line that goes further is shown without emulation (nothing hidden). */
 const MAX_COL = 4 * 1024 * 1024;
+/** Columns erase-to-start may blank in one line; a line that asks more is shown without emulation (H72-4). */
+const ERASE_BUDGET = 16 * 1024 * 1024;
 
 const BREAK = /[\x00\x08\t\x0b\x0c\r\x1b\u009b]/g;
 
@@ -104,8 +106,9 @@ function pieces(s: string): { ps: Piece[]; moves: boolean; unknown: boolean } {
       }
       const esc = OTHER_ESC.exec(s);
       i = OTHER_ESC.lastIndex;
-      // ESC 7/8 save and restore the cursor, D/E/M move it a line, c resets, `#8` fills the screen.
-      if (esc?.[2] !== undefined && (esc[1] === "#" || (esc[1] === "" && /^[78DEMc]$/.test(esc[2]))))
+      // ESC 7/8 save and restore the cursor, D/E/M move it a line, c resets, `#8` fills the screen, H sets a
+      // tab stop (H72-3: the view's tabs then went elsewhere than the terminal's).
+      if (esc?.[2] !== undefined && (esc[1] === "#" || (esc[1] === "" && /^[78DEHMc]$/.test(esc[2]))))
         unknown = true;
     }
   }
@@ -199,6 +202,7 @@ function overwritten(ps: Piece[]): Row | undefined {
   // that is displayed visibly.
   const widths = new Map<string, number>();
   let whole = false;
+  let erased = 0;
   for (const p of ps) {
     if ("cr" in p) col = 0;
     else if ("by" in p) col = Math.min(MAX_COL, Math.max(0, col + p.by));
@@ -211,7 +215,13 @@ function overwritten(ps: Piece[]): Row | undefined {
       if (col < len && row.width[col] !== 1 && row.text[col] !== undefined) clear(col);
       if (p.erase !== 1)
         row.text.length = row.sgr.length = row.width.length = p.erase === 0 ? Math.min(len, col) : 0;
-      else for (let j = 0; j <= col && j < len; j++) if (row.text[j] !== undefined) blank(j);
+      else {
+        // Each erase to the start walks the row: many of them on a long line were quadratic (H72-4: a
+        // 1 MB line of `\e[1K` ran for minutes).
+        erased += Math.min(col + 1, len);
+        if (erased > ERASE_BUDGET) return undefined;
+        for (let j = 0; j <= col && j < len; j++) if (row.text[j] !== undefined) blank(j);
+      }
     } else
       eachGrapheme(p.text, (unit) => {
         if (whole) return;

@@ -303,6 +303,17 @@ describe("the display function", () => {
     // 200 K wide characters after `x\r`: the old emulation needed minutes and 4 GB for this, and crashed.
     let t = performance.now();
     expect(render(logLine(`x\r${"漢".repeat(200_000)}`), false)).toBe("漢".repeat(200_000));
+    // Erase to the start walks the row: many of them on a long line are shown whole, not emulated for
+    // minutes (review H72-4: a 1 MB line of them did not finish in 60 s).
+    const erases = `${"a".repeat(200_000)}${"\x1b[1K".repeat(160_000)}`;
+    const t0 = performance.now();
+    expect(render(logLine(erases), false)).toBe("a".repeat(200_000));
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // A tab stop set on the line (ESC H): mc does not emulate it, so the line is shown whole (review H72-3:
+    // the view read `abcdefgh12345678` where the terminal showed `ab12345678ILED`).
+    expect(render(logLine("abcdefghFAILED\r\x1b[2C\x1bH\r\t12345678"), false)).toBe(
+      "abcdefghFAILED\\r\\r\\t12345678",
+    );
     expect(performance.now() - t).toBeLessThan(2000);
     const pattern = "log é █ 漢 😀 e\u0301 👨\u200d👩\u200d👧 ok ";
     for (const n of [10_000, 100_000, 1_000_000]) {

@@ -40,14 +40,13 @@ export function hookArtefacts(layout: LayoutConfig, runDir: string): Artefact[] 
     ...env,
     '[ "$1" = onStart ] || exec "${SHELL:-/bin/sh}" "$mc_dir/$1.cmd" 3>&-',
     // mc waits for onStart under its start lock, reading this script's output: once that reader is gone
-    // (mc killed outright: SIGKILL, the OOM killer, a lost ssh connection), the hook ends with all it
-    // started (this script's process group: its own locally, the ssh session's remotely), rather than run
-    // on outside the lock, and beside the next start's (review H68-2). A newline a second, to a pipe.
-    '"${SHELL:-/bin/sh}" "$mc_dir/$1.cmd" 3>&- &',
-    "mc_h=$!",
-    "(trap '' PIPE; while sleep 1 3>&-; do printf '\\n' >&3 2>/dev/null || break; done; kill -0 \"$mc_h\" 2>/dev/null || exit 0; echo \"mc: sessions run is gone: onStart ended\"; trap '' TERM; kill -TERM 0; sleep 2 3>&-; kill -KILL 0) &",
+    // (mc killed outright: SIGKILL, the OOM killer), the hook ends with all it started (this script's process
+    // group, its own), rather than run on outside the lock, and beside the next start's (review H68-2). A
+    // newline a second, to a pipe. The watcher runs in the background, the hook not: a background command of
+    // a non-interactive shell ignores Ctrl-C and Ctrl-\\ (review H72-2: `kill -INT $$` no longer stopped it).
+    "(trap '' PIPE; while sleep 1 3>&-; do printf '\\n' >&3 2>/dev/null || break; done; echo \"mc: sessions run is gone: onStart ended\"; trap '' TERM; kill -TERM 0; sleep 2 3>&-; kill -KILL 0) &",
     "mc_w=$!",
-    'wait "$mc_h"',
+    '"${SHELL:-/bin/sh}" "$mc_dir/$1.cmd" 3>&-',
     "mc_c=$?",
     'kill "$mc_w" 2>/dev/null',
     'exit "$mc_c"',

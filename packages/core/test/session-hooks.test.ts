@@ -77,6 +77,8 @@ describe("session hooks", () => {
       ["exit 3", 3],
       ["true", 0],
       ["sleep 1.5; exit 4", 4],
+      // Ctrl-C reaches the hook (review H72-2: run in the background, it ignored SIGINT).
+      ["kill -INT $$; exit 0", 130],
     ] as const) {
       const dir = hooks(`st${want}`, cmd);
       const t0 = Date.now();
