@@ -3,7 +3,6 @@ import {
   closeSync,
   existsSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -1143,7 +1142,7 @@ describe("damaged tab records (review H65-6)", () => {
       .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
       .find((x: { name: string }) => x.name === "dr656").runDir as string;
     // Cut short, not JSON at all (a terminal title escape in it), another file linked in its place.
-    // (And, below, an empty one and a directory: review H72-5.)
+    // (And, below, an empty one and a FIFO: review H72-5.)
     writeFileSync(join(runDir, "tab-0.json"), '{"v":1,"pid":');
     writeFileSync(join(runDir, "tab-1.json"), "\x1b]0;X\x07garbage");
     rmSync(join(runDir, "tab-2.json"));
@@ -1159,7 +1158,7 @@ describe("damaged tab records (review H65-6)", () => {
     expect(table.stdout).not.toContain("\x1b");
     writeFileSync(join(runDir, "tab-0.json"), "");
     rmSync(join(runDir, "tab-1.json"));
-    mkdirSync(join(runDir, "tab-1.json"));
+    execFileSync("mkfifo", [join(runDir, "tab-1.json")]);
     const again = await tabsOf("dr656");
     expect(again.map((t: { state: string }) => t.state)).toEqual([
       "unknown",

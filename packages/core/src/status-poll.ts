@@ -96,9 +96,9 @@ async function readRecords(
       const path = join(s.runDir, tabRecordName(index));
       const text = await host.readFile(path).catch(() => undefined);
       keepRecord(cache, damaged, recordKey(s, index), text);
-      // Nothing read, yet something is there (empty, a directory, a FIFO, a device, too large to be a
-      // record): damaged too (review H72-5), unless it is the record, written since (by rename) and read again.
-      if (text || (await host.stat(path).catch(() => undefined)) === undefined) return;
+      // Nothing read, yet a file is there (empty, a FIFO, a device, too large to be a record): damaged too
+      // (review H72-5), unless it is the record, written since (by rename) and read again.
+      if (text || (await host.stat(path).catch(() => undefined)) !== "file") return;
       const again = await host.readFile(path).catch(() => undefined);
       keepRecord(cache, damaged, recordKey(s, index), again);
       if (!again) damaged.add(recordKey(s, index));
