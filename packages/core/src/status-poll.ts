@@ -94,26 +94,24 @@ async function readRecords(
   await Promise.all(
     wanted.map(async ({ s, index }) => {
       const path = join(s.runDir, tabRecordName(index));
+      const key = recordKey(s, index);
       const text = await host.readFile(path).catch(() => undefined);
-      keepRecord(cache, damaged, recordKey(s, index), text);
-      // Nothing read, yet a file is there (empty, a FIFO, a device, too large to be a record): damaged too
-      // (review H72-5), unless it is the record, written since (by rename) and read again.
-      if (text || (await host.stat(path).catch(() => undefined)) !== "file") return;
-      const again = await host.readFile(path).catch(() => undefined);
-      keepRecord(cache, damaged, recordKey(s, index), again);
-      if (!again) damaged.add(recordKey(s, index));
+      if (keepRecord(cache, key, text)) return;
+      // Not a record, yet a file is there (not JSON, empty, a FIFO, a device, too large to be one): damaged
+      // (reviews H65-6, H72-5: it read `pending`, with no word of it). The wrapper writes its first record in
+      // place, so one caught mid-write is read again a moment later before it is called damaged.
+      if (!text && (await host.stat(path).catch(() => undefined)) !== "file") return;
+      await sleep(50);
+      if (!keepRecord(cache, key, await host.readFile(path).catch(() => undefined))) damaged.add(key);
     }),
   );
 }
 
-/**
- * A tab record read: kept when it is one; a file there that is not one is damaged (the wrapper writes its
- * record whole, by rename), which its row says (review H65-6: it read `pending`, with no word of it).
- */
-function keepRecord(cache: RecordCache, damaged: Set<string>, key: string, text: string | undefined) {
+/** A tab record read: kept when it is one (true). */
+function keepRecord(cache: RecordCache, key: string, text: string | undefined): boolean {
   const rec = parseTabRecord(text);
   if (rec) cache.set(key, rec);
-  else if (text) damaged.add(key);
+  return rec !== undefined;
 }
 
 /**
@@ -149,7 +147,7 @@ async function gather(
     const s = open[k]!;
     // A run directory always holds the session's script and command files: none at all is none there.
     if (dir?.size === 0 && s.runDir) lostDirs.add(s.runDir);
-    for (const i of slotNumbers(s)) keepRecord(cache, damaged, recordKey(s, i), dir?.get(tabRecordName(i)));
+    for (const i of slotNumbers(s)) keepRecord(cache, recordKey(s, i), dir?.get(tabRecordName(i)));
   }
   forgetReplaced(cache, sessions, observations, Boolean(host.coalesces));
   if (!host.coalesces) {
