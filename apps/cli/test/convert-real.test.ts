@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freezeTmux } from "../src/convert/freeze-tmux.js";
 import { convertDocument, exportDocument } from "../src/convert/json.js";
-import { type Ran, requireBuilt, runCli } from "./cli.js";
+import { type Ran, removeSandbox, requireBuilt, runCli } from "./cli.js";
 
 const has = (file: string, args: string[]) => {
   try {
@@ -98,7 +98,7 @@ afterAll(() => {
   }
   // Retried: a tab killed with its server may still write its end record or log a moment after (CI at 06dd5c4;
   // 1 s of retries was too little on a loaded machine at 0b61269).
-  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+  if (dir) removeSandbox(dir);
 });
 
 describe.skipIf(!tools.tmux)("freeze a hand-made tmux session, export it, load it in the real tool", () => {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
-import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
+import { BIN, cliSandbox, type Ran, removeSandbox, runCli } from "./cli.js";
 
 let dir: string;
 let sock: string;
@@ -55,7 +55,7 @@ afterAll(() => {
   try {
     tmux("kill-server");
   } catch {}
-  rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+  removeSandbox(dir);
 });
 
 describe("sessions (built binary, real tmux on a private socket)", () => {

@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
+import { BIN, cliSandbox, type Ran, removeSandbox, runCli } from "./cli.js";
 
 let dir: string;
 let sock: string;
@@ -50,7 +50,7 @@ afterAll(() => {
     try {
       tmuxAt(s, "kill-server");
     } catch {}
-  rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+  removeSandbox(dir);
 });
 
 describe("kill refuses what it would misread, and says what it did not do", () => {

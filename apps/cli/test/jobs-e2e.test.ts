@@ -15,7 +15,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { waitFor } from "../../../packages/tmux/test/harness.js";
 import { event as eventSchema } from "../src/output-schemas.js";
-import { BIN, cliSandbox, type Ran, runCli } from "./cli.js";
+import { BIN, cliSandbox, type Ran, removeSandbox, runCli } from "./cli.js";
 
 /** Tabs as jobs (#16) through the built binary on a private real tmux server. */
 let dir: string;
@@ -97,7 +97,7 @@ afterAll(() => {
   try {
     execFileSync("tmux", ["-S", sock, "kill-server"]);
   } catch {}
-  rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+  removeSandbox(dir);
 });
 
 describe("logs", () => {

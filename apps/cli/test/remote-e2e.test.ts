@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "@mc/remote/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./cli.js";
+import { removeSandbox, runCli } from "./cli.js";
 
 describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0.1, real tmux)", () => {
   let sshd: PrivateSshd;
@@ -41,7 +41,7 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     }
     sshd?.stop();
     // Tab wrappers may still be writing their last record as the server goes: retry the removal.
-    rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+    removeSandbox(dir);
   });
 
   const sessions = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>

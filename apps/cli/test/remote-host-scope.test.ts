@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "@mc/remote/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./cli.js";
+import { removeSandbox, runCli } from "./cli.js";
 
 /**
  * A port that accepts TCP connections and never says a word: a machine whose sshd hangs (SIGSTOPped, an
@@ -96,7 +96,7 @@ describe.skipIf(!HAVE_SSHD)(
           } catch {}
         sshd[m]?.stop();
       }
-      rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
+      removeSandbox(dir);
     });
 
     const sessions = (args: string[]) => runCli(args, { env, cwd: dir });
