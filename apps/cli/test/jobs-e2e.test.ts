@@ -3,6 +3,7 @@ import {
   closeSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -843,10 +844,23 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     const again = layouts("h285-again.json", [
       { layoutName: "mr", layoutTabs: [{ tabName: "a", command: hold("mr-new") }] },
     ]);
+    // The restart's tmux waits 4 s after it killed the session it replaces, before the restart marks it
+    // replaced: the run sees its tab end in between (CI once read "already gone" there, by chance).
+    const real = execFileSync("sh", ["-c", "command -v tmux"], { encoding: "utf8" }).trim();
+    const bin = join(dir, "h285-bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, "tmux"),
+      `#!/bin/sh\n${JSON.stringify(real)} "$@"; s=$?\ncase "$*" in *kill-session*) sleep 4 ;; esac\nexit $s\n`,
+      { mode: 0o755 },
+    );
     const { child, got, code } = killRunOf(first);
     try {
       await until(tabsOf.bind(null, "mr"), (t) => t[0]?.state === "running");
-      const restarted = await run(again, "--on-conflict", "restart");
+      const restarted = await runCli(["run", again, "--socket", sock, "--on-conflict", "restart"], {
+        env: { ...env, PATH: `${bin}:${env.PATH}` },
+        cwd: dir,
+      });
       expect(restarted.code, restarted.stderr).toBe(0);
       // Its own tab was killed by the restart: a failed tab, as the run says.
       expect(await code, got.stderr).toBe(10);

@@ -325,8 +325,9 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * merged tab, a rerun) has not finished and is not killed, said by `kept`.
    */
   async killAtCompletion(o: { keepFailed?: boolean | undefined } = {}): Promise<KillResult[]> {
-    const saved = await this.store.load(this.runId).catch(() => undefined);
     const same = (s: ManagedSession) => (x: ManagedSession) => x.machine === s.machine && x.name === s.name;
+    await this.awaitRestartsOf(same);
+    const saved = await this.store.load(this.runId).catch(() => undefined);
     // A session a merge moved to another run's record (this run's goes once empty) is looked at, and
     // killed, as that record has it now: with the tabs the merge gave it.
     const movedTo = new Map<ManagedSession, string>();
@@ -371,6 +372,22 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       out.push({ machine: s.machine, name: s.name, ok: true, kept });
     }
     return out;
+  }
+
+  /**
+   * Until no live `sessions run --on-conflict restart` from another terminal is replacing a session of
+   * this run (at most 60 s): its tabs ended because that restart killed it, and the restart marks it
+   * replaced only after its kill. Asked before then, the session read "already gone" (and "no session
+   * killed"), not "another sessions run replaced it".
+   */
+  private async awaitRestartsOf(same: (s: ManagedSession) => (x: ManagedSession) => boolean) {
+    const end = Date.now() + 60_000;
+    const mine = (x: ManagedSession) => this.managed.some((s) => same(s)(x));
+    while (Date.now() < end) {
+      const underway = await this.store.replacementsOf(this.runId, mine).catch(() => []);
+      if (!underway.some(startingNow)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** {@link killSession} of a session whose record a merge moved to run `savedIn`: retired there. */

@@ -119,6 +119,19 @@ export class RunStore {
     return { ...s, data: { ...s.data, runId, savedIn: run.id } };
   }
 
+  /**
+   * Sessions other runs are making as restarts of a session `match` takes (recorded with
+   * `starting.replacing` or `starting.replacesFirst`): the one they replace is, or is about to be, killed
+   * by them, and marked replaced in its own record once it is.
+   */
+  async replacementsOf(runId: string, match: (s: ManagedSession) => boolean): Promise<ManagedSession[]> {
+    const runs = await this.list();
+    return runs
+      .filter((r) => r.id !== runId)
+      .flatMap((r) => r.sessions)
+      .filter((s) => (s.starting?.replacing || s.starting?.replacesFirst) && match(s));
+  }
+
   /** Remove sessions from run `runId`'s record (the record goes when nothing, live or ended, is left). */
   async drop(runId: string, hit: (s: ManagedSession) => boolean): Promise<void> {
     await this.update(runId, (run) => {
