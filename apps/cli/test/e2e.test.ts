@@ -1751,3 +1751,50 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
     expect((await sessions(["kill", "over"])).code).toBe(0);
   });
 });
+
+describe("a start that waits for another run's start lock (review H70-3)", () => {
+  it("says so after a second, and starts once the other run has started", async () => {
+    const gate = join(dir, "h703-gate");
+    const inHook = join(dir, "h703-in-hook");
+    const hold = layoutsFile("h703a.json", [
+      {
+        layoutName: "lwa",
+        onStart: `: > '${inHook}'; while [ ! -e '${gate}' ]; do sleep 0.1; done`,
+        layoutTabs: [{ tabName: "t", command: "sleep 60" }],
+      },
+    ]);
+    const next = layoutsFile("h703b.json", [
+      { layoutName: "lwb", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const bg = (file: string) => {
+      const child = spawn("node", [BIN, "run", file, "--socket", sock], { env, cwd: dir });
+      const got = { err: "" };
+      child.stderr.on("data", (d: Buffer) => {
+        got.err += d.toString();
+      });
+      const code = new Promise<number | null>((r) => child.on("close", r));
+      onTestFinished(() => {
+        child.kill("SIGKILL");
+      });
+      return { got, code };
+    };
+    const a = bg(hold);
+    await until(
+      async () => existsSync(inHook),
+      (x) => x,
+    );
+    const b = bg(next);
+    const said = await until(
+      async () => b.got.err,
+      (e) => e.includes("waiting for another sessions run"),
+    );
+    writeFileSync(gate, "");
+    expect(said).toContain(
+      "waiting for another sessions run that is starting sessions on this machine (its start lock; Ctrl-C gives up, nothing started yet)",
+    );
+    expect(await a.code, a.got.err).toBe(0);
+    expect(await b.code, b.got.err).toBe(0);
+    expect(a.got.err).not.toContain("waiting for");
+    for (const s of ["lwa", "lwb"]) expect((await sessions(["kill", s])).code).toBe(0);
+  });
+});

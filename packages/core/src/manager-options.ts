@@ -68,6 +68,11 @@ export interface StartOptions {
   onSessionStarted?: ((s: StartedSession) => void) | undefined;
   /** Called when a machine has finished starting, or failed. */
   onMachineDone?: ((r: MachineStartResult) => void) | undefined;
+  /**
+   * Called once when a machine's start has waited a second for its start lock: another `sessions run`
+   * is starting sessions there (or was killed while it did, and its lease has not run out).
+   */
+  onLockWait?: ((machine: string) => void) | undefined;
 }
 
 /** How one machine's start went. */

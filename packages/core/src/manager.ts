@@ -146,8 +146,12 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   }
 
   private async startOne(m: Machine<O>, o: StartOptions): Promise<StartedSession[]> {
+    // A start that waits in silence for another run's lock looked hung (review H70-3: ~29 s over ssh).
+    const waiting = o.onLockWait && setTimeout(() => o.onLockWait?.(m.name), 1000);
     const release = m.backend.lockName
-      ? await lockUnlessAborted(m.host, m.backend.lockName, o.signal, m.backend.name)
+      ? await lockUnlessAborted(m.host, m.backend.lockName, o.signal, m.backend.name).finally(() =>
+          clearTimeout(waiting),
+        )
       : undefined;
     try {
       await settleDeadStarts(this.recoveryOps(), m, o.onWarning);

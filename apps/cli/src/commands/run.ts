@@ -258,6 +258,15 @@ async function runBatch(
         missingDirs: o.missingDirs,
         initialTabs: o.maxParallelTabs,
         onWarning: (w) => warn(out, w),
+        onLockWait: (machine) => {
+          if (out.json) return;
+          const where = machine === "local" ? "on this machine" : `on ${display(machine, { oneLine: true })}`;
+          out.err(
+            out.c.dim(
+              `waiting for another sessions run that is starting sessions ${where} (its start lock; Ctrl-C gives up, nothing started yet)`,
+            ),
+          );
+        },
         delayBetweenMs: o.sleepInbetween * 1000,
         onSessionStarted: (s) => {
           done++;
