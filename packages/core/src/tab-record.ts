@@ -34,14 +34,33 @@ export function readyMarkerName(index: number): string {
   return `ready-${index}.json`;
 }
 
-/** Parse a record; undefined for a missing or damaged file (a torn write can never be read: writes are renames). */
+/**
+ * Parse a record; undefined for a missing or damaged file (a torn write can never be read: writes are
+ * renames). Every field mc reads must have the type mc writes (review H72-5: a record whose `exit` was a
+ * string was taken as one, and its exit shown as text): one that does not is damaged, not half-believed.
+ */
 export function parseTabRecord(text: string | undefined): TabRecord | undefined {
   if (!text) return undefined;
+  let r: Record<string, unknown>;
   try {
-    const r = JSON.parse(text) as Partial<TabRecord>;
-    if (r.v !== 1 || typeof r.pid !== "number" || typeof r.start !== "number") return undefined;
-    return r as TabRecord;
+    r = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return undefined;
+  const int = (v: unknown) => Number.isSafeInteger(v);
+  const time = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  const opt = (k: string, ok: (v: unknown) => boolean) => r[k] === undefined || ok(r[k]);
+  const name = (v: unknown) => typeof v === "string" && v.length <= 64;
+  const whole =
+    r.v === 1 &&
+    int(r.pid) &&
+    (r.pid as number) >= 0 &&
+    time(r.start) &&
+    opt("end", time) &&
+    opt("exit", int) &&
+    opt("signal", name) &&
+    opt("error", name) &&
+    opt("attempt", (v) => int(v) && (v as number) > 0);
+  return whole ? (r as unknown as TabRecord) : undefined;
 }
