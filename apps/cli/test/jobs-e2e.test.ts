@@ -1455,6 +1455,42 @@ describe("a stop while a readiness command is probed (review H67-2)", () => {
   });
 });
 
+describe("a readiness command that hangs (review H67-5)", () => {
+  it("holds up neither the other tabs' probes and starts nor its own timeout", async () => {
+    const f = layouts("h675.json", [
+      {
+        layoutName: "h675",
+        layoutTabs: [
+          { tabName: "hang", command: "sleep 60", readiness: { command: "sleep 100", timeoutSeconds: 1 } },
+          {
+            tabName: "slow",
+            command: "sleep 1; echo READY; sleep 60",
+            readiness: { logMatches: "READY", timeoutSeconds: 20 },
+          },
+          { tabName: "dep", command: "sleep 60", dependsOn: ["slow"] },
+        ],
+      },
+    ]);
+    const at = Date.now();
+    const r = await run(f);
+    const took = Date.now() - at;
+    try {
+      expect(r.code, r.stderr).toBe(10);
+      expect(r.stderr).toContain("h675 / hang: not ready within 1 s");
+      // One after another, the hanging probe took 10 s a look: hang failed after ~21 s, dep opened ~8 s late.
+      expect(took, r.stderr).toBeLessThan(9000);
+      const events = lines((await sessions(["events", "h675"])).stdout).map(
+        (l) => JSON.parse(l) as { type: string; tab?: string; time: string },
+      );
+      const time = (type: string, tab: string) =>
+        Date.parse(events.find((e) => e.type === type && e.tab === tab)?.time ?? "");
+      expect(time("tab-started", "dep") - time("tab-started", "slow")).toBeLessThan(5000);
+    } finally {
+      await sessions(["kill", "h675"]);
+    }
+  });
+});
+
 describe("a run that ends before its waiting tabs start", () => {
   it("leaves them abandoned; running the file again with merge-skip starts them (review H5-8)", async () => {
     const ready = join(dir, "h8-ready");
@@ -1889,7 +1925,10 @@ describe("queued tabs and what a run says of them (review H18)", () => {
     ]);
     const r = await run(f);
     expect(r.code, r.stderr).toBe(10);
-    expect(r.stderr).toMatch(/2 tab\(s\) failed before they ran/);
+    expect(r.stderr).toContain("rt / a: not ready within 1 s");
+    expect(r.stderr).toContain(
+      "2 tab(s) failed: not ready in time, or not started because a tab they depend on failed",
+    );
     await sessions(["kill", "rt"]);
     // A pane without a command is a shell the user asked for: --kill-finished-tabs leaves it open.
     const g = layouts("ip.json", [

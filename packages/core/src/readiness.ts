@@ -136,7 +136,13 @@ const PROBE_LIMIT_S = 10;
 export async function probeReadiness(
   host: Host,
   r: Readiness,
-  tab: { startDir: string; logPath: string; shell?: string | undefined },
+  tab: {
+    startDir: string;
+    logPath: string;
+    shell?: string | undefined;
+    /** A command probe runs at most this long (s; at least 1, at most {@link PROBE_LIMIT_S}). */
+    limitSeconds?: number | undefined;
+  },
 ): Promise<boolean> {
   if (r.file !== undefined) {
     // The home forms a startDir has (~, $HOME, ${HOME}), the host's home: review H67-8.
@@ -163,17 +169,18 @@ export async function probeReadiness(
   }
   if (r.command !== undefined) {
     const shell = shQuote(tab.shell ?? "/bin/sh");
+    const limitS = Math.min(PROBE_LIMIT_S, Math.max(1, Math.ceil(tab.limitSeconds ?? PROBE_LIMIT_S)));
     // Only its exit status is read: its output goes nowhere, so nothing it leaves behind holds mc's pipe;
-    // and where the host has timeout(1), the probe's whole process group ends after PROBE_LIMIT_S, also on
+    // and where the host has timeout(1), the probe's whole process group ends after its limit, also on
     // a remote host whose connection would otherwise wait for it.
     const script = [
       "exec </dev/null >/dev/null 2>&1",
       `cd -- ${shQuote(tab.startDir)} || exit 1`,
-      `command -v timeout >/dev/null && exec timeout -k 2 ${PROBE_LIMIT_S} ${shell} -c "$0"`,
+      `command -v timeout >/dev/null && exec timeout -k 2 ${limitS} ${shell} -c "$0"`,
       `exec ${shell} -c "$0"`,
     ].join("\n");
     const res = await host
-      .run({ file: "/bin/sh", args: ["-c", script, r.command], timeoutMs: (PROBE_LIMIT_S + 5) * 1000 })
+      .run({ file: "/bin/sh", args: ["-c", script, r.command], timeoutMs: (limitS + 5) * 1000 })
       .catch(() => undefined);
     return res?.exitCode === 0;
   }

@@ -23,6 +23,8 @@ export interface ScheduleOptions {
 }
 
 const LIVE = new Set<TabStatus["state"]>(["running", "pending"]);
+/** How long a look waits for a probe's answer before it goes on (the probe goes on too, and is looked at next time). */
+const PROBE_LOOK_MS = 250;
 const FAILED = isFailedTab;
 
 /** What the scheduler knows of one session beyond its status. */
@@ -38,6 +40,8 @@ interface Track {
   failing: Set<number>;
   /** When each tab with a readiness condition was first seen started (ms, monotonic: performance.now). */
   since: Map<number, number>;
+  /** Each tab's readiness probe under way (a command may take seconds): looked at, not waited for. */
+  probes: Map<number, Promise<boolean>>;
   /** The session ended under the scheduler (killed by the user or another mc): nothing more starts. */
   gone?: boolean;
 }
@@ -56,7 +60,14 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
     if (!t) {
-      t = { ready: new Set(), failed: new Set(), closed: new Set(), failing: new Set(), since: new Map() };
+      t = {
+        ready: new Set(),
+        failed: new Set(),
+        closed: new Set(),
+        failing: new Set(),
+        since: new Map(),
+        probes: new Map(),
+      };
       tracks.set(key(s), t);
     }
     return t;
@@ -128,15 +139,19 @@ async function step(
     ? st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index) && finished(x) && !interactive(x))
     : [];
   // A tab is its first pane (its own command): further panes are not what others depend on.
+  const checks: Promise<void>[] = [];
   for (const tab of st.tabs.filter((x) => !x.pane)) {
     const i = tab.index;
     if (FAILED(tab)) t.failed.add(i);
     if (t.ready.has(i) || t.failed.has(i) || !(LIVE.has(tab.state) || tab.state === "exited")) continue;
-    // A stop does not wait out a readiness probe (up to its own limit, seconds): the probe ends by itself.
-    if (o.signal?.aborted) return;
-    await unlessStopped(readyCheck(manager, s, tab, t, now, o), o.signal);
-    if (o.signal?.aborted) return;
+    checks.push(readyCheck(manager, s, tab, t, now, o));
   }
+  // Every tab's probe at once, each looked at for a moment: one slow readiness command held up every
+  // other tab's probe and start, and its own timeout, by up to 15 s a look (review H67-5). A stop does
+  // not wait for them: a probe ends by itself.
+  if (o.signal?.aborted) return;
+  await unlessStopped(Promise.all(checks), o.signal);
+  if (o.signal?.aborted) return;
   // Tabs, not panes: a tab with several panes takes one slot, as at the first start. One that failed its
   // readiness is being closed: its slot is free.
   let running = new Set(
@@ -278,18 +293,28 @@ async function readyCheck(
     return;
   }
   if (!t.since.has(tab.index)) t.since.set(tab.index, now);
-  const host = manager.hostOf(s.machine);
-  const logPath = join(s.runDir, tabLogName(tab.index));
-  if (
-    await probeReadiness(host, r, { startDir: cfg.startDir, logPath, shell: cfg.shell }).catch(() => false)
-  ) {
+  const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;
+  let probe = t.probes.get(tab.index);
+  if (!probe) {
+    const host = manager.hostOf(s.machine);
+    const logPath = join(s.runDir, tabLogName(tab.index));
+    // A probe may run no longer than the tab has left (a `sleep 100` probe of a 1 s timeout failed after 21 s).
+    const left = (limit - (now - t.since.get(tab.index)!)) / 1000;
+    probe = probeReadiness(host, r, { startDir: cfg.startDir, logPath, shell: cfg.shell, limitSeconds: left })
+      .catch(() => false)
+      .finally(() => {
+        if (t.probes.get(tab.index) === probe) t.probes.delete(tab.index);
+      });
+    t.probes.set(tab.index, probe);
+  }
+  const ok = await Promise.race([probe, sleep(PROBE_LOOK_MS).then(() => undefined)]);
+  if (ok) {
     t.ready.add(tab.index);
     emit();
     // For `sessions events` later: when it became ready (a tab without a probe is ready when it starts).
     await manager.noteTabReady(s.name, tab.index, s.machine).catch(() => {});
     return;
   }
-  const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;
   if (now - t.since.get(tab.index)! < limit) return;
   t.failed.add(tab.index);
   // Says so when a logMatches pattern was given up as too slow (review H67-4).

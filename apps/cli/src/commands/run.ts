@@ -392,19 +392,27 @@ async function runBatch(
       // ended first (killed, or its last open tab closed) is said here, and fails the run.
       // So is one the scheduler failed: not ready in time, or skipped for a failed dependency.
       const after = await manager.checkAllSessionsStatus({ processes: false });
-      const tabs = after.sessions.flatMap((x) => x.tabs.map((t) => ({ t, gone: !x.exists })));
+      const tabs = after.sessions.flatMap((x) =>
+        x.tabs.map((t) => ({ t, session: x.session, gone: !x.exists })),
+      );
       const never = tabs.filter(({ t, gone }) => t.state === "not-started" && gone).length;
-      const failed = tabs.filter(
-        ({ t }) => !t.pane && (t.state === "skipped" || /^not ready within/.test(t.error ?? "")),
-      ).length;
+      // The wording of notReadyReason (a logMatches pattern given up as too slow ends the same way).
+      const notReady = tabs.filter(({ t }) => !t.pane && /not ready within \d/.test(t.error ?? ""));
+      const failed = notReady.length + tabs.filter(({ t }) => !t.pane && t.state === "skipped").length;
       if (never + failed > 0) {
         result.failedTabs = never + failed;
         report = after;
         if (!out.json && never)
           out.err(out.c.red(`${never} tab(s) never started: their session ended first`));
+        // A tab skipped for its dependency was said as it happened; one not ready in time only here.
+        if (!out.json)
+          for (const { t, session } of notReady)
+            out.err(`${out.c.red("✗")} ${session} / ${t.tabName}: ${display(t.error!, { oneLine: true })}`);
         if (!out.json && failed)
           out.err(
-            out.c.red(`${failed} tab(s) failed before they ran: not ready in time, or a dependency failed`),
+            out.c.red(
+              `${failed} tab(s) failed: not ready in time, or not started because a tab they depend on failed`,
+            ),
           );
       }
     }
