@@ -463,7 +463,9 @@ export const rerunDocument = z
     notRerun: z
       .array(z.string())
       .optional()
-      .describe("Failed tabs --failed left out, and why (several panes; a dependency not yet succeeded)."),
+      .describe(
+        "Failed tabs --failed left out, and why (several panes; a dependency neither succeeded nor running and ready).",
+      ),
     interrupted: z
       .literal(true)
       .optional()

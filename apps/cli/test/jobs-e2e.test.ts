@@ -1283,6 +1283,48 @@ describe("rerun, --keep-failed, --notify", () => {
     await sessions(["kill", "rall"]);
   });
 
+  it("rerun --failed reruns the dependant of a service once the service runs and is ready (review H67-10)", async () => {
+    const up = join(dir, "h6710-up");
+    const f = layouts("h6710.json", [
+      {
+        layoutName: "svc",
+        layoutTabs: [
+          { tabName: "keep", command: "sleep 300" },
+          // Ready 2 s after it starts: too late for its 1 s the first time; a service, it never finishes.
+          {
+            tabName: "db",
+            command: `sleep 2; : > '${up}'; sleep 300`,
+            readiness: { file: up, timeoutSeconds: 1 },
+          },
+          { tabName: "api", command: "echo api-ran; sleep 300", dependsOn: ["db"] },
+        ],
+      },
+    ]);
+    try {
+      expect((await run(f)).code).toBe(10);
+      const first = await sessions(["rerun", "svc", "--failed"]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain(
+        "not rerun: api depends on db, which is neither finished successfully nor running and ready: rerun --failed again once it is",
+      );
+      await until(
+        async () => existsSync(up),
+        (x) => x,
+      );
+      // db runs (its second attempt) and is ready: api is rerun, though db never finishes.
+      const second = await sessions(["rerun", "svc", "--failed"]);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).not.toContain("not rerun");
+      const states = await until(
+        () => tabsOf("svc"),
+        (t) => t[2]?.state === "running",
+      );
+      expect(states.map((t: { state: string }) => t.state)).toEqual(["running", "running", "running"]);
+    } finally {
+      await sessions(["kill", "svc"]);
+    }
+  });
+
   it("rerun --failed --max-parallel-tabs N starts the failed tabs N at a time (review H44-4)", async () => {
     const spans = join(dir, "rerun-spans");
     const again = join(dir, "rerun-again");

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import {
   eventKey,
   type FollowMemory,
@@ -10,11 +11,13 @@ import {
   type McEvent,
   makeReport,
   parseTabRecord,
+  probeReadiness,
   type SessionStatus,
   sessionEvents,
   sessionSlots,
   sleep,
   type TabStatus,
+  tabLogName,
   tabRecordName,
 } from "@mc/core";
 import { oneLine, placeWords, type SessionPlace, sessionsCommand } from "../display.js";
@@ -576,16 +579,20 @@ const FIRST_ANSWER_GRACE_MS = 1000;
 
 /**
  * The tabs `rerun --failed` runs again, decided before any starts: failed tabs of one command, and a tab
- * skipped for a failed dependency only once every tab it depends on has succeeded (rerun at once, it
- * would run before the dependency it waits for); the rest are said, not rerun.
+ * skipped for a failed dependency only once every tab it depends on is ready as the run has it (finished
+ * successfully, or running and, where it has a readiness condition, passing its probe now: a service
+ * never finishes, review H67-10); rerun at once, it would run before the dependency it waits for. The
+ * rest are said, not rerun.
  */
-function failedToRerun(
+async function failedToRerun(
   session: SessionPlace,
   layout: LayoutConfig,
   tabs: readonly TabStatus[],
   /** Whether `--on-conflict merge-skip` can open tabs in the running session (tmux only). */
   merges: boolean,
-): { tabs: number[]; notes: string[] } {
+  /** Whether running tab `index`'s readiness condition holds now. */
+  readyNow: (index: number) => Promise<boolean>,
+): Promise<{ tabs: number[]; notes: string[] }> {
   const own = tabs.filter((t) => !t.pane);
   const byName = new Map(own.map((t) => [t.tabName, t]));
   const out: number[] = [];
@@ -606,13 +613,16 @@ function failedToRerun(
       notes.push(`${t.tabName} has several panes (restart the session, or merge-overwrite the tab)`);
       continue;
     }
-    const waiting = (config?.dependsOn ?? []).filter((d) => {
-      const dep = byName.get(d);
-      return !(dep?.state === "exited" && dep.exitCode === 0);
-    });
-    if (t.state === "skipped" && waiting.length) {
+    const waiting: string[] = [];
+    if (t.state === "skipped")
+      for (const d of config?.dependsOn ?? []) {
+        const dep = byName.get(d);
+        const done = dep?.state === "exited" && dep.exitCode === 0;
+        if (!done && !(dep?.state === "running" && (await readyNow(dep.index)))) waiting.push(d);
+      }
+    if (waiting.length) {
       notes.push(
-        `${t.tabName} depends on ${waiting.join(", ")}, which has not succeeded: rerun --failed again once it has`,
+        `${t.tabName} depends on ${waiting.join(", ")}, which is neither finished successfully nor running and ready: rerun --failed again once it is`,
       );
       continue;
     }
@@ -700,11 +710,22 @@ export async function rerunCommand(
         // zellij opens a waiting tab of its own start later, but refuses a merge into a running session,
         // and Windows Terminal has neither (review H51-7: the note pointed zellij users at merge-skip).
         const merges = found.run.backend === "tmux";
-        ({ tabs, notes } = failedToRerun(
-          { name: found.session.name, ...whereOf(found.run, found.machine) },
-          found.session.layout,
+        const { session } = found;
+        const host = manager.hostOf(found.machine);
+        // As the run's scheduler probes it (a tab without a condition is ready once it runs).
+        const readyNow = async (i: number) => {
+          const tab = session.layout.layoutTabs[i];
+          if (!tab?.readiness) return true;
+          const logPath = join(session.runDir, tabLogName(i));
+          const at = { startDir: tab.startDir, logPath, shell: tab.shell };
+          return probeReadiness(host, tab.readiness, at).catch(() => false);
+        };
+        ({ tabs, notes } = await failedToRerun(
+          { name: session.name, ...whereOf(found.run, found.machine) },
+          session.layout,
           st?.tabs ?? [],
           merges,
+          readyNow,
         ));
       } else {
         throw new McError("USAGE", "name a tab (SESSION/TAB) or pass --failed", {
