@@ -21,6 +21,7 @@ import { McError } from "./errors.js";
 import type { Command, CommandResult, Host, HostInfo } from "./host.js";
 import { linuxProcessTrees } from "./linux-proc.js";
 import { makeDirs, makeDirsSync } from "./make-dirs.js";
+import { commandDeadline } from "./poll.js";
 
 /** Where mc keeps state on this machine: `$MC_STATE_DIR`, else `$XDG_STATE_HOME/mc`, else `~/.local/state/mc`. */
 export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -185,22 +186,33 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         // once it has exited its output pipes are closed on our side: a tmux client hands its stdout and
         // stderr to its server, and a stopped server would hold them open, so they would never end.
         let timedOut = false;
-        child.once("exit", () => {
-          if (!timedOut) return;
+        const closePipes = () =>
           setTimeout(() => {
             child.stdout?.destroy();
             child.stderr?.destroy();
           }, 100).unref();
+        child.once("exit", () => {
+          if (timedOut) closePipes();
         });
-        const timer =
+        let settled = false;
+        const deadline =
           cmd.timeoutMs === undefined
             ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill("SIGTERM");
-                setTimeout(() => child.kill("SIGKILL"), 2000).unref();
-              }, cmd.timeoutMs);
-        const r = await child.finally(() => clearTimeout(timer));
+            : commandDeadline(
+                cmd.timeoutMs,
+                () => {
+                  timedOut = true;
+                  // Ended, but its output still held open (by a tmux server it handed it to): closed here.
+                  if (child.exitCode !== null || child.signalCode !== null) closePipes();
+                  child.kill("SIGTERM");
+                  setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+                },
+                () => settled,
+              );
+        const r = await child.finally(() => {
+          settled = true;
+          deadline?.clear();
+        });
         if ((r as { code?: string }).code === "ENOENT" && r.exitCode === undefined) throw notFound(cmd, r);
         const stderr = typeof r.stderr === "string" ? r.stderr : "";
         return {

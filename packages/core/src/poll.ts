@@ -14,6 +14,38 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * A command's time limit: `expire` runs `ms` after now unless `answered()` by then. A deadline found more
+ * than a second past when its timer runs means this process was stopped (Ctrl-Z, SIGSTOP) or starved
+ * meanwhile: the command may well have answered, and a resumed process runs its timers before it reads
+ * its children's output and ends. Such a command gets up to 5 s more, once; and the last look waits for
+ * the I/O already there (review H73-1: a suspended run read "tmux did not answer", exit 8, and rolled its
+ * start back).
+ */
+export function commandDeadline(ms: number, expire: () => void, answered: () => boolean): { clear(): void } {
+  const due = performance.now() + ms;
+  let graced = false;
+  let cleared = false;
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    if (!graced && performance.now() - due > 1000) {
+      graced = true;
+      timer = setTimeout(check, Math.min(ms, 5000));
+      return;
+    }
+    setImmediate(() => {
+      if (!cleared && !answered()) expire();
+    });
+  };
+  timer = setTimeout(check, ms);
+  return {
+    clear() {
+      cleared = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** Options of {@link pollUntil}. */
 export interface PollOptions {
   /** Give up after this long (ms). */

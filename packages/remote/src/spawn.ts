@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { McError } from "@mc/core";
+import { commandDeadline, McError } from "@mc/core";
 
 /** What one ssh client invocation produced; stdout stays bytes so framed lengths are exact. */
 export interface SshResult {
@@ -41,23 +41,33 @@ export function spawnSsh(
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
+    let settled = false;
+    // A deadline this process slept through (Ctrl-Z) gives the answer a moment to be read (commandDeadline).
     const timer =
       o.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill("SIGTERM");
-          }, o.timeoutMs);
+        : commandDeadline(
+            o.timeoutMs,
+            () => {
+              timedOut = true;
+              child.kill("SIGTERM");
+            },
+            () => settled,
+          );
     let notUp = false;
     let seen = "";
-    let upTimer =
+    let upTimer: { clear(): void } | undefined =
       o.up === undefined
         ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            notUp = true;
-            child.kill("SIGTERM");
-          }, o.up.ms);
+        : commandDeadline(
+            o.up.ms,
+            () => {
+              timedOut = true;
+              notUp = true;
+              child.kill("SIGTERM");
+            },
+            (): boolean => settled || upTimer === undefined,
+          );
     const onAbort = () => child.kill("SIGTERM");
     o.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout?.on("data", (b: Buffer) => {
@@ -66,14 +76,14 @@ export function spawnSsh(
       // The token may arrive split over two reads: the tail of the last is kept.
       seen = (seen + b.toString("latin1")).slice(-(o.up.token.length + 4096));
       if (seen.includes(o.up.token)) {
-        clearTimeout(upTimer);
+        upTimer.clear();
         upTimer = undefined;
       }
     });
     child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      clearTimeout(upTimer);
+      timer?.clear();
+      upTimer?.clear();
       o.signal?.removeEventListener("abort", onAbort);
       reject(
         e.code === "ENOENT"
@@ -86,12 +96,11 @@ export function spawnSsh(
           : e,
       );
     });
-    let settled = false;
     const settle = (code: number | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      clearTimeout(upTimer);
+      timer?.clear();
+      upTimer?.clear();
       o.signal?.removeEventListener("abort", onAbort);
       if (o.signal?.aborted) {
         reject(new McError("ABORTED", "interrupted", { backend: "remote" }));
