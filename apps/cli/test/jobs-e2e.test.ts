@@ -867,6 +867,10 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
       expect(got.stderr).toContain(
         "mr: not killed: another sessions run replaced it (--on-conflict restart), and the session of that name is that run's",
       );
+      // The wait for it is said (review H73-2: silent for up to 60 s).
+      expect(got.stderr).toMatch(
+        /waiting for another sessions run restarting mr \(sessions run pid \d+\) \(at most 60 s\)/,
+      );
       expect((await tabsOf("mr")).map((t: { state: string }) => t.state)).toEqual(["running"]);
     } finally {
       child.kill();

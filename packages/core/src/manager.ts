@@ -328,9 +328,15 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * moved to its own run is looked at with the tabs the merge gave it; one with a tab still running (a
    * merged tab, a rerun) has not finished and is not killed, said by `kept`.
    */
-  async killAtCompletion(o: { keepFailed?: boolean | undefined } = {}): Promise<KillResult[]> {
+  async killAtCompletion(
+    o: {
+      keepFailed?: boolean | undefined;
+      /** Something to say while it waits (a restart from another terminal under way: see awaitRestartsOf). */
+      onNotice?: ((message: string) => void) | undefined;
+    } = {},
+  ): Promise<KillResult[]> {
     const same = (s: ManagedSession) => (x: ManagedSession) => x.machine === s.machine && x.name === s.name;
-    await this.awaitRestartsOf(same);
+    await this.awaitRestartsOf(same, o.onNotice);
     const saved = await this.store.load(this.runId).catch(() => undefined);
     // A session a merge moved to another run's record (this run's goes once empty) is looked at, and
     // killed, as that record has it now: with the tabs the merge gave it.
@@ -384,13 +390,29 @@ export class SessionManager<O extends object = object> extends RunState<O> {
    * replaced only after its kill. Asked before then, the session read "already gone" (and "no session
    * killed"), not "another sessions run replaced it".
    */
-  private async awaitRestartsOf(same: (s: ManagedSession) => (x: ManagedSession) => boolean) {
-    const end = Date.now() + 60_000;
+  private async awaitRestartsOf(
+    same: (s: ManagedSession) => (x: ManagedSession) => boolean,
+    onNotice?: (message: string) => void,
+  ) {
+    const start = Date.now();
     const mine = (x: ManagedSession) => this.managed.some((s) => same(s)(x));
-    while (Date.now() < end) {
-      const underway = await this.store.replacementsOf(this.runId, mine).catch(() => []);
-      if (!underway.some(startingNow)) return;
-      await new Promise((r) => setTimeout(r, 100));
+    let said = false;
+    for (;;) {
+      const underway = (await this.store.replacementsOf(this.runId, mine).catch(() => [])).filter(
+        startingNow,
+      );
+      if (!underway.length) return;
+      const who = underway.map((x) => `${x.name} (sessions run pid ${x.starting!.by!.pid})`).join(", ");
+      // Said, as the start lock's wait is (review H73-2: a stuck restart kept -k silent for 60 s).
+      if (Date.now() - start > 60_000) {
+        onNotice?.(`gave up waiting after 60 s for the restart of ${who}; going on without it`);
+        return;
+      }
+      if (!said && Date.now() - start >= 1000) {
+        said = true;
+        onNotice?.(`waiting for another sessions run restarting ${who} (at most 60 s)`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 

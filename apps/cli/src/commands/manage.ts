@@ -402,13 +402,19 @@ export async function killCommand(
           );
       }
       // Every kill that failed did so the same way, and that way has an exit code of its own: that code (8 a
-      // machine that did not answer, as for status; 6 a tool not installed; 9 the state); else 1.
+      // machine that did not answer, as for status; 6 a tool not installed; 9 the state; 4 a session another
+      // sessions run is still starting, as --help says: review H73-3); else 1.
       const failed = results.filter((r) => !r.ok);
       if (interrupted) return EXIT_CODES.ABORTED;
       if (failed.length === 0) return unreadable.length ? EXIT_CODES.STATE_CORRUPT : 0;
       const codes = new Set(failed.map((r) => exitCodeOf(r.code, r.error)));
       const one = codes.size === 1 ? [...codes][0]! : 1;
-      const own = [EXIT_CODES.SSH_UNREACHABLE, EXIT_CODES.BINARY_NOT_FOUND, EXIT_CODES.STATE_CORRUPT];
+      const own = [
+        EXIT_CODES.SSH_UNREACHABLE,
+        EXIT_CODES.BINARY_NOT_FOUND,
+        EXIT_CODES.STATE_CORRUPT,
+        EXIT_CODES.SESSION_CONFLICT,
+      ];
       return own.includes(one) ? one : 1;
     },
     o,

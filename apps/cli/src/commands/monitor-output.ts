@@ -136,7 +136,10 @@ export async function monitorWithOutput(
     }
     let kills: KillResult[] = [];
     if (o.killUponCompletion) {
-      kills = await manager.killAtCompletion({ keepFailed: o.keepFailed });
+      kills = await manager.killAtCompletion({
+        keepFailed: o.keepFailed,
+        onNotice: (m) => out.err(out.c.dim(oneLine(m))),
+      });
       const kept = kills.filter((k) => k.kept).length;
       const failed = kills.filter((k) => !k.ok && !k.kept).length;
       // "sessions killed" only where one was (review H33-5: said beside "1 could not be killed" alone),
