@@ -652,6 +652,22 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(invalid.code).toBe(3);
     expect(invalid.stderr).toContain("layouts[0].layoutTabs[0].command: command is required");
     expect(invalid.stderr).toContain("hint: fix the fields above; nothing was started");
+    // A key machineconfig would ignore: the hint names --lenient, which runs the file as it is (review H74-1).
+    const extra = join(dir, "extra.json");
+    writeFileSync(
+      extra,
+      '{"version": "0.1", "description": "mine", "layouts": [{"layoutName": "xk", "layoutTabs": [{"tabName": "t", "startDir": "~", "command": "true", "comment": "c"}]}]}',
+    );
+    for (const cmd of [["run"], ["validate"], ["summarize"]]) {
+      const r = await sessions([...cmd, extra, ...(cmd[0] === "run" ? ["--socket", sock, "--dry-run"] : [])]);
+      expect(r.code, cmd[0]).toBe(3);
+      expect(r.stderr, cmd[0]).toContain('layouts[0].layoutTabs[0].comment: unknown key "comment"');
+      expect(r.stderr, cmd[0]).toContain(
+        "hint: fix the fields above, or pass --lenient to ignore keys mc does not know (as machineconfig does)",
+      );
+    }
+    const lenient = await sessions(["run", extra, "--socket", sock, "--dry-run", "--lenient"]);
+    expect(lenient.code, lenient.stderr).toBe(0);
 
     const f = layoutsFile("dup.json", [
       { layoutName: "dup", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },

@@ -130,13 +130,18 @@ function firstBadUtf8Byte(b: Uint8Array): number {
 export function unwrapLayouts<T>(result: ValidationResult<T>, source = "<layouts>"): T {
   if (result.ok) return result.value;
   const n = result.issues.length;
+  // machineconfig reads a file without checking it: keys it never knew are the usual reason its files
+  // are refused here, and --lenient is the way to run them as they are (review H74-1: the hint never said so).
+  const unknown = result.issues.some((i) => /^unknown key /.test(i.message));
   throw new McError(
     "LAYOUT_INVALID",
     `${source} has ${n} problem${n === 1 ? "" : "s"}:\n${formatIssues(result.issues, source)}`,
     {
       backend: "core",
       op: "load",
-      hint: "fix the fields above; nothing was started",
+      hint: unknown
+        ? "fix the fields above, or pass --lenient to ignore keys mc does not know (as machineconfig does); nothing was started"
+        : "fix the fields above; nothing was started",
       details: result.issues,
     },
   );

@@ -85,6 +85,10 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
     // The file's name on one line: a newline in it split each FILE:LINE:COL line (review H62-5).
     out.err(formatIssues(r.issues, oneLine(file)));
     out.err(out.c.red(`${r.issues.length} problem${r.issues.length === 1 ? "" : "s"}`));
+    if (r.issues.some((i) => /^unknown key /.test(i.message)))
+      out.err(
+        `${out.c.dim("hint:")} fix the fields above, or pass --lenient to ignore keys mc does not know (as machineconfig does)`,
+      );
     return 3;
   }
   if (r.warnings.length) out.err(out.c.yellow(formatWarnings(r.warnings, oneLine(file))));
