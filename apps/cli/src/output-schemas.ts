@@ -428,7 +428,15 @@ const issue = z.object({
 /** `sessions validate --json`. */
 export const validateDocument = z
   .union([
-    z.object({ ok: z.literal(true), warnings: z.array(issue), layouts: z.number().int() }),
+    z.object({
+      ok: z.literal(true),
+      warnings: z.array(issue),
+      layouts: z.number().int(),
+      runLimits: z
+        .array(z.string())
+        .optional()
+        .describe("What sessions run refuses with its default -T and -P limits (the file itself is valid)."),
+    }),
     z.object({ ok: z.literal(false), issues: z.array(issue) }),
   ])
   .describe("sessions validate --json");

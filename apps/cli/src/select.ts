@@ -8,6 +8,28 @@ import { wholeFrom } from "./program/options.js";
 const usage = (reason: string, hint?: string) =>
   new McError("USAGE", reason, { backend: "cli", op: "select", hint });
 
+/** `run`'s default -T/--max-tabs-per-layout and -P/--max-parallel-layouts (machineconfig's). */
+export const DEFAULT_MAX_TABS_PER_LAYOUT = 25;
+export const DEFAULT_MAX_PARALLEL_LAYOUTS = 25;
+
+/**
+ * What `run` with its default limits refuses in these layouts, for `validate` to say (review H74-2: "ok",
+ * then `run` exited 2).
+ */
+export function overDefaultLimits(layouts: readonly LayoutConfig[]): string[] {
+  const out = layouts
+    .filter((l) => l.layoutTabs.length > DEFAULT_MAX_TABS_PER_LAYOUT)
+    .map(
+      (l) =>
+        `layout "${l.layoutName}" has ${l.layoutTabs.length} tabs, over run's -T/--max-tabs-per-layout ${DEFAULT_MAX_TABS_PER_LAYOUT} (raise it, or split it with sessions balance-load)`,
+    );
+  if (layouts.length > DEFAULT_MAX_PARALLEL_LAYOUTS)
+    out.push(
+      `${layouts.length} layouts, over run's -P/--max-parallel-layouts ${DEFAULT_MAX_PARALLEL_LAYOUTS} at once (run them with --parallel-layouts N, or raise it)`,
+    );
+  return out;
+}
+
 /**
  * A `-c`/`-t` value split at its commas, where a name may hold a comma itself: consecutive pieces are
  * joined into the longest run that `known` accepts (a name that exists), else each piece stands alone.

@@ -668,6 +668,20 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     }
     const lenient = await sessions(["run", extra, "--socket", sock, "--dry-run", "--lenient"]);
     expect(lenient.code, lenient.stderr).toBe(0);
+    // A valid file run refuses with its default limits: validate says so (review H74-2: "ok", then exit 2).
+    const wide = layoutsFile("wide.json", [
+      {
+        layoutName: "wide",
+        layoutTabs: Array.from({ length: 30 }, (_, i) => ({ tabName: `t${i}`, command: "true" })),
+      },
+    ]);
+    const checked = await sessions(["validate", wide]);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.stderr).toContain(
+      `note: layout "wide" has 30 tabs, over run's -T/--max-tabs-per-layout 25 (raise it, or split it with sessions balance-load)`,
+    );
+    expect(JSON.parse((await sessions(["validate", wide, "--json"])).stdout).runLimits).toHaveLength(1);
+    expect((await sessions(["run", wide, "--socket", sock, "--dry-run"])).code).toBe(2);
 
     const f = layoutsFile("dup.json", [
       { layoutName: "dup", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },

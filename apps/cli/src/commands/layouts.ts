@@ -34,6 +34,7 @@ import {
 import { type Output, table } from "../output.js";
 import { alreadyExists, checkParentDir, writeOutputFile } from "../output-file.js";
 import { wholeFrom } from "../program/options.js";
+import { overDefaultLimits } from "../select.js";
 
 const usage = (reason: string, hint?: string) => new McError("USAGE", reason, { backend: "cli", hint });
 
@@ -76,7 +77,14 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
   if (out.json) {
     out.printJson(
       r.ok
-        ? { ok: true, warnings: r.warnings, layouts: r.value.layouts.length }
+        ? {
+            ok: true,
+            warnings: r.warnings,
+            layouts: r.value.layouts.length,
+            ...(overDefaultLimits(r.value.layouts).length
+              ? { runLimits: overDefaultLimits(r.value.layouts) }
+              : {}),
+          }
         : { ok: false, issues: r.issues },
     );
     return r.ok ? 0 : 3;
@@ -92,6 +100,7 @@ export async function validateCommand(file: string, o: { lenient?: boolean }, ou
     return 3;
   }
   if (r.warnings.length) out.err(out.c.yellow(formatWarnings(r.warnings, oneLine(file))));
+  for (const n of overDefaultLimits(r.value.layouts)) out.err(out.c.yellow(`note: ${oneLine(n)}`));
   const tabs = r.value.layouts.reduce((n, l) => n + l.layoutTabs.length, 0);
   out.out(
     `${oneLine(file)}: ok (${r.value.layouts.length} layout${r.value.layouts.length === 1 ? "" : "s"}, ${tabs} tab${tabs === 1 ? "" : "s"})`,

@@ -14,6 +14,7 @@ import { killCommand, lsCommand, statusCommand } from "../commands/manage.js";
 import { DEFAULT_LAYOUTS_HELP, type RunOptions, runCommand, runLayouts } from "../commands/run.js";
 import type { Output } from "../output.js";
 import { backendOf } from "../registry.js";
+import { DEFAULT_MAX_PARALLEL_LAYOUTS, DEFAULT_MAX_TABS_PER_LAYOUT } from "../select.js";
 import {
   addRunOptions,
   BACKEND_FILTER,
@@ -61,13 +62,13 @@ export function registerRun(program: Command, ctx: Ctx): void {
         "-T, --max-tabs-per-layout <n>",
         "refuse layouts with more tabs",
         int("--max-tabs-per-layout", 1),
-        25,
+        DEFAULT_MAX_TABS_PER_LAYOUT,
       )
       .option(
         "-P, --max-parallel-layouts <n>",
         "refuse to start more layouts at once",
         int("--max-parallel-layouts", 1),
-        25,
+        DEFAULT_MAX_PARALLEL_LAYOUTS,
       )
       .option(
         "-H, --substitute-home",
