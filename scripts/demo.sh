@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up mc and runs the bundled example layout on a private tmux server (socket "mc-demo"):
-# starts it, shows the live status table until every tab's command has finished, then kills it.
+# starts it, prints each tab's start and end as it happens until every tab's command has finished, then kills it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MC_SKIP_SSHD=1 MC_SKIP_ZELLIJ=1 bash scripts/setup.sh

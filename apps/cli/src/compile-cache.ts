@@ -91,7 +91,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
  * only); `?` when it cannot be told (a path where the command goes): no cache then.
  */
 /** Commands that own work while they run (a scheduler, a monitor, a kill half done), not their dry runs. */
-const OWNS_WORK = new Set(["run", "r", "run-all", "R", "rerun", "kill", "create-from-command", "c"]);
+const OWNS_WORK = new Set(["run", "run-all", "rerun", "kill", "create-from-command"]);
 
 /**
  * Whether a command line's command owns work: output it cannot write (a closed pipe, a full disk) must not
@@ -101,6 +101,20 @@ const OWNS_WORK = new Set(["run", "r", "run-all", "R", "rerun", "kill", "create-
 export function ownsWork(args: readonly string[]): boolean {
   return OWNS_WORK.has(commandOf(args));
 }
+
+/**
+ * The commands' one-letter aliases (program/commands.ts; a test keeps the two alike): an alias shares its
+ * command's cache (review H74-9: `a` kept a second ~1 MB cache beside `attach`'s).
+ */
+export const COMMAND_ALIASES: Readonly<Record<string, string>> = {
+  r: "run",
+  R: "run-all",
+  a: "attach",
+  b: "balance-load",
+  t: "create-template",
+  s: "summarize",
+  c: "create-from-command",
+};
 
 export function commandOf(args: readonly string[]): string {
   const end = args.indexOf("--");
@@ -114,6 +128,7 @@ export function commandOf(args: readonly string[]): string {
     else if (!a.startsWith("-")) w = a;
   }
   if (!w || !/^[A-Za-z][A-Za-z-]{0,31}$/.test(w)) return "?";
+  w = COMMAND_ALIASES[w] ?? w;
   return opts.includes("--dry-run") ? `${w}+dry` : w;
 }
 

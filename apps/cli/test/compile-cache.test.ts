@@ -17,7 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BUNDLE_HEAD, BUNDLE_TAIL } from "../src/bundle-wrapper.js";
-import { cacheDir, commandOf } from "../src/compile-cache.js";
+import { COMMAND_ALIASES, cacheDir, commandOf } from "../src/compile-cache.js";
+import { buildProgram } from "../src/main.js";
+import { makeOutput } from "../src/output.js";
 import { BIN, requireBuilt } from "./cli.js";
 
 const root = mkdtempSync(join(tmpdir(), "mc-ccache-"));
@@ -285,8 +287,16 @@ describe("compile cache", () => {
     expect(commandOf(["--help"])).toBe("-");
     expect(commandOf([])).toBe("-");
     expect(commandOf(["--state-dir", "/x", "status"])).toBe("status");
+    // An alias shares its command's cache (review H74-9), and the table is the program's own.
+    expect(commandOf(["a", "x"])).toBe("attach");
+    expect(commandOf(["R", "f.json", "--dry-run"])).toBe("run-all+dry");
+    const program = buildProgram({ out: makeOutput(false), code: 0 });
+    const aliases = Object.fromEntries(
+      program.commands.flatMap((c) => c.aliases().map((a) => [a, c.name()] as const)),
+    );
+    expect(aliases).toEqual(COMMAND_ALIASES);
     expect(commandOf(["--state-dir=/x", "status"])).toBe("status");
-    expect(commandOf(["R", "x.json"])).toBe("R");
+    expect(commandOf(["R", "x.json"])).toBe("run-all");
     expect(commandOf(["./layouts.json"])).toBe("?");
     expect(commandOf(["-q", "status"])).toBe("status");
     expect(commandOf(["A,B"])).toBe("?");

@@ -1829,3 +1829,23 @@ describe("a start that waits for another run's start lock (review H70-3)", () =>
     for (const s of ["lwa", "lwb"]) expect((await sessions(["kill", s])).code).toBe(0);
   });
 });
+
+describe("attach --print with several sessions and no name (review H74-7)", () => {
+  it("the hint gives each one as a command that finds it alone, its server named, its name quoted", async () => {
+    const f = layoutsFile("h747.json", [
+      { layoutName: "$(x) y", layoutTabs: [{ tabName: "t", command: "sleep 60" }] },
+    ]);
+    const socks = [join(dir, "h747a.sock"), join(dir, "h747b.sock")];
+    onTestFinished(() => {
+      for (const s of socks) spawnSync("tmux", ["-S", s, "kill-server"], { env });
+    });
+    for (const s of socks) expect((await sessions(["run", f, "--socket", s])).code).toBe(0);
+    const r = await sessions(["attach", "--print"]);
+    expect(r.code).toBe(2);
+    const hint = r.stderr.split("\n").find((l) => l.startsWith("hint:"))!;
+    for (const s of socks) expect(hint).toContain(`sessions attach --socket ${s} '$(x)_y'`);
+    const each = await sessions(["attach", "--print", "--socket", socks[1]!, "$(x)_y"]);
+    expect(each.code, each.stderr).toBe(0);
+    expect(each.stdout).toContain(socks[1]);
+  });
+});

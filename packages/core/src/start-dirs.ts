@@ -133,12 +133,15 @@ export async function resolveLayouts(
     }
     return { ...layout, layoutTabs: tabs };
   });
-  if (problems.length) throw dirError(m, problems);
+  if (problems.length) throw dirError(m, problems, c.missingDirs);
   return { layouts, warnings, create };
 }
 
-function dirError(m: MachineRuntime, problems: string[]): McError {
+function dirError(m: MachineRuntime, problems: string[], policy: PlanContext["missingDirs"]): McError {
   const missingOnly = problems.every((p) => p.includes(dirProblem.missing));
+  // Under create, what is left missing is what mc does not make (a variable it does not expand): the
+  // hint does not offer the option just given (review H74-8).
+  const offer = policy === "create" ? "pass --missing-dirs skip" : "pass --missing-dirs create|skip";
   return new McError(
     "LAYOUT_INVALID",
     `${problems.length === 1 ? "a start directory cannot be used" : `${problems.length} start directories cannot be used`} on ${m.host.id}:\n${problems.join("\n")}`,
@@ -146,7 +149,7 @@ function dirError(m: MachineRuntime, problems: string[]): McError {
       backend: m.backend.name,
       op: "start",
       hint: missingOnly
-        ? "create them, fix startDir, or pass --missing-dirs create|skip; nothing was started"
+        ? `create them, fix startDir, or ${offer}; nothing was started`
         : "fix startDir (or the directories' permissions); nothing was started",
       details: problems,
     },

@@ -1199,6 +1199,8 @@ describe("tmux: start directories (resolved by core, entered by the wrapper)", (
     await expect(v.startAllSessions({ missingDirs: "create" })).rejects.toMatchObject({
       code: "LAYOUT_INVALID",
       message: expect.stringContaining(`does not exist: ${literal} ("$PROJECT" is not expanded`),
+      // The option just given is not offered again (review H74-8).
+      hint: expect.stringMatching(/or pass --missing-dirs skip; nothing was started$/),
     });
     expect(existsSync(join(t.work, "code"))).toBe(false);
     mkdirSync(literal, { recursive: true });

@@ -8,7 +8,7 @@ import {
   type SessionBackend,
   shQuote,
 } from "@mc/core";
-import { nameText } from "../display.js";
+import { nameText, sessionsCommand } from "../display.js";
 import { interactive } from "../layouts-source.js";
 import { display, type Output } from "../output.js";
 import {
@@ -18,7 +18,10 @@ import {
   type LoadedRun,
   resolveBackend,
 } from "../registry.js";
-import { findSession, findSessions, gather, withRuns } from "./runs.js";
+import { findSession, findSessions, gather, socketField, withRuns } from "./runs.js";
+
+/** Where a managed session is, for a command that names it. */
+const whereOf = (run: LoadedRun, machine: string) => ({ machine, ...socketField(run, machine) });
 
 /** Options of `sessions attach`. */
 export interface AttachOptions {
@@ -179,8 +182,11 @@ async function choices(
 ): Promise<Choice[]> {
   const statuses = await gather(runs, { host: o.host, all: true, processes: false });
   const managed: Choice[] = statuses.flatMap((st) => {
-    const run = runs.find((r) =>
-      r.manager.managed.some((s) => s.name === st.session && s.machine === st.machine),
+    // The run of that session on its own server (two servers may each hold one of that name).
+    const run = runs.find(
+      (r) =>
+        r.manager.managed.some((s) => s.name === st.session && s.machine === st.machine) &&
+        socketField(r, st.machine).socket === st.socket,
     );
     return run
       ? [{ kind: "managed" as const, name: st.session, run, machine: st.machine, running: st.exists }]
@@ -292,10 +298,24 @@ async function attachWith(
   if (all.length === 0) return newSession(local, o, out);
   if (all.length === 1 && all[0]!.kind !== "new") return attachChoice(all[0]!, local, runs, o, out);
   if (!interactive() || o.print || out.json) {
+    // Each choice as the command that finds it alone: its server where two hold one name, shell-quoted
+    // (review H74-7: a bare name listed twice, which attach then refused as ambiguous).
+    const place = (c: Choice) =>
+      c.kind === "managed"
+        ? sessionsCommand("attach", [{ name: c.name, ...whereOf(c.run, c.machine) }])
+        : c.kind === "other"
+          ? sessionsCommand("attach", [
+              {
+                name: c.name,
+                ...(local.machine ? { machine: local.machine } : {}),
+                ...(o.socket ? { socket: o.socket } : {}),
+              },
+            ])
+          : "";
     throw new McError("USAGE", `several sessions: ${all.map(label).join(", ")}`, {
       backend: "cli",
       op: "attach",
-      hint: "name one: sessions attach NAME (with --print without a terminal)",
+      hint: `name one (with --print without a terminal): ${all.map(place).join("; ")}`,
     });
   }
   const { default: select } = await import("@inquirer/select");

@@ -123,7 +123,7 @@ export function registerRunAll(program: Command, ctx: Ctx): void {
       .option("-f, --layouts-file <file>", "layouts file (same as the argument)")
       .requiredOption(
         "-t, --max-parallel-tabs <n>",
-        "how many tabs run at once",
+        "how many tabs run at once (required)",
         int("--max-parallel-tabs", 1),
       )
       .option(
