@@ -130,6 +130,7 @@ export const EXPECTED: Record<string, string> = {
   array: "an array",
   object: "an object",
   boolean: "true or false",
+  int: "a whole number",
 };
 
 /** jsonc-parser's error codes in words. */

@@ -193,6 +193,13 @@ export function layoutWarnings(file: LayoutsFile, root: JsonNode, at: At): Valid
           ),
         );
       else tabs.set(t.tabName, ti);
+      // A dependency named twice is one dependency: said, as a slip in the file (review H74-5).
+      const deps = t.dependsOn ?? [];
+      deps.forEach((d, di) => {
+        if (deps.indexOf(d) === di) return;
+        const dp = ["layouts", i, "layoutTabs", ti, "dependsOn", di];
+        out.push(at(offsetOf(root, dp), dp, `dependsOn names "${d}" again (dependsOn[${deps.indexOf(d)}])`));
+      });
     });
   });
   return out;

@@ -181,7 +181,13 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
 
 function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[] {
   const out: ValidationIssue[] = [];
+  // A field of the wrong type gets that one message: zod also checks the bounds of what it could not read
+  // ("layoutTabs must be an array, got a string" then "… must have at least one tab": review H74-5).
+  const mistyped = new Set(
+    error.issues.filter((i) => i.code === "invalid_type").map((i) => JSON.stringify(i.path)),
+  );
   for (const issue of error.issues) {
+    if (issue.code !== "invalid_type" && mistyped.has(JSON.stringify(issue.path))) continue;
     const pointer = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
@@ -208,17 +214,17 @@ function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[]
       out.push(at(parent?.offset ?? 0, pointer, message));
       continue;
     }
+    const last = pointer[pointer.length - 1];
+    const parentKey = pointer[pointer.length - 2];
+    const label =
+      typeof last === "number"
+        ? parentKey === "layouts"
+          ? "each layout"
+          : parentKey === "layoutTabs"
+            ? "each tab"
+            : "each item"
+        : String(last ?? "value");
     if (issue.code === "invalid_type") {
-      const last = pointer[pointer.length - 1];
-      const parentKey = pointer[pointer.length - 2];
-      const label =
-        typeof last === "number"
-          ? parentKey === "layouts"
-            ? "each layout"
-            : parentKey === "layoutTabs"
-              ? "each tab"
-              : "each item"
-          : String(last ?? "value");
       const expected =
         last === "tabWeight" ? "a non-negative integer" : (EXPECTED[issue.expected] ?? issue.expected);
       message = `${label} must be ${expected}, got ${typeName(value)}`;
@@ -226,11 +232,47 @@ function zodIssues(error: z.ZodError, root: JsonNode, at: At): ValidationIssue[]
       // The key's own rule says why (zod's record issue only says "Invalid key in record").
       message = issue.issues.map((i) => i.message).join("; ") || issue.message;
     } else {
-      message = issue.message;
+      message = ownWords(issue, label, value) ?? issue.message;
     }
     out.push(at(node?.offset ?? 0, pointer, message));
   }
   return out;
+}
+
+/**
+ * zod's own wording of a bound or a choice ("Too small: expected number to be >=0", "Invalid option:
+ * expected one of …") in the words of every other message here, with what was given (review H74-5). A
+ * message the schema words itself is kept.
+ */
+function ownWords(issue: z.core.$ZodIssue, label: string, value: unknown): string | undefined {
+  if (!/^(Too small|Too big|Invalid option|Invalid input)\b/.test(issue.message)) return undefined;
+  const got =
+    value === undefined
+      ? ""
+      : `, got ${typeof value === "string" ? JSON.stringify(value) : typeName(value) === "a number" ? String(value) : typeName(value)}`;
+  if (issue.code === "too_small" || issue.code === "too_big") {
+    const bound = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
+    const word =
+      issue.code === "too_small"
+        ? issue.inclusive
+          ? "at least"
+          : "more than"
+        : issue.inclusive
+          ? "at most"
+          : "less than";
+    if (issue.origin === "number") return `${label} must be ${word} ${bound}${got}`;
+    if (issue.origin === "array") return `${label} must have ${word} ${bound} item${bound === 1 ? "" : "s"}`;
+    if (issue.origin === "string")
+      return `${label} must be ${word} ${bound} character${bound === 1 ? "" : "s"} long`;
+    return undefined;
+  }
+  if (issue.code === "invalid_value") {
+    const choices = issue.values.map((v) => JSON.stringify(v));
+    return choices.length === 1
+      ? `${label} must be ${choices[0]}${got}`
+      : `${label} must be one of ${choices.join(", ")}${got}`;
+  }
+  return undefined;
 }
 
 /** Render issues as `file:line:col path: message` lines. */

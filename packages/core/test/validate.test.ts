@@ -584,3 +584,70 @@ describe("hostile sizes and bounds", () => {
     expect(parseLayouts(tab({ retry: { max: 100, backoffSeconds: 3600 } })).ok).toBe(true);
   });
 });
+
+describe("messages in mc's own words (review H74-5)", () => {
+  it("bounds, choices and whole numbers say what was given; a mistyped field gets one message; a repeated dependency is said", () => {
+    const text = JSON.stringify({
+      version: "0.1",
+      layouts: [
+        {
+          layoutName: "L",
+          layoutTabs: [
+            {
+              tabName: "a",
+              startDir: "/tmp",
+              command: "x",
+              retry: { max: 1.5, backoffSeconds: -1 },
+              readiness: { port: 70000 },
+            },
+            { tabName: "b", startDir: "/tmp", command: "x", readiness: { file: "f", timeoutSeconds: 0 } },
+            {
+              tabName: "c",
+              startDir: "/tmp",
+              command: "x",
+              panes: [
+                { command: "y", split: "left" },
+                { command: "z", focus: "true" },
+              ],
+            },
+          ],
+        },
+        { layoutName: "M", layoutTabs: "" },
+      ],
+    });
+    const r = parseLayouts(text);
+    expect(r.ok).toBe(false);
+    const said = r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(said).toEqual(
+      expect.arrayContaining([
+        "layouts[0].layoutTabs[0].retry.max: max must be a whole number, got a decimal number",
+        "layouts[0].layoutTabs[0].retry.backoffSeconds: backoffSeconds must be at least 0, got -1",
+        "layouts[0].layoutTabs[0].readiness.port: port must be at most 65535, got 70000",
+        "layouts[0].layoutTabs[1].readiness.timeoutSeconds: timeoutSeconds must be more than 0, got 0",
+        'layouts[0].layoutTabs[2].panes[0].split: split must be one of "right", "down", got "left"',
+        'layouts[0].layoutTabs[2].panes[1].focus: focus must be true, got "true"',
+        "layouts[1].layoutTabs: layoutTabs must be an array, got a string",
+      ]),
+    );
+    expect(said.join("\n")).not.toMatch(
+      /Too small|Too big|Invalid option|Invalid input|must have at least one tab/,
+    );
+    const deps = parseLayouts(
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          {
+            layoutName: "L",
+            layoutTabs: [
+              { tabName: "a", startDir: "/tmp", command: "x" },
+              { tabName: "b", startDir: "/tmp", command: "x", dependsOn: ["a", "a"] },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(deps.ok && deps.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      'layouts[0].layoutTabs[1].dependsOn[1]: dependsOn names "a" again (dependsOn[0])',
+    ]);
+  });
+});
