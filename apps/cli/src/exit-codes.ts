@@ -61,11 +61,19 @@ export const EXIT_CODES_HELP = `Exit codes:
   10   monitoring finished and at least one tab's command failed
   130  interrupted`;
 
+/**
+ * Errors already said in full, each machine's on its own line (a remote start where no machine started):
+ * said once more as one short line, not twice (review H74-9).
+ */
+export const SAID_ABOVE = new WeakSet<Error>();
+
 /** Print an error (one line, then a hint line) and return its exit code. */
 export function reportError(e: unknown, out: Output): number {
   if (isMcError(e)) {
     if (out.json) {
       out.errJson({ error: e.toJSON() });
+    } else if (SAID_ABOVE.has(e)) {
+      out.err(`${out.c.red("error:")} no machine started its sessions (why is said above)`);
     } else {
       const [first, ...rest] = e.reason.split("\n");
       out.err(

@@ -276,6 +276,11 @@ describe.skipIf(!HAVE_SSHD)("sessions --host (built binary, real sshd on 127.0.0
     expect(r.stderr).toMatch(/\n {2}hint: check that the machine is up/);
     expect(r.stderr).toMatch(/✓ alpha: solo/);
     expect(r.stdout).toMatch(/alpha: solo \/ t: exited 0/);
+    // The one machine does not answer: its reason is said once, not again as the run's error (H74-9).
+    const alone = await sessions(["run", f, "--host", "nowhere", "--ssh-config", join(dir, "ssh_config")]);
+    expect(alone.code, alone.stderr).toBe(8);
+    expect(alone.stderr.match(/is unreachable/g), alone.stderr).toHaveLength(1);
+    expect(alone.stderr).toContain("error: no machine started its sessions (why is said above)");
   });
 
   it("status and kill of a machine that does not answer exit 8; kill keeps the session in mc's records (review H5-17)", async () => {

@@ -17,7 +17,7 @@ import {
   sleep,
 } from "@mc/core";
 import { display, placeWords, sessionsCommand } from "../display.js";
-import { EXIT_TABS_FAILED, exitCodeOf } from "../exit-codes.js";
+import { EXIT_TABS_FAILED, exitCodeOf, SAID_ABOVE } from "../exit-codes.js";
 import { type Notifier, notifier } from "../notify.js";
 import type { Output } from "../output.js";
 import {
@@ -296,7 +296,9 @@ async function runBatch(
   const failed = started.filter((r) => !r.ok) as (MachineStartResult & { error: Error })[];
   if (failed.length === started.length) {
     const first = autoHint(failed[0]!.error, o, ctx);
-    // Every machine's line was said above; with --json this error is all that is said: it names each.
+    // Every machine's line was said above (over ssh); with --json this error is all that is said: it
+    // names each. autoHint's hint is new: said with the error.
+    if (ctx.remote && !out.json && first === failed[0]!.error) SAID_ABOVE.add(first);
     if (failed.length === 1 || !out.json) throw first;
     const reason = (e: Error) => (isMcError(e) ? e.reason : e.message);
     throw new McError(

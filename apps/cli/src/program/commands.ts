@@ -163,7 +163,11 @@ export function registerManage(program: Command, ctx: Ctx): void {
       "include sessions that ended outside mc (those mc killed: sessions ls, logs, events)",
     )
     .option("--interval <seconds>", "refresh interval with --watch (at least 0.1)", num("--interval", 0.1), 2)
-    .option("--tail <n>", "show the last n lines each failed tab printed", int("--tail"))
+    .option(
+      "--tail <n>",
+      "show the last n lines of each failed tab's log (its kept shell's prompt, if any, is the last)",
+      int("--tail"),
+    )
     .option("--host <machine>", "only sessions on this machine")
     .option("--socket <name|path>", "tmux: only sessions on this tmux server", socketArg)
     .hook("preAction", socketNeedsTmux)
