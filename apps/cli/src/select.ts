@@ -138,10 +138,15 @@ export function tabsAsOne(
     if ((count.get(t.tabName) ?? 0) < 2) continue;
     const base = `${from.get(t)?.layoutName ?? "custom"}.${t.tabName}`;
     let name = base;
-    for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
+    // As mc renames sessions: NAME_1, NAME_2 … (review H74-3: _2 first, and not said).
+    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
     taken.add(name);
     renamed.set(t, name);
   }
+  // `<layout>.<tab>` is the README's rule; a name the file already uses for another chosen tab is said.
+  const clashes = [...renamed].filter(
+    ([t, n]) => n !== `${from.get(t)?.layoutName ?? "custom"}.${t.tabName}`,
+  );
   const nameOf = (t: TabConfig) => renamed.get(t) ?? t.tabName;
   const tabs = chosen.map((t) => {
     const l = from.get(t);
@@ -164,6 +169,10 @@ export function tabsAsOne(
         `the onStart/onStop of ${hooks.map((l) => JSON.stringify(l.layoutName)).join(", ")} do not run: the chosen tabs are one session, custom-tabs`,
       ]
     : [];
+  for (const [t, n] of clashes)
+    warnings.push(
+      `tab "${t.tabName}" of layout "${from.get(t)?.layoutName ?? "custom"}" is "${n}": another chosen tab is named "${from.get(t)?.layoutName ?? "custom"}.${t.tabName}"`,
+    );
   return { layout: { layoutName: "custom-tabs", layoutTabs: tabs }, warnings };
 }
 

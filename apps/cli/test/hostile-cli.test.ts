@@ -1176,6 +1176,18 @@ describe("validate", () => {
   });
 });
 
+describe("-t of tabs whose <layout>.<tab> name another chosen tab already has (review H74-3)", () => {
+  it("renames it NAME_1, as sessions are renamed, and says so", async () => {
+    const f = layoutsFile("clash.json", [
+      { layoutName: "A", layoutTabs: [tab("x", "echo A")] },
+      { layoutName: "B", layoutTabs: [tab("x", "echo B"), tab("A.x", "echo clash")] },
+    ]);
+    const r = await sessions(["--json", "run", f, "--socket", sock, "--dry-run", "-t", "A::x,B::x,B::A.x"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('tab "x" of layout "A" is "A.x_1": another chosen tab is named "A.x"');
+  });
+});
+
 describe("-c and -t reach names that hold , or ::", () => {
   it("every layout and tab the hint can list is selectable by what the hint shows", async () => {
     const f = layoutsFile("comma.json", [
