@@ -340,6 +340,13 @@ export const lsDocument = z
           .describe(
             "Its start was never seen through (the run that started it died mid-start): the next sessions run there keeps it when whole (starting.kept), else rolls it back.",
           ),
+        startingBy: z
+          .number()
+          .int()
+          .optional()
+          .describe(
+            "The pid of the sessions run still starting it (a restart's replacement among them): not started yet, whatever live says.",
+          ),
         killInterrupted: z
           .boolean()
           .optional()

@@ -336,6 +336,12 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
       () => sessions(["ls"]),
       (r) => r.stdout.includes("slowstart"),
     );
+    // ls says it is still being started, and by whom (review H73-3: "live", as a started one).
+    expect((await sessions(["ls"])).stdout).toMatch(/slowstart .*starting \(sessions run pid \d+\)/);
+    const row = JSON.parse((await sessions(["ls", "--json"])).stdout).runs.find(
+      (r: { session: string }) => r.session === "slowstart",
+    );
+    expect(row.startingBy).toEqual(expect.any(Number));
     const st = JSON.parse((await sessions(["status", "slowstart", "--json"])).stdout);
     expect(st.sessions[0].exists).toBe(true);
     expect(st.sessions[0].tabs.map((t: { state: string }) => t.state)).toEqual(["pending"]);

@@ -592,6 +592,15 @@ function killInterrupted(managed: readonly ManagedSession[], machine: string, na
   return by !== undefined && processEnded(by) === true;
 }
 
+/**
+ * The pid of the live `sessions run` still starting a session (review H73-3: a restart's replacement read
+ * as a second live session of that name), or undefined.
+ */
+function startingBy(managed: readonly ManagedSession[], machine: string, name: string): number | undefined {
+  const by = managed.find((x) => x.machine === machine && x.name === name)?.starting?.by;
+  return by !== undefined && by.pid !== process.pid && processEnded(by) === false ? by.pid : undefined;
+}
+
 /** Whether a session's record still says `starting` while the run that wrote it is gone. */
 function unfinished(managed: readonly ManagedSession[], machine: string, name: string): boolean {
   const by = managed.find((s) => s.machine === machine && s.name === name)?.starting?.by;
@@ -626,6 +635,8 @@ export async function lsCommand(
         unreachable?: string;
         /** Its start was never seen through (the run that started it died mid-start). */
         unfinished?: boolean;
+        /** The pid of the sessions run still starting it. */
+        startingBy?: number;
         /** Gone after a `sessions kill` that did not finish (killed outright): mc's kill, not recorded. */
         killInterrupted?: boolean;
         ended?: { at: string; by: "killed" | "replaced" | "gone" | "rolled-back" };
@@ -651,6 +662,9 @@ export async function lsCommand(
             ...socketField(loaded, s.machine),
             ...unreachableOf(report.machines, s.machine),
             ...(unfinished(manager.managed, s.machine, s.session) ? { unfinished: true } : {}),
+            ...(startingBy(manager.managed, s.machine, s.session) === undefined
+              ? {}
+              : { startingBy: startingBy(manager.managed, s.machine, s.session)! }),
             ...(!s.exists && killInterrupted(manager.managed, s.machine, s.session)
               ? { killInterrupted: true }
               : {}),
@@ -751,18 +765,20 @@ export async function lsCommand(
           r.backend,
           ...(socket ? [socket(r)] : []),
           String(r.tabs),
-          r.live
-            ? r.unfinished
-              ? "live, start unfinished"
-              : "live"
-            : r.ended
-              ? `ended (${r.ended.by})`
-              : r.unreachable
-                ? // The whole ssh error would make the column ~100 wide (--json has it whole).
-                  `unreachable: ${short(r.unreachable.replace(/^ssh:\S+ is unreachable: /, ""), 40)}`
-                : r.killInterrupted
-                  ? "killed (kill interrupted)"
-                  : "gone",
+          r.startingBy !== undefined
+            ? `starting (sessions run pid ${r.startingBy})`
+            : r.live
+              ? r.unfinished
+                ? "live, start unfinished"
+                : "live"
+              : r.ended
+                ? `ended (${r.ended.by})`
+                : r.unreachable
+                  ? // The whole ssh error would make the column ~100 wide (--json has it whole).
+                    `unreachable: ${short(r.unreachable.replace(/^ssh:\S+ is unreachable: /, ""), 40)}`
+                  : r.killInterrupted
+                    ? "killed (kill interrupted)"
+                    : "gone",
           r.run,
           r.created.replace("T", " ").slice(0, 19),
         ]),
