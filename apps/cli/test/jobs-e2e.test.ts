@@ -1289,18 +1289,23 @@ describe("rerun, --keep-failed, --notify", () => {
 
   it("rerun --failed reruns the dependant of a service once the service runs and is ready (review H67-10)", async () => {
     const up = join(dir, "h6710-up");
+    const side = join(dir, "h6710-probed");
+    const gate = join(dir, "h6710-gate");
     const f = layouts("h6710.json", [
       {
         layoutName: "svc",
         layoutTabs: [
           { tabName: "keep", command: "sleep 300" },
-          // Ready 2 s after it starts: too late for its 1 s the first time; a service, it never finishes.
+          // Ready once the test opens its gate (after its first attempt was not ready in its 1 s); a
+          // service, it never finishes. Its probe leaves a line each time it runs.
           {
             tabName: "db",
-            command: `sleep 2; : > '${up}'; sleep 300`,
-            readiness: { file: up, timeoutSeconds: 1 },
+            command: `while [ ! -e '${gate}' ]; do sleep 0.1; done; : > '${up}'; sleep 300`,
+            readiness: { command: `echo p >> '${side}'; test -e '${up}'`, timeoutSeconds: 1 },
           },
           { tabName: "api", command: "echo api-ran; sleep 300", dependsOn: ["db"] },
+          { tabName: "api2", command: "sleep 300", dependsOn: ["db"] },
+          { tabName: "api3", command: "sleep 300", dependsOn: ["db"] },
         ],
       },
     ]);
@@ -1311,19 +1316,23 @@ describe("rerun, --keep-failed, --notify", () => {
       expect(first.stderr).toContain(
         "not rerun: api depends on db, which is neither finished successfully nor running and ready: rerun --failed again once it is",
       );
+      writeFileSync(gate, "");
       await until(
         async () => existsSync(up),
         (x) => x,
       );
       // db runs (its second attempt) and is ready: api is rerun, though db never finishes.
+      writeFileSync(side, "");
       const second = await sessions(["rerun", "svc", "--failed"]);
       expect(second.code, second.stderr).toBe(0);
       expect(second.stderr).not.toContain("not rerun");
+      // db's probe ran once for its three dependants (review H75-2: once each, one after another).
+      expect(readFileSync(side, "utf8")).toBe("p\n");
       const states = await until(
         () => tabsOf("svc"),
-        (t) => t[2]?.state === "running",
+        (t) => t.every((x: { state: string }) => x.state === "running"),
       );
-      expect(states.map((t: { state: string }) => t.state)).toEqual(["running", "running", "running"]);
+      expect(states.map((t: { state: string }) => t.state)).toEqual(Array(5).fill("running"));
     } finally {
       await sessions(["kill", "svc"]);
     }
@@ -1533,6 +1542,36 @@ describe("a readiness command that hangs (review H67-5)", () => {
       expect(time("tab-started", "dep") - time("tab-started", "slow")).toBeLessThan(5000);
     } finally {
       await sessions(["kill", "h675"]);
+    }
+  });
+});
+
+describe("readiness probes slower than the scheduler's look (review H75-1)", () => {
+  it("a probe that succeeds after 0.3-1.5 s makes its tab ready, whatever the phase of the looks", async () => {
+    const durations = ["0.3", "0.4", "0.6", "0.9", "1.5"];
+    const f = layouts("h751.json", [
+      {
+        layoutName: "h751",
+        layoutTabs: [
+          ...durations.map((d, i) => ({
+            tabName: `s${i}`,
+            command: "sleep 60",
+            readiness: { command: `sleep ${d}`, timeoutSeconds: 20 },
+          })),
+          { tabName: "dep", command: "sleep 60", dependsOn: durations.map((_, i) => `s${i}`) },
+        ],
+      },
+    ]);
+    try {
+      const r = await run(f);
+      // The answers that came between two looks were dropped: every probe slower than a look failed.
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain("not ready");
+      expect((await tabsOf("h751")).map((t: { state: string }) => t.state)).toEqual(
+        Array(durations.length + 1).fill("running"),
+      );
+    } finally {
+      await sessions(["kill", "h751"]);
     }
   });
 });

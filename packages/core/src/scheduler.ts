@@ -27,6 +27,12 @@ const LIVE = new Set<TabStatus["state"]>(["running", "pending"]);
 const PROBE_LOOK_MS = 250;
 const FAILED = isFailedTab;
 
+/** A readiness probe: its promise, and its answer once it came. */
+interface Probe {
+  answer: Promise<boolean>;
+  ok?: boolean;
+}
+
 /** What the scheduler knows of one session beyond its status. */
 interface Track {
   ready: Set<number>;
@@ -40,8 +46,12 @@ interface Track {
   failing: Set<number>;
   /** When each tab with a readiness condition was first seen started (ms, monotonic: performance.now). */
   since: Map<number, number>;
-  /** Each tab's readiness probe under way (a command may take seconds): looked at, not waited for. */
-  probes: Map<number, Promise<boolean>>;
+  /**
+   * Each tab's readiness probe under way (a command may take seconds): looked at, not waited for. Its
+   * answer stays until a look reads it (review H75-1: one that came between two looks was dropped, and
+   * every probe slower than a look failed its tab).
+   */
+  probes: Map<number, Probe>;
   /** The session ended under the scheduler (killed by the user or another mc): nothing more starts. */
   gone?: boolean;
 }
@@ -300,14 +310,25 @@ async function readyCheck(
     const logPath = join(s.runDir, tabLogName(tab.index));
     // A probe may run no longer than the tab has left (a `sleep 100` probe of a 1 s timeout failed after 21 s).
     const left = (limit - (now - t.since.get(tab.index)!)) / 1000;
-    probe = probeReadiness(host, r, { startDir: cfg.startDir, logPath, shell: cfg.shell, limitSeconds: left })
-      .catch(() => false)
-      .finally(() => {
-        if (t.probes.get(tab.index) === probe) t.probes.delete(tab.index);
-      });
+    const made: Probe = {
+      answer: probeReadiness(host, r, {
+        startDir: cfg.startDir,
+        logPath,
+        shell: cfg.shell,
+        limitSeconds: left,
+      })
+        .catch(() => false)
+        .then((ok) => {
+          made.ok = ok;
+          return ok;
+        }),
+    };
+    probe = made;
     t.probes.set(tab.index, probe);
   }
-  const ok = await Promise.race([probe, sleep(PROBE_LOOK_MS).then(() => undefined)]);
+  const ok = probe.ok ?? (await Promise.race([probe.answer, sleep(PROBE_LOOK_MS).then(() => undefined)]));
+  // Read: the next look probes again (after a "no").
+  if (ok !== undefined) t.probes.delete(tab.index);
   if (ok) {
     t.ready.add(tab.index);
     emit();

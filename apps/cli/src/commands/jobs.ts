@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  DEFAULT_READINESS_TIMEOUT_S,
   eventKey,
   type FollowMemory,
   type FollowOptions,
@@ -599,6 +600,12 @@ async function failedToRerun(
   const notes: string[] = [];
   // A tab of several panes failed when any of its commands did.
   const failed = new Set(tabs.filter(isFailedTab).map((t) => t.index));
+  // The running dependencies of skipped tabs, probed all at once before they are looked at one by one.
+  for (const t of own.filter((x) => x.state === "skipped"))
+    for (const d of layout.layoutTabs[t.index]?.dependsOn ?? []) {
+      const dep = byName.get(d);
+      if (dep?.state === "running") void readyNow(dep.index);
+    }
   for (const t of own) {
     if (!failed.has(t.index)) continue;
     if (t.state === "abandoned") {
@@ -712,13 +719,22 @@ export async function rerunCommand(
         const merges = found.run.backend === "tmux";
         const { session } = found;
         const host = manager.hostOf(found.machine);
-        // As the run's scheduler probes it (a tab without a condition is ready once it runs).
-        const readyNow = async (i: number) => {
+        // As the run's scheduler probes it (a tab without a condition is ready once it runs): each once,
+        // all at once, within its own timeoutSeconds (review H75-2: once per dependant, one after another,
+        // ~12 s each, its side effects repeated).
+        const probes = new Map<number, Promise<boolean>>();
+        const readyNow = (i: number) => {
           const tab = session.layout.layoutTabs[i];
-          if (!tab?.readiness) return true;
-          const logPath = join(session.runDir, tabLogName(i));
-          const at = { startDir: tab.startDir, logPath, shell: tab.shell };
-          return probeReadiness(host, tab.readiness, at).catch(() => false);
+          if (!tab?.readiness) return Promise.resolve(true);
+          let p = probes.get(i);
+          if (!p) {
+            const logPath = join(session.runDir, tabLogName(i));
+            const limitSeconds = tab.readiness.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S;
+            const at = { startDir: tab.startDir, logPath, shell: tab.shell, limitSeconds };
+            p = probeReadiness(host, tab.readiness, at).catch(() => false);
+            probes.set(i, p);
+          }
+          return p;
         };
         ({ tabs, notes } = await failedToRerun(
           { name: session.name, ...whereOf(found.run, found.machine) },
