@@ -844,35 +844,42 @@ describe("run -m -k while another terminal merges tabs into its session (reviews
     const again = layouts("h285-again.json", [
       { layoutName: "mr", layoutTabs: [{ tabName: "a", command: hold("mr-new") }] },
     ]);
-    // The restart's tmux waits 4 s after it killed the session it replaces, before the restart marks it
-    // replaced: the run sees its tab end in between (CI once read "already gone" there, by chance).
+    // The restart's tmux waits after it killed the session it replaces (before the restart marks it
+    // replaced) until the test opens a gate: the run sees its tab end in between (CI once read "already
+    // gone" there, by chance), and its wait for the restart is said before the gate opens.
     const real = execFileSync("sh", ["-c", "command -v tmux"], { encoding: "utf8" }).trim();
     const bin = join(dir, "h285-bin");
+    const gate = join(dir, "h285-gate");
     mkdirSync(bin, { recursive: true });
     writeFileSync(
       join(bin, "tmux"),
-      `#!/bin/sh\n${JSON.stringify(real)} "$@"; s=$?\ncase "$*" in *kill-session*) sleep 4 ;; esac\nexit $s\n`,
+      `#!/bin/sh\n${JSON.stringify(real)} "$@"; s=$?\ncase "$*" in *kill-session*) i=0; while [ ! -e '${gate}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done ;; esac\nexit $s\n`,
       { mode: 0o755 },
     );
     const { child, got, code } = killRunOf(first);
     try {
       await until(tabsOf.bind(null, "mr"), (t) => t[0]?.state === "running");
-      const restarted = await runCli(["run", again, "--socket", sock, "--on-conflict", "restart"], {
-        env: { ...env, PATH: `${bin}:${env.PATH}` },
-        cwd: dir,
+      const restart = inBackground(["run", again, "--socket", sock, "--on-conflict", "restart"], {
+        ...env,
+        PATH: `${bin}:${env.PATH}`,
       });
-      expect(restarted.code, restarted.stderr).toBe(0);
+      // The wait for it is said (review H73-2: silent for up to 60 s).
+      expect(
+        await until(
+          async () => got.stderr,
+          (e) => e.includes("waiting for another sessions run restarting"),
+        ),
+      ).toMatch(/waiting for another sessions run restarting mr \(sessions run pid \d+\) \(at most 60 s\)/);
+      writeFileSync(gate, "");
+      expect(await restart.code, restart.got.err).toBe(0);
       // Its own tab was killed by the restart: a failed tab, as the run says.
       expect(await code, got.stderr).toBe(10);
       expect(got.stderr).toContain(
         "mr: not killed: another sessions run replaced it (--on-conflict restart), and the session of that name is that run's",
       );
-      // The wait for it is said (review H73-2: silent for up to 60 s).
-      expect(got.stderr).toMatch(
-        /waiting for another sessions run restarting mr \(sessions run pid \d+\) \(at most 60 s\)/,
-      );
       expect((await tabsOf("mr")).map((t: { state: string }) => t.state)).toEqual(["running"]);
     } finally {
+      writeFileSync(gate, "");
       child.kill();
       writeFileSync(go("mr-new"), "");
       await sessions(["kill", "mr"]);

@@ -308,13 +308,15 @@ describe("the display function", () => {
     const erases = `${"a".repeat(200_000)}${"\x1b[1K".repeat(160_000)}`;
     const t0 = performance.now();
     expect(render(logLine(erases), false)).toBe("a".repeat(200_000));
-    expect(performance.now() - t0).toBeLessThan(3000);
+    // Bounds for a loaded machine (CI with reviewers beside it took 2.1 s for what takes 0.6 s alone):
+    // the quadratic versions took minutes, or crashed.
+    expect(performance.now() - t0).toBeLessThan(8000);
     // A tab stop set on the line (ESC H): mc does not emulate it, so the line is shown whole (review H72-3:
     // the view read `abcdefgh12345678` where the terminal showed `ab12345678ILED`).
     expect(render(logLine("abcdefghFAILED\r\x1b[2C\x1bH\r\t12345678"), false)).toBe(
       "abcdefghFAILED\\r\\r\\t12345678",
     );
-    expect(performance.now() - t).toBeLessThan(2000);
+    expect(performance.now() - t).toBeLessThan(10_000);
     const pattern = "log é █ 漢 😀 e\u0301 👨\u200d👩\u200d👧 ok ";
     for (const n of [10_000, 100_000, 1_000_000]) {
       const body = pattern.repeat(Math.ceil(n / pattern.length));
@@ -323,7 +325,7 @@ describe("the display function", () => {
       const took = performance.now() - t;
       expect(shown).toBe(body.trimEnd() + (body.endsWith(" ") ? " " : ""));
       // Generous: ~1 s per million characters here; quadratic work would be minutes at a million.
-      expect(took, `${n} characters`).toBeLessThan(1000 + n / 100);
+      expect(took, `${n} characters`).toBeLessThan(3000 + n / 50);
     }
   });
 
