@@ -27,7 +27,7 @@ describe("a command's deadline in a process that was stopped past it (review H73
     expect(r.exitCode).toBe(124);
     expect(r.stderr).toContain("sleep did not answer within 0.3 s");
     // 1.5 s stopped, then at most min(limit, 5 s) more: not the command's 30 s.
-    expect(performance.now() - at).toBeLessThan(5000);
+    expect(performance.now() - at).toBeLessThan(10_000);
   });
 
   it("on time, it expires on time; cleared, never", async () => {
@@ -48,9 +48,11 @@ describe("a command's deadline in a process that was stopped past it (review H73
       () => fired.push("cleared"),
       () => false,
     ).clear();
-    await new Promise((r) => setTimeout(r, 600));
+    for (let i = 0; i < 100 && fired.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
     expect(fired).toHaveLength(1);
     expect(fired[0]).toMatch(/^late \d+$/);
-    expect(Number(fired[0]!.slice(5))).toBeLessThan(500);
+    // On time: no grace (which would add the limit again); bounds for a loaded machine.
+    expect(Number(fired[0]!.slice(5))).toBeLessThan(3000);
   });
 });
