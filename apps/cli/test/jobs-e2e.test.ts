@@ -1583,6 +1583,48 @@ describe("readiness probes slower than the scheduler's look (review H75-1)", () 
   });
 });
 
+describe("a tab's probes follow one another at their own pace (review H76-1)", () => {
+  it("a 0.4 s probe that says no is run again at once, not every other look", async () => {
+    const starts = join(dir, "h761-starts");
+    const flag = join(dir, "h761-flag");
+    const f = layouts("h761.json", [
+      {
+        layoutName: "h761",
+        layoutTabs: [
+          {
+            tabName: "svc",
+            command: "sleep 60",
+            readiness: {
+              command: `date +%s.%N >> '${starts}'; sleep 0.4; test -e '${flag}'`,
+              timeoutSeconds: 30,
+            },
+          },
+          { tabName: "dep", command: "sleep 60", dependsOn: ["svc"] },
+        ],
+      },
+    ]);
+    const r = inBackground(["run", f, "--socket", sock]);
+    try {
+      await until(
+        async () => (existsSync(starts) ? readFileSync(starts, "utf8").trim().split("\n").length : 0),
+        (n) => n >= 6,
+      );
+      writeFileSync(flag, "");
+      expect(await r.code, r.got.err).toBe(0);
+      const t = readFileSync(starts, "utf8").trim().split("\n").map(Number);
+      const gaps = t
+        .slice(1, 6)
+        .map((x, k) => x - t[k]!)
+        .sort((a, b) => a - b);
+      // Back to back: ~0.45 s apart; every other look (0.5 s polls) was 1 s and more.
+      expect(gaps[2], gaps.join(" ")).toBeLessThan(0.8);
+    } finally {
+      r.child.kill();
+      await sessions(["kill", "h761"]);
+    }
+  });
+});
+
 describe("a run that ends before its waiting tabs start", () => {
   it("leaves them abandoned; running the file again with merge-skip starts them (review H5-8)", async () => {
     const ready = join(dir, "h8-ready");

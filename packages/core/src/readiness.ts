@@ -71,7 +71,19 @@ let nextId = 0;
  * thread within {@link LOG_MATCH_LIMIT_MS}; a pattern that took longer never matches again in this
  * process (the tab then times out, and {@link notReadyReason} says the pattern was given up).
  */
-export async function logMatches(pattern: string, text: string): Promise<boolean> {
+export function logMatches(pattern: string, text: string): Promise<boolean> {
+  // One at a time: its time limit is its own, not the time spent behind other tabs' patterns in the one
+  // worker (review H76-2: 12 tabs probed at once were all judged too slow, for good).
+  const turn = matchQueue.then(() => matchOne(pattern, text));
+  matchQueue = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  return turn;
+}
+let matchQueue: Promise<void> = Promise.resolve();
+
+async function matchOne(pattern: string, text: string): Promise<boolean> {
   if (slow.has(pattern)) return false;
   if (!matcher) {
     const { Worker } = await import("node:worker_threads");

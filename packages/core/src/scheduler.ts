@@ -54,6 +54,8 @@ interface Track {
   probes: Map<number, Probe>;
   /** The session ended under the scheduler (killed by the user or another mc): nothing more starts. */
   gone?: boolean;
+  /** The scheduler has returned: no probe is started again. */
+  stopped?: boolean;
 }
 
 const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.name}`;
@@ -67,6 +69,15 @@ const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.nam
  */
 export async function schedule(manager: SessionManager, o: ScheduleOptions = {}): Promise<void> {
   const tracks = new Map<string, Track>();
+  try {
+    await scheduleLoop(manager, o, tracks);
+  } finally {
+    // What a probe of a tab still waiting would start next is not started (an error or a stop ended it).
+    for (const t of tracks.values()) t.stopped = true;
+  }
+}
+
+async function scheduleLoop(manager: SessionManager, o: ScheduleOptions, tracks: Map<string, Track>) {
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
     if (!t) {
@@ -304,12 +315,17 @@ async function readyCheck(
   }
   if (!t.since.has(tab.index)) t.since.set(tab.index, now);
   const limit = (r.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S) * 1000;
-  let probe = t.probes.get(tab.index);
-  if (!probe) {
+  // The tab is probed again as soon as a probe says no (at most every PROBE_LOOK_MS): its probes follow
+  // one another at their own pace, and each look reads the newest answer (review H76-1: a probe slower
+  // than a look ran every other look, 1.7 s apart, and a condition true well within a 1.5 s timeout
+  // failed it). They stop once the tab is ready or failed, or the scheduler is stopped.
+  const i = tab.index;
+  const launch = (): Probe => {
+    const began = performance.now();
     const host = manager.hostOf(s.machine);
-    const logPath = join(s.runDir, tabLogName(tab.index));
+    const logPath = join(s.runDir, tabLogName(i));
     // A probe may run no longer than the tab has left (a `sleep 100` probe of a 1 s timeout failed after 21 s).
-    const left = (limit - (now - t.since.get(tab.index)!)) / 1000;
+    const left = (limit - (began - t.since.get(i)!)) / 1000;
     const made: Probe = {
       answer: probeReadiness(host, r, {
         startDir: cfg.startDir,
@@ -320,15 +336,26 @@ async function readyCheck(
         .catch(() => false)
         .then((ok) => {
           made.ok = ok;
+          if (!ok) {
+            const again = () => {
+              const over = performance.now() - t.since.get(i)! >= limit;
+              if (o.signal?.aborted || t.stopped || t.gone || t.ready.has(i) || t.failed.has(i) || over)
+                return;
+              if (t.probes.get(i) === made) t.probes.set(i, launch());
+            };
+            setTimeout(again, Math.max(0, PROBE_LOOK_MS - (performance.now() - began))).unref();
+          }
           return ok;
         }),
     };
-    probe = made;
-    t.probes.set(tab.index, probe);
+    return made;
+  };
+  let probe = t.probes.get(i);
+  if (!probe) {
+    probe = launch();
+    t.probes.set(i, probe);
   }
   const ok = probe.ok ?? (await Promise.race([probe.answer, sleep(PROBE_LOOK_MS).then(() => undefined)]));
-  // Read: the next look probes again (after a "no").
-  if (ok !== undefined) t.probes.delete(tab.index);
   if (ok) {
     t.ready.add(tab.index);
     emit();

@@ -218,6 +218,16 @@ describe("readiness by log pattern", () => {
     expect(await logMatches("server (up|ready)", "server up\n")).toBe(true);
     expect(await logMatches("^(a+)+$", "aaa")).toBe(false);
   });
+  it("many tabs' patterns at once are each judged on their own time, not on the queue before them (review H76-2)", async () => {
+    const { logMatches } = await import("../src/readiness.js");
+    // ~4 MB of log, then the line: a pattern that takes a few tens of ms on it, asked for 24 tabs at once
+    // (over a second queued in the one worker: each was given up as too slow, for good).
+    const log = `${"progress line 0123456789 abcdefghij\n".repeat(110_000)}server Ready\n`;
+    const answers = await Promise.all(Array.from({ length: 24 }, () => logMatches("\\w+ Ready$", log)));
+    expect(answers).toEqual(Array(24).fill(true));
+    expect(await logMatches("\\w+ Ready$", log)).toBe(true);
+  });
+
   it("a pattern given up on says so when its tab fails, not just 'not ready' (review H67-4)", async () => {
     const { logMatches, notReadyReason } = await import("../src/readiness.js");
     // A progress bar's long line: `.*ready` backtracks quadratically on it (300 kB: over a minute).
