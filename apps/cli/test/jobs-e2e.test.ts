@@ -1335,6 +1335,14 @@ describe("rerun, --keep-failed, --notify", () => {
       expect(second.stderr).not.toContain("not rerun");
       // db's probe ran once for its three dependants (review H75-2: once each, one after another).
       expect(readFileSync(side, "utf8")).toBe("p\n");
+      // Its readiness is in events, before api's start (review H76-3: none, though api started on it).
+      const events = lines((await sessions(["events", "svc"])).stdout).map(
+        (l) => JSON.parse(l) as { type: string; tab?: string; time: string; attempt?: number },
+      );
+      const ready = events.find((e) => e.type === "tab-ready" && e.tab === "db");
+      const apiStart = events.find((e) => e.type === "tab-started" && e.tab === "api");
+      expect(ready, JSON.stringify(events)).toBeDefined();
+      expect(Date.parse(ready!.time)).toBeLessThanOrEqual(Date.parse(apiStart!.time));
       const states = await until(
         () => tabsOf("svc"),
         (t) => t.every((x: { state: string }) => x.state === "running"),

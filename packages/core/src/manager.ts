@@ -595,8 +595,11 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   /** Record when a tab's readiness probe succeeded (`ready-<i>` in its run directory, read by `events`). */
   async noteTabReady(name: string, index: number, machine?: string): Promise<void> {
     const s = this.session(name, machine);
-    const at = { t: Date.now() / 1000 };
-    await this.hostOf(s.machine).writeFile(join(s.runDir, readyMarkerName(index)), `${JSON.stringify(at)}\n`);
+    const host = this.hostOf(s.machine);
+    // In the machine's clock, as every other time in its run directory (`events` takes its skew off them
+    // all: review H76-4, a remote clock behind put tab-ready after its dependant's tab-started).
+    const at = { t: (Date.now() + (host.clockSkewMs ?? 0)) / 1000 };
+    await host.writeFile(join(s.runDir, readyMarkerName(index)), `${JSON.stringify(at)}\n`);
   }
 
   /** A tab a scheduler will never open (a tab it depends on failed): its record says so (exit 125). */

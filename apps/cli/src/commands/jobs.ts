@@ -731,7 +731,14 @@ export async function rerunCommand(
             const logPath = join(session.runDir, tabLogName(i));
             const limitSeconds = tab.readiness.timeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_S;
             const at = { startDir: tab.startDir, logPath, shell: tab.shell, limitSeconds };
-            p = probeReadiness(host, tab.readiness, at).catch(() => false);
+            // Ready: recorded as the run's scheduler records it, so `events` has its tab-ready before the
+            // dependants' starts (review H76-3).
+            p = probeReadiness(host, tab.readiness, at)
+              .catch(() => false)
+              .then(async (ok) => {
+                if (ok) await manager.noteTabReady(session.name, i, found.machine).catch(() => {});
+                return ok;
+              });
             probes.set(i, p);
           }
           return p;
