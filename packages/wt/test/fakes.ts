@@ -149,7 +149,7 @@ export function fakeWindows(o: FakeWindowsOptions = {}) {
     },
     /** Ctrl+C in a tab: SIGINT to its console's process group. */
     ctrlC(window: string, index = 0) {
-      const t = windowTabs(fakeState, window).sort((a, b) => a.host - b.host)[index];
+      const t = windowTabs(fakeState, window)[index];
       if (!t?.pid) throw new Error(`no tab ${index} in ${window}`);
       // The console's own note that it had a Ctrl+C (see `consoleHadCtrlC` in fake/pwsh.mjs).
       mkdirSync(join(fakeState, "ctrl-c"), { recursive: true });

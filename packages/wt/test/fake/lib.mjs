@@ -407,13 +407,15 @@ export function events(stateDir) {
   }
 }
 
-/** The tabs of a window: `{ host, pid?, cmdline, exit?, closed? }` by tab file. */
+/** The tabs of a window, in the order they were opened: `{ host, opened, pid?, cmdline, exit?, closed? }`. */
 export function windowTabs(stateDir, name) {
   const dir = join(stateDir, "windows", hex(name));
   if (!existsSync(dir)) return [];
+  const order = (t) => BigInt(t.opened ?? 0);
   return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
-    .map((f) => ({ file: join(dir, f), ...getJson(join(dir, f), {}) }));
+    .map((f) => ({ file: join(dir, f), ...getJson(join(dir, f), {}) }))
+    .sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
 /**

@@ -72,7 +72,10 @@ function openTab(cwd, cmdline, title, pane) {
     stdio: "ignore",
     env: { ...process.env, WT_SESSION: randomUUID() },
   });
-  putJson(join(dir, `${child.pid}.json`), { host: child.pid, cmdline, title, cwd, ...(pane ?? {}) });
+  // `opened` orders a window's tabs as Windows Terminal does, by when they were opened: pids are no order
+  // (they wrap at pid_max, 32768 on the CI machine, and a wrap between two tabs swapped them once in CI).
+  const opened = String(process.hrtime.bigint());
+  putJson(join(dir, `${child.pid}.json`), { host: child.pid, opened, cmdline, title, cwd, ...(pane ?? {}) });
   child.unref();
 }
 
