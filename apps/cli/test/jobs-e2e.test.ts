@@ -2382,3 +2382,42 @@ describe.skipIf(!existsSync(FAKETIME))(
     }, 60_000);
   },
 );
+
+describe.skipIf(!existsSync(FAKETIME))(
+  "a wall clock stepped back while wait and events --follow run (review H77-1)",
+  () => {
+    it("they end when the tabs end, not when the clock has caught up", async () => {
+      const f = layouts("h77-1.json", [
+        {
+          layoutName: "back",
+          layoutTabs: [
+            { tabName: "x", command: "sleep 5; exit 0" },
+            { tabName: "y", command: "sleep 6; exit 0" },
+          ],
+        },
+      ]);
+      const started = await runCli(["run", f, "--socket", sock], { env, cwd: dir });
+      expect(started.code, started.stderr).toBe(0);
+      // The two followers alone see the clock go back ten minutes, 2 s after they started: after their
+      // first look at the tabs, before the tabs end.
+      const stepped = {
+        ...env,
+        LD_PRELOAD: FAKETIME,
+        FAKETIME: "-600s",
+        FAKETIME_START_AFTER_SECONDS: "2",
+        FAKETIME_DONT_FAKE_MONOTONIC: "1",
+      };
+      const began = performance.now();
+      const [waited, followed] = await Promise.all([
+        runCli(["wait", "back"], { env: stepped, cwd: dir, timeout: 30_000 }),
+        runCli(["events", "back", "--follow"], { env: stepped, cwd: dir, timeout: 30_000 }),
+      ]);
+      // Before: both hung until the wall clock caught up (ten minutes).
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(followed.code, followed.stderr).toBe(0);
+      expect(followed.stdout).toMatch(/run-done/);
+      expect(performance.now() - began).toBeLessThan(20_000);
+      await sessions(["kill", "back"]);
+    }, 60_000);
+  },
+);

@@ -73,7 +73,9 @@ export async function* followEvents(
   // came back 30 s late, and a wait ended 8 "did not answer" about a server answering for 14 s).
   let silentNow = false;
   const statusEvery = () => o.statusEveryMs ?? (silentNow || !wake.watchesAll(tracked()) ? 2000 : 30_000);
-  let lastStatus = 0;
+  // Intervals on the monotonic clock: a wall clock stepped back (NTP, a VM resumed) held every status check
+  // for as long as the step, and `wait` with it (review H77-1).
+  let lastStatus = Number.NEGATIVE_INFINITY;
   let first = true;
   let changed = true;
   // After a change (a record, an event) the tool is asked every SOON_MS for a while, not at the next
@@ -106,12 +108,12 @@ export async function* followEvents(
       const fresh = await readFresh(changed || !wake.watchesAll(tracked()) ? tracked() : []);
       first = false;
       if (changed || fresh.some((e) => e.type === "tab-exited" || e.type === "tab-killed"))
-        hotUntil = Date.now() + HOT_MS;
+        hotUntil = performance.now() + HOT_MS;
       for (const e of fresh) yield e;
-      const since = Date.now() - lastStatus;
-      const hot = Date.now() < hotUntil;
+      const since = performance.now() - lastStatus;
+      const hot = performance.now() < hotUntil;
       if (since >= statusEvery() || (hot && since >= SOON_MS)) {
-        lastStatus = Date.now();
+        lastStatus = performance.now();
         const report = await manager
           .checkAllSessionsStatus({
             processes: false,
@@ -175,7 +177,7 @@ export async function* followEvents(
       }
       if (o.signal?.aborted) return undefined;
       // Watched directories wake the loop themselves: no reading in between, only the tool's answer is due.
-      const due = (Date.now() < hotUntil ? SOON_MS : statusEvery()) - (Date.now() - lastStatus);
+      const due = (performance.now() < hotUntil ? SOON_MS : statusEvery()) - (performance.now() - lastStatus);
       changed = await wake(wake.watchesAll(tracked()) ? due : Math.min(due, o.pollMs ?? 250), o.signal);
     }
   } finally {

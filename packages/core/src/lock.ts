@@ -191,7 +191,7 @@ export async function hostLock(
     }
   };
   const timeoutMs = o.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     const r = await exec("acquire");
     const answer = r.stdout.trim();
@@ -227,7 +227,7 @@ export async function hostLock(
     }
     // A stale lock was just removed (or released meanwhile): again at once, within the same deadline.
     const stale = answer.startsWith("stale");
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       const [, until, holder] = stale ? [] : answer.split(" ");
       // A holder this host can check holds the lock while it lives (a stopped one too): named, so it can be
       // found; one on another machine is held until its lease ends.

@@ -242,7 +242,8 @@ export class SessionManager<O extends object = object> extends RunState<O> {
 
   /**
    * Status of every managed session on every machine: per tab running / exited (code) / killed / missing.
-   * `asking` (optional) holds, while a machine is asked, its name and when the question went: a caller
+   * `asking` (optional) holds, while a machine is asked, its name and when the question went (monotonic
+   * ms, `performance.now()`): a caller
    * that stops waiting (`sessions wait --timeout`) can tell which machine had not answered yet.
    */
   async checkAllSessionsStatus(
@@ -265,7 +266,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
           const health = { machine: m.name, host: m.host.id };
           const own = this.managed.filter((s) => s.machine === m.name);
           if (own.length === 0) return [[], { ...health, reachable: true }];
-          asking?.set(m.name, Date.now());
+          asking?.set(m.name, performance.now());
           try {
             const r = await pollSessions(m.backend, m.name, m.records, own, backendOpts);
             return [
@@ -394,7 +395,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
     same: (s: ManagedSession) => (x: ManagedSession) => boolean,
     onNotice?: (message: string) => void,
   ) {
-    const start = Date.now();
+    const start = performance.now();
     const mine = (x: ManagedSession) => this.managed.some((s) => same(s)(x));
     let said = false;
     for (;;) {
@@ -404,11 +405,11 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       if (!underway.length) return;
       const who = underway.map((x) => `${x.name} (sessions run pid ${x.starting!.by!.pid})`).join(", ");
       // Said, as the start lock's wait is (review H73-2: a stuck restart kept -k silent for 60 s).
-      if (Date.now() - start > 60_000) {
+      if (performance.now() - start > 60_000) {
         onNotice?.(`gave up waiting after 60 s for the restart of ${who}; going on without it`);
         return;
       }
-      if (!said && Date.now() - start >= 1000) {
+      if (!said && performance.now() - start >= 1000) {
         said = true;
         onNotice?.(`waiting for another sessions run restarting ${who} (at most 60 s)`);
       }

@@ -298,7 +298,7 @@ export async function applyMerge(
       // new tab's record, which then read killed (a CI run of tmux-real under load). A wrapper killed outright
       // writes none: not waited for past 3 s.
       let text = await m.host.readFile(rec);
-      for (const until = Date.now() + 3000; text !== undefined && Date.now() < until; ) {
+      for (const until = performance.now() + 3000; text !== undefined && performance.now() < until; ) {
         if (parseTabRecord(text)?.end !== undefined) break;
         await sleep(50);
         text = await m.host.readFile(rec);

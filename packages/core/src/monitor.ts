@@ -40,7 +40,7 @@ export async function* monitor(
 ): AsyncGenerator<MonitorSnapshot, void, void> {
   const interval = opts.intervalMs ?? 2000;
   for (let cycle = 0; !opts.signal?.aborted; cycle++) {
-    const started = Date.now();
+    const started = performance.now();
     let snap: MonitorSnapshot;
     try {
       const report = await poll();
@@ -51,6 +51,6 @@ export async function* monitor(
     yield snap;
     if (snap.done) return;
     if (opts.maxCycles !== undefined && cycle + 1 >= opts.maxCycles) return;
-    await sleep(Math.max(0, interval - (Date.now() - started)), opts.signal);
+    await sleep(Math.max(0, interval - (performance.now() - started)), opts.signal);
   }
 }

@@ -64,14 +64,15 @@ export interface PollOptions {
  * every backend and the manager use (a session appearing, a name becoming free, records being written).
  */
 export async function pollUntil<T>(probe: () => Promise<T | undefined>, o: PollOptions): Promise<T> {
-  const deadline = Date.now() + o.timeoutMs;
+  // The monotonic clock: a wall clock stepped back or forward stretches or ends no wait (review H77-1).
+  const deadline = performance.now() + o.timeoutMs;
   let delay = o.firstDelayMs ?? 25;
   for (;;) {
     const got = await probe();
     if (got !== undefined) return got;
     if (o.signal?.aborted) throw new McError("ABORTED", "interrupted while waiting", { backend: "core" });
-    if (Date.now() >= deadline) throw o.onTimeout();
-    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), o.signal);
+    if (performance.now() >= deadline) throw o.onTimeout();
+    await sleep(Math.min(delay, Math.max(1, deadline - performance.now())), o.signal);
     delay = Math.min(delay * 2, o.maxDelayMs ?? 500);
   }
 }

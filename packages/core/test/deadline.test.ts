@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { localHost } from "../src/local-host.js";
-import { commandDeadline } from "../src/poll.js";
+import { commandDeadline, pollUntil } from "../src/poll.js";
 
 /** This process does nothing for `ms` (as one stopped with Ctrl-Z and resumed): its timers run late. */
 const frozen = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -54,5 +54,34 @@ describe("a command's deadline in a process that was stopped past it (review H73
     expect(fired[0]).toMatch(/^late \d+$/);
     // On time: no grace (which would add the limit again); bounds for a loaded machine.
     expect(Number(fired[0]!.slice(5))).toBeLessThan(3000);
+  });
+});
+
+describe("waits measured on the monotonic clock (review H77-1)", () => {
+  it("a wall clock stepped back or forward neither stretches nor ends a wait", async () => {
+    const real = Date.now.bind(Date);
+    for (const stepMs of [-600_000, 600_000]) {
+      let calls = 0;
+      // The step comes after the wait began: NTP, a VM resumed, `date -s`.
+      const spy = vi.spyOn(Date, "now").mockImplementation(() => real() + (calls++ > 0 ? stepMs : 0));
+      const began = performance.now();
+      let probes = 0;
+      try {
+        await expect(
+          pollUntil(async () => (++probes, undefined), {
+            timeoutMs: 400,
+            maxDelayMs: 50,
+            onTimeout: () => new Error("timed out"),
+          }),
+        ).rejects.toThrow("timed out");
+      } finally {
+        spy.mockRestore();
+      }
+      const took = performance.now() - began;
+      // Back: it used to wait as long as the step; forward: it gave up at once, after one probe.
+      expect(took).toBeGreaterThanOrEqual(390);
+      expect(took).toBeLessThan(5000);
+      expect(probes).toBeGreaterThan(2);
+    }
   });
 });

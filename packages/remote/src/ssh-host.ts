@@ -74,11 +74,11 @@ function batchedOperations(t: SshTransport): Partial<HostOperations> {
     },
     async processTrees(pids) {
       if (pids.length === 0) return new Map();
-      if (!t.snapshot || Date.now() - t.snapshot.at > (t.opts.snapshotMaxAgeMs ?? 1000)) {
+      if (!t.snapshot || performance.now() - t.snapshot.at > (t.opts.snapshotMaxAgeMs ?? 1000)) {
         const f = await t.enqueue({ kind: "ps" });
         if (f.status !== 0)
           throw new McError("COMMAND_FAILED", `${t.id}: ps: ${text(f.err).trim()}`, { backend: "remote" });
-        t.snapshot = { at: Date.now(), table: f.table ?? parsePsTable(text(f.out)) };
+        t.snapshot = { at: performance.now(), table: f.table ?? parsePsTable(text(f.out)) };
       }
       return treesFromTable(t.snapshot.table, pids);
     },

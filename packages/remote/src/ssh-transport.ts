@@ -49,6 +49,7 @@ export class SshTransport {
   facts: HostFacts | undefined;
   /** Remote clock minus this machine's, in ms (0 until measured or when within noise). */
   skewMs = 0;
+  /** A ps table and when it was read (monotonic ms: its age decides reuse). */
   snapshot: { at: number; table: ProcessNode[] } | undefined;
   private resolved: (ResolvedSsh & { controlPath: string }) | undefined;
   private resolving: Promise<void> | undefined;
@@ -273,7 +274,7 @@ export class SshTransport {
       this.applyInfo(infoFrame.out.toString("utf8"), sentAt, Date.now());
     const psFrame = wantPs ? frames.get(ops.length - 1) : undefined;
     if (psFrame?.status === 0)
-      this.snapshot = { at: Date.now(), table: parsePsTable(psFrame.out.toString("utf8")) };
+      this.snapshot = { at: performance.now(), table: parsePsTable(psFrame.out.toString("utf8")) };
     for (const [k, it] of items.entries()) {
       const f = frames.get(k + offset);
       if (f) it.resolve(f);

@@ -223,14 +223,14 @@ export class TmuxBackend implements SessionBackend {
       );
     }
     this.checked = true;
-    this.early = { at: Date.now(), listing };
+    this.early = { at: performance.now(), listing };
   }
 
   async listSessions(): Promise<ListedSession[]> {
     // The list fetched with the version check serves the one call right after it (a plan), never later.
     const early = this.early;
     this.early = undefined;
-    const r = await (early && Date.now() - early.at < EARLY_LIST_MS
+    const r = await (early && performance.now() - early.at < EARLY_LIST_MS
       ? early.listing
       : this.host.run(this.cmd("list-sessions", "-F", SESSION_FORMAT)));
     if (r.exitCode !== 0) {

@@ -290,7 +290,7 @@ export class WtBackend implements SessionBackend {
         const r = await this.host.run(cmd);
         if (r.exitCode !== 0) throw pwshError(r, "start", this.ctx());
       }
-      await this.waitForLaunch(session.runDir, tabs, launchedAt);
+      await this.waitForLaunch(session.runDir, tabs);
     } catch (e) {
       await killRun(this.host, this.pwsh, session.runDir, tabs).catch(() => {});
       await this.host.remove(file);
@@ -306,7 +306,9 @@ export class WtBackend implements SessionBackend {
    * So: some tab must record its start within `launchTimeoutMs`, else the launch failed; then every tab
    * within `appearTimeoutMs`.
    */
-  private async waitForLaunch(runDir: string, tabs: number, launchedAt: number): Promise<void> {
+  private async waitForLaunch(runDir: string, tabs: number): Promise<void> {
+    // Measured on the monotonic clock from here, a moment after the launch (review H77-1).
+    const waitedFrom = performance.now();
     let missing: number[] = [];
     const probe = (done: (n: number) => boolean) => async () => {
       const recs = await this.readRecords(runDir, tabs);
@@ -329,7 +331,7 @@ export class WtBackend implements SessionBackend {
     await pollUntil(
       probe((n) => n === tabs),
       {
-        timeoutMs: Math.max(0, launchedAt + this.appearTimeoutMs - Date.now()),
+        timeoutMs: Math.max(0, waitedFrom + this.appearTimeoutMs - performance.now()),
         maxDelayMs: 250,
         onTimeout: () =>
           new McError(

@@ -16,14 +16,14 @@ export async function verifyStarted(
   appearTimeoutMs: number,
 ): Promise<"started" | "died"> {
   const script = join(p.artefactDir, "tabs.sh");
-  let asked = Date.now();
+  let asked = performance.now();
   const seen = await pollUntil(
     async (): Promise<"ours" | "other" | "died" | undefined> => {
       const files = await host.readDir(p.runDir).catch(() => new Map<string, string>());
       if (p.layout.layoutTabs.some((_, i) => files.has(tabRecordName(i)))) return "ours";
       // Every 2 s: a server that died while it started is neither listed nor there (socket, process).
-      if (Date.now() - asked >= 2000) {
-        asked = Date.now();
+      if (performance.now() - asked >= 2000) {
+        asked = performance.now();
         const there = await q.serverPresence(p.name);
         if (there && !there.socket && !there.process && !(await q.findRow(p.name, "start"))) return "died";
       }

@@ -38,10 +38,10 @@ export async function startHeldTab(
   };
   const ready = (ps: (PaneRow | undefined)[]) => ps.every((p) => p) || ps.some((p) => p && !p.held);
   let panes = await find();
-  const deadline = Date.now() + waitMs;
+  const deadline = performance.now() + waitMs;
   for (
     let delay = 25;
-    !ready(panes) && q.hasListPanes() && Date.now() < deadline;
+    !ready(panes) && q.hasListPanes() && performance.now() < deadline;
     delay = Math.min(delay * 2, 250)
   ) {
     await sleep(delay);

@@ -456,9 +456,9 @@ export async function waitCommand(
             timer.addEventListener(
               "abort",
               () => {
-                const until = Date.now() + FIRST_ANSWER_GRACE_MS;
+                const until = performance.now() + FIRST_ANSWER_GRACE_MS;
                 const check = () => {
-                  if (Date.now() >= until || [...machinesFollowed].every((m) => answered.has(m)))
+                  if (performance.now() >= until || [...machinesFollowed].every((m) => answered.has(m)))
                     r(undefined);
                   else setTimeout(check, 20);
                 };

@@ -206,8 +206,8 @@ async function follow(
     let lastCheck = 0;
     for (;;) {
       let finished = false;
-      if (Date.now() - lastCheck > 1000) {
-        lastCheck = Date.now();
+      if (performance.now() - lastCheck > 1000) {
+        lastCheck = performance.now();
         finished = await allFinished(
           found,
           sources.map((x) => x.slot),
