@@ -47,6 +47,11 @@ export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; ex
 # mc may run inside a tab of the session it kills: that tab's hang-up must not end the sweep.
 trap '' HUP
 mode=$1 sids=$2 age=$3; shift 3
+# sids from the first step come as "u=<uptime> SID…": when they were taken. A process in one of those SIDs
+# that started after that, not below an older process of the tab's, holds a reused SID: the tab's session
+# ended during the kill and the number went to another process (pids wrap: review HR78, 24 panes of
+# another tmux server got the hang-up). Only a marker or an older tab process makes it the tab's.
+snap=; case $sids in u=*) snap=\${sids%% *}; snap=\${snap#u=}; case $snap in ''|*[!0-9.]*) snap=;; esac;; esac
 # age: seconds since the session ended, where known. A process younger than that, neither below an older
 # one of the tab's nor in the terminal session of one, started after the session ended: it only copied a
 # marker (review H42-4). (A leftover's double-forked child keeps its terminal session: review H45-1.)
@@ -61,16 +66,16 @@ fi
 # k PID: the tab's; s PID COMM: spared (inside another terminal server); d SID: a SID of the tab's.
 pick() {
   m=$(marked "$@" | tr '\\n' ' ')
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v marked=" $m " -v sids=" $sids " -v self=$$ -v age="$age" -v up="$up" -v hz="$hz" '
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v marked=" $m " -v sids=" $sids " -v self=$$ -v age="$age" -v up="$up" -v hz="$hz" -v snap="$snap" '
     { l = $0; j = 0; for (k = length(l); k > 0; k--) if (substr(l, k, 1) == ")") { j = k; break }
       if (!j) next
       p = $1; name[p] = substr(l, index(l, "(") + 1, j - index(l, "(") - 1)
       split(substr(l, j + 2), f, " "); state[p] = f[1]; ppid[p] = f[2]; sid[p] = f[4]; all[++n] = p
-      young[p] = age != "" && up - f[20] / hz < age + 0 }
+      young[p] = age != "" && up - f[20] / hz < age + 0; late[p] = snap != "" && f[20] / hz > snap + 0 }
     END {
       for (q = self; q > 1 && (q in ppid); q = ppid[q]) mine[q] = 1
       for (x = 1; x <= n; x++) { p = all[x]
-        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0)) && state[p] !~ /^[ZX]/
+        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0 && !late[p])) && state[p] !~ /^[ZX]/
         if (tabs[p] && !young[p]) oldsid[sid[p]] = 1 }
       for (x = 1; x <= n; x++) {
         p = all[x]
@@ -78,6 +83,8 @@ pick() {
         if (p in mine) { if (index(marked, " " p " ")) print "d", sid[p]; continue }
         mk = index(marked, " " p " ") > 0; sd = sid[p] > 0 && index(sids, " " sid[p] " ") > 0
         if ((!mk && !sd) || state[p] ~ /^[ZX]/) continue
+        if (!mk && late[p]) { old = 0; for (q = ppid[p]; !old && q > 1 && (q in ppid); q = ppid[q]) if (tabs[q] && !late[q]) old = 1
+          if (!old) continue }
         other = 0; ours = 0
         for (q = p; q > 1 && (q in ppid); q = ppid[q]) {
           if (q == self) { ours = 1; break }
@@ -105,7 +112,7 @@ if [ "$mode" = find ]; then
   exit 0
 fi
 for p do set -- "$@" -e "$p"; shift; done
-if [ "$mode" = sids ]; then echo "sids $(pick "$@" | sed -n 's/^d //p' | sort -un | tr '\\n' ' ')"; exit 0; fi
+if [ "$mode" = sids ]; then echo "sids u=$up $(pick "$@" | sed -n 's/^d //p' | sort -un | tr '\\n' ' ')"; exit 0; fi
 tab() { pick "$@" | sed -n 's/^k //p'; }
 # One look gives both what is the tab's and what is spared (each look reads every process's environment).
 look() { seen=$(pick "$@"); pids=$(printf '%s\\n' "$seen" | sed -n 's/^k //p'); }

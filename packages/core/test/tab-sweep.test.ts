@@ -1,12 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { localHost } from "../src/local-host.js";
 import { sleep } from "../src/poll.js";
 import type { ManagedSession } from "../src/run-record.js";
-import { killAndSweep, sweepTabs } from "../src/tab-sweep.js";
+import { killAndSweep, sweepTabs, tabTerminalSessions } from "../src/tab-sweep.js";
 import { TAB_MARKER_VAR, tabMarker } from "../src/tab-wrapper.js";
 
 const root = mkdtempSync(join(tmpdir(), "mc-sweep-"));
@@ -107,6 +115,60 @@ describe.runIf(process.platform === "linux")("sweep of an ended session's leftov
     expect(alive(copied.pid!)).toBe(false);
   });
 });
+
+/** Whether this process may set the next pid (root: /proc/sys/kernel/ns_last_pid), to make a pid reused. */
+const canSetPid = (() => {
+  try {
+    accessSync("/proc/sys/kernel/ns_last_pid", constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** A detached process (a session of its own, as a tmux pane's shell is) that gets exactly `pid`, or undefined. */
+async function strangerWithPid(pid: number): Promise<ChildProcess | undefined> {
+  for (let i = 0; i < 50; i++) {
+    writeFileSync("/proc/sys/kernel/ns_last_pid", String(pid - 1));
+    const c = spawn("sleep", ["306"], { detached: true, stdio: "ignore" });
+    children.push(c);
+    if (c.pid === pid) return c;
+    c.kill("SIGKILL");
+    await sleep(10);
+  }
+  return undefined;
+}
+
+describe.runIf(process.platform === "linux" && canSetPid)(
+  "a kill's terminal sessions, taken before it",
+  () => {
+    it("a session id reused by another process after the tab's session ended is not the tab's (HR78: pids wrap)", async () => {
+      const tab = marked("exec sleep 300");
+      await sleep(300);
+      const sids = await tabTerminalSessions(localHost(), session);
+      expect(sids.split(" ")).toContain(String(tab.pid));
+      // The kill: the tab's session ends, and its number goes to another program's new session.
+      const gone = new Promise((r) => tab.once("exit", r));
+      tab.kill("SIGKILL");
+      await gone;
+      const stranger = await strangerWithPid(tab.pid!);
+      expect(stranger, "could not make the pid reused").toBeDefined();
+      const r = await sweepTabs(localHost(), session, sids);
+      expect(r.ended).toEqual([]);
+      expect(alive(stranger!.pid!)).toBe(true);
+    });
+
+    it("one that left the marker (env -i) in the tab's terminal session after the ids were taken is still the tab's", async () => {
+      const tab = marked("sleep 1; env -i sleep 307 & wait");
+      await sleep(300);
+      const sids = await tabTerminalSessions(localHost(), session);
+      const child = await childOf(tab.pid!, "sleep 307");
+      const r = await sweepTabs(localHost(), session, sids);
+      expect(r.ended.sort()).toEqual([tab.pid!, child].sort());
+      expect(alive(child)).toBe(false);
+    });
+  },
+);
 
 describe("a kill and the tool's lock", () => {
   it("the tool's kill waits for a start or merge that holds the tool's lock (review H46-1, H46-2)", async () => {
