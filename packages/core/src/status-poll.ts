@@ -297,13 +297,14 @@ export async function pollSessions(
   opts: StatusOptions = {},
 ): Promise<{ sessions: SessionStatus[]; error?: string; code?: ErrorCode }> {
   if (sessions.length === 0) return { sessions: [] };
+  const asked = performance.now();
   const g = await gather(backend, cache, sessions, opts);
   let now = Date.now();
   let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));
   // Looked for before a missing tab's record is read again: a recorder writes its end just before it, the
   // last process with the tab's marker, exits, so a look that finds none is followed by a read that finds
   // the end (the other order read `missing` for a moment between the two: seen in CI).
-  const orphans = g.error ? [] : await findOrphans(backend.host, sessions, tabs, g.observations);
+  const orphans = g.error ? [] : await findOrphans(backend.host, sessions, tabs, g.observations, asked);
   const late = sessions.flatMap((s, si) =>
     tabs[si]!.flatMap((t) => {
       const slot = t.slot ?? t.index;
@@ -386,13 +387,15 @@ async function findOrphans(
   sessions: readonly ManagedSession[],
   tabs: readonly TabStatus[][],
   observations: readonly (SessionObservation | undefined)[],
+  /** When this status began asking (`performance.now()`). */
+  asked: number,
 ): Promise<(Map<number, number[]> | undefined)[]> {
   return Promise.all(
     sessions.map(async (s, si) => {
       if (observations[si]?.noPaneEvidence || !s.runDir) return undefined;
       const slots = tabs[si]!.filter(mayLiveOn).map((t) => t.slot ?? t.index);
       if (!slots.length) return undefined;
-      return tabsLeftRunning(host, s, slots).catch(() => undefined);
+      return tabsLeftRunning(host, s, slots, asked).catch(() => undefined);
     }),
   );
 }

@@ -65,7 +65,7 @@ else
 fi
 # k PID: the tab's; s PID COMM: spared (inside another terminal server); d SID: a SID of the tab's.
 pick() {
-  m=$(marked "$@" | tr '\\n' ' ')
+  m=\${M:-$(marked "$@" | tr '\\n' ' ')}
   cat /proc/[0-9]*/stat 2>/dev/null | awk -v marked=" $m " -v sids=" $sids " -v self=$$ -v age="$age" -v up="$up" -v hz="$hz" -v snap="$snap" '
     { l = $0; j = 0; for (k = length(l); k > 0; k--) if (substr(l, k, 1) == ")") { j = k; break }
       if (!j) next
@@ -98,6 +98,19 @@ pick() {
       }
     }'
 }
+# table: every process that carries a marker, what find would say of it, as "m PID MARKER" lines: one look
+# at the machine for any number of sessions (review H78-1: one look per ended session, for every ls and
+# status, took 30 s with 100 records). An entry holding a control character is no marker of mc's.
+if [ "$mode" = table ]; then
+  printf 'a\\0' | grep -qzx a 2>/dev/null || { echo unsupported; exit 0; }
+  t=$(grep -saHz '^MC_TAB=[^[:cntrl:]]*$' /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | sed -n 's|^/proc/\\([0-9][0-9]*\\)/environ:MC_TAB=|\\1 |p')
+  echo table
+  [ -n "$t" ] || exit 0
+  M=" $(printf '%s\\n' "$t" | cut -d' ' -f1 | tr '\\n' ' ')"
+  keep=" $(pick | sed -n 's/^k //p' | tr '\\n' ' ') "
+  printf '%s\\n' "$t" | while read -r p v; do case $keep in *" $p "*) printf 'm %s %s\\n' "$p" "$v";; esac; done
+  exit 0
+fi
 # find: which of the markers live processes still carry (a status of tabs whose pane is gone), one line each.
 # One look at every process for all of them first: the usual answer (none) costs one, not one per tab
 # (review H58-4: 20 tabs took 187 processes and a second a status).
@@ -181,9 +194,23 @@ export async function tabsLeftRunning(
   host: Host,
   s: ManagedSession,
   slots: readonly number[],
+  /**
+   * When the status asking began (`performance.now()`): a look at the machine started since then answers
+   * it, also one made for another session's question (`ls` and `status` of many runs ask at once).
+   */
+  notBefore = performance.now(),
 ): Promise<Map<number, number[]> | undefined> {
   if (slots.length === 0 || (await host.info()).platform === "win32") return undefined;
   const wanted = slots.flatMap((x) => markers(s, x));
+  const table = await markerTable(host, notBefore);
+  if (table) {
+    const out = new Map<number, number[]>();
+    for (const [k, slot] of slots.entries()) {
+      const pids = table.get(wanted[k]!.slice(TAB_MARKER_VAR.length + 1));
+      if (pids?.length) out.set(slot, pids);
+    }
+    return out;
+  }
   const r = await host.run({
     file: "/bin/sh",
     args: ["-c", SWEEP_SCRIPT, "mc-sweep", "find", "", "", ...wanted],
@@ -196,6 +223,35 @@ export async function tabsLeftRunning(
     if (slot !== undefined && pids.length) out.set(slot, pids);
   }
   return out;
+}
+
+/** The last look at each machine's markers, and when it began: later questions share it (see below). */
+const tables = new Map<string, { at: number; table: Promise<Map<string, number[]> | undefined> }>();
+
+/**
+ * Marker → the live processes carrying it (as the `find` mode counts them), for every marker on the
+ * host; undefined where the host cannot answer it so (no /proc, a grep without -z): then each session is
+ * asked on its own. A look that began at or after `notBefore` (the asking status's start) is shared: a
+ * look from before it could predate the processes in question.
+ */
+function markerTable(host: Host, notBefore: number): Promise<Map<string, number[]> | undefined> {
+  const got = tables.get(host.id);
+  if (got && got.at >= notBefore) return got.table;
+  const table = host
+    .run({ file: "/bin/sh", args: ["-c", SWEEP_SCRIPT, "mc-sweep", "table", "", ""] })
+    .then((r) => {
+      if (r.exitCode !== 0 || !/^table$/m.test(r.stdout)) return undefined;
+      const out = new Map<string, number[]>();
+      for (const m of r.stdout.matchAll(/^m (\d+) (.+)$/gm)) {
+        const list = out.get(m[2]!) ?? [];
+        list.push(Number(m[1]));
+        out.set(m[2]!, list);
+      }
+      return out;
+    })
+    .catch(() => undefined);
+  tables.set(host.id, { at: performance.now(), table });
+  return table;
 }
 
 /**

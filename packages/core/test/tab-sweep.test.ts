@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { localHost } from "../src/local-host.js";
 import { sleep } from "../src/poll.js";
 import type { ManagedSession } from "../src/run-record.js";
-import { killAndSweep, sweepTabs, tabTerminalSessions } from "../src/tab-sweep.js";
+import { killAndSweep, sweepTabs, tabsLeftRunning, tabTerminalSessions } from "../src/tab-sweep.js";
 import { TAB_MARKER_VAR, tabMarker } from "../src/tab-wrapper.js";
 
 const root = mkdtempSync(join(tmpdir(), "mc-sweep-"));
@@ -166,6 +166,44 @@ describe.runIf(process.platform === "linux" && canSetPid)(
       const r = await sweepTabs(localHost(), session, sids);
       expect(r.ended.sort()).toEqual([tab.pid!, child].sort());
       expect(alive(child)).toBe(false);
+    });
+  },
+);
+
+describe.runIf(process.platform === "linux")(
+  "what ended sessions left running, asked of many at once",
+  () => {
+    it("one look at the machine answers every session asked since it began (review H78-1: one each took 30 s for 100)", async () => {
+      const host = localHost();
+      let looks = 0;
+      const run = host.run.bind(host);
+      host.run = (cmd, o) => {
+        if (cmd.args?.includes("mc-sweep")) looks++;
+        return run(cmd, o);
+      };
+      const others = [1, 2, 3].map((k) => ({
+        ...session,
+        name: `o${k}`,
+        runDir: join(root, "runs", `o${k}`, "s0"),
+      }));
+      const left = marked("exec sleep 308");
+      await sleep(300);
+      const asked = performance.now();
+      const answers = await Promise.all(
+        [session, ...others].map((s) => tabsLeftRunning(host, s, [0], asked)),
+      );
+      expect(looks).toBe(1);
+      expect(answers[0]).toEqual(new Map([[0, [left.pid!]]]));
+      for (const a of answers.slice(1)) expect(a).toEqual(new Map());
+      // A question from after that look is not answered by it: what it asks of may have started since.
+      left.kill("SIGKILL");
+      await new Promise((r) => left.once("exit", r));
+      const later = marked("exec sleep 309");
+      await sleep(300);
+      expect(await tabsLeftRunning(host, session, [0], performance.now())).toEqual(
+        new Map([[0, [later.pid!]]]),
+      );
+      expect(looks).toBe(2);
     });
   },
 );
