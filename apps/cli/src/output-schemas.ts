@@ -27,6 +27,11 @@ const processNode = z.object({
   cpuPercent: z.number(),
   rssBytes: z.number(),
   startedAt: z.number().optional(),
+  startTicks: z
+    .number()
+    .int()
+    .optional()
+    .describe("Linux: its start in clock ticks since boot; with the pid, which process this is."),
 });
 
 const tabStatus = z.object({

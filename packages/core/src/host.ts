@@ -52,6 +52,8 @@ export interface ProcessNode {
   rssBytes: number;
   /** Start time, epoch milliseconds. */
   startedAt?: number;
+  /** Start time in clock ticks since boot (Linux /proc): with the pid, the process's identity. */
+  startTicks?: number;
 }
 
 /**

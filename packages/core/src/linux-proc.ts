@@ -143,6 +143,7 @@ export async function linuxProcessTrees(rootPids: readonly number[]): Promise<Ma
         cpuPercent: Math.round(((st.cpuTicks / CLK_TCK) * 1000 * 1000) / aliveMs) / 10,
         rssBytes: st.rssPages * PAGE,
         startedAt: Math.round(bootMs + startedMs),
+        startTicks: st.startTicks,
       });
       queue.push(...kids(pid, st.threads).sort((a, b) => a - b));
     }

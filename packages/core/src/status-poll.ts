@@ -196,7 +196,7 @@ async function gather(
 function recordedAlive(rec: TabRecord, g: Gathered): ProcessEvidence {
   if (!g.trees) return "unknown";
   const root = g.trees.get(rec.pid)?.[0];
-  return root && isRecordedProcess(rec, root.startedAt) ? "alive" : "dead";
+  return root && isRecordedProcess(rec, root) ? "alive" : "dead";
 }
 
 function processOf(rec: TabRecord | undefined, g: Gathered): ProcessEvidence {

@@ -2,7 +2,8 @@
  * The per-tab outcome record, the same for every backend. A tab's wrapper writes
  * `<runDir>/tab-<index>.json` twice (the run directory exists: the backend writes its artefacts there):
  *
- * - when the command starts: `{"v":1,"pid":<wrapper pid>,"start":<epoch s>}`, in place (a reader that
+ * - when the command starts: `{"v":1,"pid":<wrapper pid>,"ticks":<its start, clock ticks since boot>,
+ *   "start":<epoch s>}` (`ticks` where the machine has /proc), in place (a reader that
  *   catches it half-written sees no record, i.e. the tab is still pending);
  * - when it ends: the same plus `"end":<epoch s>` and either `"exit":<status>` or `"signal":"<NAME>"`
  *   (the wrapper itself was sent SIGHUP/SIGTERM, for example because its tab was closed), atomically
@@ -22,6 +23,11 @@ export interface TabRecord {
   error?: string;
   /** Which run of the command this is (1, or more with `retry`). */
   attempt?: number;
+  /**
+   * The wrapper's start in clock ticks since boot (`/proc/<pid>/stat` field 22), where the machine has
+   * /proc: with `pid`, the wrapper's identity, whatever the wall clock did since (review H77-2).
+   */
+  ticks?: number;
 }
 
 /** File name of tab `index`'s record inside a run directory. */
@@ -61,6 +67,7 @@ export function parseTabRecord(text: string | undefined): TabRecord | undefined 
     opt("exit", int) &&
     opt("signal", name) &&
     opt("error", name) &&
-    opt("attempt", (v) => int(v) && (v as number) > 0);
+    opt("attempt", (v) => int(v) && (v as number) > 0) &&
+    opt("ticks", (v) => int(v) && (v as number) >= 0);
   return whole ? (r as unknown as TabRecord) : undefined;
 }

@@ -1,3 +1,4 @@
+import type { ProcessNode } from "./host.js";
 import type { TabStatus } from "./status.js";
 import { classifyExit } from "./status.js";
 import type { TabRecord } from "./tab-record.js";
@@ -143,10 +144,14 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
 
 /**
  * Whether a process from the process table is the wrapper a record describes: the pid alone can be
- * reused, so the process must have started no later than shortly after the record's start (the wrapper
- * writes its start once it runs; `ps` start times on other hosts have one-second resolution).
+ * reused. Where the record and the table both have the start in clock ticks since boot (Linux), they must
+ * be equal; else the process must have started no later than shortly after the record's start (the
+ * wrapper writes its start once it runs; `ps` start times on other hosts have one-second resolution).
  */
-export function isRecordedProcess(r: TabRecord, startedAt: number | undefined): boolean {
-  if (startedAt === undefined) return true;
-  return startedAt <= r.start * 1000 + 2000;
+export function isRecordedProcess(r: TabRecord, p: Pick<ProcessNode, "startedAt" | "startTicks">): boolean {
+  // Both from the machine's own count since boot: no wall clock in it (review H77-2: a clock 60 s behind
+  // made a stranger that took the pid 10 s after the tab "the tab", running).
+  if (r.ticks !== undefined && p.startTicks !== undefined) return r.ticks === p.startTicks;
+  if (p.startedAt === undefined) return true;
+  return p.startedAt <= r.start * 1000 + 2000;
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from "node:path";
 import { type Command, type Host, isMcError, type LayoutConfig, parseTabRecord, shQuote } from "@mc/core";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { exactSession, TmuxLocalManager, tmuxStoredName } from "../src/index.js";
 import { layout, type PrivateTmux, privateTmux, processesMentioning, waitFor } from "./harness.js";
 
@@ -858,6 +858,56 @@ describe("tmux: exit codes, base-index 1, rollback, server death", () => {
       ["killed", "SIGHUP"],
       ["killed", "SIGHUP"],
     ]);
+  });
+});
+
+describe("tmux: the process a record names (real tmux)", () => {
+  let t: PrivateTmux;
+  beforeAll(() => {
+    t = privateTmux();
+  });
+  afterAll(() => t.stop());
+
+  it("a pid taken by another process after the wrapper was killed outright is not the tab's, whatever the wall clock says (review H77-2)", async () => {
+    const m = t.manager({ sessionLayouts: [layout("ident", [["a", "sleep 300"]], t.work)] });
+    await m.startAllSessions();
+    await waitFor(
+      () => m.checkAllSessionsStatus(),
+      (x) => x.sessions[0]!.tabs[0]!.state === "running",
+    );
+    const file = join(m.managed[0]!.runDir, "tab-0.json");
+    const rec = parseTabRecord(readFileSync(file, "utf8"))!;
+    const ticksOf = (pid: number) =>
+      Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19]);
+    // The wrapper says who it is in the machine's own count since boot.
+    expect(rec.ticks).toBe(ticksOf(rec.pid));
+    // Killed outright (no end recorded), and its pid now another program's, started after the tab: the
+    // record is given that pid, as a reused pid would give it.
+    const wrapperAndBelow = readFileSync(`/proc/${rec.pid}/task/${rec.pid}/children`, "utf8")
+      .trim()
+      .split(" ");
+    for (const p of [rec.pid, ...wrapperAndBelow.filter(Boolean).map(Number)]) process.kill(p, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 1200));
+    const stranger = execFileSync("sh", ["-c", "sleep 311 >/dev/null 2>&1 & echo $!"], {
+      encoding: "utf8",
+    }).trim();
+    try {
+      writeFileSync(file, `${JSON.stringify({ ...rec, pid: Number(stranger) })}\n`);
+      // This process's clock a minute behind the one the record was written with (a step back since).
+      const real = Date.now.bind(Date);
+      const spy = vi.spyOn(Date, "now").mockImplementation(() => real() - 60_000);
+      let r: Awaited<ReturnType<typeof m.checkAllSessionsStatus>>;
+      try {
+        r = await m.checkAllSessionsStatus();
+      } finally {
+        spy.mockRestore();
+      }
+      const tab = r.sessions[0]!.tabs[0]!;
+      expect(tab.state).not.toBe("running");
+      expect(tab.processes.map((p) => p.command).join("\n")).not.toContain("sleep 311");
+    } finally {
+      process.kill(Number(stranger), "SIGKILL");
+    }
   });
 });
 

@@ -39,7 +39,7 @@ export async function liveWrappers(host: Host, runDir: string, tabs: number): Pr
   const trees = await host.processTrees(recorded.map(({ r }) => r.pid));
   return recorded.flatMap(({ r, i }) => {
     const tree = trees.get(r.pid);
-    return tree?.[0] && isRecordedProcess(r, tree[0].startedAt) ? [{ index: i, record: r, tree }] : [];
+    return tree?.[0] && isRecordedProcess(r, tree[0]) ? [{ index: i, record: r, tree }] : [];
   });
 }
 
