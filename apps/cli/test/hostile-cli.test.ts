@@ -1331,4 +1331,29 @@ describe("a tool that is not there, or not for this system, is said as such (rev
     expect((await sessions(["attach", "--help"])).stdout).not.toContain("kill");
     expect((await sessions(["completion", "bash"])).stdout).not.toContain("--kill-all");
   });
+
+  it("a low open-files limit is said as that, with what to do: no crash, no stack trace, nothing started (review H77-3)", () => {
+    const f = layoutsFile("fd.json", [{ layoutName: "fdlow", layoutTabs: [tab("t", "sleep 30")] }]);
+    const fdSock = join(dir, "fd-sock");
+    // Enough for node to load the CLI, too few for a command's pipes besides.
+    for (const args of [["run", f, "--socket", fdSock], ["status"], ["ls"], ["kill", "fdlow"]]) {
+      const r = spawnSync(
+        "/bin/sh",
+        ["-c", 'ulimit -n 24 && exec "$@"', "sh", process.execPath, BIN, ...args],
+        {
+          env,
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
+      expect(r.stderr, args.join(" ")).not.toMatch(/^\s+at /m);
+      expect(r.stderr).not.toContain("bug in mc");
+      if (args[0] === "run") {
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("cannot start tmux: too many open files (EMFILE)");
+        expect(r.stderr).toContain("ulimit -n");
+      }
+    }
+    expect(spawnSync("tmux", ["-S", fdSock, "has-session", "-t", "=fdlow"]).status).not.toBe(0);
+  });
 });

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { access, lstat, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
-import { homedir } from "node:os";
+import { devNull, homedir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { execa } from "execa";
 import { defineHost } from "./define-host.js";
@@ -143,6 +143,35 @@ export function localHost(opts: LocalHostOptions = {}): Host {
       hint: `install ${cmd.file} or put it on PATH`,
       cause,
     });
+  /**
+   * Descriptors for a command's pipes, asked of the system first: node's spawn without them emits an
+   * error no caller can listen to, and execa then throws a TypeError (review H77-3: every command crashed
+   * with a stack trace under `ulimit -n 28`).
+   */
+  const descriptorsFor = (cmd: Command) => {
+    const fds: number[] = [];
+    try {
+      for (let i = 0; i < 8; i++) fds.push(openSync(devNull, "r"));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EMFILE" || code === "ENFILE")
+        throw new McError(
+          "COMMAND_FAILED",
+          `cannot start ${basename(cmd.file)}: too many open files (${code})`,
+          {
+            backend: "core",
+            op: "run",
+            hint:
+              code === "EMFILE"
+                ? "raise the open-files limit of the shell you run sessions from (ulimit -n) and run again"
+                : "the system's table of open files is full: close some programs and run again",
+            cause: e,
+          },
+        );
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  };
   const info: HostInfo = {
     platform: platformOf(process.platform),
     home: env.HOME ?? homedir(),
@@ -156,6 +185,7 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         return spawned;
       },
       async run(cmd, runOpts = {}): Promise<CommandResult> {
+        descriptorsFor(cmd);
         spawned++;
         const started = performance.now();
         const child = execa(cmd.file, [...cmd.args], {
@@ -229,6 +259,7 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         };
       },
       async runInteractive(cmd) {
+        descriptorsFor(cmd);
         spawned++;
         const r = await execa(cmd.file, [...cmd.args], {
           reject: false,
