@@ -9,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -1137,6 +1138,31 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
     writeFileSync(gate, "");
     const ended = await until(tabsOf.bind(null, "rd553"), (t) => t[0]?.state === "exited");
     expect(ended[0]).toMatchObject({ state: "exited", exitCode: 4 });
+  });
+});
+
+describe("an events file too large to be mc's (review H78-2)", () => {
+  it("events NAME says it could not read it (exit 9); events of every session warns, never silently leaves them out", async () => {
+    const f = layouts("h782.json", [
+      { layoutName: "big782", layoutTabs: [{ tabName: "t", command: "echo hi" }] },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    onTestFinished(async () => {
+      await sessions(["kill", "big782"]);
+    });
+    await until(tabsOf.bind(null, "big782"), (t) => t[0]?.state === "exited");
+    const records = join(dir, "state", "managers", "TmuxLocalManager");
+    const runDir = readdirSync(records)
+      .filter((n) => n.endsWith(".json"))
+      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
+      .find((x: { name: string }) => x.name === "big782").runDir as string;
+    // Over the 64 MiB bound a state file is read to (sparse: no disk used).
+    truncateSync(join(runDir, "events.ndjson"), 65 * 1024 * 1024);
+    const named = await sessions(["events", "big782"]);
+    expect(named.code, named.stderr).toBe(9);
+    expect(named.stderr).toMatch(/the events of "big782" could not be read: .*too large/);
+    const every = await sessions(["events"]);
+    expect(every.stderr).toMatch(/warning: the events of "big782" could not be read/);
   });
 });
 

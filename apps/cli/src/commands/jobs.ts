@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import {
   DEFAULT_READINESS_TIMEOUT_S,
+  EVENTS_FILE,
   eventKey,
   type FollowMemory,
   type FollowOptions,
@@ -103,11 +104,34 @@ async function followSettled<T>(
 }
 
 /** What the sessions' files say happened so far, oldest first. */
-async function history(found: FoundSession[]): Promise<McEvent[]> {
+async function history(
+  found: FoundSession[],
+  /**
+   * A run directory that is there but could not be read (a file in it too large to be mc's, a permission):
+   * its events are not in the list, and the caller says so (review H78-2: none were, silently, exit 0).
+   */
+  onUnreadable?: (f: FoundSession, error: unknown) => void,
+): Promise<McEvent[]> {
   const all = await Promise.all(
     found.map(async (f) => {
       const host = f.run.manager.hostOf(f.machine);
-      const files = await host.readDir(f.session.runDir).catch(() => new Map<string, string>());
+      const files = await host.readDir(f.session.runDir).catch((e: unknown) => {
+        onUnreadable?.(f, e);
+        return new Map<string, string>();
+      });
+      // A listing leaves out a file it could not read: the events file there, yet not read, is said.
+      const events = join(f.session.runDir, EVENTS_FILE);
+      if (
+        onUnreadable &&
+        !files.has(EVENTS_FILE) &&
+        (await host.stat(events).catch(() => undefined)) === "file"
+      )
+        await host.readFile(events).then(
+          (text) => {
+            if (text !== undefined) files.set(EVENTS_FILE, text);
+          },
+          (e: unknown) => onUnreadable(f, e),
+        );
       return sessionEvents({ session: f.session, files, skewMs: host.clockSkewMs ?? 0 });
     }),
   );
@@ -337,10 +361,26 @@ export async function eventsCommand(
       if (lost.length) out.err(out.c.yellow(`warning: ${lostRunDirError(lost, "events").reason}`));
       // Said once: their keys go to the followers, which say only what came after.
       const said = new Set<string>();
-      for (const e of await history(found)) {
+      const unreadableDirs: McError[] = [];
+      const lostDirs = new Set(lost);
+      const events = await history(found, (f, e) => {
+        if (lostDirs.has(f)) return;
+        const why = isMcError(e) ? e.reason : e instanceof Error ? e.message : String(e);
+        unreadableDirs.push(
+          new McError(
+            "STATE_CORRUPT",
+            `the events of "${oneLine(f.session.name)}" could not be read: ${oneLine(why)}`,
+            { backend: "cli", op: "events", hint: "its other tabs' state: sessions status" },
+          ),
+        );
+      });
+      // Named, the answer is about it: what could be read is printed, then the error (exit 9).
+      for (const e of events) {
         said.add(eventKey(e));
         out.jsonLine(e);
       }
+      if (unreadableDirs.length && names.length) throw unreadableDirs[0]!;
+      for (const u of unreadableDirs) out.err(out.c.yellow(`warning: ${u.reason}`));
       if (o.follow && names.length === 0) {
         // A dashboard: it never ends by itself, so it is never a silent exit 0 (review H50-10).
         if (found.length === 0) out.err("no live sessions yet; waiting for new ones (Ctrl-C to stop)");
