@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   type BackendCapabilities,
   type Command,
+  type ExitMode,
   envSeconds,
   type Host,
   type HostInfo,
@@ -102,6 +103,11 @@ async function notASocket(host: Host, path: string): Promise<string | undefined>
 }
 
 /** Every command of a layout for the tmux build: wrapper fields plus each pane's split, size and focus. */
+/** tmux's remain-on-exit for a run's `--exit` mode: on to keep, off to close, the user's for a kept shell. */
+function exitPanes(mode: ExitMode | undefined): boolean | undefined {
+  return mode === "keep" ? true : mode === "close" ? false : undefined;
+}
+
 function tmuxTabs(layout: LayoutConfig, home?: string): TmuxTab[] {
   return wrappedTabs(layout).map((w) => {
     const t = layout.layoutTabs[w.index]!;
@@ -262,7 +268,7 @@ export class TmuxBackend implements SessionBackend {
         keepShell: spec.keepShell,
         pending: spec.pendingTabs,
         rename: spec.action !== "replace",
-        keepPanes: spec.exitMode === "keep",
+        keepPanes: exitPanes(spec.exitMode),
         logWriter: this.logWriter,
       },
       info,
@@ -315,7 +321,7 @@ export class TmuxBackend implements SessionBackend {
       key: tmuxStoredName(p.name),
       runId,
       sessionId,
-      ...(p.exitMode === "keep" ? { keepPanes: true } : {}),
+      ...(exitPanes(p.exitMode) === undefined ? {} : { keepPanes: exitPanes(p.exitMode) }),
     };
   }
 
@@ -498,7 +504,7 @@ export class TmuxBackend implements SessionBackend {
       tabScript,
       runDir: session.runDir,
       logWriter: this.logWriter,
-      keepPanes: Boolean(session.data?.keepPanes),
+      keepPanes: typeof session.data?.keepPanes === "boolean" ? session.data.keepPanes : undefined,
       attempt: o.attempt,
     });
     const r = await this.host.run(this.cmd(...args.flatMap((a, i) => (i === 0 ? a : [";", ...a]))));

@@ -172,8 +172,11 @@ export function tmuxBuildScript(
     index: number;
     pending?: readonly number[] | undefined;
     rename?: boolean;
-    /** Keep each finished pane on screen (remain-on-exit) instead of closing it (`--exit keep`). */
-    keepPanes?: boolean;
+    /**
+     * Keep each finished pane on screen (remain-on-exit on: `--exit keep`), or close it (off: `--exit
+     * close`); unset: the user's tmux decides (a kept shell's pane ends only when the user leaves it).
+     */
+    keepPanes?: boolean | undefined;
   },
 ): string {
   const tmp = buildName(b.runId, b.index);
@@ -273,7 +276,10 @@ export function windowArgs(o: {
   ];
   // new-session -e sets the session's environment: later windows (and the user's) must not inherit it.
   if (o.create[0] === "new-session") out.push(["set-environment", "-t", o.target, "-u", TAB_MARKER_VAR]);
-  if (o.keepPanes) out.push(["set-option", "-w", "-t", o.target, "remain-on-exit", "on"]);
+  // Said either way where the run asked (`--exit keep` / `close`): a user's `remain-on-exit on` left the
+  // finished panes of `--exit close` on screen, dead (review H77-6).
+  if (o.keepPanes !== undefined)
+    out.push(["set-option", "-w", "-t", o.target, "remain-on-exit", o.keepPanes ? "on" : "off"]);
   out.push(pipeArgs(o.target, o.runDir, slot(p0!), o.logWriter));
   for (const p of rest) {
     const size = p.size === undefined ? [] : ["-l", String(p.size)];
@@ -356,7 +362,7 @@ export function tmuxSessionFiles(
     pending?: readonly number[] | undefined;
     /** False for a replacement: it is renamed once the session it replaces is gone. */
     rename?: boolean;
-    keepPanes?: boolean;
+    keepPanes?: boolean | undefined;
     /** Which program the log writer runs on that machine (see core's LogWriterMode). */
     logWriter?: LogWriterMode | undefined;
   },
@@ -377,7 +383,7 @@ export function tmuxSessionFiles(
       logWriter: o.logWriter,
       pending: o.pending,
       ...(o.rename === false ? { rename: false } : {}),
-      ...(o.keepPanes ? { keepPanes: true } : {}),
+      ...(o.keepPanes !== undefined ? { keepPanes: o.keepPanes } : {}),
     }),
     tabScriptPath,
     commandFiles: commandFiles(o.runDir, tabs),

@@ -1760,6 +1760,42 @@ describe("tmux: what a tab does once its command ended (--exit)", () => {
     expect(t.tmux("list-windows", "-t", "=cl", "-F", "#{window_name}").trim()).toBe("b");
     await close.killAllSessions();
   });
+
+  it("close closes the tab also where the user's tmux keeps dead panes (remain-on-exit on: review H77-6)", async () => {
+    const { TmuxLocalManager } = await import("../src/index.js");
+    t.tmux("set-option", "-g", "-w", "remain-on-exit", "on");
+    try {
+      const close = new TmuxLocalManager({
+        sessionLayouts: [
+          layout(
+            "cl2",
+            [
+              ["a", "exit 0"],
+              ["b", "sleep 30"],
+            ],
+            t.work,
+          ),
+        ],
+        host: t.host,
+        socket: t.socket,
+        exitMode: "close",
+      });
+      await close.startAllSessions();
+      await waitFor(
+        () => close.checkAllSessionsStatus(),
+        (x) => x.sessions[0]!.tabs[0]!.state === "exited",
+      );
+      const windows = await waitFor(
+        async () => t.tmux("list-windows", "-t", "=cl2", "-F", "#{window_name}").trim(),
+        (w) => w === "b",
+        5000,
+      );
+      expect(windows).toBe("b");
+      await close.killAllSessions();
+    } finally {
+      t.tmux("set-option", "-g", "-w", "remain-on-exit", "off");
+    }
+  });
 });
 
 describe("tmux: applying a layout to a running session (merge-skip, merge-overwrite)", () => {
