@@ -379,7 +379,10 @@ async function failStart(
     : replacement
       ? `; its replacement may have been made on ${m.host.id} (${unsure}): it stays recorded as an unfinished restart, which the next start there rolls back (sessions status and sessions kill reach the session it was to replace)`
       : `; it may have started on ${m.host.id} (${unsure}): it stays in mc's records, so sessions status and sessions kill reach it`;
-  return new McError("START_FAILED", `session "${failed}" failed to start: ${why}${maybe}`, {
+  // State that could not be written (a full or read-only disk, found after the up-front check) keeps its
+  // code: exit 9, as when that check finds it (review H77-5 read 1).
+  const code = isMcError(e, "STATE_IO") ? "STATE_IO" : "START_FAILED";
+  return new McError(code, `session "${failed}" failed to start: ${why}${maybe}`, {
     backend: m.backend.name,
     op: "start",
     // What was rolled back and what a restart destroyed or left untouched; with nothing of this run's to

@@ -95,6 +95,26 @@ describe("SessionManager (generic lifecycle)", () => {
     expect(m.managed).toEqual([]);
   });
 
+  it("a start that could not write mc's state (a disk full after the up-front check) keeps that code: exit 9, not 1 (review H77-5)", async () => {
+    const { backend, manager } = toy();
+    const m = manager([L("one"), L("two")]);
+    const start = backend.start!.bind(backend);
+    backend.start = async (p) => {
+      if (p.name !== "two") return start(p);
+      throw new McError(
+        "STATE_IO",
+        "local: cannot take the lock /x/locks/y.lock: ENOSPC: no space left on device",
+        {
+          backend: "core",
+        },
+      );
+    };
+    const err = await m.startAllSessions().catch((e) => e);
+    expect(err.code).toBe("STATE_IO");
+    expect(err.message).toContain('session "two" failed to start: local: cannot take the lock');
+    expect(err.hint).toBe("rolled back 1 of 1 session(s) this run had started");
+  });
+
   it("saves each session's record before the tool is asked to make it; a start whose outcome is unknown keeps it", async () => {
     const { backend, live, manager } = toy();
     const m = manager([L("one"), L("lost")]);

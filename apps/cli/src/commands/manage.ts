@@ -580,7 +580,11 @@ async function pruneRun(
     await manager.forgetEnded();
     return { notPruned: [], swept, pruned, codes: [] };
   } catch (e) {
-    const code = isMcError(e) ? e.code : "COMMAND_FAILED";
+    // A state directory that cannot be written (read-only, full) is state that could not be written:
+    // exit 9, as everywhere else (review H77-5 read 1).
+    const errno = (e as NodeJS.ErrnoException).code;
+    const io = ["EROFS", "ENOSPC", "EACCES", "EPERM", "EDQUOT", "EIO"].includes(errno ?? "");
+    const code = isMcError(e) ? e.code : io ? "STATE_IO" : "COMMAND_FAILED";
     const text = isMcError(e) ? e.reason : (e as Error).message;
     return { notPruned: [`run ${run.id}: ${text}`], swept, pruned: false, codes: [code] };
   }
