@@ -47,10 +47,12 @@ export const SWEEP_SCRIPT = `[ -r /proc/self/environ ] || { echo unsupported; ex
 # mc may run inside a tab of the session it kills: that tab's hang-up must not end the sweep.
 trap '' HUP
 mode=$1 sids=$2 age=$3; shift 3
-# sids from the first step come as "u=<uptime> SID…": when they were taken. A process in one of those SIDs
-# that started after that, not below an older process of the tab's, holds a reused SID: the tab's session
-# ended during the kill and the number went to another process (pids wrap: review HR78, 24 panes of
-# another tmux server got the hang-up). Only a marker or an older tab process makes it the tab's.
+# sids from the first step come as "u=<uptime> SID…": when they were taken. One whose number is now the pid
+# of a session leader that started after that was reused: the tab's session emptied during the kill and
+# the number went to another program's new session (pids wrap: review HR78, 24 panes of another tmux
+# server got the hang-up). Its processes are the tab's only with a marker or below an older tab process.
+# While any process is left in the tab's session its number is not given out: those are all the tab's,
+# also one started during the kill whose parent is gone (review H79-1: a HUP trap's nohup env -i child).
 snap=; case $sids in u=*) snap=\${sids%% *}; snap=\${snap#u=}; case $snap in ''|*[!0-9.]*) snap=;; esac;; esac
 # age: seconds since the session ended, where known. A process younger than that, neither below an older
 # one of the tab's nor in the terminal session of one, started after the session ended: it only copied a
@@ -73,9 +75,12 @@ pick() {
       split(substr(l, j + 2), f, " "); state[p] = f[1]; ppid[p] = f[2]; sid[p] = f[4]; all[++n] = p
       young[p] = age != "" && up - f[20] / hz < age + 0; late[p] = snap != "" && f[20] / hz > snap + 0 }
     END {
+      # A SID is reused when its number is now the pid of a session leader that started after the ids
+      # were taken: while any process was left in that session the number could not be given out.
+      for (x = 1; x <= n; x++) { p = all[x]; if (sid[p] == p && late[p]) reused[p] = 1 }
       for (q = self; q > 1 && (q in ppid); q = ppid[q]) mine[q] = 1
       for (x = 1; x <= n; x++) { p = all[x]
-        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0 && !late[p])) && state[p] !~ /^[ZX]/
+        tabs[p] = (index(marked, " " p " ") > 0 || (sid[p] > 0 && index(sids, " " sid[p] " ") > 0 && !(sid[p] in reused))) && state[p] !~ /^[ZX]/
         if (tabs[p] && !young[p]) oldsid[sid[p]] = 1 }
       for (x = 1; x <= n; x++) {
         p = all[x]
@@ -83,7 +88,7 @@ pick() {
         if (p in mine) { if (index(marked, " " p " ")) print "d", sid[p]; continue }
         mk = index(marked, " " p " ") > 0; sd = sid[p] > 0 && index(sids, " " sid[p] " ") > 0
         if ((!mk && !sd) || state[p] ~ /^[ZX]/) continue
-        if (!mk && late[p]) { old = 0; for (q = ppid[p]; !old && q > 1 && (q in ppid); q = ppid[q]) if (tabs[q] && !late[q]) old = 1
+        if (!mk && (sid[p] in reused)) { old = 0; for (q = ppid[p]; !old && q > 1 && (q in ppid); q = ppid[q]) if (tabs[q] && !late[q]) old = 1
           if (!old) continue }
         other = 0; ours = 0
         for (q = p; q > 1 && (q in ppid); q = ppid[q]) {

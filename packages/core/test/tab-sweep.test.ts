@@ -171,6 +171,39 @@ describe.runIf(process.platform === "linux" && canSetPid)(
 );
 
 describe.runIf(process.platform === "linux")(
+  "a kill's terminal sessions, kept while anything is left in them",
+  () => {
+    it("one started during the kill that left the marker and lost its parent is still the tab's (review H79-1)", async () => {
+      // The tab's shell starts a marker-less child after the ids were taken, and leaves: the child is alone in
+      // the tab's terminal session, whose number cannot be given out while it is there.
+      const tab = marked("sleep 1; env -i sleep 312 & exit 0");
+      await sleep(300);
+      const sids = await tabTerminalSessions(localHost(), session);
+      expect(sids.split(" ")).toContain(String(tab.pid));
+      await new Promise((r) => tab.once("exit", r));
+      await sleep(200);
+      const child = readdirSync("/proc")
+        .filter((x) => /^\d+$/.test(x))
+        .map(Number)
+        .find((p) => {
+          try {
+            return (
+              readFileSync(`/proc/${p}/cmdline`, "utf8") === "sleep\u0000312\u0000" &&
+              readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[3] === String(tab.pid)
+            );
+          } catch {
+            return false;
+          }
+        });
+      expect(child).toBeDefined();
+      const r = await sweepTabs(localHost(), session, sids);
+      expect(r.ended).toEqual([child!]);
+      expect(alive(child!)).toBe(false);
+    });
+  },
+);
+
+describe.runIf(process.platform === "linux")(
   "what ended sessions left running, asked of many at once",
   () => {
     it("one look at the machine answers every session asked since it began (review H78-1: one each took 30 s for 100)", async () => {
