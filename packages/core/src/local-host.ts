@@ -285,7 +285,19 @@ export function localHost(opts: LocalHostOptions = {}): Host {
         }
         await Promise.all(
           names.map(async (n) => {
-            const text = await readRegular(join(dir, n)).catch(() => undefined);
+            const text = await readRegular(join(dir, n)).catch((e: unknown) => {
+              // Out of descriptors is no answer about the file: a listing without it would be taken as
+              // the directory's (review H79-2: under ulimit -n 24 status showed 4 of 12 sessions, exit 0).
+              const code = (e as NodeJS.ErrnoException).code;
+              if (code === "EMFILE" || code === "ENFILE")
+                throw new McError("STATE_IO", `cannot read ${dir}: too many open files (${code})`, {
+                  backend: "core",
+                  op: "read",
+                  hint: "raise the open-files limit of the shell you run sessions from (ulimit -n) and run again",
+                  cause: e,
+                });
+              return undefined;
+            });
             if (text !== undefined) out.set(n, text);
           }),
         );

@@ -202,7 +202,9 @@ export async function hostLock(
         {
           backend: "core",
           op: "lock",
-          hint: "check that the state directory ($MC_STATE_DIR or $XDG_STATE_HOME/mc) is writable and the disk is not full",
+          hint: /EMFILE|ENFILE|too many open files/i.test(`${r.stderr}${r.stdout}`)
+            ? "raise the open-files limit of the shell you run sessions from (ulimit -n) and run again"
+            : "check that the state directory ($MC_STATE_DIR or $XDG_STATE_HOME/mc) is writable and the disk is not full",
         },
       );
     }

@@ -238,4 +238,10 @@ export interface StatusOptions {
    * off, since deciding running / exited / killed needs only the panes and the tab records.
    */
   processes?: boolean;
+  /**
+   * When the caller began asking (`performance.now()`), for a caller asking many runs: a look at a
+   * machine's processes made since then answers every run's "what did an ended tab leave running".
+   * Default: when this status began.
+   */
+  since?: number;
 }

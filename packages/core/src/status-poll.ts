@@ -297,7 +297,7 @@ export async function pollSessions(
   opts: StatusOptions = {},
 ): Promise<{ sessions: SessionStatus[]; error?: string; code?: ErrorCode }> {
   if (sessions.length === 0) return { sessions: [] };
-  const asked = performance.now();
+  const asked = opts.since ?? performance.now();
   const g = await gather(backend, cache, sessions, opts);
   let now = Date.now();
   let tabs = sessions.map((s, si) => tabsOf(s, si, cache, g, now));

@@ -68,11 +68,17 @@ describe("waits measured on the monotonic clock (review H77-1)", () => {
       let probes = 0;
       try {
         await expect(
-          pollUntil(async () => (++probes, undefined), {
-            timeoutMs: 400,
-            maxDelayMs: 50,
-            onTimeout: () => new Error("timed out"),
-          }),
+          pollUntil(
+            async () => {
+              probes++;
+              return undefined;
+            },
+            {
+              timeoutMs: 400,
+              maxDelayMs: 50,
+              onTimeout: () => new Error("timed out"),
+            },
+          ),
         ).rejects.toThrow("timed out");
       } finally {
         spy.mockRestore();

@@ -8,6 +8,7 @@ import {
   type ManagedSession,
   McError,
   makeReport,
+  mapLimit,
   processEnded,
   type SessionStatus,
   type StatusReport,
@@ -27,6 +28,7 @@ import {
   type LocatedStatus,
   mayHoldOurs,
   nameMiss,
+  RUNS_AT_ONCE,
   resolveLive,
   socketField,
   withRuns,
@@ -651,8 +653,11 @@ export async function lsCommand(
       const swept: string[] = [];
       // Every run asked at once: one look at a machine's processes then answers all of them (review H78-1:
       // one look per ended session, one run after another, took 30 s with 100 records).
-      const reports = await Promise.all(
-        runs.map((r) => r.manager.checkAllSessionsStatus({ processes: false })),
+      // A few at a time: each asks its tool with a subprocess, and every descriptor counts (review H79-2:
+      // under a low ulimit -n runs went unanswered).
+      const since = performance.now();
+      const reports = await mapLimit(runs, RUNS_AT_ONCE, (r) =>
+        r.manager.checkAllSessionsStatus({ processes: false, since }),
       );
       for (const [k, loaded] of runs.entries()) {
         const { run, backend, manager } = loaded;
@@ -776,15 +781,16 @@ export async function lsCommand(
           String(r.tabs),
           r.startingBy !== undefined
             ? `starting (sessions run pid ${r.startingBy})`
-            : r.live
-              ? r.unfinished
-                ? "live, start unfinished"
-                : "live"
-              : r.ended
-                ? `ended (${r.ended.by})`
-                : r.unreachable
-                  ? // The whole ssh error would make the column ~100 wide (--json has it whole).
-                    `unreachable: ${short(r.unreachable.replace(/^ssh:\S+ is unreachable: /, ""), 40)}`
+            : r.unreachable && !r.ended
+              ? // Not checked: neither live nor gone (review H79-2 read "live" for a tool that could not be
+                // asked). The whole ssh error would make the column ~100 wide (--json has it whole).
+                `unreachable: ${short(r.unreachable.replace(/^ssh:\S+ is unreachable: /, ""), 40)}`
+              : r.live
+                ? r.unfinished
+                  ? "live, start unfinished"
+                  : "live"
+                : r.ended
+                  ? `ended (${r.ended.by})`
                   : r.killInterrupted
                     ? "killed (kill interrupted)"
                     : "gone",

@@ -3,6 +3,7 @@ import {
   type MachineHealth,
   type ManagedSession,
   McError,
+  mapLimit,
   processEnded,
   type SessionStatus,
   shQuote,
@@ -65,6 +66,9 @@ export function mayHoldOurs(error: string): boolean {
 }
 
 /** Lookups that found no session of a name in any record (not a missing tab, not an ended session). */
+/** How many runs' status `status` and `ls` ask at once: each asks its tool with a subprocess. */
+export const RUNS_AT_ONCE = 8;
+
 const misses = new WeakSet<Error>();
 
 /** `e`, marked as a name no readable record holds (see {@link unreadableMiss}). */
@@ -218,15 +222,17 @@ export async function gather(
     if (machines === undefined) return [{ run: r, machines }];
     return machines.some((m) => r.manager.managed.some((x) => x.machine === m)) ? [{ run: r, machines }] : [];
   });
-  const reports = await Promise.all(
-    asked.map(async ({ run: r, machines }) => {
-      const report = await r.manager.checkAllSessionsStatus({
-        processes: o.processes ?? true,
-        ...(machines === undefined ? {} : { machines }),
-      });
-      return { run: r, sessions: report.sessions, machines: report.machines };
-    }),
-  );
+  // A few runs at a time (each asks its tool with a subprocess: review H79-2), one look at a machine's
+  // processes for all of them (`since`).
+  const since = performance.now();
+  const reports = await mapLimit(asked, RUNS_AT_ONCE, async ({ run: r, machines }) => {
+    const report = await r.manager.checkAllSessionsStatus({
+      processes: o.processes ?? true,
+      since,
+      ...(machines === undefined ? {} : { machines }),
+    });
+    return { run: r, sessions: report.sessions, machines: report.machines };
+  });
   const shown = reports.flatMap(({ run, sessions }) =>
     sessions
       .filter(
