@@ -510,6 +510,10 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
     const big = join(tmp, "big.yaml");
     writeFileSync(big, `session_name: s\n# ${"x".repeat(1024 * 1024)}\n`);
     await expect(importFile(big, { cwd: tmp })).rejects.toThrow(/limited to 1048576 bytes/);
+    // With the way through (review H78-5).
+    await expect(importFile(big, { cwd: tmp })).rejects.toMatchObject({
+      hint: expect.stringMatching(/split it/),
+    });
   });
   it("unknown tags, several documents, duplicate keys, the wrong shapes", () => {
     refused(

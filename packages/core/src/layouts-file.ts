@@ -34,7 +34,7 @@ async function load(path: string, opts: ParseOptions): Promise<ValidationResult<
   }
   if (size > MAX_LAYOUTS_FILE_BYTES) {
     return fileProblem(
-      `the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes`,
+      `the file is ${size} bytes; layouts files are limited to ${MAX_LAYOUTS_FILE_BYTES} bytes (a fixed bound: split it into several files)`,
     );
   }
   let bytes: Buffer | undefined;

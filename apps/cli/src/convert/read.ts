@@ -51,7 +51,12 @@ export async function readSourceText(path: string, max: number): Promise<string>
     throw convertError("import", `${path}: cannot read it: ${(e as { code?: string }).code ?? String(e)}`);
   }
   if (size > max)
-    throw convertError("import", `${path} is ${size} bytes; files to import are limited to ${max} bytes`);
+    throw convertError(
+      "import",
+      `${path} is ${size} bytes; files to import are limited to ${max} bytes`,
+      // The bound is fixed (review H78-5: the message said no way through).
+      "split it into several files and import each (a session or a few per file)",
+    );
   const bytes = await readBounded(path, max).catch((e: NodeJS.ErrnoException) => {
     throw convertError(
       "import",
