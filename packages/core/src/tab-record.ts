@@ -2,8 +2,8 @@
  * The per-tab outcome record, the same for every backend. A tab's wrapper writes
  * `<runDir>/tab-<index>.json` twice (the run directory exists: the backend writes its artefacts there):
  *
- * - when the command starts: `{"v":1,"pid":<wrapper pid>,"ticks":<its start, clock ticks since boot>,
- *   "start":<epoch s>}` (`ticks` where the machine has /proc), in place (a reader that
+ * - when the command starts: `{"v":1,"pid":<wrapper pid>,"up":<uptime, 1/100 s>,"start":<epoch s>}` (`up`
+ *   where the machine has /proc), in place (a reader that
  *   catches it half-written sees no record, i.e. the tab is still pending);
  * - when it ends: the same plus `"end":<epoch s>` and either `"exit":<status>` or `"signal":"<NAME>"`
  *   (the wrapper itself was sent SIGHUP/SIGTERM, for example because its tab was closed), atomically
@@ -24,10 +24,11 @@ export interface TabRecord {
   /** Which run of the command this is (1, or more with `retry`). */
   attempt?: number;
   /**
-   * The wrapper's start in clock ticks since boot (`/proc/<pid>/stat` field 22), where the machine has
-   * /proc: with `pid`, the wrapper's identity, whatever the wall clock did since (review H77-2).
+   * The machine's uptime in 1/100 s when the wrapper wrote its start, where it has /proc: a process that
+   * holds `pid` now and started later (its start in ticks since boot) is another one, whatever the wall
+   * clock did since (review H77-2).
    */
-  ticks?: number;
+  up?: number;
 }
 
 /** File name of tab `index`'s record inside a run directory. */
@@ -68,6 +69,6 @@ export function parseTabRecord(text: string | undefined): TabRecord | undefined 
     opt("signal", name) &&
     opt("error", name) &&
     opt("attempt", (v) => int(v) && (v as number) > 0) &&
-    opt("ticks", (v) => int(v) && (v as number) >= 0);
+    opt("up", (v) => int(v) && (v as number) >= 0);
   return whole ? (r as unknown as TabRecord) : undefined;
 }

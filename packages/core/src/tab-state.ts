@@ -144,14 +144,15 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
 
 /**
  * Whether a process from the process table is the wrapper a record describes: the pid alone can be
- * reused. Where the record and the table both have the start in clock ticks since boot (Linux), they must
- * be equal; else the process must have started no later than shortly after the record's start (the
+ * reused. Where the record has the uptime it was written at and the table the start in ticks since boot
+ * (Linux), the process must have started by then; else no later than shortly after the record's start (the
  * wrapper writes its start once it runs; `ps` start times on other hosts have one-second resolution).
  */
 export function isRecordedProcess(r: TabRecord, p: Pick<ProcessNode, "startedAt" | "startTicks">): boolean {
-  // Both from the machine's own count since boot: no wall clock in it (review H77-2: a clock 60 s behind
-  // made a stranger that took the pid 10 s after the tab "the tab", running).
-  if (r.ticks !== undefined && p.startTicks !== undefined) return r.ticks === p.startTicks;
+  // Both counted since boot (1/100 s: Linux's USER_HZ), no wall clock in them (review H77-2: a clock 60 s
+  // behind made a stranger that took the pid 10 s after the tab "the tab", running). The pid was the
+  // wrapper's when it wrote `up`: a process holding it now that started after that is another one.
+  if (r.up !== undefined && p.startTicks !== undefined) return p.startTicks <= r.up + 1;
   if (p.startedAt === undefined) return true;
   return p.startedAt <= r.start * 1000 + 2000;
 }

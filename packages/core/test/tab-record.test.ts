@@ -5,7 +5,7 @@ describe("parseTabRecord", () => {
   it("takes the records mc's wrappers write (times with milliseconds, Windows' negative exit codes)", () => {
     for (const text of [
       '{"v":1,"pid":42,"start":1700000000.123,"attempt":1}\n',
-      '{"v":1,"pid":42,"ticks":9876543,"start":1700000000.123,"attempt":1}\n',
+      '{"v":1,"pid":42,"up":9876543,"start":1700000000.123,"attempt":1}\n',
       '{"v":1,"pid":42,"start":1700000000,"end":1700000001.5,"attempt":2,"exit":3}',
       '{"v":1,"pid":42,"start":1,"end":2,"attempt":1,"signal":"HUP"}',
       '{"v":1,"pid":42,"start":1,"end":2,"attempt":1,"exit":126,"error":"startDir"}',
@@ -27,7 +27,7 @@ describe("parseTabRecord", () => {
       signal: [1, null, "x".repeat(65)],
       error: [3, null, ["startDir"]],
       attempt: [0, -1, 1.5, "2", null],
-      ticks: [-1, 1.5, "9", null],
+      up: [-1, 1.5, "9", null],
     };
     for (const [key, values] of Object.entries(wrong))
       for (const value of values) {

@@ -161,16 +161,18 @@ describe("decideTabState: the one rule", () => {
     expect(isRecordedProcess(running, { startedAt: running.start * 1000 - 300 })).toBe(true);
     expect(isRecordedProcess(running, { startedAt: running.start * 1000 + 1500 })).toBe(true);
     expect(isRecordedProcess(running, { startedAt: running.start * 1000 + 60_000 })).toBe(false);
-    // Where both have the start in ticks since boot, they decide, whatever the wall clock says (review
-    // H77-2: a clock 60 s behind put a stranger's start before the record's).
-    const ticked = { ...running, ticks: 123_456 };
-    expect(isRecordedProcess(ticked, { startedAt: running.start * 1000 - 50_000, startTicks: 123_457 })).toBe(
-      false,
-    );
-    expect(isRecordedProcess(ticked, { startedAt: running.start * 1000 + 90_000, startTicks: 123_456 })).toBe(
-      true,
-    );
-    // Without ticks on one side (a record from before, a host read with ps): the wall-clock bound.
+    // Where the record has the uptime it was written at and the table the start in ticks since boot, they
+    // decide, whatever the wall clock says (review H77-2: a clock 60 s behind put a stranger's start
+    // before the record's).
+    const counted = { ...running, up: 123_456 };
+    expect(
+      isRecordedProcess(counted, { startedAt: running.start * 1000 - 50_000, startTicks: 123_470 }),
+    ).toBe(false);
+    expect(
+      isRecordedProcess(counted, { startedAt: running.start * 1000 + 90_000, startTicks: 123_450 }),
+    ).toBe(true);
+    expect(isRecordedProcess(counted, { startTicks: 123_457 })).toBe(true);
+    // Without them on one side (a record from before, a host read with ps): the wall-clock bound.
     expect(isRecordedProcess(running, { startedAt: running.start * 1000 + 1500, startTicks: 1 })).toBe(true);
   });
 });

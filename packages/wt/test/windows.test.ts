@@ -30,10 +30,21 @@ async function until(
   m: ReturnType<FakeWindows["manager"]>,
   ok: (r: StatusReport) => boolean,
 ) {
-  return f.until(async () => {
-    const r = await m.checkAllSessionsStatus();
-    return ok(r) ? r : undefined;
-  });
+  let last: StatusReport | undefined;
+  try {
+    return await f.until(async () => {
+      const r = await m.checkAllSessionsStatus();
+      last = r;
+      return ok(r) ? r : undefined;
+    });
+  } catch (e) {
+    // What the manager last saw, and the fake terminal's tabs: a timeout alone said nothing (CI).
+    const seen = last?.sessions.map((x) => x.tabs.map((t) => [t.tabName, t.state, t.signal, t.error]));
+    const tabs = f.windows().map((w) => [w, f.tabs(w).map(({ file: _, ...t }) => t)]);
+    throw new Error(
+      `${(e as Error).message}; last status ${JSON.stringify(seen)}; tabs ${JSON.stringify(tabs)}`,
+    );
+  }
 }
 const windowOf = (f: FakeWindows, session: string) => f.windows().find((w) => w.endsWith(` ${session}`))!;
 
@@ -208,6 +219,31 @@ describe("#19 kill and attach", () => {
     expect(f.windows().filter((w) => w.endsWith(" w"))).toHaveLength(2);
     expect(f.tabs(old)).toHaveLength(2);
     await second.killAllSessions();
+  });
+
+  it("a Ctrl+C between a tab's start record and its command's start ends the tab (the model: the script stops there)", async () => {
+    const f = fresh();
+    const m = f.manager({
+      sessionLayouts: [{ layoutName: "w2", layoutTabs: [tab("stopped", "sh -c 'sleep 30'")] }],
+      keepShell: false,
+    });
+    // The events file held open from before the start: the wrapper's tab-started append waits on it,
+    // after its start record and before its command (the window a CI run under load hit).
+    const starting = m.startAllSessions();
+    let runDir: string | undefined;
+    for (let i = 0; i < 500 && !runDir; i++) {
+      const d = m.managed[0]?.runDir;
+      if (d && existsSync(d)) runDir = d;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    const held = f.holdOpen(join(runDir!, "events.ndjson"), 900);
+    await starting;
+    await until(f, m, (r) => r.sessions[0]!.tabs[0]!.state === "running");
+    f.ctrlC(windowOf(f, "w2"), 0);
+    await held;
+    const r = await until(f, m, (x) => x.sessions[0]!.tabs[0]!.state === "killed");
+    expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "killed", signal: "SIGINT" });
+    await m.killAllSessions();
   });
 
   it("attach to a gone session opens no stray window", async () => {

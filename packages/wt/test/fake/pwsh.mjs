@@ -404,6 +404,14 @@ async function wrapper(script, tab) {
       await event("tab-started", start, { attempt });
       lookUp();
       for (let n = 1; ; n++) {
+        // A Ctrl+C before the command started stops the script there (PowerShell ends the pipeline it
+        // interrupts): no command is started after it. The fake started it anyway, so the command never
+        // got the Ctrl+C and ran its 30 s (a CI run under load: the test's Ctrl+C came between the start
+        // record and the command's start).
+        if (consoleHadCtrlC()) {
+          interrupted = true;
+          break;
+        }
         const child =
           t.shell === "cmd"
             ? startProgram(program, "", {
