@@ -39,6 +39,14 @@ function layouts(
 }
 
 const run = (file: string, ...more: string[]) => sessions(["run", file, "--socket", sock, ...more]);
+/** The run directory mc's run record gives the session `name` (tmux runs of this file). */
+const runDirOf = (name: string): string => {
+  const records = join(dir, "state", "managers", "TmuxLocalManager");
+  return readdirSync(records)
+    .filter((n) => n.endsWith(".json"))
+    .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
+    .find((x: { name: string }) => x.name === name).runDir as string;
+};
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 
 /** Ask again until `ok` (up to 30 s: a loaded machine starts tabs late); the last answer. */
@@ -1104,11 +1112,7 @@ describe("a live session whose run directory was deleted (review H55-3)", () => 
       tabsOf.bind(null, "rd553"),
       (t) => t.length === 2 && t.every((x: { state: string }) => x.state === "running"),
     );
-    const records = join(dir, "state", "managers", "TmuxLocalManager");
-    const runDir = readdirSync(records)
-      .filter((n) => n.endsWith(".json"))
-      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
-      .find((x: { name: string }) => x.name === "rd553").runDir as string;
+    const runDir = runDirOf("rd553");
     rmSync(runDir, { recursive: true, force: true });
     const tabs = await tabsOf("rd553");
     expect(tabs.map((t: { state: string }) => t.state)).toEqual(["unknown", "unknown"]);
@@ -1151,11 +1155,7 @@ describe("an events file too large to be mc's (review H78-2)", () => {
       await sessions(["kill", "big782"]);
     });
     await until(tabsOf.bind(null, "big782"), (t) => t[0]?.state === "exited");
-    const records = join(dir, "state", "managers", "TmuxLocalManager");
-    const runDir = readdirSync(records)
-      .filter((n) => n.endsWith(".json"))
-      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
-      .find((x: { name: string }) => x.name === "big782").runDir as string;
+    const runDir = runDirOf("big782");
     // Over the 64 MiB bound a state file is read to (sparse: no disk used).
     truncateSync(join(runDir, "events.ndjson"), 65 * 1024 * 1024);
     const named = await sessions(["events", "big782"]);
@@ -1187,11 +1187,7 @@ describe("damaged tab records (review H65-6)", () => {
       tabsOf.bind(null, "dr656"),
       (t) => t.length === 4 && t.every((x: { state: string }) => x.state === "running"),
     );
-    const records = join(dir, "state", "managers", "TmuxLocalManager");
-    const runDir = readdirSync(records)
-      .filter((n) => n.endsWith(".json"))
-      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
-      .find((x: { name: string }) => x.name === "dr656").runDir as string;
+    const runDir = runDirOf("dr656");
     // Cut short, not JSON at all (a terminal title escape in it), another file linked in its place.
     // (And, below, an empty one and a FIFO: review H72-5.)
     writeFileSync(join(runDir, "tab-0.json"), '{"v":1,"pid":');
@@ -1240,11 +1236,7 @@ describe("a run directory deleted under a --max-parallel-tabs run (review H65-7)
     });
     const ran = run(f, "--max-parallel-tabs", "1", "--poll-seconds", "0.2");
     await until(tabsOf.bind(null, "rd657"), (t) => t[0]?.state === "running");
-    const records = join(dir, "state", "managers", "TmuxLocalManager");
-    const runDir = readdirSync(records)
-      .filter((n) => n.endsWith(".json"))
-      .flatMap((n) => JSON.parse(readFileSync(join(records, n), "utf8")).sessions ?? [])
-      .find((x: { name: string }) => x.name === "rd657").runDir as string;
+    const runDir = runDirOf("rd657");
     rmSync(runDir, { recursive: true, force: true });
     writeFileSync(go, "");
     const r = await ran;
