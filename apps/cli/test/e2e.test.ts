@@ -791,6 +791,43 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     expect(tmux("list-sessions", "-F", "#{session_name}")).not.toContain("par");
   });
 
+  it("--max-parallel-tabs fills a slot the moment a tab ends, not at the next poll (review H78-3)", async () => {
+    const log = join(dir, "slots.log");
+    const tabs = Array.from({ length: 4 }, (_, i) => ({
+      tabName: `q${i}`,
+      command: `echo start ${i} $(date +%s.%N) >> ${log}; sleep 0.2; echo end ${i} $(date +%s.%N) >> ${log}`,
+    }));
+    const f = layoutsFile("slots.json", [{ layoutName: "slots", layoutTabs: tabs }]);
+    // A poll of 30 s: each slot waited for it (90 s in all), and the run's end for the monitor's next look.
+    const began = performance.now();
+    const r = await sessions([
+      "run",
+      f,
+      "--socket",
+      sock,
+      "--max-parallel-tabs",
+      "1",
+      "--poll-seconds",
+      "30",
+      "-k",
+    ]);
+    const took = performance.now() - began;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("all 4 tabs finished, 0 failed");
+    const at = (kind: string, i: number) =>
+      Number(
+        readFileSync(log, "utf8")
+          .split("\n")
+          .find((l) => l.startsWith(`${kind} ${i} `))!
+          .split(" ")[2],
+      );
+    for (let i = 1; i < 4; i++) {
+      expect(at("start", i)).toBeGreaterThanOrEqual(at("end", i - 1));
+      expect(at("start", i) - at("end", i - 1)).toBeLessThan(10);
+    }
+    expect(took).toBeLessThan(25_000);
+  });
+
   it("layout tools: validate, summarize, balance-load, create-template, create-from-command, schema, completion", async () => {
     const f = layoutsFile("tools.json", [
       {

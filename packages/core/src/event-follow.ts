@@ -1,8 +1,8 @@
-import { watch } from "node:fs";
 import { type ErrorCode, unanswered as isUnanswered } from "./errors.js";
 import { type McEvent, sessionEvents, tabEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
+import { watchRunDirs } from "./run-dir-watch.js";
 import type { ManagedSession } from "./run-record.js";
 import { FINISHED_STATES, type SessionStatus, type StatusReport, type TabStatus } from "./status.js";
 
@@ -67,7 +67,7 @@ export async function* followEvents(
   /** A tab's key in `ended`: by its session's run directory, so a restarted session's tabs are new ones. */
   const tabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) =>
     `${tracked().find((x) => x.machine === machine && x.name === session)?.runDir ?? ""}\u0000${machine}\u0000${session}\u0000${t.index}.${t.pane ?? 0}`;
-  const wake = wakeOnChange(tracked().filter((s) => manager.hostOf(s.machine).id === "local"));
+  const wake = watchRunDirs(tracked().filter((s) => manager.hostOf(s.machine).id === "local"));
   // Watched directories say a tab's end themselves, so the tool is asked seldom; but a machine that did
   // not answer says nothing until asked again: every 2 s while one is silent (review H54-1: its answer
   // came back 30 s late, and a wait ended 8 "did not answer" about a server answering for 14 s).
@@ -240,53 +240,4 @@ function fromStatus(
     }
   }
   return out;
-}
-
-/**
- * A wait that ends early when a file changes in one of these run directories (inotify through fs.watch);
- * where a directory cannot be watched, the wait is just a timeout.
- */
-function wakeOnChange(sessions: ManagedSession[]) {
-  let notify: (() => void) | undefined;
-  let dirty = false;
-  const watchers = sessions.flatMap((s) => {
-    try {
-      return [
-        watch(s.runDir, { persistent: false }, () => {
-          dirty = true;
-          notify?.();
-        }),
-      ];
-    } catch {
-      return [];
-    }
-  });
-  /** Wait until a watched directory changes or `ms` pass; true when something changed. */
-  const wait = async (ms: number, signal?: AbortSignal): Promise<boolean> => {
-    if (dirty) {
-      dirty = false;
-      return true;
-    }
-    const woken = new Promise<void>((resolve) => {
-      notify = resolve;
-    });
-    // The timer ends with the wait: left pending after a wake-up, it held the process up to 30 s after the end.
-    const timer = new AbortController();
-    const stop = () => timer.abort();
-    signal?.addEventListener("abort", stop, { once: true });
-    await Promise.race([woken, sleep(Math.max(0, ms), timer.signal)]);
-    timer.abort();
-    signal?.removeEventListener("abort", stop);
-    notify = undefined;
-    const was = dirty;
-    dirty = false;
-    return was;
-  };
-  const watched = new Set(watchers.length === sessions.length ? sessions.map((s) => s.runDir) : []);
-  return Object.assign(wait, {
-    close: () => {
-      for (const w of watchers) w.close();
-    },
-    watchesAll: (now: ManagedSession[]) => now.every((s) => watched.has(s.runDir)),
-  });
 }

@@ -18,6 +18,7 @@ import { RunState } from "./manager-state.js";
 import { failPendingTab, rerunTab, startWaitingTab, type TabOps } from "./manager-tabs.js";
 import { type MonitorSnapshot, monitor } from "./monitor.js";
 import { mapLimit } from "./poll.js";
+import { watchRunDirs } from "./run-dir-watch.js";
 import { type ManagedSession, notPending } from "./run-record.js";
 import type { ExitMode, PreparedSession, SessionBackend, StatusOptions } from "./session-backend.js";
 import { type RecoveryOps, rollBackMachine, settleDeadStarts } from "./start-recovery.js";
@@ -35,6 +36,8 @@ import { killAndSweep, sweepTabs, tabTerminalSessions } from "./tab-sweep.js";
 
 /** States of a tab whose command runs, or is still to run. */
 const UNFINISHED: readonly TabState[] = ["running", "pending", "not-started"];
+/** After a change in a run directory, how long the monitor waits for the other changes of the moment. */
+const MONITOR_SETTLE_MS = 50;
 
 export type { StartedSession } from "./machine-start.js";
 export type * from "./manager-options.js";
@@ -298,10 +301,23 @@ export class SessionManager<O extends object = object> extends RunState<O> {
   }
 
   /** Monitoring snapshots until every tab's command has finished (see {@link monitor}). */
-  monitor(
+  async *monitor(
     opts: Omit<MonitoringOptions, "killUponCompletion" | "onSnapshot"> = {},
   ): AsyncGenerator<MonitorSnapshot> {
-    return monitor(() => this.checkAllSessionsStatus({ processes: opts.processes ?? true }), opts);
+    // A tab's start or end on this machine is polled the moment its wrapper writes it, not at the next
+    // interval (a run's last exit was said, and the run ended, up to --interval late).
+    const wake = watchRunDirs(
+      this.managed.filter((s) => this.hostOf(s.machine).id === "local"),
+      { settleMs: MONITOR_SETTLE_MS },
+    );
+    try {
+      yield* monitor(() => this.checkAllSessionsStatus({ processes: opts.processes ?? true }), {
+        ...opts,
+        wait: wake,
+      });
+    } finally {
+      wake.close();
+    }
   }
 
   /**

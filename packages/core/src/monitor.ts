@@ -20,6 +20,11 @@ export interface MonitorOptions {
   signal?: AbortSignal;
   /** Stop after this many polls (for tests and `status --watch --count`). */
   maxCycles?: number;
+  /**
+   * What waits between two polls instead of a plain timer (a `watchRunDirs` wait: a tab's end
+   * written to its run directory is polled at once, not at the next interval).
+   */
+  wait?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
 }
 
 /**
@@ -51,6 +56,6 @@ export async function* monitor(
     yield snap;
     if (snap.done) return;
     if (opts.maxCycles !== undefined && cycle + 1 >= opts.maxCycles) return;
-    await sleep(Math.max(0, interval - (performance.now() - started)), opts.signal);
+    await (opts.wait ?? sleep)(Math.max(0, interval - (performance.now() - started)), opts.signal);
   }
 }

@@ -4,6 +4,7 @@ import type { McEvent } from "./events.js";
 import type { SessionManager } from "./manager.js";
 import { sleep } from "./poll.js";
 import { DEFAULT_READINESS_TIMEOUT_S, notReadyReason, probeReadiness } from "./readiness.js";
+import { watchRunDirs } from "./run-dir-watch.js";
 import type { ManagedSession } from "./run-record.js";
 import { isFailedTab, type SessionStatus, type TabStatus } from "./status.js";
 import { tabLogName } from "./tab-log.js";
@@ -26,6 +27,8 @@ const LIVE = new Set<TabStatus["state"]>(["running", "pending"]);
 /** How long a look waits for a probe's answer before it goes on (the probe goes on too, and is looked at next time). */
 const PROBE_LOOK_MS = 250;
 const FAILED = isFailedTab;
+/** After a change in a run directory, how long its other changes of the moment are waited for. */
+const SETTLE_MS = 15;
 
 /** A readiness probe: its promise, and its answer once it came. */
 interface Probe {
@@ -56,6 +59,8 @@ interface Track {
   gone?: boolean;
   /** The scheduler has returned: no probe is started again. */
   stopped?: boolean;
+  /** Wakes the scheduler's wait: a probe said yes, so its dependants can start now. */
+  poke: () => void;
 }
 
 const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.name}`;
@@ -69,15 +74,35 @@ const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.nam
  */
 export async function schedule(manager: SessionManager, o: ScheduleOptions = {}): Promise<void> {
   const tracks = new Map<string, Track>();
+  // A tab's end is written to its run directory by its wrapper: the next tab's slot is filled the moment
+  // that happens, not at the next poll (review H78-3: `--max-parallel-tabs 1`, 20 tabs of 0.1 s took 45 s,
+  // two seconds a tab, at the default --poll-seconds 2). The poll stays for what writes nothing there (a
+  // tab killed outright, another machine's tabs).
+  const local = () => manager.managed.filter((s) => manager.hostOf(s.machine).id === "local");
+  let wake = watchRunDirs(local(), { settleMs: SETTLE_MS });
+  const wait = async (ms: number) => {
+    if (!wake.watchesAll(local())) {
+      wake.close();
+      wake = watchRunDirs(local(), { settleMs: SETTLE_MS });
+    }
+    await wake(ms, o.signal);
+  };
   try {
-    await scheduleLoop(manager, o, tracks);
+    await scheduleLoop(manager, o, tracks, wait, () => wake.poke());
   } finally {
+    wake.close();
     // What a probe of a tab still waiting would start next is not started (an error or a stop ended it).
     for (const t of tracks.values()) t.stopped = true;
   }
 }
 
-async function scheduleLoop(manager: SessionManager, o: ScheduleOptions, tracks: Map<string, Track>) {
+async function scheduleLoop(
+  manager: SessionManager,
+  o: ScheduleOptions,
+  tracks: Map<string, Track>,
+  wait: (ms: number) => Promise<void>,
+  poke: () => void,
+) {
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
     if (!t) {
@@ -88,6 +113,7 @@ async function scheduleLoop(manager: SessionManager, o: ScheduleOptions, tracks:
         failing: new Set(),
         since: new Map(),
         probes: new Map(),
+        poke,
       };
       tracks.set(key(s), t);
     }
@@ -112,7 +138,7 @@ async function scheduleLoop(manager: SessionManager, o: ScheduleOptions, tracks:
       });
     });
     if (!pending && !probing && (!o.untilDone || report.summary.allFinished)) return;
-    await sleep(o.pollMs ?? 500, o.signal);
+    await wait(o.pollMs ?? 500);
   }
 }
 
@@ -336,6 +362,7 @@ async function readyCheck(
         .catch(() => false)
         .then((ok) => {
           made.ok = ok;
+          if (ok) t.poke();
           if (!ok) {
             const again = () => {
               const over = performance.now() - t.since.get(i)! >= limit;
