@@ -455,7 +455,17 @@ export const validateDocument = z
 
 /** One line (NDJSON) of `sessions logs --json`. */
 export const logLineDocument = z
-  .object({ session: z.string(), tab: z.string(), index: z.number().int(), line: z.string() })
+  .object({
+    session: z.string(),
+    tab: z.string(),
+    index: z.number().int(),
+    pane: z
+      .number()
+      .int()
+      .optional()
+      .describe("Which pane of the tab printed it, when the tab has several (0: its own command)."),
+    line: z.string(),
+  })
   .describe("one line (NDJSON) of sessions logs --json: a line a tab printed, as written");
 
 /** `sessions wait --json`. */

@@ -452,6 +452,17 @@ describe("hostile input: a clear LAYOUT_INVALID, never a crash or a hang", () =>
       /too many YAML aliases/,
     );
   });
+  it("a YAML alias whose anchor is never set is said as such, with its place, not as an alias bomb (review HR81-2)", () => {
+    refused(
+      "session_name: anch\nwindows:\n  - window_name: two\n    panes:\n      - *cmd\n",
+      "tmuxp",
+      / x\.yaml:5:9: not valid YAML: alias \*cmd has no anchor &cmd before it$/,
+      "x.yaml",
+    );
+    // Set after its alias is not set before it (YAML's rule); set before, it loads.
+    refused("session_name: s\nwindows: [{panes: [*c]}]\nx: &c echo\n", "tmuxp", /alias \*c has no anchor &c/);
+    expect(() => fromText("x: &c echo\nsession_name: s\nwindows: [{panes: [*c]}]\n", "tmuxp")).not.toThrow();
+  });
   it("YAML and KDL nested thousands deep", () => {
     refused(
       `session_name: ${"[".repeat(5000)}${"]".repeat(5000)}\n`,

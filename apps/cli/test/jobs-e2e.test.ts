@@ -627,6 +627,15 @@ describe("wait", () => {
     expect(both.stdout).toMatch(/dev\/0 \| .*first-pane/);
     expect(both.stdout).toMatch(/dev\/1 \| .*second-pane/);
     expect((await sessions(["logs", "lp/dev/2"])).code).toBe(5);
+    // --json says which pane, and every line is valid under the published schema (review HR81-3: `pane`
+    // was printed but not in the schema, whose additionalProperties are false).
+    const json = lines((await sessions(["logs", "lp/dev", "--json"])).stdout).map((l) => JSON.parse(l));
+    expect(json).toContainEqual({ session: "lp", tab: "dev", index: 0, pane: 0, line: "first-pane" });
+    expect(json).toContainEqual({ session: "lp", tab: "dev", index: 0, pane: 1, line: "second-pane" });
+    const valid = new Ajv2020({ strict: false }).compile(
+      JSON.parse((await sessions(["schema", "log-line"])).stdout),
+    );
+    expect(json.filter((l) => !valid(l))).toEqual([]);
     const rerun = await sessions(["rerun", "lp/dev/1"]);
     expect(rerun.code).toBe(2);
     expect(rerun.stderr).toContain('tab "dev" has several panes: rerun runs one command');

@@ -1,5 +1,19 @@
 import { z } from "zod";
 import { McError } from "./errors.js";
+
+/** Why `pattern` is not a JavaScript regular expression (as a readiness probe compiles it), or nothing. */
+function regexError(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern, "m");
+    return undefined;
+  } catch (e) {
+    // "Invalid regular expression: /(/m: Unterminated group": the pattern is in the file already.
+    const m = (e as Error).message;
+    const at = m.lastIndexOf("/m: ");
+    return at >= 0 ? m.slice(at + 4) : m;
+  }
+}
+
 import { unexpandedPath, unexpandedStartDir } from "./paths.js";
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
@@ -115,6 +129,12 @@ const readiness = z
         "Ready once a TCP connection to this port on the loopback (127.0.0.1 or ::1) of the machine the tab runs on succeeds.",
       ),
     logMatches: text("readiness.logMatches")
+      // A pattern JavaScript cannot compile never matched: the tab waited out its timeout and its dependants
+      // were skipped for a "failed" dependency, with no word of the pattern (review HR81-1).
+      .refine((s) => regexError(s) === undefined, {
+        error: (iss) =>
+          `readiness.logMatches is not a valid regular expression: ${regexError(String(iss.input))}`,
+      })
       .optional()
       .describe("Ready once the tab's output matches this regular expression."),
     command: text("readiness.command")

@@ -475,6 +475,24 @@ describe("jobs fields and --lenient", () => {
       expect(parseLayouts(file([tab("t", { readiness: { file: f } })])).ok, f).toBe(true);
   });
 
+  it("a readiness.logMatches that is not a regular expression is refused at validate with line:column (review HR81-1)", () => {
+    for (const [pattern, why] of [
+      ["(", "Unterminated group"],
+      ["a{2,1}", "numbers out of order in {} quantifier"],
+      ["[z-a]", "Range out of order in character class"],
+      ["\\", "\\ at end of pattern"],
+      ["x/m: (", "Unterminated group"],
+    ] as const) {
+      const r = parseLayouts(file([tab("t", { readiness: { logMatches: pattern } })]));
+      expect(!r.ok && r.issues.map((i) => `${i.path}: ${i.message}`), pattern).toEqual([
+        `layouts[0].layoutTabs[0].readiness.logMatches: readiness.logMatches is not a valid regular expression: ${why}`,
+      ]);
+      expect(!r.ok && r.issues.every((i) => i.line > 1 && i.column > 1)).toBe(true);
+    }
+    for (const p of ["^listening on \\d+$", "server (up|ready)", "[/]", "a/m: b", "(?<n>x)\\k<n>"])
+      expect(parseLayouts(file([tab("t", { readiness: { logMatches: p } })])).ok, p).toBe(true);
+  });
+
   it("an env value, or a tab's env in all, that no command can be given is refused with line:column (review H67-9)", () => {
     const big = "x".repeat(140_000);
     const r = parseLayouts(file([tab("a", { env: { BIG: big } }), tab("b")]));

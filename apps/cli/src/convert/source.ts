@@ -227,6 +227,23 @@ export function parseYaml(
       "tmuxp and tmuxinator load YAML safely: remove the tag",
     );
   }
+  // An alias whose anchor is not set before it (a typo of the anchor's name, most often) is said as such,
+  // with its place: it was taken for a "billion laughs" file (review HR81-2).
+  let unresolved: { name: string; at: number } | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) !== undefined) return;
+      unresolved = { name: node.source, at: node.range?.[0] ?? 0 };
+      return visit.BREAK;
+    },
+  });
+  if (unresolved) {
+    const at = lineCounter.linePos(unresolved.at);
+    throw fail(
+      `${source}:${at.line}:${at.col}: not valid YAML: alias *${unresolved.name} has no anchor &${unresolved.name} before it`,
+      "set the anchor (&name) on a value above the alias, or write the value out",
+    );
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
