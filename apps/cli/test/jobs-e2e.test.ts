@@ -1489,6 +1489,32 @@ describe("a tab skipped for a failed dependency", () => {
     expect(Date.parse(ev[1].time)).toBeGreaterThanOrEqual(Date.parse(ev[0].time));
     await sessions(["kill", "so"]);
   });
+
+  it("run --json says each tab's end once, as sessions events does (review HR82-1: a failed tab's end twice)", async () => {
+    const f = layouts("skip-once.json", [
+      {
+        layoutName: "so1",
+        layoutTabs: [
+          { tabName: "ok", command: "true" },
+          { tabName: "bad", command: "sleep 0.3; exit 3", readiness: { file: "never-there" } },
+          { tabName: "dep", command: "echo never", dependsOn: ["bad"] },
+          { tabName: "slow", command: "sleep 30", readiness: { command: "false", timeoutSeconds: 1 } },
+          { tabName: "dep2", command: "echo never", dependsOn: ["slow"] },
+        ],
+      },
+    ]);
+    const r = await run(f, "-m", "--interval", "0.2", "--json");
+    expect(r.code, r.stderr).toBe(10);
+    const ends = (text: string) =>
+      lines(text)
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.type === "tab-exited" || e.type === "tab-killed")
+        .map((e) => e.tab)
+        .sort();
+    expect(ends(r.stdout)).toEqual(["bad", "dep", "dep2", "ok", "slow"]);
+    expect(ends((await sessions(["events", "so1"])).stdout)).toEqual(ends(r.stdout));
+    await sessions(["kill", "so1"]);
+  });
 });
 
 describe("readiness timeout", () => {

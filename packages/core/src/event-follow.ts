@@ -64,6 +64,8 @@ export async function* followEvents(
   const tracked = () => manager.managed.filter((s) => o.only?.(s) ?? true);
   const { seen, ended } = o.memory ?? { seen: new Set<string>(), ended: new Set<string>() };
   const gone = new Set<string>();
+  /** Tabs whose end the tool's answer said before their wrapper's own line was read. */
+  const fromTool = new Set<string>();
   /** A tab's key in `ended`: by its session's run directory, so a restarted session's tabs are new ones. */
   const tabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) =>
     `${tracked().find((x) => x.machine === machine && x.name === session)?.runDir ?? ""}\u0000${machine}\u0000${session}\u0000${t.index}.${t.pane ?? 0}`;
@@ -92,11 +94,17 @@ export async function* followEvents(
       for (const e of sessionEvents({ session: s, files, skewMs: host.clockSkewMs ?? 0 })) {
         // A tab's end is known from its event, also one said before (by a stream that followed these
         // sessions until their records changed): not said again from the tool's answer.
-        if (e.type === "tab-exited" || e.type === "tab-killed")
-          ended.add(tabKey(s.machine, s.name, { index: e.index ?? 0, pane: e.pane }));
+        const tk = tabKey(s.machine, s.name, { index: e.index ?? 0, pane: e.pane });
+        const end = e.type === "tab-exited" || e.type === "tab-killed";
+        if (end) ended.add(tk);
         const k = eventKey(e);
         if (seen.has(k)) continue;
         seen.add(k);
+        // A new attempt of the tab (a rerun): its end is a new one.
+        if (e.type === "tab-started" || e.type === "tab-retried") fromTool.delete(tk);
+        // The tool's answer said this end first (a wrapper's line can come after the record the status
+        // read): not said twice (review HR82-1).
+        if (end && fromTool.delete(tk)) continue;
         if (!(first && o.skipHistory)) fresh.push(e);
       }
     }
@@ -126,6 +134,8 @@ export async function* followEvents(
         if (report) {
           for (const e of fromStatus(report, tracked(), gone, ended, tabKey)) {
             seen.add(eventKey(e));
+            if (e.type === "tab-killed")
+              fromTool.add(tabKey(e.machine ?? "", e.session ?? "", { index: e.index ?? 0, pane: e.pane }));
             yield e;
           }
           const mine = report.sessions.filter((x) =>
@@ -157,7 +167,9 @@ export async function* followEvents(
           if (done) {
             // The tool can tell a tab ended (its record) a moment before its wrapper appends `tab-exited`:
             // that line is waited for briefly, and said from the record if it never comes.
-            for (let i = 0; i < 10 && unsaid(mine, ended, tabKey).length; i++) {
+            // (Only an exited tab has a wrapper to write one.)
+            const waiting = () => unsaid(mine, ended, tabKey).some(({ t }) => t.state === "exited");
+            for (let i = 0; i < 10 && waiting(); i++) {
               await sleep(50);
               for (const e of await readFresh(tracked())) yield e;
             }
@@ -187,20 +199,30 @@ export async function* followEvents(
 
 type TabKey = (machine: string, session: string, t: { index: number; pane?: number | undefined }) => string;
 
-/** Finished tabs (exited or skipped) whose end no event has said yet. */
+/**
+ * Finished tabs whose end no event has said yet: exited or skipped, and those that will never start (their
+ * scheduler ended first, or their session did): a consumer of `tab-exited` learnt of those only from
+ * `run-done`'s count (review HR82-4).
+ */
 function unsaid(
   sessions: SessionStatus[],
   ended: Set<string>,
   tabKey: TabKey,
 ): { s: SessionStatus; t: TabStatus }[] {
+  const over = (s: SessionStatus, t: TabStatus) =>
+    t.state === "exited" ||
+    t.state === "skipped" ||
+    t.state === "abandoned" ||
+    (t.state === "not-started" && !s.exists);
   return sessions.flatMap((s) =>
     s.tabs
-      .filter(
-        (t) => (t.state === "exited" || t.state === "skipped") && !ended.has(tabKey(s.machine, s.session, t)),
-      )
-      .map((t) => ({ s, t })),
+      .filter((t) => over(s, t) && !ended.has(tabKey(s.machine, s.session, t)))
+      .map((t) => ({ s, t: t.state === "not-started" && !t.error ? { ...t, error: NEVER_STARTED } : t })),
   );
 }
+
+/** Why a tab that waited in a session that ended was never started. */
+const NEVER_STARTED = "never started: its session ended first";
 
 /** What only the tool's answer tells: sessions gone, tabs that ended without writing an event. */
 function fromStatus(

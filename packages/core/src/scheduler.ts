@@ -199,8 +199,21 @@ async function step(
   if (o.signal?.aborted) return;
   await unlessStopped(Promise.all(checks), o.signal);
   if (o.signal?.aborted) return;
+  // A tab that failed its readiness is closed before the next tab opens, so that no more than the cap
+  // run at once (review HR82-6: its command ran beside the next one for up to 1.5 s); unless it holds the
+  // session's last window: closing that would end the session, and every tab still waiting with it.
+  const windows = st.tabs.filter((x) => x.ref && !x.pane && !t.closed.has(x.slot ?? x.index));
+  const failingNow = windows.filter((x) => t.failing.has(x.index) && LIVE.has(x.state));
+  if (failingNow.length && windows.length > failingNow.length)
+    for (const tab of failingNow) {
+      // Still in `failing` until its window is seen gone: its slot (and its panes') stays free meanwhile.
+      t.closed.add(tab.slot ?? tab.index);
+      await manager
+        .closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index })
+        .catch(() => {});
+    }
   // Tabs, not panes: a tab with several panes takes one slot, as at the first start. One that failed its
-  // readiness is being closed: its slot is free.
+  // readiness is being closed (or was just closed): its slot is free.
   let running = new Set(
     st.tabs.filter((x) => LIVE.has(x.state) && !t.failing.has(x.index)).map((x) => x.index),
   ).size;
@@ -267,7 +280,10 @@ async function step(
     if (t.failing.has(x.index) && !x.pane && (!x.ref || !LIVE.has(x.state))) t.failing.delete(x.index);
   const closing = [...failing, ...toClose];
   const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index)).length + opened;
-  const keepOne = s.pendingTabs?.length && open - closing.length < 1 ? 1 : 0;
+  // While tabs wait, one finished window stays open: a running tab is no keeper, since the user may close
+  // its window (a stuck job) or its command its own pane, and with the last window the session and the
+  // waiting tabs were gone (review HR82-2).
+  const keepOne = s.pendingTabs?.length && (toClose.length > 0 || open - closing.length < 1) ? 1 : 0;
   for (const tab of closing.slice(0, closing.length - keepOne)) {
     t.closed.add(tab.slot ?? tab.index);
     t.failing.delete(tab.index);

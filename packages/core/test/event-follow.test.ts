@@ -163,4 +163,72 @@ describe("the event stream's end", () => {
     expect(events.some((e) => e.type === "session-gone")).toBe(false);
     expect(events.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
   });
+
+  it("a tab's end the tool's answer said before its wrapper's line was read is said once (review HR82-1)", async () => {
+    let asked = 0;
+    const killedA: TabStatus = {
+      index: 0,
+      tabName: "a",
+      command: "exit 4",
+      state: "killed",
+      signal: "SIGHUP",
+      error: "not ready within 3 s",
+      endedAt: (T0 + 2) * 1000,
+      processes: [],
+    };
+    const running: TabStatus = { index: 1, tabName: "b", command: "true", state: "running", processes: [] };
+    const done: TabStatus = { ...running, state: "exited", exitCode: 0, endedAt: (T0 + 4) * 1000 };
+    const hup = line({ type: "tab-exited", t: T0 + 2, tab: "a", index: 0, exitCode: 129, signal: "SIGHUP" });
+    const m = {
+      managed: [session],
+      // The wrapper's line is read only after the tool said the tab was killed.
+      hostOf: () => ({
+        id: "fake",
+        readDir: async () => new Map([[EVENTS_FILE, started + (asked > 1 ? hup : "")]]),
+      }),
+      checkAllSessionsStatus: async () => makeReport([status([killedA, ++asked > 4 ? done : running])]),
+    } as unknown as SessionManager;
+    const events = await collect(m);
+    const ends = events.filter((e) => e.tab === "a" && (e.type === "tab-killed" || e.type === "tab-exited"));
+    expect(ends).toEqual([expect.objectContaining({ type: "tab-killed", reason: "not ready within 3 s" })]);
+    expect(events.at(-1)).toMatchObject({ type: "run-done" });
+  });
+
+  it("a tab that will never start (abandoned, or waiting in a session that ended) gets its tab-exited before run-done (review HR82-4)", async () => {
+    const tabs: TabStatus[] = [
+      { ...finished.tabs[0]! },
+      {
+        index: 1,
+        tabName: "b",
+        command: "true",
+        state: "abandoned",
+        error: "never started: the sessions run that was to start it ended first",
+        processes: [],
+      },
+    ];
+    const ended = (s: SessionStatus): SessionManager =>
+      ({
+        managed: [session],
+        hostOf: () => ({ id: "fake", readDir: async () => new Map([[EVENTS_FILE, started + exitedA]]) }),
+        checkAllSessionsStatus: async () => makeReport([s]),
+      }) as unknown as SessionManager;
+    const began = performance.now();
+    const events = await collect(ended(status(tabs)));
+    expect(events.filter((e) => e.type === "tab-exited").map((e) => [e.tab, e.reason])).toEqual([
+      ["a", undefined],
+      ["b", "never started: the sessions run that was to start it ended first"],
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: "run-done", failed: 2 });
+    // No wrapper will write b's line: it is not waited for.
+    expect(performance.now() - began).toBeLessThan(400);
+    const gone = {
+      ...status([tabs[0]!, { index: 1, tabName: "b", command: "true", state: "not-started", processes: [] }]),
+      exists: false,
+    };
+    const after = await collect(ended(gone));
+    expect(after.filter((e) => e.type === "tab-exited").map((e) => [e.tab, e.reason])).toEqual([
+      ["a", undefined],
+      ["b", "never started: its session ended first"],
+    ]);
+  });
 });

@@ -1438,6 +1438,80 @@ describe("tmux: tabs as jobs (dependsOn, readiness, failure propagation)", () =>
     await m.killAllSessions();
   });
 
+  it("one at a time, closing finished tabs: a finished window stays while tabs wait, so closing the running one by hand loses no tab (review HR82-2)", async () => {
+    const { schedule } = await import("@mc/core");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "hr822",
+          layoutTabs: [
+            { tabName: "t0", startDir: t.work, command: "true" },
+            { tabName: "stuck", startDir: t.work, command: "sleep 300" },
+            { tabName: "t2", startDir: t.work, command: "touch ran-t2" },
+            { tabName: "t3", startDir: t.work, command: "touch ran-t3" },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    const scheduled = schedule(m, { pollMs: 100, maxParallel: 1, closeFinished: true, untilDone: true });
+    await waitFor(
+      () => m.checkAllSessionsStatus({ processes: false }),
+      (r) => r.sessions[0]!.tabs[1]!.state === "running",
+    );
+    // Give the scheduler a few looks at stuck running (it used to close t0 then).
+    await new Promise((r) => setTimeout(r, 500));
+    t.tmux("kill-window", "-t", `=${m.managed[0]!.name}:stuck`);
+    await scheduled;
+    const r = await m.checkAllSessionsStatus({ processes: false });
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([
+      ["t0", "exited"],
+      ["stuck", "killed"],
+      ["t2", "exited"],
+      ["t3", "exited"],
+    ]);
+    expect(["t2", "t3"].map((n) => existsSync(join(t.work, `ran-${n}`)))).toEqual([true, true]);
+    await m.killAllSessions();
+  });
+
+  it("one at a time: a tab not ready in time is closed, its command ended, before the next tab opens (review HR82-6)", async () => {
+    const { schedule } = await import("@mc/core");
+    const log = join(t.work, "hr826.log");
+    const m = t.manager({
+      sessionLayouts: [
+        {
+          layoutName: "overlap",
+          layoutTabs: [
+            { tabName: "first", startDir: t.work, command: "true" },
+            {
+              tabName: "deaf",
+              startDir: t.work,
+              // Ignores the hang-up: only the sweep's TERM ends it.
+              command: `trap '' HUP; while :; do echo "alive $(date +%s.%N)" >> ${log}; sleep 0.05; done`,
+              readiness: { file: "never.ready", timeoutSeconds: 0.5 },
+            },
+            { tabName: "next", startDir: t.work, command: `echo "next $(date +%s.%N)" >> ${log}` },
+          ],
+        },
+      ],
+    });
+    await m.startAllSessions({ initialTabs: 1 });
+    await schedule(m, { pollMs: 100, maxParallel: 1, untilDone: true });
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    const next = Number(lines.find((l) => l.startsWith("next "))!.split(" ")[1]);
+    const lastAlive = Math.max(
+      ...lines.filter((l) => l.startsWith("alive ")).map((l) => Number(l.split(" ")[1])),
+    );
+    expect(lastAlive).toBeLessThan(next);
+    const r = await m.checkAllSessionsStatus({ processes: false });
+    expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([
+      ["first", "exited"],
+      ["deaf", "killed"],
+      ["next", "exited"],
+    ]);
+    await m.killAllSessions();
+  });
+
   it("a tab that is not ready in time fails, and the tabs that depend on it never start", async () => {
     const { schedule } = await import("@mc/core");
     const m = t.manager({

@@ -192,14 +192,13 @@ interface BatchResult {
 }
 
 /**
- * Print a scheduler event for humans. A JSON stream gets tab-started and tab-ready from the tabs' own
- * events (the same stream as `sessions events`); only what the scheduler alone knows (a tab that was not
- * ready in time, one whose dependency failed) is printed here.
+ * Print a scheduler event for humans. A JSON stream says nothing of its own: it is the same stream as
+ * `sessions events`, which has every tab's start and readiness from the tabs' own events, a tab whose
+ * dependency failed from the record the scheduler wrote, and one not ready in time from its status
+ * (review HR82-1: each failed tab was said twice, the second time out of order).
  */
 function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
-  if (stream) {
-    if (e.reason) out.jsonLine(e);
-  } else if (out.json) return;
+  if (stream || out.json) return;
   else if (e.type === "tab-started") out.err(`▶ ${e.session} / ${e.tab}`);
   else if (e.type === "tab-ready") out.err(`${out.c.green("●")} ${e.session} / ${e.tab}: ready`);
   else if (e.reason) out.err(`${out.c.red("✗")} ${e.session} / ${e.tab}: ${e.reason}`);
