@@ -189,12 +189,17 @@ export interface SessionPlace {
   machine?: string | undefined;
   /** tmux: the socket path of its server (the default server needs no `--socket`). */
   socket?: string | undefined;
+  /** The `--ssh-config` file its machine was named through (review HR80-4: the hint failed without it). */
+  sshConfig?: string | undefined;
 }
 
 /** The `--host`/`--socket` options that name a session's machine and tmux server ("" for the default's). */
 export function placeWords(s: Omit<SessionPlace, "name">): string {
   return [
     ...(s.machine !== undefined && s.machine !== "local" ? ["--host", shQuote(s.machine)] : []),
+    ...(s.machine !== undefined && s.machine !== "local" && s.sshConfig !== undefined
+      ? ["--ssh-config", shQuote(s.sshConfig)]
+      : []),
     ...(s.socket !== undefined && !isDefaultSocket(s.socket) ? ["--socket", shQuote(s.socket)] : []),
   ].join(" ");
 }

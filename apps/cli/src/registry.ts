@@ -168,6 +168,8 @@ export async function buildManager<K extends BackendName>(
     placement: Placement;
     exitMode?: ExitMode | undefined;
     onNotice?: (message: string) => void;
+    /** Machines that did not answer, shared while it is filled (see {@link loadRuns}); remote only. */
+    unanswered?: Map<string, McError> | undefined;
   },
 ): Promise<SessionManager<BackendOptions[K]>> {
   const factory = await loadBackend(name, o.placement.hosts.length > 0);
@@ -181,6 +183,7 @@ export async function buildManager<K extends BackendName>(
       backendOptions: { "*": o.backendOptions },
       cwd: process.cwd(),
       onNotice: o.onNotice,
+      ...(o.unanswered ? { unanswered: o.unanswered } : {}),
     });
   }
   return new SessionManager({

@@ -229,5 +229,25 @@ describe.skipIf(!HAVE_SSHD)(
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain(`✓ killed kx on beta${sk("beta")}`);
     }, 180_000);
+
+    it("run waits out a silent machine once, not once per step of its start, and starts the other (review HR80-1, HR80-3)", async () => {
+      if (!hole) {
+        sshd.beta!.kill();
+        hole = await blackHole(sshd.beta!.ports[0]!);
+      }
+      const before = hole.connections();
+      const sx = layout("sx.json", "sx", [{ tabName: "t", command: "sleep 120" }]);
+      const r = await timed(["run", sx, "--host", "alpha,beta", "--on-conflict", "rename", ...ssh()]);
+      // 8, as that machine alone gives.
+      expect(r.code, r.stderr).toBe(8);
+      expect(r.stderr).toMatch(/✓ alpha: sx/);
+      expect(r.stderr).toMatch(/✗ beta: ssh:beta is unreachable/);
+      // Asked once: who it is, its lock and its start each opened a connection there, each waited 10 s.
+      expect(hole.connections() - before).toBe(1);
+      expect(r.ms).toBeLessThan(24_000);
+      // Not another run's lock: nobody else is starting anything (review HR80-2).
+      expect(r.stderr).not.toMatch(/another sessions run/);
+      expect((await sessions(["kill", "sx", "--host", "alpha"])).code).toBe(0);
+    }, 120_000);
   },
 );

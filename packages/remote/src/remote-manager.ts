@@ -94,7 +94,12 @@ export function remoteMachines<B extends object>(
     const given = o.hosts?.[name];
     const reach = given
       ? { host: given, connection: undefined }
-      : sshMachine(name, machineSshOptions(o.ssh, name, defaults), { cwd: o.cwd });
+      : sshMachine(name, machineSshOptions(o.ssh, name, defaults), {
+          cwd: o.cwd,
+          // A run's own machines remember a silence too, not only those of runs loaded from records
+          // (review HR80-1: a run waited out a silent machine once per step of its start).
+          ...(o.unanswered ? { unanswered: o.unanswered } : {}),
+        });
     return {
       name,
       layouts,
@@ -168,8 +173,29 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
   }
 
   override async start(o: StartOptions = {}): Promise<MachineStartResult[]> {
-    await this.preflight();
-    await this.pinMachines();
+    // A Ctrl-C while a machine is asked who it is (a login that hangs takes up to its deadline) is not
+    // waited out: the start below sees the stop and says nothing was started (review HR80-3: 15 s late).
+    const asked = (async () => {
+      await this.preflight();
+      await this.pinMachines();
+    })();
+    const signal = o.signal;
+    if (!signal) await asked;
+    else {
+      let onAbort = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        onAbort = resolve;
+        if (signal.aborted) resolve();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      });
+      try {
+        await Promise.race([asked, stopped]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+      // Stopped first: what the asking says later is nobody's to hear.
+      asked.catch(() => {});
+    }
     return super.start(o);
   }
 
@@ -179,13 +205,20 @@ export class RemoteManager<B extends object> extends SessionManager<B> {
    * so, rather than taking the run's sessions for gone there and forgetting them.
    */
   private async pinMachines(): Promise<void> {
-    for (const name of this.machines.filter((x) => this.remote.machineLayouts[x]?.length)) {
-      const m = this.machineSet.get(name);
-      const connection = m.spec.connection as { transport?: unknown; expectMachine?: unknown } | undefined;
-      if (connection?.transport !== "ssh" || connection.expectMachine) continue;
-      const facts = await (m.host as IdentifiedHost).facts?.().catch(() => undefined);
-      const id = facts?.machineId || facts?.hostname;
-      if (id && facts?.uid) connection.expectMachine = { id, uid: facts.uid };
-    }
+    // All at once: one machine slow to answer held up every other one (review HR80-3).
+    await Promise.all(
+      this.machines
+        .filter((x) => this.remote.machineLayouts[x]?.length)
+        .map(async (name) => {
+          const m = this.machineSet.get(name);
+          const connection = m.spec.connection as
+            | { transport?: unknown; expectMachine?: unknown }
+            | undefined;
+          if (connection?.transport !== "ssh" || connection.expectMachine) return;
+          const facts = await (m.host as IdentifiedHost).facts?.().catch(() => undefined);
+          const id = facts?.machineId || facts?.hostname;
+          if (id && facts?.uid) connection.expectMachine = { id, uid: facts.uid };
+        }),
+    );
   }
 }

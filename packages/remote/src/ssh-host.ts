@@ -108,7 +108,7 @@ function primitives(t: SshTransport): HostPrimitives {
         throw new McError("BINARY_NOT_FOUND", `"${cmd.file}" was not found on PATH on ${t.id}`, {
           backend: "remote",
           op: "run",
-          hint: `install ${cmd.file} on ${t.target} or put it on the PATH of a non-interactive ssh session there (often shorter than a login shell's: ssh ${t.target} 'echo $PATH' shows it)`,
+          hint: `install ${cmd.file} on ${t.target} or put it on the PATH of a non-interactive ssh session there (often shorter than a login shell's: ${t.sshLine("echo $PATH")} shows it)`,
         });
       }
       return {

@@ -103,7 +103,12 @@ export class SshTransport {
 
   /** The command a user can run to check this connection, for error hints. */
   probe(): string {
-    return `ssh ${shJoin([...this.userArgs, "--", this.target, "true"])}`;
+    return this.sshLine("true");
+  }
+
+  /** The ssh command line a user types to run `remote` there, with the options mc was given (`-F`, …). */
+  sshLine(remote: string): string {
+    return `ssh ${shJoin([...this.userArgs, "--", this.target, remote])}`;
   }
 
   exec(

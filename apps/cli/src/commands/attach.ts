@@ -308,6 +308,7 @@ async function attachWith(
               {
                 name: c.name,
                 ...(local.machine ? { machine: local.machine } : {}),
+                ...(local.machine && o.sshConfig !== undefined ? { sshConfig: resolve(o.sshConfig) } : {}),
                 ...(o.socket ? { socket: o.socket } : {}),
               },
             ])

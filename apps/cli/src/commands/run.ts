@@ -95,6 +95,13 @@ function backendOptionsOf<K extends BackendName>(name: K, o: RunOptions): Backen
   return (name === "tmux" && o.socket !== undefined ? { socket: o.socket } : {}) as BackendOptions[K];
 }
 
+/**
+ * The machines that did not answer during a manager's start: each costs one connect or login deadline,
+ * not one per step of the start (review HR80-1: a login that hangs was waited out three times, 166 s).
+ * Emptied once the start is over: monitoring asks a machine again and again, it may come back.
+ */
+const startUnanswered = new WeakMap<SessionManager, Map<string, McError>>();
+
 /** The manager of one batch of layouts, with the run's backend, machines and options. */
 export async function managerFor(
   backend: BackendName,
@@ -102,13 +109,17 @@ export async function managerFor(
   o: RunOptions,
   out?: Output,
 ): Promise<SessionManager> {
-  return (await buildManager(backend, layouts, {
+  const unanswered = new Map<string, McError>();
+  const manager = (await buildManager(backend, layouts, {
     prefix: o.prefix,
     exitMode: o.exit,
     backendOptions: backendOptionsOf(backend, o),
     placement: placementOf(o),
+    unanswered,
     ...(out ? { onNotice: (n: string) => warn(out, n) } : {}),
   })) as SessionManager;
+  startUnanswered.set(manager, unanswered);
+  return manager;
 }
 
 /** `sessions run`: start layouts, optionally monitor them until done and kill them. */
@@ -259,10 +270,13 @@ async function runBatch(
         onWarning: (w) => warn(out, w),
         onLockWait: (machine) => {
           if (out.json) return;
-          const where = machine === "local" ? "on this machine" : `on ${display(machine, { oneLine: true })}`;
+          // Over ssh taking the lock is the first thing asked: a machine slow to answer waits here too,
+          // with no other run anywhere (review HR80-2).
           out.err(
             out.c.dim(
-              `waiting for another sessions run that is starting sessions ${where} (its start lock; Ctrl-C gives up, nothing started yet)`,
+              machine === "local"
+                ? "waiting for another sessions run that is starting sessions on this machine (its start lock; Ctrl-C gives up, nothing started yet)"
+                : `waiting for ${display(machine, { oneLine: true })}: its start lock (another sessions run starting sessions there), or its answer; Ctrl-C gives up, nothing started yet`,
             ),
           );
         },
@@ -289,6 +303,7 @@ async function runBatch(
       }),
     true,
   );
+  startUnanswered.get(manager)?.clear();
   // Machines that had finished when another's start was interrupted are rolled back after they were
   // said done: each is said again, with what its roll-back undid (review H60-2 named only the first).
   for (const r of started) if (!r.ok && finished.has(r.machine)) machineFailed(r);
