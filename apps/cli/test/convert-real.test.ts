@@ -449,6 +449,39 @@ describe.skipIf(!tools.tmux)("freeze of a session mc started", () => {
   });
 });
 
+describe.skipIf(!tools.tmux)("freeze of a session mc started on another tmux server", () => {
+  it("finds it where mc's record says, as status and attach do, without --socket again (review HR81-4)", async () => {
+    const f = join(dir, "hr814.json");
+    writeFileSync(
+      f,
+      JSON.stringify({
+        version: "0.1",
+        layouts: [
+          { layoutName: "hr814", layoutTabs: [{ tabName: "svc", startDir: dir, command: "sleep 600" }] },
+        ],
+      }),
+    );
+    const s = sock("hr814");
+    const ran = await sessions(["run", f, "--socket", s]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const saved = env;
+    // No default server to answer in its place: its directory is empty.
+    env = { ...env, TMUX_TMPDIR: join(dir, "no-default-server") };
+    mkdirSync(env.TMUX_TMPDIR!, { recursive: true });
+    try {
+      const r = await sessions(["freeze", "hr814", "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = convertDocument.parse(JSON.parse(r.stdout));
+      expect((doc.layouts.layouts[0] as LayoutConfig).layoutTabs.map((t) => t.tabName)).toEqual(["svc"]);
+      // A name nobody has is still not found.
+      expect((await sessions(["freeze", "hr814-nope"])).code).toBe(5);
+    } finally {
+      env = saved;
+    }
+    expect((await sessions(["kill", "hr814"])).code).toBe(0);
+  });
+});
+
 describe.skipIf(!tools.tmux)("freeze of a window without a name", () => {
   it("names it window-N, with a warning, rather than refusing the session (review H32-13)", async () => {
     const s = sock("noname");

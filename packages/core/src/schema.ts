@@ -28,18 +28,22 @@ export const MAX_NAME_LENGTH = 256;
 /** Longest startDir (PATH_MAX on Linux). */
 export const MAX_PATH_LENGTH = 4096;
 
+// What can be said as a JSON Schema keyword is said as one (pattern, maxLength), so that an editor that
+// reads the published schema marks what `validate` refuses (review HR81-6: blank, multi-line and over-long
+// names passed the schema). A lone surrogate has no JSON Schema pattern: it stays a check of mc's own.
+const NOT_BLANK = /\S/;
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
+const NO_BIDI = /^[^\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/;
+const NO_NUL = /^[^\u0000]*$/;
+
 const name = (what: string) =>
   z
     .string()
-    .refine((s) => s.trim().length > 0, { message: `${what} must not be blank` })
-    .refine((s) => !CONTROL.test(s), {
-      message: `${what} must not contain control characters (newline, tab, …)`,
-    })
+    .regex(NOT_BLANK, { message: `${what} must not be blank` })
+    .regex(NO_CONTROL, { message: `${what} must not contain control characters (newline, tab, …)` })
     .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` })
-    .refine((s) => !BIDI.test(s), { message: `${what} must not contain bidirectional control characters` })
-    .refine((s) => s.length <= MAX_NAME_LENGTH, {
-      message: `${what} is longer than ${MAX_NAME_LENGTH} characters`,
-    })
+    .regex(NO_BIDI, { message: `${what} must not contain bidirectional control characters` })
+    .max(MAX_NAME_LENGTH, { message: `${what} is longer than ${MAX_NAME_LENGTH} characters` })
     // One name, one spelling: é typed as e + combining accent is the same session as é.
     .transform((s) => s.normalize("NFC"));
 
@@ -73,14 +77,12 @@ export function checkName(value: string, what: string): string {
 const text = (what: string) =>
   z
     .string()
-    .refine((s) => s.trim().length > 0, { message: `${what} must not be blank` })
-    .refine((s) => !s.includes("\u0000"), { message: `${what} must not contain a NUL character` })
+    .regex(NOT_BLANK, { message: `${what} must not be blank` })
+    .regex(NO_NUL, { message: `${what} must not contain a NUL character` })
     .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` });
 
 const startDir = text("startDir")
-  .refine((s) => s.length <= MAX_PATH_LENGTH, {
-    message: `startDir is longer than ${MAX_PATH_LENGTH} characters`,
-  })
+  .max(MAX_PATH_LENGTH, { message: `startDir is longer than ${MAX_PATH_LENGTH} characters` })
   // Said by validate, not first by the start (review H61-9: `$PWD` validated, then was a missing directory).
   .refine((s) => unexpandedStartDir(s) === undefined, {
     error: (iss) => unexpandedStartDir(String(iss.input)) ?? "startDir is not expanded",

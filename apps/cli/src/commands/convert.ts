@@ -148,6 +148,21 @@ const notFound = (session: string, hint: string) =>
     hint,
   });
 
+/** The tmux server mc's records put a live session of this name on, on this machine, and its name there. */
+async function recordedSocket(session: string): Promise<{ socket: string; name: string } | undefined> {
+  try {
+    const { loadRuns } = await import("../registry.js");
+    const { findAnySession, socketField } = await import("./runs.js");
+    const found = findAnySession((await loadRuns()).runs, session, "local");
+    if (found.endedAt !== undefined || found.run.backend !== "tmux") return undefined;
+    const { socket } = socketField(found.run, found.machine);
+    return socket === undefined ? undefined : { socket, name: found.session.name };
+  } catch {
+    // No record of it (or several): the default server's answer stands.
+    return undefined;
+  }
+}
+
 /** `sessions freeze SESSION [-o OUT] [--socket S] [-b tmux|zellij|auto]`. */
 export async function freezeCommand(
   session: string,
@@ -166,15 +181,35 @@ export async function freezeCommand(
     let r: Awaited<ReturnType<typeof host.run>> | undefined;
     let q: ReturnType<typeof freezeQuery> | undefined;
     let name = session;
-    for (name of freezeTargets(session)) {
-      q = freezeQuery({ tmux: "tmux", socket: toSocket(o.socket) }, name);
-      r = await host.run(q.cmd).catch((e: unknown) => {
-        if (backend === "tmux" || !isMcError(e)) throw e;
-        tmuxFailure = e;
-        return undefined;
-      });
-      // A server that did not answer one name will not answer the next.
-      if (!r || r.exitCode === 0 || r.timedOut) break;
+    let socket = o.socket;
+    const ask = async (names: string[]) => {
+      for (name of names) {
+        q = freezeQuery({ tmux: "tmux", socket: toSocket(socket) }, name);
+        r = await host.run(q.cmd).catch((e: unknown) => {
+          if (backend === "tmux" || !isMcError(e)) throw e;
+          tmuxFailure = e;
+          return undefined;
+        });
+        // A server that did not answer one name will not answer the next.
+        if (!r || r.exitCode === 0 || r.timedOut) break;
+      }
+    };
+    await ask(freezeTargets(session));
+    // Not on the default server: a session mc started on another one is found where its record says, as
+    // status, logs and attach find it (review HR81-4: exit 5 until --socket was typed again).
+    if (socket === undefined && r?.exitCode !== 0 && !r?.timedOut) {
+      const mine = await recordedSocket(session);
+      if (mine) {
+        const before = { r, q, name, tmuxFailure };
+        socket = mine.socket;
+        tmuxFailure = undefined;
+        await ask([mine.name]);
+        // Not there either (it ended meanwhile): what the default server said is the answer.
+        if (r?.exitCode !== 0) {
+          ({ r, q, name, tmuxFailure } = before);
+          socket = undefined;
+        }
+      }
     }
     if (r?.timedOut) {
       tmuxFailure = new McError(
@@ -190,7 +225,7 @@ export async function freezeCommand(
     }
     if (r && q && r.exitCode === 0)
       return emitLayouts(
-        freezeTmux(session, parseFreeze(r.stdout, q.nonce), socketArgs(toSocket(o.socket)), name),
+        freezeTmux(session, parseFreeze(r.stdout, q.nonce), socketArgs(toSocket(socket)), name),
         `tmux session ${session}`,
         o.output,
         undefined,
