@@ -257,8 +257,18 @@ export async function selectLayouts(file: string, o: RunOptions, out: Output): P
   }
   if (o.chooseLayouts !== undefined) {
     const all = layouts;
+    // Only an empty value opens the picker; one that names nothing (`-c ","`) is every layout, as
+    // machineconfig reads it (review HR81-5: refused, quoting a "" the user never typed).
+    if (o.chooseLayouts !== "" && blank(o.chooseLayouts))
+      out.err(
+        out.c.yellow(
+          `warning: -c ${display(JSON.stringify(o.chooseLayouts), { oneLine: true })} names no layout: every layout of the file runs`,
+        ),
+      );
     layouts = blank(o.chooseLayouts)
-      ? await pickLayouts(layouts)
+      ? o.chooseLayouts === ""
+        ? await pickLayouts(layouts)
+        : layouts
       : chooseLayouts(
           layouts,
           splitChoices(o.chooseLayouts, (n) => layouts.some((l) => l.layoutName === n)),

@@ -1696,6 +1696,16 @@ describe("sessions run -i (a real terminal: a tmux pane)", () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/terminal/);
     }
+    // A value that names no layout is every layout, as machineconfig reads it, said (review HR81-5).
+    for (const v of [",", " , "]) {
+      const all = await sessions(["run", f, "-c", v, "--dry-run", "--socket", sock]);
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout).toContain('# session "alpha"');
+      expect(all.stdout).toContain('# session "beta"');
+      expect(all.stderr).toContain(
+        `warning: -c ${JSON.stringify(v)} names no layout: every layout of the file runs`,
+      );
+    }
   });
 
   it("attach without a name: a picker of every session, mc's marked; its kill choice ends only mc's", async () => {

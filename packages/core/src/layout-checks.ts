@@ -279,8 +279,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
- * `--lenient`: drop unknown keys at the file, layout and tab levels and read a numeric-string
- * `tabWeight` as a number, in place; each change is a warning with its line:column.
+ * `--lenient`: drop unknown keys at the file, layout and tab levels, read a numeric-string `tabWeight` as
+ * a number and a negative one as 0, in place; each change is a warning with its line:column.
  */
 export function lenientFixes(data: Record<string, unknown>, root: JsonNode, at: At): ValidationIssue[] {
   const out: ValidationIssue[] = [];
@@ -316,6 +316,12 @@ export function lenientFixes(data: Record<string, unknown>, root: JsonNode, at: 
           ),
         );
         t.tabWeight = Number(t.tabWeight);
+      }
+      // machineconfig's schema asks only for an integer; a weight below nothing weighs nothing.
+      if (typeof t.tabWeight === "number" && Number.isInteger(t.tabWeight) && t.tabWeight < 0) {
+        const p = [...pointer, "tabWeight"];
+        out.push(at(offsetOf(root, p), p, `tabWeight ${t.tabWeight} read as 0 (--lenient)`));
+        t.tabWeight = 0;
       }
     });
   });

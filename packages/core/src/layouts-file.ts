@@ -133,6 +133,9 @@ export function unwrapLayouts<T>(result: ValidationResult<T>, source = "<layouts
   // machineconfig reads a file without checking it: keys it never knew are the usual reason its files
   // are refused here, and --lenient is the way to run them as they are (review H74-1: the hint never said so).
   const unknown = result.issues.some((i) => /^unknown key /.test(i.message));
+  const lenientReads = result.issues.some(
+    (i) => /^duplicate key /.test(i.message) || /^tabWeight must be a non-negative integer$/.test(i.message),
+  );
   throw new McError(
     "LAYOUT_INVALID",
     `${source} has ${n} problem${n === 1 ? "" : "s"}:\n${formatIssues(result.issues, source)}`,
@@ -141,7 +144,9 @@ export function unwrapLayouts<T>(result: ValidationResult<T>, source = "<layouts
       op: "load",
       hint: unknown
         ? "fix the fields above, or pass --lenient to ignore keys mc does not know (as machineconfig does); nothing was started"
-        : "fix the fields above; nothing was started",
+        : lenientReads
+          ? "fix the fields above, or pass --lenient to read them as machineconfig does; nothing was started"
+          : "fix the fields above; nothing was started",
       details: result.issues,
     },
   );

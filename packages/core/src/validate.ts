@@ -120,7 +120,10 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
     }
     return out;
   };
-  // JSON allows a key twice and keeps the last; in a shared file that hides an edit, so refuse it.
+  // JSON allows a key twice and keeps the last; in a shared file that hides an edit, so refuse it. With
+  // --lenient it is read as machineconfig's json.loads reads it, the last value, with a warning (review
+  // HR81-5: refused even then).
+  const warnings: ValidationIssue[] = [];
   const stack: JsonNode[] = [root];
   while (stack.length) {
     const n = stack.pop()!;
@@ -130,7 +133,15 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
         const key = prop.children?.[0];
         const k = String(key?.value);
         if (seen.has(k))
-          issues.push(at(key?.offset ?? prop.offset, [...pathOf(n), k], `duplicate key "${k}"`));
+          if (opts.lenient)
+            warnings.push(
+              at(
+                key?.offset ?? prop.offset,
+                [...pathOf(n), k],
+                `duplicate key "${k}": the last one is read (--lenient)`,
+              ),
+            );
+          else issues.push(at(key?.offset ?? prop.offset, [...pathOf(n), k], `duplicate key "${k}"`));
         // No layouts key is called __proto__; say so here, since schema checks may not see it as a key.
         else if (k === "__proto__")
           issues.push(at(key?.offset ?? prop.offset, [...pathOf(n), k], 'unknown key "__proto__"'));
@@ -153,7 +164,6 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
     return { ok: false, issues };
   }
 
-  const warnings: ValidationIssue[] = [];
   if (opts.lenient) warnings.push(...lenientFixes(data as Record<string, unknown>, root, at));
   const parsed = LayoutsFileSchema.safeParse(data);
   if (!parsed.success) issues.push(...zodIssues(parsed.error, root, at));

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { McError } from "../src/errors.js";
-import { loadLayoutsFile, readLayoutsFile } from "../src/layouts-file.js";
+import { loadLayoutsFile, readLayoutsFile, unwrapLayouts } from "../src/layouts-file.js";
 import { checkName, fitName, layoutsJsonSchema } from "../src/schema.js";
 import { formatIssues, parseLayouts } from "../src/validate.js";
 
@@ -163,6 +163,30 @@ describe("jobs fields and --lenient", () => {
       "cmd",
     ];
     expect(parseLayouts(file(good.map((sh, i) => tab(`t${i}`, { shell: sh })))).ok).toBe(true);
+  });
+
+  it("--lenient reads a repeated key as machineconfig's json.loads does (the last) and a negative tabWeight as 0, each with a warning (review HR81-5)", () => {
+    const dup =
+      '{"version":"0.1","layouts":[{"layoutName":"x","layoutTabs":[{"tabName":"a","startDir":"/tmp","command":"one","command":"two","tabWeight":-2}]}]}';
+    const strict = parseLayouts(dup);
+    expect(!strict.ok && strict.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'layouts[0].layoutTabs[0].command: duplicate key "command"',
+      "layouts[0].layoutTabs[0].tabWeight: tabWeight must be a non-negative integer",
+    ]);
+    // The error says --lenient is the way to run it as it is.
+    expect(() => unwrapLayouts(strict)).toThrow(
+      expect.objectContaining({
+        hint: expect.stringContaining("pass --lenient to read them as machineconfig does"),
+      }),
+    );
+    const r = parseLayouts(dup, { lenient: true });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.layouts[0]!.layoutTabs[0]).toMatchObject({ command: "two", tabWeight: 0 });
+    expect(r.warnings.map((w) => `${w.line}:${w.column} ${w.path}: ${w.message}`)).toEqual([
+      '1:110 layouts[0].layoutTabs[0].command: duplicate key "command": the last one is read (--lenient)',
+      "1:138 layouts[0].layoutTabs[0].tabWeight: tabWeight -2 read as 0 (--lenient)",
+    ]);
   });
 
   it("a typo'd key gets a did-you-mean, and --lenient still says it when the file has errors (review H20-10)", () => {
