@@ -208,3 +208,10 @@ export function processEnded(id: ProcessIdentity): boolean | undefined {
   const st = parseStat(readText(`/proc/${id.pid}/stat`) ?? "");
   return !st || st.startTicks !== id.start || st.state === "Z";
 }
+
+/** This machine's uptime in 1/100 s (as a tab's wrapper records it in `up`), or undefined without /proc. */
+export function localUptimeCs(): number | undefined {
+  if (process.platform !== "linux") return undefined;
+  const m = /^(\d+)\.(\d\d)\s/.exec(read("/proc/uptime") ?? "");
+  return m ? Number(m[1]) * 100 + Number(m[2]) : undefined;
+}

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type ErrorCode, isMcError } from "./errors.js";
 import type { Host, ProcessNode } from "./host.js";
-import { processEnded } from "./linux-proc.js";
+import { localUptimeCs, processEnded } from "./linux-proc.js";
 import { sleep } from "./poll.js";
 import type { ManagedSession } from "./run-record.js";
 import type { SessionBackend, SessionObservation, StatusOptions } from "./session-backend.js";
@@ -42,6 +42,8 @@ interface Gathered {
    * it `missing`, said tab-killed, and counted it failed).
    */
   pending: Set<number>[];
+  /** This machine's uptime (1/100 s) when asked, where the tabs run here and it has /proc; else undefined. */
+  uptimeCs: number | undefined;
 }
 
 /** Whether tab `index` of a session needs its record read in this poll. */
@@ -189,7 +191,8 @@ async function gather(
       : (error !== undefined && host.coalesces) || code === "BINARY_NOT_FOUND"
         ? undefined
         : await host.processTrees([...pids]).catch(() => undefined);
-  return { observations, error, code, trees, lostDirs, damaged, pending };
+  const uptimeCs = host.id === "local" ? localUptimeCs() : undefined;
+  return { observations, error, code, trees, lostDirs, damaged, pending, uptimeCs };
 }
 
 /** Whether the process a record names still runs (the same process: start time checked). */
@@ -225,6 +228,7 @@ function evidence(
     process: processOf(rec, g),
     unreachable: Boolean(g.error),
     ...(obs?.startingUntil === undefined ? {} : { startingUntil: obs.startingUntil }),
+    ...(g.uptimeCs === undefined ? {} : { uptimeCs: g.uptimeCs }),
   };
 }
 

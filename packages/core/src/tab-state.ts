@@ -49,6 +49,12 @@ export interface TabEvidence {
    * that was launched moments ago, on a tool that cannot list panes).
    */
   startingUntil?: number;
+  /**
+   * The machine's uptime now (1/100 s), where known (this machine): with the record's `up`, a running
+   * tab's runtime is measured on the machine's own clock since boot, which a wall clock stepped back or
+   * forward does not move (review H79-3: RUNTIME read 0:00 after a step back).
+   */
+  uptimeCs?: number;
 }
 
 /** The part of {@link TabStatus} that {@link decideTabState} fills in. */
@@ -121,7 +127,10 @@ export function decideTabState(e: TabEvidence, now = Date.now()): TabOutcome {
     const running = {
       state: "running" as const,
       startedAt,
-      runtimeMs: Math.max(0, now - startedAt),
+      runtimeMs:
+        r.up !== undefined && e.uptimeCs !== undefined && e.uptimeCs >= r.up
+          ? (e.uptimeCs - r.up) * 10
+          : Math.max(0, now - startedAt),
       pid: r.pid,
       ...attempt,
       ...ref,

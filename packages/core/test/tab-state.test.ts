@@ -99,6 +99,35 @@ describe("decideTabState: the one rule", () => {
     });
   });
 
+  it("a running tab's runtime is the machine's uptime since its start where both are known, whatever the wall clock says (review H79-3)", () => {
+    const rec: TabRecord = { ...running, up: 100_000 };
+    // Started 10 s ago by the wall clock, 60 s ago by the uptime (the clock was stepped back 50 s).
+    expect(decideTabState({ ...base, record: rec, pane: alive, uptimeCs: 106_000 }, NOW).runtimeMs).toBe(
+      60_000,
+    );
+    // The wall clock now before the start (stepped back further): the uptime still counts.
+    expect(
+      decideTabState({ ...base, record: rec, pane: alive, uptimeCs: 100_500 }, 999_000_000).runtimeMs,
+    ).toBe(5000);
+    // Without the uptime (another machine), or a record without `up`, or an uptime before it (another boot):
+    // the wall clock, as before.
+    expect(decideTabState({ ...base, record: rec, pane: alive }, NOW).runtimeMs).toBe(10_000);
+    expect(decideTabState({ ...base, record: running, pane: alive, uptimeCs: 106_000 }, NOW).runtimeMs).toBe(
+      10_000,
+    );
+    expect(decideTabState({ ...base, record: rec, pane: alive, uptimeCs: 50 }, NOW).runtimeMs).toBe(10_000);
+  });
+
+  it("localUptimeCs reads /proc/uptime as the wrapper does", async () => {
+    const { localUptimeCs } = await import("../src/linux-proc.js");
+    const { readFileSync } = await import("node:fs");
+    if (process.platform !== "linux") return expect(localUptimeCs()).toBeUndefined();
+    const before = Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 100);
+    const got = localUptimeCs()!;
+    expect(got).toBeGreaterThanOrEqual(before);
+    expect(got - before).toBeLessThan(500);
+  });
+
   it.each(TABLE)("%s", (_, e, want) => {
     expect(text(decideTabState({ ...base, ...e }, NOW))).toBe(want);
   });
