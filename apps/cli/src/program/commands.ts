@@ -81,7 +81,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
       )
       .option(
         "--poll-seconds <s>",
-        "poll interval with --max-parallel-tabs (at least 0.1)",
+        "with --max-parallel-tabs: how often to ask the tool (at least 0.1; a tab ending on this machine is seen at once)",
         num("--poll-seconds", 0.1),
         2,
       )
@@ -128,7 +128,7 @@ export function registerRunAll(program: Command, ctx: Ctx): void {
       )
       .option(
         "--poll-seconds <s>",
-        "how often to look for finished tabs (at least 0.1)",
+        "how often to ask the tool for finished tabs (at least 0.1; a tab ending on this machine is seen at once)",
         num("--poll-seconds", 0.1),
         2,
       )
