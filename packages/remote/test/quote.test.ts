@@ -119,6 +119,17 @@ describe("ssh targets and arguments", () => {
     "[host]",
     "[::1]:99999",
     "ssh://[::1]:2222:1",
+    // Shell characters in the user part, which a `%r` in the user's ssh config would hand a shell (HR80).
+    "$(touch${IFS}x)@h",
+    "`id`@h",
+    "a;b@h",
+    "a|b@h",
+    "a&b@h",
+    "a>b@h",
+    "a'b@h",
+    'a"b@h',
+    "a\\b@h",
+    "a(b@h",
   ])("refuses %j", (t) => expect(refused(t)).toBe(true));
   it.each([
     ["host", { target: "host" }],
@@ -133,6 +144,8 @@ describe("ssh targets and arguments", () => {
     ["ssh://u@h:2222", { target: "u@h", port: 2222 }],
     ["ssh://[::1]:2200", { target: "::1", port: 2200 }],
     ["my_alias", { target: "my_alias" }],
+    ["first.last-2_x@h", { target: "first.last-2_x@h" }],
+    ["jöran@h", { target: "jöran@h" }],
   ])("accepts %j as ssh takes it", (t, want) => expect(parseDestination(t)).toEqual(want));
   it("checkTarget alone refuses what parseDestination would rewrite", () => {
     expect(() => checkTarget("[::1]")).toThrow(/brackets/);
