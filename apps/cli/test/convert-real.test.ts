@@ -475,6 +475,14 @@ describe.skipIf(!tools.tmux)("freeze of a session mc started on another tmux ser
       expect((doc.layouts.layouts[0] as LayoutConfig).layoutTabs.map((t) => t.tabName)).toEqual(["svc"]);
       // A name nobody has is still not found.
       expect((await sessions(["freeze", "hr814-nope"])).code).toBe(5);
+      // Live on two servers by mc's records: said, with how to pick one (review HR83-3: "no session").
+      const s2 = sock("hr814b");
+      expect((await sessions(["run", f, "--socket", s2])).code).toBe(0);
+      const two = await sessions(["freeze", "hr814"]);
+      expect(two.code, two.stderr).toBe(2);
+      expect(two.stderr).toMatch(/names 2 live sessions/);
+      expect(two.stderr).toContain("--socket");
+      expect((await sessions(["kill", "hr814", "--socket", s2])).code).toBe(0);
     } finally {
       env = saved;
     }

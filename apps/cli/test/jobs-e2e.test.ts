@@ -1260,6 +1260,29 @@ describe("a run directory deleted under a --max-parallel-tabs run (review H65-7)
     expect(again.stderr).toContain(`(${runDir}) is missing`);
     expect(windowsOf("rd657")).toEqual(["a"]);
   });
+
+  it("with -m --json the event stream ends with the scheduler's error, exit 9 (review HR83-2: it followed the waiting tab for ever)", async () => {
+    const go = join(dir, "h832-go");
+    const f = layouts("h832.json", [
+      {
+        layoutName: "rd832",
+        layoutTabs: [
+          { tabName: "a", command: `while [ ! -e '${go}' ]; do sleep 0.1; done` },
+          { tabName: "b", command: "true" },
+        ],
+      },
+    ]);
+    onTestFinished(async () => {
+      await sessions(["kill", "rd832"]);
+    });
+    const ran = run(f, "--max-parallel-tabs", "1", "--poll-seconds", "0.2", "-m", "--json");
+    await until(tabsOf.bind(null, "rd832"), (t) => t[0]?.state === "running");
+    rmSync(runDirOf("rd832"), { recursive: true, force: true });
+    writeFileSync(go, "");
+    const r = await ran;
+    expect(r.code, r.stderr).toBe(9);
+    expect(r.stderr).toContain("stopped scheduling: 1 tab(s)");
+  }, 60_000);
 });
 
 describe("rerun, --keep-failed, --notify", () => {

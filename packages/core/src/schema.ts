@@ -43,7 +43,12 @@ const name = (what: string) =>
     .regex(NO_CONTROL, { message: `${what} must not contain control characters (newline, tab, …)` })
     .refine((s) => !LONE_SURROGATE.test(s), { message: `${what} is not valid Unicode (a lone surrogate)` })
     .regex(NO_BIDI, { message: `${what} must not contain bidirectional control characters` })
+    // maxLength for the JSON Schema (code points); the check itself counts UTF-16 units, as fitName and
+    // create-template do (review HR83-1: 200 emoji passed `.max`). One message: validate says it once.
     .max(MAX_NAME_LENGTH, { message: `${what} is longer than ${MAX_NAME_LENGTH} characters` })
+    .refine((s) => s.length <= MAX_NAME_LENGTH, {
+      message: `${what} is longer than ${MAX_NAME_LENGTH} characters`,
+    })
     // One name, one spelling: é typed as e + combining accent is the same session as é.
     .transform((s) => s.normalize("NFC"));
 
@@ -83,6 +88,9 @@ const text = (what: string) =>
 
 const startDir = text("startDir")
   .max(MAX_PATH_LENGTH, { message: `startDir is longer than ${MAX_PATH_LENGTH} characters` })
+  .refine((s) => s.length <= MAX_PATH_LENGTH, {
+    message: `startDir is longer than ${MAX_PATH_LENGTH} characters`,
+  })
   // Said by validate, not first by the start (review H61-9: `$PWD` validated, then was a missing directory).
   .refine((s) => unexpandedStartDir(s) === undefined, {
     error: (iss) => unexpandedStartDir(String(iss.input)) ?? "startDir is not expanded",

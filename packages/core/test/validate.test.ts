@@ -499,6 +499,20 @@ describe("jobs fields and --lenient", () => {
       expect(parseLayouts(file([tab("t", { readiness: { file: f } })])).ok, f).toBe(true);
   });
 
+  it("name and startDir lengths count UTF-16 units, as fitName does, and over-long is said once (review HR83-1)", () => {
+    const emoji = "😀".repeat(200);
+    const r = parseLayouts(file([tab("t", { tabName: emoji })]));
+    expect(!r.ok && r.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "layouts[0].layoutTabs[0].tabName: tabName is longer than 256 characters",
+    ]);
+    const long = parseLayouts(file([tab("x".repeat(300))]));
+    expect(!long.ok && long.issues.map((i) => i.message)).toEqual(["tabName is longer than 256 characters"]);
+    expect(fitName(emoji).length).toBeLessThanOrEqual(256);
+    expect(parseLayouts(file([tab("t", { tabName: "😀".repeat(128) })])).ok).toBe(true);
+    const dir = parseLayouts(file([tab("t", { startDir: `/${"é".repeat(2100)}${"😀".repeat(1000)}` })]));
+    expect(!dir.ok && dir.issues.map((i) => i.message)).toEqual(["startDir is longer than 4096 characters"]);
+  });
+
   it("a readiness.logMatches that is not a regular expression is refused at validate with line:column (review HR81-1)", () => {
     for (const [pattern, why] of [
       ["(", "Unterminated group"],

@@ -321,7 +321,11 @@ export class SshTransport {
             });
     // Not a connection that dropped mid-batch (exit 0) or a command that ran past its time: the machine
     // did not answer, which this command need not wait out again.
-    if (err.code === "SSH_UNREACHABLE" && (r.notUp || (!r.timedOut && r.exitCode !== 0)))
+    // A connection the server dropped before the login (sshd's MaxStartups under load: "Connection reset
+    // by peer", "closed by remote host") may well be taken next time: not remembered (review HR83: with a
+    // run's start now remembering, one such drop failed the machine's every later step).
+    const transient = /reset by peer|closed by remote host|kex_exchange_identification/i.test(err.message);
+    if (err.code === "SSH_UNREACHABLE" && !transient && (r.notUp || (!r.timedOut && r.exitCode !== 0)))
       this.opts.unanswered?.set(this.resolved!.key, err);
     for (const it of items) it.reject(err);
   }

@@ -171,3 +171,41 @@ describe.skipIf(!HAVE_SSHD)("a host that connects but never runs mc's commands (
     expect(next.spawned).toBe(0);
   });
 });
+
+describe.skipIf(!HAVE_SSHD)(
+  "a server that drops connections before the login (sshd's MaxStartups under load)",
+  () => {
+    it("is asked again, not remembered as silent for the rest of the command (review HR83)", async () => {
+      const { createServer } = await import("node:net");
+      let connections = 0;
+      // Takes the connection and drops it at once, as sshd does past MaxStartups.
+      const srv = createServer((s) => {
+        connections++;
+        s.destroy();
+      });
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      const port = (srv.address() as { port: number }).port;
+      const d = await privateSshd(1);
+      const dir = mkdtempSync(join(tmpdir(), "mc-remote-drop-"));
+      const unanswered = new Map();
+      const h = sshHost("127.0.0.1", d.options(port, { stateDir: join(dir, "state"), unanswered }));
+      try {
+        for (let i = 0; i < 2; i++) {
+          const e = await h.info().then(
+            () => "answered",
+            (x: unknown) => x,
+          );
+          expect(isMcError(e, "SSH_UNREACHABLE"), String(e)).toBe(true);
+          expect(String((e as Error).message)).toMatch(/closed by remote host|reset by peer/);
+        }
+        expect(connections).toBe(2);
+        expect(unanswered.size).toBe(0);
+      } finally {
+        await h.close();
+        d.stop();
+        srv.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);

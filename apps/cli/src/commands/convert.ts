@@ -157,8 +157,10 @@ async function recordedSocket(session: string): Promise<{ socket: string; name: 
     if (found.endedAt !== undefined || found.run.backend !== "tmux") return undefined;
     const { socket } = socketField(found.run, found.machine);
     return socket === undefined ? undefined : { socket, name: found.session.name };
-  } catch {
-    // No record of it (or several): the default server's answer stands.
+  } catch (e) {
+    // Live on two servers by mc's records: which one is the user's to say (review HR83-3: "no session").
+    if (isMcError(e, "USAGE")) throw e;
+    // No record of it: the default server's answer stands.
     return undefined;
   }
 }

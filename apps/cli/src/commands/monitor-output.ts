@@ -184,10 +184,14 @@ export async function streamWithOutput(
   during?: (signal: AbortSignal) => Promise<void>,
 ): Promise<{ report: StatusReport | undefined; interrupted: boolean; kills: KillResult[] }> {
   const { signal, done } = interruptible();
+  // The scheduler failing (its run directory deleted) ends the stream too: it followed tabs that will now
+  // never start, for ever (review HR83-2). The caller says the scheduler's error.
+  const failed = new AbortController();
+  const stop = AbortSignal.any([signal, failed.signal]);
   let report: StatusReport | undefined;
   try {
     const pump = (async () => {
-      for await (const e of followEvents(manager, { signal, statusEveryMs: o.intervalMs })) {
+      for await (const e of followEvents(manager, { signal: stop, statusEveryMs: o.intervalMs })) {
         if (e.type === "run-done") {
           report = e.report;
           return;
@@ -196,7 +200,13 @@ export async function streamWithOutput(
         o.notify?.(e);
       }
     })();
-    await Promise.all([during?.(signal), pump]);
+    await Promise.all([
+      during?.(signal).catch((e: unknown) => {
+        failed.abort();
+        throw e;
+      }),
+      pump,
+    ]);
     if (signal.aborted) return { report, interrupted: true, kills: [] };
     // What was kept or could not be killed is said in the run's last line (run-done), the stream being JSON.
     const kills = o.killUponCompletion ? await manager.killAtCompletion({ keepFailed: o.keepFailed }) : [];
