@@ -473,6 +473,10 @@ describe.skipIf(!tools.tmux)("freeze of a session mc started on another tmux ser
       expect(r.code, r.stderr).toBe(0);
       const doc = convertDocument.parse(JSON.parse(r.stdout));
       expect((doc.layouts.layouts[0] as LayoutConfig).layoutTabs.map((t) => t.tabName)).toEqual(["svc"]);
+      // Where it was read from is said (review HR83-4: whatever runs there now under that name is frozen).
+      const plain = await sessions(["freeze", "hr814", "-o", join(dir, "hr814-frozen.json")]);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stderr).toContain(`read from the tmux server ${s}, where mc's records put it`);
       // A name nobody has is still not found.
       expect((await sessions(["freeze", "hr814-nope"])).code).toBe(5);
       // Live on two servers by mc's records: said, with how to pick one (review HR83-3: "no session").

@@ -210,7 +210,13 @@ export async function freezeCommand(
         if (r?.exitCode !== 0) {
           ({ r, q, name, tmuxFailure } = before);
           socket = undefined;
-        }
+        } else if (!out.json)
+          // Where it was read from is said: whatever runs there now under that name is what was frozen.
+          out.err(
+            out.c.dim(
+              `note: ${oneLine(name)} read from the tmux server ${oneLine(mine.socket)}, where mc's records put it`,
+            ),
+          );
       }
     }
     if (r?.timedOut) {
