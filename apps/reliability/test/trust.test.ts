@@ -374,7 +374,7 @@ describe("8. flags that do what they say", () => {
       50,
     );
     const cases: string[][] = [
-      ["run", file, "-c", ","],
+      // (`-c ","` names no layout: every layout runs, as machineconfig reads it: review HR81-5.)
       ["run", file, "-c", ""],
       ["run", file, "-t", ""],
       ["run", file, "--kill-finished-tabs"],

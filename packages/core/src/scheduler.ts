@@ -74,11 +74,36 @@ const key = (s: { machine: string; name: string }) => `${s.machine}\u0000${s.nam
  */
 export async function schedule(manager: SessionManager, o: ScheduleOptions = {}): Promise<void> {
   const tracks = new Map<string, Track>();
+  // One loop per machine, each asking only its machine: a machine slow to answer (a slow ssh link) held
+  // every other machine's tabs behind its own starts and answers (review HR84-1: 25 s for a free slot).
+  const machines = [...new Set(manager.managed.map((s) => s.machine))];
+  try {
+    const ends = await Promise.allSettled(
+      machines.map((m) => scheduleMachine(manager, o, tracks, machines.length > 1 ? m : undefined)),
+    );
+    const failed = ends.find((e): e is PromiseRejectedResult => e.status === "rejected");
+    if (failed) throw failed.reason;
+  } finally {
+    // What a probe of a tab still waiting would start next is not started (an error or a stop ended it).
+    for (const t of tracks.values()) t.stopped = true;
+  }
+}
+
+/** The scheduling of one machine's sessions (every machine's when `only` is not given). */
+async function scheduleMachine(
+  manager: SessionManager,
+  o: ScheduleOptions,
+  tracks: Map<string, Track>,
+  only: string | undefined,
+): Promise<void> {
   // A tab's end is written to its run directory by its wrapper: the next tab's slot is filled the moment
   // that happens, not at the next poll (review H78-3: `--max-parallel-tabs 1`, 20 tabs of 0.1 s took 45 s,
   // two seconds a tab, at the default --poll-seconds 2). The poll stays for what writes nothing there (a
   // tab killed outright, another machine's tabs).
-  const local = () => manager.managed.filter((s) => manager.hostOf(s.machine).id === "local");
+  const local = () =>
+    manager.managed.filter(
+      (s) => (only === undefined || s.machine === only) && manager.hostOf(s.machine).id === "local",
+    );
   let wake = watchRunDirs(local(), { settleMs: SETTLE_MS });
   const wait = async (ms: number) => {
     if (!wake.watchesAll(local())) {
@@ -88,11 +113,9 @@ export async function schedule(manager: SessionManager, o: ScheduleOptions = {})
     await wake(ms, o.signal);
   };
   try {
-    await scheduleLoop(manager, o, tracks, wait, () => wake.poke());
+    await scheduleLoop(manager, o, tracks, wait, () => wake.poke(), only);
   } finally {
     wake.close();
-    // What a probe of a tab still waiting would start next is not started (an error or a stop ended it).
-    for (const t of tracks.values()) t.stopped = true;
   }
 }
 
@@ -102,7 +125,9 @@ async function scheduleLoop(
   tracks: Map<string, Track>,
   wait: (ms: number) => Promise<void>,
   poke: () => void,
+  only: string | undefined,
 ) {
+  const mine = () => manager.managed.filter((s) => only === undefined || s.machine === only);
   const track = (s: ManagedSession) => {
     let t = tracks.get(key(s));
     if (!t) {
@@ -121,15 +146,18 @@ async function scheduleLoop(
   };
   for (;;) {
     if (o.signal?.aborted) return;
-    const report = await manager.checkAllSessionsStatus({ processes: false });
-    for (const s of [...manager.managed]) {
+    const report = await manager.checkAllSessionsStatus({
+      processes: false,
+      ...(only === undefined ? {} : { machines: [only] }),
+    });
+    for (const s of mine()) {
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
       const reachable = report.machines.some((h) => h.machine === s.machine && h.reachable);
       if (st) await step(manager, s, st, reachable, track(s), o);
     }
-    const pending = manager.managed.some((s) => s.pendingTabs?.length && !track(s).gone);
+    const pending = mine().some((s) => s.pendingTabs?.length && !track(s).gone);
     // A tab with a readiness condition is watched until it is ready or fails, dependants or not.
-    const probing = manager.managed.some((s) => {
+    const probing = mine().some((s) => {
       const st = report.sessions.find((x) => x.machine === s.machine && x.session === s.name);
       const t = track(s);
       return s.layout.layoutTabs.some((tab, i) => {

@@ -9,6 +9,8 @@ export interface SshResult {
   timedOut: boolean;
   /** Stopped because the remote side never printed the `up` token within its time (see spawnSsh). */
   notUp?: boolean;
+  /** When (epoch ms, this machine's clock) the `up` token was read: the remote command had started. */
+  upAt?: number;
 }
 
 /** A running ssh client. */
@@ -55,6 +57,7 @@ export function spawnSsh(
             () => settled,
           );
     let notUp = false;
+    let upAt: number | undefined;
     let seen = "";
     let upTimer: { clear(): void } | undefined =
       o.up === undefined
@@ -78,6 +81,7 @@ export function spawnSsh(
       if (seen.includes(o.up.token)) {
         upTimer.clear();
         upTimer = undefined;
+        upAt = Date.now();
       }
     });
     child.stderr?.on("data", (b: Buffer) => err.push(b));
@@ -112,6 +116,7 @@ export function spawnSsh(
         stderr: Buffer.concat(err).toString("utf8"),
         timedOut,
         ...(notUp ? { notUp } : {}),
+        ...(upAt === undefined ? {} : { upAt }),
       });
     };
     child.on("close", settle);

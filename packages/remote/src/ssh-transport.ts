@@ -188,8 +188,14 @@ export class SshTransport {
     this.info = { ...info, ...(this.opts.stateDir === undefined ? {} : { stateDir: this.opts.stateDir }) };
     if (!facts) return;
     this.facts = facts;
+    // The remote clock was read between the script's start (its `up` token, read at `sentAt` here when
+    // known) and the answer: a slow login before the script (a slow PAM, reverse DNS, a ForceCommand) is
+    // no longer half taken for skew (review HR84-3: times 1.5 s early after a 3 s login). What is under the
+    // uncertainty of that window is not told from latency, and taken as none.
     const skew = facts.clockMs - (sentAt + doneAt) / 2;
-    this.skewMs = Number.isFinite(skew) && Math.abs(skew) >= SKEW_THRESHOLD_MS ? Math.round(skew) : 0;
+    const unsure = Math.max(0, doneAt - sentAt) / 2;
+    this.skewMs =
+      Number.isFinite(skew) && Math.abs(skew) >= SKEW_THRESHOLD_MS + unsure ? Math.round(skew) : 0;
   }
 
   /** Put an operation in this tick's batch (or send it alone: no batching, or a cancellable call). */
@@ -276,7 +282,7 @@ export class SshTransport {
     const offset = wantInfo ? 1 : 0;
     const infoFrame = frames.get(ops.findIndex((o) => o.kind === "info"));
     if (!this.info && infoFrame?.status === 0)
-      this.applyInfo(infoFrame.out.toString("utf8"), sentAt, Date.now());
+      this.applyInfo(infoFrame.out.toString("utf8"), r.upAt ?? sentAt, Date.now());
     const psFrame = wantPs ? frames.get(ops.length - 1) : undefined;
     if (psFrame?.status === 0)
       this.snapshot = { at: performance.now(), table: parsePsTable(psFrame.out.toString("utf8")) };

@@ -296,6 +296,47 @@ describe.skipIf(!HAVE_SSHD)("TmuxRemoteManager: three machines over a real sshd,
     await fleet.close();
   }, 30_000);
 
+  it("a machine slow to answer does not hold up the scheduling of another's waiting tabs (review HR84-1)", async () => {
+    // beta answers every command 2 s late (a slow link, a slow login): alpha's queue runs at its own pace.
+    const slow = await privateSshd(1, {
+      extraConfig: ['ForceCommand sleep 2; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"'],
+    });
+    try {
+      const quick = Array.from({ length: 4 }, (_, i): [string, string] => [`q${i}`, "exit 0"]);
+      const fleet = new TmuxRemoteManager(
+        fleetOptions(
+          {
+            alpha: [layout("fast", quick, work)],
+            beta: [layout("slow", [["s0", "sleep 0.2"]], work)],
+          },
+          {
+            beta: {
+              target: "127.0.0.1",
+              ...slow.options(slow.ports[0]!, {
+                env: { SHELL: "/bin/sh" },
+                stateDir: join(dir, "state-beta"),
+              }),
+            },
+          },
+        ),
+      );
+      await fleet.startAllSessions({ initialTabs: 1 });
+      const t0 = Date.now();
+      await schedule(fleet, { maxParallel: 1, pollMs: 250, untilDone: true });
+      const r = await fleet.checkAllSessionsStatus({ processes: false });
+      const fast = r.sessions.find((x) => x.machine === "alpha")!;
+      expect(fast.tabs.map((t) => t.state)).toEqual(["exited", "exited", "exited", "exited"]);
+      expect(r.sessions.find((x) => x.machine === "beta")!.tabs.map((t) => t.state)).toEqual(["exited"]);
+      // Behind beta, each of alpha's next tabs waited for beta's answer and starts (2 s and more a tab: 6 s and more for three).
+      const lastEnd = Math.max(...fast.tabs.map((t) => t.endedAt ?? Number.POSITIVE_INFINITY));
+      expect(lastEnd - t0).toBeLessThan(5000);
+      await fleet.killAllSessions();
+      await fleet.close();
+    } finally {
+      slow.stop();
+    }
+  }, 120_000);
+
   it("the scheduler of waiting tabs rides out an ssh outage: it starts them once the machine answers again", async () => {
     const fleet = new TmuxRemoteManager(
       fleetOptions({
