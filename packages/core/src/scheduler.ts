@@ -232,14 +232,13 @@ async function step(
   // session's last window: closing that would end the session, and every tab still waiting with it.
   const windows = st.tabs.filter((x) => x.ref && !x.pane && !t.closed.has(x.slot ?? x.index));
   const failingNow = windows.filter((x) => t.failing.has(x.index) && LIVE.has(x.state));
-  if (failingNow.length && windows.length > failingNow.length)
-    for (const tab of failingNow) {
-      // Still in `failing` until its window is seen gone: its slot (and its panes') stays free meanwhile.
-      t.closed.add(tab.slot ?? tab.index);
-      await manager
-        .closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index })
-        .catch(() => {});
-    }
+  /** Close a tab's window (and end what its command left); it is not looked at again. */
+  const close = async (tab: TabStatus) => {
+    t.closed.add(tab.slot ?? tab.index);
+    await manager.closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
+  };
+  // Still in `failing` until its window is seen gone: its slot (and its panes') stays free meanwhile.
+  if (failingNow.length && windows.length > failingNow.length) for (const tab of failingNow) await close(tab);
   // Tabs, not panes: a tab with several panes takes one slot, as at the first start. One that failed its
   // readiness is being closed (or was just closed): its slot is free.
   let running = new Set(
@@ -313,9 +312,8 @@ async function step(
   // waiting tabs were gone (review HR82-2).
   const keepOne = s.pendingTabs?.length && (toClose.length > 0 || open - closing.length < 1) ? 1 : 0;
   for (const tab of closing.slice(0, closing.length - keepOne)) {
-    t.closed.add(tab.slot ?? tab.index);
     t.failing.delete(tab.index);
-    await manager.closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
+    await close(tab);
   }
 }
 
