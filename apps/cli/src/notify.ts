@@ -57,10 +57,14 @@ export function notifier(spec: string | undefined, out: Output) {
         missing = true;
         resolve();
       });
-      child.on("close", (code) => {
+      child.on("close", (code, signal) => {
         // Not started at all (said above): no exit status to speak of.
         if (code !== 0 && !failed)
-          out.err(out.c.yellow(`warning: --notify exited ${code}${err ? `: ${err.trim()}` : ""}`));
+          out.err(
+            out.c.yellow(
+              `warning: --notify ${signal ? `was killed by ${signal}` : `exited ${code}`}${err ? `: ${err.trim()}` : ""}`,
+            ),
+          );
         resolve();
       });
       child.stdin.on("error", () => {});

@@ -532,8 +532,19 @@ describe("--notify", () => {
       expect(r.code, r.stderr).toBe(10);
       expect(Date.now() - t0).toBeLessThan(20_000);
     } finally {
-      spawnSync("pkill", ["-f", "sleep 29.75"]);
+      // The notifier alone (a bare `-f "sleep 29.75"` also matched the run itself, whose argv says it).
+      spawnSync("pkill", ["-f", "^sleep 29.75$"]);
     }
+  });
+
+  it("a notifier killed by a signal is a warning that names the signal; the run's exit is its tabs'", async () => {
+    const f = layouts("killed-notify.json", [
+      { layoutName: "kn", layoutTabs: [{ tabName: "a", command: "exit 4" }] },
+    ]);
+    const r = await run(f, "-k", "--interval", "0.2", "--notify", "kill -TERM $$");
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr).toMatch(/warning: --notify was killed by SIGTERM/);
+    expect(r.stderr).not.toMatch(/exited null/);
   });
 });
 
