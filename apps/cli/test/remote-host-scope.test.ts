@@ -114,6 +114,20 @@ describe.skipIf(!HAVE_SSHD)(
     };
     const ssh = () => ["--ssh-config", join(dir, "ssh_config")];
 
+    it("a machine named twice in --host runs the layouts once, and the run says so", async () => {
+      const dd = layout("dd.json", "dd", [{ tabName: "t", command: "sleep 120" }]);
+      const r = await sessions(["run", dd, "--host", "alpha,alpha", "--host", " alpha", ...ssh()]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(
+        /warning: --host alpha given more than once: each machine runs the layouts once/,
+      );
+      const sr = await sessions(["status", "--host", "alpha", "--json"]);
+      expect(sr.code, sr.stderr).toBe(0);
+      const st = JSON.parse(sr.stdout);
+      expect(st.sessions.map((x: { session: string }) => x.session)).toEqual(["dd"]);
+      expect((await sessions(["kill", "dd", "--host", "alpha"])).code).toBe(0);
+    }, 60_000);
+
     it("status, attach --print, rerun and wait for alpha never contact beta, which does not answer (H53-1)", async () => {
       const rw = layout("rw.json", "rw", [
         { tabName: "ok", command: "exit 0" },

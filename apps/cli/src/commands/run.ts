@@ -495,6 +495,13 @@ export async function runLayouts(layouts: LayoutConfig[], o: RunOptions, out: Ou
       "leave tabs open (--exit shell, the default), or use --max-parallel-tabs N --kill-finished-tabs, which keeps one open while tabs wait",
     );
   const placement = placementOf(o);
+  const given = (o.host ?? [])
+    .flatMap((h) => h.split(","))
+    .map((h) => h.trim())
+    .filter(Boolean);
+  const twice = placement.hosts.filter((h) => given.indexOf(h) !== given.lastIndexOf(h));
+  if (twice.length)
+    warn(out, `--host ${twice.join(", ")} given more than once: each machine runs the layouts once`);
   const remote = placement.hosts.length > 0;
   // On another machine there is nothing local to detect: auto means tmux there.
   const backend: BackendName = remote && isAutoBackend(o.backend) ? "tmux" : await resolveBackend(o.backend);
