@@ -229,7 +229,9 @@ async function step(
   if (o.signal?.aborted) return;
   // A tab that failed its readiness is closed before the next tab opens, so that no more than the cap
   // run at once (review HR82-6: its command ran beside the next one for up to 1.5 s); unless it holds the
-  // session's last window: closing that would end the session, and every tab still waiting with it.
+  // session's last window: closing that would end the session, and every tab still waiting with it. Where
+  // the waiting tabs are in the session already (zellij), they hold it open (review HR84-2).
+  const held = manager.factory.capabilities.heldTabsOpen ? (s.pendingTabs?.length ?? 0) : 0;
   const windows = st.tabs.filter((x) => x.ref && !x.pane && !t.closed.has(x.slot ?? x.index));
   const failingNow = windows.filter((x) => t.failing.has(x.index) && LIVE.has(x.state));
   /** Close a tab's window (and end what its command left); it is not looked at again. */
@@ -238,7 +240,8 @@ async function step(
     await manager.closeTab(tab.ref!, s.machine, { session: s, slot: tab.slot ?? tab.index }).catch(() => {});
   };
   // Still in `failing` until its window is seen gone: its slot (and its panes') stays free meanwhile.
-  if (failingNow.length && windows.length > failingNow.length) for (const tab of failingNow) await close(tab);
+  if (failingNow.length && windows.length + held > failingNow.length)
+    for (const tab of failingNow) await close(tab);
   // Tabs, not panes: a tab with several panes takes one slot, as at the first start. One that failed its
   // readiness is being closed (or was just closed): its slot is free.
   let running = new Set(
@@ -309,8 +312,8 @@ async function step(
   const open = st.tabs.filter((x) => x.ref && !t.closed.has(x.slot ?? x.index)).length + opened;
   // While tabs wait, one finished window stays open: a running tab is no keeper, since the user may close
   // its window (a stuck job) or its command its own pane, and with the last window the session and the
-  // waiting tabs were gone (review HR82-2).
-  const keepOne = s.pendingTabs?.length && (toClose.length > 0 || open - closing.length < 1) ? 1 : 0;
+  // waiting tabs were gone (review HR82-2). Waiting tabs that are in the session already hold it open.
+  const keepOne = s.pendingTabs?.length && !held && (toClose.length > 0 || open - closing.length < 1) ? 1 : 0;
   for (const tab of closing.slice(0, closing.length - keepOne)) {
     t.failing.delete(tab.index);
     await close(tab);

@@ -12,6 +12,11 @@ import type { PaneEvidence } from "./tab-state.js";
 export interface BackendCapabilities {
   /** Tabs can be added to a running session (`--max-parallel-tabs`, rerun). */
   addTabsLater: boolean;
+  /**
+   * Tabs held back for later (`pendingTabs`) are in the session from its start, waiting (zellij: suspended
+   * panes), so they keep it open; elsewhere a held-back tab is opened when it starts.
+   */
+  heldTabsOpen: boolean;
   /** One tab can be closed while its session keeps running (`--kill-finished-tabs`). */
   closeTab: boolean;
   /** The tool itself reports a pane's exit status, beside mc's tab wrapper. */

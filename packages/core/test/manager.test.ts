@@ -15,6 +15,7 @@ const CAPS: BackendCapabilities = {
   attachFromInside: false,
   panes: false,
   listsForeignSessions: true,
+  heldTabsOpen: false,
   keepPane: false,
   logs: false,
   stopHook: false,

@@ -64,6 +64,7 @@ export const TMUX_TIMEOUT_ENV = "MC_TMUX_TIMEOUT";
 /** What tmux can do (see {@link BackendCapabilities}). */
 export const TMUX_CAPABILITIES: BackendCapabilities = {
   addTabsLater: true,
+  heldTabsOpen: false,
   closeTab: true,
   nativeExitStatus: true,
   renameSession: true,

@@ -37,6 +37,7 @@ import { type CommandShell, commandFileName, wrapperScript } from "./wrapper.js"
  */
 export const WT_CAPABILITIES: BackendCapabilities = {
   addTabsLater: false,
+  heldTabsOpen: false,
   closeTab: false,
   nativeExitStatus: false,
   renameSession: false,

@@ -37,6 +37,8 @@ export const ZELLIJ_CAPABILITIES: BackendCapabilities = {
   // Held-back tabs are created suspended at start and started with `send-keys --pane-id … Enter` (tabs.ts):
   // zellij 0.45 gives a tab added to a session without a client no room for a pane.
   addTabsLater: true,
+  // ... and so they are in the session, keeping it open, before they start.
+  heldTabsOpen: true,
   // `close-tab-by-id` (0.44+).
   closeTab: true,
   // `list-panes --json` reports `exit_status` of a held pane (0.44+).

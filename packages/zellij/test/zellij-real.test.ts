@@ -1078,6 +1078,43 @@ describe.skipIf(!real)(`real zellij (${real?.version ?? "absent"})`, () => {
       await m.killAllSessions();
     });
 
+    it("one at a time: a tab not ready in time is closed before the next opens, though it is the only open tab, since the waiting tab holds the session (review HR84-2)", async () => {
+      const { schedule } = await import("@mc/core");
+      const z = w();
+      const log = join(z.work, "hr842.log");
+      const m = z.manager({
+        sessionLayouts: [
+          {
+            layoutName: "deafz",
+            layoutTabs: [
+              {
+                tabName: "deaf",
+                startDir: z.work,
+                // Ignores the hang-up: only the close's TERM ends it.
+                command: `trap '' HUP; while :; do echo "alive $(date +%s.%N)" >> ${log}; sleep 0.05; done`,
+                readiness: { file: "never.ready", timeoutSeconds: 0.5 },
+              },
+              { tabName: "next", startDir: z.work, command: `echo "next $(date +%s.%N)" >> ${log}` },
+            ],
+          },
+        ],
+      });
+      await m.startAllSessions({ initialTabs: 1 });
+      await schedule(m, { pollMs: 100, maxParallel: 1, untilDone: true });
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      const next = Number(lines.find((l) => l.startsWith("next "))!.split(" ")[1]);
+      const lastAlive = Math.max(
+        ...lines.filter((l) => l.startsWith("alive ")).map((l) => Number(l.split(" ")[1])),
+      );
+      expect(lastAlive).toBeLessThan(next);
+      const r = await m.checkAllSessionsStatus({ processes: false });
+      expect(r.sessions[0]!.tabs.map((x) => [x.tabName, x.state])).toEqual([
+        ["deaf", "killed"],
+        ["next", "exited"],
+      ]);
+      await m.killAllSessions();
+    });
+
     it("a command that ignores the hang-up runs on after its pane is closed: running with its pids, not killed SIGHUP, until it ends (review H64-1)", async () => {
       const z = w();
       const m = z.manager({
