@@ -104,8 +104,18 @@ export function planMerge(
   const named = new Set<number>();
   let renewed = 0;
   let stale = 0;
+  // A name the layout repeats (validate warns, run-all makes them) pairs by occurrence: the k-th tab of a
+  // name with the k-th one that ran (review HR85-1: each took the first, which an unchanged file restarted
+  // with another tab's command, and a waiting duplicate was dropped as "no longer in the file").
+  const seen = new Map<string, number>();
   for (const t of wanted.layoutTabs) {
-    const i = before.findIndex((x) => x.tabName === t.tabName);
+    const k = seen.get(t.tabName) ?? 0;
+    seen.set(t.tabName, k + 1);
+    let i = -1;
+    for (let n = 0; n <= k; n++) {
+      i = before.findIndex((x, j) => j > i && x.tabName === t.tabName);
+      if (i < 0) break;
+    }
     if (i < 0) movable.push({ tab: t, action: "create" });
     else if (never(i)) {
       named.add(i);
