@@ -441,6 +441,28 @@ describe("wait", () => {
     }
   });
 
+  it("-p: a layout name repeated in a later batch is a repeat as without -p: error starts nothing, restart gives a copy (review HR85-4)", async () => {
+    const f = layouts("pbatch-dup.json", [
+      { layoutName: "pdup", layoutTabs: [{ tabName: "t1", command: "echo first" }] },
+      { layoutName: "pdup", layoutTabs: [{ tabName: "t2", command: "echo second" }] },
+    ]);
+    const e = await run(f, "-p", "1", "--interval", "0.2", "--on-conflict", "error");
+    expect(e.code, e.stderr).toBe(4);
+    expect(e.stderr).toMatch(/session "pdup" is requested more than once/);
+    expect(spawnSync("tmux", ["-S", sock, "has-session", "-t", "=pdup"]).status).not.toBe(0);
+    for (const policy of ["restart", "merge-skip"]) {
+      const r = await run(f, "-p", "1", "--interval", "0.2", "--on-conflict", policy, "-k");
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/all 2 batches done: all 2 commands succeeded/);
+      // Each layout its own session, neither replaced nor merged into by the other.
+      const ls = JSON.parse((await sessions(["ls", "--json"])).stdout);
+      const mine = ls.runs.filter((x: { session: string }) => x.session.startsWith("pdup"));
+      expect(mine.map((x: { session: string }) => x.session).sort()).toEqual(["pdup", "pdup_1"]);
+      expect(mine.map((x: { ended?: { by: string } }) => x.ended?.by)).toEqual(["killed", "killed"]);
+      await sessions(["ls", "--prune"]);
+    }
+  });
+
   it("-m and -p end at once when every layout of a batch was skipped (--missing-dirs skip; review H33-6)", async () => {
     const f = layouts("skipped.json", [
       { layoutName: "k1", layoutTabs: [{ tabName: "a", command: "true" }] },

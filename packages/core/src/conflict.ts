@@ -71,6 +71,11 @@ export interface ResolveNamesInput {
    * of the name they were asked for: under restart and merge only these are taken over by a repeat.
    */
   copies?: ReadonlyMap<string, string>;
+  /**
+   * Names earlier batches of the same run asked for (`run -p`): the request goes on from them, so a name
+   * here that one of them has is a repeat, as in one request. They are not in the plan.
+   */
+  earlier?: readonly string[] | undefined;
 }
 
 /**
@@ -84,6 +89,23 @@ export interface ResolveNamesInput {
  * - `rename`: a taken name becomes `name_1`, `name_2`, … skipping names that exist or are requested.
  */
 export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
+  // A batch after others (review HR85-4: each batch of `-p` was resolved alone, so `error` refused a
+  // repeat after the first batch had run, and restart replaced the session the first batch started). A
+  // rename needs nothing more: what the earlier batches started exists by then.
+  const e = input.earlier?.length && input.policy !== "rename" ? input.earlier.length : 0;
+  if (e) {
+    const r = resolveSessionNames({
+      ...input,
+      earlier: undefined,
+      requested: [...input.earlier!, ...input.requested],
+    });
+    if (!r.ok) {
+      const conflicts = r.conflicts.filter((c) => c.index >= e).map((c) => ({ ...c, index: c.index - e }));
+      if (conflicts.length) return { ok: false, conflicts };
+      return resolveSessionNames({ ...input, earlier: undefined });
+    }
+    return { ok: true, plan: r.plan.filter((p) => p.index >= e).map((p) => ({ ...p, index: p.index - e })) };
+  }
   const key = input.key ?? ((s: string) => s);
   const existing = new Set<string>();
   for (const e of input.existing) existing.add(key(e));

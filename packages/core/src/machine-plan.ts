@@ -40,6 +40,8 @@ export interface PlanContext {
   /** What relative start directories are relative to on this machine. */
   baseDir: string;
   missingDirs: MissingDirsPolicy;
+  /** Layouts earlier batches of this run asked for (`run -p`): a repeat of one of their names is a repeat. */
+  earlier?: readonly LayoutConfig[] | undefined;
   /** The saved record of a session mc started in another run (for restart and merge). */
   previous?: ((listed: ListedSession) => Promise<ManagedSession | undefined>) | undefined;
 }
@@ -306,6 +308,7 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
   const names = planSessionNames(
     {
       requested,
+      ...(c.earlier?.length ? { earlier: requestedNames(c.earlier, c.sessionNamePrefix, m.backend) } : {}),
       copies: await copiesOf(m, c, requested, listed),
       // An ended session of mc's that still holds its name (a zellij EXITED entry) is not in the way: the
       // backend deletes it before its start. Anyone else's, ended or not, is.

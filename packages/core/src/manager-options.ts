@@ -60,6 +60,11 @@ export interface StartOptions {
   initialTabs?: number | undefined;
   /** Start directories that do not exist: an error (default), created, or their tabs skipped. */
   missingDirs?: MissingDirsPolicy | undefined;
+  /**
+   * Layouts earlier batches of the same run asked for (`run -p`): the names resolve as one request with
+   * them, so a name one of them has is a repeat (error refuses it; restart and merge give it a copy).
+   */
+  earlier?: readonly LayoutConfig[] | undefined;
   /** Something the user should know (a skipped tab). */
   onWarning?: ((message: string) => void) | undefined;
   /** Interrupt the start: what this call started is killed again, and ABORTED is thrown. */

@@ -84,6 +84,7 @@ export class SessionManager<O extends object = object> extends RunState<O> {
       // Relative start directories: from where `sessions run` runs, or the remote user's home.
       baseDir: m.host.id === "local" ? process.cwd() : info.home,
       missingDirs: o.missingDirs ?? "error",
+      earlier: o.earlier,
       previous: (listed) => this.previousSession(m, listed.name, listed.runId),
     };
   }

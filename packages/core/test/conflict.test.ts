@@ -37,6 +37,63 @@ describe("resolveSessionNames", () => {
     ]);
   });
 
+  describe("a batch after others of the same run (-p; review HR85-4)", () => {
+    it("error: a name an earlier batch asked for is a repeat, found before anything starts", () => {
+      const r = resolveSessionNames({
+        requested: ["dup"],
+        earlier: ["dup", "x"],
+        existing: [],
+        policy: "error",
+      });
+      expect(r).toEqual({
+        ok: false,
+        conflicts: [{ index: 0, name: "dup", kind: "duplicate", first: "dup", key: "dup" }],
+      });
+      // The earlier batch's own sessions, running by now, are no conflict of this batch.
+      const later = resolveSessionNames({
+        requested: ["y"],
+        earlier: ["x"],
+        existing: ["x"],
+        policy: "error",
+      });
+      expect(later.ok && later.plan.map((p) => [p.index, p.name, p.action])).toEqual([[0, "y", "create"]]);
+    });
+
+    for (const policy of ["restart", "merge-skip", "merge-overwrite"] as const)
+      it(`${policy}: the repeat gets a copy, never the session the earlier batch started`, () => {
+        // Batch 1 ("dup") runs by now.
+        const r = resolveSessionNames({
+          requested: ["dup", "z"],
+          earlier: ["dup"],
+          existing: ["dup"],
+          policy,
+        });
+        expect(r.ok && r.plan.map((p) => [p.index, p.name, p.action])).toEqual([
+          [0, "dup_1", "create"],
+          [1, "z", "create"],
+        ]);
+        // And a copy the earlier batch made of a name it repeated is not taken either.
+        const twice = resolveSessionNames({
+          requested: ["a"],
+          earlier: ["a", "a"],
+          existing: ["a", "a_1"],
+          copies: new Map([["a_1", "a"]]),
+          policy,
+        });
+        expect(twice.ok && twice.plan.map((p) => p.name)).toEqual(["a_2"]);
+      });
+
+    it("rename: what the earlier batches started exists by then; nothing more is needed", () => {
+      const r = resolveSessionNames({
+        requested: ["dup"],
+        earlier: ["dup"],
+        existing: ["dup"],
+        policy: "rename",
+      });
+      expect(r.ok && r.plan.map((p) => p.name)).toEqual(["dup_1"]);
+    });
+  });
+
   it("restart and merge: a repeat takes over the copy the same request made last time (review H50-1)", () => {
     for (const policy of ["restart", "merge-skip", "merge-overwrite"] as const) {
       const over = policy === "restart" ? "replace" : "merge";
@@ -288,5 +345,58 @@ describe("planMerge of an edited file into a session with waiting tabs (review H
       dropped: 0,
       stale: 0,
     });
+  });
+});
+
+describe("planMerge of a layout that repeats a tab name (review HR85-1)", () => {
+  type T = [name: string, command: string];
+  const layout = (tabs: T[]) => ({
+    layoutName: "D",
+    layoutTabs: tabs.map(([tabName, command]) => ({ tabName, startDir: "/w", command })),
+  });
+  const session = (tabs: T[], pendingTabs: number[] = []): ManagedSession => ({
+    machine: "local",
+    name: "D",
+    requestedName: "D",
+    layout: layout(tabs),
+    runDir: "/state/D",
+    artefacts: [],
+    startedAt: 0,
+    pendingTabs,
+  });
+  const commands = (p: ReturnType<typeof planMerge>) => p.layout.layoutTabs.map((x) => x.command);
+  const twice: T[] = [
+    ["t", "sleep 200"],
+    ["t", "sleep 201"],
+  ];
+
+  for (const overwrite of [false, true]) {
+    const policy = overwrite ? "merge-overwrite" : "merge-skip";
+    it(`${policy} of the unchanged file changes nothing: each tab pairs with its own occurrence`, () => {
+      const p = planMerge(session(twice), layout(twice), overwrite);
+      expect(commands(p)).toEqual(["sleep 200", "sleep 201"]);
+      expect(p.actions).toEqual(["keep", "keep"]);
+      expect(mergeCounts(p)).toMatchObject({ added: 0, restarted: 0, kept: 2, stale: 0, dropped: 0 });
+    });
+
+    it(`${policy}: a third tab of the same name is added, not put in the first one's place`, () => {
+      const p = planMerge(session(twice), layout([...twice, ["t", "sleep 202"]]), overwrite);
+      expect(commands(p)).toEqual(["sleep 200", "sleep 201", "sleep 202"]);
+      expect(p.actions).toEqual(["keep", "keep", "create"]);
+    });
+
+    it(`${policy}: waiting tabs of a repeated name are resumed, not dropped as gone from the file`, () => {
+      const three: T[] = [...twice, ["t", "sleep 202"]];
+      const p = planMerge(session(three, [1, 2]), layout(three), overwrite);
+      expect(commands(p)).toEqual(["sleep 200", "sleep 201", "sleep 202"]);
+      expect(p.pending).toEqual([1, 2]);
+      expect(mergeCounts(p)).toMatchObject({ kept: 1, waiting: 2, dropped: 0, restarted: 0 });
+    });
+  }
+
+  it("merge-overwrite restarts only the occurrence whose command changed", () => {
+    const p = planMerge(session(twice), layout([twice[0]!, ["t", "sleep 999"]]), true);
+    expect(commands(p)).toEqual(["sleep 200", "sleep 999"]);
+    expect(p.actions).toEqual(["keep", "restart"]);
   });
 });

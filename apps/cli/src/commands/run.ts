@@ -244,6 +244,8 @@ async function runBatch(
     batch: number;
     /** How many batches the run has (`-p`): each batch's lines then say which one they are of. */
     batches: number;
+    /** The layouts of the batches before this one: their names and this batch's are one request. */
+    earlier?: readonly LayoutConfig[];
     notify?: Notifier | undefined;
   },
   o: RunOptions,
@@ -267,6 +269,7 @@ async function runBatch(
         onConflict: o.onConflict,
         missingDirs: o.missingDirs,
         initialTabs: o.maxParallelTabs,
+        earlier: ctx.earlier,
         onWarning: (w) => warn(out, w),
         onLockWait: (machine) => {
           if (out.json) return;
@@ -584,14 +587,17 @@ async function runBatches(
   // Before the first batch starts, every later one is planned as the dry run plans it: a name taken on
   // the server or a start directory that cannot be used refuses the run with nothing started (review
   // H31-14: found when its batch came up, after the earlier ones had run). What changes meanwhile is
-  // still found when its batch starts.
-  for (const batch of batches.slice(1)) {
+  // still found when its batch starts. A layout name an earlier batch has too is a repeat, as without -p
+  // (review HR85-4).
+  for (const [bi, batch] of batches.entries()) {
+    if (bi === 0) continue;
     const m = await managerFor(backend, batch, o, out);
     try {
       await m.plan({
         onConflict: o.onConflict,
         missingDirs: o.missingDirs,
         initialTabs: o.maxParallelTabs,
+        earlier: batches.slice(0, bi).flat(),
         onWarning: () => {},
       });
     } finally {
@@ -602,7 +608,12 @@ async function runBatches(
     if (bi > 0 && o.sleepInbetween > 0) await sleep(o.sleepInbetween * 1000);
     const manager = await managerFor(backend, batch, o, out);
     try {
-      const r = await runBatch(manager, { ...ctx, batch: bi + 1, batches: batches.length }, o, out);
+      const r = await runBatch(
+        manager,
+        { ...ctx, batch: bi + 1, batches: batches.length, earlier: batches.slice(0, bi).flat() },
+        o,
+        out,
+      );
       if (r.interrupted) {
         // The batches after this one were never started: said, or stopping the watch reads as if the
         // whole file ran (review H37-4).
@@ -651,7 +662,7 @@ async function dryRun(
   remote: boolean,
 ) {
   const plans: PreparedSession[][] = [];
-  for (const batch of batches) {
+  for (const [bi, batch] of batches.entries()) {
     const m = await managerFor(backend, batch, o, out);
     try {
       plans.push(
@@ -659,6 +670,7 @@ async function dryRun(
           onConflict: o.onConflict,
           missingDirs: o.missingDirs,
           initialTabs: o.maxParallelTabs,
+          earlier: batches.slice(0, bi).flat(),
           onWarning: (w) => warn(out, w),
         }),
       );
