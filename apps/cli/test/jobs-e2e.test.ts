@@ -231,6 +231,35 @@ describe("a stop while the tool does not answer", () => {
 });
 
 describe("wait", () => {
+  it("--timeout while a slow tool's answer is on its way is exit 7, not 8 'did not answer' (review HR87-1)", async () => {
+    // A tmux that takes 0.7 s to answer (as zellij's status does on a loaded machine): a question is out
+    // when the timer fires. Its age was read on the wall clock against a monotonic start: "asked
+    // 1796689178 s earlier", exit 8, every time.
+    const slow = join(dir, "slow-bin");
+    mkdirSync(slow, { recursive: true });
+    writeFileSync(
+      join(slow, "tmux"),
+      `#!/bin/sh\nsleep 0.7\nexec ${execFileSync("sh", ["-c", "command -v tmux"], { encoding: "utf8" }).trim()} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const f = layouts("slow-wait.json", [
+      { layoutName: "sw", layoutTabs: [{ tabName: "t", command: "sleep 120" }] },
+    ]);
+    expect((await run(f)).code).toBe(0);
+    try {
+      for (const t of ["1", "2"]) {
+        const w = await runCli(["wait", "sw", "--timeout", t], {
+          env: { ...env, PATH: `${slow}:${env.PATH}` },
+          cwd: dir,
+        });
+        expect(w.code, `--timeout ${t}: ${w.stderr}`).toBe(7);
+        expect(w.stderr).not.toMatch(/did not answer/);
+      }
+    } finally {
+      await sessions(["kill", "sw"]);
+    }
+  });
+
   it("exits 0 when every tab succeeded, 10 when one failed, 7 on timeout", async () => {
     const f = layouts("wait.json", [
       { layoutName: "w-ok", layoutTabs: [{ tabName: "t", command: "sleep 0.3; exit 0" }] },

@@ -566,7 +566,7 @@ export async function waitCommand(
           // Asked more than a second (or half the timeout) before it and still silent: as good as "did not
           // answer" (a tool's answer takes milliseconds; ssh's first connection may take a second; review
           // H52-8: --timeout 0.5 said 7).
-          const now = Date.now();
+          const now = performance.now();
           const patience = Math.min(1000, ((o.timeout ?? 0) * 1000) / 2);
           for (const [m, at] of asking)
             if (timer?.aborted && now - at >= patience && !silent.has(m))
