@@ -185,6 +185,23 @@ describe.skipIf(!real)(`sessions on real zellij (${real?.version ?? "absent"})`,
     expect((await sessions(["kill", "cr1"])).code).toBe(0);
   }, 120_000);
 
+  it("a command that leaves a job running ends its tab: run -m -k returns; the log's pipe is not the command's (review HR87-2)", async () => {
+    const f = layouts("hr872", [["d", 'nohup sleep 301.5 >/dev/null 2>&1 & echo INJECT >&3; echo "fd3=$?"']]);
+    const t0 = Date.now();
+    try {
+      const r = await sessions(["run", f, "-b", "zellij", "--prefix", "", "--exit", "close", "-m", "-k"]);
+      // It ran until the job ended (301 s; the test's 60 s bound), and -k never came.
+      expect(r.code, r.stderr).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/hr872 \/ d: exited 0/);
+      const log = await sessions(["logs", "hr872/d"]);
+      expect(log.stdout).toMatch(/fd3=[1-9]/);
+      expect(log.stdout).not.toMatch(/^INJECT/m);
+    } finally {
+      spawnSync("pkill", ["-f", "^sleep 301.5$"]);
+    }
+  }, 90_000);
+
   it("wait does not call the running tabs of a session zellij no longer lists by its name failed (review H40-2)", async () => {
     const f = layouts("rn", [["t", "sleep 4; exit 0"]]);
     expect((await sessions(["run", f, "-b", "zellij", "--prefix", ""])).code).toBe(0);

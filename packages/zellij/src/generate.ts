@@ -145,7 +145,10 @@ export const LOGGED_LAUNCHER = [
   // no command (review H34-6). GNU env puts them back to their defaults; without it they stay ignored.
   "mc_de=; env --default-signal=INT,QUIT true 2>/dev/null && mc_de='env --default-signal=INT,QUIT'",
   // In the background (so this shell can take the pane's hang-up) with the pane's terminal as stdin.
-  `{ { $mc_de "$1" -qfec 'echo $$ > "$MC_PIDF"; ts=$MC_TS ix=$MC_IX; SHELL=$MC_US; [ -n "$SHELL" ] || unset SHELL; unset MC_US MC_TS MC_IX MC_PIDF; exec /bin/sh "$ts" "$ix"' /dev/fd/3 3>&1 1>&4 4>&- <&6 6<&-; echo $? > "$mc_rcf"; } | { ${logWriterScript('"$2"', undefined, "probe", { scriptBanner: true }).join("; ")}; } >/dev/null 4>&- 6<&-; } &`,
+  // script(1) writes the log to /dev/fd/3 (a descriptor of its own); the tab's processes do not inherit
+  // the pipe: a job a command left running (`daemon &`) held the log writer, and with it the pane, open
+  // until it ended, and a command could write into the log past the terminal (review HR87-2).
+  `{ { $mc_de "$1" -qfec 'exec 3>&-; echo $$ > "$MC_PIDF"; ts=$MC_TS ix=$MC_IX; SHELL=$MC_US; [ -n "$SHELL" ] || unset SHELL; unset MC_US MC_TS MC_IX MC_PIDF; exec /bin/sh "$ts" "$ix"' /dev/fd/3 3>&1 1>&4 4>&- <&6 6<&-; echo $? > "$mc_rcf"; } | { ${logWriterScript('"$2"', undefined, "probe", { scriptBanner: true }).join("; ")}; } >/dev/null 4>&- 6<&-; } &`,
   // script(1) neither dies of the pane's hang-up nor passes it on: hand it to the wrapper's session.
   // (dash's kill takes no `--`: `kill -HUP -PGID`.)
   'mc_fw() { [ -s "$MC_PIDF" ] && kill -"$1" "-$(cat "$MC_PIDF")" 2>/dev/null; }',
