@@ -130,6 +130,37 @@ describe("balanceLoad: reference §5 worked examples (bugs fixed)", () => {
     expect(r.layouts.map((l) => l.layoutName)).toEqual(["A_part2", "A_part3", "A_part1"]);
   });
 
+  it("a part whose directory is gone by then does not run elsewhere: the tab fails naming it (review HR86-3)", () => {
+    const root = mkdtempSync(join(tmpdir(), "mc-merge-"));
+    try {
+      mkdirSync(join(root, "a"));
+      const log = join(root, "log");
+      const layout: LayoutConfig = {
+        layoutName: "G",
+        layoutTabs: [
+          { tabName: "one", startDir: join(root, "a"), command: `pwd >> '${log}'` },
+          { tabName: "two", startDir: join(root, "gone"), command: `echo "ran in $(pwd)" >> '${log}'` },
+        ],
+      };
+      const r = balanceLoad([layout], {
+        maxThreshold: 1,
+        thresholdType: "number",
+        breakingMethod: "combineTabs",
+      });
+      const merged = r.layouts[0]!.layoutTabs[0]!;
+      const run = spawnSync("/bin/sh", ["-c", merged.command], {
+        cwd: join(root, "a"),
+        env: { PATH: process.env.PATH, HOME: root, SHELL: "/bin/sh" },
+        encoding: "utf8",
+      });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toMatch(/mc: part "two" failed/);
+      expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toEqual([join(root, "a")]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("a merged tab runs every part in its own directory and subshell, and fails naming the part", () => {
     const root = mkdtempSync(join(tmpdir(), "mc-merge-"));
     try {

@@ -707,3 +707,53 @@ describe("messages in mc's own words (review H74-5)", () => {
     ]);
   });
 });
+
+describe("a __proto__ key (review HR86-2: each of two defences stood untested)", () => {
+  const tab = (extra: string) =>
+    `{"version":"0.1","layouts":[{"layoutName":"x","layoutTabs":[{"tabName":"t","startDir":"/tmp"${extra}}]}]}`;
+
+  it("is refused at every level as an unknown key, and never lends a field", () => {
+    for (const text of [
+      tab(',"__proto__":{"command":"echo HIDDEN"}'),
+      tab(',"command":"ls","__proto__":{"env":{"A":"b"}}'),
+      '{"version":"0.1","__proto__":{"x":1},"layouts":[{"layoutName":"x","layoutTabs":[{"tabName":"t","startDir":"/tmp","command":"ls"}]}]}',
+      '{"version":"0.1","layouts":[{"layoutName":"x","__proto__":{"layoutTabs":[]},"layoutTabs":[{"tabName":"t","startDir":"/tmp","command":"ls"}]}]}',
+    ]) {
+      const r = parseLayouts(text);
+      expect(r.ok, text).toBe(false);
+      if (!r.ok) expect(r.issues.map((i) => i.message).join("\n"), text).toMatch(/unknown key "__proto__"/);
+    }
+  });
+
+  it("reads as an own key of a plain object, not the object's prototype", async () => {
+    const { parseTree } = await import("jsonc-parser");
+    const { nodeToValue } = await import("../src/json-source.js");
+    const v = nodeToValue(parseTree('{"__proto__":{"command":"echo HIDDEN"}}')!) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.hasOwn(v, "__proto__")).toBe(true);
+    expect((v as { command?: unknown }).command).toBeUndefined();
+  });
+});
+
+describe("rules no test stood for (review HR86-5)", () => {
+  const file = (layoutName: string, tab: Record<string, unknown>) =>
+    JSON.stringify({
+      version: "0.1",
+      layouts: [{ layoutName, layoutTabs: [{ tabName: "t", startDir: "/tmp", command: "ls", ...tab }] }],
+    });
+
+  it("names are read in one spelling (NFC): a decomposed é is the é a user types", () => {
+    const r = parseLayouts(file("caf\u0065\u0301", { tabName: "r\u0065\u0301sum\u0065\u0301" }));
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.value.layouts[0]!.layoutName).toBe("caf\u00e9");
+      expect(r.value.layouts[0]!.layoutTabs[0]!.tabName).toBe("r\u00e9sum\u00e9");
+    }
+  });
+
+  it("an env value holding NUL is refused (a shell drops it, or refuses the script)", () => {
+    const r = parseLayouts(file("n", { env: { V: "a\u0000b" } }));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.map((i) => i.path).join(" ")).toMatch(/env/);
+  });
+});

@@ -93,10 +93,11 @@ export function checkTarget(target: string, asGiven = target): void {
  * Refuse a remote user name that ssh could misread (leading `-`, whitespace, `@`, control characters),
  * or that a `%r` in the user's ssh config (ProxyCommand, Match exec) would hand a shell as code: the shell
  * characters OpenSSH 9.6 itself refuses in a user name (CVE-2023-51385), refused here too, whatever the
- * local ssh's version (review HR80: `$(…)@host` reached an older client).
+ * local ssh's version (review HR80: `$(…)@host` reached an older client; HR86-1: `{` `}`, which bash and
+ * zsh expand, `x{1..3}@h` three words).
  */
 export function checkUser(user: string): void {
-  if (user === "" || user.startsWith("-") || /[\s@:/'"`$\\;&<>|()]/.test(user) || CONTROL.test(user)) {
+  if (user === "" || user.startsWith("-") || /[\s@:/'"`$\\;&<>|(){}]/.test(user) || CONTROL.test(user)) {
     throw new McError("USAGE", `ssh user ${JSON.stringify(user)} is not a valid user name`, {
       backend: "remote",
       op: "connect",

@@ -130,6 +130,15 @@ describe("ssh targets and arguments", () => {
     'a"b@h',
     "a\\b@h",
     "a(b@h",
+    // OpenSSH's list has braces too: bash and zsh expand `x{1..3}` to three words (review HR86-1).
+    "x{1..3}@h",
+    "a{b,c}@h",
+    "a}b@h",
+    // And what only one test stood for before (review HR86-4).
+    "a<b@h",
+    "u@-x",
+    "[fe80::1%$(id)]",
+    "root@fe80::1%a;b",
   ])("refuses %j", (t) => expect(refused(t)).toBe(true));
   it.each([
     ["host", { target: "host" }],
@@ -211,6 +220,8 @@ describe("ssh targets and arguments", () => {
     expect(() => sshBaseArgs({ extraOptions: { "A B": "x" } }, "/c/x")).toThrow(/option/);
     expect(() => sshBaseArgs({ extraOptions: { ProxyCommand: "x\ny" } }, "/c/x")).toThrow(/option/);
     expect(() => sshBaseArgs({}, "/c c/x")).toThrow(/spaces/);
+    // ssh's option parser reads quotes and backslashes in a ControlPath (review HR86-4).
+    for (const p of ['/c"c/x', "/c'c/x", "/c\\c/x"]) expect(() => sshBaseArgs({}, p), p).toThrow();
   });
 });
 

@@ -299,6 +299,22 @@ describe("balance-load's merged commands", () => {
     ).not.toThrow();
   });
 
+  it("a command in POSIX quoting ('\\'') is refused for PowerShell, where the quote ends the string (review HR86-6)", () => {
+    expect(() =>
+      checkTabCommand(
+        { tabName: "t", startDir: "C:\\", command: "echo 'it'\\''s'" },
+        { shell: "powershell", windowsPowerShell: false },
+      ),
+    ).toThrow(/POSIX quoting/);
+    // PowerShell's own way to write it passes.
+    expect(() =>
+      checkTabCommand(
+        { tabName: "t", startDir: "C:\\", command: "echo 'it''s'" },
+        { shell: "powershell", windowsPowerShell: false },
+      ),
+    ).not.toThrow();
+  });
+
   it("a statement starting with { is a script block PowerShell prints instead of running", async () => {
     expect(await statementKinds("{ a # note\n}; b")).toEqual(["expression", "command"]);
     expect(await statementKinds("& { a }")).toEqual(["command"]);
