@@ -723,6 +723,19 @@ describe("sessions (built binary, real tmux on a private socket)", () => {
     execFileSync("tmux", ["-S", sock, "has-session", "-t", "=theirs"]);
     execFileSync("tmux", ["-S", sock, "kill-session", "-t", "=theirs"]);
 
+    // mc's session renamed by hand: the name tmux shows is taken, as attach's help says (review HR85-3:
+    // "no managed session"), and so is mc's.
+    const mine = layoutsFile("mine.json", [
+      { layoutName: "mine", layoutTabs: [{ tabName: "t", command: "sleep 30" }] },
+    ]);
+    expect((await sessions(["run", mine, "--socket", sock])).code).toBe(0);
+    tmux("rename-session", "-t", "=mine", "by-hand");
+    const shown = await sessions(["attach", "by-hand", "--print", "--socket", sock]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/attach-session -t =by-hand\s*$/);
+    expect((await sessions(["attach", "mine", "--print", "--socket", sock])).code).toBe(0);
+    expect((await sessions(["kill", "mine"])).code).toBe(0);
+
     const missing = await sessions(["status", "nope"]);
     expect(missing.code).toBe(5);
     expect(missing.stderr).toContain('no managed session "nope"');

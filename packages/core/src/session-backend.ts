@@ -60,6 +60,11 @@ export interface ListedSession {
    * through `sessionKey` again (tmux's key of a key is another name: `a##[x` became `a####[x`).
    */
   key?: string;
+  /**
+   * What the tool calls a session mc named, where the backend knows it (tmux: renamed by hand, `y` for
+   * mc's `x`): `attach` takes it as the tool shows it. Never a key for conflicts: mc's name is.
+   */
+  shownAs?: string;
   /** mc's run id stamped on the session: set only for sessions mc built (its ownership marker). */
   runId?: string;
   /** It no longer runs but still blocks its name (a zellij EXITED session). */

@@ -250,7 +250,7 @@ export class TmuxBackend implements SessionBackend {
     // mc name, whatever tmux calls them now).
     return sessions.map((s) => ({
       name: s.name,
-      ...(s.named ? {} : { key: s.key }),
+      ...(s.named ? (s.key !== s.name ? { shownAs: s.key } : {}) : { key: s.key }),
       ...(s.runId ? { runId: s.runId } : {}),
     }));
   }

@@ -276,8 +276,13 @@ async function attachWith(
     // mc's session of that name was taken before (attachCommand). Then a session the tool shows under
     // exactly that name (never mc's session of a layout of that name, which a rename past that very
     // session called NAME_1); then mc's session by its layout's name.
+    // Also the name the tool shows for mc's session renamed by hand (review HR85-3: refused, though the
+    // help says the tool's name is taken).
     const theirs = listed.some(
-      (s) => s.name === name || listedKeys(local.backend, s).includes(local.backend.sessionKey(name)),
+      (s) =>
+        s.name === name ||
+        s.shownAs === name ||
+        listedKeys(local.backend, s).includes(local.backend.sessionKey(name)),
     );
     if (!theirs && !local.machine && o.socket === undefined && isAutoBackend(o.backend)) {
       // auto chose one tool of this machine; a session of that name may be the other's (zellij beside tmux).
