@@ -1,11 +1,12 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HAVE_SSHD, type PrivateSshd, privateSshd } from "@mc/remote/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeSandbox, runCli } from "./cli.js";
+import { waitFor } from "../../../packages/tmux/test/harness.js";
+import { BIN, removeSandbox, runCli } from "./cli.js";
 
 /**
  * A port that accepts TCP connections and never says a word: a machine whose sshd hangs (SIGSTOPped, an
@@ -127,6 +128,53 @@ describe.skipIf(!HAVE_SSHD)(
       expect(st.sessions.map((x: { session: string }) => x.session)).toEqual(["dd"]);
       expect((await sessions(["kill", "dd", "--host", "alpha"])).code).toBe(0);
     }, 60_000);
+
+    it("run -m asks a machine again after a poll it did not answer: it ends with the tabs' outcome once the machine is back (review HR89-1)", async () => {
+      const out = layout("outage.json", "outage", [{ tabName: "t", command: "sleep 9; exit 3" }]);
+      const child = spawn(
+        process.execPath,
+        [BIN, "run", out, "--host", "alpha", "-m", "--interval", "1", ...ssh()],
+        {
+          env,
+          cwd: dir,
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let err = "";
+      child.stdout.on("data", (d) => {
+        err += d;
+      });
+      child.stderr.on("data", (d) => {
+        err += d;
+      });
+      const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      try {
+        await waitFor(
+          async () => err,
+          (e) => /outage \/ t: running/.test(e),
+          30_000,
+        );
+        // The machine goes away for a few seconds: at least one look fails.
+        sshd.alpha!.kill();
+        await waitFor(
+          async () => err,
+          (e) => /alpha: not answering/.test(e),
+          30_000,
+        );
+        await sshd.alpha!.start();
+        // It ended (exit 3) meanwhile or ends now: the run says so and exits 10. On the old code the
+        // machine was never asked again, and the run watched for ever.
+        const c = await Promise.race([
+          code,
+          new Promise((r) => setTimeout(() => r("still watching"), 40_000)),
+        ]);
+        expect(c, err).toBe(10);
+        expect(err).toMatch(/outage \/ t: exited 3/);
+      } finally {
+        child.kill("SIGKILL");
+        await sessions(["kill", "outage", "--host", "alpha"]);
+      }
+    }, 120_000);
 
     it("status, attach --print, rerun and wait for alpha never contact beta, which does not answer (H53-1)", async () => {
       const rw = layout("rw.json", "rw", [

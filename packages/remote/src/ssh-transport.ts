@@ -319,7 +319,9 @@ export class SshTransport {
             backend: "remote",
             op: "run",
           })
-        : r.exitCode === 0
+        : // The login ran mc's script (its up token came) and the connection then dropped: the machine
+          // answered; what came is part of a batch, not a reason (review HR89-2: "unreachable: ./cmd-0\0…").
+          r.exitCode === 0 || r.upAt !== undefined
           ? droppedError(this.id, op, r.stderr)
           : // nologin(8) prints its message on stdout: what the login shell said is the cause either way.
             sshError(this.id, op, r.exitCode, `${r.stdout.toString("utf8").slice(0, 2000)}\n${r.stderr}`, {
@@ -330,8 +332,15 @@ export class SshTransport {
     // A connection the server dropped before the login (sshd's MaxStartups under load: "Connection reset
     // by peer", "closed by remote host") may well be taken next time: not remembered (review HR83: with a
     // run's start now remembering, one such drop failed the machine's every later step).
+    // Nor one that answered (its up token came) and dropped after: the next connection may well work, and
+    // a start's roll-back needs it (review HR89-2: nothing was rolled back, the tabs ran on unsaid).
     const transient = /reset by peer|closed by remote host|kex_exchange_identification/i.test(err.message);
-    if (err.code === "SSH_UNREACHABLE" && !transient && (r.notUp || (!r.timedOut && r.exitCode !== 0)))
+    if (
+      err.code === "SSH_UNREACHABLE" &&
+      !transient &&
+      r.upAt === undefined &&
+      (r.notUp || (!r.timedOut && r.exitCode !== 0))
+    )
       this.opts.unanswered?.set(this.resolved!.key, err);
     for (const it of items) it.reject(err);
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMcError } from "@mc/core";
@@ -211,6 +211,40 @@ describe.skipIf(!HAVE_SSHD)(
     });
   },
 );
+
+describe.skipIf(!HAVE_SSHD)("a connection that drops after the login ran mc's script", () => {
+  it("is a dropped connection, not a silent machine: said so, and the next operation asks again (review HR89-2)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mc-remote-cut-"));
+    const flag = join(dir, "drop");
+    // While the flag is there: the script runs (its up token comes back at once), and a second later the
+    // connection's sshd is killed, as a network cut mid-batch does.
+    const d = await privateSshd(1, {
+      extraConfig: [
+        `ForceCommand if [ -e ${flag} ]; then (sleep 1; kill -9 $PPID) & fi; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
+      ],
+    });
+    const unanswered = new Map();
+    const h = sshHost("127.0.0.1", d.options(d.ports[0]!, { stateDir: join(dir, "state"), unanswered }));
+    try {
+      await h.info();
+      writeFileSync(flag, "");
+      const e = await h.run({ file: "sh", args: ["-c", "sleep 4"] }).then(
+        () => "answered",
+        (x: unknown) => x,
+      );
+      expect(isMcError(e, "SSH_UNREACHABLE"), String(e)).toBe(true);
+      // Not the batch's own bytes as a reason ("unreachable: ./cmd-0\0…").
+      expect(String((e as Error).message)).toMatch(/dropped before the command finished/);
+      expect(unanswered.size).toBe(0);
+      rmSync(flag);
+      expect((await h.info()).home).toBeTruthy();
+    } finally {
+      await h.close();
+      d.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe.skipIf(!HAVE_SSHD)("a slow login is not clock skew", () => {
   it("a login that takes 3 s before mc's script starts leaves the measured skew at 0 (review HR84-3)", async () => {

@@ -100,7 +100,25 @@ function backendOptionsOf<K extends BackendName>(name: K, o: RunOptions): Backen
  * not one per step of the start (review HR80-1: a login that hangs was waited out three times, 166 s).
  * Emptied once the start is over: monitoring asks a machine again and again, it may come back.
  */
-const startUnanswered = new WeakMap<SessionManager, Map<string, McError>>();
+const startUnanswered = new WeakMap<SessionManager, StartOnly>();
+
+/**
+ * The machines that did not answer during a run's start (see `unanswered`): none is asked again until the
+ * start is over. Then it is emptied and remembers nothing more: the run's monitoring and scheduling ask
+ * every machine at every look, as `wait` does (review HR89-1: one failed poll, and a machine back a moment
+ * later was never asked again; `-m` never ended, `-k` never killed).
+ */
+class StartOnly extends Map<string, McError> {
+  private over = false;
+  override set(key: string, value: McError): this {
+    if (!this.over) super.set(key, value);
+    return this;
+  }
+  end(): void {
+    this.over = true;
+    this.clear();
+  }
+}
 
 /** The manager of one batch of layouts, with the run's backend, machines and options. */
 export async function managerFor(
@@ -109,7 +127,7 @@ export async function managerFor(
   o: RunOptions,
   out?: Output,
 ): Promise<SessionManager> {
-  const unanswered = new Map<string, McError>();
+  const unanswered = new StartOnly();
   const manager = (await buildManager(backend, layouts, {
     prefix: o.prefix,
     exitMode: o.exit,
@@ -306,7 +324,7 @@ async function runBatch(
       }),
     true,
   );
-  startUnanswered.get(manager)?.clear();
+  startUnanswered.get(manager)?.end();
   // Machines that had finished when another's start was interrupted are rolled back after they were
   // said done: each is said again, with what its roll-back undid (review H60-2 named only the first).
   for (const r of started) if (!r.ok && finished.has(r.machine)) machineFailed(r);
