@@ -490,6 +490,23 @@ describe("wait", () => {
       expect(mine.map((x: { ended?: { by: string } }) => x.ended?.by)).toEqual(["killed", "killed"]);
       await sessions(["ls", "--prune"]);
     }
+    // Run again while the sessions live (their shells stay): the repeat takes over the copy the last run
+    // made, as without -p (review HR88-1: each run added pdl_2, pdl_3, …).
+    const live = layouts("pbatch-live.json", [
+      { layoutName: "pdl", layoutTabs: [{ tabName: "t1", command: "true" }] },
+      { layoutName: "pdl", layoutTabs: [{ tabName: "t2", command: "true" }] },
+    ]);
+    for (const policy of ["restart", "restart", "merge-skip"]) {
+      const r = await run(live, "-p", "1", "--interval", "0.2", "--on-conflict", policy);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const names = execFileSync("tmux", ["-S", sock, "list-sessions", "-F", "#{session_name}"], {
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter((n) => n.startsWith("pdl"));
+    expect(names.sort()).toEqual(["pdl", "pdl_1"]);
+    expect((await sessions(["kill", "pdl", "pdl_1"])).code).toBe(0);
   });
 
   it("-m and -p end at once when every layout of a batch was skipped (--missing-dirs skip; review H33-6)", async () => {

@@ -305,11 +305,14 @@ export async function planMachine(m: MachineRuntime, c: PlanContext): Promise<Ma
   for (const n of requested) m.backend.checkName?.(n);
   await m.backend.checkAvailable?.();
   const listed = await m.backend.listSessions();
+  const earlier = c.earlier?.length ? requestedNames(c.earlier, c.sessionNamePrefix, m.backend) : [];
   const names = planSessionNames(
     {
       requested,
-      ...(c.earlier?.length ? { earlier: requestedNames(c.earlier, c.sessionNamePrefix, m.backend) } : {}),
-      copies: await copiesOf(m, c, requested, listed),
+      ...(earlier.length ? { earlier } : {}),
+      // The earlier batches' names count: a repeat of one takes over the copy the last run made of it
+      // (review HR88-1: each run of the file with -p added a_2, a_3, …).
+      copies: await copiesOf(m, c, [...earlier, ...requested], listed),
       // An ended session of mc's that still holds its name (a zellij EXITED entry) is not in the way: the
       // backend deletes it before its start. Anyone else's, ended or not, is.
       existing: [],
