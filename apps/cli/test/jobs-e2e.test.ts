@@ -231,6 +231,20 @@ describe("a stop while the tool does not answer", () => {
 });
 
 describe("wait", () => {
+  it("a command that dies of a hang-up while its pane stays is killed SIGHUP, not running on: -m and wait end (review HR88-2)", async () => {
+    const f = layouts("hup-self.json", [
+      { layoutName: "hups", layoutTabs: [{ tabName: "x", command: "kill -HUP $$" }] },
+    ]);
+    // The pane keeps a shell (--exit shell, the default), which carries the tab's marker: it read as the
+    // command running on outside its tab, for ever.
+    const r = await run(f, "-m", "--interval", "0.3");
+    expect(r.code, r.stderr).toBe(10);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/hups \/ x: killed SIGHUP/);
+    const w = await sessions(["wait", "hups", "--timeout", "20"]);
+    expect(w.code, w.stderr).toBe(10);
+    await sessions(["kill", "hups"]);
+  });
+
   it("--timeout while a slow tool's answer is on its way is exit 7, not 8 'did not answer' (review HR87-1)", async () => {
     // A tmux that takes 0.7 s to answer (as zellij's status does on a loaded machine): a question is out
     // when the timer fires. Its age was read on the wall clock against a monotonic start: "asked

@@ -408,9 +408,13 @@ async function findOrphans(
  * A tab whose command may run on without it: its pane is gone with no end recorded (`missing`), or its
  * wrapper recorded the hang-up as the end (`killed` SIGHUP): the hang-up reaches the command too, but a
  * command that ignores it runs on (review H64-1: a closed zellij pane read killed, finished, while its
- * command ran; `wait` and `run -m` counted it done).
+ * command ran; `wait` and `run -m` counted it done). Not a hang-up while its pane is still there (the tool
+ * gave its `ref`): that killed the command itself (`kill -HUP`), and the shell `--exit shell` keeps in the
+ * pane, which carries the tab's marker, is no command running on (review HR88-2: it read running for
+ * ever, and `run -m` and `wait` never returned).
  */
-const mayLiveOn = (t: TabStatus) => t.state === "missing" || (t.state === "killed" && t.signal === "SIGHUP");
+const mayLiveOn = (t: TabStatus) =>
+  t.state === "missing" || (t.state === "killed" && t.signal === "SIGHUP" && t.ref === undefined);
 
 /** The tabs {@link findOrphans} found running on outside their tab (see {@link mayLiveOn}): `running`, with why. */
 async function applyOrphans(
