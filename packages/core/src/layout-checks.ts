@@ -41,17 +41,26 @@ function dependencies(file: LayoutsFile, root: JsonNode, at: At): ValidationIssu
     const count = new Map<string, number>();
     for (const t of layout.layoutTabs) count.set(t.tabName, (count.get(t.tabName) ?? 0) + 1);
     const edges = new Map<number, number[]>();
+    // By name, once: a linear search per edge made a 40,000-tab chain take seconds (review HR90-3).
+    const indexOf = new Map<string, number>();
+    layout.layoutTabs.forEach((t, i) => {
+      if (!indexOf.has(t.tabName)) indexOf.set(t.tabName, i);
+    });
     layout.layoutTabs.forEach((tab, ti) => {
       (tab.dependsOn ?? []).forEach((dep, di) => {
         const pointer = ["layouts", li, "layoutTabs", ti, "dependsOn", di];
         const where = (message: string) => out.push(at(offsetOf(root, pointer), pointer, message));
-        const target = layout.layoutTabs.findIndex((t) => t.tabName === dep);
+        const target = indexOf.get(dep) ?? -1;
         if (target < 0)
           where(`dependsOn names "${dep}", which is not a tab of layout "${layout.layoutName}"`);
         else if ((count.get(dep) ?? 0) > 1)
           where(`dependsOn names "${dep}", which is the name of several tabs`);
         else if (target === ti) where(`tab "${tab.tabName}" depends on itself`);
-        else edges.set(ti, [...(edges.get(ti) ?? []), target]);
+        else {
+          const e = edges.get(ti);
+          if (e) e.push(target);
+          else edges.set(ti, [target]);
+        }
       });
     });
     const cycle = findCycle(layout.layoutTabs.length, edges);
@@ -64,28 +73,43 @@ function dependencies(file: LayoutsFile, root: JsonNode, at: At): ValidationIssu
   return out;
 }
 
-/** One cycle of the graph (node indexes), if any: depth-first search with colours. */
+/**
+ * One cycle of the graph (node indexes), if any: depth-first search with colours, on an explicit stack (a
+ * chain of some 6,000 tabs overflowed the call stack: "Maximum call stack size exceeded", review HR90-1).
+ */
 function findCycle(n: number, edges: Map<number, number[]>): number[] | undefined {
   const colour = new Array<number>(n).fill(0);
-  const stack: number[] = [];
-  const visit = (v: number): number[] | undefined => {
-    colour[v] = 1;
-    stack.push(v);
-    for (const w of edges.get(v) ?? []) {
-      if (colour[w] === 1) return stack.slice(stack.indexOf(w));
-      if (colour[w] === 0) {
-        const c = visit(w);
-        if (c) return c;
+  const path: number[] = [];
+  const onPath = new Map<number, number>();
+  // Per node on the path: the next of its edges to follow.
+  const next: number[] = [];
+  for (let root = 0; root < n; root++) {
+    if (colour[root] !== 0) continue;
+    colour[root] = 1;
+    onPath.set(root, 0);
+    path.push(root);
+    next.push(0);
+    while (path.length) {
+      const v = path[path.length - 1]!;
+      const out = edges.get(v) ?? [];
+      const i = next[next.length - 1]!;
+      if (i < out.length) {
+        next[next.length - 1] = i + 1;
+        const w = out[i]!;
+        if (colour[w] === 1) return path.slice(onPath.get(w));
+        if (colour[w] === 0) {
+          colour[w] = 1;
+          onPath.set(w, path.length);
+          path.push(w);
+          next.push(0);
+        }
+        continue;
       }
+      colour[v] = 2;
+      onPath.delete(v);
+      path.pop();
+      next.pop();
     }
-    stack.pop();
-    colour[v] = 2;
-    return undefined;
-  };
-  for (let v = 0; v < n; v++) {
-    if (colour[v] !== 0) continue;
-    const c = visit(v);
-    if (c) return c;
   }
   return undefined;
 }

@@ -166,10 +166,10 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
 
   if (opts.lenient) warnings.push(...lenientFixes(data as Record<string, unknown>, root, at));
   const parsed = LayoutsFileSchema.safeParse(data);
-  if (!parsed.success) issues.push(...zodIssues(parsed.error, root, at));
+  if (!parsed.success) for (const i of zodIssues(parsed.error, root, at)) issues.push(i);
 
   if (parsed.success) {
-    issues.push(...checkLayouts(parsed.data, root, at));
+    for (const i of checkLayouts(parsed.data, root, at)) issues.push(i);
     warnings.push(...layoutWarnings(parsed.data, root, at));
     const v = parsed.data.version;
     if (v === undefined)
@@ -180,7 +180,9 @@ export function parseLayouts(text: string, opts: ParseOptions = {}): ValidationR
     }
   }
   const unique = new Map(issues.map((i) => [`${i.line}:${i.column}:${i.path}:${i.message}`, i]));
-  issues.splice(0, issues.length, ...unique.values());
+  // Not spread into one call: 200,000 duplicate keys overflowed the call stack (review HR90-2).
+  issues.length = 0;
+  for (const i of unique.values()) issues.push(i);
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
   // With --lenient, the keys it ignored are said with the errors: a typo ("comand") is the reason a
   // field is missing.
@@ -285,11 +287,20 @@ function ownWords(issue: z.core.$ZodIssue, label: string, value: unknown): strin
   return undefined;
 }
 
-/** Render issues as `file:line:col path: message` lines. */
+/** How many issues {@link formatIssues} lists before it counts the rest. */
+export const MAX_LISTED_ISSUES = 200;
+
+/**
+ * Render issues as `file:line:col path: message` lines: the first {@link MAX_LISTED_ISSUES}, then how many
+ * more (review HR90-2: a file of 100,000 repeated keys printed 100,000 lines).
+ */
 export function formatIssues(issues: readonly ValidationIssue[], source = "<layouts>"): string {
-  return issues
-    .map((i) => `${source}:${i.line}:${i.column}${i.path ? ` ${i.path}` : ""}: ${i.message}`)
-    .join("\n");
+  const lines = issues
+    .slice(0, MAX_LISTED_ISSUES)
+    .map((i) => `${source}:${i.line}:${i.column}${i.path ? ` ${i.path}` : ""}: ${i.message}`);
+  const more = issues.length - MAX_LISTED_ISSUES;
+  if (more > 0) lines.push(`${source}: … and ${more} more`);
+  return lines.join("\n");
 }
 
 /** Warnings as {@link formatIssues} lines, each marked `warning:` (they do not stop anything). */

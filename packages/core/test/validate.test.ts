@@ -757,3 +757,41 @@ describe("rules no test stood for (review HR86-5)", () => {
     if (!r.ok) expect(r.issues.map((i) => i.path).join(" ")).toMatch(/env/);
   });
 });
+
+describe("large files that are valid or nearly (review HR90-1, HR90-2)", () => {
+  const chain = (n: number, cycle: boolean) =>
+    JSON.stringify({
+      version: "0.1",
+      layouts: [
+        {
+          layoutName: "c",
+          layoutTabs: Array.from({ length: n }, (_, i) => ({
+            tabName: `t${i}`,
+            startDir: "/tmp",
+            command: "true",
+            ...(i + 1 < n ? { dependsOn: [`t${i + 1}`] } : cycle ? { dependsOn: ["t0"] } : {}),
+          })),
+        },
+      ],
+    });
+
+  it("a dependsOn chain of 20,000 tabs validates, and its cycle is named, without overflowing the stack", () => {
+    expect(parseLayouts(chain(20_000, false)).ok).toBe(true);
+    const r = parseLayouts(chain(20_000, true));
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.issues.map((i) => i.message).join("\n")).toMatch(/dependsOn has a cycle: "t0" → "t1" → /);
+  });
+
+  it("150,000 repeated keys are refused with the first 200 listed and the rest counted", () => {
+    const keys = Array.from({ length: 150_000 }, () => '"x":1').join(",");
+    const text = `{"version":"0.1","layouts":[{"layoutName":"a","layoutTabs":[{"tabName":"t","startDir":"/tmp","command":"ls",${keys}}]}]}`;
+    const r = parseLayouts(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      const lines = formatIssues(r.issues, "f.json").split("\n");
+      expect(lines.length).toBe(201);
+      expect(lines.at(-1)).toMatch(/^f\.json: … and \d+ more$/);
+    }
+  });
+});
