@@ -54,6 +54,12 @@ const tabStatus = z.object({
   endedAt: z.number().optional(),
   runtimeMs: z.number().optional(),
   error: z.string().optional(),
+  notReady: z
+    .literal(true)
+    .optional()
+    .describe(
+      "Its scheduler gave up waiting for it to be ready (error says why): a failed tab, whatever its exit code.",
+    ),
   attempt: z.number().int().optional().describe("Which run of the command (retries, sessions rerun)."),
   orphans: z
     .array(z.number().int())

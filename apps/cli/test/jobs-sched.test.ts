@@ -24,6 +24,26 @@ import {
 useJobsSandbox();
 
 describe("readiness timeout", () => {
+  it("fails the tab whatever its command's exit: one that exited 0 but never became ready counts failed, as its skipped dependant says (review HR88-3)", async () => {
+    const f = layouts("nr-exit0.json", [
+      {
+        layoutName: "nrz",
+        layoutTabs: [
+          { tabName: "d", command: "true", readiness: { file: "never.ready", timeoutSeconds: 0.5 } },
+          { tabName: "e", command: "echo E", dependsOn: ["d"] },
+        ],
+      },
+    ]);
+    const r = await run(f, "-m", "--interval", "0.2");
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stdout).toMatch(/2 finished, 2 failed/);
+    const st = await sessions(["status", "nrz", "--json"]);
+    const d = JSON.parse(st.stdout).sessions[0].tabs[0];
+    expect(d).toMatchObject({ tabName: "d", state: "exited", exitCode: 0, notReady: true });
+    expect(d.error).toMatch(/not ready within 0.5 s/);
+    await sessions(["kill", "nrz"]);
+  });
+
   it("is said with the tab's state, in the table and in the monitor's lines (review H5-14)", async () => {
     const f = layouts("rt.json", [
       {

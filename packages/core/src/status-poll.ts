@@ -271,6 +271,8 @@ function tabsOf(s: ManagedSession, si: number, cache: RecordCache, g: Gathered, 
       command,
       ...outcome,
       ...(note ? { error: note } : {}),
+      // A note is mc's own word that the tab failed: a readiness given up (a skipped tab says so itself).
+      ...(note && outcome.state !== "skipped" ? { notReady: true as const } : {}),
       processes,
     };
   });

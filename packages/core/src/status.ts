@@ -33,11 +33,16 @@ export const FINISHED_STATES: readonly TabState[] = ["exited", "killed", "missin
 
 /**
  * A failed tab: finished, and not with exit 0 (killed, gone, skipped because a dependency failed, or
- * abandoned by its scheduler).
+ * abandoned by its scheduler), or given up as not ready in time whatever its command's exit (review HR88-3:
+ * one that exited 0 before it was closed counted as a success, while its dependants were skipped).
  */
-export function isFailedTab(t: { state: TabState | string; exitCode?: number | undefined }): boolean {
+export function isFailedTab(t: {
+  state: TabState | string;
+  exitCode?: number | undefined;
+  notReady?: boolean | undefined;
+}): boolean {
   return (
-    (t.state === "exited" && t.exitCode !== 0) ||
+    (t.state === "exited" && (t.exitCode !== 0 || t.notReady === true)) ||
     t.state === "killed" ||
     t.state === "missing" ||
     t.state === "skipped" ||
@@ -71,6 +76,8 @@ export interface TabStatus {
   runtimeMs?: number;
   /** Why the command did not run as asked (its start directory could not be entered). */
   error?: string;
+  /** Its scheduler gave up waiting for it to be ready (`error` says why): failed, whatever its exit. */
+  notReady?: true;
   /** Which run of the command (more than 1 with `retry`, or after `sessions rerun`). */
   attempt?: number;
   /**
