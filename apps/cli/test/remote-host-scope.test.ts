@@ -116,12 +116,27 @@ describe.skipIf(!HAVE_SSHD)(
     const ssh = () => ["--ssh-config", join(dir, "ssh_config")];
 
     it("a machine named twice in --host runs the layouts once, and the run says so", async () => {
-      const dd = layout("dd.json", "dd", [{ tabName: "t", command: "sleep 120" }]);
-      const r = await sessions(["run", dd, "--host", "alpha,alpha", "--host", " alpha", ...ssh()]);
+      const dd = layout("dd.json", "dd", [
+        { tabName: "t", command: "true" },
+        { tabName: "t2", command: "sleep 1" },
+      ]);
+      const r = await sessions([
+        "run",
+        dd,
+        "--host",
+        "alpha,alpha",
+        "--host",
+        " alpha",
+        "--max-parallel-tabs",
+        "1",
+        ...ssh(),
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(
         /warning: --host alpha given more than once: each machine runs the layouts once/,
       );
+      // The scheduler's lines name the machine too (review HR89-3).
+      expect(r.stderr).toMatch(/▶ alpha: dd \/ t2/);
       const sr = await sessions(["status", "--host", "alpha", "--json"]);
       expect(sr.code, sr.stderr).toBe(0);
       const st = JSON.parse(sr.stdout);

@@ -228,9 +228,11 @@ interface BatchResult {
  */
 function schedulerLine(out: Output, e: McEvent, stream: boolean): void {
   if (stream || out.json) return;
-  else if (e.type === "tab-started") out.err(`▶ ${e.session} / ${e.tab}`);
-  else if (e.type === "tab-ready") out.err(`${out.c.green("●")} ${e.session} / ${e.tab}: ready`);
-  else if (e.reason) out.err(`${out.c.red("✗")} ${e.session} / ${e.tab}: ${e.reason}`);
+  // On another machine, which one, as every other line of a run over ssh says (review HR89-3).
+  const at = e.machine && e.machine !== "local" ? `${e.machine}: ` : "";
+  if (e.type === "tab-started") out.err(`▶ ${at}${e.session} / ${e.tab}`);
+  else if (e.type === "tab-ready") out.err(`${out.c.green("●")} ${at}${e.session} / ${e.tab}: ready`);
+  else if (e.reason) out.err(`${out.c.red("✗")} ${at}${e.session} / ${e.tab}: ${e.reason}`);
 }
 
 /** tmux missing on a --host machine under `-b auto` (tmux there): the other backends are a flag away. */
