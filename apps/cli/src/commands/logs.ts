@@ -204,21 +204,32 @@ async function follow(
       for (const line of splitLines(lastLines(text, o.lines ?? 10))) print(src, line);
     }
     let lastCheck = 0;
+    // When the commands were seen finished, and how many looks since then brought nothing: the log
+    // writers may still be behind (tmux feeds pipe-pane after the pane's program ended), so whole lines
+    // are read until two looks bring nothing (or 5 s passed), and only then a last line without its end
+    // (review HR90-4: a line still being written was printed as two).
+    let finishedAt: number | undefined;
+    let quiet = 0;
     for (;;) {
-      let finished = false;
-      if (performance.now() - lastCheck > 1000) {
+      if (finishedAt === undefined && performance.now() - lastCheck > 1000) {
         lastCheck = performance.now();
-        finished = await allFinished(
-          found,
-          sources.map((x) => x.slot),
-        );
+        if (
+          await allFinished(
+            found,
+            sources.map((x) => x.slot),
+          )
+        )
+          finishedAt = performance.now();
       }
+      const finished = finishedAt !== undefined && (quiet >= 2 || performance.now() - finishedAt > 5000);
+      let got = false;
       for (const src of sources) {
         // A read gives at most 4 MiB: one that is behind reads again at once (a fast writer rotates its
         // log every 8 MiB), and once finished, everything left is printed.
         const f = followers.get(src.slot)!;
         for (;;) {
           const text = await f.next(finished);
+          if (text !== "") got = true;
           // A reader slower than the writer holds the follower back, not mc's memory (a read is up to
           // 4 MiB: waited on every 256 lines, as without -f).
           let n = 0;
@@ -231,6 +242,7 @@ async function follow(
         }
       }
       if (finished || ac.signal.aborted) return 0;
+      if (finishedAt !== undefined) quiet = got ? 0 : quiet + 1;
       await sleep(o.pollMs ?? 250, ac.signal).catch(() => {});
     }
   };
