@@ -91,7 +91,8 @@ export interface ResolveNamesInput {
 export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   // A batch after others (review HR85-4: each batch of `-p` was resolved alone, so `error` refused a
   // repeat after the first batch had run, and restart replaced the session the first batch started). A
-  // rename needs nothing more: what the earlier batches started exists by then.
+  // rename takes the earlier batches' names as taken (below): in a dry run, or after `-k` ended them, they
+  // do not exist (review HR88-4: the dry run showed `a` where the run started `a_1`; `-p -k` started two `a`).
   const e = input.earlier?.length && input.policy !== "rename" ? input.earlier.length : 0;
   if (e) {
     const r = resolveSessionNames({
@@ -112,6 +113,11 @@ export function resolveSessionNames(input: ResolveNamesInput): ConflictPlan {
   for (const k of input.existingKeys ?? []) existing.add(k);
   const requestedKeys = new Set(input.requested.map(key));
   const taken = new Set<string>();
+  if (input.policy === "rename")
+    for (const n of input.earlier ?? []) {
+      taken.add(key(n));
+      requestedKeys.add(key(n));
+    }
 
   if (input.policy === "error") {
     const conflicts: NameConflict[] = [];

@@ -83,14 +83,19 @@ describe("resolveSessionNames", () => {
         expect(twice.ok && twice.plan.map((p) => p.name)).toEqual(["a_2"]);
       });
 
-    it("rename: what the earlier batches started exists by then; nothing more is needed", () => {
-      const r = resolveSessionNames({
-        requested: ["dup"],
-        earlier: ["dup"],
-        existing: ["dup"],
-        policy: "rename",
-      });
-      expect(r.ok && r.plan.map((p) => p.name)).toEqual(["dup_1"]);
+    it("rename: the earlier batches' names are taken, whether they run by now or not (review HR88-4)", () => {
+      for (const existing of [["dup"], [], ["dup", "dup_1"]]) {
+        const r = resolveSessionNames({
+          requested: ["dup", "x"],
+          earlier: ["dup"],
+          existing,
+          policy: "rename",
+        });
+        expect(r.ok && r.plan.map((p) => p.name), String(existing)).toEqual([
+          existing.includes("dup_1") ? "dup_2" : "dup_1",
+          "x",
+        ]);
+      }
     });
   });
 
