@@ -206,7 +206,7 @@ async function follow(
     let lastCheck = 0;
     // When the commands were seen finished, and how many looks since then brought nothing: the log
     // writers may still be behind (tmux feeds pipe-pane after the pane's program ended), so whole lines
-    // are read until two looks bring nothing (or 5 s passed), and only then a last line without its end
+    // are read until four looks (a second) bring nothing (or 5 s passed), and only then a last line without its end
     // (review HR90-4: a line still being written was printed as two).
     let finishedAt: number | undefined;
     let quiet = 0;
@@ -221,7 +221,7 @@ async function follow(
         )
           finishedAt = performance.now();
       }
-      const finished = finishedAt !== undefined && (quiet >= 2 || performance.now() - finishedAt > 5000);
+      const finished = finishedAt !== undefined && (quiet >= 4 || performance.now() - finishedAt > 5000);
       let got = false;
       for (const src of sources) {
         // A read gives at most 4 MiB: one that is behind reads again at once (a fast writer rotates its
