@@ -4,7 +4,7 @@
  * so the test would fail on the mc that ignored it.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { balanceLoad, type StatusReport, type TabConfig } from "@mc/core";
 import { afterAll, describe, expect, it } from "vitest";
@@ -236,11 +236,18 @@ describe("#19 kill and attach", () => {
       if (d && existsSync(d)) runDir = d;
       else await new Promise((r) => setTimeout(r, 10));
     }
-    const held = f.holdOpen(join(runDir!, "events.ndjson"), 900);
-    await starting;
-    await until(f, m, (r) => r.sessions[0]!.tabs[0]!.state === "running");
-    f.ctrlC(windowOf(f, "w2"), 0);
-    await held;
+    // Held until the Ctrl+C is sent, not for a fixed 900 ms: on a loaded machine the start and the first
+    // "running" took longer than that, the command had started, and the test measured another window.
+    const events = join(runDir!, "events.ndjson");
+    writeFileSync(`${events}.open`, "");
+    try {
+      await starting;
+      await until(f, m, (r) => r.sessions[0]!.tabs[0]!.state === "running");
+      f.ctrlC(windowOf(f, "w2"), 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      rmSync(`${events}.open`, { force: true });
+    }
     const r = await until(f, m, (x) => x.sessions[0]!.tabs[0]!.state === "killed");
     expect(r.sessions[0]!.tabs[0]).toMatchObject({ state: "killed", signal: "SIGINT" });
     await m.killAllSessions();
